@@ -1,0 +1,46 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set up the
+# virtualenv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE := data/sample
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+
+.PHONY: setup demo run test ui bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml
+
+$(SAMPLE)/.generated: | $(BIN)/.installed
+	$(BIN)/python -m data.generate --persons 2000 --seed 7 --out $(SAMPLE)
+	touch $@
+
+# The demo: the embedded sample, a fixed pseudonym key (announced loudly), every asset.
+demo: setup $(SAMPLE)/.generated
+	OUTCOMES_DEMO=1 OUTCOMES_INPUT_DIR=$(CURDIR)/$(SAMPLE) \
+	OUTCOMES_WAREHOUSE=$${OUTCOMES_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb} \
+	OUTCOMES_OUTPUT_DIR=$${OUTCOMES_OUTPUT_DIR:-$(CURDIR)/build/site} \
+	$(BIN)/python -m pipelines.run
+
+# An evaluator's own extract and settings, from the OUTCOMES_* environment variables.
+run: setup
+	$(BIN)/python -m pipelines.run
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+ui: setup $(SAMPLE)/.generated
+	OUTCOMES_DEMO=$${OUTCOMES_DEMO:-1} OUTCOMES_INPUT_DIR=$${OUTCOMES_INPUT_DIR:-$(CURDIR)/$(SAMPLE)} \
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: setup
+	$(BIN)/python -m bench.ingest_exchanges
+
+clean:
+	rm -rf build data/warehouse.duckdb* $(SAMPLE) $(DAGSTER_HOME)

@@ -1,0 +1,61 @@
+"""Analysis settings: one YAML file (``OUTCOMES_CONFIG``), validated on load.
+
+Every default is documented with its source in docs/configuration.md. An evaluator
+changes windows, covariates and thresholds here, never in code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_quarantined_share: float = Field(
+        0.05, ge=0, le=1,
+        description="Largest share of a source's rows that may be quarantined before the run fails (default 5%).",
+    )
+    as_of: dt.date | None = Field(
+        None, description="Reference date for 'no future dates' and activity windows; default: the day of the run.",
+    )
+
+
+class OutcomesConfig(BaseModel):
+    """The whole analysis configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ingest: IngestSettings = IngestSettings()
+
+    def as_of(self) -> dt.date:
+        return self.ingest.as_of or dt.date.today()
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON of the resolved settings (recorded with every run)."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or breaks a rule; the message names the field."""
+
+
+def load_config(path: str | Path | None) -> OutcomesConfig:
+    """Read and validate the YAML config; ``None`` or an empty path gives the documented defaults."""
+    if not path:
+        return OutcomesConfig()
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot be read as YAML: {err}") from err
+    try:
+        return OutcomesConfig.model_validate(raw)
+    except ValueError as err:
+        raise ConfigError(f"{path}: {err}") from err

@@ -1,0 +1,19 @@
+"""The project's Dagster definitions: every asset, check, resource and job."""
+
+
+import dagster as dg
+
+from pipelines.ingest.assets import ingest_assets, ingest_checks
+from pipelines.provenance_assets import run_record
+from pipelines.resources import Settings, Warehouse
+
+all_assets_job = dg.define_asset_job("all_assets_job", selection=dg.AssetSelection.all())
+
+defs = dg.Definitions(
+    assets=[*ingest_assets, run_record],
+    asset_checks=ingest_checks,
+    jobs=[all_assets_job],
+    resources={"warehouse": Warehouse(), "settings": Settings()},
+    # One DuckDB writer at a time (docs/storage.md): steps run in one process, in order.
+    executor=dg.in_process_executor,
+)

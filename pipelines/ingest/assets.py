@@ -1,0 +1,102 @@
+"""Ingest assets: one per source, each with two blocking checks.
+
+``staging/<source>`` reads every file of the source, stages valid rows and quarantines
+the rest (pipelines.ingest.stage). Its checks: ``rows_reconcile`` (staged + quarantined
+= rows read, counted independently from the warehouse) and ``quarantine_within_ceiling``
+(the quarantined share is at most the configured ceiling; above it the run fails).
+"""
+
+import dagster as dg
+
+from pipelines.ingest.pseudonymise import MissingKeyError
+from pipelines.ingest.readers import SourceFileError
+from pipelines.ingest.stage import IngestReport, ingest_source
+from pipelines.resources import Settings, Warehouse
+from schemas.contract import contract
+from schemas.raw import SOURCES
+
+WAREHOUSE_POOL = "warehouse"
+
+def _metadata(report: IngestReport) -> dict:
+    rules = "\n".join(f"| {rule} | {n} |" for rule, n in sorted(report.rules_broken.items(), key=lambda kv: -kv[1]))
+    return {
+        "rows_read": report.rows_read,
+        "rows_staged": report.rows_staged,
+        "rows_quarantined": report.rows_quarantined,
+        "quarantined_share": round(report.quarantined_share, 4),
+        "files": dg.MetadataValue.md("\n".join(f"- `{f.path.name}` ({f.rows} rows, sha256 {f.sha256[:12]}…)" for f in report.files) or "no files: source not supplied"),
+        "rules_broken": dg.MetadataValue.md("| rule | rows |\n|---|---|\n" + rules if rules else "none"),
+        "unchecked_references": ", ".join(report.unchecked_references) or "none",
+        "covariate_columns": ", ".join(report.extra_columns) or "none",
+    }
+
+def build_ingest_asset(source: str) -> dg.AssetsDefinition:
+    spec = contract(source)
+    upstream = sorted({ref.split(".")[0] for ref in spec.references.values()})
+
+    @dg.asset(
+        name=source,
+        key_prefix=["staging"],
+        group_name="ingest",
+        kinds={"duckdb"},
+        deps=[dg.AssetKey(["staging", s]) for s in upstream],
+        pool=WAREHOUSE_POOL,
+        description=f"{spec.description} Valid rows of `{source}` files; rejected rows go to quarantine.{source}.",
+    )
+    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+        config = settings.config()
+        try:
+            key = settings.pseudonym_key(context.log)
+            with warehouse.connect() as con:
+                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=key)
+        except (SourceFileError, MissingKeyError) as err:
+            raise dg.Failure(description=str(err)) from None
+        if not report.files:
+            context.log.info(f"{source}: no files under {settings.input_dir}; empty tables written (source not supplied)")
+        return dg.MaterializeResult(metadata=_metadata(report))
+
+    return _ingest
+
+def build_ingest_checks(source: str) -> list[dg.AssetChecksDefinition]:
+    key = dg.AssetKey(["staging", source])
+
+    @dg.asset_check(asset=key, name="rows_reconcile", blocking=True, pool=WAREHOUSE_POOL,
+                    description="Every row read is staged or quarantined: nothing is lost.")
+    def rows_reconcile(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            read, staged, quarantined = con.execute(
+                f"SELECT (SELECT coalesce(sum(rows_read), 0) FROM meta.input_files WHERE run_id = $1 AND source = $2), "
+                f"(SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source})",
+                [context.run.run_id, source],
+            ).fetchone()
+        return dg.AssetCheckResult(
+            passed=bool(read == staged + quarantined),
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"rows_read": int(read), "rows_staged": int(staged), "rows_quarantined": int(quarantined)},
+        )
+
+    @dg.asset_check(asset=key, name="quarantine_within_ceiling", blocking=True, pool=WAREHOUSE_POOL,
+                    description="The quarantined share stays under the configured ceiling (ingest.max_quarantined_share).")
+    def quarantine_within_ceiling(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.AssetCheckResult:
+        ceiling = settings.config().ingest.max_quarantined_share
+        with warehouse.connect() as con:
+            staged, quarantined = con.execute(
+                f"SELECT (SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source})"
+            ).fetchone()
+        total = staged + quarantined
+        share = quarantined / total if total else 0.0
+        if share > ceiling:
+            context.log.error(
+                f"{source}: {quarantined} of {total} rows ({share:.1%}) quarantined, above the ceiling of {ceiling:.1%}. "
+                f"Read quarantine.{source} (or the data-quality page) for the rules broken."
+            )
+        return dg.AssetCheckResult(
+            passed=share <= ceiling,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"quarantined_share": round(share, 4), "ceiling": ceiling},
+        )
+
+    return [rows_reconcile, quarantine_within_ceiling]
+
+ingest_assets = [build_ingest_asset(s) for s in SOURCES]
+ingest_checks = [check for s in SOURCES for check in build_ingest_checks(s)]

@@ -1,0 +1,308 @@
+"""Ingest one source: read its files, validate in DuckDB, stage valid rows, quarantine the rest.
+
+Nothing is lost: every row read ends in ``staging.<source>`` or ``quarantine.<source>``
+(one quarantine row per rejected input row, with its first broken rule and all of them).
+Each ingest rebuilds both tables from every file present, inside one transaction, so a
+rerun on the same files adds nothing and no half-written table is ever visible.
+
+Table rules run after the row rules, on rows that passed them:
+- ``duplicate_row``: the same record again (same key and content; or, in a source without
+  a key, the same record delivered in another file). The first copy is staged.
+- ``conflicting_key`` / ``conflicting_record``: one key (or natural key) with different
+  content. Every copy is quarantined: we cannot tell which is right.
+- ``unknown_reference``: an identifier absent from the staged rows of the source it
+  points to (e.g. a spell for an unknown person). Skipped, and said so, when that source
+  was not supplied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from pipelines.ingest.pseudonymise import register_pseudonym_macro
+from pipelines.ingest.readers import LoadedFile, SourceFileError, discover, load
+from schemas.contract import SourceContract, contract
+from schemas.sql import (
+    PARSE_MACROS,
+    pseudonym_joins_sql,
+    quote,
+    raw_value,
+    record_json_sql,
+    row_violations_sql,
+    typed_columns_sql,
+)
+
+SCALE_REGISTRY = Path(__file__).resolve().parents[2] / "data" / "reference" / "star_versions.yaml"
+QUARANTINE_COLUMNS = (
+    "source VARCHAR, source_file VARCHAR, source_line BIGINT, \"column\" VARCHAR, rule VARCHAR, "
+    "expected VARCHAR, value VARCHAR, violations VARCHAR, record VARCHAR, run_id VARCHAR"
+)
+_ROW_ID = "(_file_no * 10000000000 + _line)"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: counts reconcile as rows_read = rows_staged + rows_quarantined."""
+
+    source: str
+    files: list[LoadedFile] = field(default_factory=list)
+    rows_read: int = 0
+    rows_staged: int = 0
+    rows_quarantined: int = 0
+    rules_broken: dict[str, int] = field(default_factory=dict)
+    unchecked_references: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def quarantined_share(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in ("staging", "quarantine", "meta"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.input_files (run_id VARCHAR, source VARCHAR, source_file VARCHAR, "
+        "sha256 VARCHAR, bytes BIGINT, rows_read BIGINT, rows_staged BIGINT, rows_quarantined BIGINT)"
+    )
+
+
+def ingest_source(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    input_dir: Path,
+    *,
+    run_id: str,
+    as_of: dt.date,
+    key: bytes,
+) -> IngestReport:
+    """Ingest every file of ``source`` under ``input_dir`` into the warehouse behind ``con``."""
+    spec = contract(source)
+    ensure_schemas(con)
+    for macro in PARSE_MACROS:
+        con.execute(macro)
+    register_pseudonym_macro(con, key)
+    report = IngestReport(source)
+    report.files = [_load_checked(con, spec, path, f"_raw_{source}_{i}") for i, path in enumerate(discover(input_dir, source))]
+    report.rows_read = sum(f.rows for f in report.files)
+    if spec.keep_extra_columns:
+        known = set(spec.column_names)
+        report.extra_columns = sorted({c for f in report.files for c in f.columns if c not in known and c != "_line"})
+
+    if report.files:
+        _union_raw(con, spec, report)
+        _pseudonyms(con, spec)
+        _row_rules(con, spec, as_of, report.extra_columns)
+        _table_rules(con, spec)
+        report.unchecked_references = _reference_rules(con, spec)
+    _publish(con, spec, report, run_id)
+    return report
+
+
+def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Path, table: str) -> LoadedFile:
+    loaded = load(con, path, table)
+    if spec.scale_registry and "area" not in loaded.columns and "score" not in loaded.columns:
+        loaded = _unpivot_wide_readings(con, loaded)
+    missing = [c for c in spec.required_columns if c not in loaded.columns]
+    if missing:
+        raise SourceFileError(
+            f"{path}: line 1: required column(s) {', '.join(missing)} missing from the header "
+            f"({', '.join(c for c in loaded.columns if c != '_line')}); the contract for {spec.name} expects "
+            f"{', '.join(spec.column_names)} (docs/data-contract.md)"
+        )
+    return loaded
+
+
+def _unpivot_wide_readings(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -> LoadedFile:
+    """Wide Star files (one column per area) become long rows; each keeps its file line."""
+    ids = {"_line", "person_id", "star_version", "assessed_on"}
+    areas = [c for c in loaded.columns if c not in ids]
+    if not areas or not ids <= set(loaded.columns):
+        return loaded
+    cols = ", ".join(f'"{a}"' for a in areas)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {loaded.table} AS SELECT _line, person_id, star_version, assessed_on, area, score "
+        f"FROM (UNPIVOT {loaded.table} ON {cols} INTO NAME area VALUE score) ORDER BY _line"
+    )
+    rows = con.execute(f"SELECT count(*) FROM {loaded.table}").fetchone()[0]
+    columns = ["_line", "person_id", "star_version", "assessed_on", "area", "score"]
+    return LoadedFile(loaded.path, loaded.table, rows, columns, loaded.sha256, loaded.bytes)
+
+
+def _union_raw(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: IngestReport) -> None:
+    selects = []
+    for i, f in enumerate(report.files):
+        cols = [f'"{c}"' if c in f.columns else f'NULL::VARCHAR AS "{c}"' for c in spec.column_names]
+        cols += [f'"{c}"' for c in report.extra_columns if c in f.columns]
+        selects.append(f"SELECT {i} AS _file_no, {quote(str(f.path))} AS _file, _line, {', '.join(cols)} FROM {f.table}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {' UNION ALL BY NAME '.join(selects)}")
+    for f in report.files:
+        con.execute(f"DROP TABLE {f.table}")
+
+
+def _pseudonyms(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
+    """One HMAC per distinct identifier, joined back: far cheaper than one per row."""
+    ids = [c.name for c in spec.columns if c.pseudonymise]
+    union = " UNION ".join(f"SELECT {raw_value(c)} AS raw FROM _raw r" for c in ids)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pseudonyms AS SELECT raw, pseudonym(raw) AS pseudonym FROM (SELECT DISTINCT raw FROM ({union})) WHERE raw IS NOT NULL")
+
+
+def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.date, extra_columns: list[str]) -> None:
+    scale_joins = ""
+    if spec.scale_registry:
+        _register_scale_registry(con)
+        scale_joins = (
+            f" LEFT JOIN _scale_versions sv ON sv.star_version = {raw_value('star_version')}"
+            f" LEFT JOIN _scale_areas sa ON sa.star_version = sv.star_version AND sa.area = {raw_value('area')}"
+        )
+    extras = _covariate_columns_sql(con, extra_columns)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT {_ROW_ID} AS _row, _file, _line, "
+        f"{typed_columns_sql(spec)}{extras}, {record_json_sql(spec)} AS _record, "
+        f"{row_violations_sql(spec, as_of)} AS _violations "
+        f"FROM _raw r{pseudonym_joins_sql(spec)}{scale_joins}"
+    )
+    con.execute("DROP TABLE _raw")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _flags AS SELECT _row, "
+        "{'column': NULL::VARCHAR, 'rule': NULL::VARCHAR, 'expected': NULL::VARCHAR, 'value': NULL::VARCHAR} AS v "
+        "FROM _checked WHERE false"
+    )
+
+
+def _covariate_columns_sql(con: duckdb.DuckDBPyConnection, extra: list[str]) -> str:
+    """Further columns kept as covariates, typed as number or true/false when every value parses, else text."""
+    out = []
+    for col in extra:
+        raw = raw_value(col)
+        numeric, boolean = con.execute(
+            f"SELECT bool_and(parse_double({raw}) IS NOT NULL), bool_and(parse_bool({raw}) IS NOT NULL) "
+            f"FROM _raw r WHERE {raw} IS NOT NULL"
+        ).fetchone()
+        parsed = "parse_double({})" if numeric else "parse_bool({})" if boolean else "{}"
+        out.append(f', {parsed.format(raw)} AS "{col}"')
+    return "".join(out)
+
+
+def _flag(con: duckdb.DuckDBPyConnection, select_rows: str, column: str, rule: str, expected: str, value: str) -> None:
+    """Add one table-rule violation for each ``_row`` that ``select_rows`` returns (alias ``c``)."""
+    con.execute(
+        f"INSERT INTO _flags SELECT c._row, {{'column': {quote(column)}, 'rule': {quote(rule)}, "
+        f"'expected': {quote(expected)}, 'value': left(CAST({value} AS VARCHAR), 200)}} FROM ({select_rows}) c"
+    )
+
+
+_CLEAN = "(SELECT * FROM _checked WHERE len(_violations) = 0 AND _row NOT IN (SELECT _row FROM _flags))"
+
+
+def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
+    content = ", ".join(f'"{c}"' for c in spec.column_names)
+    if spec.key or spec.natural_key:
+        keys = [spec.key] if spec.key else list(spec.natural_key)
+        key_cols = ", ".join(f'"{k}"' for k in keys)
+        label = spec.key or "+".join(keys)
+        clash = "conflicting_key" if spec.key else "conflicting_record"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _groups AS SELECT {key_cols}, count(DISTINCT hash({content})) AS versions "
+            f"FROM {_CLEAN} GROUP BY ALL HAVING count(*) > 1"
+        )
+        joined = f"SELECT c.*, g.versions FROM {_CLEAN} c JOIN _groups g USING ({key_cols})"
+        _flag(con, f"SELECT * FROM ({joined}) WHERE versions > 1", keys[0], clash,
+              f"one record per {label}", f"c.\"{keys[0]}\"")
+        _flag(con, f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {key_cols} ORDER BY _row) AS copy "
+                   f"FROM ({joined}) WHERE versions = 1) WHERE copy > 1",
+              keys[0], "duplicate_row", f"{label} once", f"c.\"{keys[0]}\"")
+    else:
+        # Identical rows in one file can be real (two GP contacts in a day); the same rows
+        # delivered again in another file are a re-delivery.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _groups AS SELECT hash({content}) AS h, min(_row // 10000000000) AS first_file "
+            f"FROM {_CLEAN} GROUP BY 1 HAVING count(DISTINCT _row // 10000000000) > 1"
+        )
+        _flag(con, f"SELECT c.* FROM {_CLEAN} c JOIN _groups g ON g.h = hash({content}) "
+                   "WHERE c._row // 10000000000 <> g.first_file",
+              spec.column_names[0], "duplicate_row", "not already delivered in an earlier file", "c._file")
+    con.execute("DROP TABLE IF EXISTS _groups")
+
+
+def _reference_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> list[str]:
+    unchecked = []
+    for column, target in spec.references.items():
+        source, target_col = target.split(".")
+        if not _table_exists(con, "staging", source) or _count(con, f"staging.{source}") == 0:
+            unchecked.append(f"{column} -> {target} ({source} not supplied)")
+            continue
+        _flag(con, f"SELECT c.* FROM {_CLEAN} c WHERE c.\"{column}\" IS NOT NULL AND NOT EXISTS "
+                   f"(SELECT 1 FROM staging.{source} t WHERE t.\"{target_col}\" = c.\"{column}\")",
+              column, "unknown_reference", f"an identifier present in {source}.{target_col}", f'c."{column}"')
+    return unchecked
+
+
+def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: IngestReport, run_id: str) -> None:
+    """Replace staging and quarantine tables and log the files, atomically."""
+    src = spec.name
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if report.files:
+            typed = ", ".join(f'"{c}"' for c in spec.column_names + report.extra_columns)
+            con.execute(
+                f"CREATE OR REPLACE TABLE staging.{src} AS SELECT {typed}, _file AS source_file, _line AS source_line, "
+                f"{quote(run_id)} AS run_id FROM _checked WHERE len(_violations) = 0 "
+                "AND _row NOT IN (SELECT _row FROM _flags) ORDER BY _row"
+            )
+            con.execute(
+                f"CREATE OR REPLACE TABLE quarantine.{src} AS "
+                f"WITH bad AS (SELECT c._row, c._file, c._line, c._record, "
+                "list_concat(c._violations, coalesce(f.vs, [])) AS vs FROM _checked c "
+                "LEFT JOIN (SELECT _row, list(v) AS vs FROM _flags GROUP BY _row) f USING (_row) "
+                "WHERE len(c._violations) > 0 OR f.vs IS NOT NULL) "
+                f"SELECT {quote(src)} AS source, _file AS source_file, _line AS source_line, vs[1].column AS \"column\", "
+                "vs[1].rule AS rule, vs[1].expected AS expected, vs[1].value AS value, to_json(vs)::VARCHAR AS violations, "
+                f"_record AS record, {quote(run_id)} AS run_id FROM bad ORDER BY _row"
+            )
+        else:
+            types = ", ".join(f'"{c.name}" {c.sql_type}' for c in spec.columns)
+            con.execute(f"CREATE OR REPLACE TABLE staging.{src} ({types}, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
+            con.execute(f"CREATE OR REPLACE TABLE quarantine.{src} ({QUARANTINE_COLUMNS})")
+        con.execute("DELETE FROM meta.input_files WHERE run_id = ? AND source = ?", [run_id, src])
+        for f in report.files:
+            staged, quarantined = con.execute(
+                f"SELECT (SELECT count(*) FROM staging.{src} WHERE source_file = $1), "
+                f"(SELECT count(*) FROM quarantine.{src} WHERE source_file = $1)", [str(f.path)]
+            ).fetchone()
+            con.execute("INSERT INTO meta.input_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, src, str(f.path), f.sha256, f.bytes, f.rows, staged, quarantined])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    report.rows_staged = _count(con, f"staging.{src}")
+    report.rows_quarantined = _count(con, f"quarantine.{src}")
+    report.rules_broken = dict(Counter(dict(con.execute(f"SELECT rule, count(*) FROM quarantine.{src} GROUP BY rule").fetchall())))
+    for table in ("_checked", "_flags", "_pseudonyms"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _register_scale_registry(con: duckdb.DuckDBPyConnection) -> None:
+    registry = yaml.safe_load(SCALE_REGISTRY.read_text())["versions"]
+    con.execute("CREATE OR REPLACE TEMP TABLE _scale_versions (star_version VARCHAR, scale_min DOUBLE, scale_max DOUBLE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _scale_areas (star_version VARCHAR, area VARCHAR)")
+    for version, spec in registry.items():
+        con.execute("INSERT INTO _scale_versions VALUES (?, ?, ?)", [version, spec["scale_min"], spec["scale_max"]])
+        con.executemany("INSERT INTO _scale_areas VALUES (?, ?)", [[version, a] for a in spec["areas"]])
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0] > 0
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -1,0 +1,144 @@
+"""Read the pandera models of `schemas.raw` into plain column and table rules.
+
+Both the SQL validator (`schemas.sql`) and the generated contract document
+(`schemas.contract_doc`) work from these rules, so neither restates the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import pandera.pandas as pa
+
+from schemas.raw import SOURCES
+
+_SQL_TYPES = {"str": "VARCHAR", "float64": "DOUBLE", "int64": "BIGINT", "datetime64[ns]": "DATE", "bool": "BOOLEAN"}
+_EXPECTED_TYPE = {
+    "VARCHAR": "text",
+    "DOUBLE": "a finite number",
+    "BIGINT": "a whole number",
+    "DATE": "a date, YYYY-MM-DD or DD/MM/YYYY",
+    "BOOLEAN": "true or false (also yes/no, 1/0)",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One value rule of a column: pandera's check name and its statistics."""
+
+    name: str
+    statistics: dict
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    name: str
+    sql_type: str
+    nullable: bool
+    description: str
+    checks: tuple[Check, ...] = ()
+    pseudonymise: bool = False
+    not_future: bool = False
+    references: str | None = None
+
+    @property
+    def expected_type(self) -> str:
+        return _EXPECTED_TYPE[self.sql_type]
+
+
+@dataclass(frozen=True)
+class SourceContract:
+    name: str
+    description: str
+    columns: tuple[ColumnRule, ...]
+    key: str | None = None
+    natural_key: tuple[str, ...] = ()
+    order: tuple[tuple[str, str], ...] = ()
+    keep_extra_columns: bool = False
+    scale_registry: bool = False
+    references: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if not c.nullable]
+
+    def column(self, name: str) -> ColumnRule:
+        return next(c for c in self.columns if c.name == name)
+
+
+@cache
+def contract(source: str) -> SourceContract:
+    """The contract of one source, e.g. ``contract("hospital_spells")``."""
+    model: type[pa.DataFrameModel] = SOURCES[source]
+    schema = model.to_schema()
+    columns = []
+    for name, col in schema.columns.items():
+        meta = col.metadata or {}
+        columns.append(
+            ColumnRule(
+                name=name,
+                sql_type=_SQL_TYPES[str(col.dtype)],
+                nullable=col.nullable,
+                description=col.description or "",
+                checks=tuple(Check(c.name, dict(c.statistics)) for c in col.checks),
+                pseudonymise=bool(meta.get("pseudonymise")),
+                not_future=bool(meta.get("not_future")),
+                references=meta.get("references"),
+            )
+        )
+    table = getattr(model.Config, "metadata", None) or {}
+    return SourceContract(
+        name=source,
+        description=(model.__doc__ or "").strip().splitlines()[0],
+        columns=tuple(columns),
+        key=table.get("key"),
+        natural_key=tuple(table.get("natural_key", ())),
+        order=tuple(tuple(pair) for pair in table.get("order", ())),
+        keep_extra_columns=table.get("extra_columns") == "keep",
+        scale_registry=bool(table.get("scale_registry")),
+        references={c.name: c.references for c in columns if c.references},
+    )
+
+
+def describe_check(check: Check) -> str:
+    """Plain words for a check, as shown in quarantine reasons and the contract doc."""
+    s = check.statistics
+    if check.name == "isin":
+        return "one of " + ", ".join(map(str, s["allowed_values"]))
+    if check.name == "greater_than":
+        return f"greater than {s['min_value']}"
+    if check.name == "greater_than_or_equal_to":
+        return f"at least {s['min_value']}"
+    if check.name == "less_than":
+        return f"less than {s['max_value']}"
+    if check.name == "less_than_or_equal_to":
+        return f"at most {s['max_value']}"
+    if check.name == "in_range":
+        return f"between {s['min_value']} and {s['max_value']}"
+    raise ValueError(f"no description for check {check.name!r}")
+
+
+def check_violation_sql(check: Check, expr: str) -> str:
+    """SQL that is true when ``expr`` breaks the check (NULLs never break a value check)."""
+    s = check.statistics
+    if check.name == "isin":
+        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in s["allowed_values"])
+        return f"{expr} NOT IN ({values})"
+    if check.name == "greater_than":
+        return f"{expr} <= {s['min_value']}"
+    if check.name == "greater_than_or_equal_to":
+        return f"{expr} < {s['min_value']}"
+    if check.name == "less_than":
+        return f"{expr} >= {s['max_value']}"
+    if check.name == "less_than_or_equal_to":
+        return f"{expr} > {s['max_value']}"
+    if check.name == "in_range":
+        low = "<" if s.get("include_min", True) else "<="
+        high = ">" if s.get("include_max", True) else ">="
+        return f"({expr} {low} {s['min_value']} OR {expr} {high} {s['max_value']})"
+    raise ValueError(f"no SQL for check {check.name!r}")

@@ -1,0 +1,114 @@
+"""Compile a source's contract (`schemas.contract`) to DuckDB SQL.
+
+Large inputs are validated where they lie, in DuckDB, never pulled through pandas. Each
+rule of the pandera model becomes a SQL condition that yields a violation record
+``{column, rule, expected, value}``; a row with no violation is staged.
+
+Rules, in the order they are reported (see docs/data-contract.md):
+``required`` (a non-nullable column is empty), ``type`` (the text does not parse as the
+column's type), the pandera checks by their pandera names (``isin``, ``greater_than``,
+``less_than_or_equal_to``, ``in_range``, ...), ``not_future`` (a date after the as-of
+date), ``order`` (a later date before its earlier partner), and for scale readings
+``known_version``, ``area_in_version``, ``within_scale``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from schemas.contract import ColumnRule, SourceContract, check_violation_sql, describe_check
+
+PARSE_MACROS = (
+    "CREATE OR REPLACE TEMP MACRO parse_date(x) AS "
+    "coalesce(try_cast(x AS DATE), try_strptime(x, '%d/%m/%Y')::DATE)",
+    "CREATE OR REPLACE TEMP MACRO parse_int(x) AS CASE WHEN isfinite(try_cast(x AS DOUBLE)) "
+    "AND try_cast(x AS DOUBLE) = round(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE)::BIGINT END",
+    "CREATE OR REPLACE TEMP MACRO parse_double(x) AS "
+    "CASE WHEN isfinite(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE) END",
+    "CREATE OR REPLACE TEMP MACRO parse_bool(x) AS CASE WHEN lower(x) IN ('true', 't', '1', 'yes', 'y') THEN true "
+    "WHEN lower(x) IN ('false', 'f', '0', 'no', 'n') THEN false END",
+)
+_PARSERS = {"VARCHAR": "{}", "DOUBLE": "parse_double({})", "BIGINT": "parse_int({})", "DATE": "parse_date({})", "BOOLEAN": "parse_bool({})"}
+VALUE_CHARS = 200
+
+
+def quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def raw_value(column: str, alias: str = "r") -> str:
+    """The trimmed text of a raw column, NULL when empty."""
+    return f"NULLIF(trim({alias}.\"{column}\"), '')"
+
+
+def typed_value(rule: ColumnRule) -> str:
+    """The parsed value; identifiers come from the pseudonym join ``p_<column>``."""
+    if rule.pseudonymise:
+        return f"p_{rule.name}.pseudonym"
+    return _PARSERS[rule.sql_type].format(raw_value(rule.name))
+
+
+def shown_value(rule: ColumnRule) -> str:
+    """What a quarantine row shows of the offending value: never a raw identifier."""
+    if rule.pseudonymise:
+        return f"p_{rule.name}.pseudonym"
+    return f"left({raw_value(rule.name)}, {VALUE_CHARS})"
+
+
+def violation(rule: ColumnRule, name: str, expected: str, condition: str, expected_sql: str | None = None) -> str:
+    expected_expr = expected_sql or quote(expected)
+    return (
+        f"CASE WHEN {condition} THEN {{'column': {quote(rule.name)}, 'rule': {quote(name)}, "
+        f"'expected': {expected_expr}, 'value': {shown_value(rule)}}} END"
+    )
+
+
+def column_violations(rule: ColumnRule, as_of: dt.date) -> list[str]:
+    raw, typed = raw_value(rule.name), typed_value(rule)
+    out = []
+    if not rule.nullable:
+        out.append(violation(rule, "required", rule.expected_type, f"{raw} IS NULL"))
+    if rule.sql_type != "VARCHAR":
+        out.append(violation(rule, "type", rule.expected_type, f"{raw} IS NOT NULL AND {typed} IS NULL"))
+    for check in rule.checks:
+        out.append(violation(rule, check.name, describe_check(check), check_violation_sql(check, typed)))
+    if rule.not_future:
+        out.append(violation(rule, "not_future", f"on or before {as_of.isoformat()}", f"{typed} > DATE {quote(as_of.isoformat())}"))
+    return out
+
+
+def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
+    """A list expression of every row-level violation of one raw row (aliases ``r``, ``p_*``, ``sv``, ``sa``)."""
+    parts = []
+    for rule in contract.columns:
+        parts += column_violations(rule, as_of)
+    for earlier, later in contract.order:
+        rule = contract.column(later)
+        parts.append(violation(rule, "order", f"on or after {earlier}", f"{typed_value(rule)} < {typed_value(contract.column(earlier))}"))
+    if contract.scale_registry:
+        version, area, score = (contract.column(c) for c in ("star_version", "area", "score"))
+        parts.append(violation(version, "known_version", "a version listed in data/reference/star_versions.yaml",
+                               f"{typed_value(version)} IS NOT NULL AND sv.star_version IS NULL"))
+        parts.append(violation(area, "area_in_version", "an area of the version (data/reference/star_versions.yaml)",
+                               f"sv.star_version IS NOT NULL AND {typed_value(area)} IS NOT NULL AND sa.area IS NULL"))
+        parts.append(violation(score, "within_scale", "",
+                               f"sv.star_version IS NOT NULL AND ({typed_value(score)} < sv.scale_min OR {typed_value(score)} > sv.scale_max)",
+                               expected_sql="'between ' || sv.scale_min || ' and ' || sv.scale_max || ' for ' || sv.star_version"))
+    return "list_filter([" + ",\n ".join(parts) + "], lambda v: v IS NOT NULL)"
+
+
+def typed_columns_sql(contract: SourceContract) -> str:
+    return ", ".join(f'{typed_value(rule)} AS "{rule.name}"' for rule in contract.columns)
+
+
+def record_json_sql(contract: SourceContract) -> str:
+    """The offending row as JSON text, identifiers pseudonymised, long values cut."""
+    fields = ", ".join(f"{quote(rule.name)}: {shown_value(rule)}" for rule in contract.columns)
+    return f"to_json({{{fields}}})::VARCHAR"
+
+
+def pseudonym_joins_sql(contract: SourceContract) -> str:
+    return "".join(
+        f' LEFT JOIN _pseudonyms p_{rule.name} ON p_{rule.name}.raw = {raw_value(rule.name)}'
+        for rule in contract.columns if rule.pseudonymise
+    )
