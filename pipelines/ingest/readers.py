@@ -102,7 +102,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + {first_line} AS _line, {select} FROM {table}_in"
     )
     con.execute(f"DROP TABLE {table}_in")
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return LoadedFile(path, table, rows, names, file_sha256(path), path.stat().st_size)
 
 

@@ -93,7 +93,7 @@ def ingest_source(
     report.rows_read = sum(f.rows for f in report.files)
     if spec.keep_extra_columns:
         known = set(spec.column_names)
-        report.extra_columns = sorted({c for f in report.files for c in f.columns if c not in known and c != "_line"})
+        report.extra_columns = sorted({c for f in report.files for c in f.columns if c not in known})
 
     if report.files:
         _union_raw(con, spec, report)
@@ -113,7 +113,7 @@ def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Pa
     if missing:
         raise SourceFileError(
             f"{path}: line 1: required column(s) {', '.join(missing)} missing from the header "
-            f"({', '.join(c for c in loaded.columns if c != '_line')}); the contract for {spec.name} expects "
+            f"({', '.join(loaded.columns)}); the contract for {spec.name} expects "
             f"{', '.join(spec.column_names)} (docs/data-contract.md)"
         )
     return loaded
@@ -121,7 +121,7 @@ def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Pa
 
 def _unpivot_wide_readings(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -> LoadedFile:
     """Wide Star files (one column per area) become long rows; each keeps its file line."""
-    ids = {"_line", "person_id", "star_version", "assessed_on"}
+    ids = {"person_id", "star_version", "assessed_on"}
     areas = [c for c in loaded.columns if c not in ids]
     if not areas or not ids <= set(loaded.columns):
         return loaded
@@ -131,7 +131,7 @@ def _unpivot_wide_readings(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -
         f"FROM (UNPIVOT {loaded.table} ON {cols} INTO NAME area VALUE score) ORDER BY _line"
     )
     rows = con.execute(f"SELECT count(*) FROM {loaded.table}").fetchone()[0]
-    columns = ["_line", "person_id", "star_version", "assessed_on", "area", "score"]
+    columns = ["person_id", "star_version", "assessed_on", "area", "score"]
     return LoadedFile(loaded.path, loaded.table, rows, columns, loaded.sha256, loaded.bytes)
 
 
@@ -149,6 +149,8 @@ def _union_raw(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Ing
 def _pseudonyms(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
     """One HMAC per distinct identifier, joined back: far cheaper than one per row."""
     ids = [c.name for c in spec.columns if c.pseudonymise]
+    if not ids:
+        return
     union = " UNION ".join(f"SELECT {raw_value(c)} AS raw FROM _raw r" for c in ids)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _pseudonyms AS SELECT raw, pseudonym(raw) AS pseudonym FROM (SELECT DISTINCT raw FROM ({union})) WHERE raw IS NOT NULL")
 
@@ -285,7 +287,7 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
     report.rows_staged = _count(con, f"staging.{src}")
     report.rows_quarantined = _count(con, f"quarantine.{src}")
     report.rules_broken = dict(Counter(dict(con.execute(f"SELECT rule, count(*) FROM quarantine.{src} GROUP BY rule").fetchall())))
-    for table in ("_checked", "_flags", "_pseudonyms"):
+    for table in ("_checked", "_flags", "_pseudonyms", "_scale_versions", "_scale_areas"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

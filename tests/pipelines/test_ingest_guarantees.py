@@ -1,0 +1,149 @@
+"""Reconciliation, idempotent re-ingest, pseudonymisation, absent sources, formats and unreadable files."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.ingest.pseudonymise import MissingKeyError, register_pseudonym_macro, resolve_key
+from pipelines.ingest.readers import SourceFileError
+from tests.conftest import KEY, append_rows, ingest_all
+
+RAW_IDS = ["P001", "P002", "P003", "P004", "M001", "M002", "M003", "M004", "M005", "S001", "S002", "O001", "O002"]
+
+
+def test_counts_reconcile_per_file(inputs, warehouse):
+    append_rows(inputs / "timebank_exchanges.csv", "X009,TB01,M001,M002,99,2023-03-01,admin,exchange")
+    ingest_all(warehouse, inputs)
+    mismatches = warehouse.execute(
+        "SELECT source FROM meta.input_files WHERE rows_read <> rows_staged + rows_quarantined"
+    ).fetchall()
+    assert mismatches == []
+    assert warehouse.execute("SELECT sum(rows_read), sum(rows_quarantined) FROM meta.input_files").fetchone() == (36, 1)
+
+
+def test_reingesting_the_same_files_adds_nothing(inputs, warehouse):
+    ingest_all(warehouse, inputs, run_id="first")
+    before = {t: warehouse.execute(f"SELECT count(*) FROM staging.{t}").fetchone()[0] for t in ("persons", "timebank_exchanges")}
+    ingest_all(warehouse, inputs, run_id="second")
+    after = {t: warehouse.execute(f"SELECT count(*) FROM staging.{t}").fetchone()[0] for t in ("persons", "timebank_exchanges")}
+    assert before == after == {"persons": 4, "timebank_exchanges": 5}
+
+
+def test_file_hashes_are_recorded(inputs, warehouse):
+    ingest_all(warehouse, inputs)
+    stored = warehouse.execute("SELECT sha256 FROM meta.input_files WHERE source = 'persons'").fetchone()[0]
+    assert stored == hashlib.sha256((inputs / "persons.csv").read_bytes()).hexdigest()
+
+
+def test_pseudonym_is_hmac_sha256(warehouse):
+    register_pseudonym_macro(warehouse, KEY)
+    got = warehouse.execute("SELECT pseudonym('P001')").fetchone()[0]
+    assert got == hmac.new(KEY, b"P001", hashlib.sha256).hexdigest()
+
+
+def test_no_raw_identifier_anywhere_in_the_warehouse(inputs, warehouse):
+    append_rows(inputs / "hospital_spells.csv", "S009,P999,RXX01,2023-05-01,2023-05-05,emergency,home,general_medicine,false")
+    ingest_all(warehouse, inputs)
+    columns = warehouse.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
+    ).fetchall()
+    assert len(columns) > 50
+    raw = RAW_IDS + ["P999"]
+    for schema, table, column in columns:
+        hits = warehouse.execute(
+            f'SELECT count(*) FROM {schema}.{table} WHERE regexp_matches("{column}", ?)', [r"\b(" + "|".join(raw) + r")\b"]
+        ).fetchone()[0]
+        assert hits == 0, f"raw identifier in {schema}.{table}.{column}"
+    # The linked ids still join: a member's person is a staged person.
+    assert warehouse.execute(
+        "SELECT count(*) FROM staging.timebank_members m JOIN staging.persons p USING (person_id)"
+    ).fetchone()[0] == 4
+
+
+def test_key_is_required_outside_demo(monkeypatch):
+    monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(MissingKeyError, match="OUTCOMES_PSEUDONYM_KEY"):
+        resolve_key(demo=False)
+    assert resolve_key(demo=True)
+    monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "s3cret")
+    assert resolve_key(demo=False) == b"s3cret"
+
+
+def test_absent_sources_give_empty_tables(tmp_path, warehouse):
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    reports = ingest_all(warehouse, empty)
+    assert all(r.rows_read == 0 for r in reports.values())
+    assert warehouse.execute("SELECT count(*) FROM staging.hospital_spells").fetchone()[0] == 0
+    assert "admitted_on" in [r[0] for r in warehouse.execute("DESCRIBE staging.hospital_spells").fetchall()]
+    assert warehouse.execute("SELECT count(*) FROM quarantine.offences").fetchone()[0] == 0
+
+
+def test_references_are_skipped_and_said_when_the_source_is_absent(inputs, warehouse):
+    (inputs / "persons.csv").unlink()
+    report = ingest_all(warehouse, inputs)["hospital_spells"]
+    assert report.rows_staged == 4
+    assert report.unchecked_references == ["person_id -> persons.person_id (persons not supplied)"]
+
+
+def test_missing_required_column_names_file_and_column(inputs, warehouse):
+    (inputs / "offences.csv").write_text("offence_id,person_id,offence_date,offence_group,is_breach\nO1,P001,2023-01-01,theft,false\n")
+    with pytest.raises(SourceFileError, match=r"offences.csv: line 1: required column\(s\) proven_on missing"):
+        ingest_all(warehouse, inputs, sources=["persons", "offences"])
+
+
+def test_empty_file_is_a_clear_error(inputs, warehouse):
+    (inputs / "grants.csv").write_text("")
+    with pytest.raises(SourceFileError, match="grants.csv: the file is empty"):
+        ingest_all(warehouse, inputs, sources=["grants"])
+
+
+def test_header_names_are_normalised_and_delimiter_detected(inputs, warehouse):
+    (inputs / "grants.csv").write_text(" Grant ID ;FUNDER;Timebank-ID;amount;period_start;period_end\nG1;Fund;TB01;100;2023-01-01;2023-12-31\n")
+    report = ingest_all(warehouse, inputs, sources=["grants"])["grants"]
+    assert (report.rows_read, report.rows_staged) == (1, 1)
+
+
+def test_folder_parquet_and_xlsx_sources(inputs, warehouse):
+    folder = inputs / "grants"
+    folder.mkdir()
+    pd.DataFrame({"grant_id": ["G010"], "funder": ["F"], "timebank_id": ["TB01"], "amount": [10.0],
+                  "period_start": pd.to_datetime(["2023-01-01"]).date, "period_end": pd.to_datetime(["2023-06-30"]).date}
+                 ).to_parquet(folder / "more.parquet")
+    pd.DataFrame({"grant_id": ["G011"], "funder": ["F"], "timebank_id": ["TB02"], "amount": [20],
+                  "period_start": pd.to_datetime(["2023-01-01"]), "period_end": pd.to_datetime(["2023-06-30"])}
+                 ).to_excel(inputs / "grants_2024.xlsx", index=False)
+    report = ingest_all(warehouse, inputs, sources=["grants"])["grants"]
+    assert (report.rows_read, report.rows_staged, len(report.files)) == (4, 4, 3)
+    assert sorted(r[0] for r in warehouse.execute("SELECT grant_id FROM staging.grants").fetchall()) == ["G001", "G002", "G010", "G011"]
+
+
+def test_wide_star_readings_are_unpivoted(inputs, warehouse):
+    (inputs / "star_readings_wide.csv").write_text(
+        "person_id,star_version,assessed_on,lifestyle,money,feeling_positive\nP002,wellbeing_star,2023-05-01,3,2,6\n"
+    )
+    report = ingest_all(warehouse, inputs)["star_readings"]
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (7, 6, 1)
+    assert warehouse.execute("SELECT source_line, \"column\", rule FROM quarantine.star_readings").fetchone() == (2, "score", "within_scale")
+
+
+def test_a_failed_ingest_leaves_the_previous_tables_whole(inputs, warehouse):
+    ingest_all(warehouse, inputs, sources=["grants"])
+    (inputs / "grants.csv").write_text("grant_id,funder\nG1,F\n")
+    with pytest.raises(SourceFileError):
+        ingest_all(warehouse, inputs, sources=["grants"])
+    assert warehouse.execute("SELECT count(*) FROM staging.grants").fetchone()[0] == 2
+
+
+def test_warehouse_file_is_real_duckdb(tmp_path, inputs):
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    ingest_all(con, inputs, sources=["persons"])
+    con.close()
+    with duckdb.connect(str(path), read_only=True) as again:
+        assert again.execute("SELECT count(*) FROM staging.persons").fetchone()[0] == 4

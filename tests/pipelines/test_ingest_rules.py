@@ -1,0 +1,126 @@
+"""Each schema with good and bad rows: every bad row is quarantined with file, line, column and rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import append_rows, ingest_all
+
+VALID_ROWS = {
+    "persons": 4, "timebank_members": 5, "timebank_exchanges": 5, "programme_enrolments": 2,
+    "star_readings": 4, "hospital_spells": 4, "justice_events": 2, "offences": 2,
+    "service_contacts": 3, "grants": 2, "coproduction_assessments": 2,
+}
+
+
+def test_valid_fixture_is_staged_whole(inputs, warehouse):
+    reports = ingest_all(warehouse, inputs)
+    for source, rows in VALID_ROWS.items():
+        assert (reports[source].rows_read, reports[source].rows_staged, reports[source].rows_quarantined) == (rows, rows, 0), source
+    # Two identical GP contacts on one day inside one file are two real contacts.
+    assert warehouse.execute("SELECT count(*) FROM staging.service_contacts WHERE service = 'gp'").fetchone()[0] == 2
+
+
+def test_types_are_parsed(inputs, warehouse):
+    ingest_all(warehouse, inputs)
+    types = dict(warehouse.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'hospital_spells'"
+    ).fetchall())
+    assert types["admitted_on"] == "DATE" and types["cancer"] == "BOOLEAN"
+    covariates = dict(warehouse.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
+    ).fetchall())
+    assert covariates["prior_convictions"] == "DOUBLE" and covariates["employment"] == "VARCHAR"
+
+
+# (source, bad line appended, column, rule)
+BAD_ROWS = [
+    ("persons", "P009,1970-01-01,alien,E1,3,0,employed", "sex", "isin"),
+    ("persons", "P009,1970-01-01,male,E1,11,0,employed", "imd_decile", "in_range"),
+    ("persons", "P009,not-a-date,male,E1,3,0,employed", "birth_date", "type"),
+    ("persons", "P009,2030-01-01,male,E1,3,0,employed", "birth_date", "not_future"),
+    ("persons", ",1970-01-01,male,E1,3,0,employed", "person_id", "required"),
+    ("timebank_members", "M009,TB01,P001,wizard,2023-01-01,", "role", "isin"),
+    ("timebank_members", "M009,TB01,P001,community,2023-01-01,2022-01-01", "left_on", "order"),
+    ("timebank_members", "M009,TB01,P999,community,2023-01-01,", "person_id", "unknown_reference"),
+    ("timebank_exchanges", "X009,TB01,M001,M002,0,2023-03-01,admin,exchange", "hours", "greater_than"),
+    ("timebank_exchanges", "X009,TB01,M001,M002,-2,2023-03-01,admin,exchange", "hours", "greater_than"),
+    ("timebank_exchanges", "X009,TB01,M001,M002,25,2023-03-01,admin,exchange", "hours", "less_than_or_equal_to"),
+    ("timebank_exchanges", "X009,TB01,M001,M002,NaN,2023-03-01,admin,exchange", "hours", "type"),
+    ("timebank_exchanges", "X009,TB01,M001,M002,inf,2023-03-01,admin,exchange", "hours", "type"),
+    ("timebank_exchanges", "X009,TB01,M001,M999,1,2023-03-01,admin,exchange", "receiver_id", "unknown_reference"),
+    ("timebank_exchanges", "X009,TB01,M001,M002,1,2023-03-01,admin,barter", "kind", "isin"),
+    ("programme_enrolments", "P001,peer_visiting_after_discharge,2023-03-05,2023-01-01", "ended_on", "order"),
+    ("star_readings", "P001,wellbeing_star,2023-09-15,lifestyle,7", "score", "within_scale"),
+    ("star_readings", "P001,wellbeing_star,2023-09-15,accommodation,3", "area", "area_in_version"),
+    ("star_readings", "P001,happiness_star,2023-09-15,lifestyle,3", "star_version", "known_version"),
+    ("star_readings", "P003,swemwbs,2023-08-20,total,36", "score", "within_scale"),
+    ("hospital_spells", "S009,P002,RXX01,2023-05-05,2023-05-01,emergency,home,general_medicine,false", "discharged_on", "order"),
+    ("hospital_spells", "S009,P002,RXX01,2023-05-01,2023-05-05,urgent,home,general_medicine,false", "admission_method", "isin"),
+    ("hospital_spells", "S009,P002,RXX01,2023-05-01,2023-05-05,emergency,home,general_medicine,maybe", "cancer", "type"),
+    ("hospital_spells", "S009,P999,RXX01,2023-05-01,2023-05-05,emergency,home,general_medicine,false", "person_id", "unknown_reference"),
+    ("justice_events", "P004,parole,2023-04-28", "event_type", "isin"),
+    ("justice_events", "P004,caution,2031-04-28", "event_date", "not_future"),
+    ("offences", "O009,P004,2023-09-01,2023-08-01,theft,false", "proven_on", "order"),
+    ("offences", "O009,P999,2023-09-01,2023-10-01,theft,false", "person_id", "unknown_reference"),
+    ("service_contacts", "P001,dentist,2023-01-05", "service", "isin"),
+    ("grants", "G009,Fund,TB01,-5,2023-01-01,2023-12-31", "amount", "greater_than_or_equal_to"),
+    ("grants", "G009,Fund,TB01,500,2023-12-31,2023-01-01", "period_end", "order"),
+    ("coproduction_assessments", "TB01,2023-06-01,assets,d1_i3,6", "score", "in_range"),
+    ("coproduction_assessments", "TB01,2023-06-01,assets,d1_i3,3.5", "score", "type"),
+]
+
+
+@pytest.mark.parametrize("source,line,column,rule", BAD_ROWS, ids=[f"{b[0]}-{b[3]}-{i}" for i, b in enumerate(BAD_ROWS)])
+def test_bad_row_is_quarantined_with_reason(inputs, warehouse, source, line, column, rule):
+    path = inputs / f"{source}.csv"
+    bad_line = sum(1 for _ in open(path)) + 1
+    append_rows(path, line)
+    report = ingest_all(warehouse, inputs)[source]
+    assert report.rows_read == VALID_ROWS[source] + 1
+    assert report.rows_staged == VALID_ROWS[source]
+    assert report.rows_quarantined == 1
+    got = warehouse.execute(f'SELECT source_file, source_line, "column", rule, expected, violations FROM quarantine.{source}').fetchone()
+    assert got[0] == str(path) and got[1] == bad_line
+    assert (got[2], got[3]) == (column, rule)
+    assert got[4]  # the expected form is always said
+    assert json.loads(got[5])[0]["rule"] == rule
+
+
+def test_every_broken_rule_is_listed(inputs, warehouse):
+    append_rows(inputs / "hospital_spells.csv", "S009,P002,RXX01,2023-05-05,2023-05-01,urgent,home,general_medicine,maybe")
+    ingest_all(warehouse, inputs)
+    rules = [v["rule"] for v in json.loads(warehouse.execute("SELECT violations FROM quarantine.hospital_spells").fetchone()[0])]
+    assert rules == ["isin", "type", "order"]
+
+
+def test_duplicates_and_conflicts(inputs, warehouse):
+    append_rows(inputs / "persons.csv",
+                "P001,1950-03-01,female,E06000001,2,0,inactive",  # exact duplicate of line 2
+                "P003,1985-11-30,female,E06000002,9,1,employed")  # conflicts with line 4
+    report = ingest_all(warehouse, inputs)["persons"]
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (6, 3, 3)
+    rows = warehouse.execute("SELECT source_line, rule FROM quarantine.persons ORDER BY source_line").fetchall()
+    assert rows == [(4, "conflicting_key"), (6, "duplicate_row"), (7, "conflicting_key")]
+
+
+def test_conflicting_star_readings_are_both_quarantined(inputs, warehouse):
+    append_rows(inputs / "star_readings.csv", "P001,wellbeing_star,2023-01-15,lifestyle,3")
+    report = ingest_all(warehouse, inputs)["star_readings"]
+    assert report.rows_quarantined == 2
+    assert {r[0] for r in warehouse.execute("SELECT rule FROM quarantine.star_readings").fetchall()} == {"conflicting_record"}
+
+
+def test_redelivered_file_of_keyless_source_is_not_double_counted(inputs, warehouse):
+    (inputs / "service_contacts_copy.csv").write_text((inputs / "service_contacts.csv").read_text())
+    report = ingest_all(warehouse, inputs)["service_contacts"]
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (6, 3, 3)
+
+
+def test_uk_dates_and_boolean_words_parse(inputs, warehouse):
+    append_rows(inputs / "hospital_spells.csv", "S010,P002,RXX01,01/05/2023,05/05/2023,emergency,home,general_medicine,yes")
+    ingest_all(warehouse, inputs)
+    row = warehouse.execute("SELECT admitted_on::VARCHAR, cancer FROM staging.hospital_spells WHERE source_line = 6").fetchone()
+    assert row == ("2023-05-01", True)

@@ -1,0 +1,46 @@
+"""The contract document is generated from the schemas, and the pandera models accept the fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+from schemas.contract_doc import render
+from schemas.raw import SOURCES
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "valid"
+
+
+def test_contract_doc_matches_the_schemas():
+    assert (ROOT / "docs" / "data-contract.md").read_text() == render(), "regenerate: python -m schemas.contract_doc > docs/data-contract.md"
+
+
+def read_typed(source: str) -> pd.DataFrame:
+    model = SOURCES[source]
+    frame = pd.read_csv(FIXTURES / f"{source}.csv", dtype=str, keep_default_na=False).replace("", None)
+    for name, column in model.to_schema().columns.items():
+        if str(column.dtype) == "datetime64[ns]":
+            frame[name] = pd.to_datetime(frame[name])
+        elif str(column.dtype) in ("float64", "int64"):
+            frame[name] = pd.to_numeric(frame[name])
+        elif str(column.dtype) == "bool":
+            frame[name] = frame[name].map({"true": True, "false": False})
+    return frame
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_pandera_model_accepts_the_valid_fixture(source):
+    SOURCES[source].validate(read_typed(source), lazy=True)
+
+
+def test_pandera_model_rejects_what_sql_rejects():
+    frame = read_typed("timebank_exchanges")
+    frame.loc[0, "hours"] = 30.0
+    frame.loc[1, "kind"] = "barter"
+    with pytest.raises(pa.errors.SchemaErrors) as err:
+        SOURCES["timebank_exchanges"].validate(frame, lazy=True)
+    assert set(err.value.failure_cases["check"].astype(str)) >= {"less_than_or_equal_to(24)", "isin(['exchange', 'group', 'donation', 'system_credit'])"}
