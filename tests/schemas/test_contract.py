@@ -25,7 +25,9 @@ def read_typed(source: str) -> pd.DataFrame:
     for name, column in model.to_schema().columns.items():
         if str(column.dtype) == "datetime64[ns]":
             frame[name] = pd.to_datetime(frame[name])
-        elif str(column.dtype) in ("float64", "int64"):
+        elif str(column.dtype) == "float64":
+            frame[name] = pd.to_numeric(frame[name]).astype(float)
+        elif str(column.dtype) == "int64":
             frame[name] = pd.to_numeric(frame[name])
         elif str(column.dtype) == "bool":
             frame[name] = frame[name].map({"true": True, "false": False})
