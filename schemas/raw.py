@@ -68,7 +68,7 @@ class TimebankMembers(pa.DataFrameModel):
 class TimebankExchanges(pa.DataFrameModel):
     """The time-bank log: one row per transfer of hours from a giver to a receiver."""
 
-    exchange_id: Series[str] = pa.Field(metadata={"pseudonymise": True}, description="Exchange identifier.")
+    exchange_id: Series[str] = pa.Field(description="Exchange identifier of the time-bank platform (a record id, not a person's: kept as given).")
     timebank_id: Series[str] = pa.Field(description="Time bank the exchange was logged in.")
     giver_id: Series[str] = pa.Field(metadata={"pseudonymise": True, "references": "timebank_members.member_id"}, description="Member who gave the time (earns the credit).")
     receiver_id: Series[str] = pa.Field(metadata={"pseudonymise": True, "references": "timebank_members.member_id"}, description="Member who received the time (spends the credit).")

@@ -55,15 +55,16 @@ def shown_value(rule: ColumnRule) -> str:
     return f"left({raw_value(rule.name)}, {VALUE_CHARS})"
 
 
-def violation(rule: ColumnRule, name: str, expected: str, condition: str, expected_sql: str | None = None) -> str:
+def violation(rule: ColumnRule, name: str, expected: str, condition: str, expected_sql: str | None = None) -> tuple[str, str]:
+    """The condition of one rule and the violation record it yields."""
     expected_expr = expected_sql or quote(expected)
-    return (
-        f"CASE WHEN {condition} THEN {{'column': {quote(rule.name)}, 'rule': {quote(name)}, "
-        f"'expected': {expected_expr}, 'value': {shown_value(rule)}}} END"
+    return condition, (
+        f"{{'column': {quote(rule.name)}, 'rule': {quote(name)}, "
+        f"'expected': {expected_expr}, 'value': {shown_value(rule)}}}"
     )
 
 
-def column_violations(rule: ColumnRule, as_of: dt.date) -> list[str]:
+def column_violations(rule: ColumnRule, as_of: dt.date) -> list[tuple[str, str]]:
     raw, typed = raw_value(rule.name), typed_value(rule)
     out = []
     if not rule.nullable:
@@ -77,8 +78,8 @@ def column_violations(rule: ColumnRule, as_of: dt.date) -> list[str]:
     return out
 
 
-def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
-    """A list expression of every row-level violation of one raw row (aliases ``r``, ``p_*``, ``sv``, ``sa``)."""
+def row_rules(contract: SourceContract, as_of: dt.date) -> list[tuple[str, str]]:
+    """Every row-level rule of a source as (condition, violation record) over aliases ``r``, ``p_*``, ``sv``, ``sa``."""
     parts = []
     for rule in contract.columns:
         parts += column_violations(rule, as_of)
@@ -94,7 +95,18 @@ def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
         parts.append(violation(score, "within_scale", "",
                                f"sv.star_version IS NOT NULL AND ({typed_value(score)} < sv.scale_min OR {typed_value(score)} > sv.scale_max)",
                                expected_sql="'between ' || sv.scale_min || ' and ' || sv.scale_max || ' for ' || sv.star_version"))
-    return "list_filter([" + ",\n ".join(parts) + "], lambda v: v IS NOT NULL)"
+    return parts
+
+
+def row_is_bad_sql(contract: SourceContract, as_of: dt.date) -> str:
+    """True when a row breaks any row rule: cheap enough to run on every row."""
+    return " OR ".join(f"coalesce({cond}, false)" for cond, _ in row_rules(contract, as_of))
+
+
+def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
+    """The list of every row-level violation of a row, in rule order (run on rejected rows only)."""
+    cases = [f"CASE WHEN {cond} THEN {record} END" for cond, record in row_rules(contract, as_of)]
+    return "list_filter([" + ",\n ".join(cases) + "], lambda v: v IS NOT NULL)"
 
 
 def typed_columns_sql(contract: SourceContract) -> str:

@@ -66,7 +66,7 @@ def normalise_header(name: str) -> str:
 
 
 def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
-    """Load one file into temp table ``table`` with columns ``_line`` and one VARCHAR per header."""
+    """Load one file into temp table ``<table>_in``, seen through view ``table``: ``_seq`` (0, 1, ... in file order), ``_line`` and one VARCHAR per header."""
     path = Path(path)
     if path.stat().st_size == 0:
         raise SourceFileError(f"{path}: the file is empty (no header line); expected a header naming the contract's columns")
@@ -97,13 +97,16 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
     if repeated:
         raise SourceFileError(f"{path}: line 1: column(s) {', '.join(repeated)} appear more than once")
     select = ", ".join(f'CAST("{h}" AS VARCHAR) AS "{n}"' for h, n in zip(headers, names))
-    # rowid follows the file's order: DuckDB preserves insertion order on CREATE TABLE AS.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + {first_line} AS _line, {select} FROM {table}_in"
-    )
-    con.execute(f"DROP TABLE {table}_in")
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    # A view, not a copy. rowid follows the file's order: DuckDB preserves insertion order.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid AS _seq, rowid + {first_line} AS _line, {select} FROM {table}_in")
+    rows = con.execute(f"SELECT count(*) FROM {table}_in").fetchall()[0][0]
     return LoadedFile(path, table, rows, names, file_sha256(path), path.stat().st_size)
+
+
+def drop(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {loaded.table}")
+    con.execute(f"DROP TABLE IF EXISTS {loaded.table}_in")
+    con.execute(f"DROP TABLE IF EXISTS {loaded.table}_long")
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import duckdb
 import yaml
 
 from pipelines.ingest.pseudonymise import register_pseudonym_macro
-from pipelines.ingest.readers import LoadedFile, SourceFileError, discover, load
+from pipelines.ingest.readers import LoadedFile, SourceFileError, discover, drop, load
 from schemas.contract import SourceContract, contract
 from schemas.sql import (
     PARSE_MACROS,
@@ -34,6 +34,7 @@ from schemas.sql import (
     quote,
     raw_value,
     record_json_sql,
+    row_is_bad_sql,
     row_violations_sql,
     typed_columns_sql,
 )
@@ -43,7 +44,8 @@ QUARANTINE_COLUMNS = (
     "source VARCHAR, source_file VARCHAR, source_line BIGINT, \"column\" VARCHAR, rule VARCHAR, "
     "expected VARCHAR, value VARCHAR, violations VARCHAR, record VARCHAR, run_id VARCHAR"
 )
-_ROW_ID = "(_file_no * 10000000000 + _line)"
+# A row's id: file number * stride + position in the file, so it sorts by file then line.
+_FILE_STRIDE = 10_000_000_000
 
 
 @dataclass
@@ -101,7 +103,9 @@ def ingest_source(
         _row_rules(con, spec, as_of, report.extra_columns)
         _table_rules(con, spec)
         report.unchecked_references = _reference_rules(con, spec)
-    _publish(con, spec, report, run_id)
+    _publish(con, spec, report, run_id, as_of)
+    for f in report.files:
+        drop(con, f)
     return report
 
 
@@ -127,10 +131,11 @@ def _unpivot_wide_readings(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -
         return loaded
     cols = ", ".join(f'"{a}"' for a in areas)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {loaded.table} AS SELECT _line, person_id, star_version, assessed_on, area, score "
+        f"CREATE OR REPLACE TEMP TABLE {loaded.table}_long AS SELECT _line, person_id, star_version, assessed_on, area, score "
         f"FROM (UNPIVOT {loaded.table} ON {cols} INTO NAME area VALUE score) ORDER BY _line"
     )
-    rows = con.execute(f"SELECT count(*) FROM {loaded.table}").fetchone()[0]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {loaded.table} AS SELECT rowid AS _seq, * FROM {loaded.table}_long")
+    rows = con.execute(f"SELECT count(*) FROM {loaded.table}_long").fetchall()[0][0]
     columns = ["person_id", "star_version", "assessed_on", "area", "score"]
     return LoadedFile(loaded.path, loaded.table, rows, columns, loaded.sha256, loaded.bytes)
 
@@ -140,10 +145,8 @@ def _union_raw(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Ing
     for i, f in enumerate(report.files):
         cols = [f'"{c}"' if c in f.columns else f'NULL::VARCHAR AS "{c}"' for c in spec.column_names]
         cols += [f'"{c}"' for c in report.extra_columns if c in f.columns]
-        selects.append(f"SELECT {i} AS _file_no, {quote(str(f.path))} AS _file, _line, {', '.join(cols)} FROM {f.table}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {' UNION ALL BY NAME '.join(selects)}")
-    for f in report.files:
-        con.execute(f"DROP TABLE {f.table}")
+        selects.append(f"SELECT {_FILE_STRIDE} * {i} + _seq AS _row, {quote(str(f.path))} AS _file, _line, {', '.join(cols)} FROM {f.table}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS {' UNION ALL BY NAME '.join(selects)}")
 
 
 def _pseudonyms(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
@@ -155,22 +158,24 @@ def _pseudonyms(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE _pseudonyms AS SELECT raw, pseudonym(raw) AS pseudonym FROM (SELECT DISTINCT raw FROM ({union})) WHERE raw IS NOT NULL")
 
 
+def _scale_joins(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> str:
+    if not spec.scale_registry:
+        return ""
+    _register_scale_registry(con)
+    return (
+        f" LEFT JOIN _scale_versions sv ON sv.star_version = {raw_value('star_version')}"
+        f" LEFT JOIN _scale_areas sa ON sa.star_version = sv.star_version AND sa.area = {raw_value('area')}"
+    )
+
+
 def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.date, extra_columns: list[str]) -> None:
-    scale_joins = ""
-    if spec.scale_registry:
-        _register_scale_registry(con)
-        scale_joins = (
-            f" LEFT JOIN _scale_versions sv ON sv.star_version = {raw_value('star_version')}"
-            f" LEFT JOIN _scale_areas sa ON sa.star_version = sv.star_version AND sa.area = {raw_value('area')}"
-        )
+    """Typed rows plus one flag per row; the reasons are spelled out later, for rejected rows only."""
     extras = _covariate_columns_sql(con, extra_columns)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT {_ROW_ID} AS _row, _file, _line, "
-        f"{typed_columns_sql(spec)}{extras}, {record_json_sql(spec)} AS _record, "
-        f"{row_violations_sql(spec, as_of)} AS _violations "
-        f"FROM _raw r{pseudonym_joins_sql(spec)}{scale_joins}"
+        f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT _row, _file, _line, {typed_columns_sql(spec)}{extras}, "
+        f"({row_is_bad_sql(spec, as_of)}) AS _bad "
+        f"FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)}"
     )
-    con.execute("DROP TABLE _raw")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _flags AS SELECT _row, "
         "{'column': NULL::VARCHAR, 'rule': NULL::VARCHAR, 'expected': NULL::VARCHAR, 'value': NULL::VARCHAR} AS v "
@@ -200,7 +205,7 @@ def _flag(con: duckdb.DuckDBPyConnection, select_rows: str, column: str, rule: s
     )
 
 
-_CLEAN = "(SELECT * FROM _checked WHERE len(_violations) = 0 AND _row NOT IN (SELECT _row FROM _flags))"
+_CLEAN = "(SELECT * FROM _checked ANTI JOIN _flags USING (_row) WHERE NOT _bad)"
 
 
 def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
@@ -210,9 +215,11 @@ def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
         key_cols = ", ".join(f'"{k}"' for k in keys)
         label = spec.key or "+".join(keys)
         clash = "conflicting_key" if spec.key else "conflicting_record"
+        # Only repeated keys need their content compared: find them first, cheaply.
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _groups AS SELECT {key_cols}, count(DISTINCT hash({content})) AS versions "
-            f"FROM {_CLEAN} GROUP BY ALL HAVING count(*) > 1"
+            f"FROM {_CLEAN} c SEMI JOIN (SELECT {key_cols} FROM {_CLEAN} GROUP BY ALL HAVING count(*) > 1) USING ({key_cols}) "
+            "GROUP BY ALL"
         )
         joined = f"SELECT c.*, g.versions FROM {_CLEAN} c JOIN _groups g USING ({key_cols})"
         _flag(con, f"SELECT * FROM ({joined}) WHERE versions > 1", keys[0], clash,
@@ -224,11 +231,11 @@ def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
         # Identical rows in one file can be real (two GP contacts in a day); the same rows
         # delivered again in another file are a re-delivery.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _groups AS SELECT hash({content}) AS h, min(_row // 10000000000) AS first_file "
-            f"FROM {_CLEAN} GROUP BY 1 HAVING count(DISTINCT _row // 10000000000) > 1"
+            f"CREATE OR REPLACE TEMP TABLE _groups AS SELECT hash({content}) AS h, min(_row // {_FILE_STRIDE}) AS first_file "
+            f"FROM {_CLEAN} GROUP BY 1 HAVING count(DISTINCT _row // {_FILE_STRIDE}) > 1"
         )
         _flag(con, f"SELECT c.* FROM {_CLEAN} c JOIN _groups g ON g.h = hash({content}) "
-                   "WHERE c._row // 10000000000 <> g.first_file",
+                   f"WHERE c._row // {_FILE_STRIDE} <> g.first_file",
               spec.column_names[0], "duplicate_row", "not already delivered in an earlier file", "c._file")
     con.execute("DROP TABLE IF EXISTS _groups")
 
@@ -246,7 +253,7 @@ def _reference_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> li
     return unchecked
 
 
-def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: IngestReport, run_id: str) -> None:
+def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: IngestReport, run_id: str, as_of: dt.date) -> None:
     """Replace staging and quarantine tables and log the files, atomically."""
     src = spec.name
     con.execute("BEGIN TRANSACTION")
@@ -255,18 +262,20 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
             typed = ", ".join(f'"{c}"' for c in spec.column_names + report.extra_columns)
             con.execute(
                 f"CREATE OR REPLACE TABLE staging.{src} AS SELECT {typed}, _file AS source_file, _line AS source_line, "
-                f"{quote(run_id)} AS run_id FROM _checked WHERE len(_violations) = 0 "
-                "AND _row NOT IN (SELECT _row FROM _flags) ORDER BY _row"
+                f"{quote(run_id)} AS run_id FROM {_CLEAN}"
             )
             con.execute(
                 f"CREATE OR REPLACE TABLE quarantine.{src} AS "
-                f"WITH bad AS (SELECT c._row, c._file, c._line, c._record, "
-                "list_concat(c._violations, coalesce(f.vs, [])) AS vs FROM _checked c "
-                "LEFT JOIN (SELECT _row, list(v) AS vs FROM _flags GROUP BY _row) f USING (_row) "
-                "WHERE len(c._violations) > 0 OR f.vs IS NOT NULL) "
+                "WITH rejected AS (SELECT _row FROM _checked WHERE _bad UNION SELECT _row FROM _flags), "
+                "flags AS (SELECT _row, list(v) AS vs FROM _flags GROUP BY _row), "
+                f"reasons AS (SELECT r._row, r._file, r._line, {record_json_sql(spec)} AS record, "
+                f"{row_violations_sql(spec, as_of)} AS vs FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)} "
+                "WHERE r._row IN (SELECT _row FROM rejected)), "
+                "bad AS (SELECT reasons._row, _file, _line, record, list_concat(reasons.vs, coalesce(flags.vs, [])) AS vs "
+                "FROM reasons LEFT JOIN flags USING (_row)) "
                 f"SELECT {quote(src)} AS source, _file AS source_file, _line AS source_line, vs[1].column AS \"column\", "
                 "vs[1].rule AS rule, vs[1].expected AS expected, vs[1].value AS value, to_json(vs)::VARCHAR AS violations, "
-                f"_record AS record, {quote(run_id)} AS run_id FROM bad ORDER BY _row"
+                f"record, {quote(run_id)} AS run_id FROM bad ORDER BY _row"
             )
         else:
             types = ", ".join(f'"{c.name}" {c.sql_type}' for c in spec.columns)
@@ -289,6 +298,7 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
     report.rules_broken = dict(Counter(dict(con.execute(f"SELECT rule, count(*) FROM quarantine.{src} GROUP BY rule").fetchall())))
     for table in ("_checked", "_flags", "_pseudonyms", "_scale_versions", "_scale_areas"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP VIEW IF EXISTS _raw")
 
 
 def _register_scale_registry(con: duckdb.DuckDBPyConnection) -> None:
