@@ -47,7 +47,17 @@ Rules, in the order they are checked:
 Columns marked *pseudonymised* are replaced at ingest by HMAC-SHA256 (hex) under the key
 in `OUTCOMES_PSEUDONYM_KEY`. Raw identifiers are never stored. Without a key the
 pipeline refuses to run, except in demo mode (`OUTCOMES_DEMO=1`), which uses a fixed,
-public key and says so.
+public key and says so. `exchange_id` (a platform's record id) and organisation ids
+(`timebank_id`, `provider_id`, `programme_id`, `grant_id`) are kept as given.
+
+## Platform exports
+`python -m pipelines.ingest.platforms PLATFORM EXPORT --timebank ID --out INPUT_DIR`
+writes a contract-form `timebank_exchanges_<platform>.csv`:
+
+| platform | export | mapping |
+|---|---|---|
+| `timeoverflow` | transfers CSV `date, from, to, post, quantity` | the uid in "name (uid)" is the member id; `to` (credited) is the giver, `from` (debited) the receiver; `quantity` h:mm becomes decimal hours; `post` is the category; a transfer with the organisation account becomes `system_credit` |
+| `community_weaver` | CW 2.2 `exchange_history.csv` | exchange id, provider (giver), recipient (receiver), service date, service category, hours; accepted header aliases are listed in `pipelines/ingest/platforms.py` |
 """
 
 
