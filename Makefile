@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAMPLE := data/sample
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup demo run test ui bench clean
+.PHONY: setup browser demo run test ui bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,11 @@ demo: setup $(SAMPLE)/.generated
 run: setup
 	$(BIN)/python -m pipelines.run
 
-test: setup
+# Debian's chromium for the browser tests (never a Playwright browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 ui: setup $(SAMPLE)/.generated

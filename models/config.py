@@ -27,12 +27,22 @@ class IngestSettings(BaseModel):
     )
 
 
+class DisclosureSettings(BaseModel):
+    """Small-number suppression for published counts (NHS Digital HES rule since 2018)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suppress_max: int = Field(7, ge=0, description="Counts from 1 to this are shown as '*' (HES: 7).")
+    round_to: int = Field(5, ge=1, description="Other counts are rounded to the nearest multiple of this (HES: 5).")
+
+
 class OutcomesConfig(BaseModel):
     """The whole analysis configuration."""
 
     model_config = ConfigDict(extra="forbid")
 
     ingest: IngestSettings = IngestSettings()
+    disclosure: DisclosureSettings = DisclosureSettings()
 
     def as_of(self) -> dt.date:
         return self.ingest.as_of or dt.date.today()

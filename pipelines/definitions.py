@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from pipelines.assets.pages import page_assets
 from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
@@ -10,7 +11,7 @@ from pipelines.resources import Settings, Warehouse
 all_assets_job = dg.define_asset_job("all_assets_job", selection=dg.AssetSelection.all())
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, run_record],
+    assets=[*ingest_assets, run_record, *page_assets],
     asset_checks=ingest_checks,
     jobs=[all_assets_job],
     resources={"warehouse": Warehouse(), "settings": Settings()},

@@ -92,15 +92,19 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
         raise SourceFileError(f"{path}: cannot be read as {suffix[1:].upper()}: {err}") from err
 
     headers = [row[0] for row in con.execute(f"DESCRIBE {table}_in").fetchall()]
-    names = [normalise_header(h) for h in headers]
+    names = [normalise_header(h) or f"unnamed_{i + 1}" for i, h in enumerate(headers)]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise SourceFileError(f"{path}: line 1: column(s) {', '.join(repeated)} appear more than once")
-    select = ", ".join(f'CAST("{h}" AS VARCHAR) AS "{n}"' for h, n in zip(headers, names))
+    select = ", ".join(f'CAST("{_ident(h)}" AS VARCHAR) AS "{_ident(n)}"' for h, n in zip(headers, names))
     # A view, not a copy. rowid follows the file's order: DuckDB preserves insertion order.
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid AS _seq, rowid + {first_line} AS _line, {select} FROM {table}_in")
     rows = con.execute(f"SELECT count(*) FROM {table}_in").fetchall()[0][0]
     return LoadedFile(path, table, rows, names, file_sha256(path), path.stat().st_size)
+
+
+def _ident(name: str) -> str:
+    return name.replace('"', '""')
 
 
 def drop(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -> None:

@@ -1,0 +1,89 @@
+"""The data-quality page: rows read, staged and quarantined per source; rules most broken; examples.
+
+Counts pass disclosure control. Examples show where a rule broke (file, line, column,
+expected form) and the offending value, except for identifier columns and dates of birth,
+which are masked: no identifier, raw or hashed, leaves the warehouse.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import plotly.express as px
+
+from dashboards.disclosure import DisclosureRule
+from dashboards.page import Page, Section
+from schemas.contract import contract
+from schemas.raw import SOURCES
+
+MASKED = "(masked)"
+
+
+def source_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    frame = con.execute(
+        "SELECT source, count(*) AS files, sum(rows_read) AS rows_read, sum(rows_staged) AS rows_staged, "
+        "sum(rows_quarantined) AS rows_quarantined FROM meta.input_files WHERE run_id = ? GROUP BY source", [run_id]
+    ).df()
+    frame = pd.DataFrame({"source": list(SOURCES)}).merge(frame, on="source", how="left").fillna(0)
+    for col in ("files", "rows_read", "rows_staged", "rows_quarantined"):
+        frame[col] = frame[col].astype(int)
+    frame["quarantined_pct"] = (100 * frame["rows_quarantined"] / frame["rows_read"].where(frame["rows_read"] > 0)).round(1)
+    return frame
+
+
+def rules_broken(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    parts = [f"SELECT source, rule, \"column\", count(*) AS rows FROM quarantine.{s} GROUP BY ALL" for s in SOURCES]
+    return con.execute(" UNION ALL ".join(parts) + " ORDER BY rows DESC, source, rule").df()
+
+
+def examples(con: duckdb.DuckDBPyConnection, per_rule: int = 3) -> pd.DataFrame:
+    parts = [
+        f"SELECT source, rule, \"column\", regexp_extract(source_file, '[^/]+$') AS file, source_line AS line, expected, value "
+        f"FROM quarantine.{s} QUALIFY row_number() OVER (PARTITION BY rule, \"column\" ORDER BY source_line) <= {per_rule}"
+        for s in SOURCES
+    ]
+    frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY source, rule").df()
+    hidden = {(s, c.name) for s in SOURCES for c in contract(s).columns if c.pseudonymise or c.name == "birth_date"}
+    frame["value"] = [MASKED if (s, c) in hidden or r == "unknown_reference" else v
+                      for s, c, r, v in zip(frame["source"], frame["column"], frame["rule"], frame["value"])]
+    return frame
+
+
+def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
+    counts = source_counts(con, run_id)
+    published = rule.table(counts, ["rows_read", "rows_staged", "rows_quarantined"], {"quarantined_pct": "rows_quarantined"})
+    total_read, total_q = int(counts["rows_read"].sum()), int(counts["rows_quarantined"].sum())
+    supplied = int((counts["files"] > 0).sum())
+    broken = rules_broken(con)
+    sections = [
+        Section(
+            "Rows read, staged and quarantined",
+            f"{supplied} of {len(SOURCES)} sources were supplied. Of about {rule.count(total_read)} rows read, "
+            f"{rule.count(total_q)} were quarantined; every row is either staged or quarantined.",
+            table=published.rename(columns={"quarantined_pct": "quarantined_%"}),
+            csv_name="data-quality-sources.csv",
+            note="Counts of 1-7 are shown as * and others rounded to the nearest 5 (NHS HES rule).",
+        )
+    ]
+    if broken.empty:
+        sections.append(Section("Rules most often broken", "No row broke a rule in this run."))
+    else:
+        protected = rule.table(broken, ["rows"])
+        chart = broken.assign(rows_shown=[0 if v == "*" else v for v in protected["rows"]], label=broken["source"] + ": " + broken["rule"])
+        top = broken.iloc[0]
+        figure = px.bar(chart.head(15), x="rows_shown", y="label", orientation="h", title="Quarantined rows by source and rule",
+                        labels={"rows_shown": "rows (rounded; suppressed shown as 0)", "label": ""})
+        figure.update_yaxes(autorange="reversed")
+        sections.append(Section(
+            "Rules most often broken",
+            f"The rule broken most often was '{top['rule']}' on {top['source']}.{top['column']}. "
+            f"{len(broken)} source, rule and column combinations were broken in all.",
+            figure=figure, table=protected, csv_name="data-quality-rules.csv",
+        ))
+        sections.append(Section(
+            "Example rejected rows",
+            "Up to three examples of each broken rule, with the file and line to look at. Identifiers and dates of birth are masked.",
+            table=examples(con), csv_name="data-quality-examples.csv",
+        ))
+    return Page("data-quality.html", "Data quality", "What arrived, what was accepted and why rows were set aside.", sections)
+

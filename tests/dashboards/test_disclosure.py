@@ -1,0 +1,22 @@
+"""The HES rule by hand: 0 shown, 1-7 suppressed, others rounded to 5; rates on suppressed counts hidden."""
+
+import pandas as pd
+
+from dashboards.disclosure import SUPPRESSED, DisclosureRule
+
+
+def test_hes_rule_counts():
+    rule = DisclosureRule()
+    assert [rule.count(n) for n in (0, 1, 7, 8, 10, 12, 13, 102, 103)] == [0, "*", "*", 10, 10, 10, 15, 100, 105]
+    assert rule.count(None) is None
+
+
+def test_rates_on_suppressed_counts_are_hidden():
+    frame = pd.DataFrame({"unit": ["a", "b"], "readmissions": [3, 40], "discharges": [30, 400], "rate": [0.1, 0.1]})
+    out = DisclosureRule().table(frame, ["readmissions", "discharges"], {"rate": "readmissions"})
+    assert out["rate"].tolist() == [SUPPRESSED, 0.1]
+    assert out["readmissions"].tolist() == [SUPPRESSED, 40] and out["discharges"].tolist() == [30, 400]
+
+
+def test_threshold_is_configurable():
+    assert DisclosureRule(suppress_max=5, round_to=1).count(6) == 6
