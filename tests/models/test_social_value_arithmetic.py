@@ -1,0 +1,194 @@
+"""SROI arithmetic: the worked case of reference/sroi.md 1.6 to the penny, and more hand-computed cases."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from models.social_value import (
+    GREEN_BOOK,
+    HEALTH,
+    constant_schedule,
+    evaluate,
+    impact_stream,
+    investment_present_value,
+    load_impact_map,
+    parse_impact_map,
+    payback_months,
+    penny,
+    present_value,
+    resolve,
+    year1_impact,
+    yearly_schedule,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+WORKED = FIXTURES / "sroi_worked_case.yaml"
+D = Decimal
+
+
+def _map(outcomes, investment=None, **top):
+    """A minimal self-contained impact map with inline proxies priced in 2024."""
+    proxies = [
+        {"id": f"p{v}", "description": "test", "value": v, "unit": "unit", "price_year": 2024,
+         "source": "test", "licence": "CC0-1.0"}
+        for v in sorted({o["proxy_value"] for o in outcomes})
+    ]
+    for o in outcomes:
+        o["proxy"] = f"p{o.pop('proxy_value')}"
+        o.setdefault("stakeholder", "test")
+    data = {"price_year": 2024, "investment": investment or {0: 100000}, "proxy_tables": [],
+            "proxies": proxies, "outcomes": outcomes, **top}
+    return resolve(parse_impact_map(data))
+
+
+# --- the worked case -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def worked():
+    return evaluate(resolve(load_impact_map(WORKED)))
+
+
+def test_worked_case_year1_impacts(worked):
+    # A: 50 * 1000 * 0.8 * 1 * 0.75 = 30,000;  B: 20 * 2500 * 0.9 * 0.95 * 0.7 = 29,925
+    assert worked.outcomes["A"].year1_impact == D("30000")
+    assert worked.outcomes["B"].year1_impact == D("29925")
+
+
+def test_worked_case_yearly_totals(worked):
+    # Y1 59,925; Y2 27,000 + 14,962.50 = 41,962.50; Y3 24,300 (A only; B lasts 2 years)
+    a = [y.impact for y in worked.outcomes["A"].years]
+    b = [y.impact for y in worked.outcomes["B"].years]
+    assert a == [D("30000"), D("27000"), D("24300")]
+    assert b == [D("29925"), D("14962.5")]
+    assert a[0] + b[0] == D("59925")
+    assert a[1] + b[1] == D("41962.5")
+
+
+def test_worked_case_headline_to_the_penny(worked):
+    # PV = 59,925/1.035 + 41,962.50/1.035^2 + 24,300/1.035^3
+    #    = 57,898.55 + 39,172.44 + 21,917.21 = 118,988.20
+    overall = worked.overall
+    assert penny(overall.pv) == D("118988.20")
+    assert penny(overall.npv) == D("18988.20")
+    assert round(overall.ratio, 3) == D("1.190")
+    assert round(overall.net_ratio, 3) == D("0.190")
+    # payback = 100,000 / (59,925 / 12) = 20.025... months
+    assert round(overall.payback_months, 2) == D("20.03")
+
+
+def test_regression_guard_year1_is_discounted(worked):
+    # If year 1 were left undiscounted (exponent t-1):
+    # 59,925 + 41,962.50/1.035 + 24,300/1.035^2 = 123,152.79, ratio 1.232. We must not get that.
+    undiscounted_year1 = D("59925") + D("41962.5") / D("1.035") + D("24300") / D("1.035") ** 2
+    assert penny(undiscounted_year1) == D("123152.79")
+    assert penny(worked.overall.pv) != penny(undiscounted_year1)
+    assert float(worked.outcomes["A"].years[0].discount_factor) == pytest.approx(1 / 1.035, abs=1e-15)
+
+
+def test_worked_case_by_the_functions():
+    a1 = year1_impact(D(50), D(1000), D("0.2"), D(0), D("0.25"))
+    b1 = year1_impact(D(20), D(2500), D("0.1"), D("0.05"), D("0.3"))
+    pv = present_value(impact_stream(a1, D("0.1"), 3), GREEN_BOOK) + present_value(impact_stream(b1, D("0.5"), 2), GREEN_BOOK)
+    assert penny(pv) == D("118988.20")
+    assert penny(present_value(impact_stream(a1, D("0.1"), 3), constant_schedule(D("0.035")))) == penny(
+        present_value(impact_stream(a1, D("0.1"), 3), GREEN_BOOK)
+    )
+
+
+def test_penny_rounds_half_up():
+    assert penny(D("0.125")) == D("0.13")
+    assert penny(D("2.675")) == D("2.68")  # exact decimal: no binary-float surprise
+    assert penny(D("-0.125")) == D("-0.13")
+
+
+# --- further hand-computed cases -------------------------------------------------------------
+
+def test_multi_year_investment_and_health_rate():
+    # Investment 10,000 at t=0 and 10,000 at t=1, Green Book 3.5%:
+    #   PV(inputs) = 10,000 + 10,000/1.035 = 10,000 + 9,661.84 = 19,661.84
+    # Outcome: Q 10 x £500 = 5,000 in year 1, drop-off 20% -> 4,000 in year 2; health rate 1.5%:
+    #   PV = 5,000/1.015 + 4,000/1.015^2 = 4,926.11 + 3,882.65 = 8,808.76 (exact 8,808.7554)
+    #   NPV = 8,808.76 - 19,661.84 = -10,853.08; ratio = 0.4480; payback = 19,661.84/(5,000/12) = 47.19 months
+    r = _map(
+        [{"id": "C", "quantity": 10, "proxy_value": 500, "drop_off": 20, "duration": 2, "discount": "health"}],
+        investment={0: 10000, 1: 10000},
+    )
+    result = evaluate(r).overall
+    assert penny(result.investment_pv) == D("19661.84")
+    assert penny(result.pv) == D("8808.76")
+    assert penny(result.npv) == D("-10853.08")
+    assert round(result.ratio, 4) == D("0.4480")
+    assert round(result.payback_months, 2) == D("47.19")
+
+
+def test_green_book_step_after_year_30():
+    # £1,000 a year for 32 years, no drop-off. Years 1-30 at 3.5%, years 31-32 at 3.0% compounding on DF_30:
+    #   annuity(30, 3.5%) = (1 - 1.035^-30)/0.035 = (1 - 0.3562784)/0.035 = 18.3920454
+    #   DF_31 = DF_30/1.03 = 0.3459014; DF_32 = DF_30/1.03^2 = 0.3358266
+    #   PV = 1,000 x (18.3920454 + 0.3459014 + 0.3358266) = 19,073.77
+    r = _map([{"id": "long", "quantity": 1, "proxy_value": 1000, "duration": 32}])
+    result = evaluate(r)
+    assert penny(result.outcomes["long"].pv) == D("19073.77")
+    years = result.outcomes["long"].years
+    assert float(years[30].discount_factor) == pytest.approx(float(years[29].discount_factor) / 1.03, rel=1e-12)
+    # a constant 3.5% would give less: 1,000 x (1 - 1.035^-32)/0.035 = 1,000 x 19.0688655 = 19,068.87
+    flat = present_value([D(1000)] * 32, constant_schedule(D("0.035")))
+    assert penny(flat) == D("19068.87")
+
+
+def test_health_schedule_steps():
+    assert HEALTH.rate(30) == D("0.015") and HEALTH.rate(31) == D("0.0129") and HEALTH.rate(301) == D("0.0043")
+    assert GREEN_BOOK.rate(75) == D("0.030") and GREEN_BOOK.rate(76) == D("0.025") and GREEN_BOOK.rate(500) == D("0.010")
+    assert GREEN_BOOK.factor(0) == 1
+
+
+def test_custom_yearly_rates_repeat_the_last():
+    # rates 5% then 4%: DF_1 = 1/1.05 = 0.952381; DF_2 = 1/(1.05*1.04) = 0.915751; DF_3 = DF_2/1.04 = 0.880530
+    s = yearly_schedule([D("0.05"), D("0.04")])
+    assert [round(float(f), 6) for f in s.factors(3)] == [0.952381, 0.915751, 0.880530]
+
+
+def test_drop_off_of_100_percent_leaves_only_year_one():
+    # Q 4 x £250 = 1,000 in year 1; drop-off 100% -> 0 in years 2-3. PV = 1,000/1.035 = 966.18
+    r = _map([{"id": "x", "quantity": 4, "proxy_value": 250, "drop_off": 100, "duration": 3}])
+    result = evaluate(r)
+    assert [y.impact for y in result.outcomes["x"].years] == [D(1000), D(0), D(0)]
+    assert penny(result.overall.pv) == D("966.18")
+
+
+def test_time_bank_scopes_and_missing_investment():
+    # riverside: 100 hours x £10 = 1,000 -> PV 966.18, investment 500 -> ratio 1.9324
+    # hillside: 50 hours x £10 = 500 -> PV 483.09, no investment given -> no ratio
+    # overall: both plus a programme-wide outcome 2 x £10 = 20 -> PV 19.32; total 1,468.60 / 2,000 = 0.7343
+    r = _map(
+        [
+            {"id": "rv", "scope": "riverside", "quantity": 100, "proxy_value": 10, "duration": 1},
+            {"id": "hl", "scope": "hillside", "quantity": 50, "proxy_value": 10, "duration": 1},
+            {"id": "all", "quantity": 2, "proxy_value": 10, "duration": 1},
+        ],
+        investment={0: 2000},
+        time_banks=["riverside", "hillside"],
+        investment_by_time_bank={"riverside": {0: 500}},
+    )
+    result = evaluate(r)
+    assert result.scopes["riverside"].outcome_ids == ("rv",)
+    assert penny(result.scopes["riverside"].pv) == D("966.18")
+    assert round(result.scopes["riverside"].ratio, 4) == D("1.9324")
+    assert result.scopes["hillside"].ratio is None and result.scopes["hillside"].npv is None
+    assert penny(result.overall.pv) == D("1468.60")
+    assert round(result.overall.ratio, 4) == D("0.7343")
+
+
+def test_payback_undefined_without_positive_first_year():
+    assert payback_months(D(100), D(0)) is None
+    assert payback_months(D(100), D(-5)) is None
+    assert payback_months(D(1200), D(1200)) == 12
+
+
+def test_investment_year_zero_is_undiscounted():
+    assert investment_present_value({0: D(5000)}, GREEN_BOOK) == D(5000)
+    # 1,000 at year 2: 1,000/1.035^2 = 933.51
+    assert penny(investment_present_value({2: D(1000)}, GREEN_BOOK)) == D("933.51")

@@ -1,0 +1,69 @@
+"""The marts: social_value, social_value_sensitivity, impact_map (columns, sources, example map)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models.social_value import run_social_value
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+EXAMPLE = ROOT / "data" / "impact_map.example.yaml"
+DOCS = ROOT / "docs" / "social-value.md"
+
+
+@pytest.fixture(scope="module")
+def example_run():
+    outputs = json.loads((FIXTURES / "social_value_model_outputs.json").read_text())
+    return run_social_value(EXAMPLE, outputs, extra_proxy_tables=[FIXTURES / "social_value_illustrative_proxies.csv"], n_draws=2000)
+
+
+@pytest.fixture(scope="module")
+def worked_run():
+    return run_social_value(FIXTURES / "sroi_worked_case.yaml", monte_carlo=False)
+
+
+def test_social_value_mart(worked_run):
+    sv = worked_run.social_value
+    assert list(sv.columns[:9]) == ["scope", "pv", "npv", "ratio", "net_ratio", "payback_months", "ratio_ci_low",
+                                    "ratio_ci_high", "n_draws"]
+    row = sv.iloc[0]
+    assert (row.scope, row.pv, row.npv, row.payback_months, row.n_draws) == ("overall", 118988.20, 18988.20, 20.03, 0)
+    assert round(row.ratio, 3) == 1.190 and pd.isna(row.ratio_ci_low)
+
+
+def test_example_marts(example_run):
+    sv = example_run.social_value
+    assert list(sv.scope) == ["overall", "riverside", "hillside"]
+    assert (sv.n_draws == 2000).all()
+    assert (sv.ratio_ci_low < sv.ratio).all() and (sv.ratio < sv.ratio_ci_high).all()
+    im = example_run.impact_map
+    assert len(im) == 9
+    readm = im.set_index("outcome").loc["fewer_readmissions"]
+    assert readm.quantity_source == "avoided_readmissions"
+    assert (readm.quantity_estimate, readm.quantity_ci_low, readm.quantity_ci_high, readm.quantity_n) == (12.3, 4.1, 20.0, 300)
+    wb = im.set_index("outcome").loc["better_wellbeing"]
+    assert wb.deadweight_source == "from_comparison:reliable_wellbeing_improvement" and wb.deadweight_pct == 62.5
+    assert wb.proxy_licence == "OGL-UK-3.0" and wb.proxy_price_year == 2019
+    # 13,000 x 100/81.1085 = 16,027.91; quantity 120 x scale 0.5 = 60
+    assert wb.proxy_value_reporting == 16027.91 and wb.quantity == 60
+    # year 1 = 60 x 16,027.913227 x (1 - 0.625) x (1 - 0.25) = 270,471.04
+    assert wb.year1_impact == 270471.04
+    assert set(im.loc[im.scope == "riverside", "outcome"]) == {"riverside_help_given"}
+    sens = example_run.social_value_sensitivity
+    assert set(sens.scope) == {"overall", "riverside", "hillside"}
+    yearly = example_run.social_value_yearly
+    assert yearly[yearly.outcome == "better_wellbeing"].year.tolist() == [1, 2]
+
+
+def test_every_mart_column_is_documented(example_run):
+    text = DOCS.read_text(encoding="utf-8")
+    outputs = text[text.index("## Outputs"):]
+    for name, frame in example_run.marts().items():
+        assert f"`{name}`" in outputs, name
+        for column in frame.columns:
+            assert f"`{column}`" in outputs, (name, column)
