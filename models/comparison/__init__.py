@@ -1,0 +1,56 @@
+"""Comparison engine: participants against a matched or weighted comparison group.
+
+Pure Python (pandas, numpy, scipy, statsmodels); no Dagster. Every outcome
+model (readmission, reoffending, well-being) calls :func:`estimate_effect`,
+which returns a :class:`ComparisonResults`. See ``docs/comparison-engine.md``
+for the public API and every rule.
+
+Modules, one job each: :mod:`.design` (covariate coding and the missing-value
+rule), :mod:`.support` (common support), :mod:`.propensity` (logistic propensity model, separation checks),
+:mod:`.matching` (O(n log n) nearest-neighbour matching), :mod:`.weighting`
+(ATT weights), :mod:`.balance` (SMD and variance ratios), :mod:`.effects`
+(measures and cluster-robust intervals, weighted Cox), :mod:`.verdict`
+(verdict and Justice Data Lab wording), :mod:`.results` (the results object),
+:mod:`.engine` (the orchestration).
+"""
+
+from .balance import balance_table, weighted_mean_var
+from .design import Design, build_design
+from .effects import Measure, cluster_variance, compute_effects, cox_binary
+from .engine import JDL_MINIMUM, METHODS, OUTCOME_TYPES, estimate_effect
+from .errors import ComparisonError
+from .matching import MatchResult, match_nearest, pooled_sd
+from .propensity import PropensityFit, fit_propensity
+from .results import ComparisonResults
+from .support import level_support, score_support
+from .verdict import jdl_statement, verdict, verdict_statement
+from .weighting import att_weights, effective_sample_size
+
+__all__ = [
+    "estimate_effect",
+    "ComparisonResults",
+    "ComparisonError",
+    "OUTCOME_TYPES",
+    "METHODS",
+    "JDL_MINIMUM",
+    "build_design",
+    "Design",
+    "fit_propensity",
+    "PropensityFit",
+    "match_nearest",
+    "MatchResult",
+    "pooled_sd",
+    "level_support",
+    "score_support",
+    "att_weights",
+    "effective_sample_size",
+    "balance_table",
+    "weighted_mean_var",
+    "compute_effects",
+    "cluster_variance",
+    "cox_binary",
+    "Measure",
+    "verdict",
+    "jdl_statement",
+    "verdict_statement",
+]

@@ -1,0 +1,187 @@
+"""Covariates to a numeric design matrix, with the missing-value rule.
+
+The design matrix feeds the propensity model and the balance table. Every
+covariate is classified, checked and coded here, and every missing value is
+counted; nothing is dropped silently.
+
+Coding (the usual treatment/dummy coding, as in patsy's ``C(x)``):
+
+* **numeric** (any non-boolean numeric dtype, unless named in ``categorical``):
+  used as is. Missing values are replaced by the median of the observed values
+  and a 0/1 indicator column ``<name>_missing`` is added (the
+  missing-indicator method; see Austin & Stuart 2015, Stat Med 34:3661, and
+  Rosenbaum & Rubin 1984, JASA 79:516, for matching on the pattern of
+  missingness).
+* **boolean** (``bool``/``boolean`` dtype, or an object column holding only
+  True/False): a single 0/1 column named ``<name>``. If any value is missing the
+  covariate is coded as a categorical with levels ``False`` (reference),
+  ``True`` and ``(missing)``.
+* **categorical** (object, string or ``category`` dtype, or named in
+  ``categorical``): one 0/1 column ``<name>[<level>]`` per level except the
+  first, which is the reference (first in ``category`` order, otherwise in
+  sorted order). Missing values become an explicit level ``(missing)``, always
+  placed last so it is never the reference.
+
+Checks (each raises :class:`ComparisonError`): the covariate exists; it is not
+all-missing; it has at least two distinct observed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import ComparisonError
+
+MISSING_LEVEL = "(missing)"
+
+
+@dataclass
+class Design:
+    """The coded covariates.
+
+    Attributes
+    ----------
+    X : DataFrame
+        Numeric design matrix (no intercept), same index as the input rows.
+    source : dict
+        Design column -> covariate it came from.
+    kinds : dict
+        Covariate -> "numeric", "boolean" or "categorical".
+    binary : list
+        Design columns that only take the values 0 and 1.
+    missing_imputed : dict
+        Covariate -> number of missing values filled in (median + indicator for
+        numeric, the ``(missing)`` level otherwise). Every covariate is listed,
+        with 0 when nothing was missing.
+    medians : dict
+        Numeric covariate -> median used to fill its missing values.
+    missing_columns : list
+        Design columns that code missingness (``<name>_missing`` indicators
+        and ``<name>[(missing)]`` levels).
+    """
+
+    X: pd.DataFrame
+    source: dict = field(default_factory=dict)
+    kinds: dict = field(default_factory=dict)
+    binary: list = field(default_factory=list)
+    missing_imputed: dict = field(default_factory=dict)
+    medians: dict = field(default_factory=dict)
+    missing_columns: list = field(default_factory=list)
+
+
+def _is_boolean(s: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return True
+    if s.dtype == object:
+        obs = s.dropna()
+        return len(obs) > 0 and all(isinstance(v, (bool, np.bool_)) for v in obs)
+    return False
+
+
+def classify(s: pd.Series, force_categorical: bool = False) -> str:
+    """Return "numeric", "boolean" or "categorical" for a covariate column."""
+    if force_categorical:
+        return "categorical"
+    if _is_boolean(s):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return "numeric"
+    return "categorical"
+
+
+def _levels(s: pd.Series) -> list:
+    """Observed levels in reference-first order (category order, else sorted)."""
+    obs = s.dropna()
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        present = set(obs.unique())
+        return [c for c in s.cat.categories if c in present]
+    uniq = list(obs.unique())
+    try:
+        return sorted(uniq)
+    except TypeError:  # mixed types: sort by their text
+        return sorted(uniq, key=str)
+
+
+class _Columns(dict):
+    """A dict that refuses to overwrite a design column (e.g. ``age_missing``
+    made for ``age`` when the data already has a covariate ``age_missing``)."""
+
+    def __setitem__(self, key, value):
+        if key in self:
+            raise ComparisonError(
+                f"design column {key!r} would be created twice; rename the covariate that clashes with it"
+            )
+        super().__setitem__(key, value)
+
+
+def build_design(df: pd.DataFrame, covariates: list[str], categorical: list[str] | None = None) -> Design:
+    """Code ``covariates`` of ``df`` into a numeric design matrix.
+
+    See the module docstring for the coding and the missing-value rule.
+    """
+    categorical = set(categorical or [])
+    n = len(df)
+    cols: _Columns = _Columns()
+    design = Design(X=pd.DataFrame(index=df.index))
+    for cov in covariates:
+        if cov not in df.columns:
+            raise ComparisonError(f"covariate {cov!r} is not a column of the data")
+        s = df[cov]
+        miss = s.isna().to_numpy()
+        n_miss = int(miss.sum())
+        if n_miss == n:
+            raise ComparisonError(
+                f"covariate {cov!r} is missing for all {n} people analysed; drop it from the covariates"
+            )
+        kind = classify(s, cov in categorical)
+        levels = _levels(s)
+        if len(levels) < 2:
+            raise ComparisonError(
+                f"covariate {cov!r} is constant ({levels[0]!r}) among the {n} people analysed; "
+                "it cannot predict participation, drop it from the covariates"
+            )
+        design.kinds[cov] = kind
+        design.missing_imputed[cov] = n_miss
+        if kind == "numeric":
+            x = s.to_numpy(dtype=float, na_value=np.nan)
+            if not np.all(np.isfinite(x[~miss])):
+                raise ComparisonError(f"covariate {cov!r} holds infinite values")
+            if n_miss:
+                med = float(np.median(x[~miss]))
+                design.medians[cov] = med
+                x = np.where(miss, med, x)
+                name = f"{cov}_missing"
+                cols[cov] = x
+                cols[name] = miss.astype(float)
+                design.source[cov] = cov
+                design.source[name] = cov
+                design.binary.append(name)
+                design.missing_columns.append(name)
+            else:
+                cols[cov] = x
+                design.source[cov] = cov
+            if set(np.unique(x)) <= {0.0, 1.0}:
+                design.binary.append(cov)
+            continue
+        if kind == "boolean" and n_miss == 0:
+            cols[cov] = s.astype(bool).to_numpy().astype(float)
+            design.source[cov] = cov
+            design.binary.append(cov)
+            continue
+        # categorical (or boolean with missing values)
+        lab = s.astype(object).to_numpy()
+        if n_miss:
+            levels = levels + [MISSING_LEVEL]
+            lab = np.where(miss, MISSING_LEVEL, lab)
+        for level in levels[1:]:
+            name = f"{cov}[{level}]"
+            cols[name] = (lab == level).astype(float)
+            design.source[name] = cov
+            design.binary.append(name)
+            if level == MISSING_LEVEL:
+                design.missing_columns.append(name)
+    design.X = pd.DataFrame(cols, index=df.index)
+    return design

@@ -1,0 +1,137 @@
+"""Common support: who can be compared with whom.
+
+Two rules, applied in this order by :func:`estimate_effect`:
+
+1. **Level support** (before the propensity model). For every 0/1 design
+   column (a category level, a boolean, a missing-value indicator) and each of
+   its two values, if the value occurs in only one group, the people with it
+   have nobody comparable in the other group (and the propensity model would be
+   quasi-completely separated; Albert & Anderson 1984):
+
+   * comparison people only: they are removed from the comparison pool
+     (counted in ``n_control_dropped_support``); this never changes who the
+     result is about;
+   * participants only: they are outside common support and are dropped
+     (counted in ``n_dropped_support``) when ``common_support=True``; with
+     ``common_support=False``, or if it would drop every participant, a
+     :class:`ComparisonError` (quasi-complete separation) is raised instead.
+
+   The rule is repeated until no such value is left; columns left constant are
+   removed from the model and reported.
+
+   Missing values are never a reason to drop anyone: if a missing-value
+   column (``<name>_missing`` or ``<name>[(missing)]``) has a value seen in
+   only one group, that *column* is left out of the model instead. The missing
+   values then stay filled in by the median (numeric) or fall into the
+   reference level (categorical), and a warning says so.
+
+2. **Score support** (after the propensity model; Dehejia & Wahba 1999,
+   JASA 94:1053, "minima and maxima"). Participants whose logit score is
+   below the smallest or above the largest comparison score in their exact
+   stratum are outside common support and are dropped (``n_dropped_support``).
+   Comparison people are kept: under the ATT, those outside the participants'
+   range simply get no match or a negligible weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import ComparisonError
+
+_ADVICE = (
+    "merge rare levels, drop the covariate, match exactly on it (exact=[...]), "
+    "or restrict the comparison pool to people who could have taken part"
+)
+
+
+@dataclass
+class LevelSupport:
+    """Result of :func:`level_support`.
+
+    ``keep`` is a boolean mask over the rows; ``dropped_columns`` are design
+    columns left constant; ``notes`` say who was dropped and why.
+    """
+
+    keep: np.ndarray
+    n_treated_dropped: int = 0
+    n_control_dropped: int = 0
+    dropped_columns: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def _one_sided(x, keep, t) -> str | None:
+    for val in (True, False):
+        has = keep & (x == val)
+        n_t, n_c = int(np.sum(has & t)), int(np.sum(has & ~t))
+        if (n_t + n_c) and not (n_t and n_c):
+            return "participants" if n_t else "comparison people"
+    return None
+
+
+def level_support(
+    X: pd.DataFrame, treated, binary: list[str], *, missing_columns=(), drop_treated: bool = True
+) -> LevelSupport:
+    """Apply rule 1 of the module docstring to the 0/1 columns ``binary`` of ``X``."""
+    t = np.asarray(treated, dtype=bool)
+    keep = np.ones(len(t), dtype=bool)
+    out = LevelSupport(keep=keep)
+    for col in missing_columns:
+        group = _one_sided(X[col].to_numpy() == 1.0, keep, t)
+        if group:
+            out.dropped_columns.append(col)
+            out.notes.append(
+                f"missing-value column {col!r} is one-sided (only {group} have that value), so it is left out of "
+                "the propensity model; those missing values stay imputed (median, or the reference level)"
+            )
+    cols = {c: X[c].to_numpy() == 1.0 for c in binary if c not in out.dropped_columns}
+    changed = True
+    while changed:
+        changed = False
+        for col, x in cols.items():
+            for val in (True, False):
+                has = keep & (x == val)
+                n_t, n_c = int(np.sum(has & t)), int(np.sum(has & ~t))
+                if n_t + n_c == 0 or (n_t and n_c):
+                    continue
+                what = f"{col} = {int(val)}"
+                if n_t == 0:
+                    keep &= ~has
+                    out.n_control_dropped += n_c
+                    out.notes.append(
+                        f"{n_c} comparison people with {what} are removed: no participant has it"
+                    )
+                else:
+                    if not drop_treated or n_t == int(np.sum(keep & t)):
+                        raise ComparisonError(
+                            f"quasi-complete separation: {n_t} participants have {what} and no comparison "
+                            f"person does, so they have no one to be compared with. Fix: {_ADVICE}"
+                        )
+                    keep &= ~has
+                    out.n_treated_dropped += n_t
+                    out.notes.append(
+                        f"{n_t} participants with {what} are outside common support (no comparison person has it)"
+                    )
+                changed = True
+    constant = [col for col, x in cols.items() if len(np.unique(x[keep])) < 2]
+    if constant:
+        out.dropped_columns += constant
+        out.notes.append(f"design columns constant after this and left out of the model: {constant}")
+    out.keep = keep
+    return out
+
+
+def score_support(logit, treated, strata) -> np.ndarray:
+    """Rule 2: True for comparison people and for participants inside their stratum's comparison range."""
+    lg = np.asarray(logit, dtype=float)
+    t = np.asarray(treated, dtype=bool)
+    s = np.asarray(strata, dtype=np.int64)
+    ns = int(s.max()) + 1 if len(s) else 0
+    cmin = np.full(ns, np.inf)
+    cmax = np.full(ns, -np.inf)
+    np.minimum.at(cmin, s[~t], lg[~t])
+    np.maximum.at(cmax, s[~t], lg[~t])
+    return ~t | ((lg >= cmin[s]) & (lg <= cmax[s]))

@@ -1,0 +1,232 @@
+"""Effect measures, intervals, balance and verdict wording on hand-checkable fixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from models.comparison import (
+    balance_table,
+    cluster_variance,
+    compute_effects,
+    cox_binary,
+    jdl_statement,
+    verdict,
+    verdict_statement,
+    weighted_mean_var,
+)
+from models.comparison.effects import Z95
+
+# --------------------------------------------------------------------- effects
+
+
+def tiny_pairs():
+    # 4 matched pairs; treated y = 1,0,0,0 ; controls y = 1,1,0,0
+    y = np.array([1, 0, 0, 0, 1, 1, 0, 0], float)
+    t = np.array([1, 1, 1, 1, 0, 0, 0, 0], float)
+    pair = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    return y, t, np.ones(8), pair
+
+
+def test_risk_difference_ratio_and_odds_ratio_by_hand():
+    y, t, w, pair = tiny_pairs()
+    ms, m1, m0 = compute_effects("binary", y, t, w, [pair])
+    got = {m.name: m for m in ms}
+    assert (m1, m0) == (0.25, 0.5)
+    assert [m.name for m in ms] == ["risk_difference", "risk_ratio", "odds_ratio"]
+    assert got["risk_difference"].estimate == pytest.approx(-0.25)
+    assert got["risk_ratio"].estimate == pytest.approx(0.5)
+    assert got["odds_ratio"].estimate == pytest.approx((0.25 / 0.75) / (0.5 / 0.5))
+    # pair sums of the influence values: 1/16, -3/16, 1/16, 1/16 -> sum sq 3/64; x G/(G-1) = 4/3 -> 1/16
+    assert got["risk_difference"].se == pytest.approx(0.25)
+    lo, hi = got["risk_difference"].interval()
+    assert (lo, hi) == pytest.approx((-0.25 - Z95 * 0.25, -0.25 + Z95 * 0.25))
+
+
+def test_pairing_matters_for_the_se():
+    y, t, w, pair = tiny_pairs()
+    paired = compute_effects("binary", y, t, w, [pair])[0][0].se
+    unpaired = compute_effects("binary", y, t, w, [np.arange(8)])[0][0].se
+    assert paired != pytest.approx(unpaired)
+
+
+def test_mean_difference_se_equals_statsmodels_cluster_wls():
+    rng = np.random.default_rng(2)
+    n = 300
+    t = (rng.random(n) < 0.4).astype(float)
+    y = 2 * t + rng.normal(size=n)
+    w = rng.choice([0.5, 1.0, 2.0], n)
+    g = rng.integers(0, 60, n)
+    m = compute_effects("continuous", y, t, w, [g])[0][0]
+    fit = sm.WLS(y, sm.add_constant(t), weights=w).fit(cov_type="cluster", cov_kwds={"groups": g})
+    assert m.estimate == pytest.approx(fit.params[1])
+    # statsmodels' CR1 also multiplies by (N-1)/(N-K)
+    assert m.se == pytest.approx(fit.bse[1] / np.sqrt((n - 1) / (n - 2)))
+
+
+def test_count_rate_ratio_with_exposure_by_hand():
+    y = np.array([2, 0, 1, 3, 1, 4], float)
+    t = np.array([1, 1, 1, 0, 0, 0], float)
+    e = np.array([1.0, 0.5, 0.5, 1.0, 1.0, 2.0])
+    ms, r1, r0 = compute_effects("count", y, t, np.ones(6), [np.arange(6)], exposure=e)
+    assert r1 == pytest.approx(3 / 2.0) and r0 == pytest.approx(8 / 4.0)
+    assert ms[0].name == "rate_difference" and ms[0].estimate == pytest.approx(-0.5)
+    assert ms[1].name == "rate_ratio" and ms[1].estimate == pytest.approx(0.75)
+    ms2, m1, m0 = compute_effects("count", y, t, np.ones(6), [np.arange(6)])
+    assert ms2[0].name == "mean_difference" and ms2[0].estimate == pytest.approx(1.0 - 8 / 3)
+
+
+def test_rate_ratio_se_matches_poisson_glm_robust():
+    rng = np.random.default_rng(4)
+    n = 400
+    t = (rng.random(n) < 0.5).astype(float)
+    e = rng.uniform(0.5, 2, n)
+    y = rng.poisson(e * np.exp(0.3 - 0.4 * t))
+    ms, _, _ = compute_effects("count", y, t, np.ones(n), [np.arange(n)], exposure=e)
+    fit = sm.GLM(y, sm.add_constant(t), family=sm.families.Poisson(), offset=np.log(e)).fit(cov_type="HC0")
+    assert np.log(ms[1].estimate) == pytest.approx(fit.params[1])
+    assert ms[1].se == pytest.approx(fit.bse[1] * np.sqrt(n / (n - 1)))
+
+
+def test_odds_ratio_undefined_without_events():
+    y = np.array([0, 0, 0, 1, 0, 0], float)
+    t = np.array([1, 1, 1, 0, 0, 0], float)
+    ms, m1, _ = compute_effects("binary", y, t, np.ones(6), [np.arange(6)])
+    assert m1 == 0
+    assert np.isnan(ms[1].estimate) and np.isnan(ms[2].estimate)
+
+
+def test_two_way_cluster_variance_by_hand():
+    psi = np.array([1.0, 2.0, -1.0, 0.5])
+    a = np.array([0, 0, 1, 1])
+    b = np.array([0, 1, 1, 2])
+    v_a = 2 / 1 * ((3.0) ** 2 + (-0.5) ** 2)
+    v_b = 3 / 2 * (1.0**2 + 1.0**2 + 0.5**2)
+    v_ab = 4 / 3 * np.sum(psi**2)
+    assert cluster_variance(psi, [a, b]) == pytest.approx(v_a + v_b - v_ab)
+    assert cluster_variance(psi, [a]) == pytest.approx(v_a)
+
+
+def test_cox_equals_statsmodels_phreg_with_groups():
+    from statsmodels.duration.hazard_regression import PHReg
+
+    rng = np.random.default_rng(3)
+    n = 300
+    x = (rng.random(n) < 0.4).astype(float)
+    T = rng.exponential(1 / np.exp(-0.5 * x))
+    C = rng.uniform(0, 2, n)
+    time_ = np.round(np.minimum(T, C), 2) + 0.01  # ties on purpose (Breslow)
+    ev = (T <= C).astype(float)
+    g = np.arange(n) // 2
+    beta, se, resid = cox_binary(time_, ev, x, np.ones(n), [g])
+    r = PHReg(time_, x[:, None], status=ev, ties="breslow").fit(groups=g)
+    G = n // 2
+    assert beta == pytest.approx(r.params[0], abs=1e-8)
+    assert se == pytest.approx(r.bse[0] * np.sqrt(G / (G - 1)), rel=1e-6)
+    assert resid.sum() == pytest.approx(0, abs=1e-8)  # score is zero at the MLE
+
+
+def test_weighted_cox_equals_lifelines():
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(3)
+    n = 300
+    x = (rng.random(n) < 0.4).astype(float)
+    T = rng.exponential(1 / np.exp(-0.5 * x))
+    C = rng.uniform(0, 2, n)
+    time_, ev = np.minimum(T, C), (T <= C).astype(float)
+    w = rng.choice([0.5, 1.0, 2.0], n)
+    beta, se, _ = cox_binary(time_, ev, x, w, [np.arange(n)])
+    cph = CoxPHFitter().fit(pd.DataFrame(dict(t=time_, e=ev, x=x, w=w)), "t", "e", weights_col="w", robust=True)
+    assert beta == pytest.approx(cph.params_["x"], abs=1e-5)
+    assert se * np.sqrt((n - 1) / n) == pytest.approx(cph.standard_errors_["x"], rel=1e-4)
+
+
+def test_cox_without_events_in_a_group_is_nan():
+    beta, se, _ = cox_binary([1, 2, 3, 4], [0, 0, 1, 1], [1, 1, 0, 0], np.ones(4))
+    assert np.isnan(beta) and np.isnan(se)
+
+
+# --------------------------------------------------------------------- balance
+
+
+def test_smd_and_variance_ratio_by_hand():
+    # treated 1,2,3 (mean 2, var 1); controls 2,4,6,8 (mean 5, var 20/3)
+    X = pd.DataFrame({"x": [1.0, 2, 3, 2, 4, 6, 8]})
+    t = np.array([1, 1, 1, 0, 0, 0, 0], bool)
+    # after: treated kept; controls 2 and 4 with weights 1 and 1
+    Xa = X.iloc[[0, 1, 2, 3, 4]]
+    tab = balance_table(X, t, Xa, t[[0, 1, 2, 3, 4]], np.ones(5)).set_index("covariate")
+    sd = np.sqrt((1 + 20 / 3) / 2)
+    assert tab.loc["x", "smd_before"] == pytest.approx(-3 / sd)
+    assert tab.loc["x", "vr_before"] == pytest.approx(1 / (20 / 3))
+    assert tab.loc["x", "smd_after"] == pytest.approx((2 - 3) / sd)  # same (before) denominator
+    assert tab.loc["x", "vr_after"] == pytest.approx(1 / 2)
+    assert bool(tab.loc["x", "flag"]) is True
+
+
+def test_weighted_balance_by_hand():
+    X = pd.DataFrame({"x": [0.0, 1.0, 0.0, 1.0, 1.0]})
+    t = np.array([1, 1, 0, 0, 0], bool)
+    w = np.array([1, 1, 1, 0.5, 0.5])
+    tab = balance_table(X, t, X, t, w, binary=["x"]).set_index("covariate")
+    # weighted control mean (0*1 + 1*0.5 + 1*0.5) / 2 = 0.5 = treated mean
+    assert tab.loc["x", "smd_after"] == pytest.approx(0.0)
+    assert not tab.loc["x", "flag"]
+    m, v = weighted_mean_var([0.0, 1.0, 1.0], [1, 0.5, 0.5])
+    assert m == pytest.approx(0.5)
+    assert v == pytest.approx((1 * 0.25 + 0.5 * 0.25 + 0.5 * 0.25) / (2 - 1.5 / 2))
+    assert weighted_mean_var([1.0, 2.0, 4.0])[1] == pytest.approx(np.var([1, 2, 4], ddof=1))
+
+
+# --------------------------------------------------------------------- verdict
+
+
+@pytest.mark.parametrize(
+    "lo, hi, null, expected",
+    [
+        (-0.14, -0.02, 0, "significant reduction"),
+        (0.61, 0.93, 1, "significant reduction"),
+        (1.05, 1.8, 1, "significant increase"),
+        (0.01, 0.2, 0, "significant increase"),
+        (-0.1, 0.1, 0, "inconclusive"),
+        (0.8, 1.2, 1, "inconclusive"),
+        (float("nan"), float("nan"), 0, "inconclusive"),
+    ],
+)
+def test_verdict_wording(lo, hi, null, expected):
+    assert verdict(lo, hi, null) == expected
+
+
+def test_jdl_statements():
+    assert (
+        jdl_statement("binary", 0.24, 0.31, "were readmitted")
+        == "For every 100 people in the comparison group, 31 were readmitted; for every 100 participants, 24 were."
+    )
+    assert (
+        jdl_statement("binary", 0.46, 0.56, "reoffended")
+        == "For every 100 people in the comparison group, 56 reoffended; for every 100 participants, 46 reoffended."
+    )
+    assert (
+        jdl_statement("count", 1.6, 2.05, "reoffences")
+        == "For every 100 people in the comparison group, there were 205 reoffences; "
+        "for every 100 participants, there were 160."
+    )
+    assert jdl_statement("count", 0.15, 0.2, "readmissions", exposure=True).startswith(
+        "For every 100 person-years in the comparison group, there were 20 readmissions"
+    )
+    assert (
+        jdl_statement("continuous", 25.14, 23.5, "SWEMWBS score")
+        == "The comparison group's average SWEMWBS score was 23.5; the participants' average was 25.1."
+    )
+    # per 100, rounded half up
+    assert "13 were" in jdl_statement("binary", 0.125, 0.5, "were readmitted")
+
+
+def test_verdict_statement_in_percentage_points():
+    s = verdict_statement("significant reduction", "risk_difference", -0.09, -0.14, -0.02)
+    assert s == "Significant reduction: risk difference -9.0 per 100 people (95% CI -14.0 to -2.0)."
+    s = verdict_statement("inconclusive", "hazard_ratio", 0.9, 0.7, 1.15)
+    assert s == "Inconclusive: hazard ratio 0.90 (95% CI 0.70 to 1.15)."
