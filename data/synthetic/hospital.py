@@ -1,0 +1,196 @@
+"""Hospital provider spells, with 30-day emergency readmissions drawn from a known model.
+
+Admissions arrive at a rate set by age, deprivation, long-term conditions and latent
+frailty. Spells carry a method (emergency, elective incl. same-day day cases, maternity,
+other), a specialty, a cancer flag, a length of stay and a destination; a few emergency
+stays continue by transfer to another provider the same day, and people who die in
+hospital have a final spell ending in death. Persons are simulated in lockstep, one stay
+per person per step, so everything is vectorised while each stay can depend on history.
+
+At every index discharge (see truth.DEFINITIONS) participation is read off the data: time-
+bank activity in the 90 days before discharge, or enrolment in peer visiting after
+discharge (offered at two partner trusts, more often to older, deprived, frequently
+admitted patients). Readmission within 30 days is then drawn from READMIT_MODEL with the
+odds ratio applied to participants, both potential outcomes are kept, and the outcome is
+written into the spells exactly: a readmission is the next stay, days 1-29; otherwise the
+next stay starts on day 31 or later. Stays still open on --end are cut off there (every
+date in the file is within the window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .common import NEVER, choose_rows, expit
+from .exchanges import PersonTimeline
+from .justice import PEER_VISITING
+from .people import AREAS, People
+from .truth import ACTIVE_WINDOW_DAYS, ENROL_AFTER_DISCHARGE_DAYS, READMIT_MODEL, READMIT_PRIOR_CAP, Effects
+
+PROVIDERS = ("RXX01", "RXX02", "RXX03", "RXX04", "RXX05")
+HOME_PROVIDER = np.array([0, 1, 2, 3, 4, 0])[: len(AREAS)]
+PARTNER_PROVIDERS = (0, 1)  # trusts running peer visiting after discharge
+METHODS = ("emergency", "elective", "maternity", "other")
+EMERGENCY, ELECTIVE, MATERNITY, OTHER = range(4)
+DESTINATIONS = ("home", "transfer", "died", "other")
+HOME, TRANSFER, DIED, DEST_OTHER = range(4)
+SPECIALTIES = ("general_medicine", "general_surgery", "geriatric_medicine", "cardiology", "respiratory",
+               "orthopaedics", "obstetrics", "mental_health")
+GEN_MED, GEN_SURG, GERIATRIC, CARDIO, RESP, ORTHO, OBSTETRICS, MENTAL = range(8)
+# Specialty weights by (stay kind, aged 70+): rows emergency, elective, maternity, other, readmission.
+_SPEC = np.array([
+    [0.34, 0.14, 0.00, 0.12, 0.13, 0.09, 0.0, 0.07],
+    [0.14, 0.35, 0.00, 0.10, 0.05, 0.28, 0.0, 0.02],
+    [0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 1.0, 0.00],
+    [0.40, 0.15, 0.00, 0.00, 0.00, 0.10, 0.0, 0.15],
+    [0.40, 0.15, 0.00, 0.14, 0.16, 0.08, 0.0, 0.00],
+])
+_SPEC_OLD = _SPEC.copy()
+_SPEC_OLD[:, GERIATRIC] = [0.22, 0.03, 0.0, 0.20, 0.25]
+_SPEC_OLD[:, MENTAL] *= 0.4
+SPEC_TABLE = np.vstack([_SPEC, _SPEC_OLD])  # row = kind + 5 * old
+READMIT_KIND = 4
+PRIOR_DEPTH = 16
+
+
+@dataclass
+class Hospital:
+    spells: dict  # person, provider, admitted, discharged, method, destination, specialty, cancer
+    enrolments: dict  # peer visiting: person, programme, start, end
+    truth: dict  # one row per index discharge
+
+
+def _geom(rng, mean, n):
+    return rng.geometric(1.0 / np.maximum(mean, 1.0), n).astype(np.int64)
+
+
+def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int, effects: Effects,
+                      rng: np.random.Generator) -> Hospital:
+    n = p.n
+    age0 = p.age(np.arange(n), start)
+    rate = np.exp(-2.1 + 0.02 * (age0 - 50) + 0.6 * p.frailty + 0.25 * p.ltc + 0.15 * p.dep) / 365.25
+    in_hospital_death = rng.random(n) < 0.45
+    home = HOME_PROVIDER[p.area]
+    t_next = np.full(n, start, dtype=np.int64)
+    pending = np.full(n, NEVER)  # day of a drawn readmission
+    # Last emergency admission days, newest last: deep enough that the 12-month count is exact.
+    recent = np.full((n, PRIOR_DEPTH), -NEVER, dtype=np.int32)
+    active = np.ones(n, dtype=bool)
+    last_pv = np.full(n, -NEVER)  # start of the latest peer-visiting enrolment
+    last_index = np.full(n, -NEVER)  # latest index discharge
+    sp = {k: [] for k in ("person", "provider", "admitted", "discharged", "method", "destination", "specialty", "cancer")}
+    enr = {k: [] for k in ("person", "programme", "start", "end")}
+    tru = {k: [] for k in ("person", "admitted", "discharged", "age", "prior", "via_timebank", "via_programme",
+                           "participant", "p0", "p1", "y0", "y1", "outcome", "complete")}
+    c, log_or = READMIT_MODEL, np.log(effects.or_readmit)
+
+    def spell(person, provider, adm, dis, method, dest, spec, cancer):
+        for k, v in zip(sp, (person, provider, adm, dis, method, dest, spec, cancer)):
+            sp[k].append(np.array(v))  # a copy: the caller goes on to edit transferred stays
+
+    while active.any():
+        rows = np.flatnonzero(active)
+        pend = pending[rows] != NEVER
+        gap = np.floor(rng.exponential(1.0, rows.size) / rate[rows]).astype(np.int64)
+        adm = np.where(pend, pending[rows], t_next[rows] + gap)
+        death = p.death[rows]
+        stop = np.where(pend, adm > end, (adm > end) | (adm >= death))
+        # Deaths in hospital: a final emergency stay ending on the day of death.
+        dh = rows[stop & ~pend & (death <= end) & (death >= t_next[rows]) & in_hospital_death[rows]]
+        if dh.size:
+            a = np.maximum(t_next[dh], p.death[dh] - (_geom(rng, 6, dh.size) - 1))
+            old = p.age(dh, a) >= 70
+            spell(dh, home[dh], a, p.death[dh], np.full(dh.size, EMERGENCY), np.full(dh.size, DIED),
+                  np.where(old, GERIATRIC, GEN_MED), rng.random(dh.size) < 0.2)
+        active[rows[stop]] = False
+        rows, adm, pend = rows[~stop], adm[~stop], pend[~stop]
+        if not rows.size:
+            break
+        pending[rows] = NEVER
+        m = rows.size
+        age = p.age(rows, adm)
+        old = age >= 70
+        fertile = (p.sex[rows] == 0) & (age >= 16) & (age <= 45)
+        u = rng.random(m)
+        method = np.where(fertile & (u < 0.4), MATERNITY,
+                          np.where(rng.random(m) < 0.58, EMERGENCY, np.where(rng.random(m) < 0.88, ELECTIVE, OTHER)))
+        method = np.where(pend, EMERGENCY, method)
+        kind = np.where(pend, READMIT_KIND, method)
+        spec = choose_rows(rng, SPEC_TABLE, kind + 5 * old)
+        cancer_p = np.select([method == ELECTIVE, method == EMERGENCY, method == OTHER], [0.08, 0.04, 0.03], 0.0)
+        cancer = (rng.random(m) < cancer_p * np.where(age >= 50, 1.5, 0.5)) & ~pend & (spec != OBSTETRICS) & (spec != MENTAL)
+        los = np.select(
+            [spec == MENTAL, method == MATERNITY, method == ELECTIVE, spec == GERIATRIC],
+            [4 + _geom(rng, 20, m), _geom(rng, 2, m) - 1,
+             np.where(rng.random(m) < 0.5, 0, _geom(rng, 3, m)), _geom(rng, 9, m)],
+            np.where(rng.random(m) < 0.12, 0, _geom(rng, 4.5, m)))
+        los = np.minimum(los, 120)
+        dis = np.minimum(adm + los, end)  # stays still open at the cut-off end on it
+        death = p.death[rows]
+        died = dis >= death
+        dis = np.minimum(dis, death)
+        provider = np.where(rng.random(m) < 0.85, home[rows], rng.integers(0, len(PROVIDERS), m))
+        transfer = (~died & (method == EMERGENCY) & ~cancer & (spec != MENTAL) & (rng.random(m) < 0.05))
+        dest = np.where(died, DIED, np.where(transfer, TRANSFER, np.where(rng.random(m) < 0.92, HOME, DEST_OTHER)))
+        spell(rows, provider, adm, dis, method, dest, spec, cancer)
+        # Transfers: a second spell at another provider, admitted the day the first ends.
+        tr = np.flatnonzero(transfer)
+        if tr.size:
+            prov2 = (provider[tr] + rng.integers(1, len(PROVIDERS), tr.size)) % len(PROVIDERS)
+            a2 = dis[tr]
+            d2 = np.minimum(np.minimum(a2 + _geom(rng, 8, tr.size) + 1, death[tr]), end)
+            died2 = d2 >= death[tr]
+            spec2 = np.where(old[tr], GERIATRIC, GEN_MED)
+            dest2 = np.where(died2, DIED, np.where(rng.random(tr.size) < 0.85, HOME, DEST_OTHER))
+            spell(rows[tr], prov2, a2, d2, np.full(tr.size, OTHER), dest2, spec2, np.zeros(tr.size, bool))
+            dis[tr], dest[tr], provider[tr], spec[tr], died[tr] = d2, dest2, prov2, spec2, died2
+
+        # Prior emergency admissions in the 365 days before this stay, then remember this one.
+        prior = ((recent[rows] >= adm[:, None] - 365) & (recent[rows] < adm[:, None])).sum(axis=1)
+        em = np.flatnonzero(method == EMERGENCY)
+        recent[rows[em], :-1] = recent[rows[em], 1:]
+        recent[rows[em], -1] = adm[em]
+
+        active[rows[died]] = False
+        index = (~died & ((dest == HOME) | (dest == DEST_OTHER)) & ((method == EMERGENCY) | (method == ELECTIVE))
+                 & ~((method == ELECTIVE) & (los == 0) & ~transfer) & (spec != OBSTETRICS) & (spec != MENTAL) & ~cancer)
+        t_next[rows] = dis + 1
+        i = np.flatnonzero(index)
+        r, d = rows[i], dis[i]
+        via_tb = activity.count(r, d - ACTIVE_WINDOW_DAYS, d) > 0
+        # Peer visiting: an enrolment already starting in [d, d+14] counts; otherwise one may be
+        # offered. A new start never falls within 14 days of an earlier index discharge, so no
+        # earlier discharge becomes a participant after its outcome was drawn.
+        window = ENROL_AFTER_DISCHARGE_DAYS
+        already = (last_pv[r] >= d) & (last_pv[r] <= d + window)
+        offer = np.isin(provider[i], PARTNER_PROVIDERS) & ~already
+        ag = age[i]
+        dep = p.dep[r]
+        enrol = offer & (rng.random(i.size) < expit(-2.4 + 0.4 * prior[i] + 0.25 * (ag - 65) / 10 + 0.3 * dep))
+        st = np.maximum(d + rng.integers(1, window + 1, i.size), last_index[r] + window + 1)
+        en = st + rng.integers(28, 85, i.size)
+        enrol &= (st <= d + window) & (st <= np.minimum(end, p.death[r] - 1))
+        last_pv[r[enrol]] = st[enrol]
+        last_index[r] = d
+        enr["person"].append(r[enrol]); enr["programme"].append(np.full(int(enrol.sum()), PEER_VISITING))
+        enr["start"].append(st[enrol]); enr["end"].append(np.where(en[enrol] > end, NEVER, np.minimum(en[enrol], p.death[r[enrol]])))
+        a = via_tb | enrol | already
+        lin = (c["intercept"] + c["per_decade_over_65"] * (ag - 65) / 10 + c["male"] * p.male[r] + c["deprivation"] * dep
+               + c["per_prior_emergency_admission"] * np.minimum(prior[i], READMIT_PRIOR_CAP))
+        p0, p1 = expit(lin), expit(lin + log_or)
+        uu = rng.random(i.size)
+        y0, y1 = uu < p0, uu < p1
+        y = np.where(a, y1, y0)
+        # Readmitted: next stay on day 1-29 (before death). Not: no stay before day 31.
+        back = d + 1 + np.floor(29 * rng.beta(1.0, 2.0, i.size)).astype(np.int64)
+        back = np.minimum(back, p.death[r])
+        seen = y & (back <= end)  # what the spells file shows
+        for k, v in zip(tru, (r, adm[i], d, ag, prior[i], via_tb, enrol | already, a, p0, p1, y0, y1, seen, d + 30 <= end)):
+            tru[k].append(v)
+        pending[r[y]] = back[y]
+        t_next[r[~y]] = d[~y] + 31
+
+    cat = lambda dd: {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in dd.items()}
+    return Hospital(cat(sp), cat(enr), cat(tru))

@@ -1,0 +1,239 @@
+"""The known answers: injected effects, outcome models, definitions, and ``truth.json``.
+
+Every number a downstream test may check against lives here, in one place: the effect
+sizes (overridable from the CLI), the conditional outcome models the effects act in, the
+exact definitions of "participant" and of each outcome the simulation used, and the
+realised figures of one run (rates, counts, and the participants' expected risk
+differences from both simulated potential outcomes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Injected causal effects (defaults match the project brief)."""
+
+    or_readmit: float = 0.7  # odds ratio, 30-day emergency readmission, participants' discharges
+    or_reoffend: float = 0.75  # odds ratio, proven reoffending within 365 days
+    star_per_10h_given: float = 0.3  # Star points per 10 hours given, on a 1-10 scale
+    star_per_10h_received: float = 0.1  # Star points per 10 hours received, on a 1-10 scale
+    contacts_rr: float = 0.85  # rate ratio on GP and A&E contacts per person-year after joining
+
+
+@dataclass(frozen=True)
+class Config:
+    persons: int
+    seed: int
+    out: Path
+    fmt: str = "csv"
+    start: str = "2022-01-01"
+    end: str = "2025-12-31"
+    effects: Effects = field(default_factory=Effects)
+
+
+# Conditional (covariate-adjusted) outcome models on the logit scale. Covariates are what
+# the pipeline can compute from the files: age in years at the discharge/event, sex, IMD
+# decile, prior emergency admissions, prior_convictions. Nothing unobserved enters them.
+READMIT_MODEL = {
+    "intercept": -2.45,
+    "per_decade_over_65": 0.12,  # (age - 65) / 10
+    "male": 0.10,  # sex == "male"
+    "deprivation": 0.30,  # (5.5 - imd_decile) / 4.5, i.e. +1 = decile 1
+    "per_prior_emergency_admission": 0.35,  # min(prior_emergency_12m, 6)
+}
+REOFFEND_MODEL = {
+    "intercept": -1.35,
+    "per_decade_over_30": -0.22,  # (age - 30) / 10
+    "male": 0.25,
+    "deprivation": 0.30,  # (5.5 - imd_decile) / 4.5
+    "per_log1p_prior_conviction": 0.45,  # log(1 + prior_convictions)
+}
+
+READMIT_PRIOR_CAP = 6
+ACTIVE_WINDOW_DAYS = 90  # time-bank activity before discharge
+ENROL_AFTER_DISCHARGE_DAYS = 14
+REOFFEND_JOIN_AFTER_DAYS = 90
+
+DEFINITIONS = {
+    "index_discharge": (
+        "The last spell of a continuous stay (a spell whose destination is 'transfer' continues in the "
+        "next spell, admitted the same day at another provider). Counted when: discharge_destination is home "
+        "or other; the stay's first spell has admission_method emergency or elective; not an elective day case "
+        "(elective and admitted_on == discharged_on); specialty not obstetrics or mental_health; cancer false in "
+        "every spell of the stay. Full follow-up: discharged_on + 30 <= end."
+    ),
+    "readmission": (
+        "An emergency admission (admission_method emergency, specialty not obstetrics, cancer false) with "
+        "admitted_on 1-29 days after the index discharged_on (NHS 0-29 days; the simulation never places one on "
+        "day 0 or day 30, so 0-29 and 0-30 windows agree)."
+    ),
+    "readmission_participant": (
+        "For an index discharge on day d: (a) one of the person's time-bank members (any time bank) is giver or "
+        "receiver of an exchange of kind exchange, group or donation (not system_credit) with exchanged_on in "
+        "[d - 90, d]; or (b) the person has a programme_enrolments row with programme_id "
+        "peer_visiting_after_discharge and started_on in [d, d + 14]."
+    ),
+    "prior_emergency_12m": (
+        "Number of the person's spells with admission_method emergency and admitted_on in [a - 365, a - 1], "
+        "where a is admitted_on of the first spell of the index stay. Spells before --start do not exist. "
+        "The outcome model uses min(count, 6)."
+    ),
+    "justice_index_event": (
+        "Every justice_events row is simulated as an index event with its own follow-up; the headline cohort "
+        "is each person's first event in the file. Full follow-up: event_date + 365 + 182 <= end."
+    ),
+    "proven_reoffence": (
+        "An offences row with is_breach false, offence_date in [e + 1, e + 365] and proven_on <= e + 365 + 182 "
+        "(1-year follow-up plus 6-month waiting period). The simulation places a reoffender's first reoffence "
+        "in [e + 1, e + 360] proven by e + 515, and a non-reoffender's next offence after e + 375, so 12-month and "
+        "6-month calendar variants agree. Breaches never count."
+    ),
+    "reoffending_participant": (
+        "For an event on day e: a timebank_members row of the person with joined_on <= e + 90 and "
+        "(left_on empty or left_on >= e), or a programme_enrolments row with programme_id in youth_court_jury, "
+        "prison_bike_repair, prison_listeners and started_on <= e + 90 and (ended_on empty or ended_on >= e). "
+        "peer_visiting_after_discharge does not count."
+    ),
+    "age": "(discharged_on - birth_date) / 365.25 for readmission, (event_date - birth_date) / 365.25 for reoffending, in years, continuous.",
+    "hours_given": (
+        "Sum of hours where one of the person's members is giver_id, kind exchange or group, exchanged_on <= the "
+        "reading date (donations and system credits are transfers, not time given)."
+    ),
+    "hours_received": "Sum of hours where one of the person's members is receiver_id, kind exchange.",
+    "star_effect": (
+        "Structural: each reading's latent score = baseline + drift x months since the person's first reading "
+        "+ g x hours_given/10 + r x hours_received/10 + noise, with g and r scaled from the 1-10 values by "
+        "(scale_max - scale_min)/9 for each version; the observed score is rounded and clipped to the scale. "
+        "So the expected distance travelled between two readings gains g per 10 hours given between them "
+        "(less at the scale ends, where clipping bites: hours are heavy-tailed, so realised.star.<version> also "
+        "gives the fit restricted to people with under 60 hours given and received between first and last reading, "
+        "where a linear fit recovers the structural value)."
+    ),
+    "contacts_effect": (
+        "Each person's GP and A&E contact rate is multiplied by contacts_rr from their first joined_on "
+        "(person-linked membership, any time bank) onwards; mental_health, social_care and other are unaffected. "
+        "Rates are constant in time otherwise (seasonal only), so a within-person before/after comparison "
+        "(or a difference-in-differences against non-members) recovers contacts_rr. Rates also depend on a "
+        "persistent unobserved frailty that drives joining, so a cross-sectional comparison on demographics "
+        "alone is biased."
+    ),
+}
+
+SELECTION = {
+    "timebank_membership": [
+        "age", "imd_decile", "long_term_condition", "prior_convictions",
+        "frailty (latent; drives emergency admissions, so prior_emergency_12m is its observable proxy)",
+    ],
+    "peer_visiting_after_discharge": [
+        "age", "imd_decile", "prior_emergency_12m", "discharging provider (RXX01, RXX02 only)",
+    ],
+    "justice_programmes_and_prison_timebank": [
+        "age", "imd_decile", "prior_convictions", "event_type",
+    ],
+    "note": (
+        "Readmission and reoffending depend only on the covariates in READMIT_MODEL / REOFFEND_MODEL "
+        "plus participation, so adjusting for age, sex, imd_decile, prior_emergency_12m (readmission) or "
+        "prior_convictions (reoffending) removes the confounding; the naive comparison does not."
+    ),
+}
+
+
+def odds_ratio(p1: float, p0: float) -> float:
+    return float((p1 / (1 - p1)) / (p0 / (1 - p0))) if 0 < p0 < 1 and 0 < p1 < 1 else float("nan")
+
+
+def potential_outcome_summary(rows: dict[str, np.ndarray], mask: np.ndarray) -> dict:
+    """Rates and participants' expected effects from both simulated potential outcomes."""
+    a = rows["participant"][mask]
+    y = rows["outcome"][mask]
+    p0, p1 = rows["p0"][mask], rows["p1"][mask]
+    y0, y1 = rows["y0"][mask], rows["y1"][mask]
+    n, n1 = int(mask.sum()), int(a.sum())
+    out = {
+        "n": n,
+        "n_participant": n1,
+        "n_nonparticipant": n - n1,
+        "rate": float(y.mean()) if n else float("nan"),
+        "rate_participant": float(y[a].mean()) if n1 else float("nan"),
+        "rate_nonparticipant": float(y[~a].mean()) if n > n1 else float("nan"),
+    }
+    out["naive_risk_difference"] = out["rate_participant"] - out["rate_nonparticipant"]
+    if n1:
+        out["att_expected_risk_difference"] = float(np.mean(p1[a] - p0[a]))
+        out["att_sample_risk_difference"] = float(np.mean(y1[a].astype(float) - y0[a]))
+        out["att_expected_risk_treated"] = float(np.mean(p1[a]))
+        out["att_expected_risk_untreated"] = float(np.mean(p0[a]))
+        out["att_marginal_odds_ratio"] = odds_ratio(out["att_expected_risk_treated"], out["att_expected_risk_untreated"])
+    return out
+
+
+def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
+    truth = {
+        "generator": "data.generate",
+        "seed": cfg.seed,
+        "persons": cfg.persons,
+        "start": cfg.start,
+        "end": cfg.end,
+        "format": cfg.fmt,
+        "effects": asdict(cfg.effects),
+        "effect_scale": {
+            "or_readmit": "conditional odds ratio (given the READMIT_MODEL covariates), applied to participants' index discharges",
+            "or_reoffend": "conditional odds ratio (given the REOFFEND_MODEL covariates), applied to participants' justice events",
+            "star": "points per 10 hours on a 1-10 scale; multiply by (scale_max - scale_min)/9 for other scales",
+            "contacts_rr": "multiplicative rate ratio, GP and A&E contacts",
+        },
+        "estimand_note": (
+            "The OR is conditional on covariates. A matched comparison estimates the ATT on the risk scale, which "
+            "differs from (and is not collapsible to) the conditional OR; compare matched risk differences with "
+            "realised.<outcome>.att_expected_risk_difference (mean of p1 - p0 over participants' eligible "
+            "discharges/events with full follow-up), and marginal ORs with att_marginal_odds_ratio."
+        ),
+        "outcome_models": {"readmission": READMIT_MODEL, "reoffending": REOFFEND_MODEL},
+        "selection_covariates": SELECTION,
+        "definitions": DEFINITIONS,
+        "windows": {
+            "readmission_days": 30,
+            "active_before_discharge_days": ACTIVE_WINDOW_DAYS,
+            "enrol_after_discharge_days": ENROL_AFTER_DISCHARGE_DAYS,
+            "reoffending_follow_up_days": 365,
+            "reoffending_waiting_days": 182,
+            "reoffending_join_after_event_days": REOFFEND_JOIN_AFTER_DAYS,
+        },
+        "files": {
+            f"truth/readmission_discharges.{cfg.fmt}": (
+                "one row per index discharge (incomplete follow-up included, flagged): age, prior_emergency_12m, "
+                "via_timebank, via_programme, participant, p0/p1 (risk without/with participation), y0/y1 (both "
+                "potential outcomes, common random number), readmitted (as the spells show), follow_up_complete"),
+            f"truth/reoffending_events.{cfg.fmt}": (
+                "one row per justice event: event_order (1 = first), participant, p0/p1, y0/y1, reoffended (as the "
+                "offences show), follow_up_complete"),
+        },
+        "realised": realised,
+    }
+    truth = _plain(truth)
+    path.write_text(json.dumps(truth, indent=2, allow_nan=False) + "\n")
+    return truth
+
+
+def _plain(x):
+    """JSON-safe copy: numpy scalars to Python, NaN to null, paths to strings."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if np.isnan(x) else float(x)
+    if isinstance(x, Path):
+        return str(x)
+    return x

@@ -1,0 +1,402 @@
+"""The synthetic data generator: contract, determinism, realism, and that its truth is recoverable.
+
+The outcome and participation checks recompute everything from the written files alone,
+following the definitions in truth.json, so they also prove the pipeline can recover it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from data.generate import main
+from data.synthetic import Config, generate
+
+REGISTRY = yaml.safe_load((Path(__file__).resolve().parents[2] / "data/reference/star_versions.yaml").read_text())["versions"]
+CONTRACT = {
+    "persons": ["person_id", "birth_date", "sex", "area_code", "imd_decile", "prior_convictions", "employment",
+                "marital_status", "long_term_condition"],
+    "timebank_members": ["member_id", "timebank_id", "person_id", "role", "joined_on", "left_on"],
+    "timebank_exchanges": ["exchange_id", "timebank_id", "giver_id", "receiver_id", "hours", "exchanged_on", "category", "kind"],
+    "programme_enrolments": ["person_id", "programme_id", "started_on", "ended_on"],
+    "star_readings": ["person_id", "star_version", "assessed_on", "area", "score"],
+    "hospital_spells": ["spell_id", "person_id", "provider_id", "admitted_on", "discharged_on", "admission_method",
+                        "discharge_destination", "specialty", "cancer"],
+    "justice_events": ["person_id", "event_type", "event_date"],
+    "offences": ["offence_id", "person_id", "offence_date", "proven_on", "offence_group", "is_breach"],
+    "service_contacts": ["person_id", "service", "contact_on"],
+    "grants": ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end"],
+    "coproduction_assessments": ["timebank_id", "assessed_on", "domain", "item", "score"],
+}
+DATES = {"birth_date", "joined_on", "left_on", "exchanged_on", "started_on", "ended_on", "assessed_on", "admitted_on",
+         "discharged_on", "event_date", "offence_date", "proven_on", "contact_on", "period_start", "period_end"}
+BOOLS = {"long_term_condition", "cancer", "is_breach"}
+START, END = pd.Timestamp("2022-01-01"), pd.Timestamp("2025-12-31")
+JUSTICE_PROGRAMMES = {"youth_court_jury", "prison_bike_repair", "prison_listeners"}
+
+
+def raw(d: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(d / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+def load(d: Path, name: str) -> pd.DataFrame:
+    df = raw(d, name).replace("", None)
+    for c in df.columns:
+        if c in DATES:
+            df[c] = pd.to_datetime(df[c], format="%Y-%m-%d")
+        elif c in BOOLS or c in {"via_timebank", "via_programme", "participant", "readmitted", "reoffended",
+                                 "follow_up_complete", "y0", "y1"}:
+            df[c] = df[c] == "true"
+        elif c in {"hours", "amount", "p0", "p1", "age"}:
+            df[c] = df[c].astype(float)
+        elif c in {"imd_decile", "prior_convictions", "score", "prior_emergency_12m", "event_order"}:
+            df[c] = df[c].astype(int)
+    return df
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    truth = generate(Config(persons=2000, seed=7, out=out))
+    return out, truth
+
+
+def test_same_seed_same_bytes_different_seed_differs(tmp_path):
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        assert main(["--persons", "400", "--seed", str(seed), "--out", str(tmp_path / name), "--quiet"]) == 0
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(files) == len(CONTRACT) + 3  # sources, truth.json, truth/ (2 files)
+    for f in files:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    for f in ("persons.csv", "hospital_spells.csv", "timebank_exchanges.csv"):
+        assert (tmp_path / "a" / f).read_bytes() != (tmp_path / "c" / f).read_bytes(), f
+
+
+def test_every_source_present_with_exactly_the_contract_columns(sample):
+    d, _ = sample
+    assert sorted(p.name for p in d.glob("*.csv")) == sorted(f"{s}.csv" for s in CONTRACT)
+    for source, columns in CONTRACT.items():
+        header = (d / f"{source}.csv").open().readline().rstrip("\n")
+        assert header == ",".join(columns), source
+        assert len(raw(d, source)) > 0, source
+
+
+def test_csv_conventions_iso_dates_true_false_and_empty_nulls(sample):
+    d, _ = sample
+    for source in CONTRACT:
+        df = raw(d, source)
+        assert '"' not in (d / f"{source}.csv").read_text()
+        for c in df.columns:
+            v = df[c][df[c] != ""]
+            if c in DATES:
+                assert v.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all(), (source, c)
+                if c not in {"period_start", "period_end"}:
+                    assert (v <= "2025-12-31").all(), (source, c)  # nothing after the extract's cut-off
+            if c in BOOLS:
+                assert set(v) <= {"true", "false"} and len(set(v)) == 2, (source, c)
+            if c not in {"person_id", "left_on", "ended_on"}:
+                assert (df[c] != "").all(), (source, c)  # only the contract's nullable columns are ever empty
+    members = raw(d, "timebank_members")
+    assert (members.person_id == "").any() and (members.left_on == "").any()
+    assert raw(d, "persons").person_id.str.fullmatch(r"P\d{7}").all()
+    assert raw(d, "persons").person_id.iloc[0] == "P0000001"
+
+
+def test_value_domains(sample):
+    d, _ = sample
+    p = load(d, "persons")
+    assert set(p.sex) <= {"female", "male", "other", "unknown"} and {"female", "male"} <= set(p.sex)
+    assert p.imd_decile.between(1, 10).all() and p.imd_decile.nunique() == 10
+    assert p.area_code.str.fullmatch(r"E0\d{7}").all() and 3 <= p.area_code.nunique() <= 10
+    assert set(p.employment) == {"employed", "unemployed", "inactive"}
+    assert set(p.marital_status) == {"single", "married", "other"}
+    assert (p.prior_convictions >= 0).all() and (p.birth_date < START).all()
+    m = load(d, "timebank_members")
+    assert set(m.role) == {"community", "service_user", "patient", "prisoner", "staff", "organisation", "system"}
+    assert (m.left_on.isna() | (m.left_on >= m.joined_on)).all() and (m.joined_on <= END).all()
+    x = load(d, "timebank_exchanges")
+    assert set(x.kind) == {"exchange", "group", "donation", "system_credit"}
+    assert x.category.isin(["befriending", "transport", "gardening", "diy", "bike_repair", "listening", "reading",
+                            "shopping", "admin", "group_activity"]).all()
+    assert ((x.hours > 0) & (x.hours <= 24)).all() and ((x.hours * 4) % 1 == 0).all()
+    assert x.hours.between(0.5, 3).mean() > 0.7
+    assert x.exchanged_on.between(START, END).all()
+    h = load(d, "hospital_spells")
+    assert set(h.admission_method) == {"emergency", "elective", "maternity", "other"}
+    assert set(h.discharge_destination) == {"home", "transfer", "died", "other"}
+    assert set(h.specialty) == {"general_medicine", "general_surgery", "geriatric_medicine", "cardiology", "respiratory",
+                                "orthopaedics", "obstetrics", "mental_health"}
+    assert (h.discharged_on >= h.admitted_on).all() and h.admitted_on.between(START, END).all()
+    assert h.provider_id.nunique() >= 4 and h.provider_id.str.fullmatch(r"RXX0\d").all()
+    assert h.cancer.any() and (h.admission_method.eq("maternity") == h.specialty.eq("obstetrics")).all()
+    assert (h.admission_method.eq("elective") & (h.admitted_on == h.discharged_on)).any()  # day cases
+    j = load(d, "justice_events")
+    assert set(j.event_type) == {"custody_release", "community_sentence", "caution", "youth_court"}
+    o = load(d, "offences")
+    assert (o.proven_on >= o.offence_date).all() and o.is_breach.any() and (~o.is_breach).any()
+    lag = (o.proven_on - o.offence_date).dt.days
+    assert lag.between(30, 270).mean() > 0.6
+    assert set(o.offence_group) <= {"theft", "violence", "drugs", "criminal_damage", "public_order", "motoring", "other"}
+    e = load(d, "programme_enrolments")
+    assert set(e.programme_id) == {"peer_visiting_after_discharge"} | JUSTICE_PROGRAMMES
+    assert (e.ended_on.isna() | (e.ended_on >= e.started_on)).all()
+    c = load(d, "service_contacts")
+    assert set(c.service) == {"gp", "ae", "mental_health", "social_care", "other"} and c.contact_on.between(START, END).all()
+    g = load(d, "grants")
+    assert (g.amount > 0).all() and (g.period_end >= g.period_start).all() and set(g.timebank_id) == {"TB01", "TB02", "TB03", "TB04"}
+    a = load(d, "coproduction_assessments")
+    assert a.score.between(1, 5).all() and a.domain.nunique() == 5
+    assert (a.groupby(["timebank_id", "assessed_on"]).item.nunique() == 20).all()
+    assert a.item.str.fullmatch(r"d[1-5]_i[1-4]").all()
+
+
+def test_star_readings_follow_the_registry_and_a_3_to_6_month_rhythm(sample):
+    d, _ = sample
+    s = load(d, "star_readings")
+    for version, rows in s.groupby("star_version"):
+        reg = REGISTRY[version]
+        assert rows.score.between(reg["scale_min"], reg["scale_max"]).all(), version
+        assert set(rows.area) <= set(reg["areas"]), version
+        assert (rows.groupby(["person_id", "assessed_on"]).area.nunique() == len(reg["areas"])).all(), version
+    assert {"wellbeing_star", "justice_star", "recovery_star"} <= set(s.star_version)
+    visits = s[["person_id", "star_version", "assessed_on"]].drop_duplicates().sort_values(["person_id", "star_version", "assessed_on"])
+    gap = visits.groupby(["person_id", "star_version"]).assessed_on.diff().dt.days.dropna()
+    assert gap.between(91, 183).all()
+    n = visits.groupby(["person_id", "star_version"]).size()
+    assert (n == 1).any() and (n >= 3).any()
+    members = set(load(d, "timebank_members").person_id.dropna())
+    assert not set(s.person_id) <= members  # a waiting-list comparison group is read too
+
+
+def test_every_reference_resolves(sample):
+    d, _ = sample
+    persons = set(raw(d, "persons").person_id)
+    for source in ("timebank_members", "programme_enrolments", "star_readings", "hospital_spells", "justice_events",
+                   "offences", "service_contacts"):
+        ids = set(raw(d, source).person_id) - {""}
+        assert ids <= persons, source
+    m = load(d, "timebank_members").set_index("member_id")
+    x = load(d, "timebank_exchanges")
+    assert x.giver_id.isin(m.index).all() and x.receiver_id.isin(m.index).all()
+    assert (m.timebank_id.loc[x.giver_id].values == x.timebank_id.values).all()
+    assert (m.timebank_id.loc[x.receiver_id].values == x.timebank_id.values).all()
+    assert (x.giver_id != x.receiver_id).all()
+    assert set(load(d, "grants").timebank_id) | set(load(d, "coproduction_assessments").timebank_id) <= set(m.timebank_id)
+
+
+def test_time_banks_have_realistic_structure(sample):
+    d, _ = sample
+    m = load(d, "timebank_members")
+    x = load(d, "timebank_exchanges").merge(m[["member_id", "role"]].rename(columns={"member_id": "giver_id", "role": "giver_role"}))
+    x = x.merge(m[["member_id", "role"]].rename(columns={"member_id": "receiver_id", "role": "receiver_role"}))
+    for tb, accounts in m.groupby("timebank_id"):
+        assert {"system", "organisation", "staff"} <= set(accounts.role), tb
+        assert accounts.person_id.isna().any() and accounts.person_id.notna().any(), tb
+    assert m[m.role.isin(["staff", "organisation", "system"])].person_id.isna().all()
+    assert (x[x.kind == "system_credit"].giver_role == "system").all()
+    assert (x[x.kind == "group"].receiver_role == "organisation").all()
+    donations = x[x.kind == "donation"]
+    assert (donations.receiver_role == "system").any() and (donations.receiver_role != "system").any()
+    people = x[x.kind.isin(["exchange", "group", "donation"])]
+    gave, got = set(people.giver_id), set(x[x.kind == "exchange"].receiver_id)
+    assert gave - got and got - gave  # some only give, some only receive
+    # Heavy-tailed activity: the busiest tenth of members account for much of the hours.
+    hours = pd.concat([people[["giver_id", "hours"]].set_axis(["m", "h"], axis=1),
+                       x[x.kind == "exchange"][["receiver_id", "hours"]].set_axis(["m", "h"], axis=1)]).groupby("m").h.sum()
+    hours = hours[hours.index.isin(m[m.role.isin(["community", "patient", "service_user", "prisoner"])].member_id)]
+    top = hours.sort_values(ascending=False)
+    assert top.iloc[: len(top) // 10].sum() > 0.35 * top.sum()
+    pairs = set(zip(x[x.kind == "exchange"].giver_id, x[x.kind == "exchange"].receiver_id))
+    assert any((b, a) in pairs for a, b in pairs)  # reciprocal pairs
+    nxt = {}
+    for a, b in pairs:
+        nxt.setdefault(a, set()).add(b)
+    assert any(a in nxt.get(c, ()) for a, bs in nxt.items() for b in bs for c in nxt.get(b, ()) if c not in (a, b))
+
+
+def test_hospital_spells_chain_only_by_transfer(sample):
+    d, _ = sample
+    h = load(d, "hospital_spells").sort_values(["person_id", "admitted_on", "discharged_on"])
+    nxt = h.groupby("person_id").shift(-1)
+    has = nxt.admitted_on.notna()
+    assert (nxt.admitted_on[has] >= h.discharged_on[has]).all()
+    same_day = has & (nxt.admitted_on == h.discharged_on)
+    assert (h.discharge_destination[same_day] == "transfer").all()
+    tr = h.discharge_destination == "transfer"
+    assert tr.any() and (same_day[tr]).all() and (nxt.provider_id[tr] != h.provider_id[tr]).all()
+    assert not (has & (h.discharge_destination == "died")).any()  # nothing after death
+    assert (h.discharge_destination == "died").any()
+
+
+def _index_stays(h: pd.DataFrame) -> pd.DataFrame:
+    """Index discharges per truth.json's definition; adds the stay number to ``h``."""
+    h.sort_values(["person_id", "admitted_on", "discharged_on"], inplace=True)
+    prev = h.groupby("person_id").shift(1)
+    h["stay"] = (~((prev.discharge_destination == "transfer") & (prev.discharged_on == h.admitted_on))).cumsum()
+    s = h.groupby("stay").agg(person_id=("person_id", "first"), admitted_on=("admitted_on", "first"),
+                              method=("admission_method", "first"), discharged_on=("discharged_on", "last"),
+                              dest=("discharge_destination", "last"), spells=("spell_id", "size"),
+                              cancer=("cancer", "any"),
+                              excluded_spec=("specialty", lambda v: v.isin(["obstetrics", "mental_health"]).any()))
+    day_case = (s.method == "elective") & (s.admitted_on == s.discharged_on) & (s.spells == 1)
+    keep = s.dest.isin(["home", "other"]) & s.method.isin(["emergency", "elective"]) & ~day_case & ~s.excluded_spec & ~s.cancer
+    return s[keep].reset_index()
+
+
+def _any_in_window(left: pd.DataFrame, right: pd.DataFrame, day: str, lo: int, hi: int, on="person_id") -> pd.Series:
+    """For each row of left: does right have a row of the same person (another stay, if both have
+    stays) with right.day in [left.d + lo, left.d + hi]?"""
+    left = left.reset_index(drop=True).assign(_row=lambda f: np.arange(len(f)))
+    other = [c for c in ("stay",) if c in left and c in right]
+    mm = left[[on, "_row", "d", *other]].merge(right[[on, day, *other]], on=on, suffixes=("", "_r"))
+    hit = mm[(mm[day] >= mm.d + pd.Timedelta(days=lo)) & (mm[day] <= mm.d + pd.Timedelta(days=hi))]
+    if other:
+        hit = hit[hit.stay != hit.stay_r]
+    return left._row.isin(hit._row)
+
+
+def test_readmission_truth_is_recoverable_from_the_files(sample):
+    d, truth = sample
+    h = load(d, "hospital_spells")
+    stays = _index_stays(h)
+    emerg = h[(h.admission_method == "emergency") & (h.specialty != "obstetrics") & ~h.cancer]
+    stays["d"] = stays.discharged_on
+    stays["readmitted"] = _any_in_window(stays, emerg, "admitted_on", 0, 29)
+    assert not _any_in_window(stays, emerg, "admitted_on", 0, 0).any()
+    assert not _any_in_window(stays, emerg, "admitted_on", 30, 30).any()
+    em = h[h.admission_method == "emergency"]
+    st = stays.assign(d=stays.admitted_on)
+    mm = st.reset_index().merge(em[["person_id", "admitted_on"]].rename(columns={"admitted_on": "e"}), on="person_id")
+    mm = mm[(mm.e >= mm.d - pd.Timedelta(days=365)) & (mm.e < mm.d)]
+    stays["prior"] = mm.groupby("index").size().reindex(stays.index, fill_value=0).values
+    m = load(d, "timebank_members").dropna(subset=["person_id"])
+    x = load(d, "timebank_exchanges")
+    x = x[x.kind != "system_credit"]
+    acts = pd.concat([x[["giver_id", "exchanged_on"]].set_axis(["member_id", "day"], axis=1),
+                      x[["receiver_id", "exchanged_on"]].set_axis(["member_id", "day"], axis=1)]).merge(m[["member_id", "person_id"]])
+    e = load(d, "programme_enrolments")
+    pv = e[e.programme_id == "peer_visiting_after_discharge"]
+    stays["participant"] = (_any_in_window(stays, acts, "day", -90, 0) | _any_in_window(stays, pv, "started_on", 0, 14)).values
+
+    t = load(d / "truth", "readmission_discharges")
+    both = stays.merge(t, on=["person_id", "discharged_on"], how="outer", indicator=True, suffixes=("", "_t"))
+    assert (both._merge == "both").all()  # the same index discharges
+    assert (both.readmitted == both.readmitted_t).all()
+    assert (both.participant == both.participant_t).all()
+    assert (both.prior == both.prior_emergency_12m).all()
+    full = both[both.follow_up_complete]
+    rate = full.readmitted.mean()
+    assert 0.05 <= rate <= 0.17
+    assert rate == pytest.approx(truth["realised"]["readmission"]["rate"])
+    assert full.participant.sum() == truth["realised"]["readmission"]["n_participant"] > 0
+
+
+def test_reoffending_truth_is_recoverable_from_the_files(sample):
+    d, truth = sample
+    ev = load(d, "justice_events").rename(columns={"event_date": "d"})
+    assert not ev.duplicated(["person_id", "d"]).any()
+    o = load(d, "offences")
+    o = o[~o.is_breach]
+    ev = ev.reset_index(drop=True)
+    mm = ev.reset_index().merge(o, on="person_id")
+    hit = mm[(mm.offence_date >= mm.d + pd.Timedelta(days=1)) & (mm.offence_date <= mm.d + pd.Timedelta(days=365))
+             & (mm.proven_on <= mm.d + pd.Timedelta(days=365 + 182))]
+    ev["reoffended"] = ev.index.isin(hit["index"])
+    m = load(d, "timebank_members").dropna(subset=["person_id"]).rename(columns={"joined_on": "s", "left_on": "f"})
+    e = load(d, "programme_enrolments")
+    e = e[e.programme_id.isin(JUSTICE_PROGRAMMES)].rename(columns={"started_on": "s", "ended_on": "f"})
+    spans = pd.concat([m[["person_id", "s", "f"]], e[["person_id", "s", "f"]]])
+    mm = ev.reset_index().merge(spans, on="person_id")
+    on = mm[(mm.s <= mm.d + pd.Timedelta(days=90)) & (mm.f.isna() | (mm.f >= mm.d))]
+    ev["participant"] = ev.index.isin(on["index"])
+
+    t = load(d / "truth", "reoffending_events").rename(columns={"event_date": "d"})
+    both = ev.merge(t, on=["person_id", "d"], how="outer", indicator=True, suffixes=("", "_t"))
+    assert (both._merge == "both").all()
+    assert (both.reoffended == both.reoffended_t).all()
+    assert (both.participant == both.participant_t).all()
+    first = both[(both.event_order == 1) & both.follow_up_complete]
+    assert (both.groupby("person_id").d.min().sort_index() == both[both.event_order == 1].set_index("person_id").d.sort_index()).all()
+    assert len(first) >= 100
+    assert 0.20 <= first.reoffended.mean() <= 0.40
+    assert first.reoffended.mean() == pytest.approx(truth["realised"]["reoffending"]["rate"])
+
+
+def test_truth_json_records_effects_definitions_and_realised_figures(sample):
+    d, truth = sample
+    on_disk = json.loads((d / "truth.json").read_text())
+    assert on_disk == truth
+    assert on_disk["seed"] == 7 and on_disk["persons"] == 2000
+    assert on_disk["effects"] == {"or_readmit": 0.7, "or_reoffend": 0.75, "star_per_10h_given": 0.3,
+                                  "star_per_10h_received": 0.1, "contacts_rr": 0.85}
+    for key in ("readmission_participant", "reoffending_participant", "index_discharge", "readmission",
+                "proven_reoffence", "prior_emergency_12m", "star_effect", "contacts_effect"):
+        assert on_disk["definitions"][key]
+    assert "imd_decile" in on_disk["selection_covariates"]["timebank_membership"]
+    r = on_disk["realised"]
+    for outcome in ("readmission", "reoffending"):
+        for key in ("rate", "n_participant", "att_expected_risk_difference", "att_sample_risk_difference", "naive_risk_difference"):
+            assert r[outcome][key] is not None, (outcome, key)
+        assert r[outcome]["att_expected_risk_difference"] < 0
+    assert r["rows"]["persons"] == 2000 and set(r["rows"]) == set(CONTRACT)
+    assert r["contacts"]["expected_rate_ratio"] == {"gp": 0.85, "ae": 0.85}
+    assert r["star"]["recovery_star"]["expected_points_per_10h_given"] == pytest.approx(0.3)
+    assert r["star"]["wellbeing_star"]["expected_points_per_10h_given"] == pytest.approx(0.3 * 4 / 9)
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory):
+    out = tmp_path_factory.mktemp("larger")
+    return out, generate(Config(persons=40_000, seed=21, out=out))
+
+
+def test_confounding_biases_the_naive_comparison_and_matching_removes_it(larger):
+    """Participants differ on the drivers of risk; a propensity match on observed covariates recovers the ATT."""
+    d, truth = larger
+    r = truth["realised"]["readmission"]
+    assert r["mean_prior_emergency_12m"]["participant"] > 1.3 * r["mean_prior_emergency_12m"]["nonparticipant"]
+    rc = truth["realised"]["reoffending"]["mean_prior_convictions"]
+    assert rc["participant"] < rc["nonparticipant"]
+    t = load(d / "truth", "readmission_discharges")
+    t = t[t.follow_up_complete].merge(load(d, "persons")[["person_id", "sex", "imd_decile"]], on="person_id")
+    X = np.column_stack([np.ones(len(t)), t.age, t.sex == "male", t.imd_decile, np.minimum(t.prior_emergency_12m, 6)]).astype(float)
+    import statsmodels.api as sm
+
+    ps = sm.Logit(t.participant.astype(float), X).fit(disp=0).predict(X)
+    lg = np.log(ps / (1 - ps))
+    treated, control = np.flatnonzero(t.participant), np.flatnonzero(~t.participant)
+    order = control[np.argsort(lg[control])]
+    pos = np.clip(np.searchsorted(lg[order], lg[treated]), 1, len(order) - 1)
+    nearest = np.where(np.abs(lg[order[pos - 1]] - lg[treated]) < np.abs(lg[order[pos]] - lg[treated]), order[pos - 1], order[pos])
+    y = t.readmitted.to_numpy(float)
+    matched = y[treated].mean() - y[nearest].mean()
+    target = r["att_expected_risk_difference"]
+    assert abs(matched - target) < 0.02
+    assert abs(r["naive_risk_difference"] - target) > 2 * abs(matched - target)
+    fit = sm.Logit(y, np.column_stack([X, t.participant.astype(float)])).fit(disp=0)
+    lo, hi = np.exp(fit.conf_int()[-1])
+    assert lo < 0.7 < hi  # the conditional OR is recovered by the correctly specified model
+
+
+def test_parquet_matches_csv_and_cli_overrides_reach_truth(tmp_path):
+    args = ["--persons", "300", "--seed", "5", "--or-readmit", "0.5", "--contacts-rr", "0.9", "--quiet"]
+    assert main(args + ["--out", str(tmp_path / "p"), "--format", "parquet"]) == 0
+    assert main(args + ["--out", str(tmp_path / "c")]) == 0
+    assert sorted(p.name for p in (tmp_path / "p").glob("*.parquet")) == sorted(f"{s}.parquet" for s in CONTRACT)
+    assert not list((tmp_path / "p").glob("*.csv"))
+    for source, columns in CONTRACT.items():
+        table = pq.read_table(tmp_path / "p" / f"{source}.parquet")
+        assert table.column_names == columns
+        from_csv = pacsv.read_csv(tmp_path / "c" / f"{source}.csv",
+                                  convert_options=pacsv.ConvertOptions(column_types=table.schema, strings_can_be_null=True))
+        assert from_csv.equals(table), source
+    truth = json.loads((tmp_path / "p" / "truth.json").read_text())
+    assert truth["effects"]["or_readmit"] == 0.5 and truth["effects"]["contacts_rr"] == 0.9 and truth["format"] == "parquet"
+    assert (tmp_path / "p" / "truth" / "readmission_discharges.parquet").exists()
