@@ -1,0 +1,146 @@
+"""Parameters of the readmission and service-use measures, validated by pydantic.
+
+Every default is documented with its source (details in docs/outputs-readmission.md):
+
+* ``window_min_days`` / ``window_max_days`` = 0 / 29: NHS Digital "Emergency readmissions
+  within 30 days of discharge" (Compendium I02040, NHS OF 3b, CCG OIS 3.2): emergency
+  admissions 0-29 days inclusive after the last previous discharge
+  (reference/methods.md section 1).
+* Index (denominator) exclusions: discharges by death, day cases (elective, admitted and
+  discharged the same day) and obstetric spells (specialty obstetrics or admission method
+  maternity): the NHS denominator rules as commonly cited (methods.md section 1, [R]).
+* Readmission (numerator) exclusions: readmitting spells in obstetrics or with a cancer
+  diagnosis / chemotherapy: NHS I02040 numerator rules (methods.md section 1, [V]).
+* ``activity_days_before_discharge`` = 90 and ``enrolment_days_after_discharge`` = 14: the
+  project brief's definition of exposure (time-bank activity in the 90 days before
+  discharge, or enrolment in a programme within 14 days after it).
+* ``prior_admission_days`` = 365: "prior emergency admissions in 12 months", a standard
+  case-mix covariate of readmission models (HRRP and NHS indirect standardisation).
+* ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``method`` = "match", 1:1 without
+  replacement: the comparison engine's defaults (docs/comparison-engine.md).
+* Funnel plots: 95% and 99.8% limits, overdispersion by the additive random-effects
+  (DerSimonian-Laird) tau-squared from 10%-winsorised z-scores, the option Spiegelhalter
+  (2005) prefers and the Healthcare Commission adopted (methods.md section 4).
+* Before/after: 12 months either side of joining; services gp, ae, mental_health,
+  social_care (the contract's services other than "other").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ReadmissionSettings(BaseModel):
+    """All parameters of the readmission, funnel, before/after and service-use measures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # ---------------------------------------------------------------- dates
+    as_of: dt.date | None = Field(
+        None, description="End of follow-up; default: the run's as-of date (ingest.as_of, else today).")
+    data_end: dt.date | None = Field(
+        None, description="Last day the hospital extract covers; default: the latest admitted_on/discharged_on in "
+                          "staging.hospital_spells (for service contacts: the latest contact_on).")
+    data_start: dt.date | None = Field(
+        None, description="First day the extracts cover (before/after windows must lie inside); default: the "
+                          "earliest admitted_on (hospital) or contact_on (service contacts).")
+
+    # ------------------------------------------------------- continuous spells
+    chain_transfers: bool = Field(
+        True, description="A spell discharged to 'transfer' and followed by an admission of the same person on the "
+                          "same day is one continuous spell with it (chains of any length).")
+    transfer_max_gap_days: int = Field(
+        0, ge=0, le=2, description="Days allowed between a transfer discharge and the next admission (0 = same day).")
+
+    # ------------------------------------------------------- index discharges
+    index_admission_methods: tuple[str, ...] = Field(
+        ("emergency", "elective", "maternity", "other"),
+        description="Admission methods (of the continuous spell's first spell) that can give an index discharge.")
+    exclude_deaths: bool = Field(True, description="Leave out discharges where the person died.")
+    exclude_day_cases: bool = Field(
+        True, description="Leave out day cases: an elective continuous spell admitted and discharged the same day.")
+    excluded_index_methods: tuple[str, ...] = Field(
+        ("maternity",), description="Admission methods whose continuous spells are not index discharges (obstetric).")
+    excluded_index_specialties: tuple[str, ...] = Field(
+        ("obstetrics",), description="Specialties (any spell of the continuous spell) that are not index discharges.")
+    exclude_cancer_index: bool = Field(
+        False, description="Also leave out index spells with cancer coded (not an NHS denominator rule; off).")
+
+    # ------------------------------------------------------------ readmissions
+    window_min_days: int = Field(0, ge=0, description="First day after discharge a readmission can start (NHS: 0).")
+    window_max_days: int = Field(29, ge=0, description="Last day after discharge a readmission can start (NHS: 29).")
+    readmission_methods: tuple[str, ...] = Field(("emergency",), description="Admission methods that are readmissions.")
+    readmission_excluded_specialties: tuple[str, ...] = Field(
+        ("obstetrics",), description="A readmitting continuous spell with any spell in these specialties is not counted.")
+    readmission_exclude_cancer: bool = Field(
+        True, description="A readmitting continuous spell with cancer coded in any spell is not counted.")
+
+    # ---------------------------------------------------------------- exposure
+    activity_days_before_discharge: int = Field(
+        90, ge=0, description="Exposed: a linked member gave or received time in [discharge - days, discharge].")
+    enrolment_days_after_discharge: int = Field(
+        14, ge=0, description="Exposed: a programme enrolment started in [discharge, discharge + days].")
+    activity_kinds: tuple[str, ...] = Field(
+        ("exchange", "group", "donation"),
+        description="Exchange kinds that count as taking part (system credits are bookkeeping, not activity).")
+    member_roles: tuple[str, ...] = Field(
+        ("community", "service_user", "patient", "prisoner"),
+        description="Member roles that count as taking part (staff, organisation and system accounts do not).")
+    programme_ids: tuple[str, ...] | None = Field(
+        None, description="Programmes whose enrolment counts as exposure; None = every programme.")
+    prior_admission_days: int = Field(
+        365, ge=1, description="Window before the index admission for 'prior emergency admissions' (12 months).")
+
+    # ---------------------------------------------------------------- matching
+    method: Literal["match", "ipw"] = Field("match", description="Comparison engine method.")
+    caliper: float | None = Field(0.2, gt=0, description="Caliper in SD of the logit score (Austin 2011); None = none.")
+    ratio: int = Field(1, ge=1, description="Comparison discharges per participant discharge.")
+    replace: bool = Field(False, description="Match with replacement.")
+    exact: tuple[str, ...] = Field((), description="Columns to match exactly on.")
+    seed: int = Field(0, description="Seed of the comparison engine (tie-breaking, pseudo join dates).")
+    matching_covariates: tuple[str, ...] = Field(
+        ("age", "sex", "imd_decile", "prior_emergency_12m"),
+        description="Covariates of the propensity model for readmission (columns of core.index_discharges or "
+                    "extra columns of staging.persons).")
+
+    # ------------------------------------------------------------------- funnel
+    funnel_covariates: tuple[str, ...] = Field(
+        ("age", "sex", "imd_decile", "prior_emergency_12m", "specialty"),
+        description="Covariates of the logistic risk model that gives each discharge's expected readmission risk.")
+    funnel_categorical: tuple[str, ...] = Field(
+        ("sex", "specialty"), description="Funnel covariates treated as categories (others numeric).")
+    funnel_min_level_count: int = Field(
+        10, ge=1, description="Categories with fewer discharges are pooled into 'other' in the risk model.")
+    funnel_overdispersion: Literal["additive", "multiplicative", "none"] = Field(
+        "additive", description="Overdispersion adjustment (Spiegelhalter 2005): additive tau-squared "
+                                "(DerSimonian-Laird, preferred) or multiplicative phi.")
+    funnel_winsor: float = Field(0.10, ge=0, lt=0.5, description="Winsorising share in each tail of the z-scores.")
+    funnel_min_units: int = Field(
+        5, ge=2, description="Fewest units for an overdispersion estimate; fewer: no adjustment.")
+    funnel_dispersion_test: float = Field(
+        0.95, gt=0, lt=1, description="Adjust only when k*phi exceeds this quantile of chi-squared(k-1).")
+
+    # ------------------------------------------------------------ before/after
+    before_days: int = Field(365, ge=1, description="Days before joining in the 'before' window (12 months).")
+    after_days: int = Field(365, ge=1, description="Days from joining in the 'after' window (12 months).")
+    services: tuple[str, ...] = Field(
+        ("gp", "ae", "mental_health", "social_care"), description="Services of service_contacts analysed.")
+    before_after_covariates: tuple[str, ...] = Field(
+        ("age", "sex", "imd_decile", "prior_emergency_12m"),
+        description="Covariates for matching joiners with non-members at the (pseudo) join date.")
+    comparison_excludes_programmes: bool = Field(
+        True, description="Before/after comparison pool leaves out people enrolled in any programme.")
+
+    @model_validator(mode="after")
+    def _window(self) -> "ReadmissionSettings":
+        if self.window_max_days < self.window_min_days:
+            raise ValueError("readmission window: window_max_days must be >= window_min_days")
+        return self
+
+    @property
+    def follow_up_days(self) -> int:
+        """Days of follow-up a discharge needs: the window's last day (29 for the NHS 0-29 window)."""
+        return self.window_max_days

@@ -1,0 +1,237 @@
+"""Funnel limits, difference-in-differences, avoided events and empty inputs, on tiny hand cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.readmission import (
+    TABLES,
+    ReadmissionSettings,
+    admissions_before_after,
+    avoided,
+    build_index_discharges,
+    discharges_frame,
+    readmission_effects,
+    readmission_funnel,
+    readmission_rates,
+    service_use_change,
+    write_frame,
+)
+from models.readmission.funnel import estimate_dispersion, funnel_units, poisson_limit, winsorised_phi
+from tests.conftest import ingest_all
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "readmission"
+Z95, Z998 = 1.959964, 3.090232
+
+# Five units, O and E chosen so that z = (O - E)/sqrt(E) = -2, -1, 0, 1, 4.
+UNITS = pd.DataFrame({
+    "unit": list("abcde"), "discharges": [40, 90, 160, 250, 1000],
+    "observed": [0, 6, 16, 30, 140], "expected": [4.0, 9.0, 16.0, 25.0, 100.0],
+})
+
+
+# ---------------------------------------------------------------------- funnel
+def test_winsorised_phi_by_hand():
+    # 10th/90th percentiles (linear) of -2,-1,0,1,4: -2 + 0.4*1 = -1.6 and 1 + 0.6*3 = 2.8.
+    # Winsorised: -1.6,-1,0,1,2.8; squares 2.56+1+0+1+7.84 = 12.4; phi = 12.4/5 = 2.48.
+    assert winsorised_phi([-2, -1, 0, 1, 4], 0.10) == pytest.approx(2.48)
+
+
+def test_multiplicative_limits_by_hand():
+    s = ReadmissionSettings(funnel_overdispersion="multiplicative")
+    rows, disp = funnel_units(UNITS, s, "provider", 0.1)
+    # k*phi = 12.4 > chi2(4) 95% quantile 9.4877, so phi is applied.
+    assert disp.method == "multiplicative" and disp.phi == pytest.approx(2.48)
+    c = rows.set_index("unit").loc["c"]  # E = 16: SD = sqrt(2.48/16) = 0.3937004
+    assert c["upper_95"] == pytest.approx(1 + Z95 * 0.3937004, abs=1e-5)  # 1.771639
+    assert c["lower_95"] == pytest.approx(1 - Z95 * 0.3937004, abs=1e-5)  # 0.228361
+    assert c["upper_998"] == pytest.approx(1 + Z998 * 0.3937004, abs=1e-5)  # 2.216625
+    assert c["lower_998"] == 0.0  # 1 - 1.2166 is cut at 0
+    e = rows.set_index("unit").loc["e"]  # E = 100: SD = sqrt(0.0248) = 0.1574802; ratio 1.4
+    assert e["upper_95"] == pytest.approx(1.308655, abs=1e-5) and e["outlier_95"] == "high"
+    assert e["upper_998"] == pytest.approx(1.486650, abs=1e-5) and e["outlier_998"] == "within"
+    assert e["z"] == pytest.approx(4.0) and e["z_adjusted"] == pytest.approx(0.4 / 0.1574802, abs=1e-5)
+    assert e["standardised_rate"] == pytest.approx(0.14)
+
+
+def test_additive_limits_by_hand():
+    rows, disp = funnel_units(UNITS, ReadmissionSettings(), "provider", 0.1)
+    # tau2 = (k*phi - (k-1)) / (sum w - sum w^2 / sum w), w = E:
+    # sum w = 154, sum w^2 = 10978, 10978/154 = 71.285714; tau2 = 8.4 / 82.714286 = 0.1015544
+    assert disp.method == "additive" and disp.tau2 == pytest.approx(0.1015544, abs=1e-7)
+    c = rows.set_index("unit").loc["c"]  # SD = sqrt(1/16 + 0.1015544) = 0.4050363
+    assert c["upper_95"] == pytest.approx(1 + Z95 * 0.4050363, abs=1e-5)
+    assert (rows["outlier_95"] == "within").all()
+
+
+def test_no_adjustment_below_the_chi2_reference_uses_exact_poisson():
+    units = UNITS.assign(observed=[2, 8, 15, 27, 104])
+    rows, disp = funnel_units(units, ReadmissionSettings(), "provider", 0.1)
+    assert disp.method == "none" and disp.tau2 == 0
+    a = rows.set_index("unit").loc["a"]
+    # E = 4. Poisson(4) CDF: F(0) = e^-4 = 0.0183156, F(1) = 5e^-4 = 0.0915782,
+    # F(7) = 0.9488664, F(8) = 0.9786366.
+    f = [math.exp(-4) * sum(4**j / math.factorial(j) for j in range(i + 1)) for i in range(9)]
+    upper = (8 - (f[8] - 0.975) / (f[8] - f[7])) / 4  # r = 8, a = 0.12217 -> 1.969461
+    lower = (1 - (f[1] - 0.025) / (f[1] - f[0])) / 4  # r = 1, a = 0.90877 -> 0.022810
+    assert a["upper_95"] == pytest.approx(upper, abs=1e-9) and upper == pytest.approx(1.969461, abs=1e-6)
+    assert a["lower_95"] == pytest.approx(lower, abs=1e-9) and lower == pytest.approx(0.022810, abs=1e-6)
+    assert a["lower_998"] == 0.0  # F(0) > 0.001: the interpolated limit would be negative
+
+
+def test_poisson_limits_approach_normal_for_large_expected():
+    e = 10_000.0
+    assert poisson_limit([e], 0.975)[0] == pytest.approx(1 + Z95 / 100, abs=2e-4)
+
+
+def test_too_few_units_are_not_adjusted():
+    disp = estimate_dispersion([0, 10, 30], [4, 9, 16], ReadmissionSettings())
+    assert disp.method == "none" and "fewer than 5" in disp.note
+
+
+def test_funnel_on_fixture_has_every_provider(fixture_con):
+    frame, notes = readmission_funnel(discharges_frame(fixture_con), ReadmissionSettings())
+    prov = frame[frame["unit_type"] == "provider"]
+    assert sorted(prov["unit"]) == ["RXX01", "RXX02", "RXX03"]
+    # the risk model has an intercept, so observed and expected totals agree
+    assert prov["observed"].sum() == 7 and prov["expected"].sum() == pytest.approx(7, abs=1e-4)
+    assert set(frame["unit_type"]) == {"provider", "timebank"}
+
+
+# ------------------------------------------------------------------ comparison
+def test_effects_on_fixture(fixture_con):
+    frame, _ = readmission_effects(discharges_frame(fixture_con), ReadmissionSettings())
+    row = frame.set_index("comparison").loc["any"]
+    assert row["n_treated"] == 4 and row["n_discharges"] == 21
+    assert row["status"] in ("estimated", "not estimated")
+    if row["status"] == "estimated":
+        assert row["n_matched"] <= 4 and "Justice Data Lab minimum" in row["warnings"]
+
+
+# ------------------------------------------------------------------------ DiD
+def _did_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """Two joiners (2023-07-01) and three non-members; GP contacts counted by hand below."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA staging")
+    con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
+                "imd_decile BIGINT, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
+    con.execute("""INSERT INTO staging.persons VALUES
+        ('T1', '1983-01-01', 'female', 'E1', 5, 'f', 1, 'r'), ('T2', '1963-01-01', 'female', 'E1', 5, 'f', 2, 'r'),
+        ('C1', '1983-01-01', 'female', 'E1', 5, 'f', 3, 'r'), ('C2', '1963-01-01', 'female', 'E1', 5, 'f', 4, 'r'),
+        ('C3', '1943-01-01', 'female', 'E1', 5, 'f', 5, 'r')""")
+    con.execute("CREATE TABLE staging.timebank_members (member_id VARCHAR, timebank_id VARCHAR, person_id VARCHAR, "
+                "role VARCHAR, joined_on DATE, left_on DATE)")
+    con.execute("INSERT INTO staging.timebank_members VALUES ('M1', 'TB01', 'T1', 'community', '2023-07-01', NULL), "
+                "('M2', 'TB01', 'T2', 'patient', '2023-07-01', NULL)")
+    contacts = {
+        "T1": ["2023-01-10", "2023-03-10", "2023-10-10"],  # before 2, after 1
+        "T2": ["2022-09-01", "2022-12-01", "2023-05-01", "2023-08-01", "2023-11-01", "2024-02-01"],  # 3, 3
+        "C1": ["2022-10-01", "2023-02-01", "2023-09-01", "2024-01-01"],  # 2, 2
+        "C2": ["2023-04-01", "2023-08-15", "2023-12-15", "2024-03-15"],  # 1, 3
+        "C3": ["2022-01-01", "2024-12-31"],  # outside C3's windows; they set the data window
+    }
+    con.execute("CREATE TABLE staging.service_contacts (person_id VARCHAR, service VARCHAR, contact_on DATE)")
+    con.executemany("INSERT INTO staging.service_contacts VALUES (?, 'gp', ?)",
+                    [(p, d) for p, days in contacts.items() for d in days])
+    return con
+
+
+def test_did_by_hand(tmp_path):
+    con = _did_warehouse(tmp_path / "did.duckdb")
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    frame, counts = service_use_change(con, s, as_of=dt.date(2025, 1, 1))
+    assert counts["participants_eligible"] == 2 and counts["comparison_eligible"] == 3
+    row = frame.iloc[0]
+    assert (row["service"], row["status"], row["n_matched"], row["n_participants"], row["n_comparison"]) == ("gp", "estimated", 2, 2, 3)
+    f = 365.25 / 365  # counts per 365-day window -> per person-year
+    # participants' changes -1 and 0 (mean -0.5); matched comparison (same ages) 0 and +2 (mean 1)
+    assert row["did"] == pytest.approx(-1.5 * f)
+    assert (row["participant_before"], row["participant_after"]) == pytest.approx((2.5 * f, 2.0 * f))
+    assert (row["comparison_before"], row["comparison_after"]) == pytest.approx((1.5 * f, 2.5 * f))
+    # pair differences -1 and -2: SE = sd/sqrt(2) = 0.5 (CR1, matched pairs as clusters)
+    assert row["ci_low"] == pytest.approx((-1.5 - Z95 * 0.5) * f, abs=1e-5)
+    assert row["ci_high"] == pytest.approx((-1.5 + Z95 * 0.5) * f, abs=1e-5)
+    assert row["person_years_after"] == pytest.approx(2 * 365 / 365.25)
+    # no hospital data: the admissions table is empty, with its columns
+    adm, _ = admissions_before_after(con, s, as_of=dt.date(2025, 1, 1))
+    assert adm.empty and list(adm.columns) == list(TABLES["marts.readmission_before_after"])
+    # avoided contacts = -DiD x person-years
+    out = avoided(None, None, frame).set_index("measure").loc["contacts_gp"]
+    assert out["estimate"] == pytest.approx(1.5 * f * 2 * 365 / 365.25)
+    assert out["comparison_rate"] == pytest.approx(2.5 * f + 1.0 * f) and out["participant_rate"] == pytest.approx(2 * f)
+    con.close()
+
+
+def test_avoided_by_hand():
+    effects = pd.DataFrame([{"comparison": "any", "status": "estimated", "n_matched": 100, "risk_difference": -0.05,
+                             "rd_ci_low": -0.1, "rd_ci_high": 0.0, "comparison_rate": 0.15, "participant_rate": 0.10}])
+    ba = pd.DataFrame([{"outcome": "emergency_admissions", "status": "estimated", "n_matched": 2, "did": -1.5,
+                        "ci_low": -2.5, "ci_high": -0.5, "person_years_after": 2.0, "participant_before": 2.0,
+                        "participant_after": 1.0, "comparison_before": 1.0, "comparison_after": 1.5}])
+    out = avoided(effects, ba, None).set_index("measure")
+    assert tuple(out.loc["readmissions", ["estimate", "ci_low", "ci_high"]]) == pytest.approx((5.0, 0.0, 10.0))
+    assert tuple(out.loc["emergency_admissions", ["estimate", "ci_low", "ci_high"]]) == pytest.approx((3.0, 1.0, 5.0))
+    assert out.loc["emergency_admissions", "comparison_rate"] == pytest.approx(2.5)
+
+
+# ----------------------------------------------------------------- empty input
+@pytest.mark.parametrize("ingest", [True, False], ids=["empty_sources", "no_staging_tables"])
+def test_empty_inputs_give_empty_typed_tables(tmp_path, ingest):
+    con = duckdb.connect(str(tmp_path / "e.duckdb"))
+    if ingest:
+        (tmp_path / "in").mkdir()
+        ingest_all(con, tmp_path / "in")
+    s = ReadmissionSettings()
+    as_of = dt.date(2025, 1, 1)
+    report = build_index_discharges(con, s, as_of=as_of, run_id="r")
+    assert report.index_discharges == 0 and report.overlapping_spells_excluded == 0
+    d = discharges_frame(con)
+    results = {
+        "marts.readmission_rates": readmission_rates(con),
+        "marts.readmission_effects": readmission_effects(d, s)[0],
+        "marts.readmission_funnel": readmission_funnel(d, s)[0],
+        "marts.readmission_before_after": admissions_before_after(con, s, as_of=as_of)[0],
+        "marts.service_use_change": service_use_change(con, s, as_of=as_of)[0],
+    }
+    results["marts.readmission_avoided"] = avoided(results["marts.readmission_effects"],
+                                                   results["marts.readmission_before_after"],
+                                                   results["marts.service_use_change"])
+    for table, frame in results.items():
+        assert write_frame(con, table, frame, "r") == 0
+    for table, columns in TABLES.items():
+        schema, name = table.split(".")
+        got = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 "
+                          "AND table_name = $2 ORDER BY ordinal_position", [schema, name]).fetchall()
+        assert [c for c, _ in got] == list(columns), table
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+    con.close()
+
+
+# ---------------------------------------------------------------------- shared
+@pytest.fixture(scope="module")
+def fixture_con(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("in")
+    for f in FIXTURE.glob("*.csv"):
+        shutil.copy(f, folder)
+    con = duckdb.connect(str(tmp_path_factory.mktemp("wh") / "w.duckdb"))
+    ingest_all(con, folder)
+    build_index_discharges(con, ReadmissionSettings(), as_of=dt.date(2025, 1, 1), run_id="t")
+    yield con
+    con.close()
+
+
+def test_write_frame_types_and_nulls(tmp_path):
+    con = duckdb.connect()
+    frame = pd.DataFrame([{"dimension": "overall", "value": "all", "discharges": 3, "readmissions": 1,
+                           "rate": 1 / 3, "ci_low": np.nan, "ci_high": 0.9}])
+    assert write_frame(con, "marts.readmission_rates", frame, "run-9") == 1
+    row = con.execute("SELECT run_id, ci_low IS NULL, discharges FROM marts.readmission_rates").fetchone()
+    assert row == ("run-9", True, 3)

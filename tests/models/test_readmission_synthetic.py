@@ -1,0 +1,111 @@
+"""On the synthetic generator's data the definitions agree with the truth file and the
+matched comparison's interval covers the injected effect.
+
+The generator (data/generate.py) writes truth/readmission_discharges.csv, one row per index
+discharge under its own definitions (data/synthetic/truth.py DEFINITIONS), with both potential
+outcomes. Its definitions are ours with three settings changed: only emergency and elective
+admissions, mental health excluded from the denominator, cancer index spells excluded, and
+only the peer-visiting programme counts. The one rule that differs is the follow-up edge: the
+generator requires discharged_on + 30 <= end, we require + 29 (day 29 is the window's last).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from models.readmission import (
+    ReadmissionSettings,
+    build_index_discharges,
+    discharges_frame,
+    readmission_effects,
+    service_use_change,
+)
+from tests.conftest import KEY, ingest_all
+
+REPO = Path(__file__).parents[2]
+PERSONS, SEED = 3000, 1
+SETTINGS = ReadmissionSettings(
+    index_admission_methods=("emergency", "elective"),
+    excluded_index_specialties=("obstetrics", "mental_health"),
+    exclude_cancer_index=True,
+    programme_ids=("peer_visiting_after_discharge",),
+)
+SOURCES = ["persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "hospital_spells",
+           "service_contacts"]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic")
+    # The test ingest's as-of date is 2025-01-01, so the data must end before it.
+    subprocess.run(
+        [sys.executable, "-m", "data.generate", "--persons", str(PERSONS), "--seed", str(SEED), "--end", "2024-12-31",
+         "--out", str(out / "in"), "--quiet"],
+        check=True, cwd=REPO,
+    )
+    con = duckdb.connect(str(out / "w.duckdb"))
+    ingest_all(con, out / "in", sources=SOURCES)
+    report = build_index_discharges(con, SETTINGS, as_of=dt.date(2025, 1, 1), run_id="syn")
+    truth = json.loads((out / "in" / "truth.json").read_text())
+    discharges = pd.read_csv(out / "in" / "truth" / "readmission_discharges.csv")
+    yield con, report, truth, discharges
+    con.close()
+
+
+def test_index_discharges_match_the_generator(synthetic):
+    con, report, truth, expected = synthetic
+    ours = con.execute("SELECT person_id, discharged_on::VARCHAR AS discharged_on, exposed, readmitted, full_follow_up, "
+                       "(discharged_on + 30 <= DATE '2024-12-31') AS generator_follow_up FROM core.index_discharges").df()
+    expected["person_id"] = expected["person_id"].map(lambda r: hmac.new(KEY, r.encode(), hashlib.sha256).hexdigest())
+    both = ours.merge(expected, on=["person_id", "discharged_on"], how="outer", indicator=True, suffixes=("", "_truth"))
+    assert (both["_merge"] == "both").all(), both["_merge"].value_counts()
+    assert (both["exposed"] == both["participant"]).all()
+    assert (both["readmitted"] == both["readmitted_truth"]).all()
+    assert (both["generator_follow_up"] == both["follow_up_complete"]).all()
+    edge = both[both["full_follow_up"] != both["follow_up_complete"]]
+    assert (edge["discharged_on"] == "2024-12-02").all()  # end - 29: complete for us, not for the generator
+    assert report.overlapping_spells_excluded == 0
+
+
+def test_effect_interval_covers_the_injected_effect(synthetic):
+    con, _, truth, _ = synthetic
+    realised = truth["realised"]["readmission"]
+    frame, results = readmission_effects(discharges_frame(con), SETTINGS)
+    row = frame.set_index("comparison").loc["any"]
+    assert row["status"] == "estimated" and row["n_matched"] >= 0.9 * row["n_treated"]
+    # risk difference against the participants' expected risk difference (mean p1 - p0)
+    assert row["rd_ci_low"] <= realised["att_expected_risk_difference"] <= row["rd_ci_high"]
+    # marginal odds ratio against the participants' marginal OR from the potential outcomes
+    assert row["or_ci_low"] <= realised["att_marginal_odds_ratio"] <= row["or_ci_high"]
+    assert truth["effects"]["or_readmit"] == 0.7
+    print(f"\nRD {row['risk_difference']:.4f} [{row['rd_ci_low']:.4f}, {row['rd_ci_high']:.4f}] vs "
+          f"{realised['att_expected_risk_difference']:.4f}; OR {row['odds_ratio']:.3f} "
+          f"[{row['or_ci_low']:.3f}, {row['or_ci_high']:.3f}] vs {realised['att_marginal_odds_ratio']:.3f} "
+          f"(conditional OR injected {truth['effects']['or_readmit']}); n_treated {row['n_treated']}, "
+          f"n_matched {row['n_matched']}")
+    assert results["any"].balance["smd_after"].abs().max() < 0.25
+
+
+def test_service_use_change_on_synthetic_data(synthetic):
+    con, _, truth, _ = synthetic
+    frame, counts = service_use_change(con, SETTINGS, as_of=dt.date(2025, 1, 1))
+    rows = frame.set_index("service")
+    assert list(rows.index) == ["gp", "ae", "mental_health", "social_care"]
+    assert (rows["status"] == "estimated").all() and counts["participants_eligible"] > 30
+    rr = truth["effects"]["contacts_rr"]
+    # GP: the injected rate ratio applied to the participants' before rate, roughly their DiD
+    gp = rows.loc["gp"]
+    assert gp["ci_low"] <= (rr - 1) * gp["participant_before"] <= gp["ci_high"]
+    # mental health and social care are untouched by the simulation: their intervals cover 0
+    for service in ("mental_health", "social_care"):
+        assert rows.loc[service, "ci_low"] <= 0 <= rows.loc[service, "ci_high"]
