@@ -1,0 +1,242 @@
+"""``core.justice_cohort``: one row per person and cohort period, built in DuckDB SQL.
+
+Rules (settings in :class:`~models.reoffending.settings.ReoffendingSettings`; defaults follow
+the MoJ proven-reoffending measure, reference/methods.md section 2):
+
+1. **Index event.** A ``staging.justice_events`` row of a type in ``index_event_types`` dated on
+   or before the as-of date. The cohort period (quarter by default) is the one holding the
+   event date. Each person's *first* qualifying event in the period is the index event
+   (``events_in_period`` counts them all); two on the same day: the type listed first in
+   ``index_event_types`` wins.
+2. **Proven reoffence.** A ``staging.offences`` row of the person with ``is_breach`` false,
+   ``offence_date`` in [index + 1, index + ``follow_up_days``] (day 365 counts, the index day
+   does not) and ``proven_on`` on or before index + ``follow_up_days`` + ``waiting_days``
+   (``proof_deadline``) and the as-of date. Each such row is one reoffence. Breaches in the
+   follow-up (``breaches_in_window``) and offences proven after the deadline
+   (``proven_after_waiting``) are counted for the record, never as reoffences.
+3. **Final or provisional.** A cohort is final when the last index date it can hold has had its
+   full follow-up and waiting period by the as-of date: ``period_end + follow_up_days +
+   waiting_days <= as_of``. Other cohorts are provisional (their rates can only rise).
+4. **Participation.** A ``staging.programme_enrolments`` row (programme filters apply) or a
+   person-linked ``staging.timebank_members`` row with a participant role that starts on or
+   before index + ``participation_window_days`` and has not ended before the index date
+   (``ended_on``/``left_on`` empty or on/after it). ``programmes`` lists the labels: the
+   ``programme_id``, or ``timebank:<timebank_id>`` for a time bank.
+5. **Covariates.** ``age`` (years at the index date, decimal: days / 365.25), ``sex``,
+   ``imd_decile``, ``area_code`` and every further column of ``staging.persons`` (a name that
+   clashes with a cohort column becomes ``persons_<name>``). A person absent from persons
+   (possible only when persons was not supplied) keeps the row with empty covariates.
+
+The table is person-level and never published; the marts are built from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from .settings import ReoffendingSettings
+
+COHORT_TABLE = "core.justice_cohort"
+BOOKKEEPING = ("source_file", "source_line", "run_id")
+#: Columns of core.justice_cohort before the persons covariates, in order.
+COHORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"),
+    ("person_id", "VARCHAR"),
+    ("cohort_period", "VARCHAR"),
+    ("period_start", "DATE"),
+    ("period_end", "DATE"),
+    ("index_date", "DATE"),
+    ("event_type", "VARCHAR"),
+    ("events_in_period", "BIGINT"),
+    ("follow_up_end", "DATE"),
+    ("proof_deadline", "DATE"),
+    ("is_final", "BOOLEAN"),
+    ("participant", "BOOLEAN"),
+    ("programmes", "VARCHAR[]"),
+    ("participation_start", "DATE"),
+    ("reoffended", "BOOLEAN"),
+    ("reoffences", "BIGINT"),
+    ("first_reoffence_date", "DATE"),
+    ("days_to_first_reoffence", "BIGINT"),
+    ("breaches_in_window", "BIGINT"),
+    ("proven_after_waiting", "BIGINT"),
+    ("age", "DOUBLE"),
+)
+
+# Stand-ins for a staging table that does not exist (ingest not run for that source).
+_EMPTY = {
+    "persons": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex, "
+               "NULL::VARCHAR AS area_code, NULL::BIGINT AS imd_decile WHERE false",
+    "justice_events": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS event_type, NULL::DATE AS event_date WHERE false",
+    "offences": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS offence_date, NULL::DATE AS proven_on, "
+                "NULL::BOOLEAN AS is_breach WHERE false",
+    "programme_enrolments": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS programme_id, NULL::DATE AS started_on, "
+                            "NULL::DATE AS ended_on WHERE false",
+    "timebank_members": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS role, "
+                        "NULL::DATE AS joined_on, NULL::DATE AS left_on WHERE false",
+}
+
+_PERIOD = {
+    "month": ("month", "1 MONTH", "strftime(period_start, '%Y-%m')"),
+    "quarter": ("quarter", "3 MONTH", "strftime(period_start, '%Y') || '-Q' || quarter(period_start)"),
+    "year": ("year", "1 YEAR", "strftime(period_start, '%Y')"),
+}
+
+
+def q(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def qi(name: str) -> str:
+    """A SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]] | None:
+    """(name, type) of a table's columns in order, or None when it does not exist."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 "
+        "ORDER BY ordinal_position", [schema, table],
+    ).fetchall()
+    return rows or None
+
+
+def _source(con, table: str) -> str:
+    return f"staging.{table}" if table_columns(con, "staging", table) else f"({_EMPTY[table]})"
+
+
+def persons_covariates(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(persons column, cohort column name) for every covariate column of staging.persons."""
+    cols = table_columns(con, "staging", "persons") or [("sex", "VARCHAR"), ("area_code", "VARCHAR"), ("imd_decile", "BIGINT")]
+    taken = {c for c, _ in COHORT_COLUMNS}
+    out = []
+    for name, _ in cols:
+        if name in ("person_id", "birth_date", *BOOKKEEPING):
+            continue
+        out.append((name, f"persons_{name}" if name in taken else name))
+    return out
+
+
+def cohort_sql(con: duckdb.DuckDBPyConnection, settings: ReoffendingSettings, as_of: dt.date, run_id: str) -> str:
+    """The SELECT that yields core.justice_cohort (see the module docstring for the rules)."""
+    s = settings
+    unit, length, label = _PERIOD[s.cohort_period]
+    types = ", ".join(q(t) for t in s.index_event_types)
+    priority = " ".join(f"WHEN {q(t)} THEN {i}" for i, t in enumerate(s.index_event_types))
+    as_of_sql = f"DATE {q(as_of.isoformat())}"
+    prog_filter = []
+    if s.include_programmes is not None:
+        prog_filter.append(f"programme_id IN ({', '.join(q(p) for p in s.include_programmes) or 'NULL'})")
+    if s.exclude_programmes:
+        prog_filter.append(f"programme_id NOT IN ({', '.join(q(p) for p in s.exclude_programmes)})")
+    prog_where = " AND ".join(["person_id IS NOT NULL", "started_on IS NOT NULL", *prog_filter])
+    timebank = ""
+    if s.include_timebanks:
+        roles = ", ".join(q(r) for r in s.timebank_roles) or "NULL"
+        timebank = (
+            f"UNION ALL SELECT person_id, 'timebank:' || timebank_id, joined_on, left_on FROM {_source(con, 'timebank_members')} "
+            f"WHERE person_id IS NOT NULL AND joined_on IS NOT NULL AND role IN ({roles})"
+        )
+    covs = persons_covariates(con)
+    cov_select = "".join(f", p.{qi(src)} AS {qi(dst)}" for src, dst in covs)
+    return f"""
+WITH ev AS (
+    SELECT person_id, event_type, event_date,
+           date_trunc('{unit}', event_date)::DATE AS period_start,
+           CASE event_type {priority} END AS priority
+    FROM {_source(con, 'justice_events')}
+    WHERE person_id IS NOT NULL AND event_date IS NOT NULL AND event_date <= {as_of_sql}
+      AND event_type IN ({types})
+), ranked AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY person_id, period_start ORDER BY event_date, priority) AS rn,
+           count(*) OVER (PARTITION BY person_id, period_start) AS events_in_period
+    FROM ev
+), cohort AS (
+    SELECT person_id, period_start,
+           (period_start + INTERVAL {length} - INTERVAL 1 DAY)::DATE AS period_end,
+           event_date AS index_date, event_type, events_in_period,
+           (event_date + {s.follow_up_days})::DATE AS follow_up_end,
+           (event_date + {s.follow_up_days + s.waiting_days})::DATE AS proof_deadline
+    FROM ranked WHERE rn = 1
+), offs AS (
+    SELECT c.person_id, c.period_start,
+           count(*) FILTER (WHERE NOT coalesce(o.is_breach, false) AND o.proven_on <= c.proof_deadline
+                                  AND o.proven_on <= {as_of_sql}) AS reoffences,
+           min(o.offence_date) FILTER (WHERE NOT coalesce(o.is_breach, false) AND o.proven_on <= c.proof_deadline
+                                       AND o.proven_on <= {as_of_sql}) AS first_reoffence_date,
+           count(*) FILTER (WHERE coalesce(o.is_breach, false)) AS breaches_in_window,
+           count(*) FILTER (WHERE NOT coalesce(o.is_breach, false) AND o.proven_on > c.proof_deadline) AS proven_after_waiting
+    FROM cohort c
+    JOIN {_source(con, 'offences')} o
+      ON o.person_id = c.person_id AND o.offence_date > c.index_date AND o.offence_date <= c.follow_up_end
+    GROUP BY ALL
+), spells AS (
+    SELECT person_id, programme_id AS programme, started_on AS started, ended_on AS ended
+    FROM {_source(con, 'programme_enrolments')} WHERE {prog_where}
+    {timebank}
+), part AS (
+    SELECT c.person_id, c.period_start,
+           list(DISTINCT sp.programme ORDER BY sp.programme) AS programmes,
+           min(sp.started) AS participation_start
+    FROM cohort c
+    JOIN spells sp
+      ON sp.person_id = c.person_id
+     AND sp.started <= c.index_date + {s.participation_window_days}
+     AND (sp.ended IS NULL OR sp.ended >= c.index_date)
+    GROUP BY ALL
+)
+SELECT {q(run_id)} AS run_id, c.person_id, {label.replace('period_start', 'c.period_start')} AS cohort_period,
+       c.period_start, c.period_end, c.index_date, c.event_type, c.events_in_period,
+       c.follow_up_end, c.proof_deadline,
+       (c.period_end + {s.follow_up_days + s.waiting_days}) <= {as_of_sql} AS is_final,
+       pa.person_id IS NOT NULL AS participant,
+       coalesce(pa.programmes, []::VARCHAR[]) AS programmes,
+       pa.participation_start,
+       coalesce(o.reoffences, 0) > 0 AS reoffended,
+       coalesce(o.reoffences, 0)::BIGINT AS reoffences,
+       o.first_reoffence_date,
+       date_diff('day', c.index_date, o.first_reoffence_date)::BIGINT AS days_to_first_reoffence,
+       coalesce(o.breaches_in_window, 0)::BIGINT AS breaches_in_window,
+       coalesce(o.proven_after_waiting, 0)::BIGINT AS proven_after_waiting,
+       date_diff('day', p.birth_date, c.index_date) / 365.25 AS age
+       {cov_select}
+FROM cohort c
+LEFT JOIN offs o USING (person_id, period_start)
+LEFT JOIN part pa USING (person_id, period_start)
+LEFT JOIN {_source(con, 'persons')} p ON p.person_id = c.person_id
+ORDER BY c.period_start, c.person_id
+"""
+
+
+def build_justice_cohort(
+    con: duckdb.DuckDBPyConnection, settings: ReoffendingSettings, *, as_of: dt.date, run_id: str
+) -> int:
+    """(Re)write core.justice_cohort; returns its row count."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS core")
+    con.execute(f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {cohort_sql(con, settings, as_of, run_id)}")
+    return int(con.execute(f"SELECT count(*) FROM {COHORT_TABLE}").fetchone()[0])
+
+
+def read_cohort(con: duckdb.DuckDBPyConnection, *, final_only: bool = False) -> pd.DataFrame:
+    """core.justice_cohort as a DataFrame (empty, with the fixed columns, if the table is absent)."""
+    if not table_columns(con, "core", "justice_cohort"):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c, _ in COHORT_COLUMNS})
+    where = " WHERE is_final" if final_only else ""
+    return con.execute(f"SELECT * FROM {COHORT_TABLE}{where} ORDER BY period_start, person_id").df()
+
+
+def analysis_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
+    """One row per person for the comparison: their first index event among the final cohorts.
+
+    A person can appear in several quarterly cohorts; matching and survival need independent
+    people, so each keeps the earliest final cohort row (the JDL analyses one record per person).
+    """
+    if cohort.empty:
+        return cohort.copy()
+    final = cohort[cohort["is_final"].astype(bool)]
+    return final.sort_values(["index_date", "person_id"]).drop_duplicates("person_id", keep="first").reset_index(drop=True)

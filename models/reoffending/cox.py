@@ -1,0 +1,237 @@
+"""``marts.reoffending_cox``: covariate-adjusted Cox model of time to first proven reoffence.
+
+Per programme label, on the analysis frame (each person's first final index event): the
+programme's participants and every non-participant, *unmatched*; a regression-adjusted
+complement to the matched comparison. Terms: ``treated`` plus the configured covariates, coded
+exactly as the comparison engine codes them (:func:`models.comparison.build_design`: numeric as
+is with median imputation plus a ``<name>_missing`` indicator, categories as dummies with the
+first level as reference). Fitted by statsmodels ``PHReg`` (ties ``efron`` by default, or
+``breslow``), model-based standard errors, Wald intervals and p-values.
+
+Proportional hazards, per term: the Grambsch-Therneau (1994, Biometrika 81:515) score test on
+scaled Schoenfeld residuals. With r_k the Schoenfeld residual vector of event k (the covariates
+minus their risk-set mean at the event time, the mean averaged over the Efron tie fractions
+under Efron ties), V the covariance of the coefficients and d the number of events, the
+scaled residuals are s_k = d V r_k (+ beta); with g_k the transformed event time
+(``ph_time_transform``: ``km`` = 1 - KM(t), ``rank``, ``identity``, ``log``),
+
+    T_j = (sum_k (g_k - gbar) s_kj)^2 / (d V_jj sum_k (g_k - gbar)^2)  ~ chi-square(1),
+
+and ``ph_rho`` is the correlation of g with s_j. This is the statistic of lifelines'
+``proportional_hazard_test`` (and R's ``cox.zph`` before survival 3.0); a small p-value means
+the term's hazard ratio drifts over the follow-up year.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.duration.hazard_regression import PHReg
+
+from models.comparison import ComparisonError, build_design
+
+from .prepare import analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
+from .settings import ReoffendingSettings
+from .tables import COX, empty_frame
+
+Z95 = float(stats.norm.ppf(0.975))
+
+
+@dataclass
+class CoxFit:
+    terms: list[str]
+    params: np.ndarray
+    bse: np.ndarray
+    cov: np.ndarray
+    pvalues: np.ndarray
+    X: np.ndarray
+    time: np.ndarray
+    event: np.ndarray
+    ties: str
+
+
+def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron") -> CoxFit:
+    """statsmodels PHReg fit; raises ValueError when it cannot be fitted."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    Xv = X.to_numpy(dtype=float)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        res = PHReg(time, Xv, status=event, ties=ties).fit(maxiter=50)
+    params = np.asarray(res.params, dtype=float)
+    cov = np.asarray(res.cov_params(), dtype=float)
+    with np.errstate(invalid="ignore"):
+        bse = np.sqrt(np.diag(cov))
+    if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
+        raise ValueError("the Cox model did not converge (infinite coefficient or standard error)")
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        score = np.asarray(res.model.score(params), dtype=float)
+    # Newton stops at maxiter without raising; a score far from 0 means no maximum was reached.
+    if not np.all(np.abs(score) < 1e-4 * max(1.0, float(event.sum()))):
+        raise ValueError("the Cox model did not converge (coefficients drifting: quasi-separation in the covariates?)")
+    pvalues = 2 * stats.norm.sf(np.abs(params / bse))
+    return CoxFit(list(X.columns), params, bse, cov, pvalues, Xv, time, event, ties)
+
+
+def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
+    """(event times, residual rows) for every event, in ascending time order.
+
+    r_k = x_k - xbar(t_k), with xbar the risk-set mean weighted by exp(x beta); under Efron ties
+    xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines.
+    """
+    t, e, X, beta = fit.time, fit.event.astype(bool), fit.X, fit.params
+    o = np.lexsort((~e, t))  # by time, events after censored at a tie (order within a time is irrelevant)
+    t, e, X = t[o], e[o], X[o]
+    phi = np.exp(X @ beta)
+    rev0 = np.cumsum(phi[::-1])[::-1]
+    rev1 = np.cumsum((phi[:, None] * X)[::-1], axis=0)[::-1]
+    ev_idx = np.flatnonzero(e)
+    times = t[ev_idx]
+    uniq, start = np.unique(times, return_index=True)
+    first_at = np.searchsorted(t, uniq, side="left")  # first row of the risk set at each event time
+    s0_r, s1_r = rev0[first_at], rev1[first_at]
+    grp = np.searchsorted(uniq, times)
+    m = np.bincount(grp, minlength=len(uniq)).astype(float)
+    s0_d = np.bincount(grp, weights=phi[ev_idx], minlength=len(uniq))
+    s1_d = np.zeros((len(uniq), X.shape[1]))
+    np.add.at(s1_d, grp, phi[ev_idx, None] * X[ev_idx])
+    if fit.ties == "efron":
+        xbar = np.zeros_like(s1_d)
+        for l in range(int(m.max()) if len(m) else 0):
+            active = l < m
+            frac = np.where(active, l / m, 0.0)
+            num = s1_r - frac[:, None] * s1_d
+            den = s0_r - frac * s0_d
+            xbar += np.where(active[:, None], num / (den[:, None] * m[:, None]), 0.0)
+    else:
+        xbar = s1_r / s0_r[:, None]
+    return times, X[ev_idx] - xbar[grp]
+
+
+def _km_at(time, event, at):
+    """Right-continuous Kaplan-Meier S(t) at the times ``at``."""
+    uniq = np.unique(time[event.astype(bool)])
+    n_risk = np.array([(time >= u).sum() for u in uniq], dtype=float)
+    d = np.array([((time == u) & event.astype(bool)).sum() for u in uniq], dtype=float)
+    surv = np.cumprod(1 - d / n_risk)
+    idx = np.searchsorted(uniq, at, side="right") - 1
+    return np.where(idx >= 0, surv[np.maximum(idx, 0)], 1.0)
+
+
+def ph_test(fit: CoxFit, transform: str = "km") -> pd.DataFrame:
+    """Per-term Grambsch-Therneau test (module docstring): rho, chisq, p_value."""
+    times, r = schoenfeld_residuals(fit)
+    d = len(times)
+    if d < 3:
+        return pd.DataFrame({"term": fit.terms, "rho": np.nan, "chisq": np.nan, "p_value": np.nan})
+    scaled = d * r @ fit.cov + fit.params
+    if transform == "km":
+        g = 1 - _km_at(fit.time, fit.event, times)
+    elif transform == "rank":
+        g = np.arange(1, d + 1, dtype=float)
+    elif transform == "log":
+        g = np.log(times)
+    else:
+        g = times.astype(float)
+    gc = g - g.mean()
+    ss = float(np.sum(gc**2))
+    rho = np.full(len(fit.terms), np.nan)
+    chisq = np.full(len(fit.terms), np.nan)
+    if ss > 0:
+        chisq = (gc @ (scaled - fit.params)) ** 2 / (d * fit.bse**2 * ss)
+        sc = scaled - scaled.mean(axis=0)
+        den = np.sqrt(ss * np.sum(sc**2, axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = np.where(den > 0, (gc @ sc) / den, np.nan)
+    return pd.DataFrame({"term": fit.terms, "rho": rho, "chisq": chisq, "p_value": stats.chi2.sf(chisq, 1)})
+
+
+def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``treated`` plus the engine's coding of the covariates, with two exclusions (noted).
+
+    * constant columns (a level nobody in this fit has);
+    * 0/1 columns with no event on one side (e.g. a sex level with no reoffender): the partial
+      likelihood has no maximum there (the coefficient runs to -inf or +inf), so the column is
+      left out and its people fall into the reference level.
+    """
+    notes = []
+    parts = [sub[["treated"]].astype(float).reset_index(drop=True)]
+    if covariates:
+        design = build_design(model_frame(sub, covariates), covariates, categorical or None)
+        parts.append(design.X.reset_index(drop=True).astype(float))
+    X = pd.concat(parts, axis=1)
+    flat = [c for c in X.columns if c != "treated" and X[c].nunique() < 2]
+    if flat:
+        notes.append(f"design columns constant in the data, left out: {flat}")
+        X = X.drop(columns=flat)
+    ev = sub["event"].to_numpy(dtype=float) == 1
+    separated = []
+    for c in X.columns:
+        if c == "treated":
+            continue
+        v = X[c].to_numpy()
+        if np.isin(v, (0.0, 1.0)).all() and (not (ev & (v == 1)).any() or not (ev & (v == 0)).any()):
+            separated.append(c)
+    if separated:
+        notes.append(f"0/1 design columns with no reoffence on one side (coefficient not finite), left out: {separated}")
+        X = X.drop(columns=separated)
+    return X, notes
+
+
+def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=None, n_events=None) -> dict:
+    row = {c.name: None for c in COX if c.name != "run_id"}
+    row.update(programme=programme, term="treated", n=n, n_events=n_events, ties=settings.cox_ties,
+               time_transform=settings.ph_time_transform, note=f"not estimable: {reason}")
+    return row
+
+
+def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> list[dict]:
+    sub = programme_subset(df, programme)
+    if df.empty:
+        return [_placeholder(programme, settings, "no final cohort")]
+    n, d = len(sub), int(sub["event"].sum()) if len(sub) else 0
+    t = sub["treated"].to_numpy() == 1 if len(sub) else np.zeros(0, bool)
+    if t.sum() == 0:
+        return [_placeholder(programme, settings, "no participants in the final cohorts", n, d)]
+    if (~t).sum() == 0:
+        return [_placeholder(programme, settings, "no non-participants to compare with", n, d)]
+    ev = sub["event"].to_numpy() == 1
+    if not (ev & t).any() or not (ev & ~t).any():
+        return [_placeholder(programme, settings, "no proven reoffence among the participants or among the "
+                             "non-participants, so the hazard ratio is not finite", n, d)]
+    cov = usable_covariates(sub, settings)
+    try:
+        X, notes = cox_design(sub, cov.used, cov.categorical)
+        if X.shape[1] >= d:
+            raise ValueError(f"{X.shape[1]} terms for {d} events: too few events for the model")
+        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties)
+    except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
+        return [_placeholder(programme, settings, str(err), n, d)]
+    ph = ph_test(fit, settings.ph_time_transform)
+    note = " | ".join([*cov.notes, *notes]) or None
+    rows = []
+    for j, term in enumerate(fit.terms):
+        b, se = fit.params[j], fit.bse[j]
+        with np.errstate(over="ignore"):
+            hr, lo, hi = float(np.exp(b)), float(np.exp(b - Z95 * se)), float(np.exp(b + Z95 * se))
+        rows.append({
+            "programme": programme, "term": term, "coef": b, "se": se, "hazard_ratio": hr,
+            "ci_low": lo, "ci_high": hi, "p_value": fit.pvalues[j],
+            "ph_rho": ph["rho"].iloc[j], "ph_chisq": ph["chisq"].iloc[j], "ph_p_value": ph["p_value"].iloc[j],
+            "ph_violated": bool(ph["p_value"].iloc[j] < settings.ph_alpha) if np.isfinite(ph["p_value"].iloc[j]) else None,
+            "n": n, "n_events": d, "ties": settings.cox_ties, "time_transform": settings.ph_time_transform, "note": note,
+        })
+    return rows
+
+
+def reoffending_cox(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.DataFrame:
+    """The Cox mart's rows for every programme label (without run_id)."""
+    df = analysis_frame(cohort, settings)
+    rows = [r for p in programme_labels(df) for r in cox_programme(df, p, settings)]
+    cols = [c.name for c in COX if c.name != "run_id"]
+    return pd.DataFrame(rows, columns=cols) if rows else empty_frame(COX).drop(columns="run_id")

@@ -1,0 +1,350 @@
+"""Justice Data Lab style effects, Kaplan-Meier curves and avoided reoffending.
+
+For each programme label (``any_participation`` first, then each programme and time bank)
+its participants are matched to non-participants by the shared comparison engine
+(:func:`models.comparison.estimate_effect`, settings ``method``, ``caliper``, ``ratio``,
+``replace``, ``exact``, ``seed``). Matching does not depend on the outcome, so the three
+engine calls (binary, count, time to event) use one and the same matched sample. Measures:
+
+* ``binary_rate``: share with a proven reoffence, risk difference (JDL one-year rate);
+* ``frequency``: reoffences per person, mean difference;
+* ``days_to_first_reoffence``: mean days from the index event to the first proven reoffence
+  *among reoffenders* in the matched sample (the JDL's presentation), mean difference with the
+  engine's cluster-robust interval (:func:`models.comparison.compute_effects` on that subset,
+  clustered on matched sets). Conditioning on reoffending makes this descriptive, hence also:
+* ``time_to_first_reoffence``: the engine's weighted Cox hazard ratio on everyone matched,
+  censored at the end of follow-up.
+
+Anything that cannot be estimated (no final cohort, no participants, too few to match, no
+reoffences) gives rows with ``estimable`` false and ``not_estimable_reason`` =
+"not estimable: <reason>", never an exception.
+
+Survival: Kaplan-Meier curves (statsmodels ``SurvfuncRight``, matching weights as frequency
+weights; Greenwood variance on the weighted counts, log-log 95% pointwise interval, the same
+as lifelines' default) of time to the first
+proven reoffence, for the participants and the matched comparison group.
+
+Avoided: (comparison value - participant value) x n matched participants for the binary rate
+(reoffenders avoided) and the frequency (reoffences avoided), the interval scaled the same way.
+Only estimable effects give avoided rows. :func:`social_value_outputs` hands them to the
+social-value model under its keys (``avoided_proven_reoffences``, ``avoided_reoffenders``,
+``...@<time bank or programme>``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.duration.survfunc import SurvfuncRight
+
+from models.comparison import (
+    ComparisonError,
+    compute_effects,
+    estimate_effect,
+    jdl_statement,
+    verdict,
+    verdict_statement,
+)
+
+from .prepare import ANY, analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
+from .settings import ReoffendingSettings
+from .tables import AVOIDED, EFFECTS, SURVIVAL, empty_frame
+
+Z95 = float(stats.norm.ppf(0.975))
+MEASURES = ("binary_rate", "frequency", "days_to_first_reoffence", "time_to_first_reoffence")
+EFFECT_MEASURE = {
+    "binary_rate": "risk_difference",
+    "frequency": "mean_difference",
+    "days_to_first_reoffence": "mean_difference",
+    "time_to_first_reoffence": "hazard_ratio",
+}
+VALUE_UNIT = {
+    "binary_rate": "share of people with a proven reoffence",
+    "frequency": "proven reoffences per person",
+    "days_to_first_reoffence": "mean days to first proven reoffence, reoffenders only",
+    "time_to_first_reoffence": "share of people with a proven reoffence (hazard ratio over follow-up)",
+}
+
+
+@dataclass
+class ReoffendingComparison:
+    """The three marts from one matching per programme, plus the engine results for reuse."""
+
+    effects: pd.DataFrame
+    survival: pd.DataFrame
+    avoided: pd.DataFrame
+    results: dict = field(default_factory=dict)  # programme -> {"binary": ComparisonResults, ...}
+
+
+def _design_text(s: ReoffendingSettings) -> str:
+    if s.method == "ipw":
+        return "ATT inverse-probability weighting of non-participants"
+    cal = f"caliper {s.caliper} SD of the logit score" if s.caliper is not None else "no caliper"
+    rep = "with" if s.replace else "without"
+    ex = f", exact on {', '.join(s.exact)}" if s.exact else ""
+    return f"1:{s.ratio} nearest-neighbour matching on the propensity score, {rep} replacement, {cal}{ex}"
+
+
+def _periods(df: pd.DataFrame) -> str | None:
+    if df.empty:
+        return None
+    order = df.sort_values("period_start")["cohort_period"]
+    first, last = order.iloc[0], order.iloc[-1]
+    return first if first == last else f"{first} to {last}"
+
+
+def _blank_row(programme: str, measure: str, settings: ReoffendingSettings, reason: str, **extra) -> dict:
+    row = {c.name: None for c in EFFECTS}
+    row.update(
+        programme=programme, measure=measure, effect_measure=EFFECT_MEASURE[measure], value_unit=VALUE_UNIT[measure],
+        verdict="not estimable", estimable=False, not_estimable_reason=f"not estimable: {reason}",
+        method=_design_text(settings), below_minimum=None,
+    )
+    row.update(extra)
+    return row
+
+
+def _warnings(res, settings: ReoffendingSettings, notes: list[str]) -> list[str]:
+    out = [w for w in res.warnings if "Justice Data Lab minimum" not in w]
+    if res.n_matched < settings.min_matched:
+        out.append(f"matched cohort of {res.n_matched} participants is under the minimum of {settings.min_matched} "
+                   "(Justice Data Lab: 60); treat the result with caution")
+    return [*notes, *out]
+
+
+def _row_from_result(programme, measure, res, settings, notes, common) -> dict:
+    est, lo, hi = res.estimate, res.ci_low, res.ci_high
+    tv, cv = res.treated_value, res.comparison_value
+    md = res.matched_data
+    tb = md["_treated"].to_numpy() == 1
+    row = {
+        **common,
+        "programme": programme, "measure": measure, "effect_measure": EFFECT_MEASURE[measure],
+        "value_unit": VALUE_UNIT[measure], "participant_value": tv, "comparison_value": cv,
+        "difference": tv - cv, "estimate": est, "ci_low": lo, "ci_high": hi, "p_value": res.p_value,
+        "verdict": res.verdict, "verdict_statement": res.verdict_statement,
+        "n_matched": res.n_matched, "n_comparison": res.n_control_matched,
+        "n_outcome_participants": int(tb.sum()), "n_outcome_comparison": int(res.n_control_matched),
+        "below_minimum": bool(res.n_matched < settings.min_matched),
+        "max_abs_smd": float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else None,
+        "warnings": " | ".join(_warnings(res, settings, notes)) or None,
+        "estimable": True, "not_estimable_reason": None,
+    }
+    if measure == "binary_rate":
+        row["per_100_statement"] = jdl_statement("binary", tv, cv, "reoffended")
+    elif measure == "frequency":
+        row["per_100_statement"] = jdl_statement("count", tv, cv, "proven reoffences")
+    else:
+        row["per_100_statement"] = jdl_statement("time_to_event", tv, cv, f"reoffended within {settings.follow_up_days} days")
+    if not (np.isfinite(est) and np.isfinite(lo) and np.isfinite(hi)):
+        row["estimable"] = False
+        row["verdict"] = "not estimable"
+        if measure == "time_to_first_reoffence":
+            reason = "no proven reoffence among the matched participants or among their comparison group, so no hazard ratio"
+        elif tv == 0 and cv == 0:
+            reason = "nobody in the matched sample has a proven reoffence, so there is no variation to test"
+        else:
+            reason = "no variation in the outcome within the matched sample, so no interval"
+        row["not_estimable_reason"] = f"not estimable: {reason}"
+        row["verdict_statement"] = None
+        if measure == "time_to_first_reoffence":
+            row["estimate"] = row["ci_low"] = row["ci_high"] = row["p_value"] = None
+    return row
+
+
+def _days_row(programme, res, settings, notes, common) -> dict:
+    """JDL time to first reoffence: mean days among reoffenders in the matched sample."""
+    md = res.matched_data
+    reo = md[md["reoffended"] == 1]
+    tb = reo["_treated"].to_numpy() == 1
+    n1, n0 = int(tb.sum()), int((~tb).sum())
+    base = {**common, "n_matched": res.n_matched, "n_comparison": res.n_control_matched,
+            "n_outcome_participants": n1, "n_outcome_comparison": n0,
+            "below_minimum": bool(res.n_matched < settings.min_matched),
+            "max_abs_smd": float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else None,
+            "warnings": " | ".join(_warnings(res, settings, notes)) or None}
+    if n1 < 2 or n0 < 2:
+        return _blank_row(programme, "days_to_first_reoffence", settings,
+                          f"fewer than 2 reoffenders in a group of the matched sample ({n1} participants, {n0} comparison)",
+                          **base)
+    y = reo["duration"].to_numpy(dtype=float)
+    w = reo["_weight"].to_numpy(dtype=float)
+    clusters = [reo["_pair"].to_numpy(), reo["_row"].to_numpy()] if (settings.replace and settings.method == "match") \
+        else ([reo["_pair"].to_numpy()] if settings.method == "match" else [reo["_row"].to_numpy()])
+    measures, tv, cv = compute_effects("continuous", y, tb.astype(float), w, clusters)
+    m = measures[0]
+    lo, hi = m.interval()
+    v = verdict(lo, hi, 0.0)
+    row = {
+        **base, "programme": programme, "measure": "days_to_first_reoffence", "effect_measure": "mean_difference",
+        "value_unit": VALUE_UNIT["days_to_first_reoffence"], "participant_value": tv, "comparison_value": cv,
+        "difference": tv - cv, "estimate": m.estimate, "ci_low": lo, "ci_high": hi, "p_value": m.p_value,
+        "verdict": v, "verdict_statement": verdict_statement(v, "mean_difference", m.estimate, lo, hi),
+        "per_100_statement": (
+            f"Among people who reoffended, the first proven reoffence came {cv:.0f} days after the index event on "
+            f"average in the comparison group and {tv:.0f} days among participants."),
+        "estimable": bool(np.isfinite(lo) and np.isfinite(hi)),
+        "not_estimable_reason": None if np.isfinite(lo) and np.isfinite(hi)
+        else "not estimable: no variation in days to first reoffence, so no interval",
+    }
+    if not row["estimable"]:
+        row["verdict"] = "not estimable"
+    return row
+
+
+def km_curve(duration, event, weights, follow_up_days: int) -> pd.DataFrame:
+    """Kaplan-Meier rows (time 0, each event time, end of follow-up) with log-log 95% limits."""
+    duration = np.asarray(duration, dtype=float)
+    event = np.asarray(event, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    total = float(weights.sum())
+    rows = [{"time_days": 0, "n_at_risk": total, "n_events": 0.0, "survival": 1.0, "ci_low": 1.0, "ci_high": 1.0}]
+    if len(duration) == 0:
+        return pd.DataFrame(rows)
+    sf = SurvfuncRight(duration, event, freq_weights=weights)
+    n_risk, n_events = np.asarray(sf.n_risk, dtype=float), np.asarray(sf.n_events, dtype=float)
+    # Greenwood on the (weighted) counts. Not sf.surv_prob_se: with freq_weights statsmodels
+    # returns Tsiatis' sqrt(sum d / n^2), the standard error of -log S rather than of S.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(np.where(n_risk > n_events, n_events / (n_risk * (n_risk - n_events)), np.inf))
+    for t, nr, ne, s, gw in zip(sf.surv_times, n_risk, n_events, sf.surv_prob, greenwood):
+        if 0 < s < 1 and np.isfinite(gw) and gw > 0:
+            sig = np.sqrt(gw) / abs(np.log(s))  # SE of log(-log S)
+            lo, hi = s ** np.exp(Z95 * sig), s ** np.exp(-Z95 * sig)
+        else:
+            lo = hi = s
+        rows.append({"time_days": int(t), "n_at_risk": float(nr), "n_events": float(ne), "survival": float(s),
+                     "ci_low": float(lo), "ci_high": float(hi)})
+    last = rows[-1]
+    if last["time_days"] < follow_up_days:
+        at_risk = float(weights[duration >= follow_up_days].sum())
+        rows.append({**last, "time_days": int(follow_up_days), "n_at_risk": at_risk, "n_events": 0.0})
+    return pd.DataFrame(rows)
+
+
+def _survival_rows(programme: str, res, follow_up_days: int) -> pd.DataFrame:
+    md = res.matched_data
+    parts = []
+    for group, flag in (("participants", 1), ("matched_comparison", 0)):
+        g = md[md["_treated"] == flag]
+        curve = km_curve(g["duration"], g["event"], g["_weight"], follow_up_days)
+        curve.insert(0, "group", group)
+        curve.insert(0, "programme", programme)
+        parts.append(curve)
+    return pd.concat(parts, ignore_index=True)
+
+
+#: avoided measure -> (social-value output id, unit, effect measure it comes from)
+AVOIDED_OUTPUTS = {
+    "reoffenders_avoided": ("avoided_reoffenders", "person", "binary_rate"),
+    "reoffences_avoided": ("avoided_proven_reoffences", "reoffence", "frequency"),
+}
+
+
+def output_key(output_id: str, programme: str) -> str:
+    """The social-value model's key: bare for any_participation, else ``<id>@<time bank or programme>``."""
+    if programme == ANY:
+        return output_id
+    return f"{output_id}@{programme.removeprefix('timebank:')}"
+
+
+def _avoided_rows(programme: str, rows: dict) -> list[dict]:
+    out = []
+    for name, (output_id, unit, measure) in AVOIDED_OUTPUTS.items():
+        r = rows.get(measure)
+        if not r or not r["estimable"]:
+            continue
+        n = int(r["n_matched"])
+        out.append({
+            "programme": programme, "measure": name,
+            "estimate": -r["estimate"] * n, "ci_low": -r["ci_high"] * n, "ci_high": -r["ci_low"] * n,
+            "per_participant": -r["estimate"], "comparison_rate": r["comparison_value"],
+            "participant_rate": r["participant_value"], "n": n, "verdict": r["verdict"],
+            "output_key": output_key(output_id, programme), "unit": unit,
+        })
+    return out
+
+
+def social_value_outputs(avoided: pd.DataFrame) -> dict[str, dict]:
+    """marts.reoffending_avoided as the social-value model's ``model_outputs`` mapping.
+
+    Net estimates (already the difference from the matched comparison group), adverse events
+    (``lower_is_better``). The rates are passed only for ``avoided_reoffenders``, where they are
+    proportions; for reoffences they are reoffences per person, which the interface's
+    ``comparison_rate`` (a proportion, for deadweight) cannot hold.
+    """
+    out = {}
+    for r in avoided.itertuples(index=False):
+        record = {"estimate": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
+                  "n": int(r.n), "estimand": "net", "direction": "lower_is_better", "unit": r.unit}
+        if r.measure == "reoffenders_avoided":
+            record.update(comparison_rate=float(r.comparison_rate), participant_rate=float(r.participant_rate))
+        out[r.output_key] = record
+    return out
+
+
+def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, periods: str | None):
+    """Effects rows, survival rows, avoided rows and engine results for one programme label."""
+    sub = programme_subset(df, programme)
+    n_t = int(sub["treated"].sum()) if len(sub) else 0
+    n_c = int(len(sub) - n_t)
+    common = {"n_participants": n_t, "n_comparison_pool": n_c, "cohort_periods": periods,
+              "method": _design_text(settings)}
+
+    def blank(reason, notes=()):
+        return [_blank_row(programme, m, settings, reason, **common,
+                           warnings=" | ".join(notes) or None) for m in MEASURES], None, [], {}
+
+    if df.empty:
+        return blank("no final cohort: no index event whose follow-up and waiting period had ended by the as-of date")
+    if n_t == 0:
+        return blank("no participants in the final cohorts")
+    if n_c == 0:
+        return blank("no non-participants to form a comparison group")
+    cov = usable_covariates(sub, settings)
+    common["covariates"] = ", ".join(cov.used) or None
+    if not cov.used:
+        return blank("no usable covariate to match on", cov.notes)
+    data = model_frame(sub, cov.used)
+    kw = dict(covariates=cov.used, method=settings.method, caliper=settings.caliper, ratio=settings.ratio,
+              replace=settings.replace, exact=cov.exact or None, seed=settings.seed,
+              categorical=cov.categorical or None)
+    try:
+        rb = estimate_effect(data, "treated", "reoffended", outcome_type="binary", outcome_label="reoffended", **kw)
+        rc = estimate_effect(data, "treated", "reoffences", outcome_type="count", outcome_label="proven reoffences", **kw)
+        rt = estimate_effect(data, "treated", "duration", outcome_type="time_to_event", event="event", **kw)
+    except ComparisonError as err:
+        return blank(str(err), cov.notes)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # numerical failure: say so, never crash
+        return blank(f"the comparison failed ({type(err).__name__}: {err})", cov.notes)
+    rows = {
+        "binary_rate": _row_from_result(programme, "binary_rate", rb, settings, cov.notes, common),
+        "frequency": _row_from_result(programme, "frequency", rc, settings, cov.notes, common),
+        "days_to_first_reoffence": _days_row(programme, rb, settings, cov.notes, common),
+        "time_to_first_reoffence": _row_from_result(programme, "time_to_first_reoffence", rt, settings, cov.notes, common),
+    }
+    survival = _survival_rows(programme, rb, settings.follow_up_days)
+    return [rows[m] for m in MEASURES], survival, _avoided_rows(programme, rows), {"binary": rb, "count": rc, "time": rt}
+
+
+def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings) -> ReoffendingComparison:
+    """Effects, survival and avoided reoffending for every programme label (module docstring)."""
+    df = analysis_frame(cohort, settings)
+    periods = _periods(df)
+    effects, survival, avoided, results = [], [], [], {}
+    for programme in programme_labels(df):
+        rows, surv, avo, res = compare_programme(df, programme, settings, periods)
+        effects += rows
+        if surv is not None:
+            survival.append(surv)
+        avoided += avo
+        if res:
+            results[programme] = res
+    cols = lambda spec: [c.name for c in spec if c.name != "run_id"]  # noqa: E731
+    eff = pd.DataFrame(effects, columns=cols(EFFECTS)) if effects else empty_frame(EFFECTS).drop(columns="run_id")
+    surv = pd.concat(survival, ignore_index=True)[cols(SURVIVAL)] if survival else empty_frame(SURVIVAL).drop(columns="run_id")
+    avo = pd.DataFrame(avoided, columns=cols(AVOIDED)) if avoided else empty_frame(AVOIDED).drop(columns="run_id")
+    return ReoffendingComparison(eff, surv, avo, results)

@@ -1,0 +1,143 @@
+"""Parameters of the reoffending measures, validated by pydantic; every default has a stated source.
+
+The lead adds this class to the central config (``models.config.OutcomesConfig``) as the
+section ``reoffending``; until then callers use
+``getattr(config, "reoffending", ReoffendingSettings())``. An evaluator changes windows,
+covariates and the matching here (in the YAML file), never in code::
+
+    reoffending:
+      follow_up_days: 365
+      waiting_days: 183
+      participation_window_days: 90
+      covariates: [age, sex, imd_decile, event_type, prior_convictions, employment]
+      exclude_programmes: [peer_visiting_after_discharge]
+
+Defaults and their sources (details in docs/outputs-reoffending.md):
+
+* ``cohort_period`` = quarter: MoJ proven reoffending uses 3-month cohorts since the October
+  2017 methodology change (reference/methods.md section 2). Each person's first qualifying
+  event in the period is the index event.
+* ``follow_up_days`` = 365: "an offence committed in a one-year follow-up period". The window
+  is the days *after* the index date, day 1 to day 365 inclusive: an offence on day 365 counts,
+  one on the index day itself (day 0, usually the index offence or committed before release)
+  does not.
+* ``waiting_days`` = 183: the MoJ's further 6-month waiting period for the offence to be proven
+  (half of 365, rounded up). The offence must be proven (``proven_on``) by index + follow-up +
+  waiting, inclusive.
+* ``participation_window_days`` = 90: our choice (the issue's default); a programme enrolment or
+  time-bank membership counts as participation when it starts on or before index + 90 days and
+  has not ended before the index date.
+* ``covariates``: age at the index date, sex, IMD decile, index event type and prior
+  convictions, the demographics and criminal history the Justice Data Lab matches on
+  (reference/methods.md section 2). Any column of ``staging.persons`` may be named.
+* ``method`` = match, ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``ratio`` = 1: the
+  comparison engine's defaults (docs/comparison-engine.md). ``replace`` = **true**, unlike the
+  engine's default: justice programmes recruit heavily where non-participants are scarce (prison
+  projects among custody releases, youth-court juries among youth-court disposals), and matching
+  without replacement then pairs the last participants with poorer matches. On the synthetic
+  generator (60,000 people, 7 seeds, injected OR 0.75) the 1:1 risk difference without
+  replacement was biased by -2.5 points (95% interval covered the truth in 5 of 7 seeds); with
+  replacement by -0.1 points (7 of 7), intervals about a quarter wider (Stuart 2010, Stat Sci
+  25:1, on replacement when comparable controls are few). Set ``replace: false`` for the
+  engine's default.
+* ``min_matched`` = 60: the Justice Data Lab's minimum cohort.
+* ``cox_ties`` = efron: the usual default (R ``survival``, lifelines); Breslow is available.
+* ``ph_time_transform`` = km: the Grambsch-Therneau test on scaled Schoenfeld residuals
+  against 1 - KM(t), as R's ``cox.zph`` default transform and lifelines' "km".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EVENT_TYPES: tuple[str, ...] = ("custody_release", "community_sentence", "caution", "youth_court")
+
+#: Columns the cohort derives itself; any other ``staging.persons`` column can be named too.
+DERIVED_COVARIATES: tuple[str, ...] = ("age", "sex", "imd_decile", "area_code", "event_type", "events_in_period")
+
+
+class ReoffendingSettings(BaseModel):
+    """Windows, cohort, participation and matching of the proven-reoffending measures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cohort_period: Literal["month", "quarter", "year"] = Field(
+        "quarter", description="Cohort period; each person's first qualifying event in it is the index event (MoJ: quarter).")
+    index_event_types: tuple[str, ...] = Field(
+        EVENT_TYPES,
+        description="Justice events that open a cohort; the order breaks ties between two events on the same day.")
+    follow_up_days: int = Field(
+        365, ge=1, le=3650, description="Follow-up: offences committed on day 1 to this day after the index date (365).")
+    waiting_days: int = Field(
+        183, ge=0, le=3650, description="Further days for the offence to be proven after the follow-up ends (183).")
+    participation_window_days: int = Field(
+        90, ge=0, le=3650,
+        description="Participation starts on or before the index date plus this many days, and has not ended before it (90).")
+    include_programmes: tuple[str, ...] | None = Field(
+        None, description="programme_id values that count as participation; default: every programme.")
+    exclude_programmes: tuple[str, ...] = Field(
+        (), description="programme_id values that never count (e.g. peer_visiting_after_discharge).")
+    include_timebanks: bool = Field(True, description="Person-linked time-bank membership counts as participation.")
+    timebank_roles: tuple[str, ...] = Field(
+        ("community", "service_user", "patient", "prisoner"),
+        description="Member roles that count; staff, organisation and system accounts are not participants.")
+    as_of: dt.date | None = Field(
+        None, description="Date the data run to; cohorts final when follow-up + waiting ended by it. Default: ingest.as_of (today).")
+
+    covariates: tuple[str, ...] = Field(
+        ("age", "sex", "imd_decile", "event_type", "prior_convictions"),
+        description="Matching and Cox covariates: age, sex, imd_decile, area_code, event_type, or any staging.persons column.")
+    categorical: tuple[str, ...] = Field((), description="Numeric covariates to treat as categories (e.g. imd_decile).")
+    exact: tuple[str, ...] = Field((), description="Covariates to match exactly on (e.g. event_type).")
+    method: Literal["match", "ipw"] = Field("match", description="Nearest-neighbour matching or ATT weighting.")
+    caliper: float | None = Field(0.2, gt=0, description="Caliper in SDs of the logit propensity score; null: none.")
+    ratio: int = Field(1, ge=1, le=10, description="Comparison people per participant (matching).")
+    replace: bool = Field(True, description="Match with replacement; true because participants cluster where non-participants are few.")
+    seed: int = Field(0, description="Seed of the matching's tie-breaking.")
+    min_matched: int = Field(60, ge=1, description="Warn below this many matched participants (Justice Data Lab: 60).")
+
+    cox_ties: Literal["efron", "breslow"] = Field("efron", description="Tie handling of the Cox model.")
+    ph_time_transform: Literal["km", "rank", "identity", "log"] = Field(
+        "km", description="Time scale of the Schoenfeld-residual proportional-hazards test.")
+    ph_alpha: float = Field(0.05, gt=0, lt=1, description="Flag a term whose PH test p-value is below this.")
+
+    @field_validator("index_event_types")
+    @classmethod
+    def _known_types(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [t for t in v if t not in EVENT_TYPES]
+        if bad or not v:
+            raise ValueError(f"index_event_types must be a non-empty subset of {EVENT_TYPES}; unknown: {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError("index_event_types lists a type twice")
+        return v
+
+    @field_validator("covariates")
+    @classmethod
+    def _covariates(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("covariates: name at least one (e.g. age)")
+        if len(set(v)) != len(v):
+            raise ValueError(f"covariates lists a column twice: {list(v)}")
+        reserved = {"person_id", "treated", "reoffended", "reoffences", "days_to_first_reoffence", "duration", "event"}
+        clash = sorted(reserved & set(v))
+        if clash:
+            raise ValueError(f"covariates cannot be outcome or identifier columns: {clash}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ReoffendingSettings":
+        for name in ("exact", "categorical"):
+            extra = [c for c in getattr(self, name) if c not in self.covariates]
+            if extra:
+                raise ValueError(f"{name} names columns that are not in covariates: {extra}")
+        return self
+
+    def describe(self) -> str:
+        """One line for metadata and mart notes."""
+        return (
+            f"{self.cohort_period} cohorts; offences on day 1-{self.follow_up_days} after the index date, proven by day "
+            f"{self.follow_up_days + self.waiting_days}; participation starting by day {self.participation_window_days}"
+        )

@@ -1,0 +1,144 @@
+"""marts.reoffending_cox against an independent fit: lifelines CoxPHFitter (Efron ties in both).
+
+The data have heavy ties (whole days, everyone without a reoffence censored on day 365), a
+categorical covariate with a missing value (the engine's ``(missing)`` level), a numeric
+covariate with missing values (median plus indicator) and an extra persons column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from lifelines.statistics import proportional_hazard_test
+
+from models.comparison import cox_binary
+from models.reoffending import ReoffendingSettings, fit_cox, ph_test, reoffending_cox
+from models.reoffending.cox import cox_design
+from models.reoffending.prepare import analysis_frame, programme_subset, usable_covariates
+
+
+def make_cohort(n=600, seed=11, log_hr=-0.4, fade_after=None) -> pd.DataFrame:
+    """A core.justice_cohort-like frame: one final 2023-Q1 row per person."""
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(18, 60, n)
+    sex = rng.choice(["female", "male", "unknown"], n, p=[0.3, 0.65, 0.05])
+    imd = rng.integers(1, 11, n).astype(float)
+    imd[rng.random(n) < 0.05] = np.nan
+    housing = rng.choice(["owned", "rented", "homeless"], n, p=[0.3, 0.5, 0.2]).astype(object)
+    housing[rng.random(n) < 0.03] = None
+    prior = rng.poisson(2, n).astype(float)
+    lin = -0.2 * (age - 35) / 10 + 0.3 * (sex == "male") + 0.1 * np.log1p(prior) + 0.4 * (housing == "homeless")
+    p_treat = 1 / (1 + np.exp(-(-1.0 + 0.3 * (age - 35) / 10 - 0.2 * np.log1p(prior))))
+    treated = rng.random(n) < p_treat
+    rate = np.exp(-6.3 + lin)
+    hr = np.where(treated, np.exp(log_hr), 1.0)
+    e = rng.exponential(1.0, n)
+    if fade_after is None:  # proportional hazards
+        t = e / (rate * hr)
+    else:  # the treated hazard ratio applies until day fade_after, then 1
+        early = rate * hr * fade_after
+        t = np.where(e < early, e / (rate * hr), fade_after + (e - early) / rate)
+    days = np.ceil(t).astype(int)
+    event = days <= 365
+    index = pd.Timestamp("2023-01-10")
+    return pd.DataFrame({
+        "run_id": "r", "person_id": [f"p{i:04d}" for i in range(n)], "cohort_period": "2023-Q1",
+        "period_start": pd.Timestamp("2023-01-01"), "period_end": pd.Timestamp("2023-03-31"), "index_date": index,
+        "event_type": rng.choice(["custody_release", "community_sentence", "caution"], n), "events_in_period": 1,
+        "is_final": True, "participant": treated,
+        "programmes": [["timebank:TB01"] if x else [] for x in treated],
+        "reoffended": event, "reoffences": np.where(event, rng.integers(1, 4, n), 0),
+        "days_to_first_reoffence": pd.Series(np.where(event, days, 0), dtype="Int64").where(event, pd.NA),
+        "age": age, "sex": sex, "imd_decile": imd, "housing": housing, "prior_convictions": prior,
+    })
+
+
+SETTINGS = ReoffendingSettings(covariates=("age", "sex", "imd_decile", "housing", "prior_convictions"))
+
+
+def lifelines_fit(design: pd.DataFrame, sub: pd.DataFrame) -> CoxPHFitter:
+    data = design.assign(duration=sub["duration"].to_numpy(), event=sub["event"].to_numpy())
+    return CoxPHFitter().fit(data, duration_col="duration", event_col="event"), data
+
+
+def test_cox_matches_lifelines_to_three_decimals():
+    cohort = make_cohort()
+    mart = reoffending_cox(cohort, SETTINGS)
+    rows = mart[mart.programme == "any_participation"].set_index("term")
+    df = analysis_frame(cohort, SETTINGS)
+    sub = programme_subset(df, "any_participation")
+    design, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
+    assert list(rows.index) == list(design.columns)
+    # housing: reference level "homeless" (first in sorted order), missing values their own level
+    assert {"treated", "age", "sex[male]", "housing[owned]", "housing[rented]", "housing[(missing)]",
+            "imd_decile_missing"} <= set(rows.index)
+    assert (rows.ties == "efron").all()
+    cph, data = lifelines_fit(design, sub)
+    s = cph.summary
+    for col_mart, col_ll in (("coef", "coef"), ("se", "se(coef)"), ("p_value", "p"), ("hazard_ratio", "exp(coef)"),
+                             ("ci_low", "exp(coef) lower 95%"), ("ci_high", "exp(coef) upper 95%")):
+        np.testing.assert_allclose(rows[col_mart].to_numpy(float), s.loc[rows.index, col_ll].to_numpy(float),
+                                   atol=5e-4, err_msg=col_mart)
+    # in fact within 1e-5 (the two optimisers stop at slightly different points)
+    np.testing.assert_allclose(rows["coef"].to_numpy(float), s.loc[rows.index, "coef"].to_numpy(float), atol=1e-5)
+    assert rows.loc["treated", "n"] == len(sub) and rows.loc["treated", "n_events"] == int(sub["event"].sum())
+
+
+def test_ph_test_matches_lifelines():
+    cohort = make_cohort(seed=5)
+    df = analysis_frame(cohort, SETTINGS)
+    sub = programme_subset(df, "any_participation")
+    design, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
+    fit = fit_cox(sub["duration"], sub["event"], design, "efron")
+    cph, data = lifelines_fit(design, sub)
+    for transform in ("km", "identity", "log"):
+        ours = ph_test(fit, transform).set_index("term")
+        theirs = proportional_hazard_test(cph, data, time_transform=transform).summary
+        np.testing.assert_allclose(ours["chisq"].to_numpy(), theirs.loc[ours.index, "test_statistic"].to_numpy(),
+                                   rtol=1e-3, atol=1e-5, err_msg=transform)
+        np.testing.assert_allclose(ours["p_value"].to_numpy(), theirs.loc[ours.index, "p"].to_numpy(), atol=1e-4)
+
+
+def test_ph_test_flags_a_fading_effect():
+    cohort = make_cohort(n=2000, seed=3, log_hr=-1.2, fade_after=90)
+    mart = reoffending_cox(cohort, SETTINGS.model_copy(update={"covariates": ("age", "sex")}))
+    treated = mart[(mart.programme == "any_participation") & (mart.term == "treated")].iloc[0]
+    assert treated.ph_violated and treated.ph_p_value < 0.01
+    steady = reoffending_cox(make_cohort(n=2000, seed=3, log_hr=-1.2), SETTINGS.model_copy(update={"covariates": ("age", "sex")}))
+    assert not steady[(steady.programme == "any_participation") & (steady.term == "treated")].iloc[0].ph_violated
+
+
+def test_breslow_matches_the_engines_cox():
+    cohort = make_cohort(seed=8)
+    df = analysis_frame(cohort, SETTINGS)
+    sub = programme_subset(df, "any_participation")
+    fit = fit_cox(sub["duration"], sub["event"], sub[["treated"]].astype(float), "breslow")
+    beta, _, _ = cox_binary(sub["duration"], sub["event"], sub["treated"], np.ones(len(sub)))
+    assert fit.params[0] == pytest.approx(beta, abs=1e-6)
+    efron = fit_cox(sub["duration"], sub["event"], sub[["treated"]].astype(float), "efron")
+    assert abs(efron.params[0] - fit.params[0]) > 1e-5  # ties matter, so the choice is real
+
+
+def test_level_without_events_is_left_out_with_a_note():
+    cohort = make_cohort(seed=2)
+    cohort.loc[cohort.sex == "unknown", ["reoffended", "reoffences", "days_to_first_reoffence"]] = [False, 0, pd.NA]
+    mart = reoffending_cox(cohort, SETTINGS)
+    rows = mart[mart.programme == "any_participation"]
+    assert "sex[unknown]" not in set(rows.term)
+    assert "sex[unknown]" in rows.note.iloc[0] and np.isfinite(rows.coef.astype(float)).all()
+
+
+def test_not_estimable_placeholders():
+    cohort = make_cohort(n=200, seed=4)
+    none = cohort.assign(reoffended=False, reoffences=0, days_to_first_reoffence=pd.NA)
+    row = reoffending_cox(none, SETTINGS).iloc[0]
+    assert row.term == "treated" and row.note.startswith("not estimable: no proven reoffence") and pd.isna(row.coef)
+    nobody = cohort.assign(participant=False, programmes=[[] for _ in range(len(cohort))])
+    row = reoffending_cox(nobody, SETTINGS).iloc[0]
+    assert row.note == "not estimable: no participants in the final cohorts"
+    empty = reoffending_cox(cohort.iloc[:0], SETTINGS)
+    assert list(empty.note) == ["not estimable: no final cohort"]
+    few = make_cohort(n=30, seed=1)
+    assert reoffending_cox(few, SETTINGS).note.str.startswith("not estimable").all()

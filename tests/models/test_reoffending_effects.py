@@ -1,0 +1,215 @@
+"""Justice Data Lab style effects, survival curves and avoided reoffending (pandas cohorts)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+
+from models.comparison.verdict import per_100
+from models.reoffending import ReoffendingSettings, compare_reoffending, km_curve
+from models.reoffending.effects import MEASURES
+from models.reoffending.tables import AVOIDED, EFFECTS, SURVIVAL
+from tests.models.test_reoffending_cox import SETTINGS, make_cohort
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    return compare_reoffending(make_cohort(n=900, seed=21, log_hr=-0.5), SETTINGS)
+
+
+def test_rows_per_programme_and_columns(comparison):
+    eff = comparison.effects
+    assert list(eff.columns) == [c.name for c in EFFECTS if c.name != "run_id"]
+    assert list(comparison.survival.columns) == [c.name for c in SURVIVAL if c.name != "run_id"]
+    assert list(comparison.avoided.columns) == [c.name for c in AVOIDED if c.name != "run_id"]
+    assert list(eff.programme.unique()) == ["any_participation", "timebank:TB01"]
+    assert list(eff[eff.programme == "any_participation"].measure) == list(MEASURES)
+    assert eff.estimable.all() and eff.not_estimable_reason.isna().all()
+    assert set(eff.effect_measure) == {"risk_difference", "mean_difference", "hazard_ratio"}
+    assert (eff.covariates == "age, sex, imd_decile, housing, prior_convictions").all()  # housing: an extra persons column
+
+
+def test_binary_and_frequency_values_are_the_matched_groups(comparison):
+    eff = comparison.effects.set_index(["programme", "measure"])
+    res = comparison.results["any_participation"]["binary"]
+    md = res.matched_data
+    t, c = md[md._treated == 1], md[md._treated == 0]
+    binary = eff.loc[("any_participation", "binary_rate")]
+    assert binary.participant_value == pytest.approx(t.reoffended.mean())
+    assert binary.comparison_value == pytest.approx(np.average(c.reoffended, weights=c._weight))
+    assert binary.estimate == pytest.approx(binary.difference) == pytest.approx(res.estimate)
+    assert binary.n_matched == res.n_matched == len(t) and binary.n_participants == res.n_treated
+    assert binary.per_100_statement == (
+        f"For every 100 people in the comparison group, {per_100(binary.comparison_value)} reoffended; "
+        f"for every 100 participants, {per_100(binary.participant_value)} reoffended.")
+    freq = eff.loc[("any_participation", "frequency")]
+    assert freq.participant_value == pytest.approx(t.reoffences.mean())
+    assert "proven reoffences; for every 100 participants, there were" in freq.per_100_statement
+    lo, hi = binary.ci_low, binary.ci_high
+    expected = "significant reduction" if hi < 0 else "significant increase" if lo > 0 else "inconclusive"
+    assert binary.verdict == expected
+
+
+def test_one_matched_sample_for_every_measure(comparison):
+    res = comparison.results["any_participation"]
+    rows = [sorted(res[k].matched_data["_row"]) for k in ("binary", "count", "time")]
+    assert rows[0] == rows[1] == rows[2]
+
+
+def test_days_to_first_reoffence_among_reoffenders(comparison):
+    eff = comparison.effects.set_index(["programme", "measure"])
+    md = comparison.results["any_participation"]["binary"].matched_data
+    reo = md[md.reoffended == 1]
+    t, c = reo[reo._treated == 1], reo[reo._treated == 0]
+    days = eff.loc[("any_participation", "days_to_first_reoffence")]
+    assert days.participant_value == pytest.approx(t.duration.mean())
+    assert days.comparison_value == pytest.approx(np.average(c.duration, weights=c._weight))
+    assert (days.n_outcome_participants, days.n_outcome_comparison) == (len(t), len(c))
+    assert days.ci_low < days.estimate < days.ci_high
+    assert days.per_100_statement.startswith("Among people who reoffended, the first proven reoffence came")
+    hazard = eff.loc[("any_participation", "time_to_first_reoffence")]
+    res = comparison.results["any_participation"]["time"]
+    assert (hazard.estimate, hazard.ci_low, hazard.ci_high) == pytest.approx((res.estimate, res.ci_low, res.ci_high))
+
+
+def test_avoided_is_the_effect_times_n(comparison):
+    eff = comparison.effects.set_index(["programme", "measure"])
+    av = comparison.avoided.set_index(["programme", "measure"])
+    b = eff.loc[("any_participation", "binary_rate")]
+    a = av.loc[("any_participation", "reoffenders_avoided")]
+    assert a.n == b.n_matched
+    assert a.estimate == pytest.approx(-b.estimate * b.n_matched)
+    assert (a.ci_low, a.ci_high) == pytest.approx((-b.ci_high * b.n_matched, -b.ci_low * b.n_matched))
+    assert (a.comparison_rate, a.participant_rate, a.verdict) == (b.comparison_value, b.participant_value, b.verdict)
+    f = eff.loc[("any_participation", "frequency")]
+    assert av.loc[("any_participation", "reoffences_avoided")].estimate == pytest.approx(-f.estimate * f.n_matched)
+
+
+def test_survival_curves_end_at_the_binary_rate(comparison):
+    surv = comparison.survival
+    eff = comparison.effects.set_index(["programme", "measure"])
+    b = eff.loc[("any_participation", "binary_rate")]
+    curves = surv[surv.programme == "any_participation"]
+    for group, value in (("participants", b.participant_value), ("matched_comparison", b.comparison_value)):
+        g = curves[curves.group == group]
+        assert g.time_days.iloc[0] == 0 and g.survival.iloc[0] == 1
+        assert g.time_days.iloc[-1] == 365
+        assert g.survival.iloc[-1] == pytest.approx(1 - value)  # no censoring before day 365
+        assert (np.diff(g.survival) <= 1e-12).all() and (g.ci_low <= g.survival + 1e-12).all()
+
+
+def test_km_curve_matches_lifelines():
+    rng = np.random.default_rng(4)
+    d = np.minimum(np.ceil(rng.exponential(400, 300)), 365)
+    e = (d < 365).astype(int)
+    ours = km_curve(d, e, np.ones(len(d)), 365).set_index("time_days")
+    kmf = KaplanMeierFitter().fit(d, e)
+    times = [t for t in ours.index if t in kmf.survival_function_.index and 0 < t < 365]
+    np.testing.assert_allclose(ours.loc[times, "survival"], kmf.survival_function_.loc[times, "KM_estimate"], atol=1e-10)
+    ci = kmf.confidence_interval_survival_function_
+    np.testing.assert_allclose(ours.loc[times, "ci_low"], ci.loc[times].iloc[:, 0], atol=1e-6)
+    np.testing.assert_allclose(ours.loc[times, "ci_high"], ci.loc[times].iloc[:, 1], atol=1e-6)
+
+
+def _reasons(comp, programme="any_participation"):
+    eff = comp.effects[comp.effects.programme == programme]
+    return set(eff.not_estimable_reason), eff
+
+
+def test_nobody_treated():
+    cohort = make_cohort(n=300, seed=2)
+    cohort["participant"] = False
+    cohort["programmes"] = [[] for _ in range(len(cohort))]
+    comp = compare_reoffending(cohort, SETTINGS)
+    reasons, eff = _reasons(comp)
+    assert reasons == {"not estimable: no participants in the final cohorts"}
+    assert len(eff) == 4 and (eff.verdict == "not estimable").all() and not eff.estimable.any()
+    assert comp.survival.empty and comp.avoided.empty
+
+
+def test_no_offences_at_all():
+    cohort = make_cohort(n=400, seed=3).assign(reoffended=False, reoffences=0, days_to_first_reoffence=pd.NA)
+    comp = compare_reoffending(cohort, SETTINGS)
+    eff = comp.effects[comp.effects.programme == "any_participation"].set_index("measure")
+    assert eff.loc["binary_rate", "not_estimable_reason"].startswith("not estimable: nobody in the matched sample")
+    assert eff.loc["binary_rate", "participant_value"] == 0 and eff.loc["binary_rate", "comparison_value"] == 0
+    assert eff.loc["days_to_first_reoffence", "not_estimable_reason"].startswith("not estimable: fewer than 2 reoffenders")
+    assert eff.loc["time_to_first_reoffence", "not_estimable_reason"].startswith("not estimable: no proven reoffence")
+    assert not eff.estimable.any() and comp.avoided.empty
+    flat = comp.survival[comp.survival.programme == "any_participation"]
+    assert (flat.survival == 1).all()
+
+
+def test_one_participant_and_empty_cohort():
+    cohort = make_cohort(n=200, seed=4)
+    first = cohort.index[cohort.participant][0]
+    cohort["participant"] = cohort.index == first
+    cohort["programmes"] = [["prison_listeners"] if i == first else [] for i in cohort.index]
+    reasons, _ = _reasons(compare_reoffending(cohort, SETTINGS))
+    assert len(reasons) == 1 and next(iter(reasons)).startswith("not estimable: cohort too small to match")
+    empty = compare_reoffending(cohort.iloc[:0], SETTINGS)
+    assert set(empty.effects.programme) == {"any_participation"}
+    assert set(empty.effects.not_estimable_reason) == {
+        "not estimable: no final cohort: no index event whose follow-up and waiting period had ended by the as-of date"}
+    provisional = compare_reoffending(cohort.assign(is_final=False), SETTINGS)
+    assert provisional.effects.not_estimable_reason.str.contains("no final cohort").all()
+
+
+def test_small_matched_cohort_is_flagged():
+    comp = compare_reoffending(make_cohort(n=160, seed=6), SETTINGS)
+    eff = comp.effects[comp.effects.programme == "any_participation"]
+    assert (eff.n_matched < 60).all() and eff.below_minimum.all()
+    assert eff.warnings.str.contains("under the minimum of 60 \\(Justice Data Lab: 60\\)").all()
+
+
+def test_unknown_or_constant_covariates_are_noted():
+    cohort = make_cohort(n=500, seed=7).assign(region="north")
+    settings = ReoffendingSettings(covariates=("age", "sex", "housing", "employment", "region"))
+    eff = compare_reoffending(cohort, settings).effects
+    row = eff.iloc[0]
+    assert row.covariates == "age, sex, housing" and row.estimable
+    assert "covariate 'employment' is not a column of the cohort" in row.warnings
+    assert "covariate 'region' takes one value only" in row.warnings
+    nothing = compare_reoffending(cohort, ReoffendingSettings(covariates=("employment",))).effects
+    assert set(nothing.not_estimable_reason) == {"not estimable: no usable covariate to match on"}
+
+
+def test_matching_settings_flow_through():
+    cohort = make_cohort(n=900, seed=21, log_hr=-0.5)
+    ipw = compare_reoffending(cohort, SETTINGS.model_copy(update={"method": "ipw"}))
+    assert ipw.effects.method.iloc[0].startswith("ATT inverse-probability weighting")
+    two = compare_reoffending(cohort, SETTINGS.model_copy(update={"ratio": 2, "replace": True, "exact": ("sex",)}))
+    assert two.effects.method.iloc[0] == (
+        "1:2 nearest-neighbour matching on the propensity score, with replacement, caliper 0.2 SD of the logit score, "
+        "exact on sex")
+    assert two.effects.estimable.all()
+
+
+def test_km_weights_are_frequency_weights():
+    rng = np.random.default_rng(9)
+    d = np.minimum(np.ceil(rng.exponential(300, 120)), 365)
+    e = (d < 365).astype(int)
+    w = rng.choice([0.5, 1.0, 2.0], len(d))
+    twice = km_curve(d, e, 2 * w, 365)
+    doubled = km_curve(np.r_[d, d], np.r_[e, e], np.r_[w, w], 365)
+    pd.testing.assert_frame_equal(twice, doubled)
+    assert (twice.ci_low <= twice.survival).all() and (twice.survival <= twice.ci_high).all()
+
+
+def test_avoided_rows_feed_the_social_value_model(comparison):
+    from models.reoffending import social_value_outputs
+    from models.social_value.model_outputs import ModelOutput
+
+    av = comparison.avoided
+    assert set(av.output_key) == {"avoided_reoffenders", "avoided_proven_reoffences",
+                                  "avoided_reoffenders@TB01", "avoided_proven_reoffences@TB01"}
+    outputs = social_value_outputs(av)
+    for key, record in outputs.items():
+        parsed = ModelOutput.from_value(key, record)  # the calculator's own validation
+        assert parsed.estimand == "net" and parsed.direction == "lower_is_better"
+    reoff = av[(av.programme == "any_participation") & (av.measure == "reoffences_avoided")].iloc[0]
+    assert outputs["avoided_proven_reoffences"]["estimate"] == pytest.approx(reoff.estimate)
+    assert "comparison_rate" not in outputs["avoided_proven_reoffences"]  # per person, not a proportion
+    assert 0 <= outputs["avoided_reoffenders"]["comparison_rate"] <= 1
