@@ -1,0 +1,311 @@
+"""Person-level well-being facts in DuckDB SQL: scored readings, people, Star journeys.
+
+``build_core(con, settings, run_id)`` replaces three person-level tables (never published):
+
+``core.wellbeing_readings``, one row per staged reading
+    the raw score; ``score`` on the analysis scale (SWEMWBS converted to the Rasch metric
+    with the Warwick table, everything else as read); ``score_oriented`` (reflected for
+    lower-is-better items such as ONS4 anxiety, so higher is always better);
+    ``score_10`` (``score_oriented`` rescaled to 1-10, for models pooled across versions);
+    the stage (Star Journey of Change / Well-being Star stage / ONS4 threshold band);
+    months since the person's first reading on that version; hours given and received by
+    the person (all their member accounts in ``member_roles``, exchange kinds in
+    ``exchange_kinds``) up to the reading date, or in the ``hours_window_months`` before it.
+
+``core.wellbeing_people``, one row per person with a reading
+    ``participant``: a time-bank membership (role in ``member_roles``) joined, or a
+    programme enrolment started, on or before the person's last reading; everyone else
+    with readings is the comparison group (a waiting list: not yet, or never, a member).
+    ``timebank_id``: the participant's earliest membership (ties: lowest id), else 'none'.
+    The demographics and the configured covariates from ``staging.persons``.
+
+``core.star_journeys``, one row per person x version x area
+    baseline (rule ``first`` or ``lower_of_first_two``), latest reading, change, months
+    between, improved/same/worse (direction-aware), baseline and latest stage, and the
+    Reliable Change Index (Jacobson & Truax) where a reliability or SEM is configured.
+
+Staged readings are already checked at ingest (version, area in version, range,
+conflicting duplicates). A SWEMWBS raw score that is not a whole number has no metric
+value and is left out; ``reading_counts`` reports how many.
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pandas as pd
+
+from models.wellbeing import scales
+from models.wellbeing.settings import WellbeingSettings
+from models.wellbeing.tables import JOURNEYS, PEOPLE, READINGS, columns_of, scalar, table_exists
+
+DAYS_PER_MONTH = 30.4375  # average Gregorian month
+RCI_TOLERANCE = 1e-9  # |RCI| must exceed z by more than floating-point noise: exactly z is not reliable
+
+PERSON_COLUMNS = ("birth_date", "sex", "imd_decile")
+_EMPTY = {
+    "staging.star_readings": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS star_version, NULL::DATE AS assessed_on, "
+                             "NULL::VARCHAR AS area, NULL::DOUBLE AS score WHERE false",
+    "staging.persons": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex, "
+                       "NULL::BIGINT AS imd_decile WHERE false",
+    "staging.timebank_members": "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS person_id, "
+                                "NULL::VARCHAR AS role, NULL::DATE AS joined_on WHERE false",
+    "staging.timebank_exchanges": "SELECT NULL::VARCHAR AS giver_id, NULL::VARCHAR AS receiver_id, NULL::DOUBLE AS hours, "
+                                  "NULL::DATE AS exchanged_on, NULL::VARCHAR AS kind WHERE false",
+    "staging.programme_enrolments": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS started_on WHERE false",
+}
+
+
+def _q(text: object) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(_q(v) for v in values) + ")" if values else "(NULL)"
+
+
+def _source(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The staged table, or an empty relation with its columns when the source was never staged."""
+    return f"(SELECT * FROM {table})" if table_exists(con, table) else f"({_EMPTY[table]})"
+
+
+def person_covariates(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[str], list[str]]:
+    """(configured covariates found, configured covariates absent); 'age' is always computable."""
+    available = set(columns_of(con, "staging.persons")) if table_exists(con, "staging.persons") else set(PERSON_COLUMNS)
+    found, absent = [], []
+    for c in settings.covariates:
+        (found if c == "age" or c in available else absent).append(c)
+    return found, absent
+
+
+def _register_reference(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> None:
+    scale = scales.scale_frame()
+    rci = []
+    for r in scale.itertuples():
+        rel = settings.lookup("reliability", r.star_version, r.area)
+        sem = settings.lookup("sem", r.star_version, r.area)
+        sd = settings.lookup("rci_sd", r.star_version, r.area)
+        rci.append({"star_version": r.star_version, "area": r.area,
+                    "reliability": math.nan if rel is None else rel,
+                    "sem": math.nan if sem is None else sem,
+                    "sd_override": math.nan if sd is None else sd})
+    frames = {"_wb_scale": scale, "_wb_stage": scales.stage_frame(), "_wb_conv": scales.conversion_frame(),
+              "_wb_rci": pd.DataFrame(rci, columns=["star_version", "area", "reliability", "sem", "sd_override"])}
+    for name, frame in frames.items():
+        con.register(f"{name}_df", frame)
+        try:
+            # NaN -> NULL so coalesce() works on "not configured".
+            cols = ", ".join(
+                f'CASE WHEN isnan("{c}") THEN NULL ELSE "{c}" END AS "{c}"' if frame[c].dtype == float else f'"{c}"'
+                for c in frame.columns
+            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}_df")
+        finally:
+            con.unregister(f"{name}_df")
+
+
+def build_core(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, run_id: str) -> dict:
+    """Replace the three core tables; returns counts for the asset's metadata."""
+    _register_reference(con, settings)
+    covs, absent = person_covariates(con, settings)
+    extra = [c for c in covs if c not in ("age", *PERSON_COLUMNS)]
+    window = ""
+    if settings.hours_window_months:
+        window = f" AND h.exchanged_on > d.assessed_on - INTERVAL {int(settings.hours_window_months)} MONTH"
+    kinds, roles = _in(settings.exchange_kinds), _in(settings.member_roles)
+    z = float(settings.rci_z) + RCI_TOLERANCE
+    first_two = settings.baseline_rule == "lower_of_first_two"
+    rid = _q(run_id)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS core")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _wb_members AS
+            SELECT member_id::VARCHAR AS member_id, timebank_id::VARCHAR AS timebank_id, person_id::VARCHAR AS person_id,
+                   joined_on::DATE AS joined_on
+            FROM {_source(con, 'staging.timebank_members')}
+            WHERE person_id IS NOT NULL AND role IN {roles}
+        """)
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {READINGS} AS
+            WITH r AS (
+                SELECT person_id::VARCHAR AS person_id, star_version::VARCHAR AS star_version, area::VARCHAR AS area,
+                       assessed_on::DATE AS assessed_on, score::DOUBLE AS raw_score
+                FROM {_source(con, 'staging.star_readings')}
+            ), scored AS (
+                SELECT r.*, s.scale_min, s.scale_max, s.higher_is_better, s.score_scale,
+                       CASE WHEN s.score_scale = 'raw' THEN r.raw_score ELSE c.metric_score END AS score
+                FROM r JOIN _wb_scale s USING (star_version, area)
+                LEFT JOIN _wb_conv c ON c.star_version = r.star_version AND c.raw_score = r.raw_score
+            ), dates AS (
+                SELECT DISTINCT person_id, assessed_on FROM scored
+            ), hours AS (
+                SELECT m.person_id, e.exchanged_on::DATE AS exchanged_on, e.hours::DOUBLE AS hours, 'given' AS dir
+                FROM {_source(con, 'staging.timebank_exchanges')} e JOIN _wb_members m ON e.giver_id = m.member_id
+                WHERE e.kind IN {kinds}
+                UNION ALL
+                SELECT m.person_id, e.exchanged_on::DATE, e.hours::DOUBLE, 'received'
+                FROM {_source(con, 'staging.timebank_exchanges')} e JOIN _wb_members m ON e.receiver_id = m.member_id
+                WHERE e.kind IN {kinds}
+            ), at_date AS (
+                SELECT d.person_id, d.assessed_on,
+                       coalesce(sum(h.hours) FILTER (WHERE h.dir = 'given'), 0)::DOUBLE AS hours_given,
+                       coalesce(sum(h.hours) FILTER (WHERE h.dir = 'received'), 0)::DOUBLE AS hours_received
+                FROM dates d LEFT JOIN hours h
+                  ON h.person_id = d.person_id AND h.exchanged_on <= d.assessed_on{window}
+                GROUP BY d.person_id, d.assessed_on
+            )
+            SELECT s.person_id, s.star_version, s.area, s.assessed_on, s.raw_score, s.score,
+                   CASE WHEN s.higher_is_better THEN s.score ELSE s.scale_min + s.scale_max - s.score END AS score_oriented,
+                   1 + 9 * ((CASE WHEN s.higher_is_better THEN s.score ELSE s.scale_min + s.scale_max - s.score END)
+                            - s.scale_min) / (s.scale_max - s.scale_min) AS score_10,
+                   s.scale_min, s.scale_max, s.higher_is_better, s.score_scale,
+                   st.stage, st.stage_order::INTEGER AS stage_order,
+                   date_diff('day', min(s.assessed_on) OVER (PARTITION BY s.person_id, s.star_version), s.assessed_on)
+                       / {DAYS_PER_MONTH} AS months_since_first,
+                   a.hours_given, a.hours_received, {rid} AS run_id
+            FROM scored s
+            JOIN at_date a USING (person_id, assessed_on)
+            LEFT JOIN _wb_stage st ON st.star_version = s.star_version AND st.area = s.area
+                 AND s.raw_score >= st.band_min AND s.raw_score < st.band_max + 1
+            WHERE s.score IS NOT NULL
+            ORDER BY s.person_id, s.star_version, s.area, s.assessed_on
+        """)
+        extra_sql = "".join(f', p."{c}"' for c in extra)
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {PEOPLE} AS
+            WITH seen AS (
+                SELECT person_id, min(assessed_on) AS first_reading_on, max(assessed_on) AS last_reading_on
+                FROM {READINGS} GROUP BY person_id
+            ), member AS (
+                SELECT m.person_id, m.timebank_id, m.joined_on,
+                       row_number() OVER (PARTITION BY m.person_id ORDER BY m.joined_on, m.timebank_id) AS k
+                FROM _wb_members m JOIN seen USING (person_id)
+                WHERE m.joined_on <= seen.last_reading_on
+            ), enrolled AS (
+                SELECT e.person_id, min(e.started_on::DATE) AS first_enrolled_on
+                FROM {_source(con, 'staging.programme_enrolments')} e JOIN seen USING (person_id)
+                WHERE e.started_on::DATE <= seen.last_reading_on
+                GROUP BY e.person_id
+            )
+            SELECT seen.person_id,
+                   (member.person_id IS NOT NULL OR enrolled.person_id IS NOT NULL) AS participant,
+                   coalesce(member.timebank_id, 'none') AS timebank_id,
+                   member.joined_on AS first_joined_on, enrolled.first_enrolled_on,
+                   seen.first_reading_on, seen.last_reading_on,
+                   p.birth_date::DATE AS birth_date, p.sex::VARCHAR AS sex, p.imd_decile::BIGINT AS imd_decile{extra_sql},
+                   {rid} AS run_id
+            FROM seen
+            LEFT JOIN member ON member.person_id = seen.person_id AND member.k = 1
+            LEFT JOIN enrolled ON enrolled.person_id = seen.person_id
+            LEFT JOIN {_source(con, 'staging.persons')} p ON p.person_id = seen.person_id
+            ORDER BY seen.person_id
+        """)
+        pick = "n_readings >= 2 AND r2_oriented < r1_oriented" if first_two else "false"
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {JOURNEYS} AS
+            WITH o AS (
+                SELECT *, row_number() OVER w AS rn, count(*) OVER (PARTITION BY person_id, star_version, area) AS n_readings
+                FROM {READINGS}
+                WINDOW w AS (PARTITION BY person_id, star_version, area ORDER BY assessed_on)
+            ), agg AS (
+                SELECT person_id, star_version, area, any_value(higher_is_better) AS higher_is_better,
+                       any_value(score_scale) AS score_scale, any_value(n_readings) AS n_readings,
+                       max(assessed_on) FILTER (WHERE rn = 1) AS r1_on, max(score) FILTER (WHERE rn = 1) AS r1_score,
+                       max(score_oriented) FILTER (WHERE rn = 1) AS r1_oriented,
+                       max(stage) FILTER (WHERE rn = 1) AS r1_stage, max(stage_order) FILTER (WHERE rn = 1) AS r1_order,
+                       max(assessed_on) FILTER (WHERE rn = 2) AS r2_on, max(score) FILTER (WHERE rn = 2) AS r2_score,
+                       max(score_oriented) FILTER (WHERE rn = 2) AS r2_oriented,
+                       max(stage) FILTER (WHERE rn = 2) AS r2_stage, max(stage_order) FILTER (WHERE rn = 2) AS r2_order,
+                       max(assessed_on) FILTER (WHERE rn = n_readings) AS latest_on,
+                       max(score) FILTER (WHERE rn = n_readings) AS latest_score,
+                       max(score_oriented) FILTER (WHERE rn = n_readings) AS latest_oriented,
+                       max(stage) FILTER (WHERE rn = n_readings) AS latest_stage,
+                       max(stage_order) FILTER (WHERE rn = n_readings) AS latest_stage_order
+                FROM o GROUP BY person_id, star_version, area
+            ), base AS (
+                SELECT *, ({pick}) AS use_second FROM agg
+            ), chosen AS (
+                SELECT person_id, star_version, area, higher_is_better, score_scale, n_readings,
+                       CASE WHEN use_second THEN 2 ELSE 1 END AS baseline_reading,
+                       CASE WHEN use_second THEN r2_on ELSE r1_on END AS baseline_on,
+                       CASE WHEN use_second THEN r2_score ELSE r1_score END AS baseline_score,
+                       CASE WHEN use_second THEN r2_oriented ELSE r1_oriented END AS baseline_oriented,
+                       CASE WHEN use_second THEN r2_stage ELSE r1_stage END AS baseline_stage,
+                       CASE WHEN use_second THEN r2_order ELSE r1_order END AS baseline_stage_order,
+                       latest_on, latest_score, latest_oriented, latest_stage, latest_stage_order
+                FROM base
+            ), sd AS (
+                SELECT star_version, area, stddev_samp(baseline_score) AS sd_baseline FROM chosen GROUP BY ALL
+            ), j AS (
+                SELECT c.*, latest_on > baseline_on AS paired,
+                       CASE WHEN latest_on > baseline_on THEN latest_score - baseline_score END AS change,
+                       CASE WHEN latest_on > baseline_on THEN latest_oriented - baseline_oriented END AS improvement,
+                       CASE WHEN latest_on > baseline_on THEN date_diff('day', baseline_on, latest_on) / {DAYS_PER_MONTH} END
+                           AS months_between,
+                       x.reliability, x.sem AS sem_configured,
+                       coalesce(x.sd_override, sd.sd_baseline) AS rci_sd,
+                       sqrt(2) * coalesce(x.sem, coalesce(x.sd_override, sd.sd_baseline) * sqrt(1 - x.reliability)) AS s_diff
+                FROM chosen c
+                LEFT JOIN sd USING (star_version, area)
+                LEFT JOIN _wb_rci x USING (star_version, area)
+            )
+            SELECT j.person_id, j.star_version, j.area, pe.timebank_id, pe.participant,
+                   j.higher_is_better, j.score_scale, j.n_readings, j.baseline_reading,
+                   j.baseline_on, j.baseline_score, j.baseline_stage, j.baseline_stage_order,
+                   CASE WHEN j.paired THEN j.latest_on END AS latest_on,
+                   CASE WHEN j.paired THEN j.latest_score END AS latest_score,
+                   CASE WHEN j.paired THEN j.latest_stage END AS latest_stage,
+                   CASE WHEN j.paired THEN j.latest_stage_order END AS latest_stage_order,
+                   j.paired, j.change, j.improvement, j.months_between,
+                   CASE WHEN j.improvement > 0 THEN 'improved' WHEN j.improvement = 0 THEN 'same'
+                        WHEN j.improvement < 0 THEN 'worse' END AS outcome,
+                   j.reliability, j.sem_configured, j.rci_sd,
+                   CASE WHEN j.s_diff > 0 THEN j.s_diff END AS s_diff,
+                   CASE WHEN j.s_diff > 0 THEN {float(settings.rci_z)} * j.s_diff END AS rci_threshold,
+                   CASE WHEN j.s_diff > 0 THEN j.change / j.s_diff END AS rci,
+                   CASE WHEN j.s_diff > 0 AND j.paired THEN j.improvement / j.s_diff > {z} END AS reliable_improvement,
+                   CASE WHEN j.s_diff > 0 AND j.paired THEN j.improvement / j.s_diff < -{z} END AS reliable_deterioration,
+                   date_diff('day', pe.birth_date, j.baseline_on) / 365.25 AS age,
+                   {rid} AS run_id
+            FROM j JOIN {PEOPLE} pe USING (person_id)
+            ORDER BY j.person_id, j.star_version, j.area
+        """)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    counts = reading_counts(con)
+    counts.update({"covariates_used": covs, "covariates_absent": absent})
+    return counts
+
+
+def reading_counts(con: duckdb.DuckDBPyConnection) -> dict:
+    """Staged readings, readings scored, and readings left out (SWEMWBS raw not a whole number)."""
+    staged = scalar(con, "SELECT count(*) FROM staging.star_readings") if table_exists(con, "staging.star_readings") else 0
+    scored = scalar(con, f"SELECT count(*) FROM {READINGS}") if table_exists(con, READINGS) else 0
+    people, paired = (0, 0)
+    if table_exists(con, JOURNEYS):
+        people, paired = con.execute(
+            f"SELECT count(DISTINCT person_id), count(DISTINCT person_id) FILTER (WHERE paired) FROM {JOURNEYS}"
+        ).fetchall()[0]
+    return {"readings_staged": int(staged), "readings_scored": int(scored), "readings_left_out": int(staged - scored),
+            "people": int(people), "people_paired": int(paired)}
+
+
+def unaccounted_readings(con: duckdb.DuckDBPyConnection) -> int:
+    """Staged readings that are neither in core.wellbeing_readings nor a SWEMWBS-style raw score
+    without a conversion (not a whole number). Zero when nothing was lost."""
+    if not table_exists(con, "staging.star_readings"):
+        return 0
+    if not table_exists(con, READINGS):
+        return int(scalar(con, "SELECT count(*) FROM staging.star_readings"))
+    converted = _in(sorted(scales.conversion_frame()["star_version"].unique()))
+    return int(scalar(con, f"""
+        SELECT count(*) FROM staging.star_readings s
+        WHERE NOT EXISTS (SELECT 1 FROM {READINGS} r WHERE r.person_id = s.person_id AND r.star_version = s.star_version
+                          AND r.area = s.area AND r.assessed_on = s.assessed_on)
+          AND NOT (s.star_version IN {converted} AND s.score <> round(s.score))
+    """))

@@ -1,0 +1,176 @@
+"""Trajectories: linear mixed models of the score on time and hours given and received.
+
+For each reading::
+
+    score ~ months + hours_given / unit + hours_received / unit + covariates [+ item] + (1 | person)
+
+fitted with statsmodels ``MixedLM`` (REML, random intercept per person; optimisers tried in
+turn, L-BFGS, BFGS, CG, Powell, until one converges), where
+
+* ``score`` is ``score_oriented``: the analysis-scale score (SWEMWBS as Rasch metric) with
+  lower-is-better items (ONS4 anxiety) reflected, so a positive coefficient is always an
+  improvement;
+* ``months`` is the time since the person's first reading on the instrument;
+* hours are the person's hours given / received up to the reading (or in the configured
+  window before it), per ``hours_unit`` hours (10 by default);
+* covariates: ``age`` at the person's first reading, and the configured person columns
+  (numbers enter linearly, anything else as categories).
+
+Scopes: ``area`` (one instrument and area), ``version`` (all areas of an instrument, with
+area fixed effects), ``stars`` (every Outcomes Star version, i.e. the versions with stages in
+star_versions.yaml, on the 1-10 equivalent scale ``score_10``, with version x area fixed
+effects: "Star points per 10 hours") and ``all`` (every instrument including WEMWBS, SWEMWBS
+and ONS4 on the 1-10 equivalent; only when such readings exist). Pooling puts different
+scales on one ruler by a linear rescaling of their ranges; the per-version rows are the
+primary results, the pooled ones a summary. Reported terms: ``hours_given``, ``hours_received``,
+``months`` (95% Wald intervals), and ``given_minus_received``: the difference with its
+interval and the Wald chi-square test (1 df) that giving and receiving have the same
+coefficient. Rows with missing covariates are left out and counted.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import duckdb
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from models.wellbeing import scales
+from models.wellbeing.journeys import person_covariates
+from models.wellbeing.settings import WellbeingSettings
+from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, SCHEMAS, empty, table_exists
+
+TERMS = ("hours_given", "hours_received", "months")
+OPTIMISERS = ("lbfgs", "bfgs", "cg", "powell")
+STARS = "outcomes_stars"
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def model_frame(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
+    covs, _ = person_covariates(con, settings)
+    if not (table_exists(con, READINGS) and table_exists(con, PEOPLE)):
+        return pd.DataFrame(), covs
+    extra = "".join(f', p."{c}"' for c in covs if c != "age")
+    unit = float(settings.hours_unit)
+    frame = con.execute(f"""
+        SELECT r.person_id, r.star_version, r.area, r.score_oriented, r.score_10, r.score_scale,
+               r.months_since_first AS months, r.hours_given / {unit} AS hours_given,
+               r.hours_received / {unit} AS hours_received,
+               date_diff('day', p.birth_date, p.first_reading_on) / 365.25 AS age{extra}
+        FROM {READINGS} r JOIN {PEOPLE} p USING (person_id)
+        ORDER BY r.person_id, r.star_version, r.area, r.assessed_on
+    """).df()
+    return frame, covs
+
+
+def _safe(name: str) -> str:
+    return "cov_" + re.sub(r"\W", "_", name)
+
+
+def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str | None,
+                   settings: WellbeingSettings) -> tuple[list[dict], dict]:
+    """Fit one mixed model; returns (term rows, fit info). Never raises on bad data: status says why."""
+    info = {"n_readings": 0, "n_people": 0, "n_dropped_missing": 0, "converged": None, "covariates": ""}
+    cols = [y, "person_id", *TERMS, *covariates] + ([item] if item else [])
+    d = data[cols].copy()
+    complete = d.notna().all(axis=1)
+    info["n_dropped_missing"] = int((~complete).sum())
+    d = d[complete].rename(columns={c: _safe(c) for c in covariates})
+    info["n_readings"], info["n_people"] = len(d), int(d["person_id"].nunique())
+
+    def not_fitted(reason: str):
+        return [{"term": t, "status": reason} for t in (*TERMS, "given_minus_received")], info
+
+    if info["n_people"] < settings.min_model_people:
+        return not_fitted(f"not fitted: {info['n_people']} people, fewer than min_model_people = {settings.min_model_people}")
+    if d.groupby("person_id").size().max() < 2:
+        return not_fitted("not fitted: nobody has two or more readings")
+    rhs, used = [], []
+    flat = [t for t in TERMS if d[t].nunique() < 2]
+    rhs += [t for t in TERMS if t not in flat]
+    for c in covariates:
+        s = d[_safe(c)]
+        if s.nunique() < 2:
+            continue
+        numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        rhs.append(_safe(c) if numeric else f"C({_safe(c)})")
+        used.append(c)
+    if item and d[item].nunique() > 1:
+        rhs.append(f"C({item})")
+    info["covariates"] = ", ".join(used)
+    if not rhs:
+        return not_fitted("not fitted: nothing varies")
+    formula = f"{y} ~ " + " + ".join(rhs)
+    res, converged, errors = None, False, []
+    for optimiser in OPTIMISERS:  # L-BFGS can hit a singular X'V^-1X on the way; the others then usually do not
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fit = smf.mixedlm(formula, d, groups=d["person_id"]).fit(reml=True, method=[optimiser])
+        except (ValueError, np.linalg.LinAlgError) as err:
+            errors.append(f"{optimiser}: {err}")
+            continue
+        ok = bool(getattr(fit, "converged", True)) and not any("converge" in str(w.message).lower() for w in caught)
+        if res is None or ok:
+            res, converged = fit, ok
+        if ok:
+            break
+    if res is None:
+        return not_fitted("not fitted: " + "; ".join(errors))
+    info["converged"] = converged
+    status = "fitted" if converged else "fitted, not converged: read with care"
+    params, cov = res.fe_params, res.cov_params()
+    rows = []
+    for t in TERMS:
+        if t in flat:
+            rows.append({"term": t, "status": f"not estimable: no variation in {t}"})
+            continue
+        est, se = float(params[t]), float(np.sqrt(cov.loc[t, t]))
+        rows.append({"term": t, "estimate": est, "se": se, "ci_low": est - Z95 * se, "ci_high": est + Z95 * se,
+                     "statistic": est / se if se > 0 else np.nan,
+                     "p_value": float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan, "status": status})
+    if "hours_given" in flat or "hours_received" in flat:
+        rows.append({"term": "given_minus_received", "status": "not estimable: hours given or received do not vary"})
+    else:
+        diff = float(params["hours_given"] - params["hours_received"])
+        var = float(cov.loc["hours_given", "hours_given"] + cov.loc["hours_received", "hours_received"]
+                    - 2 * cov.loc["hours_given", "hours_received"])
+        se = float(np.sqrt(var)) if var > 0 else np.nan
+        chi2 = diff * diff / var if var > 0 else np.nan
+        rows.append({"term": "given_minus_received", "estimate": diff, "se": se, "ci_low": diff - Z95 * se,
+                     "ci_high": diff + Z95 * se, "statistic": chi2,
+                     "p_value": float(stats.chi2.sf(chi2, 1)) if var > 0 else np.nan, "status": status})
+    return rows, info
+
+
+def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
+    """marts.wellbeing_model: the hours terms of every fitted trajectory model."""
+    frame, covs = model_frame(con, settings)
+    cols = [c for c in SCHEMAS[MODEL] if c != "run_id"]
+    if frame.empty:
+        return empty(MODEL).drop(columns="run_id")
+    out = []
+
+    def add(scope, version, area, scale, data, y, item):
+        rows, info = fit_trajectory(data, y, covs, item, settings)
+        for r in rows:
+            out.append({"scope": scope, "star_version": version, "area": area, "score_scale": scale, **info, **r,
+                        "hours_unit": settings.hours_unit, "hours_window_months": settings.hours_window_months})
+
+    for version, v in frame.groupby("star_version", sort=True):
+        scale = f"{v['score_scale'].iloc[0]}, higher is better"
+        for area, a in v.groupby("area", sort=True):
+            add("area", version, area, scale, a, "score_oriented", None)
+        if v["area"].nunique() > 1:
+            add("version", version, ALL, scale, v, "score_oriented", "area")
+    pooled = frame.assign(item=frame["star_version"] + "." + frame["area"])
+    stars = pooled[pooled["star_version"].isin(scales.star_versions())]
+    if stars["item"].nunique() > 1:
+        add("stars", STARS, ALL, "1-10 equivalent, higher is better", stars, "score_10", "item")
+    if len(stars) < len(pooled) and pooled["item"].nunique() > 1:
+        add("all", ALL, ALL, "1-10 equivalent, higher is better", pooled, "score_10", "item")
+    return pd.DataFrame(out).reindex(columns=cols)

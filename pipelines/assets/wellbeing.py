@@ -1,0 +1,147 @@
+"""Well-being assets: Star journeys (person level, never published) and six marts.
+
+Thin by design: each asset opens the warehouse, calls one function of ``models.wellbeing``
+and writes its table; the statistics live (and are tested) there. Settings come from the
+``wellbeing`` section of the analysis config, or the documented defaults until the central
+config has that section.
+"""
+
+
+import dagster as dg
+import pandas as pd
+
+from models import wellbeing as wb
+from models.wellbeing.journeys import unaccounted_readings
+from models.wellbeing.tables import columns_of, scalar, table_exists
+from pipelines.ingest.assets import WAREHOUSE_POOL
+from pipelines.resources import Settings, Warehouse
+
+CORE_KEY = dg.AssetKey(["core", "star_journeys"])
+GROUP = "wellbeing"
+SOURCES = ("star_readings", "persons", "timebank_members", "timebank_exchanges", "programme_enrolments")
+PERSON_IDENTIFIERS = ("person_id", "member_id", "giver_id", "receiver_id")
+
+DESCRIPTIONS = {
+    wb.CHANGE: "Distance travelled per Star version x area x time bank x period: baseline snapshot, paired change "
+               "with 95% CI, Wilcoxon signed-rank, rank-biserial and Cohen's dz, % improved/same/worse, reliable change.",
+    wb.SNAPSHOT: "Stage of everyone's baseline reading (single readings included), per version x area x time bank.",
+    wb.TRANSITIONS: "Baseline stage x latest stage counts (full matrix) of people with paired readings.",
+    wb.RELIABLE: "People with reliable improvement (Jacobson-Truax RCI) with Wilson intervals and the comparison "
+                 "group's rate, keyed for the social-value model.",
+    wb.EFFECTS: "Participants' improvement against a matched comparison group (comparison engine), per version and area.",
+    wb.MODEL: "Mixed models of the score on time, hours given and hours received (+ covariates, person intercept): "
+              "coefficients with 95% CIs and the Wald test of giving = receiving.",
+}
+
+
+def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
+    return getattr(settings.config(), "wellbeing", None) or wb.WellbeingSettings()
+
+
+def _markdown(frame: pd.DataFrame, rows: int = 8) -> str:
+    if frame.empty:
+        return "no rows"
+    head = frame.head(rows)
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in head.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=CORE_KEY,
+    group_name=GROUP,
+    kinds={"duckdb"},
+    deps=[dg.AssetKey(["staging", s]) for s in SOURCES],
+    pool=WAREHOUSE_POOL,
+    description="core.star_journeys (person x version x area: baseline, latest, change, stages, RCI), with "
+                "core.wellbeing_readings (scored readings with hours given/received) and core.wellbeing_people. "
+                "Person level: never published.",
+)
+def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    config = wellbeing_settings(settings)
+    with warehouse.connect() as con:
+        counts = wb.build_core(con, config, context.run_id)
+    if counts["covariates_absent"]:
+        context.log.warning(f"well-being covariates not in staging.persons, left out: {counts['covariates_absent']}")
+    if counts["readings_left_out"]:
+        context.log.warning(f"{counts['readings_left_out']} staged readings have no analysis score (a SWEMWBS raw "
+                            "total that is not a whole number) and are left out")
+    if not counts["readings_staged"]:
+        context.log.info("no Star or well-being readings staged: well-being tables are empty (source not supplied)")
+    return dg.MaterializeResult(metadata={
+        **{k: v for k, v in counts.items() if isinstance(v, int)},
+        "covariates_used": ", ".join(counts["covariates_used"]) or "none",
+        "covariates_absent": ", ".join(counts["covariates_absent"]) or "none",
+        "baseline_rule": config.baseline_rule,
+    })
+
+
+def build_mart_asset(table: str) -> dg.AssetsDefinition:
+    schema, name = table.split(".")
+
+    @dg.asset(key=[schema, name], group_name=GROUP, kinds={"duckdb"}, deps=[CORE_KEY], pool=WAREHOUSE_POOL,
+              description=f"{table}: {DESCRIPTIONS[table]} Columns: docs/outputs-wellbeing.md.")
+    def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+        config = wellbeing_settings(settings)
+        with warehouse.connect() as con:
+            frame = wb.MART_BUILDERS[table](con, config)
+            rows = wb.write_table(con, table, frame, context.run_id)
+        meta = {"rows": rows, "preview": dg.MetadataValue.md(_markdown(frame))}
+        if "status" in frame.columns and len(frame):
+            meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())
+        return dg.MaterializeResult(metadata=meta)
+
+    return _mart
+
+
+wellbeing_assets = [star_journeys, *(build_mart_asset(t) for t in wb.MART_TABLES)]
+
+
+@dg.asset_check(asset=CORE_KEY, name="readings_accounted", blocking=True, pool=WAREHOUSE_POOL,
+                description="Every staged reading is scored, or is a raw score without a conversion (reported).")
+def readings_accounted(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        lost = unaccounted_readings(con)
+        counts = wb.reading_counts(con)
+    return dg.AssetCheckResult(passed=lost == 0, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"unaccounted": lost, **counts})
+
+
+def build_publication_check(table: str) -> dg.AssetChecksDefinition:
+    schema, name = table.split(".")
+
+    @dg.asset_check(asset=dg.AssetKey([schema, name]), name="aggregate_only", blocking=True, pool=WAREHOUSE_POOL,
+                    description="No person identifier column, and every row carries this run's id.")
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            cols = columns_of(con, table) if table_exists(con, table) else []
+            identifiers = [c for c in cols if c in PERSON_IDENTIFIERS]
+            other_runs = scalar(con, f"SELECT count(*) FROM {table} WHERE run_id IS DISTINCT FROM ?",
+                                [context.run.run_id]) if cols else 0
+        return dg.AssetCheckResult(
+            passed=bool(cols) and not identifiers and other_runs == 0, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"identifier_columns": ", ".join(identifiers) or "none", "rows_from_other_runs": int(other_runs),
+                      "table_exists": bool(cols)})
+
+    return _check
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "wellbeing_change"]), name="paired_minimum", blocking=False,
+                pool=WAREHOUSE_POOL,
+                description="Warns when an instrument has fewer people with paired readings than wellbeing.min_paired_n "
+                            "(Warwick: 30); those rows carry small_n = true.")
+def paired_minimum(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.AssetCheckResult:
+    minimum = wellbeing_settings(settings).min_paired_n
+    with warehouse.connect() as con:
+        rows = con.execute(
+            f"SELECT star_version, n_paired FROM {wb.CHANGE} WHERE area = 'at_least_one_area' AND timebank_id = 'all' "
+            "AND period = 'all' ORDER BY star_version"
+        ).fetchall() if table_exists(con, wb.CHANGE) else []
+    small = [f"{v} ({n})" for v, n in rows if n < minimum]
+    return dg.AssetCheckResult(passed=not small, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"minimum": minimum, "instruments_below": ", ".join(small) or "none",
+                                         "instruments": len(rows)})
+
+
+wellbeing_checks = [readings_accounted, *(build_publication_check(t) for t in wb.MART_TABLES), paired_minimum]
