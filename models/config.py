@@ -14,6 +14,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.readmission.settings import ReadmissionSettings
+from models.reoffending.settings import ReoffendingSettings
+from models.wellbeing.settings import WellbeingSettings
+
 
 class IngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +47,9 @@ class OutcomesConfig(BaseModel):
 
     ingest: IngestSettings = IngestSettings()
     disclosure: DisclosureSettings = DisclosureSettings()
+    readmission: ReadmissionSettings = ReadmissionSettings()
+    reoffending: ReoffendingSettings = ReoffendingSettings()
+    wellbeing: WellbeingSettings = WellbeingSettings()
 
     def as_of(self) -> dt.date:
         return self.ingest.as_of or dt.date.today()

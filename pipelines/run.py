@@ -29,7 +29,8 @@ def main() -> int:
     for event in failed:
         print(f"  step failed: {event.step_key}: {event.event_specific_data.error.message.strip()}")
     for ev in failed_checks:
-        print(f"  check failed: {ev.asset_key.to_user_string()} {ev.check_name}")
+        level = "warning" if ev.severity == dg.AssetCheckSeverity.WARN else "check failed"
+        print(f"  {level}: {ev.asset_key.to_user_string()} {ev.check_name}")
     print(f"Inputs:    {settings.input_dir}")
     print(f"Warehouse: {warehouse.path}")
     print(f"Outputs:   {settings.output_dir}")
