@@ -14,13 +14,11 @@ z = 1.959964 for 95%.
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import pandas as pd
-from scipy import stats
+
+from models.intervals import wilson_interval
 
 from .tables import READMISSION_RATES, empty_frame
-
-Z95 = float(stats.norm.ppf(0.975))
 
 DIMENSIONS = {
     "overall": "'all'",
@@ -31,20 +29,6 @@ DIMENSIONS = {
     "area": "coalesce(area_code, '(missing)')",
     "quarter": "quarter",
 }
-
-
-def wilson_interval(successes, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for successes out of n; NaN where n = 0."""
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-        low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-    bad = ~(n > 0)
-    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
 
 
 def readmission_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

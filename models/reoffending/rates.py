@@ -15,33 +15,13 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from models.intervals import wilson_interval
 
 from .cohort import COHORT_TABLE, table_columns
 from .tables import RATES, empty_frame
 
-Z95 = float(stats.norm.ppf(0.975))
 
-
-def wilson_interval(k, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for k successes in n trials (Wilson 1927); NaN where n = 0.
-
-    centre = (p + z^2 / 2n) / (1 + z^2 / n),
-    half   = z sqrt(p (1 - p) / n + z^2 / 4n^2) / (1 + z^2 / n),   p = k / n.
-    """
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-        high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    # At k = 0 (k = n) the lower (upper) limit is exactly 0 (1); clear rounding noise.
-    low = np.where(k == 0, 0.0, low)
-    high = np.where((k == n) & (n > 0), 1.0, high)
-    return (np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan))
 
 
 _AGG = """

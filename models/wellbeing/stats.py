@@ -24,6 +24,8 @@ import warnings
 import numpy as np
 from scipy import stats
 
+from models.intervals import wilson_interval
+
 NAN = float("nan")
 EXACT_MAX_N = 50  # exact null distribution up to 50 non-zero changes without ties; normal approximation otherwise
 
@@ -90,10 +92,5 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
     """(share, low, high): the Wilson score interval for k of n (NaN for n = 0)."""
     if n <= 0:
         return NAN, NAN, NAN
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    lo = 0.0 if k == 0 else max(0.0, centre - half)  # exact at the edges (no rounding residue)
-    hi = 1.0 if k == n else min(1.0, centre + half)
-    return p, lo, hi
+    low, high = wilson_interval(k, n, z=float(stats.norm.ppf(0.5 + level / 2)))
+    return k / n, float(low), float(high)
