@@ -1,0 +1,173 @@
+"""``marts.grant_metrics``: what each grant bought, and how reciprocal the exchange was.
+
+One row per grant (``staging.grants``), measured over the grant's time bank and its period
+[period_start, period_end] with ``models.reciprocity.measures`` (the same definitions as the
+time-bank mart). For a grant, *active members* are the eligible members who traded during
+the grant period (the funder pays for that period; the rolling 12-month stock would credit
+a grant with activity from before it started). Costs divide the grant amount:
+
+    cost_per_active_member = amount / active_members
+    cost_per_hour_exchanged = amount / hours_exchanged      (exchange and group rows)
+    cost_per_two_way_member = amount / two_way_members
+
+(NULL when the divisor is 0). The reciprocity index is ``models.reciprocity.index``. The
+co-production score is the latest complete self-assessment of the time bank on or before
+period_end (``models.reciprocity.assessment``).
+
+Reciprocity-weighted social value (reference/sroi.md section 4), shown BESIDE the
+unweighted social value, never instead of it:
+
+    RWSV = Σ_i SV_i · (α + (1 − α)·b_i) = α·SV + (1 − α)·Σ_i SV_i·b_i
+
+with b_i each member's balance index over the grant period (0 if they had no reciprocal
+exchange, or are a system or organisation account). ``social_value`` may be given per member
+(columns ``member_id, social_value``; optional ``grant_id`` to tie values to one grant), per
+grant (``grant_id, social_value``) or per time bank (``timebank_id, social_value``); without
+member detail b is the grant period's mean balance index. A per-time-bank value is applied
+to each grant of that time bank.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from models.reciprocity.assessment import score_assessments
+from models.reciprocity.index import reciprocity_index
+from models.reciprocity.measures import group_measures
+from models.reciprocity.prepare import GRANTS, prepared, source_sql
+from models.reciprocity.settings import INDEX_COMPONENTS, ReciprocitySettings
+
+GRANT_COLUMNS = [
+    "run_id", "grant_id", "funder", "timebank_id", "amount", "period_start", "period_end",
+    "members", "active_members", "two_way_members", "exchanges", "hours_exchanged", "hours_total",
+    "cost_per_active_member", "cost_per_hour_exchanged", "cost_per_two_way_member",
+    *INDEX_COMPONENTS, "dyadic_reciprocity", "reciprocity_index", "index_coverage",
+    "coproduction_assessed_on", "coproduction_score", "coproduction_band",
+    "social_value_basis", "social_value", "balance_weighted_social_value", "alpha",
+    "reciprocity_weighted_social_value",
+]
+_DTYPES = {
+    "run_id": "object", "grant_id": "object", "funder": "object", "timebank_id": "object",
+    "period_start": "datetime64[us]", "period_end": "datetime64[us]", "coproduction_assessed_on": "datetime64[us]",
+    "coproduction_band": "object", "social_value_basis": "object",
+    "members": "int64", "active_members": "int64", "two_way_members": "int64", "exchanges": "int64",
+}
+
+
+def empty_grant_metrics() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, "float64")) for c in GRANT_COLUMNS})
+
+
+def grant_metrics(
+    con: duckdb.DuckDBPyConnection,
+    settings: ReciprocitySettings | None = None,
+    *,
+    run_id: str,
+    social_value: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The grant mart as a DataFrame (one row per grant)."""
+    s = settings or ReciprocitySettings()
+    grants = con.execute(f"SELECT * FROM ({source_sql(con, GRANTS)}) ORDER BY grant_id").df()
+    if grants.empty:
+        return empty_grant_metrics()
+    grants["grp"] = np.arange(len(grants), dtype="int64")
+    tag = uuid.uuid4().hex[:10]
+    groups, mstats, gframe = f"_rc_ggroups_{tag}", f"_rc_gmember_{tag}", f"_rc_gframe_{tag}"
+    # Grant periods are measured on all the data: the window settings do not cut them short.
+    with prepared(con, s.model_copy(update={"window_start": None, "window_end": None})) as p:
+        con.register(gframe, grants)
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE {groups} AS SELECT grp::INTEGER AS grp, timebank_id, "
+                f"period_start::DATE AS period_start, period_end::DATE AS period_end, NULL::DATE AS bucket FROM {gframe}"
+            )
+            measures = group_measures(con, p, s, groups, member_stats=mstats)
+            sv = _social_value(con, p, s, social_value, mstats, gframe)
+        finally:
+            con.unregister(gframe)
+            for t in (groups, mstats):
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+    out = grants.merge(measures, on="grp", how="left")
+    out["active_members"] = out["trading_members"]  # for a grant: traded within the grant period
+    out = pd.concat([out, reciprocity_index(out, s.index_weights)], axis=1)
+    amount = out["amount"].astype("float64")
+    for col, den in (("cost_per_active_member", "active_members"), ("cost_per_hour_exchanged", "hours_exchanged"),
+                     ("cost_per_two_way_member", "two_way_members")):
+        d = out[den].astype("float64")
+        out[col] = (amount / d).where(d > 0)
+    out = _with_assessment(con, s, out)
+    out = out.merge(sv, on="grant_id", how="left") if sv is not None else out
+    if sv is None:
+        out["social_value_basis"] = None
+        out["social_value"] = np.nan
+        out["balance_weighted_social_value"] = np.nan
+    out["alpha"] = s.alpha
+    out["reciprocity_weighted_social_value"] = s.alpha * out["social_value"] + (1 - s.alpha) * out["balance_weighted_social_value"]
+    out["run_id"] = run_id
+    out = out[GRANT_COLUMNS].copy()
+    empty = empty_grant_metrics()
+    for c in GRANT_COLUMNS:
+        out[c] = out[c].astype(empty[c].dtype)
+    return out
+
+
+def _with_assessment(con, s: ReciprocitySettings, out: pd.DataFrame) -> pd.DataFrame:
+    scored = score_assessments(con, s)
+    scored = scored[scored["status"] == "complete"]
+    dates, scores, bands = [], [], []
+    for tb, end in zip(out["timebank_id"], pd.to_datetime(out["period_end"])):
+        rows = scored[(scored["timebank_id"] == tb) & (pd.to_datetime(scored["assessed_on"]) <= end)]
+        if rows.empty:
+            dates.append(pd.NaT), scores.append(np.nan), bands.append(None)
+        else:
+            last = rows.sort_values("assessed_on").iloc[-1]
+            dates.append(last["assessed_on"]), scores.append(last["coproduction_score"]), bands.append(last["coproduction_band"])
+    out["coproduction_assessed_on"] = pd.to_datetime(pd.Series(dates, index=out.index, dtype="object"))
+    out["coproduction_score"] = scores
+    out["coproduction_band"] = bands
+    return out
+
+
+def _social_value(con, p, s: ReciprocitySettings, social_value: pd.DataFrame | None, mstats: str, gframe: str):
+    """Per grant: social_value_basis, social_value (Σ SV) and balance_weighted_social_value (Σ SV·b)."""
+    if social_value is None:
+        return None
+    sv = social_value.copy()
+    if "social_value" not in sv.columns:
+        raise ValueError("social_value: needs a 'social_value' column")
+    name = f"_rc_sv_{uuid.uuid4().hex[:10]}"
+    if "member_id" in sv.columns:
+        basis = "member"
+        grant_filter = "AND (v.grant_id IS NULL OR v.grant_id = g.grant_id)" if "grant_id" in sv.columns else ""
+        sql = f"""
+            SELECT g.grant_id, sum(v.social_value) AS social_value,
+                   sum(v.social_value * coalesce(m.b, 0)) AS balance_weighted_social_value
+            FROM {gframe} g
+            JOIN {p.accounts} a ON a.timebank_id = g.timebank_id
+            JOIN {name} v ON v.member_id = a.member_id {grant_filter}
+            LEFT JOIN {mstats} m ON m.grp = g.grp AND m.mid = a.mid
+            GROUP BY g.grant_id
+        """
+    elif "grant_id" in sv.columns or "timebank_id" in sv.columns:
+        basis = "grant" if "grant_id" in sv.columns else "timebank"
+        key = "grant_id" if basis == "grant" else "timebank_id"
+        sql = f"""
+            WITH b AS (SELECT grp, avg(b) FILTER (WHERE "G" + "R" > 0) AS mean_b FROM {mstats} GROUP BY grp)
+            SELECT g.grant_id, sum(v.social_value) AS social_value,
+                   sum(v.social_value) * coalesce(any_value(b.mean_b), 0) AS balance_weighted_social_value
+            FROM {gframe} g JOIN {name} v ON v.{key} = g.{key} LEFT JOIN b ON b.grp = g.grp
+            GROUP BY g.grant_id
+        """
+    else:
+        raise ValueError("social_value: needs a member_id, grant_id or timebank_id column")
+    con.register(name, sv)
+    try:
+        res = con.execute(sql).df()
+    finally:
+        con.unregister(name)
+    res["social_value_basis"] = basis
+    return res

@@ -1,0 +1,158 @@
+"""marts.grant_metrics and the co-production self-assessment (hand computations inline)."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.reciprocity import (
+    GRANT_COLUMNS,
+    ReciprocitySettings,
+    coproduction_band,
+    grant_metrics,
+    score_assessments,
+)
+from tests.models.test_reciprocity_fixtures import GRANTS, WINDOW, assessment, load
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def _by_grant(df):
+    return {r["grant_id"]: r for _, r in df.iterrows()}
+
+
+# --- self-assessment -------------------------------------------------------------------
+
+def test_band_boundaries_and_labels():
+    # 20–39 emerging, 40–59 developing, 60–79 established, 80–100 leading (our labels)
+    cases = {20: "emerging", 39: "emerging", 40: "developing", 59: "developing", 60: "established",
+             79: "established", 80: "leading", 100: "leading"}
+    for score, band in cases.items():
+        assert coproduction_band(score) == band
+    assert coproduction_band(19) is None and coproduction_band(101) is None and coproduction_band(None) is None
+    hub = ("not there", "starting out", "on the way", "going strong")  # The Hub's published labels
+    assert coproduction_band(85, hub) == "going strong"
+
+
+def test_scoring_complete_incomplete_and_invalid(con):
+    rows = (
+        assessment("TB1", "2024-03-01", [3] * 10 + [4] * 10)  # 30 + 40 = 70 → established
+        + assessment("TB1", "2024-09-01", [5] * 20)  # 100 → leading
+        + assessment("TB1", "2024-11-01", [1] * 19)  # one item missing → incomplete
+        + assessment("TB2", "2024-02-01", [2] * 20)  # 40 → developing
+        + [("TB2", "2024-02-01", "Assets ", "ITEM1", 2)]  # a duplicate after case/space folding → invalid
+    )
+    load(con, members=None, exchanges=None, assessments=rows)
+    df = score_assessments(con).set_index(["timebank_id", "assessed_on"])
+    got = {(tb, str(d)[:10]): (r["status"], r["coproduction_score"], r["coproduction_band"]) for (tb, d), r in df.iterrows()}
+    assert got[("TB1", "2024-03-01")] == ("complete", 70.0, "established")
+    assert got[("TB1", "2024-09-01")] == ("complete", 100.0, "leading")
+    status, score, band = got[("TB1", "2024-11-01")]
+    assert status == "incomplete" and np.isnan(score) and band is None
+    assert got[("TB2", "2024-02-01")][0] == "invalid"
+    assert df.loc[("TB1", pd.Timestamp("2024-03-01")), "items"] == 20
+
+
+def test_scoring_absent_source(con):
+    df = score_assessments(con)
+    assert df.empty and "coproduction_band" in df.columns
+
+
+# --- grant metrics ----------------------------------------------------------------------
+
+def test_grant_metrics_hand_computed(con):
+    load(con, grants=GRANTS, assessments=assessment("TB1", "2024-03-01", [3] * 10 + [4] * 10))
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1"))
+    g1 = g["G1"]
+    # G1 = TB1, 2024-01-01..06-30: E1–E6 and E10. Traded: A B X Y Z P Q = 7; two-way A B X Y Z = 5;
+    # hours exchanged 2+2+1+0.5+1+3+1 = 10.5.
+    assert (g1["members"], g1["active_members"], g1["two_way_members"], g1["exchanges"]) == (8, 7, 5, 7)
+    assert g1["hours_exchanged"] == pytest.approx(10.5) and g1["hours_total"] == pytest.approx(13.0)
+    assert g1["cost_per_active_member"] == pytest.approx(10000 / 7)
+    assert g1["cost_per_hour_exchanged"] == pytest.approx(10000 / 10.5)
+    assert g1["cost_per_two_way_member"] == pytest.approx(2000.0)
+    # balances in H1: A 1, B 1, X 1 (E3 out, E5 in), Y 2/3, Z 2/3, P 0, Q 0 → 13/21
+    # network: W = 9.5, W↔ = 4, circulating 2.5 (the X→Y→Z→X cycle with E3 only)
+    comps = {"two_way_share": 5 / 7, "mean_balance_index": 13 / 21, "weighted_reciprocity": 4 / 9.5,
+             "generalised_reciprocity": 2.5 / 9.5, "beneficiary_contribution_share": 2 / 3}
+    for c, v in comps.items():
+        assert g1[c] == pytest.approx(v), c
+    assert g1["dyadic_reciprocity"] == pytest.approx(1 / 3)
+    assert g1["reciprocity_index"] == pytest.approx(sum(comps.values()) / 5)
+    assert (g1["coproduction_score"], g1["coproduction_band"]) == (70.0, "established")
+    assert str(g1["coproduction_assessed_on"])[:10] == "2024-03-01"
+    # G2 = TB1 H2: only E11 (X→Y, 1 hour). X and Y traded, neither both ways; X (patient) gave 1 hour.
+    g2 = g["G2"]
+    assert (g2["active_members"], g2["two_way_members"]) == (2, 0)
+    assert g2["cost_per_active_member"] == 2500 and pd.isna(g2["cost_per_two_way_member"])
+    assert g2["reciprocity_index"] == pytest.approx((0 + 0 + 0 + 0 + 1 / 3) / 5)
+    # G3 = TB2: no exchanges at all; no assessment.
+    g3 = g["G3"]
+    assert g3["active_members"] == 0 and pd.isna(g3["cost_per_active_member"]) and pd.isna(g3["reciprocity_index"])
+    assert pd.isna(g3["coproduction_score"]) and g3["coproduction_band"] is None
+    assert pd.isna(g1["social_value"])  # no social value supplied
+
+
+def test_assessment_after_the_grant_is_not_used(con):
+    load(con, grants=GRANTS, assessments=assessment("TB1", "2024-08-01", [5] * 20))
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1"))
+    assert pd.isna(g["G1"]["coproduction_score"])  # assessed after G1 ended (06-30)
+    assert g["G2"]["coproduction_score"] == 100.0
+
+
+def test_reciprocity_weighted_social_value_member_level(con):
+    load(con, grants=GRANTS)
+    sv = pd.DataFrame({"member_id": ["A", "P", "Q", "X"], "social_value": [100.0, 200.0, 50.0, 10.0]})
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1", social_value=sv))
+    # G1: b in H1: A 1, P 0 (pure giver), Q 0 (pure receiver), X 1
+    #     SV = 360; Σ SV·b = 100 + 10 = 110; α = 0.5 → 0.5·360 + 0.5·110 = 235
+    assert (g["G1"]["social_value"], g["G1"]["balance_weighted_social_value"]) == (360.0, 110.0)
+    assert g["G1"]["reciprocity_weighted_social_value"] == pytest.approx(235.0)
+    assert g["G1"]["social_value_basis"] == "member"
+    # G2: nobody balanced in H2 (X only gave) → Σ SV·b = 0 → 0.5·360 = 180
+    assert g["G2"]["reciprocity_weighted_social_value"] == pytest.approx(180.0)
+    assert pd.isna(g["G3"]["social_value"])
+    # α = 1 ignores reciprocity; α = 0 counts only balanced value.
+    one = _by_grant(grant_metrics(con, WINDOW.model_copy(update={"alpha": 1.0}), run_id="r", social_value=sv))
+    zero = _by_grant(grant_metrics(con, WINDOW.model_copy(update={"alpha": 0.0}), run_id="r", social_value=sv))
+    assert one["G1"]["reciprocity_weighted_social_value"] == 360 and zero["G1"]["reciprocity_weighted_social_value"] == 110
+    # Tie member values to one grant with a grant_id column.
+    tied = sv.assign(grant_id="G1")
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1", social_value=tied))
+    assert g["G1"]["social_value"] == 360 and pd.isna(g["G2"]["social_value"])
+
+
+def test_reciprocity_weighted_social_value_grant_and_timebank_level(con):
+    load(con, grants=GRANTS)
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1",
+                                social_value=pd.DataFrame({"grant_id": ["G1"], "social_value": [1000.0]})))
+    # no member detail: b = the period's mean balance index (13/21 for G1)
+    assert g["G1"]["reciprocity_weighted_social_value"] == pytest.approx(500 + 500 * 13 / 21)
+    assert g["G1"]["social_value_basis"] == "grant"
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1",
+                                social_value=pd.DataFrame({"timebank_id": ["TB1"], "social_value": [500.0]})))
+    assert g["G1"]["social_value"] == 500 and g["G2"]["social_value"] == 500  # applied to each grant of TB1
+    assert g["G2"]["reciprocity_weighted_social_value"] == pytest.approx(250.0)  # mean balance 0 in H2
+    with pytest.raises(ValueError):
+        grant_metrics(con, WINDOW, run_id="r1", social_value=pd.DataFrame({"value": [1.0]}))
+
+
+@pytest.mark.parametrize("setup", ["absent", "empty grants", "grants only"])
+def test_absent_or_empty_inputs(con, setup):
+    if setup == "empty grants":
+        load(con, grants=[])
+    if setup == "grants only":
+        load(con, members=None, exchanges=None, grants=GRANTS)
+    df = grant_metrics(con, ReciprocitySettings(), run_id="r1")
+    assert list(df.columns) == GRANT_COLUMNS
+    if setup == "grants only":
+        assert len(df) == 3 and (df["active_members"] == 0).all() and df["reciprocity_index"].isna().all()
+    else:
+        assert df.empty
