@@ -15,7 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.readmission.settings import ReadmissionSettings
+from models.reciprocity.settings import ReciprocitySettings
 from models.reoffending.settings import ReoffendingSettings
+from models.social_value.settings import SocialValueSettings
 from models.wellbeing.settings import WellbeingSettings
 
 
@@ -50,6 +52,8 @@ class OutcomesConfig(BaseModel):
     readmission: ReadmissionSettings = ReadmissionSettings()
     reoffending: ReoffendingSettings = ReoffendingSettings()
     wellbeing: WellbeingSettings = WellbeingSettings()
+    reciprocity: ReciprocitySettings = ReciprocitySettings()
+    social_value: SocialValueSettings = SocialValueSettings()
 
     def as_of(self) -> dt.date:
         return self.ingest.as_of or dt.date.today()
@@ -73,6 +77,16 @@ def load_config(path: str | Path | None) -> OutcomesConfig:
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot be read as YAML: {err}") from err
     try:
-        return OutcomesConfig.model_validate(raw)
+        config = OutcomesConfig.model_validate(raw)
     except ValueError as err:
         raise ConfigError(f"{path}: {err}") from err
+    return _relative_to(config, path.parent)
+
+
+def _relative_to(config: OutcomesConfig, base: Path) -> OutcomesConfig:
+    """File paths in the config (the impact map, proxy tables) are relative to the config file."""
+    sv = config.social_value
+    absolute = lambda p: p if p.is_absolute() else (base / p).resolve()
+    sv = sv.model_copy(update={"impact_map": sv.impact_map and absolute(sv.impact_map),
+                               "proxy_tables": tuple(absolute(p) for p in sv.proxy_tables)})
+    return config.model_copy(update={"social_value": sv})

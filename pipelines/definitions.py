@@ -5,7 +5,9 @@ import dagster as dg
 
 from pipelines.assets.pages import page_assets
 from pipelines.assets.readmission import readmission_assets, readmission_checks
+from pipelines.assets.reciprocity import reciprocity_assets, reciprocity_checks
 from pipelines.assets.reoffending import reoffending_assets, reoffending_checks
+from pipelines.assets.social_value import social_value_assets, social_value_checks
 from pipelines.assets.wellbeing import wellbeing_assets, wellbeing_checks
 from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.provenance_assets import run_record
@@ -14,8 +16,10 @@ from pipelines.resources import Settings, Warehouse
 all_assets_job = dg.define_asset_job("all_assets_job", selection=dg.AssetSelection.all())
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *page_assets],
-    asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks],
+    assets=[*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
+            *reciprocity_assets, *social_value_assets, *page_assets],
+    asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
+                  *reciprocity_checks, *social_value_checks],
     jobs=[all_assets_job],
     resources={"warehouse": Warehouse(), "settings": Settings()},
     # One DuckDB writer at a time (docs/storage.md): steps run in one process, in order.

@@ -62,3 +62,21 @@ def avoided(effects: pd.DataFrame, before_after: pd.DataFrame, services: pd.Data
     out = pd.DataFrame(rows)
     out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].astype(float).replace(-0.0, 0.0)
     return out
+
+
+def social_value_outputs(frame: pd.DataFrame) -> dict[str, dict]:
+    """marts.readmission_avoided as the social-value model's output mapping: ``avoided_<measure>``.
+
+    Net estimates (already the difference from the matched comparison group) of adverse
+    events (``lower_is_better``). The rates travel only for ``readmissions``, where they are
+    risks (proportions); for admissions and contacts they are events per person-year, which
+    the interface's ``comparison_rate`` (a proportion, for deadweight) cannot hold.
+    """
+    out = {}
+    for r in frame.itertuples(index=False):
+        record = {"estimate": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
+                  "n": int(r.n), "estimand": "net", "direction": "lower_is_better", "unit": r.unit}
+        if r.measure == "readmissions":
+            record.update(comparison_rate=float(r.comparison_rate), participant_rate=float(r.participant_rate))
+        out[f"avoided_{r.measure}"] = record
+    return out

@@ -171,3 +171,22 @@ def _social_value(con, p, s: ReciprocitySettings, social_value: pd.DataFrame | N
         con.unregister(name)
     res["social_value_basis"] = basis
     return res
+
+
+def apportion_social_value(grants: pd.DataFrame, by_time_bank: pd.DataFrame) -> pd.DataFrame | None:
+    """Each time bank's social value shared among its grants pro rata to the grant amount.
+
+    ``grants``: ``grant_id``, ``timebank_id``, ``amount``; ``by_time_bank``: ``timebank_id``,
+    ``social_value`` (e.g. the time-bank rows of marts.social_value). Returns ``grant_id``,
+    ``social_value`` (basis ``grant`` in ``grant_metrics``), so a time bank's value is counted
+    once across its grants, never once per grant. None when nothing can be apportioned.
+    """
+    if grants.empty or by_time_bank.empty:
+        return None
+    g = grants[["grant_id", "timebank_id", "amount"]].merge(by_time_bank, on="timebank_id", how="inner")
+    total = g.groupby("timebank_id")["amount"].transform("sum")
+    g = g[total > 0]
+    if g.empty:
+        return None
+    g = g.assign(social_value=g["social_value"] * g["amount"] / total[total > 0])
+    return g[["grant_id", "social_value"]].reset_index(drop=True)

@@ -1,0 +1,64 @@
+"""Social-value assets: the configured impact map evaluated on the models' results.
+
+One multi-asset writes ``marts.social_value``, ``marts.social_value_sensitivity``,
+``marts.impact_map`` and ``marts.social_value_yearly`` from one evaluation
+(``models.social_value.warehouse.evaluate_from_warehouse``); the arithmetic, its
+sources and every column are in docs/social-value.md.
+"""
+
+import dagster as dg
+
+from models.reciprocity import write_frame
+from models.social_value.warehouse import evaluate_from_warehouse
+from pipelines.assets.publication import aggregate_only_check, preview
+from pipelines.ingest.assets import WAREHOUSE_POOL
+from pipelines.resources import Settings, Warehouse
+
+GROUP = "social_value"
+MODEL_RESULTS = [dg.AssetKey(["marts", t]) for t in ("readmission_avoided", "reoffending_avoided",
+                                                     "wellbeing_reliable_improvement", "timebank_activity")]
+DESCRIPTIONS = {
+    "social_value": "PV, NPV, SROI ratio, net ratio, payback and the Monte Carlo 95% interval of the ratio, "
+                    "overall and per time bank.",
+    "social_value_sensitivity": "One-at-a-time sensitivity: every assumption at its low and high value, the ratio "
+                                "at each, and the switching value at which the ratio reaches 1:1 (tornado data).",
+    "impact_map": "The impact map as resolved: every quantity with its source and interval, proxy with its source, "
+                  "licence and uprating, deadweight (and its source), displacement, attribution, drop-off; status "
+                  "'valued' or 'omitted: <reason>'.",
+    "social_value_yearly": "Impact, discount factor and present value of every outcome in every year.",
+}
+KEYS = {name: dg.AssetKey(["marts", name]) for name in DESCRIPTIONS}
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb"}, deps=MODEL_RESULTS,
+                        description=f"marts.{name}: {DESCRIPTIONS[name]}") for name, key in KEYS.items()],
+    pool=WAREHOUSE_POOL,
+)
+def social_value(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
+    with warehouse.connect() as con:
+        evaluation = evaluate_from_warehouse(con, settings.config().social_value, demo=settings.demo)
+        for name, frame in evaluation.marts.items():
+            write_frame(con, frame.assign(run_id=context.run_id), f"marts.{name}")
+    for oid, reason in evaluation.omitted:
+        context.log.warning(f"social value: outcome {oid!r} left out: {reason}")
+    context.log.info(f"social value: {evaluation.note}")
+    common = {"impact_map": str(evaluation.map_path or "none"), "note": evaluation.note}
+    for name, key in KEYS.items():
+        frame = evaluation.marts[name]
+        yield dg.MaterializeResult(asset_key=key, metadata={"rows": len(frame), **common, "preview": preview(frame)})
+
+
+@dg.asset_check(asset=KEYS["impact_map"], name="every_outcome_valued", blocking=False, pool=WAREHOUSE_POOL,
+                description="Warns when an impact map is configured but an outcome was left out because its model "
+                            "has no results (the totals then leave that outcome out).")
+def every_outcome_valued(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        rows = con.execute("SELECT outcome, status FROM marts.impact_map").fetchall()
+    omitted = [f"{o} ({s})" for o, s in rows if not str(s).startswith("valued")]
+    return dg.AssetCheckResult(passed=not omitted, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"outcomes": len(rows), "omitted": "; ".join(omitted) or "none"})
+
+
+social_value_assets = [social_value]
+social_value_checks = [every_outcome_valued, *(aggregate_only_check(f"marts.{n}") for n in KEYS)]
