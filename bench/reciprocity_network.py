@@ -16,7 +16,7 @@ instead (long chains, no shortcuts): the slow case for the cycle search.
 Prints the timings of each mart and a breakdown of the time-bank mart (the network steps:
 aggregating to distinct ties in SQL, then dyadic, weighted and generalised reciprocity in
 numpy/scipy). ``--verify K`` re-checks K random reciprocated ties of one time bank's whole
-network with a plain search. Results are recorded in docs/benchmarks-reciprocity.md.
+network with a plain search. Results are recorded in docs/benchmarks.md (section "Reciprocity and network measures").
 """
 
 from __future__ import annotations
