@@ -27,6 +27,7 @@ from models.readmission import (
     service_use_change,
     write_frame,
 )
+from pipelines.assets.publication import preview
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -46,14 +47,8 @@ def _staging(*sources: str) -> list[dg.AssetKey]:
     return [dg.AssetKey(["staging", s]) for s in sources]
 
 
-def _preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
-    if frame is None or frame.empty:
-        return dg.MetadataValue.md("no rows")
-    return dg.MetadataValue.md(frame.head(rows).drop(columns=["run_id"], errors="ignore").to_markdown(index=False))
-
-
 def _result(table: str, rows: int, frame: pd.DataFrame, **extra) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata={"table": table, "rows": rows, "preview": _preview(frame), **extra})
+    return dg.MaterializeResult(metadata={"table": table, "rows": rows, "preview": preview(frame), **extra})
 
 
 @dg.asset(

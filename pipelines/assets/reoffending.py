@@ -20,6 +20,7 @@ from models.reoffending import (
     write_mart,
 )
 from models.reoffending.rates import rate_check
+from pipelines.assets.publication import preview
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -38,16 +39,6 @@ def reoffending_settings(settings: Settings) -> tuple[ReoffendingSettings, dt.da
     config = settings.config()
     section = getattr(config, "reoffending", None) or ReoffendingSettings()
     return section, section.as_of or config.as_of()
-
-
-def _preview(df, n: int = 8) -> dg.MetadataValue:
-    """The first rows as a markdown table (numbers to 4 significant digits)."""
-    if not len(df):
-        return dg.MetadataValue.md("no rows")
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.head(n).itertuples(index=False)]
-    return dg.MetadataValue.md("\n".join(lines))
 
 
 @dg.asset(
@@ -90,7 +81,7 @@ def reoffending_rates_mart(context: dg.AssetExecutionContext, warehouse: Warehou
         df = reoffending_rates(con)
         rows = write_mart(con, "marts.reoffending_rates", df, context.run_id)
     overall = df[(df["cohort_period"] == "all") & (df["programme"] == "all_people") & (df["event_type"] == "all")]
-    return dg.MaterializeResult(metadata={"rows": rows, "overall": _preview(overall), "preview": _preview(df)})
+    return dg.MaterializeResult(metadata={"rows": rows, "overall": preview(overall), "preview": preview(df)})
 
 
 @dg.multi_asset(
@@ -120,10 +111,10 @@ def reoffending_comparison(context: dg.AssetExecutionContext, warehouse: Warehou
         context.log.info(f"reoffending effects, {r.programme}: {r.not_estimable_reason}")
     cols = ["programme", "measure", "participant_value", "comparison_value", "estimate", "ci_low", "ci_high", "verdict", "n_matched"]
     yield dg.MaterializeResult(asset_key=EFFECTS_KEY, metadata={
-        "rows": n_eff, "not_estimable": len(not_estimable), "preview": _preview(eff[cols] if len(eff) else eff),
+        "rows": n_eff, "not_estimable": len(not_estimable), "preview": preview(eff[cols] if len(eff) else eff),
     })
     yield dg.MaterializeResult(asset_key=SURVIVAL_KEY, metadata={"rows": n_surv})
-    yield dg.MaterializeResult(asset_key=AVOIDED_KEY, metadata={"rows": n_avo, "preview": _preview(comp.avoided)})
+    yield dg.MaterializeResult(asset_key=AVOIDED_KEY, metadata={"rows": n_avo, "preview": preview(comp.avoided)})
 
 
 @dg.asset(
@@ -141,7 +132,7 @@ def reoffending_cox_mart(context: dg.AssetExecutionContext, warehouse: Warehouse
         df = reoffending_cox(read_cohort(con), rs)
         rows = write_mart(con, "marts.reoffending_cox", df, context.run_id)
     treated = df[df["term"] == "treated"] if len(df) else df
-    return dg.MaterializeResult(metadata={"rows": rows, "treated_terms": _preview(treated)})
+    return dg.MaterializeResult(metadata={"rows": rows, "treated_terms": preview(treated)})
 
 
 # ------------------------------------------------------------------------------------ checks

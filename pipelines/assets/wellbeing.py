@@ -8,18 +8,17 @@ config has that section.
 
 
 import dagster as dg
-import pandas as pd
 
 from models import wellbeing as wb
 from models.wellbeing.journeys import unaccounted_readings
-from models.wellbeing.tables import columns_of, scalar, table_exists
+from models.wellbeing.tables import table_exists
+from pipelines.assets.publication import aggregate_only_check, preview
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
 CORE_KEY = dg.AssetKey(["core", "star_journeys"])
 GROUP = "wellbeing"
 SOURCES = ("star_readings", "persons", "timebank_members", "timebank_exchanges", "programme_enrolments")
-PERSON_IDENTIFIERS = ("person_id", "member_id", "giver_id", "receiver_id")
 
 DESCRIPTIONS = {
     wb.CHANGE: "Distance travelled per Star version x area x time bank x period: baseline snapshot, paired change "
@@ -36,16 +35,6 @@ DESCRIPTIONS = {
 
 def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
     return getattr(settings.config(), "wellbeing", None) or wb.WellbeingSettings()
-
-
-def _markdown(frame: pd.DataFrame, rows: int = 8) -> str:
-    if frame.empty:
-        return "no rows"
-    head = frame.head(rows)
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in head.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 @dg.asset(
@@ -87,7 +76,7 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             frame = wb.MART_BUILDERS[table](con, config)
             rows = wb.write_table(con, table, frame, context.run_id)
-        meta = {"rows": rows, "preview": dg.MetadataValue.md(_markdown(frame))}
+        meta = {"rows": rows, "preview": preview(frame)}
         if "status" in frame.columns and len(frame):
             meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())
         return dg.MaterializeResult(metadata=meta)
@@ -108,25 +97,6 @@ def readings_accounted(context: dg.AssetCheckExecutionContext, warehouse: Wareho
                                metadata={"unaccounted": lost, **counts})
 
 
-def build_publication_check(table: str) -> dg.AssetChecksDefinition:
-    schema, name = table.split(".")
-
-    @dg.asset_check(asset=dg.AssetKey([schema, name]), name="aggregate_only", blocking=True, pool=WAREHOUSE_POOL,
-                    description="No person identifier column, and every row carries this run's id.")
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            cols = columns_of(con, table) if table_exists(con, table) else []
-            identifiers = [c for c in cols if c in PERSON_IDENTIFIERS]
-            other_runs = scalar(con, f"SELECT count(*) FROM {table} WHERE run_id IS DISTINCT FROM ?",
-                                [context.run.run_id]) if cols else 0
-        return dg.AssetCheckResult(
-            passed=bool(cols) and not identifiers and other_runs == 0, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"identifier_columns": ", ".join(identifiers) or "none", "rows_from_other_runs": int(other_runs),
-                      "table_exists": bool(cols)})
-
-    return _check
-
-
 @dg.asset_check(asset=dg.AssetKey(["marts", "wellbeing_change"]), name="paired_minimum", blocking=False,
                 pool=WAREHOUSE_POOL,
                 description="Warns when an instrument has fewer people with paired readings than wellbeing.min_paired_n "
@@ -144,4 +114,4 @@ def paired_minimum(context: dg.AssetCheckExecutionContext, warehouse: Warehouse,
                                          "instruments": len(rows)})
 
 
-wellbeing_checks = [readings_accounted, *(build_publication_check(t) for t in wb.MART_TABLES), paired_minimum]
+wellbeing_checks = [readings_accounted, *(aggregate_only_check(t) for t in wb.MART_TABLES), paired_minimum]
