@@ -1,0 +1,117 @@
+"""Benchmark: the whole pipeline, headless, at several sizes, against DuckDB's load floor.
+
+    python -m bench.pipeline --persons 10000 30000 100000 [--seed 11] [--format csv]
+
+For each size, in one process and one run: generate the synthetic inputs
+(``data.generate``), time DuckDB alone loading every raw file into a table (the floor),
+then run ``python -m pipelines.run`` (every asset, dashboards included) in a child process
+with its own warehouse, output folder and DAGSTER_HOME. Reports wall time per stage (the
+asset groups: summed step durations from the run's own event log), total run time, the
+child's peak resident memory (ru_maxrss, DuckDB included: it runs in-process), the ingest
+time over the floor, and rows read. Prints one Markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+CHILD = ("import resource, sys; from pipelines.run import main; rc = main(); "
+         "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+
+
+def load_floor(folder: Path) -> tuple[float, int]:
+    """Seconds for DuckDB alone to load every input file into a table, and the rows loaded."""
+    con = duckdb.connect(str(folder.parent / "floor.duckdb"))
+    start, rows = time.perf_counter(), 0
+    for i, path in enumerate(sorted(folder.iterdir())):
+        reader = {".csv": "read_csv", ".parquet": "read_parquet"}.get(path.suffix)
+        if reader:
+            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM {reader}('{path}')")
+            rows += con.execute(f"SELECT count(*) FROM t{i}").fetchone()[0]
+    seconds = time.perf_counter() - start
+    con.close()
+    (folder.parent / "floor.duckdb").unlink()
+    return seconds, rows
+
+
+def stage_times(dagster_home: Path) -> dict[str, float]:
+    """Summed step durations per asset group (checks count with their asset) of the latest run."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    groups = {"__".join(k.path): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    for assets in defs.assets or ():  # multi-assets run as one step named after their op
+        if isinstance(assets, dg.AssetsDefinition) and len(assets.keys) > 1:
+            groups[assets.op.name] = graph.get(next(iter(assets.keys))).group_name
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    totals: dict[str, float] = defaultdict(float)
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        for step in instance.get_run_step_stats(run.run_id):
+            owner = max((k for k in groups if step.step_key == k or step.step_key.startswith(k + "_")), key=len, default=None)
+            totals[groups.get(owner, "other")] += (step.end_time or 0) - (step.start_time or 0)
+    return dict(totals)
+
+
+def run_size(persons: int, seed: int, fmt: str, tmp: Path) -> dict:
+    inputs = tmp / f"in_{persons}"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "data.generate", "--persons", str(persons), "--seed", str(seed),
+                    "--out", str(inputs), "--format", fmt], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    generate = time.perf_counter() - started
+    floor, rows = load_floor(inputs)
+    home = tmp / f"home_{persons}"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    env = {**os.environ, "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(inputs), "DAGSTER_HOME": str(home),
+           "OUTCOMES_WAREHOUSE": str(tmp / f"w_{persons}.duckdb"), "OUTCOMES_OUTPUT_DIR": str(tmp / f"site_{persons}")}
+    started = time.perf_counter()
+    child = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True)
+    total = time.perf_counter() - started
+    peak = next((int(line.split()[1]) for line in child.stdout.splitlines() if line.startswith("PEAK_RSS_KB")), 0)
+    if child.returncode != 0:
+        print(child.stdout[-3000:], child.stderr[-3000:], file=sys.stderr)
+    stages = stage_times(home)
+    return {"persons": persons, "rows": rows, "generate_s": generate, "floor_s": floor, "total_s": total,
+            "peak_gb": peak / 1024 ** 2, "stages": stages, "ok": child.returncode == 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for persons in args.persons:
+            results.append(run_size(persons, args.seed, args.format, Path(tmp)))
+            r = results[-1]
+            print(f"{persons:>9} persons: {r['rows']:,} rows, run {r['total_s']:.1f} s, peak {r['peak_gb']:.2f} GB, "
+                  f"{'ok' if r['ok'] else 'FAILED'}", file=sys.stderr, flush=True)
+    stages = sorted({s for r in results for s in r["stages"]})
+    head = ["persons", "input rows", "DuckDB load floor (s)", "ingest (s)", "ingest / floor", *[f"{s} (s)" for s in stages if s != "ingest"],
+            "whole run (s)", "peak RSS (GB)", "ok"]
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for r in results:
+        ingest = r["stages"].get("ingest", float("nan"))
+        cells = [f"{r['persons']:,}", f"{r['rows']:,}", f"{r['floor_s']:.1f}", f"{ingest:.1f}", f"{ingest / r['floor_s']:.1f}x",
+                 *[f"{r['stages'].get(s, 0):.1f}" for s in stages if s != "ingest"],
+                 f"{r['total_s']:.1f}", f"{r['peak_gb']:.2f}", "yes" if r["ok"] else "NO"]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
