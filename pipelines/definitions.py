@@ -7,6 +7,7 @@ from pipelines.assets.pages import page_assets
 from pipelines.assets.readmission import readmission_assets, readmission_checks
 from pipelines.assets.reciprocity import reciprocity_assets, reciprocity_checks
 from pipelines.assets.reoffending import reoffending_assets, reoffending_checks
+from pipelines.assets.snapshot import reader_snapshot
 from pipelines.assets.social_value import social_value_assets, social_value_checks
 from pipelines.assets.wellbeing import wellbeing_assets, wellbeing_checks
 from pipelines.ingest.assets import ingest_assets, ingest_checks
@@ -17,7 +18,7 @@ all_assets_job = dg.define_asset_job("all_assets_job", selection=dg.AssetSelecti
 
 defs = dg.Definitions(
     assets=[*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
-            *reciprocity_assets, *social_value_assets, *page_assets],
+            *reciprocity_assets, *social_value_assets, reader_snapshot, *page_assets],
     asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
                   *reciprocity_checks, *social_value_checks],
     jobs=[all_assets_job],
