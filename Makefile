@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAMPLE := data/sample
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup browser demo run test ui bench clean
+.PHONY: setup browser postgres demo run test ui bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ run: setup
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser
+# Debian's PostgreSQL server for the team-profile test (tests/deployment), when absent.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: setup browser postgres
 	$(BIN)/python -m pytest -q
 
 ui: setup $(SAMPLE)/.generated

@@ -10,6 +10,7 @@ from pipelines.assets.reoffending import reoffending_assets, reoffending_checks
 from pipelines.assets.snapshot import reader_snapshot
 from pipelines.assets.social_value import social_value_assets, social_value_checks
 from pipelines.assets.wellbeing import wellbeing_assets, wellbeing_checks
+from pipelines.automation import schedules, sensors
 from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
@@ -22,6 +23,8 @@ defs = dg.Definitions(
     asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
                   *reciprocity_checks, *social_value_checks],
     jobs=[all_assets_job],
+    sensors=sensors,
+    schedules=schedules,
     resources={"warehouse": Warehouse(), "settings": Settings()},
     # One DuckDB writer at a time (docs/storage.md): steps run in one process, in order.
     executor=dg.in_process_executor,
