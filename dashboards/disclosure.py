@@ -23,7 +23,7 @@ class DisclosureRule:
     suppress_max: int = 7
     round_to: int = 5
 
-    def count(self, value: float | int | None) -> int | str | None:
+    def count(self, value: float | None) -> int | str | None:
         """A count as it may be published: ``*`` for 1..suppress_max, else rounded to ``round_to``."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
@@ -34,11 +34,23 @@ class DisclosureRule:
             return SUPPRESSED
         return int(self.round_to * math.floor(value / self.round_to + 0.5))
 
-    def table(self, frame: pd.DataFrame, counts: list[str], rates: dict[str, str] | None = None) -> pd.DataFrame:
-        """Protect ``counts`` columns; blank each rate column whose base count (``rates[rate] = count``) is suppressed."""
+    def hides(self, value: float | None) -> bool:
+        """True when ``value`` is a count that would be published as ``*``."""
+        return self.count(value) == SUPPRESSED
+
+    def table(self, frame: pd.DataFrame, counts: list[str],
+              rates: dict[str, str | tuple[str, ...]] | None = None) -> pd.DataFrame:
+        """Protect ``counts`` columns; show ``*`` for each rate column any of whose base counts is suppressed.
+
+        ``rates[rate]`` names the count (or a tuple of counts: numerator and denominator) the
+        rate is built on; a mean or a sum over people is a rate on the count of those people.
+        """
         out = frame.copy()
-        for rate, base in (rates or {}).items():
-            hidden = out[base].map(lambda n: self.count(n) == SUPPRESSED)
+        for rate, bases in (rates or {}).items():
+            bases = (bases,) if isinstance(bases, str) else bases
+            hidden = pd.Series(False, index=out.index)
+            for base in bases:
+                hidden |= out[base].map(self.hides).astype(bool)
             out[rate] = out[rate].astype(object).where(~hidden, SUPPRESSED)
         for column in counts:
             out[column] = out[column].map(self.count).astype(object)

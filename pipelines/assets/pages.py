@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dashboards import data_quality, overview
+from dashboards import commissioner, data_quality, evaluator, funder, overview
 from dashboards.disclosure import DisclosureRule
 from dashboards.page import render
 from pipelines.ingest.assets import WAREHOUSE_POOL
@@ -35,4 +35,35 @@ def index_page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings
     return dg.MaterializeResult(metadata={"path": str(path)})
 
 
-page_assets = [data_quality_page, index_page]
+def _marts(*names: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey(["marts", n]) for n in names]
+
+
+@dg.asset(key=["dashboards", "commissioner_page"], group_name="dashboards", kinds={"html"}, pool=WAREHOUSE_POOL,
+          deps=_marts(*commissioner.MARTS),
+          description="commissioner.html: headline tiles, funnel plots, quarterly trends, JDL chart, Star charts, filters.")
+def commissioner_page(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        path = render(commissioner.build_page(con, _rule(settings)), Path(settings.output_dir))
+    return dg.MaterializeResult(metadata={"path": str(path)})
+
+
+@dg.asset(key=["dashboards", "funder_page"], group_name="dashboards", kinds={"html"}, pool=WAREHOUSE_POOL,
+          deps=_marts(*funder.MARTS),
+          description="funder.html: grant metrics, reciprocity-index components, reserved-pot allocation and its sensitivity.")
+def funder_page(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        path = render(funder.build_page(con, _rule(settings)), Path(settings.output_dir))
+    return dg.MaterializeResult(metadata={"path": str(path)})
+
+
+@dg.asset(key=["dashboards", "evaluator_page"], group_name="dashboards", kinds={"html"}, pool=WAREHOUSE_POOL,
+          deps=[dg.AssetKey(["meta", "run_record"]), *_marts(*evaluator.MARTS)],
+          description="evaluator.html: provenance, balance, Kaplan-Meier, Cox, mixed model, SROI, what you can and cannot say.")
+def evaluator_page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        path = render(evaluator.build_page(con, context.run_id, _rule(settings)), Path(settings.output_dir))
+    return dg.MaterializeResult(metadata={"path": str(path)})
+
+
+page_assets = [data_quality_page, index_page, commissioner_page, funder_page, evaluator_page]

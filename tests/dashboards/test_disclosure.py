@@ -20,3 +20,9 @@ def test_rates_on_suppressed_counts_are_hidden():
 
 def test_threshold_is_configurable():
     assert DisclosureRule(suppress_max=5, round_to=1).count(6) == 6
+
+
+def test_a_rate_is_hidden_when_its_numerator_or_denominator_is_suppressed():
+    frame = pd.DataFrame({"k": [10, 10, 0], "n": [100, 5, 20], "rate": [0.1, 2.0, 0.0]})
+    out = DisclosureRule().table(frame, ["k", "n"], {"rate": ("k", "n")})
+    assert out["rate"].tolist() == [0.1, SUPPRESSED, 0.0] and out["n"].tolist() == [100, SUPPRESSED, 20]

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from pipelines.assets.pages import page_assets
@@ -48,7 +49,10 @@ def test_no_identifier_raw_or_hashed_is_published(site):
     hashed = [hmac.new(KEY, raw.encode(), hashlib.sha256).hexdigest() for raw in RAW_IDS + ["P999"]]
     for token in RAW_IDS + hashed:
         assert token not in text
-    assert not re.search(r"\b[0-9a-f]{64}\b", text)
+    con = duckdb.connect(str(site.parent / "w.duckdb"), read_only=True)
+    file_hashes = {h for (h,) in con.execute("SELECT sha256 FROM meta.input_files UNION SELECT config_sha256 FROM meta.runs").fetchall()}
+    con.close()
+    assert set(re.findall(r"\b[0-9a-f]{64}\b", text)) <= file_hashes  # only the evaluator's file and config hashes
 
 
 def test_untrusted_text_is_escaped_and_csv_neutralised(site):
@@ -65,8 +69,13 @@ def test_counts_pass_disclosure_control(site):
     assert persons["rows_read"] == "*" and persons["rows_quarantined"] == "0"
 
 
+def test_pages_say_when_their_marts_are_missing(site):
+    for page in ("commissioner.html", "funder.html", "evaluator.html"):
+        assert "not available yet: marts." in (site / page).read_text()
+
+
 def test_pages_are_self_contained(site):
-    for page in ("index.html", "data-quality.html"):
+    for page in ("index.html", "data-quality.html", "commissioner.html", "funder.html", "evaluator.html"):
         html = (site / page).read_text()
         assert "cdn" not in html.lower() and "<script src='plotly.min.js'>" in html
     assert (site / "plotly.min.js").stat().st_size > 1_000_000
@@ -74,6 +83,7 @@ def test_pages_are_self_contained(site):
 
 @pytest.mark.browser
 def test_pages_render_in_chromium_without_console_errors(site):
+    """Every page, on a run without models (marts missing); the demo-run pages are in test_browser.py."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -85,15 +95,17 @@ def test_pages_render_in_chromium_without_console_errors(site):
         browser = p.chromium.launch(executable_path=chromium, args=args, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
+        drawn = {}
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        for name in ("index.html", "data-quality.html"):
+        for name in ("index.html", "data-quality.html", "commissioner.html", "funder.html", "evaluator.html"):
             page.goto((site / name).as_uri())
             page.wait_for_load_state("load")
             charts = page.locator("div.chart")
             for i in range(charts.count()):
                 charts.nth(i).locator(".main-svg").first.wait_for(timeout=15_000)
-            page.screenshot(path=str(shots / name.replace(".html", ".png")), full_page=True)
-        assert page.locator("div.chart .main-svg").count() >= 1  # the data-quality bar chart drew
+            page.screenshot(path=str(shots / name.replace(".html", "-no-models.png")), full_page=True)
+            drawn[name] = page.locator("div.chart .main-svg").count()
+        assert drawn["data-quality.html"] >= 1  # the data-quality bar chart drew
         browser.close()
     assert errors == []

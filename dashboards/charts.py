@@ -1,0 +1,129 @@
+"""Plotly figure builders shared by the pages. Inputs are published (disclosure-controlled) aggregates.
+
+Labels that came from data are HTML-escaped before they reach plotly.js, which reads
+``<...>`` in text as markup; it shows the entities as the original characters.
+Shapes carry meaning as well as colour: circles are within the limits, triangles up/down
+are above/below them (Fingertips-style RAG for readers who cannot tell the colours apart).
+"""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards.page import PALETTE
+from models.readmission.funnel import Dispersion, funnel_limits
+
+SHAPES = {"high": "triangle-up", "low": "triangle-down", "within": "circle"}
+WORDS = {"high": "above the 99.8% limit", "low": "below the 99.8% limit", "within": "within the limits"}
+
+
+def esc(values) -> list[str]:
+    return [html.escape(str(v)) for v in values]
+
+
+@lru_cache(maxsize=256)
+def no_data(title: str, message: str = "No published data for this selection.") -> go.Figure:
+    """An empty chart that says why (still a rendered plot, so the page layout holds). Shared: do not modify."""
+    figure = go.Figure()
+    figure.add_annotation(text=html.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    return figure.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=260)
+
+
+def funnel(units: pd.DataFrame, title: str) -> go.Figure:
+    """O/E against expected, with the 95% and 99.8% limits traced over a grid of expected counts.
+
+    ``units``: published rows of marts.readmission_funnel for one unit type (suppressed ones dropped).
+    The limits use the unit type's own dispersion (columns ``overdispersion``, ``phi``, ``tau2``).
+    """
+    first = units.iloc[0]
+    dispersion = Dispersion(str(first["overdispersion"]), float(first["phi"]) if pd.notna(first["phi"]) else 1.0,
+                            float(first["tau2"] or 0.0), len(units), "")
+    top = max(float(units["expected"].max()) * 1.15, 2.0)
+    grid = np.linspace(max(float(units["expected"].min()) * 0.5, 0.2), top, 200)
+    limits = funnel_limits(grid, dispersion)
+    y_top = max(float(units["ratio"].max()), float(units["upper_998"].max()), 1.5) * 1.15
+    figure = go.Figure()
+    for level, dash, color in (("95", "dash", PALETTE[4]), ("998", "solid", PALETTE[5])):
+        label = "95%" if level == "95" else "99.8%"
+        for side in ("lower", "upper"):
+            figure.add_trace(go.Scatter(x=grid, y=limits[f"{side}_{level}"], mode="lines", name=f"{label} limits",
+                                        line={"dash": dash, "color": color, "width": 1.5},
+                                        showlegend=side == "lower", hoverinfo="skip"))
+    figure.add_hline(y=1.0, line_color="#555", annotation_text="target 1 (the whole)")
+    for status, group in units.groupby("outlier_998"):
+        figure.add_trace(go.Scatter(
+            x=group["expected"], y=group["ratio"], mode="markers+text", text=esc(group["unit"]), textposition="top center",
+            name=f"unit {WORDS[status]}", marker={"symbol": SHAPES[status], "size": 12, "color": PALETTE[0]},
+            hovertemplate="%{text}: O/E %{y:.2f}, expected %{x:.1f}<extra></extra>"))
+    return figure.update_layout(title=title, xaxis_title="expected readmissions (risk-adjusted)",
+                                yaxis_title="observed / expected", yaxis_range=[0, y_top], height=420)
+
+
+def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: float | None = None) -> go.Figure:
+    """Bars (or points over periods) of ``rate`` with Wilson ``ci_low``/``ci_high``, in per cent."""
+    figure = go.Figure(go.Bar(
+        x=esc(frame[x]), y=100 * frame["rate"], name=y_title, marker_color=PALETTE[0],
+        error_y={"type": "data", "symmetric": False, "array": 100 * (frame["ci_high"] - frame["rate"]),
+                 "arrayminus": 100 * (frame["rate"] - frame["ci_low"])}))
+    if benchmark is not None:
+        figure.add_hline(y=100 * benchmark, line_dash="dash", annotation_text=f"benchmark {100 * benchmark:.1f}%")
+    return figure.update_layout(title=title, yaxis_title=y_title, height=380)
+
+
+def star(frame: pd.DataFrame, title: str) -> go.Figure:
+    """Mean first and latest reading per area on a radar ("Star") chart; ``area``, ``first``, ``latest``."""
+    areas = esc(frame["area"]) + [html.escape(str(frame["area"].iloc[0]))]
+    figure = go.Figure()
+    for column, name, color in (("first", "first reading (mean)", PALETTE[1]), ("latest", "latest reading (mean)", PALETTE[0])):
+        values = list(frame[column]) + [frame[column].iloc[0]]
+        figure.add_trace(go.Scatterpolar(r=values, theta=areas, name=name, line_color=color,
+                                         line_dash="dot" if column == "first" else "solid", fill="toself", opacity=0.6))
+    return figure.update_layout(title=title, polar={"radialaxis": {"rangemode": "tozero"}}, height=480)
+
+
+def km(curves: pd.DataFrame, title: str) -> go.Figure:
+    """Kaplan-Meier steps with pointwise 95% bands, one line per programme and group."""
+    figure = go.Figure()
+    for i, ((programme, group), rows) in enumerate(curves.groupby(["programme", "group"], sort=True)):
+        rows = rows.sort_values("time_days")
+        color = PALETTE[i % len(PALETTE)]
+        name = html.escape(f"{programme}: {group}")
+        figure.add_trace(go.Scatter(x=rows["time_days"], y=rows["ci_high"], line_shape="hv", mode="lines",
+                                    line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        figure.add_trace(go.Scatter(x=rows["time_days"], y=rows["ci_low"], line_shape="hv", mode="lines",
+                                    line={"width": 0}, fill="tonexty", fillcolor="rgba(120,120,120,0.15)",
+                                    showlegend=False, hoverinfo="skip"))
+        figure.add_trace(go.Scatter(x=rows["time_days"], y=rows["survival"], line_shape="hv", mode="lines", name=name,
+                                    line={"color": color, "dash": "solid" if group == "participants" else "dash"}))
+    return figure.update_layout(title=title, xaxis_title="days since the index event",
+                                yaxis_title="share without a proven reoffence", yaxis_range=[0, 1.02], height=420)
+
+
+def forest(frame: pd.DataFrame, label: str, title: str, x_title: str, reference: float) -> go.Figure:
+    """Estimates with 95% intervals (``estimate``, ``ci_low``, ``ci_high``), one row per ``label``."""
+    figure = go.Figure(go.Scatter(
+        x=frame["estimate"], y=esc(frame[label]), mode="markers", marker={"symbol": "square", "color": PALETTE[0]},
+        error_x={"type": "data", "symmetric": False, "array": frame["ci_high"] - frame["estimate"],
+                 "arrayminus": frame["estimate"] - frame["ci_low"]}, name="estimate and 95% interval"))
+    figure.add_vline(x=reference, line_dash="dash", line_color="#555")
+    return figure.update_layout(title=title, xaxis_title=x_title, height=max(300, 40 + 28 * len(frame)),
+                                yaxis_autorange="reversed")
+
+
+def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
+    """SROI ratio at the low and high end of each assumption's range, widest first; base ratio as a line."""
+    labels = esc(rows["outcome"] + ": " + rows["assumption"])
+    figure = go.Figure()
+    figure.add_trace(go.Bar(y=labels, x=rows["ratio_low"] - base, base=base, orientation="h", name="ratio at the low end",
+                            marker_color=PALETTE[1]))
+    figure.add_trace(go.Bar(y=labels, x=rows["ratio_high"] - base, base=base, orientation="h", name="ratio at the high end",
+                            marker_color=PALETTE[0]))
+    figure.add_vline(x=base, line_color="#000", annotation_text=f"base {base:.2f}")
+    figure.add_vline(x=1.0, line_dash="dash", line_color=PALETTE[5], annotation_text="1:1", annotation_position="bottom")
+    return figure.update_layout(title=title, barmode="overlay", xaxis_title="SROI ratio", yaxis_autorange="reversed",
+                                height=max(300, 60 + 30 * len(rows)))

@@ -1,0 +1,107 @@
+"""The commissioner page: headline tiles, funnel plots, quarterly trends, JDL chart, Star charts.
+
+Reads ``marts.timebank_activity``, ``marts.readmission_rates``, ``marts.readmission_effects``,
+``marts.readmission_funnel``, ``marts.reoffending_rates``, ``marts.reoffending_effects``,
+``marts.wellbeing_change``, ``marts.social_value`` and ``marts.impact_map``; any may be
+missing or empty. Filters by time bank, area (of residence) and year swap pre-computed,
+disclosure-controlled aggregates in the browser (dashboards/filters.py).
+"""
+
+from __future__ import annotations
+
+import html
+
+import duckdb
+import pandas as pd
+
+from dashboards import headlines
+from dashboards.activity_sections import activity_section
+from dashboards.disclosure import DisclosureRule
+from dashboards.filters import ALL, Filter, make_filter, variants
+from dashboards.marts import read
+from dashboards.page import Page, Section
+from dashboards.readmission_sections import (
+    area_section,
+    funnel_sections,
+    quarter_section,
+)
+from dashboards.reoffending_sections import cohort_section, jdl_section
+from dashboards.wellbeing_sections import change_table_section, star_sections
+
+MARTS = ("timebank_activity", "readmission_rates", "readmission_effects", "readmission_funnel", "reoffending_rates",
+         "reoffending_effects", "wellbeing_change", "social_value", "impact_map")
+
+
+def _values(frame: pd.DataFrame | None, column: str, where=None) -> list[str]:
+    if frame is None or frame.empty:
+        return []
+    rows = frame if where is None else frame[where(frame)]
+    return [str(v) for v in rows[column].dropna().unique()]
+
+
+def page_filters(m: dict[str, pd.DataFrame | None]) -> list[Filter]:
+    """Time banks, areas and years that appear in any mart the page reads."""
+    banks = (_values(m["timebank_activity"], "timebank_id")
+             + _values(m["readmission_rates"], "value", lambda f: f["dimension"] == "timebank")
+             + [p.removeprefix("timebank:") for p in _values(m["reoffending_rates"], "programme") if p.startswith("timebank:")]
+             + [b for b in _values(m["wellbeing_change"], "timebank_id") if b != "none"]
+             + [s for s in _values(m["social_value"], "scope") if s != "overall"])
+    areas = _values(m["readmission_rates"], "value", lambda f: f["dimension"] == "area")
+    years = ([q[:4] for q in _values(m["readmission_rates"], "value", lambda f: f["dimension"] == "quarter")]
+             + [p[:4] for p in _values(m["reoffending_rates"], "cohort_period") if p != ALL]
+             + [p[:4] for p in _values(m["timebank_activity"], "period_label") if p != "overall"]
+             + [p[:4] for p in _values(m["wellbeing_change"], "period") if p != ALL])
+    return [make_filter("timebank", "Time bank", "All time banks", banks),
+            make_filter("area", "Area", "All areas", areas),
+            make_filter("year", "Year", "All years", years)]
+
+
+TILES = (
+    ("active", "Active member accounts", ("timebank", "year"), lambda m, r, c: headlines.active_members(
+        m["timebank_activity"], r, c["timebank"], c["year"])),
+    ("hours", "Hours exchanged", ("timebank", "year"), lambda m, r, c: headlines.hours_exchanged(
+        m["timebank_activity"], r, c["timebank"], c["year"])),
+    ("readmission", "30-day emergency readmission", ("timebank", "area", "year"), lambda m, r, c: headlines.readmission(
+        m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"])),
+    ("reoffending", "Proven reoffending within a year", ("timebank", "year"), lambda m, r, c: headlines.reoffending(
+        m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"])),
+    ("wellbeing", "Improving in well-being", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
+        m["wellbeing_change"], r, c["timebank"], c["year"])),
+    ("sroi", "Social return on investment", ("timebank",), lambda m, r, c: headlines.sroi(
+        m["social_value"], m["impact_map"], c["timebank"])),
+)
+
+
+def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filters: list[Filter]) -> Section:
+    blocks, cells = [], []
+    for key, label, dims, compute in TILES:
+        block = variants(filters, dims, lambda choice, compute=compute, label=label: compute(m, rule, choice).item(label))
+        first = block.items["|".join([ALL] * len(dims))]
+        blocks.append((f"tile-{key}", block))
+        cells.append(f"<div class='tile' id='tile-{key}' role='group' aria-label='{html.escape(label, quote=True)}'>"
+                     f"{first.html}</div>")
+    return Section("Headline figures", "Six headline figures, each with its 95% interval (where it is an estimate) and n. "
+                   "▼ better, ▲ worse, ● similar to the benchmark named on the tile.",
+                   html=f"<div class='tiles'>{''.join(cells)}</div>", blocks=blocks,
+                   responds="Responds to: time bank, year; the readmission tile also to area.")
+
+
+def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
+    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    filters = page_filters(m)
+    sections = [
+        tiles_section(m, rule, filters),
+        *funnel_sections(m["readmission_funnel"], rule),
+        area_section(m["readmission_rates"], rule, filters),
+        activity_section(m["timebank_activity"], rule, filters),
+        quarter_section(m["readmission_rates"], rule, filters),
+        cohort_section(m["reoffending_rates"], rule, filters),
+        jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters),
+        *star_sections(m["wellbeing_change"], rule, filters),
+        change_table_section(m["wellbeing_change"], rule),
+    ]
+    return Page("commissioner.html", "For commissioners",
+                "How the time banks and co-produced services are doing: activity, readmission, reoffending, well-being "
+                "and social value, with intervals and comparisons. Counts of 1 to "
+                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}.",
+                sections, filters)

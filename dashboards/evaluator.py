@@ -1,0 +1,161 @@
+"""The evaluator page: provenance, matching diagnostics, survival, Cox, mixed model, SROI, and what can be said.
+
+Reads ``meta.runs``, ``meta.input_files``, ``marts.readmission_effects``,
+``marts.reoffending_effects``, ``marts.reoffending_survival``, ``marts.reoffending_cox``,
+``marts.wellbeing_effects``, ``marts.wellbeing_model``, ``marts.social_value``,
+``marts.social_value_sensitivity`` and ``marts.impact_map``. Balance is read from the effect
+marts (largest |SMD| after matching; below 0.1 is balanced, Austin 2009). The models do not
+yet publish per-covariate balance before matching or the propensity-score distributions, so
+those sections say so. Counts pass the disclosure rule; a Kaplan-Meier curve is drawn only
+when its group starts with more people than the suppression threshold.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards import charts, provenance, wording
+from dashboards.disclosure import DisclosureRule
+from dashboards.marts import read, unavailable
+from dashboards.page import PALETTE, Page, Section
+
+MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
+         "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map")
+
+
+def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
+    title = "Balance after matching"
+    parts = []
+    if m["readmission_effects"] is not None:
+        r = m["readmission_effects"]
+        parts.append(pd.DataFrame({"result": "readmission: " + r["comparison"], "n_matched": r["n_matched"],
+                                   "max_abs_smd_after": r["max_abs_smd_after"], "covariates": r["covariates"]}))
+    if m["reoffending_effects"] is not None:
+        r = m["reoffending_effects"][m["reoffending_effects"]["measure"] == "binary_rate"]
+        parts.append(pd.DataFrame({"result": "reoffending: " + r["programme"], "n_matched": r["n_matched"],
+                                   "max_abs_smd_after": r["max_abs_smd"], "covariates": r["covariates"]}))
+    if m["wellbeing_effects"] is not None:
+        r = m["wellbeing_effects"]
+        parts.append(pd.DataFrame({"result": "well-being: " + r["star_version"] + " / " + r["area"], "n_matched": r["n_matched"],
+                                   "max_abs_smd_after": r["max_abs_smd_after"], "covariates": r["covariates"]}))
+    rows = pd.concat(parts, ignore_index=True) if parts else None
+    if rows is None or rows.empty:
+        return unavailable(title, {"marts.readmission_effects": m["readmission_effects"],
+                                   "marts.reoffending_effects": m["reoffending_effects"],
+                                   "marts.wellbeing_effects": m["wellbeing_effects"]})
+    rows = rows[rows["max_abs_smd_after"].notna()].reset_index(drop=True)
+    rows["balanced"] = (rows["max_abs_smd_after"] <= 0.1).map({True: "yes (≤ 0.1)", False: "no (> 0.1)"})
+    figure = go.Figure(go.Scatter(
+        x=rows["max_abs_smd_after"], y=charts.esc(rows["result"]), mode="markers", name="largest |SMD| after matching",
+        marker={"symbol": ["circle" if b.startswith("yes") else "x" for b in rows["balanced"]], "size": 10, "color": PALETTE[0]}))
+    figure.add_vline(x=0.1, line_dash="dash", annotation_text="0.1")
+    figure.update_layout(title=title, xaxis_title="largest absolute standardised mean difference", yaxis_autorange="reversed",
+                         height=max(320, 60 + 22 * len(rows)))
+    off = int((rows["max_abs_smd_after"] > 0.1).sum())
+    return Section(title, f"{len(rows)} matched comparisons; {off} leave at least one covariate with |SMD| above 0.1 "
+                   "(circles balanced, crosses not).", figure=figure,
+                   table=rule.table(rows.round(3), ["n_matched"]), csv_name="evaluator-balance.csv",
+                   note="Per-covariate balance before matching is not published by the models yet (no balance mart): "
+                        "not available.")
+
+
+def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+    title = "Kaplan-Meier curves: time to first proven reoffence"
+    if survival is None or survival.empty:
+        return unavailable(title, {"marts.reoffending_survival": survival})
+    start = survival.sort_values("time_days").groupby(["programme", "group"])["n_at_risk"].first()
+    keep = start[start.map(lambda n: n > rule.suppress_max)].index
+    curves = survival.set_index(["programme", "group"]).loc[keep].reset_index() if len(keep) else survival.iloc[:0]
+    table = (survival.sort_values("time_days").groupby(["programme", "group"])
+             .agg(n_start=("n_at_risk", "first"), events=("n_events", "sum"), survival_end=("survival", "last"),
+                  ci_low_end=("ci_low", "last"), ci_high_end=("ci_high", "last")).reset_index())
+    table = rule.table(table.round(3), ["n_start", "events"], {c: "n_start" for c in ("survival_end", "ci_low_end", "ci_high_end")})
+    withheld = len(start) - len(keep)
+    return Section(title, f"{len(keep)} curves drawn (solid: participants, dashed: matched comparison), with pointwise 95% "
+                   f"bands; {withheld} withheld because the group starts with {rule.suppress_max} or fewer people.",
+                   figure=charts.km(curves, title) if len(keep) else charts.no_data(title, "Every group is too small to publish."),
+                   table=table, csv_name="evaluator-km.csv")
+
+
+def cox_section(cox: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+    title = "Cox proportional hazards models"
+    if cox is None or cox.empty:
+        return unavailable(title, {"marts.reoffending_cox": cox})
+    columns = ["programme", "term", "hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value", "ph_violated", "n", "n_events", "note"]
+    treated = cox[(cox["term"] == "treated") & cox["hazard_ratio"].notna()]
+    return Section(title, f"Hazard ratios of time to first proven reoffence for {cox['programme'].nunique()} programme labels, "
+                   f"adjusted for the covariates; {len(treated)} models estimated a participation ('treated') term. "
+                   "ph_violated flags terms whose hazard ratio changes over follow-up (Grambsch-Therneau test).",
+                   table=rule.table(cox[columns].round(4), ["n", "n_events"]), csv_name="evaluator-cox.csv")
+
+
+def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:
+    title = "Mixed-model coefficients: hours given and received"
+    if model is None or model.empty:
+        return [unavailable(title, {"marts.wellbeing_model": model})]
+    fitted = model[model["status"].astype(str).str.startswith("fitted") & model["term"].isin(["hours_given", "hours_received"])
+                   & ~model["n_people"].map(rule.hides)].copy()
+    fitted["label"] = fitted["scope"] + ": " + fitted["star_version"] + " / " + fitted["area"] + " — " + fitted["term"]
+    fitted = fitted[fitted["scope"].isin(["version", "stars", "all"])].sort_values(["scope", "star_version", "term"])
+    figure = (charts.forest(fitted, "label", title, "change in score per 10 hours (95% interval)", 0.0)
+              if not fitted.empty else charts.no_data(title))
+    columns = ["scope", "star_version", "area", "term", "estimate", "se", "ci_low", "ci_high", "p_value", "n_readings",
+               "n_people", "converged", "status"]
+    return [Section(title, f"{len(fitted)} coefficients of hours given and received from fitted models per instrument and "
+                    "pooled (random intercept per person, REML). Read the per-instrument rows first; pooled rows put "
+                    "different scales on one ruler.", figure=figure,
+                    table=rule.table(model[columns].round(4), ["n_readings", "n_people"]), csv_name="evaluator-mixed-model.csv")]
+
+
+def sroi_sections(m: dict[str, pd.DataFrame | None]) -> list[Section]:
+    impact, sens, value = m["impact_map"], m["social_value_sensitivity"], m["social_value"]
+    out = []
+    if impact is None or impact.empty:
+        out.append(unavailable("SROI impact map", {"marts.impact_map": impact}))
+    else:
+        columns = ["scope", "outcome", "stakeholder", "quantity", "quantity_source", "quantity_ci_low", "quantity_ci_high",
+                   "proxy_id", "proxy_value_reporting", "proxy_source", "proxy_licence", "deadweight_pct", "attribution_pct",
+                   "displacement_pct", "drop_off_pct", "duration_years", "discount", "pv"]
+        out.append(Section("SROI impact map", f"{len(impact)} outcomes: each quantity, proxy, deflator and discount with its "
+                           f"source; £{impact['pv'].sum():,.0f} present value in all.", table=impact[columns].round(2),
+                           csv_name="evaluator-impact-map.csv"))
+    title = "SROI sensitivity: tornado"
+    if sens is None or sens.empty or value is None or value.empty:
+        out.append(unavailable(title, {"marts.social_value_sensitivity": sens, "marts.social_value": value}))
+        return out
+    base = float(value[value["scope"] == "overall"]["ratio"].iloc[0])
+    bars = sens[(sens["scope"] == "overall") & sens["swing"].notna()].sort_values("swing", ascending=False).head(15)
+    top = bars.iloc[0] if not bars.empty else None
+    out.append(Section(title, (f"The overall ratio ({base:.2f}) moves most with {top['outcome']} {top['assumption']}: from "
+                               f"{top['ratio_low']:.2f} to {top['ratio_high']:.2f} over its stated range.") if top is not None
+                       else "No assumption has a stated range.",
+                       figure=charts.tornado(bars, base, title) if top is not None else charts.no_data(title),
+                       table=sens[["scope", "outcome", "assumption", "base", "low", "high", "ratio_low", "ratio_high", "swing",
+                                   "switching_value", "switching_note"]].round(4),
+                       csv_name="evaluator-sroi-sensitivity.csv",
+                       note="Switching value: the value of the assumption at which the ratio falls to 1:1."))
+    return out
+
+
+def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
+    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule)
+    sections = [
+        *provenance.sections(con, provenance.run_ids(m, run_id), rule),
+        Section("What you can and cannot say", f"{len(says)} results, each with what it supports and what it does not.",
+                table=says, csv_name="evaluator-what-you-can-say.csv") if not says.empty else unavailable(
+            "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
+                                            "marts.reoffending_effects": m["reoffending_effects"]}),
+        balance_section(m, rule),
+        Section("Propensity overlap", "Propensity overlap: not available yet: the models do not publish the distribution of "
+                "propensity scores of participants and comparison people (a binned, disclosure-controlled mart is needed).",
+                html="<p class='empty'>Not available for this run.</p>"),
+        km_section(m["reoffending_survival"], rule),
+        cox_section(m["reoffending_cox"], rule),
+        *mixed_sections(m["wellbeing_model"], rule),
+        *sroi_sections(m),
+    ]
+    return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "
+                "how well the comparisons were matched, and the models' own tables.", sections)

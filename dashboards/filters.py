@@ -1,0 +1,116 @@
+"""Page filters that work offline: every filtered chart, summary and tile is pre-computed per choice.
+
+A page declares its filters (time bank, area, period). A chart or tile that responds to some
+of them carries ``Variants``: one item per combination of the options of the filters it
+responds to, keyed ``"<value>|<value>"`` in the order of its ``dims``. The items hold only
+aggregates that have already passed disclosure control; the browser swaps them in when a
+select changes (``SCRIPT``), so the page stays a static file and no data leaves it.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A select box: ``name`` is the dimension, ``options`` are (value, label) pairs, "all" first."""
+
+    name: str
+    label: str
+    options: tuple[tuple[str, str], ...]
+
+    def values(self) -> list[str]:
+        return [value for value, _ in self.options]
+
+
+@dataclass
+class Item:
+    """What one filter choice shows: a figure and/or an HTML fragment (built escaped), and its summary."""
+
+    summary: str
+    figure: go.Figure | None = None
+    html: str | None = None
+
+
+@dataclass
+class Variants:
+    dims: tuple[str, ...]
+    items: dict[str, Item] = field(default_factory=dict)
+
+
+def make_filter(name: str, label: str, everything: str, values) -> Filter:
+    """A filter over the distinct non-empty ``values`` (sorted), preceded by "all"."""
+    distinct = sorted({str(v) for v in values if v is not None and str(v) not in ("", ALL)})
+    return Filter(name, label, ((ALL, everything), *((v, v) for v in distinct)))
+
+
+def variants(filters: list[Filter], dims: tuple[str, ...], build: Callable[[dict[str, str]], Item]) -> Variants:
+    """Call ``build`` once per combination of the options of the filters named in ``dims``."""
+    by_name = {f.name: f for f in filters}
+    out = Variants(dims)
+    for combo in itertools.product(*(by_name[d].values() for d in dims)):
+        out.items["|".join(combo)] = build(dict(zip(dims, combo)))
+    return out
+
+
+def choice_text(choice: dict[str, str], labels: dict[str, str]) -> str:
+    """The filters a figure responds to, in words: 'Time bank: TB01; year: all.'"""
+    return " ".join(f"{labels[d]}: {v}." for d, v in choice.items())
+
+
+def controls_html(filters: list[Filter]) -> str:
+    if not filters:
+        return ""
+    boxes = "".join(
+        f"<label>{html.escape(f.label)} <select data-filter='{html.escape(f.name, quote=True)}' "
+        f"id='filter-{html.escape(f.name, quote=True)}'>"
+        + "".join(f"<option value='{html.escape(v, quote=True)}'>{html.escape(t)}</option>" for v, t in f.options)
+        + "</select></label>"
+        for f in filters
+    )
+    return (f"<form class='filters' aria-label='filters' onsubmit='return false'>{boxes}"
+            "<span class='note'>Charts and tiles marked 'responds to' change with these choices.</span></form>")
+
+
+def embed_json(payload: object) -> str:
+    """JSON that is safe inside a <script type='application/json'> element (no '<', '>' or '&')."""
+    return (json.dumps(payload, separators=(",", ":"), allow_nan=False)
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+SCRIPT = """
+(function(){
+  var node = document.getElementById('variants');
+  if (!node) return;
+  var blocks = JSON.parse(node.textContent);
+  var state = {};
+  var selects = document.querySelectorAll('select[data-filter]');
+  selects.forEach(function(s){ state[s.dataset.filter] = s.value; });
+  function apply(){
+    blocks.forEach(function(b){
+      var item = b.items[b.dims.map(function(d){ return state[d]; }).join('|')];
+      if (!item) return;
+      if (b.chart && item.figure){
+        var gd = document.getElementById(b.chart);
+        var layout = Object.assign({}, item.figure.layout, {template: gd.layout.template});
+        Plotly.react(gd, item.figure.data, layout);
+        gd.parentNode.setAttribute('aria-label', item.summary);
+      }
+      if (b.summary) document.getElementById(b.summary).textContent = item.summary;
+      if (b.html && item.html !== null) document.getElementById(b.html).innerHTML = item.html;
+    });
+  }
+  selects.forEach(function(s){
+    s.addEventListener('change', function(){ state[s.dataset.filter] = s.value; apply(); });
+  });
+})();
+"""

@@ -1,0 +1,40 @@
+"""Reading marts for the pages, and saying plainly when one is not there.
+
+A mart is *missing* when its model has not run in this warehouse (the table does not exist)
+and *empty* when it ran without the data it needs (the source was not supplied or held no
+usable rows). Either way a page shows a section that says so, never an error.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from dashboards.page import Section
+
+
+def read(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame | None:
+    """All rows of ``schema.table``, or None when the table does not exist."""
+    schema, name = table.split(".")
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                         [schema, name]).fetchone()[0]
+    return con.execute(f'SELECT * FROM "{schema}"."{name}"').df() if exists else None
+
+
+def status(frames: dict[str, pd.DataFrame | None]) -> str | None:
+    """None when every frame has rows; else what is missing or empty, in words."""
+    missing = [t for t, f in frames.items() if f is None]
+    empty = [t for t, f in frames.items() if f is not None and f.empty]
+    words = []
+    if missing:
+        words.append(f"not available yet: {', '.join(missing)} has not been built in this warehouse "
+                     "(its model has not run)")
+    if empty:
+        words.append(f"no data: {', '.join(empty)} has no rows (the source it needs was not supplied, "
+                     "or held no usable rows)")
+    return "; ".join(words) or None
+
+
+def unavailable(title: str, frames: dict[str, pd.DataFrame | None]) -> Section:
+    """The section shown in place of a chart or table whose marts are missing or empty."""
+    return Section(title, f"{title}: {status(frames)}.", html="<p class='empty'>Not available for this run.</p>")

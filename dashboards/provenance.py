@@ -1,0 +1,59 @@
+"""Provenance for evaluators: the run that wrote the marts, its configuration, input file hashes, code version.
+
+Source: ``meta.runs`` (run id, time, code version = package version + git commit, resolved
+configuration as JSON and its SHA-256, as-of date) and ``meta.input_files`` (SHA-256 and
+size of every input file). The hashes identify files, not people. Row counts pass the
+disclosure rule like every other count; file names are shown without their folders.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import duckdb
+import pandas as pd
+
+from dashboards.disclosure import DisclosureRule
+from dashboards.marts import read, unavailable
+from dashboards.page import Section
+
+
+def run_ids(marts: dict[str, pd.DataFrame | None], current: str) -> list[str]:
+    """The current run and every run that wrote a row of the marts read."""
+    ids = {current}
+    for frame in marts.values():
+        if frame is not None and "run_id" in frame.columns:
+            ids.update(str(v) for v in frame["run_id"].dropna().unique())
+    return sorted(ids)
+
+
+def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRule) -> list[Section]:
+    runs, files = read(con, "meta.runs"), read(con, "meta.input_files")
+    if runs is None or runs.empty:
+        return [unavailable("Provenance", {"meta.runs": runs})]
+    runs = runs[runs["run_id"].isin(ids)].sort_values("recorded_at")
+    if runs.empty:
+        return [Section("Provenance", "None of the runs that wrote these marts is recorded in meta.runs: "
+                        "the figures cannot be traced to a configuration and inputs.",
+                        html="<p class='empty'>Not available for this run.</p>")]
+    table = rule.table(runs, ["rows_read", "rows_staged", "rows_quarantined"])[
+        ["run_id", "recorded_at", "code_version", "config_sha256", "as_of", "demo", "files", "rows_read", "rows_staged",
+         "rows_quarantined"]].astype(str)
+    out = [Section("Provenance", f"{len(runs)} run(s) wrote the figures on these pages. The latest, {runs['run_id'].iloc[-1]}, "
+                   f"ran code {runs['code_version'].iloc[-1]} with the configuration below; rerunning it on the same inputs "
+                   "(same file hashes) gives the same marts.", table=table, csv_name="evaluator-runs.csv",
+                   html="<details><summary>Configuration (resolved settings, JSON)</summary><pre>"
+                        + html.escape(json.dumps(json.loads(runs["config"].iloc[-1]), indent=2, sort_keys=True))
+                        + "</pre></details>")]
+    mine = None if files is None else files[files["run_id"].isin(runs["run_id"])]
+    if mine is None or mine.empty:
+        out.append(unavailable("Input files and their hashes", {"meta.input_files": mine}))
+        return out
+    mine = mine.assign(file=mine["source_file"].astype(str).str.replace(r"^.*[\\/]", "", regex=True))
+    published = rule.table(mine, ["rows_read", "rows_staged", "rows_quarantined"])
+    out.append(Section("Input files and their hashes", f"{len(mine)} input files; each SHA-256 lets an evaluator check they "
+                       "rerun on exactly the same data.",
+                       table=published[["run_id", "source", "file", "sha256", "bytes", "rows_read", "rows_staged",
+                                        "rows_quarantined"]], csv_name="evaluator-input-files.csv"))
+    return out

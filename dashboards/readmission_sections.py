@@ -1,0 +1,98 @@
+"""Commissioner sections on readmission: funnel plots, rates by area and by quarter.
+
+Sources: ``marts.readmission_funnel`` (risk-adjusted observed/expected per provider and time
+bank, Spiegelhalter limits at 95% and 99.8%) and ``marts.readmission_rates`` (crude NHS 30-day
+emergency readmission rates with Wilson intervals). A unit whose readmissions or discharges
+are 1 to the suppression threshold is left off the chart and shows "*" in the table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboards import charts
+from dashboards.disclosure import DisclosureRule
+from dashboards.filters import ALL, Filter, Item, variants
+from dashboards.marts import unavailable
+from dashboards.page import Section
+from dashboards.tiles import pct
+
+
+def _published(frame: pd.DataFrame, rule: DisclosureRule, k: str, n: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows that may be drawn, the table with counts protected and rates on small counts hidden)."""
+    rates = [c for c in ("rate", "ci_low", "ci_high", "ratio", "observed_rate", "standardised_rate", "z", "z_adjusted",
+                         "outlier_95", "outlier_998") if c in frame.columns]
+    table = rule.table(frame.round(4), [k, n], {c: (k, n) for c in rates})
+    shown = frame[~(frame[k].map(rule.hides) | frame[n].map(rule.hides))]
+    return shown, table
+
+
+def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:
+    sections = []
+    for unit_type, words in (("provider", "provider"), ("timebank", "time bank")):
+        title = f"Risk-adjusted readmission by {words}: funnel plot"
+        rows = None if funnel is None else funnel[funnel["unit_type"] == unit_type].sort_values("expected")
+        if rows is None or rows.empty:
+            sections.append(unavailable(title, {"marts.readmission_funnel": rows}))
+            continue
+        shown, table = _published(rows, rule, "observed", "discharges")
+        hidden = len(rows) - len(shown)
+        outside = shown[shown["outlier_998"] != "within"]
+        summary = (f"{len(shown)} {words}s drawn; {len(outside)} lie outside the 99.8% limits"
+                   + (f" ({', '.join(f'{u} {s}' for u, s in zip(outside['unit'], outside['outlier_998']))})" if len(outside) else "")
+                   + f". {hidden} not shown because their counts are below the publication threshold. "
+                   "Each unit is compared with the whole (target 1), not ranked against the others.")
+        figure = charts.funnel(shown, title) if not shown.empty else charts.no_data(title)
+        columns = ["unit", "discharges", "observed", "expected", "ratio", "lower_95", "upper_95", "lower_998", "upper_998",
+                   "outlier_95", "outlier_998", "overdispersion"]
+        sections.append(Section(title, summary, figure=figure, table=table[columns],
+                                csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.",
+                                note="Triangles up: above the upper 99.8% limit; triangles down: below the lower limit; "
+                                     "circles: within. Expected counts come from a case-mix model (age, sex, IMD, prior "
+                                     "admissions, specialty)."))
+    return sections
+
+
+def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
+    title = "Readmission rate by area of residence"
+    rows = None if rates is None else rates[rates["dimension"] == "area"].sort_values("value")
+    if rows is None or rows.empty:
+        return unavailable(title, {"marts.readmission_rates": rows})
+    shown, table = _published(rows, rule, "readmissions", "discharges")
+    overall = rates[rates["dimension"] == "overall"]["rate"]
+    bench = float(overall.iloc[0]) if not overall.empty else None
+
+    def build(choice: dict[str, str]) -> Item:
+        area = choice["area"]
+        figure = charts.rate_bars(shown, "value", title, "readmitted within 30 days (%)", bench)
+        figure.update_traces(marker_color=["#E69F00" if v == area else "#0072B2" for v in shown["value"]])
+        picked = shown[shown["value"] == area]
+        focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
+                 f" Selected area {area}: not published (small numbers)." if area != ALL else "")
+        return Item(f"Crude 30-day emergency readmission rate in {len(shown)} areas against all discharges "
+                    f"({pct(bench)}).{focus}", figure)
+
+    return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (highlighted in orange).",
+                            table=table[["value", "discharges", "readmissions", "rate", "ci_low", "ci_high"]]
+                            .rename(columns={"value": "area"}), csv_name="commissioner-readmission-by-area.csv")
+
+
+def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
+    title = "Readmission rate by quarter"
+    rows = None if rates is None else rates[rates["dimension"] == "quarter"].sort_values("value")
+    if rows is None or rows.empty:
+        return unavailable(title, {"marts.readmission_rates": rows})
+    shown, _ = _published(rows, rule, "readmissions", "discharges")
+
+    def build(choice: dict[str, str]) -> Item:
+        year = choice["year"]
+        picked = shown if year == ALL else shown[shown["value"].astype(str).str.startswith(year)]
+        if picked.empty:
+            return Item(f"No published quarter in {year}.", charts.no_data(title))
+        figure = charts.rate_bars(picked, "value", title, "readmitted within 30 days (%)")
+        high = picked.loc[picked["rate"].idxmax()]
+        return Item(f"Crude 30-day emergency readmission rate in {len(picked)} quarters "
+                    f"({'all years' if year == ALL else year}), from {pct(picked['rate'].min())} to "
+                    f"{pct(picked['rate'].max())}; highest in {high['value']}. Bars show 95% Wilson intervals.", figure)
+
+    return Section.filtered(title, variants(filters, ("year",), build), "Responds to: year.")

@@ -1,0 +1,97 @@
+"""Commissioner sections on reoffending: cohort trend and the Justice Data Lab "for every 100" chart.
+
+Sources: ``marts.reoffending_rates`` (MoJ proven reoffending by quarterly cohort, Wilson
+intervals, final or provisional) and ``marts.reoffending_effects`` (matched comparison, JDL
+wording). Participants are ``any_participation`` or ``timebank:<id>``; the comparison is
+``no_participation``. Points on 1 to the threshold people or reoffenders are not drawn.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards import charts
+from dashboards.disclosure import DisclosureRule
+from dashboards.filters import ALL, Filter, Item, variants
+from dashboards.marts import unavailable
+from dashboards.page import PALETTE, Section
+
+
+def _programme(tb: str) -> str:
+    return "any_participation" if tb == ALL else f"timebank:{tb}"
+
+
+def _per_100(k: float, n: float) -> int:
+    return int(100 * k / n + 0.5)
+
+
+def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
+    title = "Proven reoffending by cohort quarter"
+    rows = None if rates is None else rates[(rates["event_type"] == ALL) & (rates["cohort_period"] != ALL)]
+    if rows is None or rows.empty:
+        return unavailable(title, {"marts.reoffending_rates": rows})
+    shown = rows[~(rows["persons"].map(rule.hides) | rows["reoffenders"].map(rule.hides))].sort_values("cohort_period")
+
+    def build(choice: dict[str, str]) -> Item:
+        tb, year = choice["timebank"], choice["year"]
+        scope = shown if year == ALL else shown[shown["cohort_period"].astype(str).str.startswith(year)]
+        figure = go.Figure()
+        drawn = 0
+        for i, (programme, name) in enumerate(((_programme(tb), "participants"), ("no_participation", "non-participants"))):
+            g = scope[scope["programme"] == programme]
+            drawn += len(g)
+            figure.add_trace(go.Scatter(
+                x=charts.esc(g["cohort_period"]), y=100 * g["binary_rate"], mode="markers+lines", name=name,
+                marker={"symbol": ["circle-open" if s == "provisional" else "circle" for s in g["status"]],
+                        "size": 10, "color": PALETTE[i]},
+                error_y={"type": "data", "symmetric": False, "array": 100 * (g["ci_high"] - g["binary_rate"]),
+                         "arrayminus": 100 * (g["binary_rate"] - g["ci_low"])}))
+        if not drawn:
+            return Item("No cohort of this selection is large enough to publish.", charts.no_data(title))
+        figure.update_layout(title=title, yaxis_title="reoffended within a year (%)", height=400,
+                             xaxis={"categoryorder": "category ascending"})
+        return Item(f"Share of each quarterly cohort with a proven reoffence, {'all participants' if tb == ALL else 'time bank ' + tb}"
+                    f" against non-participants ({'all years' if year == ALL else year}); {drawn} cohort points published. "
+                    "Open circles are provisional cohorts (follow-up not over; rates can still rise). Crude rates, not matched.",
+                    figure)
+
+    return Section.filtered(title, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.")
+
+
+def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
+                filters: list[Filter]) -> Section:
+    title = "Reoffending: for every 100 people"
+    if rates is None or rates.empty:
+        return unavailable(title, {"marts.reoffending_rates": rates})
+
+    def build(choice: dict[str, str]) -> Item:
+        programme = _programme(choice["timebank"])
+        e = pd.DataFrame() if effects is None else effects[(effects["programme"] == programme) & effects["estimable"].fillna(False)
+                                                         & (effects["measure"] == "binary_rate")]
+        if not e.empty and not rule.hides(e["n_matched"].iloc[0]) and not rule.hides(
+                round(e["participant_value"].iloc[0] * e["n_matched"].iloc[0])):
+            r = e.iloc[0]
+            comp, part = int(100 * r["comparison_value"] + 0.5), int(100 * r["participant_value"] + 0.5)
+            words = f"{r['per_100_statement']} {r['verdict_statement']}"
+            basis = f"matched comparison group, n ≈ {rule.count(r['n_matched'])} participants"
+        else:
+            pooled = rates[(rates["cohort_period"] == ALL) & (rates["event_type"] == ALL)]
+            p, c = pooled[pooled["programme"] == programme], pooled[pooled["programme"] == "no_participation"]
+            k, n, kc, nc = (int(x) for x in (p["reoffenders"].sum(), p["persons"].sum(), c["reoffenders"].sum(), c["persons"].sum()))
+            if n == 0 or nc == 0 or any(rule.hides(x) for x in (k, n, kc, nc)):
+                return Item("Too few people in this selection to publish a comparison.", charts.no_data(title))
+            comp, part = _per_100(kc, nc), _per_100(k, n)
+            words = (f"For every 100 non-participants, {comp} reoffended within a year; for every 100 participants, {part}. "
+                     "These are crude rates over the final cohorts: no matched comparison could be published, so the "
+                     "difference may reflect who took part rather than the programme.")
+            basis = f"crude, not matched; n ≈ {rule.count(n)} participants, {rule.count(nc)} non-participants"
+        figure = go.Figure(go.Bar(x=[comp, part], y=["comparison group", "participants"], orientation="h",
+                                  marker_color=[PALETTE[1], PALETTE[0]], text=[f"{comp} of 100", f"{part} of 100"],
+                                  textposition="auto"))
+        figure.update_layout(title=f"{title} ({basis})", xaxis_title="people with a proven reoffence, per 100",
+                             xaxis_range=[0, 100], height=300)
+        return Item(words, figure)
+
+    return Section.filtered(title, variants(filters, ("timebank",), build), "Responds to: time bank.",
+                            note="Justice Data Lab presentation: whole people per 100, rounded half up.")

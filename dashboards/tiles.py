@@ -1,0 +1,42 @@
+"""Headline tiles: a value, its 95% interval and n, and a RAG judgement told by symbol and words.
+
+RAG follows OHID Fingertips: compared with a benchmark using 95% intervals, "better" or
+"worse" only when the interval excludes the benchmark, otherwise "similar". The judgement is
+written out and carries a symbol (▼ ▲ ●), so colour is never the only cue.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+RAG = {"better": ("▼", "rag-better", "Better"), "worse": ("▲", "rag-worse", "Worse"),
+       "similar": ("●", "rag-similar", "Similar"), "none": ("–", "rag-similar", "Not compared")}
+
+
+def pct(value: float | None, places: int = 1) -> str:
+    return "–" if value is None or math.isnan(value) else f"{100 * value:.{places}f}%"
+
+
+def judge(low: float, high: float, benchmark: float, lower_is_better: bool) -> str:
+    """better / worse / similar: where the 95% interval [low, high] lies against ``benchmark``."""
+    if high < benchmark:
+        return "better" if lower_is_better else "worse"
+    if low > benchmark:
+        return "worse" if lower_is_better else "better"
+    return "similar"
+
+
+def tile(label: str, value: str, interval: str, n: str, rag: str = "none", against: str = "", note: str = "") -> str:
+    """The inner HTML of one tile; every argument is plain text and is escaped here."""
+    symbol, css, word = RAG[rag]
+    rag_text = f"<p class='rag {css}'>{symbol} {word}{': ' + html.escape(against) if against else ''}</p>" if rag != "none" else (
+        f"<p class='note'>{html.escape(against)}</p>" if against else "")
+    return (f"<h3>{html.escape(label)}</h3><div class='value'>{html.escape(value)}</div>"
+            f"<p>{html.escape(interval)}</p><p>{html.escape(n)}</p>{rag_text}"
+            + (f"<p class='note'>{html.escape(note)}</p>" if note else ""))
+
+
+def summary(label: str, value: str, interval: str, n: str, rag: str, against: str) -> str:
+    judged = f" {RAG[rag][2]}: {against}" if rag != "none" else (f" {against}" if against else "")
+    return f"{label}: {value} ({interval}; {n}).{judged}"

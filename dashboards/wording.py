@@ -1,0 +1,93 @@
+"""'What you can say / what you cannot say' for every comparison, in the Justice Data Lab manner.
+
+Inputs are the effect marts (``marts.readmission_effects``, ``marts.reoffending_effects``
+binary-rate rows, ``marts.wellbeing_effects``) and ``marts.social_value``. A result counts
+as significant only when its 95% interval excludes no difference (the models' verdicts);
+balance is judged by the largest absolute standardised mean difference after matching
+(below 0.1 is balanced, Austin 2009); 60 matched participants is the JDL minimum.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboards.disclosure import DisclosureRule
+
+COLUMNS = ["result", "verdict", "n_matched", "what you can say", "what you cannot say"]
+JDL_MINIMUM = 60
+
+
+def _cautions(n: int, smd: float | None, covariates: str) -> str:
+    words = [f"You cannot say the programme caused the difference: matching balances only what was measured ({covariates})."]
+    if not pd.isna(smd) and smd > 0.1:
+        words.append(f"Balance was not reached on every covariate (largest |SMD| {smd:.2f}, above 0.1).")
+    if n < JDL_MINIMUM:
+        words.append(f"Fewer than {JDL_MINIMUM} matched participants (the Justice Data Lab minimum): treat it with caution.")
+    return " ".join(words)
+
+
+def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp: float, diff: tuple[float, float, float],
+              unit: str, smd: float | None, covariates: str, rule: DisclosureRule) -> dict:
+    """One row: ``diff`` is (estimate, low, high) in ``unit``; ``part``/``comp`` are the two groups' values."""
+    row = {"result": result, "verdict": verdict, "n_matched": rule.count(n)}
+    if verdict.startswith("not estima") or n == 0:
+        return {**row, "what you can say": "Nothing: no comparison could be estimated.",
+                "what you cannot say": "Anything about an effect, in either direction."}
+    if rule.hides(n):
+        return {**row, "what you can say": "Nothing that can be published: the matched group is too small.",
+                "what you cannot say": "Anything about an effect: the result rests on a handful of people."}
+    est, low, high = diff
+    span = f"between {low:+.1f} and {high:+.1f} {unit} (95% interval)"
+    if verdict == "inconclusive":
+        can = (f"{outcome}: participants {part} against {comp} in the matched comparison group. The difference of "
+               f"{est:+.1f} {unit} is inconclusive: the true difference is likely {span}.")
+        cannot = "You cannot say the programme had no effect, or that it had one: the data cannot tell. " + _cautions(n, smd, covariates)
+    else:
+        can = (f"{outcome}: participants {part} against {comp} in the matched comparison group, a {verdict} of "
+               f"{est:+.1f} {unit}, likely {span}.")
+        cannot = _cautions(n, smd, covariates)
+    return {**row, "what you can say": can, "what you cannot say": cannot}
+
+
+def _pct(v: float) -> str:
+    return "–" if pd.isna(v) else f"{100 * v:.1f}%"
+
+
+def _num(v: float) -> str:
+    return "–" if pd.isna(v) else f"{v:.2f}"
+
+
+def _n(v) -> int:
+    return 0 if pd.isna(v) else int(v)
+
+
+def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | None, wellbeing: pd.DataFrame | None,
+               social_value: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataFrame:
+    rows = []
+    for r in ([] if readmission is None else readmission.to_dict("records")):
+        rows.append(statement(f"Readmission within 30 days: {r['comparison']}", r["verdict"], _n(r["n_matched"]),
+                              "30-day emergency readmission", _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
+                              tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
+                              r["max_abs_smd_after"], r["covariates"], rule))
+    binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
+    for r in binary:
+        rows.append(statement(f"Proven reoffending: {r['programme']}", r["verdict"], _n(r["n_matched"]),
+                              "Proven reoffending within a year", _pct(r["participant_value"]), _pct(r["comparison_value"]),
+                              tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
+                              r["max_abs_smd"], r["covariates"], rule))
+    for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
+        verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
+        rows.append(statement(f"Well-being improvement: {r['star_version']} / {r['area']}", verdict,
+                              _n(r["n_matched"]), "Mean improvement in score",
+                              _num(r["treated_value"]), _num(r["comparison_value"]),
+                              (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"], rule))
+    for r in ([] if social_value is None else social_value.to_dict("records")):
+        if pd.isna(r["ratio"]):
+            continue
+        interval = "" if pd.isna(r["ratio_ci_low"]) else f" (95% interval {r['ratio_ci_low']:.2f} to {r['ratio_ci_high']:.2f})"
+        rows.append({"result": f"SROI ratio: {r['scope']}", "verdict": f"£{r['ratio']:.2f} per £1", "n_matched": None,
+                     "what you can say": f"Under the impact map's assumptions, each £1 invested is valued at £{r['ratio']:.2f} "
+                                         f"of social value{interval}.",
+                     "what you cannot say": "That this money is saved or cashable: the values are proxies, and the ratio "
+                                            "moves with the deadweight, attribution and drop-off assumed (see the tornado)."})
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,80 @@
+"""Headline tiles, filters and wording on small frames checked by hand."""
+
+import json
+
+import pandas as pd
+
+from dashboards import headlines, wording
+from dashboards.disclosure import DisclosureRule
+from dashboards.filters import Filter, Item, embed_json, variants
+from dashboards.tiles import judge
+
+RULE = DisclosureRule()
+RATES = pd.DataFrame({
+    "dimension": ["overall", "timebank", "timebank", "area", "quarter", "quarter", "quarter"],
+    "value": ["all", "TB01", "TB02", "E1", "2023Q1", "2023Q2", "2024Q1"],
+    "discharges": [1000, 100, 40, 200, 50, 30, 20],
+    "readmissions": [100, 12, 5, 20, 4, 11, 2],
+    "rate": [0.1, 0.12, 0.125, 0.1, 0.08, 0.3667, 0.1],
+})
+
+
+def test_readmission_tile_for_one_time_bank_is_a_wilson_interval_against_all_discharges():
+    h = headlines.readmission(RATES, None, RULE, "TB01", "all", "all")
+    # 12/100: Wilson 95% interval 7.0% to 19.8% (z = 1.96); 10% lies inside it, so "similar".
+    assert (h.value, h.interval, h.n, h.rag) == ("12.0%", "95% CI 7.0% to 19.8% (Wilson)", "n ≈ 100 discharges", "similar")
+
+
+def test_readmission_tile_hides_a_rate_on_a_suppressed_count():
+    h = headlines.readmission(RATES, None, RULE, "TB02", "all", "all")  # 5 readmissions: 1-7
+    assert h.value == "*" and h.n == "n ≈ 40 discharges"
+
+
+def test_readmission_tile_sums_the_quarters_of_a_year():
+    h = headlines.readmission(RATES, None, RULE, "all", "all", "2023")  # 15 of 80 = 18.75%
+    assert h.value == "18.8%" and h.n == "n ≈ 80 discharges"
+
+
+def test_readmission_tile_refuses_a_combination_the_mart_does_not_hold():
+    assert headlines.readmission(RATES, None, RULE, "TB01", "E1", "all").interval == "not available for this combination"
+
+
+def test_wellbeing_tile_takes_participants_as_everyone_minus_non_members():
+    change = pd.DataFrame({"area": "at_least_one_area", "period": "all", "timebank_id": ["all", "none", "all"],
+                           "star_version": ["a", "a", "b"], "n_improved": [30, 10, 12], "n_paired": [50, 20, 20]})
+    h = headlines.wellbeing(change, RULE, "all", "all")
+    # (30 + 12 - 10) / (50 + 20 - 20) = 32/50 against 10/20 for non-members.
+    assert h.value == "64.0%" and h.against == "people not in a time bank 50.0%"
+
+
+def test_active_members_in_a_year_come_from_its_last_quarter():
+    ta = pd.DataFrame({"timebank_id": ["T", "T", "T"], "period_type": ["quarter", "quarter", "overall"],
+                       "period_label": ["2023-Q1", "2023-Q4", "overall"],
+                       "period_end": pd.to_datetime(["2023-03-31", "2023-12-31", "2023-12-31"]),
+                       "active_members": [20, 41, 50], "trading_members": [9, 30, 40], "hours_exchanged": [10.0, 20.0, 30.0]})
+    assert headlines.active_members(ta, RULE, "all", "2023").value == "40"  # 41 rounded to 5
+    assert headlines.hours_exchanged(ta, RULE, "T", "2023").value == "30 h"
+
+
+def test_rag_is_judged_on_the_interval():
+    assert judge(0.05, 0.08, 0.1, lower_is_better=True) == "better"
+    assert judge(0.05, 0.12, 0.1, lower_is_better=True) == "similar"
+    assert judge(0.11, 0.2, 0.1, lower_is_better=False) == "better"
+
+
+def test_variants_cover_every_combination_and_embed_safely():
+    filters = [Filter("timebank", "Time bank", (("all", "All"), ("A", "A"))),
+               Filter("year", "Year", (("all", "All"), ("2023", "2023"), ("2024", "2024")))]
+    block = variants(filters, ("timebank", "year"), lambda c: Item(f"{c['timebank']} {c['year']}"))
+    assert sorted(block.items) == ["A|2023", "A|2024", "A|all", "all|2023", "all|2024", "all|all"]
+    text = embed_json({"s": "</script><b>&"})
+    assert "<" not in text and ">" not in text and "&" not in text and json.loads(text) == {"s": "</script><b>&"}
+
+
+def test_wording_for_an_inconclusive_small_unbalanced_comparison():
+    row = wording.statement("r", "inconclusive", 40, "Readmission", "15.0%", "10.0%", (5.0, -2.0, 12.0), "points",
+                            0.25, "age, sex", RULE)
+    assert "likely between -2.0 and +12.0 points" in row["what you can say"]
+    for phrase in ("cannot say the programme had no effect", "largest |SMD| 0.25", "Fewer than 60"):
+        assert phrase in row["what you cannot say"]
+    assert wording.statement("r", "inconclusive", 5, "x", "", "", (0, 0, 0), "", 0.0, "", RULE)["n_matched"] == "*"
