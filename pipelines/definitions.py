@@ -4,6 +4,7 @@
 import dagster as dg
 
 from pipelines.assets.pages import page_assets
+from pipelines.assets.quarterly import quarterly_assets, quarterly_job
 from pipelines.assets.readmission import readmission_assets, readmission_checks
 from pipelines.assets.reciprocity import reciprocity_assets, reciprocity_checks
 from pipelines.assets.reoffending import reoffending_assets, reoffending_checks
@@ -15,14 +16,16 @@ from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
 
-all_assets_job = dg.define_asset_job("all_assets_job", selection=dg.AssetSelection.all())
+# Quarterly partitions have their own job (a job has one partitions definition): docs/partitions.md.
+all_assets_job = dg.define_asset_job(
+    "all_assets_job", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*quarterly_assets))
 
 defs = dg.Definitions(
     assets=[*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
-            *reciprocity_assets, *social_value_assets, reader_snapshot, *page_assets],
+            *reciprocity_assets, *social_value_assets, reader_snapshot, *page_assets, *quarterly_assets],
     asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
                   *reciprocity_checks, *social_value_checks],
-    jobs=[all_assets_job],
+    jobs=[all_assets_job, quarterly_job],
     sensors=sensors,
     schedules=schedules,
     resources={"warehouse": Warehouse(), "settings": Settings()},

@@ -7,6 +7,7 @@ Definitions and sources: docs/reciprocity.md; columns: docs/outputs-reciprocity.
 
     member_reciprocity(con, settings, run_id=...)        -> creates marts.member_reciprocity (person level)
     timebank_activity(con, settings, run_id=...)         -> DataFrame for marts.timebank_activity
+    timebank_activity_periods(con, settings, start=..., end=..., run_id=...) -> its period rows for [start, end)
     grant_metrics(con, settings, run_id=..., social_value=None) -> DataFrame for marts.grant_metrics
     reciprocity_allocation(grant_metrics_df, settings, run_id=...)  -> marts.reciprocity_allocation
     allocation_sensitivity(grant_metrics_df, settings, run_id=...)  -> marts.reciprocity_allocation_sensitivity
@@ -37,7 +38,7 @@ from models.reciprocity.settings import (
     IndexWeights,
     ReciprocitySettings,
 )
-from models.reciprocity.timebank import timebank_activity, timebank_activity_columns
+from models.reciprocity.timebank import timebank_activity, timebank_activity_columns, timebank_activity_periods
 
 MART_TABLES = {
     "member": MEMBER_TABLE,
@@ -84,5 +85,6 @@ __all__ = [
     "ALLOCATION_COLUMNS", "GRANT_COLUMNS", "INDEX_COMPONENTS", "MART_TABLES", "MEMBER_COLUMNS", "MEMBER_TABLE",
     "SENSITIVITY_COLUMNS", "IndexWeights", "ReciprocitySettings", "allocation_sensitivity", "circulating_edges",
     "coproduction_band", "grant_metrics", "largest_remainder", "member_reciprocity", "reciprocity_allocation",
-    "reciprocity_index", "score_assessments", "timebank_activity", "timebank_activity_columns", "write_frame",
+    "reciprocity_index", "score_assessments", "timebank_activity", "timebank_activity_columns",
+    "timebank_activity_periods", "write_frame",
 ]

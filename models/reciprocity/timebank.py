@@ -9,6 +9,7 @@ Measure definitions: ``models.reciprocity.measures`` and docs/reciprocity.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -54,7 +55,31 @@ def timebank_activity(
     cycle_stats: CycleStats | None = None,
 ) -> pd.DataFrame:
     """The time bank × period mart as a DataFrame (small: time banks × periods rows)."""
-    s = settings or ReciprocitySettings()
+    return _activity(con, settings or ReciprocitySettings(), run_id=run_id, timings=timings, cycle_stats=cycle_stats)
+
+
+def timebank_activity_periods(
+    con: duckdb.DuckDBPyConnection,
+    settings: ReciprocitySettings | None = None,
+    *,
+    start: dt.date,
+    end: dt.date,
+    run_id: str,
+) -> pd.DataFrame:
+    """The period rows of ``timebank_activity`` for the periods that begin in [start, end), alone.
+
+    A period "begins" on its calendar start (``date_trunc(settings.period, day)``), even
+    when the window cuts it short. Every row is the full mart's row for that time bank and
+    period, computed the same way: the window, ``as_of`` (so active members and retention)
+    and the set of time banks are resolved from the whole log, exactly as in a full run,
+    and only the groups measured are fewer. No ``overall`` rows; periods outside the window
+    give no rows. This is what one quarterly partition computes (pipelines/assets/quarterly.py).
+    """
+    return _activity(con, settings or ReciprocitySettings(), run_id=run_id, periods=(start, end))
+
+
+def _activity(con, s: ReciprocitySettings, *, run_id: str, timings: dict[str, float] | None = None,
+              cycle_stats: CycleStats | None = None, periods: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
     started = time.perf_counter()
     with prepared(con, s) as p:
         if timings is not None:
@@ -64,6 +89,8 @@ def timebank_activity(
         groups = f"_rc_groups_{uuid.uuid4().hex[:10]}"
         try:
             _period_groups(con, p, s, groups)
+            if periods is not None:
+                _keep_periods(con, groups, *periods)
             keys = con.execute(f"SELECT * FROM {groups} ORDER BY grp").df()
             if keys.empty:
                 return empty_timebank_activity(s)
@@ -84,6 +111,17 @@ def _typed(out: pd.DataFrame, s: ReciprocitySettings) -> pd.DataFrame:
     for c in out.columns:
         out[c] = out[c].astype(empty[c].dtype)
     return out
+
+
+def _keep_periods(con, groups: str, start: dt.date, end: dt.date) -> None:
+    """Keep the period groups whose calendar start is in [start, end); renumber ``grp`` densely from 0."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {groups} AS
+        SELECT (row_number() OVER (ORDER BY grp) - 1)::INTEGER AS grp, * EXCLUDE (grp) FROM {groups}
+        WHERE bucket >= {date_sql(start)} AND bucket < {date_sql(end)}
+        """
+    )
 
 
 def _period_groups(con, p: Prepared, s: ReciprocitySettings, name: str) -> None:

@@ -1,0 +1,154 @@
+"""Assets partitioned by reporting quarter: time-bank activity and readmission rates per quarter.
+
+Each partition is a calendar quarter (key = its first day, ``2024-04-01``) and writes only its
+own slice of a partition-aware table: in one DuckDB transaction it deletes the rows whose
+``quarter_start`` is in the partition's window and inserts the recomputed ones, so rerunning a
+quarter replaces that quarter and never duplicates or touches another. A backfill of many
+quarters runs as one run (``BackfillPolicy.single_run()``): the window is then the whole range,
+which suits a single-writer DuckDB file and set-based SQL, and lets
+``dagster asset materialize --partition-range`` run it in-process. Design, commands and the
+evidence that a backfill equals the unpartitioned marts: docs/partitions.md.
+
+The unpartitioned marts (``all_assets_job``) are unchanged; these assets read the same staged
+and core tables and are in their own group and job (``quarterly_job``).
+"""
+
+import datetime as dt
+import os
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from models import reciprocity as rc
+from models.readmission.rates import QUARTERLY_RATES, readmission_rates_by_quarter
+from pipelines.assets.publication import preview
+from pipelines.assets.readmission import INDEX_KEY
+from pipelines.assets.reciprocity import LOG_SOURCES, reciprocity_settings
+from pipelines.ingest.assets import WAREHOUSE_POOL
+from pipelines.resources import Settings, Warehouse
+
+GROUP = "quarterly"
+TIMEBANK_TABLE = "marts.timebank_activity_quarterly"
+RATES_TABLE = "marts.readmission_rates_quarterly"
+#: First reporting quarter when OUTCOMES_FIRST_QUARTER is unset: before the earliest date of
+#: the demo sample (time-bank memberships from 2014-05).
+DEFAULT_FIRST_QUARTER = "2014-01-01"
+
+
+def first_quarter(value: str | None = None) -> str:
+    """The first partition: OUTCOMES_FIRST_QUARTER (or ``value``), a quarter's first day, ISO format."""
+    text = value or os.environ.get("OUTCOMES_FIRST_QUARTER") or DEFAULT_FIRST_QUARTER
+    day = dt.date.fromisoformat(text)
+    if day.day != 1 or day.month not in (1, 4, 7, 10):
+        raise ValueError(f"OUTCOMES_FIRST_QUARTER={text}: must be the first day of a quarter, e.g. 2014-01-01")
+    return day.isoformat()
+
+
+#: Calendar quarters from the first quarter up to and including the current one (end_offset=1),
+#: so the latest quarter of an extract can be reported while it is still in progress.
+quarters = dg.TimeWindowPartitionsDefinition(
+    start=first_quarter(), cron_schedule="0 0 1 1,4,7,10 *", fmt="%Y-%m-%d", end_offset=1,
+)
+
+
+def _window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    """[first day, day after the last) of the quarters this run covers: one partition or a range."""
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
+
+
+def _sql_types(frame: pd.DataFrame) -> dict[str, str]:
+    """DuckDB types from pandas dtypes, the rule of ``rc.write_frame``: datetimes are calendar days."""
+    def one(col: pd.Series) -> str:
+        if pd.api.types.is_datetime64_any_dtype(col):
+            return "DATE"
+        if pd.api.types.is_bool_dtype(col):
+            return "BOOLEAN"
+        if pd.api.types.is_integer_dtype(col):
+            return "BIGINT"
+        return "DOUBLE" if pd.api.types.is_float_dtype(col) else "VARCHAR"
+    return {c: one(frame[c]) for c in frame.columns}
+
+
+def replace_quarters(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str],
+                     start: dt.date, end: dt.date) -> int:
+    """Replace the rows of ``table`` with ``quarter_start`` in [start, end) by ``frame``, atomically.
+
+    Creates the schema and table (columns ``types``, in order) when missing. Refuses a table
+    whose columns differ (for example after the retention horizons changed): the other
+    quarters' rows would not fit, so drop the table and backfill every quarter again.
+    Returns the number of rows inserted.
+    """
+    schema = table.split(".")[0]
+    name = "_quarterly_slice"
+    casts = ", ".join(f'"{c}"::{t} AS "{c}"' for c, t in types.items())
+    con.register(name, frame)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        ddl = ", ".join(f'"{c}" {t}' for c, t in types.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
+        existing = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position", table.split(".")).fetchall()]
+        if existing != list(types):
+            raise ValueError(f"{table} has other columns than this run writes; drop it and backfill every quarter")
+        con.execute(f"DELETE FROM {table} WHERE quarter_start >= ? AND quarter_start < ?", [start, end])
+        con.execute(f"INSERT INTO {table} SELECT {casts} FROM {name}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister(name)
+    return len(frame)
+
+
+def _quarters_metadata(frame: pd.DataFrame, start: dt.date, end: dt.date) -> dict:
+    return {"rows": len(frame), "quarters_from": start.isoformat(), "quarters_to_before": end.isoformat(),
+            "quarters_with_rows": int(frame["quarter_start"].nunique())}
+
+
+@dg.asset(
+    key=["marts", "timebank_activity_quarterly"], group_name=GROUP, kinds={"duckdb"}, deps=LOG_SOURCES,
+    pool=WAREHOUSE_POOL, partitions_def=quarters, backfill_policy=dg.BackfillPolicy.single_run(),
+    description="marts.timebank_activity_quarterly: the quarter rows of marts.timebank_activity (time bank × "
+                "quarter: members, active members, hours, exchanges, two-way share, reciprocity measures, "
+                "retention), one slice per reporting quarter, keyed by quarter_start. Same window and as_of as the "
+                "full run, so each row equals the full mart's row for its quarter.",
+)
+def timebank_activity_quarterly(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                                settings: Settings) -> dg.MaterializeResult:
+    start, end = _window(context)
+    # Partitions are quarters whatever the unpartitioned mart's period setting.
+    s = reciprocity_settings(settings).model_copy(update={"period": "quarter"})
+    with warehouse.connect() as con:
+        frame = rc.timebank_activity_periods(con, s, start=start, end=end, run_id=context.run_id)
+        frame.insert(0, "quarter_start", frame["period_start"].dt.to_period("Q").dt.start_time)
+        replace_quarters(con, TIMEBANK_TABLE, frame, _sql_types(frame), start, end)
+    return dg.MaterializeResult(metadata={
+        **_quarters_metadata(frame, start, end), "time_banks": int(frame["timebank_id"].nunique()),
+        "preview": preview(frame[["timebank_id", "period_label", "members", "active_members", "hours_exchanged",
+                                  "two_way_share", "reciprocity_index"]]),
+    })
+
+
+@dg.asset(
+    key=["marts", "readmission_rates_quarterly"], group_name=GROUP, kinds={"duckdb"}, deps=[INDEX_KEY],
+    pool=WAREHOUSE_POOL, partitions_def=quarters, backfill_policy=dg.BackfillPolicy.single_run(),
+    description="marts.readmission_rates_quarterly: 30-day readmission rate with Wilson 95% interval per quarter "
+                "of discharge, overall and by exposure, time bank, programme, provider and area; one slice per "
+                "reporting quarter. A quarter's overall row equals its quarter row in marts.readmission_rates.",
+)
+def readmission_rates_quarterly(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    start, end = _window(context)
+    with warehouse.connect() as con:
+        frame = readmission_rates_by_quarter(con, start, end)
+        frame["run_id"] = context.run_id
+        replace_quarters(con, RATES_TABLE, frame, {**QUARTERLY_RATES, "run_id": "VARCHAR"}, start, end)
+    return dg.MaterializeResult(metadata={**_quarters_metadata(frame, start, end), "preview": preview(frame)})
+
+
+quarterly_assets = [timebank_activity_quarterly, readmission_rates_quarterly]
+quarterly_job = dg.define_asset_job("quarterly_job", selection=dg.AssetSelection.groups(GROUP), partitions_def=quarters)
