@@ -8,9 +8,11 @@ and never appears in run config or logs.
 
 
 import os
+import re
+import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import dagster as dg
 import duckdb
@@ -26,19 +28,63 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+class WarehouseBusyError(RuntimeError):
+    """The warehouse file is locked by a writer (a run) for longer than the reader would wait."""
+
+
+def _open(path: str | Path, read_only: bool, wait_seconds: float, poll_seconds: float = 0.1) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to ``wait_seconds`` while another process holds its lock."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower():
+                raise
+            if time.monotonic() >= deadline:
+                holder = re.search(r"\(PID (\d+)\)", str(err))
+                doing = "a run is writing to" if read_only else "another process (a run or a reader) has open"
+                raise WarehouseBusyError(
+                    f"warehouse busy: {doing} {path}{f' (process {holder.group(1)})' if holder else ''}; "
+                    f"waited {wait_seconds:g} s; try again when it finishes"
+                ) from None
+            time.sleep(poll_seconds)
+
+
+@contextmanager
+def read_warehouse(path: str | Path, wait_seconds: float = 10.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for notebooks, dashboards and checks outside a run (docs/storage.md).
+
+    DuckDB lets no other process open a file while one writes it. A run holds the file only
+    while an asset writes, so this retries for up to ``wait_seconds``, then raises
+    :class:`WarehouseBusyError` saying so; it never returns a partial view and never hangs.
+    """
+    con = _open(path, True, wait_seconds)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file. One writer at a time: see docs/storage.md."""
 
     path: str = Field(default_factory=lambda: _env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")))
+    # A reader holds the file for the length of its query; a step waits that long rather than fail.
+    wait_seconds: float = 60.0
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path)
+        con = _open(self.path, False, self.wait_seconds)
         try:
             yield con
         finally:
             con.close()
+
+    def read(self, wait_seconds: float = 10.0):
+        """Read-only access that waits briefly for a writing run, then says the warehouse is busy."""
+        return read_warehouse(self.path, wait_seconds)
 
 
 class Settings(dg.ConfigurableResource):

@@ -18,7 +18,7 @@ _EXPECTED_TYPE = {
     "VARCHAR": "text",
     "DOUBLE": "a finite number",
     "BIGINT": "a whole number",
-    "DATE": "a date, YYYY-MM-DD or DD/MM/YYYY",
+    "DATE": "a date, YYYY-MM-DD or DD/MM/YYYY (four-digit year; a time of day is ignored)",
     "BOOLEAN": "true or false (also yes/no, 1/0)",
 }
 

@@ -18,16 +18,35 @@ Generated from `schemas/raw.py` by `python -m schemas.contract_doc`; do not edit
 Every source is optional. A source is one file named `<source>.csv` (also `.tsv`,
 `.txt`, `.parquet`; `.xlsx` for the hand-kept sources marked below), files named
 `<source>_<anything>.<ext>`, or a folder `<source>/` of such files, under
-`OUTCOMES_INPUT_DIR`. CSV delimiters are detected. Header names are matched after
-lower-casing, trimming and turning spaces and hyphens into `_`. Dates are ISO
-`YYYY-MM-DD` or UK `DD/MM/YYYY`; booleans are `true/false`, `yes/no`, `1/0`.
+`OUTCOMES_INPUT_DIR`. A file named for a source in a spreadsheet format the source does
+not accept (e.g. `hospital_spells.xlsx`, any `.xls`) fails that source with a message;
+it is never skipped silently.
+
+Text files may be UTF-8 (with or without a byte-order mark) or UTF-16; a file that is not
+valid UTF-8 is read as Windows-1252 (Latin-1 when a byte is undefined there) and the run
+notes the first line that is not UTF-8 (`meta.input_files.notes`). The delimiter (`,`,
+`;`, tab or `|`) is the one that splits the header into most fields; fields may be quoted
+and hold line breaks. Header names are matched after lower-casing, trimming and turning
+spaces and hyphens into `_`; a name that then appears twice fails the file. Extra columns
+are ignored (`persons`: kept as covariates); a missing optional column is empty. Dates are
+ISO `YYYY-MM-DD` or UK `DD/MM/YYYY` (so `01/02/2023` is 1 February), with a four-digit
+year; a time of day after the date is ignored; two-digit years, US `MM/DD/YYYY` and Excel
+serial day numbers are rejected (`type`), never guessed. Numbers must be finite (`NaN`,
+`inf` are rejected); booleans are `true/false`, `yes/no`, `1/0`. Text is stored as given:
+formula-like (`=HYPERLINK(...)`) and HTML text is neutralised where it is published (CSV
+exports, HTML pages), not altered in the warehouse.
+
+A file's `line` is the row as a spreadsheet numbers it: the header is line 1, a record
+whose quoted field holds line breaks counts once, a blank line counts but holds no row.
 
 ## What happens to a row
 Each row read ends in `staging.<source>` (valid, identifiers pseudonymised) or in
 `quarantine.<source>` with the file, line, column, rule, expected form and offending
 value (identifiers pseudonymised there too). Counts reconcile: rows read = staged +
-quarantined, a blocking check. A file that cannot be read, or lacks a required column,
-fails that source's asset with a message naming the file and column; other sources run.
+quarantined, a blocking check. A file that cannot be ingested at all (empty, no header,
+a column named twice, a required column missing, unreadable) fails that source's asset
+with a message naming the file, line, column and rule (`[rule: header]`,
+`unique_columns`, `required_column`, `format`); other sources run.
 
 Rules, in the order they are checked:
 
@@ -42,6 +61,7 @@ Rules, in the order they are checked:
 | `duplicate_row` | the same record again: same key and content, or (sources without a key) the same record delivered in another file. The first copy is staged. Identical rows inside one file of a keyless source are kept: two GP contacts on one day are real. |
 | `conflicting_key`, `conflicting_record` | one key (or natural key) with different content: every copy is quarantined |
 | `unknown_reference` | an identifier absent from the staged rows of the source it refers to (skipped, and reported, when that source is not supplied) |
+| `field_count`, `quoting`, `line_too_long` | a line of a text file that does not fit its header: too few or too many fields, a quote left open, or over 16 MiB. The line is quarantined with the rule and no value (its text may hold identifiers) |
 
 ## Pseudonymisation
 Columns marked *pseudonymised* are replaced at ingest by HMAC-SHA256 (hex) under the key

@@ -16,17 +16,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from schemas.contract import ColumnRule, SourceContract, check_violation_sql, describe_check
+from schemas.contract import (
+    ColumnRule,
+    SourceContract,
+    check_violation_sql,
+    describe_check,
+)
 
 PARSE_MACROS = (
-    "CREATE OR REPLACE TEMP MACRO parse_date(x) AS "
-    "coalesce(try_cast(x AS DATE), try_strptime(x, '%d/%m/%Y')::DATE)",
-    "CREATE OR REPLACE TEMP MACRO parse_int(x) AS CASE WHEN isfinite(try_cast(x AS DOUBLE)) "
-    "AND try_cast(x AS DOUBLE) = round(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE)::BIGINT END",
-    "CREATE OR REPLACE TEMP MACRO parse_double(x) AS "
-    "CASE WHEN isfinite(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE) END",
-    "CREATE OR REPLACE TEMP MACRO parse_bool(x) AS CASE WHEN lower(x) IN ('true', 't', '1', 'yes', 'y') THEN true "
-    "WHEN lower(x) IN ('false', 'f', '0', 'no', 'n') THEN false END",
+    # Four-digit years only: DuckDB would read 05/01/23 as the year 5. A time of day is dropped.
+    (
+        r"CREATE OR REPLACE TEMP MACRO parse_date(x) AS CASE "
+        r"WHEN regexp_full_match(x, '\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?') "
+        r"THEN try_cast(replace(split_part(replace(x, 'T', ' '), ' ', 1), '/', '-') AS DATE) "
+        r"WHEN regexp_full_match(x, '\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?)?') "
+        r"THEN try_strptime(split_part(x, ' ', 1), '%d/%m/%Y')::DATE END"
+    ),
+    ("CREATE OR REPLACE TEMP MACRO parse_int(x) AS CASE WHEN isfinite(try_cast(x AS DOUBLE)) "
+    "AND try_cast(x AS DOUBLE) = round(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE)::BIGINT END"),
+    ("CREATE OR REPLACE TEMP MACRO parse_double(x) AS "
+    "CASE WHEN isfinite(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE) END"),
+    ("CREATE OR REPLACE TEMP MACRO parse_bool(x) AS CASE WHEN lower(x) IN ('true', 't', '1', 'yes', 'y') THEN true "
+    "WHEN lower(x) IN ('false', 'f', '0', 'no', 'n') THEN false END"),
 )
 _PARSERS = {"VARCHAR": "{}", "DOUBLE": "parse_double({})", "BIGINT": "parse_int({})", "DATE": "parse_date({})", "BOOLEAN": "parse_bool({})"}
 VALUE_CHARS = 200

@@ -3,13 +3,33 @@
 Every value is read as VARCHAR so that a bad value is kept and reported, not lost in a
 type conversion. Header names are normalised (case, surrounding spaces, inner spaces and
 hyphens) before they are matched against the contract.
+
+Text files are read the way council and NHS extracts actually arrive (docs/reliability.md):
+- encoding: UTF-8 (with or without a byte-order mark) is read as is; UTF-16 (a BOM, or
+  the NUL pattern of one without) and files that are not valid UTF-8 (read as
+  Windows-1252, or Latin-1 when a byte is undefined there, with a note naming the first
+  line that is not UTF-8) are transcoded to UTF-8 first;
+- delimiter: ``,``, ``;``, tab or ``|``, whichever splits the header line into the most
+  fields; fields may be quoted and hold line breaks;
+- a line that does not fit the header (too few or too many fields, an unclosed quote, a
+  line over ``MAX_LINE_BYTES``) is not a crash and not lost: it becomes a *malformed*
+  row, quarantined with its rule (``field_count``, ``quoting``, ``line_too_long``);
+- ``line`` is the row as a spreadsheet numbers it: the header is line 1, a record whose
+  quoted field holds line breaks counts once, a blank line counts but holds no row.
+A file that cannot be ingested at all (empty, no header, repeated columns, a format the
+source does not accept) raises :class:`SourceFileError` naming file, line, column and rule.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import re
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +40,31 @@ from schemas.raw import XLSX_SOURCES
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 SUFFIXES = TEXT_SUFFIXES | {".parquet", ".xlsx"}
+# Spreadsheet formats a source cannot be read from: said, never silently skipped.
+REFUSED_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods"}
+DELIMITERS = (",", ";", "\t", "|")
+MAX_LINE_BYTES = 16 * 1024 * 1024
+_BLOCK = 1 << 20
+# DuckDB's reject error types -> (rule, expected form).
+_MALFORMED_RULES = {
+    "MISSING COLUMNS": "field_count",
+    "TOO MANY COLUMNS": "field_count",
+    "UNQUOTED VALUE": "quoting",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+}
 
 
 class SourceFileError(Exception):
-    """A file that cannot be ingested at all: unreadable, or missing a required column."""
+    """A file that cannot be ingested at all: unreadable, no header, or missing a required column.
+
+    The message names the file, the line (when there is one), the column(s) and the rule;
+    the same facts are attributes for callers.
+    """
+
+    def __init__(self, path: Path | str, rule: str, message: str, *, line: int | None = None, column: str | None = None):
+        self.path, self.rule, self.line, self.column = Path(path), rule, line, column
+        where = f"{path}: line {line}" if line else str(path)
+        super().__init__(f"{where}: {message} [rule: {rule}]")
 
 
 @dataclass(frozen=True)
@@ -34,28 +75,47 @@ class LoadedFile:
     columns: list[str]
     sha256: str
     bytes: int
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    malformed: int = 0
+    notes: tuple[str, ...] = ()
+
+
+def _candidates(input_dir: Path, source: str) -> list[Path]:
+    """Files named for the source (``<source>.*``, ``<source>_*.*``) and every file under ``<source>/``."""
+    input_dir = Path(input_dir)
+    if not input_dir.is_dir():
+        return []
+    found = [p for p in input_dir.iterdir() if p.is_file() and (p.stem == source or p.stem.startswith(source + "_"))]
+    folder = input_dir / source
+    if folder.is_dir():
+        found += [p for p in folder.rglob("*") if p.is_file()]
+    return found
+
+
+def _allowed(source: str) -> set[str]:
+    return SUFFIXES if source in XLSX_SOURCES else SUFFIXES - {".xlsx"}
 
 
 def discover(input_dir: Path, source: str) -> list[Path]:
     """The files of one source: ``<source>.<ext>``, ``<source>_*.<ext>`` or anything in ``<source>/``."""
-    input_dir = Path(input_dir)
-    if not input_dir.is_dir():
-        return []
-    allowed = SUFFIXES if source in XLSX_SOURCES else SUFFIXES - {".xlsx"}
-    found = [
-        p for p in input_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in allowed and (p.stem == source or p.stem.startswith(source + "_"))
-    ]
-    folder = input_dir / source
-    if folder.is_dir():
-        found += [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in allowed]
-    return sorted(found)
+    allowed = _allowed(source)
+    return sorted(p for p in _candidates(input_dir, source) if p.suffix.lower() in allowed)
+
+
+def refuse_unreadable_formats(input_dir: Path, source: str) -> None:
+    """Raise :class:`SourceFileError` for a file of the source in a spreadsheet format it is not read from (e.g. ``hospital_spells.xlsx``), rather than skip it unseen."""
+    allowed = _allowed(source)
+    for p in sorted(_candidates(input_dir, source)):
+        if p.suffix.lower() in REFUSED_SUFFIXES - allowed:
+            accepted = ", ".join(sorted(s[1:].upper() for s in allowed))
+            raise SourceFileError(p, "format", f"{p.suffix[1:].upper()} files are not read for {source}; save it as one of {accepted}")
 
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -66,41 +126,261 @@ def normalise_header(name: str) -> str:
 
 
 def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
-    """Load one file into temp table ``<table>_in``, seen through view ``table``: ``_seq`` (0, 1, ... in file order), ``_line`` and one VARCHAR per header."""
+    """Load one file into temp table ``<table>_in``, seen through view ``table``: ``_seq`` (0, 1, ... in file order), ``_line`` and one VARCHAR per header.
+
+    Malformed lines of a text file are in temp table ``<table>_malformed`` (``line``,
+    ``column``, ``rule``, ``expected``); ``rows`` counts them too.
+    """
     path = Path(path)
-    if path.stat().st_size == 0:
-        raise SourceFileError(f"{path}: the file is empty (no header line); expected a header naming the contract's columns")
+    size = path.stat().st_size
+    if size == 0:
+        raise SourceFileError(path, "header", "the file is empty (no header line); expected a header naming the contract's columns")
     suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return _load_text(con, path, table, size)
     try:
-        if suffix in TEXT_SUFFIXES:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table}_in AS "
-                "SELECT * FROM read_csv(?, all_varchar = true, header = true, auto_detect = true)",
-                [str(path)],
-            )
-            first_line = 2
-        elif suffix == ".parquet":
+        if suffix == ".parquet":
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_in AS SELECT * FROM read_parquet(?)", [str(path)])
+            headers = [row[0] for row in con.execute(f"DESCRIBE {table}_in").fetchall()]
             first_line = 1
         else:
-            frame = _read_xlsx(path)
-            con.register(f"{table}_frame", frame)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_in AS SELECT * FROM {table}_frame")
-            con.unregister(f"{table}_frame")
+            headers, frame = _read_xlsx(path)
             first_line = 2
-    except (duckdb.Error, ValueError, OSError) as err:
-        raise SourceFileError(f"{path}: cannot be read as {suffix[1:].upper()}: {err}") from err
-
-    headers = [row[0] for row in con.execute(f"DESCRIBE {table}_in").fetchall()]
-    names = [normalise_header(h) or f"unnamed_{i + 1}" for i, h in enumerate(headers)]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise SourceFileError(f"{path}: line 1: column(s) {', '.join(repeated)} appear more than once")
+    except (duckdb.Error, ValueError, OSError, KeyError) as err:
+        raise SourceFileError(path, "format", f"cannot be read as {suffix[1:].upper()}: {err}") from err
+    names = _checked_names(path, headers)
+    if suffix == ".xlsx":
+        frame.columns = [f"c{i}" for i in range(len(names))]
+        con.register(f"{table}_frame", frame)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_in AS SELECT * FROM {table}_frame")
+        con.unregister(f"{table}_frame")
+        headers = list(frame.columns)
     select = ", ".join(f'CAST("{_ident(h)}" AS VARCHAR) AS "{_ident(n)}"' for h, n in zip(headers, names))
     # A view, not a copy. rowid follows the file's order: DuckDB preserves insertion order.
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid AS _seq, rowid + {first_line} AS _line, {select} FROM {table}_in")
     rows = con.execute(f"SELECT count(*) FROM {table}_in").fetchall()[0][0]
-    return LoadedFile(path, table, rows, names, file_sha256(path), path.stat().st_size)
+    return LoadedFile(path, table, rows, names, file_sha256(path), size)
+
+
+def _checked_names(path: Path, headers: list[str]) -> list[str]:
+    names = [normalise_header(str(h)) or f"unnamed_{i + 1}" for i, h in enumerate(headers)]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        spelled = "; ".join(
+            f"{n} as " + ", ".join(f"'{h}' (field {i + 1})" for i, (h, m) in enumerate(zip(headers, names)) if m == n)
+            for n in repeated
+        )
+        raise SourceFileError(path, "unique_columns", f"column(s) {', '.join(repeated)} appear more than once: {spelled}",
+                              line=1, column=repeated[0])
+    return names
+
+
+@dataclass
+class _Scan:
+    sha256: str
+    encoding: str
+    note: str | None
+    blank_lines: bool
+
+
+def _scan(path: Path) -> _Scan:
+    """One pass over the bytes: the SHA-256, the encoding, and whether a blank line occurs."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif len(head) == 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
+        encoding = "utf-16-le"
+    elif len(head) == 4 and head[0] == 0 and head[2] == 0 and head[1] and head[3]:
+        encoding = "utf-16-be"
+    else:
+        encoding = "utf-8"
+    decoder = codecs.getincrementaldecoder("utf-8")() if encoding.startswith("utf-8") else None
+    note, blank, lines, tail = None, False, 0, b""
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+            if decoder is not None:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as err:
+                    line = lines + block[: err.start].count(b"\n") + 1
+                    decoder, encoding, note = None, None, f"line {line} is not UTF-8"
+            if encoding is not None and encoding.startswith("utf-8"):
+                window = tail + block
+                blank = blank or b"\n\n" in window or b"\n\r\n" in window
+                lines += block.count(b"\n")
+                tail = block[-2:]
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            encoding, note = None, "the last line is not UTF-8"
+    if encoding is None:
+        encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+        note = f"{note}: read as {'Windows-1252' if encoding == 'cp1252' else 'Latin-1'}; export as UTF-8 to be sure of accented letters"
+    elif encoding.startswith("utf-16"):
+        note = "UTF-16 text, transcoded to UTF-8"
+    return _Scan(digest.hexdigest(), encoding, note, blank)
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(_BLOCK), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(path: Path, encoding: str, folder: Path) -> tuple[Path, bool]:
+    """A UTF-8 copy of ``path`` in ``folder``, and whether it holds a blank line."""
+    target = folder / (path.stem + ".utf8" + path.suffix)
+    blank, tail = False, ""
+    with open(path, encoding=encoding, newline="") as src, open(target, "w", encoding="utf-8", newline="") as out:
+        for chunk in iter(lambda: src.read(_BLOCK), ""):
+            out.write(chunk)
+            window = tail + chunk
+            blank = blank or "\n\n" in window or "\n\r\n" in window
+            tail = chunk[-2:]
+    return target, blank
+
+
+def _header(path: Path, text_path: Path) -> tuple[str, list[str]]:
+    """The delimiter (the candidate giving the most header fields) and the header names."""
+    with open(text_path, encoding="utf-8-sig", newline="") as handle:
+        line = handle.readline(MAX_LINE_BYTES).rstrip("\r\n")
+    if not line.strip():
+        raise SourceFileError(path, "header", "the first line is blank; expected a header naming the contract's columns", line=1)
+
+    def fields(delimiter: str) -> list[str]:
+        return next(csv.reader([line], delimiter=delimiter))
+
+    delimiter = max(DELIMITERS, key=lambda d: len(fields(d)))  # ties keep the earlier candidate: "," first
+    return delimiter, fields(delimiter)
+
+
+def _blank_line_numbers(text_path: Path, delimiter: str) -> list[int]:
+    """Line numbers (as DuckDB counts them: one per record or blank line) of the blank lines."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    out = []
+    with open(text_path, encoding="utf-8-sig", newline="") as handle:
+        for line, record in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
+            if not record:
+                out.append(line)
+    return out
+
+
+def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int) -> LoadedFile:
+    scan = _scan(path)
+    notes = [scan.note] if scan.note else []
+    with ExitStack() as stack:
+        text_path, blank = path, scan.blank_lines
+        if not scan.encoding.startswith("utf-8"):
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outcomes-ingest-")))
+            text_path, blank = _transcode(path, scan.encoding, folder)
+        delimiter, headers = _header(path, text_path)
+        names = _checked_names(path, headers)
+        columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table}_in AS SELECT * FROM read_csv($path, auto_detect = false, header = true, "
+                "delim = $delim, quote = '\"', escape = '\"', columns = $columns, ignore_errors = true, store_rejects = true, "
+                f"rejects_table = '{table}_rej', rejects_scan = '{table}_scan', max_line_size = {MAX_LINE_BYTES})",
+                {"path": str(text_path), "delim": delimiter, "columns": columns},
+            )
+        except duckdb.Error as err:
+            first = str(err).strip().splitlines()[0]
+            raise SourceFileError(path, "format", f"cannot be read as delimited text ({delimiter!r}-separated): {first}") from err
+        gaps = _blank_line_numbers(text_path, delimiter) if blank else []
+        _refuse_open_quote(con, table, path, text_path, names, gaps)
+    _malformed_table(con, table, names)
+    select = ", ".join(f'i.c{i} AS "{_ident(n)}"' for i, n in enumerate(names))
+    skipped = con.execute(f"SELECT count(*) FROM {table}_malformed").fetchall()[0][0] + len(gaps)
+    # rowid follows the file's order (DuckDB preserves insertion order).
+    if not skipped:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT i.rowid AS _seq, i.rowid + 2 AS _line, {select} FROM {table}_in i")
+    else:
+        # Each skipped line (malformed or blank) before a row moves it down one: g = rows parsed before it.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table}_gaps AS WITH skipped AS ("
+            f"SELECT line FROM {table}_malformed UNION SELECT unnest($gaps::BIGINT[])), "
+            "numbered AS (SELECT line - 1 - row_number() OVER (ORDER BY line) AS g, row_number() OVER (ORDER BY line) AS n FROM skipped) "
+            "SELECT g, max(n) AS n FROM numbered GROUP BY g",
+            {"gaps": gaps},
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT i.k AS _seq, i.k + 2 + coalesce(s.n, 0) AS _line, {select} "
+            f"FROM (SELECT rowid AS k, * FROM {table}_in) i ASOF LEFT JOIN {table}_gaps s ON i.k >= s.g"
+        )
+    parsed = con.execute(f"SELECT count(*) FROM {table}_in").fetchall()[0][0]
+    malformed = con.execute(f"SELECT count(*) FROM {table}_malformed").fetchall()[0][0]
+    if malformed:
+        notes.append(f"{malformed} malformed line(s) quarantined")
+    if delimiter != ",":
+        notes.append(f"delimiter {delimiter!r}")
+    encoding = "utf-8" if scan.encoding == "utf-8-sig" else scan.encoding
+    return LoadedFile(path, table, parsed + malformed, names, scan.sha256, size, encoding, delimiter, malformed, tuple(notes))
+
+
+def _refuse_open_quote(con: duckdb.DuckDBPyConnection, table: str, path: Path, text_path: Path, names: list[str], gaps: list[int]) -> None:
+    """A quote opened in the last record and never closed swallows every line after it: refuse the file rather than hide them."""
+    found = con.execute(
+        f"SELECT line, line_byte_position, column_name, (SELECT count(*) FROM {table}_in) + "
+        f"(SELECT count(DISTINCT line) FROM {table}_rej) + {len(gaps)} + 1 AS last_line "
+        f"FROM {table}_rej WHERE error_type = 'UNQUOTED VALUE' ORDER BY line DESC LIMIT 1"
+    ).fetchall()
+    if not found or found[0][0] < found[0][3]:
+        return
+    line, start, column, _ = found[0]
+    swallowed = 0
+    with open(text_path, "rb") as handle:
+        handle.seek(start)
+        handle.readline()
+        tail = b""
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            swallowed += block.count(b"\n")
+            tail = block
+    swallowed += bool(tail) and not tail.endswith(b"\n")
+    if swallowed:
+        name = names[int(column[1:])] if column else None
+        raise SourceFileError(
+            path, "quoting",
+            f"a quote opened in column {name} is never closed, so the {swallowed} line(s) after it would be read as "
+            "part of one field; close or remove the quote", line=line, column=name,
+        )
+
+
+def _malformed_table(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
+    """One row per rejected line: its first problem as a rule and the expected form (never the raw text)."""
+    rules = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _MALFORMED_RULES.items())
+    fields = len(names)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table}_malformed AS "
+        "SELECT line, $names[TRY_CAST(substr(arg_min(column_name, coalesce(column_idx, 0)), 2) AS INTEGER) + 1] AS \"column\", "
+        f"CASE first(error_type ORDER BY coalesce(column_idx, 0)) {rules} ELSE 'malformed_line' END AS rule, "
+        f"CASE first(error_type ORDER BY coalesce(column_idx, 0)) "
+        f"WHEN 'MISSING COLUMNS' THEN '{fields} fields, as in the header; found ' || regexp_extract(first(error_message), 'Found: (\\d+)', 1) "
+        f"WHEN 'TOO MANY COLUMNS' THEN '{fields} fields, as in the header; found more' "
+        "WHEN 'UNQUOTED VALUE' THEN 'a quoted field closed by a quote before the next delimiter' "
+        f"WHEN 'LINE SIZE OVER MAXIMUM' THEN 'a line of at most {MAX_LINE_BYTES} bytes' "
+        "ELSE first(error_message) END AS expected "
+        f"FROM {table}_rej GROUP BY line ORDER BY line",
+        {"names": names},
+    )
+    con.execute(f"DROP TABLE IF EXISTS {table}_rej")
+    con.execute(f"DROP TABLE IF EXISTS {table}_scan")
+
+
+def with_rows(loaded: LoadedFile, table_rows: int, columns: list[str]) -> LoadedFile:
+    """The same file seen through a reshaped view (wide readings unpivoted): new row count and columns."""
+    return dataclasses.replace(loaded, rows=table_rows + loaded.malformed, columns=columns)
 
 
 def _ident(name: str) -> str:
@@ -109,11 +389,11 @@ def _ident(name: str) -> str:
 
 def drop(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -> None:
     con.execute(f"DROP VIEW IF EXISTS {loaded.table}")
-    con.execute(f"DROP TABLE IF EXISTS {loaded.table}_in")
-    con.execute(f"DROP TABLE IF EXISTS {loaded.table}_long")
+    for suffix in ("_in", "_long", "_malformed", "_gaps"):
+        con.execute(f"DROP TABLE IF EXISTS {loaded.table}{suffix}")
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
+def _read_xlsx(path: Path) -> tuple[list[str], pd.DataFrame]:
     """First sheet of a workbook as text; dates become ISO strings (openpyxl: no DuckDB extension needed)."""
     from openpyxl import load_workbook
 
@@ -135,5 +415,5 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
             return str(int(value))
         return str(value)
 
-    body = [[text(v) for v in row] for row in rows[1:]]
-    return pd.DataFrame(body, columns=header, dtype=object)
+    body = [([text(v) for v in row] + [None] * len(header))[: len(header)] for row in rows[1:]]
+    return header, pd.DataFrame(body, columns=range(len(header)), dtype=object)

@@ -5,6 +5,9 @@ Nothing is lost: every row read ends in ``staging.<source>`` or ``quarantine.<so
 Each ingest rebuilds both tables from every file present, inside one transaction, so a
 rerun on the same files adds nothing and no half-written table is ever visible.
 
+A line of a text file that does not fit its header (field count, quoting, length: see
+``pipelines.ingest.readers``) is quarantined too, with that rule and no value.
+
 Table rules run after the row rules, on rows that passed them:
 - ``duplicate_row``: the same record again (same key and content; or, in a source without
   a key, the same record delivered in another file). The first copy is staged.
@@ -26,7 +29,15 @@ import duckdb
 import yaml
 
 from pipelines.ingest.pseudonymise import register_pseudonym_macro
-from pipelines.ingest.readers import LoadedFile, SourceFileError, discover, drop, load
+from pipelines.ingest.readers import (
+    LoadedFile,
+    SourceFileError,
+    discover,
+    drop,
+    load,
+    refuse_unreadable_formats,
+    with_rows,
+)
 from schemas.contract import SourceContract, contract
 from schemas.sql import (
     PARSE_MACROS,
@@ -60,6 +71,7 @@ class IngestReport:
     rules_broken: dict[str, int] = field(default_factory=dict)
     unchecked_references: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def quarantined_share(self) -> float:
@@ -73,6 +85,9 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS meta.input_files (run_id VARCHAR, source VARCHAR, source_file VARCHAR, "
         "sha256 VARCHAR, bytes BIGINT, rows_read BIGINT, rows_staged BIGINT, rows_quarantined BIGINT)"
     )
+    # How each file was read (added after the first release: warehouses from before gain the columns).
+    for column in ("encoding", "delimiter", "notes"):
+        con.execute(f"ALTER TABLE meta.input_files ADD COLUMN IF NOT EXISTS {column} VARCHAR")
 
 
 def ingest_source(
@@ -91,8 +106,10 @@ def ingest_source(
         con.execute(macro)
     register_pseudonym_macro(con, key)
     report = IngestReport(source)
+    refuse_unreadable_formats(input_dir, source)
     report.files = [_load_checked(con, spec, path, f"_raw_{source}_{i}") for i, path in enumerate(discover(input_dir, source))]
     report.rows_read = sum(f.rows for f in report.files)
+    report.notes = [f"{f.path.name}: {note}" for f in report.files for note in f.notes]
     if spec.keep_extra_columns:
         known = set(spec.column_names)
         report.extra_columns = sorted({c for f in report.files for c in f.columns if c not in known})
@@ -116,9 +133,11 @@ def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Pa
     missing = [c for c in spec.required_columns if c not in loaded.columns]
     if missing:
         raise SourceFileError(
-            f"{path}: line 1: required column(s) {', '.join(missing)} missing from the header "
+            path, "required_column",
+            f"required column(s) {', '.join(missing)} missing from the header "
             f"({', '.join(loaded.columns)}); the contract for {spec.name} expects "
-            f"{', '.join(spec.column_names)} (docs/data-contract.md)"
+            f"{', '.join(spec.column_names)} (docs/data-contract.md)",
+            line=1, column=missing[0],
         )
     return loaded
 
@@ -136,8 +155,7 @@ def _unpivot_wide_readings(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW {loaded.table} AS SELECT rowid AS _seq, * FROM {loaded.table}_long")
     rows = con.execute(f"SELECT count(*) FROM {loaded.table}_long").fetchall()[0][0]
-    columns = ["person_id", "star_version", "assessed_on", "area", "score"]
-    return LoadedFile(loaded.path, loaded.table, rows, columns, loaded.sha256, loaded.bytes)
+    return with_rows(loaded, rows, ["person_id", "star_version", "assessed_on", "area", "score"])
 
 
 def _union_raw(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: IngestReport) -> None:
@@ -147,6 +165,12 @@ def _union_raw(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Ing
         cols += [f'"{c}"' for c in report.extra_columns if c in f.columns]
         selects.append(f"SELECT {_FILE_STRIDE} * {i} + _seq AS _row, {quote(str(f.path))} AS _file, _line, {', '.join(cols)} FROM {f.table}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS {' UNION ALL BY NAME '.join(selects)}")
+    malformed = [
+        f"SELECT {i} AS _fileno, {quote(str(f.path))} AS _file, line AS _line, \"column\", rule, expected FROM {f.table}_malformed"
+        for i, f in enumerate(report.files) if f.malformed
+    ]
+    con.execute("CREATE OR REPLACE TEMP VIEW _malformed AS " + (" UNION ALL ".join(malformed) or
+                "SELECT NULL::BIGINT AS _fileno, NULL AS _file, NULL::BIGINT AS _line, NULL AS \"column\", NULL AS rule, NULL AS expected WHERE false"))
 
 
 def _pseudonyms(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
@@ -271,11 +295,13 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
                 f"reasons AS (SELECT r._row, r._file, r._line, {record_json_sql(spec)} AS record, "
                 f"{row_violations_sql(spec, as_of)} AS vs FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)} "
                 "WHERE r._row IN (SELECT _row FROM rejected)), "
-                "bad AS (SELECT reasons._row, _file, _line, record, list_concat(reasons.vs, coalesce(flags.vs, [])) AS vs "
-                "FROM reasons LEFT JOIN flags USING (_row)) "
+                f"bad AS (SELECT reasons._row // {_FILE_STRIDE} AS _fileno, _file, _line, record, "
+                "list_concat(reasons.vs, coalesce(flags.vs, [])) AS vs FROM reasons LEFT JOIN flags USING (_row) "
+                "UNION ALL SELECT _fileno, _file, _line, NULL AS record, "
+                "[{'column': \"column\", 'rule': rule, 'expected': expected, 'value': NULL::VARCHAR}] AS vs FROM _malformed) "
                 f"SELECT {quote(src)} AS source, _file AS source_file, _line AS source_line, vs[1].column AS \"column\", "
                 "vs[1].rule AS rule, vs[1].expected AS expected, vs[1].value AS value, to_json(vs)::VARCHAR AS violations, "
-                f"record, {quote(run_id)} AS run_id FROM bad ORDER BY _row"
+                f"record, {quote(run_id)} AS run_id FROM bad ORDER BY _fileno, _line"
             )
         else:
             types = ", ".join(f'"{c.name}" {c.sql_type}' for c in spec.columns)
@@ -287,8 +313,10 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
                 f"SELECT (SELECT count(*) FROM staging.{src} WHERE source_file = $1), "
                 f"(SELECT count(*) FROM quarantine.{src} WHERE source_file = $1)", [str(f.path)]
             ).fetchone()
-            con.execute("INSERT INTO meta.input_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [run_id, src, str(f.path), f.sha256, f.bytes, f.rows, staged, quarantined])
+            con.execute("INSERT INTO meta.input_files (run_id, source, source_file, sha256, bytes, rows_read, rows_staged, "
+                        "rows_quarantined, encoding, delimiter, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, src, str(f.path), f.sha256, f.bytes, f.rows, staged, quarantined, f.encoding, f.delimiter,
+                         "; ".join(f.notes) or None])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -299,6 +327,7 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
     for table in ("_checked", "_flags", "_pseudonyms", "_scale_versions", "_scale_areas"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("DROP VIEW IF EXISTS _raw")
+    con.execute("DROP VIEW IF EXISTS _malformed")
 
 
 def _register_scale_registry(con: duckdb.DuckDBPyConnection) -> None:
