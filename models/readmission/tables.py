@@ -92,9 +92,9 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
     columns = TABLES[table]
     schema = table.split(".")[0]
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    ddl = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-    con.execute(f"CREATE OR REPLACE TABLE {table} ({ddl})")
     if frame is None or frame.empty:
+        ddl = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({ddl})")
         return 0
     out = frame.copy()
     out["run_id"] = run_id
@@ -109,10 +109,11 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
     con.register("_rd_frame", out)
     try:
         select = ", ".join(
-            f'CASE WHEN isnan(TRY_CAST("{c}" AS DOUBLE)) THEN NULL ELSE "{c}" END::{t}' if t == "DOUBLE"
-            else f'"{c}"::{t}' for c, t in columns.items()
+            f'CASE WHEN isnan(TRY_CAST("{c}" AS DOUBLE)) THEN NULL ELSE "{c}" END::{t} AS "{c}"' if t == "DOUBLE"
+            else f'"{c}"::{t} AS "{c}"' for c, t in columns.items()
         )
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM _rd_frame")
+        # One statement: a killed run leaves the previous table whole, never an empty one.
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM _rd_frame")
     finally:
         con.unregister("_rd_frame")
     return len(out)

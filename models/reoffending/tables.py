@@ -149,14 +149,16 @@ def write_mart(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, run
     cols = MARTS[table]
     schema = table.split(".")[0]
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    ddl = ", ".join(f'"{c.name}" {c.type}' for c in cols)
-    con.execute(f"CREATE OR REPLACE TABLE {table} ({ddl})")
-    if len(df):
+    if not len(df):
+        ddl = ", ".join(f'"{c.name}" {c.type}' for c in cols)
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({ddl})")
+    else:
         frame = conform(df, cols, run_id)
         con.register("_mart_rows", frame)
         try:
-            select = ", ".join(f'CAST("{c.name}" AS {c.type})' for c in cols)
-            con.execute(f"INSERT INTO {table} SELECT {select} FROM _mart_rows")
+            select = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in cols)
+            # One statement: a killed run leaves the previous table whole, never an empty one.
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM _mart_rows")
         finally:
             con.unregister("_mart_rows")
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
