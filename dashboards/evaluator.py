@@ -3,11 +3,13 @@
 Reads ``meta.runs``, ``meta.input_files``, ``marts.readmission_effects``,
 ``marts.reoffending_effects``, ``marts.reoffending_survival``, ``marts.reoffending_cox``,
 ``marts.wellbeing_effects``, ``marts.wellbeing_model``, ``marts.social_value``,
-``marts.social_value_sensitivity`` and ``marts.impact_map``. Balance is read from the effect
-marts (largest |SMD| after matching; below 0.1 is balanced, Austin 2009). The models do not
-yet publish per-covariate balance before matching or the propensity-score distributions, so
-those sections say so. Counts pass the disclosure rule; a Kaplan-Meier curve is drawn only
-when its group starts with more people than the suppression threshold.
+``marts.social_value_sensitivity``, ``marts.impact_map``, ``marts.comparison_balance`` and
+``marts.propensity_overlap``. The balance summary is read from the effect marts (largest
+|SMD| after matching; below 0.1 is balanced, Austin 2009); per-covariate balance before and
+after matching, the propensity-score overlap and common support come from the diagnostics
+marts (:mod:`dashboards.diagnostics_sections`). Counts pass the disclosure rule; a
+Kaplan-Meier curve is drawn only when its group starts with more people than the
+suppression threshold.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, provenance, wording
+from dashboards import charts, diagnostics_sections, provenance, wording
 from dashboards.disclosure import DisclosureRule
 from dashboards.marts import read, unavailable
 from dashboards.page import PALETTE, Page, Section
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
-         "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map")
+         "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map", *diagnostics_sections.MARTS)
 
 
 def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
@@ -57,8 +59,7 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     return Section(title, f"{len(rows)} matched comparisons; {off} leave at least one covariate with |SMD| above 0.1 "
                    "(circles balanced, crosses not).", figure=figure,
                    table=rule.table(rows.round(3), ["n_matched"]), csv_name="evaluator-balance.csv",
-                   note="Per-covariate balance before matching is not published by the models yet (no balance mart): "
-                        "not available.")
+                   note="Every covariate, before and after matching: the next section.")
 
 
 def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
@@ -149,9 +150,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
             "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
                                             "marts.reoffending_effects": m["reoffending_effects"]}),
         balance_section(m, rule),
-        Section("Propensity overlap", "Propensity overlap: not available yet: the models do not publish the distribution of "
-                "propensity scores of participants and comparison people (a binned, disclosure-controlled mart is needed).",
-                html="<p class='empty'>Not available for this run.</p>"),
+        *diagnostics_sections.sections(m, rule),
         km_section(m["reoffending_survival"], rule),
         cox_section(m["reoffending_cox"], rule),
         *mixed_sections(m["wellbeing_model"], rule),

@@ -30,8 +30,8 @@ from .effects import compute_effects
 from .errors import ComparisonError
 from .matching import ORDERS, match_nearest, pooled_sd
 from .propensity import fit_propensity
-from .support import level_support, score_support
 from .results import ComparisonResults, effects_frame
+from .support import level_support, score_support
 from .verdict import jdl_statement, verdict, verdict_statement
 from .weighting import att_weights, effective_sample_size
 
@@ -376,7 +376,7 @@ def estimate_effect(
         w = np.r_[np.ones(n_sets), 1.0 / k_per_set[m.pairs_set]]
         pair = np.r_[np.arange(n_sets), m.pairs_set]
         clusters = [pair, local] if replace else [pair]
-        n_control_matched = int(len(np.unique(a_c)))
+        n_control_matched = len(np.unique(a_c))
         unit_w = np.bincount(a_c, weights=1.0 / k_per_set[m.pairs_set], minlength=len(t))[np.unique(a_c)]
         ess = effective_sample_size(unit_w)
     else:
@@ -438,6 +438,8 @@ def estimate_effect(
     md["_weight"] = w
     md["_pair"] = pair
     md["_stratum"] = strata[local]
+    scores = pd.DataFrame({"_row": rows, "_treated": t.astype(np.int8), "_pscore": ps.score, "_logit": logit,
+                           "_in_support": in_support})
 
     settings = {
         "method": method, "caliper": caliper, "ratio": ratio, "replace": replace, "exact": exact or None,
@@ -456,5 +458,5 @@ def estimate_effect(
         n_control=n_c_all, n_control_dropped_support=n_control_dropped_support, n_dropped_support=n_dropped_support, n_dropped_caliper=n_dropped_caliper,
         n_matched=n_matched, n_control_matched=n_control_matched, ess_control=float(ess), balance=bal,
         overlap=overlap, missing_imputed=missing_imputed, warnings=warnings, propensity_params=ps.params,
-        matched_data=md, settings=settings, _measures=measures,
+        matched_data=md, propensity_scores=scores, settings=settings, _measures=measures,
     )

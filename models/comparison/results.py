@@ -84,6 +84,13 @@ class ComparisonResults:
         under IPW) and ``_stratum`` (exact-match stratum code, 0 if none).
         With replacement a reused control appears once per set it is in,
         with weight 1/k for that set.
+    propensity_scores : DataFrame, one row per person in the propensity model
+        (everyone left after the exact-stratum and level-support rules,
+        before score support and matching or weighting): ``_row`` (position
+        in the input), ``_treated`` (0/1), ``_pscore``, ``_logit`` and
+        ``_in_support`` (False for participants outside the comparison
+        group's score range). Person level: for diagnostics
+        (:mod:`.diagnostics` publishes only binned counts), never published.
     settings : dict of the arguments used (for run records).
     """
 
@@ -122,6 +129,7 @@ class ComparisonResults:
     warnings: list
     propensity_params: pd.Series
     matched_data: pd.DataFrame
+    propensity_scores: pd.DataFrame | None = None
     settings: dict = field(default_factory=dict)
     _measures: list = field(default_factory=list)
 

@@ -25,7 +25,16 @@ import pandas as pd
 from models.comparison import ComparisonError, estimate_effect
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.settings import WellbeingSettings
-from models.wellbeing.tables import ALL, EFFECTS, JOURNEYS, PEOPLE, READINGS, SCHEMAS, empty, table_exists
+from models.wellbeing.tables import (
+    ALL,
+    EFFECTS,
+    JOURNEYS,
+    PEOPLE,
+    READINGS,
+    SCHEMAS,
+    empty,
+    table_exists,
+)
 
 MEAN_OF_AREAS = "mean_of_areas"
 OUTCOME = "improvement"
@@ -57,19 +66,20 @@ def _interpretation(lo: float, hi: float) -> str:
     return "inconclusive"
 
 
-def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact=None) -> dict:
+def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact=None) -> tuple[dict, object]:
+    """The effects row of one comparison, and its ComparisonResults (None when not estimated)."""
     base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
             "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
     if base["n_treated"] < 2 or base["n_control"] < 2:
         reason = (f"not estimated: {base['n_treated']} participants and {base['n_control']} comparison people "
                   "with paired readings (the engine needs at least 2 of each)")
-        return {**base, "status": reason, "interpretation": "not estimated"}
+        return {**base, "status": reason, "interpretation": "not estimated"}, None
     usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
     try:
         res = estimate_effect(df, "participant", OUTCOME, usable, "continuous", method=settings.comparison_method,
                               caliper=settings.caliper, seed=settings.seed, exact=exact)
     except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
-        return {**base, "status": f"not estimated: {err}", "interpretation": "not estimated"}
+        return {**base, "status": f"not estimated: {err}", "interpretation": "not estimated"}, None
     rec = res.to_record()
     return {
         **base, "covariates": ", ".join(usable), "measure": rec["measure"], "estimate": rec["estimate"],
@@ -80,17 +90,25 @@ def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSetting
         "max_abs_smd_after": rec["max_abs_smd_after"], "verdict": rec["verdict"],
         "interpretation": _interpretation(rec["ci_low"], rec["ci_high"]), "status": "estimated",
         "warnings": rec["warnings"],
-    }
+    }, res
 
 
-def effects_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
-    """marts.wellbeing_effects: one row per comparison attempted."""
+def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, dict]:
+    """marts.wellbeing_effects rows (one per comparison attempted) and the engine results of those estimated,
+    keyed by (star_version, area)."""
     frame, covs = comparison_frames(con, settings)
     cols = [c for c in SCHEMAS[EFFECTS] if c != "run_id"]
     if frame.empty:
-        return empty(EFFECTS).drop(columns="run_id")
+        return empty(EFFECTS).drop(columns="run_id"), {}
     covariates = ["baseline", "months_between", *covs]
-    rows = []
+    rows, results = [], {}
+
+    def add(version: str, area: str, data: pd.DataFrame, exact=None) -> None:
+        row, res = _compare(data.reset_index(drop=True), covariates, settings, exact=exact)
+        rows.append({"star_version": version, "area": area, **row})
+        if res is not None:
+            results[(version, area)] = res
+
     keys = ["person_id", "star_version"]
     person_cols = ["participant", *covs]
     means = (frame.groupby(keys, sort=True)
@@ -99,15 +117,18 @@ def effects_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
                   scale_max=("scale_max", "first"), **{c: (c, "first") for c in person_cols})
              .reset_index())
     for version, g in means.groupby("star_version", sort=True):
-        rows.append({"star_version": version, "area": MEAN_OF_AREAS, **_compare(g.reset_index(drop=True), covariates, settings)})
+        add(version, MEAN_OF_AREAS, g)
         for area, a in frame[frame["star_version"] == version].groupby("area", sort=True):
-            rows.append({"star_version": version, "area": area, **_compare(a.reset_index(drop=True), covariates, settings)})
+            add(version, area, a)
     if means["star_version"].nunique() > 1:
         pooled = means.assign(
             improvement=means["improvement"] * 9 / (means["scale_max"] - means["scale_min"]),
             baseline=1 + 9 * (means["baseline"] - means["scale_min"]) / (means["scale_max"] - means["scale_min"]),
-        ).reset_index(drop=True)
-        rows.append({"star_version": ALL, "area": MEAN_OF_AREAS,
-                     **_compare(pooled, covariates, settings, exact=["star_version"])})
-    out = pd.DataFrame(rows).reindex(columns=cols)
-    return out
+        )
+        add(ALL, MEAN_OF_AREAS, pooled, exact=["star_version"])
+    return pd.DataFrame(rows).reindex(columns=cols), results
+
+
+def effects_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
+    """marts.wellbeing_effects: one row per comparison attempted."""
+    return effects_results(con, settings)[0]

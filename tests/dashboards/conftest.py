@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.assets.diagnostics import diagnostics_assets
 from pipelines.assets.pages import page_assets
 from pipelines.assets.readmission import readmission_assets
 from pipelines.assets.reciprocity import reciprocity_assets
@@ -47,7 +48,7 @@ def demo_run(tmp_path_factory):
                  "settings": Settings(input_dir=str(inputs), output_dir=str(site), config_path=str(config), demo=False)}
     try:
         result = dg.materialize([*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
-                                 *reciprocity_assets, *social_value_assets, *page_assets],
+                                 *reciprocity_assets, *social_value_assets, *diagnostics_assets, *page_assets],
                                 resources=resources, raise_on_error=False)
     finally:
         if previous is None:

@@ -99,3 +99,21 @@ def test_commissioner_filters_change_what_is_shown(demo_run, browser):
     page.screenshot(path=str(SHOTS / "commissioner-filtered.png"), full_page=True)
     page.close()
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("chart", ["chart-balance-before-and-after-matching", "chart-propensity-overlap"])
+def test_evaluator_diagnostics_drop_down_switches_result(demo_run, browser, chart):
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "evaluator.html")
+    visible = f"() => document.getElementById('{chart}').data.map(t => t.visible)"
+    title = f"() => document.getElementById('{chart}').layout.title.text"
+    before, first_title = page.evaluate(visible), page.evaluate(title)
+    figure = page.locator(f"#{chart}")
+    figure.locator("g.updatemenu-header").first.click()
+    figure.locator("g.updatemenu-dropdown-button").nth(1).click()
+    page.wait_for_function(f"() => document.getElementById('{chart}').layout.title.text !== {first_title!r}")
+    after = page.evaluate(visible)
+    assert after != before and sum(after) == sum(before)  # another result's traces, as many of them
+    page.close()
+    assert errors == []

@@ -23,7 +23,10 @@ HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
 # Columns of published CSVs that hold counts of people or events.
 COUNT_COLUMNS = {"discharges", "readmissions", "observed", "members", "active_members", "trading_members", "two_way_members",
                  "exchanges", "n_paired", "n_improved", "n_matched", "n", "n_events", "n_start", "events", "n_readings",
-                 "n_people", "rows_read", "rows_staged", "rows_quarantined", "beneficiary_members"}
+                 "n_people", "rows_read", "rows_staged", "rows_quarantined", "beneficiary_members",
+                 "n_treated_before", "n_comparison_before", "n_treated_after", "n_comparison_after", "participants",
+                 "n_treated_outside_support", "n_comparison_removed", *(f"{group}_{value}" for group in ("participants", "comparison")
+                                                                         for value in ("before", "after", "weighted_after"))}
 
 
 def published(site: Path) -> dict[str, str]:
@@ -94,6 +97,9 @@ def test_pages_cope_with_empty_marts(empty_warehouse, tmp_path):
     for page in pages:
         text = render(page, tmp_path).read_text()
         assert "no data:" in text and "Traceback" not in text
+    evaluator_text = (tmp_path / "evaluator.html").read_text()
+    assert "no data: marts.comparison_balance has no rows" in evaluator_text
+    assert "no data: marts.propensity_overlap has no rows" in evaluator_text
     assert "no data: marts.grant_metrics has no rows" in (tmp_path / "funder.html").read_text()
 
 
@@ -106,3 +112,29 @@ def test_commissioner_page_copes_with_a_missing_mart(demo_run, tmp_path, table):
     con.execute(f"DROP TABLE {table}")
     text = render(commissioner.build_page(con, DisclosureRule()), tmp_path / "site").read_text()
     assert f"not available yet: {table} has not been built" in text
+
+
+def test_evaluator_shows_balance_and_overlap_of_every_comparison(demo_run):
+    site, warehouse, _ = demo_run
+    page = (site / "evaluator.html").read_text()
+    assert "chart-balance-before-and-after-matching" in page and "chart-propensity-overlap" in page
+    assert "Propensity overlap: not available yet" not in page
+    con = duckdb.connect(str(warehouse), read_only=True)
+    results = {r for (r,) in con.execute("SELECT DISTINCT result FROM marts.comparison_balance").fetchall()}
+    mart = con.execute("SELECT result, covariate, smd_after, n_treated_after, n_comparison_after "
+                       "FROM marts.comparison_balance").df()
+    con.close()
+    assert {"readmission: any", "readmission: timebank", "readmission: programme"} <= results
+    assert any(r.startswith("reoffending: ") for r in results) and any(r.startswith("wellbeing: ") for r in results)
+    balance = pd.read_csv(site / "evaluator-balance-covariates.csv", dtype=str, keep_default_na=False)
+    assert set(balance["result"]) == results and len(balance) == len(mart)
+    rule = DisclosureRule()
+    merged = balance.merge(mart, on=["result", "covariate"], suffixes=("", "_mart"))
+    small = merged["n_treated_after_mart"].map(rule.hides) | merged["n_comparison_after_mart"].map(rule.hides)
+    assert small.any() and (merged.loc[small, "smd_after"] == "*").all()  # an SMD on a suppressed group is hidden
+    shown = merged[~small]
+    assert len(shown) and all(abs(float(a) - round(b, 3)) < 1e-9 for a, b in zip(shown["smd_after"], shown["smd_after_mart"]))
+    overlap = pd.read_csv(site / "evaluator-propensity-overlap.csv", dtype=str, keep_default_na=False)
+    assert set(overlap["result"]) == results and (overlap["participants_before"] == "*").any()
+    support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)
+    assert set(support["result"]) == results

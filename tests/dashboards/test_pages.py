@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import shutil
 from pathlib import Path
@@ -72,6 +71,9 @@ def test_counts_pass_disclosure_control(site):
 def test_pages_say_when_their_marts_are_missing(site):
     for page in ("commissioner.html", "funder.html", "evaluator.html"):
         assert "not available yet: marts." in (site / page).read_text()
+    evaluator = (site / "evaluator.html").read_text()
+    assert "not available yet: marts.comparison_balance has not been built" in evaluator
+    assert "not available yet: marts.propensity_overlap has not been built" in evaluator
 
 
 def test_pages_are_self_contained(site):

@@ -1,0 +1,204 @@
+"""Evaluator sections on matching diagnostics: a Love plot of covariate balance and mirrored propensity histograms.
+
+Sources: ``marts.comparison_balance`` and ``marts.propensity_overlap`` (written by
+``pipelines/assets/diagnostics.py``; columns in docs/outputs-diagnostics.md). One chart per
+section with a drop-down (plotly ``updatemenus``) to pick the result: readmission
+comparisons, reoffending programmes, well-being versions and areas.
+
+Disclosure (the page's rule, NHS HES by default): every count of people is published through
+the rule (1-7 as ``*``, others rounded to 5). A standardised mean difference or variance
+ratio is a statistic of group means, so it is shown as ``*`` when either group it rests on
+is suppressed, and the chart leaves it out. In the overlap chart a bin whose count is
+suppressed is left out; the chart draws the rounded counts.
+
+Balance: |SMD| below 0.1 after matching is taken as balanced (Austin 2009, Stat Med 28:3083).
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards import charts
+from dashboards.disclosure import SUPPRESSED, DisclosureRule
+from dashboards.marts import unavailable
+from dashboards.page import PALETTE, Section
+
+MARTS = ("comparison_balance", "propensity_overlap")
+SMD_THRESHOLD = 0.1
+BALANCE_TITLE = "Balance before and after matching"
+OVERLAP_TITLE = "Propensity overlap"
+SUPPORT_TITLE = "Common support"
+_BEFORE = ("n_treated_before", "n_comparison_before")
+_AFTER = ("n_treated_after", "n_comparison_after")
+# Okabe-Ito blue and orange, pale (before matching) and solid (after).
+_BLUE = ("rgba(0,114,178,0.35)", PALETTE[0])
+_ORANGE = ("rgba(230,159,0,0.35)", PALETTE[1])
+
+
+def published_balance(balance: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The balance table as published: counts through ``rule``, SMDs and variance ratios hidden on suppressed groups."""
+    columns = ["result", "method", "covariate", "source", "smd_before", "smd_after", "vr_before", "vr_after", "flag",
+               "vr_flag", *_BEFORE, *_AFTER]
+    rates = {"smd_before": _BEFORE, "vr_before": _BEFORE, "smd_after": _AFTER, "vr_after": _AFTER}
+    return rule.table(balance[columns].round(3), [*_BEFORE, *_AFTER], rates)
+
+
+def published_overlap(overlap: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """One row per result and bin with any person before matching: each group's counts through ``rule``.
+
+    ``weighted_after`` is rounded like a count and is ``*`` when the people behind it are suppressed.
+    """
+    shown = overlap.copy()
+    hidden = shown["n_after"].map(rule.hides).astype(bool)
+    shown["weighted_after"] = [SUPPRESSED if h else rule.count(w) for h, w in zip(hidden, shown["weighted_after"])]
+    for column in ("n_before", "n_after"):
+        shown[column] = shown[column].map(rule.count).astype(object)
+    keys = ["result", "method", "bin", "logit_low", "logit_high", "score_low", "score_high"]
+    wide = shown.set_index([*keys, "group"])[["n_before", "n_after", "weighted_after"]].unstack("group")
+    wide.columns = [f"{group}_{value.removeprefix('n_')}" for value, group in wide.columns]
+    order = [f"{g}_{v}" for g in ("participants", "comparison") for v in ("before", "after", "weighted_after")]
+    wide = wide[order].reset_index()
+    rank = {r: i for i, r in enumerate(overlap["result"].drop_duplicates())}
+    wide = wide.sort_values(["result", "bin"], key=lambda s: s.map(rank) if s.name == "result" else s)
+    occupied = overlap.groupby(["result", "bin"], sort=False)["n_before"].sum()
+    wide = wide[[occupied[(r, b)] > 0 for r, b in zip(wide["result"], wide["bin"])]]
+    return wide.round({"logit_low": 2, "logit_high": 2, "score_low": 4, "score_high": 4}).reset_index(drop=True)
+
+
+def _number(value) -> float | None:
+    return None if value == SUPPRESSED or value is None or pd.isna(value) else float(value)
+
+
+def _selector(labels: list[str], traces_per_result: int, titles: list[str]) -> list[dict]:
+    """A drop-down that shows one result's traces at a time and retitles the chart."""
+    buttons = []
+    for i, (label, title) in enumerate(zip(labels, titles)):
+        visible = [j // traces_per_result == i for j in range(len(labels) * traces_per_result)]
+        buttons.append({"label": html.escape(label), "method": "update",
+                        "args": [{"visible": visible}, {"title": {"text": title}}]})
+    return [{"buttons": buttons, "direction": "down", "x": 1, "xanchor": "right", "y": 1.04, "yanchor": "bottom",
+             "showactive": True}]
+
+
+def _love_plot(table: pd.DataFrame, results: list[str]) -> go.Figure:
+    figure = go.Figure()
+    titles = [html.escape(f"{BALANCE_TITLE}: {r}") for r in results]
+    longest = 1
+    for i, result in enumerate(results):
+        rows = table[table["result"] == result]
+        longest = max(longest, len(rows))
+        for when, symbol, color in (("before", "circle-open", PALETTE[1]), ("after", "circle", PALETTE[0])):
+            values = [_number(v) for v in rows[f"smd_{when}"]]
+            figure.add_trace(go.Scatter(
+                x=[None if v is None else abs(v) for v in values], y=charts.esc(rows["covariate"]), mode="markers",
+                name=f"|SMD| {when} matching", visible=i == 0, marker={"symbol": symbol, "size": 11, "color": color},
+                hovertemplate="%{y}: |SMD| %{x:.3f}<extra>" + when + "</extra>"))
+    figure.add_vline(x=SMD_THRESHOLD, line_dash="dash", line_color=PALETTE[5], annotation_text="0.1")
+    return figure.update_layout(
+        title={"text": titles[0]}, updatemenus=_selector(results, 2, titles), height=max(360, 160 + 26 * longest),
+        xaxis_title="absolute standardised mean difference", xaxis_rangemode="tozero", yaxis_autorange="reversed",
+        margin={"t": 110})
+
+
+def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+    """Love plot (|SMD| before and after per design column, one result at a time) and the full table."""
+    if balance is None or balance.empty:
+        return unavailable(BALANCE_TITLE, {"marts.comparison_balance": balance})
+    table = published_balance(balance, rule)
+    drawable = table.groupby("result", sort=False)["smd_after"].apply(lambda s: any(_number(v) is not None for v in s))
+    results = [r for r, ok in drawable.items() if ok]
+    withheld = len(drawable) - len(results)
+    after = [_number(v) for v in table["smd_after"]]
+    shown = [v for v in after if v is not None]
+    over = sorted({r for r, v in zip(table["result"], after) if v is not None and abs(v) > SMD_THRESHOLD})
+    before_over = sum(1 for v in table["smd_before"] if _number(v) is not None and abs(_number(v)) > SMD_THRESHOLD)
+    summary = (f"Covariate balance of {len(drawable)} matched comparisons, one design column per row (open circles before "
+               f"matching, filled after; the dashed line is |SMD| = 0.1, Austin 2009). {before_over} published rows exceed 0.1 "
+               f"before matching and {sum(abs(v) > SMD_THRESHOLD for v in shown)} of {len(shown)} after"
+               + (f", in {len(over)} results: {', '.join(over)}." if over else ".")
+               + (f" {withheld} results are not drawn: every group they rest on is too small to publish." if withheld else "")
+               + " Pick a result from the drop-down.")
+    figure = _love_plot(table, results) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
+    return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv",
+                   note="SMD: difference in means over the pooled SD before matching, the same SD before and after; "
+                        "variance ratio: participants over comparison (0.5 to 2 acceptable, Rubin 2001). flag: |SMD| "
+                        "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *.")
+
+
+def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
+    figure = go.Figure()
+    titles = [html.escape(f"{OVERLAP_TITLE}: {r}") for r in results]
+    for i, result in enumerate(results):
+        rows = table[table["result"] == result]
+        mid = ((rows["logit_low"] + rows["logit_high"]) / 2).tolist()
+        width = float((rows["logit_high"] - rows["logit_low"]).iloc[0])
+        for group, sign, colors in (("participants", 1, _BLUE), ("comparison", -1, _ORANGE)):
+            for (when, share), color in zip((("before", 0.95), ("after", 0.55)), colors):
+                column = f"{group}_{'weighted_after' if when == 'after' else 'before'}"
+                values = [_number(v) for v in rows[column]]
+                figure.add_trace(go.Bar(
+                    x=mid, y=[None if v is None else sign * v for v in values], width=share * width,
+                    name=f"{group} {when} matching", visible=i == 0, marker={"color": color},
+                    customdata=[v for v in values], hovertemplate="logit %{x:.2f}: %{customdata} people<extra>"
+                    + f"{group} {when}</extra>"))
+    figure.add_hline(y=0, line_color="#000", line_width=1)
+    return figure.update_layout(
+        title={"text": titles[0]}, updatemenus=_selector(results, 4, titles), barmode="overlay", height=460,
+        xaxis_title="logit of the propensity score (20 equal-width bins)",
+        yaxis_title="people: participants above, comparison below", margin={"t": 110})
+
+
+def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+    """Mirrored histograms of the logit score, participants above and comparison below, before and after matching."""
+    if overlap is None or overlap.empty:
+        return unavailable(OVERLAP_TITLE, {"marts.propensity_overlap": overlap})
+    table = published_overlap(overlap, rule)
+    count_columns = [c for c in table.columns if c.startswith(("participants_", "comparison_"))]
+    drawable = table.groupby("result", sort=False)[count_columns].apply(
+        lambda g: any(_number(v) not in (None, 0.0) for v in g.to_numpy().ravel()))
+    results = [r for r, ok in drawable.items() if ok]
+    suppressed = int((table[count_columns] == SUPPRESSED).to_numpy().sum())
+    summary = (f"Distribution of the propensity score (logit) for {len(drawable)} comparisons: participants above the line, "
+               "comparison people below; pale bars before matching, solid bars after (weighted by the matching or ATT "
+               "weights). Where the pale bars of one group have no counterpart in the other, people have no comparable "
+               f"match. {suppressed} bin counts are suppressed (1 to {rule.suppress_max} people) and not drawn"
+               + (f"; {len(drawable) - len(results)} results have no publishable bin" if len(results) < len(drawable) else "")
+               + ". Pick a result from the drop-down.")
+    figure = _mirror(table, results) if results else charts.no_data(OVERLAP_TITLE, "Every bin is too small to publish.")
+    return Section(OVERLAP_TITLE, summary, figure=figure, table=table, csv_name="evaluator-propensity-overlap.csv",
+                   note="Bins: 20 equal-width bins of the logit score from the floor of the lowest to the ceiling of the "
+                        "highest score in each comparison (score_low/score_high give the edges as probabilities). "
+                        "before: everyone in the propensity model; after: people in the matched or weighted sample; "
+                        "weighted_after: their weights summed, the comparison group scaled to the participants kept.")
+
+
+def support_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+    """Per result: share of participants in common support, people dropped or removed, caliper."""
+    if overlap is None or overlap.empty:
+        return unavailable(SUPPORT_TITLE, {"marts.propensity_overlap": overlap})
+    treated = overlap[overlap["group"] == "participants"].groupby("result", sort=False)["n_before"].sum()
+    first = overlap.drop_duplicates("result").set_index("result")
+    table = pd.DataFrame({
+        "result": first.index, "method": first["method"].to_numpy(), "participants": treated.reindex(first.index).to_numpy(),
+        "share_treated_in_support": first["share_treated_in_support"].to_numpy(),
+        "n_treated_outside_support": first["n_treated_outside_support"].to_numpy(),
+        "n_comparison_removed": first["n_comparison_removed"].to_numpy(),
+        "pooled_sd_logit": first["pooled_sd_logit"].to_numpy(), "caliper_width": first["caliper_width"].to_numpy(),
+    }).round(3)
+    full = int((table["share_treated_in_support"] >= 1).sum())
+    table = rule.table(table, ["participants", "n_treated_outside_support", "n_comparison_removed"],
+                       {"share_treated_in_support": ("participants", "n_treated_outside_support")})
+    return Section(SUPPORT_TITLE, f"{full} of {len(table)} comparisons keep every participant inside common support (a "
+                   "participant outside it has a score beyond the comparison group's range, or a covariate level no "
+                   "comparison person has, and is left out of the estimate).", table=table,
+                   csv_name="evaluator-common-support.csv",
+                   note="caliper_width and pooled_sd_logit are on the logit scale; caliper_width is empty under weighting. "
+                        "participants: those in the propensity model.")
+
+
+def sections(marts: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Section]:
+    return [balance_section(marts["comparison_balance"], rule), overlap_section(marts["propensity_overlap"], rule),
+            support_section(marts["propensity_overlap"], rule)]

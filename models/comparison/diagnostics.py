@@ -1,0 +1,190 @@
+"""Publishable diagnostics of one comparison: covariate balance rows and binned propensity overlap.
+
+Built from a :class:`~models.comparison.results.ComparisonResults`; only aggregates leave
+this module (one row per design column, and counts per score bin), never a person-level row.
+
+Balance (``marts.comparison_balance``), one row per design column of the propensity model:
+
+* ``smd_before`` / ``smd_after``: the engine's standardised mean differences
+  (:mod:`.balance`): (mean participants - mean comparison) / pooled SD *before* matching,
+  the after-matching means weighted by the matching or ATT weights (Austin 2009, Stat Med
+  28:3083). ``flag`` is |SMD after| > 0.1, the conventional threshold for a meaningful
+  imbalance (Austin 2009; Normand et al. 2001, J Clin Epidemiol 54:387).
+* ``vr_before`` / ``vr_after``: variance ratios participants / comparison (Rubin 2001:
+  0.5 to 2 acceptable; ``vr_flag`` for a non-binary column outside it).
+* ``n_treated_before`` / ``n_comparison_before``: people the before-SMDs rest on (everyone
+  in the propensity model); ``n_treated_after`` / ``n_comparison_after``: participants kept
+  and distinct comparison people used (``n_matched``, ``n_control_matched``).
+
+Overlap (``marts.propensity_overlap``), one row per result x group x bin:
+
+* Bins: :data:`N_BINS` (20) equal-width bins of the **logit** of the propensity score
+  (the scale the engine matches on, and on which the caliper is set; Rosenbaum & Rubin
+  1985, Austin 2011), from the floor of the lowest to the ceiling of the highest logit
+  score of anyone in the propensity model of that result. Bins are half-open
+  [low, high) except the last, which is closed. On the probability scale the scores of a
+  rare treatment crowd into the first bin or two; on the logit they spread out. Each row
+  also gives the bin's edges as probabilities (``score_low``, ``score_high``).
+* ``n_before``: people in the propensity model with a score in the bin (before the
+  score-support rule and before matching or weighting).
+* ``n_after``: distinct people in the matched or weighted sample (weight > 0) in the bin.
+* ``weighted_after``: the sum of their matching or ATT weights, the comparison group's
+  weights scaled to sum to the number of participants kept, so both groups are on one
+  scale. With 1:1 matching without replacement it equals ``n_after``.
+* The common-support summary of the result (the same on every row of it):
+  ``share_treated_in_support``, ``n_treated_outside_support``, ``n_comparison_removed``
+  (see :mod:`.support`), ``pooled_sd_logit`` and ``caliper_width`` (logit units; matching).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .results import ComparisonResults
+
+N_BINS = 20
+GROUPS = {1: "participants", 0: "comparison"}
+
+#: Columns of the two marts: name -> (DuckDB type, meaning). ``run_id`` is added on writing.
+LABEL_COLUMNS = {
+    "result": ("VARCHAR", "label of the comparison: `<outcome_model>: <comparison>`"),
+    "outcome_model": ("VARCHAR", "`readmission`, `reoffending` or `wellbeing`"),
+    "comparison": ("VARCHAR", ("readmission: `any`, `timebank`, `programme`; reoffending: the programme label; "
+                               "well-being: `<star_version> / <area>`")),
+    "measure": ("VARCHAR", ("the outcome whose design this is (readmission `readmitted_within_30_days`, reoffending "
+                            "`binary_rate`, well-being `improvement`)")),
+    "method": ("VARCHAR", "`match` or `ipw`"),
+}
+BALANCE_COLUMNS = {
+    **LABEL_COLUMNS,
+    "covariate": ("VARCHAR", ("design column of the propensity model (a numeric covariate, a category level, a "
+                              "missing-value indicator)")),
+    "source": ("VARCHAR", "the covariate the design column came from"),
+    "smd_before": ("DOUBLE", "standardised mean difference before matching (pooled SD before; Austin 2009)"),
+    "smd_after": ("DOUBLE", "standardised mean difference after matching or weighting (same pooled SD)"),
+    "vr_before": ("DOUBLE", "variance ratio participants / comparison before"),
+    "vr_after": ("DOUBLE", "variance ratio after (weighted)"),
+    "flag": ("BOOLEAN", "|smd_after| > 0.1 (Austin 2009)"),
+    "vr_flag": ("BOOLEAN", "non-binary column with vr_after outside 0.5-2 (Rubin 2001)"),
+    "n_treated_before": ("BIGINT", "participants in the propensity model"),
+    "n_comparison_before": ("BIGINT", "comparison people in the propensity model"),
+    "n_treated_after": ("BIGINT", "participants kept (matched, or weighted after support)"),
+    "n_comparison_after": ("BIGINT", "distinct comparison people used (matching) or with a positive weight (IPW)"),
+}
+OVERLAP_COLUMNS = {
+    **LABEL_COLUMNS,
+    "group": ("VARCHAR", "`participants` or `comparison`"),
+    "bin": ("INTEGER", "bin number, 1 to 20, lowest logit first"),
+    "logit_low": ("DOUBLE", "lower edge of the bin, logit of the propensity score"),
+    "logit_high": ("DOUBLE", "upper edge of the bin, logit"),
+    "score_low": ("DOUBLE", "lower edge as a propensity score (probability)"),
+    "score_high": ("DOUBLE", "upper edge as a propensity score"),
+    "n_before": ("BIGINT", "people in the propensity model with a score in the bin"),
+    "n_after": ("BIGINT", "distinct people in the matched or weighted sample in the bin"),
+    "weighted_after": ("DOUBLE", "sum of their weights; comparison weights scaled to sum to the participants kept"),
+    "share_treated_in_support": ("DOUBLE", "share of participants inside common support"),
+    "n_treated_outside_support": ("BIGINT", "participants dropped by a common-support rule"),
+    "n_comparison_removed": ("BIGINT", "comparison people removed by the level or exact-stratum rules"),
+    "pooled_sd_logit": ("DOUBLE", "pooled SD of the logit score"),
+    "caliper_width": ("DOUBLE", "caliper in logit units (matching with a caliper; else NULL)"),
+}
+
+
+@dataclass(frozen=True)
+class Label:
+    """Which result a diagnostic belongs to."""
+
+    outcome_model: str
+    comparison: str
+    measure: str
+
+    def columns(self, method: str) -> dict:
+        return {"result": f"{self.outcome_model}: {self.comparison}", "outcome_model": self.outcome_model,
+                "comparison": self.comparison, "measure": self.measure, "method": method}
+
+
+def balance_rows(res: ComparisonResults, label: Label) -> pd.DataFrame:
+    """One row per design column: the engine's balance table with the result's label and counts."""
+    scores = res.propensity_scores
+    treated = scores["_treated"].to_numpy() == 1
+    bal = res.balance
+    out = pd.DataFrame({
+        **label.columns(res.method),
+        "covariate": bal["covariate"].astype(str), "source": bal["source"].astype(str),
+        "smd_before": bal["smd_before"], "smd_after": bal["smd_after"],
+        "vr_before": bal["vr_before"], "vr_after": bal["vr_after"],
+        "flag": bal["flag"].astype(bool), "vr_flag": bal["vr_flag"].astype(bool),
+        "n_treated_before": int(treated.sum()), "n_comparison_before": int((~treated).sum()),
+        "n_treated_after": int(res.n_matched), "n_comparison_after": int(res.n_control_matched),
+    }, index=bal.index)
+    return out.reset_index(drop=True)[list(BALANCE_COLUMNS)]
+
+
+def logit_edges(logit, n_bins: int = N_BINS) -> np.ndarray:
+    """``n_bins`` + 1 equal-width edges from floor(min) to ceil(max) of ``logit`` (a width of 1 if they are equal)."""
+    lg = np.asarray(logit, dtype=float)
+    low, high = math.floor(lg.min()), math.ceil(lg.max())
+    if high <= low:
+        high = low + 1
+    return np.linspace(low, high, n_bins + 1)
+
+
+def bin_index(logit, edges: np.ndarray) -> np.ndarray:
+    """0-based bin of each value: [edge_i, edge_i+1), the last bin closed."""
+    return np.clip(np.searchsorted(edges, np.asarray(logit, dtype=float), side="right") - 1, 0, len(edges) - 2)
+
+
+def overlap_rows(res: ComparisonResults, label: Label, n_bins: int = N_BINS) -> pd.DataFrame:
+    """Counts per group and logit bin before and after matching or weighting, with the support summary."""
+    scores, md = res.propensity_scores, res.matched_data
+    edges = logit_edges(scores["_logit"], n_bins)
+    before_bin = bin_index(scores["_logit"], edges)
+    kept = md[md["_weight"] > 0]
+    after_bin = bin_index(kept["_logit"], edges)
+    ov = res.overlap
+    summary = {
+        "share_treated_in_support": float(ov["share_treated_in_support"]),
+        "n_treated_outside_support": int(ov["n_treated_outside_support"]),
+        "n_comparison_removed": int(ov["n_comparison_removed"]),
+        "pooled_sd_logit": float(ov["pooled_sd_logit"]),
+        "caliper_width": ov["caliper_width"],
+    }
+    n_kept = int(res.n_matched)
+    parts = []
+    for flag, group in GROUPS.items():
+        in_before = scores["_treated"].to_numpy() == flag
+        in_after = kept["_treated"].to_numpy() == flag
+        weights = kept["_weight"].to_numpy(dtype=float)[in_after]
+        scale = n_kept / weights.sum() if weights.sum() > 0 else 0.0
+        distinct = (pd.DataFrame({"bin": after_bin[in_after], "row": kept["_row"].to_numpy()[in_after]})
+                    .drop_duplicates()["bin"].to_numpy())
+        parts.append(pd.DataFrame({
+            **label.columns(res.method), "group": group, "bin": np.arange(1, n_bins + 1),
+            "logit_low": edges[:-1], "logit_high": edges[1:],
+            "score_low": 1 / (1 + np.exp(-edges[:-1])), "score_high": 1 / (1 + np.exp(-edges[1:])),
+            "n_before": np.bincount(before_bin[in_before], minlength=n_bins),
+            "n_after": np.bincount(distinct, minlength=n_bins),
+            "weighted_after": np.bincount(after_bin[in_after], weights=weights * scale, minlength=n_bins),
+            **summary,
+        }))
+    return pd.concat(parts, ignore_index=True)[list(OVERLAP_COLUMNS)]
+
+
+def empty(columns: dict) -> pd.DataFrame:
+    """A frame with the mart's columns and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def diagnostics(results: Iterable[tuple[Label, ComparisonResults]], n_bins: int = N_BINS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(balance rows, overlap rows) of every labelled result; empty frames with the columns when there is none."""
+    balance, overlap = [], []
+    for label, res in results:
+        balance.append(balance_rows(res, label))
+        overlap.append(overlap_rows(res, label, n_bins))
+    return (pd.concat(balance, ignore_index=True) if balance else empty(BALANCE_COLUMNS),
+            pd.concat(overlap, ignore_index=True) if overlap else empty(OVERLAP_COLUMNS))

@@ -1,0 +1,138 @@
+"""Balance and overlap rows from a ComparisonResults, checked by hand and against the engine's own numbers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from models.comparison import estimate_effect
+from models.comparison.diagnostics import (
+    BALANCE_COLUMNS,
+    N_BINS,
+    OVERLAP_COLUMNS,
+    Label,
+    balance_rows,
+    bin_index,
+    diagnostics,
+    logit_edges,
+    overlap_rows,
+)
+from tests.models.test_comparison_engine import COVS, cohort
+
+LABEL = Label("readmission", "any", "readmitted_within_30_days")
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "outputs-diagnostics.md"
+
+
+@pytest.fixture(scope="module")
+def df():
+    return cohort(n=300, seed=3)
+
+
+@pytest.fixture(scope="module")
+def res(df):
+    return estimate_effect(df, "took_part", "readmitted", ["age", "prior"], "binary", seed=1)
+
+
+def test_logit_edges_and_bins_by_hand():
+    edges = logit_edges([-2.5, -0.1, 0.0, 1.9], n_bins=4)
+    assert edges.tolist() == [-3.0, -1.75, -0.5, 0.75, 2.0]  # floor(-2.5) .. ceil(1.9), width 1.25
+    # half-open bins, the last closed: -0.5 opens bin 2; 2.0 (the top edge) is in the last bin
+    assert bin_index([-3.0, -1.75, -0.5, -0.51, 0.75, 2.0], edges).tolist() == [0, 1, 2, 1, 3, 3]
+    assert logit_edges([0.3, 0.3], n_bins=2).tolist() == [0.0, 0.5, 1.0]  # all equal: one unit wide
+
+
+def test_balance_rows_are_the_engine_table_with_label_and_counts(res, df):
+    rows = balance_rows(res, LABEL)
+    assert list(rows.columns) == list(BALANCE_COLUMNS)
+    assert rows["covariate"].tolist() == ["age", "prior"]
+    assert (rows["result"] == "readmission: any").all() and (rows["method"] == "match").all()
+    for column in ("smd_before", "smd_after", "vr_before", "vr_after"):
+        np.testing.assert_allclose(rows[column], res.balance[column])
+    assert rows["flag"].tolist() == (rows["smd_after"].abs() > 0.1).tolist()
+    n_t = int(df["took_part"].sum())
+    assert rows["n_treated_before"].eq(n_t).all() and rows["n_comparison_before"].eq(len(df) - n_t).all()
+    assert rows["n_treated_after"].eq(res.n_matched).all() and rows["n_comparison_after"].eq(res.n_control_matched).all()
+
+
+def test_smd_by_hand(res, df):
+    """Austin (2009): difference in means over the pooled SD of the groups before matching, before and after."""
+    row = balance_rows(res, LABEL).set_index("covariate").loc["age"]
+    t = df["took_part"] == 1
+    sd = np.sqrt((df.loc[t, "age"].var() + df.loc[~t, "age"].var()) / 2)
+    assert row["smd_before"] == pytest.approx((df.loc[t, "age"].mean() - df.loc[~t, "age"].mean()) / sd)
+    md = res.matched_data  # 1:1 without replacement: every weight is 1
+    assert (md["_weight"] == 1).all()
+    after = (md.loc[md["_treated"] == 1, "age"].mean() - md.loc[md["_treated"] == 0, "age"].mean()) / sd
+    assert row["smd_after"] == pytest.approx(after)
+    assert row["vr_before"] == pytest.approx(df.loc[t, "age"].var() / df.loc[~t, "age"].var())
+
+
+def test_overlap_counts_against_an_independent_fit(res, df):
+    rows = overlap_rows(res, LABEL)
+    assert list(rows.columns) == list(OVERLAP_COLUMNS) and len(rows) == 2 * N_BINS
+    fit = sm.Logit(df["took_part"].to_numpy(float), sm.add_constant(df[["age", "prior"]].to_numpy(float))).fit(disp=0)
+    logit = fit.fittedvalues  # the linear predictor
+    edges = np.linspace(np.floor(logit.min()), np.ceil(logit.max()), N_BINS + 1)
+    np.testing.assert_allclose(rows["logit_low"].iloc[:N_BINS], edges[:-1], atol=1e-12)
+    np.testing.assert_allclose(rows["score_high"].iloc[:N_BINS], 1 / (1 + np.exp(-edges[1:])))
+    t = df["took_part"].to_numpy() == 1
+    parts, comps = rows[rows["group"] == "participants"], rows[rows["group"] == "comparison"]
+    assert parts["n_before"].tolist() == np.histogram(logit[t], edges)[0].tolist()
+    assert comps["n_before"].tolist() == np.histogram(logit[~t], edges)[0].tolist()
+    md = res.matched_data
+    matched = md["_treated"] == 1
+    assert parts["n_after"].tolist() == np.histogram(md.loc[matched, "_logit"], edges)[0].tolist()
+    assert comps["n_after"].tolist() == np.histogram(md.loc[~matched, "_logit"], edges)[0].tolist()
+    assert parts["n_after"].sum() == res.n_matched and comps["n_after"].sum() == res.n_control_matched
+    np.testing.assert_allclose(rows["weighted_after"], rows["n_after"])  # 1:1 without replacement
+    assert parts["n_before"].sum() - parts["n_after"].sum() == res.n_dropped_support + res.n_dropped_caliper
+    assert rows["share_treated_in_support"].eq(res.overlap["share_treated_in_support"]).all()
+    assert rows["caliper_width"].iloc[0] == pytest.approx(0.2 * res.overlap["pooled_sd_logit"])
+
+
+def test_with_replacement_counts_people_once_and_weights_by_use(df):
+    res = estimate_effect(df, "took_part", "readmitted", ["age", "prior"], "binary", replace=True, ratio=2, seed=1)
+    rows = overlap_rows(res, LABEL)
+    comps = rows[rows["group"] == "comparison"]
+    assert comps["n_after"].sum() == res.n_control_matched  # distinct people
+    assert comps["weighted_after"].sum() == pytest.approx(res.n_matched)  # scaled to the participants kept
+    controls = res.matched_data[res.matched_data["_treated"] == 0]
+    assert len(controls) > res.n_control_matched  # someone is reused, so rows outnumber people
+
+
+def test_ipw_weighted_counts_sum_to_the_participants(df):
+    res = estimate_effect(df, "took_part", "readmitted", COVS, "binary", method="ipw")
+    rows = overlap_rows(res, Label("wellbeing", "v / a", "improvement"))
+    parts, comps = rows[rows["group"] == "participants"], rows[rows["group"] == "comparison"]
+    assert comps["weighted_after"].sum() == pytest.approx(res.n_matched)
+    assert parts["weighted_after"].sum() == pytest.approx(res.n_matched)
+    assert comps["n_after"].sum() == res.n_control_matched
+    assert rows["caliper_width"].isna().all() and (rows["method"] == "ipw").all()
+    bal = balance_rows(res, Label("wellbeing", "v / a", "improvement"))
+    assert bal["covariate"].tolist() == res.balance["covariate"].tolist()  # one row per design column (sex[male])
+
+
+def test_propensity_scores_cover_everyone_in_the_model(res, df):
+    scores = res.propensity_scores
+    assert len(scores) == len(df) and scores["_row"].tolist() == list(range(len(df)))
+    np.testing.assert_allclose(scores["_logit"], np.log(scores["_pscore"] / (1 - scores["_pscore"])))
+    assert int((~scores["_in_support"]).sum()) == res.n_dropped_support
+
+
+def test_diagnostics_stacks_results_and_copes_with_none(res):
+    balance, overlap = diagnostics([(LABEL, res), (Label("reoffending", "timebank:TB01", "binary_rate"), res)])
+    assert balance["result"].unique().tolist() == ["readmission: any", "reoffending: timebank:TB01"]
+    assert len(overlap) == 4 * N_BINS
+    assert "person_id" not in balance.columns and "_row" not in overlap.columns
+    empty_balance, empty_overlap = diagnostics([])
+    assert empty_balance.empty and list(empty_balance.columns) == list(BALANCE_COLUMNS)
+    assert empty_overlap.empty and list(empty_overlap.columns) == list(OVERLAP_COLUMNS)
+
+
+def test_every_column_is_documented():
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(), flags=re.MULTILINE))
+    assert {*BALANCE_COLUMNS, *OVERLAP_COLUMNS, "run_id"} <= documented
