@@ -4,8 +4,9 @@ For each reading::
 
     score ~ months + hours_given / unit + hours_received / unit + covariates [+ item] + (1 | person)
 
-fitted with statsmodels ``MixedLM`` (REML, random intercept per person; optimisers tried in
-turn, L-BFGS, BFGS, CG, Powell, until one converges), where
+fitted by REML with a random intercept per person (``random_intercept.fit_random_intercept``:
+exact and vectorised over people, the estimates, standard errors and log-likelihood of
+statsmodels ``MixedLM(reml=True)`` without its per-person Python loop), where
 
 * ``score`` is ``score_oriented``: the analysis-scale score (SWEMWBS as Rasch metric) with
   lower-is-better items (ONS4 anxiety) reflected, so a positive coefficient is always an
@@ -31,21 +32,19 @@ coefficient. Rows with missing covariates are left out and counted.
 from __future__ import annotations
 
 import re
-import warnings
 
 import duckdb
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 from scipy import stats
 
 from models.wellbeing import scales
 from models.wellbeing.journeys import person_covariates
+from models.wellbeing.random_intercept import fit_random_intercept
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, SCHEMAS, empty, table_exists
 
 TERMS = ("hours_given", "hours_received", "months")
-OPTIMISERS = ("lbfgs", "bfgs", "cg", "powell")
 STARS = "outcomes_stars"
 Z95 = float(stats.norm.ppf(0.975))
 
@@ -105,25 +104,13 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
     if not rhs:
         return not_fitted("not fitted: nothing varies")
     formula = f"{y} ~ " + " + ".join(rhs)
-    res, converged, errors = None, False, []
-    for optimiser in OPTIMISERS:  # L-BFGS can hit a singular X'V^-1X on the way; the others then usually do not
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fit = smf.mixedlm(formula, d, groups=d["person_id"]).fit(reml=True, method=[optimiser])
-        except (ValueError, np.linalg.LinAlgError) as err:
-            errors.append(f"{optimiser}: {err}")
-            continue
-        ok = bool(getattr(fit, "converged", True)) and not any("converge" in str(w.message).lower() for w in caught)
-        if res is None or ok:
-            res, converged = fit, ok
-        if ok:
-            break
-    if res is None:
-        return not_fitted("not fitted: " + "; ".join(errors))
-    info["converged"] = converged
-    status = "fitted" if converged else "fitted, not converged: read with care"
-    params, cov = res.fe_params, res.cov_params()
+    try:
+        res = fit_random_intercept(formula, d, d["person_id"])
+    except (ValueError, np.linalg.LinAlgError) as err:  # e.g. collinear terms (SingularDesignError)
+        return not_fitted(f"not fitted: {err}")
+    info["converged"] = res.converged
+    status = "fitted" if res.converged else "fitted, not converged: read with care"
+    params, cov = res.fe_params, res.cov_params
     rows = []
     for t in TERMS:
         if t in flat:

@@ -1,0 +1,219 @@
+"""Exact REML fit of the linear random-intercept model, vectorised with group sums.
+
+The model, for person (group) ``i`` with ``n_i`` readings::
+
+    y_i = X_i beta + u_i 1 + e_i,    u_i ~ N(0, tau2),    e_i ~ N(0, sigma2 I)
+
+so ``V_i = sigma2 (I + lam J)`` with ``lam = tau2 / sigma2`` and ``J`` the all-ones matrix.
+Its inverse and determinant are closed-form (compound symmetry; Searle, Casella & McCulloch
+1992, *Variance Components*, ch. 3 (the one-way classification) and ch. 6 (ML and REML);
+Pinheiro & Bates 2000, *Mixed-Effects Models in S and S-PLUS*, ch. 2)::
+
+    V_i^-1     = (I - g_i J) / sigma2,     g_i = lam / (1 + n_i lam)
+    log|V_i|   = n_i log sigma2 + log(1 + n_i lam)
+
+Write ``M = [X y]`` and ``m_i`` for the person's mean row of ``M``. Because
+``M_i' (I - g_i J) M_i = W_i + n_i / (1 + n_i lam) m_i m_i'`` (``W_i`` the within-person
+cross-products), every quadratic form the likelihood needs is one ``(p+1) x (p+1)`` matrix::
+
+    Omega(lam) = M' V^-1 M sigma2 = W + sum_n  n / (1 + n lam)  K_n,    K_n = sum_{i: n_i = n} m_i m_i'
+
+with ``W`` the pooled within-person cross-products. ``W`` and the ``K_n`` (one per distinct
+group size) are computed once; each likelihood evaluation then costs a few
+``(p+1) x (p+1)`` operations, whatever the number of people. All terms are positive
+semi-definite, so nothing cancels as ``lam`` grows. The Cholesky factor of ``Omega``,
+``[[L, 0], [l', d]]``, gives ``X'V^-1X sigma2 = L L'``, ``beta = L'^-1 l`` (GLS) and the
+residual quadratic form ``q = d^2``.
+
+REML (Patterson & Thompson 1971, Biometrika 58:545-554; Harville 1977, JASA 72:320-338)
+with ``sigma2`` profiled out analytically (``sigma2 = q / (N - p)``; Pinheiro & Bates 2000,
+section 2.2) leaves one parameter::
+
+    l_R(lam) = -1/2 [ (N-p) log(2 pi) + (N-p) log(q / (N-p)) + sum_i log(1 + n_i lam)
+                      + log|L L'| + (N-p) ]
+
+the same constant and form as statsmodels ``MixedLM(reml=True)`` (its ``llf``). It is
+maximised over ``lam >= 0``: on a grid of ``log lam`` in [-15, 15] (step 0.5), then at the
+root of the analytic derivative ``d l_R / d log lam`` (Brent's method) between the best grid
+point's neighbours. When the best grid point is the lowest, the boundary ``lam = 0`` is the
+estimate if the slope there is not positive, else the root in [0, e^-14.5]. A maximum on the
+upper edge of the grid, or a bracket whose slope does not change sign, is reported as not
+converged.
+
+Covariance of the fixed effects. The usual REML Wald covariance is ``(X'V^-1X)^-1``
+(``cov_gls``). statsmodels' ``cov_params()`` is not quite that: it inverts the observed
+Hessian of its log-likelihood in ``(beta, lam)`` jointly (``MixedLM.hessian``), whose
+``beta x lam`` block ``(N-p)/q X'V_s^-1 J V_s^-1 r`` is not zero at the estimate (it is zero
+only in expectation). The difference is small (0.01-0.25% in SE on the test data, 3% at
+``lam = 0``). So that the model's results stay statsmodels', ``cov_params`` reproduces its
+definition with closed-form derivatives (``V_s = V / sigma2``)::
+
+    H_bb = -(N-p)/q A,                     A = X'V_s^-1X
+    H_bl = (N-p)/q [Omega' e]_beta,        e = [-beta, 1]
+    H_ll = -1/2 [ (N-p) (q''/q - (q'/q)^2) - sum_i n_i^2/(1+n_i lam)^2
+                  + tr(A^-1 A'') - tr(A^-1 A' A^-1 A') ]
+
+with ``Omega' = -sum_n n^2/(1+n lam)^2 K_n``, ``Omega'' = sum_n 2 n^3/(1+n lam)^3 K_n``,
+``q' = e'Omega'e``, ``q'' = e'Omega''e`` and ``A', A''`` the leading blocks of ``Omega'``,
+``Omega''``; ``cov_params`` is the ``beta`` block of ``(-H)^-1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import patsy
+from scipy import linalg, optimize, sparse
+
+GRID = np.arange(-15.0, 15.0 + 1e-9, 0.5)  # log lam
+
+
+class SingularDesignError(np.linalg.LinAlgError):
+    """The fixed-effects design matrix is not of full column rank."""
+
+
+@dataclass(frozen=True)
+class RandomInterceptFit:
+    """REML estimates of a random-intercept model (names follow statsmodels' MixedLMResults)."""
+
+    fe_params: pd.Series  # beta, indexed by the patsy term names
+    cov_params: pd.DataFrame  # statsmodels-compatible covariance of beta (see the module docstring)
+    cov_gls: pd.DataFrame  # (X'V^-1X)^-1
+    tau2: float  # random-intercept variance (statsmodels: cov_re)
+    sigma2: float  # residual variance (statsmodels: scale)
+    llf: float  # REML log-likelihood, statsmodels' constant
+    converged: bool
+    n_obs: int
+    n_groups: int
+
+    @property
+    def bse(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov_params)), index=self.fe_params.index)
+
+
+class _GroupSums:
+    """W and the K_n of the module docstring, for one y, X and grouping."""
+
+    def __init__(self, y: np.ndarray, X: np.ndarray, groups) -> None:
+        codes, _ = pd.factorize(pd.Series(groups), sort=False)
+        if (codes < 0).any():
+            raise ValueError("missing group labels")
+        M = np.column_stack([X, y]).astype(float)
+        self.N, self.p = X.shape
+        G = int(codes.max()) + 1
+        sizes = np.bincount(codes, minlength=G)
+        Z = sparse.csr_matrix((np.ones(self.N), (codes, np.arange(self.N))), shape=(G, self.N))
+        means = np.asarray(Z @ M) / sizes[:, None]
+        D = M - means[codes]
+        self.W = D.T @ D
+        self.sizes, size_of_group = np.unique(sizes, return_inverse=True)
+        self.counts = np.bincount(size_of_group).astype(float)
+        self.K = np.empty((len(self.sizes), self.p + 1, self.p + 1))
+        for k in range(len(self.sizes)):
+            m = means[size_of_group == k]
+            self.K[k] = m.T @ m
+        self.n_groups = G
+        self.scale = np.sqrt(np.diag(self.omega(0.0)))  # column norms of [X y]: equilibrates Omega
+        self.scale[self.scale == 0] = 1.0
+
+    def omega(self, lam: float, order: int = 0) -> np.ndarray:
+        """d^order Omega / d lam^order."""
+        n, f = self.sizes.astype(float), 1.0 + self.sizes * lam
+        w = {0: n / f, 1: -(n**2) / f**2, 2: 2 * n**3 / f**3}[order]
+        base = self.W if order == 0 else 0.0
+        return base + np.tensordot(w, self.K, axes=1)
+
+    def full_rank(self) -> bool:
+        xtx = self.omega(0.0)[: self.p, : self.p] / np.outer(self.scale[: self.p], self.scale[: self.p])
+        return bool(np.linalg.eigvalsh(xtx)[0] > self.p * 1e-12)
+
+    def profile(self, lam: float) -> tuple[float, np.ndarray, np.ndarray, float]:
+        """(REML log-likelihood, beta, Cholesky factor of A = X'V_s^-1X, q) at lam."""
+        p, dof = self.p, self.N - self.p
+        s = self.scale
+        L = np.linalg.cholesky(self.omega(lam) / np.outer(s, s))  # scaled for conditioning; undone below
+        Lx, l, d = L[:p, :p] * s[:p, None], L[p, :p] * s[p], L[p, p] * s[p]
+        beta = linalg.solve_triangular(Lx, l, trans="T", lower=True)
+        q = d * d
+        logdet_a = 2 * np.log(np.abs(np.diag(Lx))).sum()
+        llf = -0.5 * (dof * np.log(2 * np.pi) + dof * np.log(q / dof) + self.counts @ np.log1p(self.sizes * lam)
+                      + logdet_a + dof)
+        return float(llf), beta, Lx, float(q)
+
+    def slope(self, lam: float) -> float:
+        """d l_R / d lam."""
+        _, beta, Lx, q = self.profile(lam)
+        e = np.append(-beta, 1.0)
+        o1 = self.omega(lam, 1)
+        a_inv_a1 = _chol_solve(Lx, o1[: self.p, : self.p])
+        return float(-0.5 * ((self.N - self.p) * (e @ o1 @ e) / q
+                             + self.counts @ (self.sizes / (1.0 + self.sizes * lam)) + np.trace(a_inv_a1)))
+
+    def hessian(self, lam: float, beta: np.ndarray, Lx: np.ndarray, q: float) -> np.ndarray:
+        """statsmodels' Hessian in (beta, lam) at the estimate (module docstring)."""
+        p, dof = self.p, self.N - self.p
+        e = np.append(-beta, 1.0)
+        o1, o2 = self.omega(lam, 1), self.omega(lam, 2)
+        q1, q2 = e @ o1 @ e, e @ o2 @ e
+        a1, a2 = _chol_solve(Lx, o1[:p, :p]), _chol_solve(Lx, o2[:p, :p])
+        h = np.empty((p + 1, p + 1))
+        h[:p, :p] = -dof / q * (Lx @ Lx.T)
+        h[:p, p] = h[p, :p] = dof / q * (o1 @ e)[:p]
+        h[p, p] = -0.5 * (dof * (q2 / q - (q1 / q) ** 2) - self.counts @ (self.sizes**2 / (1.0 + self.sizes * lam) ** 2)
+                          + np.trace(a2) - np.trace(a1 @ a1))
+        return h
+
+
+def _chol_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """(L L')^-1 B for a lower Cholesky factor L."""
+    return linalg.cho_solve((L, True), B)
+
+
+def _maximise(sums: _GroupSums) -> tuple[float, bool]:
+    """(lam at the REML maximum, converged): best point of the log-lam grid, then the root of the slope."""
+    def slope_theta(theta: float) -> float:  # d l_R / d log lam
+        lam = float(np.exp(theta))
+        return lam * sums.slope(lam)
+
+    k = int(np.argmax([sums.profile(float(np.exp(t)))[0] for t in GRID]))
+    if k == len(GRID) - 1:  # lam beyond e^15: no within-person variation left to speak of
+        return float(np.exp(GRID[-1])), False
+    if k == 0:  # at or next to the boundary lam = 0
+        if sums.slope(0.0) <= 0:
+            return 0.0, True
+        hi = float(np.exp(GRID[1]))
+        if sums.slope(hi) >= 0:
+            return float(np.exp(GRID[0])), False
+        lam, found = optimize.brentq(sums.slope, 0.0, hi, xtol=1e-14 * hi, full_output=True)
+        return float(lam), found.converged
+    lo, hi = GRID[k - 1], GRID[k + 1]
+    if not slope_theta(lo) > 0 > slope_theta(hi):
+        return float(np.exp(GRID[k])), False
+    theta, found = optimize.brentq(slope_theta, lo, hi, xtol=1e-12, full_output=True)
+    return float(np.exp(theta)), found.converged
+
+
+def fit_random_intercept(formula: str, data: pd.DataFrame, groups) -> RandomInterceptFit:
+    """REML fit of ``formula`` (patsy, as statsmodels' ``mixedlm``) with a random intercept per ``groups``.
+
+    ``data`` must have no missing values in the formula's columns (patsy raises otherwise;
+    statsmodels would drop the rows). Raises :class:`SingularDesignError` when the fixed-effects
+    design is rank-deficient.
+    """
+    y, X = patsy.dmatrices(formula, data, NA_action="raise", return_type="dataframe")
+    names = list(X.columns)
+    sums = _GroupSums(y.to_numpy()[:, 0], X.to_numpy(), groups)
+    if sums.N <= sums.p or not sums.full_rank():
+        raise SingularDesignError(f"the design matrix ({sums.N} x {sums.p}) is not of full column rank")
+    lam, converged = _maximise(sums)
+    llf, beta, Lx, q = sums.profile(lam)
+    sigma2 = q / (sums.N - sums.p)
+    cov_gls = sigma2 * _chol_solve(Lx, np.eye(sums.p))
+    cov = np.linalg.inv(-sums.hessian(lam, beta, Lx, q))[: sums.p, : sums.p]
+    return RandomInterceptFit(
+        fe_params=pd.Series(beta, index=names), cov_params=pd.DataFrame(cov, index=names, columns=names),
+        cov_gls=pd.DataFrame(cov_gls, index=names, columns=names), tau2=lam * sigma2, sigma2=sigma2, llf=llf,
+        converged=converged and bool(np.isfinite(llf)), n_obs=sums.N, n_groups=sums.n_groups)
+
