@@ -241,7 +241,11 @@ def build_index_discharges(
             SELECT i.chain_id, m.timebank_id, count(*) AS n
             FROM idx i
             JOIN {members} m ON m.person_id = i.person_id AND list_contains($roles::VARCHAR[], m.role)
-            JOIN {exchanges} x ON (x.giver_id = m.member_id OR x.receiver_id = m.member_id)
+            JOIN (  -- each exchange once per side (an equi-join: an OR condition would be a nested loop)
+                  SELECT giver_id AS member_id, exchanged_on, kind FROM {exchanges}
+                  UNION ALL
+                  SELECT receiver_id, exchanged_on, kind FROM {exchanges} WHERE receiver_id IS DISTINCT FROM giver_id
+                 ) x ON x.member_id = m.member_id
              AND list_contains($kinds::VARCHAR[], x.kind)
              AND x.exchanged_on BETWEEN i.discharged_on - {int(s.activity_days_before_discharge)} AND i.discharged_on
             GROUP BY i.chain_id, m.timebank_id
