@@ -6,7 +6,7 @@ person's cumulative hours given (+0.3 points per 10 hours on a 1-10 Star, scaled
 rounds and clips to the scale. The mixed model should recover the giving effect: pooled over
 the Outcomes Stars on the 1-10 equivalent, and on the 1-10 Recovery Star alone.
 
-Coverage over 20 seeds (11-30, 8000 persons) is reported in docs/outputs-wellbeing.md; this
+Coverage over 20 seeds (11-30, 8000 persons, `python -m bench.validate_wellbeing`) is reported in docs/outputs-wellbeing.md; this
 test runs one seed.
 """
 
