@@ -38,7 +38,11 @@ from models.reciprocity.settings import (
     IndexWeights,
     ReciprocitySettings,
 )
-from models.reciprocity.timebank import timebank_activity, timebank_activity_columns, timebank_activity_periods
+from models.reciprocity.timebank import (
+    timebank_activity,
+    timebank_activity_columns,
+    timebank_activity_periods,
+)
 
 MART_TABLES = {
     "member": MEMBER_TABLE,
@@ -49,16 +53,21 @@ MART_TABLES = {
 }
 
 
-def _sql_type(col: pd.Series) -> str:
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return "DATE"
-    if pd.api.types.is_bool_dtype(col):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(col):
-        return "BIGINT"
-    if pd.api.types.is_float_dtype(col):
-        return "DOUBLE"
-    return "VARCHAR"
+def sql_types(frame: pd.DataFrame) -> dict[str, str]:
+    """DuckDB column types from ``frame``'s pandas dtypes (the rule ``write_frame`` documents)."""
+
+    def one(col: pd.Series) -> str:
+        if pd.api.types.is_datetime64_any_dtype(col):
+            return "DATE"
+        if pd.api.types.is_bool_dtype(col):
+            return "BOOLEAN"
+        if pd.api.types.is_integer_dtype(col):
+            return "BIGINT"
+        if pd.api.types.is_float_dtype(col):
+            return "DOUBLE"
+        return "VARCHAR"
+
+    return {c: one(frame[c]) for c in frame.columns}
 
 
 def write_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str) -> str:
@@ -72,7 +81,7 @@ def write_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str)
     if schema:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     name = f"_rc_frame_{uuid.uuid4().hex[:10]}"
-    cols = ", ".join(f'"{c}"::{_sql_type(frame[c])} AS "{c}"' for c in frame.columns)
+    cols = ", ".join(f'"{c}"::{t} AS "{c}"' for c, t in sql_types(frame).items())
     con.register(name, frame)
     try:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM {name}")
@@ -82,9 +91,27 @@ def write_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str)
 
 
 __all__ = [
-    "ALLOCATION_COLUMNS", "GRANT_COLUMNS", "INDEX_COMPONENTS", "MART_TABLES", "MEMBER_COLUMNS", "MEMBER_TABLE",
-    "SENSITIVITY_COLUMNS", "IndexWeights", "ReciprocitySettings", "allocation_sensitivity", "circulating_edges",
-    "coproduction_band", "grant_metrics", "largest_remainder", "member_reciprocity", "reciprocity_allocation",
-    "reciprocity_index", "score_assessments", "timebank_activity", "timebank_activity_columns",
-    "timebank_activity_periods", "write_frame",
+    "ALLOCATION_COLUMNS",
+    "GRANT_COLUMNS",
+    "INDEX_COMPONENTS",
+    "MART_TABLES",
+    "MEMBER_COLUMNS",
+    "MEMBER_TABLE",
+    "SENSITIVITY_COLUMNS",
+    "IndexWeights",
+    "ReciprocitySettings",
+    "allocation_sensitivity",
+    "circulating_edges",
+    "coproduction_band",
+    "grant_metrics",
+    "largest_remainder",
+    "member_reciprocity",
+    "reciprocity_allocation",
+    "reciprocity_index",
+    "score_assessments",
+    "sql_types",
+    "timebank_activity",
+    "timebank_activity_columns",
+    "timebank_activity_periods",
+    "write_frame",
 ]

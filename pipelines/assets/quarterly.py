@@ -22,7 +22,7 @@ import pandas as pd
 
 from models import reciprocity as rc
 from models.readmission.rates import QUARTERLY_RATES, readmission_rates_by_quarter
-from pipelines.assets.publication import preview
+from pipelines.assets.publication import preview, table_columns
 from pipelines.assets.readmission import INDEX_KEY
 from pipelines.assets.reciprocity import LOG_SOURCES, reciprocity_settings
 from pipelines.ingest.assets import WAREHOUSE_POOL
@@ -58,19 +58,6 @@ def _window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return window.start.date(), window.end.date()
 
 
-def _sql_types(frame: pd.DataFrame) -> dict[str, str]:
-    """DuckDB types from pandas dtypes, the rule of ``rc.write_frame``: datetimes are calendar days."""
-    def one(col: pd.Series) -> str:
-        if pd.api.types.is_datetime64_any_dtype(col):
-            return "DATE"
-        if pd.api.types.is_bool_dtype(col):
-            return "BOOLEAN"
-        if pd.api.types.is_integer_dtype(col):
-            return "BIGINT"
-        return "DOUBLE" if pd.api.types.is_float_dtype(col) else "VARCHAR"
-    return {c: one(frame[c]) for c in frame.columns}
-
-
 def replace_quarters(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str],
                      start: dt.date, end: dt.date) -> int:
     """Replace the rows of ``table`` with ``quarter_start`` in [start, end) by ``frame``, atomically.
@@ -89,10 +76,7 @@ def replace_quarters(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataF
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         ddl = ", ".join(f'"{c}" {t}' for c, t in types.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
-        existing = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position", table.split(".")).fetchall()]
-        if existing != list(types):
+        if table_columns(con, table) != list(types):
             raise ValueError(f"{table} has other columns than this run writes; drop it and backfill every quarter")
         con.execute(f"DELETE FROM {table} WHERE quarter_start >= ? AND quarter_start < ?", [start, end])
         con.execute(f"INSERT INTO {table} SELECT {casts} FROM {name}")
@@ -126,7 +110,7 @@ def timebank_activity_quarterly(context: dg.AssetExecutionContext, warehouse: Wa
     with warehouse.connect() as con:
         frame = rc.timebank_activity_periods(con, s, start=start, end=end, run_id=context.run_id)
         frame.insert(0, "quarter_start", frame["period_start"].dt.to_period("Q").dt.start_time)
-        replace_quarters(con, TIMEBANK_TABLE, frame, _sql_types(frame), start, end)
+        replace_quarters(con, TIMEBANK_TABLE, frame, rc.sql_types(frame), start, end)
     return dg.MaterializeResult(metadata={
         **_quarters_metadata(frame, start, end), "time_banks": int(frame["timebank_id"].nunique()),
         "preview": preview(frame[["timebank_id", "period_label", "members", "active_members", "hours_exchanged",

@@ -37,10 +37,9 @@ INDEX_KEY = dg.AssetKey(["core", "index_discharges"])
 
 
 def readmission_settings(settings: Settings) -> tuple[ReadmissionSettings, dt.date]:
-    """The readmission section of the config (defaults until it is wired in) and the as-of date."""
+    """The readmission section of the config and the as-of date."""
     config = settings.config()
-    rs = getattr(config, "readmission", None) or ReadmissionSettings()
-    return rs, rs.as_of or config.as_of()
+    return config.readmission, config.readmission.as_of or config.as_of()
 
 
 def _staging(*sources: str) -> list[dg.AssetKey]:

@@ -1,8 +1,7 @@
 """Reoffending assets: the justice cohort and the five reoffending marts, with their checks.
 
 Thin: each asset reads its settings, calls one function of ``models.reoffending`` and writes
-the result. Settings come from the ``reoffending`` section of the analysis config
-(``ReoffendingSettings`` defaults until the lead adds the section).
+the result. Settings come from the ``reoffending`` section of the analysis config.
 """
 
 import datetime as dt
@@ -35,10 +34,9 @@ COX_KEY = dg.AssetKey(["marts", "reoffending_cox"])
 
 
 def reoffending_settings(settings: Settings) -> tuple[ReoffendingSettings, dt.date]:
-    """The reoffending section of the config (defaults until it exists) and the as-of date."""
+    """The reoffending section of the config and the as-of date."""
     config = settings.config()
-    section = getattr(config, "reoffending", None) or ReoffendingSettings()
-    return section, section.as_of or config.as_of()
+    return config.reoffending, config.reoffending.as_of or config.as_of()
 
 
 @dg.asset(

@@ -2,8 +2,7 @@
 
 Thin by design: each asset opens the warehouse, calls one function of ``models.wellbeing``
 and writes its table; the statistics live (and are tested) there. Settings come from the
-``wellbeing`` section of the analysis config, or the documented defaults until the central
-config has that section.
+``wellbeing`` section of the analysis config.
 """
 
 
@@ -34,7 +33,7 @@ DESCRIPTIONS = {
 
 
 def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
-    return getattr(settings.config(), "wellbeing", None) or wb.WellbeingSettings()
+    return settings.config().wellbeing
 
 
 @dg.asset(
