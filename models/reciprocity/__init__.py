@@ -10,7 +10,7 @@ Definitions and sources: docs/reciprocity.md; columns: docs/outputs-reciprocity.
     timebank_activity_periods(con, settings, start=..., end=..., run_id=...) -> its period rows for [start, end)
     grant_metrics(con, settings, run_id=..., social_value=None) -> DataFrame for marts.grant_metrics
     reciprocity_allocation(grant_metrics_df, settings, run_id=...)  -> marts.reciprocity_allocation
-    allocation_sensitivity(grant_metrics_df, settings, run_id=...)  -> marts.reciprocity_allocation_sensitivity
+    allocation_sensitivity(grant_metrics_df, allocation_df, settings, run_id=...)  -> marts.reciprocity_allocation_sensitivity
     write_frame(con, df, "marts.<name>")                  -> create or replace a table from a DataFrame
 """
 

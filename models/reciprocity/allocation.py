@@ -112,6 +112,19 @@ def _split(frame: pd.DataFrame, weight: np.ndarray) -> tuple[list[int], list[int
     return alloc, pot, basis
 
 
+def _allocated(g: pd.DataFrame, weight: np.ndarray) -> tuple[pd.DataFrame, list[int], list[str]]:
+    """Weight, share, pence and pounds per grant for one set of weights; also the pots and bases."""
+    alloc, pot, basis = _split(g, weight)
+    wsum = pd.Series(weight).groupby(g["funder"], dropna=False).transform("sum")
+    cols = pd.DataFrame({
+        "allocation_weight": weight,
+        "allocation_share": (pd.Series(weight) / wsum).where(wsum > 0),
+        "allocation_pence": alloc,
+        "allocation": np.array(alloc) / 100,
+    })
+    return cols, pot, basis
+
+
 def _base(grant_metrics: pd.DataFrame, s: ReciprocitySettings) -> pd.DataFrame:
     g = grant_metrics.sort_values(["funder", "grant_id"]).reset_index(drop=True).copy()
     g["_pence"] = [to_pence(a) for a in g["amount"].fillna(0.0)]
@@ -130,19 +143,15 @@ def reciprocity_allocation(
     if grant_metrics is None or grant_metrics.empty:
         return _empty(ALLOCATION_COLUMNS)
     g = _base(grant_metrics, s)
-    weight = _weights_of(g["reciprocity_index"], s.allocation_rule, s.alpha)
-    alloc, pot, basis = _split(g, weight)
+    cols, pot, basis = _allocated(g, _weights_of(g["reciprocity_index"], s.allocation_rule, s.alpha))
     totals = g.groupby("funder", dropna=False)["_pence"].transform("sum")
     out = pd.DataFrame({
         "run_id": run_id, "funder": g["funder"], "grant_id": g["grant_id"], "timebank_id": g["timebank_id"],
         "amount": g["amount"], "funder_total_amount": totals / 100, "reserved_pot_share": s.reserved_pot_share,
         "reserved_pot": np.array(pot) / 100, "reserved_pot_pence": pot, "allocation_rule": s.allocation_rule,
-        "alpha": s.alpha, "reciprocity_index": g["reciprocity_index"], "allocation_weight": weight,
+        "alpha": s.alpha, "reciprocity_index": g["reciprocity_index"],
     })
-    wsum = pd.Series(weight).groupby(g["funder"], dropna=False).transform("sum")
-    out["allocation_share"] = (pd.Series(weight) / wsum).where(wsum > 0)
-    out["allocation_pence"] = alloc
-    out["allocation"] = np.array(alloc) / 100
+    out = pd.concat([out, cols], axis=1)
     out["basis"] = basis
     return out[ALLOCATION_COLUMNS].astype({c: t for c, t in _DTYPES.items() if c in ALLOCATION_COLUMNS})
 
@@ -162,33 +171,34 @@ def weight_sets(s: ReciprocitySettings) -> dict[str, IndexWeights]:
 
 def allocation_sensitivity(
     grant_metrics: pd.DataFrame,
+    allocation: pd.DataFrame,
     settings: ReciprocitySettings | None = None,
     *,
     run_id: str,
 ) -> pd.DataFrame:
-    """``marts.reciprocity_allocation_sensitivity``: alphas × weight sets × grants rows."""
+    """``marts.reciprocity_allocation_sensitivity``: alphas × weight sets × grants rows.
+
+    ``allocation`` is :func:`reciprocity_allocation`'s result for the same grants and
+    settings: its ``allocation_pence`` is the base each row's change is measured from.
+    """
     s = settings or ReciprocitySettings()
     if grant_metrics is None or grant_metrics.empty:
         return _empty(SENSITIVITY_COLUMNS)
     g = _base(grant_metrics, s)
-    base_alloc, _, _ = _split(g, _weights_of(g["reciprocity_index"], s.allocation_rule, s.alpha))
+    base_alloc = g["grant_id"].map(allocation.set_index("grant_id")["allocation_pence"]).astype("int64")
     sv = g.get("social_value", pd.Series(np.nan, index=g.index)).astype("float64")
     svb = g.get("balance_weighted_social_value", pd.Series(np.nan, index=g.index)).astype("float64")
     frames = []
     for alpha in s.sensitivity_alphas:
         for name, weights in weight_sets(s).items():
             index = reciprocity_index(g, weights)["reciprocity_index"]
-            weight = _weights_of(index, s.allocation_rule, alpha)
-            alloc, _, _ = _split(g, weight)
+            cols, _, _ = _allocated(g, _weights_of(index, s.allocation_rule, alpha))
             f = pd.DataFrame({
                 "run_id": run_id, "funder": g["funder"], "grant_id": g["grant_id"], "alpha": float(alpha),
                 "weight_set": name, "weights": json.dumps(weights.as_dict(), sort_keys=True),
-                "reciprocity_index": index, "allocation_weight": weight,
+                "reciprocity_index": index,
             })
-            wsum = pd.Series(weight).groupby(g["funder"], dropna=False).transform("sum")
-            f["allocation_share"] = (pd.Series(weight) / wsum).where(wsum > 0)
-            f["allocation_pence"] = alloc
-            f["allocation"] = np.array(alloc) / 100
+            f = pd.concat([f, cols], axis=1)
             f["base_allocation_pence"] = base_alloc
             f["change_pence"] = f["allocation_pence"] - f["base_allocation_pence"]
             order = f.sort_values(["funder", "allocation_pence", "grant_id"], ascending=[True, False, True])

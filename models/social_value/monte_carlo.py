@@ -51,10 +51,6 @@ class MonteCarloResult:
         low, high = np.percentile(draws, [tail, 100 - tail])
         return (float(low), float(high))
 
-    def share_below_one(self, scope: str = OVERALL) -> float:
-        """Share of draws whose ratio is below 1.00 (the chance the return is less than the investment)."""
-        return float(np.mean(self.ratio[scope] < 1))
-
 
 def _draw_range(rng: np.random.Generator, spec: ResolvedRange, base: float, n: int) -> np.ndarray:
     low, high = float(spec.low), float(spec.high)

@@ -43,15 +43,6 @@ def default_sem() -> dict[str, float]:
     return {v: float(d["value"]) for v, d in (details().get("sem") or {}).items()}
 
 
-def reliability_sources() -> dict[str, str]:
-    """Where each default reliability / SEM comes from (``version`` -> text)."""
-    out = {}
-    for section in ("reliability", "sem"):
-        for v, d in (details().get(section) or {}).items():
-            out[f"{section}.{v}"] = " ".join(str(d.get("source", "")).split())
-    return out
-
-
 def star_versions() -> list[str]:
     """The Outcomes Star versions: those with a stage journey in star_versions.yaml."""
     return [v for v, spec in registry().items() if spec.get("stages")]
@@ -121,13 +112,3 @@ def swemwbs_metric(raw: float) -> float:
     if float(raw) != int(raw):
         raise KeyError(f"SWEMWBS raw score {raw} is not a whole number")
     return float(table[int(raw)])
-
-
-def stage_of(version: str, area: str, raw_score: float) -> tuple[str, int] | None:
-    """(stage, stage_order) for one raw score, or None (no bands for this version/area)."""
-    st = stage_frame()
-    st = st[(st.star_version == version) & (st.area == area)]
-    for r in st.itertuples():
-        if r.band_min <= raw_score < r.band_max + 1:
-            return r.stage, int(r.stage_order)
-    return None

@@ -111,7 +111,7 @@ def reciprocity_allocation(context: dg.AssetExecutionContext, warehouse: Warehou
     with warehouse.connect() as con:
         grants = con.execute("SELECT * FROM marts.grant_metrics").df()
         allocation = rc.reciprocity_allocation(grants, s, run_id=context.run_id)
-        sensitivity = rc.allocation_sensitivity(grants, s, run_id=context.run_id)
+        sensitivity = rc.allocation_sensitivity(grants, allocation, s, run_id=context.run_id)
         rc.write_frame(con, allocation, "marts.reciprocity_allocation")
         rc.write_frame(con, sensitivity, "marts.reciprocity_allocation_sensitivity")
     yield dg.MaterializeResult(asset_key=ALLOCATION_KEY, metadata={

@@ -123,7 +123,7 @@ def test_sensitivity_table_shape_and_sums():
     s = ReciprocitySettings(sensitivity_weight_sets={"reciprocity_only": IndexWeights(
         two_way_share=0, mean_balance_index=0, weighted_reciprocity=1, generalised_reciprocity=1,
         beneficiary_contribution_share=0)})
-    sens = allocation_sensitivity(frame, s, run_id="r1")
+    sens = allocation_sensitivity(frame, reciprocity_allocation(frame, s, run_id="r1"), s, run_id="r1")
     sets = weight_sets(s)
     assert list(sets) == ["base", "equal"] + [f"without_{c}" for c in INDEX_COMPONENTS] + ["reciprocity_only"]
     assert list(sens.columns) == SENSITIVITY_COLUMNS
@@ -160,7 +160,7 @@ def test_from_the_warehouse_end_to_end():
 def test_empty_inputs():
     empty = grant_metrics(duckdb.connect(), run_id="r")
     a = reciprocity_allocation(empty, run_id="r")
-    s = allocation_sensitivity(empty, run_id="r")
+    s = allocation_sensitivity(empty, a, run_id="r")
     assert a.empty and list(a.columns) == ALLOCATION_COLUMNS
     assert s.empty and list(s.columns) == SENSITIVITY_COLUMNS
 
@@ -172,7 +172,7 @@ def test_written_marts_have_the_same_types_empty_or_full():
         gm = grant_metrics(con, WINDOW, run_id="r")
         frames = {"timebank": timebank_activity(con, WINDOW, run_id="r"), "grants": gm,
                   "allocation": reciprocity_allocation(gm, WINDOW, run_id="r"),
-                  "sensitivity": allocation_sensitivity(gm, WINDOW, run_id="r")}
+                  "sensitivity": allocation_sensitivity(gm, reciprocity_allocation(gm, WINDOW, run_id="r"), WINDOW, run_id="r")}
         out = {}
         for key, frame in frames.items():
             write_frame(con, frame, MART_TABLES[key])
