@@ -28,6 +28,7 @@ def _metadata(report: IngestReport) -> dict:
         "rules_broken": dg.MetadataValue.md("| rule | rows |\n|---|---|\n" + rules if rules else "none"),
         "unchecked_references": ", ".join(report.unchecked_references) or "none",
         "covariate_columns": ", ".join(report.extra_columns) or "none",
+        "mappings": ", ".join(sorted({f"{f.mapping} (sha256 {f.mapping_sha256[:12]}…)" for f in report.files if f.mapping})) or "none (contract form)",
     }
 
 def build_ingest_asset(source: str) -> dg.AssetsDefinition:
@@ -48,7 +49,8 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         try:
             key = settings.pseudonym_key(context.log)
             with warehouse.connect() as con:
-                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=key)
+                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=key,
+                                       mappings=config.mappings.for_source(source))
         except (SourceFileError, MissingKeyError) as err:
             raise dg.Failure(description=str(err)) from None
         if not report.files:
