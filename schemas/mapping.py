@@ -185,8 +185,11 @@ def load_mapping(use: str | Path, base: Path | None = None) -> LoadedMapping:
     try:
         spec = Mapping.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(file)"
+        errors = err.errors()
+        # An expression is text or a map: report the map's own error rather than "not text".
+        first = next((e for e in errors if "ValueMap" in e["loc"]), errors[0])
+        tags = {"str", "int", "float", "ValueMap", "list[str]"}
+        key = ".".join(str(p) for p in first["loc"] if p not in tags) or "(file)"
         reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
         raise MappingError(path, key, reason) from None
     loaded = LoadedMapping(path.stem, path, hashlib.sha256(data).hexdigest(), spec)
