@@ -117,8 +117,18 @@ def ingest_source(
     register_pseudonym_macro(con, key)
     report = IngestReport(source)
     refuse_unreadable_formats(input_dir, source)
-    report.files = [_load_checked(con, spec, path, f"_raw_{source}_{i}", _mapping_for(path, source, mappings or [], input_dir))
-                    for i, path in enumerate(discover(input_dir, source))]
+    report.files = []
+    for i, path in enumerate(discover(input_dir, source)):
+        mapped = _mapping_for(path, source, mappings or [], input_dir)
+        try:
+            report.files.append(_load_checked(con, spec, path, f"_raw_{source}_{i}", mapped))
+        except SourceFileError as err:
+            if mapped is None and mappings and err.rule == "required_column":
+                globs = ", ".join(f"{u.files!r} ({u.use})" for u in mappings)
+                raise SourceFileError(path, err.rule, f"{str(err).split(': ', 2)[-1].rsplit(' [rule', 1)[0]}; "
+                                      f"it was read in contract form because its name matches none of the "
+                                      f"mappings set for {source}: {globs}", line=err.line, column=err.column) from None
+            raise
     report.rows_read = sum(f.rows for f in report.files)
     report.notes = [f"{f.path.name}: {note}" for f in report.files for note in f.notes]
     if spec.keep_extra_columns:
@@ -165,7 +175,9 @@ def apply_mapping(con: duckdb.DuckDBPyConnection, spec: SourceContract, loaded: 
     con.execute(f"CREATE OR REPLACE TEMP TABLE {loaded.table}_mapped AS {sql} ORDER BY _seq")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {loaded.table} AS SELECT * FROM {loaded.table}_mapped")
     rows = con.execute(f"SELECT count(*) FROM {loaded.table}_mapped").fetchone()[0]
-    notes = loaded.notes + ((f"read with mapping {mapping.name}: {rows} row(s) after mapping",) if mapping.spec.group else ())
+    grouped = (f"read with mapping {mapping.name}: {loaded.rows - loaded.malformed} input row(s) became {rows} "
+               f"(grouped by {', '.join(mapping.spec.group.by)}; rows quarantined before grouping count once each)")
+    notes = loaded.notes + ((grouped,) if mapping.spec.group else ())
     return dataclasses.replace(with_rows(loaded, rows, list(mapping.spec.output) + ["_mapping"]), mapping=use.use,
                                mapping_sha256=mapping.sha256, notes=notes)
 
