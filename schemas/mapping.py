@@ -18,6 +18,7 @@ optional)::
     keep: [{if, rule, column, expected}] # rows failing `if` are quarantined with `rule`
     group: {by, order, first, last, any} # several rows become one (episodes -> spells)
     output: {contract column: expression | map}
+    unpivot: {name, value, columns}      # one row per listed column (wide forms to long readings)
 
 A *map* is ``{map: expression, values: {code: value}}``: a code it does not list is
 quarantined with rule ``unmapped_value``, never given a default. Headers are compared
@@ -113,6 +114,17 @@ class Group(_Strict):
     any: list[str] = []
 
 
+class Unpivot(_Strict):
+    """One output row per listed column (wide to long): ``name`` gets the key, ``value`` the expression's value.
+
+    An empty value is not a reading and makes no row, as in the contract's own wide form.
+    """
+
+    name: str
+    value: str
+    columns: dict[str, Expression]
+
+
 class Mapping(_Strict):
     source: str
     description: str
@@ -124,6 +136,7 @@ class Mapping(_Strict):
     keep: list[KeepRule] = []
     group: Group | None = None
     output: dict[str, Expression]
+    unpivot: Unpivot | None = None
 
     @field_validator("source")
     @classmethod
@@ -203,7 +216,14 @@ def _check(m: LoadedMapping) -> None:
     for col in spec.output:
         if col not in target.column_names:
             raise MappingError(m.path, f"output.{col}", f"not a column of {spec.source}; the contract has {', '.join(target.column_names)}")
-    missing = [c for c in target.required_columns if c not in spec.output]
+    produced = set(spec.output)
+    if spec.unpivot:
+        for key in ("name", "value"):
+            col = getattr(spec.unpivot, key)
+            if col not in target.column_names or col in spec.output:
+                raise MappingError(m.path, f"unpivot.{key}", f"{col!r} must be a column of {spec.source} not also in output")
+            produced.add(col)
+    missing = [c for c in target.required_columns if c not in produced]
     if missing:
         raise MappingError(m.path, "output", f"required column(s) of {spec.source} not produced: {', '.join(missing)}")
     params = {p: "x" for p in spec.parameters}
@@ -323,8 +343,19 @@ def compile_sql(m: LoadedMapping, params: dict[str, str], table: str, headers: s
         sql, v = b.compile(f"output.{col}", expr, col)
         outputs.append(f"CAST({sql} AS VARCHAR) AS {_q(col)}")
         violations += v
-    final = f"SELECT _seq, _line, {', '.join(outputs)}, {_with(violations)} AS _mapping FROM {rows}"
-    dropped = f"SELECT _seq, _line, list_concat([_drop], _v) AS _mapping FROM {kept} WHERE _drop IS NOT NULL"
+    if spec.unpivot:
+        u, n = spec.unpivot, len(spec.unpivot.columns)
+        parts = []
+        for j, (name, expr) in enumerate(u.columns.items()):
+            sql, v = b.compile(f"unpivot.columns.{name}", expr, u.value)
+            parts.append(f"SELECT _seq * {n} + {j} AS _seq, _line, {', '.join(outputs)}, {_lit(name)} AS {_q(u.name)}, "
+                         f"CAST({sql} AS VARCHAR) AS {_q(u.value)}, {_with(violations + v)} AS _mapping FROM {rows} "
+                         f"WHERE NULLIF(trim(CAST({sql} AS VARCHAR)), '') IS NOT NULL")
+        final = " UNION ALL ".join(parts)
+        dropped = f"SELECT _seq * {n} AS _seq, _line, list_concat([_drop], _v) AS _mapping FROM {kept} WHERE _drop IS NOT NULL"
+    else:
+        final = f"SELECT _seq, _line, {', '.join(outputs)}, {_with(violations)} AS _mapping FROM {rows}"
+        dropped = f"SELECT _seq, _line, list_concat([_drop], _v) AS _mapping FROM {kept} WHERE _drop IS NOT NULL"
     return f"WITH {', '.join(b.ctes)} SELECT * FROM ({final}) UNION ALL BY NAME ({dropped})"
 
 

@@ -175,11 +175,18 @@ def apply_mapping(con: duckdb.DuckDBPyConnection, spec: SourceContract, loaded: 
     con.execute(f"CREATE OR REPLACE TEMP TABLE {loaded.table}_mapped AS {sql} ORDER BY _seq")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {loaded.table} AS SELECT * FROM {loaded.table}_mapped")
     rows = con.execute(f"SELECT count(*) FROM {loaded.table}_mapped").fetchone()[0]
-    grouped = (f"read with mapping {mapping.name}: {loaded.rows - loaded.malformed} input row(s) became {rows} "
-               f"(grouped by {', '.join(mapping.spec.group.by)}; rows quarantined before grouping count once each)")
-    notes = loaded.notes + ((grouped,) if mapping.spec.group else ())
-    return dataclasses.replace(with_rows(loaded, rows, list(mapping.spec.output) + ["_mapping"]), mapping=use.use,
-                               mapping_sha256=mapping.sha256, notes=notes)
+    reshaped = mapping.spec.group or mapping.spec.unpivot
+    note = reshaped and (f"read with mapping {mapping.name}: {loaded.rows - loaded.malformed} input row(s) became {rows} "
+                         f"({_reshaped(mapping.spec)}; rows quarantined before it count once each)")
+    columns = list(mapping.spec.output) + ([mapping.spec.unpivot.name, mapping.spec.unpivot.value] if mapping.spec.unpivot else [])
+    return dataclasses.replace(with_rows(loaded, rows, columns + ["_mapping"]), mapping=use.use,
+                               mapping_sha256=mapping.sha256, notes=loaded.notes + ((note,) if reshaped else ()))
+
+
+def _reshaped(spec) -> str:
+    if spec.group:
+        return f"grouped by {', '.join(spec.group.by)}"
+    return f"one row per non-empty {', '.join(spec.unpivot.columns)}"
 
 
 def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Path, table: str, mapped=None) -> LoadedFile:
