@@ -4,10 +4,11 @@
   and values and prints a draft mapping (YAML) for the source: the shipped presets the
   header fits, then each contract column with the most similar header (normalised names
   compared by ``difflib`` ratio, 0.6 or more; a header a shipped preset reads into that
-  column wins), the date format that reads the most sampled values, and for a coded column (one with a list of allowed values) the extract's most frequent
-  values, already mapped when they are a contract value and left ``null`` for you to choose
-  otherwise (a draft with a ``null`` is refused on load: nothing defaults). Without
-  ``--source`` the source whose columns the header fits best is taken.
+  column wins), the date format that reads the most sampled values, and for a coded column
+  (one with a list of allowed values) the extract's most frequent values, already mapped
+  when they are a contract value (case aside) and left ``null`` for you to choose otherwise
+  (a draft with a ``null`` is refused on load: nothing defaults). Without ``--source`` the
+  source of a preset the header fits is taken, else the source whose columns it fits best.
 * ``--dry-run MAPPING [--param name=value ...]`` reads the extract through a mapping (a
   preset name or a file) into a throwaway in-memory warehouse and prints how many rows
   would be staged and quarantined, by rule and column. The warehouse file is never opened.
@@ -142,7 +143,7 @@ def suggest(path: Path, source: str | None = None) -> str:
 
 def dry_run(path: Path, use: str, params: dict[str, str], as_of: dt.date | None = None) -> dict:
     """Counts a mapping would give on ``path``: rows read, staged, quarantined, and by (rule, column)."""
-    mapping = load_mapping(use, path.parent)
+    mapping = load_mapping(use, Path.cwd())
     source = mapping.spec.source
     with tempfile.TemporaryDirectory(prefix="outcomes-dry-run-") as tmp, duckdb.connect() as con:
         folder = Path(tmp) / source
