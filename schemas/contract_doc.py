@@ -62,6 +62,7 @@ Rules, in the order they are checked:
 | `duplicate_row` | the same record again: same key and content, or (sources without a key) the same record delivered in another file. The first copy is staged. Identical rows inside one file of a keyless source are kept: two GP contacts on one day are real. |
 | `conflicting_key`, `conflicting_record` | one key (or natural key) with different content: every copy is quarantined |
 | `unknown_reference` | an identifier absent from the staged rows of the source it refers to (skipped, and reported, when that source is not supplied) |
+| `unmapped_value`, `date_format`, `number_format`, `duration_format`, and a mapping's own `keep` rules (e.g. `inactive_or_deleted_member`, `unfinished_episode`, `incomplete_form`) | an extract read through a mapping ("Bring your own extract"): checked first, before the rules above |
 | `field_count`, `quoting`, `line_too_long` | a line of a text file that does not fit its header: too few or too many fields, a quote left open, or over 16 MiB. The line is quarantined with the rule and no value (its text may hold identifiers) |
 
 ## Pseudonymisation
