@@ -91,7 +91,7 @@ mapping of your own can live anywhere. Choose them in the analysis settings:
 ```yaml
 mappings:
   hospital_spells:
-    - use: hes_apc_episodes          # a shipped preset, or a path (relative to the input folder)
+    - use: hes_apc_episodes          # a shipped preset, or a path (relative to this settings file)
       files: "hes_apc*"              # glob on the file name; default every file of the source
   timebank_exchanges:
     - use: timeoverflow_transfers

@@ -369,7 +369,7 @@ class MappingUse(_Strict):
     """One mapping applied to the files of a source whose names match ``files``."""
 
     use: str = Field(description="A shipped preset (data/mappings/<name>.yaml) or the path of a mapping file "
-                                 "(relative paths: from the input folder).")
+                                 "(relative to the settings file, as the config's other paths).")
     files: str = Field("*", description="Glob on the file name (e.g. 'hes_apc*.csv'); default every file of the source.")
     parameters: dict[str, str] = Field({}, description="Values of the mapping's parameters (@name).")
 

@@ -6,6 +6,8 @@ the rest (pipelines.ingest.stage). Its checks: ``rows_reconcile`` (staged + quar
 (the quarantined share is at most the configured ceiling; above it the run fails).
 """
 
+from pathlib import Path
+
 import dagster as dg
 
 from pipelines.ingest.pseudonymise import MissingKeyError
@@ -50,7 +52,8 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
             key = settings.pseudonym_key(context.log)
             with warehouse.connect() as con:
                 report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=key,
-                                       mappings=config.mappings.for_source(source))
+                                       mappings=config.mappings.for_source(source),
+                                       mapping_base=Path(settings.config_path).parent if settings.config_path else None)
         except (SourceFileError, MissingKeyError) as err:
             raise dg.Failure(description=str(err)) from None
         if not report.files:

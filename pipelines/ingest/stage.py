@@ -103,12 +103,15 @@ def ingest_source(
     as_of: dt.date,
     key: bytes,
     mappings: list[MappingUse] | None = None,
+    mapping_base: Path | None = None,
 ) -> IngestReport:
     """Ingest every file of ``source`` under ``input_dir`` into the warehouse behind ``con``.
 
     ``mappings`` (from the settings' ``mappings:`` section) says which files are read
     through a mapping (``schemas.mapping``); the first entry whose glob matches the file
-    name applies, and a file that matches none is read in contract form.
+    name applies, and a file that matches none is read in contract form. A mapping path
+    that is not absolute is read from ``mapping_base`` (the settings file's folder; default
+    the input folder).
     """
     spec = contract(source)
     ensure_schemas(con)
@@ -119,7 +122,7 @@ def ingest_source(
     refuse_unreadable_formats(input_dir, source)
     report.files = []
     for i, path in enumerate(discover(input_dir, source)):
-        mapped = _mapping_for(path, source, mappings or [], input_dir)
+        mapped = _mapping_for(path, source, mappings or [], mapping_base or input_dir)
         try:
             report.files.append(_load_checked(con, spec, path, f"_raw_{source}_{i}", mapped))
         except SourceFileError as err:
@@ -147,12 +150,12 @@ def ingest_source(
     return report
 
 
-def _mapping_for(path: Path, source: str, uses: list[MappingUse], input_dir: Path) -> tuple[MappingUse, object] | None:
+def _mapping_for(path: Path, source: str, uses: list[MappingUse], base: Path) -> tuple[MappingUse, object] | None:
     """The first mapping whose glob matches the file name, loaded and checked (or None: contract form)."""
     for use in uses:
         if fnmatch.fnmatch(path.name, use.files):
             try:
-                mapping = load_mapping(use.use, Path(input_dir))
+                mapping = load_mapping(use.use, Path(base))
                 check_parameters(mapping, use.parameters, f"mappings.{source}")
             except MappingError as err:
                 raise SourceFileError(err.path, "mapping", f"{err.key}: {err.reason} (mapping for {path.name})") from None
