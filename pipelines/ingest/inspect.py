@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipelines.ingest.readers import SourceFileError, load, normalise_header
+from pipelines.ingest.readers import SourceFileError, load
 from pipelines.ingest.stage import ingest_source
 from schemas.contract import contract
 from schemas.mapping import MappingError, MappingUse, load_mapping, missing_columns, presets
