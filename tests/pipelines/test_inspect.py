@@ -39,3 +39,16 @@ def test_command_line(capsys):
     assert "rows read 7: staged 5, quarantined 2" in out and "unmapped_value" in out
     assert main([str(COUNCIL / "contacts_export.csv"), "--dry-run", "no_such_preset"]) == 2
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_readme_shows_what_inspect_prints(capsys):
+    """The README's example is the command's real output (its elided head aside)."""
+    readme = (FIXTURES.parents[1] / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in readme.split("```console\n")[1:]]
+    suggestion = next(b for b in blocks if "--source service_contacts" in b).splitlines()
+    shown = suggestion[suggestion.index("...") + 1:]
+    printed = suggest(COUNCIL / "contacts_export.csv", "service_contacts").splitlines()
+    assert "\n".join(shown) in "\n".join(printed)
+    dry = next(b for b in blocks if "--dry-run" in b).splitlines()[1:]
+    main([str(COUNCIL / "contacts_export.csv"), "--dry-run", str(COUNCIL / "contacts_mapping.yaml")])
+    assert capsys.readouterr().out.splitlines()[:len(dry)] == dry
