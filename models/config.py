@@ -19,6 +19,7 @@ from models.reciprocity.settings import ReciprocitySettings
 from models.reoffending.settings import ReoffendingSettings
 from models.social_value.settings import SocialValueSettings
 from models.wellbeing.settings import WellbeingSettings
+from schemas.mapping import MappingSettings
 
 
 class IngestSettings(BaseModel):
@@ -54,6 +55,7 @@ class OutcomesConfig(BaseModel):
     wellbeing: WellbeingSettings = WellbeingSettings()
     reciprocity: ReciprocitySettings = ReciprocitySettings()
     social_value: SocialValueSettings = SocialValueSettings()
+    mappings: MappingSettings = MappingSettings()
 
     def as_of(self) -> dt.date:
         return self.ingest.as_of or dt.date.today()

@@ -7,6 +7,7 @@ from the code.
 from __future__ import annotations
 
 from schemas.contract import contract, describe_check
+from schemas.mapping_doc import render_presets
 from schemas.raw import SOURCES, XLSX_SOURCES
 
 HEADER = """# Data contract
@@ -61,6 +62,7 @@ Rules, in the order they are checked:
 | `duplicate_row` | the same record again: same key and content, or (sources without a key) the same record delivered in another file. The first copy is staged. Identical rows inside one file of a keyless source are kept: two GP contacts on one day are real. |
 | `conflicting_key`, `conflicting_record` | one key (or natural key) with different content: every copy is quarantined |
 | `unknown_reference` | an identifier absent from the staged rows of the source it refers to (skipped, and reported, when that source is not supplied) |
+| `unmapped_value`, `date_format`, `number_format`, `duration_format`, and a mapping's own `keep` rules (e.g. `inactive_or_deleted_member`, `unfinished_episode`, `incomplete_form`) | an extract read through a mapping ("Bring your own extract"): checked first, before the rules above |
 | `field_count`, `quoting`, `line_too_long` | a line of a text file that does not fit its header: too few or too many fields, a quote left open, or over 16 MiB. The line is quarantined with the rule and no value (its text may hold identifiers) |
 
 ## Pseudonymisation
@@ -71,13 +73,83 @@ public key and says so. `exchange_id` (a platform's record id) and organisation 
 (`timebank_id`, `provider_id`, `programme_id`, `grant_id`) are kept as given.
 
 ## Platform exports
-`python -m pipelines.ingest.platforms PLATFORM EXPORT --timebank ID --out INPUT_DIR`
-writes a contract-form `timebank_exchanges_<platform>.csv`:
+`python -m pipelines.ingest.platforms community_weaver EXPORT --timebank ID --out INPUT_DIR`
+writes a contract-form `timebank_exchanges_community_weaver.csv` from a Community Weaver 2.2
+`exchange_history.csv`: exchange id, provider (giver), recipient (receiver), service date,
+service category, hours; accepted header aliases are listed in `pipelines/ingest/platforms.py`.
+TimeOverflow exports are read by the shipped mappings below ("Bring your own extract").
+"""
 
-| platform | export | mapping |
-|---|---|---|
-| `timeoverflow` | transfers CSV `date, from, to, post, quantity` | the uid in "name (uid)" is the member id; `to` (credited) is the giver, `from` (debited) the receiver; `quantity` h:mm becomes decimal hours; `post` is the category; a transfer with the organisation account becomes `system_credit` |
-| `community_weaver` | CW 2.2 `exchange_history.csv` | exchange id, provider (giver), recipient (receiver), service date, service category, hours; accepted header aliases are listed in `pipelines/ingest/platforms.py` |
+
+BRING_YOUR_OWN = """
+## Bring your own extract
+An extract that is not in contract form is read through a **mapping**: a YAML file, one per
+extract format, applied inside DuckDB before the contract's checks (`schemas/mapping.py`).
+No code is needed. Shipped presets for common formats are in `data/mappings/` (below); a
+mapping of your own can live anywhere. Choose them in the analysis settings:
+
+```yaml
+mappings:
+  hospital_spells:
+    - use: hes_apc_episodes          # a shipped preset, or a path (relative to this settings file)
+      files: "hes_apc*"              # glob on the file name; default every file of the source
+  timebank_exchanges:
+    - use: timeoverflow_transfers
+      files: "*_Transfer*"           # TimeOverflow names it <bank>_Transfers_<date>.csv (es/ca: Transferencias, Transferències)
+      parameters: {timebank_id: TB01, organisation: "Banc de Temps"}
+```
+
+The files themselves sit where the source's files do (`hospital_spells/hes_apc_2024.csv`,
+`timebank_exchanges/Banc de Temps_Transfers_2025-03-02.csv`, ...). A file whose name matches no entry is read in
+contract form. Each file's mapping and the SHA-256 of the mapping file are recorded in
+`meta.input_files` (`mapping`, `mapping_sha256`), and the settings (with the mappings
+section) in the run's configuration digest.
+
+A mapping has these keys, applied in this order (unknown keys are refused):
+
+| key | does |
+|---|---|
+| `source`, `description`, `references` | the contract source it produces; what the extract is; the public definitions it follows |
+| `parameters` | values the settings must give, used in expressions as `@name` |
+| `columns` | required inputs: `name: header` or `name: [header, alternative, ...]` (first found wins; headers compared normalised). An extract without one fails with the missing columns named |
+| `optional_columns` | inputs that may be absent (then empty) |
+| `derive` | new columns, in order: an expression or a map |
+| `keep` | rows where `if` is not true are quarantined with the rule, column and expected form given (`show`: an expression shown as the value) |
+| `group` | rows sharing `by` become one (`first`/`last` by `order`, `any`: true in any row), e.g. episodes into spells |
+| `output` | each contract column: an expression, a constant (`"'ae'"`) or a map; every required column must be produced |
+| `unpivot` | one row per listed column (`name` and `value` columns), for wide forms |
+
+A **map** is `{map: expression, values: {code: value}}`: a code it does not list is
+quarantined with rule `unmapped_value`, never given a default. **Expressions** are parsed by
+the project (`schemas/expressions.py`) into SQL from a whitelist, never evaluated: column
+names, `@parameters`, 'text' and numbers, `= != < <= > >=`, `and or not`, `is [not] null`,
+`[not] in (...)`, `+ - * /`, `||`, and the functions `lower upper trim length left right
+substr replace concat coalesce nullif if matches contains extract any_match count_of sum_of
+round abs least greatest text hash_id`, plus three that can fail on a value: `date(x,
+'format')` (strftime format; a trailing `%z` zone is dropped and the date kept as written),
+`number(x)` and `hours_minutes(x)` (`h:mm`). A value they cannot read is quarantined with
+rule `date_format`, `number_format` or `duration_format`. Anything else (another function,
+an unknown column, a `;`) refuses the mapping on load, naming the file, the key and the
+reason; so does a target column that is not in the contract.
+
+Nothing is lost: rows read = staged + quarantined. With `group` or `unpivot`, the rows
+read are the rows the mapping makes (spells, readings) plus the rows it quarantined before
+(each once); `meta.input_files.notes` says how many input rows became how many.
+
+`python -m pipelines.ingest.inspect EXTRACT [--source S]` prints a draft mapping for an
+extract: the presets its header fits, the nearest header for each contract column, a date
+format, and the most frequent values of each coded column (left `null` for you to choose).
+`python -m pipelines.ingest.inspect EXTRACT --dry-run MAPPING [--param name=value]` prints
+how many rows would be staged and quarantined, by rule and column, from a throwaway
+in-memory warehouse.
+
+### Presets
+Each was written from the format's public definition, cited in the preset and below.
+Outcomes Star Online's own export is not among them: its column layout is not publicly
+documented, so no preset could be written without guessing. A Star export whose columns are
+`person_id, star_version, assessed_on` and one column per area (the registry's area names)
+is read as it is, in the contract's wide form; an unknown area name is quarantined
+(`area_in_version`).
 """
 
 
@@ -109,6 +181,8 @@ def render() -> str:
                 rules.append("*pseudonymised*")
             out.append(f"| `{col.name}` | {col.expected_type} | {'no' if col.nullable else 'yes'} | {'; '.join(rules)} | {col.description} |")
         out.append("")
+    out.append(BRING_YOUR_OWN)
+    out.append(render_presets())
     return "\n".join(out)
 
 

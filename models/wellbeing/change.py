@@ -258,6 +258,8 @@ def reliable_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) 
                              "unit": "people"})
                 rows.append({**common, "measure": f"{measure}_share", "estimate": share, "ci_low": lo, "ci_high": hi,
                              "unit": "proportion"})
+    if not rows:  # readings, but no participant with a reliable-change rule: the empty mart, with its columns
+        return empty(RELIABLE).drop(columns="run_id")
     out = pd.DataFrame(rows)
     out["output_key"] = [
         m + ("" if v == ALL else f".{v}") + ("" if tb == ALL else f"@{tb}")

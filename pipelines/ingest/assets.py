@@ -6,6 +6,8 @@ the rest (pipelines.ingest.stage). Its checks: ``rows_reconcile`` (staged + quar
 (the quarantined share is at most the configured ceiling; above it the run fails).
 """
 
+from pathlib import Path
+
 import dagster as dg
 
 from pipelines.ingest.pseudonymise import MissingKeyError
@@ -28,6 +30,7 @@ def _metadata(report: IngestReport) -> dict:
         "rules_broken": dg.MetadataValue.md("| rule | rows |\n|---|---|\n" + rules if rules else "none"),
         "unchecked_references": ", ".join(report.unchecked_references) or "none",
         "covariate_columns": ", ".join(report.extra_columns) or "none",
+        "mappings": ", ".join(sorted({f"{f.mapping} (sha256 {f.mapping_sha256[:12]}…)" for f in report.files if f.mapping})) or "none (contract form)",
     }
 
 def build_ingest_asset(source: str) -> dg.AssetsDefinition:
@@ -48,7 +51,9 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         try:
             key = settings.pseudonym_key(context.log)
             with warehouse.connect() as con:
-                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=key)
+                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=key,
+                                       mappings=config.mappings.for_source(source),
+                                       mapping_base=Path(settings.config_path).parent if settings.config_path else None)
         except (SourceFileError, MissingKeyError) as err:
             raise dg.Failure(description=str(err)) from None
         if not report.files:

@@ -79,6 +79,8 @@ class LoadedFile:
     delimiter: str | None = None
     malformed: int = 0
     notes: tuple[str, ...] = ()
+    mapping: str | None = None
+    mapping_sha256: str | None = None
 
 
 def _candidates(input_dir: Path, source: str) -> list[Path]:
@@ -389,7 +391,7 @@ def _ident(name: str) -> str:
 
 def drop(con: duckdb.DuckDBPyConnection, loaded: LoadedFile) -> None:
     con.execute(f"DROP VIEW IF EXISTS {loaded.table}")
-    for suffix in ("_in", "_long", "_malformed", "_gaps"):
+    for suffix in ("_in", "_long", "_malformed", "_gaps", "_mapped"):
         con.execute(f"DROP TABLE IF EXISTS {loaded.table}{suffix}")
 
 

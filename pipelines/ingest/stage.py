@@ -20,7 +20,9 @@ Table rules run after the row rules, on rows that passed them:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import fnmatch
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,7 @@ from pipelines.ingest.readers import (
     with_rows,
 )
 from schemas.contract import SourceContract, contract
+from schemas.mapping import VIOLATION_TYPE, MappingError, MappingUse, check_parameters, compile_sql, load_mapping, missing_columns
 from schemas.sql import (
     PARSE_MACROS,
     pseudonym_joins_sql,
@@ -85,8 +88,9 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS meta.input_files (run_id VARCHAR, source VARCHAR, source_file VARCHAR, "
         "sha256 VARCHAR, bytes BIGINT, rows_read BIGINT, rows_staged BIGINT, rows_quarantined BIGINT)"
     )
-    # How each file was read (added after the first release: warehouses from before gain the columns).
-    for column in ("encoding", "delimiter", "notes"):
+    # How each file was read (added after the first release: warehouses from before gain the columns);
+    # mapping: the preset or mapping file it was read with, and that file's SHA-256.
+    for column in ("encoding", "delimiter", "notes", "mapping", "mapping_sha256"):
         con.execute(f"ALTER TABLE meta.input_files ADD COLUMN IF NOT EXISTS {column} VARCHAR")
 
 
@@ -98,8 +102,17 @@ def ingest_source(
     run_id: str,
     as_of: dt.date,
     key: bytes,
+    mappings: list[MappingUse] | None = None,
+    mapping_base: Path | None = None,
 ) -> IngestReport:
-    """Ingest every file of ``source`` under ``input_dir`` into the warehouse behind ``con``."""
+    """Ingest every file of ``source`` under ``input_dir`` into the warehouse behind ``con``.
+
+    ``mappings`` (from the settings' ``mappings:`` section) says which files are read
+    through a mapping (``schemas.mapping``); the first entry whose glob matches the file
+    name applies, and a file that matches none is read in contract form. A mapping path
+    that is not absolute is read from ``mapping_base`` (the settings file's folder; default
+    the input folder).
+    """
     spec = contract(source)
     ensure_schemas(con)
     for macro in PARSE_MACROS:
@@ -107,12 +120,23 @@ def ingest_source(
     register_pseudonym_macro(con, key)
     report = IngestReport(source)
     refuse_unreadable_formats(input_dir, source)
-    report.files = [_load_checked(con, spec, path, f"_raw_{source}_{i}") for i, path in enumerate(discover(input_dir, source))]
+    report.files = []
+    for i, path in enumerate(discover(input_dir, source)):
+        mapped = _mapping_for(path, source, mappings or [], mapping_base or input_dir)
+        try:
+            report.files.append(_load_checked(con, spec, path, f"_raw_{source}_{i}", mapped))
+        except SourceFileError as err:
+            if mapped is None and mappings and err.rule == "required_column":
+                globs = ", ".join(f"{u.files!r} ({u.use})" for u in mappings)
+                raise SourceFileError(path, err.rule, f"{str(err).split(': ', 2)[-1].rsplit(' [rule', 1)[0]}; "
+                                      f"it was read in contract form because its name matches none of the "
+                                      f"mappings set for {source}: {globs}", line=err.line, column=err.column) from None
+            raise
     report.rows_read = sum(f.rows for f in report.files)
     report.notes = [f"{f.path.name}: {note}" for f in report.files for note in f.notes]
     if spec.keep_extra_columns:
         known = set(spec.column_names)
-        report.extra_columns = sorted({c for f in report.files for c in f.columns if c not in known})
+        report.extra_columns = sorted({c for f in report.files for c in f.columns if c not in known and c != "_mapping"})
 
     if report.files:
         _union_raw(con, spec, report)
@@ -126,8 +150,52 @@ def ingest_source(
     return report
 
 
-def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Path, table: str) -> LoadedFile:
+def _mapping_for(path: Path, source: str, uses: list[MappingUse], base: Path) -> tuple[MappingUse, object] | None:
+    """The first mapping whose glob matches the file name, loaded and checked (or None: contract form)."""
+    for use in uses:
+        if fnmatch.fnmatch(path.name, use.files):
+            try:
+                mapping = load_mapping(use.use, Path(base))
+                check_parameters(mapping, use.parameters, f"mappings.{source}")
+            except MappingError as err:
+                raise SourceFileError(err.path, "mapping", f"{err.key}: {err.reason} (mapping for {path.name})") from None
+            if mapping.spec.source != source:
+                raise SourceFileError(mapping.path, "mapping", f"produces {mapping.spec.source}, not {source} (mapping for {path.name})")
+            return use, mapping
+    return None
+
+
+def apply_mapping(con: duckdb.DuckDBPyConnection, spec: SourceContract, loaded: LoadedFile, use: MappingUse, mapping) -> LoadedFile:
+    """Read ``loaded`` through its mapping: the view then holds contract columns and ``_mapping`` violations."""
+    missing = missing_columns(mapping, loaded.columns)
+    if missing:
+        raise SourceFileError(
+            loaded.path, "required_column",
+            f"the extract does not fit mapping {mapping.name}: column(s) {', '.join(missing)} missing from the header "
+            f"({', '.join(loaded.columns)})", line=1, column=missing[0].split(" ")[0],
+        )
+    sql = compile_sql(mapping, use.parameters, loaded.table, set(loaded.columns))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {loaded.table}_mapped AS {sql} ORDER BY _seq")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {loaded.table} AS SELECT * FROM {loaded.table}_mapped")
+    rows = con.execute(f"SELECT count(*) FROM {loaded.table}_mapped").fetchone()[0]
+    reshaped = mapping.spec.group or mapping.spec.unpivot
+    note = reshaped and (f"read with mapping {mapping.name}: {loaded.rows - loaded.malformed} input row(s) became {rows} "
+                         f"({_reshaped(mapping.spec)}; rows quarantined before it count once each)")
+    columns = list(mapping.spec.output) + ([mapping.spec.unpivot.name, mapping.spec.unpivot.value] if mapping.spec.unpivot else [])
+    return dataclasses.replace(with_rows(loaded, rows, columns + ["_mapping"]), mapping=use.use,
+                               mapping_sha256=mapping.sha256, notes=loaded.notes + ((note,) if reshaped else ()))
+
+
+def _reshaped(spec) -> str:
+    if spec.group:
+        return f"grouped by {', '.join(spec.group.by)}"
+    return f"one row per non-empty {', '.join(spec.unpivot.columns)}"
+
+
+def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Path, table: str, mapped=None) -> LoadedFile:
     loaded = load(con, path, table)
+    if mapped is not None:
+        return apply_mapping(con, spec, loaded, *mapped)
     if spec.scale_registry and "area" not in loaded.columns and "score" not in loaded.columns:
         loaded = _unpivot_wide_readings(con, loaded)
     missing = [c for c in spec.required_columns if c not in loaded.columns]
@@ -163,6 +231,7 @@ def _union_raw(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Ing
     for i, f in enumerate(report.files):
         cols = [f'"{c}"' if c in f.columns else f'NULL::VARCHAR AS "{c}"' for c in spec.column_names]
         cols += [f'"{c}"' for c in report.extra_columns if c in f.columns]
+        cols.append("_mapping" if f.mapping else f"NULL::{VIOLATION_TYPE}[] AS _mapping")
         selects.append(f"SELECT {_FILE_STRIDE} * {i} + _seq AS _row, {quote(str(f.path))} AS _file, _line, {', '.join(cols)} FROM {f.table}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS {' UNION ALL BY NAME '.join(selects)}")
     malformed = [
@@ -197,7 +266,7 @@ def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.d
     extras = _covariate_columns_sql(con, extra_columns)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT _row, _file, _line, {typed_columns_sql(spec)}{extras}, "
-        f"({row_is_bad_sql(spec, as_of)}) AS _bad "
+        f"({row_is_bad_sql(spec, as_of)} OR coalesce(len(r._mapping), 0) > 0) AS _bad "
         f"FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)}"
     )
     con.execute(
@@ -293,7 +362,7 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
                 "WITH rejected AS (SELECT _row FROM _checked WHERE _bad UNION SELECT _row FROM _flags), "
                 "flags AS (SELECT _row, list(v) AS vs FROM _flags GROUP BY _row), "
                 f"reasons AS (SELECT r._row, r._file, r._line, {record_json_sql(spec)} AS record, "
-                f"{row_violations_sql(spec, as_of)} AS vs FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)} "
+                f"list_concat(coalesce(r._mapping, []), {row_violations_sql(spec, as_of)}) AS vs FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)} "
                 "WHERE r._row IN (SELECT _row FROM rejected)), "
                 f"bad AS (SELECT reasons._row // {_FILE_STRIDE} AS _fileno, _file, _line, record, "
                 "list_concat(reasons.vs, coalesce(flags.vs, [])) AS vs FROM reasons LEFT JOIN flags USING (_row) "
@@ -314,9 +383,10 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
                 f"(SELECT count(*) FROM quarantine.{src} WHERE source_file = $1)", [str(f.path)]
             ).fetchone()
             con.execute("INSERT INTO meta.input_files (run_id, source, source_file, sha256, bytes, rows_read, rows_staged, "
-                        "rows_quarantined, encoding, delimiter, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "rows_quarantined, encoding, delimiter, notes, mapping, mapping_sha256) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [run_id, src, str(f.path), f.sha256, f.bytes, f.rows, staged, quarantined, f.encoding, f.delimiter,
-                         "; ".join(f.notes) or None])
+                         "; ".join(f.notes) or None, f.mapping, f.mapping_sha256])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

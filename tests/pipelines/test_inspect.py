@@ -1,0 +1,54 @@
+"""``python -m pipelines.ingest.inspect``: a draft mapping from header and values, and a dry run that writes nothing."""
+
+from __future__ import annotations
+
+import yaml
+
+from pipelines.ingest.inspect import dry_run, main, suggest
+from tests.conftest import AS_OF, FIXTURES
+
+COUNCIL = FIXTURES / "extracts" / "council"
+
+
+def test_suggestion_from_header_similarity_and_code_frequencies():
+    draft = suggest(COUNCIL / "contacts_export.csv", "service_contacts")
+    assert "contact_on: contact_date" in draft
+    assert "date(contact_on, '%d/%m/%Y')   # reads 6 of 7 distinct values sampled" in draft  # 31/02/2024 is no date
+    parsed = yaml.safe_load(draft)
+    # A code that is a contract value but for its case is mapped; the others are left null (refused on load): nothing defaults.
+    assert parsed["output"]["service"]["values"] == {"GP": "gp", "ASC": None, "A&E": None, "Dentist": None, "MH": None}
+    assert "2 rows; one of gp, ae, mental_health, social_care, other" in draft
+
+
+def test_suggestion_names_a_preset_the_header_fits():
+    draft = suggest(FIXTURES / "extracts" / "timeoverflow" / "all_transfers_ca.csv")
+    assert "source: timebank_exchanges" in draft and "presets this header fits: timeoverflow_transfers" in draft
+
+
+def test_dry_run_counts_by_rule_and_column_and_writes_no_warehouse(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = dry_run(COUNCIL / "contacts_export.csv", str(COUNCIL / "contacts_mapping.yaml"), {}, as_of=AS_OF.replace(year=2025))
+    assert (result["rows_read"], result["rows_staged"], result["rows_quarantined"]) == (7, 5, 2)
+    assert result["by_rule"] == [("date_format", "contact_on", 1), ("unmapped_value", "service", 1)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line(capsys):
+    assert main([str(COUNCIL / "contacts_export.csv"), "--dry-run", str(COUNCIL / "contacts_mapping.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "rows read 7: staged 5, quarantined 2" in out and "unmapped_value" in out
+    assert main([str(COUNCIL / "contacts_export.csv"), "--dry-run", "no_such_preset"]) == 2
+    assert "cannot be read" in capsys.readouterr().err
+
+
+def test_readme_shows_what_inspect_prints(capsys):
+    """The README's example is the command's real output (its elided head aside)."""
+    readme = (FIXTURES.parents[1] / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in readme.split("```console\n")[1:]]
+    suggestion = next(b for b in blocks if "--source service_contacts" in b).splitlines()
+    shown = suggestion[suggestion.index("...") + 1:]
+    printed = suggest(COUNCIL / "contacts_export.csv", "service_contacts").splitlines()
+    assert "\n".join(shown) in "\n".join(printed)
+    dry = next(b for b in blocks if "--dry-run" in b).splitlines()[1:]
+    main([str(COUNCIL / "contacts_export.csv"), "--dry-run", str(COUNCIL / "contacts_mapping.yaml")])
+    assert capsys.readouterr().out.splitlines()[:len(dry)] == dry
