@@ -133,6 +133,7 @@ def estimate(
         overlap=matched.overlap, missing_imputed=matched.missing_imputed, warnings=warnings,
         propensity_params=matched.propensity.params, matched_data=matched.matched_data,
         propensity_scores=matched.propensity_scores, settings=settings, _measures=measures,
+        estimand=matched.estimand, share_participants_matched=matched.share_participants_matched,
     )
 
 
