@@ -23,14 +23,14 @@ $(SAMPLE)/.generated: | $(BIN)/.installed
 
 # The demo: the embedded sample, a fixed pseudonym key (announced loudly), every asset.
 demo: setup $(SAMPLE)/.generated
-	OUTCOMES_DEMO=1 OUTCOMES_INPUT_DIR=$(CURDIR)/$(SAMPLE) \
+	@OUTCOMES_DEMO=1 OUTCOMES_INPUT_DIR=$(CURDIR)/$(SAMPLE) \
 	OUTCOMES_WAREHOUSE=$${OUTCOMES_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb} \
 	OUTCOMES_OUTPUT_DIR=$${OUTCOMES_OUTPUT_DIR:-$(CURDIR)/build/site} \
 	$(BIN)/python -m pipelines.run
 
 # An evaluator's own extract and settings, from the OUTCOMES_* environment variables.
 run: setup
-	$(BIN)/python -m pipelines.run
+	@$(BIN)/python -m pipelines.run
 
 # Debian's chromium for the browser tests (never a Playwright browser download).
 browser:
