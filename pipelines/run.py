@@ -27,6 +27,10 @@ from pipelines.preflight import PreflightError, check
 from pipelines.resources import Settings, Warehouse
 
 
+#: A new DAGSTER_HOME's settings: no usage statistics sent, and no telemetry banner on the first run.
+TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
+
+
 def log_path(warehouse_path: str, run_id: str) -> Path:
     """``<warehouse>.logs/<run id>.log``: next to the warehouse, never in the published output folder."""
     return Path(f"{warehouse_path}.logs") / f"{run_id}.log"
@@ -40,7 +44,9 @@ def _instance():
     if not home:
         return dg.DagsterInstance.ephemeral()
     Path(home).mkdir(parents=True, exist_ok=True)
-    (Path(home) / "dagster.yaml").touch()
+    config = Path(home) / "dagster.yaml"
+    if not config.exists():
+        config.write_text(TELEMETRY_OFF)
     return dg.DagsterInstance.get()
 
 
@@ -80,7 +86,7 @@ def main() -> int:
 
     status = "succeeded" if result.success else "FAILED"
     print(f"Run {run_id} {status} in {progress.elapsed(time.monotonic() - started)}.")
-    for line in summary.step_failures(result):
+    for line in summary.step_failures(result, job):
         print(f"  {line}")
     if result.success:
         print("Headline figures:")

@@ -14,6 +14,8 @@ own error, once, with the number of later steps that therefore did not run.
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 
@@ -95,19 +97,20 @@ def check_warnings(result: dg.ExecuteInProcessResult, graph) -> list[str]:
     return lines
 
 
-def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The failing steps' own errors, once each, and how many later steps did not run."""
+def _own_message(error) -> str:
+    """The error's own words: the user code's exception inside Dagster's wrapper, without the class path."""
+    if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
+        error = error.cause
+    return re.sub(r"^[\w.]*\.\w+: ", "", error.message.strip())
+
+
+def step_failures(result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> list[str]:
+    """The failing steps' own errors, once each, and how many later steps therefore did not run."""
     failed = [e for e in result.all_events if e.is_step_failure]
-    skipped = {e.step_key for e in result.all_events if e.is_step_skipped}
-    lines = []
-    for event in failed:
-        error = event.event_specific_data.error
-        message = (error.cause.message if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause
-                   else error.message).strip()
-        lines.append(f"Step {event.step_key.replace('__', '/')} failed: {message}")
-    planned = {e.step_key for e in result.all_events if e.step_key}
+    lines = [f"Step {e.step_key.replace('__', '/')} failed: {_own_message(e.event_specific_data.error)}"
+             for e in failed]
     started = {e.step_key for e in result.all_events if e.is_step_start}
-    not_run = len((planned - started) | skipped)
+    not_run = len(set(job.graph.node_dict) - started)  # one step per top-level node in an asset job
     if failed and not_run:
-        lines.append(f"{not_run} later step(s) did not run because of this.")
+        lines.append(f"{not_run} later step(s) did not run because of this (details in the full log).")
     return lines
