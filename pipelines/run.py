@@ -84,8 +84,8 @@ def main() -> int:
         tracker.finish()
     handler.close()
 
-    status = "succeeded" if result.success else "FAILED"
-    print(f"Run {run_id} {status} in {progress.elapsed(time.monotonic() - started)}.")
+    print(f"Run {run_id}: {'succeeded' if result.success else 'FAILED'}")
+    print(f"Time:      {progress.elapsed(time.monotonic() - started)}")
     for line in summary.step_failures(result, job):
         print(f"  {line}")
     if result.success:
