@@ -11,6 +11,7 @@ included, to the run's log file: the terminal stays quiet and nothing is lost.
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -58,8 +59,9 @@ class RunProgress(logging.Handler):
         return sum(1 for keys in self.pending.values() if not keys)
 
     def _status(self) -> str:
-        return (f"[{self.done}/{self.total} groups] {elapsed(time.monotonic() - self.started)}"
+        line = (f"[{self.done}/{self.total} groups] {elapsed(time.monotonic() - self.started)}"
                 + (f"  {self.step}" if self.step else ""))
+        return line[:shutil.get_terminal_size().columns - 1]  # a wrapped line could not be redrawn in place
 
     def _write(self, line: str, transient: bool) -> None:
         if self.live:
