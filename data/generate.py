@@ -2,7 +2,10 @@
 
     python -m data.generate --persons 2000 --seed 7 --out data/sample [--format csv|parquet]
         [--start 2022-01-01 --end 2025-12-31] [--or-readmit 0.7 --or-reoffend 0.75
-        --star-given 0.3 --star-received 0.1 --contacts-rr 0.85]
+        --star-given 0.3 --star-received 0.1 --contacts-rr 0.85] [--bad-rows 0.01]
+
+``--bad-rows`` appends that share of realistic bad rows to each CSV source (data/synthetic/mess.py),
+so the ingest's quarantine has something to catch; the demo uses 1%.
 
 The simulation lives in data/synthetic/; its effects and definitions in data/synthetic/truth.py.
 """
@@ -15,6 +18,7 @@ import time
 from pathlib import Path
 
 from data.synthetic import Config, Effects, generate
+from data.synthetic.mess import spoil
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,17 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--star-given", type=float, default=d.star_per_10h_given, help="Star points (1-10) per 10 h given")
     ap.add_argument("--star-received", type=float, default=d.star_per_10h_received, help="Star points (1-10) per 10 h received")
     ap.add_argument("--contacts-rr", type=float, default=d.contacts_rr, help="GP/A&E rate ratio after joining")
+    ap.add_argument("--bad-rows", type=float, default=0.0,
+                    help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     if a.persons < 1:
         ap.error("--persons must be at least 1")
+    if not 0 <= a.bad_rows < 0.5 or (a.bad_rows and a.format != "csv"):
+        ap.error("--bad-rows must be in [0, 0.5) and needs --format csv")
     fx = Effects(a.or_readmit, a.or_reoffend, a.star_given, a.star_received, a.contacts_rr)
     cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx)
     t0 = time.perf_counter()
     truth = generate(cfg)
+    bad = spoil(a.out, a.bad_rows, a.seed) if a.bad_rows else {}
     if not a.quiet:
         for source, n in truth["realised"]["rows"].items():
-            print(f"{source:26s} {n:>12,d}")
+            print(f"{source:26s} {n:>12,d}" + (f"  + {bad[source]} bad" if source in bad else ""))
         print(f"wrote {a.out} in {time.perf_counter() - t0:.1f}s (truth.json, truth/)", file=sys.stderr)
     return 0
 

@@ -1,12 +1,17 @@
-"""The project's Dagster definitions: every asset, check, resource and job."""
+"""The project's main code location: every unpartitioned asset, check, resource and job.
+
+The quarterly partitions are a code location of their own (``pipelines.quarterly_definitions``,
+docs/partitions.md), so "Materialize all" on this location's asset graph launches one ordinary
+run instead of a backfill dialog. Every asset gets an owner from its group (``GROUP_OWNERS``).
+"""
 
 
 import dagster as dg
 
 from pipelines.assets.diagnostics import diagnostics_assets, diagnostics_checks
 from pipelines.assets.effect_register import effect_register_assets, effect_register_checks
+from pipelines.assets.headline_checks import headline_checks
 from pipelines.assets.pages import page_assets
-from pipelines.assets.quarterly import quarterly_assets, quarterly_job
 from pipelines.assets.readmission import readmission_assets, readmission_checks
 from pipelines.assets.reciprocity import reciprocity_assets, reciprocity_checks
 from pipelines.assets.reoffending import reoffending_assets, reoffending_checks
@@ -18,17 +23,42 @@ from pipelines.ingest.assets import ingest_assets, ingest_checks
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
 
-# Quarterly partitions have their own job (a job has one partitions definition): docs/partitions.md.
+#: Who answers for each group's assets (Dagster owners: a team or an e-mail address).
+GROUP_OWNERS = {
+    "ingest": "team:data-engineering",
+    "provenance": "team:data-engineering",
+    "dashboards": "team:data-engineering",
+    "readmission": "team:evaluation",
+    "reoffending": "team:evaluation",
+    "wellbeing": "team:evaluation",
+    "diagnostics": "team:evaluation",
+    "effects": "team:evaluation",
+    "reciprocity": "team:evaluation",
+    "social_value": "team:evaluation",
+    "quarterly": "team:evaluation",
+}
+
+
+def with_owner(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """The spec with its group's owner added (a group missing from GROUP_OWNERS is an error)."""
+    return spec.replace_attributes(owners=sorted({*spec.owners, GROUP_OWNERS[spec.group_name]}))
+
+
 all_assets_job = dg.define_asset_job(
-    "all_assets_job", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*quarterly_assets))
+    "all_assets_job", selection=dg.AssetSelection.all(),
+    description="Everything in one run: ingest every source of the input folder (valid rows to staging, the rest "
+                "to quarantine), build the readmission, reoffending, well-being, reciprocity and social-value marts, "
+                "write the five HTML pages and the reader snapshot. Settings come from the OUTCOMES_* variables "
+                "(docs/configuration.md).")
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
-            *reciprocity_assets, *social_value_assets, *diagnostics_assets, *effect_register_assets, reader_snapshot,
-            *page_assets, *quarterly_assets],
+    assets=dg.map_asset_specs(with_owner, [
+        *ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *reciprocity_assets,
+        *social_value_assets, *diagnostics_assets, *effect_register_assets, reader_snapshot, *page_assets]),
     asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
-                  *reciprocity_checks, *social_value_checks, *diagnostics_checks, *effect_register_checks],
-    jobs=[all_assets_job, quarterly_job],
+                  *reciprocity_checks, *social_value_checks, *diagnostics_checks, *effect_register_checks,
+                  *headline_checks],
+    jobs=[all_assets_job],
     sensors=sensors,
     schedules=schedules,
     resources={"warehouse": Warehouse(), "settings": Settings()},

@@ -19,7 +19,8 @@ import duckdb
 from pydantic import Field
 
 from models.config import OutcomesConfig, load_config
-from pipelines.ingest.pseudonymise import DEMO_WARNING, resolve_key
+from pipelines.ingest.pseudonymise import DEMO_WARNING, MissingKeyError, resolve_key
+from pipelines.preflight import MIN_KEY_LENGTH
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,7 +100,11 @@ class Settings(dg.ConfigurableResource):
         return load_config(self.config_path or None)
 
     def pseudonym_key(self, log: dg.DagsterLogManager | None = None) -> bytes:
+        """The key from OUTCOMES_PSEUDONYM_KEY (at least MIN_KEY_LENGTH characters outside demo mode)."""
         key = resolve_key(self.demo)
+        if not self.demo and len(key) < MIN_KEY_LENGTH:
+            raise MissingKeyError(f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least "
+                                  f"{MIN_KEY_LENGTH} random characters")
         if self.demo and not os.environ.get("OUTCOMES_PSEUDONYM_KEY") and log is not None:
             log.warning(DEMO_WARNING)
         return key

@@ -3,37 +3,101 @@
 Paths and settings come from OUTCOMES_INPUT_DIR, OUTCOMES_CONFIG, OUTCOMES_WAREHOUSE,
 OUTCOMES_OUTPUT_DIR and OUTCOMES_PSEUDONYM_KEY (OUTCOMES_DEMO=1 for the demo). The run is
 recorded in DAGSTER_HOME, so it shows in `make ui` afterwards.
+
+Before anything runs, ``pipelines.preflight`` checks the settings, the key and the folders;
+a mistake stops here with one message and exit code 2. During the run the terminal shows one
+progress line (``pipelines.progress``); Dagster's full log goes to
+``<warehouse>.logs/<run id>.log``. At the end: the headline figures, each check warning in
+plain words, the log file and the path of ``index.html``. Exit code 0 when the run succeeded,
+1 when a step or a blocking check failed.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import time
+import uuid
+import warnings
+from pathlib import Path
 
-import dagster as dg
-
-from pipelines.definitions import all_assets_job, defs
 from pipelines.ingest.pseudonymise import DEMO_WARNING
+from pipelines.preflight import PreflightError, check
 from pipelines.resources import Settings, Warehouse
+
+
+#: A new DAGSTER_HOME's settings: no usage statistics sent, and no telemetry banner on the first run.
+TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
+
+
+def log_path(warehouse_path: str, run_id: str) -> Path:
+    """``<warehouse>.logs/<run id>.log``: next to the warehouse, never in the published output folder."""
+    return Path(f"{warehouse_path}.logs") / f"{run_id}.log"
+
+
+def _instance():
+    """The DAGSTER_HOME instance (created when the folder is missing), or an ephemeral one when it is unset."""
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    Path(home).mkdir(parents=True, exist_ok=True)
+    config = Path(home) / "dagster.yaml"
+    if not config.exists():
+        config.write_text(TELEMETRY_OFF)
+    return dg.DagsterInstance.get()
 
 
 def main() -> int:
     settings, warehouse = Settings(), Warehouse()
+    try:
+        check(settings.input_dir, settings.output_dir, settings.config_path, settings.demo, warehouse.path)
+    except PreflightError as err:
+        print(err, file=sys.stderr)
+        return 2
     if settings.demo:
-        print(f"\n*** {DEMO_WARNING} ***\n", file=sys.stderr)
-    job = defs.resolve_job_def(all_assets_job.name)
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-    failed = [e for e in result.all_events if e.is_step_failure]
-    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
-    print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}")
-    for event in failed:
-        print(f"  step failed: {event.step_key}: {event.event_specific_data.error.message.strip()}")
-    for ev in failed_checks:
-        level = "warning" if ev.severity == dg.AssetCheckSeverity.WARN else "check failed"
-        print(f"  {level}: {ev.asset_key.to_user_string()} {ev.check_name}")
-    print(f"Inputs:    {settings.input_dir}")
+        print(f"*** {DEMO_WARNING} ***", file=sys.stderr)
+
+    run_id = str(uuid.uuid4())
+    log_file = log_path(warehouse.path, run_id)
+    from pipelines import progress, summary
+
+    handler = progress.file_handler(log_file)
+    # Python warnings (library deprecations, fits that did not converge) go to the log, not the terminal.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").addHandler(handler)
+    logging.getLogger("py.warnings").propagate = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        from pipelines.definitions import all_assets_job, defs
+
+        job = defs.resolve_job_def(all_assets_job.name)
+        tracker = progress.RunProgress.for_job(job)
+        job = job.with_logger_defs({"progress": tracker.logger_def(), "log_file": progress.file_logger(handler)})
+        print(f"Running {tracker.total} asset groups; full log: {log_file}")
+        started = time.monotonic()
+        with _instance() as instance:
+            result = job.execute_in_process(run_config={"loggers": {"progress": {}, "log_file": {}}},
+                                            instance=instance, raise_on_error=False, run_id=run_id)
+        tracker.finish()
+    handler.close()
+
+    print(f"Run {run_id}: {'succeeded' if result.success else 'FAILED'}")
+    print(f"Time:      {progress.elapsed(time.monotonic() - started)}")
+    for line in summary.step_failures(result, job):
+        print(f"  {line}")
+    if result.success:
+        print("Headline figures:")
+        for line in summary.headlines(warehouse.path):
+            print(f"  {line}")
+    for line in summary.check_warnings(result, job.asset_layer.asset_graph):
+        print(f"  {line}")
+    print(f"Full log:  {log_file}")
     print(f"Warehouse: {warehouse.path}")
-    print(f"Outputs:   {settings.output_dir}")
+    index = Path(settings.output_dir) / "index.html"
+    print(f"Open:      {index}" if index.exists() else f"No pages written: {index} is missing.")
     return 0 if result.success else 1
 
 

@@ -135,4 +135,8 @@ def readmission_rates_quarterly(context: dg.AssetExecutionContext, warehouse: Wa
 
 
 quarterly_assets = [timebank_activity_quarterly, readmission_rates_quarterly]
-quarterly_job = dg.define_asset_job("quarterly_job", selection=dg.AssetSelection.groups(GROUP), partitions_def=quarters)
+quarterly_job = dg.define_asset_job(
+    "quarterly_job", selection=dg.AssetSelection.groups(GROUP),
+    description="Time-bank activity and 30-day readmission rates for the chosen reporting quarters: each quarter's "
+                "rows are replaced, the others left alone. Run all_assets_job first (it stages the inputs these "
+                "read); docs/partitions.md.")

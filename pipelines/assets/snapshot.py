@@ -25,5 +25,5 @@ def reader_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     with warehouse.connect() as con:
         folder = publish_snapshot(con, snapshot_root(warehouse.path), context.run_id)
     tables = sorted(p.stem for p in folder.glob("*.parquet"))
-    return dg.MaterializeResult(metadata={"catalog": str(folder.parent / "current" / "catalog.duckdb"),
-                                          "tables": len(tables), "folder": str(folder)})
+    return dg.MaterializeResult(metadata={"catalog": dg.MetadataValue.path(folder.parent / "current" / "catalog.duckdb"),
+                                          "tables": len(tables), "folder": dg.MetadataValue.path(folder)})

@@ -132,14 +132,25 @@ def run_and_kill(env: dict, after_steps: int = KILL_AFTER_INGEST_STEPS) -> Run:
     killed = threading.Event()
 
     def watch() -> None:
-        succeeded = 0
+        # The terminal shows progress only; the step events are in the run's log file, named first.
         for line in proc.stdout:
             lines.append(line)
-            if re.search(r" - staging__[a-z_]+ - STEP_SUCCESS", line) and "_rows_reconcile" not in line and "_quarantine_within" not in line:
-                succeeded += 1
-                if succeeded == after_steps:
-                    proc.send_signal(signal.SIGKILL)
-                    killed.set()
+            found = re.search(r"full log: (\S+)", line)
+            if found:
+                break
+        else:
+            return
+        log = Path(found.group(1))
+        while proc.poll() is None:
+            text = log.read_text() if log.exists() else ""
+            succeeded = [m for m in re.findall(r" - (staging__[a-z_]+) - STEP_SUCCESS", text)
+                         if not m.endswith(("_rows_reconcile", "_quarantine_within_ceiling"))]
+            if len(succeeded) >= after_steps:
+                proc.send_signal(signal.SIGKILL)
+                killed.set()
+                break
+            time.sleep(0.02)
+        lines.extend(proc.stdout)
 
     reader = threading.Thread(target=watch, daemon=True)
     reader.start()
@@ -156,7 +167,7 @@ def _run_id(output: str) -> str | None:
 
 
 def _dagster_run_id(output: str) -> str | None:
-    found = re.search(r" - all_assets_job - ([0-9a-f-]{36}) - ", output)
+    found = re.search(r"full log: \S*/([0-9a-f-]{36})\.log", output)
     return found.group(1) if found else None
 
 

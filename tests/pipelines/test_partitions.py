@@ -34,6 +34,7 @@ from pipelines.assets.quarterly import (
 from pipelines.assets.readmission import index_discharges, readmission_rates_mart
 from pipelines.assets.reciprocity import timebank_activity as timebank_activity_asset
 from pipelines.definitions import all_assets_job, defs
+from pipelines.quarterly_definitions import defs as quarterly_defs
 from pipelines.ingest.assets import ingest_assets
 from pipelines.resources import Settings, Warehouse
 from tests.conftest import FIXTURES, ingest_all
@@ -104,12 +105,14 @@ def test_quarterly_partitions_and_jobs():
     assert first_quarter("2010-04-01") == "2010-04-01"
     with pytest.raises(ValueError, match="first day of a quarter"):
         first_quarter("2010-02-01")
-    assert defs.resolve_job_def(quarterly_job.name).partitions_def == quarters
+    assert quarterly_defs.resolve_job_def(quarterly_job.name).partitions_def == quarters
     unpartitioned = defs.resolve_job_def(all_assets_job.name)
     assert unpartitioned.partitions_def is None
     selected = unpartitioned.asset_layer.selected_asset_keys
     assert dg.AssetKey(["marts", "timebank_activity"]) in selected
     assert not {a.key for a in quarterly_assets} & selected
+    # Not in the main location at all, so its "Materialize all" is one unpartitioned run.
+    assert not {a.key for a in quarterly_assets} & set(defs.resolve_asset_graph().get_all_asset_keys())
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +175,7 @@ def test_cli_backfill_of_a_partition_range_in_one_run(sample, tmp_path):
     (tmp_path / "dagster.yaml").touch()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "OUTCOMES_WAREHOUSE": str(tmp / "cli.duckdb"),
            "OUTCOMES_INPUT_DIR": str(tmp / "in"), "OUTCOMES_CONFIG": ""}
-    command = [str(BIN / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
+    command = [str(BIN / "dagster"), "asset", "materialize", "-m", "pipelines.quarterly_definitions",
                "--select", "marts/timebank_activity_quarterly,marts/readmission_rates_quarterly",
                "--partition-range", f"{FOUR[0]}...{FOUR[-1]}"]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)

@@ -1,0 +1,148 @@
+"""Checks made before a run starts: settings file, pseudonym key, input, output and warehouse folders.
+
+``problems(settings, warehouse_path)`` returns one plain sentence per mistake, so ``make run``
+stops with a single short message (no traceback, exit code 2) instead of failing every
+ingest step in turn:
+
+* the settings file (``OUTCOMES_CONFIG``) is read and validated against ``OutcomesConfig``;
+  each broken rule names its field (``readmission.window_max_days``), and an unknown key gets
+  the closest known key of its section as a suggestion (``difflib``, ratio >= 0.6);
+* outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
+* the input folder must exist and hold at least one file of a source of the contract
+  (the names ``pipelines.ingest.readers.discover`` reads);
+* the output and warehouse folders must be creatable and writable.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import typing
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from models.config import ConfigError, OutcomesConfig, load_config
+from pipelines.ingest.readers import discover
+from schemas.raw import SOURCES
+
+#: The pseudonym key's minimum length (HMAC-SHA256: a key of 32 random characters or more).
+MIN_KEY_LENGTH = 32
+
+
+class PreflightError(RuntimeError):
+    """The run cannot start; the message lists every problem found."""
+
+
+def _section_model(path: tuple) -> type[BaseModel] | None:
+    """The pydantic model that holds the fields at ``path`` (a pydantic error's ``loc`` without its last part)."""
+    model: type[BaseModel] = OutcomesConfig
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return None
+    return model
+
+
+def suggest_key(loc: tuple) -> str | None:
+    """The known key closest to the last part of ``loc`` in its section, or None."""
+    model = _section_model(loc[:-1])
+    if model is None or not isinstance(loc[-1], str):
+        return None
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
+    return close[0] if close else None
+
+
+def _describe(error: dict) -> str:
+    loc = tuple(error["loc"])
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        guess = suggest_key(loc)
+        hint = f": did you mean `{guess}`?" if guess else ""
+        return f"`{field}` is not a known setting{hint}"
+    return f"`{field}`: {error['msg'][0].lower() + error['msg'][1:]} (got {error.get('input')!r})"
+
+
+def config_problems(config_path: str) -> list[str]:
+    """Every broken rule in the settings file, one line each ([] when it is valid or not given)."""
+    if not config_path:
+        return []
+    path = Path(config_path)
+    if not path.is_file():
+        return [f"settings file {path} (OUTCOMES_CONFIG) does not exist"]
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        return [f"settings file {path} cannot be read as YAML: {err}"]
+    if not isinstance(raw, dict):
+        return [f"settings file {path} must hold sections of settings (a YAML mapping)"]
+    try:
+        OutcomesConfig.model_validate(raw)
+    except ValidationError as err:
+        return [f"settings file {path}: {_describe(e)}" for e in err.errors()]
+    try:
+        load_config(path)
+    except ConfigError as err:
+        return [f"settings file {err}"]
+    return []
+
+
+def key_problems(demo: bool) -> list[str]:
+    """The pseudonym key must be set and long enough, outside demo mode."""
+    if demo:
+        return []
+    key = os.environ.get("OUTCOMES_PSEUDONYM_KEY", "")
+    if not key:
+        return ["OUTCOMES_PSEUDONYM_KEY is not set: set it to a secret of at least "
+                f"{MIN_KEY_LENGTH} random characters (or OUTCOMES_DEMO=1 for the synthetic demo only)"]
+    if len(key) < MIN_KEY_LENGTH:
+        return [f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least {MIN_KEY_LENGTH} "
+                "random characters"]
+    return []
+
+
+def expected_file_names() -> str:
+    return ", ".join(f"{s}.csv" for s in SOURCES)
+
+
+def input_problems(input_dir: str) -> list[str]:
+    """The input folder must exist and hold at least one file of a source."""
+    folder = Path(input_dir)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        return [f"input folder {folder} (OUTCOMES_INPUT_DIR) {what}"]
+    if not any(discover(folder, s) for s in SOURCES):
+        return [f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
+                f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"]
+    return []
+
+
+def _writable_folder(folder: Path, what: str) -> list[str]:
+    """``folder`` exists (or its nearest existing parent does) as a writable directory."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return [f"{what} {folder}: {probe} is a file, not a folder"]
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return [f"{what} {folder}: {probe} is not writable"]
+    return []
+
+
+def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> list[str]:
+    """Every reason the run cannot start; [] when it can."""
+    return [*config_problems(config_path), *key_problems(demo), *input_problems(input_dir),
+            *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
+            *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
+
+
+def check(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> None:
+    """Raise :class:`PreflightError` listing every problem, or return when the run can start."""
+    found = problems(input_dir, output_dir, config_path, demo, warehouse_path)
+    if found:
+        raise PreflightError("The run did not start:\n" + "\n".join(f"  - {p}" for p in found))

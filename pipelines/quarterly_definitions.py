@@ -1,0 +1,27 @@
+"""The quarterly code location: the assets partitioned by reporting quarter and their job.
+
+A location of its own (docs/partitions.md): the UI's "Materialize all" on the main location
+then runs every unpartitioned asset at once, and quarters are backfilled here, from this
+location's asset graph or with ``dagster asset materialize -m pipelines.quarterly_definitions``.
+The quarterly assets read tables the main location writes (their upstream assets are shown
+from there).
+"""
+
+import warnings
+
+import dagster as dg
+
+from pipelines.definitions import with_owner
+from pipelines.resources import Settings, Warehouse
+
+with warnings.catch_warnings():
+    # BackfillPolicy.single_run() is a documented beta parameter; its warning says nothing to a user.
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    from pipelines.assets.quarterly import quarterly_assets, quarterly_job
+
+defs = dg.Definitions(
+    assets=dg.map_asset_specs(with_owner, quarterly_assets),
+    jobs=[quarterly_job],
+    resources={"warehouse": Warehouse(), "settings": Settings()},
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,171 @@
+"""The first run from the terminal: bad starts stop before the run, a good one is quiet and ends with index.html.
+
+The bad starts run ``python -m pipelines.run`` as a user would and check one short message,
+no traceback and exit code 2. The good and the failing run use the hand-checkable fixture
+folder (35 rows) with a throwaway warehouse, output folder and DAGSTER_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines import preflight
+from pipelines.ingest.pseudonymise import MissingKeyError
+from pipelines.resources import Settings
+from tests.conftest import FIXTURES
+
+REPO = Path(__file__).resolve().parents[2]
+LONG_KEY = "k" * 40
+
+
+def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OUTCOMES_")}
+    base.update({"OUTCOMES_INPUT_DIR": str(FIXTURES / "valid"), "OUTCOMES_WAREHOUSE": str(tmp_path / "w.duckdb"),
+                 "OUTCOMES_OUTPUT_DIR": str(tmp_path / "site"), "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+                 "OUTCOMES_PSEUDONYM_KEY": LONG_KEY})
+    base.update(env)
+    return subprocess.run([sys.executable, "-m", "pipelines.run"], cwd=REPO, env=base, capture_output=True,
+                          text=True, timeout=600)
+
+
+def lines(proc: subprocess.CompletedProcess) -> list[str]:
+    return (proc.stdout + proc.stderr).splitlines()
+
+
+def assert_refused(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 2, text
+    assert "Traceback" not in text
+    assert len(lines(proc)) < 20, text
+    assert text.startswith("The run did not start:")
+    for needle in needles:
+        assert needle in text, text
+    return text
+
+
+# ------------------------------------------------------------------ the checks, as functions
+
+def test_misspelt_key_gets_the_likely_key(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("reoffending:\n  follow_up_dayz: 365\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}: `reoffending.follow_up_dayz` is not a known setting: did you mean `follow_up_days`?"]
+
+
+def test_unknown_section_and_far_key(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmision:\n  x: 1\ningest:\n  zzzz: 1\n")
+    prefix = f"settings file {cfg}: "
+    assert sorted(preflight.config_problems(str(cfg))) == [
+        prefix + "`ingest.zzzz` is not a known setting",
+        prefix + "`readmision` is not a known setting: did you mean `readmission`?"]
+
+
+def test_negative_window_names_the_field(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  window_max_days: -3\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "`readmission.window_max_days`: input should be greater than or equal to 0 (got -3)" in problem
+
+
+def test_key_rules(monkeypatch):
+    monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
+    assert "is not set" in preflight.key_problems(demo=False)[0]
+    assert preflight.key_problems(demo=True) == []
+    monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "x")
+    assert preflight.key_problems(demo=False) == [
+        "OUTCOMES_PSEUDONYM_KEY is 1 characters long: it must be at least 32 random characters"]
+    with pytest.raises(MissingKeyError, match="at least 32"):  # a run started from the UI is refused too
+        Settings(demo=False).pseudonym_key()
+    monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "y" * 32)
+    assert preflight.key_problems(demo=False) == []
+
+
+def test_input_folder_rules(tmp_path):
+    assert preflight.input_problems(str(tmp_path / "nope")) == [
+        f"input folder {tmp_path / 'nope'} (OUTCOMES_INPUT_DIR) does not exist"]
+    (tmp_path / "notes.txt").write_text("hello")
+    [problem] = preflight.input_problems(str(tmp_path))
+    assert "holds no file of any source" in problem and "persons.csv" in problem and "hospital_spells.csv" in problem
+    (tmp_path / "grants.csv").write_text("grant_id\n")
+    assert preflight.input_problems(str(tmp_path)) == []
+
+
+def test_output_folder_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("")
+    assert preflight._writable_folder(tmp_path / "afile" / "site", "output folder") == [
+        f"output folder {tmp_path / 'afile' / 'site'}: {tmp_path / 'afile'} is a file, not a folder"]
+    assert preflight._writable_folder(tmp_path / "new" / "site", "output folder") == []
+
+
+# ------------------------------------------------------------------ the bad starts, from the terminal
+
+def test_bad_settings_stop_before_the_run(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("reoffending:\n  follow_up_dayz: 365\nreadmission:\n  window_max_days: -3\n")
+    assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "did you mean `follow_up_days`?",
+                   "`readmission.window_max_days`")
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_missing_key_stops_before_the_run(tmp_path):
+    assert_refused(start(tmp_path, OUTCOMES_PSEUDONYM_KEY=""), "OUTCOMES_PSEUDONYM_KEY is not set")
+
+
+def test_short_key_stops_before_the_run(tmp_path):
+    assert_refused(start(tmp_path, OUTCOMES_PSEUDONYM_KEY="x"), "OUTCOMES_PSEUDONYM_KEY is 1 characters long")
+
+
+def test_mistyped_input_folder_stops_before_the_run(tmp_path):
+    assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR="/nonexistent"), "input folder /nonexistent",
+                   "does not exist")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(empty)), "holds no file of any source", "persons.csv")
+
+
+def test_output_folder_under_a_file_stops_before_the_run(tmp_path):
+    (tmp_path / "afile").write_text("")
+    assert_refused(start(tmp_path, OUTCOMES_OUTPUT_DIR=str(tmp_path / "afile" / "site")), "is a file, not a folder")
+
+
+# ------------------------------------------------------------------ good and failing runs
+
+def test_demo_run_is_quiet_and_ends_with_index(tmp_path):
+    proc = start(tmp_path, OUTCOMES_DEMO="1", OUTCOMES_PSEUDONYM_KEY="")
+    out = lines(proc)
+    assert proc.returncode == 0, "\n".join(out)
+    assert len(out) < 60, "\n".join(out)
+    assert proc.stdout.splitlines()[-1] == f"Open:      {tmp_path / 'site' / 'index.html'}"
+    assert sum("DEMO MODE" in line for line in out) == 1
+    assert not any(" - DEBUG - " in line or "Traceback" in line for line in out)
+    assert any(line.strip().startswith("done  ingest") for line in out)
+    assert any(line.startswith("Headline figures:") for line in out)
+    [log_line] = [line for line in out if line.startswith("Full log:")]
+    log = Path(log_line.split(":", 1)[1].strip())
+    assert log.parent == tmp_path / "w.duckdb.logs"
+    text = log.read_text()
+    assert "STEP_SUCCESS" in text and "RUN_SUCCESS" in text
+
+
+def test_failing_step_is_told_once(tmp_path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for f in (FIXTURES / "valid").iterdir():
+        (inputs / f.name).write_bytes(f.read_bytes())
+    (inputs / "grants.csv").write_text("grant_id,funder\nG1,F\n")
+    proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
+    out = lines(proc)
+    text = "\n".join(out)
+    assert proc.returncode == 1, text
+    assert len(out) < 60 and "Traceback" not in text
+    failed = [line for line in out if "failed:" in line]
+    assert len(failed) == 1 and failed[0].strip().startswith("Step staging/grants failed:")
+    assert "required column(s) timebank_id, amount, period_start, period_end missing" in failed[0]
+    assert "not executed" not in text.lower()
+    assert any("later step(s) did not run" in line for line in out)
