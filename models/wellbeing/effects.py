@@ -1,19 +1,36 @@
-"""Participants' distance travelled against a matched comparison group (the comparison engine).
+"""Participants' change in well-being against a matched comparison group (the comparison engine).
 
-Who is compared: people with paired readings on an instrument. Participants are time-bank
-members and programme enrolees (``core.wellbeing_people.participant``); the comparison
-group is everyone else with paired readings on the same instrument, e.g. a waiting list.
+The default design (``design = "new_joiners"``) is the target trial of docs/methods.md
+("Well-being"), built in SQL as ``core.wellbeing_trials``: one trial per calendar month in
+which someone started taking part; participants started that month and have a baseline
+reading at most ``baseline_lookback_days`` before starting (time zero = the start);
+comparison people had a reading in the same window up to the month's last day and had not
+started by then. The outcome is the **improvement** from the baseline to the reading nearest
+``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
+items reflected so a positive value is always better. Matching is within the trial month
+(``exact``), on covariates measured at or before time zero: the baseline, age at time zero,
+months from the first reading on the instrument to the baseline, and the configured person
+covariates. A person can be a comparison person in several monthly trials (and a participant
+later), so every interval is clustered two-way on the matched set and the person
+(Cameron, Gelbach & Miller 2011) with the engine's ``cluster_variance``.
 
-The outcome is the **improvement**: latest minus baseline with lower-is-better items
-reflected, so a positive value is always better. One comparison per instrument on the mean
-improvement over the person's paired areas (``area = mean_of_areas``), one per instrument
-and area, and one pooled over instruments on the 1-10 equivalent scale with exact matching
-on the instrument (``star_version = all``). Covariates: the baseline (same scale as the
-outcome), the months between the readings, and the configured person covariates.
+Rows: per instrument, the **headline** ``mean_of_areas`` (mean improvement per area over the
+person's areas: Outcomes Star distance travelled, reference/methods.md section 3); per area
+(on the same matched sample: match once, estimate several outcomes); for instruments with an
+RCI, ``reliable_improvement`` (the person rule of :mod:`.change`, a risk difference; its
+false-positive rate grows with the number of areas, see ``change.rule_false_positive_rate``,
+so it is never the headline); and one pooled over instruments on the 1-10 equivalent scale
+with exact matching on the instrument too (``star_version = all``).
 
-Every comparison goes through :func:`models.comparison.estimate_effect`; this module does
-no matching of its own. A comparison the engine refuses (too few people, no overlap) is a
-row with ``status`` saying why, not an error.
+``design = "joined_by_last_reading"`` is the earlier comparison (anyone who joined by their
+last reading against everyone else, baseline = first reading, matched on the baseline, the
+months between the readings and the person covariates). Participation after the baseline
+decides the arms there and ``months_between`` is measured after it: it is biased, and kept
+only so bench/validate_wellbeing.py can show the bias.
+
+Every match goes through :func:`models.comparison.estimate_effect`; this module does no
+matching of its own. A comparison the engine refuses (too few people, no overlap) is a row
+with ``status`` saying why, not an error.
 """
 
 from __future__ import annotations
@@ -22,7 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from models.comparison import ComparisonError, estimate_effect
+from models.comparison import ComparisonError, compute_effects, estimate_effect, verdict
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import (
@@ -32,16 +49,19 @@ from models.wellbeing.tables import (
     PEOPLE,
     READINGS,
     SCHEMAS,
+    TRIALS,
     empty,
     table_exists,
 )
 
 MEAN_OF_AREAS = "mean_of_areas"
 OUTCOME = "improvement"
+RELIABLE = "reliable_improvement"
+MATCHED_ESTIMAND = "effect on the matched participants"
 
 
 def comparison_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
-    """Person x version x area rows of paired people with their covariates, and the covariate names."""
+    """The earlier design: person x version x area rows of paired people with their covariates (benchmark only)."""
     covs, _ = person_covariates(con, settings)
     if not (table_exists(con, JOURNEYS) and table_exists(con, PEOPLE)):
         return pd.DataFrame(), covs
@@ -58,6 +78,26 @@ def comparison_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSetting
     return frame, covs
 
 
+def trial_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
+    """core.wellbeing_trials rows with a follow-up reading (person x version x trial x area), with the covariates."""
+    covs, _ = person_covariates(con, settings)
+    if not (table_exists(con, TRIALS) and table_exists(con, PEOPLE)):
+        return pd.DataFrame(), covs
+    extra = "".join(f', p."{c}"' for c in covs if c != "age")
+    frame = con.execute(f"""
+        SELECT t.person_id, t.star_version, strftime(t.trial_month, '%Y-%m') AS trial_month, t.area,
+               t.participant::INTEGER AS participant, t.improvement, t.baseline_oriented AS baseline,
+               s.scale_min, s.scale_max, t.months_from_first_reading, t.age_at_time_zero AS age,
+               t.s_diff IS NOT NULL AS has_rci, coalesce(t.reliable_improvement, FALSE) AS ri,
+               coalesce(t.reliable_deterioration, FALSE) AS rd{extra}
+        FROM {TRIALS} t JOIN {PEOPLE} p USING (person_id)
+        JOIN (SELECT DISTINCT star_version, area, scale_min, scale_max FROM {READINGS}) s USING (star_version, area)
+        WHERE t.improvement IS NOT NULL
+        ORDER BY t.star_version, t.trial_month, t.person_id, t.area
+    """).df()
+    return frame, covs
+
+
 def _interpretation(lo: float, hi: float) -> str:
     if np.isfinite(lo) and lo > 0:
         return "improvement"
@@ -66,22 +106,38 @@ def _interpretation(lo: float, hi: float) -> str:
     return "inconclusive"
 
 
-def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact=None) -> tuple[dict, object]:
-    """The effects row of one comparison, and its ComparisonResults (None when not estimated)."""
+def _not_estimated(base: dict, reason: str) -> dict:
+    return {**base, "status": f"not estimated: {reason}", "interpretation": "not estimated"}
+
+
+def _measure_row(measures, tv, cv) -> dict:
+    head = measures[0]
+    lo, hi = head.interval()
+    return {"measure": head.name, "estimate": head.estimate, "ci_low": lo, "ci_high": hi, "p_value": head.p_value,
+            "treated_value": tv, "comparison_value": cv, "verdict": verdict(lo, hi, head.null),
+            "interpretation": _interpretation(lo, hi)}
+
+
+def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact=None,
+             cluster: str | None = None) -> tuple[dict, object]:
+    """The effects row of one comparison, and its ComparisonResults (None when not estimated).
+
+    With ``cluster`` (a column of ``df``), the interval is clustered two-way on the matched set and
+    that column (matching) or on it (IPW), instead of the engine's matched-set clustering.
+    """
     base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
             "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
     if base["n_treated"] < 2 or base["n_control"] < 2:
-        reason = (f"not estimated: {base['n_treated']} participants and {base['n_control']} comparison people "
-                  "with paired readings (the engine needs at least 2 of each)")
-        return {**base, "status": reason, "interpretation": "not estimated"}, None
+        return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison people "
+                                    "with paired readings (the engine needs at least 2 of each)"), None
     usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
     try:
         res = estimate_effect(df, "participant", OUTCOME, usable, "continuous", method=settings.comparison_method,
                               caliper=settings.caliper, seed=settings.seed, exact=exact)
     except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
-        return {**base, "status": f"not estimated: {err}", "interpretation": "not estimated"}, None
+        return _not_estimated(base, str(err)), None
     rec = res.to_record()
-    return {
+    row = {
         **base, "covariates": ", ".join(usable), "measure": rec["measure"], "estimate": rec["estimate"],
         "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "p_value": rec["p_value"],
         "treated_value": rec["treated_value"], "comparison_value": rec["comparison_value"],
@@ -89,23 +145,156 @@ def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSetting
         "n_control_matched": rec["n_control_matched"], "n_balance_flags": rec["n_balance_flags"],
         "max_abs_smd_after": rec["max_abs_smd_after"], "verdict": rec["verdict"],
         "interpretation": _interpretation(rec["ci_low"], rec["ci_high"]), "status": "estimated",
-        "warnings": rec["warnings"],
-    }, res
+        "warnings": rec["warnings"], "share_participants_matched": rec["n_matched"] / max(rec["n_treated"], 1),
+    }
+    if cluster is not None:
+        md = res.matched_data
+        row.update(_measure_row(*compute_effects("continuous", md[OUTCOME].to_numpy(float), md["_treated"].to_numpy(),
+                                                 md["_weight"].to_numpy(float), _clusters(md, cluster))))
+    return row, res
+
+
+def _clusters(md: pd.DataFrame, cluster: str) -> list:
+    """Matched set and person (matching), or person (IPW: one row per unit, ``_pair`` = -1)."""
+    if (md["_pair"] >= 0).all():
+        return [md["_pair"].to_numpy(), md[cluster].to_numpy()]
+    return [md[cluster].to_numpy()]
+
+
+def _on_matched(md: pd.DataFrame, y: pd.Series, outcome_type: str, cluster: str) -> tuple[dict, int] | None:
+    """Another outcome estimated on a matched sample: rows without it are left out and the weights of each
+    matched set's remaining comparison people re-normalised; sets without their participant or any comparison
+    person are left out. Returns (row fields, matched participants) or None when nothing is left."""
+    d = md.assign(_y=y.to_numpy()).dropna(subset=["_y"])
+    if (d["_pair"] >= 0).all():
+        t_sets = set(d.loc[d["_treated"] == 1, "_pair"])
+        c_sets = set(d.loc[d["_treated"] == 0, "_pair"])
+        d = d[d["_pair"].isin(t_sets & c_sets)].copy()
+        k = d[d["_treated"] == 0].groupby("_pair").size()
+        d["_weight"] = np.where(d["_treated"] == 1, 1.0, 1.0 / d["_pair"].map(k).fillna(1).to_numpy())
+    n = int((d["_treated"] == 1).sum())
+    if n < 2 or int((d["_treated"] == 0).sum()) < 2:
+        return None
+    measures, tv, cv = compute_effects(outcome_type, d["_y"].to_numpy(float), d["_treated"].to_numpy(),
+                                       d["_weight"].to_numpy(float), _clusters(d, cluster))
+    return _measure_row(measures, tv, cv), n
+
+
+def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
+    """One plain sentence: when follow-up starts and who the comparison people are (contract 2 of the brief)."""
+    words = {"baseline": "baseline score", "age": "age", "months_from_first_reading": "time since their first reading",
+             "months_between": "months between readings", "imd_decile": "IMD decile", "star_version": "instrument"}
+    on = ", ".join(words.get(c, c.replace("_", " ")) for c in covariates)
+    if settings.design == "joined_by_last_reading":
+        return ("Benchmark only, biased: follow-up runs from each person's first reading to their last; participants "
+                "are everyone who joined by their last reading, compared with everyone else, matched on " + on + ".")
+    return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
+            f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
+            f"after it; each is compared with people read in the same {settings.baseline_lookback_days} days who had "
+            f"not joined or enrolled by the end of that month, followed the same way, matched on {on}.")
+
+
+def _estimand(row: dict) -> str:
+    if row.get("status") != "estimated":
+        return None
+    return "ATT" if row.get("share_participants_matched", 0) >= 1 else MATCHED_ESTIMAND
 
 
 def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, dict]:
-    """marts.wellbeing_effects rows (one per comparison attempted) and the engine results of those estimated,
+    """marts.wellbeing_effects rows (one per comparison attempted) and the engine results of the matches,
     keyed by (star_version, area)."""
-    frame, covs = comparison_frames(con, settings)
+    if settings.design == "joined_by_last_reading":
+        rows, results = _earlier_design(con, settings)
+    else:
+        rows, results = _trial_design(con, settings)
     cols = [c for c in SCHEMAS[EFFECTS] if c != "run_id"]
-    if frame.empty:
+    if not rows:
         return empty(EFFECTS).drop(columns="run_id"), {}
+    out = pd.DataFrame(rows)
+    out["design"] = settings.design
+    out["estimand"] = [_estimand(r) for r in rows]
+    return out.reindex(columns=cols), results
+
+
+def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[dict], dict]:
+    frame, covs = trial_frames(con, settings)
+    if frame.empty:
+        return [], {}
+    covariates = ["baseline", "age", "months_from_first_reading", *[c for c in covs if c != "age"]]
+    sentence = design_sentence(settings, covariates)
+    keys = ["person_id", "star_version", "trial_month"]
+    people = (frame.groupby(keys, sort=True)
+              .agg(improvement=("improvement", "mean"), baseline=("baseline", "mean"),
+                   scale_min=("scale_min", "first"), scale_max=("scale_max", "first"), has_rci=("has_rci", "any"),
+                   ri=("ri", "any"), rd=("rd", "any"),
+                   **{c: (c, "first") for c in ["participant", "months_from_first_reading", "age",
+                                                   *[c for c in covs if c != "age"]]})
+              .reset_index())
+    people[RELIABLE] = np.where(people["has_rci"], (people["ri"] & ~people["rd"]).astype(float), np.nan)
+    area_y = frame.set_index([*keys, "area"])["improvement"]
+    rows, results = [], {}
+    note = ("interval clustered two-way on the matched set and the person (a person can be in several monthly "
+            "trials); matched within the trial month")
+
+    def row(version, area, fields, outcome=OUTCOME, headline=False):
+        r = {"star_version": version, "area": area, "outcome": outcome, "design_sentence": sentence,
+             "headline": headline, **fields}
+        rows.append(r)
+
+    for version, g in people.groupby("star_version", sort=True):
+        g = g.reset_index(drop=True)
+        fields, res = _compare(g, covariates, settings, exact=["trial_month"], cluster="person_id")
+        if res is None:
+            row(version, MEAN_OF_AREAS, fields, headline=True)
+            continue
+        fields["warnings"] = " | ".join(x for x in (fields.get("warnings"), note) if x)
+        row(version, MEAN_OF_AREAS, fields, headline=True)
+        results[(version, MEAN_OF_AREAS)] = res
+        md = res.matched_data
+        shared = {k: fields[k] for k in ("method", "covariates", "n_control", "n_balance_flags", "max_abs_smd_after",
+                                         "warnings")}
+        for area in sorted(frame.loc[frame["star_version"] == version, "area"].unique()):
+            idx = pd.MultiIndex.from_arrays([md["person_id"], md["star_version"], md["trial_month"],
+                                             np.full(len(md), area)])
+            got = _on_matched(md, area_y.reindex(idx), "continuous", "person_id")
+            if got is None:
+                row(version, area, _not_estimated(shared, "fewer than 2 matched participants or comparison people "
+                                                          "read in this area"))
+                continue
+            f, n = got
+            row(version, area, {**shared, **f, "n_treated": fields["n_treated"], "n_matched": n,
+                                "share_participants_matched": n / max(fields["n_treated"], 1), "status": "estimated"})
+        if g["has_rci"].any():
+            got = _on_matched(md, md[RELIABLE], "binary", "person_id")
+            if got is not None:
+                f, n = got
+                row(version, MEAN_OF_AREAS, {**shared, **f, "n_treated": fields["n_treated"], "n_matched": n,
+                                             "share_participants_matched": n / max(fields["n_treated"], 1),
+                                             "status": "estimated"}, outcome=RELIABLE)
+    if people["star_version"].nunique() > 1:
+        span = people["scale_max"] - people["scale_min"]
+        pooled = people.assign(improvement=people["improvement"] * 9 / span,
+                               baseline=1 + 9 * (people["baseline"] - people["scale_min"]) / span)
+        fields, res = _compare(pooled, covariates, settings, exact=["star_version", "trial_month"], cluster="person_id")
+        if res is not None:
+            fields["warnings"] = " | ".join(x for x in (fields.get("warnings"), note) if x)
+            results[(ALL, MEAN_OF_AREAS)] = res
+        row(ALL, MEAN_OF_AREAS, fields)
+    return rows, results
+
+
+def _earlier_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[dict], dict]:
+    frame, covs = comparison_frames(con, settings)
+    if frame.empty:
+        return [], {}
     covariates = ["baseline", "months_between", *covs]
+    sentence = design_sentence(settings, covariates)
     rows, results = [], {}
 
     def add(version: str, area: str, data: pd.DataFrame, exact=None) -> None:
         row, res = _compare(data.reset_index(drop=True), covariates, settings, exact=exact)
-        rows.append({"star_version": version, "area": area, **row})
+        rows.append({"star_version": version, "area": area, "design_sentence": sentence,
+                     "headline": area == MEAN_OF_AREAS and version != ALL, **row})
         if res is not None:
             results[(version, area)] = res
 
@@ -126,7 +315,7 @@ def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings)
             baseline=1 + 9 * (means["baseline"] - means["scale_min"]) / (means["scale_max"] - means["scale_min"]),
         )
         add(ALL, MEAN_OF_AREAS, pooled, exact=["star_version"])
-    return pd.DataFrame(rows).reindex(columns=cols), results
+    return rows, results
 
 
 def effects_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
