@@ -8,7 +8,8 @@ comparison people had a reading in the same window up to the month's last day an
 started by then. The outcome is the **improvement** from the baseline to the reading nearest
 ``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
 items reflected so a positive value is always better. Matching is within the trial month
-(``exact``), on covariates measured at or before time zero: the baseline, age at time zero,
+(``exact``; no min-max common-support trimming, the caliper does that job: issue 15), on
+covariates measured at or before time zero: the baseline, age at time zero,
 months from the first reading on the instrument to the baseline, and the configured person
 covariates. A person can be a comparison person in several monthly trials (and a participant
 later), so every interval is clustered two-way on the matched set and the person
@@ -130,10 +131,14 @@ def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSetting
     if base["n_treated"] < 2 or base["n_control"] < 2:
         return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison people "
                                     "with paired readings (the engine needs at least 2 of each)"), None
+    notes = []
+    if cluster is not None:
+        df, notes = merge_rare_levels(df, covariates)
     usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
     try:
         res = estimate_effect(df, "participant", OUTCOME, usable, "continuous", method=settings.comparison_method,
-                              caliper=settings.caliper, seed=settings.seed, exact=exact)
+                              caliper=settings.caliper, seed=settings.seed, exact=exact,
+                              common_support=cluster is None or settings.caliper is None)
     except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
         return _not_estimated(base, str(err)), None
     rec = res.to_record()
@@ -145,13 +150,36 @@ def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSetting
         "n_control_matched": rec["n_control_matched"], "n_balance_flags": rec["n_balance_flags"],
         "max_abs_smd_after": rec["max_abs_smd_after"], "verdict": rec["verdict"],
         "interpretation": _interpretation(rec["ci_low"], rec["ci_high"]), "status": "estimated",
-        "warnings": rec["warnings"], "share_participants_matched": rec["n_matched"] / max(rec["n_treated"], 1),
+        "warnings": " | ".join([rec["warnings"], *notes]).strip(" |"), "share_participants_matched": rec["n_matched"] / max(rec["n_treated"], 1),
     }
     if cluster is not None:
         md = res.matched_data
         row.update(_measure_row(*compute_effects("continuous", md[OUTCOME].to_numpy(float), md["_treated"].to_numpy(),
                                                  md["_weight"].to_numpy(float), _clusters(md, cluster))))
     return row, res
+
+
+RARE = 5  # a category level with fewer people than this in either arm is merged into the commonest level
+
+
+def merge_rare_levels(df: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Categorical covariate levels with fewer than RARE participants or comparison people merged into the
+    commonest level (the engine's own advice against separation), and a warning for each merge."""
+    out, notes = df.copy(), []
+    for c in covariates:
+        s = out[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            continue
+        counts = pd.crosstab(s.fillna("missing"), out["participant"])
+        if counts.shape[1] < 2:
+            continue
+        rare = [lv for lv in counts.index if counts.loc[lv].min() < RARE]
+        common = counts.sum(axis=1).idxmax()
+        rare = [lv for lv in rare if lv != common]
+        if rare:
+            out[c] = s.fillna("missing").where(~s.fillna("missing").isin(rare), common)
+            notes.append(f"{c}: levels {sorted(map(str, rare))} (fewer than {RARE} people in an arm) merged into {common!r}")
+    return out, notes
 
 
 def _clusters(md: pd.DataFrame, cluster: str) -> list:

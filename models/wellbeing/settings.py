@@ -110,7 +110,7 @@ class WellbeingSettings(BaseModel):
                                                                        "before time zero (91).")
     follow_up_days: int = Field(183, ge=1, le=1826, description="Outcome: the reading nearest this many days after the "
                                                                  "baseline (183) ...")
-    follow_up_tolerance_days: int = Field(91, ge=0, le=730, description="... within this many days either side (91).")
+    follow_up_tolerance_days: int = Field(61, ge=0, le=730, description="... within this many days either side (61).")
     trajectory_se: Literal["person_cluster", "model"] = Field(
         "person_cluster", description="Trajectory-model SEs: clustered on the person (default) or REML model-based.")
     min_model_people: int = Field(20, ge=3, description="Fewest people for a mixed model to be fitted (ours).")

@@ -6,7 +6,12 @@ For each reading::
 
 fitted by REML with a random intercept per person (``random_intercept.fit_random_intercept``:
 exact and vectorised over people, the estimates, standard errors and log-likelihood of
-statsmodels ``MixedLM(reml=True)`` without its per-person Python loop), where
+statsmodels ``MixedLM(reml=True)`` without its per-person Python loop). Standard errors are
+clustered on the person by default (``trajectory_se = "person_cluster"``: the CR1 sandwich of
+``random_intercept``), because one occasion's readings share their hours across up to 10
+areas and each area has its own person-level level, which the single person intercept does
+not model: with model-based SEs the pooled Outcomes Star interval covered the injected effect
+in 13 of 20 seeds (issue 15). ``trajectory_se = "model"`` gives the REML model-based SEs. Where
 
 * ``score`` is ``score_oriented``: the analysis-scale score (SWEMWBS as Rasch metric) with
   lower-is-better items (ONS4 anxiety) reflected, so a positive coefficient is always an
@@ -110,7 +115,8 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
         return not_fitted(f"not fitted: {err}")
     info["converged"] = res.converged
     status = "fitted" if res.converged else "fitted, not converged: read with care"
-    params, cov = res.fe_params, res.cov_params
+    params = res.fe_params
+    cov = res.cov_robust if settings.trajectory_se == "person_cluster" else res.cov_params
     rows = []
     for t in TERMS:
         if t in flat:
