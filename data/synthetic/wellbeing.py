@@ -12,19 +12,19 @@ data/reference/star_versions.yaml.
 
 Enrolment after a baseline reading, stopped by early deterioration (issue 15). On the
 Well-being and Recovery Stars, most members who join inside the window were first read at
-referral, 14-45 days before joining, and again at intake on the day they join. Everyone
-read has deteriorations (a fall, a bereavement, a relapse: ``SHOCK_SIZE`` Star points on the
-1-10 scale, persistent) as a Poisson process whose rate depends only on the time since the first
-reading (``EARLY_RATE`` for ``EARLY_DAYS``, then ``LATE_RATE``), which the comparison matches on.
-A referred person whose first deterioration comes between referral and the planned start
-(14-45 days later) is read at intake and not enrolled: those are the "referred, not
-enrolled" comparison people (as many as the members' referral gaps imply), and a member had
-none between referral and joining. The process is memoryless and the intake reading shows
-the deterioration, so what decides who starts is in the readings up to time zero: the target
-trial of docs/methods.md recovers the effect, while counting as a participant anyone who
-joined by their last reading (baseline = first reading) does not. (Readings are on a
-schedule; unscheduled readings triggered by a deterioration would make the choice of the
-follow-up reading informative, a limitation docs/methods.md states.)
+referral, 14-45 days before joining, and again at intake on the day they join. In the
+``REFERRAL_WINDOW`` days after their first reading everyone read deteriorates (a fall, a
+bereavement, a relapse: ``SHOCK_SIZE`` Star points on the 1-10 scale, persistent) at rate
+``REFERRAL_RATE`` per day; a referred person who does before the planned start is read at
+intake and not enrolled. Those are the "referred, not
+enrolled" comparison people (as many as the members' referral gaps imply: a member had no
+deterioration between referral and joining). The intake reading shows the deterioration,
+so what decides who starts is in the readings up to time zero: the target trial of
+docs/methods.md recovers the effect, while counting as a participant anyone who joined by
+their last reading (baseline = first reading) does not: its comparison group carries the
+deteriorations from their baseline on. (Readings are on a schedule; unscheduled readings
+triggered by a deterioration would make the choice of the follow-up reading informative, a
+limitation docs/methods.md states.)
 
 Truth for that estimand, ``realised.target_trial``: for each member read at referral and
 intake, the baseline is the intake reading (time zero = joining) and the outcome the reading
@@ -53,14 +53,15 @@ DRIFT_PER_MONTH = 0.03  # on the 1-10 scale, everyone
 # bites, so a linear fit recovers the structural effect; heavy givers hit the top of the scale.
 LINEAR_RANGE_HOURS = 60
 # version: (mean baseline on the 1-10 scale)
-EARLY_RATE, EARLY_DAYS, LATE_RATE = 1 / 60, 90, 1 / 730  # deteriorations per person-day: high in the first
-# 90 days after the first reading (a referral often follows a crisis), low afterwards
+REFERRAL_RATE, REFERRAL_WINDOW = 1 / 60, 60  # deteriorations per day in the 60 days after the first reading
+# (a referral often follows a crisis), for everyone read
+MAX_SHOCKS = 6
+NEVER = np.iinfo(np.int64).max
 SHOCK_SIZE = 1.0  # Star points on the 1-10 scale, persistent
 PRE_JOIN_SHARE = 0.8  # members joining inside the window (Well-being and Recovery Stars) first read at referral
 REFERRAL_GAP = (14, 46)  # days from referral to joining (or the planned start): within weeks
 PRE_JOIN_VERSIONS = ("wellbeing_star", "recovery_star")
 FOLLOW_UP_DAYS, FOLLOW_UP_TOLERANCE_DAYS = 183, 61  # the pipeline's defaults (models/wellbeing/settings.py)
-MAX_SHOCKS = 12
 OTHER, PRE_JOIN, NOT_ENROLLED = 0, 1, 2  # kinds of subject
 BASELINE = {"recovery_star": 3.8, "justice_star": 4.0, "wellbeing_star": 3.9, "swemwbs": 4.6, "wemwbs": 4.6, "home_star": 4.0}
 
@@ -106,7 +107,7 @@ def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
         last.append(np.minimum(np.minimum(active_end[s] + tail, p.death[person[s]] - 1), end))
         kind.append(np.where(pre, PRE_JOIN, OTHER)); intake.append(np.where(pre, joined[s], -1))
         # members had no deterioration in their referral gap; for each, (1 - q) / q people with one did not join
-        q = np.exp(-_hazard(gap[pre]))
+        q = np.exp(-REFERRAL_RATE * np.minimum(gap[pre], REFERRAL_WINDOW))
         n_pre[v], odds[v] = int(pre.sum()), float(np.sum((1 - q) / q))
     member = np.zeros(p.n, dtype=bool)
     member[person] = True
@@ -138,32 +139,17 @@ def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
     return tuple(c[keep] for c in cols)
 
 
-def _hazard(days):
-    """Cumulative hazard of deterioration ``days`` after the first reading (EARLY_RATE, then LATE_RATE)."""
-    days = np.asarray(days, dtype=float)
-    return EARLY_RATE * np.minimum(days, EARLY_DAYS) + LATE_RATE * np.maximum(days - EARLY_DAYS, 0)
-
-
-def _days(cum):
-    """The inverse of :func:`_hazard`."""
-    cum = np.asarray(cum, dtype=float)
-    early = EARLY_RATE * EARLY_DAYS
-    return np.where(cum <= early, cum / EARLY_RATE, EARLY_DAYS + (cum - early) / LATE_RATE)
-
-
-def _deteriorations(kind, first, intake, last, rng) -> np.ndarray:
-    """Days of each subject's deteriorations (subjects x MAX_SHOCKS; beyond ``last`` = never): a Poisson
-    process whose rate depends only on the time since the first reading. Members read before joining had
-    none between referral and joining; the referred who were not enrolled had their first one then."""
-    steps = rng.exponential(1.0, (kind.size, MAX_SHOCKS))
-    gap_hazard = _hazard(np.where(intake >= 0, intake - first, 0))
-    origin = np.where(kind == PRE_JOIN, gap_hazard, 0.0)
+def _deteriorations(kind, first, intake, rng) -> np.ndarray:
+    """Days of each subject's deteriorations (subjects x MAX_SHOCKS; NEVER = none): a Poisson process of rate
+    REFERRAL_RATE in the REFERRAL_WINDOW days after the first reading. Members read before joining had none
+    before joining; the referred who were not enrolled had their first before their planned start."""
+    steps = rng.exponential(1 / REFERRAL_RATE, (kind.size, MAX_SHOCKS))
+    gap = np.where(intake >= 0, intake - first, 0).astype(float)
     ne = kind == NOT_ENROLLED
-    # the first arrival of the not enrolled, drawn inside their referral gap (a truncated exponential)
-    steps[ne, 0] = -np.log1p(-rng.random(ne.sum()) * -np.expm1(-gap_hazard[ne]))
-    cum = origin[:, None] + np.cumsum(steps, axis=1)
-    t = first[:, None] + np.ceil(_days(cum)).astype(np.int64)
-    return np.where(t <= last[:, None], t, np.iinfo(np.int64).max)
+    steps[ne, 0] = -np.log1p(-rng.random(ne.sum()) * -np.expm1(-REFERRAL_RATE * gap[ne])) / REFERRAL_RATE
+    origin = np.where(kind == PRE_JOIN, gap, 0.0)  # memoryless: a member's process restarts on joining
+    t = np.ceil(origin[:, None] + np.cumsum(steps, axis=1)).astype(np.int64)
+    return np.where(t <= REFERRAL_WINDOW, first[:, None] + t, NEVER)
 
 
 def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, received: PersonTimeline,
@@ -177,7 +163,7 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
     valid = dates <= last[:, None]
     single = rng.random(who.size) < 0.2
     valid[single, 1:] = False  # a single reading only
-    shocks = _deteriorations(kind, first, intake, last, rng)
+    shocks = _deteriorations(kind, first, intake, rng)
     subj, col = np.nonzero(valid)
     day = dates[subj, col]
     n_shocks = (shocks[subj] <= day[:, None]).sum(axis=1)
@@ -215,8 +201,8 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
         f"reading nearest {FOLLOW_UP_DAYS} days after it (+/- {FOLLOW_UP_TOLERANCE_DAYS}); effect = mean over them "
         "and their areas of (observed score - score without hours, same noise) at the outcome minus at baseline; "
         "points on the version's own scale (mean_area_effect) and on the 1-10 equivalent (mean_area_effect_1_10). "
-        f"Deteriorations: {SHOCK_SIZE} points (1-10), rate {EARLY_RATE:.4f}/day for {EARLY_DAYS} days after the first "
-        f"reading, then {LATE_RATE:.5f}/day; "
+        f"Deteriorations: {SHOCK_SIZE} points (1-10) at rate {REFERRAL_RATE:.4f}/day in the {REFERRAL_WINDOW} days "
+        "after the first reading; one before the planned start stops enrolment. "
         "a deterioration before the planned start stops enrolment.")
     realised["not_enrolled_after_deterioration"] = int(np.sum(kind == NOT_ENROLLED))
     realised["members_read_before_joining"] = int(np.sum(kind == PRE_JOIN))

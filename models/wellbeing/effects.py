@@ -4,8 +4,9 @@ The default design (``design = "new_joiners"``) is the target trial of docs/meth
 ("Well-being"), built in SQL as ``core.wellbeing_trials``: one trial per calendar month in
 which someone started taking part; participants started that month and have a baseline
 reading at most ``baseline_lookback_days`` before starting (time zero = the start);
-comparison people had a reading in the same window up to the month's last day and had not
-started by then. The outcome is the **improvement** from the baseline to the reading nearest
+comparison people had a reading in the same window up to the month's first day and had not
+started by then (a person starting later that month is in both arms, as a comparison person
+at the month's start and a participant from their own start). The outcome is the **improvement** from the baseline to the reading nearest
 ``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
 items reflected so a positive value is always better. Matching is within the trial month
 (``exact``; no min-max common-support trimming, the caliper does that job: issue 15), on
@@ -218,8 +219,8 @@ def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
                 "are everyone who joined by their last reading, compared with everyone else, matched on " + on + ".")
     return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
             f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
-            f"after it; each is compared with people read in the same {settings.baseline_lookback_days} days who had "
-            f"not joined or enrolled by the end of that month, followed the same way, matched on {on}.")
+            f"after it; each is compared with people read in the {settings.baseline_lookback_days} days before the "
+            f"first day of that month who had not joined or enrolled by then, followed the same way, matched on {on}.")
 
 
 def _estimand(row: dict) -> str:
@@ -250,12 +251,12 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
         return [], {}
     covariates = ["baseline", "age", "months_from_first_reading", *[c for c in covs if c != "age"]]
     sentence = design_sentence(settings, covariates)
-    keys = ["person_id", "star_version", "trial_month"]
+    keys = ["person_id", "star_version", "trial_month", "participant"]
     people = (frame.groupby(keys, sort=True)
               .agg(improvement=("improvement", "mean"), baseline=("baseline", "mean"),
                    scale_min=("scale_min", "first"), scale_max=("scale_max", "first"), has_rci=("has_rci", "any"),
                    ri=("ri", "any"), rd=("rd", "any"),
-                   **{c: (c, "first") for c in ["participant", "months_from_first_reading", "age",
+                   **{c: (c, "first") for c in ["months_from_first_reading", "age",
                                                    *[c for c in covs if c != "age"]]})
               .reset_index())
     people[RELIABLE] = np.where(people["has_rci"], (people["ri"] & ~people["rd"]).astype(float), np.nan)
@@ -283,7 +284,7 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
                                          "warnings")}
         for area in sorted(frame.loc[frame["star_version"] == version, "area"].unique()):
             idx = pd.MultiIndex.from_arrays([md["person_id"], md["star_version"], md["trial_month"],
-                                             np.full(len(md), area)])
+                                             md["participant"], np.full(len(md), area)])
             got = _on_matched(md, area_y.reindex(idx), "continuous", "person_id")
             if got is None:
                 row(version, area, _not_estimated(shared, "fewer than 2 matched participants or comparison people "

@@ -19,16 +19,17 @@
     ``timebank_id``: the participant's earliest membership (ties: lowest id), else 'none'.
     The demographics and the configured covariates from ``staging.persons``.
 
-``core.wellbeing_trials``, one row per person x version x area x trial (the target trial of
+``core.wellbeing_trials``, one row per person x version x area x trial x arm (the target trial of
     docs/methods.md, "Well-being"; used by the comparison when ``design = "new_joiners"``)
     ``participation_started_on`` = the person's first membership (role in ``member_roles``)
     or programme enrolment. One trial per calendar month in which someone reading the
     instrument started. A **participant** of the trial started in that month and has a
     reading on or before the start, at most ``baseline_lookback_days`` before it; time zero
     is the start, the baseline their last such reading. A **comparison person** of the trial
-    had not started by the month's last day (never, or later: a later participant is a
-    comparison person until then, Li, Propert & Rosenbaum 2001) and has a reading in the
-    ``baseline_lookback_days`` up to it; time zero is the month's last day. For both, the
+    had not started by the month's first day (never, or later, even later that month: a later
+    participant is a comparison person until then, Li, Propert & Rosenbaum 2001) and has a
+    reading in the ``baseline_lookback_days`` up to it; time zero is the month's first day.
+    Nothing after that day decides who is a comparison person. For both, the
     outcome reading is the one nearest ``follow_up_days`` after the baseline, within
     ``follow_up_tolerance_days``, and after time zero (earliest on ties); NULL when none
     (no follow-up: counted, not compared). Covariates are measured at or before time zero:
@@ -321,28 +322,28 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
              AND o.assessed_on <= s.started_on AND o.assessed_on >= s.started_on - INTERVAL {back} DAY
             GROUP BY ALL
         ), months AS (
-            SELECT DISTINCT star_version, trial_month, (trial_month + INTERVAL 1 MONTH - INTERVAL 1 DAY)::DATE AS month_end
-            FROM part
+            SELECT DISTINCT star_version, trial_month FROM part
         ), ctrl AS (
-            SELECT o.person_id, o.star_version, m.trial_month, FALSE AS participant, m.month_end AS time_zero,
+            SELECT o.person_id, o.star_version, m.trial_month, FALSE AS participant, m.trial_month AS time_zero,
                    max(o.assessed_on) AS baseline_on, any_value(o.first_on) AS first_on
             FROM months m JOIN occ o ON o.star_version = m.star_version
-             AND o.assessed_on <= m.month_end AND o.assessed_on >= m.month_end - INTERVAL {back} DAY
+             AND o.assessed_on <= m.trial_month AND o.assessed_on >= m.trial_month - INTERVAL {back} DAY
             LEFT JOIN starts s ON s.person_id = o.person_id
-            WHERE s.started_on IS NULL OR s.started_on > m.month_end
+            WHERE s.started_on IS NULL OR s.started_on > m.trial_month
             GROUP BY ALL
         ), trial AS (
             SELECT * FROM part UNION ALL SELECT * FROM ctrl
         ), fu AS (
             SELECT t.person_id, t.star_version, t.trial_month, o.assessed_on AS followup_on,
-                   row_number() OVER (PARTITION BY t.person_id, t.star_version, t.trial_month
+                   t.participant,
+                   row_number() OVER (PARTITION BY t.person_id, t.star_version, t.trial_month, t.participant
                                       ORDER BY abs(date_diff('day', t.baseline_on, o.assessed_on) - {h}), o.assessed_on) AS k
             FROM trial t JOIN occ o ON o.person_id = t.person_id AND o.star_version = t.star_version
              AND o.assessed_on > t.time_zero AND date_diff('day', t.baseline_on, o.assessed_on) BETWEEN {h - tol} AND {h + tol}
         ), rows AS (
             SELECT t.*, fu.followup_on FROM trial t
             LEFT JOIN fu ON fu.person_id = t.person_id AND fu.star_version = t.star_version
-             AND fu.trial_month = t.trial_month AND fu.k = 1
+             AND fu.trial_month = t.trial_month AND fu.participant = t.participant AND fu.k = 1
         ), sdiff AS (
             SELECT DISTINCT star_version, area, s_diff FROM {JOURNEYS}
         )
@@ -363,7 +364,7 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
              AND f.area = b.area AND f.assessed_on = r.followup_on
         LEFT JOIN sdiff d ON d.star_version = r.star_version AND d.area = b.area
         JOIN {PEOPLE} p ON p.person_id = r.person_id
-        ORDER BY r.star_version, r.trial_month, r.person_id, b.area
+        ORDER BY r.star_version, r.trial_month, r.person_id, r.participant, b.area
     """)
 
 

@@ -8,7 +8,8 @@ reading nearest 183 days after the baseline (92-274 days) and after time zero.
 * B never joins. Readings 2023-01-20 = 5, 2023-07-01 = 6 (162 days), 2023-09-01 = 9 (224 days).
   Nearest 183 days is 2023-07-01.
 * C reads 2023-01-05 = 3, 2023-07-05 = 4 and joins on 2023-03-15: a comparison person in the
-  February trial (not started by 28 February) and a participant in the March trial.
+  February trial and in the March trial (not started by 1 March), and a participant in the
+  March trial from 15 March.
 * D joins on 2023-02-10 and is first read on 2023-03-01: no baseline before joining, so in no
   trial (the earlier definition made D a participant).
 """
@@ -39,21 +40,22 @@ def trials(tmp_path, warehouse):
         FROM core.wellbeing_trials ORDER BY trial, person_id""").df()
     names = {pid(x): x for x in "ABCD"}
     df["who"] = df["person_id"].map(names)
-    return {(r.who, r.trial): (bool(r.participant), r.t0, r.b, r.f, r.improvement) for r in df.itertuples()}
+    return {(r.who, r.trial, bool(r.participant)): (r.t0, r.b, r.f, r.improvement) for r in df.itertuples()}
 
 
 def test_time_zero_baseline_and_aligned_follow_up(trials):
     assert trials == {
-        ("A", "2023-02"): (True, "2023-02-01", "2023-01-10", "2023-07-15", 3.0),
-        ("B", "2023-02"): (False, "2023-02-28", "2023-01-20", "2023-07-01", 1.0),
-        ("C", "2023-02"): (False, "2023-02-28", "2023-01-05", "2023-07-05", 1.0),
-        ("B", "2023-03"): (False, "2023-03-31", "2023-01-20", "2023-07-01", 1.0),
-        ("C", "2023-03"): (True, "2023-03-15", "2023-01-05", "2023-07-05", 1.0),
+        ("A", "2023-02", True): ("2023-02-01", "2023-01-10", "2023-07-15", 3.0),
+        ("B", "2023-02", False): ("2023-02-01", "2023-01-20", "2023-07-01", 1.0),
+        ("C", "2023-02", False): ("2023-02-01", "2023-01-05", "2023-07-05", 1.0),
+        ("B", "2023-03", False): ("2023-03-01", "2023-01-20", "2023-07-01", 1.0),
+        ("C", "2023-03", False): ("2023-03-01", "2023-01-05", "2023-07-05", 1.0),
+        ("C", "2023-03", True): ("2023-03-15", "2023-01-05", "2023-07-05", 1.0),
     }
 
 
 def test_joining_before_the_first_reading_is_in_no_trial(trials):
-    assert not any(who == "D" for who, _ in trials)
+    assert not any(who == "D" for who, _, _ in trials)
 
 
 def test_follow_up_window_and_lookback_are_settings(tmp_path, warehouse):
@@ -85,8 +87,7 @@ def test_matched_effect_on_the_fixture_and_mart_columns(tmp_path, warehouse):
     settings = wb.WellbeingSettings(caliper=None, covariates=("age",))
     wb.build_core(warehouse, settings, "r")
     frame, _ = eff.trial_frames(warehouse, settings)
-    people = frame.groupby(["person_id", "trial_month"]).agg(participant=("participant", "first"),
-                                                              improvement=("improvement", "mean")).reset_index()
+    people = frame.groupby(["person_id", "trial_month", "participant"]).agg(improvement=("improvement", "mean")).reset_index()
     # two trials, each with its participant and comparison people: what matching can pick from
     assert sorted(people["trial_month"].unique()) == ["2023-02", "2023-03"]
     out = wb.effects_table(warehouse, settings)
