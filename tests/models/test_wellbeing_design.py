@@ -16,6 +16,7 @@ reading nearest 183 days after the baseline (92-274 days) and after time zero.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -118,3 +119,17 @@ def test_on_matched_reweights_sets_that_lose_a_comparison_person():
     fields, n = eff._on_matched(md, y, "continuous", "person_id")
     assert n == 2 and fields["treated_value"] == pytest.approx(3.0) and fields["comparison_value"] == pytest.approx(0.5)
     assert fields["estimate"] == pytest.approx(2.5)
+
+
+def test_reliable_improvement_rule_false_positive_rate_by_simulation():
+    from models.wellbeing.change import rule_false_positive_rate
+
+    assert rule_false_positive_rate(10) == pytest.approx(0.975 ** 10 - 0.95 ** 10, abs=2e-4)
+    assert rule_false_positive_rate(10) == pytest.approx(0.178, abs=1e-3)  # the "about 18%"
+    assert rule_false_positive_rate(1) == pytest.approx(0.025, abs=1e-4)
+    # pure noise: 10 areas, readings with SEM 1, so the change has SD sqrt(2) and S_diff = sqrt(2)
+    rng = np.random.default_rng(20261203)
+    change = rng.normal(0, np.sqrt(2), (200_000, 10))
+    rci = change / np.sqrt(2)
+    flagged = ((rci > 1.96).any(axis=1) & ~(rci < -1.96).any(axis=1)).mean()
+    assert flagged == pytest.approx(rule_false_positive_rate(10), abs=3 * np.sqrt(0.178 * 0.822 / 200_000))
