@@ -377,8 +377,15 @@ def reading_counts(con: duckdb.DuckDBPyConnection) -> dict:
         people, paired = con.execute(
             f"SELECT count(DISTINCT person_id), count(DISTINCT person_id) FILTER (WHERE paired) FROM {JOURNEYS}"
         ).fetchall()[0]
+    starts, followed = (0, 0)
+    if table_exists(con, TRIALS):
+        starts, followed = con.execute(
+            f"SELECT count(DISTINCT (person_id, star_version)) FILTER (WHERE participant), "
+            f"count(DISTINCT (person_id, star_version)) FILTER (WHERE participant AND improvement IS NOT NULL) FROM {TRIALS}"
+        ).fetchall()[0]
     return {"readings_staged": int(staged), "readings_scored": int(scored), "readings_left_out": int(staged - scored),
-            "people": int(people), "people_paired": int(paired)}
+            "people": int(people), "people_paired": int(paired), "trial_participants": int(starts),
+            "trial_participants_followed_up": int(followed)}
 
 
 def unaccounted_readings(con: duckdb.DuckDBPyConnection) -> int:
