@@ -19,7 +19,7 @@ later), so every interval is clustered two-way on the matched set and the person
 Rows: per instrument, the **headline** ``mean_of_areas`` (mean improvement per area over the
 person's areas: Outcomes Star distance travelled, reference/methods.md section 3); per area
 (on the same matched sample: match once, estimate several outcomes); for instruments with an
-RCI, ``reliable_improvement`` (the person rule of :mod:`.change`, a risk difference; its
+RCI, ``reliable_improvement`` (``area = at_least_one_area``: the person rule of :mod:`.change`, a risk difference; its
 false-positive rate grows with the number of areas, see ``change.rule_false_positive_rate``,
 so it is never the headline); and one pooled over instruments on the 1-10 equivalent scale
 with exact matching on the instrument too (``star_version = all``).
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, compute_effects, estimate_effect, verdict
+from models.wellbeing.change import AT_LEAST_ONE_AREA
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import (
@@ -297,9 +298,9 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
             got = _on_matched(md, md[RELIABLE], "binary", "person_id")
             if got is not None:
                 f, n = got
-                row(version, MEAN_OF_AREAS, {**shared, **f, "n_treated": fields["n_treated"], "n_matched": n,
-                                             "share_participants_matched": n / max(fields["n_treated"], 1),
-                                             "status": "estimated"}, outcome=RELIABLE)
+                row(version, AT_LEAST_ONE_AREA, {**shared, **f, "n_treated": fields["n_treated"], "n_matched": n,
+                                                 "share_participants_matched": n / max(fields["n_treated"], 1),
+                                                 "status": "estimated"}, outcome=RELIABLE)
     if people["star_version"].nunique() > 1:
         span = people["scale_max"] - people["scale_min"]
         pooled = people.assign(improvement=people["improvement"] * 9 / span,

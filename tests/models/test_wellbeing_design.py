@@ -133,3 +133,19 @@ def test_reliable_improvement_rule_false_positive_rate_by_simulation():
     rci = change / np.sqrt(2)
     flagged = ((rci > 1.96).any(axis=1) & ~(rci < -1.96).any(axis=1)).mean()
     assert flagged == pytest.approx(rule_false_positive_rate(10), abs=3 * np.sqrt(0.178 * 0.822 / 200_000))
+
+
+def test_reliable_improvement_is_estimated_on_the_matched_sample_and_never_the_headline(tmp_path, warehouse):
+    ids = ["K0", "A", "K1", "B", "K2", "C", "K3", "D", "K4", "K5"]
+    persons = [f"{p},{1950 + 3 * i}-01-01,female,E1,5" for i, p in enumerate(ids)]
+    build(tmp_path, warehouse, STAR + MORE, members=MEMBERS, persons=persons)
+    settings = wb.WellbeingSettings(caliper=None, covariates=("age",), reliability={"recovery_star": 0.8})
+    wb.build_core(warehouse, settings, "r")
+    out = wb.effects_table(warehouse, settings)
+    head = out[out["headline"].astype(bool)].iloc[0]
+    rel = out[out["outcome"] == "reliable_improvement"]
+    if head["n_matched"] >= 2:
+        assert len(rel) == 1 and rel.iloc[0]["area"] == "at_least_one_area" and not rel.iloc[0]["headline"]
+        assert -1 <= rel.iloc[0]["estimate"] <= 1 and rel.iloc[0]["measure"] == "risk_difference"
+    else:  # one matched participant: no interval, so no row
+        assert rel.empty
