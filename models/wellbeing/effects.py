@@ -9,16 +9,17 @@ started by then (a person starting later that month is in both arms, as a compar
 at the month's start and a participant from their own start). The outcome is the **improvement** from the baseline to the reading nearest
 ``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
 items reflected so a positive value is always better. Matching is within the trial month
-(``exact``; no min-max common-support trimming, the caliper does that job: issue 15), on
-covariates measured at or before time zero: the baseline, age at time zero,
+(``exact``), on covariates measured at or before time zero: the baseline, age at time zero,
 months from the first reading on the instrument to the baseline, and the configured person
 covariates. A person can be a comparison person in several monthly trials (and a participant
 later), so every interval is clustered two-way on the matched set and the person
-(Cameron, Gelbach & Miller 2011) with the engine's ``cluster_variance``.
+(Cameron, Gelbach & Miller 2011; the engine's ``cluster=``). The engine's defaults apply
+(ties kept, Abadie-Imbens bias correction for a continuous outcome, ``estimand`` "ATT" when at
+least 95% of participants are matched, else "effect on the matched participants").
 
 Rows: per instrument, the **headline** ``mean_of_areas`` (mean improvement per area over the
 person's areas: Outcomes Star distance travelled, reference/methods.md section 3); per area
-(on the same matched sample: match once, estimate several outcomes); for instruments with an
+(on the same matched sample: the engine's ``match()`` once, ``estimate()`` per outcome); for instruments with an
 RCI, ``reliable_improvement`` (``area = at_least_one_area``: the person rule of :mod:`.change`, a risk difference; its
 false-positive rate grows with the number of areas, see ``change.rule_false_positive_rate``,
 so it is never the headline); and one pooled over instruments on the 1-10 equivalent scale
@@ -41,7 +42,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from models.comparison import ComparisonError, compute_effects, estimate_effect, verdict
+from models.comparison import ComparisonError, estimate, estimate_effect, match
 from models.wellbeing.change import AT_LEAST_ONE_AREA
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.settings import WellbeingSettings
@@ -60,7 +61,6 @@ from models.wellbeing.tables import (
 MEAN_OF_AREAS = "mean_of_areas"
 OUTCOME = "improvement"
 RELIABLE = "reliable_improvement"
-MATCHED_ESTIMAND = "effect on the matched participants"
 
 
 def comparison_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
@@ -113,52 +113,35 @@ def _not_estimated(base: dict, reason: str) -> dict:
     return {**base, "status": f"not estimated: {reason}", "interpretation": "not estimated"}
 
 
-def _measure_row(measures, tv, cv) -> dict:
-    head = measures[0]
-    lo, hi = head.interval()
-    return {"measure": head.name, "estimate": head.estimate, "ci_low": lo, "ci_high": hi, "p_value": head.p_value,
-            "treated_value": tv, "comparison_value": cv, "verdict": verdict(lo, hi, head.null),
-            "interpretation": _interpretation(lo, hi)}
+def _fields(res, notes=()) -> dict:
+    """The effects-row fields of one engine result."""
+    rec = res.to_record()
+    return {
+        "measure": rec["measure"], "estimate": rec["estimate"], "ci_low": rec["ci_low"], "ci_high": rec["ci_high"],
+        "p_value": rec["p_value"], "treated_value": rec["treated_value"], "comparison_value": rec["comparison_value"],
+        "n_treated": rec["n_treated"], "n_control": rec["n_control"], "n_matched": rec["n_matched"],
+        "n_control_matched": rec["n_control_matched"], "n_balance_flags": rec["n_balance_flags"],
+        "max_abs_smd_after": rec["max_abs_smd_after"], "verdict": rec["verdict"],
+        "interpretation": _interpretation(rec["ci_low"], rec["ci_high"]), "status": "estimated",
+        "warnings": " | ".join([rec["warnings"], *notes]).strip(" |"),
+        "share_participants_matched": rec["share_participants_matched"], "estimand": rec["estimand"],
+    }
 
 
-def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact=None,
-             cluster: str | None = None) -> tuple[dict, object]:
-    """The effects row of one comparison, and its ComparisonResults (None when not estimated).
-
-    With ``cluster`` (a column of ``df``), the interval is clustered two-way on the matched set and
-    that column (matching) or on it (IPW), instead of the engine's matched-set clustering.
-    """
+def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact=None) -> tuple[dict, object]:
+    """The earlier design's row of one comparison, and its ComparisonResults (None when not estimated)."""
     base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
             "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
     if base["n_treated"] < 2 or base["n_control"] < 2:
         return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison people "
                                     "with paired readings (the engine needs at least 2 of each)"), None
-    notes = []
-    if cluster is not None:
-        df, notes = merge_rare_levels(df, covariates)
     usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
     try:
         res = estimate_effect(df, "participant", OUTCOME, usable, "continuous", method=settings.comparison_method,
-                              caliper=settings.caliper, seed=settings.seed, exact=exact,
-                              common_support=cluster is None or settings.caliper is None)
+                              caliper=settings.caliper, seed=settings.seed, exact=exact)
     except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
         return _not_estimated(base, str(err)), None
-    rec = res.to_record()
-    row = {
-        **base, "covariates": ", ".join(usable), "measure": rec["measure"], "estimate": rec["estimate"],
-        "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "p_value": rec["p_value"],
-        "treated_value": rec["treated_value"], "comparison_value": rec["comparison_value"],
-        "n_treated": rec["n_treated"], "n_control": rec["n_control"], "n_matched": rec["n_matched"],
-        "n_control_matched": rec["n_control_matched"], "n_balance_flags": rec["n_balance_flags"],
-        "max_abs_smd_after": rec["max_abs_smd_after"], "verdict": rec["verdict"],
-        "interpretation": _interpretation(rec["ci_low"], rec["ci_high"]), "status": "estimated",
-        "warnings": " | ".join([rec["warnings"], *notes]).strip(" |"), "share_participants_matched": rec["n_matched"] / max(rec["n_treated"], 1),
-    }
-    if cluster is not None:
-        md = res.matched_data
-        row.update(_measure_row(*compute_effects("continuous", md[OUTCOME].to_numpy(float), md["_treated"].to_numpy(),
-                                                 md["_weight"].to_numpy(float), _clusters(md, cluster))))
-    return row, res
+    return {**base, "covariates": ", ".join(usable), **_fields(res)}, res
 
 
 RARE = 5  # a category level with fewer people than this in either arm is merged into the commonest level
@@ -184,30 +167,35 @@ def merge_rare_levels(df: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataF
     return out, notes
 
 
-def _clusters(md: pd.DataFrame, cluster: str) -> list:
-    """Matched set and person (matching), or person (IPW: one row per unit, ``_pair`` = -1)."""
-    if (md["_pair"] >= 0).all():
-        return [md["_pair"].to_numpy(), md[cluster].to_numpy()]
-    return [md[cluster].to_numpy()]
+def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact: list[str]):
+    """(base row, MatchedSample or None, notes): one match of the person-trial rows, for every outcome; variances
+    clustered on the person too (``cluster="person_id"``), since a person can be in several monthly trials."""
+    base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
+            "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
+    if base["n_treated"] < 2 or base["n_control"] < 2:
+        return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison people "
+                                    "with a follow-up reading (the engine needs at least 2 of each)"), None, []
+    df, notes = merge_rare_levels(df, covariates)
+    usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
+    base["covariates"] = ", ".join(usable)
+    try:
+        m = match(df, "participant", usable, method=settings.comparison_method, caliper=settings.caliper,
+                  exact=exact, seed=settings.seed, cluster="person_id", outcomes=[OUTCOME])
+    except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
+        return _not_estimated(base, str(err)), None, notes
+    return base, m, notes
 
 
-def _on_matched(md: pd.DataFrame, y: pd.Series, outcome_type: str, cluster: str) -> tuple[dict, int] | None:
-    """Another outcome estimated on a matched sample: rows without it are left out and the weights of each
-    matched set's remaining comparison people re-normalised; sets without their participant or any comparison
-    person are left out. Returns (row fields, matched participants) or None when nothing is left."""
-    d = md.assign(_y=y.to_numpy()).dropna(subset=["_y"])
-    if (d["_pair"] >= 0).all():
-        t_sets = set(d.loc[d["_treated"] == 1, "_pair"])
-        c_sets = set(d.loc[d["_treated"] == 0, "_pair"])
-        d = d[d["_pair"].isin(t_sets & c_sets)].copy()
-        k = d[d["_treated"] == 0].groupby("_pair").size()
-        d["_weight"] = np.where(d["_treated"] == 1, 1.0, 1.0 / d["_pair"].map(k).fillna(1).to_numpy())
-    n = int((d["_treated"] == 1).sum())
-    if n < 2 or int((d["_treated"] == 0).sum()) < 2:
-        return None
-    measures, tv, cv = compute_effects(outcome_type, d["_y"].to_numpy(float), d["_treated"].to_numpy(),
-                                       d["_weight"].to_numpy(float), _clusters(d, cluster))
-    return _measure_row(measures, tv, cv), n
+def _estimate(m, outcome: str, outcome_type: str, notes=()):
+    """(fields, ComparisonResults) of one outcome on the matched sample, or (reason, None) when it cannot be
+    estimated there (e.g. the outcome is missing for someone analysed: an area not read at follow-up)."""
+    if m.df[outcome].iloc[m.rows].isna().any():
+        return "not read for everyone in the matched sample", None
+    try:
+        res = estimate(m, outcome, outcome_type)
+    except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
+        return str(err), None
+    return _fields(res, notes), res
 
 
 def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
@@ -224,12 +212,6 @@ def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
             f"first day of that month who had not joined or enrolled by then, followed the same way, matched on {on}.")
 
 
-def _estimand(row: dict) -> str:
-    if row.get("status") != "estimated":
-        return None
-    return "ATT" if row.get("share_participants_matched", 0) >= 1 else MATCHED_ESTIMAND
-
-
 def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, dict]:
     """marts.wellbeing_effects rows (one per comparison attempted) and the engine results of the matches,
     keyed by (star_version, area)."""
@@ -242,7 +224,6 @@ def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings)
         return empty(EFFECTS).drop(columns="run_id"), {}
     out = pd.DataFrame(rows)
     out["design"] = settings.design
-    out["estimand"] = [_estimand(r) for r in rows]
     return out.reindex(columns=cols), results
 
 
@@ -257,59 +238,46 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
               .agg(improvement=("improvement", "mean"), baseline=("baseline", "mean"),
                    scale_min=("scale_min", "first"), scale_max=("scale_max", "first"), has_rci=("has_rci", "any"),
                    ri=("ri", "any"), rd=("rd", "any"),
-                   **{c: (c, "first") for c in ["months_from_first_reading", "age",
-                                                   *[c for c in covs if c != "age"]]})
+                   **{c: (c, "first") for c in ["months_from_first_reading", "age", *[c for c in covs if c != "age"]]})
               .reset_index())
     people[RELIABLE] = np.where(people["has_rci"], (people["ri"] & ~people["rd"]).astype(float), np.nan)
-    area_y = frame.set_index([*keys, "area"])["improvement"]
+    areas = frame.pivot_table(index=keys, columns="area", values="improvement", aggfunc="first")
+    areas.columns = [f"area:{a}" for a in areas.columns]
+    people = people.merge(areas.reset_index(), on=keys, how="left")
     rows, results = [], {}
-    note = ("interval clustered two-way on the matched set and the person (a person can be in several monthly "
-            "trials); matched within the trial month")
 
     def row(version, area, fields, outcome=OUTCOME, headline=False):
-        r = {"star_version": version, "area": area, "outcome": outcome, "design_sentence": sentence,
-             "headline": headline, **fields}
-        rows.append(r)
+        rows.append({"star_version": version, "area": area, "design_sentence": sentence, "headline": headline,
+                     **fields, "outcome": outcome})
+
+    def compare(version, data, exact, headline):
+        base, m, notes = _match_trials(data.reset_index(drop=True), covariates, settings, exact)
+        if m is None:
+            row(version, MEAN_OF_AREAS, base, headline=headline)
+            return
+        got, res = _estimate(m, OUTCOME, "continuous", notes)
+        if res is None:
+            row(version, MEAN_OF_AREAS, _not_estimated(base, got), headline=headline)
+            return
+        row(version, MEAN_OF_AREAS, {**base, **got}, headline=headline)
+        results[(version, MEAN_OF_AREAS)] = res
+        if version == ALL:
+            return
+        for area in sorted(frame.loc[frame["star_version"] == version, "area"].unique()):
+            got, res = _estimate(m, f"area:{area}", "continuous", notes)
+            row(version, area, {**base, **got} if res is not None else _not_estimated(base, got))
+        if data["has_rci"].all():
+            got, res = _estimate(m, RELIABLE, "binary", notes)
+            row(version, AT_LEAST_ONE_AREA, {**base, **got} if res is not None else _not_estimated(base, got),
+                outcome=RELIABLE)
 
     for version, g in people.groupby("star_version", sort=True):
-        g = g.reset_index(drop=True)
-        fields, res = _compare(g, covariates, settings, exact=["trial_month"], cluster="person_id")
-        if res is None:
-            row(version, MEAN_OF_AREAS, fields, headline=True)
-            continue
-        fields["warnings"] = " | ".join(x for x in (fields.get("warnings"), note) if x)
-        row(version, MEAN_OF_AREAS, fields, headline=True)
-        results[(version, MEAN_OF_AREAS)] = res
-        md = res.matched_data
-        shared = {k: fields[k] for k in ("method", "covariates", "n_control", "n_balance_flags", "max_abs_smd_after",
-                                         "warnings")}
-        for area in sorted(frame.loc[frame["star_version"] == version, "area"].unique()):
-            idx = pd.MultiIndex.from_arrays([md["person_id"], md["star_version"], md["trial_month"],
-                                             md["participant"], np.full(len(md), area)])
-            got = _on_matched(md, area_y.reindex(idx), "continuous", "person_id")
-            if got is None:
-                row(version, area, _not_estimated(shared, "fewer than 2 matched participants or comparison people "
-                                                          "read in this area"))
-                continue
-            f, n = got
-            row(version, area, {**shared, **f, "n_treated": fields["n_treated"], "n_matched": n,
-                                "share_participants_matched": n / max(fields["n_treated"], 1), "status": "estimated"})
-        if g["has_rci"].any():
-            got = _on_matched(md, md[RELIABLE], "binary", "person_id")
-            if got is not None:
-                f, n = got
-                row(version, AT_LEAST_ONE_AREA, {**shared, **f, "n_treated": fields["n_treated"], "n_matched": n,
-                                                 "share_participants_matched": n / max(fields["n_treated"], 1),
-                                                 "status": "estimated"}, outcome=RELIABLE)
+        compare(version, g, ["trial_month"], True)
     if people["star_version"].nunique() > 1:
         span = people["scale_max"] - people["scale_min"]
         pooled = people.assign(improvement=people["improvement"] * 9 / span,
                                baseline=1 + 9 * (people["baseline"] - people["scale_min"]) / span)
-        fields, res = _compare(pooled, covariates, settings, exact=["star_version", "trial_month"], cluster="person_id")
-        if res is not None:
-            fields["warnings"] = " | ".join(x for x in (fields.get("warnings"), note) if x)
-            results[(ALL, MEAN_OF_AREAS)] = res
-        row(ALL, MEAN_OF_AREAS, fields)
+        compare(ALL, pooled, ["star_version", "trial_month"], False)
     return rows, results
 
 
