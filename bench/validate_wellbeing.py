@@ -1,14 +1,25 @@
-"""Coverage of the well-being trajectory model against the synthetic generator's injected effects.
+"""Well-being validation through the real pipeline code: generator -> ingest -> core -> models.
 
-    python -m bench.validate_wellbeing [--persons 8000] [--seeds 11-30]
+    python -m bench.validate_wellbeing [--persons 20000] [--seeds 11-40] [--null] [--out FILE.jsonl]
 
-For each seed: generate the inputs (window 2021-2024, nothing future-dated), ingest the
-sources the model needs, build the Star journeys and fit every trajectory model; then
-check whether the 95% interval of the giving coefficient covers the injected value
-(Recovery Star on its 1-10 scale, Well-being Star on 1-5 with the generator's expected
-slope, pooled Outcomes Stars on the 1-10 equivalent) and whether giving minus receiving
-covers its injected difference (pooled). Prints the counts and mean estimates for
-docs/outputs-wellbeing.md.
+For each seed: generate the inputs (window 2021-2024, nothing future-dated; ``--null`` sets the
+injected Star effects of hours given and received to 0), ingest the sources the well-being
+models need (``pipelines.ingest.stage.ingest_source``, as the ingest assets do), build the core
+tables (``build_core``) and compute, as the assets do:
+
+* **the matched comparison** (``effects_table``), under the default target-trial design
+  (``new_joiners``) and the earlier definition (``joined_by_last_reading``): the headline
+  mean improvement per area for the Recovery Star (1-10) and the Well-being Star (1-5), and
+  the pooled row (1-10 equivalent), against the generator's truth for the target trial
+  (``realised.star.target_trial``: the members read at referral and intake; the pooled truth
+  is their participant-weighted mean on the 1-10 equivalent);
+* **the trajectory model** (``model_table``) with model-based and person-clustered SEs:
+  whether the 95% interval of the giving coefficient covers the injected value (Recovery Star
+  1-10, Well-being Star 1-5 with the generator's expected slope, pooled Outcomes Stars on the
+  1-10 equivalent) and whether giving minus receiving covers its injected difference.
+
+Writes one JSON line per seed (``--out``) and prints bias, empirical SD, mean SE and coverage
+for docs/validation.md ("Well-being design (issue 15)").
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -31,54 +43,104 @@ from schemas.raw import SOURCES
 REPO = Path(__file__).resolve().parents[1]
 NEEDED = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "star_readings")
 KEY = b"validation-key-not-secret-0123456789"
+DESIGNS = ("new_joiners", "joined_by_last_reading")
+VERSIONS = ("recovery_star", "wellbeing_star")
+Z95 = 1.959963984540054
 
 
-def one_seed(seed: int, persons: int, tmp: Path) -> dict:
-    out = tmp / f"in{seed}"
+def _generate(seed: int, persons: int, out: Path, null: bool) -> dict:
+    effects = ["--star-given", "0", "--star-received", "0"] if null else []
     subprocess.run([sys.executable, "-m", "data.generate", "--persons", str(persons), "--seed", str(seed), "--out",
-                    str(out), "--quiet", "--start", "2021-01-01", "--end", "2024-12-31"], check=True, cwd=REPO)
-    truth = json.loads((out / "truth.json").read_text())
+                    str(out), "--quiet", "--start", "2021-01-01", "--end", "2024-12-31", *effects], check=True, cwd=REPO)
+    return json.loads((out / "truth.json").read_text())
+
+
+def effect_truth(truth: dict) -> dict:
+    """(version or 'all') -> the target-trial truth on the version's scale (pooled: 1-10, participant-weighted)."""
+    tt = truth["realised"]["star"]["target_trial"]
+    out = {v: tt[v]["mean_area_effect"] for v in VERSIONS if tt.get(v, {}).get("mean_area_effect") is not None}
+    n = {v: tt[v]["n_participants"] for v in out}
+    if n and sum(n.values()):
+        out["all"] = sum(tt[v]["mean_area_effect_1_10"] * n[v] for v in n) / sum(n.values())
+    return out
+
+
+def one_seed(seed: int, persons: int, tmp: Path, null: bool) -> dict:
+    out = tmp / f"in{seed}"
+    truth = _generate(seed, persons, out, null)
     con = duckdb.connect(str(tmp / f"w{seed}.duckdb"))
     for source in (s for s in SOURCES if s in NEEDED):
         ingest_source(con, source, out, run_id="validate", as_of=dt.date(2025, 1, 1), key=KEY)
-    settings = wb.WellbeingSettings()
-    wb.build_core(con, settings, "validate")
-    model = wb.model_table(con, settings)
-    con.close()
-
-    def term(scope, version, name):
-        r = model[(model.scope == scope) & (model.star_version == version) & (model.area == "all") & (model.term == name)]
-        return r.iloc[0]
-
+    rec = {"seed": seed, "persons": persons, "null": null, "effects": {}, "model": {}}
+    targets = effect_truth(truth)
+    for design in DESIGNS:
+        settings = wb.WellbeingSettings(design=design)
+        wb.build_core(con, settings, "validate")
+        e = wb.effects_table(con, settings)
+        for version, target in targets.items():
+            r = e[(e.star_version == version) & (e.area == "mean_of_areas") & (e.outcome == "improvement")]
+            if len(r) and r.iloc[0].status == "estimated":
+                r = r.iloc[0]
+                rec["effects"][f"{design}/{version}"] = {
+                    "truth": target, "estimate": float(r.estimate), "se": float((r.ci_high - r.ci_low) / (2 * Z95)),
+                    "covered": bool(r.ci_low <= target <= r.ci_high), "n_treated": int(r.n_treated),
+                    "n_matched": int(r.n_matched)}
     given = truth["effects"]["star_per_10h_given"]
     received = truth["effects"].get("star_per_10h_received", 0.1)
     star = truth["realised"]["star"]
-    checks = {
-        "recovery_star": (term("version", "recovery_star", "hours_given"), star["recovery_star"]["expected_points_per_10h_given"]),
-        "wellbeing_star": (term("version", "wellbeing_star", "hours_given"), star["wellbeing_star"]["expected_points_per_10h_given"]),
-        "pooled_stars": (term("stars", "outcomes_stars", "hours_given"), given),
-        "pooled_given_minus_received": (term("stars", "outcomes_stars", "given_minus_received"), given - received),
-    }
-    return {k: (float(r.estimate), bool(r.ci_low <= target <= r.ci_high), target) for k, (r, target) in checks.items()}
+    targets = {("version", "recovery_star", "hours_given"): star["recovery_star"]["expected_points_per_10h_given"],
+               ("version", "wellbeing_star", "hours_given"): star["wellbeing_star"]["expected_points_per_10h_given"],
+               ("stars", "outcomes_stars", "hours_given"): given,
+               ("stars", "outcomes_stars", "given_minus_received"): given - received}
+    for se in ("model", "person_cluster"):
+        model = wb.model_table(con, wb.WellbeingSettings(trajectory_se=se))
+        for (scope, version, term), target in targets.items():
+            r = model[(model.scope == scope) & (model.star_version == version) & (model.area == "all")
+                      & (model.term == term)].iloc[0]
+            rec["model"][f"{se}/{version}/{term}"] = {"truth": target, "estimate": float(r.estimate), "se": float(r.se),
+                                                     "covered": bool(r.ci_low <= target <= r.ci_high)}
+    con.close()
+    return rec
+
+
+def summarise(records: list[dict]) -> str:
+    lines = [f"{len(records)} seeds, {records[0]['persons']} persons, {'null' if records[0]['null'] else 'injected'} effects",
+             "| part | key | seeds | mean truth | mean estimate | bias | empirical SD | mean SE | coverage |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for part in ("effects", "model"):
+        keys = sorted({k for r in records for k in r[part]})
+        for k in keys:
+            rows = [r[part][k] for r in records if k in r[part]]
+            est = np.array([x["estimate"] for x in rows])
+            tru = np.array([x["truth"] for x in rows])
+            se = np.array([x["se"] for x in rows])
+            cov = sum(x["covered"] for x in rows)
+            lines.append(f"| {part} | {k} | {len(rows)} | {tru.mean():.3f} | {est.mean():.3f} | {(est - tru).mean():+.3f} | "
+                         f"{est.std(ddof=1) if len(est) > 1 else float('nan'):.3f} | {se.mean():.3f} | "
+                         f"{cov}/{len(rows)} ({100 * cov / len(rows):.0f}%) |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=8000)
-    parser.add_argument("--seeds", default="11-30")
+    parser.add_argument("--persons", type=int, default=20000)
+    parser.add_argument("--seeds", default="11-40")
+    parser.add_argument("--null", action="store_true", help="inject no Star effect of hours")
+    parser.add_argument("--out", type=Path, help="append one JSON line per seed here")
     args = parser.parse_args()
     first, last = map(int, args.seeds.split("-"))
-    results = []
+    records = []
+    t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(first, last + 1):
-            results.append(one_seed(seed, args.persons, Path(tmp)))
-            print(f"seed {seed}: " + ", ".join(f"{k} {v[0]:.3f}{'' if v[1] else ' (missed)'}" for k, v in results[-1].items()),
-                  file=sys.stderr, flush=True)
-    print(f"{len(results)} seeds, {args.persons} persons")
-    for k in results[0]:
-        covered = sum(r[k][1] for r in results)
-        print(f"{k}: covered {covered} of {len(results)}; mean estimate {np.mean([r[k][0] for r in results]):.3f}; "
-              f"target {results[0][k][2]:.3f}")
+            rec = one_seed(seed, args.persons, Path(tmp), args.null)
+            records.append(rec)
+            if args.out:
+                with args.out.open("a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+            print(f"seed {seed} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    print(summarise(records))
+    print(f"total {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

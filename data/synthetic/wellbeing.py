@@ -6,8 +6,31 @@ some community volunteers on SWEMWBS or WEMWBS. A waiting-list comparison group 
 non-members is read on the same Stars. Readings come every 3-6 months from shortly after
 joining (some people have only one). Each area's latent score is a person and area level
 plus a slow drift plus the effect of cumulative hours given and received in the time
-bank (read from the exchange log itself) plus noise; observed scores are rounded and
-clipped to the version's range from data/reference/star_versions.yaml.
+bank (read from the exchange log itself) minus the deteriorations so far plus noise;
+observed scores are rounded and clipped to the version's range from
+data/reference/star_versions.yaml.
+
+Enrolment after a baseline reading, stopped by early deterioration (issue 15). On the
+Well-being and Recovery Stars, most members who join inside the window were first read at
+referral, 14-45 days before joining, and again at intake on the day they join. In the
+``REFERRAL_WINDOW`` days after their first reading everyone read deteriorates (a fall, a
+bereavement, a relapse: ``SHOCK_SIZE`` Star points on the 1-10 scale, persistent) at rate
+``REFERRAL_RATE`` per day; a referred person who does before the planned start is read at
+intake and not enrolled. Those are the "referred, not
+enrolled" comparison people (as many as the members' referral gaps imply: a member had no
+deterioration between referral and joining). The intake reading shows the deterioration,
+so what decides who starts is in the readings up to time zero: the target trial of
+docs/methods.md recovers the effect, while counting as a participant anyone who joined by
+their last reading (baseline = first reading) does not: its comparison group carries the
+deteriorations from their baseline on. (Readings are on a schedule; unscheduled readings
+triggered by a deterioration would make the choice of the follow-up reading informative, a
+limitation docs/methods.md states.)
+
+Truth for that estimand, ``realised.target_trial``: for each member read at referral and
+intake, the baseline is the intake reading (time zero = joining) and the outcome the reading
+nearest ``FOLLOW_UP_DAYS`` after it (+/- ``FOLLOW_UP_TOLERANCE_DAYS``), as the pipeline's
+defaults; the effect is the mean over those members and areas of the observed score minus
+the score with no hours (same noise, rounded and clipped), at the outcome minus at baseline.
 """
 
 from __future__ import annotations
@@ -30,6 +53,16 @@ DRIFT_PER_MONTH = 0.03  # on the 1-10 scale, everyone
 # bites, so a linear fit recovers the structural effect; heavy givers hit the top of the scale.
 LINEAR_RANGE_HOURS = 60
 # version: (mean baseline on the 1-10 scale)
+REFERRAL_RATE, REFERRAL_WINDOW = 1 / 60, 60  # deteriorations per day in the 60 days after the first reading
+# (a referral often follows a crisis), for everyone read
+MAX_SHOCKS = 6
+NEVER = np.iinfo(np.int64).max
+SHOCK_SIZE = 1.0  # Star points on the 1-10 scale, persistent
+PRE_JOIN_SHARE = 0.8  # members joining inside the window (Well-being and Recovery Stars) first read at referral
+REFERRAL_GAP = (14, 46)  # days from referral to joining (or the planned start): within weeks
+PRE_JOIN_VERSIONS = ("wellbeing_star", "recovery_star")
+FOLLOW_UP_DAYS, FOLLOW_UP_TOLERANCE_DAYS = 183, 61  # the pipeline's defaults (models/wellbeing/settings.py)
+OTHER, PRE_JOIN, NOT_ENROLLED = 0, 1, 2  # kinds of subject
 BASELINE = {"recovery_star": 3.8, "justice_star": 4.0, "wellbeing_star": 3.9, "swemwbs": 4.6, "wemwbs": 4.6, "home_star": 4.0}
 
 
@@ -55,18 +88,27 @@ class Readings:
 
 
 def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
+    """(person, version, first reading, last reading, kind, intake day or -1)."""
     person, tb, role = ms.get("person"), ms.get("tb"), ms.get("role")
     joined, active_end = ms.get("joined"), ms.get("active_end")
     rules = ((role == PATIENT, "wellbeing_star", 0.85), (role == SERVICE_USER, "recovery_star", 0.9),
              (role == PRISONER, "justice_star", 0.8), ((role == COMMUNITY) & (tb == 0), "swemwbs", 0.3),
              ((role == COMMUNITY) & (tb == 1), "wemwbs", 0.25))
-    who, ver, first, last = [], [], [], []
+    who, ver, first, last, kind, intake = [], [], [], [], [], []
+    n_pre, odds = {}, {}
     for mask, v, share in rules:
         s = np.flatnonzero(mask & (rng.random(person.size) < share))
-        f = np.maximum(joined[s], start) + rng.integers(0, 46, s.size)
+        pre = ((joined[s] >= start + REFERRAL_GAP[1]) & (rng.random(s.size) < PRE_JOIN_SHARE)
+               if v in PRE_JOIN_VERSIONS else np.zeros(s.size, bool))
+        gap = rng.integers(*REFERRAL_GAP, s.size)
+        f = np.where(pre, joined[s] - gap, np.maximum(joined[s], start) + rng.integers(0, 46, s.size))
         tail = 0 if v == "justice_star" else 60
         who.append(person[s]); ver.append(np.full(s.size, v)); first.append(f)
         last.append(np.minimum(np.minimum(active_end[s] + tail, p.death[person[s]] - 1), end))
+        kind.append(np.where(pre, PRE_JOIN, OTHER)); intake.append(np.where(pre, joined[s], -1))
+        # members had no deterioration in their referral gap; for each, (1 - q) / q people with one did not join
+        q = np.exp(-REFERRAL_RATE * np.minimum(gap[pre], REFERRAL_WINDOW))
+        n_pre[v], odds[v] = int(pre.sum()), float(np.sum((1 - q) / q))
     member = np.zeros(p.n, dtype=bool)
     member[person] = True
     for v, pool, scale in (("wellbeing_star", ~member & p.ltc, 0.6), ("recovery_star", ~member & (p.frailty > 0.8), 0.5)):
@@ -76,23 +118,55 @@ def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
         f = rng.integers(start, end - 180, s.size)
         who.append(s); ver.append(np.full(s.size, v)); first.append(f)
         last.append(np.minimum(np.minimum(f + rng.integers(180, 901, s.size), p.death[s] - 1), end))
-    who, ver, first, last = (np.concatenate(x) for x in (who, ver, first, last))
+        kind.append(np.full(s.size, OTHER)); intake.append(np.full(s.size, -1))
+        # referred, not enrolled: a deterioration between referral and the planned start stopped them
+        m = int(rng.poisson(odds.get(v, 0.0)))
+        free = np.setdiff1d(cand, s)  # not also on this waiting list (one subject per person and version)
+        if free.size < m:  # a small pool: anyone else not a member
+            free = np.setdiff1d(np.flatnonzero(~member), s)
+        s = rng.choice(free, size=min(m, free.size), replace=False)
+        f = rng.integers(start, end - 365, s.size)
+        gap = rng.integers(*REFERRAL_GAP, s.size)
+        who.append(s); ver.append(np.full(s.size, v)); first.append(f)
+        last.append(np.minimum(np.minimum(f + rng.integers(180, 901, s.size), p.death[s] - 1), end))
+        kind.append(np.full(s.size, NOT_ENROLLED)); intake.append(f + gap)
+    cols = [np.concatenate(x) for x in (who, ver, first, last, kind, intake)]
+    who, ver, first = cols[:3]
     order = np.lexsort((first, ver, who))
-    who, ver, first, last = who[order], ver[order], first[order], last[order]
+    cols = [c[order] for c in cols]
+    who, ver, first, last = cols[:4]
     keep = np.r_[True, (who[1:] != who[:-1]) | (ver[1:] != ver[:-1])] & (first <= last)
-    return who[keep], ver[keep], first[keep], last[keep]
+    return tuple(c[keep] for c in cols)
+
+
+def _deteriorations(kind, first, intake, rng) -> np.ndarray:
+    """Days of each subject's deteriorations (subjects x MAX_SHOCKS; NEVER = none): a Poisson process of rate
+    REFERRAL_RATE in the REFERRAL_WINDOW days after the first reading. Members read before joining had none
+    before joining; the referred who were not enrolled had their first before their planned start."""
+    steps = rng.exponential(1 / REFERRAL_RATE, (kind.size, MAX_SHOCKS))
+    gap = np.where(intake >= 0, intake - first, 0).astype(float)
+    ne = kind == NOT_ENROLLED
+    steps[ne, 0] = -np.log1p(-rng.random(ne.sum()) * -np.expm1(-REFERRAL_RATE * gap[ne])) / REFERRAL_RATE
+    origin = np.where(kind == PRE_JOIN, gap, 0.0)  # memoryless: a member's process restarts on joining
+    t = np.ceil(origin[:, None] + np.cumsum(steps, axis=1)).astype(np.int64)
+    return np.where(t <= REFERRAL_WINDOW, first[:, None] + t, NEVER)
 
 
 def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, received: PersonTimeline,
                       start: int, end: int, effects: Effects, rng: np.random.Generator) -> Readings:
-    who, ver, first, last = _subjects(p, ms, start, end, rng)
+    who, ver, first, last, kind, intake = _subjects(p, ms, start, end, rng)
     k = int(np.ceil((end - start) / 91)) + 2
     steps = np.concatenate([np.zeros((who.size, 1), np.int64), rng.integers(91, 184, (who.size, k - 1))], axis=1)
+    at_intake = intake >= 0
+    steps[at_intake, 1] = intake[at_intake] - first[at_intake]  # referral, then intake, then every 3-6 months
     dates = first[:, None] + np.cumsum(steps, axis=1)
     valid = dates <= last[:, None]
-    valid[rng.random(who.size) < 0.2, 1:] = False  # a single reading only
+    single = rng.random(who.size) < 0.2
+    valid[single, 1:] = False  # a single reading only
+    shocks = _deteriorations(kind, first, intake, rng)
     subj, col = np.nonzero(valid)
     day = dates[subj, col]
+    n_shocks = (shocks[subj] <= day[:, None]).sum(axis=1)
     versions = tuple(sorted(set(ver.tolist())))
     vcode = np.searchsorted(np.array(versions), ver)
     z = rng.normal(0, 0.8, who.size)
@@ -101,6 +175,7 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
     months = (day - first[subj]) / 30.44
     out = {k: [] for k in ("person", "version", "day", "area", "score")}
     realised = {}
+    trial = {}
     for v_i, v in enumerate(versions):
         reg = registry()[v]
         lo, hi, areas = reg["scale_min"], reg["scale_max"], reg["areas"]
@@ -110,16 +185,62 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
         a = np.tile(np.arange(na), s.size)
         sub = subj[r]
         area_eff = rng.normal(0, 0.6, (who.size, na))[sub, a]
+        hours_effect = effects.star_per_10h_given * hg[r] / 10 + effects.star_per_10h_received * hr[r] / 10
         latent10 = (BASELINE.get(v, 5.0) - 0.3 * p.dep[who[sub]] + z[sub] + area_eff + DRIFT_PER_MONTH * months[r]
-                    + effects.star_per_10h_given * hg[r] / 10 + effects.star_per_10h_received * hr[r] / 10
-                    + rng.normal(0, 0.7, r.size))
-        score = np.clip(np.round(lo + (latent10 - 1) * scale_factor(v)), lo, hi).astype(np.int64)
+                    - SHOCK_SIZE * n_shocks[r] + hours_effect + rng.normal(0, 0.7, r.size))
+        observe = lambda x: np.clip(np.round(lo + (x - 1) * scale_factor(v)), lo, hi).astype(np.int64)
+        score = observe(latent10)
         for key, val in (("person", who[sub]), ("version", np.full(r.size, v_i)), ("day", day[r]), ("area", a), ("score", score)):
             out[key].append(val)
         realised[v] = _realised_slope(sub, day[r], score, hg[r], hr[r], months[r], v, effects)
+        if v in PRE_JOIN_VERSIONS:
+            trial[v] = _trial_truth(sub, day[r], score - observe(latent10 - hours_effect), kind, intake, v)
+    realised["target_trial"] = trial
+    realised["target_trial"]["definition"] = (
+        "Members read at referral and at intake (the day they joined): baseline = the intake reading, outcome = the "
+        f"reading nearest {FOLLOW_UP_DAYS} days after it (+/- {FOLLOW_UP_TOLERANCE_DAYS}); effect = mean over them "
+        "and their areas of (observed score - score without hours, same noise) at the outcome minus at baseline; "
+        "points on the version's own scale (mean_area_effect) and on the 1-10 equivalent (mean_area_effect_1_10). "
+        f"Deteriorations: {SHOCK_SIZE} points (1-10) at rate {REFERRAL_RATE:.4f}/day in the {REFERRAL_WINDOW} days "
+        "after the first reading; one before the planned start stops enrolment. "
+        "a deterioration before the planned start stops enrolment.")
+    realised["not_enrolled_after_deterioration"] = int(np.sum(kind == NOT_ENROLLED))
+    realised["members_read_before_joining"] = int(np.sum(kind == PRE_JOIN))
     cat = {k: np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for k, x in out.items()}
     order = np.lexsort((cat["area"], cat["day"], cat["version"], cat["person"]))
     return Readings(*(cat[k][order] for k in ("person", "version", "day", "area", "score")), versions, realised)
+
+
+def _trial_truth(sub, day, effect, kind, intake, version) -> dict:
+    """The target-trial truth of one version (module docstring) from reading-level individual effects."""
+    pre = (kind[sub] == PRE_JOIN)
+    sub, day, effect = sub[pre], day[pre], effect[pre].astype(float)
+    t0 = intake[sub]
+    base = day == t0
+    lag = day - t0
+    cand = (lag >= FOLLOW_UP_DAYS - FOLLOW_UP_TOLERANCE_DAYS) & (lag <= FOLLOW_UP_DAYS + FOLLOW_UP_TOLERANCE_DAYS) & (lag > 0)
+    res = {"n_participants": 0, "mean_area_effect": None, "mean_area_effect_1_10": None}
+    if not cand.any():
+        return res
+    dist = np.abs(lag - FOLLOW_UP_DAYS).astype(np.int64)
+    # per subject: the follow-up day (nearest, earliest on ties)
+    score_key = dist * 100000 + lag
+    best = {}
+    for s_, k_, d_ in zip(sub[cand], score_key[cand], day[cand]):
+        if s_ not in best or k_ < best[s_][0]:
+            best[s_] = (k_, d_)
+    fu_day = np.array([best.get(s_, (0, -1))[1] for s_ in sub])
+    at_fu = day == fu_day
+    has_base = np.isin(sub, np.unique(sub[base]))
+    people = np.intersect1d(np.unique(sub[at_fu & has_base]), np.unique(sub[base]))
+    if people.size == 0:
+        return res
+    per = []
+    for s_ in people:
+        m = sub == s_
+        per.append(effect[m & at_fu].mean() - effect[m & base].mean())
+    est = float(np.mean(per))
+    return {"n_participants": int(people.size), "mean_area_effect": est, "mean_area_effect_1_10": est / scale_factor(version)}
 
 
 def _realised_slope(sub, day, score, hg, hr, months, version, effects) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from models.wellbeing import scales
 from models.wellbeing.settings import WellbeingSettings
@@ -208,8 +209,20 @@ def transitions_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSetting
 RELIABLE_DEFINITION = (
     "People with paired readings on an instrument with a reliability or SEM configured; reliable improvement "
     "= RCI (Jacobson & Truax 1991, direction-aware) above {z} in at least one area and below -{z} in none "
-    "(NHS Talking Therapies convention); across instruments, the same rule over all the person's areas."
+    "(NHS Talking Therapies convention); across instruments, the same rule over all the person's areas. "
+    "Under no true change it flags {fpr} of people with {k} independent area(s) (more with more areas: "
+    "{fpr10} with 10), so it is a count of people, not evidence of an effect; comparison_rate is the unmatched "
+    "rate of everyone else (descriptive): the matched effect is marts.wellbeing_effects."
 )
+
+
+def rule_false_positive_rate(areas: int, z: float = 1.96) -> float:
+    """Share of people the rule "reliable improvement in at least one of ``areas`` areas and reliable
+    deterioration in none" flags when nothing changes and the areas' measurement errors are independent
+    and normal: each area crosses +z with probability a = 1 - Phi(z) and -z with a, so
+    P = (1 - a)^k - (1 - 2a)^k (no deterioration, minus neither). k = 10, z = 1.96: 0.178."""
+    a = float(stats.norm.sf(z))
+    return (1 - a) ** areas - (1 - 2 * a) ** areas
 
 
 def reliable_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
@@ -235,9 +248,12 @@ def reliable_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) 
     pa["reliable_deterioration"] = pa["rd"]
     people = pd.concat([pa, pv], ignore_index=True)
     people["participant"] = _bool(people["participant"])
-    definition = RELIABLE_DEFINITION.format(z=settings.rci_z)
     rows = []
+    areas = j.groupby("star_version")["area"].nunique()
     for version, g in people.groupby("star_version", sort=True):
+        k = int(areas.max() if version == ALL else areas[version])
+        definition = RELIABLE_DEFINITION.format(z=settings.rci_z, k=k, fpr=f"{rule_false_positive_rate(k, settings.rci_z):.1%}",
+                                                fpr10=f"{rule_false_positive_rate(10, settings.rci_z):.1%}")
         comp = g[~g["participant"]]
         part = g[g["participant"]]
         scopes = [(ALL, part)] + [(tb, s) for tb, s in part.groupby("timebank_id", sort=True) if tb != NO_TIMEBANK]

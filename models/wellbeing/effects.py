@@ -1,19 +1,39 @@
-"""Participants' distance travelled against a matched comparison group (the comparison engine).
+"""Participants' change in well-being against a matched comparison group (the comparison engine).
 
-Who is compared: people with paired readings on an instrument. Participants are time-bank
-members and programme enrolees (``core.wellbeing_people.participant``); the comparison
-group is everyone else with paired readings on the same instrument, e.g. a waiting list.
+The default design (``design = "new_joiners"``) is the target trial of docs/methods.md
+("Well-being"), built in SQL as ``core.wellbeing_trials``: one trial per calendar month in
+which someone started taking part; participants started that month and have a baseline
+reading at most ``baseline_lookback_days`` before starting (time zero = the start);
+comparison people had a reading in the same window up to the month's first day and had not
+started by then (a person starting later that month is in both arms, as a comparison person
+at the month's start and a participant from their own start). The outcome is the **improvement** from the baseline to the reading nearest
+``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
+items reflected so a positive value is always better. Matching is within the trial month
+(``exact``), on covariates measured at or before time zero: the baseline, age at time zero,
+months from the first reading on the instrument to the baseline, and the configured person
+covariates. A person can be a comparison person in several monthly trials (and a participant
+later), so every interval is clustered two-way on the matched set and the person
+(Cameron, Gelbach & Miller 2011; the engine's ``cluster=``). The engine's defaults apply
+(ties kept, Abadie-Imbens bias correction for a continuous outcome, ``estimand`` "ATT" when at
+least 95% of participants are matched, else "effect on the matched participants").
 
-The outcome is the **improvement**: latest minus baseline with lower-is-better items
-reflected, so a positive value is always better. One comparison per instrument on the mean
-improvement over the person's paired areas (``area = mean_of_areas``), one per instrument
-and area, and one pooled over instruments on the 1-10 equivalent scale with exact matching
-on the instrument (``star_version = all``). Covariates: the baseline (same scale as the
-outcome), the months between the readings, and the configured person covariates.
+Rows: per instrument, the **headline** ``mean_of_areas`` (mean improvement per area over the
+person's areas: Outcomes Star distance travelled, reference/methods.md section 3); per area
+(on the same matched sample: the engine's ``match()`` once, ``estimate()`` per outcome); for instruments with an
+RCI, ``reliable_improvement`` (``area = at_least_one_area``: the person rule of :mod:`.change`, a risk difference; its
+false-positive rate grows with the number of areas, see ``change.rule_false_positive_rate``,
+so it is never the headline); and one pooled over instruments on the 1-10 equivalent scale
+with exact matching on the instrument too (``star_version = all``).
 
-Every comparison goes through :func:`models.comparison.estimate_effect`; this module does
-no matching of its own. A comparison the engine refuses (too few people, no overlap) is a
-row with ``status`` saying why, not an error.
+``design = "joined_by_last_reading"`` is the earlier comparison (anyone who joined by their
+last reading against everyone else, baseline = first reading, matched on the baseline, the
+months between the readings and the person covariates). Participation after the baseline
+decides the arms there and ``months_between`` is measured after it: it is biased, and kept
+only so bench/validate_wellbeing.py can show the bias.
+
+Every match goes through :func:`models.comparison.estimate_effect`; this module does no
+matching of its own. A comparison the engine refuses (too few people, no overlap) is a row
+with ``status`` saying why, not an error.
 """
 
 from __future__ import annotations
@@ -22,7 +42,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from models.comparison import ComparisonError, estimate_effect
+from models.comparison import ComparisonError, estimate, estimate_effect, match
+from models.wellbeing.change import AT_LEAST_ONE_AREA
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import (
@@ -32,16 +53,18 @@ from models.wellbeing.tables import (
     PEOPLE,
     READINGS,
     SCHEMAS,
+    TRIALS,
     empty,
     table_exists,
 )
 
 MEAN_OF_AREAS = "mean_of_areas"
 OUTCOME = "improvement"
+RELIABLE = "reliable_improvement"
 
 
 def comparison_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
-    """Person x version x area rows of paired people with their covariates, and the covariate names."""
+    """The earlier design: person x version x area rows of paired people with their covariates (benchmark only)."""
     covs, _ = person_covariates(con, settings)
     if not (table_exists(con, JOURNEYS) and table_exists(con, PEOPLE)):
         return pd.DataFrame(), covs
@@ -58,6 +81,26 @@ def comparison_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSetting
     return frame, covs
 
 
+def trial_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
+    """core.wellbeing_trials rows with a follow-up reading (person x version x trial x area), with the covariates."""
+    covs, _ = person_covariates(con, settings)
+    if not (table_exists(con, TRIALS) and table_exists(con, PEOPLE)):
+        return pd.DataFrame(), covs
+    extra = "".join(f', p."{c}"' for c in covs if c != "age")
+    frame = con.execute(f"""
+        SELECT t.person_id, t.star_version, strftime(t.trial_month, '%Y-%m') AS trial_month, t.area,
+               t.participant::INTEGER AS participant, t.improvement, t.baseline_oriented AS baseline,
+               s.scale_min, s.scale_max, t.months_from_first_reading, t.age_at_time_zero AS age,
+               t.s_diff IS NOT NULL AS has_rci, coalesce(t.reliable_improvement, FALSE) AS ri,
+               coalesce(t.reliable_deterioration, FALSE) AS rd{extra}
+        FROM {TRIALS} t JOIN {PEOPLE} p USING (person_id)
+        JOIN (SELECT DISTINCT star_version, area, scale_min, scale_max FROM {READINGS}) s USING (star_version, area)
+        WHERE t.improvement IS NOT NULL
+        ORDER BY t.star_version, t.trial_month, t.person_id, t.area
+    """).df()
+    return frame, covs
+
+
 def _interpretation(lo: float, hi: float) -> str:
     if np.isfinite(lo) and lo > 0:
         return "improvement"
@@ -66,46 +109,190 @@ def _interpretation(lo: float, hi: float) -> str:
     return "inconclusive"
 
 
+def _not_estimated(base: dict, reason: str) -> dict:
+    return {**base, "status": f"not estimated: {reason}", "interpretation": "not estimated"}
+
+
+def _fields(res, notes=()) -> dict:
+    """The effects-row fields of one engine result."""
+    rec = res.to_record()
+    return {
+        "measure": rec["measure"], "estimate": rec["estimate"], "ci_low": rec["ci_low"], "ci_high": rec["ci_high"],
+        "p_value": rec["p_value"], "treated_value": rec["treated_value"], "comparison_value": rec["comparison_value"],
+        "n_treated": rec["n_treated"], "n_control": rec["n_control"], "n_matched": rec["n_matched"],
+        "n_control_matched": rec["n_control_matched"], "n_balance_flags": rec["n_balance_flags"],
+        "max_abs_smd_after": rec["max_abs_smd_after"], "verdict": rec["verdict"],
+        "interpretation": _interpretation(rec["ci_low"], rec["ci_high"]), "status": "estimated",
+        "warnings": " | ".join([rec["warnings"], *notes]).strip(" |"),
+        "share_participants_matched": rec["share_participants_matched"], "estimand": rec["estimand"],
+    }
+
+
 def _compare(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact=None) -> tuple[dict, object]:
-    """The effects row of one comparison, and its ComparisonResults (None when not estimated)."""
+    """The earlier design's row of one comparison, and its ComparisonResults (None when not estimated)."""
     base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
             "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
     if base["n_treated"] < 2 or base["n_control"] < 2:
-        reason = (f"not estimated: {base['n_treated']} participants and {base['n_control']} comparison people "
-                  "with paired readings (the engine needs at least 2 of each)")
-        return {**base, "status": reason, "interpretation": "not estimated"}, None
+        return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison people "
+                                    "with paired readings (the engine needs at least 2 of each)"), None
     usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
     try:
         res = estimate_effect(df, "participant", OUTCOME, usable, "continuous", method=settings.comparison_method,
                               caliper=settings.caliper, seed=settings.seed, exact=exact)
     except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
-        return {**base, "status": f"not estimated: {err}", "interpretation": "not estimated"}, None
-    rec = res.to_record()
-    return {
-        **base, "covariates": ", ".join(usable), "measure": rec["measure"], "estimate": rec["estimate"],
-        "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "p_value": rec["p_value"],
-        "treated_value": rec["treated_value"], "comparison_value": rec["comparison_value"],
-        "n_treated": rec["n_treated"], "n_control": rec["n_control"], "n_matched": rec["n_matched"],
-        "n_control_matched": rec["n_control_matched"], "n_balance_flags": rec["n_balance_flags"],
-        "max_abs_smd_after": rec["max_abs_smd_after"], "verdict": rec["verdict"],
-        "interpretation": _interpretation(rec["ci_low"], rec["ci_high"]), "status": "estimated",
-        "warnings": rec["warnings"],
-    }, res
+        return _not_estimated(base, str(err)), None
+    return {**base, "covariates": ", ".join(usable), **_fields(res)}, res
+
+
+RARE = 5  # a category level with fewer people than this in either arm is merged into the commonest level
+
+
+def merge_rare_levels(df: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Categorical covariate levels with fewer than RARE participants or comparison people merged into the
+    commonest level (the engine's own advice against separation), and a warning for each merge."""
+    out, notes = df.copy(), []
+    for c in covariates:
+        s = out[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            continue
+        counts = pd.crosstab(s.fillna("missing"), out["participant"])
+        if counts.shape[1] < 2:
+            continue
+        rare = [lv for lv in counts.index if counts.loc[lv].min() < RARE]
+        common = counts.sum(axis=1).idxmax()
+        rare = [lv for lv in rare if lv != common]
+        if rare:
+            out[c] = s.fillna("missing").where(~s.fillna("missing").isin(rare), common)
+            notes.append(f"{c}: levels {sorted(map(str, rare))} (fewer than {RARE} people in an arm) merged into {common!r}")
+    return out, notes
+
+
+def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact: list[str]):
+    """(base row, MatchedSample or None, notes): one match of the person-trial rows, for every outcome; variances
+    clustered on the person too (``cluster="person_id"``), since a person can be in several monthly trials."""
+    base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
+            "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
+    if base["n_treated"] < 2 or base["n_control"] < 2:
+        return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison people "
+                                    "with a follow-up reading (the engine needs at least 2 of each)"), None, []
+    df, notes = merge_rare_levels(df, covariates)
+    usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
+    base["covariates"] = ", ".join(usable)
+    try:
+        m = match(df, "participant", usable, method=settings.comparison_method, caliper=settings.caliper,
+                  exact=exact, seed=settings.seed, cluster="person_id", outcomes=[OUTCOME])
+    except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
+        return _not_estimated(base, str(err)), None, notes
+    return base, m, notes
+
+
+def _estimate(m, outcome: str, outcome_type: str, notes=()):
+    """(fields, ComparisonResults) of one outcome on the matched sample, or (reason, None) when it cannot be
+    estimated there (e.g. the outcome is missing for someone analysed: an area not read at follow-up)."""
+    if m.df[outcome].iloc[m.rows].isna().any():
+        return "not read for everyone in the matched sample", None
+    try:
+        res = estimate(m, outcome, outcome_type)
+    except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
+        return str(err), None
+    return _fields(res, notes), res
+
+
+def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
+    """One plain sentence: when follow-up starts and who the comparison people are (contract 2 of the brief)."""
+    words = {"baseline": "baseline score", "age": "age", "months_from_first_reading": "time since their first reading",
+             "months_between": "months between readings", "imd_decile": "IMD decile", "star_version": "instrument"}
+    on = ", ".join(words.get(c, c.replace("_", " ")) for c in covariates)
+    if settings.design == "joined_by_last_reading":
+        return ("Benchmark only, biased: follow-up runs from each person's first reading to their last; participants "
+                "are everyone who joined by their last reading, compared with everyone else, matched on " + on + ".")
+    return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
+            f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
+            f"after it; each is compared with people read in the {settings.baseline_lookback_days} days before the "
+            f"first day of that month who had not joined or enrolled by then, followed the same way, matched on {on}.")
 
 
 def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, dict]:
-    """marts.wellbeing_effects rows (one per comparison attempted) and the engine results of those estimated,
+    """marts.wellbeing_effects rows (one per comparison attempted) and the engine results of the matches,
     keyed by (star_version, area)."""
-    frame, covs = comparison_frames(con, settings)
+    if settings.design == "joined_by_last_reading":
+        rows, results = _earlier_design(con, settings)
+    else:
+        rows, results = _trial_design(con, settings)
     cols = [c for c in SCHEMAS[EFFECTS] if c != "run_id"]
-    if frame.empty:
+    if not rows:
         return empty(EFFECTS).drop(columns="run_id"), {}
+    out = pd.DataFrame(rows)
+    out["design"] = settings.design
+    return out.reindex(columns=cols), results
+
+
+def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[dict], dict]:
+    frame, covs = trial_frames(con, settings)
+    if frame.empty:
+        return [], {}
+    covariates = ["baseline", "age", "months_from_first_reading", *[c for c in covs if c != "age"]]
+    sentence = design_sentence(settings, covariates)
+    keys = ["person_id", "star_version", "trial_month", "participant"]
+    people = (frame.groupby(keys, sort=True)
+              .agg(improvement=("improvement", "mean"), baseline=("baseline", "mean"),
+                   scale_min=("scale_min", "first"), scale_max=("scale_max", "first"), has_rci=("has_rci", "any"),
+                   ri=("ri", "any"), rd=("rd", "any"),
+                   **{c: (c, "first") for c in ["months_from_first_reading", "age", *[c for c in covs if c != "age"]]})
+              .reset_index())
+    people[RELIABLE] = np.where(people["has_rci"], (people["ri"] & ~people["rd"]).astype(float), np.nan)
+    areas = frame.pivot_table(index=keys, columns="area", values="improvement", aggfunc="first")
+    areas.columns = [f"area:{a}" for a in areas.columns]
+    people = people.merge(areas.reset_index(), on=keys, how="left")
+    rows, results = [], {}
+
+    def row(version, area, fields, outcome=OUTCOME, headline=False):
+        rows.append({"star_version": version, "area": area, "design_sentence": sentence, "headline": headline,
+                     **fields, "outcome": outcome})
+
+    def compare(version, data, exact, headline):
+        base, m, notes = _match_trials(data.reset_index(drop=True), covariates, settings, exact)
+        if m is None:
+            row(version, MEAN_OF_AREAS, base, headline=headline)
+            return
+        got, res = _estimate(m, OUTCOME, "continuous", notes)
+        if res is None:
+            row(version, MEAN_OF_AREAS, _not_estimated(base, got), headline=headline)
+            return
+        row(version, MEAN_OF_AREAS, {**base, **got}, headline=headline)
+        results[(version, MEAN_OF_AREAS)] = res
+        if version == ALL:
+            return
+        for area in sorted(frame.loc[frame["star_version"] == version, "area"].unique()):
+            got, res = _estimate(m, f"area:{area}", "continuous", notes)
+            row(version, area, {**base, **got} if res is not None else _not_estimated(base, got))
+        if data["has_rci"].all():
+            got, res = _estimate(m, RELIABLE, "binary", notes)
+            row(version, AT_LEAST_ONE_AREA, {**base, **got} if res is not None else _not_estimated(base, got),
+                outcome=RELIABLE)
+
+    for version, g in people.groupby("star_version", sort=True):
+        compare(version, g, ["trial_month"], True)
+    if people["star_version"].nunique() > 1:
+        span = people["scale_max"] - people["scale_min"]
+        pooled = people.assign(improvement=people["improvement"] * 9 / span,
+                               baseline=1 + 9 * (people["baseline"] - people["scale_min"]) / span)
+        compare(ALL, pooled, ["star_version", "trial_month"], False)
+    return rows, results
+
+
+def _earlier_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[dict], dict]:
+    frame, covs = comparison_frames(con, settings)
+    if frame.empty:
+        return [], {}
     covariates = ["baseline", "months_between", *covs]
+    sentence = design_sentence(settings, covariates)
     rows, results = [], {}
 
     def add(version: str, area: str, data: pd.DataFrame, exact=None) -> None:
         row, res = _compare(data.reset_index(drop=True), covariates, settings, exact=exact)
-        rows.append({"star_version": version, "area": area, **row})
+        rows.append({"star_version": version, "area": area, "design_sentence": sentence,
+                     "headline": area == MEAN_OF_AREAS and version != ALL, **row})
         if res is not None:
             results[(version, area)] = res
 
@@ -126,7 +313,7 @@ def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings)
             baseline=1 + 9 * (means["baseline"] - means["scale_min"]) / (means["scale_max"] - means["scale_min"]),
         )
         add(ALL, MEAN_OF_AREAS, pooled, exact=["star_version"])
-    return pd.DataFrame(rows).reindex(columns=cols), results
+    return rows, results
 
 
 def effects_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:

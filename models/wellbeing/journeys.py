@@ -19,6 +19,23 @@
     ``timebank_id``: the participant's earliest membership (ties: lowest id), else 'none'.
     The demographics and the configured covariates from ``staging.persons``.
 
+``core.wellbeing_trials``, one row per person x version x area x trial x arm (the target trial of
+    docs/methods.md, "Well-being"; used by the comparison when ``design = "new_joiners"``)
+    ``participation_started_on`` = the person's first membership (role in ``member_roles``)
+    or programme enrolment. One trial per calendar month in which someone reading the
+    instrument started. A **participant** of the trial started in that month and has a
+    reading on or before the start, at most ``baseline_lookback_days`` before it; time zero
+    is the start, the baseline their last such reading. A **comparison person** of the trial
+    had not started by the month's first day (never, or later, even later that month: a later
+    participant is a comparison person until then, Li, Propert & Rosenbaum 2001) and has a
+    reading in the ``baseline_lookback_days`` up to it; time zero is the month's first day.
+    Nothing after that day decides who is a comparison person. For both, the
+    outcome reading is the one nearest ``follow_up_days`` after the baseline, within
+    ``follow_up_tolerance_days``, and after time zero (earliest on ties); NULL when none
+    (no follow-up: counted, not compared). Covariates are measured at or before time zero:
+    the baseline score, age at time zero, months from the first reading on the instrument
+    to the baseline. Nothing after time zero decides who is in a trial or in which arm.
+
 ``core.star_journeys``, one row per person x version x area
     baseline (rule ``first`` or ``lower_of_first_two``), latest reading, change, months
     between, improved/same/worse (direction-aware), baseline and latest stage, and the
@@ -38,7 +55,7 @@ import pandas as pd
 
 from models.wellbeing import scales
 from models.wellbeing.settings import WellbeingSettings
-from models.wellbeing.tables import JOURNEYS, PEOPLE, READINGS, columns_of, scalar, table_exists
+from models.wellbeing.tables import JOURNEYS, PEOPLE, READINGS, TRIALS, columns_of, scalar, table_exists
 
 DAYS_PER_MONTH = 30.4375  # average Gregorian month
 RCI_TOLERANCE = 1e-9  # |RCI| must exceed z by more than floating-point noise: exactly z is not reliable
@@ -273,6 +290,7 @@ def build_core(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, run_
             FROM j JOIN {PEOPLE} pe USING (person_id)
             ORDER BY j.person_id, j.star_version, j.area
         """)
+        _build_trials(con, settings, rid, z)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -280,6 +298,74 @@ def build_core(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, run_
     counts = reading_counts(con)
     counts.update({"covariates_used": covs, "covariates_absent": absent})
     return counts
+
+
+def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, rid: str, z: float) -> None:
+    """core.wellbeing_trials (module docstring). Runs inside build_core's transaction."""
+    back, h, tol = int(settings.baseline_lookback_days), int(settings.follow_up_days), int(settings.follow_up_tolerance_days)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {TRIALS} AS
+        WITH starts AS (
+            SELECT person_id, min(d) AS started_on FROM (
+                SELECT person_id, joined_on AS d FROM _wb_members
+                UNION ALL
+                SELECT person_id::VARCHAR, started_on::DATE FROM {_source(con, 'staging.programme_enrolments')}
+                WHERE person_id IS NOT NULL AND started_on IS NOT NULL
+            ) GROUP BY person_id
+        ), occ AS (
+            SELECT person_id, star_version, assessed_on, min(assessed_on) OVER (PARTITION BY person_id, star_version) AS first_on
+            FROM (SELECT DISTINCT person_id, star_version, assessed_on FROM {READINGS})
+        ), part AS (
+            SELECT o.person_id, o.star_version, date_trunc('month', s.started_on)::DATE AS trial_month, TRUE AS participant,
+                   s.started_on AS time_zero, max(o.assessed_on) AS baseline_on, any_value(o.first_on) AS first_on
+            FROM starts s JOIN occ o ON o.person_id = s.person_id
+             AND o.assessed_on <= s.started_on AND o.assessed_on >= s.started_on - INTERVAL {back} DAY
+            GROUP BY ALL
+        ), months AS (
+            SELECT DISTINCT star_version, trial_month FROM part
+        ), ctrl AS (
+            SELECT o.person_id, o.star_version, m.trial_month, FALSE AS participant, m.trial_month AS time_zero,
+                   max(o.assessed_on) AS baseline_on, any_value(o.first_on) AS first_on
+            FROM months m JOIN occ o ON o.star_version = m.star_version
+             AND o.assessed_on <= m.trial_month AND o.assessed_on >= m.trial_month - INTERVAL {back} DAY
+            LEFT JOIN starts s ON s.person_id = o.person_id
+            WHERE s.started_on IS NULL OR s.started_on > m.trial_month
+            GROUP BY ALL
+        ), trial AS (
+            SELECT * FROM part UNION ALL SELECT * FROM ctrl
+        ), fu AS (
+            SELECT t.person_id, t.star_version, t.trial_month, o.assessed_on AS followup_on,
+                   t.participant,
+                   row_number() OVER (PARTITION BY t.person_id, t.star_version, t.trial_month, t.participant
+                                      ORDER BY abs(date_diff('day', t.baseline_on, o.assessed_on) - {h}), o.assessed_on) AS k
+            FROM trial t JOIN occ o ON o.person_id = t.person_id AND o.star_version = t.star_version
+             AND o.assessed_on > t.time_zero AND date_diff('day', t.baseline_on, o.assessed_on) BETWEEN {h - tol} AND {h + tol}
+        ), rows AS (
+            SELECT t.*, fu.followup_on FROM trial t
+            LEFT JOIN fu ON fu.person_id = t.person_id AND fu.star_version = t.star_version
+             AND fu.trial_month = t.trial_month AND fu.participant = t.participant AND fu.k = 1
+        ), sdiff AS (
+            SELECT DISTINCT star_version, area, s_diff FROM {JOURNEYS}
+        )
+        SELECT r.person_id, r.star_version, b.area, r.trial_month, r.participant, r.time_zero,
+               r.baseline_on, b.score_oriented AS baseline_oriented, r.followup_on, f.score_oriented AS followup_oriented,
+               f.score_oriented - b.score_oriented AS improvement,
+               date_diff('day', r.first_on, r.baseline_on) / {DAYS_PER_MONTH} AS months_from_first_reading,
+               date_diff('day', p.birth_date, r.time_zero) / 365.25 AS age_at_time_zero,
+               d.s_diff,
+               CASE WHEN d.s_diff > 0 AND f.score_oriented IS NOT NULL
+                    THEN (f.score_oriented - b.score_oriented) / d.s_diff > {z} END AS reliable_improvement,
+               CASE WHEN d.s_diff > 0 AND f.score_oriented IS NOT NULL
+                    THEN (f.score_oriented - b.score_oriented) / d.s_diff < -{z} END AS reliable_deterioration,
+               {rid} AS run_id
+        FROM rows r
+        JOIN {READINGS} b ON b.person_id = r.person_id AND b.star_version = r.star_version AND b.assessed_on = r.baseline_on
+        LEFT JOIN {READINGS} f ON f.person_id = r.person_id AND f.star_version = r.star_version
+             AND f.area = b.area AND f.assessed_on = r.followup_on
+        LEFT JOIN sdiff d ON d.star_version = r.star_version AND d.area = b.area
+        JOIN {PEOPLE} p ON p.person_id = r.person_id
+        ORDER BY r.star_version, r.trial_month, r.person_id, r.participant, b.area
+    """)
 
 
 def reading_counts(con: duckdb.DuckDBPyConnection) -> dict:
@@ -291,8 +377,15 @@ def reading_counts(con: duckdb.DuckDBPyConnection) -> dict:
         people, paired = con.execute(
             f"SELECT count(DISTINCT person_id), count(DISTINCT person_id) FILTER (WHERE paired) FROM {JOURNEYS}"
         ).fetchall()[0]
+    starts, followed = (0, 0)
+    if table_exists(con, TRIALS):
+        starts, followed = con.execute(
+            f"SELECT count(DISTINCT (person_id, star_version)) FILTER (WHERE participant), "
+            f"count(DISTINCT (person_id, star_version)) FILTER (WHERE participant AND improvement IS NOT NULL) FROM {TRIALS}"
+        ).fetchall()[0]
     return {"readings_staged": int(staged), "readings_scored": int(scored), "readings_left_out": int(staged - scored),
-            "people": int(people), "people_paired": int(paired)}
+            "people": int(people), "people_paired": int(paired), "trial_participants": int(starts),
+            "trial_participants_followed_up": int(followed)}
 
 
 def unaccounted_readings(con: duckdb.DuckDBPyConnection) -> int:

@@ -27,6 +27,23 @@ Defaults and their sources (details in docs/outputs-wellbeing.md, "Settings"):
   system account are not participants).
 * ``comparison_method`` = "match", ``caliper`` = 0.2 SD of the logit (Austin 2011), the
   comparison engine's defaults.
+* ``design`` = "new_joiners": the target trial of docs/methods.md ("Well-being"): time zero is
+  the day a person starts taking part (joins a time bank in ``member_roles`` or starts a
+  programme), the baseline is their last reading on or before it; comparison people are those
+  read by the end of the same calendar month who had not started by then (sequential trials,
+  one per month; Hernan & Robins 2016; Li, Propert & Rosenbaum 2001). "joined_by_last_reading"
+  is the earlier definition (anyone who joined by their last reading is a participant, baseline
+  = first reading): it lets participation after the baseline decide who is compared
+  (immortal-time bias) and is kept only to show that bias in bench/validate_wellbeing.py.
+* ``baseline_lookback_days`` = 91: a baseline reading counts if it is at most 91 days
+  before time zero (Star readings come every 3-6 months, reference/methods.md section 3).
+* ``follow_up_days`` = 183, ``follow_up_tolerance_days`` = 91: the outcome is the reading
+  nearest 183 days (6 months) after the baseline, within +/- 91 days, and after time zero; the
+  same rule for participants and comparison people, so follow-up is aligned.
+* ``trajectory_se`` = "person_cluster": standard errors of the trajectory models robust to
+  any correlation of one person's readings (CR1 sandwich on the person; Liang & Zeger 1986),
+  because readings of one occasion share their hours across up to 10 areas and the areas
+  have their own person-level levels; "model" is the REML model-based SE.
 * ``min_model_people`` = 20: ours; below it a mixed model is not attempted (the variance of
   the person intercept is not estimable with a handful of people).
 """
@@ -86,6 +103,16 @@ class WellbeingSettings(BaseModel):
     comparison_method: Literal["match", "ipw"] = Field("match", description="Comparison engine method.")
     caliper: float | None = Field(0.2, gt=0, description="Matching caliper, SDs of the logit propensity score (Austin 2011).")
     seed: int = Field(0, description="Seed for the comparison engine's tie-breaking.")
+    design: Literal["new_joiners", "joined_by_last_reading"] = Field(
+        "new_joiners", description="Comparison design: the target trial with time zero at joining (default), or the "
+                                   "earlier, biased definition (participant = joined by the last reading; for benchmarks only).")
+    baseline_lookback_days: int = Field(91, ge=0, le=730, description="Baseline: the last reading at most this many days "
+                                                                       "before time zero (91).")
+    follow_up_days: int = Field(183, ge=1, le=1826, description="Outcome: the reading nearest this many days after the "
+                                                                 "baseline (183) ...")
+    follow_up_tolerance_days: int = Field(61, ge=0, le=730, description="... within this many days either side (61).")
+    trajectory_se: Literal["person_cluster", "model"] = Field(
+        "person_cluster", description="Trajectory-model SEs: clustered on the person (default) or REML model-based.")
     min_model_people: int = Field(20, ge=3, description="Fewest people for a mixed model to be fitted (ours).")
 
     @field_validator("reliability")

@@ -16,7 +16,8 @@ import pandas as pd
 READINGS = "core.wellbeing_readings"
 JOURNEYS = "core.star_journeys"
 PEOPLE = "core.wellbeing_people"
-CORE_TABLES = (READINGS, JOURNEYS, PEOPLE)
+TRIALS = "core.wellbeing_trials"
+CORE_TABLES = (READINGS, JOURNEYS, PEOPLE, TRIALS)
 
 # ------------------------------------------------------------------ published (marts)
 CHANGE = "marts.wellbeing_change"
@@ -65,7 +66,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "treated_value": "DOUBLE", "comparison_value": "DOUBLE", "n_treated": "BIGINT", "n_control": "BIGINT",
         "n_matched": "BIGINT", "n_control_matched": "BIGINT", "n_balance_flags": "BIGINT",
         "max_abs_smd_after": "DOUBLE", "verdict": "VARCHAR", "interpretation": "VARCHAR", "covariates": "VARCHAR",
-        "status": "VARCHAR", "warnings": "VARCHAR",
+        "status": "VARCHAR", "warnings": "VARCHAR", "design": "VARCHAR", "design_sentence": "VARCHAR",
+        "estimand": "VARCHAR", "share_participants_matched": "DOUBLE", "headline": "BOOLEAN",
     },
     MODEL: {
         "run_id": "VARCHAR", "scope": "VARCHAR", "star_version": "VARCHAR", "area": "VARCHAR", "score_scale": "VARCHAR",

@@ -26,7 +26,9 @@ DESCRIPTIONS = {
     wb.TRANSITIONS: "Baseline stage x latest stage counts (full matrix) of people with paired readings.",
     wb.RELIABLE: "People with reliable improvement (Jacobson-Truax RCI) with Wilson intervals and the comparison "
                  "group's rate, keyed for the social-value model.",
-    wb.EFFECTS: "Participants' improvement against a matched comparison group (comparison engine), per version and area.",
+    wb.EFFECTS: "Participants' improvement from a baseline reading before joining against comparison people not yet "
+                "started that month (target trial, docs/methods.md), matched, per version and area; the headline row "
+                "per version is flagged, with the design sentence, estimand and share of participants matched.",
     wb.MODEL: "Mixed models of the score on time, hours given and hours received (+ covariates, person intercept): "
               "coefficients with 95% CIs and the Wald test of giving = receiving.",
 }
@@ -43,8 +45,9 @@ def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
     deps=[dg.AssetKey(["staging", s]) for s in SOURCES],
     pool=WAREHOUSE_POOL,
     description="core.star_journeys (person x version x area: baseline, latest, change, stages, RCI), with "
-                "core.wellbeing_readings (scored readings with hours given/received) and core.wellbeing_people. "
-                "Person level: never published.",
+                "core.wellbeing_readings (scored readings with hours given/received), core.wellbeing_people and "
+                "core.wellbeing_trials (the target trial: time zero at joining, a baseline reading before it, aligned "
+                "follow-up; docs/methods.md). Person level: never published.",
 )
 def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     config = wellbeing_settings(settings)
@@ -62,6 +65,7 @@ def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
         "covariates_used": ", ".join(counts["covariates_used"]) or "none",
         "covariates_absent": ", ".join(counts["covariates_absent"]) or "none",
         "baseline_rule": config.baseline_rule,
+        "design": config.design,
     })
 
 

@@ -173,3 +173,49 @@ def test_collinear_design_raises_and_the_trajectory_says_not_fitted():
     assert [r["term"] for r in rows] == ["hours_given", "hours_received", "months", "given_minus_received"]
     assert all(r["status"].startswith("not fitted: the design matrix") for r in rows)
     assert info["converged"] is None and info["n_people"] == 60
+
+
+# ------------------------------------------------------------------------------ person-clustered covariance
+
+
+def test_cluster_robust_covariance_against_dense_matrices():
+    d = synthetic(5, 80, [1, 2, 3, 5, 8], 0.7, 1.2)
+    fit = fit_random_intercept(FORMULA, d, d["person_id"])
+    X = smf.ols(FORMULA, d).exog
+    y = d["y"].to_numpy()
+    lam = fit.tau2 / fit.sigma2
+    r = y - X @ fit.fe_params.to_numpy()
+    groups = d["person_id"].to_numpy()
+    A = np.zeros((X.shape[1], X.shape[1]))
+    meat = np.zeros_like(A)
+    for g in np.unique(groups):
+        m = groups == g
+        Vinv = np.linalg.inv(np.eye(m.sum()) + lam * np.ones((m.sum(), m.sum())))
+        A += X[m].T @ Vinv @ X[m]
+        s = X[m].T @ Vinv @ r[m]
+        meat += np.outer(s, s)
+    G, N, p = len(np.unique(groups)), len(d), X.shape[1]
+    expected = G / (G - 1) * (N - 1) / (N - p) * np.linalg.inv(A) @ meat @ np.linalg.inv(A)
+    np.testing.assert_allclose(fit.cov_robust.to_numpy(), expected, rtol=1e-9)
+
+
+def test_cluster_robust_at_lambda_zero_is_statsmodels_ols_clustered():
+    d = synthetic(6, 100, [2, 3, 4], 0.0, 1.0)
+    fit = fit_random_intercept(FORMULA, d, d["person_id"])
+    if fit.tau2 > 0:
+        pytest.skip("this draw has a positive person variance")
+    codes = pd.factorize(d["person_id"])[0]
+    ols = smf.ols(FORMULA, d).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    np.testing.assert_allclose(fit.cov_robust.to_numpy(), ols.cov_params().to_numpy(), rtol=1e-8)
+
+
+def test_trajectory_uses_the_person_clustered_se_by_default():
+    d = synthetic(7, 60, [3, 4], 0.7, 1.0).rename(columns={"x1": "hours_given", "x2": "hours_received"})
+    d["months"] = d.groupby("person_id").cumcount() * 4.0
+    formula = "y ~ hours_given + hours_received + months"
+    fit = fit_random_intercept(formula, d, d["person_id"])
+    for se, cov in (("person_cluster", fit.cov_robust), ("model", fit.cov_params)):
+        rows, _ = fit_trajectory(d, "y", [], None, WellbeingSettings(trajectory_se=se))
+        given = next(r for r in rows if r["term"] == "hours_given")
+        assert given["se"] == pytest.approx(math.sqrt(cov.loc["hours_given", "hours_given"]), rel=1e-12), se
+    assert WellbeingSettings().trajectory_se == "person_cluster"

@@ -1,0 +1,142 @@
+"""The well-being target trial (docs/methods.md, "Well-being") on a fixture worked out by hand.
+
+Recovery Star, area ``work``; defaults: baseline within 91 days before time zero, outcome the
+reading nearest 183 days after the baseline (92-274 days) and after time zero.
+
+* A joins on 2023-02-01. Readings 2022-06-01 (too old), 2023-01-10 = 4 (baseline),
+  2023-04-10 = 5 (90 days: outside 92-274), 2023-07-15 = 7 (186 days: the outcome).
+* B never joins. Readings 2023-01-20 = 5, 2023-07-01 = 6 (162 days), 2023-09-01 = 9 (224 days).
+  Nearest 183 days is 2023-07-01.
+* C reads 2023-01-05 = 3, 2023-07-05 = 4 and joins on 2023-03-15: a comparison person in the
+  February trial and in the March trial (not started by 1 March), and a participant in the
+  March trial from 15 March.
+* D joins on 2023-02-10 and is first read on 2023-03-01: no baseline before joining, so in no
+  trial (the earlier definition made D a participant).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import wellbeing as wb
+from models.wellbeing import effects as eff
+from tests.models.test_wellbeing import build, pid, readings
+
+STAR = (readings("A", "recovery_star", "work", ("2022-06-01", 2), ("2023-01-10", 4), ("2023-04-10", 5), ("2023-07-15", 7))
+        + readings("B", "recovery_star", "work", ("2023-01-20", 5), ("2023-07-01", 6), ("2023-09-01", 9))
+        + readings("C", "recovery_star", "work", ("2023-01-05", 3), ("2023-07-05", 4))
+        + readings("D", "recovery_star", "work", ("2023-03-01", 2), ("2023-09-01", 8)))
+MEMBERS = ["MA,TB01,A,community,2023-02-01,", "MC,TB01,C,community,2023-03-15,", "MD,TB01,D,community,2023-02-10,"]
+
+
+@pytest.fixture
+def trials(tmp_path, warehouse):
+    build(tmp_path, warehouse, STAR, members=MEMBERS)
+    wb.build_core(warehouse, wb.WellbeingSettings(), "r")
+    df = warehouse.execute("""
+        SELECT person_id, strftime(trial_month, '%Y-%m') AS trial, participant, time_zero::VARCHAR AS t0,
+               baseline_on::VARCHAR AS b, followup_on::VARCHAR AS f, improvement
+        FROM core.wellbeing_trials ORDER BY trial, person_id""").df()
+    names = {pid(x): x for x in "ABCD"}
+    df["who"] = df["person_id"].map(names)
+    return {(r.who, r.trial, bool(r.participant)): (r.t0, r.b, r.f, r.improvement) for r in df.itertuples()}
+
+
+def test_time_zero_baseline_and_aligned_follow_up(trials):
+    assert trials == {
+        ("A", "2023-02", True): ("2023-02-01", "2023-01-10", "2023-07-15", 3.0),
+        ("B", "2023-02", False): ("2023-02-01", "2023-01-20", "2023-07-01", 1.0),
+        ("C", "2023-02", False): ("2023-02-01", "2023-01-05", "2023-07-05", 1.0),
+        ("B", "2023-03", False): ("2023-03-01", "2023-01-20", "2023-07-01", 1.0),
+        ("C", "2023-03", False): ("2023-03-01", "2023-01-05", "2023-07-05", 1.0),
+        ("C", "2023-03", True): ("2023-03-15", "2023-01-05", "2023-07-05", 1.0),
+    }
+
+
+def test_joining_before_the_first_reading_is_in_no_trial(trials):
+    assert not any(who == "D" for who, _, _ in trials)
+
+
+def test_follow_up_window_and_lookback_are_settings(tmp_path, warehouse):
+    build(tmp_path, warehouse, STAR, members=MEMBERS)
+    # a 12-month horizon +/- 30 days: nobody has a reading 335-395 days after the baseline
+    wb.build_core(warehouse, wb.WellbeingSettings(follow_up_days=365, follow_up_tolerance_days=30), "r")
+    assert warehouse.execute("SELECT count(*) FROM core.wellbeing_trials WHERE followup_on IS NOT NULL").fetchall()[0][0] == 0
+    # a 20-day lookback: A's baseline (22 days before joining) and C's are too old; no trial at all
+    wb.build_core(warehouse, wb.WellbeingSettings(baseline_lookback_days=20), "r")
+    assert warehouse.execute("SELECT count(*) FROM core.wellbeing_trials").fetchall()[0][0] == 0
+
+
+def test_earlier_definition_is_not_the_default():
+    assert wb.WellbeingSettings().design == "new_joiners"
+    assert "months_between" not in eff.design_sentence(wb.WellbeingSettings(), ["baseline", "age"])
+
+
+# Six more comparison people who never join, each improving by exactly 1, so every comparison person in
+# either trial has improvement +1 whoever the matching picks.
+MORE = [line for k in range(6)
+        for line in readings(f"K{k}", "recovery_star", "work", *([("2022-05-01", 5)] if k in (1, 4) else []),
+                             ("2023-01-25", 3 + k), ("2023-07-10", 4 + k))]
+
+
+def test_matched_effect_on_the_fixture_and_mart_columns(tmp_path, warehouse):
+    ids = ["K0", "A", "K1", "B", "K2", "C", "K3", "D", "K4", "K5"]
+    persons = [f"{p},{1950 + 3 * i}-01-01,female,E1,5" for i, p in enumerate(ids)]  # ages spread, so nothing separates
+    build(tmp_path, warehouse, STAR + MORE, members=MEMBERS, persons=persons)
+    settings = wb.WellbeingSettings(caliper=None, covariates=("age",))
+    wb.build_core(warehouse, settings, "r")
+    frame, _ = eff.trial_frames(warehouse, settings)
+    people = frame.groupby(["person_id", "trial_month", "participant"]).agg(improvement=("improvement", "mean")).reset_index()
+    # two trials, each with its participant and comparison people: what matching can pick from
+    assert sorted(people["trial_month"].unique()) == ["2023-02", "2023-03"]
+    out = wb.effects_table(warehouse, settings)
+    head = out[out["headline"].astype(bool)]
+    assert list(head["star_version"]) == ["recovery_star"] and list(head["area"]) == ["mean_of_areas"]
+    r = head.iloc[0]
+    assert r["design"] == "new_joiners" and "joined or enrolled" in r["design_sentence"]
+    # Every comparison person improved by 1, so whoever is matched the comparison value is 1; the participants
+    # are A (+3, February) and C (+1, March), and the engine's common support may leave one of them out.
+    assert r["status"] == "estimated" and r["comparison_value"] == pytest.approx(1.0)
+    assert r["treated_value"] == pytest.approx({2: 2.0, 1: r["treated_value"]}[int(r["n_matched"])])
+    assert round(r["treated_value"], 9) in (2.0, 3.0, 1.0)  # both, A only, C only
+    assert r["estimate"] == pytest.approx(r["treated_value"] - 1.0)  # bias correction: the outcome is flat in x
+    assert r["share_participants_matched"] == pytest.approx(r["n_matched"] / 2)
+    assert r["estimand"] == ("ATT" if r["n_matched"] == 2 else "effect on the matched participants")
+    work = out[(out["area"] == "work") & (out["outcome"] == "improvement")].iloc[0]
+    assert not work["headline"]
+    if r["n_matched"] == 2:  # the area on the same matched sample
+        assert work["estimate"] == pytest.approx(r["estimate"])
+    else:  # one matched participant: no interval, so no area row
+        assert work["status"].startswith("not estimated")
+
+
+def test_reliable_improvement_rule_false_positive_rate_by_simulation():
+    from models.wellbeing.change import rule_false_positive_rate
+
+    assert rule_false_positive_rate(10) == pytest.approx(0.975 ** 10 - 0.95 ** 10, abs=2e-4)
+    assert rule_false_positive_rate(10) == pytest.approx(0.178, abs=1e-3)  # the issue's "about 18%"
+    assert rule_false_positive_rate(1) == pytest.approx(0.025, abs=1e-4)
+    # pure noise: 10 areas, readings with SEM 1, so the change has SD sqrt(2) and S_diff = sqrt(2)
+    rng = np.random.default_rng(20261203)
+    change = rng.normal(0, np.sqrt(2), (200_000, 10))
+    rci = change / np.sqrt(2)
+    flagged = ((rci > 1.96).any(axis=1) & ~(rci < -1.96).any(axis=1)).mean()
+    assert flagged == pytest.approx(rule_false_positive_rate(10), abs=3 * np.sqrt(0.178 * 0.822 / 200_000))
+
+
+def test_reliable_improvement_is_estimated_on_the_matched_sample_and_never_the_headline(tmp_path, warehouse):
+    ids = ["K0", "A", "K1", "B", "K2", "C", "K3", "D", "K4", "K5"]
+    persons = [f"{p},{1950 + 3 * i}-01-01,female,E1,5" for i, p in enumerate(ids)]
+    build(tmp_path, warehouse, STAR + MORE, members=MEMBERS, persons=persons)
+    settings = wb.WellbeingSettings(caliper=None, covariates=("age",), reliability={"recovery_star": 0.8})
+    wb.build_core(warehouse, settings, "r")
+    out = wb.effects_table(warehouse, settings)
+    head = out[out["headline"].astype(bool)].iloc[0]
+    rel = out[out["outcome"] == "reliable_improvement"]
+    if head["n_matched"] >= 2:
+        assert len(rel) == 1 and rel.iloc[0]["area"] == "at_least_one_area" and not rel.iloc[0]["headline"]
+        assert -1 <= rel.iloc[0]["estimate"] <= 1 and rel.iloc[0]["measure"] == "risk_difference"
+    else:  # one matched participant: no interval, so no row
+        assert rel.empty
