@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from dashboards import commissioner, data_quality, evaluator, funder, overview
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.page import render
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from dashboards import commissioner, evaluator, funder
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.page import PAGES, render
 from schemas.contract import contract
 from schemas.raw import SOURCES

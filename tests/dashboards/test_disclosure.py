@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from dashboards.disclosure import SUPPRESSED, DisclosureRule
+from models.disclosure import SUPPRESSED, DisclosureRule
 
 
 def test_hes_rule_counts():

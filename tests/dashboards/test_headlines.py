@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from dashboards import headlines, wording
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.filters import Filter, Item, embed_json, variants
 from dashboards.tiles import judge
 
