@@ -28,7 +28,7 @@ from models.disclosure import SUPPRESSED, DisclosureRule
 
 NO_DESIGN = "Design not recorded for this run (the model did not write a design sentence)."
 NO_ROLE = "Analysis role not available: marts.effect_register was not built in this run."
-COLUMNS = ["outcome", "participants", "comparison", "difference", "ci_low", "ci_high", "unit", "n_matched", "verdict",
+COLUMNS = ["outcome", "participants_value", "comparison_value", "difference", "ci_low", "ci_high", "unit", "n_matched", "verdict",
            "rag", "sentence", "design", "estimand", "analysis_role", "n_comparisons", "source"]
 
 
@@ -84,7 +84,7 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
     words = "inconclusive" if rag == "similar" else ("a reduction" if rag == "better" else "an increase")
     sentence = (f"{rule.text(str(e['jdl_statement'] or ''))} The difference of {est:+.1f} percentage points is {words}: "
                 f"the true difference is likely between {low:+.1f} and {high:+.1f} points (95% interval).")
-    return _row(outcome, source, participants=pct(e["participant_rate"]), comparison=pct(e["comparison_rate"]),
+    return _row(outcome, source, participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
                 difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
                 n_matched=rule.count(e["n_matched"]), verdict=e["verdict"], rag=rag, sentence=sentence, **base)
 
@@ -107,7 +107,7 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
     if rule.hides(e["n_matched"]):
         return {**_withheld(outcome, source, rule, design), **base}
     low, high, est = (100 * e[c] for c in ("ci_low", "ci_high", "estimate"))
-    return _row(outcome, source, participants=pct(e["participant_value"]), comparison=pct(e["comparison_value"]),
+    return _row(outcome, source, participants_value=pct(e["participant_value"]), comparison_value=pct(e["comparison_value"]),
                 difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
                 n_matched=rule.count(e["n_matched"]), verdict=e["verdict"], rag=judge(low, high, 0.0, True),
                 sentence=f"{e['per_100_statement']} {e['verdict_statement']}", **base)
@@ -133,7 +133,7 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
                 f"reading; similar people who did not take part moved {e['comparison_value']:+.2f}. The difference of "
                 f"{e['estimate']:+.2f} points is {words}: it is likely between {e['ci_low']:+.2f} and {e['ci_high']:+.2f} "
                 "points (95% interval).")
-    return _row(outcome, source, participants=f"{e['treated_value']:+.2f}", comparison=f"{e['comparison_value']:+.2f}",
+    return _row(outcome, source, participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",
                 difference=round(e["estimate"], 2), ci_low=round(e["ci_low"], 2), ci_high=round(e["ci_high"], 2),
                 unit="Star points per area", n_matched=rule.count(e["n_matched"]), verdict=e["interpretation"], rag=rag,
                 sentence=sentence, **base)
@@ -148,7 +148,7 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     valued, listed = outcomes_valued(impact, "overall")
     rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if pd.notna(r["ratio_ci_low"]) else "none"
     made_up = " The unit costs are illustrative (made up for the demo)." if illustrative(impact) else ""
-    return _row(outcome, source, participants=f"£{r['ratio']:.2f}", comparison="£1.00", difference=round(r["ratio"] - 1, 2),
+    return _row(outcome, source, participants_value=f"£{r['ratio']:.2f}", comparison_value="£1.00", difference=round(r["ratio"] - 1, 2),
                 ci_low=round(r["ratio_ci_low"] - 1, 2) if rag != "none" else None,
                 ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit="£ per £1 invested",
                 verdict=f"£{r['ratio']:.2f} per £1", rag=rag, design=f"{valued} of {plural(listed, 'outcome')} valued.",

@@ -39,7 +39,7 @@ SUPPRESSED = "*"
 #: A whole number followed by a word that counts people or events, inside free text.
 COUNT_IN_TEXT = re.compile(
     r"\b(\d[\d,]*)(\s+(?:comparison\s+|matched\s+|treated\s+)?(?:people|persons?|participants?|members?|discharges?|"
-    r"reoffen\w+|readings?|individuals?|accounts?))\b")
+    r"reoffenders?|readings?|individuals?|accounts?))\b")
 
 
 @dataclass
