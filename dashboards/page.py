@@ -63,6 +63,11 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
 
 TABLE_SCRIPT = """
 (function(){
+  document.querySelectorAll('details').forEach(function(d){
+    d.addEventListener('toggle', function(){
+      if (d.open) d.querySelectorAll('.js-plotly-plot').forEach(function(gd){ Plotly.Plots.resize(gd); });
+    });
+  });
   document.querySelectorAll('div.pager').forEach(function(pager){
     var table = document.getElementById(pager.dataset.table), rows = [];
     var size = 20, page = 0, input = pager.querySelector('input'), status = pager.querySelector('.status');
@@ -273,7 +278,7 @@ def render(page: Page, out_dir: Path) -> Path:
             parts.append(section.html)
         if section.figure is not None:
             style(section.figure, section.title)
-            parts.append(f"<div class='chart' role='img' aria-label='{html.escape(section.summary, quote=True)}'>"
+            parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(section.summary, quote=True)}'>"
                          + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}",
                                                   config={"responsive": True, "displaylogo": False})
                          + "</div>")

@@ -43,7 +43,7 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
     out = [Section("Provenance", f"{len(runs)} run(s) wrote the figures on these pages. The latest, {runs['run_id'].iloc[-1]}, "
                    f"ran code {runs['code_version'].iloc[-1]} with the configuration below; rerunning it on the same inputs "
                    "(same file hashes) gives the same marts.", table=table, csv_name="evaluator-runs.csv",
-                   html="<details><summary>Configuration (resolved settings, JSON)</summary><pre>"
+                   html="<details><summary>Configuration (resolved settings, JSON)</summary><pre tabindex='0'>"
                         + html.escape(json.dumps(json.loads(runs["config"].iloc[-1]), indent=2, sort_keys=True))
                         + "</pre></details>")]
     mine = None if files is None else files[files["run_id"].isin(runs["run_id"])]

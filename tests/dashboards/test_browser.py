@@ -111,6 +111,8 @@ def test_evaluator_diagnostics_drop_down_switches_result(demo_run, browser, char
     visible = f"() => document.getElementById('{chart}').data.map(t => t.visible)"
     title = f"() => document.getElementById('{chart}').layout.title.text"
     before, first_title = page.evaluate(visible), page.evaluate(title)
+    page.evaluate(f"document.getElementById('{chart}').closest('details').open = true")
+    page.wait_for_timeout(300)
     figure = page.locator(f"#{chart}")
     figure.locator("g.updatemenu-header").first.click()
     figure.locator("g.updatemenu-dropdown-button").nth(1).click()
@@ -184,9 +186,10 @@ def test_every_page_fits_a_390_px_phone_without_sideways_scroll(demo_run, browse
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # legends sit under the plot, not over it
     overlaps = page.evaluate("""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).filter(gd => {
-        const legend = gd.querySelector('g.legend'), plot = gd.querySelector('g.cartesianlayer .bg, rect.bg');
-        if (!legend || !plot) return false;
-        const a = legend.getBoundingClientRect(), b = plot.getBoundingClientRect();
+        const legend = gd.querySelector('g.legend'), size = gd._fullLayout && gd._fullLayout._size;
+        if (!legend || !size || !legend.getBoundingClientRect().width) return false;
+        const a = legend.getBoundingClientRect(), box = gd.getBoundingClientRect();
+        const b = {left: box.left + size.l, right: box.left + size.l + size.w, top: box.top + size.t, bottom: box.top + size.t + size.h};
         return a.top < b.bottom - 1 && a.bottom > b.top + 1 && a.left < b.right - 1 && a.right > b.left + 1;
     }).map(gd => gd.id)""")
     assert overlaps == []
