@@ -96,7 +96,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
     return Section(title, f"{plural(len(rows), 'funder')}, {plural(len(grants), 'grant')}, "
                    f"{money(grants['amount'].sum())} in all. Each funder's hours bought, two-way participation and reserved "
                    "pot, from the grant rows below.", html=f"<ul class='verdicts'>{''.join(items)}</ul>", table=frame,
-                   csv_name="funder-summary.csv",
+                   csv_name="funder-summary.csv", show_table=False,
                    note="Two-way participation: members who both gave and received, over active members, from the published "
                         "(rounded) counts.")
 

@@ -112,7 +112,8 @@ class Section:
     summary when the page's filters change; ``blocks`` swap the inner HTML of the element with
     the given id (headline tiles). ``responds`` says which filters the section follows.
     ``collapsed``: shown closed under its title (evaluator page). ``table_variants`` swap the
-    table's rows with the filters (each a published table).
+    table's rows with the filters (each a published table). ``show_table=False``: the table is
+    only the CSV (its rows are already on the page in another form).
     """
 
     title: str
@@ -126,6 +127,7 @@ class Section:
     blocks: list[tuple[str, Variants]] = field(default_factory=list)
     responds: str = ""
     collapsed: bool = False
+    show_table: bool = True
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -207,10 +209,23 @@ def cell(value: object) -> tuple[str, bool]:
     return str(value), False
 
 
+#: Columns that hold pounds: shown as £75,100 (the CSV keeps the plain number).
+MONEY = re.compile(r"^(amount|reserved_pot|allocation|social_value|reciprocity_weighted_social_value|cost_per_\w+|"
+                   r"funder_total_amount|pv|proxy_value_reporting|investment_pv|npv)$")
+
+
+def _money(column: str, text: str, is_number: bool) -> str:
+    if not is_number or not MONEY.match(str(column)):
+        return text
+    return "£" + text if not text.startswith("-") else "-£" + text[1:]
+
+
 def _table_body(frame: pd.DataFrame) -> str:
     rows = []
+    money_columns = [bool(MONEY.match(str(c))) for c in frame.columns]
     for row in frame.itertuples(index=False):
-        cells = [cell(v) for v in row]
+        cells = [(_money("amount", *cell(v)) if m and cell(v)[1] else cell(v)[0], cell(v)[1])
+                 for v, m in zip(row, money_columns)]
         rows.append("<tr>" + "".join(f"<td class='num'>{html.escape(t)}</td>" if n else f"<td>{html.escape(t)}</td>"
                                      for t, n in cells) + "</tr>")
     return "".join(rows)
@@ -284,7 +299,8 @@ def render(page: Page, out_dir: Path) -> Path:
                          + "</div>")
         if section.table is not None:
             checks.append(_checked(section))
-            parts.append(_table_html(section.table, f"table-{sid}"))
+            if section.show_table:
+                parts.append(_table_html(section.table, f"table-{sid}"))
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
                 parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "

@@ -16,6 +16,7 @@ from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
 from dashboards.page import Section
+from dashboards.labels import plural
 from dashboards.tiles import pct
 
 
@@ -56,7 +57,7 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         shown, table = _published(rows, rule, "observed", "discharges", f"funnel {unit_type}")
         hidden = len(rows) - len(shown)
         outside = shown[shown["outlier_998"] != "within"]
-        summary = (f"{len(shown)} {words}s drawn; {len(outside)} lie outside the 99.8% limits"
+        summary = (f"{plural(len(shown), words)} drawn; {len(outside)} outside the 99.8% limits"
                    + (f" ({', '.join(f'{u} {s}' for u, s in zip(outside['unit'], outside['outlier_998']))})" if len(outside) else "")
                    + f". {hidden} not shown because their counts are below the publication threshold. "
                    "Each unit is compared with the whole (target 1), not ranked against the others.")

@@ -215,6 +215,7 @@ def sections(m: dict, rule: DisclosureRule) -> list[Section]:
     return [
         Section("What the evidence says", summary, html=_list(frame), table=published,
                 csv_name="commissioner-verdicts.csv", responds="Not filtered: every participant, the whole window.",
+                show_table=False,
                 note="Wording follows the Justice Data Lab: a result is a reduction or an increase only when its 95% "
                      "interval excludes no difference; otherwise it is inconclusive."),
         Section(title, "Each outcome's difference from its comparison with its 95% interval, turned so that better is to "
