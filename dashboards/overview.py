@@ -40,7 +40,7 @@ def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> 
     money_line = "" if grants is None or grants.empty else (
         f"; {plural(len(grants), 'grant')} worth {money(grants['amount'].sum())} from "
         f"{plural(grants['funder'].nunique(), 'funder')}")
-    line2 = f"Activity: {hours.value} exchanged, about {active.value} active member accounts{money_line}."
+    line2 = f"Activity: {hours.value.replace(' h', ' hours')} exchanged, about {active.value} active member accounts{money_line}."
     row = con.execute("SELECT files, rows_read, rows_quarantined, as_of FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()
     line3 = "" if row is None else (f"Data: {plural(row[0], 'input file')}, about {rule.count(row[1]):,} rows read, "
                                     f"{rule.count(row[2])} set aside for breaking a rule; data as of {row[3]}.")
@@ -56,7 +56,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     where = "".join(f"<li><a href='{f}'>{html.escape(t)}</a>: {html.escape(d)}</li>" for f, t, d in WHERE)
     return Page(
         "index.html", "Co-production Outcomes", "What time banks and co-produced services achieved in this run.",
-        [Section("What this run found", " ".join(lines),
+        [Section("What this run found", "Three lines: what the outcomes show, what the time banks did, what data arrived.",
                  html="<ol class='verdicts' id='found'>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines if x) + "</ol>"),
          Section("Where to look", "Four pages, one for each reader.", html=f"<ul>{where}</ul>")],
         demo=demo,
