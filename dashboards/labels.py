@@ -56,3 +56,13 @@ def pct(value: float | None, places: int = 1) -> str:
     if value is None or isinstance(value, str) or math.isnan(value):
         return "–" if not isinstance(value, str) else value
     return f"{100 * value:.{places}f}%"
+
+
+def programme(value: str) -> str:
+    """A programme label of the reoffending marts in words: 'timebank:TB01' -> 'Time bank TB01',
+    'any_participation' -> 'Any participation', 'prison_listeners' -> 'Prison listeners'."""
+    text = str(value)
+    if text.startswith("timebank:"):
+        return "Time bank " + text.removeprefix("timebank:")
+    words = text.replace("_", " ")
+    return words[:1].upper() + words[1:]

@@ -92,9 +92,12 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
         return Item(f"Crude 30-day emergency readmission rate in {len(shown)} areas against all discharges "
                     f"({pct(bench)}).{focus}", figure)
 
+    published = table[["value", "discharges", "readmissions"]].rename(columns={"value": "area"})
+    for column in ("rate", "ci_low", "ci_high"):  # per cent, as the chart draws them
+        published[f"{column}_pct"] = [v if isinstance(v, str) or v is None else round(100 * v, 1) for v in table[column]]
     return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (highlighted in orange).",
-                            table=table[["value", "discharges", "readmissions", "rate", "ci_low", "ci_high"]]
-                            .rename(columns={"value": "area"}), csv_name="commissioner-readmission-by-area.csv")
+                            table=published, csv_name="commissioner-readmission-by-area.csv",
+                            note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts.")
 
 
 def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:

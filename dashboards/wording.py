@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dashboards import labels
+
 from models.disclosure import DisclosureRule
 
 COLUMNS = ["result", "verdict", "n_matched", "what you can say", "what you cannot say", "design"]
@@ -72,7 +74,7 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
     """One row per programme's Cox 'treated' term, from the published Cox table (same values, same suppression)."""
     rows = []
     for r in ([] if cox is None else cox[cox["term"] == "treated"].to_dict("records")):
-        result = f"Time to first proven reoffence (Cox): {r['programme']}"
+        result = f"Time to first proven reoffence (Cox): {labels.programme(r['programme'])}"
         hr = r["hazard_ratio"]
         if hr == "*":
             rows.append({"result": result, "verdict": "not published", "n_matched": r["n_participants"],
@@ -107,14 +109,14 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
                               r["max_abs_smd_after"], r["covariates"], rule) | {"design": _design(r)})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
-        rows.append(statement(f"Proven reoffending: {r['programme']}", r["verdict"], _n(r["n_matched"]),
+        rows.append(statement(f"Proven reoffending: {labels.programme(r['programme'])}", r["verdict"], _n(r["n_matched"]),
                               "Proven reoffending within a year", _pct(r["participant_value"]), _pct(r["comparison_value"]),
                               tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
                               r["max_abs_smd"], r["covariates"], rule) | {"design": _design(r)})
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
-        rows.append(statement(f"Well-being improvement: {r['star_version']} / {r['area']}", verdict,
+        rows.append(statement(f"Well-being improvement: {labels.title(r['star_version'])} / {labels.title(r['area'])}", verdict,
                               _n(r["n_matched"]), "Mean improvement in score",
                               _num(r["treated_value"]), _num(r["comparison_value"]),
                               (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],

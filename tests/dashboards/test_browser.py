@@ -164,7 +164,7 @@ def test_every_tile_summary_table_and_csv_agree_for_every_filter_state(demo_run,
         page.select_option("#filter-area", area)
         row = by_area[by_area["area"].str.endswith(f"({area})")].iloc[0]
         tile = page.inner_text("#tile-readmission .value")
-        assert tile == ("*" if row["rate"] == "*" else f"{100 * float(row['rate']):.1f}%"), (area, tile, row["rate"])
+        assert tile == ("*" if row["rate_pct"] == "*" else f"{float(row['rate_pct']):.1f}%"), (area, tile, row["rate_pct"])
         states += 1
     verdicts = pd.read_csv(site / "commissioner-verdicts.csv", dtype=str, keep_default_na=False)
     listed = page.inner_text("#verdict-list")
