@@ -70,7 +70,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
     table = published_grants(grants, rule)
     rows, items = [], []
     for funder, g in table.groupby("funder", sort=True):
-        shown = g[g["active_members"].astype(object) != SUPPRESSED]
+        shown = g[(g["active_members"].astype(object) != SUPPRESSED) & (g["two_way_members"].astype(object) != SUPPRESSED)]
         active = sum(_number(v) or 0 for v in shown["active_members"])
         two_way = sum(_number(v) or 0 for v in shown["two_way_members"])
         hours = sum(_number(v) or 0 for v in shown["hours_exchanged"])
@@ -84,8 +84,8 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                      "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
                      "two_way_members": two_way, "two_way_share": None if share is None else round(share, 3),
                      "reserved_pot": pot_total, "pot_split": split})
-        withheld_note = (f" ({plural(len(g) - len(shown), 'grant')} with 1 to {rule.suppress_max} active members left out "
-                         "of the hours and participation)") if len(shown) < len(g) else ""
+        withheld_note = (f" ({plural(len(g) - len(shown), 'grant')} with 1 to {rule.suppress_max} active or two-way "
+                         "members left out of the hours and participation)") if len(shown) < len(g) else ""
         items.append(f"<li><p class='head'>{html.escape(str(funder))}</p><p>{html.escape(plural(len(g), 'grant'))} worth "
                      f"{money(g['amount'].sum())}; they bought {hours:,.0f} hours of exchange among about {active:,.0f} active "
                      f"members, of whom {pct(share)} both gave and received{html.escape(withheld_note)}."
