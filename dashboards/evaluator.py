@@ -178,7 +178,8 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     m = {name: read(con, f"marts.{name}") for name in MARTS}
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
                               published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)
-                              if m["reoffending_cox"] is not None and not m["reoffending_cox"].empty else None)
+                              if m["reoffending_cox"] is not None and not m["reoffending_cox"].empty else None,
+                              read(con, "marts.effect_register"))
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
         Section("What you can and cannot say", f"{len(says)} results, each with what it supports and what it does not.",

@@ -32,7 +32,7 @@ COLUMNS = ["outcome", "participants_value", "comparison_value", "difference", "c
            "rag", "sentence", "design", "estimand", "analysis_role", "n_comparisons", "source"]
 
 
-def _role(register: pd.DataFrame | None, family: str, key: str) -> tuple[str, object]:
+def role(register: pd.DataFrame | None, family: str, key: str) -> tuple[str, object]:
     """(analysis role, comparisons in the run) from ``marts.effect_register``, or 'not available'."""
     if register is None or register.empty:
         return "not available", None
@@ -46,11 +46,12 @@ def _role(register: pd.DataFrame | None, family: str, key: str) -> tuple[str, ob
     return str(rows["analysis_role"].iloc[0]), rows["n_comparisons"].iloc[0] if "n_comparisons" in rows.columns else None
 
 
-def _role_words(role: str, comparisons) -> str:
-    if role == "not available":
+def role_words(analysis_role: str, comparisons) -> str:
+    """The analysis role in words: primary, or exploratory with the number of comparisons in the run."""
+    if analysis_role == "not available":
         return NO_ROLE
     count = "" if comparisons is None or pd.isna(comparisons) else f" ({plural(int(comparisons), 'comparison')} in this run)"
-    if role == "exploratory":
+    if analysis_role == "exploratory":
         return f"Exploratory result{count}: read it as a lead to follow up, not as a finding."
     return f"Primary outcome{count}."
 
@@ -72,8 +73,8 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
     design = column(e, "design_sentence", NO_DESIGN)
-    role, count = _role(register, "readmission", "any")
-    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=role, n_comparisons=count)
+    kind, count = role(register, "readmission", "any")
+    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
     if e["status"] != "estimated" or pd.isna(e["risk_difference"]):
         return _row(outcome, source, verdict="not estimable", rag="none", **base,
                     sentence=f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))}).")
@@ -97,8 +98,8 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
     design = column(e, "design_sentence", NO_DESIGN)
-    role, count = _role(register, "reoffending", "any_participation")
-    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=role, n_comparisons=count)
+    kind, count = role(register, "reoffending", "any_participation")
+    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
     if not bool(e["estimable"]) or pd.isna(e["estimate"]):
         reason = rule.text(str(e["not_estimable_reason"] or "not estimable")).removeprefix("not estimable: ")
         return _row(outcome, source, verdict="not estimable", rag="none", **base,
@@ -120,8 +121,8 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
     design = column(e, "design_sentence", NO_DESIGN)
-    role, count = _role(register, "wellbeing", "all")
-    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=role, n_comparisons=count)
+    kind, count = role(register, "wellbeing", "all")
+    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
     if pd.isna(e["estimate"]) or pd.isna(e["n_matched"]):
         return _row(outcome, source, verdict="not estimable", rag="none", **base,
                     sentence=f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))}).")
@@ -174,7 +175,7 @@ def _list(frame: pd.DataFrame) -> str:
         if r["design"]:
             lines.append(f"<p class='note'>{html.escape(r['design'])}</p>")
         if r["analysis_role"] is not None:
-            lines.append(f"<p class='note'>{html.escape(_role_words(r['analysis_role'], r['n_comparisons']))}</p>")
+            lines.append(f"<p class='note'>{html.escape(role_words(r['analysis_role'], r['n_comparisons']))}</p>")
         items.append("<li>" + "".join(lines) + "</li>")
     return f"<ul class='verdicts' id='verdict-list'>{''.join(items)}</ul>"
 

@@ -15,7 +15,7 @@ from dashboards import labels
 
 from models.disclosure import DisclosureRule
 
-COLUMNS = ["result", "verdict", "n_matched", "what you can say", "what you cannot say", "design"]
+COLUMNS = ["result", "verdict", "n_matched", "what you can say", "what you cannot say", "design", "analysis role"]
 NO_DESIGN = "design not recorded"
 JDL_MINIMUM = 60
 
@@ -98,21 +98,31 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
     return rows
 
 
+def _role(register: pd.DataFrame | None, family: str, key: str) -> str:
+    from dashboards.verdicts import role, role_words
+
+    return role_words(*role(register, family, key))
+
+
 def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | None, wellbeing: pd.DataFrame | None,
-               social_value: pd.DataFrame | None, rule: DisclosureRule, cox: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every comparison's row. ``cox`` is the published Cox table (dashboards.evaluator.published_cox)."""
+               social_value: pd.DataFrame | None, rule: DisclosureRule, cox: pd.DataFrame | None = None,
+               register: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every comparison's row. ``cox`` is the published Cox table (dashboards.evaluator.published_cox); ``register``
+    is ``marts.effect_register`` when built (analysis role: primary or exploratory, comparisons in the run)."""
     rows = []
     for r in ([] if readmission is None else readmission.to_dict("records")):
         rows.append(statement(f"Readmission within 30 days: {r['comparison']}", r["verdict"], _n(r["n_matched"]),
                               "30-day emergency readmission", _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
                               tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
-                              r["max_abs_smd_after"], r["covariates"], rule) | {"design": _design(r)})
+                              r["max_abs_smd_after"], r["covariates"], rule)
+                    | {"design": _design(r), "analysis role": _role(register, "readmission", r["comparison"])})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
         rows.append(statement(f"Proven reoffending: {labels.programme(r['programme'])}", r["verdict"], _n(r["n_matched"]),
                               "Proven reoffending within a year", _pct(r["participant_value"]), _pct(r["comparison_value"]),
                               tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
-                              r["max_abs_smd"], r["covariates"], rule) | {"design": _design(r)})
+                              r["max_abs_smd"], r["covariates"], rule)
+                    | {"design": _design(r), "analysis role": _role(register, "reoffending", r["programme"])})
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
@@ -120,7 +130,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
                               _n(r["n_matched"]), "Mean improvement in score",
                               _num(r["treated_value"]), _num(r["comparison_value"]),
                               (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
-                              rule) | {"design": _design(r)})
+                              rule) | {"design": _design(r), "analysis role": _role(register, "wellbeing", r["star_version"])})
     for r in ([] if social_value is None else social_value.to_dict("records")):
         if pd.isna(r["ratio"]):
             continue

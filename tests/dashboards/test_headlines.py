@@ -83,3 +83,24 @@ def test_wording_for_an_inconclusive_small_unbalanced_comparison():
     for phrase in ("cannot say the programme had no effect", "largest |SMD| 0.25", "Fewer than 60"):
         assert phrase in row["what you cannot say"]
     assert wording.statement("r", "inconclusive", 5, "x", "", "", (0, 0, 0), "", 0.0, "", RULE)["n_matched"] == "*"
+
+
+def test_verdicts_show_the_design_sentence_and_the_exploratory_label_when_the_run_records_them():
+    from dashboards import verdicts
+
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [-0.05],
+                            "rd_ci_low": [-0.09], "rd_ci_high": [-0.01], "participant_rate": [0.10], "comparison_rate": [0.15],
+                            "n_matched": [120], "verdict": ["reduction"],
+                            "jdl_statement": ["For every 100 people in the comparison group, 15 were readmitted; for every "
+                                              "100 participants, 10 were."],
+                            "design_sentence": ["Follow-up starts on the day each participant joined."], "estimand": ["ATT"]})
+    register = pd.DataFrame({"outcome_family": ["readmission"], "comparison": ["any"], "analysis_role": ["exploratory"],
+                             "n_comparisons": [12]})
+    row = verdicts.readmission_row(effects, RULE, register)
+    assert row["design"] == "Follow-up starts on the day each participant joined." and row["estimand"] == "ATT"
+    assert row["rag"] == "better" and "a reduction" in row["sentence"] and "between -9.0 and -1.0 points" in row["sentence"]
+    assert verdicts.role_words(row["analysis_role"], row["n_comparisons"]).startswith("Exploratory result (12 comparisons")
+    bare = verdicts.readmission_row(effects.drop(columns=["design_sentence", "estimand"]), RULE, None)
+    assert bare["design"] == verdicts.NO_DESIGN and verdicts.role_words(bare["analysis_role"], None) == verdicts.NO_ROLE
+    small = verdicts.readmission_row(effects.assign(n_matched=[5]), RULE, register)
+    assert small["verdict"] == "not published" and small["difference"] is None
