@@ -1,8 +1,10 @@
 """Commissioner section: time-bank activity by quarter (``marts.timebank_activity``).
 
 Hours exchanged are the hours of exchange and group rows in the period. A time bank's
-quarter with 1 to the suppression threshold of trading accounts is not drawn (its hours
-would describe a handful of people).
+quarter with 1 to the suppression threshold of trading accounts is withheld from the chart,
+the table and the hours tile alike (its hours would describe a handful of people); quarters
+before a bank's first trade are left out. The chart, its summary, its table and the hours
+tile are built from the same published rows (:func:`dashboards.headlines.quarters`).
 """
 
 from __future__ import annotations
@@ -11,40 +13,55 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import charts
-from dashboards.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
+from dashboards.headlines import _pick, quarters
+from dashboards.labels import plural
 from dashboards.marts import unavailable
 from dashboards.page import Section
+from models.disclosure import DisclosureRule
+
+COLUMNS = ["timebank_id", "period_label", "members", "active_members", "trading_members", "exchanges", "hours_exchanged",
+           "reciprocity_index"]
+
+
+def published_quarters(rows: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The quarters as published: counts through the rule, secondary suppression within each quarter across banks."""
+    table = rule.table(rows.round(2), ["trading_members", "members", "active_members", "exchanges"],
+                       {"hours_exchanged": "trading_members", "reciprocity_index": "trading_members"},
+                       secondary=["period_label"], name="activity by quarter")
+    return table[COLUMNS]
 
 
 def activity_section(ta: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
     title = "Time-bank activity by quarter"
-    rows = None if ta is None else ta[ta["period_type"] != "overall"].sort_values(["period_start", "timebank_id"])
-    if rows is None or rows.empty:
-        return unavailable(title, {"marts.timebank_activity": rows})
-    hidden = rows["trading_members"].map(rule.hides)
-    shown = rows[~hidden]
+    shown, hidden = quarters(ta, rule)
+    if shown.empty and hidden.empty:
+        return unavailable(title, {"marts.timebank_activity": None if ta is None else shown})
+    everything = pd.concat([shown, hidden]).sort_values(["period_start", "timebank_id"])
+    table = published_quarters(everything, rule)
+    drawn = shown
 
     def build(choice: dict[str, str]) -> Item:
         tb, year = choice["timebank"], choice["year"]
-        picked = shown if tb == ALL else shown[shown["timebank_id"] == tb]
-        picked = picked if year == ALL else picked[picked["period_label"].astype(str).str.startswith(year)]
-        n_hidden = int((hidden & ((rows["timebank_id"] == tb) | (tb == ALL))).sum())
-        if picked.empty:
-            return Item(f"No published quarter of activity for this selection ({n_hidden} withheld for small numbers).",
-                        charts.no_data(title))
+        picked = _pick(drawn, tb, year)
+        withheld = len(_pick(everything, tb, year)) - len(picked)
+        rows = table.loc[_pick(everything, tb, year).index]
+        scope = f"{'every time bank' if tb == ALL else 'time bank ' + tb}, {'all years' if year == ALL else year}"
+        if picked.empty or picked["hours_exchanged"].sum() == 0:
+            return Item(f"No hours exchanged in a published quarter for this selection ({scope}); "
+                        f"{plural(withheld, 'time-bank quarter')} withheld for small numbers.",
+                        charts.no_data(title, "No published hours for this selection."), table=rows)
         figure = go.Figure([go.Bar(x=charts.esc(g["period_label"]), y=g["hours_exchanged"], name=charts.esc([bank])[0])
                             for bank, g in picked.groupby("timebank_id", sort=True)])
-        figure.update_layout(title=title, barmode="stack", yaxis_title="hours exchanged", height=380)
+        figure.update_layout(title=title, barmode="stack", yaxis_title="hours exchanged", yaxis_rangemode="tozero",
+                             height=380, xaxis={"categoryorder": "category ascending"})
         by_quarter = picked.groupby("period_label")["hours_exchanged"].sum()
-        return Item(f"{by_quarter.sum():,.0f} hours exchanged over {len(by_quarter)} quarters "
-                    f"({'every time bank' if tb == ALL else 'time bank ' + tb}, {'all years' if year == ALL else year}); "
-                    f"busiest quarter {by_quarter.idxmax()} with {by_quarter.max():,.0f} hours. "
-                    f"{n_hidden} time-bank quarters withheld (fewer than {rule.suppress_max + 1} trading accounts).", figure)
+        return Item(f"{by_quarter.sum():,.0f} hours exchanged over {plural(len(by_quarter), 'quarter')} ({scope}); busiest "
+                    f"quarter {by_quarter.idxmax()} with {by_quarter.max():,.0f} hours. {plural(withheld, 'time-bank quarter')}"
+                    f" withheld (fewer than {rule.suppress_max + 1} trading accounts, or to protect one that has).",
+                    figure, table=rows)
 
-    table = rule.table(rows.round(2), ["members", "active_members", "trading_members", "exchanges"],
-                       {"hours_exchanged": "trading_members", "reciprocity_index": "trading_members"})
-    columns = ["timebank_id", "period_label", "members", "active_members", "trading_members", "exchanges",
-               "hours_exchanged", "reciprocity_index"]
-    return Section.filtered(title, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.",
-                            table=table[columns], csv_name="commissioner-activity-by-quarter.csv")
+    return Section.filtered(title, variants(filters, ("timebank", "year"), build),
+                            "Responds to: time bank, year (chart, summary and table).",
+                            table=table, csv_name="commissioner-activity-by-quarter.csv",
+                            note="The CSV holds every quarter of every time bank; the table on the page follows the filters.")

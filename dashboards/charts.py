@@ -61,7 +61,8 @@ def funnel(units: pd.DataFrame, title: str) -> go.Figure:
             name=f"unit {WORDS[status]}", marker={"symbol": SHAPES[status], "size": 12, "color": PALETTE[0]},
             hovertemplate="%{text}: O/E %{y:.2f}, expected %{x:.1f}<extra></extra>"))
     return figure.update_layout(title=title, xaxis_title="expected readmissions (risk-adjusted)",
-                                yaxis_title="observed / expected", yaxis_range=[0, y_top], height=420)
+                                yaxis_title="observed / expected", yaxis_range=[-0.06 * y_top, y_top], height=440,
+                                xaxis_rangemode="tozero")
 
 
 def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: float | None = None) -> go.Figure:
@@ -73,17 +74,6 @@ def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: 
     if benchmark is not None:
         figure.add_hline(y=100 * benchmark, line_dash="dash", annotation_text=f"benchmark {100 * benchmark:.1f}%")
     return figure.update_layout(title=title, yaxis_title=y_title, height=380)
-
-
-def star(frame: pd.DataFrame, title: str) -> go.Figure:
-    """Mean first and latest reading per area on a radar ("Star") chart; ``area``, ``first``, ``latest``."""
-    areas = esc(frame["area"]) + [html.escape(str(frame["area"].iloc[0]))]
-    figure = go.Figure()
-    for column, name, color in (("first", "first reading (mean)", PALETTE[1]), ("latest", "latest reading (mean)", PALETTE[0])):
-        values = list(frame[column]) + [frame[column].iloc[0]]
-        figure.add_trace(go.Scatterpolar(r=values, theta=areas, name=name, line_color=color,
-                                         line_dash="dot" if column == "first" else "solid", fill="toself", opacity=0.6))
-    return figure.update_layout(title=title, polar={"radialaxis": {"rangemode": "tozero"}}, height=480)
 
 
 def km(curves: pd.DataFrame, title: str) -> go.Figure:
@@ -124,6 +114,27 @@ def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
     figure.add_trace(go.Bar(y=labels, x=rows["ratio_high"] - base, base=base, orientation="h", name="ratio at the high end",
                             marker_color=PALETTE[0]))
     figure.add_vline(x=base, line_color="#000", annotation_text=f"base {base:.2f}")
-    figure.add_vline(x=1.0, line_dash="dash", line_color=PALETTE[5], annotation_text="1:1", annotation_position="bottom")
-    return figure.update_layout(title=title, barmode="overlay", xaxis_title="SROI ratio", yaxis_autorange="reversed",
+    lo = float(min(rows["ratio_low"].min(), rows["ratio_high"].min(), base))
+    hi = float(max(rows["ratio_low"].max(), rows["ratio_high"].max(), base))
+    pad = max(hi - lo, abs(base) * 0.05, 1e-3) * 0.1
+    if lo - pad <= 1.0 <= hi + pad:  # draw 1:1 only when it is inside the bars' range, so the bars keep their width
+        figure.add_vline(x=1.0, line_dash="dash", line_color=PALETTE[5], annotation_text="1:1", annotation_position="bottom")
+    return figure.update_layout(title=title, barmode="overlay", xaxis_title="SROI ratio (£ of value per £1)",
+                                xaxis_range=[lo - pad, hi + pad], yaxis_autorange="reversed",
                                 height=max(300, 60 + 30 * len(rows)))
+
+
+def distance(frame: pd.DataFrame, title: str, low: float, high: float) -> go.Figure:
+    """Distance travelled per area: first and latest mean reading joined by a line, on the instrument's full scale."""
+    figure = go.Figure()
+    labels = esc(frame["area"])
+    for a, f, l in zip(labels, frame["first"], frame["latest"]):
+        figure.add_trace(go.Scatter(x=[f, l], y=[a, a], mode="lines", line={"color": "#b1b4b6", "width": 3},
+                                    showlegend=False, hoverinfo="skip"))
+    figure.add_trace(go.Scatter(x=frame["first"], y=labels, mode="markers", name="first reading (mean)",
+                                marker={"symbol": "circle-open", "size": 12, "color": PALETTE[1], "line": {"width": 2}}))
+    figure.add_trace(go.Scatter(x=frame["latest"], y=labels, mode="markers", name="latest reading (mean)",
+                                marker={"symbol": "circle", "size": 12, "color": PALETTE[0]}))
+    return figure.update_layout(title=title, xaxis={"range": [low - 0.3, high + 0.3], "title": f"score ({low} to {high}, the "
+                                                    "instrument's own scale)", "dtick": 1},
+                                yaxis_autorange="reversed", height=140 + 32 * len(frame))

@@ -14,11 +14,11 @@ import html
 import duckdb
 import pandas as pd
 
-from dashboards import headlines
+from dashboards import headlines, labels, verdicts
 from dashboards.activity_sections import activity_section
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, make_filter, variants
-from dashboards.marts import read
+from dashboards.marts import demo_run, read
 from dashboards.page import Page, Section
 from dashboards.readmission_sections import (
     area_section,
@@ -26,10 +26,12 @@ from dashboards.readmission_sections import (
     quarter_section,
 )
 from dashboards.reoffending_sections import cohort_section, jdl_section
-from dashboards.wellbeing_sections import change_table_section, star_sections
+from dashboards.wellbeing_sections import change_table_section, distance_sections
 
 MARTS = ("timebank_activity", "readmission_rates", "readmission_effects", "readmission_funnel", "reoffending_rates",
-         "reoffending_effects", "wellbeing_change", "social_value", "impact_map")
+         "reoffending_effects", "wellbeing_change", "wellbeing_effects", "social_value", "impact_map")
+#: Read when present (built by the comparison engine's register); the page says so when absent.
+OPTIONAL_MARTS = ("effect_register",)
 
 
 def _values(frame: pd.DataFrame | None, column: str, where=None) -> list[str]:
@@ -52,7 +54,7 @@ def page_filters(m: dict[str, pd.DataFrame | None]) -> list[Filter]:
              + [p[:4] for p in _values(m["timebank_activity"], "period_label") if p != "overall"]
              + [p[:4] for p in _values(m["wellbeing_change"], "period") if p != ALL])
     return [make_filter("timebank", "Time bank", "All time banks", banks),
-            make_filter("area", "Area", "All areas", areas),
+            make_filter("area", "Area of residence", "All areas", areas, labels.area),
             make_filter("year", "Year", "All years", years)]
 
 
@@ -65,43 +67,50 @@ TILES = (
         m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"])),
     ("reoffending", "Proven reoffending within a year", ("timebank", "year"), lambda m, r, c: headlines.reoffending(
         m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"])),
-    ("wellbeing", "Improving in well-being", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
-        m["wellbeing_change"], r, c["timebank"], c["year"])),
+    ("wellbeing", "Well-being: distance travelled per Star area", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
+        m["wellbeing_effects"], r, c["timebank"], c["year"])),
     ("sroi", "Social return on investment", ("timebank",), lambda m, r, c: headlines.sroi(
         m["social_value"], m["impact_map"], c["timebank"])),
 )
 
 
-def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filters: list[Filter]) -> Section:
+RESPONDS = {("timebank", "year"): "Responds to: time bank, year.", ("timebank", "area", "year"):
+            "Responds to: time bank, area, year (one at a time).", ("timebank",): "Responds to: time bank (not year)."}
+
+
+def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filters: list[Filter], demo: bool) -> Section:
     blocks, cells = [], []
+    tag = "Demo: synthetic data" if demo else ""
     for key, label, dims, compute in TILES:
-        block = variants(filters, dims, lambda choice, compute=compute, label=label: compute(m, rule, choice).item(label))
+        block = variants(filters, dims, lambda choice, compute=compute, label=label, dims=dims: compute(m, rule, choice).item(
+            label, RESPONDS[dims], tag))
         first = block.items["|".join([ALL] * len(dims))]
         blocks.append((f"tile-{key}", block))
         cells.append(f"<div class='tile' id='tile-{key}' role='group' aria-label='{html.escape(label, quote=True)}'>"
                      f"{first.html}</div>")
-    return Section("Headline figures", "Six headline figures, each with its 95% interval (where it is an estimate) and n. "
-                   "▼ better, ▲ worse, ● similar to the benchmark named on the tile.",
+    return Section("Headline figures", "Six headline figures, each with its 95% interval (where it is an estimate), its n and "
+                   "what it is compared with: ✓ better, ✗ worse, ≈ similar to the benchmark named on the tile.",
                    html=f"<div class='tiles'>{''.join(cells)}</div>", blocks=blocks,
-                   responds="Responds to: time bank, year; the readmission tile also to area.")
+                   responds="Each tile says which filters it follows.")
 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
-    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    m = {name: read(con, f"marts.{name}") for name in (*MARTS, *OPTIONAL_MARTS)}
     filters = page_filters(m)
+    demo = demo_run(con)
     sections = [
-        tiles_section(m, rule, filters),
+        *verdicts.sections(m, rule),
+        tiles_section(m, rule, filters, demo),
         *funnel_sections(m["readmission_funnel"], rule),
         area_section(m["readmission_rates"], rule, filters),
         activity_section(m["timebank_activity"], rule, filters),
         quarter_section(m["readmission_rates"], rule, filters),
         cohort_section(m["reoffending_rates"], rule, filters),
         jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters),
-        *star_sections(m["wellbeing_change"], rule, filters),
+        *distance_sections(m["wellbeing_change"], rule, filters),
         change_table_section(m["wellbeing_change"], rule),
     ]
     return Page("commissioner.html", "For commissioners",
-                "How the time banks and co-produced services are doing: activity, readmission, reoffending, well-being "
-                "and social value, with intervals and comparisons. Counts of 1 to "
-                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}.",
-                sections, filters)
+                "What the time banks and co-produced services achieved, outcome by outcome, against similar people who did "
+                f"not take part. Counts of 1 to {rule.suppress_max} are shown as * and others rounded to the nearest "
+                f"{rule.round_to}.", sections, filters, demo)

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import charts
-from dashboards.disclosure import SUPPRESSED, DisclosureRule
+from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.marts import unavailable
 from dashboards.page import PALETTE, Section
 
@@ -43,7 +43,7 @@ def published_balance(balance: pd.DataFrame, rule: DisclosureRule) -> pd.DataFra
     columns = ["result", "method", "covariate", "source", "smd_before", "smd_after", "vr_before", "vr_after", "flag",
                "vr_flag", *_BEFORE, *_AFTER]
     rates = {"smd_before": _BEFORE, "vr_before": _BEFORE, "smd_after": _AFTER, "vr_after": _AFTER}
-    return rule.table(balance[columns].round(3), [*_BEFORE, *_AFTER], rates)
+    return rule.table(balance[columns].round(3), [*_BEFORE, *_AFTER], rates, name="covariate balance")
 
 
 def published_overlap(overlap: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
@@ -65,7 +65,9 @@ def published_overlap(overlap: pd.DataFrame, rule: DisclosureRule) -> pd.DataFra
     wide = wide.sort_values(["result", "bin"], key=lambda s: s.map(rank) if s.name == "result" else s)
     occupied = overlap.groupby(["result", "bin"], sort=False)["n_before"].sum()
     wide = wide[[occupied[(r, b)] > 0 for r, b in zip(wide["result"], wide["bin"])]]
-    return wide.round({"logit_low": 2, "logit_high": 2, "score_low": 4, "score_high": 4}).reset_index(drop=True)
+    wide = wide.round({"logit_low": 2, "logit_high": 2, "score_low": 4, "score_high": 4}).reset_index(drop=True)
+    return rule.no_counts(wide, "every bin count published through the rule above; weighted counts rounded like counts",
+                          "propensity overlap")
 
 
 def _number(value) -> float | None:
@@ -122,7 +124,7 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                + (f" {withheld} results are not drawn: every group they rest on is too small to publish." if withheld else "")
                + " Pick a result from the drop-down.")
     figure = _love_plot(table, results) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
-    return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv",
+    return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv", collapsed=True,
                    note="SMD: difference in means over the pooled SD before matching, the same SD before and after; "
                         "variance ratio: participants over comparison (0.5 to 2 acceptable, Rubin 2001). flag: |SMD| "
                         "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *.")
@@ -168,7 +170,7 @@ def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                + (f"; {len(drawable) - len(results)} results have no publishable bin" if len(results) < len(drawable) else "")
                + ". Pick a result from the drop-down.")
     figure = _mirror(table, results) if results else charts.no_data(OVERLAP_TITLE, "Every bin is too small to publish.")
-    return Section(OVERLAP_TITLE, summary, figure=figure, table=table, csv_name="evaluator-propensity-overlap.csv",
+    return Section(OVERLAP_TITLE, summary, figure=figure, table=table, csv_name="evaluator-propensity-overlap.csv", collapsed=True,
                    note="Bins: 20 equal-width bins of the logit score from the floor of the lowest to the ceiling of the "
                         "highest score in each comparison (score_low/score_high give the edges as probabilities). "
                         "before: everyone in the propensity model; after: people in the matched or weighted sample; "
@@ -190,7 +192,7 @@ def support_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
     }).round(3)
     full = int((table["share_treated_in_support"] >= 1).sum())
     table = rule.table(table, ["participants", "n_treated_outside_support", "n_comparison_removed"],
-                       {"share_treated_in_support": ("participants", "n_treated_outside_support")})
+                       {"share_treated_in_support": ("participants", "n_treated_outside_support")}, name="common support")
     return Section(SUPPORT_TITLE, f"{full} of {len(table)} comparisons keep every participant inside common support (a "
                    "participant outside it has a score beyond the comparison group's range, or a covariate level no "
                    "comparison person has, and is left out of the estimate).", table=table,

@@ -19,8 +19,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import charts, diagnostics_sections, provenance, wording
-from dashboards.disclosure import DisclosureRule
-from dashboards.marts import read, unavailable
+from models.disclosure import DisclosureRule
+from dashboards.headlines import illustrative
+from dashboards.labels import money, plural
+from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
@@ -58,7 +60,8 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     off = int((rows["max_abs_smd_after"] > 0.1).sum())
     return Section(title, f"{len(rows)} matched comparisons; {off} leave at least one covariate with |SMD| above 0.1 "
                    "(circles balanced, crosses not).", figure=figure,
-                   table=rule.table(rows.round(3), ["n_matched"]), csv_name="evaluator-balance.csv",
+                   table=rule.table(rows.round(3), ["n_matched"], {"max_abs_smd_after": "n_matched"}, name="balance"),
+                   csv_name="evaluator-balance.csv", collapsed=True,
                    note="Every covariate, before and after matching: the next section.")
 
 
@@ -72,24 +75,45 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     table = (survival.sort_values("time_days").groupby(["programme", "group"])
              .agg(n_start=("n_at_risk", "first"), events=("n_events", "sum"), survival_end=("survival", "last"),
                   ci_low_end=("ci_low", "last"), ci_high_end=("ci_high", "last")).reset_index())
-    table = rule.table(table.round(3), ["n_start", "events"], {c: "n_start" for c in ("survival_end", "ci_low_end", "ci_high_end")})
+    table = rule.table(table.round(3), ["n_start", "events"], {c: "n_start" for c in ("survival_end", "ci_low_end", "ci_high_end")},
+                       name="kaplan-meier")
     withheld = len(start) - len(keep)
     return Section(title, f"{len(keep)} curves drawn (solid: participants, dashed: matched comparison), with pointwise 95% "
                    f"bands; {withheld} withheld because the group starts with {rule.suppress_max} or fewer people.",
                    figure=charts.km(curves, title) if len(keep) else charts.no_data(title, "Every group is too small to publish."),
-                   table=table, csv_name="evaluator-km.csv")
+                   table=table, csv_name="evaluator-km.csv", collapsed=True)
 
 
-def cox_section(cox: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+def published_cox(cox: pd.DataFrame, effects: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataFrame:
+    """The Cox table as published: a model whose participant group (``n_participants`` of the programme's
+    reoffending comparison) has 1 to 7 people, or is unknown, shows no hazard ratio, interval or p-value."""
+    columns = ["programme", "term", "hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value", "ph_violated", "n",
+               "n_events", "n_participants", "note"]
+    sizes = (pd.DataFrame(columns=["programme", "n_participants"]) if effects is None else
+             effects[effects["measure"] == "binary_rate"][["programme", "n_participants"]].drop_duplicates("programme"))
+    frame = cox.merge(sizes, on="programme", how="left").round(4)
+    frame["n_participants"] = frame["n_participants"].astype(float)
+    unknown = frame["n_participants"].isna()
+    frame.loc[unknown, "n_participants"] = 1  # unknown participant count: treated as not publishable
+    table = rule.table(frame[columns], ["n", "n_events", "n_participants"],
+                       {c: "n_participants" for c in ("hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value",
+                                                       "ph_violated")},
+                       texts=["note"], name="cox")
+    table.loc[unknown.to_numpy(), "n_participants"] = None
+    return table
+
+
+def cox_section(cox: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     title = "Cox proportional hazards models"
     if cox is None or cox.empty:
         return unavailable(title, {"marts.reoffending_cox": cox})
-    columns = ["programme", "term", "hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value", "ph_violated", "n", "n_events", "note"]
-    treated = cox[(cox["term"] == "treated") & cox["hazard_ratio"].notna()]
-    return Section(title, f"Hazard ratios of time to first proven reoffence for {cox['programme'].nunique()} programme labels, "
-                   f"adjusted for the covariates; {len(treated)} models estimated a participation ('treated') term. "
-                   "ph_violated flags terms whose hazard ratio changes over follow-up (Grambsch-Therneau test).",
-                   table=rule.table(cox[columns].round(4), ["n", "n_events"]), csv_name="evaluator-cox.csv")
+    table = published_cox(cox, effects, rule)
+    treated = table[(table["term"] == "treated") & table["hazard_ratio"].map(lambda v: isinstance(v, float) and not pd.isna(v))]
+    return Section(title, f"Hazard ratios of time to first proven reoffence for {plural(cox['programme'].nunique(), 'programme label')}, "
+                   f"adjusted for the covariates; {plural(len(treated), 'model')} publish a participation ('treated') term. "
+                   f"A model whose participant group has 1 to {rule.suppress_max} people shows no estimate. ph_violated flags "
+                   "terms whose hazard ratio changes over follow-up (Grambsch-Therneau test).",
+                   table=table, csv_name="evaluator-cox.csv", collapsed=True)
 
 
 def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:
@@ -104,13 +128,16 @@ def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Sec
               if not fitted.empty else charts.no_data(title))
     columns = ["scope", "star_version", "area", "term", "estimate", "se", "ci_low", "ci_high", "p_value", "n_readings",
                "n_people", "converged", "status"]
+    table = rule.table(model[columns].round(4), ["n_readings", "n_people"],
+                       {c: "n_people" for c in ("estimate", "se", "ci_low", "ci_high", "p_value")}, texts=["status"],
+                       name="mixed model")
     return [Section(title, f"{len(fitted)} coefficients of hours given and received from fitted models per instrument and "
                     "pooled (random intercept per person, REML). Read the per-instrument rows first; pooled rows put "
-                    "different scales on one ruler.", figure=figure,
-                    table=rule.table(model[columns].round(4), ["n_readings", "n_people"]), csv_name="evaluator-mixed-model.csv")]
+                    "different scales on one ruler.", figure=figure, table=table, csv_name="evaluator-mixed-model.csv",
+                    collapsed=True)]
 
 
-def sroi_sections(m: dict[str, pd.DataFrame | None]) -> list[Section]:
+def sroi_sections(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Section]:
     impact, sens, value = m["impact_map"], m["social_value_sensitivity"], m["social_value"]
     out = []
     if impact is None or impact.empty:
@@ -119,9 +146,14 @@ def sroi_sections(m: dict[str, pd.DataFrame | None]) -> list[Section]:
         columns = ["scope", "outcome", "stakeholder", "quantity", "quantity_source", "quantity_ci_low", "quantity_ci_high",
                    "proxy_id", "proxy_value_reporting", "proxy_source", "proxy_licence", "deadweight_pct", "attribution_pct",
                    "displacement_pct", "drop_off_pct", "duration_years", "discount", "pv"]
-        out.append(Section("SROI impact map", f"{len(impact)} outcomes: each quantity, proxy, deflator and discount with its "
-                           f"source; £{impact['pv'].sum():,.0f} present value in all.", table=impact[columns].round(2),
-                           csv_name="evaluator-impact-map.csv"))
+        valued = int(impact["pv"].notna().sum())
+        made_up = " Unit costs marked 'made up for the demo' are illustrative." if illustrative(impact) else ""
+        out.append(Section("SROI impact map", f"{plural(len(impact), 'outcome')} in the impact map, {valued} of them valued: "
+                           f"each quantity, proxy, deflator and discount with its source; {money(impact['pv'].sum())} present "
+                           f"value in all.{made_up}",
+                           table=rule.no_counts(impact[columns].round(2), "quantities are model outputs on published groups "
+                                                "(avoided events, hours), not counts of people", "impact map"),
+                           csv_name="evaluator-impact-map.csv", collapsed=True))
     title = "SROI sensitivity: tornado"
     if sens is None or sens.empty or value is None or value.empty:
         out.append(unavailable(title, {"marts.social_value_sensitivity": sens, "marts.social_value": value}))
@@ -133,8 +165,10 @@ def sroi_sections(m: dict[str, pd.DataFrame | None]) -> list[Section]:
                                f"{top['ratio_low']:.2f} to {top['ratio_high']:.2f} over its stated range.") if top is not None
                        else "No assumption has a stated range.",
                        figure=charts.tornado(bars, base, title) if top is not None else charts.no_data(title),
-                       table=sens[["scope", "outcome", "assumption", "base", "low", "high", "ratio_low", "ratio_high", "swing",
-                                   "switching_value", "switching_note"]].round(4),
+                       table=rule.no_counts(sens[["scope", "outcome", "assumption", "base", "low", "high", "ratio_low",
+                                                  "ratio_high", "swing", "switching_value", "switching_note"]].round(4),
+                                            "assumptions and ratios, no counts", "sroi sensitivity"),
+                       collapsed=True,
                        csv_name="evaluator-sroi-sensitivity.csv",
                        note="Switching value: the value of the assumption at which the ratio falls to 1:1."))
     return out
@@ -142,19 +176,26 @@ def sroi_sections(m: dict[str, pd.DataFrame | None]) -> list[Section]:
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
-    says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule)
+    says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
+                              published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)
+                              if m["reoffending_cox"] is not None and not m["reoffending_cox"].empty else None,
+                              read(con, "marts.effect_register"))
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
         Section("What you can and cannot say", f"{len(says)} results, each with what it supports and what it does not.",
-                table=says, csv_name="evaluator-what-you-can-say.csv") if not says.empty else unavailable(
+                table=rule.no_counts(says, "n_matched published through the rule; no verdict on a suppressed group",
+                                     "what you can say"),
+                csv_name="evaluator-what-you-can-say.csv") if not says.empty else unavailable(
             "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
                                             "marts.reoffending_effects": m["reoffending_effects"]}),
         balance_section(m, rule),
         *diagnostics_sections.sections(m, rule),
         km_section(m["reoffending_survival"], rule),
-        cox_section(m["reoffending_cox"], rule),
+        cox_section(m["reoffending_cox"], m["reoffending_effects"], rule),
         *mixed_sections(m["wellbeing_model"], rule),
-        *sroi_sections(m),
+        *sroi_sections(m, rule),
     ]
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "
-                "how well the comparisons were matched, and the models' own tables.", sections)
+                "how well the comparisons were matched, and the models' own tables. Sections open when you select their "
+                "title; long tables are paged and searchable, and every table downloads whole as CSV.", sections,
+                demo=demo_run(con))

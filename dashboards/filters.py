@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
 import plotly.graph_objects as go
 
 ALL = "all"
@@ -39,6 +40,9 @@ class Item:
     summary: str
     figure: go.Figure | None = None
     html: str | None = None
+    table: pd.DataFrame | None = None
+
+
 
 
 @dataclass
@@ -46,11 +50,15 @@ class Variants:
     dims: tuple[str, ...]
     items: dict[str, Item] = field(default_factory=dict)
 
+    def tables(self) -> bool:
+        """True when the items carry the rows of the section's table (it filters with the charts)."""
+        return any(i.table is not None for i in self.items.values())
 
-def make_filter(name: str, label: str, everything: str, values) -> Filter:
-    """A filter over the distinct non-empty ``values`` (sorted), preceded by "all"."""
+
+def make_filter(name: str, label: str, everything: str, values, show: Callable[[str], str] = str) -> Filter:
+    """A filter over the distinct non-empty ``values`` (sorted), preceded by "all"; ``show`` gives each option's words."""
     distinct = sorted({str(v) for v in values if v is not None and str(v) not in ("", ALL)})
-    return Filter(name, label, ((ALL, everything), *((v, v) for v in distinct)))
+    return Filter(name, label, ((ALL, everything), *((v, show(v)) for v in distinct)))
 
 
 def variants(filters: list[Filter], dims: tuple[str, ...], build: Callable[[dict[str, str]], Item]) -> Variants:
@@ -71,14 +79,14 @@ def controls_html(filters: list[Filter]) -> str:
     if not filters:
         return ""
     boxes = "".join(
-        f"<label>{html.escape(f.label)} <select data-filter='{html.escape(f.name, quote=True)}' "
+        f"<label for='filter-{html.escape(f.name, quote=True)}'>{html.escape(f.label)}</label> <select data-filter='{html.escape(f.name, quote=True)}' "
         f"id='filter-{html.escape(f.name, quote=True)}'>"
         + "".join(f"<option value='{html.escape(v, quote=True)}'>{html.escape(t)}</option>" for v, t in f.options)
-        + "</select></label>"
+        + "</select>"
         for f in filters
     )
-    return (f"<form class='filters' aria-label='filters' onsubmit='return false'>{boxes}"
-            "<span class='note'>Charts and tiles marked 'responds to' change with these choices.</span></form>")
+    return (f"<form class='filters' aria-label='Filters' onsubmit='return false'>{boxes}"
+            "<span class='note'>Sections marked 'responds to' change with these choices.</span></form>")
 
 
 def embed_json(payload: object) -> str:
@@ -106,7 +114,12 @@ SCRIPT = """
         gd.parentNode.setAttribute('aria-label', item.summary);
       }
       if (b.summary) document.getElementById(b.summary).textContent = item.summary;
-      if (b.html && item.html !== null) document.getElementById(b.html).innerHTML = item.html;
+      if (b.html && item.html !== null){
+        var el = document.getElementById(b.html);
+        el.innerHTML = item.html;
+        var table = el.closest('table');
+        if (table) table.dispatchEvent(new Event('rows'));
+      }
     });
   }
   selects.forEach(function(s){

@@ -9,13 +9,16 @@ cost or share built on a suppressed count shows "*". Money is not a count and is
 
 from __future__ import annotations
 
+import html
+
 import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import charts
-from dashboards.disclosure import DisclosureRule
-from dashboards.marts import read, unavailable
+from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
+from dashboards.labels import money, pct, plural
+from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 from models.reciprocity.settings import INDEX_COMPONENTS
 
@@ -25,32 +28,101 @@ COMPONENT_BASES = {"two_way_share": "trading_members", "mean_balance_index": "tr
                    "beneficiary_contribution_share": "beneficiary_members"}
 
 
-def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:
-    if grants is None or grants.empty:
-        return [unavailable("Grant metrics", {"marts.grant_metrics": grants})]
-    rates = {"hours_exchanged": "active_members", "cost_per_active_member": "active_members",
-             "cost_per_hour_exchanged": "active_members", "cost_per_two_way_member": "two_way_members",
-             "reciprocity_index": "active_members", **{c: "active_members" for c in INDEX_COMPONENTS}}
-    table = rule.table(grants.round(3), ["members", "active_members", "two_way_members", "exchanges"], rates)
+GRANT_RATES = {"hours_exchanged": "active_members", "reciprocity_index": "active_members", "index_coverage": "active_members",
+               "social_value": "active_members", "reciprocity_weighted_social_value": "active_members",
+               **{c: "active_members" for c in INDEX_COMPONENTS}}
+GRANT_RATIOS = {"cost_per_active_member": ("amount", "active_members", 1.0, False),
+                "cost_per_hour_exchanged": ("amount", "hours_exchanged", 1.0, False),
+                "cost_per_two_way_member": ("amount", "two_way_members", 1.0, False)}
+
+
+def published_grants(grants: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The grant table as published: member counts through the rule, costs from the published counts.
+
+    Cost per hour is amount over hours, and hours rest on the active members: suppressed with them.
+    """
+    frame = grants.round(3)
+    table = rule.table(frame, ["members", "active_members", "two_way_members", "exchanges"], GRANT_RATES,
+                       {k: v for k, v in GRANT_RATIOS.items() if k != "cost_per_hour_exchanged"}, name="grant metrics")
+    hours_hidden = frame["active_members"].map(rule.hides).astype(bool)
+    table["cost_per_hour_exchanged"] = [SUPPRESSED if h else (None if not hrs else a / hrs)
+                                        for a, hrs, h in zip(frame["amount"], frame["hours_exchanged"], hours_hidden)]
+    for column in GRANT_RATIOS:
+        table[column] = [round(v, 2) if isinstance(v, float) else v for v in table[column]]
     columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "members", "active_members",
                "two_way_members", "hours_exchanged", "cost_per_active_member", "cost_per_hour_exchanged",
                "cost_per_two_way_member", "reciprocity_index", "index_coverage", "coproduction_band", "social_value",
                "reciprocity_weighted_social_value"]
-    table = table[columns].assign(period_start=grants["period_start"].astype(str), period_end=grants["period_end"].astype(str))
-    shown = grants[~grants["active_members"].map(rule.hides) & grants["cost_per_active_member"].notna()]
+    return table[columns].assign(period_start=grants["period_start"].dt.strftime("%Y-%m-%d"),
+                                 period_end=grants["period_end"].dt.strftime("%Y-%m-%d"))
+
+
+def _number(v) -> float | None:
+    return None if v is None or isinstance(v, str) or pd.isna(v) else float(v)
+
+
+def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule,
+                    withheld: Withheld) -> Section:
+    """Per funder: grants, money, hours bought, two-way participation, reserved pot and its split."""
+    title = "Your grants at a glance"
+    if grants is None or grants.empty:
+        return unavailable(title, {"marts.grant_metrics": grants})
+    table = published_grants(grants, rule)
+    rows, items = [], []
+    for funder, g in table.groupby("funder", sort=True):
+        shown = g[(g["active_members"].astype(object) != SUPPRESSED) & (g["two_way_members"].astype(object) != SUPPRESSED)]
+        active = sum(_number(v) or 0 for v in shown["active_members"])
+        two_way = sum(_number(v) or 0 for v in shown["two_way_members"])
+        hours = sum(_number(v) or 0 for v in shown["hours_exchanged"])
+        share = two_way / active if active else None
+        pot = None if allocation is None or allocation.empty else allocation[allocation["funder"] == funder]
+        pot_total = float(pot["reserved_pot"].iloc[0]) if pot is not None and not pot.empty else None
+        split = "" if pot is None or pot.empty else "; ".join(
+            f"{a['grant_id']} {money(a['allocation'], True) if not isinstance(a['allocation'], str) else a['allocation']}"
+            for a in published_allocation(pot, withheld).to_dict("records"))
+        rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
+                     "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
+                     "two_way_members": two_way, "two_way_share": None if share is None else round(share, 3),
+                     "reserved_pot": pot_total, "pot_split": split})
+        withheld_note = (f" ({plural(len(g) - len(shown), 'grant')} with 1 to {rule.suppress_max} active or two-way "
+                         "members left out of the hours and participation)") if len(shown) < len(g) else ""
+        items.append(f"<li><p class='head'>{html.escape(str(funder))}</p><p>{html.escape(plural(len(g), 'grant'))} worth "
+                     f"{money(g['amount'].sum())}; they bought {hours:,.0f} hours of exchange among about {active:,.0f} active "
+                     f"members, of whom {pct(share)} both gave and received{html.escape(withheld_note)}."
+                     + (f" Reserved reciprocity pot {money(pot_total, True)}, split: {html.escape(split)}." if pot_total else "")
+                     + "</p></li>")
+    frame = rule.no_counts(pd.DataFrame(rows), "sums of published grant rows only (member counts already rounded; grants "
+                                               "with a suppressed count left out)", "funder summary")
+    return Section(title, f"{plural(len(rows), 'funder')}, {plural(len(grants), 'grant')}, "
+                   f"{money(grants['amount'].sum())} in all. Each funder's hours bought, two-way participation and reserved "
+                   "pot, from the grant rows below.", html=f"<ul class='verdicts'>{''.join(items)}</ul>", table=frame,
+                   csv_name="funder-summary.csv", show_table=False,
+                   note="Two-way participation: members who both gave and received, over active members, from the published "
+                        "(rounded) counts.")
+
+
+def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> list[Section]:
+    if grants is None or grants.empty:
+        return [unavailable("Grant metrics", {"marts.grant_metrics": grants})]
+    table = published_grants(grants, rule)
+    withheld.add("reciprocity_index", table, ["grant_id"])
+    shown = table[table["cost_per_active_member"].map(lambda v: isinstance(v, float))]
     title = "Cost per active member by grant"
     figure = go.Figure(go.Bar(x=charts.esc(shown["grant_id"]), y=shown["cost_per_active_member"], marker_color=PALETTE[0],
                               text=charts.esc(shown["funder"]), hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
-    figure.update_layout(title=title, yaxis_title="£ per member account that traded in the grant period", height=380)
-    cheapest = shown.loc[shown["cost_per_active_member"].idxmin()] if not shown.empty else None
+    figure.update_layout(title=title, yaxis_title="£ per active member (published count)", height=380)
+    cheapest = shown.loc[shown["cost_per_active_member"].astype(float).idxmin()] if not shown.empty else None
     return [
-        Section("Grant metrics", f"{len(grants)} grants from {grants['funder'].nunique()} funders, "
-                f"£{grants['amount'].sum():,.0f} in all, each measured over its own time bank and period.",
-                table=table, csv_name="funder-grant-metrics.csv",
-                note="Active members: accounts that traded within the grant period. Costs are the grant amount over "
-                     "the measure; the reciprocity-weighted social value is shown beside the social value, never instead."),
-        Section(title, (f"{len(shown)} grants drawn; the lowest cost per active member is £{cheapest['cost_per_active_member']:,.0f} "
-                        f"({cheapest['grant_id']}). Grants with fewer than {rule.suppress_max + 1} active members are withheld.")
+        Section("Grant metrics", f"{plural(len(grants), 'grant')} from {plural(grants['funder'].nunique(), 'funder')}, "
+                f"{money(grants['amount'].sum())} in all, each measured over its own time bank and period.",
+                table=table, csv_name="funder-grant-metrics.csv", collapsed=False,
+                note="Active members: accounts that traded within the grant period, rounded to 5 (1 to "
+                     f"{rule.suppress_max} shown as *). Costs are the grant amount over the published count, so they "
+                     "cannot give the exact count back; a grant with a suppressed count shows no cost, index or hours. "
+                     "The reciprocity-weighted social value is shown beside the social value, never instead."),
+        Section(title, (f"{plural(len(shown), 'grant')} drawn; the lowest cost per active member is "
+                        f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with fewer than "
+                        f"{rule.suppress_max + 1} active members are withheld.")
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
                 figure=figure if cheapest is not None else charts.no_data(title)),
     ]
@@ -62,7 +134,8 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     if rows is None or rows.empty:
         return unavailable(title, {"marts.timebank_activity": rows})
     table = rule.table(rows.round(3), ["trading_members", "beneficiary_members"],
-                       {**COMPONENT_BASES, "reciprocity_index": "trading_members", "index_coverage": "trading_members"})
+                       {**COMPONENT_BASES, "reciprocity_index": "trading_members", "index_coverage": "trading_members"},
+                       name="index components")
     shown = rows[~rows["trading_members"].map(rule.hides)]
     figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=c.replace("_", " "))
                         for c in (*INDEX_COMPONENTS, "reciprocity_index")])
@@ -79,23 +152,44 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
                         "reciprocity (hours on cycles of three or more) and beneficiaries' contribution; docs/reciprocity.md.")
 
 
-def allocation_section(allocation: pd.DataFrame | None) -> Section:
+def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.DataFrame:
+    """The pot split as published: a grant whose index is withheld elsewhere shows no index, weight, share or
+    allocation; because a funder's allocations add up to its pot, the next smallest allocation of that funder is
+    withheld with it (secondary suppression)."""
+    columns = ["funder", "grant_id", "timebank_id", "amount", "reserved_pot", "allocation_rule", "alpha",
+               "reciprocity_index", "allocation_share", "allocation", "basis"]
+    out = withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
+                         ("allocation_share", "allocation"))
+    for funder, rows in out.groupby("funder", sort=False):
+        hidden = rows["allocation"].astype(object) == SUPPRESSED
+        if hidden.sum() == 1 and len(rows) > 1:
+            other = rows[~hidden]["allocation"].astype(float).idxmin()
+            out.loc[other, ["reciprocity_index", "allocation_share", "allocation"]] = SUPPRESSED
+    return out
+
+
+def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Allocation of the reserved reciprocity pot"
     if allocation is None or allocation.empty:
         return unavailable(title, {"marts.reciprocity_allocation": allocation})
-    figure = go.Figure([go.Bar(x=charts.esc(g["grant_id"]), y=g["allocation"], name=charts.esc([funder])[0])
-                        for funder, g in allocation.groupby("funder", sort=True)])
+    table = rule.no_counts(published_allocation(allocation, withheld),
+                           "money; index, share and allocation withheld for grants whose index is suppressed elsewhere",
+                           "allocation")
+    drawn = table[table["allocation"].astype(object) != SUPPRESSED]
+    figure = go.Figure([go.Bar(x=charts.esc(g["grant_id"]), y=g["allocation"].astype(float), name=charts.esc([funder])[0])
+                        for funder, g in drawn.groupby("funder", sort=True)])
     figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
     pots = allocation.groupby("funder")["reserved_pot"].first()
-    columns = ["funder", "grant_id", "timebank_id", "amount", "reserved_pot", "allocation_rule", "alpha", "reciprocity_index",
-               "allocation_share", "allocation", "basis"]
-    return Section(title, f"{len(pots)} funders reserve £{pots.sum():,.2f} in all "
+    hidden = len(table) - len(drawn)
+    return Section(title, f"{plural(len(pots), 'funder')} reserve {money(pots.sum(), True)} in all "
                    f"({100 * allocation['reserved_pot_share'].iloc[0]:.0f}% of their grants), split between "
-                   f"{len(allocation)} grants in proportion to the allocation weight; allocations sum to each pot to the penny.",
-                   figure=figure, table=allocation[columns].round(4), csv_name="funder-allocation.csv")
+                   f"{plural(len(allocation), 'grant')} in proportion to the allocation weight; allocations sum to each pot "
+                   f"to the penny. {plural(hidden, 'allocation')} withheld (a grant with 1 to {rule.suppress_max} active "
+                   "members, and one more of the same funder so the pot cannot give it back).",
+                   figure=figure, table=table, csv_name="funder-allocation.csv")
 
 
-def sensitivity_section(sensitivity: pd.DataFrame | None) -> Section:
+def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
         return unavailable(title, {"marts.reciprocity_allocation_sensitivity": sensitivity})
@@ -105,6 +199,8 @@ def sensitivity_section(sensitivity: pd.DataFrame | None) -> Section:
     for c in ("base", "low", "high"):
         summary[c] = summary[c] / 100
     summary["range"] = summary["high"] - summary["low"]
+    hidden = summary["grant_id"].isin({k[0] for k in withheld.keys.get("reciprocity_index", set())})
+    summary = summary[~hidden]
     label = charts.esc(summary["funder"] + ": " + summary["grant_id"])
     figure = go.Figure([
         go.Scatter(x=summary["low"], y=label, mode="markers", name="lowest allocation", marker={"symbol": "triangle-left", "size": 10, "color": PALETTE[1]}),
@@ -117,14 +213,21 @@ def sensitivity_section(sensitivity: pd.DataFrame | None) -> Section:
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
                    f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places.",
-                   figure=figure, table=summary.round(2), csv_name="funder-allocation-sensitivity.csv",
+                   figure=figure, table=rule.no_counts(summary.round(2), f"money; {int(hidden.sum())} grants withheld "
+                                                       "(index suppressed elsewhere)", "allocation sensitivity"),
+                   csv_name="funder-allocation-sensitivity.csv",
                    note="Weight sets: the settings' weights (base), equal weights, each component left out in turn, and any "
                         "named in the settings.")
 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
-    sections = [*grant_sections(m["grant_metrics"], rule), component_section(m["timebank_activity"], rule),
-                allocation_section(m["reciprocity_allocation"]), sensitivity_section(m["reciprocity_allocation_sensitivity"])]
+    withheld = Withheld()
+    grants = grant_sections(m["grant_metrics"], rule, withheld)  # first: it records the grants withheld everywhere
+    sections = [summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld), *grants,
+                component_section(m["timebank_activity"], rule),
+                allocation_section(m["reciprocity_allocation"], rule, withheld),
+                sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
     return Page("funder.html", "For funders", "What each grant bought, how reciprocal the exchanges it paid for were, and how "
-                "a reserved pot would be shared by reciprocity, with how much that depends on the choices made.", sections)
+                "a reserved pot would be shared by reciprocity, with how much that depends on the choices made.", sections,
+                demo=demo_run(con))

@@ -1,18 +1,22 @@
-"""The six headline figures of the commissioner page, for any choice of time bank, area and year.
+"""The headline figures of the commissioner page, for any choice of time bank, area and year.
 
-Sources and definitions:
-* active member accounts, hours exchanged: ``marts.timebank_activity`` (active = an exchange in
-  the 12 months to the end of the period; hours of exchange and group rows);
+Sources and definitions (each figure is read from one published mart row, or summed from the
+published rows that the chart and CSV beside it show):
+* active member accounts: ``marts.timebank_activity`` (active = an exchange in the 12 months to
+  the end of the period), the count of the period's last row per time bank;
+* hours exchanged: the sum of the published quarterly rows of ``marts.timebank_activity`` (the
+  rows of the activity chart and its CSV; quarters with 1-7 trading accounts are withheld from
+  both, and the tile says how many);
 * readmission: ``marts.readmission_effects`` (participants against a matched comparison, NHS
-  30-day emergency readmission) for everyone, else the crude rates of
-  ``marts.readmission_rates`` with Wilson intervals, against the crude rate of all discharges;
+  30-day emergency readmission) for everyone; with a filter, the crude rate of
+  ``marts.readmission_rates``, labelled "crude, not matched" on the tile;
 * reoffending: ``marts.reoffending_effects`` (JDL-style matched binary rate) when estimable and
-  publishable, else the crude rates of ``marts.reoffending_rates`` against non-participants;
-* well-being: people improving in at least one area (``marts.wellbeing_change``, rows
-  ``area = at_least_one_area``) summed over instruments, participants against people who are
-  not members (``timebank_id = none``);
-* SROI: ``marts.social_value`` ratio with its Monte Carlo interval.
-Every count passes the disclosure rule; a rate on a suppressed count shows "*".
+  publishable, else the crude rates of ``marts.reoffending_rates``, labelled as crude;
+* well-being: mean distance travelled per Star area, participants against a matched comparison
+  (``marts.wellbeing_effects``, ``area = mean_of_areas``, ``star_version = all``);
+* SROI: ``marts.social_value`` ratio with its Monte Carlo interval; outcomes valued are the
+  impact-map rows with a present value.
+Every count passes the disclosure rule; a figure on a suppressed count shows "*".
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboards.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.filters import ALL, Item
+from dashboards.labels import plural
 from dashboards.tiles import judge, pct, summary, tile
+from models.disclosure import SUPPRESSED, DisclosureRule
 from models.intervals import wilson_interval
 
 EMPTY = pd.DataFrame()
+CRUDE = "Crude rate, not matched"
 
 
 @dataclass
@@ -37,10 +43,12 @@ class Headline:
     rag: str = "none"
     against: str = ""
     note: str = ""
+    tag: str = ""
 
-    def item(self, label: str) -> Item:
-        return Item(summary(label, self.value, self.interval, self.n, self.rag, self.against),
-                    html=tile(label, self.value, self.interval, self.n, self.rag, self.against, self.note))
+    def item(self, label: str, responds: str = "", demo: str = "") -> Item:
+        tag = " · ".join(t for t in (demo, self.tag) if t)
+        return Item(summary(label, self.value, self.interval, self.n, self.rag, self.against, tag),
+                    html=tile(label, self.value, self.interval, self.n, self.rag, self.against, self.note, tag, responds))
 
 
 def _none(reason: str, n: str = "n = 0") -> Headline:
@@ -51,6 +59,29 @@ def _hidden(rule: DisclosureRule, n: str) -> Headline:
     return Headline(SUPPRESSED, f"not published: it rests on a count of 1 to {rule.suppress_max}", n)
 
 
+def quarters(ta: pd.DataFrame | None, rule: DisclosureRule) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(published quarterly rows, withheld quarterly rows) of ``marts.timebank_activity``.
+
+    A time bank's quarter is withheld when 1-7 accounts traded in it, or when it is the next
+    smallest bank of a quarter in which exactly one bank is withheld (secondary suppression:
+    the quarter's total over banks is a filter state); quarters with no trading at all (before
+    a bank started) are left out of both.
+    """
+    if ta is None or ta.empty:
+        return EMPTY, EMPTY
+    rows = ta[(ta["period_type"] != "overall") & ((ta["trading_members"] > 0) | (ta["hours_exchanged"] > 0))]
+    rows = rows.sort_values(["period_start", "timebank_id"])
+    hidden = rule.secondary(rows, "trading_members", ["period_label"]) | rows["trading_members"].map(rule.hides).astype(bool)
+    return rows[~hidden], rows[hidden]
+
+
+def _pick(rows: pd.DataFrame, tb: str, year: str) -> pd.DataFrame:
+    if rows.empty:
+        return rows
+    rows = rows if tb == ALL else rows[rows["timebank_id"] == tb]
+    return rows if year == ALL else rows[rows["period_label"].astype(str).str.startswith(year)]
+
+
 def _activity(ta: pd.DataFrame, tb: str, year: str) -> pd.DataFrame:
     if ta is None or ta.empty:
         return EMPTY
@@ -59,39 +90,58 @@ def _activity(ta: pd.DataFrame, tb: str, year: str) -> pd.DataFrame:
     return rows if tb == ALL else rows[rows["timebank_id"] == tb]
 
 
+def active_by_bank(ta: pd.DataFrame | None, year: str) -> pd.DataFrame:
+    """Per time bank: active accounts at the end of ``year`` (or over the whole window)."""
+    rows = _activity(ta, ALL, year)
+    if rows.empty:
+        return pd.DataFrame(columns=["timebank_id", "active_members"])
+    return rows.sort_values("period_end").groupby("timebank_id").tail(1)[["timebank_id", "active_members"]]
+
+
 def active_members(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
     rows = _activity(ta, tb, year)
     if rows.empty:
         return _none("no time-bank activity recorded for this selection")
-    last = rows.sort_values("period_end").groupby("timebank_id").tail(1)  # the year's last period: active in the 12 months to it
-    return Headline(str(rule.count(int(last["active_members"].sum()))), "a count of every account, not a sample: no interval",
-                    f"{last['timebank_id'].nunique()} time bank(s)",
-                    note="Accounts with an exchange in the 12 months to the end of the period.")
+    banks = active_by_bank(ta, year)
+    # Secondary suppression over the filter's options: one suppressed bank takes the next smallest with it,
+    # so "all time banks" minus the others does not give it back.
+    extra = rule.secondary(banks.assign(g=1), "active_members", ["g"])
+    withheld = set(banks["timebank_id"][extra | banks["active_members"].map(rule.hides).astype(bool)])
+    if tb != ALL and tb in withheld:
+        return _hidden(rule, "1 time bank")
+    last = rows.sort_values("period_end").groupby("timebank_id").tail(1)
+    return Headline(f"{rule.count(int(last['active_members'].sum())):,}" if not rule.hides(last["active_members"].sum())
+                    else SUPPRESSED, "a count of every account, not a sample: no interval",
+                    plural(last["timebank_id"].nunique(), "time bank"),
+                    note="Accounts with an exchange in the 12 months to the end of the period; rounded to the nearest "
+                         f"{rule.round_to}.")
 
 
 def hours_exchanged(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
-    rows = _activity(ta, tb, year)
-    if rows.empty:
-        return _none("no time-bank activity recorded for this selection")
-    traders = int(rows.groupby("period_label")["trading_members"].sum().max())
-    n = f"n ≈ {rule.count(traders)} trading accounts"
-    if rule.hides(traders):
-        return _hidden(rule, n)
-    return Headline(f"{rows['hours_exchanged'].sum():,.0f} h", "a total of every exchange, not a sample: no interval", n,
-                    note="Hours of exchange and group activity (donations and system credits excluded).")
+    shown, hidden = quarters(ta, rule)
+    picked, withheld = _pick(shown, tb, year), _pick(hidden, tb, year)
+    if picked.empty:
+        return _none("no published quarter of time-bank activity for this selection",
+                     f"{plural(len(withheld), 'time-bank quarter')} withheld for small numbers")
+    return Headline(f"{picked['hours_exchanged'].sum():,.0f} h", "a total of every exchange, not a sample: no interval",
+                    f"{plural(len(picked), 'time-bank quarter')}; {len(withheld)} withheld (1 to {rule.suppress_max} "
+                    "trading accounts)",
+                    note="Hours of exchange and group activity in the published quarters (the activity chart and its CSV).")
 
 
 def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, lower_is_better: bool, against: str,
            unit: str, note: str) -> Headline:
-    n_text = f"n ≈ {rule.count(n)} {unit}"
+    """A crude rate from the published counts (k and n rounded first), with the Wilson interval of those counts."""
+    n_text = f"n ≈ {rule.count(n):,} {unit}" if not rule.hides(n) else f"n = {SUPPRESSED} {unit}"
     if n == 0:
         return _none("nothing to measure for this selection", n_text)
     if rule.hides(k) or rule.hides(n):
         return _hidden(rule, n_text)
-    low, high = (float(v) for v in wilson_interval(k, n))
+    kp, n_p = rule.published(k), rule.published(n)
+    low, high = (float(v) for v in wilson_interval(kp, n_p))
     rag = judge(low, high, bench, lower_is_better) if bench is not None and not pd.isna(bench) else "none"
-    return Headline(pct(k / n), f"95% CI {pct(low)} to {pct(high)} (Wilson)", n_text, rag,
-                    f"{against} {pct(bench)}" if rag != "none" else "", note)
+    return Headline(pct(kp / n_p), f"95% CI {pct(low)} to {pct(high)} (Wilson)", n_text, rag,
+                    f"{against} {pct(bench)}" if rag != "none" else "", note, CRUDE)
 
 
 def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
@@ -106,13 +156,14 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
     if not chosen and not matched.empty:
         e = matched.iloc[0]
         n = int(e["n_matched"])
-        n_text = f"n ≈ {rule.count(n)} matched participant discharges"
+        n_text = f"n ≈ {rule.count(n):,} matched participant discharges"
         if rule.hides(n) or rule.hides(round(e["participant_rate"] * n)):
             return _hidden(rule, n_text)
         return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
                         judge(e["rd_ci_low"], e["rd_ci_high"], 0.0, True), f"matched comparison {pct(e['comparison_rate'])}",
-                        "Emergency readmission within 30 days (NHS), participants against a matched comparison group.")
+                        "Emergency readmission within 30 days (NHS), participants against a matched comparison group.",
+                        "Matched comparison")
     if chosen:
         dim, value = chosen[0]
         rows = rates[(rates["dimension"] == dim) & (rates["value"].astype(str).str.startswith(value) if dim == "quarter"
@@ -120,9 +171,11 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
     else:
         rows = rates[(rates["dimension"] == "exposure") & (rates["value"] == "participant")]
     overall = rates[rates["dimension"] == "overall"]
-    bench = float(overall["rate"].iloc[0]) if not overall.empty else None
+    bench = rule.ratio(overall["readmissions"].sum(), overall["discharges"].sum()) if not overall.empty else None
+    bench = None if bench == SUPPRESSED else bench
     return _crude(rows["readmissions"].sum(), rows["discharges"].sum(), bench, rule, True, "all discharges",
-                  "discharges", "Crude 30-day emergency readmission rate: not risk-adjusted or matched.")
+                  "discharges", "No matched comparison exists for one time bank, area or year: this is the crude "
+                                "30-day emergency readmission rate, not risk-adjusted or matched.")
 
 
 def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
@@ -138,53 +191,76 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
             if not (rule.hides(n) or rule.hides(round(e["participant_value"] * n))):
                 return Headline(pct(e["participant_value"]), f"difference {100 * e['estimate']:+.1f} points "
                                 f"(95% CI {100 * e['ci_low']:+.1f} to {100 * e['ci_high']:+.1f})",
-                                f"n ≈ {rule.count(n)} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, True),
+                                f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, True),
                                 f"matched comparison {pct(e['comparison_value'])}",
-                                "Proven reoffending within a year (MoJ), against a matched comparison group.")
+                                "Proven reoffending within a year (MoJ), against a matched comparison group.",
+                                "Matched comparison")
     periods = rates["cohort_period"].astype(str)
     scope = periods == ALL if year == ALL else periods.str.startswith(year)
     base = rates[scope & (rates["event_type"] == ALL)]
     part, comp = base[base["programme"] == programme], base[base["programme"] == "no_participation"]
-    n_comp = comp["persons"].sum()
+    bench = rule.ratio(comp["reoffenders"].sum(), comp["persons"].sum())
     provisional = " Includes provisional cohorts, whose rates can still rise." if (part["status"] == "provisional").any() else ""
-    return _crude(part["reoffenders"].sum(), part["persons"].sum(), comp["reoffenders"].sum() / n_comp if n_comp else None,
+    return _crude(part["reoffenders"].sum(), part["persons"].sum(), None if bench in (None, SUPPRESSED) else bench,
                   rule, True, "non-participants", "people in the cohorts",
-                  "Crude proven reoffending rate, not matched." + provisional)
+                  "No publishable matched comparison for this selection: crude proven reoffending rate." + provisional)
 
 
-def wellbeing(change: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
-    if change is None or change.empty:
-        return _none("no well-being readings (Outcomes Star extract not supplied)")
-    periods = change["period"].astype(str)
-    rows = change[(change["area"] == "at_least_one_area") & ((periods == ALL) if year == ALL else periods.str.startswith(year))]
-    comp = rows[rows["timebank_id"] == "none"]
-    if tb == ALL:
-        everyone = rows[rows["timebank_id"] == ALL]
-        k = everyone["n_improved"].sum() - comp["n_improved"].sum()
-        n = everyone["n_paired"].sum() - comp["n_paired"].sum()
-    else:
-        mine = rows[rows["timebank_id"] == tb]
-        k, n = mine["n_improved"].sum(), mine["n_paired"].sum()
-    n_comp = comp["n_paired"].sum()
-    bench = comp["n_improved"].sum() / n_comp if n_comp and not rule.hides(n_comp) else None
-    return _crude(k, n, bench, rule, False, "people not in a time bank", "participants with two readings",
-                  "Improved in at least one area between the first and latest reading, counted once per instrument.")
+def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
+    if effects is None or effects.empty:
+        return _none("no well-being comparison (Outcomes Star extract not supplied, or the model has not run)")
+    if tb != ALL or year != ALL:
+        return _none("not available for this selection: the matched comparison covers every participant over the whole "
+                     "window", "see the distance travelled per area below")
+    rows = effects[(effects["area"] == "mean_of_areas") & (effects["star_version"] == "all")]
+    if rows.empty:
+        return _none("no pooled well-being comparison in this run")
+    e = rows.iloc[0]
+    n = e["n_matched"]
+    if pd.isna(n) or pd.isna(e["estimate"]):
+        return _none(f"not estimated: {rule.text(str(e['status']))}", "n = 0")
+    if rule.hides(n):
+        return _hidden(rule, f"n = {SUPPRESSED} matched participants")
+    return Headline(f"{e['treated_value']:+.2f} points", f"difference {e['estimate']:+.2f} points against the matched "
+                    f"comparison (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
+                    f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, False),
+                    f"matched comparison {e['comparison_value']:+.2f} points",
+                    "Mean distance travelled per Star area (latest minus first reading), on each instrument's own scale.",
+                    "Matched comparison")
+
+
+def outcomes_valued(impact: pd.DataFrame | None, scope: str) -> tuple[int, int]:
+    """(outcomes with a present value, outcomes in the impact map) for ``scope`` ('overall' counts every row)."""
+    if impact is None or impact.empty:
+        return 0, 0
+    rows = impact if scope == "overall" else impact[impact["scope"] == scope]
+    return int(rows["pv"].notna().sum()), len(rows)
+
+
+def illustrative(impact: pd.DataFrame | None) -> bool:
+    """True when any proxy of the impact map is a made-up demo value."""
+    return impact is not None and not impact.empty and impact["proxy_source"].astype(str).str.contains(
+        "made up", case=False).any()
 
 
 def sroi(value: pd.DataFrame | None, impact: pd.DataFrame | None, tb: str) -> Headline:
     if value is None or value.empty:
         return _none("no social-value model for this run (no impact map)", "")
-    rows = value[value["scope"] == ("overall" if tb == ALL else tb)]
+    scope = "overall" if tb == ALL else tb
+    rows = value[value["scope"] == scope]
     if rows.empty:
         return _none("the impact map has no scope for this time bank", "")
     r = rows.iloc[0]
-    outcomes = 0 if impact is None else len(impact if tb == ALL else impact[impact["scope"] == tb])
+    valued, listed = outcomes_valued(impact, scope)
+    outcomes = f"{valued} of {plural(listed, 'outcome')} valued"
     if pd.isna(r["ratio"]):
-        return _none("no investment recorded for this scope", f"{outcomes} outcomes valued")
+        return _none("no investment recorded for this scope", outcomes)
     has_ci = int(r["n_draws"] or 0) > 0 and pd.notna(r["ratio_ci_low"])
-    interval = (f"95% interval {r['ratio_ci_low']:.2f} to {r['ratio_ci_high']:.2f} (Monte Carlo, {int(r['n_draws']):,} draws)"
+    interval = (f"95% interval £{r['ratio_ci_low']:.2f} to £{r['ratio_ci_high']:.2f} (Monte Carlo, {int(r['n_draws']):,} draws)"
                 if has_ci else "no interval: the Monte Carlo was not run")
     rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if has_ci else "none"
-    return Headline(f"£{r['ratio']:.2f} per £1", interval, f"{outcomes} outcomes valued", rag,
-                    "1:1 (value equal to the investment)" if rag != "none" else "",
-                    "Present value of the outcomes over the present value of the investment (SROI guide).")
+    side = "below" if rag == "worse" else "above" if rag == "better" else "around"
+    return Headline(f"£{r['ratio']:.2f} per £1", interval, outcomes, rag,
+                    f"{side} £1 of value per £1 invested" if rag != "none" else "",
+                    "Present value of the outcomes over the present value of the investment (SROI guide).",
+                    "Illustrative unit costs" if illustrative(impact) else "")

@@ -38,3 +38,15 @@ def status(frames: dict[str, pd.DataFrame | None]) -> str | None:
 def unavailable(title: str, frames: dict[str, pd.DataFrame | None]) -> Section:
     """The section shown in place of a chart or table whose marts are missing or empty."""
     return Section(title, f"{title}: {status(frames)}.", html="<p class='empty'>Not available for this run.</p>")
+
+
+def demo_run(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the latest recorded run was in demo mode (synthetic inputs, published pseudonym key)."""
+    runs = read(con, "meta.runs")
+    return bool(runs is not None and not runs.empty and runs.sort_values("recorded_at")["demo"].iloc[-1])
+
+
+def column(row: pd.Series | dict, name: str, missing: str) -> str:
+    """A text column of a mart row that a newer model adds (e.g. ``design_sentence``); ``missing`` when absent or empty."""
+    value = row.get(name) if hasattr(row, "get") else None
+    return missing if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "" else str(value)

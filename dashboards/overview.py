@@ -1,28 +1,63 @@
-"""The index page: what this run is, and where to read on."""
+"""The index page: what the run found in three lines, then where to look.
+
+Line 1: the verdict of every outcome (the commissioner page's first screen,
+:mod:`dashboards.verdicts`); line 2: activity and money (``marts.timebank_activity``,
+``marts.grant_metrics``); line 3: what arrived and what was set aside (``meta.runs``). The run
+id, code version and hashes are on the evaluator page, not here.
+"""
 
 from __future__ import annotations
 
+import html
+
 import duckdb
 
-from dashboards.disclosure import DisclosureRule
+from dashboards import headlines, verdicts
+from dashboards.commissioner import MARTS, OPTIONAL_MARTS
+from dashboards.filters import ALL
+from dashboards.labels import money, plural
+from dashboards.marts import demo_run, read
 from dashboards.page import Page, Section
+from models.disclosure import DisclosureRule
+
+WHERE = (("commissioner.html", "Commissioners", "one verdict per outcome against a matched comparison, headline figures, "
+          "funnel plots, trends, distance travelled per Star area; filter by time bank, area and year"),
+         ("funder.html", "Funders", "your grants at a glance: hours bought, two-way participation, your reciprocity pot and "
+          "its split; then every grant's metrics"),
+         ("evaluator.html", "Evaluators", "provenance (run, code version, input hashes), what you can and cannot say, "
+          "balance, overlap, survival, Cox and mixed models, the SROI impact map and tornado"),
+         ("data-quality.html", "Data quality", "rows read, staged and quarantined per source, and why rows were set aside"))
+
+
+def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> list[str]:
+    m = {name: read(con, f"marts.{name}") for name in (*MARTS, *OPTIONAL_MARTS, "grant_metrics")}
+    said = verdicts.rows(m, rule)
+    line1 = "Outcomes: " + "; ".join(f"{r['outcome'].split(':')[0].lower()} {r['verdict']}"
+                                      for r in said.to_dict("records") if r["verdict"]) + "."
+    hours = headlines.hours_exchanged(m["timebank_activity"], rule, ALL, ALL)
+    active = headlines.active_members(m["timebank_activity"], rule, ALL, ALL)
+    grants = m["grant_metrics"]
+    money_line = "" if grants is None or grants.empty else (
+        f"; {plural(len(grants), 'grant')} worth {money(grants['amount'].sum())} from "
+        f"{plural(grants['funder'].nunique(), 'funder')}")
+    line2 = f"Activity: {hours.value.replace(' h', ' hours')} exchanged, about {active.value} active member accounts{money_line}."
+    row = con.execute("SELECT files, rows_read, rows_quarantined, as_of FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()
+    line3 = "" if row is None else (f"Data: {plural(row[0], 'input file')}, about {rule.count(row[1]):,} rows read, "
+                                    f"{rule.count(row[2])} set aside for breaking a rule; data as of {row[3]}.")
+    return [line1, line2, line3]
 
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
-    row = con.execute(
-        "SELECT recorded_at, code_version, config_sha256, as_of, demo, files, rows_read, rows_quarantined "
-        "FROM meta.runs WHERE run_id = ?", [run_id]
-    ).fetchone()
-    if row is None:
-        return Page("index.html", "Co-production Outcomes", "No run has been recorded in this warehouse yet.")
-    recorded, version, digest, as_of, demo, files, read, quarantined = row
-    demo_note = " This is a DEMO run on synthetic data with a public pseudonym key." if demo else ""
+    demo = demo_run(con)
+    exists = con.execute("SELECT count(*) FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()[0]
+    if not exists:
+        return Page("index.html", "Co-production Outcomes", "No run has been recorded in this warehouse yet.", demo=demo)
+    lines = found(con, run_id, rule)
+    where = "".join(f"<li><a href='{f}'>{html.escape(t)}</a>: {html.escape(d)}</li>" for f, t, d in WHERE)
     return Page(
-        "index.html", "Co-production Outcomes",
-        f"Run {run_id}, recorded {recorded:%Y-%m-%d %H:%M} UTC, data as of {as_of}.{demo_note}",
-        [Section(
-            "This run",
-            f"{files} input files; about {rule.count(read)} rows read, of which {rule.count(quarantined)} were quarantined. "
-            f"Code version {version}; configuration hash {digest[:12]}. The data-quality page says what was set aside and why.",
-        )],
+        "index.html", "Co-production Outcomes", "What time banks and co-produced services achieved in this run.",
+        [Section("What this run found", "Three lines: what the outcomes show, what the time banks did, what data arrived.",
+                 html="<ol class='verdicts' id='found'>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines if x) + "</ol>"),
+         Section("Where to look", "Four pages, one for each reader.", html=f"<ul>{where}</ul>")],
+        demo=demo,
     )

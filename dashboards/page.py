@@ -30,18 +30,68 @@ PAGES = [("index.html", "Overview"), ("commissioner.html", "Commissioners"), ("f
          ("evaluator.html", "Evaluators"), ("data-quality.html", "Data quality")]
 
 STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
-header{background:#003c57;color:#fff;padding:1rem 2rem}header a{color:#fff;margin-right:1.2rem}
-main{padding:1rem 2rem;max-width:1200px}section{background:#fff;border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:1rem;overflow-x:auto}
-table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
-th{background:#eef3f6}.summary{color:#333}.note{color:#555;font-size:.85rem}.empty{color:#7a4b00;font-weight:600}
-.filters{position:sticky;top:0;z-index:5;background:#eef3f6;border:1px solid #ccd;padding:.5rem 1rem;border-radius:6px}
-.filters label{margin-right:1.2rem;font-weight:600}.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:.8rem}
-.tile{border:1px solid #ccc;border-radius:6px;padding:.6rem .8rem;background:#fff}.tile h3{font-size:.95rem;margin:.1rem 0 .4rem}
-.tile .value{font-size:1.6rem;font-weight:700}.tile p{margin:.2rem 0;font-size:.85rem}
-.rag{font-weight:700}.rag-better{color:#006d4e}.rag-worse{color:#a33c00}.rag-similar{color:#555}
+*,*::before,*::after{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#0b0c0c;background:#f3f2f1;font-size:1rem;line-height:1.45}
+a{color:#1d70b8}a:focus,select:focus,summary:focus,button:focus,input:focus{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
+header{background:#0b0c0c;color:#fff;padding:.8rem 1rem;border-bottom:8px solid #1d70b8}header h1{margin:.2rem 0 .5rem;font-size:1.6rem}
+header nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}header a{color:#fff}header a[aria-current]{font-weight:700;text-decoration:underline 3px}
+.demo{background:#fd0;color:#0b0c0c;border-left:8px solid #0b0c0c;padding:.6rem 1rem;margin:0;font-weight:700}
+.demo-tag{display:inline-block;background:#fd0;color:#0b0c0c;font-size:.75rem;font-weight:700;padding:0 .35rem;margin-left:.3rem;border:1px solid #0b0c0c}
+main{padding:.8rem 1rem;max-width:1200px;margin:0 auto}
+section{background:#fff;border:1px solid #b1b4b6;margin:1rem 0;padding:.8rem 1rem;min-width:0}
+section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;font-weight:700;font-size:1.2rem;padding:.2rem 0}
+.table-wrap{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
+.filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.4rem .8rem;display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center}
+.filters label{font-weight:700}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(260px,100%),1fr));gap:.8rem}
+.tile{border:1px solid #b1b4b6;border-top:5px solid #1d70b8;padding:.6rem .8rem;background:#fff}.tile h3{font-size:1rem;margin:.1rem 0 .4rem}
+.tile .value{font-size:1.7rem;font-weight:700}.tile p{margin:.2rem 0;font-size:.9rem}
+.verdicts{list-style:none;padding:0;margin:0}.verdicts li{border-left:5px solid #1d70b8;padding:.4rem .7rem;margin:.5rem 0;background:#f8f8f8}
+.verdicts .head{font-weight:700}
+.rag{font-weight:700}.rag-better{color:#00703c}.rag-worse{color:#d4351c}.rag-similar{color:#484949}
+.pager{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.4rem 0}.pager input{font-size:1rem;padding:.2rem;max-width:100%}
+.pager button{font-size:.95rem;padding:.2rem .6rem}
 pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4;padding:.5rem;max-height:20rem;overflow:auto}
+.chart{width:100%;min-width:0}
+@media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header h1{font-size:1.3rem}
+ table{font-size:.8rem}.tile .value{font-size:1.4rem}}
 """
+
+
+TABLE_SCRIPT = """
+(function(){
+  document.querySelectorAll('details').forEach(function(d){
+    d.addEventListener('toggle', function(){
+      if (d.open) d.querySelectorAll('.js-plotly-plot').forEach(function(gd){ Plotly.Plots.resize(gd); });
+    });
+  });
+  document.querySelectorAll('div.pager').forEach(function(pager){
+    var table = document.getElementById(pager.dataset.table), rows = [];
+    var size = 20, page = 0, input = pager.querySelector('input'), status = pager.querySelector('.status');
+    var prev = pager.querySelector('.prev'), next = pager.querySelector('.next');
+    function draw(){
+      rows = Array.from(table.tBodies[0].rows);
+      var q = input.value.trim().toLowerCase();
+      var hits = rows.filter(function(r){ return !q || r.textContent.toLowerCase().indexOf(q) >= 0; });
+      var pages = Math.max(1, Math.ceil(hits.length / size)); page = Math.min(page, pages - 1);
+      rows.forEach(function(r){ r.hidden = true; });
+      hits.slice(page * size, page * size + size).forEach(function(r){ r.hidden = false; });
+      status.textContent = hits.length + ' of ' + rows.length + ' rows; page ' + (page + 1) + ' of ' + pages;
+      prev.disabled = page === 0; next.disabled = page >= pages - 1;
+    }
+    input.addEventListener('input', function(){ page = 0; draw(); });
+    prev.addEventListener('click', function(){ page -= 1; draw(); });
+    next.addEventListener('click', function(){ page += 1; draw(); });
+    table.addEventListener('rows', function(){ page = 0; draw(); });
+    draw();
+  });
+})();
+"""
+#: Tables longer than this are paged and searchable on the page (the CSV holds every row).
+PAGE_ROWS = 20
 
 
 def neutralise_cell(value: object) -> object:
@@ -61,6 +111,9 @@ class Section:
     ``html`` must already be escaped (built by this package). ``variants`` swap the figure and
     summary when the page's filters change; ``blocks`` swap the inner HTML of the element with
     the given id (headline tiles). ``responds`` says which filters the section follows.
+    ``collapsed``: shown closed under its title (evaluator page). ``table_variants`` swap the
+    table's rows with the filters (each a published table). ``show_table=False``: the table is
+    only the CSV (its rows are already on the page in another form).
     """
 
     title: str
@@ -73,6 +126,8 @@ class Section:
     variants: Variants | None = None
     blocks: list[tuple[str, Variants]] = field(default_factory=list)
     responds: str = ""
+    collapsed: bool = False
+    show_table: bool = True
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -89,21 +144,25 @@ class Page:
     intro: str
     sections: list[Section] = field(default_factory=list)
     filters: list[Filter] = field(default_factory=list)
+    demo: bool = False
+
+
+DEMO_BANNER = ("Demo: every figure on this page comes from synthetic people made up by the generator, and the unit costs "
+               "are made up too. Nothing here describes real people or real services.")
 
 
 def style(figure: go.Figure, title: str) -> go.Figure:
-    """Every chart: a title, the colour-blind-safe palette, a plain template."""
-    return figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE, template="plotly_white")
+    """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot."""
+    figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE, template="plotly_white",
+                         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"},
+                         margin={"l": 50, "r": 20, "t": figure.layout.margin.t or 60, "b": 40}, autosize=True)
+    return figure
 
 
 def figure_json(figure: go.Figure, title: str) -> dict:
     """The figure for Plotly.react, styled as ``style`` does but without the template (the page's chart has it)."""
-    data = json.loads(figure.to_json())
-    layout = data["layout"]
-    layout.pop("template", None)
-    layout["colorway"] = PALETTE
-    if not layout.get("title", {}).get("text"):
-        layout["title"] = {"text": title}
+    data = json.loads(style(go.Figure(figure), title).to_json())
+    data["layout"].pop("template", None)
     return data
 
 
@@ -113,8 +172,9 @@ def _variants_payload(page: Page) -> list[dict]:
         sid = _slug(section.title)
         if section.variants is not None:
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
-                           "summary": f"summary-{sid}", "html": None,
-                           "items": {k: {"summary": i.summary, "html": None,
+                           "summary": f"summary-{sid}", "html": f"table-{sid}-body" if section.variants.tables() else None,
+                           "items": {k: {"summary": i.summary,
+                                         "html": _table_body(i.table) if i.table is not None else None,
                                          "figure": figure_json(i.figure, section.title) if i.figure else None}
                                      for k, i in section.variants.items.items()}})
         for element_id, block in section.blocks:
@@ -128,53 +188,146 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _table_html(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False)
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+def label(column: str) -> str:
+    """A column name as a heading: snake_case to words, first letter capital ("n_paired" -> "N paired")."""
+    words = str(column).replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def cell(value: object) -> tuple[str, bool]:
+    """(text, is_number) of one published cell: thousands separated, at most 4 significant decimals."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "", False
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int) or (isinstance(value, float) and float(value).is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}", True
+    if isinstance(value, float):
+        return (f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"), True
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d"), False
+    return str(value), False
+
+
+#: Columns that hold pounds: shown as £75,100 (the CSV keeps the plain number).
+MONEY = re.compile(r"^(amount|reserved_pot|allocation|social_value|reciprocity_weighted_social_value|cost_per_\w+|"
+                   r"funder_total_amount|pv|proxy_value_reporting|investment_pv|npv)$")
+
+
+def _money(column: str, text: str, is_number: bool) -> str:
+    if not is_number or not MONEY.match(str(column)):
+        return text
+    return "£" + text if not text.startswith("-") else "-£" + text[1:]
+
+
+def _table_body(frame: pd.DataFrame) -> str:
+    rows = []
+    money_columns = [bool(MONEY.match(str(c))) for c in frame.columns]
+    for row in frame.itertuples(index=False):
+        cells = [(_money("amount", *cell(v)) if m and cell(v)[1] else cell(v)[0], cell(v)[1])
+                 for v, m in zip(row, money_columns)]
+        rows.append("<tr>" + "".join(f"<td class='num'>{html.escape(t)}</td>" if n else f"<td>{html.escape(t)}</td>"
+                                     for t, n in cells) + "</tr>")
+    return "".join(rows)
+
+
+def _footnoted(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Long text repeated down a column is said once: the cells become [1], [2]… and the notes follow the table."""
+    notes: list[str] = []
+    out = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object:
+            continue
+        texts = [v for v in values if isinstance(v, str) and len(v) > 40]
+        repeated = {t for t in texts if texts.count(t) > 1}
+        if not repeated:
+            continue
+        def mark(v):
+            if v in repeated:
+                if v not in notes:
+                    notes.append(v)
+                return f"[{notes.index(v) + 1}]"
+            return v
+        out[column] = values.map(mark)
+    out.attrs = frame.attrs
+    return out, notes
+
+
+def _table_html(frame: pd.DataFrame, table_id: str) -> str:
+    shown, notes = _footnoted(frame)
+    head = "".join(f"<th scope='col'>{html.escape(label(c))}</th>" for c in shown.columns)
+    table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(table_id, quote=True)} table'>"
+             f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{_table_body(shown)}"
+             "</tbody></table></div>")
+    if len(shown) > PAGE_ROWS:
+        table = (f"<div class='pager' data-table='{table_id}'><label>Search this table <input type='search'></label>"
+                 "<button type='button' class='prev'>Previous</button><button type='button' class='next'>Next</button>"
+                 "<span class='status' aria-live='polite'></span></div>" + table)
+    if notes:
+        table += "<ol class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ol>"
+    return table
+
+
+def _checked(section: Section) -> dict:
+    record = section.table.attrs.get("disclosure")
+    if record is None:
+        raise ValueError(f"table of section {section.title!r} did not pass disclosure control (models.disclosure)")
+    return {**record, "section": section.title, "csv": section.csv_name}
 
 
 def render(page: Page, out_dir: Path) -> Path:
-    """Write ``page`` (and its tables' CSVs, and plotly.js once) into ``out_dir``."""
+    """Write ``page`` (its tables' CSVs, its disclosure checking report, and plotly.js once) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if not (out_dir / PLOTLY_JS.name).exists():
         shutil.copyfile(PLOTLY_JS, out_dir / PLOTLY_JS.name)
-    nav = "".join(f"<a href='{f}'>{html.escape(t)}</a>" for f, t in PAGES)
-    body = []
+    nav = "".join(f"<a href='{f}'" + (" aria-current='page'" if f == page.filename else "") + f">{html.escape(t)}</a>"
+                  for f, t in PAGES)
+    body, checks = [], []
     for section in page.sections:
         sid = _slug(section.title)
-        parts = [f"<section id='{sid}' aria-labelledby='{sid}-h'><h2 id='{sid}-h'>{html.escape(section.title)}</h2>",
-                 f"<p class='summary' id='summary-{sid}' aria-live='polite'>{html.escape(section.summary)}</p>"]
+        parts = [f"<p class='summary' id='summary-{sid}' aria-live='polite'>{html.escape(section.summary)}</p>"]
         if section.responds:
             parts.append(f"<p class='note'>{html.escape(section.responds)}</p>")
         if section.html is not None:
             parts.append(section.html)
         if section.figure is not None:
             style(section.figure, section.title)
-            parts.append(f"<div class='chart' role='img' aria-label='{html.escape(section.summary, quote=True)}'>"
-                         + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}")
+            parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(section.summary, quote=True)}'>"
+                         + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}",
+                                                  config={"responsive": True, "displaylogo": False})
                          + "</div>")
         if section.table is not None:
-            parts.append(_table_html(section.table))
+            checks.append(_checked(section))
+            if section.show_table:
+                parts.append(_table_html(section.table, f"table-{sid}"))
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
-                parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV</a></p>")
+                parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "
+                             f"({len(section.table):,} rows)</a></p>")
         if section.note:
             parts.append(f"<p class='note'>{html.escape(section.note)}</p>")
-        parts.append("</section>")
-        body.append("".join(parts))
+        title = html.escape(section.title)
+        if section.collapsed:
+            body.append(f"<section id='{sid}' aria-labelledby='{sid}-h'><details><summary id='{sid}-h'>{title}</summary>"
+                        + "".join(parts) + "</details></section>")
+        else:
+            body.append(f"<section id='{sid}' aria-labelledby='{sid}-h'><h2 id='{sid}-h'>{title}</h2>" + "".join(parts)
+                        + "</section>")
+    report = out_dir / f"disclosure-{page.filename.removesuffix('.html')}.json"
+    report.write_text(json.dumps({"page": page.filename, "tables": checks}, indent=2, default=str), encoding="utf-8")
     payload = _variants_payload(page)
     script = (f"<script type='application/json' id='variants'>{embed_json(payload)}</script><script>{SCRIPT}</script>"
               if payload else "")
+    banner = f"<p class='demo' role='note' id='demo-banner'>{html.escape(DEMO_BANNER)}</p>" if page.demo else ""
     document = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
         f"<title>{html.escape(page.title)}</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<style>{STYLE}</style><script src='{PLOTLY_JS.name}'></script></head><body>"
-        f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>"
-        f"<main><p>{html.escape(page.intro)}</p>{controls_html(page.filters)}{''.join(body)}</main>{script}</body></html>"
+        f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"
+        f"<main><p>{html.escape(page.intro)}</p>{controls_html(page.filters)}{''.join(body)}"
+        f"<p class='note'>Output-checking report for this page: <a href='{report.name}'>{report.name}</a>.</p></main>"
+        f"{script}<script>{TABLE_SCRIPT}</script></body></html>"
     )
     target = out_dir / page.filename
     target.write_text(document, encoding="utf-8")

@@ -14,7 +14,7 @@ import json
 import duckdb
 import pandas as pd
 
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.marts import read, unavailable
 from dashboards.page import Section
 
@@ -37,13 +37,13 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
         return [Section("Provenance", "None of the runs that wrote these marts is recorded in meta.runs: "
                         "the figures cannot be traced to a configuration and inputs.",
                         html="<p class='empty'>Not available for this run.</p>")]
-    table = rule.table(runs, ["rows_read", "rows_staged", "rows_quarantined"])[
+    table = rule.table(runs, ["rows_read", "rows_staged", "rows_quarantined"], name="runs")[
         ["run_id", "recorded_at", "code_version", "config_sha256", "as_of", "demo", "files", "rows_read", "rows_staged",
          "rows_quarantined"]].astype(str)
     out = [Section("Provenance", f"{len(runs)} run(s) wrote the figures on these pages. The latest, {runs['run_id'].iloc[-1]}, "
                    f"ran code {runs['code_version'].iloc[-1]} with the configuration below; rerunning it on the same inputs "
                    "(same file hashes) gives the same marts.", table=table, csv_name="evaluator-runs.csv",
-                   html="<details><summary>Configuration (resolved settings, JSON)</summary><pre>"
+                   html="<details><summary>Configuration (resolved settings, JSON)</summary><pre tabindex='0'>"
                         + html.escape(json.dumps(json.loads(runs["config"].iloc[-1]), indent=2, sort_keys=True))
                         + "</pre></details>")]
     mine = None if files is None else files[files["run_id"].isin(runs["run_id"])]
@@ -51,9 +51,9 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
         out.append(unavailable("Input files and their hashes", {"meta.input_files": mine}))
         return out
     mine = mine.assign(file=mine["source_file"].astype(str).str.replace(r"^.*[\\/]", "", regex=True))
-    published = rule.table(mine, ["rows_read", "rows_staged", "rows_quarantined"])
+    published = rule.table(mine, ["rows_read", "rows_staged", "rows_quarantined"], name="input files")
     out.append(Section("Input files and their hashes", f"{len(mine)} input files; each SHA-256 lets an evaluator check they "
                        "rerun on exactly the same data.",
                        table=published[["run_id", "source", "file", "sha256", "bytes", "rows_read", "rows_staged",
-                                        "rows_quarantined"]], csv_name="evaluator-input-files.csv"))
+                                        "rows_quarantined"]], csv_name="evaluator-input-files.csv", collapsed=True))
     return out

@@ -10,20 +10,39 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboards import charts
-from dashboards.disclosure import DisclosureRule
+from dashboards import charts, labels
+from models.intervals import wilson_interval
+from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
 from dashboards.page import Section
+from dashboards.labels import plural
 from dashboards.tiles import pct
 
 
-def _published(frame: pd.DataFrame, rule: DisclosureRule, k: str, n: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows that may be drawn, the table with counts protected and rates on small counts hidden)."""
-    rates = [c for c in ("rate", "ci_low", "ci_high", "ratio", "observed_rate", "standardised_rate", "z", "z_adjusted",
-                         "outlier_95", "outlier_998") if c in frame.columns]
-    table = rule.table(frame.round(4), [k, n], {c: (k, n) for c in rates})
-    shown = frame[~(frame[k].map(rule.hides) | frame[n].map(rule.hides))]
+def _published(frame: pd.DataFrame, rule: DisclosureRule, k: str, n: str, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows that may be drawn, the table as published).
+
+    Counts through the rule; a crude ``rate`` and its Wilson interval are recomputed from the
+    published counts (an interval from the exact counts would give them back); other statistics
+    on a suppressed count are suppressed. The drawn rows carry the published rate and interval.
+    """
+    rates = [c for c in ("ratio", "observed_rate", "standardised_rate", "z", "z_adjusted", "outlier_95", "outlier_998",
+                         "lower_95", "upper_95", "lower_998", "upper_998")
+             if c in frame.columns]
+    ratios = {"rate": (k, n, 1.0, True)} if "rate" in frame.columns else {}
+    table = rule.table(frame.round(4), [k, n], {c: (k, n) for c in rates}, ratios, name=name)
+    if "rate" in frame.columns:
+        bounds = [wilson_interval(rule.published(a), rule.published(b)) if r not in (SUPPRESSED, None) else (r, r)
+                  for a, b, r in zip(frame[k], frame[n], table["rate"])]
+        table["ci_low"] = [b[0] if isinstance(b[0], str) or b[0] is None else round(float(b[0]), 4) for b in bounds]
+        table["ci_high"] = [b[1] if isinstance(b[1], str) or b[1] is None else round(float(b[1]), 4) for b in bounds]
+        table["rate"] = [r if isinstance(r, str) or r is None else round(r, 4) for r in table["rate"]]
+    hidden = frame[k].map(rule.hides) | frame[n].map(rule.hides)
+    shown = table[~hidden.to_numpy()].copy()
+    for column in ("rate", "ci_low", "ci_high", "ratio", "expected", "lower_998", "upper_998"):
+        if column in shown.columns:
+            shown[column] = pd.to_numeric(shown[column])
     return shown, table
 
 
@@ -35,10 +54,10 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         if rows is None or rows.empty:
             sections.append(unavailable(title, {"marts.readmission_funnel": rows}))
             continue
-        shown, table = _published(rows, rule, "observed", "discharges")
+        shown, table = _published(rows, rule, "observed", "discharges", f"funnel {unit_type}")
         hidden = len(rows) - len(shown)
         outside = shown[shown["outlier_998"] != "within"]
-        summary = (f"{len(shown)} {words}s drawn; {len(outside)} lie outside the 99.8% limits"
+        summary = (f"{plural(len(shown), words)} drawn; {len(outside)} outside the 99.8% limits"
                    + (f" ({', '.join(f'{u} {s}' for u, s in zip(outside['unit'], outside['outlier_998']))})" if len(outside) else "")
                    + f". {hidden} not shown because their counts are below the publication threshold. "
                    "Each unit is compared with the whole (target 1), not ranked against the others.")
@@ -58,12 +77,13 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
     rows = None if rates is None else rates[rates["dimension"] == "area"].sort_values("value")
     if rows is None or rows.empty:
         return unavailable(title, {"marts.readmission_rates": rows})
-    shown, table = _published(rows, rule, "readmissions", "discharges")
-    overall = rates[rates["dimension"] == "overall"]["rate"]
-    bench = float(overall.iloc[0]) if not overall.empty else None
+    rows = rows.assign(value=rows["value"].map(labels.area))
+    shown, table = _published(rows, rule, "readmissions", "discharges", "readmission by area")
+    overall = rates[rates["dimension"] == "overall"]
+    bench = rule.ratio(overall["readmissions"].sum(), overall["discharges"].sum()) if not overall.empty else None
 
     def build(choice: dict[str, str]) -> Item:
-        area = choice["area"]
+        area = labels.area(choice["area"])
         figure = charts.rate_bars(shown, "value", title, "readmitted within 30 days (%)", bench)
         figure.update_traces(marker_color=["#E69F00" if v == area else "#0072B2" for v in shown["value"]])
         picked = shown[shown["value"] == area]
@@ -72,9 +92,12 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
         return Item(f"Crude 30-day emergency readmission rate in {len(shown)} areas against all discharges "
                     f"({pct(bench)}).{focus}", figure)
 
+    published = table[["value", "discharges", "readmissions"]].rename(columns={"value": "area"})
+    for column in ("rate", "ci_low", "ci_high"):  # per cent, as the chart draws them
+        published[f"{column}_pct"] = [v if isinstance(v, str) or v is None else round(100 * v, 1) for v in table[column]]
     return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (highlighted in orange).",
-                            table=table[["value", "discharges", "readmissions", "rate", "ci_low", "ci_high"]]
-                            .rename(columns={"value": "area"}), csv_name="commissioner-readmission-by-area.csv")
+                            table=published, csv_name="commissioner-readmission-by-area.csv",
+                            note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts.")
 
 
 def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
@@ -82,7 +105,7 @@ def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: l
     rows = None if rates is None else rates[rates["dimension"] == "quarter"].sort_values("value")
     if rows is None or rows.empty:
         return unavailable(title, {"marts.readmission_rates": rows})
-    shown, _ = _published(rows, rule, "readmissions", "discharges")
+    shown, _ = _published(rows, rule, "readmissions", "discharges", "readmission by quarter")
 
     def build(choice: dict[str, str]) -> Item:
         year = choice["year"]

@@ -12,10 +12,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import charts
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
+from dashboards.labels import plural
 from dashboards.page import PALETTE, Section
+from models.intervals import wilson_interval
 
 
 def _programme(tb: str) -> str:
@@ -31,30 +33,40 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
     rows = None if rates is None else rates[(rates["event_type"] == ALL) & (rates["cohort_period"] != ALL)]
     if rows is None or rows.empty:
         return unavailable(title, {"marts.reoffending_rates": rows})
-    shown = rows[~(rows["persons"].map(rule.hides) | rows["reoffenders"].map(rule.hides))].sort_values("cohort_period")
+    final = rows[rows["status"] != "provisional"]
+    shown = final[~(final["persons"].map(rule.hides) | final["reoffenders"].map(rule.hides))].sort_values("cohort_period")
+    # The published rate and its Wilson interval, from the published (rounded) counts.
+    k, n = shown["reoffenders"].map(rule.published), shown["persons"].map(rule.published)
+    bounds = [wilson_interval(a, b) for a, b in zip(k, n)]
+    shown = shown.assign(binary_rate=k / n, ci_low=[float(b[0]) for b in bounds], ci_high=[float(b[1]) for b in bounds])
+    provisional = int((rows["status"] == "provisional").sum())
 
     def build(choice: dict[str, str]) -> Item:
         tb, year = choice["timebank"], choice["year"]
         scope = shown if year == ALL else shown[shown["cohort_period"].astype(str).str.startswith(year)]
         figure = go.Figure()
-        drawn = 0
+        drawn, missing = 0, []
         for i, (programme, name) in enumerate(((_programme(tb), "participants"), ("no_participation", "non-participants"))):
             g = scope[scope["programme"] == programme]
+            if g.empty:
+                missing.append(name)
             drawn += len(g)
             figure.add_trace(go.Scatter(
                 x=charts.esc(g["cohort_period"]), y=100 * g["binary_rate"], mode="markers+lines", name=name,
-                marker={"symbol": ["circle-open" if s == "provisional" else "circle" for s in g["status"]],
-                        "size": 10, "color": PALETTE[i]},
+                marker={"symbol": "circle" if i == 0 else "square", "size": 10, "color": PALETTE[i]},
                 error_y={"type": "data", "symmetric": False, "array": 100 * (g["ci_high"] - g["binary_rate"]),
                          "arrayminus": 100 * (g["binary_rate"] - g["ci_low"])}))
         if not drawn:
             return Item("No cohort of this selection is large enough to publish.", charts.no_data(title))
-        figure.update_layout(title=title, yaxis_title="reoffended within a year (%)", height=400,
+        figure.update_layout(title=title, yaxis_title="reoffended within a year (%)", height=400, yaxis_rangemode="tozero",
                              xaxis={"categoryorder": "category ascending"})
-        return Item(f"Share of each quarterly cohort with a proven reoffence, {'all participants' if tb == ALL else 'time bank ' + tb}"
-                    f" against non-participants ({'all years' if year == ALL else year}); {drawn} cohort points published. "
-                    "Open circles are provisional cohorts (follow-up not over; rates can still rise). Crude rates, not matched.",
-                    figure)
+        gap = (f" No {' or '.join(missing)} cohort of this selection is large enough to publish, so that line is not drawn."
+               if missing else "")
+        return Item(f"Share of each final quarterly cohort with a proven reoffence, "
+                    f"{'all participants' if tb == ALL else 'time bank ' + tb} against non-participants "
+                    f"({'all years' if year == ALL else year}); {plural(drawn, 'cohort point')} published.{gap} "
+                    f"{plural(provisional, 'provisional cohort')} (follow-up not over) not drawn. Crude rates from the "
+                    "published counts, not matched.", figure)
 
     return Section.filtered(title, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.")
 
@@ -81,6 +93,7 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
             k, n, kc, nc = (int(x) for x in (p["reoffenders"].sum(), p["persons"].sum(), c["reoffenders"].sum(), c["persons"].sum()))
             if n == 0 or nc == 0 or any(rule.hides(x) for x in (k, n, kc, nc)):
                 return Item("Too few people in this selection to publish a comparison.", charts.no_data(title))
+            k, n, kc, nc = (rule.published(x) for x in (k, n, kc, nc))  # per 100 from the published counts
             comp, part = _per_100(kc, nc), _per_100(k, n)
             words = (f"For every 100 non-participants, {comp} reoffended within a year; for every 100 participants, {part}. "
                      "These are crude rates over the final cohorts: no matched comparison could be published, so the "

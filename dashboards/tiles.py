@@ -2,20 +2,20 @@
 
 RAG follows OHID Fingertips: compared with a benchmark using 95% intervals, "better" or
 "worse" only when the interval excludes the benchmark, otherwise "similar". The judgement is
-written out and carries a symbol (▼ ▲ ●), so colour is never the only cue.
+written out and carries a symbol that does not point (✓ better, ✗ worse, ≈ similar), so a
+"worse" ratio below 1:1 is never drawn as an arrow going up, and colour is never the only cue.
 """
 
 from __future__ import annotations
 
 import html
-import math
 
-RAG = {"better": ("▼", "rag-better", "Better"), "worse": ("▲", "rag-worse", "Worse"),
-       "similar": ("●", "rag-similar", "Similar"), "none": ("–", "rag-similar", "Not compared")}
+from dashboards.labels import pct
 
+RAG = {"better": ("✓", "rag-better", "Better"), "worse": ("✗", "rag-worse", "Worse"),
+       "similar": ("≈", "rag-similar", "Similar"), "none": ("–", "rag-similar", "Not compared")}
 
-def pct(value: float | None, places: int = 1) -> str:
-    return "–" if value is None or math.isnan(value) else f"{100 * value:.{places}f}%"
+__all__ = ["RAG", "judge", "pct", "summary", "tile"]
 
 
 def judge(low: float, high: float, benchmark: float, lower_is_better: bool) -> str:
@@ -27,16 +27,22 @@ def judge(low: float, high: float, benchmark: float, lower_is_better: bool) -> s
     return "similar"
 
 
-def tile(label: str, value: str, interval: str, n: str, rag: str = "none", against: str = "", note: str = "") -> str:
-    """The inner HTML of one tile; every argument is plain text and is escaped here."""
+def tile(label: str, value: str, interval: str, n: str, rag: str = "none", against: str = "", note: str = "",
+         tag: str = "", responds: str = "") -> str:
+    """The inner HTML of one tile; every argument is plain text and is escaped here.
+
+    ``tag``: a label such as "Demo: synthetic data" or "Crude rate, not matched", shown by the title.
+    """
     symbol, css, word = RAG[rag]
     rag_text = f"<p class='rag {css}'>{symbol} {word}{': ' + html.escape(against) if against else ''}</p>" if rag != "none" else (
         f"<p class='note'>{html.escape(against)}</p>" if against else "")
-    return (f"<h3>{html.escape(label)}</h3><div class='value'>{html.escape(value)}</div>"
+    tag_html = f" <span class='demo-tag'>{html.escape(tag)}</span>" if tag else ""
+    return (f"<h3>{html.escape(label)}{tag_html}</h3><div class='value'>{html.escape(value)}</div>"
             f"<p>{html.escape(interval)}</p><p>{html.escape(n)}</p>{rag_text}"
-            + (f"<p class='note'>{html.escape(note)}</p>" if note else ""))
+            + (f"<p class='note'>{html.escape(note)}</p>" if note else "")
+            + (f"<p class='note'>{html.escape(responds)}</p>" if responds else ""))
 
 
-def summary(label: str, value: str, interval: str, n: str, rag: str, against: str) -> str:
+def summary(label: str, value: str, interval: str, n: str, rag: str, against: str, tag: str = "") -> str:
     judged = f" {RAG[rag][2]}: {against}" if rag != "none" else (f" {against}" if against else "")
-    return f"{label}: {value} ({interval}; {n}).{judged}"
+    return f"{label}{' [' + tag + ']' if tag else ''}: {value} ({interval}; {n}).{judged}"

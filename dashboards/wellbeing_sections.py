@@ -11,10 +11,12 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboards import charts
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
+from dashboards.labels import plural, title
 from dashboards.page import Section
+from models.wellbeing.scales import registry
 
 NOT_AREAS = ("at_least_one_area", "total")
 
@@ -23,16 +25,20 @@ def _areas(change: pd.DataFrame) -> pd.DataFrame:
     return change[~change["area"].isin(NOT_AREAS)]
 
 
-def star_sections(change: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> list[Section]:
+def distance_sections(change: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> list[Section]:
     if change is None or change.empty:
-        return [unavailable("Star charts: first and latest reading", {"marts.wellbeing_change": change})]
+        return [unavailable("Distance travelled per Star area", {"marts.wellbeing_change": change})]
     rows = _areas(change)
     versions = [v for v, g in rows.groupby("star_version") if g["area"].nunique() >= 3]
-    return [_star(rows[rows["star_version"] == v], v, rule, filters) for v in sorted(versions)]
+    return [_distance(rows[rows["star_version"] == v], v, rule, filters) for v in sorted(versions)]
 
 
-def _star(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: list[Filter]) -> Section:
-    title = f"Star chart: {version.replace('_', ' ')}, first and latest reading"
+def _distance(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: list[Filter]) -> Section:
+    """Mean first and latest reading per area on the instrument's own scale (Outcomes Star "average change per scale")."""
+    scale = registry().get(version, {})
+    low, high = scale.get("scale_min", 1), scale.get("scale_max", 10)
+    name = title(version)
+    heading = f"Distance travelled: {name}"
 
     def build(choice: dict[str, str]) -> Item:
         tb, year = choice["timebank"], choice["year"]
@@ -40,31 +46,36 @@ def _star(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: list[
         total = len(picked)
         picked = picked[(picked["n_paired"] > 0) & ~picked["n_paired"].map(rule.hides)].sort_values("area")
         who = "everyone with readings" if tb == ALL else f"time bank {tb}"
-        if len(picked) < 3:
-            return Item(f"Too few people with two readings to draw the {version} Star for {who}"
-                        f" ({'all years' if year == ALL else 'baseline in ' + year}).", charts.no_data(title))
-        frame = pd.DataFrame({"area": picked["area"], "first": picked["mean_baseline_paired"], "latest": picked["mean_latest"]})
+        when = "all years" if year == ALL else "first reading in " + year
+        if picked.empty:
+            return Item(f"Too few people with two readings to show the {name} for {who} ({when}).", charts.no_data(heading))
+        frame = pd.DataFrame({"area": picked["area"].map(title), "first": picked["mean_baseline_paired"],
+                              "latest": picked["mean_latest"]})
         gain = (frame["latest"] - frame["first"]).set_axis(frame["area"])
-        return Item(f"Mean first and latest readings in {len(frame)} areas for {who} "
-                    f"({'all years' if year == ALL else 'baseline in ' + year}): the latest mean is higher in "
-                    f"{int((gain > 0).sum())} areas; the largest gain is in {gain.idxmax()} ({gain.max():+.2f} points). "
-                    f"Smallest group ≈ {rule.count(picked['n_paired'].min())} people; "
-                    f"{total - len(frame)} areas withheld for small numbers.", charts.star(frame, title))
+        return Item(f"{name}, {who} ({when}): mean first and latest reading in {plural(len(frame), 'area')} on the "
+                    f"{low}-{high} scale; the latest mean is higher in {plural(int((gain > 0).sum()), 'area')}, the largest "
+                    f"gain is in {gain.idxmax()} ({gain.max():+.2f} points). Smallest group about "
+                    f"{rule.count(picked['n_paired'].min())} people; {plural(total - len(frame), 'area')} withheld for small "
+                    "numbers.", charts.distance(frame, heading, low, high))
 
-    return Section.filtered(title, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.")
+    return Section.filtered(heading, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.")
 
 
 def change_table_section(change: pd.DataFrame | None, rule: DisclosureRule) -> Section:
-    title = "Well-being change by instrument and area"
+    heading = "Well-being change by instrument and area"
     rows = None if change is None else change[(change["timebank_id"] == ALL) & (change["period"].astype(str) == ALL)]
     if rows is None or rows.empty:
-        return unavailable(title, {"marts.wellbeing_change": rows})
+        return unavailable(heading, {"marts.wellbeing_change": rows})
     columns = ["star_version", "area", "n_paired", "mean_baseline_paired", "mean_latest", "mean_change", "ci_low", "ci_high",
                "wilcoxon_p", "n_improved", "pct_improved", "small_n"]
     means = {c: "n_paired" for c in ("mean_baseline_paired", "mean_latest", "mean_change", "ci_low", "ci_high", "wilcoxon_p")}
-    table = rule.table(rows[columns].round(3), ["n_paired", "n_improved"], {**means, "pct_improved": ("n_improved", "n_paired")})
-    return Section(title, f"{len(rows)} instrument and area rows for everyone with readings, all years: mean change "
+    table = rule.table(rows[columns].round(3), ["n_paired", "n_improved"], means,
+                       {"pct_improved": ("n_improved", "n_paired", 100.0, True)}, name="wellbeing change")
+    table["pct_improved"] = [v if not isinstance(v, float) else round(v, 1) for v in table["pct_improved"]]
+    table["star_version"], table["area"] = table["star_version"].map(title), table["area"].map(title)
+    return Section(heading, f"{len(rows)} instrument and area rows for everyone with readings, all years: mean change "
                           "between the first and latest reading with its 95% interval and the Wilcoxon p-value.",
                    table=table, csv_name="commissioner-wellbeing-change.csv", responds="Not filtered.",
-                   note=f"Means over 1 to {rule.suppress_max} people are shown as *. small_n: fewer than 30 people "
+                   note=f"Means over 1 to {rule.suppress_max} people are shown as *; pct_improved is the published "
+                        "n_improved over the published n_paired. small_n: fewer than 30 people "
                         "with two readings (Warwick guidance).")

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboards.disclosure import DisclosureRule
+from dashboards import labels
 
-COLUMNS = ["result", "verdict", "n_matched", "what you can say", "what you cannot say"]
+from models.disclosure import DisclosureRule
+
+COLUMNS = ["result", "verdict", "n_matched", "what you can say", "what you cannot say", "design", "analysis role"]
+NO_DESIGN = "design not recorded"
 JDL_MINIMUM = 60
 
 
@@ -31,10 +34,11 @@ def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp
     """One row: ``diff`` is (estimate, low, high) in ``unit``; ``part``/``comp`` are the two groups' values."""
     row = {"result": result, "verdict": verdict, "n_matched": rule.count(n)}
     if verdict.startswith("not estima") or n == 0:
-        return {**row, "what you can say": "Nothing: no comparison could be estimated.",
+        return {**row, "verdict": "not estimable", "what you can say": "Nothing: no comparison could be estimated.",
                 "what you cannot say": "Anything about an effect, in either direction."}
-    if rule.hides(n):
-        return {**row, "what you can say": "Nothing that can be published: the matched group is too small.",
+    if rule.hides(n):  # no verdict and no estimate for a group that cannot be published
+        return {**row, "verdict": "not published", "what you can say": "Nothing that can be published: the matched group "
+                f"has 1 to {rule.suppress_max} people.",
                 "what you cannot say": "Anything about an effect: the result rests on a handful of people."}
     est, low, high = diff
     span = f"between {low:+.1f} and {high:+.1f} {unit} (95% interval)"
@@ -61,26 +65,72 @@ def _n(v) -> int:
     return 0 if pd.isna(v) else int(v)
 
 
+def _design(r: dict) -> str:
+    value = r.get("design_sentence")
+    return NO_DESIGN if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
+    """One row per programme's Cox 'treated' term, from the published Cox table (same values, same suppression)."""
+    rows = []
+    for r in ([] if cox is None else cox[cox["term"] == "treated"].to_dict("records")):
+        result = f"Time to first proven reoffence (Cox): {labels.programme(r['programme'])}"
+        hr = r["hazard_ratio"]
+        if hr == "*":
+            rows.append({"result": result, "verdict": "not published", "n_matched": r["n_participants"],
+                         "what you can say": "Nothing that can be published: the participant group has too few people.",
+                         "what you cannot say": "Anything about an effect: the hazard ratio rests on a handful of people.",
+                         "design": NO_DESIGN})
+        elif hr is None or pd.isna(hr):
+            rows.append({"result": result, "verdict": "not estimable", "n_matched": r["n_participants"],
+                         "what you can say": "Nothing: the hazard ratio could not be estimated.",
+                         "what you cannot say": "Anything about an effect, in either direction.", "design": NO_DESIGN})
+        else:
+            low, high = float(r["ci_low"]), float(r["ci_high"])
+            verdict = "inconclusive" if low <= 1 <= high else ("faster reoffending" if low > 1 else "slower reoffending")
+            rows.append({"result": result, "verdict": verdict, "n_matched": r["n_participants"],
+                         "what you can say": f"Participants' hazard of a first proven reoffence is {hr:.2f} times the "
+                                             f"comparison's, likely between {low:.2f} and {high:.2f} (95% interval)"
+                                             + (": inconclusive." if verdict == "inconclusive" else "."),
+                         "what you cannot say": "That the programme caused it: the model adjusts only for the measured "
+                                                "covariates, and it is not the matched binary comparison.",
+                         "design": NO_DESIGN})
+    return rows
+
+
+def _role(register: pd.DataFrame | None, family: str, key: str) -> str:
+    from dashboards.verdicts import role, role_words
+
+    return role_words(*role(register, family, key))
+
+
 def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | None, wellbeing: pd.DataFrame | None,
-               social_value: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataFrame:
+               social_value: pd.DataFrame | None, rule: DisclosureRule, cox: pd.DataFrame | None = None,
+               register: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every comparison's row. ``cox`` is the published Cox table (dashboards.evaluator.published_cox); ``register``
+    is ``marts.effect_register`` when built (analysis role: primary or exploratory, comparisons in the run)."""
     rows = []
     for r in ([] if readmission is None else readmission.to_dict("records")):
         rows.append(statement(f"Readmission within 30 days: {r['comparison']}", r["verdict"], _n(r["n_matched"]),
                               "30-day emergency readmission", _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
                               tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
-                              r["max_abs_smd_after"], r["covariates"], rule))
+                              r["max_abs_smd_after"], r["covariates"], rule)
+                    | {"design": _design(r), "analysis role": _role(register, "readmission", r["comparison"])})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
-        rows.append(statement(f"Proven reoffending: {r['programme']}", r["verdict"], _n(r["n_matched"]),
+        rows.append(statement(f"Proven reoffending: {labels.programme(r['programme'])}", r["verdict"], _n(r["n_matched"]),
                               "Proven reoffending within a year", _pct(r["participant_value"]), _pct(r["comparison_value"]),
                               tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
-                              r["max_abs_smd"], r["covariates"], rule))
+                              r["max_abs_smd"], r["covariates"], rule)
+                    | {"design": _design(r), "analysis role": _role(register, "reoffending", r["programme"])})
+    rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
-        rows.append(statement(f"Well-being improvement: {r['star_version']} / {r['area']}", verdict,
+        rows.append(statement(f"Well-being improvement: {labels.title(r['star_version'])} / {labels.title(r['area'])}", verdict,
                               _n(r["n_matched"]), "Mean improvement in score",
                               _num(r["treated_value"]), _num(r["comparison_value"]),
-                              (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"], rule))
+                              (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
+                              rule) | {"design": _design(r), "analysis role": _role(register, "wellbeing", r["star_version"])})
     for r in ([] if social_value is None else social_value.to_dict("records")):
         if pd.isna(r["ratio"]):
             continue
@@ -89,5 +139,6 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
                      "what you can say": f"Under the impact map's assumptions, each £1 invested is valued at £{r['ratio']:.2f} "
                                          f"of social value{interval}.",
                      "what you cannot say": "That this money is saved or cashable: the values are proxies, and the ratio "
-                                            "moves with the deadweight, attribution and drop-off assumed (see the tornado)."})
+                                            "moves with the deadweight, attribution and drop-off assumed (see the tornado).",
+                     "design": "impact map (SROI guide)"})
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from dashboards import commissioner, data_quality, evaluator, funder, overview
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.page import render
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
@@ -23,7 +23,7 @@ def _rule(settings: Settings) -> DisclosureRule:
 def data_quality_page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         path = render(data_quality.build_page(con, context.run_id, _rule(settings)), Path(settings.output_dir))
-    return dg.MaterializeResult(metadata={"path": str(path)})
+    return _written(path)
 
 
 @dg.asset(key=["dashboards", "index_page"], group_name="dashboards", kinds={"html"},
@@ -32,7 +32,13 @@ def data_quality_page(context: dg.AssetExecutionContext, warehouse: Warehouse, s
 def index_page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         path = render(overview.build_page(con, context.run_id, _rule(settings)), Path(settings.output_dir))
-    return dg.MaterializeResult(metadata={"path": str(path)})
+    return _written(path)
+
+
+def _written(path: Path) -> dg.MaterializeResult:
+    """The page and its output-checking report (disclosure-<page>.json, written beside it by ``render``)."""
+    report = path.with_name(f"disclosure-{path.stem}.json")
+    return dg.MaterializeResult(metadata={"path": str(path), "disclosure_report": dg.MetadataValue.path(str(report))})
 
 
 def _marts(*names: str) -> list[dg.AssetKey]:
@@ -45,7 +51,7 @@ def _marts(*names: str) -> list[dg.AssetKey]:
 def commissioner_page(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         path = render(commissioner.build_page(con, _rule(settings)), Path(settings.output_dir))
-    return dg.MaterializeResult(metadata={"path": str(path)})
+    return _written(path)
 
 
 @dg.asset(key=["dashboards", "funder_page"], group_name="dashboards", kinds={"html"}, pool=WAREHOUSE_POOL,
@@ -54,7 +60,7 @@ def commissioner_page(warehouse: Warehouse, settings: Settings) -> dg.Materializ
 def funder_page(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         path = render(funder.build_page(con, _rule(settings)), Path(settings.output_dir))
-    return dg.MaterializeResult(metadata={"path": str(path)})
+    return _written(path)
 
 
 @dg.asset(key=["dashboards", "evaluator_page"], group_name="dashboards", kinds={"html"}, pool=WAREHOUSE_POOL,
@@ -63,7 +69,7 @@ def funder_page(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResul
 def evaluator_page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         path = render(evaluator.build_page(con, context.run_id, _rule(settings)), Path(settings.output_dir))
-    return dg.MaterializeResult(metadata={"path": str(path)})
+    return _written(path)
 
 
 page_assets = [data_quality_page, index_page, commissioner_page, funder_page, evaluator_page]

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from dashboards import commissioner, evaluator, funder
-from dashboards.disclosure import DisclosureRule
+from dashboards.data_quality import NOT_PERSONAL
+from models.disclosure import DisclosureRule
 from dashboards.page import PAGES, render
 from schemas.contract import contract
 from schemas.raw import SOURCES
@@ -67,6 +68,8 @@ def test_every_published_count_passes_disclosure_control(demo_run):
     checked = 0
     for path in sorted(site.glob("*.csv")):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if path.name == "data-quality-sources.csv":  # organisations' records (grants) are counted exactly
+            frame = frame[~frame["source"].isin(NOT_PERSONAL)]
         for column in COUNT_COLUMNS & set(frame.columns):
             for value in frame[column]:
                 if value not in ("", "*"):

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from dashboards.disclosure import SUPPRESSED, DisclosureRule
+from models.disclosure import SUPPRESSED, DisclosureRule
 
 
 def test_hes_rule_counts():
@@ -26,3 +26,40 @@ def test_a_rate_is_hidden_when_its_numerator_or_denominator_is_suppressed():
     frame = pd.DataFrame({"k": [10, 10, 0], "n": [100, 5, 20], "rate": [0.1, 2.0, 0.0]})
     out = DisclosureRule().table(frame, ["k", "n"], {"rate": ("k", "n")})
     assert out["rate"].tolist() == [0.1, SUPPRESSED, 0.0] and out["n"].tolist() == [100, SUPPRESSED, 20]
+
+
+def test_derived_figures_come_from_the_published_counts():
+    # G001 of the issue: 75,100 over 56 active members = 1,341.07 gave the count back; over the published 55 it cannot.
+    frame = pd.DataFrame({"amount": [75100.0, 5000.0], "active": [56, 3], "k": [14, 2], "n": [24, 30]})
+    out = DisclosureRule().table(frame, ["active", "k", "n"], ratios={"cost": ("amount", "active", 1.0, False),
+                                                                      "pct": ("k", "n", 100.0, True)})
+    assert out["active"].tolist() == [55, SUPPRESSED] and round(75100.0 / out["cost"][0]) == 55
+    assert out["cost"][1] == SUPPRESSED
+    assert out["pct"][0] == 100 * 15 / 25 and out["pct"][1] == SUPPRESSED  # 14 of 24 is published as 15 of 25
+
+
+def test_secondary_suppression_takes_the_next_smallest_cell_of_the_group():
+    frame = pd.DataFrame({"quarter": ["q1", "q1", "q1", "q2", "q2"], "bank": list("ABCAB"), "n": [3, 40, 12, 50, 60]})
+    out = DisclosureRule().table(frame, ["n"], secondary=["quarter"])
+    assert out["n"].tolist() == [SUPPRESSED, 40, SUPPRESSED, 50, 60]  # q1: 3 is primary, 12 the secondary
+    assert out.attrs["disclosure"]["rows_suppressed_secondarily"] == 1
+
+
+def test_counts_in_text_are_published_through_the_rule():
+    rule = DisclosureRule()
+    assert rule.text("not fitted: 18 people, fewer than min_model_people = 20") == \
+        "not fitted: 20 people, fewer than min_model_people = 20"
+    assert rule.text("not estimated: 4 participants and 0 comparison people") == \
+        "not estimated: * participants and 0 comparison people"
+
+
+def test_a_statistic_withheld_in_one_table_is_withheld_in_every_other():
+    from models.disclosure import Withheld
+
+    rule, withheld = DisclosureRule(), Withheld()
+    grants = rule.table(pd.DataFrame({"grant_id": ["G018", "G001"], "active": [3, 56], "index": [0.1238, 0.34]}),
+                        ["active"], {"index": "active"})
+    withheld.add("index", grants, ["grant_id"])
+    allocation = pd.DataFrame({"grant_id": ["G001", "G018"], "index": [0.34, 0.1238], "allocation": [10.0, 2.0]})
+    out = withheld.apply(allocation, "index", ["grant_id"], ("allocation",))
+    assert out["index"].tolist() == [0.34, SUPPRESSED] and out["allocation"].tolist() == [10.0, SUPPRESSED]

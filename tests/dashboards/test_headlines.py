@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from dashboards import headlines, wording
-from dashboards.disclosure import DisclosureRule
+from models.disclosure import DisclosureRule
 from dashboards.filters import Filter, Item, embed_json, variants
 from dashboards.tiles import judge
 
@@ -21,8 +21,10 @@ RATES = pd.DataFrame({
 
 def test_readmission_tile_for_one_time_bank_is_a_wilson_interval_against_all_discharges():
     h = headlines.readmission(RATES, None, RULE, "TB01", "all", "all")
-    # 12/100: Wilson 95% interval 7.0% to 19.8% (z = 1.96); 10% lies inside it, so "similar".
-    assert (h.value, h.interval, h.n, h.rag) == ("12.0%", "95% CI 7.0% to 19.8% (Wilson)", "n ≈ 100 discharges", "similar")
+    # 12/100 is published as 10/100 (12 rounded to 5), and the rate and its interval come from the published counts:
+    # 10/100, Wilson 95% interval 5.5% to 17.4% (z = 1.96); 10% lies inside it, so "similar". Labelled crude.
+    assert (h.value, h.interval, h.n, h.rag) == ("10.0%", "95% CI 5.5% to 17.4% (Wilson)", "n ≈ 100 discharges", "similar")
+    assert h.tag == headlines.CRUDE
 
 
 def test_readmission_tile_hides_a_rate_on_a_suppressed_count():
@@ -39,18 +41,21 @@ def test_readmission_tile_refuses_a_combination_the_mart_does_not_hold():
     assert headlines.readmission(RATES, None, RULE, "TB01", "E1", "all").interval == "not available for this combination"
 
 
-def test_wellbeing_tile_takes_participants_as_everyone_minus_non_members():
-    change = pd.DataFrame({"area": "at_least_one_area", "period": "all", "timebank_id": ["all", "none", "all"],
-                           "star_version": ["a", "a", "b"], "n_improved": [30, 10, 12], "n_paired": [50, 20, 20]})
-    h = headlines.wellbeing(change, RULE, "all", "all")
-    # (30 + 12 - 10) / (50 + 20 - 20) = 32/50 against 10/20 for non-members.
-    assert h.value == "64.0%" and h.against == "people not in a time bank 50.0%"
+def test_wellbeing_tile_is_the_matched_distance_travelled_and_withheld_on_a_small_group():
+    effects = pd.DataFrame({"star_version": ["all", "recovery_star"], "area": "mean_of_areas", "estimate": [0.5, 1.4],
+                            "ci_low": [0.1, 0.6], "ci_high": [0.9, 2.2], "treated_value": [0.8, 1.8],
+                            "comparison_value": [0.3, 0.4], "n_matched": [42, 3], "status": "estimated"})
+    h = headlines.wellbeing(effects, RULE, "all", "all")
+    assert (h.value, h.rag, h.n) == ("+0.80 points", "better", "n ≈ 40 matched participants")
+    assert headlines.wellbeing(effects.assign(n_matched=[5, 3]), RULE, "all", "all").value == "*"
+    assert "not available for this selection" in headlines.wellbeing(effects, RULE, "TB01", "all").interval
 
 
 def test_active_members_in_a_year_come_from_its_last_quarter():
     ta = pd.DataFrame({"timebank_id": ["T", "T", "T"], "period_type": ["quarter", "quarter", "overall"],
                        "period_label": ["2023-Q1", "2023-Q4", "overall"],
                        "period_end": pd.to_datetime(["2023-03-31", "2023-12-31", "2023-12-31"]),
+                       "period_start": pd.to_datetime(["2023-01-01", "2023-10-01", "2023-01-01"]),
                        "active_members": [20, 41, 50], "trading_members": [9, 30, 40], "hours_exchanged": [10.0, 20.0, 30.0]})
     assert headlines.active_members(ta, RULE, "all", "2023").value == "40"  # 41 rounded to 5
     assert headlines.hours_exchanged(ta, RULE, "T", "2023").value == "30 h"
@@ -78,3 +83,24 @@ def test_wording_for_an_inconclusive_small_unbalanced_comparison():
     for phrase in ("cannot say the programme had no effect", "largest |SMD| 0.25", "Fewer than 60"):
         assert phrase in row["what you cannot say"]
     assert wording.statement("r", "inconclusive", 5, "x", "", "", (0, 0, 0), "", 0.0, "", RULE)["n_matched"] == "*"
+
+
+def test_verdicts_show_the_design_sentence_and_the_exploratory_label_when_the_run_records_them():
+    from dashboards import verdicts
+
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [-0.05],
+                            "rd_ci_low": [-0.09], "rd_ci_high": [-0.01], "participant_rate": [0.10], "comparison_rate": [0.15],
+                            "n_matched": [120], "verdict": ["reduction"],
+                            "jdl_statement": ["For every 100 people in the comparison group, 15 were readmitted; for every "
+                                              "100 participants, 10 were."],
+                            "design_sentence": ["Follow-up starts on the day each participant joined."], "estimand": ["ATT"]})
+    register = pd.DataFrame({"outcome_family": ["readmission"], "comparison": ["any"], "analysis_role": ["exploratory"],
+                             "n_comparisons": [12]})
+    row = verdicts.readmission_row(effects, RULE, register)
+    assert row["design"] == "Follow-up starts on the day each participant joined." and row["estimand"] == "ATT"
+    assert row["rag"] == "better" and "a reduction" in row["sentence"] and "between -9.0 and -1.0 points" in row["sentence"]
+    assert verdicts.role_words(row["analysis_role"], row["n_comparisons"]).startswith("Exploratory result (12 comparisons")
+    bare = verdicts.readmission_row(effects.drop(columns=["design_sentence", "estimand"]), RULE, None)
+    assert bare["design"] == verdicts.NO_DESIGN and verdicts.role_words(bare["analysis_role"], None) == verdicts.NO_ROLE
+    small = verdicts.readmission_row(effects.assign(n_matched=[5]), RULE, register)
+    assert small["verdict"] == "not published" and small["difference"] is None

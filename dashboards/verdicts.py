@@ -1,0 +1,225 @@
+"""The commissioner's first screen: one verdict sentence per outcome, and a Fingertips-style spine chart.
+
+Each row is one published result: readmission (``marts.readmission_effects``, comparison
+``any``), proven reoffending (``marts.reoffending_effects``, ``any_participation``, binary
+rate), well-being (``marts.wellbeing_effects``, all instruments, mean of areas) and SROI
+(``marts.social_value``, overall). The sentence uses the Justice Data Lab wording ("for every
+100 people…", the range "likely between X and Y"), and carries the design sentence, the
+estimand and the analysis role (primary or exploratory, with the number of comparisons in
+the run, from ``marts.effect_register``) when the run recorded them; otherwise it says they
+were not recorded. A result resting on a group of 1-7 people gets no estimate and no verdict.
+The CSV holds the same rows the sentences and the chart are built from.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards import charts
+from dashboards.headlines import illustrative, outcomes_valued
+from dashboards.labels import pct, plural
+from dashboards.marts import column
+from dashboards.page import PALETTE, Section
+from dashboards.tiles import RAG, judge
+from models.disclosure import SUPPRESSED, DisclosureRule
+
+NO_DESIGN = "Design not recorded for this run (the model did not write a design sentence)."
+NO_ROLE = "Analysis role not available: marts.effect_register was not built in this run."
+COLUMNS = ["outcome", "participants_value", "comparison_value", "difference", "ci_low", "ci_high", "unit", "n_matched", "verdict",
+           "rag", "sentence", "design", "estimand", "analysis_role", "n_comparisons", "source"]
+
+
+def role(register: pd.DataFrame | None, family: str, key: str) -> tuple[str, object]:
+    """(analysis role, comparisons in the run) from ``marts.effect_register``, or 'not available'."""
+    if register is None or register.empty:
+        return "not available", None
+    rows = register[register.get("outcome_family", pd.Series(dtype=str)).astype(str).str.startswith(family)]
+    for name in ("programme", "timebank_id", "comparison", "scope", "group"):
+        if name in rows.columns and (rows[name].astype(str) == key).any():
+            rows = rows[rows[name].astype(str) == key]
+            break
+    if rows.empty or "analysis_role" not in rows.columns:
+        return "not available", register["n_comparisons"].iloc[0] if "n_comparisons" in register.columns else None
+    return str(rows["analysis_role"].iloc[0]), rows["n_comparisons"].iloc[0] if "n_comparisons" in rows.columns else None
+
+
+def role_words(analysis_role: str, comparisons) -> str:
+    """The analysis role in words: primary, or exploratory with the number of comparisons in the run."""
+    if analysis_role == "not available":
+        return NO_ROLE
+    count = "" if comparisons is None or pd.isna(comparisons) else f" ({plural(int(comparisons), 'comparison')} in this run)"
+    if analysis_role == "exploratory":
+        return f"Exploratory result{count}: read it as a lead to follow up, not as a finding."
+    return f"Primary outcome{count}."
+
+
+def _row(outcome: str, source: str, **values) -> dict:
+    return {**dict.fromkeys(COLUMNS), "outcome": outcome, "source": source, **values}
+
+
+def _withheld(outcome: str, source: str, rule: DisclosureRule, design: str) -> dict:
+    return _row(outcome, source, n_matched=SUPPRESSED, verdict="not published", rag="none", design=design,
+                sentence=f"{outcome}: not published: the matched group has 1 to {rule.suppress_max} people, so no estimate "
+                         "or verdict is shown.")
+
+
+def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
+    outcome, source = "30-day emergency readmission", "marts.readmission_effects (comparison any)"
+    rows = None if effects is None else effects[effects["comparison"] == "any"]
+    if rows is None or rows.empty:
+        return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
+    e = rows.iloc[0]
+    design = column(e, "design_sentence", NO_DESIGN)
+    kind, count = role(register, "readmission", "any")
+    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
+    if e["status"] != "estimated" or pd.isna(e["risk_difference"]):
+        return _row(outcome, source, verdict="not estimable", rag="none", **base,
+                    sentence=f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))}).")
+    if rule.hides(e["n_matched"]):
+        return {**_withheld(outcome, source, rule, design), **base}
+    low, high, est = (100 * e[c] for c in ("rd_ci_low", "rd_ci_high", "risk_difference"))
+    rag = judge(low, high, 0.0, True)
+    words = "inconclusive" if rag == "similar" else ("a reduction" if rag == "better" else "an increase")
+    sentence = (f"{rule.text(str(e['jdl_statement'] or ''))} The difference of {est:+.1f} percentage points is {words}: "
+                f"the true difference is likely between {low:+.1f} and {high:+.1f} points (95% interval).")
+    return _row(outcome, source, participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
+                difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
+                n_matched=rule.count(e["n_matched"]), verdict=e["verdict"], rag=rag, sentence=sentence, **base)
+
+
+def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
+    outcome, source = "Proven reoffending within a year", "marts.reoffending_effects (any participation, binary rate)"
+    rows = None if effects is None else effects[(effects["programme"] == "any_participation")
+                                                & (effects["measure"] == "binary_rate")]
+    if rows is None or rows.empty:
+        return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
+    e = rows.iloc[0]
+    design = column(e, "design_sentence", NO_DESIGN)
+    kind, count = role(register, "reoffending", "any_participation")
+    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
+    if not bool(e["estimable"]) or pd.isna(e["estimate"]):
+        reason = rule.text(str(e["not_estimable_reason"] or "not estimable")).removeprefix("not estimable: ")
+        return _row(outcome, source, verdict="not estimable", rag="none", **base,
+                    sentence=f"{outcome}: no matched comparison could be estimated for participants ({reason}). "
+                             "Nothing can be said about an effect, in either direction.")
+    if rule.hides(e["n_matched"]):
+        return {**_withheld(outcome, source, rule, design), **base}
+    low, high, est = (100 * e[c] for c in ("ci_low", "ci_high", "estimate"))
+    return _row(outcome, source, participants_value=pct(e["participant_value"]), comparison_value=pct(e["comparison_value"]),
+                difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
+                n_matched=rule.count(e["n_matched"]), verdict=e["verdict"], rag=judge(low, high, 0.0, True),
+                sentence=f"{e['per_100_statement']} {e['verdict_statement']}", **base)
+
+
+def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
+    outcome, source = "Well-being: distance travelled per Star area", "marts.wellbeing_effects (all instruments, mean of areas)"
+    rows = None if effects is None else effects[(effects["area"] == "mean_of_areas") & (effects["star_version"] == "all")]
+    if rows is None or rows.empty:
+        return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
+    e = rows.iloc[0]
+    design = column(e, "design_sentence", NO_DESIGN)
+    kind, count = role(register, "wellbeing", "all")
+    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
+    if pd.isna(e["estimate"]) or pd.isna(e["n_matched"]):
+        return _row(outcome, source, verdict="not estimable", rag="none", **base,
+                    sentence=f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))}).")
+    if rule.hides(e["n_matched"]):
+        return {**_withheld(outcome, source, rule, design), **base}
+    rag = judge(e["ci_low"], e["ci_high"], 0.0, False)
+    words = "inconclusive" if rag == "similar" else ("an improvement" if rag == "better" else "a deterioration")
+    sentence = (f"Participants moved on average {e['treated_value']:+.2f} points per Star area between their first and latest "
+                f"reading; similar people who did not take part moved {e['comparison_value']:+.2f}. The difference of "
+                f"{e['estimate']:+.2f} points is {words}: it is likely between {e['ci_low']:+.2f} and {e['ci_high']:+.2f} "
+                "points (95% interval).")
+    return _row(outcome, source, participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",
+                difference=round(e["estimate"], 2), ci_low=round(e["ci_low"], 2), ci_high=round(e["ci_high"], 2),
+                unit="Star points per area", n_matched=rule.count(e["n_matched"]), verdict=e["interpretation"], rag=rag,
+                sentence=sentence, **base)
+
+
+def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
+    outcome, source = "Social return on investment", "marts.social_value (overall) and marts.impact_map"
+    rows = None if value is None else value[value["scope"] == "overall"]
+    if rows is None or rows.empty or pd.isna(rows["ratio"].iloc[0]):
+        return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no SROI in this run.")
+    r = rows.iloc[0]
+    valued, listed = outcomes_valued(impact, "overall")
+    rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if pd.notna(r["ratio_ci_low"]) else "none"
+    made_up = " The unit costs are illustrative (made up for the demo)." if illustrative(impact) else ""
+    return _row(outcome, source, participants_value=f"£{r['ratio']:.2f}", comparison_value="£1.00", difference=round(r["ratio"] - 1, 2),
+                ci_low=round(r["ratio_ci_low"] - 1, 2) if rag != "none" else None,
+                ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit="£ per £1 invested",
+                verdict=f"£{r['ratio']:.2f} per £1", rag=rag, design=f"{valued} of {plural(listed, 'outcome')} valued.",
+                sentence=f"Under the impact map's assumptions each £1 invested is valued at £{r['ratio']:.2f} of social value "
+                         f"(95% interval £{r['ratio_ci_low']:.2f} to £{r['ratio_ci_high']:.2f}); {valued} of "
+                         f"{plural(listed, 'outcome')} could be valued.{made_up}")
+
+
+def rows(m: dict, rule: DisclosureRule) -> pd.DataFrame:
+    register = m.get("effect_register")
+    return pd.DataFrame([readmission_row(m["readmission_effects"], rule, register),
+                         reoffending_row(m["reoffending_effects"], rule, register),
+                         wellbeing_row(m["wellbeing_effects"], rule, register),
+                         sroi_row(m["social_value"], m["impact_map"])], columns=COLUMNS)
+
+
+def _list(frame: pd.DataFrame) -> str:
+    items = []
+    for r in frame.to_dict("records"):
+        symbol, css, word = RAG[r["rag"] or "none"]
+        head = (f"<span class='rag {css}'>{symbol} {word}</span> · " if r["rag"] not in (None, "none") else "")
+        lines = [f"<p class='head'>{head}{html.escape(r['outcome'])}</p>", f"<p>{html.escape(r['sentence'])}</p>"]
+        if r["design"]:
+            lines.append(f"<p class='note'>{html.escape(r['design'])}</p>")
+        if r["analysis_role"] is not None:
+            lines.append(f"<p class='note'>{html.escape(role_words(r['analysis_role'], r['n_comparisons']))}</p>")
+        items.append("<li>" + "".join(lines) + "</li>")
+    return f"<ul class='verdicts' id='verdict-list'>{''.join(items)}</ul>"
+
+
+def spine(frame: pd.DataFrame, title: str) -> go.Figure:
+    """Fingertips-style spine: each outcome's difference from its comparison, oriented so better is to the right."""
+    drawn = frame[frame["difference"].notna() & frame["ci_low"].notna()].copy()
+    if drawn.empty:
+        return charts.no_data(title, "No outcome has a publishable comparison.")
+    lower_better = drawn["outcome"].str.contains("readmission|reoffending", case=False)
+    sign = lower_better.map({True: -1.0, False: 1.0})
+    drawn["x"], drawn["lo"], drawn["hi"] = sign * drawn["difference"], sign * drawn["ci_high"].where(lower_better, drawn["ci_low"]), \
+        sign * drawn["ci_low"].where(lower_better, drawn["ci_high"])
+    figure = go.Figure()
+    for rag, (symbol, _, word) in RAG.items():
+        g = drawn[drawn["rag"] == rag]
+        if g.empty:
+            continue
+        color = {"better": "#00703c", "worse": "#d4351c"}.get(rag, "#505a5f")
+        figure.add_trace(go.Scatter(
+            x=g["x"], y=charts.esc(g["outcome"] + " (" + g["unit"] + ")"), mode="markers", name=word,
+            marker={"symbol": {"better": "circle", "worse": "x", "similar": "diamond"}.get(rag, "circle"), "size": 14,
+                    "color": color},
+            error_x={"type": "data", "symmetric": False, "array": g["hi"] - g["x"], "arrayminus": g["x"] - g["lo"],
+                     "color": color}))
+    figure.add_vline(x=0, line_color="#0b0c0c", annotation_text="comparison", annotation_position="top")
+    return figure.update_layout(title=title, xaxis_title="difference from the comparison, better to the right (95% interval)",
+                                yaxis_autorange="reversed", height=120 + 70 * len(drawn), showlegend=True)
+
+
+def sections(m: dict, rule: DisclosureRule) -> list[Section]:
+    frame = rows(m, rule)
+    published = rule.no_counts(frame, "n_matched is already published through the rule; a result on a suppressed "
+                                      "group has no estimate or verdict", "verdicts")
+    said = frame[frame["verdict"].notna()]
+    summary = "; ".join(f"{r['outcome']}: {r['verdict']}" for r in said.to_dict("records")) + "."
+    title = "How participants compare: spine chart"
+    return [
+        Section("What the evidence says", summary, html=_list(frame), table=published,
+                csv_name="commissioner-verdicts.csv", responds="Not filtered: every participant, the whole window.",
+                show_table=False,
+                note="Wording follows the Justice Data Lab: a result is a reduction or an increase only when its 95% "
+                     "interval excludes no difference; otherwise it is inconclusive."),
+        Section(title, "Each outcome's difference from its comparison with its 95% interval, turned so that better is to "
+                "the right (Fingertips spine style): ✓ better, ✗ worse, ≈ similar (the interval crosses the comparison line).",
+                figure=spine(frame, title), responds="Not filtered."),
+    ]

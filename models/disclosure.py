@@ -1,0 +1,183 @@
+"""Statistical disclosure control: the one step every published table and figure goes through.
+
+Rule (default, configurable in the ``disclosure`` settings): the NHS Digital HES rule for
+sub-national figures (since September 2018): a count of 1-7 is suppressed (``*``), other
+counts are rounded to the nearest 5, 0 stays 0. Source: NHS Digital, "Hospital Episode
+Statistics (HES) Analysis Guide", small-number suppression; /shared/reference/methods.md §4.
+
+On top of the primary rule, so that an attacker cannot undo it (ONS / ACRO output checking):
+
+* **derived figures come from the published counts** (OpenSAFELY ehrQL computes ratios after
+  redaction and rounding): a percentage is published k / published n, a cost per member is
+  the amount over the published member count; either is ``*`` when a count it rests on is
+  suppressed. So amount ÷ cost gives back only the rounded count;
+* **statistics on a suppressed group are suppressed with it** (a mean, an index, a model
+  estimate, a verdict): ``rates`` name the counts they rest on;
+* **secondary suppression**: within a group of rows whose total is published elsewhere (a
+  time bank's quarters, a quarter's time banks, a filter's options), a lone suppressed cell
+  takes the next smallest cell with it, so total minus the others gives two cells, not one;
+* **entities withheld everywhere**: a key (a grant, a time bank) whose statistic is
+  suppressed in one table is suppressed in every other table that shows that statistic
+  (:class:`Withheld`);
+* **counts inside text** ("not fitted: 18 people") are published through the rule too.
+
+Every call of :meth:`DisclosureRule.table` returns the published frame with a checking
+record in ``frame.attrs["disclosure"]`` (what was rounded, suppressed and why). The page
+writer refuses a table without one, and writes the records of a page as its output-checking
+report (``disclosure-<page>.json``), in the spirit of the ACRO/SACRO checking report.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+SUPPRESSED = "*"
+#: A whole number followed by a word that counts people or events, inside free text.
+COUNT_IN_TEXT = re.compile(
+    r"\b(\d[\d,]*)(\s+(?:comparison\s+|matched\s+|treated\s+)?(?:people|persons?|participants?|members?|discharges?|"
+    r"reoffenders?|readings?|individuals?|accounts?))\b")
+
+
+@dataclass
+class Withheld:
+    """Keys whose statistic is suppressed in some published table: suppress it in every other one.
+
+    ``keys[statistic]`` is a set of key tuples, e.g. ``keys["reciprocity_index"] = {("G007",)}``.
+    """
+
+    keys: dict[str, set] = field(default_factory=dict)
+
+    def add(self, statistic: str, frame: pd.DataFrame, key: list[str]) -> None:
+        if statistic not in frame.columns:
+            return
+        hidden = frame[frame[statistic].astype(object) == SUPPRESSED]
+        self.keys.setdefault(statistic, set()).update(tuple(r) for r in hidden[key].astype(str).itertuples(index=False))
+
+    def apply(self, frame: pd.DataFrame, statistic: str, key: list[str], also: tuple[str, ...] = ()) -> pd.DataFrame:
+        """``*`` in ``statistic`` (and the ``also`` columns derived from it) for every withheld key."""
+        out = frame.copy()
+        mask = pd.Series([tuple(r) in self.keys.get(statistic, set()) for r in out[key].astype(str).itertuples(index=False)],
+                         index=out.index, dtype=bool)
+        for column in (statistic, *also):
+            if column in out.columns:
+                out[column] = out[column].astype(object).where(~mask, SUPPRESSED)
+        return out
+
+
+@dataclass(frozen=True)
+class DisclosureRule:
+    suppress_max: int = 7
+    round_to: int = 5
+
+    def count(self, value: float | None) -> int | str | None:
+        """A count as it may be published: ``*`` for 1..suppress_max, else rounded to ``round_to``."""
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if value == SUPPRESSED:
+            return SUPPRESSED
+        value = int(round(float(value)))
+        if value == 0:
+            return 0
+        if 0 < value <= self.suppress_max:
+            return SUPPRESSED
+        return int(self.round_to * math.floor(value / self.round_to + 0.5))
+
+    def hides(self, value: float | None) -> bool:
+        """True when ``value`` is a count that would be published as ``*``."""
+        return self.count(value) == SUPPRESSED
+
+    def published(self, value: float | None) -> float | None:
+        """The published count as a number (None when suppressed or missing): the only base for derived figures."""
+        shown = self.count(value)
+        return None if shown is None or shown == SUPPRESSED else float(shown)
+
+    def ratio(self, numerator: float | None, denominator: float | None, scale: float = 1.0,
+              numerator_is_count: bool = True) -> float | str | None:
+        """``scale`` × published numerator ÷ published denominator; ``*`` when either is suppressed.
+
+        ``numerator_is_count=False`` for money or hours (not counts of people): used as it is.
+        """
+        den = self.published(denominator)
+        if self.hides(denominator) or (numerator_is_count and self.hides(numerator)):
+            return SUPPRESSED
+        num = self.published(numerator) if numerator_is_count else (
+            None if numerator is None or pd.isna(numerator) else float(numerator))
+        if num is None or den is None or den == 0:
+            return None
+        return scale * num / den
+
+    def text(self, value: object) -> object:
+        """Free text with every count of people in it published through the rule."""
+        if not isinstance(value, str):
+            return value
+        return COUNT_IN_TEXT.sub(lambda m: f"{self.count(int(m.group(1).replace(',', '')))}{m.group(2)}", value)
+
+    def secondary(self, frame: pd.DataFrame, count: str, groups: list[str]) -> pd.Series:
+        """Rows to suppress as well: in each group (rows sharing ``groups``) with exactly one suppressed
+        ``count``, the row with the next smallest non-zero count (ONS/tau-ARGUS style, one pass)."""
+        extra = pd.Series(False, index=frame.index)
+        primary = frame[count].map(self.hides).astype(bool)
+        for _, rows in frame.groupby(groups, sort=False, dropna=False):
+            if primary[rows.index].sum() == 1 and len(rows) > 1:
+                others = rows[~primary[rows.index] & (rows[count].fillna(0) > 0)]
+                if not others.empty:
+                    extra[others[count].astype(float).idxmin()] = True
+        return extra
+
+    def table(self, frame: pd.DataFrame, counts: list[str], rates: dict[str, str | tuple[str, ...]] | None = None,
+              ratios: dict[str, tuple[str, str, float, bool]] | None = None, texts: list[str] | None = None,
+              secondary: list[str] | None = None, name: str = "") -> pd.DataFrame:
+        """The table as it may be published, with its checking record in ``attrs["disclosure"]``.
+
+        * ``counts``: counts of people or events, through the rule;
+        * ``rates[column]``: the count(s) a statistic rests on; ``*`` when any is suppressed;
+        * ``ratios[column] = (numerator, denominator, scale, numerator_is_count)``: recomputed
+          from the published counts (:meth:`ratio`);
+        * ``texts``: free-text columns whose counts of people are published through the rule;
+        * ``secondary``: the columns that group rows whose total is published (the first count
+          column decides the secondary cell); the whole row's counts and figures are suppressed.
+        """
+        out = frame.copy()
+        rates, ratios, texts = rates or {}, ratios or {}, texts or []
+        primary = pd.Series(False, index=out.index)
+        for column in counts:
+            primary |= out[column].map(self.hides).astype(bool)
+        extra = self.secondary(out, counts[0], secondary) if secondary and counts else pd.Series(False, index=out.index)
+        derived_hidden = 0
+        for column, bases in rates.items():
+            bases = (bases,) if isinstance(bases, str) else bases
+            hidden = extra.copy()
+            for base in bases:
+                hidden |= out[base].map(self.hides).astype(bool)
+            derived_hidden += int(hidden.sum())
+            out[column] = out[column].astype(object).where(~hidden, SUPPRESSED)
+        for column, (num, den, scale, is_count) in ratios.items():
+            values = [SUPPRESSED if x else self.ratio(a, b, scale, is_count)
+                      for a, b, x in zip(frame[num], frame[den], extra)]
+            derived_hidden += sum(v == SUPPRESSED for v in values)
+            out[column] = pd.Series(values, index=out.index, dtype=object)
+        for column in counts:
+            out[column] = [SUPPRESSED if x else self.count(v) for v, x in zip(frame[column], extra)]
+            out[column] = out[column].astype(object)
+        for column in texts:
+            out[column] = out[column].map(self.text).astype(object)
+        out.attrs["disclosure"] = {
+            "table": name, "rows": int(len(out)), "rule": f"HES: 1-{self.suppress_max} suppressed, others rounded to "
+                                                          f"{self.round_to}",
+            "count_columns": list(counts), "rows_with_a_suppressed_count": int(primary.sum()),
+            "rows_suppressed_secondarily": int(extra.sum()), "derived_cells_suppressed": derived_hidden,
+            "statistics_on_counts": {c: list((b,) if isinstance(b, str) else b) for c, b in rates.items()},
+            "figures_recomputed_from_published_counts": {c: [n, d] for c, (n, d, _, _) in ratios.items()},
+            "text_columns_scrubbed": list(texts), "secondary_groups": list(secondary or []),
+        }
+        return out
+
+    def no_counts(self, frame: pd.DataFrame, reason: str, name: str = "") -> pd.DataFrame:
+        """A table that holds no count of people (money, settings, model coefficients on published groups)."""
+        out = frame.copy()
+        out.attrs["disclosure"] = {"table": name, "rows": int(len(out)), "count_columns": [], "reason": reason}
+        return out

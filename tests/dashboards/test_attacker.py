@@ -1,0 +1,138 @@
+"""The attacker: every differencing route of issue 16 tried on the published files of a full demo run.
+
+Each test plays one route against the CSVs (and pages) a reader can download, and must recover
+nothing that the disclosure rule hid: no exact count behind a rounded one, no suppressed cell
+from a total, no statistic withheld in one table but shown in another, no verdict on a group
+that cannot be published.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pandas as pd
+
+from dashboards import headlines
+from dashboards.filters import ALL
+from models.disclosure import COUNT_IN_TEXT, SUPPRESSED, DisclosureRule
+
+RULE = DisclosureRule()
+
+
+def _csv(site, name) -> pd.DataFrame:
+    return pd.read_csv(site / name, dtype=str, keep_default_na=False)
+
+
+def _num(value: str) -> float | None:
+    return None if value in ("", SUPPRESSED) else float(value)
+
+
+def test_amount_over_cost_per_member_gives_back_only_the_published_count(demo_run):
+    site, warehouse, _ = demo_run
+    grants = _csv(site, "funder-grant-metrics.csv")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    exact = dict(con.execute("SELECT grant_id, active_members FROM marts.grant_metrics").fetchall())
+    con.close()
+    tried = 0
+    for row in grants.to_dict("records"):
+        cost = _num(row["cost_per_active_member"])
+        if row["active_members"] == SUPPRESSED:
+            assert cost is None and row["reciprocity_index"] == SUPPRESSED and row["hours_exchanged"] == SUPPRESSED
+            continue
+        if cost:
+            recovered = round(float(row["amount"]) / cost)
+            assert recovered == int(row["active_members"]) and recovered % 5 == 0, row["grant_id"]
+            tried += 1
+    assert tried > 10
+    assert any(v % 5 for v in exact.values())  # the marts do hold exact counts the route used to give back
+
+
+def test_percentages_sit_on_the_published_counts(demo_run):
+    site, _, _ = demo_run
+    change = _csv(site, "commissioner-wellbeing-change.csv")
+    checked = 0
+    for row in change.to_dict("records"):
+        k, n, p = _num(row["n_improved"]), _num(row["n_paired"]), _num(row["pct_improved"])
+        if p is not None and n:
+            assert abs(p - round(100 * k / n, 1)) < 1e-9, row
+            checked += 1
+    area = _csv(site, "commissioner-readmission-by-area.csv")
+    for row in area.to_dict("records"):
+        k, n, r = _num(row["readmissions"]), _num(row["discharges"]), _num(row["rate_pct"])
+        if r is not None:
+            assert abs(r - round(100 * k / n, 1)) < 1e-9
+            checked += 1
+    assert checked > 10
+
+
+def test_no_count_of_people_in_any_text_escapes_the_rule(demo_run):
+    site, _, _ = demo_run
+    seen = 0
+    for path in sorted(site.glob("*.csv")):
+        text = path.read_text(encoding="utf-8")
+        for match in COUNT_IN_TEXT.finditer(text):
+            if text[max(0, match.start() - 5):match.start()].endswith("1 to "):
+                continue  # the rule's own wording: "1 to 7 people"
+            value = int(match.group(1).replace(",", ""))
+            assert value == 0 or value % 5 == 0, (path.name, match.group(0))
+            seen += 1
+    assert seen > 0
+
+
+def test_a_statistic_suppressed_in_one_table_is_suppressed_in_every_other(demo_run):
+    site, _, _ = demo_run
+    grants, allocation = _csv(site, "funder-grant-metrics.csv"), _csv(site, "funder-allocation.csv")
+    hidden = set(grants[grants["reciprocity_index"] == SUPPRESSED]["grant_id"])
+    assert hidden  # the demo has small grants (G018 had 3 active members)
+    shown = allocation[allocation["grant_id"].isin(hidden)]
+    assert (shown["reciprocity_index"] == SUPPRESSED).all() and (shown["allocation"] == SUPPRESSED).all()
+    for funder, rows in allocation.groupby("funder"):
+        # allocations add up to the pot: a lone suppressed allocation would be the pot minus the others
+        assert (rows["allocation"] == SUPPRESSED).sum() != 1, funder
+    sensitivity = _csv(site, "funder-allocation-sensitivity.csv")
+    assert not set(sensitivity["grant_id"]) & hidden
+
+
+def test_totals_do_not_give_back_a_suppressed_quarter(demo_run):
+    site, _, _ = demo_run
+    activity = _csv(site, "commissioner-activity-by-quarter.csv")
+    for quarter, rows in activity.groupby("period_label"):
+        assert (rows["trading_members"] == SUPPRESSED).sum() != 1, quarter
+
+
+def test_filter_states_do_not_give_back_a_suppressed_time_bank(demo_run):
+    _, warehouse, _ = demo_run
+    con = duckdb.connect(str(warehouse), read_only=True)
+    ta = con.execute("SELECT * FROM marts.timebank_activity").df()
+    con.close()
+    years = sorted({p[:4] for p in ta["period_label"] if p != "overall"})
+    for year in [ALL, *years]:
+        values = [headlines.active_members(ta, RULE, tb, year).value for tb in sorted(ta["timebank_id"].unique())]
+        assert values.count(SUPPRESSED) != 1, (year, values)  # "all" minus the others would give it back
+
+
+def test_no_verdict_or_estimate_for_a_group_that_cannot_be_published(demo_run):
+    site, _, _ = demo_run
+    says = _csv(site, "evaluator-what-you-can-say.csv")
+    small = says[says["what you can say"].str.startswith("Nothing that can be published")]
+    assert not small.empty and set(small["verdict"]) == {"not published"}
+    assert not says[says["n_matched"] == SUPPRESSED]["verdict"].isin(["inconclusive", "significant improvement"]).any()
+    cox = _csv(site, "evaluator-cox.csv")
+    tiny = cox[cox["n_participants"].isin([SUPPRESSED, ""])]
+    assert not tiny.empty and (tiny["hazard_ratio"].isin([SUPPRESSED, ""])).all() and (tiny["p_value"].isin([SUPPRESSED, ""])).all()
+    verdicts = _csv(site, "commissioner-verdicts.csv")
+    withheld = verdicts[verdicts["n_matched"] == SUPPRESSED]
+    assert (withheld["difference"] == "").all() and (withheld["verdict"] == "not published").all()
+
+
+def test_every_published_table_carries_a_checking_report(demo_run):
+    site, _, _ = demo_run
+    import json
+
+    reports = {p.name: json.loads(p.read_text()) for p in site.glob("disclosure-*.json")}
+    assert set(reports) == {f"disclosure-{n}.json" for n in ("index", "commissioner", "funder", "evaluator", "data-quality")}
+    csvs = {t["csv"] for r in reports.values() for t in r["tables"] if t["csv"]}
+    assert csvs == {p.name for p in site.glob("*.csv")}
+    page = (site / "commissioner.html").read_text()
+    assert re.search(r"disclosure-commissioner\.json", page)
