@@ -65,13 +65,13 @@ def funnel(units: pd.DataFrame, title: str) -> go.Figure:
                                 xaxis_rangemode="tozero")
 
 
-def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: float | None = None) -> go.Figure:
+def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: float | str | None = None) -> go.Figure:
     """Bars (or points over periods) of ``rate`` with Wilson ``ci_low``/``ci_high``, in per cent."""
     figure = go.Figure(go.Bar(
         x=esc(frame[x]), y=100 * frame["rate"], name=y_title, marker_color=PALETTE[0],
         error_y={"type": "data", "symmetric": False, "array": 100 * (frame["ci_high"] - frame["rate"]),
                  "arrayminus": 100 * (frame["rate"] - frame["ci_low"])}))
-    if benchmark is not None:
+    if isinstance(benchmark, (int, float)):  # a suppressed benchmark ("*") is not drawn
         figure.add_hline(y=100 * benchmark, line_dash="dash", annotation_text=f"benchmark {100 * benchmark:.1f}%")
     return figure.update_layout(title=title, yaxis_title=y_title, height=380)
 
