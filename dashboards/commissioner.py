@@ -29,9 +29,7 @@ from dashboards.reoffending_sections import cohort_section, jdl_section
 from dashboards.wellbeing_sections import change_table_section, distance_sections
 
 MARTS = ("timebank_activity", "readmission_rates", "readmission_effects", "readmission_funnel", "reoffending_rates",
-         "reoffending_effects", "wellbeing_change", "wellbeing_effects", "social_value", "impact_map")
-#: Read when present (built by the comparison engine's register); the page says so when absent.
-OPTIONAL_MARTS = ("effect_register",)
+         "reoffending_effects", "wellbeing_change", "wellbeing_effects", "social_value", "impact_map", "effect_register")
 
 
 def _values(frame: pd.DataFrame | None, column: str, where=None) -> list[str]:
@@ -95,7 +93,7 @@ def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filte
 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
-    m = {name: read(con, f"marts.{name}") for name in (*MARTS, *OPTIONAL_MARTS)}
+    m = {name: read(con, f"marts.{name}") for name in MARTS}
     filters = page_filters(m)
     demo = demo_run(con)
     sections = [

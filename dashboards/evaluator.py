@@ -26,7 +26,8 @@ from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
-         "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map", *diagnostics_sections.MARTS)
+         "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map", "effect_register",
+         *diagnostics_sections.MARTS)
 
 
 def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
@@ -179,7 +180,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
                               published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)
                               if m["reoffending_cox"] is not None and not m["reoffending_cox"].empty else None,
-                              read(con, "marts.effect_register"))
+                              m["effect_register"])
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
         Section("What you can and cannot say", f"{len(says)} results, each with what it supports and what it does not.",

@@ -13,7 +13,7 @@ published rows that the chart and CSV beside it show):
 * reoffending: ``marts.reoffending_effects`` (JDL-style matched binary rate) when estimable and
   publishable, else the crude rates of ``marts.reoffending_rates``, labelled as crude;
 * well-being: mean distance travelled per Star area, participants against a matched comparison
-  (``marts.wellbeing_effects``, ``area = mean_of_areas``, ``star_version = all``);
+  (``marts.wellbeing_effects``, ``area = mean_of_areas``: the pooled row, else the largest instrument's headline);
 * SROI: ``marts.social_value`` ratio with its Monte Carlo interval; outcomes valued are the
   impact-map rows with a present value.
 Every count passes the disclosure rule; a figure on a suppressed count shows "*".
@@ -206,16 +206,30 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                   "No publishable matched comparison for this selection: crude proven reoffending rate." + provisional)
 
 
+def wellbeing_headline_row(effects: pd.DataFrame | None) -> pd.Series | None:
+    """The well-being headline of ``marts.wellbeing_effects``: the pooled row (``star_version = all``) when the run
+    has one, else the instrument headline (``headline``) with the most participants; None when there is neither."""
+    if effects is None or effects.empty:
+        return None
+    means = effects[effects["area"] == "mean_of_areas"]
+    pooled = means[means["star_version"] == "all"]
+    if not pooled.empty:
+        return pooled.iloc[0]
+    heads = means[means["headline"].fillna(False).astype(bool)] if "headline" in means.columns else means
+    if heads.empty:
+        return None
+    return heads.sort_values(["n_treated", "star_version"], ascending=[False, True], na_position="last").iloc[0]
+
+
 def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
     if effects is None or effects.empty:
         return _none("no well-being comparison (Outcomes Star extract not supplied, or the model has not run)")
     if tb != ALL or year != ALL:
         return _none("not available for this selection: the matched comparison covers every participant over the whole "
                      "window", "see the distance travelled per area below")
-    rows = effects[(effects["area"] == "mean_of_areas") & (effects["star_version"] == "all")]
-    if rows.empty:
-        return _none("no pooled well-being comparison in this run")
-    e = rows.iloc[0]
+    e = wellbeing_headline_row(effects)
+    if e is None:
+        return _none("no well-being comparison in this run")
     n = e["n_matched"]
     if pd.isna(n) or pd.isna(e["estimate"]):
         return _none(f"not estimated: {rule.text(str(e['status']))}", "n = 0")
@@ -225,7 +239,8 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
                     f"comparison (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
                     f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, False),
                     f"matched comparison {e['comparison_value']:+.2f} points",
-                    "Mean distance travelled per Star area (latest minus first reading), on each instrument's own scale.",
+                    "Mean distance travelled per Star area, from the reading before joining to the follow-up reading, "
+                    "on each instrument's own scale.",
                     "Matched comparison")
 
 

@@ -13,7 +13,7 @@ import html
 import duckdb
 
 from dashboards import headlines, verdicts
-from dashboards.commissioner import MARTS, OPTIONAL_MARTS
+from dashboards.commissioner import MARTS
 from dashboards.filters import ALL
 from dashboards.labels import money, plural
 from dashboards.marts import demo_run, read
@@ -30,7 +30,7 @@ WHERE = (("commissioner.html", "Commissioners", "one verdict per outcome against
 
 
 def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> list[str]:
-    m = {name: read(con, f"marts.{name}") for name in (*MARTS, *OPTIONAL_MARTS, "grant_metrics")}
+    m = {name: read(con, f"marts.{name}") for name in (*MARTS, "grant_metrics")}
     said = verdicts.rows(m, rule)
     line1 = "Outcomes: " + "; ".join(f"{r['outcome'].split(':')[0].lower()} {r['verdict']}"
                                       for r in said.to_dict("records") if r["verdict"]) + "."

@@ -18,8 +18,8 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts
-from dashboards.headlines import illustrative, outcomes_valued
+from dashboards import charts, labels
+from dashboards.headlines import illustrative, outcomes_valued, wellbeing_headline_row
 from dashboards.labels import pct, plural
 from dashboards.marts import column
 from dashboards.page import PALETTE, Section
@@ -32,18 +32,20 @@ COLUMNS = ["outcome", "participants_value", "comparison_value", "difference", "c
            "rag", "sentence", "design", "estimand", "analysis_role", "n_comparisons", "source"]
 
 
-def role(register: pd.DataFrame | None, family: str, key: str) -> tuple[str, object]:
-    """(analysis role, comparisons in the run) from ``marts.effect_register``, or 'not available'."""
+def role(register: pd.DataFrame | None, family: str, programme: str, outcome: str,
+         subgroup: str | None = None) -> tuple[str, object]:
+    """(analysis role, comparisons in the run) of one effect in ``marts.effect_register``, or 'not available'.
+
+    ``subgroup`` is the well-being area (the register's ``subgroup``); None for the other families."""
     if register is None or register.empty:
         return "not available", None
-    rows = register[register.get("outcome_family", pd.Series(dtype=str)).astype(str).str.startswith(family)]
-    for name in ("programme", "timebank_id", "comparison", "scope", "group"):
-        if name in rows.columns and (rows[name].astype(str) == key).any():
-            rows = rows[rows[name].astype(str) == key]
-            break
-    if rows.empty or "analysis_role" not in rows.columns:
-        return "not available", register["n_comparisons"].iloc[0] if "n_comparisons" in register.columns else None
-    return str(rows["analysis_role"].iloc[0]), rows["n_comparisons"].iloc[0] if "n_comparisons" in rows.columns else None
+    rows = register[(register["outcome_family"] == family) & (register["programme"] == programme)
+                    & (register["outcome"] == outcome)]
+    if subgroup is not None:
+        rows = rows[rows["subgroup"] == subgroup]
+    if rows.empty:
+        return "not available", register["n_comparisons"].iloc[0]
+    return str(rows["analysis_role"].iloc[0]), rows["n_comparisons"].iloc[0]
 
 
 def role_words(analysis_role: str, comparisons) -> str:
@@ -73,7 +75,7 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
     design = column(e, "design_sentence", NO_DESIGN)
-    kind, count = role(register, "readmission", "any")
+    kind, count = role(register, "readmission", "any", "readmitted_within_30_days")
     base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
     if e["status"] != "estimated" or pd.isna(e["risk_difference"]):
         return _row(outcome, source, verdict="not estimable", rag="none", **base,
@@ -98,7 +100,7 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
     design = column(e, "design_sentence", NO_DESIGN)
-    kind, count = role(register, "reoffending", "any_participation")
+    kind, count = role(register, "reoffending", "any_participation", "binary_rate")
     base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
     if not bool(e["estimable"]) or pd.isna(e["estimate"]):
         reason = rule.text(str(e["not_estimable_reason"] or "not estimable")).removeprefix("not estimable: ")
@@ -115,13 +117,14 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
 
 
 def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
-    outcome, source = "Well-being: distance travelled per Star area", "marts.wellbeing_effects (all instruments, mean of areas)"
-    rows = None if effects is None else effects[(effects["area"] == "mean_of_areas") & (effects["star_version"] == "all")]
-    if rows is None or rows.empty:
+    outcome, source = "Well-being: distance travelled per Star area", "marts.wellbeing_effects (mean of areas)"
+    e = wellbeing_headline_row(effects)
+    if e is None:
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
-    e = rows.iloc[0]
+    instrument = labels.title(str(e["star_version"])) if e["star_version"] != "all" else "all instruments"
+    outcome, source = f"{outcome} ({instrument})", f"marts.wellbeing_effects ({e['star_version']}, mean of areas)"
     design = column(e, "design_sentence", NO_DESIGN)
-    kind, count = role(register, "wellbeing", "all")
+    kind, count = role(register, "wellbeing", str(e["star_version"]), str(e["outcome"]), str(e["area"]))
     base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
     if pd.isna(e["estimate"]) or pd.isna(e["n_matched"]):
         return _row(outcome, source, verdict="not estimable", rag="none", **base,
@@ -130,8 +133,8 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
         return {**_withheld(outcome, source, rule, design), **base}
     rag = judge(e["ci_low"], e["ci_high"], 0.0, False)
     words = "inconclusive" if rag == "similar" else ("an improvement" if rag == "better" else "a deterioration")
-    sentence = (f"Participants moved on average {e['treated_value']:+.2f} points per Star area between their first and latest "
-                f"reading; similar people who did not take part moved {e['comparison_value']:+.2f}. The difference of "
+    sentence = (f"Participants moved on average {e['treated_value']:+.2f} points per Star area from their reading before joining "
+                f"to their follow-up reading; similar people who had not joined moved {e['comparison_value']:+.2f}. The difference of "
                 f"{e['estimate']:+.2f} points is {words}: it is likely between {e['ci_low']:+.2f} and {e['ci_high']:+.2f} "
                 "points (95% interval).")
     return _row(outcome, source, participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",

@@ -98,10 +98,10 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
     return rows
 
 
-def _role(register: pd.DataFrame | None, family: str, key: str) -> str:
+def _role(register: pd.DataFrame | None, family: str, programme: str, outcome: str, subgroup: str | None = None) -> str:
     from dashboards.verdicts import role, role_words
 
-    return role_words(*role(register, family, key))
+    return role_words(*role(register, family, programme, outcome, subgroup))
 
 
 def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | None, wellbeing: pd.DataFrame | None,
@@ -115,14 +115,14 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
                               "30-day emergency readmission", _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
                               tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
                               r["max_abs_smd_after"], r["covariates"], rule)
-                    | {"design": _design(r), "analysis role": _role(register, "readmission", r["comparison"])})
+                    | {"design": _design(r), "analysis role": _role(register, "readmission", r["comparison"], "readmitted_within_30_days")})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
         rows.append(statement(f"Proven reoffending: {labels.programme(r['programme'])}", r["verdict"], _n(r["n_matched"]),
                               "Proven reoffending within a year", _pct(r["participant_value"]), _pct(r["comparison_value"]),
                               tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
                               r["max_abs_smd"], r["covariates"], rule)
-                    | {"design": _design(r), "analysis role": _role(register, "reoffending", r["programme"])})
+                    | {"design": _design(r), "analysis role": _role(register, "reoffending", r["programme"], "binary_rate")})
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
@@ -130,7 +130,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
                               _n(r["n_matched"]), "Mean improvement in score",
                               _num(r["treated_value"]), _num(r["comparison_value"]),
                               (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
-                              rule) | {"design": _design(r), "analysis role": _role(register, "wellbeing", r["star_version"])})
+                              rule) | {"design": _design(r), "analysis role": _role(register, "wellbeing", r["star_version"], r["outcome"], r["area"])})
     for r in ([] if social_value is None else social_value.to_dict("records")):
         if pd.isna(r["ratio"]):
             continue

@@ -38,7 +38,7 @@ def index_page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings
 def _written(path: Path) -> dg.MaterializeResult:
     """The page and its output-checking report (disclosure-<page>.json, written beside it by ``render``)."""
     report = path.with_name(f"disclosure-{path.stem}.json")
-    return dg.MaterializeResult(metadata={"path": str(path), "disclosure_report": dg.MetadataValue.path(str(report))})
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "disclosure_report": dg.MetadataValue.path(str(report))})
 
 
 def _marts(*names: str) -> list[dg.AssetKey]:

@@ -49,6 +49,10 @@ def test_wellbeing_tile_is_the_matched_distance_travelled_and_withheld_on_a_smal
     assert (h.value, h.rag, h.n) == ("+0.80 points", "better", "n ≈ 40 matched participants")
     assert headlines.wellbeing(effects.assign(n_matched=[5, 3]), RULE, "all", "all").value == "*"
     assert "not available for this selection" in headlines.wellbeing(effects, RULE, "TB01", "all").interval
+    # Without a pooled row the headline is the instrument with the most participants.
+    by_instrument = effects.assign(star_version=["wellbeing_star", "recovery_star"], headline=True, n_treated=[40, 90])
+    assert headlines.wellbeing_headline_row(by_instrument)["star_version"] == "recovery_star"
+    assert headlines.wellbeing_headline_row(by_instrument.assign(headline=False)) is None
 
 
 def test_active_members_in_a_year_come_from_its_last_quarter():
@@ -94,7 +98,8 @@ def test_verdicts_show_the_design_sentence_and_the_exploratory_label_when_the_ru
                             "jdl_statement": ["For every 100 people in the comparison group, 15 were readmitted; for every "
                                               "100 participants, 10 were."],
                             "design_sentence": ["Follow-up starts on the day each participant joined."], "estimand": ["ATT"]})
-    register = pd.DataFrame({"outcome_family": ["readmission"], "comparison": ["any"], "analysis_role": ["exploratory"],
+    register = pd.DataFrame({"outcome_family": ["readmission"], "programme": ["any"],
+                             "outcome": ["readmitted_within_30_days"], "analysis_role": ["exploratory"],
                              "n_comparisons": [12]})
     row = verdicts.readmission_row(effects, RULE, register)
     assert row["design"] == "Follow-up starts on the day each participant joined." and row["estimand"] == "ATT"
