@@ -16,6 +16,7 @@ INDEX_DISCHARGES = {
     "area_code": "VARCHAR", "quarter": "VARCHAR", "age": "INTEGER", "sex": "VARCHAR", "imd_decile": "INTEGER",
     "prior_emergency_12m": "INTEGER", "exposed": "BOOLEAN", "exposed_timebank": "BOOLEAN",
     "exposed_programme": "BOOLEAN", "timebank_id": "VARCHAR", "programme_id": "VARCHAR",
+    "programme_start_day": "INTEGER",
     "full_follow_up": "BOOLEAN", "readmitted": "BOOLEAN", "days_to_readmission": "INTEGER",
     "readmission_id": "VARCHAR", "run_id": "VARCHAR",
 }
