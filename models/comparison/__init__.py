@@ -2,7 +2,8 @@
 
 Pure Python (pandas, numpy, scipy, statsmodels); no Dagster. Every outcome
 model (readmission, reoffending, well-being) calls :func:`estimate_effect`,
-which returns a :class:`ComparisonResults`. See ``docs/comparison-engine.md``
+which is :func:`estimate` of :func:`match` and returns a
+:class:`ComparisonResults`. See ``docs/comparison-engine.md``
 for the public API and every rule.
 
 Modules, one job each: :mod:`.design` (covariate coding and the missing-value
@@ -11,23 +12,32 @@ rule), :mod:`.support` (common support), :mod:`.propensity` (logistic propensity
 (ATT weights), :mod:`.balance` (SMD and variance ratios), :mod:`.effects`
 (measures and cluster-robust intervals, weighted Cox), :mod:`.verdict`
 (verdict and Justice Data Lab wording), :mod:`.results` (the results object),
-:mod:`.engine` (the orchestration).
+:mod:`.sample` (``match``: the matched or weighted sample), :mod:`.engine`
+(``estimate`` and ``estimate_effect``), :mod:`.multiplicity` (Holm and
+Benjamini-Hochberg adjusted p-values).
 """
 
 from .balance import balance_table, weighted_mean_var
 from .design import Design, build_design
 from .effects import Measure, cluster_variance, compute_effects, cox_binary
-from .engine import JDL_MINIMUM, METHODS, OUTCOME_TYPES, estimate_effect
+from .engine import JDL_MINIMUM, METHODS, OUTCOME_TYPES, estimate, estimate_effect
 from .errors import ComparisonError
 from .matching import MatchResult, match_nearest, pooled_sd
 from .propensity import PropensityFit, fit_propensity
+from .multiplicity import benjamini_hochberg, holm
 from .results import ComparisonResults
+from .sample import MatchedSample, match
 from .support import level_support, score_support
 from .verdict import jdl_statement, verdict, verdict_statement
 from .weighting import att_weights, effective_sample_size
 
 __all__ = [
     "estimate_effect",
+    "match",
+    "estimate",
+    "MatchedSample",
+    "holm",
+    "benjamini_hochberg",
     "ComparisonResults",
     "ComparisonError",
     "OUTCOME_TYPES",

@@ -135,6 +135,24 @@ class ComparisonResults:
 
     estimand = "ATT"
 
+    @property
+    def params(self) -> pd.Series:
+        """Every measure's estimate, indexed by measure (headline first), as statsmodels' ``params``.
+
+        Differences as they are; ratios as ratios (``bse`` is then on the log scale).
+        """
+        return self.effects["estimate"].rename("params")
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors, as statsmodels' ``bse``: of the difference, or of the log ratio."""
+        return self.effects["se"].rename("bse")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided Wald p-values against the null (0 for differences, 1 for ratios)."""
+        return self.effects["p_value"].rename("pvalues")
+
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Intervals for every measure at level 1 - ``alpha``.
 

@@ -1,0 +1,467 @@
+"""``match``: the comparison group, built once and reused for several outcomes.
+
+Steps (each documented in its own module):
+
+1. check the arguments and columns (:class:`ComparisonError` on bad input);
+2. exclude rows with a missing treatment, cluster id or value in one of the
+   ``outcomes`` columns, counting them (``n_dropped_missing``) and warning;
+3. form exact-match strata (missing values are their own ``(missing)``
+   level); drop strata without both participants and comparison people
+   (participants there count as ``n_dropped_support``);
+4. code the covariates and apply the missing-value rule (:mod:`.design`);
+5. level support: drop people whose covariate level occurs in only one group
+   (:mod:`.support`, rule 1);
+6. fit the logistic propensity model (:mod:`.propensity`);
+7. score support: drop participants whose logit score is outside the
+   comparison group's range in their stratum (:mod:`.support`, rule 2);
+8. match (:mod:`.matching`) or weight (:mod:`.weighting`);
+9. balance (:mod:`.balance`) and the design warnings.
+
+The result, a :class:`MatchedSample`, is handed to
+:func:`models.comparison.engine.estimate` once per outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .balance import balance_table
+from .design import MISSING_LEVEL, build_design
+from .errors import ComparisonError
+from .matching import ORDERS, match_nearest, pooled_sd
+from .propensity import PropensityFit, fit_propensity
+from .support import level_support, score_support
+from .weighting import att_weights, effective_sample_size
+
+METHODS = ("match", "ipw")
+JDL_MINIMUM = 60
+# below this many comparison people per participant, warn about greedy matching without replacement
+# (docs/validation.md: at 2.6 per participant 1:1 matching left biased counts; at 5 it did not)
+SCARCE_POOL = 3.0
+
+
+def as_list(x, what) -> list[str]:
+    """A column argument as a list of names (None -> [], a string -> [it])."""
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    out = list(x)
+    if not all(isinstance(c, str) for c in out):
+        raise ComparisonError(f"{what} must be column names (strings), got {out!r}")
+    return out
+
+
+def binary01(s: pd.Series, name: str, role: str) -> np.ndarray:
+    """Coerce a 0/1 or True/False column to 0/1 floats, or raise."""
+    if pd.api.types.is_bool_dtype(s.dtype) or s.dtype == object:
+        vals = s.map(lambda v: float(v) if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)) else np.nan)
+    else:
+        vals = pd.to_numeric(s, errors="coerce")
+    a = vals.to_numpy(dtype=float)
+    bad = ~np.isin(a, (0.0, 1.0))
+    if bad.any():
+        examples = list(pd.unique(s[bad]))[:5]
+        raise ComparisonError(f"{role} column {name!r} must hold only 0/1 or True/False; found {examples}")
+    return a
+
+
+def _summ(x: np.ndarray) -> dict:
+    if len(x) == 0:
+        return {k: float("nan") for k in ("min", "q25", "median", "q75", "max")}
+    q = np.quantile(x, [0, 0.25, 0.5, 0.75, 1])
+    return dict(zip(("min", "q25", "median", "q75", "max"), map(float, q)))
+
+
+@dataclass(repr=False)
+class MatchedSample:
+    """A matched or weighted comparison group, ready for :func:`~models.comparison.engine.estimate`.
+
+    "Analysed" people are those left after the missing-value, exact-stratum and
+    level-support rules (everyone in the propensity model). The matched or
+    weighted sample is a list of *rows* into the analysed people: with
+    replacement, or with tied controls, one person can appear in several
+    matched sets.
+
+    Attributes
+    ----------
+    df : DataFrame
+        The input, unchanged (outcomes are read from it).
+    rows : ndarray
+        Positions in ``df`` of the analysed people.
+    treated : ndarray of bool
+        Participant flag of the analysed people.
+    strata : ndarray of int
+        Exact-match stratum code of the analysed people (0 if none).
+    person : ndarray or None
+        Cluster label (``cluster`` column) of the analysed people, or None.
+    X : DataFrame
+        Design matrix of the propensity model (analysed people).
+    propensity : PropensityFit
+    in_support : ndarray of bool
+        False for participants outside the comparison group's score range.
+    local : ndarray
+        Positions into the analysed people of every row of the sample.
+    weight, pair : ndarray
+        Weight and matched-set id (-1 under IPW) of every sample row.
+    balance, overlap, warnings, missing_imputed, settings :
+        As in :class:`~models.comparison.results.ComparisonResults`.
+    n_* : int
+        The counts of :class:`~models.comparison.results.ComparisonResults`.
+    """
+
+    df: pd.DataFrame
+    treatment: str
+    covariates: list
+    method: str
+    cluster: str | None
+    rows: np.ndarray
+    treated: np.ndarray
+    strata: np.ndarray
+    person: np.ndarray | None
+    X: pd.DataFrame
+    binary: list
+    source: dict
+    propensity: PropensityFit
+    in_support: np.ndarray
+    local: np.ndarray
+    weight: np.ndarray
+    pair: np.ndarray
+    balance: pd.DataFrame
+    overlap: dict
+    missing_imputed: dict
+    warnings: list
+    settings: dict
+    n_input: int
+    n_dropped_missing: int
+    n_treated: int
+    n_control: int
+    n_control_dropped_support: int
+    n_dropped_support: int
+    n_dropped_caliper: int
+    n_matched: int
+    n_control_matched: int
+    ess_control: float
+    outcomes: list = field(default_factory=list)
+
+    @property
+    def logit(self) -> np.ndarray:
+        return self.propensity.logit
+
+    @property
+    def share_participants_matched(self) -> float:
+        """Participants kept (``n_matched``) over participants analysed (``n_treated``)."""
+        return float(self.n_matched / self.n_treated) if self.n_treated else float("nan")
+
+    def clusters(self) -> list[np.ndarray]:
+        """Cluster labels of the sample rows for the variance (see ``docs/comparison-engine.md``).
+
+        Matching: the matched set, plus the person (the ``cluster`` column if
+        given, else the row) when a person can appear in more than one set.
+        IPW: the person (the ``cluster`` column if given, else the row).
+        """
+        who = self.local if self.person is None else self.person[self.local]
+        if self.method == "ipw":
+            return [who]
+        reused = (self.person is not None or bool(self.settings.get("replace"))
+                  or len(np.unique(self.local)) < len(self.local))
+        return [self.pair, who] if reused else [self.pair]
+
+    @property
+    def matched_data(self) -> pd.DataFrame:
+        """The sample rows: input columns plus ``_row``, ``_treated``, ``_pscore``, ``_logit``,
+        ``_weight``, ``_pair`` and ``_stratum`` (see :class:`ComparisonResults`)."""
+        loc = self.local
+        md = self.df.iloc[self.rows[loc]].copy()
+        md["_row"] = self.rows[loc]
+        md["_treated"] = self.treated[loc].astype(np.int8)
+        md["_pscore"] = self.propensity.score[loc]
+        md["_logit"] = self.propensity.logit[loc]
+        md["_weight"] = self.weight
+        md["_pair"] = self.pair
+        md["_stratum"] = self.strata[loc]
+        return md
+
+    @property
+    def propensity_scores(self) -> pd.DataFrame:
+        return pd.DataFrame({"_row": self.rows, "_treated": self.treated.astype(np.int8),
+                             "_pscore": self.propensity.score, "_logit": self.propensity.logit,
+                             "_in_support": self.in_support})
+
+    def __repr__(self) -> str:
+        return (f"<MatchedSample {self.method}: {self.n_matched} of {self.n_treated} participants kept, "
+                f"{self.n_control_matched} comparison people>")
+
+
+def match(
+    df: pd.DataFrame,
+    treatment: str,
+    covariates,
+    method: str = "match",
+    caliper: float | None = 0.2,
+    ratio: int = 1,
+    replace: bool = False,
+    exact=None,
+    seed: int = 0,
+    *,
+    cluster: str | None = None,
+    outcomes=None,
+    categorical=None,
+    common_support: bool = True,
+    order: str = "descending",
+    stabilize: bool = False,
+    trim_quantile: float | None = None,
+) -> MatchedSample:
+    """Build the matched or weighted comparison group (see the module docstring).
+
+    The parameters are those of :func:`~models.comparison.engine.estimate_effect`
+    that concern the design, plus ``outcomes``: columns that must be present
+    for a row to be analysed (a row missing any of them is excluded before
+    the propensity model and counted in ``n_dropped_missing``), so several
+    outcomes can be estimated on one sample. ``cluster`` names a column (e.g.
+    the pseudonymised person id) whose rows are correlated; variances are then
+    clustered on it as well.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ComparisonError("df must be a pandas DataFrame")
+    if method not in METHODS:
+        raise ComparisonError(f"method must be one of {METHODS}, not {method!r}")
+    if isinstance(ratio, bool) or int(ratio) != ratio or ratio < 1:
+        raise ComparisonError(f"ratio must be a positive integer, not {ratio!r}")
+    ratio = int(ratio)
+    if caliper is not None and not (np.isfinite(caliper) and caliper > 0):
+        raise ComparisonError(f"caliper must be a positive number of SDs or None, not {caliper!r}")
+    if order not in ORDERS:
+        raise ComparisonError(f"order must be one of {ORDERS}, not {order!r}")
+    covariates = as_list(covariates, "covariates")
+    exact = as_list(exact, "exact")
+    categorical = as_list(categorical, "categorical")
+    outcomes = [c for c in as_list(outcomes, "outcomes") if c]
+    if not covariates:
+        raise ComparisonError("at least one covariate is needed for the propensity model")
+    if len(set(covariates)) != len(covariates):
+        raise ComparisonError(f"covariates listed twice: {covariates}")
+    if cluster is not None and not isinstance(cluster, str):
+        raise ComparisonError(f"cluster must be a column name, not {cluster!r}")
+    needed = [treatment, *outcomes, *covariates, *exact] + ([cluster] if cluster else [])
+    absent = [c for c in dict.fromkeys(needed) if c not in df.columns]
+    if absent:
+        raise ComparisonError(f"columns not in the data: {absent}")
+    for col in [treatment, *outcomes]:
+        if col in covariates:
+            role = "treatment" if col == treatment else "outcome"
+            raise ComparisonError(f"the {role} column {col!r} cannot also be a covariate")
+
+    warnings: list[str] = []
+    n_input = len(df)
+
+    # ------------------------------------------------- missing treatment/outcomes
+    key_cols = list(dict.fromkeys([treatment, *outcomes] + ([cluster] if cluster else [])))
+    miss = df[key_cols].isna()
+    drop = miss.any(axis=1).to_numpy()
+    n_dropped_missing = int(drop.sum())
+    if n_dropped_missing:
+        per = {c: int(v) for c, v in miss.sum().items() if v}
+        warnings.append(
+            f"{n_dropped_missing} rows excluded for missing values in {per} (treatment/outcome values are never imputed)"
+        )
+    rows = np.flatnonzero(~drop)  # positions into df
+    data = df.iloc[rows]
+    t = binary01(data[treatment], treatment, "treatment")
+    person = None if cluster is None else pd.factorize(data[cluster])[0].astype(np.int64)
+
+    n_t_all, n_c_all = int(t.sum()), int(len(t) - t.sum())
+    if n_t_all == 0 or n_c_all == 0:
+        raise ComparisonError(
+            f"treatment {treatment!r} is constant: {n_t_all} participants and {n_c_all} comparison people; "
+            "both groups are needed"
+        )
+    if n_t_all < 2 or n_c_all < 2:
+        raise ComparisonError(
+            f"cohort too small to match: {n_t_all} participants and {n_c_all} comparison people (need at least 2 of each)"
+        )
+
+    def subset(keep):
+        nonlocal rows, data, t, strata, person
+        rows, data, t, strata = rows[keep], data.iloc[keep], t[keep], strata[keep]
+        person = None if person is None else person[keep]
+
+    # ------------------------------------------------------------ exact strata
+    missing_imputed: dict = {}
+    n_dropped_support = 0
+    n_control_exact = 0
+    strata = np.zeros(len(t), dtype=np.int64)
+    if exact:
+        lab = data[exact].astype(object)
+        for c in exact:
+            nm = int(lab[c].isna().sum())
+            if nm:
+                missing_imputed[f"exact:{c}"] = nm
+                warnings.append(f"exact column {c!r}: {nm} missing values form their own stratum {MISSING_LEVEL!r}")
+        lab = lab.where(lab.notna(), MISSING_LEVEL)
+        strata = lab.groupby(exact, sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
+        has_t = np.bincount(strata, weights=t) > 0
+        has_c = np.bincount(strata, weights=1 - t) > 0
+        ok = (has_t & has_c)[strata]
+        lost_t = int(np.sum(~ok & (t == 1)))
+        n_control_exact = int(np.sum(~ok & (t == 0)))
+        if lost_t:
+            n_dropped_support += lost_t
+            warnings.append(f"{lost_t} participants are in exact strata with no comparison people and are dropped")
+        subset(np.flatnonzero(ok))
+        if t.sum() < 2 or (1 - t).sum() < 2:
+            raise ComparisonError(
+                f"cohort too small to match within exact strata {exact}: {int(t.sum())} participants and "
+                f"{int((1 - t).sum())} comparison people share a stratum"
+            )
+
+    # ------------------------------------------------------- design + propensity
+    design_df = data
+    ps_covariates = list(covariates)
+    if exact and method == "ipw" and len(np.unique(strata)) > 1:
+        design_df = data.assign(_exact_stratum=strata)
+        ps_covariates.append("_exact_stratum")
+        categorical = [*categorical, "_exact_stratum"]
+    design = build_design(design_df, ps_covariates, categorical)
+    for cov, n_m in design.missing_imputed.items():
+        if n_m and cov in covariates:
+            missing_imputed[cov] = n_m
+            how = (
+                f"median {design.medians[cov]:.4g} plus indicator {cov}_missing"
+                if cov in design.medians
+                else f"level {MISSING_LEVEL!r}"
+            )
+            warnings.append(f"covariate {cov!r}: {n_m} missing values imputed ({how})")
+    for cov in covariates:
+        missing_imputed.setdefault(cov, 0)
+
+    # ------------------------------------------- level support (one-sided levels)
+    lev = level_support(
+        design.X, t, design.binary, missing_columns=design.missing_columns, drop_treated=common_support
+    )
+    warnings += lev.notes
+    n_dropped_support += lev.n_treated_dropped
+    n_control_dropped_support = lev.n_control_dropped + n_control_exact
+    keep = np.flatnonzero(lev.keep)
+    X = design.X.iloc[keep]
+    X = X[[c for c in X.columns if c not in lev.dropped_columns]]
+    flat = [c for c in X.columns if X[c].nunique() < 2]
+    if flat:
+        warnings.append(f"design columns constant among the people kept, left out of the model: {flat}")
+        X = X.drop(columns=flat)
+    if X.shape[1] == 0:
+        raise ComparisonError("no covariate varies among the people who can be compared; nothing to match on")
+    binary = [c for c in design.binary if c in X.columns]
+    subset(keep)
+    if t.sum() < 2 or (1 - t).sum() < 2:
+        raise ComparisonError(
+            f"cohort too small to match after common support: {int(t.sum())} participants and "
+            f"{int((1 - t).sum())} comparison people"
+        )
+
+    # ------------------------------------------------------------ propensity
+    ps = fit_propensity(X, t, binary)
+    logit = ps.logit
+    tb = t.astype(bool)
+    sd_logit = pooled_sd(logit, tb)
+
+    # ---------------------------------------------------------- score support
+    in_support = score_support(logit, tb, strata) if common_support else np.ones(len(t), dtype=bool)
+    out_t = int(np.sum(tb & ~in_support))
+    n_dropped_support += out_t
+    n_treated = n_t_all
+    overlap = {
+        "treated": _summ(logit[tb]),
+        "comparison": _summ(logit[~tb]),
+        "share_treated_in_support": float(1 - n_dropped_support / n_treated),
+        "n_treated_outside_support": n_dropped_support,
+        "n_comparison_removed": n_control_dropped_support,
+        "pooled_sd_logit": sd_logit,
+        "caliper_width": float(caliper * sd_logit) if (method == "match" and caliper is not None) else None,
+    }
+    if out_t:
+        warnings.append(
+            f"{out_t} participants ({100 * out_t / n_treated:.1f}%) have propensity scores outside the comparison "
+            "group's range and are dropped (common support)"
+        )
+    if not np.any(tb & in_support):
+        raise ComparisonError("no participant lies within the comparison group's range of propensity scores")
+
+    # ------------------------------------------------------------ match / weight
+    n_dropped_caliper = 0
+    if method == "match":
+        t_pos = np.flatnonzero(tb & in_support)
+        c_pos = np.flatnonzero(~tb)
+        width = None if caliper is None else caliper * sd_logit
+        m = match_nearest(
+            logit[t_pos], logit[c_pos], strata_treated=strata[t_pos], strata_control=strata[c_pos],
+            ratio=ratio, replace=replace, caliper_width=width, order=order, seed=seed,
+        )
+        n_dropped_caliper = m.n_dropped_caliper
+        if len(m.matched_treated) == 0:
+            raise ComparisonError(
+                f"no participant has a comparison person within the caliper ({caliper} SD = {width:.4g} on the "
+                "logit scale); widen the caliper or review the covariates"
+            )
+        if n_dropped_caliper:
+            warnings.append(
+                f"{n_dropped_caliper} participants had no comparison person within the caliper and are dropped; "
+                "the estimate applies to the matched participants only"
+            )
+        n_sets = len(m.matched_treated)
+        k_per_set = np.bincount(m.pairs_set, minlength=n_sets)
+        a_t = t_pos[m.matched_treated]
+        a_c = c_pos[m.pairs_control]
+        local = np.r_[a_t, a_c]  # positions into the analysed people
+        w = np.r_[np.ones(n_sets), 1.0 / k_per_set[m.pairs_set]]
+        pair = np.r_[np.arange(n_sets), m.pairs_set]
+        n_control_matched = len(np.unique(a_c))
+        unit_w = np.bincount(a_c, weights=1.0 / k_per_set[m.pairs_set], minlength=len(t))[np.unique(a_c)]
+        ess = effective_sample_size(unit_w)
+    else:
+        local = np.flatnonzero(in_support)
+        w = att_weights(ps.score, tb, stabilize=stabilize, trim_quantile=trim_quantile)[local]
+        pair = np.full(len(local), -1, dtype=np.int64)
+        n_control_matched = int(np.sum((~tb[local]) & (w > 0)))
+        ess = effective_sample_size(w[~tb[local]])
+    n_matched = int(np.sum(tb[local]))
+
+    # ----------------------------------------------------------------- balance
+    bal = balance_table(X, tb, X.iloc[local], tb[local], w, source=design.source, binary=binary)
+    flagged = bal.loc[bal["flag"], "covariate"].tolist()
+    if flagged:
+        warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")
+    vr_flagged = bal.loc[bal["vr_flag"], "covariate"].tolist()
+    if vr_flagged:
+        warnings.append(f"balance: variance ratio after outside 0.5-2 for {vr_flagged}")
+    pool = int((~tb).sum()) / max(int(tb.sum()), 1)
+    if method == "match" and not replace and pool < SCARCE_POOL:
+        warnings.append(
+            f"the comparison pool has only {pool:.1f} people per participant; greedy matching without replacement "
+            "can then leave residual imbalance and bias (see docs/validation.md, scenario 'scarce'); "
+            "consider replace=True or method='ipw' as a check"
+        )
+    if n_matched < JDL_MINIMUM:
+        warnings.append(
+            f"matched cohort of {n_matched} participants is under the Justice Data Lab minimum of {JDL_MINIMUM}"
+        )
+
+    settings = {
+        "method": method, "caliper": caliper, "ratio": ratio, "replace": replace, "exact": exact or None,
+        "seed": seed, "cluster": cluster, "categorical": categorical or None,
+        "common_support": common_support, "order": order, "stabilize": stabilize,
+        "trim_quantile": trim_quantile, "covariates": covariates,
+    }
+    return MatchedSample(
+        df=df, treatment=treatment, covariates=covariates, method=method, cluster=cluster, rows=rows, treated=tb,
+        strata=strata, person=person, X=X, binary=binary, source=design.source, propensity=ps,
+        in_support=in_support, local=local, weight=w, pair=pair, balance=bal, overlap=overlap,
+        missing_imputed=missing_imputed, warnings=warnings, settings=settings, n_input=n_input,
+        n_dropped_missing=n_dropped_missing, n_treated=n_treated, n_control=n_c_all,
+        n_control_dropped_support=n_control_dropped_support, n_dropped_support=n_dropped_support,
+        n_dropped_caliper=n_dropped_caliper, n_matched=n_matched, n_control_matched=n_control_matched,
+        ess_control=float(ess), outcomes=outcomes,
+    )
