@@ -41,7 +41,8 @@ READMISSION_EFFECTS = {
     "odds_ratio": "DOUBLE", "or_ci_low": "DOUBLE", "or_ci_high": "DOUBLE", "or_p_value": "DOUBLE",
     "risk_ratio": "DOUBLE", "rr_ci_low": "DOUBLE", "rr_ci_high": "DOUBLE", "rr_p_value": "DOUBLE",
     "verdict": "VARCHAR", "jdl_statement": "VARCHAR", "max_abs_smd_after": "DOUBLE",
-    "n_balance_flags": "BIGINT", "covariates": "VARCHAR", "warnings": "VARCHAR", "run_id": "VARCHAR",
+    "n_balance_flags": "BIGINT", "covariates": "VARCHAR", "warnings": "VARCHAR", "design": "VARCHAR",
+    "design_sentence": "VARCHAR", "estimand": "VARCHAR", "share_participants_matched": "DOUBLE", "run_id": "VARCHAR",
 }
 
 READMISSION_FUNNEL = {
