@@ -7,8 +7,9 @@ Pure pandas, shared by the readmission and reoffending models. The input has one
   time-bank activity before discharge); missing = did not start within the grace period;
 * ``event``: the day of the first outcome event (readmission, first proven reoffence);
   missing = none in follow-up;
-* ``blocked`` (optional): the day from which the unit is neither a participant nor a
-  comparison for this contrast (e.g. exposed by another route); missing = never.
+* ``blocked`` (optional): the day exposure by another route begins (another programme);
+  from that day the unit is no longer a comparison unit, and it is a participant only if
+  its own start is not later than that day; missing = never.
 
 A unit is **at risk on day k** when it had no event before day k (``event >= k`` or none):
 an event on day k itself is counted as outcome, for participants and comparison alike.
@@ -53,7 +54,7 @@ def sequential_trials(units: pd.DataFrame, start: str, event: str, blocked: str 
     """Rows of every sequential trial (module docstring): participants start on ``trial_day``."""
     s, e, b = _days(units, start), _days(units, event), _days(units, blocked)
     free = lambda k: np.isnan(b) | (b > k)  # noqa: E731
-    starters = ~np.isnan(s) & at_risk(e, s) & free(np.nan_to_num(s, nan=-1))
+    starters = ~np.isnan(s) & at_risk(e, s) & (np.isnan(b) | (b >= np.nan_to_num(s, nan=np.inf)))
     days = np.unique(s[starters])
     parts = []
     for k in days:
@@ -72,10 +73,11 @@ def sequential_trials(units: pd.DataFrame, start: str, event: str, blocked: str 
 def landmark(units: pd.DataFrame, start: str, event: str, day: int, blocked: str | None = None) -> pd.DataFrame:
     """Units at risk on ``day``; participants started on or before it."""
     s, e, b = _days(units, start), _days(units, event), _days(units, blocked)
-    keep = at_risk(e, day) & (np.isnan(b) | (b > day))
+    started = ~np.isnan(s) & (s <= day)
+    keep = at_risk(e, day) & (np.isnan(b) | (b > day) | (started & (b >= np.nan_to_num(s, nan=np.inf))))
     out = units.loc[keep].copy()
     out["trial_day"] = int(day)
-    out["treated"] = (~np.isnan(s[keep]) & (s[keep] <= day)).astype(int)
+    out["treated"] = started[keep].astype(int)
     return out.reset_index(drop=True)
 
 
