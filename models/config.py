@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.comparison.register import EffectRegisterSettings
 from models.readmission.settings import ReadmissionSettings
 from models.reciprocity.settings import ReciprocitySettings
 from models.reoffending.settings import ReoffendingSettings
@@ -54,6 +55,7 @@ class OutcomesConfig(BaseModel):
     wellbeing: WellbeingSettings = WellbeingSettings()
     reciprocity: ReciprocitySettings = ReciprocitySettings()
     social_value: SocialValueSettings = SocialValueSettings()
+    effects: EffectRegisterSettings = EffectRegisterSettings()
 
     def as_of(self) -> dt.date:
         return self.ingest.as_of or dt.date.today()

@@ -4,6 +4,7 @@
 import dagster as dg
 
 from pipelines.assets.diagnostics import diagnostics_assets, diagnostics_checks
+from pipelines.assets.effect_register import effect_register_assets, effect_register_checks
 from pipelines.assets.pages import page_assets
 from pipelines.assets.quarterly import quarterly_assets, quarterly_job
 from pipelines.assets.readmission import readmission_assets, readmission_checks
@@ -23,10 +24,10 @@ all_assets_job = dg.define_asset_job(
 
 defs = dg.Definitions(
     assets=[*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
-            *reciprocity_assets, *social_value_assets, *diagnostics_assets, reader_snapshot, *page_assets,
-            *quarterly_assets],
+            *reciprocity_assets, *social_value_assets, *diagnostics_assets, *effect_register_assets, reader_snapshot,
+            *page_assets, *quarterly_assets],
     asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
-                  *reciprocity_checks, *social_value_checks, *diagnostics_checks],
+                  *reciprocity_checks, *social_value_checks, *diagnostics_checks, *effect_register_checks],
     jobs=[all_assets_job, quarterly_job],
     sensors=sensors,
     schedules=schedules,

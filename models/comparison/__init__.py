@@ -14,7 +14,9 @@ rule), :mod:`.support` (common support), :mod:`.propensity` (logistic propensity
 (verdict and Justice Data Lab wording), :mod:`.results` (the results object),
 :mod:`.sample` (``match``: the matched or weighted sample), :mod:`.engine`
 (``estimate`` and ``estimate_effect``), :mod:`.multiplicity` (Holm and
-Benjamini-Hochberg adjusted p-values).
+Benjamini-Hochberg adjusted p-values), :mod:`.adjustment` (bias correction,
+IPW variance term), :mod:`.survival` (weighted Kaplan-Meier with
+cluster-robust bands), :mod:`.register` (the effect register).
 """
 
 from .balance import balance_table, weighted_mean_var
@@ -27,6 +29,7 @@ from .propensity import PropensityFit, fit_propensity
 from .multiplicity import benjamini_hochberg, holm
 from .results import ComparisonResults
 from .sample import MatchedSample, match
+from .survival import km_curve
 from .support import level_support, score_support
 from .verdict import jdl_statement, verdict, verdict_statement
 from .weighting import att_weights, effective_sample_size
@@ -37,6 +40,7 @@ __all__ = [
     "estimate",
     "MatchedSample",
     "holm",
+    "km_curve",
     "benjamini_hochberg",
     "ComparisonResults",
     "ComparisonError",

@@ -150,12 +150,20 @@ def _ratio_measure(name, a, psi_a, b, psi_b, clusters) -> Measure:
     return _measure(name, a / b, psi, clusters, "ratio")
 
 
-def binary_effects(y, t, w, clusters):
+def _means(y, tb, w, d=None, adjust=None):
+    """(m1, psi1, m0, psi0): the two groups' weighted means (ratios with ``d``), m0 adjusted by ``adjust``."""
+    m1, p1 = _mean_if(y, w, tb, d)
+    m0, p0 = _mean_if(y, w, ~tb, d)
+    if adjust is not None:
+        m0, p0 = adjust(y, np.ones_like(y) if d is None else d, w, tb, m0, p0)
+    return m1, p1, m0, p0
+
+
+def binary_effects(y, t, w, clusters, adjust=None):
     """Risk difference (headline), risk ratio and odds ratio; returns (measures, m1, m0)."""
     y, t, w = (np.asarray(a, dtype=float) for a in (y, t, w))
     tb = t.astype(bool)
-    m1, p1 = _mean_if(y, w, tb)
-    m0, p0 = _mean_if(y, w, ~tb)
+    m1, p1, m0, p0 = _means(y, tb, w, adjust=adjust)
     out = [
         _measure("risk_difference", m1 - m0, p1 - p0, clusters, "difference"),
         _ratio_measure("risk_ratio", m1, p1, m0, p0, clusters),
@@ -169,13 +177,12 @@ def binary_effects(y, t, w, clusters):
     return out, m1, m0
 
 
-def count_effects(y, t, w, clusters, exposure=None):
+def count_effects(y, t, w, clusters, exposure=None, adjust=None):
     """Mean (or rate) difference (headline) and rate ratio; returns (measures, r1, r0)."""
     y, t, w = (np.asarray(a, dtype=float) for a in (y, t, w))
     e = None if exposure is None else np.asarray(exposure, dtype=float)
     tb = t.astype(bool)
-    r1, p1 = _mean_if(y, w, tb, e)
-    r0, p0 = _mean_if(y, w, ~tb, e)
+    r1, p1, r0, p0 = _means(y, tb, w, e, adjust)
     name = "mean_difference" if e is None else "rate_difference"
     out = [
         _measure(name, r1 - r0, p1 - p0, clusters, "difference"),
@@ -184,12 +191,11 @@ def count_effects(y, t, w, clusters, exposure=None):
     return out, r1, r0
 
 
-def continuous_effects(y, t, w, clusters):
+def continuous_effects(y, t, w, clusters, adjust=None):
     """Mean difference; returns (measures, m1, m0)."""
     y, t, w = (np.asarray(a, dtype=float) for a in (y, t, w))
     tb = t.astype(bool)
-    m1, p1 = _mean_if(y, w, tb)
-    m0, p0 = _mean_if(y, w, ~tb)
+    m1, p1, m0, p0 = _means(y, tb, w, adjust=adjust)
     return [_measure("mean_difference", m1 - m0, p1 - p0, clusters, "difference")], m1, m0
 
 
@@ -279,14 +285,18 @@ HEADLINE = {
 }
 
 
-def compute_effects(outcome_type, y, t, w, clusters, *, event=None, exposure=None):
-    """Dispatch on ``outcome_type``; returns (measures, treated_value, comparison_value)."""
+def compute_effects(outcome_type, y, t, w, clusters, *, event=None, exposure=None, adjust=None):
+    """Dispatch on ``outcome_type``; returns (measures, treated_value, comparison_value).
+
+    ``adjust`` (:mod:`.adjustment`) corrects the comparison mean of the binary, count and
+    continuous measures; the hazard ratio ignores it.
+    """
     if outcome_type == "binary":
-        return binary_effects(y, t, w, clusters)
+        return binary_effects(y, t, w, clusters, adjust)
     if outcome_type == "count":
-        return count_effects(y, t, w, clusters, exposure)
+        return count_effects(y, t, w, clusters, exposure, adjust)
     if outcome_type == "continuous":
-        return continuous_effects(y, t, w, clusters)
+        return continuous_effects(y, t, w, clusters, adjust)
     if outcome_type == "time_to_event":
         return survival_effects(y, event, t, w, clusters)
     raise ValueError(f"unknown outcome_type {outcome_type!r}")

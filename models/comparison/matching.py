@@ -17,17 +17,33 @@ Definitions
   ``n_dropped_caliper``.
 * **With replacement**: each treated person takes its k nearest admissible
   controls whether or not they were used before.
-* **Without replacement** (greedy): treated people are processed one at a time
-  and each takes its nearest *available* admissible control, which then
-  becomes unavailable. The order is ``order``: ``"descending"`` (highest
-  propensity first, the default, as MatchIt's ``m.order = "largest"``: the
-  treated people hardest to match choose first), ``"ascending"``, ``"random"``
-  (a permutation drawn from ``seed``) or ``"data"`` (row order). With k > 1
-  the matching runs in k passes: every treated person gets a first control
-  before anyone gets a second (as MatchIt does).
+* **Without replacement** (greedy): participants are processed one block at
+  a time and each block takes its nearest *available* admissible controls,
+  which then become unavailable. The order is ``order``: ``"descending"``
+  (highest propensity first, the default, as MatchIt's ``m.order =
+  "largest"``: the treated people hardest to match choose first),
+  ``"ascending"``, ``"random"`` (a permutation drawn from ``seed``) or
+  ``"data"`` (row order). With k > 1 the matching runs in k passes: every
+  block gets its first controls before anyone gets a second (as MatchIt does).
 
-Ties between controls at the same distance are broken at random (from
-``seed``), so the result is reproducible for a seed.
+Ties (Abadie & Imbens 2006, Econometrica 74:235; ``Matching::Match(ties =
+TRUE)``, Sekhon 2011, J Stat Softw 42(7)): nothing is decided at random.
+
+* Participants whose logits are equal (within :data:`TIE_TOLERANCE`, in the
+  same stratum) form one **block** and one matched set: they are the same
+  person as far as the score can tell, so they share their controls.
+* A block of b participants takes b x (its ratio) controls in a pass **plus
+  every control tied with the last one taken** (at the same distance within
+  :data:`TIE_TOLERANCE`). A set with b participants and m controls weights
+  each participant 1 and each control b / m, so the controls of a set
+  always weigh as much as its participants (with ties in 1:1 matching, each
+  of the tied controls counts 1/m, as ``Matching`` does).
+* Controls with equal logits are ordered by their position in the input,
+  and blocks with equal logits by stratum then position, so the result does
+  not depend on ``seed`` unless ``order="random"``.
+
+With continuous scores ties are rare and this is ordinary greedy 1:k
+nearest-neighbour matching.
 
 Complexity
 ----------
@@ -47,6 +63,8 @@ from dataclasses import dataclass
 import numpy as np
 
 ORDERS = ("descending", "ascending", "random", "data")
+#: logits (and distances) closer than this are tied (logit units)
+TIE_TOLERANCE = 1e-9
 
 
 @dataclass
@@ -54,27 +72,33 @@ class MatchResult:
     """Output of :func:`match_nearest`.
 
     All indices are positions in the ``logit_treated`` / ``logit_control``
-    arrays that were passed in.
+    arrays that were passed in. A matched set holds one block of tied
+    participants (usually one person) and its controls.
 
     Attributes
     ----------
-    pairs_treated : ndarray
-        Treated position for each (treated, control) match.
-    pairs_control : ndarray
-        Control position for each match (same length as ``pairs_treated``).
-    pairs_set : ndarray
-        Matched-set id for each match: the treated person's rank in
-        ``matched_treated``.
     matched_treated : ndarray
-        Treated positions that received at least one control, in set-id order.
+        Treated positions that received at least one control, in set order.
+    treated_set : ndarray
+        Set id of each of ``matched_treated``.
+    set_controls, control_set : ndarray
+        One entry per (set, control): the control position and the set id.
+    control_weight : ndarray
+        Weight of each of those entries: participants in the set / controls in the set.
+    pairs_treated, pairs_control, pairs_set : ndarray
+        Every (participant, control) pair of every set, with its set id, sorted by set.
     n_dropped_caliper : int
         Treated people with no admissible control.
     """
 
+    matched_treated: np.ndarray
+    treated_set: np.ndarray
+    set_controls: np.ndarray
+    control_set: np.ndarray
+    control_weight: np.ndarray
     pairs_treated: np.ndarray
     pairs_control: np.ndarray
     pairs_set: np.ndarray
-    matched_treated: np.ndarray
     n_dropped_caliper: int
 
 
@@ -86,94 +110,121 @@ def pooled_sd(logit: np.ndarray, treated: np.ndarray) -> float:
     return float(np.sqrt((vt + vc) / 2.0))
 
 
-def _treated_order(x_t: np.ndarray, order: str, rng: np.random.Generator) -> np.ndarray:
+def _blocks(x_t: np.ndarray, s_t: np.ndarray):
+    """Blocks of tied treated: (block of each treated, first position of each block's members sorted)."""
+    n = len(x_t)
+    idx = np.lexsort((np.arange(n), x_t, s_t))
+    xs, ss = x_t[idx], s_t[idx]
+    new = np.r_[True, (ss[1:] != ss[:-1]) | (np.diff(xs) > TIE_TOLERANCE)] if n else np.zeros(0, bool)
+    bid_sorted = np.cumsum(new) - 1
+    block = np.empty(n, dtype=np.int64)
+    block[idx] = bid_sorted
+    return block, int(bid_sorted[-1]) + 1 if n else 0
+
+
+def _block_order(x_b, s_b, first_b, order: str, rng: np.random.Generator) -> np.ndarray:
     if order == "data":
-        return np.arange(len(x_t))
+        return np.argsort(first_b, kind="stable")
     if order == "random":
-        return rng.permutation(len(x_t))
-    tiebreak = rng.random(len(x_t))
+        return rng.permutation(len(x_b))
     if order == "descending":
-        return np.lexsort((tiebreak, -x_t))
+        return np.lexsort((first_b, s_b, -x_b))
     if order == "ascending":
-        return np.lexsort((tiebreak, x_t))
+        return np.lexsort((first_b, s_b, x_b))
     raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
 
 
-def _with_replacement(xs, x_t, pos, lo, hi, k, width):
-    """Vectorised k-nearest search among the sorted controls xs[lo:hi]."""
+def _with_replacement(xs, x_b, pos, lo, hi, k, width):
+    """Per block: the k nearest controls within the caliper plus every control tied with the k-th.
+
+    Returns (block index, sorted control index) arrays.
+    """
     offsets = np.arange(-k, k)
     cand = pos[:, None] + offsets[None, :]
     valid = (cand >= lo[:, None]) & (cand < hi[:, None])
     safe = np.clip(cand, 0, max(len(xs) - 1, 0))
-    dist = np.where(valid, np.abs(xs[safe] - x_t[:, None]), np.inf)
-    pick = np.argsort(dist, axis=1, kind="stable")[:, :k]
-    rows = np.arange(len(x_t))[:, None]
-    d = dist[rows, pick]
-    c = cand[rows, pick]
-    ok = d <= width
-    t_idx = np.broadcast_to(np.arange(len(x_t))[:, None], ok.shape)[ok]
-    # keep the match order (nearest first) within each treated person
-    return t_idx, c[ok]
+    dist = np.where(valid, np.abs(xs[safe] - x_b[:, None]), np.inf)
+    dist.sort(axis=1)
+    near = dist[:, 0]
+    kth = dist[:, k - 1]
+    cut = np.where(kth <= width, kth + TIE_TOLERANCE, width)
+    ok = near <= width
+    a = np.empty(len(x_b), dtype=np.int64)
+    b = np.empty(len(x_b), dtype=np.int64)
+    for s_lo, s_hi in set(zip(lo.tolist(), hi.tolist())):
+        sel = (lo == s_lo) & (hi == s_hi)
+        seg = xs[s_lo:s_hi]
+        a[sel] = s_lo + np.searchsorted(seg, x_b[sel] - cut[sel], side="left")
+        b[sel] = s_lo + np.searchsorted(seg, x_b[sel] + cut[sel], side="right")
+    counts = np.where(ok, b - a, 0)
+    blk = np.repeat(np.arange(len(x_b)), counts)
+    start = np.repeat(a - (np.cumsum(counts) - counts), counts)
+    return blk, start + np.arange(counts.sum())
 
 
-def _without_replacement(xs, x_t, pos, lo, hi, k, width, t_order):
-    """Greedy matching with union-find "next available" pointers.
+def _without_replacement(xs, x_b, size_b, pos, lo, hi, k, width, b_order):
+    """Greedy matching of blocks with union-find "next available" pointers.
 
     ``right[i]``: smallest available sorted index >= i (n = none).
     ``left[i + 1]``: largest available sorted index <= i, plus one (0 = none).
+    Returns (block index, sorted control index) arrays.
     """
     n = len(xs)
     right = list(range(n + 1))
     left = list(range(n + 1))
     xs_l = xs.tolist()
-    xt_l = x_t.tolist()
+    xb_l = x_b.tolist()
+    size_l = size_b.tolist()
     pos_l = pos.tolist()
     lo_l = lo.tolist()
     hi_l = hi.tolist()
-    out_t: list[int] = []
+    tol = TIE_TOLERANCE
+
+    def nearest_right(p):
+        r = p
+        while right[r] != r:
+            r = right[r]
+        j = p
+        while right[j] != r:
+            right[j], j = r, right[j]
+        return r
+
+    def nearest_left(p):
+        q = p
+        while left[q] != q:
+            q = left[q]
+        j = p
+        while left[j] != q:
+            left[j], j = q, left[j]
+        return q - 1
+
+    out_b: list[int] = []
     out_c: list[int] = []
-    active = t_order.tolist()
+    active = b_order.tolist()
     for _ in range(k):
         still = []
-        for ti in active:
-            p = pos_l[ti]
-            x = xt_l[ti]
-            # nearest available at or right of p
-            r = p
-            while right[r] != r:
-                r = right[r]
-            j = p
-            while right[j] != r:
-                right[j], j = r, right[j]
-            # nearest available at or left of p - 1 (shifted by one)
-            q = p
-            while left[q] != q:
-                q = left[q]
-            j = p
-            while left[j] != q:
-                left[j], j = q, left[j]
-            li = q - 1
-            best = -1
-            bd = width
-            if r < hi_l[ti]:
-                d = xs_l[r] - x
-                if d <= bd:
-                    best, bd = r, d
-            if li >= lo_l[ti]:
-                d = x - xs_l[li]
-                if d < bd or (best < 0 and d <= bd):
-                    best, bd = li, d
-            if best < 0:
-                continue
-            out_t.append(ti)
-            out_c.append(best)
-            still.append(ti)
-            right[best] = best + 1
-            left[best + 1] = best
+        for bi in active:
+            p, x, need = pos_l[bi], xb_l[bi], size_l[bi]
+            taken, last = 0, -1.0
+            while True:
+                r = nearest_right(p)
+                li = nearest_left(p)
+                dr = xs_l[r] - x if r < hi_l[bi] else np.inf
+                dl = x - xs_l[li] if li >= lo_l[bi] else np.inf
+                best, d = (r, dr) if dr <= dl else (li, dl)
+                if d == np.inf or d > width or (taken >= need and d > last + tol):
+                    break
+                out_b.append(bi)
+                out_c.append(best)
+                right[best] = best + 1
+                left[best + 1] = best
+                taken, last = taken + 1, d
+            if taken:
+                still.append(bi)
         active = still
         if not active:
             break
-    return np.asarray(out_t, dtype=np.int64), np.asarray(out_c, dtype=np.int64)
+    return np.asarray(out_b, dtype=np.int64), np.asarray(out_c, dtype=np.int64)
 
 
 def match_nearest(
@@ -205,7 +256,7 @@ def match_nearest(
     order : str
         Treated processing order for matching without replacement.
     seed : int
-        Seeds tie-breaking and the ``"random"`` order.
+        Seeds the ``"random"`` order only.
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
@@ -218,43 +269,70 @@ def match_nearest(
     s_t = np.zeros(nt, dtype=np.int64) if strata_treated is None else np.asarray(strata_treated, dtype=np.int64)
     s_c = np.zeros(nc, dtype=np.int64) if strata_control is None else np.asarray(strata_control, dtype=np.int64)
     width = np.inf if caliper_width is None else float(caliper_width)
-    rng = np.random.default_rng(seed)
 
-    # controls sorted by (stratum, logit, random tie-break)
-    c_sort = np.lexsort((rng.random(nc), x_c, s_c))
+    # controls sorted by (stratum, logit, position)
+    c_sort = np.lexsort((np.arange(nc), x_c, s_c))
     xs = x_c[c_sort]
     ss = s_c[c_sort]
-    lo = np.searchsorted(ss, s_t, side="left")
-    hi = np.searchsorted(ss, s_t, side="right")
-    # insertion point of each treated score within its stratum block
-    pos = np.empty(nt, dtype=np.int64)
-    if nt:
-        t_by_stratum = np.argsort(s_t, kind="stable")
-        bounds = np.flatnonzero(np.diff(s_t[t_by_stratum])) + 1
-        for block in np.split(t_by_stratum, bounds):
-            if len(block) == 0:
-                continue
-            a, b = lo[block[0]], hi[block[0]]
-            pos[block] = a + np.searchsorted(xs[a:b], x_t[block], side="left")
+    # blocks of tied treated: representative logit = smallest member's
+    block, nb = _blocks(x_t, s_t)
+    size_b = np.bincount(block, minlength=nb)
+    x_b = np.full(nb, np.inf)
+    np.minimum.at(x_b, block, x_t)
+    s_b = np.zeros(nb, dtype=np.int64)
+    s_b[block] = s_t
+    first_b = np.full(nb, nt, dtype=np.int64)
+    np.minimum.at(first_b, block, np.arange(nt))
+    lo = np.searchsorted(ss, s_b, side="left")
+    hi = np.searchsorted(ss, s_b, side="right")
+    pos = np.empty(nb, dtype=np.int64)
+    for s_lo, s_hi in set(zip(lo.tolist(), hi.tolist())):
+        sel = (lo == s_lo) & (hi == s_hi)
+        pos[sel] = s_lo + np.searchsorted(xs[s_lo:s_hi], x_b[sel], side="left")
 
     if replace:
-        t_idx, c_sorted_idx = _with_replacement(xs, x_t, pos, lo, hi, k, width)
+        b_idx, c_sorted_idx = _with_replacement(xs, x_b, pos, lo, hi, k, width)
+        b_order = _block_order(x_b, s_b, first_b, order, np.random.default_rng(seed))
+        rank = np.empty(nb, dtype=np.int64)
+        rank[b_order] = np.arange(nb)
+        o = np.argsort(rank[b_idx], kind="stable")
+        b_idx, c_sorted_idx = b_idx[o], c_sorted_idx[o]
     else:
-        t_order = _treated_order(x_t, order, rng)
-        t_idx, c_sorted_idx = _without_replacement(xs, x_t, pos, lo, hi, k, width, t_order)
+        b_order = _block_order(x_b, s_b, first_b, order, np.random.default_rng(seed))
+        b_idx, c_sorted_idx = _without_replacement(xs, x_b, size_b, pos, lo, hi, k, width, b_order)
 
     c_idx = c_sort[c_sorted_idx] if len(c_sorted_idx) else np.empty(0, dtype=np.int64)
-    # set ids: matched treated in order of first appearance
-    matched_treated, first = np.unique(t_idx, return_index=True)
-    matched_treated = matched_treated[np.argsort(first, kind="stable")]
-    set_of = np.full(nt, -1, dtype=np.int64)
-    set_of[matched_treated] = np.arange(len(matched_treated))
-    pairs_set = set_of[t_idx]
-    sort = np.argsort(pairs_set, kind="stable")
+    # set ids: matched blocks in order of their first match
+    blocks, first = np.unique(b_idx, return_index=True)
+    blocks = blocks[np.argsort(first, kind="stable")]
+    set_of = np.full(nb, -1, dtype=np.int64)
+    set_of[blocks] = np.arange(len(blocks))
+    control_set = set_of[b_idx]
+    o = np.lexsort((c_idx, control_set))
+    control_set, set_controls = control_set[o], c_idx[o]
+    m_per_set = np.bincount(control_set, minlength=len(blocks))
+    b_per_set = size_b[blocks]
+    control_weight = b_per_set[control_set] / m_per_set[control_set]
+    # matched treated in set order (position order within a set)
+    t_set = set_of[block]
+    matched = np.flatnonzero(t_set >= 0)
+    matched = matched[np.lexsort((matched, t_set[matched]))]
+    treated_set = t_set[matched]
+    # every (participant, control) pair
+    starts = np.cumsum(m_per_set) - m_per_set
+    per_t = m_per_set[treated_set]
+    t_rep = np.repeat(matched, per_t)
+    s_rep = np.repeat(treated_set, per_t)
+    offs = np.arange(len(t_rep)) - np.repeat(np.cumsum(per_t) - per_t, per_t)
+    c_rep = set_controls[starts[s_rep] + offs] if len(t_rep) else np.empty(0, dtype=np.int64)
     return MatchResult(
-        pairs_treated=t_idx[sort],
-        pairs_control=c_idx[sort],
-        pairs_set=pairs_set[sort],
-        matched_treated=matched_treated,
-        n_dropped_caliper=int(nt - len(matched_treated)),
+        matched_treated=matched,
+        treated_set=treated_set,
+        set_controls=set_controls,
+        control_set=control_set,
+        control_weight=control_weight,
+        pairs_treated=t_rep,
+        pairs_control=c_rep,
+        pairs_set=s_rep,
+        n_dropped_caliper=int(nt - len(matched)),
     )

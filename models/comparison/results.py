@@ -92,6 +92,14 @@ class ComparisonResults:
         group's score range). Person level: for diagnostics
         (:mod:`.diagnostics` publishes only binned counts), never published.
     settings : dict of the arguments used (for run records).
+
+    Estimand
+    --------
+    estimand : "ATT" when at least 95% of the participants analysed are kept
+        (``models.comparison.sample.ATT_SHARE``), else "effect on the matched
+        participants" (and a warning).
+    share_participants_matched : n_matched / n_treated.
+    params, bse, pvalues : statsmodels-style Series over the measures.
     """
 
     outcome_type: str
@@ -132,8 +140,8 @@ class ComparisonResults:
     propensity_scores: pd.DataFrame | None = None
     settings: dict = field(default_factory=dict)
     _measures: list = field(default_factory=list)
-
-    estimand = "ATT"
+    estimand: str = "ATT"
+    share_participants_matched: float = float("nan")
 
     @property
     def params(self) -> pd.Series:
@@ -168,7 +176,7 @@ class ComparisonResults:
             "outcome_type", "method", "treatment", "outcome", "measure", "estimate", "ci_low", "ci_high",
             "p_value", "se", "verdict", "jdl_statement", "treated_value", "comparison_value", "n_input",
             "n_dropped_missing", "n_treated", "n_control", "n_control_dropped_support", "n_dropped_support", "n_dropped_caliper",
-            "n_matched", "n_control_matched", "ess_control",
+            "n_matched", "n_control_matched", "ess_control", "estimand", "share_participants_matched",
         ]
         rec = {k: getattr(self, k) for k in keys}
         rec["n_balance_flags"] = int(self.balance["flag"].sum())
@@ -179,11 +187,12 @@ class ComparisonResults:
     def summary(self) -> str:
         """A plain-text report: headline, all measures, counts, balance, warnings."""
         w = 78
-        lines = ["=" * w, "Comparison engine results (estimand: ATT)".center(w), "=" * w]
+        lines = ["=" * w, f"Comparison engine results (estimand: {self.estimand})".center(w), "=" * w]
         info = [
             ("Outcome", f"{self.outcome} ({self.outcome_type})"),
             ("Treatment", self.treatment),
-            ("Estimand", "ATT (effect on the participants)"),
+            ("Estimand", "ATT (effect on the participants)" if self.estimand == "ATT" else
+             f"{self.estimand} ({100 * self.share_participants_matched:.0f}% of participants)"),
             ("Method", self._design_name()),
             ("Participants analysed", self.n_treated),
             ("  dropped: missing values", self.n_dropped_missing),

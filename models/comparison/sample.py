@@ -41,6 +41,9 @@ JDL_MINIMUM = 60
 # below this many comparison people per participant, warn about greedy matching without replacement
 # (docs/validation.md: at 2.6 per participant 1:1 matching left biased counts; at 5 it did not)
 SCARCE_POOL = 3.0
+#: at least this share of participants kept: the estimand is the ATT; below it, the effect on the matched
+#: participants (with a warning)
+ATT_SHARE = 0.95
 
 
 def as_list(x, what) -> list[str]:
@@ -107,6 +110,9 @@ class MatchedSample:
         Positions into the analysed people of every row of the sample.
     weight, pair : ndarray
         Weight and matched-set id (-1 under IPW) of every sample row.
+    estimand : str
+        "ATT" when at least :data:`ATT_SHARE` of the participants are kept,
+        else "effect on the matched participants".
     balance, overlap, warnings, missing_imputed, settings :
         As in :class:`~models.comparison.results.ComparisonResults`.
     n_* : int
@@ -146,6 +152,7 @@ class MatchedSample:
     n_control_matched: int
     ess_control: float
     outcomes: list = field(default_factory=list)
+    estimand: str = "ATT"
 
     @property
     def logit(self) -> np.ndarray:
@@ -369,7 +376,10 @@ def match(
     sd_logit = pooled_sd(logit, tb)
 
     # ---------------------------------------------------------- score support
-    in_support = score_support(logit, tb, strata) if common_support else np.ones(len(t), dtype=bool)
+    # min-max support only where no caliper does the job (IPW, or matching without a caliper): with a
+    # caliper it would also drop participants just beyond the comparison range who have a control in reach
+    use_score_support = common_support and not (method == "match" and caliper is not None)
+    in_support = score_support(logit, tb, strata) if use_score_support else np.ones(len(t), dtype=bool)
     out_t = int(np.sum(tb & ~in_support))
     n_dropped_support += out_t
     n_treated = n_t_all
@@ -411,15 +421,13 @@ def match(
                 f"{n_dropped_caliper} participants had no comparison person within the caliper and are dropped; "
                 "the estimate applies to the matched participants only"
             )
-        n_sets = len(m.matched_treated)
-        k_per_set = np.bincount(m.pairs_set, minlength=n_sets)
         a_t = t_pos[m.matched_treated]
-        a_c = c_pos[m.pairs_control]
+        a_c = c_pos[m.set_controls]
         local = np.r_[a_t, a_c]  # positions into the analysed people
-        w = np.r_[np.ones(n_sets), 1.0 / k_per_set[m.pairs_set]]
-        pair = np.r_[np.arange(n_sets), m.pairs_set]
+        w = np.r_[np.ones(len(a_t)), m.control_weight]
+        pair = np.r_[m.treated_set, m.control_set]
         n_control_matched = len(np.unique(a_c))
-        unit_w = np.bincount(a_c, weights=1.0 / k_per_set[m.pairs_set], minlength=len(t))[np.unique(a_c)]
+        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(t))[np.unique(a_c)]
         ess = effective_sample_size(unit_w)
     else:
         local = np.flatnonzero(in_support)
@@ -428,6 +436,13 @@ def match(
         n_control_matched = int(np.sum((~tb[local]) & (w > 0)))
         ess = effective_sample_size(w[~tb[local]])
     n_matched = int(np.sum(tb[local]))
+    share = n_matched / n_treated
+    estimand = "ATT" if share >= ATT_SHARE else "effect on the matched participants"
+    if estimand != "ATT":
+        warnings.append(
+            f"only {100 * share:.0f}% of participants ({n_matched} of {n_treated}) have a comparison; the estimate "
+            "is the effect on the matched participants, who may differ from the participants as a whole"
+        )
 
     # ----------------------------------------------------------------- balance
     bal = balance_table(X, tb, X.iloc[local], tb[local], w, source=design.source, binary=binary)
@@ -463,5 +478,5 @@ def match(
         n_dropped_missing=n_dropped_missing, n_treated=n_treated, n_control=n_c_all,
         n_control_dropped_support=n_control_dropped_support, n_dropped_support=n_dropped_support,
         n_dropped_caliper=n_dropped_caliper, n_matched=n_matched, n_control_matched=n_control_matched,
-        ess_control=float(ess), outcomes=outcomes,
+        ess_control=float(ess), outcomes=outcomes, estimand=estimand,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,11 +97,52 @@ def test_pooled_sd_by_hand():
     assert pooled_sd(logit, t) == pytest.approx(np.sqrt((1.0 + 20.0 / 3.0) / 2.0))
 
 
-def test_seed_breaks_ties_reproducibly():
-    xt, xc = [0.0], [0.0, 0.0, 0.0, 0.0]
-    picks = {match_nearest(xt, xc, seed=s).pairs_control[0] for s in range(20)}
-    assert len(picks) > 1  # ties broken at random ...
-    assert match_nearest(xt, xc, seed=3).pairs_control[0] == match_nearest(xt, xc, seed=3).pairs_control[0]
+def weights(m):
+    """{control position: summed weight} over every set."""
+    out = {}
+    for c, w in zip(m.set_controls.tolist(), m.control_weight.tolist()):
+        out[c] = out.get(c, 0.0) + w
+    return out
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_ties_are_kept_with_equal_weights_whatever_the_seed(replace):
+    # four controls at the same logit as the participant: all four kept, 1/4 each (Matching ties=TRUE)
+    for seed in range(20):
+        m = match_nearest([0.0], [0.0, 0.0, 0.0, 0.0], seed=seed, replace=replace)
+        assert pairs(m) == {0: [0, 1, 2, 3]}
+        assert m.control_weight.tolist() == [0.25] * 4
+    # equally far on either side: both kept, 1/2 each; the third is further and left out
+    m = match_nearest([0.0], [-0.5, 0.5, 2.0], replace=replace)
+    assert pairs(m) == {0: [0, 1]} and weights(m) == {0: 0.5, 1: 0.5}
+    # 1:2 with a tie at the second place: three controls, 1/3 each
+    m = match_nearest([0.0], [0.1, -0.3, 0.3, 0.9], ratio=2, replace=replace)
+    assert pairs(m) == {0: [0, 1, 2]} and m.control_weight == pytest.approx([1 / 3] * 3)
+
+
+def test_tied_participants_share_one_set():
+    # two participants with one logit form one set; without replacement they need two controls, and
+    # the three controls tied at 0.1 are all kept: weight 2/3 each, so the set's controls weigh 2
+    m = match_nearest([0.0, 0.0, 1.0], [0.1, 0.1, 0.1, 0.9, 5.0], caliper_width=0.5)
+    assert sorted(m.matched_treated.tolist()) == [0, 1, 2]
+    set_of = dict(zip(m.matched_treated.tolist(), m.treated_set.tolist()))
+    assert set_of[0] == set_of[1] != set_of[2]
+    assert weights(m) == pytest.approx({0: 2 / 3, 1: 2 / 3, 2: 2 / 3, 3: 1.0})
+    assert pairs(m) == {0: [0, 1, 2], 1: [0, 1, 2], 2: [3]}
+
+
+def test_input_order_and_seed_do_not_change_the_match():
+    rng = np.random.default_rng(5)
+    xt = np.round(rng.normal(0.5, 1, 200), 1)  # coarse scores: many ties
+    xc = np.round(rng.normal(0, 1, 500), 1)
+    ref = match_nearest(xt, xc, caliper_width=0.2)
+    perm = rng.permutation(len(xc))
+    for seed in range(5):
+        m = match_nearest(xt, xc[perm], caliper_width=0.2, seed=seed)
+        # the same controls (by value) with the same total weight per value
+        got = pd.Series(m.control_weight).groupby(xc[perm][m.set_controls]).sum()
+        want = pd.Series(ref.control_weight).groupby(xc[ref.set_controls]).sum()
+        pd.testing.assert_series_equal(got, want)
 
 
 # ---------------------------------------------------------------- brute force

@@ -88,7 +88,8 @@ def test_matching_clusters_two_way_on_set_and_person_as_statsmodels(df):
     rng = np.random.default_rng(9)
     extra = df.sample(150, random_state=3).assign(score=lambda x: x["score"] + rng.normal(0, 3, len(x)))
     d = pd.concat([df, extra], ignore_index=True)
-    res = estimate_effect(d, "took_part", "score", COVS, "continuous", replace=True, cluster="person")
+    res = estimate_effect(d, "took_part", "score", COVS, "continuous", replace=True, cluster="person",
+                          bias_correction=False)
     md = res.matched_data
     y, t, w = md["score"].to_numpy(), md["_treated"].to_numpy(float), md["_weight"].to_numpy()
     groups = np.column_stack([md["_pair"].to_numpy(), md["person"].to_numpy()])
@@ -98,7 +99,7 @@ def test_matching_clusters_two_way_on_set_and_person_as_statsmodels(df):
     # statsmodels' CR1 multiplies each one-way part by (N-1)/(N-K) as well
     assert res.se == pytest.approx(fit.bse[1] / np.sqrt((n - 1) / (n - 2)), rel=1e-9)
     assert res.bse["mean_difference"] == res.se
-    unclustered = estimate_effect(d, "took_part", "score", COVS, "continuous", replace=True)
+    unclustered = estimate_effect(d, "took_part", "score", COVS, "continuous", replace=True, bias_correction=False)
     assert unclustered.estimate == res.estimate
     assert res.se > unclustered.se  # the repeated people widen the interval
 
@@ -158,3 +159,51 @@ def test_multiplicity_leaves_missing_p_values_out():
     assert np.isnan(benjamini_hochberg([np.nan])).all()
     with pytest.raises(ValueError):
         holm([1.5])
+
+
+# ----------------------------------------------------------------- determinism
+
+
+def coarse(n=1200, seed=8):
+    """A cohort whose covariates are coarse (age bands, counts, sex), so many people tie on the score."""
+    d = cohort(n=n, seed=seed)
+    return d.assign(age=(d["age"] // 10) * 10)
+
+
+@pytest.mark.parametrize("kw", [{}, {"replace": True}, {"ratio": 2}])
+def test_twenty_seeds_give_identical_estimates_and_verdicts(kw):
+    d = coarse()
+    first = estimate_effect(d, "took_part", "n_events", COVS, "count", seed=0, **kw)
+    assert first.matched_data["_weight"].nunique() > 1 or kw  # ties were met and kept
+    for seed in range(1, 20):
+        r = estimate_effect(d, "took_part", "n_events", COVS, "count", seed=seed, **kw)
+        assert (r.estimate, r.se, r.ci_low, r.ci_high, r.verdict) == (
+            first.estimate, first.se, first.ci_low, first.ci_high, first.verdict)
+    # and the row order of the input does not matter either
+    shuffled = estimate_effect(d.sample(frac=1, random_state=1), "took_part", "n_events", COVS, "count", **kw)
+    assert shuffled.estimate == pytest.approx(first.estimate, abs=1e-12)
+
+
+def test_caliper_replaces_min_max_trimming():
+    d = cohort(n=1500, seed=2)
+    no_caliper = estimate_effect(d, "took_part", "score", COVS, "continuous", caliper=None)
+    scores = no_caliper.propensity_scores
+    outside = set(scores.loc[(scores["_treated"] == 1) & ~scores["_in_support"], "_row"])
+    assert outside and no_caliper.n_dropped_support == len(outside)  # min-max rule without a caliper
+    with_caliper = estimate_effect(d, "took_part", "score", COVS, "continuous")
+    assert with_caliper.n_dropped_support == 0 and with_caliper.overlap["n_treated_outside_support"] == 0
+    # participants just beyond the comparison range who have a comparison person within the caliper are kept
+    kept = set(with_caliper.matched_data.loc[with_caliper.matched_data["_treated"] == 1, "_row"])
+    assert outside & kept
+
+
+def test_estimand_and_share_matched():
+    d = cohort(n=1500, seed=3)
+    full = estimate_effect(d, "took_part", "score", COVS, "continuous", replace=True)
+    assert full.share_participants_matched == full.n_matched / full.n_treated >= 0.95
+    assert full.estimand == "ATT" and full.to_record()["estimand"] == "ATT"
+    tight = estimate_effect(d, "took_part", "score", COVS, "continuous", caliper=0.001)
+    assert tight.share_participants_matched < 0.95
+    assert tight.estimand == "effect on the matched participants"
+    assert any("effect on the matched participants" in w for w in tight.warnings)
+    assert "effect on the matched participants" in tight.summary()

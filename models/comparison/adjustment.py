@@ -1,0 +1,117 @@
+"""Corrections to the comparison group's mean: bias correction for matching, propensity-model
+uncertainty for weighting.
+
+Both act on the comparison mean m0 = sum(w y) / sum(w d) of :mod:`.effects` (d = 1, or the
+exposure for a rate) and its influence values psi0, and leave the participants' mean alone.
+Each is a function ``adjust(y, d, w, treated, m0, psi0) -> (m0, psi0)``; every difference and
+ratio measure of :mod:`.effects` is then computed from the adjusted m0 and psi0.
+
+Bias correction for matching (:func:`bias_correction`)
+------------------------------------------------------
+Matching leaves some imbalance, and with a scarce pool or a strong predictor of the outcome it
+biases the estimate (docs/validation.md). Abadie & Imbens (2011, J Bus Econ Stat 29:1) remove it
+by adjusting each matched control's outcome by mu0(X_participant) - mu0(X_control), with mu0 a
+regression of the outcome on the covariates among the controls (``Matching::Match(BiasAdjust =
+TRUE)``, which fits it on the matched controls with their weights). mu0 is fitted on the matched
+controls with their matching weights, in the family of the outcome (:data:`FAMILIES`): logistic
+for a binary outcome, Poisson with a log link and log(exposure) offset for a count, linear for a
+continuous one (if the GLM does not converge, linear least squares of y on d [1, x]). With
+f = d mu0(x) this is
+
+    m0_bc = sum_t w f / sum_t w d  +  sum_c w (y - f) / sum_c w d,
+
+the participants' predicted outcome plus the controls' mean residual: regression adjustment on
+the matched sample, which is consistent if either the match or the linear model is right.
+Influence values: w (f - a d) / sum_t w d for participants (a the first term), w (r - b d) /
+sum_c w d for controls (r = y - f, b the second term). beta's own sampling error is left out:
+it multiplies the covariate imbalance left after matching, which is O(n^-1/2), so its
+contribution is of smaller order (the argument of Abadie & Imbens 2011, section 3). When the
+controls' outcome (or rate) does not vary there is nothing to model and no correction is made.
+
+Propensity-model uncertainty for ATT weighting (:func:`propensity_correction`)
+------------------------------------------------------------------------------
+ATT weights are the odds exp(z'alpha) of the *estimated* score. Stacking the logistic score
+equations sum z (t - e) = 0 with the comparison mean's sum_c w(alpha) (y - m0 d) = 0 and
+linearising (M-estimation; Stefanski & Boos 2002, Am Stat 56:29; Lunceford & Davidian 2004,
+Stat Med 23:2937 for the ATE; Reifeis & Hudgens 2022, Am J Epidemiol 191:1092 for the ATT)
+gives the influence of m0
+
+    psi0_i + G' I^-1 z_i (t_i - e_i) / W,   G = sum_c w (y - m0 d) z,  I = sum e (1 - e) z z',
+
+with W = sum_c w d. The sum runs over everyone in the propensity model (also participants
+outside common support, whose weight is 0 but whose score equation still moves alpha).
+Truncated weights (``trim_quantile``) are not a smooth function of alpha; the correction is then
+not applied and the weights are treated as known.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import statsmodels.api as sm
+from scipy.special import expit
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
+
+FAMILIES = {"binary": "logistic", "count": "Poisson (log link, log exposure offset)", "continuous": "linear"}
+
+
+def _fit_mu0(outcome_type, y, X1, w, d, c):
+    """Coefficients of the control-outcome model (see module); falls back to linear if a GLM fails."""
+    if outcome_type in ("binary", "count"):
+        family = sm.families.Binomial() if outcome_type == "binary" else sm.families.Poisson()
+        offset = None if outcome_type == "binary" else np.log(d[c])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = sm.GLM(y[c], X1[c], family=family, offset=offset, var_weights=w[c]).fit()
+                beta = np.asarray(fit.params, dtype=float)
+                if np.all(np.isfinite(beta)) and fit.converged:
+                    eta = X1 @ beta
+                    return expit(eta) if outcome_type == "binary" else d * np.exp(np.clip(eta, -50, 50))
+            except (ValueError, np.linalg.LinAlgError, PerfectSeparationError):
+                pass
+    A = d[:, None] * X1
+    sw = np.sqrt(w[c])
+    beta = np.linalg.lstsq(A[c] * sw[:, None], y[c] * sw, rcond=None)[0]
+    return A @ beta
+
+
+def bias_correction(X: np.ndarray, outcome_type: str = "continuous"):
+    """The Abadie-Imbens bias correction for the rows whose covariates are ``X`` (see module)."""
+    X1 = np.column_stack([np.ones(len(X)), np.asarray(X, dtype=float)])
+
+    def adjust(y, d, w, treated, m0, psi0):
+        tb = np.asarray(treated, dtype=bool)
+        c = ~tb & (w > 0)
+        if np.ptp(y[c] / d[c]) == 0:  # no variation among the controls: nothing to model, nothing to correct
+            return m0, psi0
+        f = _fit_mu0(outcome_type, y, X1, w, d, c)
+        wt, wc = float(np.sum(w[tb] * d[tb])), float(np.sum(w[c] * d[c]))
+        a = float(np.sum(w[tb] * f[tb]) / wt)
+        r = y - f
+        b = float(np.sum(w[c] * r[c]) / wc)
+        psi = np.where(tb, w * (f - a * d) / wt, np.where(c, w * (r - b * d) / wc, 0.0))
+        return a + b, psi
+
+    return adjust
+
+
+def propensity_correction(Z: np.ndarray, score: np.ndarray, treated: np.ndarray):
+    """The M-estimation term for the estimated ATT weights (see module). Rows: everyone in the
+    propensity model, ``Z`` their design with an intercept column, ``score`` their fitted e."""
+    Z = np.asarray(Z, dtype=float)
+    e = np.asarray(score, dtype=float)
+    t = np.asarray(treated, dtype=float)
+    info = Z.T @ (Z * (e * (1 - e))[:, None])
+    u = Z * (t - e)[:, None]  # per-row logistic score
+
+    def adjust(y, d, w, treated_, m0, psi0):
+        c = ~np.asarray(treated_, dtype=bool)
+        W = float(np.sum(w[c] * d[c]))
+        G = (w * (y - m0 * d) * c) @ Z
+        h = np.linalg.solve(info, G)
+        return m0, psi0 + (u @ h) / W
+
+    return adjust

@@ -1,0 +1,150 @@
+"""The effect register: every effect of a run in one table, with its role and adjusted p-values.
+
+Pages show dozens of effects; read one at a time, some will look "significant" by chance.
+The register (``marts.effect_register``, columns :data:`REGISTER_COLUMNS`, docs/outputs-effects.md)
+lists every effect row of the three effects marts, one test per row:
+
+* readmission (``marts.readmission_effects``): one row per comparison (``any``, ``timebank``,
+  ``programme``), its headline risk difference;
+* reoffending (``marts.reoffending_effects``): one row per programme and measure;
+* well-being (``marts.wellbeing_effects``): one row per Star version and area.
+
+``analysis_role`` is ``primary`` for the outcome the configuration names as the programme's
+primary outcome (:class:`EffectRegisterSettings`), ``exploratory`` for every other row (the
+distinction of pre-registered trials: CONSORT 2010 item 6a, and the EMA's guideline on
+multiplicity issues in clinical trials, 2017). ``p_value_holm`` (family-wise error rate;
+Holm 1979) and ``p_value_bh`` (false discovery rate; Benjamini & Hochberg 1995) are adjusted
+over every row of the run that has a p-value, ``n_comparisons`` of them (:mod:`.multiplicity`).
+Rows without a p-value (not estimated) stay in the register with empty p-values and are not
+counted. Only aggregate columns are kept: no person-level value enters the register.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .multiplicity import benjamini_hochberg, holm
+
+FAMILIES = ("readmission", "reoffending", "wellbeing")
+DEFAULT_PRIMARY = "readmission:readmitted_within_30_days"
+
+#: Columns of ``marts.effect_register``: name -> (DuckDB type, meaning). ``run_id`` is added on writing.
+REGISTER_COLUMNS = {
+    "outcome_family": ("VARCHAR", "`readmission`, `reoffending` or `wellbeing`: the effects mart the row comes from"),
+    "programme": ("VARCHAR", ("who took part: readmission `any` / `timebank` / `programme`; reoffending the "
+                              "programme label (`any_participation`, a programme id, `timebank:<id>`); "
+                              "well-being the Star version")),
+    "outcome": ("VARCHAR", ("readmission `readmitted_within_30_days`; reoffending the measure (`binary_rate`, "
+                            "`frequency`, `days_to_first_reoffence`, `time_to_first_reoffence`); well-being "
+                            "`improvement`")),
+    "subgroup": ("VARCHAR", "well-being: the Star area (or the mean of areas); empty otherwise"),
+    "measure": ("VARCHAR", "what estimate is: `risk_difference`, `mean_difference`, `hazard_ratio` ..."),
+    "estimate": ("DOUBLE", "the effect, as in the source mart"),
+    "ci_low": ("DOUBLE", "lower limit of its 95% interval"),
+    "ci_high": ("DOUBLE", "upper limit of its 95% interval"),
+    "p_value": ("DOUBLE", "two-sided p-value, unadjusted"),
+    "verdict": ("VARCHAR", "the source mart's verdict"),
+    "n_matched": ("BIGINT", "participants the effect applies to"),
+    "estimand": ("VARCHAR", "`ATT` or `effect on the matched participants`, when the source mart gives it"),
+    "share_participants_matched": ("DOUBLE", "share of participants kept (0-1), when the source mart gives it"),
+    "design_sentence": ("VARCHAR", "when follow-up starts and who the comparison people are, when given"),
+    "analysis_role": ("VARCHAR", "`primary` (the configured primary outcome of the programme) or `exploratory`"),
+    "p_value_holm": ("DOUBLE", "Holm-adjusted p-value over the run's n_comparisons (family-wise error rate)"),
+    "p_value_bh": ("DOUBLE", "Benjamini-Hochberg adjusted p-value over the run's n_comparisons (false discovery rate)"),
+    "n_comparisons": ("BIGINT", "effects with a p-value in this run: the size of the family adjusted for"),
+}
+DESIGN_COLUMNS = ("estimand", "share_participants_matched", "design_sentence")
+
+
+class EffectRegisterSettings(BaseModel):
+    """The ``effects`` section of the configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+    primary_outcome: dict[str, str] = Field(
+        default_factory=lambda: {"*": DEFAULT_PRIMARY},
+        description=("Primary outcome per programme label, as `family:outcome` or `family:outcome:subgroup`; "
+                     "the key `*` applies to every programme not named. Default: 30-day emergency readmission "
+                     "for every programme (`readmission:readmitted_within_30_days`)."),
+    )
+
+    @field_validator("primary_outcome")
+    @classmethod
+    def _known_family(cls, value: dict[str, str]) -> dict[str, str]:
+        for programme, spec in value.items():
+            parts = spec.split(":")
+            if len(parts) not in (2, 3) or parts[0] not in FAMILIES or not parts[1]:
+                raise ValueError(f"primary_outcome[{programme!r}] = {spec!r}: expected 'family:outcome' or "
+                                 f"'family:outcome:subgroup' with family one of {FAMILIES}")
+        return value
+
+    def is_primary(self, programme: str, family: str, outcome: str, subgroup: str | None) -> bool:
+        spec = self.primary_outcome.get(programme, self.primary_outcome.get("*"))
+        if not spec:
+            return False
+        parts = spec.split(":")
+        sub = subgroup if isinstance(subgroup, str) else ""
+        return parts[0] == family and parts[1] == outcome and (len(parts) == 2 or parts[2] == sub)
+
+
+def _col(frame: pd.DataFrame, name: str, default=None) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series(default, index=frame.index, dtype=object)
+
+
+def _design(frame: pd.DataFrame) -> dict:
+    return {c: _col(frame, c) for c in DESIGN_COLUMNS}
+
+
+def readmission_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The headline risk difference of each comparison of ``marts.readmission_effects``."""
+    estimated = _col(frame, "status").eq("estimated")
+    return pd.DataFrame({
+        "outcome_family": "readmission", "programme": frame["comparison"], "outcome": frame["outcome"],
+        "subgroup": None, "measure": "risk_difference",
+        "estimate": _col(frame, "risk_difference").where(estimated), "ci_low": _col(frame, "rd_ci_low").where(estimated),
+        "ci_high": _col(frame, "rd_ci_high").where(estimated), "p_value": _col(frame, "rd_p_value").where(estimated),
+        "verdict": frame["verdict"], "n_matched": _col(frame, "n_matched"), **_design(frame),
+    })
+
+
+def reoffending_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each programme and measure of ``marts.reoffending_effects``."""
+    return pd.DataFrame({
+        "outcome_family": "reoffending", "programme": frame["programme"], "outcome": frame["measure"],
+        "subgroup": None, "measure": frame["effect_measure"], "estimate": frame["estimate"],
+        "ci_low": frame["ci_low"], "ci_high": frame["ci_high"], "p_value": frame["p_value"],
+        "verdict": frame["verdict"], "n_matched": _col(frame, "n_matched"), **_design(frame),
+    })
+
+
+def wellbeing_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each Star version and area of ``marts.wellbeing_effects``."""
+    return pd.DataFrame({
+        "outcome_family": "wellbeing", "programme": frame["star_version"], "outcome": frame["outcome"],
+        "subgroup": frame["area"], "measure": frame["measure"], "estimate": frame["estimate"],
+        "ci_low": frame["ci_low"], "ci_high": frame["ci_high"], "p_value": frame["p_value"],
+        "verdict": frame["verdict"], "n_matched": _col(frame, "n_matched"), **_design(frame),
+    })
+
+
+ROWS = {"readmission": readmission_rows, "reoffending": reoffending_rows, "wellbeing": wellbeing_rows}
+
+
+def effect_register(marts: dict[str, pd.DataFrame | None], settings: EffectRegisterSettings) -> pd.DataFrame:
+    """The register (see module) from the effects marts, keyed by family; a missing or empty mart adds no rows."""
+    parts = [ROWS[family](frame) for family, frame in marts.items() if frame is not None and len(frame)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in REGISTER_COLUMNS})
+    reg = pd.concat(parts, ignore_index=True)
+    for c in ("estimate", "ci_low", "ci_high", "p_value", "share_participants_matched"):
+        reg[c] = pd.to_numeric(reg[c], errors="coerce").astype(float)
+    reg["analysis_role"] = [
+        "primary" if settings.is_primary(str(r.programme), r.outcome_family, str(r.outcome), r.subgroup)
+        else "exploratory" for r in reg.itertuples(index=False)
+    ]
+    p = reg["p_value"].to_numpy()
+    reg["p_value_holm"] = holm(p)
+    reg["p_value_bh"] = benjamini_hochberg(p)
+    reg["n_comparisons"] = int(np.isfinite(p).sum())
+    return reg[list(REGISTER_COLUMNS)]
