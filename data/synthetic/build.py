@@ -163,19 +163,21 @@ def _realised(cfg, people, members, ht, jt, star, contacts, rows, pid, out) -> d
     w.write(out / "truth", "readmission_discharges", fmt, {
         "person_id": pid(ht["person"]), "admitted_on": w.dates(ht["admitted"]), "discharged_on": w.dates(ht["discharged"]),
         "age": np.round(ht["age"], 3), "prior_emergency_12m": ht["prior"], "via_timebank": ht["via_timebank"],
-        "via_programme": ht["via_programme"], "participant": ht["participant"], "p0": ht["p0"], "p1": ht["p1"],
+        "via_programme": ht["via_programme"], "participant": ht["participant"], "start_on": w.dates(ht["start"]),
+        "p0": ht["p0"], "p1": ht["p1"],
         "y0": ht["y0"], "y1": ht["y1"], "readmitted": ht["outcome"], "follow_up_complete": complete},
         schema=[("person_id", w.STR), ("admitted_on", w.DATE), ("discharged_on", w.DATE), ("age", w.FLOAT),
                 ("prior_emergency_12m", w.INT), ("via_timebank", w.BOOL), ("via_programme", w.BOOL),
-                ("participant", w.BOOL), ("p0", w.FLOAT), ("p1", w.FLOAT), ("y0", w.BOOL), ("y1", w.BOOL),
-                ("readmitted", w.BOOL), ("follow_up_complete", w.BOOL)])
+                ("participant", w.BOOL), ("start_on", w.DATE), ("p0", w.FLOAT), ("p1", w.FLOAT), ("y0", w.BOOL),
+                ("y1", w.BOOL), ("readmitted", w.BOOL), ("follow_up_complete", w.BOOL)])
     w.write(out / "truth", "reoffending_events", fmt, {
         "person_id": pid(jt["person"]), "event_date": w.dates(jt["day"]), "event_type": w.labels(EVENT_TYPES, jt["type"]),
-        "event_order": jt["order"] + 1, "participant": jt["participant"], "p0": jt["p0"], "p1": jt["p1"],
+        "event_order": jt["order"] + 1, "participant": jt["participant"], "start_on": w.dates(jt["start"]),
+        "p0": jt["p0"], "p1": jt["p1"],
         "y0": jt["y0"], "y1": jt["y1"], "reoffended": jt["outcome"], "follow_up_complete": jt["complete"]},
         schema=[("person_id", w.STR), ("event_date", w.DATE), ("event_type", w.STR), ("event_order", w.INT),
-                ("participant", w.BOOL), ("p0", w.FLOAT), ("p1", w.FLOAT), ("y0", w.BOOL), ("y1", w.BOOL),
-                ("reoffended", w.BOOL), ("follow_up_complete", w.BOOL)])
+                ("participant", w.BOOL), ("start_on", w.DATE), ("p0", w.FLOAT), ("p1", w.FLOAT), ("y0", w.BOOL),
+                ("y1", w.BOOL), ("reoffended", w.BOOL), ("follow_up_complete", w.BOOL)])
 
     linked = members.person >= 0
     return {

@@ -7,14 +7,19 @@ stays continue by transfer to another provider the same day, and people who die 
 hospital have a final spell ending in death. Persons are simulated in lockstep, one stay
 per person per step, so everything is vectorised while each stay can depend on history.
 
-At every index discharge (see truth.DEFINITIONS) participation is read off the data: time-
-bank activity in the 90 days before discharge, or enrolment in peer visiting after
-discharge (offered at two partner trusts, more often to older, deprived, frequently
-admitted patients). Readmission within 30 days is then drawn from READMIT_MODEL with the
-odds ratio applied to participants, both potential outcomes are kept, and the outcome is
-written into the spells exactly: a readmission is the next stay, days 1-29; otherwise the
-next stay starts on day 31 or later. Stays still open on --end are cut off there (every
-date in the file is within the window).
+At every index discharge (see truth.DEFINITIONS: the pipeline's default NHS rules) the
+outcome is drawn first: readmission within 30 days from READMIT_MODEL without and with the
+programme (common random numbers), and the day it would happen. Participation is then read
+off the data: time-bank activity in the 90 days before discharge (known at discharge, so
+it acts from day 0), or peer visiting (offered at two partner trusts, more often to older,
+deprived, frequently admitted patients) planned to start 1-14 days after discharge. A
+readmission before the planned start prevents the start (the person is back in hospital):
+this is the post-index enrolment mechanism that creates immortal-time bias when
+participation is defined by events after discharge. The programme acts only from its start
+day: the observed outcome follows the without-programme draw before it and the
+with-programme draw from it. The outcome is written into the spells exactly: a readmission
+is the next stay, days 1-29; otherwise the next stay starts on day 31 or later. Stays still
+open on --end are cut off there (every date in the file is within the window).
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
     sp = {k: [] for k in ("person", "provider", "admitted", "discharged", "method", "destination", "specialty", "cancer")}
     enr = {k: [] for k in ("person", "programme", "start", "end")}
     tru = {k: [] for k in ("person", "admitted", "discharged", "age", "prior", "via_timebank", "via_programme",
-                           "participant", "p0", "p1", "y0", "y1", "outcome", "complete")}
+                           "participant", "start", "p0", "p1", "y0", "y1", "outcome", "complete")}
     c, log_or = READMIT_MODEL, np.log(effects.or_readmit)
 
     def spell(person, provider, adm, dis, method, dest, spec, cancer):
@@ -154,40 +159,52 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         recent[rows[em], -1] = adm[em]
 
         active[rows[died]] = False
-        index = (~died & ((dest == HOME) | (dest == DEST_OTHER)) & ((method == EMERGENCY) | (method == ELECTIVE))
-                 & ~((method == ELECTIVE) & (los == 0) & ~transfer) & (spec != OBSTETRICS) & (spec != MENTAL) & ~cancer)
+        index = (~died & ((dest == HOME) | (dest == DEST_OTHER)) & (method != MATERNITY)
+                 & ~((method == ELECTIVE) & (dis == adm)) & (spec != OBSTETRICS))
         t_next[rows] = dis + 1
         i = np.flatnonzero(index)
         r, d = rows[i], dis[i]
-        via_tb = activity.count(r, d - ACTIVE_WINDOW_DAYS, d) > 0
-        # Peer visiting: an enrolment already starting in [d, d+14] counts; otherwise one may be
-        # offered. A new start never falls within 14 days of an earlier index discharge, so no
-        # earlier discharge becomes a participant after its outcome was drawn.
-        window = ENROL_AFTER_DISCHARGE_DAYS
-        already = (last_pv[r] >= d) & (last_pv[r] <= d + window)
-        offer = np.isin(provider[i], PARTNER_PROVIDERS) & ~already
         ag = age[i]
         dep = p.dep[r]
-        enrol = offer & (rng.random(i.size) < expit(-2.4 + 0.4 * prior[i] + 0.25 * (ag - 65) / 10 + 0.3 * dep))
-        st = np.maximum(d + rng.integers(1, window + 1, i.size), last_index[r] + window + 1)
-        en = st + rng.integers(28, 85, i.size)
-        enrol &= (st <= d + window) & (st <= np.minimum(end, p.death[r] - 1))
-        last_pv[r[enrol]] = st[enrol]
-        last_index[r] = d
-        enr["person"].append(r[enrol]); enr["programme"].append(np.full(int(enrol.sum()), PEER_VISITING))
-        enr["start"].append(st[enrol]); enr["end"].append(np.where(en[enrol] > end, NEVER, np.minimum(en[enrol], p.death[r[enrol]])))
-        a = via_tb | enrol | already
+        # The outcome first: both potential outcomes and the day a readmission would happen.
         lin = (c["intercept"] + c["per_decade_over_65"] * (ag - 65) / 10 + c["male"] * p.male[r] + c["deprivation"] * dep
                + c["per_prior_emergency_admission"] * np.minimum(prior[i], READMIT_PRIOR_CAP))
         p0, p1 = expit(lin), expit(lin + log_or)
         uu = rng.random(i.size)
         y0, y1 = uu < p0, uu < p1
-        y = np.where(a, y1, y0)
-        # Readmitted: next stay on day 1-29 (before death). Not: no stay before day 31.
         back = d + 1 + np.floor(29 * rng.beta(1.0, 2.0, i.size)).astype(np.int64)
+        day_back = back - d  # 1..29
         back = np.minimum(back, p.death[r])
+        via_tb = activity.count(r, d - ACTIVE_WINDOW_DAYS, d) > 0
+        # Peer visiting: an enrolment already starting in [d, d+14] counts; otherwise one may be
+        # offered, planned 1-14 days ahead. A new start never falls within 14 days of an earlier
+        # index discharge, so no earlier discharge becomes a participant after its outcome was drawn.
+        window = ENROL_AFTER_DISCHARGE_DAYS
+        already = (last_pv[r] >= d) & (last_pv[r] <= d + window)
+        offer = np.isin(provider[i], PARTNER_PROVIDERS) & ~already
+        enrol = offer & (rng.random(i.size) < expit(-2.4 + 0.4 * prior[i] + 0.25 * (ag - 65) / 10 + 0.3 * dep))
+        st = np.maximum(d + rng.integers(1, window + 1, i.size), last_index[r] + window + 1)
+        en = st + rng.integers(28, 85, i.size)
+        enrol &= (st <= d + window) & (st <= np.minimum(end, p.death[r] - 1))
+        enrol &= ~(y0 & (day_back < st - d))  # readmitted before the planned start: never starts
+        last_pv[r[enrol]] = st[enrol]
+        last_index[r] = d
+        enr["person"].append(r[enrol]); enr["programme"].append(np.full(int(enrol.sum()), PEER_VISITING))
+        enr["start"].append(st[enrol]); enr["end"].append(np.where(en[enrol] > end, NEVER, np.minimum(en[enrol], p.death[r[enrol]])))
+        # Start day: 0 for time-bank activity, else the enrolment's day after discharge.
+        start_day = np.where(via_tb, 0, np.where(already, last_pv[r] - d, np.where(enrol, st - d, NEVER)))
+        at_risk = ~(y0 & (day_back < start_day))  # not readmitted before the start
+        a = (start_day < NEVER) & at_risk
+        y = np.where(day_back < start_day, y0, y1)
+        # Effect on participants from their own start day (the risk-set estimand), given at risk then.
+        s_eff = np.where(a, start_day, 0)
+        surv = np.where(s_eff <= 1, 1.0, (1.0 - (s_eff - 1) / 29.0) ** 2)  # P(day_back >= s): Beta(1, 2)
+        p0s, p1s = p0 * surv / (1 - p0 * (1 - surv)), p1 * surv / (1 - p0 * (1 - surv))
+        y0s, y1s = y0 & (day_back >= s_eff), y1 & (day_back >= s_eff)
+        # Readmitted: next stay on day 1-29 (before death). Not: no stay before day 31.
         seen = y & (back <= end)  # what the spells file shows
-        for k, v in zip(tru, (r, adm[i], d, ag, prior[i], via_tb, enrol | already, a, p0, p1, y0, y1, seen, d + 30 <= end)):
+        for k, v in zip(tru, (r, adm[i], d, ag, prior[i], via_tb, (enrol | already) & at_risk, a,
+                              np.where(a, d + s_eff, NEVER), p0s, p1s, y0s, y1s, seen, d + 30 <= end)):
             tru[k].append(v)
         pending[r[y]] = back[y]
         t_next[r[~y]] = d[~y] + 31

@@ -11,6 +11,11 @@ through the system. At custody releases some prisoners joined the prison time ba
 prison project while inside; after youth-court disposals some serve as peer jurors; after
 community sentences a few are referred to the community time bank. Those choices depend on
 age, deprivation and prior convictions, which is the confounding the matching must undo.
+The jury and the community time bank start after the event (7-45 and 0-90 days): the
+outcome is drawn first, a reoffence committed before the planned start prevents it, and
+the programme acts only from its start day (the observed outcome follows the
+without-programme draw before it), so defining participants by a start up to 90 days after
+the event gives them immortal time, as in the real case.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import beta as beta_dist
 
 from .common import NEVER, expit
 from .people import People
@@ -60,9 +66,11 @@ class Slots:
         self.end[rows[ok], col[ok]] = end[ok]
         np.add.at(self.used, rows, 1)
 
-    def participant(self, rows, e) -> np.ndarray:
+    def first_start(self, rows, e) -> np.ndarray:
+        """Earliest start of a slot counting for an event on day e (starts by e + 90, not ended before e); NEVER if none."""
         e = e[:, None]
-        return ((self.start[rows] <= e + REOFFEND_JOIN_AFTER_DAYS) & (self.end[rows] >= e)).any(axis=1)
+        counts = (self.start[rows] <= e + REOFFEND_JOIN_AFTER_DAYS) & (self.end[rows] >= e)
+        return np.where(counts, self.start[rows], NEVER).min(axis=1)
 
 
 def _collector(*keys):
@@ -87,7 +95,7 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
     ev, off, enr, tru = (_collector("person", "type", "day"),
                          _collector("person", "offence", "proven", "group", "breach"),
                          _collector("person", "programme", "start", "end"),
-                         _collector("person", "day", "type", "order", "participant", "p0", "p1", "y0", "y1", "outcome", "complete"))
+                         _collector("person", "day", "type", "order", "participant", "start", "p0", "p1", "y0", "y1", "outcome", "complete"))
 
     def offences(person, day, proven, breach=False):
         off["person"].append(person); off["offence"].append(day); off["proven"].append(proven)
@@ -163,36 +171,51 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
             j, st = j[st < e[j]], st[st < e[j]]
             _enrol(enr, pp[j], prog, st, e[j])
             slots.add(rows[j], st, e[j])
+        # The outcome first, with both potential outcomes kept for the truth file, and the day of
+        # the first reoffence should there be one.
+        lin = (c["intercept"] + c["per_decade_over_30"] * (age - 30) / 10 + c["male"] * p.male[pp]
+               + c["deprivation"] * dep + c["per_log1p_prior_conviction"] * lp)
+        p0, p1 = expit(lin), expit(lin + log_or)
+        uu = rng.random(rows.size)
+        y0, y1 = uu < p0, uu < p1
+        death = p.death[pp]
+        o = e + 1 + np.floor(360 * rng.beta(0.9, 1.8, rows.size)).astype(np.int64)
+        o = np.minimum(o, death - 2)
+        day_o = o - e  # 1..360 unless death cuts it
+
+        # Participation starting after the event (peer jury 7-45 days, community time bank 0-90
+        # days): a reoffence committed before the planned start prevents it.
         j = np.flatnonzero((t == YOUTH_COURT) & (rng.random(rows.size) < expit(0.3 - 0.6 * lp)))
         st = np.maximum(e[j] + rng.integers(7, 46, j.size), floor[j])
         en = st + rng.integers(90, 271, j.size)
         en = np.where(en > end, NEVER, en)
-        keep = (st <= np.minimum(end, p.death[pp[j]] - 1)) & (st <= e[j] + REOFFEND_JOIN_AFTER_DAYS)
+        keep = ((st <= np.minimum(end, p.death[pp[j]] - 1)) & (st <= e[j] + REOFFEND_JOIN_AFTER_DAYS)
+                & ~(y0[j] & (day_o[j] < st - e[j])))
         j, st, en = j[keep], st[keep], en[keep]
         _enrol(enr, pp[j], JURY, st, en)
         slots.add(rows[j], st, en)
         j = np.flatnonzero((t == COMMUNITY_SENTENCE) & ~in_tb[rows, 0] & (rng.random(rows.size) < 0.06))
         joined = np.maximum(e[j] + rng.integers(0, 91, j.size), floor[j])
-        keep = (joined < p.death[pp[j]]) & (joined <= end) & (joined <= e[j] + REOFFEND_JOIN_AFTER_DAYS)
+        keep = ((joined < p.death[pp[j]]) & (joined <= end) & (joined <= e[j] + REOFFEND_JOIN_AFTER_DAYS)
+                & ~(y0[j] & (day_o[j] < joined - e[j])))
         j, joined = j[keep], joined[keep]
         ae, left = lapse(rng, joined, p.death[pp[j]], end)
         memberships.add(pp[j], 0, COMMUNITY, joined, left, ae)
         slots.add(rows[j], joined, left)
         in_tb[rows[j], 0] = True
 
-        # The outcome, with both potential outcomes kept for the truth file.
-        a = slots.participant(rows, e)
-        lin = (c["intercept"] + c["per_decade_over_30"] * (age - 30) / 10 + c["male"] * p.male[pp]
-               + c["deprivation"] * dep + c["per_log1p_prior_conviction"] * lp)
-        p0, p1 = expit(lin), expit(lin + log_or)
-        uu = rng.random(rows.size)
-        y0, y1 = uu < p0, uu < p1
-        y = np.where(a, y1, y0)
+        # Start day (0 when participation began by the event date); the programme acts from it.
+        first = slots.first_start(rows, e)
+        start_day = np.where(first < NEVER, np.maximum(first - e, 0), NEVER)
+        at_risk = ~(y0 & (day_o < start_day))
+        a = (start_day < NEVER) & at_risk
+        y = np.where(day_o < start_day, y0, y1)
+        s_eff = np.where(a, start_day, 0)
+        surv = np.where(s_eff <= 1, 1.0, beta_dist.sf((s_eff - 1) / 360.0, 0.9, 1.8))  # P(day_o >= s)
+        p0s, p1s = p0 * surv / (1 - p0 * (1 - surv)), p1 * surv / (1 - p0 * (1 - surv))
+        y0s, y1s = y0 & (day_o >= s_eff), y1 & (day_o >= s_eff)
 
-        # Reoffenders: first reoffence in the year, proven within the waiting period; more may follow.
-        death = p.death[pp]
-        o = e + 1 + np.floor(360 * rng.beta(0.9, 1.8, rows.size)).astype(np.int64)
-        o = np.minimum(o, death - 2)
+        # Reoffenders: first reoffence in the year (day o above), proven within the waiting period; more may follow.
         pr = np.minimum(o + np.minimum(lag(rows.size), e + FOLLOW_UP + 150 - o), death - 1)
         # Non-reoffenders: the next offence comes after the follow-up year.
         gap = np.floor(rng.exponential(365 * np.exp(0.8 - 0.6 * p.crim[pp]))).astype(np.int64)
@@ -201,8 +224,9 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
         real = o > e
         offences(pp[real], o[real], pr[real])
         seen = y & real & (pr <= end)  # what the offences file shows
-        for key, val in (("person", pp), ("day", e), ("type", t), ("order", k), ("participant", a), ("p0", p0),
-                         ("p1", p1), ("y0", y0), ("y1", y1), ("outcome", seen), ("complete", e + FOLLOW_UP + WAITING <= end)):
+        for key, val in (("person", pp), ("day", e), ("type", t), ("order", k), ("participant", a),
+                         ("start", np.where(a, e + s_eff, NEVER)), ("p0", p0s), ("p1", p1s), ("y0", y0s), ("y1", y1s),
+                         ("outcome", seen), ("complete", e + FOLLOW_UP + WAITING <= end)):
             tru[key].append(val)
         extra = np.where(y, rng.poisson(1.0 + 0.3 * lp), 0)
         hi = np.minimum(e + FOLLOW_UP, pr)

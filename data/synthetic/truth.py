@@ -64,10 +64,11 @@ REOFFEND_JOIN_AFTER_DAYS = 90
 DEFINITIONS = {
     "index_discharge": (
         "The last spell of a continuous stay (a spell whose destination is 'transfer' continues in the "
-        "next spell, admitted the same day at another provider). Counted when: discharge_destination is home "
-        "or other; the stay's first spell has admission_method emergency or elective; not an elective day case "
-        "(elective and admitted_on == discharged_on); specialty not obstetrics or mental_health; cancer false in "
-        "every spell of the stay. Full follow-up: discharged_on + 30 <= end."
+        "next spell, admitted the same day at another provider): the pipeline's default NHS rules. Counted when: "
+        "discharge_destination is home or other (not died, not transfer); the stay's first spell has "
+        "admission_method emergency, elective or other (not maternity); not an elective day case (elective and "
+        "admitted_on == discharged_on); no spell in obstetrics. Mental-health and cancer stays count. "
+        "Full follow-up: discharged_on + 30 <= end."
     ),
     "readmission": (
         "An emergency admission (admission_method emergency, specialty not obstetrics, cancer false) with "
@@ -77,8 +78,16 @@ DEFINITIONS = {
     "readmission_participant": (
         "For an index discharge on day d: (a) one of the person's time-bank members (any time bank) is giver or "
         "receiver of an exchange of kind exchange, group or donation (not system_credit) with exchanged_on in "
-        "[d - 90, d]; or (b) the person has a programme_enrolments row with programme_id "
-        "peer_visiting_after_discharge and started_on in [d, d + 14]."
+        "[d - 90, d] (start day 0); or (b) the person has a programme_enrolments row with programme_id "
+        "peer_visiting_after_discharge and started_on in [d, d + 14] (start day = started_on - d) and was not "
+        "readmitted before that day. A readmission before the planned start prevents the start. start_on in "
+        "truth/readmission_discharges is d + the start day."
+    ),
+    "readmission_estimand": (
+        "Effect on participants from their own start day (the risk-set design's target): p0/p1 and y0/y1 in "
+        "truth/readmission_discharges are the risk and outcome of readmission on days start..29 given no "
+        "readmission before the start, without/with the programme (for non-participants: from day 0). The "
+        "programme acts only from its start day. att_expected_risk_difference = mean over participants of p1 - p0."
     ),
     "prior_emergency_12m": (
         "Number of the person's spells with admission_method emergency and admitted_on in [a - 365, a - 1], "
@@ -98,8 +107,14 @@ DEFINITIONS = {
     "reoffending_participant": (
         "For an event on day e: a timebank_members row of the person with joined_on <= e + 90 and "
         "(left_on empty or left_on >= e), or a programme_enrolments row with programme_id in youth_court_jury, "
-        "prison_bike_repair, prison_listeners and started_on <= e + 90 and (ended_on empty or ended_on >= e). "
-        "peer_visiting_after_discharge does not count."
+        "prison_bike_repair, prison_listeners and started_on <= e + 90 and (ended_on empty or ended_on >= e), "
+        "with no proven reoffence committed before the start day max(0, earliest start - e); a reoffence before "
+        "the planned start prevents the start. peer_visiting_after_discharge does not count."
+    ),
+    "reoffending_estimand": (
+        "Effect on participants from their own start day: p0/p1 and y0/y1 in truth/reoffending_events are the "
+        "risk and outcome of a proven reoffence committed on days max(start, 1)..365 given none before the start, "
+        "without/with participation (non-participants: from day 1). Participation acts only from its start day."
     ),
     "age": "(discharged_on - birth_date) / 365.25 for readmission, (event_date - birth_date) / 365.25 for reoffending, in years, continuous.",
     "hours_given": (
@@ -193,7 +208,9 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
             "The OR is conditional on covariates. A matched comparison estimates the ATT on the risk scale, which "
             "differs from (and is not collapsible to) the conditional OR; compare matched risk differences with "
             "realised.<outcome>.att_expected_risk_difference (mean of p1 - p0 over participants' eligible "
-            "discharges/events with full follow-up), and marginal ORs with att_marginal_odds_ratio."
+            "discharges/events with full follow-up, outcome counted from each participant's own start day: the "
+            "risk-set design's estimand, definitions readmission_estimand / reoffending_estimand), and marginal "
+            "ORs with att_marginal_odds_ratio."
         ),
         "outcome_models": {"readmission": READMIT_MODEL, "reoffending": REOFFEND_MODEL},
         "selection_covariates": SELECTION,

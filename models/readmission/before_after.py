@@ -20,7 +20,10 @@ Design: a matched difference-in-differences.
   (core.continuous_spells); contacts are service_contacts rows of the service.
 * **Estimate**: :func:`models.comparison.estimate_effect` with a continuous outcome
   (the change), matching participants to comparison persons on ``before_after_covariates``
-  (default age, sex, IMD decile and emergency admissions in the 12 months before J). Its
+  (default age, sex and IMD decile at J). Not on emergency admissions in the 12 months
+  before J: that is the before-period outcome, and matching on it lets each group regress
+  to its own mean afterwards, which biases the difference-in-differences (Daw & Hatfield
+  2018, Health Serv Res 53:4138); naming it adds :data:`RTM_WARNING` to the row. Its
   mean difference is the difference-in-differences (participants' change minus matched
   comparison's change) with a cluster-robust 95% interval (matched sets). The four group
   rates are weighted means in the matched sample.
@@ -41,6 +44,8 @@ from .spells import age_sql, build_continuous_spells, source, table_exists
 from .tables import READMISSION_BEFORE_AFTER, SERVICE_USE_CHANGE, empty_frame
 
 YEAR = 365.25
+RTM_WARNING = ("matched on prior_emergency_12m, the before-period outcome: regression to the mean can bias the "
+               "difference-in-differences (Daw & Hatfield 2018)")
 PERSON_COLUMNS = ("person_id", "birth_date", "sex", "area_code", "imd_decile")
 _META = ("source_file", "source_line", "run_id")
 
@@ -194,7 +199,7 @@ def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, 
         comparison_before=wmean("before_rate", ~tr), comparison_after=wmean("after_rate", ~tr),
         person_years_after=res.n_matched * s.after_days / YEAR,
         max_abs_smd_after=float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else np.nan,
-        warnings=" | ".join(res.warnings),
+        warnings=" | ".join([*res.warnings, *([RTM_WARNING] if "prior_emergency_12m" in s.before_after_covariates else [])]),
     )
     return row
 

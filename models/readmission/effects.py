@@ -1,13 +1,27 @@
-"""Participants' discharges against matched comparison discharges, through the comparison engine.
+"""Participants' discharges against matched comparison discharges, from a stated time zero.
 
-The unit is the index discharge with full follow-up (as in the NHS indicator). Treatment:
-``exposed`` (any route), and separately ``exposed_timebank`` and ``exposed_programme``,
-each against the unexposed discharges (discharges exposed only by the other route are left
-out of that comparison). The outcome is ``readmitted`` (binary); the engine returns the
-risk difference (headline), risk ratio and odds ratio with cluster-robust 95% intervals
-(matched sets), the verdict and the Justice Data Lab sentence. A person can contribute
-several discharges; the engine's intervals treat matched sets, not persons, as independent,
-so when persons repeat a warning says so.
+The unit is the index discharge with full follow-up (as in the NHS indicator). Participation
+can start after the discharge (peer visiting 0-14 days later), so the comparison is a target
+trial (docs/methods.md, "Target trials") built by :mod:`models.time_zero`:
+
+* ``risk_set`` (default): one sequential trial per day *k* on which participants start. Time
+  zero is day *k*: 0 for time-bank activity in the 90 days before discharge (known at
+  discharge), the enrolment day for a programme start (``programme_start_day``). Participants
+  starting that day are matched, exactly on *k*, to discharges still at risk (no readmission
+  on days 0..k-1) and not yet enrolled by day *k*; a comparison discharge can serve on several
+  days and start later.
+* ``landmark``: time zero on day L (``settings.landmark``, default 14) among discharges not
+  readmitted before it; participants started by day L.
+* ``exposure_window``: the old, biased definition (any start within 14 days, follow-up from
+  day 0), kept only to show the bias.
+
+The outcome is a readmission on day *k* (or L) to ``window_max_days`` (29) after discharge,
+for both groups. Comparisons: ``any`` (either route), ``timebank`` (time-bank activity; a
+discharge whose programme start comes on or before its time zero is left out) and
+``programme`` (enrolment; discharges with time-bank activity before discharge are left out,
+being exposed by the other route at time zero). Covariates are fixed at discharge, before
+every time zero. Intervals are clustered on the matched set and on the person (several
+discharges per person, several trial rows per discharge): the engine's ``cluster``.
 """
 
 from __future__ import annotations
@@ -16,30 +30,79 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate_effect
+from models.time_zero import trial_frame
 
 from .settings import ReadmissionSettings
 from .tables import READMISSION_EFFECTS, empty_frame
 
 OUTCOME = "readmitted_within_30_days"
-COMPARISONS = {
-    "any": ("exposed", None),
-    "timebank": ("exposed_timebank", "exposed_programme"),
-    "programme": ("exposed_programme", "exposed_timebank"),
-}
+COMPARISONS = ("any", "timebank", "programme")
 _MEASURES = {"risk_difference": "rd", "odds_ratio": "or", "risk_ratio": "rr"}
+_WHO = {"any": "people with time-bank activity in the 90 days before discharge or a programme start after it",
+        "timebank": "people with time-bank activity in the 90 days before discharge",
+        "programme": "people who started a programme after discharge"}
 
 
-def run_comparison(df: pd.DataFrame, settings: ReadmissionSettings, treatment: str, covariates=None, **kw):
-    """estimate_effect with the readmission settings (for notebooks; raises ComparisonError)."""
+def units(discharges: pd.DataFrame, comparison: str) -> pd.DataFrame:
+    """Discharges with ``start`` (day participation starts), ``event`` (day of readmission) and
+    ``blocked`` (day exposure by the route not compared begins) for one comparison."""
+    tb = discharges["exposed_timebank"].fillna(False).astype(bool).to_numpy()
+    prog = pd.to_numeric(discharges["programme_start_day"], errors="coerce").to_numpy(dtype=float)
+    readmitted = discharges["readmitted"].fillna(False).astype(bool).to_numpy()
+    days = pd.to_numeric(discharges["days_to_readmission"], errors="coerce").to_numpy(dtype=float)
+    start = {"any": np.where(tb, 0.0, prog), "timebank": np.where(tb, 0.0, np.nan), "programme": np.where(tb, np.nan, prog)}
+    blocked = {"any": np.full(len(tb), np.nan), "timebank": np.where(tb, np.nan, prog), "programme": np.where(tb, 0.0, np.nan)}
+    return discharges.assign(start=start[comparison], event=np.where(readmitted, days, np.nan),
+                             blocked=blocked[comparison]).reset_index(drop=True)
+
+
+def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> pd.DataFrame:
+    """The rows to match for one comparison: ``treated``, ``trial_day`` and the outcome ``readmitted``
+    counted from ``trial_day``."""
+    rows = trial_frame(units(discharges, comparison), settings.design, "start", "event",
+                       landmark_day=settings.landmark, blocked="blocked")
+    counted = ~np.isnan(rows["event"].to_numpy(dtype=float)) & (rows["event"].to_numpy(dtype=float) >= rows["trial_day"].to_numpy())
+    return rows.assign(readmitted=counted.astype(int))
+
+
+def design_sentence(settings: ReadmissionSettings, comparison: str, covariates: list[str]) -> str:
+    """One plain sentence: when follow-up starts and who the comparison people are."""
+    on = ", ".join(c.replace("_", " ").replace("prior emergency 12m", "prior emergency admissions") for c in covariates)
+    end = settings.window_max_days
+    if settings.design == "risk_set":
+        return (f"Follow-up starts on the day each participant started ({_WHO[comparison]}; day 0 for time-bank "
+                f"members) and runs to day {end} after discharge; each is compared with discharges as long ago that "
+                f"were not yet readmitted or enrolled that day, matched on {on}.")
+    if settings.design == "landmark":
+        return (f"Follow-up starts {settings.landmark} days after discharge and runs to day {end}, among discharges "
+                f"not readmitted before then; participants ({_WHO[comparison]} by that day) are compared with "
+                f"non-participants matched on {on}.")
+    return (f"Follow-up starts on the discharge day although participation can start up to "
+            f"{settings.enrolment_days_after_discharge} days later (the old definition, biased towards benefit by "
+            f"immortal time); participants are compared with non-participants matched on {on}.")
+
+
+def run_comparison(df: pd.DataFrame, settings: ReadmissionSettings, treatment: str = "treated", covariates=None, **kw):
+    """estimate_effect with the readmission settings on design rows (for notebooks; raises ComparisonError)."""
     covs = list(covariates or settings.matching_covariates)
     return estimate_effect(
         df, treatment, "readmitted", covs, "binary", method=settings.method, caliper=settings.caliper,
-        ratio=settings.ratio, replace=settings.replace, exact=list(settings.exact) or None, seed=settings.seed,
-        outcome_label="were readmitted within 30 days", **kw,
+        ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *settings.exact], seed=settings.seed,
+        cluster="person_id", outcome_label="were readmitted within 30 days", **kw,
     )
 
 
-def _row_from(res, comparison: str, n: int, covs: list[str], extra_warnings: list[str]) -> dict:
+def estimand(n_matched: int, n_treated: int) -> str:
+    return "ATT" if n_treated and n_matched == n_treated else "effect on the matched participants"
+
+
+def _design_columns(settings, comparison, covs, n_matched, n_treated) -> dict:
+    share = n_matched / n_treated if n_treated else np.nan
+    return {"design": settings.design, "design_sentence": design_sentence(settings, comparison, covs),
+            "estimand": estimand(n_matched, n_treated), "share_participants_matched": share}
+
+
+def _row_from(res, comparison: str, n: int, covs: list[str], settings, extra_warnings: list[str]) -> dict:
     row = {
         "comparison": comparison, "outcome": OUTCOME, "method": res.method, "status": "estimated",
         "n_discharges": n, "n_treated": res.n_treated, "n_matched": res.n_matched,
@@ -48,6 +111,7 @@ def _row_from(res, comparison: str, n: int, covs: list[str], extra_warnings: lis
         "max_abs_smd_after": float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else np.nan,
         "n_balance_flags": int(res.balance["flag"].sum()) if len(res.balance) else 0,
         "covariates": ", ".join(covs), "warnings": " | ".join([*res.warnings, *extra_warnings]),
+        **_design_columns(settings, comparison, covs, res.n_matched, res.n_treated),
     }
     for measure, short in _MEASURES.items():
         if measure in res.effects.index:
@@ -68,28 +132,33 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
         return empty_frame(READMISSION_EFFECTS), {}
     rows, results = [], {}
     covs = list(settings.matching_covariates)
-    for comparison, (treat, other) in COMPARISONS.items():
-        df = discharges if other is None else discharges[~(discharges[other].astype(bool) & ~discharges[treat].astype(bool))]
-        df = df.assign(**{treat: df[treat].astype(int), "readmitted": df["readmitted"].astype(int)}).reset_index(drop=True)
-        n_t = int(df[treat].sum())
+    for comparison in COMPARISONS:
+        df = design_rows(discharges, settings, comparison)
+        n_t = int(df["treated"].sum())
+        n_units = int(df["discharge_id"].nunique()) if len(df) else 0
         extra = []
-        if df["person_id"].duplicated().any():
-            extra.append("some persons contribute several discharges; intervals treat matched sets as independent")
+        if settings.design == "exposure_window":
+            extra.append("design exposure_window counts participation that starts after follow-up has begun: "
+                         "immortal time biases the estimate towards benefit")
         try:
-            res = run_comparison(df, settings, treat)
+            res = run_comparison(df, settings)
         except ComparisonError as err:
             if n_t == 0:
                 continue  # no participants by this route: nothing to report
             rows.append({
                 "comparison": comparison, "outcome": OUTCOME, "method": settings.method, "status": "not estimated",
-                "n_discharges": len(df), "n_treated": n_t, "n_matched": 0, "n_control_matched": 0,
-                "participant_rate": float(df.loc[df[treat] == 1, "readmitted"].mean()),
+                "n_discharges": n_units, "n_treated": n_t, "n_matched": 0, "n_control_matched": 0,
+                "participant_rate": float(df.loc[df["treated"] == 1, "readmitted"].mean()),
                 "comparison_rate": np.nan, "verdict": "not estimated", "jdl_statement": None,
                 "covariates": ", ".join(covs), "warnings": str(err),
+                **_design_columns(settings, comparison, covs, 0, n_t),
             })
             continue
+        if res.n_matched < res.n_treated:
+            extra.append(f"{res.n_matched} of {res.n_treated} participants matched: the estimate applies to the "
+                         "matched participants only")
         results[comparison] = res
-        rows.append(_row_from(res, comparison, len(df), covs, extra))
+        rows.append(_row_from(res, comparison, n_units, covs, settings, extra))
     if not rows:
         return empty_frame(READMISSION_EFFECTS), results
     return pd.DataFrame(rows), results

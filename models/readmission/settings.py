@@ -16,13 +16,19 @@ Every default is documented with its source (details in docs/outputs-readmission
   discharge, or enrolment in a programme within 14 days after it).
 * ``prior_admission_days`` = 365: "prior emergency admissions in 12 months", a standard
   case-mix covariate of readmission models (HRRP and NHS indirect standardisation).
+* ``design`` = risk_set: each participant's follow-up starts on their own start day, against
+  discharges still at risk and not yet enrolled that day (Li, Propert & Rosenbaum 2001, JASA
+  96:870; docs/methods.md "Target trials"); ``landmark`` and the old, biased
+  ``exposure_window`` are options (bench/validate_designs.py, docs/validation.md).
 * ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``method`` = "match", 1:1 without
   replacement: the comparison engine's defaults (docs/comparison-engine.md).
 * Funnel plots: 95% and 99.8% limits, overdispersion by the additive random-effects
   (DerSimonian-Laird) tau-squared from 10%-winsorised z-scores, the option Spiegelhalter
   (2005) prefers and the Healthcare Commission adopted (methods.md section 4).
 * Before/after: 12 months either side of joining; services gp, ae, mental_health,
-  social_care (the contract's services other than "other").
+  social_care (the contract's services other than "other"); matched on age, sex and IMD
+  decile, not on the before-period admissions (regression to the mean: Daw & Hatfield 2018,
+  Health Serv Res 53:4138).
 """
 
 from __future__ import annotations
@@ -94,6 +100,18 @@ class ReadmissionSettings(BaseModel):
     prior_admission_days: int = Field(
         365, ge=1, description="Window before the index admission for 'prior emergency admissions' (12 months).")
 
+    # ------------------------------------------------------------------ design
+    design: Literal["risk_set", "landmark", "exposure_window"] = Field(
+        "risk_set",
+        description="Time zero of the comparison (docs/methods.md, target trials): risk_set = each participant's "
+                    "own start day, matched to discharges still at risk and not yet enrolled that day (Li, Propert & "
+                    "Rosenbaum 2001); landmark = day landmark_day, among discharges not readmitted before it; "
+                    "exposure_window = the old definition (enrolment up to enrolment_days_after_discharge counts, "
+                    "follow-up from day 0), biased by immortal time and kept only to show it.")
+    landmark_day: int | None = Field(
+        None, ge=0, description="Landmark design: day after discharge of time zero; default the grace period "
+                                "(enrolment_days_after_discharge, 14).")
+
     # ---------------------------------------------------------------- matching
     method: Literal["match", "ipw"] = Field("match", description="Comparison engine method.")
     caliper: float | None = Field(0.2, gt=0, description="Caliper in SD of the logit score (Austin 2011); None = none.")
@@ -129,8 +147,10 @@ class ReadmissionSettings(BaseModel):
     services: tuple[str, ...] = Field(
         ("gp", "ae", "mental_health", "social_care"), description="Services of service_contacts analysed.")
     before_after_covariates: tuple[str, ...] = Field(
-        ("age", "sex", "imd_decile", "prior_emergency_12m"),
-        description="Covariates for matching joiners with non-members at the (pseudo) join date.")
+        ("age", "sex", "imd_decile"),
+        description="Covariates for matching joiners with non-members at the (pseudo) join date. Not "
+                    "prior_emergency_12m by default: it is the before-period outcome, and matching on it makes the "
+                    "difference-in-differences regress to the mean (Daw & Hatfield 2018); naming it adds a warning.")
     comparison_excludes_programmes: bool = Field(
         True, description="Before/after comparison pool leaves out people enrolled in any programme.")
 
@@ -138,7 +158,14 @@ class ReadmissionSettings(BaseModel):
     def _window(self) -> "ReadmissionSettings":
         if self.window_max_days < self.window_min_days:
             raise ValueError("readmission window: window_max_days must be >= window_min_days")
+        if self.landmark_day is not None and self.landmark_day > self.window_max_days:
+            raise ValueError("landmark_day must fall inside the readmission window (<= window_max_days)")
         return self
+
+    @property
+    def landmark(self) -> int:
+        """Day of the landmark design's time zero (landmark_day, else the grace period)."""
+        return self.enrolment_days_after_discharge if self.landmark_day is None else self.landmark_day
 
     @property
     def follow_up_days(self) -> int:

@@ -35,7 +35,11 @@ Rules (each a setting of :class:`ReadmissionSettings`; defaults follow NHS Digit
    discharge day. ``timebank_id`` is that member's time bank (the one with most such
    exchanges; ties: the smallest id). Exposed through a programme: an enrolment (of
    ``programme_ids``, default any) starting on the discharge day up to
-   ``enrolment_days_after_discharge`` (14) days after it.
+   ``enrolment_days_after_discharge`` (14) days after it; ``programme_start_day`` is the
+   earliest such start, in days after the discharge (the participant's own time zero in the
+   risk-set design, :mod:`.designs`). ``exposed*`` record the routes only: defining
+   participants by them with follow-up from day 0 gives immortal time (design
+   ``exposure_window``, kept only to show that bias).
 7. **Covariates.** Age in whole years on the discharge date; sex, area, IMD decile from
    staging.persons; prior_emergency_12m = continuous spells starting with an emergency
    admission in the ``prior_admission_days`` (365) days before the index spell's admission
@@ -256,11 +260,12 @@ def build_index_discharges(
                   FROM activity)
             WHERE rk = 1
         ), prog AS (
-            SELECT i.chain_id, arg_min(e.programme_id, (e.started_on, e.programme_id)) AS programme_id
+            SELECT i.chain_id, arg_min(e.programme_id, (e.started_on, e.programme_id)) AS programme_id,
+                   (min(e.started_on) - i.discharged_on)::INTEGER AS start_day
             FROM idx i JOIN {enrol} e ON e.person_id = i.person_id
              AND ({any_programme} OR list_contains($programmes::VARCHAR[], e.programme_id))
              AND e.started_on BETWEEN i.discharged_on AND i.discharged_on + {int(s.enrolment_days_after_discharge)}
-            GROUP BY i.chain_id
+            GROUP BY i.chain_id, i.discharged_on
         )
         SELECT i.chain_id, i.person_id, i.provider_id, i.admitted_on, i.discharged_on, i.admission_method,
                i.specialty, i.n_spells, p.area_code,
@@ -268,7 +273,7 @@ def build_index_discharges(
                {age_sql('p.birth_date', 'i.discharged_on')}, p.sex, p.imd_decile,
                coalesce(pr.n, 0),
                (tb.chain_id IS NOT NULL OR prog.chain_id IS NOT NULL),
-               tb.chain_id IS NOT NULL, prog.chain_id IS NOT NULL, tb.timebank_id, prog.programme_id,
+               tb.chain_id IS NOT NULL, prog.chain_id IS NOT NULL, tb.timebank_id, prog.programme_id, prog.start_day,
                ($end::DATE IS NOT NULL AND i.discharged_on + {int(s.follow_up_days)} <= $end::DATE),
                r.readmission_id IS NOT NULL, r.days, r.readmission_id, $run_id
         FROM idx i

@@ -16,6 +16,7 @@ INDEX_DISCHARGES = {
     "area_code": "VARCHAR", "quarter": "VARCHAR", "age": "INTEGER", "sex": "VARCHAR", "imd_decile": "INTEGER",
     "prior_emergency_12m": "INTEGER", "exposed": "BOOLEAN", "exposed_timebank": "BOOLEAN",
     "exposed_programme": "BOOLEAN", "timebank_id": "VARCHAR", "programme_id": "VARCHAR",
+    "programme_start_day": "INTEGER",
     "full_follow_up": "BOOLEAN", "readmitted": "BOOLEAN", "days_to_readmission": "INTEGER",
     "readmission_id": "VARCHAR", "run_id": "VARCHAR",
 }
@@ -40,7 +41,8 @@ READMISSION_EFFECTS = {
     "odds_ratio": "DOUBLE", "or_ci_low": "DOUBLE", "or_ci_high": "DOUBLE", "or_p_value": "DOUBLE",
     "risk_ratio": "DOUBLE", "rr_ci_low": "DOUBLE", "rr_ci_high": "DOUBLE", "rr_p_value": "DOUBLE",
     "verdict": "VARCHAR", "jdl_statement": "VARCHAR", "max_abs_smd_after": "DOUBLE",
-    "n_balance_flags": "BIGINT", "covariates": "VARCHAR", "warnings": "VARCHAR", "run_id": "VARCHAR",
+    "n_balance_flags": "BIGINT", "covariates": "VARCHAR", "warnings": "VARCHAR", "design": "VARCHAR",
+    "design_sentence": "VARCHAR", "estimand": "VARCHAR", "share_participants_matched": "DOUBLE", "run_id": "VARCHAR",
 }
 
 READMISSION_FUNNEL = {

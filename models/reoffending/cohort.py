@@ -14,6 +14,8 @@ the MoJ proven-reoffending measure, reference/methods.md section 2):
    (``proof_deadline``) and the as-of date. Each such row is one reoffence. Breaches in the
    follow-up (``breaches_in_window``) and offences proven after the deadline
    (``proven_after_waiting``) are counted for the record, never as reoffences.
+   ``reoffence_days`` lists each reoffence's offence date as days after the index date, so
+   outcomes can be counted from a later time zero.
 3. **Final or provisional.** A cohort is final when the last index date it can hold has had its
    full follow-up and waiting period by the as-of date: ``period_end + follow_up_days +
    waiting_days <= as_of``. Other cohorts are provisional (their rates can only rise).
@@ -21,7 +23,11 @@ the MoJ proven-reoffending measure, reference/methods.md section 2):
    person-linked ``staging.timebank_members`` row with a participant role that starts on or
    before index + ``participation_window_days`` and has not ended before the index date
    (``ended_on``/``left_on`` empty or on/after it). ``programmes`` lists the labels: the
-   ``programme_id``, or ``timebank:<timebank_id>`` for a time bank.
+   ``programme_id``, or ``timebank:<timebank_id>`` for a time bank; ``programme_start_days``
+   the day each started, counted from the index date (0 when it started on or before it).
+   ``participant`` records the rule only: a start after the index date is each participant's
+   own time zero in the risk-set design (:mod:`.prepare`), never a reason to count follow-up
+   from the index date (immortal time).
 5. **Covariates.** ``age`` (years at the index date, decimal: days / 365.25), ``sex``,
    ``imd_decile``, ``area_code`` and every further column of ``staging.persons`` (a name that
    clashes with a cohort column becomes ``persons_<name>``). A person absent from persons
@@ -57,8 +63,10 @@ COHORT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("participant", "BOOLEAN"),
     ("programmes", "VARCHAR[]"),
     ("participation_start", "DATE"),
+    ("programme_start_days", "BIGINT[]"),
     ("reoffended", "BOOLEAN"),
     ("reoffences", "BIGINT"),
+    ("reoffence_days", "BIGINT[]"),
     ("first_reoffence_date", "DATE"),
     ("days_to_first_reoffence", "BIGINT"),
     ("breaches_in_window", "BIGINT"),
@@ -167,6 +175,9 @@ WITH ev AS (
     SELECT c.person_id, c.period_start,
            count(*) FILTER (WHERE NOT coalesce(o.is_breach, false) AND o.proven_on <= c.proof_deadline
                                   AND o.proven_on <= {as_of_sql}) AS reoffences,
+           list(date_diff('day', c.index_date, o.offence_date) ORDER BY o.offence_date)
+               FILTER (WHERE NOT coalesce(o.is_breach, false) AND o.proven_on <= c.proof_deadline
+                       AND o.proven_on <= {as_of_sql}) AS reoffence_days,
            min(o.offence_date) FILTER (WHERE NOT coalesce(o.is_breach, false) AND o.proven_on <= c.proof_deadline
                                        AND o.proven_on <= {as_of_sql}) AS first_reoffence_date,
            count(*) FILTER (WHERE coalesce(o.is_breach, false)) AS breaches_in_window,
@@ -174,20 +185,27 @@ WITH ev AS (
     FROM cohort c
     JOIN {_source(con, 'offences')} o
       ON o.person_id = c.person_id AND o.offence_date > c.index_date AND o.offence_date <= c.follow_up_end
-    GROUP BY ALL
+    GROUP BY c.person_id, c.period_start, c.index_date
 ), spells AS (
     SELECT person_id, programme_id AS programme, started_on AS started, ended_on AS ended
     FROM {_source(con, 'programme_enrolments')} WHERE {prog_where}
     {timebank}
-), part AS (
-    SELECT c.person_id, c.period_start,
-           list(DISTINCT sp.programme ORDER BY sp.programme) AS programmes,
-           min(sp.started) AS participation_start
+), part_programme AS (
+    SELECT c.person_id, c.period_start, sp.programme,
+           greatest(date_diff('day', c.index_date, min(sp.started)), 0) AS start_day,
+           min(sp.started) AS started
     FROM cohort c
     JOIN spells sp
       ON sp.person_id = c.person_id
      AND sp.started <= c.index_date + {s.participation_window_days}
      AND (sp.ended IS NULL OR sp.ended >= c.index_date)
+    GROUP BY c.person_id, c.period_start, c.index_date, sp.programme
+), part AS (
+    SELECT person_id, period_start,
+           list(programme ORDER BY programme) AS programmes,
+           list(start_day ORDER BY programme) AS programme_start_days,
+           min(started) AS participation_start
+    FROM part_programme
     GROUP BY ALL
 )
 SELECT {q(run_id)} AS run_id, c.person_id, {label.replace('period_start', 'c.period_start')} AS cohort_period,
@@ -197,8 +215,10 @@ SELECT {q(run_id)} AS run_id, c.person_id, {label.replace('period_start', 'c.per
        pa.person_id IS NOT NULL AS participant,
        coalesce(pa.programmes, []::VARCHAR[]) AS programmes,
        pa.participation_start,
+       coalesce(pa.programme_start_days, []::BIGINT[]) AS programme_start_days,
        coalesce(o.reoffences, 0) > 0 AS reoffended,
        coalesce(o.reoffences, 0)::BIGINT AS reoffences,
+       coalesce(o.reoffence_days, []::BIGINT[]) AS reoffence_days,
        o.first_reoffence_date,
        date_diff('day', c.index_date, o.first_reoffence_date)::BIGINT AS days_to_first_reoffence,
        coalesce(o.breaches_in_window, 0)::BIGINT AS breaches_in_window,

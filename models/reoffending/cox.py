@@ -1,8 +1,10 @@
 """``marts.reoffending_cox``: covariate-adjusted Cox model of time to first proven reoffence.
 
-Per programme label, on the analysis frame (each person's first final index event): the
-programme's participants and every non-participant, *unmatched*; a regression-adjusted
-complement to the matched comparison. Terms: ``treated`` plus the configured covariates, coded
+Per programme label, on the design rows of the matched comparison (each person's first final
+index event, from the time zero of ``settings.design``: :func:`.prepare.programme_subset`),
+*unmatched*; a regression-adjusted complement to the matched comparison. Under ``risk_set``
+a person can have rows in several trials: the standard errors are then clustered on the
+person (PHReg ``groups``). Terms: ``treated`` plus the configured covariates, coded
 exactly as the comparison engine codes them (:func:`models.comparison.build_design`: numeric as
 is with median imputation plus a ``<name>_missing`` indicator, categories as dummies with the
 first level as reference). Fitted by statsmodels ``PHReg`` (ties ``efron`` by default, or
@@ -54,18 +56,24 @@ class CoxFit:
     ties: str
 
 
-def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron") -> CoxFit:
-    """statsmodels PHReg fit; raises ValueError when it cannot be fitted."""
+def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> CoxFit:
+    """statsmodels PHReg fit; raises ValueError when it cannot be fitted.
+
+    ``groups`` (e.g. the person id when a person has rows in several sequential trials): the
+    standard errors, intervals and p-values are then PHReg's cluster-robust ones; the PH test
+    keeps the model-based covariance its formula assumes."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     Xv = X.to_numpy(dtype=float)
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
         res = PHReg(time, Xv, status=event, ties=ties).fit(maxiter=50)
+        robust = None if groups is None else PHReg(time, Xv, status=event, ties=ties).fit(
+            maxiter=50, groups=np.asarray(groups))
     params = np.asarray(res.params, dtype=float)
     cov = np.asarray(res.cov_params(), dtype=float)
     with np.errstate(invalid="ignore"):
-        bse = np.sqrt(np.diag(cov))
+        bse = np.sqrt(np.diag(cov if robust is None else np.asarray(robust.cov_params(), dtype=float)))
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
         raise ValueError("the Cox model did not converge (infinite coefficient or standard error)")
     with _warnings.catch_warnings():
@@ -191,7 +199,7 @@ def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=N
 
 
 def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> list[dict]:
-    sub = programme_subset(df, programme)
+    sub = programme_subset(df, programme, settings)
     if df.empty:
         return [_placeholder(programme, settings, "no final cohort")]
     n, d = len(sub), int(sub["event"].sum()) if len(sub) else 0
@@ -209,7 +217,9 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
         X, notes = cox_design(sub, cov.used, cov.categorical)
         if X.shape[1] >= d:
             raise ValueError(f"{X.shape[1]} terms for {d} events: too few events for the model")
-        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties)
+        repeated = bool(sub["person_id"].duplicated().any())
+        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties,
+                      groups=sub["person_id"].to_numpy() if repeated else None)
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
         return [_placeholder(programme, settings, str(err), n, d)]
     ph = ph_test(fit, settings.ph_time_transform)

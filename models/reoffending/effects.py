@@ -1,10 +1,13 @@
 """Justice Data Lab style effects, Kaplan-Meier curves and avoided reoffending.
 
 For each programme label (``any_participation`` first, then each programme and time bank)
-its participants are matched to non-participants by the shared comparison engine
-(:func:`models.comparison.estimate_effect`, settings ``method``, ``caliper``, ``ratio``,
-``replace``, ``exact``, ``seed``). Matching does not depend on the outcome, so the three
-engine calls (binary, count, time to event) use one and the same matched sample. Measures:
+its participants are matched to non-participants by the shared comparison engine, from the
+time zero of ``settings.design`` (default ``risk_set``: each participant's own start day,
+exactly matched on it, against people still at risk and not yet started that day;
+:func:`models.reoffending.prepare.programme_subset`, docs/methods.md "Target trials"), with
+settings ``method``, ``caliper``, ``ratio``, ``replace``, ``exact``, ``seed`` and intervals
+clustered on the matched set and the person. One :func:`models.comparison.match` serves the
+three outcomes (binary, count, time to event), each counted from the trial day. Measures:
 
 * ``binary_rate``: share with a proven reoffence, risk difference (JDL one-year rate);
 * ``frequency``: reoffences per person, mean difference;
@@ -43,8 +46,9 @@ from statsmodels.duration.survfunc import SurvfuncRight
 from models.comparison import (
     ComparisonError,
     compute_effects,
-    estimate_effect,
+    estimate,
     jdl_statement,
+    match,
     verdict,
     verdict_statement,
 )
@@ -155,10 +159,11 @@ def _row_from_result(programme, measure, res, settings, notes, common) -> dict:
     return row
 
 
-def _days_row(programme, res, settings, notes, common) -> dict:
+def _days_row(programme, res, matched, settings, notes, common) -> dict:
     """JDL time to first reoffence: mean days among reoffenders in the matched sample."""
     md = res.matched_data
-    reo = md[md["reoffended"] == 1]
+    mask = md["reoffended"].to_numpy() == 1
+    reo = md[mask]
     tb = reo["_treated"].to_numpy() == 1
     n1, n0 = int(tb.sum()), int((~tb).sum())
     base = {**common, "n_matched": res.n_matched, "n_comparison": res.n_control_matched,
@@ -172,8 +177,7 @@ def _days_row(programme, res, settings, notes, common) -> dict:
                           **base)
     y = reo["duration"].to_numpy(dtype=float)
     w = reo["_weight"].to_numpy(dtype=float)
-    clusters = [reo["_pair"].to_numpy(), reo["_row"].to_numpy()] if (settings.replace and settings.method == "match") \
-        else ([reo["_pair"].to_numpy()] if settings.method == "match" else [reo["_row"].to_numpy()])
+    clusters = [c[mask] for c in matched.clusters()]  # matched set and person, as for the other measures
     measures, tv, cv = compute_effects("continuous", y, tb.astype(float), w, clusters)
     m = measures[0]
     lo, hi = m.interval()
@@ -286,13 +290,33 @@ def social_value_outputs(avoided: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
+def design_sentence(settings: ReoffendingSettings, covariates: list[str]) -> str:
+    """One plain sentence: when follow-up starts and who the comparison people are."""
+    on = ", ".join(c.replace("_", " ") for c in covariates) or "no covariates"
+    end = settings.follow_up_days
+    if settings.design == "risk_set":
+        return (f"Follow-up starts on the day each participant started (the index date if they started before it) "
+                f"and runs to day {end}; each is compared with people whose index event was as long ago, who had not "
+                f"reoffended or started by that day, matched on {on}.")
+    if settings.design == "landmark":
+        return (f"Follow-up starts {settings.landmark} days after the index date and runs to day {end}, among people "
+                f"who had not reoffended by then; participants (started by that day) are compared with "
+                f"non-participants matched on {on}.")
+    return (f"Follow-up starts the day after the index date although participation can start up to "
+            f"{settings.participation_window_days} days later (the old definition, biased towards benefit by "
+            f"immortal time); participants are compared with non-participants matched on {on}.")
+
+
 def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, periods: str | None):
-    """Effects rows, survival rows, avoided rows and engine results for one programme label."""
-    sub = programme_subset(df, programme)
+    """Effects rows, survival rows, avoided rows and engine results for one programme label.
+
+    One matching (:func:`models.comparison.match`) serves every outcome."""
+    sub = programme_subset(df, programme, settings)
     n_t = int(sub["treated"].sum()) if len(sub) else 0
     n_c = int(len(sub) - n_t)
     common = {"n_participants": n_t, "n_comparison_pool": n_c, "cohort_periods": periods,
-              "method": _design_text(settings)}
+              "method": _design_text(settings), "design": settings.design, "estimand": None,
+              "share_participants_matched": None}
 
     def blank(reason, notes=()):
         return [_blank_row(programme, m, settings, reason, **common,
@@ -306,25 +330,37 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
         return blank("no non-participants to form a comparison group")
     cov = usable_covariates(sub, settings)
     common["covariates"] = ", ".join(cov.used) or None
+    common["design_sentence"] = design_sentence(settings, cov.used)
     if not cov.used:
         return blank("no usable covariate to match on", cov.notes)
     data = model_frame(sub, cov.used)
-    kw = dict(covariates=cov.used, method=settings.method, caliper=settings.caliper, ratio=settings.ratio,
-              replace=settings.replace, exact=cov.exact or None, seed=settings.seed,
-              categorical=cov.categorical or None)
+    notes = list(cov.notes)
+    if settings.design == "exposure_window":
+        notes.append("design exposure_window counts participation that starts after follow-up has begun: immortal "
+                     "time biases the estimate towards benefit")
     try:
-        rb = estimate_effect(data, "treated", "reoffended", outcome_type="binary", outcome_label="reoffended", **kw)
-        rc = estimate_effect(data, "treated", "reoffences", outcome_type="count", outcome_label="proven reoffences", **kw)
-        rt = estimate_effect(data, "treated", "duration", outcome_type="time_to_event", event="event", **kw)
+        matched = match(data, "treated", cov.used, method=settings.method, caliper=settings.caliper,
+                        ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *cov.exact],
+                        seed=settings.seed, cluster="person_id", categorical=cov.categorical or None,
+                        outcomes=["reoffended", "reoffences", "duration", "event"])
+        rb = estimate(matched, "reoffended", "binary", outcome_label="reoffended")
+        rc = estimate(matched, "reoffences", "count", outcome_label="proven reoffences")
+        rt = estimate(matched, "duration", "time_to_event", event="event")
     except ComparisonError as err:
-        return blank(str(err), cov.notes)
+        return blank(str(err), notes)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # numerical failure: say so, never crash
-        return blank(f"the comparison failed ({type(err).__name__}: {err})", cov.notes)
+        return blank(f"the comparison failed ({type(err).__name__}: {err})", notes)
+    share = rb.n_matched / rb.n_treated if rb.n_treated else np.nan
+    common.update(share_participants_matched=share,
+                  estimand="ATT" if rb.n_matched == rb.n_treated else "effect on the matched participants")
+    if rb.n_matched < rb.n_treated:
+        notes.append(f"{rb.n_matched} of {rb.n_treated} participants matched: the estimate applies to the matched "
+                     "participants only")
     rows = {
-        "binary_rate": _row_from_result(programme, "binary_rate", rb, settings, cov.notes, common),
-        "frequency": _row_from_result(programme, "frequency", rc, settings, cov.notes, common),
-        "days_to_first_reoffence": _days_row(programme, rb, settings, cov.notes, common),
-        "time_to_first_reoffence": _row_from_result(programme, "time_to_first_reoffence", rt, settings, cov.notes, common),
+        "binary_rate": _row_from_result(programme, "binary_rate", rb, settings, notes, common),
+        "frequency": _row_from_result(programme, "frequency", rc, settings, notes, common),
+        "days_to_first_reoffence": _days_row(programme, rb, matched, settings, notes, common),
+        "time_to_first_reoffence": _row_from_result(programme, "time_to_first_reoffence", rt, settings, notes, common),
     }
     survival = _survival_rows(programme, rb, settings.follow_up_days)
     return [rows[m] for m in MEASURES], survival, _avoided_rows(programme, rows), {"binary": rb, "count": rc, "time": rt}

@@ -5,9 +5,19 @@
 * Outcomes: ``reoffended`` (0/1), ``reoffences`` (count), ``duration`` (days to the first
   proven reoffence, or ``follow_up_days`` when there was none: everyone in a final cohort is
   followed for the whole year, so censoring only happens at its end) and ``event`` (0/1).
-* Groups compared: for a programme label, its participants (``treated`` = 1) against
-  everyone who took part in nothing (``treated`` = 0); people in other programmes only are
-  left out. ``any_participation`` compares all participants with the same pool.
+* Groups compared (:func:`programme_subset`), from a stated time zero (``settings.design``,
+  :mod:`models.time_zero`, docs/methods.md "Target trials"). For a programme label, a
+  person's start day is the day that programme started, counted from the index date (0 when
+  it started on or before it); ``any_participation`` takes the earliest start. ``risk_set``
+  (default): one trial per start day *k*; participants starting on day *k* against people with
+  no reoffence committed before day *k* who had not started by then (they may start later).
+  People whose participation in *another* programme began before their own time zero are left
+  out of that programme's comparison. ``landmark``: time zero on day L among people with no
+  reoffence before it. ``exposure_window``: the old, biased definition (follow-up from day 1).
+  Outcomes are counted from ``trial_day`` (offences on days max(k, 1)..follow_up_days):
+  ``reoffended``, ``reoffences``, ``duration`` (days from max(k, 1) - 1 to the first
+  reoffence, or to the end of follow-up) and ``event``. A person can appear in several
+  trials: intervals cluster on ``person_id``.
 * Covariates: those named in the settings that exist, are not all missing and vary in the
   rows analysed; the others are left out with a note (never silently).
 """
@@ -18,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from models.time_zero import trial_frame
 
 from .cohort import analysis_cohort
 from .settings import ReoffendingSettings
@@ -38,6 +50,9 @@ def analysis_frame(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.Da
     df["event"] = df["reoffended"]
     df["duration"] = np.where(df["reoffended"] == 1, days, float(settings.follow_up_days)).astype(float)
     df["programmes"] = df["programmes"].map(lambda v: list(v) if v is not None and not isinstance(v, float) else [])
+    df["programme_start_days"] = df["programme_start_days"].map(
+        lambda v: list(v) if v is not None and not isinstance(v, float) else [])
+    df["reoffence_days"] = df["reoffence_days"].map(lambda v: list(v) if v is not None and not isinstance(v, float) else [])
     return df
 
 
@@ -47,21 +62,41 @@ def programme_labels(df: pd.DataFrame) -> list[str]:
     return [ANY, *labels]
 
 
-def programme_subset(df: pd.DataFrame, programme: str) -> pd.DataFrame:
-    """Participants of ``programme`` (treated 1) and non-participants (treated 0)."""
+def start_days(df: pd.DataFrame, programme: str) -> tuple[np.ndarray, np.ndarray]:
+    """(own start day, earliest start day of any other programme) per row; NaN = none."""
+    own, other = np.full(len(df), np.nan), np.full(len(df), np.nan)
+    for i, (labels, days) in enumerate(zip(df["programmes"], df["programme_start_days"])):
+        pairs = dict(zip(labels, (float(d) for d in (days if days is not None else []))))
+        if programme == ANY:
+            own[i] = min(pairs.values()) if pairs else np.nan
+            continue
+        own[i] = pairs.get(programme, np.nan)
+        rest = [d for p, d in pairs.items() if p != programme]
+        other[i] = min(rest) if rest else np.nan
+    return own, other
+
+
+def programme_subset(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> pd.DataFrame:
+    """The design rows of one programme label (module docstring): ``treated``, ``trial_day`` and the
+    outcomes counted from ``trial_day``."""
     if df.empty:
         out = df.copy()
-        out["treated"] = pd.Series(dtype=int)
+        out["treated"], out["trial_day"] = pd.Series(dtype=int), pd.Series(dtype=int)
         return out
-    part = df["participant"].astype(bool)
-    if programme == ANY:
-        treated = part
-    else:
-        treated = df["programmes"].map(lambda ps: programme in ps)
-    keep = treated | ~part
-    out = df.loc[keep].copy()
-    out["treated"] = treated[keep].astype(int)
-    return out.reset_index(drop=True)
+    own, other = start_days(df, programme)
+    first = pd.to_numeric(df["days_to_first_reoffence"], errors="coerce").to_numpy(dtype=float)
+    units = df.assign(start=own, event_day=np.where(df["reoffended"].to_numpy() == 1, first, np.nan), blocked=other)
+    rows = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
+    k = rows["trial_day"].to_numpy(dtype=float)
+    k1 = np.maximum(k, 1.0)
+    day = rows["event_day"].to_numpy(dtype=float)
+    hit = ~np.isnan(day) & (day >= k)
+    counts = [sum(1 for d in (days if days is not None else []) if d >= kk)
+              for days, kk in zip(rows["reoffence_days"], k)]
+    return rows.assign(
+        reoffended=hit.astype(int), event=hit.astype(int), reoffences=np.asarray(counts, dtype=float),
+        duration=np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float),
+    ).reset_index(drop=True)
 
 
 @dataclass

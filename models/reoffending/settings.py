@@ -27,6 +27,11 @@ Defaults and their sources (details in docs/outputs-reoffending.md):
 * ``participation_window_days`` = 90: our choice (the issue's default); a programme enrolment or
   time-bank membership counts as participation when it starts on or before index + 90 days and
   has not ended before the index date.
+* ``design`` = risk_set: a participant's follow-up starts on the day they started (the index
+  date if they started before it), against people still at risk and not yet participating that
+  day (Li, Propert & Rosenbaum 2001, JASA 96:870; docs/methods.md "Target trials"). The old
+  definition (follow-up from day 1 for anyone starting by day 90) is ``exposure_window``, kept
+  only to show its immortal-time bias (bench/validate_designs.py).
 * ``covariates``: age at the index date, sex, IMD decile, index event type and prior
   convictions, the demographics and criminal history the Justice Data Lab matches on
   (reference/methods.md section 2). Any column of ``staging.persons`` may be named.
@@ -87,6 +92,17 @@ class ReoffendingSettings(BaseModel):
     as_of: dt.date | None = Field(
         None, description="Date the data run to; cohorts final when follow-up + waiting ended by it. Default: ingest.as_of (today).")
 
+    design: Literal["risk_set", "landmark", "exposure_window"] = Field(
+        "risk_set",
+        description="Time zero (docs/methods.md, target trials): risk_set = each participant's start day (0 if they "
+                    "started by the index date), matched to people still at risk and not yet participating that day; "
+                    "landmark = day landmark_day among people with no reoffence before it; exposure_window = the old "
+                    "definition (a start up to participation_window_days counts, follow-up from day 1), biased by "
+                    "immortal time and kept only to show it.")
+    landmark_day: int | None = Field(
+        None, ge=0, le=3650, description="Landmark design: day after the index date of time zero; default "
+                                         "participation_window_days (90).")
+
     covariates: tuple[str, ...] = Field(
         ("age", "sex", "imd_decile", "event_type", "prior_convictions"),
         description="Matching and Cox covariates: age, sex, imd_decile, area_code, event_type, or any staging.persons column.")
@@ -127,17 +143,25 @@ class ReoffendingSettings(BaseModel):
             raise ValueError(f"covariates cannot be outcome or identifier columns: {clash}")
         return v
 
+    @property
+    def landmark(self) -> int:
+        """Day of the landmark design's time zero (landmark_day, else the participation window)."""
+        return self.participation_window_days if self.landmark_day is None else self.landmark_day
+
     @model_validator(mode="after")
     def _consistent(self) -> "ReoffendingSettings":
         for name in ("exact", "categorical"):
             extra = [c for c in getattr(self, name) if c not in self.covariates]
             if extra:
                 raise ValueError(f"{name} names columns that are not in covariates: {extra}")
+        if self.landmark_day is not None and self.landmark_day >= self.follow_up_days:
+            raise ValueError("landmark_day must fall inside the follow-up (< follow_up_days)")
         return self
 
     def describe(self) -> str:
         """One line for metadata and mart notes."""
         return (
             f"{self.cohort_period} cohorts; offences on day 1-{self.follow_up_days} after the index date, proven by day "
-            f"{self.follow_up_days + self.waiting_days}; participation starting by day {self.participation_window_days}"
+            f"{self.follow_up_days + self.waiting_days}; participation starting by day {self.participation_window_days}; "
+            f"design {self.design}"
         )

@@ -55,10 +55,10 @@ EFFECTS = (
     Col("verdict", "VARCHAR", "`significant reduction`, `significant increase`, `inconclusive`, or `not estimable`."),
     Col("per_100_statement", "VARCHAR", "JDL wording: \"For every 100 people in the comparison group, 35 reoffended; for every 100 participants, 28 reoffended.\""),
     Col("verdict_statement", "VARCHAR", "The verdict with the estimate and its interval in words."),
-    Col("n_participants", "BIGINT", "Participants in the analysis cohort (each person's first final index event)."),
+    Col("n_participants", "BIGINT", "Participants analysed (each person's first final index event; under `risk_set` and `landmark` only those with no reoffence before their time zero)."),
     Col("n_matched", "BIGINT", "Participants kept after matching (support and caliper): the n the effect applies to."),
     Col("n_comparison", "BIGINT", "Distinct comparison people used (matched, or with positive weight)."),
-    Col("n_comparison_pool", "BIGINT", "Non-participants available for matching."),
+    Col("n_comparison_pool", "BIGINT", "Comparison rows available for matching (under `risk_set` one per person and trial day at risk)."),
     Col("n_outcome_participants", "BIGINT", "Matched participants contributing to this measure (reoffenders only for days_to_first_reoffence)."),
     Col("n_outcome_comparison", "BIGINT", "Comparison people contributing to this measure."),
     Col("below_minimum", "BOOLEAN", "n_matched is under the minimum (Justice Data Lab: 60): treat the result with caution."),
@@ -69,6 +69,10 @@ EFFECTS = (
     Col("warnings", "VARCHAR", "Warnings of the comparison (small cohort, balance, support), ` | `-separated."),
     Col("estimable", "BOOLEAN", "False when no estimate could be made; the reason is then in not_estimable_reason."),
     Col("not_estimable_reason", "VARCHAR", "`not estimable: <reason>` (no participants, too few, no reoffences ...), else empty."),
+    Col("design", "VARCHAR", "Time zero of the comparison: `risk_set` (each participant's start day, the default), `landmark` or `exposure_window` (the old, biased definition); docs/methods.md."),
+    Col("design_sentence", "VARCHAR", "One plain sentence: when follow-up starts and who the comparison people are."),
+    Col("estimand", "VARCHAR", "`ATT` when every participant was matched, else `effect on the matched participants`."),
+    Col("share_participants_matched", "DOUBLE", "n_matched / participants analysed (0-1)."),
 )
 
 SURVIVAL = (

@@ -43,13 +43,16 @@ def make_cohort(n=600, seed=11, log_hr=-0.4, fade_after=None) -> pd.DataFrame:
     days = np.ceil(t).astype(int)
     event = days <= 365
     index = pd.Timestamp("2023-01-10")
+    reoffences = np.where(event, rng.integers(1, 4, n), 0)
     return pd.DataFrame({
         "run_id": "r", "person_id": [f"p{i:04d}" for i in range(n)], "cohort_period": "2023-Q1",
         "period_start": pd.Timestamp("2023-01-01"), "period_end": pd.Timestamp("2023-03-31"), "index_date": index,
         "event_type": rng.choice(["custody_release", "community_sentence", "caution"], n), "events_in_period": 1,
         "is_final": True, "participant": treated,
         "programmes": [["timebank:TB01"] if x else [] for x in treated],
-        "reoffended": event, "reoffences": np.where(event, rng.integers(1, 4, n), 0),
+        "programme_start_days": [[0] if x else [] for x in treated],  # all started by the index date
+        "reoffended": event, "reoffences": reoffences,
+        "reoffence_days": [[int(d)] * int(k) for d, k in zip(days, reoffences)],
         "days_to_first_reoffence": pd.Series(np.where(event, days, 0), dtype="Int64").where(event, pd.NA),
         "age": age, "sex": sex, "imd_decile": imd, "housing": housing, "prior_convictions": prior,
     })
@@ -68,7 +71,7 @@ def test_cox_matches_lifelines_to_three_decimals():
     mart = reoffending_cox(cohort, SETTINGS)
     rows = mart[mart.programme == "any_participation"].set_index("term")
     df = analysis_frame(cohort, SETTINGS)
-    sub = programme_subset(df, "any_participation")
+    sub = programme_subset(df, "any_participation", SETTINGS)
     design, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
     assert list(rows.index) == list(design.columns)
     # housing: reference level "homeless" (first in sorted order), missing values their own level
@@ -89,7 +92,7 @@ def test_cox_matches_lifelines_to_three_decimals():
 def test_ph_test_matches_lifelines():
     cohort = make_cohort(seed=5)
     df = analysis_frame(cohort, SETTINGS)
-    sub = programme_subset(df, "any_participation")
+    sub = programme_subset(df, "any_participation", SETTINGS)
     design, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
     fit = fit_cox(sub["duration"], sub["event"], design, "efron")
     cph, data = lifelines_fit(design, sub)
@@ -113,7 +116,7 @@ def test_ph_test_flags_a_fading_effect():
 def test_breslow_matches_the_engines_cox():
     cohort = make_cohort(seed=8)
     df = analysis_frame(cohort, SETTINGS)
-    sub = programme_subset(df, "any_participation")
+    sub = programme_subset(df, "any_participation", SETTINGS)
     fit = fit_cox(sub["duration"], sub["event"], sub[["treated"]].astype(float), "breslow")
     beta, _, _ = cox_binary(sub["duration"], sub["event"], sub["treated"], np.ones(len(sub)))
     assert fit.params[0] == pytest.approx(beta, abs=1e-6)

@@ -131,6 +131,7 @@ def test_nobody_treated():
 
 def test_no_offences_at_all():
     cohort = make_cohort(n=400, seed=3).assign(reoffended=False, reoffences=0, days_to_first_reoffence=pd.NA)
+    cohort["reoffence_days"] = [[] for _ in range(len(cohort))]
     comp = compare_reoffending(cohort, SETTINGS)
     eff = comp.effects[comp.effects.programme == "any_participation"].set_index("measure")
     assert eff.loc["binary_rate", "not_estimable_reason"].startswith("not estimable: nobody in the matched sample")

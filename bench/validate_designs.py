@@ -1,0 +1,189 @@
+"""Readmission and reoffending designs through the real pipeline code, against the generator's truth.
+
+    python -m bench.validate_designs --persons 20000 --reps 200 --first-seed 1000 \
+        [--max-minutes 40] [--out build/validate_designs.csv]
+
+Each replication r (seed first_seed + r) runs, for two scenarios:
+
+* ``null``: ``data.generate --or-readmit 1 --or-reoffend 1`` (no effect at all);
+* ``effect``: the generator's own effects (OR 0.7 readmission, 0.75 reoffending);
+
+the generator (``data.synthetic``: peer visiting planned 1-14 days after discharge and
+justice programmes 0-90 days after the index event, prevented by an earlier event), the
+ingest (``pipelines.ingest.stage.ingest_source``: contract checks, pseudonymisation, staging
+tables), the core SQL (``build_index_discharges``, ``build_justice_cohort``) and the model
+functions (``models.readmission.effects``, ``models.reoffending.effects.compare_programme``)
+for each design: ``exposure_window`` (the old definition), ``risk_set`` (the new default) and
+``landmark``. Only the ``any`` / ``any_participation`` comparison is run (the others use the
+same code). Dagster is skipped to save time; the assets call exactly these functions.
+
+Truth: the null scenario's is 0 for every design. In the effect scenario the risk-set truth is
+``realised.<outcome>.att_expected_risk_difference`` of that replication's truth.json (the mean
+over participants of p1 - p0, the outcome counted from each participant's start day). The old
+definition has no well-defined estimand (its participants are selected on the outcome); its
+bias is shown against the same figure. The landmark design targets a different quantity
+(readmission on days 14-29 among those at risk on day 14) that the truth file does not give,
+so its effect-scenario coverage is not reported.
+
+Writes one CSV row per replication, scenario, outcome and design, and prints the Markdown
+tables for docs/validation.md (section "Readmission and reoffending designs (issue 15)").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data.synthetic import Config, Effects, generate
+from models.comparison import ComparisonError
+from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
+from models.readmission.effects import design_rows, run_comparison
+from models.reoffending import ReoffendingSettings, build_justice_cohort, read_cohort
+from models.reoffending.effects import compare_programme
+from models.reoffending.prepare import ANY, analysis_frame
+from pipelines.ingest.stage import ingest_source
+
+KEY = b"validate-designs-key-0123456789abcdef"
+SOURCES = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "hospital_spells",
+           "justice_events", "offences")
+DESIGNS = ("exposure_window", "risk_set", "landmark")
+SCENARIOS = {"null": Effects(or_readmit=1.0, or_reoffend=1.0), "effect": Effects()}
+
+
+def readmission_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
+    base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
+    build_index_discharges(con, base, as_of=as_of, run_id="bench")
+    discharges = discharges_frame(con)
+    out = []
+    for design in DESIGNS:
+        settings = base.model_copy(update={"design": design})
+        rows = design_rows(discharges, settings, "any")
+        try:
+            res = run_comparison(rows, settings)
+        except ComparisonError as err:
+            out.append({"outcome": "readmission", "design": design, "error": str(err)})
+            continue
+        rd = res.effects.loc["risk_difference"]
+        out.append({"outcome": "readmission", "design": design, "estimate": rd["estimate"], "ci_low": rd["ci_low"],
+                    "ci_high": rd["ci_high"], "n_treated": res.n_treated, "n_matched": res.n_matched,
+                    "truth_risk_set": truth["realised"]["readmission"]["att_expected_risk_difference"]})
+    return out
+
+
+def reoffending_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
+    base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
+    build_justice_cohort(con, base, as_of=as_of, run_id="bench")
+    cohort = read_cohort(con)
+    out = []
+    for design in DESIGNS:
+        settings = base.model_copy(update={"design": design})
+        df = analysis_frame(cohort, settings)
+        rows, _, _, res = compare_programme(df, ANY, settings, None)
+        b = next(r for r in rows if r["measure"] == "binary_rate")
+        if not res:
+            out.append({"outcome": "reoffending", "design": design, "error": b["not_estimable_reason"]})
+            continue
+        out.append({"outcome": "reoffending", "design": design, "estimate": b["estimate"], "ci_low": b["ci_low"],
+                    "ci_high": b["ci_high"], "n_treated": res["binary"].n_treated, "n_matched": b["n_matched"],
+                    "truth_risk_set": truth["realised"]["reoffending"]["att_expected_risk_difference"]})
+    return out
+
+
+def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "in"
+        truth = generate(Config(persons=persons, seed=seed, out=folder, effects=SCENARIOS[scenario]))
+        as_of = dt.date.fromisoformat(truth["end"])
+        con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
+        try:
+            for source in SOURCES:
+                ingest_source(con, source, folder, run_id="bench", as_of=as_of, key=KEY)
+            rows = readmission_rows(con, truth, as_of) + reoffending_rows(con, truth, as_of)
+        finally:
+            con.close()
+    return [{"scenario": scenario, "seed": seed, **r} for r in rows]
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    ok = df[df["error"].isna()] if "error" in df else df
+    out = []
+    for (scenario, outcome, design), g in ok.groupby(["scenario", "outcome", "design"], sort=False):
+        truth = np.zeros(len(g)) if scenario == "null" else g["truth_risk_set"].to_numpy()
+        covered = (g["ci_low"] <= truth) & (truth <= g["ci_high"])
+        significant = (g["ci_high"] < 0) | (g["ci_low"] > 0)
+        show = scenario == "null" or design != "landmark"
+        out.append({
+            "scenario": scenario, "outcome": outcome, "design": design, "reps": len(g),
+            "mean_truth": float(np.mean(truth)) if show else np.nan,
+            "mean_estimate": float(g["estimate"].mean()),
+            "bias": float(np.mean(g["estimate"] - truth)) if show else np.nan,
+            "empirical_se": float(g["estimate"].std(ddof=1)) if len(g) > 1 else np.nan,
+            "mean_ci_width": float((g["ci_high"] - g["ci_low"]).mean()),
+            "coverage_pct": 100 * float(covered.mean()) if show else np.nan,
+            "significant_pct": 100 * float(significant.mean()),
+            "mean_n_participants": float(g["n_treated"].mean()),
+            "share_matched": float((g["n_matched"] / g["n_treated"]).mean()),
+            "failures": int((df["error"].notna() & (df["scenario"] == scenario) & (df["outcome"] == outcome)
+                             & (df["design"] == design)).sum()) if "error" in df else 0,
+        })
+    return pd.DataFrame(out)
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    cols = ["scenario", "outcome", "design", "reps", "mean_truth", "mean_estimate", "bias", "empirical_se",
+            "mean_ci_width", "coverage_pct", "significant_pct", "mean_n_participants", "share_matched"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in summary[cols].itertuples(index=False):
+        cells = []
+        for c, v in zip(cols, r):
+            if isinstance(v, float):
+                cells.append("–" if np.isnan(v) else (f"{v:.1f}" if c.endswith("pct") or c.startswith("mean_n")
+                                                      else f"{v:.3f}" if c == "share_matched" else f"{v:+.4f}"))
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.validate_designs", description=__doc__.splitlines()[0])
+    ap.add_argument("--persons", type=int, default=20000)
+    ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
+    ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
+    a = ap.parse_args(argv)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rows: list[dict] = []
+    done = 0
+    for r in range(a.reps):
+        if a.max_minutes is not None and time.perf_counter() - t0 > 60 * a.max_minutes:
+            break
+        for scenario in SCENARIOS:
+            rows += replicate(scenario, a.first_seed + r, a.persons)
+        done += 1
+        pd.DataFrame(rows).to_csv(a.out, index=False)
+        print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)
+    df = pd.DataFrame(rows)
+    if "error" not in df:
+        df["error"] = None
+    summary = summarise(df)
+    print(f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-{a.first_seed + done - 1}), "
+          f"{time.perf_counter() - t0:.0f} s, {dt.date.today()}, Python {platform.python_version()}\n")
+    print(markdown(summary))
+    summary.to_csv(a.out.with_name(a.out.stem + "_summary.csv"), index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

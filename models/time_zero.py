@@ -1,0 +1,103 @@
+"""Time zero for participation that starts after the index event: sequential trials and landmarks.
+
+Pure pandas, shared by the readmission and reoffending models. The input has one row per
+*unit* (an index discharge, a person's index event) with, in days after the index event:
+
+* ``start``: the day the unit's participation starts (0 = known at the index event, e.g.
+  time-bank activity before discharge); missing = did not start within the grace period;
+* ``event``: the day of the first outcome event (readmission, first proven reoffence);
+  missing = none in follow-up;
+* ``blocked`` (optional): the day exposure by another route begins (another programme);
+  from that day the unit is no longer a comparison unit, and it is a participant only if
+  its own start is not later than that day; missing = never.
+
+A unit is **at risk on day k** when it had no event before day k (``event >= k`` or none):
+an event on day k itself is counted as outcome, for participants and comparison alike.
+
+Designs (docs/methods.md, "Target trials"):
+
+* :func:`sequential_trials`, risk-set matching (Li, Propert & Rosenbaum 2001, *JASA* 96:870):
+  one trial per day k on which some at-risk unit starts. Its participants are the units
+  starting on day k; its comparison units are those at risk on day k that have not started
+  by day k (they may start later, and so may serve in several trials: cluster on the person).
+  Follow-up starts on day k for both.
+* :func:`landmark`: one trial at day L (the end of the grace period) among units at risk
+  then; participants started on or before day L.
+* :func:`exposure_window`: the old definition, participants = started within the grace
+  period, follow-up from day 0. It conditions on the future (a unit must survive event-free
+  until it starts), so it is biased towards benefit; kept only to show that bias.
+
+Each returns the unit rows (copied, with ``trial_day`` and ``treated``) in a deterministic
+order; the caller counts the outcome from ``trial_day`` and matches exactly on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DESIGNS = ("risk_set", "landmark", "exposure_window")
+
+
+def _days(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    if column is None:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def at_risk(event: np.ndarray, day) -> np.ndarray:
+    """No event before ``day`` (an event on the day itself counts as outcome, not exclusion)."""
+    return np.isnan(event) | (event >= day)
+
+
+def sequential_trials(units: pd.DataFrame, start: str, event: str, blocked: str | None = None) -> pd.DataFrame:
+    """Rows of every sequential trial (module docstring): participants start on ``trial_day``."""
+    s, e, b = _days(units, start), _days(units, event), _days(units, blocked)
+    free = lambda k: np.isnan(b) | (b > k)  # noqa: E731
+    starters = ~np.isnan(s) & at_risk(e, s) & (np.isnan(b) | (b >= np.nan_to_num(s, nan=np.inf)))
+    days = np.unique(s[starters])
+    parts = []
+    for k in days:
+        treated = starters & (s == k)
+        comparison = (np.isnan(s) | (s > k)) & at_risk(e, k) & free(k)
+        keep = treated | comparison
+        part = units.loc[keep].copy()
+        part["trial_day"] = int(k)
+        part["treated"] = treated[keep].astype(int)
+        parts.append(part)
+    if not parts:
+        return units.iloc[0:0].assign(trial_day=pd.Series(dtype=int), treated=pd.Series(dtype=int))
+    return pd.concat(parts, ignore_index=True)
+
+
+def landmark(units: pd.DataFrame, start: str, event: str, day: int, blocked: str | None = None) -> pd.DataFrame:
+    """Units at risk on ``day``; participants started on or before it."""
+    s, e, b = _days(units, start), _days(units, event), _days(units, blocked)
+    started = ~np.isnan(s) & (s <= day)
+    keep = at_risk(e, day) & (np.isnan(b) | (b > day) | (started & (b >= np.nan_to_num(s, nan=np.inf))))
+    out = units.loc[keep].copy()
+    out["trial_day"] = int(day)
+    out["treated"] = started[keep].astype(int)
+    return out.reset_index(drop=True)
+
+
+def exposure_window(units: pd.DataFrame, start: str, event: str, blocked: str | None = None) -> pd.DataFrame:
+    """The old definition (biased): participants started within the grace period, follow-up from day 0."""
+    s, b = _days(units, start), _days(units, blocked)
+    keep = np.isnan(b) | ~np.isnan(s)  # units exposed only by the blocked route are left out, as before
+    out = units.loc[keep].copy()
+    out["trial_day"] = 0
+    out["treated"] = (~np.isnan(s[keep])).astype(int)
+    return out.reset_index(drop=True)
+
+
+def trial_frame(units: pd.DataFrame, design: str, start: str, event: str, *, landmark_day: int,
+                blocked: str | None = None) -> pd.DataFrame:
+    """The rows of ``design`` (one of :data:`DESIGNS`)."""
+    if design == "risk_set":
+        return sequential_trials(units, start, event, blocked)
+    if design == "landmark":
+        return landmark(units, start, event, landmark_day, blocked)
+    if design == "exposure_window":
+        return exposure_window(units, start, event, blocked)
+    raise ValueError(f"design must be one of {DESIGNS}, not {design!r}")

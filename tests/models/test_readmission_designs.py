@@ -1,0 +1,125 @@
+"""Readmission designs on the hand-checkable fixture (tests/fixtures/readmission/).
+
+The fixture's participants, in days after the discharge:
+
+* A01, discharge SA1 (2023-01-05): time-bank activity before discharge, so time zero is day 0;
+  readmitted on day 29 (SA2, 2023-02-03).
+* I09, discharge SI2 (2023-09-12): would have started peer visiting on 2023-09-26 (day 14) but
+  was readmitted on day 8 (SI3, 2023-09-20). It is never a participant: it is a comparison
+  discharge only in the trials before day 8 (days 0, 1 and 4), readmitted in each of them.
+* I09, discharge SI3 (2023-09-25): that same enrolment starts the next day (day 1).
+* G07, discharge SG2 (2023-07-15): peer visiting from 2023-07-19 (day 4).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame, readmission_effects
+from models.readmission.before_after import RTM_WARNING, did_row
+from models.readmission.effects import design_rows
+from tests.conftest import ingest_all
+from tests.models.test_readmission_rules import AS_OF, FIXTURE, pid
+
+
+@pytest.fixture(scope="module")
+def discharges(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("in")
+    for f in FIXTURE.glob("*.csv"):
+        shutil.copy(f, folder)
+    con = duckdb.connect(str(tmp_path_factory.mktemp("wh") / "w.duckdb"))
+    ingest_all(con, folder)
+    build_index_discharges(con, ReadmissionSettings(), as_of=AS_OF, run_id="t")
+    frame = discharges_frame(con)
+    con.close()
+    return frame
+
+
+def rows_of(rows: pd.DataFrame, person: str, discharged: str) -> pd.DataFrame:
+    on = pd.to_datetime(rows["discharged_on"]) == pd.Timestamp(discharged)
+    out = rows[(rows["person_id"] == pid(person)) & on]
+    return out.sort_values("trial_day") if "trial_day" in out else out
+
+
+def test_start_day_is_stored_with_the_discharge(discharges):
+    assert rows_of(discharges, "I09", "2023-09-12")["programme_start_day"].tolist() == [14]
+    assert rows_of(discharges, "I09", "2023-09-25")["programme_start_day"].tolist() == [1]
+    assert rows_of(discharges, "G07", "2023-07-15")["programme_start_day"].tolist() == [4]
+
+
+def test_readmitted_on_day_8_before_a_day_14_start_is_a_comparison_only_until_then(discharges):
+    rows = design_rows(discharges, ReadmissionSettings(), "any")
+    si2 = rows_of(rows, "I09", "2023-09-12")
+    assert si2["trial_day"].tolist() == [0, 1, 4]  # trials exist on the days someone starts: 0, 1, 4
+    assert si2["treated"].tolist() == [0, 0, 0]
+    assert si2["readmitted"].tolist() == [1, 1, 1]  # day 8 lies in each trial's follow-up
+
+
+def test_participant_follow_up_starts_on_their_own_start_day(discharges):
+    rows = design_rows(discharges, ReadmissionSettings(), "any")
+    treated = rows[rows["treated"] == 1]
+    got = {(p, str(pd.Timestamp(d).date())): k for p, d, k in zip(treated.person_id, treated.discharged_on, treated.trial_day)}
+    assert got == {(pid("A01"), "2023-01-05"): 0, (pid("I09"), "2023-09-25"): 1, (pid("G07"), "2023-07-15"): 4}
+    # A01's readmission on day 29 counts from day 0; nobody else treated was readmitted
+    assert treated.set_index("trial_day")["readmitted"].to_dict() == {0: 1, 1: 0, 4: 0}
+    # comparison discharges on day 4: still at risk and not enrolled; the outcome counts from day 4
+    day4 = rows[(rows["trial_day"] == 4) & (rows["treated"] == 0)]
+    assert (day4["days_to_readmission"].isna() | (day4["days_to_readmission"] >= 4)).all()
+    assert pid("A01") in set(day4.person_id)  # A01's second discharge SA2 (2023-02-06) is a comparison
+
+
+def test_the_old_definition_makes_the_readmitted_non_starter_a_participant(discharges):
+    rows = design_rows(discharges, ReadmissionSettings(design="exposure_window"), "any")
+    si2 = rows_of(rows, "I09", "2023-09-12")
+    assert si2["treated"].tolist() == [1] and si2["readmitted"].tolist() == [1]
+    assert int(rows["treated"].sum()) == 4
+
+
+def test_landmark_keeps_those_at_risk_on_day_14(discharges):
+    rows = design_rows(discharges, ReadmissionSettings(design="landmark"), "any")
+    assert rows_of(rows, "I09", "2023-09-12").empty  # readmitted on day 8
+    sa1 = rows_of(rows, "A01", "2023-01-05")
+    assert sa1[["trial_day", "treated", "readmitted"]].values.tolist() == [[14, 1, 1]]  # day 29 >= 14
+    assert (rows["days_to_readmission"].isna() | (rows["days_to_readmission"] >= 14)).all()
+
+
+def test_programme_comparison_leaves_out_time_bank_members(discharges):
+    rows = design_rows(discharges, ReadmissionSettings(), "programme")
+    assert rows_of(rows, "A01", "2023-01-05").empty
+    assert sorted(rows.loc[rows["treated"] == 1, "trial_day"]) == [1, 4]
+
+
+def test_effects_mart_carries_the_design_columns(discharges):
+    frame, _ = readmission_effects(discharges, ReadmissionSettings())
+    row = frame.set_index("comparison").loc["any"]
+    assert row["design"] == "risk_set"
+    assert row["design_sentence"].startswith("Follow-up starts on the day each participant started")
+    assert "not yet readmitted or enrolled that day" in row["design_sentence"]
+    if row["status"] == "estimated":
+        assert row["share_participants_matched"] == pytest.approx(row["n_matched"] / row["n_treated"])
+        assert row["estimand"] == ("ATT" if row["n_matched"] == row["n_treated"] else "effect on the matched participants")
+
+
+def test_before_after_is_not_matched_on_its_own_before_period_outcome():
+    assert "prior_emergency_12m" not in ReadmissionSettings().before_after_covariates
+    rng = np.random.default_rng(4)
+    n = 120
+    frame = pd.DataFrame({"treated": (np.arange(n) < 40).astype(int), "age": rng.integers(30, 80, n),
+                          "sex": rng.choice(["female", "male"], n), "imd_decile": rng.integers(1, 11, n),
+                          "prior_emergency_12m": rng.poisson(1, n), "before_n": rng.poisson(1, n),
+                          "after_n": rng.poisson(1, n)})
+    default = did_row(frame, ReadmissionSettings(), "outcome", "emergency_admissions")
+    assert default["status"] == "estimated" and RTM_WARNING not in default["warnings"]
+    named = ReadmissionSettings(before_after_covariates=("age", "sex", "imd_decile", "prior_emergency_12m"))
+    assert RTM_WARNING in did_row(frame, named, "outcome", "emergency_admissions")["warnings"]
+
+
+def test_landmark_day_must_fall_in_the_window():
+    with pytest.raises(ValueError, match="landmark_day"):
+        ReadmissionSettings(landmark_day=30)
+    assert ReadmissionSettings().landmark == 14 and ReadmissionSettings(landmark_day=7).landmark == 7
