@@ -90,7 +90,7 @@ def main() -> int:
         print(f"  {line}")
     if result.success:
         print("Headline figures:")
-        for line in summary.headlines(warehouse.path):
+        for line in summary.headlines(settings.output_dir):
             print(f"  {line}")
     for line in summary.check_warnings(result, job.asset_layer.asset_graph):
         print(f"  {line}")

@@ -1,12 +1,8 @@
 """The closing summary of a headless run: outcome, headline figures, warnings in plain words, where to look.
 
-Each headline is one row of a published effects mart, printed as the mart words it (its
-verdict and its "for every 100" sentence), never recomputed here (DESIGN.md principle 9):
-
-* readmission: ``marts.readmission_effects``, the row comparing any participation;
-* reoffending: ``marts.reoffending_effects``, the estimable 1-year proven-reoffending rate
-  row with the most matched participants;
-* well-being: ``marts.wellbeing_effects``, the all-instruments mean-of-areas improvement.
+The headline figures are the commissioner page's verdict sentences, read from the CSV it
+publishes (``commissioner-verdicts.csv``), so the terminal says exactly what the page says,
+after disclosure control (DESIGN.md principle 9).
 
 A failed check is told by its description and its evaluation's metadata; a failed step by its
 own error, once, with the number of later steps that therefore did not run.
@@ -14,64 +10,24 @@ own error, once, with the number of later steps that therefore did not run.
 
 from __future__ import annotations
 
+import csv
 import re
+from pathlib import Path
 
 import dagster as dg
-import duckdb
-
-from pipelines.resources import read_warehouse
 
 
-def _fmt(value: float, scale: float = 1.0) -> str:
-    return f"{value * scale:+.2f}" if scale == 1.0 else f"{value * scale:+.1f}"
+#: The commissioner page's verdict table: one published row per outcome (dashboards.verdicts).
+VERDICTS_CSV = "commissioner-verdicts.csv"
 
 
-def _interval(row: dict, low: str, high: str, scale: float = 1.0) -> str:
-    return f"95% CI {_fmt(row[low], scale)} to {_fmt(row[high], scale)}"
-
-
-def _readmission(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.sql("SELECT * FROM marts.readmission_effects WHERE comparison = 'any' AND status = 'estimated'").df()
-    if rows.empty:
-        return None
-    r = rows.iloc[0].to_dict()
-    return (f"30-day readmission, {r['verdict']}: {r['jdl_statement']} "
-            f"(risk difference {_fmt(r['risk_difference'], 100)} per 100, {_interval(r, 'rd_ci_low', 'rd_ci_high', 100)})")
-
-
-def _reoffending(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.sql("SELECT * FROM marts.reoffending_effects WHERE estimable AND measure = 'binary_rate' "
-                   "ORDER BY n_matched DESC, programme LIMIT 1").df()
-    if rows.empty:
-        return None
-    r = rows.iloc[0].to_dict()
-    return f"Proven reoffending ({r['programme']}): {r['per_100_statement']} {r['verdict_statement']}"
-
-
-def _wellbeing(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.sql("SELECT * FROM marts.wellbeing_effects WHERE status = 'estimated' AND area = 'mean_of_areas' "
-                   "ORDER BY star_version = 'all' DESC, n_matched DESC LIMIT 1").df()
-    if rows.empty:
-        return None
-    r = rows.iloc[0].to_dict()
-    return (f"Outcomes Star distance travelled ({r['star_version']}), {r['verdict']}: participants "
-            f"{_fmt(r['treated_value'])} points, comparison {_fmt(r['comparison_value'])} "
-            f"(difference {_fmt(r['estimate'])}, {_interval(r, 'ci_low', 'ci_high')})")
-
-
-HEADLINES = {"readmission": _readmission, "reoffending": _reoffending, "well-being": _wellbeing}
-
-
-def headlines(warehouse_path: str) -> list[str]:
-    """One sentence per outcome family; says so when a family has no estimate or its mart cannot be read."""
-    lines = []
-    with read_warehouse(warehouse_path) as con:
-        for family, build in HEADLINES.items():
-            try:
-                lines.append(build(con) or f"{family.capitalize()}: no estimate in this run (see the pages for why)")
-            except (duckdb.Error, KeyError) as err:
-                lines.append(f"{family.capitalize()}: not summarised ({str(err).splitlines()[0]})")
-    return lines
+def headlines(output_dir: str | Path) -> list[str]:
+    """One sentence per outcome, exactly as the commissioner page publishes it (after disclosure control)."""
+    path = Path(output_dir) / VERDICTS_CSV
+    if not path.exists():
+        return [f"No headline figures: {path} was not written."]
+    with path.open(newline="", encoding="utf-8") as f:
+        return [f"{row['outcome']}: {row['sentence'].removeprefix(row['outcome'] + ': ')}" for row in csv.DictReader(f)]
 
 
 def _metadata_words(metadata: dict) -> str:
