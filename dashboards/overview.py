@@ -12,13 +12,15 @@ import html
 
 import duckdb
 
-from dashboards import headlines, verdicts
-from dashboards.commissioner import MARTS
+from dashboards import commissioner, headlines, verdicts
 from dashboards.filters import ALL
 from dashboards.labels import money, plural
 from dashboards.marts import demo_run, read
 from dashboards.page import Page, Section
 from models.disclosure import DisclosureRule
+
+#: Everything the overview reads: the commissioner's marts (its verdicts) and the grants.
+MARTS = (*commissioner.MARTS, "grant_metrics")
 
 WHERE = (("commissioner.html", "Commissioners", "one verdict per outcome against a matched comparison, headline figures, "
           "funnel plots, trends, distance travelled per Star area; filter by time bank, area and year"),
@@ -30,7 +32,7 @@ WHERE = (("commissioner.html", "Commissioners", "one verdict per outcome against
 
 
 def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> list[str]:
-    m = {name: read(con, f"marts.{name}") for name in (*MARTS, "grant_metrics")}
+    m = {name: read(con, f"marts.{name}") for name in MARTS}
     said = verdicts.rows(m, rule)
     line1 = "Outcomes: " + "; ".join(f"{r['outcome'].split(':')[0].lower()} {r['verdict']}"
                                       for r in said.to_dict("records") if r["verdict"]) + "."

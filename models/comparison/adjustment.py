@@ -28,6 +28,15 @@ it multiplies the covariate imbalance left after matching, which is O(n^-1/2), s
 contribution is of smaller order (the argument of Abadie & Imbens 2011, section 3). When the
 controls' outcome (or rate) does not vary there is nothing to model and no correction is made.
 
+Two guards keep mu0 from extrapolating in small matched samples (a Poisson fit on a handful of
+controls once gave a comparison mean of 10^20 reoffences): the correction is made only when
+there are at least :data:`MIN_CONTROLS_PER_PARAMETER` matched controls per coefficient of mu0
+(the usual events-per-variable rule for regression models; Peduzzi et al. 1996, J Clin Epidemiol
+49:1373), and for a count each predicted rate f / d is bounded to the range of the controls'
+observed y / d, so a participant outside the controls' covariate range is given the nearest
+observed rate, not an exponential extrapolation (a logistic prediction is bounded already; a
+linear one extrapolates linearly, which is the point of the correction).
+
 Propensity-model uncertainty for ATT weighting (:func:`propensity_correction`)
 ------------------------------------------------------------------------------
 ATT weights are the odds exp(z'alpha) of the *estimated* score. Stacking the logistic score
@@ -53,6 +62,9 @@ import statsmodels.api as sm
 from scipy.special import expit
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
+
+#: Matched controls needed per coefficient of mu0 before the bias correction is made (see module).
+MIN_CONTROLS_PER_PARAMETER = 10
 
 FAMILIES = {"binary": "logistic", "count": "Poisson (log link, log exposure offset)", "continuous": "linear"}
 
@@ -85,9 +97,14 @@ def bias_correction(X: np.ndarray, outcome_type: str = "continuous"):
     def adjust(y, d, w, treated, m0, psi0):
         tb = np.asarray(treated, dtype=bool)
         c = ~tb & (w > 0)
-        if np.ptp(y[c] / d[c]) == 0:  # no variation among the controls: nothing to model, nothing to correct
+        rate = y[c] / d[c]
+        if np.ptp(rate) == 0:  # no variation among the controls: nothing to model, nothing to correct
+            return m0, psi0
+        if c.sum() < MIN_CONTROLS_PER_PARAMETER * X1.shape[1]:  # too few controls to model: no correction
             return m0, psi0
         f = _fit_mu0(outcome_type, y, X1, w, d, c)
+        if outcome_type == "count":  # a log-linear fit extrapolates exponentially: keep to the observed rates
+            f = d * np.clip(f / d, rate.min(), rate.max())
         wt, wc = float(np.sum(w[tb] * d[tb])), float(np.sum(w[c] * d[c]))
         a = float(np.sum(w[tb] * f[tb]) / wt)
         r = y - f

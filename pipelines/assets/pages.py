@@ -17,6 +17,10 @@ def _rule(settings: Settings) -> DisclosureRule:
     return DisclosureRule(suppress_max=config.suppress_max, round_to=config.round_to)
 
 
+def _marts(*names: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey(["marts", n]) for n in names]
+
+
 @dg.asset(key=["dashboards", "data_quality_page"], group_name="dashboards", kinds={"html"},
           deps=[dg.AssetKey(["staging", s]) for s in SOURCES], pool=WAREHOUSE_POOL,
           description="data-quality.html: rows read, staged and quarantined per source, rules broken, masked examples.")
@@ -27,8 +31,9 @@ def data_quality_page(context: dg.AssetExecutionContext, warehouse: Warehouse, s
 
 
 @dg.asset(key=["dashboards", "index_page"], group_name="dashboards", kinds={"html"},
-          deps=[dg.AssetKey(["meta", "run_record"])], pool=WAREHOUSE_POOL,
-          description="index.html: the run, its provenance in brief, and links to every page.")
+          deps=[dg.AssetKey(["meta", "run_record"]), *_marts(*overview.MARTS)], pool=WAREHOUSE_POOL,
+          description="index.html: what the run found in three lines (the commissioner verdicts, activity, data), "
+                      "then where to look.")
 def index_page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         path = render(overview.build_page(con, context.run_id, _rule(settings)), Path(settings.output_dir))
@@ -39,10 +44,6 @@ def _written(path: Path) -> dg.MaterializeResult:
     """The page and its output-checking report (disclosure-<page>.json, written beside it by ``render``)."""
     report = path.with_name(f"disclosure-{path.stem}.json")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "disclosure_report": dg.MetadataValue.path(str(report))})
-
-
-def _marts(*names: str) -> list[dg.AssetKey]:
-    return [dg.AssetKey(["marts", n]) for n in names]
 
 
 @dg.asset(key=["dashboards", "commissioner_page"], group_name="dashboards", kinds={"html"}, pool=WAREHOUSE_POOL,

@@ -100,3 +100,16 @@ def test_ipw_variance_accounts_for_the_estimated_propensity_model():
     assert known.estimate == pytest.approx(res.estimate)
     assert known.se != pytest.approx(res.se, rel=1e-3)
     assert res.ci_high == pytest.approx(res.estimate + Z95 * res.se)
+
+
+def test_bias_correction_is_not_made_on_too_few_controls_and_count_rates_stay_in_the_observed_range():
+    # 6 participants, 8 controls, 2 covariates: fewer than 10 controls per coefficient of mu0, so the
+    # comparison mean is the plain matched mean (a Poisson fit here once gave 10^20 reoffences).
+    d = pd.DataFrame({"t": [1] * 6 + [0] * 8,
+                      "x": [3.0, 1.2, 2.9, 0.1, 2.8, 0.3, 0.1, 3.3, 2.7, 0.2, 1.4, 0.5, 2.6, 0.0],
+                      "z": [1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1],
+                      "y": [0, 1, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 2, 0]})
+    raw = estimate_effect(d, "t", "y", ["x", "z"], "count", caliper=None, replace=True, bias_correction=False)
+    fixed = estimate_effect(d, "t", "y", ["x", "z"], "count", caliper=None, replace=True)
+    assert fixed.comparison_value == raw.comparison_value  # exactly: no correction was made
+    assert 0 <= fixed.comparison_value <= 3
