@@ -18,6 +18,7 @@ from models.readmission.settings import ReadmissionSettings
 from models.reciprocity.settings import ReciprocitySettings
 from models.reoffending.settings import ReoffendingSettings
 from models.social_value.settings import SocialValueSettings
+from models.warehouse import WarehouseSettings
 from models.wellbeing.settings import WellbeingSettings
 from schemas.mapping import MappingSettings
 
@@ -56,6 +57,7 @@ class OutcomesConfig(BaseModel):
     reciprocity: ReciprocitySettings = ReciprocitySettings()
     social_value: SocialValueSettings = SocialValueSettings()
     mappings: MappingSettings = MappingSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
 
     def as_of(self) -> dt.date:
         return self.ingest.as_of or dt.date.today()
