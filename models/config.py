@@ -19,6 +19,7 @@ from models.readmission.settings import ReadmissionSettings
 from models.reciprocity.settings import ReciprocitySettings
 from models.reoffending.settings import ReoffendingSettings
 from models.social_value.settings import SocialValueSettings
+from models.warehouse import WarehouseSettings
 from models.wellbeing.settings import WellbeingSettings
 from schemas.mapping import MappingSettings
 
@@ -58,6 +59,7 @@ class OutcomesConfig(BaseModel):
     social_value: SocialValueSettings = SocialValueSettings()
     mappings: MappingSettings = MappingSettings()
     effects: EffectRegisterSettings = EffectRegisterSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
 
     def as_of(self) -> dt.date:
         return self.ingest.as_of or dt.date.today()

@@ -79,6 +79,8 @@ class Warehouse(dg.ConfigurableResource):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         con = _open(self.path, False, self.wait_seconds)
         try:
+            for statement in load_config(_env("OUTCOMES_CONFIG", "")).warehouse.statements():  # memory_limit, temp_directory
+                con.execute(statement)
             yield con
         finally:
             con.close()

@@ -138,13 +138,17 @@ def ingest_source(
         known = set(spec.column_names)
         report.extra_columns = sorted({c for f in report.files for c in f.columns if c not in known and c != "_mapping"})
 
-    if report.files:
-        _union_raw(con, spec, report)
-        _pseudonyms(con, spec)
-        _row_rules(con, spec, as_of, report.extra_columns)
-        _table_rules(con, spec)
-        report.unchecked_references = _reference_rules(con, spec)
-    _publish(con, spec, report, run_id, as_of)
+    try:
+        if report.files:
+            _union_raw(con, spec, report)
+            _pseudonyms(con, spec)
+            _row_rules(con, spec, as_of, report.extra_columns, run_id)
+            _table_rules(con, spec, len(report.files))
+            report.unchecked_references = _reference_rules(con, spec)
+        _publish(con, spec, report, run_id, as_of)
+    except BaseException:
+        con.execute(f"DROP TABLE IF EXISTS {_pending(spec)}")
+        raise
     for f in report.files:
         drop(con, f)
     return report
@@ -261,14 +265,24 @@ def _scale_joins(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> str:
     )
 
 
-def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.date, extra_columns: list[str]) -> None:
-    """Typed rows plus one flag per row; the reasons are spelled out later, for rejected rows only."""
+def _pending(spec: SourceContract) -> str:
+    return f"staging._pending_{spec.name}"
+
+
+def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.date, extra_columns: list[str], run_id: str) -> None:
+    """Typed rows plus one flag per row; the reasons are spelled out later, for rejected rows only.
+
+    The rows are written once, in staging's own column order, to ``staging._pending_<source>``
+    (visible to no one: the run holds the warehouse's write lock); publishing deletes the
+    rejected rows, drops the working columns and renames it into place.
+    """
     extras = _covariate_columns_sql(con, extra_columns)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT _row, _file, _line, {typed_columns_sql(spec)}{extras}, "
-        f"({row_is_bad_sql(spec, as_of)} OR coalesce(len(r._mapping), 0) > 0) AS _bad "
+        f"CREATE OR REPLACE TABLE {_pending(spec)} AS SELECT {typed_columns_sql(spec)}{extras}, _file, _line, "
+        f"{quote(run_id)} AS run_id, _row, ({row_is_bad_sql(spec, as_of)} OR coalesce(len(r._mapping), 0) > 0) AS _bad "
         f"FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)}"
     )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT * FROM {_pending(spec)}")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _flags AS SELECT _row, "
         "{'column': NULL::VARCHAR, 'rule': NULL::VARCHAR, 'expected': NULL::VARCHAR, 'value': NULL::VARCHAR} AS v "
@@ -301,28 +315,32 @@ def _flag(con: duckdb.DuckDBPyConnection, select_rows: str, column: str, rule: s
 _CLEAN = "(SELECT * FROM _checked ANTI JOIN _flags USING (_row) WHERE NOT _bad)"
 
 
-def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
+def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, files: int) -> None:
     content = ", ".join(f'"{c}"' for c in spec.column_names)
     if spec.key or spec.natural_key:
         keys = [spec.key] if spec.key else list(spec.natural_key)
         key_cols = ", ".join(f'"{k}"' for k in keys)
         label = spec.key or "+".join(keys)
         clash = "conflicting_key" if spec.key else "conflicting_record"
-        # Only repeated keys need their content compared: find them first, cheaply.
+        # Only repeated keys need their content compared: find them first, and stop when there are none.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _repeated AS SELECT {key_cols} FROM {_CLEAN} GROUP BY ALL HAVING count(*) > 1")
+        if _count(con, "_repeated") == 0:
+            con.execute("DROP TABLE _repeated")
+            return
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _groups AS SELECT {key_cols}, count(DISTINCT hash({content})) AS versions "
-            f"FROM {_CLEAN} c SEMI JOIN (SELECT {key_cols} FROM {_CLEAN} GROUP BY ALL HAVING count(*) > 1) USING ({key_cols}) "
-            "GROUP BY ALL"
+            f"FROM {_CLEAN} c SEMI JOIN _repeated USING ({key_cols}) GROUP BY ALL"
         )
+        con.execute("DROP TABLE _repeated")
         joined = f"SELECT c.*, g.versions FROM {_CLEAN} c JOIN _groups g USING ({key_cols})"
         _flag(con, f"SELECT * FROM ({joined}) WHERE versions > 1", keys[0], clash,
               f"one record per {label}", f"c.\"{keys[0]}\"")
         _flag(con, f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {key_cols} ORDER BY _row) AS copy "
                    f"FROM ({joined}) WHERE versions = 1) WHERE copy > 1",
               keys[0], "duplicate_row", f"{label} once", f"c.\"{keys[0]}\"")
-    else:
+    elif files > 1:
         # Identical rows in one file can be real (two GP contacts in a day); the same rows
-        # delivered again in another file are a re-delivery.
+        # delivered again in another file are a re-delivery (so with one file there is none).
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _groups AS SELECT hash({content}) AS h, min(_row // {_FILE_STRIDE}) AS first_file "
             f"FROM {_CLEAN} GROUP BY 1 HAVING count(DISTINCT _row // {_FILE_STRIDE}) > 1"
@@ -352,11 +370,6 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
     con.execute("BEGIN TRANSACTION")
     try:
         if report.files:
-            typed = ", ".join(f'"{c}"' for c in spec.column_names + report.extra_columns)
-            con.execute(
-                f"CREATE OR REPLACE TABLE staging.{src} AS SELECT {typed}, _file AS source_file, _line AS source_line, "
-                f"{quote(run_id)} AS run_id FROM {_CLEAN}"
-            )
             con.execute(
                 f"CREATE OR REPLACE TABLE quarantine.{src} AS "
                 "WITH rejected AS (SELECT _row FROM _checked WHERE _bad UNION SELECT _row FROM _flags), "
@@ -372,6 +385,7 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
                 "vs[1].rule AS rule, vs[1].expected AS expected, vs[1].value AS value, to_json(vs)::VARCHAR AS violations, "
                 f"record, {quote(run_id)} AS run_id FROM bad ORDER BY _fileno, _line"
             )
+            _stage_pending(con, spec)
         else:
             types = ", ".join(f'"{c.name}" {c.sql_type}' for c in spec.columns)
             con.execute(f"CREATE OR REPLACE TABLE staging.{src} ({types}, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
@@ -394,10 +408,22 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
     report.rows_staged = _count(con, f"staging.{src}")
     report.rows_quarantined = _count(con, f"quarantine.{src}")
     report.rules_broken = dict(Counter(dict(con.execute(f"SELECT rule, count(*) FROM quarantine.{src} GROUP BY rule").fetchall())))
-    for table in ("_checked", "_flags", "_pseudonyms", "_scale_versions", "_scale_areas"):
+    for table in ("_flags", "_pseudonyms", "_scale_versions", "_scale_areas"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute("DROP VIEW IF EXISTS _raw")
+    for view in ("_checked", "_raw"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
     con.execute("DROP VIEW IF EXISTS _malformed")
+
+
+def _stage_pending(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
+    """Turn the flag pass's table into ``staging.<source>`` without copying it (inside the caller's transaction)."""
+    pending = _pending(spec)
+    if con.execute(f"SELECT EXISTS (SELECT 1 FROM {pending} WHERE _bad) OR EXISTS (SELECT 1 FROM _flags)").fetchone()[0]:
+        con.execute(f"DELETE FROM {pending} WHERE _bad OR _row IN (SELECT _row FROM _flags)")
+    for alter in ("DROP COLUMN _bad", "DROP COLUMN _row", "RENAME COLUMN _file TO source_file", "RENAME COLUMN _line TO source_line"):
+        con.execute(f"ALTER TABLE {pending} {alter}")
+    con.execute(f"DROP TABLE IF EXISTS staging.{spec.name}")
+    con.execute(f"ALTER TABLE {pending} RENAME TO {spec.name}")
 
 
 def _register_scale_registry(con: duckdb.DuckDBPyConnection) -> None:

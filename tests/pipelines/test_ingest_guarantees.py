@@ -147,3 +147,35 @@ def test_warehouse_file_is_real_duckdb(tmp_path, inputs):
     con.close()
     with duckdb.connect(str(path), read_only=True) as again:
         assert again.execute("SELECT count(*) FROM staging.persons").fetchone()[0] == 4
+
+
+def _working_tables(con) -> list:
+    return con.execute("SELECT table_name FROM information_schema.tables WHERE table_name LIKE '\\_pending\\_%' ESCAPE '\\'").fetchall()
+
+
+def test_staging_from_the_flag_pass_keeps_only_valid_rows_and_the_published_columns(inputs, warehouse):
+    append_rows(inputs / "timebank_exchanges.csv", "X009,TB01,M001,M002,99,2023-03-01,admin,exchange",
+                "X001,TB01,M001,M002,2,2023-01-10,befriending,exchange")
+    reports = ingest_all(warehouse, inputs)
+    columns = [c for (c,) in warehouse.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'timebank_exchanges' "
+        "ORDER BY ordinal_position").fetchall()]
+    assert columns == ["exchange_id", "timebank_id", "giver_id", "receiver_id", "hours", "exchanged_on", "category", "kind",
+                       "source_file", "source_line", "run_id"]
+    report = reports["timebank_exchanges"]
+    assert report.rows_read == report.rows_staged + report.rows_quarantined and report.rows_quarantined >= 1
+    assert warehouse.execute("SELECT count(*) FROM staging.timebank_exchanges WHERE exchange_id = 'X009'").fetchone()[0] == 0
+    assert _working_tables(warehouse) == []
+
+
+def test_a_failure_after_the_flag_pass_leaves_no_working_table(inputs, warehouse, monkeypatch):
+    import pipelines.ingest.stage as stage
+
+    ingest_all(warehouse, inputs, sources=["persons"])
+    def broken(con, spec):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(stage, "_reference_rules", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_all(warehouse, inputs, sources=["persons"])
+    assert _working_tables(warehouse) == []
+    assert warehouse.execute("SELECT count(*) FROM staging.persons").fetchone()[0] == 4
