@@ -21,6 +21,7 @@ import plotly
 import plotly.graph_objects as go
 
 from dashboards.filters import ALL, SCRIPT, Filter, Variants, controls_html, embed_json
+from dashboards.labels import plural
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -304,7 +305,7 @@ def render(page: Page, out_dir: Path) -> Path:
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
                 parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "
-                             f"({len(section.table):,} rows)</a></p>")
+                             f"({plural(len(section.table), 'row')})</a></p>")
         if section.note:
             parts.append(f"<p class='note'>{html.escape(section.note)}</p>")
         title = html.escape(section.title)

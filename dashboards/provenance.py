@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from models.disclosure import DisclosureRule
+from dashboards.labels import plural
 from dashboards.marts import read, unavailable
 from dashboards.page import Section
 
@@ -40,7 +41,7 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
     table = rule.table(runs, ["rows_read", "rows_staged", "rows_quarantined"], name="runs")[
         ["run_id", "recorded_at", "code_version", "config_sha256", "as_of", "demo", "files", "rows_read", "rows_staged",
          "rows_quarantined"]].astype(str)
-    out = [Section("Provenance", f"{len(runs)} run(s) wrote the figures on these pages. The latest, {runs['run_id'].iloc[-1]}, "
+    out = [Section("Provenance", f"{plural(len(runs), 'run')} wrote the figures on these pages. The latest, {runs['run_id'].iloc[-1]}, "
                    f"ran code {runs['code_version'].iloc[-1]} with the configuration below; rerunning it on the same inputs "
                    "(same file hashes) gives the same marts.", table=table, csv_name="evaluator-runs.csv",
                    html="<details><summary>Configuration (resolved settings, JSON)</summary><pre tabindex='0'>"
