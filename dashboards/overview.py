@@ -44,7 +44,8 @@ def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> 
         f"{plural(grants['funder'].nunique(), 'funder')}")
     line2 = f"Activity: {hours.value.replace(' h', ' hours')} exchanged, about {active.value} active member accounts{money_line}."
     row = con.execute("SELECT files, rows_read, rows_quarantined, as_of FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()
-    line3 = "" if row is None else (f"Data: {plural(row[0], 'input file')}, about {rule.count(row[1]):,} rows read, "
+    read_rows = rule.count(row[1]) if row is not None else None
+    line3 = "" if row is None else (f"Data: {plural(row[0], 'input file')}, about {plural(read_rows, 'row')} read, "
                                     f"{rule.count(row[2])} set aside for breaking a rule; data as of {row[3]}.")
     return [line1, line2, line3]
 

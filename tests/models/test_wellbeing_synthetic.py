@@ -71,12 +71,16 @@ def test_giving_coefficient_covers_the_injected_effect(synthetic):
 
 def test_giving_and_receiving_are_told_apart(synthetic):
     _, truth, _, model = synthetic
-    diff = term(model, "stars", "outcomes_stars", "given_minus_received")
+    # The Recovery Star model, on the 1-10 scale the generator's effects are written on: person-clustered
+    # Wald test, covers the injected gap and points the right way.
+    diff = term(model, "version", "recovery_star", "given_minus_received")
     gap = truth["effects"]["star_per_10h_given"] - truth["effects"]["star_per_10h_received"]
-    # Wald chi-square, 1 df, on person-clustered SEs: covers the injected gap and points the right way (at 8000
-    # persons one seed is not always significant: the clustered SEs are honest and wider, docs/validation.md)
-    assert diff.ci_low <= gap <= diff.ci_high and diff.estimate > 0 and diff.p_value < 0.2
-    rec = term(model, "stars", "outcomes_stars", "hours_received")
+    assert diff.ci_low <= gap <= diff.ci_high and diff.estimate > 0 and diff.p_value < 0.05
+    # The pooled Stars model mixes 1-5 and 1-10 instruments and undercovers (docs/validation.md): it is
+    # published as descriptive only, and here only its direction is checked.
+    pooled = term(model, "stars", "outcomes_stars", "given_minus_received")
+    assert "descriptive only" in pooled.status and pooled.estimate > 0
+    rec = term(model, "version", "recovery_star", "hours_received")
     assert rec.ci_low <= truth["effects"]["star_per_10h_received"] <= rec.ci_high
 
 
