@@ -41,3 +41,21 @@ def append_rows(path: Path, *lines: str) -> None:
     with open(path, "a") as handle:
         for line in lines:
             handle.write(line + "\n")
+
+
+
+def pytest_unconfigure(config):
+    """Drop duckdb's module-level type constants (``duckdb.sqltypes.VARCHAR`` and the like, 27-29 per module)
+    before interpreter shutdown. When a long session's modules are finalised after duckdb's bindings, those
+    constants are reported as "nanobind: leaked ... DuckDBPyType" (hundreds of lines after pytest's summary);
+    nothing of ours leaks, but the noise buried the summary line that `make test` should end with."""
+    import gc
+    import sys
+
+    pytype = type(duckdb.sqltypes.VARCHAR)
+    for name, module in list(sys.modules.items()):
+        if module is not None and name.split(".")[0] in ("duckdb", "_duckdb"):
+            for attr, value in list(vars(module).items()):
+                if isinstance(value, pytype):
+                    delattr(module, attr)
+    gc.collect()
