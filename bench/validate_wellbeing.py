@@ -43,7 +43,7 @@ from schemas.raw import SOURCES
 REPO = Path(__file__).resolve().parents[1]
 NEEDED = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "star_readings")
 KEY = b"validation-key-not-secret-0123456789"
-DESIGNS = ("new_joiners", "joined_by_last_reading")
+DESIGNS = ("prior_reading", "new_joiners", "joined_by_last_reading")
 VERSIONS = ("recovery_star", "wellbeing_star")
 Z95 = 1.959963984540054
 
@@ -65,7 +65,7 @@ def effect_truth(truth: dict) -> dict:
     return out
 
 
-def one_seed(seed: int, persons: int, tmp: Path, null: bool) -> dict:
+def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, model: bool = True) -> dict:
     out = tmp / f"in{seed}"
     truth = _generate(seed, persons, out, null)
     con = duckdb.connect(str(tmp / f"w{seed}.duckdb"))
@@ -73,7 +73,7 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool) -> dict:
         ingest_source(con, source, out, run_id="validate", as_of=dt.date(2025, 1, 1), key=KEY)
     rec = {"seed": seed, "persons": persons, "null": null, "effects": {}, "model": {}}
     targets = effect_truth(truth)
-    for design in DESIGNS:
+    for design in designs:
         settings = wb.WellbeingSettings(design=design)
         wb.build_core(con, settings, "validate")
         e = wb.effects_table(con, settings)
@@ -85,6 +85,9 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool) -> dict:
                     "truth": target, "estimate": float(r.estimate), "se": float((r.ci_high - r.ci_low) / (2 * Z95)),
                     "covered": bool(r.ci_low <= target <= r.ci_high), "n_treated": int(r.n_treated),
                     "n_matched": int(r.n_matched)}
+    if not model:
+        con.close()
+        return rec
     given = truth["effects"]["star_per_10h_given"]
     received = truth["effects"].get("star_per_10h_received", 0.1)
     star = truth["realised"]["star"]
@@ -127,13 +130,15 @@ def main() -> None:
     parser.add_argument("--seeds", default="11-40")
     parser.add_argument("--null", action="store_true", help="inject no Star effect of hours")
     parser.add_argument("--out", type=Path, help="append one JSON line per seed here")
+    parser.add_argument("--designs", default=",".join(DESIGNS), help="comparison designs, comma-separated")
+    parser.add_argument("--no-model", action="store_true", help="skip the trajectory model")
     args = parser.parse_args()
     first, last = map(int, args.seeds.split("-"))
     records = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(first, last + 1):
-            rec = one_seed(seed, args.persons, Path(tmp), args.null)
+            rec = one_seed(seed, args.persons, Path(tmp), args.null, tuple(args.designs.split(",")), not args.no_model)
             records.append(rec)
             if args.out:
                 with args.out.open("a") as fh:

@@ -10,21 +10,27 @@ bank (read from the exchange log itself) minus the deteriorations so far plus no
 observed scores are rounded and clipped to the version's range from
 data/reference/star_versions.yaml.
 
-Enrolment after a baseline reading, stopped by early deterioration (issue 15). On the
-Well-being and Recovery Stars, most members who join inside the window were first read at
-referral, 14-45 days before joining, and again at intake on the day they join. In the
-``REFERRAL_WINDOW`` days after their first reading everyone read deteriorates (a fall, a
-bereavement, a relapse: ``SHOCK_SIZE`` Star points on the 1-10 scale, persistent) at rate
-``REFERRAL_RATE`` per day; a referred person who does before the planned start is read at
-intake and not enrolled. Those are the "referred, not
-enrolled" comparison people (as many as the members' referral gaps imply: a member had no
-deterioration between referral and joining). The intake reading shows the deterioration,
-so what decides who starts is in the readings up to time zero: the target trial of
-docs/methods.md recovers the effect, while counting as a participant anyone who joined by
-their last reading (baseline = first reading) does not: its comparison group carries the
-deteriorations from their baseline on. (Readings are on a schedule; unscheduled readings
-triggered by a deterioration would make the choice of the follow-up reading informative, a
-limitation docs/methods.md states.)
+Enrolment after a baseline reading, decided at intake (issue 15). On the Well-being and
+Recovery Stars, most members who join inside the window were first read at referral, 14-45
+days before joining, and again at intake on the day they join. In the ``REFERRAL_WINDOW``
+days after their first reading everyone read deteriorates (a fall, a bereavement, a relapse:
+``SHOCK_SIZE`` Star points on the 1-10 scale, persistent) at rate ``REFERRAL_RATE`` per day.
+The referred come from one population, read at referral and at the planned start (intake):
+whoever's intake reading has fallen by ``DETERIORATION_SEEN`` or more since referral (mean over
+areas, 1-10 equivalent) is not enrolled; of the others, the members enrol and
+``DECLINE_SHARE`` of the referred non-members decline or find no place (for reasons unrelated
+to their well-being). Members are fixed before the readings are simulated, so a member's
+deteriorations and reading noise are drawn again until their intake lets them enrol (the
+population conditioned on enrolling), and ``REFERRED_PER_MEMBER`` non-members per member are
+referred on members' joining days, of whom those whose intake would have enrolled them are
+dropped (the members stand for them). What decides who starts is therefore in the readings up
+to time zero (the intake and the referral reading before it): the target trial of
+docs/methods.md matched on both recovers the effect. An enrolment decided on the
+deterioration itself, which the readings show only with noise, would leave comparison people
+whose intake reading flatters their true level, and no design on the readings could remove
+their regression to the mean. (Readings are on a schedule; unscheduled readings triggered by
+a deterioration would make the choice of the follow-up reading informative, a limitation
+docs/methods.md states.)
 
 Truth for that estimand, ``realised.target_trial``: for each member read at referral and
 intake, the baseline is the intake reading (time zero = joining) and the outcome the reading
@@ -58,11 +64,15 @@ REFERRAL_RATE, REFERRAL_WINDOW = 1 / 60, 60  # deteriorations per day in the 60 
 MAX_SHOCKS = 6
 NEVER = np.iinfo(np.int64).max
 SHOCK_SIZE = 1.0  # Star points on the 1-10 scale, persistent
+DECLINE_SHARE = 0.3  # referred people without a deterioration who still do not enrol (declined, no place)
 PRE_JOIN_SHARE = 0.8  # members joining inside the window (Well-being and Recovery Stars) first read at referral
 REFERRAL_GAP = (14, 46)  # days from referral to joining (or the planned start): within weeks
 PRE_JOIN_VERSIONS = ("wellbeing_star", "recovery_star")
 FOLLOW_UP_DAYS, FOLLOW_UP_TOLERANCE_DAYS = 183, 61  # the pipeline's defaults (models/wellbeing/settings.py)
-OTHER, PRE_JOIN, NOT_ENROLLED = 0, 1, 2  # kinds of subject
+OTHER, PRE_JOIN, REFERRED = 0, 1, 2  # kinds of subject: other, member read at referral, referred non-member
+REFERRED_PER_MEMBER = 2.0  # referred non-members drawn per member read at referral (about half do not enrol)
+DETERIORATION_SEEN = 0.5  # a fall this large (mean over areas, 1-10) from referral to intake stops enrolment
+MAX_REDRAWS = 200
 BASELINE = {"recovery_star": 3.8, "justice_star": 4.0, "wellbeing_star": 3.9, "swemwbs": 4.6, "wemwbs": 4.6, "home_star": 4.0}
 
 
@@ -88,14 +98,14 @@ class Readings:
 
 
 def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
-    """(person, version, first reading, last reading, kind, intake day or -1)."""
+    """(person, version, first reading, last reading, kind, intake day or -1, declined) per subject."""
     person, tb, role = ms.get("person"), ms.get("tb"), ms.get("role")
     joined, active_end = ms.get("joined"), ms.get("active_end")
     rules = ((role == PATIENT, "wellbeing_star", 0.85), (role == SERVICE_USER, "recovery_star", 0.9),
              (role == PRISONER, "justice_star", 0.8), ((role == COMMUNITY) & (tb == 0), "swemwbs", 0.3),
              ((role == COMMUNITY) & (tb == 1), "wemwbs", 0.25))
     who, ver, first, last, kind, intake = [], [], [], [], [], []
-    n_pre, odds = {}, {}
+    planned = {}
     for mask, v, share in rules:
         s = np.flatnonzero(mask & (rng.random(person.size) < share))
         pre = ((joined[s] >= start + REFERRAL_GAP[1]) & (rng.random(s.size) < PRE_JOIN_SHARE)
@@ -106,9 +116,7 @@ def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
         who.append(person[s]); ver.append(np.full(s.size, v)); first.append(f)
         last.append(np.minimum(np.minimum(active_end[s] + tail, p.death[person[s]] - 1), end))
         kind.append(np.where(pre, PRE_JOIN, OTHER)); intake.append(np.where(pre, joined[s], -1))
-        # members had no deterioration in their referral gap; for each, (1 - q) / q people with one did not join
-        q = np.exp(-REFERRAL_RATE * np.minimum(gap[pre], REFERRAL_WINDOW))
-        n_pre[v], odds[v] = int(pre.sum()), float(np.sum((1 - q) / q))
+        planned[v] = joined[s][pre]
     member = np.zeros(p.n, dtype=bool)
     member[person] = True
     for v, pool, scale in (("wellbeing_star", ~member & p.ltc, 0.6), ("recovery_star", ~member & (p.frailty > 0.8), 0.5)):
@@ -119,54 +127,64 @@ def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
         who.append(s); ver.append(np.full(s.size, v)); first.append(f)
         last.append(np.minimum(np.minimum(f + rng.integers(180, 901, s.size), p.death[s] - 1), end))
         kind.append(np.full(s.size, OTHER)); intake.append(np.full(s.size, -1))
-        # referred, not enrolled: a deterioration between referral and the planned start stopped them
-        m = int(rng.poisson(odds.get(v, 0.0)))
+        # referred people who are not members: each planned to start on a member's joining day (same calendar);
+        # those whose intake would have enrolled them are dropped later (the members stand for them)
+        n = int(round(REFERRED_PER_MEMBER * planned.get(v, np.zeros(0)).size))
         free = np.setdiff1d(cand, s)  # not also on this waiting list (one subject per person and version)
-        if free.size < m:  # a small pool: anyone else not a member
+        if free.size < n:  # a small pool: anyone else not a member
             free = np.setdiff1d(np.flatnonzero(~member), s)
-        s = rng.choice(free, size=min(m, free.size), replace=False)
-        f = rng.integers(start, end - 365, s.size)
-        gap = rng.integers(*REFERRAL_GAP, s.size)
-        who.append(s); ver.append(np.full(s.size, v)); first.append(f)
-        last.append(np.minimum(np.minimum(f + rng.integers(180, 901, s.size), p.death[s] - 1), end))
-        kind.append(np.full(s.size, NOT_ENROLLED)); intake.append(f + gap)
+        n = min(n, free.size)
+        s = rng.choice(free, size=n, replace=False)
+        t0 = rng.choice(planned[v], size=n) if planned.get(v, np.zeros(0)).size else np.zeros(0, np.int64)
+        f = t0 - rng.integers(*REFERRAL_GAP, n)
+        who.append(s); ver.append(np.full(n, v)); first.append(f)
+        last.append(np.minimum(np.minimum(f + rng.integers(180, 901, n), p.death[s] - 1), end))
+        kind.append(np.full(n, REFERRED)); intake.append(t0)
     cols = [np.concatenate(x) for x in (who, ver, first, last, kind, intake)]
     who, ver, first = cols[:3]
     order = np.lexsort((first, ver, who))
     cols = [c[order] for c in cols]
     who, ver, first, last = cols[:4]
     keep = np.r_[True, (who[1:] != who[:-1]) | (ver[1:] != ver[:-1])] & (first <= last)
-    return tuple(c[keep] for c in cols)
+    cols = [c[keep] for c in cols]
+    declined = (cols[4] == REFERRED) & (rng.random(cols[0].size) < DECLINE_SHARE)
+    return (*cols, declined)
 
 
-def _deteriorations(kind, first, intake, rng) -> np.ndarray:
+def _deteriorations(first, rng) -> np.ndarray:
     """Days of each subject's deteriorations (subjects x MAX_SHOCKS; NEVER = none): a Poisson process of rate
-    REFERRAL_RATE in the REFERRAL_WINDOW days after the first reading. Members read before joining had none
-    before joining; the referred who were not enrolled had their first before their planned start."""
-    steps = rng.exponential(1 / REFERRAL_RATE, (kind.size, MAX_SHOCKS))
-    gap = np.where(intake >= 0, intake - first, 0).astype(float)
-    ne = kind == NOT_ENROLLED
-    steps[ne, 0] = -np.log1p(-rng.random(ne.sum()) * -np.expm1(-REFERRAL_RATE * gap[ne])) / REFERRAL_RATE
-    origin = np.where(kind == PRE_JOIN, gap, 0.0)  # memoryless: a member's process restarts on joining
-    t = np.ceil(origin[:, None] + np.cumsum(steps, axis=1)).astype(np.int64)
+    REFERRAL_RATE in the REFERRAL_WINDOW days after the first reading."""
+    t = np.ceil(np.cumsum(rng.exponential(1 / REFERRAL_RATE, (first.size, MAX_SHOCKS)), axis=1)).astype(np.int64)
     return np.where(t <= REFERRAL_WINDOW, first[:, None] + t, NEVER)
+
+
+def _intake_change(sub, day, score, first, intake, lo, version, n_subjects) -> np.ndarray:
+    """Per subject: mean over areas at intake minus at referral (1-10 equivalent; NaN without both)."""
+    f = scale_factor(version)
+    x = 1 + (score - lo) / f
+    out = []
+    for when in (first, intake):
+        at = day == when[sub]
+        total = np.bincount(sub[at], x[at], n_subjects)
+        count = np.bincount(sub[at], minlength=n_subjects)
+        out.append(np.where(count > 0, total / np.maximum(count, 1), np.nan))
+    return out[1] - out[0]
 
 
 def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, received: PersonTimeline,
                       start: int, end: int, effects: Effects, rng: np.random.Generator) -> Readings:
-    who, ver, first, last, kind, intake = _subjects(p, ms, start, end, rng)
+    who, ver, first, last, kind, intake, declined = _subjects(p, ms, start, end, rng)
     k = int(np.ceil((end - start) / 91)) + 2
     steps = np.concatenate([np.zeros((who.size, 1), np.int64), rng.integers(91, 184, (who.size, k - 1))], axis=1)
     at_intake = intake >= 0
     steps[at_intake, 1] = intake[at_intake] - first[at_intake]  # referral, then intake, then every 3-6 months
     dates = first[:, None] + np.cumsum(steps, axis=1)
     valid = dates <= last[:, None]
-    single = rng.random(who.size) < 0.2
-    valid[single, 1:] = False  # a single reading only
-    shocks = _deteriorations(kind, first, intake, rng)
+    single = (rng.random(who.size) < 0.2) & ~at_intake
+    valid[single, 1:] = False  # a single reading only (the referred are always read at referral and intake)
+    shocks = _deteriorations(first, rng)
     subj, col = np.nonzero(valid)
     day = dates[subj, col]
-    n_shocks = (shocks[subj] <= day[:, None]).sum(axis=1)
     versions = tuple(sorted(set(ver.tolist())))
     vcode = np.searchsorted(np.array(versions), ver)
     z = rng.normal(0, 0.8, who.size)
@@ -176,6 +194,8 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
     out = {k: [] for k in ("person", "version", "day", "area", "score")}
     realised = {}
     trial = {}
+    enrols = np.zeros(who.size, bool)
+    redrawn = 0
     for v_i, v in enumerate(versions):
         reg = registry()[v]
         lo, hi, areas = reg["scale_min"], reg["scale_max"], reg["areas"]
@@ -186,13 +206,32 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
         sub = subj[r]
         area_eff = rng.normal(0, 0.6, (who.size, na))[sub, a]
         hours_effect = effects.star_per_10h_given * hg[r] / 10 + effects.star_per_10h_received * hr[r] / 10
-        latent10 = (BASELINE.get(v, 5.0) - 0.3 * p.dep[who[sub]] + z[sub] + area_eff + DRIFT_PER_MONTH * months[r]
-                    - SHOCK_SIZE * n_shocks[r] + hours_effect + rng.normal(0, 0.7, r.size))
+        level = BASELINE.get(v, 5.0) - 0.3 * p.dep[who[sub]] + z[sub] + area_eff + DRIFT_PER_MONTH * months[r] + hours_effect
+        noise = rng.normal(0, 0.7, r.size)
         observe = lambda x: np.clip(np.round(lo + (x - 1) * scale_factor(v)), lo, hi).astype(np.int64)
-        score = observe(latent10)
+        score = observe(level - SHOCK_SIZE * (shocks[sub] <= day[r, None]).sum(axis=1) + noise)
+        if v in PRE_JOIN_VERSIONS:
+            # enrolment is decided at intake, on the readings: a fall of DETERIORATION_SEEN or more (mean over areas,
+            # 1-10 equivalent) since referral stops it; a member's referral and deteriorations are drawn again until
+            # their readings let them enrol (the referred population conditioned on enrolling)
+            for _ in range(MAX_REDRAWS):
+                fall = _intake_change(sub, day[r], score, first, intake, lo, v, who.size) <= -DETERIORATION_SEEN
+                again = np.flatnonzero(fall & (kind == PRE_JOIN))
+                if again.size == 0:
+                    break
+                redrawn += again.size
+                shocks[again] = _deteriorations(first[again], rng)
+                rows = np.isin(sub, again)
+                noise[rows] = rng.normal(0, 0.7, rows.sum())
+                score[rows] = observe(level[rows] - SHOCK_SIZE * (shocks[sub[rows]] <= day[r][rows, None]).sum(axis=1)
+                                      + noise[rows])
+            fall = _intake_change(sub, day[r], score, first, intake, lo, v, who.size) <= -DETERIORATION_SEEN
+            enrols |= (kind == REFERRED) & ~fall & ~declined & (vcode == v_i)
+        keep = ~enrols[sub]  # a referred non-member whose intake would have enrolled them: the members stand for them
+        latent10 = level - SHOCK_SIZE * (shocks[sub] <= day[r, None]).sum(axis=1) + noise
         for key, val in (("person", who[sub]), ("version", np.full(r.size, v_i)), ("day", day[r]), ("area", a), ("score", score)):
-            out[key].append(val)
-        realised[v] = _realised_slope(sub, day[r], score, hg[r], hr[r], months[r], v, effects)
+            out[key].append(val[keep])
+        realised[v] = _realised_slope(sub[keep], day[r][keep], score[keep], hg[r][keep], hr[r][keep], months[r][keep], v, effects)
         if v in PRE_JOIN_VERSIONS:
             trial[v] = _trial_truth(sub, day[r], score - observe(latent10 - hours_effect), kind, intake, v)
     realised["target_trial"] = trial
@@ -202,10 +241,14 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
         "and their areas of (observed score - score without hours, same noise) at the outcome minus at baseline; "
         "points on the version's own scale (mean_area_effect) and on the 1-10 equivalent (mean_area_effect_1_10). "
         f"Deteriorations: {SHOCK_SIZE} points (1-10) at rate {REFERRAL_RATE:.4f}/day in the {REFERRAL_WINDOW} days "
-        "after the first reading; one before the planned start stops enrolment. "
-        "a deterioration before the planned start stops enrolment.")
-    realised["not_enrolled_after_deterioration"] = int(np.sum(kind == NOT_ENROLLED))
+        f"after the first reading (the referral for the referred). Enrolment is decided at intake: a fall of "
+        f"{DETERIORATION_SEEN} or more (mean over areas, 1-10) since referral stops it, and {DECLINE_SHARE:.0%} of "
+        "the other referred non-members decline or find no place.")
+    referred = kind == REFERRED
+    realised["not_enrolled_after_deterioration"] = int(np.sum(referred & ~enrols & ~declined))
+    realised["not_enrolled_other_reasons"] = int(np.sum(referred & declined))
     realised["members_read_before_joining"] = int(np.sum(kind == PRE_JOIN))
+    realised["member_referrals_redrawn"] = int(redrawn)
     cat = {k: np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for k, x in out.items()}
     order = np.lexsort((cat["area"], cat["day"], cat["version"], cat["person"]))
     return Readings(*(cat[k][order] for k in ("person", "version", "day", "area", "score")), versions, realised)

@@ -91,6 +91,8 @@ def trial_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) ->
         SELECT t.person_id, t.star_version, strftime(t.trial_month, '%Y-%m') AS trial_month, t.area,
                t.participant::INTEGER AS participant, t.improvement, t.baseline_oriented AS baseline,
                s.scale_min, s.scale_max, t.months_from_first_reading, t.age_at_time_zero AS age,
+               t.prior_on IS NOT NULL AS has_prior, coalesce(t.days_from_prior, 0) AS days_from_prior,
+               coalesce(t.baseline_oriented - t.prior_oriented, 0) AS pre_change,
                t.s_diff IS NOT NULL AS has_rci, coalesce(t.reliable_improvement, FALSE) AS ri,
                coalesce(t.reliable_deterioration, FALSE) AS rd{extra}
         FROM {TRIALS} t JOIN {PEOPLE} p USING (person_id)
@@ -201,15 +203,23 @@ def _estimate(m, outcome: str, outcome_type: str, notes=()):
 def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
     """One plain sentence: when follow-up starts and who the comparison people are (contract 2 of the brief)."""
     words = {"baseline": "baseline score", "age": "age", "months_from_first_reading": "time since their first reading",
-             "months_between": "months between readings", "imd_decile": "IMD decile", "star_version": "instrument"}
+             "months_between": "months between readings", "imd_decile": "IMD decile", "star_version": "instrument",
+             "pre_change": "the change from the reading before the baseline"}
     on = ", ".join(words.get(c, c.replace("_", " ")) for c in covariates)
     if settings.design == "joined_by_last_reading":
         return ("Benchmark only, biased: follow-up runs from each person's first reading to their last; participants "
                 "are everyone who joined by their last reading, compared with everyone else, matched on " + on + ".")
+    if settings.design == "new_joiners":
+        return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
+                f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
+                f"after it; each is compared with people read in the {settings.baseline_lookback_days} days before the "
+                f"first day of that month who had not joined or enrolled by then, followed the same way, matched on {on}.")
     return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
             f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
             f"after it; each is compared with people read in the {settings.baseline_lookback_days} days before the "
-            f"first day of that month who had not joined or enrolled by then, followed the same way, matched on {on}.")
+            f"first day of a month in the same year who had not joined or enrolled by then (such as people referred "
+            f"who did not start), followed the same way, with a reading before the baseline if the participant had "
+            f"one, matched on {on}.")
 
 
 def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, dict]:
@@ -231,11 +241,18 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
     frame, covs = trial_frames(con, settings)
     if frame.empty:
         return [], {}
+    frame["trial_year"] = frame["trial_month"].str[:4]
     covariates = ["baseline", "age", "months_from_first_reading", *[c for c in covs if c != "age"]]
+    exact = ["trial_month"]
+    if settings.design == "prior_reading":
+        covariates[1:1] = ["pre_change"]
+        exact = ["trial_year", "has_prior"]
     sentence = design_sentence(settings, covariates)
     keys = ["person_id", "star_version", "trial_month", "participant"]
     people = (frame.groupby(keys, sort=True)
               .agg(improvement=("improvement", "mean"), baseline=("baseline", "mean"),
+                   pre_change=("pre_change", "mean"), has_prior=("has_prior", "first"),
+                   days_from_prior=("days_from_prior", "first"), trial_year=("trial_year", "first"),
                    scale_min=("scale_min", "first"), scale_max=("scale_max", "first"), has_rci=("has_rci", "any"),
                    ri=("ri", "any"), rd=("rd", "any"),
                    **{c: (c, "first") for c in ["months_from_first_reading", "age", *[c for c in covs if c != "age"]]})
@@ -251,6 +268,8 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
                      **fields, "outcome": outcome})
 
     def compare(version, data, exact, headline):
+        if settings.design == "prior_reading":  # no comparison pool where no participant could be matched
+            data = data[data.groupby(exact)["participant"].transform("max") == 1]
         base, m, notes = _match_trials(data.reset_index(drop=True), covariates, settings, exact)
         if m is None:
             row(version, MEAN_OF_AREAS, base, headline=headline)
@@ -272,12 +291,12 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
                 outcome=RELIABLE)
 
     for version, g in people.groupby("star_version", sort=True):
-        compare(version, g, ["trial_month"], True)
+        compare(version, g, exact, True)
     if people["star_version"].nunique() > 1:
         span = people["scale_max"] - people["scale_min"]
-        pooled = people.assign(improvement=people["improvement"] * 9 / span,
+        pooled = people.assign(improvement=people["improvement"] * 9 / span, pre_change=people["pre_change"] * 9 / span,
                                baseline=1 + 9 * (people["baseline"] - people["scale_min"]) / span)
-        compare(ALL, pooled, ["star_version", "trial_month"], False)
+        compare(ALL, pooled, ["star_version", *exact], False)
     return rows, results
 
 

@@ -340,10 +340,17 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
                                       ORDER BY abs(date_diff('day', t.baseline_on, o.assessed_on) - {h}), o.assessed_on) AS k
             FROM trial t JOIN occ o ON o.person_id = t.person_id AND o.star_version = t.star_version
              AND o.assessed_on > t.time_zero AND date_diff('day', t.baseline_on, o.assessed_on) BETWEEN {h - tol} AND {h + tol}
+        ), prior AS (
+            SELECT t.person_id, t.star_version, t.trial_month, t.participant, max(o.assessed_on) AS prior_on
+            FROM trial t JOIN occ o ON o.person_id = t.person_id AND o.star_version = t.star_version
+             AND o.assessed_on < t.baseline_on AND o.assessed_on >= t.baseline_on - INTERVAL {back} DAY
+            GROUP BY ALL
         ), rows AS (
-            SELECT t.*, fu.followup_on FROM trial t
+            SELECT t.*, fu.followup_on, prior.prior_on FROM trial t
             LEFT JOIN fu ON fu.person_id = t.person_id AND fu.star_version = t.star_version
              AND fu.trial_month = t.trial_month AND fu.participant = t.participant AND fu.k = 1
+            LEFT JOIN prior ON prior.person_id = t.person_id AND prior.star_version = t.star_version
+             AND prior.trial_month = t.trial_month AND prior.participant = t.participant
         ), sdiff AS (
             SELECT DISTINCT star_version, area, s_diff FROM {JOURNEYS}
         )
@@ -351,6 +358,7 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
                r.baseline_on, b.score_oriented AS baseline_oriented, r.followup_on, f.score_oriented AS followup_oriented,
                f.score_oriented - b.score_oriented AS improvement,
                date_diff('day', r.first_on, r.baseline_on) / {DAYS_PER_MONTH} AS months_from_first_reading,
+               r.prior_on, pr.score_oriented AS prior_oriented, date_diff('day', r.prior_on, r.baseline_on) AS days_from_prior,
                date_diff('day', p.birth_date, r.time_zero) / 365.25 AS age_at_time_zero,
                d.s_diff,
                CASE WHEN d.s_diff > 0 AND f.score_oriented IS NOT NULL
@@ -362,6 +370,8 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
         JOIN {READINGS} b ON b.person_id = r.person_id AND b.star_version = r.star_version AND b.assessed_on = r.baseline_on
         LEFT JOIN {READINGS} f ON f.person_id = r.person_id AND f.star_version = r.star_version
              AND f.area = b.area AND f.assessed_on = r.followup_on
+        LEFT JOIN {READINGS} pr ON pr.person_id = r.person_id AND pr.star_version = r.star_version
+             AND pr.area = b.area AND pr.assessed_on = r.prior_on
         LEFT JOIN sdiff d ON d.star_version = r.star_version AND d.area = b.area
         JOIN {PEOPLE} p ON p.person_id = r.person_id
         ORDER BY r.star_version, r.trial_month, r.person_id, r.participant, b.area

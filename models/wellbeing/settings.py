@@ -103,7 +103,7 @@ class WellbeingSettings(BaseModel):
     comparison_method: Literal["match", "ipw"] = Field("match", description="Comparison engine method.")
     caliper: float | None = Field(0.2, gt=0, description="Matching caliper, SDs of the logit propensity score (Austin 2011).")
     seed: int = Field(0, description="Seed for the comparison engine's tie-breaking.")
-    design: Literal["new_joiners", "joined_by_last_reading"] = Field(
+    design: Literal["prior_reading", "new_joiners", "joined_by_last_reading"] = Field(
         "new_joiners", description="Comparison design: the target trial with time zero at joining (default), or the "
                                    "earlier, biased definition (participant = joined by the last reading; for benchmarks only).")
     baseline_lookback_days: int = Field(91, ge=0, le=730, description="Baseline: the last reading at most this many days "

@@ -140,3 +140,25 @@ def test_reliable_improvement_is_estimated_on_the_matched_sample_and_never_the_h
         assert -1 <= rel.iloc[0]["estimate"] <= 1 and rel.iloc[0]["measure"] == "risk_difference"
     else:  # one matched participant: no interval, so no row
         assert rel.empty
+
+
+def test_the_reading_before_the_baseline_is_recorded_for_the_prior_reading_design(tmp_path, warehouse):
+    # E is read at referral (2023-01-02 = 4) and at intake (2023-02-01 = 3, the day E joins), then 2023-08-01 = 6:
+    # the baseline is the intake reading, the reading before it (30 days earlier, within the 91-day lookback)
+    # is the referral, so the change before time zero is 3 - 4 = -1. A's earlier reading (2022-06-01) is 223
+    # days before the baseline: no prior reading.
+    e = readings("E", "recovery_star", "work", ("2023-01-02", 4), ("2023-02-01", 3), ("2023-08-01", 6))
+    build(tmp_path, warehouse, STAR + e, members=[*MEMBERS, "ME,TB01,E,community,2023-02-01,"])
+    wb.build_core(warehouse, wb.WellbeingSettings(design="prior_reading"), "r")
+    got = warehouse.execute("""
+        SELECT person_id, prior_on::VARCHAR AS prior_on, prior_oriented, days_from_prior, baseline_oriented, improvement
+        FROM core.wellbeing_trials WHERE participant ORDER BY person_id""").df()
+    rows = {r.person_id: r for r in got.itertuples()}
+    er = rows[pid("E")]
+    assert (er.prior_on, er.prior_oriented, er.days_from_prior, er.baseline_oriented, er.improvement) == (
+        "2023-01-02", 4.0, 30, 3.0, 3.0)
+    assert pd.isna(rows[pid("A")].prior_on) and pd.isna(rows[pid("A")].days_from_prior)
+    frame, _ = eff.trial_frames(warehouse, wb.WellbeingSettings(design="prior_reading"))
+    e_row = frame[(frame.person_id == pid("E")) & (frame.participant == 1)].iloc[0]
+    a_row = frame[(frame.person_id == pid("A")) & (frame.participant == 1)].iloc[0]
+    assert (bool(e_row.has_prior), e_row.pre_change, bool(a_row.has_prior), a_row.pre_change) == (True, -1.0, False, 0.0)
