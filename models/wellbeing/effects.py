@@ -1,6 +1,6 @@
 """Participants' change in well-being against a matched comparison group (the comparison engine).
 
-The default design (``design = "new_joiners"``) is the target trial of docs/methods.md
+The default design (``design = "prior_reading"``) is the target trial of docs/methods.md
 ("Well-being"), built in SQL as ``core.wellbeing_trials``: one trial per calendar month in
 which someone started taking part; participants started that month and have a baseline
 reading at most ``baseline_lookback_days`` before starting (time zero = the start);
@@ -8,10 +8,17 @@ comparison people had a reading in the same window up to the month's first day a
 started by then (a person starting later that month is in both arms, as a comparison person
 at the month's start and a participant from their own start). The outcome is the **improvement** from the baseline to the reading nearest
 ``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
-items reflected so a positive value is always better. Matching is within the trial month
-(``exact``), on covariates measured at or before time zero: the baseline, age at time zero,
-months from the first reading on the instrument to the baseline, and the configured person
-covariates. A person can be a comparison person in several monthly trials (and a participant
+items reflected so a positive value is always better. Matching is exact on the calendar year of
+the trial and on whether there is a reading in the ``baseline_lookback_days`` before the
+baseline (for a participant, typically the referral before the intake), and on covariates
+measured at or before time zero: the baseline, the change from that earlier reading to the
+baseline (``pre_change``, 0 without one: a fall between referral and intake is what stops a
+referral becoming a start), age at time zero, months from the first reading on the instrument
+to the baseline, and the configured person covariates; comparison strata without a participant
+are left out. ``design = "new_joiners"`` is the same trial matched within the trial month on the
+baseline, age, months from the first reading and the person covariates only: when a fall
+before time zero decides who starts, its comparison people regress to their mean and it
+overstates the effect (docs/validation.md), so it is kept for the benchmark. A person can be a comparison person in several monthly trials (and a participant
 later), so every interval is clustered two-way on the matched set and the person
 (Cameron, Gelbach & Miller 2011; the engine's ``cluster=``). The engine's defaults apply
 (ties kept, Abadie-Imbens bias correction for a continuous outcome, ``estimand`` "ATT" when at

@@ -20,7 +20,7 @@
     The demographics and the configured covariates from ``staging.persons``.
 
 ``core.wellbeing_trials``, one row per person x version x area x trial x arm (the target trial of
-    docs/methods.md, "Well-being"; used by the comparison when ``design = "new_joiners"``)
+    docs/methods.md, "Well-being"; used by the comparison designs ``prior_reading`` and ``new_joiners``)
     ``participation_started_on`` = the person's first membership (role in ``member_roles``)
     or programme enrolment. One trial per calendar month in which someone reading the
     instrument started. A **participant** of the trial started in that month and has a
@@ -34,7 +34,10 @@
     ``follow_up_tolerance_days``, and after time zero (earliest on ties); NULL when none
     (no follow-up: counted, not compared). Covariates are measured at or before time zero:
     the baseline score, age at time zero, months from the first reading on the instrument
-    to the baseline. Nothing after time zero decides who is in a trial or in which arm.
+    to the baseline, and the reading before the baseline at most ``baseline_lookback_days``
+    earlier (``prior_on``, its score ``prior_oriented`` and ``days_from_prior``; NULL when
+    none: for a participant read at referral and at intake, the referral). Nothing after time
+    zero decides who is in a trial or in which arm.
 
 ``core.star_journeys``, one row per person x version x area
     baseline (rule ``first`` or ``lower_of_first_two``), latest reading, change, months

@@ -27,14 +27,20 @@ Defaults and their sources (details in docs/outputs-wellbeing.md, "Settings"):
   system account are not participants).
 * ``comparison_method`` = "match", ``caliper`` = 0.2 SD of the logit (Austin 2011), the
   comparison engine's defaults.
-* ``design`` = "new_joiners": the target trial of docs/methods.md ("Well-being"): time zero is
+* ``design`` = "prior_reading": the target trial of docs/methods.md ("Well-being"): time zero is
   the day a person starts taking part (joins a time bank in ``member_roles`` or starts a
   programme), the baseline is their last reading on or before it; comparison people are those
-  read by the end of the same calendar month who had not started by then (sequential trials,
-  one per month; Hernan & Robins 2016; Li, Propert & Rosenbaum 2001). "joined_by_last_reading"
-  is the earlier definition (anyone who joined by their last reading is a participant, baseline
-  = first reading): it lets participation after the baseline decide who is compared
-  (immortal-time bias) and is kept only to show that bias in bench/validate_wellbeing.py.
+  read in the lookback before the first day of a month who had not started by then (sequential
+  trials, one per month; Hernan & Robins 2016; Li, Propert & Rosenbaum 2001), matched within the
+  calendar year, exactly on whether there is a reading in the lookback before the baseline (the
+  referral before an intake), and on the change from that reading to the baseline: a fall
+  between referral and intake is what stops a referral becoming a start, so it must be
+  balanced (docs/validation.md, "Well-being design": the default with the lowest bias).
+  "new_joiners" is the same trial without that reading (matched within the trial month); it is
+  biased when a fall before time zero decides who starts, and is kept for the benchmark.
+  "joined_by_last_reading" is the earlier definition (anyone who joined by their last reading is
+  a participant, baseline = first reading): it lets participation after the baseline decide who
+  is compared (immortal-time bias) and is kept only to show that bias in bench/validate_wellbeing.py.
 * ``baseline_lookback_days`` = 91: a baseline reading counts if it is at most 91 days
   before time zero (Star readings come every 3-6 months, reference/methods.md section 3).
 * ``follow_up_days`` = 183, ``follow_up_tolerance_days`` = 91: the outcome is the reading
@@ -104,8 +110,10 @@ class WellbeingSettings(BaseModel):
     caliper: float | None = Field(0.2, gt=0, description="Matching caliper, SDs of the logit propensity score (Austin 2011).")
     seed: int = Field(0, description="Seed for the comparison engine's tie-breaking.")
     design: Literal["prior_reading", "new_joiners", "joined_by_last_reading"] = Field(
-        "new_joiners", description="Comparison design: the target trial with time zero at joining (default), or the "
-                                   "earlier, biased definition (participant = joined by the last reading; for benchmarks only).")
+        "prior_reading", description="Comparison design: the target trial with time zero at joining, matched also on the "
+                                     "change from the reading before the baseline (default); the same without it "
+                                     "(new_joiners); or the earlier, biased definition (participant = joined by the last "
+                                     "reading). The last two for benchmarks only.")
     baseline_lookback_days: int = Field(91, ge=0, le=730, description="Baseline: the last reading at most this many days "
                                                                        "before time zero (91).")
     follow_up_days: int = Field(183, ge=1, le=1826, description="Outcome: the reading nearest this many days after the "

@@ -70,7 +70,7 @@ def test_follow_up_window_and_lookback_are_settings(tmp_path, warehouse):
 
 
 def test_earlier_definition_is_not_the_default():
-    assert wb.WellbeingSettings().design == "new_joiners"
+    assert wb.WellbeingSettings().design == "prior_reading"
     assert "months_between" not in eff.design_sentence(wb.WellbeingSettings(), ["baseline", "age"])
 
 
@@ -95,7 +95,8 @@ def test_matched_effect_on_the_fixture_and_mart_columns(tmp_path, warehouse):
     head = out[out["headline"].astype(bool)]
     assert list(head["star_version"]) == ["recovery_star"] and list(head["area"]) == ["mean_of_areas"]
     r = head.iloc[0]
-    assert r["design"] == "new_joiners" and "joined or enrolled" in r["design_sentence"]
+    assert r["design"] == "prior_reading" and "joined or enrolled" in r["design_sentence"]
+    assert "change from the reading before the baseline" in r["design_sentence"]
     # Every comparison person improved by 1, so whoever is matched the comparison value is 1; the participants
     # are A (+3, February) and C (+1, March), and the engine's common support may leave one of them out.
     assert r["status"] == "estimated" and r["comparison_value"] == pytest.approx(1.0)
