@@ -1,6 +1,7 @@
 """Well-being validation through the real pipeline code: generator -> ingest -> core -> models.
 
     python -m bench.validate_wellbeing [--persons 20000] [--seeds 11-40] [--null] [--out FILE.jsonl]
+        [--designs prior_reading,new_joiners,joined_by_last_reading] [--no-model]
 
 For each seed: generate the inputs (window 2021-2024, nothing future-dated; ``--null`` sets the
 injected Star effects of hours given and received to 0), ingest the sources the well-being
@@ -8,7 +9,8 @@ models need (``pipelines.ingest.stage.ingest_source``, as the ingest assets do),
 tables (``build_core``) and compute, as the assets do:
 
 * **the matched comparison** (``effects_table``), under the default target-trial design
-  (``new_joiners``) and the earlier definition (``joined_by_last_reading``): the headline
+  (``prior_reading``), the same trial without the reading before the baseline (``new_joiners``)
+  and the earlier definition (``joined_by_last_reading``; choose with ``--designs``): the headline
   mean improvement per area for the Recovery Star (1-10) and the Well-being Star (1-5), and
   the pooled row (1-10 equivalent), against the generator's truth for the target trial
   (``realised.star.target_trial``: the members read at referral and intake; the pooled truth
@@ -18,8 +20,10 @@ tables (``build_core``) and compute, as the assets do:
   1-10, Well-being Star 1-5 with the generator's expected slope, pooled Outcomes Stars on the
   1-10 equivalent) and whether giving minus receiving covers its injected difference.
 
-Writes one JSON line per seed (``--out``) and prints bias, empirical SD, mean SE and coverage
-for docs/validation.md ("Well-being design (issue 15)").
+Writes one JSON line per seed (``--out``) and prints bias and its Monte Carlo SE, empirical SD,
+mean SE, coverage and its Monte Carlo SE, and participants (matched) per seed for
+docs/validation.md ("Well-being design (issue 15)"). ``--summarise FILE.jsonl ...`` prints the
+table of earlier runs without running anything.
 """
 
 from __future__ import annotations
@@ -108,8 +112,9 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, mo
 
 def summarise(records: list[dict]) -> str:
     lines = [f"{len(records)} seeds, {records[0]['persons']} persons, {'null' if records[0]['null'] else 'injected'} effects",
-             "| part | key | seeds | mean truth | mean estimate | bias | empirical SD | mean SE | coverage |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| part | key | seeds | mean truth | mean estimate | bias (MC SE) | empirical SD | mean SE | coverage (MC SE) "
+             "| participants (matched) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for part in ("effects", "model"):
         keys = sorted({k for r in records for k in r[part]})
         for k in keys:
@@ -118,9 +123,14 @@ def summarise(records: list[dict]) -> str:
             tru = np.array([x["truth"] for x in rows])
             se = np.array([x["se"] for x in rows])
             cov = sum(x["covered"] for x in rows)
-            lines.append(f"| {part} | {k} | {len(rows)} | {tru.mean():.3f} | {est.mean():.3f} | {(est - tru).mean():+.3f} | "
-                         f"{est.std(ddof=1) if len(est) > 1 else float('nan'):.3f} | {se.mean():.3f} | "
-                         f"{cov}/{len(rows)} ({100 * cov / len(rows):.0f}%) |")
+            n = len(rows)
+            sd = (est - tru).std(ddof=1) if n > 1 else float("nan")
+            share = cov / n
+            people = (f"{np.mean([x['n_treated'] for x in rows]):.0f} ({np.mean([x['n_matched'] for x in rows]):.0f})"
+                      if "n_treated" in rows[0] else "")
+            lines.append(f"| {part} | {k} | {n} | {tru.mean():.3f} | {est.mean():.3f} | {(est - tru).mean():+.3f} "
+                         f"({sd / np.sqrt(n):.3f}) | {est.std(ddof=1) if n > 1 else float('nan'):.3f} | {se.mean():.3f} | "
+                         f"{cov}/{n} ({100 * share:.0f}% ± {100 * np.sqrt(share * (1 - share) / n):.0f}) | {people} |")
     return "\n".join(lines)
 
 
@@ -132,7 +142,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="append one JSON line per seed here")
     parser.add_argument("--designs", default=",".join(DESIGNS), help="comparison designs, comma-separated")
     parser.add_argument("--no-model", action="store_true", help="skip the trajectory model")
+    parser.add_argument("--summarise", type=Path, nargs="+", help="only print the table of these JSON-lines files")
     args = parser.parse_args()
+    if args.summarise:
+        print(summarise([json.loads(line) for f in args.summarise for line in f.read_text().splitlines() if line]))
+        return
     first, last = map(int, args.seeds.split("-"))
     records = []
     t0 = time.perf_counter()

@@ -143,3 +143,26 @@ def test_generator_enrols_after_a_baseline_and_records_the_trial_truth(synthetic
     assert {"recovery_star", "wellbeing_star"} <= set(head["star_version"])
     assert head["design_sentence"].str.startswith("Follow-up starts on the day each participant joined").all()
     assert head["share_participants_matched"].between(0, 1).all()
+
+
+def test_enrolment_is_decided_at_intake_on_the_readings(synthetic):
+    # The generator's rule (data/synthetic/wellbeing.py): a referred person whose intake reading has fallen by 0.5 or
+    # more since referral (mean over areas, 1-10 equivalent) does not enrol. So no participant read at referral and
+    # intake shows such a fall, while among the referred who did not start some do (the fall) and some do not
+    # (declined, no place): the comparison the default design makes on the change from the earlier reading.
+    # (Participants read at intake on the day they start; a programme enrolment later than a reading is not an intake.)
+    con, truth, _, _ = synthetic
+    star = truth["realised"]["star"]
+    assert star["not_enrolled_after_deterioration"] > 0 and star["not_enrolled_other_reasons"] > 0
+    change = con.execute("""
+        SELECT t.participant, t.person_id, t.trial_month,
+               avg((t.baseline_oriented - t.prior_oriented) * 9 / (r.scale_max - r.scale_min)) AS fall
+        FROM core.wellbeing_trials t
+        JOIN (SELECT DISTINCT star_version, scale_min, scale_max FROM core.wellbeing_readings) r USING (star_version)
+        WHERE t.star_version IN ('recovery_star', 'wellbeing_star') AND t.prior_on IS NOT NULL
+          AND t.days_from_prior BETWEEN 14 AND 45 AND (NOT t.participant OR t.baseline_on = t.time_zero)
+        GROUP BY ALL""").df()
+    members = change[change.participant]
+    assert len(members) > 0 and (members.fall > -0.5 + 1e-9).all()
+    others = change[~change.participant]
+    assert (others.fall <= -0.5 + 1e-9).any() and (others.fall > -0.5 + 1e-9).any()
