@@ -223,10 +223,10 @@ def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
                 f"first day of that month who had not joined or enrolled by then, followed the same way, matched on {on}.")
     return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
             f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
-            f"after it; each is compared with people read in the {settings.baseline_lookback_days} days before the "
-            f"first day of a month in the same year who had not joined or enrolled by then (such as people referred "
-            f"who did not start), followed the same way, with a reading before the baseline if the participant had "
-            f"one, matched on {on}.")
+            f"after it; each is compared with people who had not joined or enrolled by the first day of a month in "
+            f"the same year (such as people referred who did not start), read in the {settings.baseline_lookback_days} "
+            f"days before it and followed the same way; a participant read twice before starting (a referral and an "
+            f"intake) only with people also read twice; matched on {on}.")
 
 
 def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, dict]:
