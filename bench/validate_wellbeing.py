@@ -52,10 +52,11 @@ VERSIONS = ("recovery_star", "wellbeing_star")
 Z95 = 1.959963984540054
 
 
-def _generate(seed: int, persons: int, out: Path, null: bool) -> dict:
+def _generate(seed: int, persons: int, out: Path, null: bool, generator: Path = REPO) -> dict:
     effects = ["--star-given", "0", "--star-received", "0"] if null else []
     subprocess.run([sys.executable, "-m", "data.generate", "--persons", str(persons), "--seed", str(seed), "--out",
-                    str(out), "--quiet", "--start", "2021-01-01", "--end", "2024-12-31", *effects], check=True, cwd=REPO)
+                    str(out), "--quiet", "--start", "2021-01-01", "--end", "2024-12-31", *effects], check=True,
+                   cwd=generator)
     return json.loads((out / "truth.json").read_text())
 
 
@@ -69,9 +70,10 @@ def effect_truth(truth: dict) -> dict:
     return out
 
 
-def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, model: bool = True) -> dict:
+def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, model: bool = True,
+             generator: Path = REPO) -> dict:
     out = tmp / f"in{seed}"
-    truth = _generate(seed, persons, out, null)
+    truth = _generate(seed, persons, out, null, generator)
     con = duckdb.connect(str(tmp / f"w{seed}.duckdb"))
     for source in (s for s in SOURCES if s in NEEDED):
         ingest_source(con, source, out, run_id="validate", as_of=dt.date(2025, 1, 1), key=KEY)
@@ -142,6 +144,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="append one JSON line per seed here")
     parser.add_argument("--designs", default=",".join(DESIGNS), help="comparison designs, comma-separated")
     parser.add_argument("--no-model", action="store_true", help="skip the trajectory model")
+    parser.add_argument("--generator-dir", type=Path, default=REPO,
+                        help="run data.generate from here, e.g. an earlier commit's data/ and schemas/ "
+                             "(git archive COMMIT data schemas | tar -x -C DIR)")
     parser.add_argument("--summarise", type=Path, nargs="+", help="only print the table of these JSON-lines files")
     args = parser.parse_args()
     if args.summarise:
@@ -152,7 +157,8 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(first, last + 1):
-            rec = one_seed(seed, args.persons, Path(tmp), args.null, tuple(args.designs.split(",")), not args.no_model)
+            rec = one_seed(seed, args.persons, Path(tmp), args.null, tuple(args.designs.split(",")), not args.no_model,
+                           args.generator_dir)
             records.append(rec)
             if args.out:
                 with args.out.open("a") as fh:
