@@ -98,8 +98,7 @@ def trial_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) ->
         SELECT t.person_id, t.star_version, strftime(t.trial_month, '%Y-%m') AS trial_month, t.area,
                t.participant::INTEGER AS participant, t.improvement, t.baseline_oriented AS baseline,
                s.scale_min, s.scale_max, t.months_from_first_reading, t.age_at_time_zero AS age,
-               t.prior_on IS NOT NULL AS has_prior, coalesce(t.days_from_prior, 0) AS days_from_prior,
-               coalesce(t.baseline_oriented - t.prior_oriented, 0) AS pre_change,
+               t.prior_on IS NOT NULL AS has_prior, coalesce(t.baseline_oriented - t.prior_oriented, 0) AS pre_change,
                t.s_diff IS NOT NULL AS has_rci, coalesce(t.reliable_improvement, FALSE) AS ri,
                coalesce(t.reliable_deterioration, FALSE) AS rd{extra}
         FROM {TRIALS} t JOIN {PEOPLE} p USING (person_id)
@@ -216,15 +215,14 @@ def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
     if settings.design == "joined_by_last_reading":
         return ("Benchmark only, biased: follow-up runs from each person's first reading to their last; participants "
                 "are everyone who joined by their last reading, compared with everyone else, matched on " + on + ".")
+    start = (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
+             f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
+             f"after it; ")
     if settings.design == "new_joiners":
-        return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
-                f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
-                f"after it; each is compared with people read in the {settings.baseline_lookback_days} days before the "
+        return (start + f"each is compared with people read in the {settings.baseline_lookback_days} days before the "
                 f"first day of that month who had not joined or enrolled by then, followed the same way, matched on {on}.")
-    return (f"Follow-up starts on the day each participant joined or enrolled, from their last reading in the "
-            f"{settings.baseline_lookback_days} days before, to the reading nearest {settings.follow_up_days} days "
-            f"after it; each is compared with people who had not joined or enrolled by the first day of a month in "
-            f"the same year (such as people referred who did not start), read in the {settings.baseline_lookback_days} "
+    return (start + f"each is compared with people who had not joined or enrolled by the first day of a month in the "
+            f"same year (such as people referred who did not start), read in the {settings.baseline_lookback_days} "
             f"days before it and followed the same way; a participant read twice before starting (a referral and an "
             f"intake) only with people also read twice; matched on {on}.")
 
@@ -258,8 +256,7 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
     keys = ["person_id", "star_version", "trial_month", "participant"]
     people = (frame.groupby(keys, sort=True)
               .agg(improvement=("improvement", "mean"), baseline=("baseline", "mean"),
-                   pre_change=("pre_change", "mean"), has_prior=("has_prior", "first"),
-                   days_from_prior=("days_from_prior", "first"), trial_year=("trial_year", "first"),
+                   pre_change=("pre_change", "mean"), has_prior=("has_prior", "first"), trial_year=("trial_year", "first"),
                    scale_min=("scale_min", "first"), scale_max=("scale_max", "first"), has_rci=("has_rci", "any"),
                    ri=("ri", "any"), rd=("rd", "any"),
                    **{c: (c, "first") for c in ["months_from_first_reading", "age", *[c for c in covs if c != "age"]]})
