@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, diagnostics_sections, provenance, wording
+from dashboards import charts, coverage, diagnostics_sections, provenance, wording
 from models.disclosure import DisclosureRule
 from dashboards.headlines import illustrative
 from dashboards.labels import money, plural
@@ -27,7 +27,7 @@ from dashboards.page import PALETTE, Page, Section
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
          "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map", "effect_register",
-         *diagnostics_sections.MARTS)
+         *diagnostics_sections.MARTS, *coverage.MARTS)
 
 
 def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
@@ -194,6 +194,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         km_section(m["reoffending_survival"], rule),
         cox_section(m["reoffending_cox"], m["reoffending_effects"], rule),
         *mixed_sections(m["wellbeing_model"], rule),
+        *coverage.sections(m, "social_value"),
         *sroi_sections(m, rule),
     ]
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "

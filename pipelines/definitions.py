@@ -8,6 +8,7 @@ run instead of a backfill dialog. Every asset gets an owner from its group (``GR
 
 import dagster as dg
 
+from pipelines.assets.coverage import coverage_assets, coverage_checks
 from pipelines.assets.diagnostics import diagnostics_assets, diagnostics_checks
 from pipelines.assets.effect_register import effect_register_assets, effect_register_checks
 from pipelines.assets.headline_checks import headline_checks
@@ -54,9 +55,9 @@ all_assets_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=dg.map_asset_specs(with_owner, [
         *ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *reciprocity_assets,
-        *social_value_assets, *diagnostics_assets, *effect_register_assets, reader_snapshot, *page_assets]),
+        *social_value_assets, *diagnostics_assets, *effect_register_assets, *coverage_assets, reader_snapshot, *page_assets]),
     asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
-                  *reciprocity_checks, *social_value_checks, *diagnostics_checks, *effect_register_checks,
+                  *reciprocity_checks, *social_value_checks, *diagnostics_checks, *effect_register_checks, *coverage_checks,
                   *headline_checks],
     jobs=[all_assets_job],
     sensors=sensors,

@@ -22,6 +22,7 @@ from pipelines.assets.reciprocity import reciprocity_assets
 from pipelines.assets.reoffending import reoffending_assets
 from pipelines.assets.social_value import social_value_assets
 from pipelines.assets.wellbeing import wellbeing_assets
+from pipelines.assets.coverage import coverage_assets
 from pipelines.assets.effect_register import effect_register_assets
 from pipelines.ingest.assets import ingest_assets
 from pipelines.provenance_assets import run_record
@@ -50,7 +51,7 @@ def demo_run(tmp_path_factory):
     try:
         result = dg.materialize([*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
                                  *reciprocity_assets, *social_value_assets, *diagnostics_assets, *effect_register_assets,
-                                 *page_assets],
+                                 *coverage_assets, *page_assets],
                                 resources=resources, raise_on_error=False)
     finally:
         if previous is None:
