@@ -33,4 +33,4 @@ def test_wide_star_readings_are_long_with_registry_names_and_unknown_names_quara
         ("recovery_star", "2024-01-12", "managing_mental_health", 6.0),
         ("recovery_star", "2024-01-12", "trust_hope", 9.0)]
     assert warehouse.execute("SELECT source_line, \"column\", rule, value FROM quarantine.star_readings ORDER BY source_line").fetchall() == [
-        (3, "area", "unknown_area", "motivation"), (4, "version", "unknown_star_version", "Family Star Plus")]
+        (3, "area", "unknown_area", "motivation"), (4, "star_version", "unknown_star_version", "Family Star Plus")]
