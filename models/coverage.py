@@ -53,7 +53,7 @@ class Family:
 
 FAMILIES = (
     Family("readmission", "Emergency readmission", ("hospital_spells",),
-           "SELECT count(*) FROM core.index_discharges WHERE exposed AND full_follow_up",
+           "SELECT count(*) FROM core.index_discharges WHERE exposed",
            "SELECT count(*) FROM marts.readmission_effects WHERE status = 'estimated'",
            "readmission effects were estimated"),
     Family("reoffending", "Proven reoffending", ("justice_events",),
