@@ -1,0 +1,98 @@
+"""The one writer of every declared table (schemas/marts.py): typed, checked, atomic.
+
+``write_mart(con, name, frame, run_id)`` replaces table ``name`` with ``frame``'s rows:
+
+* the frame's columns must be the declared ones (``run_id`` may be left out: it is filled
+  from ``run_id``); a frame with a missing or undeclared column is refused with a
+  ValueError naming the table and the columns, never padded or trimmed silently;
+* every column is cast to its declared DuckDB type; a float NaN is written as NULL;
+* ``frame`` may be a pandas DataFrame, a DuckDB relation (set-based models, e.g. the
+  member mart, never pass through pandas), or ``None`` for "no result": an empty table
+  with the declared columns;
+* the replacement is one transaction (``BEGIN; CREATE OR REPLACE TABLE ...; INSERT ...;
+  COMMIT``, rolled back on any error), so a failure leaves the previous table whole, never
+  an empty or half-written one.
+
+Returns the number of rows written.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import duckdb
+import pandas as pd
+
+from schemas.marts import Column, mart
+
+Frame = pd.DataFrame | duckdb.DuckDBPyRelation | None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _typed(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """The frame's columns in order, with dtypes DuckDB's scan reads unambiguously (an object
+    column of only None would otherwise have no type)."""
+    out = pd.DataFrame(index=frame.index)
+    for col in columns:
+        values = frame[col.name]
+        if col.type == "DOUBLE":
+            out[col.name] = pd.to_numeric(values, errors="coerce").astype(float)
+        elif col.type == "BOOLEAN":
+            out[col.name] = values.astype("boolean")
+        elif col.type == "VARCHAR":
+            out[col.name] = values.astype("string")
+        else:
+            out[col.name] = values
+    return out
+
+
+def _select(columns: tuple[Column, ...]) -> str:
+    def one(col: Column) -> str:
+        q = _quoted(col.name)
+        if col.type == "DOUBLE":
+            return f"CASE WHEN isnan({q}) THEN NULL ELSE {q} END::DOUBLE AS {q}"
+        return f"{q}::{col.type} AS {q}"
+
+    return ", ".join(one(c) for c in columns)
+
+
+def write_mart(con: duckdb.DuckDBPyConnection, name: str, frame: Frame, run_id: str) -> int:
+    """Replace the declared table ``name`` with ``frame`` (plus ``run_id``); returns the row count."""
+    declared = mart(name)
+    if frame is None:
+        columns, source = declared.plain_columns(), None
+    else:
+        names = list(frame.columns)
+        given_run_id = "run_id" in names
+        columns = declared.resolve(names if given_run_id else [*names, "run_id"])
+        source = frame
+    ddl = ", ".join(f"{_quoted(c.name)} {c.type}" for c in columns)
+    view = f"_mart_{uuid.uuid4().hex[:12]}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {declared.schema}")
+    if isinstance(source, pd.DataFrame):
+        con.register(view, _typed(source.assign(run_id=run_id), columns))
+    elif source is not None:
+        source.project(", ".join([*(_quoted(n) for n in names if n != "run_id"),
+                                  f"{_sql_text(run_id)} AS run_id"])).create_view(view, replace=True)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {declared.name} ({ddl})")
+        if source is not None:
+            con.execute(f"INSERT INTO {declared.name} SELECT {_select(columns)} FROM {view}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        if isinstance(source, pd.DataFrame):
+            con.unregister(view)
+        elif source is not None:
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+    return int(con.execute(f"SELECT count(*) FROM {declared.name}").fetchall()[0][0])
+
+
+def _sql_text(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
