@@ -6,9 +6,9 @@
   from ``run_id``); a frame with a missing or undeclared column is refused with a
   ValueError naming the table and the columns, never padded or trimmed silently;
 * every column is cast to its declared DuckDB type; a float NaN is written as NULL;
-* ``frame`` may be a pandas DataFrame, a DuckDB relation (set-based models, e.g. the
-  member mart, never pass through pandas), or ``None`` for "no result": an empty table
-  with the declared columns;
+* ``frame`` may be a pandas DataFrame, an Arrow table or a DuckDB relation (set-based
+  models, e.g. the member mart, never pass through pandas), or ``None`` for "no result":
+  an empty table with the declared columns;
 * the replacement is one transaction (``BEGIN; CREATE OR REPLACE TABLE ...; INSERT ...;
   COMMIT``, rolled back on any error), so a failure leaves the previous table whole, never
   an empty or half-written one.
@@ -22,10 +22,11 @@ import uuid
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from schemas.marts import Column, mart
 
-Frame = pd.DataFrame | duckdb.DuckDBPyRelation | None
+Frame = pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation | None
 
 
 def _quoted(name: str) -> str:
@@ -49,9 +50,11 @@ def _typed(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
     return out
 
 
-def _select(columns: tuple[Column, ...]) -> str:
+def _select(columns: tuple[Column, ...], run_id: str) -> str:
     def one(col: Column) -> str:
         q = _quoted(col.name)
+        if col.name == "run_id":
+            return "'" + str(run_id).replace("'", "''") + f"'::VARCHAR AS {q}"
         if col.type == "DOUBLE":
             return f"CASE WHEN isnan({q}) THEN NULL ELSE {q} END::DOUBLE AS {q}"
         return f"{q}::{col.type} AS {q}"
@@ -63,36 +66,31 @@ def write_mart(con: duckdb.DuckDBPyConnection, name: str, frame: Frame, run_id: 
     """Replace the declared table ``name`` with ``frame`` (plus ``run_id``); returns the row count."""
     declared = mart(name)
     if frame is None:
-        columns, source = declared.plain_columns(), None
+        columns = declared.plain_columns()
     else:
-        names = list(frame.columns)
-        given_run_id = "run_id" in names
-        columns = declared.resolve(names if given_run_id else [*names, "run_id"])
-        source = frame
+        names = [str(n) for n in (frame.column_names if isinstance(frame, pa.Table) else frame.columns)]
+        columns = declared.resolve(names if "run_id" in names else [*names, "run_id"])
     ddl = ", ".join(f"{_quoted(c.name)} {c.type}" for c in columns)
     view = f"_mart_{uuid.uuid4().hex[:12]}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {declared.schema}")
-    if isinstance(source, pd.DataFrame):
-        con.register(view, _typed(source.assign(run_id=run_id), columns))
-    elif source is not None:
-        source.project(", ".join([*(_quoted(n) for n in names if n != "run_id"),
-                                  f"{_sql_text(run_id)} AS run_id"])).create_view(view, replace=True)
+    if isinstance(frame, pd.DataFrame):
+        con.register(view, _typed(frame, tuple(c for c in columns if c.name != "run_id")))
+    elif isinstance(frame, pa.Table):
+        con.register(view, frame)
+    elif frame is not None:
+        frame.create_view(view, replace=True)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"CREATE OR REPLACE TABLE {declared.name} ({ddl})")
-        if source is not None:
-            con.execute(f"INSERT INTO {declared.name} SELECT {_select(columns)} FROM {view}")
+        if frame is not None:
+            con.execute(f"INSERT INTO {declared.name} SELECT {_select(columns, run_id)} FROM {view}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
-        if isinstance(source, pd.DataFrame):
+        if isinstance(frame, (pd.DataFrame, pa.Table)):
             con.unregister(view)
-        elif source is not None:
+        elif frame is not None:
             con.execute(f"DROP VIEW IF EXISTS {view}")
     return int(con.execute(f"SELECT count(*) FROM {declared.name}").fetchall()[0][0])
-
-
-def _sql_text(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 #: Disclosure rules (docs/dashboards.md, models/disclosure.py).
 COUNTS_AT_PUBLICATION = ("aggregates only; counts are unrounded in the warehouse and pass the HES rule "
                          "(1-7 suppressed, others rounded to 5) wherever a page or CSV publishes them")
@@ -109,9 +111,76 @@ class Mart:
                              f"missing {missing or 'none'}, not declared {unexpected or 'none'}")
         return tuple(out)
 
+    def types(self) -> dict[str, str]:
+        """Plain column name -> DuckDB type, in order."""
+        return {c.name: c.type for c in self.plain_columns()}
+
+    def result_columns(self) -> list[str]:
+        """The columns a model returns: every plain column but ``run_id`` (the writer adds it)."""
+        return [c.name for c in self.plain_columns() if c.name != "run_id"]
+
+    def empty_frame(self):
+        """A frame with the result columns and no rows."""
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in self.result_columns()})
+
     def plain_columns(self) -> tuple[Column, ...]:
         """The columns of an empty table: every plain column (a templated one has no instance yet)."""
         return tuple(c for c in self.columns if c.pattern is None)
+
+# ------------------------------------------------------------------ readmission core (person level)
+
+INDEX_DISCHARGES = Mart(
+    'core.index_discharges', grain='index discharge (the last spell of a continuous spell)',
+    published=False, disclosure=PERSON_LEVEL,
+    columns=(
+        Column('discharge_id', 'VARCHAR', "spell_id (pseudonym) of the continuous spell's last spell"),
+        Column('person_id', 'VARCHAR', 'person (pseudonym)'),
+        Column('provider_id', 'VARCHAR', 'discharging provider (last spell)'),
+        Column('admitted_on', 'DATE', "admission date of the continuous spell's first spell"),
+        Column('discharged_on', 'DATE', 'discharge date (the index date)'),
+        Column('admission_method', 'VARCHAR', 'method of the first spell'),
+        Column('specialty', 'VARCHAR', 'specialty of the last spell'),
+        Column('n_spells', 'INTEGER', 'spells in the continuous spell (1 = no transfer)'),
+        Column('area_code', 'VARCHAR', 'area of residence'),
+        Column('quarter', 'VARCHAR', 'calendar quarter of discharge, `YYYYQn`'),
+        Column('age', 'INTEGER', 'age in whole years at discharge'),
+        Column('sex', 'VARCHAR', 'sex'),
+        Column('imd_decile', 'INTEGER', 'IMD decile (1 = most deprived)'),
+        Column('prior_emergency_12m', 'INTEGER', 'emergency admissions in the 12 months before the admission'),
+        Column('exposed', 'BOOLEAN', 'exposed by either route (rule 6)'),
+        Column('exposed_timebank', 'BOOLEAN', 'time-bank activity in the 90 days before discharge'),
+        Column('exposed_programme', 'BOOLEAN', 'programme enrolment within 14 days after discharge'),
+        Column('timebank_id', 'VARCHAR', 'time bank of the activity, if exposed that way'),
+        Column('programme_id', 'VARCHAR', 'programme of the earliest such enrolment, if exposed that way'),
+        Column('programme_start_day', 'INTEGER', "days from discharge to that enrolment's start (0–14), else NULL: the participant's own time zero in the risk-set design"),
+        Column('full_follow_up', 'BOOLEAN', 'rule 5; only these rows enter the marts'),
+        Column('readmitted', 'BOOLEAN', 'emergency readmission 0–29 days after (rule 4)'),
+        Column('days_to_readmission', 'INTEGER', "days from discharge to the readmission's admission (0–29), else NULL"),
+        Column('readmission_id', 'VARCHAR', "spell_id of the readmitting continuous spell's last spell"),
+        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+    ),
+)
+CONTINUOUS_SPELLS = Mart(
+    'core.continuous_spells', grain='continuous spell (spells chained by same-day transfers)',
+    published=False, disclosure=PERSON_LEVEL,
+    columns=(
+        Column('chain_id', 'VARCHAR', "the continuous spell's last spell id (pseudonym)"),
+        Column('person_id', 'VARCHAR', 'person (pseudonym)'),
+        Column('seq', 'BIGINT', 'order of the continuous spell within the person'),
+        Column('first_spell_id', 'VARCHAR', 'id of its first spell'),
+        Column('last_spell_id', 'VARCHAR', 'id of its last (discharging) spell'),
+        Column('n_spells', 'INTEGER', 'spells chained by transfers (1 = no transfer)'),
+        Column('admitted_on', 'DATE', 'admission date of the first spell'),
+        Column('discharged_on', 'DATE', 'discharge date of the last spell'),
+        Column('admission_method', 'VARCHAR', 'admission method of the first spell'),
+        Column('discharge_destination', 'VARCHAR', 'discharge destination of the last spell'),
+        Column('provider_id', 'VARCHAR', 'provider of the last spell'),
+        Column('specialty', 'VARCHAR', 'specialty of the last spell'),
+        Column('any_cancer', 'BOOLEAN', 'any of its spells is a cancer spell'),
+        Column('specialties', 'VARCHAR[]', 'specialties of its spells, in spell order'),
+        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+    ),
+)
 
 # ------------------------------------------------------------------ readmission
 
@@ -891,7 +960,45 @@ EFFECT_REGISTER = Mart(
     ),
 )
 
+# ------------------------------------------------------------------ quarterly partitions (docs/partitions.md)
+
+TIMEBANK_ACTIVITY_QUARTERLY = Mart(
+    'marts.timebank_activity_quarterly', grain='time bank × reporting quarter (one partition per quarter)',
+    published=True, disclosure=COUNTS_AT_PUBLICATION,
+    columns=(Column('quarter_start', 'DATE', 'the partition: first day of the calendar quarter (the partition key), '
+                    'even when the window cuts the quarter short'),
+             Column('run_id', 'VARCHAR', "run that wrote this quarter's slice (a table holds slices from several runs)"),
+             *(c for c in TIMEBANK_ACTIVITY.columns if c.name != 'run_id')),
+)
+
+READMISSION_RATES_QUARTERLY = Mart(
+    'marts.readmission_rates_quarterly',
+    grain='quarter of discharge × dimension × value (one partition per quarter)',
+    published=True, disclosure=COUNTS_AT_PUBLICATION,
+    columns=(Column('quarter_start', 'DATE', 'first day of the quarter of discharge (the partition key)'),
+             Column('quarter', 'VARCHAR', 'its label, e.g. `2024Q1` (as in `core.index_discharges`)'),
+             *(c for c in READMISSION_RATES.columns if c.name != 'run_id'),
+             Column('run_id', 'VARCHAR', "run that wrote this quarter's slice")),
+)
+
+
+#: Outcome models whose comparisons have balance and overlap rows.
+COMPARISON_FAMILIES = ("readmission", "reoffending", "wellbeing")
+
+
+def family_diagnostics(published: Mart, family: str) -> Mart:
+    """The unpublished part of a diagnostics mart that one outcome model writes when it runs its
+    comparisons; the diagnostics asset gathers the parts into the published mart."""
+    return Mart(f"core.{published.table}_{family}", grain=f"{published.grain}, {family} comparisons only",
+                columns=published.columns, published=False,
+                disclosure=f"aggregates, gathered into {published.name} (published there)")
+
+
+FAMILY_DIAGNOSTICS = tuple(family_diagnostics(m, f) for m in (COMPARISON_BALANCE, PROPENSITY_OVERLAP)
+                           for f in COMPARISON_FAMILIES)
+
 MARTS: dict[str, Mart] = {m.name: m for m in (
+    INDEX_DISCHARGES, CONTINUOUS_SPELLS,
     READMISSION_RATES, READMISSION_EFFECTS, READMISSION_FUNNEL, READMISSION_BEFORE_AFTER, SERVICE_USE_CHANGE,
     READMISSION_AVOIDED,
     REOFFENDING_RATES, REOFFENDING_EFFECTS, REOFFENDING_SURVIVAL, REOFFENDING_COX, REOFFENDING_AVOIDED,
@@ -901,6 +1008,8 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     SOCIAL_VALUE, SOCIAL_VALUE_SENSITIVITY, IMPACT_MAP, SOCIAL_VALUE_YEARLY,
     COMPARISON_BALANCE, PROPENSITY_OVERLAP,
     EFFECT_REGISTER,
+    TIMEBANK_ACTIVITY_QUARTERLY, READMISSION_RATES_QUARTERLY,
+    *FAMILY_DIAGNOSTICS,
 )}
 
 

@@ -53,8 +53,10 @@ from dataclasses import dataclass
 
 import duckdb
 
+from models.mart_writer import write_mart
+
 from .settings import ReadmissionSettings
-from .tables import CONTINUOUS_SPELLS, INDEX_DISCHARGES, write_frame
+from .tables import CONTINUOUS_SPELLS, INDEX_DISCHARGES
 
 # Typed empty stand-ins for staging tables that do not exist (a source never ingested).
 _EMPTY = {
@@ -136,7 +138,7 @@ def follow_up_end(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings,
 
 def build_continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, run_id: str) -> None:
     """Write core.continuous_spells (rules 1-2) from staging.hospital_spells."""
-    write_frame(con, "core.continuous_spells", None, run_id)
+    write_mart(con, "core.continuous_spells", None, run_id)
     hs = source(con, "hospital_spells")
     chain = "true" if settings.chain_transfers else "false"
     cols = ", ".join(CONTINUOUS_SPELLS)
@@ -185,7 +187,7 @@ def build_index_discharges(
     s = settings
     build_continuous_spells(con, s, run_id)
     end, data_end = follow_up_end(con, s, as_of)
-    write_frame(con, "core.index_discharges", None, run_id)
+    write_mart(con, "core.index_discharges", None, run_id)
     persons = source(con, "persons")
     members = source(con, "timebank_members")
     exchanges = source(con, "timebank_exchanges")

@@ -11,15 +11,17 @@ Pure Python and DuckDB SQL; no Dagster (the assets are in ``pipelines/assets/reo
   ``marts.reoffending_avoided`` from one matching per programme (the shared comparison engine).
 * :mod:`.cox`: ``marts.reoffending_cox`` (statsmodels PHReg) with a Schoenfeld-residual
   proportional-hazards test.
-* :mod:`.tables`: the marts' columns (documented in docs/outputs-reoffending.md) and writer.
+* :mod:`.tables`: the marts' columns, as schemas/marts.py declares them.
 """
+
+from models.mart_writer import write_mart
 
 from .cohort import COHORT_TABLE, analysis_cohort, build_justice_cohort, cohort_sql, read_cohort
 from .cox import fit_cox, ph_test, reoffending_cox, schoenfeld_residuals
 from .effects import ReoffendingComparison, compare_reoffending, km_curve, social_value_outputs
 from .rates import reoffending_rates, wilson_interval
 from .settings import ReoffendingSettings
-from .tables import MARTS, write_mart
+from .tables import MARTS
 
 __all__ = [
     "ReoffendingSettings",
@@ -39,7 +41,6 @@ __all__ = [
     "ph_test",
     "schoenfeld_residuals",
     "MARTS",
-    "write_mart",
     "run_reoffending",
 ]
 
