@@ -54,26 +54,11 @@ from dataclasses import dataclass
 import duckdb
 
 from models.mart_writer import write_mart
+from schemas.contract import empty_source_sql
 
 from .settings import ReadmissionSettings
 from .tables import CONTINUOUS_SPELLS, INDEX_DISCHARGES
 
-# Typed empty stand-ins for staging tables that do not exist (a source never ingested).
-_EMPTY = {
-    "persons": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex, "
-               "NULL::VARCHAR AS area_code, NULL::BIGINT AS imd_decile",
-    "hospital_spells": "SELECT NULL::VARCHAR AS spell_id, NULL::VARCHAR AS person_id, NULL::VARCHAR AS provider_id, "
-                       "NULL::DATE AS admitted_on, NULL::DATE AS discharged_on, NULL::VARCHAR AS admission_method, "
-                       "NULL::VARCHAR AS discharge_destination, NULL::VARCHAR AS specialty, NULL::BOOLEAN AS cancer",
-    "timebank_members": "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS person_id, "
-                        "NULL::VARCHAR AS role, NULL::DATE AS joined_on, NULL::DATE AS left_on",
-    "timebank_exchanges": "SELECT NULL::VARCHAR AS exchange_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS giver_id, "
-                          "NULL::VARCHAR AS receiver_id, NULL::DOUBLE AS hours, NULL::DATE AS exchanged_on, "
-                          "NULL::VARCHAR AS category, NULL::VARCHAR AS kind",
-    "programme_enrolments": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS programme_id, NULL::DATE AS started_on, "
-                            "NULL::DATE AS ended_on",
-    "service_contacts": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS service, NULL::DATE AS contact_on",
-}
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -86,7 +71,7 @@ def source(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """A FROM-able expression for ``staging.<name>``: the table, or a typed empty subquery if absent."""
     if table_exists(con, "staging", name):
         return f"staging.{name}"
-    return f"({_EMPTY[name]} WHERE false)"
+    return f"({empty_source_sql(name)})"
 
 
 def age_sql(birth: str, on: str) -> str:

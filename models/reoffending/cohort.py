@@ -43,6 +43,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from schemas.contract import empty_source_sql
+
 from .settings import ReoffendingSettings
 
 COHORT_TABLE = "core.justice_cohort"
@@ -74,18 +76,6 @@ COHORT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("age", "DOUBLE"),
 )
 
-# Stand-ins for a staging table that does not exist (ingest not run for that source).
-_EMPTY = {
-    "persons": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex, "
-               "NULL::VARCHAR AS area_code, NULL::BIGINT AS imd_decile WHERE false",
-    "justice_events": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS event_type, NULL::DATE AS event_date WHERE false",
-    "offences": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS offence_date, NULL::DATE AS proven_on, "
-                "NULL::BOOLEAN AS is_breach WHERE false",
-    "programme_enrolments": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS programme_id, NULL::DATE AS started_on, "
-                            "NULL::DATE AS ended_on WHERE false",
-    "timebank_members": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS role, "
-                        "NULL::DATE AS joined_on, NULL::DATE AS left_on WHERE false",
-}
 
 _PERIOD = {
     "month": ("month", "1 MONTH", "strftime(period_start, '%Y-%m')"),
@@ -114,7 +104,7 @@ def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> li
 
 
 def _source(con, table: str) -> str:
-    return f"staging.{table}" if table_columns(con, "staging", table) else f"({_EMPTY[table]})"
+    return f"staging.{table}" if table_columns(con, "staging", table) else f"({empty_source_sql(table)})"
 
 
 def persons_covariates(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
