@@ -19,6 +19,8 @@ Returns the number of rows written.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
@@ -27,6 +29,18 @@ import pyarrow as pa
 from schemas.marts import Column, mart
 
 Frame = pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation | None
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction: committed when the block ends, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _quoted(name: str) -> str:
@@ -79,15 +93,11 @@ def write_mart(con: duckdb.DuckDBPyConnection, name: str, frame: Frame, run_id: 
         con.register(view, frame)
     elif frame is not None:
         frame.create_view(view, replace=True)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {declared.name} ({ddl})")
-        if frame is not None:
-            con.execute(f"INSERT INTO {declared.name} SELECT {_select(columns, run_id)} FROM {view}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"CREATE OR REPLACE TABLE {declared.name} ({ddl})")
+            if frame is not None:
+                con.execute(f"INSERT INTO {declared.name} SELECT {_select(columns, run_id)} FROM {view}")
     finally:
         if isinstance(frame, (pd.DataFrame, pa.Table)):
             con.unregister(view)

@@ -127,6 +127,10 @@ class Mart:
         """The columns of an empty table: every plain column (a templated one has no instance yet)."""
         return tuple(c for c in self.columns if c.pattern is None)
 
+
+#: Every table's last or first column: the run that wrote the row.
+RUN_ID = Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).')
+
 # ------------------------------------------------------------------ readmission core (person level)
 
 INDEX_DISCHARGES = Mart(
@@ -157,7 +161,7 @@ INDEX_DISCHARGES = Mart(
         Column('readmitted', 'BOOLEAN', 'emergency readmission 0–29 days after (rule 4)'),
         Column('days_to_readmission', 'INTEGER', "days from discharge to the readmission's admission (0–29), else NULL"),
         Column('readmission_id', 'VARCHAR', "spell_id of the readmitting continuous spell's last spell"),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 CONTINUOUS_SPELLS = Mart(
@@ -178,7 +182,7 @@ CONTINUOUS_SPELLS = Mart(
         Column('specialty', 'VARCHAR', 'specialty of the last spell'),
         Column('any_cancer', 'BOOLEAN', 'any of its spells is a cancer spell'),
         Column('specialties', 'VARCHAR[]', 'specialties of its spells, in spell order'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 
@@ -195,7 +199,7 @@ READMISSION_RATES = Mart(
         Column('rate', 'DOUBLE', 'readmissions / discharges'),
         Column('ci_low', 'DOUBLE', 'Wilson score 95% interval (below)'),
         Column('ci_high', 'DOUBLE', 'Wilson score 95% interval (below)'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 READMISSION_EFFECTS = Mart(
@@ -234,7 +238,7 @@ READMISSION_EFFECTS = Mart(
         Column('design_sentence', 'VARCHAR', 'one plain sentence: when follow-up starts and who the comparison people are'),
         Column('estimand', 'VARCHAR', '`ATT` when every participant was matched, else `effect on the matched participants`'),
         Column('share_participants_matched', 'DOUBLE', 'n_matched / n_treated (0–1)'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 READMISSION_FUNNEL = Mart(
@@ -261,58 +265,41 @@ READMISSION_FUNNEL = Mart(
         Column('upper_998', 'DOUBLE', "99.8% control limits at the unit's expected count"),
         Column('outlier_95', 'VARCHAR', '`high` (above the upper limit), `low` (below the lower limit), `within`'),
         Column('outlier_998', 'VARCHAR', '`high` (above the upper limit), `low` (below the lower limit), `within`'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
+
+#: Columns shared by the two matched difference-in-differences marts (models/readmission/before_after.py).
+_CHANGE_COLUMNS = (
+    Column('n_participants', 'BIGINT', 'eligible participants'),
+    Column('n_matched', 'BIGINT', 'participants matched'),
+    Column('n_comparison', 'BIGINT', 'eligible comparison persons'),
+    Column('status', 'VARCHAR', '`estimated` or `not estimated` (reason in `warnings`)'),
+    Column('participant_before', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),
+    Column('participant_after', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),
+    Column('comparison_before', 'DOUBLE', "matched comparison's weighted mean rate, before and after"),
+    Column('comparison_after', 'DOUBLE', "matched comparison's weighted mean rate, before and after"),
+    Column('did', 'DOUBLE', '(participant_after − participant_before) − (comparison_after − comparison_before)'),
+    Column('ci_low', 'DOUBLE', '95% interval and p-value of `did`'),
+    Column('ci_high', 'DOUBLE', '95% interval and p-value of `did`'),
+    Column('p_value', 'DOUBLE', '95% interval and p-value of `did`'),
+    Column('verdict', 'VARCHAR', '`significant reduction` / `significant increase` / `inconclusive` / `not estimated`'),
+    Column('person_years_after', 'DOUBLE', 'n_matched × 365/365.25'),
+    Column('pseudo_date_rule', 'VARCHAR', 'how comparison persons got their join date'),
+    Column('max_abs_smd_after', 'DOUBLE', 'largest \\|SMD\\| after matching'),
+    Column('warnings', 'VARCHAR', "the engine's warnings"),
+    RUN_ID,
+)
+
 READMISSION_BEFORE_AFTER = Mart(
     'marts.readmission_before_after', grain='outcome (emergency admissions)',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
-    columns=(
-        Column('outcome', 'VARCHAR', '`emergency_admissions` / the service'),
-        Column('n_participants', 'BIGINT', 'eligible participants'),
-        Column('n_matched', 'BIGINT', 'participants matched'),
-        Column('n_comparison', 'BIGINT', 'eligible comparison persons'),
-        Column('status', 'VARCHAR', '`estimated` or `not estimated` (reason in `warnings`)'),
-        Column('participant_before', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),
-        Column('participant_after', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),
-        Column('comparison_before', 'DOUBLE', "matched comparison's weighted mean rate, before and after"),
-        Column('comparison_after', 'DOUBLE', "matched comparison's weighted mean rate, before and after"),
-        Column('did', 'DOUBLE', '(participant_after − participant_before) − (comparison_after − comparison_before)'),
-        Column('ci_low', 'DOUBLE', '95% interval and p-value of `did`'),
-        Column('ci_high', 'DOUBLE', '95% interval and p-value of `did`'),
-        Column('p_value', 'DOUBLE', '95% interval and p-value of `did`'),
-        Column('verdict', 'VARCHAR', '`significant reduction` / `significant increase` / `inconclusive` / `not estimated`'),
-        Column('person_years_after', 'DOUBLE', 'n_matched × 365/365.25'),
-        Column('pseudo_date_rule', 'VARCHAR', 'how comparison persons got their join date'),
-        Column('max_abs_smd_after', 'DOUBLE', 'largest \\|SMD\\| after matching'),
-        Column('warnings', 'VARCHAR', "the engine's warnings"),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
-    ),
+    columns=(Column('outcome', 'VARCHAR', '`emergency_admissions`'), *_CHANGE_COLUMNS),
 )
 SERVICE_USE_CHANGE = Mart(
     'marts.service_use_change', grain='service',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
-    columns=(
-        Column('service', 'VARCHAR', '`emergency_admissions` / the service'),
-        Column('n_participants', 'BIGINT', 'eligible participants'),
-        Column('n_matched', 'BIGINT', 'participants matched'),
-        Column('n_comparison', 'BIGINT', 'eligible comparison persons'),
-        Column('status', 'VARCHAR', '`estimated` or `not estimated` (reason in `warnings`)'),
-        Column('participant_before', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),
-        Column('participant_after', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),
-        Column('comparison_before', 'DOUBLE', "matched comparison's weighted mean rate, before and after"),
-        Column('comparison_after', 'DOUBLE', "matched comparison's weighted mean rate, before and after"),
-        Column('did', 'DOUBLE', '(participant_after − participant_before) − (comparison_after − comparison_before)'),
-        Column('ci_low', 'DOUBLE', '95% interval and p-value of `did`'),
-        Column('ci_high', 'DOUBLE', '95% interval and p-value of `did`'),
-        Column('p_value', 'DOUBLE', '95% interval and p-value of `did`'),
-        Column('verdict', 'VARCHAR', '`significant reduction` / `significant increase` / `inconclusive` / `not estimated`'),
-        Column('person_years_after', 'DOUBLE', 'n_matched × 365/365.25'),
-        Column('pseudo_date_rule', 'VARCHAR', 'how comparison persons got their join date'),
-        Column('max_abs_smd_after', 'DOUBLE', 'largest \\|SMD\\| after matching'),
-        Column('warnings', 'VARCHAR', "the engine's warnings"),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
-    ),
+    columns=(Column('service', 'VARCHAR', 'the service of `staging.service_contacts`'), *_CHANGE_COLUMNS),
 )
 READMISSION_AVOIDED = Mart(
     'marts.readmission_avoided', grain='measure',
@@ -327,7 +314,7 @@ READMISSION_AVOIDED = Mart(
         Column('n', 'BIGINT', 'matched participant discharges (readmissions) or matched participants'),
         Column('unit', 'VARCHAR', 'what the estimate counts, in words'),
         Column('source', 'VARCHAR', 'mart it comes from'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 
@@ -337,7 +324,7 @@ REOFFENDING_RATES = Mart(
     'marts.reoffending_rates', grain='cohort period × programme × index event type',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('cohort_period', 'VARCHAR', 'Cohort period (`2023-Q1`; `2023-01` or `2023` with month/year cohorts), or `all` for the final cohorts pooled.'),
         Column('period_start', 'DATE', 'First day of the cohort period (of the earliest pooled period for `all`).'),
         Column('period_end', 'DATE', 'Last day of the cohort period (of the latest pooled period for `all`).'),
@@ -358,7 +345,7 @@ REOFFENDING_EFFECTS = Mart(
     'marts.reoffending_effects', grain='programme × measure',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('programme', 'VARCHAR', '`any_participation`, a `programme_id` or `timebank:<timebank_id>`: the participants compared.'),
         Column('measure', 'VARCHAR', '`binary_rate`, `frequency`, `days_to_first_reoffence` (JDL: among reoffenders) or `time_to_first_reoffence` (hazard ratio, everyone).'),
         Column('effect_measure', 'VARCHAR', 'What estimate, ci_low, ci_high and p_value are: `risk_difference`, `mean_difference` or `hazard_ratio`.'),
@@ -397,7 +384,7 @@ REOFFENDING_SURVIVAL = Mart(
     'marts.reoffending_survival', grain='programme × group × day',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('programme', 'VARCHAR', 'Participants compared (as in reoffending_effects).'),
         Column('group', 'VARCHAR', '`participants` or `matched_comparison`.'),
         Column('time_days', 'BIGINT', 'Days since the index event (0, then each day with a first reoffence, then the end of follow-up).'),
@@ -412,7 +399,7 @@ REOFFENDING_COX = Mart(
     'marts.reoffending_cox', grain='programme × model term',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('programme', 'VARCHAR', 'Participants compared with all non-participants.'),
         Column('term', 'VARCHAR', '`treated`, a numeric covariate, `<covariate>[<level>]` for a category, or `<covariate>_missing`.'),
         Column('coef', 'DOUBLE', 'Log hazard ratio (statsmodels PHReg).'),
@@ -436,7 +423,7 @@ REOFFENDING_AVOIDED = Mart(
     'marts.reoffending_avoided', grain='programme × measure',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('programme', 'VARCHAR', 'Participants the avoided reoffending is credited to.'),
         Column('measure', 'VARCHAR', '`reoffenders_avoided` (people) or `reoffences_avoided` (proven reoffences) in the follow-up year.'),
         Column('estimate', 'DOUBLE', '(comparison - participant value) x n: avoided among the matched participants; negative = more reoffending.'),
@@ -458,7 +445,7 @@ WELLBEING_CHANGE = Mart(
     'marts.wellbeing_change', grain='Star version × area × time bank × period',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('star_version', 'VARCHAR', 'instrument (star_versions.yaml id)'),
         Column('area', 'VARCHAR', 'area of the version (`total` for WEMWBS/SWEMWBS), or `at_least_one_area`'),
         Column('timebank_id', 'VARCHAR', 'time bank of the participants, `none` (not members), or `all`'),
@@ -501,7 +488,7 @@ WELLBEING_SNAPSHOT = Mart(
     'marts.wellbeing_snapshot', grain='Star version × area × time bank × stage',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('star_version', 'VARCHAR', 'as above'),
         Column('area', 'VARCHAR', 'as above'),
         Column('timebank_id', 'VARCHAR', 'as above'),
@@ -516,7 +503,7 @@ WELLBEING_TRANSITIONS = Mart(
     'marts.wellbeing_transitions', grain='Star version × area × time bank × baseline stage × latest stage',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('star_version', 'VARCHAR', 'as above'),
         Column('area', 'VARCHAR', 'as above'),
         Column('timebank_id', 'VARCHAR', 'as above'),
@@ -534,7 +521,7 @@ WELLBEING_RELIABLE_IMPROVEMENT = Mart(
     'marts.wellbeing_reliable_improvement', grain='output key (measure × Star version × time bank)',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('output_key', 'VARCHAR', 'the key the impact map names: `reliable_wellbeing_improvement`, `...@<time bank>`, `....<version>`, `....<version>@<time bank>`'),
         Column('measure', 'VARCHAR', '`reliable_wellbeing_improvement` (people), `reliable_wellbeing_improvement_share` (proportion), `reliable_wellbeing_deterioration`, `reliable_wellbeing_deterioration_share`'),
         Column('star_version', 'VARCHAR', 'scope (`all` = every instrument / every participant)'),
@@ -558,7 +545,7 @@ WELLBEING_EFFECTS = Mart(
     'marts.wellbeing_effects', grain='Star version × area × outcome',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('star_version', 'VARCHAR', 'scope'),
         Column('area', 'VARCHAR', 'scope'),
         Column('outcome', 'VARCHAR', '`improvement` (latest - baseline, direction-aware; positive = better)'),
@@ -592,7 +579,7 @@ WELLBEING_MODEL = Mart(
     'marts.wellbeing_model', grain='scope × Star version × area × model term',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('scope', 'VARCHAR', 'model'),
         Column('star_version', 'VARCHAR', 'model'),
         Column('area', 'VARCHAR', 'model'),
@@ -621,7 +608,7 @@ MEMBER_RECIPROCITY = Mart(
     'marts.member_reciprocity', grain='account (member_id) over the window',
     published=False, disclosure=PERSON_LEVEL,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('member_id', 'VARCHAR', 'pseudonymised account id'),
         Column('timebank_id', 'VARCHAR', "the account's time bank"),
         Column('person_id', 'VARCHAR', 'pseudonymised linked person, NULL if none'),
@@ -656,7 +643,7 @@ TIMEBANK_ACTIVITY = Mart(
     'marts.timebank_activity', grain='time bank × period, plus one `overall` row per time bank',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('timebank_id', 'VARCHAR', 'time bank'),
         Column('period_type', 'VARCHAR', '`quarter` (or `month`, `year`: setting `period`), or `overall` for the whole window'),
         Column('period_label', 'VARCHAR', 'e.g. `2024-Q1`, `2024-03`, `2024`, or `overall`'),
@@ -704,7 +691,7 @@ GRANT_METRICS = Mart(
     'marts.grant_metrics', grain='grant',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('grant_id', 'VARCHAR', 'from `staging.grants` (amount in GBP)'),
         Column('funder', 'VARCHAR', 'from `staging.grants` (amount in GBP)'),
         Column('timebank_id', 'VARCHAR', 'from `staging.grants` (amount in GBP)'),
@@ -742,7 +729,7 @@ RECIPROCITY_ALLOCATION = Mart(
     'marts.reciprocity_allocation', grain='grant (pot split per funder)',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('funder', 'VARCHAR', 'the grant'),
         Column('grant_id', 'VARCHAR', 'the grant'),
         Column('timebank_id', 'VARCHAR', 'the grant'),
@@ -765,7 +752,7 @@ RECIPROCITY_ALLOCATION_SENSITIVITY = Mart(
     'marts.reciprocity_allocation_sensitivity', grain='α × weight set × grant',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
         Column('funder', 'VARCHAR', 'the grant'),
         Column('grant_id', 'VARCHAR', 'the grant'),
         Column('alpha', 'DOUBLE', 'α of this row'),
@@ -802,7 +789,7 @@ SOCIAL_VALUE = Mart(
         Column('investment_pv', 'DOUBLE', 'present value of the investment, £ (year 0 undiscounted)'),
         Column('year1_impact', 'DOUBLE', "year-1 impact of the scope's outcomes, undiscounted, £"),
         Column('price_year', 'BIGINT', 'reporting price year'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 SOCIAL_VALUE_SENSITIVITY = Mart(
@@ -821,7 +808,7 @@ SOCIAL_VALUE_SENSITIVITY = Mart(
         Column('swing', 'DOUBLE', '`abs(ratio_high − ratio_low)`: the bar length of a tornado chart'),
         Column('switching_value', 'DOUBLE', 'the value of the assumption at which the ratio reaches 1.00; empty when there is none within range'),
         Column('switching_note', 'VARCHAR', 'the switching value in words, or "no switching value within range"'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 IMPACT_MAP = Mart(
@@ -862,7 +849,7 @@ IMPACT_MAP = Mart(
         Column('pv', 'DOUBLE', "the outcome's present value, £"),
         Column('price_year', 'BIGINT', 'reporting price year'),
         Column('status', 'VARCHAR', 'pipeline only: `valued`, or `omitted: <reason>` for an outcome left out because its model has no results (its numbers are then empty)'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 SOCIAL_VALUE_YEARLY = Mart(
@@ -875,21 +862,26 @@ SOCIAL_VALUE_YEARLY = Mart(
         Column('impact', 'DOUBLE', 'impact in that year (after drop-off), £'),
         Column('discount_factor', 'DOUBLE', "`DF_t` of the outcome's schedule (6 dp)"),
         Column('present_value', 'DOUBLE', '`impact × DF_t`, £'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 
 # ------------------------------------------------------------------ diagnostics
 
+#: The columns naming the result a diagnostics row belongs to (models/comparison/diagnostics.py).
+_LABEL_COLUMNS = (
+    Column('result', 'VARCHAR', 'label of the comparison: `<outcome_model>: <comparison>`'),
+    Column('outcome_model', 'VARCHAR', '`readmission`, `reoffending` or `wellbeing`'),
+    Column('comparison', 'VARCHAR', 'readmission: `any`, `timebank`, `programme`; reoffending: the programme label; well-being: `<star_version> / <area>`'),
+    Column('measure', 'VARCHAR', 'the outcome whose design this is (readmission `readmitted_within_30_days`, reoffending `binary_rate`, well-being `improvement`)'),
+    Column('method', 'VARCHAR', '`match` or `ipw`'),
+)
+
 COMPARISON_BALANCE = Mart(
     'marts.comparison_balance', grain='result × design column',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('result', 'VARCHAR', 'label of the comparison: `<outcome_model>: <comparison>`'),
-        Column('outcome_model', 'VARCHAR', '`readmission`, `reoffending` or `wellbeing`'),
-        Column('comparison', 'VARCHAR', 'readmission: `any`, `timebank`, `programme`; reoffending: the programme label; well-being: `<star_version> / <area>`'),
-        Column('measure', 'VARCHAR', 'the outcome whose design this is (readmission `readmitted_within_30_days`, reoffending `binary_rate`, well-being `improvement`)'),
-        Column('method', 'VARCHAR', '`match` or `ipw`'),
+        *_LABEL_COLUMNS,
         Column('covariate', 'VARCHAR', 'design column of the propensity model (a numeric covariate, a category level, a missing-value indicator)'),
         Column('source', 'VARCHAR', 'the covariate the design column came from'),
         Column('smd_before', 'DOUBLE', 'standardised mean difference before matching (pooled SD before; Austin 2009)'),
@@ -902,18 +894,14 @@ COMPARISON_BALANCE = Mart(
         Column('n_comparison_before', 'BIGINT', 'comparison people in the propensity model'),
         Column('n_treated_after', 'BIGINT', 'participants kept (matched, or weighted after support)'),
         Column('n_comparison_after', 'BIGINT', 'distinct comparison people used (matching) or with a positive weight (IPW)'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 PROPENSITY_OVERLAP = Mart(
     'marts.propensity_overlap', grain='result × group × logit-score bin',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('result', 'VARCHAR', 'label of the comparison: `<outcome_model>: <comparison>`'),
-        Column('outcome_model', 'VARCHAR', '`readmission`, `reoffending` or `wellbeing`'),
-        Column('comparison', 'VARCHAR', 'readmission: `any`, `timebank`, `programme`; reoffending: the programme label; well-being: `<star_version> / <area>`'),
-        Column('measure', 'VARCHAR', 'the outcome whose design this is (readmission `readmitted_within_30_days`, reoffending `binary_rate`, well-being `improvement`)'),
-        Column('method', 'VARCHAR', '`match` or `ipw`'),
+        *_LABEL_COLUMNS,
         Column('group', 'VARCHAR', '`participants` or `comparison`'),
         Column('bin', 'INTEGER', 'bin number, 1 to 20, lowest logit first'),
         Column('logit_low', 'DOUBLE', 'lower edge of the bin, logit of the propensity score'),
@@ -928,7 +916,7 @@ PROPENSITY_OVERLAP = Mart(
         Column('n_comparison_removed', 'BIGINT', 'comparison people removed by the level or exact-stratum rules'),
         Column('pooled_sd_logit', 'DOUBLE', 'pooled SD of the logit score'),
         Column('caliper_width', 'DOUBLE', 'caliper in logit units (matching with a caliper; else NULL)'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 
@@ -956,7 +944,7 @@ EFFECT_REGISTER = Mart(
         Column('p_value_holm', 'DOUBLE', "Holm-adjusted p-value over the run's n_comparisons (family-wise error rate)"),
         Column('p_value_bh', 'DOUBLE', "Benjamini-Hochberg adjusted p-value over the run's n_comparisons (false discovery rate)"),
         Column('n_comparisons', 'BIGINT', 'effects with a p-value in this run: the size of the family adjusted for'),
-        Column('run_id', 'VARCHAR', 'Dagster run that wrote the row (meta.runs holds its configuration and inputs).'),
+        RUN_ID,
     ),
 )
 

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from models import reciprocity as rc
+from models.mart_writer import transaction
 from models.readmission.rates import readmission_rates_by_quarter
 from pipelines.assets.publication import preview, table_columns
 from pipelines.assets.readmission import INDEX_KEY
@@ -72,19 +73,15 @@ def replace_quarters(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataF
     name = "_quarterly_slice"
     casts = ", ".join(f'"{c}"::{t} AS "{c}"' for c, t in types.items())
     con.register(name, frame)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        ddl = ", ".join(f'"{c}" {t}' for c, t in types.items())
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
-        if table_columns(con, table) != list(types):
-            raise ValueError(f"{table} has other columns than this run writes; drop it and backfill every quarter")
-        con.execute(f"DELETE FROM {table} WHERE quarter_start >= ? AND quarter_start < ?", [start, end])
-        con.execute(f"INSERT INTO {table} SELECT {casts} FROM {name}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            ddl = ", ".join(f'"{c}" {t}' for c, t in types.items())
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
+            if table_columns(con, table) != list(types):
+                raise ValueError(f"{table} has other columns than this run writes; drop it and backfill every quarter")
+            con.execute(f"DELETE FROM {table} WHERE quarter_start >= ? AND quarter_start < ?", [start, end])
+            con.execute(f"INSERT INTO {table} SELECT {casts} FROM {name}")
     finally:
         con.unregister(name)
     return len(frame)
