@@ -5,7 +5,8 @@
 * the frame's columns must be the declared ones (``run_id`` may be left out: it is filled
   from ``run_id``); a frame with a missing or undeclared column is refused with a
   ValueError naming the table and the columns, never padded or trimmed silently;
-* every column is cast to its declared DuckDB type; a float NaN is written as NULL;
+* every column is cast to its declared DuckDB type (a column declared ``ANY`` keeps its
+  source's type); a float NaN is written as NULL;
 * ``frame`` may be a pandas DataFrame, an Arrow table or a DuckDB relation (set-based
   models, e.g. the member mart, never pass through pandas), or ``None`` for "no result":
   an empty table with the declared columns;
@@ -26,7 +27,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from schemas.marts import Column, mart
+from schemas.marts import AS_STAGED, Column, mart
 
 Frame = pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation | None
 
@@ -93,6 +94,10 @@ def write_mart(con: duckdb.DuckDBPyConnection, name: str, frame: Frame, run_id: 
         con.register(view, frame)
     elif frame is not None:
         frame.create_view(view, replace=True)
+    if any(c.type == AS_STAGED for c in columns):  # typed as the source has it
+        staged = {r[0]: r[1] for r in con.execute(f"DESCRIBE {view}").fetchall()}
+        columns = tuple(Column(c.name, staged[c.name], c.meaning) if c.type == AS_STAGED else c for c in columns)
+        ddl = ", ".join(f"{_quoted(c.name)} {c.type}" for c in columns)
     try:
         with transaction(con):
             con.execute(f"CREATE OR REPLACE TABLE {declared.name} ({ddl})")

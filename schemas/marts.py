@@ -11,9 +11,12 @@ DuckDB type, meaning), whether it is published, and its disclosure rule. From it
 * the column tables of ``docs/outputs-*.md`` (``python -m schemas.marts_doc --write``; a
   test fails when a document and this registry disagree).
 
-Adding a table is one entry here (and one line in :data:`MARTS`). A column name may hold
+Adding a table is one ``Mart(...)`` entry here (then ``python -m schemas.marts_doc`` adds its
+column block to its document). A column name may hold
 ``{months}``: it then stands for one column per value (``retention_{months}m`` matches
-``retention_6m``, ``retention_12m``, ...), for marts whose columns follow a setting.
+``retention_6m``, ``retention_12m``, ...), for marts whose columns follow a setting; a last
+column ``{covariate}`` of type ``ANY`` stands for every further column of a source (the
+covariates of ``staging.persons``), typed as staged.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ COUNTS_AT_PUBLICATION = ("aggregates only; counts are unrounded in the warehouse
 PERSON_LEVEL = "person level: stays in the warehouse, never published or copied to the reader snapshot"
 
 _TEMPLATE = re.compile(r"\{[a-z_]+\}")
+#: What each placeholder of a templated column name stands for.
+_PLACEHOLDERS = {"{months}": r"\d+", "{covariate}": r"[A-Za-z_][A-Za-z0-9_]*"}
+#: The type of a column whose type follows its source (a covariate column of staging.persons).
+AS_STAGED = "ANY"
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,8 @@ class Column:
         """For a templated name (``retention_{months}m``) the pattern of the names it stands for."""
         if not _TEMPLATE.search(self.name):
             return None
-        parts = _TEMPLATE.split(self.name)
-        return re.compile(r"\d+".join(re.escape(p) for p in parts) + r"\Z")
+        return re.compile("".join(_PLACEHOLDERS.get(part, re.escape(part))
+                                  for part in re.split(r"(\{[a-z_]+\})", self.name)) + r"\Z")
 
     def matches(self, name: str) -> bool:
         pattern = self.pattern
@@ -315,6 +322,41 @@ READMISSION_AVOIDED = Mart(
         Column('unit', 'VARCHAR', 'what the estimate counts, in words'),
         Column('source', 'VARCHAR', 'mart it comes from'),
         RUN_ID,
+    ),
+)
+
+
+# ------------------------------------------------------------------ reoffending core (person level)
+
+JUSTICE_COHORT = Mart(
+    'core.justice_cohort', grain='person × cohort period (the index event; models/reoffending/cohort.py)',
+    published=False, disclosure=PERSON_LEVEL,
+    columns=(
+        RUN_ID,
+        Column('person_id', 'VARCHAR', 'person (pseudonym)'),
+        Column('cohort_period', 'VARCHAR', 'cohort period of the index event (`2023-Q1`; month or year cohorts by setting)'),
+        Column('period_start', 'DATE', 'first day of the cohort period'),
+        Column('period_end', 'DATE', 'last day of the cohort period'),
+        Column('index_date', 'DATE', "the person's first qualifying index event in the period"),
+        Column('event_type', 'VARCHAR', 'type of the index event (the one listed first in index_event_types on a tie)'),
+        Column('events_in_period', 'BIGINT', 'qualifying index events of the person in the period'),
+        Column('follow_up_end', 'DATE', 'index date + follow_up_days (day 365 counts)'),
+        Column('proof_deadline', 'DATE', 'follow_up_end + waiting_days: a reoffence proven later does not count'),
+        Column('is_final', 'BOOLEAN', 'period_end + follow_up_days + waiting_days <= as_of (else provisional)'),
+        Column('participant', 'BOOLEAN', 'a programme or time-bank start by index + participation_window_days, not ended before the index date'),
+        Column('programmes', 'VARCHAR[]', 'programme labels: the programme_id, or `timebank:<timebank_id>`'),
+        Column('participation_start', 'DATE', 'earliest start of those programmes'),
+        Column('programme_start_days', 'BIGINT[]', 'day each programme started, counted from the index date (0 when on or before it)'),
+        Column('reoffended', 'BOOLEAN', 'at least one proven reoffence'),
+        Column('reoffences', 'BIGINT', 'proven reoffences (breaches never count)'),
+        Column('reoffence_days', 'BIGINT[]', "each reoffence's offence date as days after the index date"),
+        Column('first_reoffence_date', 'DATE', 'offence date of the first proven reoffence'),
+        Column('days_to_first_reoffence', 'BIGINT', 'days from the index date to the first proven reoffence'),
+        Column('breaches_in_window', 'BIGINT', 'breaches in the follow-up (recorded, never reoffences)'),
+        Column('proven_after_waiting', 'BIGINT', 'offences in the follow-up proven after the deadline (recorded only)'),
+        Column('age', 'DOUBLE', 'years at the index date (days / 365.25)'),
+        Column('{covariate}', AS_STAGED, 'every further column of `staging.persons` as staged (a name that clashes with '
+               'a column above becomes `persons_<name>`)'),
     ),
 )
 
@@ -985,20 +1027,9 @@ def family_diagnostics(published: Mart, family: str) -> Mart:
 FAMILY_DIAGNOSTICS = tuple(family_diagnostics(m, f) for m in (COMPARISON_BALANCE, PROPENSITY_OVERLAP)
                            for f in COMPARISON_FAMILIES)
 
-MARTS: dict[str, Mart] = {m.name: m for m in (
-    INDEX_DISCHARGES, CONTINUOUS_SPELLS,
-    READMISSION_RATES, READMISSION_EFFECTS, READMISSION_FUNNEL, READMISSION_BEFORE_AFTER, SERVICE_USE_CHANGE,
-    READMISSION_AVOIDED,
-    REOFFENDING_RATES, REOFFENDING_EFFECTS, REOFFENDING_SURVIVAL, REOFFENDING_COX, REOFFENDING_AVOIDED,
-    WELLBEING_CHANGE, WELLBEING_SNAPSHOT, WELLBEING_TRANSITIONS, WELLBEING_RELIABLE_IMPROVEMENT, WELLBEING_EFFECTS,
-    WELLBEING_MODEL,
-    MEMBER_RECIPROCITY, TIMEBANK_ACTIVITY, GRANT_METRICS, RECIPROCITY_ALLOCATION, RECIPROCITY_ALLOCATION_SENSITIVITY,
-    SOCIAL_VALUE, SOCIAL_VALUE_SENSITIVITY, IMPACT_MAP, SOCIAL_VALUE_YEARLY,
-    COMPARISON_BALANCE, PROPENSITY_OVERLAP,
-    EFFECT_REGISTER,
-    TIMEBANK_ACTIVITY_QUARTERLY, READMISSION_RATES_QUARTERLY,
-    *FAMILY_DIAGNOSTICS,
-)}
+#: Every declared table by name: each module-level Mart above (adding a table is one entry).
+MARTS: dict[str, Mart] = {m.name: m for m in (*(v for v in dict(globals()).values() if isinstance(v, Mart)),
+                                             *FAMILY_DIAGNOSTICS)}
 
 
 def mart(name: str) -> Mart:

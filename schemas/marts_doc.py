@@ -22,9 +22,9 @@ BLOCK = re.compile(r"<!-- mart: (?P<name>[a-z_]+\.[a-z_]+) -->\n.*?<!-- /mart --
 
 #: The document that describes each declared table (the diagnostics parts are described with their mart).
 DOCUMENT = {
-    **{n: "outputs-readmission.md" for n in MARTS if n.startswith(("marts.readmission", "core.")) and n not in _PARTS or n in (
+    **{n: "outputs-readmission.md" for n in MARTS if n.startswith("marts.readmission") or n in (
         "core.index_discharges", "core.continuous_spells", "marts.service_use_change")},
-    **{n: "outputs-reoffending.md" for n in MARTS if n.startswith("marts.reoffending")},
+    **{n: "outputs-reoffending.md" for n in MARTS if n.startswith("marts.reoffending") or n == "core.justice_cohort"},
     **{n: "outputs-wellbeing.md" for n in MARTS if n.startswith("marts.wellbeing")},
     **{n: "outputs-reciprocity.md" for n in ("marts.member_reciprocity", "marts.timebank_activity",
                                             "marts.grant_metrics", "marts.reciprocity_allocation",
@@ -36,6 +36,11 @@ DOCUMENT = {
     "marts.propensity_overlap": "outputs-diagnostics.md",
     "marts.effect_register": "outputs-effects.md",
 }
+OTHERS = "outputs.md"  # a table given no document of its own
+
+
+def document(name: str) -> str:
+    return DOCUMENT.get(name, OTHERS)
 
 
 def block(m: Mart) -> str:
@@ -57,24 +62,33 @@ def render(text: str) -> str:
 def problems() -> list[str]:
     """Where the documents and the registry disagree (empty when they agree)."""
     out = []
-    for name in sorted(set(MARTS) - _PARTS):
-        if name not in DOCUMENT:
-            out.append(f"{name}: no document assigned in schemas/marts_doc.py DOCUMENT")
-    for doc in sorted(set(DOCUMENT.values())):
+    for doc in documents():
         text = (DOCS / doc).read_text()
         found = [m.group("name") for m in BLOCK.finditer(text)]
         out += [f"{doc}: block for undeclared table {n}" for n in found if n not in MARTS]
-        out += [f"{doc}: no generated block for {n}" for n, d in DOCUMENT.items() if d == doc and n not in found]
+        out += [f"{doc}: no generated block for {n}" for n in _documented_in(doc) if n not in found]
         if all(n in MARTS for n in found) and render(text) != text:
             out.append(f"{doc}: a column block differs from schemas/marts.py (run `python -m schemas.marts_doc`)")
     return out
 
 
+def documents() -> list[str]:
+    return sorted({document(n) for n in set(MARTS) - _PARTS})
+
+
+def _documented_in(doc: str) -> list[str]:
+    return sorted(n for n in set(MARTS) - _PARTS if document(n) == doc)
+
+
 def main() -> int:
-    for doc in sorted(set(DOCUMENT.values())):
+    """Regenerate every block; a declared table without one gets a section at the end of its document."""
+    for doc in documents():
         path = DOCS / doc
-        text = path.read_text()
-        path.write_text(render(text))
+        text = render(path.read_text())
+        found = {m.group("name") for m in BLOCK.finditer(text)}
+        for name in (n for n in _documented_in(doc) if n not in found):
+            text = text.rstrip("\n") + f"\n\n## `{name}`\n\n{block(MARTS[name])}\n"
+        path.write_text(text)
     left = problems()
     print("\n".join(left) or "docs agree with schemas/marts.py")
     return 1 if left else 0

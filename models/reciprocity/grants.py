@@ -39,7 +39,7 @@ from models.reciprocity.assessment import score_assessments
 from models.reciprocity.index import reciprocity_index
 from models.reciprocity.measures import group_measures
 from models.reciprocity.prepare import GRANTS, prepared, source_sql
-from models.reciprocity.settings import INDEX_COMPONENTS, ReciprocitySettings
+from models.reciprocity.settings import ReciprocitySettings
 from schemas.marts import mart
 
 GRANT_COLUMNS = mart("marts.grant_metrics").column_names()  # schemas/marts.py

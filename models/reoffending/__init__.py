@@ -4,7 +4,7 @@ Pure Python and DuckDB SQL; no Dagster (the assets are in ``pipelines/assets/reo
 
 * :mod:`.settings`: :class:`ReoffendingSettings` (windows, cohort, participation, covariates,
   matching), each default with its source.
-* :mod:`.cohort`: ``core.justice_cohort`` in SQL: index events, proven reoffences, final or
+* :mod:`.cohort`: ``core.justice_cohort`` in SQL (:func:`justice_cohort` returns its rows as a relation): index events, proven reoffences, final or
   provisional cohorts, participation, covariates.
 * :mod:`.rates`: ``marts.reoffending_rates`` with Wilson intervals.
 * :mod:`.effects`: ``marts.reoffending_effects``, ``marts.reoffending_survival`` and
@@ -16,7 +16,7 @@ Pure Python and DuckDB SQL; no Dagster (the assets are in ``pipelines/assets/reo
 
 from models.mart_writer import write_mart
 
-from .cohort import COHORT_TABLE, analysis_cohort, build_justice_cohort, cohort_sql, read_cohort
+from .cohort import COHORT_TABLE, analysis_cohort, build_justice_cohort, cohort_sql, justice_cohort, read_cohort
 from .cox import fit_cox, ph_test, reoffending_cox, schoenfeld_residuals
 from .effects import ReoffendingComparison, compare_reoffending, km_curve, social_value_outputs
 from .rates import reoffending_rates, wilson_interval
@@ -27,6 +27,7 @@ __all__ = [
     "ReoffendingSettings",
     "COHORT_TABLE",
     "build_justice_cohort",
+    "justice_cohort",
     "cohort_sql",
     "read_cohort",
     "analysis_cohort",

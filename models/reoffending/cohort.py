@@ -43,38 +43,17 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from models.mart_writer import write_mart
 from schemas.contract import empty_source_sql
+from schemas.marts import mart
 
 from .settings import ReoffendingSettings
 
 COHORT_TABLE = "core.justice_cohort"
 BOOKKEEPING = ("source_file", "source_line", "run_id")
 #: Columns of core.justice_cohort before the persons covariates, in order.
-COHORT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_id", "VARCHAR"),
-    ("person_id", "VARCHAR"),
-    ("cohort_period", "VARCHAR"),
-    ("period_start", "DATE"),
-    ("period_end", "DATE"),
-    ("index_date", "DATE"),
-    ("event_type", "VARCHAR"),
-    ("events_in_period", "BIGINT"),
-    ("follow_up_end", "DATE"),
-    ("proof_deadline", "DATE"),
-    ("is_final", "BOOLEAN"),
-    ("participant", "BOOLEAN"),
-    ("programmes", "VARCHAR[]"),
-    ("participation_start", "DATE"),
-    ("programme_start_days", "BIGINT[]"),
-    ("reoffended", "BOOLEAN"),
-    ("reoffences", "BIGINT"),
-    ("reoffence_days", "BIGINT[]"),
-    ("first_reoffence_date", "DATE"),
-    ("days_to_first_reoffence", "BIGINT"),
-    ("breaches_in_window", "BIGINT"),
-    ("proven_after_waiting", "BIGINT"),
-    ("age", "DOUBLE"),
-)
+#: The fixed columns (name, type) of core.justice_cohort, as schemas/marts.py declares them.
+COHORT_COLUMNS: tuple[tuple[str, str], ...] = tuple((c.name, c.type) for c in mart(COHORT_TABLE).plain_columns())
 
 
 _PERIOD = {
@@ -223,13 +202,17 @@ ORDER BY c.period_start, c.person_id
 """
 
 
+def justice_cohort(con: duckdb.DuckDBPyConnection, settings: ReoffendingSettings, *, as_of: dt.date
+                   ) -> duckdb.DuckDBPyRelation:
+    """The rows of core.justice_cohort, as a DuckDB relation (computed in SQL, nothing written)."""
+    return con.sql(cohort_sql(con, settings, as_of, run_id=""))
+
+
 def build_justice_cohort(
     con: duckdb.DuckDBPyConnection, settings: ReoffendingSettings, *, as_of: dt.date, run_id: str
 ) -> int:
-    """(Re)write core.justice_cohort; returns its row count."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS core")
-    con.execute(f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {cohort_sql(con, settings, as_of, run_id)}")
-    return int(con.execute(f"SELECT count(*) FROM {COHORT_TABLE}").fetchone()[0])
+    """:func:`justice_cohort` written with the one writer (a script's one call); returns its row count."""
+    return write_mart(con, COHORT_TABLE, justice_cohort(con, settings, as_of=as_of), run_id)
 
 
 def read_cohort(con: duckdb.DuckDBPyConnection, *, final_only: bool = False) -> pd.DataFrame:

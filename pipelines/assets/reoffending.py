@@ -14,7 +14,7 @@ from models.comparison.diagnostics import Label
 from models.reoffending import (
     COHORT_TABLE,
     ReoffendingSettings,
-    build_justice_cohort,
+    justice_cohort,
     compare_reoffending,
     read_cohort,
     reoffending_cox,
@@ -48,18 +48,18 @@ def reoffending_settings(settings: Settings) -> tuple[ReoffendingSettings, dt.da
     description="Person-level justice cohort (never published): index events by cohort period, proven reoffences, "
                 "participation, covariates. Rules in models/reoffending/cohort.py.",
 )
-def justice_cohort(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def justice_cohort_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = reoffending_settings(settings)
     with warehouse.connect() as con:
-        rows = build_justice_cohort(con, rs, as_of=as_of, run_id=context.run_id)
-        final, participants, periods, provisional = con.execute(
-            f"SELECT count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE participant), "
+        (written,) = write_marts(context, con, {COHORT_TABLE: justice_cohort(con, rs, as_of=as_of)})
+        rows, final, participants, periods, provisional = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE participant), "
             f"count(DISTINCT cohort_period), count(DISTINCT cohort_period) FILTER (WHERE NOT is_final) FROM {COHORT_TABLE}"
         ).fetchone()
     if not rows:
         context.log.info("core.justice_cohort: no index events (justice_events empty or not supplied); empty table written")
-    return dg.MaterializeResult(metadata={
-        "rows": rows, "rows_final": int(final), "participants": int(participants),
+    yield dg.MaterializeResult(asset_key=COHORT_KEY, metadata={
+        **written.metadata, "rows_final": int(final), "participants": int(participants),
         "cohort_periods": int(periods), "provisional_periods": int(provisional),
         "as_of": as_of.isoformat(), "definition": rs.describe(),
     })
@@ -181,5 +181,5 @@ def every_effect_explained(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-reoffending_assets = [justice_cohort, *mart_assets.values()]
+reoffending_assets = [justice_cohort_asset, *mart_assets.values()]
 reoffending_checks = [cohort_rules_hold, overall_row_reconciles, every_effect_explained]

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 
