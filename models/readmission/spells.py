@@ -121,14 +121,12 @@ def follow_up_end(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings,
     return end, data_end
 
 
-def build_continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, run_id: str) -> None:
-    """Write core.continuous_spells (rules 1-2) from staging.hospital_spells."""
-    write_mart(con, "core.continuous_spells", None, run_id)
+def continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings) -> duckdb.DuckDBPyRelation:
+    """The rows of core.continuous_spells (rules 1-2) from staging.hospital_spells, as a relation (nothing written)."""
     hs = source(con, "hospital_spells")
     chain = "true" if settings.chain_transfers else "false"
-    cols = ", ".join(CONTINUOUS_SPELLS)
-    con.execute(f"""
-        INSERT INTO core.continuous_spells ({cols})
+    return con.sql(f"""
+        SELECT * FROM (
         WITH valid AS (
             SELECT s.* FROM {hs} s
             WHERE NOT EXISTS (
@@ -158,21 +156,27 @@ def build_continuous_spells(con: duckdb.DuckDBPyConnection, settings: Readmissio
                min(admitted_on), max(discharged_on),
                arg_min(admission_method, spell_seq), arg_max(discharge_destination, spell_seq),
                arg_max(provider_id, spell_seq), arg_max(specialty, spell_seq),
-               bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq),
-               $run_id
+               bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq)
         FROM chained
         GROUP BY person_id, seq
-    """, {"run_id": run_id})
+        ) AS t({_columns(CONTINUOUS_SPELLS)})
+    """)
 
 
-def build_index_discharges(
-    con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date, run_id: str
-) -> IndexReport:
-    """Write core.continuous_spells and core.index_discharges; return counts for metadata."""
+def build_continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, run_id: str) -> int:
+    """Write core.continuous_spells with the one writer; returns its row count."""
+    return write_mart(con, "core.continuous_spells", continuous_spells(con, settings), run_id)
+
+
+def _columns(table: dict[str, str]) -> str:
+    return ", ".join(c for c in table if c != "run_id")
+
+
+def index_discharges(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date
+                     ) -> duckdb.DuckDBPyRelation:
+    """The rows of core.index_discharges (rules 3-6) from core.continuous_spells and staging, as a relation."""
     s = settings
-    build_continuous_spells(con, s, run_id)
-    end, data_end = follow_up_end(con, s, as_of)
-    write_mart(con, "core.index_discharges", None, run_id)
+    end, _ = follow_up_end(con, s, as_of)
     persons = source(con, "persons")
     members = source(con, "timebank_members")
     exchanges = source(con, "timebank_exchanges")
@@ -187,12 +191,10 @@ def build_index_discharges(
         "kinds": list(s.activity_kinds),
         "programmes": list(s.programme_ids or []),
         "end": end,
-        "run_id": run_id,
     }
     any_programme = "true" if s.programme_ids is None else "false"
-    cols = ", ".join(INDEX_DISCHARGES)
-    con.execute(f"""
-        INSERT INTO core.index_discharges ({cols})
+    return con.sql(f"""
+        SELECT * FROM (
         WITH cs AS (
             SELECT c.*,
                    list_has_any(c.specialties, $excluded_specs::VARCHAR[]) AS obstetric,
@@ -262,7 +264,7 @@ def build_index_discharges(
                (tb.chain_id IS NOT NULL OR prog.chain_id IS NOT NULL),
                tb.chain_id IS NOT NULL, prog.chain_id IS NOT NULL, tb.timebank_id, prog.programme_id, prog.start_day,
                ($end::DATE IS NOT NULL AND i.discharged_on + {int(s.follow_up_days)} <= $end::DATE),
-               r.readmission_id IS NOT NULL, r.days, r.readmission_id, $run_id
+               r.readmission_id IS NOT NULL, r.days, r.readmission_id
         FROM idx i
         LEFT JOIN {persons} p ON p.person_id = i.person_id
         LEFT JOIN prior pr ON pr.chain_id = i.chain_id
@@ -270,7 +272,13 @@ def build_index_discharges(
         LEFT JOIN prog ON prog.chain_id = i.chain_id
         LEFT JOIN readmission r ON r.person_id = i.person_id AND r.index_seq = i.seq
         ORDER BY i.person_id, i.discharged_on
-    """, params)
+        ) AS t({_columns(INDEX_DISCHARGES)})
+    """, params=params)
+
+
+def index_report(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date) -> IndexReport:
+    """Counts of the written core tables, for the asset's metadata."""
+    end, data_end = follow_up_end(con, settings, as_of)
     n_spells = con.execute(f"SELECT count(*) FROM {source(con, 'hospital_spells')}").fetchone()[0]
     n_overlap, n_overlap_persons = overlapping_spells(con)
     n_chains = con.execute("SELECT count(*) FROM core.continuous_spells").fetchone()[0]
@@ -287,3 +295,13 @@ def build_index_discharges(
         exposed=int(row[3]), exposed_timebank=int(row[4]), exposed_programme=int(row[5]),
         follow_up_end=end, data_end=data_end,
     )
+
+
+def build_index_discharges(
+    con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date, run_id: str
+) -> IndexReport:
+    """Write core.continuous_spells and core.index_discharges with the one writer (a script's one call), as the
+    asset does; return their counts."""
+    build_continuous_spells(con, settings, run_id)
+    write_mart(con, "core.index_discharges", index_discharges(con, settings, as_of=as_of), run_id)
+    return index_report(con, settings, as_of=as_of)

@@ -1,7 +1,8 @@
 """Readmission and service-use assets: thin wrappers over models.readmission.
 
-``core/index_discharges`` builds core.continuous_spells and core.index_discharges (person
-level, never published) from the staging tables; the marts read them. The six mart assets
+``core/index_discharges`` writes core.continuous_spells and core.index_discharges (person
+level, never published), which the models compute from the staging tables; the marts read
+them. The six mart assets
 come from one table of builders (:data:`MART_BUILDERS`), as the well-being marts do: each
 opens the warehouse in the shared ``warehouse`` pool, calls one function of
 models.readmission, and writes its table with the one writer (schemas/marts.py), with its
@@ -20,12 +21,15 @@ import pandas as pd
 
 from models.comparison.diagnostics import Label
 from models.comparison.results import ComparisonResults
+from models.mart_writer import write_mart
 from models.readmission import (
     ReadmissionSettings,
     admissions_before_after,
     avoided,
-    build_index_discharges,
+    continuous_spells,
     discharges_frame,
+    index_discharges,
+    index_report,
     overlapping_spells,
     readmission_effects,
     readmission_funnel,
@@ -58,16 +62,19 @@ def _staging(*sources: str) -> list[dg.AssetKey]:
     description="core.index_discharges: one row per index discharge (NHS 30-day rules: continuous spells, "
                 "exclusions, readmission, exposure, follow-up); also core.continuous_spells. Person-level, never published.",
 )
-def index_discharges(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def index_discharges_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = readmission_settings(settings)
     with warehouse.connect() as con:
-        report = build_index_discharges(con, rs, as_of=as_of, run_id=context.run_id)
+        write_mart(con, "core.continuous_spells", continuous_spells(con, rs), context.run_id)
+        (written,) = write_marts(context, con, {"core.index_discharges": index_discharges(con, rs, as_of=as_of)})
+        report = index_report(con, rs, as_of=as_of)
     if report.overlapping_spells_excluded:
         context.log.warning(
             f"{report.overlapping_spells_excluded} overlapping hospital spells ({report.persons_with_overlapping_spells} "
             "persons) were left out of the continuous spells"
         )
-    return dg.MaterializeResult(metadata={"rows": report.index_discharges, **report.as_metadata(), "as_of": str(as_of)})
+    yield dg.MaterializeResult(asset_key=INDEX_KEY, metadata={**written.metadata, **report.as_metadata(),
+                                                              "as_of": str(as_of)})
 
 
 @dg.asset_check(asset=INDEX_KEY, name="no_overlapping_spells", pool=WAREHOUSE_POOL,
@@ -169,5 +176,5 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
 
 
 mart_assets = {table: build_mart_asset(table) for table in MART_BUILDERS}
-readmission_assets = [index_discharges, *mart_assets.values()]
+readmission_assets = [index_discharges_asset, *mart_assets.values()]
 readmission_checks = [no_overlapping_spells]
