@@ -70,11 +70,6 @@ def variants(filters: list[Filter], dims: tuple[str, ...], build: Callable[[dict
     return out
 
 
-def choice_text(choice: dict[str, str], labels: dict[str, str]) -> str:
-    """The filters a figure responds to, in words: 'Time bank: TB01; year: all.'"""
-    return " ".join(f"{labels[d]}: {v}." for d, v in choice.items())
-
-
 def controls_html(filters: list[Filter]) -> str:
     if not filters:
         return ""

@@ -25,18 +25,14 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from schemas.marts import mart
+
 TABLE = "marts.outcome_coverage"
 STATUSES = ("estimated", "not estimated", "no participants", "no source data")
+#: Columns of ``marts.outcome_coverage`` as declared in schemas/marts.py (``run_id`` is added on writing).
+COLUMNS = [c.name for c in mart(TABLE).columns if c.name != "run_id"]
 PARTICIPATION_SOURCES = ("timebank_members", "timebank_exchanges", "programme_enrolments")
 
-#: Columns of ``marts.outcome_coverage``: name -> (DuckDB type, meaning). ``run_id`` is added on writing.
-COVERAGE_COLUMNS = {
-    "outcome_family": ("VARCHAR", "`readmission`, `reoffending`, `wellbeing`, `reciprocity` or `social_value`"),
-    "label": ("VARCHAR", "the family in words, as the pages name it"),
-    "status": ("VARCHAR", "`estimated`, `not estimated`, `no participants` or `no source data` (module docstring)"),
-    "message": ("VARCHAR", "the status as one plain sentence for the pages; it names no count of people"),
-    "sources": ("VARCHAR", "input sources the family is measured from (comma-separated)"),
-}
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def family_status(con: duckdb.DuckDBPyConnection, family: Family, participation:
 
 
 def outcome_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per outcome family (module docstring), columns :data:`COVERAGE_COLUMNS`."""
+    """One row per outcome family (module docstring), columns as declared in ``schemas/marts.py``."""
     participation = any(staged(con, s) for s in PARTICIPATION_SOURCES)
     rows = [family_status(con, f, participation) for f in FAMILIES]
     if _count(con, SOCIAL_VALUE.estimated):
@@ -131,4 +127,4 @@ def outcome_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             rows.append(_row(SOCIAL_VALUE, "not estimated", f"{SOCIAL_VALUE.label}: not calculated, because no impact map "
                                                             "was configured or no outcome in it was estimated (the "
                                                             "impact map says why)."))
-    return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -8,9 +8,9 @@ run instead of a backfill dialog. Every asset gets an owner from its group (``GR
 
 import dagster as dg
 
-from pipelines.assets.coverage import coverage_assets, coverage_checks
-from pipelines.assets.diagnostics import diagnostics_assets, diagnostics_checks
-from pipelines.assets.effect_register import effect_register_assets, effect_register_checks
+from pipelines.assets.coverage import coverage_assets
+from pipelines.assets.diagnostics import diagnostics_assets
+from pipelines.assets.effect_register import effect_register_assets
 from pipelines.assets.headline_checks import headline_checks
 from pipelines.assets.pages import page_assets
 from pipelines.assets.readmission import readmission_assets, readmission_checks
@@ -57,8 +57,7 @@ defs = dg.Definitions(
         *ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *reciprocity_assets,
         *social_value_assets, *diagnostics_assets, *effect_register_assets, *coverage_assets, reader_snapshot, *page_assets]),
     asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
-                  *reciprocity_checks, *social_value_checks, *diagnostics_checks, *effect_register_checks, *coverage_checks,
-                  *headline_checks],
+                  *reciprocity_checks, *social_value_checks, *headline_checks],
     jobs=[all_assets_job],
     sensors=sensors,
     schedules=schedules,

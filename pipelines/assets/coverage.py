@@ -3,14 +3,13 @@
 Reads the staged sources, each family's person-level core table and its published mart
 (:mod:`models.coverage`), so it runs after them; the pages read it to say plainly why a
 family has no result. Published: aggregate only (a status word and a sentence per family),
-checked by the shared publication check. Columns: docs/outputs.md.
+checked by its blocking ``aggregate_only`` check. Columns: schemas/marts.py, docs/outputs.md.
 """
 
 import dagster as dg
 
-from models.coverage import COVERAGE_COLUMNS, TABLE, outcome_coverage
-from pipelines.assets.diagnostics import write_mart
-from pipelines.assets.publication import aggregate_only_check, preview
+from models.coverage import TABLE, outcome_coverage
+from pipelines.assets.publication import mart_checks, mart_key, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Warehouse
 from schemas.raw import SOURCES
@@ -21,20 +20,16 @@ READS = ("core.index_discharges", "core.justice_cohort", "core.star_journeys", "
 
 
 @dg.asset(
-    key=TABLE.split("."), group_name="effects", kinds={"duckdb"}, pool=WAREHOUSE_POOL,
+    key=mart_key(TABLE), group_name="effects", kinds={"duckdb"}, pool=WAREHOUSE_POOL, check_specs=mart_checks(TABLE),
     deps=[*(dg.AssetKey(["staging", s]) for s in SOURCES), *(dg.AssetKey(t.split(".")) for t in READS)],
     description="marts.outcome_coverage: one row per outcome family (readmission, reoffending, well-being, "
                 "reciprocity, social value) with its status (estimated, not estimated, no participants, no source "
                 "data) and a plain sentence the pages show. Columns: docs/outputs.md.",
 )
-def outcome_coverage_mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def outcome_coverage_mart(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.connect() as con:
         frame = outcome_coverage(con)
-        rows = write_mart(con, TABLE, frame, COVERAGE_COLUMNS, context.run_id)
-    return dg.MaterializeResult(metadata={
-        "table": TABLE, "rows": rows, **{f: s for f, s in zip(frame["outcome_family"], frame["status"])},
-        "preview": preview(frame)})
+        yield from write_marts(context, con, {TABLE: frame}, {TABLE: dict(zip(frame["outcome_family"], frame["status"]))})
 
 
 coverage_assets = [outcome_coverage_mart]
-coverage_checks = [aggregate_only_check(TABLE)]

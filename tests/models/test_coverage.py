@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from models.coverage import COVERAGE_COLUMNS, outcome_coverage
+from models.coverage import COLUMNS, outcome_coverage
 
 
 def _warehouse(path, statements):
@@ -19,7 +19,7 @@ def _warehouse(path, statements):
 def test_an_empty_warehouse_says_no_source_data_for_every_family(tmp_path):
     with _warehouse(tmp_path / "w.duckdb", []) as con:
         frame = outcome_coverage(con)
-    assert list(frame.columns) == list(COVERAGE_COLUMNS)
+    assert list(frame.columns) == COLUMNS
     assert dict(zip(frame["outcome_family"], frame["status"])) == {
         "readmission": "no source data", "reoffending": "no source data", "wellbeing": "no source data",
         "reciprocity": "no source data", "social_value": "no source data"}

@@ -45,7 +45,10 @@ def test_materialises_on_the_fixture_and_explains_what_it_cannot_estimate(inputs
     result = run(inputs, tmp_path, [*ingest_assets, *ingest_checks])
     assert result.success
     ours = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[0] in ("core", "marts")]
-    assert len(ours) == 3 and all(e.passed for e in ours)
+    # the three reoffending checks, and the aggregate_only check of each of the five published marts
+    assert len(ours) == 8 and all(e.passed for e in ours)
+    assert sorted(e.asset_key.path[1] for e in ours if e.check_name == "aggregate_only") == [
+        "reoffending_avoided", "reoffending_cox", "reoffending_effects", "reoffending_rates", "reoffending_survival"]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM core.justice_cohort").fetchone()[0] == 2
         for table, cols in MARTS.items():
