@@ -30,13 +30,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from models.mart_writer import write_mart
 from models.reciprocity import (
     ReciprocitySettings,
     grant_metrics,
     member_reciprocity,
     timebank_activity,
 )
-from models.mart_writer import write_mart
 from models.reciprocity.network import CycleStats, circulating_edges
 
 
