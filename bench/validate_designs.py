@@ -2,6 +2,10 @@
 
     python -m bench.validate_designs --persons 20000 --reps 200 --first-seed 1000 \
         [--max-minutes 40] [--out build/validate_designs.csv]
+    python -m bench.validate_designs --from-csv PART1.csv PART2.csv [--out build/validate_designs.csv]
+
+(``--from-csv``: summarise the rows of runs already made, e.g. a run stopped by ``--max-minutes``
+and its continuation with the following seeds, without running anything.)
 
 Each replication r (seed first_seed + r) runs, for two scenarios:
 
@@ -161,8 +165,21 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
+    ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
     a = ap.parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
+    if a.from_csv:
+        df = pd.concat([pd.read_csv(f) for f in a.from_csv], ignore_index=True)
+        if df.duplicated(["scenario", "seed", "outcome", "design"]).any():
+            raise SystemExit("the runs overlap: a seed appears twice")
+        if "error" not in df:
+            df["error"] = None
+        summary = summarise(df)
+        print(f"{df['seed'].nunique()} replications per scenario (seeds {df['seed'].min()}-{df['seed'].max()}), "
+              f"from {len(a.from_csv)} runs\n")
+        print(markdown(summary))
+        summary.to_csv(a.out.with_name(a.out.stem + "_summary.csv"), index=False)
+        return 0
     t0 = time.perf_counter()
     rows: list[dict] = []
     done = 0
