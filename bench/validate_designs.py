@@ -169,7 +169,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     if a.from_csv:
-        df = pd.concat([pd.read_csv(f) for f in a.from_csv], ignore_index=True)
+        # keep_default_na=False: the scenario "null" is not a missing value
+        df = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in a.from_csv], ignore_index=True)
         if df.duplicated(["scenario", "seed", "outcome", "design"]).any():
             raise SystemExit("the runs overlap: a seed appears twice")
         if "error" not in df:
