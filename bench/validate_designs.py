@@ -158,6 +158,16 @@ def markdown(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def report(df: pd.DataFrame, heading: str, out: Path) -> None:
+    """Print the heading and the Markdown table of ``df``'s rows; write the summary CSV next to ``out``."""
+    if "error" not in df:
+        df["error"] = None
+    summary = summarise(df)
+    print(heading + "\n")
+    print(markdown(summary))
+    summary.to_csv(out.with_name(out.stem + "_summary.csv"), index=False)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.validate_designs", description=__doc__.splitlines()[0])
     ap.add_argument("--persons", type=int, default=20000)
@@ -173,13 +183,8 @@ def main(argv=None) -> int:
         df = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in a.from_csv], ignore_index=True)
         if df.duplicated(["scenario", "seed", "outcome", "design"]).any():
             raise SystemExit("the runs overlap: a seed appears twice")
-        if "error" not in df:
-            df["error"] = None
-        summary = summarise(df)
-        print(f"{df['seed'].nunique()} replications per scenario (seeds {df['seed'].min()}-{df['seed'].max()}), "
-              f"from {len(a.from_csv)} runs\n")
-        print(markdown(summary))
-        summary.to_csv(a.out.with_name(a.out.stem + "_summary.csv"), index=False)
+        report(df, f"{df['seed'].nunique()} replications per scenario (seeds {df['seed'].min()}-{df['seed'].max()}), "
+                   f"from {len(a.from_csv)} runs", a.out)
         return 0
     t0 = time.perf_counter()
     rows: list[dict] = []
@@ -192,14 +197,9 @@ def main(argv=None) -> int:
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)
-    df = pd.DataFrame(rows)
-    if "error" not in df:
-        df["error"] = None
-    summary = summarise(df)
-    print(f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-{a.first_seed + done - 1}), "
-          f"{time.perf_counter() - t0:.0f} s, {dt.date.today()}, Python {platform.python_version()}\n")
-    print(markdown(summary))
-    summary.to_csv(a.out.with_name(a.out.stem + "_summary.csv"), index=False)
+    report(pd.DataFrame(rows), f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-"
+           f"{a.first_seed + done - 1}), {time.perf_counter() - t0:.0f} s, {dt.date.today()}, "
+           f"Python {platform.python_version()}", a.out)
     return 0
 
 

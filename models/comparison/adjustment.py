@@ -30,9 +30,10 @@ has influence J^-1 w x (y - f) on the controls (J = sum_c w v x x', v the varian
 canonical links, so the score is x (y - f)). Each control's influence value gains
 D' J^-1 x w (y - f): the stacked M-estimation sandwich of regression adjustment on the matched
 sample (Stefanski & Boos 2002, Am Stat 56:29). Abadie & Imbens (2011, section 3) leave this
-term out as of smaller order (it multiplies an O(n^-1/2) imbalance); in scarce pools it is
-not negligible (docs/validation.md). When the controls' outcome (or rate) does not vary there
-is nothing to model and no correction is made.
+term out as of smaller order (it multiplies an O(n^-1/2) imbalance); it grows with the
+imbalance left (about 1% of the SE in the test's coarse pool, 0.2-0.3% in the validation
+scenarios: docs/validation.md). When the controls' outcome (or rate) does not vary there is
+nothing to model and no correction is made.
 
 Two guards keep mu0 from extrapolating in small matched samples (a Poisson fit on a handful of
 controls once gave a comparison mean of 10^20 reoffences): the correction is made only when
