@@ -1,6 +1,6 @@
 """Benchmark: the whole pipeline, headless, at several sizes, against DuckDB's load floor.
 
-    python -m bench.pipeline --persons 10000 30000 100000 [--seed 11] [--format csv]
+    python -m bench.pipeline --persons 10000 30000 100000 [--seed 11] [--format csv] [--ingest-only] [--workdir DIR]
 
 For each size, in one process and one run: generate the synthetic inputs
 (``data.generate``), time DuckDB alone loading every raw file into a table (the floor),
@@ -28,6 +28,13 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 CHILD = ("import resource, sys; from pipelines.run import main; rc = main(); "
          "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+# --ingest-only: the ingest group alone (its 11 steps and their checks), in the same kind of run.
+CHILD_INGEST = ("import resource, sys, dagster as dg; from pipelines.definitions import defs; from pipelines.run import _instance; "
+                "from pipelines.resources import Settings, Warehouse\n"
+                "with _instance() as instance:\n"
+                "    result = dg.materialize(list(defs.assets), selection=dg.AssetSelection.groups('ingest'), instance=instance, "
+                "resources={'warehouse': Warehouse(), 'settings': Settings()}, raise_on_error=False)\n"
+                "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(0 if result.success else 1)")
 
 
 def load_floor(folder: Path) -> tuple[float, int]:
@@ -72,7 +79,7 @@ def stage_times(dagster_home: Path, steps_file: Path | None = None) -> dict[str,
     return dict(totals)
 
 
-def run_size(persons: int, seed: int, fmt: str, tmp: Path) -> dict:
+def run_size(persons: int, seed: int, fmt: str, tmp: Path, ingest_only: bool = False) -> dict:
     inputs = tmp / f"in_{persons}"
     started = time.perf_counter()
     if not inputs.exists():  # a --workdir keeps the inputs of an earlier run for the next
@@ -88,7 +95,7 @@ def run_size(persons: int, seed: int, fmt: str, tmp: Path) -> dict:
     env = {**os.environ, "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(inputs), "DAGSTER_HOME": str(home),
            "OUTCOMES_WAREHOUSE": str(tmp / f"w_{persons}.duckdb"), "OUTCOMES_OUTPUT_DIR": str(tmp / f"site_{persons}")}
     started = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True)
+    child = subprocess.run([sys.executable, "-c", CHILD_INGEST if ingest_only else CHILD], cwd=REPO, env=env, capture_output=True, text=True)
     total = time.perf_counter() - started
     peak = next((int(line.split()[1]) for line in child.stdout.splitlines() if line.startswith("PEAK_RSS_KB")), 0)
     if child.returncode != 0:
@@ -103,6 +110,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, nargs="+", default=[10_000, 30_000, 100_000])
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument("--ingest-only", action="store_true", help="run the ingest group alone (no models, no pages)")
     parser.add_argument("--workdir", type=Path, help="keep inputs, warehouse and per-step times (steps_<persons>.tsv) here")
     args = parser.parse_args()
     results = []
@@ -110,7 +118,7 @@ def main() -> None:
         tmp = args.workdir or Path(scratch)
         tmp.mkdir(parents=True, exist_ok=True)
         for persons in args.persons:
-            results.append(run_size(persons, args.seed, args.format, tmp))
+            results.append(run_size(persons, args.seed, args.format, tmp, args.ingest_only))
             r = results[-1]
             print(f"{persons:>9} persons: {r['rows']:,} rows, run {r['total_s']:.1f} s, peak {r['peak_gb']:.2f} GB, "
                   f"{'ok' if r['ok'] else 'FAILED'}", file=sys.stderr, flush=True)
