@@ -32,7 +32,7 @@ CHILD = ("import resource, sys; from pipelines.run import main; rc = main(); "
 CHILD_INGEST = ("import resource, sys, dagster as dg; from pipelines.definitions import defs; from pipelines.run import _instance; "
                 "from pipelines.resources import Settings, Warehouse\n"
                 "with _instance() as instance:\n"
-                "    result = dg.materialize(list(defs.assets), selection=dg.AssetSelection.groups('ingest'), instance=instance, "
+                "    result = dg.materialize([*defs.assets, *(defs.asset_checks or ())], selection=dg.AssetSelection.groups('ingest'), instance=instance, "
                 "resources={'warehouse': Warehouse(), 'settings': Settings()}, raise_on_error=False)\n"
                 "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(0 if result.success else 1)")
 
