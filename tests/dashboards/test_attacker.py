@@ -1,4 +1,4 @@
-"""The attacker: every differencing route of issue 16 tried on the published files of a full demo run.
+"""The attacker: every differencing route of issue 16 tried on the published files of two full runs.
 
 Each test plays one route against the CSVs (and pages) a reader can download, and must recover
 nothing that the disclosure rule hid: no exact count behind a rounded one, no suppressed cell
@@ -12,12 +12,19 @@ import re
 
 import duckdb
 import pandas as pd
+import pytest
 
 from dashboards import headlines
 from dashboards.filters import ALL
 from models.disclosure import COUNT_IN_TEXT, SUPPRESSED, DisclosureRule
 
 RULE = DisclosureRule()
+
+
+@pytest.fixture(params=["demo_run", "hardening_run"])
+def run(request):
+    """Each attack on the demo run (1,500 people) and on the hardening run (300 people: small groups)."""
+    return request.getfixturevalue(request.param)
 
 
 def _csv(site, name) -> pd.DataFrame:
@@ -28,8 +35,8 @@ def _num(value: str) -> float | None:
     return None if value in ("", SUPPRESSED) else float(value)
 
 
-def test_amount_over_cost_per_member_gives_back_only_the_published_count(demo_run):
-    site, warehouse, _ = demo_run
+def test_amount_over_cost_per_member_gives_back_only_the_published_count(run):
+    site, warehouse, _ = run
     grants = _csv(site, "funder-grant-metrics.csv")
     con = duckdb.connect(str(warehouse), read_only=True)
     exact = dict(con.execute("SELECT grant_id, active_members FROM marts.grant_metrics").fetchall())
@@ -48,8 +55,8 @@ def test_amount_over_cost_per_member_gives_back_only_the_published_count(demo_ru
     assert any(v % 5 for v in exact.values())  # the marts do hold exact counts the route used to give back
 
 
-def test_percentages_sit_on_the_published_counts(demo_run):
-    site, _, _ = demo_run
+def test_percentages_sit_on_the_published_counts(run):
+    site, _, _ = run
     change = _csv(site, "commissioner-wellbeing-change.csv")
     checked = 0
     for row in change.to_dict("records"):
@@ -66,8 +73,8 @@ def test_percentages_sit_on_the_published_counts(demo_run):
     assert checked > 10
 
 
-def test_no_count_of_people_in_any_text_escapes_the_rule(demo_run):
-    site, _, _ = demo_run
+def test_no_count_of_people_in_any_text_escapes_the_rule(run):
+    site, _, _ = run
     seen = 0
     for path in sorted(site.glob("*.csv")):
         text = path.read_text(encoding="utf-8")
@@ -80,8 +87,8 @@ def test_no_count_of_people_in_any_text_escapes_the_rule(demo_run):
     assert seen > 0
 
 
-def test_a_statistic_suppressed_in_one_table_is_suppressed_in_every_other(demo_run):
-    site, _, _ = demo_run
+def test_a_statistic_suppressed_in_one_table_is_suppressed_in_every_other(run):
+    site, _, _ = run
     grants, allocation = _csv(site, "funder-grant-metrics.csv"), _csv(site, "funder-allocation.csv")
     hidden = set(grants[grants["reciprocity_index"] == SUPPRESSED]["grant_id"])
     assert hidden  # the demo has small grants (G018 had 3 active members)
@@ -94,15 +101,15 @@ def test_a_statistic_suppressed_in_one_table_is_suppressed_in_every_other(demo_r
     assert not set(sensitivity["grant_id"]) & hidden
 
 
-def test_totals_do_not_give_back_a_suppressed_quarter(demo_run):
-    site, _, _ = demo_run
+def test_totals_do_not_give_back_a_suppressed_quarter(run):
+    site, _, _ = run
     activity = _csv(site, "commissioner-activity-by-quarter.csv")
     for quarter, rows in activity.groupby("period_label"):
         assert (rows["trading_members"] == SUPPRESSED).sum() != 1, quarter
 
 
-def test_filter_states_do_not_give_back_a_suppressed_time_bank(demo_run):
-    _, warehouse, _ = demo_run
+def test_filter_states_do_not_give_back_a_suppressed_time_bank(run):
+    _, warehouse, _ = run
     con = duckdb.connect(str(warehouse), read_only=True)
     ta = con.execute("SELECT * FROM marts.timebank_activity").df()
     con.close()
@@ -112,8 +119,8 @@ def test_filter_states_do_not_give_back_a_suppressed_time_bank(demo_run):
         assert values.count(SUPPRESSED) != 1, (year, values)  # "all" minus the others would give it back
 
 
-def test_no_verdict_or_estimate_for_a_group_that_cannot_be_published(demo_run):
-    site, _, _ = demo_run
+def test_no_verdict_or_estimate_for_a_group_that_cannot_be_published(run):
+    site, _, _ = run
     says = _csv(site, "evaluator-what-you-can-say.csv")
     small = says[says["what you can say"].str.startswith("Nothing that can be published")]
     assert not small.empty and set(small["verdict"]) == {"not published"}
@@ -126,8 +133,8 @@ def test_no_verdict_or_estimate_for_a_group_that_cannot_be_published(demo_run):
     assert (withheld["difference"] == "").all() and (withheld["verdict"] == "not published").all()
 
 
-def test_every_published_table_carries_a_checking_report(demo_run):
-    site, _, _ = demo_run
+def test_every_published_table_carries_a_checking_report(run):
+    site, _, _ = run
     import json
 
     reports = {p.name: json.loads(p.read_text()) for p in site.glob("disclosure-*.json")}
