@@ -46,7 +46,7 @@ table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;pa
 th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
 .filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.4rem .8rem;display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center}
-.filters label{font-weight:700}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
+.filters label{font-weight:700}.filters .filter{display:inline-flex;flex-wrap:wrap;gap:.3rem;align-items:center;max-width:100%}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(260px,100%),1fr));gap:.8rem}
 .tile{border:1px solid #b1b4b6;border-top:5px solid #1d70b8;padding:.6rem .8rem;background:#fff}.tile h3{font-size:1rem;margin:.1rem 0 .4rem}
 .tile .value{font-size:1.7rem;font-weight:700}.tile p{margin:.2rem 0;font-size:.9rem}

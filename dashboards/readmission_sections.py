@@ -89,7 +89,7 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")
-        return Item(f"Crude 30-day emergency readmission rate in {len(shown)} areas against all discharges "
+        return Item(f"Crude 30-day emergency readmission rate in {plural(len(shown), 'area')} against all discharges "
                     f"({pct(bench)}).{focus}", figure)
 
     published = table[["value", "discharges", "readmissions"]].rename(columns={"value": "area"})
@@ -114,7 +114,7 @@ def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: l
             return Item(f"No published quarter in {year}.", charts.no_data(title))
         figure = charts.rate_bars(picked, "value", title, "readmitted within 30 days (%)")
         high = picked.loc[picked["rate"].idxmax()]
-        return Item(f"Crude 30-day emergency readmission rate in {len(picked)} quarters "
+        return Item(f"Crude 30-day emergency readmission rate in {plural(len(picked), 'quarter')} "
                     f"({'all years' if year == ALL else year}), from {pct(picked['rate'].min())} to "
                     f"{pct(picked['rate'].max())}; highest in {high['value']}. Bars show 95% Wilson intervals.", figure)
 
