@@ -221,7 +221,7 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
             continue
         color = {"better": "#00703c", "worse": "#d4351c"}.get(rag, "#505a5f")
         figure.add_trace(go.Scatter(
-            x=g["x"], y=charts.esc(g["outcome"] + " (" + g["unit"] + ")"), mode="markers", name=word,
+            x=g["x"], y=charts.wrapped(g["outcome"] + " (" + g["unit"] + ")"), mode="markers", name=word,
             marker={"symbol": {"better": "circle", "worse": "x", "similar": "diamond"}.get(rag, "circle"), "size": 14,
                     "color": color},
             error_x={"type": "data", "symmetric": False, "array": g["hi"] - g["x"], "arrayminus": g["x"] - g["lo"],
