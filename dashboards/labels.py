@@ -17,8 +17,8 @@ LAD_FILE = Path(__file__).resolve().parents[1] / "data" / "reference" / "ons" / 
 WORDS = {"sroi": "SROI", "wemwbs": "WEMWBS", "swemwbs": "SWEMWBS", "tb01": "TB01", "and": "and", "of": "of", "a": "a",
          "ae": "A&E", "gp": "GP", "imd": "IMD", "id": "ID", "ons4": "ONS4", "to": "to", "in": "in", "on": "on"}
 
-#: A snake_case token outside a dotted name (marts.readmission_effects) or a file name's stem.
-SNAKE = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b(?!\.\w)")
+#: A snake_case token (TB01_help_given too) outside a dotted name (marts.readmission_effects) or a file name's stem.
+SNAKE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.\w)")
 #: Model covariates, terms and settings whose words are not their title case.
 NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admissions in the prior 12 months",
          "prior_convictions": "Prior convictions", "event_type": "Event type", "hours_given": "Hours given",

@@ -15,7 +15,7 @@ import pytest
 from dashboards.page import PAGES
 from tests.dashboards.page_text import page_text, tables
 
-SNAKE = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b(?!\.\w)")
+SNAKE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.\w)")
 SHARE_HEADING = re.compile(r"(rate|share|\(%\)|^%)", re.I)
 UNSEPARATED = re.compile(r"(?<![\w.,:-])\d{5,}(?![\w.:-])")
 ONE_PLURAL = re.compile(r"(?<![\d.,£])\b1 (?!in\b)([a-z]+s)\b")
