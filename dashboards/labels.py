@@ -58,8 +58,19 @@ def area(code: str) -> str:
     return f"{name} ({code})" if name else str(code)
 
 
+#: Outcomes Star areas in the words of the Stars themselves (Triangle Consulting: Recovery Star, Well-being Star).
+STAR_AREAS = {"trust_hope": "Trust and hope", "identity_self_esteem": "Identity and self-esteem",
+              "physical_health_self_care": "Physical health and self-care",
+              "work_volunteering_activities": "Work, volunteering and other activities",
+              "family_friends": "Family and friends", "looking_after_yourself": "Looking after yourself",
+              "crime_free_life": "Crime-free life"}
+
+
 def title(value: str) -> str:
-    """A snake_case domain value in title case: 'recovery_star' -> 'Recovery Star'."""
+    """A snake_case domain value in title case: 'recovery_star' -> 'Recovery Star'; Star areas as the Star names them
+    ('trust_hope' -> 'Trust and hope')."""
+    if str(value) in STAR_AREAS:
+        return STAR_AREAS[str(value)]
     words = str(value).replace("_", " ").split()
     out = [WORDS.get(w.lower(), w if any(c.isupper() for c in w) else w.capitalize()) for w in words]
     if out:
