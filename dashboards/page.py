@@ -242,11 +242,14 @@ def _money(column: str, text: str, is_number: bool) -> str:
 #: Columns that hold a share (0-1), shown as a percentage (the CSV keeps the share); columns in percent get a % sign.
 SHARE = re.compile(r"(share|coverage)")
 PERCENT = re.compile(r"(_pct$|_%$|^pct_)")
+#: Columns of names the reader gave (time banks, grants, funders, units): shown as given, never put into words.
+NAMED = re.compile(r"^(timebank_id|grant_id|unit|funder)$")
 
 
 def _shown(column: str, value: object, code: bool) -> tuple[str, bool]:
     """(text, is_number) of one cell as the page shows it: money as £75,100, shares and percentages with %, snake_case
-    domain values in words; a ``code`` column (a file, column or rule name as the reader's files spell it) as it is."""
+    domain values in words; a ``code`` column (a file, column or rule name as the reader's files spell it) and a
+    ``NAMED`` column (a time bank, grant, funder or unit) as it is."""
     text, number = cell(value)
     if number and MONEY.match(str(column)):
         return (_money(str(column), text, number)), True
@@ -254,7 +257,7 @@ def _shown(column: str, value: object, code: bool) -> tuple[str, bool]:
         return pct(float(value)), True
     if number and PERCENT.search(str(column)):
         return f"{float(value):.1f}%", True
-    return (text if code or number else words(text)), number
+    return (text if code or number or NAMED.search(str(column)) else words(text)), number
 
 
 def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = ()) -> str:
