@@ -26,7 +26,7 @@ NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admission
          "mean_of_areas": "Mean of areas", "drop_off": "Drop-off", "matched_comparison": "Matched comparison",
          "any_participation": "Any participation", "small_n": "Small n", "n_paired": "n paired",
          "n_improved": "n improved", "pct_improved": "% improved", "not_future": "Not in the future",
-         "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference"}
+         "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated"}
 #: Words of column headings that are abbreviations.
 HEADING_WORDS = {"ci": "95% CI", "smd": "SMD", "vr": "variance ratio", "sd": "SD", "se": "SE", "pv": "PV", "npv": "NPV",
                  "sroi": "SROI", "id": "ID", "pct": "%", "ph": "PH", "km": "KM", "imd": "IMD", "998": "99.8%",

@@ -335,3 +335,28 @@ def test_overview_funder_and_data_quality_say_what_their_sources_say(demo_run, b
     for page, errors in read.values():
         page.close()
         assert errors == []
+
+
+@pytest.mark.browser
+def test_evaluator_summaries_say_what_their_csvs_say(demo_run, browser):
+    """Each evaluator summary's figures are its own CSV's: results listed, outcomes valued and their present value,
+    Cox programme labels, matched comparisons."""
+    from dashboards.labels import plural
+
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "evaluator.html")
+    summary = {sid: page.text_content(f"#summary-{sid}") for sid in (  # collapsed sections: their text, unrendered
+        "what-you-can-and-cannot-say", "sroi-impact-map", "cox-proportional-hazards-models", "balance-after-matching")}
+    page.close()
+    says = pd.read_csv(site / "evaluator-what-you-can-say.csv", dtype=str, keep_default_na=False)
+    assert summary["what-you-can-and-cannot-say"].startswith(f"{plural(len(says), 'result')}, each")
+    impact = pd.read_csv(site / "evaluator-impact-map.csv", dtype=str, keep_default_na=False)
+    valued = [float(v) for v in impact["pv"] if v not in ("", "*")]
+    assert summary["sroi-impact-map"].startswith(f"{plural(len(impact), 'outcome')} in the impact map, {len(valued)} of them "
+                                                 "valued")
+    assert f"£{sum(valued):,.0f} present value in all" in summary["sroi-impact-map"]
+    cox = pd.read_csv(site / "evaluator-cox.csv", dtype=str, keep_default_na=False)
+    assert f"for {plural(cox['programme'].nunique(), 'programme label')}," in summary["cox-proportional-hazards-models"]
+    balance = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False)
+    assert summary["balance-after-matching"].startswith(f"{plural(len(balance), 'matched comparison')};")
+    assert errors == []
