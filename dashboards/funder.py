@@ -229,5 +229,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
                 allocation_section(m["reciprocity_allocation"], rule, withheld),
                 sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
     return Page("funder.html", "For funders", "What each grant bought, how reciprocal the exchanges it paid for were, and how "
-                "a reserved pot would be shared by reciprocity, with how much that depends on the choices made.", sections,
+                "a reserved pot would be shared by reciprocity, with how much that depends on the choices made. Counts of 1 to "
+                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with such a "
+                "count shows * for its index and its share of the pot too.", sections,
                 demo=demo_run(con))
