@@ -1,6 +1,6 @@
 """Benchmark: the whole pipeline, headless, at several sizes, against DuckDB's load floor.
 
-    python -m bench.pipeline --persons 10000 30000 100000 [--seed 11] [--format csv]
+    python -m bench.pipeline --persons 10000 30000 100000 [--seed 11] [--format csv] [--ingest-only] [--workdir DIR]
 
 For each size, in one process and one run: generate the synthetic inputs
 (``data.generate``), time DuckDB alone loading every raw file into a table (the floor),
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,13 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 CHILD = ("import resource, sys; from pipelines.run import main; rc = main(); "
          "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+# --ingest-only: the ingest group alone (its 11 steps and their checks), in the same kind of run.
+CHILD_INGEST = ("import resource, sys, dagster as dg; from pipelines.definitions import defs; from pipelines.run import _instance; "
+                "from pipelines.resources import Settings, Warehouse\n"
+                "with _instance() as instance:\n"
+                "    result = dg.materialize([*defs.assets, *(defs.asset_checks or ())], selection=dg.AssetSelection.groups('ingest'), instance=instance, "
+                "resources={'warehouse': Warehouse(), 'settings': Settings()}, raise_on_error=False)\n"
+                "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(0 if result.success else 1)")
 
 
 def load_floor(folder: Path) -> tuple[float, int]:
@@ -44,8 +52,11 @@ def load_floor(folder: Path) -> tuple[float, int]:
     return seconds, rows
 
 
-def stage_times(dagster_home: Path) -> dict[str, float]:
-    """Summed step durations per asset group (checks count with their asset) of the latest run."""
+def stage_times(dagster_home: Path, steps_file: Path | None = None) -> dict[str, float]:
+    """Summed step durations per asset group (checks count with their asset) of the latest run.
+
+    With ``steps_file``, also writes every step's key and duration there (tab-separated).
+    """
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -59,31 +70,37 @@ def stage_times(dagster_home: Path) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     with dg.DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
-        for step in instance.get_run_step_stats(run.run_id):
+        stats = instance.get_run_step_stats(run.run_id)
+        if steps_file is not None:
+            steps_file.write_text("".join(f"{s.step_key}\t{(s.end_time or 0) - (s.start_time or 0):.2f}\n" for s in stats))
+        for step in stats:
             owner = max((k for k in groups if step.step_key == k or step.step_key.startswith(k + "_")), key=len, default=None)
             totals[groups.get(owner, "other")] += (step.end_time or 0) - (step.start_time or 0)
     return dict(totals)
 
 
-def run_size(persons: int, seed: int, fmt: str, tmp: Path) -> dict:
+def run_size(persons: int, seed: int, fmt: str, tmp: Path, ingest_only: bool = False) -> dict:
     inputs = tmp / f"in_{persons}"
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "data.generate", "--persons", str(persons), "--seed", str(seed),
-                    "--out", str(inputs), "--format", fmt], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    if not inputs.exists():  # a --workdir keeps the inputs of an earlier run for the next
+        subprocess.run([sys.executable, "-m", "data.generate", "--persons", str(persons), "--seed", str(seed),
+                        "--out", str(inputs), "--format", fmt], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     generate = time.perf_counter() - started
     floor, rows = load_floor(inputs)
     home = tmp / f"home_{persons}"
+    shutil.rmtree(home, ignore_errors=True)
+    (tmp / f"w_{persons}.duckdb").unlink(missing_ok=True)
     home.mkdir()
     (home / "dagster.yaml").write_text("")
     env = {**os.environ, "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(inputs), "DAGSTER_HOME": str(home),
            "OUTCOMES_WAREHOUSE": str(tmp / f"w_{persons}.duckdb"), "OUTCOMES_OUTPUT_DIR": str(tmp / f"site_{persons}")}
     started = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True)
+    child = subprocess.run([sys.executable, "-c", CHILD_INGEST if ingest_only else CHILD], cwd=REPO, env=env, capture_output=True, text=True)
     total = time.perf_counter() - started
     peak = next((int(line.split()[1]) for line in child.stdout.splitlines() if line.startswith("PEAK_RSS_KB")), 0)
     if child.returncode != 0:
         print(child.stdout[-3000:], child.stderr[-3000:], file=sys.stderr)
-    stages = stage_times(home)
+    stages = stage_times(home, tmp / f"steps_{persons}.tsv")
     return {"persons": persons, "rows": rows, "generate_s": generate, "floor_s": floor, "total_s": total,
             "peak_gb": peak / 1024 ** 2, "stages": stages, "ok": child.returncode == 0}
 
@@ -93,11 +110,15 @@ def main() -> None:
     parser.add_argument("--persons", type=int, nargs="+", default=[10_000, 30_000, 100_000])
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument("--ingest-only", action="store_true", help="run the ingest group alone (no models, no pages)")
+    parser.add_argument("--workdir", type=Path, help="keep inputs, warehouse and per-step times (steps_<persons>.tsv) here")
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.workdir or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         for persons in args.persons:
-            results.append(run_size(persons, args.seed, args.format, Path(tmp)))
+            results.append(run_size(persons, args.seed, args.format, tmp, args.ingest_only))
             r = results[-1]
             print(f"{persons:>9} persons: {r['rows']:,} rows, run {r['total_s']:.1f} s, peak {r['peak_gb']:.2f} GB, "
                   f"{'ok' if r['ok'] else 'FAILED'}", file=sys.stderr, flush=True)

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from models.mart_writer import write_mart
 from models.reciprocity import (
     ReciprocitySettings,
     grant_metrics,
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"grant_metrics: {time.perf_counter() - t:.1f}s for {len(gm)} grants")
     if not args.skip_member:
         t = time.perf_counter()
-        member_reciprocity(con, s, run_id="bench", target="marts.member_reciprocity")
+        write_mart(con, "marts.member_reciprocity", member_reciprocity(con, s), "bench")
         rows = con.execute("SELECT count(*) FROM marts.member_reciprocity").fetchall()[0][0]
         print(f"member_reciprocity: {time.perf_counter() - t:.1f}s for {rows:,} members")
     if args.verify:

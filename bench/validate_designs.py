@@ -2,6 +2,10 @@
 
     python -m bench.validate_designs --persons 20000 --reps 200 --first-seed 1000 \
         [--max-minutes 40] [--out build/validate_designs.csv]
+    python -m bench.validate_designs --from-csv PART1.csv PART2.csv [--out build/validate_designs.csv]
+
+(``--from-csv``: summarise the rows of runs already made, e.g. a run stopped by ``--max-minutes``
+and its continuation with the following seeds, without running anything.)
 
 Each replication r (seed first_seed + r) runs, for two scenarios:
 
@@ -154,6 +158,16 @@ def markdown(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def report(df: pd.DataFrame, heading: str, out: Path) -> None:
+    """Print the heading and the Markdown table of ``df``'s rows; write the summary CSV next to ``out``."""
+    if "error" not in df:
+        df["error"] = None
+    summary = summarise(df)
+    print(heading + "\n")
+    print(markdown(summary))
+    summary.to_csv(out.with_name(out.stem + "_summary.csv"), index=False)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.validate_designs", description=__doc__.splitlines()[0])
     ap.add_argument("--persons", type=int, default=20000)
@@ -161,8 +175,17 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
+    ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
     a = ap.parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
+    if a.from_csv:
+        # keep_default_na=False: the scenario "null" is not a missing value
+        df = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in a.from_csv], ignore_index=True)
+        if df.duplicated(["scenario", "seed", "outcome", "design"]).any():
+            raise SystemExit("the runs overlap: a seed appears twice")
+        report(df, f"{df['seed'].nunique()} replications per scenario (seeds {df['seed'].min()}-{df['seed'].max()}), "
+                   f"from {len(a.from_csv)} runs", a.out)
+        return 0
     t0 = time.perf_counter()
     rows: list[dict] = []
     done = 0
@@ -174,14 +197,9 @@ def main(argv=None) -> int:
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)
-    df = pd.DataFrame(rows)
-    if "error" not in df:
-        df["error"] = None
-    summary = summarise(df)
-    print(f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-{a.first_seed + done - 1}), "
-          f"{time.perf_counter() - t0:.0f} s, {dt.date.today()}, Python {platform.python_version()}\n")
-    print(markdown(summary))
-    summary.to_csv(a.out.with_name(a.out.stem + "_summary.csv"), index=False)
+    report(pd.DataFrame(rows), f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-"
+           f"{a.first_seed + done - 1}), {time.perf_counter() - t0:.0f} s, {dt.date.today()}, "
+           f"Python {platform.python_version()}", a.out)
     return 0
 
 

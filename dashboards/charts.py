@@ -9,6 +9,7 @@ are above/below them (Fingertips-style RAG for readers who cannot tell the colou
 from __future__ import annotations
 
 import html
+import textwrap
 from functools import lru_cache
 
 import numpy as np
@@ -24,6 +25,11 @@ WORDS = {"high": "above the 99.8% limit", "low": "below the 99.8% limit", "withi
 
 def esc(values) -> list[str]:
     return [html.escape(str(v)) for v in values]
+
+
+def wrapped(values, width: int = 26) -> list[str]:
+    """Escaped labels broken into lines of at most ``width`` characters (category labels that fit a phone)."""
+    return ["<br>".join(html.escape(line) for line in textwrap.wrap(str(v), width)) for v in values]
 
 
 @lru_cache(maxsize=256)

@@ -14,7 +14,7 @@ import html
 import duckdb
 import pandas as pd
 
-from dashboards import headlines, labels, verdicts
+from dashboards import coverage, headlines, labels, verdicts
 from dashboards.activity_sections import activity_section
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, make_filter, variants
@@ -29,7 +29,8 @@ from dashboards.reoffending_sections import cohort_section, jdl_section
 from dashboards.wellbeing_sections import change_table_section, distance_sections
 
 MARTS = ("timebank_activity", "readmission_rates", "readmission_effects", "readmission_funnel", "reoffending_rates",
-         "reoffending_effects", "wellbeing_change", "wellbeing_effects", "social_value", "impact_map", "effect_register")
+         "reoffending_effects", "wellbeing_change", "wellbeing_effects", "social_value", "impact_map", "effect_register",
+         *coverage.MARTS)
 
 
 def _values(frame: pd.DataFrame | None, column: str, where=None) -> list[str]:
@@ -99,12 +100,16 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     sections = [
         *verdicts.sections(m, rule),
         tiles_section(m, rule, filters, demo),
+        *coverage.sections(m, "readmission"),
         *funnel_sections(m["readmission_funnel"], rule),
         area_section(m["readmission_rates"], rule, filters),
+        *coverage.sections(m, "reciprocity"),
         activity_section(m["timebank_activity"], rule, filters),
         quarter_section(m["readmission_rates"], rule, filters),
+        *coverage.sections(m, "reoffending"),
         cohort_section(m["reoffending_rates"], rule, filters),
         jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters),
+        *coverage.sections(m, "wellbeing"),
         *distance_sections(m["wellbeing_change"], rule, filters),
         change_table_section(m["wellbeing_change"], rule),
     ]

@@ -13,7 +13,7 @@ import plotly.express as px
 
 from models.disclosure import DisclosureRule
 from dashboards.marts import demo_run
-from dashboards.page import Page, Section
+from dashboards.page import cell, Page, Section
 from schemas.contract import contract
 from schemas.raw import SOURCES
 
@@ -70,11 +70,12 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     sections = [
         Section(
             "Rows read, staged and quarantined",
-            f"{supplied} of {len(SOURCES)} sources were supplied. Of about {rule.count(total_read)} rows read, "
-            f"{rule.count(total_q)} were quarantined; every row is either staged or quarantined.",
+            f"{supplied} of {len(SOURCES)} sources were supplied. Of about {cell(rule.count(total_read))[0]} rows read, "
+            f"{cell(rule.count(total_q))[0]} were quarantined; every row is either staged or quarantined.",
             table=published.rename(columns={"quarantined_pct": "quarantined_%"}),
             csv_name="data-quality-sources.csv",
             note="Counts of 1-7 are shown as * and others rounded to the nearest 5 (NHS HES rule).",
+            code_columns=("source",),
         )
     ]
     if broken.empty:
@@ -90,13 +91,13 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
             "Rules most often broken",
             f"The rule broken most often was '{top['rule']}' on {top['source']}.{top['column']}. "
             f"{len(broken)} source, rule and column combinations were broken in all.",
-            figure=figure, table=protected, csv_name="data-quality-rules.csv",
+            figure=figure, table=protected, csv_name="data-quality-rules.csv", code_columns=("source", "rule", "column"),
         ))
         sections.append(Section(
             "Example rejected rows",
             "Up to three examples of each broken rule, with the file and line to look at. Identifiers and dates of birth are masked.",
             table=rule.no_counts(examples(con), "examples: identifiers and dates of birth masked, no counts", "examples"),
-            csv_name="data-quality-examples.csv",
+            csv_name="data-quality-examples.csv", code_columns=("source", "rule", "column", "file", "expected", "value"),
         ))
     return Page("data-quality.html", "Data quality", "What arrived, what was accepted and why rows were set aside.", sections,
                 demo=demo_run(con))

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from dashboards import charts
 from models.disclosure import SUPPRESSED, DisclosureRule
+from dashboards.labels import plural
 from dashboards.marts import unavailable
 from dashboards.page import PALETTE, Section
 
@@ -117,11 +118,12 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
     shown = [v for v in after if v is not None]
     over = sorted({r for r, v in zip(table["result"], after) if v is not None and abs(v) > SMD_THRESHOLD})
     before_over = sum(1 for v in table["smd_before"] if _number(v) is not None and abs(_number(v)) > SMD_THRESHOLD)
-    summary = (f"Covariate balance of {len(drawable)} matched comparisons, one design column per row (open circles before "
-               f"matching, filled after; the dashed line is |SMD| = 0.1, Austin 2009). {before_over} published rows exceed 0.1 "
+    summary = (f"Covariate balance of {plural(len(drawable), 'matched comparison')}, one design column per row (open "
+               f"circles before matching, filled after; the dashed line is |SMD| = 0.1, Austin 2009). {before_over} published rows exceed 0.1 "
                f"before matching and {sum(abs(v) > SMD_THRESHOLD for v in shown)} of {len(shown)} after"
-               + (f", in {len(over)} results: {', '.join(over)}." if over else ".")
-               + (f" {withheld} results are not drawn: every group they rest on is too small to publish." if withheld else "")
+               + (f", in {plural(len(over), 'result')}: {', '.join(over)}." if over else ".")
+               + (f" {plural(withheld, 'result is', 'results are')} not drawn: every group they rest on is too small to publish."
+                  if withheld else "")
                + " Pick a result from the drop-down.")
     figure = _love_plot(table, results) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
     return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv", collapsed=True,

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, diagnostics_sections, provenance, wording
+from dashboards import charts, coverage, diagnostics_sections, provenance, wording
 from models.disclosure import DisclosureRule
 from dashboards.headlines import illustrative
 from dashboards.labels import money, plural
@@ -27,7 +27,7 @@ from dashboards.page import PALETTE, Page, Section
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
          "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map", "effect_register",
-         *diagnostics_sections.MARTS)
+         *diagnostics_sections.MARTS, *coverage.MARTS)
 
 
 def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
@@ -59,7 +59,7 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     figure.update_layout(title=title, xaxis_title="largest absolute standardised mean difference", yaxis_autorange="reversed",
                          height=max(320, 60 + 22 * len(rows)))
     off = int((rows["max_abs_smd_after"] > 0.1).sum())
-    return Section(title, f"{len(rows)} matched comparisons; {off} leave at least one covariate with |SMD| above 0.1 "
+    return Section(title, f"{plural(len(rows), 'matched comparison')}; {off} leave at least one covariate with |SMD| above 0.1 "
                    "(circles balanced, crosses not).", figure=figure,
                    table=rule.table(rows.round(3), ["n_matched"], {"max_abs_smd_after": "n_matched"}, name="balance"),
                    csv_name="evaluator-balance.csv", collapsed=True,
@@ -79,7 +79,7 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     table = rule.table(table.round(3), ["n_start", "events"], {c: "n_start" for c in ("survival_end", "ci_low_end", "ci_high_end")},
                        name="kaplan-meier")
     withheld = len(start) - len(keep)
-    return Section(title, f"{len(keep)} curves drawn (solid: participants, dashed: matched comparison), with pointwise 95% "
+    return Section(title, f"{plural(len(keep), 'curve')} drawn (solid: participants, dashed: matched comparison), with pointwise 95% "
                    f"bands; {withheld} withheld because the group starts with {rule.suppress_max} or fewer people.",
                    figure=charts.km(curves, title) if len(keep) else charts.no_data(title, "Every group is too small to publish."),
                    table=table, csv_name="evaluator-km.csv", collapsed=True)
@@ -183,7 +183,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                               m["effect_register"])
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
-        Section("What you can and cannot say", f"{len(says)} results, each with what it supports and what it does not.",
+        Section("What you can and cannot say", f"{plural(len(says), 'result')}, each with what it supports and what it does not.",
                 table=rule.no_counts(says, "n_matched published through the rule; no verdict on a suppressed group",
                                      "what you can say"),
                 csv_name="evaluator-what-you-can-say.csv") if not says.empty else unavailable(
@@ -194,6 +194,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         km_section(m["reoffending_survival"], rule),
         cox_section(m["reoffending_cox"], m["reoffending_effects"], rule),
         *mixed_sections(m["wellbeing_model"], rule),
+        *coverage.sections(m, "social_value"),
         *sroi_sections(m, rule),
     ]
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "

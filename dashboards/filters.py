@@ -70,19 +70,14 @@ def variants(filters: list[Filter], dims: tuple[str, ...], build: Callable[[dict
     return out
 
 
-def choice_text(choice: dict[str, str], labels: dict[str, str]) -> str:
-    """The filters a figure responds to, in words: 'Time bank: TB01; year: all.'"""
-    return " ".join(f"{labels[d]}: {v}." for d, v in choice.items())
-
-
 def controls_html(filters: list[Filter]) -> str:
     if not filters:
         return ""
     boxes = "".join(
-        f"<label for='filter-{html.escape(f.name, quote=True)}'>{html.escape(f.label)}</label> <select data-filter='{html.escape(f.name, quote=True)}' "
-        f"id='filter-{html.escape(f.name, quote=True)}'>"
+        f"<span class='filter'><label for='filter-{html.escape(f.name, quote=True)}'>{html.escape(f.label)}</label> "
+        f"<select data-filter='{html.escape(f.name, quote=True)}' id='filter-{html.escape(f.name, quote=True)}'>"
         + "".join(f"<option value='{html.escape(v, quote=True)}'>{html.escape(t)}</option>" for v, t in f.options)
-        + "</select>"
+        + "</select></span>"
         for f in filters
     )
     return (f"<form class='filters' aria-label='Filters' onsubmit='return false'>{boxes}"

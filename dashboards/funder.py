@@ -15,14 +15,14 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts
+from dashboards import charts, coverage
 from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
 from dashboards.labels import money, pct, plural
 from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 from models.reciprocity.settings import INDEX_COMPONENTS
 
-MARTS = ("grant_metrics", "timebank_activity", "reciprocity_allocation", "reciprocity_allocation_sensitivity")
+MARTS = ("grant_metrics", "timebank_activity", "reciprocity_allocation", "reciprocity_allocation_sensitivity", *coverage.MARTS)
 COMPONENT_BASES = {"two_way_share": "trading_members", "mean_balance_index": "trading_members",
                    "weighted_reciprocity": "trading_members", "generalised_reciprocity": "trading_members",
                    "beneficiary_contribution_share": "beneficiary_members"}
@@ -224,10 +224,12 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
     withheld = Withheld()
     grants = grant_sections(m["grant_metrics"], rule, withheld)  # first: it records the grants withheld everywhere
-    sections = [summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld), *grants,
+    sections = [*coverage.sections(m, "reciprocity"), summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld), *grants,
                 component_section(m["timebank_activity"], rule),
                 allocation_section(m["reciprocity_allocation"], rule, withheld),
                 sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
     return Page("funder.html", "For funders", "What each grant bought, how reciprocal the exchanges it paid for were, and how "
-                "a reserved pot would be shared by reciprocity, with how much that depends on the choices made.", sections,
+                "a reserved pot would be shared by reciprocity, with how much that depends on the choices made. Counts of 1 to "
+                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with such a "
+                "count shows * for its index and its share of the pot too.", sections,
                 demo=demo_run(con))

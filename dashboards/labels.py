@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +16,34 @@ LAD_FILE = Path(__file__).resolve().parents[1] / "data" / "reference" / "ons" / 
 #: Domain words whose capitals are not title case.
 WORDS = {"sroi": "SROI", "wemwbs": "WEMWBS", "swemwbs": "SWEMWBS", "tb01": "TB01", "and": "and", "of": "of", "a": "a",
          "ae": "A&E", "gp": "GP", "imd": "IMD", "id": "ID", "ons4": "ONS4", "to": "to", "in": "in", "on": "on"}
+
+#: A snake_case token (TB01_help_given too) outside a dotted name (marts.readmission_effects) or a file name's stem.
+SNAKE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.\w)")
+#: Model covariates, terms and settings whose words are not their title case.
+NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admissions in the prior 12 months",
+         "prior_convictions": "Prior convictions", "event_type": "Event type", "hours_given": "Hours given",
+         "hours_received": "Hours received", "given_minus_received": "Hours given minus received",
+         "mean_of_areas": "Mean of areas", "drop_off": "Drop-off", "matched_comparison": "Matched comparison",
+         "any_participation": "Any participation", "small_n": "Small n", "n_paired": "n paired",
+         "n_improved": "n improved", "pct_improved": "% improved", "not_future": "Not in the future",
+         "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated"}
+#: Words of column headings that are abbreviations.
+HEADING_WORDS = {"ci": "95% CI", "smd": "SMD", "vr": "variance ratio", "sd": "SD", "se": "SE", "pv": "PV", "npv": "NPV",
+                 "sroi": "SROI", "id": "ID", "pct": "%", "ph": "PH", "km": "KM", "imd": "IMD", "998": "99.8%",
+                 "95": "95%", "abs": "absolute", "n": "n", "p": "p", "sha256": "SHA-256", "tb": "TB"}
+
+
+def words(text: str) -> str:
+    """Every snake_case token in ``text`` in words: a name from ``NAMES``, else title case
+    ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas')."""
+    return SNAKE.sub(lambda m: NAMES.get(m.group(0), title(m.group(0))), str(text))
+
+
+def heading(column: str) -> str:
+    """A column name as a heading: 'ci_low_pct' -> '95% CI low %', 'n_matched' -> 'n matched', 'lower_998' -> 'Lower 99.8%'."""
+    parts = [HEADING_WORDS.get(w, w) for w in str(column).replace("_", " ").split()]
+    text = " ".join(parts).replace(" %", " (%)") if parts else ""
+    return text if text[:1] in ("n", "p") and len(parts) > 1 and parts[0] in ("n", "p") else text[:1].upper() + text[1:]
 
 
 @lru_cache(maxsize=1)
@@ -29,8 +58,19 @@ def area(code: str) -> str:
     return f"{name} ({code})" if name else str(code)
 
 
+#: Outcomes Star areas in the words of the Stars themselves (Triangle Consulting: Recovery Star, Well-being Star).
+STAR_AREAS = {"trust_hope": "Trust and hope", "identity_self_esteem": "Identity and self-esteem",
+              "physical_health_self_care": "Physical health and self-care",
+              "work_volunteering_activities": "Work, volunteering and other activities",
+              "family_friends": "Family and friends", "looking_after_yourself": "Looking after yourself",
+              "crime_free_life": "Crime-free life"}
+
+
 def title(value: str) -> str:
-    """A snake_case domain value in title case: 'recovery_star' -> 'Recovery Star'."""
+    """A snake_case domain value in title case: 'recovery_star' -> 'Recovery Star'; Star areas as the Star names them
+    ('trust_hope' -> 'Trust and hope')."""
+    if str(value) in STAR_AREAS:
+        return STAR_AREAS[str(value)]
     words = str(value).replace("_", " ").split()
     out = [WORDS.get(w.lower(), w if any(c.isupper() for c in w) else w.capitalize()) for w in words]
     if out:

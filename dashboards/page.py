@@ -21,7 +21,7 @@ import plotly
 import plotly.graph_objects as go
 
 from dashboards.filters import ALL, SCRIPT, Filter, Variants, controls_html, embed_json
-from dashboards.labels import plural
+from dashboards.labels import heading, pct, plural, words
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -46,7 +46,7 @@ table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;pa
 th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
 .filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.4rem .8rem;display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center}
-.filters label{font-weight:700}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
+.filters label{font-weight:700}.filters .filter{display:inline-flex;flex-wrap:wrap;gap:.3rem;align-items:center;max-width:100%}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(260px,100%),1fr));gap:.8rem}
 .tile{border:1px solid #b1b4b6;border-top:5px solid #1d70b8;padding:.6rem .8rem;background:#fff}.tile h3{font-size:1rem;margin:.1rem 0 .4rem}
 .tile .value{font-size:1.7rem;font-weight:700}.tile p{margin:.2rem 0;font-size:.9rem}
@@ -114,7 +114,8 @@ class Section:
     the given id (headline tiles). ``responds`` says which filters the section follows.
     ``collapsed``: shown closed under its title (evaluator page). ``table_variants`` swap the
     table's rows with the filters (each a published table). ``show_table=False``: the table is
-    only the CSV (its rows are already on the page in another form).
+    only the CSV (its rows are already on the page in another form). ``code_columns``: columns of names as the reader's
+    files spell them (files, columns, rules), shown as code, not put into words.
     """
 
     title: str
@@ -129,6 +130,7 @@ class Section:
     responds: str = ""
     collapsed: bool = False
     show_table: bool = True
+    code_columns: tuple[str, ...] = ()
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -152,8 +154,30 @@ DEMO_BANNER = ("Demo: every figure on this page comes from synthetic people made
                "are made up too. Nothing here describes real people or real services.")
 
 
+def _in_words(figure: go.Figure) -> None:
+    """Trace names, category labels, axis titles and drop-down labels with every snake_case token put into words."""
+    for trace in figure.data:
+        spec = trace.to_plotly_json()
+        if isinstance(spec.get("name"), str):
+            trace.name = words(spec["name"])
+        for axis in ("x", "y", "theta", "labels"):
+            values = spec.get(axis)
+            if values is not None and not isinstance(values, (str, dict)) and len(values) \
+                    and all(isinstance(v, str) for v in values):
+                trace.update({axis: [words(v) for v in values]})
+    layout = figure.layout.to_plotly_json()
+    for key, value in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(value, dict) and isinstance(value.get("title"), dict) \
+                and isinstance(value["title"].get("text"), str):
+            figure.layout[key].title.text = words(value["title"]["text"])
+    for menu in figure.layout.updatemenus or ():
+        for button in menu.buttons:
+            button.label = words(button.label) if button.label else button.label
+
+
 def style(figure: go.Figure, title: str) -> go.Figure:
-    """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot."""
+    """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot, labels in words."""
+    _in_words(figure)
     figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE, template="plotly_white",
                          legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"},
                          margin={"l": 50, "r": 20, "t": figure.layout.margin.t or 60, "b": 40}, autosize=True)
@@ -174,25 +198,19 @@ def _variants_payload(page: Page) -> list[dict]:
         if section.variants is not None:
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
                            "summary": f"summary-{sid}", "html": f"table-{sid}-body" if section.variants.tables() else None,
-                           "items": {k: {"summary": i.summary,
+                           "items": {k: {"summary": words(i.summary),
                                          "html": _table_body(i.table) if i.table is not None else None,
                                          "figure": figure_json(i.figure, section.title) if i.figure else None}
                                      for k, i in section.variants.items.items()}})
         for element_id, block in section.blocks:
             blocks.append({"dims": list(block.dims), "chart": None, "summary": None, "html": element_id,
-                           "items": {k: {"summary": i.summary, "html": i.html, "figure": None}
+                           "items": {k: {"summary": words(i.summary), "html": i.html, "figure": None}
                                      for k, i in block.items.items()}})
     return blocks
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def label(column: str) -> str:
-    """A column name as a heading: snake_case to words, first letter capital ("n_paired" -> "N paired")."""
-    words = str(column).replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
 
 
 def cell(value: object) -> tuple[str, bool]:
@@ -221,14 +239,37 @@ def _money(column: str, text: str, is_number: bool) -> str:
     return "£" + text if not text.startswith("-") else "-£" + text[1:]
 
 
-def _table_body(frame: pd.DataFrame) -> str:
+#: Columns that hold a share (0-1), shown as a percentage (the CSV keeps the share); columns in percent get a % sign.
+SHARE = re.compile(r"(share|coverage)")
+PERCENT = re.compile(r"(_pct$|_%$|^pct_)")
+#: Columns of names the reader gave (time banks, grants, funders, units): shown as given, never put into words.
+NAMED = re.compile(r"^(timebank_id|grant_id|unit|funder)$")
+
+
+def _shown(column: str, value: object, code: bool) -> tuple[str, bool]:
+    """(text, is_number) of one cell as the page shows it: money as £75,100, shares and percentages with %, snake_case
+    domain values in words; a ``code`` column (a file, column or rule name as the reader's files spell it) and a
+    ``NAMED`` column (a time bank, grant, funder or unit) as it is."""
+    text, number = cell(value)
+    if number and MONEY.match(str(column)):
+        return (_money(str(column), text, number)), True
+    if number and SHARE.search(str(column)) and 0 <= float(value) <= 1:
+        return pct(float(value)), True
+    if number and PERCENT.search(str(column)):
+        return f"{float(value):.1f}%", True
+    return (text if code or number or NAMED.search(str(column)) else words(text)), number
+
+
+def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = ()) -> str:
     rows = []
-    money_columns = [bool(MONEY.match(str(c))) for c in frame.columns]
     for row in frame.itertuples(index=False):
-        cells = [(_money("amount", *cell(v)) if m and cell(v)[1] else cell(v)[0], cell(v)[1])
-                 for v, m in zip(row, money_columns)]
-        rows.append("<tr>" + "".join(f"<td class='num'>{html.escape(t)}</td>" if n else f"<td>{html.escape(t)}</td>"
-                                     for t, n in cells) + "</tr>")
+        cells = []
+        for column, value in zip(frame.columns, row):
+            text, number = _shown(column, value, column in code)
+            text = html.escape(text)
+            cells.append(f"<td class='num'>{text}</td>" if number else
+                         f"<td><code>{text}</code></td>" if column in code and text else f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(rows)
 
 
@@ -255,18 +296,18 @@ def _footnoted(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out, notes
 
 
-def _table_html(frame: pd.DataFrame, table_id: str) -> str:
+def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...] = ()) -> str:
     shown, notes = _footnoted(frame)
-    head = "".join(f"<th scope='col'>{html.escape(label(c))}</th>" for c in shown.columns)
+    head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
     table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(table_id, quote=True)} table'>"
-             f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{_table_body(shown)}"
+             f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{_table_body(shown, code)}"
              "</tbody></table></div>")
     if len(shown) > PAGE_ROWS:
         table = (f"<div class='pager' data-table='{table_id}'><label>Search this table <input type='search'></label>"
                  "<button type='button' class='prev'>Previous</button><button type='button' class='next'>Next</button>"
                  "<span class='status' aria-live='polite'></span></div>" + table)
     if notes:
-        table += "<ol class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ol>"
+        table += "<ol class='note'>" + "".join(f"<li>{html.escape(words(n))}</li>" for n in notes) + "</ol>"
     return table
 
 
@@ -287,27 +328,27 @@ def render(page: Page, out_dir: Path) -> Path:
     body, checks = [], []
     for section in page.sections:
         sid = _slug(section.title)
-        parts = [f"<p class='summary' id='summary-{sid}' aria-live='polite'>{html.escape(section.summary)}</p>"]
+        parts = [f"<p class='summary' id='summary-{sid}' aria-live='polite'>{html.escape(words(section.summary))}</p>"]
         if section.responds:
             parts.append(f"<p class='note'>{html.escape(section.responds)}</p>")
         if section.html is not None:
             parts.append(section.html)
         if section.figure is not None:
             style(section.figure, section.title)
-            parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(section.summary, quote=True)}'>"
+            parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(words(section.summary), quote=True)}'>"
                          + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}",
                                                   config={"responsive": True, "displaylogo": False})
                          + "</div>")
         if section.table is not None:
             checks.append(_checked(section))
             if section.show_table:
-                parts.append(_table_html(section.table, f"table-{sid}"))
+                parts.append(_table_html(section.table, f"table-{sid}", section.code_columns))
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
                 parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "
                              f"({plural(len(section.table), 'row')})</a></p>")
         if section.note:
-            parts.append(f"<p class='note'>{html.escape(section.note)}</p>")
+            parts.append(f"<p class='note'>{html.escape(words(section.note))}</p>")
         title = html.escape(section.title)
         if section.collapsed:
             body.append(f"<section id='{sid}' aria-labelledby='{sid}-h'><details><summary id='{sid}-h'>{title}</summary>"

@@ -38,12 +38,14 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
         return [Section("Provenance", "None of the runs that wrote these marts is recorded in meta.runs: "
                         "the figures cannot be traced to a configuration and inputs.",
                         html="<p class='empty'>Not available for this run.</p>")]
-    table = rule.table(runs, ["rows_read", "rows_staged", "rows_quarantined"], name="runs")[
+    table = rule.table(runs.assign(recorded_at=runs["recorded_at"].astype(str).str[:19]),
+                       ["rows_read", "rows_staged", "rows_quarantined"], name="runs")[
         ["run_id", "recorded_at", "code_version", "config_sha256", "as_of", "demo", "files", "rows_read", "rows_staged",
-         "rows_quarantined"]].astype(str)
+         "rows_quarantined"]]
     out = [Section("Provenance", f"{plural(len(runs), 'run')} wrote the figures on these pages. The latest, {runs['run_id'].iloc[-1]}, "
                    f"ran code {runs['code_version'].iloc[-1]} with the configuration below; rerunning it on the same inputs "
                    "(same file hashes) gives the same marts.", table=table, csv_name="evaluator-runs.csv",
+                   code_columns=("run_id", "code_version", "config_sha256"),
                    html="<details><summary>Configuration (resolved settings, JSON)</summary><pre tabindex='0'>"
                         + html.escape(json.dumps(json.loads(runs["config"].iloc[-1]), indent=2, sort_keys=True))
                         + "</pre></details>")]
@@ -56,5 +58,6 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
     out.append(Section("Input files and their hashes", f"{len(mine)} input files; each SHA-256 lets an evaluator check they "
                        "rerun on exactly the same data.",
                        table=published[["run_id", "source", "file", "sha256", "bytes", "rows_read", "rows_staged",
-                                        "rows_quarantined"]], csv_name="evaluator-input-files.csv", collapsed=True))
+                                        "rows_quarantined"]], csv_name="evaluator-input-files.csv", collapsed=True,
+                       code_columns=("run_id", "source", "file", "sha256")))
     return out

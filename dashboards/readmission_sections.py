@@ -59,8 +59,8 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         outside = shown[shown["outlier_998"] != "within"]
         summary = (f"{plural(len(shown), words)} drawn; {len(outside)} outside the 99.8% limits"
                    + (f" ({', '.join(f'{u} {s}' for u, s in zip(outside['unit'], outside['outlier_998']))})" if len(outside) else "")
-                   + f". {hidden} not shown because their counts are below the publication threshold. "
-                   "Each unit is compared with the whole (target 1), not ranked against the others.")
+                   + (f". {hidden} not shown because their counts are below the publication threshold" if hidden else "")
+                   + ". Each unit is compared with the whole (target 1), not ranked against the others.")
         figure = charts.funnel(shown, title) if not shown.empty else charts.no_data(title)
         columns = ["unit", "discharges", "observed", "expected", "ratio", "lower_95", "upper_95", "lower_998", "upper_998",
                    "outlier_95", "outlier_998", "overdispersion"]
@@ -89,15 +89,20 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")
-        return Item(f"Crude 30-day emergency readmission rate in {len(shown)} areas against all discharges "
+        return Item(f"Crude 30-day emergency readmission rate in {plural(len(shown), 'area')} against all discharges "
                     f"({pct(bench)}).{focus}", figure)
 
-    published = table[["value", "discharges", "readmissions"]].rename(columns={"value": "area"})
+    return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (highlighted in orange).",
+                            table=_in_percent(table, "area"), csv_name="commissioner-readmission-by-area.csv",
+                            note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts.")
+
+
+def _in_percent(table: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The published rate table as the page and CSV show it: ``value`` named ``key``, rate and interval in per cent."""
+    published = table[["value", "discharges", "readmissions"]].rename(columns={"value": key})
     for column in ("rate", "ci_low", "ci_high"):  # per cent, as the chart draws them
         published[f"{column}_pct"] = [v if isinstance(v, str) or v is None else round(100 * v, 1) for v in table[column]]
-    return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (highlighted in orange).",
-                            table=published, csv_name="commissioner-readmission-by-area.csv",
-                            note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts.")
+    return published
 
 
 def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
@@ -105,17 +110,23 @@ def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: l
     rows = None if rates is None else rates[rates["dimension"] == "quarter"].sort_values("value")
     if rows is None or rows.empty:
         return unavailable(title, {"marts.readmission_rates": rows})
-    shown, _ = _published(rows, rule, "readmissions", "discharges", "readmission by quarter")
+    shown, table = _published(rows, rule, "readmissions", "discharges", "readmission by quarter")
+    published = _in_percent(table, "quarter")
 
     def build(choice: dict[str, str]) -> Item:
         year = choice["year"]
         picked = shown if year == ALL else shown[shown["value"].astype(str).str.startswith(year)]
+        listed = published if year == ALL else published[published["quarter"].astype(str).str.startswith(year)]
         if picked.empty:
-            return Item(f"No published quarter in {year}.", charts.no_data(title))
+            return Item(f"No published quarter in {year}.", charts.no_data(title), table=listed)
         figure = charts.rate_bars(picked, "value", title, "readmitted within 30 days (%)")
         high = picked.loc[picked["rate"].idxmax()]
-        return Item(f"Crude 30-day emergency readmission rate in {len(picked)} quarters "
+        return Item(f"Crude 30-day emergency readmission rate in {plural(len(picked), 'quarter')} "
                     f"({'all years' if year == ALL else year}), from {pct(picked['rate'].min())} to "
-                    f"{pct(picked['rate'].max())}; highest in {high['value']}. Bars show 95% Wilson intervals.", figure)
+                    f"{pct(picked['rate'].max())}; highest in {high['value']}. Bars show 95% Wilson intervals.", figure,
+                    table=listed)
 
-    return Section.filtered(title, variants(filters, ("year",), build), "Responds to: year.")
+    return Section.filtered(title, variants(filters, ("year",), build), "Responds to: year (chart, summary and table).",
+                            table=published, csv_name="commissioner-readmission-by-quarter.csv",
+                            note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts; "
+                                 "the CSV holds every quarter, the table on the page follows the year.")

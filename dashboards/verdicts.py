@@ -14,6 +14,7 @@ The CSV holds the same rows the sentences and the chart are built from.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -62,85 +63,106 @@ def _row(outcome: str, source: str, **values) -> dict:
     return {**dict.fromkeys(COLUMNS), "outcome": outcome, "source": source, **values}
 
 
-def _withheld(outcome: str, source: str, rule: DisclosureRule, design: str) -> dict:
-    return _row(outcome, source, n_matched=SUPPRESSED, verdict="not published", rag="none", design=design,
+def _withheld(outcome: str, source: str, rule: DisclosureRule) -> dict:
+    return _row(outcome, source, n_matched=SUPPRESSED, verdict="not published", rag="none",
                 sentence=f"{outcome}: not published: the matched group has 1 to {rule.suppress_max} people, so no estimate "
                          "or verdict is shown.")
 
 
-def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
-    outcome, source = "30-day emergency readmission", "marts.readmission_effects (comparison any)"
-    rows = None if effects is None else effects[effects["comparison"] == "any"]
+def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: DisclosureRule, register,
+                key: tuple, not_estimable: Callable[[pd.Series], str | None],
+                published: Callable[[pd.Series], dict]) -> dict:
+    """One outcome's row from the first of ``rows`` (one mart row): not available, not estimable (the sentence
+    ``not_estimable`` gives), not published (a matched group of 1-7), or the figures ``published`` gives.
+
+    ``key``: (family, programme, outcome[, subgroup]) of the effect in ``marts.effect_register``."""
     if rows is None or rows.empty:
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
-    design = column(e, "design_sentence", NO_DESIGN)
-    kind, count = role(register, "readmission", "any", "readmitted_within_30_days")
-    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
-    if e["status"] != "estimated" or pd.isna(e["risk_difference"]):
-        return _row(outcome, source, verdict="not estimable", rag="none", **base,
-                    sentence=f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))}).")
+    kind, count = role(register, *key)
+    base = dict(design=column(e, "design_sentence", NO_DESIGN), estimand=column(e, "estimand", "not recorded"),
+                analysis_role=kind, n_comparisons=count)
+    reason = not_estimable(e)
+    if reason is not None:
+        return _row(outcome, source, verdict="not estimable", rag="none", sentence=reason, **base)
     if rule.hides(e["n_matched"]):
-        return {**_withheld(outcome, source, rule, design), **base}
-    low, high, est = (100 * e[c] for c in ("rd_ci_low", "rd_ci_high", "risk_difference"))
-    rag = judge(low, high, 0.0, True)
-    words = "inconclusive" if rag == "similar" else ("a reduction" if rag == "better" else "an increase")
-    sentence = (f"{rule.text(str(e['jdl_statement'] or ''))} The difference of {est:+.1f} percentage points is {words}: "
-                f"the true difference is likely between {low:+.1f} and {high:+.1f} points (95% interval).")
-    return _row(outcome, source, participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
-                difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
-                n_matched=rule.count(e["n_matched"]), verdict=e["verdict"], rag=rag, sentence=sentence, **base)
+        return {**_withheld(outcome, source, rule), **base}
+    return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **published(e), **base)
+
+
+def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
+    outcome = "30-day emergency readmission"
+
+    def not_estimable(e):
+        if e["status"] != "estimated" or pd.isna(e["risk_difference"]):
+            return f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))})."
+        return None
+
+    def published(e):
+        low, high, est = (100 * e[c] for c in ("rd_ci_low", "rd_ci_high", "risk_difference"))
+        rag = judge(low, high, 0.0, True)
+        words = "inconclusive" if rag == "similar" else ("a reduction" if rag == "better" else "an increase")
+        return dict(participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
+                    difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
+                    verdict=e["verdict"], rag=rag,
+                    sentence=f"{rule.text(str(e['jdl_statement'] or ''))} The difference of {est:+.1f} percentage points "
+                             f"is {words}: the true difference is likely between {low:+.1f} and {high:+.1f} points (95% "
+                             "interval).")
+
+    rows = None if effects is None else effects[effects["comparison"] == "any"]
+    return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, register,
+                       ("readmission", "any", "readmitted_within_30_days"), not_estimable, published)
 
 
 def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
-    outcome, source = "Proven reoffending within a year", "marts.reoffending_effects (any participation, binary rate)"
+    outcome = "Proven reoffending within a year"
+
+    def not_estimable(e):
+        if bool(e["estimable"]) and pd.notna(e["estimate"]):
+            return None
+        reason = rule.text(str(e["not_estimable_reason"] or "not estimable")).removeprefix("not estimable: ")
+        return (f"{outcome}: no matched comparison could be estimated for participants ({reason}). "
+                "Nothing can be said about an effect, in either direction.")
+
+    def published(e):
+        low, high, est = (100 * e[c] for c in ("ci_low", "ci_high", "estimate"))
+        return dict(participants_value=pct(e["participant_value"]), comparison_value=pct(e["comparison_value"]),
+                    difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
+                    verdict=e["verdict"], rag=judge(low, high, 0.0, True),
+                    sentence=f"{e['per_100_statement']} {e['verdict_statement']}")
+
     rows = None if effects is None else effects[(effects["programme"] == "any_participation")
                                                 & (effects["measure"] == "binary_rate")]
-    if rows is None or rows.empty:
-        return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
-    e = rows.iloc[0]
-    design = column(e, "design_sentence", NO_DESIGN)
-    kind, count = role(register, "reoffending", "any_participation", "binary_rate")
-    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
-    if not bool(e["estimable"]) or pd.isna(e["estimate"]):
-        reason = rule.text(str(e["not_estimable_reason"] or "not estimable")).removeprefix("not estimable: ")
-        return _row(outcome, source, verdict="not estimable", rag="none", **base,
-                    sentence=f"{outcome}: no matched comparison could be estimated for participants ({reason}). "
-                             "Nothing can be said about an effect, in either direction.")
-    if rule.hides(e["n_matched"]):
-        return {**_withheld(outcome, source, rule, design), **base}
-    low, high, est = (100 * e[c] for c in ("ci_low", "ci_high", "estimate"))
-    return _row(outcome, source, participants_value=pct(e["participant_value"]), comparison_value=pct(e["comparison_value"]),
-                difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
-                n_matched=rule.count(e["n_matched"]), verdict=e["verdict"], rag=judge(low, high, 0.0, True),
-                sentence=f"{e['per_100_statement']} {e['verdict_statement']}", **base)
+    return _effect_row(outcome, "marts.reoffending_effects (any participation, binary rate)", rows, rule, register,
+                       ("reoffending", "any_participation", "binary_rate"), not_estimable, published)
 
 
 def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
     outcome, source = "Well-being: distance travelled per Star area", "marts.wellbeing_effects (mean of areas)"
     e = wellbeing_headline_row(effects)
     if e is None:
-        return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
+        return _effect_row(outcome, source, None, rule, register, (), lambda e: None, dict)
     instrument = labels.title(str(e["star_version"])) if e["star_version"] != "all" else "all instruments"
     outcome, source = f"{outcome} ({instrument})", f"marts.wellbeing_effects ({e['star_version']}, mean of areas)"
-    design = column(e, "design_sentence", NO_DESIGN)
-    kind, count = role(register, "wellbeing", str(e["star_version"]), str(e["outcome"]), str(e["area"]))
-    base = dict(design=design, estimand=column(e, "estimand", "not recorded"), analysis_role=kind, n_comparisons=count)
-    if pd.isna(e["estimate"]) or pd.isna(e["n_matched"]):
-        return _row(outcome, source, verdict="not estimable", rag="none", **base,
-                    sentence=f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))}).")
-    if rule.hides(e["n_matched"]):
-        return {**_withheld(outcome, source, rule, design), **base}
-    rag = judge(e["ci_low"], e["ci_high"], 0.0, False)
-    words = "inconclusive" if rag == "similar" else ("an improvement" if rag == "better" else "a deterioration")
-    sentence = (f"Participants moved on average {e['treated_value']:+.2f} points per Star area from their reading before joining "
-                f"to their follow-up reading; similar people who had not joined moved {e['comparison_value']:+.2f}. The difference of "
-                f"{e['estimate']:+.2f} points is {words}: it is likely between {e['ci_low']:+.2f} and {e['ci_high']:+.2f} "
-                "points (95% interval).")
-    return _row(outcome, source, participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",
-                difference=round(e["estimate"], 2), ci_low=round(e["ci_low"], 2), ci_high=round(e["ci_high"], 2),
-                unit="Star points per area", n_matched=rule.count(e["n_matched"]), verdict=e["interpretation"], rag=rag,
-                sentence=sentence, **base)
+
+    def not_estimable(e):
+        if pd.isna(e["estimate"]) or pd.isna(e["n_matched"]):
+            return f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))})."
+        return None
+
+    def published(e):
+        rag = judge(e["ci_low"], e["ci_high"], 0.0, False)
+        words = "inconclusive" if rag == "similar" else ("an improvement" if rag == "better" else "a deterioration")
+        return dict(participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",
+                    difference=round(e["estimate"], 2), ci_low=round(e["ci_low"], 2), ci_high=round(e["ci_high"], 2),
+                    unit="Star points per area", verdict=e["interpretation"], rag=rag,
+                    sentence=f"Participants moved on average {e['treated_value']:+.2f} points per Star area from their "
+                             f"reading before joining to their follow-up reading; similar people who had not joined moved "
+                             f"{e['comparison_value']:+.2f}. The difference of {e['estimate']:+.2f} points is {words}: it "
+                             f"is likely between {e['ci_low']:+.2f} and {e['ci_high']:+.2f} points (95% interval).")
+
+    key = ("wellbeing", str(e["star_version"]), str(e["outcome"]), str(e["area"]))
+    return _effect_row(outcome, source, effects.loc[[e.name]], rule, register, key, not_estimable, published)
 
 
 def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
@@ -199,7 +221,7 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
             continue
         color = {"better": "#00703c", "worse": "#d4351c"}.get(rag, "#505a5f")
         figure.add_trace(go.Scatter(
-            x=g["x"], y=charts.esc(g["outcome"] + " (" + g["unit"] + ")"), mode="markers", name=word,
+            x=g["x"], y=charts.wrapped(g["outcome"] + " (" + g["unit"] + ")"), mode="markers", name=word,
             marker={"symbol": {"better": "circle", "worse": "x", "similar": "diamond"}.get(rag, "circle"), "size": 14,
                     "color": color},
             error_x={"type": "data", "symmetric": False, "array": g["hi"] - g["x"], "arrayminus": g["x"] - g["lo"],

@@ -76,6 +76,6 @@ def change_table_section(change: pd.DataFrame | None, rule: DisclosureRule) -> S
     return Section(heading, f"{len(rows)} instrument and area rows for everyone with readings, all years: mean change "
                           "between the first and latest reading with its 95% interval and the Wilcoxon p-value.",
                    table=table, csv_name="commissioner-wellbeing-change.csv", responds="Not filtered.",
-                   note=f"Means over 1 to {rule.suppress_max} people are shown as *; pct_improved is the published "
-                        "n_improved over the published n_paired. small_n: fewer than 30 people "
+                   note=f"Means over 1 to {rule.suppress_max} people are shown as *; % improved is the published "
+                        "n improved over the published n paired. Small n: fewer than 30 people "
                         "with two readings (Warwick guidance).")

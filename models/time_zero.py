@@ -33,6 +33,8 @@ order; the caller counts the outcome from ``trial_day`` and matches exactly on i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -101,3 +103,29 @@ def trial_frame(units: pd.DataFrame, design: str, start: str, event: str, *, lan
     if design == "exposure_window":
         return exposure_window(units, start, event, blocked)
     raise ValueError(f"design must be one of {DESIGNS}, not {design!r}")
+
+
+@dataclass(frozen=True)
+class DesignWords:
+    """The domain's words for :func:`design_sentence` (readmission: discharges; reoffending: people)."""
+
+    started: str  # risk_set: who started, and how day 0 is counted
+    end_note: str  # after "runs to day <end>"
+    pool: str  # risk_set: who a participant is compared with
+    index: str  # landmark: "<L> days after <index>"
+    units: str  # landmark: the units at risk, and how they stay at risk
+    started_by: str  # landmark: the participants (started by the landmark day)
+    first_day: str  # exposure_window: when follow-up starts
+
+
+def design_sentence(design: str, words: DesignWords, *, on: str, end: int, landmark_day: int, grace_days: int) -> str:
+    """One plain sentence for a design: when follow-up starts and who the comparison people are."""
+    if design == "risk_set":
+        return (f"Follow-up starts on the day each participant started ({words.started}) and runs to day {end}"
+                f"{words.end_note}; each is compared with {words.pool}, matched on {on}.")
+    if design == "landmark":
+        return (f"Follow-up starts {landmark_day} days after {words.index} and runs to day {end}, among {words.units} "
+                f"then; participants ({words.started_by}) are compared with non-participants matched on {on}.")
+    return (f"Follow-up starts {words.first_day} although participation can start up to {grace_days} days later "
+            f"(the old definition, biased towards benefit by immortal time); participants are compared with "
+            f"non-participants matched on {on}.")

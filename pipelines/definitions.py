@@ -8,8 +8,9 @@ run instead of a backfill dialog. Every asset gets an owner from its group (``GR
 
 import dagster as dg
 
-from pipelines.assets.diagnostics import diagnostics_assets, diagnostics_checks
-from pipelines.assets.effect_register import effect_register_assets, effect_register_checks
+from pipelines.assets.coverage import coverage_assets
+from pipelines.assets.diagnostics import diagnostics_assets
+from pipelines.assets.effect_register import effect_register_assets
 from pipelines.assets.headline_checks import headline_checks
 from pipelines.assets.pages import page_assets
 from pipelines.assets.readmission import readmission_assets, readmission_checks
@@ -19,7 +20,7 @@ from pipelines.assets.snapshot import reader_snapshot
 from pipelines.assets.social_value import social_value_assets, social_value_checks
 from pipelines.assets.wellbeing import wellbeing_assets, wellbeing_checks
 from pipelines.automation import schedules, sensors
-from pipelines.ingest.assets import ingest_assets, ingest_checks
+from pipelines.ingest.assets import ingest_assets
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
 
@@ -54,10 +55,9 @@ all_assets_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=dg.map_asset_specs(with_owner, [
         *ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *reciprocity_assets,
-        *social_value_assets, *diagnostics_assets, *effect_register_assets, reader_snapshot, *page_assets]),
-    asset_checks=[*ingest_checks, *readmission_checks, *reoffending_checks, *wellbeing_checks,
-                  *reciprocity_checks, *social_value_checks, *diagnostics_checks, *effect_register_checks,
-                  *headline_checks],
+        *social_value_assets, *diagnostics_assets, *effect_register_assets, *coverage_assets, reader_snapshot, *page_assets]),
+    asset_checks=[*readmission_checks, *reoffending_checks, *wellbeing_checks,
+                  *reciprocity_checks, *social_value_checks, *headline_checks],
     jobs=[all_assets_job],
     sensors=sensors,
     schedules=schedules,

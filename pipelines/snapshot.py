@@ -1,9 +1,9 @@
 """A read-only snapshot of the published tables, for notebooks and dashboards during a run.
 
 DuckDB lets one process open a database file at a time (docs/storage.md), so a notebook
-cannot read the warehouse while a run writes it. At the end of each run the aggregate
-tables (every ``marts.*`` table except the person-level ``marts.member_reciprocity``, and
-``meta.runs`` and ``meta.input_files``) are exported as Parquet into a new folder
+cannot read the warehouse while a run writes it. At the end of each run the published
+tables (an allowlist: the marts ``schemas/marts.py`` declares ``published``, never a
+person-level or undeclared table; and ``meta.runs`` and ``meta.input_files``) are exported as Parquet into a new folder
 ``snap-<run id>/`` beside the warehouse, with ``catalog.duckdb``, a DuckDB file holding
 only views over those Parquet files. The symlink ``current`` is then switched to the new
 folder in one atomic rename, so a reader opening ``current/catalog.duckdb`` read-only
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-PERSON_LEVEL = {"marts.member_reciprocity"}
+from schemas.marts import published_tables as registry_published
+
 META_TABLES = ("meta.runs", "meta.input_files")
 KEEP = 2
 
@@ -34,9 +35,10 @@ def snapshot_root(warehouse_path: str | Path) -> Path:
 
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    marts = [f"marts.{t}" for (t,) in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY table_name").fetchall()]
-    return [t for t in marts if t not in PERSON_LEVEL] + list(META_TABLES)
+    """The allowlist: the marts schemas/marts.py declares published that this warehouse holds, and the run record."""
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    return [t for t in registry_published() if t in present] + list(META_TABLES)
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, root: Path, run_id: str) -> Path:

@@ -142,3 +142,10 @@ def check_violation_sql(check: Check, expr: str) -> str:
         high = ">" if s.get("include_max", True) else ">="
         return f"({expr} {low} {s['min_value']} OR {expr} {high} {s['max_value']})"
     raise ValueError(f"no SQL for check {check.name!r}")
+
+
+def empty_source_sql(source: str) -> str:
+    """A typed, empty SELECT with the contract's columns of ``source``: the stand-in the models
+    read when the source was never staged (every source is optional)."""
+    cols = ", ".join(f'NULL::{c.sql_type} AS "{c.name}"' for c in contract(source).columns)
+    return f"SELECT {cols} WHERE false"

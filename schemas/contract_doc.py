@@ -149,7 +149,13 @@ Outcomes Star Online's own export is not among them: its column layout is not pu
 documented, so no preset could be written without guessing. A Star export whose columns are
 `person_id, star_version, assessed_on` and one column per area (the registry's area names)
 is read as it is, in the contract's wide form; an unknown area name is quarantined
-(`area_in_version`).
+(`area_in_version`). A wide export whose versions and areas are named in words ("Recovery
+Star", "Physical health & self-care") is read with `star_wide_readings`: its three identity
+headers are assumed (change them in a copy of the preset), while versions and area names are
+matched to the scale registry, and a name that matches none is quarantined and reported
+(`unknown_star_version`, `unknown_area`). The tools it is built on work in any mapping:
+`unpivot: other_columns` (one row per column the mapping does not name) and the functions
+`star_version(name)` and `star_area(version, name)`.
 """
 
 

@@ -23,13 +23,18 @@ Grammar (lowest precedence first)::
 Some functions can fail on a value (a date that does not match its format, text that is
 not a number or not ``h:mm``). Each failure is a *check*: a condition with its rule name
 (``date_format``, ``number_format``, ``duration_format``), turned by the mapping into a
-quarantine reason for that row, never into a silent NULL.
+quarantine reason for that row, never into a silent NULL. So can the two that match a Star
+version or area name to the scale registry (``star_version(name)``, ``star_area(version,
+name)``; :mod:`schemas.star_names`): a name that matches nothing is ``unknown_star_version``
+or ``unknown_area``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from schemas import star_names
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?)|(?P<string>'(?:[^']|'')*')|(?P<param>@[a-z_][a-z0-9_]*)"
@@ -117,8 +122,25 @@ FUNCTIONS: dict[str, tuple[int, int | None, str, tuple[int, ...]]] = {
     "date": (2, 2, "", (1,)),
     "number": (1, 1, "", ()),
     "hours_minutes": (1, 1, "", ()),
+    "star_version": (1, 1, "", ()),
+    "star_area": (2, 2, "", ()),
 }
-_CHECKED = {"date": _date, "number": _number, "hours_minutes": _hours_minutes}
+def _star_version(args: list[str], raw: list[str]) -> tuple[str, FailureCheck]:
+    x = f"NULLIF(trim(CAST({args[0]} AS VARCHAR)), '')"
+    sql = star_names.version_sql(x)
+    return sql, FailureCheck(f"{x} IS NOT NULL AND ({sql}) IS NULL", "unknown_star_version",
+                             f"a version of data/reference/star_versions.yaml ({', '.join(star_names.registry_areas())})", x)
+
+
+def _star_area(args: list[str], raw: list[str]) -> tuple[str, FailureCheck]:
+    version, x = f"NULLIF(trim(CAST({args[0]} AS VARCHAR)), '')", f"NULLIF(trim(CAST({args[1]} AS VARCHAR)), '')"
+    sql = star_names.area_sql(version, x)
+    return sql, FailureCheck(f"{version} IS NOT NULL AND {x} IS NOT NULL AND ({sql}) IS NULL", "unknown_area",
+                             "an area of the version in data/reference/star_versions.yaml", x)
+
+
+_CHECKED = {"date": _date, "number": _number, "hours_minutes": _hours_minutes, "star_version": _star_version,
+            "star_area": _star_area}
 
 
 class _Parser:

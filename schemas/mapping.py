@@ -19,6 +19,10 @@ optional)::
     group: {by, order, first, last, any} # several rows become one (episodes -> spells)
     output: {contract column: expression | map}
     unpivot: {name, value, columns}      # one row per listed column (wide forms to long readings)
+    unpivot: {name, value, other_columns: {name, value}}
+                                         # one row per column the mapping does not name, e.g. an
+                                         # export with one column per Star area; the expressions
+                                         # see its header as `header` and its value as `value`
 
 A *map* is ``{map: expression, values: {code: value}}``: a code it does not list is
 quarantined with rule ``unmapped_value``, never given a default. Headers are compared
@@ -114,15 +118,31 @@ class Group(_Strict):
     any: list[str] = []
 
 
+class OtherColumns(_Strict):
+    """Every extract column the mapping does not name becomes rows: ``name`` and ``value`` are expressions over
+    ``header`` (the column's header, normalised) and ``value`` (its value), and the mapping's own columns."""
+
+    name: Expression
+    value: Expression
+
+
 class Unpivot(_Strict):
-    """One output row per listed column (wide to long): ``name`` gets the key, ``value`` the expression's value.
+    """One output row per listed column (wide to long): ``name`` gets the key, ``value`` the expression's value;
+    with ``other_columns``, also one row per column the mapping does not name.
 
     An empty value is not a reading and makes no row, as in the contract's own wide form.
     """
 
     name: str
     value: str
-    columns: dict[str, Expression]
+    columns: dict[str, Expression] = {}
+    other_columns: OtherColumns | None = None
+
+    @model_validator(mode="after")
+    def _some_columns(self):
+        if not self.columns and self.other_columns is None:
+            raise ValueError("give columns, other_columns or both")
+        return self
 
 
 class Mapping(_Strict):
@@ -228,6 +248,13 @@ def _check(m: LoadedMapping) -> None:
         raise MappingError(m.path, "output", f"required column(s) of {spec.source} not produced: {', '.join(missing)}")
     params = {p: "x" for p in spec.parameters}
     headers = sorted({h for n in list(spec.columns) + list(spec.optional_columns) for h in m.headers(n)})
+    if spec.unpivot and spec.unpivot.other_columns:
+        if spec.group:
+            raise MappingError(m.path, "unpivot.other_columns", "cannot be combined with group")
+        clash = sorted({"header", "value"} & (set(spec.columns) | set(spec.optional_columns) | set(spec.derive)))
+        if clash:
+            raise MappingError(m.path, "unpivot.other_columns", f"'header' and 'value' name the unpivoted column; rename {', '.join(clash)}")
+        headers.append("_probe_other_column")
     sql = compile_sql(m, params, "_probe", set(headers))
     with duckdb.connect() as con:
         con.execute(f"CREATE TEMP TABLE _probe (_seq BIGINT, _line BIGINT, {', '.join(f'{_q(h)} VARCHAR' for h in headers)})")
@@ -308,6 +335,9 @@ def compile_sql(m: LoadedMapping, params: dict[str, str], table: str, headers: s
             raise KeyError(name)
         picks.append(f"NULLIF(trim({_q(found)}), '') AS {_q(name)}" if found else f"NULL::VARCHAR AS {_q(name)}")
         b.known.add(name)
+    named = {h for n in list(spec.columns) + list(spec.optional_columns) for h in m.headers(n)}
+    others = sorted(headers - named) if spec.unpivot and spec.unpivot.other_columns else []
+    picks += [f"NULLIF(trim({_q(h)}), '') AS _other{j}" for j, h in enumerate(others)]
     prev = b.cte(f"SELECT _seq, _line, {', '.join(picks)}, {_EMPTY} AS _v FROM {table}")
     for name, expr in spec.derive.items():
         sql, violations = b.compile(f"derive.{name}", expr, name)
@@ -344,13 +374,25 @@ def compile_sql(m: LoadedMapping, params: dict[str, str], table: str, headers: s
         outputs.append(f"CAST({sql} AS VARCHAR) AS {_q(col)}")
         violations += v
     if spec.unpivot:
-        u, n = spec.unpivot, len(spec.unpivot.columns)
+        u, n = spec.unpivot, max(1, len(spec.unpivot.columns) + len(others))
         parts = []
         for j, (name, expr) in enumerate(u.columns.items()):
             sql, v = b.compile(f"unpivot.columns.{name}", expr, u.value)
             parts.append(f"SELECT _seq * {n} + {j} AS _seq, _line, {', '.join(outputs)}, {_lit(name)} AS {_q(u.name)}, "
                          f"CAST({sql} AS VARCHAR) AS {_q(u.value)}, {_with(violations + v)} AS _mapping FROM {rows} "
                          f"WHERE NULLIF(trim(CAST({sql} AS VARCHAR)), '') IS NOT NULL")
+        if others:
+            b.known |= {"header", "value"}
+            name_sql, name_v = b.compile("unpivot.other_columns.name", u.other_columns.name, u.name)
+            value_sql, value_v = b.compile("unpivot.other_columns.value", u.other_columns.value, u.value)
+        for j, header in enumerate(others, start=len(u.columns)):
+            wide = f"(SELECT *, {_lit(header)} AS header, _other{j - len(u.columns)} AS value FROM {rows})"
+            parts.append(f"SELECT _seq * {n} + {j} AS _seq, _line, {', '.join(outputs)}, CAST({name_sql} AS VARCHAR) AS {_q(u.name)}, "
+                         f"CAST({value_sql} AS VARCHAR) AS {_q(u.value)}, {_with(violations + name_v + value_v)} AS _mapping "
+                         f"FROM {wide} WHERE value IS NOT NULL")
+        if not parts:  # no column to unpivot: no reading, and every input row is still accounted for below
+            cols = ", ".join([*outputs, f"NULL::VARCHAR AS {_q(u.name)}", f"NULL::VARCHAR AS {_q(u.value)}"])
+            parts.append(f"SELECT _seq * {n} AS _seq, _line, {cols}, {_EMPTY} AS _mapping FROM {rows} WHERE false")
         final = " UNION ALL ".join(parts)
         dropped = f"SELECT _seq * {n} AS _seq, _line, list_concat([_drop], _v) AS _mapping FROM {kept} WHERE _drop IS NOT NULL"
     else:

@@ -24,6 +24,8 @@ EXAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "timeoverflow_members": (f"{EXTRACTS}/timeoverflow/members_en.csv", {"timebank_id": "TB01"}),
     "hes_apc_episodes": ("data/mappings/examples/hes_apc_episodes.csv", {}),
     "hes_ae_attendances": (f"{EXTRACTS}/hes_ae/hes_ae_attendances.csv", {}),
+    "ecds_attendances": (f"{EXTRACTS}/ecds/ecds_attendances.csv", {}),
+    "star_wide_readings": (f"{EXTRACTS}/star/star_wide_readings.csv", {}),
     "swemwbs_items": (f"{EXTRACTS}/wellbeing/swemwbs_forms.csv", {}),
     "wemwbs_items": (f"{EXTRACTS}/wellbeing/wemwbs_forms.csv", {}),
     "ons4_items": (f"{EXTRACTS}/wellbeing/ons4_forms.csv", {}),

@@ -45,54 +45,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from schemas.marts import mart
+
 from .results import ComparisonResults
 
 N_BINS = 20
 GROUPS = {1: "participants", 0: "comparison"}
 
-#: Columns of the two marts: name -> (DuckDB type, meaning). ``run_id`` is added on writing.
-LABEL_COLUMNS = {
-    "result": ("VARCHAR", "label of the comparison: `<outcome_model>: <comparison>`"),
-    "outcome_model": ("VARCHAR", "`readmission`, `reoffending` or `wellbeing`"),
-    "comparison": ("VARCHAR", ("readmission: `any`, `timebank`, `programme`; reoffending: the programme label; "
-                               "well-being: `<star_version> / <area>`")),
-    "measure": ("VARCHAR", ("the outcome whose design this is (readmission `readmitted_within_30_days`, reoffending "
-                            "`binary_rate`, well-being `improvement`)")),
-    "method": ("VARCHAR", "`match` or `ipw`"),
-}
-BALANCE_COLUMNS = {
-    **LABEL_COLUMNS,
-    "covariate": ("VARCHAR", ("design column of the propensity model (a numeric covariate, a category level, a "
-                              "missing-value indicator)")),
-    "source": ("VARCHAR", "the covariate the design column came from"),
-    "smd_before": ("DOUBLE", "standardised mean difference before matching (pooled SD before; Austin 2009)"),
-    "smd_after": ("DOUBLE", "standardised mean difference after matching or weighting (same pooled SD)"),
-    "vr_before": ("DOUBLE", "variance ratio participants / comparison before"),
-    "vr_after": ("DOUBLE", "variance ratio after (weighted)"),
-    "flag": ("BOOLEAN", "|smd_after| > 0.1 (Austin 2009)"),
-    "vr_flag": ("BOOLEAN", "non-binary column with vr_after outside 0.5-2 (Rubin 2001)"),
-    "n_treated_before": ("BIGINT", "participants in the propensity model"),
-    "n_comparison_before": ("BIGINT", "comparison people in the propensity model"),
-    "n_treated_after": ("BIGINT", "participants kept (matched, or weighted after support)"),
-    "n_comparison_after": ("BIGINT", "distinct comparison people used (matching) or with a positive weight (IPW)"),
-}
-OVERLAP_COLUMNS = {
-    **LABEL_COLUMNS,
-    "group": ("VARCHAR", "`participants` or `comparison`"),
-    "bin": ("INTEGER", "bin number, 1 to 20, lowest logit first"),
-    "logit_low": ("DOUBLE", "lower edge of the bin, logit of the propensity score"),
-    "logit_high": ("DOUBLE", "upper edge of the bin, logit"),
-    "score_low": ("DOUBLE", "lower edge as a propensity score (probability)"),
-    "score_high": ("DOUBLE", "upper edge as a propensity score"),
-    "n_before": ("BIGINT", "people in the propensity model with a score in the bin"),
-    "n_after": ("BIGINT", "distinct people in the matched or weighted sample in the bin"),
-    "weighted_after": ("DOUBLE", "sum of their weights; comparison weights scaled to sum to the participants kept"),
-    "share_treated_in_support": ("DOUBLE", "share of participants inside common support"),
-    "n_treated_outside_support": ("BIGINT", "participants dropped by a common-support rule"),
-    "n_comparison_removed": ("BIGINT", "comparison people removed by the level or exact-stratum rules"),
-    "pooled_sd_logit": ("DOUBLE", "pooled SD of the logit score"),
-    "caliper_width": ("DOUBLE", "caliper in logit units (matching with a caliper; else NULL)"),
-}
+#: Columns of the two marts (declared in schemas/marts.py; ``run_id`` is added on writing).
+BALANCE_COLUMNS = mart("marts.comparison_balance").result_columns()
+OVERLAP_COLUMNS = mart("marts.propensity_overlap").result_columns()
 
 
 @dataclass(frozen=True)
@@ -175,16 +137,11 @@ def overlap_rows(res: ComparisonResults, label: Label, n_bins: int = N_BINS) -> 
     return pd.concat(parts, ignore_index=True)[list(OVERLAP_COLUMNS)]
 
 
-def empty(columns: dict) -> pd.DataFrame:
-    """A frame with the mart's columns and no rows."""
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-
-
 def diagnostics(results: Iterable[tuple[Label, ComparisonResults]], n_bins: int = N_BINS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(balance rows, overlap rows) of every labelled result; empty frames with the columns when there is none."""
     balance, overlap = [], []
     for label, res in results:
         balance.append(balance_rows(res, label))
         overlap.append(overlap_rows(res, label, n_bins))
-    return (pd.concat(balance, ignore_index=True) if balance else empty(BALANCE_COLUMNS),
-            pd.concat(overlap, ignore_index=True) if overlap else empty(OVERLAP_COLUMNS))
+    return (pd.concat(balance, ignore_index=True) if balance else mart("marts.comparison_balance").empty_frame(),
+            pd.concat(overlap, ignore_index=True) if overlap else mart("marts.propensity_overlap").empty_frame())

@@ -149,11 +149,7 @@ def estimate(
         jdl_statement=jdl_statement(outcome_type, tv, cv, outcome_label, exposure=exposure is not None),
         verdict_statement=verdict_statement(verdict_text, head.name, head.estimate, lo, hi),
         effects=effects_frame(measures), unadjusted_effects=effects_frame(un_measures), treated_value=float(tv),
-        comparison_value=float(cv), n_input=matched.n_input, n_dropped_missing=matched.n_dropped_missing,
-        n_treated=matched.n_treated, n_control=matched.n_control,
-        n_control_dropped_support=matched.n_control_dropped_support, n_dropped_support=matched.n_dropped_support,
-        n_dropped_caliper=matched.n_dropped_caliper, n_matched=matched.n_matched,
-        n_control_matched=matched.n_control_matched, ess_control=matched.ess_control, balance=matched.balance,
+        comparison_value=float(cv), **matched.counts(), balance=matched.balance,
         overlap=matched.overlap, missing_imputed=matched.missing_imputed, warnings=warnings,
         propensity_params=matched.propensity.params, matched_data=matched.matched_data,
         propensity_scores=matched.propensity_scores, settings=settings, _measures=measures,
@@ -167,23 +163,12 @@ def estimate_effect(
     outcome: str,
     covariates,
     outcome_type: str,
-    method: str = "match",
-    caliper: float | None = 0.2,
-    ratio: int = 1,
-    replace: bool = False,
-    exact=None,
-    seed: int = 0,
-    *,
+    *design_args,
     event: str | None = None,
     exposure: str | None = None,
-    cluster: str | None = None,
-    categorical=None,
-    common_support: bool = True,
-    order: str = "descending",
-    stabilize: bool = False,
-    trim_quantile: float | None = None,
     outcome_label: str | None = None,
     bias_correction: bool | None = None,
+    **design,
 ) -> ComparisonResults:
     """Estimate the effect of taking part on an outcome, against a comparison group.
 
@@ -205,43 +190,18 @@ def estimate_effect(
         (dummy-coded, first level dropped). Missing values follow the rule in
         :mod:`models.comparison.design` (never a silent drop).
     outcome_type : {"binary", "count", "continuous", "time_to_event"}
-    method : {"match", "ipw"}
-        Nearest-neighbour matching on the logit score, or ATT inverse
-        probability weighting.
-    caliper : float or None
-        Caliper in SDs of the logit score (pooled SD), default 0.2 (Austin
-        2011). ``None``: no caliper. Matching only.
-    ratio : int
-        Comparison people per participant (1:k). Matching only.
-    replace : bool
-        Match with replacement. Matching only.
-    exact : list of str, optional
-        Columns to match exactly on (strata). Under IPW the strata are added
-        to the propensity model as a categorical covariate.
-    seed : int
-        Seeds the "random" matching order only.
+    *design_args, **design
+        The design: :func:`~models.comparison.sample.match`'s parameters after
+        ``covariates`` (``method``, ``caliper``, ``ratio``, ``replace``,
+        ``exact``, ``seed`` in that order, then by name ``cluster``,
+        ``categorical``, ``common_support``, ``order``, ``stabilize``,
+        ``trim_quantile``), passed on unchanged.
     event : str
         ``time_to_event`` only, required: 0/1 column, 1 = event observed,
         0 = censored.
     exposure : str, optional
         ``count`` only: exposure (e.g. person-years at risk, > 0); the count
         is then compared as a rate per unit of exposure.
-    cluster : str, optional
-        Column of a person id (or other cluster) when a person can have
-        several rows: variances are then clustered on it as well (two-way
-        with the matched set when matching, one-way under IPW).
-    categorical : list of str, optional
-        Numeric covariates to treat as categorical (e.g. area codes).
-    common_support : bool
-        Drop participants whose logit score lies outside the comparison
-        group's range (within their exact stratum). Default True.
-    order : {"descending", "ascending", "random", "data"}
-        Order in which participants pick controls when matching without
-        replacement; default highest propensity first.
-    stabilize : bool
-        Stabilise ATT weights (IPW only; does not change estimates).
-    trim_quantile : float, optional
-        Truncate comparison ATT weights at this quantile (IPW only).
     outcome_label : str, optional
         Words for the JDL statement, e.g. "were readmitted" (binary) or
         "reoffences" (count).
@@ -264,10 +224,7 @@ def estimate_effect(
     for role, col in (("outcome", outcome), ("event", event), ("exposure", exposure)):
         if col is not None and covs is not None and col in list(covs):
             raise ComparisonError(f"the {role} column {col!r} cannot also be a covariate")
-    matched = match(
-        df, treatment, covariates, method=method, caliper=caliper, ratio=ratio, replace=replace, exact=exact,
-        seed=seed, cluster=cluster, outcomes=[c for c in (outcome, event, exposure) if c], categorical=categorical,
-        common_support=common_support, order=order, stabilize=stabilize, trim_quantile=trim_quantile,
-    )
+    matched = match(df, treatment, covariates, *design_args, outcomes=[c for c in (outcome, event, exposure) if c],
+                    **design)
     return estimate(matched, outcome, outcome_type, event=event, exposure=exposure, outcome_label=outcome_label,
                     bias_correction=bias_correction)

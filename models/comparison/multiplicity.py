@@ -18,42 +18,37 @@ from __future__ import annotations
 import numpy as np
 
 
-def _valid(p) -> tuple[np.ndarray, np.ndarray]:
+def _adjusted(p, adjust) -> np.ndarray:
+    """``adjust(sorted valid p-values)`` put back in ``p``'s order; NaN stays NaN and is not counted in m."""
     a = np.asarray(p, dtype=float).ravel()
     ok = np.isfinite(a)
     if np.any((a[ok] < 0) | (a[ok] > 1)):
         raise ValueError("p-values must lie between 0 and 1")
-    return a, ok
+    out = np.full(a.shape, np.nan)
+    v = a[ok]
+    if len(v):
+        order = np.argsort(v, kind="stable")
+        res = np.empty(len(v))
+        res[order] = adjust(v[order])
+        out[ok] = res
+    return out
+
+
+def _holm_sorted(v: np.ndarray) -> np.ndarray:
+    m = len(v)
+    return np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * v))
+
+
+def _bh_sorted(v: np.ndarray) -> np.ndarray:
+    m = len(v)
+    return np.minimum(1.0, np.minimum.accumulate((m * v / np.arange(1, m + 1))[::-1])[::-1])
 
 
 def holm(p) -> np.ndarray:
     """Holm step-down adjusted p-values (same order as ``p``; NaN stays NaN)."""
-    a, ok = _valid(p)
-    out = np.full(a.shape, np.nan)
-    v = a[ok]
-    m = len(v)
-    if m == 0:
-        return out
-    order = np.argsort(v, kind="stable")
-    adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * v[order]))
-    res = np.empty(m)
-    res[order] = adj
-    out[ok] = res
-    return out
+    return _adjusted(p, _holm_sorted)
 
 
 def benjamini_hochberg(p) -> np.ndarray:
     """Benjamini-Hochberg step-up adjusted p-values (same order as ``p``; NaN stays NaN)."""
-    a, ok = _valid(p)
-    out = np.full(a.shape, np.nan)
-    v = a[ok]
-    m = len(v)
-    if m == 0:
-        return out
-    order = np.argsort(v, kind="stable")
-    ranked = m * v[order] / np.arange(1, m + 1)
-    adj = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
-    res = np.empty(m)
-    res[order] = adj
-    out[ok] = res
-    return out
+    return _adjusted(p, _bh_sorted)

@@ -1,7 +1,7 @@
 """The effect register: every effect of a run in one table, with its role and adjusted p-values.
 
 Pages show dozens of effects; read one at a time, some will look "significant" by chance.
-The register (``marts.effect_register``, columns :data:`REGISTER_COLUMNS`, docs/outputs-effects.md)
+The register (``marts.effect_register``, columns :data:`REGISTER_COLUMNS`, declared in schemas/marts.py)
 lists every effect row of the three effects marts, one test per row:
 
 * readmission (``marts.readmission_effects``): one row per comparison (``any``, ``timebank``,
@@ -25,36 +25,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.marts import mart
+
 from .multiplicity import benjamini_hochberg, holm
 
 FAMILIES = ("readmission", "reoffending", "wellbeing")
 DEFAULT_PRIMARY = "readmission:readmitted_within_30_days"
 
-#: Columns of ``marts.effect_register``: name -> (DuckDB type, meaning). ``run_id`` is added on writing.
-REGISTER_COLUMNS = {
-    "outcome_family": ("VARCHAR", "`readmission`, `reoffending` or `wellbeing`: the effects mart the row comes from"),
-    "programme": ("VARCHAR", ("who took part: readmission `any` / `timebank` / `programme`; reoffending the "
-                              "programme label (`any_participation`, a programme id, `timebank:<id>`); "
-                              "well-being the Star version")),
-    "outcome": ("VARCHAR", ("readmission `readmitted_within_30_days`; reoffending the measure (`binary_rate`, "
-                            "`frequency`, `days_to_first_reoffence`, `time_to_first_reoffence`); well-being "
-                            "`improvement`")),
-    "subgroup": ("VARCHAR", "well-being: the Star area (or the mean of areas); empty otherwise"),
-    "measure": ("VARCHAR", "what estimate is: `risk_difference`, `mean_difference`, `hazard_ratio` ..."),
-    "estimate": ("DOUBLE", "the effect, as in the source mart"),
-    "ci_low": ("DOUBLE", "lower limit of its 95% interval"),
-    "ci_high": ("DOUBLE", "upper limit of its 95% interval"),
-    "p_value": ("DOUBLE", "two-sided p-value, unadjusted"),
-    "verdict": ("VARCHAR", "the source mart's verdict"),
-    "n_matched": ("BIGINT", "participants the effect applies to"),
-    "estimand": ("VARCHAR", "`ATT` or `effect on the matched participants`, when the source mart gives it"),
-    "share_participants_matched": ("DOUBLE", "share of participants kept (0-1), when the source mart gives it"),
-    "design_sentence": ("VARCHAR", "when follow-up starts and who the comparison people are, when given"),
-    "analysis_role": ("VARCHAR", "`primary` (the configured primary outcome of the programme) or `exploratory`"),
-    "p_value_holm": ("DOUBLE", "Holm-adjusted p-value over the run's n_comparisons (family-wise error rate)"),
-    "p_value_bh": ("DOUBLE", "Benjamini-Hochberg adjusted p-value over the run's n_comparisons (false discovery rate)"),
-    "n_comparisons": ("BIGINT", "effects with a p-value in this run: the size of the family adjusted for"),
-}
+#: Columns of ``marts.effect_register`` (declared in schemas/marts.py; ``run_id`` is added on writing).
+REGISTER_COLUMNS = mart("marts.effect_register").result_columns()
 DESIGN_COLUMNS = ("estimand", "share_participants_matched", "design_sentence")
 
 
@@ -135,7 +114,7 @@ def effect_register(marts: dict[str, pd.DataFrame | None], settings: EffectRegis
     """The register (see module) from the effects marts, keyed by family; a missing or empty mart adds no rows."""
     parts = [ROWS[family](frame) for family, frame in marts.items() if frame is not None and len(frame)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in REGISTER_COLUMNS})
+        return mart("marts.effect_register").empty_frame()
     reg = pd.concat(parts, ignore_index=True)
     for c in ("estimate", "ci_low", "ci_high", "p_value", "share_participants_matched"):
         reg[c] = pd.to_numeric(reg[c], errors="coerce").astype(float)

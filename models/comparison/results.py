@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .counts import SampleCounts
 from .effects import Measure
 
 
 @dataclass(repr=False)
-class ComparisonResults:
+class ComparisonResults(SampleCounts):
     """Outcome of one comparison of participants with a matched or weighted comparison group.
 
     Headline (the first row of ``effects``)
@@ -121,16 +122,6 @@ class ComparisonResults:
     unadjusted_effects: pd.DataFrame
     treated_value: float
     comparison_value: float
-    n_input: int
-    n_dropped_missing: int
-    n_treated: int
-    n_control: int
-    n_control_dropped_support: int
-    n_dropped_support: int
-    n_dropped_caliper: int
-    n_matched: int
-    n_control_matched: int
-    ess_control: float
     balance: pd.DataFrame
     overlap: dict
     missing_imputed: dict

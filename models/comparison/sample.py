@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .balance import balance_table
+from .counts import SampleCounts
 from .design import MISSING_LEVEL, build_design
 from .errors import ComparisonError
 from .matching import ORDERS, match_nearest, pooled_sd
@@ -80,7 +81,7 @@ def _summ(x: np.ndarray) -> dict:
 
 
 @dataclass(repr=False)
-class MatchedSample:
+class MatchedSample(SampleCounts):
     """A matched or weighted comparison group, ready for :func:`~models.comparison.engine.estimate`.
 
     "Analysed" people are those left after the missing-value, exact-stratum and
@@ -141,16 +142,6 @@ class MatchedSample:
     missing_imputed: dict
     warnings: list
     settings: dict
-    n_input: int
-    n_dropped_missing: int
-    n_treated: int
-    n_control: int
-    n_control_dropped_support: int
-    n_dropped_support: int
-    n_dropped_caliper: int
-    n_matched: int
-    n_control_matched: int
-    ess_control: float
     outcomes: list = field(default_factory=list)
     estimand: str = "ATT"
 
@@ -224,13 +215,48 @@ def match(
 ) -> MatchedSample:
     """Build the matched or weighted comparison group (see the module docstring).
 
-    The parameters are those of :func:`~models.comparison.engine.estimate_effect`
-    that concern the design, plus ``outcomes``: columns that must be present
-    for a row to be analysed (a row missing any of them is excluded before
-    the propensity model and counted in ``n_dropped_missing``), so several
-    outcomes can be estimated on one sample. ``cluster`` names a column (e.g.
-    the pseudonymised person id) whose rows are correlated; variances are then
-    clustered on it as well.
+    ``df``, ``treatment`` and ``covariates`` are as in
+    :func:`~models.comparison.engine.estimate_effect`, which passes the design
+    parameters below on unchanged.
+
+    Parameters
+    ----------
+    method : {"match", "ipw"}
+        Nearest-neighbour matching on the logit score, or ATT inverse
+        probability weighting.
+    caliper : float or None
+        Caliper in SDs of the logit score (pooled SD), default 0.2 (Austin
+        2011). ``None``: no caliper. Matching only.
+    ratio : int
+        Comparison people per participant (1:k). Matching only.
+    replace : bool
+        Match with replacement. Matching only.
+    exact : list of str, optional
+        Columns to match exactly on (strata). Under IPW the strata are added
+        to the propensity model as a categorical covariate.
+    seed : int
+        Seeds the "random" matching order only.
+    cluster : str, optional
+        Column of a person id (or other cluster) when a person can have
+        several rows: variances are then clustered on it as well (two-way
+        with the matched set when matching, one-way under IPW).
+    categorical : list of str, optional
+        Numeric covariates to treat as categorical (e.g. area codes).
+    common_support : bool
+        Drop participants whose logit score lies outside the comparison
+        group's range (within their exact stratum). Default True.
+    order : {"descending", "ascending", "random", "data"}
+        Order in which participants pick controls when matching without
+        replacement; default highest propensity first.
+    stabilize : bool
+        Stabilise ATT weights (IPW only; does not change estimates).
+    trim_quantile : float, optional
+        Truncate comparison ATT weights at this quantile (IPW only).
+    outcomes : list of str, optional
+        Columns that must be present for a row to be analysed (a row missing
+        any of them is excluded before the propensity model and counted in
+        ``n_dropped_missing``), so several outcomes can be estimated on one
+        sample.
     """
     if not isinstance(df, pd.DataFrame):
         raise ComparisonError("df must be a pandas DataFrame")

@@ -4,7 +4,7 @@ plots, and before/after changes in admissions and service contacts.
 Pure Python + DuckDB SQL (no Dagster). Each function takes a DuckDB connection holding the
 ``staging`` tables (docs/data-contract.md) and :class:`ReadmissionSettings`:
 
-* :func:`build_index_discharges` -> ``core.continuous_spells``, ``core.index_discharges``
+* :func:`continuous_spells`, :func:`index_discharges` -> the rows of ``core.continuous_spells``, ``core.index_discharges`` (relations; :func:`build_index_discharges` writes both)
   (person-level, never published; rules in :mod:`.spells`);
 * :func:`readmission_rates` -> ``marts.readmission_rates`` (Wilson intervals, :mod:`.rates`);
 * :func:`readmission_effects` -> ``marts.readmission_effects`` (comparison engine, :mod:`.effects`);
@@ -13,8 +13,8 @@ Pure Python + DuckDB SQL (no Dagster). Each function takes a DuckDB connection h
   ``marts.service_use_change`` (matched DiD, :mod:`.before_after`);
 * :func:`avoided` -> ``marts.readmission_avoided`` (:mod:`.avoided`).
 
-:func:`write_frame` writes a result with its declared column types (:mod:`.tables`), so an
-empty input gives an empty, typed table. Column meanings: docs/outputs-readmission.md.
+The marts' functions return frames; the assets write them with ``models.mart_writer.write_mart``
+(columns declared in schemas/marts.py), so an empty input gives an empty, typed table.
 """
 
 from __future__ import annotations
@@ -28,8 +28,17 @@ from .effects import readmission_effects, run_comparison
 from .funnel import estimate_dispersion, fit_risk_model, funnel_limits, poisson_limit, readmission_funnel, winsorised_phi
 from .rates import readmission_rates, wilson_interval
 from .settings import ReadmissionSettings
-from .spells import IndexReport, build_continuous_spells, build_index_discharges, overlapping_spells, table_exists
-from .tables import TABLES, write_frame
+from .spells import (
+    IndexReport,
+    build_continuous_spells,
+    build_index_discharges,
+    continuous_spells,
+    index_discharges,
+    index_report,
+    overlapping_spells,
+    table_exists,
+)
+from .tables import TABLES
 
 _PERSON_BASE = ("person_id", "birth_date", "sex", "area_code", "imd_decile", "source_file", "source_line", "run_id")
 
@@ -53,7 +62,8 @@ def discharges_frame(con: duckdb.DuckDBPyConnection, full_follow_up: bool = True
 
 __all__ = [
     "ReadmissionSettings", "IndexReport", "build_index_discharges", "build_continuous_spells", "overlapping_spells",
+    "continuous_spells", "index_discharges", "index_report",
     "discharges_frame", "readmission_rates", "wilson_interval", "readmission_effects", "run_comparison",
     "readmission_funnel", "fit_risk_model", "funnel_limits", "poisson_limit", "estimate_dispersion",
-    "winsorised_phi", "admissions_before_after", "service_use_change", "avoided", "write_frame", "TABLES",
+    "winsorised_phi", "admissions_before_after", "service_use_change", "avoided", "TABLES",
 ]

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate_effect
-from models.time_zero import trial_frame
+from models.time_zero import DesignWords, trial_frame
+from models.time_zero import design_sentence as sentence
 
 from .settings import ReadmissionSettings
 from .tables import READMISSION_EFFECTS, empty_frame
@@ -68,18 +69,13 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
 def design_sentence(settings: ReadmissionSettings, comparison: str, covariates: list[str]) -> str:
     """One plain sentence: when follow-up starts and who the comparison people are."""
     on = ", ".join(c.replace("_", " ").replace("prior emergency 12m", "prior emergency admissions") for c in covariates)
-    end = settings.window_max_days
-    if settings.design == "risk_set":
-        return (f"Follow-up starts on the day each participant started ({_WHO[comparison]}; day 0 for time-bank "
-                f"members) and runs to day {end} after discharge; each is compared with discharges as long ago that "
-                f"were not yet readmitted or enrolled that day, matched on {on}.")
-    if settings.design == "landmark":
-        return (f"Follow-up starts {settings.landmark} days after discharge and runs to day {end}, among discharges "
-                f"not readmitted before then; participants ({_WHO[comparison]} by that day) are compared with "
-                f"non-participants matched on {on}.")
-    return (f"Follow-up starts on the discharge day although participation can start up to "
-            f"{settings.enrolment_days_after_discharge} days later (the old definition, biased towards benefit by "
-            f"immortal time); participants are compared with non-participants matched on {on}.")
+    words = DesignWords(
+        started=f"{_WHO[comparison]}; day 0 for time-bank members", end_note=" after discharge",
+        pool="discharges as long ago that were not yet readmitted or enrolled that day", index="discharge",
+        units="discharges not readmitted before", started_by=f"{_WHO[comparison]} by that day",
+        first_day="on the discharge day")
+    return sentence(settings.design, words, on=on, end=settings.window_max_days, landmark_day=settings.landmark,
+                    grace_days=settings.enrolment_days_after_discharge)
 
 
 def run_comparison(df: pd.DataFrame, settings: ReadmissionSettings, treatment: str = "treated", covariates=None, **kw):

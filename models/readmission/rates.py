@@ -21,6 +21,8 @@ import pandas as pd
 
 from models.intervals import wilson_interval
 
+from schemas.marts import mart
+
 from .tables import READMISSION_RATES, empty_frame
 
 DIMENSIONS = {
@@ -53,10 +55,7 @@ def readmission_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 #: Columns of marts.readmission_rates_quarterly (the caller adds run_id).
-QUARTERLY_RATES = {
-    "quarter_start": "DATE", "quarter": "VARCHAR", "dimension": "VARCHAR", "value": "VARCHAR",
-    "discharges": "BIGINT", "readmissions": "BIGINT", "rate": "DOUBLE", "ci_low": "DOUBLE", "ci_high": "DOUBLE",
-}
+QUARTERLY_RATES = {c: t for c, t in mart("marts.readmission_rates_quarterly").types().items() if c != "run_id"}
 _DTYPES = {"DATE": "datetime64[us]", "VARCHAR": "object", "BIGINT": "int64", "DOUBLE": "float64"}
 
 

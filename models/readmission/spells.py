@@ -53,25 +53,12 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .settings import ReadmissionSettings
-from .tables import CONTINUOUS_SPELLS, INDEX_DISCHARGES, write_frame
+from models.mart_writer import write_mart
+from schemas.contract import empty_source_sql
 
-# Typed empty stand-ins for staging tables that do not exist (a source never ingested).
-_EMPTY = {
-    "persons": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex, "
-               "NULL::VARCHAR AS area_code, NULL::BIGINT AS imd_decile",
-    "hospital_spells": "SELECT NULL::VARCHAR AS spell_id, NULL::VARCHAR AS person_id, NULL::VARCHAR AS provider_id, "
-                       "NULL::DATE AS admitted_on, NULL::DATE AS discharged_on, NULL::VARCHAR AS admission_method, "
-                       "NULL::VARCHAR AS discharge_destination, NULL::VARCHAR AS specialty, NULL::BOOLEAN AS cancer",
-    "timebank_members": "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS person_id, "
-                        "NULL::VARCHAR AS role, NULL::DATE AS joined_on, NULL::DATE AS left_on",
-    "timebank_exchanges": "SELECT NULL::VARCHAR AS exchange_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS giver_id, "
-                          "NULL::VARCHAR AS receiver_id, NULL::DOUBLE AS hours, NULL::DATE AS exchanged_on, "
-                          "NULL::VARCHAR AS category, NULL::VARCHAR AS kind",
-    "programme_enrolments": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS programme_id, NULL::DATE AS started_on, "
-                            "NULL::DATE AS ended_on",
-    "service_contacts": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS service, NULL::DATE AS contact_on",
-}
+from .settings import ReadmissionSettings
+from .tables import CONTINUOUS_SPELLS, INDEX_DISCHARGES
+
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -84,7 +71,7 @@ def source(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """A FROM-able expression for ``staging.<name>``: the table, or a typed empty subquery if absent."""
     if table_exists(con, "staging", name):
         return f"staging.{name}"
-    return f"({_EMPTY[name]} WHERE false)"
+    return f"({empty_source_sql(name)})"
 
 
 def age_sql(birth: str, on: str) -> str:
@@ -134,14 +121,12 @@ def follow_up_end(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings,
     return end, data_end
 
 
-def build_continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, run_id: str) -> None:
-    """Write core.continuous_spells (rules 1-2) from staging.hospital_spells."""
-    write_frame(con, "core.continuous_spells", None, run_id)
+def continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings) -> duckdb.DuckDBPyRelation:
+    """The rows of core.continuous_spells (rules 1-2) from staging.hospital_spells, as a relation (nothing written)."""
     hs = source(con, "hospital_spells")
     chain = "true" if settings.chain_transfers else "false"
-    cols = ", ".join(CONTINUOUS_SPELLS)
-    con.execute(f"""
-        INSERT INTO core.continuous_spells ({cols})
+    return con.sql(f"""
+        SELECT * FROM (
         WITH valid AS (
             SELECT s.* FROM {hs} s
             WHERE NOT EXISTS (
@@ -171,21 +156,27 @@ def build_continuous_spells(con: duckdb.DuckDBPyConnection, settings: Readmissio
                min(admitted_on), max(discharged_on),
                arg_min(admission_method, spell_seq), arg_max(discharge_destination, spell_seq),
                arg_max(provider_id, spell_seq), arg_max(specialty, spell_seq),
-               bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq),
-               $run_id
+               bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq)
         FROM chained
         GROUP BY person_id, seq
-    """, {"run_id": run_id})
+        ) AS t({_columns(CONTINUOUS_SPELLS)})
+    """)
 
 
-def build_index_discharges(
-    con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date, run_id: str
-) -> IndexReport:
-    """Write core.continuous_spells and core.index_discharges; return counts for metadata."""
+def build_continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, run_id: str) -> int:
+    """Write core.continuous_spells with the one writer; returns its row count."""
+    return write_mart(con, "core.continuous_spells", continuous_spells(con, settings), run_id)
+
+
+def _columns(table: dict[str, str]) -> str:
+    return ", ".join(c for c in table if c != "run_id")
+
+
+def index_discharges(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date
+                     ) -> duckdb.DuckDBPyRelation:
+    """The rows of core.index_discharges (rules 3-6) from core.continuous_spells and staging, as a relation."""
     s = settings
-    build_continuous_spells(con, s, run_id)
-    end, data_end = follow_up_end(con, s, as_of)
-    write_frame(con, "core.index_discharges", None, run_id)
+    end, _ = follow_up_end(con, s, as_of)
     persons = source(con, "persons")
     members = source(con, "timebank_members")
     exchanges = source(con, "timebank_exchanges")
@@ -200,12 +191,10 @@ def build_index_discharges(
         "kinds": list(s.activity_kinds),
         "programmes": list(s.programme_ids or []),
         "end": end,
-        "run_id": run_id,
     }
     any_programme = "true" if s.programme_ids is None else "false"
-    cols = ", ".join(INDEX_DISCHARGES)
-    con.execute(f"""
-        INSERT INTO core.index_discharges ({cols})
+    return con.sql(f"""
+        SELECT * FROM (
         WITH cs AS (
             SELECT c.*,
                    list_has_any(c.specialties, $excluded_specs::VARCHAR[]) AS obstetric,
@@ -275,7 +264,7 @@ def build_index_discharges(
                (tb.chain_id IS NOT NULL OR prog.chain_id IS NOT NULL),
                tb.chain_id IS NOT NULL, prog.chain_id IS NOT NULL, tb.timebank_id, prog.programme_id, prog.start_day,
                ($end::DATE IS NOT NULL AND i.discharged_on + {int(s.follow_up_days)} <= $end::DATE),
-               r.readmission_id IS NOT NULL, r.days, r.readmission_id, $run_id
+               r.readmission_id IS NOT NULL, r.days, r.readmission_id
         FROM idx i
         LEFT JOIN {persons} p ON p.person_id = i.person_id
         LEFT JOIN prior pr ON pr.chain_id = i.chain_id
@@ -283,7 +272,13 @@ def build_index_discharges(
         LEFT JOIN prog ON prog.chain_id = i.chain_id
         LEFT JOIN readmission r ON r.person_id = i.person_id AND r.index_seq = i.seq
         ORDER BY i.person_id, i.discharged_on
-    """, params)
+        ) AS t({_columns(INDEX_DISCHARGES)})
+    """, params=params)
+
+
+def index_report(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date) -> IndexReport:
+    """Counts of the written core tables, for the asset's metadata."""
+    end, data_end = follow_up_end(con, settings, as_of)
     n_spells = con.execute(f"SELECT count(*) FROM {source(con, 'hospital_spells')}").fetchone()[0]
     n_overlap, n_overlap_persons = overlapping_spells(con)
     n_chains = con.execute("SELECT count(*) FROM core.continuous_spells").fetchone()[0]
@@ -300,3 +295,13 @@ def build_index_discharges(
         exposed=int(row[3]), exposed_timebank=int(row[4]), exposed_programme=int(row[5]),
         follow_up_end=end, data_end=data_end,
     )
+
+
+def build_index_discharges(
+    con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date, run_id: str
+) -> IndexReport:
+    """Write core.continuous_spells and core.index_discharges with the one writer (a script's one call), as the
+    asset does; return their counts."""
+    build_continuous_spells(con, settings, run_id)
+    write_mart(con, "core.index_discharges", index_discharges(con, settings, as_of=as_of), run_id)
+    return index_report(con, settings, as_of=as_of)

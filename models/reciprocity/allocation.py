@@ -32,17 +32,10 @@ from models.reciprocity.settings import (
     IndexWeights,
     ReciprocitySettings,
 )
+from schemas.marts import mart
 
-ALLOCATION_COLUMNS = [
-    "run_id", "funder", "grant_id", "timebank_id", "amount", "funder_total_amount", "reserved_pot_share",
-    "reserved_pot", "reserved_pot_pence", "allocation_rule", "alpha", "reciprocity_index", "allocation_weight",
-    "allocation_share", "allocation_pence", "allocation", "basis",
-]
-SENSITIVITY_COLUMNS = [
-    "run_id", "funder", "grant_id", "alpha", "weight_set", "weights", "reciprocity_index", "allocation_weight",
-    "allocation_share", "allocation_pence", "allocation", "base_allocation_pence", "change_pence", "rank",
-    "social_value", "reciprocity_weighted_social_value",
-]
+ALLOCATION_COLUMNS = mart("marts.reciprocity_allocation").column_names()  # schemas/marts.py
+SENSITIVITY_COLUMNS = mart("marts.reciprocity_allocation_sensitivity").column_names()  # schemas/marts.py
 _DTYPES = {
     "amount": "float64", "funder_total_amount": "float64", "reserved_pot_share": "float64", "reserved_pot": "float64",
     "reserved_pot_pence": "int64", "alpha": "float64", "reciprocity_index": "float64", "allocation_weight": "float64",

@@ -39,17 +39,10 @@ from models.reciprocity.assessment import score_assessments
 from models.reciprocity.index import reciprocity_index
 from models.reciprocity.measures import group_measures
 from models.reciprocity.prepare import GRANTS, prepared, source_sql
-from models.reciprocity.settings import INDEX_COMPONENTS, ReciprocitySettings
+from models.reciprocity.settings import ReciprocitySettings
+from schemas.marts import mart
 
-GRANT_COLUMNS = [
-    "run_id", "grant_id", "funder", "timebank_id", "amount", "period_start", "period_end",
-    "members", "active_members", "two_way_members", "exchanges", "hours_exchanged", "hours_total",
-    "cost_per_active_member", "cost_per_hour_exchanged", "cost_per_two_way_member",
-    *INDEX_COMPONENTS, "dyadic_reciprocity", "reciprocity_index", "index_coverage",
-    "coproduction_assessed_on", "coproduction_score", "coproduction_band",
-    "social_value_basis", "social_value", "balance_weighted_social_value", "alpha",
-    "reciprocity_weighted_social_value",
-]
+GRANT_COLUMNS = mart("marts.grant_metrics").column_names()  # schemas/marts.py
 _DTYPES = {
     "run_id": "object", "grant_id": "object", "funder": "object", "timebank_id": "object",
     "period_start": "datetime64[us]", "period_end": "datetime64[us]", "coproduction_assessed_on": "datetime64[us]",

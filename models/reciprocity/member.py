@@ -1,7 +1,7 @@
 """``marts.member_reciprocity``: one row per account over the window. Person level: never published.
 
-Kept in SQL end to end (member logs can be large): ``member_reciprocity`` creates or replaces
-the target table and returns its name. Definitions (docs/reciprocity.md):
+Kept in SQL end to end (member logs can be large): ``member_reciprocity`` returns the rows as
+an Arrow table and the asset writes them (``models.mart_writer.write_mart``). Definitions (docs/reciprocity.md):
 
 * hours_given / hours_received: hours in exchange and group rows where the account is
   giver / receiver, with any counterparty (system and organisation accounts kept).
@@ -21,53 +21,33 @@ Reciprocity columns (G, R, b, two_way, log ratio, partners) are NULL for exclude
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
-from models.reciprocity.prepare import date_sql, prepared, quote
+from models.reciprocity.prepare import date_sql, prepared
 from models.reciprocity.settings import ReciprocitySettings
+from schemas.marts import mart
 
 MEMBER_TABLE = "marts.member_reciprocity"
 
-MEMBER_COLUMNS: dict[str, str] = {
-    "run_id": "VARCHAR", "member_id": "VARCHAR", "timebank_id": "VARCHAR", "person_id": "VARCHAR",
-    "role": "VARCHAR", "joined_on": "DATE", "left_on": "DATE", "reciprocity_eligible": "BOOLEAN",
-    "window_start": "DATE", "window_end": "DATE", "as_of": "DATE",
-    "hours_given": "DOUBLE", "hours_received": "DOUBLE", "hours_donated": "DOUBLE",
-    "hours_donated_pot": "DOUBLE", "hours_donated_family": "DOUBLE",
-    "hours_donation_received": "DOUBLE", "hours_system_credited": "DOUBLE",
-    "exchanges_given": "BIGINT", "exchanges_received": "BIGINT",
-    "reciprocal_hours_given": "DOUBLE", "reciprocal_hours_received": "DOUBLE",
-    "balance_index": "DOUBLE", "two_way": "BOOLEAN", "give_receive_log_ratio": "DOUBLE",
-    "trading_partners": "BIGINT", "first_exchange_on": "DATE", "last_exchange_on": "DATE",
-    "is_active": "BOOLEAN",
-}
-
-
-def _ensure_schema(con: duckdb.DuckDBPyConnection, target: str) -> None:
-    schema, _, _ = target.rpartition(".")
-    if schema:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+#: Columns and types, as schemas/marts.py declares them.
+MEMBER_COLUMNS: dict[str, str] = mart(MEMBER_TABLE).types()
 
 
 def member_reciprocity(
     con: duckdb.DuckDBPyConnection,
     settings: ReciprocitySettings | None = None,
-    *,
-    run_id: str,
-    target: str = MEMBER_TABLE,
-) -> str:
-    """Create or replace ``target`` with the member mart; returns the table name."""
+) -> pa.Table:
+    """The member mart's rows (every column but run_id), as an Arrow table: computed in DuckDB and
+    handed over columnar, never through pandas; the caller writes it (``write_mart``)."""
     s = settings or ReciprocitySettings()
-    _ensure_schema(con, target)
     with prepared(con, s) as p:
         if not p.has_data:
-            cols = ", ".join(f"NULL::{t} AS {c}" for c, t in MEMBER_COLUMNS.items())
-            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {cols} WHERE false")
-            return target
+            cols = ", ".join(f"NULL::{t} AS {c}" for c, t in MEMBER_COLUMNS.items() if c != "run_id")
+            return con.sql(f"SELECT {cols} WHERE false").fetch_arrow_table()
         ws, we, as_of = date_sql(p.window_start), date_sql(p.window_end), date_sql(p.as_of)
         months = int(s.active_months)
-        con.execute(
+        return con.sql(
             f"""
-            CREATE OR REPLACE TABLE {target} AS
             WITH sides AS (
                 -- each row seen from the giver (dir = 1) and from the receiver (dir = -1)
                 SELECT gid AS mid, rid AS other, 1 AS dir, d, h, is_ex, is_recip, to_pot, to_family, is_credit
@@ -94,7 +74,7 @@ def member_reciprocity(
                 FROM (SELECT *, d BETWEEN {ws} AND {we} AS in_w FROM sides)
                 GROUP BY mid
             )
-            SELECT {quote(run_id)} AS run_id, a.member_id, a.timebank_id, a.person_id, a.role,
+            SELECT a.member_id, a.timebank_id, a.person_id, a.role,
                    a.joined_on, a.left_on, a.eligible AS reciprocity_eligible,
                    {ws} AS window_start, {we} AS window_end, {as_of} AS as_of,
                    coalesce(g.hours_given, 0) AS hours_given,
@@ -121,5 +101,4 @@ def member_reciprocity(
             FROM {p.accounts} a LEFT JOIN agg g ON g.mid = a.mid
             ORDER BY a.timebank_id, a.member_id
             """
-        )
-    return target
+        ).fetch_arrow_table()

@@ -26,23 +26,13 @@ from typing import Iterator
 import duckdb
 
 from models.reciprocity.settings import ReciprocitySettings
+from schemas.contract import empty_source_sql
 
 MEMBERS = "staging.timebank_members"
 EXCHANGES = "staging.timebank_exchanges"
 GRANTS = "staging.grants"
 ASSESSMENTS = "staging.coproduction_assessments"
 
-_EMPTY = {
-    MEMBERS: "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS person_id, "
-    "NULL::VARCHAR AS role, NULL::DATE AS joined_on, NULL::DATE AS left_on WHERE false",
-    EXCHANGES: "SELECT NULL::VARCHAR AS exchange_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS giver_id, "
-    "NULL::VARCHAR AS receiver_id, NULL::DOUBLE AS hours, NULL::DATE AS exchanged_on, NULL::VARCHAR AS category, "
-    "NULL::VARCHAR AS kind WHERE false",
-    GRANTS: "SELECT NULL::VARCHAR AS grant_id, NULL::VARCHAR AS funder, NULL::VARCHAR AS timebank_id, "
-    "NULL::DOUBLE AS amount, NULL::DATE AS period_start, NULL::DATE AS period_end WHERE false",
-    ASSESSMENTS: "SELECT NULL::VARCHAR AS timebank_id, NULL::DATE AS assessed_on, NULL::VARCHAR AS domain, "
-    "NULL::VARCHAR AS item, NULL::INTEGER AS score WHERE false",
-}
 _COLUMNS = {
     MEMBERS: "member_id::VARCHAR AS member_id, timebank_id::VARCHAR AS timebank_id, person_id::VARCHAR AS person_id, "
     "role::VARCHAR AS role, joined_on::DATE AS joined_on, left_on::DATE AS left_on",
@@ -81,9 +71,8 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def source_sql(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """A SELECT of the contract columns of a staged source, or an empty one of the same shape."""
-    if table_exists(con, name):
-        return f"SELECT {_COLUMNS[name]} FROM {name}"
-    return _EMPTY[name]
+    staged = name if table_exists(con, name) else f"({empty_source_sql(name.split('.')[1])})"
+    return f"SELECT {_COLUMNS[name]} FROM {staged}"
 
 
 @dataclass

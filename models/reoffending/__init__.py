@@ -4,27 +4,30 @@ Pure Python and DuckDB SQL; no Dagster (the assets are in ``pipelines/assets/reo
 
 * :mod:`.settings`: :class:`ReoffendingSettings` (windows, cohort, participation, covariates,
   matching), each default with its source.
-* :mod:`.cohort`: ``core.justice_cohort`` in SQL: index events, proven reoffences, final or
+* :mod:`.cohort`: ``core.justice_cohort`` in SQL (:func:`justice_cohort` returns its rows as a relation): index events, proven reoffences, final or
   provisional cohorts, participation, covariates.
 * :mod:`.rates`: ``marts.reoffending_rates`` with Wilson intervals.
 * :mod:`.effects`: ``marts.reoffending_effects``, ``marts.reoffending_survival`` and
   ``marts.reoffending_avoided`` from one matching per programme (the shared comparison engine).
 * :mod:`.cox`: ``marts.reoffending_cox`` (statsmodels PHReg) with a Schoenfeld-residual
   proportional-hazards test.
-* :mod:`.tables`: the marts' columns (documented in docs/outputs-reoffending.md) and writer.
+* :mod:`.tables`: the marts' columns, as schemas/marts.py declares them.
 """
 
-from .cohort import COHORT_TABLE, analysis_cohort, build_justice_cohort, cohort_sql, read_cohort
+from models.mart_writer import write_mart
+
+from .cohort import COHORT_TABLE, analysis_cohort, build_justice_cohort, cohort_sql, justice_cohort, read_cohort
 from .cox import fit_cox, ph_test, reoffending_cox, schoenfeld_residuals
 from .effects import ReoffendingComparison, compare_reoffending, km_curve, social_value_outputs
 from .rates import reoffending_rates, wilson_interval
 from .settings import ReoffendingSettings
-from .tables import MARTS, write_mart
+from .tables import MARTS
 
 __all__ = [
     "ReoffendingSettings",
     "COHORT_TABLE",
     "build_justice_cohort",
+    "justice_cohort",
     "cohort_sql",
     "read_cohort",
     "analysis_cohort",
@@ -39,7 +42,6 @@ __all__ = [
     "ph_test",
     "schoenfeld_residuals",
     "MARTS",
-    "write_mart",
     "run_reoffending",
 ]
 

@@ -43,49 +43,18 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from models.mart_writer import write_mart
+from schemas.contract import empty_source_sql
+from schemas.marts import mart
+
 from .settings import ReoffendingSettings
 
 COHORT_TABLE = "core.justice_cohort"
 BOOKKEEPING = ("source_file", "source_line", "run_id")
 #: Columns of core.justice_cohort before the persons covariates, in order.
-COHORT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_id", "VARCHAR"),
-    ("person_id", "VARCHAR"),
-    ("cohort_period", "VARCHAR"),
-    ("period_start", "DATE"),
-    ("period_end", "DATE"),
-    ("index_date", "DATE"),
-    ("event_type", "VARCHAR"),
-    ("events_in_period", "BIGINT"),
-    ("follow_up_end", "DATE"),
-    ("proof_deadline", "DATE"),
-    ("is_final", "BOOLEAN"),
-    ("participant", "BOOLEAN"),
-    ("programmes", "VARCHAR[]"),
-    ("participation_start", "DATE"),
-    ("programme_start_days", "BIGINT[]"),
-    ("reoffended", "BOOLEAN"),
-    ("reoffences", "BIGINT"),
-    ("reoffence_days", "BIGINT[]"),
-    ("first_reoffence_date", "DATE"),
-    ("days_to_first_reoffence", "BIGINT"),
-    ("breaches_in_window", "BIGINT"),
-    ("proven_after_waiting", "BIGINT"),
-    ("age", "DOUBLE"),
-)
+#: The fixed columns (name, type) of core.justice_cohort, as schemas/marts.py declares them.
+COHORT_COLUMNS: tuple[tuple[str, str], ...] = tuple((c.name, c.type) for c in mart(COHORT_TABLE).plain_columns())
 
-# Stand-ins for a staging table that does not exist (ingest not run for that source).
-_EMPTY = {
-    "persons": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex, "
-               "NULL::VARCHAR AS area_code, NULL::BIGINT AS imd_decile WHERE false",
-    "justice_events": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS event_type, NULL::DATE AS event_date WHERE false",
-    "offences": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS offence_date, NULL::DATE AS proven_on, "
-                "NULL::BOOLEAN AS is_breach WHERE false",
-    "programme_enrolments": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS programme_id, NULL::DATE AS started_on, "
-                            "NULL::DATE AS ended_on WHERE false",
-    "timebank_members": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS role, "
-                        "NULL::DATE AS joined_on, NULL::DATE AS left_on WHERE false",
-}
 
 _PERIOD = {
     "month": ("month", "1 MONTH", "strftime(period_start, '%Y-%m')"),
@@ -114,7 +83,7 @@ def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> li
 
 
 def _source(con, table: str) -> str:
-    return f"staging.{table}" if table_columns(con, "staging", table) else f"({_EMPTY[table]})"
+    return f"staging.{table}" if table_columns(con, "staging", table) else f"({empty_source_sql(table)})"
 
 
 def persons_covariates(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -233,13 +202,17 @@ ORDER BY c.period_start, c.person_id
 """
 
 
+def justice_cohort(con: duckdb.DuckDBPyConnection, settings: ReoffendingSettings, *, as_of: dt.date
+                   ) -> duckdb.DuckDBPyRelation:
+    """The rows of core.justice_cohort, as a DuckDB relation (computed in SQL, nothing written)."""
+    return con.sql(cohort_sql(con, settings, as_of, run_id=""))
+
+
 def build_justice_cohort(
     con: duckdb.DuckDBPyConnection, settings: ReoffendingSettings, *, as_of: dt.date, run_id: str
 ) -> int:
-    """(Re)write core.justice_cohort; returns its row count."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS core")
-    con.execute(f"CREATE OR REPLACE TABLE {COHORT_TABLE} AS {cohort_sql(con, settings, as_of, run_id)}")
-    return int(con.execute(f"SELECT count(*) FROM {COHORT_TABLE}").fetchone()[0])
+    """:func:`justice_cohort` written with the one writer (a script's one call); returns its row count."""
+    return write_mart(con, COHORT_TABLE, justice_cohort(con, settings, as_of=as_of), run_id)
 
 
 def read_cohort(con: duckdb.DuckDBPyConnection, *, final_only: bool = False) -> pd.DataFrame:

@@ -52,6 +52,8 @@ from models.comparison import (
     verdict,
     verdict_statement,
 )
+from models.time_zero import DesignWords
+from models.time_zero import design_sentence as sentence
 
 from .prepare import ANY, analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
 from .settings import ReoffendingSettings
@@ -292,19 +294,14 @@ def social_value_outputs(avoided: pd.DataFrame) -> dict[str, dict]:
 
 def design_sentence(settings: ReoffendingSettings, covariates: list[str]) -> str:
     """One plain sentence: when follow-up starts and who the comparison people are."""
-    on = ", ".join(c.replace("_", " ") for c in covariates) or "no covariates"
-    end = settings.follow_up_days
-    if settings.design == "risk_set":
-        return (f"Follow-up starts on the day each participant started (the index date if they started before it) "
-                f"and runs to day {end}; each is compared with people whose index event was as long ago, who had not "
-                f"reoffended or started by that day, matched on {on}.")
-    if settings.design == "landmark":
-        return (f"Follow-up starts {settings.landmark} days after the index date and runs to day {end}, among people "
-                f"who had not reoffended by then; participants (started by that day) are compared with "
-                f"non-participants matched on {on}.")
-    return (f"Follow-up starts the day after the index date although participation can start up to "
-            f"{settings.participation_window_days} days later (the old definition, biased towards benefit by "
-            f"immortal time); participants are compared with non-participants matched on {on}.")
+    words = DesignWords(
+        started="the index date if they started before it", end_note="",
+        pool="people whose index event was as long ago, who had not reoffended or started by that day",
+        index="the index date", units="people who had not reoffended by", started_by="started by that day",
+        first_day="the day after the index date")
+    return sentence(settings.design, words, on=", ".join(c.replace("_", " ") for c in covariates) or "no covariates",
+                    end=settings.follow_up_days, landmark_day=settings.landmark,
+                    grace_days=settings.participation_window_days)
 
 
 def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, periods: str | None):

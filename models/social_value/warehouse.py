@@ -30,10 +30,10 @@ from models.reoffending.effects import social_value_outputs as reoffending_outpu
 from models.social_value.errors import SocialValueError
 from models.social_value.impact_map import Outcome, load_impact_map
 from models.social_value.model_outputs import deadweight_from_comparison, lookup
-from models.social_value.outputs import IMPACT_MAP_COLUMNS, SOCIAL_VALUE_COLUMNS, YEARLY_COLUMNS, run_social_value
-from models.social_value.sensitivity import SENSITIVITY_COLUMNS
+from models.social_value.outputs import run_social_value
 from models.social_value.settings import SocialValueSettings
 from models.wellbeing.change import model_outputs as wellbeing_outputs
+from schemas.marts import mart
 
 SOURCES = {
     "marts.readmission_avoided": readmission_outputs,
@@ -41,12 +41,7 @@ SOURCES = {
     "marts.wellbeing_reliable_improvement": wellbeing_outputs,
 }
 HOURS_TABLE = "marts.timebank_activity"
-MART_COLUMNS = {
-    "social_value": SOCIAL_VALUE_COLUMNS,
-    "social_value_sensitivity": SENSITIVITY_COLUMNS,
-    "impact_map": IMPACT_MAP_COLUMNS,
-    "social_value_yearly": YEARLY_COLUMNS,
-}
+MART_NAMES = ("social_value", "social_value_sensitivity", "impact_map", "social_value_yearly")
 
 
 def _table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame | None:
@@ -107,9 +102,7 @@ def _missing_output(outcome: Outcome, outputs: Mapping[str, dict]) -> str | None
 
 
 def _empty_marts() -> dict[str, pd.DataFrame]:
-    marts = {name: pd.DataFrame({c: pd.Series(dtype="object") for c in cols}) for name, cols in MART_COLUMNS.items()}
-    marts["impact_map"]["status"] = pd.Series(dtype="object")
-    return marts
+    return {name: mart(f"marts.{name}").empty_frame() for name in MART_NAMES}
 
 
 def evaluate_from_warehouse(con: duckdb.DuckDBPyConnection, settings: SocialValueSettings, *, demo: bool) -> WarehouseEvaluation:

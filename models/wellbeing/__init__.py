@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import duckdb
 
+from models.mart_writer import write_mart
 from models.wellbeing.change import (change_table, model_outputs, person_version, reliable_table, snapshot_table,
                                      transitions_table)
 from models.wellbeing.effects import effects_table
@@ -26,7 +27,7 @@ from models.wellbeing.journeys import build_core, reading_counts
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.stats import paired_change, wilson
 from models.wellbeing.tables import (CHANGE, CORE_TABLES, EFFECTS, JOURNEYS, MART_TABLES, MODEL, PEOPLE, READINGS,
-                                     RELIABLE, SCHEMAS, SNAPSHOT, TRANSITIONS, write_table)
+                                     RELIABLE, SCHEMAS, SNAPSHOT, TRANSITIONS)
 from models.wellbeing.trajectories import fit_trajectory, model_table
 
 #: mart table -> the function computing it from the core tables
@@ -42,7 +43,7 @@ MART_BUILDERS = {
 
 def build_mart(con: duckdb.DuckDBPyConnection, table: str, settings: WellbeingSettings, run_id: str) -> int:
     """Compute one mart from the core tables and replace it; returns its row count."""
-    return write_table(con, table, MART_BUILDERS[table](con, settings), run_id)
+    return write_mart(con, table, MART_BUILDERS[table](con, settings), run_id)
 
 
 def run_all(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings | None = None, run_id: str = "manual") -> dict:
@@ -57,6 +58,6 @@ def run_all(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings | None =
 __all__ = [
     "WellbeingSettings", "build_core", "build_mart", "run_all", "reading_counts", "change_table", "snapshot_table",
     "transitions_table", "reliable_table", "effects_table", "model_table", "model_outputs", "person_version",
-    "fit_trajectory", "paired_change", "wilson", "write_table", "MART_BUILDERS", "MART_TABLES", "CORE_TABLES", "SCHEMAS",
+    "fit_trajectory", "paired_change", "wilson", "MART_BUILDERS", "MART_TABLES", "CORE_TABLES", "SCHEMAS",
     "CHANGE", "SNAPSHOT", "TRANSITIONS", "RELIABLE", "EFFECTS", "MODEL", "READINGS", "JOURNEYS", "PEOPLE",
 ]

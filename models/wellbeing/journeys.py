@@ -59,22 +59,12 @@ import pandas as pd
 from models.wellbeing import scales
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import JOURNEYS, PEOPLE, READINGS, TRIALS, columns_of, scalar, table_exists
+from schemas.contract import empty_source_sql
 
 DAYS_PER_MONTH = 30.4375  # average Gregorian month
 RCI_TOLERANCE = 1e-9  # |RCI| must exceed z by more than floating-point noise: exactly z is not reliable
 
 PERSON_COLUMNS = ("birth_date", "sex", "imd_decile")
-_EMPTY = {
-    "staging.star_readings": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS star_version, NULL::DATE AS assessed_on, "
-                             "NULL::VARCHAR AS area, NULL::DOUBLE AS score WHERE false",
-    "staging.persons": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex, "
-                       "NULL::BIGINT AS imd_decile WHERE false",
-    "staging.timebank_members": "SELECT NULL::VARCHAR AS member_id, NULL::VARCHAR AS timebank_id, NULL::VARCHAR AS person_id, "
-                                "NULL::VARCHAR AS role, NULL::DATE AS joined_on WHERE false",
-    "staging.timebank_exchanges": "SELECT NULL::VARCHAR AS giver_id, NULL::VARCHAR AS receiver_id, NULL::DOUBLE AS hours, "
-                                  "NULL::DATE AS exchanged_on, NULL::VARCHAR AS kind WHERE false",
-    "staging.programme_enrolments": "SELECT NULL::VARCHAR AS person_id, NULL::DATE AS started_on WHERE false",
-}
 
 
 def _q(text: object) -> str:
@@ -87,7 +77,7 @@ def _in(values) -> str:
 
 def _source(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """The staged table, or an empty relation with its columns when the source was never staged."""
-    return f"(SELECT * FROM {table})" if table_exists(con, table) else f"({_EMPTY[table]})"
+    return f"(SELECT * FROM {table})" if table_exists(con, table) else f"({empty_source_sql(table.split('.')[1])})"
 
 
 def person_covariates(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[str], list[str]]:

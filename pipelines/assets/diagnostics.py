@@ -1,88 +1,62 @@
 """Comparison diagnostics: covariate balance and propensity overlap of every matched comparison.
 
-One multi-asset writes ``marts.comparison_balance`` and ``marts.propensity_overlap``
-(columns: docs/outputs-diagnostics.md). It reruns the comparisons the outcome models ran,
-through the same model functions and settings (the engine is deterministic for a given seed,
-and the calls take well under a second on the demo), and keeps their engine results only
-long enough to bin them with :func:`models.comparison.diagnostics.diagnostics`:
+Each comparison is run once, by its outcome model's asset: readmission, reoffending and
+well-being each write the balance and overlap rows of their own comparisons when they run
+(:func:`write_comparison_diagnostics`, to ``core.comparison_balance_<model>`` and
+``core.propensity_overlap_<model>``), from the very engine results behind their effects.
+The multi-asset here only gathers those parts into the published ``marts.comparison_balance``
+and ``marts.propensity_overlap`` (columns: docs/outputs-diagnostics.md); it never reruns a
+comparison (a test fails if it calls the engine).
 
-* readmission: every comparison of :func:`models.readmission.readmission_effects`
-  (``any``, ``timebank``, ``programme`` when estimated);
-* reoffending: each programme label's binary-rate design (:func:`models.reoffending.compare_reoffending`;
-  the count and time-to-event calls use the same matched sample);
-* well-being: each version / area comparison of :func:`models.wellbeing.effects.effects_results`.
-
-A model whose core table is absent, or that estimated nothing, adds no rows.
+Which results: readmission, every comparison of :func:`models.readmission.readmission_effects`
+(``any``, ``timebank``, ``programme`` when estimated); reoffending, each programme label's
+matched sample (:func:`models.reoffending.compare_reoffending`, matched once for every measure);
+well-being, each version / area comparison of :func:`models.wellbeing.effects.effects_results`.
+A model whose source is absent, or that estimated nothing, adds no rows.
 """
+
+from collections.abc import Iterable
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
-from models.comparison.diagnostics import (
-    BALANCE_COLUMNS,
-    OVERLAP_COLUMNS,
-    Label,
-    diagnostics,
-)
-from models.readmission import discharges_frame, readmission_effects
-from models.readmission.effects import OUTCOME as READMISSION_OUTCOME
-from models.reoffending import compare_reoffending, read_cohort
-from models.wellbeing.effects import OUTCOME as WELLBEING_OUTCOME
-from models.wellbeing.effects import effects_results
-from pipelines.assets.publication import aggregate_only_check, preview
-from pipelines.assets.readmission import readmission_settings
-from pipelines.assets.reoffending import reoffending_settings
-from pipelines.assets.wellbeing import wellbeing_settings
+from models.comparison.diagnostics import Label, diagnostics
+from models.comparison.results import ComparisonResults
+from models.mart_writer import write_mart
+from pipelines.assets.publication import mart_checks, mart_key, table_columns, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
-from pipelines.resources import Settings, Warehouse
+from pipelines.resources import Warehouse
+from schemas.marts import COMPARISON_FAMILIES, mart
 
 GROUP = "diagnostics"
 BALANCE_TABLE = "marts.comparison_balance"
 OVERLAP_TABLE = "marts.propensity_overlap"
-BALANCE_KEY = dg.AssetKey(["marts", "comparison_balance"])
-OVERLAP_KEY = dg.AssetKey(["marts", "propensity_overlap"])
+BALANCE_KEY = mart_key(BALANCE_TABLE)
+OVERLAP_KEY = mart_key(OVERLAP_TABLE)
 EFFECT_MARTS = [dg.AssetKey(["marts", t]) for t in ("readmission_effects", "reoffending_effects", "wellbeing_effects")]
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                            [schema, name]).fetchone()[0])
+def part(table: str, family: str) -> str:
+    """The table one outcome model writes its part of ``table`` to."""
+    return f"core.{mart(table).table}_{family}"
 
 
-def labelled_results(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[tuple[Label, object]]:
-    """(label, ComparisonResults) of every comparison the three outcome models estimate on this warehouse."""
-    out = []
-    if _exists(con, "core.index_discharges"):
-        _, results = readmission_effects(discharges_frame(con), readmission_settings(settings)[0])
-        out += [(Label("readmission", name, READMISSION_OUTCOME), res) for name, res in results.items()]
-    comparison = compare_reoffending(read_cohort(con), reoffending_settings(settings)[0])
-    out += [(Label("reoffending", programme, "binary_rate"), res["binary"]) for programme, res in comparison.results.items()]
-    _, results = effects_results(con, wellbeing_settings(settings))
-    out += [(Label("wellbeing", f"{version} / {area}", WELLBEING_OUTCOME), res) for (version, area), res in results.items()]
-    return out
+def write_comparison_diagnostics(con: duckdb.DuckDBPyConnection, family: str,
+                                 labelled: Iterable[tuple[Label, ComparisonResults]], run_id: str) -> int:
+    """Write the balance and overlap rows of one outcome model's comparisons; returns the results described."""
+    balance, overlap = diagnostics(labelled)
+    write_mart(con, part(BALANCE_TABLE, family), balance, run_id)
+    write_mart(con, part(OVERLAP_TABLE, family), overlap, run_id)
+    return int(balance["result"].nunique()) if len(balance) else 0
 
 
-def write_mart(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, columns: dict, run_id: str) -> int:
-    """Replace ``table`` with ``frame`` typed by ``columns`` (name -> (type, meaning)) plus ``run_id``; returns rows."""
-    spec = {**{c: t for c, (t, _) in columns.items()}, "run_id": "VARCHAR"}
-    quoted = {c: f'"{c}"' for c in spec}  # "group" is an SQL keyword
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
-    con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{quoted[c]} {t}' for c, t in spec.items())})")
-    if frame.empty:
-        return 0
-    rows = frame.assign(run_id=run_id)[list(spec)]
-    for column in [c for c, t in spec.items() if t == "DOUBLE"]:  # None -> NaN -> NULL, never an object column
-        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
-    con.register("_diagnostics_rows", rows)
-    try:
-        select = ", ".join(f"CASE WHEN isnan({quoted[c]}) THEN NULL ELSE {quoted[c]} END::{t}" if t == "DOUBLE"
-                           else f"{quoted[c]}::{t}" for c, t in spec.items())
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM _diagnostics_rows")
-    finally:
-        con.unregister("_diagnostics_rows")
-    return len(rows)
+def gathered(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """The parts of ``table`` the outcome models wrote (each with the effects mart it describes)."""
+    frames = [con.execute(f"SELECT * EXCLUDE (run_id) FROM {part(table, f)}").df()
+              for f in COMPARISON_FAMILIES if table_columns(con, part(table, f))]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else mart(table).empty_frame()
 
 
 @dg.multi_asset(
@@ -96,21 +70,16 @@ def write_mart(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, 
                                  "after matching (counts only), with the common-support summary. "
                                  "Columns: docs/outputs-diagnostics.md."),
     ],
+    check_specs=mart_checks(BALANCE_TABLE, OVERLAP_TABLE),
     pool=WAREHOUSE_POOL,
 )
-def comparison_diagnostics(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
+def comparison_diagnostics(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.connect() as con:
-        balance, overlap = diagnostics(labelled_results(con, settings))
-        n_balance = write_mart(con, BALANCE_TABLE, balance, BALANCE_COLUMNS, context.run_id)
-        n_overlap = write_mart(con, OVERLAP_TABLE, overlap, OVERLAP_COLUMNS, context.run_id)
-    results = int(balance["result"].nunique()) if len(balance) else 0
-    flagged = int(balance["flag"].astype(bool).sum()) if len(balance) else 0
-    yield dg.MaterializeResult(asset_key=BALANCE_KEY, metadata={
-        "table": BALANCE_TABLE, "rows": n_balance, "results": results, "covariates_flagged": flagged,
-        "preview": preview(balance)})
-    yield dg.MaterializeResult(asset_key=OVERLAP_KEY, metadata={
-        "table": OVERLAP_TABLE, "rows": n_overlap, "results": results, "preview": preview(overlap)})
+        balance, overlap = gathered(con, BALANCE_TABLE), gathered(con, OVERLAP_TABLE)
+        results = int(balance["result"].nunique()) if len(balance) else 0
+        flagged = int(balance["flag"].astype(bool).sum()) if len(balance) else 0
+        yield from write_marts(context, con, {BALANCE_TABLE: balance, OVERLAP_TABLE: overlap}, {
+            BALANCE_TABLE: {"results": results, "covariates_flagged": flagged}, OVERLAP_TABLE: {"results": results}})
 
 
 diagnostics_assets = [comparison_diagnostics]
-diagnostics_checks = [aggregate_only_check(BALANCE_TABLE), aggregate_only_check(OVERLAP_TABLE)]

@@ -1,14 +1,27 @@
-"""Helpers every mart asset shares: a preview for the UI and the aggregate-only publication check."""
+"""What every mart asset shares, generated from the registry (schemas/marts.py).
+
+* :func:`mart_checks`: the ``aggregate_only`` check spec of a published mart, declared on the
+  asset that writes it (``check_specs``) and evaluated inside that asset, so it is not a
+  separate step that reopens the warehouse. It is blocking: a failure stops every downstream
+  asset of the run.
+* :func:`write_marts`: writes a model's frames with the one writer
+  (:func:`models.mart_writer.write_mart`) and returns each mart's ``MaterializeResult``, with
+  ``dagster/column_schema`` (the declared columns, types and meanings), ``dagster/row_count``,
+  a preview, and the ``aggregate_only`` result of a published mart.
+"""
+
+from collections.abc import Mapping
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
-from pipelines.ingest.assets import WAREHOUSE_POOL
-from pipelines.resources import Warehouse
+from models.mart_writer import Frame, write_mart
+from schemas.marts import Mart, mart
 
 #: Columns that would make a published table person level.
 PERSON_IDENTIFIERS = ("person_id", "member_id", "giver_id", "receiver_id")
+AGGREGATE_ONLY = "aggregate_only"
 
 
 def preview(frame: pd.DataFrame | None, rows: int = 8) -> dg.MetadataValue:
@@ -29,21 +42,47 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         "ORDER BY ordinal_position", [schema, name]).fetchall()]
 
 
-def aggregate_only_check(table: str) -> dg.AssetChecksDefinition:
-    """Blocking check on a published mart: it exists, has no person identifier column, and every row is this run's."""
-    schema, name = table.split(".")
+def mart_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(list(mart(name).key))
 
-    @dg.asset_check(asset=dg.AssetKey([schema, name]), name="aggregate_only", blocking=True, pool=WAREHOUSE_POOL,
-                    description="No person identifier column, and every row carries this run's id.")
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            cols = table_columns(con, table)
-            identifiers = [c for c in cols if c in PERSON_IDENTIFIERS]
-            other_runs = con.execute(f"SELECT count(*) FROM {table} WHERE run_id IS DISTINCT FROM ?",
-                                     [context.run.run_id]).fetchone()[0] if cols else 0
-        return dg.AssetCheckResult(
-            passed=bool(cols) and not identifiers and other_runs == 0, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"identifier_columns": ", ".join(identifiers) or "none", "rows_from_other_runs": int(other_runs),
-                      "table_exists": bool(cols)})
 
-    return _check
+def mart_checks(*names: str) -> list[dg.AssetCheckSpec]:
+    """The ``aggregate_only`` check spec of each published mart among ``names``."""
+    return [dg.AssetCheckSpec(AGGREGATE_ONLY, asset=mart_key(n), blocking=True,
+                              description="No person identifier column, and every row carries this run's id.")
+            for n in names if mart(n).published]
+
+
+def column_schema(declared: Mart, columns: list[str]) -> dg.TableSchema:
+    """The table's columns as Dagster shows them: declared type and meaning of each."""
+    resolved = declared.resolve(columns)
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.meaning) for c in resolved])
+
+
+def aggregate_only(con: duckdb.DuckDBPyConnection, name: str, run_id: str) -> dg.AssetCheckResult:
+    """The published table exists, has no person identifier column, and every row is this run's."""
+    cols = table_columns(con, name)
+    identifiers = [c for c in cols if c in PERSON_IDENTIFIERS]
+    other_runs = con.execute(f"SELECT count(*) FROM {name} WHERE run_id IS DISTINCT FROM ?",
+                             [run_id]).fetchall()[0][0] if cols else 0
+    return dg.AssetCheckResult(
+        asset_key=mart_key(name), check_name=AGGREGATE_ONLY,
+        passed=bool(cols) and not identifiers and other_runs == 0, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"identifier_columns": ", ".join(identifiers) or "none", "rows_from_other_runs": int(other_runs),
+                  "table_exists": bool(cols)})
+
+
+def write_marts(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, frames: Mapping[str, Frame],
+                metadata: Mapping[str, Mapping] | None = None) -> list[dg.MaterializeResult]:
+    """Write each ``name -> frame`` with the one writer; one MaterializeResult per mart (with its check)."""
+    out = []
+    for name, frame in frames.items():
+        declared = mart(name)
+        rows = write_mart(con, name, frame, context.run_id)
+        meta = {"table": name, "dagster/row_count": rows,
+                "dagster/column_schema": column_schema(declared, table_columns(con, name)),
+                **({"preview": preview(frame)} if isinstance(frame, pd.DataFrame) and declared.published else {}),
+                **(metadata or {}).get(name, {})}
+        checks = [aggregate_only(con, name, context.run_id)] if declared.published else []
+        out.append(dg.MaterializeResult(asset_key=mart_key(name), metadata=meta, check_results=checks))
+    return out

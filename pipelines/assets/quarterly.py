@@ -21,12 +21,14 @@ import duckdb
 import pandas as pd
 
 from models import reciprocity as rc
-from models.readmission.rates import QUARTERLY_RATES, readmission_rates_by_quarter
+from models.mart_writer import transaction
+from models.readmission.rates import readmission_rates_by_quarter
 from pipelines.assets.publication import preview, table_columns
 from pipelines.assets.readmission import INDEX_KEY
 from pipelines.assets.reciprocity import LOG_SOURCES, reciprocity_settings
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
+from schemas.marts import mart
 
 GROUP = "quarterly"
 TIMEBANK_TABLE = "marts.timebank_activity_quarterly"
@@ -71,22 +73,23 @@ def replace_quarters(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataF
     name = "_quarterly_slice"
     casts = ", ".join(f'"{c}"::{t} AS "{c}"' for c, t in types.items())
     con.register(name, frame)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        ddl = ", ".join(f'"{c}" {t}' for c, t in types.items())
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
-        if table_columns(con, table) != list(types):
-            raise ValueError(f"{table} has other columns than this run writes; drop it and backfill every quarter")
-        con.execute(f"DELETE FROM {table} WHERE quarter_start >= ? AND quarter_start < ?", [start, end])
-        con.execute(f"INSERT INTO {table} SELECT {casts} FROM {name}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            ddl = ", ".join(f'"{c}" {t}' for c, t in types.items())
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
+            if table_columns(con, table) != list(types):
+                raise ValueError(f"{table} has other columns than this run writes; drop it and backfill every quarter")
+            con.execute(f"DELETE FROM {table} WHERE quarter_start >= ? AND quarter_start < ?", [start, end])
+            con.execute(f"INSERT INTO {table} SELECT {casts} FROM {name}")
     finally:
         con.unregister(name)
     return len(frame)
+
+
+def column_types(table: str, frame: pd.DataFrame) -> dict[str, str]:
+    """The declared types (schemas/marts.py) of the frame's columns; refuses a column the registry lacks."""
+    return {c.name: c.type for c in mart(table).resolve(frame.columns)}
 
 
 def _quarters_metadata(frame: pd.DataFrame, start: dt.date, end: dt.date) -> dict:
@@ -110,7 +113,7 @@ def timebank_activity_quarterly(context: dg.AssetExecutionContext, warehouse: Wa
     with warehouse.connect() as con:
         frame = rc.timebank_activity_periods(con, s, start=start, end=end, run_id=context.run_id)
         frame.insert(0, "quarter_start", frame["period_start"].dt.to_period("Q").dt.start_time)
-        replace_quarters(con, TIMEBANK_TABLE, frame, rc.sql_types(frame), start, end)
+        replace_quarters(con, TIMEBANK_TABLE, frame, column_types(TIMEBANK_TABLE, frame), start, end)
     return dg.MaterializeResult(metadata={
         **_quarters_metadata(frame, start, end), "time_banks": int(frame["timebank_id"].nunique()),
         "preview": preview(frame[["timebank_id", "period_label", "members", "active_members", "hours_exchanged",
@@ -130,7 +133,7 @@ def readmission_rates_quarterly(context: dg.AssetExecutionContext, warehouse: Wa
     with warehouse.connect() as con:
         frame = readmission_rates_by_quarter(con, start, end)
         frame["run_id"] = context.run_id
-        replace_quarters(con, RATES_TABLE, frame, {**QUARTERLY_RATES, "run_id": "VARCHAR"}, start, end)
+        replace_quarters(con, RATES_TABLE, frame, column_types(RATES_TABLE, frame), start, end)
     return dg.MaterializeResult(metadata={**_quarters_metadata(frame, start, end), "preview": preview(frame)})
 
 

@@ -1,33 +1,44 @@
 """Readmission and service-use assets: thin wrappers over models.readmission.
 
-``core/index_discharges`` builds core.continuous_spells and core.index_discharges (person
-level, never published) from the staging tables; the marts read them. Each asset opens the
-warehouse in the shared ``warehouse`` pool, calls one function of models.readmission, writes
-its typed table and reports row counts and a preview. Settings: ``settings.config().readmission``
-(the ``readmission`` section of the YAML config), or the documented defaults until that
-section exists.
+``core/index_discharges`` writes core.continuous_spells and core.index_discharges (person
+level, never published), which the models compute from the staging tables; the marts read
+them. The six mart assets
+come from one table of builders (:data:`MART_BUILDERS`), as the well-being marts do: each
+opens the warehouse in the shared ``warehouse`` pool, calls one function of
+models.readmission, and writes its table with the one writer (schemas/marts.py), with its
+column schema, row count, preview and blocking ``aggregate_only`` check. Settings:
+``settings.config().readmission`` (the ``readmission`` section of the YAML config).
 """
 
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
+from models.comparison.diagnostics import Label
+from models.comparison.results import ComparisonResults
+from models.mart_writer import write_mart
 from models.readmission import (
     ReadmissionSettings,
     admissions_before_after,
     avoided,
-    build_index_discharges,
+    continuous_spells,
     discharges_frame,
+    index_discharges,
+    index_report,
     overlapping_spells,
     readmission_effects,
     readmission_funnel,
     readmission_rates,
     service_use_change,
-    write_frame,
 )
-from pipelines.assets.publication import preview
+from models.readmission.effects import OUTCOME
+from pipelines.assets.diagnostics import write_comparison_diagnostics
+from pipelines.assets.publication import mart_checks, mart_key, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -46,25 +57,24 @@ def _staging(*sources: str) -> list[dg.AssetKey]:
     return [dg.AssetKey(["staging", s]) for s in sources]
 
 
-def _result(table: str, rows: int, frame: pd.DataFrame, **extra) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata={"table": table, "rows": rows, "preview": preview(frame), **extra})
-
-
 @dg.asset(
     key=INDEX_KEY, group_name=GROUP, kinds={"duckdb"}, deps=_staging(*HOSPITAL_DEPS), pool=WAREHOUSE_POOL,
     description="core.index_discharges: one row per index discharge (NHS 30-day rules: continuous spells, "
                 "exclusions, readmission, exposure, follow-up); also core.continuous_spells. Person-level, never published.",
 )
-def index_discharges(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def index_discharges_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = readmission_settings(settings)
     with warehouse.connect() as con:
-        report = build_index_discharges(con, rs, as_of=as_of, run_id=context.run_id)
+        write_mart(con, "core.continuous_spells", continuous_spells(con, rs), context.run_id)
+        (written,) = write_marts(context, con, {"core.index_discharges": index_discharges(con, rs, as_of=as_of)})
+        report = index_report(con, rs, as_of=as_of)
     if report.overlapping_spells_excluded:
         context.log.warning(
             f"{report.overlapping_spells_excluded} overlapping hospital spells ({report.persons_with_overlapping_spells} "
             "persons) were left out of the continuous spells"
         )
-    return dg.MaterializeResult(metadata={"rows": report.index_discharges, **report.as_metadata(), "as_of": str(as_of)})
+    yield dg.MaterializeResult(asset_key=INDEX_KEY, metadata={**written.metadata, **report.as_metadata(),
+                                                              "as_of": str(as_of)})
 
 
 @dg.asset_check(asset=INDEX_KEY, name="no_overlapping_spells", pool=WAREHOUSE_POOL,
@@ -78,99 +88,93 @@ def no_overlapping_spells(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset(
-    key=["marts", "readmission_rates"], group_name=GROUP, kinds={"duckdb"}, deps=[INDEX_KEY], pool=WAREHOUSE_POOL,
-    description="marts.readmission_rates: 30-day readmission rate with Wilson 95% interval, overall and by "
-                "exposure, time bank, programme, provider, area and quarter.",
-)
-def readmission_rates_mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        frame = readmission_rates(con)
-        rows = write_frame(con, "marts.readmission_rates", frame, context.run_id)
-    return _result("marts.readmission_rates", rows, frame)
+#: build(con, settings, as_of, run_id) -> (the mart's frame, extra metadata, labelled engine results)
+Build = Callable[[duckdb.DuckDBPyConnection, ReadmissionSettings, dt.date, str],
+                 tuple[pd.DataFrame, dict, list[tuple[Label, ComparisonResults]]]]
 
 
-@dg.asset(
-    key=["marts", "readmission_effects"], group_name=GROUP, kinds={"duckdb"}, deps=[INDEX_KEY, *_staging("persons")],
-    pool=WAREHOUSE_POOL,
-    description="marts.readmission_effects: participants' discharges against matched comparison discharges "
-                "(comparison engine): risk difference, odds ratio, risk ratio, verdict, JDL statement.",
-)
-def readmission_effects_mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    rs, _ = readmission_settings(settings)
-    with warehouse.connect() as con:
-        frame, results = readmission_effects(discharges_frame(con), rs)
-        rows = write_frame(con, "marts.readmission_effects", frame, context.run_id)
-    extra = {f"summary_{k}": dg.MetadataValue.md(f"```\n{r.summary()}\n```") for k, r in results.items()}
-    return _result("marts.readmission_effects", rows, frame, **extra)
+@dataclass(frozen=True)
+class MartBuilder:
+    """How one readmission mart asset is built: its upstream assets, description and model call."""
+
+    deps: tuple[dg.AssetKey, ...]
+    description: str
+    build: Build
 
 
-@dg.asset(
-    key=["marts", "readmission_funnel"], group_name=GROUP, kinds={"duckdb"}, deps=[INDEX_KEY, *_staging("persons")],
-    pool=WAREHOUSE_POOL,
-    description="marts.readmission_funnel: risk-adjusted observed/expected readmissions per provider and time bank "
-                "with 95% and 99.8% limits (overdispersion-adjusted) and outlier flags.",
-)
-def readmission_funnel_mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    rs, _ = readmission_settings(settings)
-    with warehouse.connect() as con:
-        frame, notes = readmission_funnel(discharges_frame(con), rs)
-        rows = write_frame(con, "marts.readmission_funnel", frame, context.run_id)
-    return _result("marts.readmission_funnel", rows, frame, **{k: str(v) for k, v in notes.items()})
+def _rates(con, rs, as_of, run_id):
+    return readmission_rates(con), {}, []
 
 
-@dg.asset(
-    key=["marts", "readmission_before_after"], group_name=GROUP, kinds={"duckdb"},
-    deps=[INDEX_KEY, *_staging("persons", "timebank_members", "programme_enrolments", "hospital_spells")],
-    pool=WAREHOUSE_POOL,
-    description="marts.readmission_before_after: emergency admissions per person-year in the 12 months before vs "
-                "after joining a time bank, participants vs matched comparison (difference-in-differences).",
-)
-def readmission_before_after_mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    rs, as_of = readmission_settings(settings)
-    with warehouse.connect() as con:
-        frame, counts = admissions_before_after(con, rs, as_of=as_of, run_id=context.run_id)
-        rows = write_frame(con, "marts.readmission_before_after", frame, context.run_id)
-    return _result("marts.readmission_before_after", rows, frame, **counts)
+def _effects(con, rs, as_of, run_id):
+    frame, results = readmission_effects(discharges_frame(con), rs)
+    summaries = {f"summary_{k}": dg.MetadataValue.md(f"```\n{r.summary()}\n```") for k, r in results.items()}
+    return frame, summaries, [(Label("readmission", name, OUTCOME), res) for name, res in results.items()]
 
 
-@dg.asset(
-    key=["marts", "service_use_change"], group_name=GROUP, kinds={"duckdb"},
-    deps=[INDEX_KEY, *_staging("persons", "timebank_members", "programme_enrolments", "service_contacts")],
-    pool=WAREHOUSE_POOL,
-    description="marts.service_use_change: contacts per person-year with each service in the 12 months before vs "
-                "after joining, participants vs matched comparison (difference-in-differences).",
-)
-def service_use_change_mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    rs, as_of = readmission_settings(settings)
-    with warehouse.connect() as con:
-        frame, counts = service_use_change(con, rs, as_of=as_of, run_id=context.run_id)
-        rows = write_frame(con, "marts.service_use_change", frame, context.run_id)
-    return _result("marts.service_use_change", rows, frame, **counts)
+def _funnel(con, rs, as_of, run_id):
+    frame, notes = readmission_funnel(discharges_frame(con), rs)
+    return frame, {k: str(v) for k, v in notes.items()}, []
 
 
-@dg.asset(
-    key=["marts", "readmission_avoided"], group_name=GROUP, kinds={"duckdb"},
-    deps=[dg.AssetKey(["marts", t]) for t in ("readmission_effects", "readmission_before_after", "service_use_change")],
-    pool=WAREHOUSE_POOL,
-    description="marts.readmission_avoided: readmissions, emergency admissions and contacts per service avoided "
-                "(point estimate and 95% interval), for the social-value model.",
-)
-def readmission_avoided_mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        frame = avoided(*(con.execute(f"SELECT * FROM marts.{t}").df()
-                          for t in ("readmission_effects", "readmission_before_after", "service_use_change")))
-        rows = write_frame(con, "marts.readmission_avoided", frame, context.run_id)
-    return _result("marts.readmission_avoided", rows, frame)
+def _before_after(con, rs, as_of, run_id):
+    return *admissions_before_after(con, rs, as_of=as_of, run_id=run_id), []
 
 
-readmission_assets = [
-    index_discharges,
-    readmission_rates_mart,
-    readmission_effects_mart,
-    readmission_funnel_mart,
-    readmission_before_after_mart,
-    service_use_change_mart,
-    readmission_avoided_mart,
-]
+def _service_use(con, rs, as_of, run_id):
+    return *service_use_change(con, rs, as_of=as_of, run_id=run_id), []
+
+
+AVOIDED_SOURCES = ("marts.readmission_effects", "marts.readmission_before_after", "marts.service_use_change")
+
+
+def _avoided(con, rs, as_of, run_id):
+    return avoided(*(con.execute(f"SELECT * FROM {t}").df() for t in AVOIDED_SOURCES)), {}, []
+
+
+MART_BUILDERS: dict[str, MartBuilder] = {
+    "marts.readmission_rates": MartBuilder(
+        (INDEX_KEY,), "30-day readmission rate with Wilson 95% interval, overall and by exposure, time bank, "
+        "programme, provider, area and quarter.", _rates),
+    "marts.readmission_effects": MartBuilder(
+        (INDEX_KEY, *_staging("persons")), "participants' discharges against matched comparison discharges "
+        "(comparison engine): risk difference, odds ratio, risk ratio, verdict, JDL statement; also the balance and "
+        "overlap rows of these comparisons for the diagnostics marts.", _effects),
+    "marts.readmission_funnel": MartBuilder(
+        (INDEX_KEY, *_staging("persons")), "risk-adjusted observed/expected readmissions per provider and time bank "
+        "with 95% and 99.8% limits (overdispersion-adjusted) and outlier flags.", _funnel),
+    "marts.readmission_before_after": MartBuilder(
+        (INDEX_KEY, *_staging("persons", "timebank_members", "programme_enrolments", "hospital_spells")),
+        "emergency admissions per person-year in the 12 months before vs after joining a time bank, participants vs "
+        "matched comparison (difference-in-differences).", _before_after),
+    "marts.service_use_change": MartBuilder(
+        (INDEX_KEY, *_staging("persons", "timebank_members", "programme_enrolments", "service_contacts")),
+        "contacts per person-year with each service in the 12 months before vs after joining, participants vs "
+        "matched comparison (difference-in-differences).", _service_use),
+    "marts.readmission_avoided": MartBuilder(
+        tuple(mart_key(t) for t in AVOIDED_SOURCES), "readmissions, emergency admissions and contacts per service "
+        "avoided (point estimate and 95% interval), for the social-value model.", _avoided),
+}
+
+
+def build_mart_asset(table: str) -> dg.AssetsDefinition:
+    builder = MART_BUILDERS[table]
+    key = mart_key(table)
+
+    @dg.asset(key=key, group_name=GROUP, kinds={"duckdb"}, deps=list(builder.deps),
+              pool=WAREHOUSE_POOL, check_specs=mart_checks(table),
+              description=f"{table}: {builder.description} Columns: docs/outputs-readmission.md.")
+    def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
+        rs, as_of = readmission_settings(settings)
+        with warehouse.connect() as con:
+            frame, meta, labelled = builder.build(con, rs, as_of, context.run_id)
+            if labelled or table == "marts.readmission_effects":
+                meta["comparisons_described"] = write_comparison_diagnostics(con, GROUP, labelled, context.run_id)
+            yield from write_marts(context, con, {table: frame}, {table: meta})
+
+    return _mart
+
+
+mart_assets = {table: build_mart_asset(table) for table in MART_BUILDERS}
+readmission_assets = [index_discharges_asset, *mart_assets.values()]
 readmission_checks = [no_overlapping_spells]

@@ -3,7 +3,8 @@ activity, grant metrics and the proposed allocation of each funder's reciprocity
 
 Thin by design: each asset calls one function of ``models.reciprocity`` (definitions and
 sources: docs/reciprocity.md; columns: docs/outputs-reciprocity.md) with the
-``reciprocity`` section of the analysis config.
+``reciprocity`` section of the analysis config, and writes its result with the one writer
+(schemas/marts.py), with the blocking ``aggregate_only`` check of each published mart.
 """
 
 import dagster as dg
@@ -13,16 +14,16 @@ from models import reciprocity as rc
 from models.reciprocity.grants import apportion_social_value
 from models.reciprocity.prepare import GRANTS, source_sql
 from models.reciprocity.settings import ReciprocitySettings
-from pipelines.assets.publication import aggregate_only_check, preview
+from pipelines.assets.publication import mart_checks, mart_key, preview, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
 GROUP = "reciprocity"
 LOG_SOURCES = [dg.AssetKey(["staging", s]) for s in ("timebank_members", "timebank_exchanges")]
-TIMEBANK_KEY = dg.AssetKey(["marts", "timebank_activity"])
-GRANTS_KEY = dg.AssetKey(["marts", "grant_metrics"])
-ALLOCATION_KEY = dg.AssetKey(["marts", "reciprocity_allocation"])
-SENSITIVITY_KEY = dg.AssetKey(["marts", "reciprocity_allocation_sensitivity"])
+TIMEBANK_TABLE, GRANTS_TABLE = "marts.timebank_activity", "marts.grant_metrics"
+ALLOCATION_TABLE, SENSITIVITY_TABLE = "marts.reciprocity_allocation", "marts.reciprocity_allocation_sensitivity"
+TIMEBANK_KEY, GRANTS_KEY = mart_key(TIMEBANK_TABLE), mart_key(GRANTS_TABLE)
+ALLOCATION_KEY, SENSITIVITY_KEY = mart_key(ALLOCATION_TABLE), mart_key(SENSITIVITY_TABLE)
 SOCIAL_VALUE_KEY = dg.AssetKey(["marts", "social_value"])
 
 
@@ -37,31 +38,31 @@ def reciprocity_settings(settings: Settings) -> ReciprocitySettings:
           description="marts.member_reciprocity: per account over the window, hours given, received and donated, "
                       "balance index b = 2·min(G,R)/(G+R), trading partners, first and last exchange, active status. "
                       "Person level: stays in the warehouse, never published.")
-def member_reciprocity(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def member_reciprocity(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     with warehouse.connect() as con:
-        table = rc.member_reciprocity(con, reciprocity_settings(settings), run_id=context.run_id)
-        rows, eligible, active = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE reciprocity_eligible), count(*) FILTER (WHERE is_active) FROM {table}"
-        ).fetchone()
-    return dg.MaterializeResult(metadata={"rows": rows, "reciprocity_eligible": eligible, "active": active})
+        rows = rc.member_reciprocity(con, reciprocity_settings(settings))
+        eligible, active = con.from_arrow(rows).aggregate(
+            "count(*) FILTER (WHERE reciprocity_eligible), count(*) FILTER (WHERE is_active)").fetchall()[0]
+        yield from write_marts(context, con, {rc.MEMBER_TABLE: rows},
+                               {rc.MEMBER_TABLE: {"reciprocity_eligible": eligible, "active": active}})
 
 
 @dg.asset(key=TIMEBANK_KEY, group_name=GROUP, kinds={"duckdb"}, deps=LOG_SOURCES, pool=WAREHOUSE_POOL,
+          check_specs=mart_checks(TIMEBANK_TABLE),
           description="marts.timebank_activity: per time bank x period (and overall): members, active members, hours, "
                       "exchanges, two-way and beneficiary contribution shares, dyadic, weighted and generalised "
                       "reciprocity, Gini of hours given, retention, days to first exchange, donations, reciprocity index.")
-def timebank_activity(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def timebank_activity(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     timings: dict[str, float] = {}
     with warehouse.connect() as con:
         frame = rc.timebank_activity(con, reciprocity_settings(settings), run_id=context.run_id, timings=timings)
-        rc.write_frame(con, frame, "marts.timebank_activity")
-    overall = frame[frame["period_type"] == "overall"]
-    return dg.MaterializeResult(metadata={
-        "rows": len(frame), "time_banks": int(overall["timebank_id"].nunique()),
-        "overall": preview(overall[["timebank_id", "members", "active_members", "hours_exchanged", "two_way_share",
-                                    "generalised_reciprocity", "reciprocity_index"]]),
-        **{f"seconds: {k}": round(v, 3) for k, v in timings.items()},
-    })
+        overall = frame[frame["period_type"] == "overall"]
+        yield from write_marts(context, con, {TIMEBANK_TABLE: frame}, {TIMEBANK_TABLE: {
+            "time_banks": int(overall["timebank_id"].nunique()),
+            "overall": preview(overall[["timebank_id", "members", "active_members", "hours_exchanged", "two_way_share",
+                                        "generalised_reciprocity", "reciprocity_index"]]),
+            **{f"seconds: {k}": round(v, 3) for k, v in timings.items()},
+        }})
 
 
 def _social_value_by_grant(con) -> pd.DataFrame | None:
@@ -75,24 +76,23 @@ def _social_value_by_grant(con) -> pd.DataFrame | None:
 @dg.asset(key=GRANTS_KEY, group_name=GROUP, kinds={"duckdb"},
           deps=[*LOG_SOURCES, dg.AssetKey(["staging", "grants"]), dg.AssetKey(["staging", "coproduction_assessments"]),
                 SOCIAL_VALUE_KEY],
-          pool=WAREHOUSE_POOL,
+          pool=WAREHOUSE_POOL, check_specs=mart_checks(GRANTS_TABLE),
           description="marts.grant_metrics: per grant and its period: costs per active member, per hour and per two-way "
                       "member, the reciprocity index and its components, the co-production self-assessment, and social "
                       "value (each time bank's, shared among its grants by amount) beside reciprocity-weighted "
                       "social value Σ SV·(α + (1−α)·b).")
-def grant_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def grant_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     with warehouse.connect() as con:
         social_value = _social_value_by_grant(con)
         frame = rc.grant_metrics(con, reciprocity_settings(settings), run_id=context.run_id, social_value=social_value)
-        rc.write_frame(con, frame, "marts.grant_metrics")
-    if social_value is None:
-        context.log.info("no social value per time bank (marts.social_value): the weighted social value is left empty")
-    return dg.MaterializeResult(metadata={
-        "rows": len(frame), "with_social_value": int(frame["social_value"].notna().sum()),
-        "preview": preview(frame[["grant_id", "funder", "timebank_id", "amount", "cost_per_active_member",
-                                  "reciprocity_index", "coproduction_score", "social_value",
-                                  "reciprocity_weighted_social_value"]]),
-    })
+        if social_value is None:
+            context.log.info("no social value per time bank (marts.social_value): the weighted social value is left empty")
+        yield from write_marts(context, con, {GRANTS_TABLE: frame}, {GRANTS_TABLE: {
+            "with_social_value": int(frame["social_value"].notna().sum()),
+            "preview": preview(frame[["grant_id", "funder", "timebank_id", "amount", "cost_per_active_member",
+                                      "reciprocity_index", "coproduction_score", "social_value",
+                                      "reciprocity_weighted_social_value"]]),
+        }})
 
 
 @dg.multi_asset(
@@ -104,6 +104,7 @@ def grant_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
                      description="marts.reciprocity_allocation_sensitivity: the allocation under every α and index "
                                  "weight set (base, equal, leave-one-out, configured sets)."),
     ],
+    check_specs=mart_checks(ALLOCATION_TABLE, SENSITIVITY_TABLE),
     pool=WAREHOUSE_POOL,
 )
 def reciprocity_allocation(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
@@ -112,14 +113,12 @@ def reciprocity_allocation(context: dg.AssetExecutionContext, warehouse: Warehou
         grants = con.execute("SELECT * FROM marts.grant_metrics").df()
         allocation = rc.reciprocity_allocation(grants, s, run_id=context.run_id)
         sensitivity = rc.allocation_sensitivity(grants, allocation, s, run_id=context.run_id)
-        rc.write_frame(con, allocation, "marts.reciprocity_allocation")
-        rc.write_frame(con, sensitivity, "marts.reciprocity_allocation_sensitivity")
-    yield dg.MaterializeResult(asset_key=ALLOCATION_KEY, metadata={
-        "rows": len(allocation), "funders": int(allocation["funder"].nunique()),
-        "reserved_pot_total": float(allocation.drop_duplicates("funder")["reserved_pot"].sum()),
-        "preview": preview(allocation[["funder", "grant_id", "reciprocity_index", "allocation", "reserved_pot"]]),
-    })
-    yield dg.MaterializeResult(asset_key=SENSITIVITY_KEY, metadata={"rows": len(sensitivity)})
+        yield from write_marts(context, con, {ALLOCATION_TABLE: allocation, SENSITIVITY_TABLE: sensitivity}, {
+            ALLOCATION_TABLE: {
+                "funders": int(allocation["funder"].nunique()),
+                "reserved_pot_total": float(allocation.drop_duplicates("funder")["reserved_pot"].sum()),
+                "preview": preview(allocation[["funder", "grant_id", "reciprocity_index", "allocation", "reserved_pot"]]),
+            }})
 
 
 @dg.asset_check(asset=ALLOCATION_KEY, name="allocation_sums_to_pot", blocking=True, pool=WAREHOUSE_POOL,
@@ -135,8 +134,4 @@ def allocation_sums_to_pot(context: dg.AssetCheckExecutionContext, warehouse: Wa
 
 
 reciprocity_assets = [member_reciprocity, timebank_activity, grant_metrics, reciprocity_allocation]
-reciprocity_checks = [
-    allocation_sums_to_pot,
-    *(aggregate_only_check(t) for t in ("marts.timebank_activity", "marts.grant_metrics",
-                                        "marts.reciprocity_allocation", "marts.reciprocity_allocation_sensitivity")),
-]
+reciprocity_checks = [allocation_sums_to_pot]

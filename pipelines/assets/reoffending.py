@@ -1,25 +1,28 @@
 """Reoffending assets: the justice cohort and the five reoffending marts, with their checks.
 
-Thin: each asset reads its settings, calls one function of ``models.reoffending`` and writes
-the result. Settings come from the ``reoffending`` section of the analysis config.
+Thin: the mart assets come from one table of builders (:data:`MART_BUILDERS`); each reads
+its settings, calls one function of ``models.reoffending`` and writes the result with the one
+writer (schemas/marts.py), with its column schema, row count and blocking ``aggregate_only``
+check. Settings come from the ``reoffending`` section of the analysis config.
 """
 
 import datetime as dt
 
 import dagster as dg
 
+from models.comparison.diagnostics import Label
 from models.reoffending import (
     COHORT_TABLE,
     ReoffendingSettings,
-    build_justice_cohort,
+    justice_cohort,
     compare_reoffending,
     read_cohort,
     reoffending_cox,
     reoffending_rates,
-    write_mart,
 )
 from models.reoffending.rates import rate_check
-from pipelines.assets.publication import preview
+from pipelines.assets.diagnostics import write_comparison_diagnostics
+from pipelines.assets.publication import mart_checks, mart_key, preview, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -28,9 +31,6 @@ SOURCES = ("persons", "justice_events", "offences", "programme_enrolments", "tim
 COHORT_KEY = dg.AssetKey(["core", "justice_cohort"])
 RATES_KEY = dg.AssetKey(["marts", "reoffending_rates"])
 EFFECTS_KEY = dg.AssetKey(["marts", "reoffending_effects"])
-SURVIVAL_KEY = dg.AssetKey(["marts", "reoffending_survival"])
-AVOIDED_KEY = dg.AssetKey(["marts", "reoffending_avoided"])
-COX_KEY = dg.AssetKey(["marts", "reoffending_cox"])
 
 
 def reoffending_settings(settings: Settings) -> tuple[ReoffendingSettings, dt.date]:
@@ -48,89 +48,88 @@ def reoffending_settings(settings: Settings) -> tuple[ReoffendingSettings, dt.da
     description="Person-level justice cohort (never published): index events by cohort period, proven reoffences, "
                 "participation, covariates. Rules in models/reoffending/cohort.py.",
 )
-def justice_cohort(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def justice_cohort_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = reoffending_settings(settings)
     with warehouse.connect() as con:
-        rows = build_justice_cohort(con, rs, as_of=as_of, run_id=context.run_id)
-        final, participants, periods, provisional = con.execute(
-            f"SELECT count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE participant), "
+        (written,) = write_marts(context, con, {COHORT_TABLE: justice_cohort(con, rs, as_of=as_of)})
+        rows, final, participants, periods, provisional = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE participant), "
             f"count(DISTINCT cohort_period), count(DISTINCT cohort_period) FILTER (WHERE NOT is_final) FROM {COHORT_TABLE}"
         ).fetchone()
     if not rows:
         context.log.info("core.justice_cohort: no index events (justice_events empty or not supplied); empty table written")
-    return dg.MaterializeResult(metadata={
-        "rows": rows, "rows_final": int(final), "participants": int(participants),
+    yield dg.MaterializeResult(asset_key=COHORT_KEY, metadata={
+        **written.metadata, "rows_final": int(final), "participants": int(participants),
         "cohort_periods": int(periods), "provisional_periods": int(provisional),
         "as_of": as_of.isoformat(), "definition": rs.describe(),
     })
 
 
-@dg.asset(
-    key=RATES_KEY,
-    group_name=GROUP,
-    kinds={"duckdb"},
-    deps=[COHORT_KEY],
-    pool=WAREHOUSE_POOL,
-    description="Proven reoffending by cohort period, programme and index event type: binary rate (Wilson 95%), "
-                "frequency, reoffences per reoffender; final cohorts pooled in the `all` rows.",
-)
-def reoffending_rates_mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        df = reoffending_rates(con)
-        rows = write_mart(con, "marts.reoffending_rates", df, context.run_id)
-    overall = df[(df["cohort_period"] == "all") & (df["programme"] == "all_people") & (df["event_type"] == "all")]
-    return dg.MaterializeResult(metadata={"rows": rows, "overall": preview(overall), "preview": preview(df)})
+def _rates(con, rs, context):
+    frame = reoffending_rates(con)
+    overall = frame[(frame["cohort_period"] == "all") & (frame["programme"] == "all_people") & (frame["event_type"] == "all")]
+    return {"marts.reoffending_rates": frame}, {"marts.reoffending_rates": {"overall": preview(overall)}}
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(EFFECTS_KEY, deps=[COHORT_KEY], group_name=GROUP, kinds={"duckdb"},
-                     description="Justice Data Lab style effects per programme: participants vs matched comparison for "
-                                 "the binary rate, frequency and time to first reoffence, with intervals, verdicts and "
-                                 "the 'for every 100 people' wording."),
-        dg.AssetSpec(SURVIVAL_KEY, deps=[COHORT_KEY], group_name=GROUP, kinds={"duckdb"},
-                     description="Kaplan-Meier curves of time to first proven reoffence, participants vs matched "
-                                 "comparison, with 95% intervals."),
-        dg.AssetSpec(AVOIDED_KEY, deps=[COHORT_KEY], group_name=GROUP, kinds={"duckdb"},
-                     description="Avoided proven reoffenders and reoffences with 95% intervals, for the social-value model."),
-    ],
-    pool=WAREHOUSE_POOL,
-)
-def reoffending_comparison(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
-    rs, _ = reoffending_settings(settings)
-    with warehouse.connect() as con:
-        comp = compare_reoffending(read_cohort(con), rs)
-        n_eff = write_mart(con, "marts.reoffending_effects", comp.effects, context.run_id)
-        n_surv = write_mart(con, "marts.reoffending_survival", comp.survival, context.run_id)
-        n_avo = write_mart(con, "marts.reoffending_avoided", comp.avoided, context.run_id)
+def _comparison(con, rs, context):
+    comp = compare_reoffending(read_cohort(con), rs)
     eff = comp.effects
     not_estimable = eff.loc[~eff["estimable"].astype(bool), ["programme", "measure", "not_estimable_reason"]] if len(eff) else eff
     for r in not_estimable.drop_duplicates("programme").itertuples():
         context.log.info(f"reoffending effects, {r.programme}: {r.not_estimable_reason}")
-    cols = ["programme", "measure", "participant_value", "comparison_value", "estimate", "ci_low", "ci_high", "verdict", "n_matched"]
-    yield dg.MaterializeResult(asset_key=EFFECTS_KEY, metadata={
-        "rows": n_eff, "not_estimable": len(not_estimable), "preview": preview(eff[cols] if len(eff) else eff),
-    })
-    yield dg.MaterializeResult(asset_key=SURVIVAL_KEY, metadata={"rows": n_surv})
-    yield dg.MaterializeResult(asset_key=AVOIDED_KEY, metadata={"rows": n_avo, "preview": preview(comp.avoided)})
+    described = write_comparison_diagnostics(
+        con, GROUP, [(Label(GROUP, programme, "binary_rate"), res["binary"]) for programme, res in comp.results.items()],
+        context.run_id)
+    return ({"marts.reoffending_effects": eff, "marts.reoffending_survival": comp.survival,
+             "marts.reoffending_avoided": comp.avoided},
+            {"marts.reoffending_effects": {"not_estimable": len(not_estimable), "comparisons_described": described}})
 
 
-@dg.asset(
-    key=COX_KEY,
-    group_name=GROUP,
-    kinds={"duckdb"},
-    deps=[COHORT_KEY],
-    pool=WAREHOUSE_POOL,
-    description="Cox proportional-hazards model of time to first proven reoffence per programme (treated + covariates, "
-                "statsmodels PHReg) with a Schoenfeld-residual PH test per term.",
-)
-def reoffending_cox_mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    rs, _ = reoffending_settings(settings)
-    with warehouse.connect() as con:
-        df = reoffending_cox(read_cohort(con), rs)
-        rows = write_mart(con, "marts.reoffending_cox", df, context.run_id)
-    treated = df[df["term"] == "treated"] if len(df) else df
-    return dg.MaterializeResult(metadata={"rows": rows, "treated_terms": preview(treated)})
+def _cox(con, rs, context):
+    frame = reoffending_cox(read_cohort(con), rs)
+    treated = frame[frame["term"] == "treated"] if len(frame) else frame
+    return {"marts.reoffending_cox": frame}, {"marts.reoffending_cox": {"treated_terms": preview(treated)}}
+
+
+#: (marts written together) -> (model call, description of each mart). Each entry is one asset
+#: (a multi-asset when it writes several marts); ``build(con, settings, context)`` returns the
+#: frames and extra metadata by mart.
+MART_BUILDERS = {
+    ("marts.reoffending_rates",): (_rates, (
+        "Proven reoffending by cohort period, programme and index event type: binary rate (Wilson 95%), "
+        "frequency, reoffences per reoffender; final cohorts pooled in the `all` rows.",)),
+    ("marts.reoffending_effects", "marts.reoffending_survival", "marts.reoffending_avoided"): (_comparison, (
+        "Justice Data Lab style effects per programme: participants vs matched comparison for the binary rate, "
+        "frequency and time to first reoffence (one matching for every measure), with intervals, verdicts and the "
+        "'for every 100 people' wording; also the balance and overlap rows of the matching for the diagnostics marts.",
+        "Kaplan-Meier curves of time to first proven reoffence, participants vs matched comparison, with 95% intervals.",
+        "Avoided proven reoffenders and reoffences with 95% intervals, for the social-value model.")),
+    ("marts.reoffending_cox",): (_cox, (
+        "Cox proportional-hazards model of time to first proven reoffence per programme (treated + covariates, "
+        "statsmodels PHReg) with a Schoenfeld-residual PH test per term.",)),
+}
+
+
+def build_mart_asset(tables: tuple[str, ...]) -> dg.AssetsDefinition:
+    build, descriptions = MART_BUILDERS[tables]
+
+    @dg.multi_asset(
+        name="_".join(mart_key(tables[0]).path) + ("_and_related" if len(tables) > 1 else ""),
+        specs=[dg.AssetSpec(mart_key(t), deps=[COHORT_KEY], group_name=GROUP, kinds={"duckdb"},
+                            description=f"{t}: {d} Columns: docs/outputs-reoffending.md.")
+               for t, d in zip(tables, descriptions)],
+        check_specs=mart_checks(*tables), pool=WAREHOUSE_POOL,
+    )
+    def _marts(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
+        rs, _ = reoffending_settings(settings)
+        with warehouse.connect() as con:
+            frames, meta = build(con, rs, context)
+            yield from write_marts(context, con, frames, meta)
+
+    return _marts
+
+
+mart_assets = {tables: build_mart_asset(tables) for tables in MART_BUILDERS}
 
 
 # ------------------------------------------------------------------------------------ checks
@@ -182,5 +181,5 @@ def every_effect_explained(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-reoffending_assets = [justice_cohort, reoffending_rates_mart, reoffending_comparison, reoffending_cox_mart]
+reoffending_assets = [justice_cohort_asset, *mart_assets.values()]
 reoffending_checks = [cohort_rules_hold, overall_row_reconciles, every_effect_explained]

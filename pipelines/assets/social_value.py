@@ -2,15 +2,15 @@
 
 One multi-asset writes ``marts.social_value``, ``marts.social_value_sensitivity``,
 ``marts.impact_map`` and ``marts.social_value_yearly`` from one evaluation
-(``models.social_value.warehouse.evaluate_from_warehouse``); the arithmetic, its
-sources and every column are in docs/social-value.md.
+(``models.social_value.warehouse.evaluate_from_warehouse``), with the one writer and the
+blocking ``aggregate_only`` check of each; the arithmetic, its sources and every column are
+in docs/social-value.md (columns declared in schemas/marts.py).
 """
 
 import dagster as dg
 
-from models.reciprocity import write_frame
 from models.social_value.warehouse import evaluate_from_warehouse
-from pipelines.assets.publication import aggregate_only_check, preview
+from pipelines.assets.publication import mart_checks, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -33,20 +33,18 @@ KEYS = {name: dg.AssetKey(["marts", name]) for name in DESCRIPTIONS}
 @dg.multi_asset(
     specs=[dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb"}, deps=MODEL_RESULTS,
                         description=f"marts.{name}: {DESCRIPTIONS[name]}") for name, key in KEYS.items()],
+    check_specs=mart_checks(*(f"marts.{name}" for name in DESCRIPTIONS)),
     pool=WAREHOUSE_POOL,
 )
 def social_value(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     with warehouse.connect() as con:
         evaluation = evaluate_from_warehouse(con, settings.config().social_value, demo=settings.demo)
-        for name, frame in evaluation.marts.items():
-            write_frame(con, frame.assign(run_id=context.run_id), f"marts.{name}")
-    for oid, reason in evaluation.omitted:
-        context.log.warning(f"social value: outcome {oid!r} left out: {reason}")
-    context.log.info(f"social value: {evaluation.note}")
-    common = {"impact_map": str(evaluation.map_path or "none"), "note": evaluation.note}
-    for name, key in KEYS.items():
-        frame = evaluation.marts[name]
-        yield dg.MaterializeResult(asset_key=key, metadata={"rows": len(frame), **common, "preview": preview(frame)})
+        for oid, reason in evaluation.omitted:
+            context.log.warning(f"social value: outcome {oid!r} left out: {reason}")
+        context.log.info(f"social value: {evaluation.note}")
+        common = {"impact_map": str(evaluation.map_path or "none"), "note": evaluation.note}
+        yield from write_marts(context, con, {f"marts.{name}": frame for name, frame in evaluation.marts.items()},
+                               {f"marts.{name}": common for name in evaluation.marts})
 
 
 @dg.asset_check(asset=KEYS["impact_map"], name="every_outcome_valued", blocking=False, pool=WAREHOUSE_POOL,
@@ -61,4 +59,4 @@ def every_outcome_valued(context: dg.AssetCheckExecutionContext, warehouse: Ware
 
 
 social_value_assets = [social_value]
-social_value_checks = [every_outcome_valued, *(aggregate_only_check(f"marts.{n}") for n in KEYS)]
+social_value_checks = [every_outcome_valued]

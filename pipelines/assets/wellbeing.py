@@ -1,7 +1,9 @@
 """Well-being assets: Star journeys (person level, never published) and six marts.
 
 Thin by design: each asset opens the warehouse, calls one function of ``models.wellbeing``
-and writes its table; the statistics live (and are tested) there. Settings come from the
+and writes its table with the one writer (schemas/marts.py), with its column schema, row
+count and blocking ``aggregate_only`` check; the effects asset also writes the balance and
+overlap rows of its comparisons; the statistics live (and are tested) there. Settings come from the
 ``wellbeing`` section of the analysis config.
 """
 
@@ -9,9 +11,12 @@ and writes its table; the statistics live (and are tested) there. Settings come 
 import dagster as dg
 
 from models import wellbeing as wb
+from models.comparison.diagnostics import Label
+from models.wellbeing.effects import OUTCOME, effects_results
 from models.wellbeing.journeys import unaccounted_readings
 from models.wellbeing.tables import table_exists
-from pipelines.assets.publication import aggregate_only_check, preview
+from pipelines.assets.diagnostics import write_comparison_diagnostics
+from pipelines.assets.publication import mart_checks, mart_key, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -69,20 +74,32 @@ def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
     })
 
 
-def build_mart_asset(table: str) -> dg.AssetsDefinition:
-    schema, name = table.split(".")
+def _effects(con, config: wb.WellbeingSettings, run_id: str):
+    """The effects mart, after writing the balance and overlap rows of its comparisons."""
+    frame, results = effects_results(con, config)
+    labelled = [(Label(GROUP, f"{version} / {area}", OUTCOME), res) for (version, area), res in results.items()]
+    return frame, {"comparisons_described": write_comparison_diagnostics(con, GROUP, labelled, run_id)}
 
-    @dg.asset(key=[schema, name], group_name=GROUP, kinds={"duckdb"}, deps=[CORE_KEY], pool=WAREHOUSE_POOL,
+
+def _mart_frame(table: str, con, config: wb.WellbeingSettings, run_id: str):
+    if table == wb.EFFECTS:
+        return _effects(con, config, run_id)
+    return wb.MART_BUILDERS[table](con, config), {}
+
+
+def build_mart_asset(table: str) -> dg.AssetsDefinition:
+    key = mart_key(table)
+
+    @dg.asset(key=key, group_name=GROUP, kinds={"duckdb"}, deps=[CORE_KEY], pool=WAREHOUSE_POOL,
+              check_specs=mart_checks(table),
               description=f"{table}: {DESCRIPTIONS[table]} Columns: docs/outputs-wellbeing.md.")
-    def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         config = wellbeing_settings(settings)
         with warehouse.connect() as con:
-            frame = wb.MART_BUILDERS[table](con, config)
-            rows = wb.write_table(con, table, frame, context.run_id)
-        meta = {"rows": rows, "preview": preview(frame)}
-        if "status" in frame.columns and len(frame):
-            meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())
-        return dg.MaterializeResult(metadata=meta)
+            frame, meta = _mart_frame(table, con, config, context.run_id)
+            if "status" in frame.columns and len(frame):
+                meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())
+            yield from write_marts(context, con, {table: frame}, {table: meta})
 
     return _mart
 
@@ -117,4 +134,4 @@ def paired_minimum(context: dg.AssetCheckExecutionContext, warehouse: Warehouse,
                                          "instruments": len(rows)})
 
 
-wellbeing_checks = [readings_accounted, *(aggregate_only_check(t) for t in wb.MART_TABLES), paired_minimum]
+wellbeing_checks = [readings_accounted, paired_minimum]

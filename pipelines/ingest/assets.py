@@ -2,13 +2,17 @@
 
 ``staging/<source>`` reads every file of the source, stages valid rows and quarantines
 the rest (pipelines.ingest.stage). Its checks: ``rows_reconcile`` (staged + quarantined
-= rows read, counted independently from the warehouse) and ``quarantine_within_ceiling``
+= rows read, counted again from the warehouse) and ``quarantine_within_ceiling``
 (the quarantined share is at most the configured ceiling; above it the run fails).
+The checks are the asset's own ``check_specs``, evaluated in its step on its connection:
+as separate steps they cost 22 more Dagster steps, each reopening the warehouse
+(docs/benchmarks.md). A failed blocking check fails the step, so nothing downstream runs.
 """
 
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines.ingest.pseudonymise import MissingKeyError
 from pipelines.ingest.readers import SourceFileError
@@ -33,75 +37,79 @@ def _metadata(report: IngestReport) -> dict:
         "mappings": ", ".join(sorted({f"{f.mapping} (sha256 {f.mapping_sha256[:12]}…)" for f in report.files if f.mapping})) or "none (contract form)",
     }
 
+#: The two blocking checks of every ingest asset, evaluated inside it (check_specs), on its own connection.
+CHECKS = {
+    "rows_reconcile": "Every row read is staged or quarantined: nothing is lost.",
+    "quarantine_within_ceiling": "The quarantined share stays under the configured ceiling (ingest.max_quarantined_share).",
+}
+
+
 def build_ingest_asset(source: str) -> dg.AssetsDefinition:
     spec = contract(source)
     upstream = sorted({ref.split(".")[0] for ref in spec.references.values()})
+    key = dg.AssetKey(["staging", source])
 
     @dg.asset(
-        name=source,
-        key_prefix=["staging"],
+        key=key,
         group_name="ingest",
         kinds={"duckdb"},
         deps=[dg.AssetKey(["staging", s]) for s in upstream],
         pool=WAREHOUSE_POOL,
+        check_specs=[dg.AssetCheckSpec(name, asset=key, blocking=True, description=text) for name, text in CHECKS.items()],
         description=f"{spec.description} Valid rows of `{source}` files; rejected rows go to quarantine.{source}.",
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         config = settings.config()
         try:
-            key = settings.pseudonym_key(context.log)
+            pseudonym_key = settings.pseudonym_key(context.log)
             with warehouse.connect() as con:
-                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=key,
+                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=pseudonym_key,
                                        mappings=config.mappings.for_source(source),
                                        mapping_base=Path(settings.config_path).parent if settings.config_path else None)
+                checks = [rows_reconcile(con, source, context.run_id),
+                          quarantine_within_ceiling(con, source, config.ingest.max_quarantined_share, context.log)]
         except (SourceFileError, MissingKeyError) as err:
             raise dg.Failure(description=str(err)) from None
         if not report.files:
             context.log.info(f"{source}: no files under {settings.input_dir}; empty tables written (source not supplied)")
-        return dg.MaterializeResult(metadata=_metadata(report))
+        return dg.MaterializeResult(metadata=_metadata(report), check_results=checks)
 
     return _ingest
 
-def build_ingest_checks(source: str) -> list[dg.AssetChecksDefinition]:
-    key = dg.AssetKey(["staging", source])
 
-    @dg.asset_check(asset=key, name="rows_reconcile", blocking=True, pool=WAREHOUSE_POOL,
-                    description="Every row read is staged or quarantined: nothing is lost.")
-    def rows_reconcile(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            read, staged, quarantined = con.execute(
-                f"SELECT (SELECT coalesce(sum(rows_read), 0) FROM meta.input_files WHERE run_id = $1 AND source = $2), "
-                f"(SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source})",
-                [context.run.run_id, source],
-            ).fetchone()
-        return dg.AssetCheckResult(
-            passed=bool(read == staged + quarantined),
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rows_read": int(read), "rows_staged": int(staged), "rows_quarantined": int(quarantined)},
+def rows_reconcile(con: duckdb.DuckDBPyConnection, source: str, run_id: str) -> dg.AssetCheckResult:
+    """Rows read (meta.input_files) = rows in staging + rows in quarantine, counted again from the warehouse."""
+    read, staged, quarantined = con.execute(
+        f"SELECT (SELECT coalesce(sum(rows_read), 0) FROM meta.input_files WHERE run_id = $1 AND source = $2), "
+        f"(SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source})",
+        [run_id, source],
+    ).fetchone()
+    return dg.AssetCheckResult(
+        check_name="rows_reconcile",
+        passed=bool(read == staged + quarantined),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"rows_read": int(read), "rows_staged": int(staged), "rows_quarantined": int(quarantined)},
+    )
+
+
+def quarantine_within_ceiling(con: duckdb.DuckDBPyConnection, source: str, ceiling: float, log: dg.DagsterLogManager) -> dg.AssetCheckResult:
+    """The quarantined share of the source's rows is at most ``ceiling``; above it the run fails, saying where to look."""
+    staged, quarantined = con.execute(
+        f"SELECT (SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source})"
+    ).fetchone()
+    total = staged + quarantined
+    share = quarantined / total if total else 0.0
+    if share > ceiling:
+        log.error(
+            f"{source}: {quarantined} of {total} rows ({share:.1%}) quarantined, above the ceiling of {ceiling:.1%}. "
+            f"Read quarantine.{source} (or the data-quality page) for the rules broken."
         )
+    return dg.AssetCheckResult(
+        check_name="quarantine_within_ceiling",
+        passed=share <= ceiling,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"quarantined_share": round(share, 4), "ceiling": ceiling},
+    )
 
-    @dg.asset_check(asset=key, name="quarantine_within_ceiling", blocking=True, pool=WAREHOUSE_POOL,
-                    description="The quarantined share stays under the configured ceiling (ingest.max_quarantined_share).")
-    def quarantine_within_ceiling(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.AssetCheckResult:
-        ceiling = settings.config().ingest.max_quarantined_share
-        with warehouse.connect() as con:
-            staged, quarantined = con.execute(
-                f"SELECT (SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source})"
-            ).fetchone()
-        total = staged + quarantined
-        share = quarantined / total if total else 0.0
-        if share > ceiling:
-            context.log.error(
-                f"{source}: {quarantined} of {total} rows ({share:.1%}) quarantined, above the ceiling of {ceiling:.1%}. "
-                f"Read quarantine.{source} (or the data-quality page) for the rules broken."
-            )
-        return dg.AssetCheckResult(
-            passed=share <= ceiling,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"quarantined_share": round(share, 4), "ceiling": ceiling},
-        )
-
-    return [rows_reconcile, quarantine_within_ceiling]
 
 ingest_assets = [build_ingest_asset(s) for s in SOURCES]
-ingest_checks = [check for s in SOURCES for check in build_ingest_checks(s)]

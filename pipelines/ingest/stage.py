@@ -193,7 +193,8 @@ def apply_mapping(con: duckdb.DuckDBPyConnection, spec: SourceContract, loaded: 
 def _reshaped(spec) -> str:
     if spec.group:
         return f"grouped by {', '.join(spec.group.by)}"
-    return f"one row per non-empty {', '.join(spec.unpivot.columns)}"
+    named = list(spec.unpivot.columns) + (["column the mapping does not name"] if spec.unpivot.other_columns else [])
+    return f"one row per non-empty {', '.join(named)}"
 
 
 def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Path, table: str, mapped=None) -> LoadedFile:

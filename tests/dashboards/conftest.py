@@ -1,8 +1,8 @@
-"""A real run for the page tests: synthetic inputs, ingest, every model, the pages, in one Dagster run.
+"""Real runs for the page tests: synthetic inputs, ingest, every model, the pages, in one Dagster run.
 
 Social value is valued with the demo's impact map (data/demo/impact_map.yaml) in a run that
 is not in demo mode (a real key). Two untrusted funder names are added to the grants file:
-a script tag and a spreadsheet formula.
+a script tag and a spreadsheet formula. ``hardening_run`` is the same on the hardening tests' small input.
 """
 
 
@@ -22,26 +22,24 @@ from pipelines.assets.reciprocity import reciprocity_assets
 from pipelines.assets.reoffending import reoffending_assets
 from pipelines.assets.social_value import social_value_assets
 from pipelines.assets.wellbeing import wellbeing_assets
+from pipelines.assets.coverage import coverage_assets
 from pipelines.assets.effect_register import effect_register_assets
 from pipelines.ingest.assets import ingest_assets
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
 from tests.conftest import KEY, append_rows
+from tests.hardening.runs import SECRET_KEY, generate_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = "=HYPERLINK(\"http://x\",\"y\")"
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory):
-    """(site folder, warehouse path, input folder) of one full run on 1,500 synthetic people."""
-    base = tmp_path_factory.mktemp("demo")
-    inputs = base / "inputs"
-    subprocess.run([sys.executable, "-m", "data.generate", "--persons", "1500", "--seed", "7", "--out", str(inputs), "--quiet"],
-                   check=True, cwd=ROOT)
-    append_rows(inputs / "grants.csv", f"G901,{SCRIPT},TB01,5000,2023-01-01,2023-12-31",
-                f"G902,\"{FORMULA.replace(chr(34), chr(34) * 2)}\",TB02,6000,2023-01-01,2023-12-31")
+
+
+def full_run(base: Path, inputs: Path, key: str) -> tuple[Path, Path, Path]:
+    """Every asset, ingest to pages, in one in-process Dagster run on ``inputs`` with pseudonym key ``key`` (not demo
+    mode; the demo's impact map values social value); (site folder, warehouse path, input folder)."""
     previous = os.environ.get("OUTCOMES_PSEUDONYM_KEY")
-    os.environ["OUTCOMES_PSEUDONYM_KEY"] = KEY.decode()
+    os.environ["OUTCOMES_PSEUDONYM_KEY"] = key
     site, warehouse = base / "site", base / "warehouse.duckdb"
     config = base / "config.yaml"
     config.write_text(f"social_value:\n  impact_map: {ROOT / 'data' / 'demo' / 'impact_map.yaml'}\n  draws: 500\n")
@@ -50,7 +48,7 @@ def demo_run(tmp_path_factory):
     try:
         result = dg.materialize([*ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets,
                                  *reciprocity_assets, *social_value_assets, *diagnostics_assets, *effect_register_assets,
-                                 *page_assets],
+                                 *coverage_assets, *page_assets],
                                 resources=resources, raise_on_error=False)
     finally:
         if previous is None:
@@ -60,6 +58,27 @@ def demo_run(tmp_path_factory):
     failures = [e.step_key for e in result.all_events if e.is_step_failure]
     assert result.success, failures
     return site, warehouse, inputs
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """(site folder, warehouse path, input folder) of one full run on 1,500 synthetic people."""
+    base = tmp_path_factory.mktemp("demo")
+    inputs = base / "inputs"
+    subprocess.run([sys.executable, "-m", "data.generate", "--persons", "1500", "--seed", "7", "--out", str(inputs), "--quiet"],
+                   check=True, cwd=ROOT)
+    append_rows(inputs / "grants.csv", f"G901,{SCRIPT},TB01,5000,2023-01-01,2023-12-31",
+                f"G902,\"{FORMULA.replace(chr(34), chr(34) * 2)}\",TB02,6000,2023-01-01,2023-12-31")
+    return full_run(base, inputs, KEY.decode())
+
+
+@pytest.fixture(scope="session")
+def hardening_run(tmp_path_factory):
+    """The same, on the hardening tests' input (tests/hardening/runs.py: 300 persons, seed 3, hostile text), with their
+    secret key: small groups, where disclosure control bites on most tables."""
+    base = tmp_path_factory.mktemp("hardening")
+    generate_inputs(base / "inputs")
+    return full_run(base, base / "inputs", SECRET_KEY)
 
 
 @pytest.fixture(scope="session")

@@ -227,3 +227,136 @@ def test_filters_work_from_the_keyboard(demo_run, browser):
     assert page.eval_on_selector("#filter-timebank", "s => s.selectedIndex") == 1 and after != before
     page.close()
     assert errors == []
+
+
+# For every block of pre-computed variants: what the page shows now, and whether it is the item of the current state.
+SHOWN = """() => {
+  const blocks = JSON.parse(document.getElementById('variants').textContent), state = {}, out = [];
+  document.querySelectorAll('select[data-filter]').forEach(s => { state[s.dataset.filter] = s.value; });
+  const text = html => { const d = document.createElement('div'); d.innerHTML = html; return d.textContent; };
+  blocks.forEach(b => {
+    const key = b.dims.map(d => state[d]).join('|'), item = b.items[key], id = b.summary || b.html;
+    if (!item) { out.push([id, key, 'no item for this state']); return; }
+    if (b.summary && document.getElementById(b.summary).textContent !== item.summary)
+      out.push([id, key, 'summary', document.getElementById(b.summary).textContent, item.summary]);
+    if (b.html && item.html !== null && document.getElementById(b.html).textContent !== text(item.html))
+      out.push([id, key, 'html', document.getElementById(b.html).textContent, text(item.html)]);
+    if (b.chart && item.figure) {
+      const gd = document.getElementById(b.chart);
+      const names = gd.data.map(t => t.name || '').join('|'), want = item.figure.data.map(t => t.name || '').join('|');
+      if (names !== want || gd.parentNode.getAttribute('aria-label') !== item.summary)
+        out.push([id, key, 'chart', names, want]);
+    }
+  });
+  return out;
+}"""
+
+
+def _active_from_mart(ta: pd.DataFrame, bank: str, year: str) -> str:
+    """Active member accounts at the end of the selection, summed over banks, through the HES rule (the tile's source)."""
+    from models.disclosure import DisclosureRule
+
+    rows = ta[ta["period_type"] == "overall"] if year == "all" else ta[
+        (ta["period_type"] != "overall") & ta["period_label"].astype(str).str.startswith(year)]
+    rows = rows if bank == "all" else rows[rows["timebank_id"] == bank]
+    if rows.empty:
+        return "–"
+    total = int(rows.sort_values("period_end").groupby("timebank_id").tail(1)["active_members"].sum())
+    published = DisclosureRule().count(total)
+    return f"{published:,}" if published != "*" else "*"
+
+
+@pytest.mark.browser
+def test_every_state_shows_its_own_published_figures(demo_run, browser):
+    """Every filter state (time bank x area x year): each tile, summary, chart and filtered table shows the item of that
+    state (nothing left over from the one before, nothing missing); the active-accounts tile is the mart's figure through
+    the rule (or * when the rule withholds the bank); the activity table lists exactly the CSV's rows for the state."""
+    import duckdb
+
+    site, warehouse, _ = demo_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ta = con.execute("SELECT * FROM marts.timebank_activity").df()
+    csv = pd.read_csv(site / "commissioner-activity-by-quarter.csv", dtype=str, keep_default_na=False)
+    page, errors = open_page(browser, site / "commissioner.html")
+    options = {d: page.eval_on_selector(f"#filter-{d}", "s => Array.from(s.options).map(o => o.value)")
+               for d in ("timebank", "area", "year")}
+    wrong, states = [], 0
+    for bank in options["timebank"]:
+        page.select_option("#filter-timebank", bank)
+        for year in options["year"]:
+            page.select_option("#filter-year", year)
+            for area in options["area"]:
+                page.select_option("#filter-area", area)
+                wrong += [(bank, area, year, *w) for w in page.evaluate(SHOWN)]
+                states += 1
+            page.select_option("#filter-area", "all")
+            active = page.inner_text("#tile-active .value")
+            assert active in ("*", _active_from_mart(ta, bank, year)), (bank, year, active)
+            rows = page.eval_on_selector_all("#table-time-bank-activity-by-quarter-body tr",
+                                             "rows => rows.map(r => r.cells[0].textContent + ' ' + r.cells[1].textContent)")
+            want = csv[((csv["timebank_id"] == bank) | (bank == "all")) & (csv["period_label"].str.startswith(year) | (year == "all"))]
+            assert sorted(rows) == sorted(want["timebank_id"] + " " + want["period_label"]), (bank, year)
+    page.close()
+    assert wrong == [] and errors == []
+    assert states == len(options["timebank"]) * len(options["area"]) * len(options["year"]) > 50
+
+
+def _first_number(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found, (pattern, text)
+    return found.group(1)
+
+
+@pytest.mark.browser
+def test_overview_funder_and_data_quality_say_what_their_sources_say(demo_run, browser):
+    """The overview's three lines give the commissioner tiles' hours and accounts, the verdicts of commissioner-verdicts.csv,
+    the grants of funder-grant-metrics.csv and the rows of the data-quality page; the funder summary is its CSV."""
+    site, _, _ = demo_run
+    read = {name: open_page(browser, site / name) for name in ("index.html", "commissioner.html", "funder.html", "data-quality.html")}
+    found = read["index.html"][0].inner_text("#found")
+    commissioner = read["commissioner.html"][0]
+    hours, active = commissioner.inner_text("#tile-hours .value"), commissioner.inner_text("#tile-active .value")
+    assert f"{hours.replace(' h', ' hours')} exchanged, about {active} active member accounts" in found
+    verdicts = pd.read_csv(site / "commissioner-verdicts.csv", dtype=str, keep_default_na=False)
+    for row in verdicts.to_dict("records"):
+        if row["verdict"]:
+            assert f"{row['outcome'].split(':')[0].lower()} {row['verdict']}" in found, row["outcome"]
+    grants = pd.read_csv(site / "funder-grant-metrics.csv", dtype=str, keep_default_na=False)
+    assert f"{len(grants)} grants worth £{sum(float(a) for a in grants['amount']):,.0f}" in found
+    quality = read["data-quality.html"][0].inner_text("#summary-rows-read-staged-and-quarantined")
+    assert _first_number(r"about ([\d,]+) rows? read", found) == _first_number(r"Of about ([\d,]+) rows read", quality)
+    assert _first_number(r"read, ([\d,*]+) set aside", found) == _first_number(r"rows read, ([\d,*]+) were quarantined", quality)
+    summary = pd.read_csv(site / "funder-summary.csv", dtype=str, keep_default_na=False)
+    shown = read["funder.html"][0].inner_text("#your-grants-at-a-glance")
+    for row in summary.to_dict("records"):
+        assert row["funder"].lstrip("'") in shown
+        assert f"worth £{float(row['amount']):,.0f}; they bought {float(row['hours_exchanged']):,.0f} hours of exchange " \
+               f"among about {float(row['active_members']):,.0f} active members" in shown, row["funder"]
+    for page, errors in read.values():
+        page.close()
+        assert errors == []
+
+
+@pytest.mark.browser
+def test_evaluator_summaries_say_what_their_csvs_say(demo_run, browser):
+    """Each evaluator summary's figures are its own CSV's: results listed, outcomes valued and their present value,
+    Cox programme labels, matched comparisons."""
+    from dashboards.labels import plural
+
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "evaluator.html")
+    summary = {sid: page.text_content(f"#summary-{sid}") for sid in (  # collapsed sections: their text, unrendered
+        "what-you-can-and-cannot-say", "sroi-impact-map", "cox-proportional-hazards-models", "balance-after-matching")}
+    page.close()
+    says = pd.read_csv(site / "evaluator-what-you-can-say.csv", dtype=str, keep_default_na=False)
+    assert summary["what-you-can-and-cannot-say"].startswith(f"{plural(len(says), 'result')}, each")
+    impact = pd.read_csv(site / "evaluator-impact-map.csv", dtype=str, keep_default_na=False)
+    valued = [float(v) for v in impact["pv"] if v not in ("", "*")]
+    assert summary["sroi-impact-map"].startswith(f"{plural(len(impact), 'outcome')} in the impact map, {len(valued)} of them "
+                                                 "valued")
+    assert f"£{sum(valued):,.0f} present value in all" in summary["sroi-impact-map"]
+    cox = pd.read_csv(site / "evaluator-cox.csv", dtype=str, keep_default_na=False)
+    assert f"for {plural(cox['programme'].nunique(), 'programme label')}," in summary["cox-proportional-hazards-models"]
+    balance = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False)
+    assert summary["balance-after-matching"].startswith(f"{plural(len(balance), 'matched comparison')};")
+    assert errors == []

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.assets.pages import page_assets
-from pipelines.ingest.assets import ingest_assets, ingest_checks
+from pipelines.ingest.assets import ingest_assets
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
 from tests.conftest import KEY, append_rows
@@ -34,7 +34,7 @@ def site(inputs, tmp_path, monkeypatch):
     out = tmp_path / "site"
     resources = {"warehouse": Warehouse(path=str(tmp_path / "w.duckdb")),
                  "settings": Settings(input_dir=str(inputs), output_dir=str(out), config_path=str(config), demo=False)}
-    result = dg.materialize([*ingest_assets, run_record, *ingest_checks, *page_assets], resources=resources, raise_on_error=False)
+    result = dg.materialize([*ingest_assets, run_record, *page_assets], resources=resources, raise_on_error=False)
     assert result.success
     return out
 

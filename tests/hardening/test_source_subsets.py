@@ -4,7 +4,9 @@ The whole job (every asset: ingest, core, models, value, dashboards) runs in pro
 subsets of one small generated input (40 persons): each source alone, the issue's case
 (persons and SWEMWBS readings with no time bank or programme), every source but the ones
 that make participants, and a few random subsets. Every run must finish and materialise
-every asset; the marts of a missing source are empty with their columns.
+every asset; every mart comes out with the columns its model declares (empty when its
+source is missing), and ``marts.outcome_coverage`` says for each outcome family why it has
+no result, as the pages do.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from hypothesis import strategies as st
 
 from pipelines.definitions import all_assets_job, defs
 from pipelines.resources import Settings, Warehouse
+from schemas.marts import MARTS
 from schemas.raw import SOURCES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +52,8 @@ def generated(tmp_path_factory) -> Path:
 
 
 def run_subset(generated: Path, files: dict[str, str], tmp: Path) -> None:
-    """Run the whole job on ``files`` (source -> generated file name); assert it finished and materialised everything."""
+    """Run the whole job on ``files`` (source -> generated file name); assert it finished, materialised everything
+    and wrote every mart with the columns schemas/marts.py declares."""
     inputs = tmp / "in"
     inputs.mkdir(parents=True)
     for source, name in files.items():
@@ -62,10 +66,25 @@ def run_subset(generated: Path, files: dict[str, str], tmp: Path) -> None:
     assert result.success and not failures, f"sources {sorted(files)}: {failures}"
     done = {e.asset_key for e in result.get_asset_materialization_events()}
     assert done == set(job.asset_layer.executable_asset_keys), f"not materialised: {set(job.asset_layer.executable_asset_keys) - done}"
+    marts = {".".join(k.path) for k in job.asset_layer.executable_asset_keys if k.path[0] == "marts"}
+    assert marts <= set(MARTS), f"marts without a declaration in schemas/marts.py: {marts - set(MARTS)}"
     with duckdb.connect(str(tmp / "w.duckdb"), read_only=True) as con:
-        columns = con.execute("SELECT table_name, count(*) FROM information_schema.columns WHERE table_schema = 'marts' "
-                              "GROUP BY 1 HAVING count(*) = 0").fetchall()
-    assert not columns
+        written = {}
+        for table, column in con.execute("SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
+                                         "WHERE table_schema = 'marts' ORDER BY table_name, ordinal_position").fetchall():
+            written.setdefault(table, []).append(column)
+    wrong = {}
+    for table in marts:
+        try:
+            MARTS[table].resolve(written.get(table, []))
+        except ValueError as error:
+            wrong[table] = str(error)
+    assert not wrong, f"sources {sorted(files)}: marts not written with their declared columns: {wrong}"
+
+
+def coverage(tmp: Path) -> dict[str, str]:
+    with duckdb.connect(str(tmp / "w.duckdb"), read_only=True) as con:
+        return dict(con.execute("SELECT outcome_family, status FROM marts.outcome_coverage").fetchall())
 
 
 def _files(sources) -> dict[str, str]:
@@ -84,10 +103,23 @@ def test_persons_and_swemwbs_readings_with_no_participants(generated, tmp_path):
         assert con.execute("SELECT count(*) FROM marts.wellbeing_reliable_improvement").fetchone() == (0,)
         names = [r[0] for r in con.execute("DESCRIBE marts.wellbeing_reliable_improvement").fetchall()]
     assert {"measure", "estimate", "ci_low", "ci_high", "n"} <= set(names)
+    assert coverage(tmp_path) == {"wellbeing": "no participants", "readmission": "no source data",
+                                  "reoffending": "no source data", "reciprocity": "no source data",
+                                  "social_value": "no participants"}
+    # The pages say so where each family's sections are: the status and the mart's sentence.
+    commissioner = (tmp_path / "site" / "commissioner.html").read_text()
+    assert "Well-being: no participants" in commissioner
+    assert ("Well-being: no participants, so no effect was estimated: no time-bank or programme records were "
+            "supplied to say who took part.") in commissioner
+    assert "Emergency readmission: no source data" in commissioner
+    assert "Social value (SROI): no participants" in (tmp_path / "site" / "evaluator.html").read_text()
+    assert "Reciprocity and time-bank activity: no source data" in (tmp_path / "site" / "funder.html").read_text()
 
 
 def test_every_source_but_the_participants(generated, tmp_path):
     run_subset(generated, _files(s for s in SOURCES if s not in PARTICIPATION), tmp_path)
+    assert coverage(tmp_path) == {family: "no participants" for family in
+                                  ("readmission", "reoffending", "wellbeing", "social_value")} | {"reciprocity": "no source data"}
 
 
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -113,3 +113,58 @@ def test_bias_correction_is_not_made_on_too_few_controls_and_count_rates_stay_in
     fixed = estimate_effect(d, "t", "y", ["x", "z"], "count", caliper=None, replace=True)
     assert fixed.comparison_value == raw.comparison_value  # exactly: no correction was made
     assert 0 <= fixed.comparison_value <= 3
+
+
+def _stacked_regression_adjustment_se(y, x, t, pair) -> float:
+    """SE of m1 - m0_bc for 1:1 pairs from the stacked estimating equations (linear mu0 fitted on
+    the controls, m1, the participants' predicted mean a, the controls' mean residual b),
+    clustered on the pair, Jacobian by finite differences: an independent check of the engine."""
+    X1 = np.column_stack([np.ones(len(y)), x])
+    p = X1.shape[1]
+
+    def psi(theta):
+        beta, m1, a, b = theta[:p], theta[p], theta[p + 1], theta[p + 2]
+        f = X1 @ beta
+        return np.column_stack([X1 * ((1 - t) * (y - f))[:, None], t * (y - m1), t * (f - a), (1 - t) * (y - f - b)])
+
+    c = t == 0
+    beta = np.linalg.lstsq(X1[c], y[c], rcond=None)[0]
+    f = X1 @ beta
+    theta = np.r_[beta, y[t == 1].mean(), f[t == 1].mean(), (y - f)[c].mean()]
+    J = np.empty((p + 3, p + 3))
+    for j in range(p + 3):
+        up, dn = theta.copy(), theta.copy()
+        up[j] += 1e-6
+        dn[j] -= 1e-6
+        J[:, j] = (psi(up).sum(0) - psi(dn).sum(0)) / 2e-6
+    _, codes = np.unique(pair, return_inverse=True)
+    S = np.vstack([np.bincount(codes, weights=col) for col in psi(theta).T]).T
+    g = len(S)
+    Jinv = np.linalg.inv(J)
+    V = Jinv @ (S.T @ S) @ Jinv.T * g / (g - 1)
+    grad = np.zeros(p + 3)
+    grad[p], grad[p + 1], grad[p + 2] = 1, -1, -1
+    return float(np.sqrt(grad @ V @ grad))
+
+
+def test_bias_corrected_variance_includes_the_outcome_models_sampling_error():
+    # a scarce pool leaves x imbalanced, so the fitted slope's own error matters: the engine's SE must
+    # equal the stacked sandwich of regression adjustment on the matched pairs, and exceed the SE that
+    # treats the fitted slope as known
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(0.8, 1, 150), rng.normal(0.0, 1, 250)]
+    t = np.r_[np.ones(150), np.zeros(250)].astype(int)
+    d = pd.DataFrame({"t": t, "x": x, "y": 2 + 1.5 * x + rng.normal(0, 2, len(x))})
+    res = estimate_effect(d, "t", "y", ["x"], "continuous", caliper=None)
+    md = res.matched_data
+    y, xs, tt = (md[c].to_numpy(dtype=float) for c in ("y", "x", "_treated"))
+    assert res.settings["bias_correction"] is True
+    assert res.se == pytest.approx(_stacked_regression_adjustment_se(y, xs, tt, md["_pair"].to_numpy()), rel=1e-4)
+    # without the model term: the participants' and controls' residual spread only
+    f = np.column_stack([np.ones(len(y)), xs]) @ np.linalg.lstsq(
+        np.column_stack([np.ones(len(y)), xs])[tt == 0], y[tt == 0], rcond=None)[0]
+    n1 = int(tt.sum())
+    psi = np.where(tt == 1, (y - f) - (y - f)[tt == 1].mean(), -((y - f) - (y - f)[tt == 0].mean())) / n1
+    _, codes = np.unique(md["_pair"].to_numpy(), return_inverse=True)
+    s = np.bincount(codes, weights=psi)
+    assert res.se > np.sqrt(len(s) / (len(s) - 1) * np.sum(s**2)) * 1.01

@@ -8,6 +8,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from models.comparison.register import REGISTER_COLUMNS, EffectRegisterSettings, effect_register
+from schemas.marts import mart
 
 
 def readmission():
@@ -90,7 +91,7 @@ def test_docs_list_every_column_and_the_setting():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "outputs-effects.md").read_text()
-    for column, (sql_type, _) in REGISTER_COLUMNS.items():
-        assert f"| `{column}` | {sql_type} |" in text
+    for column in mart("marts.effect_register").columns:
+        assert f"| `{column.name}` | {column.type} |" in text
     for field in EffectRegisterSettings.model_fields:
         assert f"`effects.{field}`" in text

@@ -166,7 +166,8 @@ def test_empty_inputs():
 
 
 def test_written_marts_have_the_same_types_empty_or_full():
-    from models.reciprocity import MART_TABLES, timebank_activity, write_frame
+    from models.mart_writer import write_mart
+    from models.reciprocity import MART_TABLES, timebank_activity
 
     def schemas(con):
         gm = grant_metrics(con, WINDOW, run_id="r")
@@ -175,7 +176,7 @@ def test_written_marts_have_the_same_types_empty_or_full():
                   "sensitivity": allocation_sensitivity(gm, reciprocity_allocation(gm, WINDOW, run_id="r"), WINDOW, run_id="r")}
         out = {}
         for key, frame in frames.items():
-            write_frame(con, frame, MART_TABLES[key])
+            write_mart(con, MART_TABLES[key], frame, "r")
             d = con.execute(f"DESCRIBE {MART_TABLES[key]}").df()
             out[key] = list(zip(d["column_name"], d["column_type"]))
         return out

@@ -9,7 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from models.reciprocity import MEMBER_COLUMNS, ReciprocitySettings, member_reciprocity
+from models.mart_writer import write_mart
+from models.reciprocity import MEMBER_COLUMNS, MEMBER_TABLE, ReciprocitySettings, member_reciprocity
 from tests.models.test_reciprocity_fixtures import WINDOW, load
 
 
@@ -20,14 +21,19 @@ def con():
     c.close()
 
 
-def _rows(con, table="marts.member_reciprocity"):
+def write(con, settings, run_id="r1") -> int:
+    """The model's rows, written as the asset writes them."""
+    return write_mart(con, MEMBER_TABLE, member_reciprocity(con, settings), run_id)
+
+
+def _rows(con, table=MEMBER_TABLE):
     df = con.execute(f"SELECT * FROM {table}").df()
     return {r.member_id: r for r in df.itertuples(index=False)}
 
 
 def test_every_member_measure(con):
     load(con)
-    assert member_reciprocity(con, WINDOW, run_id="r1") == "marts.member_reciprocity"
+    assert write(con, WINDOW) == 11
     m = _rows(con)
     assert set(m) == {"A", "B", "X", "Y", "Z", "P", "Q", "E", "S", "O", "M"}
     expect = {
@@ -62,7 +68,7 @@ def test_every_member_measure(con):
 
 def test_dates_and_active_status(con):
     load(con)
-    member_reciprocity(con, WINDOW, run_id="r1")
+    write(con, WINDOW)
     m = _rows(con)
     assert str(m["A"].first_exchange_on)[:10] == "2024-01-10"
     assert str(m["A"].last_exchange_on)[:10] == "2024-02-10"
@@ -74,15 +80,15 @@ def test_dates_and_active_status(con):
     active = {k for k, r in m.items() if r.is_active}
     assert active == {"A", "B", "X", "Y", "Z", "P", "Q", "O"}  # an exchange in the 12 months to as_of
     # 4 months: after 2024-08-31 only X and Y (2024-09-01) traded; 3 months: nobody.
-    member_reciprocity(con, WINDOW.model_copy(update={"active_months": 4}), run_id="r1")
+    write(con, WINDOW.model_copy(update={"active_months": 4}))
     assert {k for k, r in _rows(con).items() if r.is_active} == {"X", "Y"}
-    member_reciprocity(con, WINDOW.model_copy(update={"active_months": 3}), run_id="r1")
+    write(con, WINDOW.model_copy(update={"active_months": 3}))
     assert not any(r.is_active for r in _rows(con).values())
 
 
 def test_system_and_organisation_accounts_kept_in_totals_only(con):
     load(con)
-    member_reciprocity(con, WINDOW, run_id="r1")
+    write(con, WINDOW)
     m = _rows(con)
     for k in ("S", "O"):
         assert not m[k].reciprocity_eligible
@@ -94,22 +100,21 @@ def test_system_and_organisation_accounts_kept_in_totals_only(con):
 
 def test_run_id_window_and_columns(con):
     load(con)
-    member_reciprocity(con, WINDOW, run_id="run-42", target="marts.mr_test")
-    cols = con.execute("DESCRIBE marts.mr_test").df()
+    write(con, WINDOW, "run-42")
+    cols = con.execute("DESCRIBE marts.member_reciprocity").df()
     assert list(cols["column_name"]) == list(MEMBER_COLUMNS)
     assert dict(zip(cols["column_name"], cols["column_type"])) == MEMBER_COLUMNS
-    assert con.execute("SELECT DISTINCT run_id FROM marts.mr_test").fetchall() == [("run-42",)]
+    assert con.execute("SELECT DISTINCT run_id FROM marts.member_reciprocity").fetchall() == [("run-42",)]
     # A window on Q1 only: X gave 1 and received 1 (E3, E5) → b = 1.
     q1 = WINDOW.model_copy(update={"window_end": dt.date(2024, 3, 31)})
-    member_reciprocity(con, q1, run_id="r", target="marts.mr_q1")
-    assert _rows(con, "marts.mr_q1")["X"].balance_index == pytest.approx(1.0)
+    assert member_reciprocity(con, q1).to_pandas().set_index("member_id").loc["X", "balance_index"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("setup", ["absent", "empty"])
 def test_absent_or_empty_inputs_give_an_empty_table(con, setup):
     if setup == "empty":
         load(con, members=[], exchanges=[])
-    member_reciprocity(con, ReciprocitySettings(), run_id="r1")
+    write(con, ReciprocitySettings())
     cols = con.execute("DESCRIBE marts.member_reciprocity").df()
     assert list(cols["column_name"]) == list(MEMBER_COLUMNS)
     assert con.execute("SELECT count(*) FROM marts.member_reciprocity").fetchall()[0][0] == 0
@@ -117,6 +122,6 @@ def test_absent_or_empty_inputs_give_an_empty_table(con, setup):
 
 def test_members_without_exchanges(con):
     load(con, exchanges=None)
-    member_reciprocity(con, ReciprocitySettings(), run_id="r1")
+    write(con, ReciprocitySettings())
     m = _rows(con)
     assert len(m) == 11 and m["A"].hours_given == 0 and m["A"].balance_index == 0 and not m["A"].is_active

@@ -28,7 +28,10 @@ def test_definitions_with_wellbeing_load():
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"core/star_journeys", "marts/wellbeing_change", "marts/wellbeing_model",
             "marts/wellbeing_reliable_improvement"} <= keys
-    assert len(wellbeing_assets) == 7 and len(wellbeing_checks) == 8
+    assert len(wellbeing_assets) == 7 and len(wellbeing_checks) == 2
+    # the aggregate_only check of each mart is declared on its asset (evaluated inside it, blocking)
+    specs = {(s.asset_key.to_user_string(), s.name): s.blocking for a in wellbeing_assets for s in a.check_specs}
+    assert specs == {(t.replace(".", "/"), "aggregate_only"): True for t in wb.MART_TABLES}
 
 
 def test_wellbeing_assets_materialise_after_ingest(inputs, tmp_path, monkeypatch):

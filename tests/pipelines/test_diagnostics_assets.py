@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from models.comparison.diagnostics import BALANCE_COLUMNS, N_BINS, OVERLAP_COLUMNS
-from pipelines.assets.diagnostics import diagnostics_assets, diagnostics_checks
+from models.comparison import engine, sample
+from pipelines.assets.diagnostics import diagnostics_assets
 from pipelines.assets.readmission import readmission_assets
 from pipelines.assets.reoffending import reoffending_assets
 from pipelines.assets.wellbeing import wellbeing_assets
@@ -26,7 +27,7 @@ def materialise(inputs: Path, base: Path):
     resources = {"warehouse": Warehouse(path=str(base / "w.duckdb")),
                  "settings": Settings(input_dir=str(inputs), output_dir=str(base / "out"), config_path="", demo=True)}
     return dg.materialize([*ingest_assets, *readmission_assets, *reoffending_assets, *wellbeing_assets,
-                           *diagnostics_assets, *diagnostics_checks], resources=resources, raise_on_error=False)
+                           *diagnostics_assets], resources=resources, raise_on_error=False)
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,32 @@ def test_marts_materialise_with_this_runs_id(synthetic_run):
                    count(*) FILTER (WHERE "group" = 'participants' AND o.n_after <> b.n_treated_after)
             FROM o JOIN b USING (result)""").fetchone()
         assert bins and mismatched == 0
+
+
+def test_diagnostics_never_reruns_a_comparison(synthetic_run, monkeypatch):
+    """The diagnostics asset alone, on the models' warehouse, with the engine made to fail: it only gathers the
+    balance and overlap rows the model assets wrote when they ran their comparisons, and gets the same marts."""
+    result, path = synthetic_run
+    with duckdb.connect(str(path), read_only=True) as con:
+        before = con.execute("SELECT * EXCLUDE (run_id) FROM marts.comparison_balance ORDER BY ALL").fetchall()
+        overlap = con.execute("SELECT count(*), sum(n_after) FROM marts.propensity_overlap").fetchone()
+    assert before
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the diagnostics asset called the comparison engine")
+
+    # every comparison fits its propensity model inside sample.match, and estimates inside engine.estimate
+    monkeypatch.setattr(sample, "fit_propensity", refuse)
+    monkeypatch.setattr(engine, "estimate", refuse)
+    resources = {"warehouse": Warehouse(path=str(path)),
+                 "settings": Settings(input_dir=str(path.parent / "in"), output_dir=str(path.parent / "out"),
+                                      config_path="", demo=True)}
+    again = dg.materialize(diagnostics_assets, resources=resources)
+    assert again.success
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT * EXCLUDE (run_id) FROM marts.comparison_balance ORDER BY ALL").fetchall() == before
+        assert con.execute("SELECT count(*), sum(n_after) FROM marts.propensity_overlap").fetchone() == overlap
+        assert con.execute("SELECT DISTINCT run_id FROM marts.comparison_balance").fetchall() == [(again.run_id,)]
 
 
 def test_marts_are_empty_without_inputs(tmp_path):

@@ -31,7 +31,7 @@ from pipelines.assets.quarterly import (
     quarterly_job,
     quarters,
 )
-from pipelines.assets.readmission import index_discharges, readmission_rates_mart
+from pipelines.assets.readmission import index_discharges_asset, mart_assets
 from pipelines.assets.reciprocity import timebank_activity as timebank_activity_asset
 from pipelines.definitions import all_assets_job, defs
 from pipelines.quarterly_definitions import defs as quarterly_defs
@@ -122,7 +122,7 @@ def sample(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "data.generate", "--persons", "300", "--seed", "3", "--out", str(tmp / "in")],
                    cwd=REPO, check=True, capture_output=True)
     warehouse = tmp / "w.duckdb"
-    result = dg.materialize([*ingest_assets, timebank_activity_asset, index_discharges, readmission_rates_mart],
+    result = dg.materialize([*ingest_assets, timebank_activity_asset, index_discharges_asset, mart_assets["marts.readmission_rates"]],
                             resources=_resources(tmp, warehouse))
     assert result.success
     shutil.copy(warehouse, tmp / "cli.duckdb")  # the CLI backfill starts from the same unpartitioned state

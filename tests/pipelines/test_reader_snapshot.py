@@ -72,3 +72,38 @@ def test_switch_is_to_a_whole_new_run_and_old_snapshots_are_pruned(tmp_path):
     reader.close()
     assert sorted(p.name for p in root.glob("snap-*")) == ["snap-r2", "snap-r3"]
     assert (root / "current").resolve().name == "snap-r3"
+
+
+def test_a_notebook_runs_a_model_on_the_read_only_snapshot(tmp_path):
+    """docs/storage.md's notebook snippet: the models compute and return, so they run on the snapshot."""
+    from models.comparison.register import EffectRegisterSettings, effect_register
+    from models.social_value.warehouse import model_outputs_from_warehouse
+    from tests.models.test_comparison_register import readmission, reoffending, wellbeing
+
+    path = tmp_path / "w.duckdb"
+    con = make_warehouse(path, "r1", 7)
+    frames = {"readmission": readmission(), "reoffending": reoffending(), "wellbeing": wellbeing()}
+    for family, frame in frames.items():
+        con.register("f", frame.assign(run_id="r1"))
+        con.execute(f"CREATE TABLE marts.{family}_effects AS SELECT * FROM f")
+        con.unregister("f")
+    publish_snapshot(con, snapshot_root(path), "r1")
+    con.close()
+
+    # the snippet, as docs/storage.md shows it
+    snapshot = duckdb.connect(str(snapshot_root(path) / "current" / "catalog.duckdb"), read_only=True)
+    marts = {f: snapshot.sql(f"SELECT * FROM marts.{f}_effects").df() for f in ("readmission", "reoffending", "wellbeing")}
+    settings = EffectRegisterSettings(primary_outcome={"*": "reoffending:binary_rate"})
+    register = effect_register(marts, settings)
+    outputs = model_outputs_from_warehouse(snapshot)
+
+    expected = effect_register(frames, settings)
+    assert len(register) == len(expected) == 8
+    assert register["p_value_holm"].tolist() == pytest.approx(expected["p_value_holm"].tolist(), nan_ok=True)
+    assert register["analysis_role"].tolist() == expected["analysis_role"].tolist()
+    primary = register[register["analysis_role"] == "primary"]
+    assert len(primary) and set(primary["outcome"]) == {"binary_rate"}  # each programme's reoffending binary rate
+    assert outputs == {}  # no avoided marts in this snapshot: the social-value model has nothing to value
+    with pytest.raises(duckdb.Error):  # and nothing was, or could be, written
+        snapshot.execute("CREATE TABLE marts.x AS SELECT 1")
+    snapshot.close()

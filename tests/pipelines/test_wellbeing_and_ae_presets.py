@@ -1,4 +1,4 @@
-"""Well-being forms (SWEMWBS, WEMWBS, ONS4 item by item) and HES A&E attendances through their presets.
+"""Well-being forms (SWEMWBS, WEMWBS, ONS4 item by item), HES A&E and ECDS attendances through their presets.
 
 Each expected total below is the sum of the fixture's items, checkable by hand.
 """
@@ -6,6 +6,8 @@ Each expected total below is the sum of the fixture's items, checkable by hand.
 from __future__ import annotations
 
 import shutil
+
+import pytest
 
 from pipelines.ingest.stage import ingest_source
 from schemas.mapping import MappingUse
@@ -55,3 +57,23 @@ def test_hes_ae_attendances_are_ae_contacts_and_planned_follow_ups_quarantined(t
         ("ae", "2024-02-01"), ("ae", "2024-03-10")]
     assert warehouse.execute("SELECT source_line, rule, value FROM quarantine.service_contacts ORDER BY source_line").fetchall() == [
         (3, "planned_follow_up", "2"), (5, "date_format", "2024-13-01")]
+
+
+def test_ecds_attendances_are_ae_contacts_and_planned_duplicate_and_unmapped_rows_quarantined(tmp_path, warehouse):
+    """Six attendances: two kept; a planned one, a duplicate, an Arrival_Planned 'Y' and a bad date quarantined."""
+    report = _ingest(tmp_path, warehouse, "service_contacts", ["ecds/ecds_attendances.csv"], [MappingUse(use="ecds_attendances")])
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (6, 2, 4)
+    assert warehouse.execute("SELECT service, contact_on::VARCHAR FROM staging.service_contacts ORDER BY contact_on").fetchall() == [
+        ("ae", "2024-02-01"), ("ae", "2024-03-10")]
+    assert warehouse.execute("SELECT source_line, \"column\", rule, value FROM quarantine.service_contacts ORDER BY source_line").fetchall() == [
+        (3, "service", "planned_attendance", "TRUE"), (5, "service", "duplicate_record", "1"),
+        (6, "planned", "unmapped_value", "y"), (7, "contact_on", "date_format", "2024-13-01")]
+
+
+def test_an_ecds_extract_without_arrival_date_names_the_missing_column(tmp_path, warehouse):
+    folder = tmp_path / "in" / "service_contacts"
+    folder.mkdir(parents=True)
+    (folder / "ecds.csv").write_text("Token_Person_ID,EC_Ident,Der_EC_Arrival_Date_Time\nA01,1,2024-02-01 10:00\n")
+    with pytest.raises(Exception, match="arrival_date"):
+        ingest_source(warehouse, "service_contacts", tmp_path / "in", run_id="r", as_of=AS_OF, key=KEY,
+                      mappings=[MappingUse(use="ecds_attendances")])

@@ -72,6 +72,9 @@ def test_settings_refuse_a_preset_for_the_wrong_source(tmp_path):
     ("count_of(1, null, 3)", 2),
     ("sum_of(1, null, 3)", 4),
     ("any_match('^C', 'D12', null, 'C50')", True),
+    ("star_version('Well-being Star')", "wellbeing_star"),
+    ("star_area('recovery_star', 'Physical health & self-care')", "physical_health_self_care"),
+    ("star_area(star_version('JUSTICE STAR'), 'Drugs and alcohol')", "drugs_alcohol"),
 ])
 def test_expressions_compute_what_they_say(text, value):
     sql = compile_expression(text, set()).sql
@@ -86,6 +89,37 @@ def test_failed_conversions_are_checks_not_silent_nulls():
     hits = con.execute(f"SELECT d, {check.condition} FROM (VALUES ('31/02/2024'), ('01/02/2024'), (NULL)) t(d)").fetchall()
     assert hits == [("31/02/2024", True), ("01/02/2024", False), (None, False)]
     assert check.rule == "date_format"
+
+
+def test_star_names_that_match_no_registry_name_are_checks_not_guesses():
+    compiled = compile_expression("star_area(star_version(v), a)", {"v", "a"})
+    version_check, area_check = compiled.checks
+    assert (version_check.rule, area_check.rule) == ("unknown_star_version", "unknown_area")
+    rows = duckdb.connect().execute(
+        f"SELECT {compiled.sql}, {version_check.condition}, {area_check.condition} FROM (VALUES "
+        "('Recovery Star', 'Trust & hope'), ('Recovery Star', 'Motivation'), ('Family Star', 'Trust & hope')) t(v, a)").fetchall()
+    assert rows == [("trust_hope", False, False), (None, False, True), (None, True, False)]
+
+
+def test_every_registry_name_matches_itself():
+    from schemas.star_names import match_key, registry_areas
+    keys = [match_key(v) for v in registry_areas()]
+    assert len(set(keys)) == len(keys)
+    for version, areas in registry_areas().items():
+        assert len({match_key(a) for a in areas}) == len(areas), version
+
+
+@pytest.mark.parametrize("unpivot, key, reason", [
+    ({"name": "area", "value": "score"}, "unpivot", "give columns, other_columns or both"),
+    ({"name": "area", "value": "score", "other_columns": {"name": "header", "value": "nosuch"}},
+     "unpivot.other_columns.value", "unknown column 'nosuch'"),
+])
+def test_bad_unpivot_is_refused(tmp_path, unpivot, key, reason):
+    path = write(tmp_path, source="star_readings", columns={"pid": "pid", "v": "v", "d": "d"},
+                 output={"person_id": "pid", "star_version": "v", "assessed_on": "d"}, unpivot=unpivot)
+    with pytest.raises(MappingError) as err:
+        load_mapping(str(path))
+    assert key in str(err.value) and reason in str(err.value)
 
 
 def test_expression_errors_say_why():

@@ -1,0 +1,111 @@
+"""The one writer of every declared table (schemas/marts.py): typed, checked, atomic.
+
+``write_mart(con, name, frame, run_id)`` replaces table ``name`` with ``frame``'s rows:
+
+* the frame's columns must be the declared ones (``run_id`` may be left out: it is filled
+  from ``run_id``); a frame with a missing or undeclared column is refused with a
+  ValueError naming the table and the columns, never padded or trimmed silently;
+* every column is cast to its declared DuckDB type (a column declared ``ANY`` keeps its
+  source's type); a float NaN is written as NULL;
+* ``frame`` may be a pandas DataFrame, an Arrow table or a DuckDB relation (set-based
+  models, e.g. the member mart, never pass through pandas), or ``None`` for "no result":
+  an empty table with the declared columns;
+* the replacement is one transaction (``BEGIN; CREATE OR REPLACE TABLE ...; INSERT ...;
+  COMMIT``, rolled back on any error), so a failure leaves the previous table whole, never
+  an empty or half-written one.
+
+Returns the number of rows written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from schemas.marts import AS_STAGED, Column, mart
+
+Frame = pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation | None
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction: committed when the block ends, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _typed(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """The frame's columns in order, with dtypes DuckDB's scan reads unambiguously (an object
+    column of only None would otherwise have no type)."""
+    out = pd.DataFrame(index=frame.index)
+    for col in columns:
+        values = frame[col.name]
+        if col.type == "DOUBLE":
+            out[col.name] = pd.to_numeric(values, errors="coerce").astype(float)
+        elif col.type == "BOOLEAN":
+            out[col.name] = values.astype("boolean")
+        elif col.type == "VARCHAR":
+            out[col.name] = values.astype("string")
+        else:
+            out[col.name] = values
+    return out
+
+
+def _select(columns: tuple[Column, ...], run_id: str) -> str:
+    def one(col: Column) -> str:
+        q = _quoted(col.name)
+        if col.name == "run_id":
+            return "'" + str(run_id).replace("'", "''") + f"'::VARCHAR AS {q}"
+        if col.type == "DOUBLE":
+            return f"CASE WHEN isnan({q}) THEN NULL ELSE {q} END::DOUBLE AS {q}"
+        return f"{q}::{col.type} AS {q}"
+
+    return ", ".join(one(c) for c in columns)
+
+
+def write_mart(con: duckdb.DuckDBPyConnection, name: str, frame: Frame, run_id: str) -> int:
+    """Replace the declared table ``name`` with ``frame`` (plus ``run_id``); returns the row count."""
+    declared = mart(name)
+    if frame is None:
+        columns = declared.plain_columns()
+    else:
+        names = [str(n) for n in (frame.column_names if isinstance(frame, pa.Table) else frame.columns)]
+        columns = declared.resolve(names if "run_id" in names else [*names, "run_id"])
+    ddl = ", ".join(f"{_quoted(c.name)} {c.type}" for c in columns)
+    view = f"_mart_{uuid.uuid4().hex[:12]}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {declared.schema}")
+    if isinstance(frame, pd.DataFrame):
+        con.register(view, _typed(frame, tuple(c for c in columns if c.name != "run_id")))
+    elif isinstance(frame, pa.Table):
+        con.register(view, frame)
+    elif frame is not None:
+        frame.create_view(view, replace=True)
+    if any(c.type == AS_STAGED for c in columns):  # typed as the source has it
+        staged = {r[0]: r[1] for r in con.execute(f"DESCRIBE {view}").fetchall()}
+        columns = tuple(Column(c.name, staged[c.name], c.meaning) if c.type == AS_STAGED else c for c in columns)
+        ddl = ", ".join(f"{_quoted(c.name)} {c.type}" for c in columns)
+    try:
+        with transaction(con):
+            con.execute(f"CREATE OR REPLACE TABLE {declared.name} ({ddl})")
+            if frame is not None:
+                con.execute(f"INSERT INTO {declared.name} SELECT {_select(columns, run_id)} FROM {view}")
+    finally:
+        if isinstance(frame, (pd.DataFrame, pa.Table)):
+            con.unregister(view)
+        elif frame is not None:
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+    return int(con.execute(f"SELECT count(*) FROM {declared.name}").fetchall()[0][0])

@@ -1,0 +1,56 @@
+"""Human labels on every built page: no snake_case, no share shown as a bare decimal, thousands separated, plurals right.
+
+Reads what a reader sees (tests/dashboards/page_text.py): visible text, every filter state's
+summaries and table cells, and each chart's title, axes, legend and category labels.
+Evaluators and data managers also see names as their files spell them (files, columns,
+rules, run ids, the configuration): those are in <code> or <pre>, and only there.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dashboards.page import PAGES
+from tests.dashboards.page_text import page_text, tables
+
+SNAKE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.\w)")
+SHARE_HEADING = re.compile(r"(rate|share|\(%\)|^%)", re.I)
+UNSEPARATED = re.compile(r"(?<![\w.,:-])\d{5,}(?![\w.:-])")
+ONE_PLURAL = re.compile(r"(?<![\d.,£])\b1 (?!in\b)([a-z]+s)\b")
+VERBATIM_ALLOWED = {"evaluator.html", "data-quality.html"}
+
+
+@pytest.fixture(params=["demo_run", "hardening_run"])
+def site(request):
+    return request.getfixturevalue(request.param)[0]
+
+
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_no_snake_case_on_any_page(site, name):
+    text = page_text(site / name)
+    found = {(kind, token, s[:80]) for kind in ("text", "variants", "charts") for s in text[kind] for token in SNAKE.findall(s)}
+    assert found == set()
+    if name not in VERBATIM_ALLOWED:
+        assert text["code"] == []
+
+
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_shares_are_percentages_and_numbers_are_readable(site, name):
+    checked = 0
+    for table_id, head, rows in tables(site / name):
+        for i, heading in enumerate(head):
+            if not SHARE_HEADING.search(heading):
+                continue
+            for row in rows:
+                if i < len(row) and row[i] not in ("", "*", "–"):
+                    assert row[i].endswith("%"), (table_id, heading, row[i])
+                    checked += 1
+    text = page_text(site / name)
+    for kind in ("text", "variants", "charts"):
+        for s in text[kind]:
+            assert not UNSEPARATED.findall(s), (kind, s[:120])
+            assert not ONE_PLURAL.findall(s), (kind, s[:120])
+    if name in ("commissioner.html", "funder.html"):
+        assert checked > 0
