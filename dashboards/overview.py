@@ -31,6 +31,11 @@ WHERE = (("commissioner.html", "Commissioners", "one verdict per outcome against
          ("data-quality.html", "Data quality", "rows read, staged and quarantined per source, and why rows were set aside"))
 
 
+def _thousands(count: int | str | None) -> str:
+    """A published count with its thousands separated ('1,515'); '*' as it is."""
+    return f"{count:,}" if isinstance(count, int) else str(count)
+
+
 def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> list[str]:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
     said = verdicts.rows(m, rule)
@@ -46,7 +51,7 @@ def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> 
     row = con.execute("SELECT files, rows_read, rows_quarantined, as_of FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()
     read_rows = rule.count(row[1]) if row is not None else None
     line3 = "" if row is None else (f"Data: {plural(row[0], 'input file')}, about {plural(read_rows, 'row')} read, "
-                                    f"{rule.count(row[2])} set aside for breaking a rule; data as of {row[3]}.")
+                                    f"{_thousands(rule.count(row[2]))} set aside for breaking a rule; data as of {row[3]}.")
     return [line1, line2, line3]
 
 
