@@ -81,7 +81,7 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, mo
     targets = effect_truth(truth)
     for design in designs:
         settings = wb.WellbeingSettings(design=design)
-        wb.build_core(con, settings, "validate")
+        wb.write_core(con, settings, "validate")
         e = wb.effects_table(con, settings)
         for version, target in targets.items():
             r = e[(e.star_version == version) & (e.area == "mean_of_areas") & (e.outcome == "improvement")]
