@@ -16,11 +16,13 @@
 
 Returns the number of rows written. ``write_mart_set(con, {name: frame, ...}, run_id)`` replaces
 several tables in one transaction (all or none), for a model whose tables belong together
-(the well-being core tables).
+(the well-being core tables). ``write_slice(con, name, frame, start, end)`` replaces one
+run's slices of a partitioned table (the rows whose partition column is in [start, end)).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -130,3 +132,35 @@ def write_mart_set(con: duckdb.DuckDBPyConnection, frames: Mapping[str, Frame], 
 def write_mart(con: duckdb.DuckDBPyConnection, name: str, frame: Frame, run_id: str) -> int:
     """Replace the declared table ``name`` with ``frame`` (plus ``run_id``); returns the row count."""
     return write_mart_set(con, {name: frame}, run_id)[name]
+
+
+def write_slice(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, start: dt.date, end: dt.date) -> int:
+    """Replace the rows of the partitioned table ``name`` whose partition column is in [start, end) by
+    ``frame`` (which carries its run_id), atomically; returns the number of rows inserted.
+
+    Creates the table with the declared columns when missing. Refuses a table whose columns differ
+    (for example after the retention horizons changed): the other slices' rows would not fit, so
+    drop the table and write every slice again.
+    """
+    declared = mart(name)
+    if declared.partition is None:
+        raise ValueError(f"{name} is not partitioned in schemas/marts.py; write it with write_mart")
+    columns = declared.resolve(frame.columns)
+    view = f"_slice_{uuid.uuid4().hex[:12]}"
+    con.register(view, frame)
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {declared.schema}")
+        with transaction(con):
+            con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(f'{_quoted(c.name)} {c.type}' for c in columns)})")
+            existing = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                "ORDER BY ordinal_position", [declared.schema, declared.table]).fetchall()]
+            if existing != [c.name for c in columns]:
+                raise ValueError(f"{name} has other columns than this run writes; drop it and write every slice again")
+            key = _quoted(declared.partition)
+            con.execute(f"DELETE FROM {name} WHERE {key} >= ? AND {key} < ?", [start, end])
+            casts = ", ".join(f"{_quoted(c.name)}::{c.type} AS {_quoted(c.name)}" for c in columns)
+            con.execute(f"INSERT INTO {name} SELECT {casts} FROM {view}")
+    finally:
+        con.unregister(view)
+    return len(frame)

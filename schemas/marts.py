@@ -64,6 +64,9 @@ class Mart:
     columns: tuple[Column, ...]
     published: bool
     disclosure: str
+    #: For a table written one slice at a time (a reporting quarter), the column that keys a slice:
+    #: each run replaces its slices only, so the table holds rows from several runs.
+    partition: str | None = None
 
     @property
     def schema(self) -> str:
@@ -1120,6 +1123,7 @@ TIMEBANK_ACTIVITY_QUARTERLY = Mart(
                     'even when the window cuts the quarter short'),
              Column('run_id', 'VARCHAR', "run that wrote this quarter's slice (a table holds slices from several runs)"),
              *(c for c in TIMEBANK_ACTIVITY.columns if c.name != 'run_id')),
+    partition='quarter_start',
 )
 
 READMISSION_RATES_QUARTERLY = Mart(
@@ -1130,6 +1134,7 @@ READMISSION_RATES_QUARTERLY = Mart(
              Column('quarter', 'VARCHAR', 'its label, e.g. `2024Q1` (as in `core.index_discharges`)'),
              *(c for c in READMISSION_RATES.columns if c.name != 'run_id'),
              Column('run_id', 'VARCHAR', "run that wrote this quarter's slice")),
+    partition='quarter_start',
 )
 
 
