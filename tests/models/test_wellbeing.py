@@ -12,6 +12,7 @@ import hmac
 import math
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -439,3 +440,24 @@ def test_settings_validation():
     assert defaults.reliability == {"wemwbs": 0.89} and defaults.sem == {"swemwbs": 1.03}
     assert defaults.lookup("reliability", "wemwbs", "total") == 0.89
     assert wb.WellbeingSettings(reliability={"ons4": 0.5, "ons4.anxiety": 0.7}).lookup("reliability", "ons4", "anxiety") == 0.7
+
+
+def test_build_core_computes_on_a_read_only_warehouse_and_writes_nothing(tmp_path, warehouse):
+    """build_core returns the four core tables as relations (temporary tables of the connection), so it runs on a
+    read-only warehouse; written by write_core, they hold the same rows."""
+    star = (readings("P1", "swemwbs", "total", ("2023-01-10", 20), ("2023-07-10", 24))
+            + readings("P2", "swemwbs", "total", ("2023-01-10", 20)))
+    build(tmp_path, warehouse, star)
+    warehouse.close()
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        frames, covariates = wb.build_core(con, wb.WellbeingSettings())
+        computed = {name: rel.order("ALL").fetchall() for name, rel in frames.items()}
+        assert not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core'").fetchone()[0]
+    assert set(computed) == set(wb.CORE_TABLES) and covariates["covariates_absent"] == []
+    assert sorted(r[:3] for r in computed[wb.JOURNEYS]) == sorted([(pid("P1"), "swemwbs", "total"),
+                                                                   (pid("P2"), "swemwbs", "total")])
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        counts = wb.write_core(con, wb.WellbeingSettings(), "r")
+        for name, rows in computed.items():
+            written = con.sql(f"SELECT * EXCLUDE (run_id) FROM {name} ORDER BY ALL").fetchall()
+            assert written == rows and counts[f"rows_{name.split('.')[1]}"] == len(rows)
