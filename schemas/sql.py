@@ -15,7 +15,6 @@ date), ``order`` (a later date before its earlier partner), and for scale readin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from schemas.contract import (
     ColumnRule,
@@ -76,9 +75,8 @@ def violation(rule: ColumnRule, name: str, expected: str, condition: str, expect
     )
 
 
-def column_violations(rule: ColumnRule, as_of: dt.date,
-                      typed_of: Callable[[ColumnRule], str] = typed_value) -> list[tuple[str, str]]:
-    raw, typed = raw_value(rule.name), typed_of(rule)
+def column_violations(rule: ColumnRule, as_of: dt.date) -> list[tuple[str, str]]:
+    raw, typed = raw_value(rule.name), typed_value(rule)
     out = []
     if not rule.nullable:
         out.append(violation(rule, "required", rule.expected_type, f"{raw} IS NULL"))
@@ -91,51 +89,39 @@ def column_violations(rule: ColumnRule, as_of: dt.date,
     return out
 
 
-def row_rules(contract: SourceContract, as_of: dt.date,
-              typed_of: Callable[[ColumnRule], str] = typed_value) -> list[tuple[str, str]]:
-    """Every row-level rule of a source as (condition, violation record) over aliases ``r``, ``p_*``, ``sv``, ``sa``.
-
-    ``typed_of`` gives the SQL of a column's typed value in the conditions: parsed in place by
-    default, or a column of an inner query that parsed each value once (:func:`typed_once_sql`)."""
+def row_rules(contract: SourceContract, as_of: dt.date) -> list[tuple[str, str]]:
+    """Every row-level rule of a source as (condition, violation record) over aliases ``r``, ``p_*``, ``sv``, ``sa``."""
     parts = []
     for rule in contract.columns:
-        parts += column_violations(rule, as_of, typed_of)
+        parts += column_violations(rule, as_of)
     for earlier, later in contract.order:
         rule = contract.column(later)
-        parts.append(violation(rule, "order", f"on or after {earlier}", f"{typed_of(rule)} < {typed_of(contract.column(earlier))}"))
+        parts.append(violation(rule, "order", f"on or after {earlier}", f"{typed_value(rule)} < {typed_value(contract.column(earlier))}"))
     if contract.scale_registry:
         version, area, score = (contract.column(c) for c in ("star_version", "area", "score"))
         parts.append(violation(version, "known_version", "a version listed in data/reference/star_versions.yaml",
-                               f"{typed_of(version)} IS NOT NULL AND sv.star_version IS NULL"))
+                               f"{typed_value(version)} IS NOT NULL AND sv.star_version IS NULL"))
         parts.append(violation(area, "area_in_version", "an area of the version (data/reference/star_versions.yaml)",
-                               f"sv.star_version IS NOT NULL AND {typed_of(area)} IS NOT NULL AND sa.area IS NULL"))
+                               f"sv.star_version IS NOT NULL AND {typed_value(area)} IS NOT NULL AND sa.area IS NULL"))
         parts.append(violation(score, "within_scale", "",
-                               f"sv.star_version IS NOT NULL AND ({typed_of(score)} < sv.scale_min OR {typed_of(score)} > sv.scale_max)",
+                               f"sv.star_version IS NOT NULL AND ({typed_value(score)} < sv.scale_min OR {typed_value(score)} > sv.scale_max)",
                                expected_sql="'between ' || sv.scale_min || ' and ' || sv.scale_max || ' for ' || sv.star_version"))
     return parts
 
 
-def row_is_bad_sql(contract: SourceContract, as_of: dt.date,
-                   typed_of: Callable[[ColumnRule], str] = typed_value) -> str:
+def row_is_bad_sql(contract: SourceContract, as_of: dt.date) -> str:
     """True when a row breaks any row rule: cheap enough to run on every row."""
-    return " OR ".join(f"coalesce({cond}, false)" for cond, _ in row_rules(contract, as_of, typed_of))
-
-
-def typed_once(rule: ColumnRule) -> str:
-    """A column's typed value as parsed once by :func:`typed_once_sql` (alias ``r``)."""
-    return f'r."_typed_{rule.name}"'
-
-
-def typed_once_sql(contract: SourceContract) -> str:
-    """The projection that parses every column once, ``_typed_<column>``, next to the raw text (``r.*``):
-    the flag pass selects from it, so a date is parsed once, not once per rule that reads it."""
-    return "r.*, " + ", ".join(f'{typed_value(rule)} AS "_typed_{rule.name}"' for rule in contract.columns)
+    return " OR ".join(f"coalesce({cond}, false)" for cond, _ in row_rules(contract, as_of))
 
 
 def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
     """The list of every row-level violation of a row, in rule order (run on rejected rows only)."""
     cases = [f"CASE WHEN {cond} THEN {record} END" for cond, record in row_rules(contract, as_of)]
     return "list_filter([" + ",\n ".join(cases) + "], lambda v: v IS NOT NULL)"
+
+
+def typed_columns_sql(contract: SourceContract) -> str:
+    return ", ".join(f'{typed_value(rule)} AS "{rule.name}"' for rule in contract.columns)
 
 
 def record_json_sql(contract: SourceContract) -> str:

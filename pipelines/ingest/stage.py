@@ -50,8 +50,7 @@ from schemas.sql import (
     record_json_sql,
     row_is_bad_sql,
     row_violations_sql,
-    typed_once,
-    typed_once_sql,
+    typed_columns_sql,
 )
 
 SCALE_REGISTRY = Path(__file__).resolve().parents[2] / "data" / "reference" / "star_versions.yaml"
@@ -274,19 +273,15 @@ def _pending(spec: SourceContract) -> str:
 def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.date, extra_columns: list[str], run_id: str) -> None:
     """Typed rows plus one flag per row; the reasons are spelled out later, for rejected rows only.
 
-    Each value is parsed once (an inner query, :func:`schemas.sql.typed_once_sql`), and the typed
-    column and every rule that reads it (type, checks, not_future, order) use that one result.
-
     The rows are written once, in staging's own column order, to ``staging._pending_<source>``
     (visible to no one: the run holds the warehouse's write lock); publishing deletes the
     rejected rows, drops the working columns and renames it into place.
     """
     extras = _covariate_columns_sql(con, extra_columns)
-    typed = ", ".join(f'{typed_once(rule)} AS "{rule.name}"' for rule in spec.columns)
     con.execute(
-        f"CREATE OR REPLACE TABLE {_pending(spec)} AS SELECT {typed}{extras}, _file, _line, "
-        f"{quote(run_id)} AS run_id, _row, ({row_is_bad_sql(spec, as_of, typed_once)} OR coalesce(len(r._mapping), 0) > 0) "
-        f"AS _bad FROM (SELECT {typed_once_sql(spec)} FROM _raw r{pseudonym_joins_sql(spec)}) r{_scale_joins(con, spec)}"
+        f"CREATE OR REPLACE TABLE {_pending(spec)} AS SELECT {typed_columns_sql(spec)}{extras}, _file, _line, "
+        f"{quote(run_id)} AS run_id, _row, ({row_is_bad_sql(spec, as_of)} OR coalesce(len(r._mapping), 0) > 0) AS _bad "
+        f"FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)}"
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT * FROM {_pending(spec)}")
     con.execute(
