@@ -6,7 +6,7 @@
 For each seed: generate the inputs (window 2021-2024, nothing future-dated; ``--null`` sets the
 injected Star effects of hours given and received to 0), ingest the sources the well-being
 models need (``pipelines.ingest.stage.ingest_source``, as the ingest assets do), build the core
-tables (``build_core``) and compute, as the assets do:
+tables (``write_core``: ``build_core`` computes them, the one writer writes them) and compute, as the assets do:
 
 * **the matched comparison** (``effects_table``), under the default target-trial design
   (``prior_reading``), the same trial without the reading before the baseline (``new_joiners``)
@@ -81,7 +81,7 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, mo
     targets = effect_truth(truth)
     for design in designs:
         settings = wb.WellbeingSettings(design=design)
-        wb.build_core(con, settings, "validate")
+        wb.write_core(con, settings, "validate")
         e = wb.effects_table(con, settings)
         for version, target in targets.items():
             r = e[(e.star_version == version) & (e.area == "mean_of_areas") & (e.outcome == "improvement")]

@@ -64,6 +64,9 @@ class Mart:
     columns: tuple[Column, ...]
     published: bool
     disclosure: str
+    #: For a table written one slice at a time (a reporting quarter), the column that keys a slice:
+    #: each run replaces its slices only, so the table holds rows from several runs.
+    partition: str | None = None
 
     @property
     def schema(self) -> str:
@@ -85,10 +88,11 @@ class Mart:
         """The declared columns expanded to ``names`` (a frame's columns), in declaration order.
 
         A plain column takes its own name; a run of templated columns takes every name they
-        match, in the frame's order. Raises ValueError naming the table and the columns when the names differ from
+        match, in the frame's order (never a name a plain column declares). Raises ValueError naming the table and the columns when the names differ from
         the declaration (missing or unexpected columns).
         """
         names = list(names)
+        plain = {c.name for c in self.columns if c.pattern is None}
         out: list[Column] = []
         used: set[str] = set()
         missing = []
@@ -109,7 +113,7 @@ class Mart:
                 i += 1
             for n in names:
                 match = next((c for c in block if c.matches(n)), None)
-                if match and n not in used:
+                if match and n not in used and n not in plain:
                     out.append(Column(n, match.type, match.meaning))
                     used.add(n)
         unexpected = [n for n in names if n not in used]
@@ -478,6 +482,113 @@ REOFFENDING_AVOIDED = Mart(
         Column('verdict', 'VARCHAR', 'Verdict of the underlying effect (reoffending_effects).'),
         Column('output_key', 'VARCHAR', 'Key for the social-value model: `avoided_proven_reoffences` or `avoided_reoffenders`, with `@<timebank_id>` or `@<programme_id>` for one programme (bare for any_participation).'),
         Column('unit', 'VARCHAR', '`reoffence` or `person`.'),
+    ),
+)
+
+# ------------------------------------------------------------------ well-being core (person level; models/wellbeing/journeys.py)
+
+WELLBEING_READINGS = Mart(
+    'core.wellbeing_readings', grain='staged reading with an analysis score (person × version × area × date)',
+    published=False, disclosure=PERSON_LEVEL,
+    columns=(
+        Column('person_id', 'VARCHAR', 'person (pseudonym)'),
+        Column('star_version', 'VARCHAR', 'instrument (Star version, WEMWBS, SWEMWBS, ONS4)'),
+        Column('area', 'VARCHAR', 'area or item of the instrument'),
+        Column('assessed_on', 'DATE', 'date of the reading'),
+        Column('raw_score', 'DOUBLE', 'the score as staged'),
+        Column('score', 'DOUBLE', 'on the analysis scale (SWEMWBS converted to the Rasch metric, others as read)'),
+        Column('score_oriented', 'DOUBLE', 'score reflected for lower-is-better items, so higher is always better'),
+        Column('score_10', 'DOUBLE', 'oriented score on the 1-10 equivalent, `1 + 9 (s - min)/(max - min)`'),
+        Column('scale_min', 'DOUBLE', 'lowest score of the scale'),
+        Column('scale_max', 'DOUBLE', 'highest score of the scale'),
+        Column('higher_is_better', 'BOOLEAN', 'direction of the item'),
+        Column('score_scale', 'VARCHAR', '`raw` or the converted metric'),
+        Column('stage', 'VARCHAR', 'Journey of Change / Well-being Star stage or ONS4 threshold band of the raw score'),
+        Column('stage_order', 'INTEGER', 'order of the stage (1 = first)'),
+        Column('months_since_first', 'DOUBLE', "months (days / 30.4375) since the person's first reading on the version"),
+        Column('hours_given', 'DOUBLE', 'hours given by the person up to the reading (or in the hours window before it)'),
+        Column('hours_received', 'DOUBLE', 'hours received by the person up to the reading (or in the hours window before it)'),
+        RUN_ID,
+    ),
+)
+WELLBEING_PEOPLE = Mart(
+    'core.wellbeing_people', grain='person with a reading', published=False, disclosure=PERSON_LEVEL,
+    columns=(
+        Column('person_id', 'VARCHAR', 'person (pseudonym)'),
+        Column('participant', 'BOOLEAN', 'a membership (role in member_roles) or enrolment started on or before the last reading'),
+        Column('timebank_id', 'VARCHAR', "the participant's earliest membership (ties: lowest id), else `none`"),
+        Column('first_joined_on', 'DATE', 'join date of that membership'),
+        Column('first_enrolled_on', 'DATE', 'earliest programme enrolment start on or before the last reading'),
+        Column('first_reading_on', 'DATE', 'first reading'),
+        Column('last_reading_on', 'DATE', 'last reading'),
+        Column('birth_date', 'DATE', 'from staging.persons'),
+        Column('sex', 'VARCHAR', 'from staging.persons'),
+        Column('imd_decile', 'BIGINT', 'from staging.persons (1 = most deprived)'),
+        Column('{covariate}', AS_STAGED, 'each further configured covariate column of `staging.persons`, as staged'),
+        RUN_ID,
+    ),
+)
+STAR_JOURNEYS = Mart(
+    'core.star_journeys', grain='person × version × area', published=False, disclosure=PERSON_LEVEL,
+    columns=(
+        Column('person_id', 'VARCHAR', 'person (pseudonym)'),
+        Column('star_version', 'VARCHAR', 'instrument'),
+        Column('area', 'VARCHAR', 'area or item'),
+        Column('timebank_id', 'VARCHAR', 'as in core.wellbeing_people'),
+        Column('participant', 'BOOLEAN', 'as in core.wellbeing_people'),
+        Column('higher_is_better', 'BOOLEAN', 'direction of the item'),
+        Column('score_scale', 'VARCHAR', '`raw` or the converted metric'),
+        Column('n_readings', 'BIGINT', 'readings of the person on the version and area'),
+        Column('baseline_reading', 'INTEGER', '1 or 2 (rule `lower_of_first_two` takes the second when lower)'),
+        Column('baseline_on', 'DATE', 'date of the baseline reading'),
+        Column('baseline_score', 'DOUBLE', 'baseline score (analysis scale)'),
+        Column('baseline_stage', 'VARCHAR', 'stage of the baseline'),
+        Column('baseline_stage_order', 'INTEGER', 'its order'),
+        Column('latest_on', 'DATE', 'latest reading after the baseline (empty without paired readings)'),
+        Column('latest_score', 'DOUBLE', 'its score'),
+        Column('latest_stage', 'VARCHAR', 'its stage'),
+        Column('latest_stage_order', 'INTEGER', 'its order'),
+        Column('paired', 'BOOLEAN', 'a reading after the baseline exists'),
+        Column('change', 'DOUBLE', 'latest - baseline score'),
+        Column('improvement', 'DOUBLE', 'change made direction-aware (positive = better)'),
+        Column('months_between', 'DOUBLE', 'baseline to latest, days / 30.4375'),
+        Column('outcome', 'VARCHAR', 'improved / same / worse'),
+        Column('reliability', 'DOUBLE', 'configured reliability, if any'),
+        Column('sem_configured', 'DOUBLE', 'configured standard error of measurement, if any'),
+        Column('rci_sd', 'DOUBLE', 'SD used for the RCI (configured, else the baseline SD)'),
+        Column('s_diff', 'DOUBLE', 'standard error of the difference (Jacobson & Truax)'),
+        Column('rci_threshold', 'DOUBLE', 'points of change that are reliable: `rci_z × s_diff`'),
+        Column('rci', 'DOUBLE', 'Reliable Change Index, change / s_diff'),
+        Column('reliable_improvement', 'BOOLEAN', 'improvement / s_diff > rci_z'),
+        Column('reliable_deterioration', 'BOOLEAN', 'improvement / s_diff < -rci_z'),
+        Column('age', 'DOUBLE', 'years at the baseline'),
+        RUN_ID,
+    ),
+)
+WELLBEING_TRIALS = Mart(
+    'core.wellbeing_trials', grain='person × version × area × monthly trial × arm (target trial, docs/methods.md)',
+    published=False, disclosure=PERSON_LEVEL,
+    columns=(
+        Column('person_id', 'VARCHAR', 'person (pseudonym)'),
+        Column('star_version', 'VARCHAR', 'instrument'),
+        Column('area', 'VARCHAR', 'area or item'),
+        Column('trial_month', 'DATE', 'first day of the trial month'),
+        Column('participant', 'BOOLEAN', 'arm: started in the month (true) or not started by its first day (false)'),
+        Column('time_zero', 'DATE', "the start (participant) or the month's first day (comparison)"),
+        Column('baseline_on', 'DATE', 'last reading at most baseline_lookback_days before time zero'),
+        Column('baseline_oriented', 'DOUBLE', 'its oriented score'),
+        Column('followup_on', 'DATE', 'reading nearest follow_up_days after the baseline, within the tolerance, after time zero'),
+        Column('followup_oriented', 'DOUBLE', 'its oriented score (empty without one: counted, not compared)'),
+        Column('improvement', 'DOUBLE', 'followup - baseline (oriented)'),
+        Column('months_from_first_reading', 'DOUBLE', 'first reading on the instrument to the baseline, days / 30.4375'),
+        Column('prior_on', 'DATE', 'the reading before the baseline, at most baseline_lookback_days earlier'),
+        Column('prior_oriented', 'DOUBLE', 'its oriented score'),
+        Column('days_from_prior', 'BIGINT', 'days from it to the baseline'),
+        Column('age_at_time_zero', 'DOUBLE', 'years at time zero'),
+        Column('s_diff', 'DOUBLE', 'standard error of the difference (as in core.star_journeys)'),
+        Column('reliable_improvement', 'BOOLEAN', 'improvement / s_diff > rci_z'),
+        Column('reliable_deterioration', 'BOOLEAN', 'improvement / s_diff < -rci_z'),
+        RUN_ID,
     ),
 )
 
@@ -1012,6 +1123,7 @@ TIMEBANK_ACTIVITY_QUARTERLY = Mart(
                     'even when the window cuts the quarter short'),
              Column('run_id', 'VARCHAR', "run that wrote this quarter's slice (a table holds slices from several runs)"),
              *(c for c in TIMEBANK_ACTIVITY.columns if c.name != 'run_id')),
+    partition='quarter_start',
 )
 
 READMISSION_RATES_QUARTERLY = Mart(
@@ -1022,6 +1134,7 @@ READMISSION_RATES_QUARTERLY = Mart(
              Column('quarter', 'VARCHAR', 'its label, e.g. `2024Q1` (as in `core.index_discharges`)'),
              *(c for c in READMISSION_RATES.columns if c.name != 'run_id'),
              Column('run_id', 'VARCHAR', "run that wrote this quarter's slice")),
+    partition='quarter_start',
 )
 
 

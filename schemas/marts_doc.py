@@ -25,7 +25,8 @@ DOCUMENT = {
     **{n: "outputs-readmission.md" for n in MARTS if n.startswith("marts.readmission") or n in (
         "core.index_discharges", "core.continuous_spells", "marts.service_use_change")},
     **{n: "outputs-reoffending.md" for n in MARTS if n.startswith("marts.reoffending") or n == "core.justice_cohort"},
-    **{n: "outputs-wellbeing.md" for n in MARTS if n.startswith("marts.wellbeing")},
+    **{n: "outputs-wellbeing.md" for n in MARTS if n.startswith(("marts.wellbeing", "core.wellbeing"))
+       or n == "core.star_journeys"},
     **{n: "outputs-reciprocity.md" for n in ("marts.member_reciprocity", "marts.timebank_activity",
                                             "marts.grant_metrics", "marts.reciprocity_allocation",
                                             "marts.reciprocity_allocation_sensitivity",

@@ -40,7 +40,7 @@ import pandas as pd
 from models.comparison import ComparisonError, estimate_effect
 
 from .settings import ReadmissionSettings
-from .spells import age_sql, build_continuous_spells, source, table_exists
+from .spells import age_sql, continuous_spells, source, table_exists
 from .tables import READMISSION_BEFORE_AFTER, SERVICE_USE_CHANGE, empty_frame
 
 YEAR = 365.25
@@ -131,13 +131,14 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
     ).fetchall() if r[0] not in PERSON_COLUMNS + _META] if table_exists(con, "staging", "persons") else []
     extra_sql = "".join(f', p."{x}"' for x in extra)
+    chained = chains(con, s)
     con.register("_rd_people0", frame)
     try:
         out = con.execute(f"""
             WITH _rd_people AS (SELECT person_id, index_date::DATE AS index_date, treated FROM _rd_people0)
             SELECT f.person_id, f.index_date, f.treated, {age_sql('p.birth_date', 'f.index_date')} AS age,
                    p.sex, p.area_code, p.imd_decile{extra_sql},
-                   (SELECT count(*) FROM core.continuous_spells e
+                   (SELECT count(*) FROM {chained} e
                      WHERE e.person_id = f.person_id AND e.admission_method = 'emergency'
                        AND e.admitted_on >= f.index_date - {int(s.prior_admission_days)}
                        AND e.admitted_on < f.index_date) AS prior_emergency_12m
@@ -204,29 +205,31 @@ def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, 
     return row
 
 
-def _ensure_chains(con, settings: ReadmissionSettings, run_id: str) -> None:
-    if not table_exists(con, "core", "continuous_spells"):
-        build_continuous_spells(con, settings, run_id)
+def chains(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings) -> str:
+    """A FROM-able expression for the continuous spells: ``core.continuous_spells`` when the index-discharges
+    asset has written it, else the same rows computed in memory from staging (nothing is written, so this
+    runs on a read-only warehouse too)."""
+    if table_exists(con, "core", "continuous_spells"):
+        return "core.continuous_spells"
+    return f"({continuous_spells(con, settings).sql_query()})"
 
 
-def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date,
-                            run_id: str = "") -> tuple[pd.DataFrame, dict]:
+def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *,
+                            as_of: dt.date) -> tuple[pd.DataFrame, dict]:
     """marts.readmission_before_after rows (one, outcome emergency_admissions) and counts."""
-    _ensure_chains(con, settings, run_id)
     start, end = _window(con, settings, as_of, source(con, "hospital_spells"), ("admitted_on", "discharged_on"))
     frame, counts = person_frame(con, settings, start, end)
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(READMISSION_BEFORE_AFTER), counts
-    events = "SELECT person_id, admitted_on AS d FROM core.continuous_spells WHERE admission_method = 'emergency'"
+    events = f"SELECT person_id, admitted_on AS d FROM {chains(con, settings)} WHERE admission_method = 'emergency'"
     frame = frame.merge(event_counts(con, frame, events, settings), on="person_id")
     return pd.DataFrame([did_row(frame, settings, "outcome", "emergency_admissions")]), counts
 
 
-def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *, as_of: dt.date,
-                       run_id: str = "") -> tuple[pd.DataFrame, dict]:
+def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *,
+                       as_of: dt.date) -> tuple[pd.DataFrame, dict]:
     """marts.service_use_change rows (one per service) and counts."""
-    _ensure_chains(con, settings, run_id)
     contacts = source(con, "service_contacts")
     start, end = _window(con, settings, as_of, contacts, ("contact_on",))
     frame, counts = person_frame(con, settings, start, end)

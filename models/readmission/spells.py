@@ -64,7 +64,7 @@ from .tables import CONTINUOUS_SPELLS, INDEX_DISCHARGES
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2", [schema, table]
-    ).fetchone()[0])
+    ).fetchall()[0][0])  # fetched to the end: DuckDB refuses a register() while a result is unfinished
 
 
 def source(con: duckdb.DuckDBPyConnection, name: str) -> str:

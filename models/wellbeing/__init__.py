@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import duckdb
 
-from models.mart_writer import write_mart
+from models.mart_writer import write_mart, write_mart_set
 from models.wellbeing.change import (change_table, model_outputs, person_version, reliable_table, snapshot_table,
                                      transitions_table)
 from models.wellbeing.effects import effects_table
@@ -46,17 +46,25 @@ def build_mart(con: duckdb.DuckDBPyConnection, table: str, settings: WellbeingSe
     return write_mart(con, table, MART_BUILDERS[table](con, settings), run_id)
 
 
+def write_core(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, run_id: str) -> dict:
+    """Compute the four core tables and replace them in one transaction; returns the reading counts
+    (:func:`reading_counts`), each table's row count and the covariates used and absent."""
+    frames, covariates = build_core(con, settings)
+    rows = write_mart_set(con, frames, run_id)
+    return {**reading_counts(con), **{f"rows_{name.split('.')[1]}": n for name, n in rows.items()}, **covariates}
+
+
 def run_all(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings | None = None, run_id: str = "manual") -> dict:
     """Build the core tables and every mart; returns row counts by table."""
     settings = settings or WellbeingSettings()
-    counts = build_core(con, settings, run_id)
+    counts = write_core(con, settings, run_id)
     for table in MART_TABLES:
         counts[table] = build_mart(con, table, settings, run_id)
     return counts
 
 
 __all__ = [
-    "WellbeingSettings", "build_core", "build_mart", "run_all", "reading_counts", "change_table", "snapshot_table",
+    "WellbeingSettings", "build_core", "write_core", "build_mart", "run_all", "reading_counts", "change_table", "snapshot_table",
     "transitions_table", "reliable_table", "effects_table", "model_table", "model_outputs", "person_version",
     "fit_trajectory", "paired_change", "wilson", "MART_BUILDERS", "MART_TABLES", "CORE_TABLES", "SCHEMAS",
     "CHANGE", "SNAPSHOT", "TRANSITIONS", "RELIABLE", "EFFECTS", "MODEL", "READINGS", "JOURNEYS", "PEOPLE",

@@ -1,6 +1,7 @@
 """Person-level well-being facts in DuckDB SQL: scored readings, people, Star journeys.
 
-``build_core(con, settings, run_id)`` replaces three person-level tables (never published):
+``build_core(con, settings)`` computes four person-level tables (never published; declared in
+schemas/marts.py) and returns them as relations; the asset writes them (all four or none):
 
 ``core.wellbeing_readings``, one row per staged reading
     the raw score; ``score`` on the analysis scale (SWEMWBS converted to the Rasch metric
@@ -65,6 +66,8 @@ DAYS_PER_MONTH = 30.4375  # average Gregorian month
 RCI_TOLERANCE = 1e-9  # |RCI| must exceed z by more than floating-point noise: exactly z is not reliable
 
 PERSON_COLUMNS = ("birth_date", "sex", "imd_decile")
+#: core table -> the temporary table build_core computes it into
+TEMP_TABLES = {READINGS: "_wb_readings", PEOPLE: "_wb_people", JOURNEYS: "_wb_journeys", TRIALS: "_wb_trials"}
 
 
 def _q(text: object) -> str:
@@ -115,8 +118,12 @@ def _register_reference(con: duckdb.DuckDBPyConnection, settings: WellbeingSetti
             con.unregister(f"{name}_df")
 
 
-def build_core(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, run_id: str) -> dict:
-    """Replace the three core tables; returns counts for the asset's metadata."""
+def build_core(con: duckdb.DuckDBPyConnection,
+               settings: WellbeingSettings) -> tuple[dict[str, duckdb.DuckDBPyRelation], dict]:
+    """Compute the four core tables (module docstring) into temporary tables of ``con``, so it
+    runs on the read-only reader snapshot too; returns ``({table: relation}, covariates)``, the
+    relations to write with :func:`models.mart_writer.write_mart_set` (all four or none) and the
+    configured covariates used and absent, for the asset's metadata."""
     _register_reference(con, settings)
     covs, absent = person_covariates(con, settings)
     extra = [c for c in covs if c not in ("age", *PERSON_COLUMNS)]
@@ -126,178 +133,167 @@ def build_core(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, run_
     kinds, roles = _in(settings.exchange_kinds), _in(settings.member_roles)
     z = float(settings.rci_z) + RCI_TOLERANCE
     first_two = settings.baseline_rule == "lower_of_first_two"
-    rid = _q(run_id)
 
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("CREATE SCHEMA IF NOT EXISTS core")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _wb_members AS
-            SELECT member_id::VARCHAR AS member_id, timebank_id::VARCHAR AS timebank_id, person_id::VARCHAR AS person_id,
-                   joined_on::DATE AS joined_on
-            FROM {_source(con, 'staging.timebank_members')}
-            WHERE person_id IS NOT NULL AND role IN {roles}
-        """)
-        con.execute(f"""
-            CREATE OR REPLACE TABLE {READINGS} AS
-            WITH r AS (
-                SELECT person_id::VARCHAR AS person_id, star_version::VARCHAR AS star_version, area::VARCHAR AS area,
-                       assessed_on::DATE AS assessed_on, score::DOUBLE AS raw_score
-                FROM {_source(con, 'staging.star_readings')}
-            ), scored AS (
-                SELECT r.*, s.scale_min, s.scale_max, s.higher_is_better, s.score_scale,
-                       CASE WHEN s.score_scale = 'raw' THEN r.raw_score ELSE c.metric_score END AS score
-                FROM r JOIN _wb_scale s USING (star_version, area)
-                LEFT JOIN _wb_conv c ON c.star_version = r.star_version AND c.raw_score = r.raw_score
-            ), dates AS (
-                SELECT DISTINCT person_id, assessed_on FROM scored
-            ), hours AS (
-                SELECT m.person_id, e.exchanged_on::DATE AS exchanged_on, e.hours::DOUBLE AS hours, 'given' AS dir
-                FROM {_source(con, 'staging.timebank_exchanges')} e JOIN _wb_members m ON e.giver_id = m.member_id
-                WHERE e.kind IN {kinds}
-                UNION ALL
-                SELECT m.person_id, e.exchanged_on::DATE, e.hours::DOUBLE, 'received'
-                FROM {_source(con, 'staging.timebank_exchanges')} e JOIN _wb_members m ON e.receiver_id = m.member_id
-                WHERE e.kind IN {kinds}
-            ), at_date AS (
-                SELECT d.person_id, d.assessed_on,
-                       coalesce(sum(h.hours) FILTER (WHERE h.dir = 'given'), 0)::DOUBLE AS hours_given,
-                       coalesce(sum(h.hours) FILTER (WHERE h.dir = 'received'), 0)::DOUBLE AS hours_received
-                FROM dates d LEFT JOIN hours h
-                  ON h.person_id = d.person_id AND h.exchanged_on <= d.assessed_on{window}
-                GROUP BY d.person_id, d.assessed_on
-            )
-            SELECT s.person_id, s.star_version, s.area, s.assessed_on, s.raw_score, s.score,
-                   CASE WHEN s.higher_is_better THEN s.score ELSE s.scale_min + s.scale_max - s.score END AS score_oriented,
-                   1 + 9 * ((CASE WHEN s.higher_is_better THEN s.score ELSE s.scale_min + s.scale_max - s.score END)
-                            - s.scale_min) / (s.scale_max - s.scale_min) AS score_10,
-                   s.scale_min, s.scale_max, s.higher_is_better, s.score_scale,
-                   st.stage, st.stage_order::INTEGER AS stage_order,
-                   date_diff('day', min(s.assessed_on) OVER (PARTITION BY s.person_id, s.star_version), s.assessed_on)
-                       / {DAYS_PER_MONTH} AS months_since_first,
-                   a.hours_given, a.hours_received, {rid} AS run_id
-            FROM scored s
-            JOIN at_date a USING (person_id, assessed_on)
-            LEFT JOIN _wb_stage st ON st.star_version = s.star_version AND st.area = s.area
-                 AND s.raw_score >= st.band_min AND s.raw_score < st.band_max + 1
-            WHERE s.score IS NOT NULL
-            ORDER BY s.person_id, s.star_version, s.area, s.assessed_on
-        """)
-        extra_sql = "".join(f', p."{c}"' for c in extra)
-        con.execute(f"""
-            CREATE OR REPLACE TABLE {PEOPLE} AS
-            WITH seen AS (
-                SELECT person_id, min(assessed_on) AS first_reading_on, max(assessed_on) AS last_reading_on
-                FROM {READINGS} GROUP BY person_id
-            ), member AS (
-                SELECT m.person_id, m.timebank_id, m.joined_on,
-                       row_number() OVER (PARTITION BY m.person_id ORDER BY m.joined_on, m.timebank_id) AS k
-                FROM _wb_members m JOIN seen USING (person_id)
-                WHERE m.joined_on <= seen.last_reading_on
-            ), enrolled AS (
-                SELECT e.person_id, min(e.started_on::DATE) AS first_enrolled_on
-                FROM {_source(con, 'staging.programme_enrolments')} e JOIN seen USING (person_id)
-                WHERE e.started_on::DATE <= seen.last_reading_on
-                GROUP BY e.person_id
-            )
-            SELECT seen.person_id,
-                   (member.person_id IS NOT NULL OR enrolled.person_id IS NOT NULL) AS participant,
-                   coalesce(member.timebank_id, 'none') AS timebank_id,
-                   member.joined_on AS first_joined_on, enrolled.first_enrolled_on,
-                   seen.first_reading_on, seen.last_reading_on,
-                   p.birth_date::DATE AS birth_date, p.sex::VARCHAR AS sex, p.imd_decile::BIGINT AS imd_decile{extra_sql},
-                   {rid} AS run_id
-            FROM seen
-            LEFT JOIN member ON member.person_id = seen.person_id AND member.k = 1
-            LEFT JOIN enrolled ON enrolled.person_id = seen.person_id
-            LEFT JOIN {_source(con, 'staging.persons')} p ON p.person_id = seen.person_id
-            ORDER BY seen.person_id
-        """)
-        pick = "n_readings >= 2 AND r2_oriented < r1_oriented" if first_two else "false"
-        con.execute(f"""
-            CREATE OR REPLACE TABLE {JOURNEYS} AS
-            WITH o AS (
-                SELECT *, row_number() OVER w AS rn, count(*) OVER (PARTITION BY person_id, star_version, area) AS n_readings
-                FROM {READINGS}
-                WINDOW w AS (PARTITION BY person_id, star_version, area ORDER BY assessed_on)
-            ), agg AS (
-                SELECT person_id, star_version, area, any_value(higher_is_better) AS higher_is_better,
-                       any_value(score_scale) AS score_scale, any_value(n_readings) AS n_readings,
-                       max(assessed_on) FILTER (WHERE rn = 1) AS r1_on, max(score) FILTER (WHERE rn = 1) AS r1_score,
-                       max(score_oriented) FILTER (WHERE rn = 1) AS r1_oriented,
-                       max(stage) FILTER (WHERE rn = 1) AS r1_stage, max(stage_order) FILTER (WHERE rn = 1) AS r1_order,
-                       max(assessed_on) FILTER (WHERE rn = 2) AS r2_on, max(score) FILTER (WHERE rn = 2) AS r2_score,
-                       max(score_oriented) FILTER (WHERE rn = 2) AS r2_oriented,
-                       max(stage) FILTER (WHERE rn = 2) AS r2_stage, max(stage_order) FILTER (WHERE rn = 2) AS r2_order,
-                       max(assessed_on) FILTER (WHERE rn = n_readings) AS latest_on,
-                       max(score) FILTER (WHERE rn = n_readings) AS latest_score,
-                       max(score_oriented) FILTER (WHERE rn = n_readings) AS latest_oriented,
-                       max(stage) FILTER (WHERE rn = n_readings) AS latest_stage,
-                       max(stage_order) FILTER (WHERE rn = n_readings) AS latest_stage_order
-                FROM o GROUP BY person_id, star_version, area
-            ), base AS (
-                SELECT *, ({pick}) AS use_second FROM agg
-            ), chosen AS (
-                SELECT person_id, star_version, area, higher_is_better, score_scale, n_readings,
-                       CASE WHEN use_second THEN 2 ELSE 1 END AS baseline_reading,
-                       CASE WHEN use_second THEN r2_on ELSE r1_on END AS baseline_on,
-                       CASE WHEN use_second THEN r2_score ELSE r1_score END AS baseline_score,
-                       CASE WHEN use_second THEN r2_oriented ELSE r1_oriented END AS baseline_oriented,
-                       CASE WHEN use_second THEN r2_stage ELSE r1_stage END AS baseline_stage,
-                       CASE WHEN use_second THEN r2_order ELSE r1_order END AS baseline_stage_order,
-                       latest_on, latest_score, latest_oriented, latest_stage, latest_stage_order
-                FROM base
-            ), sd AS (
-                SELECT star_version, area, stddev_samp(baseline_score) AS sd_baseline FROM chosen GROUP BY ALL
-            ), j AS (
-                SELECT c.*, latest_on > baseline_on AS paired,
-                       CASE WHEN latest_on > baseline_on THEN latest_score - baseline_score END AS change,
-                       CASE WHEN latest_on > baseline_on THEN latest_oriented - baseline_oriented END AS improvement,
-                       CASE WHEN latest_on > baseline_on THEN date_diff('day', baseline_on, latest_on) / {DAYS_PER_MONTH} END
-                           AS months_between,
-                       x.reliability, x.sem AS sem_configured,
-                       coalesce(x.sd_override, sd.sd_baseline) AS rci_sd,
-                       sqrt(2) * coalesce(x.sem, coalesce(x.sd_override, sd.sd_baseline) * sqrt(1 - x.reliability)) AS s_diff
-                FROM chosen c
-                LEFT JOIN sd USING (star_version, area)
-                LEFT JOIN _wb_rci x USING (star_version, area)
-            )
-            SELECT j.person_id, j.star_version, j.area, pe.timebank_id, pe.participant,
-                   j.higher_is_better, j.score_scale, j.n_readings, j.baseline_reading,
-                   j.baseline_on, j.baseline_score, j.baseline_stage, j.baseline_stage_order,
-                   CASE WHEN j.paired THEN j.latest_on END AS latest_on,
-                   CASE WHEN j.paired THEN j.latest_score END AS latest_score,
-                   CASE WHEN j.paired THEN j.latest_stage END AS latest_stage,
-                   CASE WHEN j.paired THEN j.latest_stage_order END AS latest_stage_order,
-                   j.paired, j.change, j.improvement, j.months_between,
-                   CASE WHEN j.improvement > 0 THEN 'improved' WHEN j.improvement = 0 THEN 'same'
-                        WHEN j.improvement < 0 THEN 'worse' END AS outcome,
-                   j.reliability, j.sem_configured, j.rci_sd,
-                   CASE WHEN j.s_diff > 0 THEN j.s_diff END AS s_diff,
-                   CASE WHEN j.s_diff > 0 THEN {float(settings.rci_z)} * j.s_diff END AS rci_threshold,
-                   CASE WHEN j.s_diff > 0 THEN j.change / j.s_diff END AS rci,
-                   CASE WHEN j.s_diff > 0 AND j.paired THEN j.improvement / j.s_diff > {z} END AS reliable_improvement,
-                   CASE WHEN j.s_diff > 0 AND j.paired THEN j.improvement / j.s_diff < -{z} END AS reliable_deterioration,
-                   date_diff('day', pe.birth_date, j.baseline_on) / 365.25 AS age,
-                   {rid} AS run_id
-            FROM j JOIN {PEOPLE} pe USING (person_id)
-            ORDER BY j.person_id, j.star_version, j.area
-        """)
-        _build_trials(con, settings, rid, z)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    counts = reading_counts(con)
-    counts.update({"covariates_used": covs, "covariates_absent": absent})
-    return counts
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _wb_members AS
+        SELECT member_id::VARCHAR AS member_id, timebank_id::VARCHAR AS timebank_id, person_id::VARCHAR AS person_id,
+               joined_on::DATE AS joined_on
+        FROM {_source(con, 'staging.timebank_members')}
+        WHERE person_id IS NOT NULL AND role IN {roles}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _wb_readings AS
+        WITH r AS (
+            SELECT person_id::VARCHAR AS person_id, star_version::VARCHAR AS star_version, area::VARCHAR AS area,
+                   assessed_on::DATE AS assessed_on, score::DOUBLE AS raw_score
+            FROM {_source(con, 'staging.star_readings')}
+        ), scored AS (
+            SELECT r.*, s.scale_min, s.scale_max, s.higher_is_better, s.score_scale,
+                   CASE WHEN s.score_scale = 'raw' THEN r.raw_score ELSE c.metric_score END AS score
+            FROM r JOIN _wb_scale s USING (star_version, area)
+            LEFT JOIN _wb_conv c ON c.star_version = r.star_version AND c.raw_score = r.raw_score
+        ), dates AS (
+            SELECT DISTINCT person_id, assessed_on FROM scored
+        ), hours AS (
+            SELECT m.person_id, e.exchanged_on::DATE AS exchanged_on, e.hours::DOUBLE AS hours, 'given' AS dir
+            FROM {_source(con, 'staging.timebank_exchanges')} e JOIN _wb_members m ON e.giver_id = m.member_id
+            WHERE e.kind IN {kinds}
+            UNION ALL
+            SELECT m.person_id, e.exchanged_on::DATE, e.hours::DOUBLE, 'received'
+            FROM {_source(con, 'staging.timebank_exchanges')} e JOIN _wb_members m ON e.receiver_id = m.member_id
+            WHERE e.kind IN {kinds}
+        ), at_date AS (
+            SELECT d.person_id, d.assessed_on,
+                   coalesce(sum(h.hours) FILTER (WHERE h.dir = 'given'), 0)::DOUBLE AS hours_given,
+                   coalesce(sum(h.hours) FILTER (WHERE h.dir = 'received'), 0)::DOUBLE AS hours_received
+            FROM dates d LEFT JOIN hours h
+              ON h.person_id = d.person_id AND h.exchanged_on <= d.assessed_on{window}
+            GROUP BY d.person_id, d.assessed_on
+        )
+        SELECT s.person_id, s.star_version, s.area, s.assessed_on, s.raw_score, s.score,
+               CASE WHEN s.higher_is_better THEN s.score ELSE s.scale_min + s.scale_max - s.score END AS score_oriented,
+               1 + 9 * ((CASE WHEN s.higher_is_better THEN s.score ELSE s.scale_min + s.scale_max - s.score END)
+                        - s.scale_min) / (s.scale_max - s.scale_min) AS score_10,
+               s.scale_min, s.scale_max, s.higher_is_better, s.score_scale,
+               st.stage, st.stage_order::INTEGER AS stage_order,
+               date_diff('day', min(s.assessed_on) OVER (PARTITION BY s.person_id, s.star_version), s.assessed_on)
+                   / {DAYS_PER_MONTH} AS months_since_first,
+               a.hours_given, a.hours_received
+        FROM scored s
+        JOIN at_date a USING (person_id, assessed_on)
+        LEFT JOIN _wb_stage st ON st.star_version = s.star_version AND st.area = s.area
+             AND s.raw_score >= st.band_min AND s.raw_score < st.band_max + 1
+        WHERE s.score IS NOT NULL
+        ORDER BY s.person_id, s.star_version, s.area, s.assessed_on
+    """)
+    extra_sql = "".join(f', p."{c}"' for c in extra)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _wb_people AS
+        WITH seen AS (
+            SELECT person_id, min(assessed_on) AS first_reading_on, max(assessed_on) AS last_reading_on
+            FROM _wb_readings GROUP BY person_id
+        ), member AS (
+            SELECT m.person_id, m.timebank_id, m.joined_on,
+                   row_number() OVER (PARTITION BY m.person_id ORDER BY m.joined_on, m.timebank_id) AS k
+            FROM _wb_members m JOIN seen USING (person_id)
+            WHERE m.joined_on <= seen.last_reading_on
+        ), enrolled AS (
+            SELECT e.person_id, min(e.started_on::DATE) AS first_enrolled_on
+            FROM {_source(con, 'staging.programme_enrolments')} e JOIN seen USING (person_id)
+            WHERE e.started_on::DATE <= seen.last_reading_on
+            GROUP BY e.person_id
+        )
+        SELECT seen.person_id,
+               (member.person_id IS NOT NULL OR enrolled.person_id IS NOT NULL) AS participant,
+               coalesce(member.timebank_id, 'none') AS timebank_id,
+               member.joined_on AS first_joined_on, enrolled.first_enrolled_on,
+               seen.first_reading_on, seen.last_reading_on,
+               p.birth_date::DATE AS birth_date, p.sex::VARCHAR AS sex, p.imd_decile::BIGINT AS imd_decile{extra_sql}
+        FROM seen
+        LEFT JOIN member ON member.person_id = seen.person_id AND member.k = 1
+        LEFT JOIN enrolled ON enrolled.person_id = seen.person_id
+        LEFT JOIN {_source(con, 'staging.persons')} p ON p.person_id = seen.person_id
+        ORDER BY seen.person_id
+    """)
+    pick = "n_readings >= 2 AND r2_oriented < r1_oriented" if first_two else "false"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _wb_journeys AS
+        WITH o AS (
+            SELECT *, row_number() OVER w AS rn, count(*) OVER (PARTITION BY person_id, star_version, area) AS n_readings
+            FROM _wb_readings
+            WINDOW w AS (PARTITION BY person_id, star_version, area ORDER BY assessed_on)
+        ), agg AS (
+            SELECT person_id, star_version, area, any_value(higher_is_better) AS higher_is_better,
+                   any_value(score_scale) AS score_scale, any_value(n_readings) AS n_readings,
+                   max(assessed_on) FILTER (WHERE rn = 1) AS r1_on, max(score) FILTER (WHERE rn = 1) AS r1_score,
+                   max(score_oriented) FILTER (WHERE rn = 1) AS r1_oriented,
+                   max(stage) FILTER (WHERE rn = 1) AS r1_stage, max(stage_order) FILTER (WHERE rn = 1) AS r1_order,
+                   max(assessed_on) FILTER (WHERE rn = 2) AS r2_on, max(score) FILTER (WHERE rn = 2) AS r2_score,
+                   max(score_oriented) FILTER (WHERE rn = 2) AS r2_oriented,
+                   max(stage) FILTER (WHERE rn = 2) AS r2_stage, max(stage_order) FILTER (WHERE rn = 2) AS r2_order,
+                   max(assessed_on) FILTER (WHERE rn = n_readings) AS latest_on,
+                   max(score) FILTER (WHERE rn = n_readings) AS latest_score,
+                   max(score_oriented) FILTER (WHERE rn = n_readings) AS latest_oriented,
+                   max(stage) FILTER (WHERE rn = n_readings) AS latest_stage,
+                   max(stage_order) FILTER (WHERE rn = n_readings) AS latest_stage_order
+            FROM o GROUP BY person_id, star_version, area
+        ), base AS (
+            SELECT *, ({pick}) AS use_second FROM agg
+        ), chosen AS (
+            SELECT person_id, star_version, area, higher_is_better, score_scale, n_readings,
+                   CASE WHEN use_second THEN 2 ELSE 1 END AS baseline_reading,
+                   CASE WHEN use_second THEN r2_on ELSE r1_on END AS baseline_on,
+                   CASE WHEN use_second THEN r2_score ELSE r1_score END AS baseline_score,
+                   CASE WHEN use_second THEN r2_oriented ELSE r1_oriented END AS baseline_oriented,
+                   CASE WHEN use_second THEN r2_stage ELSE r1_stage END AS baseline_stage,
+                   CASE WHEN use_second THEN r2_order ELSE r1_order END AS baseline_stage_order,
+                   latest_on, latest_score, latest_oriented, latest_stage, latest_stage_order
+            FROM base
+        ), sd AS (
+            SELECT star_version, area, stddev_samp(baseline_score) AS sd_baseline FROM chosen GROUP BY ALL
+        ), j AS (
+            SELECT c.*, latest_on > baseline_on AS paired,
+                   CASE WHEN latest_on > baseline_on THEN latest_score - baseline_score END AS change,
+                   CASE WHEN latest_on > baseline_on THEN latest_oriented - baseline_oriented END AS improvement,
+                   CASE WHEN latest_on > baseline_on THEN date_diff('day', baseline_on, latest_on) / {DAYS_PER_MONTH} END
+                       AS months_between,
+                   x.reliability, x.sem AS sem_configured,
+                   coalesce(x.sd_override, sd.sd_baseline) AS rci_sd,
+                   sqrt(2) * coalesce(x.sem, coalesce(x.sd_override, sd.sd_baseline) * sqrt(1 - x.reliability)) AS s_diff
+            FROM chosen c
+            LEFT JOIN sd USING (star_version, area)
+            LEFT JOIN _wb_rci x USING (star_version, area)
+        )
+        SELECT j.person_id, j.star_version, j.area, pe.timebank_id, pe.participant,
+               j.higher_is_better, j.score_scale, j.n_readings, j.baseline_reading,
+               j.baseline_on, j.baseline_score, j.baseline_stage, j.baseline_stage_order,
+               CASE WHEN j.paired THEN j.latest_on END AS latest_on,
+               CASE WHEN j.paired THEN j.latest_score END AS latest_score,
+               CASE WHEN j.paired THEN j.latest_stage END AS latest_stage,
+               CASE WHEN j.paired THEN j.latest_stage_order END AS latest_stage_order,
+               j.paired, j.change, j.improvement, j.months_between,
+               CASE WHEN j.improvement > 0 THEN 'improved' WHEN j.improvement = 0 THEN 'same'
+                    WHEN j.improvement < 0 THEN 'worse' END AS outcome,
+               j.reliability, j.sem_configured, j.rci_sd,
+               CASE WHEN j.s_diff > 0 THEN j.s_diff END AS s_diff,
+               CASE WHEN j.s_diff > 0 THEN {float(settings.rci_z)} * j.s_diff END AS rci_threshold,
+               CASE WHEN j.s_diff > 0 THEN j.change / j.s_diff END AS rci,
+               CASE WHEN j.s_diff > 0 AND j.paired THEN j.improvement / j.s_diff > {z} END AS reliable_improvement,
+               CASE WHEN j.s_diff > 0 AND j.paired THEN j.improvement / j.s_diff < -{z} END AS reliable_deterioration,
+               date_diff('day', pe.birth_date, j.baseline_on) / 365.25 AS age
+        FROM j JOIN _wb_people pe USING (person_id)
+        ORDER BY j.person_id, j.star_version, j.area
+    """)
+    _build_trials(con, settings, z)
+    frames = {name: con.sql(f"SELECT * FROM {temp}") for name, temp in TEMP_TABLES.items()}
+    return frames, {"covariates_used": covs, "covariates_absent": absent}
 
 
-def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, rid: str, z: float) -> None:
-    """core.wellbeing_trials (module docstring). Runs inside build_core's transaction."""
+def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, z: float) -> None:
+    """core.wellbeing_trials (module docstring), as a temporary table."""
     back, h, tol = int(settings.baseline_lookback_days), int(settings.follow_up_days), int(settings.follow_up_tolerance_days)
     con.execute(f"""
-        CREATE OR REPLACE TABLE {TRIALS} AS
+        CREATE OR REPLACE TEMP TABLE _wb_trials AS
         WITH starts AS (
             SELECT person_id, min(d) AS started_on FROM (
                 SELECT person_id, joined_on AS d FROM _wb_members
@@ -307,7 +303,7 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
             ) GROUP BY person_id
         ), occ AS (
             SELECT person_id, star_version, assessed_on, min(assessed_on) OVER (PARTITION BY person_id, star_version) AS first_on
-            FROM (SELECT DISTINCT person_id, star_version, assessed_on FROM {READINGS})
+            FROM (SELECT DISTINCT person_id, star_version, assessed_on FROM _wb_readings)
         ), part AS (
             SELECT o.person_id, o.star_version, date_trunc('month', s.started_on)::DATE AS trial_month, TRUE AS participant,
                    s.started_on AS time_zero, max(o.assessed_on) AS baseline_on, any_value(o.first_on) AS first_on
@@ -345,7 +341,7 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
             LEFT JOIN prior ON prior.person_id = t.person_id AND prior.star_version = t.star_version
              AND prior.trial_month = t.trial_month AND prior.participant = t.participant
         ), sdiff AS (
-            SELECT DISTINCT star_version, area, s_diff FROM {JOURNEYS}
+            SELECT DISTINCT star_version, area, s_diff FROM _wb_journeys
         )
         SELECT r.person_id, r.star_version, b.area, r.trial_month, r.participant, r.time_zero,
                r.baseline_on, b.score_oriented AS baseline_oriented, r.followup_on, f.score_oriented AS followup_oriented,
@@ -357,16 +353,15 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, r
                CASE WHEN d.s_diff > 0 AND f.score_oriented IS NOT NULL
                     THEN (f.score_oriented - b.score_oriented) / d.s_diff > {z} END AS reliable_improvement,
                CASE WHEN d.s_diff > 0 AND f.score_oriented IS NOT NULL
-                    THEN (f.score_oriented - b.score_oriented) / d.s_diff < -{z} END AS reliable_deterioration,
-               {rid} AS run_id
+                    THEN (f.score_oriented - b.score_oriented) / d.s_diff < -{z} END AS reliable_deterioration
         FROM rows r
-        JOIN {READINGS} b ON b.person_id = r.person_id AND b.star_version = r.star_version AND b.assessed_on = r.baseline_on
-        LEFT JOIN {READINGS} f ON f.person_id = r.person_id AND f.star_version = r.star_version
+        JOIN _wb_readings b ON b.person_id = r.person_id AND b.star_version = r.star_version AND b.assessed_on = r.baseline_on
+        LEFT JOIN _wb_readings f ON f.person_id = r.person_id AND f.star_version = r.star_version
              AND f.area = b.area AND f.assessed_on = r.followup_on
-        LEFT JOIN {READINGS} pr ON pr.person_id = r.person_id AND pr.star_version = r.star_version
+        LEFT JOIN _wb_readings pr ON pr.person_id = r.person_id AND pr.star_version = r.star_version
              AND pr.area = b.area AND pr.assessed_on = r.prior_on
         LEFT JOIN sdiff d ON d.star_version = r.star_version AND d.area = b.area
-        JOIN {PEOPLE} p ON p.person_id = r.person_id
+        JOIN _wb_people p ON p.person_id = r.person_id
         ORDER BY r.star_version, r.trial_month, r.person_id, r.participant, b.area
     """)
 

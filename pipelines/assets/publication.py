@@ -48,8 +48,10 @@ def mart_key(name: str) -> dg.AssetKey:
 
 def mart_checks(*names: str) -> list[dg.AssetCheckSpec]:
     """The ``aggregate_only`` check spec of each published mart among ``names``."""
-    return [dg.AssetCheckSpec(AGGREGATE_ONLY, asset=mart_key(n), blocking=True,
-                              description="No person identifier column, and every row carries this run's id.")
+    return [dg.AssetCheckSpec(AGGREGATE_ONLY, asset=mart_key(n), blocking=True, description=(
+                "No person identifier column; this run wrote every row of its slices, each slice comes from one run "
+                "and every row's run is recorded in meta.runs." if mart(n).partition else
+                "No person identifier column, and every row carries this run's id."))
             for n in names if mart(n).published]
 
 
@@ -59,17 +61,36 @@ def column_schema(declared: Mart, columns: list[str]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.meaning) for c in resolved])
 
 
-def aggregate_only(con: duckdb.DuckDBPyConnection, name: str, run_id: str) -> dg.AssetCheckResult:
-    """The published table exists, has no person identifier column, and every row is this run's."""
+def aggregate_only(con: duckdb.DuckDBPyConnection, name: str, run_id: str,
+                   window: tuple | None = None) -> dg.AssetCheckResult:
+    """The published table exists, has no person identifier column, and its rows are this run's.
+
+    A partitioned table (``Mart.partition``) holds slices from several runs: there every row whose
+    partition value is in ``window`` ([start, end), the slices this run wrote) is this run's, each
+    slice comes from one run, and every row's run is in ``meta.runs`` (its configuration is recorded).
+    """
     cols = table_columns(con, name)
     identifiers = [c for c in cols if c in PERSON_IDENTIFIERS]
-    other_runs = con.execute(f"SELECT count(*) FROM {name} WHERE run_id IS DISTINCT FROM ?",
-                             [run_id]).fetchall()[0][0] if cols else 0
+    key = mart(name).partition
+    if not cols:
+        other_runs = 0
+    elif key is None:
+        other_runs = con.execute(f"SELECT count(*) FROM {name} WHERE run_id IS DISTINCT FROM ?", [run_id]).fetchall()[0][0]
+    else:
+        other_runs = con.execute(f'SELECT count(*) FROM {name} WHERE "{key}" >= ? AND "{key}" < ? '
+                                 "AND run_id IS DISTINCT FROM ?", [*window, run_id]).fetchall()[0][0]
+    metadata = {"identifier_columns": ", ".join(identifiers) or "none", "rows_from_other_runs": int(other_runs),
+                "table_exists": bool(cols)}
+    mixed = unrecorded = 0
+    if cols and key is not None:
+        recorded = "NOT EXISTS (SELECT 1 FROM meta.runs r WHERE r.run_id = t.run_id)" if table_columns(con, "meta.runs") else "true"
+        mixed, unrecorded = con.execute(f"""
+            SELECT (SELECT count(*) FROM (SELECT "{key}" FROM {name} GROUP BY ALL HAVING count(DISTINCT run_id) > 1)),
+                   (SELECT count(*) FROM {name} t WHERE {recorded})""").fetchall()[0]
+        metadata.update(slices_from_several_runs=int(mixed), rows_of_unrecorded_runs=int(unrecorded))
     return dg.AssetCheckResult(
-        asset_key=mart_key(name), check_name=AGGREGATE_ONLY,
-        passed=bool(cols) and not identifiers and other_runs == 0, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"identifier_columns": ", ".join(identifiers) or "none", "rows_from_other_runs": int(other_runs),
-                  "table_exists": bool(cols)})
+        asset_key=mart_key(name), check_name=AGGREGATE_ONLY, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata,
+        passed=bool(cols) and not identifiers and other_runs == 0 and mixed == 0 and unrecorded == 0)
 
 
 def write_marts(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, frames: Mapping[str, Frame],

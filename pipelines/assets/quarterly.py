@@ -1,9 +1,12 @@
 """Assets partitioned by reporting quarter: time-bank activity and readmission rates per quarter.
 
 Each partition is a calendar quarter (key = its first day, ``2024-04-01``) and writes only its
-own slice of a partition-aware table: in one DuckDB transaction it deletes the rows whose
-``quarter_start`` is in the partition's window and inserts the recomputed ones, so rerunning a
-quarter replaces that quarter and never duplicates or touches another. A backfill of many
+own slice of a partition-aware table (``write_slice``): in one DuckDB transaction it deletes the
+rows whose ``quarter_start`` is in the partition's window and inserts the recomputed ones, so
+rerunning a quarter replaces that quarter and never duplicates or touches another. Each run is
+recorded in ``meta.runs``, and the blocking ``aggregate_only`` check of a partitioned mart holds
+this run to its slices (no identifier column, every row of its quarters is this run's, each
+quarter from one run, every row's run recorded). A backfill of many
 quarters runs as one run (``BackfillPolicy.single_run()``): the window is then the whole range,
 which suits a single-writer DuckDB file and set-based SQL, and lets
 ``dagster asset materialize --partition-range`` run it in-process. Design, commands and the
@@ -21,12 +24,13 @@ import duckdb
 import pandas as pd
 
 from models import reciprocity as rc
-from models.mart_writer import transaction
+from models.mart_writer import write_slice
 from models.readmission.rates import readmission_rates_by_quarter
-from pipelines.assets.publication import preview, table_columns
+from pipelines.assets.publication import aggregate_only, column_schema, mart_checks, preview, table_columns
 from pipelines.assets.readmission import INDEX_KEY
 from pipelines.assets.reciprocity import LOG_SOURCES, reciprocity_settings
 from pipelines.ingest.assets import WAREHOUSE_POOL
+from pipelines.provenance import record_run
 from pipelines.resources import Settings, Warehouse
 from schemas.marts import mart
 
@@ -60,36 +64,17 @@ def _window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return window.start.date(), window.end.date()
 
 
-def replace_quarters(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str],
-                     start: dt.date, end: dt.date) -> int:
-    """Replace the rows of ``table`` with ``quarter_start`` in [start, end) by ``frame``, atomically.
-
-    Creates the schema and table (columns ``types``, in order) when missing. Refuses a table
-    whose columns differ (for example after the retention horizons changed): the other
-    quarters' rows would not fit, so drop the table and backfill every quarter again.
-    Returns the number of rows inserted.
-    """
-    schema = table.split(".")[0]
-    name = "_quarterly_slice"
-    casts = ", ".join(f'"{c}"::{t} AS "{c}"' for c, t in types.items())
-    con.register(name, frame)
-    try:
-        with transaction(con):
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            ddl = ", ".join(f'"{c}" {t}' for c, t in types.items())
-            con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
-            if table_columns(con, table) != list(types):
-                raise ValueError(f"{table} has other columns than this run writes; drop it and backfill every quarter")
-            con.execute(f"DELETE FROM {table} WHERE quarter_start >= ? AND quarter_start < ?", [start, end])
-            con.execute(f"INSERT INTO {table} SELECT {casts} FROM {name}")
-    finally:
-        con.unregister(name)
-    return len(frame)
-
-
-def column_types(table: str, frame: pd.DataFrame) -> dict[str, str]:
-    """The declared types (schemas/marts.py) of the frame's columns; refuses a column the registry lacks."""
-    return {c.name: c.type for c in mart(table).resolve(frame.columns)}
+def write_quarters(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, settings: Settings, name: str,
+                   frame: pd.DataFrame, start: dt.date, end: dt.date, metadata: dict) -> dg.MaterializeResult:
+    """Record this run in meta.runs, replace the quarters [start, end) of ``name`` with ``frame``
+    (:func:`models.mart_writer.write_slice`, one transaction) and return the asset's result with its
+    declared column schema and its ``aggregate_only`` check (the partitioned form, schemas/marts.py)."""
+    record_run(con, context.run_id, settings.config(), demo=settings.demo, input_dir=settings.input_dir)
+    write_slice(con, name, frame, start, end)
+    return dg.MaterializeResult(metadata={
+        **metadata, "dagster/row_count": int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]),
+        "dagster/column_schema": column_schema(mart(name), table_columns(con, name)),
+    }, check_results=[aggregate_only(con, name, context.run_id, (start, end))])
 
 
 def _quarters_metadata(frame: pd.DataFrame, start: dt.date, end: dt.date) -> dict:
@@ -100,6 +85,7 @@ def _quarters_metadata(frame: pd.DataFrame, start: dt.date, end: dt.date) -> dic
 @dg.asset(
     key=["marts", "timebank_activity_quarterly"], group_name=GROUP, kinds={"duckdb"}, deps=LOG_SOURCES,
     pool=WAREHOUSE_POOL, partitions_def=quarters, backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=mart_checks(TIMEBANK_TABLE),
     description="marts.timebank_activity_quarterly: the quarter rows of marts.timebank_activity (time bank × "
                 "quarter: members, active members, hours, exchanges, two-way share, reciprocity measures, "
                 "retention), one slice per reporting quarter, keyed by quarter_start. Same window and as_of as the "
@@ -113,28 +99,29 @@ def timebank_activity_quarterly(context: dg.AssetExecutionContext, warehouse: Wa
     with warehouse.connect() as con:
         frame = rc.timebank_activity_periods(con, s, start=start, end=end, run_id=context.run_id)
         frame.insert(0, "quarter_start", frame["period_start"].dt.to_period("Q").dt.start_time)
-        replace_quarters(con, TIMEBANK_TABLE, frame, column_types(TIMEBANK_TABLE, frame), start, end)
-    return dg.MaterializeResult(metadata={
-        **_quarters_metadata(frame, start, end), "time_banks": int(frame["timebank_id"].nunique()),
-        "preview": preview(frame[["timebank_id", "period_label", "members", "active_members", "hours_exchanged",
-                                  "two_way_share", "reciprocity_index"]]),
-    })
+        return write_quarters(context, con, settings, TIMEBANK_TABLE, frame, start, end, {
+            **_quarters_metadata(frame, start, end), "time_banks": int(frame["timebank_id"].nunique()),
+            "preview": preview(frame[["timebank_id", "period_label", "members", "active_members", "hours_exchanged",
+                                      "two_way_share", "reciprocity_index"]]),
+        })
 
 
 @dg.asset(
     key=["marts", "readmission_rates_quarterly"], group_name=GROUP, kinds={"duckdb"}, deps=[INDEX_KEY],
     pool=WAREHOUSE_POOL, partitions_def=quarters, backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=mart_checks(RATES_TABLE),
     description="marts.readmission_rates_quarterly: 30-day readmission rate with Wilson 95% interval per quarter "
                 "of discharge, overall and by exposure, time bank, programme, provider and area; one slice per "
                 "reporting quarter. A quarter's overall row equals its quarter row in marts.readmission_rates.",
 )
-def readmission_rates_quarterly(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def readmission_rates_quarterly(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                                settings: Settings) -> dg.MaterializeResult:
     start, end = _window(context)
     with warehouse.connect() as con:
         frame = readmission_rates_by_quarter(con, start, end)
         frame["run_id"] = context.run_id
-        replace_quarters(con, RATES_TABLE, frame, column_types(RATES_TABLE, frame), start, end)
-    return dg.MaterializeResult(metadata={**_quarters_metadata(frame, start, end), "preview": preview(frame)})
+        return write_quarters(context, con, settings, RATES_TABLE, frame, start, end,
+                              {**_quarters_metadata(frame, start, end), "preview": preview(frame)})
 
 
 quarterly_assets = [timebank_activity_quarterly, readmission_rates_quarterly]

@@ -118,11 +118,11 @@ def _funnel(con, rs, as_of, run_id):
 
 
 def _before_after(con, rs, as_of, run_id):
-    return *admissions_before_after(con, rs, as_of=as_of, run_id=run_id), []
+    return *admissions_before_after(con, rs, as_of=as_of), []
 
 
 def _service_use(con, rs, as_of, run_id):
-    return *service_use_change(con, rs, as_of=as_of, run_id=run_id), []
+    return *service_use_change(con, rs, as_of=as_of), []
 
 
 AVOIDED_SOURCES = ("marts.readmission_effects", "marts.readmission_before_after", "marts.service_use_change")

@@ -16,9 +16,10 @@ from models.wellbeing.effects import OUTCOME, effects_results
 from models.wellbeing.journeys import unaccounted_readings
 from models.wellbeing.tables import table_exists
 from pipelines.assets.diagnostics import write_comparison_diagnostics
-from pipelines.assets.publication import mart_checks, mart_key, write_marts
+from pipelines.assets.publication import column_schema, mart_checks, mart_key, table_columns, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
+from schemas.marts import mart
 
 CORE_KEY = dg.AssetKey(["core", "star_journeys"])
 GROUP = "wellbeing"
@@ -57,7 +58,8 @@ def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
 def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     config = wellbeing_settings(settings)
     with warehouse.connect() as con:
-        counts = wb.build_core(con, config, context.run_id)
+        counts = wb.write_core(con, config, context.run_id)
+        schema = column_schema(mart(wb.JOURNEYS), table_columns(con, wb.JOURNEYS))
     if counts["covariates_absent"]:
         context.log.warning(f"well-being covariates not in staging.persons, left out: {counts['covariates_absent']}")
     if counts["readings_left_out"]:
@@ -67,6 +69,7 @@ def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
         context.log.info("no Star or well-being readings staged: well-being tables are empty (source not supplied)")
     return dg.MaterializeResult(metadata={
         **{k: v for k, v in counts.items() if isinstance(v, int)},
+        "dagster/row_count": counts["rows_star_journeys"], "dagster/column_schema": schema,
         "covariates_used": ", ".join(counts["covariates_used"]) or "none",
         "covariates_absent": ", ".join(counts["covariates_absent"]) or "none",
         "baseline_rule": config.baseline_rule,

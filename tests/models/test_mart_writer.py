@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.mart_writer import write_mart
+from models.mart_writer import write_mart, write_mart_set
 from schemas.marts import mart
 
 RATES = "marts.readmission_rates"
@@ -67,3 +67,27 @@ def test_relation_and_templated_columns():
     assert [c.name for c in resolved if c.name.startswith("retention_")] == names
     with pytest.raises(ValueError, match="not declared \\['retention_x'\\]"):
         activity.resolve([c.name for c in activity.plain_columns()] + ["retention_x"])
+
+
+
+PEOPLE = "core.wellbeing_people"
+
+
+def _people(con, n: int):
+    """core.wellbeing_people rows with one covariate column (``ethnicity``) after the declared ones."""
+    return con.sql(f"SELECT 'p' || i AS person_id, true AS participant, 'tb1' AS timebank_id, NULL::DATE AS first_joined_on, "
+                   "NULL::DATE AS first_enrolled_on, DATE '2024-01-01' AS first_reading_on, "
+                   "DATE '2024-06-01' AS last_reading_on, DATE '1970-01-01' AS birth_date, 'F' AS sex, "
+                   f"3::BIGINT AS imd_decile, 'x' AS ethnicity FROM range({n}) t(i)")
+
+
+def test_a_set_is_written_whole_or_not_at_all():
+    con = duckdb.connect()
+    assert write_mart_set(con, {PEOPLE: _people(con, 3), RATES: _rates()}, "run-1") == {PEOPLE: 3, RATES: 2}
+    # the covariate column takes its staged type and stays before run_id (a plain column, never a covariate)
+    assert list(_types(con, PEOPLE).items())[-2:] == [("ethnicity", "VARCHAR"), ("run_id", "VARCHAR")]
+    bad = _rates().assign(discharges=["ten", "four"])  # the second table fails: the first is not replaced either
+    with pytest.raises(duckdb.ConversionException):
+        write_mart_set(con, {PEOPLE: _people(con, 5), RATES: bad}, "run-2")
+    assert con.execute(f"SELECT count(*), min(run_id) FROM {PEOPLE}").fetchone() == (3, "run-1")
+    assert con.execute(f"SELECT count(*), min(run_id) FROM {RATES}").fetchone() == (2, "run-1")

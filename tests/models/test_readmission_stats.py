@@ -171,6 +171,18 @@ def test_did_by_hand(tmp_path):
     con.close()
 
 
+def test_before_after_writes_nothing_and_runs_read_only(tmp_path):
+    """Without core.continuous_spells the continuous spells are computed in memory: nothing is written, so
+    the comparison runs on a read-only warehouse (the reader snapshot) and gives the same answer."""
+    _did_warehouse(tmp_path / "did.duckdb").close()
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    with duckdb.connect(str(tmp_path / "did.duckdb"), read_only=True) as con:
+        frame, _ = service_use_change(con, s, as_of=dt.date(2025, 1, 1))
+        adm, _ = admissions_before_after(con, s, as_of=dt.date(2025, 1, 1))
+        tables = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core'").fetchone()[0]
+    assert frame.iloc[0]["did"] == pytest.approx(-1.5 * 365.25 / 365) and adm.empty and tables == 0
+
+
 def test_avoided_by_hand():
     effects = pd.DataFrame([{"comparison": "any", "status": "estimated", "n_matched": 100, "risk_difference": -0.05,
                              "rd_ci_low": -0.1, "rd_ci_high": 0.0, "comparison_rate": 0.15, "participant_rate": 0.10}])

@@ -12,6 +12,7 @@ import hmac
 import math
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,7 +93,7 @@ def test_swemwbs_is_converted_before_change(tmp_path, warehouse):
     star = (readings("P1", "swemwbs", "total", ("2023-01-10", 20), ("2023-07-10", 24))
             + readings("P2", "swemwbs", "total", ("2023-01-10", 20), ("2023-07-10", 23)))
     build(tmp_path, warehouse, star)
-    wb.build_core(warehouse, wb.WellbeingSettings(), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(), "r")
     p1, p2 = journey(warehouse, "P1", "swemwbs", "total"), journey(warehouse, "P2", "swemwbs", "total")
     assert p1["baseline_score"] == 18.59 and p1["latest_score"] == 21.54
     assert p1["change"] == pytest.approx(2.95) and p2["change"] == pytest.approx(2.14)
@@ -114,7 +115,7 @@ STAR_RULES = (readings("A", "recovery_star", "work", ("2023-01-01", 5), ("2023-0
 
 def test_baseline_first_reading(tmp_path, warehouse):
     build(tmp_path, warehouse, STAR_RULES)
-    wb.build_core(warehouse, wb.WellbeingSettings(baseline_rule="first"), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(baseline_rule="first"), "r")
     a, b, c = (journey(warehouse, p, "recovery_star", "work") for p in "ABC")
     assert (a["baseline_score"], a["latest_score"], a["change"], a["baseline_reading"]) == (5, 7, 2, 1)
     assert (b["baseline_score"], b["change"]) == (3, 3)
@@ -130,7 +131,7 @@ def test_baseline_first_reading(tmp_path, warehouse):
 def test_baseline_lower_of_first_two(tmp_path, warehouse):
     build(tmp_path, warehouse, STAR_RULES)
     settings = wb.WellbeingSettings(baseline_rule="lower_of_first_two")
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     a, b, c = (journey(warehouse, p, "recovery_star", "work") for p in "ABC")
     assert (a["baseline_score"], a["change"], a["baseline_reading"]) == (3, 4, 2)  # 3 is lower than 5
     assert (b["baseline_score"], b["change"], b["baseline_reading"]) == (3, 3, 1)  # first already lower
@@ -148,7 +149,7 @@ def test_wellbeing_star_one_to_five(tmp_path, warehouse):
     star = (readings("W1", "wellbeing_star", "money", ("2023-01-01", 1), ("2023-06-01", 5))
             + readings("W2", "wellbeing_star", "money", ("2023-01-01", 3), ("2023-06-01", 3)))
     build(tmp_path, warehouse, star)
-    wb.build_core(warehouse, wb.WellbeingSettings(), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(), "r")
     w1 = journey(warehouse, "W1", "wellbeing_star", "money")
     assert (w1["baseline_stage"], w1["latest_stage"]) == ("not_thinking_about_it", "as_good_as_it_can_be")
     assert (w1["baseline_stage_order"], w1["latest_stage_order"]) == (1, 5)
@@ -166,7 +167,7 @@ def test_single_reading_counts_in_snapshot_not_in_change(tmp_path, warehouse):
             + readings("S2", "justice_star", "accommodation", ("2023-01-01", 4), ("2023-05-01", 6)))
     build(tmp_path, warehouse, star)
     settings = wb.WellbeingSettings()
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     row = change_row(wb.change_table(warehouse, settings), "justice_star", "accommodation")
     assert (row["n_people"], row["n_single_reading"], row["n_paired"]) == (2, 1, 1)
     assert row["mean_baseline"] == 3.0 and row["mean_baseline_paired"] == 4.0 and row["mean_change"] == 2.0
@@ -184,7 +185,7 @@ def test_transition_matrix(tmp_path, warehouse):
             + readings("T3", "recovery_star", "work", ("2023-01-01", 2), ("2023-06-01", 1))  # stuck -> stuck
             + readings("T4", "recovery_star", "work", ("2023-01-01", 8), ("2023-06-01", 6)))  # learning -> believing
     build(tmp_path, warehouse, star)
-    wb.build_core(warehouse, wb.WellbeingSettings(), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(), "r")
     t = wb.transitions_table(warehouse, wb.WellbeingSettings())
     t = t[(t.area == "work") & (t.timebank_id == "all")]
     assert len(t) == 25  # the full 5 x 5 matrix, zero cells included
@@ -211,7 +212,7 @@ def test_reliable_change_exactly_at_the_threshold_is_not_reliable(tmp_path, ware
             + readings("R4", "recovery_star", "work", ("2023-01-01", 6), ("2023-06-01", 4)))  # -2: not reliable
     build(tmp_path, warehouse, star)
     settings = wb.WellbeingSettings(reliability={"recovery_star": 0.5}, rci_sd={"recovery_star": 2 / 1.96})
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     r1, r2, r3, r4 = (journey(warehouse, p, "recovery_star", "work") for p in ("R1", "R2", "R3", "R4"))
     assert r1["rci"] == pytest.approx(1.96) and r1["rci_threshold"] == pytest.approx(2.0)
     assert not r1["reliable_improvement"] and not r1["reliable_deterioration"]
@@ -228,7 +229,7 @@ def test_rci_uses_the_baseline_sd_of_the_data(tmp_path, warehouse):
     star = (readings("D1", "home_star", "my_money", ("2023-01-01", 3), ("2023-06-01", 5))
             + readings("D2", "home_star", "my_money", ("2023-01-01", 5), ("2023-06-01", 6)))
     build(tmp_path, warehouse, star)
-    wb.build_core(warehouse, wb.WellbeingSettings(reliability={"home_star": 0.75}), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(reliability={"home_star": 0.75}), "r")
     d1, d2 = journey(warehouse, "D1", "home_star", "my_money"), journey(warehouse, "D2", "home_star", "my_money")
     assert d1["rci_sd"] == pytest.approx(math.sqrt(2)) and d1["s_diff"] == pytest.approx(1.0)
     assert (d1["rci"], d2["rci"]) == (pytest.approx(2.0), pytest.approx(1.0))
@@ -247,7 +248,7 @@ def test_reliable_improvement_mart_for_the_social_value_model(tmp_path, warehous
     members = [f"X{i},TB01,M{i},community,2022-06-01," for i in (1, 2, 3)]
     build(tmp_path, warehouse, star, members=members)
     settings = wb.WellbeingSettings()
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     rel = wb.reliable_table(warehouse, settings)
     overall = rel.set_index("output_key")
     assert {"reliable_wellbeing_improvement", "reliable_wellbeing_improvement@TB01",
@@ -272,7 +273,7 @@ def test_person_reliable_improvement_needs_no_reliable_deterioration(tmp_path, w
             + readings("Q2", "recovery_star", "trust_hope", ("2023-01-01", 5), ("2023-06-01", 5)))
     build(tmp_path, warehouse, star)
     settings = wb.WellbeingSettings(reliability={"recovery_star": 0.8}, rci_sd={"recovery_star": 1.0})
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     ch = wb.change_table(warehouse, settings)
     any_area = change_row(ch, "recovery_star", "at_least_one_area")
     assert (any_area["n_paired"], any_area["n_improved"], any_area["n_worse"], any_area["n_same"]) == (2, 2, 1, 0)
@@ -287,7 +288,7 @@ def test_anxiety_lower_is_better(tmp_path, warehouse):
             + readings("O1", "ons4", "life_satisfaction", ("2023-01-01", 8), ("2023-06-01", 3)))
     build(tmp_path, warehouse, star)
     settings = wb.WellbeingSettings(reliability={"ons4": 0.5}, rci_sd={"ons4": 1.0})
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     anx, life = journey(warehouse, "O1", "ons4", "anxiety"), journey(warehouse, "O1", "ons4", "life_satisfaction")
     assert anx["change"] == -5 and anx["improvement"] == 5 and anx["outcome"] == "improved" and not anx["higher_is_better"]
     assert life["change"] == -5 and life["improvement"] == -5 and life["outcome"] == "worse"
@@ -322,7 +323,7 @@ def _paired_people(n: int, prefix: str = "F") -> list[str]:
 def test_fewer_than_30_paired_is_flagged(tmp_path, warehouse, n, small):
     build(tmp_path, warehouse, _paired_people(n))
     settings = wb.WellbeingSettings()
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     ch = wb.change_table(warehouse, settings)
     row = change_row(ch, "wemwbs", "total")
     assert row["n_paired"] == n and bool(row["small_n"]) is small
@@ -368,7 +369,7 @@ def test_hours_up_to_each_reading_and_participants(tmp_path, warehouse):
                  "E6,TB01,MA,MB,4,2023-10-01,x,exchange"]       # after the last reading
     build(tmp_path, warehouse, star, members=members, exchanges=exchanges)
     settings = wb.WellbeingSettings()
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     h = warehouse.execute(
         "SELECT person_id, assessed_on::VARCHAR, hours_given, hours_received FROM core.wellbeing_readings ORDER BY ALL"
     ).fetchall()
@@ -381,7 +382,7 @@ def test_hours_up_to_each_reading_and_participants(tmp_path, warehouse):
     tb = {r[0]: r[1] for r in warehouse.execute("SELECT person_id, timebank_id FROM core.star_journeys").fetchall()}
     assert tb == {pid("H1"): "TB01", pid("H2"): "TB02", pid("H3"): "none"}
     # a 3-month window, (2023-06-01, 2023-09-01], keeps only E2 (2023-06-15) of the hours given
-    wb.build_core(warehouse, wb.WellbeingSettings(hours_window_months=3), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(hours_window_months=3), "r")
     g = warehouse.execute("SELECT hours_given FROM core.wellbeing_readings WHERE person_id = ? AND assessed_on = '2023-09-01'",
                           [pid("H1")]).fetchall()
     assert g == [(3.0,)]
@@ -394,7 +395,7 @@ def test_hours_up_to_each_reading_and_participants(tmp_path, warehouse):
 def test_enrolment_makes_a_participant(tmp_path, warehouse):
     star = readings("E1", "recovery_star", "work", ("2023-03-01", 4), ("2023-09-01", 6))
     build(tmp_path, warehouse, star, enrolments=["E1,peer_visiting_after_discharge,2023-02-01,"])
-    wb.build_core(warehouse, wb.WellbeingSettings(), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(), "r")
     assert warehouse.execute("SELECT participant, timebank_id FROM core.wellbeing_people").fetchall() == [(True, "none")]
 
 
@@ -439,3 +440,24 @@ def test_settings_validation():
     assert defaults.reliability == {"wemwbs": 0.89} and defaults.sem == {"swemwbs": 1.03}
     assert defaults.lookup("reliability", "wemwbs", "total") == 0.89
     assert wb.WellbeingSettings(reliability={"ons4": 0.5, "ons4.anxiety": 0.7}).lookup("reliability", "ons4", "anxiety") == 0.7
+
+
+def test_build_core_computes_on_a_read_only_warehouse_and_writes_nothing(tmp_path, warehouse):
+    """build_core returns the four core tables as relations (temporary tables of the connection), so it runs on a
+    read-only warehouse; written by write_core, they hold the same rows."""
+    star = (readings("P1", "swemwbs", "total", ("2023-01-10", 20), ("2023-07-10", 24))
+            + readings("P2", "swemwbs", "total", ("2023-01-10", 20)))
+    build(tmp_path, warehouse, star)
+    warehouse.close()
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        frames, covariates = wb.build_core(con, wb.WellbeingSettings())
+        computed = {name: rel.order("ALL").fetchall() for name, rel in frames.items()}
+        assert not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core'").fetchone()[0]
+    assert set(computed) == set(wb.CORE_TABLES) and covariates["covariates_absent"] == []
+    assert sorted(r[:3] for r in computed[wb.JOURNEYS]) == sorted([(pid("P1"), "swemwbs", "total"),
+                                                                   (pid("P2"), "swemwbs", "total")])
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        counts = wb.write_core(con, wb.WellbeingSettings(), "r")
+        for name, rows in computed.items():
+            written = con.sql(f"SELECT * EXCLUDE (run_id) FROM {name} ORDER BY ALL").fetchall()
+            assert written == rows and counts[f"rows_{name.split('.')[1]}"] == len(rows)

@@ -34,7 +34,7 @@ MEMBERS = ["MA,TB01,A,community,2023-02-01,", "MC,TB01,C,community,2023-03-15,",
 @pytest.fixture
 def trials(tmp_path, warehouse):
     build(tmp_path, warehouse, STAR, members=MEMBERS)
-    wb.build_core(warehouse, wb.WellbeingSettings(), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(), "r")
     df = warehouse.execute("""
         SELECT person_id, strftime(trial_month, '%Y-%m') AS trial, participant, time_zero::VARCHAR AS t0,
                baseline_on::VARCHAR AS b, followup_on::VARCHAR AS f, improvement
@@ -62,10 +62,10 @@ def test_joining_before_the_first_reading_is_in_no_trial(trials):
 def test_follow_up_window_and_lookback_are_settings(tmp_path, warehouse):
     build(tmp_path, warehouse, STAR, members=MEMBERS)
     # a 12-month horizon +/- 30 days: nobody has a reading 335-395 days after the baseline
-    wb.build_core(warehouse, wb.WellbeingSettings(follow_up_days=365, follow_up_tolerance_days=30), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(follow_up_days=365, follow_up_tolerance_days=30), "r")
     assert warehouse.execute("SELECT count(*) FROM core.wellbeing_trials WHERE followup_on IS NOT NULL").fetchall()[0][0] == 0
     # a 20-day lookback: A's baseline (22 days before joining) and C's are too old; no trial at all
-    wb.build_core(warehouse, wb.WellbeingSettings(baseline_lookback_days=20), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(baseline_lookback_days=20), "r")
     assert warehouse.execute("SELECT count(*) FROM core.wellbeing_trials").fetchall()[0][0] == 0
 
 
@@ -86,7 +86,7 @@ def test_matched_effect_on_the_fixture_and_mart_columns(tmp_path, warehouse):
     persons = [f"{p},{1950 + 3 * i}-01-01,female,E1,5" for i, p in enumerate(ids)]  # ages spread, so nothing separates
     build(tmp_path, warehouse, STAR + MORE, members=MEMBERS, persons=persons)
     settings = wb.WellbeingSettings(caliper=None, covariates=("age",))
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     frame, _ = eff.trial_frames(warehouse, settings)
     people = frame.groupby(["person_id", "trial_month", "participant"]).agg(improvement=("improvement", "mean")).reset_index()
     # two trials, each with its participant and comparison people: what matching can pick from
@@ -132,7 +132,7 @@ def test_reliable_improvement_is_estimated_on_the_matched_sample_and_never_the_h
     persons = [f"{p},{1950 + 3 * i}-01-01,female,E1,5" for i, p in enumerate(ids)]
     build(tmp_path, warehouse, STAR + MORE, members=MEMBERS, persons=persons)
     settings = wb.WellbeingSettings(caliper=None, covariates=("age",), reliability={"recovery_star": 0.8})
-    wb.build_core(warehouse, settings, "r")
+    wb.write_core(warehouse, settings, "r")
     out = wb.effects_table(warehouse, settings)
     head = out[out["headline"].astype(bool)].iloc[0]
     rel = out[out["outcome"] == "reliable_improvement"]
@@ -150,7 +150,7 @@ def test_the_reading_before_the_baseline_is_recorded_for_the_prior_reading_desig
     # days before the baseline: no prior reading.
     e = readings("E", "recovery_star", "work", ("2023-01-02", 4), ("2023-02-01", 3), ("2023-08-01", 6))
     build(tmp_path, warehouse, STAR + e, members=[*MEMBERS, "ME,TB01,E,community,2023-02-01,"])
-    wb.build_core(warehouse, wb.WellbeingSettings(design="prior_reading"), "r")
+    wb.write_core(warehouse, wb.WellbeingSettings(design="prior_reading"), "r")
     got = warehouse.execute("""
         SELECT person_id, prior_on::VARCHAR AS prior_on, prior_oriented, days_from_prior, baseline_oriented, improvement
         FROM core.wellbeing_trials WHERE participant ORDER BY person_id""").df()

@@ -45,7 +45,7 @@ def synthetic(tmp_path_factory):
     reports = ingest_all(con, out, sources=[s for s in SOURCES if s in NEEDED])
     assert reports["star_readings"].rows_quarantined == 0
     settings = wb.WellbeingSettings()
-    wb.build_core(con, settings, "synthetic")
+    wb.write_core(con, settings, "synthetic")
     model = wb.model_table(con, settings)
     yield con, truth, settings, model
     con.close()

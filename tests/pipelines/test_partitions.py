@@ -31,6 +31,7 @@ from pipelines.assets.quarterly import (
     quarterly_job,
     quarters,
 )
+from pipelines.assets.publication import aggregate_only
 from pipelines.assets.readmission import index_discharges_asset, mart_assets
 from pipelines.assets.reciprocity import timebank_activity as timebank_activity_asset
 from pipelines.definitions import all_assets_job, defs
@@ -161,13 +162,26 @@ def _assert_same_as_unpartitioned(path: Path) -> pd.DataFrame:
 def test_four_partition_runs_equal_one_unpartitioned_run_and_a_rerun_replaces_its_slice(sample):
     tmp, warehouse = sample
     for key in FOUR:
-        assert dg.materialize(quarterly_assets, resources=_resources(tmp, warehouse), partition_key=key).success
+        result = dg.materialize(quarterly_assets, resources=_resources(tmp, warehouse), partition_key=key)
+        checks = result.get_asset_check_evaluations()
+        assert result.success and len(checks) == 2 and all(c.passed for c in checks)  # aggregate_only, partitioned
     before = _assert_same_as_unpartitioned(warehouse)
     assert before["run_id"].nunique() == 4  # one run per quarter
     rerun = dg.materialize(quarterly_assets, resources=_resources(tmp, warehouse), partition_key="2023-04-01")
     after = _assert_same_as_unpartitioned(warehouse)  # no duplicates, same numbers
     changed = after.loc[after["run_id"] != before["run_id"], "quarter_start"].dt.strftime("%Y-%m-%d").unique()
     assert list(changed) == ["2023-04-01"] and set(after.loc[after["run_id"] == rerun.run_id, "period_label"]) == {"2023-Q2"}
+    with duckdb.connect(str(warehouse)) as con:
+        window = (dt.date(2023, 4, 1), dt.date(2023, 7, 1))
+        assert aggregate_only(con, RATES_TABLE, rerun.run_id, window).passed
+        assert not aggregate_only(con, RATES_TABLE, "another-run", window).passed  # the quarter is not its
+        con.execute(f"UPDATE {RATES_TABLE} SET run_id = 'unrecorded' WHERE quarter_start = DATE '2023-01-01'")
+        failed = aggregate_only(con, RATES_TABLE, rerun.run_id, window)
+        assert not failed.passed and failed.metadata["rows_of_unrecorded_runs"].value > 0
+        con.execute(f"UPDATE {RATES_TABLE} SET run_id = ? WHERE quarter_start = DATE '2023-01-01' AND dimension = 'overall'",
+                    [rerun.run_id])  # that quarter now mixes two runs
+        mixed = aggregate_only(con, RATES_TABLE, rerun.run_id, window)
+        assert not mixed.passed and mixed.metadata["slices_from_several_runs"].value == 1
 
 
 def test_cli_backfill_of_a_partition_range_in_one_run(sample, tmp_path):
