@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -70,13 +71,20 @@ def effect_truth(truth: dict) -> dict:
     return out
 
 
-def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, model: bool = True,
-             generator: Path = REPO) -> dict:
+def staged_seed(seed: int, persons: int, tmp: Path, null: bool,
+                generator: Path = REPO) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    """Generate one seed's inputs and ingest the sources the well-being models need: (warehouse, truth.json)."""
     out = tmp / f"in{seed}"
     truth = _generate(seed, persons, out, null, generator)
     con = duckdb.connect(str(tmp / f"w{seed}.duckdb"))
     for source in (s for s in SOURCES if s in NEEDED):
         ingest_source(con, source, out, run_id="validate", as_of=dt.date(2025, 1, 1), key=KEY)
+    return con, truth
+
+
+def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, model: bool = True,
+             generator: Path = REPO) -> dict:
+    con, truth = staged_seed(seed, persons, tmp, null, generator)
     rec = {"seed": seed, "persons": persons, "null": null, "effects": {}, "model": {}}
     targets = effect_truth(truth)
     for design in designs:
@@ -136,6 +144,26 @@ def summarise(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def read_records(files: list[Path]) -> list[dict]:
+    """The records of earlier runs: one JSON object per line of each file."""
+    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line]
+
+
+def run_seeds(seeds: str, one: Callable[[int, Path], dict], out: Path | None) -> list[dict]:
+    """``one(seed, scratch directory)`` for each seed of ``FIRST-LAST``, each record appended to ``out`` as it ends."""
+    first, last = map(int, seeds.split("-"))
+    records = []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(first, last + 1):
+            records.append(one(seed, Path(tmp)))
+            if out:
+                with out.open("a") as fh:
+                    fh.write(json.dumps(records[-1]) + "\n")
+            print(f"seed {seed} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    return records
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=20000)
@@ -150,20 +178,11 @@ def main() -> None:
     parser.add_argument("--summarise", type=Path, nargs="+", help="only print the table of these JSON-lines files")
     args = parser.parse_args()
     if args.summarise:
-        print(summarise([json.loads(line) for f in args.summarise for line in f.read_text().splitlines() if line]))
+        print(summarise(read_records(args.summarise)))
         return
-    first, last = map(int, args.seeds.split("-"))
-    records = []
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(first, last + 1):
-            rec = one_seed(seed, args.persons, Path(tmp), args.null, tuple(args.designs.split(",")), not args.no_model,
-                           args.generator_dir)
-            records.append(rec)
-            if args.out:
-                with args.out.open("a") as fh:
-                    fh.write(json.dumps(rec) + "\n")
-            print(f"seed {seed} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    records = run_seeds(args.seeds, lambda seed, tmp: one_seed(
+        seed, args.persons, tmp, args.null, tuple(args.designs.split(",")), not args.no_model, args.generator_dir), args.out)
     print(summarise(records))
     print(f"total {time.perf_counter() - t0:.0f} s")
 

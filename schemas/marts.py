@@ -751,7 +751,7 @@ WELLBEING_MODEL = Mart(
         Column('hours_window_months', 'INTEGER', 'settings used (window empty = cumulative)'),
         Column('covariates', 'VARCHAR', 'covariates that entered the model'),
         Column('converged', 'BOOLEAN', 'optimiser converged'),
-        Column('status', 'VARCHAR', '`fitted`, `fitted, not converged: read with care`, `not fitted: <why>`, `not estimable: <why>`'),
+        Column('status', 'VARCHAR', '`fitted` or `fitted, not converged: read with care`, each followed by `; descriptive only: <why>` (the intervals undercover the injected effect in docs/validation.md, in every scope); `not fitted: <why>`, `not estimable: <why>`'),
     ),
 )
 
