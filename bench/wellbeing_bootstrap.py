@@ -60,7 +60,7 @@ def bootstrap(data: pd.DataFrame, covs: list[str], settings: wb.WellbeingSetting
 def one_seed(seed: int, persons: int, reps: int, tmp: Path, null: bool) -> dict:
     con, truth = staged_seed(seed, persons, tmp, null)
     settings = wb.WellbeingSettings()
-    wb.build_core(con, settings, "validate")
+    wb.write_core(con, settings, "validate")
     frame, covs = model_frame(con, settings)
     con.close()
     rec = {"seed": seed, "persons": persons, "reps": reps, "null": null}
