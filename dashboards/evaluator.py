@@ -133,8 +133,10 @@ def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Sec
                        {c: "n_people" for c in ("estimate", "se", "ci_low", "ci_high", "p_value")}, texts=["status"],
                        name="mixed model")
     return [Section(title, f"{len(fitted)} coefficients of hours given and received from fitted models per instrument and "
-                    "pooled (random intercept per person, REML). Read the per-instrument rows first; pooled rows put "
-                    "different scales on one ruler.", figure=figure, table=table, csv_name="evaluator-mixed-model.csv",
+                    "pooled (random intercept per person, REML). Every coefficient is descriptive only: in simulations with "
+                    "a known effect their 95% intervals held it in 65-81% of runs, not 95% (docs/validation.md), so "
+                    "read them as a description of who improved alongside their hours, not as an effect. Pooled rows "
+                    "also put different scales on one ruler.", figure=figure, table=table, csv_name="evaluator-mixed-model.csv",
                     collapsed=True)]
 
 
