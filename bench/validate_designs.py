@@ -67,12 +67,12 @@ NO_TRUTH = ("landmark", "clone_censor_weight")  # designs whose effect-scenario 
 SCENARIOS = {"null": Effects(or_readmit=1.0, or_reoffend=1.0), "effect": Effects()}
 
 
-def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int) -> list[dict]:
+def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int, designs: tuple[str, ...]) -> list[dict]:
     base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
     build_index_discharges(con, base, as_of=as_of, run_id="bench")
     discharges = discharges_frame(con)
     out = []
-    for design in READMISSION_DESIGNS:
+    for design in (d for d in READMISSION_DESIGNS if d in designs):
         settings = base.model_copy(update={"design": design, "ccw_bootstrap": ccw_bootstrap})
         if design == "clone_censor_weight":
             r = ccw_row(units(discharges, "any"), settings, "any", OUTCOME)
@@ -94,12 +94,14 @@ def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int) -> li
     return out
 
 
-def reoffending_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
+def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...]) -> list[dict]:
+    if not set(designs) & set(DESIGNS):
+        return []
     base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
     build_justice_cohort(con, base, as_of=as_of, run_id="bench")
     cohort = read_cohort(con)
     out = []
-    for design in DESIGNS:
+    for design in (d for d in DESIGNS if d in designs):
         settings = base.model_copy(update={"design": design})
         df = analysis_frame(cohort, settings)
         rows, _, _, res = compare_programme(df, ANY, settings, None)
@@ -113,7 +115,8 @@ def reoffending_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
     return out
 
 
-def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int) -> list[dict]:
+def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
+              designs: tuple[str, ...] = READMISSION_DESIGNS) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"
         truth = generate(Config(persons=persons, seed=seed, out=folder, effects=SCENARIOS[scenario]))
@@ -122,7 +125,7 @@ def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int) -> lis
         try:
             for source in SOURCES:
                 ingest_source(con, source, folder, run_id="bench", as_of=as_of, key=KEY)
-            rows = readmission_rows(con, truth, as_of, ccw_bootstrap) + reoffending_rows(con, truth, as_of)
+            rows = readmission_rows(con, truth, as_of, ccw_bootstrap, designs) + reoffending_rows(con, truth, as_of, designs)
         finally:
             con.close()
     return [{"scenario": scenario, "seed": seed, **r} for r in rows]
@@ -185,6 +188,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--ccw-bootstrap", type=int, default=200, help="clone-censor-weight bootstrap replicates")
+    ap.add_argument("--designs", nargs="+", choices=READMISSION_DESIGNS, default=list(READMISSION_DESIGNS),
+                    help="run only these designs (reoffending has all but clone_censor_weight)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
@@ -205,7 +210,7 @@ def main(argv=None) -> int:
         if a.max_minutes is not None and time.perf_counter() - t0 > 60 * a.max_minutes:
             break
         for scenario in SCENARIOS:
-            rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap)
+            rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs))
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)
