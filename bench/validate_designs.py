@@ -123,7 +123,8 @@ def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
         as_of = dt.date.fromisoformat(truth["end"])
         con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
         try:
-            for source in SOURCES:
+            justice = bool(set(designs) & set(DESIGNS))  # the reoffending designs need the justice extracts
+            for source in (s for s in SOURCES if justice or s not in ("justice_events", "offences")):
                 ingest_source(con, source, folder, run_id="bench", as_of=as_of, key=KEY)
             rows = readmission_rows(con, truth, as_of, ccw_bootstrap, designs) + reoffending_rows(con, truth, as_of, designs)
         finally:
