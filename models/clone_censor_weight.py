@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-RIDGE = 1e-4  # per unit-day L2 penalty: keeps day intercepts finite on days nobody starts
+RIDGE = 1e-3  # L2 penalty (absolute, negligible against the data): keeps day intercepts finite on days nobody starts
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,9 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> np.ndarray:
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray | None = None,
                  iterations: int = 50) -> np.ndarray:
-    """Weighted logistic regression by Newton–Raphson with a small ridge (RIDGE × total weight), from ``beta``."""
+    """Weighted logistic regression by Newton–Raphson with a tiny ridge (RIDGE), from ``beta``."""
     beta = np.zeros(x.shape[1]) if beta is None else beta.copy()
-    lam = RIDGE * w.sum()
+    lam = RIDGE
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(x @ beta, -30, 30)))
         grad = x.T @ (w * (y - p)) - lam * beta
