@@ -18,7 +18,7 @@ ingest (``pipelines.ingest.stage.ingest_source``: contract checks, pseudonymisat
 tables), the core SQL (``build_index_discharges``, ``build_justice_cohort``) and the model
 functions (``models.readmission.effects``, ``models.reoffending.effects.compare_programme``)
 for each design: ``exposure_window`` (the old definition), ``risk_set`` (the new default) and
-``landmark``. Only the ``any`` / ``any_participation`` comparison is run (the others use the
+``landmark``, and for readmission also ``clone_censor_weight`` (``--ccw-bootstrap`` replicates). Only the ``any`` / ``any_participation`` comparison is run (the others use the
 same code). Dagster is skipped to save time; the assets call exactly these functions.
 
 Truth: the null scenario's is 0 for every design. In the effect scenario the risk-set truth is
@@ -27,7 +27,8 @@ over participants of p1 - p0, the outcome counted from each participant's start 
 definition has no well-defined estimand (its participants are selected on the outcome); its
 bias is shown against the same figure. The landmark design targets a different quantity
 (readmission on days 14-29 among those at risk on day 14) that the truth file does not give,
-so its effect-scenario coverage is not reported.
+so its effect-scenario coverage is not reported. Nor is clone–censor–weight's: it targets "start
+within 14 days vs. not" over all discharges, which truth.json does not give either.
 
 Writes one CSV row per replication, scenario, outcome and design, and prints the Markdown
 tables for docs/validation.md (section "Readmission and reoffending designs (issue 15)").
@@ -50,7 +51,8 @@ import pandas as pd
 from data.synthetic import Config, Effects, generate
 from models.comparison import ComparisonError
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
-from models.readmission.effects import design_rows, run_comparison
+from models.readmission.clone_censor import ccw_row
+from models.readmission.effects import OUTCOME, design_rows, run_comparison, units
 from models.reoffending import ReoffendingSettings, build_justice_cohort, read_cohort
 from models.reoffending.effects import compare_programme
 from models.reoffending.prepare import ANY, analysis_frame
@@ -60,16 +62,25 @@ KEY = b"validate-designs-key-0123456789abcdef"
 SOURCES = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "hospital_spells",
            "justice_events", "offences")
 DESIGNS = ("exposure_window", "risk_set", "landmark")
+READMISSION_DESIGNS = (*DESIGNS, "clone_censor_weight")
+NO_TRUTH = ("landmark", "clone_censor_weight")  # designs whose effect-scenario estimand truth.json does not give
 SCENARIOS = {"null": Effects(or_readmit=1.0, or_reoffend=1.0), "effect": Effects()}
 
 
-def readmission_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
+def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int, designs: tuple[str, ...]) -> list[dict]:
     base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
     build_index_discharges(con, base, as_of=as_of, run_id="bench")
     discharges = discharges_frame(con)
     out = []
-    for design in DESIGNS:
-        settings = base.model_copy(update={"design": design})
+    for design in (d for d in READMISSION_DESIGNS if d in designs):
+        settings = base.model_copy(update={"design": design, "ccw_bootstrap": ccw_bootstrap})
+        if design == "clone_censor_weight":
+            r = ccw_row(units(discharges, "any"), settings, "any", OUTCOME)
+            out.append({"outcome": "readmission", "design": design, "estimate": r["risk_difference"],
+                        "ci_low": r["rd_ci_low"], "ci_high": r["rd_ci_high"], "n_treated": r["n_treated"],
+                        "n_matched": r["n_matched"],
+                        "truth_risk_set": truth["realised"]["readmission"]["att_expected_risk_difference"]})
+            continue
         rows = design_rows(discharges, settings, "any")
         try:
             res = run_comparison(rows, settings)
@@ -83,12 +94,14 @@ def readmission_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
     return out
 
 
-def reoffending_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
+def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...]) -> list[dict]:
+    if not set(designs) & set(DESIGNS):
+        return []
     base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
     build_justice_cohort(con, base, as_of=as_of, run_id="bench")
     cohort = read_cohort(con)
     out = []
-    for design in DESIGNS:
+    for design in (d for d in DESIGNS if d in designs):
         settings = base.model_copy(update={"design": design})
         df = analysis_frame(cohort, settings)
         rows, _, _, res = compare_programme(df, ANY, settings, None)
@@ -102,16 +115,18 @@ def reoffending_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
     return out
 
 
-def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
+def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
+              designs: tuple[str, ...] = READMISSION_DESIGNS) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"
         truth = generate(Config(persons=persons, seed=seed, out=folder, effects=SCENARIOS[scenario]))
         as_of = dt.date.fromisoformat(truth["end"])
         con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
         try:
-            for source in SOURCES:
+            justice = bool(set(designs) & set(DESIGNS))  # the reoffending designs need the justice extracts
+            for source in (s for s in SOURCES if justice or s not in ("justice_events", "offences")):
                 ingest_source(con, source, folder, run_id="bench", as_of=as_of, key=KEY)
-            rows = readmission_rows(con, truth, as_of) + reoffending_rows(con, truth, as_of)
+            rows = readmission_rows(con, truth, as_of, ccw_bootstrap, designs) + reoffending_rows(con, truth, as_of, designs)
         finally:
             con.close()
     return [{"scenario": scenario, "seed": seed, **r} for r in rows]
@@ -124,7 +139,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         truth = np.zeros(len(g)) if scenario == "null" else g["truth_risk_set"].to_numpy()
         covered = (g["ci_low"] <= truth) & (truth <= g["ci_high"])
         significant = (g["ci_high"] < 0) | (g["ci_low"] > 0)
-        show = scenario == "null" or design != "landmark"
+        show = scenario == "null" or design not in NO_TRUTH
         out.append({
             "scenario": scenario, "outcome": outcome, "design": design, "reps": len(g),
             "mean_truth": float(np.mean(truth)) if show else np.nan,
@@ -173,6 +188,9 @@ def main(argv=None) -> int:
     ap.add_argument("--persons", type=int, default=20000)
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("--ccw-bootstrap", type=int, default=200, help="clone-censor-weight bootstrap replicates")
+    ap.add_argument("--designs", nargs="+", choices=READMISSION_DESIGNS, default=list(READMISSION_DESIGNS),
+                    help="run only these designs (reoffending has all but clone_censor_weight)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
@@ -193,7 +211,7 @@ def main(argv=None) -> int:
         if a.max_minutes is not None and time.perf_counter() - t0 > 60 * a.max_minutes:
             break
         for scenario in SCENARIOS:
-            rows += replicate(scenario, a.first_seed + r, a.persons)
+            rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs))
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)

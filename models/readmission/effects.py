@@ -14,6 +14,8 @@ trial (docs/methods.md, "Target trials") built by :mod:`models.time_zero`:
   readmitted before it; participants started by day L.
 * ``exposure_window``: the old, biased definition (any start within 14 days, follow-up from
   day 0), kept only to show the bias.
+* ``clone_censor_weight``: every discharge cloned at discharge into "start within 14 days" and
+  "do not", censored on deviation, weighted (:mod:`.clone_censor`); no matching.
 
 The outcome is a readmission on day *k* (or L) to ``window_max_days`` (29) after discharge,
 for both groups. Comparisons: ``any`` (either route), ``timebank`` (time-bank activity; a
@@ -33,6 +35,7 @@ from models.comparison import ComparisonError, estimate_effect
 from models.time_zero import DesignWords, trial_frame
 from models.time_zero import design_sentence as sentence
 
+from .clone_censor import ccw_row
 from .settings import ReadmissionSettings
 from .tables import READMISSION_EFFECTS, empty_frame
 
@@ -129,6 +132,12 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
     rows, results = [], {}
     covs = list(settings.matching_covariates)
     for comparison in COMPARISONS:
+        if settings.design == "clone_censor_weight":
+            cloned = units(discharges, comparison)
+            if not (cloned["start"] <= settings.enrolment_days_after_discharge).any():
+                continue  # no participants by this route: nothing to report
+            rows.append(ccw_row(cloned, settings, comparison, OUTCOME))
+            continue
         df = design_rows(discharges, settings, comparison)
         n_t = int(df["treated"].sum())
         n_units = int(df["discharge_id"].nunique()) if len(df) else 0

@@ -19,7 +19,9 @@ Every default is documented with its source (details in docs/outputs-readmission
 * ``design`` = risk_set: each participant's follow-up starts on their own start day, against
   discharges still at risk and not yet enrolled that day (Li, Propert & Rosenbaum 2001, JASA
   96:870; docs/methods.md "Target trials"); ``landmark`` and the old, biased
-  ``exposure_window`` are options (bench/validate_designs.py, docs/validation.md).
+  ``exposure_window`` are options (bench/validate_designs.py, docs/validation.md), and so is
+  ``clone_censor_weight`` (Hernán et al. 2016, J Clin Epidemiol 79:70; Maringe et al. 2020, Int J
+  Epidemiol 49:1719) with 200 bootstrap replicates, stabilised and untruncated weights.
 * ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``method`` = "match", 1:1 without
   replacement: the comparison engine's defaults (docs/comparison-engine.md).
 * Funnel plots: 95% and 99.8% limits, overdispersion by the additive random-effects
@@ -101,16 +103,25 @@ class ReadmissionSettings(BaseModel):
         365, ge=1, description="Window before the index admission for 'prior emergency admissions' (12 months).")
 
     # ------------------------------------------------------------------ design
-    design: Literal["risk_set", "landmark", "exposure_window"] = Field(
+    design: Literal["risk_set", "landmark", "exposure_window", "clone_censor_weight"] = Field(
         "risk_set",
         description="Time zero of the comparison (docs/methods.md, target trials): risk_set = each participant's "
                     "own start day, matched to discharges still at risk and not yet enrolled that day (Li, Propert & "
                     "Rosenbaum 2001); landmark = day landmark_day, among discharges not readmitted before it; "
                     "exposure_window = the old definition (enrolment up to enrolment_days_after_discharge counts, "
-                    "follow-up from day 0), biased by immortal time and kept only to show it.")
+                    "follow-up from day 0), biased by immortal time and kept only to show it; clone_censor_weight = "
+                    "every discharge cloned at discharge into 'start within the grace period' and 'do not', censored "
+                    "on deviation and weighted (models/clone_censor_weight.py; Maringe et al. 2020).")
     landmark_day: int | None = Field(
         None, ge=0, description="Landmark design: day after discharge of time zero; default the grace period "
                                 "(enrolment_days_after_discharge, 14).")
+
+    ccw_bootstrap: int = Field(
+        200, ge=0, description="Clone-censor-weight: person-cluster bootstrap replicates of the 95% interval "
+                               "(seeded by `seed`, deterministic).")
+    ccw_stabilise: bool = Field(True, description="Clone-censor-weight: stabilise the weights by the model on day alone.")
+    ccw_truncate: float | None = Field(
+        None, gt=0.5, le=1, description="Clone-censor-weight: cap the weights at this quantile (e.g. 0.99); None = no cap.")
 
     # ---------------------------------------------------------------- matching
     method: Literal["match", "ipw"] = Field("match", description="Comparison engine method.")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.mart_writer import write_mart
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame, readmission_effects
 from models.readmission.before_after import RTM_WARNING, did_row
 from models.readmission.effects import design_rows
@@ -123,3 +124,23 @@ def test_landmark_day_must_fall_in_the_window():
     with pytest.raises(ValueError, match="landmark_day"):
         ReadmissionSettings(landmark_day=30)
     assert ReadmissionSettings().landmark == 14 and ReadmissionSettings(landmark_day=7).landmark == 7
+
+
+def test_clone_censor_weight_design_fills_the_effects_mart(discharges):
+    settings = ReadmissionSettings(design="clone_censor_weight", ccw_bootstrap=20)
+    frame, results = readmission_effects(discharges, settings)
+    assert results == {}  # no matching: no engine results
+    row = frame.set_index("comparison").loc["any"]
+    assert row["design"] == "clone_censor_weight" and row["method"] == "ipcw"
+    assert row["design_sentence"].startswith("Follow-up starts on the discharge day")
+    assert "cloned into 'start within 14 days' and 'do not start within 14 days'" in row["design_sentence"]
+    # A01 (day 0), I09's SI3 (day 1) and G07 (day 4) started; I09's SI2 was readmitted (day 8) before its day-14 start
+    assert row["n_treated"] == 3
+    assert row["n_discharges"] == len(discharges)
+    assert row["risk_difference"] == pytest.approx(row["participant_rate"] - row["comparison_rate"])
+    con = duckdb.connect()
+    assert write_mart(con, "marts.readmission_effects", frame, "t") == len(frame)
+    assert con.execute("SELECT design FROM marts.readmission_effects WHERE comparison = 'any'").fetchone() == (
+        "clone_censor_weight",)
+    again, _ = readmission_effects(discharges, settings)
+    assert again.set_index("comparison").loc["any", "rd_ci_low"] == row["rd_ci_low"]  # seeded bootstrap
