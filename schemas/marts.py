@@ -219,7 +219,7 @@ READMISSION_EFFECTS = Mart(
     columns=(
         Column('comparison', 'VARCHAR', '`any`, `timebank`, `programme`'),
         Column('outcome', 'VARCHAR', '`readmitted_within_30_days`'),
-        Column('method', 'VARCHAR', '`match` or `ipw`'),
+        Column('method', 'VARCHAR', '`match` or `ipw`; `ipcw` under the clone-censor-weight design (inverse probability of censoring weights)'),
         Column('status', 'VARCHAR', '`estimated`, or `not estimated` (too few to compare; reason in `warnings`)'),
         Column('n_discharges', 'BIGINT', 'distinct discharges in the design (participants + comparison pool)'),
         Column('n_treated', 'BIGINT', 'participant discharges analysed (at risk on their start day)'),
@@ -245,7 +245,7 @@ READMISSION_EFFECTS = Mart(
         Column('n_balance_flags', 'BIGINT', 'covariate columns with \\|SMD\\| > 0.1 after matching'),
         Column('covariates', 'VARCHAR', 'covariates of the propensity model'),
         Column('warnings', 'VARCHAR', "the engine's warnings joined by ` \\| `: support, caliper, balance, the JDL minimum of 60, participants left unmatched, and the immortal-time warning of `exposure_window`"),
-        Column('design', 'VARCHAR', '`risk_set`, `landmark` or `exposure_window`'),
+        Column('design', 'VARCHAR', '`risk_set` (default), `landmark`, `clone_censor_weight` (all eligible discharges, start within the grace period vs not; non-default, docs/methods.md) or `exposure_window` (the earlier, biased definition)'),
         Column('design_sentence', 'VARCHAR', 'one plain sentence: when follow-up starts and who the comparison people are'),
         Column('estimand', 'VARCHAR', '`ATT` when every participant was matched, else `effect on the matched participants`'),
         Column('share_participants_matched', 'DOUBLE', 'n_matched / n_treated (0–1)'),
