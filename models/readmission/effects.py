@@ -166,4 +166,7 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
         rows.append(_row_from(res, comparison, n_units, covs, settings, extra))
     if not rows:
         return empty_frame(READMISSION_EFFECTS), results
-    return pd.DataFrame(rows), results
+    # every declared column: a "not estimated" row has no estimates (NULL), not fewer columns
+    # (an undeclared column is kept, so the writer still refuses it)
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[*frame.columns, *(c for c in empty_frame(READMISSION_EFFECTS) if c not in frame)]), results
