@@ -134,6 +134,19 @@ class Mart:
         """A frame with the result columns and no rows."""
         return pd.DataFrame({c: pd.Series(dtype=object) for c in self.result_columns()})
 
+    def frame(self, rows) -> pd.DataFrame:
+        """A model's rows (dicts) as this table's result frame: every result column, in declaration order.
+
+        A column a row lacks is NULL (a "not estimated" row has no estimates, not fewer columns). A key
+        the table does not declare is kept, after the declared ones, so the one writer refuses it
+        instead of it being dropped here. No rows: :meth:`empty_frame`.
+        """
+        if not rows:
+            return self.empty_frame()
+        out = pd.DataFrame(rows)
+        declared = self.result_columns()
+        return out.reindex(columns=[*declared, *(c for c in out.columns if c not in declared)])
+
     def plain_columns(self) -> tuple[Column, ...]:
         """The columns of an empty table: every plain column (a templated one has no instance yet)."""
         return tuple(c for c in self.columns if c.pattern is None)

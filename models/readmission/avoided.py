@@ -19,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .tables import READMISSION_AVOIDED, empty_frame
+from schemas.marts import mart
 
 
 def _f(x) -> float:
@@ -59,7 +60,7 @@ def avoided(effects: pd.DataFrame, before_after: pd.DataFrame, services: pd.Data
             })
     if not rows:
         return empty_frame(READMISSION_AVOIDED)
-    out = pd.DataFrame(rows)
+    out = mart("marts.readmission_avoided").frame(rows)
     out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].astype(float).replace(-0.0, 0.0)
     return out
 

@@ -38,6 +38,7 @@ from models.time_zero import design_sentence as sentence
 from .clone_censor import ccw_row
 from .settings import ReadmissionSettings
 from .tables import READMISSION_EFFECTS, empty_frame
+from schemas.marts import mart
 
 OUTCOME = "readmitted_within_30_days"
 COMPARISONS = ("any", "timebank", "programme")
@@ -166,7 +167,4 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
         rows.append(_row_from(res, comparison, n_units, covs, settings, extra))
     if not rows:
         return empty_frame(READMISSION_EFFECTS), results
-    # every declared column: a "not estimated" row has no estimates (NULL), not fewer columns
-    # (an undeclared column is kept, so the writer still refuses it)
-    frame = pd.DataFrame(rows)
-    return frame.reindex(columns=[*frame.columns, *(c for c in empty_frame(READMISSION_EFFECTS) if c not in frame)]), results
+    return mart("marts.readmission_effects").frame(rows), results

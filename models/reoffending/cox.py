@@ -38,7 +38,8 @@ from models.comparison import ComparisonError, build_design
 
 from .prepare import analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
 from .settings import ReoffendingSettings
-from .tables import COX, empty_frame
+from .tables import COX
+from schemas.marts import mart
 
 Z95 = float(stats.norm.ppf(0.975))
 
@@ -285,5 +286,4 @@ def reoffending_cox(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.D
     """The Cox mart's rows for every programme label (without run_id)."""
     df = analysis_frame(cohort, settings)
     rows = [r for p in programme_labels(df) for r in cox_programme(df, p, settings)]
-    cols = [c.name for c in COX if c.name != "run_id"]
-    return pd.DataFrame(rows, columns=cols) if rows else empty_frame(COX).drop(columns="run_id")
+    return mart("marts.reoffending_cox").frame(rows)

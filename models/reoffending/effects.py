@@ -57,7 +57,8 @@ from models.time_zero import design_sentence as sentence
 
 from .prepare import ANY, analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
 from .settings import ReoffendingSettings
-from .tables import AVOIDED, EFFECTS, SURVIVAL, empty_frame
+from .tables import EFFECTS, SURVIVAL, empty_frame
+from schemas.marts import mart
 
 Z95 = float(stats.norm.ppf(0.975))
 MEASURES = ("binary_rate", "frequency", "days_to_first_reoffence", "time_to_first_reoffence")
@@ -377,7 +378,7 @@ def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings) -> 
         if res:
             results[programme] = res
     cols = lambda spec: [c.name for c in spec if c.name != "run_id"]  # noqa: E731
-    eff = pd.DataFrame(effects, columns=cols(EFFECTS)) if effects else empty_frame(EFFECTS).drop(columns="run_id")
+    eff = mart("marts.reoffending_effects").frame(effects)
     surv = pd.concat(survival, ignore_index=True)[cols(SURVIVAL)] if survival else empty_frame(SURVIVAL).drop(columns="run_id")
-    avo = pd.DataFrame(avoided, columns=cols(AVOIDED)) if avoided else empty_frame(AVOIDED).drop(columns="run_id")
+    avo = mart("marts.reoffending_avoided").frame(avoided)
     return ReoffendingComparison(eff, surv, avo, results)

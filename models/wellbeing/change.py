@@ -20,6 +20,7 @@ from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.stats import paired_change, wilson
 from models.wellbeing.tables import (ALL, CHANGE, JOURNEYS, NO_TIMEBANK, RELIABLE, SCHEMAS, SNAPSHOT, TRANSITIONS,
                                      empty, table_exists)
+from schemas.marts import mart
 
 AT_LEAST_ONE_AREA = "at_least_one_area"
 
@@ -100,8 +101,7 @@ def change_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) ->
                         int(g.loc[g["has_rci"], "reliable_deterioration"].sum()), n_rci),
         })
     rows += _any_area_rows(j, settings)
-    out = pd.DataFrame(rows)
-    return out.reindex(columns=[c for c in SCHEMAS[CHANGE] if c != "run_id"]).sort_values(keys, ignore_index=True)
+    return mart(CHANGE).frame(rows).sort_values(keys, ignore_index=True)
 
 
 def _outcomes(improved: int, same: int, worse: int, n: int) -> dict:
@@ -276,13 +276,12 @@ def reliable_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) 
                              "unit": "proportion"})
     if not rows:  # readings, but no participant with a reliable-change rule: the empty mart, with its columns
         return empty(RELIABLE).drop(columns="run_id")
-    out = pd.DataFrame(rows)
+    out = mart(RELIABLE).frame(rows)
     out["output_key"] = [
         m + ("" if v == ALL else f".{v}") + ("" if tb == ALL else f"@{tb}")
         for m, v, tb in zip(out["measure"], out["star_version"], out["timebank_id"])
     ]
-    cols = [c for c in SCHEMAS[RELIABLE] if c != "run_id"]
-    return out[cols].sort_values(["star_version", "timebank_id", "measure"], ignore_index=True)
+    return out.sort_values(["star_version", "timebank_id", "measure"], ignore_index=True)
 
 
 def model_outputs(frame: pd.DataFrame) -> dict[str, dict]:

@@ -59,11 +59,11 @@ from models.wellbeing.tables import (
     JOURNEYS,
     PEOPLE,
     READINGS,
-    SCHEMAS,
     TRIALS,
     empty,
     table_exists,
 )
+from schemas.marts import mart
 
 MEAN_OF_AREAS = "mean_of_areas"
 OUTCOME = "improvement"
@@ -234,12 +234,11 @@ def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings)
         rows, results = _earlier_design(con, settings)
     else:
         rows, results = _trial_design(con, settings)
-    cols = [c for c in SCHEMAS[EFFECTS] if c != "run_id"]
     if not rows:
         return empty(EFFECTS).drop(columns="run_id"), {}
-    out = pd.DataFrame(rows)
+    out = mart(EFFECTS).frame(rows)
     out["design"] = settings.design
-    return out.reindex(columns=cols), results
+    return out, results
 
 
 def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[dict], dict]:

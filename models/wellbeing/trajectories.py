@@ -52,7 +52,8 @@ from models.wellbeing import scales
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.random_intercept import fit_random_intercept
 from models.wellbeing.settings import WellbeingSettings
-from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, SCHEMAS, empty, table_exists
+from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, empty, table_exists
+from schemas.marts import mart
 
 TERMS = ("hours_given", "hours_received", "months")
 #: each scope's status suffix: even with person-clustered SEs the intervals covered the injected effect
@@ -157,7 +158,6 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
 def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
     """marts.wellbeing_model: the hours terms of every fitted trajectory model."""
     frame, covs = model_frame(con, settings)
-    cols = [c for c in SCHEMAS[MODEL] if c != "run_id"]
     if frame.empty:
         return empty(MODEL).drop(columns="run_id")
     out = []
@@ -183,4 +183,4 @@ def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
     for r in out:
         if str(r.get("status", "")).startswith("fitted"):
             r["status"] = f"{r['status']}; {DESCRIPTIVE[r['scope']]}"
-    return pd.DataFrame(out).reindex(columns=cols)
+    return mart(MODEL).frame(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import duckdb
+import pytest
 
 from pipelines.assets.quarterly import quarterly_assets
 from pipelines.definitions import defs
@@ -52,3 +53,22 @@ def test_snapshot_allowlist_is_the_published_marts():
     assert not [t for t in allowed if t.startswith("core.")]
     assert set(allowed) == {n for n, m in MARTS.items() if m.published} | {"meta.runs", "meta.input_files"}
     assert not any(m.published for m in FAMILY_DIAGNOSTICS)
+
+
+def test_a_rows_frame_has_every_declared_column_and_keeps_an_undeclared_key():
+    from models.mart_writer import write_mart
+
+    avoided = mart("marts.readmission_avoided")
+    # a row without estimates: every declared column is there, NULL where the row has none
+    frame = avoided.frame([{"measure": "not_estimated", "n": 0}])
+    assert list(frame.columns) == avoided.result_columns()
+    assert frame.loc[0, "measure"] == "not_estimated" and frame["estimate"].isna().all()
+    con = duckdb.connect()
+    assert write_mart(con, "marts.readmission_avoided", frame, "run-1") == 1
+    assert con.sql("SELECT estimate IS NULL, run_id FROM marts.readmission_avoided").fetchall() == [(True, "run-1")]
+    # an undeclared key is kept, after the declared columns, so the one writer refuses it
+    stray = avoided.frame([{"measure": "x", "person_id": "p1"}])
+    assert list(stray.columns) == [*avoided.result_columns(), "person_id"]
+    with pytest.raises(ValueError, match="person_id"):
+        write_mart(con, "marts.readmission_avoided", stray, "run-2")
+    assert list(avoided.frame([]).columns) == avoided.result_columns()
