@@ -23,7 +23,10 @@ and the baseline covariates X (Maringe et al. 2020, Box 2). With K(j) = Π_{i≤
 * start clone on day k > G (it started by day G): weight 1 / (1 − K(G)); weight 1 on days ≤ G.
 
 Stabilised weights multiply by the same quantity from the model on day alone; they can be
-truncated at a percentile. The risk by day H in each arm is one minus the weighted
+truncated at a percentile of the weights of the clones at risk. K is computed on the log scale,
+so a weight is infinite only when the model makes a start (or no start) certain for a clone
+still at risk: positivity fails, and the estimate is refused (ValueError) rather than the
+clone's days being dropped. A bootstrap replicate where that happens is left out and counted. The risk by day H in each arm is one minus the weighted
 Kaplan–Meier survival (daily events over the weighted risk set); the risk difference is
 start − no start. The 95% interval is the percentile interval of a person-cluster bootstrap
 (persons drawn with replacement, every one of their units with them; the hazard model refitted
@@ -62,7 +65,8 @@ class CloneCensorWeightResult:
     rr_ci_low: float
     rr_ci_high: float
     max_weight: float
-    bootstrap: int
+    bootstrap: int  # replicates used
+    bootstrap_refused: int = 0  # replicates left out: a clone at risk had an infinite weight
 
 
 def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> np.ndarray:
@@ -136,13 +140,14 @@ def _design(units: pd.DataFrame, start: str, event: str, blocked: str | None, cl
     return _Design(s, e, b, person, unit, day, started, covariate_matrix(units, covariates), grace, horizon)
 
 
-def _hazards(d: _Design, freq: np.ndarray, beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(h, beta): daily start hazards h[i, j], units × days 0..G, from the pooled logistic model on day-specific
-    intercepts and the covariates, fitted from ``beta`` (a warm start)."""
+def _log_uncensored(d: _Design, freq: np.ndarray, beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(log K, beta): log K(j) = Σ_{i≤j} log(1 − h_i), units × days 0..G, with h the daily start hazard of the
+    pooled logistic model on day-specific intercepts and the covariates, fitted from ``beta`` (a warm start).
+    log(1 − expit(η)) = −log(1 + e^η), so a hazard near 1 gives a very negative log K, not log 0."""
     rows = np.hstack([np.eye(d.grace + 1)[d.day], d.x[d.unit]])
     beta = fit_logistic(rows, d.started, freq[d.unit], beta)
     lin = beta[: d.grace + 1][None, :] + (d.x @ beta[d.grace + 1:])[:, None]
-    return 1 / (1 + np.exp(-lin)), beta
+    return np.cumsum(-np.logaddexp(0.0, lin), axis=1), beta
 
 
 def day_hazards(d: _Design, freq: np.ndarray) -> np.ndarray:
@@ -153,21 +158,28 @@ def day_hazards(d: _Design, freq: np.ndarray) -> np.ndarray:
     return np.divide(starts, at_risk, out=np.zeros(d.grace + 1), where=at_risk > 0)
 
 
-def _weights(d: _Design, freq: np.ndarray, stabilise: bool, truncate: float | None,
-             beta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(no-start, start) weights, units × days 0..H, for the clones at risk (others: anything), and the fit."""
-    h, beta = _hazards(d, freq, beta)
-    k = np.cumprod(1 - h, axis=1)  # K(j), uncensored through day j
+def _weights(d: _Design, freq: np.ndarray, stabilise: bool, truncate: float | None, beta: np.ndarray | None,
+             at_risk: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(no-start, start) weights, units × days 0..H, and the fit. Only the clones at risk (``at_risk``, drawn:
+    ``freq`` > 0) count: their weights are finite or ValueError; the others' are 0."""
+    log_k, beta = _log_uncensored(d, freq, beta)
     days = np.minimum(np.arange(d.horizon + 1), d.grace)
-    w0 = 1 / k[:, days]
-    w1 = np.where(np.arange(d.horizon + 1)[None, :] > d.grace, 1 / (1 - k[:, [d.grace]]), 1.0)
-    if stabilise:
-        k_day = np.cumprod(1 - day_hazards(d, freq))[None, :]
-        w0 = w0 * k_day[:, days]
-        w1 = np.where(np.arange(d.horizon + 1)[None, :] > d.grace, w1 * (1 - k_day[:, [d.grace]]), 1.0)
+    after_grace = np.arange(d.horizon + 1)[None, :] > d.grace
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        w0 = np.exp(-log_k[:, days])
+        w1 = np.where(after_grace, 1 / -np.expm1(log_k[:, [d.grace]]), 1.0)
+        if stabilise:
+            k_day = np.cumprod(1 - day_hazards(d, freq))[None, :]
+            w0 = w0 * k_day[:, days]
+            w1 = np.where(after_grace, w1 * (1 - k_day[:, [d.grace]]), 1.0)
+    drawn = freq[:, None] > 0
+    w0, w1 = (np.where(r & drawn, w, 0.0) for w, r in zip((w0, w1), at_risk))
+    if not (np.isfinite(w0).all() and np.isfinite(w1).all()):
+        raise ValueError("clone-censor-weight: a clone still at risk has an infinite weight (the start model makes "
+                         "starting, or not starting, certain for discharges like it), so positivity fails")
     if truncate is not None:
-        for w in (w0, w1):
-            np.minimum(w, np.quantile(w[freq > 0], truncate), out=w)
+        for w, r in zip((w0, w1), at_risk):
+            np.minimum(w, np.quantile(w[r & drawn], truncate), out=w)
     return w0, w1, beta
 
 
@@ -182,9 +194,9 @@ def _at_risk(d: _Design) -> tuple[np.ndarray, np.ndarray]:
     return no_start, free & ~deviated
 
 
-def _risk(at_risk: np.ndarray, w: np.ndarray, event_on: np.ndarray, freq: np.ndarray) -> float:
-    """One minus the weighted Kaplan–Meier survival at day H."""
-    ww = w * at_risk * freq[:, None]
+def _risk(w: np.ndarray, event_on: np.ndarray, freq: np.ndarray) -> float:
+    """One minus the weighted Kaplan–Meier survival at day H (``w``: 0 for a clone not at risk)."""
+    ww = w * freq[:, None]
     n = ww.sum(axis=0)
     d = (ww * event_on).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -195,11 +207,10 @@ def _risk(at_risk: np.ndarray, w: np.ndarray, event_on: np.ndarray, freq: np.nda
 def _risks(d: _Design, freq: np.ndarray, stabilise: bool, truncate: float | None,
            beta: np.ndarray | None = None) -> tuple[float, float, float, np.ndarray]:
     """(risk start, risk no start, largest weight of a clone at risk, the hazard model's coefficients)."""
-    w0, w1, beta = _weights(d, freq, stabilise, truncate, beta)
-    r0, r1 = _at_risk(d)
+    w0, w1, beta = _weights(d, freq, stabilise, truncate, beta, _at_risk(d))
     event_on = d.event[:, None] == np.arange(d.horizon + 1)[None, :]
-    max_w = float(max((w0 * r0)[freq > 0].max(initial=0), (w1 * r1)[freq > 0].max(initial=0)))
-    return _risk(r1, w1, event_on, freq), _risk(r0, w0, event_on, freq), max_w, beta
+    max_w = float(max(w0.max(initial=0), w1.max(initial=0)))
+    return _risk(w1, event_on, freq), _risk(w0, event_on, freq), max_w, beta
 
 
 def clone_censor_weight(units: pd.DataFrame, *, start: str, event: str, cluster: str, covariates: list[str],
@@ -221,18 +232,25 @@ def clone_censor_weight(units: pd.DataFrame, *, start: str, event: str, cluster:
     r1, r0, max_w, beta = _risks(d, ones, stabilise, truncate)
     rng = np.random.default_rng(seed)
     n_persons = int(d.person.max()) + 1
-    boot = np.empty((bootstrap, 2))
+    boot = np.full((bootstrap, 2), np.nan)
     for b in range(bootstrap):
         draws = np.bincount(rng.integers(0, n_persons, n_persons), minlength=n_persons).astype(float)
-        b1, b0, _, _ = _risks(d, draws[d.person], stabilise, truncate, beta)
+        try:
+            b1, b0, _, _ = _risks(d, draws[d.person], stabilise, truncate, beta)
+        except ValueError:
+            continue  # this replicate's start model breaks positivity: left out, counted
         boot[b] = b1, b0
-    rd, rr = boot[:, 0] - boot[:, 1], boot[:, 0] / boot[:, 1]
-    lo, hi = (np.quantile(rd, [0.025, 0.975]) if bootstrap else (np.nan, np.nan))
-    rr_lo, rr_hi = (np.quantile(rr[np.isfinite(rr)], [0.025, 0.975]) if bootstrap and np.isfinite(rr).any()
-                    else (np.nan, np.nan))
+    boot = boot[~np.isnan(boot[:, 0])]
+    used = len(boot)
+    rd = boot[:, 0] - boot[:, 1]
+    lo, hi = (np.quantile(rd, [0.025, 0.975]) if used else (np.nan, np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = boot[:, 0] / boot[:, 1]
+        rr_lo, rr_hi = (np.quantile(rr[np.isfinite(rr)], [0.025, 0.975]) if used and np.isfinite(rr).any()
+                        else (np.nan, np.nan))
     return CloneCensorWeightResult(
         n_units=len(units), n_persons=n_persons, n_started=n_started,
         risk_start=r1, risk_no_start=r0, risk_difference=r1 - r0, rd_ci_low=float(lo), rd_ci_high=float(hi),
-        rd_se=float(rd.std(ddof=1)) if bootstrap > 1 else np.nan,
+        rd_se=float(rd.std(ddof=1)) if used > 1 else np.nan,
         risk_ratio=r1 / r0 if r0 > 0 else np.nan, rr_ci_low=float(rr_lo), rr_ci_high=float(rr_hi),
-        max_weight=max_w, bootstrap=bootstrap)
+        max_weight=max_w, bootstrap=used, bootstrap_refused=bootstrap - used)

@@ -34,21 +34,32 @@ def design_sentence(settings: ReadmissionSettings, covariates: list[str]) -> str
 
 
 def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str, outcome: str) -> dict:
-    """The marts.readmission_effects row of one comparison (``units``: :func:`.effects.units`)."""
+    """The marts.readmission_effects row of one comparison (``units``: :func:`.effects.units`); a design the
+    data cannot support (nobody started, or a clone at risk with an infinite weight) gives a ``not estimated``
+    row with the reason in ``warnings``."""
     covs = list(settings.matching_covariates)
-    res = clone_censor_weight(
-        units, start="start", event="event", blocked="blocked", cluster="person_id", covariates=covs,
-        grace=settings.enrolment_days_after_discharge, horizon=settings.window_max_days,
-        stabilise=settings.ccw_stabilise, truncate=settings.ccw_truncate, bootstrap=settings.ccw_bootstrap,
-        seed=settings.seed)
+    common = {"comparison": comparison, "outcome": outcome, "method": "ipcw", "covariates": ", ".join(covs),
+              "design": settings.design, "design_sentence": design_sentence(settings, covs), "estimand": ESTIMAND}
+    try:
+        res = clone_censor_weight(
+            units, start="start", event="event", blocked="blocked", cluster="person_id", covariates=covs,
+            grace=settings.enrolment_days_after_discharge, horizon=settings.window_max_days,
+            stabilise=settings.ccw_stabilise, truncate=settings.ccw_truncate, bootstrap=settings.ccw_bootstrap,
+            seed=settings.seed)
+    except ValueError as err:
+        return {**common, "status": "not estimated", "n_discharges": len(units), "verdict": "not estimated",
+                "warnings": str(err)}
     z = res.risk_difference / res.rd_se if res.rd_se and np.isfinite(res.rd_se) else np.nan
     odds = lambda r: r / (1 - r)  # noqa: E731
     warnings = [f"largest weight of a clone at risk {res.max_weight:.1f}"
                 + (f" (weights capped at quantile {settings.ccw_truncate})" if settings.ccw_truncate else "")]
     if res.max_weight > 20:
         warnings.append("weights above 20: few discharges like these start (or do not), the estimate leans on them")
+    if res.bootstrap_refused:
+        warnings.append(f"{res.bootstrap_refused} of {res.bootstrap + res.bootstrap_refused} bootstrap replicates "
+                        "left out (a clone at risk had an infinite weight): the interval rests on the others")
     return {
-        "comparison": comparison, "outcome": outcome, "method": "ipcw", "status": "estimated",
+        **common, "status": "estimated",
         "n_discharges": res.n_units, "n_treated": res.n_started, "n_matched": res.n_started,
         "n_control_matched": res.n_units - res.n_started, "participant_rate": res.risk_start,
         "comparison_rate": res.risk_no_start, "risk_difference": res.risk_difference,
@@ -60,7 +71,6 @@ def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str,
         "or_ci_low": np.nan, "or_ci_high": np.nan, "or_p_value": np.nan, "rr_p_value": np.nan,
         "max_abs_smd_after": np.nan, "n_balance_flags": None,  # no matching: no matched balance
         "verdict": verdict(res.rd_ci_low, res.rd_ci_high, 0.0), "jdl_statement": None,
-        "covariates": ", ".join(covs), "warnings": " | ".join(warnings), "design": settings.design,
-        "design_sentence": design_sentence(settings, covs), "estimand": ESTIMAND,
+        "warnings": " | ".join(warnings),
         "share_participants_matched": 1.0 if res.n_started else np.nan,
     }

@@ -21,11 +21,13 @@ Weights: no-start clone on day 2 1/K(1) = 15/8; start clone on day 2 1/(1 - K(1)
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from models.clone_censor_weight import _design, _weights, clone_censor_weight
+from models.clone_censor_weight import _at_risk, _design, _weights, clone_censor_weight
 
 NAN = np.nan
 FIVE = pd.DataFrame({"unit": list("ABCDE"), "start": [0, 1, NAN, NAN, NAN], "event": [NAN, 2, 2, NAN, 0],
@@ -48,12 +50,14 @@ def test_hand_checked_risks_of_both_arms():
 
 def test_hand_checked_weights():
     d = _design(FIVE, "start", "event", None, "person_id", [], 1, 2)
-    w0, w1, _ = _weights(d, np.ones(5), stabilise=False, truncate=None, beta=None)
+    at_risk = _at_risk(d)
+    w0, w1, _ = _weights(d, np.ones(5), stabilise=False, truncate=None, beta=None, at_risk=at_risk)
     assert w0[2].tolist() == pytest.approx([5 / 4, 15 / 8, 15 / 8], rel=1e-3)  # C: days 0, 1, 2
     assert w1[0].tolist() == pytest.approx([1, 1, 15 / 7], rel=1e-3)  # A: weight 1 in the grace period
-    # stabilised by the same model on day alone (here identical): every weight is 1
-    s0, s1, _ = _weights(d, np.ones(5), stabilise=True, truncate=None, beta=None)
-    assert np.allclose(s0, 1, atol=1e-3) and np.allclose(s1, 1, atol=1e-3)
+    assert w0[0].tolist() == [0, 0, 0]  # A started on day 0: never a no-start clone at risk
+    # stabilised by the same model on day alone (here identical): every weight of a clone at risk is 1
+    s0, s1, _ = _weights(d, np.ones(5), stabilise=True, truncate=None, beta=None, at_risk=at_risk)
+    assert np.allclose(s0[at_risk[0]], 1, atol=1e-3) and np.allclose(s1[at_risk[1]], 1, atol=1e-3)
 
 
 def test_a_start_independent_of_everything_gives_equal_arms():
@@ -106,3 +110,18 @@ def test_bootstrap_is_deterministic_and_brackets_the_estimate():
     assert (a.rd_ci_low, a.rd_ci_high) == (b.rd_ci_low, b.rd_ci_high)
     assert a.rd_ci_low < a.risk_difference < a.rd_ci_high
     assert a.rr_ci_low < a.risk_ratio < a.rr_ci_high
+
+
+def test_a_clone_not_at_risk_with_a_degenerate_weight_drops_no_day():
+    # One discharge far outside the others (x = -400 SD-scale units): its modelled chance of starting rounds to 0,
+    # so 1 / (1 - K(G)) is infinite. It never starts, so its start-arm clone is not at risk after the grace period
+    # and must not count. It did (inf x 0 = NaN emptied every day after the grace period: risk 0.151 -> 0.080).
+    frame = confounded_null(2000)
+    far = pd.DataFrame({"start": [NAN], "event": [NAN], "person_id": [10**6], "x": [-400.0]})
+    args = dict(covariates=["x"], grace=14, horizon=29, stabilise=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alone, with_far = run(frame, **args), run(pd.concat([frame, far], ignore_index=True), **args)
+    assert with_far.risk_start == pytest.approx(alone.risk_start, abs=1e-3)
+    assert with_far.risk_no_start == pytest.approx(alone.risk_no_start, abs=1e-3)
+    assert np.isfinite(with_far.max_weight)

@@ -144,3 +144,20 @@ def test_clone_censor_weight_design_fills_the_effects_mart(discharges):
         "clone_censor_weight",)
     again, _ = readmission_effects(discharges, settings)
     assert again.set_index("comparison").loc["any", "rd_ci_low"] == row["rd_ci_low"]  # seeded bootstrap
+
+
+def test_clone_censor_weight_it_cannot_estimate_is_a_not_estimated_row(discharges):
+    from models.readmission.clone_censor import ccw_row
+    from models.readmission.effects import units
+    from schemas.marts import mart
+
+    settings = ReadmissionSettings(design="clone_censor_weight", ccw_bootstrap=5)
+    cloned = units(discharges, "any").assign(start=np.nan)  # nobody starts within the grace period
+    row = ccw_row(cloned, settings, "any", "readmitted_within_30_days")
+    assert row["status"] == "not estimated" and row["verdict"] == "not estimated"
+    assert "nobody started within the grace period" in row["warnings"]
+    assert row["n_discharges"] == len(cloned) and row["design"] == "clone_censor_weight"
+    con = duckdb.connect()
+    assert write_mart(con, "marts.readmission_effects", mart("marts.readmission_effects").frame([row]), "t") == 1
+    assert con.execute("SELECT risk_difference IS NULL, status FROM marts.readmission_effects").fetchone() == (
+        True, "not estimated")
