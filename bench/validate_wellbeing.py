@@ -42,6 +42,8 @@ import duckdb
 import numpy as np
 
 from models import wellbeing as wb
+from models.wellbeing.effects import effects_results
+from pipelines.ingest.pseudonymise import register_pseudonym_macro
 from pipelines.ingest.stage import ingest_source
 from schemas.raw import SOURCES
 
@@ -71,6 +73,26 @@ def effect_truth(truth: dict) -> dict:
     return out
 
 
+def kept_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path, results: dict) -> dict:
+    """(version or 'all') -> (truth, participants found in the truth file, participants kept): the mean individual
+    effect (``truth/star_trial_effects.csv``) of the participants the comparison kept, the estimand the engine
+    reports ("effect on the matched participants"); 'all' on the 1-10 equivalent, as the pooled row."""
+    if not (truth_dir / "star_trial_effects.csv").exists():  # a generator from before the file was written
+        return {}
+    register_pseudonym_macro(con, KEY)
+    effects = con.execute("SELECT pseudonym(person_id) AS person_id, star_version, effect, effect_1_10 "
+                          "FROM read_csv(?, header = true)", [str(truth_dir / "star_trial_effects.csv")]).df()
+    out = {}
+    for (version, area), res in results.items():
+        if area != "mean_of_areas":
+            continue
+        kept = res.matched_data.loc[res.matched_data["_treated"] == 1, ["person_id", "star_version"]]
+        found = kept.merge(effects, on=["person_id", "star_version"])
+        if len(found):
+            out[version] = (float(found["effect_1_10" if version == "all" else "effect"].mean()), len(found), len(kept))
+    return out
+
+
 def staged_seed(seed: int, persons: int, tmp: Path, null: bool,
                 generator: Path = REPO) -> tuple[duckdb.DuckDBPyConnection, dict]:
     """Generate one seed's inputs and ingest the sources the well-being models need: (warehouse, truth.json)."""
@@ -90,7 +112,8 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, mo
     for design in designs:
         settings = wb.WellbeingSettings(design=design)
         wb.write_core(con, settings, "validate")
-        e = wb.effects_table(con, settings)
+        e, results = effects_results(con, settings)
+        kept = kept_truth(con, tmp / f"in{seed}" / "truth", results)
         for version, target in targets.items():
             r = e[(e.star_version == version) & (e.area == "mean_of_areas") & (e.outcome == "improvement")]
             if len(r) and r.iloc[0].status == "estimated":
@@ -99,6 +122,10 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, mo
                     "truth": target, "estimate": float(r.estimate), "se": float((r.ci_high - r.ci_low) / (2 * Z95)),
                     "covered": bool(r.ci_low <= target <= r.ci_high), "n_treated": int(r.n_treated),
                     "n_matched": int(r.n_matched)}
+                if version in kept:
+                    t, found, n_kept = kept[version]
+                    rec["effects"][f"{design}/{version}"].update(
+                        truth_kept=t, covered_kept=bool(r.ci_low <= t <= r.ci_high), kept_found=found, kept=n_kept)
     if not model:
         con.close()
         return rec
@@ -123,8 +150,8 @@ def one_seed(seed: int, persons: int, tmp: Path, null: bool, designs=DESIGNS, mo
 def summarise(records: list[dict]) -> str:
     lines = [f"{len(records)} seeds, {records[0]['persons']} persons, {'null' if records[0]['null'] else 'injected'} effects",
              "| part | key | seeds | mean truth | mean estimate | bias (MC SE) | empirical SD | mean SE | coverage (MC SE) "
-             "| participants (matched) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| participants (matched) | mean truth (kept) | bias (kept) | coverage (kept) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for part in ("effects", "model"):
         keys = sorted({k for r in records for k in r[part]})
         for k in keys:
@@ -140,8 +167,22 @@ def summarise(records: list[dict]) -> str:
                       if "n_treated" in rows[0] else "")
             lines.append(f"| {part} | {k} | {n} | {tru.mean():.3f} | {est.mean():.3f} | {(est - tru).mean():+.3f} "
                          f"({sd / np.sqrt(n):.3f}) | {est.std(ddof=1) if n > 1 else float('nan'):.3f} | {se.mean():.3f} | "
-                         f"{cov}/{n} ({100 * share:.0f}% ± {100 * np.sqrt(share * (1 - share) / n):.0f}) | {people} |")
+                         f"{cov}/{n} ({100 * share:.0f}% ± {100 * np.sqrt(share * (1 - share) / n):.0f}) | {people} | "
+                         f"{_kept(rows)} |")
     return "\n".join(lines)
+
+
+def _kept(rows: list[dict]) -> str:
+    """Mean truth, bias and coverage against the truth among the participants kept (seeds that recorded it)."""
+    rows = [x for x in rows if "truth_kept" in x]
+    if not rows:
+        return " | "
+    n = len(rows)
+    tru = np.array([x["truth_kept"] for x in rows])
+    bias = np.array([x["estimate"] for x in rows]) - tru
+    cov = sum(x["covered_kept"] for x in rows)
+    return (f"{tru.mean():.3f} | {bias.mean():+.3f} ({bias.std(ddof=1) / np.sqrt(n) if n > 1 else float('nan'):.3f}) | "
+            f"{cov}/{n} ({100 * cov / n:.0f}% ± {100 * np.sqrt(cov / n * (1 - cov / n) / n):.0f})")
 
 
 def read_records(files: list[Path]) -> list[dict]:

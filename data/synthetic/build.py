@@ -25,7 +25,7 @@ from .people import AREAS, EMPLOYMENT, MARITAL, SEXES, simulate_people
 from .services import SERVICES, simulate_contacts
 from .timebanks import ROLES, SERVICE_USER, TIMEBANKS, assemble_members, community_memberships
 from .truth import Config, potential_outcome_summary, write_truth
-from .wellbeing import registry, simulate_readings
+from .wellbeing import registry, scale_factor, simulate_readings
 
 TB_IDS = [t[0] for t in TIMEBANKS]
 
@@ -108,6 +108,14 @@ def generate(cfg: Config, log=None) -> dict:
     rows["star_readings"] = w.write(out, "star_readings", fmt, {
         "person_id": pid(rd.person), "star_version": w.labels(rd.versions, rd.version), "assessed_on": w.dates(rd.day),
         "area": w.labels([a for names in area_names for a in names], offsets[rd.version] + rd.area), "score": rd.score})
+    by_version = [(i, *rd.trial_effects[v]) for i, v in enumerate(rd.versions) if v in rd.trial_effects]
+    t_person = np.concatenate([p_ for _, p_, _ in by_version] or [np.zeros(0)]).astype(np.int64)
+    t_version = np.concatenate([np.full(p_.size, i) for i, p_, _ in by_version] or [np.zeros(0)]).astype(np.int64)
+    t_effect = np.concatenate([e for _, _, e in by_version] or [np.zeros(0)])
+    w.write(out / "truth", "star_trial_effects", fmt, {
+        "person_id": pid(t_person), "star_version": w.labels(rd.versions, t_version), "effect": t_effect,
+        "effect_1_10": t_effect / np.array([scale_factor(v) for v in rd.versions])[t_version]},
+        schema=[("person_id", w.STR), ("star_version", w.STR), ("effect", w.FLOAT), ("effect_1_10", w.FLOAT)])
     say("stars", time.perf_counter() - t0)
 
     mp, mj = ms.get("person"), ms.get("joined")

@@ -41,7 +41,7 @@ the score with no hours (same noise, rounded and clipped), at the outcome minus 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -95,6 +95,9 @@ class Readings:
     score: np.ndarray
     versions: tuple
     realised: dict
+    #: version -> (person index, effect on the version's own scale) of every target-trial participant
+    #: (``realised["target_trial"]``), for a truth among the participants a comparison kept
+    trial_effects: dict = field(default_factory=dict)
 
 
 def _subjects(p: People, ms: Memberships, start: int, end: int, rng):
@@ -194,6 +197,7 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
     out = {k: [] for k in ("person", "version", "day", "area", "score")}
     realised = {}
     trial = {}
+    trial_effects = {}
     enrols = np.zeros(who.size, bool)
     redrawn = 0
     for v_i, v in enumerate(versions):
@@ -233,7 +237,9 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
             out[key].append(val[keep])
         realised[v] = _realised_slope(sub[keep], day[r][keep], score[keep], hg[r][keep], hr[r][keep], months[r][keep], v, effects)
         if v in PRE_JOIN_VERSIONS:
-            trial[v] = _trial_truth(sub, day[r], score - observe(latent10 - hours_effect), kind, intake, v)
+            trial[v], people_v, effect_v = _trial_truth(sub, day[r], score - observe(latent10 - hours_effect), kind,
+                                                        intake, v)
+            trial_effects[v] = (who[people_v], effect_v)
     realised["target_trial"] = trial
     realised["target_trial"]["definition"] = (
         "Members read at referral and at intake (the day they joined): baseline = the intake reading, outcome = the "
@@ -251,11 +257,13 @@ def simulate_readings(p: People, ms: Memberships, given: PersonTimeline, receive
     realised["member_referrals_redrawn"] = int(redrawn)
     cat = {k: np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for k, x in out.items()}
     order = np.lexsort((cat["area"], cat["day"], cat["version"], cat["person"]))
-    return Readings(*(cat[k][order] for k in ("person", "version", "day", "area", "score")), versions, realised)
+    return Readings(*(cat[k][order] for k in ("person", "version", "day", "area", "score")), versions, realised,
+                    trial_effects)
 
 
-def _trial_truth(sub, day, effect, kind, intake, version) -> dict:
-    """The target-trial truth of one version (module docstring) from reading-level individual effects."""
+def _trial_truth(sub, day, effect, kind, intake, version) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The target-trial truth of one version (module docstring) from reading-level individual effects, and its
+    participants' subjects and individual effects (mean over areas, the version's own scale)."""
     pre = (kind[sub] == PRE_JOIN)
     sub, day, effect = sub[pre], day[pre], effect[pre].astype(float)
     t0 = intake[sub]
@@ -263,8 +271,9 @@ def _trial_truth(sub, day, effect, kind, intake, version) -> dict:
     lag = day - t0
     cand = (lag >= FOLLOW_UP_DAYS - FOLLOW_UP_TOLERANCE_DAYS) & (lag <= FOLLOW_UP_DAYS + FOLLOW_UP_TOLERANCE_DAYS) & (lag > 0)
     res = {"n_participants": 0, "mean_area_effect": None, "mean_area_effect_1_10": None}
+    none = (res, np.zeros(0, np.int64), np.zeros(0))
     if not cand.any():
-        return res
+        return none
     dist = np.abs(lag - FOLLOW_UP_DAYS).astype(np.int64)
     # per subject: the follow-up day (nearest, earliest on ties)
     score_key = dist * 100000 + lag
@@ -277,13 +286,14 @@ def _trial_truth(sub, day, effect, kind, intake, version) -> dict:
     has_base = np.isin(sub, np.unique(sub[base]))
     people = np.intersect1d(np.unique(sub[at_fu & has_base]), np.unique(sub[base]))
     if people.size == 0:
-        return res
+        return none
     per = []
     for s_ in people:
         m = sub == s_
         per.append(effect[m & at_fu].mean() - effect[m & base].mean())
     est = float(np.mean(per))
-    return {"n_participants": int(people.size), "mean_area_effect": est, "mean_area_effect_1_10": est / scale_factor(version)}
+    return ({"n_participants": int(people.size), "mean_area_effect": est,
+             "mean_area_effect_1_10": est / scale_factor(version)}, people, np.asarray(per, dtype=float))
 
 
 def _realised_slope(sub, day, score, hg, hr, months, version, effects) -> dict:

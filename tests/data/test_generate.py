@@ -72,7 +72,7 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
         assert main(["--persons", "400", "--seed", str(seed), "--out", str(tmp_path / name), "--quiet"]) == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert len(files) == len(CONTRACT) + 3  # sources, truth.json, truth/ (2 files)
+    assert len(files) == len(CONTRACT) + 4  # sources, truth.json, truth/ (3 files)
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     for f in ("persons.csv", "hospital_spells.csv", "timebank_exchanges.csv"):
@@ -373,6 +373,20 @@ def test_truth_json_records_effects_definitions_and_realised_figures(sample):
     assert r["contacts"]["expected_rate_ratio"] == {"gp": 0.85, "ae": 0.85}
     assert r["star"]["recovery_star"]["expected_points_per_10h_given"] == pytest.approx(0.3)
     assert r["star"]["wellbeing_star"]["expected_points_per_10h_given"] == pytest.approx(0.3 * 4 / 9)
+
+
+def test_star_target_trial_effects_per_person_add_up_to_truth_json(sample):
+    d, truth = sample
+    per = pd.read_csv(d / "truth" / "star_trial_effects.csv")
+    assert list(per.columns) == ["person_id", "star_version", "effect", "effect_1_10"]
+    people = set(raw(d, "persons")["person_id"])
+    assert set(per["person_id"]) <= people and not per.duplicated(["person_id", "star_version"]).any()
+    trial = truth["realised"]["star"]["target_trial"]
+    for version, g in per.groupby("star_version"):
+        assert len(g) == trial[version]["n_participants"]
+        assert g["effect"].mean() == pytest.approx(trial[version]["mean_area_effect"])
+        assert g["effect_1_10"].mean() == pytest.approx(trial[version]["mean_area_effect_1_10"])
+    assert set(per["star_version"]) == {v for v, t in trial.items() if v != "definition" and t["n_participants"]}
 
 
 @pytest.fixture(scope="module")
