@@ -7,8 +7,9 @@ a person can have rows in several trials: the standard errors are then clustered
 person (Lin-Wei sandwich, as PHReg ``groups``, :func:`cluster_robust_cov`). Terms: ``treated`` plus the configured covariates, coded
 exactly as the comparison engine codes them (:func:`models.comparison.build_design`: numeric as
 is with median imputation plus a ``<name>_missing`` indicator, categories as dummies with the
-first level as reference). Fitted by statsmodels ``PHReg`` (ties ``efron`` by default, or
-``breslow``), model-based standard errors, Wald intervals and p-values.
+first level as reference). Fitted by Newton-Raphson on the partial likelihood (ties ``efron`` by
+default, or ``breslow``; :mod:`.partial_likelihood`, which gives statsmodels ``PHReg(...).fit()``'s
+estimates, model-based standard errors and log-likelihood), Wald intervals and p-values.
 
 Proportional hazards, per term: the Grambsch-Therneau (1994, Biometrika 81:515) score test on
 scaled Schoenfeld residuals. With r_k the Schoenfeld residual vector of event k (the covariates
@@ -26,16 +27,15 @@ the term's hazard ratio drifts over the follow-up year.
 
 from __future__ import annotations
 
-import warnings as _warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
 
 from models.comparison import ComparisonError, build_design
 
+from .partial_likelihood import fit_partial_likelihood
 from .prepare import analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
 from .settings import ReoffendingSettings
 from .tables import COX
@@ -55,10 +55,12 @@ class CoxFit:
     time: np.ndarray
     event: np.ndarray
     ties: str
+    loglik: float
 
 
 def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> CoxFit:
-    """statsmodels PHReg fit; raises ValueError when it cannot be fitted.
+    """The partial-likelihood fit (:func:`.partial_likelihood.fit_partial_likelihood`, statsmodels
+    ``PHReg(...).fit(maxiter=50)``'s estimate); raises ValueError when it cannot be fitted.
 
     ``groups`` (e.g. the person id when a person has rows in several sequential trials): the
     standard errors, intervals and p-values are then PHReg's cluster-robust ones; the PH test
@@ -66,23 +68,18 @@ def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> C
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     Xv = X.to_numpy(dtype=float)
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        res = PHReg(time, Xv, status=event, ties=ties).fit(maxiter=50)
-    params = np.asarray(res.params, dtype=float)
-    cov = np.asarray(res.cov_params(), dtype=float)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50)
+    params, cov = res.params, res.cov
     with np.errstate(invalid="ignore", over="ignore"):
         bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(time, event, Xv, params, cov, groups)))
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
         raise ValueError("the Cox model did not converge (infinite coefficient or standard error)")
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        score = np.asarray(res.model.score(params), dtype=float)
     # Newton stops at maxiter without raising; a score far from 0 means no maximum was reached.
-    if not np.all(np.abs(score) < 1e-4 * max(1.0, float(event.sum()))):
+    if not np.all(np.abs(res.score) < 1e-4 * max(1.0, float(event.sum()))):
         raise ValueError("the Cox model did not converge (coefficients drifting: quasi-separation in the covariates?)")
     pvalues = 2 * stats.norm.sf(np.abs(params / bse))
-    return CoxFit(list(X.columns), params, bse, cov, pvalues, Xv, time, event, ties)
+    return CoxFit(list(X.columns), params, bse, cov, pvalues, Xv, time, event, ties, res.loglik)
 
 
 def score_residuals(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
