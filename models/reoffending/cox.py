@@ -163,9 +163,9 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
 
 def _km_at(time, event, at):
     """Right-continuous Kaplan-Meier S(t) at the times ``at``."""
-    uniq = np.unique(time[event.astype(bool)])
-    n_risk = np.array([(time >= u).sum() for u in uniq], dtype=float)
-    d = np.array([((time == u) & event.astype(bool)).sum() for u in uniq], dtype=float)
+    uniq, d = np.unique(time[event.astype(bool)], return_counts=True)
+    n_risk = (len(time) - np.searchsorted(np.sort(time), uniq, side="left")).astype(float)
+    d = d.astype(float)
     surv = np.cumprod(1 - d / n_risk)
     idx = np.searchsorted(uniq, at, side="right") - 1
     return np.where(idx >= 0, surv[np.maximum(idx, 0)], 1.0)

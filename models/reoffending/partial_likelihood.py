@@ -12,7 +12,7 @@ risk set R = {j: t_j >= u} and, for l = 0..m-1, c_l = S0_R - (l/m) S0_D (Efron 1
 S2_A = sum_{j in A} w_j x_j x_j'. These are statsmodels' ``PHReg.efron_loglike``,
 ``efron_gradient`` and ``efron_hessian`` (and the ``breslow_`` ones). statsmodels walks the
 event times one by one and first builds a per-time index of who enters the risk set; here
-S0_R and S1_R come from reversed cumulative sums over the sorted times, the sums over l from
+S0_R and S1_R come from sums per distinct time, cumulated from the last time back, the sums over l from
 one row per event (its rank l within its tie), and the S2 terms fold into a weighted cross
 product: sum_u S2_R(u) A(u) = sum_j w_j x_j x_j' sum_{u <= t_j} A(u). O(n log n + n p^2).
 
@@ -40,7 +40,8 @@ class RiskSets:
     failed: np.ndarray  # sorted-row indices of the events, grouped by event time
     tie: np.ndarray  # per event: the index of its event time
     frac: np.ndarray  # per event: l/m, its rank l among the m tied events (0 under Breslow)
-    first: np.ndarray  # per event time: the first sorted row at risk (time >= that event time)
+    at_time: np.ndarray  # per distinct time (of any row): its first sorted row
+    first: np.ndarray  # per event time: the distinct time it is (risk set = that time and later ones)
     starts: np.ndarray  # per event time: the position of its first event in ``failed``
     n_times: int
     reach: np.ndarray  # per sorted row: the number of event times <= its time (the risk sets it is in)
@@ -53,7 +54,8 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> 
     uniq, tie, m = np.unique(t[failed], return_inverse=True, return_counts=True)
     starts = np.cumsum(m) - m
     frac = (np.arange(len(failed)) - starts[tie]) / m[tie] if ties == "efron" else np.zeros(len(failed))
-    return RiskSets(X, failed, tie, frac, np.searchsorted(t, uniq, side="left"), starts, len(uniq),
+    times, at_time = np.unique(t, return_index=True)
+    return RiskSets(X, failed, tie, frac, at_time, np.searchsorted(times, uniq), starts, len(uniq),
                     np.searchsorted(uniq, t, side="right"))
 
 
@@ -64,8 +66,9 @@ def efron_terms(rs: RiskSets, beta: np.ndarray, hessian: bool = True):
     eta = eta - eta.max()  # as statsmodels: the shift cancels in every term
     w = np.exp(eta)
     wx = w[:, None] * X
-    s0_r = np.cumsum(w[::-1])[::-1][rs.first]
-    s1_r = np.cumsum(wx[::-1], axis=0)[::-1][rs.first]
+    # risk-set sums: per distinct time, then summed from the last time back
+    s0_r = np.cumsum(np.add.reduceat(w, rs.at_time)[::-1])[::-1][rs.first]
+    s1_r = np.cumsum(np.add.reduceat(wx, rs.at_time, axis=0)[::-1], axis=0)[::-1][rs.first]
     s0_d = np.bincount(tie, weights=w[f], minlength=k)
     s1_d = np.add.reduceat(wx[f], rs.starts, axis=0)
     c = s0_r[tie] - frac * s0_d[tie]  # one per event
