@@ -35,6 +35,8 @@ from .cohort import analysis_cohort
 from .settings import ReoffendingSettings
 
 ANY = "any_participation"
+#: the analysis-frame columns a design row keeps besides the configured covariates
+MODEL_COLUMNS = ("person_id", "reoffended", "reoffences", "reoffence_days", "days_to_first_reoffence", "duration", "event")
 
 
 def analysis_frame(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.DataFrame:
@@ -77,8 +79,8 @@ def start_days(df: pd.DataFrame, programme: str) -> tuple[np.ndarray, np.ndarray
 
 
 def programme_subset(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> pd.DataFrame:
-    """The design rows of one programme label (module docstring): ``treated``, ``trial_day`` and the
-    outcomes counted from ``trial_day``."""
+    """The design rows of one programme label (module docstring): the person, the configured
+    covariates, ``treated``, ``trial_day`` and the outcomes counted from ``trial_day``."""
     if df.empty:
         out = df.copy()
         out["treated"], out["trial_day"] = pd.Series(dtype=int), pd.Series(dtype=int)
@@ -89,7 +91,8 @@ def programme_subset(df: pd.DataFrame, programme: str, settings: ReoffendingSett
                           "event_day": np.where(df["reoffended"].to_numpy() == 1, first, np.nan), "blocked": other})
     trials = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
     unit = trials["unit"].to_numpy()
-    rows = df.take(unit).reset_index(drop=True)  # the units' rows, one per trial they are in
+    kept = [c for c in df.columns if c in MODEL_COLUMNS or c in settings.covariates]
+    rows = df[kept].take(unit).reset_index(drop=True)  # the units' rows, one per trial they are in
     for c in trials.columns.drop("unit"):
         rows[c] = trials[c].to_numpy()
     k = rows["trial_day"].to_numpy(dtype=float)
