@@ -92,17 +92,19 @@ def programme_subset(df: pd.DataFrame, programme: str, settings: ReoffendingSett
     trials = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
     unit = trials["unit"].to_numpy()
     kept = [c for c in df.columns if c in MODEL_COLUMNS or c in settings.covariates]
-    rows = df[kept].take(unit).reset_index(drop=True)  # the units' rows, one per trial they are in
+    rows = df[kept].take(unit)  # the units' rows, one per trial they are in (a new frame: set in place below)
+    rows.index = pd.RangeIndex(len(rows))
     for c in trials.columns.drop("unit"):
         rows[c] = trials[c].to_numpy()
     k = rows["trial_day"].to_numpy(dtype=float)
     k1 = np.maximum(k, 1.0)
     day = rows["event_day"].to_numpy(dtype=float)
     hit = ~np.isnan(day) & (day >= k)
-    return rows.assign(
-        reoffended=hit.astype(int), event=hit.astype(int), reoffences=reoffences_from(df["reoffence_days"], unit, k),
-        duration=np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float),
-    )
+    rows["reoffended"] = hit.astype(int)
+    rows["event"] = hit.astype(int)
+    rows["reoffences"] = reoffences_from(df["reoffence_days"], unit, k)
+    rows["duration"] = np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float)
+    return rows
 
 
 def reoffences_from(reoffence_days: pd.Series, unit: np.ndarray, day: np.ndarray) -> np.ndarray:
