@@ -120,9 +120,9 @@ def cluster_robust_cov(time: np.ndarray, event: np.ndarray, X: np.ndarray, param
     V M V with V the model-based covariance and M the sum over clusters of the outer products
     of their summed score residuals. Equals statsmodels' ``PHReg(...).fit(groups=...)``."""
     resid = score_residuals(time, event, X, params)
-    _, cluster = np.unique(np.asarray(groups), return_inverse=True)
-    summed = np.zeros((cluster.max() + 1, X.shape[1]))
-    np.add.at(summed, cluster, resid)
+    codes, labels = pd.factorize(np.asarray(groups))
+    cluster = np.argsort(np.argsort(labels, kind="stable"))[codes]  # clusters in sorted label order, as np.unique
+    summed = np.column_stack([np.bincount(cluster, weights=r, minlength=len(labels)) for r in resid.T])
     return cov @ (summed.T @ summed) @ cov
 
 
@@ -210,7 +210,7 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     notes = []
     parts = [sub[["treated"]].astype(float).reset_index(drop=True)]
     if covariates:
-        design = build_design(model_frame(sub, covariates), covariates, categorical or None)
+        design = build_design(model_frame(sub[covariates], covariates), covariates, categorical or None)
         parts.append(design.X.reset_index(drop=True).astype(float))
     X = pd.concat(parts, axis=1)
     flat = [c for c in X.columns if c != "treated" and X[c].nunique() < 2]
