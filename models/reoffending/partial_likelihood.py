@@ -59,8 +59,8 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> 
                     np.searchsorted(uniq, t, side="right"))
 
 
-def efron_terms(rs: RiskSets, beta: np.ndarray, hessian: bool = True):
-    """(log-likelihood, score, Hessian) at ``beta`` (module docstring); Hessian None if not asked."""
+def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(log-likelihood, score, Hessian) at ``beta`` (module docstring)."""
     X, f, tie, frac, k = rs.X, rs.failed, rs.tie, rs.frac, rs.n_times
     eta = X @ beta
     eta = eta - eta.max()  # as statsmodels: the shift cancels in every term
@@ -75,8 +75,6 @@ def efron_terms(rs: RiskSets, beta: np.ndarray, hessian: bool = True):
     a = (s1_r[tie] - frac[:, None] * s1_d[tie]) / c[:, None]
     loglik = float(eta[f].sum() - np.log(c).sum())
     score = X[f].sum(axis=0) - a.sum(axis=0)
-    if not hessian:
-        return loglik, score, None
     inv_c = np.bincount(tie, weights=1 / c, minlength=k)
     at_risk = np.concatenate([[0.0], np.cumsum(inv_c)])[rs.reach]  # sum of 1/c over the risk sets a row is in
     tied = np.zeros(len(w))

@@ -96,3 +96,21 @@ def test_ph_test_unchanged(ties):
         for col in ("rho", "chisq", "p_value"):
             np.testing.assert_allclose(ours[col], theirs[col], rtol=1e-8, atol=1e-10, err_msg=f"{transform} {col}")
     np.testing.assert_allclose(fit.pvalues, ref.pvalues, rtol=1e-7, atol=1e-12)
+
+
+def test_a_step_that_lowers_the_likelihood_is_halved():
+    """Twelve rows where the first full Newton step from 0 overshoots: the fit halves it and
+    still reaches statsmodels' maximum."""
+    rng = np.random.default_rng(337)
+    x = rng.normal(size=12) * 3
+    t = np.ceil(rng.exponential(np.exp(-2.5 * x)) * 5)
+    event = (rng.random(12) < 0.8).astype(float)
+    X = x[:, None]
+    rs = risk_sets(t, event, X, "efron")
+    loglik0, score0, hess0 = efron_terms(rs, np.zeros(1))
+    assert efron_terms(rs, np.linalg.solve(-hess0, score0))[0] < loglik0 - 0.5  # the full step overshoots
+    assert fit_partial_likelihood(t, event, X, "efron", maxiter=1).loglik > loglik0  # the halved step climbs
+    fit = fit_partial_likelihood(t, event, X, "efron")
+    ref = statsmodels_fit(t, event, X, "efron")
+    np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-8)
+    assert fit.loglik == pytest.approx(ref.llf, rel=0, abs=1e-8)
