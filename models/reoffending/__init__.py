@@ -9,8 +9,8 @@ Pure Python and DuckDB SQL; no Dagster (the assets are in ``pipelines/assets/reo
 * :mod:`.rates`: ``marts.reoffending_rates`` with Wilson intervals.
 * :mod:`.effects`: ``marts.reoffending_effects``, ``marts.reoffending_survival`` and
   ``marts.reoffending_avoided`` from one matching per programme (the shared comparison engine).
-* :mod:`.cox`: ``marts.reoffending_cox`` (statsmodels PHReg) with a Schoenfeld-residual
-  proportional-hazards test.
+* :mod:`.cox`: ``marts.reoffending_cox`` (the partial likelihood of :mod:`.partial_likelihood`,
+  statsmodels PHReg's fit) with a Schoenfeld-residual proportional-hazards test.
 * :mod:`.tables`: the marts' columns, as schemas/marts.py declares them.
 """
 

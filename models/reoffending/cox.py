@@ -7,8 +7,9 @@ a person can have rows in several trials: the standard errors are then clustered
 person (Lin-Wei sandwich, as PHReg ``groups``, :func:`cluster_robust_cov`). Terms: ``treated`` plus the configured covariates, coded
 exactly as the comparison engine codes them (:func:`models.comparison.build_design`: numeric as
 is with median imputation plus a ``<name>_missing`` indicator, categories as dummies with the
-first level as reference). Fitted by statsmodels ``PHReg`` (ties ``efron`` by default, or
-``breslow``), model-based standard errors, Wald intervals and p-values.
+first level as reference). Fitted by Newton-Raphson on the partial likelihood (ties ``efron`` by
+default, or ``breslow``; :mod:`.partial_likelihood`, which gives statsmodels ``PHReg(...).fit()``'s
+estimates, model-based standard errors and log-likelihood), Wald intervals and p-values.
 
 Proportional hazards, per term: the Grambsch-Therneau (1994, Biometrika 81:515) score test on
 scaled Schoenfeld residuals. With r_k the Schoenfeld residual vector of event k (the covariates
@@ -26,16 +27,15 @@ the term's hazard ratio drifts over the follow-up year.
 
 from __future__ import annotations
 
-import warnings as _warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
 
 from models.comparison import ComparisonError, build_design
 
+from .partial_likelihood import fit_partial_likelihood
 from .prepare import analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
 from .settings import ReoffendingSettings
 from .tables import COX
@@ -55,10 +55,12 @@ class CoxFit:
     time: np.ndarray
     event: np.ndarray
     ties: str
+    loglik: float
 
 
 def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> CoxFit:
-    """statsmodels PHReg fit; raises ValueError when it cannot be fitted.
+    """The partial-likelihood fit (:func:`.partial_likelihood.fit_partial_likelihood`, statsmodels
+    ``PHReg(...).fit(maxiter=50)``'s estimate); raises ValueError when it cannot be fitted.
 
     ``groups`` (e.g. the person id when a person has rows in several sequential trials): the
     standard errors, intervals and p-values are then PHReg's cluster-robust ones; the PH test
@@ -66,23 +68,18 @@ def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> C
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     Xv = X.to_numpy(dtype=float)
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        res = PHReg(time, Xv, status=event, ties=ties).fit(maxiter=50)
-    params = np.asarray(res.params, dtype=float)
-    cov = np.asarray(res.cov_params(), dtype=float)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50)
+    params, cov = res.params, res.cov
     with np.errstate(invalid="ignore", over="ignore"):
         bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(time, event, Xv, params, cov, groups)))
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
         raise ValueError("the Cox model did not converge (infinite coefficient or standard error)")
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        score = np.asarray(res.model.score(params), dtype=float)
     # Newton stops at maxiter without raising; a score far from 0 means no maximum was reached.
-    if not np.all(np.abs(score) < 1e-4 * max(1.0, float(event.sum()))):
+    if not np.all(np.abs(res.score) < 1e-4 * max(1.0, float(event.sum()))):
         raise ValueError("the Cox model did not converge (coefficients drifting: quasi-separation in the covariates?)")
     pvalues = 2 * stats.norm.sf(np.abs(params / bse))
-    return CoxFit(list(X.columns), params, bse, cov, pvalues, Xv, time, event, ties)
+    return CoxFit(list(X.columns), params, bse, cov, pvalues, Xv, time, event, ties, res.loglik)
 
 
 def score_residuals(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -123,9 +120,9 @@ def cluster_robust_cov(time: np.ndarray, event: np.ndarray, X: np.ndarray, param
     V M V with V the model-based covariance and M the sum over clusters of the outer products
     of their summed score residuals. Equals statsmodels' ``PHReg(...).fit(groups=...)``."""
     resid = score_residuals(time, event, X, params)
-    _, cluster = np.unique(np.asarray(groups), return_inverse=True)
-    summed = np.zeros((cluster.max() + 1, X.shape[1]))
-    np.add.at(summed, cluster, resid)
+    codes, labels = pd.factorize(np.asarray(groups))
+    cluster = np.argsort(np.argsort(labels, kind="stable"))[codes]  # clusters in sorted label order, as np.unique
+    summed = np.column_stack([np.bincount(cluster, weights=r, minlength=len(labels)) for r in resid.T])
     return cov @ (summed.T @ summed) @ cov
 
 
@@ -166,9 +163,9 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
 
 def _km_at(time, event, at):
     """Right-continuous Kaplan-Meier S(t) at the times ``at``."""
-    uniq = np.unique(time[event.astype(bool)])
-    n_risk = np.array([(time >= u).sum() for u in uniq], dtype=float)
-    d = np.array([((time == u) & event.astype(bool)).sum() for u in uniq], dtype=float)
+    uniq, d = np.unique(time[event.astype(bool)], return_counts=True)
+    n_risk = (len(time) - np.searchsorted(np.sort(time), uniq, side="left")).astype(float)
+    d = d.astype(float)
     surv = np.cumprod(1 - d / n_risk)
     idx = np.searchsorted(uniq, at, side="right") - 1
     return np.where(idx >= 0, surv[np.maximum(idx, 0)], 1.0)
@@ -213,7 +210,7 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     notes = []
     parts = [sub[["treated"]].astype(float).reset_index(drop=True)]
     if covariates:
-        design = build_design(model_frame(sub, covariates), covariates, categorical or None)
+        design = build_design(model_frame(sub[covariates], covariates), covariates, categorical or None)
         parts.append(design.X.reset_index(drop=True).astype(float))
     X = pd.concat(parts, axis=1)
     flat = [c for c in X.columns if c != "treated" and X[c].nunique() < 2]

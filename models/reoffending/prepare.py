@@ -35,6 +35,8 @@ from .cohort import analysis_cohort
 from .settings import ReoffendingSettings
 
 ANY = "any_participation"
+#: the analysis-frame columns a design row keeps besides the configured covariates
+MODEL_COLUMNS = ("person_id", "reoffended", "reoffences", "reoffence_days", "days_to_first_reoffence", "duration", "event")
 
 
 def analysis_frame(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.DataFrame:
@@ -77,26 +79,49 @@ def start_days(df: pd.DataFrame, programme: str) -> tuple[np.ndarray, np.ndarray
 
 
 def programme_subset(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> pd.DataFrame:
-    """The design rows of one programme label (module docstring): ``treated``, ``trial_day`` and the
-    outcomes counted from ``trial_day``."""
+    """The design rows of one programme label (module docstring): the person, the configured
+    covariates, ``treated``, ``trial_day`` and the outcomes counted from ``trial_day``."""
     if df.empty:
         out = df.copy()
         out["treated"], out["trial_day"] = pd.Series(dtype=int), pd.Series(dtype=int)
         return out
     own, other = start_days(df, programme)
     first = pd.to_numeric(df["days_to_first_reoffence"], errors="coerce").to_numpy(dtype=float)
-    units = df.assign(start=own, event_day=np.where(df["reoffended"].to_numpy() == 1, first, np.nan), blocked=other)
-    rows = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
+    units = pd.DataFrame({"unit": np.arange(len(df)), "start": own,
+                          "event_day": np.where(df["reoffended"].to_numpy() == 1, first, np.nan), "blocked": other})
+    trials = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
+    unit = trials["unit"].to_numpy()
+    kept = [c for c in df.columns if c in MODEL_COLUMNS or c in settings.covariates]
+    rows = df[kept].take(unit)  # the units' rows, one per trial they are in (a new frame: set in place below)
+    rows.index = pd.RangeIndex(len(rows))
+    for c in trials.columns.drop("unit"):
+        rows[c] = trials[c].to_numpy()
     k = rows["trial_day"].to_numpy(dtype=float)
     k1 = np.maximum(k, 1.0)
     day = rows["event_day"].to_numpy(dtype=float)
     hit = ~np.isnan(day) & (day >= k)
-    counts = [sum(1 for d in (days if days is not None else []) if d >= kk)
-              for days, kk in zip(rows["reoffence_days"], k)]
-    return rows.assign(
-        reoffended=hit.astype(int), event=hit.astype(int), reoffences=np.asarray(counts, dtype=float),
-        duration=np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float),
-    ).reset_index(drop=True)
+    rows["reoffended"] = hit.astype(int)
+    rows["event"] = hit.astype(int)
+    rows["reoffences"] = reoffences_from(df["reoffence_days"], unit, k)
+    rows["duration"] = np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float)
+    return rows
+
+
+def reoffences_from(reoffence_days: pd.Series, unit: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Per trial row: how many of its unit's reoffence days are on or after the row's ``day``.
+
+    One pass over all the days: each (unit, day) pair becomes one integer key, ordered as the
+    pairs are, so a sorted search counts a unit's days before ``day``."""
+    lists = [v if v is not None else [] for v in reoffence_days]
+    owner = np.repeat(np.arange(len(lists)), [len(v) for v in lists])
+    days = np.fromiter((float(d) for v in lists for d in v), dtype=float, count=len(owner))
+    owner, days = owner[~np.isnan(days)], days[~np.isnan(days)]  # a missing day is never on or after
+    per_unit = np.bincount(owner, minlength=len(lists))
+    values = np.unique(np.concatenate([days, day]))
+    width = len(values)
+    keys = np.sort(owner * width + np.searchsorted(values, days))
+    before = np.searchsorted(keys, unit * width + np.searchsorted(values, day), side="left") - (np.cumsum(per_unit) - per_unit)[unit]
+    return (per_unit[unit] - before).astype(float)
 
 
 @dataclass
@@ -119,7 +144,7 @@ def usable_covariates(df: pd.DataFrame, settings: ReoffendingSettings) -> Covari
         if len(df) and s.isna().all():
             notes.append(f"covariate {c!r} is missing for everyone analysed; left out")
             continue
-        if len(df) and s.dropna().astype(str).nunique() < 2:
+        if len(df) and _one_value(s):
             notes.append(f"covariate {c!r} takes one value only among the people analysed; left out")
             continue
         used.append(c)
@@ -129,6 +154,14 @@ def usable_covariates(df: pd.DataFrame, settings: ReoffendingSettings) -> Covari
         categorical=[c for c in settings.categorical if c in used],
         notes=notes,
     )
+
+
+def _one_value(s: pd.Series) -> bool:
+    """``s.dropna().astype(str).nunique() < 2``, read from the distinct values first: two distinct
+    texts among them settle it; otherwise the whole column is cast (values equal as numbers,
+    e.g. 1 and 1.0, can still read differently)."""
+    values = s.dropna()
+    return values.drop_duplicates().astype(str).nunique() < 2 and values.astype(str).nunique() < 2
 
 
 def model_frame(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:

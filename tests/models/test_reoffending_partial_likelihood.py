@@ -1,0 +1,116 @@
+"""The vectorised Cox partial likelihood against statsmodels' PHReg, on data with heavy ties.
+
+Times are whole days; everyone without an event is censored on the last day, several rows are
+censored before the first event, and covariates are a 0/1 flag, dummies and a continuous one,
+as in ``marts.reoffending_cox``. Estimates, model-based standard errors and the log partial
+likelihood must agree to 1e-8, under Efron and Breslow ties; so must the PH test built on them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.hazard_regression import PHReg
+
+from models.reoffending.cox import CoxFit, fit_cox, ph_test
+from models.reoffending.partial_likelihood import efron_terms, fit_partial_likelihood, risk_sets
+
+
+def tied_data(n: int, seed: int, days: int, strength: float = 1.0):
+    rng = np.random.default_rng(seed)
+    treated = (rng.random(n) < 0.35).astype(float)
+    level = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    age = rng.uniform(18, 60, n)
+    X = np.column_stack([treated, level == 1, level == 2, (age - 35) / 10]).astype(float)
+    lin = strength * (X @ np.array([-0.5, 0.3, 0.6, -0.25]))
+    t = np.ceil(rng.exponential(days * 0.8 * np.exp(-lin)))
+    event = (t <= days).astype(float)
+    t = np.minimum(t, days)
+    t[:5], event[:5] = 0.5, 0.0  # censored before the first event: in no risk set
+    return t, event, X
+
+
+def statsmodels_fit(t, event, X, ties):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return PHReg(t, X, status=event, ties=ties).fit(maxiter=50)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("n, seed, days", [(400, 1, 365), (2500, 2, 30), (1500, 3, 6)])
+def test_fit_equals_statsmodels_phreg(ties, n, seed, days):
+    t, event, X = tied_data(n, seed, days)
+    _, counts = np.unique(t[event == 1], return_counts=True)
+    assert counts.max() >= 4  # heavy ties: the tie method matters
+    ref = statsmodels_fit(t, event, X, ties)
+    fit = fit_partial_likelihood(t, event, X, ties)
+    np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.cov)), ref.bse, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fit.cov, ref.cov_params(), rtol=1e-8, atol=1e-12)
+    assert fit.loglik == pytest.approx(ref.llf, rel=0, abs=1e-8)
+    np.testing.assert_allclose(fit.score, 0, atol=1e-8)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_terms_equal_statsmodels_away_from_the_estimate(ties):
+    """Log-likelihood, score and Hessian at an arbitrary point, not only where the score is 0."""
+    t, event, X = tied_data(800, 4, 60)
+    model = PHReg(t, X, status=event, ties=ties)
+    beta = np.array([0.4, -0.2, 0.1, 0.3])
+    loglik, score, hess = efron_terms(risk_sets(t, event, X, ties), beta)
+    assert loglik == pytest.approx(model.loglike(beta), rel=1e-12)
+    np.testing.assert_allclose(score, model.score(beta), rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(hess, model.hessian(beta), rtol=1e-10, atol=1e-9)
+
+
+def test_efron_and_breslow_differ_on_ties():
+    t, event, X = tied_data(1500, 3, 6)
+    efron, breslow = (fit_partial_likelihood(t, event, X, ties).params for ties in ("efron", "breslow"))
+    assert np.abs(efron - breslow).max() > 1e-3
+
+
+def test_strong_effect_converges_to_statsmodels():
+    """Large coefficients (a long way from the start at 0): the same maximum."""
+    t, event, X = tied_data(2000, 5, 365, strength=4.0)
+    ref = statsmodels_fit(t, event, X, "efron")
+    fit = fit_partial_likelihood(t, event, X, "efron")
+    np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-8)
+    assert fit.loglik == pytest.approx(ref.llf, rel=0, abs=1e-8)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_ph_test_unchanged(ties):
+    """The Grambsch-Therneau test on the new fit equals the test on statsmodels' fit."""
+    t, event, X = tied_data(1200, 6, 365)
+    terms = ["treated", "level[1]", "level[2]", "age"]
+    fit = fit_cox(t, event, pd.DataFrame(X, columns=terms), ties)
+    ref = statsmodels_fit(t, event, X, ties)
+    cov = np.asarray(ref.cov_params())
+    old = CoxFit(terms, np.asarray(ref.params), np.asarray(ref.bse), cov, np.asarray(ref.pvalues), X, t, event, ties,
+                 float(ref.llf))
+    for transform in ("km", "rank", "identity", "log"):
+        ours, theirs = ph_test(fit, transform), ph_test(old, transform)
+        for col in ("rho", "chisq", "p_value"):
+            np.testing.assert_allclose(ours[col], theirs[col], rtol=1e-8, atol=1e-10, err_msg=f"{transform} {col}")
+    np.testing.assert_allclose(fit.pvalues, ref.pvalues, rtol=1e-7, atol=1e-12)
+
+
+def test_a_step_that_lowers_the_likelihood_is_halved():
+    """Twelve rows where the first full Newton step from 0 overshoots: the fit halves it and
+    still reaches statsmodels' maximum."""
+    rng = np.random.default_rng(337)
+    x = rng.normal(size=12) * 3
+    t = np.ceil(rng.exponential(np.exp(-2.5 * x)) * 5)
+    event = (rng.random(12) < 0.8).astype(float)
+    X = x[:, None]
+    rs = risk_sets(t, event, X, "efron")
+    loglik0, score0, hess0 = efron_terms(rs, np.zeros(1))
+    assert efron_terms(rs, np.linalg.solve(-hess0, score0))[0] < loglik0 - 0.5  # the full step overshoots
+    assert fit_partial_likelihood(t, event, X, "efron", maxiter=1).loglik > loglik0  # the halved step climbs
+    fit = fit_partial_likelihood(t, event, X, "efron")
+    ref = statsmodels_fit(t, event, X, "efron")
+    np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-8)
+    assert fit.loglik == pytest.approx(ref.llf, rel=0, abs=1e-8)

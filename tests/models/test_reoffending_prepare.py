@@ -1,0 +1,34 @@
+"""Trial-frame helpers of models/reoffending/prepare.py on small cases checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.reoffending.prepare import _one_value, reoffences_from
+
+
+def test_reoffences_from_counts_days_on_or_after_the_trial_day():
+    days = pd.Series([[100, 200], [10], None, [], [5, 5, 40], [np.nan, 30]])
+    unit = np.array([0, 0, 0, 1, 1, 2, 3, 4, 4, 4, 5, 5])
+    day = np.array([0, 100, 101, 10, 11, 0, 0, 5, 6, 41, 30, 31], dtype=float)
+    assert reoffences_from(days, unit, day).tolist() == [2, 2, 1, 1, 0, 0, 0, 3, 1, 0, 1, 0]
+
+
+def test_reoffences_from_equals_the_row_by_row_count():
+    rng = np.random.default_rng(3)
+    lists = pd.Series([sorted(rng.integers(1, 366, rng.integers(0, 6)).tolist()) for _ in range(300)])
+    unit = rng.integers(0, 300, 2000)
+    day = rng.integers(0, 366, 2000).astype(float)
+    naive = [sum(1 for d in lists[u] if d >= k) for u, k in zip(unit, day)]
+    assert reoffences_from(lists, unit, day).tolist() == naive
+
+
+def test_one_value_reads_values_as_text():
+    assert _one_value(pd.Series([3.0, 3.0, None]))
+    assert not _one_value(pd.Series([3.0, 4.0, None]))
+    assert _one_value(pd.Series(["a", "a", None], dtype=object))
+    assert not _one_value(pd.Series([1, 1.0], dtype=object))  # equal as numbers, "1" and "1.0" as text
+    assert not _one_value(pd.Series([0.0, -0.0]))  # "0.0" and "-0.0"
+    assert _one_value(pd.Series([1, "1"], dtype=object))  # both "1"
+    assert _one_value(pd.Series([pd.NA, 2, 2], dtype="Int64"))
