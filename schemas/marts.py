@@ -461,7 +461,7 @@ REOFFENDING_COX = Mart(
         RUN_ID,
         Column('programme', 'VARCHAR', 'Participants compared with all non-participants.'),
         Column('term', 'VARCHAR', '`treated`, a numeric covariate, `<covariate>[<level>]` for a category, or `<covariate>_missing`.'),
-        Column('coef', 'DOUBLE', 'Log hazard ratio (statsmodels PHReg).'),
+        Column('coef', 'DOUBLE', 'Log hazard ratio (Efron partial likelihood; equal to statsmodels PHReg to 1e-8).'),
         Column('se', 'DOUBLE', 'Model-based standard error of coef.'),
         Column('hazard_ratio', 'DOUBLE', 'exp(coef).'),
         Column('ci_low', 'DOUBLE', 'Lower limit of the 95% interval of hazard_ratio.'),

@@ -106,7 +106,8 @@ MART_BUILDERS = {
         "Avoided proven reoffenders and reoffences with 95% intervals, for the social-value model.")),
     ("marts.reoffending_cox",): (_cox, (
         "Cox proportional-hazards model of time to first proven reoffence per programme (treated + covariates, "
-        "statsmodels PHReg) with a Schoenfeld-residual PH test per term.",)),
+        "Efron partial likelihood, models/reoffending/partial_likelihood.py, equal to statsmodels PHReg to 1e-8) with a "
+        "Schoenfeld-residual PH test per term.",)),
 }
 
 
