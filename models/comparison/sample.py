@@ -302,7 +302,7 @@ def match(
             f"{n_dropped_missing} rows excluded for missing values in {per} (treatment/outcome values are never imputed)"
         )
     rows = np.flatnonzero(~drop)  # positions into df
-    data = df.iloc[rows]
+    data = df[list(dict.fromkeys(needed))].iloc[rows]  # the columns the design reads, not the whole input
     t = binary01(data[treatment], treatment, "treatment")
     person = None if cluster is None else pd.factorize(data[cluster])[0].astype(np.int64)
 
