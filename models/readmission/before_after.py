@@ -151,20 +151,28 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     return out, counts
 
 
-def event_counts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, events_sql: str, settings: ReadmissionSettings) -> pd.DataFrame:
-    """before_n and after_n per person for events ``(person_id, d)`` from ``events_sql``."""
-    con.register("_rd_idx0", frame[["person_id", "index_date"]])
+def event_counts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, events_sql: str, settings: ReadmissionSettings,
+                 labels: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """For each label, ``before_n`` and ``after_n`` per row of ``frame`` (in its order), from events
+    ``(person_id, d, label)`` of ``events_sql``: every label counted in one pass over the events."""
+    b, a = int(settings.before_days), int(settings.after_days)
+    counted = []
+    for i, label in enumerate(labels):
+        is_label = f"e.label = '{label.replace(chr(39), '')}'"
+        counted += [f"count(e.d) FILTER ({is_label} AND e.d BETWEEN f.index_date - {b} AND f.index_date - 1) AS before_{i}",
+                    f"count(e.d) FILTER ({is_label} AND e.d BETWEEN f.index_date AND f.index_date + {a - 1}) AS after_{i}"]
+    con.register("_rd_idx0", frame[["person_id", "index_date"]].assign(_pos=np.arange(len(frame))))
     try:
-        return con.execute(f"""
-            WITH _rd_idx AS (SELECT person_id, index_date::DATE AS index_date FROM _rd_idx0)
-            SELECT f.person_id,
-                   count(e.d) FILTER (e.d BETWEEN f.index_date - {int(settings.before_days)} AND f.index_date - 1) AS before_n,
-                   count(e.d) FILTER (e.d BETWEEN f.index_date AND f.index_date + {int(settings.after_days) - 1}) AS after_n
+        out = con.execute(f"""
+            WITH _rd_idx AS (SELECT _pos, person_id, index_date::DATE AS index_date FROM _rd_idx0)
+            SELECT {", ".join(counted)}
             FROM _rd_idx f LEFT JOIN ({events_sql}) e ON e.person_id = f.person_id
-            GROUP BY f.person_id
+            GROUP BY f._pos ORDER BY f._pos
         """).df()
     finally:
         con.unregister("_rd_idx0")
+    return {label: pd.DataFrame({"before_n": out[f"before_{i}"], "after_n": out[f"after_{i}"]})
+            for i, label in enumerate(labels)}
 
 
 def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, label: str) -> dict:
@@ -243,9 +251,10 @@ def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: Readmissio
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(READMISSION_BEFORE_AFTER), counts
-    events = f"SELECT person_id, admitted_on AS d FROM {chains(con, settings)} WHERE admission_method = 'emergency'"
-    frame = frame.merge(event_counts(con, frame, events, settings), on="person_id")
-    return pd.DataFrame([did_row(frame, settings, "outcome", "emergency_admissions")]), counts
+    events = (f"SELECT person_id, admitted_on AS d, 'emergency_admissions' AS label FROM {chains(con, settings)} "
+              "WHERE admission_method = 'emergency'")
+    per_outcome = event_counts(con, frame, events, settings, ("emergency_admissions",))
+    return pd.DataFrame(did_rows(frame, settings, "outcome", per_outcome)), counts
 
 
 def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *,
@@ -257,9 +266,6 @@ def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSett
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(SERVICE_USE_CHANGE), counts
-    per_service = {}
-    for service in settings.services:
-        events = f"SELECT person_id, contact_on AS d FROM {contacts} WHERE service = '{service.replace(chr(39), '')}'"
-        per_service[service] = frame[["person_id"]].merge(event_counts(con, frame, events, settings), on="person_id",
-                                                          how="left", validate="one_to_one")
+    events = f"SELECT person_id, contact_on AS d, service AS label FROM {contacts}"
+    per_service = event_counts(con, frame, events, settings, tuple(settings.services))
     return pd.DataFrame(did_rows(frame, settings, "service", per_service)), counts
