@@ -53,23 +53,26 @@ def at_risk(event: np.ndarray, day) -> np.ndarray:
 
 
 def sequential_trials(units: pd.DataFrame, start: str, event: str, blocked: str | None = None) -> pd.DataFrame:
-    """Rows of every sequential trial (module docstring): participants start on ``trial_day``."""
+    """Rows of every sequential trial (module docstring): participants start on ``trial_day``.
+
+    Trials in day order, units in input order within a trial; the rows are taken from
+    ``units`` in one step (one copy, however many trials)."""
     s, e, b = _days(units, start), _days(units, event), _days(units, blocked)
-    free = lambda k: np.isnan(b) | (b > k)  # noqa: E731
     starters = ~np.isnan(s) & at_risk(e, s) & (np.isnan(b) | (b >= np.nan_to_num(s, nan=np.inf)))
     days = np.unique(s[starters])
-    parts = []
+    positions, treated = [], []
     for k in days:
-        treated = starters & (s == k)
-        comparison = (np.isnan(s) | (s > k)) & at_risk(e, k) & free(k)
-        keep = treated | comparison
-        part = units.loc[keep].copy()
-        part["trial_day"] = int(k)
-        part["treated"] = treated[keep].astype(int)
-        parts.append(part)
-    if not parts:
+        joins = starters & (s == k)
+        comparison = (np.isnan(s) | (s > k)) & at_risk(e, k) & (np.isnan(b) | (b > k))
+        keep = np.flatnonzero(joins | comparison)
+        positions.append(keep)
+        treated.append(joins[keep])
+    if not positions:
         return units.iloc[0:0].assign(trial_day=pd.Series(dtype=int), treated=pd.Series(dtype=int))
-    return pd.concat(parts, ignore_index=True)
+    sizes = [len(p) for p in positions]
+    rows = units.take(np.concatenate(positions)).reset_index(drop=True)
+    return rows.assign(trial_day=np.repeat(days.astype(np.int64), sizes),
+                       treated=np.concatenate(treated).astype(np.int64))
 
 
 def landmark(units: pd.DataFrame, start: str, event: str, day: int, blocked: str | None = None) -> pd.DataFrame:

@@ -163,7 +163,7 @@ def build_design(df: pd.DataFrame, covariates: list[str], categorical: list[str]
             else:
                 cols[cov] = x
                 design.source[cov] = cov
-            if set(np.unique(x)) <= {0.0, 1.0}:
+            if set(pd.unique(x)) <= {0.0, 1.0}:
                 design.binary.append(cov)
             continue
         if kind == "boolean" and n_miss == 0:

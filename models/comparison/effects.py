@@ -56,6 +56,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -96,7 +97,13 @@ class Measure:
 
 
 def _codes(a) -> tuple[np.ndarray, int]:
-    _, inv = np.unique(np.asarray(a), return_inverse=True)
+    """Each label's position among the sorted distinct labels (``numpy.unique``'s inverse); integer
+    labels are coded by hashing (the same codes, without sorting every row)."""
+    a = np.asarray(a)
+    if a.dtype.kind in "iub":
+        inv = pd.factorize(a, sort=True)[0]
+    else:
+        _, inv = np.unique(a, return_inverse=True)
     inv = inv.ravel()
     return inv, int(inv.max()) + 1 if len(inv) else 0
 

@@ -102,7 +102,8 @@ def estimate(
     for role, col in (("outcome", outcome), ("event", event), ("exposure", exposure)):
         if col is not None and col in matched.covariates:
             raise ComparisonError(f"the {role} column {col!r} cannot also be a covariate")
-    data = matched.df.iloc[matched.rows]
+    read = [c for c in dict.fromkeys((outcome, event, exposure)) if c and c in matched.df.columns]
+    data = matched.df[read].iloc[matched.rows]  # only the outcome columns: the input can be wide
     y, ev, ex = outcome_values(data, outcome, outcome_type, event, exposure)
     t = matched.treated.astype(float)
     loc = matched.local

@@ -162,16 +162,33 @@ def _with_replacement(xs, x_b, pos, lo, hi, k, width):
     return blk, start + np.arange(counts.sum())
 
 
+def _runs(xs: np.ndarray) -> tuple[list[int], list[int]]:
+    """For each sorted position, the first and last position of its run of equal logits."""
+    n = len(xs)
+    if not n:
+        return [], []
+    new = np.r_[True, xs[1:] != xs[:-1]]
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:] - 1, n - 1]
+    run = np.cumsum(new) - 1
+    return starts[run].tolist(), ends[run].tolist()
+
+
 def _without_replacement(xs, x_b, size_b, pos, lo, hi, k, width, b_order):
     """Greedy matching of blocks with union-find "next available" pointers.
 
     ``right[i]``: smallest available sorted index >= i (n = none).
     ``left[i + 1]``: largest available sorted index <= i, plus one (0 = none).
+    When a block takes a control, the available controls with the same logit on the same side
+    are its next picks (same distance, so within the tie tolerance of the last one taken): the
+    whole run is taken at once, with the same result as taking its controls one by one.
     Returns (block index, sorted control index) arrays.
     """
     n = len(xs)
     right = list(range(n + 1))
     left = list(range(n + 1))
+    available = [True] * n
+    run_start, run_end = _runs(xs)
     xs_l = xs.tolist()
     xb_l = x_b.tolist()
     size_l = size_b.tolist()
@@ -214,11 +231,18 @@ def _without_replacement(xs, x_b, size_b, pos, lo, hi, k, width, b_order):
                 best, d = (r, dr) if dr <= dl else (li, dl)
                 if d == np.inf or d > width or (taken >= need and d > last + tol):
                     break
-                out_b.append(bi)
-                out_c.append(best)
-                right[best] = best + 1
-                left[best + 1] = best
-                taken, last = taken + 1, d
+                if best == r:  # the run from r up: [first, end]
+                    first, end = r, min(run_end[r], hi_l[bi] - 1)
+                else:  # the run from li down
+                    first, end = max(run_start[li], lo_l[bi]), li
+                picks = [j for j in range(first, end + 1) if available[j]]
+                span = end + 1 - first
+                available[first:end + 1] = [False] * span
+                right[first:end + 1] = [end + 1] * span
+                left[first + 1:end + 2] = [first] * span
+                out_b += [bi] * len(picks)
+                out_c += picks
+                taken, last = taken + len(picks), d
             if taken:
                 still.append(bi)
         active = still

@@ -2,10 +2,22 @@
 
 The propensity score is P(treated = 1 | covariates) (Rosenbaum & Rubin 1983,
 Biometrika 70:41), estimated by maximum-likelihood logistic regression
-(``statsmodels.Logit``, Newton-Raphson) on the design matrix from
-:mod:`.design` plus an intercept. Matching uses its logit (the linear
-predictor), as recommended by Rosenbaum & Rubin (1985, Am Stat 39:33) and
-Austin (2011, Pharm Stat 10:150).
+(Newton-Raphson) on the design matrix from :mod:`.design` plus an intercept.
+Matching uses its logit (the linear predictor), as recommended by Rosenbaum &
+Rubin (1985, Am Stat 39:33) and Austin (2011, Pharm Stat 10:150).
+
+The fit is :func:`newton_logit`: statsmodels' ``Logit(...).fit(method="newton")``
+step for step (``statsmodels.base.optimizer._fit_newton``: start at 0, step
+-H^-1 g with the log-likelihood's gradient g and Hessian H divided by n and
+1e-10 added to H's diagonal, stop when no coefficient moves by more than 1e-8,
+at most 100 steps; perfect prediction checked after every step as
+``Logit._check_perfect_pred`` does), on the distinct rows of (design,
+treatment) with their counts as frequency weights. The log-likelihood is a sum
+over rows, so identical rows add up exactly and the fit is the same; a
+risk-set design repeats each unit in every trial it is at risk for (900,000
+rows and 11,000 distinct ones for the readmission comparison at 100,000
+persons), and the fit then costs the distinct rows only. A test holds it to
+statsmodels (tests/models/test_comparison_propensity.py).
 
 Separation. The maximum-likelihood estimate does not exist under perfect or
 quasi-complete separation (Albert & Anderson 1984, Biometrika 71:1); scores are
@@ -17,7 +29,7 @@ then 0 or 1 and nobody can be matched honestly. The fit raises
   or only among comparison people): quasi-complete separation by that column;
 * the linear predictor separates the groups completely (every participant
   scores above every comparison person, or below);
-* the fit does not converge, statsmodels reports perfect prediction, or any
+* the fit does not converge, perfect prediction is detected, or any
   fitted probability is within 1e-9 of 0 or 1 (|logit| > 20.7), which only
   happens when coefficients are drifting to infinity;
 * the covariates are collinear (the design matrix with an intercept is not of
@@ -26,17 +38,16 @@ then 0 or 1 and nobody can be matched honestly. The fit raises
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 from .errors import ComparisonError
 
 EXTREME_P = 1e-9
+#: statsmodels' Newton defaults (``_fit_newton``): step tolerance, Hessian ridge; and the engine's iteration limit
+NEWTON_TOL, NEWTON_RIDGE, NEWTON_MAXITER = 1e-8, 1e-10, 100
 
 _ADVICE = (
     "merge rare levels, drop the covariate, match exactly on it (exact=[...]), "
@@ -57,15 +68,15 @@ class PropensityFit:
     params : Series
         Coefficients on the original (unstandardised) design columns, with
         ``const`` first.
-    model : statsmodels LogitResults
-        The fitted model (on standardised columns; see ``params`` for the
-        coefficients on the original scale).
+    iterations : int
+        Newton steps taken (the fit is on standardised columns; ``params``
+        are on the original scale).
     """
 
     score: np.ndarray
     logit: np.ndarray
     params: pd.Series
-    model: object
+    iterations: int
 
 
 def _check_empty_cells(X: pd.DataFrame, treated: np.ndarray, binary: list[str]) -> None:
@@ -84,6 +95,55 @@ def _check_empty_cells(X: pd.DataFrame, treated: np.ndarray, binary: list[str]) 
                 f"quasi-complete separation: design column {col!r} has no {empty[0]} "
                 f"(counts: {cells}); the propensity model cannot be estimated. Fix: {_ADVICE}"
             )
+
+
+def distinct_rows(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first position of each distinct row of (``Z``, ``y``), in order of appearance, and its count.
+
+    Each column is coded by hashing (``pandas.factorize``) and the codes are combined column by
+    column, so this is linear in the rows, never a sort of the whole matrix."""
+    n = len(y)
+    key = np.zeros(n, dtype=np.int64)
+    levels = 1
+    for column in (np.asarray(y, dtype=float), *np.asarray(Z, dtype=float).T):
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        key, combined = pd.factorize(key * len(uniques) + codes)
+        levels = len(combined)
+    # codes run in order of first appearance: a row is a first when its code exceeds every earlier one
+    first = np.flatnonzero(np.r_[True, key[1:] > np.maximum.accumulate(key)[:-1]]) if n else np.zeros(0, np.int64)
+    return first, np.bincount(key, minlength=levels)
+
+
+def newton_logit(Z: np.ndarray, y: np.ndarray, *, maxiter: int = NEWTON_MAXITER) -> tuple[np.ndarray, int, bool, bool]:
+    """Maximum-likelihood logistic regression of 0/1 ``y`` on ``Z`` (with its intercept column), as
+    statsmodels' ``Logit(y, Z).fit(method="newton", maxiter=maxiter)`` computes it (module docstring),
+    on the distinct rows of (``Z``, ``y``) weighted by their counts.
+
+    Returns (coefficients, Newton steps, converged, perfect prediction seen after some step).
+    ``numpy.linalg.LinAlgError`` when the Hessian is singular, as statsmodels raises it.
+    """
+    first, count = distinct_rows(Z, y)
+    Zu, yu, w = np.asarray(Z, dtype=float)[first], np.asarray(y, dtype=float)[first], count.astype(float)
+    n = float(len(y))
+
+    def fitted(b):
+        return 1.0 / (1.0 + np.exp(-(Zu @ b)))
+
+    def hessian(p):  # of the negative log-likelihood over n, as statsmodels' hess
+        return (Zu.T * (w * p * (1 - p))) @ Zu / n
+
+    beta, old = np.zeros(Zu.shape[1]), np.inf
+    steps, separated = 0, False
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported, not warned about
+        while steps < maxiter and np.any(np.abs(beta - old) > NEWTON_TOL):
+            p = fitted(beta)
+            H = hessian(p)
+            H[np.diag_indices(H.shape[0])] += NEWTON_RIDGE
+            old, beta = beta, beta - np.linalg.solve(H, -((w * (yu - p)) @ Zu) / n)
+            separated = separated or np.allclose(fitted(beta) - yu, 0)
+            steps += 1
+        np.linalg.inv(hessian(fitted(beta)))  # statsmodels inverts the final Hessian for the covariance
+    return beta, steps, steps < maxiter, separated
 
 
 def fit_propensity(X: pd.DataFrame, treated: np.ndarray, binary: list[str] | None = None) -> PropensityFit:
@@ -106,24 +166,19 @@ def fit_propensity(X: pd.DataFrame, treated: np.ndarray, binary: list[str] | Non
             f"the covariates are collinear (design rank {rank} < {Z.shape[1]} columns incl. intercept): "
             f"{list(X.columns)}; drop the redundant covariate(s)"
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            res = sm.Logit(treated, Z).fit(method="newton", maxiter=100, disp=0)
-        except (PerfectSeparationError, np.linalg.LinAlgError) as exc:
-            raise ComparisonError(f"the propensity model cannot be estimated ({exc}). Fix: {_ADVICE}") from exc
-    if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
+    try:
+        beta, iterations, converged, separated = newton_logit(Z, treated)
+    except np.linalg.LinAlgError as exc:
+        raise ComparisonError(f"the propensity model cannot be estimated ({exc}). Fix: {_ADVICE}") from exc
+    if separated:
         raise ComparisonError(f"perfect separation: the covariates predict participation exactly. Fix: {_ADVICE}")
-    lp = Z @ res.params
+    lp = Z @ beta
     t = treated.astype(bool)
     if lp[t].min() > lp[~t].max() or lp[t].max() < lp[~t].min():
         raise ComparisonError(
             "perfect separation: every participant's propensity score lies on one side of every "
             f"comparison person's; there is no overlap to match on. Fix: {_ADVICE}"
         )
-    converged = bool(res.mle_retvals.get("converged", True))
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        converged = False
     extreme = int(np.sum(np.abs(lp) > np.log((1 - EXTREME_P) / EXTREME_P)))
     if not converged or extreme:
         raise ComparisonError(
@@ -131,8 +186,8 @@ def fit_propensity(X: pd.DataFrame, treated: np.ndarray, binary: list[str] | Non
             + ("did not converge" if not converged else f"gives {extreme} people a score of 0 or 1")
             + f", so some covariate pattern predicts participation perfectly. Fix: {_ADVICE}"
         )
-    beta = res.params[1:] / sd
-    const = res.params[0] - float(np.sum(beta * mu))
-    params = pd.Series(np.r_[const, beta], index=["const", *X.columns])
+    slopes = beta[1:] / sd
+    const = beta[0] - float(np.sum(slopes * mu))
+    params = pd.Series(np.r_[const, slopes], index=["const", *X.columns])
     score = 1.0 / (1.0 + np.exp(-lp))
-    return PropensityFit(score=score, logit=lp, params=params, model=res)
+    return PropensityFit(score=score, logit=lp, params=params, iterations=iterations)

@@ -73,6 +73,12 @@ def binary01(s: pd.Series, name: str, role: str) -> np.ndarray:
     return a
 
 
+def _distinct_below_two(x: np.ndarray) -> bool:
+    """``Series.nunique() < 2`` (missing values not counted) without hashing every value."""
+    x = x[~np.isnan(x)]
+    return not len(x) or bool(np.all(x == x[0]))
+
+
 def _summ(x: np.ndarray) -> dict:
     if len(x) == 0:
         return {k: float("nan") for k in ("min", "q25", "median", "q75", "max")}
@@ -302,7 +308,7 @@ def match(
             f"{n_dropped_missing} rows excluded for missing values in {per} (treatment/outcome values are never imputed)"
         )
     rows = np.flatnonzero(~drop)  # positions into df
-    data = df.iloc[rows]
+    data = df[list(dict.fromkeys(needed))].iloc[rows]  # the columns the design reads, not the whole input
     t = binary01(data[treatment], treatment, "treatment")
     person = None if cluster is None else pd.factorize(data[cluster])[0].astype(np.int64)
 
@@ -381,7 +387,7 @@ def match(
     keep = np.flatnonzero(lev.keep)
     X = design.X.iloc[keep]
     X = X[[c for c in X.columns if c not in lev.dropped_columns]]
-    flat = [c for c in X.columns if X[c].nunique() < 2]
+    flat = [c for c in X.columns if _distinct_below_two(X[c].to_numpy(dtype=float))]
     if flat:
         warnings.append(f"design columns constant among the people kept, left out of the model: {flat}")
         X = X.drop(columns=flat)

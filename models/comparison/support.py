@@ -116,7 +116,7 @@ def level_support(
                         f"{n_t} participants with {what} are outside common support (no comparison person has it)"
                     )
                 changed = True
-    constant = [col for col, x in cols.items() if len(np.unique(x[keep])) < 2]
+    constant = [col for col, x in cols.items() if x[keep].all() or not x[keep].any()]  # one value left (or none)
     if constant:
         out.dropped_columns += constant
         out.notes.append(f"design columns constant after this and left out of the model: {constant}")

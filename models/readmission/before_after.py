@@ -18,7 +18,7 @@ Design: a matched difference-in-differences.
 * **Outcome**: change = after rate - before rate, per person-year (count / (days/365.25)).
   Emergency admissions are continuous spells whose first spell is an emergency admission
   (core.continuous_spells); contacts are service_contacts rows of the service.
-* **Estimate**: :func:`models.comparison.estimate_effect` with a continuous outcome
+* **Estimate**: the comparison engine (:func:`models.comparison.match`, then ``estimate``) with a continuous outcome
   (the change), matching participants to comparison persons on ``before_after_covariates``
   (default age, sex and IMD decile at J). Not on emergency admissions in the 12 months
   before J: that is the before-period outcome, and matching on it lets each group regress
@@ -26,7 +26,8 @@ Design: a matched difference-in-differences.
   2018, Health Serv Res 53:4138); naming it adds :data:`RTM_WARNING` to the row. Its
   mean difference is the difference-in-differences (participants' change minus matched
   comparison's change) with a cluster-robust 95% interval (matched sets). The four group
-  rates are weighted means in the matched sample.
+  rates are weighted means in the matched sample. The services share one matched sample
+  (:func:`did_rows`: the people and covariates are the same for each), matched once.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from models.comparison import ComparisonError, estimate_effect
+from models.comparison import ComparisonError, estimate, match
 
 from .settings import ReadmissionSettings
 from .spells import age_sql, continuous_spells, source, table_exists
@@ -150,59 +151,87 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     return out, counts
 
 
-def event_counts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, events_sql: str, settings: ReadmissionSettings) -> pd.DataFrame:
-    """before_n and after_n per person for events ``(person_id, d)`` from ``events_sql``."""
-    con.register("_rd_idx0", frame[["person_id", "index_date"]])
+def event_counts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, events_sql: str, settings: ReadmissionSettings,
+                 labels: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """For each label, ``before_n`` and ``after_n`` per row of ``frame`` (in its order), from events
+    ``(person_id, d, label)`` of ``events_sql``: every label counted in one pass over the events."""
+    b, a = int(settings.before_days), int(settings.after_days)
+    counted = []
+    for i, label in enumerate(labels):
+        is_label = f"e.label = '{label.replace(chr(39), '')}'"
+        counted += [f"count(e.d) FILTER ({is_label} AND e.d BETWEEN f.index_date - {b} AND f.index_date - 1) AS before_{i}",
+                    f"count(e.d) FILTER ({is_label} AND e.d BETWEEN f.index_date AND f.index_date + {a - 1}) AS after_{i}"]
+    con.register("_rd_idx0", frame[["person_id", "index_date"]].assign(_pos=np.arange(len(frame))))
     try:
-        return con.execute(f"""
-            WITH _rd_idx AS (SELECT person_id, index_date::DATE AS index_date FROM _rd_idx0)
-            SELECT f.person_id,
-                   count(e.d) FILTER (e.d BETWEEN f.index_date - {int(settings.before_days)} AND f.index_date - 1) AS before_n,
-                   count(e.d) FILTER (e.d BETWEEN f.index_date AND f.index_date + {int(settings.after_days) - 1}) AS after_n
+        out = con.execute(f"""
+            WITH _rd_idx AS (SELECT _pos, person_id, index_date::DATE AS index_date FROM _rd_idx0)
+            SELECT {", ".join(counted)}
             FROM _rd_idx f LEFT JOIN ({events_sql}) e ON e.person_id = f.person_id
-            GROUP BY f.person_id
+            GROUP BY f._pos ORDER BY f._pos
         """).df()
     finally:
         con.unregister("_rd_idx0")
+    return {label: pd.DataFrame({"before_n": out[f"before_{i}"], "after_n": out[f"after_{i}"]})
+            for i, label in enumerate(labels)}
 
 
 def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, label: str) -> dict:
     """Matched DiD of the change in rate per person-year for one outcome (columns before_n, after_n)."""
+    return did_rows(frame, settings, label_col, {label: frame})[0]
+
+
+def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
+             counts: dict[str, pd.DataFrame]) -> list[dict]:
+    """:func:`did_row` for several outcomes: ``counts`` maps each label to its ``before_n`` and ``after_n``,
+    row for row with ``frame``. Who is compared, and on what, does not depend on the outcome, so the
+    participants are matched once (:func:`models.comparison.match`) and every outcome is estimated on
+    that one matched sample (:func:`models.comparison.estimate`), as one call per outcome would."""
     s = settings
     f = frame.copy()
-    f["before_rate"] = f["before_n"] / (s.before_days / YEAR)
-    f["after_rate"] = f["after_n"] / (s.after_days / YEAR)
-    f["change"] = f["after_rate"] - f["before_rate"]
+    for label, c in counts.items():
+        f[f"{label}:before_rate"] = c["before_n"].to_numpy() / (s.before_days / YEAR)
+        f[f"{label}:after_rate"] = c["after_n"].to_numpy() / (s.after_days / YEAR)
+        f[f"{label}:change"] = f[f"{label}:after_rate"] - f[f"{label}:before_rate"]
     n_t = int(f["treated"].sum())
-    row = {label_col: label, "n_participants": n_t, "n_comparison": int(len(f) - n_t), "pseudo_date_rule": pseudo_rule(s)}
-    try:
-        res = estimate_effect(
-            f, "treated", "change", list(s.before_after_covariates), "continuous", method=s.method,
-            caliper=s.caliper, ratio=s.ratio, replace=s.replace, exact=list(s.exact) or None, seed=s.seed,
-            outcome_label=f"change in {label.replace('_', ' ')} per person-year",
-        )
-    except ComparisonError as err:
-        row.update(status="not estimated", n_matched=0, verdict="not estimated", warnings=str(err))
+    base = {"n_participants": n_t, "n_comparison": int(len(f) - n_t), "pseudo_date_rule": pseudo_rule(s)}
+
+    def not_estimated(label: str, err: ComparisonError) -> dict:
         t = f[f["treated"] == 1]
-        row["participant_before"], row["participant_after"] = t["before_rate"].mean(), t["after_rate"].mean()
-        return row
-    md = res.matched_data
-    w = md["_weight"].to_numpy()
-    tr = md["_treated"].to_numpy() == 1
+        return {label_col: label, **base, "status": "not estimated", "n_matched": 0, "verdict": "not estimated",
+                "warnings": str(err), "participant_before": t[f"{label}:before_rate"].mean(),
+                "participant_after": t[f"{label}:after_rate"].mean()}
 
-    def wmean(col, mask):
-        return float(np.average(md.loc[mask, col], weights=w[mask])) if mask.any() else np.nan
+    try:
+        matched = match(f, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper,
+                        ratio=s.ratio, replace=s.replace, exact=list(s.exact) or None, seed=s.seed,
+                        outcomes=[f"{label}:change" for label in counts])
+    except ComparisonError as err:
+        return [not_estimated(label, err) for label in counts]
+    rows = []
+    for label in counts:
+        try:
+            res = estimate(matched, f"{label}:change", "continuous",
+                           outcome_label=f"change in {label.replace('_', ' ')} per person-year")
+        except ComparisonError as err:
+            rows.append(not_estimated(label, err))
+            continue
+        md = res.matched_data
+        w = md["_weight"].to_numpy()
+        tr = md["_treated"].to_numpy() == 1
 
-    row.update(
-        status="estimated", n_matched=res.n_matched, did=res.estimate, ci_low=res.ci_low, ci_high=res.ci_high,
-        p_value=res.p_value, verdict=res.verdict,
-        participant_before=wmean("before_rate", tr), participant_after=wmean("after_rate", tr),
-        comparison_before=wmean("before_rate", ~tr), comparison_after=wmean("after_rate", ~tr),
-        person_years_after=res.n_matched * s.after_days / YEAR,
-        max_abs_smd_after=float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else np.nan,
-        warnings=" | ".join([*res.warnings, *([RTM_WARNING] if "prior_emergency_12m" in s.before_after_covariates else [])]),
-    )
-    return row
+        def wmean(col, mask):
+            return float(np.average(md.loc[mask, col], weights=w[mask])) if mask.any() else np.nan
+
+        rows.append({
+            label_col: label, **base, "status": "estimated", "n_matched": res.n_matched, "did": res.estimate,
+            "ci_low": res.ci_low, "ci_high": res.ci_high, "p_value": res.p_value, "verdict": res.verdict,
+            "participant_before": wmean(f"{label}:before_rate", tr), "participant_after": wmean(f"{label}:after_rate", tr),
+            "comparison_before": wmean(f"{label}:before_rate", ~tr), "comparison_after": wmean(f"{label}:after_rate", ~tr),
+            "person_years_after": res.n_matched * s.after_days / YEAR,
+            "max_abs_smd_after": float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else np.nan,
+            "warnings": " | ".join([*res.warnings, *([RTM_WARNING] if "prior_emergency_12m" in s.before_after_covariates else [])]),
+        })
+    return rows
 
 
 def chains(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings) -> str:
@@ -222,9 +251,10 @@ def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: Readmissio
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(READMISSION_BEFORE_AFTER), counts
-    events = f"SELECT person_id, admitted_on AS d FROM {chains(con, settings)} WHERE admission_method = 'emergency'"
-    frame = frame.merge(event_counts(con, frame, events, settings), on="person_id")
-    return pd.DataFrame([did_row(frame, settings, "outcome", "emergency_admissions")]), counts
+    events = (f"SELECT person_id, admitted_on AS d, 'emergency_admissions' AS label FROM {chains(con, settings)} "
+              "WHERE admission_method = 'emergency'")
+    per_outcome = event_counts(con, frame, events, settings, ("emergency_admissions",))
+    return pd.DataFrame(did_rows(frame, settings, "outcome", per_outcome)), counts
 
 
 def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *,
@@ -236,9 +266,6 @@ def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSett
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(SERVICE_USE_CHANGE), counts
-    rows = []
-    for service in settings.services:
-        events = f"SELECT person_id, contact_on AS d FROM {contacts} WHERE service = '{service.replace(chr(39), '')}'"
-        rows.append(did_row(frame.merge(event_counts(con, frame, events, settings), on="person_id"), settings,
-                            "service", service))
-    return pd.DataFrame(rows), counts
+    events = f"SELECT person_id, contact_on AS d, service AS label FROM {contacts}"
+    per_service = event_counts(con, frame, events, settings, tuple(settings.services))
+    return pd.DataFrame(did_rows(frame, settings, "service", per_service)), counts

@@ -61,6 +61,20 @@ def units(discharges: pd.DataFrame, comparison: str) -> pd.DataFrame:
                              blocked=blocked[comparison]).reset_index(drop=True)
 
 
+#: the columns of a discharge :func:`units` reads
+UNIT_COLUMNS = ("exposed_timebank", "programme_start_day", "readmitted", "days_to_readmission")
+
+
+def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) -> pd.DataFrame:
+    """The columns the matched comparison reads (ids, :data:`UNIT_COLUMNS`, covariates, exact columns):
+    the trial frames repeat each discharge on every trial day, so they carry no other column, and
+    the ids are categorical (the same values held as integer codes, so the engine's clustering on
+    the person and the count of discharges hash integers, not 900,000 pseudonyms)."""
+    keep = ["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates, *settings.exact]
+    frame = discharges[[c for c in dict.fromkeys(keep) if c in discharges.columns]]
+    return frame.astype({c: "category" for c in ("discharge_id", "person_id") if c in frame.columns})
+
+
 def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> pd.DataFrame:
     """The rows to match for one comparison: ``treated``, ``trial_day`` and the outcome ``readmitted``
     counted from ``trial_day``."""
@@ -132,6 +146,7 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
         return empty_frame(READMISSION_EFFECTS), {}
     rows, results = [], {}
     covs = list(settings.matching_covariates)
+    compared = comparison_columns(discharges, settings)
     for comparison in COMPARISONS:
         if settings.design == "clone_censor_weight":
             cloned = units(discharges, comparison)
@@ -139,7 +154,7 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
                 continue  # no participants by this route: nothing to report
             rows.append(ccw_row(cloned, settings, comparison, OUTCOME))
             continue
-        df = design_rows(discharges, settings, comparison)
+        df = design_rows(compared, settings, comparison)
         n_t = int(df["treated"].sum())
         n_units = int(df["discharge_id"].nunique()) if len(df) else 0
         extra = []

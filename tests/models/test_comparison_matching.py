@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.comparison import match_nearest, pooled_sd
+from models.comparison.matching import TIE_TOLERANCE
 
 
 def pairs(m):
@@ -212,3 +213,41 @@ def test_large_matching_is_subquadratic():
     # a quadratic matcher needs ~1e10 distance evaluations here (hours); ours takes about a second
     assert elapsed < 30
     assert len(m.matched_treated) > 0.9 * t.sum()
+
+
+def brute_tied_greedy(xt, xc, width):
+    """O(n^2) reference with ties: blocks of equal scores in descending order, each taking its nearest
+    available controls (right wins equal distances) until it has one per participant and the next
+    distance is larger than the last one taken (so every control tied with the last one is taken)."""
+    xt, xc = np.asarray(xt), np.asarray(xc)
+    avail = np.ones(len(xc), bool)
+    out = {}
+    for x in sorted(set(xt.tolist()), reverse=True):
+        need, taken, last = int(np.sum(xt == x)), 0, -1.0
+        while True:
+            d = np.where(avail, np.abs(xc - x), np.inf)
+            near = d.min()
+            if near == np.inf or near > width or (taken >= need and near > last + TIE_TOLERANCE):
+                break
+            pick = avail & (xc - x == near)
+            if not pick.any():
+                pick = avail & (x - xc == near)
+            out.setdefault(x, []).extend(np.flatnonzero(pick).tolist())
+            avail &= ~pick
+            taken, last = taken + int(pick.sum()), near
+    return {x: sorted(v) for x, v in out.items()}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_of_tied_controls_match_the_tied_brute_force(seed):
+    # scores on a coarse grid, as a risk-set design gives: many participants and controls share a score
+    rng = np.random.default_rng(seed)
+    grid = np.round(rng.normal(size=6), 3)
+    xt, xc = rng.choice(grid, 15), rng.choice(grid, 80)
+    for width in (0.05, 0.5, 10.0):
+        m = match_nearest(xt, xc, caliper_width=width)
+        got = {}
+        for s in np.unique(m.control_set):
+            x = float(xt[m.matched_treated[m.treated_set == s][0]])
+            got[x] = sorted(m.set_controls[m.control_set == s].tolist())
+        assert got == brute_tied_greedy(xt, xc, width)

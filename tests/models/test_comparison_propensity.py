@@ -1,0 +1,73 @@
+"""The propensity fit (models/comparison/propensity.py) against statsmodels' Logit, which it replaces.
+
+``newton_logit`` fits on the distinct rows of (design, treatment) with their counts; these
+tests hold it to ``statsmodels.Logit(...).fit(method="newton")`` on the full rows, to 1e-8 or
+better, with repeated rows (a risk-set design) and with continuous covariates (no repeats).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from models.comparison import ComparisonError, fit_propensity
+from models.comparison.propensity import distinct_rows, newton_logit
+
+
+def _repeated(seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """600 units, each repeated in 1 to 15 trials (as risk-set matching repeats discharges)."""
+    rng = np.random.default_rng(seed)
+    units = pd.DataFrame({"age": rng.integers(18, 90, 600).astype(float), "female": rng.integers(0, 2, 600).astype(float),
+                          "prior": rng.poisson(0.8, 600).astype(float)})
+    rows = units.loc[np.repeat(np.arange(600), rng.integers(1, 16, 600))].reset_index(drop=True)
+    lp = -2.5 + 0.02 * (rows["age"] - 50) + 0.4 * rows["female"] + 0.3 * rows["prior"]
+    treated = (rng.random(len(rows)) < 1 / (1 + np.exp(-lp))).astype(float)
+    return rows, treated
+
+
+def _continuous(seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"x1": rng.normal(size=800), "x2": rng.gamma(2.0, size=800), "b": rng.integers(0, 2, 800).astype(float)})
+    lp = -0.5 + 0.8 * X["x1"] - 0.3 * X["x2"] + 0.5 * X["b"]
+    return X, (rng.random(800) < 1 / (1 + np.exp(-lp))).astype(float)
+
+
+def _standardised(X: pd.DataFrame) -> np.ndarray:
+    A = X.to_numpy(dtype=float)
+    return np.column_stack([np.ones(len(A)), (A - A.mean(axis=0)) / A.std(axis=0)])
+
+
+@pytest.mark.parametrize("data", [_repeated, _continuous])
+def test_newton_logit_is_statsmodels_newton(data):
+    X, t = data()
+    Z = _standardised(X)
+    ref = sm.Logit(t, Z).fit(method="newton", maxiter=100, disp=0)
+    beta, steps, converged, separated = newton_logit(Z, t)
+    assert np.max(np.abs(beta - ref.params)) < 1e-10
+    assert np.max(np.abs(Z @ beta - Z @ ref.params)) < 1e-10
+    assert steps == ref.mle_retvals["iterations"] and converged and not separated
+
+
+@pytest.mark.parametrize("data", [_repeated, _continuous])
+def test_fit_propensity_agrees_with_statsmodels_on_the_original_columns(data):
+    X, t = data()
+    fit = fit_propensity(X, t, [c for c in X.columns if set(X[c].unique()) <= {0.0, 1.0}])
+    ref = sm.Logit(t, sm.add_constant(X)).fit(disp=0)
+    assert np.max(np.abs(fit.params.to_numpy() - ref.params.to_numpy())) < 1e-8
+    assert np.max(np.abs(fit.score - ref.predict())) < 1e-10
+    assert np.max(np.abs(fit.logit - np.log(ref.predict() / (1 - ref.predict())))) < 1e-8
+
+
+def test_distinct_rows_counts_each_pattern_once_in_order_of_appearance():
+    Z = np.array([[1, 2.0], [1, 3.0], [1, 2.0], [1, 2.0], [1, 3.0], [1, 5.0]])
+    y = np.array([0, 0, 1, 0, 0, 1.0])
+    first, count = distinct_rows(Z, y)
+    assert first.tolist() == [0, 1, 2, 5]
+    assert count.tolist() == [2, 2, 1, 1]
+
+
+def test_perfect_prediction_is_refused_as_statsmodels_detects_it():
+    X = pd.DataFrame({"x": [0.0, 0.1, 0.2, 0.3, 0.4, 1.0, 1.1, 1.2, 1.3, 1.4]})
+    t = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1.0])
+    with pytest.raises(ComparisonError, match="separation"):
+        fit_propensity(X, t)
