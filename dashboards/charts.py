@@ -132,15 +132,14 @@ def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
 
 def distance(frame: pd.DataFrame, title: str, low: float, high: float) -> go.Figure:
     """Distance travelled per area: first and latest mean reading joined by a line, on the instrument's full scale."""
-    figure = go.Figure()
     labels = esc(frame["area"])
-    for a, f, l in zip(labels, frame["first"], frame["latest"]):
-        figure.add_trace(go.Scatter(x=[f, l], y=[a, a], mode="lines", line={"color": "#b1b4b6", "width": 3},
-                                    showlegend=False, hoverinfo="skip"))
-    figure.add_trace(go.Scatter(x=frame["first"], y=labels, mode="markers", name="first reading (mean)",
-                                marker={"symbol": "circle-open", "size": 12, "color": PALETTE[1], "line": {"width": 2}}))
-    figure.add_trace(go.Scatter(x=frame["latest"], y=labels, mode="markers", name="latest reading (mean)",
-                                marker={"symbol": "circle", "size": 12, "color": PALETTE[0]}))
+    lines = [{"type": "scatter", "x": [f, l], "y": [a, a], "mode": "lines", "line": {"color": "#b1b4b6", "width": 3},
+              "showlegend": False, "hoverinfo": "skip"} for a, f, l in zip(labels, frame["first"], frame["latest"])]
+    figure = go.Figure([*lines,  # one figure from every trace at once: adding them one by one re-validates the figure
+                        go.Scatter(x=frame["first"], y=labels, mode="markers", name="first reading (mean)",
+                                   marker={"symbol": "circle-open", "size": 12, "color": PALETTE[1], "line": {"width": 2}}),
+                        go.Scatter(x=frame["latest"], y=labels, mode="markers", name="latest reading (mean)",
+                                   marker={"symbol": "circle", "size": 12, "color": PALETTE[0]})])
     return figure.update_layout(title=title, xaxis={"range": [low - 0.3, high + 0.3], "title": f"score ({low} to {high}, the "
                                                     "instrument's own scale)", "dtick": 1},
                                 yaxis_autorange="reversed", height=140 + 32 * len(frame))

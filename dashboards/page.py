@@ -175,20 +175,28 @@ def _in_words(figure: go.Figure) -> None:
             button.label = words(button.label) if button.label else button.label
 
 
-def style(figure: go.Figure, title: str) -> go.Figure:
-    """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot, labels in words."""
+def style(figure: go.Figure, title: str, template: str | None = "plotly_white") -> go.Figure:
+    """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot, labels in words.
+
+    ``template=None`` leaves the figure's template as it is (``figure_json``)."""
     _in_words(figure)
-    figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE, template="plotly_white",
+    figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE,
+                         **({"template": template} if template else {}),
                          legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"},
                          margin={"l": 50, "r": 20, "t": figure.layout.margin.t or 60, "b": 40}, autosize=True)
     return figure
 
 
 def figure_json(figure: go.Figure, title: str) -> dict:
-    """The figure for Plotly.react, styled as ``style`` does but without the template (the page's chart has it)."""
-    data = json.loads(style(go.Figure(figure), title).to_json())
-    data["layout"].pop("template", None)
-    return data
+    """The figure for Plotly.react, styled as ``style`` does but without the template (the page's chart has it).
+
+    The copy is made without the template, and none is set: validating and copying plotly's template is most of the
+    cost of a figure, and a page has hundreds of filter states (issue 18)."""
+    layout = figure.layout.to_plotly_json()
+    layout.pop("template", None)
+    copy = go.Figure(figure.data, layout)
+    copy.layout.template = None
+    return json.loads(style(copy, title, template=None).to_json())
 
 
 def _variants_payload(page: Page) -> list[dict]:

@@ -68,8 +68,19 @@ def _bool(s: pd.Series) -> pd.Series:
     return s.astype("boolean").fillna(False).astype(bool)
 
 
+def _mean(values: np.ndarray) -> float:
+    """pandas' ``Series.mean()`` (missing values skipped, NaN when none is left) on an array, to the bit: the sum of the
+    values with the missing ones as 0, over the count of the others."""
+    present = ~np.isnan(values)
+    n = int(present.sum())
+    return float(np.where(present, values, 0.0).sum() / n) if n else np.nan
+
+
 def change_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
-    """marts.wellbeing_change: per version x area x time bank x period (and ``all`` levels)."""
+    """marts.wellbeing_change: per version x area x time bank x period (and ``all`` levels).
+
+    Each group is read as positions into column arrays (pandas' per-group frame indexing was most of the time at 100,000
+    persons; issue 18)."""
     j = journeys(con, settings)
     if j.empty:
         return empty(CHANGE).drop(columns="run_id")
@@ -78,27 +89,35 @@ def change_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) ->
                  has_rci=j["s_diff"].notna() & _bool(j["paired"]))
     rows = []
     keys = ["star_version", "area", "timebank_id", "period"]
-    for key, g in _expand(j, ("timebank_id", "period")).groupby(keys, sort=True):
-        p = g[g["paired"]]
-        stats = paired_change(p["change"].to_numpy(dtype=float))
-        n_rci = int(g["has_rci"].sum())
-        thresholds = g["rci_threshold"].dropna()
-        outcome = p["outcome"].value_counts()
+    e = _expand(j[[*keys, "paired", "change", "has_rci", "rci_threshold", "outcome", "score_scale", "higher_is_better",
+                   "n_readings", "baseline_score", "latest_score", "months_between", "reliable_improvement",
+                   "reliable_deterioration"]], ("timebank_id", "period"))
+    col = {c: e[c].to_numpy() for c in ("paired", "has_rci", "outcome", "score_scale", "higher_is_better", "n_readings",
+                                         "reliable_improvement", "reliable_deterioration")}
+    num = {c: e[c].to_numpy(dtype=float) for c in ("change", "rci_threshold", "baseline_score", "latest_score",
+                                                   "months_between")}
+    for key, at in e.groupby(keys, sort=True).indices.items():
+        p = at[col["paired"][at]]
+        stats = paired_change(num["change"][p])
+        rci = at[col["has_rci"][at]]
+        thresholds = num["rci_threshold"][at]
+        thresholds = thresholds[~np.isnan(thresholds)]
+        outcome = col["outcome"][p]
         rows.append({
             **dict(zip(keys, key)),
-            "score_scale": g["score_scale"].iloc[0], "higher_is_better": bool(g["higher_is_better"].iloc[0]),
+            "score_scale": col["score_scale"][at[0]], "higher_is_better": bool(col["higher_is_better"][at[0]]),
             "baseline_rule": settings.baseline_rule,
-            "n_people": len(g), "n_single_reading": int((g["n_readings"] == 1).sum()),
-            "mean_baseline": float(g["baseline_score"].mean()),
+            "n_people": len(at), "n_single_reading": int((col["n_readings"][at] == 1).sum()),
+            "mean_baseline": _mean(num["baseline_score"][at]),
             **stats,
             "small_n": stats["n_paired"] < settings.min_paired_n,
-            "mean_baseline_paired": float(p["baseline_score"].mean()) if len(p) else np.nan,
-            "mean_latest": float(p["latest_score"].mean()) if len(p) else np.nan,
-            "mean_months": float(p["months_between"].mean()) if len(p) else np.nan,
-            **_outcomes(outcome.get("improved", 0), outcome.get("same", 0), outcome.get("worse", 0), len(p)),
-            "n_rci": n_rci, "rci_threshold": float(thresholds.iloc[0]) if len(thresholds) else np.nan,
-            **_reliable(int(g.loc[g["has_rci"], "reliable_improvement"].sum()),
-                        int(g.loc[g["has_rci"], "reliable_deterioration"].sum()), n_rci),
+            "mean_baseline_paired": _mean(num["baseline_score"][p]) if len(p) else np.nan,
+            "mean_latest": _mean(num["latest_score"][p]) if len(p) else np.nan,
+            "mean_months": _mean(num["months_between"][p]) if len(p) else np.nan,
+            **_outcomes((outcome == "improved").sum(), (outcome == "same").sum(), (outcome == "worse").sum(), len(p)),
+            "n_rci": len(rci), "rci_threshold": float(thresholds[0]) if len(thresholds) else np.nan,
+            **_reliable(int(col["reliable_improvement"][rci].sum()), int(col["reliable_deterioration"][rci].sum()),
+                        len(rci)),
         })
     rows += _any_area_rows(j, settings)
     return mart(CHANGE).frame(rows).sort_values(keys, ignore_index=True)
@@ -125,11 +144,15 @@ def person_version(j: pd.DataFrame) -> pd.DataFrame:
                  has_rci=j["s_diff"].notna() & _bool(j["paired"]))
     j = j.assign(imp=j["paired"] & (j["outcome"] == "improved"), wor=j["paired"] & (j["outcome"] == "worse"),
                  sam=j["paired"] & (j["outcome"] == "same"))
+    # the earliest period as the least of its sorted level's codes: pandas has no fast minimum of text
+    periods = pd.Categorical(j["period"], categories=sorted(j["period"].dropna().unique()))
+    j = j.assign(period_code=np.where(periods.codes >= 0, periods.codes, np.nan))
     g = j.groupby(["person_id", "star_version"], sort=False)
-    pv = g.agg(timebank_id=("timebank_id", "first"), participant=("participant", "first"), period=("period", "min"),
+    pv = g.agg(timebank_id=("timebank_id", "first"), participant=("participant", "first"), period=("period_code", "min"),
                n_readings=("n_readings", "max"), paired=("paired", "any"), improved=("imp", "any"), worse=("wor", "any"),
                n_paired_areas=("paired", "sum"), n_same_areas=("sam", "sum"), has_rci=("has_rci", "any"),
                ri=("ri", "any"), rd=("rd", "any")).reset_index()
+    pv["period"] = pd.Categorical.from_codes(pv["period"].fillna(-1).astype(int), periods.categories).astype(object)
     pv["same"] = pv["paired"] & (pv["n_paired_areas"] == pv["n_same_areas"])
     pv["reliable_improvement"] = pv["has_rci"] & pv["ri"] & ~pv["rd"]
     pv["reliable_deterioration"] = pv["has_rci"] & pv["rd"]

@@ -322,13 +322,13 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, z
             GROUP BY ALL
         ), trial AS (
             SELECT * FROM part UNION ALL SELECT * FROM ctrl
-        ), fu AS (
-            SELECT t.person_id, t.star_version, t.trial_month, o.assessed_on AS followup_on,
-                   t.participant,
-                   row_number() OVER (PARTITION BY t.person_id, t.star_version, t.trial_month, t.participant
-                                      ORDER BY abs(date_diff('day', t.baseline_on, o.assessed_on) - {h}), o.assessed_on) AS k
+        ), fu AS (  -- the reading nearest the follow-up day, the earlier on ties (a person's dates are distinct)
+            SELECT t.person_id, t.star_version, t.trial_month, t.participant,
+                   arg_min(o.assessed_on, (abs(date_diff('day', t.baseline_on, o.assessed_on) - {h}), o.assessed_on))
+                       AS followup_on
             FROM trial t JOIN occ o ON o.person_id = t.person_id AND o.star_version = t.star_version
              AND o.assessed_on > t.time_zero AND date_diff('day', t.baseline_on, o.assessed_on) BETWEEN {h - tol} AND {h + tol}
+            GROUP BY ALL
         ), prior AS (
             SELECT t.person_id, t.star_version, t.trial_month, t.participant, max(o.assessed_on) AS prior_on
             FROM trial t JOIN occ o ON o.person_id = t.person_id AND o.star_version = t.star_version
@@ -337,7 +337,7 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, z
         ), rows AS (
             SELECT t.*, fu.followup_on, prior.prior_on FROM trial t
             LEFT JOIN fu ON fu.person_id = t.person_id AND fu.star_version = t.star_version
-             AND fu.trial_month = t.trial_month AND fu.participant = t.participant AND fu.k = 1
+             AND fu.trial_month = t.trial_month AND fu.participant = t.participant
             LEFT JOIN prior ON prior.person_id = t.person_id AND prior.star_version = t.star_version
              AND prior.trial_month = t.trial_month AND prior.participant = t.participant
         ), sdiff AS (

@@ -80,6 +80,7 @@ import numpy as np
 import pandas as pd
 import patsy
 from scipy import linalg, optimize, sparse
+from threadpoolctl import threadpool_limits
 
 GRID = np.arange(-15.0, 15.0 + 1e-9, 0.5)  # log lam
 
@@ -236,8 +237,14 @@ def fit_random_intercept(formula: str, data: pd.DataFrame, groups) -> RandomInte
     design is rank-deficient.
     """
     y, X = patsy.dmatrices(formula, data, NA_action="raise", return_type="dataframe")
-    names = list(X.columns)
-    sums = _GroupSums(y.to_numpy()[:, 0], X.to_numpy(), groups)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit(y.to_numpy()[:, 0], X.to_numpy(), list(X.columns), groups)
+
+
+def _fit(y: np.ndarray, X: np.ndarray, names: list[str], groups) -> RandomInterceptFit:
+    """The fit, with the linear algebra on one BLAS thread: the products are narrow (N x p with p at most a few dozen),
+    and OpenBLAS's second thread, spinning on a busy machine, made ``W`` alone 10-70 times slower (issue 18)."""
+    sums = _GroupSums(y, X, groups)
     if sums.N <= sums.p or not sums.full_rank():
         raise SingularDesignError(f"the design matrix ({sums.N} x {sums.p}) is not of full column rank")
     lam, converged = _maximise(sums)
@@ -245,10 +252,9 @@ def fit_random_intercept(formula: str, data: pd.DataFrame, groups) -> RandomInte
     sigma2 = q / (sums.N - sums.p)
     cov_gls = sigma2 * _chol_solve(Lx, np.eye(sums.p))
     cov = np.linalg.inv(-sums.hessian(lam, beta, Lx, q))[: sums.p, : sums.p]
-    robust = _cluster_robust(y.to_numpy()[:, 0], X.to_numpy(), groups, beta, lam, Lx)
+    robust = _cluster_robust(y, X, groups, beta, lam, Lx)
     return RandomInterceptFit(
         fe_params=pd.Series(beta, index=names), cov_params=pd.DataFrame(cov, index=names, columns=names),
         cov_gls=pd.DataFrame(cov_gls, index=names, columns=names),
         cov_robust=pd.DataFrame(robust, index=names, columns=names), tau2=lam * sigma2, sigma2=sigma2, llf=llf,
         converged=converged and bool(np.isfinite(llf)), n_obs=sums.N, n_groups=sums.n_groups)
-

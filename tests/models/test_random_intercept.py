@@ -219,3 +219,20 @@ def test_trajectory_uses_the_person_clustered_se_by_default():
         given = next(r for r in rows if r["term"] == "hours_given")
         assert given["se"] == pytest.approx(math.sqrt(cov.loc["hours_given", "hours_given"]), rel=1e-12), se
     assert WellbeingSettings().trajectory_se == "person_cluster"
+
+
+def test_trajectory_codes_text_terms_as_patsy_would():
+    # fit_trajectory hands text covariates and the item to patsy as sorted Categoricals (issue 18: speed); the fit must be
+    # the one patsy gives for C() of the raw text, where patsy finds and sorts the levels itself
+    d = synthetic(8, 90, [2, 3, 4], 0.7, 1.0).rename(columns={"x1": "hours_given", "x2": "hours_received"})
+    d["months"] = d.groupby("person_id").cumcount() * 4.0
+    d["item"] = np.random.default_rng(8).choice(["star.b", "star.a", "star.c"], len(d))
+    d["cov_sex"] = d["sex"]
+    formula = "y ~ hours_given + hours_received + months + C(cov_sex) + C(item)"
+    fit = fit_random_intercept(formula, d, d["person_id"])
+    assert {"C(cov_sex)[T.m]", "C(cov_sex)[T.x]", "C(item)[T.star.b]", "C(item)[T.star.c]"} < set(fit.fe_params.index)
+    rows, info = fit_trajectory(d, "y", ["sex"], "item", WellbeingSettings())
+    assert info["covariates"] == "sex" and d["item"].dtype == object  # the caller's frame is left as it was
+    for r in rows[:3]:
+        assert r["estimate"] == pytest.approx(fit.fe_params[r["term"]], rel=1e-12, abs=1e-14)
+        assert r["se"] == pytest.approx(math.sqrt(fit.cov_robust.loc[r["term"], r["term"]]), rel=1e-12)

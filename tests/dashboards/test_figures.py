@@ -1,0 +1,56 @@
+"""A filter state's figure JSON (page.figure_json) against the styled figure it stands for, on small figures."""
+
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboards import charts
+from dashboards.page import figure_json, style
+
+RATES = pd.DataFrame({"area": ["north_east", "E2"], "rate": [0.1, 0.25], "ci_low": [0.05, 0.2], "ci_high": [0.2, 0.3]})
+STAR = pd.DataFrame({"area": ["Managing money", "Health <& care>"], "first": [3.5, 4.0], "latest": [5.0, 3.75]})
+FOREST = pd.DataFrame({"label": ["wellbeing_star", "recovery_star"], "estimate": [0.4, -0.1], "ci_low": [0.1, -0.5],
+                       "ci_high": [0.7, 0.3]})
+
+
+def _snake_case() -> go.Figure:
+    figure = go.Figure(go.Bar(x=["hours_given", "hours_received"], y=[3, 4], name="time_bank_hours"))
+    return figure.update_layout(xaxis_title="hours_kind", yaxis_title="total_hours", margin={"t": 90})
+
+
+FIGURES = {
+    "rate bars": lambda: charts.rate_bars(RATES, "area", "Rates", "rate (%)", 0.15),
+    "distance": lambda: charts.distance(STAR, "Distance", 1, 10),
+    "forest": lambda: charts.forest(FOREST, "label", "", "points", 0.0),
+    "no data": lambda: charts.no_data("Nothing"),
+    "snake case": _snake_case,
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_state_json_is_the_styled_figure_without_its_template(name):
+    figure = FIGURES[name]()
+    before = figure.to_json()
+    expected = json.loads(style(go.Figure(figure), "Section title").to_json())  # the styled figure, as the page draws it
+    expected["layout"].pop("template")
+    got = figure_json(figure, "Section title")
+    assert json.dumps(got) == json.dumps(expected)  # same keys in the same order, same values
+    assert "template" not in got["layout"] and figure.to_json() == before  # the item's figure is left as it was
+
+
+def test_state_json_puts_labels_into_words_and_keeps_a_chart_title():
+    got = figure_json(_snake_case(), "Section title")
+    assert got["data"][0]["x"] == ["Hours given", "Hours received"] and got["data"][0]["name"] == "Time Bank Hours"
+    assert got["layout"]["xaxis"]["title"]["text"] == "Hours Kind" and got["layout"]["margin"]["t"] == 90
+    assert got["layout"]["title"]["text"] == "Section title"
+    assert figure_json(charts.no_data("Nothing"), "Section title")["layout"]["title"]["text"] == "Nothing"
+
+
+def test_distance_draws_a_line_per_area_then_first_and_latest():
+    figure = charts.distance(STAR, "Distance", 1, 10)
+    assert [t.mode for t in figure.data] == ["lines", "lines", "markers", "markers"]
+    assert list(figure.data[1].x) == [4.0, 3.75] and list(figure.data[1].y) == ["Health &lt;&amp; care&gt;"] * 2
+    assert figure.data[0].showlegend is False and figure.data[0].hoverinfo == "skip"
+    assert [t.name for t in figure.data[2:]] == ["first reading (mean)", "latest reading (mean)"]
