@@ -32,8 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
+
+from models.comparison.propensity import row_codes
 
 TOL = 1e-8
 
@@ -64,11 +65,8 @@ class RiskSets:
 
 def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(U, g): the distinct rows of X (equal as numbers, column by column) and each row's index in U."""
-    g = np.zeros(len(X), dtype=np.int64)
-    for column in X.T:
-        codes, values = pd.factorize(column)
-        g, groups = pd.factorize(g * len(values) + codes)
-    U = np.empty((g.max() + 1 if len(g) else 0, X.shape[1]))
+    g, n_rows = row_codes(len(X), X.T)
+    U = np.empty((n_rows, X.shape[1]))
     U[g] = X
     return U, g
 
