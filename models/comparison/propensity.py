@@ -97,18 +97,29 @@ def _check_empty_cells(X: pd.DataFrame, treated: np.ndarray, binary: list[str]) 
             )
 
 
-def distinct_rows(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first position of each distinct row of (``Z``, ``y``), in order of appearance, and its count.
+def row_codes(n: int, columns) -> tuple[np.ndarray, int]:
+    """Per row of ``columns`` (arrays of length ``n``), the index of its distinct row (equal values, column by
+    column; missing values equal to each other) in order of first appearance, and the number of distinct rows.
 
-    Each column is coded by hashing (``pandas.factorize``) and the codes are combined column by
-    column, so this is linear in the rows, never a sort of the whole matrix."""
-    n = len(y)
-    key = np.zeros(n, dtype=np.int64)
-    levels = 1
-    for column in (np.asarray(y, dtype=float), *np.asarray(Z, dtype=float).T):
+    Each column is coded by hashing (``pandas.factorize``) and the codes are combined as the digits of
+    one integer, recoded only when the next digit could overflow it, so this is linear in the rows,
+    never a sort of the whole matrix."""
+    key, levels = np.zeros(n, dtype=np.int64), 1
+    for column in columns:
         codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        key, combined = pd.factorize(key * len(uniques) + codes)
-        levels = len(combined)
+        if levels * len(uniques) >= 2**62:
+            key, combined = pd.factorize(key)
+            levels = len(combined)
+        key, levels = key * len(uniques) + codes, levels * len(uniques)
+    key, combined = pd.factorize(key)
+    return key, len(combined)
+
+
+def distinct_rows(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first position of each distinct row of (``Z``, ``y``), in order of appearance, and its count
+    (:func:`row_codes`)."""
+    n = len(y)
+    key, levels = row_codes(n, (np.asarray(y, dtype=float), *np.asarray(Z, dtype=float).T))
     # codes run in order of first appearance: a row is a first when its code exceeds every earlier one
     first = np.flatnonzero(np.r_[True, key[1:] > np.maximum.accumulate(key)[:-1]]) if n else np.zeros(0, np.int64)
     return first, np.bincount(key, minlength=levels)

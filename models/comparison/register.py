@@ -107,17 +107,26 @@ def wellbeing_rows(frame: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+NUMERIC_COLUMNS = ("estimate", "ci_low", "ci_high", "p_value", "share_participants_matched")
+
+
+def _numeric(rows: pd.DataFrame) -> pd.DataFrame:
+    """The numeric columns as float in every family's rows before they are stacked, so that a family whose
+    column is all missing (object None) does not decide the stacked column's type."""
+    for c in NUMERIC_COLUMNS:
+        rows[c] = pd.to_numeric(rows[c], errors="coerce").astype(float)
+    return rows
+
+
 ROWS = {"readmission": readmission_rows, "reoffending": reoffending_rows, "wellbeing": wellbeing_rows}
 
 
 def effect_register(marts: dict[str, pd.DataFrame | None], settings: EffectRegisterSettings) -> pd.DataFrame:
     """The register (see module) from the effects marts, keyed by family; a missing or empty mart adds no rows."""
-    parts = [ROWS[family](frame) for family, frame in marts.items() if frame is not None and len(frame)]
+    parts = [_numeric(ROWS[family](frame)) for family, frame in marts.items() if frame is not None and len(frame)]
     if not parts:
         return mart("marts.effect_register").empty_frame()
     reg = pd.concat(parts, ignore_index=True)
-    for c in ("estimate", "ci_low", "ci_high", "p_value", "share_participants_matched"):
-        reg[c] = pd.to_numeric(reg[c], errors="coerce").astype(float)
     reg["analysis_role"] = [
         "primary" if settings.is_primary(str(r.programme), r.outcome_family, str(r.outcome), r.subgroup)
         else "exploratory" for r in reg.itertuples(index=False)

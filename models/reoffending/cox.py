@@ -31,11 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from models.comparison import ComparisonError, build_design
 
-from .partial_likelihood import fit_partial_likelihood
+from .partial_likelihood import distinct_rows, fit_partial_likelihood
 from .prepare import analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
 from .settings import ReoffendingSettings
 from .tables import COX
@@ -82,36 +82,48 @@ def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> C
     return CoxFit(list(X.columns), params, bse, cov, pvalues, Xv, time, event, ties, res.loglik)
 
 
-def score_residuals(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """Cox score residuals (Therneau, Grambsch & Fleming 1990), one row per observation.
+def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray,
+                   cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per cluster (``cluster``: each row's cluster index), the sum of its rows' Cox score residuals
+    (Therneau, Grambsch & Fleming 1990),
 
     r_j = d_j (x_j - xbar(t_j)) - exp(x_j b) sum_{i: t_i <= t_j} (x_j - xbar(t_i)) D_i / S0(t_i),
+
     summed over the distinct event times t_i with D_i events and risk-set sum S0 (Breslow
-    increments, xbar weighted by exp(x b)), as statsmodels' ``PHReg.score_residuals``
-    computes them; here with cumulative sums over the sorted times in O(n log n), where
-    statsmodels rebuilds the risk set at every event time (quadratic: 1,036 s of a 100,000-
-    person run). A row censored before the first event is never at risk at an event time:
-    its residual is 0 (statsmodels gives NaN).
+    increments, xbar weighted by exp(x b)), as statsmodels' ``PHReg.score_residuals`` computes
+    them; here with cumulative sums over the event times, where statsmodels rebuilds the risk set
+    at every event time (quadratic: 1,036 s of a 100,000-person run). The n x p residuals are not
+    formed: the rows' covariates are the distinct rows U (x_j = U[g_j]), so each part of a cluster's
+    sum is a sparse (clusters x G, or clusters x event times) matrix times U, or times the per-event-
+    time sums. A row censored before the first event is never at risk at an event time: it adds
+    nothing (statsmodels gives NaN).
     """
-    eta = X @ params
+    U, g = distinct_rows(X)
+    eta = (U @ params)[g]
     risk = np.exp(eta - eta.max())
-    order = np.argsort(time, kind="stable")
-    t_sorted = time[order]
-    s0_tail = np.cumsum(risk[order][::-1])[::-1]  # sum of risk over t_j >= t_sorted[k]
-    s1_tail = np.cumsum((risk[:, None] * X)[order][::-1], axis=0)[::-1]
     failures, deaths = np.unique(time[event == 1], return_counts=True)
-    first = np.searchsorted(t_sorted, failures, side="left")
-    xbar = s1_tail[first] / s0_tail[first, None]
-    increment = deaths / s0_tail[first]
+    last = np.searchsorted(failures, time, side="right") - 1  # last event time <= t_j: the risk sets j is in
+    at_risk = last >= 0
+    k = len(failures)
+
+    def summed(rows, cols, data, shape, values):  # sum of data * values[cols] per row index
+        return sparse.csr_array((data, (rows, cols)), shape=shape) @ values
+
+    # risk-set sums at each event time i: the rows whose last event time is i or later
+    r_last, r_g, r_risk, r_cluster = last[at_risk], g[at_risk], risk[at_risk], cluster[at_risk]
+    s0 = np.cumsum(np.bincount(r_last, weights=r_risk, minlength=k)[::-1])[::-1]
+    s1 = np.cumsum(summed(r_last, r_g, r_risk, (k, len(U)), U)[::-1], axis=0)[::-1]
+    xbar = s1 / s0[:, None]
+    increment = deaths / s0
     c_cum = np.cumsum(increment)
     w_cum = np.cumsum(increment[:, None] * xbar, axis=0)
-    last = np.searchsorted(failures, time, side="right") - 1  # last event time <= t_j
-    at_risk = last >= 0
-    resid = np.zeros_like(X, dtype=float)
-    resid[at_risk] = -risk[at_risk, None] * (X[at_risk] * c_cum[last[at_risk], None] - w_cum[last[at_risk]])
     failed = event == 1
-    resid[failed] += X[failed] - xbar[np.searchsorted(failures, time[failed])]
-    return resid
+    f_cluster, ones = cluster[failed], np.ones(int(failed.sum()))
+    at_risk_part = (summed(r_cluster, r_last, r_risk, (n_clusters, k), w_cum)
+                    - summed(r_cluster, r_g, r_risk * c_cum[r_last], (n_clusters, len(U)), U))
+    failed_part = (summed(f_cluster, g[failed], ones, (n_clusters, len(U)), U)
+                   - summed(f_cluster, np.searchsorted(failures, time[failed]), ones, (n_clusters, k), xbar))
+    return at_risk_part + failed_part
 
 
 def cluster_robust_cov(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray, cov: np.ndarray,
@@ -119,10 +131,9 @@ def cluster_robust_cov(time: np.ndarray, event: np.ndarray, X: np.ndarray, param
     """Cluster-robust (sandwich) covariance of a Cox fit, Lin & Wei (1989, JASA 84:1074):
     V M V with V the model-based covariance and M the sum over clusters of the outer products
     of their summed score residuals. Equals statsmodels' ``PHReg(...).fit(groups=...)``."""
-    resid = score_residuals(time, event, X, params)
     codes, labels = pd.factorize(np.asarray(groups))
     cluster = np.argsort(np.argsort(labels, kind="stable"))[codes]  # clusters in sorted label order, as np.unique
-    summed = np.column_stack([np.bincount(cluster, weights=r, minlength=len(labels)) for r in resid.T])
+    summed = cluster_scores(time, event, X, params, cluster, len(labels))
     return cov @ (summed.T @ summed) @ cov
 
 

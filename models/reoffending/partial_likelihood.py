@@ -14,7 +14,11 @@ S2_A = sum_{j in A} w_j x_j x_j'. These are statsmodels' ``PHReg.efron_loglike``
 event times one by one and first builds a per-time index of who enters the risk set; here
 S0_R and S1_R come from sums per distinct time, cumulated from the last time back, the sums over l from
 one row per event (its rank l within its tie), and the S2 terms fold into a weighted cross
-product: sum_u S2_R(u) A(u) = sum_j w_j x_j x_j' sum_{u <= t_j} A(u). O(n log n + n p^2).
+product: sum_u S2_R(u) A(u) = sum_j w_j x_j x_j' sum_{u <= t_j} A(u). Rows repeat covariate
+rows (a person in several sequential trials, people alike in every covariate), so the covariate
+rows are kept once, as the G distinct rows U with each row's index g_j: x_j b is (U b)_{g_j}, the
+per-time sums S1 are a sparse (times x G) matrix of the w_j times U, and the cross product is
+U' diag(sum_{j: g_j = h} w_j ...) U. O(n log n + n p + G p^2).
 
 The fit is statsmodels' ``PHReg(...).fit()``: Newton-Raphson from b = 0 until no coefficient
 moves by more than 1e-8, at most ``maxiter`` steps, and the model-based covariance is the
@@ -28,6 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
+
+from models.comparison.propensity import row_codes
 
 TOL = 1e-8
 
@@ -36,8 +43,10 @@ TOL = 1e-8
 class RiskSets:
     """The rows sorted by time and, per distinct event time, where its risk set starts and who fails."""
 
-    X: np.ndarray  # covariate rows, sorted by time
+    rows: np.ndarray  # the distinct covariate rows U (G x p)
+    row_of: np.ndarray  # per sorted row: its index g in ``rows``
     failed: np.ndarray  # sorted-row indices of the events, grouped by event time
+    failed_sum: np.ndarray  # sum of the events' covariate rows
     tie: np.ndarray  # per event: the index of its event time
     frac: np.ndarray  # per event: l/m, its rank l among the m tied events (0 under Breslow)
     at_time: np.ndarray  # per distinct time (of any row): its first sorted row
@@ -45,6 +54,21 @@ class RiskSets:
     starts: np.ndarray  # per event time: the position of its first event in ``failed``
     n_times: int
     reach: np.ndarray  # per sorted row: the number of event times <= its time (the risk sets it is in)
+
+    def per_group(self, weights: np.ndarray, row_of: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """sum_j weights_j U[row_of_j] over each run of rows starting at ``starts`` (runs in order,
+        the last to the end): ``np.add.reduceat(weights[:, None] * U[row_of], starts)`` without the
+        n x p product, as a sparse (runs x G) matrix times U."""
+        runs = sparse.csr_array((weights, row_of, np.append(starts, len(row_of))), shape=(len(starts), len(self.rows)))
+        return runs @ self.rows
+
+
+def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(U, g): the distinct rows of X (equal as numbers, column by column) and each row's index in U."""
+    g, n_rows = row_codes(len(X), X.T)
+    U = np.empty((n_rows, X.shape[1]))
+    U[g] = X
+    return U, g
 
 
 def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> RiskSets:
@@ -55,31 +79,32 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> 
     starts = np.cumsum(m) - m
     frac = (np.arange(len(failed)) - starts[tie]) / m[tie] if ties == "efron" else np.zeros(len(failed))
     times, at_time = np.unique(t, return_index=True)
-    return RiskSets(X, failed, tie, frac, at_time, np.searchsorted(times, uniq), starts, len(uniq),
-                    np.searchsorted(uniq, t, side="right"))
+    U, g = distinct_rows(X)
+    return RiskSets(U, g, failed, X[failed].sum(axis=0), tie, frac, at_time, np.searchsorted(times, uniq), starts,
+                    len(uniq), np.searchsorted(uniq, t, side="right"))
 
 
 def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(log-likelihood, score, Hessian) at ``beta`` (module docstring)."""
-    X, f, tie, frac, k = rs.X, rs.failed, rs.tie, rs.frac, rs.n_times
-    eta = X @ beta
+    U, g, f, tie, frac, k = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac, rs.n_times
+    eta = (U @ beta)[g]
     eta = eta - eta.max()  # as statsmodels: the shift cancels in every term
     w = np.exp(eta)
-    wx = w[:, None] * X
     # risk-set sums: per distinct time, then summed from the last time back
     s0_r = np.cumsum(np.add.reduceat(w, rs.at_time)[::-1])[::-1][rs.first]
-    s1_r = np.cumsum(np.add.reduceat(wx, rs.at_time, axis=0)[::-1], axis=0)[::-1][rs.first]
+    s1_r = np.cumsum(rs.per_group(w, g, rs.at_time)[::-1], axis=0)[::-1][rs.first]
     s0_d = np.bincount(tie, weights=w[f], minlength=k)
-    s1_d = np.add.reduceat(wx[f], rs.starts, axis=0)
+    s1_d = rs.per_group(w[f], g[f], rs.starts)
     c = s0_r[tie] - frac * s0_d[tie]  # one per event
     a = (s1_r[tie] - frac[:, None] * s1_d[tie]) / c[:, None]
     loglik = float(eta[f].sum() - np.log(c).sum())
-    score = X[f].sum(axis=0) - a.sum(axis=0)
+    score = rs.failed_sum - a.sum(axis=0)
     inv_c = np.bincount(tie, weights=1 / c, minlength=k)
     at_risk = np.concatenate([[0.0], np.cumsum(inv_c)])[rs.reach]  # sum of 1/c over the risk sets a row is in
     tied = np.zeros(len(w))
     tied[f] = np.bincount(tie, weights=frac / c, minlength=k)[tie]
-    neg_hess = (X * (w * at_risk - w * tied)[:, None]).T @ X - a.T @ a
+    per_row = np.bincount(g, weights=w * at_risk - w * tied, minlength=len(U))
+    neg_hess = (U * per_row[:, None]).T @ U - a.T @ a
     return loglik, score, -neg_hess
 
 

@@ -11,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 
 from models.comparison import ComparisonError, fit_propensity
-from models.comparison.propensity import distinct_rows, newton_logit
+from models.comparison.propensity import distinct_rows, newton_logit, row_codes
 
 
 def _repeated(seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
@@ -65,6 +65,20 @@ def test_distinct_rows_counts_each_pattern_once_in_order_of_appearance():
     assert first.tolist() == [0, 1, 2, 5]
     assert count.tolist() == [2, 2, 1, 1]
 
+
+
+def test_row_codes_recode_before_the_key_overflows():
+    """Six columns of 2,000 values each (2000^6 > 2^62 combinations): the codes are the distinct rows in order
+    of first appearance, as a sort of the whole matrix finds them; missing values count as equal."""
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 2000, (5000, 6)).astype(float)
+    X[::7] = X[1::7][: len(X[::7])]  # repeated rows
+    X[::11, 2] = np.nan
+    key, n_rows = row_codes(len(X), X.T)
+    _, first, inverse = np.unique(np.nan_to_num(X, nan=-1.0), axis=0, return_index=True, return_inverse=True)
+    appearance = np.argsort(np.argsort(first))  # np.unique's sorted rows renumbered by first appearance
+    assert n_rows == len(first) < len(X)
+    assert key.tolist() == appearance[inverse.ravel()].tolist()
 
 def test_perfect_prediction_is_refused_as_statsmodels_detects_it():
     X = pd.DataFrame({"x": [0.0, 0.1, 0.2, 0.3, 0.4, 1.0, 1.1, 1.2, 1.3, 1.4]})

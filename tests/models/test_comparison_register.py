@@ -95,3 +95,18 @@ def test_docs_list_every_column_and_the_setting():
         assert f"| `{column.name}` | {column.type} |" in text
     for field in EffectRegisterSettings.model_fields:
         assert f"`effects.{field}`" in text
+
+
+def test_a_family_without_a_numeric_column_does_not_decide_its_type():
+    """Readmission and well-being have no share_participants_matched (all None): the stacked column is
+    float with the reoffending shares, and pandas' concat of all-NA entries (deprecated) is not relied on."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        reg = effect_register({"readmission": readmission(), "reoffending": reoffending(), "wellbeing": wellbeing()},
+                              EffectRegisterSettings())
+    shares = reg["share_participants_matched"]
+    assert shares.dtype == np.float64
+    assert shares.isna().tolist() == [True] * 3 + [False] * 3 + [True] * 2
+    assert shares.iloc[3:6].tolist() == [0.99, 0.99, 0.7]

@@ -152,7 +152,7 @@ def test_person_clustered_covariance_equals_statsmodels_and_needs_no_risk_set_lo
     under both tie methods; a row censored before the first event adds nothing (not NaN)."""
     from statsmodels.duration.hazard_regression import PHReg
 
-    from models.reoffending.cox import cluster_robust_cov, score_residuals
+    from models.reoffending.cox import cluster_robust_cov, cluster_scores
 
     rng = np.random.default_rng(7)
     n = 600
@@ -166,5 +166,9 @@ def test_person_clustered_covariance_equals_statsmodels_and_needs_no_risk_set_lo
         mine = cluster_robust_cov(t, ev, X, fit.params, fit.cov_params(), person)
         np.testing.assert_allclose(mine, ref.cov_params(), rtol=1e-10)
     early = np.append(t, 1.0), np.append(ev, 0.0), np.vstack([X, [[5.0, -5.0]]])
-    resid = score_residuals(*early, fit.params)
-    assert np.all(resid[-1] == 0) and np.isfinite(resid).all()
+    scores = cluster_scores(*early, fit.params, np.append(person, 250), 251)  # the early row is cluster 250
+    assert np.all(scores[-1] == 0) and np.isfinite(scores).all()
+    # every cluster's sum is the sum of statsmodels' score residuals of its rows
+    resid = PHReg(t, X, status=ev, ties="breslow").score_residuals(fit.params)
+    by_person = np.column_stack([np.bincount(person, weights=r, minlength=250) for r in resid.T])
+    np.testing.assert_allclose(cluster_scores(t, ev, X, fit.params, person, 250), by_person, rtol=1e-10, atol=1e-12)

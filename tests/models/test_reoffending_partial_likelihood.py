@@ -16,7 +16,7 @@ import pytest
 from statsmodels.duration.hazard_regression import PHReg
 
 from models.reoffending.cox import CoxFit, fit_cox, ph_test
-from models.reoffending.partial_likelihood import efron_terms, fit_partial_likelihood, risk_sets
+from models.reoffending.partial_likelihood import distinct_rows, efron_terms, fit_partial_likelihood, risk_sets
 
 
 def tied_data(n: int, seed: int, days: int, strength: float = 1.0):
@@ -65,6 +65,55 @@ def test_terms_equal_statsmodels_away_from_the_estimate(ties):
     np.testing.assert_allclose(score, model.score(beta), rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(hess, model.hessian(beta), rtol=1e-10, atol=1e-9)
 
+
+
+def trial_data(persons: int, seed: int):
+    """Sequential-trial rows as ``marts.reoffending_cox`` fits them: each person's covariate row (a 0/1 flag,
+    dummies and an age in whole years, so people share rows) repeated in up to four trials, each trial
+    starting a week later and its follow-up a week shorter (many rows, few distinct covariate rows)."""
+    rng = np.random.default_rng(seed)
+    treated = (rng.random(persons) < 0.3).astype(float)
+    level = rng.choice(3, persons, p=[0.5, 0.3, 0.2])
+    age = rng.integers(18, 30, persons).astype(float)
+    person = np.column_stack([treated, level == 1, level == 2, (age - 24) / 10]).astype(float)
+    event_day = np.ceil(rng.exponential(200 * np.exp(-(person @ np.array([-0.5, 0.3, 0.6, -0.25])))))
+    rows, t, event = [], [], []
+    for i in range(persons):
+        for k in range(rng.integers(1, 5)):
+            start = 7 * k
+            if event_day[i] <= start:
+                break
+            rows.append(person[i])
+            t.append(min(event_day[i], 120) - start)
+            event.append(float(event_day[i] <= 120))
+    return np.array(t), np.array(event), np.array(rows)
+
+
+def test_distinct_rows():
+    X = np.array([[1.0, 0.5], [0.0, 0.5], [1.0, 0.5], [1.0, -0.5], [0.0, 0.5]])
+    U, g = distinct_rows(X)
+    assert len(U) == 3 and len(np.unique(U, axis=0)) == 3
+    np.testing.assert_array_equal(U[g], X)
+    assert g.tolist() == [0, 1, 0, 2, 1]
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_repeated_rows_equal_statsmodels(ties):
+    """The terms from the distinct covariate rows are statsmodels' (which works on every row), at a point away
+    from the estimate and at the fit."""
+    t, event, X = trial_data(700, 8)
+    rs = risk_sets(t, event, X, ties)
+    assert len(rs.rows) < len(X) / 4  # rows repeat: the distinct-row path is exercised
+    model = PHReg(t, X, status=event, ties=ties)
+    beta = np.array([0.4, -0.2, 0.1, 0.3])
+    loglik, score, hess = efron_terms(rs, beta)
+    assert loglik == pytest.approx(model.loglike(beta), rel=1e-12)
+    np.testing.assert_allclose(score, model.score(beta), rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(hess, model.hessian(beta), rtol=1e-10, atol=1e-9)
+    ref = statsmodels_fit(t, event, X, ties)
+    fit = fit_partial_likelihood(t, event, X, ties)
+    np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fit.cov, ref.cov_params(), rtol=1e-8, atol=1e-12)
 
 def test_efron_and_breslow_differ_on_ties():
     t, event, X = tied_data(1500, 3, 6)
