@@ -58,7 +58,7 @@ def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
 def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     config = wellbeing_settings(settings)
     with warehouse.connect() as con:
-        counts = wb.write_core(con, config, context.run_id)
+        counts = wb.write_core(con, config, context.run.run_id)
         schema = column_schema(mart(wb.JOURNEYS), table_columns(con, wb.JOURNEYS))
     if counts["covariates_absent"]:
         context.log.warning(f"well-being covariates not in staging.persons, left out: {counts['covariates_absent']}")
@@ -99,7 +99,7 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         config = wellbeing_settings(settings)
         with warehouse.connect() as con:
-            frame, meta = _mart_frame(table, con, config, context.run_id)
+            frame, meta = _mart_frame(table, con, config, context.run.run_id)
             if "status" in frame.columns and len(frame):
                 meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())
             yield from write_marts(context, con, {table: frame}, {table: meta})
