@@ -9,6 +9,7 @@ disclosure-controlled aggregates in the browser (dashboards/filters.py).
 
 from __future__ import annotations
 
+import functools
 import html
 
 import duckdb
@@ -59,9 +60,9 @@ def page_filters(m: dict[str, pd.DataFrame | None]) -> list[Filter]:
 
 TILES = (
     ("active", "Active member accounts", ("timebank", "year"), lambda m, r, c: headlines.active_members(
-        m["timebank_activity"], r, c["timebank"], c["year"])),
+        m["timebank_activity"], r, c["timebank"], c["year"], m["withheld_banks"](c["year"]))),
     ("hours", "Hours exchanged", ("timebank", "year"), lambda m, r, c: headlines.hours_exchanged(
-        m["timebank_activity"], r, c["timebank"], c["year"])),
+        m["timebank_activity"], r, c["timebank"], c["year"], m["activity_quarters"])),
     ("readmission", "30-day emergency readmission", ("timebank", "area", "year"), lambda m, r, c: headlines.readmission(
         m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"])),
     ("reoffending", "Proven reoffending within a year", ("timebank", "year"), lambda m, r, c: headlines.reoffending(
@@ -80,6 +81,10 @@ RESPONDS = {("timebank", "year"): "Responds to: time bank, year.", ("timebank", 
 def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filters: list[Filter], demo: bool) -> Section:
     blocks, cells = [], []
     tag = "Demo: synthetic data" if demo else ""
+    # What every filter state of the activity tiles shares, worked out once per page.
+    ta = m["timebank_activity"]
+    m = {**m, "activity_quarters": headlines.quarters(ta, rule),
+         "withheld_banks": functools.cache(lambda year: headlines.withheld_banks(ta, rule, year))}
     for key, label, dims, compute in TILES:
         block = variants(filters, dims, lambda choice, compute=compute, label=label, dims=dims: compute(m, rule, choice).item(
             label, RESPONDS[dims], tag))

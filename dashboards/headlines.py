@@ -98,15 +98,22 @@ def active_by_bank(ta: pd.DataFrame | None, year: str) -> pd.DataFrame:
     return rows.sort_values("period_end").groupby("timebank_id").tail(1)[["timebank_id", "active_members"]]
 
 
-def active_members(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
+def withheld_banks(ta: pd.DataFrame | None, rule: DisclosureRule, year: str) -> set[str]:
+    """The time banks whose active accounts at the end of ``year`` are withheld: 1-7 accounts, or the
+    next smallest bank when exactly one is (secondary suppression over the filter's options, so "all
+    time banks" minus the others does not give it back)."""
+    banks = active_by_bank(ta, year)
+    extra = rule.secondary(banks.assign(g=1), "active_members", ["g"])
+    return set(banks["timebank_id"][extra | banks["active_members"].map(rule.hides).astype(bool)])
+
+
+def active_members(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str,
+                   withheld: set[str] | None = None) -> Headline:
+    """The active-accounts tile; ``withheld`` is :func:`withheld_banks` of ``year`` when the caller has it."""
     rows = _activity(ta, tb, year)
     if rows.empty:
         return _none("no time-bank activity recorded for this selection")
-    banks = active_by_bank(ta, year)
-    # Secondary suppression over the filter's options: one suppressed bank takes the next smallest with it,
-    # so "all time banks" minus the others does not give it back.
-    extra = rule.secondary(banks.assign(g=1), "active_members", ["g"])
-    withheld = set(banks["timebank_id"][extra | banks["active_members"].map(rule.hides).astype(bool)])
+    withheld = withheld_banks(ta, rule, year) if withheld is None else withheld
     if tb != ALL and tb in withheld:
         return _hidden(rule, "1 time bank")
     last = rows.sort_values("period_end").groupby("timebank_id").tail(1)
@@ -117,8 +124,11 @@ def active_members(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
                          f"{rule.round_to}.")
 
 
-def hours_exchanged(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
-    shown, hidden = quarters(ta, rule)
+def hours_exchanged(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str,
+                    split: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Headline:
+    """The hours tile; ``split`` is :func:`quarters` of ``ta`` when the caller has it (one pass per page,
+    not one per filter state)."""
+    shown, hidden = quarters(ta, rule) if split is None else split
     picked, withheld = _pick(shown, tb, year), _pick(hidden, tb, year)
     if picked.empty:
         return _none("no published quarter of time-bank activity for this selection",

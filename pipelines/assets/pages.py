@@ -35,7 +35,7 @@ def page_asset(name: str, build: Builder, deps: list[dg.AssetKey], description: 
               pool=WAREHOUSE_POOL, description=description)
     def _page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            path = render(build(con, context.run_id, _rule(settings)), Path(settings.output_dir))
+            path = render(build(con, context.run.run_id, _rule(settings)), Path(settings.output_dir))
         report = path.with_name(f"disclosure-{path.stem}.json")
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
                                               "disclosure_report": dg.MetadataValue.path(str(report))})

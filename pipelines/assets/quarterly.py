@@ -69,12 +69,12 @@ def write_quarters(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnec
     """Record this run in meta.runs, replace the quarters [start, end) of ``name`` with ``frame``
     (:func:`models.mart_writer.write_slice`, one transaction) and return the asset's result with its
     declared column schema and its ``aggregate_only`` check (the partitioned form, schemas/marts.py)."""
-    record_run(con, context.run_id, settings.config(), demo=settings.demo, input_dir=settings.input_dir)
+    record_run(con, context.run.run_id, settings.config(), demo=settings.demo, input_dir=settings.input_dir)
     write_slice(con, name, frame, start, end)
     return dg.MaterializeResult(metadata={
         **metadata, "dagster/row_count": int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]),
         "dagster/column_schema": column_schema(mart(name), table_columns(con, name)),
-    }, check_results=[aggregate_only(con, name, context.run_id, (start, end))])
+    }, check_results=[aggregate_only(con, name, context.run.run_id, (start, end))])
 
 
 def _quarters_metadata(frame: pd.DataFrame, start: dt.date, end: dt.date) -> dict:
@@ -97,7 +97,7 @@ def timebank_activity_quarterly(context: dg.AssetExecutionContext, warehouse: Wa
     # Partitions are quarters whatever the unpartitioned mart's period setting.
     s = reciprocity_settings(settings).model_copy(update={"period": "quarter"})
     with warehouse.connect() as con:
-        frame = rc.timebank_activity_periods(con, s, start=start, end=end, run_id=context.run_id)
+        frame = rc.timebank_activity_periods(con, s, start=start, end=end, run_id=context.run.run_id)
         frame.insert(0, "quarter_start", frame["period_start"].dt.to_period("Q").dt.start_time)
         return write_quarters(context, con, settings, TIMEBANK_TABLE, frame, start, end, {
             **_quarters_metadata(frame, start, end), "time_banks": int(frame["timebank_id"].nunique()),
@@ -119,7 +119,7 @@ def readmission_rates_quarterly(context: dg.AssetExecutionContext, warehouse: Wa
     start, end = _window(context)
     with warehouse.connect() as con:
         frame = readmission_rates_by_quarter(con, start, end)
-        frame["run_id"] = context.run_id
+        frame["run_id"] = context.run.run_id
         return write_quarters(context, con, settings, RATES_TABLE, frame, start, end,
                               {**_quarters_metadata(frame, start, end), "preview": preview(frame)})
 

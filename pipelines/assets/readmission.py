@@ -65,7 +65,7 @@ def _staging(*sources: str) -> list[dg.AssetKey]:
 def index_discharges_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = readmission_settings(settings)
     with warehouse.connect() as con:
-        write_mart(con, "core.continuous_spells", continuous_spells(con, rs), context.run_id)
+        write_mart(con, "core.continuous_spells", continuous_spells(con, rs), context.run.run_id)
         (written,) = write_marts(context, con, {"core.index_discharges": index_discharges(con, rs, as_of=as_of)})
         report = index_report(con, rs, as_of=as_of)
     if report.overlapping_spells_excluded:
@@ -167,9 +167,9 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         rs, as_of = readmission_settings(settings)
         with warehouse.connect() as con:
-            frame, meta, labelled = builder.build(con, rs, as_of, context.run_id)
+            frame, meta, labelled = builder.build(con, rs, as_of, context.run.run_id)
             if labelled or table == "marts.readmission_effects":
-                meta["comparisons_described"] = write_comparison_diagnostics(con, GROUP, labelled, context.run_id)
+                meta["comparisons_described"] = write_comparison_diagnostics(con, GROUP, labelled, context.run.run_id)
             yield from write_marts(context, con, {table: frame}, {table: meta})
 
     return _mart

@@ -55,7 +55,7 @@ def member_reciprocity(context: dg.AssetExecutionContext, warehouse: Warehouse, 
 def timebank_activity(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     timings: dict[str, float] = {}
     with warehouse.connect() as con:
-        frame = rc.timebank_activity(con, reciprocity_settings(settings), run_id=context.run_id, timings=timings)
+        frame = rc.timebank_activity(con, reciprocity_settings(settings), run_id=context.run.run_id, timings=timings)
         overall = frame[frame["period_type"] == "overall"]
         yield from write_marts(context, con, {TIMEBANK_TABLE: frame}, {TIMEBANK_TABLE: {
             "time_banks": int(overall["timebank_id"].nunique()),
@@ -84,7 +84,7 @@ def _social_value_by_grant(con) -> pd.DataFrame | None:
 def grant_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     with warehouse.connect() as con:
         social_value = _social_value_by_grant(con)
-        frame = rc.grant_metrics(con, reciprocity_settings(settings), run_id=context.run_id, social_value=social_value)
+        frame = rc.grant_metrics(con, reciprocity_settings(settings), run_id=context.run.run_id, social_value=social_value)
         if social_value is None:
             context.log.info("no social value per time bank (marts.social_value): the weighted social value is left empty")
         yield from write_marts(context, con, {GRANTS_TABLE: frame}, {GRANTS_TABLE: {
@@ -111,8 +111,8 @@ def reciprocity_allocation(context: dg.AssetExecutionContext, warehouse: Warehou
     s = reciprocity_settings(settings)
     with warehouse.connect() as con:
         grants = con.execute("SELECT * FROM marts.grant_metrics").df()
-        allocation = rc.reciprocity_allocation(grants, s, run_id=context.run_id)
-        sensitivity = rc.allocation_sensitivity(grants, allocation, s, run_id=context.run_id)
+        allocation = rc.reciprocity_allocation(grants, s, run_id=context.run.run_id)
+        sensitivity = rc.allocation_sensitivity(grants, allocation, s, run_id=context.run.run_id)
         yield from write_marts(context, con, {ALLOCATION_TABLE: allocation, SENSITIVITY_TABLE: sensitivity}, {
             ALLOCATION_TABLE: {
                 "funders": int(allocation["funder"].nunique()),

@@ -79,7 +79,7 @@ def _comparison(con, rs, context):
         context.log.info(f"reoffending effects, {r.programme}: {r.not_estimable_reason}")
     described = write_comparison_diagnostics(
         con, GROUP, [(Label(GROUP, programme, "binary_rate"), res["binary"]) for programme, res in comp.results.items()],
-        context.run_id)
+        context.run.run_id)
     return ({"marts.reoffending_effects": eff, "marts.reoffending_survival": comp.survival,
              "marts.reoffending_avoided": comp.avoided},
             {"marts.reoffending_effects": {"not_estimable": len(not_estimable), "comparisons_described": described}})

@@ -23,7 +23,7 @@ MART_KEYS = sorted({k for assets in (*readmission_assets, *reoffending_assets, *
                       "reads while the next run writes (docs/storage.md).")
 def reader_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        folder = publish_snapshot(con, snapshot_root(warehouse.path), context.run_id)
+        folder = publish_snapshot(con, snapshot_root(warehouse.path), context.run.run_id)
     tables = sorted(p.stem for p in folder.glob("*.parquet"))
     return dg.MaterializeResult(metadata={"catalog": dg.MetadataValue.path(folder.parent / "current" / "catalog.duckdb"),
                                           "tables": len(tables), "folder": dg.MetadataValue.path(folder)})

@@ -14,7 +14,6 @@ from models import wellbeing as wb
 from models.comparison.diagnostics import Label
 from models.wellbeing.effects import OUTCOME, effects_results
 from models.wellbeing.journeys import unaccounted_readings
-from models.wellbeing.tables import table_exists
 from pipelines.assets.diagnostics import write_comparison_diagnostics
 from pipelines.assets.publication import column_schema, mart_checks, mart_key, table_columns, write_marts
 from pipelines.ingest.assets import WAREHOUSE_POOL
@@ -50,6 +49,8 @@ def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
     kinds={"duckdb"},
     deps=[dg.AssetKey(["staging", s]) for s in SOURCES],
     pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec("readings_accounted", asset=CORE_KEY, blocking=True, description=(
+        "Every staged reading is scored, or is a raw score without a conversion (reported)."))],
     description="core.star_journeys (person x version x area: baseline, latest, change, stages, RCI), with "
                 "core.wellbeing_readings (scored readings with hours given/received), core.wellbeing_people and "
                 "core.wellbeing_trials (the target trial: time zero at joining, a baseline reading before it, aligned "
@@ -58,8 +59,9 @@ def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
 def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     config = wellbeing_settings(settings)
     with warehouse.connect() as con:
-        counts = wb.write_core(con, config, context.run_id)
+        counts = wb.write_core(con, config, context.run.run_id)
         schema = column_schema(mart(wb.JOURNEYS), table_columns(con, wb.JOURNEYS))
+        accounted = {"unaccounted": unaccounted_readings(con), **wb.reading_counts(con)}
     if counts["covariates_absent"]:
         context.log.warning(f"well-being covariates not in staging.persons, left out: {counts['covariates_absent']}")
     if counts["readings_left_out"]:
@@ -74,7 +76,9 @@ def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
         "covariates_absent": ", ".join(counts["covariates_absent"]) or "none",
         "baseline_rule": config.baseline_rule,
         "design": config.design,
-    })
+    }, check_results=[dg.AssetCheckResult(
+        check_name="readings_accounted", passed=accounted["unaccounted"] == 0, severity=dg.AssetCheckSeverity.ERROR,
+        metadata=accounted)])
 
 
 def _effects(con, config: wb.WellbeingSettings, run_id: str):
@@ -90,51 +94,43 @@ def _mart_frame(table: str, con, config: wb.WellbeingSettings, run_id: str):
     return wb.MART_BUILDERS[table](con, config), {}
 
 
+PAIRED_MINIMUM = dg.AssetCheckSpec(
+    "paired_minimum", asset=mart_key(wb.CHANGE), blocking=False,
+    description="Warns when an instrument has fewer people with paired readings than wellbeing.min_paired_n "
+                "(Warwick: 30); those rows carry small_n = true.")
+
+
+def paired_minimum(con, minimum: int) -> dg.AssetCheckResult:
+    """The ``paired_minimum`` warning of the change mart just written."""
+    rows = con.execute(
+        f"SELECT star_version, n_paired FROM {wb.CHANGE} WHERE area = 'at_least_one_area' AND timebank_id = 'all' "
+        "AND period = 'all' ORDER BY star_version").fetchall()
+    small = [f"{v} ({n})" for v, n in rows if n < minimum]
+    return dg.AssetCheckResult(check_name=PAIRED_MINIMUM.name, passed=not small, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"minimum": minimum, "instruments_below": ", ".join(small) or "none",
+                                         "instruments": len(rows)})
+
+
 def build_mart_asset(table: str) -> dg.AssetsDefinition:
+    """The asset of one well-being mart; its checks are evaluated inside it (not as steps of their own that
+    reopen the warehouse): ``aggregate_only``, and ``paired_minimum`` on the change mart."""
     key = mart_key(table)
+    extra = [PAIRED_MINIMUM] if table == wb.CHANGE else []
 
     @dg.asset(key=key, group_name=GROUP, kinds={"duckdb"}, deps=[CORE_KEY], pool=WAREHOUSE_POOL,
-              check_specs=mart_checks(table),
+              check_specs=[*mart_checks(table), *extra],
               description=f"{table}: {DESCRIPTIONS[table]} Columns: docs/outputs-wellbeing.md.")
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         config = wellbeing_settings(settings)
         with warehouse.connect() as con:
-            frame, meta = _mart_frame(table, con, config, context.run_id)
+            frame, meta = _mart_frame(table, con, config, context.run.run_id)
             if "status" in frame.columns and len(frame):
                 meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())
             yield from write_marts(context, con, {table: frame}, {table: meta})
+            if extra:
+                yield paired_minimum(con, config.min_paired_n)
 
     return _mart
 
 
 wellbeing_assets = [star_journeys, *(build_mart_asset(t) for t in wb.MART_TABLES)]
-
-
-@dg.asset_check(asset=CORE_KEY, name="readings_accounted", blocking=True, pool=WAREHOUSE_POOL,
-                description="Every staged reading is scored, or is a raw score without a conversion (reported).")
-def readings_accounted(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        lost = unaccounted_readings(con)
-        counts = wb.reading_counts(con)
-    return dg.AssetCheckResult(passed=lost == 0, severity=dg.AssetCheckSeverity.ERROR,
-                               metadata={"unaccounted": lost, **counts})
-
-
-@dg.asset_check(asset=dg.AssetKey(["marts", "wellbeing_change"]), name="paired_minimum", blocking=False,
-                pool=WAREHOUSE_POOL,
-                description="Warns when an instrument has fewer people with paired readings than wellbeing.min_paired_n "
-                            "(Warwick: 30); those rows carry small_n = true.")
-def paired_minimum(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.AssetCheckResult:
-    minimum = wellbeing_settings(settings).min_paired_n
-    with warehouse.connect() as con:
-        rows = con.execute(
-            f"SELECT star_version, n_paired FROM {wb.CHANGE} WHERE area = 'at_least_one_area' AND timebank_id = 'all' "
-            "AND period = 'all' ORDER BY star_version"
-        ).fetchall() if table_exists(con, wb.CHANGE) else []
-    small = [f"{v} ({n})" for v, n in rows if n < minimum]
-    return dg.AssetCheckResult(passed=not small, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"minimum": minimum, "instruments_below": ", ".join(small) or "none",
-                                         "instruments": len(rows)})
-
-
-wellbeing_checks = [readings_accounted, paired_minimum]

@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 
 from models import wellbeing as wb
-from pipelines.assets.wellbeing import wellbeing_assets, wellbeing_checks
+from pipelines.assets.wellbeing import wellbeing_assets
 from pipelines.ingest.assets import ingest_assets
 from pipelines.resources import Settings, Warehouse
 from tests.conftest import append_rows
@@ -17,21 +17,23 @@ def run(inputs, tmp_path):
         "warehouse": Warehouse(path=str(tmp_path / "w.duckdb")),
         "settings": Settings(input_dir=str(inputs), output_dir=str(tmp_path / "out"), config_path="", demo=True),
     }
-    return dg.materialize([*ingest_assets, *wellbeing_assets, *wellbeing_checks], resources=resources,
+    return dg.materialize([*ingest_assets, *wellbeing_assets], resources=resources,
                           raise_on_error=False)
 
 
 def test_definitions_with_wellbeing_load():
-    defs = dg.Definitions(assets=[*ingest_assets, *wellbeing_assets], asset_checks=wellbeing_checks,
+    defs = dg.Definitions(assets=[*ingest_assets, *wellbeing_assets],
                           resources={"warehouse": Warehouse(), "settings": Settings()})
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"core/star_journeys", "marts/wellbeing_change", "marts/wellbeing_model",
             "marts/wellbeing_reliable_improvement"} <= keys
-    assert len(wellbeing_assets) == 7 and len(wellbeing_checks) == 2
-    # the aggregate_only check of each mart is declared on its asset (evaluated inside it, blocking)
+    assert len(wellbeing_assets) == 7
+    # every check is declared on its asset (evaluated inside it, not a step of its own): aggregate_only of each mart
+    # and readings_accounted blocking, paired_minimum a warning
     specs = {(s.asset_key.to_user_string(), s.name): s.blocking for a in wellbeing_assets for s in a.check_specs}
-    assert specs == {(t.replace(".", "/"), "aggregate_only"): True for t in wb.MART_TABLES}
+    assert specs == {**{(t.replace(".", "/"), "aggregate_only"): True for t in wb.MART_TABLES},
+                     ("core/star_journeys", "readings_accounted"): True, ("marts/wellbeing_change", "paired_minimum"): False}
 
 
 def test_wellbeing_assets_materialise_after_ingest(inputs, tmp_path, monkeypatch):
