@@ -25,8 +25,11 @@ from schemas.contract import (
 
 PARSE_MACROS = (
     # Four-digit years only: DuckDB would read 05/01/23 as the year 5. A time of day is dropped.
+    # The first branch is the plain ISO form (nearly every value), matched by a cheaper pattern; it
+    # gives what the second would (no time, no slash: the same try_cast), at about half the cost.
     (
         r"CREATE OR REPLACE TEMP MACRO parse_date(x) AS CASE "
+        r"WHEN regexp_full_match(x, '\d{4}-\d\d-\d\d') THEN try_cast(x AS DATE) "
         r"WHEN regexp_full_match(x, '\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?') "
         r"THEN try_cast(replace(split_part(replace(x, 'T', ' '), ' ', 1), '/', '-') AS DATE) "
         r"WHEN regexp_full_match(x, '\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?)?') "

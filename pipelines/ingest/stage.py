@@ -292,16 +292,21 @@ def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.d
 
 
 def _covariate_columns_sql(con: duckdb.DuckDBPyConnection, extra: list[str]) -> str:
-    """Further columns kept as covariates, typed as number or true/false when every value parses, else text."""
+    """Further columns kept as covariates, typed as number or true/false when every value parses, else text.
+
+    One scan for all the columns (a column with no value at all is text).
+    """
+    if not extra:
+        return ""
+    tests = ", ".join(f"bool_and(parse_double({raw}) IS NOT NULL) FILTER (WHERE {raw} IS NOT NULL), "
+                      f"bool_and(parse_bool({raw}) IS NOT NULL) FILTER (WHERE {raw} IS NOT NULL)"
+                      for raw in map(raw_value, extra))
+    found = con.execute(f"SELECT {tests} FROM _raw r").fetchone()
     out = []
-    for col in extra:
-        raw = raw_value(col)
-        numeric, boolean = con.execute(
-            f"SELECT bool_and(parse_double({raw}) IS NOT NULL), bool_and(parse_bool({raw}) IS NOT NULL) "
-            f"FROM _raw r WHERE {raw} IS NOT NULL"
-        ).fetchone()
+    for i, col in enumerate(extra):
+        numeric, boolean = found[2 * i], found[2 * i + 1]
         parsed = "parse_double({})" if numeric else "parse_bool({})" if boolean else "{}"
-        out.append(f', {parsed.format(raw)} AS "{col}"')
+        out.append(f', {parsed.format(raw_value(col))} AS "{col}"')
     return "".join(out)
 
 
