@@ -139,10 +139,15 @@ def hours_exchanged(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year
                     note="Hours of exchange and group activity in the published quarters (the activity chart and its CSV).")
 
 
+def _n_text(rule: DisclosureRule, n: float, unit: str) -> str:
+    """The tile's count line: the published (rounded) count, or the suppression mark for a small one."""
+    return f"n = {SUPPRESSED} {unit}" if rule.hides(n) else f"n ≈ {rule.count(n):,} {unit}"
+
+
 def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, lower_is_better: bool, against: str,
            unit: str, note: str) -> Headline:
     """A crude rate from the published counts (k and n rounded first), with the Wilson interval of those counts."""
-    n_text = f"n ≈ {rule.count(n):,} {unit}" if not rule.hides(n) else f"n = {SUPPRESSED} {unit}"
+    n_text = _n_text(rule, n, unit)
     if n == 0:
         return _none("nothing to measure for this selection", n_text)
     if rule.hides(k) or rule.hides(n):
@@ -166,7 +171,7 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
     if not chosen and not matched.empty:
         e = matched.iloc[0]
         n = int(e["n_matched"])
-        n_text = f"n ≈ {rule.count(n):,} matched participant discharges"
+        n_text = _n_text(rule, n, "matched participant discharges")
         if rule.hides(n) or rule.hides(round(e["participant_rate"] * n)):
             return _hidden(rule, n_text)
         return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "

@@ -32,6 +32,15 @@ def test_readmission_tile_hides_a_rate_on_a_suppressed_count():
     assert h.value == "*" and h.n == "n ≈ 40 discharges"
 
 
+def test_readmission_tile_on_a_small_matched_comparison_is_withheld_not_a_crash():
+    # 5 matched participant discharges: the count is published as '*', so the tile says so (it used to format
+    # '*' with a thousands separator and stop the page)
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "n_matched": [5], "participant_rate": [0.4],
+                            "risk_difference": [-0.1], "rd_ci_low": [-0.3], "rd_ci_high": [0.1], "comparison_rate": [0.5]})
+    h = headlines.readmission(RATES, effects, RULE, "all", "all", "all")
+    assert h.value == "*" and h.n == "n = * matched participant discharges"
+
+
 def test_readmission_tile_sums_the_quarters_of_a_year():
     h = headlines.readmission(RATES, None, RULE, "all", "all", "2023")  # 15 of 80 = 18.75%
     assert h.value == "18.8%" and h.n == "n ≈ 80 discharges"
