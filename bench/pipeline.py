@@ -9,6 +9,10 @@ with its own warehouse, output folder and DAGSTER_HOME. Reports wall time per st
 asset groups: summed step durations from the run's own event log), total run time, the
 child's peak resident memory (ru_maxrss, DuckDB included: it runs in-process), the ingest
 time over the floor, and rows read. Prints one Markdown table for docs/benchmarks.md.
+
+The parent also samples the child's resident memory (``VmRSS`` in ``/proc/<pid>/status``)
+every 0.2 s, so each step's line in ``steps_<persons>.tsv`` carries the most memory the
+process held while that step ran: it says which step sets the run's peak.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -52,10 +57,39 @@ def load_floor(folder: Path) -> tuple[float, int]:
     return seconds, rows
 
 
-def stage_times(dagster_home: Path, steps_file: Path | None = None) -> dict[str, float]:
+class MemorySampler:
+    """The resident memory of a process, sampled every ``interval`` seconds from ``/proc`` in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        self.pid, self.interval, self.samples = pid, interval, []  # (epoch seconds, bytes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
+        while not self._stop.is_set():
+            try:
+                kb = next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmRSS:"))
+            except (OSError, StopIteration):
+                break  # the process has exited
+            self.samples.append((time.time(), kb * 1024))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_between(self, start: float, end: float) -> float:
+        """Most bytes sampled from ``start`` to ``end`` (epoch seconds); NaN when none was taken."""
+        return max((b for t, b in self.samples if start <= t <= end), default=float("nan"))
+
+
+def stage_times(dagster_home: Path, steps_file: Path | None = None, memory: MemorySampler | None = None) -> dict[str, float]:
     """Summed step durations per asset group (checks count with their asset) of the latest run.
 
-    With ``steps_file``, also writes every step's key and duration there (tab-separated).
+    With ``steps_file``, also writes every step's key, duration and (with ``memory``) the most
+    resident memory sampled while it ran, in GB, there (tab-separated).
     """
     import dagster as dg
 
@@ -72,7 +106,8 @@ def stage_times(dagster_home: Path, steps_file: Path | None = None) -> dict[str,
         run = instance.get_runs(limit=1)[0]
         stats = instance.get_run_step_stats(run.run_id)
         if steps_file is not None:
-            steps_file.write_text("".join(f"{s.step_key}\t{(s.end_time or 0) - (s.start_time or 0):.2f}\n" for s in stats))
+            peak = (lambda s: memory.peak_between(s.start_time or 0, s.end_time or 0) / 1e9) if memory else (lambda s: float("nan"))
+            steps_file.write_text("".join(f"{s.step_key}\t{(s.end_time or 0) - (s.start_time or 0):.2f}\t{peak(s):.2f}\n" for s in stats))
         for step in stats:
             owner = max((k for k in groups if step.step_key == k or step.step_key.startswith(k + "_")), key=len, default=None)
             totals[groups.get(owner, "other")] += (step.end_time or 0) - (step.start_time or 0)
@@ -95,12 +130,16 @@ def run_size(persons: int, seed: int, fmt: str, tmp: Path, ingest_only: bool = F
     env = {**os.environ, "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(inputs), "DAGSTER_HOME": str(home),
            "OUTCOMES_WAREHOUSE": str(tmp / f"w_{persons}.duckdb"), "OUTCOMES_OUTPUT_DIR": str(tmp / f"site_{persons}")}
     started = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", CHILD_INGEST if ingest_only else CHILD], cwd=REPO, env=env, capture_output=True, text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD_INGEST if ingest_only else CHILD], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = MemorySampler(child.pid)
+    stdout, stderr = child.communicate()
+    memory.stop()
     total = time.perf_counter() - started
-    peak = next((int(line.split()[1]) for line in child.stdout.splitlines() if line.startswith("PEAK_RSS_KB")), 0)
+    peak = next((int(line.split()[1]) for line in stdout.splitlines() if line.startswith("PEAK_RSS_KB")), 0)
     if child.returncode != 0:
-        print(child.stdout[-3000:], child.stderr[-3000:], file=sys.stderr)
-    stages = stage_times(home, tmp / f"steps_{persons}.tsv")
+        print(stdout[-3000:], stderr[-3000:], file=sys.stderr)
+    stages = stage_times(home, tmp / f"steps_{persons}.tsv", memory)
     return {"persons": persons, "rows": rows, "generate_s": generate, "floor_s": floor, "total_s": total,
             "peak_gb": peak / 1024 ** 2, "stages": stages, "ok": child.returncode == 0}
 
