@@ -46,7 +46,7 @@ def examples(con: duckdb.DuckDBPyConnection, per_rule: int = 3) -> pd.DataFrame:
         f"FROM quarantine.{s} QUALIFY row_number() OVER (PARTITION BY rule, \"column\" ORDER BY source_line) <= {per_rule}"
         for s in SOURCES
     ]
-    frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY source, rule").df()
+    frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY source, rule, \"column\", line").df()
     hidden = {(s, c.name) for s in SOURCES for c in contract(s).columns if c.pseudonymise or c.name == "birth_date"}
     frame["value"] = [MASKED if (s, c) in hidden or r == "unknown_reference" else v
                       for s, c, r, v in zip(frame["source"], frame["column"], frame["rule"], frame["value"])]

@@ -154,49 +154,92 @@ DEMO_BANNER = ("Demo: every figure on this page comes from synthetic people made
                "are made up too. Nothing here describes real people or real services.")
 
 
+#: Every chart's legend: under the plot, left aligned.
+LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"}
+AXES = ("x", "y", "theta", "labels")
+
+
+def _worded(values) -> list[str] | None:
+    """``values`` with each snake_case token in words, when they are a non-empty list of strings; else None."""
+    if values is not None and not isinstance(values, (str, dict)) and len(values) and all(isinstance(v, str) for v in values):
+        return [words(v) for v in values]
+    return None
+
+
+def _axis_title(key: str, value) -> bool:
+    return key.startswith(("xaxis", "yaxis")) and isinstance(value, dict) and isinstance(value.get("title"), dict) \
+        and isinstance(value["title"].get("text"), str)
+
+
+def _margin(margin_top) -> dict:
+    return {"l": 50, "r": 20, "t": margin_top or 60, "b": 40}
+
+
 def _in_words(figure: go.Figure) -> None:
     """Trace names, category labels, axis titles and drop-down labels with every snake_case token put into words."""
     for trace in figure.data:
         spec = trace.to_plotly_json()
         if isinstance(spec.get("name"), str):
             trace.name = words(spec["name"])
-        for axis in ("x", "y", "theta", "labels"):
-            values = spec.get(axis)
-            if values is not None and not isinstance(values, (str, dict)) and len(values) \
-                    and all(isinstance(v, str) for v in values):
-                trace.update({axis: [words(v) for v in values]})
-    layout = figure.layout.to_plotly_json()
-    for key, value in layout.items():
-        if key.startswith(("xaxis", "yaxis")) and isinstance(value, dict) and isinstance(value.get("title"), dict) \
-                and isinstance(value["title"].get("text"), str):
+        for axis in AXES:
+            worded = _worded(spec.get(axis))
+            if worded is not None:
+                trace.update({axis: worded})
+    for key, value in figure.layout.to_plotly_json().items():
+        if _axis_title(key, value):
             figure.layout[key].title.text = words(value["title"]["text"])
     for menu in figure.layout.updatemenus or ():
         for button in menu.buttons:
             button.label = words(button.label) if button.label else button.label
 
 
-def style(figure: go.Figure, title: str, template: str | None = "plotly_white") -> go.Figure:
-    """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot, labels in words.
-
-    ``template=None`` leaves the figure's template as it is (``figure_json``)."""
+def style(figure: go.Figure, title: str) -> go.Figure:
+    """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot, labels in words."""
     _in_words(figure)
-    figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE,
-                         **({"template": template} if template else {}),
-                         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"},
-                         margin={"l": 50, "r": 20, "t": figure.layout.margin.t or 60, "b": 40}, autosize=True)
+    figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE, template="plotly_white",
+                         legend=LEGEND, margin=_margin(figure.layout.margin.t), autosize=True)
     return figure
 
 
-def figure_json(figure: go.Figure, title: str) -> dict:
-    """The figure for Plotly.react, styled as ``style`` does but without the template (the page's chart has it).
+def _sorted(value):
+    """Dicts with their keys sorted, at every depth (plotly builds a layout's properties in that order)."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
-    The copy is made without the template, and none is set: validating and copying plotly's template is most of the
-    cost of a figure, and a page has hundreds of filter states (issue 18)."""
-    layout = figure.layout.to_plotly_json()
+
+def figure_json(figure: go.Figure, title: str) -> dict:
+    """The figure for Plotly.react: the JSON ``style`` gives, byte for byte, without the template (the page's chart has it).
+
+    Built on the figure's JSON rather than on a styled copy: validating plotly objects and copying the template was
+    most of the cost of a page, and a page has hundreds of filter states (issue 18). The layout's keys come in the
+    order plotly writes them (sorted, then the keys ``style`` adds), so the page's bytes do not change."""
+    spec = json.loads(figure.to_json())
+    layout = spec["layout"] = _sorted(spec.get("layout", {}))
     layout.pop("template", None)
-    copy = go.Figure(figure.data, layout)
-    copy.layout.template = None
-    return json.loads(style(copy, title, template=None).to_json())
+    for trace in spec.get("data", []):
+        if isinstance(trace.get("name"), str):
+            trace["name"] = words(trace["name"])
+        for axis in AXES:
+            worded = _worded(trace.get(axis))
+            if worded is not None:
+                trace[axis] = worded
+    for key, value in layout.items():
+        if _axis_title(key, value):
+            value["title"]["text"] = words(value["title"]["text"])
+    for menu in layout.get("updatemenus", ()):
+        for button in menu.get("buttons", ()):
+            if button.get("label"):
+                button["label"] = words(button["label"])
+    margin = layout.get("margin", {})
+    layout["legend"] = {**layout.get("legend", {}), **LEGEND}
+    layout["margin"] = {**margin, **_margin(margin.get("t"))}
+    layout["title"] = {"text": (layout.get("title") or {}).get("text") or title}
+    layout["colorway"] = list(PALETTE)
+    layout["autosize"] = True
+    return spec
 
 
 def _variants_payload(page: Page) -> list[dict]:
@@ -382,3 +425,4 @@ def render(page: Page, out_dir: Path) -> Path:
     target = out_dir / page.filename
     target.write_text(document, encoding="utf-8")
     return target
+
