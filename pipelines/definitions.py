@@ -11,13 +11,12 @@ import dagster as dg
 from pipelines.assets.coverage import coverage_assets
 from pipelines.assets.diagnostics import diagnostics_assets
 from pipelines.assets.effect_register import effect_register_assets
-from pipelines.assets.headline_checks import headline_checks
 from pipelines.assets.pages import page_assets
-from pipelines.assets.readmission import readmission_assets, readmission_checks
-from pipelines.assets.reciprocity import reciprocity_assets, reciprocity_checks
-from pipelines.assets.reoffending import reoffending_assets, reoffending_checks
+from pipelines.assets.readmission import readmission_assets
+from pipelines.assets.reciprocity import reciprocity_assets
+from pipelines.assets.reoffending import reoffending_assets
 from pipelines.assets.snapshot import reader_snapshot
-from pipelines.assets.social_value import social_value_assets, social_value_checks
+from pipelines.assets.social_value import social_value_assets
 from pipelines.assets.wellbeing import wellbeing_assets
 from pipelines.automation import schedules, sensors
 from pipelines.ingest.assets import ingest_assets
@@ -56,8 +55,6 @@ defs = dg.Definitions(
     assets=dg.map_asset_specs(with_owner, [
         *ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *reciprocity_assets,
         *social_value_assets, *diagnostics_assets, *effect_register_assets, *coverage_assets, reader_snapshot, *page_assets]),
-    asset_checks=[*readmission_checks, *reoffending_checks,
-                  *reciprocity_checks, *social_value_checks, *headline_checks],
     jobs=[all_assets_job],
     sensors=sensors,
     schedules=schedules,

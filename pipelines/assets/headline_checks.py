@@ -4,18 +4,18 @@ DESIGN.md principle 4: each estimate carries n, a 95% interval and a plain verdi
 effects mart, every row the model marks as estimated must have a number, an interval with
 ``ci_low <= estimate <= ci_high``, a verdict and at least one matched participant. The check
 fails (severity ERROR, not blocking, so the pages still show what there is) with the number of
-incomplete rows, and says so when the mart lacks one of the columns it reads.
+incomplete rows, and says so when the mart lacks one of the columns it reads. The check is
+evaluated by the asset that writes the mart (:mod:`pipelines.assets.table_checks`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dagster as dg
+import duckdb
 
 from pipelines.assets.publication import table_columns
-from pipelines.ingest.assets import WAREHOUSE_POOL
-from pipelines.resources import Warehouse
+from pipelines.assets.table_checks import TableCheck
 
 
 @dataclass(frozen=True)
@@ -47,23 +47,19 @@ def incomplete_rows_sql(c: EffectColumns) -> str:
             f"OR {c.verdict} IS NULL OR coalesce({c.n}, 0) < 1)) FROM {c.table}")
 
 
-def headline_check(c: EffectColumns) -> dg.AssetChecksDefinition:
-    schema, name = c.table.split(".")
+def headline_check(c: EffectColumns) -> TableCheck:
+    """The ``estimates_complete`` check of one headline mart."""
 
-    @dg.asset_check(asset=dg.AssetKey([schema, name]), name="estimates_complete", pool=WAREHOUSE_POOL,
-                    description="Every estimated row has an estimate inside its 95% interval, a verdict and a "
-                                "matched n of at least 1.")
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+    def measure(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
         needed = [c.flag, c.estimate, c.ci_low, c.ci_high, c.n, c.verdict]
-        with warehouse.connect() as con:
-            missing = [col for col in needed if col not in table_columns(con, c.table)]
-            estimated, incomplete = (0, 0) if missing else con.execute(incomplete_rows_sql(c)).fetchone()
-        return dg.AssetCheckResult(
-            passed=not missing and incomplete == 0, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"estimated_rows": int(estimated), "incomplete_rows": int(incomplete),
-                      "missing_columns": ", ".join(missing) or "none"})
+        missing = [col for col in needed if col not in table_columns(con, c.table)]
+        estimated, incomplete = (0, 0) if missing else con.execute(incomplete_rows_sql(c)).fetchone()
+        return not missing and incomplete == 0, {"estimated_rows": int(estimated), "incomplete_rows": int(incomplete),
+                                                 "missing_columns": ", ".join(missing) or "none"}
 
-    return _check
+    return TableCheck(c.table, "estimates_complete", "Every estimated row has an estimate inside its 95% interval, a "
+                      "verdict and a matched n of at least 1.", measure)
 
 
-headline_checks = [headline_check(c) for c in HEADLINE_MARTS]
+#: the ``estimates_complete`` check of each headline mart
+HEADLINE_CHECKS = [headline_check(c) for c in HEADLINE_MARTS]

@@ -7,16 +7,18 @@
 * :func:`write_marts`: writes a model's frames with the one writer
   (:func:`models.mart_writer.write_mart`) and returns each mart's ``MaterializeResult``, with
   ``dagster/column_schema`` (the declared columns, types and meanings), ``dagster/row_count``,
-  a preview, and the ``aggregate_only`` result of a published mart.
+  a preview, the ``aggregate_only`` result of a published mart, and the results of the mart's
+  other checks (:class:`pipelines.assets.table_checks.TableCheck`) measured after the write.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
 from models.mart_writer import Frame, write_mart
+from pipelines.assets.table_checks import TableCheck, evaluate
 from schemas.marts import Mart, mart
 
 #: Columns that would make a published table person level.
@@ -99,8 +101,9 @@ def aggregate_only(con: duckdb.DuckDBPyConnection, name: str, run_id: str,
 
 
 def write_marts(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, frames: Mapping[str, Frame],
-                metadata: Mapping[str, Mapping] | None = None) -> list[dg.MaterializeResult]:
-    """Write each ``name -> frame`` with the one writer; one MaterializeResult per mart (with its check)."""
+                metadata: Mapping[str, Mapping] | None = None, checks: Sequence[TableCheck] = ()) -> list[dg.MaterializeResult]:
+    """Write each ``name -> frame`` with the one writer; one MaterializeResult per mart, with its
+    ``aggregate_only`` result when published and the results of its ``checks``."""
     out = []
     for name, frame in frames.items():
         declared = mart(name)
@@ -109,6 +112,7 @@ def write_marts(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnectio
                 "dagster/column_schema": column_schema(declared, table_columns(con, name)),
                 **({"preview": preview(frame)} if isinstance(frame, pd.DataFrame) and declared.published else {}),
                 **(metadata or {}).get(name, {})}
-        checks = [aggregate_only(con, name, context.run.run_id)] if declared.published else []
-        out.append(dg.MaterializeResult(asset_key=mart_key(name), metadata=meta, check_results=checks))
+        results = [aggregate_only(con, name, context.run.run_id)] if declared.published else []
+        out.append(dg.MaterializeResult(asset_key=mart_key(name), metadata=meta,
+                                        check_results=[*results, *evaluate(checks, con, name)]))
     return out

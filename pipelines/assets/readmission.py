@@ -6,7 +6,10 @@ them. The six mart assets
 come from one table of builders (:data:`MART_BUILDERS`), as the well-being marts do: each
 opens the warehouse in the shared ``warehouse`` pool, calls one function of
 models.readmission, and writes its table with the one writer (schemas/marts.py), with its
-column schema, row count, preview and blocking ``aggregate_only`` check. Settings:
+column schema, row count, preview and blocking ``aggregate_only`` check. Every check is
+evaluated inside the asset it checks (:mod:`pipelines.assets.table_checks`), not as a step of
+its own: ``no_overlapping_spells`` on the index discharges, ``estimates_complete`` on the
+effects. Settings:
 ``settings.config().readmission`` (the ``readmission`` section of the YAML config).
 """
 
@@ -38,7 +41,9 @@ from models.readmission import (
 )
 from models.readmission.effects import OUTCOME
 from pipelines.assets.diagnostics import write_comparison_diagnostics
+from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import mart_checks, mart_key, write_marts
+from pipelines.assets.table_checks import TableCheck, specs
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -57,8 +62,22 @@ def _staging(*sources: str) -> list[dg.AssetKey]:
     return [dg.AssetKey(["staging", s]) for s in sources]
 
 
+def _overlaps(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
+    spells, persons = overlapping_spells(con)
+    return spells == 0, {"overlapping_spells_excluded": int(spells), "persons_with_overlapping_spells": int(persons)}
+
+
+NO_OVERLAPPING_SPELLS = TableCheck(
+    "core.index_discharges", "no_overlapping_spells",
+    "Warns when hospital spells of one person overlap (they are left out and counted).", _overlaps,
+    severity=dg.AssetCheckSeverity.WARN)
+#: every check a readmission asset evaluates besides ``aggregate_only``
+CHECKS = [NO_OVERLAPPING_SPELLS, *HEADLINE_CHECKS]
+
+
 @dg.asset(
     key=INDEX_KEY, group_name=GROUP, kinds={"duckdb"}, deps=_staging(*HOSPITAL_DEPS), pool=WAREHOUSE_POOL,
+    check_specs=specs(CHECKS, "core.index_discharges"),
     description="core.index_discharges: one row per index discharge (NHS 30-day rules: continuous spells, "
                 "exclusions, readmission, exposure, follow-up); also core.continuous_spells. Person-level, never published.",
 )
@@ -66,7 +85,8 @@ def index_discharges_asset(context: dg.AssetExecutionContext, warehouse: Warehou
     rs, as_of = readmission_settings(settings)
     with warehouse.connect() as con:
         write_mart(con, "core.continuous_spells", continuous_spells(con, rs), context.run.run_id)
-        (written,) = write_marts(context, con, {"core.index_discharges": index_discharges(con, rs, as_of=as_of)})
+        (written,) = write_marts(context, con, {"core.index_discharges": index_discharges(con, rs, as_of=as_of)},
+                                 checks=CHECKS)
         report = index_report(con, rs, as_of=as_of)
     if report.overlapping_spells_excluded:
         context.log.warning(
@@ -74,18 +94,7 @@ def index_discharges_asset(context: dg.AssetExecutionContext, warehouse: Warehou
             "persons) were left out of the continuous spells"
         )
     yield dg.MaterializeResult(asset_key=INDEX_KEY, metadata={**written.metadata, **report.as_metadata(),
-                                                              "as_of": str(as_of)})
-
-
-@dg.asset_check(asset=INDEX_KEY, name="no_overlapping_spells", pool=WAREHOUSE_POOL,
-                description="Warns when hospital spells of one person overlap (they are left out and counted).")
-def no_overlapping_spells(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        spells, persons = overlapping_spells(con)
-    return dg.AssetCheckResult(
-        passed=spells == 0, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"overlapping_spells_excluded": int(spells), "persons_with_overlapping_spells": int(persons)},
-    )
+                                                              "as_of": str(as_of)}, check_results=written.check_results)
 
 
 #: build(con, settings, as_of, run_id) -> (the mart's frame, extra metadata, labelled engine results)
@@ -162,7 +171,7 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
     key = mart_key(table)
 
     @dg.asset(key=key, group_name=GROUP, kinds={"duckdb"}, deps=list(builder.deps),
-              pool=WAREHOUSE_POOL, check_specs=mart_checks(table),
+              pool=WAREHOUSE_POOL, check_specs=[*mart_checks(table), *specs(CHECKS, table)],
               description=f"{table}: {builder.description} Columns: docs/outputs-readmission.md.")
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         rs, as_of = readmission_settings(settings)
@@ -170,11 +179,10 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
             frame, meta, labelled = builder.build(con, rs, as_of, context.run.run_id)
             if labelled or table == "marts.readmission_effects":
                 meta["comparisons_described"] = write_comparison_diagnostics(con, GROUP, labelled, context.run.run_id)
-            yield from write_marts(context, con, {table: frame}, {table: meta})
+            yield from write_marts(context, con, {table: frame}, {table: meta}, CHECKS)
 
     return _mart
 
 
 mart_assets = {table: build_mart_asset(table) for table in MART_BUILDERS}
 readmission_assets = [index_discharges_asset, *mart_assets.values()]
-readmission_checks = [no_overlapping_spells]

@@ -8,6 +8,7 @@ sources: docs/reciprocity.md; columns: docs/outputs-reciprocity.md) with the
 """
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from models import reciprocity as rc
@@ -15,6 +16,7 @@ from models.reciprocity.grants import apportion_social_value
 from models.reciprocity.prepare import GRANTS, source_sql
 from models.reciprocity.settings import ReciprocitySettings
 from pipelines.assets.publication import mart_checks, mart_key, preview, write_marts
+from pipelines.assets.table_checks import TableCheck
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -95,6 +97,20 @@ def grant_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
         }})
 
 
+def _allocation_sums(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
+    off = con.execute(
+        f"SELECT funder, any_value(reserved_pot_pence) - sum(allocation_pence) AS gap FROM {ALLOCATION_TABLE} "
+        "GROUP BY funder HAVING count(DISTINCT reserved_pot_pence) > 1 OR gap <> 0").fetchall()
+    funders = con.execute(f"SELECT count(DISTINCT funder) FROM {ALLOCATION_TABLE}").fetchone()[0]
+    return not off, {"funders": funders, "funders_off": ", ".join(f"{f} ({g}p)" for f, g in off) or "none"}
+
+
+#: evaluated inside the allocation asset, right after it writes
+ALLOCATION_SUMS_TO_POT = TableCheck(
+    ALLOCATION_TABLE, "allocation_sums_to_pot", "For every funder, the allocations add up to the reserved pot "
+    "exactly, in pence.", _allocation_sums, blocking=True)
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(ALLOCATION_KEY, group_name=GROUP, kinds={"duckdb"}, deps=[GRANTS_KEY],
@@ -104,7 +120,7 @@ def grant_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
                      description="marts.reciprocity_allocation_sensitivity: the allocation under every α and index "
                                  "weight set (base, equal, leave-one-out, configured sets)."),
     ],
-    check_specs=mart_checks(ALLOCATION_TABLE, SENSITIVITY_TABLE),
+    check_specs=[*mart_checks(ALLOCATION_TABLE, SENSITIVITY_TABLE), ALLOCATION_SUMS_TO_POT.spec()],
     pool=WAREHOUSE_POOL,
 )
 def reciprocity_allocation(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
@@ -118,20 +134,7 @@ def reciprocity_allocation(context: dg.AssetExecutionContext, warehouse: Warehou
                 "funders": int(allocation["funder"].nunique()),
                 "reserved_pot_total": float(allocation.drop_duplicates("funder")["reserved_pot"].sum()),
                 "preview": preview(allocation[["funder", "grant_id", "reciprocity_index", "allocation", "reserved_pot"]]),
-            }})
-
-
-@dg.asset_check(asset=ALLOCATION_KEY, name="allocation_sums_to_pot", blocking=True, pool=WAREHOUSE_POOL,
-                description="For every funder, the allocations add up to the reserved pot exactly, in pence.")
-def allocation_sums_to_pot(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        off = con.execute(
-            "SELECT funder, any_value(reserved_pot_pence) - sum(allocation_pence) AS gap FROM marts.reciprocity_allocation "
-            "GROUP BY funder HAVING count(DISTINCT reserved_pot_pence) > 1 OR gap <> 0").fetchall()
-        funders = con.execute("SELECT count(DISTINCT funder) FROM marts.reciprocity_allocation").fetchone()[0]
-    return dg.AssetCheckResult(passed=not off, severity=dg.AssetCheckSeverity.ERROR,
-                               metadata={"funders": funders, "funders_off": ", ".join(f"{f} ({g}p)" for f, g in off) or "none"})
+            }}, [ALLOCATION_SUMS_TO_POT])
 
 
 reciprocity_assets = [member_reciprocity, timebank_activity, grant_metrics, reciprocity_allocation]
-reciprocity_checks = [allocation_sums_to_pot]

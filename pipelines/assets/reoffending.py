@@ -3,12 +3,14 @@
 Thin: the mart assets come from one table of builders (:data:`MART_BUILDERS`); each reads
 its settings, calls one function of ``models.reoffending`` and writes the result with the one
 writer (schemas/marts.py), with its column schema, row count and blocking ``aggregate_only``
-check. Settings come from the ``reoffending`` section of the analysis config.
+check. The other checks (:data:`CHECKS`) are evaluated inside the asset they check, not as
+steps of their own. Settings come from the ``reoffending`` section of the analysis config.
 """
 
 import datetime as dt
 
 import dagster as dg
+import duckdb
 
 from models.comparison.diagnostics import Label
 from models.reoffending import (
@@ -22,15 +24,15 @@ from models.reoffending import (
 )
 from models.reoffending.rates import rate_check
 from pipelines.assets.diagnostics import write_comparison_diagnostics
+from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import mart_checks, mart_key, preview, write_marts
+from pipelines.assets.table_checks import TableCheck, specs
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
 GROUP = "reoffending"
 SOURCES = ("persons", "justice_events", "offences", "programme_enrolments", "timebank_members")
 COHORT_KEY = dg.AssetKey(["core", "justice_cohort"])
-RATES_KEY = dg.AssetKey(["marts", "reoffending_rates"])
-EFFECTS_KEY = dg.AssetKey(["marts", "reoffending_effects"])
 
 
 def reoffending_settings(settings: Settings) -> tuple[ReoffendingSettings, dt.date]:
@@ -39,19 +41,61 @@ def reoffending_settings(settings: Settings) -> tuple[ReoffendingSettings, dt.da
     return config.reoffending, config.reoffending.as_of or config.as_of()
 
 
+def _cohort_rules(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
+    dup, outside, disagree = con.execute(f"""
+        SELECT (SELECT count(*) FROM (SELECT person_id, cohort_period FROM {COHORT_TABLE}
+                                      GROUP BY ALL HAVING count(*) > 1)),
+               count(*) FILTER (WHERE first_reoffence_date <= index_date OR first_reoffence_date > follow_up_end),
+               count(*) FILTER (WHERE reoffended <> (reoffences > 0))
+        FROM {COHORT_TABLE}""").fetchone()
+    return dup == 0 and outside == 0 and disagree == 0, {
+        "duplicate_person_periods": int(dup), "reoffences_outside_window": int(outside),
+        "flag_count_disagreements": int(disagree)}
+
+
+def _overall_row(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
+    result = rate_check(con)
+    return result["ok"], {"cohort": str(result["cohort"]), "overall_row": str(result["overall_row"])}
+
+
+def _effects_explained(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
+    unexplained, small = con.execute("""
+        SELECT count(*) FILTER (WHERE (estimable AND NOT coalesce(isfinite(ci_low) AND isfinite(ci_high), false))
+                                   OR (NOT estimable AND coalesce(not_estimable_reason, '') NOT LIKE 'not estimable: %')),
+               count(DISTINCT programme) FILTER (WHERE below_minimum)
+        FROM marts.reoffending_effects""").fetchone()
+    return unexplained == 0, {"unexplained_rows": int(unexplained), "programmes_below_minimum": int(small)}
+
+
+#: every check a reoffending asset evaluates besides ``aggregate_only``
+CHECKS = [
+    TableCheck(COHORT_TABLE, "cohort_rules_hold", "One index event per person and period; every counted first "
+               "reoffence lies in (index date, follow-up end]; reoffended agrees with reoffences.", _cohort_rules,
+               blocking=True),
+    TableCheck("marts.reoffending_rates", "overall_row_reconciles", "The pooled overall row (all periods, all people, "
+               "all event types) equals the final cohorts' persons, reoffenders and reoffences counted from "
+               "core.justice_cohort.", _overall_row),
+    TableCheck("marts.reoffending_effects", "every_effect_explained", "Every effect row has an estimate with a finite "
+               "interval, or says why not (not_estimable_reason); rows under the JDL minimum of matched participants "
+               "are counted.", _effects_explained, severity=dg.AssetCheckSeverity.WARN),
+    *HEADLINE_CHECKS,
+]
+
+
 @dg.asset(
     key=COHORT_KEY,
     group_name=GROUP,
     kinds={"duckdb"},
     deps=[dg.AssetKey(["staging", s]) for s in SOURCES],
     pool=WAREHOUSE_POOL,
+    check_specs=specs(CHECKS, COHORT_TABLE),
     description="Person-level justice cohort (never published): index events by cohort period, proven reoffences, "
                 "participation, covariates. Rules in models/reoffending/cohort.py.",
 )
 def justice_cohort_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = reoffending_settings(settings)
     with warehouse.connect() as con:
-        (written,) = write_marts(context, con, {COHORT_TABLE: justice_cohort(con, rs, as_of=as_of)})
+        (written,) = write_marts(context, con, {COHORT_TABLE: justice_cohort(con, rs, as_of=as_of)}, checks=CHECKS)
         rows, final, participants, periods, provisional = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE participant), "
             f"count(DISTINCT cohort_period), count(DISTINCT cohort_period) FILTER (WHERE NOT is_final) FROM {COHORT_TABLE}"
@@ -62,7 +106,7 @@ def justice_cohort_asset(context: dg.AssetExecutionContext, warehouse: Warehouse
         **written.metadata, "rows_final": int(final), "participants": int(participants),
         "cohort_periods": int(periods), "provisional_periods": int(provisional),
         "as_of": as_of.isoformat(), "definition": rs.describe(),
-    })
+    }, check_results=written.check_results)
 
 
 def _rates(con, rs, context):
@@ -119,13 +163,13 @@ def build_mart_asset(tables: tuple[str, ...]) -> dg.AssetsDefinition:
         specs=[dg.AssetSpec(mart_key(t), deps=[COHORT_KEY], group_name=GROUP, kinds={"duckdb"},
                             description=f"{t}: {d} Columns: docs/outputs-reoffending.md.")
                for t, d in zip(tables, descriptions)],
-        check_specs=mart_checks(*tables), pool=WAREHOUSE_POOL,
+        check_specs=[*mart_checks(*tables), *specs(CHECKS, *tables)], pool=WAREHOUSE_POOL,
     )
     def _marts(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         rs, _ = reoffending_settings(settings)
         with warehouse.connect() as con:
             frames, meta = build(con, rs, context)
-            yield from write_marts(context, con, frames, meta)
+            yield from write_marts(context, con, frames, meta, CHECKS)
 
     return _marts
 
@@ -133,54 +177,4 @@ def build_mart_asset(tables: tuple[str, ...]) -> dg.AssetsDefinition:
 mart_assets = {tables: build_mart_asset(tables) for tables in MART_BUILDERS}
 
 
-# ------------------------------------------------------------------------------------ checks
-
-
-@dg.asset_check(asset=COHORT_KEY, name="cohort_rules_hold", blocking=True, pool=WAREHOUSE_POOL,
-                description="One index event per person and period; every counted first reoffence lies in "
-                            "(index date, follow-up end]; reoffended agrees with reoffences.")
-def cohort_rules_hold(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        dup, outside, disagree = con.execute(f"""
-            SELECT (SELECT count(*) FROM (SELECT person_id, cohort_period FROM {COHORT_TABLE}
-                                          GROUP BY ALL HAVING count(*) > 1)),
-                   count(*) FILTER (WHERE first_reoffence_date <= index_date OR first_reoffence_date > follow_up_end),
-                   count(*) FILTER (WHERE reoffended <> (reoffences > 0))
-            FROM {COHORT_TABLE}""").fetchone()
-    return dg.AssetCheckResult(
-        passed=bool(dup == 0 and outside == 0 and disagree == 0), severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"duplicate_person_periods": int(dup), "reoffences_outside_window": int(outside),
-                  "flag_count_disagreements": int(disagree)},
-    )
-
-
-@dg.asset_check(asset=RATES_KEY, name="overall_row_reconciles", pool=WAREHOUSE_POOL,
-                description="The pooled overall row (all periods, all people, all event types) equals the final "
-                            "cohorts' persons, reoffenders and reoffences counted from core.justice_cohort.")
-def overall_row_reconciles(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        result = rate_check(con)
-    return dg.AssetCheckResult(
-        passed=bool(result["ok"]), severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"cohort": str(result["cohort"]), "overall_row": str(result["overall_row"])},
-    )
-
-
-@dg.asset_check(asset=EFFECTS_KEY, name="every_effect_explained", pool=WAREHOUSE_POOL,
-                description="Every effect row has an estimate with a finite interval, or says why not "
-                            "(not_estimable_reason); rows under the JDL minimum of matched participants are counted.")
-def every_effect_explained(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        unexplained, small = con.execute("""
-            SELECT count(*) FILTER (WHERE (estimable AND NOT coalesce(isfinite(ci_low) AND isfinite(ci_high), false))
-                                       OR (NOT estimable AND coalesce(not_estimable_reason, '') NOT LIKE 'not estimable: %')),
-                   count(DISTINCT programme) FILTER (WHERE below_minimum)
-            FROM marts.reoffending_effects""").fetchone()
-    return dg.AssetCheckResult(
-        passed=bool(unexplained == 0), severity=dg.AssetCheckSeverity.WARN,
-        metadata={"unexplained_rows": int(unexplained), "programmes_below_minimum": int(small)},
-    )
-
-
 reoffending_assets = [justice_cohort_asset, *mart_assets.values()]
-reoffending_checks = [cohort_rules_hold, overall_row_reconciles, every_effect_explained]

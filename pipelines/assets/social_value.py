@@ -3,14 +3,17 @@
 One multi-asset writes ``marts.social_value``, ``marts.social_value_sensitivity``,
 ``marts.impact_map`` and ``marts.social_value_yearly`` from one evaluation
 (``models.social_value.warehouse.evaluate_from_warehouse``), with the one writer and the
-blocking ``aggregate_only`` check of each; the arithmetic, its sources and every column are
+blocking ``aggregate_only`` check of each (and the ``every_outcome_valued`` warning on the
+impact map, evaluated in the same step); the arithmetic, its sources and every column are
 in docs/social-value.md (columns declared in schemas/marts.py).
 """
 
 import dagster as dg
+import duckdb
 
 from models.social_value.warehouse import evaluate_from_warehouse
 from pipelines.assets.publication import mart_checks, write_marts
+from pipelines.assets.table_checks import TableCheck
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
@@ -30,10 +33,22 @@ DESCRIPTIONS = {
 KEYS = {name: dg.AssetKey(["marts", name]) for name in DESCRIPTIONS}
 
 
+def _outcomes_valued(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
+    rows = con.execute("SELECT outcome, status FROM marts.impact_map").fetchall()
+    omitted = [f"{o} ({s})" for o, s in rows if not str(s).startswith("valued")]
+    return not omitted, {"outcomes": len(rows), "omitted": "; ".join(omitted) or "none"}
+
+
+EVERY_OUTCOME_VALUED = TableCheck(
+    "marts.impact_map", "every_outcome_valued", "Warns when an impact map is configured but an outcome was left out "
+    "because its model has no results (the totals then leave that outcome out).", _outcomes_valued,
+    severity=dg.AssetCheckSeverity.WARN)
+
+
 @dg.multi_asset(
     specs=[dg.AssetSpec(key, group_name=GROUP, kinds={"duckdb"}, deps=MODEL_RESULTS,
                         description=f"marts.{name}: {DESCRIPTIONS[name]}") for name, key in KEYS.items()],
-    check_specs=mart_checks(*(f"marts.{name}" for name in DESCRIPTIONS)),
+    check_specs=[*mart_checks(*(f"marts.{name}" for name in DESCRIPTIONS)), EVERY_OUTCOME_VALUED.spec()],
     pool=WAREHOUSE_POOL,
 )
 def social_value(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
@@ -44,19 +59,7 @@ def social_value(context: dg.AssetExecutionContext, warehouse: Warehouse, settin
         context.log.info(f"social value: {evaluation.note}")
         common = {"impact_map": str(evaluation.map_path or "none"), "note": evaluation.note}
         yield from write_marts(context, con, {f"marts.{name}": frame for name, frame in evaluation.marts.items()},
-                               {f"marts.{name}": common for name in evaluation.marts})
-
-
-@dg.asset_check(asset=KEYS["impact_map"], name="every_outcome_valued", blocking=False, pool=WAREHOUSE_POOL,
-                description="Warns when an impact map is configured but an outcome was left out because its model "
-                            "has no results (the totals then leave that outcome out).")
-def every_outcome_valued(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        rows = con.execute("SELECT outcome, status FROM marts.impact_map").fetchall()
-    omitted = [f"{o} ({s})" for o, s in rows if not str(s).startswith("valued")]
-    return dg.AssetCheckResult(passed=not omitted, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"outcomes": len(rows), "omitted": "; ".join(omitted) or "none"})
+                               {f"marts.{name}": common for name in evaluation.marts}, [EVERY_OUTCOME_VALUED])
 
 
 social_value_assets = [social_value]
-social_value_checks = [every_outcome_valued]

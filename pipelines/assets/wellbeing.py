@@ -15,7 +15,9 @@ from models.comparison.diagnostics import Label
 from models.wellbeing.effects import OUTCOME, effects_results
 from models.wellbeing.journeys import unaccounted_readings
 from pipelines.assets.diagnostics import write_comparison_diagnostics
+from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import column_schema, mart_checks, mart_key, table_columns, write_marts
+from pipelines.assets.table_checks import specs
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 from schemas.marts import mart
@@ -113,12 +115,13 @@ def paired_minimum(con, minimum: int) -> dg.AssetCheckResult:
 
 def build_mart_asset(table: str) -> dg.AssetsDefinition:
     """The asset of one well-being mart; its checks are evaluated inside it (not as steps of their own that
-    reopen the warehouse): ``aggregate_only``, and ``paired_minimum`` on the change mart."""
+    reopen the warehouse): ``aggregate_only``, ``paired_minimum`` on the change mart and
+    ``estimates_complete`` on the effects mart."""
     key = mart_key(table)
     extra = [PAIRED_MINIMUM] if table == wb.CHANGE else []
 
     @dg.asset(key=key, group_name=GROUP, kinds={"duckdb"}, deps=[CORE_KEY], pool=WAREHOUSE_POOL,
-              check_specs=[*mart_checks(table), *extra],
+              check_specs=[*mart_checks(table), *extra, *specs(HEADLINE_CHECKS, table)],
               description=f"{table}: {DESCRIPTIONS[table]} Columns: docs/outputs-wellbeing.md.")
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         config = wellbeing_settings(settings)
@@ -126,7 +129,7 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
             frame, meta = _mart_frame(table, con, config, context.run.run_id)
             if "status" in frame.columns and len(frame):
                 meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())
-            yield from write_marts(context, con, {table: frame}, {table: meta})
+            yield from write_marts(context, con, {table: frame}, {table: meta}, HEADLINE_CHECKS)
             if extra:
                 yield paired_minimum(con, config.min_paired_n)
 

@@ -12,7 +12,7 @@ import duckdb
 from models.config import OutcomesConfig
 from models.reoffending import ReoffendingSettings
 from models.reoffending.tables import MARTS
-from pipelines.assets.reoffending import reoffending_assets, reoffending_checks
+from pipelines.assets.reoffending import reoffending_assets
 from pipelines.ingest.assets import ingest_assets
 from pipelines.resources import Settings, Warehouse
 
@@ -25,15 +25,14 @@ def run(inputs, tmp_path, assets):
         "warehouse": Warehouse(path=str(tmp_path / "w.duckdb")),
         "settings": Settings(input_dir=str(inputs), output_dir=str(tmp_path / "out"), demo=True),
     }
-    return dg.materialize([*assets, *reoffending_assets, *reoffending_checks], resources=resources, raise_on_error=False)
+    return dg.materialize([*assets, *reoffending_assets], resources=resources, raise_on_error=False)
 
 
 def test_asset_graph():
     keys = {k.to_user_string() for a in reoffending_assets for k in a.keys}
     assert keys == {"core/justice_cohort", "marts/reoffending_rates", "marts/reoffending_effects",
                     "marts/reoffending_survival", "marts/reoffending_avoided", "marts/reoffending_cox"}
-    defs = dg.Definitions(assets=[*ingest_assets, *reoffending_assets], asset_checks=reoffending_checks,
-                          resources={"warehouse": Warehouse(), "settings": Settings()})
+    defs = dg.Definitions(assets=[*ingest_assets, *reoffending_assets], resources={"warehouse": Warehouse(), "settings": Settings()})
     dg.Definitions.validate_loadable(defs)
     cohort = [a for a in reoffending_assets if dg.AssetKey(["core", "justice_cohort"]) in a.keys][0]
     deps = {k.to_user_string() for k in cohort.asset_deps[dg.AssetKey(["core", "justice_cohort"])]}
@@ -45,8 +44,12 @@ def test_materialises_on_the_fixture_and_explains_what_it_cannot_estimate(inputs
     result = run(inputs, tmp_path, ingest_assets)
     assert result.success
     ours = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[0] in ("core", "marts")]
-    # the three reoffending checks, and the aggregate_only check of each of the five published marts
-    assert len(ours) == 8 and all(e.passed for e in ours)
+    # the three reoffending checks, estimates_complete on the effects, and the aggregate_only check of each of
+    # the five published marts, all evaluated inside the assets (no step of their own)
+    assert len(ours) == 9 and all(e.passed for e in ours)
+    steps = [e.step_key for e in result.get_step_success_events()]
+    assert not [k for k in steps if k.endswith(("cohort_rules_hold", "overall_row_reconciles", "every_effect_explained",
+                                                "estimates_complete"))], steps
     assert sorted(e.asset_key.path[1] for e in ours if e.check_name == "aggregate_only") == [
         "reoffending_avoided", "reoffending_cox", "reoffending_effects", "reoffending_rates", "reoffending_survival"]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:

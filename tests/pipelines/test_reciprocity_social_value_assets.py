@@ -15,8 +15,8 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.assets.reciprocity import reciprocity_assets, reciprocity_checks
-from pipelines.assets.social_value import social_value_assets, social_value_checks
+from pipelines.assets.reciprocity import reciprocity_assets
+from pipelines.assets.social_value import social_value_assets
 from pipelines.ingest.assets import ingest_assets
 from pipelines.resources import Settings, Warehouse
 
@@ -45,8 +45,8 @@ def run(tmp_path_factory):
         "settings": Settings(input_dir=str(FIXTURES / "valid"), output_dir=str(tmp / "out"),
                              config_path=str(tmp / "config.yaml"), demo=True),
     }
-    result = dg.materialize([*ingest_assets, *reciprocity_assets, *reciprocity_checks, *social_value_assets,
-                             *social_value_checks], resources=resources, raise_on_error=False)
+    result = dg.materialize([*ingest_assets, *reciprocity_assets, *social_value_assets], resources=resources,
+                            raise_on_error=False)
     con = duckdb.connect(str(tmp / "w.duckdb"), read_only=True)
     yield result, con
     con.close()

@@ -127,25 +127,22 @@ def test_headline_effect_marts_have_a_check():
 
 def test_headline_check_counts_incomplete_estimates(tmp_path):
     from pipelines.assets.headline_checks import HEADLINE_MARTS, headline_check
-    from pipelines.resources import Warehouse
 
     wellbeing = next(c for c in HEADLINE_MARTS if c.table == "marts.wellbeing_effects")
-    path = tmp_path / "w.duckdb"
-    with duckdb.connect(str(path)) as con:
+    check = headline_check(wellbeing)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         con.execute("CREATE SCHEMA marts")
         con.execute("CREATE TABLE marts.wellbeing_effects (status TEXT, estimate DOUBLE, ci_low DOUBLE, ci_high DOUBLE, "
                     "verdict TEXT, n_matched INTEGER)")
         con.execute("INSERT INTO marts.wellbeing_effects VALUES ('estimated', 1.0, 0.5, 1.5, 'increase', 10), "
                     "('not estimated', NULL, NULL, NULL, NULL, NULL)")
-    check = headline_check(wellbeing)
-    assert check(Warehouse(path=str(path))).passed
-    with duckdb.connect(str(path)) as con:
+        assert check.evaluate(con).passed
         con.execute("INSERT INTO marts.wellbeing_effects VALUES ('estimated', 2.0, 0.5, 1.5, 'increase', 10), "
                     "('estimated', 1.0, 0.5, 1.5, NULL, 10)")
-    result = check(Warehouse(path=str(path)))
-    assert not result.passed and result.metadata["incomplete_rows"].value == 2
-    assert result.metadata["estimated_rows"].value == 3
-    with duckdb.connect(str(path)) as con:
+        result = check.evaluate(con)
+        assert not result.passed and result.metadata["incomplete_rows"].value == 2
+        assert result.metadata["estimated_rows"].value == 3
+        assert result.asset_key == dg.AssetKey(["marts", "wellbeing_effects"])
         con.execute("ALTER TABLE marts.wellbeing_effects DROP COLUMN verdict")
-    result = check(Warehouse(path=str(path)))
-    assert not result.passed and result.metadata["missing_columns"].value == "verdict"
+        result = check.evaluate(con)
+        assert not result.passed and result.metadata["missing_columns"].value == "verdict"
