@@ -19,5 +19,5 @@ from schemas.raw import SOURCES
 )
 def run_record(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        row = record_run(con, context.run_id, settings.config(), demo=settings.demo, input_dir=settings.input_dir)
+        row = record_run(con, context.run.run_id, settings.config(), demo=settings.demo, input_dir=settings.input_dir)
     return dg.MaterializeResult(metadata={k: str(v) for k, v in row.items() if k != "config"})
