@@ -134,7 +134,12 @@ def record_json_sql(contract: SourceContract) -> str:
 
 
 def pseudonym_joins_sql(contract: SourceContract) -> str:
+    """One join per identifier column to ``_pseudonyms`` (``raw``, ``pseudonym``), on the text as read.
+
+    ``_pseudonyms`` holds every distinct text as read with the pseudonym of its trimmed value
+    (``pipelines.ingest.stage``), so no row's identifier is trimmed for the join.
+    """
     return "".join(
-        f' LEFT JOIN _pseudonyms p_{rule.name} ON p_{rule.name}.raw = {raw_value(rule.name)}'
+        f' LEFT JOIN _pseudonyms p_{rule.name} ON p_{rule.name}.raw = r."{rule.name}"'
         for rule in contract.columns if rule.pseudonymise
     )
