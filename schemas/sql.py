@@ -113,8 +113,14 @@ def row_rules(contract: SourceContract, as_of: dt.date) -> list[tuple[str, str]]
 
 
 def row_is_bad_sql(contract: SourceContract, as_of: dt.date) -> str:
-    """True when a row breaks any row rule: cheap enough to run on every row."""
-    return " OR ".join(f"coalesce({cond}, false)" for cond, _ in row_rules(contract, as_of))
+    """True when a row breaks any row rule: cheap enough to run on every row.
+
+    ``coalesce(a OR b ..., false)``: true when any condition is true, else false (an unknown
+    condition breaks nothing), as ``coalesce(a, false) OR coalesce(b, false) ...`` would be,
+    with one ``coalesce`` instead of one per rule.
+    """
+    conditions = [f"({cond})" for cond, _ in row_rules(contract, as_of)]
+    return f"coalesce({' OR '.join(conditions)}, false)" if conditions else "false"
 
 
 def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
