@@ -113,8 +113,14 @@ def row_rules(contract: SourceContract, as_of: dt.date) -> list[tuple[str, str]]
 
 
 def row_is_bad_sql(contract: SourceContract, as_of: dt.date) -> str:
-    """True when a row breaks any row rule: cheap enough to run on every row."""
-    return " OR ".join(f"coalesce({cond}, false)" for cond, _ in row_rules(contract, as_of))
+    """True when a row breaks any row rule: cheap enough to run on every row.
+
+    ``coalesce(a OR b ..., false)``: true when any condition is true, else false (an unknown
+    condition breaks nothing), as ``coalesce(a, false) OR coalesce(b, false) ...`` would be,
+    with one ``coalesce`` instead of one per rule.
+    """
+    conditions = [f"({cond})" for cond, _ in row_rules(contract, as_of)]
+    return f"coalesce({' OR '.join(conditions)}, false)" if conditions else "false"
 
 
 def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
@@ -134,7 +140,12 @@ def record_json_sql(contract: SourceContract) -> str:
 
 
 def pseudonym_joins_sql(contract: SourceContract) -> str:
+    """One join per identifier column to ``_pseudonyms`` (``raw``, ``pseudonym``), on the text as read.
+
+    ``_pseudonyms`` holds every distinct text as read with the pseudonym of its trimmed value
+    (``pipelines.ingest.stage``), so no row's identifier is trimmed for the join.
+    """
     return "".join(
-        f' LEFT JOIN _pseudonyms p_{rule.name} ON p_{rule.name}.raw = {raw_value(rule.name)}'
+        f' LEFT JOIN _pseudonyms p_{rule.name} ON p_{rule.name}.raw = r."{rule.name}"'
         for rule in contract.columns if rule.pseudonymise
     )

@@ -248,12 +248,20 @@ def _union_raw(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Ing
 
 
 def _pseudonyms(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
-    """One HMAC per distinct identifier, joined back: far cheaper than one per row."""
+    """One HMAC per distinct identifier, joined back: far cheaper than one per row.
+
+    Keyed by the text as read (``schemas.sql.pseudonym_joins_sql``), each with the pseudonym of
+    its trimmed value (NULL when that is empty): the distinct texts are found first, so only
+    they are trimmed, and the rows are joined without trimming them. Two statements, because in
+    one DuckDB would push a filter on the trimmed value below the DISTINCT, onto every row.
+    """
     ids = [c.name for c in spec.columns if c.pseudonymise]
     if not ids:
         return
-    union = " UNION ".join(f"SELECT {raw_value(c)} AS raw FROM _raw r" for c in ids)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _pseudonyms AS SELECT raw, pseudonym(raw) AS pseudonym FROM (SELECT DISTINCT raw FROM ({union})) WHERE raw IS NOT NULL")
+    union = " UNION ALL ".join(f'SELECT r."{c}" AS raw FROM _raw r' for c in ids)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _identifiers AS SELECT DISTINCT raw FROM ({union}) WHERE raw IS NOT NULL")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pseudonyms AS SELECT raw, pseudonym({raw_value('raw', 'i')}) AS pseudonym FROM _identifiers i")
+    con.execute("DROP TABLE _identifiers")
 
 
 def _scale_joins(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> str:

@@ -124,3 +124,19 @@ def test_uk_dates_and_boolean_words_parse(inputs, warehouse):
     ingest_all(warehouse, inputs)
     row = warehouse.execute("SELECT admitted_on::VARCHAR, cancer FROM staging.hospital_spells WHERE source_line = 6").fetchone()
     assert row == ("2023-05-01", True)
+
+
+def test_identifier_is_pseudonymised_from_its_trimmed_text(inputs, warehouse):
+    """An identifier read with spaces around it gets the pseudonym of the trimmed text (so it joins
+    its person); one that is only spaces is empty: quarantined as required, never pseudonymised."""
+    append_rows(inputs / "service_contacts.csv", '"  P002 ",gp,2023-02-01', "P002,gp,2023-02-02", '"   ",gp,2023-02-03')
+    report = ingest_all(warehouse, inputs)["service_contacts"]
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (6, 5, 1)
+    padded, plain, person = warehouse.execute(
+        "SELECT (SELECT person_id FROM staging.service_contacts WHERE source_line = 5), "
+        "(SELECT person_id FROM staging.service_contacts WHERE source_line = 6), "
+        "(SELECT person_id FROM staging.persons WHERE source_line = 3)"
+    ).fetchone()
+    assert padded == plain == person and len(padded) == 64
+    assert warehouse.execute('SELECT source_line, "column", rule, value FROM quarantine.service_contacts').fetchall() == [
+        (7, "person_id", "required", None)]
