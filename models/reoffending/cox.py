@@ -36,7 +36,7 @@ from scipy import sparse, stats
 from models.comparison import ComparisonError, build_design
 
 from .partial_likelihood import distinct_rows, fit_partial_likelihood
-from .prepare import analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
+from .prepare import analysis_frame, design_rows, model_frame, person_codes, programme_labels
 from .settings import ReoffendingSettings
 from .tables import COX
 from schemas.marts import mart
@@ -217,29 +217,37 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     * 0/1 columns with no event on one side (e.g. a sex level with no reoffender): the partial
       likelihood has no maximum there (the coefficient runs to -inf or +inf), so the column is
       left out and its people fall into the reference level.
+
+    A person's covariates are the same in every trial they are in, so they are coded once per
+    person (:func:`models.comparison.build_design` on one row per person) and spread to the rows;
+    only the median that fills a numeric covariate's missing values is the rows' (each person
+    counted once per row), as ``build_design`` on the rows takes it.
     """
     notes = []
-    parts = [sub[["treated"]].astype(float).reset_index(drop=True)]
+    _, first, person_row = np.unique(person_codes(sub["person_id"]), return_index=True, return_inverse=True)
+    X = pd.DataFrame(index=pd.RangeIndex(len(first)))
     if covariates:
-        design = build_design(model_frame(sub[covariates], covariates), covariates, categorical or None)
-        parts.append(design.X.reset_index(drop=True).astype(float))
-    X = pd.concat(parts, axis=1)
-    flat = [c for c in X.columns if c != "treated" and X[c].nunique() < 2]
+        design = build_design(model_frame(sub[covariates].iloc[first], covariates), covariates, categorical or None)
+        X = design.X.reset_index(drop=True).astype(float)
+        for cov in design.medians:
+            x = sub[cov].to_numpy(dtype=float, na_value=np.nan)
+            miss = np.isnan(x)
+            X[cov] = np.where(np.isnan(x[first]), float(np.median(x[~miss])), x[first])
+    flat = [c for c in X.columns if X[c].nunique() < 2]
     if flat:
         notes.append(f"design columns constant in the data, left out: {flat}")
         X = X.drop(columns=flat)
-    ev = sub["event"].to_numpy(dtype=float) == 1
+    has_event = np.bincount(person_row, weights=sub["event"].to_numpy(dtype=float) == 1, minlength=len(first)) > 0
     separated = []
     for c in X.columns:
-        if c == "treated":
-            continue
         v = X[c].to_numpy()
-        if np.isin(v, (0.0, 1.0)).all() and (not (ev & (v == 1)).any() or not (ev & (v == 0)).any()):
+        if np.isin(v, (0.0, 1.0)).all() and (not (has_event & (v == 1)).any() or not (has_event & (v == 0)).any()):
             separated.append(c)
     if separated:
         notes.append(f"0/1 design columns with no reoffence on one side (coefficient not finite), left out: {separated}")
         X = X.drop(columns=separated)
-    return X, notes
+    rows = np.column_stack([sub["treated"].to_numpy(dtype=float), X.to_numpy(dtype=float)[person_row]])
+    return pd.DataFrame(rows, columns=["treated", *X.columns]), notes
 
 
 def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=None, n_events=None) -> dict:
@@ -250,7 +258,7 @@ def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=N
 
 
 def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> list[dict]:
-    sub = programme_subset(df, programme, settings)
+    sub, cov = design_rows(df, programme, settings)
     if df.empty:
         return [_placeholder(programme, settings, "no final cohort")]
     n, d = len(sub), int(sub["event"].sum()) if len(sub) else 0
@@ -263,14 +271,13 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
     if not (ev & t).any() or not (ev & ~t).any():
         return [_placeholder(programme, settings, "no proven reoffence among the participants or among the "
                              "non-participants, so the hazard ratio is not finite", n, d)]
-    cov = usable_covariates(sub, settings)
     try:
         X, notes = cox_design(sub, cov.used, cov.categorical)
         if X.shape[1] >= d:
             raise ValueError(f"{X.shape[1]} terms for {d} events: too few events for the model")
-        repeated = bool(sub["person_id"].duplicated().any())
-        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties,
-                      groups=sub["person_id"].to_numpy() if repeated else None)
+        person = person_codes(sub["person_id"])
+        repeated = len(np.unique(person)) < len(person)
+        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None)
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
         return [_placeholder(programme, settings, str(err), n, d)]
     ph = ph_test(fit, settings.ph_time_transform)
