@@ -58,21 +58,24 @@ class CoxFit:
     loglik: float
 
 
-def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> CoxFit:
+def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None, alike=None) -> CoxFit:
     """The partial-likelihood fit (:func:`.partial_likelihood.fit_partial_likelihood`, statsmodels
     ``PHReg(...).fit(maxiter=50)``'s estimate); raises ValueError when it cannot be fitted.
 
     ``groups`` (e.g. the person id when a person has rows in several sequential trials): the
     standard errors, intervals and p-values are then PHReg's cluster-robust ones; the PH test
-    keeps the model-based covariance its formula assumes."""
+    keeps the model-based covariance its formula assumes. ``alike``: a label per row that two rows
+    share only when their rows of X are equal (:func:`.partial_likelihood.distinct_rows`): the
+    distinct rows are then found among the first row of each label."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     Xv = X.to_numpy(dtype=float)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50)
+        res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50, alike=alike)
     params, cov = res.params, res.cov
     with np.errstate(invalid="ignore", over="ignore"):
-        bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(time, event, Xv, params, cov, groups)))
+        bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(time, event, Xv, params, cov, groups,
+                                                                                  alike)))
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
         raise ValueError("the Cox model did not converge (infinite coefficient or standard error)")
     # Newton stops at maxiter without raising; a score far from 0 means no maximum was reached.
@@ -83,7 +86,7 @@ def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> C
 
 
 def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray,
-                   cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+                   cluster: np.ndarray, n_clusters: int, alike: np.ndarray | None = None) -> np.ndarray:
     """Per cluster (``cluster``: each row's cluster index), the sum of its rows' Cox score residuals
     (Therneau, Grambsch & Fleming 1990),
 
@@ -98,7 +101,7 @@ def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: n
     time sums. A row censored before the first event is never at risk at an event time: it adds
     nothing (statsmodels gives NaN).
     """
-    U, g = distinct_rows(X)
+    U, g = distinct_rows(X, alike)
     eta = (U @ params)[g]
     risk = np.exp(eta - eta.max())
     failures, deaths = np.unique(time[event == 1], return_counts=True)
@@ -127,13 +130,13 @@ def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: n
 
 
 def cluster_robust_cov(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray, cov: np.ndarray,
-                       groups) -> np.ndarray:
+                       groups, alike: np.ndarray | None = None) -> np.ndarray:
     """Cluster-robust (sandwich) covariance of a Cox fit, Lin & Wei (1989, JASA 84:1074):
     V M V with V the model-based covariance and M the sum over clusters of the outer products
     of their summed score residuals. Equals statsmodels' ``PHReg(...).fit(groups=...)``."""
     codes, labels = pd.factorize(np.asarray(groups))
     cluster = np.argsort(np.argsort(labels, kind="stable"))[codes]  # clusters in sorted label order, as np.unique
-    summed = cluster_scores(time, event, X, params, cluster, len(labels))
+    summed = cluster_scores(time, event, X, params, cluster, len(labels), alike)
     return cov @ (summed.T @ summed) @ cov
 
 
@@ -277,7 +280,8 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
             raise ValueError(f"{X.shape[1]} terms for {d} events: too few events for the model")
         person = person_codes(sub["person_id"])
         repeated = len(np.unique(person)) < len(person)
-        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None)
+        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None,
+                      alike=2 * person.astype(np.int64) + sub["treated"].to_numpy())  # a person's rows differ in treated only
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
         return [_placeholder(programme, settings, str(err), n, d)]
     ph = ph_test(fit, settings.ph_time_transform)

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from models.comparison.propensity import row_codes
@@ -63,23 +64,36 @@ class RiskSets:
         return runs @ self.rows
 
 
-def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(U, g): the distinct rows of X (equal as numbers, column by column) and each row's index in U."""
-    g, n_rows = row_codes(len(X), X.T)
+def distinct_rows(X: np.ndarray, alike: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(U, g): the distinct rows of X (equal as numbers, column by column) and each row's index in U,
+    in order of first appearance.
+
+    ``alike`` (optional): a label per row such that rows with the same label are equal (e.g. the
+    person and the treated flag of a trial row: a person's covariates are the same in every
+    trial). Only the first row of each label is then compared, which gives the same (U, g)."""
+    if alike is None:
+        g, n_rows = row_codes(len(X), X.T)
+    else:
+        label = pd.factorize(alike)[0]
+        # codes run in order of first appearance: a row is a first when its code exceeds every earlier one
+        first = np.flatnonzero(np.r_[True, label[1:] > np.maximum.accumulate(label)[:-1]]) if len(X) else label
+        codes, n_rows = row_codes(len(first), X[first].T)
+        g = codes[label]
     U = np.empty((n_rows, X.shape[1]))
     U[g] = X
     return U, g
 
 
-def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> RiskSets:
+def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, alike: np.ndarray | None = None) -> RiskSets:
     order = np.argsort(time, kind="stable")
     t, X = time[order], X[order]
+    alike = None if alike is None else np.asarray(alike)[order]
     failed = np.flatnonzero(event[order] == 1)
     uniq, tie, m = np.unique(t[failed], return_inverse=True, return_counts=True)
     starts = np.cumsum(m) - m
     frac = (np.arange(len(failed)) - starts[tie]) / m[tie] if ties == "efron" else np.zeros(len(failed))
     times, at_time = np.unique(t, return_index=True)
-    U, g = distinct_rows(X)
+    U, g = distinct_rows(X, alike)
     return RiskSets(U, g, failed, X[failed].sum(axis=0), tie, frac, at_time, np.searchsorted(times, uniq), starts,
                     len(uniq), np.searchsorted(uniq, t, side="right"))
 
@@ -117,12 +131,13 @@ class PartialLikelihoodFit:
     iterations: int
 
 
-def fit_partial_likelihood(time, event, X, ties: str = "efron", maxiter: int = 50) -> PartialLikelihoodFit:
-    """Newton-Raphson maximum of the Cox partial likelihood (module docstring)."""
+def fit_partial_likelihood(time, event, X, ties: str = "efron", maxiter: int = 50, alike=None) -> PartialLikelihoodFit:
+    """Newton-Raphson maximum of the Cox partial likelihood (module docstring); ``alike`` as in
+    :func:`distinct_rows`."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     X = np.asarray(X, dtype=float)
-    rs = risk_sets(time, event, X, ties)
+    rs = risk_sets(time, event, X, ties, alike)
     beta = np.zeros(X.shape[1])
     loglik, score, hess = efron_terms(rs, beta)
     iterations = 0
