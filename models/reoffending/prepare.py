@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -63,16 +64,21 @@ def programme_labels(df: pd.DataFrame) -> list[str]:
 
 
 def start_days(df: pd.DataFrame, programme: str) -> tuple[np.ndarray, np.ndarray]:
-    """(own start day, earliest start day of any other programme) per row; NaN = none."""
+    """(own start day, earliest start day of any other programme) per row; NaN = none.
+
+    A row's ``programmes`` are distinct labels, each with its start day at the same position of
+    ``programme_start_days`` (the cohort groups them by programme)."""
     own, other = np.full(len(df), np.nan), np.full(len(df), np.nan)
-    for i, (labels, days) in enumerate(zip(df["programmes"], df["programme_start_days"])):
-        pairs = dict(zip(labels, (float(d) for d in (days if days is not None else []))))
-        if programme == ANY:
-            own[i] = min(pairs.values()) if pairs else np.nan
-            continue
-        own[i] = pairs.get(programme, np.nan)
-        rest = [d for p, d in pairs.items() if p != programme]
-        other[i] = min(rest) if rest else np.nan
+    counts = np.fromiter(map(len, df["programmes"]), dtype=np.int64, count=len(df))
+    owner = np.repeat(np.arange(len(df)), counts)
+    labels = np.fromiter(chain.from_iterable(df["programmes"]), dtype=object, count=len(owner))
+    days = np.fromiter(chain.from_iterable(df["programme_start_days"]), dtype=float, count=len(owner))
+    if programme == ANY:
+        np.fmin.at(own, owner, days)
+        return own, other
+    mine = labels == programme
+    own[owner[mine]] = days[mine]
+    np.fmin.at(other, owner[~mine], days[~mine])
     return own, other
 
 

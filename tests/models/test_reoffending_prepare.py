@@ -32,3 +32,18 @@ def test_one_value_reads_values_as_text():
     assert not _one_value(pd.Series([0.0, -0.0]))  # "0.0" and "-0.0"
     assert _one_value(pd.Series([1, "1"], dtype=object))  # both "1"
     assert _one_value(pd.Series([pd.NA, 2, 2], dtype="Int64"))
+
+
+def test_start_days_by_hand():
+    from models.reoffending.prepare import ANY, start_days
+
+    df = pd.DataFrame({"programmes": [["X"], ["X", "Y"], [], ["Y", "Z"], ["Z"]],
+                       "programme_start_days": [[0], [30, 10], [], [5, 40], [7]]})
+    own, other = start_days(df, "X")
+    np.testing.assert_array_equal(own, [0, 30, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(other, [np.nan, 10, np.nan, 5, 7])
+    own, other = start_days(df, ANY)
+    np.testing.assert_array_equal(own, [0, 10, np.nan, 5, 7])
+    assert np.isnan(other).all()
+    own, other = start_days(df.iloc[:0], "X")
+    assert len(own) == len(other) == 0
