@@ -144,24 +144,29 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
     """(event times, residual rows) for every event, in ascending time order.
 
     r_k = x_k - xbar(t_k), with xbar the risk-set mean weighted by exp(x beta); under Efron ties
-    xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines.
+    xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines. The risk-set sums
+    are cumulated over the rows sorted by time from the last back, one covariate at a time (no
+    rows x covariates temporaries).
     """
     t, e, X, beta = fit.time, fit.event.astype(bool), fit.X, fit.params
     o = np.lexsort((~e, t))  # by time, events after censored at a tie (order within a time is irrelevant)
-    t, e, X = t[o], e[o], X[o]
-    phi = np.exp(X @ beta)
+    t, e = t[o], e[o]
+    phi = np.exp(X @ beta)[o]
     rev0 = np.cumsum(phi[::-1])[::-1]
-    rev1 = np.cumsum((phi[:, None] * X)[::-1], axis=0)[::-1]
     ev_idx = np.flatnonzero(e)
     times = t[ev_idx]
-    uniq, start = np.unique(times, return_index=True)
+    uniq = np.unique(times)
     first_at = np.searchsorted(t, uniq, side="left")  # first row of the risk set at each event time
-    s0_r, s1_r = rev0[first_at], rev1[first_at]
+    s0_r = rev0[first_at]
+    s1_r = np.empty((len(uniq), X.shape[1]))
+    for j in range(X.shape[1]):
+        s1_r[:, j] = np.cumsum((phi * X[o, j])[::-1])[::-1][first_at]
+    X_ev = X[o[ev_idx]]
     grp = np.searchsorted(uniq, times)
     m = np.bincount(grp, minlength=len(uniq)).astype(float)
     s0_d = np.bincount(grp, weights=phi[ev_idx], minlength=len(uniq))
     s1_d = np.zeros((len(uniq), X.shape[1]))
-    np.add.at(s1_d, grp, phi[ev_idx, None] * X[ev_idx])
+    np.add.at(s1_d, grp, phi[ev_idx, None] * X_ev)
     if fit.ties == "efron":
         xbar = np.zeros_like(s1_d)
         for l in range(int(m.max()) if len(m) else 0):
@@ -172,7 +177,7 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
             xbar += np.where(active[:, None], num / (den[:, None] * m[:, None]), 0.0)
     else:
         xbar = s1_r / s0_r[:, None]
-    return times, X[ev_idx] - xbar[grp]
+    return times, X_ev - xbar[grp]
 
 
 def _km_at(time, event, at):
