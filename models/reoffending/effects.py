@@ -346,6 +346,10 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
         return blank(str(err), notes)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # numerical failure: say so, never crash
         return blank(f"the comparison failed ({type(err).__name__}: {err})", notes)
+    # one matching: the three results describe the same sample, so they keep one copy of its rows
+    # (a propensity-score row per trial row is kept for the diagnostics of every programme)
+    rc.propensity_scores = rt.propensity_scores = rb.propensity_scores
+    rc.matched_data = rt.matched_data = rb.matched_data
     share = rb.n_matched / rb.n_treated if rb.n_treated else np.nan
     common.update(share_participants_matched=share,
                   estimand="ATT" if rb.n_matched == rb.n_treated else "effect on the matched participants")
