@@ -36,7 +36,7 @@ from scipy import sparse, stats
 from models.comparison import ComparisonError, build_design
 
 from .partial_likelihood import distinct_rows, fit_partial_likelihood
-from .prepare import analysis_frame, design_rows, model_frame, person_codes, programme_labels
+from .prepare import analysis_frame, design_rows, distinct_codes, model_frame, person_codes, programme_labels
 from .settings import ReoffendingSettings
 from .tables import COX
 from schemas.marts import mart
@@ -232,7 +232,7 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     counted once per row), as ``build_design`` on the rows takes it.
     """
     notes = []
-    _, first, person_row = np.unique(person_codes(sub["person_id"]), return_index=True, return_inverse=True)
+    _, first, person_row = distinct_codes(person_codes(sub["person_id"]))
     X = pd.DataFrame(index=pd.RangeIndex(len(first)))
     if covariates:
         design = build_design(model_frame(sub[covariates].iloc[first], covariates), covariates, categorical or None)
@@ -284,7 +284,7 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
         if X.shape[1] >= d:
             raise ValueError(f"{X.shape[1]} terms for {d} events: too few events for the model")
         person = person_codes(sub["person_id"])
-        repeated = len(np.unique(person)) < len(person)
+        repeated = bool(np.bincount(person).max() > 1)
         fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None,
                       alike=2 * person.astype(np.int64) + sub["treated"].to_numpy())  # a person's rows differ in treated only
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:

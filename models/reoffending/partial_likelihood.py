@@ -92,7 +92,8 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, ali
     uniq, tie, m = np.unique(t[failed], return_inverse=True, return_counts=True)
     starts = np.cumsum(m) - m
     frac = (np.arange(len(failed)) - starts[tie]) / m[tie] if ties == "efron" else np.zeros(len(failed))
-    times, at_time = np.unique(t, return_index=True)
+    at_time = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if len(t) else np.zeros(0, np.int64)  # t is sorted
+    times = t[at_time]
     U, g = distinct_rows(X, alike)
     return RiskSets(U, g, failed, X[failed].sum(axis=0), tie, frac, at_time, np.searchsorted(times, uniq), starts,
                     len(uniq), np.searchsorted(uniq, t, side="right"))

@@ -109,7 +109,7 @@ def design_rows(df: pd.DataFrame, programme: str, settings: ReoffendingSettings)
                           "event_day": np.where(df["reoffended"].to_numpy() == 1, first, np.nan), "blocked": other})
     trials = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
     unit = trials["unit"].to_numpy()
-    present, at = np.unique(unit, return_inverse=True)
+    present, _, at = distinct_codes(unit)
     people = df.iloc[present]
     rows = engine_columns(people, present_covariates).take(at)  # the people's rows, one per trial they are in
     rows.index = pd.RangeIndex(len(rows))
@@ -195,6 +195,21 @@ def _one_value(s: pd.Series) -> bool:
     e.g. 1 and 1.0, can still read differently)."""
     values = s.dropna()
     return values.drop_duplicates().astype(str).nunique() < 2 and values.astype(str).nunique() < 2
+
+
+def distinct_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_index=True, return_inverse=True)`` for non-negative integer codes
+    (persons, units), by counting instead of sorting: the distinct codes in ascending order, the
+    first position of each and each position's index among them."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) == 0:
+        return codes, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    seen = np.bincount(codes) > 0
+    rank = np.cumsum(seen) - 1
+    inverse = rank[codes]
+    first = np.empty(int(seen.sum()), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the last write is the first position
+    return np.flatnonzero(seen), first, inverse
 
 
 def person_codes(person: pd.Series) -> np.ndarray:

@@ -47,3 +47,14 @@ def test_start_days_by_hand():
     assert np.isnan(other).all()
     own, other = start_days(df.iloc[:0], "X")
     assert len(own) == len(other) == 0
+
+
+def test_distinct_codes_equal_numpy_unique():
+    from models.reoffending.prepare import distinct_codes
+
+    rng = np.random.default_rng(4)
+    for codes in (rng.integers(0, 50, 400), np.array([3]), np.array([7, 7, 2, 9, 2]), np.zeros(0, int)):
+        got = distinct_codes(codes)
+        want = np.unique(codes, return_index=True, return_inverse=True)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
