@@ -150,7 +150,7 @@ def reoffences_from(reoffence_days: pd.Series, unit: np.ndarray, day: np.ndarray
     days = np.fromiter((float(d) for v in lists for d in v), dtype=float, count=len(owner))
     owner, days = owner[~np.isnan(days)], days[~np.isnan(days)]  # a missing day is never on or after
     per_unit = np.bincount(owner, minlength=len(lists))
-    values = np.unique(np.concatenate([days, day]))
+    values = np.unique(np.concatenate([days, pd.unique(day)]))  # trial rows share a few days: hash them first
     width = len(values)
     keys = np.sort(owner * width + np.searchsorted(values, days))
     before = np.searchsorted(keys, unit * width + np.searchsorted(values, day), side="left") - (np.cumsum(per_unit) - per_unit)[unit]
