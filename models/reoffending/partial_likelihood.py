@@ -64,29 +64,36 @@ class RiskSets:
         return runs @ self.rows
 
 
-def distinct_rows(X: np.ndarray, alike: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def distinct_rows(X: np.ndarray, alike: np.ndarray | None = None,
+                  order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(U, g): the distinct rows of X (equal as numbers, column by column) and each row's index in U,
-    in order of first appearance.
+    in order of first appearance; of ``X[order]`` when ``order`` is given (without forming it).
 
-    ``alike`` (optional): a label per row such that rows with the same label are equal (e.g. the
-    person and the treated flag of a trial row: a person's covariates are the same in every
-    trial). Only the first row of each label is then compared, which gives the same (U, g)."""
+    ``alike`` (optional, one per row of ``X[order]``): a label such that rows with the same label
+    are equal (e.g. the person and the treated flag of a trial row: a person's covariates are the
+    same in every trial). Only the first row of each label is then compared, which gives the same
+    (U, g)."""
+    rows = (lambda at: X[at]) if order is None else (lambda at: X[order[at]])
     if alike is None:
-        g, n_rows = row_codes(len(X), X.T)
-    else:
-        label = pd.factorize(alike)[0]
-        # codes run in order of first appearance: a row is a first when its code exceeds every earlier one
-        first = np.flatnonzero(np.r_[True, label[1:] > np.maximum.accumulate(label)[:-1]]) if len(X) else label
-        codes, n_rows = row_codes(len(first), X[first].T)
-        g = codes[label]
+        Xo = X if order is None else X[order]
+        g, n_rows = row_codes(len(Xo), Xo.T)
+        U = np.empty((n_rows, X.shape[1]))
+        U[g] = Xo
+        return U, g.astype(np.int32) if n_rows < 2**31 else g
+    label = pd.factorize(alike)[0]
+    # codes run in order of first appearance: a row is a first when its code exceeds every earlier one
+    first = np.flatnonzero(np.r_[True, label[1:] > np.maximum.accumulate(label)[:-1]]) if len(label) else label
+    firsts = rows(first)
+    codes, n_rows = row_codes(len(first), firsts.T)
     U = np.empty((n_rows, X.shape[1]))
-    U[g] = X
-    return U, g
+    U[codes] = firsts
+    g = codes[label]
+    return U, g.astype(np.int32) if n_rows < 2**31 else g
 
 
 def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, alike: np.ndarray | None = None) -> RiskSets:
     order = np.argsort(time, kind="stable")
-    t, X = time[order], X[order]
+    t = time[order]
     alike = None if alike is None else np.asarray(alike)[order]
     failed = np.flatnonzero(event[order] == 1)
     uniq, tie, m = np.unique(t[failed], return_inverse=True, return_counts=True)
@@ -94,17 +101,19 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, ali
     frac = (np.arange(len(failed)) - starts[tie]) / m[tie] if ties == "efron" else np.zeros(len(failed))
     at_time = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if len(t) else np.zeros(0, np.int64)  # t is sorted
     times = t[at_time]
-    U, g = distinct_rows(X, alike)
-    return RiskSets(U, g, failed, X[failed].sum(axis=0), tie, frac, at_time, np.searchsorted(times, uniq), starts,
-                    len(uniq), np.searchsorted(uniq, t, side="right"))
+    U, g = distinct_rows(X, alike, order)
+    index = np.int32 if len(t) < 2**31 else np.int64  # scipy's sparse index type: no conversion per call
+    return RiskSets(U, g, failed, X[order[failed]].sum(axis=0), tie, frac, at_time.astype(index),
+                    np.searchsorted(times, uniq), starts.astype(index), len(uniq), np.searchsorted(uniq, t, side="right"))
 
 
 def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(log-likelihood, score, Hessian) at ``beta`` (module docstring)."""
     U, g, f, tie, frac, k = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac, rs.n_times
-    eta = (U @ beta)[g]
-    eta = eta - eta.max()  # as statsmodels: the shift cancels in every term
-    w = np.exp(eta)
+    eta_rows = U @ beta
+    eta_rows = eta_rows - eta_rows.max()  # as statsmodels (every row of U is some row's): the shift cancels
+    eta = eta_rows[g]
+    w = np.exp(eta_rows)[g]
     # risk-set sums: per distinct time, then summed from the last time back
     s0_r = np.cumsum(np.add.reduceat(w, rs.at_time)[::-1])[::-1][rs.first]
     s1_r = np.cumsum(rs.per_group(w, g, rs.at_time)[::-1], axis=0)[::-1][rs.first]
