@@ -254,7 +254,8 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     if separated:
         notes.append(f"0/1 design columns with no reoffence on one side (coefficient not finite), left out: {separated}")
         X = X.drop(columns=separated)
-    rows = np.column_stack([sub["treated"].to_numpy(dtype=float), X.to_numpy(dtype=float)[person_row]])
+    rows = np.column_stack([np.zeros(len(X)), X.to_numpy(dtype=float)])[person_row]  # one rows x terms copy
+    rows[:, 0] = sub["treated"].to_numpy(dtype=float)
     return pd.DataFrame(rows, columns=["treated", *X.columns]), notes
 
 

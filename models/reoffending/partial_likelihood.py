@@ -125,9 +125,9 @@ def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.n
     score = rs.failed_sum - a.sum(axis=0)
     inv_c = np.bincount(tie, weights=1 / c, minlength=k)
     at_risk = np.concatenate([[0.0], np.cumsum(inv_c)])[rs.reach]  # sum of 1/c over the risk sets a row is in
-    tied = np.zeros(len(w))
-    tied[f] = np.bincount(tie, weights=frac / c, minlength=k)[tie]
-    per_row = np.bincount(g, weights=w * at_risk - w * tied, minlength=len(U))
+    weight = w * at_risk
+    weight[f] -= w[f] * np.bincount(tie, weights=frac / c, minlength=k)[tie]  # the events' tied part
+    per_row = np.bincount(g, weights=weight, minlength=len(U))
     neg_hess = (U * per_row[:, None]).T @ U - a.T @ a
     return loglik, score, -neg_hess
 
