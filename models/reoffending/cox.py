@@ -36,7 +36,7 @@ from scipy import sparse, stats
 from models.comparison import ComparisonError, build_design
 
 from .partial_likelihood import distinct_rows, fit_partial_likelihood
-from .prepare import analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
+from .prepare import analysis_frame, design_rows, distinct_codes, model_frame, person_codes, programme_labels
 from .settings import ReoffendingSettings
 from .tables import COX
 from schemas.marts import mart
@@ -58,21 +58,24 @@ class CoxFit:
     loglik: float
 
 
-def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> CoxFit:
+def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None, alike=None) -> CoxFit:
     """The partial-likelihood fit (:func:`.partial_likelihood.fit_partial_likelihood`, statsmodels
     ``PHReg(...).fit(maxiter=50)``'s estimate); raises ValueError when it cannot be fitted.
 
     ``groups`` (e.g. the person id when a person has rows in several sequential trials): the
     standard errors, intervals and p-values are then PHReg's cluster-robust ones; the PH test
-    keeps the model-based covariance its formula assumes."""
+    keeps the model-based covariance its formula assumes. ``alike``: a label per row that two rows
+    share only when their rows of X are equal (:func:`.partial_likelihood.distinct_rows`): the
+    distinct rows are then found among the first row of each label."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     Xv = X.to_numpy(dtype=float)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50)
+        res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50, alike=alike)
     params, cov = res.params, res.cov
     with np.errstate(invalid="ignore", over="ignore"):
-        bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(time, event, Xv, params, cov, groups)))
+        bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(time, event, Xv, params, cov, groups,
+                                                                                  alike)))
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
         raise ValueError("the Cox model did not converge (infinite coefficient or standard error)")
     # Newton stops at maxiter without raising; a score far from 0 means no maximum was reached.
@@ -83,7 +86,7 @@ def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None) -> C
 
 
 def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray,
-                   cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+                   cluster: np.ndarray, n_clusters: int, alike: np.ndarray | None = None) -> np.ndarray:
     """Per cluster (``cluster``: each row's cluster index), the sum of its rows' Cox score residuals
     (Therneau, Grambsch & Fleming 1990),
 
@@ -98,7 +101,7 @@ def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: n
     time sums. A row censored before the first event is never at risk at an event time: it adds
     nothing (statsmodels gives NaN).
     """
-    U, g = distinct_rows(X)
+    U, g = distinct_rows(X, alike)
     eta = (U @ params)[g]
     risk = np.exp(eta - eta.max())
     failures, deaths = np.unique(time[event == 1], return_counts=True)
@@ -127,13 +130,13 @@ def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: n
 
 
 def cluster_robust_cov(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray, cov: np.ndarray,
-                       groups) -> np.ndarray:
+                       groups, alike: np.ndarray | None = None) -> np.ndarray:
     """Cluster-robust (sandwich) covariance of a Cox fit, Lin & Wei (1989, JASA 84:1074):
     V M V with V the model-based covariance and M the sum over clusters of the outer products
     of their summed score residuals. Equals statsmodels' ``PHReg(...).fit(groups=...)``."""
     codes, labels = pd.factorize(np.asarray(groups))
     cluster = np.argsort(np.argsort(labels, kind="stable"))[codes]  # clusters in sorted label order, as np.unique
-    summed = cluster_scores(time, event, X, params, cluster, len(labels))
+    summed = cluster_scores(time, event, X, params, cluster, len(labels), alike)
     return cov @ (summed.T @ summed) @ cov
 
 
@@ -141,24 +144,29 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
     """(event times, residual rows) for every event, in ascending time order.
 
     r_k = x_k - xbar(t_k), with xbar the risk-set mean weighted by exp(x beta); under Efron ties
-    xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines.
+    xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines. The risk-set sums
+    are cumulated over the rows sorted by time from the last back, one covariate at a time (no
+    rows x covariates temporaries).
     """
     t, e, X, beta = fit.time, fit.event.astype(bool), fit.X, fit.params
     o = np.lexsort((~e, t))  # by time, events after censored at a tie (order within a time is irrelevant)
-    t, e, X = t[o], e[o], X[o]
-    phi = np.exp(X @ beta)
+    t, e = t[o], e[o]
+    phi = np.exp(X @ beta)[o]
     rev0 = np.cumsum(phi[::-1])[::-1]
-    rev1 = np.cumsum((phi[:, None] * X)[::-1], axis=0)[::-1]
     ev_idx = np.flatnonzero(e)
     times = t[ev_idx]
-    uniq, start = np.unique(times, return_index=True)
+    uniq = np.unique(times)
     first_at = np.searchsorted(t, uniq, side="left")  # first row of the risk set at each event time
-    s0_r, s1_r = rev0[first_at], rev1[first_at]
+    s0_r = rev0[first_at]
+    s1_r = np.empty((len(uniq), X.shape[1]))
+    for j in range(X.shape[1]):
+        s1_r[:, j] = np.cumsum((phi * X[o, j])[::-1])[::-1][first_at]
+    X_ev = X[o[ev_idx]]
     grp = np.searchsorted(uniq, times)
     m = np.bincount(grp, minlength=len(uniq)).astype(float)
     s0_d = np.bincount(grp, weights=phi[ev_idx], minlength=len(uniq))
     s1_d = np.zeros((len(uniq), X.shape[1]))
-    np.add.at(s1_d, grp, phi[ev_idx, None] * X[ev_idx])
+    np.add.at(s1_d, grp, phi[ev_idx, None] * X_ev)
     if fit.ties == "efron":
         xbar = np.zeros_like(s1_d)
         for l in range(int(m.max()) if len(m) else 0):
@@ -169,7 +177,7 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
             xbar += np.where(active[:, None], num / (den[:, None] * m[:, None]), 0.0)
     else:
         xbar = s1_r / s0_r[:, None]
-    return times, X[ev_idx] - xbar[grp]
+    return times, X_ev - xbar[grp]
 
 
 def _km_at(time, event, at):
@@ -217,29 +225,38 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     * 0/1 columns with no event on one side (e.g. a sex level with no reoffender): the partial
       likelihood has no maximum there (the coefficient runs to -inf or +inf), so the column is
       left out and its people fall into the reference level.
+
+    A person's covariates are the same in every trial they are in, so they are coded once per
+    person (:func:`models.comparison.build_design` on one row per person) and spread to the rows;
+    only the median that fills a numeric covariate's missing values is the rows' (each person
+    counted once per row), as ``build_design`` on the rows takes it.
     """
     notes = []
-    parts = [sub[["treated"]].astype(float).reset_index(drop=True)]
+    _, first, person_row = distinct_codes(person_codes(sub["person_id"]))
+    X = pd.DataFrame(index=pd.RangeIndex(len(first)))
     if covariates:
-        design = build_design(model_frame(sub[covariates], covariates), covariates, categorical or None)
-        parts.append(design.X.reset_index(drop=True).astype(float))
-    X = pd.concat(parts, axis=1)
-    flat = [c for c in X.columns if c != "treated" and X[c].nunique() < 2]
+        design = build_design(model_frame(sub[covariates].iloc[first], covariates), covariates, categorical or None)
+        X = design.X.reset_index(drop=True).astype(float)
+        for cov in design.medians:
+            x = sub[cov].to_numpy(dtype=float, na_value=np.nan)
+            miss = np.isnan(x)
+            X[cov] = np.where(np.isnan(x[first]), float(np.median(x[~miss])), x[first])
+    flat = [c for c in X.columns if X[c].nunique() < 2]
     if flat:
         notes.append(f"design columns constant in the data, left out: {flat}")
         X = X.drop(columns=flat)
-    ev = sub["event"].to_numpy(dtype=float) == 1
+    has_event = np.bincount(person_row, weights=sub["event"].to_numpy(dtype=float) == 1, minlength=len(first)) > 0
     separated = []
     for c in X.columns:
-        if c == "treated":
-            continue
         v = X[c].to_numpy()
-        if np.isin(v, (0.0, 1.0)).all() and (not (ev & (v == 1)).any() or not (ev & (v == 0)).any()):
+        if np.isin(v, (0.0, 1.0)).all() and (not (has_event & (v == 1)).any() or not (has_event & (v == 0)).any()):
             separated.append(c)
     if separated:
         notes.append(f"0/1 design columns with no reoffence on one side (coefficient not finite), left out: {separated}")
         X = X.drop(columns=separated)
-    return X, notes
+    rows = np.column_stack([np.zeros(len(X)), X.to_numpy(dtype=float)])[person_row]  # one rows x terms copy
+    rows[:, 0] = sub["treated"].to_numpy(dtype=float)
+    return pd.DataFrame(rows, columns=["treated", *X.columns]), notes
 
 
 def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=None, n_events=None) -> dict:
@@ -250,7 +267,7 @@ def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=N
 
 
 def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> list[dict]:
-    sub = programme_subset(df, programme, settings)
+    sub, cov = design_rows(df, programme, settings)
     if df.empty:
         return [_placeholder(programme, settings, "no final cohort")]
     n, d = len(sub), int(sub["event"].sum()) if len(sub) else 0
@@ -263,14 +280,14 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
     if not (ev & t).any() or not (ev & ~t).any():
         return [_placeholder(programme, settings, "no proven reoffence among the participants or among the "
                              "non-participants, so the hazard ratio is not finite", n, d)]
-    cov = usable_covariates(sub, settings)
     try:
         X, notes = cox_design(sub, cov.used, cov.categorical)
         if X.shape[1] >= d:
             raise ValueError(f"{X.shape[1]} terms for {d} events: too few events for the model")
-        repeated = bool(sub["person_id"].duplicated().any())
-        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties,
-                      groups=sub["person_id"].to_numpy() if repeated else None)
+        person = person_codes(sub["person_id"])
+        repeated = bool(np.bincount(person).max() > 1)
+        fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None,
+                      alike=2 * person.astype(np.int64) + sub["treated"].to_numpy())  # a person's rows differ in treated only
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
         return [_placeholder(programme, settings, str(err), n, d)]
     ph = ph_test(fit, settings.ph_time_transform)

@@ -55,7 +55,7 @@ from models.comparison import (
 from models.time_zero import DesignWords
 from models.time_zero import design_sentence as sentence
 
-from .prepare import ANY, analysis_frame, model_frame, programme_labels, programme_subset, usable_covariates
+from .prepare import ANY, analysis_frame, design_rows, programme_labels
 from .settings import ReoffendingSettings
 from .tables import EFFECTS, SURVIVAL, empty_frame
 from schemas.marts import mart
@@ -309,7 +309,7 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
     """Effects rows, survival rows, avoided rows and engine results for one programme label.
 
     One matching (:func:`models.comparison.match`) serves every outcome."""
-    sub = programme_subset(df, programme, settings)
+    sub, cov = design_rows(df, programme, settings)
     n_t = int(sub["treated"].sum()) if len(sub) else 0
     n_c = int(len(sub) - n_t)
     common = {"n_participants": n_t, "n_comparison_pool": n_c, "cohort_periods": periods,
@@ -326,18 +326,16 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
         return blank("no participants in the final cohorts")
     if n_c == 0:
         return blank("no non-participants to form a comparison group")
-    cov = usable_covariates(sub, settings)
     common["covariates"] = ", ".join(cov.used) or None
     common["design_sentence"] = design_sentence(settings, cov.used)
     if not cov.used:
         return blank("no usable covariate to match on", cov.notes)
-    data = model_frame(sub, cov.used)
     notes = list(cov.notes)
     if settings.design == "exposure_window":
         notes.append("design exposure_window counts participation that starts after follow-up has begun: immortal "
                      "time biases the estimate towards benefit")
     try:
-        matched = match(data, "treated", cov.used, method=settings.method, caliper=settings.caliper,
+        matched = match(sub, "treated", cov.used, method=settings.method, caliper=settings.caliper,
                         ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *cov.exact],
                         seed=settings.seed, cluster="person_id", categorical=cov.categorical or None,
                         outcomes=["reoffended", "reoffences", "duration", "event"])
@@ -348,6 +346,10 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
         return blank(str(err), notes)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # numerical failure: say so, never crash
         return blank(f"the comparison failed ({type(err).__name__}: {err})", notes)
+    # one matching: the three results describe the same sample, so they keep one copy of its rows
+    # (a propensity-score row per trial row is kept for the diagnostics of every programme)
+    rc.propensity_scores = rt.propensity_scores = rb.propensity_scores
+    rc.matched_data = rt.matched_data = rb.matched_data
     share = rb.n_matched / rb.n_treated if rb.n_treated else np.nan
     common.update(share_participants_matched=share,
                   estimand="ATT" if rb.n_matched == rb.n_treated else "effect on the matched participants")

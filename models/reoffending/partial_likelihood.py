@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from models.comparison.propensity import row_codes
@@ -63,33 +64,56 @@ class RiskSets:
         return runs @ self.rows
 
 
-def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(U, g): the distinct rows of X (equal as numbers, column by column) and each row's index in U."""
-    g, n_rows = row_codes(len(X), X.T)
+def distinct_rows(X: np.ndarray, alike: np.ndarray | None = None,
+                  order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(U, g): the distinct rows of X (equal as numbers, column by column) and each row's index in U,
+    in order of first appearance; of ``X[order]`` when ``order`` is given (without forming it).
+
+    ``alike`` (optional, one per row of ``X[order]``): a label such that rows with the same label
+    are equal (e.g. the person and the treated flag of a trial row: a person's covariates are the
+    same in every trial). Only the first row of each label is then compared, which gives the same
+    (U, g)."""
+    rows = (lambda at: X[at]) if order is None else (lambda at: X[order[at]])
+    if alike is None:
+        Xo = X if order is None else X[order]
+        g, n_rows = row_codes(len(Xo), Xo.T)
+        U = np.empty((n_rows, X.shape[1]))
+        U[g] = Xo
+        return U, g.astype(np.int32) if n_rows < 2**31 else g
+    label = pd.factorize(alike)[0]
+    # codes run in order of first appearance: a row is a first when its code exceeds every earlier one
+    first = np.flatnonzero(np.r_[True, label[1:] > np.maximum.accumulate(label)[:-1]]) if len(label) else label
+    firsts = rows(first)
+    codes, n_rows = row_codes(len(first), firsts.T)
     U = np.empty((n_rows, X.shape[1]))
-    U[g] = X
-    return U, g
+    U[codes] = firsts
+    g = codes[label]
+    return U, g.astype(np.int32) if n_rows < 2**31 else g
 
 
-def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> RiskSets:
+def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, alike: np.ndarray | None = None) -> RiskSets:
     order = np.argsort(time, kind="stable")
-    t, X = time[order], X[order]
+    t = time[order]
+    alike = None if alike is None else np.asarray(alike)[order]
     failed = np.flatnonzero(event[order] == 1)
     uniq, tie, m = np.unique(t[failed], return_inverse=True, return_counts=True)
     starts = np.cumsum(m) - m
     frac = (np.arange(len(failed)) - starts[tie]) / m[tie] if ties == "efron" else np.zeros(len(failed))
-    times, at_time = np.unique(t, return_index=True)
-    U, g = distinct_rows(X)
-    return RiskSets(U, g, failed, X[failed].sum(axis=0), tie, frac, at_time, np.searchsorted(times, uniq), starts,
-                    len(uniq), np.searchsorted(uniq, t, side="right"))
+    at_time = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if len(t) else np.zeros(0, np.int64)  # t is sorted
+    times = t[at_time]
+    U, g = distinct_rows(X, alike, order)
+    index = np.int32 if len(t) < 2**31 else np.int64  # scipy's sparse index type: no conversion per call
+    return RiskSets(U, g, failed, X[order[failed]].sum(axis=0), tie, frac, at_time.astype(index),
+                    np.searchsorted(times, uniq), starts.astype(index), len(uniq), np.searchsorted(uniq, t, side="right"))
 
 
 def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(log-likelihood, score, Hessian) at ``beta`` (module docstring)."""
     U, g, f, tie, frac, k = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac, rs.n_times
-    eta = (U @ beta)[g]
-    eta = eta - eta.max()  # as statsmodels: the shift cancels in every term
-    w = np.exp(eta)
+    eta_rows = U @ beta
+    eta_rows = eta_rows - eta_rows.max()  # as statsmodels (every row of U is some row's): the shift cancels
+    eta = eta_rows[g]
+    w = np.exp(eta_rows)[g]
     # risk-set sums: per distinct time, then summed from the last time back
     s0_r = np.cumsum(np.add.reduceat(w, rs.at_time)[::-1])[::-1][rs.first]
     s1_r = np.cumsum(rs.per_group(w, g, rs.at_time)[::-1], axis=0)[::-1][rs.first]
@@ -101,9 +125,9 @@ def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.n
     score = rs.failed_sum - a.sum(axis=0)
     inv_c = np.bincount(tie, weights=1 / c, minlength=k)
     at_risk = np.concatenate([[0.0], np.cumsum(inv_c)])[rs.reach]  # sum of 1/c over the risk sets a row is in
-    tied = np.zeros(len(w))
-    tied[f] = np.bincount(tie, weights=frac / c, minlength=k)[tie]
-    per_row = np.bincount(g, weights=w * at_risk - w * tied, minlength=len(U))
+    weight = w * at_risk
+    weight[f] -= w[f] * np.bincount(tie, weights=frac / c, minlength=k)[tie]  # the events' tied part
+    per_row = np.bincount(g, weights=weight, minlength=len(U))
     neg_hess = (U * per_row[:, None]).T @ U - a.T @ a
     return loglik, score, -neg_hess
 
@@ -117,12 +141,13 @@ class PartialLikelihoodFit:
     iterations: int
 
 
-def fit_partial_likelihood(time, event, X, ties: str = "efron", maxiter: int = 50) -> PartialLikelihoodFit:
-    """Newton-Raphson maximum of the Cox partial likelihood (module docstring)."""
+def fit_partial_likelihood(time, event, X, ties: str = "efron", maxiter: int = 50, alike=None) -> PartialLikelihoodFit:
+    """Newton-Raphson maximum of the Cox partial likelihood (module docstring); ``alike`` as in
+    :func:`distinct_rows`."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     X = np.asarray(X, dtype=float)
-    rs = risk_sets(time, event, X, ties)
+    rs = risk_sets(time, event, X, ties, alike)
     beta = np.zeros(X.shape[1])
     loglik, score, hess = efron_terms(rs, beta)
     iterations = 0

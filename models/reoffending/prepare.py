@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -35,8 +36,6 @@ from .cohort import analysis_cohort
 from .settings import ReoffendingSettings
 
 ANY = "any_participation"
-#: the analysis-frame columns a design row keeps besides the configured covariates
-MODEL_COLUMNS = ("person_id", "reoffended", "reoffences", "reoffence_days", "days_to_first_reoffence", "duration", "event")
 
 
 def analysis_frame(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.DataFrame:
@@ -65,46 +64,81 @@ def programme_labels(df: pd.DataFrame) -> list[str]:
 
 
 def start_days(df: pd.DataFrame, programme: str) -> tuple[np.ndarray, np.ndarray]:
-    """(own start day, earliest start day of any other programme) per row; NaN = none."""
+    """(own start day, earliest start day of any other programme) per row; NaN = none.
+
+    A row's ``programmes`` are distinct labels, each with its start day at the same position of
+    ``programme_start_days`` (the cohort groups them by programme)."""
     own, other = np.full(len(df), np.nan), np.full(len(df), np.nan)
-    for i, (labels, days) in enumerate(zip(df["programmes"], df["programme_start_days"])):
-        pairs = dict(zip(labels, (float(d) for d in (days if days is not None else []))))
-        if programme == ANY:
-            own[i] = min(pairs.values()) if pairs else np.nan
-            continue
-        own[i] = pairs.get(programme, np.nan)
-        rest = [d for p, d in pairs.items() if p != programme]
-        other[i] = min(rest) if rest else np.nan
+    counts = np.fromiter(map(len, df["programmes"]), dtype=np.int64, count=len(df))
+    owner = np.repeat(np.arange(len(df)), counts)
+    labels = np.fromiter(chain.from_iterable(df["programmes"]), dtype=object, count=len(owner))
+    days = np.fromiter(chain.from_iterable(df["programme_start_days"]), dtype=float, count=len(owner))
+    if programme == ANY:
+        np.fmin.at(own, owner, days)
+        return own, other
+    mine = labels == programme
+    own[owner[mine]] = days[mine]
+    np.fmin.at(other, owner[~mine], days[~mine])
     return own, other
 
 
 def programme_subset(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> pd.DataFrame:
     """The design rows of one programme label (module docstring): the person, the configured
     covariates, ``treated``, ``trial_day`` and the outcomes counted from ``trial_day``."""
+    return design_rows(df, programme, settings)[0]
+
+
+def design_rows(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> tuple[pd.DataFrame, Covariates]:
+    """:func:`programme_subset` and its :func:`usable_covariates`.
+
+    The rows repeat people (one row per trial a person is in), so everything that depends on the
+    person only is done once per person: the covariates are read (:func:`usable_covariates`: the
+    distinct values are the same on the people as on their rows) and coded for the engine
+    (:func:`engine_columns`) on the people in a trial, then their rows are taken from those. The
+    rows keep only what the comparison and the Cox model read."""
+    present_covariates = [c for c in settings.covariates if c in df.columns]
     if df.empty:
-        out = df.copy()
-        out["treated"], out["trial_day"] = pd.Series(dtype=int), pd.Series(dtype=int)
-        return out
+        out = df[["person_id", *present_covariates]].copy() if "person_id" in df.columns else df.copy()
+        for c, dtype in (("reoffended", int), ("reoffences", float), ("duration", float), ("event", int),
+                         ("treated", int), ("trial_day", int)):
+            out[c] = pd.Series(dtype=dtype)
+        return out, usable_covariates(out, settings)
     own, other = start_days(df, programme)
     first = pd.to_numeric(df["days_to_first_reoffence"], errors="coerce").to_numpy(dtype=float)
     units = pd.DataFrame({"unit": np.arange(len(df)), "start": own,
                           "event_day": np.where(df["reoffended"].to_numpy() == 1, first, np.nan), "blocked": other})
     trials = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
     unit = trials["unit"].to_numpy()
-    kept = [c for c in df.columns if c in MODEL_COLUMNS or c in settings.covariates]
-    rows = df[kept].take(unit)  # the units' rows, one per trial they are in (a new frame: set in place below)
+    present, _, at = distinct_codes(unit)
+    people = df.iloc[present]
+    rows = engine_columns(people, present_covariates).take(at)  # the people's rows, one per trial they are in
     rows.index = pd.RangeIndex(len(rows))
-    for c in trials.columns.drop("unit"):
-        rows[c] = trials[c].to_numpy()
-    k = rows["trial_day"].to_numpy(dtype=float)
+    k = trials["trial_day"].to_numpy()
+    # small integer types: a trial frame has millions of rows (0/1 flags, days up to 3650)
+    rows["trial_day"] = k.astype(np.int16)
+    rows["treated"] = trials["treated"].to_numpy().astype(np.int8)
+    k = k.astype(float)
     k1 = np.maximum(k, 1.0)
-    day = rows["event_day"].to_numpy(dtype=float)
+    day = trials["event_day"].to_numpy(dtype=float)
     hit = ~np.isnan(day) & (day >= k)
-    rows["reoffended"] = hit.astype(int)
-    rows["event"] = hit.astype(int)
+    rows["reoffended"] = hit.astype(np.int8)
+    rows["event"] = hit.astype(np.int8)
     rows["reoffences"] = reoffences_from(df["reoffence_days"], unit, k)
     rows["duration"] = np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float)
-    return rows
+    return rows, usable_covariates(people, settings)
+
+
+def engine_columns(people: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+    """``person_id`` and the covariates of ``people``, typed for the comparison engine
+    (:func:`model_frame`); the text columns (and ``person_id``) as categoricals whose levels are
+    the sorted values, so that a row costs a small code, not a string, and the engine reads
+    the same levels in the same order (reference first)."""
+    out = model_frame(people[["person_id", *covariates]], covariates)
+    for c in ["person_id", *covariates]:
+        values = out[c].dropna()
+        if out[c].dtype == object and len(values) and all(isinstance(v, str) for v in values):
+            out[c] = pd.Categorical(out[c], categories=sorted(set(values)))
+    return out
 
 
 def reoffences_from(reoffence_days: pd.Series, unit: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -117,7 +151,7 @@ def reoffences_from(reoffence_days: pd.Series, unit: np.ndarray, day: np.ndarray
     days = np.fromiter((float(d) for v in lists for d in v), dtype=float, count=len(owner))
     owner, days = owner[~np.isnan(days)], days[~np.isnan(days)]  # a missing day is never on or after
     per_unit = np.bincount(owner, minlength=len(lists))
-    values = np.unique(np.concatenate([days, day]))
+    values = np.unique(np.concatenate([days, pd.unique(day)]))  # trial rows share a few days: hash them first
     width = len(values)
     keys = np.sort(owner * width + np.searchsorted(values, days))
     before = np.searchsorted(keys, unit * width + np.searchsorted(values, day), side="left") - (np.cumsum(per_unit) - per_unit)[unit]
@@ -162,6 +196,29 @@ def _one_value(s: pd.Series) -> bool:
     e.g. 1 and 1.0, can still read differently)."""
     values = s.dropna()
     return values.drop_duplicates().astype(str).nunique() < 2 and values.astype(str).nunique() < 2
+
+
+def distinct_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_index=True, return_inverse=True)`` for non-negative integer codes
+    (persons, units), by counting instead of sorting: the distinct codes in ascending order, the
+    first position of each and each position's index among them."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) == 0:
+        return codes, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    seen = np.bincount(codes) > 0
+    rank = np.cumsum(seen) - 1
+    inverse = rank[codes]
+    first = np.empty(int(seen.sum()), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the last write is the first position
+    return np.flatnonzero(seen), first, inverse
+
+
+def person_codes(person: pd.Series) -> np.ndarray:
+    """Integer codes of the person ids in their sorted order (a categorical's own codes: its levels
+    are sorted, :func:`engine_columns`)."""
+    if isinstance(person.dtype, pd.CategoricalDtype) and person.cat.categories.is_monotonic_increasing:
+        return person.cat.codes.to_numpy()
+    return pd.factorize(person, sort=True)[0]
 
 
 def model_frame(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:

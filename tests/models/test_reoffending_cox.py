@@ -172,3 +172,28 @@ def test_person_clustered_covariance_equals_statsmodels_and_needs_no_risk_set_lo
     resid = PHReg(t, X, status=ev, ties="breslow").score_residuals(fit.params)
     by_person = np.column_stack([np.bincount(person, weights=r, minlength=250) for r in resid.T])
     np.testing.assert_allclose(cluster_scores(t, ev, X, fit.params, person, 250), by_person, rtol=1e-10, atol=1e-12)
+
+
+def test_design_coded_per_person_equals_the_rows_coding():
+    """cox_design codes each person once and spreads the codes to their trial rows; under risk_set a
+    person has several rows, so the median filling a missing numeric value is taken over the rows
+    (as the engine's build_design on the rows takes it), not over the people."""
+    from models.comparison import build_design
+    from models.reoffending.prepare import design_rows, model_frame
+
+    cohort = make_cohort(n=800, seed=12)
+    rng = np.random.default_rng(12)
+    starts = rng.choice([0, 20, 45, 70], len(cohort))
+    cohort["programme_start_days"] = [[int(d)] if x else [] for d, x in zip(starts, cohort.participant)]
+    cohort.loc[rng.random(len(cohort)) < 0.1, "age"] = np.nan
+    cohort.loc[cohort.sex == "unknown", ["reoffended", "reoffences", "days_to_first_reoffence"]] = [False, 0, pd.NA]
+    sub, cov = design_rows(analysis_frame(cohort, SETTINGS), "any_participation", SETTINGS)
+    assert sub["person_id"].duplicated().any() and sub["trial_day"].nunique() == 4
+    got, notes = cox_design(sub, cov.used, [])
+    design = build_design(model_frame(sub[cov.used], cov.used), cov.used)
+    rows = pd.concat([sub[["treated"]].astype(float), design.X.astype(float)], axis=1)
+    people = build_design(model_frame(sub.drop_duplicates("person_id")[cov.used], cov.used), cov.used)
+    assert design.medians["age"] != people.medians["age"]  # the case that matters
+    dropped = [c for c in rows.columns if c not in got.columns]
+    assert dropped == ["sex[unknown]"] and "sex[unknown]" in notes[0]  # no reoffender among them
+    pd.testing.assert_frame_equal(got, rows.drop(columns=dropped).reset_index(drop=True), check_exact=True)

@@ -95,6 +95,11 @@ def test_distinct_rows():
     assert len(U) == 3 and len(np.unique(U, axis=0)) == 3
     np.testing.assert_array_equal(U[g], X)
     assert g.tolist() == [0, 1, 0, 2, 1]
+    # labels shared only by equal rows (a person's trial rows) give the same rows and codes
+    for alike in ([7, 3, 7, 5, 3], [7, 3, 8, 5, 9], ["b", "a", "c", "d", "e"]):
+        U2, g2 = distinct_rows(X, np.array(alike))
+        np.testing.assert_array_equal(U2, U)
+        np.testing.assert_array_equal(g2, g)
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])

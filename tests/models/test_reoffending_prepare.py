@@ -32,3 +32,29 @@ def test_one_value_reads_values_as_text():
     assert not _one_value(pd.Series([0.0, -0.0]))  # "0.0" and "-0.0"
     assert _one_value(pd.Series([1, "1"], dtype=object))  # both "1"
     assert _one_value(pd.Series([pd.NA, 2, 2], dtype="Int64"))
+
+
+def test_start_days_by_hand():
+    from models.reoffending.prepare import ANY, start_days
+
+    df = pd.DataFrame({"programmes": [["X"], ["X", "Y"], [], ["Y", "Z"], ["Z"]],
+                       "programme_start_days": [[0], [30, 10], [], [5, 40], [7]]})
+    own, other = start_days(df, "X")
+    np.testing.assert_array_equal(own, [0, 30, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(other, [np.nan, 10, np.nan, 5, 7])
+    own, other = start_days(df, ANY)
+    np.testing.assert_array_equal(own, [0, 10, np.nan, 5, 7])
+    assert np.isnan(other).all()
+    own, other = start_days(df.iloc[:0], "X")
+    assert len(own) == len(other) == 0
+
+
+def test_distinct_codes_equal_numpy_unique():
+    from models.reoffending.prepare import distinct_codes
+
+    rng = np.random.default_rng(4)
+    for codes in (rng.integers(0, 50, 400), np.array([3]), np.array([7, 7, 2, 9, 2]), np.zeros(0, int)):
+        got = distinct_codes(codes)
+        want = np.unique(codes, return_index=True, return_inverse=True)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
