@@ -45,6 +45,39 @@ def weighted_mean_var(x, w=None) -> tuple[float, float]:
     return m, var
 
 
+#: rows per chunk of the unweighted sums (bounds the temporary arrays at 1M persons' trial rows)
+CHUNK_ROWS = 1 << 20
+
+
+def _column_sums(X: np.ndarray, rows: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+    """Column sums of ``X[rows]`` (of ``(X[rows] - centre) ** 2`` with ``centre``) without copying ``X[rows]``
+    whole: chunks of rows, each added on to the running sums row after row, as numpy sums the rows of a
+    C-ordered matrix (which ``X[rows]`` is), so the sums are the same to the last bit."""
+    acc = np.zeros(X.shape[1])
+    started = False
+    for i in range(0, len(X), CHUNK_ROWS):
+        part = X[i:i + CHUNK_ROWS][rows[i:i + CHUNK_ROWS]]
+        if not len(part):
+            continue
+        if centre is not None:
+            part = (part - centre) ** 2
+        acc = np.add.reduce(np.vstack([acc[None, :], part]), axis=0) if started else part.sum(axis=0)
+        started = True
+    return acc
+
+
+def _unit_stats(X: np.ndarray, t: np.ndarray):
+    """:func:`_stats` with every weight 1 (before matching): the same arithmetic, in chunks."""
+    out = []
+    for grp in (t, ~t):
+        v1 = np.float64(np.count_nonzero(grp))  # the sum of the weights 1, as numpy divides by it
+        m = _column_sums(X, grp) / v1
+        denom = v1 - v1 / v1
+        var = _column_sums(X, grp, m) / denom if denom > 0 else np.full(X.shape[1], np.nan)
+        out.append((m, var))
+    return out
+
+
 def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray):
     out = []
     for grp in (t, ~t):
@@ -86,7 +119,7 @@ def balance_table(
     ta = np.asarray(treated_after, dtype=bool)
     Xb = X_before.to_numpy(dtype=float)
     Xa = X_after[cols].to_numpy(dtype=float)
-    (mtb, vtb), (mcb, vcb) = _stats(Xb, tb, np.ones(len(Xb)))
+    (mtb, vtb), (mcb, vcb) = _unit_stats(Xb, tb)
     (mta, vta), (mca, vca) = _stats(Xa, ta, np.asarray(weights_after, dtype=float))
     sd = np.sqrt((vtb + vcb) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -170,7 +170,13 @@ def fit_propensity(X: pd.DataFrame, treated: np.ndarray, binary: list[str] | Non
     mu = A.mean(axis=0)
     sd = A.std(axis=0)
     sd[sd == 0] = 1.0
-    Z = np.column_stack([np.ones(len(A)), (A - mu) / sd])
+    # [1, (A - mu) / sd] built in place (no n-row temporaries), in the memory order numpy.column_stack gives it
+    # (that of A), so that the products with Z add in the same order
+    Z = np.empty((len(A), A.shape[1] + 1), order="F" if A.flags.f_contiguous else "C")
+    Z[:, 0] = 1.0
+    np.subtract(A, mu, out=Z[:, 1:])
+    Z[:, 1:] /= sd
+    del A
     rank = np.linalg.matrix_rank(Z.T @ Z / len(Z))
     if rank < Z.shape[1]:
         raise ComparisonError(

@@ -230,3 +230,20 @@ def test_verdict_statement_in_percentage_points():
     assert s == "Significant reduction: risk difference -9.0 per 100 people (95% CI -14.0 to -2.0)."
     s = verdict_statement("inconclusive", "hazard_ratio", 0.9, 0.7, 1.15)
     assert s == "Inconclusive: hazard ratio 0.90 (95% CI 0.70 to 1.15)."
+
+
+@pytest.mark.parametrize("chunk", [3, 64, 1 << 20])
+def test_unweighted_balance_in_chunks_equals_the_weighted_formula_to_the_bit(monkeypatch, chunk):
+    # before matching every weight is 1: the chunked sums must give the weighted formula's numbers exactly
+    from models.comparison import balance
+
+    monkeypatch.setattr(balance, "CHUNK_ROWS", chunk)
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"age": rng.normal(50, 15, 1001), "imd": rng.integers(1, 11, 1001).astype(float),
+                          "flag": (rng.random(1001) < 0.3).astype(float)})
+    X = frame.to_numpy(dtype=float)  # column-major, as the design matrix is
+    t = rng.random(1001) < 0.2
+    want = balance._stats(X, t, np.ones(len(X)))
+    got = balance._unit_stats(X, t)
+    for (m1, v1), (m2, v2) in zip(want, got):
+        assert np.array_equal(m1, m2) and np.array_equal(v1, v2)
