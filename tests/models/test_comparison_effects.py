@@ -247,3 +247,20 @@ def test_unweighted_balance_in_chunks_equals_the_weighted_formula_to_the_bit(mon
     got = balance._unit_stats(X, t)
     for (m1, v1), (m2, v2) in zip(want, got):
         assert np.array_equal(m1, m2) and np.array_equal(v1, v2)
+
+
+def test_cluster_codes_equal_numpy_unique_and_are_computed_once():
+    from models.comparison.effects import CodedClusters, _codes, cluster_variance, code_clusters
+
+    rng = np.random.default_rng(3)
+    dense = rng.permutation(np.repeat(np.arange(40), 3))  # codes 0..39, every one used: their own codes
+    gappy = dense * 7 + 2  # integers with gaps: coded by hashing
+    big = np.r_[dense, 10**9]  # a label beyond the row count is never treated as a code
+    for labels in (dense, gappy, big, dense.astype(str)):
+        codes, g = _codes(labels)
+        uniq, inv = np.unique(labels, return_inverse=True)
+        assert np.array_equal(codes, inv) and g == len(uniq)
+    psi = rng.normal(size=len(dense))
+    coded = code_clusters([dense, gappy % 11])
+    assert all(isinstance(c, CodedClusters) for c in coded)
+    assert cluster_variance(psi, coded) == cluster_variance(psi, [dense, gappy % 11])
