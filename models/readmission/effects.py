@@ -87,7 +87,11 @@ def _all_text(column: pd.Series) -> bool:
 def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> pd.DataFrame:
     """The rows to match for one comparison: ``treated``, ``trial_day`` and the outcome ``readmitted``
     counted from ``trial_day``."""
-    rows = trial_frame(units(discharges, comparison), settings.design, "start", "event",
+    unit_rows = units(discharges, comparison)
+    # the trial rows repeat each discharge on every trial day: they carry neither the columns units() has
+    # read into start, event and blocked nor the readmission flag counted again from trial_day below
+    read = [c for c in UNIT_COLUMNS if c not in (*settings.matching_covariates, *settings.exact)]
+    rows = trial_frame(unit_rows.drop(columns=read), settings.design, "start", "event",
                        landmark_day=settings.landmark, blocked="blocked")
     event = rows["event"].to_numpy(dtype=float)
     rows["readmitted"] = (~np.isnan(event) & (event >= rows["trial_day"].to_numpy())).astype(int)
