@@ -61,6 +61,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 ORDERS = ("descending", "ascending", "random", "data")
 #: logits (and distances) closer than this are tied (logit units)
@@ -322,8 +323,7 @@ def match_nearest(
 
     c_idx = c_sort[c_sorted_idx] if len(c_sorted_idx) else np.empty(0, dtype=np.int64)
     # set ids: matched blocks in order of their first match
-    blocks, first = np.unique(b_idx, return_index=True)
-    blocks = blocks[np.argsort(first, kind="stable")]
+    blocks = pd.unique(b_idx)  # in order of first appearance (hashing, not a sort of every match)
     set_of = np.full(nb, -1, dtype=np.int64)
     set_of[blocks] = np.arange(len(blocks))
     control_set = set_of[b_idx]
