@@ -157,10 +157,14 @@ def cluster_variance(psi, clusters) -> float:
 
 def _mean_if(y, w, mask, denom=None):
     """Weighted group ratio m = sum(w y)/sum(w d) over ``mask`` and its influence values."""
-    d = np.ones_like(y) if denom is None else denom
-    W = float(np.sum(w[mask] * d[mask]))
+    # without ``denom`` d = 1, and each product with it is left out (multiplying by 1 changes no bit); the
+    # influence values are built in one array (the values of np.where(mask, w * (y - m d) / W, 0))
+    W = float(np.sum(w[mask])) if denom is None else float(np.sum(w[mask] * denom[mask]))
     m = float(np.sum(w[mask] * y[mask]) / W)
-    psi = np.where(mask, w * (y - m * d) / W, 0.0)
+    psi = y - m if denom is None else y - m * denom
+    psi *= w
+    psi /= W
+    psi[~mask] = 0.0
     return m, psi
 
 
