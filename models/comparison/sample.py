@@ -200,7 +200,7 @@ class MatchedSample(SampleCounts):
         """The sample rows: input columns plus ``_row``, ``_treated``, ``_pscore``, ``_logit``,
         ``_weight``, ``_pair`` and ``_stratum`` (see :class:`ComparisonResults`)."""
         loc = self.local
-        md = self.df.iloc[self.rows[loc]].copy()
+        md = self.df.take(self.rows[loc])  # a new frame (take marks it no copy of df), its index kept
         md["_row"] = self.rows[loc]
         md["_treated"] = self.treated[loc].astype(np.int8)
         md["_pscore"] = self.propensity.score[loc]
@@ -420,6 +420,7 @@ def match(
     if X.shape[1] == 0:
         raise ComparisonError("no covariate varies among the people who can be compared; nothing to match on")
     binary = [c for c in design.binary if c in X.columns]
+    design.X = None  # X holds the columns and rows kept
     subset(keep)
     if t.sum() < 2 or (1 - t).sum() < 2:
         raise ComparisonError(

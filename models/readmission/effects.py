@@ -168,6 +168,7 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
                 continue  # no participants by this route: nothing to report
             rows.append(ccw_row(cloned, settings, comparison, OUTCOME))
             continue
+        df = None  # the last comparison's trial rows go before this one's are built
         df = design_rows(compared, settings, comparison)
         n_t = int(df["treated"].sum())
         n_units = int(df["discharge_id"].nunique()) if len(df) else 0
