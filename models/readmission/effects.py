@@ -88,9 +88,10 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
     """The rows to match for one comparison: ``treated``, ``trial_day`` and the outcome ``readmitted``
     counted from ``trial_day``."""
     unit_rows = units(discharges, comparison)
-    # the trial rows repeat each discharge on every trial day: they carry neither the columns units() has
-    # read into start, event and blocked nor the readmission flag counted again from trial_day below
-    read = [c for c in UNIT_COLUMNS if c not in (*settings.matching_covariates, *settings.exact)]
+    # the trial rows repeat each discharge on every trial day: they carry neither the routes units() has
+    # read into start and blocked nor the readmission flag counted again from trial_day below
+    read = [c for c in ("exposed_timebank", "programme_start_day", "readmitted")
+            if c not in (*settings.matching_covariates, *settings.exact)]
     rows = trial_frame(unit_rows.drop(columns=read), settings.design, "start", "event",
                        landmark_day=settings.landmark, blocked="blocked")
     event = rows["event"].to_numpy(dtype=float)
