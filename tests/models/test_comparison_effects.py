@@ -232,9 +232,22 @@ def test_verdict_statement_in_percentage_points():
     assert s == "Inconclusive: hazard ratio 0.90 (95% CI 0.70 to 1.15)."
 
 
+def _whole_matrix_stats(X, t, w):
+    """The balance statistics as computed before the chunked sums: the whole group's rows at once."""
+    out = []
+    for grp in (t, ~t):
+        xs, ws = X[grp], w[grp]
+        v1 = ws.sum()
+        m = (ws[:, None] * xs).sum(axis=0) / v1
+        v2 = (ws**2).sum()
+        denom = v1 - v2 / v1
+        var = (ws[:, None] * (xs - m) ** 2).sum(axis=0) / denom if denom > 0 else np.full(xs.shape[1], np.nan)
+        out.append((m, var))
+    return out
+
+
 @pytest.mark.parametrize("chunk", [3, 64, 1 << 20])
-def test_unweighted_balance_in_chunks_equals_the_weighted_formula_to_the_bit(monkeypatch, chunk):
-    # before matching every weight is 1: the chunked sums must give the weighted formula's numbers exactly
+def test_balance_sums_in_chunks_equal_the_whole_matrix_sums_to_the_bit(monkeypatch, chunk):
     from models.comparison import balance
 
     monkeypatch.setattr(balance, "CHUNK_ROWS", chunk)
@@ -243,10 +256,11 @@ def test_unweighted_balance_in_chunks_equals_the_weighted_formula_to_the_bit(mon
                           "flag": (rng.random(1001) < 0.3).astype(float)})
     X = frame.to_numpy(dtype=float)  # column-major, as the design matrix is
     t = rng.random(1001) < 0.2
-    want = balance._stats(X, t, np.ones(len(X)))
-    got = balance._unit_stats(X, t)
-    for (m1, v1), (m2, v2) in zip(want, got):
-        assert np.array_equal(m1, m2) and np.array_equal(v1, v2)
+    w = rng.choice([1.0, 0.5, 1 / 3], 1001)
+    for got, want in ((balance._stats(X, t), _whole_matrix_stats(X, t, np.ones(len(X)))),
+                      (balance._stats(X, t, w), _whole_matrix_stats(X, t, w))):
+        for (m1, v1), (m2, v2) in zip(want, got):
+            assert np.array_equal(m1, m2) and np.array_equal(v1, v2)
 
 
 def test_cluster_codes_equal_numpy_unique_and_are_computed_once():
