@@ -173,6 +173,9 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
         df = design_rows(compared, settings, comparison)
         n_t = int(df["treated"].sum())
         n_units = int(df["discharge_id"].nunique()) if len(df) else 0
+        for read in ("start", "event", "blocked", "days_to_readmission"):  # counted into treated and readmitted
+            if read in df.columns and read not in (*covs, *settings.exact):
+                del df[read]  # in place: the engine's input (and matched data) carry only what it reads
         extra = []
         if settings.design == "exposure_window":
             extra.append("design exposure_window counts participation that starts after follow-up has begun: "
