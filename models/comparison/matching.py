@@ -59,6 +59,7 @@ the greedy pass is O(n log n) overall, never O(n^2).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -97,10 +98,32 @@ class MatchResult:
     set_controls: np.ndarray
     control_set: np.ndarray
     control_weight: np.ndarray
-    pairs_treated: np.ndarray
-    pairs_control: np.ndarray
-    pairs_set: np.ndarray
     n_dropped_caliper: int
+
+    @cached_property
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (participant, control) pair of every set, sorted by set: made when first asked for (a set
+        of b tied participants and m controls has b x m pairs, and the engine reads none of them)."""
+        m_per_set = np.bincount(self.control_set)  # every set has a control
+        starts = np.cumsum(m_per_set) - m_per_set
+        per_t = m_per_set[self.treated_set]
+        t_rep = np.repeat(self.matched_treated, per_t)
+        s_rep = np.repeat(self.treated_set, per_t)
+        offs = np.arange(len(t_rep)) - np.repeat(np.cumsum(per_t) - per_t, per_t)
+        c_rep = self.set_controls[starts[s_rep] + offs] if len(t_rep) else np.empty(0, dtype=np.int64)
+        return t_rep, c_rep, s_rep
+
+    @property
+    def pairs_treated(self) -> np.ndarray:
+        return self._pairs[0]
+
+    @property
+    def pairs_control(self) -> np.ndarray:
+        return self._pairs[1]
+
+    @property
+    def pairs_set(self) -> np.ndarray:
+        return self._pairs[2]
 
 
 def pooled_sd(logit: np.ndarray, treated: np.ndarray) -> float:
@@ -337,21 +360,11 @@ def match_nearest(
     matched = np.flatnonzero(t_set >= 0)
     matched = matched[np.lexsort((matched, t_set[matched]))]
     treated_set = t_set[matched]
-    # every (participant, control) pair
-    starts = np.cumsum(m_per_set) - m_per_set
-    per_t = m_per_set[treated_set]
-    t_rep = np.repeat(matched, per_t)
-    s_rep = np.repeat(treated_set, per_t)
-    offs = np.arange(len(t_rep)) - np.repeat(np.cumsum(per_t) - per_t, per_t)
-    c_rep = set_controls[starts[s_rep] + offs] if len(t_rep) else np.empty(0, dtype=np.int64)
     return MatchResult(
         matched_treated=matched,
         treated_set=treated_set,
         set_controls=set_controls,
         control_set=control_set,
         control_weight=control_weight,
-        pairs_treated=t_rep,
-        pairs_control=c_rep,
-        pairs_set=s_rep,
         n_dropped_caliper=int(nt - len(matched)),
     )
