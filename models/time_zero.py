@@ -70,9 +70,11 @@ def sequential_trials(units: pd.DataFrame, start: str, event: str, blocked: str 
     if not positions:
         return units.iloc[0:0].assign(trial_day=pd.Series(dtype=int), treated=pd.Series(dtype=int))
     sizes = [len(p) for p in positions]
-    rows = units.take(np.concatenate(positions)).reset_index(drop=True)
-    return rows.assign(trial_day=np.repeat(days.astype(np.int64), sizes),
-                       treated=np.concatenate(treated).astype(np.int64))
+    rows = units.take(np.concatenate(positions))  # the one copy: its index and new columns are set in place
+    rows.index = pd.RangeIndex(len(rows))
+    rows["trial_day"] = np.repeat(days.astype(np.int64), sizes)
+    rows["treated"] = np.concatenate(treated).astype(np.int64)
+    return rows
 
 
 def landmark(units: pd.DataFrame, start: str, event: str, day: int, blocked: str | None = None) -> pd.DataFrame:

@@ -45,15 +45,43 @@ def weighted_mean_var(x, w=None) -> tuple[float, float]:
     return m, var
 
 
-def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray):
+#: rows per chunk of the sums (bounds the temporary arrays at 1M persons' trial rows)
+CHUNK_ROWS = 1 << 20
+
+
+def _column_sums(X: np.ndarray, rows: np.ndarray, w: np.ndarray | None = None,
+                 centre: np.ndarray | None = None) -> np.ndarray:
+    """Column sums of ``w[rows, None] * X[rows]`` (of ``w[rows, None] * (X[rows] - centre) ** 2`` with
+    ``centre``; no product without ``w``, all weights 1) without copying ``X[rows]`` whole: chunks of rows,
+    each added on to the running sums row after row, as numpy sums the rows of a C-ordered matrix (which
+    ``X[rows]`` is), so the sums are the same to the last bit."""
+    acc = np.zeros(X.shape[1])
+    started = False
+    for i in range(0, len(X), CHUNK_ROWS):
+        mask = rows[i:i + CHUNK_ROWS]
+        part = X[i:i + CHUNK_ROWS][mask]
+        if not len(part):
+            continue
+        if centre is not None:
+            part = (part - centre) ** 2
+        if w is not None:
+            part = w[i:i + CHUNK_ROWS][mask][:, None] * part
+        acc = np.add.reduce(np.vstack([acc[None, :], part]), axis=0) if started else part.sum(axis=0)
+        started = True
+    return acc
+
+
+def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None):
+    """Per group (participants, then comparison): the weighted means and variances of the module docstring
+    (every weight 1 when ``w`` is None), summed in chunks of rows."""
     out = []
     for grp in (t, ~t):
-        xs, ws = X[grp], w[grp]
-        v1 = ws.sum()
-        m = (ws[:, None] * xs).sum(axis=0) / v1
-        v2 = (ws**2).sum()
+        ws = None if w is None else w[grp]
+        v1 = np.float64(np.count_nonzero(grp)) if ws is None else ws.sum()
+        m = _column_sums(X, grp, w) / v1
+        v2 = v1 if ws is None else (ws**2).sum()
         denom = v1 - v2 / v1
-        var = (ws[:, None] * (xs - m) ** 2).sum(axis=0) / denom if denom > 0 else np.full(xs.shape[1], np.nan)
+        var = _column_sums(X, grp, w, m) / denom if denom > 0 else np.full(X.shape[1], np.nan)
         out.append((m, var))
     return out
 
@@ -85,8 +113,8 @@ def balance_table(
     tb = np.asarray(treated_before, dtype=bool)
     ta = np.asarray(treated_after, dtype=bool)
     Xb = X_before.to_numpy(dtype=float)
-    Xa = X_after[cols].to_numpy(dtype=float)
-    (mtb, vtb), (mcb, vcb) = _stats(Xb, tb, np.ones(len(Xb)))
+    Xa = (X_after if list(X_after.columns) == cols else X_after[cols]).to_numpy(dtype=float)
+    (mtb, vtb), (mcb, vcb) = _stats(Xb, tb)
     (mta, vta), (mca, vca) = _stats(Xa, ta, np.asarray(weights_after, dtype=float))
     sd = np.sqrt((vtb + vcb) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -94,15 +94,36 @@ def classify(s: pd.Series, force_categorical: bool = False) -> str:
 
 def _levels(s: pd.Series) -> list:
     """Observed levels in reference-first order (category order, else sorted)."""
-    obs = s.dropna()
     if isinstance(s.dtype, pd.CategoricalDtype):
-        present = set(obs.unique())
-        return [c for c in s.cat.categories if c in present]
+        codes = s.cat.codes.to_numpy()
+        present = np.bincount(codes[codes >= 0], minlength=len(s.cat.categories)) > 0
+        return list(s.cat.categories[present])
+    obs = s.dropna()
     uniq = list(obs.unique())
     try:
         return sorted(uniq)
     except TypeError:  # mixed types: sort by their text
         return sorted(uniq, key=str)
+
+
+def _constant(x: np.ndarray) -> bool:
+    """Fewer than two distinct values in ``x`` (no missing values)."""
+    return not len(x) or bool(np.all(x == x[0]))
+
+
+def _indicators(s: pd.Series, miss: np.ndarray, levels: list):
+    """For each of ``levels`` (observed values, or :data:`MISSING_LEVEL`), a boolean array: the row holds it.
+    A ``category`` column is compared by its integer codes; any other by its values as objects."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        where = {c: i for i, c in enumerate(s.cat.categories)}
+        for level in levels:
+            yield miss if level == MISSING_LEVEL else codes == where[level]
+        return
+    lab = s.astype(object).to_numpy()
+    lab = np.where(miss, MISSING_LEVEL, lab) if miss.any() else lab
+    for level in levels:
+        yield lab == level
 
 
 class _Columns(dict):
@@ -137,8 +158,10 @@ def build_design(df: pd.DataFrame, covariates: list[str], categorical: list[str]
                 f"covariate {cov!r} is missing for all {n} people analysed; drop it from the covariates"
             )
         kind = classify(s, cov in categorical)
-        levels = _levels(s)
-        if len(levels) < 2:
+        levels = None if kind == "numeric" else _levels(s)
+        if kind == "numeric" and _constant(s.to_numpy(dtype=float, na_value=np.nan)[~miss]):
+            levels = _levels(s)  # the one value, for the message
+        if levels is not None and len(levels) < 2:
             raise ComparisonError(
                 f"covariate {cov!r} is constant ({levels[0]!r}) among the {n} people analysed; "
                 "it cannot predict participation, drop it from the covariates"
@@ -163,7 +186,7 @@ def build_design(df: pd.DataFrame, covariates: list[str], categorical: list[str]
             else:
                 cols[cov] = x
                 design.source[cov] = cov
-            if set(pd.unique(x)) <= {0.0, 1.0}:
+            if np.all((x == 0.0) | (x == 1.0)):  # only the values 0 and 1 (x has no missing value here)
                 design.binary.append(cov)
             continue
         if kind == "boolean" and n_miss == 0:
@@ -172,13 +195,11 @@ def build_design(df: pd.DataFrame, covariates: list[str], categorical: list[str]
             design.binary.append(cov)
             continue
         # categorical (or boolean with missing values)
-        lab = s.astype(object).to_numpy()
         if n_miss:
             levels = levels + [MISSING_LEVEL]
-            lab = np.where(miss, MISSING_LEVEL, lab)
-        for level in levels[1:]:
+        for level, has in zip(levels[1:], _indicators(s, miss, levels[1:])):
             name = f"{cov}[{level}]"
-            cols[name] = (lab == level).astype(float)
+            cols[name] = has.astype(float)
             design.source[name] = cov
             design.binary.append(name)
             if level == MISSING_LEVEL:

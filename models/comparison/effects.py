@@ -96,11 +96,30 @@ class Measure:
         return float(2 * stats.norm.sf(abs(b / self.se)))
 
 
+@dataclass(frozen=True)
+class CodedClusters:
+    """Cluster labels already coded by :func:`_codes` (``codes``, number of clusters ``g``), so that the
+    several measures of one estimate code each cluster array once, not once per measure."""
+
+    codes: np.ndarray
+    g: int
+
+
+def code_clusters(clusters) -> list:
+    """``clusters`` (label arrays, or :class:`CodedClusters`) with every label array coded once."""
+    return [c if isinstance(c, CodedClusters) else CodedClusters(*_codes(c)) for c in clusters]
+
+
 def _codes(a) -> tuple[np.ndarray, int]:
     """Each label's position among the sorted distinct labels (``numpy.unique``'s inverse); integer
-    labels are coded by hashing (the same codes, without sorting every row)."""
+    labels are coded by hashing (the same codes, without sorting every row), and labels that are already
+    the codes 0..g-1, every one used (a person's code from ``pandas.factorize``), are their own codes."""
+    if isinstance(a, CodedClusters):
+        return a.codes, a.g
     a = np.asarray(a)
-    if a.dtype.kind in "iub":
+    if a.dtype.kind in "iu" and a.ndim == 1 and len(a) and 0 <= a.min() and a.max() < len(a) and np.bincount(a).all():
+        inv = a.astype(np.int64, copy=False)
+    elif a.dtype.kind in "iub":
         inv = pd.factorize(a, sort=True)[0]
     else:
         _, inv = np.unique(a, return_inverse=True)
@@ -122,6 +141,7 @@ def cluster_variance(psi, clusters) -> float:
     Miller) label arrays, one label per row of ``psi``.
     """
     psi = np.asarray(psi, dtype=float)
+    clusters = code_clusters(clusters)
     if len(clusters) == 1:
         c, g = _codes(clusters[0])
         return _oneway(psi, c, g)
@@ -137,10 +157,14 @@ def cluster_variance(psi, clusters) -> float:
 
 def _mean_if(y, w, mask, denom=None):
     """Weighted group ratio m = sum(w y)/sum(w d) over ``mask`` and its influence values."""
-    d = np.ones_like(y) if denom is None else denom
-    W = float(np.sum(w[mask] * d[mask]))
+    # without ``denom`` d = 1, and each product with it is left out (multiplying by 1 changes no bit); the
+    # influence values are built in one array (the values of np.where(mask, w * (y - m d) / W, 0))
+    W = float(np.sum(w[mask])) if denom is None else float(np.sum(w[mask] * denom[mask]))
     m = float(np.sum(w[mask] * y[mask]) / W)
-    psi = np.where(mask, w * (y - m * d) / W, 0.0)
+    psi = y - m if denom is None else y - m * denom
+    psi *= w
+    psi /= W
+    psi[~mask] = 0.0
     return m, psi
 
 
@@ -298,6 +322,7 @@ def compute_effects(outcome_type, y, t, w, clusters, *, event=None, exposure=Non
     ``adjust`` (:mod:`.adjustment`) corrects the comparison mean of the binary, count and
     continuous measures; the hazard ratio ignores it.
     """
+    clusters = code_clusters(clusters)
     if outcome_type == "binary":
         return binary_effects(y, t, w, clusters, adjust)
     if outcome_type == "count":

@@ -53,14 +53,19 @@ replacement the k nearest lie among the k positions on either side, so the
 search is vectorised. Without replacement the nearest available control on
 each side is found with two "next available" pointer arrays with path
 compression (a union-find), amortised near-constant per query and deletion, so
-the greedy pass is O(n log n) overall, never O(n^2).
+the greedy pass is O(n log n) overall, never O(n^2). The pointers run over runs
+of tied controls (same stratum and logit), which are always taken whole, so the
+pass costs the distinct control scores, not the controls (a risk-set design at
+1M persons has about 10 million control rows and far fewer distinct scores).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import pandas as pd
 
 ORDERS = ("descending", "ascending", "random", "data")
 #: logits (and distances) closer than this are tied (logit units)
@@ -96,10 +101,32 @@ class MatchResult:
     set_controls: np.ndarray
     control_set: np.ndarray
     control_weight: np.ndarray
-    pairs_treated: np.ndarray
-    pairs_control: np.ndarray
-    pairs_set: np.ndarray
     n_dropped_caliper: int
+
+    @cached_property
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (participant, control) pair of every set, sorted by set: made when first asked for (a set
+        of b tied participants and m controls has b x m pairs, and the engine reads none of them)."""
+        m_per_set = np.bincount(self.control_set)  # every set has a control
+        starts = np.cumsum(m_per_set) - m_per_set
+        per_t = m_per_set[self.treated_set]
+        t_rep = np.repeat(self.matched_treated, per_t)
+        s_rep = np.repeat(self.treated_set, per_t)
+        offs = np.arange(len(t_rep)) - np.repeat(np.cumsum(per_t) - per_t, per_t)
+        c_rep = self.set_controls[starts[s_rep] + offs] if len(t_rep) else np.empty(0, dtype=np.int64)
+        return t_rep, c_rep, s_rep
+
+    @property
+    def pairs_treated(self) -> np.ndarray:
+        return self._pairs[0]
+
+    @property
+    def pairs_control(self) -> np.ndarray:
+        return self._pairs[1]
+
+    @property
+    def pairs_set(self) -> np.ndarray:
+        return self._pairs[2]
 
 
 def pooled_sd(logit: np.ndarray, treated: np.ndarray) -> float:
@@ -162,39 +189,38 @@ def _with_replacement(xs, x_b, pos, lo, hi, k, width):
     return blk, start + np.arange(counts.sum())
 
 
-def _runs(xs: np.ndarray) -> tuple[list[int], list[int]]:
-    """For each sorted position, the first and last position of its run of equal logits."""
+def _runs(xs: np.ndarray, ss: np.ndarray) -> np.ndarray:
+    """First sorted position of each run of equal logits within a stratum (controls sorted by stratum, logit)."""
     n = len(xs)
     if not n:
-        return [], []
-    new = np.r_[True, xs[1:] != xs[:-1]]
-    starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:] - 1, n - 1]
-    run = np.cumsum(new) - 1
-    return starts[run].tolist(), ends[run].tolist()
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, (xs[1:] != xs[:-1]) | (ss[1:] != ss[:-1])])
 
 
-def _without_replacement(xs, x_b, size_b, pos, lo, hi, k, width, b_order):
-    """Greedy matching of blocks with union-find "next available" pointers.
+def _without_replacement(xs, ss, x_b, size_b, pos, lo, hi, k, width, b_order):
+    """Greedy matching of blocks with union-find "next available" pointers over runs of tied controls.
 
-    ``right[i]``: smallest available sorted index >= i (n = none).
-    ``left[i + 1]``: largest available sorted index <= i, plus one (0 = none).
-    When a block takes a control, the available controls with the same logit on the same side
-    are its next picks (same distance, so within the tie tolerance of the last one taken): the
-    whole run is taken at once, with the same result as taking its controls one by one.
-    Returns (block index, sorted control index) arrays.
+    A run is a stretch of sorted controls with the same stratum and logit. When a block takes a control,
+    the available controls with the same logit on the same side are its next picks (same distance, so
+    within the tie tolerance of the last one taken): the whole run is taken at once, with the same result
+    as taking its controls one by one. So a run is always wholly available or wholly taken, and the
+    pointers run over runs, not controls (a risk-set design has millions of controls and far fewer runs):
+
+    ``right[r]``: smallest available run >= r (R = none).
+    ``left[r + 1]``: largest available run <= r, plus one (0 = none).
+    Block positions ``pos`` and stratum bounds ``lo``/``hi`` are run starts (or the end), as the runs
+    split at stratum bounds. Returns (block index, sorted control index) arrays.
     """
-    n = len(xs)
-    right = list(range(n + 1))
-    left = list(range(n + 1))
-    available = [True] * n
-    run_start, run_end = _runs(xs)
-    xs_l = xs.tolist()
+    first_c = _runs(xs, ss)
+    n_runs = len(first_c)
+    size_r = np.diff(np.r_[first_c, len(xs)])
+    right = list(range(n_runs + 1))
+    left = list(range(n_runs + 1))
+    x_r = xs[first_c].tolist()
+    pos_l, lo_l, hi_l = (np.searchsorted(first_c, a).tolist() for a in (pos, lo, hi))
     xb_l = x_b.tolist()
-    size_l = size_b.tolist()
-    pos_l = pos.tolist()
-    lo_l = lo.tolist()
-    hi_l = hi.tolist()
+    size_b_l = size_b.tolist()
+    size_l = size_r.tolist()
     tol = TIE_TOLERANCE
 
     def nearest_right(p):
@@ -216,39 +242,35 @@ def _without_replacement(xs, x_b, size_b, pos, lo, hi, k, width, b_order):
         return q - 1
 
     out_b: list[int] = []
-    out_c: list[int] = []
+    out_r: list[int] = []
     active = b_order.tolist()
     for _ in range(k):
         still = []
         for bi in active:
-            p, x, need = pos_l[bi], xb_l[bi], size_l[bi]
+            p, x, need = pos_l[bi], xb_l[bi], size_b_l[bi]
             taken, last = 0, -1.0
             while True:
                 r = nearest_right(p)
                 li = nearest_left(p)
-                dr = xs_l[r] - x if r < hi_l[bi] else np.inf
-                dl = x - xs_l[li] if li >= lo_l[bi] else np.inf
+                dr = x_r[r] - x if r < hi_l[bi] else np.inf
+                dl = x - x_r[li] if li >= lo_l[bi] else np.inf
                 best, d = (r, dr) if dr <= dl else (li, dl)
                 if d == np.inf or d > width or (taken >= need and d > last + tol):
                     break
-                if best == r:  # the run from r up: [first, end]
-                    first, end = r, min(run_end[r], hi_l[bi] - 1)
-                else:  # the run from li down
-                    first, end = max(run_start[li], lo_l[bi]), li
-                picks = [j for j in range(first, end + 1) if available[j]]
-                span = end + 1 - first
-                available[first:end + 1] = [False] * span
-                right[first:end + 1] = [end + 1] * span
-                left[first + 1:end + 2] = [first] * span
-                out_b += [bi] * len(picks)
-                out_c += picks
-                taken, last = taken + len(picks), d
+                right[best] = best + 1
+                left[best + 1] = best
+                out_b.append(bi)
+                out_r.append(best)
+                taken, last = taken + size_l[best], d
             if taken:
                 still.append(bi)
         active = still
         if not active:
             break
-    return np.asarray(out_b, dtype=np.int64), np.asarray(out_c, dtype=np.int64)
+    runs = np.asarray(out_r, dtype=np.int64)
+    per = size_r[runs]
+    offsets = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+    return np.repeat(np.asarray(out_b, dtype=np.int64), per), np.repeat(first_c[runs], per) + offsets
 
 
 def match_nearest(
@@ -295,7 +317,7 @@ def match_nearest(
     width = np.inf if caliper_width is None else float(caliper_width)
 
     # controls sorted by (stratum, logit, position)
-    c_sort = np.lexsort((np.arange(nc), x_c, s_c))
+    c_sort = np.lexsort((x_c, s_c))  # stable: equal (stratum, logit) keep their input order
     xs = x_c[c_sort]
     ss = s_c[c_sort]
     # blocks of tied treated: representative logit = smallest member's
@@ -323,12 +345,11 @@ def match_nearest(
         b_idx, c_sorted_idx = b_idx[o], c_sorted_idx[o]
     else:
         b_order = _block_order(x_b, s_b, first_b, order, np.random.default_rng(seed))
-        b_idx, c_sorted_idx = _without_replacement(xs, x_b, size_b, pos, lo, hi, k, width, b_order)
+        b_idx, c_sorted_idx = _without_replacement(xs, ss, x_b, size_b, pos, lo, hi, k, width, b_order)
 
     c_idx = c_sort[c_sorted_idx] if len(c_sorted_idx) else np.empty(0, dtype=np.int64)
     # set ids: matched blocks in order of their first match
-    blocks, first = np.unique(b_idx, return_index=True)
-    blocks = blocks[np.argsort(first, kind="stable")]
+    blocks = pd.unique(b_idx)  # in order of first appearance (hashing, not a sort of every match)
     set_of = np.full(nb, -1, dtype=np.int64)
     set_of[blocks] = np.arange(len(blocks))
     control_set = set_of[b_idx]
@@ -342,21 +363,11 @@ def match_nearest(
     matched = np.flatnonzero(t_set >= 0)
     matched = matched[np.lexsort((matched, t_set[matched]))]
     treated_set = t_set[matched]
-    # every (participant, control) pair
-    starts = np.cumsum(m_per_set) - m_per_set
-    per_t = m_per_set[treated_set]
-    t_rep = np.repeat(matched, per_t)
-    s_rep = np.repeat(treated_set, per_t)
-    offs = np.arange(len(t_rep)) - np.repeat(np.cumsum(per_t) - per_t, per_t)
-    c_rep = set_controls[starts[s_rep] + offs] if len(t_rep) else np.empty(0, dtype=np.int64)
     return MatchResult(
         matched_treated=matched,
         treated_set=treated_set,
         set_controls=set_controls,
         control_set=control_set,
         control_weight=control_weight,
-        pairs_treated=t_rep,
-        pairs_control=c_rep,
-        pairs_set=s_rep,
         n_dropped_caliper=int(nt - len(matched)),
     )

@@ -106,13 +106,28 @@ def row_codes(n: int, columns) -> tuple[np.ndarray, int]:
     never a sort of the whole matrix."""
     key, levels = np.zeros(n, dtype=np.int64), 1
     for column in columns:
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        if levels * len(uniques) >= 2**62:
+        codes, n_levels = _column_codes(column)
+        if levels * n_levels >= 2**62:
             key, combined = pd.factorize(key)
             levels = len(combined)
-        key, levels = key * len(uniques) + codes, levels * len(uniques)
+        key, levels = key * n_levels + codes, levels * n_levels
     key, combined = pd.factorize(key)
     return key, len(combined)
+
+
+def _column_codes(column) -> tuple[np.ndarray, int]:
+    """``pandas.factorize(column, use_na_sentinel=False)``'s codes and number of levels; a numeric column of
+    at most two values (a 0/1 design column, the treatment) is coded by comparison, not by hashing."""
+    column = np.asarray(column)
+    if column.dtype.kind in "fiu" and len(column):
+        other = column != column[0]
+        second = column[np.argmax(other)]
+        if not other.any():
+            return np.zeros(len(column), dtype=np.intp), 1
+        if np.all(other <= (column == second)):  # every value is the first or the second (never NaN)
+            return other.astype(np.intp), 2
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, len(uniques)
 
 
 def distinct_rows(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +185,13 @@ def fit_propensity(X: pd.DataFrame, treated: np.ndarray, binary: list[str] | Non
     mu = A.mean(axis=0)
     sd = A.std(axis=0)
     sd[sd == 0] = 1.0
-    Z = np.column_stack([np.ones(len(A)), (A - mu) / sd])
+    # [1, (A - mu) / sd] built in place (no n-row temporaries), in the memory order numpy.column_stack gives it
+    # (that of A), so that the products with Z add in the same order
+    Z = np.empty((len(A), A.shape[1] + 1), order="F" if A.flags.f_contiguous else "C")
+    Z[:, 0] = 1.0
+    np.subtract(A, mu, out=Z[:, 1:])
+    Z[:, 1:] /= sd
+    del A
     rank = np.linalg.matrix_rank(Z.T @ Z / len(Z))
     if rank < Z.shape[1]:
         raise ComparisonError(

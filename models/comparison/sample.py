@@ -79,6 +79,27 @@ def _distinct_below_two(x: np.ndarray) -> bool:
     return not len(x) or bool(np.all(x == x[0]))
 
 
+def exact_strata(data: pd.DataFrame, exact: list[str]) -> np.ndarray:
+    """Stratum code of each row: the rank of its ``exact`` values among the distinct ones, sorted column by
+    column, missing values forming the level ``(missing)`` (``groupby(exact, sort=True).ngroup()`` of the
+    values as objects). Numeric columns without missing values are coded by their sorted distinct values
+    (``pandas.factorize(sort=True)``, the same ranks) without making a Python object of every value."""
+    cols = [data[c] for c in exact]
+    if all(pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
+           and not s.isna().any() for s in cols):
+        key, levels = np.zeros(len(data), dtype=np.int64), 1
+        for s in cols:
+            codes, uniques = pd.factorize(s.to_numpy(), sort=True)
+            if levels * len(uniques) >= 2**62:  # rank the key so far (same order) before the next digit
+                key, combined = pd.factorize(key, sort=True)
+                levels = len(combined)
+            key, levels = key * len(uniques) + codes, levels * len(uniques)
+        return pd.factorize(key, sort=True)[0].astype(np.int64)
+    lab = data[exact].astype(object)
+    lab = lab.where(lab.notna(), MISSING_LEVEL)
+    return lab.groupby(exact, sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
+
+
 def _summ(x: np.ndarray) -> dict:
     if len(x) == 0:
         return {k: float("nan") for k in ("min", "q25", "median", "q75", "max")}
@@ -179,7 +200,7 @@ class MatchedSample(SampleCounts):
         """The sample rows: input columns plus ``_row``, ``_treated``, ``_pscore``, ``_logit``,
         ``_weight``, ``_pair`` and ``_stratum`` (see :class:`ComparisonResults`)."""
         loc = self.local
-        md = self.df.iloc[self.rows[loc]].copy()
+        md = self.df.take(self.rows[loc])  # a new frame (take marks it no copy of df), its index kept
         md["_row"] = self.rows[loc]
         md["_treated"] = self.treated[loc].astype(np.int8)
         md["_pscore"] = self.propensity.score[loc]
@@ -308,7 +329,9 @@ def match(
             f"{n_dropped_missing} rows excluded for missing values in {per} (treatment/outcome values are never imputed)"
         )
     rows = np.flatnonzero(~drop)  # positions into df
-    data = df[list(dict.fromkeys(needed))].iloc[rows]  # the columns the design reads, not the whole input
+    # the rows analysed, and of them only the columns the design reads (the input, unchanged, when no row is
+    # excluded: a risk-set design's input has millions of rows, and the design reads it column by column)
+    data = df[list(dict.fromkeys(needed))].iloc[rows] if n_dropped_missing else df
     t = binary01(data[treatment], treatment, "treatment")
     person = None if cluster is None else pd.factorize(data[cluster])[0].astype(np.int64)
 
@@ -325,7 +348,10 @@ def match(
 
     def subset(keep):
         nonlocal rows, data, t, strata, person
-        rows, data, t, strata = rows[keep], data.iloc[keep], t[keep], strata[keep]
+        if len(keep) == len(rows):  # everyone kept (keep is sorted positions): nothing to copy
+            return
+        rows, t, strata = rows[keep], t[keep], strata[keep]
+        data = None if data is None else data[list(dict.fromkeys(needed))].iloc[keep]
         person = None if person is None else person[keep]
 
     # ------------------------------------------------------------ exact strata
@@ -334,14 +360,12 @@ def match(
     n_control_exact = 0
     strata = np.zeros(len(t), dtype=np.int64)
     if exact:
-        lab = data[exact].astype(object)
         for c in exact:
-            nm = int(lab[c].isna().sum())
+            nm = int(data[c].isna().sum())
             if nm:
                 missing_imputed[f"exact:{c}"] = nm
                 warnings.append(f"exact column {c!r}: {nm} missing values form their own stratum {MISSING_LEVEL!r}")
-        lab = lab.where(lab.notna(), MISSING_LEVEL)
-        strata = lab.groupby(exact, sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
+        strata = exact_strata(data, exact)
         has_t = np.bincount(strata, weights=t) > 0
         has_c = np.bincount(strata, weights=1 - t) > 0
         ok = (has_t & has_c)[strata]
@@ -361,10 +385,11 @@ def match(
     design_df = data
     ps_covariates = list(covariates)
     if exact and method == "ipw" and len(np.unique(strata)) > 1:
-        design_df = data.assign(_exact_stratum=strata)
+        design_df = data[covariates].assign(_exact_stratum=strata)
         ps_covariates.append("_exact_stratum")
         categorical = [*categorical, "_exact_stratum"]
     design = build_design(design_df, ps_covariates, categorical)
+    data = design_df = None  # the design matrix holds all the model reads from here on
     for cov, n_m in design.missing_imputed.items():
         if n_m and cov in covariates:
             missing_imputed[cov] = n_m
@@ -385,8 +410,9 @@ def match(
     n_dropped_support += lev.n_treated_dropped
     n_control_dropped_support = lev.n_control_dropped + n_control_exact
     keep = np.flatnonzero(lev.keep)
-    X = design.X.iloc[keep]
-    X = X[[c for c in X.columns if c not in lev.dropped_columns]]
+    X = design.X if len(keep) == len(t) else design.X.iloc[keep]
+    if lev.dropped_columns:
+        X = X[[c for c in X.columns if c not in lev.dropped_columns]]
     flat = [c for c in X.columns if _distinct_below_two(X[c].to_numpy(dtype=float))]
     if flat:
         warnings.append(f"design columns constant among the people kept, left out of the model: {flat}")
@@ -394,6 +420,7 @@ def match(
     if X.shape[1] == 0:
         raise ComparisonError("no covariate varies among the people who can be compared; nothing to match on")
     binary = [c for c in design.binary if c in X.columns]
+    design.X = None  # X holds the columns and rows kept
     subset(keep)
     if t.sum() < 2 or (1 - t).sum() < 2:
         raise ComparisonError(
@@ -458,8 +485,9 @@ def match(
         local = np.r_[a_t, a_c]  # positions into the analysed people
         w = np.r_[np.ones(len(a_t)), m.control_weight]
         pair = np.r_[m.treated_set, m.control_set]
-        n_control_matched = len(np.unique(a_c))
-        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(t))[np.unique(a_c)]
+        used = np.flatnonzero(np.bincount(a_c, minlength=len(t)))  # np.unique(a_c), without sorting
+        n_control_matched = len(used)
+        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(t))[used]
         ess = effective_sample_size(unit_w)
     else:
         local = np.flatnonzero(in_support)

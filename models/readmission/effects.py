@@ -68,20 +68,35 @@ UNIT_COLUMNS = ("exposed_timebank", "programme_start_day", "readmitted", "days_t
 def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) -> pd.DataFrame:
     """The columns the matched comparison reads (ids, :data:`UNIT_COLUMNS`, covariates, exact columns):
     the trial frames repeat each discharge on every trial day, so they carry no other column, and
-    the ids are categorical (the same values held as integer codes, so the engine's clustering on
-    the person and the count of discharges hash integers, not 900,000 pseudonyms)."""
+    the ids and text covariates are categorical (the same values held as integer codes, so the engine's
+    clustering on the person, the count of discharges and the coding of a covariate such as ``sex``
+    read integers, not millions of strings). A text covariate's categories are its sorted values, the
+    reference-first order the engine gives text (:func:`models.comparison.design.build_design`)."""
     keep = ["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates, *settings.exact]
     frame = discharges[[c for c in dict.fromkeys(keep) if c in discharges.columns]]
-    return frame.astype({c: "category" for c in ("discharge_id", "person_id") if c in frame.columns})
+    text = [c for c in dict.fromkeys([*settings.matching_covariates, *settings.exact])
+            if c in frame.columns and _all_text(frame[c])]
+    return frame.astype({c: "category" for c in ("discharge_id", "person_id", *text) if c in frame.columns})
+
+
+def _all_text(column: pd.Series) -> bool:
+    """An object column whose values are all strings (missing values aside)."""
+    return column.dtype == object and bool(column.dropna().map(type).eq(str).all())
 
 
 def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> pd.DataFrame:
     """The rows to match for one comparison: ``treated``, ``trial_day`` and the outcome ``readmitted``
     counted from ``trial_day``."""
-    rows = trial_frame(units(discharges, comparison), settings.design, "start", "event",
+    unit_rows = units(discharges, comparison)
+    # the trial rows repeat each discharge on every trial day: they carry neither the routes units() has
+    # read into start and blocked nor the readmission flag counted again from trial_day below
+    read = [c for c in ("exposed_timebank", "programme_start_day", "readmitted")
+            if c not in (*settings.matching_covariates, *settings.exact)]
+    rows = trial_frame(unit_rows.drop(columns=read), settings.design, "start", "event",
                        landmark_day=settings.landmark, blocked="blocked")
-    counted = ~np.isnan(rows["event"].to_numpy(dtype=float)) & (rows["event"].to_numpy(dtype=float) >= rows["trial_day"].to_numpy())
-    return rows.assign(readmitted=counted.astype(int))
+    event = rows["event"].to_numpy(dtype=float)
+    rows["readmitted"] = (~np.isnan(event) & (event >= rows["trial_day"].to_numpy())).astype(int)
+    return rows
 
 
 def design_sentence(settings: ReadmissionSettings, comparison: str, covariates: list[str]) -> str:
@@ -154,9 +169,13 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
                 continue  # no participants by this route: nothing to report
             rows.append(ccw_row(cloned, settings, comparison, OUTCOME))
             continue
+        df = None  # the last comparison's trial rows go before this one's are built
         df = design_rows(compared, settings, comparison)
         n_t = int(df["treated"].sum())
         n_units = int(df["discharge_id"].nunique()) if len(df) else 0
+        for read in ("start", "event", "blocked", "days_to_readmission"):  # counted into treated and readmitted
+            if read in df.columns and read not in (*covs, *settings.exact):
+                del df[read]  # in place: the engine's input (and matched data) carry only what it reads
         extra = []
         if settings.design == "exposure_window":
             extra.append("design exposure_window counts participation that starts after follow-up has begun: "

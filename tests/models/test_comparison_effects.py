@@ -230,3 +230,51 @@ def test_verdict_statement_in_percentage_points():
     assert s == "Significant reduction: risk difference -9.0 per 100 people (95% CI -14.0 to -2.0)."
     s = verdict_statement("inconclusive", "hazard_ratio", 0.9, 0.7, 1.15)
     assert s == "Inconclusive: hazard ratio 0.90 (95% CI 0.70 to 1.15)."
+
+
+def _whole_matrix_stats(X, t, w):
+    """The balance statistics as computed before the chunked sums: the whole group's rows at once."""
+    out = []
+    for grp in (t, ~t):
+        xs, ws = X[grp], w[grp]
+        v1 = ws.sum()
+        m = (ws[:, None] * xs).sum(axis=0) / v1
+        v2 = (ws**2).sum()
+        denom = v1 - v2 / v1
+        var = (ws[:, None] * (xs - m) ** 2).sum(axis=0) / denom if denom > 0 else np.full(xs.shape[1], np.nan)
+        out.append((m, var))
+    return out
+
+
+@pytest.mark.parametrize("chunk", [3, 64, 1 << 20])
+def test_balance_sums_in_chunks_equal_the_whole_matrix_sums_to_the_bit(monkeypatch, chunk):
+    from models.comparison import balance
+
+    monkeypatch.setattr(balance, "CHUNK_ROWS", chunk)
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"age": rng.normal(50, 15, 1001), "imd": rng.integers(1, 11, 1001).astype(float),
+                          "flag": (rng.random(1001) < 0.3).astype(float)})
+    X = frame.to_numpy(dtype=float)  # column-major, as the design matrix is
+    t = rng.random(1001) < 0.2
+    w = rng.choice([1.0, 0.5, 1 / 3], 1001)
+    for got, want in ((balance._stats(X, t), _whole_matrix_stats(X, t, np.ones(len(X)))),
+                      (balance._stats(X, t, w), _whole_matrix_stats(X, t, w))):
+        for (m1, v1), (m2, v2) in zip(want, got):
+            assert np.array_equal(m1, m2) and np.array_equal(v1, v2)
+
+
+def test_cluster_codes_equal_numpy_unique_and_are_computed_once():
+    from models.comparison.effects import CodedClusters, _codes, cluster_variance, code_clusters
+
+    rng = np.random.default_rng(3)
+    dense = rng.permutation(np.repeat(np.arange(40), 3))  # codes 0..39, every one used: their own codes
+    gappy = dense * 7 + 2  # integers with gaps: coded by hashing
+    big = np.r_[dense, 10**9]  # a label beyond the row count is never treated as a code
+    for labels in (dense, gappy, big, dense.astype(str)):
+        codes, g = _codes(labels)
+        uniq, inv = np.unique(labels, return_inverse=True)
+        assert np.array_equal(codes, inv) and g == len(uniq)
+    psi = rng.normal(size=len(dense))
+    coded = code_clusters([dense, gappy % 11])
+    assert all(isinstance(c, CodedClusters) for c in coded)
+    assert cluster_variance(psi, coded) == cluster_variance(psi, [dense, gappy % 11])

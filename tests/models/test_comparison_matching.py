@@ -251,3 +251,24 @@ def test_runs_of_tied_controls_match_the_tied_brute_force(seed):
             x = float(xt[m.matched_treated[m.treated_set == s][0]])
             got[x] = sorted(m.set_controls[m.control_set == s].tolist())
         assert got == brute_tied_greedy(xt, xc, width)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_runs_of_tied_controls_stop_at_stratum_bounds(seed):
+    # a run of equal scores can cross from one stratum into the next in the sorted controls; each
+    # stratum must still match as the tied brute force does on its own people
+    rng = np.random.default_rng(100 + seed)
+    grid = np.round(rng.normal(size=4), 3)
+    xt, xc = rng.choice(grid, 24), rng.choice(grid, 90)
+    st, sc = rng.integers(0, 3, 24), rng.integers(0, 3, 90)
+    for width in (0.05, 10.0):
+        m = match_nearest(xt, xc, strata_treated=st, strata_control=sc, caliper_width=width)
+        for s in range(3):
+            got = {}
+            for set_id in np.unique(m.control_set):
+                first = m.matched_treated[m.treated_set == set_id][0]
+                if st[first] == s:
+                    got[float(xt[first])] = sorted(m.set_controls[m.control_set == set_id].tolist())
+            local = np.flatnonzero(sc == s)
+            want = brute_tied_greedy(xt[st == s], xc[local], width)
+            assert got == {x: sorted(local[v].tolist()) for x, v in want.items()}

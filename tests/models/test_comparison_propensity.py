@@ -85,3 +85,15 @@ def test_perfect_prediction_is_refused_as_statsmodels_detects_it():
     t = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1.0])
     with pytest.raises(ComparisonError, match="separation"):
         fit_propensity(X, t)
+
+
+def test_row_codes_of_two_valued_columns_equal_pandas_factorize():
+    from models.comparison.propensity import _column_codes
+
+    rng = np.random.default_rng(11)
+    cases = [rng.integers(0, 2, 50).astype(float), np.r_[1.0, np.zeros(9)], np.full(7, 3.5), np.array([0.0, -0.0, 1.0]),
+             np.array([np.nan, 1.0, np.nan]), np.array([1.0, np.nan, 1.0]), rng.integers(0, 3, 40), np.array([2.0, 5.0])]
+    for column in cases:
+        codes, n = _column_codes(column)
+        want, uniques = pd.factorize(column, use_na_sentinel=False)
+        assert np.array_equal(codes, want) and n == len(uniques)
