@@ -116,7 +116,7 @@ class _GroupSums:
         codes, _ = pd.factorize(pd.Series(groups), sort=False)
         if (codes < 0).any():
             raise ValueError("missing group labels")
-        M = np.column_stack([X, y]).astype(float)
+        M = np.column_stack([X, y]).astype(float, copy=False)
         self.N, self.p = X.shape
         G = int(codes.max()) + 1
         sizes = np.bincount(codes, minlength=G)
@@ -227,6 +227,39 @@ def _cluster_robust(y: np.ndarray, X: np.ndarray, groups, beta: np.ndarray, lam:
     bread = _chol_solve(Lx, np.eye(p))
     c = G / (G - 1) * (N - 1) / (N - p) if G > 1 and N > p else np.nan
     return c * bread @ (scores.T @ scores) @ bread
+
+
+def main_effects_design(data: pd.DataFrame, y: str, terms: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``y``, the design matrix and its column names of ``y ~ term + term + ...`` exactly as ``patsy.dmatrices`` builds
+    them for main effects: an intercept, then the categorical terms (pandas Categorical columns; treatment coding
+    against the first category, columns ``term[T.level]``), then the numeric ones, each group in the order given
+    (patsy's term order). One C-ordered float matrix, filled in place: patsy's per-factor arrays and the data frame it
+    returns cost most of the fits' time and memory at 1M persons (issue 18); ``tests/models/test_random_intercept.py``
+    checks the two agree exactly."""
+    categorical = [t for t in terms if isinstance(data[t].dtype, pd.CategoricalDtype)]
+    numeric = [t for t in terms if t not in categorical]
+    names = ["Intercept"]
+    for t in categorical:
+        names += [f"{t}[T.{level}]" for level in data[t].cat.categories[1:]]
+    X = np.empty((len(data), len(names) + len(numeric)))
+    X[:, 0] = 1.0
+    j = 1
+    for t in categorical:
+        k = len(data[t].cat.categories) - 1
+        X[:, j:j + k] = data[t].cat.codes.to_numpy()[:, None] == np.arange(1, k + 1)[None, :]
+        j += k
+    for t in numeric:
+        X[:, j] = data[t].to_numpy(dtype=float)
+        j += 1
+    return data[y].to_numpy(dtype=float), X, names + numeric
+
+
+def fit_main_effects(data: pd.DataFrame, y: str, terms: list[str], groups) -> RandomInterceptFit:
+    """:func:`fit_random_intercept` of ``y ~ term + term + ...`` (main effects; pandas Categorical columns are factors),
+    with the design built by :func:`main_effects_design` instead of patsy: the same fit, to the last bit."""
+    yv, X, names = main_effects_design(data, y, terms)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit(yv, X, names, groups)
 
 
 def fit_random_intercept(formula: str, data: pd.DataFrame, groups) -> RandomInterceptFit:

@@ -4,7 +4,7 @@ For each reading::
 
     score ~ months + hours_given / unit + hours_received / unit + covariates [+ item] + (1 | person)
 
-fitted by REML with a random intercept per person (``random_intercept.fit_random_intercept``:
+fitted by REML with a random intercept per person (``random_intercept.fit_main_effects``:
 exact and vectorised over people, the estimates, standard errors and log-likelihood of
 statsmodels ``MixedLM(reml=True)`` without its per-person Python loop). Standard errors are
 clustered on the person by default (``trajectory_se = "person_cluster"``: the CR1 sandwich of
@@ -50,7 +50,7 @@ from scipy import stats
 
 from models.wellbeing import scales
 from models.wellbeing.journeys import person_covariates
-from models.wellbeing.random_intercept import fit_random_intercept
+from models.wellbeing.random_intercept import fit_main_effects
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, empty, table_exists
 from schemas.marts import mart
@@ -134,9 +134,8 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
     info["covariates"] = ", ".join(used)
     if not rhs:
         return not_fitted("not fitted: nothing varies")
-    formula = f"{y} ~ " + " + ".join(rhs)
     try:
-        res = fit_random_intercept(formula, d, d["person_id"])
+        res = fit_main_effects(d, y, rhs, d["person_id"])
     except (ValueError, np.linalg.LinAlgError) as err:  # e.g. collinear terms (SingularDesignError)
         return not_fitted(f"not fitted: {err}")
     info["converged"] = res.converged
