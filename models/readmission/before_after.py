@@ -127,7 +127,6 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     if frame.empty:
         return pd.DataFrame(), counts
     frame = frame[["person_id", "index_date", "treated"]].assign(treated=lambda f: f["treated"].astype(int))
-    frame["index_date"] = frame["index_date"].dt.date
     extra = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
     ).fetchall() if r[0] not in PERSON_COLUMNS + _META] if table_exists(con, "staging", "persons") else []
