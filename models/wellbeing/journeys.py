@@ -186,8 +186,7 @@ def build_core(con: duckdb.DuckDBPyConnection,
         LEFT JOIN _wb_stage st ON st.star_version = s.star_version AND st.area = s.area
              AND s.raw_score >= st.band_min AND s.raw_score < st.band_max + 1
         WHERE s.score IS NOT NULL
-        ORDER BY s.person_id, s.star_version, s.area, s.assessed_on
-    """)
+    """)  # unsorted, as core.wellbeing_trials: every reader orders (the model frame) or aggregates what it reads
     extra_sql = "".join(f', p."{c}"' for c in extra)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _wb_people AS
