@@ -78,12 +78,13 @@ def model_frame(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
     extra = "".join(f', p."{c}"' for c in covs if c != "age")
     unit = float(settings.hours_unit)
     frame = con.execute(f"""
-        SELECT dense_rank() OVER (ORDER BY r.person_id) - 1 AS person_id, r.star_version, r.area, r.score_oriented, r.score_10, r.score_scale,
+        SELECT p.person_rank AS person_id, r.star_version, r.area, r.score_oriented, r.score_10, r.score_scale,
                r.months_since_first AS months, r.hours_given / {unit} AS hours_given,
                r.hours_received / {unit} AS hours_received,
                date_diff('day', p.birth_date, p.first_reading_on) / 365.25 AS age{extra}
-        FROM {READINGS} r JOIN {PEOPLE} p USING (person_id)
-        ORDER BY r.person_id, r.star_version, r.area, r.assessed_on
+        FROM {READINGS} r
+        JOIN (SELECT *, row_number() OVER (ORDER BY person_id) - 1 AS person_rank FROM {PEOPLE}) p USING (person_id)
+        ORDER BY p.person_rank, r.star_version, r.area, r.assessed_on
     """).df()
     return frame, covs
 
