@@ -97,8 +97,10 @@ def _levels(values: pd.Series) -> pd.Series:
     """A categorical term's column as a pandas Categorical, text levels sorted (patsy's own order for text), which patsy
     codes as a factor without testing every value for missingness and collecting the levels one by one (most of the
     model mart's time at 100,000 persons; issue 18)."""
-    text = pd.api.types.infer_dtype(values, skipna=False) == "string"
-    return pd.Series(pd.Categorical(values, categories=sorted(values.unique()) if text else None), index=values.index)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # codes and sorted levels in one pass over the text
+        codes, levels = pd.factorize(values, sort=True)
+        return pd.Series(pd.Categorical.from_codes(codes, levels), index=values.index)
+    return pd.Series(pd.Categorical(values), index=values.index)
 
 
 def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str | None,
