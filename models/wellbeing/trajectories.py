@@ -108,10 +108,12 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
     """Fit one mixed model; returns (term rows, fit info). Never raises on bad data: status says why."""
     info = {"n_readings": 0, "n_people": 0, "n_dropped_missing": 0, "converged": None, "covariates": ""}
     cols = [y, "person_id", *TERMS, *covariates] + ([item] if item else [])
-    d = data[cols].copy()
+    d = data[cols]  # a new frame (a list of columns is copied): the caller's frame is not changed below
     complete = d.notna().all(axis=1)
     info["n_dropped_missing"] = int((~complete).sum())
-    d = d[complete].rename(columns={c: _safe(c) for c in covariates})
+    if not complete.all():  # no second copy of 2.5M readings when nothing is missing
+        d = d[complete]
+    d = d.rename(columns={c: _safe(c) for c in covariates}, copy=False)
     info["n_readings"], info["n_people"] = len(d), int(d["person_id"].nunique())
 
     def not_fitted(reason: str):
