@@ -127,7 +127,6 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     if frame.empty:
         return pd.DataFrame(), counts
     frame = frame[["person_id", "index_date", "treated"]].assign(treated=lambda f: f["treated"].astype(int))
-    frame["index_date"] = frame["index_date"].dt.date
     extra = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
     ).fetchall() if r[0] not in PERSON_COLUMNS + _META] if table_exists(con, "staging", "persons") else []
@@ -167,6 +166,7 @@ def event_counts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, events_sql
             WITH _rd_idx AS (SELECT _pos, person_id, index_date::DATE AS index_date FROM _rd_idx0)
             SELECT {", ".join(counted)}
             FROM _rd_idx f LEFT JOIN ({events_sql}) e ON e.person_id = f.person_id
+             AND e.d BETWEEN f.index_date - {b} AND f.index_date + {a - 1}  -- only the windows' events: half the rows
             GROUP BY f._pos ORDER BY f._pos
         """).df()
     finally:

@@ -147,17 +147,24 @@ def continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSetti
                         THEN 0 ELSE 1 END AS new_chain
             FROM ordered
         ), chained AS (
-            SELECT *, sum(new_chain) OVER (PARTITION BY person_id ORDER BY spell_seq
-                                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS seq
+            SELECT *, sum(new_chain) OVER w AS seq,
+                   lead(new_chain, 1, 1) OVER w = 1 AND new_chain = 1 AS alone  -- a chain of this one spell
             FROM flagged
+            WINDOW w AS (PARTITION BY person_id ORDER BY spell_seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         )
+        -- a one-spell chain is its spell (most chains): only longer chains are aggregated, as the aggregate with
+        -- its ordered list was most of this statement at 1M persons (issue 18)
+        SELECT spell_id, person_id, seq, spell_id, spell_id, 1::INTEGER, admitted_on, discharged_on, admission_method,
+               discharge_destination, provider_id, specialty, coalesce(cancer, false), [specialty]
+        FROM chained WHERE alone
+        UNION ALL
         SELECT arg_max(spell_id, spell_seq) AS chain_id, person_id, seq,
                arg_min(spell_id, spell_seq), arg_max(spell_id, spell_seq), count(*)::INTEGER,
                min(admitted_on), max(discharged_on),
                arg_min(admission_method, spell_seq), arg_max(discharge_destination, spell_seq),
                arg_max(provider_id, spell_seq), arg_max(specialty, spell_seq),
                bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq)
-        FROM chained
+        FROM chained WHERE NOT alone
         GROUP BY person_id, seq
         ) AS t({_columns(CONTINUOUS_SPELLS)})
     """)

@@ -25,27 +25,31 @@ from schemas.marts import mart
 AT_LEAST_ONE_AREA = "at_least_one_area"
 
 
-def period_of(dates: pd.Series, period: str) -> pd.Series:
-    """'2023' (year), '2023-Q1' (quarter) or '2023-01' (month) of each date."""
-    d = pd.to_datetime(dates)
+def period_sql(column: str, period: str) -> str:
+    """SQL for the period of a date column: '2023' (year), '2023-Q1' (quarter) or '2023-01' (month)."""
     if period == "year":
-        return d.dt.strftime("%Y")
+        return f"strftime({column}, '%Y')"
     if period == "quarter":
-        return d.dt.year.astype(str) + "-Q" + d.dt.quarter.astype(str)
-    return d.dt.strftime("%Y-%m")
+        return f"year({column})::VARCHAR || '-Q' || quarter({column})::VARCHAR"
+    return f"strftime({column}, '%Y-%m')"
 
 
-def journeys(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
-    """core.star_journeys as a frame, with ``period`` (of the baseline reading) added; empty if absent."""
+JOURNEY_COLUMNS = ("person_id", "star_version", "area", "timebank_id", "participant", "period", "higher_is_better",
+                   "score_scale", "n_readings", "baseline_on", "baseline_score", "baseline_stage", "baseline_stage_order",
+                   "latest_score", "latest_stage", "latest_stage_order", "paired", "change", "improvement",
+                   "months_between", "outcome", "s_diff", "rci_threshold", "reliable_improvement",
+                   "reliable_deterioration")
+
+
+def journeys(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, columns: tuple[str, ...] | None = None
+             ) -> pd.DataFrame:
+    """core.star_journeys as a frame (in its order), with ``period`` (of the baseline reading) added; only ``columns``
+    when given (a mart that needs four of the 30 columns does not fetch the rest); empty if absent."""
     if not table_exists(con, JOURNEYS):
-        return pd.DataFrame(columns=["person_id", "star_version", "area", "timebank_id", "participant", "period",
-                                     "higher_is_better", "score_scale", "n_readings", "baseline_on", "baseline_score",
-                                     "baseline_stage", "baseline_stage_order", "latest_score", "latest_stage",
-                                     "latest_stage_order", "paired", "change", "improvement", "months_between", "outcome",
-                                     "s_diff", "rci_threshold", "reliable_improvement", "reliable_deterioration"])
-    j = con.execute(f"SELECT * FROM {JOURNEYS}").df()
-    j["period"] = period_of(j["baseline_on"], settings.period) if len(j) else pd.Series(dtype=object)
-    return j
+        return pd.DataFrame(columns=list(columns or JOURNEY_COLUMNS))
+    period = f"{period_sql('baseline_on', settings.period)} AS period"
+    picked = "*, " + period if columns is None else ", ".join(period if c == "period" else f'"{c}"' for c in columns)
+    return con.execute(f"SELECT {picked} FROM {JOURNEYS}").df()
 
 
 def _expand(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -81,7 +85,9 @@ def change_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) ->
 
     Each group is read as positions into column arrays (pandas' per-group frame indexing was most of the time at 100,000
     persons; issue 18)."""
-    j = journeys(con, settings)
+    j = journeys(con, settings, tuple(dict.fromkeys((*PERSON_VERSION_COLUMNS, "area", "rci_threshold", "score_scale",
+                                                     "higher_is_better", "change", "baseline_score", "latest_score",
+                                                     "months_between"))))
     if j.empty:
         return empty(CHANGE).drop(columns="run_id")
     j = j.assign(paired=_bool(j["paired"]), reliable_improvement=_bool(j["reliable_improvement"]),
@@ -133,6 +139,11 @@ def _reliable(ri: int, rd: int, n: int) -> dict:
             "pct_reliable_improvement": _pct(ri, n), "pct_reliable_deterioration": _pct(rd, n)}
 
 
+#: the journey columns :func:`person_version` reads
+PERSON_VERSION_COLUMNS = ("person_id", "star_version", "timebank_id", "participant", "period", "n_readings", "paired",
+                          "outcome", "s_diff", "reliable_improvement", "reliable_deterioration")
+
+
 def person_version(j: pd.DataFrame) -> pd.DataFrame:
     """One row per person x version: moved in at least one area, and the reliable-change rule.
 
@@ -180,7 +191,7 @@ def _any_area_rows(j: pd.DataFrame, settings: WellbeingSettings) -> list[dict]:
 
 def snapshot_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
     """marts.wellbeing_snapshot: the stage of everyone's baseline reading (single readings included)."""
-    j = journeys(con, settings)
+    j = journeys(con, settings, ("star_version", "area", "timebank_id", "baseline_stage"))
     j = j[j["baseline_stage"].notna()] if len(j) else j
     if j.empty:
         return empty(SNAPSHOT).drop(columns="run_id")
@@ -203,7 +214,7 @@ def transitions_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSetting
     The full matrix of each version and area is given (zero cells included), for every time
     bank with paired readings and for ``all``.
     """
-    j = journeys(con, settings)
+    j = journeys(con, settings, ("star_version", "area", "timebank_id", "paired", "baseline_stage", "latest_stage"))
     if len(j):
         j = j[_bool(j["paired"]) & j["baseline_stage"].notna() & j["latest_stage"].notna()]
     if j.empty:
@@ -256,7 +267,7 @@ def reliable_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) 
     readings who are not participants) beside them, in the form the social-value model
     reads (``models.social_value.model_outputs``: estimand gross, direction, rates, n).
     """
-    j = journeys(con, settings)
+    j = journeys(con, settings, (*PERSON_VERSION_COLUMNS, "area"))
     if j.empty:
         return empty(RELIABLE).drop(columns="run_id")
     pv = person_version(j)

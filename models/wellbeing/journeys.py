@@ -154,6 +154,8 @@ def build_core(con: duckdb.DuckDBPyConnection,
             LEFT JOIN _wb_conv c ON c.star_version = r.star_version AND c.raw_score = r.raw_score
         ), dates AS (
             SELECT DISTINCT person_id, assessed_on FROM scored
+        ), firsts AS (  -- a group-by and join: cheaper than a window partitioned by person at 1M readings
+            SELECT person_id, star_version, min(assessed_on) AS first_on FROM scored WHERE score IS NOT NULL GROUP BY ALL
         ), hours AS (
             SELECT m.person_id, e.exchanged_on::DATE AS exchanged_on, e.hours::DOUBLE AS hours, 'given' AS dir
             FROM {_source(con, 'staging.timebank_exchanges')} e JOIN _wb_members m ON e.giver_id = m.member_id
@@ -176,16 +178,15 @@ def build_core(con: duckdb.DuckDBPyConnection,
                         - s.scale_min) / (s.scale_max - s.scale_min) AS score_10,
                s.scale_min, s.scale_max, s.higher_is_better, s.score_scale,
                st.stage, st.stage_order::INTEGER AS stage_order,
-               date_diff('day', min(s.assessed_on) OVER (PARTITION BY s.person_id, s.star_version), s.assessed_on)
-                   / {DAYS_PER_MONTH} AS months_since_first,
+               date_diff('day', f.first_on, s.assessed_on) / {DAYS_PER_MONTH} AS months_since_first,
                a.hours_given, a.hours_received
         FROM scored s
         JOIN at_date a USING (person_id, assessed_on)
+        JOIN firsts f ON f.person_id = s.person_id AND f.star_version = s.star_version
         LEFT JOIN _wb_stage st ON st.star_version = s.star_version AND st.area = s.area
              AND s.raw_score >= st.band_min AND s.raw_score < st.band_max + 1
         WHERE s.score IS NOT NULL
-        ORDER BY s.person_id, s.star_version, s.area, s.assessed_on
-    """)
+    """)  # unsorted, as core.wellbeing_trials: every reader orders (the model frame) or aggregates what it reads
     extra_sql = "".join(f', p."{c}"' for c in extra)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _wb_people AS
@@ -216,29 +217,29 @@ def build_core(con: duckdb.DuckDBPyConnection,
         ORDER BY seen.person_id
     """)
     pick = "n_readings >= 2 AND r2_oriented < r1_oriented" if first_two else "false"
+    reading = "{'on': assessed_on, 'score': score, 'oriented': score_oriented, 'stage': stage, 'stage_order': stage_order}"
+    # the first two readings when the rule may pick the second, else the first alone (a quarter cheaper at 1M)
+    first_readings = f"arg_min({reading}, assessed_on, 2)" if first_two else f"[arg_min({reading}, assessed_on)]"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _wb_journeys AS
-        WITH o AS (
-            SELECT *, row_number() OVER w AS rn, count(*) OVER (PARTITION BY person_id, star_version, area) AS n_readings
-            FROM _wb_readings
-            WINDOW w AS (PARTITION BY person_id, star_version, area ORDER BY assessed_on)
-        ), agg AS (
+        WITH agg AS (  -- readings' dates are distinct per person x version x area (the natural key): first (two), latest
             SELECT person_id, star_version, area, any_value(higher_is_better) AS higher_is_better,
-                   any_value(score_scale) AS score_scale, any_value(n_readings) AS n_readings,
-                   max(assessed_on) FILTER (WHERE rn = 1) AS r1_on, max(score) FILTER (WHERE rn = 1) AS r1_score,
-                   max(score_oriented) FILTER (WHERE rn = 1) AS r1_oriented,
-                   max(stage) FILTER (WHERE rn = 1) AS r1_stage, max(stage_order) FILTER (WHERE rn = 1) AS r1_order,
-                   max(assessed_on) FILTER (WHERE rn = 2) AS r2_on, max(score) FILTER (WHERE rn = 2) AS r2_score,
-                   max(score_oriented) FILTER (WHERE rn = 2) AS r2_oriented,
-                   max(stage) FILTER (WHERE rn = 2) AS r2_stage, max(stage_order) FILTER (WHERE rn = 2) AS r2_order,
-                   max(assessed_on) FILTER (WHERE rn = n_readings) AS latest_on,
-                   max(score) FILTER (WHERE rn = n_readings) AS latest_score,
-                   max(score_oriented) FILTER (WHERE rn = n_readings) AS latest_oriented,
-                   max(stage) FILTER (WHERE rn = n_readings) AS latest_stage,
-                   max(stage_order) FILTER (WHERE rn = n_readings) AS latest_stage_order
-            FROM o GROUP BY person_id, star_version, area
+                   any_value(score_scale) AS score_scale, count(*) AS n_readings,
+                   {first_readings} AS first_two,
+                   arg_max({{'on': assessed_on, 'score': score, 'oriented': score_oriented, 'stage': stage,
+                             'stage_order': stage_order}}, assessed_on) AS latest
+            FROM _wb_readings GROUP BY person_id, star_version, area
+        ), flat AS (
+            SELECT person_id, star_version, area, higher_is_better, score_scale, n_readings,
+                   first_two[1].on AS r1_on, first_two[1].score AS r1_score, first_two[1].oriented AS r1_oriented,
+                   first_two[1].stage AS r1_stage, first_two[1].stage_order AS r1_order,
+                   first_two[2].on AS r2_on, first_two[2].score AS r2_score, first_two[2].oriented AS r2_oriented,
+                   first_two[2].stage AS r2_stage, first_two[2].stage_order AS r2_order,
+                   latest.on AS latest_on, latest.score AS latest_score, latest.oriented AS latest_oriented,
+                   latest.stage AS latest_stage, latest.stage_order AS latest_stage_order
+            FROM agg
         ), base AS (
-            SELECT *, ({pick}) AS use_second FROM agg
+            SELECT *, ({pick}) AS use_second FROM flat
         ), chosen AS (
             SELECT person_id, star_version, area, higher_is_better, score_scale, n_readings,
                    CASE WHEN use_second THEN 2 ELSE 1 END AS baseline_reading,
@@ -302,8 +303,10 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, z
                 WHERE person_id IS NOT NULL AND started_on IS NOT NULL
             ) GROUP BY person_id
         ), occ AS (
-            SELECT person_id, star_version, assessed_on, min(assessed_on) OVER (PARTITION BY person_id, star_version) AS first_on
-            FROM (SELECT DISTINCT person_id, star_version, assessed_on FROM _wb_readings)
+            SELECT d.person_id, d.star_version, d.assessed_on, f.first_on
+            FROM (SELECT DISTINCT person_id, star_version, assessed_on FROM _wb_readings) d
+            JOIN (SELECT person_id, star_version, min(assessed_on) AS first_on FROM _wb_readings GROUP BY ALL) f
+              ON f.person_id = d.person_id AND f.star_version = d.star_version
         ), part AS (
             SELECT o.person_id, o.star_version, date_trunc('month', s.started_on)::DATE AS trial_month, TRUE AS participant,
                    s.started_on AS time_zero, max(o.assessed_on) AS baseline_on, any_value(o.first_on) AS first_on
@@ -362,8 +365,8 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, z
              AND pr.area = b.area AND pr.assessed_on = r.prior_on
         LEFT JOIN sdiff d ON d.star_version = r.star_version AND d.area = b.area
         JOIN _wb_people p ON p.person_id = r.person_id
-        ORDER BY r.star_version, r.trial_month, r.person_id, r.participant, b.area
-    """)
+    """)  # in no particular order: its one reader (models.wellbeing.effects) orders what it reads; sorting its
+    # 3.5M rows at 1M persons was a third of this statement (issue 18)
 
 
 def reading_counts(con: duckdb.DuckDBPyConnection) -> dict:

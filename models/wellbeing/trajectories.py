@@ -4,7 +4,7 @@ For each reading::
 
     score ~ months + hours_given / unit + hours_received / unit + covariates [+ item] + (1 | person)
 
-fitted by REML with a random intercept per person (``random_intercept.fit_random_intercept``:
+fitted by REML with a random intercept per person (``random_intercept.fit_main_effects``:
 exact and vectorised over people, the estimates, standard errors and log-likelihood of
 statsmodels ``MixedLM(reml=True)`` without its per-person Python loop). Standard errors are
 clustered on the person by default (``trajectory_se = "person_cluster"``: the CR1 sandwich of
@@ -50,7 +50,7 @@ from scipy import stats
 
 from models.wellbeing import scales
 from models.wellbeing.journeys import person_covariates
-from models.wellbeing.random_intercept import fit_random_intercept
+from models.wellbeing.random_intercept import fit_main_effects
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, empty, table_exists
 from schemas.marts import mart
@@ -70,18 +70,21 @@ Z95 = float(stats.norm.ppf(0.975))
 
 
 def model_frame(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
+    """Every scored reading with its model terms, in person order; ``person_id`` is the person's rank (0, 1, ...):
+    every fit groups by it, and integers cost a fraction of the 64-character text at 1M persons."""
     covs, _ = person_covariates(con, settings)
     if not (table_exists(con, READINGS) and table_exists(con, PEOPLE)):
         return pd.DataFrame(), covs
     extra = "".join(f', p."{c}"' for c in covs if c != "age")
     unit = float(settings.hours_unit)
     frame = con.execute(f"""
-        SELECT r.person_id, r.star_version, r.area, r.score_oriented, r.score_10, r.score_scale,
+        SELECT p.person_rank AS person_id, r.star_version, r.area, r.score_oriented, r.score_10, r.score_scale,
                r.months_since_first AS months, r.hours_given / {unit} AS hours_given,
                r.hours_received / {unit} AS hours_received,
                date_diff('day', p.birth_date, p.first_reading_on) / 365.25 AS age{extra}
-        FROM {READINGS} r JOIN {PEOPLE} p USING (person_id)
-        ORDER BY r.person_id, r.star_version, r.area, r.assessed_on
+        FROM {READINGS} r
+        JOIN (SELECT *, row_number() OVER (ORDER BY person_id) - 1 AS person_rank FROM {PEOPLE}) p USING (person_id)
+        ORDER BY p.person_rank, r.star_version, r.area, r.assessed_on
     """).df()
     return frame, covs
 
@@ -94,8 +97,10 @@ def _levels(values: pd.Series) -> pd.Series:
     """A categorical term's column as a pandas Categorical, text levels sorted (patsy's own order for text), which patsy
     codes as a factor without testing every value for missingness and collecting the levels one by one (most of the
     model mart's time at 100,000 persons; issue 18)."""
-    text = pd.api.types.infer_dtype(values, skipna=False) == "string"
-    return pd.Series(pd.Categorical(values, categories=sorted(values.unique()) if text else None), index=values.index)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # codes and sorted levels in one pass over the text
+        codes, levels = pd.factorize(values, sort=True)
+        return pd.Series(pd.Categorical.from_codes(codes, levels), index=values.index)
+    return pd.Series(pd.Categorical(values), index=values.index)
 
 
 def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str | None,
@@ -103,10 +108,12 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
     """Fit one mixed model; returns (term rows, fit info). Never raises on bad data: status says why."""
     info = {"n_readings": 0, "n_people": 0, "n_dropped_missing": 0, "converged": None, "covariates": ""}
     cols = [y, "person_id", *TERMS, *covariates] + ([item] if item else [])
-    d = data[cols].copy()
+    d = data[cols]  # a new frame (a list of columns is copied): the caller's frame is not changed below
     complete = d.notna().all(axis=1)
     info["n_dropped_missing"] = int((~complete).sum())
-    d = d[complete].rename(columns={c: _safe(c) for c in covariates})
+    if not complete.all():  # no second copy of 2.5M readings when nothing is missing
+        d = d[complete]
+    d = d.rename(columns={c: _safe(c) for c in covariates}, copy=False)
     info["n_readings"], info["n_people"] = len(d), int(d["person_id"].nunique())
 
     def not_fitted(reason: str):
@@ -134,9 +141,8 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
     info["covariates"] = ", ".join(used)
     if not rhs:
         return not_fitted("not fitted: nothing varies")
-    formula = f"{y} ~ " + " + ".join(rhs)
     try:
-        res = fit_random_intercept(formula, d, d["person_id"])
+        res = fit_main_effects(d, y, rhs, d["person_id"])
     except (ValueError, np.linalg.LinAlgError) as err:  # e.g. collinear terms (SingularDesignError)
         return not_fitted(f"not fitted: {err}")
     info["converged"] = res.converged
@@ -171,7 +177,6 @@ def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
     frame, covs = model_frame(con, settings)
     if frame.empty:
         return empty(MODEL).drop(columns="run_id")
-    frame["person_id"] = pd.factorize(frame["person_id"])[0]  # grouped by every fit: integers, not 64-character text
     out = []
 
     def add(scope, version, area, scale, data, y, item):
@@ -186,12 +191,12 @@ def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
             add("area", version, area, scale, a, "score_oriented", None)
         if v["area"].nunique() > 1:
             add("version", version, ALL, scale, v, "score_oriented", "area")
-    pooled = frame.assign(item=frame["star_version"] + "." + frame["area"])
-    stars = pooled[pooled["star_version"].isin(scales.star_versions())]
+    frame["item"] = frame["star_version"] + "." + frame["area"]  # in place, not a copy of 2.5M readings at 1M persons
+    stars = frame[frame["star_version"].isin(scales.star_versions())]
     if stars["item"].nunique() > 1:
         add("stars", STARS, ALL, "1-10 equivalent, higher is better", stars, "score_10", "item")
-    if len(stars) < len(pooled) and pooled["item"].nunique() > 1:
-        add("all", ALL, ALL, "1-10 equivalent, higher is better", pooled, "score_10", "item")
+    if len(stars) < len(frame) and frame["item"].nunique() > 1:
+        add("all", ALL, ALL, "1-10 equivalent, higher is better", frame, "score_10", "item")
     for r in out:
         if str(r.get("status", "")).startswith("fitted"):
             r["status"] = f"{r['status']}; {DESCRIPTIVE[r['scope']]}"

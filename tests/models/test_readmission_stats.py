@@ -106,6 +106,30 @@ def test_funnel_on_fixture_has_every_provider(fixture_con):
 
 
 # ------------------------------------------------------------------ comparison
+def test_risk_model_on_distinct_rows_is_the_per_discharge_glm():
+    # the funnel's risk model is fitted on the distinct (covariates, outcome) rows with frequency weights (issue 18):
+    # the same likelihood as statsmodels' GLM on one row per discharge, so the same fitted risks to summation order
+    import numpy as np
+    import statsmodels.api as sm
+
+    from models.readmission.funnel import _design, fit_risk_model
+    rng = np.random.default_rng(3)
+    n = 4000
+    d = pd.DataFrame({"age": rng.integers(18, 90, n), "sex": rng.choice(["f", "m"], n), "imd_decile": rng.integers(1, 11, n),
+                      "prior_emergency_12m": rng.poisson(0.4, n), "specialty": rng.choice(["a", "b", "c", "d"], n)})
+    d.loc[rng.random(n) < 0.05, "imd_decile"] = None
+    risk = 1 / (1 + np.exp(-(-2.5 + 0.02 * (d["age"] - 50) + 0.4 * d["prior_emergency_12m"])))
+    d["readmitted"] = rng.random(n) < risk
+    s = ReadmissionSettings()
+    X = _design(d, s.funnel_covariates, s.funnel_categorical, s.funnel_min_level_count)
+    per_row = sm.GLM(d["readmitted"].astype(float).to_numpy(), X, family=sm.families.Binomial()).fit()
+    model = fit_risk_model(d, s)
+    assert model.note == "logistic GLM" and model.n == n
+    np.testing.assert_allclose(model.expected, per_row.predict(X), rtol=1e-10, atol=0)
+    np.testing.assert_allclose(model.params.to_numpy(), per_row.params.to_numpy(), rtol=1e-9, atol=1e-12)
+    assert list(model.params.index) == list(X.columns)
+
+
 def test_effects_on_fixture(fixture_con):
     frame, _ = readmission_effects(discharges_frame(fixture_con), ReadmissionSettings())
     row = frame.set_index("comparison").loc["any"]
