@@ -12,7 +12,8 @@ time over the floor, and rows read. Prints one Markdown table for docs/benchmark
 
 The parent also samples the child's resident memory (``VmRSS`` in ``/proc/<pid>/status``)
 every 0.2 s, so each step's line in ``steps_<persons>.tsv`` carries the most memory the
-process held while that step ran: it says which step sets the run's peak.
+process held while that step ran: it says which step sets the run's peak. Memory is given
+in GB of 2^30 bytes (GiB) throughout, as ``ru_maxrss`` has always been reported here.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def stage_times(dagster_home: Path, steps_file: Path | None = None, memory: Memo
     """Summed step durations per asset group (checks count with their asset) of the latest run.
 
     With ``steps_file``, also writes every step's key, duration and (with ``memory``) the most
-    resident memory sampled while it ran, in GB, there (tab-separated).
+    resident memory sampled while it ran, in GB of 2^30 bytes, there (tab-separated).
     """
     import dagster as dg
 
@@ -106,7 +107,7 @@ def stage_times(dagster_home: Path, steps_file: Path | None = None, memory: Memo
         run = instance.get_runs(limit=1)[0]
         stats = instance.get_run_step_stats(run.run_id)
         if steps_file is not None:
-            peak = (lambda s: memory.peak_between(s.start_time or 0, s.end_time or 0) / 1e9) if memory else (lambda s: float("nan"))
+            peak = (lambda s: memory.peak_between(s.start_time or 0, s.end_time or 0) / 1024 ** 3) if memory else (lambda s: float("nan"))
             steps_file.write_text("".join(f"{s.step_key}\t{(s.end_time or 0) - (s.start_time or 0):.2f}\t{peak(s):.2f}\n" for s in stats))
         for step in stats:
             owner = max((k for k in groups if step.step_key == k or step.step_key.startswith(k + "_")), key=len, default=None)
