@@ -266,8 +266,9 @@ def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=N
     return row
 
 
-def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> list[dict]:
-    sub, cov = design_rows(df, programme, settings)
+def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, rows=None) -> list[dict]:
+    """The Cox mart's rows of one programme label; ``rows``: its :func:`.prepare.design_rows` when already built."""
+    sub, cov = rows if rows is not None else design_rows(df, programme, settings)
     if df.empty:
         return [_placeholder(programme, settings, "no final cohort")]
     n, d = len(sub), int(sub["event"].sum()) if len(sub) else 0

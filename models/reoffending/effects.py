@@ -55,6 +55,7 @@ from models.comparison import (
 from models.time_zero import DesignWords
 from models.time_zero import design_sentence as sentence
 
+from .cox import cox_programme
 from .prepare import ANY, analysis_frame, design_rows, programme_labels
 from .settings import ReoffendingSettings
 from .tables import EFFECTS, SURVIVAL, empty_frame
@@ -78,12 +79,14 @@ VALUE_UNIT = {
 
 @dataclass
 class ReoffendingComparison:
-    """The three marts from one matching per programme, plus the engine results for reuse."""
+    """The three marts from one matching per programme (and the Cox mart from the same rows), plus the engine
+    results for reuse."""
 
     effects: pd.DataFrame
     survival: pd.DataFrame
     avoided: pd.DataFrame
     results: dict = field(default_factory=dict)  # programme -> {"binary": ComparisonResults, ...}
+    cox: pd.DataFrame | None = None  # marts.reoffending_cox's rows when asked for (``compare_reoffending(cox=True)``)
 
 
 def _design_text(s: ReoffendingSettings) -> str:
@@ -305,11 +308,13 @@ def design_sentence(settings: ReoffendingSettings, covariates: list[str]) -> str
                     grace_days=settings.participation_window_days)
 
 
-def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, periods: str | None):
+def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, periods: str | None,
+                      rows=None):
     """Effects rows, survival rows, avoided rows and engine results for one programme label.
 
-    One matching (:func:`models.comparison.match`) serves every outcome."""
-    sub, cov = design_rows(df, programme, settings)
+    One matching (:func:`models.comparison.match`) serves every outcome. ``rows``: the programme's
+    :func:`.prepare.design_rows` when the caller has built them already."""
+    sub, cov = rows if rows is not None else design_rows(df, programme, settings)
     n_t = int(sub["treated"].sum()) if len(sub) else 0
     n_c = int(len(sub) - n_t)
     common = {"n_participants": n_t, "n_comparison_pool": n_c, "cohort_periods": periods,
@@ -366,13 +371,20 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
     return [rows[m] for m in MEASURES], survival, _avoided_rows(programme, rows), {"binary": rb, "count": rc, "time": rt}
 
 
-def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings) -> ReoffendingComparison:
-    """Effects, survival and avoided reoffending for every programme label (module docstring)."""
+def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings, *, cox: bool = False) -> ReoffendingComparison:
+    """Effects, survival and avoided reoffending for every programme label (module docstring).
+
+    ``cox``: also the Cox model's rows (:func:`.cox.cox_programme`), fitted on the same design rows
+    of each programme, so the trial rows are built once for both (``ReoffendingComparison.cox``)."""
     df = analysis_frame(cohort, settings)
     periods = _periods(df)
-    effects, survival, avoided, results = [], [], [], {}
+    effects, survival, avoided, results, cox_rows = [], [], [], {}, []
     for programme in programme_labels(df):
-        rows, surv, avo, res = compare_programme(df, programme, settings, periods)
+        built = design_rows(df, programme, settings)
+        rows, surv, avo, res = compare_programme(df, programme, settings, periods, built)
+        if cox:
+            cox_rows += cox_programme(df, programme, settings, built)
+        del built
         effects += rows
         if surv is not None:
             survival.append(surv)
@@ -383,4 +395,4 @@ def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings) -> 
     eff = mart("marts.reoffending_effects").frame(effects)
     surv = pd.concat(survival, ignore_index=True)[cols(SURVIVAL)] if survival else empty_frame(SURVIVAL).drop(columns="run_id")
     avo = mart("marts.reoffending_avoided").frame(avoided)
-    return ReoffendingComparison(eff, surv, avo, results)
+    return ReoffendingComparison(eff, surv, avo, results, mart("marts.reoffending_cox").frame(cox_rows) if cox else None)

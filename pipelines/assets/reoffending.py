@@ -19,7 +19,6 @@ from models.reoffending import (
     justice_cohort,
     compare_reoffending,
     read_cohort,
-    reoffending_cox,
     reoffending_rates,
 )
 from models.reoffending.rates import rate_check
@@ -116,7 +115,7 @@ def _rates(con, rs, context):
 
 
 def _comparison(con, rs, context):
-    comp = compare_reoffending(read_cohort(con), rs)
+    comp = compare_reoffending(read_cohort(con), rs, cox=True)
     eff = comp.effects
     not_estimable = eff.loc[~eff["estimable"].astype(bool), ["programme", "measure", "not_estimable_reason"]] if len(eff) else eff
     for r in not_estimable.drop_duplicates("programme").itertuples():
@@ -124,15 +123,11 @@ def _comparison(con, rs, context):
     described = write_comparison_diagnostics(
         con, GROUP, [(Label(GROUP, programme, "binary_rate"), res["binary"]) for programme, res in comp.results.items()],
         context.run.run_id)
+    treated = comp.cox[comp.cox["term"] == "treated"] if len(comp.cox) else comp.cox
     return ({"marts.reoffending_effects": eff, "marts.reoffending_survival": comp.survival,
-             "marts.reoffending_avoided": comp.avoided},
-            {"marts.reoffending_effects": {"not_estimable": len(not_estimable), "comparisons_described": described}})
-
-
-def _cox(con, rs, context):
-    frame = reoffending_cox(read_cohort(con), rs)
-    treated = frame[frame["term"] == "treated"] if len(frame) else frame
-    return {"marts.reoffending_cox": frame}, {"marts.reoffending_cox": {"treated_terms": preview(treated)}}
+             "marts.reoffending_avoided": comp.avoided, "marts.reoffending_cox": comp.cox},
+            {"marts.reoffending_effects": {"not_estimable": len(not_estimable), "comparisons_described": described},
+             "marts.reoffending_cox": {"treated_terms": preview(treated)}})
 
 
 #: (marts written together) -> (model call, description of each mart). Each entry is one asset
@@ -142,16 +137,16 @@ MART_BUILDERS = {
     ("marts.reoffending_rates",): (_rates, (
         "Proven reoffending by cohort period, programme and index event type: binary rate (Wilson 95%), "
         "frequency, reoffences per reoffender; final cohorts pooled in the `all` rows.",)),
-    ("marts.reoffending_effects", "marts.reoffending_survival", "marts.reoffending_avoided"): (_comparison, (
+    ("marts.reoffending_effects", "marts.reoffending_survival", "marts.reoffending_avoided",
+     "marts.reoffending_cox"): (_comparison, (
         "Justice Data Lab style effects per programme: participants vs matched comparison for the binary rate, "
         "frequency and time to first reoffence (one matching for every measure), with intervals, verdicts and the "
         "'for every 100 people' wording; also the balance and overlap rows of the matching for the diagnostics marts.",
         "Kaplan-Meier curves of time to first proven reoffence, participants vs matched comparison, with 95% intervals.",
-        "Avoided proven reoffenders and reoffences with 95% intervals, for the social-value model.")),
-    ("marts.reoffending_cox",): (_cox, (
+        "Avoided proven reoffenders and reoffences with 95% intervals, for the social-value model.",
         "Cox proportional-hazards model of time to first proven reoffence per programme (treated + covariates, "
         "Efron partial likelihood, models/reoffending/partial_likelihood.py, equal to statsmodels PHReg to 1e-8) with a "
-        "Schoenfeld-residual PH test per term.",)),
+        "Schoenfeld-residual PH test per term, on the same design rows as the matched comparison (built once).")),
 }
 
 

@@ -197,3 +197,19 @@ def test_design_coded_per_person_equals_the_rows_coding():
     dropped = [c for c in rows.columns if c not in got.columns]
     assert dropped == ["sex[unknown]"] and "sex[unknown]" in notes[0]  # no reoffender among them
     pd.testing.assert_frame_equal(got, rows.drop(columns=dropped).reset_index(drop=True), check_exact=True)
+
+
+def test_cox_from_the_comparisons_design_rows_is_the_cox_mart():
+    """The pipeline fits the Cox model on the design rows the matched comparison built (built once per programme):
+    the same rows as reoffending_cox alone, and the comparison's own marts are unchanged by it."""
+    from models.reoffending import compare_reoffending
+
+    cohort = make_cohort(n=1500, seed=5, log_hr=-0.4)
+    settings = SETTINGS.model_copy(update={"covariates": ("age", "sex")})
+    both = compare_reoffending(cohort, settings, cox=True)
+    alone = compare_reoffending(cohort, settings)
+    pd.testing.assert_frame_equal(both.cox, reoffending_cox(cohort, settings))
+    assert (both.cox["term"] == "treated").any() and both.cox["hazard_ratio"].notna().all()
+    for name in ("effects", "survival", "avoided"):
+        pd.testing.assert_frame_equal(getattr(both, name), getattr(alone, name))
+    assert alone.cox is None
