@@ -30,10 +30,11 @@ def test_definitions_with_wellbeing_load():
             "marts/wellbeing_reliable_improvement"} <= keys
     assert len(wellbeing_assets) == 7
     # every check is declared on its asset (evaluated inside it, not a step of its own): aggregate_only of each mart
-    # and readings_accounted blocking, paired_minimum a warning
+    # and readings_accounted blocking, paired_minimum and the effects' estimates_complete not blocking
     specs = {(s.asset_key.to_user_string(), s.name): s.blocking for a in wellbeing_assets for s in a.check_specs}
     assert specs == {**{(t.replace(".", "/"), "aggregate_only"): True for t in wb.MART_TABLES},
-                     ("core/star_journeys", "readings_accounted"): True, ("marts/wellbeing_change", "paired_minimum"): False}
+                     ("core/star_journeys", "readings_accounted"): True, ("marts/wellbeing_change", "paired_minimum"): False,
+                     ("marts/wellbeing_effects", "estimates_complete"): False}
 
 
 def test_wellbeing_assets_materialise_after_ingest(inputs, tmp_path, monkeypatch):
