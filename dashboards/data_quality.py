@@ -56,10 +56,12 @@ def examples(con: duckdb.DuckDBPyConnection, per_rule: int = 3) -> pd.DataFrame:
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
     counts = source_counts(con, run_id)
     personal = counts[~counts["source"].isin(NOT_PERSONAL)]
-    published = pd.concat([
-        rule.table(personal, ["rows_read", "rows_staged", "rows_quarantined"], {},
-                   {"quarantined_pct": ("rows_quarantined", "rows_read", 100.0, True)}),
-        counts[counts["source"].isin(NOT_PERSONAL)]]).loc[counts.index]
+    parts = [rule.table(personal, ["rows_read", "rows_staged", "rows_quarantined"], {},
+                        {"quarantined_pct": ("rows_quarantined", "rows_read", 100.0, True)}),
+             counts[counts["source"].isin(NOT_PERSONAL)]]
+    # all-empty columns left out of each part, as pandas did before 3 (its FutureWarning), then put back in order
+    published = pd.concat([p.dropna(axis=1, how="all") for p in parts if len(p)]).reindex(columns=parts[0].columns)
+    published = published.loc[counts.index]
     published["quarantined_pct"] = [round(v, 1) if isinstance(v, float) else v for v in published["quarantined_pct"]]
     published.attrs["disclosure"] = {"table": "sources", "count_columns": ["rows_read", "rows_staged", "rows_quarantined"],
                                      "rule": "HES for person-level sources; exact for " + ", ".join(NOT_PERSONAL),
