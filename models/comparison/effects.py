@@ -233,10 +233,10 @@ def continuous_effects(y, t, w, clusters, adjust=None):
 # --------------------------------------------------------------------------- Cox
 
 
-def _risk_sums(ts, r):
-    """Sum of r over the risk set {j: time_j >= time_i} for each i (times sorted ascending)."""
+def _risk_sums(first, r):
+    """Sum of r over the risk set {j: time_j >= time_i} for each i, times sorted ascending, ``first`` the
+    position of each time's first occurrence (``np.searchsorted(ts, ts, side="left")``, found once per fit)."""
     rev = np.cumsum(r[::-1])[::-1]
-    first = np.searchsorted(ts, ts, side="left")
     return rev[first]
 
 
@@ -254,12 +254,13 @@ def cox_binary(time, event, x, w, clusters=None, *, tol: float = 1e-10, maxiter:
     o = np.argsort(time, kind="stable")
     ts, d, xs, ws = time[o], event[o], x[o], w[o]
     dw = d * ws
+    first = np.searchsorted(ts, ts, side="left")  # the risk sets do not change between iterations
     beta = 0.0
 
     def parts(b):
         r = ws * np.exp(b * xs)
-        s0 = _risk_sums(ts, r)
-        s1 = _risk_sums(ts, r * xs)
+        s0 = _risk_sums(first, r)
+        s1 = _risk_sums(first, r * xs)
         xbar = s1 / s0
         score = float(np.sum(dw * (xs - xbar)))
         info = float(np.sum(dw * xbar * (1 - xbar)))
