@@ -53,7 +53,7 @@ with a ratio or with replacement (and IPW) need, hence the own implementation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -99,10 +99,19 @@ class Measure:
 @dataclass(frozen=True)
 class CodedClusters:
     """Cluster labels already coded by :func:`_codes` (``codes``, number of clusters ``g``), so that the
-    several measures of one estimate code each cluster array once, not once per measure."""
+    several measures of one estimate code each cluster array once, not once per measure; ``crossed``
+    keeps the codes of this clustering crossed with another (the two-way intersection), for the same reason."""
 
     codes: np.ndarray
     g: int
+    crossed: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def cross(self, other: "CodedClusters") -> tuple[np.ndarray, int]:
+        """Codes of the intersection of this clustering and ``other`` (computed once per pair)."""
+        kept = self.crossed.get(id(other))
+        if kept is None or kept[0] is not other:
+            kept = self.crossed[id(other)] = (other, *_codes(self.codes.astype(np.int64) * (other.g + 1) + other.codes))
+        return kept[1], kept[2]
 
 
 def code_clusters(clusters) -> list:
@@ -149,7 +158,7 @@ def cluster_variance(psi, clusters) -> float:
         raise ValueError("clusters must hold one or two label arrays")
     c1, g1 = _codes(clusters[0])
     c2, g2 = _codes(clusters[1])
-    c12, g12 = _codes(c1.astype(np.int64) * (g2 + 1) + c2)
+    c12, g12 = clusters[0].cross(clusters[1])
     v1, v2, v12 = _oneway(psi, c1, g1), _oneway(psi, c2, g2), _oneway(psi, c12, g12)
     v = v1 + v2 - v12
     return float(v) if v > 0 else float(max(v1, v2))

@@ -278,3 +278,10 @@ def test_cluster_codes_equal_numpy_unique_and_are_computed_once():
     coded = code_clusters([dense, gappy % 11])
     assert all(isinstance(c, CodedClusters) for c in coded)
     assert cluster_variance(psi, coded) == cluster_variance(psi, [dense, gappy % 11])
+    # the two-way intersection is coded once per pair and kept: the same codes as coding it afresh
+    first = coded[0].cross(coded[1])
+    assert coded[0].cross(coded[1])[0] is first[0]
+    fresh, g12 = _codes(dense.astype(np.int64) * (coded[1].g + 1) + coded[1].codes)
+    assert np.array_equal(first[0], fresh) and first[1] == g12
+    other = code_clusters([gappy % 11])[0]  # another clustering with the same labels is crossed on its own
+    assert coded[0].cross(other)[0] is not first[0] and np.array_equal(coded[0].cross(other)[0], fresh)
