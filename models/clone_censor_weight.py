@@ -179,7 +179,8 @@ def _weights(d: _Design, freq: np.ndarray, stabilise: bool, truncate: float | No
                          "starting, or not starting, certain for discharges like it), so positivity fails")
     if truncate is not None:
         for w, r in zip((w0, w1), at_risk):
-            np.minimum(w, np.quantile(w[r & drawn], truncate), out=w)
+            if (r & drawn).any():  # an arm with no clone at risk (a draw of day-0 starters only) has only 0s
+                np.minimum(w, np.quantile(w[r & drawn], truncate), out=w)
     return w0, w1, beta
 
 

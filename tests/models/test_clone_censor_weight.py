@@ -125,3 +125,14 @@ def test_a_clone_not_at_risk_with_a_degenerate_weight_drops_no_day():
     assert with_far.risk_start == pytest.approx(alone.risk_start, abs=1e-3)
     assert with_far.risk_no_start == pytest.approx(alone.risk_no_start, abs=1e-3)
     assert np.isfinite(with_far.max_weight)
+
+
+def test_truncation_of_an_arm_with_no_clone_at_risk():
+    """A bootstrap draw of A alone (started on day 0): no no-start clone is at risk, so that arm has no
+    weight to truncate; its weights stay 0 and the start arm is truncated as usual."""
+    d = _design(FIVE, "start", "event", None, "person_id", [], 1, 2)
+    only_a = np.array([1.0, 0, 0, 0, 0])
+    w0, w1, _ = _weights(d, only_a, stabilise=False, truncate=0.5, beta=None, at_risk=_at_risk(d))
+    u0, u1, _ = _weights(d, only_a, stabilise=False, truncate=None, beta=None, at_risk=_at_risk(d))
+    assert not w0.any() and not u0.any()
+    assert w1[0].tolist() == pytest.approx(np.minimum(u1[0], np.quantile(u1[0], 0.5)).tolist())
