@@ -71,7 +71,7 @@ RELIABLE = "reliable_improvement"
 
 
 def comparison_frames(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
-    """The earlier design: person x version x area rows of paired people with their covariates (benchmark only)."""
+    """The earlier design (``design = "joined_by_last_reading"``): person x version x area rows of paired people with their covariates."""
     covs, _ = person_covariates(con, settings)
     if not (table_exists(con, JOURNEYS) and table_exists(con, PEOPLE)):
         return pd.DataFrame(), covs

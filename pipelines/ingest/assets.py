@@ -63,10 +63,10 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         try:
             pseudonym_key = settings.pseudonym_key(context.log)
             with warehouse.connect() as con:
-                report = ingest_source(con, source, settings.input_dir, run_id=context.run_id, as_of=config.as_of(), key=pseudonym_key,
+                report = ingest_source(con, source, settings.input_dir, run_id=context.run.run_id, as_of=config.as_of(), key=pseudonym_key,
                                        mappings=config.mappings.for_source(source),
                                        mapping_base=Path(settings.config_path).parent if settings.config_path else None)
-                checks = [rows_reconcile(con, source, context.run_id),
+                checks = [rows_reconcile(con, source, context.run.run_id),
                           quarantine_within_ceiling(con, source, config.ingest.max_quarantined_share, context.log)]
         except (SourceFileError, MissingKeyError) as err:
             raise dg.Failure(description=str(err)) from None
