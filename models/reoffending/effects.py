@@ -36,6 +36,7 @@ social-value model under its keys (``avoided_proven_reoffences``, ``avoided_reof
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -375,16 +376,24 @@ def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings, *, 
     """Effects, survival and avoided reoffending for every programme label (module docstring).
 
     ``cox``: also the Cox model's rows (:func:`.cox.cox_programme`), fitted on the same design rows
-    of each programme, so the trial rows are built once for both (``ReoffendingComparison.cox``)."""
+    of each programme, so the trial rows are built once for both (``ReoffendingComparison.cox``).
+    ``settings.workers`` programme labels are compared at the same time, each in a thread; each
+    reads the shared analysis frame and builds its own rows, so the figures are the same for any
+    number of workers (test)."""
     df = analysis_frame(cohort, settings)
     periods = _periods(df)
-    effects, survival, avoided, results, cox_rows = [], [], [], {}, []
-    for programme in programme_labels(df):
+
+    def compared(programme):  # one programme label, from its design rows to its Cox rows
         built = design_rows(df, programme, settings)
-        rows, surv, avo, res = compare_programme(df, programme, settings, periods, built)
-        if cox:
-            cox_rows += cox_programme(df, programme, settings, built)
-        del built
+        out = compare_programme(df, programme, settings, periods, built)
+        return *out, cox_programme(df, programme, settings, built) if cox else []
+
+    labels = programme_labels(df)
+    effects, survival, avoided, results, cox_rows = [], [], [], {}, []
+    with ThreadPoolExecutor(settings.workers) as pool:  # map keeps the labels' order
+        done = list(pool.map(compared, labels))
+    for programme, (rows, surv, avo, res, cox_part) in zip(labels, done):
+        cox_rows += cox_part
         effects += rows
         if surv is not None:
             survival.append(surv)

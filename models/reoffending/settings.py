@@ -114,6 +114,11 @@ class ReoffendingSettings(BaseModel):
     replace: bool = Field(True, description="Match with replacement; true because participants cluster where non-participants are few.")
     seed: int = Field(0, description="Seed of the matching's tie-breaking.")
     min_matched: int = Field(60, ge=1, description="Warn below this many matched participants (Justice Data Lab: 60).")
+    workers: int = Field(
+        2, ge=1, le=16,
+        description="Programme labels compared at the same time, each in its own thread (numpy's sorts, sums and "
+                    "searches release Python's lock). The figures do not depend on it; memory grows with it: at 1M "
+                    "persons 4.4 GB with 2 against 3.0 GB with 1 (docs/benchmarks.md). 1 compares them one by one.")
 
     cox_ties: Literal["efron", "breslow"] = Field("efron", description="Tie handling of the Cox model.")
     ph_time_transform: Literal["km", "rank", "identity", "log"] = Field(
