@@ -7,7 +7,8 @@ For each size, in one process and one run: generate the synthetic inputs
 then run ``python -m pipelines.run`` (every asset, dashboards included) in a child process
 with its own warehouse, output folder and DAGSTER_HOME. Reports wall time per stage (the
 asset groups: summed step durations from the run's own event log), total run time, the
-child's peak resident memory (ru_maxrss, DuckDB included: it runs in-process), the ingest
+child's peak resident memory (ru_maxrss, DuckDB included: it runs in-process) and CPU seconds
+(user + system, every thread: a busy machine stretches the wall time more than this), the ingest
 time over the floor, and rows read. Prints one Markdown table for docs/benchmarks.md.
 
 The parent also samples the child's resident memory (``VmRSS`` in ``/proc/<pid>/status``)
@@ -32,15 +33,18 @@ from pathlib import Path
 import duckdb
 
 REPO = Path(__file__).resolve().parents[1]
-CHILD = ("import resource, sys; from pipelines.run import main; rc = main(); "
-         "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+#: The child's last lines: its peak resident memory (KiB) and the CPU seconds of all its threads
+#: (user + system; DuckDB's threads included), which a busy machine changes less than wall time.
+REPORT = ("import resource; _r = resource.getrusage(resource.RUSAGE_SELF); "
+          "print('PEAK_RSS_KB', _r.ru_maxrss); print('CPU_S', _r.ru_utime + _r.ru_stime)")
+CHILD = "import sys; from pipelines.run import main; rc = main()\n" + REPORT + "\nsys.exit(rc)"
 # --ingest-only: the ingest group alone (its 11 steps and their checks), in the same kind of run.
-CHILD_INGEST = ("import resource, sys, dagster as dg; from pipelines.definitions import defs; from pipelines.run import _instance; "
+CHILD_INGEST = ("import sys, dagster as dg; from pipelines.definitions import defs; from pipelines.run import _instance; "
                 "from pipelines.resources import Settings, Warehouse\n"
                 "with _instance() as instance:\n"
                 "    result = dg.materialize([*defs.assets, *(defs.asset_checks or ())], selection=dg.AssetSelection.groups('ingest'), instance=instance, "
                 "resources={'warehouse': Warehouse(), 'settings': Settings()}, raise_on_error=False)\n"
-                "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(0 if result.success else 1)")
+                + REPORT + "\nsys.exit(0 if result.success else 1)")
 
 
 def load_floor(folder: Path) -> tuple[float, int]:
@@ -56,6 +60,12 @@ def load_floor(folder: Path) -> tuple[float, int]:
     con.close()
     (folder.parent / "floor.duckdb").unlink()
     return seconds, rows
+
+
+def reported(stdout: str) -> tuple[int, float]:
+    """(peak resident memory in KiB, CPU seconds) from the lines :data:`REPORT` printed; 0 and NaN when absent."""
+    lines = dict(line.split(maxsplit=1) for line in stdout.splitlines() if line.startswith(("PEAK_RSS_KB ", "CPU_S ")))
+    return int(lines.get("PEAK_RSS_KB", 0)), float(lines.get("CPU_S", "nan"))
 
 
 class MemorySampler:
@@ -137,12 +147,12 @@ def run_size(persons: int, seed: int, fmt: str, tmp: Path, ingest_only: bool = F
     stdout, stderr = child.communicate()
     memory.stop()
     total = time.perf_counter() - started
-    peak = next((int(line.split()[1]) for line in stdout.splitlines() if line.startswith("PEAK_RSS_KB")), 0)
+    peak, cpu = reported(stdout)
     if child.returncode != 0:
         print(stdout[-3000:], stderr[-3000:], file=sys.stderr)
     stages = stage_times(home, tmp / f"steps_{persons}.tsv", memory)
     return {"persons": persons, "rows": rows, "generate_s": generate, "floor_s": floor, "total_s": total,
-            "peak_gb": peak / 1024 ** 2, "stages": stages, "ok": child.returncode == 0}
+            "peak_gb": peak / 1024 ** 2, "cpu_s": cpu, "stages": stages, "ok": child.returncode == 0}
 
 
 def main() -> None:
@@ -160,17 +170,17 @@ def main() -> None:
         for persons in args.persons:
             results.append(run_size(persons, args.seed, args.format, tmp, args.ingest_only))
             r = results[-1]
-            print(f"{persons:>9} persons: {r['rows']:,} rows, run {r['total_s']:.1f} s, peak {r['peak_gb']:.2f} GB, "
+            print(f"{persons:>9} persons: {r['rows']:,} rows, run {r['total_s']:.1f} s, CPU {r['cpu_s']:.1f} s, peak {r['peak_gb']:.2f} GB, "
                   f"{'ok' if r['ok'] else 'FAILED'}", file=sys.stderr, flush=True)
     stages = sorted({s for r in results for s in r["stages"]})
     head = ["persons", "input rows", "DuckDB load floor (s)", "ingest (s)", "ingest / floor", *[f"{s} (s)" for s in stages if s != "ingest"],
-            "whole run (s)", "peak RSS (GB)", "ok"]
+            "whole run (s)", "CPU (s)", "peak RSS (GB)", "ok"]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in results:
         ingest = r["stages"].get("ingest", float("nan"))
         cells = [f"{r['persons']:,}", f"{r['rows']:,}", f"{r['floor_s']:.1f}", f"{ingest:.1f}", f"{ingest / r['floor_s']:.1f}x",
                  *[f"{r['stages'].get(s, 0):.1f}" for s in stages if s != "ingest"],
-                 f"{r['total_s']:.1f}", f"{r['peak_gb']:.2f}", "yes" if r["ok"] else "NO"]
+                 f"{r['total_s']:.1f}", f"{r['cpu_s']:.1f}", f"{r['peak_gb']:.2f}", "yes" if r["ok"] else "NO"]
         print("| " + " | ".join(cells) + " |")
 
 
