@@ -65,8 +65,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import statsmodels.api as sm
 from scipy.special import expit
+from statsmodels.genmod.families import Binomial, Poisson
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 
@@ -81,12 +82,12 @@ def _fit_mu0(outcome_type, y, X1, w, d, c):
     x the design it is linear in and v the variance function, so that df/dbeta = v x and the
     score of the fit is w x (y - f). Falls back to linear least squares if a GLM fails."""
     if outcome_type in ("binary", "count"):
-        family = sm.families.Binomial() if outcome_type == "binary" else sm.families.Poisson()
+        family = Binomial() if outcome_type == "binary" else Poisson()
         offset = None if outcome_type == "binary" else np.log(d[c])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                fit = sm.GLM(y[c], X1[c], family=family, offset=offset, var_weights=w[c]).fit()
+                fit = GLM(y[c], X1[c], family=family, offset=offset, var_weights=w[c]).fit()
                 beta = np.asarray(fit.params, dtype=float)
                 if np.all(np.isfinite(beta)) and fit.converged:
                     eta = X1 @ beta

@@ -40,7 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.tools.tools import add_constant
 from scipy import stats
 
 from .settings import ReadmissionSettings
@@ -73,7 +75,7 @@ def _design(df: pd.DataFrame, covariates, categorical, min_count: int) -> pd.Dat
             parts.append(x.rename(cov))
     X = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=df.index)
     X = X.loc[:, X.nunique() > 1]
-    return sm.add_constant(X, has_constant="add")
+    return add_constant(X, has_constant="add")
 
 
 @dataclass
@@ -103,7 +105,7 @@ def fit_risk_model(df: pd.DataFrame, settings: ReadmissionSettings) -> RiskModel
             if not np.all(np.isfinite(p)):
                 raise ValueError("non-finite fit")
         except Exception:  # separation or a singular design: a lightly penalised fit instead
-            fit = sm.GLM(y, X, family=sm.families.Binomial()).fit_regularized(alpha=1e-4, L1_wt=0.0)
+            fit = GLM(y, X, family=Binomial()).fit_regularized(alpha=1e-4, L1_wt=0.0)
             p = np.asarray(fit.predict(X))
             params = pd.Series(fit.params, index=X.columns)
             note = "logistic GLM, ridge-penalised (alpha 1e-4) after separation"
@@ -120,7 +122,7 @@ def _distinct_fit(y: np.ndarray, X: pd.DataFrame) -> tuple[np.ndarray, pd.Series
     distinct = groups.size().reset_index(name="_n")
     code = groups.ngroup().to_numpy()
     Xd = distinct[list(X.columns)].astype(float)
-    fit = sm.GLM(distinct["_y"].to_numpy(dtype=float), Xd, family=sm.families.Binomial(),
+    fit = GLM(distinct["_y"].to_numpy(dtype=float), Xd, family=Binomial(),
                  freq_weights=distinct["_n"].to_numpy(dtype=float)).fit()
     return np.asarray(fit.predict(Xd))[code], fit.params
 
