@@ -88,10 +88,12 @@ def estimate(
     exposure: str | None = None,
     outcome_label: str | None = None,
     bias_correction: bool | None = None,
+    matched_columns=None,
+    score_columns=None,
 ) -> ComparisonResults:
     """Estimate the effect on one outcome in a matched or weighted sample from :func:`match`.
 
-    Parameters are those of :func:`estimate_effect` that concern the outcome.
+    Parameters are those of :func:`estimate_effect` that concern the outcome and the results kept.
     Raises :class:`ComparisonError` if the outcome is missing for anyone
     analysed (name it in ``match(..., outcomes=[...])``) or breaks the rules
     of its type.
@@ -152,8 +154,10 @@ def estimate(
         effects=effects_frame(measures), unadjusted_effects=effects_frame(un_measures), treated_value=float(tv),
         comparison_value=float(cv), **matched.counts(), balance=matched.balance,
         overlap=matched.overlap, missing_imputed=matched.missing_imputed, warnings=warnings,
-        propensity_params=matched.propensity.params, matched_data=matched.matched_data,
-        propensity_scores=matched.propensity_scores, settings=settings, _measures=measures,
+        propensity_params=matched.propensity.params,
+        matched_data=matched.matched_data if matched_columns is None else matched.matched_columns(matched_columns),
+        propensity_scores=(matched.propensity_scores if score_columns is None
+                           else matched.score_columns(score_columns)), settings=settings, _measures=measures,
         estimand=matched.estimand, share_participants_matched=matched.share_participants_matched,
     )
 
@@ -169,6 +173,8 @@ def estimate_effect(
     exposure: str | None = None,
     outcome_label: str | None = None,
     bias_correction: bool | None = None,
+    matched_columns=None,
+    score_columns=None,
     **design,
 ) -> ComparisonResults:
     """Estimate the effect of taking part on an outcome, against a comparison group.
@@ -213,6 +219,10 @@ def estimate_effect(
         off for binary ones, whose matched risk difference covered well
         without it (docs/validation.md) and whose group rates then stay the
         plain matched rates of the JDL sentence.
+    matched_columns, score_columns : list of str, optional
+        The only columns the results' ``matched_data`` (input or engine
+        columns) and ``propensity_scores`` keep; default all. A model whose
+        input has millions of rows keeps only what it reads afterwards.
 
     Returns
     -------
@@ -228,4 +238,4 @@ def estimate_effect(
     matched = match(df, treatment, covariates, *design_args, outcomes=[c for c in (outcome, event, exposure) if c],
                     **design)
     return estimate(matched, outcome, outcome_type, event=event, exposure=exposure, outcome_label=outcome_label,
-                    bias_correction=bias_correction)
+                    bias_correction=bias_correction, matched_columns=matched_columns, score_columns=score_columns)

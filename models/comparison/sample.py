@@ -45,6 +45,8 @@ SCARCE_POOL = 3.0
 #: at least this share of participants kept: the estimand is the ATT; below it, the effect on the matched
 #: participants (with a warning)
 ATT_SHARE = 0.95
+#: the columns of :attr:`MatchedSample.propensity_scores`
+SCORE_COLUMNS = ("_row", "_treated", "_pscore", "_logit", "_in_support")
 
 
 def as_list(x, what) -> list[str]:
@@ -201,20 +203,34 @@ class MatchedSample(SampleCounts):
         ``_weight``, ``_pair`` and ``_stratum`` (see :class:`ComparisonResults`)."""
         loc = self.local
         md = self.df.take(self.rows[loc])  # a new frame (take marks it no copy of df), its index kept
-        md["_row"] = self.rows[loc]
-        md["_treated"] = self.treated[loc].astype(np.int8)
-        md["_pscore"] = self.propensity.score[loc]
-        md["_logit"] = self.propensity.logit[loc]
-        md["_weight"] = self.weight
-        md["_pair"] = self.pair
-        md["_stratum"] = self.strata[loc]
+        for name, values in self._sample_columns().items():
+            md[name] = values()
         return md
+
+    def _sample_columns(self) -> dict:
+        """The engine's columns of :attr:`matched_data`, each made only when called."""
+        loc = self.local
+        return {"_row": lambda: self.rows[loc], "_treated": lambda: self.treated[loc].astype(np.int8),
+                "_pscore": lambda: self.propensity.score[loc], "_logit": lambda: self.propensity.logit[loc],
+                "_weight": lambda: self.weight, "_pair": lambda: self.pair, "_stratum": lambda: self.strata[loc]}
+
+    def matched_columns(self, columns) -> pd.DataFrame:
+        """:attr:`matched_data` with only ``columns`` (input or engine columns, in that order), made
+        column by column: no other column of the sample rows is copied."""
+        made, rows = self._sample_columns(), self.rows[self.local]
+        return pd.DataFrame({c: made[c]() if c in made else self.df[c].array.take(rows) for c in columns},
+                            index=self.df.index.take(rows))
 
     @property
     def propensity_scores(self) -> pd.DataFrame:
-        return pd.DataFrame({"_row": self.rows, "_treated": self.treated.astype(np.int8),
-                             "_pscore": self.propensity.score, "_logit": self.propensity.logit,
-                             "_in_support": self.in_support})
+        return self.score_columns(SCORE_COLUMNS)
+
+    def score_columns(self, columns) -> pd.DataFrame:
+        """:attr:`propensity_scores` with only ``columns`` (of :data:`SCORE_COLUMNS`)."""
+        made = {"_row": lambda: self.rows, "_treated": lambda: self.treated.astype(np.int8),
+                "_pscore": lambda: self.propensity.score, "_logit": lambda: self.propensity.logit,
+                "_in_support": lambda: self.in_support}
+        return pd.DataFrame({c: made[c]() for c in columns})
 
     def __repr__(self) -> str:
         return (f"<MatchedSample {self.method}: {self.n_matched} of {self.n_treated} participants kept, "

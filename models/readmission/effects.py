@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate_effect
+from models.comparison.diagnostics import MATCHED_READ, SCORES_READ
 from models.time_zero import DesignWords, trial_frame
 from models.time_zero import design_sentence as sentence
 
@@ -181,7 +182,8 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
             extra.append("design exposure_window counts participation that starts after follow-up has begun: "
                          "immortal time biases the estimate towards benefit")
         try:
-            res = run_comparison(df, settings)
+            # the results keep of the person-level rows only what the diagnostics read (millions of rows)
+            res = run_comparison(df, settings, matched_columns=MATCHED_READ, score_columns=SCORES_READ)
         except ComparisonError as err:
             if n_t == 0:
                 continue  # no participants by this route: nothing to report
