@@ -438,6 +438,7 @@ def match(
     binary = [c for c in design.binary if c in X.columns]
     design.X = None  # X holds the columns and rows kept
     subset(keep)
+    keep = None
     if t.sum() < 2 or (1 - t).sum() < 2:
         raise ComparisonError(
             f"cohort too small to match after common support: {int(t.sum())} participants and "
@@ -448,13 +449,14 @@ def match(
     ps = fit_propensity(X, t, binary)
     logit = ps.logit
     tb = t.astype(bool)
+    t = None  # tb from here on
     sd_logit = pooled_sd(logit, tb)
 
     # ---------------------------------------------------------- score support
     # min-max support only where no caliper does the job (IPW, or matching without a caliper): with a
     # caliper it would also drop participants just beyond the comparison range who have a control in reach
     use_score_support = common_support and not (method == "match" and caliper is not None)
-    in_support = score_support(logit, tb, strata) if use_score_support else np.ones(len(t), dtype=bool)
+    in_support = score_support(logit, tb, strata) if use_score_support else np.ones(len(tb), dtype=bool)
     out_t = int(np.sum(tb & ~in_support))
     n_dropped_support += out_t
     n_treated = n_t_all
@@ -501,10 +503,11 @@ def match(
         local = np.r_[a_t, a_c]  # positions into the analysed people
         w = np.r_[np.ones(len(a_t)), m.control_weight]
         pair = np.r_[m.treated_set, m.control_set]
-        used = np.flatnonzero(np.bincount(a_c, minlength=len(t)))  # np.unique(a_c), without sorting
+        used = np.flatnonzero(np.bincount(a_c, minlength=len(tb)))  # np.unique(a_c), without sorting
         n_control_matched = len(used)
-        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(t))[used]
+        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(tb))[used]
         ess = effective_sample_size(unit_w)
+        m = t_pos = c_pos = a_t = a_c = used = None  # local, w and pair hold the sample
     else:
         local = np.flatnonzero(in_support)
         w = att_weights(ps.score, tb, stabilize=stabilize, trim_quantile=trim_quantile)[local]
@@ -521,7 +524,7 @@ def match(
         )
 
     # ----------------------------------------------------------------- balance
-    bal = balance_table(X, tb, X.iloc[local], tb[local], w, source=design.source, binary=binary)
+    bal = balance_table(X, tb, X, tb[local], w, source=design.source, binary=binary, after_rows=local)
     flagged = bal.loc[bal["flag"], "covariate"].tolist()
     if flagged:
         warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")
