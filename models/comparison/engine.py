@@ -79,6 +79,17 @@ def outcome_values(data: pd.DataFrame, outcome: str, outcome_type: str, event=No
     return y, ev, ex
 
 
+def _bias_corrected(matched: MatchedSample, outcome_type: str) -> bool:
+    """The default of ``bias_correction``: matching, for the outcome types in :data:`BIAS_CORRECTED`."""
+    return matched.method == "match" and outcome_type in BIAS_CORRECTED
+
+
+def _propensity_corrected(matched: MatchedSample, outcome_type: str) -> bool:
+    """IPW without trimming, for any outcome but time to event: the variance allows for the fitted scores."""
+    return (matched.method == "ipw" and outcome_type != "time_to_event"
+            and matched.settings.get("trim_quantile") is None)
+
+
 def estimate(
     matched: MatchedSample,
     outcome: str,
@@ -112,11 +123,10 @@ def estimate(
     warnings = list(matched.warnings)
     everyone = np.arange(len(t)) if matched.person is None else matched.person
     if bias_correction is None:
-        bias_correction = matched.method == "match" and outcome_type in BIAS_CORRECTED
+        bias_correction = _bias_corrected(matched, outcome_type)
     if bias_correction and (matched.method != "match" or outcome_type == "time_to_event"):
         raise ComparisonError("bias_correction applies to matching, for binary, count and continuous outcomes")
-    propensity_corrected = (matched.method == "ipw" and outcome_type != "time_to_event"
-                            and matched.settings.get("trim_quantile") is None)
+    propensity_corrected = _propensity_corrected(matched, outcome_type)
 
     if propensity_corrected:
         # everyone in the propensity model enters the variance (weight 0 outside the sample)
@@ -237,5 +247,8 @@ def estimate_effect(
             raise ComparisonError(f"the {role} column {col!r} cannot also be a covariate")
     matched = match(df, treatment, covariates, *design_args, outcomes=[c for c in (outcome, event, exposure) if c],
                     **design)
+    corrected = _bias_corrected(matched, outcome_type) if bias_correction is None else bias_correction
+    if not (corrected or _propensity_corrected(matched, outcome_type)):
+        matched.X = None  # only a correction reads the design matrix (millions of rows x columns): it goes now
     return estimate(matched, outcome, outcome_type, event=event, exposure=exposure, outcome_label=outcome_label,
                     bias_correction=bias_correction, matched_columns=matched_columns, score_columns=score_columns)
