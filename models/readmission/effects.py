@@ -66,6 +66,13 @@ def units(discharges: pd.DataFrame, comparison: str) -> pd.DataFrame:
 UNIT_COLUMNS = ("exposed_timebank", "programme_start_day", "readmitted", "days_to_readmission")
 
 
+def read_columns(settings: ReadmissionSettings) -> list[str]:
+    """The columns of a discharge :func:`readmission_effects` reads (every design): the ids,
+    :data:`UNIT_COLUMNS`, the covariates and the exact columns."""
+    return list(dict.fromkeys(["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates,
+                               *settings.exact]))
+
+
 def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) -> pd.DataFrame:
     """The columns the matched comparison reads (ids, :data:`UNIT_COLUMNS`, covariates, exact columns):
     the trial frames repeat each discharge on every trial day, so they carry no other column, and
@@ -74,8 +81,7 @@ def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) 
     read integers, not millions of strings), and integer covariates take the narrowest integer type that
     holds their values (the engine reads them as floats, the same numbers). A text covariate's categories are its sorted values, the
     reference-first order the engine gives text (:func:`models.comparison.design.build_design`)."""
-    keep = ["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates, *settings.exact]
-    frame = discharges[[c for c in dict.fromkeys(keep) if c in discharges.columns]]
+    frame = discharges[[c for c in read_columns(settings) if c in discharges.columns]]
     text = [c for c in dict.fromkeys([*settings.matching_covariates, *settings.exact])
             if c in frame.columns and _all_text(frame[c])]
     frame = frame.astype({c: "category" for c in ("discharge_id", "person_id", *text) if c in frame.columns})
