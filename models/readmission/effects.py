@@ -79,8 +79,9 @@ def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) 
     the ids and text covariates are categorical (the same values held as integer codes, so the engine's
     clustering on the person, the count of discharges and the coding of a covariate such as ``sex``
     read integers, not millions of strings), and integer covariates take the narrowest integer type that
-    holds their values (the engine reads them as floats, the same numbers). A text covariate's categories are its sorted values, the
-    reference-first order the engine gives text (:func:`models.comparison.design.build_design`)."""
+    holds their values (the engine reads them as floats, the same numbers). A text covariate's categories
+    are its sorted values, the reference-first order the engine gives text
+    (:func:`models.comparison.design.build_design`)."""
     frame = discharges[[c for c in read_columns(settings) if c in discharges.columns]]
     text = [c for c in dict.fromkeys([*settings.matching_covariates, *settings.exact])
             if c in frame.columns and _all_text(frame[c])]
