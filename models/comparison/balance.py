@@ -50,16 +50,17 @@ CHUNK_ROWS = 1 << 20
 
 
 def _column_sums(X: np.ndarray, rows: np.ndarray, w: np.ndarray | None = None,
-                 centre: np.ndarray | None = None) -> np.ndarray:
+                 centre: np.ndarray | None = None, taken: np.ndarray | None = None) -> np.ndarray:
     """Column sums of ``w[rows, None] * X[rows]`` (of ``w[rows, None] * (X[rows] - centre) ** 2`` with
     ``centre``; no product without ``w``, all weights 1) without copying ``X[rows]`` whole: chunks of rows,
     each added on to the running sums row after row, as numpy sums the rows of a C-ordered matrix (which
-    ``X[rows]`` is), so the sums are the same to the last bit."""
+    ``X[rows]`` is), so the sums are the same to the last bit. ``taken``: the matrix is ``X[taken]``
+    (positions, repeats allowed), read chunk by chunk too."""
     acc = np.zeros(X.shape[1])
     started = False
-    for i in range(0, len(X), CHUNK_ROWS):
+    for i in range(0, len(X) if taken is None else len(taken), CHUNK_ROWS):
         mask = rows[i:i + CHUNK_ROWS]
-        part = X[i:i + CHUNK_ROWS][mask]
+        part = X[i:i + CHUNK_ROWS][mask] if taken is None else X[taken[i:i + CHUNK_ROWS][mask]]
         if not len(part):
             continue
         if centre is not None:
@@ -71,17 +72,17 @@ def _column_sums(X: np.ndarray, rows: np.ndarray, w: np.ndarray | None = None,
     return acc
 
 
-def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None):
+def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None, taken: np.ndarray | None = None):
     """Per group (participants, then comparison): the weighted means and variances of the module docstring
-    (every weight 1 when ``w`` is None), summed in chunks of rows."""
+    (every weight 1 when ``w`` is None), summed in chunks of rows (of ``X[taken]`` with ``taken``)."""
     out = []
     for grp in (t, ~t):
         ws = None if w is None else w[grp]
         v1 = np.float64(np.count_nonzero(grp)) if ws is None else ws.sum()
-        m = _column_sums(X, grp, w) / v1
+        m = _column_sums(X, grp, w, taken=taken) / v1
         v2 = v1 if ws is None else (ws**2).sum()
         denom = v1 - v2 / v1
-        var = _column_sums(X, grp, w, m) / denom if denom > 0 else np.full(X.shape[1], np.nan)
+        var = _column_sums(X, grp, w, m, taken) / denom if denom > 0 else np.full(X.shape[1], np.nan)
         out.append((m, var))
     return out
 
@@ -101,8 +102,12 @@ def balance_table(
     source: dict | None = None,
     binary: list | None = None,
     threshold: float = SMD_THRESHOLD,
+    after_rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Balance before and after, one row per design column.
+
+    ``after_rows``: the rows after are ``X_after.iloc[after_rows]`` (positions, repeats allowed), read
+    chunk by chunk, never copied whole (a matched sample of millions of rows).
 
     Columns: ``covariate`` (design column), ``smd_before``, ``smd_after``,
     ``vr_before``, ``vr_after``, ``flag`` (|smd_after| > ``threshold``),
@@ -115,7 +120,7 @@ def balance_table(
     Xb = X_before.to_numpy(dtype=float)
     Xa = (X_after if list(X_after.columns) == cols else X_after[cols]).to_numpy(dtype=float)
     (mtb, vtb), (mcb, vcb) = _stats(Xb, tb)
-    (mta, vta), (mca, vca) = _stats(Xa, ta, np.asarray(weights_after, dtype=float))
+    (mta, vta), (mca, vca) = _stats(Xa, ta, np.asarray(weights_after, dtype=float), after_rows)
     sd = np.sqrt((vtb + vcb) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         smd_b = np.where(sd > 0, (mtb - mcb) / sd, np.nan)

@@ -55,6 +55,10 @@ GROUPS = {1: "participants", 0: "comparison"}
 #: Columns of the two marts (declared in schemas/marts.py; ``run_id`` is added on writing).
 BALANCE_COLUMNS = mart("marts.comparison_balance").result_columns()
 OVERLAP_COLUMNS = mart("marts.propensity_overlap").result_columns()
+#: the only columns of a result's ``matched_data`` and ``propensity_scores`` these rows read (a model may keep
+#: no others: ``estimate_effect(..., matched_columns=MATCHED_READ, score_columns=SCORES_READ)``)
+MATCHED_READ = ("_row", "_treated", "_logit", "_weight")
+SCORES_READ = ("_treated", "_logit")
 
 
 @dataclass(frozen=True)

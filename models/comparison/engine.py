@@ -79,6 +79,17 @@ def outcome_values(data: pd.DataFrame, outcome: str, outcome_type: str, event=No
     return y, ev, ex
 
 
+def _bias_corrected(matched: MatchedSample, outcome_type: str) -> bool:
+    """The default of ``bias_correction``: matching, for the outcome types in :data:`BIAS_CORRECTED`."""
+    return matched.method == "match" and outcome_type in BIAS_CORRECTED
+
+
+def _propensity_corrected(matched: MatchedSample, outcome_type: str) -> bool:
+    """IPW without trimming, for any outcome but time to event: the variance allows for the fitted scores."""
+    return (matched.method == "ipw" and outcome_type != "time_to_event"
+            and matched.settings.get("trim_quantile") is None)
+
+
 def estimate(
     matched: MatchedSample,
     outcome: str,
@@ -88,10 +99,12 @@ def estimate(
     exposure: str | None = None,
     outcome_label: str | None = None,
     bias_correction: bool | None = None,
+    matched_columns=None,
+    score_columns=None,
 ) -> ComparisonResults:
     """Estimate the effect on one outcome in a matched or weighted sample from :func:`match`.
 
-    Parameters are those of :func:`estimate_effect` that concern the outcome.
+    Parameters are those of :func:`estimate_effect` that concern the outcome and the results kept.
     Raises :class:`ComparisonError` if the outcome is missing for anyone
     analysed (name it in ``match(..., outcomes=[...])``) or breaks the rules
     of its type.
@@ -110,11 +123,10 @@ def estimate(
     warnings = list(matched.warnings)
     everyone = np.arange(len(t)) if matched.person is None else matched.person
     if bias_correction is None:
-        bias_correction = matched.method == "match" and outcome_type in BIAS_CORRECTED
+        bias_correction = _bias_corrected(matched, outcome_type)
     if bias_correction and (matched.method != "match" or outcome_type == "time_to_event"):
         raise ComparisonError("bias_correction applies to matching, for binary, count and continuous outcomes")
-    propensity_corrected = (matched.method == "ipw" and outcome_type != "time_to_event"
-                            and matched.settings.get("trim_quantile") is None)
+    propensity_corrected = _propensity_corrected(matched, outcome_type)
 
     if propensity_corrected:
         # everyone in the propensity model enters the variance (weight 0 outside the sample)
@@ -152,8 +164,10 @@ def estimate(
         effects=effects_frame(measures), unadjusted_effects=effects_frame(un_measures), treated_value=float(tv),
         comparison_value=float(cv), **matched.counts(), balance=matched.balance,
         overlap=matched.overlap, missing_imputed=matched.missing_imputed, warnings=warnings,
-        propensity_params=matched.propensity.params, matched_data=matched.matched_data,
-        propensity_scores=matched.propensity_scores, settings=settings, _measures=measures,
+        propensity_params=matched.propensity.params,
+        matched_data=matched.matched_data if matched_columns is None else matched.matched_columns(matched_columns),
+        propensity_scores=(matched.propensity_scores if score_columns is None
+                           else matched.score_columns(score_columns)), settings=settings, _measures=measures,
         estimand=matched.estimand, share_participants_matched=matched.share_participants_matched,
     )
 
@@ -169,6 +183,8 @@ def estimate_effect(
     exposure: str | None = None,
     outcome_label: str | None = None,
     bias_correction: bool | None = None,
+    matched_columns=None,
+    score_columns=None,
     **design,
 ) -> ComparisonResults:
     """Estimate the effect of taking part on an outcome, against a comparison group.
@@ -213,6 +229,10 @@ def estimate_effect(
         off for binary ones, whose matched risk difference covered well
         without it (docs/validation.md) and whose group rates then stay the
         plain matched rates of the JDL sentence.
+    matched_columns, score_columns : list of str, optional
+        The only columns the results' ``matched_data`` (input or engine
+        columns) and ``propensity_scores`` keep; default all. A model whose
+        input has millions of rows keeps only what it reads afterwards.
 
     Returns
     -------
@@ -227,5 +247,8 @@ def estimate_effect(
             raise ComparisonError(f"the {role} column {col!r} cannot also be a covariate")
     matched = match(df, treatment, covariates, *design_args, outcomes=[c for c in (outcome, event, exposure) if c],
                     **design)
+    corrected = _bias_corrected(matched, outcome_type) if bias_correction is None else bias_correction
+    if not (corrected or _propensity_corrected(matched, outcome_type)):
+        matched.X = None  # only a correction reads the design matrix (millions of rows x columns): it goes now
     return estimate(matched, outcome, outcome_type, event=event, exposure=exposure, outcome_label=outcome_label,
-                    bias_correction=bias_correction)
+                    bias_correction=bias_correction, matched_columns=matched_columns, score_columns=score_columns)

@@ -273,6 +273,46 @@ def _without_replacement(xs, ss, x_b, size_b, pos, lo, hi, k, width, b_order):
     return np.repeat(np.asarray(out_b, dtype=np.int64), per), np.repeat(first_c[runs], per) + offsets
 
 
+def _matches(x_t, x_c, s_t, s_c, k: int, replace: bool, width: float, order: str, seed: int):
+    """The matches of :func:`match_nearest` (its arguments as arrays): (block of each treated person, number
+    of blocks, block sizes, block of each match, control of each match). The sorted copies of the controls
+    go on return, before the matched sets are built."""
+    nt = len(x_t)
+    # controls sorted by (stratum, logit, position)
+    c_sort = np.lexsort((x_c, s_c))  # stable: equal (stratum, logit) keep their input order
+    xs = x_c[c_sort]
+    ss = s_c[c_sort]
+    # blocks of tied treated: representative logit = smallest member's
+    block, nb = _blocks(x_t, s_t)
+    size_b = np.bincount(block, minlength=nb)
+    x_b = np.full(nb, np.inf)
+    np.minimum.at(x_b, block, x_t)
+    s_b = np.zeros(nb, dtype=np.int64)
+    s_b[block] = s_t
+    first_b = np.full(nb, nt, dtype=np.int64)
+    np.minimum.at(first_b, block, np.arange(nt))
+    lo = np.searchsorted(ss, s_b, side="left")
+    hi = np.searchsorted(ss, s_b, side="right")
+    pos = np.empty(nb, dtype=np.int64)
+    for s_lo, s_hi in set(zip(lo.tolist(), hi.tolist())):
+        sel = (lo == s_lo) & (hi == s_hi)
+        pos[sel] = s_lo + np.searchsorted(xs[s_lo:s_hi], x_b[sel], side="left")
+
+    if replace:
+        b_idx, c_sorted_idx = _with_replacement(xs, x_b, pos, lo, hi, k, width)
+        b_order = _block_order(x_b, s_b, first_b, order, np.random.default_rng(seed))
+        rank = np.empty(nb, dtype=np.int64)
+        rank[b_order] = np.arange(nb)
+        o = np.argsort(rank[b_idx], kind="stable")
+        b_idx, c_sorted_idx = b_idx[o], c_sorted_idx[o]
+    else:
+        b_order = _block_order(x_b, s_b, first_b, order, np.random.default_rng(seed))
+        b_idx, c_sorted_idx = _without_replacement(xs, ss, x_b, size_b, pos, lo, hi, k, width, b_order)
+
+    c_idx = c_sort[c_sorted_idx] if len(c_sorted_idx) else np.empty(0, dtype=np.int64)
+    return block, nb, size_b, b_idx, c_idx
+
+
 def match_nearest(
     logit_treated,
     logit_control,
@@ -315,39 +355,7 @@ def match_nearest(
     s_t = np.zeros(nt, dtype=np.int64) if strata_treated is None else np.asarray(strata_treated, dtype=np.int64)
     s_c = np.zeros(nc, dtype=np.int64) if strata_control is None else np.asarray(strata_control, dtype=np.int64)
     width = np.inf if caliper_width is None else float(caliper_width)
-
-    # controls sorted by (stratum, logit, position)
-    c_sort = np.lexsort((x_c, s_c))  # stable: equal (stratum, logit) keep their input order
-    xs = x_c[c_sort]
-    ss = s_c[c_sort]
-    # blocks of tied treated: representative logit = smallest member's
-    block, nb = _blocks(x_t, s_t)
-    size_b = np.bincount(block, minlength=nb)
-    x_b = np.full(nb, np.inf)
-    np.minimum.at(x_b, block, x_t)
-    s_b = np.zeros(nb, dtype=np.int64)
-    s_b[block] = s_t
-    first_b = np.full(nb, nt, dtype=np.int64)
-    np.minimum.at(first_b, block, np.arange(nt))
-    lo = np.searchsorted(ss, s_b, side="left")
-    hi = np.searchsorted(ss, s_b, side="right")
-    pos = np.empty(nb, dtype=np.int64)
-    for s_lo, s_hi in set(zip(lo.tolist(), hi.tolist())):
-        sel = (lo == s_lo) & (hi == s_hi)
-        pos[sel] = s_lo + np.searchsorted(xs[s_lo:s_hi], x_b[sel], side="left")
-
-    if replace:
-        b_idx, c_sorted_idx = _with_replacement(xs, x_b, pos, lo, hi, k, width)
-        b_order = _block_order(x_b, s_b, first_b, order, np.random.default_rng(seed))
-        rank = np.empty(nb, dtype=np.int64)
-        rank[b_order] = np.arange(nb)
-        o = np.argsort(rank[b_idx], kind="stable")
-        b_idx, c_sorted_idx = b_idx[o], c_sorted_idx[o]
-    else:
-        b_order = _block_order(x_b, s_b, first_b, order, np.random.default_rng(seed))
-        b_idx, c_sorted_idx = _without_replacement(xs, ss, x_b, size_b, pos, lo, hi, k, width, b_order)
-
-    c_idx = c_sort[c_sorted_idx] if len(c_sorted_idx) else np.empty(0, dtype=np.int64)
+    block, nb, size_b, b_idx, c_idx = _matches(x_t, x_c, s_t, s_c, k, replace, width, order, seed)
     # set ids: matched blocks in order of their first match
     blocks = pd.unique(b_idx)  # in order of first appearance (hashing, not a sort of every match)
     set_of = np.full(nb, -1, dtype=np.int64)
@@ -355,6 +363,7 @@ def match_nearest(
     control_set = set_of[b_idx]
     o = np.lexsort((c_idx, control_set))
     control_set, set_controls = control_set[o], c_idx[o]
+    b_idx = c_idx = o = None  # control_set and set_controls hold the matches
     m_per_set = np.bincount(control_set, minlength=len(blocks))
     b_per_set = size_b[blocks]
     control_weight = b_per_set[control_set] / m_per_set[control_set]

@@ -110,7 +110,9 @@ def row_codes(n: int, columns) -> tuple[np.ndarray, int]:
         if levels * n_levels >= 2**62:
             key, combined = pd.factorize(key)
             levels = len(combined)
-        key, levels = key * n_levels + codes, levels * n_levels
+        key *= n_levels  # in place: key is this function's own array (zeros, or factorize's codes)
+        key += codes
+        levels *= n_levels
     key, combined = pd.factorize(key)
     return key, len(combined)
 

@@ -45,6 +45,8 @@ SCARCE_POOL = 3.0
 #: at least this share of participants kept: the estimand is the ATT; below it, the effect on the matched
 #: participants (with a warning)
 ATT_SHARE = 0.95
+#: the columns of :attr:`MatchedSample.propensity_scores`
+SCORE_COLUMNS = ("_row", "_treated", "_pscore", "_logit", "_in_support")
 
 
 def as_list(x, what) -> list[str]:
@@ -201,20 +203,34 @@ class MatchedSample(SampleCounts):
         ``_weight``, ``_pair`` and ``_stratum`` (see :class:`ComparisonResults`)."""
         loc = self.local
         md = self.df.take(self.rows[loc])  # a new frame (take marks it no copy of df), its index kept
-        md["_row"] = self.rows[loc]
-        md["_treated"] = self.treated[loc].astype(np.int8)
-        md["_pscore"] = self.propensity.score[loc]
-        md["_logit"] = self.propensity.logit[loc]
-        md["_weight"] = self.weight
-        md["_pair"] = self.pair
-        md["_stratum"] = self.strata[loc]
+        for name, values in self._sample_columns().items():
+            md[name] = values()
         return md
+
+    def _sample_columns(self) -> dict:
+        """The engine's columns of :attr:`matched_data`, each made only when called."""
+        loc = self.local
+        return {"_row": lambda: self.rows[loc], "_treated": lambda: self.treated[loc].astype(np.int8),
+                "_pscore": lambda: self.propensity.score[loc], "_logit": lambda: self.propensity.logit[loc],
+                "_weight": lambda: self.weight, "_pair": lambda: self.pair, "_stratum": lambda: self.strata[loc]}
+
+    def matched_columns(self, columns) -> pd.DataFrame:
+        """:attr:`matched_data` with only ``columns`` (input or engine columns, in that order), made
+        column by column: no other column of the sample rows is copied."""
+        made, rows = self._sample_columns(), self.rows[self.local]
+        return pd.DataFrame({c: made[c]() if c in made else self.df[c].array.take(rows) for c in columns},
+                            index=self.df.index.take(rows))
 
     @property
     def propensity_scores(self) -> pd.DataFrame:
-        return pd.DataFrame({"_row": self.rows, "_treated": self.treated.astype(np.int8),
-                             "_pscore": self.propensity.score, "_logit": self.propensity.logit,
-                             "_in_support": self.in_support})
+        return self.score_columns(SCORE_COLUMNS)
+
+    def score_columns(self, columns) -> pd.DataFrame:
+        """:attr:`propensity_scores` with only ``columns`` (of :data:`SCORE_COLUMNS`)."""
+        made = {"_row": lambda: self.rows, "_treated": lambda: self.treated.astype(np.int8),
+                "_pscore": lambda: self.propensity.score, "_logit": lambda: self.propensity.logit,
+                "_in_support": lambda: self.in_support}
+        return pd.DataFrame({c: made[c]() for c in columns})
 
     def __repr__(self) -> str:
         return (f"<MatchedSample {self.method}: {self.n_matched} of {self.n_treated} participants kept, "
@@ -422,6 +438,7 @@ def match(
     binary = [c for c in design.binary if c in X.columns]
     design.X = None  # X holds the columns and rows kept
     subset(keep)
+    keep = None
     if t.sum() < 2 or (1 - t).sum() < 2:
         raise ComparisonError(
             f"cohort too small to match after common support: {int(t.sum())} participants and "
@@ -432,13 +449,14 @@ def match(
     ps = fit_propensity(X, t, binary)
     logit = ps.logit
     tb = t.astype(bool)
+    t = None  # tb from here on
     sd_logit = pooled_sd(logit, tb)
 
     # ---------------------------------------------------------- score support
     # min-max support only where no caliper does the job (IPW, or matching without a caliper): with a
     # caliper it would also drop participants just beyond the comparison range who have a control in reach
     use_score_support = common_support and not (method == "match" and caliper is not None)
-    in_support = score_support(logit, tb, strata) if use_score_support else np.ones(len(t), dtype=bool)
+    in_support = score_support(logit, tb, strata) if use_score_support else np.ones(len(tb), dtype=bool)
     out_t = int(np.sum(tb & ~in_support))
     n_dropped_support += out_t
     n_treated = n_t_all
@@ -485,10 +503,11 @@ def match(
         local = np.r_[a_t, a_c]  # positions into the analysed people
         w = np.r_[np.ones(len(a_t)), m.control_weight]
         pair = np.r_[m.treated_set, m.control_set]
-        used = np.flatnonzero(np.bincount(a_c, minlength=len(t)))  # np.unique(a_c), without sorting
+        used = np.flatnonzero(np.bincount(a_c, minlength=len(tb)))  # np.unique(a_c), without sorting
         n_control_matched = len(used)
-        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(t))[used]
+        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(tb))[used]
         ess = effective_sample_size(unit_w)
+        m = t_pos = c_pos = a_t = a_c = used = None  # local, w and pair hold the sample
     else:
         local = np.flatnonzero(in_support)
         w = att_weights(ps.score, tb, stabilize=stabilize, trim_quantile=trim_quantile)[local]
@@ -505,7 +524,7 @@ def match(
         )
 
     # ----------------------------------------------------------------- balance
-    bal = balance_table(X, tb, X.iloc[local], tb[local], w, source=design.source, binary=binary)
+    bal = balance_table(X, tb, X, tb[local], w, source=design.source, binary=binary, after_rows=local)
     flagged = bal.loc[bal["flag"], "covariate"].tolist()
     if flagged:
         warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")

@@ -43,20 +43,24 @@ from .tables import TABLES
 _PERSON_BASE = ("person_id", "birth_date", "sex", "area_code", "imd_decile", "source_file", "source_line", "run_id")
 
 
-def discharges_frame(con: duckdb.DuckDBPyConnection, full_follow_up: bool = True) -> pd.DataFrame:
+def discharges_frame(con: duckdb.DuckDBPyConnection, full_follow_up: bool = True, columns=None) -> pd.DataFrame:
     """core.index_discharges (full follow-up only by default) plus the extra covariate columns
-    of staging.persons, for the comparison and the risk model."""
+    of staging.persons, for the comparison and the risk model. ``columns``: only those of them (the
+    ones that exist, in that order), the same values read without the others."""
     where = "WHERE d.full_follow_up" if full_follow_up else ""
     extra = []
     if table_exists(con, "staging", "persons"):
         extra = [r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
         ).fetchall() if r[0] not in _PERSON_BASE and r[0] not in TABLES["core.index_discharges"]]
-    if extra:
-        cols = "".join(f', p."{c}"' for c in extra)
-        sql = f"SELECT d.*{cols} FROM core.index_discharges d LEFT JOIN staging.persons p USING (person_id) {where}"
+    if columns is None:
+        select = "d.*" + "".join(f', p."{c}"' for c in extra)
     else:
-        sql = f"SELECT d.* FROM core.index_discharges d {where}"
+        own = [r[0] for r in con.execute("SELECT * FROM core.index_discharges LIMIT 0").description]
+        select = ", ".join(f'd."{c}"' if c in own else f'p."{c}"' for c in dict.fromkeys(columns)
+                           if c in own or c in extra)
+    join = " LEFT JOIN staging.persons p USING (person_id)" if extra else ""
+    sql = f"SELECT {select} FROM core.index_discharges d{join} {where}"
     return con.execute(sql + " ORDER BY d.discharged_on, d.discharge_id").df()
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate_effect
+from models.comparison.diagnostics import MATCHED_READ, SCORES_READ
 from models.time_zero import DesignWords, trial_frame
 from models.time_zero import design_sentence as sentence
 
@@ -65,18 +66,30 @@ def units(discharges: pd.DataFrame, comparison: str) -> pd.DataFrame:
 UNIT_COLUMNS = ("exposed_timebank", "programme_start_day", "readmitted", "days_to_readmission")
 
 
+def read_columns(settings: ReadmissionSettings) -> list[str]:
+    """The columns of a discharge :func:`readmission_effects` reads (every design): the ids,
+    :data:`UNIT_COLUMNS`, the covariates and the exact columns."""
+    return list(dict.fromkeys(["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates,
+                               *settings.exact]))
+
+
 def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) -> pd.DataFrame:
     """The columns the matched comparison reads (ids, :data:`UNIT_COLUMNS`, covariates, exact columns):
     the trial frames repeat each discharge on every trial day, so they carry no other column, and
     the ids and text covariates are categorical (the same values held as integer codes, so the engine's
     clustering on the person, the count of discharges and the coding of a covariate such as ``sex``
-    read integers, not millions of strings). A text covariate's categories are its sorted values, the
-    reference-first order the engine gives text (:func:`models.comparison.design.build_design`)."""
-    keep = ["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates, *settings.exact]
-    frame = discharges[[c for c in dict.fromkeys(keep) if c in discharges.columns]]
+    read integers, not millions of strings), and integer covariates take the narrowest integer type that
+    holds their values (the engine reads them as floats, the same numbers). A text covariate's categories
+    are its sorted values, the reference-first order the engine gives text
+    (:func:`models.comparison.design.build_design`)."""
+    frame = discharges[[c for c in read_columns(settings) if c in discharges.columns]]
     text = [c for c in dict.fromkeys([*settings.matching_covariates, *settings.exact])
             if c in frame.columns and _all_text(frame[c])]
-    return frame.astype({c: "category" for c in ("discharge_id", "person_id", *text) if c in frame.columns})
+    frame = frame.astype({c: "category" for c in ("discharge_id", "person_id", *text) if c in frame.columns})
+    for c in dict.fromkeys([*settings.matching_covariates, *settings.exact]):
+        if c in frame.columns and frame[c].dtype.kind in "iu":
+            frame[c] = pd.to_numeric(frame[c], downcast="integer")  # the same values, in the fewest bytes
+    return frame
 
 
 def _all_text(column: pd.Series) -> bool:
@@ -95,7 +108,9 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
     rows = trial_frame(unit_rows.drop(columns=read), settings.design, "start", "event",
                        landmark_day=settings.landmark, blocked="blocked")
     event = rows["event"].to_numpy(dtype=float)
-    rows["readmitted"] = (~np.isnan(event) & (event >= rows["trial_day"].to_numpy())).astype(int)
+    rows["readmitted"] = (~np.isnan(event) & (event >= rows["trial_day"].to_numpy())).astype(np.int8)
+    for day_or_flag in ("trial_day", "treated"):  # the same values in the fewest bytes: millions of rows
+        rows[day_or_flag] = pd.to_numeric(rows[day_or_flag], downcast="integer")
     return rows
 
 
@@ -173,7 +188,8 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
         df = design_rows(compared, settings, comparison)
         n_t = int(df["treated"].sum())
         n_units = int(df["discharge_id"].nunique()) if len(df) else 0
-        for read in ("start", "event", "blocked", "days_to_readmission"):  # counted into treated and readmitted
+        # counted into treated and readmitted, or (the discharge id) into n_units
+        for read in ("start", "event", "blocked", "days_to_readmission", "discharge_id"):
             if read in df.columns and read not in (*covs, *settings.exact):
                 del df[read]  # in place: the engine's input (and matched data) carry only what it reads
         extra = []
@@ -181,7 +197,8 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
             extra.append("design exposure_window counts participation that starts after follow-up has begun: "
                          "immortal time biases the estimate towards benefit")
         try:
-            res = run_comparison(df, settings)
+            # the results keep of the person-level rows only what the diagnostics read (millions of rows)
+            res = run_comparison(df, settings, matched_columns=MATCHED_READ, score_columns=SCORES_READ)
         except ComparisonError as err:
             if n_t == 0:
                 continue  # no participants by this route: nothing to report

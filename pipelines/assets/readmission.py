@@ -39,7 +39,7 @@ from models.readmission import (
     readmission_rates,
     service_use_change,
 )
-from models.readmission.effects import OUTCOME
+from models.readmission.effects import OUTCOME, read_columns
 from pipelines.assets.diagnostics import write_comparison_diagnostics
 from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import mart_checks, mart_key, write_marts
@@ -116,7 +116,8 @@ def _rates(con, rs, as_of, run_id):
 
 
 def _effects(con, rs, as_of, run_id):
-    frame, results = readmission_effects(discharges_frame(con), rs)
+    # only the columns the comparison reads: the frame is held while the comparisons run
+    frame, results = readmission_effects(discharges_frame(con, columns=read_columns(rs)), rs)
     summaries = {f"summary_{k}": dg.MetadataValue.md(f"```\n{r.summary()}\n```") for k, r in results.items()}
     return frame, summaries, [(Label("readmission", name, OUTCOME), res) for name, res in results.items()]
 

@@ -6,14 +6,17 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 
 from models.comparison import estimate_effect
 from models.comparison.diagnostics import (
     BALANCE_COLUMNS,
+    MATCHED_READ,
     N_BINS,
     OVERLAP_COLUMNS,
+    SCORES_READ,
     Label,
     balance_rows,
     bin_index,
@@ -136,3 +139,19 @@ def test_diagnostics_stacks_results_and_copes_with_none(res):
 def test_every_column_is_documented():
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(), flags=re.MULTILINE))
     assert {*BALANCE_COLUMNS, *OVERLAP_COLUMNS, "run_id"} <= documented
+
+
+def test_results_keeping_only_the_columns_read_give_the_same_diagnostics(res, df):
+    lean = estimate_effect(df, "took_part", "readmitted", ["age", "prior"], "binary", seed=1,
+                           matched_columns=MATCHED_READ, score_columns=SCORES_READ)
+    assert list(lean.matched_data.columns) == list(MATCHED_READ)
+    assert list(lean.propensity_scores.columns) == list(SCORES_READ)
+    pd.testing.assert_frame_equal(lean.matched_data, res.matched_data[list(MATCHED_READ)], check_exact=True)
+    pd.testing.assert_frame_equal(lean.propensity_scores, res.propensity_scores[list(SCORES_READ)], check_exact=True)
+    for kept, full in zip(diagnostics([(LABEL, lean)]), diagnostics([(LABEL, res)])):
+        pd.testing.assert_frame_equal(kept, full, check_exact=True)
+    assert lean.estimate == res.estimate and lean.balance.equals(res.balance)
+    # an input column is taken with the sample rows as matched_data takes it
+    some = estimate_effect(df, "took_part", "readmitted", ["age", "prior"], "binary", seed=1,
+                           matched_columns=["age", "_row"])
+    pd.testing.assert_frame_equal(some.matched_data, res.matched_data[["age", "_row"]], check_exact=True)

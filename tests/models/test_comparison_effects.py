@@ -263,6 +263,23 @@ def test_balance_sums_in_chunks_equal_the_whole_matrix_sums_to_the_bit(monkeypat
             assert np.array_equal(m1, m2) and np.array_equal(v1, v2)
 
 
+@pytest.mark.parametrize("chunk", [3, 1 << 20])
+def test_balance_after_read_by_row_positions_is_the_balance_of_the_copied_rows(monkeypatch, chunk):
+    from models.comparison import balance
+
+    monkeypatch.setattr(balance, "CHUNK_ROWS", chunk)
+    rng = np.random.default_rng(11)
+    X = pd.DataFrame({"age": rng.normal(50, 15, 400), "imd": rng.integers(1, 11, 400).astype(float),
+                      "flag": (rng.random(400) < 0.3).astype(float)})
+    t = rng.random(400) < 0.2
+    rows = np.sort(rng.integers(0, 400, 250))  # repeats, as a control used by several matched sets
+    w = rng.choice([1.0, 0.5, 1 / 3], 250)
+    copied = balance.balance_table(X, t, X.iloc[rows], t[rows], w)
+    read = balance.balance_table(X, t, X, t[rows], w, after_rows=rows)
+    pd.testing.assert_frame_equal(read, copied, check_exact=True)
+    assert not read["smd_after"].equals(read["smd_before"])  # the rows after are not the rows before
+
+
 def test_cluster_codes_equal_numpy_unique_and_are_computed_once():
     from models.comparison.effects import CodedClusters, _codes, cluster_variance, code_clusters
 

@@ -23,7 +23,7 @@ import pytest
 from models.mart_writer import write_mart
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame, readmission_effects
 from models.readmission.before_after import RTM_WARNING, did_row
-from models.readmission.effects import design_rows
+from models.readmission.effects import comparison_columns, design_rows
 from tests.conftest import ingest_all
 from tests.models.test_readmission_rules import AS_OF, FIXTURE, pid
 
@@ -72,6 +72,17 @@ def test_participant_follow_up_starts_on_their_own_start_day(discharges):
     day4 = rows[(rows["trial_day"] == 4) & (rows["treated"] == 0)]
     assert (day4["days_to_readmission"].isna() | (day4["days_to_readmission"] >= 4)).all()
     assert pid("A01") in set(day4.person_id)  # A01's second discharge SA2 (2023-02-06) is a comparison
+
+
+def test_trial_rows_hold_the_same_days_and_flags_in_the_fewest_bytes(discharges):
+    settings = ReadmissionSettings()
+    lean = design_rows(comparison_columns(discharges, settings), settings, "any")
+    wide = design_rows(discharges, settings, "any")
+    assert {c: str(lean[c].dtype) for c in ("trial_day", "treated", "readmitted", "age")} == dict.fromkeys(
+        ("trial_day", "treated", "readmitted", "age"), "int8")
+    assert str(wide["age"].dtype) == "int32"  # comparison_columns narrowed it
+    for c in ("trial_day", "treated", "readmitted", "age", "imd_decile", "prior_emergency_12m"):
+        assert lean[c].tolist() == wide[c].tolist()
 
 
 def test_the_old_definition_makes_the_readmitted_non_starter_a_participant(discharges):

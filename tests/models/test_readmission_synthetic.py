@@ -33,6 +33,8 @@ from models.readmission import (
     readmission_effects,
     service_use_change,
 )
+from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, Label, diagnostics
+from models.readmission.effects import OUTCOME
 from tests.conftest import KEY, ingest_all
 
 REPO = Path(__file__).parents[2]
@@ -98,6 +100,13 @@ def test_effect_interval_covers_the_injected_effect(synthetic):
           f"(conditional OR injected {truth['effects']['or_readmit']}); n_treated {row['n_treated']}, "
           f"n_matched {row['n_matched']}")
     assert results["any"].balance["smd_after"].abs().max() < 0.25
+    # the results keep of the person-level rows only what the diagnostics read, and the diagnostics are made
+    for res in results.values():
+        assert list(res.matched_data.columns) == list(MATCHED_READ)
+        assert list(res.propensity_scores.columns) == list(SCORES_READ)
+    balance, overlap = diagnostics([(Label("readmission", name, OUTCOME), res) for name, res in results.items()])
+    assert balance["result"].nunique() == len(results) == overlap["result"].nunique()
+    assert overlap["n_after"].sum() > 0
 
 
 def test_service_use_change_on_synthetic_data(synthetic):
