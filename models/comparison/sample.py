@@ -47,6 +47,8 @@ SCARCE_POOL = 3.0
 ATT_SHARE = 0.95
 #: the columns of :attr:`MatchedSample.propensity_scores`
 SCORE_COLUMNS = ("_row", "_treated", "_pscore", "_logit", "_in_support")
+#: the engine's columns of :attr:`MatchedSample.matched_data`, after the input columns
+SAMPLE_COLUMNS = ("_row", "_treated", "_pscore", "_logit", "_weight", "_pair", "_stratum")
 
 
 def as_list(x, what) -> list[str]:
@@ -201,25 +203,26 @@ class MatchedSample(SampleCounts):
     def matched_data(self) -> pd.DataFrame:
         """The sample rows: input columns plus ``_row``, ``_treated``, ``_pscore``, ``_logit``,
         ``_weight``, ``_pair`` and ``_stratum`` (see :class:`ComparisonResults`)."""
-        loc = self.local
-        md = self.df.take(self.rows[loc])  # a new frame (take marks it no copy of df), its index kept
-        for name, values in self._sample_columns().items():
-            md[name] = values()
+        md = self.df.take(self.rows[self.local])  # a new frame (take marks it no copy of df), its index kept
+        for name in SAMPLE_COLUMNS:
+            md[name] = self._engine_column(name, sample=True)
         return md
 
-    def _sample_columns(self) -> dict:
-        """The engine's columns of :attr:`matched_data`, each made only when called."""
-        loc = self.local
-        return {"_row": lambda: self.rows[loc], "_treated": lambda: self.treated[loc].astype(np.int8),
-                "_pscore": lambda: self.propensity.score[loc], "_logit": lambda: self.propensity.logit[loc],
-                "_weight": lambda: self.weight, "_pair": lambda: self.pair, "_stratum": lambda: self.strata[loc]}
+    def _engine_column(self, name: str, sample: bool) -> np.ndarray:
+        """One engine column, over the sample rows (``sample``) or every row of the propensity model."""
+        if name in ("_weight", "_pair"):  # defined on the sample rows only
+            return self.weight if name == "_weight" else self.pair
+        values = {"_row": self.rows, "_treated": self.treated, "_pscore": self.propensity.score,
+                  "_logit": self.propensity.logit, "_stratum": self.strata, "_in_support": self.in_support}[name]
+        values = values[self.local] if sample else values
+        return values.astype(np.int8) if name == "_treated" else values
 
     def matched_columns(self, columns) -> pd.DataFrame:
         """:attr:`matched_data` with only ``columns`` (input or engine columns, in that order), made
         column by column: no other column of the sample rows is copied."""
-        made, rows = self._sample_columns(), self.rows[self.local]
-        return pd.DataFrame({c: made[c]() if c in made else self.df[c].array.take(rows) for c in columns},
-                            index=self.df.index.take(rows))
+        rows = self.rows[self.local]
+        return pd.DataFrame({c: self._engine_column(c, sample=True) if c in SAMPLE_COLUMNS else self.df[c].array.take(rows)
+                             for c in columns}, index=self.df.index.take(rows))
 
     @property
     def propensity_scores(self) -> pd.DataFrame:
@@ -227,10 +230,7 @@ class MatchedSample(SampleCounts):
 
     def score_columns(self, columns) -> pd.DataFrame:
         """:attr:`propensity_scores` with only ``columns`` (of :data:`SCORE_COLUMNS`)."""
-        made = {"_row": lambda: self.rows, "_treated": lambda: self.treated.astype(np.int8),
-                "_pscore": lambda: self.propensity.score, "_logit": lambda: self.propensity.logit,
-                "_in_support": lambda: self.in_support}
-        return pd.DataFrame({c: made[c]() for c in columns})
+        return pd.DataFrame({c: self._engine_column(c, sample=False) for c in columns})
 
     def __repr__(self) -> str:
         return (f"<MatchedSample {self.method}: {self.n_matched} of {self.n_treated} participants kept, "

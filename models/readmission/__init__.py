@@ -56,7 +56,7 @@ def discharges_frame(con: duckdb.DuckDBPyConnection, full_follow_up: bool = True
     if columns is None:
         select = "d.*" + "".join(f', p."{c}"' for c in extra)
     else:
-        own = [r[0] for r in con.execute("SELECT * FROM core.index_discharges LIMIT 0").description]
+        own = TABLES["core.index_discharges"]  # the table's declared columns
         select = ", ".join(f'd."{c}"' if c in own else f'p."{c}"' for c in dict.fromkeys(columns)
                            if c in own or c in extra)
     join = " LEFT JOIN staging.persons p USING (person_id)" if extra else ""
