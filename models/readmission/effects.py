@@ -28,6 +28,8 @@ discharges per person, several trial rows per discharge): the engine's ``cluster
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -165,57 +167,61 @@ def _row_from(res, comparison: str, n: int, covs: list[str], settings, extra_war
     return row
 
 
+def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> tuple[dict | None, object]:
+    """One comparison (any / timebank / programme): its mart row (None: no participants by this route)
+    and its results object (None when not estimated). ``compared``: :func:`comparison_columns`."""
+    covs = list(settings.matching_covariates)
+    if settings.design == "clone_censor_weight":
+        cloned = units(compared, comparison)
+        if not (cloned["start"] <= settings.enrolment_days_after_discharge).any():
+            return None, None  # no participants by this route: nothing to report
+        return ccw_row(cloned, settings, comparison, OUTCOME), None
+    df = design_rows(compared, settings, comparison)
+    n_t = int(df["treated"].sum())
+    n_units = int(df["discharge_id"].nunique()) if len(df) else 0
+    # counted into treated and readmitted, or (the discharge id) into n_units
+    for read in ("start", "event", "blocked", "days_to_readmission", "discharge_id"):
+        if read in df.columns and read not in (*covs, *settings.exact):
+            del df[read]  # in place: the engine's input (and matched data) carry only what it reads
+    extra = []
+    if settings.design == "exposure_window":
+        extra.append("design exposure_window counts participation that starts after follow-up has begun: "
+                     "immortal time biases the estimate towards benefit")
+    try:
+        # the results keep of the person-level rows only what the diagnostics read (millions of rows)
+        res = run_comparison(df, settings, matched_columns=MATCHED_READ, score_columns=SCORES_READ)
+    except ComparisonError as err:
+        if n_t == 0:
+            return None, None  # no participants by this route: nothing to report
+        return {
+            "comparison": comparison, "outcome": OUTCOME, "method": settings.method, "status": "not estimated",
+            "n_discharges": n_units, "n_treated": n_t, "n_matched": 0, "n_control_matched": 0,
+            "participant_rate": float(df.loc[df["treated"] == 1, "readmitted"].mean()),
+            "comparison_rate": np.nan, "verdict": "not estimated", "jdl_statement": None,
+            "covariates": ", ".join(covs), "warnings": str(err),
+            **_design_columns(settings, comparison, covs, 0, n_t),
+        }, None
+    if res.n_matched < res.n_treated:
+        extra.append(f"{res.n_matched} of {res.n_treated} participants matched: the estimate applies to the "
+                     "matched participants only")
+    return _row_from(res, comparison, n_units, covs, settings, extra), res
+
+
 def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings) -> tuple[pd.DataFrame, dict]:
     """One row per comparison (any / timebank / programme); results objects for metadata.
 
     ``discharges``: full-follow-up rows of core.index_discharges (plus person covariates).
     No discharges: an empty table. Too few to compare: a row with status ``not estimated``
-    and the reason in ``warnings``.
+    and the reason in ``warnings``. ``settings.workers`` comparisons run at the same time, each
+    in a thread on its own trial rows, so the figures are the same for any number of workers (test).
     """
     if discharges.empty:
         return empty_frame(READMISSION_EFFECTS), {}
-    rows, results = [], {}
-    covs = list(settings.matching_covariates)
     compared = comparison_columns(discharges, settings)
-    for comparison in COMPARISONS:
-        if settings.design == "clone_censor_weight":
-            cloned = units(discharges, comparison)
-            if not (cloned["start"] <= settings.enrolment_days_after_discharge).any():
-                continue  # no participants by this route: nothing to report
-            rows.append(ccw_row(cloned, settings, comparison, OUTCOME))
-            continue
-        df = None  # the last comparison's trial rows go before this one's are built
-        df = design_rows(compared, settings, comparison)
-        n_t = int(df["treated"].sum())
-        n_units = int(df["discharge_id"].nunique()) if len(df) else 0
-        # counted into treated and readmitted, or (the discharge id) into n_units
-        for read in ("start", "event", "blocked", "days_to_readmission", "discharge_id"):
-            if read in df.columns and read not in (*covs, *settings.exact):
-                del df[read]  # in place: the engine's input (and matched data) carry only what it reads
-        extra = []
-        if settings.design == "exposure_window":
-            extra.append("design exposure_window counts participation that starts after follow-up has begun: "
-                         "immortal time biases the estimate towards benefit")
-        try:
-            # the results keep of the person-level rows only what the diagnostics read (millions of rows)
-            res = run_comparison(df, settings, matched_columns=MATCHED_READ, score_columns=SCORES_READ)
-        except ComparisonError as err:
-            if n_t == 0:
-                continue  # no participants by this route: nothing to report
-            rows.append({
-                "comparison": comparison, "outcome": OUTCOME, "method": settings.method, "status": "not estimated",
-                "n_discharges": n_units, "n_treated": n_t, "n_matched": 0, "n_control_matched": 0,
-                "participant_rate": float(df.loc[df["treated"] == 1, "readmitted"].mean()),
-                "comparison_rate": np.nan, "verdict": "not estimated", "jdl_statement": None,
-                "covariates": ", ".join(covs), "warnings": str(err),
-                **_design_columns(settings, comparison, covs, 0, n_t),
-            })
-            continue
-        if res.n_matched < res.n_treated:
-            extra.append(f"{res.n_matched} of {res.n_treated} participants matched: the estimate applies to the "
-                         "matched participants only")
-        results[comparison] = res
-        rows.append(_row_from(res, comparison, n_units, covs, settings, extra))
+    with ThreadPoolExecutor(settings.workers) as pool:  # map keeps the comparisons' order
+        done = list(pool.map(lambda comparison: compare(compared, settings, comparison), COMPARISONS))
+    rows = [row for row, _ in done if row is not None]
+    results = {comparison: res for comparison, (_, res) in zip(COMPARISONS, done) if res is not None}
     if not rows:
         return empty_frame(READMISSION_EFFECTS), results
     return mart("marts.readmission_effects").frame(rows), results

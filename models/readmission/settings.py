@@ -130,6 +130,11 @@ class ReadmissionSettings(BaseModel):
     replace: bool = Field(False, description="Match with replacement.")
     exact: tuple[str, ...] = Field((), description="Columns to match exactly on.")
     seed: int = Field(0, description="Seed of the comparison engine (tie-breaking, pseudo join dates).")
+    workers: int = Field(
+        2, ge=1, le=3,
+        description="Comparisons (any, timebank, programme) run at the same time, each in its own thread (numpy's "
+                    "sorts, sums and searches release Python's lock). The figures do not depend on it; memory grows "
+                    "with it (docs/benchmarks.md). 1 runs them one by one.")
     matching_covariates: tuple[str, ...] = Field(
         ("age", "sex", "imd_decile", "prior_emergency_12m"),
         description="Covariates of the propensity model for readmission (columns of core.index_discharges or "

@@ -109,6 +109,20 @@ def test_effect_interval_covers_the_injected_effect(synthetic):
     assert overlap["n_after"].sum() > 0
 
 
+def test_comparisons_run_in_threads_give_the_same_figures(synthetic):
+    """The three comparisons run by three threads at once give the mart, in the same order, and the
+    matched samples of one-by-one comparison (the threads share only the read-only discharge frame)."""
+    con = synthetic[0]
+    discharges = discharges_frame(con)
+    one, one_results = readmission_effects(discharges, SETTINGS.model_copy(update={"workers": 1}))
+    three, three_results = readmission_effects(discharges, SETTINGS.model_copy(update={"workers": 3}))
+    assert list(three["comparison"]) == ["any", "timebank", "programme"] and list(three_results) == list(one_results)
+    assert (three["status"] == "estimated").all()
+    pd.testing.assert_frame_equal(three, one, check_exact=True)
+    for comparison, res in one_results.items():
+        pd.testing.assert_frame_equal(three_results[comparison].matched_data, res.matched_data, check_exact=True)
+
+
 def test_service_use_change_on_synthetic_data(synthetic):
     con, _, truth, _ = synthetic
     frame, counts = service_use_change(con, SETTINGS, as_of=dt.date(2025, 1, 1))
