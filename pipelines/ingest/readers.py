@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,23 +186,27 @@ class _Scan:
     blank_lines: bool
 
 
-def _scan(path: Path) -> _Scan:
-    """One pass over the bytes: the SHA-256, the encoding, and whether a blank line occurs."""
-    digest = hashlib.sha256()
+def _head_encoding(path: Path) -> str:
+    """The encoding the first four bytes tell: a byte-order mark, the NUL pattern of UTF-16, else UTF-8."""
     with open(path, "rb") as handle:
         head = handle.read(4)
     if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif len(head) == 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
-        encoding = "utf-16-le"
-    elif len(head) == 4 and head[0] == 0 and head[2] == 0 and head[1] and head[3]:
-        encoding = "utf-16-be"
-    else:
-        encoding = "utf-8"
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(head) == 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
+        return "utf-16-le"
+    if len(head) == 4 and head[0] == 0 and head[2] == 0 and head[1] and head[3]:
+        return "utf-16-be"
+    return "utf-8"
+
+
+def _scan(path: Path) -> _Scan:
+    """One pass over the bytes: the SHA-256, the encoding, and whether a blank line occurs."""
+    digest = hashlib.sha256()
+    encoding = _head_encoding(path)
     decoder = codecs.getincrementaldecoder("utf-8")() if encoding.startswith("utf-8") else None
-    note, blank, lines, tail = None, False, 0, b""
+    note, blank, offset, tail = None, False, 0, b""
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
@@ -209,13 +214,12 @@ def _scan(path: Path) -> _Scan:
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError as err:
-                    line = lines + block[: err.start].count(b"\n") + 1
-                    decoder, encoding, note = None, None, f"line {line} is not UTF-8"
+                    decoder, encoding, note = None, None, f"line {_line_at(path, offset + err.start)} is not UTF-8"
             if encoding is not None and encoding.startswith("utf-8"):
-                window = tail + block
-                blank = blank or b"\n\n" in window or b"\n\r\n" in window
-                lines += block.count(b"\n")
+                edge = tail + block[:2]  # a blank line across two blocks
+                blank = blank or b"\n\n" in block or b"\n\r\n" in block or b"\n\n" in edge or b"\n\r\n" in edge
                 tail = block[-2:]
+            offset += len(block)
     if decoder is not None:
         try:
             decoder.decode(b"", final=True)
@@ -227,6 +231,19 @@ def _scan(path: Path) -> _Scan:
     elif encoding.startswith("utf-16"):
         note = "UTF-16 text, transcoded to UTF-8"
     return _Scan(digest.hexdigest(), encoding, note, blank)
+
+
+def _line_at(path: Path, position: int) -> int:
+    """The number of the line holding byte ``position`` (line breaks before it + 1)."""
+    breaks = 0
+    with open(path, "rb") as handle:
+        while position > 0:
+            block = handle.read(min(_BLOCK, position))
+            if not block:
+                break
+            breaks += block.count(b"\n")
+            position -= len(block)
+    return breaks + 1
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -279,27 +296,55 @@ def _blank_line_numbers(text_path: Path, delimiter: str) -> list[int]:
     return out
 
 
+def _read_delimited(con: duckdb.DuckDBPyConnection, path: Path, text_path: Path, table: str) -> tuple[str, list[str]]:
+    """Read the UTF-8 text ``text_path`` (of ``path``) into ``<table>_in``, every field as text; its delimiter and column names."""
+    delimiter, headers = _header(path, text_path)
+    names = _checked_names(path, headers)
+    columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table}_in AS SELECT * FROM read_csv($path, auto_detect = false, header = true, "
+            "delim = $delim, quote = '\"', escape = '\"', columns = $columns, ignore_errors = true, store_rejects = true, "
+            f"rejects_table = '{table}_rej', rejects_scan = '{table}_scan', max_line_size = {MAX_LINE_BYTES})",
+            {"path": str(text_path), "delim": delimiter, "columns": columns},
+        )
+    except duckdb.Error as err:
+        first = str(err).strip().splitlines()[0]
+        raise SourceFileError(path, "format", f"cannot be read as delimited text ({delimiter!r}-separated): {first}") from err
+    return delimiter, names
+
+
+def _read_while_scanning(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[_Scan, tuple[str, list[str]] | SourceFileError | None]:
+    """The file's :func:`_scan`, run in a thread while DuckDB reads the file as UTF-8 (nearly every file is).
+
+    The read's outcome (delimiter and names, or the error it raised) is returned only when the
+    scan confirms UTF-8; otherwise None, and the caller reads the file again from a UTF-8 copy.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        scanning = pool.submit(_scan, path)
+        read: tuple[str, list[str]] | SourceFileError | None = None
+        if _head_encoding(path).startswith("utf-8"):
+            try:
+                read = _read_delimited(con, path, path, table)
+            except SourceFileError as err:
+                read = err
+            except UnicodeDecodeError:  # the header line is not UTF-8: the scan says what it is
+                read = None
+        scan = scanning.result()
+    return scan, read if scan.encoding.startswith("utf-8") else None
+
+
 def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int) -> LoadedFile:
-    scan = _scan(path)
+    scan, read = _read_while_scanning(con, path, table)
     notes = [scan.note] if scan.note else []
     with ExitStack() as stack:
         text_path, blank = path, scan.blank_lines
         if not scan.encoding.startswith("utf-8"):
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outcomes-ingest-")))
             text_path, blank = _transcode(path, scan.encoding, folder)
-        delimiter, headers = _header(path, text_path)
-        names = _checked_names(path, headers)
-        columns = {f"c{i}": "VARCHAR" for i in range(len(names))}
-        try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table}_in AS SELECT * FROM read_csv($path, auto_detect = false, header = true, "
-                "delim = $delim, quote = '\"', escape = '\"', columns = $columns, ignore_errors = true, store_rejects = true, "
-                f"rejects_table = '{table}_rej', rejects_scan = '{table}_scan', max_line_size = {MAX_LINE_BYTES})",
-                {"path": str(text_path), "delim": delimiter, "columns": columns},
-            )
-        except duckdb.Error as err:
-            first = str(err).strip().splitlines()[0]
-            raise SourceFileError(path, "format", f"cannot be read as delimited text ({delimiter!r}-separated): {first}") from err
+        if isinstance(read, SourceFileError):
+            raise read
+        delimiter, names = read or _read_delimited(con, path, text_path, table)
         gaps = _blank_line_numbers(text_path, delimiter) if blank else []
         _refuse_open_quote(con, table, path, text_path, names, gaps)
     _malformed_table(con, table, names)

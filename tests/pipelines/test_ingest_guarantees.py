@@ -179,3 +179,24 @@ def test_a_failure_after_the_flag_pass_leaves_no_working_table(inputs, warehouse
         ingest_all(warehouse, inputs, sources=["persons"])
     assert _working_tables(warehouse) == []
     assert warehouse.execute("SELECT count(*) FROM staging.persons").fetchone()[0] == 4
+
+
+def test_scan_finds_a_blank_line_and_a_non_utf8_line_across_blocks(tmp_path):
+    """The byte scan reads 1 MiB blocks: a blank line split by a block edge is found, and the first line
+    that is not UTF-8 is named by its number even in a later block (and the file is read as Windows-1252)."""
+    from pipelines.ingest.readers import _BLOCK, _scan
+
+    row = b"G001,Community Fund\n"
+    rows = _BLOCK // len(row)
+    split = tmp_path / "split.csv"
+    head = b"grant_id,funder\n" + row * rows
+    split.write_bytes(head + b"x" * (_BLOCK - len(head) - 1) + b"\n\nG002,Trust\n")  # "\n" | "\n" across the edge
+    assert _scan(split).blank_lines and _scan(split).encoding == "utf-8"
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(head)
+    assert not _scan(plain).blank_lines
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(head + "G003,Fonds Région\n".encode("cp1252"))
+    scanned = _scan(latin)
+    assert scanned.encoding == "cp1252" and scanned.note.startswith(f"line {rows + 2} is not UTF-8")
+    assert scanned.sha256 == hashlib.sha256(latin.read_bytes()).hexdigest()
