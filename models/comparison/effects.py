@@ -242,19 +242,17 @@ def continuous_effects(y, t, w, clusters, adjust=None):
 # --------------------------------------------------------------------------- Cox
 
 
-def _risk_sums(first, r):
-    """Sum of r over the risk set {j: time_j >= time_i} for each i, times sorted ascending, ``first`` the
-    position of each time's first occurrence (``np.searchsorted(ts, ts, side="left")``, found once per fit)."""
-    rev = np.cumsum(r[::-1])[::-1]
-    return rev[first]
-
-
 def cox_binary(time, event, x, w, clusters=None, *, tol: float = 1e-10, maxiter: int = 50):
     """Weighted Cox PH fit of one 0/1 covariate ``x`` (Breslow ties).
 
     Returns ``(beta, se_robust, score_residuals)`` with the score residuals
     in the input row order; ``se_robust`` is cluster-robust (see module) when
     ``clusters`` is given. ``beta`` is NaN when either group has no events.
+
+    With one 0/1 covariate the risk-set sums at a time t are W0(t) + e^b W1(t), W_g(t) the
+    weight at risk (time >= t) in group g, and every row of a time shares them; so the sums
+    are taken once per distinct time, and each Newton step costs one pass over the distinct
+    times, not over the rows.
     """
     time, event, x, w = (np.asarray(a, dtype=float) for a in (time, event, x, w))
     xb = x.astype(bool)
@@ -263,20 +261,25 @@ def cox_binary(time, event, x, w, clusters=None, *, tol: float = 1e-10, maxiter:
     o = np.argsort(time, kind="stable")
     ts, d, xs, ws = time[o], event[o], x[o], w[o]
     dw = d * ws
-    first = np.searchsorted(ts, ts, side="left")  # the risk sets do not change between iterations
+    new_time = np.r_[True, ts[1:] != ts[:-1]]
+    starts = np.flatnonzero(new_time)  # each distinct time's first row
+    at = np.cumsum(new_time) - 1  # each row's distinct time
+    at_risk1 = np.cumsum(np.add.reduceat(ws * xs, starts)[::-1])[::-1]
+    at_risk0 = np.cumsum(np.add.reduceat(ws * (1 - xs), starts)[::-1])[::-1]
+    events = np.add.reduceat(dw, starts)  # weighted events at each time
+    events_x = float(np.sum(dw * xs))
     beta = 0.0
 
     def parts(b):
-        r = ws * np.exp(b * xs)
-        s0 = _risk_sums(first, r)
-        s1 = _risk_sums(first, r * xs)
-        xbar = s1 / s0
-        score = float(np.sum(dw * (xs - xbar)))
-        info = float(np.sum(dw * xbar * (1 - xbar)))
-        loglik = float(np.sum(dw * (b * xs - np.log(s0))))
-        return r, s0, xbar, score, info, loglik
+        e = np.exp(b)
+        s0 = at_risk0 + e * at_risk1
+        xbar = e * at_risk1 / s0
+        score = events_x - float(np.sum(events * xbar))
+        info = float(np.sum(events * xbar * (1 - xbar)))
+        loglik = b * events_x - float(np.sum(events * np.log(s0)))
+        return s0, xbar, score, info, loglik
 
-    r, s0, xbar, score, info, ll = parts(beta)
+    s0, xbar, score, info, ll = parts(beta)
     for _ in range(maxiter):
         if info <= 0:
             break
@@ -284,20 +287,19 @@ def cox_binary(time, event, x, w, clusters=None, *, tol: float = 1e-10, maxiter:
         nb = beta + step
         nparts = parts(nb)
         halvings = 0
-        while nparts[5] < ll - 1e-12 and halvings < 30:
+        while nparts[4] < ll - 1e-12 and halvings < 30:
             step /= 2
             nb = beta + step
             nparts = parts(nb)
             halvings += 1
         beta = nb
-        r, s0, xbar, score, info, ll = nparts
+        s0, xbar, score, info, ll = nparts
         if abs(step) < tol:
             break
-    # weighted score residuals (Breslow)
-    a = np.cumsum(dw / s0)
-    bsum = np.cumsum(dw * xbar / s0)
-    last = np.searchsorted(ts, ts, side="right") - 1
-    resid_sorted = dw * (xs - xbar) - ws * np.exp(beta * xs) * (xs * a[last] - bsum[last])
+    # weighted score residuals (Breslow): cumulated hazard terms up to and including each row's time
+    a = np.cumsum(events / s0)[at]
+    bsum = np.cumsum(events * xbar / s0)[at]
+    resid_sorted = dw * (xs - xbar[at]) - ws * np.exp(beta * xs) * (xs * a - bsum)
     resid = np.empty_like(resid_sorted)
     resid[o] = resid_sorted
     if clusters is None:
