@@ -210,12 +210,12 @@ def _dense_nodes(group: np.ndarray, giver: np.ndarray, receiver: np.ndarray) -> 
     width = int(max(giver.max(), receiver.max())) + 1
     a, b = group * width + giver, group * width + receiver
     size = (int(group.max()) + 1) * width
-    if size <= 2**28:  # a presence table: linear time, no sort
+    if size <= 2**28:  # a presence table: its nodes in order with no sort, then each edge's end found among them
         present = np.zeros(size, dtype=bool)
         present[a] = True
         present[b] = True
-        ids = np.cumsum(present, dtype=np.int64) - 1
-        return int(present.sum()), ids[a], ids[b]
+        nodes = np.flatnonzero(present)
+        return len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b)
     nodes, inv = unique_inverse(np.concatenate([a, b]))
     return len(nodes), inv[: len(a)], inv[len(a):]
 
