@@ -169,7 +169,8 @@ def _row_from(res, comparison: str, n: int, covs: list[str], settings, extra_war
 
 def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> tuple[dict | None, object]:
     """One comparison (any / timebank / programme): its mart row (None: no participants by this route)
-    and its results object (None when not estimated). ``compared``: :func:`comparison_columns`."""
+    and its results object (None when not estimated). ``compared``: :func:`comparison_columns` of the
+    discharges (the discharges themselves for ``clone_censor_weight``, which reads them whole)."""
     covs = list(settings.matching_covariates)
     if settings.design == "clone_censor_weight":
         cloned = units(compared, comparison)
@@ -217,7 +218,7 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
     """
     if discharges.empty:
         return empty_frame(READMISSION_EFFECTS), {}
-    compared = comparison_columns(discharges, settings)
+    compared = discharges if settings.design == "clone_censor_weight" else comparison_columns(discharges, settings)
     with ThreadPoolExecutor(settings.workers) as pool:  # map keeps the comparisons' order
         done = list(pool.map(lambda comparison: compare(compared, settings, comparison), COMPARISONS))
     rows = [row for row, _ in done if row is not None]
