@@ -369,6 +369,11 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, z
     # 3.5M rows at 1M persons was a third of this statement (issue 18)
 
 
+#: the counts of :func:`reading_counts`, in its order
+READING_COUNTS = ("readings_staged", "readings_scored", "readings_left_out", "people", "people_paired",
+                  "trial_participants", "trial_participants_followed_up")
+
+
 def reading_counts(con: duckdb.DuckDBPyConnection) -> dict:
     """Staged readings, readings scored, and readings left out (SWEMWBS raw not a whole number)."""
     staged = scalar(con, "SELECT count(*) FROM staging.star_readings") if table_exists(con, "staging.star_readings") else 0

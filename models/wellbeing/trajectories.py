@@ -96,7 +96,9 @@ def _safe(name: str) -> str:
 def _levels(values: pd.Series) -> pd.Series:
     """A categorical term's column as a pandas Categorical, text levels sorted (patsy's own order for text), which patsy
     codes as a factor without testing every value for missingness and collecting the levels one by one (most of the
-    model mart's time at 100,000 persons; issue 18)."""
+    model mart's time at 100,000 persons; issue 18). A Categorical keeps its order and loses the levels absent here."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.remove_unused_categories()
     if pd.api.types.infer_dtype(values, skipna=False) == "string":  # codes and sorted levels in one pass over the text
         codes, levels = pd.factorize(values, sort=True)
         return pd.Series(pd.Categorical.from_codes(codes, levels), index=values.index)
@@ -104,24 +106,26 @@ def _levels(values: pd.Series) -> pd.Series:
 
 
 def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str | None,
-                   settings: WellbeingSettings) -> tuple[list[dict], dict]:
-    """Fit one mixed model; returns (term rows, fit info). Never raises on bad data: status says why."""
+                   settings: WellbeingSettings, rows: np.ndarray | None = None) -> tuple[list[dict], dict]:
+    """Fit one mixed model to ``data`` (its rows at positions ``rows`` when given); returns (term rows, fit info).
+    Never raises on bad data: status says why. Only the model's columns are taken, one by one (a frame of 2.5M readings
+    copied whole, or built from columns, cost seconds at 1M persons; issue 18); ``data`` itself is not changed."""
     info = {"n_readings": 0, "n_people": 0, "n_dropped_missing": 0, "converged": None, "covariates": ""}
     cols = [y, "person_id", *TERMS, *covariates] + ([item] if item else [])
-    d = data[cols]  # a new frame (a list of columns is copied): the caller's frame is not changed below
-    complete = d.notna().all(axis=1)
+    d = {c: data[c] if rows is None else data[c].take(rows) for c in cols}
+    complete = np.logical_and.reduce([s.notna().to_numpy() for s in d.values()])
     info["n_dropped_missing"] = int((~complete).sum())
     if not complete.all():  # no second copy of 2.5M readings when nothing is missing
-        d = d[complete]
-    d = d.rename(columns={c: _safe(c) for c in covariates}, copy=False)
-    info["n_readings"], info["n_people"] = len(d), int(d["person_id"].nunique())
+        d = {c: s[complete] for c, s in d.items()}
+    d = {_safe(c) if c in covariates else c: s for c, s in d.items()}
+    info["n_readings"], info["n_people"] = len(d[y]), int(d["person_id"].nunique())
 
     def not_fitted(reason: str):
         return [{"term": t, "status": reason} for t in (*TERMS, "given_minus_received")], info
 
     if info["n_people"] < settings.min_model_people:
         return not_fitted(f"not fitted: {info['n_people']} people, fewer than min_model_people = {settings.min_model_people}")
-    if d.groupby("person_id").size().max() < 2:
+    if not d["person_id"].duplicated().any():
         return not_fitted("not fitted: nobody has two or more readings")
     rhs, used = [], []
     flat = [t for t in TERMS if d[t].nunique() < 2]
@@ -173,30 +177,36 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
 
 
 def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
-    """marts.wellbeing_model: the hours terms of every fitted trajectory model."""
+    """marts.wellbeing_model: the hours terms of every fitted trajectory model. Each model takes its readings from the
+    one model frame by position (no copy of a version's or of the Outcomes Stars' 2.5M readings, every column, first;
+    issue 18), in the frame's order."""
     frame, covs = model_frame(con, settings)
     if frame.empty:
         return empty(MODEL).drop(columns="run_id")
     out = []
 
-    def add(scope, version, area, scale, data, y, item):
-        rows, info = fit_trajectory(data, y, covs, item, settings)
-        for r in rows:
+    def add(scope, version, area, scale, y, item, rows=None):
+        rows_, info = fit_trajectory(frame, y, covs, item, settings, rows)
+        for r in rows_:
             out.append({"scope": scope, "star_version": version, "area": area, "score_scale": scale, **info, **r,
                         "hours_unit": settings.hours_unit, "hours_window_months": settings.hours_window_months})
 
-    for version, v in frame.groupby("star_version", sort=True):
-        scale = f"{v['score_scale'].iloc[0]}, higher is better"
-        for area, a in v.groupby("area", sort=True):
-            add("area", version, area, scale, a, "score_oriented", None)
-        if v["area"].nunique() > 1:
-            add("version", version, ALL, scale, v, "score_oriented", "area")
-    frame["item"] = frame["star_version"] + "." + frame["area"]  # in place, not a copy of 2.5M readings at 1M persons
-    stars = frame[frame["star_version"].isin(scales.star_versions())]
-    if stars["item"].nunique() > 1:
-        add("stars", STARS, ALL, "1-10 equivalent, higher is better", stars, "score_10", "item")
+    areas = sorted(frame.groupby(["star_version", "area"], sort=True).indices.items())
+    for version, v in sorted(frame.groupby("star_version", sort=True).indices.items()):
+        scale = f"{frame['score_scale'].iat[v[0]]}, higher is better"
+        in_version = [(area, a) for (ver, area), a in areas if ver == version]
+        for area, a in in_version:
+            add("area", version, area, scale, "score_oriented", None, a)
+        if len(in_version) > 1:
+            add("version", version, ALL, scale, "score_oriented", "area", v)
+    # the item as a Categorical of the sorted texts (a model's own items are its levels: _levels), built once for both
+    # pooled models, in place: not a copy of 2.5M readings at 1M persons
+    frame["item"] = _levels(frame["star_version"] + "." + frame["area"])
+    stars = np.flatnonzero(frame["star_version"].isin(scales.star_versions()).to_numpy())
+    if frame["item"].take(stars).nunique() > 1:
+        add("stars", STARS, ALL, "1-10 equivalent, higher is better", "score_10", "item", stars)
     if len(stars) < len(frame) and frame["item"].nunique() > 1:
-        add("all", ALL, ALL, "1-10 equivalent, higher is better", frame, "score_10", "item")
+        add("all", ALL, ALL, "1-10 equivalent, higher is better", "score_10", "item")
     for r in out:
         if str(r.get("status", "")).startswith("fitted"):
             r["status"] = f"{r['status']}; {DESCRIPTIVE[r['scope']]}"

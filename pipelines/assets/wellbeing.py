@@ -13,7 +13,7 @@ import dagster as dg
 from models import wellbeing as wb
 from models.comparison.diagnostics import Label
 from models.wellbeing.effects import OUTCOME, effects_results
-from models.wellbeing.journeys import unaccounted_readings
+from models.wellbeing.journeys import READING_COUNTS, unaccounted_readings
 from pipelines.assets.diagnostics import write_comparison_diagnostics
 from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import column_schema, mart_checks, mart_key, table_columns, write_marts
@@ -63,7 +63,8 @@ def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, setti
     with warehouse.connect() as con:
         counts = wb.write_core(con, config, context.run.run_id)
         schema = column_schema(mart(wb.JOURNEYS), table_columns(con, wb.JOURNEYS))
-        accounted = {"unaccounted": unaccounted_readings(con), **wb.reading_counts(con)}
+        accounted = {"unaccounted": unaccounted_readings(con),
+                     **{k: counts[k] for k in READING_COUNTS}}  # write_core's reading_counts, not counted again
     if counts["covariates_absent"]:
         context.log.warning(f"well-being covariates not in staging.persons, left out: {counts['covariates_absent']}")
     if counts["readings_left_out"]:

@@ -160,6 +160,7 @@ def test_the_reading_before_the_baseline_is_recorded_for_the_prior_reading_desig
         "2023-01-02", 4.0, 30, 3.0, 3.0)
     assert pd.isna(rows[pid("A")].prior_on) and pd.isna(rows[pid("A")].days_from_prior)
     frame, _ = eff.trial_frames(warehouse, wb.WellbeingSettings(design="prior_reading"))
-    e_row = frame[(frame.person_id == pid("E")) & (frame.participant == 1)].iloc[0]
-    a_row = frame[(frame.person_id == pid("A")) & (frame.participant == 1)].iloc[0]
+    rank = {p: k for k, p in enumerate(sorted(warehouse.execute("SELECT person_id FROM core.wellbeing_people").df()["person_id"]))}
+    e_row = frame[(frame.person_id == rank[pid("E")]) & (frame.participant == 1)].iloc[0]  # people by rank of identifier
+    a_row = frame[(frame.person_id == rank[pid("A")]) & (frame.participant == 1)].iloc[0]
     assert (bool(e_row.has_prior), e_row.pre_change, bool(a_row.has_prior), a_row.pre_change) == (True, -1.0, False, 0.0)
