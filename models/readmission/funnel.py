@@ -52,6 +52,12 @@ LEVELS = {"95": 0.95, "998": 0.998}
 
 
 # ------------------------------------------------------------------ risk model
+def read_columns(settings: ReadmissionSettings) -> list[str]:
+    """The columns of a discharge :func:`readmission_funnel` reads: the outcome, the units (provider and
+    time bank) and the risk model's covariates."""
+    return list(dict.fromkeys(["readmitted", "provider_id", "timebank_id", *settings.funnel_covariates]))
+
+
 def _design(df: pd.DataFrame, covariates, categorical, min_count: int) -> pd.DataFrame:
     parts = []
     for cov in covariates:

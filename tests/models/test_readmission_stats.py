@@ -27,6 +27,7 @@ from models.readmission import (
 )
 from models.readmission.before_after import _window, person_frame
 from models.readmission.funnel import estimate_dispersion, funnel_units, poisson_limit, winsorised_phi
+from models.readmission.funnel import read_columns as funnel_columns
 from tests.conftest import ingest_all
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "readmission"
@@ -106,6 +107,18 @@ def test_funnel_on_fixture_has_every_provider(fixture_con):
     assert prov["observed"].sum() == 7 and prov["expected"].sum() == pytest.approx(7, abs=1e-4)
     assert set(frame["unit_type"]) == {"provider", "timebank"}
 
+
+
+def test_funnel_reads_only_its_columns(fixture_con):
+    # the asset reads only read_columns of the discharges (issue 18): the same funnel as from every column
+    s = ReadmissionSettings()
+    every = readmission_funnel(discharges_frame(fixture_con), s)
+    read = discharges_frame(fixture_con, columns=funnel_columns(s))
+    assert list(read.columns) == ["readmitted", "provider_id", "timebank_id", "age", "sex", "imd_decile",
+                                  "prior_emergency_12m", "specialty"]
+    only = readmission_funnel(read, s)
+    pd.testing.assert_frame_equal(only[0], every[0], check_exact=True)
+    assert only[1] == every[1]
 
 # ------------------------------------------------------------------ comparison
 def test_risk_model_on_distinct_rows_is_the_per_discharge_glm():
