@@ -214,10 +214,10 @@ def _dense_nodes(group: np.ndarray, giver: np.ndarray, receiver: np.ndarray) -> 
         present = np.zeros(size, dtype=bool)
         present[a] = True
         present[b] = True
-        # a node's id is its rank among the cells present (searched among them: a running count over the
-        # whole table was an 8-byte array of every cell, 200 MB and 0.5-2 s at 1M persons)
-        cells = np.flatnonzero(present)
-        return len(cells), np.searchsorted(cells, a), np.searchsorted(cells, b)
+        # a node's id is its rank among the cells present: the running count, in 4 bytes a cell (at most 2**28
+        # cells), taken to 8 only at the edges (two 8-byte arrays of every cell took 0.3-1.4 s at 1M persons)
+        count = np.cumsum(present, dtype=np.int32)
+        return int(count[-1]), count[a] - np.int64(1), count[b] - np.int64(1)
     nodes, inv = unique_inverse(np.concatenate([a, b]))
     return len(nodes), inv[: len(a)], inv[len(a):]
 
