@@ -66,113 +66,119 @@ def pseudo_rule(settings: ReadmissionSettings) -> str:
             "join dates; covariates and windows measured at it")
 
 
-def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, start, end) -> tuple[pd.DataFrame, dict]:
-    """Participants and comparison persons with (pseudo) join dates and baseline covariates."""
+def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, start, end, events_sql: str,
+                 labels: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict]:
+    """The people compared, for each label the ``before_n`` and ``after_n`` counts of the events
+    ``(person_id, d, label)`` of ``events_sql`` in their windows (row for row with the people), and the
+    counts of who was left out.
+
+    The people: participants, then comparison persons, each in person_id order, with ``treated`` and the
+    covariates of ``before_after_covariates`` and ``exact`` measured at the (pseudo) join date (age in
+    whole years, a staging.persons column, or ``prior_emergency_12m``). All is done in DuckDB but the
+    draw of the pseudo join dates (numpy's ``choice`` over the sorted join dates of the eligible
+    participants, one draw per pool person in person_id order); each person is keyed by an integer,
+    their position in that order, not the person_id, and only the columns the comparison reads come back
+    to pandas (issue 18: a frame of every person built in pandas, sent back to DuckDB to count events,
+    cost most of these steps at 1M persons)."""
     counts = {"participants_joined": 0, "participants_eligible": 0, "comparison_pool": 0, "comparison_eligible": 0,
               "excluded_died": 0}
     if start is None or end is None:
-        return pd.DataFrame(), counts
+        return pd.DataFrame(), {}, counts
     s = settings
+    b, a = int(s.before_days), int(s.after_days)
     members, persons = source(con, "timebank_members"), source(con, "persons")
     enrol, spells = source(con, "programme_enrolments"), source(con, "hospital_spells")
     no_programme = f"AND person_id NOT IN (SELECT person_id FROM {enrol})" if s.comparison_excludes_programmes else ""
-    people = con.execute(f"""
+    extra = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
+    ).fetchall() if r[0] not in PERSON_COLUMNS + _META] if table_exists(con, "staging", "persons") else []
+    measured = {"age": age_sql("x.birth_date", "x.index_date"),
+                **{c: f'x."{c}"' for c in ("sex", "area_code", "imd_decile", *extra)},
+                "prior_emergency_12m": "coalesce(prior.n, 0)"}
+    read = [c for c in dict.fromkeys([*s.before_after_covariates, *s.exact]) if c in measured]
+    kept = "".join(f', p."{c}"' for c in read if c in ("sex", "area_code", "imd_decile", *extra))
+    # everyone who can be compared, in the order of the frame (pos): participants first
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _rd_candidates AS
         WITH joiners AS (
             SELECT person_id, min(joined_on) AS join_date FROM {members}
             WHERE person_id IS NOT NULL AND list_contains($roles::VARCHAR[], role) GROUP BY person_id
         ), deaths AS (
             SELECT person_id, min(discharged_on) AS died_on FROM {spells} WHERE discharge_destination = 'died'
             GROUP BY person_id
+        ), people AS (
+            SELECT p.person_id, p.birth_date{kept}, j.join_date, d.died_on,
+                   (j.person_id IS NOT NULL) AS treated,
+                   (j.person_id IS NULL AND p.person_id NOT IN (SELECT person_id FROM {members} WHERE person_id IS NOT NULL)
+                    {no_programme}) AS pool
+            FROM {persons} p LEFT JOIN joiners j USING (person_id) LEFT JOIN deaths d USING (person_id)
         )
-        SELECT p.person_id, p.birth_date, j.join_date, d.died_on,
-               (j.person_id IS NOT NULL) AS treated,
-               (j.person_id IS NULL AND p.person_id NOT IN (SELECT person_id FROM {members} WHERE person_id IS NOT NULL)
-                {no_programme}) AS pool
-        FROM {persons} p LEFT JOIN joiners j USING (person_id) LEFT JOIN deaths d USING (person_id)
-        ORDER BY p.person_id
-    """, {"roles": list(s.member_roles)}).df()
-    for c in ("birth_date", "join_date", "died_on"):
-        people[c] = pd.to_datetime(people[c])
-    before, after = pd.Timedelta(days=s.before_days), pd.Timedelta(days=s.after_days)
-    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
-
-    def eligible(frame: pd.DataFrame, date: pd.Series) -> pd.Series:
-        return ((date - before >= start_ts) & (date + after - pd.Timedelta(days=1) <= end_ts)
-                & (frame["birth_date"] <= date - before))
-
-    def died(frame: pd.DataFrame, date: pd.Series) -> pd.Series:
-        return frame["died_on"].notna() & (frame["died_on"] < date + after)
-
-    t = people[people["treated"]].copy()
-    counts["participants_joined"] = len(t)
-    t["index_date"] = t["join_date"]
-    ok = eligible(t, t["index_date"])
-    gone = ok & died(t, t["index_date"])
-    counts["excluded_died"] += int(gone.sum())
-    t = t[ok & ~gone]
-    counts["participants_eligible"] = len(t)
-    c = people[people["pool"]].copy()
-    counts["comparison_pool"] = len(c)
-    if t.empty or c.empty:
-        frame = t
-    else:
-        rng = np.random.default_rng(s.seed)
-        c["index_date"] = rng.choice(np.sort(t["index_date"].to_numpy()), size=len(c), replace=True)
-        ok = eligible(c, c["index_date"])
-        gone = ok & died(c, c["index_date"])
-        counts["excluded_died"] += int(gone.sum())
-        c = c[ok & ~gone]
-        counts["comparison_eligible"] = len(c)
-        frame = pd.concat([t, c], ignore_index=True)
-    if frame.empty:
-        return pd.DataFrame(), counts
-    frame = frame[["person_id", "index_date", "treated"]].assign(treated=lambda f: f["treated"].astype(int))
-    extra = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
-    ).fetchall() if r[0] not in PERSON_COLUMNS + _META] if table_exists(con, "staging", "persons") else []
-    extra_sql = "".join(f', p."{x}"' for x in extra)
-    chained = chains(con, s)
-    con.register("_rd_people0", frame)
+        SELECT row_number() OVER (ORDER BY treated DESC, person_id) AS pos, * EXCLUDE (pool)
+        FROM people WHERE treated OR pool
+    """, {"roles": list(s.member_roles)})
+    # eligible: both windows inside the data window, born by its start; excluded (and counted): a spell
+    # records their death before the after window ends
+    eligible = (f"(x.index_date - {b} >= $start::DATE AND x.index_date + {a - 1} <= $end::DATE "
+                f"AND x.birth_date <= x.index_date - {b})")
+    died = f"coalesce(x.died_on < x.index_date + {a}, false)"
+    window = {"start": start, "end": end}
     try:
+        joined = con.execute(f"""
+            SELECT x.index_date FROM (SELECT *, join_date AS index_date FROM _rd_candidates WHERE treated) x
+            WHERE {eligible} AND NOT {died} ORDER BY x.index_date
+        """, window).df()["index_date"].to_numpy()
+        n_joined, n_pool = con.execute(
+            "SELECT count(*) FILTER (treated), count(*) FILTER (NOT treated) FROM _rd_candidates").fetchall()[0]
+        draws = np.empty(0, dtype=joined.dtype)
+        if len(joined) and n_pool:
+            draws = np.random.default_rng(s.seed).choice(joined, size=n_pool, replace=True)
+        # the pool persons follow the participants: the k-th of them (person_id order) has pos n_joined + k
+        con.register("_rd_draws", pd.DataFrame({"pos": n_joined + 1 + np.arange(len(draws)), "index_date": draws}))
+        indexed = f"""
+            SELECT c.*, CASE WHEN c.treated THEN c.join_date ELSE d.index_date::DATE END AS index_date
+            FROM _rd_candidates c LEFT JOIN _rd_draws d USING (pos)"""
+        row = con.execute(f"""
+            SELECT count(*) FILTER (x.treated), count(*) FILTER (x.treated AND {eligible} AND NOT {died}),
+                   count(*) FILTER (NOT x.treated), count(*) FILTER (NOT x.treated AND {eligible} AND NOT {died}),
+                   count(*) FILTER ({eligible} AND {died})
+            FROM ({indexed}) x
+        """, window).fetchall()[0]
+        counts.update(zip(counts, map(int, row)))
+        if not counts["participants_eligible"] + counts["comparison_eligible"]:
+            return pd.DataFrame(), {}, counts
+        prior = f"""
+            LEFT JOIN (
+                SELECT f.pos, count(*) AS n
+                FROM f JOIN {chains(con, s)} e ON e.person_id = f.person_id AND e.admission_method = 'emergency'
+                 AND e.admitted_on >= f.index_date - {int(s.prior_admission_days)} AND e.admitted_on < f.index_date
+                GROUP BY f.pos
+            ) prior USING (pos)""" if "prior_emergency_12m" in read else ""
+        counted = []
+        for i, label in enumerate(labels):
+            is_label = f"e.label = '{label.replace(chr(39), '')}'"
+            counted += [f"count(*) FILTER ({is_label} AND e.d < f.index_date) AS before_{i}",
+                        f"count(*) FILTER ({is_label} AND e.d >= f.index_date) AS after_{i}"]
         out = con.execute(f"""
-            WITH _rd_people AS (SELECT person_id, index_date::DATE AS index_date, treated FROM _rd_people0)
-            SELECT f.person_id, f.index_date, f.treated, {age_sql('p.birth_date', 'f.index_date')} AS age,
-                   p.sex, p.area_code, p.imd_decile{extra_sql},
-                   (SELECT count(*) FROM {chained} e
-                     WHERE e.person_id = f.person_id AND e.admission_method = 'emergency'
-                       AND e.admitted_on >= f.index_date - {int(s.prior_admission_days)}
-                       AND e.admitted_on < f.index_date) AS prior_emergency_12m
-            FROM _rd_people f LEFT JOIN {persons} p USING (person_id)
-            ORDER BY f.treated DESC, f.person_id
-        """).df()
+            WITH f AS MATERIALIZED (
+                SELECT * FROM ({indexed}) x WHERE {eligible} AND NOT {died}
+            ), ev AS (  -- each label's events in the before and after windows, in one pass over the events
+                SELECT f.pos{"".join(", " + c for c in counted)}
+                FROM f JOIN ({events_sql}) e ON e.person_id = f.person_id
+                 AND e.d BETWEEN f.index_date - {b} AND f.index_date + {a - 1}
+                GROUP BY f.pos
+            )
+            SELECT x.treated::BIGINT AS treated{"".join(f', {measured[c]} AS "{c}"' for c in read)}
+                   {"".join(f", coalesce(ev.before_{i}, 0) AS before_{i}, coalesce(ev.after_{i}, 0) AS after_{i}"
+                            for i in range(len(labels)))}
+            FROM f x LEFT JOIN ev USING (pos){prior}
+            ORDER BY x.pos
+        """, window).df()
     finally:
-        con.unregister("_rd_people0")
-    return out, counts
-
-
-def event_counts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, events_sql: str, settings: ReadmissionSettings,
-                 labels: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """For each label, ``before_n`` and ``after_n`` per row of ``frame`` (in its order), from events
-    ``(person_id, d, label)`` of ``events_sql``: every label counted in one pass over the events."""
-    b, a = int(settings.before_days), int(settings.after_days)
-    counted = []
-    for i, label in enumerate(labels):
-        is_label = f"e.label = '{label.replace(chr(39), '')}'"
-        counted += [f"count(e.d) FILTER ({is_label} AND e.d BETWEEN f.index_date - {b} AND f.index_date - 1) AS before_{i}",
-                    f"count(e.d) FILTER ({is_label} AND e.d BETWEEN f.index_date AND f.index_date + {a - 1}) AS after_{i}"]
-    con.register("_rd_idx0", frame[["person_id", "index_date"]].assign(_pos=np.arange(len(frame))))
-    try:
-        out = con.execute(f"""
-            WITH _rd_idx AS (SELECT _pos, person_id, index_date::DATE AS index_date FROM _rd_idx0)
-            SELECT {", ".join(counted)}
-            FROM _rd_idx f LEFT JOIN ({events_sql}) e ON e.person_id = f.person_id
-             AND e.d BETWEEN f.index_date - {b} AND f.index_date + {a - 1}  -- only the windows' events: half the rows
-            GROUP BY f._pos ORDER BY f._pos
-        """).df()
-    finally:
-        con.unregister("_rd_idx0")
-    return {label: pd.DataFrame({"before_n": out[f"before_{i}"], "after_n": out[f"after_{i}"]})
-            for i, label in enumerate(labels)}
+        con.execute("DROP TABLE IF EXISTS _rd_candidates")
+        con.unregister("_rd_draws")
+    events = {label: pd.DataFrame({"before_n": out.pop(f"before_{i}"), "after_n": out.pop(f"after_{i}")})
+              for i, label in enumerate(labels)}
+    return out, events, counts
 
 
 def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, label: str) -> dict:
@@ -207,11 +213,13 @@ def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
                         outcomes=[f"{label}:change" for label in counts])
     except ComparisonError as err:
         return [not_estimated(label, err) for label in counts]
+
     rows = []
     for label in counts:
         try:
             res = estimate(matched, f"{label}:change", "continuous",
-                           outcome_label=f"change in {label.replace('_', ' ')} per person-year")
+                           outcome_label=f"change in {label.replace('_', ' ')} per person-year",
+                           matched_columns=["_weight", "_treated", f"{label}:before_rate", f"{label}:after_rate"])
         except ComparisonError as err:
             rows.append(not_estimated(label, err))
             continue
@@ -247,13 +255,12 @@ def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: Readmissio
                             as_of: dt.date) -> tuple[pd.DataFrame, dict]:
     """marts.readmission_before_after rows (one, outcome emergency_admissions) and counts."""
     start, end = _window(con, settings, as_of, source(con, "hospital_spells"), ("admitted_on", "discharged_on"))
-    frame, counts = person_frame(con, settings, start, end)
+    events = (f"SELECT person_id, admitted_on AS d, 'emergency_admissions' AS label FROM {chains(con, settings)} "
+              "WHERE admission_method = 'emergency'")
+    frame, per_outcome, counts = person_frame(con, settings, start, end, events, ("emergency_admissions",))
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(READMISSION_BEFORE_AFTER), counts
-    events = (f"SELECT person_id, admitted_on AS d, 'emergency_admissions' AS label FROM {chains(con, settings)} "
-              "WHERE admission_method = 'emergency'")
-    per_outcome = event_counts(con, frame, events, settings, ("emergency_admissions",))
     return pd.DataFrame(did_rows(frame, settings, "outcome", per_outcome)), counts
 
 
@@ -262,10 +269,9 @@ def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSett
     """marts.service_use_change rows (one per service) and counts."""
     contacts = source(con, "service_contacts")
     start, end = _window(con, settings, as_of, contacts, ("contact_on",))
-    frame, counts = person_frame(con, settings, start, end)
+    events = f"SELECT person_id, contact_on AS d, service AS label FROM {contacts}"
+    frame, per_service, counts = person_frame(con, settings, start, end, events, tuple(settings.services))
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(SERVICE_USE_CHANGE), counts
-    events = f"SELECT person_id, contact_on AS d, service AS label FROM {contacts}"
-    per_service = event_counts(con, frame, events, settings, tuple(settings.services))
     return pd.DataFrame(did_rows(frame, settings, "service", per_service)), counts

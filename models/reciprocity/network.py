@@ -210,12 +210,14 @@ def _dense_nodes(group: np.ndarray, giver: np.ndarray, receiver: np.ndarray) -> 
     width = int(max(giver.max(), receiver.max())) + 1
     a, b = group * width + giver, group * width + receiver
     size = (int(group.max()) + 1) * width
-    if size <= 2**28:  # a presence table: its nodes in order with no sort, then each edge's end found among them
+    if size <= 2**28:  # a presence table: linear time, no sort of the edges
         present = np.zeros(size, dtype=bool)
         present[a] = True
         present[b] = True
-        nodes = np.flatnonzero(present)
-        return len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b)
+        # a node's id is its rank among the cells present: the running count, in 4 bytes a cell (at most 2**28
+        # cells), taken to 8 only at the edges (two 8-byte arrays of every cell took 0.3-1.4 s at 1M persons)
+        count = np.cumsum(present, dtype=np.int32)
+        return int(count[-1]), count[a] - np.int64(1), count[b] - np.int64(1)
     nodes, inv = unique_inverse(np.concatenate([a, b]))
     return len(nodes), inv[: len(a)], inv[len(a):]
 

@@ -40,6 +40,7 @@ from models.readmission import (
     service_use_change,
 )
 from models.readmission.effects import OUTCOME, read_columns
+from models.readmission.funnel import read_columns as funnel_columns
 from pipelines.assets.diagnostics import write_comparison_diagnostics
 from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import mart_checks, mart_key, write_marts
@@ -123,7 +124,7 @@ def _effects(con, rs, as_of, run_id):
 
 
 def _funnel(con, rs, as_of, run_id):
-    frame, notes = readmission_funnel(discharges_frame(con), rs)
+    frame, notes = readmission_funnel(discharges_frame(con, columns=funnel_columns(rs)), rs)
     return frame, {k: str(v) for k, v in notes.items()}, []
 
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -24,7 +25,9 @@ from models.readmission import (
     readmission_rates,
     service_use_change,
 )
+from models.readmission.before_after import _window, person_frame
 from models.readmission.funnel import estimate_dispersion, funnel_units, poisson_limit, winsorised_phi
+from models.readmission.funnel import read_columns as funnel_columns
 from tests.conftest import ingest_all
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "readmission"
@@ -104,6 +107,18 @@ def test_funnel_on_fixture_has_every_provider(fixture_con):
     assert prov["observed"].sum() == 7 and prov["expected"].sum() == pytest.approx(7, abs=1e-4)
     assert set(frame["unit_type"]) == {"provider", "timebank"}
 
+
+
+def test_funnel_reads_only_its_columns(fixture_con):
+    # the asset reads only read_columns of the discharges (issue 18): the same funnel as from every column
+    s = ReadmissionSettings()
+    every = readmission_funnel(discharges_frame(fixture_con), s)
+    read = discharges_frame(fixture_con, columns=funnel_columns(s))
+    assert list(read.columns) == ["readmitted", "provider_id", "timebank_id", "age", "sex", "imd_decile",
+                                  "prior_emergency_12m", "specialty"]
+    only = readmission_funnel(read, s)
+    pd.testing.assert_frame_equal(only[0], every[0], check_exact=True)
+    assert only[1] == every[1]
 
 # ------------------------------------------------------------------ comparison
 def test_risk_model_on_distinct_rows_is_the_per_discharge_glm():
@@ -205,6 +220,76 @@ def test_before_after_writes_nothing_and_runs_read_only(tmp_path):
         adm, _ = admissions_before_after(con, s, as_of=dt.date(2025, 1, 1))
         tables = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core'").fetchone()[0]
     assert frame.iloc[0]["did"] == pytest.approx(-1.5 * 365.25 / 365) and adm.empty and tables == 0
+
+
+def _people_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """Who the before/after comparison takes, by hand. Contacts (of X, a person not in persons) set the data
+    window to 2022-01-01 .. 2025-06-30. Participants: P1 (joined 2023-07-01) and P2 (2024-01-01; a later account
+    does not count) are eligible; P3 joined 2022-06-01, so their before window starts before the data; P4 died
+    2024-03-01, inside their after window. S1 is staff and E1 enrolled in a programme: neither is a participant
+    nor in the pool. The pool: C1-C6; C5 is born 2023-03-01, after any before window starts; C6 dies 2023-09-01."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA staging")
+    con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
+                "imd_decile BIGINT, employment VARCHAR, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
+    born = {"P1": "1960-01-01", "P2": "1960-01-01", "P3": "1960-01-01", "P4": "1960-01-01", "S1": "1970-01-01",
+            "E1": "1970-01-01", "C5": "2023-03-01", **{f"C{i}": "1950-10-01" for i in (1, 2, 3, 4, 6)}}
+    con.executemany("INSERT INTO staging.persons VALUES (?, ?, 'female', 'E1', 5, ?, 'f', 1, 'r')",
+                    [(p, d, f"job of {p}") for p, d in born.items()])
+    con.execute("CREATE TABLE staging.timebank_members (member_id VARCHAR, timebank_id VARCHAR, person_id VARCHAR, "
+                "role VARCHAR, joined_on DATE, left_on DATE)")
+    con.execute("""INSERT INTO staging.timebank_members VALUES
+        ('M1', 'TB', 'P1', 'community', '2023-07-01', NULL), ('M2', 'TB', 'P2', 'patient', '2024-01-01', NULL),
+        ('M2b', 'TB', 'P2', 'community', '2024-06-01', NULL), ('M3', 'TB', 'P3', 'community', '2022-06-01', NULL),
+        ('M4', 'TB', 'P4', 'service_user', '2023-07-01', NULL), ('M5', 'TB', 'S1', 'staff', '2023-01-01', NULL)""")
+    con.execute("CREATE TABLE staging.programme_enrolments (person_id VARCHAR, programme_id VARCHAR, started_on DATE, "
+                "ended_on DATE)")
+    con.execute("INSERT INTO staging.programme_enrolments VALUES ('E1', 'prog', '2023-01-01', NULL)")
+    con.execute("CREATE TABLE staging.hospital_spells (spell_id VARCHAR, person_id VARCHAR, provider_id VARCHAR, "
+                "admitted_on DATE, discharged_on DATE, admission_method VARCHAR, discharge_destination VARCHAR, "
+                "specialty VARCHAR, cancer BOOLEAN)")
+    con.execute("""INSERT INTO staging.hospital_spells VALUES
+        ('S1', 'P1', 'R1', '2023-02-01', '2023-02-03', 'emergency', 'home', 'general', false),
+        ('S2', 'P1', 'R1', '2023-05-01', '2023-05-02', 'elective', 'home', 'general', false),
+        ('S3', 'P2', 'R1', '2022-12-01', '2022-12-02', 'emergency', 'home', 'general', false),
+        ('S4', 'P4', 'R1', '2024-02-20', '2024-03-01', 'emergency', 'died', 'general', false),
+        ('S5', 'C6', 'R1', '2023-08-20', '2023-09-01', 'emergency', 'died', 'general', false)""")
+    con.execute("CREATE TABLE staging.service_contacts (person_id VARCHAR, service VARCHAR, contact_on DATE)")
+    con.execute("""INSERT INTO staging.service_contacts VALUES
+        ('X', 'gp', '2022-01-01'), ('X', 'gp', '2025-06-30'),
+        ('P1', 'gp', '2022-06-30'), ('P1', 'gp', '2023-01-10'), ('P1', 'gp', '2023-08-01'), ('P1', 'ae', '2023-09-01'),
+        ('C1', 'gp', '2023-12-31'), ('C4', 'gp', '2023-12-31')""")
+    return con
+
+
+def test_people_of_the_before_after_comparison_by_hand(tmp_path):
+    con = _people_warehouse(tmp_path / "people.duckdb")
+    s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"))
+    contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
+    start, end = _window(con, s, dt.date(2025, 12, 31), "staging.service_contacts", ("contact_on",))
+    frame, events, counts = person_frame(con, s, start, end, contacts, ("gp", "ae"))
+    assert (start, end) == (dt.date(2022, 1, 1), dt.date(2025, 6, 30))
+    assert counts == {"participants_joined": 4, "participants_eligible": 2, "comparison_pool": 6,
+                      "comparison_eligible": 4, "excluded_died": 2}
+    # the pool's pseudo join dates, C1 to C6 in person_id order: numpy's choice (seed 0) of the eligible
+    # participants' sorted join dates gives 2024-01-01 to C1-C3 and 2023-07-01 to C4-C6
+    joined = np.array(["2023-07-01", "2024-01-01"], dtype="datetime64[D]")
+    assert list(np.random.default_rng(0).choice(joined, size=6).astype(str)) == ["2024-01-01"] * 3 + ["2023-07-01"] * 3
+    # participants first, then the comparison persons; only the columns the comparison reads
+    assert list(frame.columns) == ["treated", "age", "employment", "prior_emergency_12m"]
+    assert list(frame["treated"]) == [1, 1, 0, 0, 0, 0]
+    assert list(frame["age"]) == [63, 64, 73, 73, 73, 72]  # on the (pseudo) join date
+    assert list(frame["employment"]) == ["job of P1", "job of P2", "job of C1", "job of C2", "job of C3", "job of C4"]
+    # P1's emergency admission 2023-02-01 is within 365 days before joining, P2's 2022-12-01 is not
+    assert list(frame["prior_emergency_12m"]) == [1, 0, 0, 0, 0, 0]
+    # before = the 365 days before the (pseudo) join date, after = the 365 from it: P1's contact of 2022-06-30
+    # is outside; C1's contact of 2023-12-31 is the day before their date, C4's within their after window
+    assert list(events["gp"]["before_n"]) == [1, 0, 1, 0, 0, 0] and list(events["gp"]["after_n"]) == [1, 0, 0, 0, 0, 1]
+    assert list(events["ae"]["before_n"]) == [0] * 6 and list(events["ae"]["after_n"]) == [1, 0, 0, 0, 0, 0]
+    # nothing is left behind in the warehouse or the connection
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT internal AND schema_name <> 'staging'"
+                       ).fetchone()[0] == 0
+    con.close()
 
 
 def test_avoided_by_hand():
