@@ -331,7 +331,11 @@ def _read_while_scanning(con: duckdb.DuckDBPyConnection, path: Path, table: str)
             except UnicodeDecodeError:  # the header line is not UTF-8: the scan says what it is
                 read = None
         scan = scanning.result()
-    return scan, read if scan.encoding.startswith("utf-8") else None
+    if scan.encoding.startswith("utf-8"):
+        return scan, read
+    for suffix in ("_in", "_rej", "_scan"):  # DuckDB adds to a rejects table that exists: start the next read afresh
+        con.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+    return scan, None
 
 
 def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int) -> LoadedFile:

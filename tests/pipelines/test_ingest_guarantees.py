@@ -200,3 +200,19 @@ def test_scan_finds_a_blank_line_and_a_non_utf8_line_across_blocks(tmp_path):
     scanned = _scan(latin)
     assert scanned.encoding == "cp1252" and scanned.note.startswith(f"line {rows + 2} is not UTF-8")
     assert scanned.sha256 == hashlib.sha256(latin.read_bytes()).hexdigest()
+
+
+def test_a_file_found_not_utf8_after_its_first_lines_is_read_again_with_nothing_left_from_the_first_read(tmp_path):
+    """DuckDB starts reading while the bytes are scanned; a Windows-1252 letter far into the file (past what the
+    header check reads) makes that read reject its line. The file is read again from a UTF-8 copy, and the
+    first read's rejected line is not carried over: every row is read, none is malformed."""
+    from pipelines.ingest.readers import load
+
+    rows = [f"G{i:05d},Trust {i}" for i in range(5000)] + ["G99999,Fonds Région"]
+    path = tmp_path / "grants.csv"
+    path.write_bytes(("grant_id,funder\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    con = duckdb.connect()
+    loaded = load(con, path, "g")
+    assert (loaded.rows, loaded.malformed, loaded.encoding) == (5001, 0, "cp1252")
+    assert loaded.notes[0].startswith("line 5002 is not UTF-8")
+    assert con.execute("SELECT funder, _line FROM g WHERE grant_id = 'G99999'").fetchall() == [("Fonds Région", 5002)]
