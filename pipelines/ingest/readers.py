@@ -314,11 +314,12 @@ def _read_delimited(con: duckdb.DuckDBPyConnection, path: Path, text_path: Path,
     return delimiter, names
 
 
-def _read_while_scanning(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[_Scan, tuple[str, list[str]] | SourceFileError | None]:
+def _read_while_scanning(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[_Scan, tuple[str, list[str]] | None]:
     """The file's :func:`_scan`, run in a thread while DuckDB reads the file as UTF-8 (nearly every file is).
 
-    The read's outcome (delimiter and names, or the error it raised) is returned only when the
-    scan confirms UTF-8; otherwise None, and the caller reads the file again from a UTF-8 copy.
+    When the scan confirms UTF-8, the read's delimiter and names (or the :class:`SourceFileError` it
+    raised, raised now); otherwise None, with the read's tables dropped: the caller reads the file
+    again from a UTF-8 copy.
     """
     with ThreadPoolExecutor(1) as pool:
         scanning = pool.submit(_scan, path)
@@ -332,6 +333,8 @@ def _read_while_scanning(con: duckdb.DuckDBPyConnection, path: Path, table: str)
                 read = None
         scan = scanning.result()
     if scan.encoding.startswith("utf-8"):
+        if isinstance(read, SourceFileError):
+            raise read
         return scan, read
     for suffix in ("_in", "_rej", "_scan"):  # DuckDB adds to a rejects table that exists: start the next read afresh
         con.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
@@ -346,8 +349,6 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int
         if not scan.encoding.startswith("utf-8"):
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outcomes-ingest-")))
             text_path, blank = _transcode(path, scan.encoding, folder)
-        if isinstance(read, SourceFileError):
-            raise read
         delimiter, names = read or _read_delimited(con, path, text_path, table)
         gaps = _blank_line_numbers(text_path, delimiter) if blank else []
         _refuse_open_quote(con, table, path, text_path, names, gaps)
