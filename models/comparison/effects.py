@@ -59,6 +59,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .ordering import stable_time_order
+
 Z95 = float(stats.norm.ppf(0.975))
 
 
@@ -258,7 +260,7 @@ def cox_binary(time, event, x, w, clusters=None, *, tol: float = 1e-10, maxiter:
     xb = x.astype(bool)
     if not (np.sum(w * event * xb) > 0 and np.sum(w * event * ~xb) > 0):
         return float("nan"), float("nan"), np.full(len(time), np.nan)
-    o = np.argsort(time, kind="stable")
+    o = stable_time_order(time)
     ts, d, xs, ws = time[o], event[o], x[o], w[o]
     dw = d * ws
     new_time = np.r_[True, ts[1:] != ts[:-1]]

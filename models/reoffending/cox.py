@@ -35,7 +35,7 @@ from scipy import sparse, stats
 
 from models.comparison import ComparisonError, build_design
 
-from .partial_likelihood import distinct_rows, fit_partial_likelihood
+from .partial_likelihood import RiskSets, fit_partial_likelihood, tied_means
 from .prepare import analysis_frame, design_rows, distinct_codes, model_frame, person_codes, programme_labels
 from .settings import ReoffendingSettings
 from .tables import COX
@@ -51,9 +51,7 @@ class CoxFit:
     bse: np.ndarray
     cov: np.ndarray
     pvalues: np.ndarray
-    X: np.ndarray
-    time: np.ndarray
-    event: np.ndarray
+    risk_sets: RiskSets  # the rows fitted, sorted by time (:func:`.partial_likelihood.risk_sets`)
     ties: str
     loglik: float
 
@@ -72,23 +70,21 @@ def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None, alik
     Xv = X.to_numpy(dtype=float)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50, alike=alike)
-    params, cov = res.params, res.cov
+    params, cov, rs = res.params, res.cov, res.risk_sets
     with np.errstate(invalid="ignore", over="ignore"):
-        bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(time, event, Xv, params, cov, groups,
-                                                                                  alike)))
+        bse = np.sqrt(np.diag(cov if groups is None else cluster_robust_cov(rs, params, cov, groups)))
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
         raise ValueError("the Cox model did not converge (infinite coefficient or standard error)")
     # Newton stops at maxiter without raising; a score far from 0 means no maximum was reached.
     if not np.all(np.abs(res.score) < 1e-4 * max(1.0, float(event.sum()))):
         raise ValueError("the Cox model did not converge (coefficients drifting: quasi-separation in the covariates?)")
     pvalues = 2 * stats.norm.sf(np.abs(params / bse))
-    return CoxFit(list(X.columns), params, bse, cov, pvalues, Xv, time, event, ties, res.loglik)
+    return CoxFit(list(X.columns), params, bse, cov, pvalues, rs, ties, res.loglik)
 
 
-def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray,
-                   cluster: np.ndarray, n_clusters: int, alike: np.ndarray | None = None) -> np.ndarray:
-    """Per cluster (``cluster``: each row's cluster index), the sum of its rows' Cox score residuals
-    (Therneau, Grambsch & Fleming 1990),
+def cluster_scores(rs: RiskSets, params: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per cluster (``cluster``: each sorted row's cluster index, rows in ``rs.order``), the sum of its
+    rows' Cox score residuals (Therneau, Grambsch & Fleming 1990),
 
     r_j = d_j (x_j - xbar(t_j)) - exp(x_j b) sum_{i: t_i <= t_j} (x_j - xbar(t_i)) D_i / S0(t_i),
 
@@ -96,18 +92,18 @@ def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: n
     increments, xbar weighted by exp(x b)), as statsmodels' ``PHReg.score_residuals`` computes
     them; here with cumulative sums over the event times, where statsmodels rebuilds the risk set
     at every event time (quadratic: 1,036 s of a 100,000-person run). The n x p residuals are not
-    formed: the rows' covariates are the distinct rows U (x_j = U[g_j]), so each part of a cluster's
-    sum is a sparse (clusters x G, or clusters x event times) matrix times U, or times the per-event-
-    time sums. A row censored before the first event is never at risk at an event time: it adds
-    nothing (statsmodels gives NaN).
+    formed: the rows' covariates are the distinct rows U of the fit's risk sets (x_j = U[g_j]), so
+    each part of a cluster's sum is a sparse (clusters x G, or clusters x event times) matrix times
+    U, or times the per-event-time sums. A row censored before the first event is never at risk at
+    an event time: it adds nothing (statsmodels gives NaN).
     """
-    U, g = distinct_rows(X, alike)
+    U, g = rs.rows, rs.row_of
     eta = (U @ params)[g]
     risk = np.exp(eta - eta.max())
-    failures, deaths = np.unique(time[event == 1], return_counts=True)
-    last = np.searchsorted(failures, time, side="right") - 1  # last event time <= t_j: the risk sets j is in
+    k = rs.n_times
+    deaths = np.bincount(rs.tie, minlength=k)
+    last = rs.reach - 1  # last event time <= t_j: the risk sets j is in
     at_risk = last >= 0
-    k = len(failures)
 
     def summed(rows, cols, data, shape, values):  # sum of data * values[cols] per row index
         return sparse.csr_array((data, (rows, cols)), shape=shape) @ values
@@ -120,74 +116,44 @@ def cluster_scores(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: n
     increment = deaths / s0
     c_cum = np.cumsum(increment)
     w_cum = np.cumsum(increment[:, None] * xbar, axis=0)
-    failed = event == 1
-    f_cluster, ones = cluster[failed], np.ones(int(failed.sum()))
+    f_cluster, ones = cluster[rs.failed], np.ones(len(rs.failed))
     at_risk_part = (summed(r_cluster, r_last, r_risk, (n_clusters, k), w_cum)
                     - summed(r_cluster, r_g, r_risk * c_cum[r_last], (n_clusters, len(U)), U))
-    failed_part = (summed(f_cluster, g[failed], ones, (n_clusters, len(U)), U)
-                   - summed(f_cluster, np.searchsorted(failures, time[failed]), ones, (n_clusters, k), xbar))
+    failed_part = (summed(f_cluster, g[rs.failed], ones, (n_clusters, len(U)), U)
+                   - summed(f_cluster, rs.tie, ones, (n_clusters, k), xbar))
     return at_risk_part + failed_part
 
 
-def cluster_robust_cov(time: np.ndarray, event: np.ndarray, X: np.ndarray, params: np.ndarray, cov: np.ndarray,
-                       groups, alike: np.ndarray | None = None) -> np.ndarray:
+def cluster_robust_cov(rs: RiskSets, params: np.ndarray, cov: np.ndarray, groups) -> np.ndarray:
     """Cluster-robust (sandwich) covariance of a Cox fit, Lin & Wei (1989, JASA 84:1074):
     V M V with V the model-based covariance and M the sum over clusters of the outer products
-    of their summed score residuals. Equals statsmodels' ``PHReg(...).fit(groups=...)``."""
+    of their summed score residuals. ``groups``: one label per row, in the rows' input order.
+    Equals statsmodels' ``PHReg(...).fit(groups=...)``."""
     codes, labels = pd.factorize(np.asarray(groups))
     cluster = np.argsort(np.argsort(labels, kind="stable"))[codes]  # clusters in sorted label order, as np.unique
-    summed = cluster_scores(time, event, X, params, cluster, len(labels), alike)
+    summed = cluster_scores(rs, params, cluster[rs.order], len(labels))
     return cov @ (summed.T @ summed) @ cov
 
 
 def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
-    """(event times, residual rows) for every event, in ascending time order.
+    """(event times, residual rows) for every event, in ascending time order (input order within a time).
 
     r_k = x_k - xbar(t_k), with xbar the risk-set mean weighted by exp(x beta); under Efron ties
-    xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines. The risk-set sums
-    are cumulated over the rows sorted by time from the last back, one covariate at a time (no
-    rows x covariates temporaries).
+    xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines: the mean, over the
+    m tied events, of the fit's per-event means a_l (:func:`.partial_likelihood.tied_means`).
     """
-    t, e, X, beta = fit.time, fit.event.astype(bool), fit.X, fit.params
-    o = np.lexsort((~e, t))  # by time, events after censored at a tie (order within a time is irrelevant)
-    t, e = t[o], e[o]
-    phi = np.exp(X @ beta)[o]
-    rev0 = np.cumsum(phi[::-1])[::-1]
-    ev_idx = np.flatnonzero(e)
-    times = t[ev_idx]
-    uniq = np.unique(times)
-    first_at = np.searchsorted(t, uniq, side="left")  # first row of the risk set at each event time
-    s0_r = rev0[first_at]
-    s1_r = np.empty((len(uniq), X.shape[1]))
-    for j in range(X.shape[1]):
-        s1_r[:, j] = np.cumsum((phi * X[o, j])[::-1])[::-1][first_at]
-    X_ev = X[o[ev_idx]]
-    grp = np.searchsorted(uniq, times)
-    m = np.bincount(grp, minlength=len(uniq)).astype(float)
-    s0_d = np.bincount(grp, weights=phi[ev_idx], minlength=len(uniq))
-    s1_d = np.zeros((len(uniq), X.shape[1]))
-    np.add.at(s1_d, grp, phi[ev_idx, None] * X_ev)
-    if fit.ties == "efron":
-        xbar = np.zeros_like(s1_d)
-        for l in range(int(m.max()) if len(m) else 0):
-            active = l < m
-            frac = np.where(active, l / m, 0.0)
-            num = s1_r - frac[:, None] * s1_d
-            den = s0_r - frac * s0_d
-            xbar += np.where(active[:, None], num / (den[:, None] * m[:, None]), 0.0)
-    else:
-        xbar = s1_r / s0_r[:, None]
-    return times, X_ev - xbar[grp]
+    rs = fit.risk_sets
+    a = tied_means(rs, fit.params)[3]
+    m = np.bincount(rs.tie, minlength=rs.n_times)
+    xbar = np.add.reduceat(a, rs.starts, axis=0) / m[:, None] if len(a) else a
+    return rs.event_times[rs.tie], rs.rows[rs.row_of[rs.failed]] - xbar[rs.tie]
 
 
-def _km_at(time, event, at):
-    """Right-continuous Kaplan-Meier S(t) at the times ``at``."""
-    uniq, d = np.unique(time[event.astype(bool)], return_counts=True)
-    n_risk = (len(time) - np.searchsorted(np.sort(time), uniq, side="left")).astype(float)
-    d = d.astype(float)
-    surv = np.cumprod(1 - d / n_risk)
-    idx = np.searchsorted(uniq, at, side="right") - 1
-    return np.where(idx >= 0, surv[np.maximum(idx, 0)], 1.0)
+def km_at_events(rs: RiskSets) -> np.ndarray:
+    """Right-continuous Kaplan-Meier S(t) of the fitted rows at each event's time (events in ``rs.failed`` order)."""
+    m = np.bincount(rs.tie, minlength=rs.n_times)
+    n_risk = len(rs.row_of) - rs.at_time[rs.first]  # rows with time >= each event time
+    return np.cumprod(1 - m / n_risk)[rs.tie]
 
 
 def ph_test(fit: CoxFit, transform: str = "km") -> pd.DataFrame:
@@ -198,7 +164,7 @@ def ph_test(fit: CoxFit, transform: str = "km") -> pd.DataFrame:
         return pd.DataFrame({"term": fit.terms, "rho": np.nan, "chisq": np.nan, "p_value": np.nan})
     scaled = d * r @ fit.cov + fit.params
     if transform == "km":
-        g = 1 - _km_at(fit.time, fit.event, times)
+        g = 1 - km_at_events(fit.risk_sets)
     elif transform == "rank":
         g = np.arange(1, d + 1, dtype=float)
     elif transform == "log":

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from models.comparison.ordering import stable_time_order
 from models.comparison.propensity import row_codes
 
 TOL = 1e-8
@@ -44,6 +45,8 @@ TOL = 1e-8
 class RiskSets:
     """The rows sorted by time and, per distinct event time, where its risk set starts and who fails."""
 
+    order: np.ndarray  # the input rows in time order (stable): sorted row k is input row order[k]
+    event_times: np.ndarray  # the distinct event times, ascending
     rows: np.ndarray  # the distinct covariate rows U (G x p)
     row_of: np.ndarray  # per sorted row: its index g in ``rows``
     failed: np.ndarray  # sorted-row indices of the events, grouped by event time
@@ -92,7 +95,7 @@ def distinct_rows(X: np.ndarray, alike: np.ndarray | None = None,
 
 
 def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, alike: np.ndarray | None = None) -> RiskSets:
-    order = np.argsort(time, kind="stable")
+    order = stable_time_order(time)
     t = time[order]
     alike = None if alike is None else np.asarray(alike)[order]
     failed = np.flatnonzero(event[order] == 1)
@@ -103,12 +106,13 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, ali
     times = t[at_time]
     U, g = distinct_rows(X, alike, order)
     index = np.int32 if len(t) < 2**31 else np.int64  # scipy's sparse index type: no conversion per call
-    return RiskSets(U, g, failed, X[order[failed]].sum(axis=0), tie, frac, at_time.astype(index),
+    return RiskSets(order, uniq, U, g, failed, X[order[failed]].sum(axis=0), tie, frac, at_time.astype(index),
                     np.searchsorted(times, uniq), starts.astype(index), len(uniq), np.searchsorted(uniq, t, side="right"))
 
 
-def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """(log-likelihood, score, Hessian) at ``beta`` (module docstring)."""
+def tied_means(rs: RiskSets, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(eta, w, c, a) at ``beta``: per sorted row x_j b (shifted) and w_j; per event, its Efron denominator
+    c_l and the weighted covariate mean a_l of its tie fraction (module docstring)."""
     U, g, f, tie, frac, k = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac, rs.n_times
     eta_rows = U @ beta
     eta_rows = eta_rows - eta_rows.max()  # as statsmodels (every row of U is some row's): the shift cancels
@@ -121,6 +125,13 @@ def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.n
     s1_d = rs.per_group(w[f], g[f], rs.starts)
     c = s0_r[tie] - frac * s0_d[tie]  # one per event
     a = (s1_r[tie] - frac[:, None] * s1_d[tie]) / c[:, None]
+    return eta, w, c, a
+
+
+def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(log-likelihood, score, Hessian) at ``beta`` (module docstring)."""
+    U, g, f, tie, frac, k = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac, rs.n_times
+    eta, w, c, a = tied_means(rs, beta)
     loglik = float(eta[f].sum() - np.log(c).sum())
     score = rs.failed_sum - a.sum(axis=0)
     inv_c = np.bincount(tie, weights=1 / c, minlength=k)
@@ -139,6 +150,7 @@ class PartialLikelihoodFit:
     loglik: float
     score: np.ndarray  # at the estimate
     iterations: int
+    risk_sets: RiskSets  # of the rows fitted: the Schoenfeld residuals and score residuals reuse them
 
 
 def fit_partial_likelihood(time, event, X, ties: str = "efron", maxiter: int = 50, alike=None) -> PartialLikelihoodFit:
@@ -162,4 +174,4 @@ def fit_partial_likelihood(time, event, X, ties: str = "efron", maxiter: int = 5
             new_loglik, new_score, new_hess = efron_terms(rs, beta + step)
         beta, loglik, score, hess = beta + step, new_loglik, new_score, new_hess
         iterations += 1
-    return PartialLikelihoodFit(beta, np.linalg.inv(-hess), loglik, score, iterations)
+    return PartialLikelihoodFit(beta, np.linalg.inv(-hess), loglik, score, iterations, rs)

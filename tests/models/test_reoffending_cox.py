@@ -153,6 +153,7 @@ def test_person_clustered_covariance_equals_statsmodels_and_needs_no_risk_set_lo
     from statsmodels.duration.hazard_regression import PHReg
 
     from models.reoffending.cox import cluster_robust_cov, cluster_scores
+    from models.reoffending.partial_likelihood import risk_sets
 
     rng = np.random.default_rng(7)
     n = 600
@@ -163,15 +164,16 @@ def test_person_clustered_covariance_equals_statsmodels_and_needs_no_risk_set_lo
     for ties in ("efron", "breslow"):
         ref = PHReg(t, X, status=ev, ties=ties).fit(groups=person)
         fit = PHReg(t, X, status=ev, ties=ties).fit()
-        mine = cluster_robust_cov(t, ev, X, fit.params, fit.cov_params(), person)
+        mine = cluster_robust_cov(risk_sets(t, ev, X, ties), fit.params, fit.cov_params(), person)
         np.testing.assert_allclose(mine, ref.cov_params(), rtol=1e-10)
-    early = np.append(t, 1.0), np.append(ev, 0.0), np.vstack([X, [[5.0, -5.0]]])
-    scores = cluster_scores(*early, fit.params, np.append(person, 250), 251)  # the early row is cluster 250
+    early = risk_sets(np.append(t, 1.0), np.append(ev, 0.0), np.vstack([X, [[5.0, -5.0]]]), "breslow")
+    scores = cluster_scores(early, fit.params, np.append(person, 250)[early.order], 251)  # the early row is cluster 250
     assert np.all(scores[-1] == 0) and np.isfinite(scores).all()
     # every cluster's sum is the sum of statsmodels' score residuals of its rows
     resid = PHReg(t, X, status=ev, ties="breslow").score_residuals(fit.params)
     by_person = np.column_stack([np.bincount(person, weights=r, minlength=250) for r in resid.T])
-    np.testing.assert_allclose(cluster_scores(t, ev, X, fit.params, person, 250), by_person, rtol=1e-10, atol=1e-12)
+    rs = risk_sets(t, ev, X, "breslow")
+    np.testing.assert_allclose(cluster_scores(rs, fit.params, person[rs.order], 250), by_person, rtol=1e-10, atol=1e-12)
 
 
 def test_design_coded_per_person_equals_the_rows_coding():

@@ -143,13 +143,44 @@ def test_ph_test_unchanged(ties):
     fit = fit_cox(t, event, pd.DataFrame(X, columns=terms), ties)
     ref = statsmodels_fit(t, event, X, ties)
     cov = np.asarray(ref.cov_params())
-    old = CoxFit(terms, np.asarray(ref.params), np.asarray(ref.bse), cov, np.asarray(ref.pvalues), X, t, event, ties,
+    old = CoxFit(terms, np.asarray(ref.params), np.asarray(ref.bse), cov, np.asarray(ref.pvalues), risk_sets(t, event, X, ties), ties,
                  float(ref.llf))
     for transform in ("km", "rank", "identity", "log"):
         ours, theirs = ph_test(fit, transform), ph_test(old, transform)
         for col in ("rho", "chisq", "p_value"):
             np.testing.assert_allclose(ours[col], theirs[col], rtol=1e-8, atol=1e-10, err_msg=f"{transform} {col}")
     np.testing.assert_allclose(fit.pvalues, ref.pvalues, rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_schoenfeld_residuals_and_km_equal_a_loop_over_the_events(ties):
+    """The residuals and Kaplan-Meier values the PH test reads from the fit's risk sets equal their
+    definitions computed event by event: x_k minus the exp(x b)-weighted mean of the risk set (under
+    Efron averaged over the tie fractions l/m), and S(t) = prod (1 - d_u / n_u) over event times u <= t."""
+    from models.reoffending.cox import km_at_events, schoenfeld_residuals
+
+    t, event, X = tied_data(300, 9, 20)
+    terms = ["treated", "level[1]", "level[2]", "age"]
+    fit = fit_cox(t, event, pd.DataFrame(X, columns=terms), ties)
+    times, resid = schoenfeld_residuals(fit)
+    w = np.exp(X @ fit.params)
+    expected_times, expected = [], []
+    for u in np.unique(t[event == 1]):
+        risk, dead = t >= u, (t == u) & (event == 1)
+        m = dead.sum()
+        fractions = np.arange(m) / m if ties == "efron" else np.zeros(m)
+        xbar = np.mean([(w[risk] @ X[risk] - f * (w[dead] @ X[dead])) / (w[risk].sum() - f * w[dead].sum())
+                        for f in fractions], axis=0)
+        expected_times += [u] * m
+        expected += list(X[dead] - xbar)
+    np.testing.assert_array_equal(times, expected_times)
+    np.testing.assert_allclose(resid, np.array(expected), rtol=1e-10, atol=1e-12)
+    surv, km = 1.0, []
+    for u in np.unique(t[event == 1]):
+        d = ((t == u) & (event == 1)).sum()
+        surv *= 1 - d / (t >= u).sum()
+        km += [surv] * d
+    np.testing.assert_allclose(km_at_events(fit.risk_sets), km, rtol=1e-12)
 
 
 def test_a_step_that_lowers_the_likelihood_is_halved():
