@@ -137,8 +137,9 @@ def _social_value(con, p, s: ReciprocitySettings, social_value: pd.DataFrame | N
         basis = "member"
         grant_filter = "AND (v.grant_id IS NULL OR v.grant_id = g.grant_id)" if "grant_id" in sv.columns else ""
         sql = f"""
-            SELECT g.grant_id, sum(v.social_value) AS social_value,
-                   sum(v.social_value * coalesce(m.b, 0)) AS balance_weighted_social_value
+            SELECT g.grant_id, sum(v.social_value ORDER BY v.social_value) AS social_value,
+                   sum(v.social_value * coalesce(m.b, 0) ORDER BY v.social_value * coalesce(m.b, 0))
+                       AS balance_weighted_social_value
             FROM {gframe} g
             JOIN {p.accounts} a ON a.timebank_id = g.timebank_id
             JOIN {name} v ON v.member_id = a.member_id {grant_filter}
@@ -149,9 +150,9 @@ def _social_value(con, p, s: ReciprocitySettings, social_value: pd.DataFrame | N
         basis = "grant" if "grant_id" in sv.columns else "timebank"
         key = "grant_id" if basis == "grant" else "timebank_id"
         sql = f"""
-            WITH b AS (SELECT grp, avg(b) FILTER (WHERE "G" + "R" > 0) AS mean_b FROM {mstats} GROUP BY grp)
-            SELECT g.grant_id, sum(v.social_value) AS social_value,
-                   sum(v.social_value) * coalesce(any_value(b.mean_b), 0) AS balance_weighted_social_value
+            WITH b AS (SELECT grp, avg(b ORDER BY b) FILTER (WHERE "G" + "R" > 0) AS mean_b FROM {mstats} GROUP BY grp)
+            SELECT g.grant_id, sum(v.social_value ORDER BY v.social_value) AS social_value,
+                   sum(v.social_value ORDER BY v.social_value) * coalesce(any_value(b.mean_b), 0) AS balance_weighted_social_value
             FROM {gframe} g JOIN {name} v ON v.{key} = g.{key} LEFT JOIN b ON b.grp = g.grp
             GROUP BY g.grant_id
         """

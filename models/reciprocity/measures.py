@@ -34,6 +34,10 @@ Definitions (sources and discussion in docs/reciprocity.md). For a group with pe
   h months had elapsed by as_of; retained if they had an exchange on or after joined_on + h
   months (up to as_of). median_days_to_first_exchange over joiners with an exchange on or
   after joining.
+
+Averages and sums of fractions are taken in a fixed order (``avg(b ORDER BY b)``): DuckDB adds
+floating-point values in whatever order its threads meet them, so without one the same data could
+give a mean that differs in its last bit from one run to the next.
 """
 
 from __future__ import annotations
@@ -205,9 +209,10 @@ def _member_measures(con, p: Prepared, s: ReciprocitySettings, groups: str, mg: 
         )
         SELECT r.grp, count(*) AS trading_members,
                count(*) FILTER (WHERE "G" > 0 AND "R" > 0) AS two_way_members,
-               avg(b) FILTER (WHERE "G" + "R" > 0) AS mean_balance_index,
+               avg(b ORDER BY b) FILTER (WHERE "G" + "R" > 0) AS mean_balance_index,
                CASE WHEN sum(hours_given) > 0
-                    THEN 2 * sum(rk * hours_given) / (count(*) * sum(hours_given)) - (count(*) + 1) / count(*)
+                    THEN 2 * sum(rk * hours_given ORDER BY rk) / (count(*) * sum(hours_given ORDER BY hours_given))
+                         - (count(*) + 1) / count(*)
                END AS gini_hours_given,
                coalesce(any_value(ben.beneficiary_givers), 0) AS beneficiary_givers
         FROM ranked r LEFT JOIN ben USING (grp)

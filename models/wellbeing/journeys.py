@@ -251,7 +251,7 @@ def build_core(con: duckdb.DuckDBPyConnection,
                    latest_on, latest_score, latest_oriented, latest_stage, latest_stage_order
             FROM base
         ), sd AS (
-            SELECT star_version, area, stddev_samp(baseline_score) AS sd_baseline FROM chosen GROUP BY ALL
+            SELECT star_version, area, stddev_samp(baseline_score ORDER BY baseline_score) AS sd_baseline FROM chosen GROUP BY ALL
         ), j AS (
             SELECT c.*, latest_on > baseline_on AS paired,
                    CASE WHEN latest_on > baseline_on THEN latest_score - baseline_score END AS change,
