@@ -204,5 +204,15 @@ def build_design(df: pd.DataFrame, covariates: list[str], categorical: list[str]
             design.binary.append(name)
             if level == MISSING_LEVEL:
                 design.missing_columns.append(name)
-    design.X = pd.DataFrame(cols, index=df.index)
+    design.X = _frame(cols, df.index)
     return design
+
+
+def _frame(cols: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+    """The columns as one float block, each column freed as it is copied in: pandas would build
+    the block beside them (rows x columns twice over, and a new page is slow to get on a busy machine)."""
+    names = list(cols)
+    block = np.empty((len(names), len(index)))
+    for i, name in enumerate(names):
+        block[i] = cols.pop(name)
+    return pd.DataFrame(block.T, index=index, columns=names, copy=False)
