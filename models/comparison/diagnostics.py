@@ -105,6 +105,13 @@ def bin_index(logit, edges: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(edges, np.asarray(logit, dtype=float), side="right") - 1, 0, len(edges) - 2)
 
 
+def _distinct_row_bins(rows: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """The bin of each distinct row (a control matched several times counts once; its bin is its score's)."""
+    bin_of = np.full(int(rows.max()) + 1 if len(rows) else 0, -1)
+    bin_of[rows] = bins
+    return bin_of[bin_of >= 0]
+
+
 def overlap_rows(res: ComparisonResults, label: Label, n_bins: int = N_BINS) -> pd.DataFrame:
     """Counts per group and logit bin before and after matching or weighting, with the support summary."""
     scores, md = res.propensity_scores, res.matched_data
@@ -127,8 +134,7 @@ def overlap_rows(res: ComparisonResults, label: Label, n_bins: int = N_BINS) -> 
         in_after = kept["_treated"].to_numpy() == flag
         weights = kept["_weight"].to_numpy(dtype=float)[in_after]
         scale = n_kept / weights.sum() if weights.sum() > 0 else 0.0
-        distinct = (pd.DataFrame({"bin": after_bin[in_after], "row": kept["_row"].to_numpy()[in_after]})
-                    .drop_duplicates()["bin"].to_numpy())
+        distinct = _distinct_row_bins(kept["_row"].to_numpy()[in_after], after_bin[in_after])
         parts.append(pd.DataFrame({
             **label.columns(res.method), "group": group, "bin": np.arange(1, n_bins + 1),
             "logit_low": edges[:-1], "logit_high": edges[1:],
