@@ -50,7 +50,7 @@ from scipy import stats
 
 from models.wellbeing import scales
 from models.wellbeing.journeys import person_covariates
-from models.wellbeing.random_intercept import fit_main_effects
+from models.wellbeing.random_intercept import DesignBuffer, fit_main_effects
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, empty, table_exists
 from schemas.marts import mart
@@ -106,9 +106,10 @@ def _levels(values: pd.Series) -> pd.Series:
 
 
 def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str | None,
-                   settings: WellbeingSettings, rows: np.ndarray | None = None) -> tuple[list[dict], dict]:
-    """Fit one mixed model to ``data`` (its rows at positions ``rows`` when given); returns (term rows, fit info).
-    Never raises on bad data: status says why. Only the model's columns are taken, one by one (a frame of 2.5M readings
+                   settings: WellbeingSettings, rows: np.ndarray | None = None,
+                   buffer: DesignBuffer | None = None) -> tuple[list[dict], dict]:
+    """Fit one mixed model to ``data`` (its rows at positions ``rows`` when given; its design laid out in ``buffer``
+    when given); returns (term rows, fit info). Never raises on bad data: status says why. Only the model's columns are taken, one by one (a frame of 2.5M readings
     copied whole, or built from columns, cost seconds at 1M persons; issue 18); ``data`` itself is not changed."""
     info = {"n_readings": 0, "n_people": 0, "n_dropped_missing": 0, "converged": None, "covariates": ""}
     cols = [y, "person_id", *TERMS, *covariates] + ([item] if item else [])
@@ -146,7 +147,7 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
     if not rhs:
         return not_fitted("not fitted: nothing varies")
     try:
-        res = fit_main_effects(d, y, rhs, d["person_id"])
+        res = fit_main_effects(d, y, rhs, d["person_id"], buffer)
     except (ValueError, np.linalg.LinAlgError) as err:  # e.g. collinear terms (SingularDesignError)
         return not_fitted(f"not fitted: {err}")
     info["converged"] = res.converged
@@ -183,13 +184,10 @@ def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
     frame, covs = model_frame(con, settings)
     if frame.empty:
         return empty(MODEL).drop(columns="run_id")
-    out = []
+    fits = []  # (scope, version, area, scale, y, item, rows), in the mart's order
 
     def add(scope, version, area, scale, y, item, rows=None):
-        rows_, info = fit_trajectory(frame, y, covs, item, settings, rows)
-        for r in rows_:
-            out.append({"scope": scope, "star_version": version, "area": area, "score_scale": scale, **info, **r,
-                        "hours_unit": settings.hours_unit, "hours_window_months": settings.hours_window_months})
+        fits.append((scope, version, area, scale, y, item, rows))
 
     areas = sorted(frame.groupby(["star_version", "area"], sort=True).indices.items())
     for version, v in sorted(frame.groupby("star_version", sort=True).indices.items()):
@@ -207,6 +205,19 @@ def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
         add("stars", STARS, ALL, "1-10 equivalent, higher is better", "score_10", "item", stars)
     if len(stars) < len(frame) and frame["item"].nunique() > 1:
         add("all", ALL, ALL, "1-10 equivalent, higher is better", "score_10", "item")
+    # fitted largest first, every design laid out in the memory of the first (DesignBuffer)
+    buffer = DesignBuffer()
+    readings = [len(frame) if rows is None else len(rows) for *_, rows in fits]
+    fitted = {}
+    for i in sorted(range(len(fits)), key=lambda i: -readings[i]):
+        *_, y, item, rows = fits[i]
+        fitted[i] = fit_trajectory(frame, y, covs, item, settings, rows, buffer)
+    out = []
+    for i, (scope, version, area, scale, *_) in enumerate(fits):
+        rows_, info = fitted[i]
+        for r in rows_:
+            out.append({"scope": scope, "star_version": version, "area": area, "score_scale": scale, **info, **r,
+                        "hours_unit": settings.hours_unit, "hours_window_months": settings.hours_window_months})
     for r in out:
         if str(r.get("status", "")).startswith("fitted"):
             r["status"] = f"{r['status']}; {DESCRIPTIVE[r['scope']]}"

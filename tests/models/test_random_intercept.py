@@ -257,3 +257,21 @@ def test_main_effects_design_is_patsys_to_the_bit():
     ours, theirs = fit_main_effects(d, "y", terms, d["person_id"]), fit_random_intercept("y ~ " + " + ".join(terms), d, d["person_id"])
     assert ours.fe_params.equals(theirs.fe_params) and ours.cov_robust.equals(theirs.cov_robust)
     assert (ours.llf, ours.tau2, ours.sigma2) == (theirs.llf, theirs.tau2, theirs.sigma2)
+
+
+def test_a_fit_laid_out_in_a_used_buffer_is_the_same_fit():
+    # model_table fits the largest model first and lays every later design out in its memory (DesignBuffer): the
+    # values left there by the larger fit must not leak into a smaller one
+    from models.wellbeing.random_intercept import DesignBuffer, fit_main_effects
+    d = synthetic(7, 80, [1, 2, 3], 0.5, 1.0)
+    d["sex"] = pd.Categorical(d["sex"], categories=sorted(d["sex"].unique()))
+    small = d[d["person_id"] < "p0040"].reset_index(drop=True)
+    buffer = DesignBuffer()
+    fit_main_effects(d, "y", ["x1", "x2", "sex", "age"], d["person_id"], buffer)  # fills the buffer
+    memory = buffer.matrix(1, 1).base
+    for terms in (["x1", "x2", "sex", "age"], ["x1", "age"]):
+        reused = fit_main_effects(small, "y", terms, small["person_id"], buffer)
+        assert buffer.matrix(1, 1).base is memory  # laid out in the same memory, not new
+        fresh = fit_main_effects(small, "y", terms, small["person_id"])
+        assert reused.fe_params.equals(fresh.fe_params) and reused.cov_robust.equals(fresh.cov_robust)
+        assert (reused.llf, reused.tau2, reused.sigma2) == (fresh.llf, fresh.tau2, fresh.sigma2)
