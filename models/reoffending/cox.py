@@ -35,7 +35,7 @@ from scipy import sparse, stats
 
 from models.comparison import ComparisonError, build_design
 
-from .partial_likelihood import RiskSets, fit_partial_likelihood, tied_means
+from .partial_likelihood import RiskSets, fit_partial_likelihood, tied_sums
 from .prepare import analysis_frame, design_rows, distinct_codes, model_frame, person_codes, programme_labels
 from .settings import ReoffendingSettings
 from .tables import COX
@@ -140,12 +140,11 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
 
     r_k = x_k - xbar(t_k), with xbar the risk-set mean weighted by exp(x beta); under Efron ties
     xbar is averaged over the tie fractions l/m, l = 0..m-1, as in lifelines: the mean, over the
-    m tied events, of the fit's per-event means a_l (:func:`.partial_likelihood.tied_means`).
+    m tied events, of the fit's per-event means a_l (:class:`.partial_likelihood.TiedSums`).
     """
     rs = fit.risk_sets
-    a = tied_means(rs, fit.params)[3]
     m = np.bincount(rs.tie, minlength=rs.n_times)
-    xbar = np.add.reduceat(a, rs.starts, axis=0) / m[:, None] if len(a) else a
+    xbar = tied_sums(rs, fit.params).a_sum() / m[:, None]
     return rs.event_times[rs.tie], rs.rows[rs.row_of[rs.failed]] - xbar[rs.tie]
 
 

@@ -110,9 +110,37 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, ali
                     np.searchsorted(times, uniq), starts.astype(index), len(uniq), np.searchsorted(uniq, t, side="right"))
 
 
-def tied_means(rs: RiskSets, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(eta, w, c, a) at ``beta``: per sorted row x_j b (shifted) and w_j; per event, its Efron denominator
-    c_l and the weighted covariate mean a_l of its tie fraction (module docstring)."""
+@dataclass
+class TiedSums:
+    """The risk-set sums at ``beta`` (module docstring): per sorted row x_j b (shifted) and w_j; per event its Efron
+    denominator c_l; per event time u the sums S1_R(u) and S1_D(u), and, over its events, sums of 1/c, (l/m)/c and
+    their squares. Each a_l = (S1_R - (l/m) S1_D) / c_l is a combination of two rows per event time, so sums over
+    events of a_l and of a_l a_l' are taken per event time, never as an events x covariates matrix."""
+
+    eta: np.ndarray
+    w: np.ndarray
+    c: np.ndarray
+    s1_r: np.ndarray  # event times x p
+    s1_d: np.ndarray  # event times x p
+    inv_c: np.ndarray  # per event time: sum over its events of 1/c
+    frac_c: np.ndarray  # ... of (l/m)/c
+
+    def a_sum(self) -> np.ndarray:
+        """Per event time, the sum of a_l over its events (k x p)."""
+        return self.s1_r * self.inv_c[:, None] - self.s1_d * self.frac_c[:, None]
+
+    def a_cross(self, tie: np.ndarray, frac: np.ndarray) -> np.ndarray:
+        """sum over events of a_l a_l' (p x p)."""
+        k = len(self.inv_c)
+        cc = 1 / self.c**2
+        r, d = self.s1_r, self.s1_d
+        by = lambda weights: np.bincount(tie, weights=weights, minlength=k)[:, None]  # noqa: E731
+        rd = r.T @ (d * by(frac * cc))
+        return r.T @ (r * by(cc)) - rd - rd.T + d.T @ (d * by(frac**2 * cc))
+
+
+def tied_sums(rs: RiskSets, beta: np.ndarray) -> TiedSums:
+    """The sums of :class:`TiedSums` at ``beta``."""
     U, g, f, tie, frac, k = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac, rs.n_times
     eta_rows = U @ beta
     eta_rows = eta_rows - eta_rows.max()  # as statsmodels (every row of U is some row's): the shift cancels
@@ -124,22 +152,21 @@ def tied_means(rs: RiskSets, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     s0_d = np.bincount(tie, weights=w[f], minlength=k)
     s1_d = rs.per_group(w[f], g[f], rs.starts)
     c = s0_r[tie] - frac * s0_d[tie]  # one per event
-    a = (s1_r[tie] - frac[:, None] * s1_d[tie]) / c[:, None]
-    return eta, w, c, a
+    return TiedSums(eta, w, c, s1_r, s1_d, np.bincount(tie, weights=1 / c, minlength=k),
+                    np.bincount(tie, weights=frac / c, minlength=k))
 
 
 def efron_terms(rs: RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(log-likelihood, score, Hessian) at ``beta`` (module docstring)."""
-    U, g, f, tie, frac, k = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac, rs.n_times
-    eta, w, c, a = tied_means(rs, beta)
-    loglik = float(eta[f].sum() - np.log(c).sum())
-    score = rs.failed_sum - a.sum(axis=0)
-    inv_c = np.bincount(tie, weights=1 / c, minlength=k)
-    at_risk = np.concatenate([[0.0], np.cumsum(inv_c)])[rs.reach]  # sum of 1/c over the risk sets a row is in
-    weight = w * at_risk
-    weight[f] -= w[f] * np.bincount(tie, weights=frac / c, minlength=k)[tie]  # the events' tied part
+    U, g, f, tie, frac = rs.rows, rs.row_of, rs.failed, rs.tie, rs.frac
+    t = tied_sums(rs, beta)
+    loglik = float(t.eta[f].sum() - np.log(t.c).sum())
+    score = rs.failed_sum - t.a_sum().sum(axis=0)
+    at_risk = np.concatenate([[0.0], np.cumsum(t.inv_c)])[rs.reach]  # sum of 1/c over the risk sets a row is in
+    weight = t.w * at_risk
+    weight[f] -= t.w[f] * t.frac_c[tie]  # the events' tied part
     per_row = np.bincount(g, weights=weight, minlength=len(U))
-    neg_hess = (U * per_row[:, None]).T @ U - a.T @ a
+    neg_hess = (U * per_row[:, None]).T @ U - t.a_cross(tie, frac)
     return loglik, score, -neg_hess
 
 
