@@ -12,8 +12,9 @@ risk set R = {j: t_j >= u} and, for l = 0..m-1, c_l = S0_R - (l/m) S0_D (Efron 1
 S2_A = sum_{j in A} w_j x_j x_j'. These are statsmodels' ``PHReg.efron_loglike``,
 ``efron_gradient`` and ``efron_hessian`` (and the ``breslow_`` ones). statsmodels walks the
 event times one by one and first builds a per-time index of who enters the risk set; here
-S0_R and S1_R come from sums per distinct time, cumulated from the last time back, the sums over l from
-one row per event (its rank l within its tie), and the S2 terms fold into a weighted cross
+S0_R and S1_R come from sums per distinct time, cumulated from the last time back; a_l is S1_R and S1_D
+combined with per-event scalars, so the sums over l of a_l and a_l a_l' are sums of 1/c_l, (l/m)/c_l and
+their squares per event time (:class:`TiedSums`); and the S2 terms fold into a weighted cross
 product: sum_u S2_R(u) A(u) = sum_j w_j x_j x_j' sum_{u <= t_j} A(u). Rows repeat covariate
 rows (a person in several sequential trials, people alike in every covariate), so the covariate
 rows are kept once, as the G distinct rows U with each row's index g_j: x_j b is (U b)_{g_j}, the
@@ -113,8 +114,8 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, ali
 @dataclass
 class TiedSums:
     """The risk-set sums at ``beta`` (module docstring): per sorted row x_j b (shifted) and w_j; per event its Efron
-    denominator c_l; per event time u the sums S1_R(u) and S1_D(u), and, over its events, sums of 1/c, (l/m)/c and
-    their squares. Each a_l = (S1_R - (l/m) S1_D) / c_l is a combination of two rows per event time, so sums over
+    denominator c_l; per event time u the sums S1_R(u) and S1_D(u), and, over its events, the sums of 1/c and
+    (l/m)/c (their squares are summed in :meth:`a_cross`). Each a_l = (S1_R - (l/m) S1_D) / c_l is a combination of two rows per event time, so sums over
     events of a_l and of a_l a_l' are taken per event time, never as an events x covariates matrix."""
 
     eta: np.ndarray
