@@ -251,23 +251,22 @@ class DesignBuffer:
         return self._memory[: rows * columns].reshape(rows, columns)
 
 
-def main_effects_design(data: pd.DataFrame | dict[str, pd.Series], y: str, terms: list[str],
-                        out: np.ndarray | None = None, buffer: DesignBuffer | None = None,
-                        ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def main_effects_design(data: pd.DataFrame | dict[str, pd.Series], y: str,
+                        terms: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``y``, the design matrix and its column names of ``y ~ term + term + ...`` exactly as ``patsy.dmatrices`` builds
     them for main effects: an intercept, then the categorical terms (pandas Categorical columns; treatment coding
     against the first category, columns ``term[T.level]``), then the numeric ones, each group in the order given
-    (patsy's term order). ``y`` and the design are views of one C-ordered float matrix ``[X y]`` (``out`` when given,
-    refilled; else laid out in ``buffer``, :class:`DesignBuffer`, or in new memory), filled in place: patsy's per-factor
-    arrays and the data frame it returns cost most of the fits' time and memory at 1M persons (issue 18);
-    ``tests/models/test_random_intercept.py`` checks the two agree exactly."""
-    M, names = _design_matrix(data, y, terms, out, buffer)
+    (patsy's term order). ``y`` and the design are views of one C-ordered float matrix ``[X y]``, filled in place:
+    patsy's per-factor arrays and the data frame it returns cost most of the fits' time and memory at 1M persons
+    (issue 18); ``tests/models/test_random_intercept.py`` checks the two agree exactly."""
+    M, names = _design_matrix(data, y, terms, None, None)
     return M[:, -1], M[:, :-1], names
 
 
 def _design_matrix(data, y: str, terms: list[str], out: np.ndarray | None,
                    buffer: DesignBuffer | None) -> tuple[np.ndarray, list[str]]:
-    """The matrix ``[X y]`` of :func:`main_effects_design` and the names of X's columns."""
+    """The matrix ``[X y]`` of :func:`main_effects_design` and the names of X's columns: ``out`` refilled when given,
+    else laid out in ``buffer`` (:class:`DesignBuffer`) when given, else in new memory."""
     categorical = [t for t in terms if isinstance(data[t].dtype, pd.CategoricalDtype)]
     numeric = [t for t in terms if t not in categorical]
     names = ["Intercept"]
