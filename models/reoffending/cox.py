@@ -100,8 +100,7 @@ def cluster_scores(rs: RiskSets, params: np.ndarray, cluster: np.ndarray, n_clus
     U, g = rs.rows, rs.row_of
     eta = (U @ params)[g]
     risk = np.exp(eta - eta.max())
-    k = rs.n_times
-    deaths = np.bincount(rs.tie, minlength=k)
+    k, deaths = rs.n_times, rs.deaths
     last = rs.reach - 1  # last event time <= t_j: the risk sets j is in
     at_risk = last >= 0
 
@@ -143,16 +142,14 @@ def schoenfeld_residuals(fit: CoxFit) -> tuple[np.ndarray, np.ndarray]:
     m tied events, of the fit's per-event means a_l (:class:`.partial_likelihood.TiedSums`).
     """
     rs = fit.risk_sets
-    m = np.bincount(rs.tie, minlength=rs.n_times)
-    xbar = tied_sums(rs, fit.params).a_sum() / m[:, None]
+    xbar = tied_sums(rs, fit.params).a_sum() / rs.deaths[:, None]
     return rs.event_times[rs.tie], rs.rows[rs.row_of[rs.failed]] - xbar[rs.tie]
 
 
 def km_at_events(rs: RiskSets) -> np.ndarray:
     """Right-continuous Kaplan-Meier S(t) of the fitted rows at each event's time (events in ``rs.failed`` order)."""
-    m = np.bincount(rs.tie, minlength=rs.n_times)
     n_risk = len(rs.row_of) - rs.at_time[rs.first]  # rows with time >= each event time
-    return np.cumprod(1 - m / n_risk)[rs.tie]
+    return np.cumprod(1 - rs.deaths / n_risk)[rs.tie]
 
 
 def ph_test(fit: CoxFit, transform: str = "km") -> pd.DataFrame:

@@ -48,6 +48,7 @@ class RiskSets:
 
     order: np.ndarray  # the input rows in time order (stable): sorted row k is input row order[k]
     event_times: np.ndarray  # the distinct event times, ascending
+    deaths: np.ndarray  # per event time: its number of events m
     rows: np.ndarray  # the distinct covariate rows U (G x p)
     row_of: np.ndarray  # per sorted row: its index g in ``rows``
     failed: np.ndarray  # sorted-row indices of the events, grouped by event time
@@ -107,7 +108,7 @@ def risk_sets(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str, ali
     times = t[at_time]
     U, g = distinct_rows(X, alike, order)
     index = np.int32 if len(t) < 2**31 else np.int64  # scipy's sparse index type: no conversion per call
-    return RiskSets(order, uniq, U, g, failed, X[order[failed]].sum(axis=0), tie, frac, at_time.astype(index),
+    return RiskSets(order, uniq, m, U, g, failed, X[order[failed]].sum(axis=0), tie, frac, at_time.astype(index),
                     np.searchsorted(times, uniq), starts.astype(index), len(uniq), np.searchsorted(uniq, t, side="right"))
 
 
