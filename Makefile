@@ -45,13 +45,14 @@ test: setup browser postgres
 
 # The Dagster UI (dg dev: `dagster dev` is superseded in 1.13): the main location, where
 # "Materialize all" runs everything; ui-quarterly: the quarterly partitions' location, for backfills.
+# Started through pipelines.memory, so the runs it launches get the numpy and malloc settings.
 ui: setup $(SAMPLE)/.generated
 	OUTCOMES_DEMO=$${OUTCOMES_DEMO:-1} OUTCOMES_INPUT_DIR=$${OUTCOMES_INPUT_DIR:-$(CURDIR)/$(SAMPLE)} \
-	$(BIN)/dg dev -w workspace.yaml
+	$(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace.yaml
 
 ui-quarterly: setup $(SAMPLE)/.generated
 	OUTCOMES_DEMO=$${OUTCOMES_DEMO:-1} OUTCOMES_INPUT_DIR=$${OUTCOMES_INPUT_DIR:-$(CURDIR)/$(SAMPLE)} \
-	$(BIN)/dg dev -w workspace-quarterly.yaml
+	$(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace-quarterly.yaml
 
 bench: setup
 	$(BIN)/python -m bench.ingest_exchanges

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import memory as process_memory
+
 REPO = Path(__file__).resolve().parents[1]
 #: The child's last lines: its peak resident memory (KiB) and the CPU seconds of all its threads
 #: (user + system; DuckDB's threads included), which a busy machine changes less than wall time.
@@ -138,7 +140,7 @@ def run_size(persons: int, seed: int, fmt: str, tmp: Path, ingest_only: bool = F
     (tmp / f"w_{persons}.duckdb").unlink(missing_ok=True)
     home.mkdir()
     (home / "dagster.yaml").write_text("")
-    env = {**os.environ, "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(inputs), "DAGSTER_HOME": str(home),
+    env = {**process_memory.environment(os.environ), "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(inputs), "DAGSTER_HOME": str(home),
            "OUTCOMES_WAREHOUSE": str(tmp / f"w_{persons}.duckdb"), "OUTCOMES_OUTPUT_DIR": str(tmp / f"site_{persons}")}
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", CHILD_INGEST if ingest_only else CHILD], cwd=REPO, env=env,

@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 from pipelines.ingest.pseudonymise import DEMO_WARNING
+from pipelines.memory import execute_with_settings
 from pipelines.preflight import PreflightError, check
 from pipelines.resources import Settings, Warehouse
 
@@ -102,4 +103,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    execute_with_settings([sys.executable, *sys.orig_argv[1:]])  # numpy and malloc settings (pipelines.memory)
     sys.exit(main())

@@ -71,3 +71,11 @@ def test_k8s_code_location_is_the_project_with_one_pod_per_step():
     assert job.executor_def.name == "k8s_step_pods"
     assert set(k8s_defs.resolve_asset_graph().get_all_asset_keys()) == set(local_defs.resolve_asset_graph().get_all_asset_keys())
     assert k8s_defs.resolve_sensor_def("input_files_sensor") is local_defs.resolve_sensor_def("input_files_sensor")
+
+
+def test_dockerfile_sets_the_pipeline_memory_settings():
+    from pipelines.memory import environment
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    set_there = dict(re.findall(r"\b(NUMPY_MADVISE_HUGEPAGE|GLIBC_TUNABLES)=(\S+)", dockerfile))
+    assert set_there == environment({})

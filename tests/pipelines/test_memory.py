@@ -1,0 +1,75 @@
+"""The numpy and malloc settings of a pipeline process (pipelines/memory.py): what they are, that an
+operator's own values win, and that a real process started through them runs with them."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.memory import MALLOC_TUNABLES, TUNABLES, environment, is_set
+
+REPO = Path(__file__).resolve().parents[2]
+LOADERS = glob.glob("/lib64/ld-linux-*.so.*") + glob.glob("/lib/ld-linux-*.so.*")
+
+
+def test_the_settings_are_added_to_an_empty_environment():
+    env = environment({})
+    assert env == {"NUMPY_MADVISE_HUGEPAGE": "0",
+                   TUNABLES: "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4294967296:"
+                             "glibc.malloc.trim_threshold=68719476736"}
+    assert is_set(env) and not is_set({}) and not is_set({"NUMPY_MADVISE_HUGEPAGE": "0"})
+
+
+def test_an_operators_own_values_are_kept_and_the_rest_added():
+    env = environment({"NUMPY_MADVISE_HUGEPAGE": "1", TUNABLES: "glibc.malloc.arena_max=4:glibc.malloc.check=0",
+                       "PATH": "/bin"})
+    assert env["NUMPY_MADVISE_HUGEPAGE"] == "1" and env["PATH"] == "/bin"
+    assert env[TUNABLES] == ("glibc.malloc.arena_max=4:glibc.malloc.check=0:"
+                             "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=68719476736")
+    assert is_set(env) and environment(env) == env  # applying them twice changes nothing
+
+
+def _through_launcher(*command: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", TUNABLES)}
+    done = subprocess.run([sys.executable, "-m", "pipelines.memory", *command], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
+def test_a_command_started_through_the_launcher_has_numpy_without_huge_page_advice():
+    out = _through_launcher(sys.executable, "-c", "import numpy._core.multiarray as m; print(m._get_madvise_hugepage())")
+    assert out.strip() == "False"
+
+
+@pytest.mark.skipif(sys.platform != "linux" or not LOADERS, reason="glibc's dynamic loader lists the tunables")
+def test_glibc_reads_every_tunable_the_launcher_sets():
+    # the loader prints the values it parsed: a misspelt name or a value out of range would show its default
+    listed = dict(line.split(": ", 1) for line in _through_launcher(LOADERS[0], "--list-tunables").splitlines()
+                  if ": " in line)
+    for name, value in MALLOC_TUNABLES.items():
+        assert int(listed[name].split()[0], 16) == int(value), name
+
+
+def test_the_launcher_without_a_command_says_how_to_use_it():
+    done = subprocess.run([sys.executable, "-m", "pipelines.memory"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "usage: python -m pipelines.memory COMMAND" in done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the process is replaced on Linux only")
+def test_a_process_replaces_itself_once_with_the_settings():
+    # what `python -m pipelines.run` does first: without the settings it runs again with them; with them it goes on
+    code = ("import sys; from pipelines.memory import execute_with_settings; "
+            "execute_with_settings([sys.executable, '-c', 'import os; print(\"replaced\", os.environ[\"GLIBC_TUNABLES\"])']); "
+            "print('went on')")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", TUNABLES)}
+    first = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert first.stdout.strip() == "replaced " + environment({})[TUNABLES]
+    again = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=environment(env), capture_output=True, text=True,
+                           timeout=120)
+    assert again.stdout.strip() == "went on"
