@@ -22,10 +22,7 @@ import uuid
 import warnings
 from pathlib import Path
 
-from pipelines.ingest.pseudonymise import DEMO_WARNING
 from pipelines.memory import execute_with_settings
-from pipelines.preflight import PreflightError, check
-from pipelines.resources import Settings, Warehouse
 
 
 #: A new DAGSTER_HOME's settings: no usage statistics sent, and no telemetry banner on the first run.
@@ -52,6 +49,12 @@ def _instance():
 
 
 def main() -> int:
+    # imported here, not above: `python -m pipelines.run` first executes itself again with the memory
+    # settings (pipelines.memory), before anything heavy (dagster, duckdb) has been imported for nothing
+    from pipelines.ingest.pseudonymise import DEMO_WARNING
+    from pipelines.preflight import PreflightError, check
+    from pipelines.resources import Settings, Warehouse
+
     settings, warehouse = Settings(), Warehouse()
     try:
         check(settings.input_dir, settings.output_dir, settings.config_path, settings.demo, warehouse.path)
