@@ -11,12 +11,14 @@ samples), many of them in worker threads. With the defaults two things make that
   its own ``mmap`` and returns it on ``free``, so the next array of that size is new memory again,
   faulted in page by page (glibc manual, "Memory Allocation Tunables").
 
-:data:`SETTINGS` turns numpy's advice off and makes malloc keep freed memory for reuse: one arena
-(``glibc.malloc.arena_max``, so worker threads allocate from the same heap), large blocks from that
-heap rather than their own ``mmap`` (``glibc.malloc.mmap_threshold``), and freed memory kept
-(``glibc.malloc.trim_threshold``). The peak memory is unchanged: the process reuses what it
-already had. At 1M persons the whole run took 170 s against 243 s with the defaults, on the same
-machine in the same hour, with every mart identical (docs/benchmarks.md).
+:data:`NUMPY_HUGEPAGE` turns numpy's advice off and :data:`MALLOC_TUNABLES` make malloc keep freed
+memory for reuse: one arena (``glibc.malloc.arena_max``, so worker threads allocate from the same
+heap), blocks up to 256 MiB from that heap rather than their own ``mmap``
+(``glibc.malloc.mmap_threshold``), and freed memory kept (``glibc.malloc.trim_threshold``). Blocks
+above 256 MiB (whole design matrices) still get their own ``mmap``: kept in the one heap they left holes
+that raised the peak at 3M persons from 12.2 to 14.7 GiB, against 12.8 GiB this way. At 1M persons the
+whole run took 149–177 s against 206–246 s with the defaults, with every mart identical, and the peak
+stayed at 4.3–4.8 GiB (docs/benchmarks.md).
 
 Both are read when a process starts (the tunables by the dynamic loader, numpy's flag when numpy is
 imported), so they are set in the environment of the process that runs the pipeline:
@@ -40,7 +42,7 @@ NUMPY_HUGEPAGE = {"NUMPY_MADVISE_HUGEPAGE": "0"}
 #: glibc tunables (glibc manual, "Memory Allocation Tunables"): name -> value
 MALLOC_TUNABLES = {
     "glibc.malloc.arena_max": "1",
-    "glibc.malloc.mmap_threshold": str(4 * 2**30),  # 4 GiB: large arrays come from the heap
+    "glibc.malloc.mmap_threshold": str(256 * 2**20),  # 256 MiB: columns of millions of rows come from the heap
     "glibc.malloc.trim_threshold": str(2**36),  # 64 GiB: freed memory stays with the process
 }
 TUNABLES = "GLIBC_TUNABLES"

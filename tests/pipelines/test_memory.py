@@ -20,7 +20,7 @@ LOADERS = glob.glob("/lib64/ld-linux-*.so.*") + glob.glob("/lib/ld-linux-*.so.*"
 def test_the_settings_are_added_to_an_empty_environment():
     env = environment({})
     assert env == {"NUMPY_MADVISE_HUGEPAGE": "0",
-                   TUNABLES: "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4294967296:"
+                   TUNABLES: "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=268435456:"
                              "glibc.malloc.trim_threshold=68719476736"}
     assert is_set(env) and not is_set({}) and not is_set({"NUMPY_MADVISE_HUGEPAGE": "0"})
 
@@ -30,7 +30,7 @@ def test_an_operators_own_values_are_kept_and_the_rest_added():
                        "PATH": "/bin"})
     assert env["NUMPY_MADVISE_HUGEPAGE"] == "1" and env["PATH"] == "/bin"
     assert env[TUNABLES] == ("glibc.malloc.arena_max=4:glibc.malloc.check=0:"
-                             "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=68719476736")
+                             "glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=68719476736")
     assert is_set(env) and environment(env) == env  # applying them twice changes nothing
 
 
