@@ -17,8 +17,8 @@ heap), blocks up to 256 MiB from that heap rather than their own ``mmap``
 (``glibc.malloc.mmap_threshold``), and freed memory kept (``glibc.malloc.trim_threshold``). Blocks
 above 256 MiB (whole design matrices) still get their own ``mmap``: kept in the one heap they left holes
 that raised the peak at 3M persons from 12.2 to 14.7 GiB, against 12.8 GiB this way. At 1M persons the
-whole run took 149–177 s against 206–246 s with the defaults, with every mart identical, and the peak
-stayed at 4.3–4.8 GiB (docs/benchmarks.md).
+whole run took 149–181 s against 191–246 s with the defaults (0.70–0.86 of it in pairs run in the same hour),
+with every mart identical and the peak at 4.3–4.6 GiB (docs/benchmarks.md).
 
 Both are read when a process starts (the tunables by the dynamic loader, numpy's flag when numpy is
 imported), so they are set in the environment of the process that runs the pipeline:
