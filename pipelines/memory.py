@@ -6,7 +6,7 @@ samples), many of them in worker threads. With the defaults two things make that
 * numpy advises the kernel to back every array of 4 MB or more with transparent huge pages
   (numpy, "Global state": ``NUMPY_MADVISE_HUGEPAGE``). Where the kernel's huge-page policy is
   ``madvise`` with ``defrag`` on ``madvise``, a first touch of such an array waits for the kernel to
-  compact memory into 2 MB pages: a new 600 MB array took 3.6 s to fill, against 0.1 s without;
+  compact memory into 2 MB pages: a new 600 MB array took 3.6 s to fill, against 0.5 s without;
 * glibc's malloc gives every allocation above 32 MB (and, in a worker thread, above 64 MB)
   its own ``mmap`` and returns it on ``free``, so the next array of that size is new memory again,
   faulted in page by page (glibc manual, "Memory Allocation Tunables").

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -45,9 +46,10 @@ def ui(tmp_path):
            "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(FIXTURES / "valid"),
            "OUTCOMES_WAREHOUSE": str(tmp_path / "w.duckdb"), "OUTCOMES_OUTPUT_DIR": str(tmp_path / "site")}
     log = open(tmp_path / "ui.log", "w")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "dg"), "dev", "-w", "workspace.yaml", "-p", str(port),
-                             "-h", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    # through pipelines.memory, as `make ui`: the run the UI launches inherits the numpy and malloc settings
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.memory", str(ROOT / ".venv" / "bin" / "dg"), "dev",
+                             "-w", "workspace.yaml", "-p", str(port), "-h", "127.0.0.1"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         while True:
