@@ -5,7 +5,8 @@
 For each size, in one process and one run: generate the synthetic inputs
 (``data.generate``), time DuckDB alone loading every raw file into a table (the floor),
 then run ``python -m pipelines.run`` (every asset, dashboards included) in a child process
-with its own warehouse, output folder and DAGSTER_HOME. Reports wall time per stage (the
+with its own warehouse, output folder and DAGSTER_HOME, and with the memory settings the run
+itself would set (``pipelines.memory``; a value already in the environment wins). Reports wall time per stage (the
 asset groups: summed step durations from the run's own event log), total run time, the
 child's peak resident memory (ru_maxrss, DuckDB included: it runs in-process) and CPU seconds
 (user + system, every thread: a busy machine stretches the wall time more than this), the ingest
