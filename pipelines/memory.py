@@ -28,12 +28,16 @@ imported), so they are set in the environment of the process that runs the pipel
   UI, whose runs inherit its environment);
 * the container image sets them (``deploy/Dockerfile``), and ``bench.pipeline`` passes them to its run.
 
-A setting already in the environment is kept, so an operator can still choose otherwise.
+A setting already in the environment is kept, so an operator can still choose otherwise. Only on Linux:
+elsewhere ``pipelines.run`` runs as it is (the tunables are glibc's). Long-running services started through
+the launcher (the webserver, the daemon, code servers) also keep the memory they free, so each holds
+on to its own peak.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Mapping
 
@@ -46,6 +50,8 @@ MALLOC_TUNABLES = {
     "glibc.malloc.trim_threshold": str(2**36),  # 64 GiB: freed memory stays with the process
 }
 TUNABLES = "GLIBC_TUNABLES"
+#: set in the environment of a process :func:`execute_with_settings` started, so it never starts another
+STARTED = "OUTCOMES_MEMORY_SETTINGS_APPLIED"
 
 
 def environment(base: Mapping[str, str]) -> dict[str, str]:
@@ -64,20 +70,34 @@ def is_set(env: Mapping[str, str]) -> bool:
 
 
 def execute_with_settings(argv: list[str]) -> None:
-    """Replace this process by ``argv`` run with :func:`environment` (Linux only; elsewhere, and when the
-    settings are already there, return and let the caller go on)."""
-    if sys.platform != "linux" or is_set(os.environ):
+    """Replace this process by ``argv`` run with :func:`environment`, once (Linux only; elsewhere, when the
+    settings are already there, and in the process this started, return and let the caller go on)."""
+    if sys.platform != "linux" or is_set(os.environ) or STARTED in os.environ:
         return
-    os.execvpe(argv[0], argv, environment(os.environ))
+    _execute(argv, {**environment(os.environ), STARTED: "1"})
+
+
+def _execute(argv: list[str], env: dict[str, str]) -> None:
+    """``os.execvpe`` with the signals Python ignores at start-up (SIGPIPE, SIGXFSZ) back to their defaults,
+    as ``subprocess`` does for its children: a command such as ``yes | head -1`` then ends quietly."""
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    os.execvpe(argv[0], argv, env)
 
 
 def main() -> int:
-    """``python -m pipelines.memory COMMAND [ARGS...]``: run COMMAND with the settings (returns only on a
-    usage error)."""
-    if len(sys.argv) < 2:
+    """``python -m pipelines.memory COMMAND [ARGS...]``: run COMMAND with the settings (returns only when
+    there is no command to run)."""
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print("usage: python -m pipelines.memory COMMAND [ARGS...]", file=sys.stderr)
         return 2
-    os.execvpe(sys.argv[1], sys.argv[1:], environment(os.environ))
+    try:
+        _execute(sys.argv[1:], environment(os.environ))
+    except OSError as err:
+        print(f"pipelines.memory: cannot run {sys.argv[1]!r}: {err.strerror}", file=sys.stderr)
+        return 127
+    return 0  # not reached: the command has replaced this process
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.memory import MALLOC_TUNABLES, TUNABLES, environment, is_set
+from pipelines.memory import MALLOC_TUNABLES, STARTED, TUNABLES, environment, is_set
 
 REPO = Path(__file__).resolve().parents[2]
 LOADERS = glob.glob("/lib64/ld-linux-*.so.*") + glob.glob("/lib/ld-linux-*.so.*")
@@ -34,9 +34,12 @@ def test_an_operators_own_values_are_kept_and_the_rest_added():
     assert is_set(env) and environment(env) == env  # applying them twice changes nothing
 
 
+def _without_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", TUNABLES, STARTED)}
+
+
 def _through_launcher(*command: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", TUNABLES)}
-    done = subprocess.run([sys.executable, "-m", "pipelines.memory", *command], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", "pipelines.memory", *command], cwd=REPO, env=_without_settings(),
                           capture_output=True, text=True, timeout=120, check=True)
     return done.stdout
 
@@ -61,15 +64,45 @@ def test_the_launcher_without_a_command_says_how_to_use_it():
     assert done.returncode == 2 and "usage: python -m pipelines.memory COMMAND" in done.stderr
 
 
+def test_the_launcher_names_a_command_it_cannot_run():
+    done = subprocess.run([sys.executable, "-m", "pipelines.memory", "no-such-command-here"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 127
+    assert done.stderr.strip() == "pipelines.memory: cannot run 'no-such-command-here': No such file or directory"
+
+
+def test_a_launched_command_gets_the_default_broken_pipe_signal():
+    # Python ignores SIGPIPE; a command started with it still ignored would complain when its reader stops
+    done = subprocess.run([sys.executable, "-m", "pipelines.memory", "sh", "-c", "yes | head -1"], cwd=REPO,
+                          env=_without_settings(), capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "y\n", "")
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the process is replaced on Linux only")
 def test_a_process_replaces_itself_once_with_the_settings():
     # what `python -m pipelines.run` does first: without the settings it runs again with them; with them it goes on
     code = ("import sys; from pipelines.memory import execute_with_settings; "
             "execute_with_settings([sys.executable, '-c', 'import os; print(\"replaced\", os.environ[\"GLIBC_TUNABLES\"])']); "
             "print('went on')")
-    env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", TUNABLES)}
+    env = _without_settings()
     first = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert first.stdout.strip() == "replaced " + environment({})[TUNABLES]
     again = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=environment(env), capture_output=True, text=True,
                            timeout=120)
     assert again.stdout.strip() == "went on"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the process is replaced on Linux only")
+def test_python_m_pipelines_run_runs_again_with_the_settings_before_anything_else(tmp_path):
+    # a sitecustomize prints the settings each time the interpreter starts: twice, the second time with them
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, sys\nprint('START', os.environ.get('GLIBC_TUNABLES'), os.environ.get('NUMPY_MADVISE_HUGEPAGE'), "
+        "file=sys.stderr)\n")
+    env = {**{k: v for k, v in _without_settings().items() if not k.startswith("OUTCOMES_")},
+           "PYTHONPATH": str(tmp_path), "OUTCOMES_INPUT_DIR": str(tmp_path / "missing"),
+           "OUTCOMES_WAREHOUSE": str(tmp_path / "w.duckdb"), "OUTCOMES_OUTPUT_DIR": str(tmp_path / "site")}
+    done = subprocess.run([sys.executable, "-m", "pipelines.run"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    starts = [line for line in done.stderr.splitlines() if line.startswith("START")]
+    assert starts == ["START None None", f"START {environment({})[TUNABLES]} 0"]
+    assert done.returncode == 2  # then the preflight refuses the missing input folder, as without the settings
