@@ -202,7 +202,11 @@ def _head_encoding(path: Path) -> str:
 
 
 def _scan(path: Path) -> _Scan:
-    """One pass over the bytes: the SHA-256, the encoding, and whether a blank line occurs."""
+    """One pass over the bytes: the SHA-256, the encoding, and whether a blank line occurs.
+
+    Runs beside DuckDB's read of the same file (:func:`_read_while_scanning`), on the same two
+    cores, so what it spends slows the read: ASCII blocks are not decoded.
+    """
     digest = hashlib.sha256()
     encoding = _head_encoding(path)
     decoder = codecs.getincrementaldecoder("utf-8")() if encoding.startswith("utf-8") else None
@@ -210,7 +214,9 @@ def _scan(path: Path) -> _Scan:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
-            if decoder is not None:
+            # A block of ASCII bytes is UTF-8 whenever no multi-byte character is pending from the block
+            # before (the decoder's buffer is empty): skip decoding it, most of the scan's cost.
+            if decoder is not None and not (block.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError as err:

@@ -202,6 +202,22 @@ def test_scan_finds_a_blank_line_and_a_non_utf8_line_across_blocks(tmp_path):
     assert scanned.sha256 == hashlib.sha256(latin.read_bytes()).hexdigest()
 
 
+def test_scan_checks_an_ascii_block_that_follows_a_character_cut_by_the_block_edge(tmp_path):
+    """ASCII blocks are not decoded, unless a character is pending from the block before: a character split
+    by the block edge is UTF-8; its first byte followed by ASCII is not (and the line is named)."""
+    from pipelines.ingest.readers import _BLOCK, _scan
+
+    head = b"grant_id,funder\nG001,"
+    pad = b"x" * (_BLOCK - len(head) - 1)  # the block ends one byte into the next character
+    split = tmp_path / "split.csv"
+    split.write_bytes(head + pad + "é".encode() + b"\n" + b"G002,Trust\n" * (_BLOCK // 11 + 2))
+    assert _scan(split).encoding == "utf-8"
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(head + pad + "é".encode()[:1] + b"\n" + b"G002,Trust\n" * (_BLOCK // 11 + 2))
+    scanned = _scan(cut)
+    assert scanned.encoding == "cp1252" and scanned.note.startswith("line 2 is not UTF-8")
+
+
 def test_a_file_found_not_utf8_after_its_first_lines_is_read_again_with_nothing_left_from_the_first_read(tmp_path):
     """DuckDB starts reading while the bytes are scanned; a Windows-1252 letter far into the file (past what the
     header check reads) makes that read reject its line. The file is read again from a UTF-8 copy, and the
