@@ -183,7 +183,7 @@ class _Scan:
     sha256: str
     encoding: str
     note: str | None
-    blank_lines: bool
+    lines: int  # physical lines: line breaks, plus one for a last line without one
 
 
 def _head_encoding(path: Path) -> str:
@@ -202,15 +202,17 @@ def _head_encoding(path: Path) -> str:
 
 
 def _scan(path: Path) -> _Scan:
-    """One pass over the bytes: the SHA-256, the encoding, and whether a blank line occurs.
+    """One pass over the bytes: the SHA-256, the encoding, and the number of lines.
 
     Runs beside DuckDB's read of the same file (:func:`_read_while_scanning`), on the same two
-    cores, so what it spends slows the read: ASCII blocks are not decoded.
+    cores, so what it spends slows the read: ASCII blocks are not decoded, and lines are counted
+    (:func:`_may_hold_blank_lines` compares the count with the records read) rather than searched
+    for a blank one.
     """
     digest = hashlib.sha256()
     encoding = _head_encoding(path)
     decoder = codecs.getincrementaldecoder("utf-8")() if encoding.startswith("utf-8") else None
-    note, blank, offset, tail = None, False, 0, b""
+    note, lines, offset, last = None, 0, 0, b"\n"
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
@@ -221,10 +223,8 @@ def _scan(path: Path) -> _Scan:
                     decoder.decode(block)
                 except UnicodeDecodeError as err:
                     decoder, encoding, note = None, None, f"line {_line_at(path, offset + err.start)} is not UTF-8"
-            if encoding is not None and encoding.startswith("utf-8"):
-                edge = tail + block[:2]  # a blank line across two blocks
-                blank = blank or b"\n\n" in block or b"\n\r\n" in block or b"\n\n" in edge or b"\n\r\n" in edge
-                tail = block[-2:]
+            lines += block.count(b"\n")
+            last = block[-1:]
             offset += len(block)
     if decoder is not None:
         try:
@@ -236,7 +236,18 @@ def _scan(path: Path) -> _Scan:
         note = f"{note}: read as {'Windows-1252' if encoding == 'cp1252' else 'Latin-1'}; export as UTF-8 to be sure of accented letters"
     elif encoding.startswith("utf-16"):
         note = "UTF-16 text, transcoded to UTF-8"
-    return _Scan(digest.hexdigest(), encoding, note, blank)
+    return _Scan(digest.hexdigest(), encoding, note, lines + (last != b"\n"))
+
+
+def _may_hold_blank_lines(con: duckdb.DuckDBPyConnection, table: str, lines: int) -> bool:
+    """False when the file's ``lines`` are exactly its header and the records DuckDB read or rejected.
+
+    DuckDB skips a blank line without a record, and every record takes at least one line, so a file
+    with a blank line has more lines than that; so has a file whose quoted fields hold line breaks,
+    which :func:`_blank_line_numbers` then reads to find the blank lines, if any.
+    """
+    records = con.execute(f"SELECT (SELECT count(*) FROM {table}_in) + (SELECT count(DISTINCT line) FROM {table}_rej)").fetchone()[0]
+    return lines != 1 + records
 
 
 def _line_at(path: Path, position: int) -> int:
@@ -351,11 +362,13 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int
     scan, read = _read_while_scanning(con, path, table)
     notes = [scan.note] if scan.note else []
     with ExitStack() as stack:
-        text_path, blank = path, scan.blank_lines
+        text_path, blank = path, None
         if not scan.encoding.startswith("utf-8"):
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outcomes-ingest-")))
             text_path, blank = _transcode(path, scan.encoding, folder)
         delimiter, names = read or _read_delimited(con, path, text_path, table)
+        if blank is None:
+            blank = _may_hold_blank_lines(con, table, scan.lines)
         gaps = _blank_line_numbers(text_path, delimiter) if blank else []
         _refuse_open_quote(con, table, path, text_path, names, gaps)
     _malformed_table(con, table, names)

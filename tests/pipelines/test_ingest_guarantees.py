@@ -181,20 +181,26 @@ def test_a_failure_after_the_flag_pass_leaves_no_working_table(inputs, warehouse
     assert warehouse.execute("SELECT count(*) FROM staging.persons").fetchone()[0] == 4
 
 
-def test_scan_finds_a_blank_line_and_a_non_utf8_line_across_blocks(tmp_path):
-    """The byte scan reads 1 MiB blocks: a blank line split by a block edge is found, and the first line
-    that is not UTF-8 is named by its number even in a later block (and the file is read as Windows-1252)."""
-    from pipelines.ingest.readers import _BLOCK, _scan
+def test_scan_counts_lines_across_blocks_and_names_a_non_utf8_line_in_a_later_block(tmp_path):
+    """The byte scan reads 1 MiB blocks: a blank line split by a block edge still moves the rows after it
+    down a line, and the first line that is not UTF-8 is named by its number even in a later block (and the
+    file is read as Windows-1252)."""
+    from pipelines.ingest.readers import _BLOCK, _scan, load
 
     row = b"G001,Community Fund\n"
     rows = _BLOCK // len(row)
     split = tmp_path / "split.csv"
     head = b"grant_id,funder\n" + row * rows
-    split.write_bytes(head + b"x" * (_BLOCK - len(head) - 1) + b"\n\nG002,Trust\n")  # "\n" | "\n" across the edge
-    assert _scan(split).blank_lines and _scan(split).encoding == "utf-8"
+    split.write_bytes(head + b"x" * (_BLOCK - len(head) - 1) + b"\n\nG002,Trust")  # "\n" | "\n" across the edge
+    assert _scan(split).lines == rows + 4 and _scan(split).encoding == "utf-8"  # the last line has no line break
+    con = duckdb.connect()
+    load(con, split, "t")
+    assert con.execute("SELECT _line FROM t WHERE grant_id = 'G002'").fetchone()[0] == rows + 4  # after x..x and the blank
     plain = tmp_path / "plain.csv"
     plain.write_bytes(head)
-    assert not _scan(plain).blank_lines
+    assert _scan(plain).lines == rows + 1
+    load(con, plain, "p")
+    assert con.execute("SELECT max(_line), count(*) FROM p").fetchone() == (rows + 1, rows)
     latin = tmp_path / "latin.csv"
     latin.write_bytes(head + "G003,Fonds Région\n".encode("cp1252"))
     scanned = _scan(latin)
