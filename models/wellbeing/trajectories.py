@@ -54,6 +54,7 @@ from models.wellbeing.random_intercept import DesignBuffer, fit_main_effects
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import ALL, MODEL, PEOPLE, READINGS, empty, table_exists
 from schemas.marts import mart
+from schemas.sql import quote
 
 TERMS = ("hours_given", "hours_received", "months")
 #: each scope's status suffix: even with person-clustered SEs the intervals covered the injected effect
@@ -71,14 +72,21 @@ Z95 = float(stats.norm.ppf(0.975))
 
 def model_frame(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
     """Every scored reading with its model terms, in person order; ``person_id`` is the person's rank (0, 1, ...):
-    every fit groups by it, and integers cost a fraction of the 64-character text at 1M persons."""
+    every fit groups by it, and integers cost a fraction of the 64-character text at 1M persons. Each text column
+    (version, area, scale, a text covariate) comes as a Categorical of its sorted values (:func:`_enums`)."""
     covs, _ = person_covariates(con, settings)
     if not (table_exists(con, READINGS) and table_exists(con, PEOPLE)):
         return pd.DataFrame(), covs
-    extra = "".join(f', p."{c}"' for c in covs if c != "age")
+    read = {**_enums(con, READINGS, ["star_version", "area", "score_scale"]), **_enums(con, PEOPLE, [c for c in covs if c != "age"])}
+
+    def column(alias: str, name: str) -> str:
+        return f'CAST({alias}."{name}" AS {read[name]}) AS "{name}"' if name in read else f'{alias}."{name}"'
+
+    extra = "".join(", " + column("p", c) for c in covs if c != "age")
     unit = float(settings.hours_unit)
     frame = con.execute(f"""
-        SELECT p.person_rank AS person_id, r.star_version, r.area, r.score_oriented, r.score_10, r.score_scale,
+        SELECT p.person_rank AS person_id, {column("r", "star_version")}, {column("r", "area")}, r.score_oriented,
+               r.score_10, {column("r", "score_scale")},
                r.months_since_first AS months, r.hours_given / {unit} AS hours_given,
                r.hours_received / {unit} AS hours_received,
                date_diff('day', p.birth_date, p.first_reading_on) / 365.25 AS age{extra}
@@ -87,6 +95,35 @@ def model_frame(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
         ORDER BY p.person_rank, r.star_version, r.area, r.assessed_on
     """).df()
     return frame, covs
+
+
+def _enums(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> dict[str, str]:
+    """For each text column of ``table`` among ``columns`` that holds a value: an ENUM type of its values, sorted as
+    :func:`_levels` sorts text. DuckDB hands an ENUM column to pandas as a Categorical (codes, not a Python string per
+    reading: as text, the four columns of 2.5M readings at 1M persons were 10M strings, a quarter of the model
+    step's memory; issue 18)."""
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+    text = [c for c in columns if types.get(c) == "VARCHAR"]
+    if not text:
+        return {}
+    found = con.execute("SELECT " + ", ".join(f'list(DISTINCT "{c}") FILTER (WHERE "{c}" IS NOT NULL)' for c in text)
+                        + f" FROM {table}").fetchone()
+    return {c: "ENUM(" + ", ".join(quote(v) for v in sorted(values)) + ")" for c, values in zip(text, found) if values}
+
+
+def _item(version: pd.Series, area: pd.Series) -> pd.Series:
+    """``version.area`` of each reading as a Categorical of the sorted names, as :func:`_levels` codes that text,
+    from the two columns' codes: no text per reading."""
+    v, a, n_areas = version.cat.codes.to_numpy(np.int64), area.cat.codes.to_numpy(np.int64), len(area.cat.categories)
+    known = (v >= 0) & (a >= 0)  # a missing version or area gives a missing item, as text would
+    seen, codes = np.unique((v * n_areas + a)[known], return_inverse=True)
+    names = np.array([f"{version.cat.categories[k // n_areas]}.{area.cat.categories[k % n_areas]}" for k in seen], dtype=object)
+    order = np.argsort(names, kind="stable")
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    item = np.full(len(v), -1, dtype=np.int64)
+    item[known] = position[codes]
+    return pd.Series(pd.Categorical.from_codes(item, names[order]), index=version.index)
 
 
 def _safe(name: str) -> str:
@@ -189,8 +226,8 @@ def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
     def add(scope, version, area, scale, y, item, rows=None):
         fits.append((scope, version, area, scale, y, item, rows))
 
-    areas = sorted(frame.groupby(["star_version", "area"], sort=True).indices.items())
-    for version, v in sorted(frame.groupby("star_version", sort=True).indices.items()):
+    areas = sorted(frame.groupby(["star_version", "area"], sort=True, observed=True).indices.items())
+    for version, v in sorted(frame.groupby("star_version", sort=True, observed=True).indices.items()):
         scale = f"{frame['score_scale'].iat[v[0]]}, higher is better"
         in_version = [(area, a) for (ver, area), a in areas if ver == version]
         for area, a in in_version:
@@ -199,7 +236,7 @@ def model_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> 
             add("version", version, ALL, scale, "score_oriented", "area", v)
     # the item as a Categorical of the sorted texts (a model's own items are its levels: _levels), built once for both
     # pooled models, in place: not a copy of 2.5M readings at 1M persons
-    frame["item"] = _levels(frame["star_version"] + "." + frame["area"])
+    frame["item"] = _item(frame["star_version"], frame["area"])
     stars = np.flatnonzero(frame["star_version"].isin(scales.star_versions()).to_numpy())
     if frame["item"].take(stars).nunique() > 1:
         add("stars", STARS, ALL, "1-10 equivalent, higher is better", "score_10", "item", stars)

@@ -238,6 +238,17 @@ def test_trajectory_codes_text_terms_as_patsy_would():
         assert r["se"] == pytest.approx(math.sqrt(fit.cov_robust.loc[r["term"], r["term"]]), rel=1e-12)
 
 
+def test_the_item_from_two_categoricals_is_the_item_from_their_text():
+    # model_table names each reading's item version.area from the codes of the two columns (no text per reading);
+    # the levels must be the sorted names, as for the text, even where the pairs sort otherwise ("mh-1" < "mh.")
+    from models.wellbeing.trajectories import _item, _levels
+    version = pd.Series(["mh", "mh-1", "mh", None, "recovery", "mh-1"])
+    area = pd.Series(["x", "x", "y", "x", "a", "y"])
+    ours = _item(version.astype("category"), area.astype("category"))
+    assert ours.cat.categories.tolist() == ["mh-1.x", "mh-1.y", "mh.x", "mh.y", "recovery.a"]
+    pd.testing.assert_series_equal(ours, _levels(version + "." + area))
+
+
 def test_main_effects_design_is_patsys_to_the_bit():
     # the trajectories build their design themselves (issue 18: patsy's per-factor arrays cost most of a 1M-person run);
     # it must be patsy's: same column names and order (intercept, categorical terms, numeric terms), same values

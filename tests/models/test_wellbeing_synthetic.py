@@ -171,3 +171,23 @@ def test_enrolment_is_decided_at_intake_on_the_readings(synthetic):
     assert len(members) > 0 and (members.fall > -0.5 + 1e-9).all()
     others = change[~change.participant]
     assert (others.fall <= -0.5 + 1e-9).any() and (others.fall > -0.5 + 1e-9).any()
+
+
+def test_the_model_frame_reads_text_as_categoricals_of_the_sorted_values(synthetic):
+    # model_frame reads the version, area and scale (and any text covariate) as ENUMs, which pandas gets as Categoricals
+    # (issue 18: 10M Python strings at 1M persons); the values, their order and the item term must be the text's
+    import pandas as pd
+
+    from models.wellbeing.tables import PEOPLE, READINGS
+    from models.wellbeing.trajectories import _item, _levels, model_frame
+    con, _, settings, _ = synthetic
+    frame, _ = model_frame(con, settings)
+    text = con.execute(f"SELECT r.star_version, r.area, r.score_scale FROM {READINGS} r JOIN {PEOPLE} p USING (person_id) "
+                       "ORDER BY p.person_id, r.star_version, r.area, r.assessed_on").df()
+    assert len(frame) == len(text) > 0
+    for c in ("star_version", "area", "score_scale"):
+        assert isinstance(frame[c].dtype, pd.CategoricalDtype)
+        assert list(frame[c].cat.categories) == sorted(frame[c].cat.categories)
+        assert frame[c].astype(object).tolist() == text[c].tolist()
+    pd.testing.assert_series_equal(_item(frame["star_version"], frame["area"]),
+                                   _levels(text["star_version"] + "." + text["area"]), check_names=False)
