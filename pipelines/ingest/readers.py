@@ -206,8 +206,8 @@ def _scan(path: Path) -> _Scan:
 
     Runs beside DuckDB's read of the same file (:func:`_read_while_scanning`), on the same two
     cores, so what it spends slows the read: ASCII blocks are not decoded, and lines are counted
-    (:func:`_may_hold_blank_lines` compares the count with the records read) rather than searched
-    for a blank one.
+    (:func:`_load_text` compares the count with the records read) rather than searched for a
+    blank one.
     """
     digest = hashlib.sha256()
     encoding = _head_encoding(path)
@@ -239,15 +239,9 @@ def _scan(path: Path) -> _Scan:
     return _Scan(digest.hexdigest(), encoding, note, lines + (last != b"\n"))
 
 
-def _may_hold_blank_lines(con: duckdb.DuckDBPyConnection, table: str, lines: int) -> bool:
-    """False when the file's ``lines`` are exactly its header and the records DuckDB read or rejected.
-
-    DuckDB skips a blank line without a record, and every record takes at least one line, so a file
-    with a blank line has more lines than that; so has a file whose quoted fields hold line breaks,
-    which :func:`_blank_line_numbers` then reads to find the blank lines, if any.
-    """
-    records = con.execute(f"SELECT (SELECT count(*) FROM {table}_in) + (SELECT count(DISTINCT line) FROM {table}_rej)").fetchone()[0]
-    return lines != 1 + records
+def _records(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """The records DuckDB read from the file into ``<table>_in`` or rejected (``<table>_rej``, one per line)."""
+    return con.execute(f"SELECT (SELECT count(*) FROM {table}_in) + (SELECT count(DISTINCT line) FROM {table}_rej)").fetchone()[0]
 
 
 def _line_at(path: Path, position: int) -> int:
@@ -367,10 +361,14 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outcomes-ingest-")))
             text_path, blank = _transcode(path, scan.encoding, folder)
         delimiter, names = read or _read_delimited(con, path, text_path, table)
+        records = _records(con, table)
         if blank is None:
-            blank = _may_hold_blank_lines(con, table, scan.lines)
+            # DuckDB skips a blank line without a record and every record takes at least one line, so only a file
+            # with more lines than its header and records can hold a blank one (or quoted line breaks: then
+            # _blank_line_numbers reads it to find the blank lines, if any)
+            blank = scan.lines != 1 + records
         gaps = _blank_line_numbers(text_path, delimiter) if blank else []
-        _refuse_open_quote(con, table, path, text_path, names, gaps)
+        _refuse_open_quote(con, table, path, text_path, names, records + len(gaps) + 1)
     _malformed_table(con, table, names)
     select = ", ".join(f'i.c{i} AS "{_ident(n)}"' for i, n in enumerate(names))
     skipped = con.execute(f"SELECT count(*) FROM {table}_malformed").fetchall()[0][0] + len(gaps)
@@ -400,16 +398,16 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int
     return LoadedFile(path, table, parsed + malformed, names, scan.sha256, size, encoding, delimiter, malformed, tuple(notes))
 
 
-def _refuse_open_quote(con: duckdb.DuckDBPyConnection, table: str, path: Path, text_path: Path, names: list[str], gaps: list[int]) -> None:
-    """A quote opened in the last record and never closed swallows every line after it: refuse the file rather than hide them."""
+def _refuse_open_quote(con: duckdb.DuckDBPyConnection, table: str, path: Path, text_path: Path, names: list[str], last_line: int) -> None:
+    """A quote opened in the last record (``last_line``: header, records and blank lines) and never closed swallows
+    every line after it: refuse the file rather than hide them."""
     found = con.execute(
-        f"SELECT line, line_byte_position, column_name, (SELECT count(*) FROM {table}_in) + "
-        f"(SELECT count(DISTINCT line) FROM {table}_rej) + {len(gaps)} + 1 AS last_line "
-        f"FROM {table}_rej WHERE error_type = 'UNQUOTED VALUE' ORDER BY line DESC LIMIT 1"
+        f"SELECT line, line_byte_position, column_name FROM {table}_rej WHERE error_type = 'UNQUOTED VALUE' "
+        "ORDER BY line DESC LIMIT 1"
     ).fetchall()
-    if not found or found[0][0] < found[0][3]:
+    if not found or found[0][0] < last_line:
         return
-    line, start, column, _ = found[0]
+    line, start, column = found[0]
     swallowed = 0
     with open(text_path, "rb") as handle:
         handle.seek(start)
