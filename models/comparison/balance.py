@@ -102,12 +102,15 @@ def balance_table(
     source: dict | None = None,
     binary: list | None = None,
     threshold: float = SMD_THRESHOLD,
+    before_rows: np.ndarray | None = None,
     after_rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Balance before and after, one row per design column.
 
-    ``after_rows``: the rows after are ``X_after.iloc[after_rows]`` (positions, repeats allowed), read
-    chunk by chunk, never copied whole (a matched sample of millions of rows).
+    ``before_rows``, ``after_rows``: the rows before (after) are ``X_before.iloc[before_rows]``
+    (``X_after.iloc[after_rows]``; positions, repeats allowed), read chunk by chunk, never copied whole:
+    a matched sample of millions of rows, or the people of a design held as covariate patterns
+    (:func:`models.comparison.design.covariate_patterns`), each row naming its pattern.
 
     Columns: ``covariate`` (design column), ``smd_before``, ``smd_after``,
     ``vr_before``, ``vr_after``, ``flag`` (|smd_after| > ``threshold``),
@@ -119,7 +122,7 @@ def balance_table(
     ta = np.asarray(treated_after, dtype=bool)
     Xb = X_before.to_numpy(dtype=float)
     Xa = (X_after if list(X_after.columns) == cols else X_after[cols]).to_numpy(dtype=float)
-    (mtb, vtb), (mcb, vcb) = _stats(Xb, tb)
+    (mtb, vtb), (mcb, vcb) = _stats(Xb, tb, taken=before_rows)
     (mta, vta), (mca, vca) = _stats(Xa, ta, np.asarray(weights_after, dtype=float), after_rows)
     sd = np.sqrt((vtb + vcb) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):

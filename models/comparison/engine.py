@@ -132,13 +132,13 @@ def estimate(
         # everyone in the propensity model enters the variance (weight 0 outside the sample)
         w_all = np.zeros(len(t))
         w_all[loc] = matched.weight
-        Z = np.column_stack([np.ones(len(t)), matched.X.to_numpy(dtype=float)])
+        Z = np.column_stack([np.ones(len(t)), matched.design_matrix()])
         measures, tv, cv = compute_effects(
             outcome_type, y, t, w_all, [everyone], exposure=ex,
             adjust=propensity_correction(Z, matched.propensity.score, matched.treated),
         )
     else:
-        adjust = bias_correction and bias_correction_for(matched.X.to_numpy(dtype=float)[loc], outcome_type)
+        adjust = bias_correction and bias_correction_for(matched.design_matrix(loc), outcome_type)
         measures, tv, cv = compute_effects(
             outcome_type, y[loc], t[loc], matched.weight, matched.clusters(),
             event=None if ev is None else ev[loc], exposure=None if ex is None else ex[loc],
@@ -249,6 +249,6 @@ def estimate_effect(
                     **design)
     corrected = _bias_corrected(matched, outcome_type) if bias_correction is None else bias_correction
     if not (corrected or _propensity_corrected(matched, outcome_type)):
-        matched.X = None  # only a correction reads the design matrix (millions of rows x columns): it goes now
+        matched.pattern = None  # only a correction reads the people's design rows (a pattern for each of millions)
     return estimate(matched, outcome, outcome_type, event=event, exposure=exposure, outcome_label=outcome_label,
                     bias_correction=bias_correction, matched_columns=matched_columns, score_columns=score_columns)

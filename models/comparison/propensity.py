@@ -11,12 +11,15 @@ step for step (``statsmodels.base.optimizer._fit_newton``: start at 0, step
 -H^-1 g with the log-likelihood's gradient g and Hessian H divided by n and
 1e-10 added to H's diagonal, stop when no coefficient moves by more than 1e-8,
 at most 100 steps; perfect prediction checked after every step as
-``Logit._check_perfect_pred`` does), on the distinct rows of (design,
-treatment) with their counts as frequency weights. The log-likelihood is a sum
-over rows, so identical rows add up exactly and the fit is the same; a
-risk-set design repeats each unit in every trial it is at risk for (900,000
-rows and 11,000 distinct ones for the readmission comparison at 100,000
-persons), and the fit then costs the distinct rows only. A test holds it to
+``Logit._check_perfect_pred`` does), on the distinct covariate patterns, each
+once among the participants and once among the comparison people who hold it,
+with those counts as frequency weights (:func:`fit_patterns`). The
+log-likelihood is a sum over people, so identical rows add up exactly and the
+fit is the same; a risk-set design repeats each unit in every trial it is at
+risk for (8.9 million rows and 10,542 distinct patterns for one
+readmission comparison at a million persons), and the fit then costs the
+patterns only: the design matrix is never built for the rows
+(:func:`models.comparison.design.covariate_patterns`). A test holds it to
 statsmodels (tests/models/test_comparison_propensity.py).
 
 Separation. The maximum-likelihood estimate does not exist under perfect or
@@ -78,16 +81,20 @@ class PropensityFit:
     params: pd.Series
     iterations: int
 
+    def take(self, pattern: np.ndarray) -> "PropensityFit":
+        """The fit on patterns (:func:`fit_patterns`) given to the people: row *i* holds pattern ``pattern[i]``."""
+        return PropensityFit(score=self.score[pattern], logit=self.logit[pattern], params=self.params,
+                             iterations=self.iterations)
 
-def _check_empty_cells(X: pd.DataFrame, treated: np.ndarray, binary: list[str]) -> None:
-    t = treated.astype(bool)
+
+def _check_empty_cells(X: pd.DataFrame, n_treated: np.ndarray, n_control: np.ndarray, binary: list[str]) -> None:
     for col in binary:
         x = X[col].to_numpy() == 1.0
         cells = {
-            "participants with it": int(np.sum(x & t)),
-            "participants without it": int(np.sum(~x & t)),
-            "comparison people with it": int(np.sum(x & ~t)),
-            "comparison people without it": int(np.sum(~x & ~t)),
+            "participants with it": int(n_treated[x].sum()),
+            "participants without it": int(n_treated[~x].sum()),
+            "comparison people with it": int(n_control[x].sum()),
+            "comparison people without it": int(n_control[~x].sum()),
         }
         empty = [k for k, v in cells.items() if v == 0]
         if empty:
@@ -132,14 +139,20 @@ def _column_codes(column) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
-def distinct_rows(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first position of each distinct row of (``Z``, ``y``), in order of appearance, and its count
-    (:func:`row_codes`)."""
-    n = len(y)
-    key, levels = row_codes(n, (np.asarray(y, dtype=float), *np.asarray(Z, dtype=float).T))
+def distinct(n: int, columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of ``columns`` (arrays of length ``n``): each row's code (:func:`row_codes`, in order
+    of first appearance), the position of each distinct row's first appearance, and how many rows have it."""
+    key, levels = row_codes(n, columns)
     # codes run in order of first appearance: a row is a first when its code exceeds every earlier one
     first = np.flatnonzero(np.r_[True, key[1:] > np.maximum.accumulate(key)[:-1]]) if n else np.zeros(0, np.int64)
-    return first, np.bincount(key, minlength=levels)
+    return key, first, np.bincount(key, minlength=levels)
+
+
+def distinct_rows(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first position of each distinct row of (``Z``, ``y``), in order of appearance, and its count
+    (:func:`distinct`)."""
+    _, first, count = distinct(len(y), (np.asarray(y, dtype=float), *np.asarray(Z, dtype=float).T))
+    return first, count
 
 
 def newton_logit(Z: np.ndarray, y: np.ndarray, *, maxiter: int = NEWTON_MAXITER) -> tuple[np.ndarray, int, bool, bool]:
@@ -151,8 +164,12 @@ def newton_logit(Z: np.ndarray, y: np.ndarray, *, maxiter: int = NEWTON_MAXITER)
     ``numpy.linalg.LinAlgError`` when the Hessian is singular, as statsmodels raises it.
     """
     first, count = distinct_rows(Z, y)
-    Zu, yu, w = np.asarray(Z, dtype=float)[first], np.asarray(y, dtype=float)[first], count.astype(float)
-    n = float(len(y))
+    return _newton(np.asarray(Z, dtype=float)[first], np.asarray(y, dtype=float)[first], count.astype(float), maxiter)
+
+
+def _newton(Zu: np.ndarray, yu: np.ndarray, w: np.ndarray, maxiter: int = NEWTON_MAXITER) -> tuple[np.ndarray, int, bool, bool]:
+    """:func:`newton_logit` on rows ``Zu`` with outcomes ``yu``, each standing for ``w`` people."""
+    n = float(w.sum())
 
     def fitted(b):
         return 1.0 / (1.0 + np.exp(-(Zu @ b)))
@@ -175,45 +192,55 @@ def newton_logit(Z: np.ndarray, y: np.ndarray, *, maxiter: int = NEWTON_MAXITER)
 
 
 def fit_propensity(X: pd.DataFrame, treated: np.ndarray, binary: list[str] | None = None) -> PropensityFit:
-    """Fit the logistic propensity model of ``treated`` (0/1) on ``X``.
-
-    Columns are centred and scaled before fitting (which changes neither the
-    fitted scores nor the likelihood, only the numerical conditioning);
-    ``params`` are reported on the original scale.
-    """
+    """Fit the logistic propensity model of ``treated`` (0/1) on ``X``: :func:`fit_patterns` on the distinct
+    rows of ``X``, its scores then given to every row."""
     treated = np.asarray(treated, dtype=float)
-    _check_empty_cells(X, treated, list(binary or []))
+    pattern, first, counts = distinct(len(X), list(X.to_numpy(dtype=float).T))
+    n_treated = np.bincount(pattern, weights=treated, minlength=len(first))
+    return fit_patterns(X.iloc[first], n_treated, counts - n_treated, binary).take(pattern)
+
+
+def fit_patterns(X: pd.DataFrame, n_treated, n_control, binary: list[str] | None = None) -> PropensityFit:
+    """Fit the logistic propensity model on covariate patterns: ``X`` has one row per pattern, held by
+    ``n_treated`` participants and ``n_control`` comparison people. The likelihood is a sum over people,
+    so this is the fit on the people (each row repeated as often as it is held); scores and logits are
+    per pattern (:meth:`PropensityFit.take` gives them to the people).
+
+    Columns are centred and scaled (by the people's means and SDs) before fitting, which changes neither
+    the fitted scores nor the likelihood, only the numerical conditioning; ``params`` are reported on
+    the original scale.
+    """
+    n_t, n_c = np.asarray(n_treated, dtype=float), np.asarray(n_control, dtype=float)
+    counts = n_t + n_c
+    n = float(counts.sum())
+    _check_empty_cells(X, n_t, n_c, list(binary or []))
     A = X.to_numpy(dtype=float)
-    mu = A.mean(axis=0)
-    sd = A.std(axis=0)
+    mu = counts @ A / n
+    sd = np.sqrt(counts @ (A - mu) ** 2 / n)
     sd[sd == 0] = 1.0
-    # [1, (A - mu) / sd] built in place (no n-row temporaries), in the memory order numpy.column_stack gives it
-    # (that of A), so that the products with Z add in the same order
-    Z = np.empty((len(A), A.shape[1] + 1), order="F" if A.flags.f_contiguous else "C")
-    Z[:, 0] = 1.0
-    np.subtract(A, mu, out=Z[:, 1:])
-    Z[:, 1:] /= sd
-    del A
-    rank = np.linalg.matrix_rank(Z.T @ Z / len(Z))
+    Z = np.column_stack([np.ones(len(A)), (A - mu) / sd])
+    rank = np.linalg.matrix_rank((Z.T * counts) @ Z / n)
     if rank < Z.shape[1]:
         raise ComparisonError(
             f"the covariates are collinear (design rank {rank} < {Z.shape[1]} columns incl. intercept): "
             f"{list(X.columns)}; drop the redundant covariate(s)"
         )
-    try:
-        beta, iterations, converged, separated = newton_logit(Z, treated)
+    held_t, held_c = n_t > 0, n_c > 0
+    try:  # one row per pattern and group that holds anyone, weighted by how many
+        beta, iterations, converged, separated = _newton(
+            np.vstack([Z[held_t], Z[held_c]]), np.r_[np.ones(held_t.sum()), np.zeros(held_c.sum())],
+            np.r_[n_t[held_t], n_c[held_c]])
     except np.linalg.LinAlgError as exc:
         raise ComparisonError(f"the propensity model cannot be estimated ({exc}). Fix: {_ADVICE}") from exc
     if separated:
         raise ComparisonError(f"perfect separation: the covariates predict participation exactly. Fix: {_ADVICE}")
     lp = Z @ beta
-    t = treated.astype(bool)
-    if lp[t].min() > lp[~t].max() or lp[t].max() < lp[~t].min():
+    if lp[held_t].min() > lp[held_c].max() or lp[held_t].max() < lp[held_c].min():
         raise ComparisonError(
             "perfect separation: every participant's propensity score lies on one side of every "
             f"comparison person's; there is no overlap to match on. Fix: {_ADVICE}"
         )
-    extreme = int(np.sum(np.abs(lp) > np.log((1 - EXTREME_P) / EXTREME_P)))
+    extreme = int(counts[np.abs(lp) > np.log((1 - EXTREME_P) / EXTREME_P)].sum())
     if not converged or extreme:
         raise ComparisonError(
             "quasi-complete separation: the propensity model "
@@ -223,5 +250,4 @@ def fit_propensity(X: pd.DataFrame, treated: np.ndarray, binary: list[str] | Non
     slopes = beta[1:] / sd
     const = beta[0] - float(np.sum(slopes * mu))
     params = pd.Series(np.r_[const, slopes], index=["const", *X.columns])
-    score = 1.0 / (1.0 + np.exp(-lp))
-    return PropensityFit(score=score, logit=lp, params=params, iterations=iterations)
+    return PropensityFit(score=1.0 / (1.0 + np.exp(-lp)), logit=lp, params=params, iterations=iterations)

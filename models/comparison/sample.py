@@ -8,10 +8,12 @@ Steps (each documented in its own module):
 3. form exact-match strata (missing values are their own ``(missing)``
    level); drop strata without both participants and comparison people
    (participants there count as ``n_dropped_support``);
-4. code the covariates and apply the missing-value rule (:mod:`.design`);
+4. code the covariates and apply the missing-value rule (:mod:`.design`), once
+   per distinct pattern of covariate values: each person reads their
+   pattern's row of the design matrix;
 5. level support: drop people whose covariate level occurs in only one group
    (:mod:`.support`, rule 1);
-6. fit the logistic propensity model (:mod:`.propensity`);
+6. fit the logistic propensity model on the patterns (:mod:`.propensity`);
 7. score support: drop participants whose logit score is outside the
    comparison group's range in their stratum (:mod:`.support`, rule 2);
 8. match (:mod:`.matching`) or weight (:mod:`.weighting`);
@@ -30,10 +32,10 @@ import pandas as pd
 
 from .balance import balance_table
 from .counts import SampleCounts
-from .design import MISSING_LEVEL, build_design
+from .design import MISSING_LEVEL, build_design, covariate_patterns
 from .errors import ComparisonError
 from .matching import ORDERS, match_nearest, pooled_sd
-from .propensity import PropensityFit, fit_propensity
+from .propensity import PropensityFit, fit_patterns
 from .support import level_support, score_support
 from .weighting import att_weights, effective_sample_size
 
@@ -134,7 +136,10 @@ class MatchedSample(SampleCounts):
     person : ndarray or None
         Cluster label (``cluster`` column) of the analysed people, or None.
     X : DataFrame
-        Design matrix of the propensity model (analysed people).
+        Design matrix of the propensity model, one row per covariate pattern (distinct covariate values)
+        of the analysed people: a risk-set design repeats each unit in every trial it is at risk for.
+    pattern : ndarray or None
+        The row of ``X`` of each analysed person (:meth:`design_matrix`); None once no estimate needs it.
     propensity : PropensityFit
     in_support : ndarray of bool
         False for participants outside the comparison group's score range.
@@ -161,6 +166,7 @@ class MatchedSample(SampleCounts):
     strata: np.ndarray
     person: np.ndarray | None
     X: pd.DataFrame
+    pattern: np.ndarray | None
     binary: list
     source: dict
     propensity: PropensityFit
@@ -198,6 +204,12 @@ class MatchedSample(SampleCounts):
         reused = (self.person is not None or bool(self.settings.get("replace"))
                   or bool(np.bincount(self.local).max() > 1))  # a row twice (np.unique's hashing took 0.5 s at 1M)
         return [self.pair, who] if reused else [self.pair]
+
+    def design_matrix(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """The propensity model's design matrix of the analysed people (of those at ``positions``): each
+        person's row is their pattern's row of :attr:`X`."""
+        rows = self.pattern if positions is None else self.pattern[positions]
+        return self.X.to_numpy(dtype=float)[rows]
 
     @property
     def matched_data(self) -> pd.DataFrame:
@@ -362,13 +374,16 @@ def match(
             f"cohort too small to match: {n_t_all} participants and {n_c_all} comparison people (need at least 2 of each)"
         )
 
+    pattern = None
+
     def subset(keep):
-        nonlocal rows, data, t, strata, person
+        nonlocal rows, data, t, strata, person, pattern
         if len(keep) == len(rows):  # everyone kept (keep is sorted positions): nothing to copy
             return
         rows, t, strata = rows[keep], t[keep], strata[keep]
         data = None if data is None else data[list(dict.fromkeys(needed))].iloc[keep]
         person = None if person is None else person[keep]
+        pattern = None if pattern is None else pattern[keep]
 
     # ------------------------------------------------------------ exact strata
     missing_imputed: dict = {}
@@ -404,8 +419,10 @@ def match(
         design_df = data[covariates].assign(_exact_stratum=strata)
         ps_covariates.append("_exact_stratum")
         categorical = [*categorical, "_exact_stratum"]
-    design = build_design(design_df, ps_covariates, categorical)
-    data = design_df = None  # the design matrix holds all the model reads from here on
+    # the design matrix has a row per distinct pattern of covariate values, and each person the number of theirs
+    pattern, first, counts = covariate_patterns(design_df, ps_covariates)
+    design = build_design(design_df.iloc[first], ps_covariates, categorical, counts=counts)
+    data = design_df = first = None  # the design matrix and the patterns hold all the model reads from here on
     for cov, n_m in design.missing_imputed.items():
         if n_m and cov in covariates:
             missing_imputed[cov] = n_m
@@ -419,14 +436,16 @@ def match(
         missing_imputed.setdefault(cov, 0)
 
     # ------------------------------------------- level support (one-sided levels)
+    n_t_held = np.bincount(pattern, weights=t, minlength=len(counts)).astype(np.int64)
     lev = level_support(
-        design.X, t, design.binary, missing_columns=design.missing_columns, drop_treated=common_support
+        design.X, n_t_held, counts - n_t_held, design.binary, missing_columns=design.missing_columns,
+        drop_treated=common_support,
     )
     warnings += lev.notes
     n_dropped_support += lev.n_treated_dropped
     n_control_dropped_support = lev.n_control_dropped + n_control_exact
-    keep = np.flatnonzero(lev.keep)
-    X = design.X if len(keep) == len(t) else design.X.iloc[keep]
+    held = lev.keep  # over the patterns: a pattern's people are kept or dropped together
+    X, n_t_held, counts = design.X[held], n_t_held[held], counts[held]
     if lev.dropped_columns:
         X = X[[c for c in X.columns if c not in lev.dropped_columns]]
     flat = [c for c in X.columns if _distinct_below_two(X[c].to_numpy(dtype=float))]
@@ -436,9 +455,11 @@ def match(
     if X.shape[1] == 0:
         raise ComparisonError("no covariate varies among the people who can be compared; nothing to match on")
     binary = [c for c in design.binary if c in X.columns]
-    design.X = None  # X holds the columns and rows kept
-    subset(keep)
-    keep = None
+    design.X = None  # X holds the columns and patterns kept
+    if not held.all():
+        subset(np.flatnonzero(held[pattern]))
+        pattern = (np.cumsum(held) - 1)[pattern]  # numbered among the patterns kept
+    held = None
     if t.sum() < 2 or (1 - t).sum() < 2:
         raise ComparisonError(
             f"cohort too small to match after common support: {int(t.sum())} participants and "
@@ -446,7 +467,7 @@ def match(
         )
 
     # ------------------------------------------------------------ propensity
-    ps = fit_propensity(X, t, binary)
+    ps = fit_patterns(X, n_t_held, counts - n_t_held, binary).take(pattern)
     logit = ps.logit
     tb = t.astype(bool)
     t = None  # tb from here on
@@ -524,7 +545,8 @@ def match(
         )
 
     # ----------------------------------------------------------------- balance
-    bal = balance_table(X, tb, X, tb[local], w, source=design.source, binary=binary, after_rows=local)
+    bal = balance_table(X, tb, X, tb[local], w, source=design.source, binary=binary, before_rows=pattern,
+                        after_rows=pattern[local])
     flagged = bal.loc[bal["flag"], "covariate"].tolist()
     if flagged:
         warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")
@@ -551,7 +573,7 @@ def match(
     }
     return MatchedSample(
         df=df, treatment=treatment, covariates=covariates, method=method, cluster=cluster, rows=rows, treated=tb,
-        strata=strata, person=person, X=X, binary=binary, source=design.source, propensity=ps,
+        strata=strata, person=person, X=X, pattern=pattern, binary=binary, source=design.source, propensity=ps,
         in_support=in_support, local=local, weight=w, pair=pair, balance=bal, overlap=overlap,
         missing_imputed=missing_imputed, warnings=warnings, settings=settings, n_input=n_input,
         n_dropped_missing=n_dropped_missing, n_treated=n_treated, n_control=n_c_all,

@@ -63,24 +63,29 @@ class LevelSupport:
     notes: list = field(default_factory=list)
 
 
-def _one_sided(x, keep, t) -> str | None:
+def _one_sided(x, keep, n_t, n_c) -> str | None:
     for val in (True, False):
         has = keep & (x == val)
-        n_t, n_c = int(np.sum(has & t)), int(np.sum(has & ~t))
-        if (n_t + n_c) and not (n_t and n_c):
-            return "participants" if n_t else "comparison people"
+        held_t, held_c = int(n_t[has].sum()), int(n_c[has].sum())
+        if (held_t + held_c) and not (held_t and held_c):
+            return "participants" if held_t else "comparison people"
     return None
 
 
 def level_support(
-    X: pd.DataFrame, treated, binary: list[str], *, missing_columns=(), drop_treated: bool = True
+    X: pd.DataFrame, n_treated, n_control, binary: list[str], *, missing_columns=(), drop_treated: bool = True
 ) -> LevelSupport:
-    """Apply rule 1 of the module docstring to the 0/1 columns ``binary`` of ``X``."""
-    t = np.asarray(treated, dtype=bool)
-    keep = np.ones(len(t), dtype=bool)
+    """Apply rule 1 of the module docstring to the 0/1 columns ``binary`` of ``X``.
+
+    Each row of ``X`` is held by ``n_treated`` participants and ``n_control`` comparison people: one person
+    per row (``n_treated`` the 0/1 treatment, ``n_control`` one minus it), or a covariate pattern and the
+    people who have it (:func:`models.comparison.design.covariate_patterns`); ``keep`` is over the rows.
+    """
+    n_t, n_c = np.asarray(n_treated, dtype=np.int64), np.asarray(n_control, dtype=np.int64)
+    keep = np.ones(len(n_t), dtype=bool)
     out = LevelSupport(keep=keep)
     for col in missing_columns:
-        group = _one_sided(X[col].to_numpy() == 1.0, keep, t)
+        group = _one_sided(X[col].to_numpy() == 1.0, keep, n_t, n_c)
         if group:
             out.dropped_columns.append(col)
             out.notes.append(
@@ -94,26 +99,26 @@ def level_support(
         for col, x in cols.items():
             for val in (True, False):
                 has = keep & (x == val)
-                n_t, n_c = int(np.sum(has & t)), int(np.sum(has & ~t))
-                if n_t + n_c == 0 or (n_t and n_c):
+                held_t, held_c = int(n_t[has].sum()), int(n_c[has].sum())
+                if held_t + held_c == 0 or (held_t and held_c):
                     continue
                 what = f"{col} = {int(val)}"
-                if n_t == 0:
+                if held_t == 0:
                     keep &= ~has
-                    out.n_control_dropped += n_c
+                    out.n_control_dropped += held_c
                     out.notes.append(
-                        f"{n_c} comparison people with {what} are removed: no participant has it"
+                        f"{held_c} comparison people with {what} are removed: no participant has it"
                     )
                 else:
-                    if not drop_treated or n_t == int(np.sum(keep & t)):
+                    if not drop_treated or held_t == int(n_t[keep].sum()):
                         raise ComparisonError(
-                            f"quasi-complete separation: {n_t} participants have {what} and no comparison "
+                            f"quasi-complete separation: {held_t} participants have {what} and no comparison "
                             f"person does, so they have no one to be compared with. Fix: {_ADVICE}"
                         )
                     keep &= ~has
-                    out.n_treated_dropped += n_t
+                    out.n_treated_dropped += held_t
                     out.notes.append(
-                        f"{n_t} participants with {what} are outside common support (no comparison person has it)"
+                        f"{held_t} participants with {what} are outside common support (no comparison person has it)"
                     )
                 changed = True
     constant = [col for col, x in cols.items() if x[keep].all() or not x[keep].any()]  # one value left (or none)

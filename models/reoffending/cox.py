@@ -189,20 +189,17 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
       left out and its people fall into the reference level.
 
     A person's covariates are the same in every trial they are in, so they are coded once per
-    person (:func:`models.comparison.build_design` on one row per person) and spread to the rows;
-    only the median that fills a numeric covariate's missing values is the rows' (each person
-    counted once per row), as ``build_design`` on the rows takes it.
+    person (:func:`models.comparison.build_design` on one row per person, each counted once per row,
+    so the median that fills a numeric covariate's missing values is the rows', as on the rows) and
+    spread to the rows.
     """
     notes = []
     _, first, person_row = distinct_codes(person_codes(sub["person_id"]))
     X = pd.DataFrame(index=pd.RangeIndex(len(first)))
     if covariates:
-        design = build_design(model_frame(sub[covariates].iloc[first], covariates), covariates, categorical or None)
+        design = build_design(model_frame(sub[covariates].iloc[first], covariates), covariates, categorical or None,
+                              counts=np.bincount(person_row, minlength=len(first)))
         X = design.X.reset_index(drop=True).astype(float)
-        for cov in design.medians:
-            x = sub[cov].to_numpy(dtype=float, na_value=np.nan)
-            miss = np.isnan(x)
-            X[cov] = np.where(np.isnan(x[first]), float(np.median(x[~miss])), x[first])
     flat = [c for c in X.columns if X[c].nunique() < 2]
     if flat:
         notes.append(f"design columns constant in the data, left out: {flat}")

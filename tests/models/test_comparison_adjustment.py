@@ -54,7 +54,7 @@ def test_bias_correction_is_refused_where_it_does_not_apply():
 def _stacked_sandwich_se(d: pd.DataFrame, m) -> float:
     """SE of m1 - m0 under ATT weighting from the stacked estimating equations, Jacobian by finite
     differences: an independent check of the engine's propensity-corrected influence values."""
-    X = np.column_stack([np.ones(len(m.treated)), m.X.to_numpy(dtype=float)])
+    X = np.column_stack([np.ones(len(m.treated)), m.design_matrix()])
     t = m.treated.astype(float)
     y = d["score"].to_numpy()[m.rows]
     p = X.shape[1]

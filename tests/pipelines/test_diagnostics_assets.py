@@ -93,7 +93,7 @@ def test_diagnostics_never_reruns_a_comparison(synthetic_run, monkeypatch):
         raise AssertionError("the diagnostics asset called the comparison engine")
 
     # every comparison fits its propensity model inside sample.match, and estimates inside engine.estimate
-    monkeypatch.setattr(sample, "fit_propensity", refuse)
+    monkeypatch.setattr(sample, "fit_patterns", refuse)
     monkeypatch.setattr(engine, "estimate", refuse)
     resources = {"warehouse": Warehouse(path=str(path)),
                  "settings": Settings(input_dir=str(path.parent / "in"), output_dir=str(path.parent / "out"),
