@@ -25,6 +25,7 @@ from dashboards.labels import pct, plural
 from dashboards.marts import column
 from dashboards.page import PALETTE, Section
 from dashboards.tiles import RAG, judge
+from dashboards.wording import difference_sentence, direction
 from models.disclosure import SUPPRESSED, DisclosureRule
 
 NO_DESIGN = "Design not recorded for this run (the model did not write a design sentence)."
@@ -101,13 +102,11 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
     def published(e):
         low, high, est = (100 * e[c] for c in ("rd_ci_low", "rd_ci_high", "risk_difference"))
         rag = judge(low, high, 0.0, True)
-        words = "inconclusive" if rag == "similar" else ("a reduction" if rag == "better" else "an increase")
         return dict(participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
                     difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
                     verdict=e["verdict"], rag=rag,
-                    sentence=f"{rule.text(str(e['jdl_statement'] or ''))} The difference of {est:+.1f} percentage points "
-                             f"is {words}: the true difference is likely between {low:+.1f} and {high:+.1f} points (95% "
-                             "interval).")
+                    sentence=f"{rule.text(str(e['jdl_statement'] or ''))} "
+                             + difference_sentence(est, low, high, "percentage points", direction(rag, "a reduction", "an increase")))
 
     rows = None if effects is None else effects[effects["comparison"] == "any"]
     return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, register,
@@ -126,10 +125,12 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
 
     def published(e):
         low, high, est = (100 * e[c] for c in ("ci_low", "ci_high", "estimate"))
+        rag = judge(low, high, 0.0, True)
         return dict(participants_value=pct(e["participant_value"]), comparison_value=pct(e["comparison_value"]),
                     difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
-                    verdict=e["verdict"], rag=judge(low, high, 0.0, True),
-                    sentence=f"{e['per_100_statement']} {e['verdict_statement']}")
+                    verdict=e["verdict"], rag=rag,
+                    sentence=f"{e['per_100_statement']} "
+                             + difference_sentence(est, low, high, "percentage points", direction(rag, "a reduction", "an increase")))
 
     rows = None if effects is None else effects[(effects["programme"] == "any_participation")
                                                 & (effects["measure"] == "binary_rate")]
@@ -152,14 +153,14 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
 
     def published(e):
         rag = judge(e["ci_low"], e["ci_high"], 0.0, False)
-        words = "inconclusive" if rag == "similar" else ("an improvement" if rag == "better" else "a deterioration")
         return dict(participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",
                     difference=round(e["estimate"], 2), ci_low=round(e["ci_low"], 2), ci_high=round(e["ci_high"], 2),
                     unit="Star points per area", verdict=e["interpretation"], rag=rag,
                     sentence=f"Participants moved on average {e['treated_value']:+.2f} points per Star area from their "
                              f"reading before joining to their follow-up reading; similar people who had not joined moved "
-                             f"{e['comparison_value']:+.2f}. The difference of {e['estimate']:+.2f} points is {words}: it "
-                             f"is likely between {e['ci_low']:+.2f} and {e['ci_high']:+.2f} points (95% interval).")
+                             f"{e['comparison_value']:+.2f}. "
+                             + difference_sentence(e["estimate"], e["ci_low"], e["ci_high"], "points",
+                                                   direction(rag, "an improvement", "a deterioration"), decimals=2))
 
     key = ("wellbeing", str(e["star_version"]), str(e["outcome"]), str(e["area"]))
     return _effect_row(outcome, source, effects.loc[[e.name]], rule, register, key, not_estimable, published)

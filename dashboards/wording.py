@@ -20,6 +20,19 @@ NO_DESIGN = "design not recorded"
 JDL_MINIMUM = 60
 
 
+def difference_sentence(estimate: float, low: float, high: float, unit: str, words: str, decimals: int = 1) -> str:
+    """The one way the page states a matched difference: its size, what it is, and where the true difference
+    likely lies (the 95% interval), so the readmission, reoffending and well-being verdicts read alike."""
+    short = unit.split()[-1] if unit.endswith("points") else unit
+    return (f"The difference of {estimate:+.{decimals}f} {unit} is {words}: the true difference is likely between "
+            f"{low:+.{decimals}f} and {high:+.{decimals}f} {short} (95% interval).")
+
+
+def direction(rag: str, better: str, worse: str) -> str:
+    """What a difference is, from where its 95% interval lies (``dashboards.tiles.judge``)."""
+    return "inconclusive" if rag == "similar" else (better if rag == "better" else worse)
+
+
 def _cautions(n: int, smd: float | None, covariates: str) -> str:
     words = [f"You cannot say the programme caused the difference: matching balances only what was measured ({covariates})."]
     if not pd.isna(smd) and smd > 0.1:

@@ -118,3 +118,26 @@ def test_verdicts_show_the_design_sentence_and_the_exploratory_label_when_the_ru
     assert bare["design"] == verdicts.NO_DESIGN and verdicts.role_words(bare["analysis_role"], None) == verdicts.NO_ROLE
     small = verdicts.readmission_row(effects.assign(n_matched=[5]), RULE, register)
     assert small["verdict"] == "not published" and small["difference"] is None
+
+
+def test_the_readmission_reoffending_and_wellbeing_verdicts_state_their_difference_alike():
+    """One page, one way of saying a matched difference: its size, what it is, and where the true difference likely
+    lies, whichever outcome it is (the reoffending verdict used to read 'Significant reduction: risk difference ...
+    (95% CI ...)' beside the readmission one's sentence)."""
+    from dashboards import verdicts
+
+    readmission = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [-0.027],
+                                "rd_ci_low": [-0.029], "rd_ci_high": [-0.025], "participant_rate": [0.10],
+                                "comparison_rate": [0.127], "n_matched": [120], "verdict": ["reduction"],
+                                "jdl_statement": ["For every 100 people in the comparison group, 13 were readmitted."]})
+    reoffending = pd.DataFrame({"programme": ["any_participation"], "measure": ["binary_rate"], "estimable": [True],
+                                "estimate": [0.012], "ci_low": [-0.008], "ci_high": [0.032], "participant_value": [0.25],
+                                "comparison_value": [0.238], "n_matched": [300], "verdict": ["inconclusive"],
+                                "per_100_statement": ["For every 100 people in the comparison group, 24 reoffended."],
+                                "not_estimable_reason": [None]})
+    rd = verdicts.readmission_row(readmission, RULE, None)["sentence"]
+    ro = verdicts.reoffending_row(reoffending, RULE, None)["sentence"]
+    assert rd.endswith("The difference of -2.7 percentage points is a reduction: the true difference is likely "
+                       "between -2.9 and -2.5 points (95% interval).")
+    assert ro == ("For every 100 people in the comparison group, 24 reoffended. The difference of +1.2 percentage points "
+                  "is inconclusive: the true difference is likely between -0.8 and +3.2 points (95% interval).")
