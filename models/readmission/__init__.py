@@ -43,22 +43,30 @@ from .tables import TABLES
 _PERSON_BASE = ("person_id", "birth_date", "sex", "area_code", "imd_decile", "source_file", "source_line", "run_id")
 
 
-def discharges_frame(con: duckdb.DuckDBPyConnection, full_follow_up: bool = True, columns=None) -> pd.DataFrame:
+def discharges_frame(con: duckdb.DuckDBPyConnection, full_follow_up: bool = True, columns=None,
+                     id_ranks: bool = False) -> pd.DataFrame:
     """core.index_discharges (full follow-up only by default) plus the extra covariate columns
     of staging.persons, for the comparison and the risk model. ``columns``: only those of them (the
-    ones that exist, in that order), the same values read without the others."""
+    ones that exist, in that order), the same values read without the others.
+
+    ``id_ranks``: ``discharge_id`` and ``person_id`` come as their rank among the frame's distinct values
+    (0, 1, ...; in text order), not as text: the same equalities and the same order, held as integers
+    rather than millions of Python strings (the comparison only groups, counts and orders by them)."""
     where = "WHERE d.full_follow_up" if full_follow_up else ""
+    own = TABLES["core.index_discharges"]  # the table's declared columns, in its order
     extra = []
     if table_exists(con, "staging", "persons"):
         extra = [r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
-        ).fetchall() if r[0] not in _PERSON_BASE and r[0] not in TABLES["core.index_discharges"]]
-    if columns is None:
-        select = "d.*" + "".join(f', p."{c}"' for c in extra)
-    else:
-        own = TABLES["core.index_discharges"]  # the table's declared columns
-        select = ", ".join(f'd."{c}"' if c in own else f'p."{c}"' for c in dict.fromkeys(columns)
-                           if c in own or c in extra)
+        ).fetchall() if r[0] not in _PERSON_BASE and r[0] not in own]
+    names = [*own, *extra] if columns is None else [c for c in dict.fromkeys(columns) if c in own or c in extra]
+
+    def term(c: str) -> str:
+        if id_ranks and c in ("discharge_id", "person_id"):  # a rank over the rows the WHERE keeps
+            return f'dense_rank() OVER (ORDER BY d."{c}")::INTEGER - 1 AS "{c}"'
+        return f'd."{c}"' if c in own else f'p."{c}"'
+
+    select = ", ".join(map(term, names))
     join = " LEFT JOIN staging.persons p USING (person_id)" if extra else ""
     sql = f"SELECT {select} FROM core.index_discharges d{join} {where}"
     return con.execute(sql + " ORDER BY d.discharged_on, d.discharge_id").df()

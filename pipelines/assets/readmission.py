@@ -117,8 +117,8 @@ def _rates(con, rs, as_of, run_id):
 
 
 def _effects(con, rs, as_of, run_id):
-    # only the columns the comparison reads: the frame is held while the comparisons run
-    frame, results = readmission_effects(discharges_frame(con, columns=read_columns(rs)), rs)
+    # only the columns the comparison reads, the ids as integers: the frame is held while the comparisons run
+    frame, results = readmission_effects(discharges_frame(con, columns=read_columns(rs), id_ranks=True), rs)
     summaries = {f"summary_{k}": dg.MetadataValue.md(f"```\n{r.summary()}\n```") for k, r in results.items()}
     return frame, summaries, [(Label("readmission", name, OUTCOME), res) for name, res in results.items()]
 

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -34,7 +35,7 @@ from models.readmission import (
     service_use_change,
 )
 from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, Label, diagnostics
-from models.readmission.effects import OUTCOME
+from models.readmission.effects import OUTCOME, read_columns
 from tests.conftest import KEY, ingest_all
 
 REPO = Path(__file__).parents[2]
@@ -121,6 +122,26 @@ def test_comparisons_run_in_threads_give_the_same_figures(synthetic):
     pd.testing.assert_frame_equal(three, one, check_exact=True)
     for comparison, res in one_results.items():
         pd.testing.assert_frame_equal(three_results[comparison].matched_data, res.matched_data, check_exact=True)
+
+
+def test_ids_read_as_ranks_give_the_same_comparisons(synthetic):
+    """The pipeline reads discharge and person ids as their ranks (integers, text order): the same groups, counts
+    and order, so the same mart and matched samples as the text ids."""
+    con = synthetic[0]
+    text = discharges_frame(con, columns=read_columns(SETTINGS))
+    ranked = discharges_frame(con, columns=read_columns(SETTINGS), id_ranks=True)
+    for c in ("discharge_id", "person_id"):
+        assert ranked[c].dtype == np.int32 and ranked[c].min() == 0 and ranked[c].max() == text[c].nunique() - 1
+        np.testing.assert_array_equal(ranked[c].to_numpy(), pd.factorize(text[c], sort=True)[0])
+    pd.testing.assert_frame_equal(ranked.drop(columns=["discharge_id", "person_id"]),
+                                  text.drop(columns=["discharge_id", "person_id"]), check_exact=True)
+    by_text, text_results = readmission_effects(text, SETTINGS)
+    by_rank, rank_results = readmission_effects(ranked, SETTINGS)
+    pd.testing.assert_frame_equal(by_rank, by_text, check_exact=True)
+    for comparison, res in text_results.items():
+        pd.testing.assert_frame_equal(rank_results[comparison].matched_data, res.matched_data, check_exact=True)
+    every = discharges_frame(con, id_ranks=True)  # every column, the ids ranked
+    assert list(every.columns) == list(discharges_frame(con).columns) and every["person_id"].dtype == np.int32
 
 
 def test_service_use_change_on_synthetic_data(synthetic):
