@@ -112,7 +112,11 @@ class CodedClusters:
         """Codes of the intersection of this clustering and ``other`` (computed once per pair)."""
         kept = self.crossed.get(id(other))
         if kept is None or kept[0] is not other:
-            kept = self.crossed[id(other)] = (other, *_codes(self.codes.astype(np.int64) * (other.g + 1) + other.codes))
+            # the pairs are mostly distinct (a person seldom twice in one matched set), so sorting them is faster
+            # than hashing them (0.8 against 2.0-2.6 s for 5.7M rows): the same codes as _codes gives
+            _, inv = np.unique(self.codes.astype(np.int64) * (other.g + 1) + other.codes, return_inverse=True)
+            inv = inv.ravel()
+            kept = self.crossed[id(other)] = (other, inv, int(inv.max()) + 1 if len(inv) else 0)
         return kept[1], kept[2]
 
 
