@@ -17,8 +17,7 @@ from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
 from dashboards.labels import plural
 from dashboards.page import PALETTE, Section
-from dashboards.tiles import judge
-from dashboards.wording import difference_sentence, direction
+from dashboards.wording import rate_difference_sentence
 from models.intervals import wilson_interval
 
 
@@ -88,8 +87,7 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
             r = e.iloc[0]
             comp, part = int(100 * r["comparison_value"] + 0.5), int(100 * r["participant_value"] + 0.5)
             low, high, est = (100 * r[c] for c in ("ci_low", "ci_high", "estimate"))
-            words = f"{r['per_100_statement']} " + difference_sentence(
-                est, low, high, "percentage points", direction(judge(low, high, 0.0, True), "a reduction", "an increase"))
+            words = f"{r['per_100_statement']} {rate_difference_sentence(est, low, high)}"
             basis = f"matched comparison group, n ≈ {rule.count(r['n_matched'])} participants"
         else:
             pooled = rates[(rates["cohort_period"] == ALL) & (rates["event_type"] == ALL)]

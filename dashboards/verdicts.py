@@ -25,7 +25,7 @@ from dashboards.labels import pct, plural
 from dashboards.marts import column
 from dashboards.page import PALETTE, Section
 from dashboards.tiles import RAG, judge
-from dashboards.wording import difference_sentence, direction
+from dashboards.wording import difference_sentence, direction, rate_difference_sentence
 from models.disclosure import SUPPRESSED, DisclosureRule
 
 NO_DESIGN = "Design not recorded for this run (the model did not write a design sentence)."
@@ -105,8 +105,7 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return dict(participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
                     difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
                     verdict=e["verdict"], rag=rag,
-                    sentence=f"{rule.text(str(e['jdl_statement'] or ''))} "
-                             + difference_sentence(est, low, high, "percentage points", direction(rag, "a reduction", "an increase")))
+                    sentence=f"{rule.text(str(e['jdl_statement'] or ''))} {rate_difference_sentence(est, low, high)}")
 
     rows = None if effects is None else effects[effects["comparison"] == "any"]
     return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, register,
@@ -125,12 +124,10 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
 
     def published(e):
         low, high, est = (100 * e[c] for c in ("ci_low", "ci_high", "estimate"))
-        rag = judge(low, high, 0.0, True)
         return dict(participants_value=pct(e["participant_value"]), comparison_value=pct(e["comparison_value"]),
                     difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
-                    verdict=e["verdict"], rag=rag,
-                    sentence=f"{e['per_100_statement']} "
-                             + difference_sentence(est, low, high, "percentage points", direction(rag, "a reduction", "an increase")))
+                    verdict=e["verdict"], rag=judge(low, high, 0.0, True),
+                    sentence=f"{e['per_100_statement']} {rate_difference_sentence(est, low, high)}")
 
     rows = None if effects is None else effects[(effects["programme"] == "any_participation")
                                                 & (effects["measure"] == "binary_rate")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboards import labels
+from dashboards.tiles import judge
 
 from models.disclosure import DisclosureRule
 
@@ -23,7 +24,7 @@ JDL_MINIMUM = 60
 def difference_sentence(estimate: float, low: float, high: float, unit: str, words: str, decimals: int = 1) -> str:
     """The one way the page states a matched difference: its size, what it is, and where the true difference
     likely lies (the 95% interval), so the readmission, reoffending and well-being verdicts read alike."""
-    short = unit.split()[-1] if unit.endswith("points") else unit
+    short = "points" if unit.endswith("points") else unit
     return (f"The difference of {estimate:+.{decimals}f} {unit} is {words}: the true difference is likely between "
             f"{low:+.{decimals}f} and {high:+.{decimals}f} {short} (95% interval).")
 
@@ -31,6 +32,12 @@ def difference_sentence(estimate: float, low: float, high: float, unit: str, wor
 def direction(rag: str, better: str, worse: str) -> str:
     """What a difference is, from where its 95% interval lies (``dashboards.tiles.judge``)."""
     return "inconclusive" if rag == "similar" else (better if rag == "better" else worse)
+
+
+def rate_difference_sentence(estimate: float, low: float, high: float) -> str:
+    """:func:`difference_sentence` for a rate where fewer is better (readmission, reoffending), in percentage points."""
+    return difference_sentence(estimate, low, high, "percentage points",
+                               direction(judge(low, high, 0.0, True), "a reduction", "an increase"))
 
 
 def _cautions(n: int, smd: float | None, covariates: str) -> str:
