@@ -12,7 +12,9 @@ On top of the primary rule, so that an attacker cannot undo it (ONS / ACRO outpu
   the amount over the published member count; either is ``*`` when a count it rests on is
   suppressed. So amount ÷ cost gives back only the rounded count;
 * **statistics on a suppressed group are suppressed with it** (a mean, an index, a model
-  estimate, a verdict): ``rates`` name the counts they rest on;
+  estimate, a verdict): ``rates`` name the counts they rest on; a share of a group (a matched
+  group's readmission or reoffending rate) rests on both of its cells, the people with the
+  outcome and those without (:meth:`DisclosureRule.hides_share`);
 * **secondary suppression**: within a group of rows whose total is published elsewhere (a
   time bank's quarters, a quarter's time banks, a filter's options), a lone suppressed cell
   takes the next smallest cell with it, so total minus the others gives two cells, not one;
@@ -89,6 +91,24 @@ class DisclosureRule:
     def hides(self, value: float | None) -> bool:
         """True when ``value`` is a count that would be published as ``*``."""
         return self.count(value) == SUPPRESSED
+
+    def hides_share(self, share: float | None, n: float | None) -> bool:
+        """True when a share of ``n`` people cannot be published: ``n``, the people with the outcome
+        (``share`` × ``n``) or the people without it is a count of 1..suppress_max.
+
+        A share of a group is a two-cell table (with the outcome, without it), each cell a count
+        through the rule; a share at full precision beside a rounded ``n`` gives both cells back
+        (12.5% of "n ≈ 10" is 1 of 8). So every statistic resting on the share (the group's rate,
+        its difference from a comparison, whose comparison value is published beside it, and the
+        verdict) is suppressed with it. ``share`` may be weighted: the cells are then its nearest
+        whole counts.
+        """
+        if self.hides(n):
+            return True
+        if n is None or pd.isna(n) or share is None or pd.isna(share):
+            return False
+        events = round(float(share) * float(n))
+        return self.hides(events) or self.hides(round(float(n)) - events)
 
     def published(self, value: float | None) -> float | None:
         """The published count as a number (None when suppressed or missing): the only base for derived figures."""

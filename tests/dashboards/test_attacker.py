@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboards import headlines
+from dashboards import headlines, labels
 from dashboards.filters import ALL
 from tests.dashboards.page_text import page_text
 from models.disclosure import COUNT_IN_TEXT, SUPPRESSED, DisclosureRule
@@ -192,6 +192,44 @@ def test_no_verdict_or_estimate_for_a_group_that_cannot_be_published(run):
     verdicts = _csv(site, "commissioner-verdicts.csv")
     withheld = verdicts[verdicts["n_matched"] == SUPPRESSED]
     assert (withheld["difference"] == "").all() and (withheld["verdict"] == "not published").all()
+
+
+def _small_cells(share: float, n: int) -> bool:
+    events = round(share * n)
+    return RULE.hides(events) or RULE.hides(n - events)
+
+
+def test_a_matched_rate_does_not_give_back_a_count_of_1_to_7(run):
+    """A participants' rate at 0.1% beside a rounded n gives back its two cells: 12.5% of "n ≈ 10" is 1 of 8 who
+    reoffended. A matched comparison whose participants had 1-7 people with the outcome, or without it, publishes
+    no rate, difference or verdict: not in the evaluator's statements, nor in the commissioner's verdicts and
+    headline tiles."""
+    site, warehouse, _ = run
+    con = duckdb.connect(str(warehouse), read_only=True)
+    readmission = con.execute("SELECT comparison, n_matched, participant_rate FROM marts.readmission_effects "
+                              "WHERE status = 'estimated'").df()
+    reoffending = con.execute("SELECT programme, n_matched, participant_value FROM marts.reoffending_effects "
+                              "WHERE measure = 'binary_rate' AND estimable AND n_matched > 0").df()
+    con.close()
+    rows = [(f"Readmission within 30 days: {r.comparison}", r.participant_rate, int(r.n_matched), r.comparison == "any",
+             "30-day emergency readmission") for r in readmission.itertuples()]
+    rows += [(f"Proven reoffending: {labels.programme(r.programme)}", r.participant_value, int(r.n_matched),
+              r.programme == "any_participation", "Proven reoffending within a year") for r in reoffending.itertuples()]
+    says = _csv(site, "evaluator-what-you-can-say.csv").set_index("result")
+    verdicts = _csv(site, "commissioner-verdicts.csv").set_index("outcome")
+    commissioner = (site / "commissioner.html").read_text()
+    small = 0
+    for result, share, n, headline, outcome in rows:
+        if RULE.hides(n) or not _small_cells(share, n):
+            continue
+        small += 1
+        assert says.loc[result, "verdict"] == "not published", result
+        assert "%" not in says.loc[result, "what you can say"], result
+        if headline:
+            assert verdicts.loc[outcome, "verdict"] == "not published", outcome
+            assert verdicts.loc[outcome, ["participants_value", "comparison_value", "difference"]].eq("").all(), outcome
+            assert f"{100 * share:.1f}%" not in commissioner, outcome
+    assert small or "hardening" in str(site), "the demo run has programmes with 1-7 reoffenders"
 
 
 def test_every_published_table_carries_a_checking_report(run):

@@ -28,6 +28,18 @@ def test_a_rate_is_hidden_when_its_numerator_or_denominator_is_suppressed():
     assert out["rate"].tolist() == [0.1, SUPPRESSED, 0.0] and out["n"].tolist() == [100, SUPPRESSED, 20]
 
 
+def test_a_share_of_a_group_is_hidden_when_either_of_its_cells_is_a_count_of_1_to_7():
+    rule = DisclosureRule()
+    assert rule.hides_share(0.125, 8)  # 1 of 8 had the outcome
+    assert rule.hides_share(0.9, 40)  # 36 did, 4 did not
+    assert rule.hides_share(0.068, 103)  # 7 of 103 (a weighted share: its nearest whole count)
+    assert rule.hides_share(0.3, 5)  # the group itself is 1-7
+    assert not rule.hides_share(0.5, 40)  # 20 and 20
+    assert not rule.hides_share(0.0, 40) and not rule.hides_share(1.0, 40)  # 0 stays 0, as a count does
+    assert not rule.hides_share(0.2, 40)  # 8 and 32
+    assert not rule.hides_share(None, 40) and not rule.hides_share(0.1, None)
+
+
 def test_derived_figures_come_from_the_published_counts():
     # G001 of the issue: 75,100 over 56 active members = 1,341.07 gave the count back; over the published 55 it cannot.
     frame = pd.DataFrame({"amount": [75100.0, 5000.0], "active": [56, 3], "k": [14, 2], "n": [24, 30]})

@@ -41,6 +41,27 @@ def test_readmission_tile_on_a_small_matched_comparison_is_withheld_not_a_crash(
     assert h.value == "*" and h.n == "n = * matched participant discharges"
 
 
+def test_matched_tiles_and_verdicts_are_withheld_when_the_participants_rate_rests_on_1_to_7_people():
+    """7 of 103 matched participants readmitted: 6.8% beside "n ≈ 105" would give the 7 back, and the difference
+    beside the comparison rate would give the rate back. So no rate, difference or verdict; the group's size stays."""
+    from dashboards import verdicts
+
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "n_matched": [103], "participant_rate": [7 / 103],
+                            "risk_difference": [-0.042], "rd_ci_low": [-0.106], "rd_ci_high": [0.022],
+                            "comparison_rate": [0.11], "verdict": ["inconclusive"], "jdl_statement": ["For every 100 ..."]})
+    tile = headlines.readmission(RATES, effects, RULE, "all", "all", "all")
+    assert tile.value == "*" and tile.n == "n ≈ 105 matched participant discharges"
+    row = verdicts.readmission_row(effects, RULE, None)
+    assert row["verdict"] == "not published" and row["n_matched"] == 105
+    assert row["participants_value"] is None and row["difference"] is None and "6.8" not in row["sentence"]
+    said = wording.statement("r", "inconclusive", 103, "Readmission", "6.8%", "11.0%", (-4.2, -10.6, 2.2), "points",
+                             0.05, "age", RULE, 7 / 103)
+    assert said["verdict"] == "not published" and "6.8" not in said["what you can say"]
+    enough = effects.assign(participant_rate=[8 / 103])  # 8 and 95: both publishable
+    assert headlines.readmission(RATES, enough, RULE, "all", "all", "all").value == "7.8%"
+    assert verdicts.readmission_row(enough, RULE, None)["participants_value"] == "7.8%"
+
+
 def test_readmission_tile_sums_the_quarters_of_a_year():
     h = headlines.readmission(RATES, None, RULE, "all", "all", "2023")  # 15 of 80 = 18.75%
     assert h.value == "18.8%" and h.n == "n ≈ 80 discharges"
@@ -141,3 +162,24 @@ def test_the_readmission_reoffending_and_wellbeing_verdicts_state_their_differen
                        "between -2.9 and -2.5 points (95% interval).")
     assert ro == ("For every 100 people in the comparison group, 24 reoffended. The difference of +1.2 percentage points "
                   "is inconclusive: the true difference is likely between -0.8 and +3.2 points (95% interval).")
+
+
+def test_the_per_100_chart_shows_no_matched_rate_on_1_to_7_people_either_way():
+    """21 of 24 matched participants of a time bank reoffended: "88 of 100" beside "n ≈ 25" gives back the 3 who did
+    not. The chart falls back to the crude rates from the published counts (20 of 25); with 10 of 24 it shows the
+    matched comparison."""
+    from dashboards.filters import make_filter
+    from dashboards.reoffending_sections import jdl_section
+
+    rates = pd.DataFrame({"cohort_period": ["all"] * 3, "event_type": ["all"] * 3, "reoffenders": [40, 21, 300],
+                          "programme": ["any_participation", "timebank:TB03", "no_participation"], "persons": [120, 24, 1000]})
+    effects = pd.DataFrame({"programme": ["timebank:TB03"], "measure": ["binary_rate"], "estimable": [True],
+                            "n_matched": [24], "participant_value": [21 / 24], "comparison_value": [0.25],
+                            "estimate": [0.625], "ci_low": [0.4], "ci_high": [0.85],
+                            "per_100_statement": ["For every 100 people in the comparison group, 25 reoffended."]})
+    filters = [make_filter("timebank", "Time bank", "All time banks", ["TB03"])]
+    item = jdl_section(rates, effects, RULE, filters).variants.items["TB03"]
+    assert item.summary.startswith("For every 100 non-participants, 30 reoffended within a year; for every 100 "
+                                   "participants, 80.") and "crude" in item.figure.layout.title.text
+    enough = jdl_section(rates, effects.assign(participant_value=[10 / 24]), RULE, filters).variants.items["TB03"]
+    assert "matched comparison group, n ≈ 25 participants" in enough.figure.layout.title.text
