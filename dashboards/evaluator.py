@@ -8,8 +8,8 @@ Reads ``meta.runs``, ``meta.input_files``, ``marts.readmission_effects``,
 |SMD| after matching; below 0.1 is balanced, Austin 2009); per-covariate balance before and
 after matching, the propensity-score overlap and common support come from the diagnostics
 marts (:mod:`dashboards.diagnostics_sections`). Counts pass the disclosure rule; a
-Kaplan-Meier curve is drawn only when its group starts with more people than the
-suppression threshold.
+Kaplan-Meier curve is recomputed from rounded counts (no step is one person's event) and
+drawn only for a group large enough for those steps to be small.
 """
 
 from __future__ import annotations
@@ -66,22 +66,42 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                    note="Every covariate, before and after matching: the next section.")
 
 
+#: A curve is drawn from counts rounded to steps of ``suppress_max + 1`` events; it is drawn for a group that holds
+#: at least this many such steps, so that one step moves it by at most a fifth.
+KM_MIN_STEPS = 5
+
+
 def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+    """Kaplan-Meier curves and their end points, each recomputed from rounded counts (``rule.survival_curve``)."""
     title = "Kaplan-Meier curves: time to first proven reoffence"
     if survival is None or survival.empty:
         return unavailable(title, {"marts.reoffending_survival": survival})
-    start = survival.sort_values("time_days").groupby(["programme", "group"])["n_at_risk"].first()
-    keep = start[start.map(lambda n: n > rule.suppress_max)].index
-    curves = survival.set_index(["programme", "group"]).loc[keep].reset_index() if len(keep) else survival.iloc[:0]
-    table = (survival.sort_values("time_days").groupby(["programme", "group"])
-             .agg(n_start=("n_at_risk", "first"), events=("n_events", "sum"), survival_end=("survival", "last"),
-                  ci_low_end=("ci_low", "last"), ci_high_end=("ci_high", "last")).reset_index())
-    table = rule.table(table.round(3), ["n_start", "events"], {c: "n_start" for c in ("survival_end", "ci_low_end", "ci_high_end")},
-                       name="kaplan-meier")
-    withheld = len(start) - len(keep)
-    return Section(title, f"{plural(len(keep), 'curve')} drawn (solid: participants, dashed: matched comparison), with pointwise 95% "
-                   f"bands; {withheld} withheld because the group starts with {rule.suppress_max} or fewer people.",
-                   figure=charts.km(curves, title) if len(keep) else charts.no_data(title, "Every group is too small to publish."),
+    step = rule.suppress_max + 1
+    rows, curves = [], []
+    for (programme, group), exact in survival.sort_values("time_days").groupby(["programme", "group"], sort=True):
+        n_start, events = exact["n_at_risk"].iloc[0], exact["n_events"].sum()
+        row = {"programme": programme, "group": group, "n_start": n_start, "events": events, "survival_end": None,
+               "ci_low_end": None, "ci_high_end": None, "note": ""}
+        size = rule.published(n_start)
+        if size is None:
+            row["note"] = f"not published: 1 to {rule.suppress_max} people"
+        elif size < KM_MIN_STEPS * step:
+            row["note"] = (f"not drawn: a group of fewer than {KM_MIN_STEPS * step} people, where one rounded step of "
+                           f"{step} events would move the curve by more than a fifth")
+        else:
+            curve = rule.survival_curve(exact)
+            curves.append(curve)
+            last = curve.iloc[-1]
+            row.update(survival_end=last["survival"], ci_low_end=last["ci_low"], ci_high_end=last["ci_high"])
+        rows.append(row)
+    table = rule.table(pd.DataFrame(rows).round(3), ["n_start", "events"],
+                       {c: "n_start" for c in ("survival_end", "ci_low_end", "ci_high_end")}, name="kaplan-meier")
+    drawn = pd.concat(curves, ignore_index=True) if curves else survival.iloc[:0]
+    return Section(title, f"{plural(len(curves), 'curve')} drawn (solid: participants, dashed: matched comparison), with pointwise "
+                   f"95% bands; {len(rows) - len(curves)} not drawn. Each curve is recomputed from counts rounded so that "
+                   f"every step holds at least {step} events (OpenSAFELY's method), so that no step is one person's "
+                   f"reoffence; it is drawn for a group of at least {KM_MIN_STEPS * step} people.",
+                   figure=charts.km(drawn, title) if curves else charts.no_data(title, "No group is large enough to draw."),
                    table=table, csv_name="evaluator-km.csv", collapsed=True)
 
 

@@ -21,7 +21,11 @@ On top of the primary rule, so that an attacker cannot undo it (ONS / ACRO outpu
 * **entities withheld everywhere**: a key (a grant, a time bank) whose statistic is
   suppressed in one table is suppressed in every other table that shows that statistic
   (:class:`Withheld`);
-* **counts inside text** ("not fitted: 18 people") are published through the rule too.
+* **counts inside text** ("not fitted: 18 people") are published through the rule too;
+* **a survival curve steps only on rounded counts**: each step of a Kaplan-Meier curve is a
+  count of events on one day (one step of 1/8 is one person's reoffence on that day), so the
+  published curve is recomputed from cumulative counts rounded to steps of at least
+  ``suppress_max + 1`` (:meth:`DisclosureRule.survival_curve`).
 
 Every call of :meth:`DisclosureRule.table` returns the published frame with a checking
 record in ``frame.attrs["disclosure"]`` (what was rounded, suppressed and why). The page
@@ -35,6 +39,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 SUPPRESSED = "*"
@@ -129,6 +134,43 @@ class DisclosureRule:
         if num is None or den is None or den == 0:
             return None
         return scale * num / den
+
+    def survival_curve(self, curve: pd.DataFrame) -> pd.DataFrame:
+        """One Kaplan-Meier curve as it may be published: every step at least ``suppress_max + 1`` events.
+
+        ``curve``: one group's rows by ``time_days`` with ``n_at_risk`` (just before that day) and
+        ``n_events`` (on it), possibly weighted; those censored between two rows are the fall in the
+        risk set that is not events. The method is OpenSAFELY's (opensafely-actions/kaplan-meier-function,
+        ``analysis/km.R``: ``round_cmlcount``, method ``constant``): the cumulative events, the cumulative
+        censored and the group's size are each rounded up to a multiple of ``m = suppress_max + 1`` and
+        moved down by ``m // 2`` (0 stays 0), so a step holds ``m`` events (the first ``m - m // 2``) and
+        never one person. The group's size is its published count (rounded to ``round_to``, as the
+        tables show it; OpenSAFELY rounds it like the events). The risk set is that size less the rounded
+        events and censored before, and the curve and its 95% interval (Greenwood, log-log) are
+        recomputed from those counts. Rows are kept where the rounded curve steps, with the first and the
+        last day. A step moves the curve by about ``m`` / size: draw it only for groups large enough.
+        """
+        m = self.suppress_max + 1
+        rows = curve.sort_values("time_days").reset_index(drop=True)
+        at_risk, events = rows["n_at_risk"].to_numpy(float), rows["n_events"].to_numpy(float)
+        censored = at_risk - events - np.append(at_risk[1:], 0.0)
+
+        def mid(x: np.ndarray) -> np.ndarray:
+            return np.where(x > 1e-9, np.ceil(x / m - 1e-9) * m - m // 2, 0.0)
+
+        cum_events, cum_left = mid(np.cumsum(events)), mid(np.cumsum(events)) + mid(np.cumsum(censored))
+        risk = (self.published(at_risk[0]) or 0.0) - np.append(0.0, cum_left[:-1])
+        steps = np.clip(np.diff(cum_events, prepend=0.0), 0.0, np.maximum(risk, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            survival = np.cumprod(np.where(risk > 0, 1 - steps / risk, 1.0))
+            greenwood = np.cumsum(np.where((risk > 0) & (risk > steps), steps / (risk * (risk - steps)), 0.0))
+            spread = 1.959963984540054 * np.sqrt(greenwood) / np.abs(np.log(survival))
+            low, high = survival ** np.exp(spread), survival ** np.exp(-spread)
+        low, high = np.where(survival >= 1, 1.0, low), np.where(survival >= 1, 1.0, high)
+        out = rows.assign(n_at_risk=np.maximum(risk, 0.0), n_events=steps, survival=survival,
+                          ci_low=np.where(survival > 0, low, 0.0), ci_high=np.where(survival > 0, high, 0.0))
+        keep = (steps > 0) | (out.index == 0) | (out.index == len(out) - 1)
+        return out[keep].reset_index(drop=True)
 
     def text(self, value: object) -> object:
         """Free text with every count of people in it published through the rule."""

@@ -17,6 +17,7 @@ import pytest
 
 from dashboards import headlines, labels
 from dashboards.filters import ALL
+from dashboards.labels import words
 from tests.dashboards.page_text import page_text
 from models.disclosure import COUNT_IN_TEXT, SUPPRESSED, DisclosureRule
 
@@ -230,6 +231,41 @@ def test_a_matched_rate_does_not_give_back_a_count_of_1_to_7(run):
             assert verdicts.loc[outcome, ["participants_value", "comparison_value", "difference"]].eq("").all(), outcome
             assert f"{100 * share:.1f}%" not in commissioner, outcome
     assert small or "hardening" in str(site), "the demo run has programmes with 1-7 reoffenders"
+
+
+def test_a_survival_curve_gives_back_no_one_persons_reoffence(run):
+    """A Kaplan-Meier curve on exact counts steps once per day with a reoffence: in a group of 10, a drop of 0.1 on
+    day 198 is one person's reoffence on that day. The published curves step only on counts rounded to 8
+    (DisclosureRule.survival_curve): each steps on fewer days than its group had reoffences, by at least 1/8 of the
+    people at risk, and no curve is drawn for a group of under 40."""
+    site, warehouse, _ = run
+    page = (site / "evaluator.html").read_text()
+    found = re.search(r"Plotly\.newPlot\(\s*\"chart-kaplan-meier[^\"]*\",\s*", page)
+    curves = [] if found is None else [t for t in json.JSONDecoder().raw_decode(page, found.end())[0]
+                                        if t.get("showlegend") is not False]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    exact = con.execute("SELECT programme, \"group\", count(*) FILTER (WHERE n_events > 0) AS days, "
+                        "max(n_at_risk) AS n FROM marts.reoffending_survival GROUP BY ALL").df()
+    con.close()
+    if exact.empty:  # the hardening run has no matched reoffending comparison
+        assert "hardening" in str(site) and not (site / "evaluator-km.csv").exists()
+        return
+    published = _csv(site, "evaluator-km.csv").set_index(["programme", "group"])
+    matched = []
+    for row in exact.itertuples():
+        name = f"{row.programme}: {row.group}"
+        trace = next((t for t in curves if t["name"] == words(name)), None)
+        if trace is None:
+            continue
+        matched.append(name)
+        size = _num(published.loc[(row.programme, row.group), "n_start"])
+        assert size is not None and size >= 40, name
+        y = trace["y"]
+        steps = [(a, b) for a, b in zip(y, y[1:]) if b < a - 1e-12]
+        assert len(steps) < row.days or row.days == 0, name
+        assert all((a - b) / a >= 4 / size - 1e-9 for a, b in steps), name  # at least 4 of at most `size` at risk
+    assert len(curves) == len(matched)  # each drawn curve found by its name
+    assert (exact["days"] > 1).any()  # exact curves with several steps exist: the route is open without the rule
 
 
 def test_every_published_table_carries_a_checking_report(run):

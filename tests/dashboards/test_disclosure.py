@@ -1,5 +1,7 @@
 """The HES rule by hand: 0 shown, 1-7 suppressed, others rounded to 5; rates on suppressed counts hidden."""
 
+import math
+
 import pandas as pd
 
 from models.disclosure import SUPPRESSED, DisclosureRule
@@ -75,3 +77,39 @@ def test_a_statistic_withheld_in_one_table_is_withheld_in_every_other():
     allocation = pd.DataFrame({"grant_id": ["G001", "G018"], "index": [0.34, 0.1238], "allocation": [10.0, 2.0]})
     out = withheld.apply(allocation, "index", ["grant_id"], ("allocation",))
     assert out["index"].tolist() == [0.34, SUPPRESSED] and out["allocation"].tolist() == [10.0, SUPPRESSED]
+
+
+def _curve(rows):
+    return pd.DataFrame(rows, columns=["time_days", "n_at_risk", "n_events"])
+
+
+def test_a_survival_curve_steps_only_on_counts_rounded_to_eight():
+    """40 people: 1 reoffends on day 10, 1 on day 20, 6 on day 30, 4 on day 50; 2 leave between days 30 and 50, 6
+    between 50 and 365, 20 at 365. Cumulative events 1, 2, 8, 12 round (up to a multiple of 8, less 4) to 4, 4, 4,
+    12; cumulative censored 2, 8, 28 to 4, 4, 28. Risk sets 40, 32 at the two steps: 4/40 on day 10 and 8/32 on
+    day 50, so 0.9 and 0.675; no step is one person's day (days 20 and 30 vanish)."""
+    exact = _curve([(0, 40, 0), (10, 40, 1), (20, 39, 1), (30, 38, 6), (50, 30, 4), (365, 20, 0)])
+    out = DisclosureRule().survival_curve(exact)
+    assert out["time_days"].tolist() == [0, 10, 50, 365]
+    assert out["n_at_risk"].tolist() == [40, 40, 32, 24] and out["n_events"].tolist() == [0, 4, 8, 0]
+    assert out["survival"].round(6).tolist() == [1.0, 0.9, 0.675, 0.675]
+    # Greenwood on the log-log scale: var = 4/(40*36) + 8/(32*24); the interval is S^exp(±1.96 sqrt(var)/|ln S|)
+    var, s = 4 / (40 * 36) + 8 / (32 * 24), 0.675
+    spread = 1.959963984540054 * var ** 0.5 / abs(math.log(s))
+    assert abs(out["ci_low"].iloc[2] - s ** math.exp(spread)) < 1e-12 and abs(out["ci_high"].iloc[2] - s ** math.exp(-spread)) < 1e-12
+    assert out["ci_low"].iloc[0] == 1.0 == out["ci_high"].iloc[0]
+
+
+def test_the_evaluator_draws_a_rounded_curve_only_for_a_group_of_40_or_more():
+    from dashboards.evaluator import km_section
+
+    big = _curve([(0, 40, 0), (10, 40, 1), (20, 39, 1), (30, 38, 6), (50, 30, 4), (365, 20, 0)])
+    small = _curve([(0, 10, 0), (198, 10, 1), (365, 0, 0)])  # 1 of 10 reoffended on day 198
+    survival = pd.concat([big.assign(programme="a", group="participants"), small.assign(programme="b", group="participants")])
+    section = km_section(survival.assign(survival=0.0, ci_low=0.0, ci_high=0.0), DisclosureRule())
+    table = section.table.set_index("programme")
+    assert table.loc["a", "survival_end"] == 0.675 and table.loc["a", "events"] == 10
+    assert pd.isna(table.loc["b", "survival_end"]) and table.loc["b", "events"] == SUPPRESSED
+    assert table.loc["b", "note"].startswith("not drawn")
+    (trace,) = [t for t in section.figure.data if t.showlegend is not False]
+    assert list(trace.x) == [0, 10, 50, 365] and [round(y, 6) for y in trace.y] == [1.0, 0.9, 0.675, 0.675]
