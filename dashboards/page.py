@@ -91,6 +91,36 @@ TABLE_SCRIPT = """
   });
 })();
 """
+#: A chart title wider than its chart (a phone at 320-390 px, a zoomed page: WCAG 2.2 1.4.10 Reflow) is broken
+#: into lines that fit, measured in the title's own font, and the top margin grows to hold them; it is redone after
+#: every draw (a filter's new figure, a resize), and undone when the chart is wide enough again.
+TITLE_SCRIPT = """
+(function(){
+  var canvas = document.createElement('canvas').getContext('2d');
+  function fit(gd){
+    var full = gd._fullLayout, title = (gd.layout || {}).title;
+    var text = title && (typeof title === 'string' ? title : title.text);
+    if (!full || !text) return;
+    var flat = text.split('<br>').join(' ');
+    if (gd.dataset.title !== flat){ gd.dataset.title = flat; gd.dataset.top = (gd.layout.margin || {}).t || 60; }
+    var font = full.title.font, room = 0.9 * gd.clientWidth - 10;
+    canvas.font = font.size + 'px ' + font.family;
+    var lines = [], line = '';
+    flat.split(' ').forEach(function(word){
+      var next = line ? line + ' ' + word : word;
+      if (line && canvas.measureText(next).width > room){ lines.push(line); line = word; } else { line = next; }
+    });
+    lines.push(line);
+    var wrapped = lines.join('<br>');
+    if (wrapped === text) return;
+    Plotly.relayout(gd, {'title.text': wrapped, 'margin.t': +gd.dataset.top + (lines.length - 1) * Math.ceil(1.3 * font.size)});
+  }
+  document.querySelectorAll('.js-plotly-plot').forEach(function(gd){
+    gd.on('plotly_afterplot', function(){ fit(gd); });
+    fit(gd);
+  });
+})();
+"""
 #: Tables longer than this are paged and searchable on the page (the CSV holds every row).
 PAGE_ROWS = 20
 
@@ -420,7 +450,7 @@ def render(page: Page, out_dir: Path) -> Path:
         f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"
         f"<main><p>{html.escape(page.intro)}</p>{controls_html(page.filters)}{''.join(body)}"
         f"<p class='note'>Output-checking report for this page: <a href='{report.name}'>{report.name}</a>.</p></main>"
-        f"{script}<script>{TABLE_SCRIPT}</script></body></html>"
+        f"{script}<script>{TABLE_SCRIPT}{TITLE_SCRIPT}</script></body></html>"
     )
     target = out_dir / page.filename
     target.write_text(document, encoding="utf-8")

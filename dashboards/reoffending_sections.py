@@ -101,7 +101,7 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                      "difference may reflect who took part rather than the programme.")
             basis = f"crude, not matched; n ≈ {rule.count(n)} participants, {rule.count(nc)} non-participants"
         figure = go.Figure(go.Bar(x=[comp, part], y=["comparison group", "participants"], orientation="h",
-                                  marker_color=[PALETTE[1], PALETTE[0]], text=[f"{comp} of 100", f"{part} of 100"],
+                                  marker_color=[PALETTE[1], PALETTE[0]], text=[f"{comp} of 100", f"{part} of 100"], textangle=0,
                                   textposition="auto"))
         figure.update_layout(title=f"{title} ({basis})", xaxis_title="people with a proven reoffence, per 100",
                              xaxis_range=[0, 100], height=300)

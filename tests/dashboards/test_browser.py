@@ -178,7 +178,7 @@ def test_every_tile_summary_table_and_csv_agree_for_every_filter_state(demo_run,
 
 @pytest.mark.browser
 @pytest.mark.parametrize("name", [f for f, _ in PAGES])
-def test_every_page_fits_a_390_px_phone_without_sideways_scroll(demo_run, browser, name):
+def test_every_page_and_chart_title_fits_a_390_px_phone_without_sideways_scroll(demo_run, browser, name):
     site, _, _ = demo_run
     page, errors = open_page(browser, site / name, width=390)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
@@ -193,6 +193,15 @@ def test_every_page_fits_a_390_px_phone_without_sideways_scroll(demo_run, browse
         return a.top < b.bottom - 1 && a.bottom > b.top + 1 && a.left < b.right - 1 && a.right > b.left + 1;
     }).map(gd => gd.id)""")
     assert overlaps == []
+    # every chart title fits its chart (it used to run off the right edge: "…(matched" and no more)
+    page.wait_for_timeout(700)
+    clipped = page.evaluate("""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).filter(gd => {
+        const title = gd.querySelector('.gtitle'), box = gd.getBoundingClientRect();
+        if (!title) return false;
+        const t = title.getBoundingClientRect();
+        return t.right > box.right + 1 || t.left < box.left - 1;
+    }).map(gd => gd.id)""")
+    assert clipped == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name.replace(".html", "-390.png")))
     page.close()
