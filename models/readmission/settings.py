@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ReadmissionSettings(BaseModel):
@@ -169,6 +169,16 @@ class ReadmissionSettings(BaseModel):
                     "difference-in-differences regress to the mean (Daw & Hatfield 2018); naming it adds a warning.")
     comparison_excludes_programmes: bool = Field(
         True, description="Before/after comparison pool leaves out people enrolled in any programme.")
+
+    @field_validator("matching_covariates", "funnel_covariates", "before_after_covariates")
+    @classmethod
+    def _not_a_model_term(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        """The models name their own terms: statsmodels' intercept ``const``, the participation indicator ``treated``
+        and the outcome ``readmitted``; a covariate of that name would clash with them mid-run."""
+        clash = sorted({"const", "treated", "readmitted"} & set(v))
+        if clash:
+            raise ValueError(f"covariates cannot take the name of a model term: {clash}; rename the column")
+        return v
 
     @model_validator(mode="after")
     def _window(self) -> "ReadmissionSettings":

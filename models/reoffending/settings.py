@@ -142,7 +142,8 @@ class ReoffendingSettings(BaseModel):
             raise ValueError("covariates: name at least one (e.g. age)")
         if len(set(v)) != len(v):
             raise ValueError(f"covariates lists a column twice: {list(v)}")
-        reserved = {"person_id", "treated", "reoffended", "reoffences", "days_to_first_reoffence", "duration", "event"}
+        reserved = {"person_id", "treated", "reoffended", "reoffences", "days_to_first_reoffence", "duration", "event",
+                    "const"}
         clash = sorted(reserved & set(v))
         if clash:
             raise ValueError(f"covariates cannot be outcome or identifier columns: {clash}")

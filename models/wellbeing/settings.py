@@ -123,6 +123,16 @@ class WellbeingSettings(BaseModel):
         "person_cluster", description="Trajectory-model SEs: clustered on the person (default) or REML model-based.")
     min_model_people: int = Field(20, ge=3, description="Fewest people for a mixed model to be fitted (ours).")
 
+    @field_validator("covariates")
+    @classmethod
+    def _not_a_model_term(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        """The comparison names its own terms: statsmodels' intercept ``const`` and the indicator ``participant``;
+        a covariate of that name would clash with them mid-run."""
+        clash = sorted({"const", "participant"} & set(v))
+        if clash:
+            raise ValueError(f"covariates cannot take the name of a model term: {clash}; rename the column")
+        return v
+
     @field_validator("reliability")
     @classmethod
     def _reliability(cls, v: dict[str, float]) -> dict[str, float]:

@@ -30,3 +30,17 @@ def test_a_malformed_memory_limit_names_the_field(tmp_path):
     config.write_text("warehouse:\n  memory_limit: lots\n")
     with pytest.raises(ConfigError, match="warehouse.memory_limit"):
         load_config(config)
+
+
+
+@pytest.mark.parametrize("section, field, name", [("readmission", "funnel_covariates", "const"),
+                                                  ("readmission", "matching_covariates", "treated"),
+                                                  ("reoffending", "covariates", "const"),
+                                                  ("wellbeing", "covariates", "const")])
+def test_a_covariate_named_like_a_model_term_is_refused_on_load(tmp_path, section, field, name):
+    """A funnel covariate called 'const' used to stop the readmission step mid-run (pandas: cannot insert const, already
+    exists); now the settings name the field before the run starts."""
+    path = tmp_path / "config.yaml"
+    path.write_text(f"{section}:\n  {field}: [age, {name}]\n")
+    with pytest.raises(ConfigError, match=rf"{section}\.{field}\n.*cannot .*{name}"):
+        load_config(path)
