@@ -40,10 +40,15 @@ def rules_broken(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(" UNION ALL ".join(parts) + " ORDER BY rows DESC, source, rule").df()
 
 
-def examples(con: duckdb.DuckDBPyConnection, per_rule: int = 3) -> pd.DataFrame:
+def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int = 3) -> pd.DataFrame:
+    """Up to ``per_rule`` quarantined rows of each broken rule and column, identifiers and dates of birth masked.
+
+    A rule broken by 1 to ``rule.suppress_max`` rows of a person-level source shows none: the number of its examples
+    (1 or 2 of at most 3) would give back the count the rules table shows as ``*``."""
     parts = [
         f"SELECT source, rule, \"column\", regexp_extract(source_file, '[^/]+$') AS file, source_line AS line, expected, value "
         f"FROM quarantine.{s} QUALIFY row_number() OVER (PARTITION BY rule, \"column\" ORDER BY source_line) <= {per_rule}"
+        + ("" if s in NOT_PERSONAL else f" AND count(*) OVER (PARTITION BY rule, \"column\") > {rule.suppress_max}")
         for s in SOURCES
     ]
     frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY source, rule, \"column\", line").df()
@@ -97,8 +102,10 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         ))
         sections.append(Section(
             "Example rejected rows",
-            "Up to three examples of each broken rule, with the file and line to look at. Identifiers and dates of birth are masked.",
-            table=rule.no_counts(examples(con), "examples: identifiers and dates of birth masked, no counts", "examples"),
+            "Up to three examples of each broken rule, with the file and line to look at. Identifiers and dates of birth are masked. "
+            f"A rule broken by 1 to {rule.suppress_max} rows of people's records shows no example (their number would give "
+            "the count); the warehouse's quarantine tables hold every row.",
+            table=rule.no_counts(examples(con, rule), "examples: identifiers and dates of birth masked, no counts", "examples"),
             csv_name="data-quality-examples.csv", code_columns=("source", "rule", "column", "file", "expected", "value"),
         ))
     return Page("data-quality.html", "Data quality", "What arrived, what was accepted and why rows were set aside.", sections,

@@ -8,7 +8,8 @@ comparisons, reoffending programmes, well-being versions and areas.
 Disclosure (the page's rule, NHS HES by default): every count of people is published through
 the rule (1-7 as ``*``, others rounded to 5). A standardised mean difference or variance
 ratio is a statistic of group means, so it is shown as ``*`` when either group it rests on
-is suppressed, and the chart leaves it out. In the overlap chart a bin whose count is
+is suppressed, or, for a 0/1 column, when 1-7 people hold (or lack) the level in either
+group; the chart leaves it out. In the overlap chart a bin whose count is
 suppressed is left out; the chart draws the rounded counts.
 
 Balance: |SMD| below 0.1 after matching is taken as balanced (Austin 2009, Stat Med 28:3083).
@@ -40,11 +41,17 @@ _ORANGE = ("rgba(230,159,0,0.35)", PALETTE[1])
 
 
 def published_balance(balance: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
-    """The balance table as published: counts through ``rule``, SMDs and variance ratios hidden on suppressed groups."""
+    """The balance table as published: counts through ``rule``; SMDs, variance ratios and their flags hidden on
+    suppressed groups, and, for a 0/1 design column, when a cell they rest on (the people with or without the level
+    in either group, ``smallest_cell_*``) holds 1-7: the SMD and variance ratio give both groups' shares back."""
     columns = ["result", "method", "covariate", "source", "smd_before", "smd_after", "vr_before", "vr_after", "flag",
                "vr_flag", *_BEFORE, *_AFTER]
-    rates = {"smd_before": _BEFORE, "vr_before": _BEFORE, "smd_after": _AFTER, "vr_after": _AFTER}
-    return rule.table(balance[columns].round(3), [*_BEFORE, *_AFTER], rates, name="covariate balance")
+    before, after = (*_BEFORE, "smallest_cell_before"), (*_AFTER, "smallest_cell_after")
+    rates = {"smd_before": before, "vr_before": before, "smd_after": after, "vr_after": after, "flag": after,
+             "vr_flag": after}
+    frame = balance[[*columns, "smallest_cell_before", "smallest_cell_after"]].round(3)
+    table = rule.table(frame, [*_BEFORE, *_AFTER], rates, name="covariate balance")
+    return table[columns]
 
 
 def published_overlap(overlap: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:

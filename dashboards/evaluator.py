@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import charts, coverage, diagnostics_sections, provenance, wording
-from models.disclosure import DisclosureRule
+from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.headlines import illustrative
 from dashboards.labels import money, plural
 from dashboards.marts import demo_run, read, unavailable
@@ -52,17 +52,20 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                                    "marts.wellbeing_effects": m["wellbeing_effects"]})
     rows = rows[rows["max_abs_smd_after"].notna()].reset_index(drop=True)
     rows["balanced"] = (rows["max_abs_smd_after"] <= 0.1).map({True: "yes (≤ 0.1)", False: "no (> 0.1)"})
+    table = rule.table(rows.round(3), ["n_matched"], {"max_abs_smd_after": "n_matched", "balanced": "n_matched"},
+                       name="balance")
+    drawn = table[table["max_abs_smd_after"] != SUPPRESSED]  # the chart shows what the table publishes, no more
     figure = go.Figure(go.Scatter(
-        x=rows["max_abs_smd_after"], y=charts.esc(rows["result"]), mode="markers", name="largest |SMD| after matching",
-        marker={"symbol": ["circle" if b.startswith("yes") else "x" for b in rows["balanced"]], "size": 10, "color": PALETTE[0]}))
+        x=drawn["max_abs_smd_after"], y=charts.esc(drawn["result"]), mode="markers", name="largest |SMD| after matching",
+        marker={"symbol": ["circle" if b.startswith("yes") else "x" for b in drawn["balanced"]], "size": 10, "color": PALETTE[0]}))
     figure.add_vline(x=0.1, line_dash="dash", annotation_text="0.1")
     figure.update_layout(title=title, xaxis_title="largest absolute standardised mean difference", yaxis_autorange="reversed",
                          height=max(320, 60 + 22 * len(rows)))
-    off = int((rows["max_abs_smd_after"] > 0.1).sum())
-    return Section(title, f"{plural(len(rows), 'matched comparison')}; {off} leave at least one covariate with |SMD| above 0.1 "
-                   "(circles balanced, crosses not).", figure=figure,
-                   table=rule.table(rows.round(3), ["n_matched"], {"max_abs_smd_after": "n_matched"}, name="balance"),
-                   csv_name="evaluator-balance.csv", collapsed=True,
+    off = int((drawn["balanced"] != "yes (≤ 0.1)").sum())
+    hidden = len(table) - len(drawn)
+    return Section(title, f"{plural(len(drawn), 'matched comparison')}; {off} leave at least one covariate with |SMD| above 0.1 "
+                   f"(circles balanced, crosses not); {hidden} on a matched group of 1 to {rule.suppress_max} not shown.",
+                   figure=figure, table=table, csv_name="evaluator-balance.csv", collapsed=True,
                    note="Every covariate, before and after matching: the next section.")
 
 

@@ -23,9 +23,12 @@ from dashboards.page import PALETTE, Page, Section
 from models.reciprocity.settings import INDEX_COMPONENTS
 
 MARTS = ("grant_metrics", "timebank_activity", "reciprocity_allocation", "reciprocity_allocation_sensitivity", *coverage.MARTS)
-COMPONENT_BASES = {"two_way_share": "trading_members", "mean_balance_index": "trading_members",
-                   "weighted_reciprocity": "trading_members", "generalised_reciprocity": "trading_members",
-                   "beneficiary_contribution_share": "beneficiary_members"}
+COMPONENT_BASES = {"mean_balance_index": "trading_members", "weighted_reciprocity": "trading_members",
+                   "generalised_reciprocity": "trading_members"}
+#: The two components that are shares of members: recomputed from the published (rounded) counts, as the HES rule
+#: asks of percentages (0.562992 beside "255" was 143 of 254 trading members).
+COMPONENT_SHARES = {"two_way_share": ("two_way_members", "trading_members", 1.0, True),
+                    "beneficiary_contribution_share": ("beneficiary_givers", "beneficiary_members", 1.0, True)}
 
 
 GRANT_RATES = {"hours_exchanged": "active_members", "reciprocity_index": "active_members", "index_coverage": "active_members",
@@ -133,10 +136,13 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     rows = None if ta is None else ta[ta["period_type"] == "overall"].sort_values("timebank_id")
     if rows is None or rows.empty:
         return unavailable(title, {"marts.timebank_activity": rows})
-    table = rule.table(rows.round(3), ["trading_members", "beneficiary_members"],
+    table = rule.table(rows, ["trading_members", "beneficiary_members"],
                        {**COMPONENT_BASES, "reciprocity_index": "trading_members", "index_coverage": "trading_members"},
-                       name="index components")
-    shown = rows[~rows["trading_members"].map(rule.hides)]
+                       COMPONENT_SHARES, name="index components")
+    figures = [*INDEX_COMPONENTS, "reciprocity_index", "index_coverage"]
+    table[figures] = table[figures].map(lambda v: round(v, 3) if isinstance(v, float) else v)
+    shown = table[~rows["trading_members"].map(rule.hides).to_numpy()]  # the chart draws the published figures
+    shown = shown.assign(**{c: pd.to_numeric(shown[c].replace(SUPPRESSED, None)) for c in figures})
     figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=c.replace("_", " "))
                         for c in (*INDEX_COMPONENTS, "reciprocity_index")])
     figure.update_layout(title=title, barmode="group", yaxis_title="share (0 to 1)", yaxis_range=[0, 1], height=420)
@@ -149,7 +155,9 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
                                 "reciprocity_index", "index_coverage"]],
                    csv_name="funder-index-components.csv",
                    note="Two-way share, mean balance index, weighted reciprocity (Squartini et al. 2013), generalised "
-                        "reciprocity (hours on cycles of three or more) and beneficiaries' contribution; docs/reciprocity.md.")
+                        "reciprocity (hours on cycles of three or more) and beneficiaries' contribution; docs/reciprocity.md. "
+                        "The two shares of members are the published (rounded) counts' shares; the index is computed "
+                        "from the exact ones.")
 
 
 def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.DataFrame:

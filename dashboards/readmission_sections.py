@@ -12,6 +12,7 @@ import pandas as pd
 
 from dashboards import charts, labels
 from models.intervals import wilson_interval
+from models.readmission.funnel import outlier_flag
 from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
@@ -27,7 +28,7 @@ def _published(frame: pd.DataFrame, rule: DisclosureRule, k: str, n: str, name: 
     published counts (an interval from the exact counts would give them back); other statistics
     on a suppressed count are suppressed. The drawn rows carry the published rate and interval.
     """
-    rates = [c for c in ("ratio", "observed_rate", "standardised_rate", "z", "z_adjusted", "outlier_95", "outlier_998",
+    rates = [c for c in ("ratio", "expected", "observed_rate", "standardised_rate", "z", "z_adjusted", "outlier_95", "outlier_998",
                          "lower_95", "upper_95", "lower_998", "upper_998")
              if c in frame.columns]
     ratios = {"rate": (k, n, 1.0, True)} if "rate" in frame.columns else {}
@@ -46,6 +47,15 @@ def _published(frame: pd.DataFrame, rule: DisclosureRule, k: str, n: str, name: 
     return shown, table
 
 
+def _on_published_counts(rows: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The funnel's ratio (observed / expected) from the published observed count, and its flags against the limits
+    (which rest on the expected count alone): the ratio of the exact count, times the expected count published beside
+    it, gave the count back (1.0236 × 37.1235 = 38 beside "40")."""
+    ratio = rows["observed"].map(rule.published).astype(float) / rows["expected"].where(rows["expected"] > 0)
+    return rows.assign(ratio=ratio, outlier_95=outlier_flag(ratio, rows["lower_95"], rows["upper_95"]),
+                       outlier_998=outlier_flag(ratio, rows["lower_998"], rows["upper_998"]))
+
+
 def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:
     sections = []
     for unit_type, words in (("provider", "provider"), ("timebank", "time bank")):
@@ -54,7 +64,7 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         if rows is None or rows.empty:
             sections.append(unavailable(title, {"marts.readmission_funnel": rows}))
             continue
-        shown, table = _published(rows, rule, "observed", "discharges", f"funnel {unit_type}")
+        shown, table = _published(_on_published_counts(rows, rule), rule, "observed", "discharges", f"funnel {unit_type}")
         hidden = len(rows) - len(shown)
         outside = shown[shown["outlier_998"] != "within"]
         summary = (f"{plural(len(shown), words)} drawn; {len(outside)} outside the 99.8% limits"
@@ -68,7 +78,8 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
                                 csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.",
                                 note="Triangles up: above the upper 99.8% limit; triangles down: below the lower limit; "
                                      "circles: within. Expected counts come from a case-mix model (age, sex, IMD, prior "
-                                     "admissions, specialty)."))
+                                     "admissions, specialty). Each ratio is the published (rounded) observed count over "
+                                     "the expected count, and is judged against the limits as published."))
     return sections
 
 

@@ -40,11 +40,16 @@ def _distance(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: l
     name = title(version)
     heading = f"Distance travelled: {name}"
 
+    # A mean's denominator is its group's exact size, so the charts of one time bank's years (or one year's time
+    # banks) give back a lone withheld group as the whole minus the others: withhold a second one with it.
+    years, banks = rows["period"].astype(str) != ALL, rows["timebank_id"] != ALL
+    withheld = rule.withheld_cells(rows, "n_paired", [(years, ["timebank_id", "area"]), (banks, ["period", "area"])])
+
     def build(choice: dict[str, str]) -> Item:
         tb, year = choice["timebank"], choice["year"]
         picked = rows[(rows["timebank_id"] == tb) & (rows["period"].astype(str) == year)]
         total = len(picked)
-        picked = picked[(picked["n_paired"] > 0) & ~picked["n_paired"].map(rule.hides)].sort_values("area")
+        picked = picked[(picked["n_paired"] > 0) & ~withheld[picked.index]].sort_values("area")
         who = "everyone with readings" if tb == ALL else f"time bank {tb}"
         when = "all years" if year == ALL else "first reading in " + year
         if picked.empty:
@@ -68,7 +73,9 @@ def change_table_section(change: pd.DataFrame | None, rule: DisclosureRule) -> S
         return unavailable(heading, {"marts.wellbeing_change": rows})
     columns = ["star_version", "area", "n_paired", "mean_baseline_paired", "mean_latest", "mean_change", "ci_low", "ci_high",
                "wilcoxon_p", "n_improved", "pct_improved", "small_n"]
-    means = {c: "n_paired" for c in ("mean_baseline_paired", "mean_latest", "mean_change", "ci_low", "ci_high", "wilcoxon_p")}
+    means = {c: "n_paired" for c in ("mean_baseline_paired", "mean_latest", "mean_change", "ci_low", "ci_high")}
+    # the signed-rank test ranks the improvements: with the mean and interval it pinned a suppressed n improved
+    means["wilcoxon_p"] = ("n_paired", "n_improved")
     table = rule.table(rows[columns].round(3), ["n_paired", "n_improved"], means,
                        {"pct_improved": ("n_improved", "n_paired", 100.0, True)}, name="wellbeing change")
     table["pct_improved"] = [v if not isinstance(v, float) else round(v, 1) for v in table["pct_improved"]]

@@ -190,6 +190,24 @@ class DisclosureRule:
                     extra[others[count].astype(float).idxmin()] = True
         return extra
 
+    def withheld_cells(self, frame: pd.DataFrame, count: str, groupings: list[tuple[pd.Series, list[str]]]) -> pd.Series:
+        """Cells to withhold: ``count`` of 1..suppress_max, and, until none is left alone, the next smallest non-empty
+        cell of each group holding exactly one withheld cell (secondary suppression, repeated across groupings).
+
+        ``groupings``: (rows that are parts, columns that group them), each group's parts adding up to a published
+        whole (a time bank's years; a year's time banks)."""
+        hidden = frame[count].map(self.hides).astype(bool)
+        changed = True
+        while changed:
+            changed = False
+            for parts, groups in groupings:
+                for _, rows in frame[parts].groupby(groups, sort=False, dropna=False):
+                    alone = hidden[rows.index]
+                    others = rows[~alone & (rows[count].fillna(0) > 0)]
+                    if alone.sum() == 1 and not others.empty:
+                        hidden[others[count].astype(float).idxmin()] = changed = True
+        return hidden
+
     def table(self, frame: pd.DataFrame, counts: list[str], rates: dict[str, str | tuple[str, ...]] | None = None,
               ratios: dict[str, tuple[str, str, float, bool]] | None = None, texts: list[str] | None = None,
               secondary: list[str] | None = None, name: str = "") -> pd.DataFrame:

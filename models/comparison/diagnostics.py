@@ -15,6 +15,9 @@ Balance (``marts.comparison_balance``), one row per design column of the propens
 * ``n_treated_before`` / ``n_comparison_before``: people the before-SMDs rest on (everyone
   in the propensity model); ``n_treated_after`` / ``n_comparison_after``: participants kept
   and distinct comparison people used (``n_matched``, ``n_control_matched``).
+* ``smallest_cell_before`` / ``smallest_cell_after``: for a 0/1 design column (a category
+  level, a missing-value indicator), the fewest rows in a non-empty cell (with or without
+  the level, in either group); the page publishes no SMD or variance ratio resting on 1-7.
 
 Overlap (``marts.propensity_overlap``), one row per result x group x bin:
 
@@ -87,6 +90,7 @@ def balance_rows(res: ComparisonResults, label: Label) -> pd.DataFrame:
         "flag": bal["flag"].astype(bool), "vr_flag": bal["vr_flag"].astype(bool),
         "n_treated_before": int(treated.sum()), "n_comparison_before": int((~treated).sum()),
         "n_treated_after": int(res.n_matched), "n_comparison_after": int(res.n_control_matched),
+        "smallest_cell_before": bal["smallest_cell_before"], "smallest_cell_after": bal["smallest_cell_after"],
     }, index=bal.index)
     return out.reset_index(drop=True)[list(BALANCE_COLUMNS)]
 

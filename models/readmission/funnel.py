@@ -218,7 +218,8 @@ def funnel_limits(expected, dispersion: Dispersion) -> dict[str, np.ndarray]:
     return out
 
 
-def _flag(ratio, lo, hi) -> np.ndarray:
+def outlier_flag(ratio, lo, hi) -> np.ndarray:
+    """``high`` above the upper limit, ``low`` below the lower one, else ``within``."""
     return np.where(ratio > hi, "high", np.where(ratio < lo, "low", "within"))
 
 
@@ -242,7 +243,7 @@ def funnel_units(units: pd.DataFrame, settings: ReadmissionSettings, unit_type: 
     u["tau2"] = disp.tau2
     for name in LEVELS:
         u[f"lower_{name}"], u[f"upper_{name}"] = lim[f"lower_{name}"], lim[f"upper_{name}"]
-        u[f"outlier_{name}"] = _flag(u["ratio"].to_numpy(), lim[f"lower_{name}"], lim[f"upper_{name}"])
+        u[f"outlier_{name}"] = outlier_flag(u["ratio"].to_numpy(), lim[f"lower_{name}"], lim[f"upper_{name}"])
         u.loc[~(e > 0), f"outlier_{name}"] = None
     return u, disp
 

@@ -268,6 +268,107 @@ def test_a_survival_curve_gives_back_no_one_persons_reoffence(run):
     assert (exact["days"] > 1).any()  # exact curves with several steps exist: the route is open without the rule
 
 
+def test_the_balance_of_a_rare_level_gives_back_no_count_of_1_to_7(run):
+    """A 0/1 column's SMD and variance ratio give both groups' shares back: sex[other] at SMD -0.089 and variance ratio
+    0.306 beside "n ≈ 310" is 1 participant of 312. Where 1-7 people hold a level, or lack it, in either group, the
+    published balance shows neither."""
+    site, warehouse, _ = run
+    con = duckdb.connect(str(warehouse), read_only=True)
+    exact = con.execute("SELECT result, covariate, smallest_cell_before, smallest_cell_after FROM marts.comparison_balance").df()
+    con.close()
+    published = _csv(site, "evaluator-balance-covariates.csv").set_index(["result", "covariate"])
+    small = 0
+    for row in exact.itertuples():
+        for when, cell in (("before", row.smallest_cell_before), ("after", row.smallest_cell_after)):
+            if RULE.hides(cell):
+                small += 1
+                shown = published.loc[(row.result, row.covariate)]
+                assert shown[f"smd_{when}"] == SUPPRESSED and shown[f"vr_{when}"] == SUPPRESSED, (row.result, row.covariate)
+    assert small or "hardening" in str(site), "the demo run has rare levels (sex other, unknown)"
+
+
+def test_a_funnel_ratio_gives_back_only_the_published_count(run):
+    """observed / expected from the exact count, times the expected count beside it, gave the count back (1.0236 ×
+    37.1235 = 38 beside "40"): the ratio is the published count over the expected one."""
+    site, _, _ = run
+    tried = 0
+    for name in ("commissioner-funnel-provider.csv", "commissioner-funnel-timebank.csv"):
+        for row in _csv(site, name).to_dict("records"):
+            ratio, expected, observed = _num(row["ratio"]), _num(row["expected"]), _num(row["observed"])
+            if ratio is None or not expected:
+                continue
+            assert abs(ratio * expected - observed) < 0.01 and observed % 5 == 0, row["unit"]
+            tried += 1
+    assert tried or "hardening" in str(site)
+
+
+def test_examples_do_not_count_a_rule_broken_by_1_to_7_rows(run):
+    """At most three examples per broken rule: one or two of them gave back the count shown as *."""
+    site, _, _ = run
+    if not (site / "data-quality-rules.csv").exists():  # the demo run's input breaks no rule
+        assert "hardening" not in str(site)
+        return
+    rules = _csv(site, "data-quality-rules.csv")
+    small = {tuple(r) for r in rules[rules["rows"] == SUPPRESSED][["source", "rule", "column"]].itertuples(index=False)}
+    shown = {tuple(r) for r in _csv(site, "data-quality-examples.csv")[["source", "rule", "column"]].itertuples(index=False)}
+    assert small and not {key for key in small & shown if key[0] != "grants"}
+
+
+def test_index_component_shares_sit_on_the_published_counts(run):
+    """0.562992 beside "255 trading members" was 143 of 254: the two shares of members among the index components are
+    the published counts' shares."""
+    site, warehouse, _ = run
+    con = duckdb.connect(str(warehouse), read_only=True)
+    exact = con.execute("SELECT timebank_id, two_way_members, trading_members, beneficiary_givers, beneficiary_members "
+                        "FROM marts.timebank_activity WHERE period_type = 'overall'").df().set_index("timebank_id")
+    con.close()
+    checked = 0
+    for row in _csv(site, "funder-index-components.csv").to_dict("records"):
+        e = exact.loc[row["timebank_id"]]
+        for share, k, n in (("two_way_share", "two_way_members", "trading_members"),
+                            ("beneficiary_contribution_share", "beneficiary_givers", "beneficiary_members")):
+            if _num(row[share]) is not None:
+                assert abs(_num(row[share]) - round(RULE.published(e[k]) / RULE.published(e[n]), 3)) < 1e-9, row["timebank_id"]
+                checked += 1
+    assert checked or "hardening" in str(site)
+
+
+def test_distance_charts_leave_no_lone_withheld_group_to_difference(run):
+    """A mean's denominator gives its group's exact size (3.909 = 43/11), so a time bank's all-years chart minus its
+    drawn years gave back a withheld year: Recovery Star, TB01, 47 - (21 + 10 + 13) = 3 in 2025. No time bank's years,
+    and no year's time banks, may leave exactly one non-empty group of an area undrawn."""
+    site, warehouse, _ = run
+    page = (site / "commissioner.html").read_text()
+    blocks = json.loads(re.search(r"<script type='application/json' id='variants'>(.*?)</script>", page, re.S).group(1))
+    drawn = set()
+    for block in blocks:
+        if not (block.get("chart") or "").startswith("chart-distance-travelled-"):
+            continue
+        chart = block["chart"].removeprefix("chart-distance-travelled-")
+        for key, item in block["items"].items():
+            tb, year = key.split("|")
+            for trace in (item.get("figure") or {}).get("data", []):
+                if trace.get("name") == "first reading (mean)":
+                    drawn |= {(chart, tb, year, area) for area in trace["y"]}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    cells = con.execute("SELECT star_version, timebank_id, CAST(period AS VARCHAR) AS period, area, n_paired "
+                        "FROM marts.wellbeing_change WHERE n_paired > 0 AND area NOT IN ('at_least_one_area', 'total')").df()
+    con.close()
+    cells["chart"] = cells["star_version"].map(lambda v: re.sub(r"[^a-z0-9]+", "-", labels.title(v).lower()).strip("-"))
+    cells = cells[cells["chart"].isin({c for c, *_ in drawn})]
+    cells["withheld"] = [(c, t, p, labels.title(a)) not in drawn
+                         for c, t, p, a in zip(cells["chart"], cells["timebank_id"], cells["period"], cells["area"])]
+    years, banks = cells[cells["period"] != ALL], cells[cells["timebank_id"] != ALL]
+    leaks = 0
+    for parts, groups, whole in ((years, ["chart", "timebank_id", "area"], lambda c, t, a: (c, t, ALL, a)),
+                                 (banks, ["chart", "period", "area"], lambda c, y, a: (c, ALL, y, a))):
+        alone = parts.groupby(groups)["withheld"].sum()
+        lone = [key for key, n in alone.items() if n == 1 and tuple(whole(*key[:2], labels.title(key[2]))) in drawn]
+        assert not lone, lone[:5]
+        leaks += len(alone)
+    assert leaks or "hardening" in str(site)
+
+
 def test_every_published_table_carries_a_checking_report(run):
     site, _, _ = run
     import json

@@ -367,5 +367,7 @@ def test_evaluator_summaries_say_what_their_csvs_say(demo_run, browser):
     cox = pd.read_csv(site / "evaluator-cox.csv", dtype=str, keep_default_na=False)
     assert f"for {plural(cox['programme'].nunique(), 'programme label')}," in summary["cox-proportional-hazards-models"]
     balance = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False)
-    assert summary["balance-after-matching"].startswith(f"{plural(len(balance), 'matched comparison')};")
+    drawn = balance[balance["max_abs_smd_after"] != "*"]  # a result on a group of 1-7 is neither drawn nor counted
+    assert summary["balance-after-matching"].startswith(f"{plural(len(drawn), 'matched comparison')};")
+    assert summary["balance-after-matching"].endswith(f"{len(balance) - len(drawn)} on a matched group of 1 to 7 not shown.")
     assert errors == []

@@ -126,7 +126,7 @@ def test_evaluator_shows_balance_and_overlap_of_every_comparison(demo_run):
     assert "Propensity overlap: not available yet" not in page
     con = duckdb.connect(str(warehouse), read_only=True)
     results = {r for (r,) in con.execute("SELECT DISTINCT result FROM marts.comparison_balance").fetchall()}
-    mart = con.execute("SELECT result, covariate, smd_after, n_treated_after, n_comparison_after "
+    mart = con.execute("SELECT result, covariate, smd_after, n_treated_after, n_comparison_after, smallest_cell_after "
                        "FROM marts.comparison_balance").df()
     con.close()
     assert {"readmission: any", "readmission: timebank", "readmission: programme"} <= results
@@ -137,6 +137,7 @@ def test_evaluator_shows_balance_and_overlap_of_every_comparison(demo_run):
     merged = balance.merge(mart, on=["result", "covariate"], suffixes=("", "_mart"))
     small = merged["n_treated_after_mart"].map(rule.hides) | merged["n_comparison_after_mart"].map(rule.hides)
     assert small.any() and (merged.loc[small, "smd_after"] == "*").all()  # an SMD on a suppressed group is hidden
+    small |= merged["smallest_cell_after"].map(rule.hides)  # or on a level held (or not) by 1-7 people
     shown = merged[~small]
     assert len(shown) and all(abs(float(a) - round(b, 3)) < 1e-9 for a, b in zip(shown["smd_after"], shown["smd_after_mart"]))
     overlap = pd.read_csv(site / "evaluator-propensity-overlap.csv", dtype=str, keep_default_na=False)

@@ -113,3 +113,60 @@ def test_the_evaluator_draws_a_rounded_curve_only_for_a_group_of_40_or_more():
     assert table.loc["b", "note"].startswith("not drawn")
     (trace,) = [t for t in section.figure.data if t.showlegend is not False]
     assert list(trace.x) == [0, 10, 50, 365] and [round(y, 6) for y in trace.y] == [1.0, 0.9, 0.675, 0.675]
+
+
+def test_an_smd_resting_on_1_to_7_people_with_a_level_is_hidden():
+    """sex[other]: 1 participant of 312 has it. Its SMD (-0.089) and variance ratio (0.306) before matching give the
+    share back, so both are *; after matching the cells hold 10 or more, so they are shown."""
+    from dashboards.diagnostics_sections import published_balance
+
+    balance = pd.DataFrame({"result": ["readmission: any"] * 2, "method": ["match"] * 2, "covariate": ["sex[other]", "age"],
+                            "source": ["sex", "age"], "smd_before": [-0.089, 0.4], "smd_after": [0.01, 0.05],
+                            "vr_before": [0.306, 0.7], "vr_after": [1.0, 0.9], "flag": [False, False],
+                            "vr_flag": [False, False], "n_treated_before": [312, 312], "n_comparison_before": [43385, 43385],
+                            "n_treated_after": [310, 310], "n_comparison_after": [740, 740],
+                            "smallest_cell_before": [1.0, float("nan")], "smallest_cell_after": [12.0, float("nan")]})
+    table = published_balance(balance, DisclosureRule()).set_index("covariate")
+    assert table.loc["sex[other]", "smd_before"] == SUPPRESSED and table.loc["sex[other]", "vr_before"] == SUPPRESSED
+    assert table.loc["sex[other]", "smd_after"] == 0.01 and table.loc["age", "smd_before"] == 0.4
+    assert "smallest_cell_before" not in table.columns and table.attrs["disclosure"]["table"] == "covariate balance"
+
+
+def test_the_balance_chart_draws_only_what_its_table_publishes():
+    """Prison listeners: 7 matched participants. The table showed * for their largest |SMD|, the chart drew 0.389."""
+    from dashboards.evaluator import balance_section
+
+    effects = pd.DataFrame({"programme": ["any_participation", "prison_listeners"], "measure": ["binary_rate"] * 2,
+                            "n_matched": [60, 7], "max_abs_smd": [0.05, 0.3894641], "covariates": ["age, sex"] * 2})
+    section = balance_section({"readmission_effects": None, "reoffending_effects": effects, "wellbeing_effects": None},
+                              DisclosureRule())
+    assert list(section.figure.data[0].x) == [0.05]
+    assert section.table.set_index("result").loc["reoffending: prison_listeners", "max_abs_smd_after"] == SUPPRESSED
+    assert section.table.set_index("result").loc["reoffending: prison_listeners", "balanced"] == SUPPRESSED
+
+
+def test_a_lone_withheld_cell_takes_the_next_smallest_of_each_group_with_it_until_none_is_alone():
+    """A time bank's years add up to its whole, and a year's banks to the year's. TB01 2025 has 3 people: withheld,
+    and TB01's next smallest year (2024, 10) with it; each leaves its year with one withheld bank, so TB02 2024 (12)
+    and TB02 2025 (30) go too. Then every group holds two or none. The wholes (period all) are never parts."""
+    frame = pd.DataFrame({"timebank_id": ["TB01"] * 4 + ["TB02"] * 4,
+                          "period": ["all", "2023", "2024", "2025"] * 2,
+                          "n_paired": [34, 21, 10, 3, 62, 20, 12, 30]})
+    years = frame["period"] != "all"
+    hidden = DisclosureRule().withheld_cells(frame, "n_paired", [(years, ["timebank_id"]), (years, ["period"])])
+    assert frame[hidden][["timebank_id", "period"]].values.tolist() == [["TB01", "2024"], ["TB01", "2025"],
+                                                                          ["TB02", "2024"], ["TB02", "2025"]]
+
+
+def test_the_signed_rank_p_value_is_withheld_with_a_suppressed_number_improved():
+    """11 people, 2 improved: the mean, its interval and the Wilcoxon p together left 1-4 sets of changes, pinning the
+    2. The mean and interval stay (they rest on the 11); the p-value ranks the improvements, so it goes with them."""
+    from dashboards.wellbeing_sections import change_table_section
+
+    change = pd.DataFrame({"timebank_id": ["all"], "period": ["all"], "star_version": ["justice_star"],
+                           "area": ["accommodation"], "n_paired": [11], "mean_baseline_paired": [4.2], "mean_latest": [4.5],
+                           "mean_change": [0.3], "ci_low": [-0.4], "ci_high": [1.0], "wilcoxon_p": [0.41],
+                           "n_improved": [2], "pct_improved": [18.2], "small_n": [True]})
+    row = change_table_section(change, DisclosureRule()).table.iloc[0]
+    assert row["wilcoxon_p"] == SUPPRESSED and row["n_improved"] == SUPPRESSED and row["pct_improved"] == SUPPRESSED
+    assert row["mean_change"] == 0.3 and row["ci_low"] == -0.4 and row["n_paired"] == 10

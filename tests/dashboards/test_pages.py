@@ -27,10 +27,12 @@ RAW_IDS = ["P001", "P002", "P003", "P004", "M001", "M002", "M003", "M004", "M005
 @pytest.fixture
 def site(inputs, tmp_path, monkeypatch):
     monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", KEY.decode())
-    append_rows(inputs / "service_contacts.csv", f"P001,{SCRIPT},2023-01-05", 'P002,"' + FORMULA.replace('"', '""') + '",2023-01-06')
+    # four of each: a rule broken by 1-7 rows shows no example on the page (the number shown would give the count)
+    append_rows(inputs / "service_contacts.csv", *[row for day in range(1, 5) for row in (
+        f"P001,{SCRIPT},2023-01-0{day}", 'P002,"' + FORMULA.replace('"', '""') + f'",2023-01-0{day}')])
     append_rows(inputs / "hospital_spells.csv", "S009,P999,RXX01,2023-05-01,2023-05-05,emergency,home,general_medicine,false")
     config = tmp_path / "config.yaml"
-    config.write_text("ingest:\n  max_quarantined_share: 0.6\n")
+    config.write_text("ingest:\n  max_quarantined_share: 0.8\n")  # 8 of 11 service contacts are bad
     out = tmp_path / "site"
     resources = {"warehouse": Warehouse(path=str(tmp_path / "w.duckdb")),
                  "settings": Settings(input_dir=str(inputs), output_dir=str(out), config_path=str(config), demo=False)}

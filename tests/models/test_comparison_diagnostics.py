@@ -155,3 +155,19 @@ def test_results_keeping_only_the_columns_read_give_the_same_diagnostics(res, df
     some = estimate_effect(df, "took_part", "readmitted", ["age", "prior"], "binary", seed=1,
                            matched_columns=["age", "_row"])
     pd.testing.assert_frame_equal(some.matched_data, res.matched_data[["age", "_row"]], check_exact=True)
+
+
+def test_balance_gives_each_binary_column_its_smallest_non_empty_cell():
+    """4 participants (1 with the level), 6 comparison people (none with it): cells 1, 3, 0 and 6; the smallest
+    non-empty one is 1. After matching, only rows with a positive weight count: participants 1 and 3 (one with the
+    level) and comparison rows 5-7 (none), so 1 again; a numeric column has none."""
+    from models.comparison.balance import balance_table
+
+    X = pd.DataFrame({"level": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0], "age": [30, 40, 50, 60, 35, 45, 55, 65, 70, 20]}, dtype=float)
+    treated = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], dtype=bool)
+    weights = np.array([1, 0, 1, 0, 0, 1, 1, 1, 0, 0], dtype=float)
+    table = balance_table(X, treated, X, treated, weights, binary=["level"]).set_index("covariate")
+    assert table.loc["level", "smallest_cell_before"] == 1 and table.loc["level", "smallest_cell_after"] == 1
+    assert np.isnan(table.loc["age", "smallest_cell_before"]) and np.isnan(table.loc["age", "smallest_cell_after"])
+    common = X.assign(level=[1, 1, 1, 1, 1, 1, 1, 1, 1, 0])  # cells 4, 0, 5, 1: the comparison person without it
+    assert balance_table(common, treated, common, treated, weights, binary=["level"])["smallest_cell_before"].iloc[0] == 1
