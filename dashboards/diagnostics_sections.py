@@ -136,7 +136,9 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
     return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv", collapsed=True,
                    note="SMD: difference in means over the pooled SD before matching, the same SD before and after; "
                         "variance ratio: participants over comparison (0.5 to 2 acceptable, Rubin 2001). flag: |SMD| "
-                        "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *.")
+                        "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *, as are those of a "
+                        "category level that 1 to the threshold people hold, or lack, in either group (their SMD and "
+                        "variance ratio would give the number back).")
 
 
 def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
