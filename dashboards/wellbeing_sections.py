@@ -54,8 +54,9 @@ def _distance(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: l
         when = "all years" if year == ALL else "first reading in " + year
         if picked.empty:
             return Item(f"Too few people with two readings to show the {name} for {who} ({when}).", charts.no_data(heading))
-        frame = pd.DataFrame({"area": picked["area"].map(title), "first": picked["mean_baseline_paired"],
-                              "latest": picked["mean_latest"]})
+        # two decimals, as the table: a mean at full precision names its group's exact size (3.909090 = 43/11)
+        frame = pd.DataFrame({"area": picked["area"].map(title), "first": picked["mean_baseline_paired"].round(2),
+                              "latest": picked["mean_latest"].round(2)})
         gain = (frame["latest"] - frame["first"]).set_axis(frame["area"])
         return Item(f"{name}, {who} ({when}): mean first and latest reading in {plural(len(frame), 'area')} on the "
                     f"{low}-{high} scale; the latest mean is higher in {plural(int((gain > 0).sum()), 'area')}, the largest "
