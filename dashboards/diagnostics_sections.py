@@ -54,6 +54,17 @@ def published_balance(balance: pd.DataFrame, rule: DisclosureRule) -> pd.DataFra
     return table[columns]
 
 
+def largest_published_smd(balance: pd.DataFrame | None, rule: DisclosureRule) -> pd.Series:
+    """Per result of ``marts.comparison_balance``, the largest |SMD| after matching among the design columns the
+    balance table publishes (groups and cells of 8 or more): the largest over every column can be a rare level's,
+    which its table hides. Empty without the mart."""
+    if balance is None or balance.empty:
+        return pd.Series(dtype=float)
+    shown = ~(balance["n_treated_after"].map(rule.hides) | balance["n_comparison_after"].map(rule.hides)
+              | balance["smallest_cell_after"].map(rule.hides)).astype(bool)
+    return balance[shown].assign(a=balance["smd_after"].abs()).groupby("result")["a"].max()
+
+
 def published_overlap(overlap: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     """One row per result and bin with any person before matching: each group's counts through ``rule``.
 

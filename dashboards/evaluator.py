@@ -35,15 +35,18 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     parts = []
     if m["readmission_effects"] is not None:
         r = m["readmission_effects"]
-        parts.append(pd.DataFrame({"result": "readmission: " + r["comparison"], "n_matched": r["n_matched"],
+        parts.append(pd.DataFrame({"result": "readmission: " + r["comparison"], "key": "readmission: " + r["comparison"],
+                                   "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd_after"], "covariates": r["covariates"]}))
     if m["reoffending_effects"] is not None:
         r = m["reoffending_effects"][m["reoffending_effects"]["measure"] == "binary_rate"]
-        parts.append(pd.DataFrame({"result": "reoffending: " + r["programme"], "n_matched": r["n_matched"],
+        parts.append(pd.DataFrame({"result": "reoffending: " + r["programme"], "key": "reoffending: " + r["programme"],
+                                   "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd"], "covariates": r["covariates"]}))
     if m["wellbeing_effects"] is not None:
         r = m["wellbeing_effects"]
-        parts.append(pd.DataFrame({"result": "well-being: " + r["star_version"] + " / " + r["area"], "n_matched": r["n_matched"],
+        parts.append(pd.DataFrame({"result": "well-being: " + r["star_version"] + " / " + r["area"],
+                                   "key": "wellbeing: " + r["star_version"] + " / " + r["area"], "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd_after"], "covariates": r["covariates"]}))
     rows = pd.concat(parts, ignore_index=True) if parts else None
     if rows is None or rows.empty:
@@ -52,8 +55,13 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                                    "marts.wellbeing_effects": m["wellbeing_effects"]})
     rows = rows[rows["max_abs_smd_after"].notna()].reset_index(drop=True)
     rows["balanced"] = (rows["max_abs_smd_after"] <= 0.1).map({True: "yes (≤ 0.1)", False: "no (> 0.1)"})
+    # the figure is the largest over the covariate rows the next section publishes; none without them
+    rows["max_abs_smd_after"] = rows["key"].map(diagnostics_sections.largest_published_smd(m.get("comparison_balance"), rule))
+    rows = rows.drop(columns="key")
+    unlisted = rows["max_abs_smd_after"].isna() & ~rows["n_matched"].map(rule.hides)
     table = rule.table(rows.round(3), ["n_matched"], {"max_abs_smd_after": "n_matched", "balanced": "n_matched"},
                        name="balance")
+    table["max_abs_smd_after"] = table["max_abs_smd_after"].where(~unlisted.to_numpy(), SUPPRESSED)
     drawn = table[table["max_abs_smd_after"] != SUPPRESSED]  # the chart shows what the table publishes, no more
     figure = go.Figure(go.Scatter(
         x=drawn["max_abs_smd_after"], y=charts.esc(drawn["result"]), mode="markers", name="largest |SMD| after matching",
@@ -61,16 +69,18 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     figure.add_vline(x=0.1, line_dash="dash", annotation_text="0.1")
     figure.update_layout(title=title, xaxis_title="largest absolute standardised mean difference", yaxis_autorange="reversed",
                          height=max(320, 60 + 22 * len(rows)))
-    off = int((drawn["balanced"] != "yes (≤ 0.1)").sum())
-    hidden = len(table) - len(drawn)
-    return Section(title, f"{plural(len(drawn), 'matched comparison')}; {off} leave at least one covariate with |SMD| above 0.1 "
-                   f"(circles balanced, crosses not); {hidden} on a matched group of 1 to {rule.suppress_max} not shown.",
+    off = int((table["balanced"] == "no (> 0.1)").sum())
+    small = int(rows["n_matched"].map(rule.hides).sum())
+    return Section(title, f"{plural(len(drawn), 'matched comparison')} drawn; {off} of the {len(table) - small} published "
+                   f"leave at least one covariate with |SMD| above 0.1 (circles balanced, crosses not). Each point is the "
+                   f"largest |SMD| among the covariate rows published in the next section; {int(unlisted.sum())} with no "
+                   f"such rows not drawn; {small} on a matched group of 1 to {rule.suppress_max} not shown.",
                    figure=figure, table=table, csv_name="evaluator-balance.csv", collapsed=True,
                    note="Every covariate, before and after matching: the next section.")
 
 
-#: A curve is drawn from counts rounded to steps of ``suppress_max + 1`` events; it is drawn for a group that holds
-#: at least this many such steps, so that one step moves it by at most a fifth.
+#: A curve is drawn from counts rounded to steps of ``suppress_max + 1`` events, for a group of at least this many
+#: such steps: at its start a step is at most a fifth of the group.
 KM_MIN_STEPS = 5
 
 
@@ -83,27 +93,32 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     rows, curves = [], []
     for (programme, group), exact in survival.sort_values("time_days").groupby(["programme", "group"], sort=True):
         n_start, events = exact["n_at_risk"].iloc[0], exact["n_events"].sum()
-        row = {"programme": programme, "group": group, "n_start": n_start, "events": events, "survival_end": None,
-               "ci_low_end": None, "ci_high_end": None, "note": ""}
+        row = {"programme": programme, "group": group, "n_start": n_start, "events": events, "to_day": None,
+               "survival_end": None, "ci_low_end": None, "ci_high_end": None, "note": ""}
         size = rule.published(n_start)
         if size is None:
             row["note"] = f"not published: 1 to {rule.suppress_max} people"
         elif size < KM_MIN_STEPS * step:
-            row["note"] = (f"not drawn: a group of fewer than {KM_MIN_STEPS * step} people, where one rounded step of "
-                           f"{step} events would move the curve by more than a fifth")
+            row["note"] = (f"not drawn: a group of fewer than {KM_MIN_STEPS * step} people, where a rounded step of "
+                           f"{step} events is more than a fifth of the group")
         else:
             curve = rule.survival_curve(exact)
             curves.append(curve)
             last = curve.iloc[-1]
-            row.update(survival_end=last["survival"], ci_low_end=last["ci_low"], ci_high_end=last["ci_high"])
+            row.update(to_day=last["time_days"], survival_end=last["survival"], ci_low_end=last["ci_low"],
+                       ci_high_end=last["ci_high"])
+            if last["time_days"] < exact["time_days"].max():
+                row["note"] = (f"drawn to day {last['time_days']}: after it fewer than {2 * step} people were at risk, "
+                               "where rounding would set the curve")
         rows.append(row)
     table = rule.table(pd.DataFrame(rows).round(3), ["n_start", "events"],
-                       {c: "n_start" for c in ("survival_end", "ci_low_end", "ci_high_end")}, name="kaplan-meier")
+                       {c: "n_start" for c in ("to_day", "survival_end", "ci_low_end", "ci_high_end")}, name="kaplan-meier")
     drawn = pd.concat(curves, ignore_index=True) if curves else survival.iloc[:0]
     return Section(title, f"{plural(len(curves), 'curve')} drawn (solid: participants, dashed: matched comparison), with pointwise "
                    f"95% bands; {len(rows) - len(curves)} not drawn. Each curve is recomputed from counts rounded so that "
                    f"every step holds at least {step} events (OpenSAFELY's method), so that no step is one person's "
-                   f"reoffence; it is drawn for a group of at least {KM_MIN_STEPS * step} people.",
+                   f"reoffence; it is drawn for a group of at least {KM_MIN_STEPS * step} people, while {2 * step} or "
+                   "more are at risk (to_day: its last day; the end values are on it).",
                    figure=charts.km(drawn, title) if curves else charts.no_data(title, "No group is large enough to draw."),
                    table=table, csv_name="evaluator-km.csv", collapsed=True)
 

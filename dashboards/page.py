@@ -101,8 +101,9 @@ TITLE_SCRIPT = """
     var full = gd._fullLayout, title = (gd.layout || {}).title;
     var text = title && (typeof title === 'string' ? title : title.text);
     if (!full || !text) return;
-    var flat = text.split('<br>').join(' ');
-    if (gd.dataset.title !== flat){ gd.dataset.title = flat; gd.dataset.top = (gd.layout.margin || {}).t || 60; }
+    var flat = text.split('<br>').join(' '), top = (gd.layout.margin || {}).t || 60;
+    // the chart's own top margin: read again whenever a new layout brings another than the one set here last
+    if (String(top) !== gd.dataset.set) gd.dataset.top = top;
     var font = full.title.font, room = 0.9 * gd.clientWidth - 10;
     canvas.font = font.size + 'px ' + font.family;
     var lines = [], line = '';
@@ -111,9 +112,10 @@ TITLE_SCRIPT = """
       if (line && canvas.measureText(next).width > room){ lines.push(line); line = word; } else { line = next; }
     });
     lines.push(line);
-    var wrapped = lines.join('<br>');
-    if (wrapped === text) return;
-    Plotly.relayout(gd, {'title.text': wrapped, 'margin.t': +gd.dataset.top + (lines.length - 1) * Math.ceil(1.3 * font.size)});
+    var wrapped = lines.join('<br>'), want = +gd.dataset.top + (lines.length - 1) * Math.ceil(1.3 * font.size);
+    if (wrapped === text && top === want) return;
+    gd.dataset.set = want;
+    Plotly.relayout(gd, {'title.text': wrapped, 'margin.t': want});
   }
   document.querySelectorAll('.js-plotly-plot').forEach(function(gd){
     gd.on('plotly_afterplot', function(){ fit(gd); });

@@ -8,6 +8,7 @@ are 1 to the suppression threshold is left off the chart and shows "*" in the ta
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dashboards import charts, labels
@@ -52,8 +53,9 @@ def _on_published_counts(rows: pd.DataFrame, rule: DisclosureRule) -> pd.DataFra
     (which rest on the expected count alone): the ratio of the exact count, times the expected count published beside
     it, gave the count back (1.0236 × 37.1235 = 38 beside "40")."""
     ratio = rows["observed"].map(rule.published).astype(float) / rows["expected"].where(rows["expected"] > 0)
-    return rows.assign(ratio=ratio, outlier_95=outlier_flag(ratio, rows["lower_95"], rows["upper_95"]),
-                       outlier_998=outlier_flag(ratio, rows["lower_998"], rows["upper_998"]))
+    judged = ratio.notna().to_numpy()  # no ratio (nothing expected), no flag: as the mart leaves it
+    return rows.assign(ratio=ratio, outlier_95=np.where(judged, outlier_flag(ratio, rows["lower_95"], rows["upper_95"]), None),
+                       outlier_998=np.where(judged, outlier_flag(ratio, rows["lower_998"], rows["upper_998"]), None))
 
 
 def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:

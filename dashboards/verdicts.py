@@ -71,21 +71,23 @@ def _withheld(outcome: str, source: str, rule: DisclosureRule) -> dict:
 
 
 def _withheld_cells(outcome: str, source: str, rule: DisclosureRule, n_matched, had: str) -> dict:
-    """A matched group large enough to publish, whose rate rests on 1-7 people with the outcome or without it."""
+    """A matched group large enough to publish, whose rates rest on 1-7 people with the outcome or without it."""
     return _row(outcome, source, n_matched=rule.count(n_matched), verdict="not published", rag="none",
-                sentence=f"{outcome}: not published: 1 to {rule.suppress_max} of the matched participants {had}, or 1 to "
-                         f"{rule.suppress_max} did not, so their rate, the difference and the verdict would identify them.")
+                sentence=f"{outcome}: not published: 1 to {rule.suppress_max} of the matched participants, or of their "
+                         f"comparison group, {had}, or 1 to {rule.suppress_max} did not, so the rates, the difference and "
+                         "the verdict would identify them.")
 
 
 def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: DisclosureRule, register,
                 key: tuple, not_estimable: Callable[[pd.Series], str | None],
-                published: Callable[[pd.Series], dict], share: tuple[str, str] | None = None) -> dict:
+                published: Callable[[pd.Series], dict], share: tuple[tuple[str, ...], str] | None = None) -> dict:
     """One outcome's row from the first of ``rows`` (one mart row): not available, not estimable (the sentence
     ``not_estimable`` gives), not published (a matched group of 1-7, or a ``share`` of it resting on 1-7 people
     with the outcome or without it), or the figures ``published`` gives.
 
     ``key``: (family, programme, outcome[, subgroup]) of the effect in ``marts.effect_register``; ``share``:
-    (the mart's column of the participants' rate, what having the outcome is in words), for a binary outcome."""
+    (the mart's columns of the participants' and the comparison's rates, what having the outcome is in words), for a
+    binary outcome."""
     if rows is None or rows.empty:
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
@@ -97,7 +99,7 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
         return _row(outcome, source, verdict="not estimable", rag="none", sentence=reason, **base)
     if rule.hides(e["n_matched"]):
         return {**_withheld(outcome, source, rule), **base}
-    if share is not None and rule.hides_share(e[share[0]], e["n_matched"]):
+    if share is not None and rule.hides_shares(e["n_matched"], *(e[c] for c in share[0])):
         return {**_withheld_cells(outcome, source, rule, e["n_matched"], share[1]), **base}
     return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **published(e), **base)
 
@@ -121,7 +123,7 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
     rows = None if effects is None else effects[effects["comparison"] == "any"]
     return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, register,
                        ("readmission", "any", "readmitted_within_30_days"), not_estimable, published,
-                       ("participant_rate", "were readmitted"))
+                       (("participant_rate", "comparison_rate"), "were readmitted"))
 
 
 def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
@@ -145,7 +147,7 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
                                                 & (effects["measure"] == "binary_rate")]
     return _effect_row(outcome, "marts.reoffending_effects (any participation, binary rate)", rows, rule, register,
                        ("reoffending", "any_participation", "binary_rate"), not_estimable, published,
-                       ("participant_value", "reoffended"))
+                       (("participant_value", "comparison_value"), "reoffended"))
 
 
 def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:

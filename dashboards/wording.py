@@ -42,19 +42,19 @@ def rate_difference_sentence(estimate: float, low: float, high: float) -> str:
 
 def _cautions(n: int, smd: float | None, covariates: str) -> str:
     words = [f"You cannot say the programme caused the difference: matching balances only what was measured ({covariates})."]
-    if not pd.isna(smd) and smd > 0.1:
-        words.append(f"Balance was not reached on every covariate (largest |SMD| {smd:.2f}, above 0.1).")
+    if not pd.isna(smd) and smd > 0.1:  # no figure: the largest may be a column too rare to publish (evaluator page)
+        words.append("Balance was not reached on every covariate (an |SMD| above 0.1 after matching).")
     if n < JDL_MINIMUM:
         words.append(f"Fewer than {JDL_MINIMUM} matched participants (the Justice Data Lab minimum): treat it with caution.")
     return " ".join(words)
 
 
 def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp: float, diff: tuple[float, float, float],
-              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, share: float | None = None) -> dict:
+              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, shares: tuple = ()) -> dict:
     """One row: ``diff`` is (estimate, low, high) in ``unit``; ``part``/``comp`` are the two groups' values.
 
-    ``share``: the participants' rate of a binary outcome, whose two cells (with the outcome, without it)
-    must each be publishable (:meth:`DisclosureRule.hides_share`)."""
+    ``shares``: the participants' and the comparison's rates of a binary outcome, whose cells (with the outcome,
+    without it) must each be publishable (:meth:`DisclosureRule.hides_shares`)."""
     row = {"result": result, "verdict": verdict, "n_matched": rule.count(n)}
     if verdict.startswith("not estima") or n == 0:
         return {**row, "verdict": "not estimable", "what you can say": "Nothing: no comparison could be estimated.",
@@ -63,9 +63,10 @@ def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp
         return {**row, "verdict": "not published", "what you can say": "Nothing that can be published: the matched group "
                 f"has 1 to {rule.suppress_max} people.",
                 "what you cannot say": "Anything about an effect: the result rests on a handful of people."}
-    if share is not None and rule.hides_share(share, n):
+    if rule.hides_shares(n, *shares):
         return {**row, "verdict": "not published", "what you can say": "Nothing that can be published: 1 to "
-                f"{rule.suppress_max} of the matched participants had the outcome, or 1 to {rule.suppress_max} did not.",
+                f"{rule.suppress_max} of the matched participants, or of their comparison group, had the outcome, or 1 "
+                f"to {rule.suppress_max} did not.",
                 "what you cannot say": "Anything about an effect: the participants' rate, and the difference beside the "
                                        "comparison's, would identify them."}
     est, low, high = diff
@@ -142,14 +143,16 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
         rows.append(statement(f"Readmission within 30 days: {r['comparison']}", r["verdict"], _n(r["n_matched"]),
                               "30-day emergency readmission", _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
                               tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
-                              r["max_abs_smd_after"], r["covariates"], rule, r["participant_rate"])
+                              r["max_abs_smd_after"], r["covariates"], rule,
+                              (r["participant_rate"], r["comparison_rate"]))
                     | {"design": _design(r), "analysis role": _role(register, "readmission", r["comparison"], "readmitted_within_30_days")})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
         rows.append(statement(f"Proven reoffending: {labels.programme(r['programme'])}", r["verdict"], _n(r["n_matched"]),
                               "Proven reoffending within a year", _pct(r["participant_value"]), _pct(r["comparison_value"]),
                               tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
-                              r["max_abs_smd"], r["covariates"], rule, r["participant_value"])
+                              r["max_abs_smd"], r["covariates"], rule,
+                              (r["participant_value"], r["comparison_value"]))
                     | {"design": _design(r), "analysis role": _role(register, "reoffending", r["programme"], "binary_rate")})
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):

@@ -14,7 +14,7 @@ On top of the primary rule, so that an attacker cannot undo it (ONS / ACRO outpu
 * **statistics on a suppressed group are suppressed with it** (a mean, an index, a model
   estimate, a verdict): ``rates`` name the counts they rest on; a share of a group (a matched
   group's readmission or reoffending rate) rests on both of its cells, the people with the
-  outcome and those without (:meth:`DisclosureRule.hides_share`);
+  outcome and those without, in both groups (:meth:`DisclosureRule.hides_shares`);
 * **secondary suppression**: within a group of rows whose total is published elsewhere (a
   time bank's quarters, a quarter's time banks, a filter's options), a lone suppressed cell
   takes the next smallest cell with it, so total minus the others gives two cells, not one;
@@ -97,23 +97,28 @@ class DisclosureRule:
         """True when ``value`` is a count that would be published as ``*``."""
         return self.count(value) == SUPPRESSED
 
-    def hides_share(self, share: float | None, n: float | None) -> bool:
-        """True when a share of ``n`` people cannot be published: ``n``, the people with the outcome
-        (``share`` × ``n``) or the people without it is a count of 1..suppress_max.
+    def hides_shares(self, n: float | None, *shares: float | None) -> bool:
+        """True when a share of a group of ``n`` cannot be published: ``n``, or for any of ``shares`` the people with
+        the outcome (share × ``n``) or without it, is a count of 1..suppress_max.
 
-        A share of a group is a two-cell table (with the outcome, without it), each cell a count
-        through the rule; a share at full precision beside a rounded ``n`` gives both cells back
-        (12.5% of "n ≈ 10" is 1 of 8). So every statistic resting on the share (the group's rate,
-        its difference from a comparison, whose comparison value is published beside it, and the
-        verdict) is suppressed with it. ``share`` may be weighted: the cells are then its nearest
-        whole counts.
+        A share of a group is a two-cell table (with the outcome, without it), each cell a count through the rule;
+        a share at full precision beside a rounded ``n`` gives both cells back (12.5% of "n ≈ 10" is 1 of 8). A
+        matched comparison publishes two shares on the same ``n`` (the participants' rate, and the comparison's,
+        whose weights add up to the participants' number: with 1:1 matching each is a count of people), and its
+        difference gives one from the other; so every statistic resting on them (the rates, their difference, the
+        verdict) is suppressed with either. A weighted share's cells are its nearest whole counts.
         """
         if self.hides(n):
             return True
-        if n is None or pd.isna(n) or share is None or pd.isna(share):
+        if n is None or pd.isna(n):
             return False
-        events = round(float(share) * float(n))
-        return self.hides(events) or self.hides(round(float(n)) - events)
+        for share in shares:
+            if share is None or pd.isna(share):
+                continue
+            events = round(float(share) * float(n))
+            if self.hides(events) or self.hides(round(float(n)) - events):
+                return True
+        return False
 
     def published(self, value: float | None) -> float | None:
         """The published count as a number (None when suppressed or missing): the only base for derived figures."""
@@ -148,7 +153,10 @@ class DisclosureRule:
         tables show it; OpenSAFELY rounds it like the events). The risk set is that size less the rounded
         events and censored before, and the curve and its 95% interval (Greenwood, log-log) are
         recomputed from those counts. Rows are kept where the rounded curve steps, with the first and the
-        last day. A step moves the curve by about ``m`` / size: draw it only for groups large enough.
+        last day, and only while the rounded risk set holds at least ``2 m``: below it a rounded step of ``m``
+        events is most of the people left, and rounding, not the data, sets the curve (in simulated groups of
+        40-120 it fell to 0 where the exact curve ended above 0.1). A step moves the curve by about ``m`` / the
+        risk set: draw it only for groups large enough.
         """
         m = self.suppress_max + 1
         rows = curve.sort_values("time_days").reset_index(drop=True)
@@ -169,7 +177,8 @@ class DisclosureRule:
         low, high = np.where(survival >= 1, 1.0, low), np.where(survival >= 1, 1.0, high)
         out = rows.assign(n_at_risk=np.maximum(risk, 0.0), n_events=steps, survival=survival,
                           ci_low=np.where(survival > 0, low, 0.0), ci_high=np.where(survival > 0, high, 0.0))
-        keep = (steps > 0) | (out.index == 0) | (out.index == len(out) - 1)
+        out = out[risk >= 2 * m] if risk[0] >= 2 * m else out.iloc[:0]
+        keep = (out["n_events"] > 0) | (out.index == 0) | (out.index == len(out) - 1)
         return out[keep].reset_index(drop=True)
 
     def text(self, value: object) -> object:

@@ -87,13 +87,16 @@ def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None, taken: np.
     return out
 
 
-def _smallest_cell(mean_t, t: np.ndarray, mean_c, c: np.ndarray, is_bin: np.ndarray) -> np.ndarray:
-    """Per binary design column, the fewest people in any of its four cells (with and without the level, in each
-    group) that is not empty: each cell is the group's mean times its rows (``t``, ``c``: the rows counted). The SMD
-    and variance ratio of a 0/1 column give back both groups' shares, so they rest on these cells (a level held by 1
-    participant of 312 reads as SMD -0.089 and variance ratio 0.306). NaN for other columns or no such cell."""
+def _smallest_cell(X: np.ndarray, t: np.ndarray, c: np.ndarray, is_bin: np.ndarray,
+                   taken: np.ndarray | None = None) -> np.ndarray:
+    """Per binary design column, the fewest rows in any of its four cells (with and without the level, among the rows
+    ``t`` and ``c`` of the two groups, unweighted) that is not empty. The SMD and variance ratio of a 0/1 column give
+    back both groups' shares, so they rest on these cells (a level held by 1 participant of 312 reads as SMD -0.089
+    and variance ratio 0.306). Rows, not people: a comparison person matched on several days counts on each. NaN for
+    other columns or no such cell."""
     n_t, n_c = float(np.count_nonzero(t)), float(np.count_nonzero(c))
-    cells = np.rint(np.vstack([mean_t * n_t, (1 - mean_t) * n_t, mean_c * n_c, (1 - mean_c) * n_c]))
+    ones_t, ones_c = _column_sums(X, t, taken=taken), _column_sums(X, c, taken=taken)
+    cells = np.rint(np.vstack([ones_t, n_t - ones_t, ones_c, n_c - ones_c]))
     cells = np.where(cells > 0, cells, np.inf)
     smallest = cells.min(axis=0)
     return np.where(is_bin & np.isfinite(smallest), smallest, np.nan)
@@ -128,8 +131,8 @@ def balance_table(
     ``vr_before``, ``vr_after``, ``flag`` (|smd_after| > ``threshold``),
     ``vr_flag``, ``source`` (the covariate the column came from),
     ``mean_treated_after``, ``mean_comparison_after``, and for a ``binary`` column the fewest
-    people in a non-empty cell, ``smallest_cell_before`` and ``smallest_cell_after``
-    (rows with a positive weight; :func:`_smallest_cell`).
+    rows in a non-empty cell, ``smallest_cell_before`` and ``smallest_cell_after``
+    (unweighted, rows with a positive weight after; :func:`_smallest_cell`).
     """
     cols = list(X_before.columns)
     tb = np.asarray(treated_before, dtype=bool)
@@ -159,8 +162,8 @@ def balance_table(
             "source": [(source or {}).get(c, c) for c in cols],
             "mean_treated_after": mta,
             "mean_comparison_after": mca,
-            "smallest_cell_before": _smallest_cell(mtb, tb, mcb, ~tb, is_bin),
-            "smallest_cell_after": _smallest_cell(mta, ta & kept, mca, ~ta & kept, is_bin),
+            "smallest_cell_before": _smallest_cell(Xb, tb, ~tb, is_bin, before_rows),
+            "smallest_cell_after": _smallest_cell(Xa, ta & kept, ~ta & kept, is_bin, after_rows),
         }
     )
     return table

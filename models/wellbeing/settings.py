@@ -126,9 +126,9 @@ class WellbeingSettings(BaseModel):
     @field_validator("covariates")
     @classmethod
     def _not_a_model_term(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        """The comparison names its own terms: statsmodels' intercept ``const`` and the indicator ``participant``;
-        a covariate of that name would clash with them mid-run."""
-        clash = sorted({"const", "participant"} & set(v))
+        """The comparison names its own terms: statsmodels' intercept ``const``, the indicator ``participant`` and
+        the outcome ``improvement``; a covariate of that name would clash with them mid-run."""
+        clash = sorted({"const", "participant", "improvement"} & set(v))
         if clash:
             raise ValueError(f"covariates cannot take the name of a model term: {clash}; rename the column")
         return v

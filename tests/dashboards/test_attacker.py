@@ -202,26 +202,28 @@ def _small_cells(share: float, n: int) -> bool:
 
 def test_a_matched_rate_does_not_give_back_a_count_of_1_to_7(run):
     """A participants' rate at 0.1% beside a rounded n gives back its two cells: 12.5% of "n ≈ 10" is 1 of 8 who
-    reoffended. A matched comparison whose participants had 1-7 people with the outcome, or without it, publishes
+    reoffended; so does the comparison's, whose weights add up to the same n. A matched comparison whose participants
+    or comparison group had 1-7 people with the outcome, or without it, publishes
     no rate, difference or verdict: not in the evaluator's statements, nor in the commissioner's verdicts and
     headline tiles."""
     site, warehouse, _ = run
     con = duckdb.connect(str(warehouse), read_only=True)
-    readmission = con.execute("SELECT comparison, n_matched, participant_rate FROM marts.readmission_effects "
+    readmission = con.execute("SELECT comparison, n_matched, participant_rate, comparison_rate FROM marts.readmission_effects "
                               "WHERE status = 'estimated'").df()
-    reoffending = con.execute("SELECT programme, n_matched, participant_value FROM marts.reoffending_effects "
+    reoffending = con.execute("SELECT programme, n_matched, participant_value, comparison_value FROM marts.reoffending_effects "
                               "WHERE measure = 'binary_rate' AND estimable AND n_matched > 0").df()
     con.close()
-    rows = [(f"Readmission within 30 days: {r.comparison}", r.participant_rate, int(r.n_matched), r.comparison == "any",
-             "30-day emergency readmission") for r in readmission.itertuples()]
-    rows += [(f"Proven reoffending: {labels.programme(r.programme)}", r.participant_value, int(r.n_matched),
-              r.programme == "any_participation", "Proven reoffending within a year") for r in reoffending.itertuples()]
+    rows = [(f"Readmission within 30 days: {r.comparison}", (r.participant_rate, r.comparison_rate), int(r.n_matched),
+             r.comparison == "any", "30-day emergency readmission") for r in readmission.itertuples()]
+    rows += [(f"Proven reoffending: {labels.programme(r.programme)}", (r.participant_value, r.comparison_value),
+              int(r.n_matched), r.programme == "any_participation", "Proven reoffending within a year")
+             for r in reoffending.itertuples()]
     says = _csv(site, "evaluator-what-you-can-say.csv").set_index("result")
     verdicts = _csv(site, "commissioner-verdicts.csv").set_index("outcome")
     commissioner = (site / "commissioner.html").read_text()
     small = 0
-    for result, share, n, headline, outcome in rows:
-        if RULE.hides(n) or not _small_cells(share, n):
+    for result, shares, n, headline, outcome in rows:
+        if RULE.hides(n) or not any(_small_cells(share, n) for share in shares):
             continue
         small += 1
         assert says.loc[result, "verdict"] == "not published", result
@@ -229,7 +231,8 @@ def test_a_matched_rate_does_not_give_back_a_count_of_1_to_7(run):
         if headline:
             assert verdicts.loc[outcome, "verdict"] == "not published", outcome
             assert verdicts.loc[outcome, ["participants_value", "comparison_value", "difference"]].eq("").all(), outcome
-            assert f"{100 * share:.1f}%" not in commissioner, outcome
+            if shares[0] > 0:  # the headline tile's value (0.0% can be any empty rate on the page)
+                assert f"{100 * shares[0]:.1f}%" not in commissioner, outcome
     assert small or "hardening" in str(site), "the demo run has programmes with 1-7 reoffenders"
 
 
@@ -359,14 +362,14 @@ def test_distance_charts_leave_no_lone_withheld_group_to_difference(run):
     cells["withheld"] = [(c, t, p, labels.title(a)) not in drawn
                          for c, t, p, a in zip(cells["chart"], cells["timebank_id"], cells["period"], cells["area"])]
     years, banks = cells[cells["period"] != ALL], cells[cells["timebank_id"] != ALL]
-    leaks = 0
-    for parts, groups, whole in ((years, ["chart", "timebank_id", "area"], lambda c, t, a: (c, t, ALL, a)),
+    checked = 0
+    for parts, keys, whole in ((years, ["chart", "timebank_id", "area"], lambda c, t, a: (c, t, ALL, a)),
                                  (banks, ["chart", "period", "area"], lambda c, y, a: (c, ALL, y, a))):
-        alone = parts.groupby(groups)["withheld"].sum()
+        alone = parts.groupby(keys)["withheld"].sum()
         lone = [key for key, n in alone.items() if n == 1 and tuple(whole(*key[:2], labels.title(key[2]))) in drawn]
         assert not lone, lone[:5]
-        leaks += len(alone)
-    assert leaks or "hardening" in str(site)
+        checked += len(alone)
+    assert checked or "hardening" in str(site)
 
 
 def test_every_published_table_carries_a_checking_report(run):

@@ -32,14 +32,15 @@ def test_a_rate_is_hidden_when_its_numerator_or_denominator_is_suppressed():
 
 def test_a_share_of_a_group_is_hidden_when_either_of_its_cells_is_a_count_of_1_to_7():
     rule = DisclosureRule()
-    assert rule.hides_share(0.125, 8)  # 1 of 8 had the outcome
-    assert rule.hides_share(0.9, 40)  # 36 did, 4 did not
-    assert rule.hides_share(0.068, 103)  # 7 of 103 (a weighted share: its nearest whole count)
-    assert rule.hides_share(0.3, 5)  # the group itself is 1-7
-    assert not rule.hides_share(0.5, 40)  # 20 and 20
-    assert not rule.hides_share(0.0, 40) and not rule.hides_share(1.0, 40)  # 0 stays 0, as a count does
-    assert not rule.hides_share(0.2, 40)  # 8 and 32
-    assert not rule.hides_share(None, 40) and not rule.hides_share(0.1, None)
+    assert rule.hides_shares(8, 0.125)  # 1 of 8 had the outcome
+    assert rule.hides_shares(40, 0.9)  # 36 did, 4 did not
+    assert rule.hides_shares(103, 0.068)  # 7 of 103 (a weighted share: its nearest whole count)
+    assert rule.hides_shares(5, 0.3)  # the group itself is 1-7
+    assert not rule.hides_shares(40, 0.5)  # 20 and 20
+    assert not rule.hides_shares(40, 0.0) and not rule.hides_shares(40, 1.0)  # 0 stays 0, as a count does
+    assert not rule.hides_shares(40, 0.2)  # 8 and 32
+    assert not rule.hides_shares(40, None) and not rule.hides_shares(None, 0.1)
+    assert rule.hides_shares(105, 0.3, 6 / 105)  # participants 31 of 105, but 6 of the 105 comparison people
 
 
 def test_derived_figures_come_from_the_published_counts():
@@ -100,6 +101,17 @@ def test_a_survival_curve_steps_only_on_counts_rounded_to_eight():
     assert out["ci_low"].iloc[0] == 1.0 == out["ci_high"].iloc[0]
 
 
+def test_a_rounded_curve_stops_where_fewer_than_16_are_at_risk():
+    """40 people: 8 reoffend on day 10, 12 leave before day 20, 8 reoffend on day 20, 8 leave before day 365. Rounded,
+    the risk sets are 40, 40, 24 and then 8: the curve stops on day 20 (0.9, then 0.9 x 16/24 = 0.6), before a step
+    of 8 could be most of the people left."""
+    exact = _curve([(0, 40, 0), (10, 40, 8), (20, 20, 8), (365, 4, 0)])
+    out = DisclosureRule().survival_curve(exact)
+    assert out["time_days"].tolist() == [0, 10, 20] and out["n_at_risk"].tolist() == [40, 40, 24]
+    assert out["survival"].round(6).tolist() == [1.0, 0.9, 0.6]
+    assert DisclosureRule().survival_curve(_curve([(0, 12, 0), (50, 12, 2), (365, 10, 0)])).empty  # 10 at the start
+
+
 def test_the_evaluator_draws_a_rounded_curve_only_for_a_group_of_40_or_more():
     from dashboards.evaluator import km_section
 
@@ -133,16 +145,25 @@ def test_an_smd_resting_on_1_to_7_people_with_a_level_is_hidden():
 
 
 def test_the_balance_chart_draws_only_what_its_table_publishes():
-    """Prison listeners: 7 matched participants. The table showed * for their largest |SMD|, the chart drew 0.389."""
+    """Prison listeners: 7 matched participants; the table showed * for their largest |SMD|, the chart drew 0.389. And
+    the largest |SMD| over every column was sex[male]'s 0.316, whose cells (4 men) the covariate table hides: the point
+    is the largest among the published covariate rows (age, 0.05), the verdict still judged on every row."""
     from dashboards.evaluator import balance_section
 
     effects = pd.DataFrame({"programme": ["any_participation", "prison_listeners"], "measure": ["binary_rate"] * 2,
-                            "n_matched": [60, 7], "max_abs_smd": [0.05, 0.3894641], "covariates": ["age, sex"] * 2})
-    section = balance_section({"readmission_effects": None, "reoffending_effects": effects, "wellbeing_effects": None},
-                              DisclosureRule())
+                            "n_matched": [60, 7], "max_abs_smd": [0.316, 0.3894641], "covariates": ["age, sex"] * 2})
+    balance = pd.DataFrame({"result": ["reoffending: any_participation"] * 2 + ["reoffending: prison_listeners"],
+                            "covariate": ["age", "sex[male]", "age"], "smd_after": [0.05, -0.316, 0.3894641],
+                            "n_treated_after": [60, 60, 7], "n_comparison_after": [60, 60, 7],
+                            "smallest_cell_after": [float("nan"), 4.0, float("nan")]})
+    section = balance_section({"readmission_effects": None, "reoffending_effects": effects, "wellbeing_effects": None,
+                               "comparison_balance": balance}, DisclosureRule())
     assert list(section.figure.data[0].x) == [0.05]
-    assert section.table.set_index("result").loc["reoffending: prison_listeners", "max_abs_smd_after"] == SUPPRESSED
-    assert section.table.set_index("result").loc["reoffending: prison_listeners", "balanced"] == SUPPRESSED
+    table = section.table.set_index("result")
+    assert table.loc["reoffending: any_participation", "max_abs_smd_after"] == 0.05
+    assert table.loc["reoffending: any_participation", "balanced"] == "no (> 0.1)"
+    assert table.loc["reoffending: prison_listeners", "max_abs_smd_after"] == SUPPRESSED
+    assert table.loc["reoffending: prison_listeners", "balanced"] == SUPPRESSED
 
 
 def test_a_lone_withheld_cell_takes_the_next_smallest_of_each_group_with_it_until_none_is_alone():

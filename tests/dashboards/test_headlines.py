@@ -55,7 +55,7 @@ def test_matched_tiles_and_verdicts_are_withheld_when_the_participants_rate_rest
     assert row["verdict"] == "not published" and row["n_matched"] == 105
     assert row["participants_value"] is None and row["difference"] is None and "6.8" not in row["sentence"]
     said = wording.statement("r", "inconclusive", 103, "Readmission", "6.8%", "11.0%", (-4.2, -10.6, 2.2), "points",
-                             0.05, "age", RULE, 7 / 103)
+                             0.05, "age", RULE, (7 / 103, 0.11))
     assert said["verdict"] == "not published" and "6.8" not in said["what you can say"]
     enough = effects.assign(participant_rate=[8 / 103])  # 8 and 95: both publishable
     assert headlines.readmission(RATES, enough, RULE, "all", "all", "all").value == "7.8%"
@@ -114,7 +114,7 @@ def test_wording_for_an_inconclusive_small_unbalanced_comparison():
     row = wording.statement("r", "inconclusive", 40, "Readmission", "15.0%", "10.0%", (5.0, -2.0, 12.0), "points",
                             0.25, "age, sex", RULE)
     assert "likely between -2.0 and +12.0 points" in row["what you can say"]
-    for phrase in ("cannot say the programme had no effect", "largest |SMD| 0.25", "Fewer than 60"):
+    for phrase in ("cannot say the programme had no effect", "an |SMD| above 0.1", "Fewer than 60"):
         assert phrase in row["what you cannot say"]
     assert wording.statement("r", "inconclusive", 5, "x", "", "", (0, 0, 0), "", 0.0, "", RULE)["n_matched"] == "*"
 
@@ -181,5 +181,6 @@ def test_the_per_100_chart_shows_no_matched_rate_on_1_to_7_people_either_way():
     item = jdl_section(rates, effects, RULE, filters).variants.items["TB03"]
     assert item.summary.startswith("For every 100 non-participants, 30 reoffended within a year; for every 100 "
                                    "participants, 80.") and "crude" in item.figure.layout.title.text
-    enough = jdl_section(rates, effects.assign(participant_value=[10 / 24]), RULE, filters).variants.items["TB03"]
+    enough = jdl_section(rates, effects.assign(participant_value=[10 / 24], comparison_value=[0.5]), RULE,
+                         filters).variants.items["TB03"]
     assert "matched comparison group, n ≈ 25 participants" in enough.figure.layout.title.text

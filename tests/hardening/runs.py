@@ -43,13 +43,17 @@ def generate_inputs(folder: Path) -> None:
     subprocess.run([sys.executable, "-m", "data.generate", "--persons", "300", "--seed", "3", "--out", str(folder)],
                    cwd=REPO, check=True, capture_output=True)
     # Hostile text in a coded column (quarantined, so both are shown as examples on the
-    # data-quality page and in its CSV): a formula and a script.
+    # data-quality page and in its CSV): a formula and a script. Eight rows: a rule broken by
+    # 1 to 7 rows shows no example (their number would give the count).
     exchanges = folder / "timebank_exchanges.csv"
     first = exchanges.read_text().splitlines()[1].split(",")
     formula = '"' + HOSTILE_FORMULA.replace('"', '""') + '"'
     with open(exchanges, "a") as handle:
-        handle.write(f"HOSTILE1,{first[1]},{first[2]},{first[3]},1,2023-03-01,{HOSTILE_HTML},{formula}\n")
-        handle.write(f"HOSTILE2,{first[1]},{first[2]},{first[3]},1,2023-03-02,{HOSTILE_HTML},\"{HOSTILE_HTML}\"\n")
+        for i in range(0, 8, 2):
+            handle.write(f"HOSTILE{i + 1},{first[1]},{first[2]},{first[3]},1,2023-03-0{i + 1},{HOSTILE_HTML},{formula}\n")
+            handle.write(f"HOSTILE{i + 2},{first[1]},{first[2]},{first[3]},1,2023-03-0{i + 2},{HOSTILE_HTML},\"{HOSTILE_HTML}\"\n")
+        # and one exchange of "lots" of hours: a rule broken once, whose example the page must not list
+        handle.write(f"LOTS1,{first[1]},{first[2]},{first[3]},lots,2023-03-09,{first[6]},{first[7]}\n")
 
 
 def environment(inputs: Path, warehouse: Path, output: Path, dagster_home: Path, key: str | None = SECRET_KEY) -> dict:
