@@ -100,7 +100,7 @@ TITLE_SCRIPT = """
   function fit(gd){
     var full = gd._fullLayout, title = (gd.layout || {}).title;
     var text = title && (typeof title === 'string' ? title : title.text);
-    if (!full || !text) return;
+    if (!full || !text || !gd.clientWidth) return;  // a chart in a closed section is fitted when it opens
     var flat = text.split('<br>').join(' '), top = (gd.layout.margin || {}).t || 60;
     // the chart's own top margin: read again whenever a new layout brings another than the one set here last
     if (String(top) !== gd.dataset.set) gd.dataset.top = top;
