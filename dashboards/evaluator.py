@@ -35,18 +35,15 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     parts = []
     if m["readmission_effects"] is not None:
         r = m["readmission_effects"]
-        parts.append(pd.DataFrame({"result": "readmission: " + r["comparison"], "key": "readmission: " + r["comparison"],
-                                   "n_matched": r["n_matched"],
+        parts.append(pd.DataFrame({"result": "readmission: " + r["comparison"], "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd_after"], "covariates": r["covariates"]}))
     if m["reoffending_effects"] is not None:
         r = m["reoffending_effects"][m["reoffending_effects"]["measure"] == "binary_rate"]
-        parts.append(pd.DataFrame({"result": "reoffending: " + r["programme"], "key": "reoffending: " + r["programme"],
-                                   "n_matched": r["n_matched"],
+        parts.append(pd.DataFrame({"result": "reoffending: " + r["programme"], "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd"], "covariates": r["covariates"]}))
     if m["wellbeing_effects"] is not None:
         r = m["wellbeing_effects"]
-        parts.append(pd.DataFrame({"result": "well-being: " + r["star_version"] + " / " + r["area"],
-                                   "key": "wellbeing: " + r["star_version"] + " / " + r["area"], "n_matched": r["n_matched"],
+        parts.append(pd.DataFrame({"result": "well-being: " + r["star_version"] + " / " + r["area"], "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd_after"], "covariates": r["covariates"]}))
     rows = pd.concat(parts, ignore_index=True) if parts else None
     if rows is None or rows.empty:
@@ -56,8 +53,8 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     rows = rows[rows["max_abs_smd_after"].notna()].reset_index(drop=True)
     rows["balanced"] = (rows["max_abs_smd_after"] <= 0.1).map({True: "yes (≤ 0.1)", False: "no (> 0.1)"})
     # the figure is the largest over the covariate rows the next section publishes; none without them
-    rows["max_abs_smd_after"] = rows["key"].map(diagnostics_sections.largest_published_smd(m.get("comparison_balance"), rule))
-    rows = rows.drop(columns="key")
+    largest = diagnostics_sections.largest_published_smd(m.get("comparison_balance"), rule)  # keyed "wellbeing: ..."
+    rows["max_abs_smd_after"] = rows["result"].str.replace("well-being: ", "wellbeing: ", regex=False).map(largest)
     unlisted = rows["max_abs_smd_after"].isna() & ~rows["n_matched"].map(rule.hides)
     table = rule.table(rows.round(3), ["n_matched"], {"max_abs_smd_after": "n_matched", "balanced": "n_matched"},
                        name="balance")

@@ -189,15 +189,10 @@ class DisclosureRule:
 
     def secondary(self, frame: pd.DataFrame, count: str, groups: list[str]) -> pd.Series:
         """Rows to suppress as well: in each group (rows sharing ``groups``) with exactly one suppressed
-        ``count``, the row with the next smallest non-zero count (ONS/tau-ARGUS style, one pass)."""
-        extra = pd.Series(False, index=frame.index)
-        primary = frame[count].map(self.hides).astype(bool)
-        for _, rows in frame.groupby(groups, sort=False, dropna=False):
-            if primary[rows.index].sum() == 1 and len(rows) > 1:
-                others = rows[~primary[rows.index] & (rows[count].fillna(0) > 0)]
-                if not others.empty:
-                    extra[others[count].astype(float).idxmin()] = True
-        return extra
+        ``count``, the row with the next smallest non-zero count (ONS/tau-ARGUS style; :meth:`withheld_cells`
+        with one grouping, less the primary cells)."""
+        everything = pd.Series(True, index=frame.index)
+        return self.withheld_cells(frame, count, [(everything, groups)]) & ~frame[count].map(self.hides).astype(bool)
 
     def withheld_cells(self, frame: pd.DataFrame, count: str, groupings: list[tuple[pd.Series, list[str]]]) -> pd.Series:
         """Cells to withhold: ``count`` of 1..suppress_max, and, until none is left alone, the next smallest non-empty
