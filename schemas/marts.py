@@ -1060,7 +1060,7 @@ COMPARISON_BALANCE = Mart(
         Column('n_comparison_before', 'BIGINT', 'comparison people in the propensity model'),
         Column('n_treated_after', 'BIGINT', 'participants kept (matched, or weighted after support)'),
         Column('n_comparison_after', 'BIGINT', 'distinct comparison people used (matching) or with a positive weight (IPW)'),
-        Column('smallest_cell_before', 'DOUBLE', 'a 0/1 design column (a category level, a missing-value indicator): the fewest rows in a non-empty cell (with or without the level, in either group) before matching; empty for other columns. Not published: the page hides an SMD or variance ratio resting on 1-7'),
+        Column('smallest_cell_before', 'DOUBLE', 'a 0/1 design column (a category level, a missing-value indicator): the fewest people in a non-empty cell (with or without the level, in either group; a person with several rows counted once) before matching; empty for other columns. Not published: the page hides an SMD or variance ratio resting on 1-7'),
         Column('smallest_cell_after', 'DOUBLE', 'the same after matching or weighting (rows with a positive weight)'),
         RUN_ID,
     ),

@@ -88,18 +88,49 @@ def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None, taken: np.
 
 
 def _smallest_cell(X: np.ndarray, t: np.ndarray, c: np.ndarray, is_bin: np.ndarray,
-                   taken: np.ndarray | None = None) -> np.ndarray:
-    """Per binary design column, the fewest rows in any of its four cells (with and without the level, among the rows
-    ``t`` and ``c`` of the two groups, unweighted) that is not empty. The SMD and variance ratio of a 0/1 column give
-    back both groups' shares, so they rest on these cells (a level held by 1 participant of 312 reads as SMD -0.089
-    and variance ratio 0.306). Rows, not people: a comparison person matched on several days counts on each. NaN for
-    other columns or no such cell."""
-    n_t, n_c = float(np.count_nonzero(t)), float(np.count_nonzero(c))
-    ones_t, ones_c = _column_sums(X, t, taken=taken), _column_sums(X, c, taken=taken)
-    cells = np.rint(np.vstack([ones_t, n_t - ones_t, ones_c, n_c - ones_c]))
-    cells = np.where(cells > 0, cells, np.inf)
+                   taken: np.ndarray | None = None, people: np.ndarray | None = None) -> np.ndarray:
+    """Per binary design column, the fewest people in any of its four cells (with and without the level, among the
+    rows ``t`` and ``c`` of the two groups, unweighted) that is not empty. The SMD and variance ratio of a 0/1 column
+    give back both groups' shares, so they rest on these cells (a level held by 1 participant of 312 reads as SMD
+    -0.089 and variance ratio 0.306). ``people``: each row's person (codes 0..P-1), when a person can have several
+    rows (a comparison person at risk on several days, or reused by matching with replacement); a person is in a cell
+    when any of their rows in the group is, so one person reused on 8 days is 1, not 8. Without it each row is a
+    person. NaN for other columns or no such cell."""
+    if people is None:
+        n_t, n_c = float(np.count_nonzero(t)), float(np.count_nonzero(c))
+        ones_t, ones_c = _column_sums(X, t, taken=taken), _column_sums(X, c, taken=taken)
+        cells = np.vstack([ones_t, n_t - ones_t, ones_c, n_c - ones_c])
+    else:
+        cells = np.vstack([_people_with(X, g, is_bin, taken, people) for g in (t, c)])
+    cells = np.where(np.rint(cells) > 0, np.rint(cells), np.inf)
     smallest = cells.min(axis=0)
     return np.where(is_bin & np.isfinite(smallest), smallest, np.nan)
+
+
+def _people_with(X: np.ndarray, group: np.ndarray, is_bin: np.ndarray, taken: np.ndarray | None,
+                 people: np.ndarray) -> np.ndarray:
+    """Two rows of counts per design column: the distinct people of ``group`` with a row holding the level (1), and
+    with a row without it (0); zeros for a non-binary column. The levels of each row of ``X`` are packed 64 columns
+    to a word, and each person's words are or-ed over their rows (``numpy.bitwise_or.at``): one word per row is read
+    for every 64 columns, and nothing is sorted."""
+    columns = np.flatnonzero(is_bin)
+    out = np.zeros((2, X.shape[1]))
+    who = people[group]
+    rows = np.flatnonzero(group) if taken is None else taken[group]
+    size = int(people.max()) + 1 if len(people) else 0
+    for first in range(0, len(columns), 64):
+        block = columns[first:first + 64]
+        bits = np.left_shift(np.uint64(1), np.arange(len(block), dtype=np.uint64))
+        packed = np.concatenate([np.bitwise_or.reduce(np.where(X[i:i + CHUNK_ROWS, block] == 1, bits, np.uint64(0)),
+                                                      axis=1) for i in range(0, max(len(X), 1), CHUNK_ROWS)])
+        words = packed[rows]
+        held, lacked = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.uint64)
+        np.bitwise_or.at(held, who, words)
+        np.bitwise_or.at(lacked, who, words ^ np.bitwise_or.reduce(bits))
+        for j, col in enumerate(block):
+            out[0, col] = np.count_nonzero(held & bits[j])
+            out[1, col] = np.count_nonzero(lacked & bits[j])
+    return out
 
 
 def _ratio(a, b):
@@ -119,6 +150,8 @@ def balance_table(
     threshold: float = SMD_THRESHOLD,
     before_rows: np.ndarray | None = None,
     after_rows: np.ndarray | None = None,
+    people_before: np.ndarray | None = None,
+    people_after: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Balance before and after, one row per design column.
 
@@ -131,8 +164,12 @@ def balance_table(
     ``vr_before``, ``vr_after``, ``flag`` (|smd_after| > ``threshold``),
     ``vr_flag``, ``source`` (the covariate the column came from),
     ``mean_treated_after``, ``mean_comparison_after``, and for a ``binary`` column the fewest
-    rows in a non-empty cell, ``smallest_cell_before`` and ``smallest_cell_after``
+    people in a non-empty cell, ``smallest_cell_before`` and ``smallest_cell_after``
     (unweighted, rows with a positive weight after; :func:`_smallest_cell`).
+
+    ``people_before``, ``people_after``: each row's person (codes 0..P-1) before and after,
+    when a person can have several rows; without them each row before, and each row after,
+    is a person.
     """
     cols = list(X_before.columns)
     tb = np.asarray(treated_before, dtype=bool)
@@ -162,8 +199,9 @@ def balance_table(
             "source": [(source or {}).get(c, c) for c in cols],
             "mean_treated_after": mta,
             "mean_comparison_after": mca,
-            "smallest_cell_before": _smallest_cell(Xb, tb, ~tb, is_bin, before_rows),
-            "smallest_cell_after": _smallest_cell(Xa, ta & kept, ~ta & kept, is_bin, after_rows),
+            "smallest_cell_before": _smallest_cell(Xb, tb, ~tb, is_bin, before_rows, people_before),
+            "smallest_cell_after": _smallest_cell(Xa, ta & kept, ~ta & kept, is_bin, after_rows,
+                                                  people_after),
         }
     )
     return table

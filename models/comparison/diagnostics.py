@@ -16,8 +16,9 @@ Balance (``marts.comparison_balance``), one row per design column of the propens
   in the propensity model); ``n_treated_after`` / ``n_comparison_after``: participants kept
   and distinct comparison people used (``n_matched``, ``n_control_matched``).
 * ``smallest_cell_before`` / ``smallest_cell_after``: for a 0/1 design column (a category
-  level, a missing-value indicator), the fewest rows in a non-empty cell (with or without
-  the level, in either group); the page publishes no SMD or variance ratio resting on 1-7.
+  level, a missing-value indicator), the fewest people in a non-empty cell (with or without
+  the level, in either group; a person on several trial days or in several matched sets
+  counted once); the page publishes no SMD or variance ratio resting on 1-7.
 
 Overlap (``marts.propensity_overlap``), one row per result x group x bin:
 

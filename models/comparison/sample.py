@@ -545,8 +545,10 @@ def match(
         )
 
     # ----------------------------------------------------------------- balance
+    # a person can hold several rows: one per trial day at risk (``cluster``), or one per set reusing them
     bal = balance_table(X, tb, X, tb[local], w, source=design.source, binary=binary, before_rows=pattern,
-                        after_rows=pattern[local])
+                        after_rows=pattern[local], people_before=person,
+                        people_after=local if person is None else person[local])
     flagged = bal.loc[bal["flag"], "covariate"].tolist()
     if flagged:
         warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")

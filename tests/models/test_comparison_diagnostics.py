@@ -171,3 +171,71 @@ def test_balance_gives_each_binary_column_its_smallest_non_empty_cell():
     assert np.isnan(table.loc["age", "smallest_cell_before"]) and np.isnan(table.loc["age", "smallest_cell_after"])
     common = X.assign(level=[1, 1, 1, 1, 1, 1, 1, 1, 1, 0])  # cells 4, 0, 5, 1: the comparison person without it
     assert balance_table(common, treated, common, treated, weights, binary=["level"])["smallest_cell_before"].iloc[0] == 1
+
+
+def test_balance_counts_people_not_rows_in_a_cell():
+    """One comparison person holds the level on 9 trial days: 9 rows, 1 person. Rows 0-1 are the 2 participants (no
+    level), rows 2-10 comparison person 7, rows 11-14 comparison people 8-11 (no level): cells 0, 2, 1 and 4, so the
+    smallest is 1 (it was 9 when rows were counted). After, the participants are matched with replacement to person 7's
+    day 1 row twice and to person 8 once: the person with the level is 1 cell, not 2 rows."""
+    from models.comparison.balance import balance_table
+
+    level = np.r_[0, 0, np.ones(9), 0, 0, 0, 0].astype(float)
+    X = pd.DataFrame({"level": level})
+    treated = np.r_[True, True, np.zeros(13, dtype=bool)]
+    person = np.r_[0, 1, np.full(9, 7), 8, 9, 10, 11]
+    by_rows = balance_table(X, treated, X, treated, np.ones(15), binary=["level"])
+    assert by_rows["smallest_cell_before"].iloc[0] == 2  # the two participants without it; person 7 counted 9 times
+    rows_after = np.array([0, 1, 2, 2, 11])  # positions: participants 0, 1; person 7's first day twice; person 8
+    table = balance_table(X, treated, X.iloc[rows_after].reset_index(drop=True), treated[rows_after], np.ones(5),
+                          binary=["level"], people_before=person, people_after=person[rows_after])
+    assert table["smallest_cell_before"].iloc[0] == 1 and table["smallest_cell_after"].iloc[0] == 1
+    again = balance_table(X, treated, X.iloc[rows_after].reset_index(drop=True), treated[rows_after], np.ones(5),
+                          binary=["level"])
+    assert again["smallest_cell_after"].iloc[0] == 1  # rows after: person 8 is the only comparison row without it
+    assert table["smd_before"].equals(again["smd_before"])  # the statistics do not change
+
+
+def test_counting_people_is_counting_rows_when_each_row_is_a_person():
+    """70 binary columns (two words of 64) over rows held as patterns: with every row its own person, the people
+    counts equal the row counts, column by column."""
+    from models.comparison.balance import balance_table
+
+    rng = np.random.default_rng(5)
+    patterns = pd.DataFrame(rng.random((40, 70)) < np.linspace(0.02, 0.9, 70), dtype=float)
+    patterns.columns = [f"b{j}" for j in range(70)]
+    rows = rng.integers(0, 40, 3000)
+    treated = rng.random(3000) < 0.2
+    weights = (rng.random(3000) < 0.7).astype(float)
+    kw = dict(binary=list(patterns.columns), before_rows=rows, after_rows=rows)
+    plain = balance_table(patterns, treated, patterns, treated, weights, **kw)
+    people = balance_table(patterns, treated, patterns, treated, weights, **kw, people_before=np.arange(3000),
+                           people_after=np.arange(3000))
+    pd.testing.assert_frame_equal(plain, people)
+    merged = balance_table(patterns, treated, patterns, treated, weights, **kw, people_before=rows // 2,
+                           people_after=rows // 2)  # rows sharing a pattern pair share a person: fewer people
+    assert (merged["smallest_cell_before"] <= plain["smallest_cell_before"]).all()
+    assert (merged["smallest_cell_before"] < plain["smallest_cell_before"]).any()
+
+
+def test_the_engine_counts_a_person_on_many_trial_days_once():
+    """Trial rows, one per person and day at risk: comparison person "p-rare" is the only comparison person of area
+    "C" (9 participants live there), on 10 days. The balance table's smallest cell for area C is that one person, not
+    10 rows, before matching; after (with replacement, so a row can be reused) it is at most that one person."""
+    rng = np.random.default_rng(3)
+    n_t, n_c = 60, 300
+    df = pd.DataFrame({
+        "person": [f"t{i}" for i in range(n_t)] + [f"c{i}" for i in range(n_c)],
+        "took_part": np.r_[np.ones(n_t), np.zeros(n_c)].astype(int),
+        "age": rng.normal(50, 10, n_t + n_c),
+        "area": rng.choice(["A", "B"], n_t + n_c),
+    })
+    rare = pd.DataFrame({"person": ["p-rare"] * 10, "took_part": 0, "age": rng.normal(50, 10, 10), "area": "C"})
+    df = pd.concat([df, rare], ignore_index=True)
+    df.loc[:8, "area"] = "C"
+    df["readmitted"] = (rng.random(len(df)) < 0.2).astype(int)
+    res = estimate_effect(df, "took_part", "readmitted", ["age", "area"], "binary", cluster="person", replace=True,
+                          caliper=None, seed=1)
+    cell = res.balance.set_index("covariate").loc["area[C]"]
+    assert cell["smallest_cell_before"] == 1
+    assert np.isnan(cell["smallest_cell_after"]) or cell["smallest_cell_after"] == 1

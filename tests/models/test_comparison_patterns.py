@@ -96,5 +96,6 @@ def test_match_on_patterns_fits_and_balances_as_on_the_rows():
     assert np.max(np.abs(m.propensity.params.to_numpy() - ref.params.to_numpy())) < 1e-8
     assert np.max(np.abs(m.logit - np.log(ref.predict() / (1 - ref.predict())))) < 1e-8
     expected = balance_table(pd.DataFrame(X, columns=m.X.columns), m.treated, pd.DataFrame(X[m.local], columns=m.X.columns),
-                             m.treated[m.local], m.weight, source=m.source, binary=m.binary)
+                             m.treated[m.local], m.weight, source=m.source, binary=m.binary, people_before=m.person,
+                             people_after=m.person[m.local])
     pd.testing.assert_frame_equal(m.balance, expected, check_exact=True)
