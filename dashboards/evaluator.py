@@ -20,6 +20,8 @@ import plotly.graph_objects as go
 
 from dashboards import charts, coverage, diagnostics_sections, provenance, wording
 from models.disclosure import SUPPRESSED, DisclosureRule
+from models.wellbeing.effects import MEAN_OF_AREAS
+from models.wellbeing.settings import SHARED_MATCH_DESIGNS
 from dashboards.headlines import illustrative
 from dashboards.labels import money, plural
 from dashboards.marts import demo_run, read, unavailable
@@ -41,8 +43,11 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
         r = m["reoffending_effects"][m["reoffending_effects"]["measure"] == "binary_rate"]
         parts.append(pd.DataFrame({"result": "reoffending: " + r["programme"], "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd"], "covariates": r["covariates"]}))
+    shared = 0
     if m["wellbeing_effects"] is not None:
         r = m["wellbeing_effects"]
+        own = (r["area"] == MEAN_OF_AREAS) | ~r["design"].isin(SHARED_MATCH_DESIGNS)  # the rest share their Star's
+        shared, r = int((~own).sum()), r[own]
         parts.append(pd.DataFrame({"result": "well-being: " + r["star_version"] + " / " + r["area"], "n_matched": r["n_matched"],
                                    "max_abs_smd_after": r["max_abs_smd_after"], "covariates": r["covariates"]}))
     rows = pd.concat(parts, ignore_index=True) if parts else None
@@ -68,10 +73,14 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                          height=max(320, 60 + 22 * len(rows)))
     off = int((table["balanced"] == "no (> 0.1)").sum())
     small = int(rows["n_matched"].map(rule.hides).sum())
+    left_out = [f"{int(unlisted.sum())} with no such rows not drawn" if unlisted.any() else "",
+                f"{small} on a matched group of 1 to {rule.suppress_max} not shown" if small else "",
+                f"{plural(shared, 'well-being result')} per area or for a reliable change not listed: each is estimated "
+                "on its Star's matched sample, whose 'mean of areas' row gives their balance" if shared else ""]
     return Section(title, f"{plural(len(drawn), 'matched comparison')} drawn; {off} of the {len(table) - small} published "
                    f"leave at least one covariate with |SMD| above 0.1 (circles balanced, crosses not). Each point is the "
-                   f"largest |SMD| among the covariate rows published in the next section; {int(unlisted.sum())} with no "
-                   f"such rows not drawn; {small} on a matched group of 1 to {rule.suppress_max} not shown.",
+                   f"largest |SMD| among the covariate rows published in the next section."
+                   + "".join(f" {part[0].upper()}{part[1:]}." for part in left_out if part),
                    figure=figure, table=table, csv_name="evaluator-balance.csv", collapsed=True,
                    note="Every covariate, before and after matching: the next section.")
 

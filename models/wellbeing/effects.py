@@ -52,7 +52,7 @@ import pandas as pd
 from models.comparison import ComparisonError, estimate, estimate_effect, match
 from models.wellbeing.change import AT_LEAST_ONE_AREA
 from models.wellbeing.journeys import person_covariates
-from models.wellbeing.settings import WellbeingSettings
+from models.wellbeing.settings import SHARED_MATCH_DESIGNS, WellbeingSettings
 from models.wellbeing.tables import (
     ALL,
     EFFECTS,
@@ -233,10 +233,10 @@ def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
 def effects_results(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, dict]:
     """marts.wellbeing_effects rows (one per comparison attempted) and the engine results of the matches,
     keyed by (star_version, area)."""
-    if settings.design == "joined_by_last_reading":
-        rows, results = _earlier_design(con, settings)
-    else:
+    if settings.design in SHARED_MATCH_DESIGNS:
         rows, results = _trial_design(con, settings)
+    else:
+        rows, results = _earlier_design(con, settings)
     if not rows:
         return empty(EFFECTS).drop(columns="run_id"), {}
     out = mart(EFFECTS).frame(rows)

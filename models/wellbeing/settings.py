@@ -62,6 +62,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.wellbeing.scales import default_reliability, default_sem
 
+#: designs whose per-area and reliable-change rows are estimated on their instrument's matched sample (the
+#: ``mean_of_areas`` comparison's ``match()``), so they have no balance or overlap of their own
+SHARED_MATCH_DESIGNS = ("prior_reading", "new_joiners")
+
 
 def _check_keys(values: dict[str, float], what: str) -> dict[str, float]:
     for key in values:

@@ -191,3 +191,27 @@ def test_the_signed_rank_p_value_is_withheld_with_a_suppressed_number_improved()
     row = change_table_section(change, DisclosureRule()).table.iloc[0]
     assert row["wilcoxon_p"] == SUPPRESSED and row["n_improved"] == SUPPRESSED and row["pct_improved"] == SUPPRESSED
     assert row["mean_change"] == 0.3 and row["ci_low"] == -0.4 and row["n_paired"] == 10
+
+
+def test_balance_lists_a_stars_per_area_results_once_when_they_share_its_matched_sample():
+    """Under the target-trial design each Star's areas are estimated on its 'mean of areas' match, which alone has
+    covariate rows: the two area results are folded into that row (listed, they read * and counted as 'no' twice
+    more). Under the earlier design each area has its own match and its own row."""
+    from dashboards.evaluator import balance_section
+
+    effects = pd.DataFrame({"star_version": ["recovery_star"] * 3, "area": ["mean_of_areas", "work", "trust_hope"],
+                            "n_matched": [40] * 3, "max_abs_smd_after": [0.3] * 3, "covariates": ["age"] * 3,
+                            "design": ["prior_reading"] * 3})
+    balance = pd.DataFrame({"result": ["wellbeing: recovery_star / mean_of_areas"], "covariate": ["age"],
+                            "smd_after": [0.3], "n_treated_after": [40], "n_comparison_after": [80],
+                            "smallest_cell_after": [float("nan")]})
+    marts = {"readmission_effects": None, "reoffending_effects": None, "wellbeing_effects": effects,
+             "comparison_balance": balance}
+    section = balance_section(marts, DisclosureRule())
+    assert section.table["result"].tolist() == ["well-being: recovery_star / mean_of_areas"]
+    assert section.table["max_abs_smd_after"].tolist() == [0.3]
+    assert "2 well-being results per area or for a reliable change not listed" in section.summary
+    assert "1 of the 1 published" in section.summary
+    earlier = balance_section({**marts, "wellbeing_effects": effects.assign(design="joined_by_last_reading")},
+                              DisclosureRule())
+    assert len(earlier.table) == 3 and "not listed" not in earlier.summary
