@@ -92,30 +92,49 @@ TABLE_SCRIPT = """
 })();
 """
 #: A chart title wider than its chart (a phone at 320-390 px, a zoomed page: WCAG 2.2 1.4.10 Reflow) is broken
-#: into lines that fit, measured in the title's own font, and the top margin grows to hold them; it is redone after
-#: every draw (a filter's new figure, a resize), and undone when the chart is wide enough again.
+#: into lines that fit, measured in the title's own font, and the top margin grows to hold them; so is an x-axis title
+#: wider than the room either side of its axis's centre (the axis sits right of the y labels, so a centred title ran off
+#: the right edge). It is redone after every draw (a filter's new figure, a resize), and undone when the chart is wide
+#: enough again.
 TITLE_SCRIPT = """
 (function(){
   var canvas = document.createElement('canvas').getContext('2d');
-  function fit(gd){
-    var full = gd._fullLayout, title = (gd.layout || {}).title;
-    var text = title && (typeof title === 'string' ? title : title.text);
-    if (!full || !text || !gd.clientWidth) return;  // a chart in a closed section is fitted when it opens
-    var flat = text.split('<br>').join(' '), top = (gd.layout.margin || {}).t || 60;
-    // the chart's own top margin: read again whenever a new layout brings another than the one set here last
-    if (String(top) !== gd.dataset.set) gd.dataset.top = top;
-    var font = full.title.font, room = 0.9 * gd.clientWidth - 10;
+  function textOf(title){ return title && (typeof title === 'string' ? title : title.text); }
+  function wrap(text, font, room){
     canvas.font = font.size + 'px ' + font.family;
     var lines = [], line = '';
-    flat.split(' ').forEach(function(word){
+    text.split('<br>').join(' ').split(' ').forEach(function(word){
       var next = line ? line + ' ' + word : word;
       if (line && canvas.measureText(next).width > room){ lines.push(line); line = word; } else { line = next; }
     });
     lines.push(line);
-    var wrapped = lines.join('<br>'), want = +gd.dataset.top + (lines.length - 1) * Math.ceil(1.3 * font.size);
-    if (wrapped === text && top === want) return;
-    gd.dataset.set = want;
-    Plotly.relayout(gd, {'title.text': wrapped, 'margin.t': want});
+    return lines;
+  }
+  function fit(gd){
+    var full = gd._fullLayout, layout = gd.layout || {}, text = textOf(layout.title), update = {};
+    if (!full || !gd.clientWidth) return;  // a chart in a closed section is fitted when it opens
+    if (text){
+      var top = (layout.margin || {}).t || 60;
+      // the chart's own top margin: read again whenever a new layout brings another than the one set here last
+      if (String(top) !== gd.dataset.set) gd.dataset.top = top;
+      var lines = wrap(text, full.title.font, 0.9 * gd.clientWidth - 10), wrapped = lines.join('<br>');
+      var want = +gd.dataset.top + (lines.length - 1) * Math.ceil(1.3 * full.title.font.size);
+      if (wrapped !== text) update['title.text'] = wrapped;
+      if (top !== want){ update['margin.t'] = want; gd.dataset.set = want; }
+    }
+    Object.keys(full).filter(function(k){ return /^xaxis[0-9]*$/.test(k); }).forEach(function(k){
+      var ax = full[k], own = textOf((layout[k] || {}).title);
+      if (!own || !ax.title || !ax._length) return;
+      // once per width and title: the lines move the bottom margin, which can move the y ticks, the left margin and
+      // so the room, and fitting again on every draw could then go back and forth without end
+      var key = gd.clientWidth + '|' + own.split('<br>').join(' ');
+      if (gd.dataset['fit' + k] === key) return;
+      gd.dataset['fit' + k] = key;
+      var centre = ax._offset + ax._length / 2, room = 2 * Math.min(centre, gd.clientWidth - centre) - 10;
+      var fitted = wrap(own, ax.title.font, room).join('<br>');
+      if (fitted !== own) update[k + '.title.text'] = fitted;
+    });
+    if (Object.keys(update).length) Plotly.relayout(gd, update);
   }
   document.querySelectorAll('.js-plotly-plot').forEach(function(gd){
     gd.on('plotly_afterplot', function(){ fit(gd); });
@@ -186,8 +205,10 @@ DEMO_BANNER = ("Demo: every figure on this page comes from synthetic people made
                "are made up too. Nothing here describes real people or real services.")
 
 
-#: Every chart's legend: under the plot, left aligned.
-LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"}
+#: Every chart's legend: at the foot of the chart (``yref`` "container"), left aligned. The bottom margin grows to hold
+#: it under the x-axis title, however many lines a narrow screen breaks that title into (a legend placed a share of the
+#: plot's height below the plot ran into a title of two lines).
+LEGEND = {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0, "xanchor": "left"}
 AXES = ("x", "y", "theta", "labels")
 
 

@@ -202,6 +202,18 @@ def test_every_page_and_chart_title_fits_a_390_px_phone_without_sideways_scroll(
         return t.right > box.right + 1 || t.left < box.left - 1;
     }).map(gd => gd.id)""")
     assert clipped == []
+    # so does every x-axis title (centred on the axis, right of the y labels, they ran off the right edge), and none
+    # runs into the legend under it
+    axis_titles = page.evaluate("""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+        const box = gd.getBoundingClientRect(), legend = gd.querySelector('g.legend');
+        const l = legend && legend.getBoundingClientRect().width ? legend.getBoundingClientRect() : null;
+        return Array.from(gd.querySelectorAll('.g-xtitle text, .g-x2title text')).filter(t => {
+            const a = t.getBoundingClientRect();
+            const hit = l && a.top < l.bottom - 1 && a.bottom > l.top + 1 && a.left < l.right - 1 && a.right > l.left + 1;
+            return a.right > box.right + 1 || a.left < box.left - 1 || hit;
+        }).map(t => gd.id + ': ' + t.textContent);
+    })""")
+    assert axis_titles == []
     if name == "evaluator.html":  # a drop-down changes the title: the margin follows it, and comes back
         margins = page.evaluate("""async () => {
             const gd = document.getElementById('chart-balance-before-and-after-matching'), out = [gd.layout.margin.t];
