@@ -66,17 +66,18 @@ def _number(v) -> float | None:
 
 def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule,
                     withheld: Withheld) -> Section:
-    """Per funder: grants, money, hours bought, two-way participation, reserved pot and its split."""
+    """Per funder: grants, money, hours of exchange while they ran, two-way participation, reserved pot and its split."""
     title = "Your grants at a glance"
     if grants is None or grants.empty:
         return unavailable(title, {"marts.grant_metrics": grants})
     table = published_grants(grants, rule)
     rows, items = [], []
     for funder, g in table.groupby("funder", sort=True):
-        shown = g[(g["active_members"].astype(object) != SUPPRESSED) & (g["two_way_members"].astype(object) != SUPPRESSED)]
+        counted = g[g["active_members"].astype(object) != SUPPRESSED]  # hours and costs rest on the active members
+        shown = counted[counted["two_way_members"].astype(object) != SUPPRESSED]
         active = sum(_number(v) or 0 for v in shown["active_members"])
         two_way = sum(_number(v) or 0 for v in shown["two_way_members"])
-        hours = sum(_number(v) or 0 for v in shown["hours_exchanged"])
+        hours = sum(_number(v) or 0 for v in counted["hours_exchanged"])
         share = two_way / active if active else None
         pot = None if allocation is None or allocation.empty else allocation[allocation["funder"] == funder]
         pot_total = float(pot["reserved_pot"].iloc[0]) if pot is not None and not pot.empty else None
@@ -87,21 +88,28 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                      "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
                      "two_way_members": two_way, "two_way_share": None if share is None else round(share, 3),
                      "reserved_pot": pot_total, "pot_split": split})
-        withheld_note = (f" ({plural(len(g) - len(shown), 'grant')} with 1 to {rule.suppress_max} active or two-way "
-                         "members left out of the hours and participation)") if len(shown) < len(g) else ""
+        left_out = "; ".join(part for part in (
+            f"{plural(len(g) - len(counted), 'grant')} with 1 to {rule.suppress_max} active members left out"
+            if len(counted) < len(g) else "",
+            f"{plural(len(counted) - len(shown), 'grant')} with 1 to {rule.suppress_max} members who both gave and "
+            "received left out of the participation" if len(shown) < len(counted) else "") if part)
         items.append(f"<li><p class='head'>{html.escape(str(funder))}</p><p>{html.escape(plural(len(g), 'grant'))} worth "
-                     f"{money(g['amount'].sum())}; they bought {hours:,.0f} hours of exchange among about {active:,.0f} active "
-                     f"members, of whom {pct(share)} both gave and received{html.escape(withheld_note)}."
+                     f"{money(g['amount'].sum())}; their time banks logged {hours:,.0f} hours of exchange while they ran. "
+                     f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
+                     f"received{html.escape(f' ({left_out})' if left_out else '')}."
                      + (f" Reserved reciprocity pot {money(pot_total, True)}, split: {html.escape(split)}." if pot_total else "")
                      + "</p></li>")
     frame = rule.no_counts(pd.DataFrame(rows), "sums of published grant rows only (member counts already rounded; grants "
-                                               "with a suppressed count left out)", "funder summary")
+                                               "with a suppressed active count left out, and of the members and "
+                                               "participation those with a suppressed two-way count too)", "funder summary")
     return Section(title, f"{plural(len(rows), 'funder')}, {plural(len(grants), 'grant')}, "
-                   f"{money(grants['amount'].sum())} in all. Each funder's hours bought, two-way participation and reserved "
-                   "pot, from the grant rows below.", html=f"<ul class='verdicts'>{''.join(items)}</ul>", table=frame,
+                   f"{money(grants['amount'].sum())} in all. Each funder's hours of exchange while its grants ran, two-way "
+                   "participation and reserved pot, from the grant rows below.", html=f"<ul class='verdicts'>{''.join(items)}</ul>", table=frame,
                    csv_name="funder-summary.csv", show_table=False,
                    note="Two-way participation: members who both gave and received, over active members, from the published "
-                        "(rounded) counts.")
+                        "(rounded) counts. The hours and members are what happened in a time bank while each grant ran, "
+                        "not what that grant alone paid for: a member active under two grants is counted under each, and "
+                        "another funder's grant to the same time bank may cover the same hours.")
 
 
 def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> list[Section]:
@@ -173,6 +181,7 @@ def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.Dat
         if hidden.sum() == 1 and len(rows) > 1:
             other = rows[~hidden]["allocation"].astype(float).idxmin()
             out.loc[other, ["reciprocity_index", "allocation_share", "allocation"]] = SUPPRESSED
+    withheld.add("allocation", out, ["grant_id"])  # the sensitivity table's base allocation is this allocation
     return out
 
 
@@ -197,7 +206,8 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                    figure=figure, table=table, csv_name="funder-allocation.csv")
 
 
-def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
+def sensitivity_section(sensitivity: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule,
+                        withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
         return unavailable(title, {"marts.reciprocity_allocation_sensitivity": sensitivity})
@@ -207,7 +217,10 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     for c in ("base", "low", "high"):
         summary[c] = summary[c] / 100
     summary["range"] = summary["high"] - summary["low"]
-    hidden = summary["grant_id"].isin({k[0] for k in withheld.keys.get("reciprocity_index", set())})
+    if allocation is not None and not allocation.empty:
+        published_allocation(allocation, withheld)  # records the grants whose allocation is withheld, secondary ones too
+    keys = withheld.keys.get("reciprocity_index", set()) | withheld.keys.get("allocation", set())
+    hidden = summary["grant_id"].isin({k[0] for k in keys})
     summary = summary[~hidden]
     label = charts.esc(summary["funder"] + ": " + summary["grant_id"])
     figure = go.Figure([
@@ -235,9 +248,10 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     sections = [*coverage.sections(m, "reciprocity"), summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld), *grants,
                 component_section(m["timebank_activity"], rule),
                 allocation_section(m["reciprocity_allocation"], rule, withheld),
-                sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
+                sensitivity_section(m["reciprocity_allocation_sensitivity"], m["reciprocity_allocation"], rule, withheld)]
     return Page("funder.html", "For funders", "What each grant bought, how reciprocal the exchanges it paid for were, and how "
                 "a reserved pot would be shared by reciprocity, with how much that depends on the choices made. Counts of 1 to "
-                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with such a "
-                "count shows * for its index and its share of the pot too.", sections,
+                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
+                f"{rule.suppress_max} active members shows * for its hours, costs, index and share of the pot too, and so "
+                "does one more grant of its funder, so that the pot cannot give its share back.", sections,
                 demo=demo_run(con))

@@ -24,7 +24,7 @@ MARTS = (*commissioner.MARTS, "grant_metrics")
 
 WHERE = (("commissioner.html", "Commissioners", "one verdict per outcome against a matched comparison, headline figures, "
           "funnel plots, trends, distance travelled per Star area; filter by time bank, area and year"),
-         ("funder.html", "Funders", "your grants at a glance: hours bought, two-way participation, your reciprocity pot and "
+         ("funder.html", "Funders", "your grants at a glance: hours of exchange while they ran, two-way participation, your reciprocity pot and "
           "its split; then every grant's metrics"),
          ("evaluator.html", "Evaluators", "provenance (run, code version, input hashes), what you can and cannot say, "
           "balance, overlap, survival, Cox and mixed models, the SROI impact map and tornado"),
