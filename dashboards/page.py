@@ -142,6 +142,11 @@ TITLE_SCRIPT = """
   });
 })();
 """
+#: Every chart's toolbar holds one button, "Download plot as a png": plotly's default of about ten (zoom, pan, select,
+#: "Share chart...", which uploads the chart to Plotly Cloud) put 110 of a page's 136 tab stops in toolbars, and a
+#: published chart must not be sent anywhere from the reader's browser. A drag still zooms; a double click resets.
+CHART_CONFIG = {"responsive": True, "displaylogo": False, "modeBarButtons": [["toImage"]], "showSendToCloud": False,
+                "toImageButtonOptions": {"format": "png", "scale": 2}}
 #: Tables longer than this are paged and searchable on the page (the CSV holds every row).
 PAGE_ROWS = 20
 
@@ -441,7 +446,7 @@ def render(page: Page, out_dir: Path) -> Path:
             style(section.figure, section.title)
             parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(words(section.summary), quote=True)}'>"
                          + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}",
-                                                  config={"responsive": True, "displaylogo": False})
+                                                  config=CHART_CONFIG)
                          + "</div>")
         if section.table is not None:
             checks.append(_checked(section))

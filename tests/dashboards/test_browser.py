@@ -58,6 +58,10 @@ def test_page_renders_every_chart_without_console_errors(demo_run, browser, name
     assert page.evaluate(UNDRAWN) == []
     minimum = {"index.html": 0, "data-quality.html": 0, "commissioner.html": 8, "funder.html": 4, "evaluator.html": 4}[name]
     assert page.evaluate(DRAWN) >= minimum
+    # a chart's toolbar offers the PNG download and nothing else: no "Share chart..." to Plotly Cloud, and no ten tab
+    # stops per chart
+    buttons = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'))")
+    assert set(buttons) <= {"Download plot as a PNG"} and len(buttons) == page.locator("div.chart").count()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name.replace(".html", ".png")), full_page=True)
     page.close()
