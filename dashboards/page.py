@@ -40,7 +40,7 @@ header nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}header a{color:#fff}head
 .demo-tag{display:inline-block;background:#fd0;color:#0b0c0c;font-size:.75rem;font-weight:700;padding:0 .35rem;margin-left:.3rem;border:1px solid #0b0c0c}
 main{padding:.8rem 1rem;max-width:1200px;margin:0 auto}
 section{background:#fff;border:1px solid #b1b4b6;margin:1rem 0;padding:.8rem 1rem;min-width:0}
-section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;font-weight:700;font-size:1.2rem;padding:.2rem 0}
+section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;font-weight:700;font-size:1.2rem;padding:.2rem 0}details>summary h2{display:inline;font-size:1.2rem;margin:0}
 .table-wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -460,7 +460,7 @@ def render(page: Page, out_dir: Path) -> Path:
             parts.append(f"<p class='note'>{html.escape(words(section.note))}</p>")
         title = html.escape(section.title)
         if section.collapsed:
-            body.append(f"<section id='{sid}' aria-labelledby='{sid}-h'><details><summary id='{sid}-h'>{title}</summary>"
+            body.append(f"<section id='{sid}' aria-labelledby='{sid}-h'><details><summary><h2 id='{sid}-h'>{title}</h2></summary>"
                         + "".join(parts) + "</details></section>")
         else:
             body.append(f"<section id='{sid}' aria-labelledby='{sid}-h'><h2 id='{sid}-h'>{title}</h2>" + "".join(parts)

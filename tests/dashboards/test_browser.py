@@ -62,6 +62,9 @@ def test_page_renders_every_chart_without_console_errors(demo_run, browser, name
     # stops per chart
     buttons = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'))")
     assert set(buttons) <= {"Download plot as a PNG"} and len(buttons) == page.locator("div.chart").count()
+    # every section is a heading in the page's outline, a closed one too (its title was a bare <summary>)
+    assert page.evaluate("""() => Array.from(document.querySelectorAll('main section')).filter(s =>
+        !s.querySelector(':scope > h2, :scope > details > summary > h2')).map(s => s.id)""") == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name.replace(".html", ".png")), full_page=True)
     page.close()
