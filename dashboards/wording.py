@@ -40,12 +40,15 @@ def rate_difference_sentence(estimate: float, low: float, high: float) -> str:
                                direction(judge(low, high, 0.0, True), "a reduction", "an increase"))
 
 
-def _cautions(n: int, smd: float | None, covariates: str) -> str:
+def _cautions(published_n: int, smd: float | None, covariates: str) -> str:
+    """What the reader cannot say. The Justice Data Lab's minimum is judged on the published (rounded) count, so the
+    caution cannot tell the reader on which side of 60 a count shown as "60" lies."""
     words = [f"You cannot say the programme caused the difference: matching balances only what was measured ({covariates})."]
     if not pd.isna(smd) and smd > 0.1:  # no figure: the largest may be a column too rare to publish (evaluator page)
         words.append("Balance was not reached on every covariate (an |SMD| above 0.1 after matching).")
-    if n < JDL_MINIMUM:
-        words.append(f"Fewer than {JDL_MINIMUM} matched participants (the Justice Data Lab minimum): treat it with caution.")
+    if published_n <= JDL_MINIMUM:
+        words.append(f"About {JDL_MINIMUM} matched participants or fewer, where the Justice Data Lab asks for at least "
+                     f"{JDL_MINIMUM}: treat it with caution.")
     return " ".join(words)
 
 
@@ -74,11 +77,12 @@ def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp
     if verdict == "inconclusive":
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group. The difference of "
                f"{est:+.1f} {unit} is inconclusive: the true difference is likely {span}.")
-        cannot = "You cannot say the programme had no effect, or that it had one: the data cannot tell. " + _cautions(n, smd, covariates)
+        cannot = ("You cannot say the programme had no effect, or that it had one: the data cannot tell. "
+                  + _cautions(row["n_matched"], smd, covariates))
     else:
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group, a {verdict} of "
                f"{est:+.1f} {unit}, likely {span}.")
-        cannot = _cautions(n, smd, covariates)
+        cannot = _cautions(row["n_matched"], smd, covariates)
     return {**row, "what you can say": can, "what you cannot say": cannot}
 
 

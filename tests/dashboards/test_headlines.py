@@ -114,8 +114,15 @@ def test_wording_for_an_inconclusive_small_unbalanced_comparison():
     row = wording.statement("r", "inconclusive", 40, "Readmission", "15.0%", "10.0%", (5.0, -2.0, 12.0), "points",
                             0.25, "age, sex", RULE)
     assert "likely between -2.0 and +12.0 points" in row["what you can say"]
-    for phrase in ("cannot say the programme had no effect", "an |SMD| above 0.1", "Fewer than 60"):
+    for phrase in ("cannot say the programme had no effect", "an |SMD| above 0.1", "About 60 matched participants or fewer"):
         assert phrase in row["what you cannot say"]
+    # judged on the published count: 58 and 62 both read "60", and both carry the caution, so it cannot tell them apart
+    # (with the exact count it named 58 as under 60 beside "n 60"); 63 reads "65" and has none
+    said = {n: wording.statement("r", "inconclusive", n, "R", "15.0%", "10.0%", (5.0, -2.0, 12.0), "points", 0.0, "age",
+                                 RULE) for n in (58, 62, 63)}
+    assert said[58]["n_matched"] == said[62]["n_matched"] == 60 and said[63]["n_matched"] == 65
+    assert said[58]["what you cannot say"] == said[62]["what you cannot say"]
+    assert "Justice Data Lab" in said[58]["what you cannot say"] and "Justice Data Lab" not in said[63]["what you cannot say"]
     assert wording.statement("r", "inconclusive", 5, "x", "", "", (0, 0, 0), "", 0.0, "", RULE)["n_matched"] == "*"
 
 
