@@ -57,10 +57,14 @@ def _distance(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: l
         # two decimals, as the table: a mean at full precision names its group's exact size (3.909090 = 43/11)
         frame = pd.DataFrame({"area": picked["area"].map(title), "first": picked["mean_baseline_paired"].round(2),
                               "latest": picked["mean_latest"].round(2)})
-        gain = (frame["latest"] - frame["first"]).set_axis(frame["area"])
+        # the change the table publishes (mean of the paired changes), to the chart's two decimals
+        gain = picked["mean_change"].round(2).set_axis(frame["area"])
+        rises = int((gain > 0).sum())
+        best = (f"the largest gain is in {gain.idxmax()}" if rises else
+                f"the smallest {'fall' if gain.max() < 0 else 'change'} is in {gain.idxmax()}")
         return Item(f"{name}, {who} ({when}): mean first and latest reading in {plural(len(frame), 'area')} on the "
-                    f"{low}-{high} scale; the latest mean is higher in {plural(int((gain > 0).sum()), 'area')}, the largest "
-                    f"gain is in {gain.idxmax()} ({gain.max():+.2f} points). Smallest group about "
+                    f"{low}-{high} scale; the latest mean is higher in {plural(rises, 'area') if rises else 'no area'}, "
+                    f"{best} ({gain.max():+.2f} points). Smallest group about "
                     f"{rule.count(picked['n_paired'].min())} people; {plural(total - len(frame), 'area')} withheld for small "
                     "numbers.", charts.distance(frame, heading, low, high))
 

@@ -215,3 +215,21 @@ def test_balance_lists_a_stars_per_area_results_once_when_they_share_its_matched
     earlier = balance_section({**marts, "wellbeing_effects": effects.assign(design="joined_by_last_reading")},
                               DisclosureRule())
     assert len(earlier.table) == 3 and "not listed" not in earlier.summary
+
+
+def test_distance_summary_names_a_fall_as_a_fall_and_uses_the_tables_change():
+    """Every area fell: the summary said "the largest gain is in Crime-free life (-0.37 points)", from the two rounded
+    means, beside a table whose change was -0.364. It now names the smallest fall, with the table's mean change."""
+    from dashboards.filters import ALL, Filter
+    from dashboards.wellbeing_sections import distance_sections
+
+    areas = ["crime_free_life", "drugs", "accommodation"]
+    change = pd.DataFrame({"star_version": "justice_star", "area": areas, "timebank_id": ALL, "period": ALL,
+                           "n_paired": [12, 30, 40], "mean_baseline_paired": [5.5, 6.0, 6.2],
+                           "mean_latest": [5.136, 5.2, 5.5], "mean_change": [-0.364, -0.8, -0.7]})
+    filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"),))]
+    (section,) = distance_sections(change, DisclosureRule(), filters)
+    assert "higher in no area, the smallest fall is in Crime-free life (-0.36 points)" in section.summary
+    rising = change.assign(mean_change=[-0.364, 0.25, -0.7], mean_latest=[5.136, 6.25, 5.5])
+    (section,) = distance_sections(rising, DisclosureRule(), filters)
+    assert "higher in 1 area, the largest gain is in Drugs (+0.25 points)" in section.summary
