@@ -41,7 +41,8 @@ def rules_broken(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int = 3) -> pd.DataFrame:
-    """Up to ``per_rule`` quarantined rows of each broken rule and column, identifiers and dates of birth masked.
+    """Up to ``per_rule`` quarantined rows of each broken rule and column, identifiers (pseudonymised columns, and the
+    record id of a source of people's records) and dates of birth masked.
 
     A rule broken by 1 to ``rule.suppress_max`` rows of a person-level source shows none: the number of its examples
     (1 or 2 of at most 3) would give back the count the rules table shows as ``*``."""
@@ -53,6 +54,8 @@ def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int
     ]
     frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY source, rule, \"column\", line").df()
     hidden = {(s, c.name) for s in SOURCES for c in contract(s).columns if c.pseudonymise or c.name == "birth_date"}
+    # a record's own id (an exchange's, in the platform's export) finds it, and the people in it, in the source system
+    hidden |= {(s, contract(s).key) for s in SOURCES if s not in NOT_PERSONAL and contract(s).key}
     frame["value"] = [MASKED if (s, c) in hidden or r == "unknown_reference" else v
                       for s, c, r, v in zip(frame["source"], frame["column"], frame["rule"], frame["value"])]
     return frame

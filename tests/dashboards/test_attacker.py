@@ -321,6 +321,21 @@ def test_examples_do_not_count_a_rule_broken_by_1_to_7_rows(run):
     assert small and not {key for key in small & shown if key[0] != "grants"}
 
 
+def test_examples_mask_the_record_id_of_peoples_records(run):
+    """The exchange log's own ids (E00000437 ...) were shown beside "identifiers are masked": in the platform they find
+    the exchange and both people in it. A grant's id is a public award's and stays."""
+    from schemas.contract import contract
+
+    site, _, _ = run
+    if not (site / "data-quality-examples.csv").exists():
+        return
+    examples = _csv(site, "data-quality-examples.csv")
+    keyed = examples[[row.column == contract(row.source).key for row in examples.itertuples()]]
+    people = keyed[keyed["source"] != "grants"]
+    assert (people["value"] == "(masked)").all(), people
+    assert "hardening" in str(site) or len(people)  # the demo's input repeats exchange and spell ids
+
+
 def test_index_component_shares_sit_on_the_published_counts(run):
     """0.562992 beside "255 trading members" was 143 of 254: the two shares of members among the index components are
     the published counts' shares."""
