@@ -42,7 +42,8 @@ def _values(frame: pd.DataFrame | None, column: str, where=None) -> list[str]:
 
 
 def page_filters(m: dict[str, pd.DataFrame | None]) -> list[Filter]:
-    """Time banks, areas and years that appear in any mart the page reads."""
+    """Time banks, areas and years that appear in any mart the page reads (a year of the time banks' activity only
+    when hours were exchanged in it: their quarters start at the first member's joining, years before any exchange)."""
     banks = (_values(m["timebank_activity"], "timebank_id")
              + _values(m["readmission_rates"], "value", lambda f: f["dimension"] == "timebank")
              + [p.removeprefix("timebank:") for p in _values(m["reoffending_rates"], "programme") if p.startswith("timebank:")]
@@ -51,7 +52,8 @@ def page_filters(m: dict[str, pd.DataFrame | None]) -> list[Filter]:
     areas = _values(m["readmission_rates"], "value", lambda f: f["dimension"] == "area")
     years = ([q[:4] for q in _values(m["readmission_rates"], "value", lambda f: f["dimension"] == "quarter")]
              + [p[:4] for p in _values(m["reoffending_rates"], "cohort_period") if p != ALL]
-             + [p[:4] for p in _values(m["timebank_activity"], "period_label") if p != "overall"]
+             + [p[:4] for p in _values(m["timebank_activity"], "period_label", lambda f: f["hours_exchanged"] > 0)
+                if p != "overall"]
              + [p[:4] for p in _values(m["wellbeing_change"], "period") if p != ALL])
     return [make_filter("timebank", "Time bank", "All time banks", banks),
             make_filter("area", "Area of residence", "All areas", areas, labels.area),

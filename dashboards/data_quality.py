@@ -84,7 +84,9 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
             f"{cell(rule.count(total_q))[0]} were quarantined; every row is either staged or quarantined.",
             table=published.rename(columns={"quarantined_pct": "quarantined_%"}),
             csv_name="data-quality-sources.csv",
-            note="Counts of 1-7 are shown as * and others rounded to the nearest 5 (NHS HES rule).",
+            note=f"Counts of 1-{rule.suppress_max} of people's records are shown as * and others rounded to the nearest "
+                 f"{rule.round_to} (NHS HES rule). The {', '.join(NOT_PERSONAL)} rows are organisations' records (public "
+                 "awards), counted exactly.",
             code_columns=("source",),
         )
     ]

@@ -41,10 +41,13 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
     bounds = [wilson_interval(a, b) for a, b in zip(k, n)]
     shown = shown.assign(binary_rate=k / n, ci_low=[float(b[0]) for b in bounds], ci_high=[float(b[1]) for b in bounds])
     provisional = int((rows["status"] == "provisional").sum())
+    published = _cohort_table(final.sort_values(["programme", "cohort_period"]), rule)
 
     def build(choice: dict[str, str]) -> Item:
         tb, year = choice["timebank"], choice["year"]
         scope = shown if year == ALL else shown[shown["cohort_period"].astype(str).str.startswith(year)]
+        listed = published[published["programme"].isin((_programme(tb), "no_participation"))
+                           & (published["cohort_period"].astype(str).str.startswith(year) if year != ALL else True)]
         figure = go.Figure()
         drawn, missing = 0, []
         for i, (programme, name) in enumerate(((_programme(tb), "participants"), ("no_participation", "non-participants"))):
@@ -58,7 +61,7 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
                 error_y={"type": "data", "symmetric": False, "array": 100 * (g["ci_high"] - g["binary_rate"]),
                          "arrayminus": 100 * (g["binary_rate"] - g["ci_low"])}))
         if not drawn:
-            return Item("No cohort of this selection is large enough to publish.", charts.no_data(title))
+            return Item("No cohort of this selection is large enough to publish.", charts.no_data(title), table=listed)
         figure.update_layout(title=title, yaxis_title="reoffended within a year (%)", height=400, yaxis_rangemode="tozero",
                              xaxis={"categoryorder": "category ascending"})
         gap = (f" No {' or '.join(missing)} cohort of this selection is large enough to publish, so that line is not drawn."
@@ -67,9 +70,29 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
                     f"{'all participants' if tb == ALL else 'time bank ' + tb} against non-participants "
                     f"({'all years' if year == ALL else year}); {plural(drawn, 'cohort point')} published.{gap} "
                     f"{plural(provisional, 'provisional cohort')} (follow-up not over) not drawn. Crude rates from the "
-                    "published counts, not matched.", figure)
+                    "published counts, not matched.", figure, table=listed)
 
-    return Section.filtered(title, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.")
+    return Section.filtered(title, variants(filters, ("timebank", "year"), build),
+                            "Responds to: time bank, year (chart, summary and table).", table=published,
+                            csv_name="commissioner-reoffending-by-cohort-quarter.csv",
+                            note="Each final cohort's people and proven reoffenders (rounded; 1 to "
+                                 f"{rule.suppress_max} shown as *), the share who reoffended and its 95% Wilson interval "
+                                 "in per cent, from the published counts; the CSV holds every programme and cohort, the "
+                                 "table on the page follows the filters.")
+
+
+def _cohort_table(final: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The final cohorts as published: counts through the rule, the share and its Wilson interval in per cent from the
+    published counts (``*`` when either is suppressed)."""
+    frame = final[["programme", "cohort_period", "persons", "reoffenders"]].assign(reoffended_pct=0.0).reset_index(drop=True)
+    table = rule.table(frame, ["persons", "reoffenders"], ratios={"reoffended_pct": ("reoffenders", "persons", 100.0, True)},
+                       name="reoffending by cohort quarter")
+    bounds = [wilson_interval(rule.published(k), rule.published(n)) if not isinstance(r, str) else (r, r)
+              for k, n, r in zip(frame["reoffenders"], frame["persons"], table["reoffended_pct"])]
+    table["reoffended_pct"] = [r if isinstance(r, str) else round(float(r), 1) for r in table["reoffended_pct"]]
+    table["ci_low_pct"] = [b[0] if isinstance(b[0], str) else round(100 * float(b[0]), 1) for b in bounds]
+    table["ci_high_pct"] = [b[1] if isinstance(b[1], str) else round(100 * float(b[1]), 1) for b in bounds]
+    return table
 
 
 def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,

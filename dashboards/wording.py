@@ -104,27 +104,32 @@ def _design(r: dict) -> str:
 
 
 def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
-    """One row per programme's Cox 'treated' term, from the published Cox table (same values, same suppression)."""
+    """One row per programme's Cox 'treated' term, from the published Cox table (same values, same suppression).
+
+    The model is fitted on everyone analysed, not on a matched sample, so the row's ``n_matched`` is empty and its
+    text gives the participants in the model."""
     rows = []
     for r in ([] if cox is None else cox[cox["term"] == "treated"].to_dict("records")):
         result = f"Time to first proven reoffence (Cox): {labels.programme(r['programme'])}"
         hr = r["hazard_ratio"]
         if hr == "*":
-            rows.append({"result": result, "verdict": "not published", "n_matched": r["n_participants"],
-                         "what you can say": "Nothing that can be published: the participant group has too few people.",
+            rows.append({"result": result, "verdict": "not published", "n_matched": None,
+                         "what you can say": "Nothing that can be published: the model has too few participants.",
                          "what you cannot say": "Anything about an effect: the hazard ratio rests on a handful of people.",
                          "design": NO_DESIGN})
         elif hr is None or pd.isna(hr):
-            rows.append({"result": result, "verdict": "not estimable", "n_matched": r["n_participants"],
+            rows.append({"result": result, "verdict": "not estimable", "n_matched": None,
                          "what you can say": "Nothing: the hazard ratio could not be estimated.",
                          "what you cannot say": "Anything about an effect, in either direction.", "design": NO_DESIGN})
         else:
             low, high = float(r["ci_low"]), float(r["ci_high"])
             verdict = "inconclusive" if low <= 1 <= high else ("faster reoffending" if low > 1 else "slower reoffending")
-            rows.append({"result": result, "verdict": verdict, "n_matched": r["n_participants"],
+            rows.append({"result": result, "verdict": verdict, "n_matched": None,
                          "what you can say": f"Participants' hazard of a first proven reoffence is {hr:.2f} times the "
                                              f"comparison's, likely between {low:.2f} and {high:.2f} (95% interval)"
-                                             + (": inconclusive." if verdict == "inconclusive" else "."),
+                                             + (": inconclusive" if verdict == "inconclusive" else "")
+                                             + f"; a model of everyone analysed (about {r['n_participants']} of them "
+                                               "participants), not matched.",
                          "what you cannot say": "That the programme caused it: the model adjusts only for the measured "
                                                 "covariates, and it is not the matched binary comparison.",
                          "design": NO_DESIGN})

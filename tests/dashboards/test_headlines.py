@@ -191,3 +191,26 @@ def test_the_per_100_chart_shows_no_matched_rate_on_1_to_7_people_either_way():
     enough = jdl_section(rates, effects.assign(participant_value=[10 / 24], comparison_value=[0.5]), RULE,
                          filters).variants.items["TB03"]
     assert "matched comparison group, n ≈ 25 participants" in enough.figure.layout.title.text
+
+
+def test_the_year_filter_lists_only_years_with_exchanges_or_outcomes():
+    """The time banks' quarters start at the first member's joining: 2014-2021 had no exchange, and choosing 2016
+    emptied every section. A year is listed when hours were exchanged in it, or an outcome mart has it."""
+    from dashboards.commissioner import page_filters
+
+    activity = pd.DataFrame({"timebank_id": "TB01", "period_label": ["2016-Q1", "2022-Q3", "overall"],
+                             "hours_exchanged": [0.0, 12.5, 12.5]})
+    reoffending = pd.DataFrame({"programme": "any_participation", "cohort_period": ["2023-Q1", "all"]})
+    marts = {"timebank_activity": activity, "readmission_rates": None, "reoffending_rates": reoffending,
+             "wellbeing_change": None, "social_value": None}
+    year = {f.name: f for f in page_filters(marts)}["year"]
+    assert [v for v, _ in year.options][1:] == ["2022", "2023"]
+
+
+def test_a_cox_row_claims_no_matched_group():
+    """The Cox model is fitted on everyone analysed: its 15 participants were shown as "n matched 15" beside a matched
+    group of 1 to 7 for the same programme. The row has no n matched, and its text gives the model's participants."""
+    cox = pd.DataFrame({"programme": ["prison_listeners"], "term": ["treated"], "hazard_ratio": [0.8], "ci_low": [0.5],
+                        "ci_high": [1.3], "n_participants": [15]})
+    (row,) = wording.cox_statements(cox)
+    assert row["n_matched"] is None and "about 15 of them participants), not matched" in row["what you can say"]
