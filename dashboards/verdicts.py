@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dashboards import charts, labels
 from dashboards.headlines import illustrative, outcomes_valued, wellbeing_headline_row
@@ -219,7 +220,11 @@ def _list(frame: pd.DataFrame) -> str:
 
 
 def spine(frame: pd.DataFrame, title: str) -> go.Figure:
-    """Fingertips-style spine: each outcome's difference from its comparison, oriented so better is to the right."""
+    """Fingertips-style spine: each outcome's difference from its comparison, oriented so better is to the right.
+
+    One row per outcome, each on its own axis in its own unit, centred on its comparison (the matched group; break-even,
+    £1 per £1, for the social return): on one shared axis percentage points, Star points and pounds were read as one
+    scale, and a well-being interval of a tenth of a point could not be seen beside one of 30 points."""
     drawn = frame[frame["difference"].notna() & frame["ci_low"].notna()].copy()
     if drawn.empty:
         return charts.no_data(title, "No outcome has a publishable comparison.")
@@ -227,21 +232,29 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     sign = lower_better.map({True: -1.0, False: 1.0})
     drawn["x"], drawn["lo"], drawn["hi"] = sign * drawn["difference"], sign * drawn["ci_high"].where(lower_better, drawn["ci_low"]), \
         sign * drawn["ci_low"].where(lower_better, drawn["ci_high"])
-    figure = go.Figure()
-    for rag, (symbol, _, word) in RAG.items():
-        g = drawn[drawn["rag"] == rag]
-        if g.empty:
-            continue
-        color = {"better": "#00703c", "worse": "#d4351c"}.get(rag, "#505a5f")
+    figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=0.5 / len(drawn))
+    legend = set()
+    for i, r in enumerate(drawn.to_dict("records"), start=1):
+        symbol, _, word = RAG[r["rag"]]
+        color = {"better": "#00703c", "worse": "#d4351c"}.get(r["rag"], "#505a5f")
         figure.add_trace(go.Scatter(
-            x=g["x"], y=charts.wrapped(g["outcome"] + " (" + g["unit"] + ")"), mode="markers", name=word,
-            marker={"symbol": {"better": "circle", "worse": "x", "similar": "diamond"}.get(rag, "circle"), "size": 14,
+            x=[r["x"]], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=r["rag"],
+            showlegend=r["rag"] not in legend,
+            marker={"symbol": {"better": "circle", "worse": "x", "similar": "diamond"}.get(r["rag"], "circle"), "size": 14,
                     "color": color},
-            error_x={"type": "data", "symmetric": False, "array": g["hi"] - g["x"], "arrayminus": g["x"] - g["lo"],
-                     "color": color}))
-    figure.add_vline(x=0, line_color="#0b0c0c", annotation_text="comparison", annotation_position="top")
-    return figure.update_layout(title=title, xaxis_title="difference from the comparison, better to the right (95% interval)",
-                                yaxis_autorange="reversed", height=120 + 70 * len(drawn), showlegend=True)
+            error_x={"type": "data", "symmetric": False, "array": [r["hi"] - r["x"]], "arrayminus": [r["x"] - r["lo"]],
+                     "color": color}), row=i, col=1)
+        legend.add(r["rag"])
+        span = 1.15 * max(abs(r["lo"]), abs(r["hi"]), abs(r["x"])) or 1.0
+        axis = dict(range=[-span, span], zeroline=True, zerolinecolor="#0b0c0c", zerolinewidth=2,
+                    title_text=f"{r['unit']}: 0 = comparison, better to the right")
+        if r["unit"].startswith("£"):  # the difference from break-even, labelled as the pounds returned per £1
+            step = next(v for v in (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0) if span / v <= 3)
+            ticks = [k * step for k in range(-int(span / step), int(span / step) + 1)]
+            axis.update(tickvals=ticks, ticktext=[f"£{t + 1:,.2f}" for t in ticks],
+                        title_text="£ of social value per £1 invested: the line is break-even (£1), better to the right")
+        figure.update_xaxes(**axis, row=i, col=1)
+    return figure.update_layout(title=title, height=140 + 150 * len(drawn), showlegend=True)
 
 
 def sections(m: dict, rule: DisclosureRule) -> list[Section]:
@@ -257,7 +270,8 @@ def sections(m: dict, rule: DisclosureRule) -> list[Section]:
                 show_table=False,
                 note="Wording follows the Justice Data Lab: a result is a reduction or an increase only when its 95% "
                      "interval excludes no difference; otherwise it is inconclusive."),
-        Section(title, "Each outcome's difference from its comparison with its 95% interval, turned so that better is to "
-                "the right (Fingertips spine style): ✓ better, ✗ worse, ≈ similar (the interval crosses the comparison line).",
+        Section(title, "Each outcome's difference from its comparison with its 95% interval, on its own scale and turned so "
+                "that better is to the right (Fingertips spine style): ✓ better, ✗ worse, ≈ similar (the interval crosses "
+                "the comparison line).",
                 figure=spine(frame, title), responds="Not filtered."),
     ]

@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from dashboards import headlines, wording
 from models.disclosure import DisclosureRule
@@ -214,3 +215,22 @@ def test_a_cox_row_claims_no_matched_group():
                         "ci_high": [1.3], "n_participants": [15]})
     (row,) = wording.cox_statements(cox)
     assert row["n_matched"] is None and "about 15 of them participants), not matched" in row["what you can say"]
+
+
+def test_the_spine_gives_each_outcome_its_own_scale():
+    """Percentage points, Star points and pounds on one axis: a well-being interval of 0.6 points could not be seen
+    beside one of 30. Each outcome now has its own axis centred on its comparison; the social return's is labelled in
+    pounds per £1 with break-even (£1) at the line."""
+    from dashboards.verdicts import spine
+
+    frame = pd.DataFrame({"outcome": ["Proven reoffending within a year", "Well-being: distance travelled",
+                                      "Social return on investment"],
+                          "difference": [8.5, -0.07, -0.91], "ci_low": [-9.3, -0.59, -0.97], "ci_high": [26.3, 0.44, -0.84],
+                          "unit": ["percentage points", "Star points per area", "£ per £1 invested"],
+                          "rag": ["similar", "similar", "worse"]})
+    figure = spine(frame, "spine")
+    axes = [figure.layout[f"xaxis{i if i > 1 else ''}"] for i in (1, 2, 3)]
+    assert [a.range[1] for a in axes] == pytest.approx([1.15 * 26.3, 1.15 * 0.59, 1.15 * 0.97])
+    assert axes[0].range[0] == -axes[0].range[1] and list(figure.data[0].x) == [-8.5]  # fewer reoffences is better
+    assert list(axes[2].ticktext) == ["£0.00", "£0.50", "£1.00", "£1.50", "£2.00"] and list(axes[2].tickvals)[2] == 0
+    assert [t.showlegend for t in figure.data] == [True, False, True]
