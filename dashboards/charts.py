@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboards.labels import words
 from dashboards.page import PALETTE
 from models.readmission.funnel import Dispersion, funnel_limits
 
@@ -24,12 +25,19 @@ WORDS = {"high": "above the 99.8% limit", "low": "below the 99.8% limit", "withi
 
 
 def esc(values) -> list[str]:
-    return [html.escape(str(v)) for v in values]
+    """Labels with plotly's markup characters (<, >, &) escaped; quotes stay, as plotly shows "&quot;" as it is."""
+    return [html.escape(str(v), quote=False) for v in values]
 
 
 def wrapped(values, width: int = 26) -> list[str]:
-    """Escaped labels broken into lines of at most ``width`` characters (category labels that fit a phone)."""
-    return ["<br>".join(html.escape(line) for line in textwrap.wrap(str(v), width)) for v in values]
+    """:func:`esc`'d labels in words (``prior_emergency_12m`` is "Emergency admissions in the prior 12 months") broken
+    into lines of at most ``width`` characters (category labels that fit a phone)."""
+    return ["<br>".join(html.escape(line, quote=False) for line in textwrap.wrap(words(str(v)), width)) for v in values]
+
+
+def row_height(labels) -> int:
+    """Pixels per category row that hold its :func:`wrapped` label's lines (12 px type) apart from the next one's."""
+    return 16 + 15 * max((str(label).count("<br>") + 1 for label in labels), default=1)
 
 
 @lru_cache(maxsize=256)
@@ -103,17 +111,17 @@ def km(curves: pd.DataFrame, title: str) -> go.Figure:
 def forest(frame: pd.DataFrame, label: str, title: str, x_title: str, reference: float) -> go.Figure:
     """Estimates with 95% intervals (``estimate``, ``ci_low``, ``ci_high``), one row per ``label``."""
     figure = go.Figure(go.Scatter(
-        x=frame["estimate"], y=esc(frame[label]), mode="markers", marker={"symbol": "square", "color": PALETTE[0]},
+        x=frame["estimate"], y=wrapped(frame[label]), mode="markers", marker={"symbol": "square", "color": PALETTE[0]},
         error_x={"type": "data", "symmetric": False, "array": frame["ci_high"] - frame["estimate"],
                  "arrayminus": frame["estimate"] - frame["ci_low"]}, name="estimate and 95% interval"))
     figure.add_vline(x=reference, line_dash="dash", line_color="#555")
-    return figure.update_layout(title=title, xaxis_title=x_title, height=max(300, 40 + 28 * len(frame)),
+    return figure.update_layout(title=title, xaxis_title=x_title, height=max(300, 60 + row_height(wrapped(frame[label])) * len(frame)),
                                 yaxis_autorange="reversed")
 
 
 def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
     """SROI ratio at the low and high end of each assumption's range, widest first; base ratio as a line."""
-    labels = esc(rows["outcome"] + ": " + rows["assumption"])
+    labels = wrapped(rows["outcome"] + ": " + rows["assumption"])
     figure = go.Figure()
     figure.add_trace(go.Bar(y=labels, x=rows["ratio_low"] - base, base=base, orientation="h", name="ratio at the low end",
                             marker_color=PALETTE[1]))
@@ -127,12 +135,12 @@ def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
         figure.add_vline(x=1.0, line_dash="dash", line_color=PALETTE[5], annotation_text="1:1", annotation_position="bottom")
     return figure.update_layout(title=title, barmode="overlay", xaxis_title="SROI ratio (£ of value per £1)",
                                 xaxis_range=[lo - pad, hi + pad], yaxis_autorange="reversed",
-                                height=max(300, 60 + 30 * len(rows)))
+                                height=max(300, 80 + row_height(labels) * len(rows)))
 
 
 def distance(frame: pd.DataFrame, title: str, low: float, high: float) -> go.Figure:
     """Distance travelled per area: first and latest mean reading joined by a line, on the instrument's full scale."""
-    labels = esc(frame["area"])
+    labels = wrapped(frame["area"])
     lines = [{"type": "scatter", "x": [f, l], "y": [a, a], "mode": "lines", "line": {"color": "#b1b4b6", "width": 3},
               "showlegend": False, "hoverinfo": "skip"} for a, f, l in zip(labels, frame["first"], frame["latest"])]
     figure = go.Figure([*lines,  # one figure from every trace at once: adding them one by one re-validates the figure
@@ -142,4 +150,4 @@ def distance(frame: pd.DataFrame, title: str, low: float, high: float) -> go.Fig
                                    marker={"symbol": "circle", "size": 12, "color": PALETTE[0]})])
     return figure.update_layout(title=title, xaxis={"range": [low - 0.3, high + 0.3], "title": f"score ({low} to {high}, the "
                                                     "instrument's own scale)", "dtick": 1},
-                                yaxis_autorange="reversed", height=140 + 32 * len(frame))
+                                yaxis_autorange="reversed", height=140 + row_height(labels) * len(frame))

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.express as px
 
 from models.disclosure import DisclosureRule
+from dashboards import charts
 from dashboards.marts import demo_run
 from dashboards.page import cell, Page, Section
 from schemas.contract import contract
@@ -94,11 +95,12 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         sections.append(Section("Rules most often broken", "No row broke a rule in this run."))
     else:
         protected = rule.table(broken, ["rows"], name="rules broken")
-        chart = broken.assign(rows_shown=[0 if v == "*" else v for v in protected["rows"]], label=broken["source"] + ": " + broken["rule"])
+        chart = broken.assign(rows_shown=[0 if v == "*" else v for v in protected["rows"]], label=charts.wrapped(broken["source"] + ": " + broken["rule"]))
         top = broken.iloc[0]
         figure = px.bar(chart.head(15), x="rows_shown", y="label", orientation="h", title="Quarantined rows by source and rule",
                         labels={"rows_shown": "rows (rounded; suppressed shown as 0)", "label": ""})
         figure.update_yaxes(autorange="reversed")
+        figure.update_layout(height=max(320, 120 + charts.row_height(chart["label"].head(15)) * len(chart.head(15))))
         sections.append(Section(
             "Rules most often broken",
             f"The rule broken most often was '{top['rule']}' on {top['source']}.{top['column']}. "

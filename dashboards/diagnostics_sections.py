@@ -114,12 +114,13 @@ def _love_plot(table: pd.DataFrame, results: list[str]) -> go.Figure:
         for when, symbol, color in (("before", "circle-open", PALETTE[1]), ("after", "circle", PALETTE[0])):
             values = [_number(v) for v in rows[f"smd_{when}"]]
             figure.add_trace(go.Scatter(
-                x=[None if v is None else abs(v) for v in values], y=charts.esc(rows["covariate"]), mode="markers",
+                x=[None if v is None else abs(v) for v in values], y=charts.wrapped(rows["covariate"]), mode="markers",
                 name=f"|SMD| {when} matching", visible=i == 0, marker={"symbol": symbol, "size": 11, "color": color},
                 hovertemplate="%{y}: |SMD| %{x:.3f}<extra>" + when + "</extra>"))
     figure.add_vline(x=SMD_THRESHOLD, line_dash="dash", line_color=PALETTE[5], annotation_text="0.1")
     return figure.update_layout(
-        title={"text": titles[0]}, updatemenus=_selector(results, 2, titles), height=max(360, 160 + 26 * longest),
+        title={"text": titles[0]}, updatemenus=_selector(results, 2, titles),
+        height=max(360, 160 + charts.row_height(charts.wrapped(table["covariate"])) * longest),
         xaxis_title="absolute standardised mean difference", xaxis_rangemode="tozero", yaxis_autorange="reversed",
         margin={"t": 110})
 

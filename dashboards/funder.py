@@ -222,13 +222,14 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, allocation: pd.DataFra
     keys = withheld.keys.get("reciprocity_index", set()) | withheld.keys.get("allocation", set())
     hidden = summary["grant_id"].isin({k[0] for k in keys})
     summary = summary[~hidden]
-    label = charts.esc(summary["funder"] + ": " + summary["grant_id"])
+    label = charts.wrapped(summary["funder"] + ": " + summary["grant_id"])
     figure = go.Figure([
         go.Scatter(x=summary["low"], y=label, mode="markers", name="lowest allocation", marker={"symbol": "triangle-left", "size": 10, "color": PALETTE[1]}),
         go.Scatter(x=summary["base"], y=label, mode="markers", name="allocation under the settings", marker={"symbol": "diamond", "size": 11, "color": PALETTE[0]}),
         go.Scatter(x=summary["high"], y=label, mode="markers", name="highest allocation", marker={"symbol": "triangle-right", "size": 10, "color": PALETTE[2]}),
     ])
-    figure.update_layout(title=title, xaxis_title="allocation (£)", height=max(320, 60 + 26 * len(summary)), yaxis_autorange="reversed")
+    figure.update_layout(title=title, xaxis_title="allocation (£)", height=max(320, 80 + charts.row_height(label) * len(summary)),
+                         yaxis_autorange="reversed")
     widest = summary.loc[summary["range"].idxmax()]
     n_alpha, n_sets = sensitivity["alpha"].nunique(), sensitivity["weight_set"].nunique()
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "

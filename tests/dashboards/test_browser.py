@@ -403,3 +403,21 @@ def test_evaluator_summaries_say_what_their_csvs_say(demo_run, browser):
     small = (balance["n_matched"] == "*").sum()
     assert small and f" {small} on a matched group of 1 to 7 not shown." in summary["balance-after-matching"]
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["commissioner.html", "evaluator.html", "funder.html", "data-quality.html"])
+def test_category_labels_fit_a_320_px_screen(demo_run, browser, name):
+    """WCAG 2.2 1.4.10 Reflow at 320 px: six charts' category labels ("National Lottery Community Fund: G001") ran off
+    the left edge. They are broken into lines of at most 26 characters, and each row is tall enough for its lines."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / name, width=320)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.wait_for_timeout(1000)
+    cut = page.evaluate("""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+        const box = gd.getBoundingClientRect();
+        return Array.from(gd.querySelectorAll('.yaxislayer-above text')).filter(t => t.getBoundingClientRect().left < box.left - 1)
+            .map(t => gd.id + ': ' + t.textContent);
+    })""")
+    page.close()
+    assert cut == [] and errors == []
