@@ -120,7 +120,8 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
     shown = table[table["cost_per_active_member"].map(lambda v: isinstance(v, float))]
     title = "Cost per active member by grant"
     figure = go.Figure(go.Bar(x=charts.esc(shown["grant_id"]), y=shown["cost_per_active_member"], marker_color=PALETTE[0],
-                              text=charts.esc(shown["funder"]), hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
+                              text=charts.esc(shown["funder"]), textposition="none",  # inside a bar it shrank to 3 px
+                              hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
     figure.update_layout(title=title, yaxis_title="£ per active member (published count)", height=380)
     cheapest = shown.loc[shown["cost_per_active_member"].astype(float).idxmin()] if not shown.empty else None
     return [

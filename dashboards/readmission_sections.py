@@ -17,7 +17,7 @@ from models.readmission.funnel import outlier_flag
 from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
-from dashboards.page import Section
+from dashboards.page import PALETTE, Section
 from dashboards.labels import plural
 from dashboards.tiles import pct
 
@@ -98,7 +98,7 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
     def build(choice: dict[str, str]) -> Item:
         area = labels.area(choice["area"])
         figure = charts.rate_bars(shown, "value", title, "readmitted within 30 days (%)", bench)
-        figure.update_traces(marker_color=["#E69F00" if v == area else "#0072B2" for v in shown["value"]])
+        figure.update_traces(marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]])
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")

@@ -127,7 +127,7 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         figure = go.Figure(go.Bar(x=[comp, part], y=["comparison group", "participants"], orientation="h",
                                   marker_color=[PALETTE[1], PALETTE[0]], text=[f"{comp} of 100", f"{part} of 100"], textangle=0,
                                   textposition="auto", outsidetextfont={"color": "#0b0c0c"},
-                                  # plotly's own choice, #444 on the orange bar, is 4.3:1; near-black is 9.6:1, white on
+                                  # plotly's own choice, #444 on the orange bar, was 4.3:1; near-black is 4.7:1, white on
                                   # the blue 5.1:1 (WCAG 1.4.3)
                                   insidetextfont={"color": ["#0b0c0c", "#ffffff"]}))
         figure.update_layout(title=f"{title} ({basis})", xaxis_title="people with a proven reoffence, per 100",
