@@ -177,13 +177,19 @@ def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.Dat
                "reciprocity_index", "allocation_share", "allocation", "basis"]
     out = withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
                          ("allocation_share", "allocation"))
-    for funder, rows in out.groupby("funder", sort=False):
-        hidden = rows["allocation"].astype(object) == SUPPRESSED
-        if hidden.sum() == 1 and len(rows) > 1:
-            other = rows[~hidden]["allocation"].astype(float).idxmin()
-            out.loc[other, ["reciprocity_index", "allocation_share", "allocation"]] = SUPPRESSED
-    withheld.add("allocation", out, ["grant_id"])  # the sensitivity table's base allocation is this allocation
+    out.loc[one_more_per_funder(out, "allocation"), ["reciprocity_index", "allocation_share", "allocation"]] = SUPPRESSED
     return out
+
+
+def one_more_per_funder(frame: pd.DataFrame, column: str) -> list:
+    """The rows to withhold with a funder's one withheld ``column`` (``*``): its next smallest, because a funder's
+    allocations add up to its pot (secondary suppression)."""
+    more = []
+    for _, rows in frame.groupby("funder", sort=False):
+        hidden = rows[column].astype(object) == SUPPRESSED
+        if hidden.sum() == 1 and len(rows) > 1:
+            more.append(rows[~hidden][column].astype(float).idxmin())
+    return more
 
 
 def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
@@ -207,8 +213,7 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                    figure=figure, table=table, csv_name="funder-allocation.csv")
 
 
-def sensitivity_section(sensitivity: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule,
-                        withheld: Withheld) -> Section:
+def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
         return unavailable(title, {"marts.reciprocity_allocation_sensitivity": sensitivity})
@@ -218,11 +223,14 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, allocation: pd.DataFra
     for c in ("base", "low", "high"):
         summary[c] = summary[c] / 100
     summary["range"] = summary["high"] - summary["low"]
-    if allocation is not None and not allocation.empty:
-        published_allocation(allocation, withheld)  # records the grants whose allocation is withheld, secondary ones too
-    keys = withheld.keys.get("reciprocity_index", set()) | withheld.keys.get("allocation", set())
-    hidden = summary["grant_id"].isin({k[0] for k in keys})
+    # the base allocation is the allocation: withheld with the index, and one more of its funder with a lone one
+    withheld_base = withheld.apply(summary, "reciprocity_index", ["grant_id"], ("base",))
+    hidden = (withheld_base["base"].astype(object) == SUPPRESSED).to_numpy()
+    hidden[summary.index.get_indexer(one_more_per_funder(withheld_base, "base"))] = True
     summary = summary[~hidden]
+    if summary.empty:
+        return Section(title, f"No grant's allocation can be published ({plural(int(hidden.sum()), 'grant')} withheld).",
+                       figure=charts.no_data(title))
     label = charts.wrapped(summary["funder"] + ": " + summary["grant_id"])
     figure = go.Figure([
         go.Scatter(x=summary["low"], y=label, mode="markers", name="lowest allocation", marker={"symbol": "triangle-left", "size": 10, "color": PALETTE[1]}),
@@ -250,9 +258,10 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     sections = [*coverage.sections(m, "reciprocity"), summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld), *grants,
                 component_section(m["timebank_activity"], rule),
                 allocation_section(m["reciprocity_allocation"], rule, withheld),
-                sensitivity_section(m["reciprocity_allocation_sensitivity"], m["reciprocity_allocation"], rule, withheld)]
-    return Page("funder.html", "For funders", "What each grant bought, how reciprocal the exchanges it paid for were, and how "
-                "a reserved pot would be shared by reciprocity, with how much that depends on the choices made. Counts of 1 to "
+                sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
+    return Page("funder.html", "For funders", "What happened in the time banks while each grant ran, how reciprocal the "
+                "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
+                "choices made. Counts of 1 to "
                 f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
                 f"{rule.suppress_max} active members shows * for its hours, costs, index and share of the pot too, and so "
                 "does one more grant of its funder, so that the pot cannot give its share back.", sections,

@@ -127,13 +127,13 @@ TITLE_SCRIPT = """
     Object.keys(full).filter(function(k){ return /^xaxis[0-9]*$/.test(k); }).forEach(function(k){
       var ax = full[k], own = textOf((layout[k] || {}).title);
       if (!own || !ax.title || !ax._length) return;
-      // once per width and title: the lines move the bottom margin, which can move the y ticks, the left margin and
-      // so the room, and fitting again on every draw could then go back and forth without end
-      var key = gd.clientWidth + '|' + own.split('<br>').join(' ');
-      if (gd.dataset['fit' + k] === key) return;
-      gd.dataset['fit' + k] = key;
+      // a title fitted here at this width is left alone: the lines move the bottom margin, which can move the y ticks,
+      // the left margin and so the room, and fitting again on every draw could go back and forth without end. A new
+      // figure (a filter's) brings its title unfitted, and it is fitted again.
+      if (gd.dataset['fit' + k] === gd.clientWidth + '|' + own) return;
       var centre = ax._offset + ax._length / 2, room = 2 * Math.min(centre, gd.clientWidth - centre) - 10;
       var fitted = wrap(own, ax.title.font, room).join('<br>');
+      gd.dataset['fit' + k] = gd.clientWidth + '|' + fitted;
       if (fitted !== own) update[k + '.title.text'] = fitted;
     });
     if (Object.keys(update).length) Plotly.relayout(gd, update);

@@ -41,7 +41,10 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
     bounds = [wilson_interval(a, b) for a, b in zip(k, n)]
     shown = shown.assign(binary_rate=k / n, ci_low=[float(b[0]) for b in bounds], ci_high=[float(b[1]) for b in bounds])
     provisional = int((rows["status"] == "provisional").sum())
-    published = _cohort_table(final.sort_values(["programme", "cohort_period"]), rule)
+    # the programmes the chart draws; everyone's total ("all_people") beside its parts would be a total less a cell
+    drawn_programmes = final["programme"].str.startswith("timebank:") | final["programme"].isin(
+        ("any_participation", "no_participation"))
+    published = _cohort_table(final[drawn_programmes].sort_values(["programme", "cohort_period"]), rule)
 
     def build(choice: dict[str, str]) -> Item:
         tb, year = choice["timebank"], choice["year"]
@@ -89,9 +92,13 @@ def _cohort_table(final: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
                        name="reoffending by cohort quarter")
     bounds = [wilson_interval(rule.published(k), rule.published(n)) if not isinstance(r, str) else (r, r)
               for k, n, r in zip(frame["reoffenders"], frame["persons"], table["reoffended_pct"])]
-    table["reoffended_pct"] = [r if isinstance(r, str) else round(float(r), 1) for r in table["reoffended_pct"]]
-    table["ci_low_pct"] = [b[0] if isinstance(b[0], str) else round(100 * float(b[0]), 1) for b in bounds]
-    table["ci_high_pct"] = [b[1] if isinstance(b[1], str) else round(100 * float(b[1]), 1) for b in bounds]
+
+    def shown(v, scale):  # "*", or None for a cohort of 0 people
+        return v if v is None or isinstance(v, str) else round(scale * float(v), 1)
+
+    table["reoffended_pct"] = [shown(r, 1) for r in table["reoffended_pct"]]
+    table["ci_low_pct"] = [shown(b[0], 100) for b in bounds]
+    table["ci_high_pct"] = [shown(b[1], 100) for b in bounds]
     return table
 
 

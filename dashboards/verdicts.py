@@ -14,6 +14,7 @@ The CSV holds the same rows the sentences and the chart are built from.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -222,8 +223,8 @@ def _list(frame: pd.DataFrame) -> str:
 def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     """Fingertips-style spine: each outcome's difference from its comparison, oriented so better is to the right.
 
-    One row per outcome, each on its own axis in its own unit, centred on its comparison (the matched group; break-even,
-    £1 per £1, for the social return): on one shared axis percentage points, Star points and pounds were read as one
+    One row per outcome, each on its own axis in its own unit (its title), centred on its comparison (the matched group;
+    break-even, £1 per £1, for the social return; a ratio has no room below £0): on one shared axis percentage points, Star points and pounds were read as one
     scale, and a well-being interval of a tenth of a point could not be seen beside one of 30 points."""
     drawn = frame[frame["difference"].notna() & frame["ci_low"].notna()].copy()
     if drawn.empty:
@@ -246,15 +247,16 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
                      "color": color}), row=i, col=1)
         legend.add(r["rag"])
         span = 1.15 * max(abs(r["lo"]), abs(r["hi"]), abs(r["x"])) or 1.0
-        axis = dict(range=[-span, span], zeroline=True, zerolinecolor="#0b0c0c", zerolinewidth=2,
-                    title_text=f"{r['unit']}: 0 = comparison, better to the right")
+        axis = dict(range=[-span, span], zeroline=True, zerolinecolor="#0b0c0c", zerolinewidth=2, title_text=r["unit"])
         if r["unit"].startswith("£"):  # the difference from break-even, labelled as the pounds returned per £1
-            step = next(v for v in (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0) if span / v <= 3)
-            ticks = [k * step for k in range(-int(span / step), int(span / step) + 1)]
-            axis.update(tickvals=ticks, ticktext=[f"£{t + 1:,.2f}" for t in ticks],
-                        title_text="£ of social value per £1 invested: the line is break-even (£1), better to the right")
+            step = 10 ** math.floor(math.log10(span / 2))
+            step *= next((m for m in (1, 2, 2.5, 5) if span / (step * m) <= 4), 10)
+            ticks = [k * step for k in range(math.ceil(max(-span, -1.0) / step), math.floor(span / step) + 1)]
+            axis.update(range=[max(-span, -1.05), span], tickvals=ticks, ticktext=[f"£{t + 1:,.2f}" for t in ticks],
+                        title_text="£ per £1 invested (the line: £1)")
         figure.update_xaxes(**axis, row=i, col=1)
-    return figure.update_layout(title=title, height=140 + 150 * len(drawn), showlegend=True)
+    return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=140 + 150 * len(drawn),
+                                showlegend=True)
 
 
 def sections(m: dict, rule: DisclosureRule) -> list[Section]:

@@ -233,3 +233,39 @@ def test_distance_summary_names_a_fall_as_a_fall_and_uses_the_tables_change():
     rising = change.assign(mean_change=[-0.364, 0.25, -0.7], mean_latest=[5.136, 6.25, 5.5])
     (section,) = distance_sections(rising, DisclosureRule(), filters)
     assert "higher in 1 area, the largest gain is in Drugs (+0.25 points)" in section.summary
+
+
+def test_the_allocation_sensitivity_withholds_a_second_grant_of_the_funder_on_its_own():
+    """The base allocation is the allocation: with G1's withheld, G2's (£900) was the pot less nothing else. The table
+    withholds the funder's next smallest itself (it relied on the allocation mart being there), and a funder whose
+    every grant is withheld leaves a section that says so (it raised on an empty table)."""
+    from dashboards.funder import sensitivity_section
+    from models.disclosure import Withheld
+
+    rows = [("F", g, a, ws, base, base + d, r) for g, base, r in (("G1", 300_00, 2), ("G2", 900_00, 1))
+            for a, ws, d in ((0.5, "base", 0), (1.0, "equal", 50_00))]
+    sensitivity = pd.DataFrame(rows, columns=["funder", "grant_id", "alpha", "weight_set", "base_allocation_pence",
+                                              "allocation_pence", "rank"])
+    withheld = Withheld()
+    withheld.keys["reciprocity_index"] = {("G1",)}
+    section = sensitivity_section(sensitivity, DisclosureRule(), withheld)
+    assert section.table is None and "No grant's allocation can be published (2 grants withheld)" in section.summary
+    other = pd.DataFrame([("H", "G3", 0.5, "base", 500_00, 500_00, 1)], columns=sensitivity.columns)
+    section = sensitivity_section(pd.concat([sensitivity, other]), DisclosureRule(), withheld)
+    assert section.table["grant_id"].tolist() == ["G3"]
+
+
+def test_the_cohort_table_lists_the_drawn_programmes_only():
+    """Everyone's cohort ("all_people", 20) beside its parts (no participation 15, participants *) was a total less a
+    cell; the table lists the programmes the chart draws. A cohort of 0 people has no share (it raised)."""
+    from dashboards.filters import ALL, Filter
+    from dashboards.reoffending_sections import cohort_section
+
+    rates = pd.DataFrame({"event_type": ALL, "status": "final", "cohort_period": ["2024-Q2"] * 3 + ["2024-Q3"],
+                          "programme": ["all_people", "no_participation", "any_participation", "any_participation"],
+                          "persons": [20, 15, 5, 0], "reoffenders": [8, 6, 2, 0]})
+    filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"),))]
+    table = cohort_section(rates, DisclosureRule(), filters).table
+    assert set(table["programme"]) == {"no_participation", "any_participation"}
+    empty = table[table["cohort_period"] == "2024-Q3"].iloc[0]
+    assert empty["persons"] == 0 and pd.isna(empty["reoffended_pct"])

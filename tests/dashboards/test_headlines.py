@@ -233,4 +233,12 @@ def test_the_spine_gives_each_outcome_its_own_scale():
     assert [a.range[1] for a in axes] == pytest.approx([1.15 * 26.3, 1.15 * 0.59, 1.15 * 0.97])
     assert axes[0].range[0] == -axes[0].range[1] and list(figure.data[0].x) == [-8.5]  # fewer reoffences is better
     assert list(axes[2].ticktext) == ["£0.00", "£0.50", "£1.00", "£1.50", "£2.00"] and list(axes[2].tickvals)[2] == 0
+    assert axes[2].range[0] == -1.05  # no room for a ratio below £0
+    # a ratio of £2.60 (£1.90 to £3.30): no "£-1.00" tick; an interval of a few pence still gets ticks either side
+    for difference, low, high, first, last in ((1.6, 0.9, 2.3, "£0.00", "£3.00"), (0.01, -0.03, 0.04, "£0.96", "£1.04")):
+        row = frame.iloc[[2]].assign(difference=difference, ci_low=low, ci_high=high, rag="similar")
+        ticks = list(spine(row, "spine").layout.xaxis.ticktext)
+        assert (ticks[0], ticks[-1]) == (first, last) and len(ticks) >= 3, ticks
+    assert list(spine(row.assign(difference=400.0, ci_low=300.0, ci_high=500.0), "s").layout.xaxis.ticktext) == [
+        "£1.00", "£201.00", "£401.00"]  # a span over 150 raised StopIteration
     assert [t.showlegend for t in figure.data] == [True, False, True]
