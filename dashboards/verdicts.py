@@ -211,7 +211,10 @@ def _list(frame: pd.DataFrame) -> str:
     for r in frame.to_dict("records"):
         symbol, css, word = RAG[r["rag"] or "none"]
         head = (f"<span class='rag {css}'>{symbol} {word}</span> · " if r["rag"] not in (None, "none") else "")
-        lines = [f"<p class='head'>{head}{html.escape(r['outcome'])}</p>", f"<p>{html.escape(r['sentence'])}</p>"]
+        n = r["n_matched"]
+        size = (f" (n ≈ {int(n):,} matched participants)" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
+                else "")
+        lines = [f"<p class='head'>{head}{html.escape(r['outcome'] + size)}</p>", f"<p>{html.escape(r['sentence'])}</p>"]
         if r["design"]:
             lines.append(f"<p class='note'>{html.escape(r['design'])}</p>")
         if r["analysis_role"] is not None:

@@ -242,3 +242,16 @@ def test_the_spine_gives_each_outcome_its_own_scale():
     assert list(spine(row.assign(difference=400.0, ci_low=300.0, ci_high=500.0), "s").layout.xaxis.ticktext) == [
         "£1.00", "£201.00", "£401.00"]  # a span over 150 raised StopIteration
     assert [t.showlegend for t in figure.data] == [True, False, True]
+
+
+def test_each_verdict_on_the_first_screen_gives_its_published_n():
+    """The commissioner's first screen gave intervals but no n (it was in the tiles below the fold)."""
+    from dashboards.verdicts import COLUMNS, _list
+
+    frame = pd.DataFrame([{c: None for c in COLUMNS} | {"outcome": "30-day emergency readmission", "n_matched": 310,
+                                                         "rag": "similar", "sentence": "s", "design": "", "analysis_role": None},
+                          {c: None for c in COLUMNS} | {"outcome": "Social return on investment", "rag": "worse",
+                                                         "sentence": "t", "design": "", "analysis_role": None}])
+    listed = _list(frame)
+    assert "30-day emergency readmission (n ≈ 310 matched participants)" in listed
+    assert "Social return on investment</p>" in listed
