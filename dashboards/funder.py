@@ -45,7 +45,9 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame
     Cost per hour is amount over hours, and hours rest on the active members: suppressed with them.
     """
     frame = grants.round(3)
-    table = rule.table(frame, ["members", "active_members", "two_way_members", "exchanges"], GRANT_RATES,
+    # "0 two-way" beside suppressed active members says none of the 1-7 both gave and received
+    table = rule.table(frame, ["members", "active_members", "two_way_members", "exchanges"],
+                       {**GRANT_RATES, "two_way_members": "active_members"},
                        {k: v for k, v in GRANT_RATIOS.items() if k != "cost_per_hour_exchanged"}, name="grant metrics")
     hours_hidden = frame["active_members"].map(rule.hides).astype(bool)
     table["cost_per_hour_exchanged"] = [SUPPRESSED if h else (None if not hrs else a / hrs)

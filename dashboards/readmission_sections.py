@@ -33,7 +33,8 @@ def _published(frame: pd.DataFrame, rule: DisclosureRule, k: str, n: str, name: 
                          "lower_95", "upper_95", "lower_998", "upper_998")
              if c in frame.columns]
     ratios = {"rate": (k, n, 1.0, True)} if "rate" in frame.columns else {}
-    table = rule.table(frame.round(4), [k, n], {c: (k, n) for c in rates}, ratios, name=name)
+    # "0 of *" says that none of a group of 1-7 had the outcome: the events are withheld with the group
+    table = rule.table(frame.round(4), [k, n], {k: n, **{c: (k, n) for c in rates}}, ratios, name=name)
     if "rate" in frame.columns:
         bounds = [wilson_interval(rule.published(a), rule.published(b)) if r not in (SUPPRESSED, None) else (r, r)
                   for a, b, r in zip(frame[k], frame[n], table["rate"])]

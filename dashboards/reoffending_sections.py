@@ -88,8 +88,8 @@ def _cohort_table(final: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     """The final cohorts as published: counts through the rule, the share and its Wilson interval in per cent from the
     published counts (``*`` when either is suppressed)."""
     frame = final[["programme", "cohort_period", "persons", "reoffenders"]].assign(reoffended_pct=0.0).reset_index(drop=True)
-    table = rule.table(frame, ["persons", "reoffenders"], ratios={"reoffended_pct": ("reoffenders", "persons", 100.0, True)},
-                       name="reoffending by cohort quarter")
+    table = rule.table(frame, ["persons", "reoffenders"], {"reoffenders": "persons"},  # no "0 of *"
+                       ratios={"reoffended_pct": ("reoffenders", "persons", 100.0, True)}, name="reoffending by cohort quarter")
     bounds = [wilson_interval(rule.published(k), rule.published(n)) if not isinstance(r, str) else (r, r)
               for k, n, r in zip(frame["reoffenders"], frame["persons"], table["reoffended_pct"])]
 

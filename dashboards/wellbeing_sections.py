@@ -81,6 +81,7 @@ def change_table_section(change: pd.DataFrame | None, rule: DisclosureRule) -> S
     means = {c: "n_paired" for c in ("mean_baseline_paired", "mean_latest", "mean_change", "ci_low", "ci_high")}
     # the signed-rank test ranks the improvements: with the mean and interval it pinned a suppressed n improved
     means["wilcoxon_p"] = ("n_paired", "n_improved")
+    means["n_improved"] = "n_paired"  # "0 improved" of a suppressed group says none of its 1-7 did
     table = rule.table(rows[columns].round(3), ["n_paired", "n_improved"], means,
                        {"pct_improved": ("n_improved", "n_paired", 100.0, True)}, name="wellbeing change")
     table["pct_improved"] = [v if not isinstance(v, float) else round(v, 1) for v in table["pct_improved"]]

@@ -218,7 +218,8 @@ class DisclosureRule:
         """The table as it may be published, with its checking record in ``attrs["disclosure"]``.
 
         * ``counts``: counts of people or events, through the rule;
-        * ``rates[column]``: the count(s) a statistic rests on; ``*`` when any is suppressed;
+        * ``rates[column]``: the count(s) a statistic rests on; ``*`` when any is suppressed (a count may rest on
+          another: the events of a group, whose "0" beside a suppressed group says none of its 1-7 had them);
         * ``ratios[column] = (numerator, denominator, scale, numerator_is_count)``: recomputed
           from the published counts (:meth:`ratio`);
         * ``texts``: free-text columns whose counts of people are published through the rule;
@@ -232,6 +233,7 @@ class DisclosureRule:
             primary |= out[column].map(self.hides).astype(bool)
         extra = self.secondary(out, counts[0], secondary) if secondary and counts else pd.Series(False, index=out.index)
         derived_hidden = 0
+        withheld = {column: extra for column in counts}
         for column, bases in rates.items():
             bases = (bases,) if isinstance(bases, str) else bases
             hidden = extra.copy()
@@ -239,13 +241,15 @@ class DisclosureRule:
                 hidden |= out[base].map(self.hides).astype(bool)
             derived_hidden += int(hidden.sum())
             out[column] = out[column].astype(object).where(~hidden, SUPPRESSED)
+            if column in withheld:
+                withheld[column] = hidden
         for column, (num, den, scale, is_count) in ratios.items():
             values = [SUPPRESSED if x else self.ratio(a, b, scale, is_count)
                       for a, b, x in zip(frame[num], frame[den], extra)]
             derived_hidden += sum(v == SUPPRESSED for v in values)
             out[column] = pd.Series(values, index=out.index, dtype=object)
         for column in counts:
-            out[column] = [SUPPRESSED if x else self.count(v) for v, x in zip(frame[column], extra)]
+            out[column] = [SUPPRESSED if x else self.count(v) for v, x in zip(frame[column], withheld[column])]
             out[column] = out[column].astype(object)
         for column in texts:
             out[column] = out[column].map(self.text).astype(object)

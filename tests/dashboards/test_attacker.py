@@ -403,3 +403,23 @@ def test_every_published_table_carries_a_checking_report(run):
     assert csvs == {p.name for p in site.glob("*.csv")}
     page = (site / "commissioner.html").read_text()
     assert re.search(r"disclosure-commissioner\.json", page)
+
+
+#: (events, group) column pairs of the published tables: the people of a group with something
+EVENTS_OF_GROUP = (("observed", "discharges"), ("readmissions", "discharges"), ("reoffenders", "persons"),
+                   ("two_way_members", "active_members"), ("n_improved", "n_paired"))
+
+
+def test_no_zero_beside_a_suppressed_group(run):
+    """TB03's funnel row read "discharges *, observed 0": none of its 1-7 discharges was readmitted, a fact about each
+    of them. The events of a suppressed group are withheld with it, in every published CSV."""
+    site, _, _ = run
+    found = 0
+    for path in sorted(site.glob("*.csv")):
+        table = _csv(site, path.name)
+        for events, group in EVENTS_OF_GROUP:
+            if {events, group} <= set(table.columns):
+                found += 1
+                shown = table[table[group] == SUPPRESSED][events]
+                assert (shown == SUPPRESSED).all(), (path.name, events, shown.tolist())
+    assert found >= 4
