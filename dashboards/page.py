@@ -41,6 +41,8 @@ header nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}header a{color:#fff}head
 .demo{background:#fd0;color:#0b0c0c;border-left:8px solid #0b0c0c;padding:.6rem 1rem;margin:0;font-weight:700}
 .demo-tag{display:inline-block;background:#fd0;color:#0b0c0c;font-size:.75rem;font-weight:700;padding:0 .35rem;margin-left:.3rem;border:1px solid #0b0c0c}
 main{padding:.8rem 1rem;max-width:1200px;margin:0 auto}
+.skip{position:absolute;left:-10000px;top:0;background:#fd0;color:#0b0c0c;padding:.5rem 1rem;font-weight:700;z-index:10}
+.skip:focus{left:0}
 section{background:#fff;border:1px solid #b1b4b6;margin:1rem 0;padding:.8rem 1rem;min-width:0}
 section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;font-weight:700;font-size:1.2rem;padding:.2rem 0}details>summary h2{display:inline;font-size:1.2rem;margin:0}
 .table-wrap{overflow-x:auto;max-width:100%}
@@ -407,10 +409,12 @@ def _footnoted(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out, notes
 
 
-def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...] = ()) -> str:
+def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...] = (), name: str = "") -> str:
+    """The table in a scrolling region named ``name`` (its section's title) for screen readers."""
     shown, notes = _footnoted(frame)
     head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
-    table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(table_id, quote=True)} table'>"
+    label = f"{name or table_id}: table"
+    table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(label, quote=True)}'>"
              f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{_table_body(shown, code)}"
              "</tbody></table></div>")
     if len(shown) > PAGE_ROWS:
@@ -453,7 +457,7 @@ def render(page: Page, out_dir: Path) -> Path:
         if section.table is not None:
             checks.append(_checked(section))
             if section.show_table:
-                parts.append(_table_html(section.table, f"table-{sid}", section.code_columns))
+                parts.append(_table_html(section.table, f"table-{sid}", section.code_columns, section.title))
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
                 parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "
@@ -475,10 +479,11 @@ def render(page: Page, out_dir: Path) -> Path:
     banner = f"<p class='demo' role='note' id='demo-banner'>{html.escape(DEMO_BANNER)}</p>" if page.demo else ""
     document = (
         "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(page.title)}</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(page.title)} · Co-production Outcomes</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<style>{STYLE}</style><script src='{PLOTLY_JS.name}'></script></head><body>"
+        f"<a class='skip' href='#main'>Skip to the page's content</a>"
         f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"
-        f"<main><p>{html.escape(page.intro)}</p>{controls_html(page.filters)}{''.join(body)}"
+        f"<main id='main' tabindex='-1'><p>{html.escape(page.intro)}</p>{controls_html(page.filters)}{''.join(body)}"
         f"<p class='note'>Output-checking report for this page: <a href='{report.name}'>{report.name}</a>.</p></main>"
         f"{script}<script>{TABLE_SCRIPT}{TITLE_SCRIPT}</script></body></html>"
     )

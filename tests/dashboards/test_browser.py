@@ -62,6 +62,13 @@ def test_page_renders_every_chart_without_console_errors(demo_run, browser, name
     # stops per chart
     buttons = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'))")
     assert set(buttons) <= {"Download plot as a PNG"} and len(buttons) == page.locator("div.chart").count()
+    # the first Tab reaches a visible "skip" link, and it takes the focus past the header to the page's content
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    assert page.evaluate("document.activeElement.getBoundingClientRect().left") >= 0
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    assert page.title().endswith(" · Co-production Outcomes")
     # every section is a heading in the page's outline, a closed one too (its title was a bare <summary>)
     assert page.evaluate("""() => Array.from(document.querySelectorAll('main section')).filter(s =>
         !s.querySelector(':scope > h2, :scope > details > summary > h2')).map(s => s.id)""") == []
