@@ -255,3 +255,13 @@ def test_each_verdict_on_the_first_screen_gives_its_published_n():
     listed = _list(frame)
     assert "30-day emergency readmission (n ≈ 310 matched participants)" in listed
     assert "Social return on investment</p>" in listed
+
+
+def test_the_commissioner_page_says_what_its_words_mean():
+    """IMD, percentage points, the 95% interval and the * were used on the page and explained nowhere on it."""
+    from dashboards.commissioner import terms_section
+
+    section = terms_section(DisclosureRule())
+    for term in ("IMD decile", "95% interval", "Percentage points", "Matched comparison group", "* and rounding"):
+        assert f"<dt>{term}</dt>" in section.html
+    assert "Counts of 1 to 7 are shown as *, and other counts rounded to the nearest 5" in section.html
