@@ -110,12 +110,13 @@ def km(curves: pd.DataFrame, title: str) -> go.Figure:
 
 def forest(frame: pd.DataFrame, label: str, title: str, x_title: str, reference: float) -> go.Figure:
     """Estimates with 95% intervals (``estimate``, ``ci_low``, ``ci_high``), one row per ``label``."""
+    labels = wrapped(frame[label])
     figure = go.Figure(go.Scatter(
-        x=frame["estimate"], y=wrapped(frame[label]), mode="markers", marker={"symbol": "square", "color": PALETTE[0]},
+        x=frame["estimate"], y=labels, mode="markers", marker={"symbol": "square", "color": PALETTE[0]},
         error_x={"type": "data", "symmetric": False, "array": frame["ci_high"] - frame["estimate"],
                  "arrayminus": frame["estimate"] - frame["ci_low"]}, name="estimate and 95% interval"))
     figure.add_vline(x=reference, line_dash="dash", line_color="#555")
-    return figure.update_layout(title=title, xaxis_title=x_title, height=max(300, 60 + row_height(wrapped(frame[label])) * len(frame)),
+    return figure.update_layout(title=title, xaxis_title=x_title, height=max(300, 60 + row_height(labels) * len(frame)),
                                 yaxis_autorange="reversed")
 
 

@@ -65,9 +65,9 @@ TERMS = (
 
 def terms_section(rule: DisclosureRule) -> Section:
     """A glossary of the page's words (a definition list), the last section."""
-    meanings = [meaning.format(suppress_max=rule.suppress_max, round_to=rule.round_to) for _, meaning in TERMS]
-    items = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning)}</dd>"
-                    for (term, _), meaning in zip(TERMS, meanings))
+    counts = {"suppress_max": rule.suppress_max, "round_to": rule.round_to}
+    items = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning.format(**counts))}</dd>"
+                    for term, meaning in TERMS)
     return Section("Words used on this page", f"What {len(TERMS)} of the page's terms mean.",
                    html=f"<dl class='terms'>{items}</dl>")
 

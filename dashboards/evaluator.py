@@ -65,12 +65,13 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                        name="balance")
     table["max_abs_smd_after"] = table["max_abs_smd_after"].where(~unlisted.to_numpy(), SUPPRESSED)
     drawn = table[table["max_abs_smd_after"] != SUPPRESSED]  # the chart shows what the table publishes, no more
+    labels = charts.wrapped(drawn["result"])
     figure = go.Figure(go.Scatter(
-        x=drawn["max_abs_smd_after"], y=charts.wrapped(drawn["result"]), mode="markers", name="largest |SMD| after matching",
+        x=drawn["max_abs_smd_after"], y=labels, mode="markers", name="largest |SMD| after matching",
         marker={"symbol": ["circle" if b.startswith("yes") else "x" for b in drawn["balanced"]], "size": 10, "color": PALETTE[0]}))
     figure.add_vline(x=0.1, line_dash="dash", annotation_text="0.1")
     figure.update_layout(title=title, xaxis_title="largest absolute standardised mean difference", yaxis_autorange="reversed",
-                         height=max(320, 80 + charts.row_height(charts.wrapped(drawn["result"])) * len(drawn)))
+                         height=max(320, 80 + charts.row_height(labels) * len(drawn)))
     off = int((table["balanced"] == "no (> 0.1)").sum())
     small = int(rows["n_matched"].map(rule.hides).sum())
     left_out = [f"{int(unlisted.sum())} with no such rows not drawn" if unlisted.any() else "",

@@ -410,12 +410,11 @@ def _footnoted(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out, notes
 
 
-def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...] = (), name: str = "") -> str:
+def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...], name: str) -> str:
     """The table in a scrolling region named ``name`` (its section's title) for screen readers."""
     shown, notes = _footnoted(frame)
     head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
-    label = f"{name or table_id}: table"
-    table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(label, quote=True)}'>"
+    table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(name, quote=True)}: table'>"
              f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{_table_body(shown, code)}"
              "</tbody></table></div>")
     if len(shown) > PAGE_ROWS:
