@@ -85,6 +85,16 @@ def _distinct_below_two(x: np.ndarray) -> bool:
     return not len(x) or bool(np.all(x == x[0]))
 
 
+def _people_in(person: np.ndarray, pattern: np.ndarray, t: np.ndarray):
+    """``people(mask, treated)`` for :func:`~.support.level_support`: the distinct persons among the
+    participants' (or comparison) rows whose covariate pattern is in ``mask``."""
+
+    def people(mask: np.ndarray, treated: bool) -> int:
+        return len(np.unique(person[mask[pattern] & ((t == 1) == treated)]))
+
+    return people
+
+
 def exact_strata(data: pd.DataFrame, exact: list[str]) -> np.ndarray:
     """Stratum code of each row: the rank of its ``exact`` values among the distinct ones, sorted column by
     column, missing values forming the level ``(missing)`` (``groupby(exact, sort=True).ngroup()`` of the
@@ -439,7 +449,7 @@ def match(
     n_t_held = np.bincount(pattern, weights=t, minlength=len(counts)).astype(np.int64)
     lev = level_support(
         design.X, n_t_held, counts - n_t_held, design.binary, missing_columns=design.missing_columns,
-        drop_treated=common_support,
+        drop_treated=common_support, people=None if person is None else _people_in(person, pattern, t),
     )
     warnings += lev.notes
     n_dropped_support += lev.n_treated_dropped

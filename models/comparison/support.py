@@ -73,14 +73,27 @@ def _one_sided(x, keep, n_t, n_c) -> str | None:
 
 
 def level_support(
-    X: pd.DataFrame, n_treated, n_control, binary: list[str], *, missing_columns=(), drop_treated: bool = True
+    X: pd.DataFrame, n_treated, n_control, binary: list[str], *, missing_columns=(), drop_treated: bool = True,
+    people=None,
 ) -> LevelSupport:
     """Apply rule 1 of the module docstring to the 0/1 columns ``binary`` of ``X``.
 
     Each row of ``X`` is held by ``n_treated`` participants and ``n_control`` comparison people: one person
     per row (``n_treated`` the 0/1 treatment, ``n_control`` one minus it), or a covariate pattern and the
     people who have it (:func:`models.comparison.design.covariate_patterns`); ``keep`` is over the rows.
+
+    When one person can hold several analysed rows (a risk-set design: one row per trial day at risk),
+    ``n_treated`` and ``n_control`` count rows, and ``people(mask, treated)`` gives the number of distinct
+    participants (``treated=True``) or comparison people holding the rows of ``X`` in ``mask``: the notes
+    then say how many people and how many rows. The ``n_*_dropped`` counts stay in rows.
     """
+
+    def who(n_rows: int, has, treated: bool) -> str:
+        noun = "participants" if treated else "comparison people"
+        if people is None:
+            return f"{n_rows} {noun}"
+        return f"{people(has, treated)} {noun} ({n_rows} trial rows)"
+
     n_t, n_c = np.asarray(n_treated, dtype=np.int64), np.asarray(n_control, dtype=np.int64)
     keep = np.ones(len(n_t), dtype=bool)
     out = LevelSupport(keep=keep)
@@ -107,18 +120,18 @@ def level_support(
                     keep &= ~has
                     out.n_control_dropped += held_c
                     out.notes.append(
-                        f"{held_c} comparison people with {what} are removed: no participant has it"
+                        f"{who(held_c, has, False)} with {what} are removed: no participant has it"
                     )
                 else:
                     if not drop_treated or held_t == int(n_t[keep].sum()):
                         raise ComparisonError(
-                            f"quasi-complete separation: {held_t} participants have {what} and no comparison "
+                            f"quasi-complete separation: {who(held_t, has, True)} have {what} and no comparison "
                             f"person does, so they have no one to be compared with. Fix: {_ADVICE}"
                         )
                     keep &= ~has
                     out.n_treated_dropped += held_t
                     out.notes.append(
-                        f"{held_t} participants with {what} are outside common support (no comparison person has it)"
+                        f"{who(held_t, has, True)} with {what} are outside common support (no comparison person has it)"
                     )
                 changed = True
     constant = [col for col, x in cols.items() if x[keep].all() or not x[keep].any()]  # one value left (or none)

@@ -274,6 +274,20 @@ def test_level_only_among_comparison_people_removes_them(df):
     assert not r.matched_data["site"].eq("only_comparison").any()
 
 
+def test_level_support_counts_people_not_trial_rows_when_a_person_holds_several_rows(df):
+    # a risk-set design: one comparison person at risk on several days holds several rows
+    d = df.copy()
+    d["person"] = np.arange(len(d))
+    d["site"] = "a"
+    pool = d.index[d["took_part"].to_numpy() == 0]
+    d.loc[pool[:2], "site"] = "only_comparison"
+    repeated = pd.concat([d.loc[pool[:2]]] * 4)  # each of the 2 people at risk on 5 days: 10 rows
+    d = pd.concat([d, repeated], ignore_index=True)
+    r = estimate_effect(d, "took_part", "score", [*COVS, "site"], "continuous", cluster="person")
+    assert r.n_control_dropped_support == 10  # rows, as the counts are
+    assert any("2 comparison people (10 trial rows) with site[only_comparison] = 1 are removed" in w for w in r.warnings)
+
+
 def test_every_participant_on_one_side_raises(df):
     d = df.assign(site=np.where(df["took_part"] == 1, "x", "y"))
     with pytest.raises(ComparisonError, match="quasi-complete separation"):
