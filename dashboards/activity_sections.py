@@ -51,8 +51,9 @@ def activity_section(ta: pd.DataFrame | None, rule: DisclosureRule, filters: lis
             return Item(f"No hours exchanged in a published quarter for this selection ({scope}); "
                         f"{plural(withheld, 'time-bank quarter')} withheld for small numbers.",
                         charts.no_data(title, "No published hours for this selection."), table=rows)
-        figure = go.Figure([go.Bar(x=charts.esc(g["period_label"]), y=g["hours_exchanged"], name=charts.esc([bank])[0])
-                            for bank, g in picked.groupby("timebank_id", sort=True)])
+        figure = go.Figure([go.Bar(x=charts.esc(g["period_label"]), y=g["hours_exchanged"], name=charts.esc([bank])[0],
+                                   marker_pattern=charts.pattern(i))
+                            for i, (bank, g) in enumerate(picked.groupby("timebank_id", sort=True))])
         figure.update_layout(title=title, barmode="stack", yaxis_title="hours exchanged", yaxis_rangemode="tozero",
                              height=380, xaxis={"categoryorder": "category ascending"})
         by_quarter = picked.groupby("period_label")["hours_exchanged"].sum()

@@ -22,6 +22,14 @@ from models.readmission.funnel import Dispersion, funnel_limits
 
 SHAPES = {"high": "triangle-up", "low": "triangle-down", "within": "circle"}
 WORDS = {"high": "above the 99.8% limit", "low": "below the 99.8% limit", "within": "within the limits"}
+#: fill patterns of a chart's bar series in turn, the first plain: series told apart by more than colour (WCAG 2.2
+#: 1.4.1), also in grey scale
+PATTERNS = ("", "/", ".", "x", "\\", "+", "-", "|")
+
+
+def pattern(i: int) -> dict:
+    """The fill pattern of a chart's ``i``-th bar series (plotly ``marker.pattern``)."""
+    return {"shape": PATTERNS[i % len(PATTERNS)]}
 
 
 def esc(values) -> list[str]:
@@ -62,7 +70,7 @@ def funnel(units: pd.DataFrame, title: str) -> go.Figure:
     limits = funnel_limits(grid, dispersion)
     y_top = max(float(units["ratio"].max()), float(units["upper_998"].max()), 1.5) * 1.15
     figure = go.Figure()
-    for level, dash, color in (("95", "dash", PALETTE[4]), ("998", "solid", PALETTE[5])):
+    for level, dash, color in (("95", "dash", PALETTE[3]), ("998", "solid", PALETTE[5])):
         label = "95%" if level == "95" else "99.8%"
         for side in ("lower", "upper"):
             figure.add_trace(go.Scatter(x=grid, y=limits[f"{side}_{level}"], mode="lines", name=f"{label} limits",
@@ -127,7 +135,7 @@ def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
     figure.add_trace(go.Bar(y=labels, x=rows["ratio_low"] - base, base=base, orientation="h", name="ratio at the low end",
                             marker_color=PALETTE[1]))
     figure.add_trace(go.Bar(y=labels, x=rows["ratio_high"] - base, base=base, orientation="h", name="ratio at the high end",
-                            marker_color=PALETTE[0]))
+                            marker_color=PALETTE[0], marker_pattern=pattern(1)))
     figure.add_vline(x=base, line_color="#000", annotation_text=f"base {base:.2f}")
     lo = float(min(rows["ratio_low"].min(), rows["ratio_high"].min(), base))
     hi = float(max(rows["ratio_low"].max(), rows["ratio_high"].max(), base))

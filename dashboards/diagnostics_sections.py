@@ -37,7 +37,7 @@ _BEFORE = ("n_treated_before", "n_comparison_before")
 _AFTER = ("n_treated_after", "n_comparison_after")
 # Okabe-Ito blue and orange, pale (before matching) and solid (after).
 _BLUE = ("rgba(0,114,178,0.35)", PALETTE[0])
-_ORANGE = ("rgba(230,159,0,0.35)", PALETTE[1])
+_ORANGE = ("rgba(179,107,0,0.35)", PALETTE[1])
 
 
 def published_balance(balance: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:

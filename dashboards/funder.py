@@ -154,8 +154,9 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     table[figures] = table[figures].map(lambda v: round(v, 3) if isinstance(v, float) else v)
     shown = table[~rows["trading_members"].map(rule.hides).to_numpy()]  # the chart draws the published figures
     shown = shown.assign(**{c: pd.to_numeric(shown[c].replace(SUPPRESSED, None)) for c in figures})
-    figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=c.replace("_", " "))
-                        for c in (*INDEX_COMPONENTS, "reciprocity_index")])
+    figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=c.replace("_", " "),
+                               marker_pattern=charts.pattern(i))
+                        for i, c in enumerate((*INDEX_COMPONENTS, "reciprocity_index"))])
     figure.update_layout(title=title, barmode="group", yaxis_title="share (0 to 1)", yaxis_range=[0, 1], height=420)
     best = shown.loc[shown["reciprocity_index"].idxmax()] if shown["reciprocity_index"].notna().any() else None
     summary = (f"The five components and the index for {len(shown)} time banks over the whole window; the highest index is "
@@ -202,8 +203,9 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                            "money; index, share and allocation withheld for grants whose index is suppressed elsewhere",
                            "allocation")
     drawn = table[table["allocation"].astype(object) != SUPPRESSED]
-    figure = go.Figure([go.Bar(x=charts.esc(g["grant_id"]), y=g["allocation"].astype(float), name=charts.esc([funder])[0])
-                        for funder, g in drawn.groupby("funder", sort=True)])
+    figure = go.Figure([go.Bar(x=charts.esc(g["grant_id"]), y=g["allocation"].astype(float), name=charts.esc([funder])[0],
+                               marker_pattern=charts.pattern(i))
+                        for i, (funder, g) in enumerate(drawn.groupby("funder", sort=True))])
     figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
     pots = allocation.groupby("funder")["reserved_pot"].first()
     hidden = len(table) - len(drawn)

@@ -23,6 +23,28 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 UNDRAWN = """() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).filter(gd =>
     !((gd.data.length && gd.querySelectorAll('g.trace').length) || (gd.layout.annotations || []).length)).map(gd => gd.id)"""
 DRAWN = "() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).filter(gd => gd.data.length).length"
+# Series a reader must tell apart (those in a legend) drawn in a colour under 3:1 against white (WCAG 2.2 1.4.11),
+# and charts whose bar series share a fill pattern (told apart by colour alone, 1.4.1). The propensity overlap's
+# bars are told apart by place (participants above the axis, comparison below) and width (before, after).
+FAINT_SERIES = r"""() => {
+  const rgb = c => { if (typeof c !== 'string') return null; let m = c.match(/^#([0-9a-f]{6})$/i);
+    if (m) return [0, 2, 4].map(i => parseInt(m[1].slice(i, i + 2), 16)).concat([1]);
+    m = c.match(/^rgba?\(([^)]*)\)$/); if (!m) return null;
+    const v = m[1].split(',').map(Number); return v.length === 3 ? v.concat([1]) : v; };
+  const lum = v => { const l = v.slice(0, 3).map(x => { x /= 255; return x <= 0.04045 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+  const out = [];
+  for (const gd of document.querySelectorAll('div.chart .js-plotly-plot')) {
+    const shown = gd._fullData.filter(t => t.showlegend !== false && t.visible === true);
+    for (const t of shown)
+      for (const c of [t.marker && t.marker.color, t.line && t.line.color]) {
+        const v = rgb(c);
+        if (v && v[3] === 1 && 1.05 / (lum(v) + 0.05) < 3) out.push(`${gd.id}: ${t.name} in ${c}`);
+      }
+    const shapes = shown.filter(t => t.type === 'bar').map(t => (t.marker.pattern && t.marker.pattern.shape) || '');
+    if (gd.id !== 'chart-propensity-overlap' && new Set(shapes).size < shapes.length) out.push(`${gd.id}: bars share a pattern`);
+  }
+  return out; }"""
 CHART_DATA = "id => JSON.stringify(document.getElementById(id).data.map(t => [t.x, t.y, t.r, t.marker && t.marker.color]))"
 
 
@@ -58,6 +80,7 @@ def test_page_renders_every_chart_without_console_errors(demo_run, browser, name
     assert page.evaluate(UNDRAWN) == []
     minimum = {"index.html": 0, "data-quality.html": 0, "commissioner.html": 8, "funder.html": 4, "evaluator.html": 4}[name]
     assert page.evaluate(DRAWN) >= minimum
+    assert page.evaluate(FAINT_SERIES) == []
     # a chart's toolbar offers the PNG download and nothing else: no "Share chart..." to Plotly Cloud, and no ten tab
     # stops per chart
     buttons = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'))")

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboards import charts
-from dashboards.page import figure_json, style
+from dashboards.page import PALETTE, figure_json, style
 
 RATES = pd.DataFrame({"area": ["north_east", "E2"], "rate": [0.1, 0.25], "ci_low": [0.05, 0.2], "ci_high": [0.2, 0.3]})
 STAR = pd.DataFrame({"area": ["Managing money", "Health <& care>"], "first": [3.5, 4.0], "latest": [5.0, 3.75]})
@@ -54,3 +54,21 @@ def test_distance_draws_a_line_per_area_then_first_and_latest():
     assert list(figure.data[1].x) == [4.0, 3.75] and list(figure.data[1].y) == ["Health &lt;&amp; care&gt;"] * 2
     assert figure.data[0].showlegend is False and figure.data[0].hoverinfo == "skip"
     assert [t.name for t in figure.data[2:]] == ["first reading (mean)", "latest reading (mean)"]
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_palette_colour_stands_3_to_1_against_white():
+    # WCAG 2.2 1.4.11: a line, marker or bar a reader must see; #56B4E9 (2.3:1) and #F0E442 (1.3:1) failed it
+    assert {c: round(1.05 / (_luminance(c) + 0.05), 2) for c in PALETTE if 1.05 / (_luminance(c) + 0.05) < 3} == {}
+
+
+def test_bar_series_after_the_first_have_their_own_fill_pattern():
+    tornado = charts.tornado(pd.DataFrame({"outcome": ["a"], "assumption": ["b"], "ratio_low": [1.0], "ratio_high": [3.0]}),
+                             2.0, "SROI")
+    assert [t.marker.pattern.shape for t in tornado.data] == [None, "/"]
+    assert len({charts.pattern(i)["shape"] for i in range(len(charts.PATTERNS))}) == len(charts.PATTERNS)
