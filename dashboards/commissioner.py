@@ -15,7 +15,7 @@ import html
 import duckdb
 import pandas as pd
 
-from dashboards import coverage, headlines, labels, verdicts
+from dashboards import coverage, glossary, headlines, labels, verdicts
 from dashboards.activity_sections import activity_section
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, make_filter, variants
@@ -39,37 +39,6 @@ def _values(frame: pd.DataFrame | None, column: str, where=None) -> list[str]:
         return []
     rows = frame if where is None else frame[where(frame)]
     return [str(v) for v in rows[column].dropna().unique()]
-
-
-#: The words the page uses that a commissioner may not: each with the meaning the page gives it.
-TERMS = (
-    ("Matched comparison group", "People who did not take part, chosen because they resembled the participants before "
-     "they started (age, sex, area deprivation, earlier use of services), so that the difference in outcomes is not "
-     "simply who chose to take part."),
-    ("95% interval", "The range in which the true difference most likely lies. When it includes no difference, the "
-     "result is inconclusive: the data cannot tell a benefit from a harm."),
-    ("Percentage points", "The difference between two percentages: 10% against 7% is 3 points."),
-    ("IMD decile", "The Index of Multiple Deprivation decile of the small area a person lives in: the most deprived "
-     "tenth of areas in England is decile 1, the least deprived decile 10."),
-    ("Outcomes Star, Star area, distance travelled", "Outcomes Star readings score each area of life from 1 to 10 (1 to 5 "
-     "on some Stars); distance travelled is the change from a first reading to a later one."),
-    ("Social return on investment (SROI)", "The social value, in pounds, that each £1 invested is estimated to create, "
-     "under the impact map's assumptions; £1 is break-even."),
-    ("Crude rate", "A share of everyone in a group, with no matched comparison: differences may reflect who took part."),
-    ("Funnel plot", "Each provider's or time bank's readmissions against those expected from its patients' case mix; a "
-     "point outside the funnel is more different from the whole than chance alone would make it."),
-    ("* and rounding", "Counts of 1 to {suppress_max} are shown as *, and other counts rounded to the nearest {round_to}, "
-     "so that no one can be recognised; figures that rest on them are withheld too."),
-)
-
-
-def terms_section(rule: DisclosureRule) -> Section:
-    """A glossary of the page's words (a definition list), the last section."""
-    counts = {"suppress_max": rule.suppress_max, "round_to": rule.round_to}
-    items = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning.format(**counts))}</dd>"
-                    for term, meaning in TERMS)
-    return Section("Words used on this page", f"What {len(TERMS)} of the page's terms mean.",
-                   html=f"<dl class='terms'>{items}</dl>")
 
 
 def page_filters(m: dict[str, pd.DataFrame | None]) -> list[Filter]:
@@ -150,7 +119,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
         *coverage.sections(m, "wellbeing"),
         *distance_sections(m["wellbeing_change"], rule, filters),
         change_table_section(m["wellbeing_change"], rule),
-        terms_section(rule),
+        glossary.terms_section(glossary.COMMISSIONER, rule),
     ]
     return Page("commissioner.html", "For commissioners",
                 "What the time banks and co-produced services achieved, outcome by outcome, against similar people who did "

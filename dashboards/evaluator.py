@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, coverage, diagnostics_sections, provenance, wording
+from dashboards import charts, coverage, diagnostics_sections, glossary, provenance, wording
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
@@ -245,6 +245,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         *mixed_sections(m["wellbeing_model"], rule),
         *coverage.sections(m, "social_value"),
         *sroi_sections(m, rule),
+        glossary.terms_section(glossary.EVALUATOR, rule),
     ]
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "
                 "how well the comparisons were matched, and the models' own tables. Sections open when you select their "

@@ -144,3 +144,19 @@ def test_evaluator_shows_balance_and_overlap_of_every_comparison(demo_run):
     assert set(overlap["result"]) == results and (overlap["participants_before"] == "*").any()
     support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)
     assert set(support["result"]) == results
+
+
+@pytest.mark.parametrize("name, terms", [("commissioner.html", "COMMISSIONER"), ("evaluator.html", "EVALUATOR")])
+def test_each_page_explains_its_words_and_only_words_it_uses(demo_run, name, terms):
+    """The glossary closes the page, and each term it explains (one of its comma-separated names) is used above it."""
+    from dashboards import glossary
+    from tests.dashboards.page_text import page_text
+
+    site, _, _ = demo_run
+    text = page_text(site / name)
+    body, _, glossed = " ".join(text["text"]).lower().rpartition("words used on this page")
+    assert glossed, "no glossary"
+    words = " ".join([body, *text["charts"], *text["variants"]]).lower()
+    unused = [term for term, _ in getattr(glossary, terms)
+              if not any(re.sub(r"\s*\(.*\)", "", part).strip().lower() in words for part in re.split(r",| and ", term))]
+    assert unused == []

@@ -259,9 +259,9 @@ def test_each_verdict_on_the_first_screen_gives_its_published_n():
 
 def test_the_commissioner_page_says_what_its_words_mean():
     """IMD, percentage points, the 95% interval and the * were used on the page and explained nowhere on it."""
-    from dashboards.commissioner import terms_section
+    from dashboards import glossary
 
-    section = terms_section(DisclosureRule())
+    section = glossary.terms_section(glossary.COMMISSIONER, DisclosureRule())
     for term in ("IMD decile", "95% interval", "Percentage points", "Matched comparison group", "* and rounding"):
         assert f"<dt>{term}</dt>" in section.html
     assert "Counts of 1 to 7 are shown as *, and other counts rounded to the nearest 5" in section.html

@@ -1,0 +1,84 @@
+"""'Words used on this page': the terms a page uses that its reader may not know, each with the meaning the page
+gives it and, for a method, its source.
+
+A page's last section (:func:`terms_section`); a meaning may name the disclosure rule's numbers
+(``{suppress_max}``, ``{round_to}``) and the settings' defaults.
+"""
+
+from __future__ import annotations
+
+import html
+
+from dashboards.page import Section
+from models.disclosure import DisclosureRule
+
+_INTERVAL = ("95% interval", "The range in which the true difference most likely lies. When it includes no difference, "
+             "the result is inconclusive: the data cannot tell a benefit from a harm.")
+_SUPPRESSION = ("* and rounding", "Counts of 1 to {suppress_max} are shown as *, and other counts rounded to the nearest "
+                "{round_to}, so that no one can be recognised; figures that rest on them are withheld too.")
+
+#: The commissioner page's terms.
+COMMISSIONER = (
+    ("Matched comparison group", "People who did not take part, chosen because they resembled the participants before "
+     "they started (age, sex, area deprivation, earlier use of services), so that the difference in outcomes is not "
+     "simply who chose to take part."),
+    _INTERVAL,
+    ("Percentage points", "The difference between two percentages: 10% against 7% is 3 points."),
+    ("IMD decile", "The Index of Multiple Deprivation decile of the small area a person lives in: the most deprived "
+     "tenth of areas in England is decile 1, the least deprived decile 10."),
+    ("Outcomes Star, Star area, distance travelled", "Outcomes Star readings score each area of life from 1 to 10 (1 to 5 "
+     "on some Stars); distance travelled is the change from a first reading to a later one."),
+    ("Social return on investment (SROI)", "The social value, in pounds, that each £1 invested is estimated to create, "
+     "under the impact map's assumptions; £1 is break-even."),
+    ("Crude rate", "A share of everyone in a group, with no matched comparison: differences may reflect who took part."),
+    ("Funnel plot", "Each provider's or time bank's readmissions against those expected from its patients' case mix; a "
+     "point outside the funnel is more different from the whole than chance alone would make it."),
+    _SUPPRESSION,
+)
+
+#: The evaluator page's terms: the diagnostics' vocabulary, with the thresholds the page applies.
+EVALUATOR = (
+    ("Propensity score, logit", "Each person's modelled probability of taking part, given the covariates (a logistic "
+     "regression). The logit, log(p / (1 − p)), is the scale on which matches are made and overlap is drawn."),
+    ("Caliper", "The largest distance allowed between a participant's logit score and their match's: 0.2 standard "
+     "deviations of the logit unless the settings say otherwise (Austin 2011, Pharm Stat 10:150). Participants with no "
+     "one within it are dropped and counted."),
+    ("Common support", "The range of covariates and scores that both groups share. A participant outside it has no one "
+     "comparable and is dropped; a comparison person with a value no participant has is removed. Both are counted."),
+    ("Standardised mean difference (SMD)", "A covariate's difference in mean between participants and comparison, "
+     "divided by their pooled standard deviation. Below 0.1 in size after matching is taken as balanced (Austin 2009, "
+     "Stat Med 28:3083)."),
+    ("Variance ratio", "A covariate's variance among participants over its variance in the comparison group; 0.5 to 2 "
+     "is taken as acceptable (Rubin 2001, Health Serv Outcomes Res Methodol 2:169)."),
+    ("ATT, effect on the matched participants", "Each estimate is an average effect on the participants it compares, "
+     "not on everyone. It is the ATT (the average effect on the treated) when at least 95% of the participants are "
+     "kept; otherwise it is the effect on the matched participants only, and those dropped for support or the caliper "
+     "may differ from them."),
+    ("Weights, weighted after", "After matching, a comparison person matched to several participants, or tied with "
+     "others on the same score, carries a share of weight; 'weighted after' sums those weights."),
+    ("Proven reoffence", "An offence committed within a year of the index date (release from custody, a community "
+     "sentence, a caution or a youth-court disposal) and proven by a caution or conviction within that year or a "
+     "further six months (Ministry of Justice). The Justice Data Lab asks for at least 60 matched participants."),
+    ("Kaplan-Meier curve", "The share of a group still without a proven reoffence, day by day since the index date. "
+     "Its 95% bands are pointwise: each day's band, not the whole curve at once."),
+    ("Hazard ratio, Cox model", "How much faster (above 1) or slower (below 1) a group reaches a first proven reoffence, "
+     "adjusted for the covariates (Cox proportional hazards). 'PH p value' tests whether the ratio stays the same over "
+     "time (Grambsch & Therneau 1994, Biometrika 81:515); a small one means it does not."),
+    ("Mixed model, random intercept, REML", "A regression of Star readings with a level of its own for each person, so "
+     "that one person's repeated readings count as related; fitted by restricted maximum likelihood (REML)."),
+    ("Deadweight, displacement, attribution, drop-off", "The SROI discounts: the share of an outcome that would have "
+     "happened anyway, that only moved elsewhere, that is due to others, and the share lost each year after the first "
+     "(Social Value UK, A Guide to Social Return on Investment)."),
+    ("Switching value", "The value an assumption would need for the SROI ratio to fall to £1 per £1 (break-even)."),
+    _INTERVAL,
+    _SUPPRESSION,
+)
+
+
+def terms_section(terms: tuple[tuple[str, str], ...], rule: DisclosureRule) -> Section:
+    """A glossary of a page's words (a definition list), the page's last section."""
+    counts = {"suppress_max": rule.suppress_max, "round_to": rule.round_to}
+    items = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning.format(**counts))}</dd>"
+                    for term, meaning in terms)
+    return Section("Words used on this page", f"What {len(terms)} of the page's terms mean.",
+                   html=f"<dl class='terms'>{items}</dl>")
