@@ -20,8 +20,12 @@ from dashboards.labels import words
 from dashboards.page import PALETTE
 from models.readmission.funnel import Dispersion, funnel_limits
 
-SHAPES = {"high": "triangle-up", "low": "triangle-down", "within": "circle"}
-WORDS = {"high": "above the 99.8% limit", "low": "below the 99.8% limit", "within": "within the limits"}
+# A funnel unit's place against the limits: beyond the 99.8% limits (filled triangle), beyond the 95% limits only
+# (open triangle), or within both (circle).
+SHAPES = {"high": "triangle-up", "low": "triangle-down", "high_95": "triangle-up-open", "low_95": "triangle-down-open",
+          "within": "circle"}
+WORDS = {"high": "above the 99.8% limit", "low": "below the 99.8% limit", "high_95": "above the 95% limit only",
+         "low_95": "below the 95% limit only", "within": "within the 95% limits"}
 #: fill patterns of a chart's bar series in turn, the first plain: series told apart by more than colour (WCAG 2.2
 #: 1.4.1), also in grey scale
 PATTERNS = ("", "/", ".", "x", "\\", "+", "-", "|")
@@ -76,8 +80,10 @@ def funnel(units: pd.DataFrame, title: str) -> go.Figure:
             figure.add_trace(go.Scatter(x=grid, y=limits[f"{side}_{level}"], mode="lines", name=f"{label} limits",
                                         line={"dash": dash, "color": color, "width": 1.5},
                                         showlegend=side == "lower", hoverinfo="skip"))
-    figure.add_hline(y=1.0, line_color="#555", annotation_text="target 1 (the whole)")
-    for status, group in units.groupby("outlier_998"):
+    figure.add_hline(y=1.0, line_color="#555", annotation_text="target 1 (the whole)", annotation_position="bottom left")
+    place = units["outlier_998"].where(units["outlier_998"] != "within", units["outlier_95"].map(
+        {"high": "high_95", "low": "low_95"}).fillna("within"))
+    for status, group in units.groupby(place):
         figure.add_trace(go.Scatter(
             x=group["expected"], y=group["ratio"], mode="markers+text", text=esc(group["unit"]), textposition="top center",
             name=f"unit {WORDS[status]}", marker={"symbol": SHAPES[status], "size": 12, "color": PALETTE[0]},

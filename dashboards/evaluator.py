@@ -101,7 +101,7 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     for (programme, group), exact in survival.sort_values("time_days").groupby(["programme", "group"], sort=True):
         n_start, events = exact["n_at_risk"].iloc[0], exact["n_events"].sum()
         row = {"programme": programme, "group": group, "n_start": n_start, "events": events, "to_day": None,
-               "survival_end": None, "ci_low_end": None, "ci_high_end": None, "note": ""}
+               "events_on_curve": None, "survival_end": None, "ci_low_end": None, "ci_high_end": None, "note": ""}
         size = rule.published(n_start)
         if size is None:
             row["note"] = f"not published: 1 to {rule.suppress_max} people"
@@ -112,22 +112,31 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
             curve = rule.survival_curve(exact)
             curves.append(curve)
             last = curve.iloc[-1]
-            row.update(to_day=last["time_days"], survival_end=last["survival"], ci_low_end=last["ci_low"],
-                       ci_high_end=last["ci_high"])
+            row.update(to_day=last["time_days"], events_on_curve=curve["n_events"].sum(), survival_end=last["survival"],
+                       ci_low_end=last["ci_low"], ci_high_end=last["ci_high"])
             if last["time_days"] < exact["time_days"].max():
                 row["note"] = (f"drawn to day {last['time_days']}: after it fewer than {2 * step} people were at risk, "
                                "where rounding would set the curve")
         rows.append(row)
-    table = rule.table(pd.DataFrame(rows).round(3), ["n_start", "events"],
-                       {c: "n_start" for c in ("to_day", "survival_end", "ci_low_end", "ci_high_end")}, name="kaplan-meier")
+    shown = ("to_day", "events_on_curve", "survival_end", "ci_low_end", "ci_high_end")
+    table = rule.table(pd.DataFrame(rows).round(3), ["n_start", "events"], {c: "n_start" for c in shown},
+                       name="kaplan-meier")
     drawn = pd.concat(curves, ignore_index=True) if curves else survival.iloc[:0]
+    smallest = min((c["n_at_risk"].iloc[0] for c in curves), default=None)
+    shift = (f", {100 * (step // 2) / smallest:.1f} percentage points of the smallest group drawn ({smallest:.0f} "
+             "people) when no one leaves follow-up early, more when people do" if smallest else "")
     return Section(title, f"{plural(len(curves), 'curve')} drawn (solid: participants, dashed: matched comparison), with pointwise "
                    f"95% bands; {len(rows) - len(curves)} not drawn. Each curve is recomputed from counts rounded so that "
-                   f"every step holds at least {step} events (OpenSAFELY's method), so that no step is one person's "
-                   f"reoffence; it is drawn for a group of at least {KM_MIN_STEPS * step} people, while {2 * step} or "
-                   "more are at risk (to_day: its last day; the end values are on it).",
+                   f"every step holds {step} events (the first {step - step // 2}; OpenSAFELY's method), so that no step "
+                   f"is one person's reoffence; it is drawn for a group of at least {KM_MIN_STEPS * step} people, while "
+                   f"{2 * step} or more are at risk (to_day: its last day; the end values are on it). The rounding can "
+                   f"move a curve's end by up to {step // 2} events{shift}: read the curves for their shape, and the "
+                   "matched difference from 'What you can and cannot say'.",
                    figure=charts.km(drawn, title) if curves else charts.no_data(title, "No group is large enough to draw."),
-                   table=table, csv_name="evaluator-km.csv", collapsed=True)
+                   table=table, csv_name="evaluator-km.csv", collapsed=True,
+                   note="events: every event in follow-up, rounded to the nearest "
+                        f"{rule.round_to}; events_on_curve: those before to_day as the curve counts them (cumulative "
+                        f"counts moved to the middle of a step of {step}).")
 
 
 def published_cox(cox: pd.DataFrame, effects: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataFrame:

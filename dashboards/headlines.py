@@ -144,9 +144,13 @@ def _n_text(rule: DisclosureRule, n: float, unit: str) -> str:
     return f"n = {SUPPRESSED} {unit}" if rule.hides(n) else f"n ≈ {rule.count(n):,} {unit}"
 
 
-def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, lower_is_better: bool, against: str,
+def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, against: str,
            unit: str, note: str) -> Headline:
-    """A crude rate from the published counts (k and n rounded first), with the Wilson interval of those counts."""
+    """A crude rate from the published counts (k and n rounded first), with the Wilson interval of those counts.
+
+    No verdict: the people in it were not matched with anyone, so a rate below the benchmark may only say who took
+    part (and the benchmark has its own uncertainty). The benchmark is given beside it, said to be unmatched.
+    """
     n_text = _n_text(rule, n, unit)
     if n == 0:
         return _none("nothing to measure for this selection", n_text)
@@ -154,9 +158,9 @@ def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, lower_
         return _hidden(rule, n_text)
     kp, n_p = rule.published(k), rule.published(n)
     low, high = (float(v) for v in wilson_interval(kp, n_p))
-    rag = judge(low, high, bench, lower_is_better) if bench is not None and not pd.isna(bench) else "none"
-    return Headline(pct(kp / n_p), f"95% CI {pct(low)} to {pct(high)} (Wilson)", n_text, rag,
-                    f"{against} {pct(bench)}" if rag != "none" else "", note, CRUDE)
+    compared = (f"{against} {pct(bench)}; not a like-for-like comparison, so no verdict"
+                if bench is not None and not pd.isna(bench) else "")
+    return Headline(pct(kp / n_p), f"95% CI {pct(low)} to {pct(high)} (Wilson)", n_text, "none", compared, note, CRUDE)
 
 
 def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
@@ -188,7 +192,7 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
     overall = rates[rates["dimension"] == "overall"]
     bench = rule.ratio(overall["readmissions"].sum(), overall["discharges"].sum()) if not overall.empty else None
     bench = None if bench == SUPPRESSED else bench
-    return _crude(rows["readmissions"].sum(), rows["discharges"].sum(), bench, rule, True, "all discharges",
+    return _crude(rows["readmissions"].sum(), rows["discharges"].sum(), bench, rule, "all discharges",
                   "discharges", "No matched comparison exists for one time bank, area or year: this is the crude "
                                 "30-day emergency readmission rate, not risk-adjusted or matched.")
 
@@ -213,12 +217,19 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
     periods = rates["cohort_period"].astype(str)
     scope = periods == ALL if year == ALL else periods.str.startswith(year)
     base = rates[scope & (rates["event_type"] == ALL)]
+    left_out = ""
+    if year != ALL:  # a year's quarterly cohorts: the final ones only, as the cohort chart draws them
+        provisional = base["status"] == "provisional"
+        n_left = int((provisional & (base["programme"] == programme)).sum())
+        base = base[~provisional]
+        left_out = (f" Final cohorts only: {plural(n_left, 'provisional cohort')} of {year} (follow-up not over) left out."
+                    if n_left else "")
     part, comp = base[base["programme"] == programme], base[base["programme"] == "no_participation"]
     bench = rule.ratio(comp["reoffenders"].sum(), comp["persons"].sum())
-    provisional = " Includes provisional cohorts, whose rates can still rise." if (part["status"] == "provisional").any() else ""
+    still = " Includes provisional cohorts, whose rates can still rise." if (part["status"] == "provisional").any() else ""
     return _crude(part["reoffenders"].sum(), part["persons"].sum(), None if bench in (None, SUPPRESSED) else bench,
-                  rule, True, "non-participants", "people in the cohorts",
-                  "No publishable matched comparison for this selection: crude proven reoffending rate." + provisional)
+                  rule, "non-participants", "people in the final cohorts" if year != ALL else "people in the cohorts",
+                  "No publishable matched comparison for this selection: crude proven reoffending rate." + still + left_out)
 
 
 def wellbeing_headline_row(effects: pd.DataFrame | None) -> pd.Series | None:

@@ -33,6 +33,7 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 # 10.9 for every pair. Bar series after a chart's first also differ by fill pattern (charts.PATTERNS).
 PALETTE = ["#0072B2", "#B36B00", "#007A5A", "#B0488A", "#000000", "#8C5A2B"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 PAGES = [("index.html", "Overview"), ("commissioner.html", "Commissioners"), ("funder.html", "Funders"),
          ("evaluator.html", "Evaluators"), ("data-quality.html", "Data quality")]
 
@@ -161,13 +162,19 @@ PAGE_ROWS = 20
 
 
 def neutralise_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """A text cell a spreadsheet would run as a formula (OWASP, "CSV Injection": it starts with =, +, -, @, tab or
+    carriage return) behind an apostrophe; a plain number written as text ("-0.30") stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.map(neutralise_cell).to_csv(path, index=False)
+    """The table as a CSV: formulas neutralised, and counts (``n_*`` columns) of whole numbers written as integers
+    (a count column with a gap is float in pandas: "310.0")."""
+    counts = {c: "Int64" for c in frame.columns if str(c).startswith("n_") and pd.api.types.is_float_dtype(frame[c])
+              and (frame[c].dropna() % 1 == 0).all()}
+    frame.map(neutralise_cell).astype(counts).to_csv(path, index=False)
 
 
 @dataclass

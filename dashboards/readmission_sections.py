@@ -70,8 +70,11 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         shown, table = _published(_on_published_counts(rows, rule), rule, "observed", "discharges", f"funnel {unit_type}")
         hidden = len(rows) - len(shown)
         outside = shown[shown["outlier_998"] != "within"]
+        warned = shown[(shown["outlier_998"] == "within") & (shown["outlier_95"] != "within")]
         summary = (f"{plural(len(shown), words)} drawn; {len(outside)} outside the 99.8% limits"
                    + (f" ({', '.join(f'{u} {s}' for u, s in zip(outside['unit'], outside['outlier_998']))})" if len(outside) else "")
+                   + (f"; {len(warned)} outside the 95% limits only, which chance alone puts about 1 in 20 units "
+                      f"({', '.join(f'{u} {s}' for u, s in zip(warned['unit'], warned['outlier_95']))})" if len(warned) else "")
                    + (f". {hidden} not shown because their counts are below the publication threshold" if hidden else "")
                    + ". Each unit is compared with the whole (target 1), not ranked against the others.")
         figure = charts.funnel(shown, title) if not shown.empty else charts.no_data(title)
@@ -79,8 +82,8 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
                    "outlier_95", "outlier_998", "overdispersion"]
         sections.append(Section(title, summary, figure=figure, table=table[columns],
                                 csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.",
-                                note="Triangles up: above the upper 99.8% limit; triangles down: below the lower limit; "
-                                     "circles: within. Expected counts come from a case-mix model (age, sex, IMD, prior "
+                                note="Filled triangles: beyond the 99.8% limits (up: above, down: below); open "
+                                     "triangles: beyond the 95% limits only; circles: within the 95% limits. Expected counts come from a case-mix model (age, sex, IMD, prior "
                                      "admissions, specialty). Each ratio is the published (rounded) observed count over "
                                      "the expected count, and is judged against the limits as published."))
     return sections

@@ -40,7 +40,6 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
     k, n = shown["reoffenders"].map(rule.published), shown["persons"].map(rule.published)
     bounds = [wilson_interval(a, b) for a, b in zip(k, n)]
     shown = shown.assign(binary_rate=k / n, ci_low=[float(b[0]) for b in bounds], ci_high=[float(b[1]) for b in bounds])
-    provisional = int((rows["status"] == "provisional").sum())
     # the programmes the chart draws; everyone's total ("all_people") beside its parts would be a total less a cell
     drawn_programmes = final["programme"].str.startswith("timebank:") | final["programme"].isin(
         ("any_participation", "no_participation"))
@@ -51,6 +50,8 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
         scope = shown if year == ALL else shown[shown["cohort_period"].astype(str).str.startswith(year)]
         listed = published[published["programme"].isin((_programme(tb), "no_participation"))
                            & (published["cohort_period"].astype(str).str.startswith(year) if year != ALL else True)]
+        pending = rows[(rows["status"] == "provisional") & rows["programme"].isin((_programme(tb), "no_participation"))]
+        provisional = len(pending) if year == ALL else int(pending["cohort_period"].astype(str).str.startswith(year).sum())
         figure = go.Figure()
         drawn, missing = 0, []
         for i, (programme, name) in enumerate(((_programme(tb), "participants"), ("no_participation", "non-participants"))):
@@ -72,7 +73,8 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
         return Item(f"Share of each final quarterly cohort with a proven reoffence, "
                     f"{'all participants' if tb == ALL else 'time bank ' + tb} against non-participants "
                     f"({'all years' if year == ALL else year}); {plural(drawn, 'cohort point')} published.{gap} "
-                    f"{plural(provisional, 'provisional cohort')} (follow-up not over) not drawn. Crude rates from the "
+                    + (f"{plural(provisional, 'provisional cohort')} (follow-up not over) not drawn. " if provisional else "")
+                    + "Crude rates from the "
                     "published counts, not matched.", figure, table=listed)
 
     return Section.filtered(title, variants(filters, ("timebank", "year"), build),

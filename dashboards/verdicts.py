@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -224,33 +225,35 @@ def _list(frame: pd.DataFrame) -> str:
 
 
 def spine(frame: pd.DataFrame, title: str) -> go.Figure:
-    """Fingertips-style spine: each outcome's difference from its comparison, oriented so better is to the right.
+    """Fingertips-style spine: each outcome's difference from its comparison, with better to the right.
 
     One row per outcome, each on its own axis in its own unit (its title), centred on its comparison (the matched group;
-    break-even, £1 per £1, for the social return; a ratio has no room below £0): on one shared axis percentage points, Star points and pounds were read as one
-    scale, and a well-being interval of a tenth of a point could not be seen beside one of 30 points."""
-    drawn = frame[frame["difference"].notna() & frame["ci_low"].notna()].copy()
+    break-even, £1 per £1, for the social return; a ratio has no room below £0): on one shared axis percentage points,
+    Star points and pounds were read as one scale, and a well-being interval of a tenth of a point could not be seen
+    beside one of 30 points. The differences keep their signs, as in the tables and the verdicts: where fewer is better
+    (readmission, reoffending) the axis runs from + on the left to − on the right."""
+    drawn = frame[frame["difference"].notna() & frame["ci_low"].notna()]
     if drawn.empty:
         return charts.no_data(title, "No outcome has a publishable comparison.")
-    lower_better = drawn["outcome"].str.contains("readmission|reoffending", case=False)
-    sign = lower_better.map({True: -1.0, False: 1.0})
-    drawn["x"], drawn["lo"], drawn["hi"] = sign * drawn["difference"], sign * drawn["ci_high"].where(lower_better, drawn["ci_low"]), \
-        sign * drawn["ci_low"].where(lower_better, drawn["ci_high"])
     figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=0.5 / len(drawn))
     legend = set()
     for i, r in enumerate(drawn.to_dict("records"), start=1):
         symbol, _, word = RAG[r["rag"]]
         color = {"better": "#00703c", "worse": "#d4351c"}.get(r["rag"], "#505a5f")
+        x, lo, hi = r["difference"], r["ci_low"], r["ci_high"]
         figure.add_trace(go.Scatter(
-            x=[r["x"]], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=r["rag"],
+            x=[x], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=r["rag"],
             showlegend=r["rag"] not in legend,
             marker={"symbol": {"better": "circle", "worse": "x", "similar": "diamond"}.get(r["rag"], "circle"), "size": 14,
                     "color": color},
-            error_x={"type": "data", "symmetric": False, "array": [r["hi"] - r["x"]], "arrayminus": [r["x"] - r["lo"]],
-                     "color": color}), row=i, col=1)
+            error_x={"type": "data", "symmetric": False, "array": [hi - x], "arrayminus": [x - lo], "color": color}),
+            row=i, col=1)
         legend.add(r["rag"])
-        span = 1.15 * max(abs(r["lo"]), abs(r["hi"]), abs(r["x"])) or 1.0
-        axis = dict(range=[-span, span], zeroline=True, zerolinecolor="#0b0c0c", zerolinewidth=2, title_text=r["unit"])
+        span = 1.15 * max(abs(lo), abs(hi), abs(x)) or 1.0
+        fewer_better = bool(re.search("readmission|reoffending", r["outcome"], re.I))
+        axis = dict(range=[span, -span] if fewer_better else [-span, span], zeroline=True, zerolinecolor="#0b0c0c",
+                    zerolinewidth=2, title_text=f"{r['unit']}, participants minus comparison"
+                    + (" (fewer to the right)" if fewer_better else ""))
         if r["unit"].startswith("£"):  # the difference from break-even, labelled as the pounds returned per £1
             step = 10 ** math.floor(math.log10(span / 2))
             step *= next((m for m in (1, 2, 2.5, 5) if span / (step * m) <= 4), 10)
@@ -276,7 +279,7 @@ def sections(m: dict, rule: DisclosureRule) -> list[Section]:
                 note="Wording follows the Justice Data Lab: a result is a reduction or an increase only when its 95% "
                      "interval excludes no difference; otherwise it is inconclusive."),
         Section(title, "Each outcome's difference from its comparison with its 95% interval, on its own scale and turned so "
-                "that better is to the right (Fingertips spine style): ✓ better, ✗ worse, ≈ similar (the interval crosses "
+                "that better is to the right (Fingertips spine style; where fewer is better the axis runs from + to −): ✓ better, ✗ worse, ≈ similar (the interval crosses "
                 "the comparison line).",
                 figure=spine(frame, title), responds="Not filtered."),
     ]

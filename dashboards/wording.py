@@ -53,8 +53,9 @@ def _cautions(published_n: int, smd: float | None, covariates: str) -> str:
 
 
 def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp: float, diff: tuple[float, float, float],
-              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, shares: tuple = ()) -> dict:
-    """One row: ``diff`` is (estimate, low, high) in ``unit``; ``part``/``comp`` are the two groups' values.
+              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, shares: tuple = (), digits: int = 1) -> dict:
+    """One row: ``diff`` is (estimate, low, high) in ``unit``, written with ``digits`` decimals (as the commissioner
+    page writes the same result); ``part``/``comp`` are the two groups' values.
 
     ``shares``: the participants' and the comparison's rates of a binary outcome, whose cells (with the outcome,
     without it) must each be publishable (:meth:`DisclosureRule.hides_shares`)."""
@@ -73,15 +74,15 @@ def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp
                 "what you cannot say": "Anything about an effect: the participants' rate, and the difference beside the "
                                        "comparison's, would identify them."}
     est, low, high = diff
-    span = f"between {low:+.1f} and {high:+.1f} {unit} (95% interval)"
+    span = f"between {low:+.{digits}f} and {high:+.{digits}f} {unit} (95% interval)"
     if verdict == "inconclusive":
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group. The difference of "
-               f"{est:+.1f} {unit} is inconclusive: the true difference is likely {span}.")
+               f"{est:+.{digits}f} {unit} is inconclusive: the true difference is likely {span}.")
         cannot = ("You cannot say the programme had no effect, or that it had one: the data cannot tell. "
                   + _cautions(row["n_matched"], smd, covariates))
     else:
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group, a {verdict} of "
-               f"{est:+.1f} {unit}, likely {span}.")
+               f"{est:+.{digits}f} {unit}, likely {span}.")
         cannot = _cautions(row["n_matched"], smd, covariates)
     return {**row, "what you can say": can, "what you cannot say": cannot}
 
@@ -166,11 +167,11 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
-        rows.append(statement(f"Well-being improvement: {labels.title(r['star_version'])} / {labels.title(r['area'])}", verdict,
-                              _n(r["n_matched"]), "Mean improvement in score",
+        rows.append(statement(f"Well-being change: {labels.title(r['star_version'])} / {labels.title(r['area'])}", verdict,
+                              _n(r["n_matched"]), "Mean change in score (a rise is an improvement)",
                               _num(r["treated_value"]), _num(r["comparison_value"]),
                               (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
-                              rule) | {"design": _design(r), "analysis role": _role(register, "wellbeing", r["star_version"], r["outcome"], r["area"])})
+                              rule, digits=2) | {"design": _design(r), "analysis role": _role(register, "wellbeing", r["star_version"], r["outcome"], r["area"])})
     for r in ([] if social_value is None else social_value.to_dict("records")):
         if pd.isna(r["ratio"]):
             continue

@@ -121,6 +121,10 @@ def test_the_evaluator_draws_a_rounded_curve_only_for_a_group_of_40_or_more():
     section = km_section(survival.assign(survival=0.0, ci_low=0.0, ci_high=0.0), DisclosureRule())
     table = section.table.set_index("programme")
     assert table.loc["a", "survival_end"] == 0.675 and table.loc["a", "events"] == 10
+    # the curve's own events (12: 4 on day 10, 8 on day 50) beside the rounded total, which it did not match (15 and
+    # a curve of 12 of 60 in the demo); the first step holds 4, not "at least 8"
+    assert table.loc["a", "events_on_curve"] == 12
+    assert "every step holds 8 events (the first 4" in section.summary and "10.0 percentage points of the smallest" in section.summary
     assert pd.isna(table.loc["b", "survival_end"]) and table.loc["b", "events"] == SUPPRESSED
     assert table.loc["b", "note"].startswith("not drawn")
     (trace,) = [t for t in section.figure.data if t.showlegend is not False]

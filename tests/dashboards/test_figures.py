@@ -72,3 +72,27 @@ def test_bar_series_after_the_first_have_their_own_fill_pattern():
                              2.0, "SROI")
     assert [t.marker.pattern.shape for t in tornado.data] == [None, "/"]
     assert len({charts.pattern(i)["shape"] for i in range(len(charts.PATTERNS))}) == len(charts.PATTERNS)
+
+
+def test_a_funnel_unit_beyond_its_95_limit_only_is_not_drawn_as_within():
+    """RXX03 (ratio 1.311 above its upper 95% limit 1.289, within 99.8%) was drawn in 'unit within the limits'."""
+    units = pd.DataFrame({"unit": ["A", "B", "C"], "expected": [10.0, 20.0, 30.0], "ratio": [1.0, 1.31, 2.5],
+                          "upper_998": [2.0, 1.6, 1.5], "outlier_95": ["within", "high", "high"],
+                          "outlier_998": ["within", "within", "high"], "overdispersion": ["none"] * 3,
+                          "phi": [1.0] * 3, "tau2": [0.0] * 3})
+    drawn = {t.name: (list(t.text), t.marker.symbol) for t in charts.funnel(units, "Funnel").data if t.mode == "markers+text"}
+    assert drawn == {"unit within the 95% limits": (["A"], "circle"),
+                     "unit above the 95% limit only": (["B"], "triangle-up-open"),
+                     "unit above the 99.8% limit": (["C"], "triangle-up")}
+
+
+def test_csv_keeps_numbers_as_numbers_and_neutralises_formulas(tmp_path):
+    """The verdicts CSV held the well-being means as text ("'-0.30") and its counts as "310.0"."""
+    from dashboards.page import write_csv
+
+    frame = pd.DataFrame({"value": ["-0.30", "+1.5", "-2+3", "=HYPERLINK(\"http://x\")", "@SUM(A1)", "7.4%"],
+                          "n_matched": [310.0, None, 47.0, 5.0, 1.0, 2.0], "share": [0.5, 1.0, 2.0, 3.0, 4.0, 5.0]})
+    write_csv(frame, tmp_path / "t.csv")
+    lines = (tmp_path / "t.csv").read_text().splitlines()
+    assert lines == ["value,n_matched,share", "-0.30,310,0.5", "+1.5,,1.0", "'-2+3,47,2.0", "\"'=HYPERLINK(\"\"http://x\"\")\",5,3.0",
+                     "'@SUM(A1),1,4.0", "7.4%,2,5.0"]

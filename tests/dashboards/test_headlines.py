@@ -23,9 +23,13 @@ RATES = pd.DataFrame({
 def test_readmission_tile_for_one_time_bank_is_a_wilson_interval_against_all_discharges():
     h = headlines.readmission(RATES, None, RULE, "TB01", "all", "all")
     # 12/100 is published as 10/100 (12 rounded to 5), and the rate and its interval come from the published counts:
-    # 10/100, Wilson 95% interval 5.5% to 17.4% (z = 1.96); 10% lies inside it, so "similar". Labelled crude.
-    assert (h.value, h.interval, h.n, h.rag) == ("10.0%", "95% CI 5.5% to 17.4% (Wilson)", "n ≈ 100 discharges", "similar")
-    assert h.tag == headlines.CRUDE
+    # 10/100, Wilson 95% interval 5.5% to 17.4% (z = 1.96). Labelled crude, beside the unmatched benchmark, with no
+    # verdict: TB03's crude reoffending rate read "✓ Better" against non-participants while its matched result was
+    # withheld and its Cox model inconclusive
+    assert (h.value, h.interval, h.n, h.rag) == ("10.0%", "95% CI 5.5% to 17.4% (Wilson)", "n ≈ 100 discharges", "none")
+    assert h.tag == headlines.CRUDE and h.against == "all discharges 10.0%; not a like-for-like comparison, so no verdict"
+    low = headlines.readmission(RATES.assign(readmissions=[500, 12, 5, 20, 4, 11, 2]), None, RULE, "TB01", "all", "all")
+    assert low.rag == "none" and low.against.startswith("all discharges 50.0%")  # far below the benchmark: still none
 
 
 def test_readmission_tile_hides_a_rate_on_a_suppressed_count():
@@ -230,8 +234,13 @@ def test_the_spine_gives_each_outcome_its_own_scale():
                           "rag": ["similar", "similar", "worse"]})
     figure = spine(frame, "spine")
     axes = [figure.layout[f"xaxis{i if i > 1 else ''}"] for i in (1, 2, 3)]
-    assert [a.range[1] for a in axes] == pytest.approx([1.15 * 26.3, 1.15 * 0.59, 1.15 * 0.97])
-    assert axes[0].range[0] == -axes[0].range[1] and list(figure.data[0].x) == [-8.5]  # fewer reoffences is better
+    assert [abs(a.range[1]) for a in axes] == pytest.approx([1.15 * 26.3, 1.15 * 0.59, 1.15 * 0.97])
+    # the difference keeps the sign the tables give it (it was drawn at -8.5 beside a table's +8.5); fewer reoffences
+    # is better, so that axis runs from + to − and better is still to the right
+    assert list(figure.data[0].x) == [8.5] and list(figure.data[0].error_x.arrayminus) == pytest.approx([8.5 + 9.3])
+    assert axes[0].range[0] == 1.15 * 26.3 and axes[0].range[1] == -1.15 * 26.3
+    assert axes[0].title.text == "percentage points, participants minus comparison (fewer to the right)"
+    assert axes[1].range[0] < 0 < axes[1].range[1] and list(figure.data[1].x) == [-0.07]
     assert list(axes[2].ticktext) == ["£0.00", "£0.50", "£1.00", "£1.50", "£2.00"] and list(axes[2].tickvals)[2] == 0
     assert axes[2].range[0] == -1.05  # no room for a ratio below £0
     # a ratio of £2.60 (£1.90 to £3.30): no "£-1.00" tick; an interval of a few pence still gets ticks either side
@@ -265,3 +274,37 @@ def test_the_commissioner_page_says_what_its_words_mean():
     for term in ("IMD decile", "95% interval", "Percentage points", "Matched comparison group", "* and rounding"):
         assert f"<dt>{term}</dt>" in section.html
     assert "Counts of 1 to 7 are shown as *, and other counts rounded to the nearest 5" in section.html
+
+
+def test_the_evaluator_writes_a_star_result_as_the_commissioner_page_does():
+    """The same well-being difference read "-0.07 (-0.59 to +0.44)" on the commissioner page and "-0.1 (-0.6 to
+    +0.4)" on the evaluator page, which also called a mean change of -0.30 a "mean improvement"."""
+    wellbeing = pd.DataFrame({"interpretation": ["inconclusive"], "star_version": ["wellbeing_star"], "area": ["all"],
+                              "outcome": ["change"], "n_matched": [20], "treated_value": [-0.30], "comparison_value": [-0.23],
+                              "estimate": [-0.07], "ci_low": [-0.59], "ci_high": [0.44], "max_abs_smd_after": [0.05],
+                              "covariates": ["age"]})
+    said = wording.statements(None, None, wellbeing, None, RULE).iloc[0]
+    assert said["result"] == "Well-being change: Wellbeing Star / All"
+    assert ("Mean change in score (a rise is an improvement): participants -0.30 against -0.23 in the matched comparison "
+            "group. The difference of -0.07 points is inconclusive: the true difference is likely between -0.59 and "
+            "+0.44 points (95% interval).") == said["what you can say"]
+
+
+def test_a_year_of_reoffending_counts_final_cohorts_and_says_how_many_are_still_provisional():
+    """2025's tile added about 40 people of provisional cohorts to one final cohort of 20, and the cohort chart said
+    "27 provisional cohorts not drawn" under every filter (counting programmes it does not show)."""
+    from dashboards.filters import ALL, Filter
+    from dashboards.reoffending_sections import cohort_section
+
+    rates = pd.DataFrame({"event_type": ALL, "cohort_period": ["2025-Q1", "2025-Q1", "2025-Q2", "2025-Q2", "2024-Q4", "all"],
+                          "programme": ["any_participation", "no_participation", "any_participation", "timebank:TB09",
+                                        "any_participation", "any_participation"],
+                          "status": ["final", "final", "provisional", "provisional", "provisional", "provisional"],
+                          "persons": [20, 100, 40, 30, 50, 110], "reoffenders": [10, 30, 8, 9, 10, 28]})
+    tile = headlines.reoffending(rates, None, RULE, ALL, "2025")
+    assert (tile.value, tile.n) == ("50.0%", "n ≈ 20 people in the final cohorts")
+    assert tile.note.endswith("Final cohorts only: 1 provisional cohort of 2025 (follow-up not over) left out.")
+    filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"), ("2025", "2025")))]
+    items = cohort_section(rates, RULE, filters).variants.items
+    said = {key: item.summary for key, item in items.items()}
+    assert [("1 provisional cohort" in s, "2 provisional cohorts" in s) for s in said.values()] == [(False, True), (True, False)]
