@@ -487,7 +487,9 @@ def render(page: Page, out_dir: Path) -> Path:
     payload = _variants_payload(page)
     script = (f"<script type='application/json' id='variants'>{embed_json(payload)}</script><script>{SCRIPT}</script>"
               if payload else "")
-    banner = f"<p class='demo' role='note' id='demo-banner'>{html.escape(DEMO_BANNER)}</p>" if page.demo else ""
+    # in a landmark of its own (axe "region": all content in landmarks), named for screen readers' landmark lists
+    banner = (f"<aside aria-label='Demo data'><p class='demo' role='note' id='demo-banner'>{html.escape(DEMO_BANNER)}</p>"
+              "</aside>" if page.demo else "")
     document = (
         "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
         f"<title>{html.escape(page.title)} · Co-production Outcomes</title><meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -289,6 +289,9 @@ def test_axe_finds_no_serious_or_critical_violation(demo_run, browser, name):
                                                                              "wcag22aa"]}})
     bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]
            if v["impact"] in ("serious", "critical")]
+    # axe's best practices, at any impact: e.g. "region" (the demo banner sat outside every landmark)
+    practice = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["best-practice"]}})
+    bad += [(v["id"], v["impact"], len(v["nodes"])) for v in practice.response["violations"]]
     page.close()
     assert bad == []
 
@@ -458,3 +461,18 @@ def test_category_labels_fit_a_320_px_screen(demo_run, browser, name):
     })""")
     page.close()
     assert cut == [] and errors == []
+
+
+@pytest.mark.browser
+def test_the_demo_banner_sits_in_a_landmark(browser, tmp_path):
+    """axe's "region" rule on a demo page: the banner sat between the header and <main>, in no landmark."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from dashboards.page import Page, Section, render
+
+    path = render(Page("index.html", "Overview", "Intro.", [Section("A section", "Its summary.")], demo=True), tmp_path)
+    page, errors = open_page(browser, path)
+    assert page.inner_text("aside[aria-label='Demo data'] #demo-banner").startswith("Demo:")
+    results = Axe().run(page, options={"runOnly": {"type": "rule", "values": ["region"]}})
+    page.close()
+    assert [v["id"] for v in results.response["violations"]] == [] and errors == []
