@@ -59,6 +59,10 @@ def _on_published_counts(rows: pd.DataFrame, rule: DisclosureRule) -> pd.DataFra
                        outlier_998=np.where(judged, outlier_flag(ratio, rows["lower_998"], rows["upper_998"]), None))
 
 
+#: the fewest units a funnel plot is drawn for: one or two points say nothing about spread around the whole
+FUNNEL_MIN_UNITS = 3
+
+
 def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:
     sections = []
     for unit_type, words in (("provider", "provider"), ("timebank", "time bank")):
@@ -71,13 +75,16 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         hidden = len(rows) - len(shown)
         outside = shown[shown["outlier_998"] != "within"]
         warned = shown[(shown["outlier_998"] == "within") & (shown["outlier_95"] != "within")]
-        summary = (f"{plural(len(shown), words)} drawn; {len(outside)} outside the 99.8% limits"
+        drawn = "drawn" if len(shown) >= FUNNEL_MIN_UNITS else f"with publishable counts, too few to draw (fewer than {FUNNEL_MIN_UNITS})"
+        summary = (f"{plural(len(shown), words)} {drawn}; {len(outside)} outside the 99.8% limits"
                    + (f" ({', '.join(f'{u} {s}' for u, s in zip(outside['unit'], outside['outlier_998']))})" if len(outside) else "")
                    + (f"; {len(warned)} outside the 95% limits only, which chance alone puts about 1 in 20 units "
                       f"({', '.join(f'{u} {s}' for u, s in zip(warned['unit'], warned['outlier_95']))})" if len(warned) else "")
                    + (f". {hidden} not shown because their counts are below the publication threshold" if hidden else "")
                    + ". Each unit is compared with the whole (target 1), not ranked against the others.")
-        figure = charts.funnel(shown, title) if not shown.empty else charts.no_data(title)
+        figure = (charts.funnel(shown, title) if len(shown) >= FUNNEL_MIN_UNITS else charts.no_data(
+            title, f"{plural(len(shown), words)} with publishable counts: a funnel plot compares several units with the "
+                   f"whole, so it is drawn for {FUNNEL_MIN_UNITS} or more. The table gives each one."))
         columns = ["unit", "discharges", "observed", "expected", "ratio", "lower_95", "upper_95", "lower_998", "upper_998",
                    "outlier_95", "outlier_998", "overdispersion"]
         sections.append(Section(title, summary, figure=figure, table=table[columns],

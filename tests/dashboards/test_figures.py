@@ -96,3 +96,22 @@ def test_csv_keeps_numbers_as_numbers_and_neutralises_formulas(tmp_path):
     lines = (tmp_path / "t.csv").read_text().splitlines()
     assert lines == ["value,n_matched,share", "-0.30,310,0.5", "+1.5,,1.0", "'-2+3,47,2.0", "\"'=HYPERLINK(\"\"http://x\"\")\",5,3.0",
                      "'@SUM(A1),1,4.0", "7.4%,2,5.0"]
+
+
+def test_a_funnel_plot_needs_three_units_with_publishable_counts():
+    """The time-bank funnel drew one unit (TB02, 2.3 expected) between limits that said nothing: it now says why not."""
+    from dashboards.readmission_sections import funnel_sections
+    from models.disclosure import DisclosureRule
+
+    def units(unit_type, discharges):
+        n = len(discharges)
+        return pd.DataFrame({"unit_type": unit_type, "unit": [f"{unit_type}{i}" for i in range(n)], "discharges": discharges,
+                             "observed": [10] * n, "expected": [10.0] * n, "lower_95": [5.0] * n, "upper_95": [16.0] * n,
+                             "lower_998": [3.0] * n, "upper_998": [20.0] * n, "outlier_95": "within", "outlier_998": "within",
+                             "overdispersion": "none", "phi": 1.0, "tau2": 0.0})
+
+    provider, timebank = funnel_sections(pd.concat([units("provider", [100, 120, 90]), units("timebank", [100, 5, 4])]),
+                                         DisclosureRule())
+    assert provider.summary.startswith("3 providers drawn") and any(t.mode == "markers+text" for t in provider.figure.data)
+    assert timebank.summary.startswith("1 time bank with publishable counts, too few to draw (fewer than 3)")
+    assert not timebank.figure.data and "drawn for 3 or more" in timebank.figure.layout.annotations[0].text
