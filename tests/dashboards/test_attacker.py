@@ -425,6 +425,35 @@ def test_no_zero_beside_a_suppressed_group(run):
     assert found >= 4
 
 
+def test_the_impact_map_gives_back_no_count_of_1_to_7_people(run):
+    """"Better wellbeing" was 1.5 at a published scale of 0.5: 3 people with a reliable improvement, beside their
+    present value, its interval and its tornado rows; and the total present value less the other rows gave that value
+    back. A quantity in people passes the rule; one on 1-7 people is withheld with all it gives, and with a partner."""
+    site, warehouse, _ = run
+    impact = _csv(site, "evaluator-impact-map.csv").set_index("outcome")
+    sensitivity = _csv(site, "evaluator-sroi-sensitivity.csv")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    exact = con.execute("SELECT outcome, quantity_estimate, quantity_scale FROM marts.impact_map WHERE quantity_source IN "
+                        "(SELECT output_key FROM marts.wellbeing_reliable_improvement WHERE unit = 'people' UNION "
+                        "SELECT output_key FROM marts.reoffending_avoided WHERE unit = 'person')").df()
+    con.close()
+    assert not exact.empty  # the demo's map values members with a reliable improvement in well-being
+    small = 0
+    for row in exact.to_dict("records"):
+        shown = impact.loc[row["outcome"]]
+        if RULE.hides(abs(row["quantity_estimate"])):
+            small += 1
+            assert (shown[["quantity", "quantity_ci_low", "quantity_ci_high", "pv"]] == SUPPRESSED).all(), shown
+            rows = sensitivity[sensitivity["outcome"] == row["outcome"]]
+            assert not rows.empty and (rows[["ratio_low", "ratio_high", "swing", "switching_value"]] == SUPPRESSED).all().all()
+            assert (rows[rows["assumption"] == "quantity"][["base", "low", "high"]] == SUPPRESSED).all().all()
+        else:
+            assert (float(shown["quantity"]) / row["quantity_scale"]) % 5 == 0, shown
+    for scope, rows in impact.groupby("scope"):  # the scope's total is published: never one row alone withheld
+        assert (rows["pv"] == SUPPRESSED).sum() != 1, scope
+    assert small or "hardening" in str(site)
+
+
 def _difference_hours(activity: pd.DataFrame, totals: dict[str, float], exact: pd.Series) -> int:
     """The attack: a time bank's hours in all (the impact map's quantity) less its published quarters are its withheld
     quarters' hours; they must be two quarters or more, never one. Returns the banks with a withheld quarter."""
