@@ -94,8 +94,11 @@ def _names(outcomes: set[str]) -> str:
 def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: pd.DataFrame | None) -> str:
     valued = int(impact["pv"].notna().sum())
     made_up = " Unit costs marked 'made up for the demo' are illustrative." if illustrative(impact) else ""
+    shown = impact[~impact["outcome"].isin(hidden)]
     text = (f"{plural(len(impact), 'outcome')} in the impact map, {valued} of them valued: each quantity, proxy, deflator "
-            f"and discount with its source; {money(impact['pv'].sum())} present value in all.{made_up}")
+            f"and discount with its source; {money(impact['pv'].sum())} present value in all"
+            + (f" ({money(shown['pv'].sum())} in the {plural(int(shown['pv'].notna().sum()), 'row')} shown)" if hidden else "")
+            + f".{made_up}")
     small = set(impact["outcome"][_small(impact, rule)])
     if small:
         text += (f" {_names(small).capitalize()} rests on a count of 1 to {rule.suppress_max} people: its quantity, "
@@ -106,9 +109,9 @@ def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: p
     hours = impact[impact["quantity_source"].astype(str).str.startswith("hours_given@")]
     if len(hours) and ta is not None and not ta.empty:
         split = headlines.quarters(ta, rule)
-        shown = headlines.hours_exchanged(ta, rule, ALL, ALL, split).value.replace(" h", "")
+        published = headlines.hours_exchanged(ta, rule, ALL, ALL, split).value.replace(" h", "")
         text += (f" The hours rows value every hour exchanged, {hours['quantity'].sum():,.0f} in all; the commissioner "
-                 f"page and the overview show {shown}, the hours of the published quarters: "
+                 f"page and the overview show {published}, the hours of the published quarters: "
                  f"{plural(len(split[1]), 'time-bank quarter')} are withheld there (fewer than {rule.suppress_max + 1} "
                  "trading accounts, or withheld with one, so that a bank's hours here less its published quarters give "
                  "no single quarter).")
