@@ -2,7 +2,8 @@
 
 Hours exchanged are the hours of exchange and group rows in the period. A time bank's
 quarter with 1 to the suppression threshold of trading accounts is withheld from the chart,
-the table and the hours tile alike (its hours would describe a handful of people); quarters
+the table and the hours tile alike (its hours would describe a handful of people), with a
+second quarter of its bank (the bank's hours in all are in the evaluator's impact map); quarters
 before a bank's first trade are left out. The chart, its summary, its table and the hours
 tile are built from the same published rows (:func:`dashboards.headlines.quarters`).
 """
@@ -14,7 +15,7 @@ import plotly.graph_objects as go
 
 from dashboards import charts
 from dashboards.filters import ALL, Filter, Item, variants
-from dashboards.headlines import _pick, quarters
+from dashboards.headlines import QUARTER_TOTALS, _pick, quarters
 from dashboards.labels import plural
 from dashboards.marts import unavailable
 from dashboards.page import Section
@@ -25,10 +26,11 @@ COLUMNS = ["timebank_id", "period_label", "members", "active_members", "trading_
 
 
 def published_quarters(rows: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
-    """The quarters as published: counts through the rule, secondary suppression within each quarter across banks."""
+    """The quarters as published: counts through the rule, secondary suppression within each time bank's quarters
+    and each quarter's banks (:data:`dashboards.headlines.QUARTER_TOTALS`)."""
     table = rule.table(rows.round(2), ["trading_members", "members", "active_members", "exchanges"],
                        {"hours_exchanged": "trading_members", "reciprocity_index": "trading_members"},
-                       secondary=["period_label"], name="activity by quarter")
+                       secondary=list(QUARTER_TOTALS), name="activity by quarter")
     return table[COLUMNS]
 
 

@@ -36,6 +36,21 @@ def source_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     return frame
 
 
+def by_source(frame: pd.DataFrame, rule: DisclosureRule, counts: list[str], name: str,
+              ratios: dict[str, tuple[str, str, float, bool]] | None = None) -> pd.DataFrame:
+    """Rows keyed by ``source`` as every page publishes them: the counts of people's records through the rule, those of
+    the :data:`NOT_PERSONAL` sources (and their ``ratios``) exactly, so the evaluator's input files, this page's sources
+    and rules, and the funder page count the same grants."""
+    exact = frame["source"].isin(NOT_PERSONAL)
+    checked = rule.table(frame[~exact], counts, ratios=ratios, name=name)
+    out = frame.astype(object)
+    out.loc[~exact] = checked
+    out.attrs["disclosure"] = {**checked.attrs["disclosure"], "rows": int(len(out)),
+                               "rule": f"{checked.attrs['disclosure']['rule']} for people's records; exact for "
+                                       + ", ".join(NOT_PERSONAL) + " (organisations' records)"}
+    return out
+
+
 def rules_broken(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     parts = [f"SELECT source, rule, \"column\", count(*) AS rows FROM quarantine.{s} GROUP BY ALL" for s in SOURCES]
     return con.execute(" UNION ALL ".join(parts) + " ORDER BY rows DESC, source, rule").df()
@@ -64,17 +79,9 @@ def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
     counts = source_counts(con, run_id)
-    personal = counts[~counts["source"].isin(NOT_PERSONAL)]
-    parts = [rule.table(personal, ["rows_read", "rows_staged", "rows_quarantined"], {},
-                        {"quarantined_pct": ("rows_quarantined", "rows_read", 100.0, True)}),
-             counts[counts["source"].isin(NOT_PERSONAL)]]
-    # all-empty columns left out of each part, as pandas did before 3 (its FutureWarning), then put back in order
-    published = pd.concat([p.dropna(axis=1, how="all") for p in parts if len(p)]).reindex(columns=parts[0].columns)
-    published = published.loc[counts.index]
+    published = by_source(counts, rule, ["rows_read", "rows_staged", "rows_quarantined"], "sources",
+                          {"quarantined_pct": ("rows_quarantined", "rows_read", 100.0, True)})
     published["quarantined_pct"] = [round(v, 1) if isinstance(v, float) else v for v in published["quarantined_pct"]]
-    published.attrs["disclosure"] = {"table": "sources", "count_columns": ["rows_read", "rows_staged", "rows_quarantined"],
-                                     "rule": "HES for person-level sources; exact for " + ", ".join(NOT_PERSONAL),
-                                     "rows": len(published)}
     total_read, total_q = int(counts["rows_read"].sum()), int(counts["rows_quarantined"].sum())
     supplied = int((counts["files"] > 0).sum())
     broken = rules_broken(con)
@@ -94,7 +101,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     if broken.empty:
         sections.append(Section("Rules most often broken", "No row broke a rule in this run."))
     else:
-        protected = rule.table(broken, ["rows"], name="rules broken")
+        protected = by_source(broken, rule, ["rows"], "rules broken")
         chart = broken.assign(rows_shown=[0 if v == "*" else v for v in protected["rows"]], label=charts.wrapped(broken["source"] + ": " + broken["rule"]))
         top = broken.iloc[0]
         figure = px.bar(chart.head(15), x="rows_shown", y="label", orientation="h", title="Quarantined rows by source and rule",

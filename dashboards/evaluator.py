@@ -2,9 +2,8 @@
 
 Reads ``meta.runs``, ``meta.input_files``, ``marts.readmission_effects``,
 ``marts.reoffending_effects``, ``marts.reoffending_survival``, ``marts.reoffending_cox``,
-``marts.wellbeing_effects``, ``marts.wellbeing_model``, ``marts.social_value``,
-``marts.social_value_sensitivity``, ``marts.impact_map``, ``marts.comparison_balance`` and
-``marts.propensity_overlap``. The balance summary is read from the effect marts (largest
+``marts.wellbeing_effects``, ``marts.wellbeing_model``, ``marts.comparison_balance`` and
+``marts.propensity_overlap``, and the SROI marts (:mod:`dashboards.sroi_sections`). The balance summary is read from the effect marts (largest
 |SMD| after matching; below 0.1 is balanced, Austin 2009); per-covariate balance before and
 after matching, the propensity-score overlap and common support come from the diagnostics
 marts (:mod:`dashboards.diagnostics_sections`). Counts pass the disclosure rule; a
@@ -18,18 +17,16 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, coverage, diagnostics_sections, glossary, provenance, wording
+from dashboards import charts, coverage, diagnostics_sections, glossary, provenance, sroi_sections, wording
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
-from dashboards.headlines import illustrative
-from dashboards.labels import money, plural
+from dashboards.labels import plural
 from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
-         "wellbeing_model", "social_value", "social_value_sensitivity", "impact_map", "effect_register",
-         *diagnostics_sections.MARTS, *coverage.MARTS)
+         "wellbeing_model", "effect_register", *sroi_sections.MARTS, *diagnostics_sections.MARTS, *coverage.MARTS)
 
 
 def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
@@ -194,43 +191,6 @@ def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Sec
                     collapsed=True)]
 
 
-def sroi_sections(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Section]:
-    impact, sens, value = m["impact_map"], m["social_value_sensitivity"], m["social_value"]
-    out = []
-    if impact is None or impact.empty:
-        out.append(unavailable("SROI impact map", {"marts.impact_map": impact}))
-    else:
-        columns = ["scope", "outcome", "stakeholder", "quantity", "quantity_source", "quantity_ci_low", "quantity_ci_high",
-                   "proxy_id", "proxy_value_reporting", "proxy_source", "proxy_licence", "deadweight_pct", "attribution_pct",
-                   "displacement_pct", "drop_off_pct", "duration_years", "discount", "pv"]
-        valued = int(impact["pv"].notna().sum())
-        made_up = " Unit costs marked 'made up for the demo' are illustrative." if illustrative(impact) else ""
-        out.append(Section("SROI impact map", f"{plural(len(impact), 'outcome')} in the impact map, {valued} of them valued: "
-                           f"each quantity, proxy, deflator and discount with its source; {money(impact['pv'].sum())} present "
-                           f"value in all.{made_up}",
-                           table=rule.no_counts(impact[columns].round(2), "quantities are model outputs on published groups "
-                                                "(avoided events, hours), not counts of people", "impact map"),
-                           csv_name="evaluator-impact-map.csv", collapsed=True))
-    title = "SROI sensitivity: tornado"
-    if sens is None or sens.empty or value is None or value.empty:
-        out.append(unavailable(title, {"marts.social_value_sensitivity": sens, "marts.social_value": value}))
-        return out
-    base = float(value[value["scope"] == "overall"]["ratio"].iloc[0])
-    bars = sens[(sens["scope"] == "overall") & sens["swing"].notna()].sort_values("swing", ascending=False).head(15)
-    top = bars.iloc[0] if not bars.empty else None
-    out.append(Section(title, (f"The overall ratio ({base:.2f}) moves most with {top['outcome']} {top['assumption']}: from "
-                               f"{top['ratio_low']:.2f} to {top['ratio_high']:.2f} over its stated range.") if top is not None
-                       else "No assumption has a stated range.",
-                       figure=charts.tornado(bars, base, title) if top is not None else charts.no_data(title),
-                       table=rule.no_counts(sens[["scope", "outcome", "assumption", "base", "low", "high", "ratio_low",
-                                                  "ratio_high", "swing", "switching_value", "switching_note"]].round(4),
-                                            "assumptions and ratios, no counts", "sroi sensitivity"),
-                       collapsed=True,
-                       csv_name="evaluator-sroi-sensitivity.csv",
-                       note="Switching value: the value of the assumption at which the ratio falls to 1:1."))
-    return out
-
-
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
@@ -253,7 +213,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         cox_section(m["reoffending_cox"], m["reoffending_effects"], rule),
         *mixed_sections(m["wellbeing_model"], rule),
         *coverage.sections(m, "social_value"),
-        *sroi_sections(m, rule),
+        *sroi_sections.sections(m, rule),
         glossary.terms_section(glossary.EVALUATOR, rule),
     ]
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "

@@ -59,19 +59,25 @@ def _hidden(rule: DisclosureRule, n: str) -> Headline:
     return Headline(SUPPRESSED, f"not published: it rests on a count of 1 to {rule.suppress_max}", n)
 
 
+#: The totals over quarters a page publishes: a time bank's (its hours in the evaluator's impact map and its SROI), then
+#: a quarter's over the banks (a filter state). The bank's comes first, so a lone withheld quarter takes another quarter
+#: of its bank, which the quarter's grouping pairs with another bank in that quarter (4 cells, not 6, on the demo).
+QUARTER_TOTALS = (["timebank_id"], ["period_label"])
+
+
 def quarters(ta: pd.DataFrame | None, rule: DisclosureRule) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(published quarterly rows, withheld quarterly rows) of ``marts.timebank_activity``.
 
-    A time bank's quarter is withheld when 1-7 accounts traded in it, or when it is the next
-    smallest bank of a quarter in which exactly one bank is withheld (secondary suppression:
-    the quarter's total over banks is a filter state); quarters with no trading at all (before
-    a bank started) are left out of both.
+    A time bank's quarter is withheld when 1-7 accounts traded in it, or to protect one that is
+    (secondary suppression over :data:`QUARTER_TOTALS`: otherwise the bank's hours in all, which
+    the impact map values, less its published quarters give back a lone withheld quarter); quarters
+    with no trading at all (before a bank started) are left out of both.
     """
     if ta is None or ta.empty:
         return EMPTY, EMPTY
     rows = ta[(ta["period_type"] != "overall") & ((ta["trading_members"] > 0) | (ta["hours_exchanged"] > 0))]
     rows = rows.sort_values(["period_start", "timebank_id"])
-    hidden = rule.secondary(rows, "trading_members", ["period_label"]) | rows["trading_members"].map(rule.hides).astype(bool)
+    hidden = rule.secondary(rows, "trading_members", *QUARTER_TOTALS) | rows["trading_members"].map(rule.hides).astype(bool)
     return rows[~hidden], rows[hidden]
 
 

@@ -2,7 +2,8 @@
 
 Line 1: the verdict of every outcome (the commissioner page's first screen,
 :mod:`dashboards.verdicts`); line 2: activity and money (``marts.timebank_activity``,
-``marts.grant_metrics``); line 3: what arrived and what was set aside (``meta.runs``). The run
+``marts.grant_metrics``): the hours of the published quarters, as the commissioner page, and when
+some are withheld, every hour exchanged (the ``overall`` rows, as the evaluator's impact map); line 3: what arrived and what was set aside (``meta.runs``). The run
 id, code version and hashes are on the evaluator page, not here.
 """
 
@@ -41,13 +42,19 @@ def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> 
     said = verdicts.rows(m, rule)
     line1 = "Outcomes: " + "; ".join(f"{r['outcome'].split(':')[0].lower()} {r['verdict']}"
                                       for r in said.to_dict("records") if r["verdict"]) + "."
-    hours = headlines.hours_exchanged(m["timebank_activity"], rule, ALL, ALL)
+    ta = m["timebank_activity"]
+    split = headlines.quarters(ta, rule)
+    hours = headlines.hours_exchanged(ta, rule, ALL, ALL, split)
+    every = 0.0 if ta is None else ta.loc[ta["period_type"] == "overall", "hours_exchanged"].sum()
+    # the impact map values every hour; say why this total is smaller (the bank totals already cover the difference)
+    why = "" if split[1].empty else (f" in the published quarters ({every:,.0f} in all: "
+                                     f"{plural(len(split[1]), 'time-bank quarter')} withheld for small numbers)")
     active = headlines.active_members(m["timebank_activity"], rule, ALL, ALL)
     grants = m["grant_metrics"]
     money_line = "" if grants is None or grants.empty else (
         f"; {plural(len(grants), 'grant')} worth {money(grants['amount'].sum())} from "
         f"{plural(grants['funder'].nunique(), 'funder')}")
-    line2 = f"Activity: {hours.value.replace(' h', ' hours')} exchanged, about {active.value} active member accounts{money_line}."
+    line2 = f"Activity: {hours.value.replace(' h', ' hours')} exchanged{why}, about {active.value} active member accounts{money_line}."
     row = con.execute("SELECT files, rows_read, rows_quarantined, as_of FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()
     read_rows = rule.count(row[1]) if row is not None else None
     line3 = "" if row is None else (f"Data: {plural(row[0], 'input file')}, about {plural(read_rows, 'row')} read, "

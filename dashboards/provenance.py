@@ -3,7 +3,8 @@
 Source: ``meta.runs`` (run id, time, code version = package version + git commit, resolved
 configuration as JSON and its SHA-256, as-of date) and ``meta.input_files`` (SHA-256 and
 size of every input file). The hashes identify files, not people. Row counts pass the
-disclosure rule like every other count; file names are shown without their folders.
+disclosure rule like every other count of people's records (a grant's are counted exactly, as on the
+data-quality page: :func:`dashboards.data_quality.by_source`); file names are shown without their folders.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from models.disclosure import DisclosureRule
+from dashboards import data_quality
 from dashboards.labels import plural
 from dashboards.marts import read, unavailable
 from dashboards.page import Section
@@ -54,7 +56,7 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
         out.append(unavailable("Input files and their hashes", {"meta.input_files": mine}))
         return out
     mine = mine.assign(file=mine["source_file"].astype(str).str.replace(r"^.*[\\/]", "", regex=True))
-    published = rule.table(mine, ["rows_read", "rows_staged", "rows_quarantined"], name="input files")
+    published = data_quality.by_source(mine, rule, ["rows_read", "rows_staged", "rows_quarantined"], "input files")
     out.append(Section("Input files and their hashes", f"{len(mine)} input files; each SHA-256 lets an evaluator check they "
                        "rerun on exactly the same data.",
                        table=published[["run_id", "source", "file", "sha256", "bytes", "rows_read", "rows_staged",

@@ -187,12 +187,14 @@ class DisclosureRule:
             return value
         return COUNT_IN_TEXT.sub(lambda m: f"{self.count(int(m.group(1).replace(',', '')))}{m.group(2)}", value)
 
-    def secondary(self, frame: pd.DataFrame, count: str, groups: list[str]) -> pd.Series:
-        """Rows to suppress as well: in each group (rows sharing ``groups``) with exactly one suppressed
-        ``count``, the row with the next smallest non-zero count (ONS/tau-ARGUS style; :meth:`withheld_cells`
-        with one grouping, less the primary cells)."""
+    def secondary(self, frame: pd.DataFrame, count: str, *groupings: list[str]) -> pd.Series:
+        """Rows to suppress as well: until no group of any of ``groupings`` (rows sharing those columns, whose total is
+        published) holds exactly one suppressed ``count``, its row with the next smallest non-zero count (ONS/tau-ARGUS
+        style; :meth:`withheld_cells` over every row, less the primary cells). The groupings are tried in order, so
+        the first decides which partner a lone cell takes."""
         everything = pd.Series(True, index=frame.index)
-        return self.withheld_cells(frame, count, [(everything, groups)]) & ~frame[count].map(self.hides).astype(bool)
+        return (self.withheld_cells(frame, count, [(everything, list(g)) for g in groupings])
+                & ~frame[count].map(self.hides).astype(bool))
 
     def withheld_cells(self, frame: pd.DataFrame, count: str, groupings: list[tuple[pd.Series, list[str]]]) -> pd.Series:
         """Cells to withhold: ``count`` of 1..suppress_max, and, until none is left alone, the next smallest non-empty
@@ -214,7 +216,7 @@ class DisclosureRule:
 
     def table(self, frame: pd.DataFrame, counts: list[str], rates: dict[str, str | tuple[str, ...]] | None = None,
               ratios: dict[str, tuple[str, str, float, bool]] | None = None, texts: list[str] | None = None,
-              secondary: list[str] | None = None, name: str = "") -> pd.DataFrame:
+              secondary: list[list[str]] | None = None, name: str = "") -> pd.DataFrame:
         """The table as it may be published, with its checking record in ``attrs["disclosure"]``.
 
         * ``counts``: counts of people or events, through the rule;
@@ -223,15 +225,15 @@ class DisclosureRule:
         * ``ratios[column] = (numerator, denominator, scale, numerator_is_count)``: recomputed
           from the published counts (:meth:`ratio`);
         * ``texts``: free-text columns whose counts of people are published through the rule;
-        * ``secondary``: the columns that group rows whose total is published (the first count
-          column decides the secondary cell); the whole row's counts and figures are suppressed.
+        * ``secondary``: the groupings (lists of columns) of rows whose total is published (:meth:`secondary`; the
+          first count column decides the secondary cell); the whole row's counts and figures are suppressed.
         """
         out = frame.copy()
         rates, ratios, texts = rates or {}, ratios or {}, texts or []
         primary = pd.Series(False, index=out.index)
         for column in counts:
             primary |= out[column].map(self.hides).astype(bool)
-        extra = self.secondary(out, counts[0], secondary) if secondary and counts else pd.Series(False, index=out.index)
+        extra = self.secondary(out, counts[0], *secondary) if secondary and counts else pd.Series(False, index=out.index)
         derived_hidden = 0
         withheld = {column: extra for column in counts}
         for column, bases in rates.items():
@@ -260,7 +262,7 @@ class DisclosureRule:
             "rows_suppressed_secondarily": int(extra.sum()), "derived_cells_suppressed": derived_hidden,
             "statistics_on_counts": {c: list((b,) if isinstance(b, str) else b) for c, b in rates.items()},
             "figures_recomputed_from_published_counts": {c: [n, d] for c, (n, d, _, _) in ratios.items()},
-            "text_columns_scrubbed": list(texts), "secondary_groups": list(secondary or []),
+            "text_columns_scrubbed": list(texts), "secondary_groups": [list(g) for g in secondary or []],
         }
         return out
 

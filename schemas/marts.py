@@ -991,6 +991,8 @@ IMPACT_MAP = Mart(
         Column('quantity_ci_low', 'DOUBLE', "low end of the model's 95% interval, after `scale`"),
         Column('quantity_ci_high', 'DOUBLE', "high end of the model's 95% interval, after `scale`"),
         Column('quantity_n', 'BIGINT', 'participants analysed by the model'),
+        Column('quantity_unit', 'VARCHAR', "the model output's unit (`people` for a count of people, which pages publish "
+                                           "through the disclosure rule); empty for fixed quantities"),
         Column('quantity_scale', 'DOUBLE', 'the `scale` multiplier (1 when not given)'),
         Column('proxy_id', 'VARCHAR', 'proxy id'),
         Column('proxy_description', 'VARCHAR', 'proxy description'),

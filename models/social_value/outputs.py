@@ -27,7 +27,7 @@ SOCIAL_VALUE_COLUMNS = (
 )
 IMPACT_MAP_COLUMNS = (
     "scope", "outcome", "stakeholder", "description", "quantity", "quantity_source", "quantity_estimate",
-    "quantity_ci_low", "quantity_ci_high", "quantity_n", "quantity_scale", "proxy_id", "proxy_description",
+    "quantity_ci_low", "quantity_ci_high", "quantity_n", "quantity_unit", "quantity_scale", "proxy_id", "proxy_description",
     "proxy_unit", "proxy_value", "proxy_price_year", "uprating_factor", "proxy_value_reporting", "proxy_source",
     "proxy_licence", "proxy_url", "deadweight_pct", "deadweight_source", "comparison_rate", "participant_rate",
     "displacement_pct", "attribution_pct", "drop_off_pct", "duration_years", "discount", "year1_impact", "pv",
@@ -82,6 +82,7 @@ def impact_map_frame(resolved: ResolvedMap, result: SROIResult) -> pd.DataFrame:
             "quantity_ci_low": None if interval is None else float(interval[0]),
             "quantity_ci_high": None if interval is None else float(interval[1]),
             "quantity_n": None if mo is None else mo.n,
+            "quantity_unit": None if mo is None else mo.unit,
             "quantity_scale": float(o.quantity_scale),
             "proxy_id": o.proxy.id,
             "proxy_description": o.proxy.description,

@@ -423,3 +423,81 @@ def test_no_zero_beside_a_suppressed_group(run):
                 shown = table[table[group] == SUPPRESSED][events]
                 assert (shown == SUPPRESSED).all(), (path.name, events, shown.tolist())
     assert found >= 4
+
+
+def test_the_impact_map_gives_back_no_count_of_1_to_7_people(run):
+    """"Better wellbeing" was 1.5 at a published scale of 0.5: 3 people with a reliable improvement, beside their
+    present value, its interval and its tornado rows; and the total present value less the other rows gave that value
+    back. A quantity in people passes the rule; one on 1-7 people is withheld with all it gives, and with a partner."""
+    site, warehouse, _ = run
+    impact = _csv(site, "evaluator-impact-map.csv").set_index("outcome")
+    sensitivity = _csv(site, "evaluator-sroi-sensitivity.csv")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    exact = con.execute("SELECT outcome, quantity_estimate, quantity_scale FROM marts.impact_map WHERE quantity_source IN "
+                        "(SELECT output_key FROM marts.wellbeing_reliable_improvement WHERE unit = 'people' UNION "
+                        "SELECT output_key FROM marts.reoffending_avoided WHERE unit = 'person')").df()
+    con.close()
+    assert not exact.empty  # the demo's map values members with a reliable improvement in well-being
+    small = 0
+    for row in exact.to_dict("records"):
+        shown = impact.loc[row["outcome"]]
+        if RULE.hides(abs(row["quantity_estimate"])):
+            small += 1
+            assert (shown[["quantity", "quantity_ci_low", "quantity_ci_high", "pv"]] == SUPPRESSED).all(), shown
+            rows = sensitivity[sensitivity["outcome"] == row["outcome"]]
+            assert not rows.empty and (rows[["ratio_low", "ratio_high", "swing", "switching_value"]] == SUPPRESSED).all().all()
+            assert (rows[rows["assumption"] == "quantity"][["base", "low", "high"]] == SUPPRESSED).all().all()
+        else:
+            assert (float(shown["quantity"]) / row["quantity_scale"]) % 5 == 0, shown
+    for scope, rows in impact.groupby("scope"):  # the scope's total is published: never one row alone withheld
+        assert (rows["pv"] == SUPPRESSED).sum() != 1, scope
+    assert small or "hardening" in str(site)
+
+
+def _difference_hours(activity: pd.DataFrame, totals: dict[str, float], exact: pd.Series) -> int:
+    """The attack: a time bank's hours in all (the impact map's quantity) less its published quarters are its withheld
+    quarters' hours; they must be two quarters or more, never one. Returns the banks with a withheld quarter."""
+    tried = 0
+    for bank, total in totals.items():
+        rows = activity[activity["timebank_id"] == bank]
+        withheld = rows[rows["hours_exchanged"].astype(str) == SUPPRESSED]["period_label"].tolist()
+        rest = total - sum(float(v) for v in rows["hours_exchanged"] if str(v) != SUPPRESSED)
+        if withheld:
+            tried += 1
+            assert abs(rest - sum(exact[(bank, q)] for q in withheld)) < 0.01  # the attack works ...
+            assert len(withheld) >= 2, (bank, withheld, round(rest, 2))  # ... and gives no single quarter
+    return tried
+
+
+def test_a_time_banks_hours_do_not_give_back_a_withheld_quarter(run):
+    """The impact map values every hour of each time bank; the activity CSV publishes its quarters."""
+    site, warehouse, _ = run
+    impact = _csv(site, "evaluator-impact-map.csv")
+    hours = impact[impact["quantity_source"].str.startswith("hours_given@")]
+    assert not hours.empty
+    con = duckdb.connect(str(warehouse), read_only=True)
+    exact = con.execute("SELECT timebank_id, period_label, hours_exchanged FROM marts.timebank_activity "
+                        "WHERE period_type <> 'overall'").df().set_index(["timebank_id", "period_label"])["hours_exchanged"]
+    con.close()
+    totals = {s.split("@")[1]: float(q) for s, q in zip(hours["quantity_source"], hours["quantity"])}
+    assert _difference_hours(_csv(site, "commissioner-activity-by-quarter.csv"), totals, exact)
+
+
+def test_a_lone_withheld_quarter_is_not_left_to_the_impact_maps_hours():
+    """The demo's first quarters: TB03 2022-Q1 had 7 trading accounts, TB02's was withheld with it (the quarter's
+    total), and each bank then had one quarter withheld: 626.5 h in TB02's impact-map row less its published quarters
+    gave TB02 2022-Q1 = 18.75 h, and TB03's 18.50 h."""
+    from dashboards.activity_sections import published_quarters
+    from models.social_value.warehouse import hours_outputs
+
+    trading = {"TB01": [30, 45, 45, 50], "TB02": [9, 11, 15, 17], "TB03": [7, 15, 10, 10]}
+    hours = {"TB01": [66.0, 140.25, 88.5, 113.5], "TB02": [18.75, 25.75, 27.5, 62.25], "TB03": [18.5, 64.25, 38.0, 22.0]}
+    rows = pd.DataFrame([{"timebank_id": bank, "period_type": "quarter", "period_label": f"2022-Q{i + 1}",
+                          "trading_members": t, "members": 2 * t, "active_members": 2 * t, "exchanges": t,
+                          "hours_exchanged": h, "reciprocity_index": 0.2}
+                         for bank in trading for i, (t, h) in enumerate(zip(trading[bank], hours[bank]))])
+    overall = rows.groupby("timebank_id", as_index=False)[["trading_members", "hours_exchanged"]].sum()
+    totals = {k.split("@")[1]: v["estimate"] for k, v in hours_outputs(overall.assign(period_type="overall")).items()
+              if "@" in k}
+    exact = rows.set_index(["timebank_id", "period_label"])["hours_exchanged"]
+    assert _difference_hours(published_quarters(rows, RULE), totals, exact) == 2

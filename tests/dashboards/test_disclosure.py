@@ -55,7 +55,7 @@ def test_derived_figures_come_from_the_published_counts():
 
 def test_secondary_suppression_takes_the_next_smallest_cell_of_the_group():
     frame = pd.DataFrame({"quarter": ["q1", "q1", "q1", "q2", "q2"], "bank": list("ABCAB"), "n": [3, 40, 12, 50, 60]})
-    out = DisclosureRule().table(frame, ["n"], secondary=["quarter"])
+    out = DisclosureRule().table(frame, ["n"], secondary=[["quarter"]])
     assert out["n"].tolist() == [SUPPRESSED, 40, SUPPRESSED, 50, 60]  # q1: 3 is primary, 12 the secondary
     assert out.attrs["disclosure"]["rows_suppressed_secondarily"] == 1
 

@@ -1,0 +1,152 @@
+"""Evaluator sections: the SROI impact map and its tornado, as they may be published.
+
+Reads ``marts.impact_map``, ``marts.social_value_sensitivity``, ``marts.social_value`` and
+``marts.timebank_activity`` (the hours the commissioner page publishes). The impact map holds
+model outputs (avoided events, hours) and money, and one kind of count of people: a quantity
+whose model output is in people (``quantity_unit``; members with a reliable improvement in
+well-being). That count (the estimate before ``scale``) goes through the disclosure rule, and
+the quantity shown is the published count times the scale: the scale is public, so a quantity
+of 1.5 at a scale of 0.5 was 3 people. A quantity resting on 1-7 people is withheld with
+everything computed from it: its interval, its present value, and its tornado rows (their
+swings are proportional to that value, and the quantity's row holds it and its interval).
+
+Each scope's present value is published (its SROI ratio, the tornado's ratios), so the total
+less the rows shown would give back a lone withheld row. Secondary suppression withholds a
+second row of the scope with it (ONS/tau-ARGUS complementary suppression, with a protection
+level): the smallest row at least as large as the withheld one (else the largest), so that the
+two rows' sum is at least twice the withheld value and cannot be read as it. The next smallest
+row, as for counts, would not do: £80 of mental-health contacts beside £19,887 of well-being
+leaves the difference at about the well-being value. A time bank's rows are in its own scope,
+whose total its ratio publishes, so they partner only each other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from dashboards import charts, headlines
+from dashboards.filters import ALL
+from dashboards.headlines import illustrative
+from dashboards.labels import money, plural
+from dashboards.marts import unavailable
+from dashboards.page import Section
+from models.disclosure import SUPPRESSED, DisclosureRule
+
+MARTS = ("social_value", "social_value_sensitivity", "impact_map", "timebank_activity")
+#: Units of a model output that is a count of people (``unit`` in the model-output interface).
+PEOPLE = ("people", "person")
+COLUMNS = ["scope", "outcome", "stakeholder", "quantity", "quantity_source", "quantity_ci_low", "quantity_ci_high",
+           "proxy_id", "proxy_value_reporting", "proxy_source", "proxy_licence", "deadweight_pct", "attribution_pct",
+           "displacement_pct", "drop_off_pct", "duration_years", "discount", "pv"]
+#: What a withheld row's quantity is withheld with: in the impact map, and in the tornado.
+FROM_QUANTITY = ("quantity", "quantity_ci_low", "quantity_ci_high", "pv")
+FROM_VALUE = ("ratio_low", "ratio_high", "swing", "switching_value", "switching_note")
+
+
+def _small(impact: pd.DataFrame, rule: DisclosureRule) -> pd.Series:
+    """Rows whose quantity rests on a count of 1 to ``rule.suppress_max`` people."""
+    return impact["quantity_unit"].isin(PEOPLE) & impact["quantity_estimate"].abs().map(rule.hides).astype(bool)
+
+
+def withheld(impact: pd.DataFrame, rule: DisclosureRule) -> set[str]:
+    """The outcomes withheld: those resting on 1-7 people, and in each scope holding exactly one, its partner."""
+    out = set(impact["outcome"][_small(impact, rule)])
+    for _, rows in impact[impact["pv"].notna()].groupby("scope"):
+        alone, others = rows[rows["outcome"].isin(out)], rows[~rows["outcome"].isin(out)]
+        if len(alone) != 1 or others.empty:
+            continue
+        size = others["pv"].abs()
+        large = size[size >= abs(alone["pv"].iloc[0])]
+        out.add(others.loc[large.idxmin() if len(large) else size.idxmax(), "outcome"])
+    return out
+
+
+def _quantity(row: pd.Series, rule: DisclosureRule) -> object:
+    """A quantity in people as published: its count through the rule, times the scale."""
+    count = rule.count(abs(row["quantity_estimate"]))
+    return count if count == SUPPRESSED else math.copysign(count, row["quantity_estimate"]) * row["quantity_scale"]
+
+
+def published_map(impact: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The impact map's published columns, counts of people through the rule and withheld rows ``*``."""
+    out = impact[COLUMNS].round(2).astype(object)
+    people = impact["quantity_unit"].isin(PEOPLE) & impact["quantity_estimate"].notna()
+    out.loc[people, "quantity"] = [_quantity(r, rule) for _, r in impact[people].iterrows()]
+    hidden = impact["outcome"].isin(withheld(impact, rule))
+    out.loc[hidden, list(FROM_QUANTITY)] = SUPPRESSED
+    primary = int(_small(impact, rule).sum())
+    out.attrs["disclosure"] = {
+        "table": "impact map", "rows": int(len(out)),
+        "rule": f"HES: 1-{rule.suppress_max} suppressed, others rounded to {rule.round_to}",
+        "count_columns": ["quantity (rows whose unit is people: the count before the scale)"],
+        "rows_with_a_suppressed_count": primary, "rows_suppressed_secondarily": int(hidden.sum()) - primary,
+        "statistics_on_counts": {c: ["quantity"] for c in FROM_QUANTITY[1:]}, "secondary_groups": [["scope"]],
+        "reason": "other quantities are model outputs on published groups (avoided events, hours), not counts of people"}
+    return out
+
+
+def _names(outcomes: set[str]) -> str:
+    return " and ".join(sorted(o.replace("_", " ") for o in outcomes))
+
+
+def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: pd.DataFrame | None) -> str:
+    valued = int(impact["pv"].notna().sum())
+    made_up = " Unit costs marked 'made up for the demo' are illustrative." if illustrative(impact) else ""
+    shown = impact[~impact["outcome"].isin(hidden)]
+    text = (f"{plural(len(impact), 'outcome')} in the impact map, {valued} of them valued: each quantity, proxy, deflator "
+            f"and discount with its source; {money(impact['pv'].sum())} present value in all"
+            + (f" ({money(shown['pv'].sum())} in the {plural(int(shown['pv'].notna().sum()), 'row')} shown)" if hidden else "")
+            + f".{made_up}")
+    small = set(impact["outcome"][_small(impact, rule)])
+    if small:
+        text += (f" {_names(small).capitalize()} rests on a count of 1 to {rule.suppress_max} people: its quantity, "
+                 f"interval and present value are withheld (*), and its rows of the tornado with them.")
+    if hidden - small:
+        text += (f" So are those of {_names(hidden - small)}, so that the total less the rows shown gives the two "
+                 "together, not one.")
+    hours = impact[impact["quantity_source"].astype(str).str.startswith("hours_given@")]
+    if len(hours) and ta is not None and not ta.empty:
+        split = headlines.quarters(ta, rule)
+        published = headlines.hours_exchanged(ta, rule, ALL, ALL, split).value.replace(" h", "")
+        text += (f" The hours rows value every hour exchanged, {hours['quantity'].sum():,.0f} in all; the commissioner "
+                 f"page and the overview show {published}, the hours of the published quarters: "
+                 f"{plural(len(split[1]), 'time-bank quarter')} are withheld there (fewer than {rule.suppress_max + 1} "
+                 "trading accounts, or withheld with one, so that a bank's hours here less its published quarters give "
+                 "no single quarter).")
+    return text
+
+
+def sections(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Section]:
+    impact, sens, value = m["impact_map"], m["social_value_sensitivity"], m["social_value"]
+    out, hidden = [], set()
+    if impact is None or impact.empty:
+        out.append(unavailable("SROI impact map", {"marts.impact_map": impact}))
+    else:
+        hidden = withheld(impact, rule)
+        out.append(Section("SROI impact map", _summary(impact, hidden, rule, m["timebank_activity"]),
+                           table=published_map(impact, rule), csv_name="evaluator-impact-map.csv", collapsed=True))
+    title = "SROI sensitivity: tornado"
+    if sens is None or sens.empty or value is None or value.empty:
+        out.append(unavailable(title, {"marts.social_value_sensitivity": sens, "marts.social_value": value}))
+        return out
+    base = float(value[value["scope"] == "overall"]["ratio"].iloc[0])
+    table = sens[["scope", "outcome", "assumption", "base", "low", "high", "ratio_low", "ratio_high", "swing",
+                  "switching_value", "switching_note"]].round(4).astype(object)
+    table.loc[sens["outcome"].isin(hidden), list(FROM_VALUE)] = SUPPRESSED
+    table.loc[sens["outcome"].isin(hidden) & (sens["assumption"] == "quantity"), ["base", "low", "high"]] = SUPPRESSED
+    shown = sens[(sens["scope"] == "overall") & sens["swing"].notna() & ~sens["outcome"].isin(hidden)]
+    bars = shown.sort_values("swing", ascending=False).head(15)
+    top = bars.iloc[0] if not bars.empty else None
+    left_out = f" Not drawn: {_names(hidden)}, withheld in the impact map." if hidden else ""
+    out.append(Section(title, (f"The overall ratio ({base:.2f}) moves most with {top['outcome']} {top['assumption']}: from "
+                               f"{top['ratio_low']:.2f} to {top['ratio_high']:.2f} over its stated range.{left_out}")
+                       if top is not None else "No assumption has a stated range.",
+                       figure=charts.tornado(bars, base, title) if top is not None else charts.no_data(title),
+                       table=rule.no_counts(table, "assumptions and ratios, no counts; the rows of an outcome withheld in "
+                                                   "the impact map withheld with it (their swings give its value)",
+                                            "sroi sensitivity"),
+                       collapsed=True, csv_name="evaluator-sroi-sensitivity.csv",
+                       note="Switching value: the value of the assumption at which the ratio falls to 1:1."))
+    return out
