@@ -5,6 +5,10 @@ components per time bank), ``marts.reciprocity_allocation`` (the pot split per f
 pence) and ``marts.reciprocity_allocation_sensitivity`` (the split under every alpha and
 weight set). Definitions: docs/reciprocity.md. Member counts pass the disclosure rule; a
 cost or share built on a suppressed count shows "*". Money is not a count and is shown as is.
+
+Each grant is measured over its observed period, the part of its period inside the data window
+(the exchange log's extent), and costed on the matching share of its amount (spent evenly over
+the grant period): the page states the window and shows each grant's observed period and share.
 """
 
 from __future__ import annotations
@@ -34,32 +38,48 @@ COMPONENT_SHARES = {"two_way_share": ("two_way_members", "trading_members", 1.0,
 GRANT_RATES = {"hours_exchanged": "active_members", "reciprocity_index": "active_members", "index_coverage": "active_members",
                "social_value": "active_members", "reciprocity_weighted_social_value": "active_members",
                **{c: "active_members" for c in INDEX_COMPONENTS}}
-GRANT_RATIOS = {"cost_per_active_member": ("amount", "active_members", 1.0, False),
-                "cost_per_hour_exchanged": ("amount", "hours_exchanged", 1.0, False),
-                "cost_per_two_way_member": ("amount", "two_way_members", 1.0, False)}
+GRANT_RATIOS = {"cost_per_active_member": ("observed_amount", "active_members", 1.0, False),
+                "cost_per_hour_exchanged": ("observed_amount", "hours_exchanged", 1.0, False),
+                "cost_per_two_way_member": ("observed_amount", "two_way_members", 1.0, False)}
 
 
 def published_grants(grants: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     """The grant table as published: member counts through the rule, costs from the published counts.
 
-    Cost per hour is amount over hours, and hours rest on the active members: suppressed with them.
+    Costs are the observed amount over the published counts of the observed period. Cost per hour is the observed
+    amount over hours, and hours rest on the active members: suppressed with them.
     """
-    frame = grants.round(3)
+    frame = grants.round(3).assign(observed_amount=grants["observed_amount"].round(2))
     # "0 two-way" beside suppressed active members says none of the 1-7 both gave and received
     table = rule.table(frame, ["members", "active_members", "two_way_members", "exchanges"],
                        {**GRANT_RATES, "two_way_members": "active_members"},
                        {k: v for k, v in GRANT_RATIOS.items() if k != "cost_per_hour_exchanged"}, name="grant metrics")
     hours_hidden = frame["active_members"].map(rule.hides).astype(bool)
     table["cost_per_hour_exchanged"] = [SUPPRESSED if h else (None if not hrs else a / hrs)
-                                        for a, hrs, h in zip(frame["amount"], frame["hours_exchanged"], hours_hidden)]
+                                        for a, hrs, h in zip(frame["observed_amount"], frame["hours_exchanged"], hours_hidden)]
     for column in GRANT_RATIOS:
         table[column] = [round(v, 2) if isinstance(v, float) else v for v in table[column]]
-    columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "members", "active_members",
+    columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "observed_start",
+               "observed_end", "observed_share", "observed_amount", "members", "active_members",
                "two_way_members", "hours_exchanged", "cost_per_active_member", "cost_per_hour_exchanged",
                "cost_per_two_way_member", "reciprocity_index", "index_coverage", "coproduction_band", "social_value",
                "reciprocity_weighted_social_value"]
-    return table[columns].assign(period_start=grants["period_start"].dt.strftime("%Y-%m-%d"),
-                                 period_end=grants["period_end"].dt.strftime("%Y-%m-%d"))
+    return table[columns].assign(**{c: grants[c].dt.strftime("%Y-%m-%d")
+                                    for c in ("period_start", "period_end", "observed_start", "observed_end")})
+
+
+def data_window(grants: pd.DataFrame) -> str:
+    """The data window and how many grants ran outside it, in words (one sentence)."""
+    start, end = grants["data_start"].iloc[0], grants["data_end"].iloc[0]
+    if pd.isna(start):
+        return "There is no exchange log, so no grant could be observed."
+    before, after = int((grants["period_start"] < start).sum()), int((grants["period_end"] > end).sum())
+    partly = int((grants["observed_share"] < 1).sum())
+    return (f"The exchange log covers {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
+            + (f"{plural(partly, 'grant')} ran partly outside it ({before} began before it, {after} end after it), so "
+               "each grant is measured over the part of its period inside it and costed on the same share of its "
+               f"amount ({money(grants['observed_amount'].sum())} of the {money(grants['amount'].sum())}), taking a "
+               "grant to be spent evenly over its period." if partly else "every grant ran inside it."))
 
 
 def _number(v) -> float | None:
@@ -87,6 +107,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
             f"{a['grant_id']} {money(a['allocation'], True) if not isinstance(a['allocation'], str) else a['allocation']}"
             for a in published_allocation(pot, withheld).to_dict("records"))
         rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
+                     "observed_amount": round(float(g["observed_amount"].sum()), 2),
                      "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
                      "two_way_members": two_way, "two_way_share": None if share is None else round(share, 3),
                      "reserved_pot": pot_total, "pot_split": split})
@@ -96,7 +117,9 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
             f"{plural(len(counted) - len(shown), 'grant')} with 1 to {rule.suppress_max} members who both gave and "
             "received left out of the participation" if len(shown) < len(counted) else "") if part)
         items.append(f"<li><p class='head'>{html.escape(str(funder))}</p><p>{html.escape(plural(len(g), 'grant'))} worth "
-                     f"{money(g['amount'].sum())}; their time banks logged {hours:,.0f} hours of exchange while they ran. "
+                     f"{money(g['amount'].sum())} ({money(g['observed_amount'].sum())} of it within the data window, "
+                     f"if each is spent evenly over its period); in the window, their time banks logged {hours:,.0f} hours "
+                     "of exchange while they ran. "
                      f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
                      f"received{html.escape(f' ({left_out})' if left_out else '')}."
                      + (f" Reserved reciprocity pot {money(pot_total, True)}, split: {html.escape(split)}." if pot_total else "")
@@ -124,17 +147,21 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
     figure = go.Figure(go.Bar(x=charts.esc(shown["grant_id"]), y=shown["cost_per_active_member"], marker_color=PALETTE[0],
                               text=charts.esc(shown["funder"]), textposition="none",  # inside a bar it shrank to 3 px
                               hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
-    figure.update_layout(title=title, yaxis_title="£ per active member (published count)", height=380)
+    figure.update_layout(title=title, yaxis_title="£ of the observed amount per active member", height=380)
     cheapest = shown.loc[shown["cost_per_active_member"].astype(float).idxmin()] if not shown.empty else None
     return [
         Section("Grant metrics", f"{plural(len(grants), 'grant')} from {plural(grants['funder'].nunique(), 'funder')}, "
-                f"{money(grants['amount'].sum())} in all, each measured over its own time bank and period.",
+                f"{money(grants['amount'].sum())} in all, each measured over its own time bank and observed period. "
+                f"{data_window(grants)}",
                 table=table, csv_name="funder-grant-metrics.csv", collapsed=False,
-                note="Active members: accounts that traded within the grant period, rounded to 5 (1 to "
-                     f"{rule.suppress_max} shown as *). Costs are the grant amount over the published count, so they "
-                     "cannot give the exact count back; a grant with a suppressed count shows no cost, index or hours. "
+                note="Observed period: the part of the grant period inside the data window; observed share: its "
+                     "days over the grant period's; observed amount: the amount times that share. Active members: "
+                     f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
+                     "as *). Costs are the observed amount over the published count, so they cannot give the exact "
+                     "count back; a grant with a suppressed count shows no cost, index or hours. "
                      "The reciprocity-weighted social value is shown beside the social value, never instead."),
-        Section(title, (f"{plural(len(shown), 'grant')} drawn; the lowest cost per active member is "
+        Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
+                        "the lowest cost per active member is "
                         f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with fewer than "
                         f"{rule.suppress_max + 1} active members are withheld.")
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
@@ -263,9 +290,13 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
                 component_section(m["timebank_activity"], rule),
                 allocation_section(m["reciprocity_allocation"], rule, withheld),
                 sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
+    g = m["grant_metrics"]
+    window = "" if g is None or g.empty or pd.isna(g["data_start"].iloc[0]) else (
+        f"The data cover {g['data_start'].iloc[0]:%Y-%m-%d} to {g['data_end'].iloc[0]:%Y-%m-%d} (the exchange log): each "
+        "grant is measured over the part of its period inside them and costed on that share of its amount. ")
     return Page("funder.html", "For funders", "What happened in the time banks while each grant ran, how reciprocal the "
                 "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
-                "choices made. Counts of 1 to "
+                f"choices made. {window}Counts of 1 to "
                 f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
                 f"{rule.suppress_max} active members shows * for its hours, costs, index and share of the pot too, and so "
                 "does one more grant of its funder, so that the pot cannot give its share back.", sections,

@@ -100,6 +100,31 @@ def test_grant_metrics_hand_computed(con):
     assert pd.isna(g1["social_value"])  # no social value supplied
 
 
+def test_a_grant_is_measured_and_costed_over_the_part_of_its_period_the_data_cover(con):
+    """The log runs 2024-01-10 (E1) to 2024-09-01 (E11). G4 (2024-07-01..2025-06-30, 365 days, £3,650) is seen for 63
+    days: £630 of it, on E11's 1 hour by X and Y; it was costed at £3,650 an hour. G5 (2023-11-01..2024-01-31, 92
+    days, £9,200) is seen for 22 days: £2,200, on E1's 2 hours by A and B. G6 lies after the log: nothing seen."""
+    extra = [("G4", "F3", "TB1", 3650.0, "2024-07-01", "2025-06-30"), ("G5", "F3", "TB1", 9200.0, "2023-11-01", "2024-01-31"),
+             ("G6", "F3", "TB1", 1000.0, "2025-01-01", "2025-12-31")]
+    load(con, grants=GRANTS + extra)
+    g = _by_grant(grant_metrics(con, ReciprocitySettings(), run_id="r1"))
+    assert (str(g["G4"]["data_start"])[:10], str(g["G4"]["data_end"])[:10]) == ("2024-01-10", "2024-09-01")
+    g4, g5, g6 = g["G4"], g["G5"], g["G6"]
+    assert (str(g4["observed_start"])[:10], str(g4["observed_end"])[:10]) == ("2024-07-01", "2024-09-01")
+    assert g4["observed_share"] == pytest.approx(63 / 365) and g4["observed_amount"] == pytest.approx(630.0)
+    assert (g4["active_members"], g4["hours_exchanged"]) == (2, 1.0)
+    assert g4["cost_per_hour_exchanged"] == pytest.approx(630.0) and g4["cost_per_active_member"] == pytest.approx(315.0)
+    assert (str(g5["observed_start"])[:10], str(g5["observed_end"])[:10]) == ("2024-01-10", "2024-01-31")
+    assert g5["observed_amount"] == pytest.approx(2200.0) and g5["hours_exchanged"] == 2.0
+    assert g5["cost_per_hour_exchanged"] == pytest.approx(1100.0) and g5["cost_per_active_member"] == pytest.approx(1100.0)
+    assert pd.isna(g6["observed_start"]) and (g6["observed_share"], g6["observed_amount"], g6["members"]) == (0, 0, 0)
+    assert pd.isna(g6["cost_per_active_member"]) and pd.isna(g6["reciprocity_index"])
+    # A window set in the settings declares what the extract covers: the log covers G4 to 2024-12-31 (184 days).
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1"))
+    assert str(g["G4"]["observed_end"])[:10] == "2024-12-31" and g["G4"]["observed_amount"] == pytest.approx(1840.0)
+    assert g["G1"]["observed_share"] == 1 and g["G1"]["observed_amount"] == 10000
+
+
 def test_assessment_after_the_grant_is_not_used(con):
     load(con, grants=GRANTS, assessments=assessment("TB1", "2024-08-01", [5] * 20))
     g = _by_grant(grant_metrics(con, WINDOW, run_id="r1"))

@@ -1,0 +1,32 @@
+"""The funder page reads right to a funder: grants costed on the money of the part of their period the data cover,
+social value shared by what each grant bought, withheld grants withheld everywhere, withheld cells marked."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.dashboards.page_text import page_text
+
+
+def _grants(site) -> dict[str, dict]:
+    frame = pd.read_csv(site / "funder-grant-metrics.csv", dtype=str, keep_default_na=False)
+    return {row["grant_id"]: row for row in frame.to_dict("records")}
+
+
+def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover(demo_run):
+    """The demo run's exchange log covers 2022-01-02 to 2025-12-30. G009 (2025-10-26 to 2028-10-25, 1,096 days,
+    £17,100) is seen for 66 days: £17,100 × 66 / 1,096 = £1,029.74 of it. Its 65 hours cost £15.84 each, not the
+    £263.08 of the whole grant over six weeks' hours."""
+    site, _, _ = demo_run
+    g = _grants(site)["G009"]
+    assert (g["period_start"], g["period_end"]) == ("2025-10-26", "2028-10-25")
+    assert (g["observed_start"], g["observed_end"]) == ("2025-10-26", "2025-12-30")
+    assert float(g["observed_share"]) == pytest.approx(66 / 1096, abs=5e-4)
+    assert float(g["observed_amount"]) == pytest.approx(17100 * 66 / 1096, abs=0.005)
+    assert float(g["hours_exchanged"]) == 65
+    assert float(g["cost_per_hour_exchanged"]) == pytest.approx(15.84)
+    assert float(g["cost_per_active_member"]) == pytest.approx(1029.74 / float(g["active_members"]), abs=0.01)
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "The data cover 2022-01-02 to 2025-12-30 (the exchange log)" in text  # the page's first lines
+    assert "The exchange log covers 2022-01-02 to 2025-12-30;" in text  # the grant metrics section
