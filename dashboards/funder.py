@@ -158,8 +158,15 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
-                     "count back; a grant with a suppressed count shows no cost, index or hours. "
-                     "The reciprocity-weighted social value is shown beside the social value, never instead."),
+                     "count back; a grant with a suppressed count shows no cost, index or hours. Social value: its "
+                     "time bank's value (the SROI present value of its members' outcomes) shared among the time bank's "
+                     "grants in proportion to the hours exchanged in each grant's observed period, so a time bank's "
+                     "grants add up to its value; grants that ran at the same time each count the hours they share. "
+                     "A time bank's SROI ratio (commissioner page) divides its value by the investment in the impact "
+                     "map: like for like, that is the money spent in the data window (the observed amounts, "
+                     f"{money(grants['observed_amount'].sum())} here), not the whole grants "
+                     f"({money(grants['amount'].sum())}). The reciprocity-weighted social value is shown beside the "
+                     "social value, never instead."),
         Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
                         "the lowest cost per active member is "
                         f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with fewer than "

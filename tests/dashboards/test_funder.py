@@ -3,6 +3,7 @@ social value shared by what each grant bought, withheld grants withheld everywhe
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -30,3 +31,29 @@ def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover
     text = " ".join(page_text(site / "funder.html")["text"])
     assert "The data cover 2022-01-02 to 2025-12-30 (the exchange log)" in text  # the page's first lines
     assert "The exchange log covers 2022-01-02 to 2025-12-30;" in text  # the grant metrics section
+
+
+def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_bought(demo_run):
+    """Each time bank's present value (marts.social_value) over its grants in proportion to the hours exchanged in each
+    grant's observed period: the grants add up to the time bank's value, and every published grant of a time bank
+    shows the same value per hour (by amount, it was the same value per £, whatever the hours)."""
+    site, warehouse, _ = demo_run
+    con = duckdb.connect(str(warehouse), read_only=True)
+    pv = dict(con.execute("SELECT scope, pv FROM marts.social_value WHERE scope <> 'overall'").fetchall())
+    mart = con.execute("SELECT timebank_id, sum(social_value), sum(hours_exchanged) FROM marts.grant_metrics "
+                       "GROUP BY ALL").fetchall()
+    con.close()
+    assert len(mart) == 4
+    per_hour = {}
+    for bank, value, hours in mart:
+        assert value == pytest.approx(pv[bank])
+        per_hour[bank] = pv[bank] / hours
+    checked = 0
+    for g in _grants(site).values():
+        if g["social_value"] not in ("", "*") and float(g["hours_exchanged"]) > 0:
+            assert float(g["social_value"]) / float(g["hours_exchanged"]) == pytest.approx(per_hour[g["timebank_id"]],
+                                                                                          rel=1e-3), g["grant_id"]
+            checked += 1
+    assert checked >= 15
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "shared among the time bank's grants in proportion to the hours exchanged in each grant's observed period" in text

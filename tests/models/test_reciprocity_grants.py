@@ -161,12 +161,24 @@ def test_reciprocity_weighted_social_value_grant_and_timebank_level(con):
     # no member detail: b = the period's mean balance index (13/21 for G1)
     assert g["G1"]["reciprocity_weighted_social_value"] == pytest.approx(500 + 500 * 13 / 21)
     assert g["G1"]["social_value_basis"] == "grant"
-    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1",
-                                social_value=pd.DataFrame({"timebank_id": ["TB1"], "social_value": [500.0]})))
-    assert g["G1"]["social_value"] == 500 and g["G2"]["social_value"] == 500  # applied to each grant of TB1
-    assert g["G2"]["reciprocity_weighted_social_value"] == pytest.approx(250.0)  # mean balance 0 in H2
     with pytest.raises(ValueError):
         grant_metrics(con, WINDOW, run_id="r1", social_value=pd.DataFrame({"value": [1.0]}))
+
+
+def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_bought(con):
+    """TB1's £1,150 over G1 (H1: 10.5 hours) and G2 (H2: E11's 1 hour): £1,050 and £100, adding up to £1,150. By
+    amount (£10,000 and £5,000) it was £766.67 and £383.33, the same £ per £ whatever the hours. G1's balance-weighted
+    value is 1,050 × 13/21 = 650 (mean balance in H1), G2's 0 (X only gave, Y only received); with α = 0.5 the
+    weighted values are 850 and 50. TB2's £300 has no hours to share it by (G3 saw no exchange): not shared."""
+    load(con, grants=GRANTS)
+    by_bank = pd.DataFrame({"timebank_id": ["TB1", "TB2"], "social_value": [1150.0, 300.0]})
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1", social_value=by_bank))
+    assert g["G1"]["social_value"] == pytest.approx(1050.0) and g["G2"]["social_value"] == pytest.approx(100.0)
+    assert g["G1"]["balance_weighted_social_value"] == pytest.approx(650.0)
+    assert g["G2"]["balance_weighted_social_value"] == 0
+    assert g["G1"]["reciprocity_weighted_social_value"] == pytest.approx(850.0)
+    assert g["G2"]["reciprocity_weighted_social_value"] == pytest.approx(50.0)
+    assert pd.isna(g["G3"]["social_value"]) and g["G1"]["social_value_basis"] == "timebank"
 
 
 @pytest.mark.parametrize("setup", ["absent", "empty grants", "grants only"])
