@@ -43,11 +43,12 @@ GRANT_RATIOS = {"cost_per_active_member": ("observed_amount", "active_members", 
                 "cost_per_two_way_member": ("observed_amount", "two_way_members", 1.0, False)}
 
 
-def published_grants(grants: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withheld) -> pd.DataFrame:
     """The grant table as published: member counts through the rule, costs from the published counts.
 
     Costs are the observed amount over the published counts of the observed period. Cost per hour is the observed
-    amount over hours, and hours rest on the active members: suppressed with them.
+    amount over hours, and hours rest on the active members: suppressed with them. The index (and its coverage) and
+    the social value (and its weighted form) of a grant ``withheld`` for them (``withheld_grants``) are ``*``.
     """
     frame = grants.round(3).assign(observed_amount=grants["observed_amount"].round(2))
     # "0 two-way" beside suppressed active members says none of the 1-7 both gave and received
@@ -64,8 +65,46 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame
                "two_way_members", "hours_exchanged", "cost_per_active_member", "cost_per_hour_exchanged",
                "cost_per_two_way_member", "reciprocity_index", "index_coverage", "coproduction_band", "social_value",
                "reciprocity_weighted_social_value"]
+    table = withheld.apply(table, "reciprocity_index", ["grant_id"], ("index_coverage",))
+    table = withheld.apply(table, "social_value", ["grant_id"], ("reciprocity_weighted_social_value",))
     return table[columns].assign(**{c: grants[c].dt.strftime("%Y-%m-%d")
                                     for c in ("period_start", "period_end", "observed_start", "observed_end")})
+
+
+def withheld_grants(grants: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule) -> Withheld:
+    """The grants whose index or social value is withheld on every part of the page (``Withheld``, keyed by grant_id).
+
+    * ``reciprocity_index``: a grant with 1 to ``suppress_max`` active members (its index rests on them), and, with a
+      funder's lone such grant, its next smallest allocation: a funder's allocations add up to its published pot, so
+      the pot less the others gives the two together, and the other's index would split them (allocation = pot ×
+      index / Σ index, Σ index being any published allocation's pot × index / allocation). Both grants' index, index
+      coverage, allocation share and allocation are withheld in every table and chart, the sensitivity too;
+    * ``social_value``: the same small grants, and, with a time bank's lone such grant, its next smallest social value:
+      a time bank's grants add up to its published value (commissioner page) and a grant's share is its hours.
+
+    The second grant is chosen by ``DisclosureRule.withheld_cells`` (the shared secondary-suppression rule) with the
+    small grants as its primary cells: it is the next smallest non-empty cell, because a funder's other grants with
+    no allocation (no index) leave the small one's allocation the whole pot, whatever its index.
+    """
+    withheld = Withheld()
+    if grants is None or grants.empty:
+        return withheld
+    small = grants["active_members"].map(rule.hides).astype(bool)
+    for statistic in ("reciprocity_index", "social_value"):
+        withheld.add(statistic, grants, ["grant_id"], small)
+    if allocation is not None and not allocation.empty:
+        withhold_partners(withheld, "reciprocity_index", allocation, "allocation", "funder", rule)
+    withhold_partners(withheld, "social_value", grants, "social_value", "timebank_id", rule)
+    return withheld
+
+
+def withhold_partners(withheld: Withheld, statistic: str, frame: pd.DataFrame, column: str, group: str,
+                      rule: DisclosureRule) -> None:
+    """Withhold ``statistic`` for one more grant of every ``group`` of ``frame`` (a funder's pot, a time bank's value)
+    holding exactly one withheld grant: the one with the next smallest non-empty ``column``."""
+    parts = pd.Series(True, index=frame.index)
+    cells = rule.withheld_cells(frame, column, [(parts, [group])], primary=withheld.rows(frame, statistic, ["grant_id"]))
+    withheld.add(statistic, frame, ["grant_id"], cells)
 
 
 def data_window(grants: pd.DataFrame) -> str:
@@ -92,7 +131,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
     title = "Your grants at a glance"
     if grants is None or grants.empty:
         return unavailable(title, {"marts.grant_metrics": grants})
-    table = published_grants(grants, rule)
+    table = published_grants(grants, rule, withheld)
     rows, items = [], []
     for funder, g in table.groupby("funder", sort=True):
         counted = g[g["active_members"].astype(object) != SUPPRESSED]  # hours and costs rest on the active members
@@ -105,7 +144,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
         pot_total = float(pot["reserved_pot"].iloc[0]) if pot is not None and not pot.empty else None
         split = "" if pot is None or pot.empty else "; ".join(
             f"{a['grant_id']} {money(a['allocation'], True) if not isinstance(a['allocation'], str) else a['allocation']}"
-            for a in published_allocation(pot, withheld).to_dict("records"))
+            for a in published_allocation(pot, rule, withheld).to_dict("records"))
         rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
                      "observed_amount": round(float(g["observed_amount"].sum()), 2),
                      "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
@@ -140,8 +179,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
 def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> list[Section]:
     if grants is None or grants.empty:
         return [unavailable("Grant metrics", {"marts.grant_metrics": grants})]
-    table = published_grants(grants, rule)
-    withheld.add("reciprocity_index", table, ["grant_id"])
+    table = published_grants(grants, rule, withheld)
     shown = table[table["cost_per_active_member"].map(lambda v: isinstance(v, float))]
     title = "Cost per active member by grant"
     figure = go.Figure(go.Bar(x=charts.esc(shown["grant_id"]), y=shown["cost_per_active_member"], marker_color=PALETTE[0],
@@ -158,7 +196,9 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
-                     "count back; a grant with a suppressed count shows no cost, index or hours. Social value: its "
+                     "count back; a grant with a suppressed count shows * for its costs, index, hours and social "
+                     "value, one more of its funder * for its index (the pot would give it back) and one more of its "
+                     "time bank * for its social value (the time bank's value would). Social value: its "
                      "time bank's value (the SROI present value of its members' outcomes) shared among the time bank's "
                      "grants in proportion to the hours exchanged in each grant's observed period, so a time bank's "
                      "grants add up to its value; grants that ran at the same time each count the hours they share. "
@@ -206,34 +246,21 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
                         "from the exact ones.")
 
 
-def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.DataFrame:
-    """The pot split as published: a grant whose index is withheld elsewhere shows no index, weight, share or
-    allocation; because a funder's allocations add up to its pot, the next smallest allocation of that funder is
-    withheld with it (secondary suppression)."""
+def published_allocation(allocation: pd.DataFrame, rule: DisclosureRule, withheld: Withheld) -> pd.DataFrame:
+    """The pot split as published: a grant whose index is withheld shows no index, share or allocation, and neither
+    does the next smallest allocation of a funder with one such grant (``withheld_grants``)."""
     columns = ["funder", "grant_id", "timebank_id", "amount", "reserved_pot", "allocation_rule", "alpha",
                "reciprocity_index", "allocation_share", "allocation", "basis"]
-    out = withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
-                         ("allocation_share", "allocation"))
-    out.loc[one_more_per_funder(out, "allocation"), ["reciprocity_index", "allocation_share", "allocation"]] = SUPPRESSED
-    return out
-
-
-def one_more_per_funder(frame: pd.DataFrame, column: str) -> list:
-    """The rows to withhold with a funder's one withheld ``column`` (``*``): its next smallest, because a funder's
-    allocations add up to its pot (secondary suppression)."""
-    more = []
-    for _, rows in frame.groupby("funder", sort=False):
-        hidden = rows[column].astype(object) == SUPPRESSED
-        if hidden.sum() == 1 and len(rows) > 1:
-            more.append(rows[~hidden][column].astype(float).idxmin())
-    return more
+    withhold_partners(withheld, "reciprocity_index", allocation, "allocation", "funder", rule)
+    return withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
+                          ("allocation_share", "allocation"))
 
 
 def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Allocation of the reserved reciprocity pot"
     if allocation is None or allocation.empty:
         return unavailable(title, {"marts.reciprocity_allocation": allocation})
-    table = rule.no_counts(published_allocation(allocation, withheld),
+    table = rule.no_counts(published_allocation(allocation, rule, withheld),
                            "money; index, share and allocation withheld for grants whose index is suppressed elsewhere",
                            "allocation")
     drawn = table[table["allocation"].astype(object) != SUPPRESSED]
@@ -262,9 +289,8 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
         summary[c] = summary[c] / 100
     summary["range"] = summary["high"] - summary["low"]
     # the base allocation is the allocation: withheld with the index, and one more of its funder with a lone one
-    withheld_base = withheld.apply(summary, "reciprocity_index", ["grant_id"], ("base",))
-    hidden = (withheld_base["base"].astype(object) == SUPPRESSED).to_numpy()
-    hidden[summary.index.get_indexer(one_more_per_funder(withheld_base, "base"))] = True
+    withhold_partners(withheld, "reciprocity_index", summary, "base", "funder", rule)
+    hidden = withheld.rows(summary, "reciprocity_index", ["grant_id"]).to_numpy()
     summary = summary[~hidden]
     if summary.empty:
         return Section(title, f"No grant's allocation can be published ({plural(int(hidden.sum()), 'grant')} withheld).",
@@ -291,9 +317,10 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
-    withheld = Withheld()
-    grants = grant_sections(m["grant_metrics"], rule, withheld)  # first: it records the grants withheld everywhere
-    sections = [*coverage.sections(m, "reciprocity"), summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld), *grants,
+    withheld = withheld_grants(m["grant_metrics"], m["reciprocity_allocation"], rule)
+    sections = [*coverage.sections(m, "reciprocity"),
+                summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld),
+                *grant_sections(m["grant_metrics"], rule, withheld),
                 component_section(m["timebank_activity"], rule),
                 allocation_section(m["reciprocity_allocation"], rule, withheld),
                 sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
@@ -305,6 +332,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
                 "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
                 f"choices made. {window}Counts of 1 to "
                 f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
-                f"{rule.suppress_max} active members shows * for its hours, costs, index and share of the pot too, and so "
-                "does one more grant of its funder, so that the pot cannot give its share back.", sections,
+                f"{rule.suppress_max} active members shows * for its hours, costs, index, social value and share of the "
+                "pot too; one more grant of its funder shows * for its index and share of the pot, so that the pot cannot "
+                "give the first one's back, and one more of its time bank for its social value.", sections,
                 demo=demo_run(con))

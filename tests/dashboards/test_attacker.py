@@ -130,9 +130,11 @@ def test_a_statistic_suppressed_in_one_table_is_suppressed_in_every_other(run):
         assert (rows["allocation"] == SUPPRESSED).sum() != 1, funder
     sensitivity = _csv(site, "funder-allocation-sensitivity.csv")
     # its base allocation is the allocation: the grant withheld with a small one (G026 with G010 on the demo, whose
-    # allocation was then the NHS pot less the other five) is withheld there too
+    # allocation was then the NHS pot less the other five) is withheld there too, and in the grant table (its index
+    # split the pot less the others between the two)
     withheld = set(allocation[allocation["allocation"] == SUPPRESSED]["grant_id"])
-    assert withheld > hidden & set(allocation["grant_id"])
+    small = set(grants[grants["active_members"] == SUPPRESSED]["grant_id"])
+    assert withheld == hidden & set(allocation["grant_id"]) and withheld > small & set(allocation["grant_id"])
     assert not set(sensitivity["grant_id"]) & (hidden | withheld)
 
 

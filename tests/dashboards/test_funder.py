@@ -57,3 +57,27 @@ def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_
     assert checked >= 15
     text = " ".join(page_text(site / "funder.html")["text"])
     assert "shared among the time bank's grants in proportion to the hours exchanged in each grant's observed period" in text
+
+
+def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_everywhere(demo_run):
+    """The attacker: a published allocation gives Σ index = pot × index / allocation; the pot less the published
+    allocations gives the two withheld ones together, and the second's index from the grant table split them (on the
+    audited build G026's 0.338 gave G010's £738.05 back as about £730). Every grant whose allocation is withheld shows
+    * for its index in the grant table and is left out of the sensitivity; no funder's pot has one withheld allocation
+    and no time bank's value one withheld social value. On the demo run G010 (NHS, 1-7 active members) takes G026
+    (the NHS's next smallest allocation) with it, and G029 (TB04) takes TB04's next smallest social value, G026's."""
+    site, _, _ = demo_run
+    grants = _grants(site)
+    allocation = pd.read_csv(site / "funder-allocation.csv", dtype=str, keep_default_na=False)
+    sensitivity = pd.read_csv(site / "funder-allocation-sensitivity.csv", dtype=str, keep_default_na=False)
+    withheld = set(allocation.loc[allocation["allocation"] == "*", "grant_id"])
+    nhs = allocation[allocation["funder"] == "NHS Integrated Care Board"]
+    assert set(nhs.loc[nhs["allocation"] == "*", "grant_id"]) == {"G010", "G026"}
+    for grant in withheld:
+        assert (grants[grant]["reciprocity_index"], grants[grant]["index_coverage"]) == ("*", "*"), grant
+    assert not withheld & set(sensitivity["grant_id"])
+    assert (allocation.groupby("funder")["allocation"].apply(lambda a: (a == "*").sum()) != 1).all()
+    values = pd.DataFrame(grants.values())
+    assert (values.groupby("timebank_id")["social_value"].apply(lambda v: (v == "*").sum()) != 1).all()
+    assert grants["G026"]["social_value"] == "*" and grants["G026"]["reciprocity_weighted_social_value"] == "*"
+    assert grants["G026"]["cost_per_active_member"] not in ("", "*")  # a cost gives no allocation back: still shown
