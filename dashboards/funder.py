@@ -38,6 +38,8 @@ COMPONENT_SHARES = {"two_way_share": ("two_way_members", "trading_members", 1.0,
 GRANT_RATES = {"hours_exchanged": "active_members", "reciprocity_index": "active_members", "index_coverage": "active_members",
                "social_value": "active_members", "reciprocity_weighted_social_value": "active_members",
                **{c: "active_members" for c in INDEX_COMPONENTS}}
+#: A cost with nothing to divide by (no two-way members, hours or active members in the observed period).
+NOT_APPLICABLE = "n/a"
 GRANT_RATIOS = {"cost_per_active_member": ("observed_amount", "active_members", 1.0, False),
                 "cost_per_hour_exchanged": ("observed_amount", "hours_exchanged", 1.0, False),
                 "cost_per_two_way_member": ("observed_amount", "two_way_members", 1.0, False)}
@@ -47,7 +49,9 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withh
     """The grant table as published: member counts through the rule, costs from the published counts.
 
     Costs are the observed amount over the published counts of the observed period. Cost per hour is the observed
-    amount over hours, and hours rest on the active members: suppressed with them. The index (and its coverage) and
+    amount over hours, and hours rest on the active members: suppressed with them. A cost is ``*`` whenever the
+    figure it divides by is (the two-way members of a grant with 1-7 active members are ``*`` even when none: a
+    blank there read as "no cost"), and ``n/a`` when that figure is a published 0 (nothing to divide by). The index (and its coverage) and
     the social value (and its weighted form) of a grant ``withheld`` for them (``withheld_grants``) are ``*``.
     """
     frame = grants.round(3).assign(observed_amount=grants["observed_amount"].round(2))
@@ -55,11 +59,11 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withh
     table = rule.table(frame, ["members", "active_members", "two_way_members", "exchanges"],
                        {**GRANT_RATES, "two_way_members": "active_members"},
                        {k: v for k, v in GRANT_RATIOS.items() if k != "cost_per_hour_exchanged"}, name="grant metrics")
-    hours_hidden = frame["active_members"].map(rule.hides).astype(bool)
-    table["cost_per_hour_exchanged"] = [SUPPRESSED if h else (None if not hrs else a / hrs)
-                                        for a, hrs, h in zip(frame["observed_amount"], frame["hours_exchanged"], hours_hidden)]
-    for column in GRANT_RATIOS:
-        table[column] = [round(v, 2) if isinstance(v, float) else v for v in table[column]]
+    table["cost_per_hour_exchanged"] = [a / h if isinstance(h, float) and h else None
+                                        for a, h in zip(frame["observed_amount"], table["hours_exchanged"])]
+    for column, (_, divisor, _, _) in GRANT_RATIOS.items():  # * with what it divides by; n/a when that is 0
+        table[column] = [SUPPRESSED if d == SUPPRESSED else round(v, 2) if isinstance(v, float) else NOT_APPLICABLE
+                         for v, d in zip(table[column], table[divisor])]
     columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "observed_start",
                "observed_end", "observed_share", "observed_amount", "members", "active_members",
                "two_way_members", "hours_exchanged", "cost_per_active_member", "cost_per_hour_exchanged",
@@ -196,7 +200,8 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
-                     "count back; a grant with a suppressed count shows * for its costs, index, hours and social "
+                     "count back; n/a: nothing to divide by (none in the observed period). A grant with a suppressed "
+                     "count shows * for its costs, index, hours and social "
                      "value, one more of its funder * for its index (the pot would give it back) and one more of its "
                      "time bank * for its social value (the time bank's value would). Social value: its "
                      "time bank's value (the SROI present value of its members' outcomes) shared among the time bank's "

@@ -35,7 +35,7 @@ def _csv(site, name) -> pd.DataFrame:
 
 
 def _num(value: str) -> float | None:
-    return None if value in ("", SUPPRESSED) else float(value)
+    return None if value in ("", SUPPRESSED, "n/a") else float(value)
 
 
 def test_amount_over_cost_per_member_gives_back_only_the_published_count(run):

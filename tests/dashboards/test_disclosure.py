@@ -247,38 +247,6 @@ def test_secondary_suppression_takes_its_primary_cells_from_a_mask():
     assert frame.loc[hidden, "grant_id"].tolist() == ["G1", "G3", "G5"]
 
 
-def test_the_grant_table_withholds_the_index_of_the_grant_withheld_from_the_pot():
-    """G1 has 3 active members: its index is *. F's pot (£600) less G3's £342.86 gives G1's and G2's allocations
-    together, and G3's row gives Σ index (600 × 0.4 / 342.86 = 0.7): G2's index (0.2) would split them. So G2, the next
-    smallest allocation, is withheld with G1 in the allocation and in the grant table, which showed its index. G2's
-    cost per active member stays: it gives no allocation back."""
-    from dashboards.funder import published_allocation, published_grants, withheld_grants
-
-    rule = DisclosureRule()
-    grants = pd.DataFrame({"grant_id": ["G1", "G2", "G3"], "funder": "F", "timebank_id": ["T1", "T2", "T2"],
-                           "amount": [1000.0, 2000.0, 3000.0], "period_start": pd.Timestamp("2024-01-01"),
-                           "period_end": pd.Timestamp("2024-12-31"), "observed_start": pd.Timestamp("2024-01-01"),
-                           "observed_end": pd.Timestamp("2024-12-31"), "observed_share": 1.0,
-                           "observed_amount": [1000.0, 2000.0, 3000.0], "members": [10, 40, 40], "active_members": [3, 20, 40],
-                           "two_way_members": [0, 10, 20], "exchanges": [4, 30, 60], "hours_exchanged": [5.0, 50.0, 100.0],
-                           "reciprocity_index": [0.1, 0.2, 0.4], "index_coverage": 1.0, "coproduction_band": None,
-                           "social_value": [10.0, 100.0, 200.0], "reciprocity_weighted_social_value": [5.0, 50.0, 100.0],
-                           **{c: 0.5 for c in ("two_way_share", "mean_balance_index", "weighted_reciprocity",
-                                               "generalised_reciprocity", "beneficiary_contribution_share")}})
-    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
-                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "allocation_rule": "index",
-                               "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
-                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
-                               "basis": "proportional"})
-    withheld = withheld_grants(grants, allocation, rule)
-    table = published_grants(grants, rule, withheld).set_index("grant_id")
-    assert table["reciprocity_index"].tolist() == ["*", "*", 0.4] and table["index_coverage"].tolist() == ["*", "*", 1.0]
-    assert table.loc["G2", "cost_per_active_member"] == 100.0
-    assert published_allocation(allocation, rule, withheld)["allocation"].tolist()[:2] == ["*", "*"]
-    # T1's only grant is G1: its value is *, and no other grant of T1 can give it back; T2 has none withheld
-    assert table["social_value"].tolist() == ["*", 100.0, 200.0]
-
-
 def test_the_allocation_sensitivity_withholds_a_second_grant_of_the_funder_on_its_own():
     """The base allocation is the allocation: with G1's withheld, G2's (£900) was the pot less nothing else. The table
     withholds the funder's next smallest itself (it relied on the allocation mart being there), and a funder whose

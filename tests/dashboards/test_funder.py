@@ -7,12 +7,29 @@ import duckdb
 import pandas as pd
 import pytest
 
+from dashboards.funder import published_allocation, published_grants, withheld_grants
+from models.disclosure import DisclosureRule
 from tests.dashboards.page_text import page_text
 
 
 def _grants(site) -> dict[str, dict]:
     frame = pd.read_csv(site / "funder-grant-metrics.csv", dtype=str, keep_default_na=False)
     return {row["grant_id"]: row for row in frame.to_dict("records")}
+
+
+def _three_grants() -> pd.DataFrame:
+    """Three grants of funder F, seen whole in 2024: G1 (T1) with 3 active members, G2 and G3 (T2) with 20 and 40."""
+    components = ("two_way_share", "mean_balance_index", "weighted_reciprocity", "generalised_reciprocity",
+                  "beneficiary_contribution_share")
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")
+    return pd.DataFrame({
+        "grant_id": ["G1", "G2", "G3"], "funder": "F", "timebank_id": ["T1", "T2", "T2"], "amount": [1000.0, 2000.0, 3000.0],
+        "period_start": start, "period_end": end, "observed_start": start, "observed_end": end, "observed_share": 1.0,
+        "observed_amount": [1000.0, 2000.0, 3000.0], "members": [10, 40, 40], "active_members": [3, 20, 40],
+        "two_way_members": [0, 10, 20], "exchanges": [4, 30, 60], "hours_exchanged": [5.0, 50.0, 100.0],
+        "reciprocity_index": [0.1, 0.2, 0.4], "index_coverage": 1.0, "coproduction_band": None,
+        "social_value": [10.0, 100.0, 200.0], "reciprocity_weighted_social_value": [5.0, 50.0, 100.0],
+        **{c: 0.5 for c in components}})
 
 
 def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover(demo_run):
@@ -81,3 +98,43 @@ def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_ev
     assert (values.groupby("timebank_id")["social_value"].apply(lambda v: (v == "*").sum()) != 1).all()
     assert grants["G026"]["social_value"] == "*" and grants["G026"]["reciprocity_weighted_social_value"] == "*"
     assert grants["G026"]["cost_per_active_member"] not in ("", "*")  # a cost gives no allocation back: still shown
+
+
+def test_the_grant_table_withholds_the_index_of_the_grant_withheld_from_the_pot():
+    """G1 has 3 active members: its index is *. F's pot (£600) less G3's £342.86 gives G1's and G2's allocations
+    together, and G3's row gives Σ index (600 × 0.4 / 342.86 = 0.7): G2's index (0.2) would split them. So G2, the next
+    smallest allocation, is withheld with G1 in the allocation and in the grant table, which showed its index. G2's
+    cost per active member stays: it gives no allocation back."""
+    rule = DisclosureRule()
+    grants = _three_grants()
+    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
+                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "allocation_rule": "index",
+                               "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
+                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
+                               "basis": "proportional"})
+    withheld = withheld_grants(grants, allocation, rule)
+    table = published_grants(grants, rule, withheld).set_index("grant_id")
+    assert table["reciprocity_index"].tolist() == ["*", "*", 0.4] and table["index_coverage"].tolist() == ["*", "*", 1.0]
+    assert table.loc["G2", "cost_per_active_member"] == 100.0
+    assert published_allocation(allocation, rule, withheld)["allocation"].tolist()[:2] == ["*", "*"]
+    # T1's only grant is G1: its value is *, and no other grant of T1 can give it back; T2 has none withheld
+    assert table["social_value"].tolist() == ["*", 100.0, 200.0]
+
+
+def test_a_withheld_cost_shows_a_star_and_a_cost_with_nothing_to_divide_by_says_so():
+    """G1's 3 active members are *, and so are its two-way members (0 of them), so its cost per two-way member is
+    withheld: "*", not a blank that reads as "no cost". G3's 40 active members had no two-way member: its cost per
+    two-way member is not applicable, "n/a"; G2's is £2,000 / 10 = £200."""
+    rule = DisclosureRule()
+    grants = _three_grants().assign(two_way_members=[0, 10, 0])
+    table = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id")
+    assert table["cost_per_two_way_member"].tolist() == ["*", 200.0, "n/a"]
+    assert table.loc["G1", ["cost_per_active_member", "cost_per_hour_exchanged"]].tolist() == ["*", "*"]
+
+
+def test_g010s_cost_per_two_way_member_is_withheld_not_blank(demo_run):
+    site, _, _ = demo_run
+    g = _grants(site)["G010"]
+    assert (g["active_members"], g["two_way_members"], g["cost_per_two_way_member"]) == ("*", "*", "*")
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "n/a: nothing to divide by" in text
