@@ -331,8 +331,9 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
                 sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
     g = m["grant_metrics"]
     window = "" if g is None or g.empty or pd.isna(g["data_start"].iloc[0]) else (
-        f"The data cover {g['data_start'].iloc[0]:%Y-%m-%d} to {g['data_end'].iloc[0]:%Y-%m-%d} (the exchange log): each "
-        "grant is measured over the part of its period inside them and costed on that share of its amount. ")
+        f"The data window is {g['data_start'].iloc[0]:%Y-%m-%d} to {g['data_end'].iloc[0]:%Y-%m-%d} (the exchange log's "
+        "extent): each grant is measured over the part of its period inside it and costed on the same share of its "
+        "amount. ")
     return Page("funder.html", "For funders", "What happened in the time banks while each grant ran, how reciprocal the "
                 "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
                 f"choices made. {window}Counts of 1 to "

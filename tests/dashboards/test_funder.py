@@ -46,7 +46,7 @@ def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover
     assert float(g["cost_per_hour_exchanged"]) == pytest.approx(15.84)
     assert float(g["cost_per_active_member"]) == pytest.approx(1029.74 / float(g["active_members"]), abs=0.01)
     text = " ".join(page_text(site / "funder.html")["text"])
-    assert "The data cover 2022-01-02 to 2025-12-30 (the exchange log)" in text  # the page's first lines
+    assert "The data window is 2022-01-02 to 2025-12-30 (the exchange log's extent)" in text  # the page's first lines
     assert "The exchange log covers 2022-01-02 to 2025-12-30;" in text  # the grant metrics section
 
 
