@@ -51,8 +51,9 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withh
     Costs are the observed amount over the published counts of the observed period. Cost per hour is the observed
     amount over hours, and hours rest on the active members: suppressed with them. A cost is ``*`` whenever the
     figure it divides by is (the two-way members of a grant with 1-7 active members are ``*`` even when none: a
-    blank there read as "no cost"), and ``n/a`` when that figure is a published 0 (nothing to divide by). The index (and its coverage) and
-    the social value (and its weighted form) of a grant ``withheld`` for them (``withheld_grants``) are ``*``.
+    blank there read as "no cost"), and ``n/a`` when that figure is a published 0 (nothing to divide by). The index
+    (and its coverage) and the social value (and its weighted form) of a grant ``withheld`` for them
+    (``withheld_grants``) are ``*``.
     """
     frame = grants.round(3).assign(observed_amount=grants["observed_amount"].round(2))
     # "0 two-way" beside suppressed active members says none of the 1-7 both gave and received
@@ -106,8 +107,8 @@ def withhold_partners(withheld: Withheld, statistic: str, frame: pd.DataFrame, c
                       rule: DisclosureRule) -> None:
     """Withhold ``statistic`` for one more grant of every ``group`` of ``frame`` (a funder's pot, a time bank's value)
     holding exactly one withheld grant: the one with the next smallest non-empty ``column``."""
-    parts = pd.Series(True, index=frame.index)
-    cells = rule.withheld_cells(frame, column, [(parts, [group])], primary=withheld.rows(frame, statistic, ["grant_id"]))
+    primary = withheld.rows(frame, statistic, ["grant_id"])
+    cells = rule.withheld_cells(frame, column, [(pd.Series(True, index=frame.index), [group])], primary=primary)
     withheld.add(statistic, frame, ["grant_id"], cells)
 
 
@@ -118,7 +119,7 @@ def data_window(grants: pd.DataFrame) -> str:
         return "There is no exchange log, so no grant could be observed."
     before, after = int((grants["period_start"] < start).sum()), int((grants["period_end"] > end).sum())
     partly = int((grants["observed_share"] < 1).sum())
-    return (f"The exchange log covers {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
+    return (f"The data window is {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
             + (f"{plural(partly, 'grant')} ran partly outside it ({before} began before it, {after} end after it), so "
                "each grant is measured over the part of its period inside it and costed on the same share of its "
                f"amount ({money(grants['observed_amount'].sum())} of the {money(grants['amount'].sum())}), taking a "
