@@ -5,6 +5,10 @@ components per time bank), ``marts.reciprocity_allocation`` (the pot split per f
 pence) and ``marts.reciprocity_allocation_sensitivity`` (the split under every alpha and
 weight set). Definitions: docs/reciprocity.md. Member counts pass the disclosure rule; a
 cost or share built on a suppressed count shows "*". Money is not a count and is shown as is.
+
+Each grant is measured over its observed period, the part of its period inside the data window
+(the exchange log's extent), and costed on the matching share of its amount (spent evenly over
+the grant period): the page states the window and shows each grant's observed period and share.
 """
 
 from __future__ import annotations
@@ -34,32 +38,92 @@ COMPONENT_SHARES = {"two_way_share": ("two_way_members", "trading_members", 1.0,
 GRANT_RATES = {"hours_exchanged": "active_members", "reciprocity_index": "active_members", "index_coverage": "active_members",
                "social_value": "active_members", "reciprocity_weighted_social_value": "active_members",
                **{c: "active_members" for c in INDEX_COMPONENTS}}
-GRANT_RATIOS = {"cost_per_active_member": ("amount", "active_members", 1.0, False),
-                "cost_per_hour_exchanged": ("amount", "hours_exchanged", 1.0, False),
-                "cost_per_two_way_member": ("amount", "two_way_members", 1.0, False)}
+#: A cost with nothing to divide by (no two-way members, hours or active members in the observed period).
+NOT_APPLICABLE = "n/a"
+GRANT_RATIOS = {"cost_per_active_member": ("observed_amount", "active_members", 1.0, False),
+                "cost_per_hour_exchanged": ("observed_amount", "hours_exchanged", 1.0, False),
+                "cost_per_two_way_member": ("observed_amount", "two_way_members", 1.0, False)}
 
 
-def published_grants(grants: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withheld) -> pd.DataFrame:
     """The grant table as published: member counts through the rule, costs from the published counts.
 
-    Cost per hour is amount over hours, and hours rest on the active members: suppressed with them.
+    Costs are the observed amount over the published counts of the observed period. Cost per hour is the observed
+    amount over hours, and hours rest on the active members: suppressed with them. A cost is ``*`` whenever the
+    figure it divides by is (the two-way members of a grant with 1-7 active members are ``*`` even when none: a
+    blank there read as "no cost"), and ``n/a`` when that figure is a published 0 (nothing to divide by). The index
+    (and its coverage) and the social value (and its weighted form) of a grant ``withheld`` for them
+    (``withheld_grants``) are ``*``.
     """
-    frame = grants.round(3)
+    frame = grants.round(3).assign(observed_amount=grants["observed_amount"].round(2))
     # "0 two-way" beside suppressed active members says none of the 1-7 both gave and received
     table = rule.table(frame, ["members", "active_members", "two_way_members", "exchanges"],
                        {**GRANT_RATES, "two_way_members": "active_members"},
                        {k: v for k, v in GRANT_RATIOS.items() if k != "cost_per_hour_exchanged"}, name="grant metrics")
-    hours_hidden = frame["active_members"].map(rule.hides).astype(bool)
-    table["cost_per_hour_exchanged"] = [SUPPRESSED if h else (None if not hrs else a / hrs)
-                                        for a, hrs, h in zip(frame["amount"], frame["hours_exchanged"], hours_hidden)]
-    for column in GRANT_RATIOS:
-        table[column] = [round(v, 2) if isinstance(v, float) else v for v in table[column]]
-    columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "members", "active_members",
+    table["cost_per_hour_exchanged"] = [a / h if isinstance(h, float) and h else None
+                                        for a, h in zip(frame["observed_amount"], table["hours_exchanged"])]
+    for column, (_, divisor, _, _) in GRANT_RATIOS.items():  # * with what it divides by; n/a when that is 0
+        table[column] = [SUPPRESSED if d == SUPPRESSED else round(v, 2) if isinstance(v, float) else NOT_APPLICABLE
+                         for v, d in zip(table[column], table[divisor])]
+    columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "observed_start",
+               "observed_end", "observed_share", "observed_amount", "members", "active_members",
                "two_way_members", "hours_exchanged", "cost_per_active_member", "cost_per_hour_exchanged",
                "cost_per_two_way_member", "reciprocity_index", "index_coverage", "coproduction_band", "social_value",
                "reciprocity_weighted_social_value"]
-    return table[columns].assign(period_start=grants["period_start"].dt.strftime("%Y-%m-%d"),
-                                 period_end=grants["period_end"].dt.strftime("%Y-%m-%d"))
+    table = withheld.apply(table, "reciprocity_index", ["grant_id"], ("index_coverage",))
+    table = withheld.apply(table, "social_value", ["grant_id"], ("reciprocity_weighted_social_value",))
+    return table[columns].assign(**{c: grants[c].dt.strftime("%Y-%m-%d")
+                                    for c in ("period_start", "period_end", "observed_start", "observed_end")})
+
+
+def withheld_grants(grants: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule) -> Withheld:
+    """The grants whose index or social value is withheld on every part of the page (``Withheld``, keyed by grant_id).
+
+    * ``reciprocity_index``: a grant with 1 to ``suppress_max`` active members (its index rests on them), and, with a
+      funder's lone such grant, its next smallest allocation: a funder's allocations add up to its published pot, so
+      the pot less the others gives the two together, and the other's index would split them (allocation = pot ×
+      index / Σ index, Σ index being any published allocation's pot × index / allocation). Both grants' index, index
+      coverage, allocation share and allocation are withheld in every table and chart, the sensitivity too;
+    * ``social_value``: the same small grants, and, with a time bank's lone such grant, its next smallest social value:
+      a time bank's grants add up to its published value (commissioner page) and a grant's share is its hours.
+
+    The second grant is chosen by ``DisclosureRule.withheld_cells`` (the shared secondary-suppression rule) with the
+    small grants as its primary cells: it is the next smallest non-empty cell, because a funder's other grants with
+    no allocation (no index) leave the small one's allocation the whole pot, whatever its index.
+    """
+    withheld = Withheld()
+    if grants is None or grants.empty:
+        return withheld
+    small = grants["active_members"].map(rule.hides).astype(bool)
+    for statistic in ("reciprocity_index", "social_value"):
+        withheld.add(statistic, grants, ["grant_id"], small)
+    if allocation is not None and not allocation.empty:
+        withhold_partners(withheld, "reciprocity_index", allocation, "allocation", "funder", rule)
+    withhold_partners(withheld, "social_value", grants, "social_value", "timebank_id", rule)
+    return withheld
+
+
+def withhold_partners(withheld: Withheld, statistic: str, frame: pd.DataFrame, column: str, group: str,
+                      rule: DisclosureRule) -> None:
+    """Withhold ``statistic`` for one more grant of every ``group`` of ``frame`` (a funder's pot, a time bank's value)
+    holding exactly one withheld grant: the one with the next smallest non-empty ``column``."""
+    primary = withheld.rows(frame, statistic, ["grant_id"])
+    cells = rule.withheld_cells(frame, column, [(pd.Series(True, index=frame.index), [group])], primary=primary)
+    withheld.add(statistic, frame, ["grant_id"], cells)
+
+
+def data_window(grants: pd.DataFrame) -> str:
+    """The data window and how many grants ran outside it, in words (one sentence)."""
+    start, end = grants["data_start"].iloc[0], grants["data_end"].iloc[0]
+    if pd.isna(start):
+        return "There is no exchange log, so no grant could be observed."
+    before, after = int((grants["period_start"] < start).sum()), int((grants["period_end"] > end).sum())
+    partly = int((grants["observed_share"] < 1).sum())
+    return (f"The data window is {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
+            + (f"{plural(partly, 'grant')} ran partly outside it ({before} began before it, {after} end after it), so "
+               "each grant is measured over the part of its period inside it and costed on the same share of its "
+               f"amount ({money(grants['observed_amount'].sum())} of the {money(grants['amount'].sum())}), taking a "
+               "grant to be spent evenly over its period." if partly else "every grant ran inside it."))
 
 
 def _number(v) -> float | None:
@@ -72,7 +136,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
     title = "Your grants at a glance"
     if grants is None or grants.empty:
         return unavailable(title, {"marts.grant_metrics": grants})
-    table = published_grants(grants, rule)
+    table = published_grants(grants, rule, withheld)
     rows, items = [], []
     for funder, g in table.groupby("funder", sort=True):
         counted = g[g["active_members"].astype(object) != SUPPRESSED]  # hours and costs rest on the active members
@@ -85,8 +149,9 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
         pot_total = float(pot["reserved_pot"].iloc[0]) if pot is not None and not pot.empty else None
         split = "" if pot is None or pot.empty else "; ".join(
             f"{a['grant_id']} {money(a['allocation'], True) if not isinstance(a['allocation'], str) else a['allocation']}"
-            for a in published_allocation(pot, withheld).to_dict("records"))
+            for a in published_allocation(pot, rule, withheld).to_dict("records"))
         rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
+                     "observed_amount": round(float(g["observed_amount"].sum()), 2),
                      "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
                      "two_way_members": two_way, "two_way_share": None if share is None else round(share, 3),
                      "reserved_pot": pot_total, "pot_split": split})
@@ -96,7 +161,9 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
             f"{plural(len(counted) - len(shown), 'grant')} with 1 to {rule.suppress_max} members who both gave and "
             "received left out of the participation" if len(shown) < len(counted) else "") if part)
         items.append(f"<li><p class='head'>{html.escape(str(funder))}</p><p>{html.escape(plural(len(g), 'grant'))} worth "
-                     f"{money(g['amount'].sum())}; their time banks logged {hours:,.0f} hours of exchange while they ran. "
+                     f"{money(g['amount'].sum())} ({money(g['observed_amount'].sum())} of it within the data window, "
+                     f"if each is spent evenly over its period); in the window, their time banks logged {hours:,.0f} hours "
+                     "of exchange while they ran. "
                      f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
                      f"received{html.escape(f' ({left_out})' if left_out else '')}."
                      + (f" Reserved reciprocity pot {money(pot_total, True)}, split: {html.escape(split)}." if pot_total else "")
@@ -117,24 +184,37 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
 def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> list[Section]:
     if grants is None or grants.empty:
         return [unavailable("Grant metrics", {"marts.grant_metrics": grants})]
-    table = published_grants(grants, rule)
-    withheld.add("reciprocity_index", table, ["grant_id"])
+    table = published_grants(grants, rule, withheld)
     shown = table[table["cost_per_active_member"].map(lambda v: isinstance(v, float))]
     title = "Cost per active member by grant"
     figure = go.Figure(go.Bar(x=charts.esc(shown["grant_id"]), y=shown["cost_per_active_member"], marker_color=PALETTE[0],
                               text=charts.esc(shown["funder"]), textposition="none",  # inside a bar it shrank to 3 px
                               hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
-    figure.update_layout(title=title, yaxis_title="£ per active member (published count)", height=380)
+    figure.update_layout(title=title, yaxis_title="£ of the observed amount per active member", height=380)
     cheapest = shown.loc[shown["cost_per_active_member"].astype(float).idxmin()] if not shown.empty else None
     return [
         Section("Grant metrics", f"{plural(len(grants), 'grant')} from {plural(grants['funder'].nunique(), 'funder')}, "
-                f"{money(grants['amount'].sum())} in all, each measured over its own time bank and period.",
+                f"{money(grants['amount'].sum())} in all, each measured over its own time bank and observed period. "
+                f"{data_window(grants)}",
                 table=table, csv_name="funder-grant-metrics.csv", collapsed=False,
-                note="Active members: accounts that traded within the grant period, rounded to 5 (1 to "
-                     f"{rule.suppress_max} shown as *). Costs are the grant amount over the published count, so they "
-                     "cannot give the exact count back; a grant with a suppressed count shows no cost, index or hours. "
-                     "The reciprocity-weighted social value is shown beside the social value, never instead."),
-        Section(title, (f"{plural(len(shown), 'grant')} drawn; the lowest cost per active member is "
+                note="Observed period: the part of the grant period inside the data window; observed share: its "
+                     "days over the grant period's; observed amount: the amount times that share. Active members: "
+                     f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
+                     "as *). Costs are the observed amount over the published count, so they cannot give the exact "
+                     "count back; n/a: nothing to divide by (none in the observed period). A grant with a suppressed "
+                     "count shows * for its costs, index, hours and social "
+                     "value, one more of its funder * for its index (the pot would give it back) and one more of its "
+                     "time bank * for its social value (the time bank's value would). Social value: its "
+                     "time bank's value (the SROI present value of its members' outcomes) shared among the time bank's "
+                     "grants in proportion to the hours exchanged in each grant's observed period, so a time bank's "
+                     "grants add up to its value; grants that ran at the same time each count the hours they share. "
+                     "A time bank's SROI ratio (commissioner page) divides its value by the investment in the impact "
+                     "map: like for like, that is the money spent in the data window (the observed amounts, "
+                     f"{money(grants['observed_amount'].sum())} here), not the whole grants "
+                     f"({money(grants['amount'].sum())}). The reciprocity-weighted social value is shown beside the "
+                     "social value, never instead."),
+        Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
+                        "the lowest cost per active member is "
                         f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with fewer than "
                         f"{rule.suppress_max + 1} active members are withheld.")
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
@@ -172,34 +252,21 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
                         "from the exact ones.")
 
 
-def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.DataFrame:
-    """The pot split as published: a grant whose index is withheld elsewhere shows no index, weight, share or
-    allocation; because a funder's allocations add up to its pot, the next smallest allocation of that funder is
-    withheld with it (secondary suppression)."""
+def published_allocation(allocation: pd.DataFrame, rule: DisclosureRule, withheld: Withheld) -> pd.DataFrame:
+    """The pot split as published: a grant whose index is withheld shows no index, share or allocation, and neither
+    does the next smallest allocation of a funder with one such grant (``withheld_grants``)."""
     columns = ["funder", "grant_id", "timebank_id", "amount", "reserved_pot", "allocation_rule", "alpha",
                "reciprocity_index", "allocation_share", "allocation", "basis"]
-    out = withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
-                         ("allocation_share", "allocation"))
-    out.loc[one_more_per_funder(out, "allocation"), ["reciprocity_index", "allocation_share", "allocation"]] = SUPPRESSED
-    return out
-
-
-def one_more_per_funder(frame: pd.DataFrame, column: str) -> list:
-    """The rows to withhold with a funder's one withheld ``column`` (``*``): its next smallest, because a funder's
-    allocations add up to its pot (secondary suppression)."""
-    more = []
-    for _, rows in frame.groupby("funder", sort=False):
-        hidden = rows[column].astype(object) == SUPPRESSED
-        if hidden.sum() == 1 and len(rows) > 1:
-            more.append(rows[~hidden][column].astype(float).idxmin())
-    return more
+    withhold_partners(withheld, "reciprocity_index", allocation, "allocation", "funder", rule)
+    return withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
+                          ("allocation_share", "allocation"))
 
 
 def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Allocation of the reserved reciprocity pot"
     if allocation is None or allocation.empty:
         return unavailable(title, {"marts.reciprocity_allocation": allocation})
-    table = rule.no_counts(published_allocation(allocation, withheld),
+    table = rule.no_counts(published_allocation(allocation, rule, withheld),
                            "money; index, share and allocation withheld for grants whose index is suppressed elsewhere",
                            "allocation")
     drawn = table[table["allocation"].astype(object) != SUPPRESSED]
@@ -228,9 +295,8 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
         summary[c] = summary[c] / 100
     summary["range"] = summary["high"] - summary["low"]
     # the base allocation is the allocation: withheld with the index, and one more of its funder with a lone one
-    withheld_base = withheld.apply(summary, "reciprocity_index", ["grant_id"], ("base",))
-    hidden = (withheld_base["base"].astype(object) == SUPPRESSED).to_numpy()
-    hidden[summary.index.get_indexer(one_more_per_funder(withheld_base, "base"))] = True
+    withhold_partners(withheld, "reciprocity_index", summary, "base", "funder", rule)
+    hidden = withheld.rows(summary, "reciprocity_index", ["grant_id"]).to_numpy()
     summary = summary[~hidden]
     if summary.empty:
         return Section(title, f"No grant's allocation can be published ({plural(int(hidden.sum()), 'grant')} withheld).",
@@ -257,16 +323,23 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
-    withheld = Withheld()
-    grants = grant_sections(m["grant_metrics"], rule, withheld)  # first: it records the grants withheld everywhere
-    sections = [*coverage.sections(m, "reciprocity"), summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld), *grants,
+    withheld = withheld_grants(m["grant_metrics"], m["reciprocity_allocation"], rule)
+    sections = [*coverage.sections(m, "reciprocity"),
+                summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld),
+                *grant_sections(m["grant_metrics"], rule, withheld),
                 component_section(m["timebank_activity"], rule),
                 allocation_section(m["reciprocity_allocation"], rule, withheld),
                 sensitivity_section(m["reciprocity_allocation_sensitivity"], rule, withheld)]
+    g = m["grant_metrics"]
+    window = "" if g is None or g.empty or pd.isna(g["data_start"].iloc[0]) else (
+        f"The data window is {g['data_start'].iloc[0]:%Y-%m-%d} to {g['data_end'].iloc[0]:%Y-%m-%d} (the exchange log's "
+        "extent): each grant is measured over the part of its period inside it and costed on the same share of its "
+        "amount. ")
     return Page("funder.html", "For funders", "What happened in the time banks while each grant ran, how reciprocal the "
                 "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
-                "choices made. Counts of 1 to "
+                f"choices made. {window}Counts of 1 to "
                 f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
-                f"{rule.suppress_max} active members shows * for its hours, costs, index and share of the pot too, and so "
-                "does one more grant of its funder, so that the pot cannot give its share back.", sections,
+                f"{rule.suppress_max} active members shows * for its hours, costs, index, social value and share of the "
+                "pot too; one more grant of its funder shows * for its index and share of the pot, so that the pot cannot "
+                "give the first one's back, and one more of its time bank for its social value.", sections,
                 demo=demo_run(con))

@@ -354,7 +354,7 @@ def cell(value: object) -> tuple[str, bool]:
 
 
 #: Columns that hold pounds: shown as £75,100 (the CSV keeps the plain number).
-MONEY = re.compile(r"^(amount|reserved_pot|allocation|social_value|reciprocity_weighted_social_value|cost_per_\w+|"
+MONEY = re.compile(r"^(amount|observed_amount|reserved_pot|allocation|social_value|reciprocity_weighted_social_value|cost_per_\w+|"
                    r"funder_total_amount|pv|proxy_value_reporting|investment_pv|npv)$")
 
 

@@ -58,17 +58,24 @@ class Withheld:
 
     keys: dict[str, set] = field(default_factory=dict)
 
-    def add(self, statistic: str, frame: pd.DataFrame, key: list[str]) -> None:
-        if statistic not in frame.columns:
-            return
-        hidden = frame[frame[statistic].astype(object) == SUPPRESSED]
+    def add(self, statistic: str, frame: pd.DataFrame, key: list[str], rows: pd.Series | None = None) -> None:
+        """Withhold ``statistic`` for the keys of ``frame``'s ``rows`` (default: the rows where it is ``*``)."""
+        if rows is None:
+            if statistic not in frame.columns:
+                return
+            rows = frame[statistic].astype(object) == SUPPRESSED
+        hidden = frame[rows.astype(bool)]
         self.keys.setdefault(statistic, set()).update(tuple(r) for r in hidden[key].astype(str).itertuples(index=False))
+
+    def rows(self, frame: pd.DataFrame, statistic: str, key: list[str]) -> pd.Series:
+        """True for the rows of ``frame`` whose key is withheld for ``statistic``."""
+        return pd.Series([tuple(r) in self.keys.get(statistic, set()) for r in frame[key].astype(str).itertuples(index=False)],
+                         index=frame.index, dtype=bool)
 
     def apply(self, frame: pd.DataFrame, statistic: str, key: list[str], also: tuple[str, ...] = ()) -> pd.DataFrame:
         """``*`` in ``statistic`` (and the ``also`` columns derived from it) for every withheld key."""
         out = frame.copy()
-        mask = pd.Series([tuple(r) in self.keys.get(statistic, set()) for r in out[key].astype(str).itertuples(index=False)],
-                         index=out.index, dtype=bool)
+        mask = self.rows(out, statistic, key)
         for column in (statistic, *also):
             if column in out.columns:
                 out[column] = out[column].astype(object).where(~mask, SUPPRESSED)
@@ -196,13 +203,18 @@ class DisclosureRule:
         return (self.withheld_cells(frame, count, [(everything, list(g)) for g in groupings])
                 & ~frame[count].map(self.hides).astype(bool))
 
-    def withheld_cells(self, frame: pd.DataFrame, count: str, groupings: list[tuple[pd.Series, list[str]]]) -> pd.Series:
+    def withheld_cells(self, frame: pd.DataFrame, count: str, groupings: list[tuple[pd.Series, list[str]]],
+                       primary: pd.Series | None = None) -> pd.Series:
         """Cells to withhold: ``count`` of 1..suppress_max, and, until none is left alone, the next smallest non-empty
         cell of each group holding exactly one withheld cell (secondary suppression, repeated across groupings).
 
         ``groupings``: (rows that are parts, columns that group them), each group's parts adding up to a published
-        whole (a time bank's years; a year's time banks)."""
-        hidden = frame[count].map(self.hides).astype(bool)
+        whole (a time bank's years; a year's time banks). ``primary``: the cells withheld in the first place, when
+        ``count`` is not itself a count of people but a figure withheld with one (a grant's allocation, withheld with
+        its 1-7 active members; the funder's allocations add up to its pot). The second cell is always a non-empty
+        one (> 0)."""
+        hidden = (frame[count].map(self.hides) if primary is None else primary.reindex(frame.index, fill_value=False))
+        hidden = hidden.astype(bool).copy()
         changed = True
         while changed:
             changed = False

@@ -12,8 +12,6 @@ import duckdb
 import pandas as pd
 
 from models import reciprocity as rc
-from models.reciprocity.grants import apportion_social_value
-from models.reciprocity.prepare import GRANTS, source_sql
 from models.reciprocity.settings import ReciprocitySettings
 from pipelines.assets.publication import mart_checks, mart_key, preview, write_marts
 from pipelines.assets.table_checks import TableCheck
@@ -67,12 +65,11 @@ def timebank_activity(context: dg.AssetExecutionContext, warehouse: Warehouse, s
         }})
 
 
-def _social_value_by_grant(con) -> pd.DataFrame | None:
-    """Each time bank's present value (marts.social_value) apportioned to its grants by amount."""
+def _social_value_by_time_bank(con) -> pd.DataFrame | None:
+    """Each time bank's present value (marts.social_value), for ``grant_metrics`` to share among its grants by hours."""
     by_time_bank = con.execute("SELECT scope AS timebank_id, pv AS social_value FROM marts.social_value "
                                "WHERE scope <> 'overall' AND pv IS NOT NULL").df()
-    grants = con.execute(f"SELECT grant_id, timebank_id, amount FROM ({source_sql(con, GRANTS)})").df()
-    return apportion_social_value(grants, by_time_bank)
+    return None if by_time_bank.empty else by_time_bank
 
 
 @dg.asset(key=GRANTS_KEY, group_name=GROUP, kinds={"duckdb"},
@@ -81,11 +78,12 @@ def _social_value_by_grant(con) -> pd.DataFrame | None:
           pool=WAREHOUSE_POOL, check_specs=mart_checks(GRANTS_TABLE),
           description="marts.grant_metrics: per grant and its period: costs per active member, per hour and per two-way "
                       "member, the reciprocity index and its components, the co-production self-assessment, and social "
-                      "value (each time bank's, shared among its grants by amount) beside reciprocity-weighted "
+                      "value (each time bank's, shared among its grants by the hours exchanged in each grant's "
+                      "observed period) beside reciprocity-weighted "
                       "social value Σ SV·(α + (1−α)·b).")
 def grant_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     with warehouse.connect() as con:
-        social_value = _social_value_by_grant(con)
+        social_value = _social_value_by_time_bank(con)
         frame = rc.grant_metrics(con, reciprocity_settings(settings), run_id=context.run.run_id, social_value=social_value)
         if social_value is None:
             context.log.info("no social value per time bank (marts.social_value): the weighted social value is left empty")

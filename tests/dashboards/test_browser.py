@@ -417,8 +417,10 @@ def test_overview_funder_and_data_quality_say_what_their_sources_say(demo_run, b
     shown = read["funder.html"][0].inner_text("#your-grants-at-a-glance")
     for row in summary.to_dict("records"):
         assert row["funder"].lstrip("'") in shown
-        assert f"worth £{float(row['amount']):,.0f}; their time banks logged {float(row['hours_exchanged']):,.0f} hours of " \
-               f"exchange while they ran. Of about {float(row['active_members']):,.0f} active members" in shown, row["funder"]
+        assert f"worth £{float(row['amount']):,.0f} (£{float(row['observed_amount']):,.0f} of it within the data window, if " \
+               f"each is spent evenly over its period); in the window, their time banks logged " \
+               f"{float(row['hours_exchanged']):,.0f} hours of exchange while they ran. Of about " \
+               f"{float(row['active_members']):,.0f} active members" in shown, row["funder"]
     for page, errors in read.values():
         page.close()
         assert errors == []

@@ -239,6 +239,18 @@ def test_distance_summary_names_a_fall_as_a_fall_and_uses_the_tables_change():
     assert "higher in 1 area, the largest gain is in Drugs (+0.25 points)" in section.summary
 
 
+def test_secondary_suppression_takes_its_primary_cells_from_a_mask():
+    """A funder's allocations add up to its pot: G1 (withheld for its 1-7 active members, though its £100 is no count)
+    takes the next smallest non-empty allocation, G3's £200, not G4's £0 (the pot less the others is G1's with or
+    without it). F2's lone grant has no partner."""
+    frame = pd.DataFrame({"funder": ["F1"] * 4 + ["F2"], "grant_id": ["G1", "G2", "G3", "G4", "G5"],
+                          "allocation": [100.0, 300.0, 200.0, 0.0, 50.0]})
+    everything = pd.Series(True, index=frame.index)
+    primary = frame["grant_id"].isin(["G1", "G5"])
+    hidden = DisclosureRule().withheld_cells(frame, "allocation", [(everything, ["funder"])], primary=primary)
+    assert frame.loc[hidden, "grant_id"].tolist() == ["G1", "G3", "G5"]
+
+
 def test_the_allocation_sensitivity_withholds_a_second_grant_of_the_funder_on_its_own():
     """The base allocation is the allocation: with G1's withheld, G2's (£900) was the pot less nothing else. The table
     withholds the funder's next smallest itself (it relied on the allocation mart being there), and a funder whose

@@ -100,6 +100,31 @@ def test_grant_metrics_hand_computed(con):
     assert pd.isna(g1["social_value"])  # no social value supplied
 
 
+def test_a_grant_is_measured_and_costed_over_the_part_of_its_period_the_data_cover(con):
+    """The log runs 2024-01-10 (E1) to 2024-09-01 (E11). G4 (2024-07-01..2025-06-30, 365 days, £3,650) is seen for 63
+    days: £630 of it, on E11's 1 hour by X and Y; it was costed at £3,650 an hour. G5 (2023-11-01..2024-01-31, 92
+    days, £9,200) is seen for 22 days: £2,200, on E1's 2 hours by A and B. G6 lies after the log: nothing seen."""
+    extra = [("G4", "F3", "TB1", 3650.0, "2024-07-01", "2025-06-30"), ("G5", "F3", "TB1", 9200.0, "2023-11-01", "2024-01-31"),
+             ("G6", "F3", "TB1", 1000.0, "2025-01-01", "2025-12-31")]
+    load(con, grants=GRANTS + extra)
+    g = _by_grant(grant_metrics(con, ReciprocitySettings(), run_id="r1"))
+    assert (str(g["G4"]["data_start"])[:10], str(g["G4"]["data_end"])[:10]) == ("2024-01-10", "2024-09-01")
+    g4, g5, g6 = g["G4"], g["G5"], g["G6"]
+    assert (str(g4["observed_start"])[:10], str(g4["observed_end"])[:10]) == ("2024-07-01", "2024-09-01")
+    assert g4["observed_share"] == pytest.approx(63 / 365) and g4["observed_amount"] == pytest.approx(630.0)
+    assert (g4["active_members"], g4["hours_exchanged"]) == (2, 1.0)
+    assert g4["cost_per_hour_exchanged"] == pytest.approx(630.0) and g4["cost_per_active_member"] == pytest.approx(315.0)
+    assert (str(g5["observed_start"])[:10], str(g5["observed_end"])[:10]) == ("2024-01-10", "2024-01-31")
+    assert g5["observed_amount"] == pytest.approx(2200.0) and g5["hours_exchanged"] == 2.0
+    assert g5["cost_per_hour_exchanged"] == pytest.approx(1100.0) and g5["cost_per_active_member"] == pytest.approx(1100.0)
+    assert pd.isna(g6["observed_start"]) and (g6["observed_share"], g6["observed_amount"], g6["members"]) == (0, 0, 0)
+    assert pd.isna(g6["cost_per_active_member"]) and pd.isna(g6["reciprocity_index"])
+    # A window set in the settings declares what the extract covers: the log covers G4 to 2024-12-31 (184 days).
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1"))
+    assert str(g["G4"]["observed_end"])[:10] == "2024-12-31" and g["G4"]["observed_amount"] == pytest.approx(1840.0)
+    assert g["G1"]["observed_share"] == 1 and g["G1"]["observed_amount"] == 10000
+
+
 def test_assessment_after_the_grant_is_not_used(con):
     load(con, grants=GRANTS, assessments=assessment("TB1", "2024-08-01", [5] * 20))
     g = _by_grant(grant_metrics(con, WINDOW, run_id="r1"))
@@ -136,12 +161,24 @@ def test_reciprocity_weighted_social_value_grant_and_timebank_level(con):
     # no member detail: b = the period's mean balance index (13/21 for G1)
     assert g["G1"]["reciprocity_weighted_social_value"] == pytest.approx(500 + 500 * 13 / 21)
     assert g["G1"]["social_value_basis"] == "grant"
-    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1",
-                                social_value=pd.DataFrame({"timebank_id": ["TB1"], "social_value": [500.0]})))
-    assert g["G1"]["social_value"] == 500 and g["G2"]["social_value"] == 500  # applied to each grant of TB1
-    assert g["G2"]["reciprocity_weighted_social_value"] == pytest.approx(250.0)  # mean balance 0 in H2
     with pytest.raises(ValueError):
         grant_metrics(con, WINDOW, run_id="r1", social_value=pd.DataFrame({"value": [1.0]}))
+
+
+def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_bought(con):
+    """TB1's £1,150 over G1 (H1: 10.5 hours) and G2 (H2: E11's 1 hour): £1,050 and £100, adding up to £1,150. By
+    amount (£10,000 and £5,000) it was £766.67 and £383.33, the same £ per £ whatever the hours. G1's balance-weighted
+    value is 1,050 × 13/21 = 650 (mean balance in H1), G2's 0 (X only gave, Y only received); with α = 0.5 the
+    weighted values are 850 and 50. TB2's £300 has no hours to share it by (G3 saw no exchange): not shared."""
+    load(con, grants=GRANTS)
+    by_bank = pd.DataFrame({"timebank_id": ["TB1", "TB2"], "social_value": [1150.0, 300.0]})
+    g = _by_grant(grant_metrics(con, WINDOW, run_id="r1", social_value=by_bank))
+    assert g["G1"]["social_value"] == pytest.approx(1050.0) and g["G2"]["social_value"] == pytest.approx(100.0)
+    assert g["G1"]["balance_weighted_social_value"] == pytest.approx(650.0)
+    assert g["G2"]["balance_weighted_social_value"] == 0
+    assert g["G1"]["reciprocity_weighted_social_value"] == pytest.approx(850.0)
+    assert g["G2"]["reciprocity_weighted_social_value"] == pytest.approx(50.0)
+    assert pd.isna(g["G3"]["social_value"]) and g["G1"]["social_value_basis"] == "timebank"
 
 
 @pytest.mark.parametrize("setup", ["absent", "empty grants", "grants only"])

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from models.reciprocity.grants import apportion_social_value
 from models.social_value import SocialValueError
 from models.social_value.settings import SocialValueSettings
 from models.social_value.warehouse import evaluate_from_warehouse, model_outputs_from_warehouse
@@ -76,13 +75,6 @@ def test_no_map_no_rows(con):
 
 def test_demo_map_is_used_in_demo_mode():
     assert SocialValueSettings().map_path(demo=True).name == "impact_map.yaml"
-
-
-def test_apportion_by_amount_counts_each_time_bank_once():
-    grants = pd.DataFrame({"grant_id": ["a", "b", "c"], "timebank_id": ["T1", "T1", "T2"], "amount": [100.0, 300.0, 50.0]})
-    out = apportion_social_value(grants, pd.DataFrame({"timebank_id": ["T1"], "social_value": [1000.0]}))
-    assert out.to_dict("records") == [{"grant_id": "a", "social_value": 250.0}, {"grant_id": "b", "social_value": 750.0}]
-    assert apportion_social_value(grants, pd.DataFrame({"timebank_id": [], "social_value": []})) is None
 
 
 def test_config_paths_are_relative_to_the_config_file(tmp_path):

@@ -1,0 +1,140 @@
+"""The funder page reads right to a funder: grants costed on the money of the part of their period the data cover,
+social value shared by what each grant bought, withheld grants withheld everywhere, withheld cells marked."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboards.funder import published_allocation, published_grants, withheld_grants
+from models.disclosure import DisclosureRule
+from tests.dashboards.page_text import page_text
+
+
+def _grants(site) -> dict[str, dict]:
+    frame = pd.read_csv(site / "funder-grant-metrics.csv", dtype=str, keep_default_na=False)
+    return {row["grant_id"]: row for row in frame.to_dict("records")}
+
+
+def _three_grants() -> pd.DataFrame:
+    """Three grants of funder F, seen whole in 2024: G1 (T1) with 3 active members, G2 and G3 (T2) with 20 and 40."""
+    components = ("two_way_share", "mean_balance_index", "weighted_reciprocity", "generalised_reciprocity",
+                  "beneficiary_contribution_share")
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")
+    return pd.DataFrame({
+        "grant_id": ["G1", "G2", "G3"], "funder": "F", "timebank_id": ["T1", "T2", "T2"], "amount": [1000.0, 2000.0, 3000.0],
+        "period_start": start, "period_end": end, "observed_start": start, "observed_end": end, "observed_share": 1.0,
+        "observed_amount": [1000.0, 2000.0, 3000.0], "members": [10, 40, 40], "active_members": [3, 20, 40],
+        "two_way_members": [0, 10, 20], "exchanges": [4, 30, 60], "hours_exchanged": [5.0, 50.0, 100.0],
+        "reciprocity_index": [0.1, 0.2, 0.4], "index_coverage": 1.0, "coproduction_band": None,
+        "social_value": [10.0, 100.0, 200.0], "reciprocity_weighted_social_value": [5.0, 50.0, 100.0],
+        **{c: 0.5 for c in components}})
+
+
+def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover(demo_run):
+    """The demo run's exchange log covers 2022-01-02 to 2025-12-30. G009 (2025-10-26 to 2028-10-25, 1,096 days,
+    £17,100) is seen for 66 days: £17,100 × 66 / 1,096 = £1,029.74 of it. Its 65 hours cost £15.84 each, not the
+    £263.08 of the whole grant over six weeks' hours."""
+    site, _, _ = demo_run
+    g = _grants(site)["G009"]
+    assert (g["period_start"], g["period_end"]) == ("2025-10-26", "2028-10-25")
+    assert (g["observed_start"], g["observed_end"]) == ("2025-10-26", "2025-12-30")
+    assert float(g["observed_share"]) == pytest.approx(66 / 1096, abs=5e-4)
+    assert float(g["observed_amount"]) == pytest.approx(17100 * 66 / 1096, abs=0.005)
+    assert float(g["hours_exchanged"]) == 65
+    assert float(g["cost_per_hour_exchanged"]) == pytest.approx(15.84)
+    assert float(g["cost_per_active_member"]) == pytest.approx(1029.74 / float(g["active_members"]), abs=0.01)
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "The data window is 2022-01-02 to 2025-12-30 (the exchange log's extent)" in text  # the page's first lines
+    assert "The data window is 2022-01-02 to 2025-12-30; 19 grants ran partly outside it" in text  # grant metrics
+
+
+def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_bought(demo_run):
+    """Each time bank's present value (marts.social_value) over its grants in proportion to the hours exchanged in each
+    grant's observed period: the grants add up to the time bank's value, and every published grant of a time bank
+    shows the same value per hour (by amount, it was the same value per £, whatever the hours)."""
+    site, warehouse, _ = demo_run
+    con = duckdb.connect(str(warehouse), read_only=True)
+    pv = dict(con.execute("SELECT scope, pv FROM marts.social_value WHERE scope <> 'overall'").fetchall())
+    mart = con.execute("SELECT timebank_id, sum(social_value), sum(hours_exchanged) FROM marts.grant_metrics "
+                       "GROUP BY ALL").fetchall()
+    con.close()
+    assert len(mart) == 4
+    per_hour = {}
+    for bank, value, hours in mart:
+        assert value == pytest.approx(pv[bank])
+        per_hour[bank] = pv[bank] / hours
+    checked = 0
+    for g in _grants(site).values():
+        if g["social_value"] not in ("", "*") and float(g["hours_exchanged"]) > 0:
+            assert float(g["social_value"]) / float(g["hours_exchanged"]) == pytest.approx(per_hour[g["timebank_id"]],
+                                                                                          rel=1e-3), g["grant_id"]
+            checked += 1
+    assert checked >= 15
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "shared among the time bank's grants in proportion to the hours exchanged in each grant's observed period" in text
+
+
+def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_everywhere(demo_run):
+    """The attacker: a published allocation gives Σ index = pot × index / allocation; the pot less the published
+    allocations gives the two withheld ones together, and the second's index from the grant table split them (on the
+    audited build G026's 0.338 gave G010's £738.05 back as about £730). Every grant whose allocation is withheld shows
+    * for its index in the grant table and is left out of the sensitivity; no funder's pot has one withheld allocation
+    and no time bank's value one withheld social value. On the demo run G010 (NHS, 1-7 active members) takes G026
+    (the NHS's next smallest allocation) with it, and G029 (TB04) takes TB04's next smallest social value, G026's."""
+    site, _, _ = demo_run
+    grants = _grants(site)
+    allocation = pd.read_csv(site / "funder-allocation.csv", dtype=str, keep_default_na=False)
+    sensitivity = pd.read_csv(site / "funder-allocation-sensitivity.csv", dtype=str, keep_default_na=False)
+    withheld = set(allocation.loc[allocation["allocation"] == "*", "grant_id"])
+    nhs = allocation[allocation["funder"] == "NHS Integrated Care Board"]
+    assert set(nhs.loc[nhs["allocation"] == "*", "grant_id"]) == {"G010", "G026"}
+    for grant in withheld:
+        assert (grants[grant]["reciprocity_index"], grants[grant]["index_coverage"]) == ("*", "*"), grant
+    assert not withheld & set(sensitivity["grant_id"])
+    assert (allocation.groupby("funder")["allocation"].apply(lambda a: (a == "*").sum()) != 1).all()
+    values = pd.DataFrame(grants.values())
+    assert (values.groupby("timebank_id")["social_value"].apply(lambda v: (v == "*").sum()) != 1).all()
+    assert grants["G026"]["social_value"] == "*" and grants["G026"]["reciprocity_weighted_social_value"] == "*"
+    assert grants["G026"]["cost_per_active_member"] not in ("", "*")  # a cost gives no allocation back: still shown
+
+
+def test_the_grant_table_withholds_the_index_of_the_grant_withheld_from_the_pot():
+    """G1 has 3 active members: its index is *. F's pot (£600) less G3's £342.86 gives G1's and G2's allocations
+    together, and G3's row gives Σ index (600 × 0.4 / 342.86 = 0.7): G2's index (0.2) would split them. So G2, the next
+    smallest allocation, is withheld with G1 in the allocation and in the grant table, which showed its index. G2's
+    cost per active member stays: it gives no allocation back."""
+    rule = DisclosureRule()
+    grants = _three_grants()
+    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
+                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "allocation_rule": "index",
+                               "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
+                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
+                               "basis": "proportional"})
+    withheld = withheld_grants(grants, allocation, rule)
+    table = published_grants(grants, rule, withheld).set_index("grant_id")
+    assert table["reciprocity_index"].tolist() == ["*", "*", 0.4] and table["index_coverage"].tolist() == ["*", "*", 1.0]
+    assert table.loc["G2", "cost_per_active_member"] == 100.0
+    assert published_allocation(allocation, rule, withheld)["allocation"].tolist()[:2] == ["*", "*"]
+    # T1's only grant is G1: its value is *, and no other grant of T1 can give it back; T2 has none withheld
+    assert table["social_value"].tolist() == ["*", 100.0, 200.0]
+
+
+def test_a_withheld_cost_shows_a_star_and_a_cost_with_nothing_to_divide_by_says_so():
+    """G1's 3 active members are *, and so are its two-way members (0 of them), so its cost per two-way member is
+    withheld: "*", not a blank that reads as "no cost". G3's 40 active members had no two-way member: its cost per
+    two-way member is not applicable, "n/a"; G2's is £2,000 / 10 = £200."""
+    rule = DisclosureRule()
+    grants = _three_grants().assign(two_way_members=[0, 10, 0])
+    table = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id")
+    assert table["cost_per_two_way_member"].tolist() == ["*", 200.0, "n/a"]
+    assert table.loc["G1", ["cost_per_active_member", "cost_per_hour_exchanged"]].tolist() == ["*", "*"]
+
+
+def test_g010s_cost_per_two_way_member_is_withheld_not_blank(demo_run):
+    site, _, _ = demo_run
+    g = _grants(site)["G010"]
+    assert (g["active_members"], g["two_way_members"], g["cost_per_two_way_member"]) == ("*", "*", "*")
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "n/a: nothing to divide by" in text
