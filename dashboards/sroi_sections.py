@@ -120,13 +120,14 @@ def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: p
 
 def sections(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Section]:
     impact, sens, value = m["impact_map"], m["social_value_sensitivity"], m["social_value"]
-    out, hidden = [], set()
+    out, hidden, published = [], set(), None
     if impact is None or impact.empty:
         out.append(unavailable("SROI impact map", {"marts.impact_map": impact}))
     else:
         hidden = withheld(impact, rule)
+        published = published_map(impact, rule)
         out.append(Section("SROI impact map", _summary(impact, hidden, rule, m["timebank_activity"]),
-                           table=published_map(impact, rule), csv_name="evaluator-impact-map.csv", collapsed=True))
+                           table=published, csv_name="evaluator-impact-map.csv", collapsed=True))
     title = "SROI sensitivity: tornado"
     if sens is None or sens.empty or value is None or value.empty:
         out.append(unavailable(title, {"marts.social_value_sensitivity": sens, "marts.social_value": value}))
@@ -136,6 +137,13 @@ def sections(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Se
                   "switching_value", "switching_note"]].round(4).astype(object)
     table.loc[sens["outcome"].isin(hidden), list(FROM_VALUE)] = SUPPRESSED
     table.loc[sens["outcome"].isin(hidden) & (sens["assumption"] == "quantity"), ["base", "low", "high"]] = SUPPRESSED
+    if impact is not None and not impact.empty:  # a count of people's quantity row: the map's published quantity
+        people = impact["quantity_unit"].isin(PEOPLE) & ~impact["outcome"].isin(hidden)
+        shown_quantity = dict(zip(zip(impact["scope"][people], impact["outcome"][people]), published["quantity"][people]))
+        for i in sens.index[sens["assumption"] == "quantity"]:
+            key = (sens.at[i, "scope"], sens.at[i, "outcome"])
+            if key in shown_quantity:
+                table.at[i, "base"] = shown_quantity[key]
     shown = sens[(sens["scope"] == "overall") & sens["swing"].notna() & ~sens["outcome"].isin(hidden)]
     bars = shown.sort_values("swing", ascending=False).head(15)
     top = bars.iloc[0] if not bars.empty else None

@@ -285,3 +285,25 @@ def test_the_cohort_table_lists_the_drawn_programmes_only():
     assert set(table["programme"]) == {"no_participation", "any_participation"}
     empty = table[table["cohort_period"] == "2024-Q3"].iloc[0]
     assert empty["persons"] == 0 and pd.isna(empty["reoffended_pct"])
+
+
+def test_the_tornado_gives_a_count_of_people_as_the_impact_map_publishes_it():
+    """23 members with a reliable improvement at a scale of 0.5: the map showed 12.5 (25, rounded) and the tornado's
+    quantity row 11.5, the exact count back."""
+    from dashboards.sroi_sections import COLUMNS, sections
+
+    impact = pd.DataFrame([{c: None for c in COLUMNS} | {
+        "scope": "overall", "outcome": o, "quantity": q, "pv": pv, "quantity_unit": u, "quantity_estimate": e,
+        "quantity_scale": 0.5 if u == "people" else 1.0, "quantity_source": o}
+        for o, q, pv, u, e in (("better_wellbeing", 11.5, 15_000.0, "people", 23.0),
+                               ("fewer_readmissions", 8.7, 20_000.0, "events", 8.7))])
+    sens = pd.DataFrame({"scope": "overall", "outcome": ["better_wellbeing", "better_wellbeing", "fewer_readmissions"],
+                         "assumption": ["quantity", "attribution", "quantity"], "base": [11.5, 20.0, 8.7],
+                         "low": [5.0, 10.0, 4.0], "high": [18.0, 40.0, 12.0], "ratio_low": [0.1, 0.2, 0.1],
+                         "ratio_high": [0.3, 0.2, 0.3], "swing": [0.2, 0.0, 0.2], "switching_value": [None] * 3,
+                         "switching_note": [None] * 3})
+    impact_map, tornado = sections({"impact_map": impact, "social_value_sensitivity": sens,
+                                    "social_value": pd.DataFrame({"scope": ["overall"], "ratio": [0.2]}),
+                                    "timebank_activity": None}, DisclosureRule())
+    assert impact_map.table.set_index("outcome").loc["better_wellbeing", "quantity"] == 12.5
+    assert tornado.table["base"].tolist() == [12.5, 20.0, 8.7]
