@@ -21,7 +21,7 @@ Every count passes the disclosure rule; a figure on a suppressed count shows "*"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -158,10 +158,10 @@ def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, agains
     part (and the benchmark has its own uncertainty). The benchmark is given beside it, said to be unmatched.
     """
     n_text = _n_text(rule, n, unit)
-    if n == 0:
-        return _none("nothing to measure for this selection", n_text)
+    if n == 0:  # the note still says what was left out (provisional cohorts)
+        return replace(_none("nothing to measure for this selection", n_text), note=note)
     if rule.hides(k) or rule.hides(n):
-        return _hidden(rule, n_text)
+        return replace(_hidden(rule, n_text), note=note)
     kp, n_p = rule.published(k), rule.published(n)
     low, high = (float(v) for v in wilson_interval(kp, n_p))
     compared = (f"{against} {pct(bench)}; not a like-for-like comparison, so no verdict"

@@ -304,6 +304,9 @@ def test_a_year_of_reoffending_counts_final_cohorts_and_says_how_many_are_still_
     tile = headlines.reoffending(rates, None, RULE, ALL, "2025")
     assert (tile.value, tile.n) == ("50.0%", "n ≈ 20 people in the final cohorts")
     assert tile.note.endswith("Final cohorts only: 1 provisional cohort of 2025 (follow-up not over) left out.")
+    later = headlines.reoffending(rates.assign(cohort_period=rates["cohort_period"].str.replace("2025-Q2", "2026-Q1")),
+                                  None, RULE, ALL, "2026")  # nothing final yet: the tile still says what is pending
+    assert later.value == "–" and later.note.endswith("1 provisional cohort of 2026 (follow-up not over) left out.")
     filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"), ("2025", "2025")))]
     items = cohort_section(rates, RULE, filters).variants.items
     said = {key: item.summary for key, item in items.items()}
