@@ -425,15 +425,19 @@ def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...], name:
     """The table in a scrolling region named ``name`` (its section's title) for screen readers."""
     shown, notes = _footnoted(frame)
     head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
+    body = _table_body(shown, code)
+    for n in range(1, len(notes) + 1):  # a marker is a link to its note
+        body = body.replace(f"<td>[{n}]</td>", f"<td><a href='#{table_id}-note-{n}'>[{n}]</a></td>")
     table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(name, quote=True)}: table'>"
-             f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{_table_body(shown, code)}"
+             f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{body}"
              "</tbody></table></div>")
     if len(shown) > PAGE_ROWS:
         table = (f"<div class='pager' data-table='{table_id}'><label>Search this table <input type='search'></label>"
                  "<button type='button' class='prev'>Previous</button><button type='button' class='next'>Next</button>"
                  "<span class='status' aria-live='polite'></span></div>" + table)
     if notes:
-        table += "<ol class='note'>" + "".join(f"<li>{html.escape(words(n))}</li>" for n in notes) + "</ol>"
+        table += "<ol class='note'>" + "".join(f"<li id='{table_id}-note-{i}'>{html.escape(words(n))}</li>"
+                                               for i, n in enumerate(notes, start=1)) + "</ol>"
     return table
 
 

@@ -115,3 +115,18 @@ def test_a_funnel_plot_needs_three_units_with_publishable_counts():
     assert provider.summary.startswith("3 providers drawn") and any(t.mode == "markers+text" for t in provider.figure.data)
     assert timebank.summary.startswith("1 time bank with publishable counts, too few to draw (fewer than 3)")
     assert not timebank.figure.data and "drawn for 3 or more" in timebank.figure.layout.annotations[0].text
+
+
+def test_a_footnote_marker_links_to_its_note(tmp_path):
+    """Long text repeated down a column is said once under the table; its [1] was plain text."""
+    import re
+
+    from dashboards.page import Page, Section, render
+
+    note = "A long note repeated on every row of the table, said once below it."
+    from models.disclosure import DisclosureRule
+
+    table = DisclosureRule().no_counts(pd.DataFrame({"unit": ["A", "B", "C"], "note": [note, note, "short"]}), "text", "notes")
+    html = render(Page("index.html", "Overview", "Intro.", [Section("Notes", "Summary.", table=table)]), tmp_path).read_text()
+    links = re.findall(r"<td><a href='#([^']+)'>\[1\]</a></td>", html)
+    assert len(links) == 2 and len(set(links)) == 1 and f"<li id='{links[0]}'>" in html
