@@ -84,29 +84,31 @@ def withheld_grants(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
       the pot less the others gives the two together, and the other's index would split them (allocation = pot ×
       index / Σ index, Σ index being any published allocation's pot × index / allocation). Both grants' index, index
       coverage, allocation share and allocation are withheld in every table and chart, the sensitivity too;
-    * ``social_value``: the same small grants, and, with a time bank's lone such grant, its next smallest social value:
-      a time bank's grants add up to its published value (commissioner page) and a grant's share is its hours.
+    * ``social_value``: the same small grants, and every other grant of their time banks. A time bank's value is
+      published (commissioner page, impact map) and shared among its grants by hours, so any published grant gives the
+      bank's value per hour; the bank's value over it gives all its grants' hours, and those less the published hours
+      give the small grant's hours (and its value and cost per hour) back. Withholding one more grant's value does not
+      stop it, since that grant's hours are published: only banks with no small grant show their grants' values.
 
-    The second grant is chosen by ``DisclosureRule.withheld_cells`` (the shared secondary-suppression rule) with the
-    small grants as its primary cells: it is the next smallest non-empty cell, because a funder's other grants with
-    no allocation (no index) leave the small one's allocation the whole pot, whatever its index.
+    The second grant of a pot is chosen by ``DisclosureRule.withheld_cells`` (the shared secondary-suppression rule)
+    with the small grants as its primary cells: it is the next smallest non-empty cell, because a funder's other grants
+    with no allocation (no index) leave the small one's allocation the whole pot, whatever its index.
     """
     withheld = Withheld()
     if grants is None or grants.empty:
         return withheld
     small = grants["active_members"].map(rule.hides).astype(bool)
-    for statistic in ("reciprocity_index", "social_value"):
-        withheld.add(statistic, grants, ["grant_id"], small)
+    withheld.add("reciprocity_index", grants, ["grant_id"], small)
+    withheld.add("social_value", grants, ["grant_id"], grants["timebank_id"].isin(grants.loc[small, "timebank_id"]))
     if allocation is not None and not allocation.empty:
         withhold_partners(withheld, "reciprocity_index", allocation, "allocation", "funder", rule)
-    withhold_partners(withheld, "social_value", grants, "social_value", "timebank_id", rule)
     return withheld
 
 
 def withhold_partners(withheld: Withheld, statistic: str, frame: pd.DataFrame, column: str, group: str,
                       rule: DisclosureRule) -> None:
-    """Withhold ``statistic`` for one more grant of every ``group`` of ``frame`` (a funder's pot, a time bank's value)
-    holding exactly one withheld grant: the one with the next smallest non-empty ``column``."""
+    """Withhold ``statistic`` for one more grant of every ``group`` of ``frame`` (a funder's pot) holding exactly one
+    withheld grant: the one with the next smallest non-empty ``column``."""
     primary = withheld.rows(frame, statistic, ["grant_id"])
     cells = rule.withheld_cells(frame, column, [(pd.Series(True, index=frame.index), [group])], primary=primary)
     withheld.add(statistic, frame, ["grant_id"], cells)
@@ -201,15 +203,16 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
-                     "count back; n/a: nothing to divide by (none in the observed period). A grant with a suppressed "
-                     "count shows * for its costs, index, hours and social "
-                     "value, one more of its funder * for its index (the pot would give it back) and one more of its "
-                     "time bank * for its social value (the time bank's value would). Social value: its "
-                     "time bank's value (the SROI present value of its members' outcomes) shared among the time bank's "
-                     "grants in proportion to the hours exchanged in each grant's observed period, so a time bank's "
-                     "grants add up to its value; grants that ran at the same time each count the hours they share. "
-                     "A time bank's SROI ratio (commissioner page) divides its value by the investment in the impact "
-                     "map: like for like, that is the money spent in the data window (the observed amounts, "
+                     "count back; n/a: nothing to divide by (none in the observed period). A "
+                     "grant with a suppressed count shows * for its costs, index, hours and social value, and one more "
+                     "of its funder * for its index (the pot would give it back). Social value: its time bank's value "
+                     "(the SROI present value of its members' outcomes) shared among the time bank's grants in "
+                     "proportion to the hours exchanged in each grant's observed period, so a time bank's grants add up "
+                     "to its value; grants that ran at the same time each count the hours they share. It is shown only "
+                     "for time banks none of whose grants is withheld: every grant of a time bank shows the same value "
+                     "per hour, and with the time bank's value that would give a withheld grant's hours back. A time "
+                     "bank's SROI ratio (commissioner page) divides its value by the investment in the impact map: "
+                     "like for like, that is the money spent in the data window (the observed amounts, "
                      f"{money(grants['observed_amount'].sum())} here), not the whole grants "
                      f"({money(grants['amount'].sum())}). The reciprocity-weighted social value is shown beside the "
                      "social value, never instead."),
@@ -341,5 +344,5 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
                 f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
                 f"{rule.suppress_max} active members shows * for its hours, costs, index, social value and share of the "
                 "pot too; one more grant of its funder shows * for its index and share of the pot, so that the pot cannot "
-                "give the first one's back, and one more of its time bank for its social value.", sections,
+                "give the first one's back; and every grant of its time bank shows * for its social value.", sections,
                 demo=demo_run(con))

@@ -52,8 +52,10 @@ def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover
 
 def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_bought(demo_run):
     """Each time bank's present value (marts.social_value) over its grants in proportion to the hours exchanged in each
-    grant's observed period: the grants add up to the time bank's value, and every published grant of a time bank
-    shows the same value per hour (by amount, it was the same value per £, whatever the hours)."""
+    grant's observed period: the grants add up to the time bank's value. A time bank none of whose grants is withheld
+    shows the same value per hour for each (by amount, it was the same value per £, whatever the hours); one with a
+    withheld grant shows no grant's value, since that value per hour and the bank's value would give the withheld
+    grant's hours back."""
     site, warehouse, _ = demo_run
     con = duckdb.connect(str(warehouse), read_only=True)
     pv = dict(con.execute("SELECT scope, pv FROM marts.social_value WHERE scope <> 'overall'").fetchall())
@@ -65,15 +67,34 @@ def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_
     for bank, value, hours in mart:
         assert value == pytest.approx(pv[bank])
         per_hour[bank] = pv[bank] / hours
+    table = pd.DataFrame(_grants(site).values())
+    small = set(table.loc[table["active_members"] == "*", "timebank_id"])
+    assert small == {"TB02", "TB03", "TB04"}  # G029 (5 active members) the lone one of TB04
     checked = 0
-    for g in _grants(site).values():
-        if g["social_value"] not in ("", "*") and float(g["hours_exchanged"]) > 0:
+    for g in table.to_dict("records"):
+        if g["timebank_id"] in small:
+            assert (g["social_value"], g["reciprocity_weighted_social_value"]) == ("*", "*"), g["grant_id"]
+        elif float(g["hours_exchanged"]) > 0:
             assert float(g["social_value"]) / float(g["hours_exchanged"]) == pytest.approx(per_hour[g["timebank_id"]],
                                                                                           rel=1e-3), g["grant_id"]
             checked += 1
-    assert checked >= 15
+    assert checked == 10  # TB01's G001-G009 and G901
     text = " ".join(page_text(site / "funder.html")["text"])
     assert "shared among the time bank's grants in proportion to the hours exchanged in each grant's observed period" in text
+    assert "It is shown only for time banks none of whose grants is withheld" in text
+
+
+def test_a_time_bank_with_a_withheld_grant_shows_no_grants_social_value():
+    """T2's G4 has 2 active members: its hours are *, and G2's £100 over 50 h with T2's £310 (G2, G3, G4) would give
+    all T2's grants' hours (155) less the published 150: G4's 5. So no grant of T2 shows a value; T1's G1 is alone."""
+    rule = DisclosureRule()
+    grants = pd.concat([_three_grants(), _three_grants().iloc[[1]].assign(grant_id="G4", active_members=2,
+                                                                          hours_exchanged=5.0, social_value=10.0)],
+                       ignore_index=True)
+    table = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id")
+    assert table["social_value"].tolist() == ["*", "*", "*", "*"]
+    assert table["reciprocity_weighted_social_value"].tolist() == ["*", "*", "*", "*"]
+    assert table.loc["G2", "hours_exchanged"] == 50.0  # the hours stay: without a value per hour they give nothing
 
 
 def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_everywhere(demo_run):
@@ -82,7 +103,7 @@ def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_ev
     audited build G026's 0.338 gave G010's £738.05 back as about £730). Every grant whose allocation is withheld shows
     * for its index in the grant table and is left out of the sensitivity; no funder's pot has one withheld allocation
     and no time bank's value one withheld social value. On the demo run G010 (NHS, 1-7 active members) takes G026
-    (the NHS's next smallest allocation) with it, and G029 (TB04) takes TB04's next smallest social value, G026's."""
+    (the NHS's next smallest allocation) with it, and G029 (TB04, 1-7 active members) every TB04 grant's social value."""
     site, _, _ = demo_run
     grants = _grants(site)
     allocation = pd.read_csv(site / "funder-allocation.csv", dtype=str, keep_default_na=False)
