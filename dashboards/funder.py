@@ -63,8 +63,8 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withh
     table["cost_per_hour_exchanged"] = [a / h if isinstance(h, float) and h else None
                                         for a, h in zip(frame["observed_amount"], table["hours_exchanged"])]
     for column, (_, divisor, _, _) in GRANT_RATIOS.items():  # * with what it divides by; n/a when that is 0
-        table[column] = [SUPPRESSED if d == SUPPRESSED else round(v, 2) if isinstance(v, float) else NOT_APPLICABLE
-                         for v, d in zip(table[column], table[divisor])]
+        table[column] = [SUPPRESSED if d == SUPPRESSED else round(v, 2) if isinstance(v, float) and pd.notna(v)
+                         else NOT_APPLICABLE for v, d in zip(table[column], table[divisor])]
     columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "observed_start",
                "observed_end", "observed_share", "observed_amount", "members", "active_members",
                "two_way_members", "hours_exchanged", "cost_per_active_member", "cost_per_hour_exchanged",
@@ -115,17 +115,21 @@ def withhold_partners(withheld: Withheld, statistic: str, frame: pd.DataFrame, c
 
 
 def data_window(grants: pd.DataFrame) -> str:
-    """The data window and how many grants ran outside it, in words (one sentence)."""
+    """The data window and how many grants ran partly or wholly outside it, in words (one or two sentences)."""
     start, end = grants["data_start"].iloc[0], grants["data_end"].iloc[0]
     if pd.isna(start):
         return "There is no exchange log, so no grant could be observed."
-    before, after = int((grants["period_start"] < start).sum()), int((grants["period_end"] > end).sum())
-    partly = int((grants["observed_share"] < 1).sum())
-    return (f"The data window is {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
-            + (f"{plural(partly, 'grant')} ran partly outside it ({before} began before it, {after} end after it), so "
-               "each grant is measured over the part of its period inside it and costed on the same share of its "
-               f"amount ({money(grants['observed_amount'].sum())} of the {money(grants['amount'].sum())}), taking a "
-               "grant to be spent evenly over its period." if partly else "every grant ran inside it."))
+    share = grants["observed_share"]
+    partly, outside = grants[(share > 0) & (share < 1)], int((share == 0).sum())
+    before, after = int((partly["period_start"] < start).sum()), int((partly["period_end"] > end).sum())
+    text = f"The data window is {start:%Y-%m-%d} to {end:%Y-%m-%d}; " + (
+        f"{plural(len(partly), 'grant')} ran partly outside it ({before} began before it, {after} end after it), so "
+        "each grant is measured over the part of its period inside it and costed on the same share of its amount "
+        f"({money(grants['observed_amount'].sum())} of the {money(grants['amount'].sum())}), taking a grant to be "
+        "spent evenly over its period." if len(partly) else
+        "every grant it measures ran inside it." if outside else "every grant ran inside it.")
+    return text + (f" {plural(outside, 'grant')} {'lies' if outside == 1 else 'lie'} wholly outside it and "
+                   f"{'is' if outside == 1 else 'are'} not measured (no costs: n/a)." if outside else "")
 
 
 def _number(v) -> float | None:
@@ -203,7 +207,7 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
-                     "count back; n/a: nothing to divide by (none in the observed period). A "
+                     "count back; n/a: nothing to divide by (none in the observed period, or no observed period). A "
                      "grant with a suppressed count shows * for its costs, index, hours and social value, and one more "
                      "of its funder * for its index (the pot would give it back). Social value: its time bank's value "
                      "(the SROI present value of its members' outcomes) shared among the time bank's grants in "

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboards.funder import published_allocation, published_grants, withheld_grants
+from dashboards.funder import data_window, published_allocation, published_grants, withheld_grants
 from models.disclosure import DisclosureRule
 from tests.dashboards.page_text import page_text
 
@@ -159,3 +159,24 @@ def test_g010s_cost_per_two_way_member_is_withheld_not_blank(demo_run):
     assert (g["active_members"], g["two_way_members"], g["cost_per_two_way_member"]) == ("*", "*", "*")
     text = " ".join(page_text(site / "funder.html")["text"])
     assert "n/a: nothing to divide by" in text
+
+
+def test_a_grant_wholly_outside_the_data_window_is_said_to_be_and_shows_no_cost():
+    """Data window 2024: G2 (2023-07-01 to 2024-06-30) ran partly outside it, G3 (2026) wholly: it is not measured
+    (observed share 0, so £0 of its amount and no members or hours), and its costs are n/a, not a division by 0."""
+    rule = DisclosureRule()
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")
+    grants = _three_grants().assign(
+        data_start=start, data_end=end,
+        period_start=[start, pd.Timestamp("2023-07-01"), pd.Timestamp("2026-01-01")],
+        period_end=[end, pd.Timestamp("2024-06-30"), pd.Timestamp("2026-12-31")],
+        observed_start=[start, start, pd.NaT], observed_end=[end, pd.Timestamp("2024-06-30"), pd.NaT],
+        observed_share=[1.0, 182 / 366, 0.0], observed_amount=[1000.0, 2000 * 182 / 366, 0.0],
+        active_members=[3, 20, 0], two_way_members=[0, 10, 0], hours_exchanged=[5.0, 50.0, 0.0])
+    assert data_window(grants) == (
+        "The data window is 2024-01-01 to 2024-12-31; 1 grant ran partly outside it (1 began before it, 0 end after "
+        "it), so each grant is measured over the part of its period inside it and costed on the same share of its "
+        "amount (£1,995 of the £6,000), taking a grant to be spent evenly over its period. 1 grant lies wholly outside "
+        "it and is not measured (no costs: n/a).")
+    row = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id").loc["G3"]
+    assert row[["cost_per_active_member", "cost_per_hour_exchanged", "cost_per_two_way_member"]].tolist() == ["n/a"] * 3
