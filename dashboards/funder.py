@@ -215,9 +215,10 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "to its value; grants that ran at the same time each count the hours they share. It is shown only "
                      "for time banks none of whose grants is withheld: every grant of a time bank shows the same value "
                      "per hour, and with the time bank's value that would give a withheld grant's hours back. A time "
-                     "bank's SROI ratio (commissioner page) divides its value by the investment in the impact map: "
-                     "like for like, that is the money spent in the data window (the observed amounts, "
-                     f"{money(grants['observed_amount'].sum())} here), not the whole grants "
+                     "bank's SROI ratio (commissioner page) divides its value by the investment in the impact map, the "
+                     "map's own figure, which need not match these grants: a map measured like for like on this data "
+                     "window would use the money spent in it, the observed amounts "
+                     f"({money(grants['observed_amount'].sum())} here), not the whole grants "
                      f"({money(grants['amount'].sum())}). The reciprocity-weighted social value is shown beside the "
                      "social value, never instead."),
         Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "

@@ -180,3 +180,13 @@ def test_a_grant_wholly_outside_the_data_window_is_said_to_be_and_shows_no_cost(
         "it and is not measured (no costs: n/a).")
     row = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id").loc["G3"]
     assert row[["cost_per_active_member", "cost_per_hour_exchanged", "cost_per_two_way_member"]].tolist() == ["n/a"] * 3
+
+
+def test_the_note_says_the_sroi_divides_by_the_maps_own_investment(demo_run):
+    """The demo map's investment (£952,624) is the data/sample grants' observed amounts, not this run's: the note says
+    the map's own figure is used and gives the observed amount as what a like-for-like map would use."""
+    site, _, _ = demo_run
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "divides its value by the investment in the impact map, the map's own figure, which need not match" in text
+    assert "a map measured like for like on this data window would use the money spent in it, the observed amounts" in text
+    assert "that is the money spent in the data window" not in text
