@@ -63,8 +63,8 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withh
     table["cost_per_hour_exchanged"] = [a / h if isinstance(h, float) and h else None
                                         for a, h in zip(frame["observed_amount"], table["hours_exchanged"])]
     for column, (_, divisor, _, _) in GRANT_RATIOS.items():  # * with what it divides by; n/a when that is 0
-        table[column] = [SUPPRESSED if d == SUPPRESSED else round(v, 2) if isinstance(v, float) else NOT_APPLICABLE
-                         for v, d in zip(table[column], table[divisor])]
+        table[column] = [SUPPRESSED if d == SUPPRESSED else round(v, 2) if isinstance(v, float) and pd.notna(v)
+                         else NOT_APPLICABLE for v, d in zip(table[column], table[divisor])]
     columns = ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end", "observed_start",
                "observed_end", "observed_share", "observed_amount", "members", "active_members",
                "two_way_members", "hours_exchanged", "cost_per_active_member", "cost_per_hour_exchanged",
@@ -84,46 +84,52 @@ def withheld_grants(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
       the pot less the others gives the two together, and the other's index would split them (allocation = pot ×
       index / Σ index, Σ index being any published allocation's pot × index / allocation). Both grants' index, index
       coverage, allocation share and allocation are withheld in every table and chart, the sensitivity too;
-    * ``social_value``: the same small grants, and, with a time bank's lone such grant, its next smallest social value:
-      a time bank's grants add up to its published value (commissioner page) and a grant's share is its hours.
+    * ``social_value``: the same small grants, and every other grant of their time banks. A time bank's value is
+      published (commissioner page, impact map) and shared among its grants by hours, so any published grant gives the
+      bank's value per hour; the bank's value over it gives all its grants' hours, and those less the published hours
+      give the small grant's hours (and its value and cost per hour) back. Withholding one more grant's value does not
+      stop it, since that grant's hours are published: only banks with no small grant show their grants' values.
 
-    The second grant is chosen by ``DisclosureRule.withheld_cells`` (the shared secondary-suppression rule) with the
-    small grants as its primary cells: it is the next smallest non-empty cell, because a funder's other grants with
-    no allocation (no index) leave the small one's allocation the whole pot, whatever its index.
+    The second grant of a pot is chosen by ``DisclosureRule.withheld_cells`` (the shared secondary-suppression rule)
+    with the small grants as its primary cells: it is the next smallest non-empty cell, because a funder's other grants
+    with no allocation (no index) leave the small one's allocation the whole pot, whatever its index.
     """
     withheld = Withheld()
     if grants is None or grants.empty:
         return withheld
     small = grants["active_members"].map(rule.hides).astype(bool)
-    for statistic in ("reciprocity_index", "social_value"):
-        withheld.add(statistic, grants, ["grant_id"], small)
+    withheld.add("reciprocity_index", grants, ["grant_id"], small)
+    withheld.add("social_value", grants, ["grant_id"], grants["timebank_id"].isin(grants.loc[small, "timebank_id"]))
     if allocation is not None and not allocation.empty:
         withhold_partners(withheld, "reciprocity_index", allocation, "allocation", "funder", rule)
-    withhold_partners(withheld, "social_value", grants, "social_value", "timebank_id", rule)
     return withheld
 
 
 def withhold_partners(withheld: Withheld, statistic: str, frame: pd.DataFrame, column: str, group: str,
                       rule: DisclosureRule) -> None:
-    """Withhold ``statistic`` for one more grant of every ``group`` of ``frame`` (a funder's pot, a time bank's value)
-    holding exactly one withheld grant: the one with the next smallest non-empty ``column``."""
+    """Withhold ``statistic`` for one more grant of every ``group`` of ``frame`` (a funder's pot) holding exactly one
+    withheld grant: the one with the next smallest non-empty ``column``."""
     primary = withheld.rows(frame, statistic, ["grant_id"])
     cells = rule.withheld_cells(frame, column, [(pd.Series(True, index=frame.index), [group])], primary=primary)
     withheld.add(statistic, frame, ["grant_id"], cells)
 
 
 def data_window(grants: pd.DataFrame) -> str:
-    """The data window and how many grants ran outside it, in words (one sentence)."""
+    """The data window and how many grants ran partly or wholly outside it, in words (one or two sentences)."""
     start, end = grants["data_start"].iloc[0], grants["data_end"].iloc[0]
     if pd.isna(start):
         return "There is no exchange log, so no grant could be observed."
-    before, after = int((grants["period_start"] < start).sum()), int((grants["period_end"] > end).sum())
-    partly = int((grants["observed_share"] < 1).sum())
-    return (f"The data window is {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
-            + (f"{plural(partly, 'grant')} ran partly outside it ({before} began before it, {after} end after it), so "
-               "each grant is measured over the part of its period inside it and costed on the same share of its "
-               f"amount ({money(grants['observed_amount'].sum())} of the {money(grants['amount'].sum())}), taking a "
-               "grant to be spent evenly over its period." if partly else "every grant ran inside it."))
+    share = grants["observed_share"]
+    partly, outside = grants[(share > 0) & (share < 1)], int((share == 0).sum())
+    before, after = int((partly["period_start"] < start).sum()), int((partly["period_end"] > end).sum())
+    text = f"The data window is {start:%Y-%m-%d} to {end:%Y-%m-%d}; " + (
+        f"{plural(len(partly), 'grant')} ran partly outside it ({before} began before it, {after} end after it), so "
+        "each grant is measured over the part of its period inside it and costed on the same share of its amount "
+        f"({money(grants['observed_amount'].sum())} of the {money(grants['amount'].sum())}), taking a grant to be "
+        "spent evenly over its period." if len(partly) else
+        "every grant it measures ran inside it." if outside else "every grant ran inside it.")
+    return text + (f" {plural(outside, 'grant')} {'lies' if outside == 1 else 'lie'} wholly outside it and "
+                   f"{'is' if outside == 1 else 'are'} not measured (no costs: n/a)." if outside else "")
 
 
 def _number(v) -> float | None:
@@ -201,16 +207,18 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
-                     "count back; n/a: nothing to divide by (none in the observed period). A grant with a suppressed "
-                     "count shows * for its costs, index, hours and social "
-                     "value, one more of its funder * for its index (the pot would give it back) and one more of its "
-                     "time bank * for its social value (the time bank's value would). Social value: its "
-                     "time bank's value (the SROI present value of its members' outcomes) shared among the time bank's "
-                     "grants in proportion to the hours exchanged in each grant's observed period, so a time bank's "
-                     "grants add up to its value; grants that ran at the same time each count the hours they share. "
-                     "A time bank's SROI ratio (commissioner page) divides its value by the investment in the impact "
-                     "map: like for like, that is the money spent in the data window (the observed amounts, "
-                     f"{money(grants['observed_amount'].sum())} here), not the whole grants "
+                     "count back; n/a: nothing to divide by (none in the observed period, or no observed period). A "
+                     "grant with a suppressed count shows * for its costs, index, hours and social value, and one more "
+                     "of its funder * for its index (the pot would give it back). Social value: its time bank's value "
+                     "(the SROI present value of its members' outcomes) shared among the time bank's grants in "
+                     "proportion to the hours exchanged in each grant's observed period, so a time bank's grants add up "
+                     "to its value; grants that ran at the same time each count the hours they share. It is shown only "
+                     "for time banks none of whose grants is withheld: every grant of a time bank shows the same value "
+                     "per hour, and with the time bank's value that would give a withheld grant's hours back. A time "
+                     "bank's SROI ratio (commissioner page) divides its value by the investment in the impact map, the "
+                     "map's own figure, which need not match these grants: a map measured like for like on this data "
+                     "window would use the money spent in it, the observed amounts "
+                     f"({money(grants['observed_amount'].sum())} here), not the whole grants "
                      f"({money(grants['amount'].sum())}). The reciprocity-weighted social value is shown beside the "
                      "social value, never instead."),
         Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
@@ -341,5 +349,5 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
                 f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
                 f"{rule.suppress_max} active members shows * for its hours, costs, index, social value and share of the "
                 "pot too; one more grant of its funder shows * for its index and share of the pot, so that the pot cannot "
-                "give the first one's back, and one more of its time bank for its social value.", sections,
+                "give the first one's back; and every grant of its time bank shows * for its social value.", sections,
                 demo=demo_run(con))

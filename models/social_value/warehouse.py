@@ -10,7 +10,11 @@ Keys (docs/social-value.md, "Model-output interface"):
   from ``marts.wellbeing_reliable_improvement``;
 * ``hours_given`` and ``hours_given@<time bank>``: hours exchanged between members over the
   whole window, from the ``overall`` rows of ``marts.timebank_activity`` (a count, so no
-  interval; gross).
+  interval; gross). A time bank with 1 to ``suppress_max`` trading accounts (the disclosure
+  rule) has no ``hours_given@`` and is left out of ``hours_given``: the impact map publishes
+  its hours as a quantity and in its value, unrounded, and a bank with one quarter of trading
+  has no second quarter for secondary suppression to withhold with it, so the map would give
+  that quarter back. Its hours outcome is then left out as having no model result.
 
 A mart that does not exist yet contributes nothing: the calculator then names the outcome
 whose model has no results.
@@ -25,6 +29,7 @@ from typing import Mapping
 import duckdb
 import pandas as pd
 
+from models.disclosure import DisclosureRule
 from models.readmission.avoided import social_value_outputs as readmission_outputs
 from models.reoffending.effects import social_value_outputs as reoffending_outputs
 from models.social_value.errors import SocialValueError
@@ -52,9 +57,11 @@ def _table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame | None:
     return con.execute(f"SELECT * FROM {table}").df() if found else None
 
 
-def hours_outputs(activity: pd.DataFrame) -> dict[str, dict]:
-    """``hours_given@<time bank>`` per time bank and ``hours_given`` in all, from the overall rows."""
+def hours_outputs(activity: pd.DataFrame, rule: DisclosureRule = DisclosureRule()) -> dict[str, dict]:
+    """``hours_given@<time bank>`` per time bank and ``hours_given`` in all, from the overall rows of the time banks
+    whose trading accounts ``rule`` publishes (module docstring)."""
     overall = activity[activity["period_type"] == "overall"]
+    overall = overall[~overall["trading_members"].map(rule.hides).astype(bool)]
     out = {f"hours_given@{r.timebank_id}": {"estimate": float(r.hours_exchanged), "n": int(r.trading_members),
                                            "estimand": "gross", "unit": "hours"}
            for r in overall.itertuples(index=False)}
@@ -64,8 +71,8 @@ def hours_outputs(activity: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
-def model_outputs_from_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """Every model result the warehouse holds, keyed as the impact map names them."""
+def model_outputs_from_warehouse(con: duckdb.DuckDBPyConnection, rule: DisclosureRule = DisclosureRule()) -> dict[str, dict]:
+    """Every model result the warehouse holds, keyed as the impact map names them (hours under ``rule``)."""
     outputs: dict[str, dict] = {}
     for table, adapter in SOURCES.items():
         frame = _table(con, table)
@@ -73,7 +80,7 @@ def model_outputs_from_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, di
             outputs.update(adapter(frame))
     activity = _table(con, HOURS_TABLE)
     if activity is not None and len(activity):
-        outputs.update(hours_outputs(activity))
+        outputs.update(hours_outputs(activity, rule))
     return outputs
 
 
@@ -105,8 +112,9 @@ def _empty_marts() -> dict[str, pd.DataFrame]:
     return {name: mart(f"marts.{name}").empty_frame() for name in MART_NAMES}
 
 
-def evaluate_from_warehouse(con: duckdb.DuckDBPyConnection, settings: SocialValueSettings, *, demo: bool) -> WarehouseEvaluation:
-    """Evaluate the configured impact map on the models' results in the warehouse.
+def evaluate_from_warehouse(con: duckdb.DuckDBPyConnection, settings: SocialValueSettings, *, demo: bool,
+                            rule: DisclosureRule = DisclosureRule()) -> WarehouseEvaluation:
+    """Evaluate the configured impact map on the models' results in the warehouse (the pages' disclosure ``rule``).
 
     No map configured (and not demo mode): empty marts and a note. An outcome whose model
     has no results is left out and listed (``missing_output: omit``, the default) or stops
@@ -117,7 +125,7 @@ def evaluate_from_warehouse(con: duckdb.DuckDBPyConnection, settings: SocialValu
     if path is None:
         return WarehouseEvaluation(None, _empty_marts(), (), "no impact map configured (social_value.impact_map)")
     impact_map = load_impact_map(path)
-    outputs = model_outputs_from_warehouse(con)
+    outputs = model_outputs_from_warehouse(con, rule)
     omitted = tuple((o.id, msg) for o in impact_map.outcomes if (msg := _missing_output(o, outputs)))
     if omitted and settings.missing_output == "error":
         raise SocialValueError("; ".join(msg for _, msg in omitted))

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboards.funder import published_allocation, published_grants, withheld_grants
+from dashboards.funder import data_window, published_allocation, published_grants, withheld_grants
 from models.disclosure import DisclosureRule
 from tests.dashboards.page_text import page_text
 
@@ -52,8 +52,10 @@ def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover
 
 def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_bought(demo_run):
     """Each time bank's present value (marts.social_value) over its grants in proportion to the hours exchanged in each
-    grant's observed period: the grants add up to the time bank's value, and every published grant of a time bank
-    shows the same value per hour (by amount, it was the same value per £, whatever the hours)."""
+    grant's observed period: the grants add up to the time bank's value. A time bank none of whose grants is withheld
+    shows the same value per hour for each (by amount, it was the same value per £, whatever the hours); one with a
+    withheld grant shows no grant's value, since that value per hour and the bank's value would give the withheld
+    grant's hours back."""
     site, warehouse, _ = demo_run
     con = duckdb.connect(str(warehouse), read_only=True)
     pv = dict(con.execute("SELECT scope, pv FROM marts.social_value WHERE scope <> 'overall'").fetchall())
@@ -65,15 +67,34 @@ def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_
     for bank, value, hours in mart:
         assert value == pytest.approx(pv[bank])
         per_hour[bank] = pv[bank] / hours
+    table = pd.DataFrame(_grants(site).values())
+    small = set(table.loc[table["active_members"] == "*", "timebank_id"])
+    assert small == {"TB02", "TB03", "TB04"}  # G029 (5 active members) the lone one of TB04
     checked = 0
-    for g in _grants(site).values():
-        if g["social_value"] not in ("", "*") and float(g["hours_exchanged"]) > 0:
+    for g in table.to_dict("records"):
+        if g["timebank_id"] in small:
+            assert (g["social_value"], g["reciprocity_weighted_social_value"]) == ("*", "*"), g["grant_id"]
+        elif float(g["hours_exchanged"]) > 0:
             assert float(g["social_value"]) / float(g["hours_exchanged"]) == pytest.approx(per_hour[g["timebank_id"]],
                                                                                           rel=1e-3), g["grant_id"]
             checked += 1
-    assert checked >= 15
+    assert checked == 10  # TB01's G001-G009 and G901
     text = " ".join(page_text(site / "funder.html")["text"])
     assert "shared among the time bank's grants in proportion to the hours exchanged in each grant's observed period" in text
+    assert "It is shown only for time banks none of whose grants is withheld" in text
+
+
+def test_a_time_bank_with_a_withheld_grant_shows_no_grants_social_value():
+    """T2's G4 has 2 active members: its hours are *, and G2's £100 over 50 h with T2's £310 (G2, G3, G4) would give
+    all T2's grants' hours (155) less the published 150: G4's 5. So no grant of T2 shows a value; T1's G1 is alone."""
+    rule = DisclosureRule()
+    grants = pd.concat([_three_grants(), _three_grants().iloc[[1]].assign(grant_id="G4", active_members=2,
+                                                                          hours_exchanged=5.0, social_value=10.0)],
+                       ignore_index=True)
+    table = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id")
+    assert table["social_value"].tolist() == ["*", "*", "*", "*"]
+    assert table["reciprocity_weighted_social_value"].tolist() == ["*", "*", "*", "*"]
+    assert table.loc["G2", "hours_exchanged"] == 50.0  # the hours stay: without a value per hour they give nothing
 
 
 def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_everywhere(demo_run):
@@ -82,7 +103,7 @@ def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_ev
     audited build G026's 0.338 gave G010's £738.05 back as about £730). Every grant whose allocation is withheld shows
     * for its index in the grant table and is left out of the sensitivity; no funder's pot has one withheld allocation
     and no time bank's value one withheld social value. On the demo run G010 (NHS, 1-7 active members) takes G026
-    (the NHS's next smallest allocation) with it, and G029 (TB04) takes TB04's next smallest social value, G026's."""
+    (the NHS's next smallest allocation) with it, and G029 (TB04, 1-7 active members) every TB04 grant's social value."""
     site, _, _ = demo_run
     grants = _grants(site)
     allocation = pd.read_csv(site / "funder-allocation.csv", dtype=str, keep_default_na=False)
@@ -138,3 +159,34 @@ def test_g010s_cost_per_two_way_member_is_withheld_not_blank(demo_run):
     assert (g["active_members"], g["two_way_members"], g["cost_per_two_way_member"]) == ("*", "*", "*")
     text = " ".join(page_text(site / "funder.html")["text"])
     assert "n/a: nothing to divide by" in text
+
+
+def test_a_grant_wholly_outside_the_data_window_is_said_to_be_and_shows_no_cost():
+    """Data window 2024: G2 (2023-07-01 to 2024-06-30) ran partly outside it, G3 (2026) wholly: it is not measured
+    (observed share 0, so £0 of its amount and no members or hours), and its costs are n/a, not a division by 0."""
+    rule = DisclosureRule()
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")
+    grants = _three_grants().assign(
+        data_start=start, data_end=end,
+        period_start=[start, pd.Timestamp("2023-07-01"), pd.Timestamp("2026-01-01")],
+        period_end=[end, pd.Timestamp("2024-06-30"), pd.Timestamp("2026-12-31")],
+        observed_start=[start, start, pd.NaT], observed_end=[end, pd.Timestamp("2024-06-30"), pd.NaT],
+        observed_share=[1.0, 182 / 366, 0.0], observed_amount=[1000.0, 2000 * 182 / 366, 0.0],
+        active_members=[3, 20, 0], two_way_members=[0, 10, 0], hours_exchanged=[5.0, 50.0, 0.0])
+    assert data_window(grants) == (
+        "The data window is 2024-01-01 to 2024-12-31; 1 grant ran partly outside it (1 began before it, 0 end after "
+        "it), so each grant is measured over the part of its period inside it and costed on the same share of its "
+        "amount (£1,995 of the £6,000), taking a grant to be spent evenly over its period. 1 grant lies wholly outside "
+        "it and is not measured (no costs: n/a).")
+    row = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id").loc["G3"]
+    assert row[["cost_per_active_member", "cost_per_hour_exchanged", "cost_per_two_way_member"]].tolist() == ["n/a"] * 3
+
+
+def test_the_note_says_the_sroi_divides_by_the_maps_own_investment(demo_run):
+    """The demo map's investment (£952,624) is the data/sample grants' observed amounts, not this run's: the note says
+    the map's own figure is used and gives the observed amount as what a like-for-like map would use."""
+    site, _, _ = demo_run
+    text = " ".join(page_text(site / "funder.html")["text"])
+    assert "divides its value by the investment in the impact map, the map's own figure, which need not match" in text
+    assert "a map measured like for like on this data window would use the money spent in it, the observed amounts" in text
+    assert "that is the money spent in the data window" not in text

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from models.disclosure import DisclosureRule
 from models.social_value import SocialValueError
 from models.social_value.settings import SocialValueSettings
 from models.social_value.warehouse import evaluate_from_warehouse, model_outputs_from_warehouse
@@ -28,7 +29,7 @@ def con(tmp_path):
     c = duckdb.connect(str(tmp_path / "w.duckdb"))
     c.execute("CREATE SCHEMA marts")
     c.execute("""CREATE TABLE marts.timebank_activity AS SELECT * FROM (VALUES
-        ('TB01', 'overall', 10.0, 3), ('TB01', 'quarter', 4.0, 2), ('TB02', 'overall', 2.5, 2))
+        ('TB01', 'overall', 10.0, 30), ('TB01', 'quarter', 4.0, 20), ('TB02', 'overall', 2.5, 20))
         t(timebank_id, period_type, hours_exchanged, trading_members)""")
     yield c
     c.close()
@@ -37,8 +38,27 @@ def con(tmp_path):
 def test_hours_from_the_overall_rows(con):
     out = model_outputs_from_warehouse(con)
     assert out["hours_given@TB01"]["estimate"] == 10.0 and out["hours_given@TB02"]["estimate"] == 2.5
-    assert out["hours_given"] == {"estimate": 12.5, "n": 5, "estimand": "gross", "unit": "hours"}
+    assert out["hours_given"] == {"estimate": 12.5, "n": 50, "estimand": "gross", "unit": "hours"}
     assert "avoided_readmissions" not in out  # no readmission mart: no key, so the calculator can say so
+
+
+def test_a_time_bank_with_1_to_7_trading_accounts_gives_no_hours_to_the_impact_map(con, tmp_path):
+    """TB03 traded in one quarter only, 5 accounts, 3.25 h: the activity pages withhold that quarter, and with no
+    other quarter to withhold it with, its impact-map row (hours_given@TB03: the quantity 3.25 and its value) gave it
+    back. It has no hours output, the total is TB01's and TB02's, and its hours outcome is left out."""
+    con.execute("INSERT INTO marts.timebank_activity VALUES ('TB03', 'overall', 3.25, 5), ('TB03', 'quarter', 3.25, 5)")
+    out = model_outputs_from_warehouse(con)
+    assert "hours_given@TB03" not in out and out["hours_given"]["estimate"] == 12.5
+    assert "hours_given@TB03" in model_outputs_from_warehouse(con, DisclosureRule(suppress_max=4))
+    small = {**MAP, "outcomes": [{"id": f"{tb}_help", "stakeholder": "members", "scope": tb,
+                                  "quantity": f"hours_given@{tb}", "proxy": "national_living_wage_hour_2024",
+                                  "deadweight": 0, "duration": 1} for tb in ("TB01", "TB03")],
+             "time_banks": ["TB01", "TB03"]}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(small))
+    imap = evaluate_from_warehouse(con, SocialValueSettings(impact_map=tmp_path / "m.yaml"), demo=False).marts["impact_map"]
+    imap = imap.set_index("outcome")
+    assert imap.loc["TB01_help", "quantity"] == 10.0 and imap.loc["TB03_help", "status"].startswith("omitted")
+    assert pd.isna(imap.loc["TB03_help", "quantity"]) and pd.isna(imap.loc["TB03_help", "pv"])
 
 
 def test_readmission_rates_travel_only_for_readmissions(con):
