@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.comparison.register import EffectRegisterSettings
+from models.disclosure import DisclosureRule
 from models.readmission.settings import ReadmissionSettings
 from models.reciprocity.settings import ReciprocitySettings
 from models.reoffending.settings import ReoffendingSettings
@@ -43,6 +44,10 @@ class DisclosureSettings(BaseModel):
 
     suppress_max: int = Field(7, ge=0, description="Counts from 1 to this are shown as '*' (HES: 7).")
     round_to: int = Field(5, ge=1, description="Other counts are rounded to the nearest multiple of this (HES: 5).")
+
+    def rule(self) -> DisclosureRule:
+        """The rule every published figure passes (pages, and the social value's hours of a time bank)."""
+        return DisclosureRule(suppress_max=self.suppress_max, round_to=self.round_to)
 
 
 class OutcomesConfig(BaseModel):

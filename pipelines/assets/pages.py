@@ -18,11 +18,6 @@ Builder = Callable[[duckdb.DuckDBPyConnection, str, DisclosureRule], Page]
 RUN_RECORD = dg.AssetKey(["meta", "run_record"])
 
 
-def _rule(settings: Settings) -> DisclosureRule:
-    config = settings.config().disclosure
-    return DisclosureRule(suppress_max=config.suppress_max, round_to=config.round_to)
-
-
 def _marts(*names: str) -> list[dg.AssetKey]:
     return [dg.AssetKey(["marts", n]) for n in names]
 
@@ -35,7 +30,7 @@ def page_asset(name: str, build: Builder, deps: list[dg.AssetKey], description: 
               pool=WAREHOUSE_POOL, description=description)
     def _page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            path = render(build(con, context.run.run_id, _rule(settings)), Path(settings.output_dir))
+            path = render(build(con, context.run.run_id, settings.config().disclosure.rule()), Path(settings.output_dir))
         report = path.with_name(f"disclosure-{path.stem}.json")
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
                                               "disclosure_report": dg.MetadataValue.path(str(report))})

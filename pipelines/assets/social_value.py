@@ -11,7 +11,6 @@ in docs/social-value.md (columns declared in schemas/marts.py).
 import dagster as dg
 import duckdb
 
-from models.disclosure import DisclosureRule
 from models.social_value.warehouse import evaluate_from_warehouse
 from pipelines.assets.publication import mart_checks, write_marts
 from pipelines.assets.table_checks import TableCheck
@@ -55,8 +54,7 @@ EVERY_OUTCOME_VALUED = TableCheck(
 def social_value(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     with warehouse.connect() as con:
         config = settings.config()
-        rule = DisclosureRule(suppress_max=config.disclosure.suppress_max, round_to=config.disclosure.round_to)
-        evaluation = evaluate_from_warehouse(con, config.social_value, demo=settings.demo, rule=rule)
+        evaluation = evaluate_from_warehouse(con, config.social_value, demo=settings.demo, rule=config.disclosure.rule())
         for oid, reason in evaluation.omitted:
             context.log.warning(f"social value: outcome {oid!r} left out: {reason}")
         context.log.info(f"social value: {evaluation.note}")
