@@ -155,7 +155,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
         pot_total = float(pot["reserved_pot"].iloc[0]) if pot is not None and not pot.empty else None
         split = "" if pot is None or pot.empty else "; ".join(
             f"{a['grant_id']} {money(a['allocation'], True) if not isinstance(a['allocation'], str) else a['allocation']}"
-            for a in published_allocation(pot, rule, withheld).to_dict("records"))
+            for a in published_allocation(pot, withheld).to_dict("records"))
         rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
                      "observed_amount": round(float(g["observed_amount"].sum()), 2),
                      "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
@@ -260,12 +260,11 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
                         "from the exact ones.")
 
 
-def published_allocation(allocation: pd.DataFrame, rule: DisclosureRule, withheld: Withheld) -> pd.DataFrame:
+def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.DataFrame:
     """The pot split as published: a grant whose index is withheld shows no index, share or allocation, and neither
-    does the next smallest allocation of a funder with one such grant (``withheld_grants``)."""
+    does the next smallest allocation of a funder with one such grant (chosen once, by ``withheld_grants``)."""
     columns = ["funder", "grant_id", "timebank_id", "amount", "reserved_pot", "allocation_rule", "alpha",
                "reciprocity_index", "allocation_share", "allocation", "basis"]
-    withhold_partners(withheld, "reciprocity_index", allocation, "allocation", "funder", rule)
     return withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
                           ("allocation_share", "allocation"))
 
@@ -274,7 +273,7 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
     title = "Allocation of the reserved reciprocity pot"
     if allocation is None or allocation.empty:
         return unavailable(title, {"marts.reciprocity_allocation": allocation})
-    table = rule.no_counts(published_allocation(allocation, rule, withheld),
+    table = rule.no_counts(published_allocation(allocation, withheld),
                            "money; index, share and allocation withheld for grants whose index is suppressed elsewhere",
                            "allocation")
     drawn = table[table["allocation"].astype(object) != SUPPRESSED]

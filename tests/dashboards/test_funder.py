@@ -137,7 +137,7 @@ def test_the_grant_table_withholds_the_index_of_the_grant_withheld_from_the_pot(
     table = published_grants(grants, rule, withheld).set_index("grant_id")
     assert table["reciprocity_index"].tolist() == ["*", "*", 0.4] and table["index_coverage"].tolist() == ["*", "*", 1.0]
     assert table.loc["G2", "cost_per_active_member"] == 100.0
-    assert published_allocation(allocation, rule, withheld)["allocation"].tolist()[:2] == ["*", "*"]
+    assert published_allocation(allocation, withheld)["allocation"].tolist()[:2] == ["*", "*"]
     # T1's only grant is G1: its value is *, and no other grant of T1 can give it back; T2 has none withheld
     assert table["social_value"].tolist() == ["*", 100.0, 200.0]
 
