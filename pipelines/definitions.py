@@ -19,7 +19,7 @@ from pipelines.assets.snapshot import reader_snapshot
 from pipelines.assets.social_value import social_value_assets
 from pipelines.assets.wellbeing import wellbeing_assets
 from pipelines.automation import schedules, sensors
-from pipelines.hooks import STEP_HOOKS
+from pipelines.hooks import with_step_hooks
 from pipelines.ingest.assets import ingest_assets
 from pipelines.provenance_assets import run_record
 from pipelines.resources import Settings, Warehouse
@@ -46,16 +46,16 @@ def with_owner(spec: dg.AssetSpec) -> dg.AssetSpec:
 
 
 all_assets_job = dg.define_asset_job(
-    "all_assets_job", selection=dg.AssetSelection.all(), hooks=STEP_HOOKS,
+    "all_assets_job", selection=dg.AssetSelection.all(),
     description="Everything in one run: ingest every source of the input folder (valid rows to staging, the rest "
                 "to quarantine), build the readmission, reoffending, well-being, reciprocity and social-value marts, "
                 "write the five HTML pages and the reader snapshot. Settings come from the OUTCOMES_* variables "
                 "(docs/configuration.md).")
 
 defs = dg.Definitions(
-    assets=dg.map_asset_specs(with_owner, [
+    assets=with_step_hooks(dg.map_asset_specs(with_owner, [
         *ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *reciprocity_assets,
-        *social_value_assets, *diagnostics_assets, *effect_register_assets, *coverage_assets, reader_snapshot, *page_assets]),
+        *social_value_assets, *diagnostics_assets, *effect_register_assets, *coverage_assets, reader_snapshot, *page_assets])),
     jobs=[all_assets_job],
     sensors=sensors,
     schedules=schedules,

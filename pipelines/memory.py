@@ -23,7 +23,7 @@ with every mart identical and the peak at 4.3–4.6 GiB (docs/benchmarks.md).
 Within a step that is what makes it fast; across steps it would add up, since what one step freed stays with the
 process while the next one runs (at 3M persons a step held 6.8 GiB alone and 9.6 GiB in the run).
 :func:`release_freed` hands it back (glibc's ``malloc_trim(0)``, which also returns free pages inside the heap) and
-the jobs call it when each step ends (``pipelines.hooks``), so a step's memory is its own.
+every asset calls it when its step ends (``pipelines.hooks``), in whichever job runs it, so a step's memory is its own.
 
 Both settings are read when a process starts (the tunables by the dynamic loader, numpy's flag when numpy is
 imported), so they are set in the environment of the process that runs the pipeline:

@@ -12,6 +12,7 @@ import warnings
 import dagster as dg
 
 from pipelines.definitions import with_owner
+from pipelines.hooks import with_step_hooks
 from pipelines.resources import Settings, Warehouse
 
 with warnings.catch_warnings():
@@ -20,7 +21,7 @@ with warnings.catch_warnings():
     from pipelines.assets.quarterly import quarterly_assets, quarterly_job
 
 defs = dg.Definitions(
-    assets=dg.map_asset_specs(with_owner, quarterly_assets),
+    assets=with_step_hooks(dg.map_asset_specs(with_owner, quarterly_assets)),
     jobs=[quarterly_job],
     resources={"warehouse": Warehouse(), "settings": Settings()},
     executor=dg.in_process_executor,

@@ -14,8 +14,8 @@ from pipelines.resources import Settings, Warehouse
 from tests.models.test_comparison_register import readmission, reoffending, wellbeing
 
 
-@pytest.fixture()
-def run(tmp_path):
+def register_inputs(tmp_path):
+    """A warehouse holding the three effects marts, and the resources that run the register on it."""
     path = tmp_path / "w.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA marts")
@@ -30,8 +30,13 @@ def run(tmp_path):
     resources = {"warehouse": Warehouse(path=str(path)),
                  "settings": Settings(input_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
                                       config_path=str(config), demo=True)}
-    result = dg.materialize(effect_register_assets, resources=resources)
-    return result, path
+    return resources, path
+
+
+@pytest.fixture()
+def run(tmp_path):
+    resources, path = register_inputs(tmp_path)
+    return dg.materialize(effect_register_assets, resources=resources), path
 
 
 def test_register_materialises_with_roles_and_adjusted_p_values(run):
