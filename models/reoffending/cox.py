@@ -35,7 +35,7 @@ from scipy import sparse, stats
 
 from models.comparison import ComparisonError, build_design
 
-from .partial_likelihood import RiskSets, fit_partial_likelihood, tied_sums
+from .partial_likelihood import RiskSets, SpreadRows, fit_partial_likelihood, tied_sums
 from .prepare import analysis_frame, design_rows, distinct_codes, model_frame, person_codes, programme_labels
 from .settings import ReoffendingSettings
 from .tables import COX
@@ -56,7 +56,7 @@ class CoxFit:
     loglik: float
 
 
-def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None, alike=None) -> CoxFit:
+def fit_cox(time, event, X: pd.DataFrame | SpreadRows, ties: str = "efron", groups=None, alike=None) -> CoxFit:
     """The partial-likelihood fit (:func:`.partial_likelihood.fit_partial_likelihood`, statsmodels
     ``PHReg(...).fit(maxiter=50)``'s estimate); raises ValueError when it cannot be fitted.
 
@@ -67,7 +67,7 @@ def fit_cox(time, event, X: pd.DataFrame, ties: str = "efron", groups=None, alik
     distinct rows are then found among the first row of each label."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
-    Xv = X.to_numpy(dtype=float)
+    Xv = X if isinstance(X, SpreadRows) else X.to_numpy(dtype=float)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         res = fit_partial_likelihood(time, event, Xv, ties, maxiter=50, alike=alike)
     params, cov, rs = res.params, res.cov, res.risk_sets
@@ -180,7 +180,7 @@ def ph_test(fit: CoxFit, transform: str = "km") -> pd.DataFrame:
     return pd.DataFrame({"term": fit.terms, "rho": rho, "chisq": chisq, "p_value": stats.chi2.sf(chisq, 1)})
 
 
-def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str]) -> tuple[SpreadRows, list[str]]:
     """``treated`` plus the engine's coding of the covariates, with two exclusions (noted).
 
     * constant columns (a level nobody in this fit has);
@@ -191,7 +191,8 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     A person's covariates are the same in every trial they are in, so they are coded once per
     person (:func:`models.comparison.build_design` on one row per person, each counted once per row,
     so the median that fills a numeric covariate's missing values is the rows', as on the rows) and
-    spread to the rows.
+    spread to the rows: the design is each row's ``treated`` and its person's row
+    (:class:`.partial_likelihood.SpreadRows`; ``.to_frame()`` gives the rows x terms table).
     """
     notes = []
     _, first, person_row = distinct_codes(person_codes(sub["person_id"]))
@@ -213,9 +214,8 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     if separated:
         notes.append(f"0/1 design columns with no reoffence on one side (coefficient not finite), left out: {separated}")
         X = X.drop(columns=separated)
-    rows = np.column_stack([np.zeros(len(X)), X.to_numpy(dtype=float)])[person_row]  # one rows x terms copy
-    rows[:, 0] = sub["treated"].to_numpy(dtype=float)
-    return pd.DataFrame(rows, columns=["treated", *X.columns]), notes
+    return SpreadRows(sub["treated"].to_numpy(dtype=float), X.to_numpy(dtype=float), person_row,
+                      ("treated", *X.columns)), notes
 
 
 def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=None, n_events=None) -> dict:

@@ -72,7 +72,8 @@ def test_cox_matches_lifelines_to_three_decimals():
     rows = mart[mart.programme == "any_participation"].set_index("term")
     df = analysis_frame(cohort, SETTINGS)
     sub = programme_subset(df, "any_participation", SETTINGS)
-    design, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
+    spread, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
+    design = spread.to_frame()
     assert list(rows.index) == list(design.columns)
     # housing: reference level "homeless" (first in sorted order), missing values their own level
     assert {"treated", "age", "sex[male]", "housing[owned]", "housing[rented]", "housing[(missing)]",
@@ -93,9 +94,9 @@ def test_ph_test_matches_lifelines():
     cohort = make_cohort(seed=5)
     df = analysis_frame(cohort, SETTINGS)
     sub = programme_subset(df, "any_participation", SETTINGS)
-    design, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
-    fit = fit_cox(sub["duration"], sub["event"], design, "efron")
-    cph, data = lifelines_fit(design, sub)
+    spread, _ = cox_design(sub, usable_covariates(sub, SETTINGS).used, [])
+    fit = fit_cox(sub["duration"], sub["event"], spread, "efron")
+    cph, data = lifelines_fit(spread.to_frame(), sub)
     for transform in ("km", "identity", "log"):
         ours = ph_test(fit, transform).set_index("term")
         theirs = proportional_hazard_test(cph, data, time_transform=transform).summary
@@ -191,7 +192,9 @@ def test_design_coded_per_person_equals_the_rows_coding():
     cohort.loc[cohort.sex == "unknown", ["reoffended", "reoffences", "days_to_first_reoffence"]] = [False, 0, pd.NA]
     sub, cov = design_rows(analysis_frame(cohort, SETTINGS), "any_participation", SETTINGS)
     assert sub["person_id"].duplicated().any() and sub["trial_day"].nunique() == 4
-    got, notes = cox_design(sub, cov.used, [])
+    spread, notes = cox_design(sub, cov.used, [])
+    got = spread.to_frame()
+    assert [len(spread.base), len(spread.lead)] == [sub["person_id"].nunique(), len(sub)]  # coded per person
     design = build_design(model_frame(sub[cov.used], cov.used), cov.used)
     rows = pd.concat([sub[["treated"]].astype(float), design.X.astype(float)], axis=1)
     people = build_design(model_frame(sub.drop_duplicates("person_id")[cov.used], cov.used), cov.used)

@@ -16,7 +16,7 @@ import pytest
 from statsmodels.duration.hazard_regression import PHReg
 
 from models.reoffending.cox import CoxFit, fit_cox, ph_test
-from models.reoffending.partial_likelihood import distinct_rows, efron_terms, fit_partial_likelihood, risk_sets
+from models.reoffending.partial_likelihood import SpreadRows, distinct_rows, efron_terms, fit_partial_likelihood, risk_sets
 
 
 def tied_data(n: int, seed: int, days: int, strength: float = 1.0):
@@ -199,3 +199,26 @@ def test_a_step_that_lowers_the_likelihood_is_halved():
     ref = statsmodels_fit(t, event, X, "efron")
     np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-8)
     assert fit.loglik == pytest.approx(ref.llf, rel=0, abs=1e-8)
+
+
+@pytest.mark.parametrize("alike", [True, False])
+def test_a_design_held_as_spread_rows_fits_as_its_full_matrix_to_the_last_bit(alike):
+    """SpreadRows (each row's treated flag and its person's covariate row) is read through ``take`` only: the
+    risk sets, estimate, covariance and log-likelihood equal the fit on the n x p matrix exactly."""
+    t, event, X = tied_data(2000, 7, 60)
+    drawn = np.random.default_rng(7).integers(0, 400, len(t))  # a person in several trials: one covariate row
+    _, first, person = np.unique(drawn, return_index=True, return_inverse=True)
+    base = X[first, 1:]
+    full = np.column_stack([X[:, 0], base[person]])
+    spread = SpreadRows(X[:, 0], base, person, ("treated", "level1", "level2", "age"))
+    assert np.array_equal(spread.to_numpy(), full) and spread.shape == full.shape
+    label = 2 * person + X[:, 0].astype(np.int64) if alike else None
+    a = fit_partial_likelihood(t, event, full, "efron", alike=label)
+    b = fit_partial_likelihood(t, event, spread, "efron", alike=label)
+    assert a.iterations == b.iterations > 2 and a.loglik == b.loglik
+    for x, y in ((a.params, b.params), (a.cov, b.cov), (a.risk_sets.rows, b.risk_sets.rows),
+                 (a.risk_sets.row_of, b.risk_sets.row_of), (a.risk_sets.failed_sum, b.risk_sets.failed_sum)):
+        assert np.array_equal(x, y)
+    frame = fit_cox(t, event, pd.DataFrame(full, columns=list(spread.columns)), groups=person, alike=label)
+    held = fit_cox(t, event, spread, groups=person, alike=label)
+    assert held.terms == frame.terms and np.array_equal(held.bse, frame.bse) and np.array_equal(held.params, frame.params)
