@@ -92,6 +92,9 @@ class ComparisonResults(SampleCounts):
         ``_in_support`` (False for participants outside the comparison
         group's score range). Person level: for diagnostics
         (:mod:`.diagnostics` publishes only binned counts), never published.
+    described : the balance and overlap rows of :mod:`.diagnostics` (without the result's label), once
+        :func:`.diagnostics.release_rows` has computed them and dropped ``matched_data`` and
+        ``propensity_scores`` (None: not yet).
     settings : dict of the arguments used (for run records).
 
     Estimand
@@ -127,8 +130,9 @@ class ComparisonResults(SampleCounts):
     missing_imputed: dict
     warnings: list
     propensity_params: pd.Series
-    matched_data: pd.DataFrame
+    matched_data: pd.DataFrame | None
     propensity_scores: pd.DataFrame | None = None
+    described: tuple[pd.DataFrame, pd.DataFrame] | None = None
     settings: dict = field(default_factory=dict)
     _measures: list = field(default_factory=list)
     estimand: str = "ATT"

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate_effect
-from models.comparison.diagnostics import MATCHED_READ, SCORES_READ
+from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, release_rows
 from models.time_zero import DesignWords, trial_frame
 from models.time_zero import design_sentence as sentence
 
@@ -167,10 +167,13 @@ def _row_from(res, comparison: str, n: int, covs: list[str], settings, extra_war
     return row
 
 
-def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> tuple[dict | None, object]:
+def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: str,
+            keep_rows: bool = False) -> tuple[dict | None, object]:
     """One comparison (any / timebank / programme): its mart row (None: no participants by this route)
     and its results object (None when not estimated). ``compared``: :func:`comparison_columns` of the
-    discharges (the discharges themselves for ``clone_censor_weight``, which reads them whole)."""
+    discharges (the discharges themselves for ``clone_censor_weight``, which reads them whole).
+    ``keep_rows``: the results keep their person-level rows; otherwise they keep their balance and overlap rows
+    only (:func:`models.comparison.diagnostics.release_rows`), so that one comparison's rows are held at a time."""
     covs = list(settings.matching_covariates)
     if settings.design == "clone_censor_weight":
         cloned = units(compared, comparison)
@@ -205,11 +208,13 @@ def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: s
     if res.n_matched < res.n_treated:
         extra.append(f"{res.n_matched} of {res.n_treated} participants matched: the estimate applies to the "
                      "matched participants only")
-    return _row_from(res, comparison, n_units, covs, settings, extra), res
+    return _row_from(res, comparison, n_units, covs, settings, extra), res if keep_rows else release_rows(res)
 
 
-def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings) -> tuple[pd.DataFrame, dict]:
-    """One row per comparison (any / timebank / programme); results objects for metadata.
+def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings,
+                        keep_rows: bool = False) -> tuple[pd.DataFrame, dict]:
+    """One row per comparison (any / timebank / programme); results objects for metadata and diagnostics
+    (with their person-level rows when ``keep_rows``, as :func:`compare`).
 
     ``discharges``: full-follow-up rows of core.index_discharges (plus person covariates).
     No discharges: an empty table. Too few to compare: a row with status ``not estimated``
@@ -220,7 +225,7 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings)
         return empty_frame(READMISSION_EFFECTS), {}
     compared = discharges if settings.design == "clone_censor_weight" else comparison_columns(discharges, settings)
     with ThreadPoolExecutor(settings.workers) as pool:  # map keeps the comparisons' order
-        done = list(pool.map(lambda comparison: compare(compared, settings, comparison), COMPARISONS))
+        done = list(pool.map(lambda comparison: compare(compared, settings, comparison, keep_rows), COMPARISONS))
     rows = [row for row, _ in done if row is not None]
     results = {comparison: res for comparison, (_, res) in zip(COMPARISONS, done) if res is not None}
     if not rows:

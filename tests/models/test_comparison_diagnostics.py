@@ -239,3 +239,20 @@ def test_the_engine_counts_a_person_on_many_trial_days_once():
     cell = res.balance.set_index("covariate").loc["area[C]"]
     assert cell["smallest_cell_before"] == 1
     assert cell["smallest_cell_after"] == 1  # the 9 participants of area C matched to p-rare's days: one person
+
+
+@pytest.mark.parametrize("kw", [{}, {"method": "ipw"}, {"replace": True, "ratio": 2}])
+def test_rows_counted_before_the_person_level_rows_are_released_are_the_same(df, kw):
+    """release_rows counts the balance and overlap rows, then drops matched_data and propensity_scores: the
+    diagnostics from the released result equal those from the rows, under another label too."""
+    from models.comparison.diagnostics import release_rows
+
+    kept = estimate_effect(df, "took_part", "readmitted", ["age", "prior"], "binary", seed=1, **kw)
+    released = release_rows(estimate_effect(df, "took_part", "readmitted", ["age", "prior"], "binary", seed=1, **kw))
+    assert released.matched_data is None and released.propensity_scores is None
+    other = Label("reoffending", "P1", "binary_rate")
+    for label in (LABEL, other):
+        pd.testing.assert_frame_equal(balance_rows(released, label), balance_rows(kept, label), check_exact=True)
+        pd.testing.assert_frame_equal(overlap_rows(released, label), overlap_rows(kept, label), check_exact=True)
+    with pytest.raises(ValueError, match="counted in 20 bins, not 10"):
+        overlap_rows(released, LABEL, n_bins=10)

@@ -101,11 +101,17 @@ def test_effect_interval_covers_the_injected_effect(synthetic):
           f"(conditional OR injected {truth['effects']['or_readmit']}); n_treated {row['n_treated']}, "
           f"n_matched {row['n_matched']}")
     assert results["any"].balance["smd_after"].abs().max() < 0.25
-    # the results keep of the person-level rows only what the diagnostics read, and the diagnostics are made
-    for res in results.values():
-        assert list(res.matched_data.columns) == list(MATCHED_READ)
-        assert list(res.propensity_scores.columns) == list(SCORES_READ)
-    balance, overlap = diagnostics([(Label("readmission", name, OUTCOME), res) for name, res in results.items()])
+    # the results keep their balance and overlap rows, not the person-level rows, and the diagnostics are made
+    # from them as from the rows (kept of which is only what the diagnostics read)
+    _, kept = readmission_effects(discharges_frame(con), SETTINGS, keep_rows=True)
+    for name, res in results.items():
+        assert res.matched_data is None and res.propensity_scores is None and res.described is not None
+        assert list(kept[name].matched_data.columns) == list(MATCHED_READ)
+        assert list(kept[name].propensity_scores.columns) == list(SCORES_READ)
+    labelled = lambda rs: [(Label("readmission", name, OUTCOME), res) for name, res in rs.items()]  # noqa: E731
+    balance, overlap = diagnostics(labelled(results))
+    for made, from_rows in zip((balance, overlap), diagnostics(labelled(kept))):
+        pd.testing.assert_frame_equal(made, from_rows, check_exact=True)
     assert balance["result"].nunique() == len(results) == overlap["result"].nunique()
     assert overlap["n_after"].sum() > 0
 
@@ -115,8 +121,8 @@ def test_comparisons_run_in_threads_give_the_same_figures(synthetic):
     matched samples of one-by-one comparison (the threads share only the read-only discharge frame)."""
     con = synthetic[0]
     discharges = discharges_frame(con)
-    one, one_results = readmission_effects(discharges, SETTINGS.model_copy(update={"workers": 1}))
-    three, three_results = readmission_effects(discharges, SETTINGS.model_copy(update={"workers": 3}))
+    one, one_results = readmission_effects(discharges, SETTINGS.model_copy(update={"workers": 1}), keep_rows=True)
+    three, three_results = readmission_effects(discharges, SETTINGS.model_copy(update={"workers": 3}), keep_rows=True)
     assert list(three["comparison"]) == ["any", "timebank", "programme"] and list(three_results) == list(one_results)
     assert (three["status"] == "estimated").all()
     pd.testing.assert_frame_equal(three, one, check_exact=True)
@@ -135,8 +141,8 @@ def test_ids_read_as_ranks_give_the_same_comparisons(synthetic):
         np.testing.assert_array_equal(ranked[c].to_numpy(), pd.factorize(text[c], sort=True)[0])
     pd.testing.assert_frame_equal(ranked.drop(columns=["discharge_id", "person_id"]),
                                   text.drop(columns=["discharge_id", "person_id"]), check_exact=True)
-    by_text, text_results = readmission_effects(text, SETTINGS)
-    by_rank, rank_results = readmission_effects(ranked, SETTINGS)
+    by_text, text_results = readmission_effects(text, SETTINGS, keep_rows=True)
+    by_rank, rank_results = readmission_effects(ranked, SETTINGS, keep_rows=True)
     pd.testing.assert_frame_equal(by_rank, by_text, check_exact=True)
     for comparison, res in text_results.items():
         pd.testing.assert_frame_equal(rank_results[comparison].matched_data, res.matched_data, check_exact=True)
