@@ -103,7 +103,47 @@ def test_output_folder_under_a_file(tmp_path):
     assert preflight._writable_folder(tmp_path / "new" / "site", "output folder") == []
 
 
+def _demo_map_with(tmp_path: Path, old: str, new: str) -> Path:
+    """The demo's impact map, beside its unit-cost table, with one line changed; a settings file naming it."""
+    demo = REPO / "data" / "demo"
+    text = (demo / "impact_map.yaml").read_text()
+    assert text.count(old) == 1
+    (tmp_path / "impact_map.yaml").write_text(text.replace(old, new))
+    (tmp_path / "illustrative_unit_costs.csv").write_text((demo / "illustrative_unit_costs.csv").read_text())
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("social_value:\n  impact_map: impact_map.yaml\n")
+    return cfg
+
+
+def test_impact_map_breaking_a_rule_is_named_before_the_run(tmp_path):
+    """An evaluator raised the well-being deadweight from 25 to 60 and kept its sensitivity range 10-50: the run
+    used to stop at the social-value step, after every model, with 8 steps (the pages) not run."""
+    cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
+    [problem] = preflight.impact_map_problems(str(cfg), demo=False)
+    assert problem.startswith("impact map (social_value.impact_map): ")
+    assert "outcome 'better_wellbeing', field 'ranges.deadweight': the range 10-50 does not contain the base value" in problem
+    assert preflight.impact_map_problems(str(_demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION",
+                                                                      "deadweight: 40                # ASSUMPTION")),
+                                         demo=False) == []
+
+
+def test_missing_impact_map_and_proxy_table_are_named(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("social_value:\n  impact_map: nope.yaml\n  proxy_tables: [costs.csv]\n")
+    assert preflight.impact_map_problems(str(cfg), demo=False) == [
+        f"impact map {tmp_path / 'nope.yaml'} (social_value.impact_map) does not exist",
+        f"proxy table {tmp_path / 'costs.csv'} (social_value.proxy_tables) does not exist"]
+    assert preflight.impact_map_problems("", demo=False) == []  # no map outside demo mode: nothing to value
+    assert preflight.impact_map_problems("", demo=True) == []  # the demo's own map is valid
+
+
 # ------------------------------------------------------------------ the bad starts, from the terminal
+
+def test_bad_impact_map_stops_before_the_run(tmp_path):
+    cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
+    assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "field 'ranges.deadweight'")
+    assert not (tmp_path / "w.duckdb").exists()
+
 
 def test_bad_settings_stop_before_the_run(tmp_path):
     cfg = tmp_path / "settings.yaml"
