@@ -73,6 +73,30 @@ def test_negative_window_names_the_field(tmp_path):
     assert "`readmission.window_max_days`: input should be greater than or equal to 0 (got -3)" in problem
 
 
+def test_landmark_day_by_default_after_a_shortened_window_is_refused(tmp_path):
+    """window_max_days 7 with design landmark and no landmark_day: time zero defaulted to day 14, after the window,
+    and the run published '0 were readmitted ... likely between +nan and +nan points' with exit code 0."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "`readmission`: value error, design landmark: its default day, enrolment_days_after_discharge (14), falls " \
+           "after window_max_days (7); set landmark_day inside the readmission window" in problem
+    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n  landmark_day: 5\n")
+    assert preflight.config_problems(str(cfg)) == []
+    cfg.write_text("readmission:\n  window_max_days: 7\n")  # risk_set: no landmark, nothing to check
+    assert preflight.config_problems(str(cfg)) == []
+
+
+def test_matching_covariates_empty_or_twice_are_refused(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  matching_covariates: []\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "`readmission.matching_covariates`: value error, name at least one covariate to match on" in problem
+    cfg.write_text("readmission:\n  matching_covariates: [age, sex, age]\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "`readmission.matching_covariates`: value error, covariates list a column twice" in problem
+
+
 def test_key_rules(monkeypatch):
     monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
     assert "is not set" in preflight.key_problems(demo=False)[0]
