@@ -21,6 +21,7 @@ from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, make_filter, variants
 from dashboards.marts import demo_run, read
 from dashboards.page import Page, Section
+from dashboards.windows import NHS_MOJ, Windows, read_windows
 from dashboards.readmission_sections import (
     area_section,
     funnel_sections,
@@ -66,9 +67,9 @@ TILES = (
     ("hours", "Hours exchanged", ("timebank", "year"), lambda m, r, c: headlines.hours_exchanged(
         m["timebank_activity"], r, c["timebank"], c["year"], m["activity_quarters"])),
     ("readmission", "30-day emergency readmission", ("timebank", "area", "year"), lambda m, r, c: headlines.readmission(
-        m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"])),
+        m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"], m["windows"])),
     ("reoffending", "Proven reoffending within a year", ("timebank", "year"), lambda m, r, c: headlines.reoffending(
-        m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"])),
+        m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"], m["windows"])),
     ("wellbeing", "Well-being: distance travelled per Star area", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
         m["wellbeing_effects"], r, c["timebank"], c["year"])),
     ("sroi", "Social return on investment", ("timebank",), lambda m, r, c: headlines.sroi(
@@ -80,14 +81,21 @@ RESPONDS = {("timebank", "year"): "Responds to: time bank, year.", ("timebank", 
             "Responds to: time bank, area, year (one at a time).", ("timebank",): "Responds to: time bank (not year)."}
 
 
-def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filters: list[Filter], demo: bool) -> Section:
+def tile_label(key: str, label: str, windows: Windows) -> str:
+    """A tile's title, naming the readmission window and reoffending follow-up the run used."""
+    return {"readmission": windows.readmission, "reoffending": windows.reoffending}.get(key, label)
+
+
+def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filters: list[Filter], demo: bool,
+                  windows: Windows = NHS_MOJ) -> Section:
     blocks, cells = [], []
     tag = "Demo: synthetic data" if demo else ""
     # What every filter state of the activity tiles shares, worked out once per page.
     ta = m["timebank_activity"]
-    m = {**m, "activity_quarters": headlines.quarters(ta, rule),
+    m = {**m, "activity_quarters": headlines.quarters(ta, rule), "windows": windows,
          "withheld_banks": functools.cache(lambda year: headlines.withheld_banks(ta, rule, year))}
     for key, label, dims, compute in TILES:
+        label = tile_label(key, label, windows)
         block = variants(filters, dims, lambda choice, compute=compute, label=label, dims=dims: compute(m, rule, choice).item(
             label, RESPONDS[dims], tag))
         first = block.items["|".join([ALL] * len(dims))]
@@ -104,18 +112,19 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
     filters = page_filters(m)
     demo = demo_run(con)
+    windows = read_windows(con)
     sections = [
-        *verdicts.sections(m, rule),
-        tiles_section(m, rule, filters, demo),
+        *verdicts.sections(m, rule, windows),
+        tiles_section(m, rule, filters, demo, windows),
         *coverage.sections(m, "readmission"),
         *funnel_sections(m["readmission_funnel"], rule),
-        area_section(m["readmission_rates"], rule, filters),
+        area_section(m["readmission_rates"], rule, filters, windows),
         *coverage.sections(m, "reciprocity"),
         activity_section(m["timebank_activity"], rule, filters),
-        quarter_section(m["readmission_rates"], rule, filters),
+        quarter_section(m["readmission_rates"], rule, filters, windows),
         *coverage.sections(m, "reoffending"),
-        cohort_section(m["reoffending_rates"], rule, filters),
-        jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters),
+        cohort_section(m["reoffending_rates"], rule, filters, windows),
+        jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters, windows),
         *coverage.sections(m, "wellbeing"),
         *distance_sections(m["wellbeing_change"], rule, filters),
         change_table_section(m["wellbeing_change"], rule),

@@ -28,6 +28,7 @@ import pandas as pd
 from dashboards.filters import ALL, Item
 from dashboards.labels import plural
 from dashboards.tiles import judge, pct, summary, tile
+from dashboards.windows import NHS_MOJ, Windows
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.intervals import wilson_interval
 
@@ -170,7 +171,7 @@ def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, agains
 
 
 def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                tb: str, area: str, year: str) -> Headline:
+                tb: str, area: str, year: str, windows: Windows = NHS_MOJ) -> Headline:
     chosen = [(d, v) for d, v in (("timebank", tb), ("area", area), ("quarter", year)) if v != ALL]
     if len(chosen) > 1:
         return _none("not available for this combination", "readmission rates are broken down by one of time bank, "
@@ -187,7 +188,8 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
                         judge(e["rd_ci_low"], e["rd_ci_high"], 0.0, True), f"matched comparison {pct(e['comparison_rate'])}",
-                        "Emergency readmission within 30 days (NHS), participants against a matched comparison group.",
+                        f"Emergency readmission {windows.readmitted_within}{' (NHS)' if windows.nhs else ''}, "
+                        "participants against a matched comparison group.",
                         "Matched comparison")
     if chosen:
         dim, value = chosen[0]
@@ -200,11 +202,12 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
     bench = None if bench == SUPPRESSED else bench
     return _crude(rows["readmissions"].sum(), rows["discharges"].sum(), bench, rule, "all discharges",
                   "discharges", "No matched comparison exists for one time bank, area or year: this is the crude "
-                                "30-day emergency readmission rate, not risk-adjusted or matched.")
+                                f"{windows.readmission_lower} rate, not risk-adjusted or "
+                                "matched.")
 
 
 def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                tb: str, year: str) -> Headline:
+                tb: str, year: str, windows: Windows = NHS_MOJ) -> Headline:
     programme = "any_participation" if tb == ALL else f"timebank:{tb}"
     if rates is None or rates.empty:
         return _none("no reoffending data (justice extracts not supplied)")
@@ -218,7 +221,8 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                                 f"(95% CI {100 * e['ci_low']:+.1f} to {100 * e['ci_high']:+.1f})",
                                 f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, True),
                                 f"matched comparison {pct(e['comparison_value'])}",
-                                "Proven reoffending within a year (MoJ), against a matched comparison group.",
+                                f"{windows.reoffending}{' (MoJ)' if windows.moj else ''}, against a matched "
+                                "comparison group.",
                                 "Matched comparison")
     periods = rates["cohort_period"].astype(str)
     scope = periods == ALL if year == ALL else periods.str.startswith(year)

@@ -18,6 +18,7 @@ from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
 from dashboards.page import PALETTE, Section
+from dashboards.windows import NHS_MOJ, Windows
 from dashboards.labels import plural
 from dashboards.tiles import pct
 
@@ -96,7 +97,8 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
     return sections
 
 
-def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
+def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter],
+                 windows: Windows = NHS_MOJ) -> Section:
     title = "Readmission rate by area of residence"
     rows = None if rates is None else rates[rates["dimension"] == "area"].sort_values("value")
     if rows is None or rows.empty:
@@ -108,12 +110,12 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
 
     def build(choice: dict[str, str]) -> Item:
         area = labels.area(choice["area"])
-        figure = charts.rate_bars(shown, "value", title, "readmitted within 30 days (%)", bench)
+        figure = charts.rate_bars(shown, "value", title, f"readmitted {windows.readmitted_within} (%)", bench)
         figure.update_traces(marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]])
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")
-        return Item(f"Crude 30-day emergency readmission rate in {plural(len(shown), 'area')} against all discharges "
+        return Item(f"Crude {windows.readmission_lower} rate in {plural(len(shown), 'area')} against all discharges "
                     f"({pct(bench)}).{focus}", figure)
 
     return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (highlighted in orange).",
@@ -129,7 +131,8 @@ def _in_percent(table: pd.DataFrame, key: str) -> pd.DataFrame:
     return published
 
 
-def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
+def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter],
+                    windows: Windows = NHS_MOJ) -> Section:
     title = "Readmission rate by quarter"
     rows = None if rates is None else rates[rates["dimension"] == "quarter"].sort_values("value")
     if rows is None or rows.empty:
@@ -143,9 +146,9 @@ def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: l
         listed = published if year == ALL else published[published["quarter"].astype(str).str.startswith(year)]
         if picked.empty:
             return Item(f"No published quarter in {year}.", charts.no_data(title), table=listed)
-        figure = charts.rate_bars(picked, "value", title, "readmitted within 30 days (%)")
+        figure = charts.rate_bars(picked, "value", title, f"readmitted {windows.readmitted_within} (%)")
         high = picked.loc[picked["rate"].idxmax()]
-        return Item(f"Crude 30-day emergency readmission rate in {plural(len(picked), 'quarter')} "
+        return Item(f"Crude {windows.readmission_lower} rate in {plural(len(picked), 'quarter')} "
                     f"({'all years' if year == ALL else year}), from {pct(picked['rate'].min())} to "
                     f"{pct(picked['rate'].max())}; highest in {high['value']}. Bars show 95% Wilson intervals.", figure,
                     table=listed)

@@ -17,6 +17,7 @@ from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
 from dashboards.labels import plural
 from dashboards.page import PALETTE, Section
+from dashboards.windows import NHS_MOJ, Windows
 from dashboards.wording import rate_difference_sentence
 from models.intervals import wilson_interval
 
@@ -29,7 +30,8 @@ def _per_100(k: float, n: float) -> int:
     return int(100 * k / n + 0.5)
 
 
-def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter]) -> Section:
+def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter],
+                   windows: Windows = NHS_MOJ) -> Section:
     title = "Proven reoffending by cohort quarter"
     rows = None if rates is None else rates[(rates["event_type"] == ALL) & (rates["cohort_period"] != ALL)]
     if rows is None or rows.empty:
@@ -66,7 +68,7 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
                          "arrayminus": 100 * (g["binary_rate"] - g["ci_low"])}))
         if not drawn:
             return Item("No cohort of this selection is large enough to publish.", charts.no_data(title), table=listed)
-        figure.update_layout(title=title, yaxis_title="reoffended within a year (%)", height=400, yaxis_rangemode="tozero",
+        figure.update_layout(title=title, yaxis_title=f"reoffended {windows.reoffending_within} (%)", height=400, yaxis_rangemode="tozero",
                              xaxis={"categoryorder": "category ascending"})
         gap = (f" No {' or '.join(missing)} cohort of this selection is large enough to publish, so that line is not drawn."
                if missing else "")
@@ -105,7 +107,7 @@ def _cohort_table(final: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
 
 
 def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                filters: list[Filter]) -> Section:
+                filters: list[Filter], windows: Windows = NHS_MOJ) -> Section:
     title = "Reoffending: for every 100 people"
     if rates is None or rates.empty:
         return unavailable(title, {"marts.reoffending_rates": rates})
@@ -129,7 +131,7 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                 return Item("Too few people in this selection to publish a comparison.", charts.no_data(title))
             k, n, kc, nc = (rule.published(x) for x in (k, n, kc, nc))  # per 100 from the published counts
             comp, part = _per_100(kc, nc), _per_100(k, n)
-            words = (f"For every 100 non-participants, {comp} reoffended within a year; for every 100 participants, {part}. "
+            words = (f"For every 100 non-participants, {comp} reoffended {windows.reoffending_within}; for every 100 participants, {part}. "
                      "These are crude rates over the final cohorts: no matched comparison could be published, so the "
                      "difference may reflect who took part rather than the programme.")
             basis = f"crude, not matched; n ≈ {rule.count(n)} participants, {rule.count(nc)} non-participants"

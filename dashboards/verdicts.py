@@ -28,6 +28,7 @@ from dashboards.labels import pct, plural
 from dashboards.marts import column
 from dashboards.page import PALETTE, Section
 from dashboards.tiles import RAG, judge
+from dashboards.windows import NHS_MOJ, Windows
 from dashboards.wording import difference_sentence, direction, rate_difference_sentence
 from models.disclosure import SUPPRESSED, DisclosureRule
 
@@ -107,8 +108,8 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
     return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **published(e), **base)
 
 
-def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
-    outcome = "30-day emergency readmission"
+def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register, windows: Windows = NHS_MOJ) -> dict:
+    outcome = windows.readmission
 
     def not_estimable(e):
         if e["status"] != "estimated" or pd.isna(e["risk_difference"]):
@@ -121,7 +122,12 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return dict(participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
                     difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
                     verdict=e["verdict"], rag=rag,
-                    sentence=f"{rule.text(str(e['jdl_statement'] or ''))} {rate_difference_sentence(est, low, high)}")
+                    sentence=f"{rule.text(per_100(e))} {rate_difference_sentence(est, low, high)}")
+
+    def per_100(e) -> str:
+        # the model writes its JDL sentence with a fixed "within 30 days" (models/readmission/effects.py): the page
+        # names the window the run used, as the design sentence beside it does
+        return str(e["jdl_statement"] or "").replace("readmitted within 30 days", f"readmitted {windows.readmitted_within}")
 
     rows = None if effects is None else effects[effects["comparison"] == "any"]
     return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, register,
@@ -129,8 +135,8 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
                        (("participant_rate", "comparison_rate"), "were readmitted"))
 
 
-def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
-    outcome = "Proven reoffending within a year"
+def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register, windows: Windows = NHS_MOJ) -> dict:
+    outcome = windows.reoffending
 
     def not_estimable(e):
         if bool(e["estimable"]) and pd.notna(e["estimate"]):
@@ -199,10 +205,12 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
                          f"{plural(listed, 'outcome')} could be valued.{made_up}")
 
 
-def rows(m: dict, rule: DisclosureRule) -> pd.DataFrame:
+def rows(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> pd.DataFrame:
+    """``windows``: the readmission window and reoffending follow-up the run used (:func:`dashboards.windows.read_windows`),
+    which name the two outcomes."""
     register = m.get("effect_register")
-    return pd.DataFrame([readmission_row(m["readmission_effects"], rule, register),
-                         reoffending_row(m["reoffending_effects"], rule, register),
+    return pd.DataFrame([readmission_row(m["readmission_effects"], rule, register, windows),
+                         reoffending_row(m["reoffending_effects"], rule, register, windows),
                          wellbeing_row(m["wellbeing_effects"], rule, register),
                          sroi_row(m["social_value"], m["impact_map"])], columns=COLUMNS)
 
@@ -265,8 +273,8 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
                                 showlegend=True)
 
 
-def sections(m: dict, rule: DisclosureRule) -> list[Section]:
-    frame = rows(m, rule)
+def sections(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> list[Section]:
+    frame = rows(m, rule, windows)
     published = rule.no_counts(frame, "n_matched is already published through the rule; a result on a suppressed "
                                       "group has no estimate or verdict", "verdicts")
     said = frame[frame["verdict"].notna()]

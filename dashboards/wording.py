@@ -13,6 +13,7 @@ import pandas as pd
 
 from dashboards import labels
 from dashboards.tiles import judge
+from dashboards.windows import NHS_MOJ, Windows
 
 from models.disclosure import DisclosureRule
 
@@ -145,13 +146,14 @@ def _role(register: pd.DataFrame | None, family: str, programme: str, outcome: s
 
 def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | None, wellbeing: pd.DataFrame | None,
                social_value: pd.DataFrame | None, rule: DisclosureRule, cox: pd.DataFrame | None = None,
-               register: pd.DataFrame | None = None) -> pd.DataFrame:
+               register: pd.DataFrame | None = None, windows: Windows = NHS_MOJ) -> pd.DataFrame:
     """Every comparison's row. ``cox`` is the published Cox table (dashboards.evaluator.published_cox); ``register``
-    is ``marts.effect_register`` when built (analysis role: primary or exploratory, comparisons in the run)."""
+    is ``marts.effect_register`` when built (analysis role: primary or exploratory, comparisons in the run);
+    ``windows``: the readmission window and reoffending follow-up the run used, which name the outcomes."""
     rows = []
     for r in ([] if readmission is None else readmission.to_dict("records")):
-        rows.append(statement(f"Readmission within 30 days: {r['comparison']}", r["verdict"], _n(r["n_matched"]),
-                              "30-day emergency readmission", _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
+        rows.append(statement(f"Readmission {windows.readmitted_within}: {r['comparison']}", r["verdict"],
+                              _n(r["n_matched"]), windows.readmission, _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
                               tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
                               r["max_abs_smd_after"], r["covariates"], rule,
                               (r["participant_rate"], r["comparison_rate"]))
@@ -159,7 +161,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
         rows.append(statement(f"Proven reoffending: {labels.programme(r['programme'])}", r["verdict"], _n(r["n_matched"]),
-                              "Proven reoffending within a year", _pct(r["participant_value"]), _pct(r["comparison_value"]),
+                              windows.reoffending, _pct(r["participant_value"]), _pct(r["comparison_value"]),
                               tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
                               r["max_abs_smd"], r["covariates"], rule,
                               (r["participant_value"], r["comparison_value"]))

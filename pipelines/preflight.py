@@ -7,6 +7,9 @@ ingest step in turn:
 * the settings file (``OUTCOMES_CONFIG``) is read and validated against ``OutcomesConfig``;
   each broken rule names its field (``readmission.window_max_days``), and an unknown key gets
   the closest known key of its section as a suggestion (``difflib``, ratio >= 0.6);
+* the impact map the settings name (``social_value.impact_map``; in demo mode, the demo's) is read
+  and validated as the social-value step will read it, and its further proxy tables must exist, so
+  a mistake in the map stops the run here rather than at the social-value step, after the models;
 * outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
 * the input folder must exist and hold at least one file of a source of the contract
   (the names ``pipelines.ingest.readers.discover`` reads);
@@ -92,6 +95,33 @@ def config_problems(config_path: str) -> list[str]:
     return []
 
 
+def impact_map_problems(config_path: str, demo: bool) -> list[str]:
+    """The impact map the run will value (and the proxy tables beside it) can be read and breaks no rule of the map.
+
+    Checked only when the settings themselves are valid (their problems are reported by :func:`config_problems`)."""
+    from models.social_value.errors import SocialValueError
+    from models.social_value.impact_map import load_impact_map
+
+    try:
+        settings = load_config(config_path or None).social_value
+    except ConfigError:
+        return []
+    path = settings.map_path(demo)
+    if path is None:
+        return []
+    found = []
+    if not Path(path).is_file():
+        found.append(f"impact map {path} (social_value.impact_map) does not exist")
+    else:
+        try:
+            load_impact_map(path)
+        except SocialValueError as err:
+            found.append(f"impact map (social_value.impact_map): {err}")
+    found += [f"proxy table {p} (social_value.proxy_tables) does not exist" for p in settings.proxy_tables
+              if not Path(p).is_file()]
+    return found
+
+
 def key_problems(demo: bool) -> list[str]:
     """The pseudonym key must be set and long enough, outside demo mode."""
     if demo:
@@ -136,7 +166,7 @@ def _writable_folder(folder: Path, what: str) -> list[str]:
 
 def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> list[str]:
     """Every reason the run cannot start; [] when it can."""
-    return [*config_problems(config_path), *key_problems(demo), *input_problems(input_dir),
+    return [*config_problems(config_path), *impact_map_problems(config_path, demo), *key_problems(demo), *input_problems(input_dir),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
             *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
 

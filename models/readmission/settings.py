@@ -178,6 +178,15 @@ class ReadmissionSettings(BaseModel):
         clash = sorted({"const", "treated", "readmitted"} & set(v))
         if clash:
             raise ValueError(f"covariates cannot take the name of a model term: {clash}; rename the column")
+        if len(set(v)) != len(v):
+            raise ValueError(f"covariates list a column twice: {list(v)}")
+        return v
+
+    @field_validator("matching_covariates", "before_after_covariates")
+    @classmethod
+    def _some(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("name at least one covariate to match on (e.g. age)")
         return v
 
     @model_validator(mode="after")
@@ -186,6 +195,10 @@ class ReadmissionSettings(BaseModel):
             raise ValueError("readmission window: window_max_days must be >= window_min_days")
         if self.landmark_day is not None and self.landmark_day > self.window_max_days:
             raise ValueError("landmark_day must fall inside the readmission window (<= window_max_days)")
+        if self.design == "landmark" and self.landmark_day is None and self.landmark > self.window_max_days:
+            raise ValueError(f"design landmark: its default day, enrolment_days_after_discharge "
+                             f"({self.enrolment_days_after_discharge}), falls after window_max_days "
+                             f"({self.window_max_days}); set landmark_day inside the readmission window")
         return self
 
     @property

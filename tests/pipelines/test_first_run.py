@@ -73,6 +73,30 @@ def test_negative_window_names_the_field(tmp_path):
     assert "`readmission.window_max_days`: input should be greater than or equal to 0 (got -3)" in problem
 
 
+def test_landmark_day_by_default_after_a_shortened_window_is_refused(tmp_path):
+    """window_max_days 7 with design landmark and no landmark_day: time zero defaulted to day 14, after the window,
+    and the run published '0 were readmitted ... likely between +nan and +nan points' with exit code 0."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "`readmission`: value error, design landmark: its default day, enrolment_days_after_discharge (14), falls " \
+           "after window_max_days (7); set landmark_day inside the readmission window" in problem
+    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n  landmark_day: 5\n")
+    assert preflight.config_problems(str(cfg)) == []
+    cfg.write_text("readmission:\n  window_max_days: 7\n")  # risk_set: no landmark, nothing to check
+    assert preflight.config_problems(str(cfg)) == []
+
+
+def test_matching_covariates_empty_or_twice_are_refused(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  matching_covariates: []\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "`readmission.matching_covariates`: value error, name at least one covariate to match on" in problem
+    cfg.write_text("readmission:\n  matching_covariates: [age, sex, age]\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "`readmission.matching_covariates`: value error, covariates list a column twice" in problem
+
+
 def test_key_rules(monkeypatch):
     monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
     assert "is not set" in preflight.key_problems(demo=False)[0]
@@ -103,7 +127,47 @@ def test_output_folder_under_a_file(tmp_path):
     assert preflight._writable_folder(tmp_path / "new" / "site", "output folder") == []
 
 
+def _demo_map_with(tmp_path: Path, old: str, new: str) -> Path:
+    """The demo's impact map, beside its unit-cost table, with one line changed; a settings file naming it."""
+    demo = REPO / "data" / "demo"
+    text = (demo / "impact_map.yaml").read_text()
+    assert text.count(old) == 1
+    (tmp_path / "impact_map.yaml").write_text(text.replace(old, new))
+    (tmp_path / "illustrative_unit_costs.csv").write_text((demo / "illustrative_unit_costs.csv").read_text())
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("social_value:\n  impact_map: impact_map.yaml\n")
+    return cfg
+
+
+def test_impact_map_breaking_a_rule_is_named_before_the_run(tmp_path):
+    """An evaluator raised the well-being deadweight from 25 to 60 and kept its sensitivity range 10-50: the run
+    used to stop at the social-value step, after every model, with 8 steps (the pages) not run."""
+    cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
+    [problem] = preflight.impact_map_problems(str(cfg), demo=False)
+    assert problem.startswith("impact map (social_value.impact_map): ")
+    assert "outcome 'better_wellbeing', field 'ranges.deadweight': the range 10-50 does not contain the base value" in problem
+    assert preflight.impact_map_problems(str(_demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION",
+                                                                      "deadweight: 40                # ASSUMPTION")),
+                                         demo=False) == []
+
+
+def test_missing_impact_map_and_proxy_table_are_named(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("social_value:\n  impact_map: nope.yaml\n  proxy_tables: [costs.csv]\n")
+    assert preflight.impact_map_problems(str(cfg), demo=False) == [
+        f"impact map {tmp_path / 'nope.yaml'} (social_value.impact_map) does not exist",
+        f"proxy table {tmp_path / 'costs.csv'} (social_value.proxy_tables) does not exist"]
+    assert preflight.impact_map_problems("", demo=False) == []  # no map outside demo mode: nothing to value
+    assert preflight.impact_map_problems("", demo=True) == []  # the demo's own map is valid
+
+
 # ------------------------------------------------------------------ the bad starts, from the terminal
+
+def test_bad_impact_map_stops_before_the_run(tmp_path):
+    cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
+    assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "field 'ranges.deadweight'")
+    assert not (tmp_path / "w.duckdb").exists()
+
 
 def test_bad_settings_stop_before_the_run(tmp_path):
     cfg = tmp_path / "settings.yaml"

@@ -1,0 +1,98 @@
+"""The outcome windows a run used, in the words the pages name their outcomes with.
+
+The readmission window (``readmission.window_min_days`` / ``window_max_days``, NHS: days 0-29)
+and the reoffending follow-up (``reoffending.follow_up_days``, MoJ: 365) are settings; a page
+that says "30-day emergency readmission" or "within a year" must say so only when the run that
+wrote the figures used those windows. Each is read from the configuration recorded in
+``meta.runs`` for the run that wrote its effects mart (the latest run when that one is not
+recorded), so a title always describes the figure beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+
+from dashboards.marts import read
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The readmission window (first and last day after discharge) and the reoffending follow-up, in days."""
+
+    readmission_first: int = 0
+    readmission_last: int = 29
+    reoffending_days: int = 365
+
+    @property
+    def nhs(self) -> bool:
+        """The NHS indicator's window (days 0-29 after discharge)."""
+        return (self.readmission_first, self.readmission_last) == (0, 29)
+
+    @property
+    def moj(self) -> bool:
+        """The MoJ's one-year follow-up."""
+        return self.reoffending_days == 365
+
+    @property
+    def readmitted_within(self) -> str:
+        """'within 30 days' for the NHS window 0-29; 'within 14 days' for 0-13; 'on days 2-29 after discharge'."""
+        if self.readmission_first == 0:
+            return f"within {self.readmission_last + 1} days"
+        return f"on days {self.readmission_first}-{self.readmission_last} after discharge"
+
+    @property
+    def readmission(self) -> str:
+        """The outcome's name: '30-day emergency readmission' (NHS I02040) or the window used instead."""
+        if self.readmission_first == 0:
+            return f"{self.readmission_last + 1}-day emergency readmission"
+        return f"Emergency readmission {self.readmitted_within}"
+
+    @property
+    def readmission_lower(self) -> str:
+        """The outcome's name inside a sentence."""
+        return self.readmission[0].lower() + self.readmission[1:]
+
+    @property
+    def reoffending_within(self) -> str:
+        """'within a year' for the MoJ's 365 days, else 'within N days'."""
+        return "within a year" if self.reoffending_days == 365 else f"within {self.reoffending_days} days"
+
+    @property
+    def reoffending(self) -> str:
+        return f"Proven reoffending {self.reoffending_within}"
+
+
+NHS_MOJ = Windows()
+
+
+def _config(runs, run_id: str | None) -> dict:
+    """The recorded configuration of ``run_id``, else of the latest run; {} when none is recorded."""
+    if runs is None or runs.empty:
+        return {}
+    mine = runs[runs["run_id"] == run_id] if run_id is not None else runs.iloc[:0]
+    chosen = (mine if not mine.empty else runs).sort_values("recorded_at")["config"].iloc[-1]
+    try:
+        return json.loads(chosen) if chosen else {}
+    except (TypeError, ValueError):
+        return {}
+
+
+def _writer(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    frame = read(con, table)
+    if frame is None or frame.empty or "run_id" not in frame.columns:
+        return None
+    ids = frame["run_id"].dropna()
+    return None if ids.empty else str(ids.iloc[0])
+
+
+def read_windows(con: duckdb.DuckDBPyConnection) -> Windows:
+    """The windows of the runs that wrote ``marts.readmission_effects`` and ``marts.reoffending_effects``."""
+    runs = read(con, "meta.runs")
+    readmission = _config(runs, _writer(con, "marts.readmission_effects")).get("readmission") or {}
+    reoffending = _config(runs, _writer(con, "marts.reoffending_effects")).get("reoffending") or {}
+    return Windows(readmission_first=int(readmission.get("window_min_days", NHS_MOJ.readmission_first)),
+                   readmission_last=int(readmission.get("window_max_days", NHS_MOJ.readmission_last)),
+                   reoffending_days=int(reoffending.get("follow_up_days", NHS_MOJ.reoffending_days)))
