@@ -125,9 +125,7 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
                     sentence=f"{rule.text(per_100(e))} {rate_difference_sentence(est, low, high)}")
 
     def per_100(e) -> str:
-        # the model writes its JDL sentence with a fixed "within 30 days" (models/readmission/effects.py): the page
-        # names the window the run used, as the design sentence beside it does
-        return str(e["jdl_statement"] or "").replace("readmitted within 30 days", f"readmitted {windows.readmitted_within}")
+        return str(e["jdl_statement"] or "")  # the model's sentence names the window the run used
 
     rows = None if effects is None else effects[effects["comparison"] == "any"]
     return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, register,

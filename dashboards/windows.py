@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from dashboards.marts import read
+from models.readmission.settings import readmitted_within
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,8 @@ class Windows:
 
     @property
     def readmitted_within(self) -> str:
-        """'within 30 days' for the NHS window 0-29; 'within 14 days' for 0-13; 'on days 2-29 after discharge'."""
-        if self.readmission_first == 0:
-            return f"within {self.readmission_last + 1} days"
-        return f"on days {self.readmission_first}-{self.readmission_last} after discharge"
+        """'within 30 days' for the NHS window 0-29 (:func:`models.readmission.settings.readmitted_within`)."""
+        return readmitted_within(self.readmission_first, self.readmission_last)
 
     @property
     def readmission(self) -> str:

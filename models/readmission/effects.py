@@ -134,7 +134,7 @@ def run_comparison(df: pd.DataFrame, settings: ReadmissionSettings, treatment: s
     return estimate_effect(
         df, treatment, "readmitted", covs, "binary", method=settings.method, caliper=settings.caliper,
         ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *settings.exact], seed=settings.seed,
-        cluster="person_id", outcome_label="were readmitted within 30 days", **kw,
+        cluster="person_id", outcome_label=f"were readmitted {settings.readmitted_within}", **kw,
     )
 
 

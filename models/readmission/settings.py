@@ -41,6 +41,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+def readmitted_within(first_day: int, last_day: int) -> str:
+    """The readmission window in words: 'within 30 days' for the NHS window (days 0-29 after discharge), 'within 14
+    days' for 0-13, 'on days 2-29 after discharge' when it does not start on the discharge day."""
+    if first_day == 0:
+        return f"within {last_day + 1} days"
+    return f"on days {first_day}-{last_day} after discharge"
+
+
 class ReadmissionSettings(BaseModel):
     """All parameters of the readmission, funnel, before/after and service-use measures."""
 
@@ -205,6 +213,11 @@ class ReadmissionSettings(BaseModel):
     def landmark(self) -> int:
         """Day of the landmark design's time zero (landmark_day, else the grace period)."""
         return self.enrolment_days_after_discharge if self.landmark_day is None else self.landmark_day
+
+    @property
+    def readmitted_within(self) -> str:
+        """This window in words (:func:`readmitted_within`)."""
+        return readmitted_within(self.window_min_days, self.window_max_days)
 
     @property
     def follow_up_days(self) -> int:

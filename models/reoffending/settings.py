@@ -162,6 +162,13 @@ class ReoffendingSettings(BaseModel):
                 raise ValueError(f"{name} names columns that are not in covariates: {extra}")
         if self.landmark_day is not None and self.landmark_day >= self.follow_up_days:
             raise ValueError("landmark_day must fall inside the follow-up (< follow_up_days)")
+        if self.design in ("risk_set", "landmark") and self.landmark_day is None \
+                and self.participation_window_days >= self.follow_up_days:
+            time_zero = "its time zero" if self.design == "landmark" else "the last trial's time zero"
+            raise ValueError(f"design {self.design}: {time_zero}, participation_window_days "
+                             f"({self.participation_window_days}), falls after the follow-up (follow_up_days "
+                             f"{self.follow_up_days}), leaving nothing to follow; shorten the participation window"
+                             + (" or set landmark_day inside the follow-up" if self.design == "landmark" else ""))
         return self
 
     def describe(self) -> str:

@@ -23,8 +23,8 @@ READMISSION = pd.DataFrame({
     "comparison": ["any"], "status": ["estimated"], "verdict": ["inconclusive"], "n_matched": [300],
     "participant_rate": [0.05], "comparison_rate": [0.07], "risk_difference": [-0.02], "rd_ci_low": [-0.05],
     "rd_ci_high": [0.01], "max_abs_smd_after": [0.05], "covariates": ["age, sex"],
-    "jdl_statement": ["For every 100 people in the comparison group, 7 were readmitted within 30 days; for every 100 "
-                      "participants, 5 were."],
+    "jdl_statement": ["For every 100 people in the comparison group, 7 were readmitted within 14 days; for every 100 "
+                      "participants, 5 were."],  # as the model words it for the window 0-13
     "design_sentence": ["Follow-up starts on the day each participant started and runs to day 13 after discharge."],
 })
 REOFFENDING = pd.DataFrame({

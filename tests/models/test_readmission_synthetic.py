@@ -163,3 +163,12 @@ def test_service_use_change_on_synthetic_data(synthetic):
     # mental health and social care are untouched by the simulation: their intervals cover 0
     for service in ("mental_health", "social_care"):
         assert rows.loc[service, "ci_low"] <= 0 <= rows.loc[service, "ci_high"]
+
+
+def test_the_statement_names_the_window_of_the_settings(synthetic):
+    """The per-100 sentence says the window the comparison counted: 'within 14 days' for days 0-13."""
+    con = synthetic[0]
+    short, _ = readmission_effects(discharges_frame(con), SETTINGS.model_copy(update={"window_max_days": 13}))
+    usual, _ = readmission_effects(discharges_frame(con), SETTINGS)
+    assert short["jdl_statement"].str.contains("were readmitted within 14 days").all()
+    assert usual["jdl_statement"].str.contains("were readmitted within 30 days").all()

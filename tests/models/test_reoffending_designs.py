@@ -85,3 +85,16 @@ def test_effects_carry_the_design_columns():
     assert row.share_participants_matched == pytest.approx(row.n_matched / row.n_participants)
     assert row.estimand in ("ATT", "effect on the matched participants")
     assert np.isfinite(row.ci_low) and np.isfinite(row.ci_high)
+
+
+@pytest.mark.parametrize("design", ["risk_set", "landmark"])
+def test_a_participation_window_reaching_past_the_follow_up_is_refused(design):
+    """follow_up_days 60 with the default participation window of 90 days: a time zero past the follow-up left
+    nothing to follow ('duration must be > 0' on every row, exit 0); refused with the keys named."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"participation_window_days \(90\), falls after the follow-up "
+                                              r"\(follow_up_days 60\)"):
+        ReoffendingSettings(follow_up_days=60, design=design)
+    assert ReoffendingSettings(follow_up_days=60, design=design, participation_window_days=30).follow_up_days == 60
+    assert ReoffendingSettings(follow_up_days=60, design="exposure_window").follow_up_days == 60
