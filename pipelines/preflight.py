@@ -110,12 +110,20 @@ def expected_file_names() -> str:
     return ", ".join(f"{s}.csv" for s in SOURCES)
 
 
-def input_problems(input_dir: str) -> list[str]:
-    """The input folder must exist and hold at least one file of a source."""
+def input_folder_problems(input_dir: str) -> list[str]:
+    """The input folder must exist (every run, also one launched from the UI: ``Settings.setup_for_execution``)."""
     folder = Path(input_dir)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) {what}"]
+    return []
+
+
+def input_problems(input_dir: str) -> list[str]:
+    """The input folder must exist and hold at least one file of a source."""
+    folder = Path(input_dir)
+    if input_folder_problems(input_dir):
+        return input_folder_problems(input_dir)
     if not any(discover(folder, s) for s in SOURCES):
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
                 f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"]

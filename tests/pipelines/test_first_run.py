@@ -169,3 +169,44 @@ def test_failing_step_is_told_once(tmp_path):
     assert "required column(s) timebank_id, amount, period_start, period_end missing" in failed[0]
     assert "not executed" not in text.lower()
     assert any("later step(s) did not run" in line for line in out)
+
+
+# ------------------------------------------------------------------ the same mistakes in a run launched from the UI
+
+def ui_run(tmp_path: Path, **settings):
+    """"Materialize all" (Dagster's implicit asset job), with the settings as the UI's launchpad gives them."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    config = {"input_dir": str(FIXTURES / "valid"), "output_dir": str(tmp_path / "site"), "config_path": "", "demo": True,
+              **settings}
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        return job.execute_in_process(
+            run_config={"resources": {"settings": {"config": config},
+                                      "warehouse": {"config": {"path": str(tmp_path / "w.duckdb")}}}},
+            instance=instance, raise_on_error=False)
+
+
+def refused_in_ui(result, tmp_path: Path) -> str:
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_START"], "no step may start"
+    [failure] = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    assert not (tmp_path / "w.duckdb").exists()
+    return failure.event_specific_data.error.message
+
+
+def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
+    # before: every step succeeded on no files, and the pages showed an empty warehouse
+    message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
+    assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
+
+
+def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
+    # before: each ingest step failed in turn with pydantic's traceback
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("ingest:\n  max_quarantined_shar: 0.1\nreadmission:\n  window_max_days: -3\n")
+    message = refused_in_ui(ui_run(tmp_path, config_path=str(cfg)), tmp_path)
+    assert "`ingest.max_quarantined_shar` is not a known setting: did you mean `max_quarantined_share`?" in message
+    assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
