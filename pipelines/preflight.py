@@ -10,6 +10,9 @@ ingest step in turn:
 * outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
 * the input folder must exist and hold at least one file of a source of the contract
   (the names ``pipelines.ingest.readers.discover`` reads);
+* every text file of a source must have the header its ingest needs: no required column missing
+  or repeated, and a mapped file must fit its mapping (``pipelines.ingest.stage.header_problems``,
+  the ingest step's own rules and messages);
 * the output and warehouse folders must be creatable and writable.
 """
 
@@ -130,6 +133,19 @@ def input_problems(input_dir: str) -> list[str]:
     return []
 
 
+def file_problems(input_dir: str, config_path: str) -> list[str]:
+    """Every text file of a source whose header ingest would refuse (a missing or repeated column, a mapping it does
+    not fit): file, line 1, column and rule, as the ingest step would say it, but before the run starts."""
+    from pipelines.ingest.stage import header_problems
+
+    if input_folder_problems(input_dir) or config_problems(config_path):
+        return []
+    config = load_config(config_path or None)
+    base = Path(config_path).parent if config_path else None
+    return [str(err) for source in SOURCES
+            for err in header_problems(source, Path(input_dir), config.mappings.for_source(source), base)]
+
+
 def _writable_folder(folder: Path, what: str) -> list[str]:
     """``folder`` exists (or its nearest existing parent does) as a writable directory."""
     probe = folder
@@ -145,6 +161,7 @@ def _writable_folder(folder: Path, what: str) -> list[str]:
 def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> list[str]:
     """Every reason the run cannot start; [] when it can."""
     return [*config_problems(config_path), *key_problems(demo), *input_problems(input_dir),
+            *file_problems(input_dir, config_path),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
             *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
 

@@ -158,7 +158,8 @@ def test_failing_step_is_told_once(tmp_path):
     inputs.mkdir()
     for f in (FIXTURES / "valid").iterdir():
         (inputs / f.name).write_bytes(f.read_bytes())
-    (inputs / "grants.csv").write_text("grant_id,funder\nG1,F\n")
+    # a file only the step can find unreadable (a header the preflight reads is checked before the run)
+    (inputs / "grants_2024.parquet").write_bytes(b"not parquet at all")
     proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
     out = lines(proc)
     text = "\n".join(out)
@@ -166,7 +167,7 @@ def test_failing_step_is_told_once(tmp_path):
     assert len(out) < 60 and "Traceback" not in text
     failed = [line for line in out if "failed:" in line]
     assert len(failed) == 1 and failed[0].strip().startswith("Step staging/grants failed:")
-    assert "required column(s) timebank_id, amount, period_start, period_end missing" in failed[0]
+    assert "grants_2024.parquet: cannot be read as PARQUET" in failed[0]
     assert "not executed" not in text.lower()
     assert any("later step(s) did not run" in line for line in out)
 
@@ -210,3 +211,44 @@ def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
     message = refused_in_ui(ui_run(tmp_path, config_path=str(cfg)), tmp_path)
     assert "`ingest.max_quarantined_shar` is not a known setting: did you mean `max_quarantined_share`?" in message
     assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
+
+
+# ------------------------------------------------------------------ a file's header, before the run
+
+def copy_fixtures(tmp_path: Path) -> Path:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for f in (FIXTURES / "valid").iterdir():
+        (inputs / f.name).write_bytes(f.read_bytes())
+    return inputs
+
+
+def test_renamed_column_stops_before_the_run(tmp_path):
+    # before: the run started, staging/persons failed after the other sources' steps, and 40 steps did not run
+    inputs = copy_fixtures(tmp_path)
+    persons = inputs / "persons.csv"
+    persons.write_text(persons.read_text().replace("birth_date", "date_of_birth", 1))
+    text = assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs)),
+                          f"{persons}: line 1: required column(s) birth_date missing from the header",
+                          "[rule: required_column]")
+    assert text.count("\n  - ") == 1, text
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_header_rules_as_ingest_says_them(tmp_path):
+    from pipelines.ingest.stage import header_problems
+
+    inputs = copy_fixtures(tmp_path)
+    assert [header_problems(s, inputs) for s in ("persons", "grants", "offences")] == [[], [], []]
+    # Windows-1252 with semicolons, as a spreadsheet saves it: read as ingest reads it, nothing to say
+    (inputs / "grants.csv").write_bytes("grant_id;funder;timebank_id;amount;period_start;period_end\n"
+                                        "G1;Fondation Générale;TB01;100;2023-01-01;2023-12-31\n".encode("cp1252"))
+    assert header_problems("grants", inputs) == []
+    (inputs / "offences.csv").write_text("offence_id,person_id,offence_date,offence_group,is_breach\nO1,P001,2023-01-01,theft,false\n")
+    (inputs / "grants.csv").write_text("grant_id,Grant ID,timebank_id,amount,period_start,period_end\n")
+    [offences] = header_problems("offences", inputs)
+    [grants] = header_problems("grants", inputs)
+    assert (offences.rule, offences.line, offences.column) == ("required_column", 1, "proven_on")
+    assert (grants.rule, grants.line, grants.column) == ("unique_columns", 1, "grant_id")
+    (inputs / "grants.csv").write_text("")
+    assert [e.rule for e in header_problems("grants", inputs)] == ["header"]
