@@ -54,23 +54,39 @@ def test_misspelt_key_gets_the_likely_key(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("reoffending:\n  follow_up_dayz: 365\n")
     assert preflight.config_problems(str(cfg)) == [
-        f"settings file {cfg}: `reoffending.follow_up_dayz` is not a known setting: did you mean `follow_up_days`?"]
+        f"settings file {cfg}, line 2: `reoffending.follow_up_dayz` is not a known setting: did you mean `follow_up_days`?"]
 
 
 def test_unknown_section_and_far_key(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmision:\n  x: 1\ningest:\n  zzzz: 1\n")
-    prefix = f"settings file {cfg}: "
+    prefix = f"settings file {cfg}, line "
     assert sorted(preflight.config_problems(str(cfg))) == [
-        prefix + "`ingest.zzzz` is not a known setting",
-        prefix + "`readmision` is not a known setting: did you mean `readmission`?"]
+        prefix + "1: `readmision` is not a known setting: did you mean `readmission`?",
+        prefix + "4: `ingest.zzzz` is not a known setting"]
 
 
 def test_negative_window_names_the_field(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  window_max_days: -3\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert "`readmission.window_max_days`: input should be greater than or equal to 0 (got -3)" in problem
+    assert problem == (f"settings file {cfg}, line 2: `readmission.window_max_days`: input should be greater than or equal "
+                       "to 0 (got -3)")
+
+
+def test_wrong_type_bad_yaml_and_encoding_name_the_line(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("ingest:\n  as_of: 2025-03-31\n\nreadmission:\n  design: landmark\n  workers: two\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 6: `readmission.workers`: input should be a valid integer, unable to parse string "
+        "as an integer (got 'two')"]
+    # before: 'cannot be read as YAML: mapping values are not allowed here  in "<unicode string>", line 3, column 10'
+    cfg.write_text("readmission:\n  workers: 1\n   design: landmark\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 3, column 10: not valid YAML: mapping values are not allowed here"]
+    cfg.write_bytes("social_value:\n  impact_map: carte_d'impact_générale.yaml\n".encode("latin-1"))
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg} is not UTF-8 text (") and problem.endswith("save it as UTF-8")
 
 
 def test_key_rules(monkeypatch):
