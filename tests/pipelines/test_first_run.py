@@ -268,3 +268,17 @@ def test_header_rules_as_ingest_says_them(tmp_path):
     assert (grants.rule, grants.line, grants.column) == ("unique_columns", 1, "grant_id")
     (inputs / "grants.csv").write_text("")
     assert [e.rule for e in header_problems("grants", inputs)] == ["header"]
+
+
+def test_a_file_not_in_utf8_is_told_in_the_summary(tmp_path):
+    # before: read as Windows-1252 with a note kept only in meta.input_files; the terminal said nothing
+    inputs = copy_fixtures(tmp_path)
+    grants = inputs / "grants.csv"
+    grants.write_bytes(grants.read_text().replace("\n", "\nG099,Fondation Générale,TB01,100,2023-01-01,2023-12-31\n", 1)
+                       .encode("cp1252"))
+    proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
+    out = lines(proc)
+    assert proc.returncode == 0, "\n".join(out)
+    assert "  Note on grants.csv: line 2 is not UTF-8: read as Windows-1252; export as UTF-8 to be sure of accented " \
+           "letters" in out, "\n".join(out)
+    assert sum(line.startswith("  Note on ") for line in out) == 1
