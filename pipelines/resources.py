@@ -105,7 +105,7 @@ class Settings(dg.ConfigurableResource):
         ("Materialize all", the launchpad) or by a schedule starts here. Without it a broken settings file
         failed every step with a traceback, and a mistyped input folder gave a green run of empty tables.
         """
-        if context.dagster_run is None:  # a sensor's tick, not a run: the input-folder sensor skips a missing folder
+        if context.run is None:  # a sensor's tick, not a run: the input-folder sensor skips a missing folder
             return
         found = [*config_problems(self.config_path), *input_folder_problems(self.input_dir)]
         if found:

@@ -214,12 +214,14 @@ def refused_in_ui(result, tmp_path: Path) -> str:
     return failure.event_specific_data.error.message
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
 def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
     # before: every step succeeded on no files, and the pages showed an empty warehouse
     message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
     assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
 def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
     # before: each ingest step failed in turn with pydantic's traceback
     cfg = tmp_path / "settings.yaml"
