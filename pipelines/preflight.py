@@ -5,7 +5,7 @@ stops with a single short message (no traceback, exit code 2) instead of failing
 ingest step in turn:
 
 * the settings file (``OUTCOMES_CONFIG``) is read and validated against ``OutcomesConfig``;
-  each broken rule names its field (``readmission.window_max_days``), and an unknown key gets
+  each broken rule names its line and field (``line 2: readmission.window_max_days``), and an unknown key gets
   the closest known key of its section as a suggestion (``difflib``, ratio >= 0.6);
 * the impact map the settings name (``social_value.impact_map``; in demo mode, the demo's) is read
   and validated as the social-value step will read it, and its further proxy tables must exist, so
@@ -13,6 +13,9 @@ ingest step in turn:
 * outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
 * the input folder must exist and hold at least one file of a source of the contract
   (the names ``pipelines.ingest.readers.discover`` reads);
+* every text file of a source must have the header its ingest needs: no required column missing
+  or repeated, and a mapped file must fit its mapping (``pipelines.ingest.stage.header_problems``,
+  the ingest step's own rules and messages);
 * the output and warehouse folders must be creatable and writable.
 """
 
@@ -71,23 +74,55 @@ def _describe(error: dict) -> str:
     return f"`{field}`: {error['msg'][0].lower() + error['msg'][1:]} (got {error.get('input')!r})"
 
 
+def line_of(text: str, loc: tuple) -> int | None:
+    """The line (1-based) of the key at ``loc`` in the YAML ``text``, or of the deepest part of it found."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
 def config_problems(config_path: str) -> list[str]:
-    """Every broken rule in the settings file, one line each ([] when it is valid or not given)."""
+    """Every broken rule in the settings file, one line each, with its line ([] when it is valid or not given)."""
     if not config_path:
         return []
     path = Path(config_path)
     if not path.is_file():
         return [f"settings file {path} (OUTCOMES_CONFIG) does not exist"]
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        return [f"settings file {path} cannot be read as YAML: {err}"]
+        text = path.read_text()
+        raw = yaml.safe_load(text) or {}
+    except OSError as err:
+        return [f"settings file {path} cannot be read: {err}"]
+    except UnicodeDecodeError as err:
+        return [f"settings file {path} is not UTF-8 text ({err.reason} at byte {err.start}): save it as UTF-8"]
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = " ".join(filter(None, [getattr(err, "context", None), getattr(err, "problem", None)])) or str(err)
+        return [f"settings file {path}{where}: not valid YAML: {what}"]
     if not isinstance(raw, dict):
         return [f"settings file {path} must hold sections of settings (a YAML mapping)"]
     try:
         OutcomesConfig.model_validate(raw)
     except ValidationError as err:
-        return [f"settings file {path}: {_describe(e)}" for e in err.errors()]
+        def where(e: dict) -> str:
+            line = line_of(text, tuple(e["loc"]))
+            return f", line {line}" if line else ""
+        return [f"settings file {path}{where(e)}: {_describe(e)}" for e in err.errors()]
     try:
         load_config(path)
     except ConfigError as err:
@@ -140,16 +175,37 @@ def expected_file_names() -> str:
     return ", ".join(f"{s}.csv" for s in SOURCES)
 
 
-def input_problems(input_dir: str) -> list[str]:
-    """The input folder must exist and hold at least one file of a source."""
+def input_folder_problems(input_dir: str) -> list[str]:
+    """The input folder must exist (every run, also one launched from the UI: ``Settings.setup_for_execution``)."""
     folder = Path(input_dir)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) {what}"]
+    return []
+
+
+def input_problems(input_dir: str) -> list[str]:
+    """The input folder must exist and hold at least one file of a source."""
+    folder = Path(input_dir)
+    if input_folder_problems(input_dir):
+        return input_folder_problems(input_dir)
     if not any(discover(folder, s) for s in SOURCES):
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
                 f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"]
     return []
+
+
+def file_problems(input_dir: str, config_path: str) -> list[str]:
+    """Every text file of a source whose header ingest would refuse (a missing or repeated column, a mapping it does
+    not fit): file, line 1, column and rule, as the ingest step would say it, but before the run starts."""
+    from pipelines.ingest.stage import header_problems
+
+    if input_folder_problems(input_dir) or config_problems(config_path):
+        return []
+    config = load_config(config_path or None)
+    base = Path(config_path).parent if config_path else None
+    return [str(err) for source in SOURCES
+            for err in header_problems(source, Path(input_dir), config.mappings.for_source(source), base)]
 
 
 def _writable_folder(folder: Path, what: str) -> list[str]:
@@ -166,7 +222,8 @@ def _writable_folder(folder: Path, what: str) -> list[str]:
 
 def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> list[str]:
     """Every reason the run cannot start; [] when it can."""
-    return [*config_problems(config_path), *impact_map_problems(config_path, demo), *key_problems(demo), *input_problems(input_dir),
+    return [*config_problems(config_path), *impact_map_problems(config_path, demo), *key_problems(demo),
+            *input_problems(input_dir), *file_problems(input_dir, config_path),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
             *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
 

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from models.config import OutcomesConfig, load_config
 from pipelines.ingest.pseudonymise import DEMO_WARNING, MissingKeyError, resolve_key
-from pipelines.preflight import MIN_KEY_LENGTH
+from pipelines.preflight import MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,6 +97,19 @@ class Settings(dg.ConfigurableResource):
     output_dir: str = Field(default_factory=lambda: _env("OUTCOMES_OUTPUT_DIR", str(REPO / "build" / "site")))
     config_path: str = Field(default_factory=lambda: _env("OUTCOMES_CONFIG", ""))
     demo: bool = Field(default_factory=lambda: _env("OUTCOMES_DEMO", "0").lower() in ("1", "true", "yes"))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Refuse a run whose settings file breaks a rule or whose input folder is missing, before any step.
+
+        ``make run`` checks this and more first (``pipelines.preflight``); a run launched from the UI
+        ("Materialize all", the launchpad) or by a schedule starts here. Without it a broken settings file
+        failed every step with a traceback, and a mistyped input folder gave a green run of empty tables.
+        """
+        if context.run is None:  # a sensor's tick, not a run: the input-folder sensor skips a missing folder
+            return
+        found = [*config_problems(self.config_path), *input_folder_problems(self.input_dir)]
+        if found:
+            raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
 
     def config(self) -> OutcomesConfig:
         return load_config(self.config_path or None)

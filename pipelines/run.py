@@ -8,7 +8,7 @@ Before anything runs, ``pipelines.preflight`` checks the settings, the key and t
 a mistake stops here with one message and exit code 2. During the run the terminal shows one
 progress line (``pipelines.progress``); Dagster's full log goes to
 ``<warehouse>.logs/<run id>.log``. At the end: the headline figures, each check warning in
-plain words, the log file and the path of ``index.html``. Exit code 0 when the run succeeded,
+plain words, a note on each input file not read as written (not UTF-8), the log file and the path of ``index.html``. Exit code 0 when the run succeeded,
 1 when a step or a blocking check failed.
 """
 
@@ -97,6 +97,8 @@ def main() -> int:
         for line in summary.headlines(settings.output_dir):
             print(f"  {line}")
     for line in summary.check_warnings(result, job.asset_layer.asset_graph):
+        print(f"  {line}")
+    for line in summary.file_notes(result):
         print(f"  {line}")
     print(f"Full log:  {log_file}")
     print(f"Warehouse: {warehouse.path}")

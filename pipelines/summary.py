@@ -53,6 +53,19 @@ def check_warnings(result: dg.ExecuteInProcessResult, graph) -> list[str]:
     return lines
 
 
+def file_notes(result: dg.ExecuteInProcessResult) -> list[str]:
+    """How an input file was read when not as written (``notes`` of the ingest assets): 'Note on grants.csv: line 2
+    is not UTF-8: read as Windows-1252; export as UTF-8 to be sure of accented letters'."""
+    found = []
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_MATERIALIZATION":
+            notes = ev.event_specific_data.materialization.metadata.get("notes")
+            text = getattr(notes, "value", notes)
+            if isinstance(text, str) and text != "none":
+                found += [f"Note on {line}" for line in text.splitlines()]
+    return found
+
+
 def _own_message(error) -> str:
     """The error's own words: the user code's exception inside Dagster's wrapper, without the class path."""
     if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:

@@ -43,7 +43,7 @@ def member_reciprocity(
     with prepared(con, s) as p:
         if not p.has_data:
             cols = ", ".join(f"NULL::{t} AS {c}" for c, t in MEMBER_COLUMNS.items() if c != "run_id")
-            return con.sql(f"SELECT {cols} WHERE false").fetch_arrow_table()
+            return con.sql(f"SELECT {cols} WHERE false").to_arrow_table()
         ws, we, as_of = date_sql(p.window_start), date_sql(p.window_end), date_sql(p.as_of)
         months = int(s.active_months)
         return con.sql(
@@ -101,4 +101,4 @@ def member_reciprocity(
             FROM {p.accounts} a LEFT JOIN agg g ON g.mid = a.mid
             ORDER BY a.timebank_id, a.member_id
             """
-        ).fetch_arrow_table()
+        ).to_arrow_table()

@@ -35,6 +35,8 @@ def _metadata(report: IngestReport) -> dict:
         "unchecked_references": ", ".join(report.unchecked_references) or "none",
         "covariate_columns": ", ".join(report.extra_columns) or "none",
         "mappings": ", ".join(sorted({f"{f.mapping} (sha256 {f.mapping_sha256[:12]}…)" for f in report.files if f.mapping})) or "none (contract form)",
+        # how a file was read when not as written (not UTF-8, UTF-16, reshaped by a mapping); make run prints each
+        "notes": "\n".join(report.notes) or "none",
     }
 
 #: The two blocking checks of every ingest asset, evaluated inside it (check_specs), on its own connection.

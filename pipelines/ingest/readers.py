@@ -165,6 +165,41 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
     return LoadedFile(path, table, rows, names, file_sha256(path), size)
 
 
+def text_header(path: Path) -> list[str] | None:
+    """The normalised column names of a text file's header line, without loading the file (None: not a text file).
+
+    Read as :func:`load` reads it (byte-order mark or UTF-16, else UTF-8, else Windows-1252; the delimiter
+    giving the most fields), so ``make run`` can refuse a file that lacks a required column before the run
+    starts (``pipelines.preflight``). Raises :class:`SourceFileError` as :func:`load` would for an empty
+    file, a blank first line or a repeated column.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        return None
+    if path.stat().st_size == 0:
+        raise SourceFileError(path, "header", "the file is empty (no header line); expected a header naming the contract's columns")
+    encoding = _head_encoding(path)
+    with open(path, "rb") as handle:
+        head = handle.read(MAX_LINE_BYTES)
+    if encoding == "utf-8":
+        first = head.split(b"\n", 1)[0]
+        encoding = "utf-8" if _decodes_bytes(first, "utf-8") else "cp1252" if _decodes_bytes(first, "cp1252") else "latin-1"
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    line = text.split("\n", 1)[0].rstrip("\r")
+    if not line.strip():
+        raise SourceFileError(path, "header", "the first line is blank; expected a header naming the contract's columns", line=1)
+    delimiter = max(DELIMITERS, key=lambda d: len(next(csv.reader([line], delimiter=d))))
+    return _checked_names(path, next(csv.reader([line], delimiter=delimiter)))
+
+
+def _decodes_bytes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _checked_names(path: Path, headers: list[str]) -> list[str]:
     names = [normalise_header(str(h)) or f"unnamed_{i + 1}" for i, h in enumerate(headers)]
     repeated = sorted({n for n in names if names.count(n) > 1})

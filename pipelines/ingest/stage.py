@@ -38,6 +38,7 @@ from pipelines.ingest.readers import (
     drop,
     load,
     refuse_unreadable_formats,
+    text_header,
     with_rows,
 )
 from schemas.contract import SourceContract, contract
@@ -126,12 +127,7 @@ def ingest_source(
         try:
             report.files.append(_load_checked(con, spec, path, f"_raw_{source}_{i}", mapped))
         except SourceFileError as err:
-            if mapped is None and mappings and err.rule == "required_column":
-                globs = ", ".join(f"{u.files!r} ({u.use})" for u in mappings)
-                raise SourceFileError(path, err.rule, f"{str(err).split(': ', 2)[-1].rsplit(' [rule', 1)[0]}; "
-                                      f"it was read in contract form because its name matches none of the "
-                                      f"mappings set for {source}: {globs}", line=err.line, column=err.column) from None
-            raise
+            raise _in_contract_form(err, mapped, source, mappings) from None
     report.rows_read = sum(f.rows for f in report.files)
     report.notes = [f"{f.path.name}: {note}" for f in report.files for note in f.notes]
     if spec.keep_extra_columns:
@@ -154,6 +150,68 @@ def ingest_source(
     return report
 
 
+def _in_contract_form(err: SourceFileError, mapped, source: str, mappings: list[MappingUse] | None) -> SourceFileError:
+    """A missing column of a file read in contract form, while mappings are set: say no mapping's glob matched it."""
+    if mapped is None and mappings and err.rule == "required_column":
+        globs = ", ".join(f"{u.files!r} ({u.use})" for u in mappings)
+        return SourceFileError(err.path, err.rule, f"{str(err).split(': ', 2)[-1].rsplit(' [rule', 1)[0]}; "
+                               f"it was read in contract form because its name matches none of the "
+                               f"mappings set for {source}: {globs}", line=err.line, column=err.column)
+    return err
+
+
+def header_problems(source: str, input_dir: Path, mappings: list[MappingUse] | None = None,
+                    mapping_base: Path | None = None) -> list[SourceFileError]:
+    """What ingest would refuse in ``source``'s text files from their header lines alone, without a warehouse.
+
+    The same rules and messages as :func:`ingest_source` (format, mapping, header, repeated or missing
+    columns), so ``make run`` stops before the run starts (``pipelines.preflight``); a run launched any
+    other way still fails that source's step. Parquet and spreadsheet files are checked when ingested.
+    """
+    spec = contract(source)
+    found: list[SourceFileError] = []
+    try:
+        refuse_unreadable_formats(input_dir, source)
+    except SourceFileError as err:
+        found.append(err)
+    for path in discover(input_dir, source):
+        mapped = None
+        try:
+            mapped = _mapping_for(path, source, mappings or [], mapping_base or input_dir)
+            names = text_header(path)
+            if names is None:
+                continue
+            if mapped is not None:
+                missing = missing_columns(mapped[1], names)
+                if missing:
+                    raise _misfit(path, mapped[1].name, missing, names)
+            elif not (spec.scale_registry and "area" not in names and "score" not in names):  # wide readings: unpivoted first
+                _require_columns(spec, path, names)
+        except SourceFileError as err:
+            found.append(_in_contract_form(err, mapped, source, mappings))
+    return found
+
+
+def _require_columns(spec: SourceContract, path: Path, columns: list[str]) -> None:
+    missing = [c for c in spec.required_columns if c not in columns]
+    if missing:
+        raise SourceFileError(
+            path, "required_column",
+            f"required column(s) {', '.join(missing)} missing from the header "
+            f"({', '.join(columns)}); the contract for {spec.name} expects "
+            f"{', '.join(spec.column_names)} (docs/data-contract.md)",
+            line=1, column=missing[0],
+        )
+
+
+def _misfit(path: Path, mapping_name: str, missing: list[str], columns: list[str]) -> SourceFileError:
+    return SourceFileError(
+        path, "required_column",
+        f"the extract does not fit mapping {mapping_name}: column(s) {', '.join(missing)} missing from the header "
+        f"({', '.join(columns)})", line=1, column=missing[0].split(" ")[0],
+    )
+
+
 def _mapping_for(path: Path, source: str, uses: list[MappingUse], base: Path) -> tuple[MappingUse, object] | None:
     """The first mapping whose glob matches the file name, loaded and checked (or None: contract form)."""
     for use in uses:
@@ -173,11 +231,7 @@ def apply_mapping(con: duckdb.DuckDBPyConnection, spec: SourceContract, loaded: 
     """Read ``loaded`` through its mapping: the view then holds contract columns and ``_mapping`` violations."""
     missing = missing_columns(mapping, loaded.columns)
     if missing:
-        raise SourceFileError(
-            loaded.path, "required_column",
-            f"the extract does not fit mapping {mapping.name}: column(s) {', '.join(missing)} missing from the header "
-            f"({', '.join(loaded.columns)})", line=1, column=missing[0].split(" ")[0],
-        )
+        raise _misfit(loaded.path, mapping.name, missing, loaded.columns)
     sql = compile_sql(mapping, use.parameters, loaded.table, set(loaded.columns))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {loaded.table}_mapped AS {sql} ORDER BY _seq")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {loaded.table} AS SELECT * FROM {loaded.table}_mapped")
@@ -203,15 +257,7 @@ def _load_checked(con: duckdb.DuckDBPyConnection, spec: SourceContract, path: Pa
         return apply_mapping(con, spec, loaded, *mapped)
     if spec.scale_registry and "area" not in loaded.columns and "score" not in loaded.columns:
         loaded = _unpivot_wide_readings(con, loaded)
-    missing = [c for c in spec.required_columns if c not in loaded.columns]
-    if missing:
-        raise SourceFileError(
-            path, "required_column",
-            f"required column(s) {', '.join(missing)} missing from the header "
-            f"({', '.join(loaded.columns)}); the contract for {spec.name} expects "
-            f"{', '.join(spec.column_names)} (docs/data-contract.md)",
-            line=1, column=missing[0],
-        )
+    _require_columns(spec, path, loaded.columns)
     return loaded
 
 

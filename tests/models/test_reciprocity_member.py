@@ -125,3 +125,12 @@ def test_members_without_exchanges(con):
     write(con, ReciprocitySettings())
     m = _rows(con)
     assert len(m) == 11 and m["A"].hours_given == 0 and m["A"].balance_index == 0 and not m["A"].is_active
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+@pytest.mark.parametrize("setup", ["hand_log", "empty"])
+def test_no_deprecation_warning(con, setup):
+    """`make demo`'s log showed DuckDB's 'fetch_arrow_table() is deprecated' from this model (pytest ignores
+    DeprecationWarning by default, so nothing else caught it)."""
+    load(con, **({} if setup == "hand_log" else {"members": [], "exchanges": []}))
+    assert member_reciprocity(con, WINDOW if setup == "hand_log" else ReciprocitySettings()).num_rows == (11 if setup == "hand_log" else 0)

@@ -54,23 +54,39 @@ def test_misspelt_key_gets_the_likely_key(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("reoffending:\n  follow_up_dayz: 365\n")
     assert preflight.config_problems(str(cfg)) == [
-        f"settings file {cfg}: `reoffending.follow_up_dayz` is not a known setting: did you mean `follow_up_days`?"]
+        f"settings file {cfg}, line 2: `reoffending.follow_up_dayz` is not a known setting: did you mean `follow_up_days`?"]
 
 
 def test_unknown_section_and_far_key(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmision:\n  x: 1\ningest:\n  zzzz: 1\n")
-    prefix = f"settings file {cfg}: "
+    prefix = f"settings file {cfg}, line "
     assert sorted(preflight.config_problems(str(cfg))) == [
-        prefix + "`ingest.zzzz` is not a known setting",
-        prefix + "`readmision` is not a known setting: did you mean `readmission`?"]
+        prefix + "1: `readmision` is not a known setting: did you mean `readmission`?",
+        prefix + "4: `ingest.zzzz` is not a known setting"]
 
 
 def test_negative_window_names_the_field(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  window_max_days: -3\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert "`readmission.window_max_days`: input should be greater than or equal to 0 (got -3)" in problem
+    assert problem == (f"settings file {cfg}, line 2: `readmission.window_max_days`: input should be greater than or equal "
+                       "to 0 (got -3)")
+
+
+def test_wrong_type_bad_yaml_and_encoding_name_the_line(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("ingest:\n  as_of: 2025-03-31\n\nreadmission:\n  design: landmark\n  workers: two\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 6: `readmission.workers`: input should be a valid integer, unable to parse string "
+        "as an integer (got 'two')"]
+    # before: 'cannot be read as YAML: mapping values are not allowed here  in "<unicode string>", line 3, column 10'
+    cfg.write_text("readmission:\n  workers: 1\n   design: landmark\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 3, column 10: not valid YAML: mapping values are not allowed here"]
+    cfg.write_bytes("social_value:\n  impact_map: carte_d'impact_générale.yaml\n".encode("latin-1"))
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg} is not UTF-8 text (") and problem.endswith("save it as UTF-8")
 
 
 def test_landmark_day_by_default_after_a_shortened_window_is_refused(tmp_path):
@@ -222,7 +238,8 @@ def test_failing_step_is_told_once(tmp_path):
     inputs.mkdir()
     for f in (FIXTURES / "valid").iterdir():
         (inputs / f.name).write_bytes(f.read_bytes())
-    (inputs / "grants.csv").write_text("grant_id,funder\nG1,F\n")
+    # a file only the step can find unreadable (a header the preflight reads is checked before the run)
+    (inputs / "grants_2024.parquet").write_bytes(b"not parquet at all")
     proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
     out = lines(proc)
     text = "\n".join(out)
@@ -230,6 +247,104 @@ def test_failing_step_is_told_once(tmp_path):
     assert len(out) < 60 and "Traceback" not in text
     failed = [line for line in out if "failed:" in line]
     assert len(failed) == 1 and failed[0].strip().startswith("Step staging/grants failed:")
-    assert "required column(s) timebank_id, amount, period_start, period_end missing" in failed[0]
+    assert "grants_2024.parquet: cannot be read as PARQUET" in failed[0]
     assert "not executed" not in text.lower()
     assert any("later step(s) did not run" in line for line in out)
+
+
+# ------------------------------------------------------------------ the same mistakes in a run launched from the UI
+
+def ui_run(tmp_path: Path, **settings):
+    """"Materialize all" (Dagster's implicit asset job), with the settings as the UI's launchpad gives them."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    config = {"input_dir": str(FIXTURES / "valid"), "output_dir": str(tmp_path / "site"), "config_path": "", "demo": True,
+              **settings}
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        return job.execute_in_process(
+            run_config={"resources": {"settings": {"config": config},
+                                      "warehouse": {"config": {"path": str(tmp_path / "w.duckdb")}}}},
+            instance=instance, raise_on_error=False)
+
+
+def refused_in_ui(result, tmp_path: Path) -> str:
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_START"], "no step may start"
+    [failure] = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    assert not (tmp_path / "w.duckdb").exists()
+    return failure.event_specific_data.error.message
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
+def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
+    # before: every step succeeded on no files, and the pages showed an empty warehouse
+    message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
+    assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
+def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
+    # before: each ingest step failed in turn with pydantic's traceback
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("ingest:\n  max_quarantined_shar: 0.1\nreadmission:\n  window_max_days: -3\n")
+    message = refused_in_ui(ui_run(tmp_path, config_path=str(cfg)), tmp_path)
+    assert "`ingest.max_quarantined_shar` is not a known setting: did you mean `max_quarantined_share`?" in message
+    assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
+
+
+# ------------------------------------------------------------------ a file's header, before the run
+
+def copy_fixtures(tmp_path: Path) -> Path:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for f in (FIXTURES / "valid").iterdir():
+        (inputs / f.name).write_bytes(f.read_bytes())
+    return inputs
+
+
+def test_renamed_column_stops_before_the_run(tmp_path):
+    # before: the run started, staging/persons failed after the other sources' steps, and 40 steps did not run
+    inputs = copy_fixtures(tmp_path)
+    persons = inputs / "persons.csv"
+    persons.write_text(persons.read_text().replace("birth_date", "date_of_birth", 1))
+    text = assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs)),
+                          f"{persons}: line 1: required column(s) birth_date missing from the header",
+                          "[rule: required_column]")
+    assert text.count("\n  - ") == 1, text
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_header_rules_as_ingest_says_them(tmp_path):
+    from pipelines.ingest.stage import header_problems
+
+    inputs = copy_fixtures(tmp_path)
+    assert [header_problems(s, inputs) for s in ("persons", "grants", "offences")] == [[], [], []]
+    # Windows-1252 with semicolons, as a spreadsheet saves it: read as ingest reads it, nothing to say
+    (inputs / "grants.csv").write_bytes("grant_id;funder;timebank_id;amount;period_start;period_end\n"
+                                        "G1;Fondation Générale;TB01;100;2023-01-01;2023-12-31\n".encode("cp1252"))
+    assert header_problems("grants", inputs) == []
+    (inputs / "offences.csv").write_text("offence_id,person_id,offence_date,offence_group,is_breach\nO1,P001,2023-01-01,theft,false\n")
+    (inputs / "grants.csv").write_text("grant_id,Grant ID,timebank_id,amount,period_start,period_end\n")
+    [offences] = header_problems("offences", inputs)
+    [grants] = header_problems("grants", inputs)
+    assert (offences.rule, offences.line, offences.column) == ("required_column", 1, "proven_on")
+    assert (grants.rule, grants.line, grants.column) == ("unique_columns", 1, "grant_id")
+    (inputs / "grants.csv").write_text("")
+    assert [e.rule for e in header_problems("grants", inputs)] == ["header"]
+
+
+def test_a_file_not_in_utf8_is_told_in_the_summary(tmp_path):
+    # before: read as Windows-1252 with a note kept only in meta.input_files; the terminal said nothing
+    inputs = copy_fixtures(tmp_path)
+    grants = inputs / "grants.csv"
+    grants.write_bytes(grants.read_text().replace("\n", "\nG099,Fondation Générale,TB01,100,2023-01-01,2023-12-31\n", 1)
+                       .encode("cp1252"))
+    proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
+    out = lines(proc)
+    assert proc.returncode == 0, "\n".join(out)
+    assert "  Note on grants.csv: line 2 is not UTF-8: read as Windows-1252; export as UTF-8 to be sure of accented " \
+           "letters" in out, "\n".join(out)
+    assert sum(line.startswith("  Note on ") for line in out) == 1
