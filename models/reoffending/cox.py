@@ -218,11 +218,19 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
                       ("treated", *X.columns)), notes
 
 
-def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, n=None, n_events=None) -> dict:
+def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, counts: dict | None = None) -> dict:
     row = {c.name: None for c in COX if c.name != "run_id"}
-    row.update(programme=programme, term="treated", n=n, n_events=n_events, ties=settings.cox_ties,
+    row.update(programme=programme, term="treated", **(counts or {}), ties=settings.cox_ties,
                time_transform=settings.ph_time_transform, note=f"not estimable: {reason}")
     return row
+
+
+def fit_counts(sub: pd.DataFrame) -> dict:
+    """People in the fit, those of them with a first proven reoffence, and the rows fitted (a person is in one
+    row per trial day at risk under ``risk_set``, with the same event in each: a reoffence after that day)."""
+    people = person_codes(sub["person_id"]) if len(sub) else np.zeros(0, np.int64)
+    seen = lambda rows: int(np.count_nonzero(np.bincount(rows))) if len(rows) else 0  # noqa: E731
+    return {"n": seen(people), "n_events": seen(people[sub["event"].to_numpy() == 1]), "n_trial_rows": len(sub)}
 
 
 def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, rows=None) -> list[dict]:
@@ -230,16 +238,17 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
     sub, cov = rows if rows is not None else design_rows(df, programme, settings)
     if df.empty:
         return [_placeholder(programme, settings, "no final cohort")]
-    n, d = len(sub), int(sub["event"].sum()) if len(sub) else 0
+    counts = fit_counts(sub)
+    d = int(sub["event"].sum()) if len(sub) else 0  # events in the rows fitted
     t = sub["treated"].to_numpy() == 1 if len(sub) else np.zeros(0, bool)
     if t.sum() == 0:
-        return [_placeholder(programme, settings, "no participants in the final cohorts", n, d)]
+        return [_placeholder(programme, settings, "no participants in the final cohorts", counts)]
     if (~t).sum() == 0:
-        return [_placeholder(programme, settings, "no non-participants to compare with", n, d)]
+        return [_placeholder(programme, settings, "no non-participants to compare with", counts)]
     ev = sub["event"].to_numpy() == 1
     if not (ev & t).any() or not (ev & ~t).any():
         return [_placeholder(programme, settings, "no proven reoffence among the participants or among the "
-                             "non-participants, so the hazard ratio is not finite", n, d)]
+                             "non-participants, so the hazard ratio is not finite", counts)]
     try:
         X, notes = cox_design(sub, cov.used, cov.categorical)
         if X.shape[1] >= d:
@@ -249,7 +258,7 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
         fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None,
                       alike=2 * person.astype(np.int64) + sub["treated"].to_numpy())  # a person's rows differ in treated only
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
-        return [_placeholder(programme, settings, str(err), n, d)]
+        return [_placeholder(programme, settings, str(err), counts)]
     ph = ph_test(fit, settings.ph_time_transform)
     note = " | ".join([*cov.notes, *notes]) or None
     rows = []
@@ -262,7 +271,7 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
             "ci_low": lo, "ci_high": hi, "p_value": fit.pvalues[j],
             "ph_rho": ph["rho"].iloc[j], "ph_chisq": ph["chisq"].iloc[j], "ph_p_value": ph["p_value"].iloc[j],
             "ph_violated": bool(ph["p_value"].iloc[j] < settings.ph_alpha) if np.isfinite(ph["p_value"].iloc[j]) else None,
-            "n": n, "n_events": d, "ties": settings.cox_ties, "time_transform": settings.ph_time_transform, "note": note,
+            **counts, "ties": settings.cox_ties, "time_transform": settings.ph_time_transform, "note": note,
         })
     return rows
 
