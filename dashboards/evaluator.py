@@ -141,7 +141,7 @@ def published_cox(cox: pd.DataFrame, effects: pd.DataFrame | None, rule: Disclos
     """The Cox table as published: a model whose participant group (``n_participants`` of the programme's
     reoffending comparison) has 1 to 7 people, or is unknown, shows no hazard ratio, interval or p-value."""
     columns = ["programme", "term", "hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value", "ph_violated", "n",
-               "n_events", "n_participants", "note"]
+               "n_events", "n_participants", "note", "design_sentence"]
     sizes = (pd.DataFrame(columns=["programme", "n_participants"]) if effects is None else
              effects[effects["measure"] == "binary_rate"][["programme", "n_participants"]].drop_duplicates("programme"))
     frame = cox.merge(sizes, on="programme", how="left").round(4)
@@ -151,7 +151,7 @@ def published_cox(cox: pd.DataFrame, effects: pd.DataFrame | None, rule: Disclos
     table = rule.table(frame[columns], ["n", "n_events", "n_participants"],
                        {c: "n_participants" for c in ("hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value",
                                                        "ph_violated")},
-                       texts=["note"], name="cox")
+                       texts=["note", "design_sentence"], name="cox")
     table.loc[unknown.to_numpy(), "n_participants"] = None
     return table
 

@@ -118,11 +118,11 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
             rows.append({"result": result, "verdict": "not published", "n_matched": None,
                          "what you can say": "Nothing that can be published: the model has too few participants.",
                          "what you cannot say": "Anything about an effect: the hazard ratio rests on a handful of people.",
-                         "design": NO_DESIGN})
+                         "design": _design(r)})
         elif hr is None or pd.isna(hr):
             rows.append({"result": result, "verdict": "not estimable", "n_matched": None,
                          "what you can say": "Nothing: the hazard ratio could not be estimated.",
-                         "what you cannot say": "Anything about an effect, in either direction.", "design": NO_DESIGN})
+                         "what you cannot say": "Anything about an effect, in either direction.", "design": _design(r)})
         else:
             low, high = float(r["ci_low"]), float(r["ci_high"])
             verdict = "inconclusive" if low <= 1 <= high else ("faster reoffending" if low > 1 else "slower reoffending")
@@ -134,7 +134,7 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
                                                "participants), not matched.",
                          "what you cannot say": "That the programme caused it: the model adjusts only for the measured "
                                                 "covariates, and it is not the matched binary comparison.",
-                         "design": NO_DESIGN})
+                         "design": _design(r)})
     return rows
 
 

@@ -123,14 +123,16 @@ class DesignWords:
     first_day: str  # exposure_window: when follow-up starts
 
 
-def design_sentence(design: str, words: DesignWords, *, on: str, end: int, landmark_day: int, grace_days: int) -> str:
-    """One plain sentence for a design: when follow-up starts and who the comparison people are."""
+def design_sentence(design: str, words: DesignWords, *, on: str, end: int, landmark_day: int, grace_days: int,
+                    how: str = "matched on") -> str:
+    """One plain sentence for a design: when follow-up starts and who the comparison people are (``how``: the words
+    before the covariates, e.g. "in a Cox model adjusted, not matched, for")."""
     if design == "risk_set":
         return (f"Follow-up starts on the day each participant started ({words.started}) and runs to day {end}"
-                f"{words.end_note}; each is compared with {words.pool}, matched on {on}.")
+                f"{words.end_note}; each is compared with {words.pool}, {how} {on}.")
     if design == "landmark":
         return (f"Follow-up starts {landmark_day} days after {words.index} and runs to day {end}, among {words.units} "
-                f"then; participants ({words.started_by}) are compared with non-participants matched on {on}.")
+                f"then; participants ({words.started_by}) are compared with non-participants {how} {on}.")
     return (f"Follow-up starts {words.first_day} although participation can start up to {grace_days} days later "
             f"(the old definition, biased towards benefit by immortal time); participants are compared with "
-            f"non-participants matched on {on}.")
+            f"non-participants {how} {on}.")

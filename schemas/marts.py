@@ -477,6 +477,7 @@ REOFFENDING_COX = Mart(
         Column('ties', 'VARCHAR', 'Tie handling (efron or breslow).'),
         Column('time_transform', 'VARCHAR', 'Time scale of the PH test (km, rank, identity, log).'),
         Column('note', 'VARCHAR', '`not estimable: <reason>` on a placeholder row when no model could be fitted; covariates left out, else empty.'),
+        Column('design_sentence', 'VARCHAR', 'When follow-up starts and whom the participants are compared with: the matched comparison\'s rows, in a Cox model adjusted (not matched) for the covariates.'),
     ),
 )
 REOFFENDING_AVOIDED = Mart(

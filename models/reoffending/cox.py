@@ -36,7 +36,7 @@ from scipy import sparse, stats
 from models.comparison import ComparisonError, build_design
 
 from .partial_likelihood import RiskSets, SpreadRows, fit_partial_likelihood, tied_sums
-from .prepare import analysis_frame, design_rows, distinct_codes, model_frame, person_codes, programme_labels
+from .prepare import analysis_frame, design_rows, design_sentence, distinct_codes, model_frame, person_codes, programme_labels
 from .settings import ReoffendingSettings
 from .tables import COX
 from schemas.marts import mart
@@ -218,10 +218,16 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
                       ("treated", *X.columns)), notes
 
 
-def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, counts: dict | None = None) -> dict:
+#: the words of the Cox model's design sentence (:func:`.prepare.design_sentence`) before its covariates
+ADJUSTED = "in a Cox model adjusted (not matched) for"
+
+
+def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, counts: dict | None = None,
+                 covariates: list[str] | None = None) -> dict:
     row = {c.name: None for c in COX if c.name != "run_id"}
     row.update(programme=programme, term="treated", **(counts or {}), ties=settings.cox_ties,
-               time_transform=settings.ph_time_transform, note=f"not estimable: {reason}")
+               time_transform=settings.ph_time_transform, note=f"not estimable: {reason}",
+               design_sentence=design_sentence(settings, covariates or [], ADJUSTED))
     return row
 
 
@@ -239,16 +245,17 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
     if df.empty:
         return [_placeholder(programme, settings, "no final cohort")]
     counts = fit_counts(sub)
+    placeholder = lambda reason: [_placeholder(programme, settings, reason, counts, cov.used)]  # noqa: E731
     d = int(sub["event"].sum()) if len(sub) else 0  # events in the rows fitted
     t = sub["treated"].to_numpy() == 1 if len(sub) else np.zeros(0, bool)
     if t.sum() == 0:
-        return [_placeholder(programme, settings, "no participants in the final cohorts", counts)]
+        return placeholder("no participants in the final cohorts")
     if (~t).sum() == 0:
-        return [_placeholder(programme, settings, "no non-participants to compare with", counts)]
+        return placeholder("no non-participants to compare with")
     ev = sub["event"].to_numpy() == 1
     if not (ev & t).any() or not (ev & ~t).any():
-        return [_placeholder(programme, settings, "no proven reoffence among the participants or among the "
-                             "non-participants, so the hazard ratio is not finite", counts)]
+        return placeholder("no proven reoffence among the participants or among the non-participants, so the hazard "
+                           "ratio is not finite")
     try:
         X, notes = cox_design(sub, cov.used, cov.categorical)
         if X.shape[1] >= d:
@@ -258,8 +265,9 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
         fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None,
                       alike=2 * person.astype(np.int64) + sub["treated"].to_numpy())  # a person's rows differ in treated only
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
-        return [_placeholder(programme, settings, str(err), counts)]
+        return placeholder(str(err))
     ph = ph_test(fit, settings.ph_time_transform)
+    sentence = design_sentence(settings, cov.used, ADJUSTED)
     note = " | ".join([*cov.notes, *notes]) or None
     rows = []
     for j, term in enumerate(fit.terms):
@@ -272,6 +280,7 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
             "ph_rho": ph["rho"].iloc[j], "ph_chisq": ph["chisq"].iloc[j], "ph_p_value": ph["p_value"].iloc[j],
             "ph_violated": bool(ph["p_value"].iloc[j] < settings.ph_alpha) if np.isfinite(ph["p_value"].iloc[j]) else None,
             **counts, "ties": settings.cox_ties, "time_transform": settings.ph_time_transform, "note": note,
+            "design_sentence": sentence,
         })
     return rows
 

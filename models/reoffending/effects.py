@@ -53,11 +53,9 @@ from models.comparison import (
     verdict,
     verdict_statement,
 )
-from models.time_zero import DesignWords
-from models.time_zero import design_sentence as sentence
 
 from .cox import cox_programme
-from .prepare import ANY, analysis_frame, design_rows, programme_labels
+from .prepare import ANY, analysis_frame, design_rows, design_sentence, programme_labels
 from .settings import ReoffendingSettings
 from .tables import EFFECTS, SURVIVAL, empty_frame
 from schemas.marts import mart
@@ -295,18 +293,6 @@ def social_value_outputs(avoided: pd.DataFrame) -> dict[str, dict]:
             record.update(comparison_rate=float(r.comparison_rate), participant_rate=float(r.participant_rate))
         out[r.output_key] = record
     return out
-
-
-def design_sentence(settings: ReoffendingSettings, covariates: list[str]) -> str:
-    """One plain sentence: when follow-up starts and who the comparison people are."""
-    words = DesignWords(
-        started="the index date if they started before it", end_note="",
-        pool="people whose index event was as long ago, who had not reoffended or started by that day",
-        index="the index date", units="people who had not reoffended by", started_by="started by that day",
-        first_day="the day after the index date")
-    return sentence(settings.design, words, on=", ".join(c.replace("_", " ") for c in covariates) or "no covariates",
-                    end=settings.follow_up_days, landmark_day=settings.landmark,
-                    grace_days=settings.participation_window_days)
 
 
 def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, periods: str | None,

@@ -30,7 +30,8 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from models.time_zero import trial_frame
+from models.time_zero import DesignWords, trial_frame
+from models.time_zero import design_sentence as sentence
 
 from .cohort import analysis_cohort
 from .settings import ReoffendingSettings
@@ -240,3 +241,16 @@ def model_frame(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
         else:
             out[c] = s.astype(object).where(s.notna(), None)
     return out
+
+
+def design_sentence(settings: ReoffendingSettings, covariates: list[str], how: str = "matched on") -> str:
+    """One plain sentence: when follow-up starts and who the comparison people are (``how``: "matched on" for the
+    matched comparison, the Cox model's words for its rows, :mod:`.cox`)."""
+    words = DesignWords(
+        started="the index date if they started before it", end_note="",
+        pool="people whose index event was as long ago, who had not reoffended or started by that day",
+        index="the index date", units="people who had not reoffended by", started_by="started by that day",
+        first_day="the day after the index date")
+    return sentence(settings.design, words, on=", ".join(c.replace("_", " ") for c in covariates) or "no covariates",
+                    end=settings.follow_up_days, landmark_day=settings.landmark,
+                    grace_days=settings.participation_window_days, how=how)

@@ -219,6 +219,22 @@ def test_a_cox_row_claims_no_matched_group():
                         "ci_high": [1.3], "n_participants": [15]})
     (row,) = wording.cox_statements(cox)
     assert row["n_matched"] is None and "about 15 of them participants), not matched" in row["what you can say"]
+    assert row["design"] == wording.NO_DESIGN  # a table from before the Cox mart recorded its design
+
+
+def test_a_cox_row_states_its_design_from_the_model():
+    """Every Cox row said "design not recorded": the Cox mart now records its design sentence (the comparison's time
+    zero, the covariates adjusted for, not matched), published as written; the page states it."""
+    from dashboards.evaluator import published_cox
+    from models.reoffending import ReoffendingSettings, reoffending_cox
+    from tests.models.test_reoffending_cox import make_cohort
+
+    settings = ReoffendingSettings(covariates=("age", "sex"))
+    cox = reoffending_cox(make_cohort(n=600, seed=4), settings)
+    effects = pd.DataFrame({"programme": cox["programme"].unique(), "measure": "binary_rate", "n_participants": 50})
+    rows = wording.cox_statements(published_cox(cox, effects, DisclosureRule()))
+    assert rows and all(r["design"].startswith("Follow-up starts on the day each participant started") for r in rows)
+    assert all(r["design"].endswith("in a Cox model adjusted (not matched) for age, sex.") for r in rows)
 
 
 def test_the_spine_gives_each_outcome_its_own_scale():
