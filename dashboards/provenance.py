@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from models.disclosure import DisclosureRule
+from models.social_value.settings import DEMO_IMPACT_MAP
 from dashboards import data_quality
 from dashboards.labels import plural
 from dashboards.marts import read, unavailable
@@ -29,6 +30,18 @@ def run_ids(marts: dict[str, pd.DataFrame | None], current: str) -> list[str]:
         if frame is not None and "run_id" in frame.columns:
             ids.update(str(v) for v in frame["run_id"].dropna().unique())
     return sorted(ids)
+
+
+REPO = DEMO_IMPACT_MAP.parents[2]
+
+
+def _demo_map_note(run: pd.Series) -> str:
+    """A demo run values the demo's impact map while its settings name none (``impact_map: null``): say which."""
+    map_set = (json.loads(run["config"]).get("social_value") or {}).get("impact_map")
+    if not bool(run["demo"]) or map_set:
+        return ""
+    return ("<p>A demo run: <code>social_value.impact_map</code> is empty below, so the demo's own impact map was "
+            f"valued (<code>{DEMO_IMPACT_MAP.relative_to(REPO).as_posix()}</code>).</p>")
 
 
 def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRule) -> list[Section]:
@@ -48,7 +61,8 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
                    f"ran code {runs['code_version'].iloc[-1]} with the configuration below; rerunning it on the same inputs "
                    "(same file hashes) gives the same marts.", table=table, csv_name="evaluator-runs.csv",
                    code_columns=("run_id", "code_version", "config_sha256"),
-                   html="<details><summary>Configuration (resolved settings, JSON)</summary><pre tabindex='0'>"
+                   html="<details><summary>Configuration (resolved settings, JSON)</summary>"
+                        + _demo_map_note(runs.iloc[-1]) + "<pre tabindex='0'>"
                         + html.escape(json.dumps(json.loads(runs["config"].iloc[-1]), indent=2, sort_keys=True))
                         + "</pre></details>")]
     mine = None if files is None else files[files["run_id"].isin(runs["run_id"])]
