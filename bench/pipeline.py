@@ -138,7 +138,8 @@ def run_size(persons: int, seed: int, fmt: str, tmp: Path, ingest_only: bool = F
     floor, rows = load_floor(inputs)
     home = tmp / f"home_{persons}"
     shutil.rmtree(home, ignore_errors=True)
-    (tmp / f"w_{persons}.duckdb").unlink(missing_ok=True)
+    for stale in (f"w_{persons}.duckdb", f"w_{persons}.duckdb.wal"):  # a killed run leaves its write-ahead log
+        (tmp / stale).unlink(missing_ok=True)
     home.mkdir()
     (home / "dagster.yaml").write_text("")
     env = {**process_memory.environment(os.environ), "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(inputs), "DAGSTER_HOME": str(home),
