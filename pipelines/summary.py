@@ -39,17 +39,21 @@ def _metadata_words(metadata: dict) -> str:
 
 
 def check_warnings(result: dg.ExecuteInProcessResult, graph) -> list[str]:
-    """Each check that did not pass: its asset, its description, and what it found."""
+    """Each check that did not pass: what it found in its own words when it says them (the result's description),
+    else its asset, its description and its metadata."""
     lines = []
     for ev in result.get_asset_check_evaluations():
         if ev.passed:
             continue
         key = ev.asset_check_key
-        spec = graph.get_check_spec(key)
         level = "Warning" if ev.severity == dg.AssetCheckSeverity.WARN else "Check failed"
+        where = f"{key.asset_key.to_user_string()} ({key.name})"
+        if ev.description:
+            lines.append(f"{level}: {ev.description.rstrip('.')} [{where}].")
+            continue
         found = _metadata_words(ev.metadata)
-        lines.append(f"{level} on {key.asset_key.to_user_string()} ({key.name}): "
-                     f"{(spec.description or '').rstrip('.')}." + (f" Found: {found}." if found else ""))
+        lines.append(f"{level} on {where}: {(graph.get_check_spec(key).description or '').rstrip('.')}."
+                     + (f" Found: {found}." if found else ""))
     return lines
 
 

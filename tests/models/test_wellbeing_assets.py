@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 
@@ -9,6 +11,7 @@ from models import wellbeing as wb
 from pipelines.assets.wellbeing import wellbeing_assets
 from pipelines.ingest.assets import ingest_assets
 from pipelines.resources import Settings, Warehouse
+from pipelines.summary import check_warnings
 from tests.conftest import append_rows
 
 
@@ -52,6 +55,12 @@ def test_wellbeing_assets_materialise_after_ingest(inputs, tmp_path, monkeypatch
     accounted = next(e.metadata for e in evaluations if e.check_name == "readings_accounted")
     assert all(checks[(t.replace(".", "/"), "aggregate_only")] for t in wb.MART_TABLES)
     assert checks[("marts/wellbeing_change", "paired_minimum")] is False  # a handful of people: warned, not failed
+    # the terminal's summary says it in its own words (pipelines.summary), not the check's description and metadata
+    (said,) = [line for line in check_warnings(result, result.job_def.asset_layer.asset_graph)
+               if "paired_minimum" in line]
+    assert re.fullmatch(r"Warning: \d+ of \d+ instruments have fewer than 30 people with a reading before and after "
+                        r"joining \(.+\): their well-being changes are marked small_n and read with care "
+                        r"\(wellbeing.min_paired_n\) \[marts/wellbeing_change \(paired_minimum\)\]\.", said), said
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         for table in wb.MART_TABLES:
             assert con.execute(f"SELECT count(*) FROM {table} WHERE run_id <> ?", [result.run_id]).fetchall() == [(0,)]
