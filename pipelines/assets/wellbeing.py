@@ -110,7 +110,7 @@ def paired_minimum(con, minimum: int) -> dg.AssetCheckResult:
         "AND period = 'all' ORDER BY star_version").fetchall()
     small = [f"{v} ({n})" for v, n in rows if n < minimum]
     said = (f"{len(small)} of {len(rows)} instruments have fewer than {minimum} people with a reading before and after "
-            f"joining ({', '.join(small)}): their well-being changes are marked small_n and read with care "
+            f"joining ({', '.join(f'{v} {n}' for v, n in rows if n < minimum)}): their well-being changes are marked small_n and read with care "
             "(wellbeing.min_paired_n)") if small else None
     return dg.AssetCheckResult(check_name=PAIRED_MINIMUM.name, passed=not small, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"minimum": minimum, "instruments_below": ", ".join(small) or "none",
