@@ -108,10 +108,11 @@ def paired_minimum(con, minimum: int) -> dg.AssetCheckResult:
     rows = con.execute(
         f"SELECT star_version, n_paired FROM {wb.CHANGE} WHERE area = 'at_least_one_area' AND timebank_id = 'all' "
         "AND period = 'all' ORDER BY star_version").fetchall()
-    small = [f"{v} ({n})" for v, n in rows if n < minimum]
-    said = (f"{len(small)} of {len(rows)} instruments have fewer than {minimum} people with a reading before and after "
-            f"joining ({', '.join(f'{v} {n}' for v, n in rows if n < minimum)}): their well-being changes are marked small_n and read with care "
-            "(wellbeing.min_paired_n)") if small else None
+    below = [(v, n) for v, n in rows if n < minimum]
+    small = [f"{v} ({n})" for v, n in below]
+    said = (f"{len(below)} of {len(rows)} instruments have fewer than {minimum} people with a reading before and after "
+            f"joining ({', '.join(f'{v} {n}' for v, n in below)}): their well-being changes are marked small_n and "
+            "read with care (wellbeing.min_paired_n)") if below else None
     return dg.AssetCheckResult(check_name=PAIRED_MINIMUM.name, passed=not small, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"minimum": minimum, "instruments_below": ", ".join(small) or "none",
                                          "instruments": len(rows)}, description=said)
