@@ -182,10 +182,10 @@ def text_header(path: Path) -> list[str] | None:
     with open(path, "rb") as handle:
         head = handle.read(MAX_LINE_BYTES)
     if encoding == "utf-8":
-        first = head.split(b"\n", 1)[0]
+        first = re.split(rb"\r\n|\r|\n", head, maxsplit=1)[0]
         encoding = "utf-8" if _decodes_bytes(first, "utf-8") else "cp1252" if _decodes_bytes(first, "cp1252") else "latin-1"
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
-    line = text.split("\n", 1)[0].rstrip("\r")
+    line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # the line ends ingest's readline() knows, CR alone too
     if not line.strip():
         raise SourceFileError(path, "header", "the first line is blank; expected a header naming the contract's columns", line=1)
     delimiter = max(DELIMITERS, key=lambda d: len(next(csv.reader([line], delimiter=d))))

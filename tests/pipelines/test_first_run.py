@@ -334,6 +334,13 @@ def test_header_rules_as_ingest_says_them(tmp_path):
     assert (grants.rule, grants.line, grants.column) == ("unique_columns", 1, "grant_id")
     (inputs / "grants.csv").write_text("")
     assert [e.rule for e in header_problems("grants", inputs)] == ["header"]
+    # old-Mac line ends (CR alone, Excel's "CSV (Macintosh)"): ingest reads them, so the header is read as it does
+    # (the check had raised csv.Error: "new-line character seen in unquoted field", a traceback before the run)
+    (inputs / "grants.csv").write_bytes(b"grant_id,funder,timebank_id,amount,period_start,period_end\r"
+                                        b"G1,Fund,TB01,100,2023-01-01,2023-12-31\r")
+    assert header_problems("grants", inputs) == []
+    (inputs / "grants.csv").write_bytes(b"grant_id,funder,timebank_id,amount,period_end\rG1,Fund,TB01,100,2023-12-31\r")
+    assert [(e.rule, e.column) for e in header_problems("grants", inputs)] == [("required_column", "period_start")]
 
 
 def test_a_file_not_in_utf8_is_told_in_the_summary(tmp_path):
