@@ -23,6 +23,6 @@ with warnings.catch_warnings():
 defs = dg.Definitions(
     assets=with_step_hooks(dg.map_asset_specs(with_owner, quarterly_assets)),
     jobs=[quarterly_job],
-    resources={"warehouse": Warehouse(), "settings": Settings()},
+    resources={"warehouse": Warehouse(), "settings": Settings(reads_inputs=False)},
     executor=dg.in_process_executor,
 )

@@ -97,17 +97,23 @@ class Settings(dg.ConfigurableResource):
     output_dir: str = Field(default_factory=lambda: _env("OUTCOMES_OUTPUT_DIR", str(REPO / "build" / "site")))
     config_path: str = Field(default_factory=lambda: _env("OUTCOMES_CONFIG", ""))
     demo: bool = Field(default_factory=lambda: _env("OUTCOMES_DEMO", "0").lower() in ("1", "true", "yes"))
+    reads_inputs: bool = Field(True, description="False for a code location none of whose assets reads the input "
+                                                 "folder (the quarterly partitions read the warehouse only).")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Refuse a run whose settings file breaks a rule or whose input folder is missing, before any step.
+        """Refuse a run whose settings file breaks a rule, or that ingests from a missing input folder, before any step.
 
         ``make run`` checks this and more first (``pipelines.preflight``); a run launched from the UI
         ("Materialize all", the launchpad) or by a schedule starts here. Without it a broken settings file
-        failed every step with a traceback, and a mistyped input folder gave a green run of empty tables.
+        failed every step with a traceback, and a mistyped input folder gave a green run of empty tables. A run that
+        ingests nothing (a selection without a ``staging`` asset, or the quarterly location) needs no input folder:
+        raw extracts are often deleted once ingested.
         """
         if context.run is None:  # a sensor's tick, not a run: the input-folder sensor skips a missing folder
             return
-        found = [*config_problems(self.config_path), *input_folder_problems(self.input_dir)]
+        selected = context.run.asset_selection
+        ingests = self.reads_inputs and (not selected or any(k.path[0] == "staging" for k in selected))  # none: the job's all
+        found = [*config_problems(self.config_path), *(input_folder_problems(self.input_dir) if ingests else [])]
         if found:
             raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
 

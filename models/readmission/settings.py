@@ -207,6 +207,12 @@ class ReadmissionSettings(BaseModel):
             raise ValueError(f"design landmark: its default day, enrolment_days_after_discharge "
                              f"({self.enrolment_days_after_discharge}), falls after window_max_days "
                              f"({self.window_max_days}); set landmark_day inside the readmission window")
+        if self.design != "landmark" and self.enrolment_days_after_discharge > self.window_max_days:
+            # risk_set: a programme start on day k is a trial whose outcome runs from day k to window_max_days
+            raise ValueError(f"design {self.design}: programme starts are counted to enrolment_days_after_discharge "
+                             f"({self.enrolment_days_after_discharge}), after the readmission window ends "
+                             f"(window_max_days {self.window_max_days}), where no readmission is counted; shorten "
+                             "enrolment_days_after_discharge to the window")
         return self
 
     @property

@@ -227,7 +227,7 @@ def _placeholder(programme: str, settings: ReoffendingSettings, reason: str, cou
     row = {c.name: None for c in COX if c.name != "run_id"}
     row.update(programme=programme, term="treated", **(counts or {}), ties=settings.cox_ties,
                time_transform=settings.ph_time_transform, note=f"not estimable: {reason}",
-               design_sentence=design_sentence(settings, covariates or [], ADJUSTED))
+               design_sentence=None if covariates is None else design_sentence(settings, covariates, ADJUSTED))
     return row
 
 

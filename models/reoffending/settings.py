@@ -162,13 +162,15 @@ class ReoffendingSettings(BaseModel):
                 raise ValueError(f"{name} names columns that are not in covariates: {extra}")
         if self.landmark_day is not None and self.landmark_day >= self.follow_up_days:
             raise ValueError("landmark_day must fall inside the follow-up (< follow_up_days)")
-        if self.design in ("risk_set", "landmark") and self.landmark_day is None \
-                and self.participation_window_days >= self.follow_up_days:
-            time_zero = "its time zero" if self.design == "landmark" else "the last trial's time zero"
-            raise ValueError(f"design {self.design}: {time_zero}, participation_window_days "
-                             f"({self.participation_window_days}), falls after the follow-up (follow_up_days "
-                             f"{self.follow_up_days}), leaving nothing to follow; shorten the participation window"
-                             + (" or set landmark_day inside the follow-up" if self.design == "landmark" else ""))
+        window, follow = self.participation_window_days, self.follow_up_days
+        if self.design == "risk_set" and window > follow:  # a trial on day k is followed for follow_up_days - k + 1 days
+            raise ValueError(f"design risk_set: the last trial's time zero, participation_window_days ({window}), falls "
+                             f"after the follow-up (follow_up_days {follow}), leaving nothing to follow; shorten the "
+                             "participation window (landmark_day does not apply to risk_set)")
+        if self.design == "landmark" and self.landmark_day is None and window >= follow:
+            raise ValueError(f"design landmark: its time zero, participation_window_days ({window}), is not inside the "
+                             f"follow-up (follow_up_days {follow}); shorten the participation window or set landmark_day "
+                             "inside the follow-up")
         return self
 
     def describe(self) -> str:

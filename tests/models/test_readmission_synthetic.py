@@ -165,10 +165,23 @@ def test_service_use_change_on_synthetic_data(synthetic):
         assert rows.loc[service, "ci_low"] <= 0 <= rows.loc[service, "ci_high"]
 
 
-def test_the_statement_names_the_window_of_the_settings(synthetic):
-    """The per-100 sentence says the window the comparison counted: 'within 14 days' for days 0-13."""
+def test_the_statement_names_the_window_of_the_settings(synthetic, tmp_path):
+    """The per-100 sentence says the window the comparison counted: 'within 14 days' for days 0-13, on discharges
+    indexed with that window (a copy of the warehouse, core.index_discharges rebuilt with it), and the rates are the
+    shorter window's: lower than the 30-day ones."""
+    import shutil
+
     con = synthetic[0]
-    short, _ = readmission_effects(discharges_frame(con), SETTINGS.model_copy(update={"window_max_days": 13}))
+    con.execute("CHECKPOINT")
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0],
+                tmp_path / "short.duckdb")
+    short_settings = ReadmissionSettings.model_validate({**SETTINGS.model_dump(), "window_max_days": 13,
+                                                         "enrolment_days_after_discharge": 13})
+    with duckdb.connect(str(tmp_path / "short.duckdb")) as short_con:
+        build_index_discharges(short_con, short_settings, as_of=dt.date(2025, 1, 1), run_id="short")
+        short, _ = readmission_effects(discharges_frame(short_con), short_settings)
     usual, _ = readmission_effects(discharges_frame(con), SETTINGS)
     assert short["jdl_statement"].str.contains("were readmitted within 14 days").all()
     assert usual["jdl_statement"].str.contains("were readmitted within 30 days").all()
+    both = short.merge(usual, on="comparison", suffixes=("_short", "_usual"))
+    assert (both["comparison_rate_short"] < both["comparison_rate_usual"]).all()

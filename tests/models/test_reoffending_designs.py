@@ -90,11 +90,18 @@ def test_effects_carry_the_design_columns():
 @pytest.mark.parametrize("design", ["risk_set", "landmark"])
 def test_a_participation_window_reaching_past_the_follow_up_is_refused(design):
     """follow_up_days 60 with the default participation window of 90 days: a time zero past the follow-up left
-    nothing to follow ('duration must be > 0' on every row, exit 0); refused with the keys named."""
+    nothing to follow ('duration must be > 0' on every row, exit 0); refused with the keys named. Under risk_set a
+    landmark_day does not change the trials, so it does not let the settings through either."""
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match=r"participation_window_days \(90\), falls after the follow-up "
-                                              r"\(follow_up_days 60\)"):
+    with pytest.raises(ValidationError, match=rf"design {design}: .*participation_window_days \(90\).*follow_up_days 60"):
         ReoffendingSettings(follow_up_days=60, design=design)
     assert ReoffendingSettings(follow_up_days=60, design=design, participation_window_days=30).follow_up_days == 60
     assert ReoffendingSettings(follow_up_days=60, design="exposure_window").follow_up_days == 60
+    if design == "risk_set":
+        with pytest.raises(ValidationError, match="landmark_day does not apply to risk_set"):
+            ReoffendingSettings(follow_up_days=60, design=design, landmark_day=30)
+        # the last trial on day 60 is followed for one day (duration follow_up_days - k + 1): allowed
+        assert ReoffendingSettings(follow_up_days=60, design=design, participation_window_days=60).follow_up_days == 60
+    else:
+        assert ReoffendingSettings(follow_up_days=60, design=design, landmark_day=30).landmark == 30

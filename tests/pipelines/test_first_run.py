@@ -99,7 +99,13 @@ def test_landmark_day_by_default_after_a_shortened_window_is_refused(tmp_path):
            "after window_max_days (7); set landmark_day inside the readmission window" in problem
     cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n  landmark_day: 5\n")
     assert preflight.config_problems(str(cfg)) == []
-    cfg.write_text("readmission:\n  window_max_days: 7\n")  # risk_set: no landmark, nothing to check
+    # risk_set (the default): starts to day 14 were trials on days 8-14 with no day of the window left to count a
+    # readmission on, pulling the estimate towards 0 and adding people to n
+    cfg.write_text("readmission:\n  window_max_days: 7\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "design risk_set: programme starts are counted to enrolment_days_after_discharge (14), after the " \
+           "readmission window ends (window_max_days 7)" in problem
+    cfg.write_text("readmission:\n  window_max_days: 7\n  enrolment_days_after_discharge: 7\n")
     assert preflight.config_problems(str(cfg)) == []
 
 
@@ -283,6 +289,25 @@ def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
     # before: every step succeeded on no files, and the pages showed an empty warehouse
     message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
     assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
+
+
+def test_a_run_that_ingests_nothing_needs_no_input_folder(tmp_path):
+    """Raw extracts are often deleted once ingested: a selection without an ingest asset (here the run record) runs
+    with the input folder gone, as does the quarterly location, which reads only the warehouse."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.quarterly_definitions import defs as quarterly
+
+    config = {"input_dir": str(tmp_path / "deleted"), "output_dir": str(tmp_path / "site"), "config_path": "", "demo": True}
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            run_config={"resources": {"settings": {"config": config},
+                                      "warehouse": {"config": {"path": str(tmp_path / "w.duckdb")}}}},
+            instance=instance, asset_selection=[dg.AssetKey(["meta", "run_record"])], raise_on_error=False)
+    assert result.success
+    assert quarterly.resources["settings"].reads_inputs is False and defs.resources["settings"].reads_inputs is True
 
 
 @pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
