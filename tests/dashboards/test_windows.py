@@ -56,7 +56,7 @@ def test_windows_are_read_from_the_run_that_wrote_each_effects_mart(tmp_path):
     assert read_windows(con) == NHS_MOJ  # nothing recorded: the defaults
     con.execute("CREATE SCHEMA meta; CREATE SCHEMA marts")
     con.execute("CREATE TABLE meta.runs (run_id VARCHAR, recorded_at TIMESTAMP, config VARCHAR)")
-    a = OutcomesConfig.model_validate({"readmission": {"window_max_days": 13}})
+    a = OutcomesConfig.model_validate({"readmission": {"window_max_days": 13, "enrolment_days_after_discharge": 13}})
     b = OutcomesConfig.model_validate({"reoffending": {"follow_up_days": 180}})
     _record(con, "A", a, dt.datetime(2025, 1, 1))
     _record(con, "B", b, dt.datetime(2025, 1, 2))
