@@ -128,7 +128,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
         *coverage.sections(m, "wellbeing"),
         *distance_sections(m["wellbeing_change"], rule, filters),
         change_table_section(m["wellbeing_change"], rule),
-        glossary.terms_section(glossary.COMMISSIONER, rule),
+        glossary.terms_section(glossary.COMMISSIONER, rule, windows),
     ]
     return Page("commissioner.html", "For commissioners",
                 "What the time banks and co-produced services achieved, outcome by outcome, against similar people who did "

@@ -194,10 +194,11 @@ def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Sec
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
     m = {name: read(con, f"marts.{name}") for name in MARTS}
+    windows = read_windows(con)
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
                               published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)
                               if m["reoffending_cox"] is not None and not m["reoffending_cox"].empty else None,
-                              m["effect_register"], read_windows(con))
+                              m["effect_register"], windows)
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
         Section("What you can and cannot say", f"{plural(len(says), 'result')}, each with what it supports and what it does not.",
@@ -215,7 +216,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         *mixed_sections(m["wellbeing_model"], rule),
         *coverage.sections(m, "social_value"),
         *sroi_sections.sections(m, rule),
-        glossary.terms_section(glossary.EVALUATOR, rule),
+        glossary.terms_section(glossary.EVALUATOR, rule, windows),
     ]
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "
                 "how well the comparisons were matched, and the models' own tables. Sections open when you select their "

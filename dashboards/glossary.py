@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from dashboards.page import Section
+from dashboards.windows import NHS_MOJ, Windows
 from models.disclosure import DisclosureRule
 
 _INTERVAL = ("95% interval", "The range in which the true difference most likely lies. When it includes no difference, "
@@ -58,7 +59,8 @@ EVALUATOR = (
      "others on the same score, carries a share of weight; 'weighted after' sums those weights."),
     ("Proven reoffence", "An offence committed within a year of the index date (release from custody, a community "
      "sentence, a caution or a youth-court disposal) and proven by a caution or conviction within that year or a "
-     "further six months (Ministry of Justice). The Justice Data Lab asks for at least 60 matched participants."),
+     "further six months (Ministry of Justice).{follow_up} The Justice Data Lab asks for at least 60 matched "
+     "participants."),
     ("Kaplan-Meier curve", "The share of a group still without a proven reoffence, day by day since the index date. "
      "Its 95% bands are pointwise: each day's band, not the whole curve at once."),
     ("Hazard ratio, Cox model", "How much faster (above 1) or slower (below 1) a group reaches a first proven reoffence, "
@@ -75,9 +77,11 @@ EVALUATOR = (
 )
 
 
-def terms_section(terms: tuple[tuple[str, str], ...], rule: DisclosureRule) -> Section:
-    """A glossary of a page's words (a definition list), the page's last section."""
-    counts = {"suppress_max": rule.suppress_max, "round_to": rule.round_to}
+def terms_section(terms: tuple[tuple[str, str], ...], rule: DisclosureRule, windows: Windows = NHS_MOJ) -> Section:
+    """A glossary of a page's words (a definition list), the page's last section; ``windows``: the outcome windows the
+    run used (:mod:`dashboards.windows`), said where they differ from the official definition."""
+    follow_up = "" if windows.moj else f" This run follows {windows.reoffending_days} days instead of the year."
+    counts = {"suppress_max": rule.suppress_max, "round_to": rule.round_to, "follow_up": follow_up}
     items = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning.format(**counts))}</dd>"
                     for term, meaning in terms)
     return Section("Words used on this page", f"What {len(terms)} of the page's terms mean.",

@@ -89,3 +89,13 @@ def test_commissioner_verdicts_and_tiles_name_the_window_used():
     tile = headlines.readmission(rates, READMISSION, RULE, "all", "all", "all", SHORT)
     assert "within 14 days" in tile.note and "30 days" not in tile.note and "(NHS)" not in tile.note
     assert "within 30 days (NHS)" in headlines.readmission(rates, READMISSION, RULE, "all", "all", "all").note
+
+
+def test_the_glossary_says_when_the_follow_up_is_not_the_year():
+    """The evaluator's glossary gives the MoJ definition (within a year); a run following 180 days says so beside it."""
+    from dashboards import glossary
+
+    usual = glossary.terms_section(glossary.EVALUATOR, RULE).html
+    short = glossary.terms_section(glossary.EVALUATOR, RULE, SHORT).html
+    assert "within a year of the index date" in usual and "This run follows" not in usual
+    assert "(Ministry of Justice). This run follows 180 days instead of the year. The Justice Data Lab" in short
