@@ -187,8 +187,9 @@ def input_folder_problems(input_dir: str) -> list[str]:
 def input_problems(input_dir: str) -> list[str]:
     """The input folder must exist and hold at least one file of a source."""
     folder = Path(input_dir)
-    if input_folder_problems(input_dir):
-        return input_folder_problems(input_dir)
+    missing = input_folder_problems(input_dir)
+    if missing:
+        return missing
     if not any(discover(folder, s) for s in SOURCES):
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
                 f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"]

@@ -89,23 +89,23 @@ def test_wrong_type_bad_yaml_and_encoding_name_the_line(tmp_path):
     assert problem.startswith(f"settings file {cfg} is not UTF-8 text (") and problem.endswith("save it as UTF-8")
 
 
-def test_landmark_day_by_default_after_a_shortened_window_is_refused(tmp_path):
-    """window_max_days 7 with design landmark and no landmark_day: time zero defaulted to day 14, after the window,
-    and the run published '0 were readmitted ... likely between +nan and +nan points' with exit code 0."""
-    cfg = tmp_path / "settings.yaml"
-    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n")
-    [problem] = preflight.config_problems(str(cfg))
-    assert "`readmission`: value error, design landmark: its default day, enrolment_days_after_discharge (14), falls " \
-           "after window_max_days (7); set landmark_day inside the readmission window" in problem
-    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n  landmark_day: 5\n")
-    assert preflight.config_problems(str(cfg)) == []
+@pytest.mark.parametrize("refused, says, mended", [
+    # landmark without landmark_day: time zero defaulted to day 14, after the window, and the run published
+    # '0 were readmitted ... likely between +nan and +nan points' with exit code 0
+    ("  design: landmark\n", "`readmission`: value error, design landmark: its default day, enrolment_days_after_discharge "
+     "(14), falls after window_max_days (7); set landmark_day inside the readmission window", "  landmark_day: 5\n"),
     # risk_set (the default): starts to day 14 were trials on days 8-14 with no day of the window left to count a
     # readmission on, pulling the estimate towards 0 and adding people to n
-    cfg.write_text("readmission:\n  window_max_days: 7\n")
+    ("", "design risk_set: programme starts are counted to enrolment_days_after_discharge (14), after the readmission "
+     "window ends (window_max_days 7)", "  enrolment_days_after_discharge: 7\n"),
+])
+def test_a_time_zero_after_a_shortened_window_is_refused(tmp_path, refused, says, mended):
+    """window_max_days 7 with a time zero that can fall after it is refused before the run; set inside it, accepted."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  window_max_days: 7\n" + refused)
     [problem] = preflight.config_problems(str(cfg))
-    assert "design risk_set: programme starts are counted to enrolment_days_after_discharge (14), after the " \
-           "readmission window ends (window_max_days 7)" in problem
-    cfg.write_text("readmission:\n  window_max_days: 7\n  enrolment_days_after_discharge: 7\n")
+    assert says in problem
+    cfg.write_text("readmission:\n  window_max_days: 7\n" + refused + mended)
     assert preflight.config_problems(str(cfg)) == []
 
 
