@@ -130,17 +130,13 @@ def config_problems(config_path: str) -> list[str]:
     return []
 
 
-def impact_map_problems(config_path: str, demo: bool) -> list[str]:
-    """The impact map the run will value (and the proxy tables beside it) can be read and breaks no rule of the map.
-
-    Checked only when the settings themselves are valid (their problems are reported by :func:`config_problems`)."""
+def impact_map_problems(config: OutcomesConfig, demo: bool) -> list[str]:
+    """The impact map the run will value (and the proxy tables beside it) can be read and breaks no rule of the map;
+    ``config``: the settings, once :func:`config_problems` has found them valid."""
     from models.social_value.errors import SocialValueError
     from models.social_value.impact_map import load_impact_map
 
-    try:
-        settings = load_config(config_path or None).social_value
-    except ConfigError:
-        return []
+    settings = config.social_value
     path = settings.map_path(demo)
     if path is None:
         return []
@@ -196,14 +192,12 @@ def input_problems(input_dir: str) -> list[str]:
     return []
 
 
-def file_problems(input_dir: str, config_path: str) -> list[str]:
+def file_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> list[str]:
     """Every text file of a source whose header ingest would refuse (a missing or repeated column, a mapping it does
-    not fit): file, line 1, column and rule, as the ingest step would say it, but before the run starts."""
+    not fit): file, line 1, column and rule, as the ingest step would say it, but before the run starts. ``config``:
+    the settings read from ``config_path`` (its folder is the base of relative mapping paths)."""
     from pipelines.ingest.stage import header_problems
 
-    if input_folder_problems(input_dir) or config_problems(config_path):
-        return []
-    config = load_config(config_path or None)
     base = Path(config_path).parent if config_path else None
     return [str(err) for source in SOURCES
             for err in header_problems(source, Path(input_dir), config.mappings.for_source(source), base)]
@@ -222,9 +216,12 @@ def _writable_folder(folder: Path, what: str) -> list[str]:
 
 
 def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> list[str]:
-    """Every reason the run cannot start; [] when it can."""
-    return [*config_problems(config_path), *impact_map_problems(config_path, demo), *key_problems(demo),
-            *input_problems(input_dir), *file_problems(input_dir, config_path),
+    """Every reason the run cannot start; [] when it can. The settings are read once; the impact map and the files'
+    headers are checked only with valid settings, the headers only in an input folder holding files."""
+    found_config, found_input = config_problems(config_path), input_problems(input_dir)
+    config = None if found_config else load_config(config_path or None)
+    return [*found_config, *(impact_map_problems(config, demo) if config else []), *key_problems(demo), *found_input,
+            *(file_problems(input_dir, config, config_path) if config and not found_input else []),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
             *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from models.config import load_config
 from pipelines import preflight
 from pipelines.ingest.pseudonymise import MissingKeyError
 from pipelines.resources import Settings
@@ -165,22 +166,21 @@ def test_impact_map_breaking_a_rule_is_named_before_the_run(tmp_path):
     """An evaluator raised the well-being deadweight from 25 to 60 and kept its sensitivity range 10-50: the run
     used to stop at the social-value step, after every model, with 8 steps (the pages) not run."""
     cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
-    [problem] = preflight.impact_map_problems(str(cfg), demo=False)
+    [problem] = preflight.impact_map_problems(load_config(cfg), demo=False)
     assert problem.startswith("impact map (social_value.impact_map): ")
     assert "outcome 'better_wellbeing', field 'ranges.deadweight': the range 10-50 does not contain the base value" in problem
-    assert preflight.impact_map_problems(str(_demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION",
-                                                                      "deadweight: 40                # ASSUMPTION")),
-                                         demo=False) == []
+    kept = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 40                # ASSUMPTION")
+    assert preflight.impact_map_problems(load_config(kept), demo=False) == []
 
 
 def test_missing_impact_map_and_proxy_table_are_named(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("social_value:\n  impact_map: nope.yaml\n  proxy_tables: [costs.csv]\n")
-    assert preflight.impact_map_problems(str(cfg), demo=False) == [
+    assert preflight.impact_map_problems(load_config(cfg), demo=False) == [
         f"impact map {tmp_path / 'nope.yaml'} (social_value.impact_map) does not exist",
         f"proxy table {tmp_path / 'costs.csv'} (social_value.proxy_tables) does not exist"]
-    assert preflight.impact_map_problems("", demo=False) == []  # no map outside demo mode: nothing to value
-    assert preflight.impact_map_problems("", demo=True) == []  # the demo's own map is valid
+    assert preflight.impact_map_problems(load_config(None), demo=False) == []  # no map outside demo mode: nothing to value
+    assert preflight.impact_map_problems(load_config(None), demo=True) == []  # the demo's own map is valid
 
 
 # ------------------------------------------------------------------ the bad starts, from the terminal
