@@ -8,6 +8,7 @@ import duckdb
 
 from dashboards import commissioner, data_quality, evaluator, funder, overview
 from dashboards.page import Page, render
+from dashboards.windows import WindowsDisagree
 from models.disclosure import DisclosureRule
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
@@ -30,7 +31,11 @@ def page_asset(name: str, build: Builder, deps: list[dg.AssetKey], description: 
               pool=WAREHOUSE_POOL, description=description)
     def _page(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            path = render(build(con, context.run.run_id, settings.config().disclosure.rule()), Path(settings.output_dir))
+            try:
+                page = build(con, context.run.run_id, settings.config().disclosure.rule())
+            except WindowsDisagree as err:  # marts of one outcome built with different windows: no page over them
+                raise dg.Failure(description=f"{name}: {err}") from None
+            path = render(page, Path(settings.output_dir))
         report = path.with_name(f"disclosure-{path.stem}.json")
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
                                               "disclosure_report": dg.MetadataValue.path(str(report))})

@@ -44,13 +44,17 @@ from models.readmission.funnel import read_columns as funnel_columns
 from pipelines.assets.diagnostics import write_comparison_diagnostics
 from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import mart_checks, mart_key, write_marts
+from pipelines.assets.settings_guard import built_with
 from pipelines.assets.table_checks import TableCheck, specs
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
 
 GROUP = "readmission"
 HOSPITAL_DEPS = ["persons", "hospital_spells", "timebank_members", "timebank_exchanges", "programme_enrolments"]
+INDEX_TABLE = "core.index_discharges"
 INDEX_KEY = dg.AssetKey(["core", "index_discharges"])
+#: the person-level tables the first asset writes; the marts record and check the settings they were built with
+CORE_TABLES = ("core.continuous_spells", INDEX_TABLE)
 
 
 def readmission_settings(settings: Settings) -> tuple[ReadmissionSettings, dt.date]:
@@ -84,10 +88,9 @@ CHECKS = [NO_OVERLAPPING_SPELLS, *HEADLINE_CHECKS]
 )
 def index_discharges_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = readmission_settings(settings)
-    with warehouse.connect() as con:
+    with warehouse.connect() as con, built_with(con, rs, GROUP, context.run.run_id, CORE_TABLES) as rs:
         write_mart(con, "core.continuous_spells", continuous_spells(con, rs), context.run.run_id)
-        (written,) = write_marts(context, con, {"core.index_discharges": index_discharges(con, rs, as_of=as_of)},
-                                 checks=CHECKS)
+        (written,) = write_marts(context, con, {INDEX_TABLE: index_discharges(con, rs, as_of=as_of)}, checks=CHECKS)
         report = index_report(con, rs, as_of=as_of)
     if report.overlapping_spells_excluded:
         context.log.warning(
@@ -177,7 +180,8 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
               description=f"{table}: {builder.description} Columns: docs/outputs-readmission.md.")
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         rs, as_of = readmission_settings(settings)
-        with warehouse.connect() as con:
+        on = [INDEX_TABLE] if INDEX_KEY in builder.deps else [t for t in AVOIDED_SOURCES if mart_key(t) in builder.deps]
+        with warehouse.connect() as con, built_with(con, rs, GROUP, context.run.run_id, [table], on=on) as rs:
             frame, meta, labelled = builder.build(con, rs, as_of, context.run.run_id)
             if labelled or table == "marts.readmission_effects":
                 meta["comparisons_described"] = write_comparison_diagnostics(con, GROUP, labelled, context.run.run_id)

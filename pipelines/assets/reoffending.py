@@ -25,6 +25,7 @@ from models.reoffending.rates import rate_check
 from pipelines.assets.diagnostics import write_comparison_diagnostics
 from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import mart_checks, mart_key, preview, write_marts
+from pipelines.assets.settings_guard import built_with
 from pipelines.assets.table_checks import TableCheck, specs
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
@@ -93,8 +94,8 @@ CHECKS = [
 )
 def justice_cohort_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
     rs, as_of = reoffending_settings(settings)
-    with warehouse.connect() as con:
-        (written,) = write_marts(context, con, {COHORT_TABLE: justice_cohort(con, rs, as_of=as_of)}, checks=CHECKS)
+    with warehouse.connect() as con, built_with(con, rs, GROUP, context.run.run_id, [COHORT_TABLE]) as used:
+        (written,) = write_marts(context, con, {COHORT_TABLE: justice_cohort(con, used, as_of=as_of)}, checks=CHECKS)
         rows, final, participants, periods, provisional = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE is_final), count(*) FILTER (WHERE participant), "
             f"count(DISTINCT cohort_period), count(DISTINCT cohort_period) FILTER (WHERE NOT is_final) FROM {COHORT_TABLE}"
@@ -162,7 +163,7 @@ def build_mart_asset(tables: tuple[str, ...]) -> dg.AssetsDefinition:
     )
     def _marts(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         rs, _ = reoffending_settings(settings)
-        with warehouse.connect() as con:
+        with warehouse.connect() as con, built_with(con, rs, GROUP, context.run.run_id, tables, on=[COHORT_TABLE]) as rs:
             frames, meta = build(con, rs, context)
             yield from write_marts(context, con, frames, meta, CHECKS)
 

@@ -17,6 +17,7 @@ from models.wellbeing.journeys import READING_COUNTS, unaccounted_readings
 from pipelines.assets.diagnostics import write_comparison_diagnostics
 from pipelines.assets.headline_checks import HEADLINE_CHECKS
 from pipelines.assets.publication import column_schema, mart_checks, mart_key, table_columns, write_marts
+from pipelines.assets.settings_guard import built_with
 from pipelines.assets.table_checks import specs
 from pipelines.ingest.assets import WAREHOUSE_POOL
 from pipelines.resources import Settings, Warehouse
@@ -60,8 +61,8 @@ def wellbeing_settings(settings: Settings) -> wb.WellbeingSettings:
 )
 def star_journeys(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
     config = wellbeing_settings(settings)
-    with warehouse.connect() as con:
-        counts = wb.write_core(con, config, context.run.run_id)
+    with warehouse.connect() as con, built_with(con, config, GROUP, context.run.run_id, wb.CORE_TABLES) as used:
+        counts = wb.write_core(con, used, context.run.run_id)
         schema = column_schema(mart(wb.JOURNEYS), table_columns(con, wb.JOURNEYS))
         accounted = {"unaccounted": unaccounted_readings(con),
                      **{k: counts[k] for k in READING_COUNTS}}  # write_core's reading_counts, not counted again
@@ -130,7 +131,7 @@ def build_mart_asset(table: str) -> dg.AssetsDefinition:
               description=f"{table}: {DESCRIPTIONS[table]} Columns: docs/outputs-wellbeing.md.")
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings):
         config = wellbeing_settings(settings)
-        with warehouse.connect() as con:
+        with warehouse.connect() as con, built_with(con, config, GROUP, context.run.run_id, [table], on=[wb.JOURNEYS]) as config:
             frame, meta = _mart_frame(table, con, config, context.run.run_id)
             if "status" in frame.columns and len(frame):
                 meta["not_estimated"] = int((~frame["status"].astype(str).str.startswith(("estimated", "fitted"))).sum())

@@ -7,14 +7,20 @@ with ``reoffending.follow_up_days: 180`` the pages still said "within a year".
 
 import datetime as dt
 import json
+import shutil
 
+import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
 from dashboards import commissioner, headlines, verdicts, wording
-from dashboards.windows import NHS_MOJ, Windows, read_windows
+from dashboards.windows import NHS_MOJ, Windows, WindowsDisagree, read_windows
 from models.config import OutcomesConfig
 from models.disclosure import DisclosureRule
+from pipelines.assets.pages import page_assets
+from pipelines.assets.readmission import readmission_assets
+from pipelines.resources import Settings, Warehouse
 
 RULE = DisclosureRule()
 SHORT = Windows(readmission_first=0, readmission_last=13, reoffending_days=180)
@@ -99,3 +105,52 @@ def test_the_glossary_says_when_the_follow_up_is_not_the_year():
     short = glossary.terms_section(glossary.EVALUATOR, RULE, SHORT).html
     assert "within a year of the index date" in usual and "This run follows" not in usual
     assert "(Ministry of Justice). This run follows 180 days instead of the year. The Justice Data Lab" in short
+
+
+def _materialise(warehouse, site, config, *keys: str) -> dg.ExecuteInProcessResult:
+    """A real Dagster run of the assets ``keys`` only ("Materialize selected") on ``warehouse``, with ``config``."""
+    resources = {"warehouse": Warehouse(path=str(warehouse)),
+                 "settings": Settings(input_dir=str(config.parent), output_dir=str(site), config_path=str(config), demo=True)}
+    return dg.materialize([*readmission_assets, *page_assets], resources=resources, raise_on_error=False,
+                          selection=[dg.AssetKey(k.split("/")) for k in keys])
+
+
+def test_a_mart_is_not_built_on_discharges_counted_in_another_window(demo_run, tmp_path):
+    """The reviewer's route to two windows on one page: shorten the readmission window, then materialise only
+    the effects mart. The effects asset refuses, naming the setting; materialising the discharges with it builds it.
+    The rates mart, left from the 30-day build, then disagrees with the effects: the pages refuse to name either."""
+    _, full, _ = demo_run
+    warehouse, site = tmp_path / "w.duckdb", tmp_path / "site"
+    shutil.copy(full, warehouse)
+    config = tmp_path / "settings.yaml"
+    config.write_text("readmission:\n  window_max_days: 13\n  enrolment_days_after_discharge: 13\n")
+
+    refused = _materialise(warehouse, site, config, "marts/readmission_effects")
+    assert not refused.success
+    (failure,) = [e for e in refused.all_events if e.is_step_failure]
+    said = failure.step_failure_data.user_failure_data.description
+    assert ("core.index_discharges was built under other settings than this run's (readmission.enrolment_days_after_"
+            "discharge: 14 when core.index_discharges was built, 13 now; readmission.window_max_days: 29 when "
+            "core.index_discharges was built, 13 now)") in said
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert read_windows(con) == NHS_MOJ  # nothing was written
+
+    built = _materialise(warehouse, site, config, "core/index_discharges", "marts/readmission_effects")
+    assert built.success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        sentence = con.execute("SELECT design_sentence FROM marts.readmission_effects WHERE comparison = 'any'").fetchone()[0]
+        assert "day 13" in sentence
+        with pytest.raises(WindowsDisagree, match=r"marts.readmission_effects with readmission.window_min_days 0, "
+                                                  r"readmission.window_max_days 13; marts.readmission_rates with "
+                                                  r"readmission.window_min_days 0, readmission.window_max_days 29"):
+            read_windows(con)
+
+    page = _materialise(warehouse, site, config, "dashboards/commissioner_page")
+    assert not page.success and not (site / "commissioner.html").exists()
+    (failure,) = [e for e in page.all_events if e.is_step_failure]
+    assert "materialise them again together" in failure.step_failure_data.user_failure_data.description
+
+    rest = [f"marts/readmission_{t}" for t in ("rates", "funnel", "before_after", "avoided")] + ["marts/service_use_change"]
+    assert _materialise(warehouse, site, config, *rest).success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert read_windows(con) == Windows(0, 13, 365)

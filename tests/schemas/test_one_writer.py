@@ -35,6 +35,11 @@ ALLOWED: dict[str, tuple[Counter, str]] = {
     "pipelines/provenance.py": (Counter({
         "CREATE TABLE IF NOT EXISTS meta.runs": 1, "DELETE FROM meta.runs": 1, "INSERT INTO meta.runs": 1,
     }), "meta.runs, the run record: one row per run, appended across runs (not a model's table)"),
+    "models/settings_used.py": (Counter({
+        "CREATE TABLE IF NOT EXISTS meta.settings_used": 1, "DELETE FROM meta.settings_used": 1,
+        "INSERT INTO meta.settings_used": 1,
+    }), "meta.settings_used: one row per built table, the settings its build read, replaced row by row (not a "
+        "model's table)"),
     "models/reciprocity/prepare.py": (Counter({"INSERT INTO {acct}": 1}),
                                       "a temporary table of the connection (CREATE TEMP TABLE {acct} above it)"),
 }
