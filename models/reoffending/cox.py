@@ -246,7 +246,6 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
         return [_placeholder(programme, settings, "no final cohort")]
     counts = fit_counts(sub)
     placeholder = lambda reason: [_placeholder(programme, settings, reason, counts, cov.used)]  # noqa: E731
-    d = int(sub["event"].sum()) if len(sub) else 0  # events in the rows fitted
     t = sub["treated"].to_numpy() == 1 if len(sub) else np.zeros(0, bool)
     if t.sum() == 0:
         return placeholder("no participants in the final cohorts")
@@ -258,8 +257,9 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
                            "ratio is not finite")
     try:
         X, notes = cox_design(sub, cov.used, cov.categorical)
-        if X.shape[1] >= d:
-            raise ValueError(f"{X.shape[1]} terms for {d} events: too few events for the model")
+        if X.shape[1] >= counts["n_events"]:  # people with a reoffence, not the trial rows that repeat their event
+            raise ValueError(f"{X.shape[1]} terms for {counts['n_events']} people with a reoffence: too few events for "
+                             "the model")
         person = person_codes(sub["person_id"])
         repeated = bool(np.bincount(person).max() > 1)
         fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None,

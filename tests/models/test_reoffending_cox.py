@@ -237,3 +237,28 @@ def test_cox_counts_people_not_trial_rows():
     reoffenders = set(df.loc[df["reoffended"] == 1, "person_id"]) & set(sub["person_id"])
     assert (row["n"], row["n_events"], row["n_trial_rows"]) == (sub["person_id"].nunique(), len(reoffenders), len(sub))
     assert row["n_events"] < int(sub["event"].sum())  # the rows' events count a reoffender in each of their trials
+
+
+def test_too_few_events_counts_people_not_trial_rows():
+    """A model needs more events than terms: 5 reoffenders for 7 terms is too few, however many trial rows carry
+    their reoffences (each reoffender's event is in every trial they are at risk in)."""
+    from models.reoffending.cox import cox_programme
+    from models.reoffending.prepare import design_rows
+
+    cohort = make_cohort(n=300, seed=12)
+    starts = np.random.default_rng(12).choice([0, 20, 45, 70], len(cohort))
+    cohort["programme_start_days"] = [[int(d)] if x else [] for d, x in zip(starts, cohort.participant)]
+    keep = set(cohort.loc[cohort.reoffended & cohort.participant, "person_id"][:2]) | set(
+        cohort.loc[cohort.reoffended & ~cohort.participant, "person_id"][:3])
+    gone = cohort.reoffended & ~cohort.person_id.isin(keep)
+    cohort.loc[gone, "reoffended"], cohort.loc[gone, "reoffences"] = False, 0
+    cohort.loc[gone, "days_to_first_reoffence"] = pd.NA
+    cohort["reoffence_days"] = [d if r else [] for d, r in zip(cohort.reoffence_days, cohort.reoffended)]
+    df = analysis_frame(cohort, SETTINGS)
+    sub, cov = design_rows(df, "any_participation", SETTINGS)
+    terms = cox_design(sub, cov.used, cov.categorical)[0].shape[1]
+    reoffenders = sub.loc[sub["event"] == 1, "person_id"].nunique()
+    assert reoffenders <= terms < int(sub["event"].sum())  # the case: enough event rows, too few people
+    (row,) = cox_programme(df, "any_participation", SETTINGS, (sub, cov))
+    assert row["note"] == f"not estimable: {terms} terms for {reoffenders} people with a reoffence: too few events for the model"
+    assert row["hazard_ratio"] is None and row["n_events"] == reoffenders
