@@ -16,6 +16,8 @@ ingest step in turn:
 * every text file of a source must have the header its ingest needs: no required column missing
   or repeated, and a mapped file must fit its mapping (``pipelines.ingest.stage.header_problems``,
   the ingest step's own rules and messages);
+* every readmission covariate the settings name must be a column its comparison can read, when the persons
+  files' headers say which further columns there will be (``covariate_problems``);
 * the output and warehouse folders must be creatable and writable.
 """
 
@@ -30,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from models.config import ConfigError, OutcomesConfig, load_config
-from pipelines.ingest.readers import discover
+from pipelines.ingest.readers import SourceFileError, discover
 from schemas.raw import SOURCES
 
 #: The pseudonym key's minimum length (HMAC-SHA256: a key of 32 random characters or more).
@@ -203,6 +205,60 @@ def file_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> l
             for err in header_problems(source, Path(input_dir), config.mappings.for_source(source), base)]
 
 
+#: Columns of core.index_discharges that identify, define the exposure or are the outcome: not listed as covariates.
+NOT_COVARIATES = ("discharge_id", "person_id", "exposed", "exposed_timebank", "exposed_programme", "timebank_id",
+                  "programme_id", "programme_start_day", "full_follow_up", "readmitted", "days_to_readmission",
+                  "readmission_id", "run_id")
+
+
+def _persons_columns(input_dir: str, config: OutcomesConfig) -> set[str] | None:
+    """The columns the persons files will stage (their headers, as ingest normalises them); None when the
+    headers do not say it: no persons file, a file read through a mapping, or one that is not text."""
+    from pipelines.ingest.readers import text_header
+
+    files = discover(Path(input_dir), "persons")
+    if not files or config.mappings.for_source("persons"):
+        return None
+    try:
+        headers = [text_header(p) for p in files]
+    except SourceFileError:
+        return None  # a broken header: file_problems says so
+    return None if any(h is None for h in headers) else set().union(*headers)
+
+
+def covariate_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> list[str]:
+    """Each readmission covariate no staged column can give, before the run: the readmission comparisons match on
+    columns of core.index_discharges or further columns of staging.persons, the before/after comparison on what it
+    measures at joining (:data:`models.readmission.before_after.MEASURED_AT_JOINING`) or those further columns.
+    A misspelt name would otherwise leave every readmission comparison "not estimated" at the end of the run. Checked
+    only when the persons files' headers say which columns there will be (:func:`_persons_columns`)."""
+    from models.readmission.before_after import MEASURED_AT_JOINING
+    from schemas.contract import contract
+    from schemas.marts import mart
+
+    persons = _persons_columns(input_dir, config)
+    if persons is None:
+        return []
+    further = sorted(persons - set(contract("persons").column_names))
+    discharges = mart("core.index_discharges").column_names()
+    shown = ", ".join(c for c in discharges if c not in NOT_COVARIATES)
+    readable = {"matching_covariates": (discharges, f"a column of core.index_discharges ({shown})"),
+                "funnel_covariates": (discharges, f"a column of core.index_discharges ({shown})"),
+                "exact": (discharges, f"a column of core.index_discharges ({shown})"),
+                "before_after_covariates": (MEASURED_AT_JOINING, f"what it measures at joining "
+                                                                 f"({', '.join(MEASURED_AT_JOINING)})")}
+    text = Path(config_path).read_text() if config_path else ""
+    found = []
+    for field, (own, said) in readable.items():
+        for i, name in enumerate(getattr(config.readmission, field)):
+            if name not in own and name not in further:
+                line = line_of(text, ("readmission", field, i))
+                where = f"settings file {config_path}, line {line}" if line else "settings"
+                found.append(f"{where}: `readmission.{field}` names {name!r}, which no readmission comparison can read: "
+                             f"name {said} or a further column of the persons file ({', '.join(further) or 'none'})")
+    return found
+
+
 def _writable_folder(folder: Path, what: str) -> list[str]:
     """``folder`` exists (or its nearest existing parent does) as a writable directory."""
     probe = folder
@@ -222,6 +278,7 @@ def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, ware
     config = None if found_config else load_config(config_path or None)
     return [*found_config, *(impact_map_problems(config, demo) if config else []), *key_problems(demo), *found_input,
             *(file_problems(input_dir, config, config_path) if config and not found_input else []),
+            *(covariate_problems(input_dir, config, config_path) if config and not found_input else []),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
             *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
 

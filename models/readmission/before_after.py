@@ -48,6 +48,8 @@ YEAR = 365.25
 RTM_WARNING = ("matched on prior_emergency_12m, the before-period outcome: regression to the mean can bias the "
                "difference-in-differences (Daw & Hatfield 2018)")
 PERSON_COLUMNS = ("person_id", "birth_date", "sex", "area_code", "imd_decile")
+#: What the comparison measures of a person at the (pseudo) join date, besides the further columns of staging.persons.
+MEASURED_AT_JOINING = ("age", "sex", "area_code", "imd_decile", "prior_emergency_12m")
 _META = ("source_file", "source_line", "run_id")
 
 
@@ -92,9 +94,8 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     extra = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
     ).fetchall() if r[0] not in PERSON_COLUMNS + _META] if table_exists(con, "staging", "persons") else []
-    measured = {"age": age_sql("x.birth_date", "x.index_date"),
-                **{c: f'x."{c}"' for c in ("sex", "area_code", "imd_decile", *extra)},
-                "prior_emergency_12m": "coalesce(prior.n, 0)"}
+    computed = {"age": age_sql("x.birth_date", "x.index_date"), "prior_emergency_12m": "coalesce(prior.n, 0)"}
+    measured = {c: computed.get(c, f'x."{c}"') for c in (*MEASURED_AT_JOINING, *extra)}
     read = [c for c in dict.fromkeys([*s.before_after_covariates, *s.exact]) if c in measured]
     kept = "".join(f', p."{c}"' for c in read if c in ("sex", "area_code", "imd_decile", *extra))
     # everyone who can be compared, in the order of the frame (pos): participants first

@@ -120,6 +120,28 @@ def test_matching_covariates_empty_or_twice_are_refused(tmp_path):
     assert "`readmission.matching_covariates`: value error, covariates list a column twice" in problem
 
 
+def test_a_covariate_no_comparison_can_read_is_named_before_the_run(tmp_path):
+    """Before: a misspelt matching covariate ran the whole run and left every readmission comparison "not estimated"
+    (warning "columns not in the data"). The persons file's further columns are covariates too; a mapped persons file
+    does not say its columns by its header, so nothing is checked then."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  matching_covariates: [age, employment, ethnicity]\n  before_after_covariates:\n"
+                   "    - age\n    - specialty\n")
+    config = load_config(cfg)
+    assert preflight.covariate_problems(str(FIXTURES / "valid"), config, str(cfg)) == [
+        f"settings file {cfg}, line 2: `readmission.matching_covariates` names 'ethnicity', which no readmission "
+        "comparison can read: name a column of core.index_discharges (provider_id, admitted_on, discharged_on, "
+        "admission_method, specialty, n_spells, area_code, quarter, age, sex, imd_decile, prior_emergency_12m) or a "
+        "further column of the persons file (employment, prior_convictions)",
+        f"settings file {cfg}, line 5: `readmission.before_after_covariates` names 'specialty', which no readmission "
+        "comparison can read: name what it measures at joining (age, sex, area_code, imd_decile, prior_emergency_12m) "
+        "or a further column of the persons file (employment, prior_convictions)"]
+    assert preflight.covariate_problems(str(FIXTURES / "valid"), load_config(None), "") == []
+    mapped = tmp_path / "mapped.yaml"
+    mapped.write_text(cfg.read_text() + "mappings:\n  persons:\n    - files: '*.csv'\n      use: my_persons.yaml\n")
+    assert preflight.covariate_problems(str(FIXTURES / "valid"), load_config(mapped), str(mapped)) == []
+
+
 def test_key_rules(monkeypatch):
     monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
     assert "is not set" in preflight.key_problems(demo=False)[0]
@@ -338,6 +360,15 @@ def test_renamed_column_stops_before_the_run(tmp_path):
     text = assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs)),
                           f"{persons}: line 1: required column(s) birth_date missing from the header",
                           "[rule: required_column]")
+    assert text.count("\n  - ") == 1, text
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_unknown_covariate_stops_before_the_run(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  matching_covariates: [age, ethnicity]\n")
+    text = assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)),
+                          f"settings file {cfg}, line 2: `readmission.matching_covariates` names 'ethnicity'")
     assert text.count("\n  - ") == 1, text
     assert not (tmp_path / "w.duckdb").exists()
 
