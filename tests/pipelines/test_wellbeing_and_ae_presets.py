@@ -77,3 +77,14 @@ def test_an_ecds_extract_without_arrival_date_names_the_missing_column(tmp_path,
     with pytest.raises(Exception, match="arrival_date"):
         ingest_source(warehouse, "service_contacts", tmp_path / "in", run_id="r", as_of=AS_OF, key=KEY,
                       mappings=[MappingUse(use="ecds_attendances")])
+
+
+def test_hes_ae_placeholder_arrival_dates_are_quarantined_not_staged(tmp_path, warehouse):
+    """HES writes a null or invalid ARRIVALDATE as 1800-01-01 or 1801-01-01 (the Health Foundation HES
+    pipeline makes both missing: HFAnalyticsLab/HES_pipeline src/clean.R, parse_HES). Read as dates
+    they were staged as A&E contacts in 1800 and 1801."""
+    report = _ingest(tmp_path, warehouse, "service_contacts", ["hes_ae/hes_ae_null_dates.csv"], [MappingUse(use="hes_ae_attendances")])
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (3, 1, 2)
+    assert warehouse.execute("SELECT contact_on::VARCHAR FROM staging.service_contacts").fetchall() == [("2024-02-01",)]
+    assert warehouse.execute("SELECT source_line, \"column\", rule, value FROM quarantine.service_contacts ORDER BY source_line").fetchall() == [
+        (3, "contact_on", "hes_null_date", "1800-01-01"), (4, "contact_on", "hes_null_date", "1801-01-01")]
