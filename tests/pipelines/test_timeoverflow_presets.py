@@ -87,6 +87,19 @@ def test_members_export_keeps_no_names_or_contacts(tmp_path, warehouse):
     assert not {"name", "email", "phone"} & set(columns)
 
 
+
+def test_members_export_says_its_members_are_linked_to_no_person(tmp_path, warehouse):
+    """TimeOverflow's members report has no field a person could be linked by (Report::MemberDecorator:
+    member_uid, name, email, phones, created_at, last login, locale, balance), so every member it
+    gives has an empty person_id. Those members never take part in the readmission, reoffending or
+    well-being comparisons (each reads participation from a person-linked timebank_members row), and a
+    run said nothing: the time bank simply went missing from the outcome pages. The run's notes say it."""
+    folder = _folder(tmp_path, "members_en.csv")
+    report = _ingest(warehouse, folder, "timebank_members", MEMBERS)
+    notes = [n for n in report.notes if n.startswith("members_en.csv:")]
+    assert len(notes) == 1 and "no person_id" in notes[0] and "not as participants" in notes[0]
+    assert not [n for n in report.notes if n.startswith("organisation.csv:")]  # a contract-form file: no such note
+
 def test_complete_export(tmp_path, warehouse):
     folder = _folder(tmp_path, "members_en.csv", "transfers_complete.csv")
     _ingest(warehouse, folder, "timebank_members", MEMBERS)
