@@ -95,8 +95,15 @@ mappings:
       files: "hes_apc*"              # glob on the file name; default every file of the source
   timebank_exchanges:
     - use: timeoverflow_transfers
-      files: "*_Transfer*"           # TimeOverflow names it <bank>_Transfers_<date>.csv (es/ca: Transferencias, Transferències)
+      files: "*Transfer*"            # <bank>_Transfers_<date>.csv (es/ca: Transferencias, Transferències); Transfers_<date>.csv in the "download all" zip
       parameters: {timebank_id: TB01, organisation: "Banc de Temps"}
+  timebank_members:
+    - use: timeoverflow_members
+      files: "*_Us*"                 # <bank>_Users_<date>.csv (es/ca: Usuarios, Usuaris)
+      parameters: {timebank_id: TB01}
+    - use: timeoverflow_members
+      files: "Members_*"             # the same report in the "download all" zip
+      parameters: {timebank_id: TB01}
 ```
 
 The files themselves sit where the source's files do (`hospital_spells/hes_apc_2024.csv`,

@@ -137,3 +137,22 @@ def test_bad_hours_and_dates_are_quarantined_with_their_rule(tmp_path, warehouse
     rules = warehouse.execute("SELECT source_line, rule, value FROM quarantine.timebank_exchanges ORDER BY source_line").fetchall()
     assert rules == [(2, "date_format", "02/03/2025"), (3, "duration_format", "1.5")]
     assert report.rows_read == report.rows_staged + report.rows_quarantined == 2
+
+
+def test_the_documented_glob_matches_every_name_timeoverflow_gives_the_transfers_report():
+    """The settings example in docs/data-contract.md must pick up the report however it was downloaded.
+
+    Reports > Transfers names it "<bank>_<Transfer.model_name.human(count: :many)>_<date>.csv"
+    (Report::TransferDecorator#name: en Transfers, es Transferencias, ca Transferències), but
+    Reports > "download all" puts it in a zip as "Transfers_<date>.csv" whatever the locale
+    (ReportsController#add_csv_to_zip: "#{report_class.pluralize}_#{Date.today}.csv";
+    coopdevs/timeoverflow@ddaec8a7). The documented "*_Transfer*" missed the zip's name, and the
+    run refused to start, reading the file in contract form."""
+    import fnmatch
+    import re
+
+    doc = (FIXTURES.parents[1] / "docs" / "data-contract.md").read_text()
+    glob = re.search(r'use: timeoverflow_transfers\n\s+files: "([^"]+)"', doc).group(1)
+    names = ["Banc de Temps_Transfers_2025-03-02.csv", "Banc de Temps_Transferencias_2025-03-02.csv",
+             "Banc de Temps_Transferències_2025-03-02.csv", "Transfers_2025-03-02.csv"]
+    assert [n for n in names if not fnmatch.fnmatch(n, glob)] == []
