@@ -38,7 +38,7 @@ def test_swemwbs_and_wemwbs_forms_are_scored_and_incomplete_forms_quarantined(tm
                       ("swemwbs", "2024-06-10", "total", 26.0),   # 4+4+3+4+4+3+4
                       ("wemwbs", "2024-01-10", "total", 42.0)]    # 14 x 3
     quarantined = warehouse.execute("SELECT source_line, rule, value FROM quarantine.star_readings ORDER BY source_file, source_line").fetchall()
-    assert quarantined == [(5, "incomplete_form", "6 of 7 items"), (6, "item_out_of_range", None), (3, "incomplete_form", "13 of 14 items")]
+    assert quarantined == [(5, "incomplete_form", "6 of 7 items"), (6, "item_out_of_range", "items 1 2 3 6 2 2 2"), (3, "incomplete_form", "13 of 14 items")]
 
 
 def test_ons4_forms_become_one_reading_per_answered_item(tmp_path, warehouse):
