@@ -156,3 +156,19 @@ def test_the_documented_glob_matches_every_name_timeoverflow_gives_the_transfers
     names = ["Banc de Temps_Transfers_2025-03-02.csv", "Banc de Temps_Transferencias_2025-03-02.csv",
              "Banc de Temps_Transferències_2025-03-02.csv", "Transfers_2025-03-02.csv"]
     assert [n for n in names if not fnmatch.fnmatch(n, glob)] == []
+
+
+def test_a_stock_install_writes_utc_as_the_word_and_both_reports_read_it(tmp_path, warehouse):
+    """TimeOverflow sets no config.time_zone (config/application.rb, coopdevs/timeoverflow@ddaec8a7), so
+    created_at.to_s is a UTC ActiveSupport::TimeWithZone written "2025-03-02 09:15:00 UTC", not "+0000"."""
+    folder = _folder(tmp_path)
+    (folder / "timebank_members" / "members_utc.csv").write_text(
+        "N,Name,Email,Phone,Alternative Phone,Created,Last login,Locale,Balance\n1,Ana Garcia,,,,2023-01-10 23:30:00 UTC,,en,0\n"
+        "2,Joan Puig,,,,2023-02-01 08:00:00 UTC,,en,0\n")
+    (folder / "timebank_exchanges" / "all_transfers_utc.csv").write_text(
+        "Date,From,To,Post,Quantity\n2024-03-02 09:15:00 UTC,Ana Garcia (1),Joan Puig (2),Shopping,1:15\n")
+    members = _ingest(warehouse, folder, "timebank_members", MEMBERS)
+    transfers = _ingest(warehouse, folder, "timebank_exchanges", TRANSFERS)
+    assert (members.rows_quarantined, transfers.rows_quarantined) == (0, 0)
+    assert warehouse.execute("SELECT exchanged_on::VARCHAR, hours FROM staging.timebank_exchanges").fetchall() == [("2024-03-02", 1.25)]
+    assert warehouse.execute("SELECT min(joined_on)::VARCHAR FROM staging.timebank_members WHERE role = 'community'").fetchone() == ("2023-01-10",)
