@@ -122,7 +122,7 @@ A mapping has these keys, applied in this order (unknown keys are refused):
 | `optional_columns` | inputs that may be absent (then empty) |
 | `derive` | new columns, in order: an expression or a map |
 | `keep` | rows where `if` is not true are quarantined with the rule, column and expected form given (`show`: an expression shown as the value) |
-| `group` | rows sharing `by` become one (`first`/`last` by `order`, `any`: true in any row), e.g. episodes into spells |
+| `group` | rows sharing `by` become one (`first`/`last` by `order`, `any`: true in any row), e.g. episodes into spells; its `keep`: rules on the groups, as `keep` is on the rows (e.g. a spell whose last episode says it had not ended) |
 | `output` | each contract column: an expression, a constant (`"'ae'"`) or a map; every required column must be produced |
 | `unpivot` | one row per listed column (`name` and `value` columns), for wide forms |
 
