@@ -95,8 +95,15 @@ mappings:
       files: "hes_apc*"              # glob on the file name; default every file of the source
   timebank_exchanges:
     - use: timeoverflow_transfers
-      files: "*_Transfer*"           # TimeOverflow names it <bank>_Transfers_<date>.csv (es/ca: Transferencias, Transferències)
+      files: "*Transfer*"            # <bank>_Transfers_<date>.csv (es/ca: Transferencias, Transferències); Transfers_<date>.csv in the "download all" zip
       parameters: {timebank_id: TB01, organisation: "Banc de Temps"}
+  timebank_members:
+    - use: timeoverflow_members
+      files: "*_Us*"                 # <bank>_Users_<date>.csv (es/ca: Usuarios, Usuaris)
+      parameters: {timebank_id: TB01}
+    - use: timeoverflow_members
+      files: "Members_*"             # the same report in the "download all" zip
+      parameters: {timebank_id: TB01}
 ```
 
 The files themselves sit where the source's files do (`hospital_spells/hes_apc_2024.csv`,
@@ -115,7 +122,7 @@ A mapping has these keys, applied in this order (unknown keys are refused):
 | `optional_columns` | inputs that may be absent (then empty) |
 | `derive` | new columns, in order: an expression or a map |
 | `keep` | rows where `if` is not true are quarantined with the rule, column and expected form given (`show`: an expression shown as the value) |
-| `group` | rows sharing `by` become one (`first`/`last` by `order`, `any`: true in any row), e.g. episodes into spells |
+| `group` | rows sharing `by` become one (`first`/`last` by `order`, `any`: true in any row), e.g. episodes into spells; its `keep`: rules on the groups, as `keep` is on the rows (e.g. a spell whose last episode says it had not ended) |
 | `output` | each contract column: an expression, a constant (`"'ae'"`) or a map; every required column must be produced |
 | `unpivot` | one row per listed column (`name` and `value` columns), for wide forms |
 

@@ -16,7 +16,8 @@ optional)::
     optional_columns: {name: [headers]}  # inputs that may be absent (then empty)
     derive: {name: expression | map}     # new columns, in order
     keep: [{if, rule, column, expected}] # rows failing `if` are quarantined with `rule`
-    group: {by, order, first, last, any} # several rows become one (episodes -> spells)
+    group: {by, order, first, last, any, keep}
+                                         # several rows become one (episodes -> spells); keep: rules on the groups
     output: {contract column: expression | map}
     unpivot: {name, value, columns}      # one row per listed column (wide forms to long readings)
     unpivot: {name, value, other_columns: {name, value}}
@@ -109,13 +110,20 @@ class KeepRule(_Strict):
 
 
 class Group(_Strict):
-    """Rows sharing ``by`` become one: ``first``/``last`` columns by ``order``, ``any`` = true in any row."""
+    """Rows sharing ``by`` become one: ``first``/``last`` columns by ``order``, ``any`` = true in any row.
+
+    ``keep``: rules on the groups (over the ``by``, ``first``, ``last`` and ``any`` columns), as the
+    mapping's own ``keep`` is on the input rows: a group where ``if`` is not true is quarantined with
+    its rule, on the line of its first row. For what only the whole group shows, e.g. a hospital spell
+    whose last episode says it had not ended.
+    """
 
     by: list[str]
     order: list[str] = []
     first: list[str] = []
     last: list[str] = []
     any: list[str] = []
+    keep: list[KeepRule] = []
 
 
 class OtherColumns(_Strict):
@@ -315,6 +323,18 @@ class _Builder:
         return out
 
 
+def _drop_sql(b: _Builder, rules: list[KeepRule], key: str) -> str:
+    """The first of ``rules`` a row breaks, as a violation struct (NULL when it breaks none)."""
+    drops = []
+    for i, rule in enumerate(rules):
+        cond, _ = b.compile(f"{key}[{i}].if", rule.if_, rule.column)
+        shown = b.compile(f"{key}[{i}].show", rule.show, rule.column)[0] if rule.show else None
+        value = "NULL" if rule.column in b.pseudonymised or shown is None else f"left(CAST({shown} AS VARCHAR), 200)"
+        drops.append(f"WHEN NOT coalesce({cond}, false) THEN {{'column': {_lit(rule.column)}, 'rule': {_lit(rule.rule)}, "
+                     f"'expected': {_lit(rule.expected)}, 'value': {value}}}::{VIOLATION_TYPE}")
+    return f"CASE {' '.join(drops)} END" if drops else f"NULL::{VIOLATION_TYPE}"
+
+
 def _with(violations: list[str]) -> str:
     if not violations:
         return "_v"
@@ -328,6 +348,7 @@ def compile_sql(m: LoadedMapping, params: dict[str, str], table: str, headers: s
     list of the mapping's violations for that row (empty when it mapped cleanly).
     """
     spec, b = m.spec, _Builder(m, params)
+    dropped_groups = None
     picks = []
     for name in list(spec.columns) + list(spec.optional_columns):
         found = next((h for h in m.headers(name) if h in headers), None)
@@ -343,15 +364,7 @@ def compile_sql(m: LoadedMapping, params: dict[str, str], table: str, headers: s
         sql, violations = b.compile(f"derive.{name}", expr, name)
         prev = b.cte(f"SELECT * REPLACE ({_with(violations)} AS _v), {sql} AS {_q(name)} FROM {prev}")
         b.known.add(name)
-    drops = []
-    for i, rule in enumerate(spec.keep):
-        cond, _ = b.compile(f"keep[{i}].if", rule.if_, rule.column)
-        shown = b.compile(f"keep[{i}].show", rule.show, rule.column)[0] if rule.show else None
-        value = "NULL" if rule.column in b.pseudonymised or shown is None else f"left(CAST({shown} AS VARCHAR), 200)"
-        drops.append(f"WHEN NOT coalesce({cond}, false) THEN {{'column': {_lit(rule.column)}, 'rule': {_lit(rule.rule)}, "
-                     f"'expected': {_lit(rule.expected)}, 'value': {value}}}::{VIOLATION_TYPE}")
-    drop = f"CASE {' '.join(drops)} END" if drops else f"NULL::{VIOLATION_TYPE}"
-    kept = b.cte(f"SELECT *, {drop} AS _drop FROM {prev}")
+    kept = b.cte(f"SELECT *, {_drop_sql(b, spec.keep, 'keep')} AS _drop FROM {prev}")
     rows = f"SELECT * FROM {kept} WHERE _drop IS NULL"
     if spec.group:
         g = spec.group
@@ -367,6 +380,10 @@ def compile_sql(m: LoadedMapping, params: dict[str, str], table: str, headers: s
         rows = (f"SELECT min(_seq) AS _seq, min(_line) AS _line, {by}, {', '.join(aggs) + ', ' if aggs else ''}"
                 f"flatten(list(_v)) AS _v FROM {kept} WHERE _drop IS NULL GROUP BY {by}")
         b.known = set(g.by) | set(g.first) | set(g.last) | set(g.any)
+        if g.keep:
+            grouped = b.cte(f"SELECT *, {_drop_sql(b, g.keep, 'group.keep')} AS _drop FROM ({rows})")
+            rows = f"SELECT * EXCLUDE (_drop) FROM {grouped} WHERE _drop IS NULL"
+            dropped_groups = grouped
     rows = b.cte(rows)
     outputs, violations = [], []
     for col, expr in spec.output.items():
@@ -394,10 +411,12 @@ def compile_sql(m: LoadedMapping, params: dict[str, str], table: str, headers: s
             cols = ", ".join([*outputs, f"NULL::VARCHAR AS {_q(u.name)}", f"NULL::VARCHAR AS {_q(u.value)}"])
             parts.append(f"SELECT _seq * {n} AS _seq, _line, {cols}, {_EMPTY} AS _mapping FROM {rows} WHERE false")
         final = " UNION ALL ".join(parts)
-        dropped = f"SELECT _seq * {n} AS _seq, _line, list_concat([_drop], _v) AS _mapping FROM {kept} WHERE _drop IS NOT NULL"
+        dropped = " UNION ALL ".join(f"SELECT _seq * {n} AS _seq, _line, list_concat([_drop], _v) AS _mapping FROM {t} WHERE _drop IS NOT NULL"
+                                     for t in (kept, dropped_groups) if t)
     else:
         final = f"SELECT _seq, _line, {', '.join(outputs)}, {_with(violations)} AS _mapping FROM {rows}"
-        dropped = f"SELECT _seq, _line, list_concat([_drop], _v) AS _mapping FROM {kept} WHERE _drop IS NOT NULL"
+        dropped = " UNION ALL ".join(f"SELECT _seq, _line, list_concat([_drop], _v) AS _mapping FROM {t} WHERE _drop IS NOT NULL"
+                                     for t in (kept, dropped_groups) if t)
     return f"WITH {', '.join(b.ctes)} SELECT * FROM ({final}) UNION ALL BY NAME ({dropped})"
 
 

@@ -240,8 +240,23 @@ def apply_mapping(con: duckdb.DuckDBPyConnection, spec: SourceContract, loaded: 
     note = reshaped and (f"read with mapping {mapping.name}: {loaded.rows - loaded.malformed} input row(s) became {rows} "
                          f"({_reshaped(mapping.spec)}; rows quarantined before it count once each)")
     columns = list(mapping.spec.output) + ([mapping.spec.unpivot.name, mapping.spec.unpivot.value] if mapping.spec.unpivot else [])
+    notes = loaded.notes + ((note,) if reshaped else ()) + _unlinked_members(mapping)
     return dataclasses.replace(with_rows(loaded, rows, columns + ["_mapping"]), mapping=use.use,
-                               mapping_sha256=mapping.sha256, notes=loaded.notes + ((note,) if reshaped else ()))
+                               mapping_sha256=mapping.sha256, notes=notes)
+
+
+def _unlinked_members(mapping) -> tuple[str, ...]:
+    """A members mapping that gives no person_id (e.g. timeoverflow_members: the export has none) says so.
+
+    Its members enter the time-bank measures, but the readmission, reoffending and well-being
+    comparisons find participants through a person-linked timebank_members row: without a note
+    the time bank would just be absent from the outcome pages.
+    """
+    if mapping.spec.source != "timebank_members" or "person_id" in mapping.spec.output:
+        return ()
+    return (f"read with mapping {mapping.name}, which gives no person_id: its members are linked to no person, so they count "
+            "in the time-bank measures (reciprocity) but not as participants in the readmission, reoffending or well-being "
+            "comparisons; to link them, give the members in contract form with person_id (docs/data-contract.md, timebank_members)",)
 
 
 def _reshaped(spec) -> str:

@@ -87,6 +87,19 @@ def test_members_export_keeps_no_names_or_contacts(tmp_path, warehouse):
     assert not {"name", "email", "phone"} & set(columns)
 
 
+
+def test_members_export_says_its_members_are_linked_to_no_person(tmp_path, warehouse):
+    """TimeOverflow's members report has no field a person could be linked by (Report::MemberDecorator:
+    member_uid, name, email, phones, created_at, last login, locale, balance), so every member it
+    gives has an empty person_id. Those members never take part in the readmission, reoffending or
+    well-being comparisons (each reads participation from a person-linked timebank_members row), and a
+    run said nothing: the time bank simply went missing from the outcome pages. The run's notes say it."""
+    folder = _folder(tmp_path, "members_en.csv")
+    report = _ingest(warehouse, folder, "timebank_members", MEMBERS)
+    notes = [n for n in report.notes if n.startswith("members_en.csv:")]
+    assert len(notes) == 1 and "no person_id" in notes[0] and "not as participants" in notes[0]
+    assert not [n for n in report.notes if n.startswith("organisation.csv:")]  # a contract-form file: no such note
+
 def test_complete_export(tmp_path, warehouse):
     folder = _folder(tmp_path, "members_en.csv", "transfers_complete.csv")
     _ingest(warehouse, folder, "timebank_members", MEMBERS)
@@ -124,3 +137,38 @@ def test_bad_hours_and_dates_are_quarantined_with_their_rule(tmp_path, warehouse
     rules = warehouse.execute("SELECT source_line, rule, value FROM quarantine.timebank_exchanges ORDER BY source_line").fetchall()
     assert rules == [(2, "date_format", "02/03/2025"), (3, "duration_format", "1.5")]
     assert report.rows_read == report.rows_staged + report.rows_quarantined == 2
+
+
+def test_the_documented_glob_matches_every_name_timeoverflow_gives_the_transfers_report():
+    """The settings example in docs/data-contract.md must pick up the report however it was downloaded.
+
+    Reports > Transfers names it "<bank>_<Transfer.model_name.human(count: :many)>_<date>.csv"
+    (Report::TransferDecorator#name: en Transfers, es Transferencias, ca Transferències), but
+    Reports > "download all" puts it in a zip as "Transfers_<date>.csv" whatever the locale
+    (ReportsController#add_csv_to_zip: "#{report_class.pluralize}_#{Date.today}.csv";
+    coopdevs/timeoverflow@ddaec8a7). The documented "*_Transfer*" missed the zip's name, and the
+    run refused to start, reading the file in contract form."""
+    import fnmatch
+    import re
+
+    doc = (FIXTURES.parents[1] / "docs" / "data-contract.md").read_text()
+    glob = re.search(r'use: timeoverflow_transfers\n\s+files: "([^"]+)"', doc).group(1)
+    names = ["Banc de Temps_Transfers_2025-03-02.csv", "Banc de Temps_Transferencias_2025-03-02.csv",
+             "Banc de Temps_Transferències_2025-03-02.csv", "Transfers_2025-03-02.csv"]
+    assert [n for n in names if not fnmatch.fnmatch(n, glob)] == []
+
+
+def test_a_stock_install_writes_utc_as_the_word_and_both_reports_read_it(tmp_path, warehouse):
+    """TimeOverflow sets no config.time_zone (config/application.rb, coopdevs/timeoverflow@ddaec8a7), so
+    created_at.to_s is a UTC ActiveSupport::TimeWithZone written "2025-03-02 09:15:00 UTC", not "+0000"."""
+    folder = _folder(tmp_path)
+    (folder / "timebank_members" / "members_utc.csv").write_text(
+        "N,Name,Email,Phone,Alternative Phone,Created,Last login,Locale,Balance\n1,Ana Garcia,,,,2023-01-10 23:30:00 UTC,,en,0\n"
+        "2,Joan Puig,,,,2023-02-01 08:00:00 UTC,,en,0\n")
+    (folder / "timebank_exchanges" / "all_transfers_utc.csv").write_text(
+        "Date,From,To,Post,Quantity\n2024-03-02 09:15:00 UTC,Ana Garcia (1),Joan Puig (2),Shopping,1:15\n")
+    members = _ingest(warehouse, folder, "timebank_members", MEMBERS)
+    transfers = _ingest(warehouse, folder, "timebank_exchanges", TRANSFERS)
+    assert (members.rows_quarantined, transfers.rows_quarantined) == (0, 0)
+    assert warehouse.execute("SELECT exchanged_on::VARCHAR, hours FROM staging.timebank_exchanges").fetchall() == [("2024-03-02", 1.25)]
+    assert warehouse.execute("SELECT min(joined_on)::VARCHAR FROM staging.timebank_members WHERE role = 'community'").fetchone() == ("2023-01-10",)

@@ -38,7 +38,7 @@ def test_swemwbs_and_wemwbs_forms_are_scored_and_incomplete_forms_quarantined(tm
                       ("swemwbs", "2024-06-10", "total", 26.0),   # 4+4+3+4+4+3+4
                       ("wemwbs", "2024-01-10", "total", 42.0)]    # 14 x 3
     quarantined = warehouse.execute("SELECT source_line, rule, value FROM quarantine.star_readings ORDER BY source_file, source_line").fetchall()
-    assert quarantined == [(5, "incomplete_form", "6 of 7 items"), (6, "item_out_of_range", None), (3, "incomplete_form", "13 of 14 items")]
+    assert quarantined == [(5, "incomplete_form", "6 of 7 items"), (6, "item_out_of_range", "items 1 2 3 6 2 2 2"), (3, "incomplete_form", "13 of 14 items")]
 
 
 def test_ons4_forms_become_one_reading_per_answered_item(tmp_path, warehouse):
@@ -77,3 +77,14 @@ def test_an_ecds_extract_without_arrival_date_names_the_missing_column(tmp_path,
     with pytest.raises(Exception, match="arrival_date"):
         ingest_source(warehouse, "service_contacts", tmp_path / "in", run_id="r", as_of=AS_OF, key=KEY,
                       mappings=[MappingUse(use="ecds_attendances")])
+
+
+def test_hes_ae_placeholder_arrival_dates_are_quarantined_not_staged(tmp_path, warehouse):
+    """HES writes a null or invalid ARRIVALDATE as 1800-01-01 or 1801-01-01 (the Health Foundation HES
+    pipeline makes both missing: HFAnalyticsLab/HES_pipeline src/clean.R, parse_HES). Read as dates
+    they were staged as A&E contacts in 1800 and 1801."""
+    report = _ingest(tmp_path, warehouse, "service_contacts", ["hes_ae/hes_ae_null_dates.csv"], [MappingUse(use="hes_ae_attendances")])
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (3, 1, 2)
+    assert warehouse.execute("SELECT contact_on::VARCHAR FROM staging.service_contacts").fetchall() == [("2024-02-01",)]
+    assert warehouse.execute("SELECT source_line, \"column\", rule, value FROM quarantine.service_contacts ORDER BY source_line").fetchall() == [
+        (3, "contact_on", "hes_null_date", "1800-01-01"), (4, "contact_on", "hes_null_date", "1801-01-01")]

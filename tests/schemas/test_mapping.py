@@ -39,6 +39,9 @@ def write(tmp_path, **changes):
     ({"keep": [{"if": "pid is not null", "rule": "Bad Rule", "column": "person_id", "expected": "x"}]}, "keep.0.rule", "lower-case"),
     ({"derive": {"x": {"map": "kind", "values": {}}}}, "derive.x", "non-empty"),
     ({"group": {"by": ["nosuch"]}}, "group.by", "unknown column 'nosuch'"),
+    # group.keep sees the grouped columns only: 'kind' is neither in by, first, last nor any.
+    ({"group": {"by": ["pid"], "last": ["when"], "keep": [{"if": "kind = 'A'", "rule": "r", "column": "service", "expected": "x"}]}},
+     "group.keep[0].if", "unknown column 'kind'"),
 ])
 def test_bad_mapping_is_refused_with_file_key_and_reason(tmp_path, changes, key, reason):
     path = write(tmp_path, **changes)
