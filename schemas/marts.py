@@ -450,7 +450,7 @@ REOFFENDING_SURVIVAL = Mart(
         Column('n_at_risk', 'DOUBLE', 'Matching-weighted number still without a proven reoffence just before time_days.'),
         Column('n_events', 'DOUBLE', 'Matching-weighted first reoffences on time_days.'),
         Column('survival', 'DOUBLE', 'Kaplan-Meier proportion without a proven reoffence by time_days (statsmodels SurvfuncRight).'),
-        Column('ci_low', 'DOUBLE', 'Lower limit of the 95% pointwise interval (Greenwood, log-log).'),
+        Column('ci_low', 'DOUBLE', 'Lower limit of the 95% pointwise interval (log-log; variance clustered on the person, so a reused comparison person counts once).'),
         Column('ci_high', 'DOUBLE', 'Upper limit of the 95% pointwise interval.'),
     ),
 )

