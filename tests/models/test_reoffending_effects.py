@@ -66,7 +66,8 @@ def test_days_to_first_reoffence_among_reoffenders(comparison):
     days = eff.loc[("any_participation", "days_to_first_reoffence")]
     assert days.participant_value == pytest.approx(t.duration.mean())
     assert days.comparison_value == pytest.approx(np.average(c.duration, weights=c._weight))
-    assert (days.n_outcome_participants, days.n_outcome_comparison) == (len(t), len(c))
+    # people, not rows: with replacement a reused comparison person has a row per matched set
+    assert (days.n_outcome_participants, days.n_outcome_comparison) == (len(t), c.person_id.nunique())
     assert days.ci_low < days.estimate < days.ci_high
     assert days.per_100_statement.startswith("Among people who reoffended, the first proven reoffence came")
     hazard = eff.loc[("any_participation", "time_to_first_reoffence")]
@@ -260,3 +261,30 @@ def test_survival_mart_band_is_clustered_on_the_person(comparison):
     greenwood = km_curve(c.duration, c.event, c._weight, 365)
     np.testing.assert_allclose(got[["ci_low", "ci_high"]].to_numpy(), want[["ci_low", "ci_high"]].to_numpy(), atol=1e-12)
     assert not np.allclose(got.ci_low.to_numpy(), greenwood.ci_low.to_numpy())
+
+
+def staggered_cohort() -> pd.DataFrame:
+    """make_cohort with the participants starting on day 0, 20 or 40: one risk-set trial per day, so a person not
+    yet started is a comparison person in each of the three trials (and with replacement can be matched in each)."""
+    cohort = make_cohort(n=900, seed=21, log_hr=-0.5)
+    starts = np.random.default_rng(2).choice([0, 20, 40], len(cohort))
+    cohort["programme_start_days"] = [[int(s)] if p else [] for p, s in zip(cohort.programmes, starts)]
+    return cohort
+
+
+def test_n_comparison_counts_people_not_trial_rows():
+    """marts.reoffending_effects.n_comparison is 'distinct comparison people used'; under risk_set a person matched in
+    several trials has a row in each. Before, n_comparison (and n_outcome_comparison) was the engine's count of
+    distinct trial rows, larger than the people."""
+    out = compare_reoffending(staggered_cohort(), SETTINGS)
+    md = out.results["any_participation"]["binary"].matched_data
+    c = md[(md._treated == 0) & (md._weight > 0)]
+    people, trial_rows = c.person_id.nunique(), c._row.nunique()
+    assert people < trial_rows  # the fixture does repeat people across trials
+    eff = out.effects.set_index(["programme", "measure"])
+    for measure in ("binary_rate", "frequency", "time_to_first_reoffence"):
+        row = eff.loc[("any_participation", measure)]
+        assert row.n_comparison == people and row.n_outcome_comparison == people
+    days = eff.loc[("any_participation", "days_to_first_reoffence")]
+    assert days.n_comparison == people
+    assert days.n_outcome_comparison == c.loc[c.reoffended == 1, "person_id"].nunique()
