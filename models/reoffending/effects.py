@@ -181,6 +181,16 @@ def _row_from_result(programme, measure, res, settings, notes, common) -> dict:
     return row
 
 
+def _time_zero_words(settings: ReoffendingSettings) -> str:
+    """What the durations are counted from (:func:`.prepare.design_rows`: offences on days max(k, 1)..365 of trial
+    day k, the duration from day max(k, 1) - 1): the index event only when every time zero is the index date."""
+    if settings.design == "risk_set":
+        return "time zero (the day each participant started, or the index event if they started before it)"
+    if settings.design == "landmark":
+        return f"time zero (day {settings.landmark} after the index event)"
+    return "the index event"
+
+
 def _days_row(programme, res, matched, settings, notes, common) -> dict:
     """JDL time to first reoffence: mean days among reoffenders in the matched sample."""
     md = res.matched_data
@@ -210,7 +220,7 @@ def _days_row(programme, res, matched, settings, notes, common) -> dict:
         "difference": tv - cv, "estimate": m.estimate, "ci_low": lo, "ci_high": hi, "p_value": m.p_value,
         "verdict": v, "verdict_statement": verdict_statement(v, "mean_difference", m.estimate, lo, hi),
         "per_100_statement": (
-            f"Among people who reoffended, the first proven reoffence came {cv:.0f} days after the index event on "
+            f"Among people who reoffended, the first proven reoffence came {cv:.0f} days after {_time_zero_words(settings)} on "
             f"average in the comparison group and {tv:.0f} days among participants."),
         "estimable": bool(np.isfinite(lo) and np.isfinite(hi)),
         "not_estimable_reason": None if np.isfinite(lo) and np.isfinite(hi)

@@ -288,3 +288,20 @@ def test_n_comparison_counts_people_not_trial_rows():
     days = eff.loc[("any_participation", "days_to_first_reoffence")]
     assert days.n_comparison == people
     assert days.n_outcome_comparison == c.loc[c.reoffended == 1, "person_id"].nunique()
+
+
+def test_days_to_first_reoffence_says_what_it_counts_from():
+    """Under risk_set the durations run from each participant's start day (prepare.design_rows), so a mean of 11 days
+    for someone who started on day 40 and reoffended on day 50 is not '11 days after the index event', as the
+    sentence said before; it names time zero. The old design counts from the index event and says so."""
+    out = compare_reoffending(staggered_cohort(), SETTINGS)
+    md = out.results["any_participation"]["binary"].matched_data
+    later = md[(md._treated == 1) & (md.trial_day > 0) & (md.reoffended == 1)]
+    assert len(later)  # participants whose time zero is after the index date
+    days = out.effects.set_index(["programme", "measure"]).loc[("any_participation", "days_to_first_reoffence")]
+    assert "after time zero (the day each participant started" in days.per_100_statement
+    assert "after the index event on average" not in days.per_100_statement
+    old = compare_reoffending(staggered_cohort(), SETTINGS.model_copy(update={"design": "exposure_window"}))
+    statement = old.effects.set_index(["programme", "measure"]).loc[("any_participation", "days_to_first_reoffence"),
+                                                                    "per_100_statement"]
+    assert "days after the index event on average" in statement
