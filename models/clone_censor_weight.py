@@ -30,7 +30,8 @@ clone's days being dropped. A bootstrap replicate where that happens is left out
 Kaplan–Meier survival (daily events over the weighted risk set); the risk difference is
 start − no start. The 95% interval is the percentile interval of a person-cluster bootstrap
 (persons drawn with replacement, every one of their units with them; the hazard model refitted
-each time), with a fixed seed so it is deterministic.
+each time), with a fixed seed so it is deterministic: the persons are coded in their sorted
+order, so the same data in any row order give the same draws and the same interval.
 
 Caveat: the start arm's weight uses P(started by G | X) from the hazard model among units
 still event-free; when starting changes the event hazard during the grace period this is an
@@ -136,7 +137,7 @@ def _design(units: pd.DataFrame, start: str, event: str, blocked: str | None, cl
     unit = np.repeat(np.arange(len(s)), n_days)
     day = np.arange(n_days.sum()) - np.repeat(np.cumsum(n_days) - n_days, n_days)
     started = (s[unit] == day).astype(float)
-    person = pd.factorize(units[cluster])[0]
+    person = pd.factorize(units[cluster], sort=True)[0]  # in the persons' sorted order: the bootstrap's draws follow it
     return _Design(s, e, b, person, unit, day, started, covariate_matrix(units, covariates), grace, horizon)
 
 

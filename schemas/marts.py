@@ -446,11 +446,11 @@ REOFFENDING_SURVIVAL = Mart(
         RUN_ID,
         Column('programme', 'VARCHAR', 'Participants compared (as in reoffending_effects).'),
         Column('group', 'VARCHAR', '`participants` or `matched_comparison`.'),
-        Column('time_days', 'BIGINT', 'Days since the index event (0, then each day with a first reoffence, then the end of follow-up).'),
+        Column('time_days', 'BIGINT', 'Days since time zero (the index event; under `risk_set` the trial day a participant started, under `landmark` the landmark day): 0, then each day with a first reoffence, then the end of follow-up.'),
         Column('n_at_risk', 'DOUBLE', 'Matching-weighted number still without a proven reoffence just before time_days.'),
         Column('n_events', 'DOUBLE', 'Matching-weighted first reoffences on time_days.'),
         Column('survival', 'DOUBLE', 'Kaplan-Meier proportion without a proven reoffence by time_days (statsmodels SurvfuncRight).'),
-        Column('ci_low', 'DOUBLE', 'Lower limit of the 95% pointwise interval (Greenwood, log-log).'),
+        Column('ci_low', 'DOUBLE', 'Lower limit of the 95% pointwise interval (log-log; variance clustered on the person, so a reused comparison person counts once).'),
         Column('ci_high', 'DOUBLE', 'Upper limit of the 95% pointwise interval.'),
     ),
 )

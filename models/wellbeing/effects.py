@@ -178,14 +178,27 @@ def merge_rare_levels(df: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataF
     return out, notes
 
 
+def comparison_people(m) -> dict:
+    """``n_control`` and ``n_control_matched`` of a trial-design row as people, the mart's definition ("comparison
+    people with paired readings", "comparison people used"): a person not yet started is a comparison row in
+    every monthly trial whose lookback holds a reading, and can be matched in several, so the engine's counts
+    (analysed rows, distinct rows used) count person-trials. ``m``: the :class:`~models.comparison.MatchedSample`."""
+    analysed = m.df.iloc[m.rows]
+    pool = analysed.loc[analysed["participant"].to_numpy() == 0, "person_id"]
+    sample = m.matched_columns(["person_id", "_treated", "_weight"])
+    used = sample.loc[(sample["_treated"].to_numpy() == 0) & (sample["_weight"].to_numpy() > 0), "person_id"]
+    return {"n_control": int(pool.nunique()), "n_control_matched": int(used.nunique())}
+
+
 def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact: list[str]):
     """(base row, MatchedSample or None, notes): one match of the person-trial rows, for every outcome; variances
     clustered on the person too (``cluster="person_id"``), since a person can be in several monthly trials."""
     base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
             "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
     if base["n_treated"] < 2 or base["n_control"] < 2:
-        return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison people "
+        return _not_estimated(base, f"{base['n_treated']} participants and {base['n_control']} comparison person-trials "
                                     "with a follow-up reading (the engine needs at least 2 of each)"), None, []
+    base["n_control"] = int(df.loc[df["participant"].to_numpy() == 0, "person_id"].nunique())  # people (the mart's n)
     df, notes = merge_rare_levels(df, covariates)
     usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
     base["covariates"] = ", ".join(usable)
@@ -280,20 +293,22 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
         if m is None:
             row(version, MEAN_OF_AREAS, base, headline=headline)
             return
+        people = comparison_people(m)  # people, not person-trials: the same for every outcome of this match
+        base = {**base, "n_control": people["n_control"]}
         got, res = _estimate(m, OUTCOME, "continuous", notes)
         if res is None:
             row(version, MEAN_OF_AREAS, _not_estimated(base, got), headline=headline)
             return
-        row(version, MEAN_OF_AREAS, {**base, **got}, headline=headline)
+        row(version, MEAN_OF_AREAS, {**base, **got, **people}, headline=headline)
         results[(version, MEAN_OF_AREAS)] = res
         if version == ALL:
             return
         for area in sorted(frame.loc[frame["star_version"] == version, "area"].unique()):
             got, res = _estimate(m, f"area:{area}", "continuous", notes)
-            row(version, area, {**base, **got} if res is not None else _not_estimated(base, got))
+            row(version, area, {**base, **got, **people} if res is not None else _not_estimated(base, got))
         if data["has_rci"].all():
             got, res = _estimate(m, RELIABLE, "binary", notes)
-            row(version, AT_LEAST_ONE_AREA, {**base, **got} if res is not None else _not_estimated(base, got),
+            row(version, AT_LEAST_ONE_AREA, {**base, **got, **people} if res is not None else _not_estimated(base, got),
                 outcome=RELIABLE)
 
     for version, g in people.groupby("star_version", sort=True):

@@ -136,3 +136,17 @@ def test_truncation_of_an_arm_with_no_clone_at_risk():
     u0, u1, _ = _weights(d, only_a, stabilise=False, truncate=None, beta=None, at_risk=_at_risk(d))
     assert not w0.any() and not u0.any()
     assert w1[0].tolist() == pytest.approx(np.minimum(u1[0], np.quantile(u1[0], 0.5)).tolist())
+
+
+def test_bootstrap_interval_does_not_depend_on_row_order():
+    """The bootstrap draws persons by their code; the codes are the persons' sorted order, not the order in which
+    they first appear, so the same persons (in any row order) get the same draws and the same interval. Before,
+    the codes followed the rows: shuffling the rows moved the interval (on 2,658 readmission discharges of the
+    synthetic data, 40 replicates, its upper limit from -0.0155 to -0.0193)."""
+    frame = confounded_null(800)
+    shuffled = frame.sample(frac=1, random_state=3).reset_index(drop=True)
+    args = dict(covariates=["x"], grace=14, horizon=29, bootstrap=20, seed=7)
+    a, b = run(frame, **args), run(shuffled, **args)
+    assert b.risk_difference == pytest.approx(a.risk_difference, abs=1e-12)
+    assert (b.rd_ci_low, b.rd_ci_high) == pytest.approx((a.rd_ci_low, a.rd_ci_high), abs=1e-12)
+    assert (b.rr_ci_low, b.rr_ci_high) == pytest.approx((a.rr_ci_low, a.rr_ci_high), abs=1e-12)

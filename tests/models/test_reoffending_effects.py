@@ -66,7 +66,8 @@ def test_days_to_first_reoffence_among_reoffenders(comparison):
     days = eff.loc[("any_participation", "days_to_first_reoffence")]
     assert days.participant_value == pytest.approx(t.duration.mean())
     assert days.comparison_value == pytest.approx(np.average(c.duration, weights=c._weight))
-    assert (days.n_outcome_participants, days.n_outcome_comparison) == (len(t), len(c))
+    # people, not rows: with replacement a reused comparison person has a row per matched set
+    assert (days.n_outcome_participants, days.n_outcome_comparison) == (len(t), c.person_id.nunique())
     assert days.ci_low < days.estimate < days.ci_high
     assert days.per_100_statement.startswith("Among people who reoffended, the first proven reoffence came")
     hazard = eff.loc[("any_participation", "time_to_first_reoffence")]
@@ -229,3 +230,78 @@ def test_programmes_compared_in_threads_give_the_same_figures():
         pd.testing.assert_frame_equal(getattr(three, name), getattr(one, name), check_exact=True)
     for programme, res in one.results.items():
         pd.testing.assert_frame_equal(three.results[programme]["binary"].matched_data, res["binary"].matched_data)
+
+
+def test_km_band_counts_a_reused_person_once():
+    """Matching with replacement repeats a comparison person once per matched set (weight 1 each). Clustered on the
+    person, the band is the band of one copy per person; Greenwood's on the weighted counts (the survival mart's
+    band before) treats the copies as other people and is narrower by about sqrt(2)."""
+    rng = np.random.default_rng(5)
+    d = np.minimum(np.ceil(rng.exponential(400, 150)), 365)
+    e = (d < 365).astype(int)
+    person = np.arange(len(d))
+    once = km_curve(d, e, np.ones(len(d)), 365, clusters=person)
+    twice = km_curve(np.r_[d, d], np.r_[e, e], np.ones(2 * len(d)), 365, clusters=np.r_[person, person])
+    np.testing.assert_allclose(twice[["survival", "ci_low", "ci_high"]], once[["survival", "ci_low", "ci_high"]],
+                               atol=1e-12)
+    rows_as_people = km_curve(np.r_[d, d], np.r_[e, e], np.ones(2 * len(d)), 365)
+    inner = (once.survival > 0) & (once.survival < 1)
+    assert ((rows_as_people.ci_high - rows_as_people.ci_low)[inner] < 0.8 * (once.ci_high - once.ci_low)[inner]).all()
+
+
+def test_survival_mart_band_is_clustered_on_the_person(comparison):
+    """The comparison group's band in marts.reoffending_survival is the person-clustered one (controls are reused:
+    matching with replacement), not Greenwood's on the rows."""
+    md = comparison.results["any_participation"]["binary"].matched_data
+    c = md[md._treated == 0]
+    assert c.person_id.nunique() < len(c)  # some comparison person is reused
+    curves = comparison.survival
+    got = curves[(curves.programme == "any_participation") & (curves.group == "matched_comparison")]
+    want = km_curve(c.duration, c.event, c._weight, 365, clusters=c.person_id.to_numpy())
+    greenwood = km_curve(c.duration, c.event, c._weight, 365)
+    np.testing.assert_allclose(got[["ci_low", "ci_high"]].to_numpy(), want[["ci_low", "ci_high"]].to_numpy(), atol=1e-12)
+    assert not np.allclose(got.ci_low.to_numpy(), greenwood.ci_low.to_numpy())
+
+
+def staggered_cohort() -> pd.DataFrame:
+    """make_cohort with the participants starting on day 0, 20 or 40: one risk-set trial per day, so a person not
+    yet started is a comparison person in each of the three trials (and with replacement can be matched in each)."""
+    cohort = make_cohort(n=900, seed=21, log_hr=-0.5)
+    starts = np.random.default_rng(2).choice([0, 20, 40], len(cohort))
+    cohort["programme_start_days"] = [[int(s)] if p else [] for p, s in zip(cohort.programmes, starts)]
+    return cohort
+
+
+def test_n_comparison_counts_people_not_trial_rows():
+    """marts.reoffending_effects.n_comparison is 'distinct comparison people used'; under risk_set a person matched in
+    several trials has a row in each. Before, n_comparison (and n_outcome_comparison) was the engine's count of
+    distinct trial rows, larger than the people."""
+    out = compare_reoffending(staggered_cohort(), SETTINGS)
+    md = out.results["any_participation"]["binary"].matched_data
+    c = md[(md._treated == 0) & (md._weight > 0)]
+    people, trial_rows = c.person_id.nunique(), c._row.nunique()
+    assert people < trial_rows  # the fixture does repeat people across trials
+    eff = out.effects.set_index(["programme", "measure"])
+    for measure in ("binary_rate", "frequency", "time_to_first_reoffence"):
+        row = eff.loc[("any_participation", measure)]
+        assert row.n_comparison == people and row.n_outcome_comparison == people
+    days = eff.loc[("any_participation", "days_to_first_reoffence")]
+    assert days.n_comparison == people
+    assert days.n_outcome_comparison == c.loc[c.reoffended == 1, "person_id"].nunique()
+
+
+def test_days_to_first_reoffence_says_what_it_counts_from():
+    """Under risk_set the durations run from each participant's start day (prepare.design_rows), so a mean of 11 days
+    for someone who started on day 40 and reoffended on day 50 is not '11 days after the index event', as the
+    sentence said before; it names time zero. The old design counts from the index event and says so."""
+    out = compare_reoffending(staggered_cohort(), SETTINGS)
+    md = out.results["any_participation"]["binary"].matched_data
+    later = md[(md._treated == 1) & (md.trial_day > 0) & (md.reoffended == 1)]
+    assert len(later)  # participants whose time zero is after the index date
+    days = out.effects.set_index(["programme", "measure"]).loc[("any_participation", "days_to_first_reoffence")]
+    assert "after time zero (the day each participant started" in days.per_100_statement
+    assert "after the index event on average" not in days.per_100_statement
+    old = compare_reoffending(staggered_cohort(), SETTINGS.model_copy(update={"design": "exposure_window"}))
+    statement = old.effects.set_index(["programme", "measure"]).loc[("any_participation", "days_to_first_reoffence"),
+                                                                    "per_100_statement"]
+    assert "days after the index event on average" in statement

@@ -164,3 +164,25 @@ def test_the_reading_before_the_baseline_is_recorded_for_the_prior_reading_desig
     e_row = frame[(frame.person_id == rank[pid("E")]) & (frame.participant == 1)].iloc[0]  # people by rank of identifier
     a_row = frame[(frame.person_id == rank[pid("A")]) & (frame.participant == 1)].iloc[0]
     assert (bool(e_row.has_prior), e_row.pre_change, bool(a_row.has_prior), a_row.pre_change) == (True, -1.0, False, 0.0)
+
+
+def test_comparison_counts_are_people_not_person_trials(tmp_path, warehouse):
+    """n_control and n_control_matched are 'comparison people with paired readings' and 'comparison people used'
+    (schemas/marts.py). B, C and K0-K5 are comparison people in both the February and the March trial (not started
+    by either first day), so the rows are person-trials, twice the people; before, the mart gave the rows."""
+    ids = ["K0", "A", "K1", "B", "K2", "C", "K3", "D", "K4", "K5"]
+    persons = [f"{p},{1950 + 3 * i}-01-01,female,E1,5" for i, p in enumerate(ids)]
+    build(tmp_path, warehouse, STAR + MORE, members=MEMBERS, persons=persons)
+    settings = wb.WellbeingSettings(caliper=None, covariates=("age",))
+    wb.write_core(warehouse, settings, "r")
+    frame, _ = eff.trial_frames(warehouse, settings)
+    pool = frame[frame["participant"] == 0].drop_duplicates(["person_id", "trial_month"])
+    assert len(pool) > pool["person_id"].nunique()  # person-trials outnumber people
+    out, results = eff.effects_results(warehouse, settings)
+    head = out[out["headline"].astype(bool)].iloc[0]
+    assert head["n_control"] == pool["person_id"].nunique()
+    md = results[("recovery_star", eff.MEAN_OF_AREAS)].matched_data
+    used = md[(md["_treated"] == 0) & (md["_weight"] > 0)]
+    assert head["n_control_matched"] == used["person_id"].nunique()
+    for r in out[out["status"] == "estimated"].itertuples():  # every row of the same match: the same people
+        assert (r.n_control, r.n_control_matched) == (head["n_control"], head["n_control_matched"])
