@@ -80,8 +80,11 @@ def kept_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path, results: dict) -
     if not (truth_dir / "star_trial_effects.csv").exists():  # a generator from before the file was written
         return {}
     register_pseudonym_macro(con, KEY)
-    effects = con.execute("SELECT pseudonym(person_id) AS person_id, star_version, effect, effect_1_10 "
-                          "FROM read_csv(?, header = true)", [str(truth_dir / "star_trial_effects.csv")]).df()
+    # the comparison's person_id is the person's rank among core.wellbeing_people (effects.trial_frames)
+    effects = con.execute("SELECT p.person_rank AS person_id, e.star_version, e.effect, e.effect_1_10 "
+                          "FROM read_csv(?, header = true) e JOIN (SELECT person_id, row_number() OVER "
+                          "(ORDER BY person_id) - 1 AS person_rank FROM core.wellbeing_people) p "
+                          "ON p.person_id = pseudonym(e.person_id)", [str(truth_dir / "star_trial_effects.csv")]).df()
     out = {}
     for (version, area), res in results.items():
         if area != "mean_of_areas":
