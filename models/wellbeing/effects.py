@@ -4,9 +4,10 @@ The default design (``design = "prior_reading"``) is the target trial of docs/me
 ("Well-being"), built in SQL as ``core.wellbeing_trials``: one trial per calendar month in
 which someone started taking part; participants started that month and have a baseline
 reading at most ``baseline_lookback_days`` before starting (time zero = the start);
-comparison people had a reading in the same window up to the month's first day and had not
-started by then (a person starting later that month is in both arms, as a comparison person
-at the month's start and a participant from their own start). The outcome is the **improvement** from the baseline to the reading nearest
+comparison people had a reading in the same window up to the month's first day and did not
+start that month (never, or in a later month; a person starting later that month is its
+participant only: as their own comparison row they were their nearest match, a pair of one
+person). The outcome is the **improvement** from the baseline to the reading nearest
 ``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
 items reflected so a positive value is always better. Matching is exact on the calendar year of
 the trial and on whether there is a reading in the ``baseline_lookback_days`` before the

@@ -8,8 +8,8 @@ reading nearest 183 days after the baseline (92-274 days) and after time zero.
 * B never joins. Readings 2023-01-20 = 5, 2023-07-01 = 6 (162 days), 2023-09-01 = 9 (224 days).
   Nearest 183 days is 2023-07-01.
 * C reads 2023-01-05 = 3, 2023-07-05 = 4 and joins on 2023-03-15: a comparison person in the
-  February trial and in the March trial (not started by 1 March), and a participant in the
-  March trial from 15 March.
+  February trial and a participant in the March trial from 15 March; not also a comparison
+  person at 1 March, where that row (the same readings) was C's own nearest match.
 * D joins on 2023-02-10 and is first read on 2023-03-01: no baseline before joining, so in no
   trial (the earlier definition made D a participant).
 """
@@ -50,7 +50,6 @@ def test_time_zero_baseline_and_aligned_follow_up(trials):
         ("B", "2023-02", False): ("2023-02-01", "2023-01-20", "2023-07-01", 1.0),
         ("C", "2023-02", False): ("2023-02-01", "2023-01-05", "2023-07-05", 1.0),
         ("B", "2023-03", False): ("2023-03-01", "2023-01-20", "2023-07-01", 1.0),
-        ("C", "2023-03", False): ("2023-03-01", "2023-01-05", "2023-07-05", 1.0),
         ("C", "2023-03", True): ("2023-03-15", "2023-01-05", "2023-07-05", 1.0),
     }
 
@@ -186,3 +185,11 @@ def test_comparison_counts_are_people_not_person_trials(tmp_path, warehouse):
     assert head["n_control_matched"] == used["person_id"].nunique()
     for r in out[out["status"] == "estimated"].itertuples():  # every row of the same match: the same people
         assert (r.n_control, r.n_control_matched) == (head["n_control"], head["n_control_matched"])
+
+
+def test_no_one_is_in_both_arms_of_a_trial(trials):
+    """A month's starter is its participant only: as a comparison person at the month's first day they had the same
+    readings and covariates, were their own nearest match, and a matched set paired them with themselves."""
+    arms = pd.Series([(who, trial) for who, trial, _ in trials]).value_counts()
+    assert arms.max() == 1
+    assert ("C", "2023-03", True) in trials and ("C", "2023-02", False) in trials
