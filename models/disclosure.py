@@ -159,7 +159,12 @@ class DisclosureRule:
         never one person. The group's size is its published count (rounded to ``round_to``, as the
         tables show it; OpenSAFELY rounds it like the events). The risk set is that size less the rounded
         events and censored before, and the curve and its 95% interval (Greenwood, log-log) are
-        recomputed from those counts. Rows are kept where the rounded curve steps, with the first and the
+        recomputed from those counts. When ``curve`` carries its own interval (``survival``, ``ci_low``:
+        the mart's, whose variance is clustered on the person, so that a comparison person reused by
+        several matched sets counts once), Greenwood's variance on the rounded counts is multiplied by the
+        exact curve's ratio of that variance to Greenwood's on the exact counts, day by day (the last ratio
+        carried to days without one; 1 before the first): a published band as wide, relative to its
+        counts, as the mart's. Rows are kept where the rounded curve steps, with the first and the
         last day, and only while the rounded risk set holds at least ``2 m``: below it a rounded step of ``m``
         events is most of the people left, and rounding, not the data, sets the curve (in simulated groups of
         40-120 it fell to 0 where the exact curve ended above 0.1). A step moves the curve by about ``m`` / the
@@ -179,6 +184,7 @@ class DisclosureRule:
         with np.errstate(divide="ignore", invalid="ignore"):
             survival = np.cumprod(np.where(risk > 0, 1 - steps / risk, 1.0))
             greenwood = np.cumsum(np.where((risk > 0) & (risk > steps), steps / (risk * (risk - steps)), 0.0))
+            greenwood = greenwood * _variance_ratio(rows, at_risk, events)
             spread = 1.959963984540054 * np.sqrt(greenwood) / np.abs(np.log(survival))
             low, high = survival ** np.exp(spread), survival ** np.exp(-spread)
         low, high = np.where(survival >= 1, 1.0, low), np.where(survival >= 1, 1.0, high)
@@ -283,3 +289,18 @@ class DisclosureRule:
         out = frame.copy()
         out.attrs["disclosure"] = {"table": name, "rows": int(len(out)), "count_columns": [], "reason": reason}
         return out
+
+
+def _variance_ratio(rows: pd.DataFrame, at_risk: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """Per row of an exact Kaplan-Meier curve, the variance of log S its own log-log interval gives over Greenwood's on
+    its counts (:meth:`DisclosureRule.survival_curve`); 1 where the curve carries no interval."""
+    if not {"survival", "ci_low"} <= set(rows.columns):
+        return np.ones(len(rows))
+    s, low = rows["survival"].to_numpy(float), rows["ci_low"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(np.where(at_risk > events, events / (at_risk * (at_risk - events)), 0.0))
+        own = (np.log(np.log(low) / np.log(s)) / 1.959963984540054 * np.log(s)) ** 2  # log-log: low = S^exp(z sd / |ln S|)
+        ratio = own / greenwood
+    known = (s > 0) & (s < 1) & (low > 0) & (low < s) & (greenwood > 0) & np.isfinite(ratio)
+    return pd.Series(np.where(known, ratio, np.nan)).ffill().fillna(1.0).to_numpy()
+
