@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from models.clone_censor_weight import clone_censor_weight
 from models.comparison import verdict
@@ -49,7 +48,6 @@ def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str,
     except ValueError as err:
         return {**common, "status": "not estimated", "n_discharges": len(units), "verdict": "not estimated",
                 "warnings": str(err)}
-    z = res.risk_difference / res.rd_se if res.rd_se and np.isfinite(res.rd_se) else np.nan
     odds = lambda r: r / (1 - r)  # noqa: E731
     warnings = [f"largest weight of a clone at risk {res.max_weight:.1f}"
                 + (f" (weights capped at quantile {settings.ccw_truncate})" if settings.ccw_truncate else "")]
@@ -64,7 +62,7 @@ def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str,
         "n_control_matched": res.n_units - res.n_started, "participant_rate": res.risk_start,
         "comparison_rate": res.risk_no_start, "risk_difference": res.risk_difference,
         "rd_ci_low": res.rd_ci_low, "rd_ci_high": res.rd_ci_high,
-        "rd_p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
+        "rd_p_value": res.rd_p_value,  # from the replicates that give the interval, so it agrees with the verdict
         "risk_ratio": res.risk_ratio, "rr_ci_low": res.rr_ci_low, "rr_ci_high": res.rr_ci_high,
         "odds_ratio": odds(res.risk_start) / odds(res.risk_no_start)
         if 0 < res.risk_no_start < 1 and res.risk_start < 1 else np.nan,

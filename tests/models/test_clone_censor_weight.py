@@ -150,3 +150,20 @@ def test_bootstrap_interval_does_not_depend_on_row_order():
     assert b.risk_difference == pytest.approx(a.risk_difference, abs=1e-12)
     assert (b.rd_ci_low, b.rd_ci_high) == pytest.approx((a.rd_ci_low, a.rd_ci_high), abs=1e-12)
     assert (b.rr_ci_low, b.rr_ci_high) == pytest.approx((a.rr_ci_low, a.rr_ci_high), abs=1e-12)
+
+
+def test_the_p_value_agrees_with_the_percentile_interval():
+    """The p-value comes from the replicates whose percentiles give the interval: 0 outside the 95% interval gives
+    p < 0.05, inside it p >= 0.05 (a Wald p-value on the bootstrap SE, as before, could disagree near the edge)."""
+    from models.clone_censor_weight import bootstrap_p_value
+
+    replicates = np.arange(-4, 195) / 100.0  # 5 of 199 at or below 0: 2 x (1 + 5) / 200
+    assert bootstrap_p_value(replicates) == 2 * 6 / 200
+    assert bootstrap_p_value(-replicates) == 2 * 6 / 200 and bootstrap_p_value(np.arange(-99, 100) / 100.0) == 1.0
+    assert np.isnan(bootstrap_p_value(np.array([])))
+    confounded = confounded_null(1500)
+    for covariates in ([], ["x"]):  # crude: starters at higher risk, 0 outside the interval; adjusted: inside it
+        res = run(confounded, covariates=covariates, grace=14, horizon=29, bootstrap=40, seed=7)
+        outside = not res.rd_ci_low <= 0 <= res.rd_ci_high
+        assert (res.rd_p_value < 0.05) == outside
+        assert outside == (covariates == [])
