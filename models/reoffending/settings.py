@@ -105,7 +105,9 @@ class ReoffendingSettings(BaseModel):
 
     covariates: tuple[str, ...] = Field(
         ("age", "sex", "imd_decile", "event_type", "prior_convictions"),
-        description="Matching and Cox covariates: age, sex, imd_decile, area_code, event_type, or any staging.persons column.")
+        description="Matching and Cox covariates: age, sex, imd_decile, area_code, event_type, or any staging.persons column. "
+                    "A persons column is read as supplied, undated: it must describe the person before the index event "
+                    "(prior_convictions counted at the extract date would include the follow-up's convictions, the outcome).")
     categorical: tuple[str, ...] = Field((), description="Numeric covariates to treat as categories (e.g. imd_decile).")
     exact: tuple[str, ...] = Field((), description="Covariates to match exactly on (e.g. event_type).")
     method: Literal["match", "ipw"] = Field("match", description="Nearest-neighbour matching or ATT weighting.")
