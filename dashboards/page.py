@@ -67,6 +67,10 @@ th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pager button{font-size:.95rem;padding:.2rem .6rem}
 pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4;padding:.5rem;max-height:20rem;overflow:auto}
 .chart{width:100%;min-width:0}
+/* a chart's PNG button: the page's focus style (plotly's is a 1 px black ring), and its icon at 7:1 on white (plotly's
+   grey at 30% is 1.4:1) */
+.chart .js-plotly-plot .plotly .modebar-btn:focus-visible{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
+.chart .js-plotly-plot .plotly .modebar-btn path{fill:#505a5f!important}
 @media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header h1{font-size:1.3rem}
  table{font-size:.8rem}.tile .value{font-size:1.4rem}}
 """

@@ -486,3 +486,38 @@ def test_the_demo_banner_sits_in_a_landmark(browser, tmp_path):
     results = Axe().run(page, options={"runOnly": {"type": "rule", "values": ["region"]}})
     page.close()
     assert [v["id"] for v in results.response["violations"]] == [] and errors == []
+
+
+# The focused element's opacity (its own times its ancestors'), outline width and colour, and its icon's contrast on white.
+FOCUSED = r"""() => {
+  const e = document.activeElement, lum = c => { const v = c.match(/[\d.]+/g).map(Number), a = v.length > 3 ? v[3] : 1;
+    const l = v.slice(0, 3).map(x => { x = (x * a + 255 * (1 - a)) / 255; return x <= 0.04045 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+  let opacity = 1;
+  for (let n = e; n && n.nodeType === 1; n = n.parentElement) opacity *= parseFloat(getComputedStyle(n).opacity);
+  const style = getComputedStyle(e), icon = e.querySelector('path');
+  return {cls: e.className, opacity, outline: style.outlineWidth + ' ' + style.outlineColor,
+          icon: icon ? 1.05 / (lum(getComputedStyle(icon).fill) + 0.05) : null}; }"""
+
+
+@pytest.mark.browser
+def test_a_charts_png_button_is_visible_when_the_keyboard_reaches_it(browser, tmp_path):
+    """Each chart's "Download plot as a PNG" button, when Tab reaches it (plotly then fades its toolbar in): the page's
+    yellow focus style, not plotly's 1 px black ring, and an icon of 3:1 or more on white (WCAG 2.2 1.4.11): plotly's
+    grey at 30% opacity is 1.4:1, focused or not."""
+    import plotly.graph_objects as go
+
+    from dashboards.page import Page, Section, render
+
+    figure = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+    path = render(Page("index.html", "Overview", "Intro.", [Section("A chart", "Its summary.", figure=figure)]), tmp_path)
+    page, errors = open_page(browser, path)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") == "modebar-btn":
+            break
+    page.wait_for_timeout(600)  # plotly fades its toolbar in and out over 0.3 s
+    focused = page.evaluate(FOCUSED)
+    page.close()
+    assert focused["cls"] == "modebar-btn" and errors == []
+    assert focused["opacity"] == 1 and focused["icon"] >= 3 and focused["outline"] == "3px rgb(255, 221, 0)", focused
