@@ -327,3 +327,17 @@ def test_a_year_of_reoffending_counts_final_cohorts_and_says_how_many_are_still_
     items = cohort_section(rates, RULE, filters).variants.items
     said = {key: item.summary for key, item in items.items()}
     assert [("1 provisional cohort" in s, "2 provisional cohorts" in s) for s in said.values()] == [(False, True), (True, False)]
+
+
+def test_the_hours_tile_does_not_say_a_quarter_withheld_to_protect_another_had_1_to_7_trading_accounts():
+    """On the demo, TB03 2022-Q1 had 7 trading accounts and three more quarters were withheld to protect it, two of them
+    TB02's (9 and 17 accounts). With TB02 picked, the tile said "2 withheld (1 to 7 trading accounts)"; the activity
+    summary beside it said "fewer than 8 trading accounts, or to protect one that has"."""
+    trading = {"TB01": [30, 45, 45, 50], "TB02": [9, 11, 15, 17], "TB03": [7, 15, 10, 10]}
+    ta = pd.DataFrame([{"timebank_id": bank, "period_type": "quarter", "period_label": f"2022-Q{i + 1}",
+                        "period_start": pd.Timestamp(2022, 3 * i + 1, 1), "trading_members": t, "hours_exchanged": 2.0 * t}
+                       for bank in trading for i, t in enumerate(trading[bank])])
+    hidden = headlines.quarters(ta, RULE)[1]
+    assert len(hidden[hidden["timebank_id"] == "TB02"]) == 2 and (hidden[hidden["timebank_id"] == "TB02"]["trading_members"] >= 8).all()
+    tile = headlines.hours_exchanged(ta, RULE, "TB02", "all")
+    assert tile.n == "2 time-bank quarters; 2 withheld (1 to 7 trading accounts, or to protect one that has)"
