@@ -8,6 +8,8 @@ are 1 to the suppression threshold is left off the chart and shows "*" in the ta
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -131,12 +133,18 @@ def _in_percent(table: pd.DataFrame, key: str) -> pd.DataFrame:
     return published
 
 
+def quarter_label(value: object) -> str:
+    """A quarter as the activity and reoffending sections and their CSVs write it: '2022Q1' (the mart's) -> '2022-Q1'."""
+    return re.sub(r"^(\d{4})-?Q([1-4])$", r"\1-Q\2", str(value))
+
+
 def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter],
                     windows: Windows = NHS_MOJ) -> Section:
     title = "Readmission rate by quarter"
     rows = None if rates is None else rates[rates["dimension"] == "quarter"].sort_values("value")
     if rows is None or rows.empty:
         return unavailable(title, {"marts.readmission_rates": rows})
+    rows = rows.assign(value=rows["value"].map(quarter_label))
     shown, table = _published(rows, rule, "readmissions", "discharges", "readmission by quarter")
     published = _in_percent(table, "quarter")
 

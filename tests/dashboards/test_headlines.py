@@ -341,3 +341,17 @@ def test_the_hours_tile_does_not_say_a_quarter_withheld_to_protect_another_had_1
     assert len(hidden[hidden["timebank_id"] == "TB02"]) == 2 and (hidden[hidden["timebank_id"] == "TB02"]["trading_members"] >= 8).all()
     tile = headlines.hours_exchanged(ta, RULE, "TB02", "all")
     assert tile.n == "2 time-bank quarters; 2 withheld (1 to 7 trading accounts, or to protect one that has)"
+
+
+def test_readmission_quarters_are_written_as_the_other_quarterly_sections_write_them():
+    """The commissioner page said "busiest quarter 2025-Q2" (activity) and "highest in 2025Q4" (readmission), and its
+    reoffending chart, tables and CSVs wrote 2022-Q1 where the readmission chart, table and CSV wrote 2022Q1."""
+    from dashboards.filters import Filter
+    from dashboards.readmission_sections import quarter_section
+
+    years = Filter("year", "Year", (("all", "All years"), ("2023", "2023"), ("2024", "2024")))
+    section = quarter_section(RATES, RULE, [years])
+    assert list(section.table["quarter"]) == ["2023-Q1", "2023-Q2", "2024-Q1"]
+    assert "highest in 2023-Q2" in section.summary
+    assert list(section.figure.data[0].x) == ["2023-Q2"]  # 4 and 2 readmissions: 1-7, not drawn
+    assert set(section.variants.items["2023"].table["quarter"]) == {"2023-Q1", "2023-Q2"}
