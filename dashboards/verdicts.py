@@ -241,7 +241,9 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     drawn = frame[frame["difference"].notna() & frame["ci_low"].notna()]
     if drawn.empty:
         return charts.no_data(title, "No outcome has a publishable comparison.")
-    figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=0.5 / len(drawn))
+    # each row 210 px, of which about 110 px under it hold its ticks and its axis title, which the page breaks into up to
+    # four lines on a 320 px phone (at 0.5 / rows, 70 px, the third line ran over the next row's zero line and marker)
+    figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=110 / (210 * len(drawn)))
     legend = set()
     for i, r in enumerate(drawn.to_dict("records"), start=1):
         symbol, _, word = RAG[r["rag"]]
@@ -267,7 +269,7 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
             axis.update(range=[max(-span, -1.05), span], tickvals=ticks, ticktext=[f"£{t + 1:,.2f}" for t in ticks],
                         title_text="£ per £1 invested (the line: £1)")
         figure.update_xaxes(**axis, row=i, col=1)
-    return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=140 + 150 * len(drawn),
+    return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=150 + 210 * len(drawn),
                                 showlegend=True)
 
 

@@ -521,3 +521,41 @@ def test_a_charts_png_button_is_visible_when_the_keyboard_reaches_it(browser, tm
     page.close()
     assert focused["cls"] == "modebar-btn" and errors == []
     assert focused["opacity"] == 1 and focused["icon"] >= 3 and focused["outline"] == "3px rgb(255, 221, 0)", focused
+
+
+# Each x-axis title's text lines that run into the plot area of another row of the same chart (stacked subplots).
+INTO_NEXT_ROW = r"""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+  const full = gd._fullLayout, box = gd.getBoundingClientRect();
+  const keys = Object.keys(full).filter(k => /^xaxis[0-9]*$/.test(k));
+  const areas = keys.map(k => { const x = full[k], y = full[x.anchor.replace('y', 'yaxis')];
+    return {k, left: box.left + x._offset, right: box.left + x._offset + x._length, top: box.top + y._offset,
+            bottom: box.top + y._offset + y._length}; });
+  return keys.flatMap(k => Array.from(gd.querySelectorAll(`g.g-${k.replace('axis', '')}title text`)).filter(t => {
+    const a = t.getBoundingClientRect();
+    return areas.some(p => p.k !== k && a.top < p.bottom - 1 && a.bottom > p.top + 1 && a.left < p.right - 1 && a.right > p.left + 1);
+  }).map(t => `${gd.id} ${k}: ${t.textContent}`));
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390, 1440])
+def test_the_spine_charts_axis_titles_stay_clear_of_the_next_row(browser, tmp_path, width):
+    """WCAG 2.2 1.4.10 Reflow: at 390 px the spine chart's x-axis titles ("percentage points, participants minus comparison
+    (fewer to the right)") broke into three lines, and the third ran into the next outcome's row, over its zero line."""
+    from dashboards.page import Page, Section, render
+    from dashboards.verdicts import spine
+
+    frame = pd.DataFrame({
+        "outcome": ["30-day emergency readmission", "Proven reoffending within a year",
+                    "Well-being: distance travelled per Star area (all instruments)", "Social return on investment"],
+        "difference": [-2.8, -8.5, -0.07, -0.86], "ci_low": [-6.9, -26.3, -0.59, -0.98], "ci_high": [1.3, 9.4, 0.44, -0.76],
+        "unit": ["percentage points", "percentage points", "Star points per area", "£ per £1 invested"],
+        "rag": ["similar", "similar", "similar", "worse"]})
+    title = "How participants compare: spine chart"
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", [Section(title, "Its summary.",
+                                                                                    figure=spine(frame, title))]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(1000)  # the page fits titles to the chart after each draw
+    into = page.evaluate(INTO_NEXT_ROW)
+    page.close()
+    assert into == [] and errors == []
