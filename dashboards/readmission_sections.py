@@ -113,7 +113,10 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
     def build(choice: dict[str, str]) -> Item:
         area = labels.area(choice["area"])
         figure = charts.rate_bars(shown, "value", title, f"readmitted {windows.readmitted_within} (%)", bench)
-        figure.update_traces(marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]])
+        # names in lines of up to 16 characters: in one line ("Redcar and Cleveland (E06000003)") plotly turned them on
+        # end at 320 px, they took most of the chart's height and its y-axis title ran into the chart's title
+        figure.update_traces(x=charts.wrapped(shown["value"], 16),
+                             marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]])
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")

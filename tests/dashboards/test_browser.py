@@ -559,3 +559,40 @@ def test_the_spine_charts_axis_titles_stay_clear_of_the_next_row(browser, tmp_pa
     into = page.evaluate(INTO_NEXT_ROW)
     page.close()
     assert into == [] and errors == []
+
+
+# Charts whose y-axis title runs into the chart's title.
+INTO_TITLE = r"""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+  const title = gd.querySelector('.gtitle');
+  if (!title) return [];
+  const a = title.getBoundingClientRect();
+  return Array.from(gd.querySelectorAll('g[class^="g-y"][class$="title"] text')).filter(t => {
+    const b = t.getBoundingClientRect();
+    return a.top < b.bottom - 1 && a.bottom > b.top + 1 && a.left < b.right - 1 && a.right > b.left + 1;
+  }).map(t => `${gd.id}: ${t.textContent}`);
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390, 1440])
+def test_the_readmission_by_area_chart_keeps_its_axis_title_clear_of_its_title(browser, tmp_path, width):
+    """WCAG 2.2 1.4.10 Reflow: at 320 px the area names, one line each, stood on end under the bars and took most of the
+    chart's 380 px, and "readmitted within 30 days (%)" ran up into "Readmission rate by area of residence"."""
+    from dashboards.filters import Filter
+    from dashboards.labels import area
+    from dashboards.page import Page, render
+    from dashboards.readmission_sections import area_section
+    from models.disclosure import DisclosureRule
+
+    codes = ["E06000001", "E06000002", "E06000003", "E06000004", "E06000005", "E06000047"]
+    rates = pd.DataFrame({"dimension": ["overall"] + ["area"] * 6, "value": ["all"] + codes,
+                          "discharges": [3210, 470, 680, 400, 560, 330, 770], "readmissions": [330, 55, 80, 50, 45, 35, 65]})
+    rates["rate"] = rates["readmissions"] / rates["discharges"]
+    areas = Filter("area", "Area of residence", (("all", "All areas"), *((c, area(c)) for c in codes)))
+    section = area_section(rates, DisclosureRule(), [areas])
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", [section], filters=[areas]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(1000)
+    into = page.evaluate(INTO_TITLE)
+    page.close()
+    assert into == [] and errors == []
