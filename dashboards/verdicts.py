@@ -213,13 +213,23 @@ def rows(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> pd.DataFr
                          sroi_row(m["social_value"], m["impact_map"])], columns=COLUMNS)
 
 
+#: What a verdict's n counts, by the mart it comes from: readmission compares index discharges (``n_matched`` is
+#: "participant discharges kept after support and caliper", and a participant can have several), the others people.
+N_COUNTS = {"marts.readmission_effects": "matched participant discharges"}
+
+
+def n_counts(source: str) -> str:
+    """The words for a verdict's n: 'matched participant discharges' for readmission, else 'matched participants'."""
+    return next((words for mart, words in N_COUNTS.items() if str(source).startswith(mart)), "matched participants")
+
+
 def _list(frame: pd.DataFrame) -> str:
     items = []
     for r in frame.to_dict("records"):
         symbol, css, word = RAG[r["rag"] or "none"]
         head = (f"<span class='rag {css}'>{symbol} {word}</span> · " if r["rag"] not in (None, "none") else "")
         n = r["n_matched"]
-        size = (f" (n ≈ {int(n):,} matched participants)" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
+        size = (f" (n ≈ {int(n):,} {n_counts(r['source'])})" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
                 else "")
         lines = [f"<p class='head'>{head}{html.escape(r['outcome'] + size)}</p>", f"<p>{html.escape(r['sentence'])}</p>"]
         if r["design"]:

@@ -355,3 +355,26 @@ def test_readmission_quarters_are_written_as_the_other_quarterly_sections_write_
     assert "highest in 2023-Q2" in section.summary
     assert list(section.figure.data[0].x) == ["2023-Q2"]  # 4 and 2 readmissions: 1-7, not drawn
     assert set(section.variants.items["2023"].table["quarter"]) == {"2023-Q1", "2023-Q2"}
+
+
+def test_the_readmission_verdict_counts_discharges_as_its_tile_does():
+    """Readmission is compared discharge by discharge (marts.readmission_effects.n_matched: "participant discharges kept
+    after support and caliper"; on the demo 315 exposed discharges were 248 people's). The first screen said "(n ≈ 310
+    matched participants)" above the tile's "n ≈ 310 matched participant discharges"."""
+    from dashboards import verdicts
+
+    readmission = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [-0.028],
+                                "rd_ci_low": [-0.069], "rd_ci_high": [0.013], "participant_rate": [0.074],
+                                "comparison_rate": [0.102], "n_matched": [310], "verdict": ["inconclusive"],
+                                "jdl_statement": ["For every 100 people in the comparison group, 10 were readmitted."]})
+    reoffending = pd.DataFrame({"programme": ["any_participation"], "measure": ["binary_rate"], "estimable": [True],
+                                "estimate": [-0.085], "ci_low": [-0.263], "ci_high": [0.094], "participant_value": [0.22],
+                                "comparison_value": [0.305], "n_matched": [60], "verdict": ["inconclusive"],
+                                "per_100_statement": ["For every 100 people in the comparison group, 31 reoffended."],
+                                "not_estimable_reason": [None]})
+    frame = pd.DataFrame([verdicts.readmission_row(readmission, RULE, None), verdicts.reoffending_row(reoffending, RULE, None)],
+                         columns=verdicts.COLUMNS)
+    listed = verdicts._list(frame)
+    tile = headlines.readmission(RATES, readmission, RULE, "all", "all", "all")
+    assert f"30-day emergency readmission ({tile.n})" in listed
+    assert "Proven reoffending within a year (n ≈ 60 matched participants)" in listed
