@@ -64,7 +64,7 @@ th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdicts .head{font-weight:700}
 .rag{font-weight:700}.rag-better{color:#00703c}.rag-worse{color:#d4351c}.rag-similar{color:#484949}
 .pager{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.4rem 0}.pager input{font-size:1rem;padding:.2rem;max-width:100%}
-.pager button{font-size:.95rem;padding:.2rem .6rem}
+.pager button{font-size:.95rem;padding:.2rem .6rem}.pick label{font-weight:700}.pick select{font-size:1rem;padding:.2rem;max-width:100%}
 pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4;padding:.5rem;max-height:20rem;overflow:auto}
 .chart{width:100%;min-width:0}
 /* a chart's PNG button: the page's focus style (plotly's is a 1 px black ring), and its icon at 7:1 on white (plotly's
@@ -82,6 +82,14 @@ TABLE_SCRIPT = """
     d.addEventListener('toggle', function(){
       if (d.open) d.querySelectorAll('.js-plotly-plot').forEach(function(gd){ Plotly.Plots.resize(gd); });
     });
+  });
+  document.querySelectorAll('select[data-chart]').forEach(function(pick){
+    var gd = document.getElementById(pick.dataset.chart);
+    pick.addEventListener('change', function(){
+      var i = +pick.value, b = gd.layout.updatemenus[0].buttons[i];
+      Plotly[b.method].apply(null, [gd].concat(b.args)).then(function(){ Plotly.relayout(gd, {'updatemenus[0].active': i}); });
+    });
+    gd.on('plotly_buttonclicked', function(e){ pick.value = String(e.active); });
   });
   document.querySelectorAll('div.pager').forEach(function(pager){
     var table = document.getElementById(pager.dataset.table), rows = [];
@@ -452,6 +460,19 @@ def _checked(section: Section) -> dict:
     return {**record, "section": section.title, "csv": section.csv_name}
 
 
+def _picker(figure: go.Figure, sid: str) -> str:
+    """A labelled select for a chart's drop-down (plotly ``updatemenus``): plotly draws its drop-down in SVG, which
+    Tab never reaches (WCAG 2.2 2.1.1 Keyboard). The select runs the same buttons (TABLE_SCRIPT) and follows the
+    chart's own drop-down; empty for a chart without one."""
+    menus = figure.layout.updatemenus
+    if not menus or not menus[0].buttons:
+        return ""
+    options = "".join(f"<option value='{i}'>{html.escape(html.unescape(b.label or ''))}</option>"
+                      for i, b in enumerate(menus[0].buttons))
+    return (f"<p class='pick'><label for='pick-{sid}'>Result shown in the chart</label> "
+            f"<select id='pick-{sid}' data-chart='chart-{sid}'>{options}</select></p>")
+
+
 def render(page: Page, out_dir: Path) -> Path:
     """Write ``page`` (its tables' CSVs, its disclosure checking report, and plotly.js once) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -469,6 +490,7 @@ def render(page: Page, out_dir: Path) -> Path:
             parts.append(section.html)
         if section.figure is not None:
             style(section.figure, section.title)
+            parts.append(_picker(section.figure, sid))
             parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(words(section.summary), quote=True)}'>"
                          + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}",
                                                   config=CHART_CONFIG)

@@ -596,3 +596,36 @@ def test_the_readmission_by_area_chart_keeps_its_axis_title_clear_of_its_title(b
     into = page.evaluate(INTO_TITLE)
     page.close()
     assert into == [] and errors == []
+
+
+@pytest.mark.browser
+def test_a_charts_drop_down_works_from_the_keyboard(browser, tmp_path):
+    """WCAG 2.2 2.1.1 Keyboard: the evaluator's balance and overlap charts said "Pick a result from the drop-down", and
+    plotly draws that drop-down in SVG, which Tab never reached. A labelled select beside each runs the same buttons."""
+    import plotly.graph_objects as go
+
+    from dashboards.diagnostics_sections import _selector
+    from dashboards.page import Page, Section, render
+
+    figure = go.Figure([go.Bar(x=["a"], y=[1], name="first", visible=True), go.Bar(x=["a"], y=[2], name="second", visible=False)])
+    figure.update_layout(title={"text": "Balance: one"}, updatemenus=_selector(["one", "two & three"], 1,
+                                                                                ["Balance: one", "Balance: two"]))
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section("Balance", "Pick a result.", figure=figure)]),
+                  tmp_path)
+    page, errors = open_page(browser, path)
+    reached = []
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id"))
+        if reached[-1] == "pick-balance":
+            break
+    assert reached[-1] == "pick-balance", reached
+    assert page.evaluate("document.querySelector('label[for=pick-balance]').textContent") == "Result shown in the chart"
+    assert page.evaluate("Array.from(document.getElementById('pick-balance').options).map(o => o.text)") == ["one",
+                                                                                                          "two & three"]
+    page.keyboard.press("ArrowDown")  # a focused select changes value with the arrow keys
+    page.wait_for_function("() => document.getElementById('chart-balance').layout.title.text === 'Balance: two'")
+    assert page.evaluate("document.getElementById('chart-balance').data.map(t => t.visible)") == [False, True]
+    assert page.evaluate("document.getElementById('chart-balance').layout.updatemenus[0].active") == 1
+    page.close()
+    assert errors == []
