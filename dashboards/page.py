@@ -261,8 +261,17 @@ def _margin(margin_top) -> dict:
     return {"l": 50, "r": 20, "t": margin_top or 60, "b": 40}
 
 
+def _titles_in_words(args: list) -> list:
+    """A drop-down button's arguments with the chart title it sets in words (the chart read "Propensity overlap:
+    reoffending: any_participation" under a select offering "reoffending: Any participation")."""
+    return [{**a, "title": {**a["title"], "text": words(a["title"]["text"])}}
+            if isinstance(a, dict) and isinstance(a.get("title"), dict) and isinstance(a["title"].get("text"), str) else a
+            for a in args]
+
+
 def _in_words(figure: go.Figure) -> None:
-    """Trace names, category labels, axis titles and drop-down labels with every snake_case token put into words."""
+    """Trace names, category labels, axis titles, drop-down labels and the titles they set with every snake_case token put
+    into words."""
     for trace in figure.data:
         spec = trace.to_plotly_json()
         if isinstance(spec.get("name"), str):
@@ -277,12 +286,14 @@ def _in_words(figure: go.Figure) -> None:
     for menu in figure.layout.updatemenus or ():
         for button in menu.buttons:
             button.label = words(button.label) if button.label else button.label
+            if button.args:
+                button.args = _titles_in_words(list(button.args))
 
 
 def style(figure: go.Figure, title: str) -> go.Figure:
     """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot, labels in words."""
     _in_words(figure)
-    figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE, template="plotly_white",
+    figure.update_layout(title=words(figure.layout.title.text or title), colorway=PALETTE, template="plotly_white",
                          legend=LEGEND, margin=_margin(figure.layout.margin.t), autosize=True)
     return figure
 
@@ -319,10 +330,12 @@ def figure_json(figure: go.Figure, title: str) -> dict:
         for button in menu.get("buttons", ()):
             if button.get("label"):
                 button["label"] = words(button["label"])
+            if button.get("args"):
+                button["args"] = _titles_in_words(button["args"])
     margin = layout.get("margin", {})
     layout["legend"] = {**layout.get("legend", {}), **LEGEND}
     layout["margin"] = {**margin, **_margin(margin.get("t"))}
-    layout["title"] = {"text": (layout.get("title") or {}).get("text") or title}
+    layout["title"] = {"text": words((layout.get("title") or {}).get("text") or title)}
     layout["colorway"] = list(PALETTE)
     layout["autosize"] = True
     return spec

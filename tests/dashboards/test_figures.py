@@ -20,7 +20,18 @@ def _snake_case() -> go.Figure:
     return figure.update_layout(xaxis_title="hours_kind", yaxis_title="total_hours", margin={"t": 90})
 
 
+def _drop_down() -> go.Figure:
+    from dashboards.diagnostics_sections import _selector
+
+    figure = go.Figure([go.Bar(x=["a"], y=[1]), go.Bar(x=["a"], y=[2], visible=False)])
+    return figure.update_layout(title={"text": "Overlap: reoffending: any_participation"},
+                                updatemenus=_selector(["reoffending: any_participation", "reoffending: prison_listeners"], 1,
+                                                      ["Overlap: reoffending: any_participation",
+                                                       "Overlap: reoffending: prison_listeners"]))
+
+
 FIGURES = {
+    "drop-down": _drop_down,
     "rate bars": lambda: charts.rate_bars(RATES, "area", "Rates", "rate (%)", 0.15),
     "distance": lambda: charts.distance(STAR, "Distance", 1, 10),
     "forest": lambda: charts.forest(FOREST, "label", "", "points", 0.0),
@@ -130,3 +141,14 @@ def test_a_footnote_marker_links_to_its_note(tmp_path):
     html = render(Page("index.html", "Overview", "Intro.", [Section("Notes", "Summary.", table=table)]), tmp_path).read_text()
     links = re.findall(r"<td><a href='#([^']+)'>\[1\]</a></td>", html)
     assert len(links) == 2 and len(set(links)) == 1 and f"<li id='{links[0]}'>" in html
+
+
+def test_a_drop_downs_chart_titles_are_in_words_as_its_labels_are():
+    """The evaluator's overlap chart, switched to a result, read "Propensity overlap: reoffending: any_participation" under
+    a drop-down (and select) offering "reoffending: Any participation"."""
+    spec = json.loads(style(_drop_down(), "Overlap").to_json())
+    buttons = spec["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["reoffending: Any participation", "reoffending: Prison Listeners"]
+    assert [b["args"][1]["title"]["text"] for b in buttons] == ["Overlap: reoffending: Any participation",
+                                                                "Overlap: reoffending: Prison Listeners"]
+    assert spec["layout"]["title"]["text"] == "Overlap: reoffending: Any participation"
