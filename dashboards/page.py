@@ -72,6 +72,7 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
 .chart .js-plotly-plot .plotly .modebar-btn:focus-visible{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
 .chart .js-plotly-plot .plotly .modebar-btn path{fill:#505a5f!important}
 @media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header h1{font-size:1.3rem}
+ .chart .js-plotly-plot .updatemenu-container{display:none}
  table{font-size:.8rem}.tile .value{font-size:1.4rem}}
 """
 

@@ -629,3 +629,31 @@ def test_a_charts_drop_down_works_from_the_keyboard(browser, tmp_path):
     assert page.evaluate("document.getElementById('chart-balance').layout.updatemenus[0].active") == 1
     page.close()
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390])
+def test_on_a_phone_a_charts_drop_down_leaves_its_title_and_plot_to_the_select(browser, tmp_path, width):
+    """At 320-390 px plotly's drop-down box sat over the chart's title, its y-axis title and the top of its plot (the
+    evaluator's overlap chart lost its participants' bars under it); the select above the chart does the same job."""
+    import plotly.graph_objects as go
+
+    from dashboards.diagnostics_sections import _selector
+    from dashboards.page import Page, Section, render
+
+    figure = go.Figure([go.Bar(x=["a"], y=[1]), go.Bar(x=["a"], y=[2], visible=False)])
+    figure.update_layout(title={"text": "Propensity overlap: readmission: any"}, yaxis_title="people",
+                         updatemenus=_selector(["readmission: any", "readmission: timebank"], 1,
+                                               ["Propensity overlap: readmission: any", "Propensity overlap: timebank"]))
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section("Overlap", "Pick.", figure=figure)]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(800)
+    covered = page.evaluate("""() => { const gd = document.getElementById('chart-overlap'), menu = gd.querySelector('.updatemenu-container');
+        const m = menu.getBoundingClientRect(), full = gd._fullLayout, box = gd.getBoundingClientRect();
+        const plot = {left: box.left + full._size.l, right: box.left + full._size.l + full._size.w, top: box.top + full._size.t,
+                      bottom: box.top + full._size.t + full._size.h};
+        return [gd.querySelector('.gtitle').getBoundingClientRect(), plot].filter(a => m.width && m.height &&
+            a.top < m.bottom && a.bottom > m.top && a.left < m.right && a.right > m.left).length; }""")
+    visible = page.is_visible("#pick-overlap")
+    page.close()
+    assert covered == 0 and visible and errors == []
