@@ -79,6 +79,11 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
 
 TABLE_SCRIPT = """
 (function(){
+  // the sticky filter bar: the page scrolls a focused control clear of it (WCAG 2.2 2.4.11 Focus Not Obscured)
+  var bar = document.querySelector('.filters');
+  function clear(){ document.documentElement.style.scrollPaddingTop =
+    bar && getComputedStyle(bar).position === 'sticky' ? (bar.offsetHeight + 8) + 'px' : ''; }
+  clear(); window.addEventListener('resize', clear);
   document.querySelectorAll('details').forEach(function(d){
     d.addEventListener('toggle', function(){
       if (d.open) d.querySelectorAll('.js-plotly-plot').forEach(function(gd){ Plotly.Plots.resize(gd); });

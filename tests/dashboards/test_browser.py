@@ -657,3 +657,43 @@ def test_on_a_phone_a_charts_drop_down_leaves_its_title_and_plot_to_the_select(b
     visible = page.is_visible("#pick-overlap")
     page.close()
     assert covered == 0 and visible and errors == []
+
+
+# The focused control's share (0-1) hidden under the sticky filter bar.
+UNDER_THE_BAR = r"""() => { const e = document.activeElement, f = document.querySelector('.filters');
+  if (e.closest('.filters')) return 0;
+  const a = e.getBoundingClientRect(), b = f.getBoundingClientRect();
+  const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+  return w > 0 && h > 0 ? w * h / (a.width * a.height) : 0; }"""
+
+
+@pytest.mark.browser
+def test_no_focused_control_is_hidden_under_the_sticky_filter_bar(browser, tmp_path):
+    """WCAG 2.2 2.4.11 Focus Not Obscured: going back up the commissioner page with Shift+Tab, from a paged table's search
+    box just under a chart to that chart's PNG button (at its top edge), the button was still inside the window, so the
+    browser did not scroll, and it sat wholly under the filter bar stuck to the window's top (the activity and cohort
+    charts at 1440 px)."""
+    import plotly.graph_objects as go
+
+    from dashboards.filters import Filter
+    from dashboards.page import Page, Section, render
+
+    years = Filter("year", "Year", (("all", "All years"), ("2024", "2024")))
+    from models.disclosure import DisclosureRule
+
+    table = DisclosureRule().no_counts(pd.DataFrame({"quarter": [f"2024-Q{q}" for q in range(1, 5)] * 6,
+                                                     "rate_pct": [10.0] * 24}), "a test table of rates")  # paged
+    sections = [Section(f"Chart {i}", "A summary.", figure=go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), table=table,
+                        csv_name=f"chart-{i}.csv") for i in range(5)]
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", sections, filters=[years]), tmp_path)
+    page, errors = open_page(browser, path, width=1440)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.focus("main p.note:last-of-type a")
+    hidden = []
+    for _ in range(16):
+        page.keyboard.press("Shift+Tab")
+        page.wait_for_timeout(50)
+        if page.evaluate(UNDER_THE_BAR) == 1:
+            hidden.append(page.evaluate("document.activeElement.getAttribute('data-title') || document.activeElement.id"))
+    page.close()
+    assert hidden == [] and errors == []
