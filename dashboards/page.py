@@ -122,8 +122,8 @@ TABLE_SCRIPT = """
 #: A chart title wider than its chart (a phone at 320-390 px, a zoomed page: WCAG 2.2 1.4.10 Reflow) is broken
 #: into lines that fit, measured in the title's own font, and the top margin grows to hold them; so is an x-axis title
 #: wider than the room either side of its axis's centre (the axis sits right of the y labels, so a centred title ran off
-#: the right edge). It is redone after every draw (a filter's new figure, a resize), and undone when the chart is wide
-#: enough again.
+#: the right edge), and a y-axis title longer than its axis is high (on its side, it ran up into the chart's title). It is
+#: redone after every draw (a filter's new figure, a resize), and undone when the chart is wide enough again.
 TITLE_SCRIPT = """
 (function(){
   var canvas = document.createElement('canvas').getContext('2d');
@@ -150,9 +150,16 @@ TITLE_SCRIPT = """
       if (wrapped !== text) update['title.text'] = wrapped;
       if (top !== want){ update['margin.t'] = want; gd.dataset.set = want; }
     }
-    Object.keys(full).filter(function(k){ return /^xaxis[0-9]*$/.test(k); }).forEach(function(k){
+    Object.keys(full).filter(function(k){ return /^[xy]axis[0-9]*$/.test(k); }).forEach(function(k){
       var ax = full[k], own = textOf((layout[k] || {}).title);
       if (!own || !ax.title || !ax._length) return;
+      if (k.charAt(0) === 'y'){  // a y-axis title, turned on its side, within the height of its axis
+        if (gd.dataset['fit' + k] === gd.clientWidth + '|' + own) return;
+        var stacked = wrap(own, ax.title.font, ax._length - 4).join('<br>');
+        gd.dataset['fit' + k] = gd.clientWidth + '|' + stacked;
+        if (stacked !== own) update[k + '.title.text'] = stacked;
+        return;
+      }
       // a title fitted here at this width is left alone: the lines move the bottom margin, which can move the y ticks,
       // the left margin and so the room, and fitting again on every draw could go back and forth without end. A new
       // figure (a filter's) brings its title unfitted, and it is fitted again.

@@ -697,3 +697,28 @@ def test_no_focused_control_is_hidden_under_the_sticky_filter_bar(browser, tmp_p
             hidden.append(page.evaluate("document.activeElement.getAttribute('data-title') || document.activeElement.id"))
     page.close()
     assert hidden == [] and errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390])
+def test_a_long_y_axis_title_stays_within_its_axis_on_a_phone(browser, tmp_path, width):
+    """WCAG 2.2 1.4.10 Reflow: at 320 px the evaluator's overlap chart's y-axis title, "people: participants above,
+    comparison below", on its side, was longer than the plot was high and ran up into the chart's title."""
+    from dashboards.diagnostics_sections import _mirror
+    from dashboards.page import Page, Section, render
+
+    table = pd.DataFrame({"result": ["readmission: any"] * 2, "logit_low": [-2.0, -1.0], "logit_high": [-1.0, 0.0],
+                          "participants_before": [40, 60], "participants_weighted_after": [35, 55],
+                          "comparison_before": [400, 300], "comparison_weighted_after": [35, 55]})
+    figure = _mirror(table, ["readmission: any"])
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section("Propensity overlap", "S.", figure=figure)]),
+                  tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(1000)
+    into = page.evaluate(INTO_TITLE)
+    outside = page.evaluate("""() => { const gd = document.getElementById('chart-propensity-overlap'), ax = gd._fullLayout.yaxis;
+        const box = gd.getBoundingClientRect(), top = box.top + ax._offset, bottom = top + ax._length;
+        return Array.from(gd.querySelectorAll('g.g-ytitle text')).filter(t => { const a = t.getBoundingClientRect();
+            return a.top < top - 2 || a.bottom > bottom + 2 || a.left < box.left - 1; }).map(t => t.textContent); }""")
+    page.close()
+    assert into == [] and outside == [] and errors == []
