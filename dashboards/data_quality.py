@@ -14,7 +14,7 @@ import plotly.express as px
 from models.disclosure import DisclosureRule
 from dashboards import charts
 from dashboards.marts import demo_run
-from dashboards.page import cell, Page, Section
+from dashboards.page import PALETTE, cell, Page, Section
 from schemas.contract import contract
 from schemas.raw import SOURCES
 
@@ -105,7 +105,8 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         chart = broken.assign(rows_shown=[0 if v == "*" else v for v in protected["rows"]], label=charts.wrapped(broken["source"] + ": " + broken["rule"]))
         top = broken.iloc[0]
         figure = px.bar(chart.head(15), x="rows_shown", y="label", orientation="h", title="Quarantined rows by source and rule",
-                        labels={"rows_shown": "rows (rounded; suppressed shown as 0)", "label": ""})
+                        labels={"rows_shown": "rows (rounded; suppressed shown as 0)", "label": ""},
+                        color_discrete_sequence=PALETTE)  # plotly express's own blue (#636efa) otherwise
         figure.update_yaxes(autorange="reversed")
         figure.update_layout(height=max(320, 120 + charts.row_height(chart["label"].head(15)) * len(chart.head(15))))
         sections.append(Section(

@@ -205,7 +205,8 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                 table=rule.no_counts(says, "n_matched published through the rule; no verdict on a suppressed group",
                                      "what you can say"),
                 csv_name="evaluator-what-you-can-say.csv",
-                note="n matched: the matched participants. A Cox row has none: its model is fitted on everyone analysed, "
+                note="n matched: the matched participants (for readmission, their discharges: a participant can have "
+                     "several). A Cox row has none: its model is fitted on everyone analysed, "
                      "not on a matched sample, and its text gives the participants in it.") if not says.empty else unavailable(
             "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
                                             "marts.reoffending_effects": m["reoffending_effects"]}),

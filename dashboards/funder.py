@@ -265,7 +265,8 @@ def published_allocation(allocation: pd.DataFrame, withheld: Withheld) -> pd.Dat
     does the next smallest allocation of a funder with one such grant (chosen once, by ``withheld_grants``)."""
     columns = ["funder", "grant_id", "timebank_id", "amount", "reserved_pot", "allocation_rule", "alpha",
                "reciprocity_index", "allocation_share", "allocation", "basis"]
-    return withheld.apply(allocation[columns].round(4), "reciprocity_index", ["grant_id"],
+    # the index to 3 places, as the grant table gives it (0.368 there read 0.3679 here); the share to 4 (a per cent to 2)
+    return withheld.apply(allocation[columns].round({"reciprocity_index": 3}).round(4), "reciprocity_index", ["grant_id"],
                           ("allocation_share", "allocation"))
 
 

@@ -142,7 +142,7 @@ def hours_exchanged(ta: pd.DataFrame | None, rule: DisclosureRule, tb: str, year
                      f"{plural(len(withheld), 'time-bank quarter')} withheld for small numbers")
     return Headline(f"{picked['hours_exchanged'].sum():,.0f} h", "a total of every exchange, not a sample: no interval",
                     f"{plural(len(picked), 'time-bank quarter')}; {len(withheld)} withheld (1 to {rule.suppress_max} "
-                    "trading accounts)",
+                    "trading accounts, or to protect one that has)",
                     note="Hours of exchange and group activity in the published quarters (the activity chart and its CSV).")
 
 

@@ -58,12 +58,18 @@ def area(code: str) -> str:
     return f"{name} ({code})" if name else str(code)
 
 
-#: Outcomes Star areas in the words of the Stars themselves (Triangle Consulting: Recovery Star, Well-being Star).
+#: Outcomes Star areas in the words of the Stars themselves (Triangle Consulting: Recovery Star, Well-being Star,
+#: Justice Star), where the snake_case name drops an "and" or a hyphen ("drugs_alcohol" read "Drugs Alcohol"); a
+#: Star's areas in its own sentence case.
 STAR_AREAS = {"trust_hope": "Trust and hope", "identity_self_esteem": "Identity and self-esteem",
               "physical_health_self_care": "Physical health and self-care",
               "work_volunteering_activities": "Work, volunteering and other activities",
               "family_friends": "Family and friends", "looking_after_yourself": "Looking after yourself",
-              "crime_free_life": "Crime-free life"}
+              "crime_free_life": "Crime-free life", "living_skills_self_care": "Living skills and self-care",
+              "mental_health_wellbeing": "Mental health and well-being", "friends_community": "Friends and community",
+              "relationships_family": "Relationships and family", "parenting_caring": "Parenting and caring",
+              "drugs_alcohol": "Drugs and alcohol", "positive_use_of_time": "Positive use of time",
+              "managing_strong_feelings": "Managing strong feelings"}
 
 
 def title(value: str) -> str:

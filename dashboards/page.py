@@ -64,20 +64,38 @@ th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdicts .head{font-weight:700}
 .rag{font-weight:700}.rag-better{color:#00703c}.rag-worse{color:#d4351c}.rag-similar{color:#484949}
 .pager{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.4rem 0}.pager input{font-size:1rem;padding:.2rem;max-width:100%}
-.pager button{font-size:.95rem;padding:.2rem .6rem}
+.pager button{font-size:.95rem;padding:.2rem .6rem}.pick label{font-weight:700}.pick select{font-size:1rem;padding:.2rem;max-width:100%}
 pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4;padding:.5rem;max-height:20rem;overflow:auto}
 .chart{width:100%;min-width:0}
+/* a chart's PNG button: the page's focus style (plotly's is a 1 px black ring), and its icon at 7:1 on white (plotly's
+   grey at 30% is 1.4:1) */
+.chart .js-plotly-plot .plotly .modebar-btn:focus-visible{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
+.chart .js-plotly-plot .plotly .modebar-btn path{fill:#505a5f!important}
 @media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header h1{font-size:1.3rem}
+ .chart .js-plotly-plot .updatemenu-container{display:none}
  table{font-size:.8rem}.tile .value{font-size:1.4rem}}
 """
 
 
 TABLE_SCRIPT = """
 (function(){
+  // the sticky filter bar: the page scrolls a focused control clear of it (WCAG 2.2 2.4.11 Focus Not Obscured)
+  var bar = document.querySelector('.filters');
+  function clear(){ document.documentElement.style.scrollPaddingTop =
+    bar && getComputedStyle(bar).position === 'sticky' ? (bar.offsetHeight + 8) + 'px' : ''; }
+  clear(); window.addEventListener('resize', clear);
   document.querySelectorAll('details').forEach(function(d){
     d.addEventListener('toggle', function(){
       if (d.open) d.querySelectorAll('.js-plotly-plot').forEach(function(gd){ Plotly.Plots.resize(gd); });
     });
+  });
+  document.querySelectorAll('select[data-chart]').forEach(function(pick){
+    var gd = document.getElementById(pick.dataset.chart);
+    pick.addEventListener('change', function(){
+      var i = +pick.value, b = gd.layout.updatemenus[0].buttons[i];
+      Plotly[b.method].apply(null, [gd].concat(b.args)).then(function(){ Plotly.relayout(gd, {'updatemenus[0].active': i}); });
+    });
+    gd.on('plotly_buttonclicked', function(e){ pick.value = String(e.active); });
   });
   document.querySelectorAll('div.pager').forEach(function(pager){
     var table = document.getElementById(pager.dataset.table), rows = [];
@@ -104,8 +122,8 @@ TABLE_SCRIPT = """
 #: A chart title wider than its chart (a phone at 320-390 px, a zoomed page: WCAG 2.2 1.4.10 Reflow) is broken
 #: into lines that fit, measured in the title's own font, and the top margin grows to hold them; so is an x-axis title
 #: wider than the room either side of its axis's centre (the axis sits right of the y labels, so a centred title ran off
-#: the right edge). It is redone after every draw (a filter's new figure, a resize), and undone when the chart is wide
-#: enough again.
+#: the right edge), and a y-axis title longer than its axis is high (on its side, it ran up into the chart's title). It is
+#: redone after every draw (a filter's new figure, a resize), and undone when the chart is wide enough again.
 TITLE_SCRIPT = """
 (function(){
   var canvas = document.createElement('canvas').getContext('2d');
@@ -132,9 +150,16 @@ TITLE_SCRIPT = """
       if (wrapped !== text) update['title.text'] = wrapped;
       if (top !== want){ update['margin.t'] = want; gd.dataset.set = want; }
     }
-    Object.keys(full).filter(function(k){ return /^xaxis[0-9]*$/.test(k); }).forEach(function(k){
+    Object.keys(full).filter(function(k){ return /^[xy]axis[0-9]*$/.test(k); }).forEach(function(k){
       var ax = full[k], own = textOf((layout[k] || {}).title);
       if (!own || !ax.title || !ax._length) return;
+      if (k.charAt(0) === 'y'){  // a y-axis title, turned on its side, within the height of its axis
+        if (gd.dataset['fit' + k] === gd.clientWidth + '|' + own) return;
+        var stacked = wrap(own, ax.title.font, ax._length - 4).join('<br>');
+        gd.dataset['fit' + k] = gd.clientWidth + '|' + stacked;
+        if (stacked !== own) update[k + '.title.text'] = stacked;
+        return;
+      }
       // a title fitted here at this width is left alone: the lines move the bottom margin, which can move the y ticks,
       // the left margin and so the room, and fitting again on every draw could go back and forth without end. A new
       // figure (a filter's) brings its title unfitted, and it is fitted again.
@@ -249,8 +274,17 @@ def _margin(margin_top) -> dict:
     return {"l": 50, "r": 20, "t": margin_top or 60, "b": 40}
 
 
+def _titles_in_words(args: list) -> list:
+    """A drop-down button's arguments with the chart title it sets in words (the chart read "Propensity overlap:
+    reoffending: any_participation" under a select offering "reoffending: Any participation")."""
+    return [{**a, "title": {**a["title"], "text": words(a["title"]["text"])}}
+            if isinstance(a, dict) and isinstance(a.get("title"), dict) and isinstance(a["title"].get("text"), str) else a
+            for a in args]
+
+
 def _in_words(figure: go.Figure) -> None:
-    """Trace names, category labels, axis titles and drop-down labels with every snake_case token put into words."""
+    """Trace names, category labels, axis titles, drop-down labels and the titles they set with every snake_case token put
+    into words."""
     for trace in figure.data:
         spec = trace.to_plotly_json()
         if isinstance(spec.get("name"), str):
@@ -265,12 +299,14 @@ def _in_words(figure: go.Figure) -> None:
     for menu in figure.layout.updatemenus or ():
         for button in menu.buttons:
             button.label = words(button.label) if button.label else button.label
+            if button.args:
+                button.args = _titles_in_words(list(button.args))
 
 
 def style(figure: go.Figure, title: str) -> go.Figure:
     """Every chart: a title, the colour-blind-safe palette, a plain template, the legend under the plot, labels in words."""
     _in_words(figure)
-    figure.update_layout(title=figure.layout.title.text or title, colorway=PALETTE, template="plotly_white",
+    figure.update_layout(title=words(figure.layout.title.text or title), colorway=PALETTE, template="plotly_white",
                          legend=LEGEND, margin=_margin(figure.layout.margin.t), autosize=True)
     return figure
 
@@ -307,10 +343,12 @@ def figure_json(figure: go.Figure, title: str) -> dict:
         for button in menu.get("buttons", ()):
             if button.get("label"):
                 button["label"] = words(button["label"])
+            if button.get("args"):
+                button["args"] = _titles_in_words(button["args"])
     margin = layout.get("margin", {})
     layout["legend"] = {**layout.get("legend", {}), **LEGEND}
     layout["margin"] = {**margin, **_margin(margin.get("t"))}
-    layout["title"] = {"text": (layout.get("title") or {}).get("text") or title}
+    layout["title"] = {"text": words((layout.get("title") or {}).get("text") or title)}
     layout["colorway"] = list(PALETTE)
     layout["autosize"] = True
     return spec
@@ -448,6 +486,19 @@ def _checked(section: Section) -> dict:
     return {**record, "section": section.title, "csv": section.csv_name}
 
 
+def _picker(figure: go.Figure, sid: str) -> str:
+    """A labelled select for a chart's drop-down (plotly ``updatemenus``): plotly draws its drop-down in SVG, which
+    Tab never reaches (WCAG 2.2 2.1.1 Keyboard). The select runs the same buttons (TABLE_SCRIPT) and follows the
+    chart's own drop-down; empty for a chart without one."""
+    menus = figure.layout.updatemenus
+    if not menus or not menus[0].buttons:
+        return ""
+    options = "".join(f"<option value='{i}'>{html.escape(html.unescape(b.label or ''))}</option>"
+                      for i, b in enumerate(menus[0].buttons))
+    return (f"<p class='pick'><label for='pick-{sid}'>Result shown in the chart</label> "
+            f"<select id='pick-{sid}' data-chart='chart-{sid}'>{options}</select></p>")
+
+
 def render(page: Page, out_dir: Path) -> Path:
     """Write ``page`` (its tables' CSVs, its disclosure checking report, and plotly.js once) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -465,6 +516,7 @@ def render(page: Page, out_dir: Path) -> Path:
             parts.append(section.html)
         if section.figure is not None:
             style(section.figure, section.title)
+            parts.append(_picker(section.figure, sid))
             parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(words(section.summary), quote=True)}'>"
                          + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}",
                                                   config=CHART_CONFIG)

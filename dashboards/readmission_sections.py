@@ -8,6 +8,8 @@ are 1 to the suppression threshold is left off the chart and shows "*" in the ta
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -111,7 +113,10 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
     def build(choice: dict[str, str]) -> Item:
         area = labels.area(choice["area"])
         figure = charts.rate_bars(shown, "value", title, f"readmitted {windows.readmitted_within} (%)", bench)
-        figure.update_traces(marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]])
+        # names in lines of up to 16 characters: in one line ("Redcar and Cleveland (E06000003)") plotly turned them on
+        # end at 320 px, they took most of the chart's height and its y-axis title ran into the chart's title
+        figure.update_traces(x=charts.wrapped(shown["value"], 16),
+                             marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]])
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")
@@ -131,12 +136,18 @@ def _in_percent(table: pd.DataFrame, key: str) -> pd.DataFrame:
     return published
 
 
+def quarter_label(value: object) -> str:
+    """A quarter as the activity and reoffending sections and their CSVs write it: '2022Q1' (the mart's) -> '2022-Q1'."""
+    return re.sub(r"^(\d{4})-?Q([1-4])$", r"\1-Q\2", str(value))
+
+
 def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter],
                     windows: Windows = NHS_MOJ) -> Section:
     title = "Readmission rate by quarter"
     rows = None if rates is None else rates[rates["dimension"] == "quarter"].sort_values("value")
     if rows is None or rows.empty:
         return unavailable(title, {"marts.readmission_rates": rows})
+    rows = rows.assign(value=rows["value"].map(quarter_label))
     shown, table = _published(rows, rule, "readmissions", "discharges", "readmission by quarter")
     published = _in_percent(table, "quarter")
 

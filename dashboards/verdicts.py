@@ -213,13 +213,23 @@ def rows(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> pd.DataFr
                          sroi_row(m["social_value"], m["impact_map"])], columns=COLUMNS)
 
 
+#: What a verdict's n counts, by the mart it comes from: readmission compares index discharges (``n_matched`` is
+#: "participant discharges kept after support and caliper", and a participant can have several), the others people.
+N_COUNTS = {"marts.readmission_effects": "matched participant discharges"}
+
+
+def n_counts(source: str) -> str:
+    """The words for a verdict's n: 'matched participant discharges' for readmission, else 'matched participants'."""
+    return next((words for mart, words in N_COUNTS.items() if str(source).startswith(mart)), "matched participants")
+
+
 def _list(frame: pd.DataFrame) -> str:
     items = []
     for r in frame.to_dict("records"):
         symbol, css, word = RAG[r["rag"] or "none"]
         head = (f"<span class='rag {css}'>{symbol} {word}</span> · " if r["rag"] not in (None, "none") else "")
         n = r["n_matched"]
-        size = (f" (n ≈ {int(n):,} matched participants)" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
+        size = (f" (n ≈ {int(n):,} {n_counts(r['source'])})" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
                 else "")
         lines = [f"<p class='head'>{head}{html.escape(r['outcome'] + size)}</p>", f"<p>{html.escape(r['sentence'])}</p>"]
         if r["design"]:
@@ -241,7 +251,9 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     drawn = frame[frame["difference"].notna() & frame["ci_low"].notna()]
     if drawn.empty:
         return charts.no_data(title, "No outcome has a publishable comparison.")
-    figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=0.5 / len(drawn))
+    # each row 210 px, of which about 110 px under it hold its ticks and its axis title, which the page breaks into up to
+    # four lines on a 320 px phone (at 0.5 / rows, 70 px, the third line ran over the next row's zero line and marker)
+    figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=110 / (210 * len(drawn)))
     legend = set()
     for i, r in enumerate(drawn.to_dict("records"), start=1):
         symbol, _, word = RAG[r["rag"]]
@@ -267,7 +279,7 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
             axis.update(range=[max(-span, -1.05), span], tickvals=ticks, ticktext=[f"£{t + 1:,.2f}" for t in ticks],
                         title_text="£ per £1 invested (the line: £1)")
         figure.update_xaxes(**axis, row=i, col=1)
-    return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=140 + 150 * len(drawn),
+    return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=150 + 210 * len(drawn),
                                 showlegend=True)
 
 

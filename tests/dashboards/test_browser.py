@@ -486,3 +486,239 @@ def test_the_demo_banner_sits_in_a_landmark(browser, tmp_path):
     results = Axe().run(page, options={"runOnly": {"type": "rule", "values": ["region"]}})
     page.close()
     assert [v["id"] for v in results.response["violations"]] == [] and errors == []
+
+
+# The focused element's opacity (its own times its ancestors'), outline width and colour, and its icon's contrast on white.
+FOCUSED = r"""() => {
+  const e = document.activeElement, lum = c => { const v = c.match(/[\d.]+/g).map(Number), a = v.length > 3 ? v[3] : 1;
+    const l = v.slice(0, 3).map(x => { x = (x * a + 255 * (1 - a)) / 255; return x <= 0.04045 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+  let opacity = 1;
+  for (let n = e; n && n.nodeType === 1; n = n.parentElement) opacity *= parseFloat(getComputedStyle(n).opacity);
+  const style = getComputedStyle(e), icon = e.querySelector('path');
+  return {cls: e.className, opacity, outline: style.outlineWidth + ' ' + style.outlineColor,
+          icon: icon ? 1.05 / (lum(getComputedStyle(icon).fill) + 0.05) : null}; }"""
+
+
+@pytest.mark.browser
+def test_a_charts_png_button_is_visible_when_the_keyboard_reaches_it(browser, tmp_path):
+    """Each chart's "Download plot as a PNG" button, when Tab reaches it (plotly then fades its toolbar in): the page's
+    yellow focus style, not plotly's 1 px black ring, and an icon of 3:1 or more on white (WCAG 2.2 1.4.11): plotly's
+    grey at 30% opacity is 1.4:1, focused or not."""
+    import plotly.graph_objects as go
+
+    from dashboards.page import Page, Section, render
+
+    figure = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+    path = render(Page("index.html", "Overview", "Intro.", [Section("A chart", "Its summary.", figure=figure)]), tmp_path)
+    page, errors = open_page(browser, path)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") == "modebar-btn":
+            break
+    page.wait_for_timeout(600)  # plotly fades its toolbar in and out over 0.3 s
+    focused = page.evaluate(FOCUSED)
+    page.close()
+    assert focused["cls"] == "modebar-btn" and errors == []
+    assert focused["opacity"] == 1 and focused["icon"] >= 3 and focused["outline"] == "3px rgb(255, 221, 0)", focused
+
+
+# Each x-axis title's text lines that run into the plot area of another row of the same chart (stacked subplots).
+INTO_NEXT_ROW = r"""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+  const full = gd._fullLayout, box = gd.getBoundingClientRect();
+  const keys = Object.keys(full).filter(k => /^xaxis[0-9]*$/.test(k));
+  const areas = keys.map(k => { const x = full[k], y = full[x.anchor.replace('y', 'yaxis')];
+    return {k, left: box.left + x._offset, right: box.left + x._offset + x._length, top: box.top + y._offset,
+            bottom: box.top + y._offset + y._length}; });
+  return keys.flatMap(k => Array.from(gd.querySelectorAll(`g.g-${k.replace('axis', '')}title text`)).filter(t => {
+    const a = t.getBoundingClientRect();
+    return areas.some(p => p.k !== k && a.top < p.bottom - 1 && a.bottom > p.top + 1 && a.left < p.right - 1 && a.right > p.left + 1);
+  }).map(t => `${gd.id} ${k}: ${t.textContent}`));
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390, 1440])
+def test_the_spine_charts_axis_titles_stay_clear_of_the_next_row(browser, tmp_path, width):
+    """WCAG 2.2 1.4.10 Reflow: at 390 px the spine chart's x-axis titles ("percentage points, participants minus comparison
+    (fewer to the right)") broke into three lines, and the third ran into the next outcome's row, over its zero line."""
+    from dashboards.page import Page, Section, render
+    from dashboards.verdicts import spine
+
+    frame = pd.DataFrame({
+        "outcome": ["30-day emergency readmission", "Proven reoffending within a year",
+                    "Well-being: distance travelled per Star area (all instruments)", "Social return on investment"],
+        "difference": [-2.8, -8.5, -0.07, -0.86], "ci_low": [-6.9, -26.3, -0.59, -0.98], "ci_high": [1.3, 9.4, 0.44, -0.76],
+        "unit": ["percentage points", "percentage points", "Star points per area", "£ per £1 invested"],
+        "rag": ["similar", "similar", "similar", "worse"]})
+    title = "How participants compare: spine chart"
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", [Section(title, "Its summary.",
+                                                                                    figure=spine(frame, title))]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(1000)  # the page fits titles to the chart after each draw
+    into = page.evaluate(INTO_NEXT_ROW)
+    page.close()
+    assert into == [] and errors == []
+
+
+# Charts whose y-axis title runs into the chart's title.
+INTO_TITLE = r"""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+  const title = gd.querySelector('.gtitle');
+  if (!title) return [];
+  const a = title.getBoundingClientRect();
+  return Array.from(gd.querySelectorAll('g[class^="g-y"][class$="title"] text')).filter(t => {
+    const b = t.getBoundingClientRect();
+    return a.top < b.bottom - 1 && a.bottom > b.top + 1 && a.left < b.right - 1 && a.right > b.left + 1;
+  }).map(t => `${gd.id}: ${t.textContent}`);
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390, 1440])
+def test_the_readmission_by_area_chart_keeps_its_axis_title_clear_of_its_title(browser, tmp_path, width):
+    """WCAG 2.2 1.4.10 Reflow: at 320 px the area names, one line each, stood on end under the bars and took most of the
+    chart's 380 px, and "readmitted within 30 days (%)" ran up into "Readmission rate by area of residence"."""
+    from dashboards.filters import Filter
+    from dashboards.labels import area
+    from dashboards.page import Page, render
+    from dashboards.readmission_sections import area_section
+    from models.disclosure import DisclosureRule
+
+    codes = ["E06000001", "E06000002", "E06000003", "E06000004", "E06000005", "E06000047"]
+    rates = pd.DataFrame({"dimension": ["overall"] + ["area"] * 6, "value": ["all"] + codes,
+                          "discharges": [3210, 470, 680, 400, 560, 330, 770], "readmissions": [330, 55, 80, 50, 45, 35, 65]})
+    rates["rate"] = rates["readmissions"] / rates["discharges"]
+    areas = Filter("area", "Area of residence", (("all", "All areas"), *((c, area(c)) for c in codes)))
+    section = area_section(rates, DisclosureRule(), [areas])
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", [section], filters=[areas]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(1000)
+    into = page.evaluate(INTO_TITLE)
+    page.close()
+    assert into == [] and errors == []
+
+
+@pytest.mark.browser
+def test_a_charts_drop_down_works_from_the_keyboard(browser, tmp_path):
+    """WCAG 2.2 2.1.1 Keyboard: the evaluator's balance and overlap charts said "Pick a result from the drop-down", and
+    plotly draws that drop-down in SVG, which Tab never reached. A labelled select beside each runs the same buttons."""
+    import plotly.graph_objects as go
+
+    from dashboards.diagnostics_sections import _selector
+    from dashboards.page import Page, Section, render
+
+    figure = go.Figure([go.Bar(x=["a"], y=[1], name="first", visible=True), go.Bar(x=["a"], y=[2], name="second", visible=False)])
+    figure.update_layout(title={"text": "Balance: one"}, updatemenus=_selector(["one", "two & three"], 1,
+                                                                                ["Balance: one", "Balance: two"]))
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section("Balance", "Pick a result.", figure=figure)]),
+                  tmp_path)
+    page, errors = open_page(browser, path)
+    reached = []
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id"))
+        if reached[-1] == "pick-balance":
+            break
+    assert reached[-1] == "pick-balance", reached
+    assert page.evaluate("document.querySelector('label[for=pick-balance]').textContent") == "Result shown in the chart"
+    assert page.evaluate("Array.from(document.getElementById('pick-balance').options).map(o => o.text)") == ["one",
+                                                                                                          "two & three"]
+    page.keyboard.press("ArrowDown")  # a focused select changes value with the arrow keys
+    page.wait_for_function("() => document.getElementById('chart-balance').layout.title.text === 'Balance: two'")
+    assert page.evaluate("document.getElementById('chart-balance').data.map(t => t.visible)") == [False, True]
+    assert page.evaluate("document.getElementById('chart-balance').layout.updatemenus[0].active") == 1
+    page.close()
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390])
+def test_on_a_phone_a_charts_drop_down_leaves_its_title_and_plot_to_the_select(browser, tmp_path, width):
+    """At 320-390 px plotly's drop-down box sat over the chart's title, its y-axis title and the top of its plot (the
+    evaluator's overlap chart lost its participants' bars under it); the select above the chart does the same job."""
+    import plotly.graph_objects as go
+
+    from dashboards.diagnostics_sections import _selector
+    from dashboards.page import Page, Section, render
+
+    figure = go.Figure([go.Bar(x=["a"], y=[1]), go.Bar(x=["a"], y=[2], visible=False)])
+    figure.update_layout(title={"text": "Propensity overlap: readmission: any"}, yaxis_title="people",
+                         updatemenus=_selector(["readmission: any", "readmission: timebank"], 1,
+                                               ["Propensity overlap: readmission: any", "Propensity overlap: timebank"]))
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section("Overlap", "Pick.", figure=figure)]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(800)
+    covered = page.evaluate("""() => { const gd = document.getElementById('chart-overlap'), menu = gd.querySelector('.updatemenu-container');
+        const m = menu.getBoundingClientRect(), full = gd._fullLayout, box = gd.getBoundingClientRect();
+        const plot = {left: box.left + full._size.l, right: box.left + full._size.l + full._size.w, top: box.top + full._size.t,
+                      bottom: box.top + full._size.t + full._size.h};
+        return [gd.querySelector('.gtitle').getBoundingClientRect(), plot].filter(a => m.width && m.height &&
+            a.top < m.bottom && a.bottom > m.top && a.left < m.right && a.right > m.left).length; }""")
+    visible = page.is_visible("#pick-overlap")
+    page.close()
+    assert covered == 0 and visible and errors == []
+
+
+# The focused control's share (0-1) hidden under the sticky filter bar.
+UNDER_THE_BAR = r"""() => { const e = document.activeElement, f = document.querySelector('.filters');
+  if (e.closest('.filters')) return 0;
+  const a = e.getBoundingClientRect(), b = f.getBoundingClientRect();
+  const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+  return w > 0 && h > 0 ? w * h / (a.width * a.height) : 0; }"""
+
+
+@pytest.mark.browser
+def test_no_focused_control_is_hidden_under_the_sticky_filter_bar(browser, tmp_path):
+    """WCAG 2.2 2.4.11 Focus Not Obscured: going back up the commissioner page with Shift+Tab, from a paged table's search
+    box just under a chart to that chart's PNG button (at its top edge), the button was still inside the window, so the
+    browser did not scroll, and it sat wholly under the filter bar stuck to the window's top (the activity and cohort
+    charts at 1440 px)."""
+    import plotly.graph_objects as go
+
+    from dashboards.filters import Filter
+    from dashboards.page import Page, Section, render
+
+    years = Filter("year", "Year", (("all", "All years"), ("2024", "2024")))
+    from models.disclosure import DisclosureRule
+
+    table = DisclosureRule().no_counts(pd.DataFrame({"quarter": [f"2024-Q{q}" for q in range(1, 5)] * 6,
+                                                     "rate_pct": [10.0] * 24}), "a test table of rates")  # paged
+    sections = [Section(f"Chart {i}", "A summary.", figure=go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), table=table,
+                        csv_name=f"chart-{i}.csv") for i in range(5)]
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", sections, filters=[years]), tmp_path)
+    page, errors = open_page(browser, path, width=1440)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.focus("main p.note:last-of-type a")
+    hidden = []
+    for _ in range(16):
+        page.keyboard.press("Shift+Tab")
+        page.wait_for_timeout(50)
+        if page.evaluate(UNDER_THE_BAR) == 1:
+            hidden.append(page.evaluate("document.activeElement.getAttribute('data-title') || document.activeElement.id"))
+    page.close()
+    assert hidden == [] and errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390])
+def test_a_long_y_axis_title_stays_within_its_axis_on_a_phone(browser, tmp_path, width):
+    """WCAG 2.2 1.4.10 Reflow: at 320 px the evaluator's overlap chart's y-axis title, "people: participants above,
+    comparison below", on its side, was longer than the plot was high and ran up into the chart's title."""
+    from dashboards.diagnostics_sections import _mirror
+    from dashboards.page import Page, Section, render
+
+    table = pd.DataFrame({"result": ["readmission: any"] * 2, "logit_low": [-2.0, -1.0], "logit_high": [-1.0, 0.0],
+                          "participants_before": [40, 60], "participants_weighted_after": [35, 55],
+                          "comparison_before": [400, 300], "comparison_weighted_after": [35, 55]})
+    figure = _mirror(table, ["readmission: any"])
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section("Propensity overlap", "S.", figure=figure)]),
+                  tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(1000)
+    into = page.evaluate(INTO_TITLE)
+    outside = page.evaluate("""() => { const gd = document.getElementById('chart-propensity-overlap'), ax = gd._fullLayout.yaxis;
+        const box = gd.getBoundingClientRect(), top = box.top + ax._offset, bottom = top + ax._length;
+        return Array.from(gd.querySelectorAll('g.g-ytitle text')).filter(t => { const a = t.getBoundingClientRect();
+            return a.top < top - 2 || a.bottom > bottom + 2 || a.left < box.left - 1; }).map(t => t.textContent); }""")
+    page.close()
+    assert into == [] and outside == [] and errors == []

@@ -196,3 +196,17 @@ def _table_rows(page: str) -> list[list[str]]:
     """Every table row of a page as its cells' text (thousands separators dropped)."""
     return [[re.sub(r"<[^>]+>", "", c).replace(",", "") for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
             for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)]
+
+
+def test_the_data_quality_chart_is_drawn_in_the_pages_palette(hardening_run):
+    """Every chart's colours are the darkened Okabe-Ito palette (docs/dashboards.md); the data-quality page's bars were
+    plotly express's own default blue, #636efa."""
+    from dashboards import data_quality
+    from dashboards.page import PALETTE
+
+    _, warehouse, _ = hardening_run  # its input breaks rules; the demo run's does not
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        run_id = con.execute("SELECT run_id FROM meta.input_files LIMIT 1").fetchone()[0]
+        page = data_quality.build_page(con, run_id, DisclosureRule())
+    colours = {t.marker.color for s in page.sections if s.figure is not None for t in s.figure.data}
+    assert colours and colours <= set(PALETTE), colours

@@ -20,7 +20,18 @@ def _snake_case() -> go.Figure:
     return figure.update_layout(xaxis_title="hours_kind", yaxis_title="total_hours", margin={"t": 90})
 
 
+def _drop_down() -> go.Figure:
+    from dashboards.diagnostics_sections import _selector
+
+    figure = go.Figure([go.Bar(x=["a"], y=[1]), go.Bar(x=["a"], y=[2], visible=False)])
+    return figure.update_layout(title={"text": "Overlap: reoffending: any_participation"},
+                                updatemenus=_selector(["reoffending: any_participation", "reoffending: prison_listeners"], 1,
+                                                      ["Overlap: reoffending: any_participation",
+                                                       "Overlap: reoffending: prison_listeners"]))
+
+
 FIGURES = {
+    "drop-down": _drop_down,
     "rate bars": lambda: charts.rate_bars(RATES, "area", "Rates", "rate (%)", 0.15),
     "distance": lambda: charts.distance(STAR, "Distance", 1, 10),
     "forest": lambda: charts.forest(FOREST, "label", "", "points", 0.0),
@@ -130,3 +141,43 @@ def test_a_footnote_marker_links_to_its_note(tmp_path):
     html = render(Page("index.html", "Overview", "Intro.", [Section("Notes", "Summary.", table=table)]), tmp_path).read_text()
     links = re.findall(r"<td><a href='#([^']+)'>\[1\]</a></td>", html)
     assert len(links) == 2 and len(set(links)) == 1 and f"<li id='{links[0]}'>" in html
+
+
+def test_a_drop_downs_chart_titles_are_in_words_as_its_labels_are():
+    """The evaluator's overlap chart, switched to a result, read "Propensity overlap: reoffending: any_participation" under
+    a drop-down (and select) offering "reoffending: Any participation"."""
+    spec = json.loads(style(_drop_down(), "Overlap").to_json())
+    buttons = spec["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["reoffending: Any participation", "reoffending: Prison Listeners"]
+    assert [b["args"][1]["title"]["text"] for b in buttons] == ["Overlap: reoffending: Any participation",
+                                                                "Overlap: reoffending: Prison Listeners"]
+    assert spec["layout"]["title"]["text"] == "Overlap: reoffending: Any participation"
+
+
+def _contrast_on_white(color: str) -> float:
+    """WCAG contrast of a colour (#rrggbb or rgba(...), composited on white) against white."""
+    import re
+
+    if color.startswith("#"):
+        r, g, b, a = int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16), 1.0
+    else:
+        r, g, b, *rest = [float(v) for v in re.findall(r"[\d.]+", color)]
+        a = rest[0] if rest else 1.0
+    channels = [(v * a + 255 * (1 - a)) / 255 for v in (r, g, b)]
+    lum = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 1.05 / (0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2] + 0.05)
+
+
+def test_the_overlap_charts_pale_bars_have_an_edge_of_3_to_1():
+    """WCAG 2.2 1.4.11: the evaluator's overlap chart told 'before matching' from 'after' by pale bars, 1.7:1 (blue) and
+    1.6:1 (orange) on white, with no outline."""
+    from dashboards.diagnostics_sections import _mirror
+
+    table = pd.DataFrame({"result": ["readmission: any"] * 2, "logit_low": [-2.0, -1.0], "logit_high": [-1.0, 0.0],
+                          "participants_before": [40, 60], "participants_weighted_after": [35, 55],
+                          "comparison_before": [400, 300], "comparison_weighted_after": [35, 55]})
+    bars = [t for t in _mirror(table, ["readmission: any"]).data if t.type == "bar"]
+    assert len(bars) == 4
+    for bar in bars:
+        if _contrast_on_white(bar.marker.color) < 3:
+            assert bar.marker.line.width >= 1 and _contrast_on_white(bar.marker.line.color) >= 3, bar.name

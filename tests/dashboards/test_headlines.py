@@ -327,3 +327,54 @@ def test_a_year_of_reoffending_counts_final_cohorts_and_says_how_many_are_still_
     items = cohort_section(rates, RULE, filters).variants.items
     said = {key: item.summary for key, item in items.items()}
     assert [("1 provisional cohort" in s, "2 provisional cohorts" in s) for s in said.values()] == [(False, True), (True, False)]
+
+
+def test_the_hours_tile_does_not_say_a_quarter_withheld_to_protect_another_had_1_to_7_trading_accounts():
+    """On the demo, TB03 2022-Q1 had 7 trading accounts and three more quarters were withheld to protect it, two of them
+    TB02's (9 and 17 accounts). With TB02 picked, the tile said "2 withheld (1 to 7 trading accounts)"; the activity
+    summary beside it said "fewer than 8 trading accounts, or to protect one that has"."""
+    trading = {"TB01": [30, 45, 45, 50], "TB02": [9, 11, 15, 17], "TB03": [7, 15, 10, 10]}
+    ta = pd.DataFrame([{"timebank_id": bank, "period_type": "quarter", "period_label": f"2022-Q{i + 1}",
+                        "period_start": pd.Timestamp(2022, 3 * i + 1, 1), "trading_members": t, "hours_exchanged": 2.0 * t}
+                       for bank in trading for i, t in enumerate(trading[bank])])
+    hidden = headlines.quarters(ta, RULE)[1]
+    assert len(hidden[hidden["timebank_id"] == "TB02"]) == 2 and (hidden[hidden["timebank_id"] == "TB02"]["trading_members"] >= 8).all()
+    tile = headlines.hours_exchanged(ta, RULE, "TB02", "all")
+    assert tile.n == "2 time-bank quarters; 2 withheld (1 to 7 trading accounts, or to protect one that has)"
+
+
+def test_readmission_quarters_are_written_as_the_other_quarterly_sections_write_them():
+    """The commissioner page said "busiest quarter 2025-Q2" (activity) and "highest in 2025Q4" (readmission), and its
+    reoffending chart, tables and CSVs wrote 2022-Q1 where the readmission chart, table and CSV wrote 2022Q1."""
+    from dashboards.filters import Filter
+    from dashboards.readmission_sections import quarter_section
+
+    years = Filter("year", "Year", (("all", "All years"), ("2023", "2023"), ("2024", "2024")))
+    section = quarter_section(RATES, RULE, [years])
+    assert list(section.table["quarter"]) == ["2023-Q1", "2023-Q2", "2024-Q1"]
+    assert "highest in 2023-Q2" in section.summary
+    assert list(section.figure.data[0].x) == ["2023-Q2"]  # 4 and 2 readmissions: 1-7, not drawn
+    assert set(section.variants.items["2023"].table["quarter"]) == {"2023-Q1", "2023-Q2"}
+
+
+def test_the_readmission_verdict_counts_discharges_as_its_tile_does():
+    """Readmission is compared discharge by discharge (marts.readmission_effects.n_matched: "participant discharges kept
+    after support and caliper"; on the demo 315 exposed discharges were 248 people's). The first screen said "(n ≈ 310
+    matched participants)" above the tile's "n ≈ 310 matched participant discharges"."""
+    from dashboards import verdicts
+
+    readmission = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [-0.028],
+                                "rd_ci_low": [-0.069], "rd_ci_high": [0.013], "participant_rate": [0.074],
+                                "comparison_rate": [0.102], "n_matched": [310], "verdict": ["inconclusive"],
+                                "jdl_statement": ["For every 100 people in the comparison group, 10 were readmitted."]})
+    reoffending = pd.DataFrame({"programme": ["any_participation"], "measure": ["binary_rate"], "estimable": [True],
+                                "estimate": [-0.085], "ci_low": [-0.263], "ci_high": [0.094], "participant_value": [0.22],
+                                "comparison_value": [0.305], "n_matched": [60], "verdict": ["inconclusive"],
+                                "per_100_statement": ["For every 100 people in the comparison group, 31 reoffended."],
+                                "not_estimable_reason": [None]})
+    frame = pd.DataFrame([verdicts.readmission_row(readmission, RULE, None), verdicts.reoffending_row(reoffending, RULE, None)],
+                         columns=verdicts.COLUMNS)
+    listed = verdicts._list(frame)
+    tile = headlines.readmission(RATES, readmission, RULE, "all", "all", "all")
+    assert f"30-day emergency readmission ({tile.n})" in listed
+    assert "Proven reoffending within a year (n ≈ 60 matched participants)" in listed

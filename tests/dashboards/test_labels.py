@@ -54,3 +54,20 @@ def test_shares_are_percentages_and_numbers_are_readable(site, name):
             assert not ONE_PLURAL.findall(s), (kind, s[:120])
     if name in ("commissioner.html", "funder.html"):
         assert checked > 0
+
+
+def test_justice_star_areas_are_named_as_the_star_names_them():
+    """The commissioner's Justice Star chart and well-being table read "Drugs Alcohol", "Friends Community",
+    "Parenting Caring": snake_case names put into words without the Star's "and"."""
+    from pathlib import Path
+
+    import yaml
+
+    from dashboards.labels import title
+
+    registry = Path(__file__).resolve().parents[2] / "data" / "reference" / "star_versions.yaml"
+    areas = yaml.safe_load(registry.read_text())["versions"]["justice_star"]["areas"]
+    assert [title(a) for a in areas] == [
+        "Accommodation", "Living skills and self-care", "Mental health and well-being", "Friends and community",
+        "Relationships and family", "Parenting and caring", "Drugs and alcohol", "Positive use of time",
+        "Managing strong feelings", "Crime-free life"]
