@@ -253,7 +253,7 @@ READMISSION_EFFECTS = Mart(
         Column('rr_ci_high', 'DOUBLE', 'risk ratio, interval, p'),
         Column('rr_p_value', 'DOUBLE', 'risk ratio, interval, p'),
         Column('verdict', 'VARCHAR', '`significant reduction`, `significant increase`, `inconclusive` (from the risk-difference interval) or `not estimated`'),
-        Column('jdl_statement', 'VARCHAR', '"For every 100 people in the comparison group, … were readmitted within 30 days; for every 100 participants, …"'),
+        Column('jdl_statement', 'VARCHAR', '"For every 100 comparison discharges, … were readmitted within 30 days; for every 100 participant discharges, …"'),
         Column('max_abs_smd_after', 'DOUBLE', 'largest absolute standardised mean difference after matching'),
         Column('n_balance_flags', 'BIGINT', 'covariate columns with \\|SMD\\| > 0.1 after matching'),
         Column('covariates', 'VARCHAR', 'covariates of the propensity model'),

@@ -74,15 +74,18 @@ def jdl_statement(
     label: str | None = None,
     *,
     exposure: bool = False,
+    per: tuple[str, str] = ("people in the comparison group", "participants"),
 ) -> str:
-    """The JDL-style sentence comparing the two groups (see module docstring)."""
+    """The JDL-style sentence comparing the two groups (see module docstring). ``per``: what the rates of a binary or
+    time-to-event outcome are per, in the comparison group and among participants, when the units are not people
+    (readmission: ``("comparison discharges", "participant discharges")``)."""
     if not (np.isfinite(treated_value) and np.isfinite(comparison_value)):
         return "No comparison could be made."
     label = label or DEFAULT_LABELS[outcome_type]
     if outcome_type in ("binary", "time_to_event"):
         return (
-            f"For every 100 people in the comparison group, {per_100(comparison_value)} {label}; "
-            f"for every 100 participants, {per_100(treated_value)} {_short(label)}."
+            f"For every 100 {per[0]}, {per_100(comparison_value)} {label}; "
+            f"for every 100 {per[1]}, {per_100(treated_value)} {_short(label)}."
         )
     if outcome_type == "count":
         if exposure:

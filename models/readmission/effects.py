@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from models.comparison import ComparisonError, estimate_effect
+from models.comparison import ComparisonError, estimate_effect, jdl_statement
 from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, release_rows
 from models.time_zero import DesignWords, trial_frame
 from models.time_zero import design_sentence as sentence
@@ -44,6 +44,8 @@ from .tables import READMISSION_EFFECTS, empty_frame
 from schemas.marts import mart
 
 OUTCOME = "readmitted_within_30_days"
+#: The rates are per discharge (a person discharged twice is two units): "for every 100 ... discharges".
+PER_100 = ("comparison discharges", "participant discharges")
 COMPARISONS = ("any", "timebank", "programme")
 _MEASURES = {"risk_difference": "rd", "odds_ratio": "or", "risk_ratio": "rr"}
 _WHO = {"any": "people with time-bank activity in the 90 days before discharge or a programme start after it",
@@ -153,7 +155,9 @@ def _row_from(res, comparison: str, n: int, covs: list[str], settings, extra_war
         "comparison": comparison, "outcome": OUTCOME, "method": res.method, "status": "estimated",
         "n_discharges": n, "n_treated": res.n_treated, "n_matched": res.n_matched,
         "n_control_matched": res.n_control_matched, "participant_rate": res.treated_value,
-        "comparison_rate": res.comparison_value, "verdict": res.verdict, "jdl_statement": res.jdl_statement,
+        "comparison_rate": res.comparison_value, "verdict": res.verdict,
+        "jdl_statement": jdl_statement("binary", res.treated_value, res.comparison_value,
+                                       f"were readmitted {settings.readmitted_within}", per=PER_100),
         "max_abs_smd_after": float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else np.nan,
         "n_balance_flags": int(res.balance["flag"].sum()) if len(res.balance) else 0,
         "covariates": ", ".join(covs), "warnings": " | ".join([*res.warnings, *extra_warnings]),

@@ -183,5 +183,9 @@ def test_the_statement_names_the_window_of_the_settings(synthetic, tmp_path):
     usual, _ = readmission_effects(discharges_frame(con), SETTINGS)
     assert short["jdl_statement"].str.contains("were readmitted within 14 days").all()
     assert usual["jdl_statement"].str.contains("were readmitted within 30 days").all()
+    # the rates are per discharge (a person discharged twice is two units), and the sentence says so
+    assert usual["jdl_statement"].str.match(r"For every 100 comparison discharges, \d+ were readmitted within 30 days; "
+                                            r"for every 100 participant discharges, \d+ were\.$").all()
     both = short.merge(usual, on="comparison", suffixes=("_short", "_usual"))
     assert (both["comparison_rate_short"] < both["comparison_rate_usual"]).all()
+
