@@ -16,6 +16,8 @@ from schemas.raw import SOURCES
 
 #: A page builder: (warehouse connection, Dagster run id, disclosure rule) -> the page.
 Builder = Callable[[duckdb.DuckDBPyConnection, str, DisclosureRule], Page]
+#: Every page reads the run's record (meta.runs: its demo flag and date), so each is built after it: the data-quality
+#: page, built straight after ingest, read the previous run's flag (or none on a first run: no demo banner).
 RUN_RECORD = dg.AssetKey(["meta", "run_record"])
 
 
@@ -44,15 +46,15 @@ def page_asset(name: str, build: Builder, deps: list[dg.AssetKey], description: 
 
 
 page_assets = [
-    page_asset("data_quality_page", data_quality.build_page, [dg.AssetKey(["staging", s]) for s in SOURCES],
+    page_asset("data_quality_page", data_quality.build_page, [RUN_RECORD, *(dg.AssetKey(["staging", s]) for s in SOURCES)],
                "data-quality.html: rows read, staged and quarantined per source, rules broken, masked examples."),
     page_asset("index_page", overview.build_page, [RUN_RECORD, *_marts(*overview.MARTS)],
                "index.html: what the run found in three lines (the commissioner verdicts, activity, data), then where to "
                "look."),
     page_asset("commissioner_page", lambda con, _run_id, rule: commissioner.build_page(con, rule),
-               _marts(*commissioner.MARTS),
+               [RUN_RECORD, *_marts(*commissioner.MARTS)],
                "commissioner.html: headline tiles, funnel plots, quarterly trends, JDL chart, Star charts, filters."),
-    page_asset("funder_page", lambda con, _run_id, rule: funder.build_page(con, rule), _marts(*funder.MARTS),
+    page_asset("funder_page", lambda con, _run_id, rule: funder.build_page(con, rule), [RUN_RECORD, *_marts(*funder.MARTS)],
                "funder.html: grant metrics, reciprocity-index components, reserved-pot allocation and its sensitivity."),
     page_asset("evaluator_page", evaluator.build_page, [RUN_RECORD, *_marts(*evaluator.MARTS)],
                "evaluator.html: provenance, balance, Kaplan-Meier, Cox, mixed model, SROI, what you can and cannot say."),

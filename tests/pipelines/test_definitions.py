@@ -87,3 +87,13 @@ def test_bad_config_names_the_field(tmp_path):
     bad.write_text("ingest:\n  max_quarantined_share: 2\n")
     with pytest.raises(ConfigError, match="max_quarantined_share"):
         load_config(bad)
+
+
+def test_every_page_is_built_after_the_run_record():
+    """Each page reads the run's record (its demo flag): the data-quality page, built straight after ingest, read the
+    previous run's flag, or none on a first demo run (no demo banner)."""
+    graph = defs.resolve_asset_graph()
+    pages = [k for k in graph.get_all_asset_keys() if k.path[0] == "dashboards"]
+    assert len(pages) == 5
+    for key in pages:
+        assert dg.AssetKey(["meta", "run_record"]) in graph.get(key).parent_keys, key
