@@ -7,6 +7,8 @@ which are masked: no identifier, raw or hashed, leaves the warehouse.
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pandas as pd
 import plotly.express as px
@@ -22,6 +24,23 @@ MASKED = "(masked)"
 #: Sources whose rows are organisations' records, not people's: their row counts are published exactly
 #: (a grant is a public award; rounding 29 grants to 30 only made this page disagree with the funder page).
 NOT_PERSONAL = ("grants",)
+
+
+#: A count of rows inside ingest's note on a file (``meta.input_files.notes``, ``pipelines.ingest``): "12 malformed
+#: line(s) quarantined", "433 input row(s) became 300 (grouped by ...)".
+ROWS_IN_NOTE = re.compile(r"\b\d[\d,]*(?=\s+(?:malformed line|input row)\(s\)|\s+\((?:grouped|one row))")
+
+
+def file_notes(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> pd.DataFrame:
+    """The run's files that ingest wrote a note on (not UTF-8, another delimiter, read through a mapping that reshaped
+    or could not link its rows, malformed lines), each count of rows in a note through the rule."""
+    frame = con.execute(
+        "SELECT source, regexp_extract(source_file, '[^/\\\\]+$') AS file, notes FROM meta.input_files "
+        "WHERE run_id = ? AND notes IS NOT NULL ORDER BY source, file", [run_id]).df()
+    frame["notes"] = [ROWS_IN_NOTE.sub(lambda m: str(rule.count(int(m.group(0).replace(",", "")))), n)
+                      for n in frame["notes"]]
+    return rule.no_counts(frame, "notes on how files were read; each count of rows in them published through the rule",
+                          "file notes")
 
 
 def source_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
@@ -98,6 +117,13 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
             code_columns=("source",),
         )
     ]
+    notes = file_notes(con, run_id, rule)
+    if len(notes):
+        sections.append(Section(
+            "How the files were read",
+            f"Ingest noted how {len(notes)} of the files were read (text not in UTF-8, another delimiter, an extract read "
+            "through a mapping, lines that did not fit the header): read these before the figures built on them.",
+            table=notes, csv_name="data-quality-file-notes.csv", code_columns=("source", "file")))
     if broken.empty:
         sections.append(Section("Rules most often broken", "No row broke a rule in this run."))
     else:

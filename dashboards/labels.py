@@ -15,7 +15,8 @@ from pathlib import Path
 LAD_FILE = Path(__file__).resolve().parents[1] / "data" / "reference" / "ons" / "lad_april_2020_names_codes_uk.csv"
 #: Domain words whose capitals are not title case.
 WORDS = {"sroi": "SROI", "wemwbs": "WEMWBS", "swemwbs": "SWEMWBS", "tb01": "TB01", "and": "and", "of": "of", "a": "a",
-         "ae": "A&E", "gp": "GP", "imd": "IMD", "id": "ID", "ons4": "ONS4", "to": "to", "in": "in", "on": "on"}
+         "ae": "A&E", "gp": "GP", "imd": "IMD", "id": "ID", "ons4": "ONS4", "to": "to", "in": "in", "on": "on",
+         "hes": "HES", "apc": "APC", "timeoverflow": "TimeOverflow"}  # the mapping presets' names (file notes)
 
 #: A snake_case token (TB01_help_given too) outside a dotted name (marts.readmission_effects) or a file name's stem.
 SNAKE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.\w)")

@@ -44,6 +44,10 @@ def _demo_map_note(run: pd.Series) -> str:
             f"valued (<code>{DEMO_IMPACT_MAP.relative_to(REPO).as_posix()}</code>).</p>")
 
 
+#: How ingest read each file (meta.input_files; the notes are on the data-quality page, their counts through the rule).
+HOW_READ = ("encoding", "delimiter", "mapping", "mapping_sha256")
+
+
 def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRule) -> list[Section]:
     runs, files = read(con, "meta.runs"), read(con, "meta.input_files")
     if runs is None or runs.empty:
@@ -74,6 +78,7 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
     out.append(Section("Input files and their hashes", f"{len(mine)} input files; each SHA-256 lets an evaluator check they "
                        "rerun on exactly the same data.",
                        table=published[["run_id", "source", "file", "sha256", "bytes", "rows_read", "rows_staged",
-                                        "rows_quarantined"]], csv_name="evaluator-input-files.csv", collapsed=True,
-                       code_columns=("run_id", "source", "file", "sha256")))
+                                        "rows_quarantined", *(c for c in HOW_READ if c in published.columns)]],
+                       csv_name="evaluator-input-files.csv", collapsed=True,
+                       code_columns=("run_id", "source", "file", "sha256", *HOW_READ)))
     return out
