@@ -4,10 +4,10 @@ The default design (``design = "prior_reading"``) is the target trial of docs/me
 ("Well-being"), built in SQL as ``core.wellbeing_trials``: one trial per calendar month in
 which someone started taking part; participants started that month and have a baseline
 reading at most ``baseline_lookback_days`` before starting (time zero = the start);
-comparison people had a reading in the same window up to the month's first day and did not
-start that month (never, or in a later month; a person starting later that month is its
-participant only: as their own comparison row they were their nearest match, a pair of one
-person). The outcome is the **improvement** from the baseline to the reading nearest
+comparison people had a reading in the same window up to the month's first day and had not
+started by then (a person starting later that month is in both arms, as a comparison person
+at the month's start and a participant from their own start, but never their own comparison:
+:func:`own_comparison_rows`). The outcome is the **improvement** from the baseline to the reading nearest
 ``follow_up_days`` after it (+/- ``follow_up_tolerance_days``, after time zero), lower-is-better
 items reflected so a positive value is always better. Matching is exact on the calendar year of
 the trial and on whether there is a reading in the ``baseline_lookback_days`` before the
@@ -204,11 +204,32 @@ def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSe
     usable = [c for c in covariates if df[c].nunique(dropna=True) > 1]
     base["covariates"] = ", ".join(usable)
     try:
-        m = match(df, "participant", usable, method=settings.comparison_method, caliper=settings.caliper,
-                  exact=exact, seed=settings.seed, cluster="person_id", outcomes=[OUTCOME])
+        while True:
+            m = match(df, "participant", usable, method=settings.comparison_method, caliper=settings.caliper,
+                      exact=exact, seed=settings.seed, cluster="person_id", outcomes=[OUTCOME])
+            own = own_comparison_rows(m)
+            if not len(own):
+                break
+            df = df.drop(index=df.index[own]).reset_index(drop=True)  # each pass drops at least one row: it ends
     except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
         return _not_estimated(base, str(err)), None, notes
     return base, m, notes
+
+
+def own_comparison_rows(m) -> np.ndarray:
+    """Positions (in ``m.df``) of comparison rows that the matching put in a set with their own person's participant row.
+
+    A person starting on the 15th is a comparison person at the month's first day too (not started by then), with
+    the same readings and covariates as their participant row, so that row was their nearest match: a person
+    compared with themselves (a difference of 0; 1 of 13 matched sets for one instrument on the demo). Such rows are
+    left out and the matching is run again, until none is (:func:`_match_trials`); the row stays a comparison for no
+    one, a small loss against keeping a pair of one person. Weighting has no sets: none."""
+    if m.method != "match":
+        return np.empty(0, dtype=np.int64)
+    sample = m.matched_columns(["_row", "_treated", "_pair", "person_id"])
+    treated = sample.loc[sample["_treated"].to_numpy() == 1, ["_pair", "person_id"]].drop_duplicates()
+    controls = sample.loc[sample["_treated"].to_numpy() == 0, ["_row", "_pair", "person_id"]]
+    return np.unique(controls.merge(treated, on=["_pair", "person_id"])["_row"].to_numpy())
 
 
 def _estimate(m, outcome: str, outcome_type: str, notes=()):

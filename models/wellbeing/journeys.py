@@ -27,16 +27,11 @@ schemas/marts.py) and returns them as relations; the asset writes them (all four
     instrument started. A **participant** of the trial started in that month and has a
     reading on or before the start, at most ``baseline_lookback_days`` before it; time zero
     is the start, the baseline their last such reading. A **comparison person** of the trial
-    did not start in that month (never, or in a later month: a later participant is a
-    comparison person of the months before, Li, Propert & Rosenbaum 2001) and has a
-    reading in the ``baseline_lookback_days`` up to its first day; time zero is the month's
-    first day. The arms are who started in the month and who did not, as in Hernan et al.'s
-    sequential trials (2008, *Epidemiology* 19:766: initiators and non-initiators of each
-    monthly interval): someone starting on the 15th is a participant of the month only, not also
-    a comparison person at its first day, where their own row (the same readings, the same
-    covariates) was the nearest match to their participant row and paired them with themselves
-    (a difference of 0 in each such pair). Apart from the month's own starts, nothing after its
-    first day decides who is a comparison person. For both, the
+    had not started by the month's first day (never, or later, even later that month: a later
+    participant is a comparison person until then, Li, Propert & Rosenbaum 2001) and has a
+    reading in the ``baseline_lookback_days`` up to it; time zero is the month's first day.
+    Nothing after that day decides who is a comparison person (the matching never makes a person
+    their own comparison: ``models.wellbeing.effects.own_comparison_rows``). For both, the
     outcome reading is the one nearest ``follow_up_days`` after the baseline, within
     ``follow_up_tolerance_days``, and after time zero (earliest on ties); NULL when none
     (no follow-up: counted, not compared). Covariates are measured at or before time zero:
@@ -327,7 +322,7 @@ def _build_trials(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings, z
             FROM months m JOIN occ o ON o.star_version = m.star_version
              AND o.assessed_on <= m.trial_month AND o.assessed_on >= m.trial_month - INTERVAL {back} DAY
             LEFT JOIN starts s ON s.person_id = o.person_id
-            WHERE s.started_on IS NULL OR s.started_on >= m.trial_month + INTERVAL 1 MONTH
+            WHERE s.started_on IS NULL OR s.started_on > m.trial_month
             GROUP BY ALL
         ), trial AS (
             SELECT * FROM part UNION ALL SELECT * FROM ctrl

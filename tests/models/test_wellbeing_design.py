@@ -8,8 +8,8 @@ reading nearest 183 days after the baseline (92-274 days) and after time zero.
 * B never joins. Readings 2023-01-20 = 5, 2023-07-01 = 6 (162 days), 2023-09-01 = 9 (224 days).
   Nearest 183 days is 2023-07-01.
 * C reads 2023-01-05 = 3, 2023-07-05 = 4 and joins on 2023-03-15: a comparison person in the
-  February trial and a participant in the March trial from 15 March; not also a comparison
-  person at 1 March, where that row (the same readings) was C's own nearest match.
+  February trial and in the March trial (not started by 1 March), and a participant in the
+  March trial from 15 March.
 * D joins on 2023-02-10 and is first read on 2023-03-01: no baseline before joining, so in no
   trial (the earlier definition made D a participant).
 """
@@ -50,6 +50,7 @@ def test_time_zero_baseline_and_aligned_follow_up(trials):
         ("B", "2023-02", False): ("2023-02-01", "2023-01-20", "2023-07-01", 1.0),
         ("C", "2023-02", False): ("2023-02-01", "2023-01-05", "2023-07-05", 1.0),
         ("B", "2023-03", False): ("2023-03-01", "2023-01-20", "2023-07-01", 1.0),
+        ("C", "2023-03", False): ("2023-03-01", "2023-01-05", "2023-07-05", 1.0),
         ("C", "2023-03", True): ("2023-03-15", "2023-01-05", "2023-07-05", 1.0),
     }
 
@@ -106,10 +107,8 @@ def test_matched_effect_on_the_fixture_and_mart_columns(tmp_path, warehouse):
     assert r["estimand"] == ("ATT" if r["n_matched"] == 2 else "effect on the matched participants")
     work = out[(out["area"] == "work") & (out["outcome"] == "improvement")].iloc[0]
     assert not work["headline"]
-    if r["n_matched"] == 2:  # the area on the same matched sample
-        assert work["estimate"] == pytest.approx(r["estimate"])
-    else:  # one matched participant: no interval, so no area row
-        assert work["status"].startswith("not estimated")
+    # the area on the same matched sample (one area: its improvement is the mean of areas)
+    assert work["status"] == r["status"] and work["estimate"] == pytest.approx(r["estimate"])
 
 
 def test_reliable_improvement_rule_false_positive_rate_by_simulation():
@@ -135,11 +134,9 @@ def test_reliable_improvement_is_estimated_on_the_matched_sample_and_never_the_h
     out = wb.effects_table(warehouse, settings)
     head = out[out["headline"].astype(bool)].iloc[0]
     rel = out[out["outcome"] == "reliable_improvement"]
-    if head["n_matched"] >= 2:
-        assert len(rel) == 1 and rel.iloc[0]["area"] == "at_least_one_area" and not rel.iloc[0]["headline"]
-        assert -1 <= rel.iloc[0]["estimate"] <= 1 and rel.iloc[0]["measure"] == "risk_difference"
-    else:  # one matched participant: no interval, so no row
-        assert rel.empty
+    assert head["status"] == "estimated"  # on the same matched sample as the headline
+    assert len(rel) == 1 and rel.iloc[0]["area"] == "at_least_one_area" and not rel.iloc[0]["headline"]
+    assert -1 <= rel.iloc[0]["estimate"] <= 1 and rel.iloc[0]["measure"] == "risk_difference"
 
 
 def test_the_reading_before_the_baseline_is_recorded_for_the_prior_reading_design(tmp_path, warehouse):
@@ -179,7 +176,11 @@ def test_comparison_counts_are_people_not_person_trials(tmp_path, warehouse):
     assert len(pool) > pool["person_id"].nunique()  # person-trials outnumber people
     out, results = eff.effects_results(warehouse, settings)
     head = out[out["headline"].astype(bool)].iloc[0]
-    assert head["n_control"] == pool["person_id"].nunique()
+    # C (a comparison person in February and March, a participant from 15 March) is never C's own comparison: both
+    # of C's comparison rows were C's nearest match in turn and are left out, so C is not in the pool
+    c = pool.loc[pool["trial_month"] == "2023-03", "person_id"].isin(frame.loc[frame["participant"] == 1, "person_id"])
+    assert c.sum() == 1
+    assert head["n_control"] == pool["person_id"].nunique() - 1
     md = results[("recovery_star", eff.MEAN_OF_AREAS)].matched_data
     used = md[(md["_treated"] == 0) & (md["_weight"] > 0)]
     assert head["n_control_matched"] == used["person_id"].nunique()
@@ -187,9 +188,23 @@ def test_comparison_counts_are_people_not_person_trials(tmp_path, warehouse):
         assert (r.n_control, r.n_control_matched) == (head["n_control"], head["n_control_matched"])
 
 
-def test_no_one_is_in_both_arms_of_a_trial(trials):
-    """A month's starter is its participant only: as a comparison person at the month's first day they had the same
-    readings and covariates, were their own nearest match, and a matched set paired them with themselves."""
-    arms = pd.Series([(who, trial) for who, trial, _ in trials]).value_counts()
-    assert arms.max() == 1
-    assert ("C", "2023-03", True) in trials and ("C", "2023-02", False) in trials
+def test_no_one_is_their_own_comparison():
+    """C starts on 15 March and is a comparison person at 1 March too (not started by then), with the same readings
+    and covariates: that row is C's nearest match, and a matched set compared C with C (a difference of 0). The
+    matching leaves such a row out and runs again: no set holds a person in both arms."""
+    rng = np.random.default_rng(5)
+    n = 60
+    df = pd.DataFrame({"person_id": np.arange(n), "participant": (np.arange(n) < 8).astype(int),
+                       "baseline": rng.normal(5, 1.5, n).round(1), "age": rng.integers(20, 70, n).astype(float),
+                       "trial_year": "2023", eff.OUTCOME: rng.normal(0.5, 1, n)})
+    own = df.iloc[[0, 1]].assign(participant=0)  # participants 0 and 1 as comparison people at their month's start
+    df = pd.concat([df, own], ignore_index=True)
+    settings = wb.WellbeingSettings()
+    first = eff.match(df, "participant", ["baseline", "age"], method="match", caliper=settings.caliper,
+                      exact=["trial_year"], seed=0, cluster="person_id", outcomes=[eff.OUTCOME])
+    assert len(eff.own_comparison_rows(first)) == 2  # the case: each was matched with their own row
+    _, m, _ = eff._match_trials(df, ["baseline", "age"], settings, ["trial_year"])
+    sample = m.matched_columns(["_treated", "_pair", "person_id"])
+    both = sample.groupby(["_pair", "person_id"])["_treated"].nunique()
+    assert (both == 1).all() and len(eff.own_comparison_rows(m)) == 0
+    assert m.n_matched == 8 and set(sample.loc[sample["_treated"] == 0, "person_id"]).isdisjoint({0, 1})
