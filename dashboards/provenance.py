@@ -77,8 +77,9 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
     published = data_quality.by_source(mine, rule, ["rows_read", "rows_staged", "rows_quarantined"], "input files")
     out.append(Section("Input files and their hashes", f"{len(mine)} input files; each SHA-256 lets an evaluator check they "
                        "rerun on exactly the same data.",
-                       table=published[["run_id", "source", "file", "sha256", "bytes", "rows_read", "rows_staged",
-                                        "rows_quarantined", *(c for c in HOW_READ if c in published.columns)]],
+                       table=published[["run_id", "source", "file", "sha256", "bytes",
+                                        *(c for c in HOW_READ if c in published.columns), "rows_read", "rows_staged",
+                                        "rows_quarantined"]],
                        csv_name="evaluator-input-files.csv", collapsed=True,
                        code_columns=("run_id", "source", "file", "sha256", *HOW_READ)))
     return out
