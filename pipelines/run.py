@@ -81,7 +81,7 @@ def main() -> int:
         tracker = progress.RunProgress.for_job(job)
         job = job.with_logger_defs({"progress": tracker.logger_def(), "log_file": progress.file_logger(handler)})
         print(f"Running {tracker.total} asset groups; full log: {log_file}")
-        started = time.monotonic()
+        started, began = time.monotonic(), time.time()
         with _instance() as instance:
             result = job.execute_in_process(run_config={"loggers": {"progress": {}, "log_file": {}}},
                                             instance=instance, raise_on_error=False, run_id=run_id)
@@ -100,10 +100,16 @@ def main() -> int:
         print(f"  {line}")
     for line in summary.file_notes(result):
         print(f"  {line}")
+    earlier = summary.earlier_pages(settings.output_dir, began)
+    if earlier:
+        print(f"  Not rebuilt by this run, so still an earlier run's figures: {', '.join(earlier)}")
     print(f"Full log:  {log_file}")
     print(f"Warehouse: {warehouse.path}")
     index = Path(settings.output_dir) / "index.html"
-    print(f"Open:      {index}" if index.exists() else f"No pages written: {index} is missing.")
+    if not index.exists():
+        print(f"No pages written: {index} is missing.")
+    else:
+        print(f"Open:      {index}" + (" (an earlier run's page)" if index.name in earlier else ""))
     return 0 if result.success else 1
 
 

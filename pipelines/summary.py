@@ -87,3 +87,11 @@ def step_failures(result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> l
     if failed and not_run:
         lines.append(f"{not_run} later step(s) did not run because of this (details in the full log).")
     return lines
+
+
+def earlier_pages(output_dir: str | Path, since: float) -> list[str]:
+    """The pages in ``output_dir`` this run did not write (last written before ``since``, a ``time.time()``): after a
+    failed run they still show an earlier run's figures, which the run's own summary must say."""
+    folder = Path(output_dir)
+    return sorted(p.name for p in folder.glob("*.html") if p.stat().st_mtime < since) if folder.is_dir() else []
+

@@ -268,6 +268,11 @@ def test_failing_step_is_told_once(tmp_path):
         (inputs / f.name).write_bytes(f.read_bytes())
     # a file only the step can find unreadable (a header the preflight reads is checked before the run)
     (inputs / "grants_2024.parquet").write_bytes(b"not parquet at all")
+    site = tmp_path / "site"  # an earlier run's pages: the summary must not send the reader to them unmarked
+    site.mkdir()
+    for page in ("index.html", "funder.html", "data-quality.html"):
+        (site / page).write_text("<html>an earlier run</html>")
+        os.utime(site / page, (1_700_000_000, 1_700_000_000))
     proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
     out = lines(proc)
     text = "\n".join(out)
@@ -278,6 +283,9 @@ def test_failing_step_is_told_once(tmp_path):
     assert "grants_2024.parquet: cannot be read as PARQUET" in failed[0]
     assert "not executed" not in text.lower()
     assert any("later step(s) did not run" in line for line in out)
+    [earlier] = [line for line in out if "Not rebuilt by this run" in line]
+    assert "data-quality.html" in earlier and "funder.html" in earlier  # their inputs failed: not rebuilt
+    assert out[-1] == f"Open:      {site / 'index.html'}" + (" (an earlier run's page)" if "index.html" in earlier else "")
 
 
 # ------------------------------------------------------------------ the same mistakes in a run launched from the UI
