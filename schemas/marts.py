@@ -237,7 +237,7 @@ READMISSION_EFFECTS = Mart(
         Column('n_discharges', 'BIGINT', 'distinct discharges in the design (participants + comparison pool)'),
         Column('n_treated', 'BIGINT', 'participant discharges analysed (at risk on their start day)'),
         Column('n_matched', 'BIGINT', 'participant discharges kept after support and caliper'),
-        Column('n_control_matched', 'BIGINT', 'distinct comparison rows used (a discharge on several trial days counts once per day)'),
+        Column('n_control_matched', 'BIGINT', 'distinct comparison rows used (a discharge on several trial days counts once per day; clone_censor_weight: every discharge, as its "no start" clone)'),
         Column('participant_rate', 'DOUBLE', 'readmission risk of matched participant discharges'),
         Column('comparison_rate', 'DOUBLE', 'readmission risk of the matched comparison (weighted)'),
         Column('risk_difference', 'DOUBLE', 'participant − comparison risk, 95% interval (clustered on matched set and person), two-sided p'),

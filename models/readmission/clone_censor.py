@@ -59,7 +59,8 @@ def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str,
     return {
         **common, "status": "estimated",
         "n_discharges": res.n_units, "n_treated": res.n_started, "n_matched": res.n_started,
-        "n_control_matched": res.n_units - res.n_started, "participant_rate": res.risk_start,
+        # every discharge is cloned into both strategies: the "no start" arm holds all of them (censored on starting)
+        "n_control_matched": res.n_units, "participant_rate": res.risk_start,
         "comparison_rate": res.risk_no_start, "risk_difference": res.risk_difference,
         "rd_ci_low": res.rd_ci_low, "rd_ci_high": res.rd_ci_high,
         "rd_p_value": res.rd_p_value,  # from the replicates that give the interval, so it agrees with the verdict

@@ -148,6 +148,7 @@ def test_clone_censor_weight_design_fills_the_effects_mart(discharges):
     # A01 (day 0), I09's SI3 (day 1) and G07 (day 4) started; I09's SI2 was readmitted (day 8) before its day-14 start
     assert row["n_treated"] == 3
     assert row["n_discharges"] == len(discharges)
+    assert row["n_control_matched"] == len(discharges)  # each discharge's "no start" clone, starters' included
     assert row["risk_difference"] == pytest.approx(row["participant_rate"] - row["comparison_rate"])
     con = duckdb.connect()
     assert write_mart(con, "marts.readmission_effects", frame, "t") == len(frame)
