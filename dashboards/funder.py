@@ -346,8 +346,6 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
     return Page("funder.html", "For funders", "What happened in the time banks while each grant ran, how reciprocal the "
                 "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
                 f"choices made. {window}Counts of 1 to "
-                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; a grant with 1 to "
-                f"{rule.suppress_max} active members shows * for its hours, costs, index, social value and share of the "
-                "pot too; one more grant of its funder shows * for its index and share of the pot, so that the pot cannot "
-                "give the first one's back; and every grant of its time bank shows * for its social value.", sections,
+                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; what else a grant "
+                f"with 1 to {rule.suppress_max} active members withholds, and why, is under the grant metrics.", sections,
                 demo=demo_run(con))
