@@ -25,6 +25,7 @@ import duckdb
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+
 class Reading:
     """``settings`` seen through a recorder: every field (or property) a build reads is kept in :attr:`used`.
 

@@ -242,9 +242,8 @@ def covariate_problems(input_dir: str, config: OutcomesConfig, config_path: str)
     further = sorted(persons - set(contract("persons").column_names))
     discharges = mart("core.index_discharges").column_names()
     shown = ", ".join(c for c in discharges if c not in NOT_COVARIATES)
-    readable = {"matching_covariates": (discharges, f"a column of core.index_discharges ({shown})"),
-                "funnel_covariates": (discharges, f"a column of core.index_discharges ({shown})"),
-                "exact": (discharges, f"a column of core.index_discharges ({shown})"),
+    of_discharges = (discharges, f"a column of core.index_discharges ({shown})")
+    readable = {"matching_covariates": of_discharges, "funnel_covariates": of_discharges, "exact": of_discharges,
                 "before_after_covariates": (MEASURED_AT_JOINING, f"what it measures at joining "
                                                                  f"({', '.join(MEASURED_AT_JOINING)})")}
     text = Path(config_path).read_text() if config_path else ""

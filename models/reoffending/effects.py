@@ -59,6 +59,7 @@ from models.comparison import (
     verdict,
     verdict_statement,
 )
+from models.comparison.counts import comparison_people
 
 from .cox import cox_programme
 from .prepare import ANY, analysis_frame, design_rows, design_sentence, programme_labels
@@ -130,30 +131,20 @@ def _warnings(res, settings: ReoffendingSettings, notes: list[str]) -> list[str]
     return [*notes, *out]
 
 
-def comparison_people(md: pd.DataFrame, rows=None) -> int:
-    """Distinct comparison people (``person_id``) with a positive weight among the matched rows (``rows``: a mask
-    of them, e.g. the reoffenders). The mart's n_comparison counts people: with replacement a reused person has a
-    row per matched set, and under ``risk_set`` a row per trial (the engine's ``n_control_matched`` counts the
-    distinct trial rows)."""
-    keep = (md["_treated"].to_numpy() == 0) & (md["_weight"].to_numpy() > 0)
-    if rows is not None:
-        keep &= np.asarray(rows, dtype=bool)
-    return int(md.loc[keep, "person_id"].nunique())
-
-
 def _row_from_result(programme, measure, res, settings, notes, common) -> dict:
     est, lo, hi = res.estimate, res.ci_low, res.ci_high
     tv, cv = res.treated_value, res.comparison_value
     md = res.matched_data
     tb = md["_treated"].to_numpy() == 1
+    n_comparison = comparison_people(md)  # people, every measure of this matching (the engine counts trial rows)
     row = {
         **common,
         "programme": programme, "measure": measure, "effect_measure": EFFECT_MEASURE[measure],
         "value_unit": VALUE_UNIT[measure], "participant_value": tv, "comparison_value": cv,
         "difference": tv - cv, "estimate": est, "ci_low": lo, "ci_high": hi, "p_value": res.p_value,
         "verdict": res.verdict, "verdict_statement": res.verdict_statement,
-        "n_matched": res.n_matched, "n_comparison": comparison_people(md),
-        "n_outcome_participants": int(tb.sum()), "n_outcome_comparison": comparison_people(md),
+        "n_matched": res.n_matched, "n_comparison": n_comparison,
+        "n_outcome_participants": int(tb.sum()), "n_outcome_comparison": n_comparison,
         "below_minimum": bool(res.n_matched < settings.min_matched),
         "max_abs_smd": float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else None,
         "warnings": " | ".join(_warnings(res, settings, notes)) or None,

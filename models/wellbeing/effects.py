@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate, estimate_effect, match
+from models.comparison.counts import comparison_people as counted_people
 from models.wellbeing.change import AT_LEAST_ONE_AREA
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS, WellbeingSettings
@@ -186,9 +187,8 @@ def comparison_people(m) -> dict:
     (analysed rows, distinct rows used) count person-trials. ``m``: the :class:`~models.comparison.MatchedSample`."""
     analysed = m.df.iloc[m.rows]
     pool = analysed.loc[analysed["participant"].to_numpy() == 0, "person_id"]
-    sample = m.matched_columns(["person_id", "_treated", "_weight"])
-    used = sample.loc[(sample["_treated"].to_numpy() == 0) & (sample["_weight"].to_numpy() > 0), "person_id"]
-    return {"n_control": int(pool.nunique()), "n_control_matched": int(used.nunique())}
+    used = counted_people(m.matched_columns(["person_id", "_treated", "_weight"]))
+    return {"n_control": int(pool.nunique()), "n_control_matched": used}
 
 
 def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact: list[str]):
