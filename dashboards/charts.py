@@ -104,8 +104,9 @@ def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: 
     return figure.update_layout(title=title, yaxis_title=y_title, height=380)
 
 
-def km(curves: pd.DataFrame, title: str) -> go.Figure:
-    """Kaplan-Meier steps with pointwise 95% bands, one line per programme and group."""
+def km(curves: pd.DataFrame, title: str, x_title: str = "days since the index event") -> go.Figure:
+    """Kaplan-Meier steps with pointwise 95% bands, one line per programme and group; ``x_title``: what the days count
+    from (the comparison's time zero)."""
     figure = go.Figure()
     for i, ((programme, group), rows) in enumerate(curves.groupby(["programme", "group"], sort=True)):
         rows = rows.sort_values("time_days")
@@ -118,7 +119,7 @@ def km(curves: pd.DataFrame, title: str) -> go.Figure:
                                     showlegend=False, hoverinfo="skip"))
         figure.add_trace(go.Scatter(x=rows["time_days"], y=rows["survival"], line_shape="hv", mode="lines", name=name,
                                     line={"color": color, "dash": "solid" if group == "participants" else "dash"}))
-    return figure.update_layout(title=title, xaxis_title="days since the index event",
+    return figure.update_layout(title=title, xaxis_title=x_title,
                                 yaxis_title="share without a proven reoffence", yaxis_range=[0, 1.02], height=420)
 
 

@@ -89,8 +89,15 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
 KM_MIN_STEPS = 5
 
 
-def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
-    """Kaplan-Meier curves and their end points, each recomputed from rounded counts (``rule.survival_curve``)."""
+#: What the survival mart's days count from, by the reoffending design (marts.reoffending_effects.design;
+#: models.reoffending.prepare.design_rows): each participant's time zero, not the index event, but for the old design.
+KM_DAYS_SINCE = {"risk_set": "days since time zero (a participant's start, or the index event if before it)",
+                 "landmark": "days since the landmark day", "exposure_window": "days since the index event"}
+
+
+def km_section(survival: pd.DataFrame | None, rule: DisclosureRule, design: str | None = None) -> Section:
+    """Kaplan-Meier curves and their end points, each recomputed from rounded counts (``rule.survival_curve``);
+    ``design``: the reoffending comparison's, which says what the days count from (:data:`KM_DAYS_SINCE`)."""
     title = "Kaplan-Meier curves: time to first proven reoffence"
     if survival is None or survival.empty:
         return unavailable(title, {"marts.reoffending_survival": survival})
@@ -130,11 +137,17 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule) -> Section:
                    f"{2 * step} or more are at risk (to_day: its last day; the end values are on it). The rounding can "
                    f"move a curve's end by up to {step // 2} events{shift}: read the curves for their shape, and the "
                    "matched difference from 'What you can and cannot say'.",
-                   figure=charts.km(drawn, title) if curves else charts.no_data(title, "No group is large enough to draw."),
+                   figure=charts.km(drawn, title, KM_DAYS_SINCE.get(design, KM_DAYS_SINCE["risk_set"])) if curves
+                   else charts.no_data(title, "No group is large enough to draw."),
                    table=table, csv_name="evaluator-km.csv", collapsed=True,
                    note="events: every event in follow-up, rounded to the nearest "
                         f"{rule.round_to}; events_on_curve: those before to_day as the curve counts them (cumulative "
                         f"counts moved to the middle of a step of {step}).")
+
+
+def _design(effects: pd.DataFrame | None) -> str | None:
+    """The design of a comparison mart (one per run), or None when it has no rows."""
+    return None if effects is None or effects.empty or "design" not in effects else str(effects["design"].iloc[0])
 
 
 def published_cox(cox: pd.DataFrame, effects: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataFrame:
@@ -212,7 +225,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                                             "marts.reoffending_effects": m["reoffending_effects"]}),
         balance_section(m, rule),
         *diagnostics_sections.sections(m, rule),
-        km_section(m["reoffending_survival"], rule),
+        km_section(m["reoffending_survival"], rule, _design(m["reoffending_effects"])),
         cox_section(m["reoffending_cox"], m["reoffending_effects"], rule),
         *mixed_sections(m["wellbeing_model"], rule),
         *coverage.sections(m, "social_value"),

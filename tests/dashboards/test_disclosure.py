@@ -129,6 +129,10 @@ def test_the_evaluator_draws_a_rounded_curve_only_for_a_group_of_40_or_more():
     assert table.loc["b", "note"].startswith("not drawn")
     (trace,) = [t for t in section.figure.data if t.showlegend is not False]
     assert list(trace.x) == [0, 10, 50, 365] and [round(y, 6) for y in trace.y] == [1.0, 0.9, 0.675, 0.675]
+    # under the default risk-set design the days count from each participant's time zero, not the index event
+    assert section.figure.layout.xaxis.title.text.startswith("days since time zero")
+    old_design = km_section(survival.assign(survival=0.0, ci_low=0.0, ci_high=0.0), DisclosureRule(), "exposure_window")
+    assert old_design.figure.layout.xaxis.title.text == "days since the index event"
 
 
 def test_an_smd_resting_on_1_to_7_people_with_a_level_is_hidden():
