@@ -13,9 +13,9 @@ ingest step in turn:
 * outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
 * the input folder must exist and hold at least one file of a source of the contract
   (the names ``pipelines.ingest.readers.discover`` reads);
-* every text file of a source must have the header its ingest needs: no required column missing
-  or repeated, and a mapped file must fit its mapping (``pipelines.ingest.stage.header_problems``,
-  the ingest step's own rules and messages);
+* every file of a source (text, Parquet or workbook) must have the header its ingest needs: readable, no
+  required column missing or repeated, and a mapped file must fit its mapping
+  (``pipelines.ingest.stage.header_problems``, the ingest step's own rules and messages);
 * every readmission covariate the settings name must be a column its comparison can read, when the persons
   files' headers say which further columns there will be (``covariate_problems``);
 * the output and warehouse folders must be creatable and writable.
@@ -195,7 +195,7 @@ def input_problems(input_dir: str) -> list[str]:
 
 
 def file_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> list[str]:
-    """Every text file of a source whose header ingest would refuse (a missing or repeated column, a mapping it does
+    """Every file of a source whose header ingest would refuse (a missing or repeated column, a mapping it does
     not fit): file, line 1, column and rule, as the ingest step would say it, but before the run starts. ``config``:
     the settings read from ``config_path`` (its folder is the base of relative mapping paths)."""
     from pipelines.ingest.stage import header_problems
@@ -213,17 +213,16 @@ NOT_COVARIATES = ("discharge_id", "person_id", "exposed", "exposed_timebank", "e
 
 def _persons_columns(input_dir: str, config: OutcomesConfig) -> set[str] | None:
     """The columns the persons files will stage (their headers, as ingest normalises them); None when the
-    headers do not say it: no persons file, a file read through a mapping, or one that is not text."""
-    from pipelines.ingest.readers import text_header
+    headers do not say it: no persons file, or files read through a mapping."""
+    from pipelines.ingest.readers import file_header
 
     files = discover(Path(input_dir), "persons")
     if not files or config.mappings.for_source("persons"):
         return None
     try:
-        headers = [text_header(p) for p in files]
+        return set().union(*(file_header(p) for p in files))
     except SourceFileError:
         return None  # a broken header: file_problems says so
-    return None if any(h is None for h in headers) else set().union(*headers)
 
 
 def covariate_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> list[str]:

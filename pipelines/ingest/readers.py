@@ -30,7 +30,7 @@ import hashlib
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +141,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         return _load_text(con, path, table, size)
-    try:
+    with _unreadable_as(path):
         if suffix == ".parquet":
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_in AS SELECT * FROM read_parquet(?)", [str(path)])
             headers = [row[0] for row in con.execute(f"DESCRIBE {table}_in").fetchall()]
@@ -149,8 +149,6 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
         else:
             headers, frame = _read_xlsx(path)
             first_line = 2
-    except (duckdb.Error, ValueError, OSError, KeyError) as err:
-        raise SourceFileError(path, "format", f"cannot be read as {suffix[1:].upper()}: {err}") from err
     names = _checked_names(path, headers)
     if suffix == ".xlsx":
         frame.columns = [f"c{i}" for i in range(len(names))]
@@ -163,6 +161,38 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid AS _seq, rowid + {first_line} AS _line, {select} FROM {table}_in")
     rows = con.execute(f"SELECT count(*) FROM {table}_in").fetchall()[0][0]
     return LoadedFile(path, table, rows, names, file_sha256(path), size)
+
+
+@contextmanager
+def _unreadable_as(path: Path):
+    """A Parquet or spreadsheet file its reader cannot read raises :class:`SourceFileError` (rule ``format``)."""
+    try:
+        yield
+    except (duckdb.Error, ValueError, OSError, KeyError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SourceFileError(path, "format", f"cannot be read as {path.suffix[1:].upper()}: {first}") from err
+
+
+def file_header(path: Path) -> list[str]:
+    """The normalised column names of any input file, from its header alone, as :func:`load` would name them.
+
+    A text file's header line (:func:`text_header`), a Parquet file's schema (its footer: no row is read),
+    a workbook's first row. Raises :class:`SourceFileError` as :func:`load` would: an empty file, a file its
+    reader cannot read (``format``), a repeated column.
+    """
+    path = Path(path)
+    names = text_header(path)
+    if names is not None:
+        return names
+    if path.stat().st_size == 0:
+        raise SourceFileError(path, "header", "the file is empty (no header line); expected a header naming the contract's columns")
+    with _unreadable_as(path):
+        if path.suffix.lower() == ".parquet":
+            with duckdb.connect() as con:
+                headers = [row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+        else:
+            headers = _xlsx_header(path)
+    return _checked_names(path, headers)
 
 
 def text_header(path: Path) -> list[str] | None:
@@ -504,9 +534,7 @@ def _read_xlsx(path: Path) -> tuple[list[str], pd.DataFrame]:
     book = load_workbook(path, read_only=True, data_only=True)
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     book.close()
-    if not rows:
-        raise ValueError("the first sheet is empty")
-    header = [str(h) if h is not None else "" for h in rows[0]]
+    header = _header_row(rows[:1])
 
     def text(value: object) -> str | None:
         if value is None:
@@ -521,3 +549,19 @@ def _read_xlsx(path: Path) -> tuple[list[str], pd.DataFrame]:
 
     body = [([text(v) for v in row] + [None] * len(header))[: len(header)] for row in rows[1:]]
     return header, pd.DataFrame(body, columns=range(len(header)), dtype=object)
+
+
+def _xlsx_header(path: Path) -> list[str]:
+    """The first sheet's first row, as :func:`_read_xlsx` reads it, without reading the other rows."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    first = list(book.worksheets[0].iter_rows(max_row=1, values_only=True))
+    book.close()
+    return _header_row(first)
+
+
+def _header_row(rows: list[tuple]) -> list[str]:
+    if not rows:
+        raise ValueError("the first sheet is empty")
+    return [str(h) if h is not None else "" for h in rows[0]]

@@ -36,9 +36,9 @@ from pipelines.ingest.readers import (
     SourceFileError,
     discover,
     drop,
+    file_header,
     load,
     refuse_unreadable_formats,
-    text_header,
     with_rows,
 )
 from schemas.contract import SourceContract, contract
@@ -162,11 +162,11 @@ def _in_contract_form(err: SourceFileError, mapped, source: str, mappings: list[
 
 def header_problems(source: str, input_dir: Path, mappings: list[MappingUse] | None = None,
                     mapping_base: Path | None = None) -> list[SourceFileError]:
-    """What ingest would refuse in ``source``'s text files from their header lines alone, without a warehouse.
+    """What ingest would refuse in ``source``'s files from their headers alone, without a warehouse.
 
     The same rules and messages as :func:`ingest_source` (format, mapping, header, repeated or missing
     columns), so ``make run`` stops before the run starts (``pipelines.preflight``); a run launched any
-    other way still fails that source's step. Parquet and spreadsheet files are checked when ingested.
+    other way still fails that source's step. Text, Parquet and spreadsheet files alike (:func:`file_header`).
     """
     spec = contract(source)
     found: list[SourceFileError] = []
@@ -178,9 +178,7 @@ def header_problems(source: str, input_dir: Path, mappings: list[MappingUse] | N
         mapped = None
         try:
             mapped = _mapping_for(path, source, mappings or [], mapping_base or input_dir)
-            names = text_header(path)
-            if names is None:
-                continue
+            names = file_header(path)
             if mapped is not None:
                 missing = missing_columns(mapped[1], names)
                 if missing:

@@ -266,8 +266,15 @@ def test_failing_step_is_told_once(tmp_path):
     inputs.mkdir()
     for f in (FIXTURES / "valid").iterdir():
         (inputs / f.name).write_bytes(f.read_bytes())
-    # a file only the step can find unreadable (a header the preflight reads is checked before the run)
-    (inputs / "grants_2024.parquet").write_bytes(b"not parquet at all")
+    # a file only the step can find unreadable: its footer, all the preflight reads, is whole, its data is not
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT * FROM read_csv('{inputs / 'grants.csv'}', all_varchar = true)) "
+                    f"TO '{inputs / 'grants_2024.parquet'}' (FORMAT parquet)")
+    data = bytearray((inputs / "grants_2024.parquet").read_bytes())
+    data[4:40] = b"\xff" * 36  # the first data page, after the magic bytes
+    (inputs / "grants_2024.parquet").write_bytes(bytes(data))
     site = tmp_path / "site"  # an earlier run's pages: the summary must not send the reader to them unmarked
     site.mkdir()
     for page in ("index.html", "funder.html", "data-quality.html"):
@@ -405,6 +412,55 @@ def test_header_rules_as_ingest_says_them(tmp_path):
     assert header_problems("grants", inputs) == []
     (inputs / "grants.csv").write_bytes(b"grant_id,funder,timebank_id,amount,period_end\rG1,Fund,TB01,100,2023-12-31\r")
     assert [(e.rule, e.column) for e in header_problems("grants", inputs)] == [("required_column", "period_start")]
+
+
+def test_parquet_and_workbook_headers_are_checked_before_the_run(tmp_path):
+    """Before: only text files' headers were read before the run; a Parquet or workbook file missing a required
+    column, or one its reader cannot open, failed its ingest step mid-run."""
+    import duckdb
+    from openpyxl import Workbook
+
+    from pipelines.ingest.stage import header_problems
+
+    inputs = copy_fixtures(tmp_path)
+    grants = inputs / "grants.csv"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT * EXCLUDE (period_start) FROM read_csv('{grants}', all_varchar = true)) "
+                    f"TO '{inputs / 'grants.parquet'}' (FORMAT parquet)")
+    grants.unlink()
+    [missing] = header_problems("grants", inputs)
+    assert (missing.rule, missing.column, missing.path.name) == ("required_column", "period_start", "grants.parquet")
+    (inputs / "grants.parquet").write_bytes(b"PAR1 not a parquet file")
+    [unreadable] = header_problems("grants", inputs)
+    assert (unreadable.rule, unreadable.path.name) == ("format", "grants.parquet")
+    assert "cannot be read as PARQUET" in str(unreadable)
+    (inputs / "grants.parquet").unlink()
+    book = Workbook()
+    book.active.append(["Grant ID", "Funder", "Timebank ID", "Amount", "Period start", "Grant ID"])
+    book.active.append(["G1", "Fund", "TB01", 100, "2023-01-01", "G1"])
+    book.save(inputs / "grants.xlsx")
+    [repeated] = header_problems("grants", inputs)
+    assert (repeated.rule, repeated.column) == ("unique_columns", "grant_id")
+    book.active.delete_cols(6)
+    book.active.cell(1, 6, "Period end")
+    book.save(inputs / "grants.xlsx")
+    assert header_problems("grants", inputs) == []
+
+
+def test_a_covariate_in_a_parquet_persons_file_is_known_before_the_run(tmp_path):
+    # before: a persons file in Parquet said nothing of its columns, so no covariate was checked
+    import duckdb
+
+    inputs = copy_fixtures(tmp_path)
+    persons = inputs / "persons.csv"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT *, 'x' AS ethnicity FROM read_csv('{persons}', all_varchar = true)) "
+                    f"TO '{inputs / 'persons.parquet'}' (FORMAT parquet)")
+    persons.unlink()
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  matching_covariates: [age, ethnicity, religion]\n")
+    [problem] = preflight.covariate_problems(str(inputs), load_config(cfg), str(cfg))
+    assert "names 'religion'" in problem and "(employment, ethnicity, prior_convictions)" in problem, problem
 
 
 def test_a_file_not_in_utf8_is_told_in_the_summary(tmp_path):
