@@ -262,16 +262,9 @@ def test_demo_run_is_quiet_and_ends_with_index(tmp_path):
 
 
 def test_failing_step_is_told_once(tmp_path):
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    for f in (FIXTURES / "valid").iterdir():
-        (inputs / f.name).write_bytes(f.read_bytes())
+    inputs = copy_fixtures(tmp_path)
     # a file only the step can find unreadable: its footer, all the preflight reads, is whole, its data is not
-    import duckdb
-
-    with duckdb.connect() as con:
-        con.execute(f"COPY (SELECT * FROM read_csv('{inputs / 'grants.csv'}', all_varchar = true)) "
-                    f"TO '{inputs / 'grants_2024.parquet'}' (FORMAT parquet)")
+    as_parquet(inputs / "grants.csv", inputs / "grants_2024.parquet")
     data = bytearray((inputs / "grants_2024.parquet").read_bytes())
     data[4:40] = b"\xff" * 36  # the first data page, after the magic bytes
     (inputs / "grants_2024.parquet").write_bytes(bytes(data))
@@ -367,6 +360,14 @@ def copy_fixtures(tmp_path: Path) -> Path:
     return inputs
 
 
+def as_parquet(csv: Path, target: Path, columns: str = "*") -> None:
+    """Write the rows of ``csv`` (as text, the ``columns`` selected) to the Parquet file ``target``."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT {columns} FROM read_csv('{csv}', all_varchar = true)) TO '{target}' (FORMAT parquet)")
+
+
 def test_renamed_column_stops_before_the_run(tmp_path):
     # before: the run started, staging/persons failed after the other sources' steps, and 40 steps did not run
     inputs = copy_fixtures(tmp_path)
@@ -417,17 +418,13 @@ def test_header_rules_as_ingest_says_them(tmp_path):
 def test_parquet_and_workbook_headers_are_checked_before_the_run(tmp_path):
     """Before: only text files' headers were read before the run; a Parquet or workbook file missing a required
     column, or one its reader cannot open, failed its ingest step mid-run."""
-    import duckdb
     from openpyxl import Workbook
 
     from pipelines.ingest.stage import header_problems
 
     inputs = copy_fixtures(tmp_path)
-    grants = inputs / "grants.csv"
-    with duckdb.connect() as con:
-        con.execute(f"COPY (SELECT * EXCLUDE (period_start) FROM read_csv('{grants}', all_varchar = true)) "
-                    f"TO '{inputs / 'grants.parquet'}' (FORMAT parquet)")
-    grants.unlink()
+    as_parquet(inputs / "grants.csv", inputs / "grants.parquet", "* EXCLUDE (period_start)")
+    (inputs / "grants.csv").unlink()
     [missing] = header_problems("grants", inputs)
     assert (missing.rule, missing.column, missing.path.name) == ("required_column", "period_start", "grants.parquet")
     (inputs / "grants.parquet").write_bytes(b"PAR1 not a parquet file")
@@ -449,14 +446,9 @@ def test_parquet_and_workbook_headers_are_checked_before_the_run(tmp_path):
 
 def test_a_covariate_in_a_parquet_persons_file_is_known_before_the_run(tmp_path):
     # before: a persons file in Parquet said nothing of its columns, so no covariate was checked
-    import duckdb
-
     inputs = copy_fixtures(tmp_path)
-    persons = inputs / "persons.csv"
-    with duckdb.connect() as con:
-        con.execute(f"COPY (SELECT *, 'x' AS ethnicity FROM read_csv('{persons}', all_varchar = true)) "
-                    f"TO '{inputs / 'persons.parquet'}' (FORMAT parquet)")
-    persons.unlink()
+    as_parquet(inputs / "persons.csv", inputs / "persons.parquet", "*, 'x' AS ethnicity")
+    (inputs / "persons.csv").unlink()
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  matching_covariates: [age, ethnicity, religion]\n")
     [problem] = preflight.covariate_problems(str(inputs), load_config(cfg), str(cfg))
