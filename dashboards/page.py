@@ -362,7 +362,7 @@ def _variants_payload(page: Page) -> list[dict]:
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
                            "summary": f"summary-{sid}", "html": f"table-{sid}-body" if section.variants.tables() else None,
                            "items": {k: {"summary": words(i.summary),
-                                         "html": _table_body(i.table) if i.table is not None else None,
+                                         "html": _table_body(i.table, whole=section.table) if i.table is not None else None,
                                          "figure": figure_json(i.figure, section.title) if i.figure else None}
                                      for k, i in section.variants.items.items()}})
         for element_id, block in section.blocks:
@@ -376,12 +376,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def cell(value: object) -> tuple[str, bool]:
-    """(text, is_number) of one published cell: thousands separated, at most 4 significant decimals."""
+def cell(value: object, places: int | None = None) -> tuple[str, bool]:
+    """(text, is_number) of one published cell: thousands separated; ``places`` decimals (its column's,
+    :func:`decimals`), or alone at most 4 significant decimals."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "", False
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
+    if places is not None and isinstance(value, (int, float)):
+        return f"{value:,.{places}f}", True
     if isinstance(value, int) or (isinstance(value, float) and float(value).is_integer() and abs(value) < 1e15):
         return f"{int(value):,}", True
     if isinstance(value, float):
@@ -389,6 +392,18 @@ def cell(value: object) -> tuple[str, bool]:
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d"), False
     return str(value), False
+
+
+def decimals(*columns) -> int | None:
+    """The decimal places of a table column, one for all its numbers (hours read 66, 74.5 and 140.25 in one column):
+    as many as its most precise number shows alone (:func:`cell`), at most 4; None for a column without a number.
+    ``columns``: the column in each table that shows it (a section's table and the filters' tables of it)."""
+    numbers = [v for values in columns for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+               and not pd.isna(v)]
+    if not numbers:
+        return None
+    shown = (cell(v)[0] for v in numbers)
+    return max((min(len(t.partition(".")[2]), 4) if "e" not in t else 4 for t in shown), default=0)
 
 
 #: Columns that hold pounds: shown as £75,100 (the CSV keeps the plain number).
@@ -409,11 +424,11 @@ PERCENT = re.compile(r"(_pct$|_%$|^pct_)")
 NAMED = re.compile(r"^(timebank_id|grant_id|unit|funder)$")
 
 
-def _shown(column: str, value: object, code: bool) -> tuple[str, bool]:
+def _shown(column: str, value: object, code: bool, places: int | None = None) -> tuple[str, bool]:
     """(text, is_number) of one cell as the page shows it: money as £75,100, shares and percentages with %, snake_case
     domain values in words; a ``code`` column (a file, column or rule name as the reader's files spell it) and a
-    ``NAMED`` column (a time bank, grant, funder or unit) as it is."""
-    text, number = cell(value)
+    ``NAMED`` column (a time bank, grant, funder or unit) as it is. ``places``: its column's decimals."""
+    text, number = cell(value, places)
     if number and MONEY.match(str(column)):
         return (_money(str(column), text, number)), True
     if number and SHARE.search(str(column)) and 0 <= float(value) <= 1:
@@ -423,12 +438,15 @@ def _shown(column: str, value: object, code: bool) -> tuple[str, bool]:
     return (text if code or number or NAMED.search(str(column)) else words(text)), number
 
 
-def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = ()) -> str:
+def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataFrame | None = None) -> str:
+    """The rows of ``frame``, each number column with one number of decimals; ``whole``: the table ``frame`` is a
+    filter's part of, whose columns set the decimals (so that they do not change with the filters)."""
+    places = {c: decimals(frame[c], () if whole is None or c not in whole.columns else whole[c]) for c in frame.columns}
     rows = []
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row):
-            text, number = _shown(column, value, column in code)
+            text, number = _shown(column, value, column in code, places[column])
             text = html.escape(text)
             cells.append(f"<td class='num'>{text}</td>" if number else
                          f"<td><code>{text}</code></td>" if column in code and text else f"<td>{text}</td>")
