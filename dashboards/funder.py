@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from dashboards import charts, coverage
 from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
-from dashboards.labels import money, pct, plural
+from dashboards.labels import heading, money, pct, plural
 from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 from models.reciprocity.settings import INDEX_COMPONENTS
@@ -242,7 +242,7 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     table[figures] = table[figures].map(lambda v: round(v, 3) if isinstance(v, float) else v)
     shown = table[~rows["trading_members"].map(rule.hides).to_numpy()]  # the chart draws the published figures
     shown = shown.assign(**{c: pd.to_numeric(shown[c].replace(SUPPRESSED, None)) for c in figures})
-    figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=c.replace("_", " "),
+    figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=heading(c),
                                marker_pattern=charts.pattern(i))
                         for i, c in enumerate((*INDEX_COMPONENTS, "reciprocity_index"))])
     figure.update_layout(title=title, barmode="group", yaxis_title="share (0 to 1)", yaxis_range=[0, 1], height=420)

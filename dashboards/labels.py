@@ -40,9 +40,21 @@ def words(text: str) -> str:
     return SNAKE.sub(lambda m: NAMES.get(m.group(0), title(m.group(0))), str(text))
 
 
+#: Columns whose heading is not their name in words: the words a commissioner uses for what they hold (the CSVs keep
+#: the names), and the pages' own spelling of a compound ("two-way", "co-production").
+HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Period", "persons": "People"}
+HEADING_PHRASES = {"two_way": "two-way", "coproduction": "co-production"}
+
+
 def heading(column: str) -> str:
-    """A column name as a heading: 'ci_low_pct' -> '95% CI low %', 'n_matched' -> 'n matched', 'lower_998' -> 'Lower 99.8%'."""
-    parts = [HEADING_WORDS.get(w, w) for w in str(column).replace("_", " ").split()]
+    """A column name as a heading: 'ci_low_pct' -> '95% CI low %', 'n_matched' -> 'n matched', 'lower_998' -> 'Lower 99.8%',
+    'timebank_id' -> 'Time bank' (:data:`HEADINGS`)."""
+    if str(column) in HEADINGS:
+        return HEADINGS[str(column)]
+    name = str(column)
+    for phrase, spelled in HEADING_PHRASES.items():
+        name = re.sub(rf"(?<![a-z]){phrase}(?![a-z])", spelled, name)
+    parts = [HEADING_WORDS.get(w, w) for w in name.replace("_", " ").split()]
     text = " ".join(parts).replace(" %", " (%)") if parts else ""
     return text if text[:1] in ("n", "p") and len(parts) > 1 and parts[0] in ("n", "p") else text[:1].upper() + text[1:]
 

@@ -71,3 +71,23 @@ def test_justice_star_areas_are_named_as_the_star_names_them():
         "Accommodation", "Living skills and self-care", "Mental health and well-being", "Friends and community",
         "Relationships and family", "Parenting and caring", "Drugs and alcohol", "Positive use of time",
         "Managing strong feelings", "Crime-free life"]
+
+
+def test_a_column_heading_is_the_words_a_commissioner_uses():
+    """Tables were headed "Timebank ID", "Grant ID", "Period label", "Two way share" and "Coproduction band": the
+    field names spelled out. The CSVs keep the names."""
+    from dashboards.labels import heading
+
+    assert [heading(c) for c in ("timebank_id", "grant_id", "period_label", "persons", "two_way_share",
+                                 "cost_per_two_way_member", "coproduction_band", "ci_low_pct", "n_matched")] == [
+        "Time bank", "Grant", "Period", "People", "Two-way share", "Cost per two-way member", "Co-production band",
+        "95% CI low (%)", "n matched"]
+
+
+RAW_HEADING = re.compile(r"\bID\b|Timebank|Two way|Coproduction|label$")
+
+
+@pytest.mark.parametrize("name", ["index.html", "commissioner.html", "funder.html"])
+def test_no_table_on_a_commissioners_or_funders_page_is_headed_by_a_field_name(site, name):
+    raw = {(table_id, h) for table_id, head, _ in tables(site / name) for h in head if RAW_HEADING.search(h)}
+    assert raw == set()
