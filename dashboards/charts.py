@@ -105,12 +105,14 @@ def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: 
 
 
 def km(curves: pd.DataFrame, title: str, x_title: str = "days since the index event") -> go.Figure:
-    """Kaplan-Meier steps with pointwise 95% bands, one line per programme and group; ``x_title``: what the days count
-    from (the comparison's time zero)."""
+    """Kaplan-Meier steps with pointwise 95% bands, one line per programme and group (participants solid, comparison
+    dashed); ``x_title``: what the days count from (the comparison's time zero). A programme's participants take a colour
+    and its comparison the next: blue and orange for the first, as in the pages' other charts."""
     figure = go.Figure()
-    for i, ((programme, group), rows) in enumerate(curves.groupby(["programme", "group"], sort=True)):
+    programmes = sorted(curves["programme"].unique())
+    for (programme, group), rows in curves.groupby(["programme", "group"], sort=True):
         rows = rows.sort_values("time_days")
-        color = PALETTE[i % len(PALETTE)]
+        color = PALETTE[(2 * programmes.index(programme) + (group != "participants")) % len(PALETTE)]
         name = html.escape(f"{programme}: {group}")
         figure.add_trace(go.Scatter(x=rows["time_days"], y=rows["ci_high"], line_shape="hv", mode="lines",
                                     line={"width": 0}, showlegend=False, hoverinfo="skip"))

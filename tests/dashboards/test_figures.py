@@ -207,3 +207,25 @@ def test_a_tables_number_column_has_one_number_of_decimals_in_every_filter_state
     payload = json.loads(re.search(r"<script type='application/json' id='variants'>(.*?)</script>", html).group(1))
     filtered = payload[0]["items"]["TB02"]["html"]
     assert re.findall(r"<td class='num'>([^<]*)</td>", filtered) == ["140.25", "£100.00", "12.00", "£7.50"]
+
+
+def test_the_kaplan_meier_series_are_named_and_coloured_as_the_other_charts_name_them():
+    """The legend read "Any participation: participants" beside "Any participation: Matched comparison", the table
+    "timebank:TB01", and the comparison was drawn in blue, the participants' colour everywhere else."""
+    from dashboards.evaluator import km_section
+    from models.disclosure import DisclosureRule
+
+    def group(programme, name, events):
+        days = list(range(0, 400, 20))
+        at_risk = [200 - events * i for i in range(len(days))]
+        return pd.DataFrame({"programme": programme, "group": name, "time_days": days, "n_at_risk": at_risk,
+                             "n_events": events})
+
+    survival = pd.concat([group(p, g, e) for p in ("any_participation", "timebank:TB01")
+                          for g, e in (("participants", 3), ("matched_comparison", 5))], ignore_index=True)
+    section = km_section(survival, DisclosureRule())
+    lines = {t.name: t.line.color for t in section.figure.data if t.showlegend is not False}
+    assert lines == {"Any participation: participants": PALETTE[0], "Any participation: matched comparison": PALETTE[1],
+                     "Time bank TB01: participants": PALETTE[2], "Time bank TB01: matched comparison": PALETTE[3]}
+    assert set(section.table["group"]) == {"participants", "matched comparison"}
+    assert set(section.table["programme"]) == {"Any participation", "Time bank TB01"}
