@@ -125,7 +125,7 @@ def test_a_funnel_plot_needs_three_units_with_publishable_counts():
                                          DisclosureRule())
     assert provider.summary.startswith("3 providers drawn") and any(t.mode == "markers+text" for t in provider.figure.data)
     assert timebank.summary.startswith("1 time bank with publishable counts, too few to draw (fewer than 3)")
-    assert not timebank.figure.data and "drawn for 3 or more" in timebank.figure.layout.annotations[0].text
+    assert not timebank.figure.data and "drawn for 3 or more" in timebank.figure.layout.annotations[0].text.replace("<br>", " ")
 
 
 def test_a_footnote_marker_links_to_its_note(tmp_path):
@@ -229,3 +229,13 @@ def test_the_kaplan_meier_series_are_named_and_coloured_as_the_other_charts_name
                      "Time bank TB01: participants": PALETTE[2], "Time bank TB01: matched comparison": PALETTE[3]}
     assert set(section.table["group"]) == {"participants", "matched comparison"}
     assert set(section.table["programme"]) == {"Any participation", "Time bank TB01"}
+
+
+def test_an_empty_charts_note_is_in_lines_that_fit_a_phone():
+    """The time-bank funnel's "too few to draw" note was one line of 150 characters, cut off on both sides at 390 px."""
+    message = ("1 time bank with publishable counts: a funnel plot compares several units with the whole, so it is drawn "
+               "for 3 or more. The table gives each one.")
+    figure = charts.no_data("Risk-adjusted readmission by time bank: funnel plot", message)
+    lines = figure.layout.annotations[0].text.split("<br>")
+    assert len(lines) > 1 and max(len(line) for line in lines) <= charts.NOTE_WIDTH
+    assert " ".join(lines) == message
