@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 
 from dashboards.filters import ALL, SCRIPT, Filter, Variants, controls_html, embed_json
 from dashboards.labels import heading, pct, plural, words
+from models.disclosure import SUPPRESSED
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 # Okabe-Ito's hues, darkened so that every colour has at least 3:1 against white (WCAG 2.2 1.4.11 asks it of a line,
@@ -476,7 +477,8 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
         for column, value in zip(frame.columns, row):
             text, number = _shown(column, value, column in code, places[column])
             text = html.escape(text)
-            cells.append(f"<td class='num'>{text}</td>" if number else
+            # a withheld count stands where its number would, right-aligned with the column's numbers
+            cells.append(f"<td class='num'>{text}</td>" if number or (value == SUPPRESSED and places[column] is not None) else
                          f"<td><code>{text}</code></td>" if column in code and text else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(rows)

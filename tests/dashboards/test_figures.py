@@ -185,7 +185,8 @@ def test_the_overlap_charts_pale_bars_have_an_edge_of_3_to_1():
 
 def test_a_tables_number_column_has_one_number_of_decimals_in_every_filter_state(tmp_path):
     """The commissioner's activity table read 66, 74.5 and 140.25 hours in one column (and the funder's grant metrics
-    £49,500 beside £64,297.95): each number was formatted alone. A filter's rows keep the whole table's decimals."""
+    £49,500 beside £64,297.95): each number was formatted alone. A filter's rows keep the whole table's decimals. A
+    withheld count (*) is right-aligned with its column's numbers (the data-quality table's stood at the left)."""
     import json
     import re
 
@@ -193,8 +194,8 @@ def test_a_tables_number_column_has_one_number_of_decimals_in_every_filter_state
     from dashboards.page import Page, Section, render
     from models.disclosure import DisclosureRule
 
-    frame = pd.DataFrame({"timebank_id": ["TB01", "TB01", "TB02", "TB02"], "hours_exchanged": [66.0, 74.5, 140.25, 12.0],
-                          "observed_amount": [49500.0, 64297.95, 100.0, 7.5]})
+    frame = pd.DataFrame({"timebank_id": ["TB01", "TB01", "TB02", "TB02", "TB02"],
+                          "hours_exchanged": [66.0, 74.5, 140.25, 12.0, "*"], "observed_amount": [49500.0, 64297.95, 100.0, 7.5, "*"]})
     table = DisclosureRule().no_counts(frame, "a test table of hours")
     banks = Filter("timebank", "Time bank", (("all", "All"), ("TB02", "TB02")))
     block = variants([banks], ("timebank",), lambda c: Item("S.", table=table if c["timebank"] == "all" else
@@ -203,10 +204,10 @@ def test_a_tables_number_column_has_one_number_of_decimals_in_every_filter_state
     html = render(Page("commissioner.html", "For commissioners", "Intro.", [section], filters=[banks]), tmp_path).read_text()
     body = re.search(r"<tbody id='table-hours-body'>(.*?)</tbody>", html).group(1)
     cells = re.findall(r"<td class='num'>([^<]*)</td>", body)
-    assert cells == ["66.00", "£49,500.00", "74.50", "£64,297.95", "140.25", "£100.00", "12.00", "£7.50"]
+    assert cells == ["66.00", "£49,500.00", "74.50", "£64,297.95", "140.25", "£100.00", "12.00", "£7.50", "*", "*"]
     payload = json.loads(re.search(r"<script type='application/json' id='variants'>(.*?)</script>", html).group(1))
     filtered = payload[0]["items"]["TB02"]["html"]
-    assert re.findall(r"<td class='num'>([^<]*)</td>", filtered) == ["140.25", "£100.00", "12.00", "£7.50"]
+    assert re.findall(r"<td class='num'>([^<]*)</td>", filtered) == ["140.25", "£100.00", "12.00", "£7.50", "*", "*"]
 
 
 def test_the_kaplan_meier_series_are_named_and_coloured_as_the_other_charts_name_them():
