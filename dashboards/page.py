@@ -41,7 +41,7 @@ PAGES = [("index.html", "Overview"), ("commissioner.html", "Commissioners"), ("f
 STYLE = """
 *,*::before,*::after{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#0b0c0c;background:#f3f2f1;font-size:1rem;line-height:1.45}
-a{color:#1d70b8}a:focus,select:focus,summary:focus,button:focus,input:focus{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
+a{color:#1d70b8}a:focus,select:focus,summary:focus,button:focus,input:focus,.table-wrap:focus{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
 header{background:#0b0c0c;color:#fff;padding:.8rem 1rem;border-bottom:8px solid #1d70b8}header h1{margin:.2rem 0 .5rem;font-size:1.6rem}
 header nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}header a{color:#fff}header a[aria-current]{font-weight:700;text-decoration:underline 3px}
 .demo{background:#fd0;color:#0b0c0c;border-left:8px solid #0b0c0c;padding:.6rem 1rem;margin:0;font-weight:700}

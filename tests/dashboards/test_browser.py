@@ -762,3 +762,23 @@ def test_a_funnel_plots_unit_names_do_not_overlap(browser, tmp_path, width):
     page.close()
     assert overlaps == [] and errors == []
     assert "RXX07" in named and len(named) >= (6 if width == 1440 else 4), named  # the outlier (75 against 49 expected)
+
+
+@pytest.mark.browser
+def test_a_tables_scrolling_region_shows_the_pages_focus_style(browser, tmp_path):
+    """WCAG 2.2 2.4.7 Focus Visible: a table's scrolling region takes the keyboard (so that a wide table can be scrolled
+    without a mouse), and it showed the browser's thin ring where every other control shows the page's yellow one."""
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    table = DisclosureRule().no_counts(pd.DataFrame({"quarter": ["2024-Q1"], "rate_pct": [10.0]}), "a test table of rates")
+    path = render(Page("index.html", "Overview", "Intro.", [Section("A table", "Its summary.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") == "table-wrap":
+            break
+    style = page.evaluate("(e => { const s = getComputedStyle(e); return [e.className, s.outlineWidth + ' ' + s.outlineColor]; })"
+                          "(document.activeElement)")
+    page.close()
+    assert style == ["table-wrap", "3px rgb(255, 221, 0)"] and errors == []
