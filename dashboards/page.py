@@ -54,7 +54,7 @@ section{background:#fff;border:1px solid #b1b4b6;margin:1rem 0;padding:.8rem 1re
 section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;font-weight:700;font-size:1.2rem;padding:.2rem 0}details>summary h2{display:inline;font-size:1.2rem;margin:0}
 .table-wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}td.num,td.whole{white-space:nowrap}
 .summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
 .filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.4rem .8rem;display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center}
 .filters label{font-weight:700}.filters .filter{display:inline-flex;flex-wrap:wrap;gap:.3rem;align-items:center;max-width:100%}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
@@ -467,6 +467,11 @@ def _shown(column: str, value: object, code: bool, places: int | None = None) ->
     return (text if code or number or NAMED.search(str(column)) else words(text)), number
 
 
+#: A cell of one short word (a date, a quarter, a code: "2021-09-18", "2022-Q1", "TB01") is kept on one line: a
+#: narrow column broke it at its hyphen ("2021-" above "09-18"), at 1440 px too.
+WHOLE = re.compile(r"\S{1,12}")
+
+
 def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataFrame | None = None) -> str:
     """The rows of ``frame``, each number column with one number of decimals; ``whole``: the table ``frame`` is a
     filter's part of, whose columns set the decimals (so that they do not change with the filters)."""
@@ -479,7 +484,8 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
             text = html.escape(text)
             # a withheld count stands where its number would, right-aligned with the column's numbers
             cells.append(f"<td class='num'>{text}</td>" if number or (value == SUPPRESSED and places[column] is not None) else
-                         f"<td><code>{text}</code></td>" if column in code and text else f"<td>{text}</td>")
+                         f"<td><code>{text}</code></td>" if column in code and text else
+                         f"<td class='whole'>{text}</td>" if WHOLE.fullmatch(text) else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(rows)
 
@@ -513,7 +519,7 @@ def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...], name:
     head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
     body = _table_body(shown, code)
     for n in range(1, len(notes) + 1):  # a marker is a link to its note
-        body = body.replace(f"<td>[{n}]</td>", f"<td><a href='#{table_id}-note-{n}'>[{n}]</a></td>")
+        body = body.replace(f"<td class='whole'>[{n}]</td>", f"<td><a href='#{table_id}-note-{n}'>[{n}]</a></td>")
     table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(name, quote=True)}: table'>"
              f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{body}"
              "</tbody></table></div>")

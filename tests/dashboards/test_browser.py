@@ -782,3 +782,25 @@ def test_a_tables_scrolling_region_shows_the_pages_focus_style(browser, tmp_path
                           "(document.activeElement)")
     page.close()
     assert style == ["table-wrap", "3px rgb(255, 221, 0)"] and errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
+def test_a_tables_dates_quarters_and_codes_stay_on_one_line(browser, tmp_path, width):
+    """The funder's grant metrics broke every date at its hyphen ("2021-" above "09-18"), at 1440 px as on a phone, and
+    the activity table its quarters ("2022-" above "Q1"); a long note still wraps."""
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    note = "A note long enough to need more than one line in a narrow column, as the notes under a table do."
+    columns = {c: ["2021-09-18"] for c in ("period_start", "period_end", "observed_start", "observed_end")}
+    frame = pd.DataFrame({"grant_id": ["G001"], "timebank_id": ["TB01"], "period_label": ["2022-Q1"], **columns,
+                          **{f"hours_{i}": [1234.5] for i in range(6)}, "note": [note]})
+    table = DisclosureRule().no_counts(frame, "a test table of dates")
+    path = render(Page("funder.html", "For funders", "Intro.", [Section("Grants", "Its summary.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    lines = page.evaluate("""() => Array.from(document.querySelectorAll('#table-grants-body td')).map(td => {
+        const r = document.createRange(); r.selectNodeContents(td);
+        return [td.textContent, new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size]; })""")
+    page.close()
+    assert [t for t, n in lines if n > 1 and t != note] == [] and errors == []
