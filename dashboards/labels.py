@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from schemas.star_names import registry_areas
+
 LAD_FILE = Path(__file__).resolve().parents[1] / "data" / "reference" / "ons" / "lad_april_2020_names_codes_uk.csv"
 #: Domain words whose capitals are not title case.
 WORDS = {"sroi": "SROI", "wemwbs": "WEMWBS", "swemwbs": "SWEMWBS", "tb01": "TB01", "and": "and", "of": "of", "a": "a",
@@ -27,7 +29,8 @@ NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admission
          "mean_of_areas": "Mean of areas", "drop_off": "Drop-off", "matched_comparison": "Matched comparison",
          "any_participation": "Any participation", "small_n": "Small n", "n_paired": "n paired",
          "n_improved": "n improved", "pct_improved": "% improved", "not_future": "Not in the future",
-         "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated"}
+         "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated",
+         "at_least_one_area": "At least one area"}
 #: Words of column headings that are abbreviations.
 HEADING_WORDS = {"ci": "95% CI", "smd": "SMD", "vr": "variance ratio", "sd": "SD", "se": "SE", "pv": "PV", "npv": "NPV",
                  "sroi": "SROI", "id": "ID", "pct": "%", "ph": "PH", "km": "KM", "imd": "IMD", "998": "99.8%",
@@ -85,11 +88,21 @@ STAR_AREAS = {"trust_hope": "Trust and hope", "identity_self_esteem": "Identity 
               "managing_strong_feelings": "Managing strong feelings"}
 
 
+@lru_cache(maxsize=1)
+def star_areas() -> frozenset[str]:
+    """Every area of every instrument in the scale registry (data/reference/star_versions.yaml)."""
+    return frozenset(a for areas in registry_areas().values() for a in areas)
+
+
 def title(value: str) -> str:
     """A snake_case domain value in title case: 'recovery_star' -> 'Recovery Star'; Star areas as the Star names them
-    ('trust_hope' -> 'Trust and hope')."""
+    ('trust_hope' -> 'Trust and hope'), in its own sentence case ('managing_mental_health' -> 'Managing mental health':
+    it read 'Managing Mental Health' in the column where 'Crime-free life' stood)."""
     if str(value) in STAR_AREAS:
         return STAR_AREAS[str(value)]
+    if str(value) in star_areas():
+        text = str(value).replace("_", " ")
+        return text[:1].upper() + text[1:]
     words = str(value).replace("_", " ").split()
     out = [WORDS.get(w.lower(), w if any(c.isupper() for c in w) else w.capitalize()) for w in words]
     if out:

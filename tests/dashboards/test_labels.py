@@ -91,3 +91,14 @@ RAW_HEADING = re.compile(r"\bID\b|Timebank|Two way|Coproduction|label$")
 def test_no_table_on_a_commissioners_or_funders_page_is_headed_by_a_field_name(site, name):
     raw = {(table_id, h) for table_id, head, _ in tables(site / name) for h in head if RAW_HEADING.search(h)}
     assert raw == set()
+
+
+def test_every_stars_areas_are_in_one_case():
+    """The well-being table's area column read "Crime-free life" (Justice Star) above "Managing Mental Health" and
+    "At Least One Area": the areas without a name of their own were put in title case."""
+    from dashboards.labels import title, words
+
+    assert [title(a) for a in ("managing_mental_health", "addictive_behaviour", "social_networks", "trust_hope",
+                               "looking_after_yourself")] == [
+        "Managing mental health", "Addictive behaviour", "Social networks", "Trust and hope", "Looking after yourself"]
+    assert words("at_least_one_area") == "At least one area" and title("recovery_star") == "Recovery Star"
