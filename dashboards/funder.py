@@ -292,6 +292,11 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                    figure=figure, table=table, csv_name="funder-allocation.csv")
 
 
+#: The sensitivity table's columns as published: pounds, named as such (the page showed "Base 1,233.70" without a £).
+SENSITIVITY_COLUMNS = {"base": "base_allocation", "low": "lowest_allocation", "high": "highest_allocation",
+                       "range": "allocation_range"}
+
+
 def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
@@ -322,8 +327,9 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
                    f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places.",
-                   figure=figure, table=rule.no_counts(summary.round(2), f"money; {int(hidden.sum())} grants withheld "
-                                                       "(index suppressed elsewhere)", "allocation sensitivity"),
+                   figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
+                                                       f"money; {int(hidden.sum())} grants withheld (index suppressed "
+                                                       "elsewhere)", "allocation sensitivity"),
                    csv_name="funder-allocation-sensitivity.csv",
                    note="Weight sets: the settings' weights (base), equal weights, each component left out in turn, and any "
                         "named in the settings.")

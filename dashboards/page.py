@@ -437,7 +437,8 @@ def decimals(*columns) -> int | None:
 
 #: Columns that hold pounds: shown as £75,100 (the CSV keeps the plain number).
 MONEY = re.compile(r"^(amount|observed_amount|reserved_pot|allocation|social_value|reciprocity_weighted_social_value|cost_per_\w+|"
-                   r"funder_total_amount|pv|proxy_value_reporting|investment_pv|npv)$")
+                   r"funder_total_amount|pv|proxy_value_reporting|investment_pv|npv|base_allocation|lowest_allocation|"
+                   r"highest_allocation|allocation_range)$")
 
 
 def _money(column: str, text: str, is_number: bool) -> str:
