@@ -484,7 +484,8 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
             text, number = _shown(column, value, column in code, places[column])
             text = html.escape(text)
             # a withheld count stands where its number would, right-aligned with the column's numbers
-            cells.append(f"<td class='num'>{text}</td>" if number or (value == SUPPRESSED and places[column] is not None) else
+            withheld = isinstance(value, str) and value == SUPPRESSED and places[column] is not None
+            cells.append(f"<td class='num'>{text}</td>" if number or withheld else
                          f"<td><code>{text}</code></td>" if column in code and text else
                          f"<td class='whole'>{text}</td>" if WHOLE.fullmatch(text) else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

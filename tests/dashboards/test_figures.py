@@ -195,7 +195,8 @@ def test_a_tables_number_column_has_one_number_of_decimals_in_every_filter_state
     from models.disclosure import DisclosureRule
 
     frame = pd.DataFrame({"timebank_id": ["TB01", "TB01", "TB02", "TB02", "TB02"],
-                          "hours_exchanged": [66.0, 74.5, 140.25, 12.0, "*"], "observed_amount": [49500.0, 64297.95, 100.0, 7.5, "*"]})
+                          "hours_exchanged": [66.0, 74.5, 140.25, 12.0, "*"], "observed_amount": [49500.0, 64297.95, 100.0, 7.5, "*"],
+                          "note": pd.array([pd.NA] * 5, dtype="string")})  # an empty cell, pd.NA (the evaluator's notes)
     table = DisclosureRule().no_counts(frame, "a test table of hours")
     banks = Filter("timebank", "Time bank", (("all", "All"), ("TB02", "TB02")))
     block = variants([banks], ("timebank",), lambda c: Item("S.", table=table if c["timebank"] == "all" else
