@@ -106,7 +106,7 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule, design: str 
     title = "Kaplan-Meier curves: time to first proven reoffence"
     if survival is None or survival.empty:
         return unavailable(title, {"marts.reoffending_survival": survival})
-    survival = survival.assign(programme=survival["programme"].map(labels.programme), group=survival["group"].map(KM_GROUPS))
+    survival = survival.assign(programme=survival["programme"].map(labels.words), group=survival["group"].map(KM_GROUPS))
     step = rule.suppress_max + 1
     rows, curves = [], []
     for (programme, group), exact in survival.sort_values("time_days").groupby(["programme", "group"], sort=True):

@@ -30,17 +30,24 @@ NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admission
          "any_participation": "Any participation", "small_n": "Small n", "n_paired": "n paired",
          "n_improved": "n improved", "pct_improved": "% improved", "not_future": "Not in the future",
          "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated",
-         "at_least_one_area": "At least one area"}
+         "at_least_one_area": "At least one area",
+         "no_participation": "No participation"}
 #: Words of column headings that are abbreviations.
 HEADING_WORDS = {"ci": "95% CI", "smd": "SMD", "vr": "variance ratio", "sd": "SD", "se": "SE", "pv": "PV", "npv": "NPV",
                  "sroi": "SROI", "id": "ID", "pct": "%", "ph": "PH", "km": "KM", "imd": "IMD", "998": "99.8%",
                  "95": "95%", "abs": "absolute", "n": "n", "p": "p", "sha256": "SHA-256", "tb": "TB"}
 
 
+#: A reoffending programme label for one time bank ("timebank:TB01"): "Time bank TB01" on the pages.
+TIMEBANK_PROGRAMME = re.compile(r"(?<![\w./-])timebank:(\w+)")
+
+
 def words(text: str) -> str:
     """Every snake_case token in ``text`` in words: a name from ``NAMES``, else title case
-    ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas')."""
-    return SNAKE.sub(lambda m: NAMES.get(m.group(0), title(m.group(0))), str(text))
+    ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas'), and a time bank's
+    programme label in words ('reoffending: timebank:TB01' -> 'reoffending: Time bank TB01')."""
+    text = TIMEBANK_PROGRAMME.sub(r"Time bank \1", str(text))
+    return SNAKE.sub(lambda m: NAMES.get(m.group(0), title(m.group(0))), text)
 
 
 #: Columns whose heading is not their name in words: the words a commissioner uses for what they hold (the CSVs keep
@@ -128,13 +135,3 @@ def pct(value: float | None, places: int = 1) -> str:
     if value is None or isinstance(value, str) or math.isnan(value):
         return "–" if not isinstance(value, str) else value
     return f"{100 * value:.{places}f}%"
-
-
-def programme(value: str) -> str:
-    """A programme label of the reoffending marts in words: 'timebank:TB01' -> 'Time bank TB01',
-    'any_participation' -> 'Any participation', 'prison_listeners' -> 'Prison listeners'."""
-    text = str(value)
-    if text.startswith("timebank:"):
-        return "Time bank " + text.removeprefix("timebank:")
-    words = text.replace("_", " ")
-    return words[:1].upper() + words[1:]

@@ -119,14 +119,14 @@ def test_the_evaluator_draws_a_rounded_curve_only_for_a_group_of_40_or_more():
     small = _curve([(0, 10, 0), (198, 10, 1), (365, 0, 0)])  # 1 of 10 reoffended on day 198
     survival = pd.concat([big.assign(programme="a", group="participants"), small.assign(programme="b", group="participants")])
     section = km_section(survival.assign(survival=0.0, ci_low=0.0, ci_high=0.0), DisclosureRule())
-    table = section.table.set_index("programme")  # programmes in words, as the verdicts write them
-    assert table.loc["A", "survival_end"] == 0.675 and table.loc["A", "events"] == 10
+    table = section.table.set_index("programme")
+    assert table.loc["a", "survival_end"] == 0.675 and table.loc["a", "events"] == 10
     # the curve's own events (12: 4 on day 10, 8 on day 50) beside the rounded total, which it did not match (15 and
     # a curve of 12 of 60 in the demo); the first step holds 4, not "at least 8"
-    assert table.loc["A", "events_on_curve"] == 12
+    assert table.loc["a", "events_on_curve"] == 12
     assert "every step holds 8 events (the first 4" in section.summary and "10.0 percentage points of the smallest" in section.summary
-    assert pd.isna(table.loc["B", "survival_end"]) and table.loc["B", "events"] == SUPPRESSED
-    assert table.loc["B", "note"].startswith("not drawn")
+    assert pd.isna(table.loc["b", "survival_end"]) and table.loc["b", "events"] == SUPPRESSED
+    assert table.loc["b", "note"].startswith("not drawn")
     (trace,) = [t for t in section.figure.data if t.showlegend is not False]
     assert list(trace.x) == [0, 10, 50, 365] and [round(y, 6) for y in trace.y] == [1.0, 0.9, 0.675, 0.675]
     # under the default risk-set design the days count from each participant's time zero, not the index event

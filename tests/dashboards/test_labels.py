@@ -102,3 +102,20 @@ def test_every_stars_areas_are_in_one_case():
                                "looking_after_yourself")] == [
         "Managing mental health", "Addictive behaviour", "Social networks", "Trust and hope", "Looking after yourself"]
     assert words("at_least_one_area") == "At least one area" and title("recovery_star") == "Recovery Star"
+
+
+def test_a_programme_label_is_written_one_way():
+    """The evaluator wrote one programme three ways ("timebank:TB01" in the Cox and balance tables, "Time bank TB01" in
+    the verdicts; "Prison Bike Repair" beside "Prison bike repair"), and the commissioner's cohort table had
+    "timebank:TB01" and "No Participation" under "Any participation"."""
+    from dashboards.labels import words
+
+    assert [words(p) for p in ("timebank:TB01", "reoffending: timebank:TB03", "any_participation", "no_participation",
+                               "prison_bike_repair")] == [
+        "Time bank TB01", "reoffending: Time bank TB03", "Any participation", "No participation", "Prison Bike Repair"]
+
+
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_no_page_shows_a_time_banks_programme_label_as_the_marts_write_it(site, name):
+    text = page_text(site / name)
+    assert [s[:80] for kind in ("text", "variants", "charts") for s in text[kind] if "timebank:" in s] == []
