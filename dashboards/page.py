@@ -425,14 +425,16 @@ def cell(value: object, places: int | None = None) -> tuple[str, bool]:
 
 def decimals(*columns) -> int | None:
     """The decimal places of a table column, one for all its numbers (hours read 66, 74.5 and 140.25 in one column):
-    as many as its most precise number shows alone (:func:`cell`), at most 4; None for a column without a number.
-    ``columns``: the column in each table that shows it (a section's table and the filters' tables of it)."""
+    as many as its most precise number shows alone (:func:`cell`), at most 4, and at most 2 in a column holding a
+    number of 100 or more, as such a number shows alone (the SROI sensitivity's base values read "2,000.0000" beside
+    "8.6794"); None for a column without a number. ``columns``: the column in each table that shows it (a section's
+    table and the filters' tables of it)."""
     numbers = [v for values in columns for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
                and not pd.isna(v)]
     if not numbers:
         return None
-    shown = (cell(v)[0] for v in numbers)
-    return max((min(len(t.partition(".")[2]), 4) if "e" not in t else 4 for t in shown), default=0)
+    places = max(min(len(t.partition(".")[2]), 4) if "e" not in t else 4 for t in (cell(v)[0] for v in numbers))
+    return min(places, 2) if max(abs(v) for v in numbers) >= 100 else places
 
 
 #: Columns that hold pounds: shown as £75,100 (the CSV keeps the plain number).

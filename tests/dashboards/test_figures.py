@@ -209,6 +209,8 @@ def test_a_tables_number_column_has_one_number_of_decimals_in_every_filter_state
     payload = json.loads(re.search(r"<script type='application/json' id='variants'>(.*?)</script>", html).group(1))
     filtered = payload[0]["items"]["TB02"]["html"]
     assert re.findall(r"<td class='num'>([^<]*)</td>", filtered) == ["140.25", "£100.00", "12.00", "£7.50", "*", "*"]
+    from dashboards.page import decimals  # a column of values of several kinds (the SROI sensitivity's base values)
+    assert decimals(pd.Series([8.6794, 2000.0, 0.0, 0.25])) == 2 and decimals(pd.Series([0.0017, 0.702, 0.0])) == 4
 
 
 def test_the_kaplan_meier_series_are_named_and_coloured_as_the_other_charts_name_them():
