@@ -52,19 +52,72 @@ def row_height(labels) -> int:
     return 16 + 15 * max((str(label).count("<br>") + 1 for label in labels), default=1)
 
 
+#: Characters per line of an empty chart's note: its lines fit a 320 px screen (in one line, the time-bank funnel's
+#: note ran off both sides of a phone).
+NOTE_WIDTH = 36
+
+
 @lru_cache(maxsize=256)
 def no_data(title: str, message: str = "No published data for this selection.") -> go.Figure:
     """An empty chart that says why (still a rendered plot, so the page layout holds). Shared: do not modify."""
     figure = go.Figure()
-    figure.add_annotation(text=html.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    return figure.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=260)
+    figure.add_annotation(text="<br>".join(html.escape(line) for line in textwrap.wrap(message, NOTE_WIDTH)),
+                          showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    return figure.update_layout(title=title, xaxis_visible=False, yaxis_visible=False,
+                                height=max(260, 200 + 15 * len(textwrap.wrap(message, NOTE_WIDTH))))
+
+
+#: The smallest plot area (px) a funnel plot is drawn in: a 320 px screen's chart less its margins, under a title of
+#: three lines. Names placed apart there stay apart on any wider screen: the points only move further apart.
+FUNNEL_PLOT_PX = (200.0, 180.0)
+#: A unit name's box at plotly's 12 px text: width per character and height (px), and the marker's radius.
+LABEL_CHAR_PX, LABEL_PX, MARKER_RADIUS_PX = 7.5, 15.0, 6.0
+TARGET_LABEL = "target 1 (the whole)"
+#: Where a name may sit, in order of preference: plotly's ``textposition`` and the box's (left, bottom) offset from
+#: the point, given the box's width ``w`` (px, y upwards).
+LABEL_PLACES = (("top center", lambda w: (-w / 2, MARKER_RADIUS_PX)),
+                ("bottom center", lambda w: (-w / 2, -MARKER_RADIUS_PX - LABEL_PX)),
+                ("middle right", lambda w: (MARKER_RADIUS_PX, -LABEL_PX / 2)),
+                ("middle left", lambda w: (-MARKER_RADIUS_PX - w, -LABEL_PX / 2)))
+
+
+def _overlaps(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def label_places(x, y, names, x_range: tuple[float, float], y_range: tuple[float, float]) -> list[str | None]:
+    """The ``textposition`` of each point's name, or None where every place would cover another name, a point or the
+    target's label, or leave the plot, in :data:`FUNNEL_PLOT_PX`. Points are placed in the order given: the ones that
+    matter most first. On the page, a name that still covers another at the screen's width is hidden
+    (``page.LABEL_SCRIPT``): it stays on hover and in the table."""
+    width, height = FUNNEL_PLOT_PX
+    px = [((float(a) - x_range[0]) / (x_range[1] - x_range[0]) * width,
+           (float(b) - y_range[0]) / (y_range[1] - y_range[0]) * height) for a, b in zip(x, y)]
+    one = (1.0 - y_range[0]) / (y_range[1] - y_range[0]) * height
+    taken = [(0.0, one - LABEL_PX - 2, len(TARGET_LABEL) * LABEL_CHAR_PX, one)]  # "target 1 (the whole)", bottom left
+    markers = [(a - MARKER_RADIUS_PX, b - MARKER_RADIUS_PX, a + MARKER_RADIUS_PX, b + MARKER_RADIUS_PX) for a, b in px]
+    places = []
+    for i, ((a, b), name) in enumerate(zip(px, names)):
+        w = len(str(name)) * LABEL_CHAR_PX
+        for place, offset in LABEL_PLACES:
+            dx, dy = offset(w)
+            box = (a + dx, b + dy, a + dx + w, b + dy + LABEL_PX)
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
+            if inside and not any(_overlaps(box, t) for t in (*taken, *markers[:i], *markers[i + 1:])):
+                taken.append(box)
+                places.append(place)
+                break
+        else:
+            places.append(None)
+    return places
 
 
 def funnel(units: pd.DataFrame, title: str) -> go.Figure:
     """O/E against expected, with the 95% and 99.8% limits traced over a grid of expected counts.
 
     ``units``: published rows of marts.readmission_funnel for one unit type (suppressed ones dropped).
-    The limits use the unit type's own dispersion (columns ``overdispersion``, ``phi``, ``tau2``).
+    The limits use the unit type's own dispersion (columns ``overdispersion``, ``phi``, ``tau2``). Each point is
+    named beside it, placed to leave room on a phone (:func:`label_places`), outliers first; every one on hover.
     """
     first = units.iloc[0]
     dispersion = Dispersion(str(first["overdispersion"]), float(first["phi"]) if pd.notna(first["phi"]) else 1.0,
@@ -80,17 +133,21 @@ def funnel(units: pd.DataFrame, title: str) -> go.Figure:
             figure.add_trace(go.Scatter(x=grid, y=limits[f"{side}_{level}"], mode="lines", name=f"{label} limits",
                                         line={"dash": dash, "color": color, "width": 1.5},
                                         showlegend=side == "lower", hoverinfo="skip"))
-    figure.add_hline(y=1.0, line_color="#555", annotation_text="target 1 (the whole)", annotation_position="bottom left")
+    figure.add_hline(y=1.0, line_color="#555", annotation_text=TARGET_LABEL, annotation_position="bottom left")
     place = units["outlier_998"].where(units["outlier_998"] != "within", units["outlier_95"].map(
         {"high": "high_95", "low": "low_95"}).fillna("within"))
-    for status, group in units.groupby(place):
+    ordered = units.assign(place=place).sort_values("place", key=lambda p: p.map(list(SHAPES).index), kind="stable")
+    y_range = (-0.06 * y_top, y_top)
+    ordered["textposition"] = label_places(ordered["expected"], ordered["ratio"], ordered["unit"], (0.0, top), y_range)
+    for status, group in ordered.groupby("place", sort=False):
         figure.add_trace(go.Scatter(
-            x=group["expected"], y=group["ratio"], mode="markers+text", text=esc(group["unit"]), textposition="top center",
+            x=group["expected"], y=group["ratio"], mode="markers+text", customdata=esc(group["unit"]),
+            text=esc(group["unit"]), textposition=[p or "top center" for p in group["textposition"]],
             name=f"unit {WORDS[status]}", marker={"symbol": SHAPES[status], "size": 12, "color": PALETTE[0]},
-            hovertemplate="%{text}: O/E %{y:.2f}, expected %{x:.1f}<extra></extra>"))
+            hovertemplate="%{customdata}: O/E %{y:.2f}, expected %{x:.1f}<extra></extra>"))
     return figure.update_layout(title=title, xaxis_title="expected readmissions (risk-adjusted)",
-                                yaxis_title="observed / expected", yaxis_range=[-0.06 * y_top, y_top], height=440,
-                                xaxis_rangemode="tozero")
+                                yaxis_title="observed / expected", yaxis_range=list(y_range), height=440,
+                                xaxis_range=[0.0, top])
 
 
 def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: float | str | None = None) -> go.Figure:
@@ -105,12 +162,14 @@ def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: 
 
 
 def km(curves: pd.DataFrame, title: str, x_title: str = "days since the index event") -> go.Figure:
-    """Kaplan-Meier steps with pointwise 95% bands, one line per programme and group; ``x_title``: what the days count
-    from (the comparison's time zero)."""
+    """Kaplan-Meier steps with pointwise 95% bands, one line per programme and group (participants solid, comparison
+    dashed); ``x_title``: what the days count from (the comparison's time zero). A programme's participants take a colour
+    and its comparison the next: blue and orange for the first, as in the pages' other charts."""
     figure = go.Figure()
-    for i, ((programme, group), rows) in enumerate(curves.groupby(["programme", "group"], sort=True)):
+    programmes = sorted(curves["programme"].unique())
+    for (programme, group), rows in curves.groupby(["programme", "group"], sort=True):
         rows = rows.sort_values("time_days")
-        color = PALETTE[i % len(PALETTE)]
+        color = PALETTE[(2 * programmes.index(programme) + (group != "participants")) % len(PALETTE)]
         name = html.escape(f"{programme}: {group}")
         figure.add_trace(go.Scatter(x=rows["time_days"], y=rows["ci_high"], line_shape="hv", mode="lines",
                                     line={"width": 0}, showlegend=False, hoverinfo="skip"))

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, coverage, diagnostics_sections, glossary, provenance, sroi_sections, wording
+from dashboards import charts, coverage, diagnostics_sections, glossary, labels, provenance, sroi_sections, wording
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
@@ -89,6 +89,11 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
 KM_MIN_STEPS = 5
 
 
+#: The survival mart's groups as every page writes them ("matched comparison", not "Matched comparison" beside
+#: "participants" in one legend).
+KM_GROUPS = {"participants": "participants", "matched_comparison": "matched comparison"}
+
+
 #: What the survival mart's days count from, by the reoffending design (marts.reoffending_effects.design;
 #: models.reoffending.prepare.design_rows): each participant's time zero, not the index event, but for the old design.
 KM_DAYS_SINCE = {"risk_set": "days since time zero (a participant's start, or the index event if before it)",
@@ -101,6 +106,7 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule, design: str 
     title = "Kaplan-Meier curves: time to first proven reoffence"
     if survival is None or survival.empty:
         return unavailable(title, {"marts.reoffending_survival": survival})
+    survival = survival.assign(programme=survival["programme"].map(labels.words), group=survival["group"].map(KM_GROUPS))
     step = rule.suppress_max + 1
     rows, curves = [], []
     for (programme, group), exact in survival.sort_values("time_days").groupby(["programme", "group"], sort=True):

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from dashboards import charts, coverage
 from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
-from dashboards.labels import money, pct, plural
+from dashboards.labels import heading, money, pct, plural
 from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 from models.reciprocity.settings import INDEX_COMPONENTS
@@ -242,7 +242,7 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     table[figures] = table[figures].map(lambda v: round(v, 3) if isinstance(v, float) else v)
     shown = table[~rows["trading_members"].map(rule.hides).to_numpy()]  # the chart draws the published figures
     shown = shown.assign(**{c: pd.to_numeric(shown[c].replace(SUPPRESSED, None)) for c in figures})
-    figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=c.replace("_", " "),
+    figure = go.Figure([go.Bar(x=charts.esc(shown["timebank_id"]), y=shown[c], name=heading(c),
                                marker_pattern=charts.pattern(i))
                         for i, c in enumerate((*INDEX_COMPONENTS, "reciprocity_index"))])
     figure.update_layout(title=title, barmode="group", yaxis_title="share (0 to 1)", yaxis_range=[0, 1], height=420)
@@ -292,6 +292,11 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                    figure=figure, table=table, csv_name="funder-allocation.csv")
 
 
+#: The sensitivity table's columns as published: pounds, named as such (the page showed "Base 1,233.70" without a £).
+SENSITIVITY_COLUMNS = {"base": "base_allocation", "low": "lowest_allocation", "high": "highest_allocation",
+                       "range": "allocation_range"}
+
+
 def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
@@ -322,8 +327,9 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
                    f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places.",
-                   figure=figure, table=rule.no_counts(summary.round(2), f"money; {int(hidden.sum())} grants withheld "
-                                                       "(index suppressed elsewhere)", "allocation sensitivity"),
+                   figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
+                                                       f"money; {int(hidden.sum())} grants withheld (index suppressed "
+                                                       "elsewhere)", "allocation sensitivity"),
                    csv_name="funder-allocation-sensitivity.csv",
                    note="Weight sets: the settings' weights (base), equal weights, each component left out in turn, and any "
                         "named in the settings.")

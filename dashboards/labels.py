@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from schemas.star_names import registry_areas
+
 LAD_FILE = Path(__file__).resolve().parents[1] / "data" / "reference" / "ons" / "lad_april_2020_names_codes_uk.csv"
 #: Domain words whose capitals are not title case.
 WORDS = {"sroi": "SROI", "wemwbs": "WEMWBS", "swemwbs": "SWEMWBS", "tb01": "TB01", "and": "and", "of": "of", "a": "a",
@@ -27,22 +29,42 @@ NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admission
          "mean_of_areas": "Mean of areas", "drop_off": "Drop-off", "matched_comparison": "Matched comparison",
          "any_participation": "Any participation", "small_n": "Small n", "n_paired": "n paired",
          "n_improved": "n improved", "pct_improved": "% improved", "not_future": "Not in the future",
-         "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated"}
+         "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated",
+         "at_least_one_area": "At least one area",
+         "no_participation": "No participation"}
 #: Words of column headings that are abbreviations.
 HEADING_WORDS = {"ci": "95% CI", "smd": "SMD", "vr": "variance ratio", "sd": "SD", "se": "SE", "pv": "PV", "npv": "NPV",
                  "sroi": "SROI", "id": "ID", "pct": "%", "ph": "PH", "km": "KM", "imd": "IMD", "998": "99.8%",
                  "95": "95%", "abs": "absolute", "n": "n", "p": "p", "sha256": "SHA-256", "tb": "TB"}
 
 
+#: A reoffending programme label for one time bank ("timebank:TB01"): "Time bank TB01" on the pages.
+TIMEBANK_PROGRAMME = re.compile(r"(?<![\w./-])timebank:(\w+)")
+
+
 def words(text: str) -> str:
     """Every snake_case token in ``text`` in words: a name from ``NAMES``, else title case
-    ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas')."""
-    return SNAKE.sub(lambda m: NAMES.get(m.group(0), title(m.group(0))), str(text))
+    ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas'), and a time bank's
+    programme label in words ('reoffending: timebank:TB01' -> 'reoffending: Time bank TB01')."""
+    text = TIMEBANK_PROGRAMME.sub(r"Time bank \1", str(text))
+    return SNAKE.sub(lambda m: NAMES.get(m.group(0), title(m.group(0))), text)
+
+
+#: Columns whose heading is not their name in words: the words a commissioner uses for what they hold (the CSVs keep
+#: the names), and the pages' own spelling of a compound ("two-way", "co-production").
+HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Period", "persons": "People"}
+HEADING_PHRASES = {"two_way": "two-way", "coproduction": "co-production"}
 
 
 def heading(column: str) -> str:
-    """A column name as a heading: 'ci_low_pct' -> '95% CI low %', 'n_matched' -> 'n matched', 'lower_998' -> 'Lower 99.8%'."""
-    parts = [HEADING_WORDS.get(w, w) for w in str(column).replace("_", " ").split()]
+    """A column name as a heading: 'ci_low_pct' -> '95% CI low %', 'n_matched' -> 'n matched', 'lower_998' -> 'Lower 99.8%',
+    'timebank_id' -> 'Time bank' (:data:`HEADINGS`)."""
+    if str(column) in HEADINGS:
+        return HEADINGS[str(column)]
+    name = str(column)
+    for phrase, spelled in HEADING_PHRASES.items():
+        name = re.sub(rf"(?<![a-z]){phrase}(?![a-z])", spelled, name)
+    parts = [HEADING_WORDS.get(w, w) for w in name.replace("_", " ").split()]
     text = " ".join(parts).replace(" %", " (%)") if parts else ""
     return text if text[:1] in ("n", "p") and len(parts) > 1 and parts[0] in ("n", "p") else text[:1].upper() + text[1:]
 
@@ -73,11 +95,21 @@ STAR_AREAS = {"trust_hope": "Trust and hope", "identity_self_esteem": "Identity 
               "managing_strong_feelings": "Managing strong feelings"}
 
 
+@lru_cache(maxsize=1)
+def star_areas() -> frozenset[str]:
+    """Every area of every instrument in the scale registry (data/reference/star_versions.yaml)."""
+    return frozenset(a for areas in registry_areas().values() for a in areas)
+
+
 def title(value: str) -> str:
     """A snake_case domain value in title case: 'recovery_star' -> 'Recovery Star'; Star areas as the Star names them
-    ('trust_hope' -> 'Trust and hope')."""
+    ('trust_hope' -> 'Trust and hope'), in its own sentence case ('managing_mental_health' -> 'Managing mental health':
+    it read 'Managing Mental Health' in the column where 'Crime-free life' stood)."""
     if str(value) in STAR_AREAS:
         return STAR_AREAS[str(value)]
+    if str(value) in star_areas():
+        text = str(value).replace("_", " ")
+        return text[:1].upper() + text[1:]
     words = str(value).replace("_", " ").split()
     out = [WORDS.get(w.lower(), w if any(c.isupper() for c in w) else w.capitalize()) for w in words]
     if out:
@@ -103,13 +135,3 @@ def pct(value: float | None, places: int = 1) -> str:
     if value is None or isinstance(value, str) or math.isnan(value):
         return "–" if not isinstance(value, str) else value
     return f"{100 * value:.{places}f}%"
-
-
-def programme(value: str) -> str:
-    """A programme label of the reoffending marts in words: 'timebank:TB01' -> 'Time bank TB01',
-    'any_participation' -> 'Any participation', 'prison_listeners' -> 'Prison listeners'."""
-    text = str(value)
-    if text.startswith("timebank:"):
-        return "Time bank " + text.removeprefix("timebank:")
-    words = text.replace("_", " ")
-    return words[:1].upper() + words[1:]

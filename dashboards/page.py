@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 
 from dashboards.filters import ALL, SCRIPT, Filter, Variants, controls_html, embed_json
 from dashboards.labels import heading, pct, plural, words
+from models.disclosure import SUPPRESSED
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 # Okabe-Ito's hues, darkened so that every colour has at least 3:1 against white (WCAG 2.2 1.4.11 asks it of a line,
@@ -40,7 +41,7 @@ PAGES = [("index.html", "Overview"), ("commissioner.html", "Commissioners"), ("f
 STYLE = """
 *,*::before,*::after{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#0b0c0c;background:#f3f2f1;font-size:1rem;line-height:1.45}
-a{color:#1d70b8}a:focus,select:focus,summary:focus,button:focus,input:focus{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
+a{color:#1d70b8}a:focus,select:focus,summary:focus,button:focus,input:focus,.table-wrap:focus{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
 header{background:#0b0c0c;color:#fff;padding:.8rem 1rem;border-bottom:8px solid #1d70b8}header h1{margin:.2rem 0 .5rem;font-size:1.6rem}
 header nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}header a{color:#fff}header a[aria-current]{font-weight:700;text-decoration:underline 3px}
 .demo{background:#fd0;color:#0b0c0c;border-left:8px solid #0b0c0c;padding:.6rem 1rem;margin:0;font-weight:700}
@@ -53,7 +54,7 @@ section{background:#fff;border:1px solid #b1b4b6;margin:1rem 0;padding:.8rem 1re
 section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;font-weight:700;font-size:1.2rem;padding:.2rem 0}details>summary h2{display:inline;font-size:1.2rem;margin:0}
 .table-wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}td.num,td.whole{white-space:nowrap}
 .summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
 .filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.4rem .8rem;display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center}
 .filters label{font-weight:700}.filters .filter{display:inline-flex;flex-wrap:wrap;gap:.3rem;align-items:center;max-width:100%}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
@@ -174,6 +175,34 @@ TITLE_SCRIPT = """
   document.querySelectorAll('.js-plotly-plot').forEach(function(gd){
     gd.on('plotly_afterplot', function(){ fit(gd); });
     fit(gd);
+  });
+})();
+"""
+#: A point's name (a funnel's units) that covers a name drawn before it, a point or a note on the chart, at the width
+#: the chart has now, is hidden until a redraw gives it room (at 390 px the providers' names ran into each other):
+#: the chart's hover and its table still name every point. Names come in the order of importance
+#: (charts.funnel: the units outside the limits first).
+LABEL_SCRIPT = """
+(function(){
+  function box(e){ return e.getBoundingClientRect(); }
+  function hits(r, b){ return r.left < b.right - 1 && b.left < r.right - 1 && r.top < b.bottom - 1 && b.top < r.bottom - 1; }
+  function apart(gd){
+    var points = Array.from(gd.querySelectorAll('g.points path.point')), kept = [];
+    gd.querySelectorAll('g.annotation-text-g text').forEach(function(t){ kept.push(box(t)); });
+    gd.querySelectorAll('g.trace').forEach(function(trace){
+      var own = trace.querySelectorAll('g.points path.point');
+      trace.querySelectorAll('g.textpoint text').forEach(function(t, i){
+        t.style.visibility = '';
+        var r = box(t), hit = kept.some(function(b){ return hits(r, b); }) || points.some(function(p){
+          return p !== own[i] && hits(r, box(p)); });
+        t.style.visibility = hit ? 'hidden' : '';
+        if (!hit) kept.push(r);
+      });
+    });
+  }
+  document.querySelectorAll('.js-plotly-plot').forEach(function(gd){
+    gd.on('plotly_afterplot', function(){ apart(gd); });
+    apart(gd);
   });
 })();
 """
@@ -362,7 +391,7 @@ def _variants_payload(page: Page) -> list[dict]:
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
                            "summary": f"summary-{sid}", "html": f"table-{sid}-body" if section.variants.tables() else None,
                            "items": {k: {"summary": words(i.summary),
-                                         "html": _table_body(i.table) if i.table is not None else None,
+                                         "html": _table_body(i.table, whole=section.table) if i.table is not None else None,
                                          "figure": figure_json(i.figure, section.title) if i.figure else None}
                                      for k, i in section.variants.items.items()}})
         for element_id, block in section.blocks:
@@ -376,12 +405,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def cell(value: object) -> tuple[str, bool]:
-    """(text, is_number) of one published cell: thousands separated, at most 4 significant decimals."""
+def cell(value: object, places: int | None = None) -> tuple[str, bool]:
+    """(text, is_number) of one published cell: thousands separated; ``places`` decimals (its column's,
+    :func:`decimals`), or alone at most 4 significant decimals."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "", False
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
+    if places is not None and isinstance(value, (int, float)):
+        return f"{value:,.{places}f}", True
     if isinstance(value, int) or (isinstance(value, float) and float(value).is_integer() and abs(value) < 1e15):
         return f"{int(value):,}", True
     if isinstance(value, float):
@@ -391,9 +423,24 @@ def cell(value: object) -> tuple[str, bool]:
     return str(value), False
 
 
+def decimals(*columns) -> int | None:
+    """The decimal places of a table column, one for all its numbers (hours read 66, 74.5 and 140.25 in one column):
+    as many as its most precise number shows alone (:func:`cell`), at most 4, and at most 2 in a column holding a
+    number of 100 or more, as such a number shows alone (the SROI sensitivity's base values read "2,000.0000" beside
+    "8.6794"); None for a column without a number. ``columns``: the column in each table that shows it (a section's
+    table and the filters' tables of it)."""
+    numbers = [v for values in columns for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+               and not pd.isna(v)]
+    if not numbers:
+        return None
+    places = max(min(len(t.partition(".")[2]), 4) if "e" not in t else 4 for t in (cell(v)[0] for v in numbers))
+    return min(places, 2) if max(abs(v) for v in numbers) >= 100 else places
+
+
 #: Columns that hold pounds: shown as £75,100 (the CSV keeps the plain number).
 MONEY = re.compile(r"^(amount|observed_amount|reserved_pot|allocation|social_value|reciprocity_weighted_social_value|cost_per_\w+|"
-                   r"funder_total_amount|pv|proxy_value_reporting|investment_pv|npv)$")
+                   r"funder_total_amount|pv|proxy_value_reporting|investment_pv|npv|base_allocation|lowest_allocation|"
+                   r"highest_allocation|allocation_range)$")
 
 
 def _money(column: str, text: str, is_number: bool) -> str:
@@ -409,11 +456,11 @@ PERCENT = re.compile(r"(_pct$|_%$|^pct_)")
 NAMED = re.compile(r"^(timebank_id|grant_id|unit|funder)$")
 
 
-def _shown(column: str, value: object, code: bool) -> tuple[str, bool]:
+def _shown(column: str, value: object, code: bool, places: int | None = None) -> tuple[str, bool]:
     """(text, is_number) of one cell as the page shows it: money as £75,100, shares and percentages with %, snake_case
     domain values in words; a ``code`` column (a file, column or rule name as the reader's files spell it) and a
-    ``NAMED`` column (a time bank, grant, funder or unit) as it is."""
-    text, number = cell(value)
+    ``NAMED`` column (a time bank, grant, funder or unit) as it is. ``places``: its column's decimals."""
+    text, number = cell(value, places)
     if number and MONEY.match(str(column)):
         return (_money(str(column), text, number)), True
     if number and SHARE.search(str(column)) and 0 <= float(value) <= 1:
@@ -423,15 +470,26 @@ def _shown(column: str, value: object, code: bool) -> tuple[str, bool]:
     return (text if code or number or NAMED.search(str(column)) else words(text)), number
 
 
-def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = ()) -> str:
+#: A cell of one short word (a date, a quarter, a code: "2021-09-18", "2022-Q1", "TB01") is kept on one line: a
+#: narrow column broke it at its hyphen ("2021-" above "09-18"), at 1440 px too.
+WHOLE = re.compile(r"\S{1,12}")
+
+
+def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataFrame | None = None) -> str:
+    """The rows of ``frame``, each number column with one number of decimals; ``whole``: the table ``frame`` is a
+    filter's part of, whose columns set the decimals (so that they do not change with the filters)."""
+    places = {c: decimals(frame[c], () if whole is None or c not in whole.columns else whole[c]) for c in frame.columns}
     rows = []
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row):
-            text, number = _shown(column, value, column in code)
+            text, number = _shown(column, value, column in code, places[column])
             text = html.escape(text)
-            cells.append(f"<td class='num'>{text}</td>" if number else
-                         f"<td><code>{text}</code></td>" if column in code and text else f"<td>{text}</td>")
+            # a withheld count stands where its number would, right-aligned with the column's numbers
+            withheld = isinstance(value, str) and value == SUPPRESSED and places[column] is not None
+            cells.append(f"<td class='num'>{text}</td>" if number or withheld else
+                         f"<td><code>{text}</code></td>" if column in code and text else
+                         f"<td class='whole'>{text}</td>" if WHOLE.fullmatch(text) else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(rows)
 
@@ -465,7 +523,7 @@ def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...], name:
     head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
     body = _table_body(shown, code)
     for n in range(1, len(notes) + 1):  # a marker is a link to its note
-        body = body.replace(f"<td>[{n}]</td>", f"<td><a href='#{table_id}-note-{n}'>[{n}]</a></td>")
+        body = body.replace(f"<td class='whole'>[{n}]</td>", f"<td><a href='#{table_id}-note-{n}'>[{n}]</a></td>")
     table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(name, quote=True)}: table'>"
              f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{body}"
              "</tbody></table></div>")
@@ -554,7 +612,7 @@ def render(page: Page, out_dir: Path) -> Path:
         f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"
         f"<main id='main' tabindex='-1'><p>{html.escape(page.intro)}</p>{controls_html(page.filters)}{''.join(body)}"
         f"<p class='note'>Output-checking report for this page: <a href='{report.name}'>{report.name}</a>.</p></main>"
-        f"{script}<script>{TABLE_SCRIPT}{TITLE_SCRIPT}</script></body></html>"
+        f"{script}<script>{TABLE_SCRIPT}{TITLE_SCRIPT}{LABEL_SCRIPT}</script></body></html>"
     )
     target = out_dir / page.filename
     target.write_text(document, encoding="utf-8")

@@ -95,7 +95,9 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
                                 note="Filled triangles: beyond the 99.8% limits (up: above, down: below); open "
                                      "triangles: beyond the 95% limits only; circles: within the 95% limits. Expected counts come from a case-mix model (age, sex, IMD, prior "
                                      "admissions, specialty). Each ratio is the published (rounded) observed count over "
-                                     "the expected count, and is judged against the limits as published."))
+                                     "the expected count, and is judged against the limits as published. Where "
+                                     "two units' names would overlap on a small screen, the less unusual one is left "
+                                     "to the table (and the chart's hover)."))
     return sections
 
 

@@ -112,7 +112,7 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
     text gives the participants in the model."""
     rows = []
     for r in ([] if cox is None else cox[cox["term"] == "treated"].to_dict("records")):
-        result = f"Time to first proven reoffence (Cox): {labels.programme(r['programme'])}"
+        result = f"Time to first proven reoffence (Cox): {labels.words(r['programme'])}"
         hr = r["hazard_ratio"]
         if hr == "*":
             rows.append({"result": result, "verdict": "not published", "n_matched": None,
@@ -160,7 +160,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
                     | {"design": _design(r), "analysis role": _role(register, "readmission", r["comparison"], "readmitted_within_30_days")})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
-        rows.append(statement(f"Proven reoffending: {labels.programme(r['programme'])}", r["verdict"], _n(r["n_matched"]),
+        rows.append(statement(f"Proven reoffending: {labels.words(r['programme'])}", r["verdict"], _n(r["n_matched"]),
                               windows.reoffending, _pct(r["participant_value"]), _pct(r["comparison_value"]),
                               tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
                               r["max_abs_smd"], r["covariates"], rule,

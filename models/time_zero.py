@@ -123,6 +123,16 @@ class DesignWords:
     first_day: str  # exposure_window: when follow-up starts
 
 
+#: Covariates in a design sentence's words, where the name with spaces is not them ("imd decile", "prior emergency 12m").
+COVARIATE_WORDS = {"imd_decile": "IMD decile", "prior_emergency_12m": "prior emergency admissions"}
+
+
+def covariate_words(covariates: list[str], own: dict[str, str] | None = None) -> str:
+    """The covariates as a design sentence lists them: 'age, sex, IMD decile'; ``own``: an outcome's own words."""
+    words = {**COVARIATE_WORDS, **(own or {})}
+    return ", ".join(words.get(c, c.replace("_", " ")) for c in covariates)
+
+
 def design_sentence(design: str, words: DesignWords, *, on: str, end: int, landmark_day: int, grace_days: int,
                     how: str = "matched on") -> str:
     """One plain sentence for a design: when follow-up starts and who the comparison people are (``how``: the words

@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.clone_censor_weight import clone_censor_weight
 from models.comparison import verdict
+from models.time_zero import covariate_words
 
 from .settings import ReadmissionSettings
 
@@ -24,7 +25,7 @@ ESTIMAND = "start within the grace period vs. not (all eligible discharges)"
 
 def design_sentence(settings: ReadmissionSettings, covariates: list[str]) -> str:
     """One plain sentence: when follow-up starts and who the comparison is."""
-    on = ", ".join(c.replace("_", " ").replace("prior emergency 12m", "prior emergency admissions") for c in covariates)
+    on = covariate_words(covariates)
     g = settings.enrolment_days_after_discharge
     return (f"Follow-up starts on the discharge day and runs to day {settings.window_max_days} for every discharge; "
             f"each discharge is cloned into 'start within {g} days' and 'do not start within {g} days', a clone is "

@@ -35,7 +35,7 @@ import pandas as pd
 
 from models.comparison import ComparisonError, estimate_effect, jdl_statement
 from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, release_rows
-from models.time_zero import DesignWords, trial_frame
+from models.time_zero import DesignWords, covariate_words, trial_frame
 from models.time_zero import design_sentence as sentence
 
 from .clone_censor import ccw_row
@@ -120,7 +120,7 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
 
 def design_sentence(settings: ReadmissionSettings, comparison: str, covariates: list[str]) -> str:
     """One plain sentence: when follow-up starts and who the comparison people are."""
-    on = ", ".join(c.replace("_", " ").replace("prior emergency 12m", "prior emergency admissions") for c in covariates)
+    on = covariate_words(covariates)
     words = DesignWords(
         started=f"{_WHO[comparison]}; day 0 for time-bank members", end_note=" after discharge",
         pool="discharges as long ago that were not yet readmitted or enrolled that day", index="discharge",

@@ -30,7 +30,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from models.time_zero import DesignWords, trial_frame
+from models.time_zero import DesignWords, covariate_words, trial_frame
 from models.time_zero import design_sentence as sentence
 
 from .cohort import analysis_cohort
@@ -251,6 +251,6 @@ def design_sentence(settings: ReoffendingSettings, covariates: list[str], how: s
         pool="people whose index event was as long ago, who had not reoffended or started by that day",
         index="the index date", units="people who had not reoffended by", started_by="started by that day",
         first_day="the day after the index date")
-    return sentence(settings.design, words, on=", ".join(c.replace("_", " ") for c in covariates) or "no covariates",
+    return sentence(settings.design, words, on=covariate_words(covariates) or "no covariates",
                     end=settings.follow_up_days, landmark_day=settings.landmark,
                     grace_days=settings.participation_window_days, how=how)

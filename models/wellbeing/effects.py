@@ -52,6 +52,7 @@ import pandas as pd
 
 from models.comparison import ComparisonError, estimate, estimate_effect, match
 from models.comparison.counts import comparison_people as counted_people
+from models.time_zero import covariate_words
 from models.wellbeing.change import AT_LEAST_ONE_AREA
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS, WellbeingSettings
@@ -246,10 +247,9 @@ def _estimate(m, outcome: str, outcome_type: str, notes=()):
 
 def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
     """One plain sentence: when follow-up starts and who the comparison people are (contract 2 of the brief)."""
-    words = {"baseline": "baseline score", "age": "age", "months_from_first_reading": "time since their first reading",
-             "months_between": "months between readings", "imd_decile": "IMD decile", "star_version": "instrument",
-             "pre_change": "the change from the reading before the baseline"}
-    on = ", ".join(words.get(c, c.replace("_", " ")) for c in covariates)
+    on = covariate_words(covariates, {"baseline": "baseline score", "months_from_first_reading": "time since their first reading",
+                                      "months_between": "months between readings", "star_version": "instrument",
+                                      "pre_change": "the change from the reading before the baseline"})
     if settings.design == "joined_by_last_reading":
         return ("Benchmark only, biased: follow-up runs from each person's first reading to their last; participants "
                 "are everyone who joined by their last reading, compared with everyone else, matched on " + on + ".")

@@ -251,7 +251,7 @@ def test_a_matched_rate_does_not_give_back_a_count_of_1_to_7(run):
     con.close()
     rows = [(f"Readmission within 30 days: {r.comparison}", (r.participant_rate, r.comparison_rate), int(r.n_matched),
              r.comparison == "any", "30-day emergency readmission") for r in readmission.itertuples()]
-    rows += [(f"Proven reoffending: {labels.programme(r.programme)}", (r.participant_value, r.comparison_value),
+    rows += [(f"Proven reoffending: {labels.words(r.programme)}", (r.participant_value, r.comparison_value),
               int(r.n_matched), r.programme == "any_participation", "Proven reoffending within a year")
              for r in reoffending.itertuples()]
     says = _csv(site, "evaluator-what-you-can-say.csv").set_index("result")

@@ -722,3 +722,85 @@ def test_a_long_y_axis_title_stays_within_its_axis_on_a_phone(browser, tmp_path,
             return a.top < top - 2 || a.bottom > bottom + 2 || a.left < box.left - 1; }).map(t => t.textContent); }""")
     page.close()
     assert into == [] and outside == [] and errors == []
+
+
+# Pairs of a chart's point names (and its annotations) whose boxes overlap.
+NAMES_OVERLAP = r"""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+  const boxes = Array.from(gd.querySelectorAll('g.textpoint text, g.annotation-text-g text'))
+    .filter(t => t.textContent && getComputedStyle(t).visibility !== 'hidden').map(t => [t.textContent, t.getBoundingClientRect()]);
+  const out = [];
+  boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+    if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1) out.push(`${a} / ${b}`);
+  }));
+  return out; })"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390, 1440])
+def test_a_funnel_plots_unit_names_do_not_overlap(browser, tmp_path, width):
+    """WCAG 2.2 1.4.10 Reflow: at 390 px the providers' names ran into each other and into "target 1 (the whole)" where
+    their expected counts were close (RXX04 and RXX05). A name without room is left to the hover and the table; the
+    units outside the limits keep theirs."""
+    from dashboards.page import Page, Section, render
+    from dashboards.readmission_sections import funnel_sections
+    from models.disclosure import DisclosureRule
+
+    n = 9
+    units = pd.DataFrame({"unit_type": "provider", "unit": [f"RXX0{i + 1}" for i in range(n)],
+                          "discharges": [400] * n, "observed": [36, 40, 31, 45, 44, 38, 75, 41, 40],
+                          "expected": [36.0, 38.5, 40.0, 41.5, 43.0, 47.0, 49.0, 60.0, 113.0]})
+    spread = 1.96 / units["expected"] ** 0.5
+    units = units.assign(lower_95=1 - spread, upper_95=1 + spread, lower_998=1 - 1.6 * spread, upper_998=1 + 1.6 * spread,
+                         outlier_95="within", outlier_998="within", overdispersion="none", phi=1.0, tau2=0.0)
+    section = funnel_sections(units, DisclosureRule())[0]
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", [section]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    page.wait_for_timeout(800)
+    overlaps = page.evaluate(NAMES_OVERLAP)
+    named = page.evaluate("() => Array.from(document.querySelectorAll('g.textpoint text'))"
+                          ".filter(t => getComputedStyle(t).visibility !== 'hidden').map(t => t.textContent)")
+    page.close()
+    assert overlaps == [] and errors == []
+    assert "RXX07" in named and len(named) >= (6 if width == 1440 else 4), named  # the outlier (75 against 49 expected)
+
+
+@pytest.mark.browser
+def test_a_tables_scrolling_region_shows_the_pages_focus_style(browser, tmp_path):
+    """WCAG 2.2 2.4.7 Focus Visible: a table's scrolling region takes the keyboard (so that a wide table can be scrolled
+    without a mouse), and it showed the browser's thin ring where every other control shows the page's yellow one."""
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    table = DisclosureRule().no_counts(pd.DataFrame({"quarter": ["2024-Q1"], "rate_pct": [10.0]}), "a test table of rates")
+    path = render(Page("index.html", "Overview", "Intro.", [Section("A table", "Its summary.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") == "table-wrap":
+            break
+    style = page.evaluate("(e => { const s = getComputedStyle(e); return [e.className, s.outlineWidth + ' ' + s.outlineColor]; })"
+                          "(document.activeElement)")
+    page.close()
+    assert style == ["table-wrap", "3px rgb(255, 221, 0)"] and errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
+def test_a_tables_dates_quarters_and_codes_stay_on_one_line(browser, tmp_path, width):
+    """The funder's grant metrics broke every date at its hyphen ("2021-" above "09-18"), at 1440 px as on a phone, and
+    the activity table its quarters ("2022-" above "Q1"); a long note still wraps."""
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    note = "A note long enough to need more than one line in a narrow column, as the notes under a table do."
+    columns = {c: ["2021-09-18"] for c in ("period_start", "period_end", "observed_start", "observed_end")}
+    frame = pd.DataFrame({"grant_id": ["G001"], "timebank_id": ["TB01"], "period_label": ["2022-Q1"], **columns,
+                          **{f"hours_{i}": [1234.5] for i in range(6)}, "note": [note]})
+    table = DisclosureRule().no_counts(frame, "a test table of dates")
+    path = render(Page("funder.html", "For funders", "Intro.", [Section("Grants", "Its summary.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path, width=width)
+    lines = page.evaluate("""() => Array.from(document.querySelectorAll('#table-grants-body td')).map(td => {
+        const r = document.createRange(); r.selectNodeContents(td);
+        return [td.textContent, new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size]; })""")
+    page.close()
+    assert [t for t, n in lines if n > 1 and t != note] == [] and errors == []

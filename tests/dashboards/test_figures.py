@@ -125,7 +125,7 @@ def test_a_funnel_plot_needs_three_units_with_publishable_counts():
                                          DisclosureRule())
     assert provider.summary.startswith("3 providers drawn") and any(t.mode == "markers+text" for t in provider.figure.data)
     assert timebank.summary.startswith("1 time bank with publishable counts, too few to draw (fewer than 3)")
-    assert not timebank.figure.data and "drawn for 3 or more" in timebank.figure.layout.annotations[0].text
+    assert not timebank.figure.data and "drawn for 3 or more" in timebank.figure.layout.annotations[0].text.replace("<br>", " ")
 
 
 def test_a_footnote_marker_links_to_its_note(tmp_path):
@@ -181,3 +181,65 @@ def test_the_overlap_charts_pale_bars_have_an_edge_of_3_to_1():
     for bar in bars:
         if _contrast_on_white(bar.marker.color) < 3:
             assert bar.marker.line.width >= 1 and _contrast_on_white(bar.marker.line.color) >= 3, bar.name
+
+
+def test_a_tables_number_column_has_one_number_of_decimals_in_every_filter_state(tmp_path):
+    """The commissioner's activity table read 66, 74.5 and 140.25 hours in one column (and the funder's grant metrics
+    £49,500 beside £64,297.95): each number was formatted alone. A filter's rows keep the whole table's decimals. A
+    withheld count (*) is right-aligned with its column's numbers (the data-quality table's stood at the left)."""
+    import json
+    import re
+
+    from dashboards.filters import Filter, Item, variants
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    frame = pd.DataFrame({"timebank_id": ["TB01", "TB01", "TB02", "TB02", "TB02"],
+                          "hours_exchanged": [66.0, 74.5, 140.25, 12.0, "*"], "observed_amount": [49500.0, 64297.95, 100.0, 7.5, "*"],
+                          "note": pd.array([pd.NA] * 5, dtype="string")})  # an empty cell, pd.NA (the evaluator's notes)
+    table = DisclosureRule().no_counts(frame, "a test table of hours")
+    banks = Filter("timebank", "Time bank", (("all", "All"), ("TB02", "TB02")))
+    block = variants([banks], ("timebank",), lambda c: Item("S.", table=table if c["timebank"] == "all" else
+                                                            table[table["timebank_id"] == "TB02"]))
+    section = Section.filtered("Hours", block, "Responds to: time bank.", table=table)
+    html = render(Page("commissioner.html", "For commissioners", "Intro.", [section], filters=[banks]), tmp_path).read_text()
+    body = re.search(r"<tbody id='table-hours-body'>(.*?)</tbody>", html).group(1)
+    cells = re.findall(r"<td class='num'>([^<]*)</td>", body)
+    assert cells == ["66.00", "£49,500.00", "74.50", "£64,297.95", "140.25", "£100.00", "12.00", "£7.50", "*", "*"]
+    payload = json.loads(re.search(r"<script type='application/json' id='variants'>(.*?)</script>", html).group(1))
+    filtered = payload[0]["items"]["TB02"]["html"]
+    assert re.findall(r"<td class='num'>([^<]*)</td>", filtered) == ["140.25", "£100.00", "12.00", "£7.50", "*", "*"]
+    from dashboards.page import decimals  # a column of values of several kinds (the SROI sensitivity's base values)
+    assert decimals(pd.Series([8.6794, 2000.0, 0.0, 0.25])) == 2 and decimals(pd.Series([0.0017, 0.702, 0.0])) == 4
+
+
+def test_the_kaplan_meier_series_are_named_and_coloured_as_the_other_charts_name_them():
+    """The legend read "Any participation: participants" beside "Any participation: Matched comparison", the table
+    "timebank:TB01", and the comparison was drawn in blue, the participants' colour everywhere else."""
+    from dashboards.evaluator import km_section
+    from models.disclosure import DisclosureRule
+
+    def group(programme, name, events):
+        days = list(range(0, 400, 20))
+        at_risk = [200 - events * i for i in range(len(days))]
+        return pd.DataFrame({"programme": programme, "group": name, "time_days": days, "n_at_risk": at_risk,
+                             "n_events": events})
+
+    survival = pd.concat([group(p, g, e) for p in ("any_participation", "timebank:TB01")
+                          for g, e in (("participants", 3), ("matched_comparison", 5))], ignore_index=True)
+    section = km_section(survival, DisclosureRule())
+    lines = {t.name: t.line.color for t in section.figure.data if t.showlegend is not False}
+    assert lines == {"Any participation: participants": PALETTE[0], "Any participation: matched comparison": PALETTE[1],
+                     "Time bank TB01: participants": PALETTE[2], "Time bank TB01: matched comparison": PALETTE[3]}
+    assert set(section.table["group"]) == {"participants", "matched comparison"}
+    assert set(section.table["programme"]) == {"Any participation", "Time bank TB01"}
+
+
+def test_an_empty_charts_note_is_in_lines_that_fit_a_phone():
+    """The time-bank funnel's "too few to draw" note was one line of 150 characters, cut off on both sides at 390 px."""
+    message = ("1 time bank with publishable counts: a funnel plot compares several units with the whole, so it is drawn "
+               "for 3 or more. The table gives each one.")
+    figure = charts.no_data("Risk-adjusted readmission by time bank: funnel plot", message)
+    lines = figure.layout.annotations[0].text.split("<br>")
+    assert len(lines) > 1 and max(len(line) for line in lines) <= charts.NOTE_WIDTH
+    assert " ".join(lines) == message

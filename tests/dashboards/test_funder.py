@@ -200,3 +200,23 @@ def test_a_grants_reciprocity_index_reads_the_same_in_every_table(demo_run):
     both = grants[["reciprocity_index"]].join(allocation[["reciprocity_index"]], rsuffix="_allocation")
     differ = both[both["reciprocity_index"] != both["reciprocity_index_allocation"]]
     assert len(both) == len(grants) and differ.empty, differ.to_dict("index")
+
+
+def test_the_allocation_sensitivity_table_shows_its_allocations_in_pounds(tmp_path):
+    """Its columns were named base, low, high and range, which the page does not know as money: "1,233.70" stood where
+    the allocation table beside it wrote "£1,233.70"."""
+    import re
+
+    from dashboards.funder import sensitivity_section
+    from dashboards.page import Page, render
+    from models.disclosure import DisclosureRule, Withheld
+
+    rows = [("F", g, a, ws, base, base + d, r) for g, base, r in (("G1", 300_00, 2), ("G2", 900_55, 1))
+            for a, ws, d in ((0.5, "base", 0), (1.0, "equal", 50_00))]
+    sensitivity = pd.DataFrame(rows, columns=["funder", "grant_id", "alpha", "weight_set", "base_allocation_pence",
+                                              "allocation_pence", "rank"])
+    section = sensitivity_section(sensitivity, DisclosureRule(), Withheld())
+    html = render(Page("funder.html", "For funders", "Intro.", [section]), tmp_path).read_text()
+    body = re.search(r"<tbody id='table-[^']*-body'>(.*?)</tbody>", html).group(1)
+    first = re.findall(r"<td[^>]*>([^<]*)</td>", body.split("</tr>")[0])
+    assert first == ["F", "G1", "£300.00", "£300.00", "£350.00", "2", "2", "£50"]

@@ -71,3 +71,51 @@ def test_justice_star_areas_are_named_as_the_star_names_them():
         "Accommodation", "Living skills and self-care", "Mental health and well-being", "Friends and community",
         "Relationships and family", "Parenting and caring", "Drugs and alcohol", "Positive use of time",
         "Managing strong feelings", "Crime-free life"]
+
+
+def test_a_column_heading_is_the_words_a_commissioner_uses():
+    """Tables were headed "Timebank ID", "Grant ID", "Period label", "Two way share" and "Coproduction band": the
+    field names spelled out. The CSVs keep the names."""
+    from dashboards.labels import heading
+
+    assert [heading(c) for c in ("timebank_id", "grant_id", "period_label", "persons", "two_way_share",
+                                 "cost_per_two_way_member", "coproduction_band", "ci_low_pct", "n_matched")] == [
+        "Time bank", "Grant", "Period", "People", "Two-way share", "Cost per two-way member", "Co-production band",
+        "95% CI low (%)", "n matched"]
+
+
+RAW_HEADING = re.compile(r"\bID\b|Timebank|Two way|Coproduction|label$")
+
+
+@pytest.mark.parametrize("name", ["index.html", "commissioner.html", "funder.html"])
+def test_no_table_on_a_commissioners_or_funders_page_is_headed_by_a_field_name(site, name):
+    raw = {(table_id, h) for table_id, head, _ in tables(site / name) for h in head if RAW_HEADING.search(h)}
+    assert raw == set()
+
+
+def test_every_stars_areas_are_in_one_case():
+    """The well-being table's area column read "Crime-free life" (Justice Star) above "Managing Mental Health" and
+    "At Least One Area": the areas without a name of their own were put in title case."""
+    from dashboards.labels import title, words
+
+    assert [title(a) for a in ("managing_mental_health", "addictive_behaviour", "social_networks", "trust_hope",
+                               "looking_after_yourself")] == [
+        "Managing mental health", "Addictive behaviour", "Social networks", "Trust and hope", "Looking after yourself"]
+    assert words("at_least_one_area") == "At least one area" and title("recovery_star") == "Recovery Star"
+
+
+def test_a_programme_label_is_written_one_way():
+    """The evaluator wrote one programme three ways ("timebank:TB01" in the Cox and balance tables, "Time bank TB01" in
+    the verdicts; "Prison Bike Repair" beside "Prison bike repair"), and the commissioner's cohort table had
+    "timebank:TB01" and "No Participation" under "Any participation"."""
+    from dashboards.labels import words
+
+    assert [words(p) for p in ("timebank:TB01", "reoffending: timebank:TB03", "any_participation", "no_participation",
+                               "prison_bike_repair")] == [
+        "Time bank TB01", "reoffending: Time bank TB03", "Any participation", "No participation", "Prison Bike Repair"]
+
+
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_no_page_shows_a_time_banks_programme_label_as_the_marts_write_it(site, name):
+    text = page_text(site / name)
+    assert [s[:80] for kind in ("text", "variants", "charts") for s in text[kind] if "timebank:" in s] == []

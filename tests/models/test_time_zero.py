@@ -85,3 +85,19 @@ def test_trial_frame_dispatches_and_rejects_unknown_designs():
 def test_no_starter_gives_an_empty_typed_frame():
     rows = sequential_trials(UNITS.assign(start=np.nan), "start", "event")
     assert rows.empty and {"trial_day", "treated"} <= set(rows.columns)
+
+
+def test_every_outcomes_design_sentence_writes_its_covariates_in_the_same_words():
+    """The readmission and reoffending sentences read "matched on age, sex, imd decile" where the well-being one read
+    "IMD decile": three copies of the covariates' words, two without it."""
+    from models.readmission.clone_censor import design_sentence as clone_censor
+    from models.readmission.effects import design_sentence as readmission
+    from models.readmission.settings import ReadmissionSettings
+    from models.reoffending.prepare import design_sentence as reoffending
+    from models.reoffending.settings import ReoffendingSettings
+
+    sentences = [readmission(ReadmissionSettings(), "any", ["age", "imd_decile", "prior_emergency_12m"]),
+                 clone_censor(ReadmissionSettings(), ["age", "imd_decile", "prior_emergency_12m"]),
+                 reoffending(ReoffendingSettings(), ["age", "imd_decile", "prior_convictions"])]
+    assert all("age, IMD decile, " in s and "imd" not in s for s in sentences), sentences
+    assert all("prior emergency admissions" in s for s in sentences[:2])
