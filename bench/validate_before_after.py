@@ -29,11 +29,13 @@ date J is (E[after window] - E[before window]) x 365.25 / 365.
   never joining on the participants. With rr = 0.85 it is close to -0.15 x their mean rate; with rr = 1 it is
   not exactly 0, because splitting a person's contacts at J into two seasonally placed segments moves a little
   of the expected count between windows (a generator artefact of at most a few per cent of the rate).
-* ``truth_itt``: ``truth`` minus the mean over the eligible comparison rows of the same quantity for them
-  (their expected change with their real first join date, if any, minus as never-joiners). It is what the
-  new pool's intention-to-treat contrast "joining at J vs not having joined by J" targets when the matched
-  comparison rows are like the pool as a whole (matching is on age, sex and IMD decile only). For the old pool,
-  whose comparison persons never join, it equals ``truth`` but for the artefact.
+* ``dilution``: the weighted mean, over the matched comparison rows of the new pool, of the same quantity for
+  them (their expected change with their real first join date, if any, minus as never-joiners): what the
+  comparison persons who join later (most within their after window) take off the estimate under intention to
+  treat. ``truth - dilution`` is what the new pool's contrast "joining at J vs not having joined by J" is
+  expected to give on its matched sample (``itt_target``). The matched sample is the one ``did_rows`` draws
+  (``models.comparison.match`` with the same arguments, deterministic). The old pool's comparison persons
+  never join: its dilution is 0.
 
 The people are mapped from the warehouse's pseudonyms to the generator's rows by the same HMAC as the ingest,
 and the generator's people are rebuilt from the seed (``simulate_people``). Writes one CSV row per replication,
@@ -64,6 +66,7 @@ from data.synthetic.common import NEVER, Calendar, stream, to_day
 from data.synthetic.people import simulate_people
 from data.synthetic.services import SERVICES as GEN_SERVICES
 from data.synthetic.services import _rates
+from models.comparison import match
 from models.readmission import ReadmissionSettings
 from models.readmission import before_after as new_pool
 from models.readmission.before_after import _window, person_frame
@@ -71,7 +74,8 @@ from pipelines.ingest.stage import ingest_source
 
 KEY = b"validate-before-after-key-0123456789"
 SOURCES = ("persons", "timebank_members", "programme_enrolments", "hospital_spells", "service_contacts")
-SERVICES = ("gp", "ae")
+SERVICES = ("gp", "ae", "mental_health", "social_care")  # the generator changes gp and ae on joining, not the others
+AFFECTED = {"gp": "winter", "ae": "winter"}  # service -> seasonal profile of its contact days (services.py)
 SCENARIOS = {"null": Effects(contacts_rr=1.0), "effect": Effects()}
 SETTINGS = ReadmissionSettings(services=SERVICES)
 REPO = Path(__file__).resolve().parents[1]
@@ -90,12 +94,12 @@ def old_pool(commit: str):
     return module
 
 
-def expected_change(cal: Calendar, rate: np.ndarray, rr: float, join: np.ndarray, last: np.ndarray,
+def expected_change(cal: Calendar, profile: str, rate: np.ndarray, rr: float, join: np.ndarray, last: np.ndarray,
                     index: np.ndarray, before: int, after: int) -> np.ndarray:
-    """Expected change (after - before) per person-year at ``index`` of people with yearly ``rate`` (rows x
-    services), first joining on ``join`` (NEVER: never) and in the data until ``last``, as the generator draws
-    their contacts (see the module docstring)."""
-    cum = cal._cum["winter"]
+    """Expected change (after - before) per person-year at ``index`` of people with yearly ``rate`` of a service
+    whose contact days follow the seasonal ``profile``, first joining on ``join`` (NEVER: never) and in the data
+    until ``last``, as the generator draws their contacts (see the module docstring)."""
+    cum = cal._cum[profile]
 
     def w(lo, hi):  # summed day weights of [lo, hi] within the data, 0 when empty
         lo, hi = np.clip(lo, cal.start, cal.end + 1), np.clip(hi, cal.start - 1, cal.end)
@@ -108,7 +112,7 @@ def expected_change(cal: Calendar, rate: np.ndarray, rr: float, join: np.ndarray
         for lo, hi, factor in segments:
             lo = np.broadcast_to(lo, a.shape)
             share = w(np.maximum(lo, a), np.minimum(hi, b)) / np.where(hi >= lo, w(lo, hi), 1.0)
-            total = total + (factor * rate * (np.maximum(hi - lo + 1, 0) / 365.25 * share)[:, None])
+            total = total + factor * rate * np.maximum(hi - lo + 1, 0) / 365.25 * share
         return total
 
     return (count(index, index + after - 1) - count(index - before, index - 1)) * 365.25 / after
@@ -139,14 +143,25 @@ def person_truth(con, cfg: Config, rr: float) -> dict[str, np.ndarray]:
     cal = Calendar(to_day(cfg.start), to_day(cfg.end))
     people = simulate_people(cfg.persons, cal.start, cal.end, stream(cfg.seed, "people"))
     g = gen[k]
-    rate = _rates(people, g, cal.start, np.zeros(people.n, dtype=bool))[:, [GEN_SERVICES.index(v) for v in SERVICES]]
+    rates = _rates(people, g, cal.start, np.zeros(people.n, dtype=bool))  # service users' x6 is mental health's only
     last = np.minimum(people.death[g] - 1, cal.end)
-    args = (s.before_days, s.after_days)
-    effect = (expected_change(cal, rate, rr, first[k], last, index, *args)
-              - expected_change(cal, rate, rr, np.full(len(k), NEVER), last, index, *args))
+    effect = {}
+    for v in SERVICES:
+        rate, profile, r = rates[:, GEN_SERVICES.index(v)], AFFECTED.get(v, "flat"), rr if v in AFFECTED else 1.0
+        args = (s.before_days, s.after_days)
+        effect[v] = (expected_change(cal, profile, rate, r, first[k], last, index, *args)
+                     - expected_change(cal, profile, rate, r, np.full(len(k), NEVER), last, index, *args))
     in_after = (~treated) & (first[k] <= index + s.after_days - 1)
     assert int(in_after.sum()) == counts["comparison_joined_in_after"], "the reproduced draw disagrees"
-    return {"treated": treated, **{v: effect[:, i] for i, v in enumerate(SERVICES)}, "counts": counts}
+    return {"treated": treated, "weight": matched_weights(frame, s), **effect}
+
+
+def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
+    """Each frame row's weight in the new pool's matched sample (0 if not in it): ``did_rows``'s call of
+    :func:`models.comparison.match`, whose draw is deterministic."""
+    md = match(frame, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper, ratio=s.ratio,
+               replace=s.replace, exact=list(s.exact) or None, seed=s.seed, cluster="person").matched_data
+    return np.bincount(md["_row"].to_numpy(), weights=md["_weight"].to_numpy(), minlength=len(frame))
 
 
 def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]:
@@ -163,11 +178,13 @@ def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]
             for pool, module in pools.items():
                 frame, counts = module.service_use_change(con, SETTINGS, as_of=as_of)
                 for r in frame.itertuples(index=False):
-                    t, eff = who["treated"], who[r.service]
+                    t, w, eff = who["treated"], who["weight"], who[r.service]
+                    truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
+                    dilution = np.average(eff[~t], weights=w[~t]) if pool == "new" else 0.0
                     rows.append({
                         "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
-                        "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": eff[t].mean(),
-                        "truth_itt": eff[t].mean() - eff[~t].mean(), "n_participants": r.n_participants,
+                        "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
+                        "dilution": dilution, "itt_target": truth - dilution, "n_participants": r.n_participants,
                         "n_matched": r.n_matched, "n_comparison": r.n_comparison,
                         "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
                         "persons_in_both_groups": counts.get("persons_in_both_groups", 0)})
@@ -187,8 +204,8 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             "empirical_se": est.std(ddof=1) if len(g) > 1 else np.nan, "mean_ci_width": (hi - lo).mean(),
             "coverage_pct": 100 * ((lo <= g["truth"]) & (g["truth"] <= hi)).mean(),
             "significant_pct": 100 * ((hi < 0) | (lo > 0)).mean(),
-            "mean_truth_itt": g["truth_itt"].mean() if pool == "new" else np.nan,
-            "coverage_itt_pct": 100 * ((lo <= g["truth_itt"]) & (g["truth_itt"] <= hi)).mean() if pool == "new" else np.nan,
+            "mean_dilution": g["dilution"].mean(),
+            "coverage_itt_pct": 100 * ((lo <= g["itt_target"]) & (g["itt_target"] <= hi)).mean(),
             "mean_n_participants": g["n_participants"].mean(), "share_matched": (g["n_matched"] / g["n_participants"]).mean(),
             "mean_n_comparison": g["n_comparison"].mean(),
             "mean_joined_in_after": g["comparison_joined_in_after"].mean() if pool == "new" else np.nan,
