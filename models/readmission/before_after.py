@@ -80,6 +80,7 @@ def _window(con, settings: ReadmissionSettings, as_of: dt.date, table: str, colu
 
 
 def pseudo_rule(settings: ReadmissionSettings) -> str:
+    """The ``pseudo_date_rule`` column: how comparison persons got their join date, and who is one at it."""
     return (f"comparison persons: a join date drawn at random (seed {settings.seed}) from the eligible participants' "
             "join dates, one per person in person_id order; in the comparison at it if they had no member account and "
             f"{'no programme enrolment ' if settings.comparison_excludes_programmes else ''}by it (later joiners "
@@ -92,8 +93,11 @@ def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
     the first programme ``started_on`` (when ``comparison_excludes_programmes``) and the death date."""
     members, persons = source(con, "timebank_members"), source(con, "persons")
     enrol, spells = source(con, "programme_enrolments"), source(con, "hospital_spells")
-    first_enrol = (f"(SELECT person_id, min(started_on) AS first_enrolled FROM {enrol} GROUP BY person_id)"
-                   if s.comparison_excludes_programmes else "(SELECT NULL::VARCHAR AS person_id, NULL::DATE AS first_enrolled)")
+    enrolled, enrol_join = "NULL::DATE AS first_enrolled", ""
+    if s.comparison_excludes_programmes:
+        enrolled = "e.first_enrolled"
+        enrol_join = (f"LEFT JOIN (SELECT person_id, min(started_on) AS first_enrolled FROM {enrol} GROUP BY person_id) e "
+                      "USING (person_id)")
     return f"""
         WITH accounts AS (
             SELECT person_id, min(joined_on) FILTER (list_contains($roles::VARCHAR[], role)) AS join_date,
@@ -103,12 +107,12 @@ def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
             SELECT person_id, min(discharged_on) AS died_on FROM {spells} WHERE discharge_destination = 'died'
             GROUP BY person_id
         )
-        SELECT row_number() OVER (ORDER BY p.person_id) AS person, p.person_id, p.birth_date{kept}, a.join_date, a.first_account,
-               e.first_enrolled, d.died_on
-        FROM {persons} p LEFT JOIN accounts a USING (person_id) LEFT JOIN {first_enrol} e USING (person_id)
-        LEFT JOIN deaths d USING (person_id)"""
+        SELECT row_number() OVER (ORDER BY p.person_id) AS person, p.person_id, p.birth_date{kept}, a.join_date,
+               a.first_account, {enrolled}, d.died_on
+        FROM {persons} p LEFT JOIN accounts a USING (person_id) {enrol_join} LEFT JOIN deaths d USING (person_id)"""
 
-def _count_sql(b: int, a: int, ok: str, died: str, eligible: str) -> str:
+
+def _count_sql(a: int, ok: str, died: str, eligible: str) -> str:
     """The counts of :func:`person_frame`, in its order, over the rows ``x`` of ``_rd_candidates``."""
     return f"""
         SELECT count(*) FILTER (x.treated), count(*) FILTER (x.treated AND {ok}),
@@ -181,7 +185,7 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
                 FROM _rd_people p JOIN _rd_draws d USING (person)
                 WHERE coalesce(p.first_account > d.pseudo_date::DATE, true)
                   AND coalesce(p.first_enrolled > d.pseudo_date::DATE, true))""")
-        counts.update(zip(counts, map(int, con.execute(_count_sql(b, a, ok, died, eligible), window).fetchall()[0])))
+        counts.update(zip(counts, map(int, con.execute(_count_sql(a, ok, died, eligible), window).fetchall()[0])))
         if not counts["participants_eligible"] + counts["comparison_eligible"]:
             return pd.DataFrame(), {}, counts
         prior = f"""
