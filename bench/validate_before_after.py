@@ -36,6 +36,11 @@ date J is (E[after window] - E[before window]) x 365.25 / 365.
   expected to give on its matched sample (``itt_target``). The matched sample is the one ``did_rows`` draws
   (``models.comparison.match`` with the same arguments, deterministic). The old pool's comparison persons
   never join: its dilution is 0.
+* ``expected_did`` (new pool only): the matched participants' mean expected change as they joined minus the
+  matched comparison rows' (weighted) mean expected change as they lived: what the estimator should give on
+  that sample if it were unbiased for it. ``expected_did - itt_target`` is the part of the bias that lies in
+  the generator (the two groups' expected changes differ without any joining, e.g. through the seasonal split
+  or deaths), the rest is the estimator's.
 
 The people are mapped from the warehouse's pseudonyms to the generator's rows by the same HMAC as the ingest,
 and the generator's people are rebuilt from the seed (``simulate_people``). Writes one CSV row per replication,
@@ -145,15 +150,15 @@ def person_truth(con, cfg: Config, rr: float) -> dict[str, np.ndarray]:
     g = gen[k]
     rates = _rates(people, g, cal.start, np.zeros(people.n, dtype=bool))  # service users' x6 is mental health's only
     last = np.minimum(people.death[g] - 1, cal.end)
-    effect = {}
+    effect, factual = {}, {}
     for v in SERVICES:
         rate, profile, r = rates[:, GEN_SERVICES.index(v)], AFFECTED.get(v, "flat"), rr if v in AFFECTED else 1.0
         args = (s.before_days, s.after_days)
-        effect[v] = (expected_change(cal, profile, rate, r, first[k], last, index, *args)
-                     - expected_change(cal, profile, rate, r, np.full(len(k), NEVER), last, index, *args))
+        factual[v] = expected_change(cal, profile, rate, r, first[k], last, index, *args)
+        effect[v] = factual[v] - expected_change(cal, profile, rate, r, np.full(len(k), NEVER), last, index, *args)
     in_after = (~treated) & (first[k] <= index + s.after_days - 1)
     assert int(in_after.sum()) == counts["comparison_joined_in_after"], "the reproduced draw disagrees"
-    return {"treated": treated, "weight": matched_weights(frame, s), **effect}
+    return {"treated": treated, "weight": matched_weights(frame, s), "effect": effect, "factual": factual}
 
 
 def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
@@ -178,13 +183,15 @@ def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]
             for pool, module in pools.items():
                 frame, counts = module.service_use_change(con, SETTINGS, as_of=as_of)
                 for r in frame.itertuples(index=False):
-                    t, w, eff = who["treated"], who["weight"], who[r.service]
+                    t, w, eff, fact = who["treated"], who["weight"], who["effect"][r.service], who["factual"][r.service]
                     truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
                     dilution = np.average(eff[~t], weights=w[~t]) if pool == "new" else 0.0
+                    expected = np.average(fact[t], weights=w[t]) - np.average(fact[~t], weights=w[~t])
                     rows.append({
                         "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
                         "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
-                        "dilution": dilution, "itt_target": truth - dilution, "n_participants": r.n_participants,
+                        "dilution": dilution, "itt_target": truth - dilution,
+                        "expected_did": expected if pool == "new" else np.nan, "n_participants": r.n_participants,
                         "n_matched": r.n_matched, "n_comparison": r.n_comparison,
                         "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
                         "persons_in_both_groups": counts.get("persons_in_both_groups", 0)})
@@ -204,7 +211,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             "empirical_se": est.std(ddof=1) if len(g) > 1 else np.nan, "mean_ci_width": (hi - lo).mean(),
             "coverage_pct": 100 * ((lo <= g["truth"]) & (g["truth"] <= hi)).mean(),
             "significant_pct": 100 * ((hi < 0) | (lo > 0)).mean(),
-            "mean_dilution": g["dilution"].mean(),
+            "mean_dilution": g["dilution"].mean(), "mean_expected_did": g["expected_did"].mean(),
             "coverage_itt_pct": 100 * ((lo <= g["itt_target"]) & (g["itt_target"] <= hi)).mean(),
             "mean_n_participants": g["n_participants"].mean(), "share_matched": (g["n_matched"] / g["n_participants"]).mean(),
             "mean_n_comparison": g["n_comparison"].mean(),
