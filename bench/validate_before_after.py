@@ -40,7 +40,10 @@ date J is (E[after window] - E[before window]) x 365.25 / 365.
   matched comparison rows' (weighted) mean expected change as they lived: what the estimator should give on
   that sample if it were unbiased for it. ``expected_did - itt_target`` is the part of the bias that lies in
   the generator (the two groups' expected changes differ without any joining, e.g. through the seasonal split
-  or deaths), the rest is the estimator's.
+  or deaths), the rest is the estimator's. ``expected_did_alive``: the same over the rows of people alive
+  through their after window. The generator's deaths outside hospital (55%) are in no source, so the
+  pipeline cannot leave those people out: ``dead_comparison_pct`` is the weighted share of matched comparison
+  rows whose person dies before their after window ends (participants are alive on their join date).
 
 The people are mapped from the warehouse's pseudonyms to the generator's rows by the same HMAC as the ingest,
 and the generator's people are rebuilt from the seed (``simulate_people``). Writes one CSV row per replication,
@@ -158,7 +161,9 @@ def person_truth(con, cfg: Config, rr: float) -> dict[str, np.ndarray]:
         effect[v] = factual[v] - expected_change(cal, profile, rate, r, np.full(len(k), NEVER), last, index, *args)
     in_after = (~treated) & (first[k] <= index + s.after_days - 1)
     assert int(in_after.sum()) == counts["comparison_joined_in_after"], "the reproduced draw disagrees"
-    return {"treated": treated, "weight": matched_weights(frame, s), "effect": effect, "factual": factual}
+    alive = last >= index + s.after_days - 1  # in the data through the after window (most deaths are not)
+    return {"treated": treated, "weight": matched_weights(frame, s), "effect": effect, "factual": factual,
+            "alive": alive}
 
 
 def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
@@ -187,11 +192,16 @@ def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]
                     truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
                     dilution = np.average(eff[~t], weights=w[~t]) if pool == "new" else 0.0
                     expected = np.average(fact[t], weights=w[t]) - np.average(fact[~t], weights=w[~t])
+                    a = who["alive"]
+                    alive = np.average(fact[t & a], weights=w[t & a]) - np.average(fact[~t & a], weights=w[~t & a])
                     rows.append({
                         "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
                         "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
                         "dilution": dilution, "itt_target": truth - dilution,
-                        "expected_did": expected if pool == "new" else np.nan, "n_participants": r.n_participants,
+                        "expected_did": expected if pool == "new" else np.nan,
+                        "expected_did_alive": alive if pool == "new" else np.nan,
+                        "dead_comparison_share": np.average(~a[~t], weights=w[~t]) if pool == "new" else np.nan,
+                        "n_participants": r.n_participants,
                         "n_matched": r.n_matched, "n_comparison": r.n_comparison,
                         "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
                         "persons_in_both_groups": counts.get("persons_in_both_groups", 0)})
@@ -212,6 +222,8 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             "coverage_pct": 100 * ((lo <= g["truth"]) & (g["truth"] <= hi)).mean(),
             "significant_pct": 100 * ((hi < 0) | (lo > 0)).mean(),
             "mean_dilution": g["dilution"].mean(), "mean_expected_did": g["expected_did"].mean(),
+            "mean_expected_did_alive": g["expected_did_alive"].mean(),
+            "dead_comparison_pct": 100 * g["dead_comparison_share"].mean(),
             "coverage_itt_pct": 100 * ((lo <= g["itt_target"]) & (g["itt_target"] <= hi)).mean(),
             "mean_n_participants": g["n_participants"].mean(), "share_matched": (g["n_matched"] / g["n_participants"]).mean(),
             "mean_n_comparison": g["n_comparison"].mean(),
