@@ -4,11 +4,29 @@ Design: a matched difference-in-differences.
 
 * **Participants**: persons with a linked time-bank member account of a role in
   ``member_roles``; their join date J is the earliest ``joined_on`` of those accounts.
-* **Comparison pool**: persons with no member account at all and (``comparison_excludes_
-  programmes``, default) no programme enrolment.
-* **Pseudo join dates**: each comparison person gets a join date drawn at random (seeded by
-  ``seed``, persons in person_id order) from the eligible participants' join dates, so the
-  two groups have the same calendar spread; covariates and windows are measured at it.
+* **Comparison pool** (a sequence of target trials, one per pseudo join date: Hernán & Robins
+  2016, Am J Epidemiol 183:758; Danaei et al. 2013, Stat Methods Med Res 22:70): every person
+  draws a pseudo join date J at random (seeded by ``seed``, persons in person_id order) from the
+  eligible participants' join dates, so the two groups have the same calendar spread. They are a
+  comparison person at J when no member account of theirs, of any role, has ``joined_on`` <= J
+  and (``comparison_excludes_programmes``, default) no programme enrolment has ``started_on`` <= J.
+  Eligibility and covariates are measured at J only: whatever they do later does not decide
+  whether they are compared (the old pool, persons never a member and never enrolled, did, by
+  leaving out everyone who joins later). So a participant can also be a comparison person at an
+  earlier pseudo date (``persons_in_both_groups`` counts them): two rows of one person, and the
+  interval is clustered on person as well as matched set (the engine's ``cluster``: two-way,
+  Cameron, Gelbach & Miller 2011), as for any person in two matched sets. A person can in
+  principle be matched to their own earlier row; that is a valid comparison of two trials.
+* **Joining in the after window**: a comparison person who joins during their after window stays
+  in the comparison with all their after-window events (intention to treat for the strategy "not
+  joined by J", the usual choice in sequential trials; Danaei et al. 2013). Censoring them at
+  joining would estimate the per-protocol contrast "never joins in the year" but needs inverse
+  probability of censoring weights, as joining depends on health (Hernán & Robins 2016); it is
+  not done. The estimate is therefore "joining at J vs not having joined by J", which is nearer 0
+  than "joining vs never joining" by the effect on those who join in their after window; their
+  number is ``comparison_joined_in_after`` (asset metadata). In ``bench/validate_before_after.py``
+  (20,000 persons) about 2% of comparison persons joined in their after window, and the dilution
+  was 3% of the GP effect (docs/validation.md, "Before/after design").
 * **Windows**: before = [J - before_days, J - 1], after = [J, J + after_days - 1] (365 days
   each). A person is eligible when both windows lie inside the data window of the source
   (start = ``data_start`` or the earliest date in the source; end = min(as-of, ``data_end``
@@ -25,7 +43,7 @@ Design: a matched difference-in-differences.
   to its own mean afterwards, which biases the difference-in-differences (Daw & Hatfield
   2018, Health Serv Res 53:4138); naming it adds :data:`RTM_WARNING` to the row. Its
   mean difference is the difference-in-differences (participants' change minus matched
-  comparison's change) with a cluster-robust 95% interval (matched sets). The four group
+  comparison's change) with a 95% interval clustered on matched set and person. The four group
   rates are weighted means in the matched sample. The services share one matched sample
   (:func:`did_rows`: the people and covariates are the same for each), matched once.
 """
@@ -64,33 +82,76 @@ def _window(con, settings: ReadmissionSettings, as_of: dt.date, table: str, colu
 
 
 def pseudo_rule(settings: ReadmissionSettings) -> str:
+    """The ``pseudo_date_rule`` column: how comparison persons got their join date, and who is one at it."""
     return (f"comparison persons: a join date drawn at random (seed {settings.seed}) from the eligible participants' "
-            "join dates; covariates and windows measured at it")
+            "join dates, one per person in person_id order; in the comparison at it if they had no member account and "
+            f"{'no programme enrolment ' if settings.comparison_excludes_programmes else ''}by it (later joiners "
+            "included: intention to treat); covariates and windows measured at it")
+
+
+def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
+    """Every person once, in person_id order (``person``, 1..n): birth date, the columns ``kept``, the join date
+    as a participant (earliest ``joined_on`` of a ``member_roles`` account), the first ``joined_on`` of any account,
+    the first programme ``started_on`` (when ``comparison_excludes_programmes``) and the death date."""
+    members, persons = source(con, "timebank_members"), source(con, "persons")
+    enrol, spells = source(con, "programme_enrolments"), source(con, "hospital_spells")
+    enrolled, enrol_join = "NULL::DATE AS first_enrolled", ""
+    if s.comparison_excludes_programmes:
+        enrolled = "e.first_enrolled"
+        enrol_join = (f"LEFT JOIN (SELECT person_id, min(started_on) AS first_enrolled FROM {enrol} GROUP BY person_id) e "
+                      "USING (person_id)")
+    return f"""
+        WITH accounts AS (
+            SELECT person_id, min(joined_on) FILTER (list_contains($roles::VARCHAR[], role)) AS join_date,
+                   min(joined_on) AS first_account
+            FROM {members} WHERE person_id IS NOT NULL GROUP BY person_id
+        ), deaths AS (
+            SELECT person_id, min(discharged_on) AS died_on FROM {spells} WHERE discharge_destination = 'died'
+            GROUP BY person_id
+        )
+        SELECT row_number() OVER (ORDER BY p.person_id) AS person, p.person_id, p.birth_date{kept}, a.join_date,
+               a.first_account, {enrolled}, d.died_on
+        FROM {persons} p LEFT JOIN accounts a USING (person_id) {enrol_join} LEFT JOIN deaths d USING (person_id)"""
+
+
+def _count_sql(a: int, ok: str, died: str, eligible: str) -> str:
+    """The counts of :func:`person_frame`, in its order, over the rows ``x`` of ``_rd_candidates``."""
+    return f"""
+        SELECT count(*) FILTER (x.treated), count(*) FILTER (x.treated AND {ok}),
+               count(*) FILTER (NOT x.treated), count(*) FILTER (NOT x.treated AND {ok}),
+               count(*) FILTER ({eligible} AND {died}),
+               count(*) FILTER (NOT x.treated AND {ok} AND x.join_date <= x.index_date + {a - 1})
+        FROM _rd_candidates x"""
 
 
 def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, start, end, events_sql: str,
                  labels: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict]:
-    """The people compared, for each label the ``before_n`` and ``after_n`` counts of the events
-    ``(person_id, d, label)`` of ``events_sql`` in their windows (row for row with the people), and the
+    """The rows compared, for each label the ``before_n`` and ``after_n`` counts of the events
+    ``(person_id, d, label)`` of ``events_sql`` in their windows (row for row with the rows), and the
     counts of who was left out.
 
-    The people: participants, then comparison persons, each in person_id order, with ``treated`` and the
-    covariates of ``before_after_covariates`` and ``exact`` measured at the (pseudo) join date (age in
-    whole years, a staging.persons column, or ``prior_emergency_12m``). All is done in DuckDB but the
-    draw of the pseudo join dates (numpy's ``choice`` over the sorted join dates of the eligible
-    participants, one draw per pool person in person_id order); each person is keyed by an integer,
-    their position in that order, not the person_id, and only the columns the comparison reads come back
-    to pandas (issue 18: a frame of every person built in pandas, sent back to DuckDB to count events,
-    cost most of these steps at 1M persons)."""
+    The rows: participants at their join date, then comparison persons at their pseudo join date, each in
+    person_id order, with ``treated``, ``person`` (the person's rank in person_id order: a participant can also
+    be a comparison person at an earlier pseudo date, and the interval is clustered on it) and the covariates
+    of ``before_after_covariates`` and ``exact`` measured at the (pseudo) join date (age in whole years, a
+    staging.persons column, or ``prior_emergency_12m``). Every person draws a pseudo date (numpy's ``choice``
+    over the sorted join dates of the eligible participants, one draw per person in person_id order); they are
+    in the comparison at it when no member account of theirs (any role) has ``joined_on`` on or before it
+    and, with ``comparison_excludes_programmes``, no programme enrolment has ``started_on`` on or before it.
+    All else is done in DuckDB, and only the columns the comparison reads come back to pandas (issue 18).
+
+    Counts: ``participants_joined`` (persons with a ``member_roles`` account), ``comparison_pool`` (persons not
+    joined or enrolled by their pseudo date), each ``..._eligible`` (windows in the data, born, alive),
+    ``excluded_died`` (rows of either group whose death precedes the after window's end),
+    ``comparison_joined_in_after`` (eligible comparison persons who joined as participants within their after
+    window, kept as comparisons: intention to treat) and ``persons_in_both_groups`` (persons eligible as a
+    participant and, at an earlier pseudo date, as a comparison person)."""
     counts = {"participants_joined": 0, "participants_eligible": 0, "comparison_pool": 0, "comparison_eligible": 0,
-              "excluded_died": 0}
+              "excluded_died": 0, "comparison_joined_in_after": 0, "persons_in_both_groups": 0}
     if start is None or end is None:
         return pd.DataFrame(), {}, counts
     s = settings
     b, a = int(s.before_days), int(s.after_days)
-    members, persons = source(con, "timebank_members"), source(con, "persons")
-    enrol, spells = source(con, "programme_enrolments"), source(con, "hospital_spells")
-    no_programme = f"AND person_id NOT IN (SELECT person_id FROM {enrol})" if s.comparison_excludes_programmes else ""
     extra = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = 'persons'"
     ).fetchall() if r[0] not in PERSON_COLUMNS + _META] if table_exists(con, "staging", "persons") else []
@@ -98,53 +159,35 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     measured = {c: computed.get(c, f'x."{c}"') for c in (*MEASURED_AT_JOINING, *extra)}
     read = [c for c in dict.fromkeys([*s.before_after_covariates, *s.exact]) if c in measured]
     kept = "".join(f', p."{c}"' for c in read if c in ("sex", "area_code", "imd_decile", *extra))
-    # everyone who can be compared, in the order of the frame (pos): participants first
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _rd_candidates AS
-        WITH joiners AS (
-            SELECT person_id, min(joined_on) AS join_date FROM {members}
-            WHERE person_id IS NOT NULL AND list_contains($roles::VARCHAR[], role) GROUP BY person_id
-        ), deaths AS (
-            SELECT person_id, min(discharged_on) AS died_on FROM {spells} WHERE discharge_destination = 'died'
-            GROUP BY person_id
-        ), people AS (
-            SELECT p.person_id, p.birth_date{kept}, j.join_date, d.died_on,
-                   (j.person_id IS NOT NULL) AS treated,
-                   (j.person_id IS NULL AND p.person_id NOT IN (SELECT person_id FROM {members} WHERE person_id IS NOT NULL)
-                    {no_programme}) AS pool
-            FROM {persons} p LEFT JOIN joiners j USING (person_id) LEFT JOIN deaths d USING (person_id)
-        )
-        SELECT row_number() OVER (ORDER BY treated DESC, person_id) AS pos, * EXCLUDE (pool)
-        FROM people WHERE treated OR pool
-    """, {"roles": list(s.member_roles)})
     # eligible: both windows inside the data window, born by its start; excluded (and counted): a spell
     # records their death before the after window ends
     eligible = (f"(x.index_date - {b} >= $start::DATE AND x.index_date + {a - 1} <= $end::DATE "
                 f"AND x.birth_date <= x.index_date - {b})")
     died = f"coalesce(x.died_on < x.index_date + {a}, false)"
+    ok = f"({eligible} AND NOT {died})"
     window = {"start": start, "end": end}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rd_people AS {_people_sql(con, s, kept)}", {"roles": list(s.member_roles)})
     try:
         joined = con.execute(f"""
-            SELECT x.index_date FROM (SELECT *, join_date AS index_date FROM _rd_candidates WHERE treated) x
-            WHERE {eligible} AND NOT {died} ORDER BY x.index_date
+            SELECT x.index_date FROM (SELECT *, join_date AS index_date FROM _rd_people WHERE join_date IS NOT NULL) x
+            WHERE {ok} ORDER BY x.index_date
         """, window).df()["index_date"].to_numpy()
-        n_joined, n_pool = con.execute(
-            "SELECT count(*) FILTER (treated), count(*) FILTER (NOT treated) FROM _rd_candidates").fetchall()[0]
+        n_people = con.execute("SELECT count(*) FROM _rd_people").fetchall()[0][0]
         draws = np.empty(0, dtype=joined.dtype)
-        if len(joined) and n_pool:
-            draws = np.random.default_rng(s.seed).choice(joined, size=n_pool, replace=True)
-        # the pool persons follow the participants: the k-th of them (person_id order) has pos n_joined + k
-        con.register("_rd_draws", pd.DataFrame({"pos": n_joined + 1 + np.arange(len(draws)), "index_date": draws}))
-        indexed = f"""
-            SELECT c.*, CASE WHEN c.treated THEN c.join_date ELSE d.index_date::DATE END AS index_date
-            FROM _rd_candidates c LEFT JOIN _rd_draws d USING (pos)"""
-        row = con.execute(f"""
-            SELECT count(*) FILTER (x.treated), count(*) FILTER (x.treated AND {eligible} AND NOT {died}),
-                   count(*) FILTER (NOT x.treated), count(*) FILTER (NOT x.treated AND {eligible} AND NOT {died}),
-                   count(*) FILTER ({eligible} AND {died})
-            FROM ({indexed}) x
-        """, window).fetchall()[0]
-        counts.update(zip(counts, map(int, row)))
+        if len(joined):
+            draws = np.random.default_rng(s.seed).choice(joined, size=n_people, replace=True)
+        # the k-th person in person_id order draws the k-th date
+        con.register("_rd_draws", pd.DataFrame({"person": 1 + np.arange(len(draws)), "pseudo_date": draws}))
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _rd_candidates AS
+            SELECT row_number() OVER (ORDER BY treated DESC, person) AS pos, * FROM (
+                SELECT *, true AS treated, join_date AS index_date FROM _rd_people WHERE join_date IS NOT NULL
+                UNION ALL
+                SELECT p.*, false AS treated, d.pseudo_date::DATE AS index_date
+                FROM _rd_people p JOIN _rd_draws d USING (person)
+                WHERE coalesce(p.first_account > d.pseudo_date::DATE, true)
+                  AND coalesce(p.first_enrolled > d.pseudo_date::DATE, true))""")
+        counts.update(zip(counts, map(int, con.execute(_count_sql(a, ok, died, eligible), window).fetchall()[0])))
         if not counts["participants_eligible"] + counts["comparison_eligible"]:
             return pd.DataFrame(), {}, counts
         prior = f"""
@@ -161,14 +204,14 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
                         f"count(*) FILTER ({is_label} AND e.d >= f.index_date) AS after_{i}"]
         out = con.execute(f"""
             WITH f AS MATERIALIZED (
-                SELECT * FROM ({indexed}) x WHERE {eligible} AND NOT {died}
+                SELECT * FROM _rd_candidates x WHERE {ok}
             ), ev AS (  -- each label's events in the before and after windows, in one pass over the events
                 SELECT f.pos{"".join(", " + c for c in counted)}
                 FROM f JOIN ({events_sql}) e ON e.person_id = f.person_id
                  AND e.d BETWEEN f.index_date - {b} AND f.index_date + {a - 1}
                 GROUP BY f.pos
             )
-            SELECT x.treated::BIGINT AS treated{"".join(f', {measured[c]} AS "{c}"' for c in read)}
+            SELECT x.treated::BIGINT AS treated, x.person{"".join(f', {measured[c]} AS "{c}"' for c in read)}
                    {"".join(f", coalesce(ev.before_{i}, 0) AS before_{i}, coalesce(ev.after_{i}, 0) AS after_{i}"
                             for i in range(len(labels)))}
             FROM f x LEFT JOIN ev USING (pos){prior}
@@ -176,7 +219,9 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
         """, window).df()
     finally:
         con.execute("DROP TABLE IF EXISTS _rd_candidates")
+        con.execute("DROP TABLE IF EXISTS _rd_people")
         con.unregister("_rd_draws")
+    counts["persons_in_both_groups"] = int((out.groupby("person")["treated"].nunique() == 2).sum())
     events = {label: pd.DataFrame({"before_n": out.pop(f"before_{i}"), "after_n": out.pop(f"after_{i}")})
               for i, label in enumerate(labels)}
     return out, events, counts
@@ -190,7 +235,8 @@ def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, 
 def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
              counts: dict[str, pd.DataFrame]) -> list[dict]:
     """:func:`did_row` for several outcomes: ``counts`` maps each label to its ``before_n`` and ``after_n``,
-    row for row with ``frame``. Who is compared, and on what, does not depend on the outcome, so the
+    row for row with ``frame``, whose ``person`` column keys the person of each row (one person can be a
+    comparison row and, later, a participant row: the interval is clustered on matched set and person). Who is compared, and on what, does not depend on the outcome, so the
     participants are matched once (:func:`models.comparison.match`) and every outcome is estimated on
     that one matched sample (:func:`models.comparison.estimate`), as one call per outcome would."""
     s = settings
@@ -211,7 +257,7 @@ def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
     try:
         matched = match(f, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper,
                         ratio=s.ratio, replace=s.replace, exact=list(s.exact) or None, seed=s.seed,
-                        outcomes=[f"{label}:change" for label in counts])
+                        cluster="person", outcomes=[f"{label}:change" for label in counts])
     except ComparisonError as err:
         return [not_estimated(label, err) for label in counts]
 

@@ -176,7 +176,8 @@ class ReadmissionSettings(BaseModel):
                     "prior_emergency_12m by default: it is the before-period outcome, and matching on it makes the "
                     "difference-in-differences regress to the mean (Daw & Hatfield 2018); naming it adds a warning.")
     comparison_excludes_programmes: bool = Field(
-        True, description="Before/after comparison pool leaves out people enrolled in any programme.")
+        True, description="Before/after comparison pool leaves out, at each pseudo join date, people enrolled in a "
+                          "programme on or before it (later enrolments do not count).")
 
     @field_validator("matching_covariates", "funnel_covariates", "before_after_covariates")
     @classmethod

@@ -121,7 +121,7 @@ def test_before_after_is_not_matched_on_its_own_before_period_outcome():
     assert "prior_emergency_12m" not in ReadmissionSettings().before_after_covariates
     rng = np.random.default_rng(4)
     n = 120
-    frame = pd.DataFrame({"treated": (np.arange(n) < 40).astype(int), "age": rng.integers(30, 80, n),
+    frame = pd.DataFrame({"treated": (np.arange(n) < 40).astype(int), "person": np.arange(n), "age": rng.integers(30, 80, n),
                           "sex": rng.choice(["female", "male"], n), "imd_decile": rng.integers(1, 11, n),
                           "prior_emergency_12m": rng.poisson(1, n), "before_n": rng.poisson(1, n),
                           "after_n": rng.poisson(1, n)})

@@ -222,12 +222,61 @@ def test_before_after_writes_nothing_and_runs_read_only(tmp_path):
     assert frame.iloc[0]["did"] == pytest.approx(-1.5 * 365.25 / 365) and adm.empty and tables == 0
 
 
+def _late_joiner_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """The DiD warehouse (joiners T1, T2 on 2023-07-01, the only join date: every pseudo date is 2023-07-01; data
+    window 2022-01-01 .. 2024-12-31) and three people aged 33 then, unlike anyone there. L1 joins on 2024-03-01,
+    inside their after window [2023-07-01, 2024-06-29], too late to be an eligible participant (their own after
+    window would end after the data); GP contacts 2023-03-01 (before), 2023-09-01 and 2024-04-01 (after, the
+    second after they joined). Q1 enrols in a programme on 2023-09-01, after the pseudo date; R1 on 2023-06-30,
+    before it."""
+    con = _did_warehouse(path)
+    con.execute("""INSERT INTO staging.persons VALUES ('L1', '1990-01-01', 'female', 'E1', 5, 'f', 6, 'r'),
+        ('Q1', '1990-01-01', 'female', 'E1', 5, 'f', 7, 'r'), ('R1', '1990-01-01', 'female', 'E1', 5, 'f', 8, 'r')""")
+    con.execute("INSERT INTO staging.timebank_members VALUES ('M3', 'TB01', 'L1', 'community', '2024-03-01', NULL)")
+    con.execute("CREATE TABLE staging.programme_enrolments (person_id VARCHAR, programme_id VARCHAR, started_on DATE, "
+                "ended_on DATE)")
+    con.execute("INSERT INTO staging.programme_enrolments VALUES ('Q1', 'prog', '2023-09-01', NULL), "
+                "('R1', 'prog', '2023-06-30', NULL)")
+    con.execute("INSERT INTO staging.service_contacts VALUES ('L1', 'gp', '2023-03-01'), ('L1', 'gp', '2023-09-01'), "
+                "('L1', 'gp', '2024-04-01')")
+    return con
+
+
+def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
+    """Target-trial pool (Hernan & Robins 2016): at a pseudo join date J the comparison is everyone not yet joined
+    or enrolled by J, whatever they do later. The old pool (never a member, never enrolled) left out L1 and Q1.
+    L1 joins within their after window and stays a comparison person (intention to treat): their after-window
+    contacts count whether before or after joining, and they are counted in ``comparison_joined_in_after``."""
+    con = _late_joiner_warehouse(tmp_path / "late.duckdb")
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
+    start, end = _window(con, s, dt.date(2025, 1, 1), "staging.service_contacts", ("contact_on",))
+    frame, events, counts = person_frame(con, s, start, end, contacts, ("gp",))
+    # persons in person_id order: C1 C2 C3 L1 Q1 R1 T1 T2; T1, T2 are participants, C1-C3, L1, Q1 comparisons
+    assert list(frame["person"]) == [7, 8, 1, 2, 3, 4, 5] and list(frame["treated"]) == [1, 1, 0, 0, 0, 0, 0]
+    assert list(frame["age"]) == [40, 60, 40, 60, 80, 33, 33]
+    assert list(events["gp"]["before_n"])[5:] == [1, 0] and list(events["gp"]["after_n"])[5:] == [2, 0]
+    assert counts == {"participants_joined": 3, "participants_eligible": 2, "comparison_pool": 5,
+                      "comparison_eligible": 5, "excluded_died": 0, "comparison_joined_in_after": 1,
+                      "persons_in_both_groups": 0}
+    # without the programme rule R1 is a comparison person too
+    _, _, counts = person_frame(con, s.model_copy(update={"comparison_excludes_programmes": False}), start, end,
+                                contacts, ("gp",))
+    assert counts["comparison_eligible"] == 6
+    # the DiD: T1 and T2 still match C1 and C2 (same ages), so the estimate of test_did_by_hand stands
+    row = service_use_change(con, s, as_of=dt.date(2025, 1, 1))[0].iloc[0]
+    assert (row["n_comparison"], row["n_matched"]) == (5, 2)
+    assert row["did"] == pytest.approx(-1.5 * 365.25 / 365)
+    con.close()
+
+
 def _people_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """Who the before/after comparison takes, by hand. Contacts (of X, a person not in persons) set the data
     window to 2022-01-01 .. 2025-06-30. Participants: P1 (joined 2023-07-01) and P2 (2024-01-01; a later account
     does not count) are eligible; P3 joined 2022-06-01, so their before window starts before the data; P4 died
     2024-03-01, inside their after window. S1 is staff and E1 enrolled in a programme: neither is a participant
-    nor in the pool. The pool: C1-C6; C5 is born 2023-03-01, after any before window starts; C6 dies 2023-09-01."""
+    nor a comparison person (their account and enrolment precede any pseudo date). The pool: C1-C6 and P2 at a pseudo
+    date before they joined; C5 is born 2023-03-01, after any before window starts; C6 dies 2023-09-01."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA staging")
     con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
@@ -269,23 +318,31 @@ def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     start, end = _window(con, s, dt.date(2025, 12, 31), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp", "ae"))
     assert (start, end) == (dt.date(2022, 1, 1), dt.date(2025, 6, 30))
-    assert counts == {"participants_joined": 4, "participants_eligible": 2, "comparison_pool": 6,
-                      "comparison_eligible": 4, "excluded_died": 2}
-    # the pool's pseudo join dates, C1 to C6 in person_id order: numpy's choice (seed 0) of the eligible
-    # participants' sorted join dates gives 2024-01-01 to C1-C3 and 2023-07-01 to C4-C6
+    assert counts == {"participants_joined": 4, "participants_eligible": 2, "comparison_pool": 7,
+                      "comparison_eligible": 5, "excluded_died": 2, "comparison_joined_in_after": 1,
+                      "persons_in_both_groups": 1}
+    # every person draws a pseudo join date, in person_id order (C1-C6, E1, P1-P4, S1): numpy's choice (seed 0)
+    # of the eligible participants' sorted join dates gives 2024-01-01 to C1-C3, P3, P4, S1, 2023-07-01 to the rest
     joined = np.array(["2023-07-01", "2024-01-01"], dtype="datetime64[D]")
-    assert list(np.random.default_rng(0).choice(joined, size=6).astype(str)) == ["2024-01-01"] * 3 + ["2023-07-01"] * 3
+    assert list(np.random.default_rng(0).choice(joined, size=12).astype(str)) == (
+        ["2024-01-01"] * 3 + ["2023-07-01"] * 6 + ["2024-01-01"] * 3)
+    # in the comparison at it: C1-C6 and P2 (joins 2024-01-01, after their date 2023-07-01); not P1, P4 (joined
+    # on their date), P3, S1 (accounts before it) or E1 (enrolled before it)
     # participants first, then the comparison persons; only the columns the comparison reads
-    assert list(frame.columns) == ["treated", "age", "employment", "prior_emergency_12m"]
-    assert list(frame["treated"]) == [1, 1, 0, 0, 0, 0]
-    assert list(frame["age"]) == [63, 64, 73, 73, 73, 72]  # on the (pseudo) join date
-    assert list(frame["employment"]) == ["job of P1", "job of P2", "job of C1", "job of C2", "job of C3", "job of C4"]
-    # P1's emergency admission 2023-02-01 is within 365 days before joining, P2's 2022-12-01 is not
-    assert list(frame["prior_emergency_12m"]) == [1, 0, 0, 0, 0, 0]
+    assert list(frame.columns) == ["treated", "person", "age", "employment", "prior_emergency_12m"]
+    assert list(frame["treated"]) == [1, 1, 0, 0, 0, 0, 0]
+    assert list(frame["person"]) == [8, 9, 1, 2, 3, 4, 9]  # rank in person_id order: P2 twice
+    assert list(frame["age"]) == [63, 64, 73, 73, 73, 72, 63]  # on the (pseudo) join date
+    assert list(frame["employment"]) == ["job of P1", "job of P2", "job of C1", "job of C2", "job of C3", "job of C4",
+                                         "job of P2"]
+    # P1's emergency admission 2023-02-01 is within 365 days before joining, P2's 2022-12-01 is not, but it is
+    # within 365 days before P2's pseudo date
+    assert list(frame["prior_emergency_12m"]) == [1, 0, 0, 0, 0, 0, 1]
     # before = the 365 days before the (pseudo) join date, after = the 365 from it: P1's contact of 2022-06-30
     # is outside; C1's contact of 2023-12-31 is the day before their date, C4's within their after window
-    assert list(events["gp"]["before_n"]) == [1, 0, 1, 0, 0, 0] and list(events["gp"]["after_n"]) == [1, 0, 0, 0, 0, 1]
-    assert list(events["ae"]["before_n"]) == [0] * 6 and list(events["ae"]["after_n"]) == [1, 0, 0, 0, 0, 0]
+    assert list(events["gp"]["before_n"]) == [1, 0, 1, 0, 0, 0, 0]
+    assert list(events["gp"]["after_n"]) == [1, 0, 0, 0, 0, 1, 0]
+    assert list(events["ae"]["before_n"]) == [0] * 7 and list(events["ae"]["after_n"]) == [1, 0, 0, 0, 0, 0, 0]
     # nothing is left behind in the warehouse or the connection
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT internal AND schema_name <> 'staging'"
                        ).fetchone()[0] == 0

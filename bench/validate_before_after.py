@@ -1,0 +1,283 @@
+"""The before/after design (matched difference-in-differences) through the real pipeline code, against the
+generator's truth, with the old comparison pool and the new.
+
+    python -m bench.validate_before_after --persons 20000 --reps 10 --first-seed 5000 \
+        [--old-commit dfc97d7] [--max-minutes 15] [--out build/validate_before_after.csv]
+
+Each replication r (seed first_seed + r) runs, for two scenarios:
+
+* ``null``: ``data.generate --contacts-rr 1`` (joining changes no contact rate);
+* ``effect``: the generator's default, GP and A&E contact rates x 0.85 from the day a person first joins;
+
+the generator (``data.synthetic``), the ingest (``pipelines.ingest.stage.ingest_source``) and
+``service_use_change`` (the function the ``marts/service_use_change`` asset calls; Dagster is skipped) for GP
+and A&E, once with the comparison pool of this checkout ("new": not joined or enrolled by the pseudo join
+date, later joiners kept as comparisons, intention to treat) and once with ``models/readmission/before_after.py``
+of ``--old-commit`` ("old": never a member, never enrolled), loaded from git beside the new one. Both see the
+same warehouse, settings and seed.
+
+Truth (per person-year, the mart's unit). The generator (``data/synthetic/services.py``) gives each person a
+constant yearly rate per service (``_rates``, at the start of the data); the contacts of a person who first
+joins on day J are Poisson(rate x days / 365.25) over [start, J - 1] and Poisson(rate x rr x days / 365.25) over
+[J, last] (last = the day before death, or the end), each placed on days of its segment by the winter profile;
+a never-joiner has one segment [start, last]. So the expected count in a window W lying in segment S is
+rate_S x |S| / 365.25 x w(W) / w(S), w the summed seasonal day weights. A person's expected change at index
+date J is (E[after window] - E[before window]) x 365.25 / 365.
+
+* ``truth``: the mean over the eligible participants (the participant rows of ``person_frame``) of their
+  expected change as they joined minus their expected change had they never joined: the effect of joining vs
+  never joining on the participants. With rr = 0.85 it is close to -0.15 x their mean rate; with rr = 1 it is
+  not exactly 0, because splitting a person's contacts at J into two seasonally placed segments moves a little
+  of the expected count between windows (a generator artefact of at most a few per cent of the rate).
+* ``dilution``: the weighted mean, over the matched comparison rows of the new pool, of the same quantity for
+  them (their expected change with their real first join date, if any, minus as never-joiners): what the
+  comparison persons who join later (most within their after window) take off the estimate under intention to
+  treat. ``truth - dilution`` is what the new pool's contrast "joining at J vs not having joined by J" is
+  expected to give on its matched sample (``itt_target``). The matched sample is the one ``did_rows`` draws
+  (``models.comparison.match`` with the same arguments, deterministic). The old pool's comparison persons
+  never join: its dilution is 0.
+* ``expected_did`` (new pool only): the matched participants' mean expected change as they joined minus the
+  matched comparison rows' (weighted) mean expected change as they lived: what the estimator should give on
+  that sample if it were unbiased for it. ``expected_did - itt_target`` is the part of the bias that lies in
+  the generator (the two groups' expected changes differ without any joining, e.g. through the seasonal split
+  or deaths), the rest is the estimator's. ``expected_did_alive``: the same over the rows of people alive
+  through their after window. The generator's deaths outside hospital (55%) are in no source, so the
+  pipeline cannot leave those people out: ``dead_comparison_pct`` is the weighted share of matched comparison
+  rows whose person dies before their after window ends (participants are alive on their join date).
+
+The people are mapped from the warehouse's pseudonyms to the generator's rows by the same HMAC as the ingest,
+and the generator's people are rebuilt from the seed (``simulate_people``). Writes one CSV row per replication,
+scenario, service and pool, and prints the Markdown table for docs/validation.md (section "Before/after
+design").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import hmac
+import importlib.util
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data.synthetic import Config, Effects, generate
+from data.synthetic.common import NEVER, Calendar, stream, to_day
+from data.synthetic.people import simulate_people
+from data.synthetic.services import SERVICES as GEN_SERVICES
+from data.synthetic.services import _rates
+from models.comparison import match
+from models.readmission import ReadmissionSettings
+from models.readmission import before_after as new_pool
+from models.readmission.before_after import _window, person_frame
+from pipelines.ingest.stage import ingest_source
+
+KEY = b"validate-before-after-key-0123456789"
+SOURCES = ("persons", "timebank_members", "programme_enrolments", "hospital_spells", "service_contacts")
+SERVICES = ("gp", "ae", "mental_health", "social_care")  # the generator changes gp and ae on joining, not the others
+AFFECTED = {"gp": "winter", "ae": "winter"}  # service -> seasonal profile of its contact days (services.py)
+SCENARIOS = {"null": Effects(contacts_rr=1.0), "effect": Effects()}
+SETTINGS = ReadmissionSettings(services=SERVICES)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def old_pool(commit: str):
+    """``models/readmission/before_after.py`` of ``commit``, imported as a sibling of the current module."""
+    text = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:models/readmission/before_after.py"],
+                          check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "before_after_old.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("models.readmission.before_after_old", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def expected_change(cal: Calendar, profile: str, rate: np.ndarray, rr: float, join: np.ndarray, last: np.ndarray,
+                    index: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Expected change (after - before) per person-year at ``index`` of people with yearly ``rate`` of a service
+    whose contact days follow the seasonal ``profile``, first joining on ``join`` (NEVER: never) and in the data
+    until ``last``, as the generator draws their contacts (see the module docstring)."""
+    cum = cal._cum[profile]
+
+    def w(lo, hi):  # summed day weights of [lo, hi] within the data, 0 when empty
+        lo, hi = np.clip(lo, cal.start, cal.end + 1), np.clip(hi, cal.start - 1, cal.end)
+        return np.where(hi >= lo, cum[hi + 1 - cal.start] - cum[lo - cal.start], 0.0)
+
+    segments = ((cal.start, np.minimum(join - 1, last), 1.0), (np.maximum(join, cal.start), last, rr))
+
+    def count(a, b):
+        total = 0.0
+        for lo, hi, factor in segments:
+            lo = np.broadcast_to(lo, a.shape)
+            share = w(np.maximum(lo, a), np.minimum(hi, b)) / np.where(hi >= lo, w(lo, hi), 1.0)
+            total = total + factor * rate * np.maximum(hi - lo + 1, 0) / 365.25 * share
+        return total
+
+    return (count(index, index + after - 1) - count(index - before, index - 1)) * 365.25 / after
+
+
+def person_truth(con, cfg: Config, rr: float) -> dict[str, np.ndarray]:
+    """For every person of the new pool's frame (rows of ``person_frame``): ``treated``, and per service their
+    expected change as they (will) join minus as never-joiners, at their (pseudo) join date."""
+    s = SETTINGS
+    start, end = _window(con, s, dt.date.fromisoformat(cfg.end), "staging.service_contacts", ("contact_on",))
+    events = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
+    frame, _, counts = person_frame(con, s, start, end, events, SERVICES)
+    ids = con.execute("SELECT person_id FROM staging.persons ORDER BY person_id").df()["person_id"]
+    width = max(7, len(str(cfg.persons)))
+    row_of = {hmac.new(KEY, f"P{g + 1:0{width}d}".encode(), hashlib.sha256).hexdigest(): g for g in range(cfg.persons)}
+    gen = ids.map(row_of).to_numpy()  # rank - 1 -> generator row
+    joins = con.execute(
+        "SELECT person_id, min(joined_on) AS j FROM staging.timebank_members WHERE person_id IS NOT NULL "
+        "AND list_contains($roles::VARCHAR[], role) GROUP BY person_id", {"roles": list(s.member_roles)}).df()
+    first = ids.map(dict(zip(joins["person_id"], joins["j"]))).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    first = np.where(ids.isin(joins["person_id"]).to_numpy(), first, NEVER)
+    # the new pool's draw, reproduced: one date per person in person_id order from the eligible joiners' dates
+    treated = frame["treated"].to_numpy() == 1
+    k = frame["person"].to_numpy() - 1
+    joined = np.sort(first[k[treated]]).astype("datetime64[D]")
+    draws = np.random.default_rng(s.seed).choice(joined, size=len(ids)).astype(np.int64)
+    index = np.where(treated, first[k], draws[k])
+    cal = Calendar(to_day(cfg.start), to_day(cfg.end))
+    people = simulate_people(cfg.persons, cal.start, cal.end, stream(cfg.seed, "people"))
+    g = gen[k]
+    rates = _rates(people, g, cal.start, np.zeros(people.n, dtype=bool))  # service users' x6 is mental health's only
+    last = np.minimum(people.death[g] - 1, cal.end)
+    effect, factual = {}, {}
+    for v in SERVICES:
+        rate, profile, r = rates[:, GEN_SERVICES.index(v)], AFFECTED.get(v, "flat"), rr if v in AFFECTED else 1.0
+        args = (s.before_days, s.after_days)
+        factual[v] = expected_change(cal, profile, rate, r, first[k], last, index, *args)
+        effect[v] = factual[v] - expected_change(cal, profile, rate, r, np.full(len(k), NEVER), last, index, *args)
+    in_after = (~treated) & (first[k] <= index + s.after_days - 1)
+    assert int(in_after.sum()) == counts["comparison_joined_in_after"], "the reproduced draw disagrees"
+    alive = last >= index + s.after_days - 1  # in the data through the after window (most deaths are not)
+    return {"treated": treated, "weight": matched_weights(frame, s), "effect": effect, "factual": factual,
+            "alive": alive}
+
+
+def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
+    """Each frame row's weight in the new pool's matched sample (0 if not in it): ``did_rows``'s call of
+    :func:`models.comparison.match`, whose draw is deterministic."""
+    md = match(frame, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper, ratio=s.ratio,
+               replace=s.replace, exact=list(s.exact) or None, seed=s.seed, cluster="person").matched_data
+    return np.bincount(md["_row"].to_numpy(), weights=md["_weight"].to_numpy(), minlength=len(frame))
+
+
+def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Config(persons=persons, seed=seed, out=Path(tmp) / "in", effects=SCENARIOS[scenario])
+        truth = generate(cfg)
+        as_of = dt.date.fromisoformat(truth["end"])
+        con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
+        try:
+            for source in SOURCES:
+                ingest_source(con, source, cfg.out, run_id="bench", as_of=as_of, key=KEY)
+            who = person_truth(con, cfg, SCENARIOS[scenario].contacts_rr)
+            rows = []
+            for pool, module in pools.items():
+                frame, counts = module.service_use_change(con, SETTINGS, as_of=as_of)
+                for r in frame.itertuples(index=False):
+                    t, w, eff, fact = who["treated"], who["weight"], who["effect"][r.service], who["factual"][r.service]
+                    truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
+                    dilution = np.average(eff[~t], weights=w[~t]) if pool == "new" else 0.0
+                    expected = np.average(fact[t], weights=w[t]) - np.average(fact[~t], weights=w[~t])
+                    a = who["alive"]
+                    alive = np.average(fact[t & a], weights=w[t & a]) - np.average(fact[~t & a], weights=w[~t & a])
+                    rows.append({
+                        "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
+                        "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
+                        "dilution": dilution, "itt_target": truth - dilution,
+                        "expected_did": expected if pool == "new" else np.nan,
+                        "expected_did_alive": alive if pool == "new" else np.nan,
+                        "dead_comparison_share": np.average(~a[~t], weights=w[~t]) if pool == "new" else np.nan,
+                        "n_participants": r.n_participants,
+                        "n_matched": r.n_matched, "n_comparison": r.n_comparison,
+                        "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
+                        "persons_in_both_groups": counts.get("persons_in_both_groups", 0)})
+        finally:
+            con.close()
+    return rows
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    ok = df[df["status"] == "estimated"]
+    out = []
+    for (scenario, service, pool), g in ok.groupby(["scenario", "service", "pool"], sort=False):
+        est, lo, hi = g["estimate"], g["ci_low"], g["ci_high"]
+        out.append({
+            "scenario": scenario, "service": service, "pool": pool, "reps": len(g),
+            "mean_truth": g["truth"].mean(), "mean_estimate": est.mean(), "bias": (est - g["truth"]).mean(),
+            "empirical_se": est.std(ddof=1) if len(g) > 1 else np.nan, "mean_ci_width": (hi - lo).mean(),
+            "coverage_pct": 100 * ((lo <= g["truth"]) & (g["truth"] <= hi)).mean(),
+            "significant_pct": 100 * ((hi < 0) | (lo > 0)).mean(),
+            "mean_dilution": g["dilution"].mean(), "mean_expected_did": g["expected_did"].mean(),
+            "mean_expected_did_alive": g["expected_did_alive"].mean(),
+            "dead_comparison_pct": 100 * g["dead_comparison_share"].mean(),
+            "coverage_itt_pct": 100 * ((lo <= g["itt_target"]) & (g["itt_target"] <= hi)).mean(),
+            "mean_n_participants": g["n_participants"].mean(), "share_matched": (g["n_matched"] / g["n_participants"]).mean(),
+            "mean_n_comparison": g["n_comparison"].mean(),
+            "mean_joined_in_after": g["comparison_joined_in_after"].mean() if pool == "new" else np.nan,
+            "failures": int(((df["status"] != "estimated") & (df["scenario"] == scenario) & (df["service"] == service)
+                             & (df["pool"] == pool)).sum()),
+        })
+    return pd.DataFrame(out)
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    cols = list(summary.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in summary.itertuples(index=False):
+        cells = []
+        for c, v in zip(cols, r):
+            if isinstance(v, float):
+                cells.append("–" if np.isnan(v) else f"{v:.1f}" if c.endswith("pct") or c.startswith("mean_n")
+                             or c == "mean_joined_in_after" else f"{v:.3f}" if c == "share_matched" else f"{v:+.4f}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.validate_before_after", description=__doc__.splitlines()[0])
+    ap.add_argument("--persons", type=int, default=20000)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=5000)
+    ap.add_argument("--old-commit", default="dfc97d7", help="commit whose before_after.py is the old pool")
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
+    ap.add_argument("--out", type=Path, default=Path("build/validate_before_after.csv"))
+    a = ap.parse_args(argv)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    pools = {"old": old_pool(a.old_commit), "new": new_pool}
+    t0 = time.perf_counter()
+    rows: list[dict] = []
+    done = 0
+    for r in range(a.reps):
+        if a.max_minutes is not None and time.perf_counter() - t0 > 60 * a.max_minutes:
+            break
+        for scenario in SCENARIOS:
+            rows += replicate(scenario, a.first_seed + r, a.persons, pools)
+        done += 1
+        pd.DataFrame(rows).to_csv(a.out, index=False)
+        print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)
+    summary = summarise(pd.DataFrame(rows))
+    summary.to_csv(a.out.with_name(a.out.stem + "_summary.csv"), index=False)
+    print(f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-{a.first_seed + done - 1}), "
+          f"{time.perf_counter() - t0:.0f} s, {dt.date.today()}, Python {platform.python_version()}\n")
+    print(markdown(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
