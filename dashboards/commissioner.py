@@ -103,7 +103,8 @@ def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filte
         cells.append(f"<div class='tile' id='tile-{key}' role='group' aria-label='{html.escape(label, quote=True)}'>"
                      f"{first.html}</div>")
     return Section("Headline figures", "Six headline figures, each with its 95% interval (where it is an estimate), its n and "
-                   "what it is compared with: ✓ better, ✗ worse, ≈ similar to the benchmark named on the tile.",
+                   "what it is compared with: ✓ better, ✗ worse or ? inconclusive (the interval includes no difference) "
+                   "against the comparison named on the tile.",
                    html=f"<div class='tiles'>{''.join(cells)}</div>", blocks=blocks,
                    responds="Each tile says which filters it follows.")
 

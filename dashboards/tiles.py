@@ -1,9 +1,14 @@
 """Headline tiles: a value, its 95% interval and n, and a RAG judgement told by symbol and words.
 
 RAG follows OHID Fingertips: compared with a benchmark using 95% intervals, "better" or
-"worse" only when the interval excludes the benchmark, otherwise "similar". The judgement is
-written out and carries a symbol that does not point (✓ better, ✗ worse, ≈ similar), so a
-"worse" ratio below 1:1 is never drawn as an arrow going up, and colour is never the only cue.
+"worse" only when the interval excludes the benchmark, otherwise "similar" (the key). That
+third judgement is written "Inconclusive", the word of the Justice Data Lab that the pages'
+sentences use: every benchmark here is a comparison group, and an interval that includes no
+difference says the data cannot tell, not that the groups are alike (Altman & Bland 1995,
+"Absence of evidence is not evidence of absence", BMJ 311:485); "≈ Similar" beside
+"inconclusive" said both. The judgement is written out and carries a symbol that does not
+point (✓ better, ✗ worse, ? inconclusive), so a "worse" ratio below 1:1 is never drawn as an
+arrow going up, and colour is never the only cue.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import html
 from dashboards.labels import pct
 
 RAG = {"better": ("✓", "rag-better", "Better"), "worse": ("✗", "rag-worse", "Worse"),
-       "similar": ("≈", "rag-similar", "Similar"), "none": ("–", "rag-similar", "Not compared")}
+       "similar": ("?", "rag-similar", "Inconclusive"), "none": ("–", "rag-similar", "Not compared")}
 
 __all__ = ["RAG", "judge", "pct", "summary", "tile"]
 

@@ -297,7 +297,7 @@ def sections(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> list[
                 note="Wording follows the Justice Data Lab: a result is a reduction or an increase only when its 95% "
                      "interval excludes no difference; otherwise it is inconclusive."),
         Section(title, "Each outcome's difference from its comparison with its 95% interval, on its own scale and turned so "
-                "that better is to the right (Fingertips spine style; where fewer is better the axis runs from + to −): ✓ better, ✗ worse, ≈ similar (the interval crosses "
-                "the comparison line).",
+                "that better is to the right (Fingertips spine style; where fewer is better the axis runs from + to −): ✓ better, ✗ worse, ? inconclusive (the "
+                "interval crosses the comparison line).",
                 figure=spine(frame, title), responds="Not filtered."),
     ]

@@ -282,6 +282,25 @@ def test_each_verdict_on_the_first_screen_gives_its_published_n():
     assert "Social return on investment</p>" in listed
 
 
+def test_an_interval_including_no_difference_is_called_inconclusive_everywhere():
+    """The verdict's badge and the tile read "≈ Similar" beside a sentence saying "inconclusive" (participants 7.4%,
+    comparison 10.2%, -6.9 to +1.3 points): "similar" claimed the groups alike where the data cannot tell."""
+    from dashboards import wording
+    from dashboards.tiles import tile
+    from dashboards.verdicts import COLUMNS, _list, spine
+
+    row = {c: None for c in COLUMNS} | {"outcome": "30-day emergency readmission", "n_matched": 310, "rag": "similar",
+                                        "sentence": "s", "design": "", "analysis_role": None}
+    listed = _list(pd.DataFrame([row]))
+    shown = tile("30-day emergency readmission", "7.4%", "difference -2.8 points", "n ≈ 310", "similar",
+                 "matched comparison 10.2%")
+    legend = spine(pd.DataFrame([row | {"difference": -2.8, "ci_low": -6.9, "ci_high": 1.3, "unit": "points"}]), "s")
+    assert "? Inconclusive</span>" in listed and "? Inconclusive: matched comparison 10.2%" in shown
+    assert legend.data[0].name == "Inconclusive"
+    assert wording.direction("similar", "a reduction", "an increase") == "inconclusive"
+    assert "Similar" not in listed + shown
+
+
 def test_the_commissioner_page_says_what_its_words_mean():
     """IMD, percentage points, the 95% interval and the * were used on the page and explained nowhere on it."""
     from dashboards import glossary
