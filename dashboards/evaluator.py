@@ -21,7 +21,7 @@ from dashboards import charts, coverage, diagnostics_sections, glossary, labels,
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
-from dashboards.labels import plural
+from dashboards.labels import heading, plural
 from dashboards.marts import demo_run, read, unavailable
 from dashboards.page import PALETTE, Page, Section
 from dashboards.windows import read_windows
@@ -140,15 +140,15 @@ def km_section(survival: pd.DataFrame | None, rule: DisclosureRule, design: str 
                    f"95% bands; {len(rows) - len(curves)} not drawn. Each curve is recomputed from counts rounded so that "
                    f"every step holds {step} events (the first {step - step // 2}; OpenSAFELY's method), so that no step "
                    f"is one person's reoffence; it is drawn for a group of at least {KM_MIN_STEPS * step} people, while "
-                   f"{2 * step} or more are at risk (to_day: its last day; the end values are on it). The rounding can "
+                   f"{2 * step} or more are at risk ({heading('to_day')}: its last day; the end values are on it). The rounding can "
                    f"move a curve's end by up to {step // 2} events{shift}: read the curves for their shape, and the "
                    "matched difference from 'What you can and cannot say'.",
                    figure=charts.km(drawn, title, KM_DAYS_SINCE.get(design, KM_DAYS_SINCE["risk_set"])) if curves
                    else charts.no_data(title, "No group is large enough to draw."),
                    table=table, csv_name="evaluator-km.csv", collapsed=True,
-                   note="events: every event in follow-up, rounded to the nearest "
-                        f"{rule.round_to}; events_on_curve: those before to_day as the curve counts them (cumulative "
-                        f"counts moved to the middle of a step of {step}).")
+                   note=f"{heading('events')}: every event in follow-up, rounded to the nearest {rule.round_to}; "
+                        f"{heading('events_on_curve')}: those before {heading('to_day')} as the curve counts them "
+                        f"(cumulative counts moved to the middle of a step of {step}).")
 
 
 def _design(effects: pd.DataFrame | None) -> str | None:

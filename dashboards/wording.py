@@ -16,6 +16,7 @@ from dashboards.tiles import judge
 from dashboards.windows import NHS_MOJ, Windows
 
 from models.disclosure import DisclosureRule
+from models.time_zero import covariate_words
 
 COLUMNS = ["result", "verdict", "n_matched", "what you can say", "what you cannot say", "design", "analysis role"]
 NO_DESIGN = "design not recorded"
@@ -44,7 +45,8 @@ def rate_difference_sentence(estimate: float, low: float, high: float) -> str:
 def _cautions(published_n: int, smd: float | None, covariates: str) -> str:
     """What the reader cannot say. The Justice Data Lab's minimum is judged on the published (rounded) count, so the
     caution cannot tell the reader on which side of 60 a count shown as "60" lies."""
-    words = [f"You cannot say the programme caused the difference: matching balances only what was measured ({covariates})."]
+    measured = covariate_words([c.strip() for c in str(covariates).split(",") if c.strip()])
+    words = [f"You cannot say the programme caused the difference: matching balances only what was measured ({measured})."]
     if not pd.isna(smd) and smd > 0.1:  # no figure: the largest may be a column too rare to publish (evaluator page)
         words.append("Balance was not reached on every covariate (an |SMD| above 0.1 after matching).")
     if published_n <= JDL_MINIMUM:

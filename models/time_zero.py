@@ -123,14 +123,17 @@ class DesignWords:
     first_day: str  # exposure_window: when follow-up starts
 
 
-#: Covariates in a design sentence's words, where the name with spaces is not them ("imd decile", "prior emergency 12m").
-COVARIATE_WORDS = {"imd_decile": "IMD decile", "prior_emergency_12m": "prior emergency admissions"}
+#: Covariates in a design sentence's words, where the name with spaces is not them ("imd decile", "prior emergency 12m",
+#: the well-being comparison's "pre change").
+COVARIATE_WORDS = {"imd_decile": "IMD decile", "prior_emergency_12m": "prior emergency admissions",
+                   "baseline": "baseline score", "months_from_first_reading": "time since their first reading",
+                   "months_between": "months between readings", "star_version": "instrument",
+                   "pre_change": "the change from the reading before the baseline"}
 
 
-def covariate_words(covariates: list[str], own: dict[str, str] | None = None) -> str:
-    """The covariates as a design sentence lists them: 'age, sex, IMD decile'; ``own``: an outcome's own words."""
-    words = {**COVARIATE_WORDS, **(own or {})}
-    return ", ".join(words.get(c, c.replace("_", " ")) for c in covariates)
+def covariate_words(covariates: list[str]) -> str:
+    """The covariates as a design sentence lists them: 'age, sex, IMD decile'."""
+    return ", ".join(COVARIATE_WORDS.get(c, c.replace("_", " ")) for c in covariates)
 
 
 def design_sentence(design: str, words: DesignWords, *, on: str, end: int, landmark_day: int, grace_days: int,

@@ -247,9 +247,7 @@ def _estimate(m, outcome: str, outcome_type: str, notes=()):
 
 def design_sentence(settings: WellbeingSettings, covariates: list[str]) -> str:
     """One plain sentence: when follow-up starts and who the comparison people are (contract 2 of the brief)."""
-    on = covariate_words(covariates, {"baseline": "baseline score", "months_from_first_reading": "time since their first reading",
-                                      "months_between": "months between readings", "star_version": "instrument",
-                                      "pre_change": "the change from the reading before the baseline"})
+    on = covariate_words(covariates)
     if settings.design == "joined_by_last_reading":
         return ("Benchmark only, biased: follow-up runs from each person's first reading to their last; participants "
                 "are everyone who joined by their last reading, compared with everyone else, matched on " + on + ".")

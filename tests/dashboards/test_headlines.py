@@ -301,6 +301,19 @@ def test_an_interval_including_no_difference_is_called_inconclusive_everywhere()
     assert "Similar" not in listed + shown
 
 
+def test_what_you_cannot_say_names_the_covariates_as_the_design_sentence_does():
+    """The evaluator's caution listed 'baseline, Pre Change, age, Months From First Reading' (field names, title-cased
+    on the page) where the design sentence beside it reads 'baseline score, the change from the reading before the
+    baseline, age, time since their first reading'."""
+    from dashboards.wording import statement
+
+    row = statement("Well-being change: Recovery Star / Mean of areas", "inconclusive", 40, "Mean change", "0.10", "0.05",
+                    (0.05, -0.2, 0.3), "points", 0.05, "baseline, pre_change, age, months_from_first_reading, imd_decile",
+                    DisclosureRule())
+    assert ("matching balances only what was measured (baseline score, the change from the reading before the baseline, "
+            "age, time since their first reading, IMD decile)") in row["what you cannot say"]
+
+
 def test_the_commissioner_page_says_what_its_words_mean():
     """IMD, percentage points, the 95% interval and the * were used on the page and explained nowhere on it."""
     from dashboards import glossary
