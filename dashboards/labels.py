@@ -31,7 +31,12 @@ NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admission
          "n_improved": "n improved", "pct_improved": "% improved", "not_future": "Not in the future",
          "duplicate_row": "Duplicate row", "unknown_reference": "Unknown reference", "ph_violated": "PH violated",
          "at_least_one_area": "At least one area",
-         "no_participation": "No participation"}
+         "no_participation": "No participation", "pre_change": "Change before the baseline",
+         "months_from_first_reading": "Months from first reading", "months_between": "Months between readings",
+         "star_version": "Star version"}
+#: A model's design column for one level of a covariate, as patsy and the engine name it ('sex[male]',
+#: 'event_type[T.community_sentence]'): written 'sex: male', 'Event type: community sentence'.
+TERM = re.compile(r"(?<![\w./-])([A-Za-z][A-Za-z0-9_]*)\[(?:T\.)?([^\[\]]+)\]")
 #: Words of column headings that are abbreviations.
 HEADING_WORDS = {"ci": "95% CI", "smd": "SMD", "vr": "variance ratio", "sd": "SD", "se": "SE", "pv": "PV", "npv": "NPV",
                  "sroi": "SROI", "id": "ID", "pct": "%", "ph": "PH", "km": "KM", "imd": "IMD", "998": "99.8%",
@@ -44,10 +49,17 @@ TIMEBANK_PROGRAMME = re.compile(r"(?<![\w./-])timebank:(\w+)")
 
 def words(text: str) -> str:
     """Every snake_case token in ``text`` in words: a name from ``NAMES``, else title case
-    ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas'), and a time bank's
-    programme label in words ('reoffending: timebank:TB01' -> 'reoffending: Time bank TB01')."""
+    ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas'), a time bank's
+    programme label in words ('reoffending: timebank:TB01' -> 'reoffending: Time bank TB01') and a covariate level's
+    design column ('event_type[community_sentence]' -> 'Event type: community sentence', :data:`TERM`)."""
     text = TIMEBANK_PROGRAMME.sub(r"Time bank \1", str(text))
-    return SNAKE.sub(lambda m: NAMES.get(m.group(0), title(m.group(0))), text)
+    text = TERM.sub(lambda m: f"{_name(m.group(1))}: {m.group(2).replace('_', ' ')}", text)
+    return SNAKE.sub(lambda m: _name(m.group(0)), text)
+
+
+def _name(token: str) -> str:
+    """One name in words: :data:`NAMES`, else a snake_case token in title case, else as it is ('sex', 'age')."""
+    return NAMES.get(token, title(token) if "_" in token else token)
 
 
 #: Columns whose heading is not their name in words: the words a commissioner uses for what they hold (the CSVs keep

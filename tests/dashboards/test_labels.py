@@ -119,3 +119,15 @@ def test_a_programme_label_is_written_one_way():
 def test_no_page_shows_a_time_banks_programme_label_as_the_marts_write_it(site, name):
     text = page_text(site / name)
     assert [s[:80] for kind in ("text", "variants", "charts") for s in text[kind] if "timebank:" in s] == []
+
+
+def test_a_covariate_levels_design_column_is_written_in_words():
+    """The balance chart and the Cox table read 'sex[male]', 'Event type[Community Sentence]', 'Pre Change' and
+    'Months From First Reading': the model's column names, title-cased."""
+    from dashboards.labels import words
+
+    assert words("sex[male]") == "sex: male"
+    assert words("event_type[community_sentence]") == "Event type: community sentence"
+    assert words("imd_decile[T.3]") == "IMD decile: 3"
+    assert words("pre_change, months_from_first_reading") == "Change before the baseline, Months from first reading"
+    assert words("[rule: required]") == "[rule: required]"
