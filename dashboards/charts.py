@@ -202,7 +202,8 @@ def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
                             marker_color=PALETTE[1]))
     figure.add_trace(go.Bar(y=labels, x=rows["ratio_high"] - base, base=base, orientation="h", name="ratio at the high end",
                             marker_color=PALETTE[0], marker_pattern=pattern(1)))
-    figure.add_vline(x=base, line_color="#000", annotation_text=f"base {base:.2f}")
+    # above the plot, where no bar is: inside it, the label sat on the widest bar (drawn first, at the top)
+    figure.add_vline(x=base, line_color="#000", annotation_text=f"base {base:.2f}", annotation_position="top")
     lo = float(min(rows["ratio_low"].min(), rows["ratio_high"].min(), base))
     hi = float(max(rows["ratio_low"].max(), rows["ratio_high"].max(), base))
     pad = max(hi - lo, abs(base) * 0.05, 1e-3) * 0.1

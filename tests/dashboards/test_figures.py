@@ -85,6 +85,14 @@ def test_bar_series_after_the_first_have_their_own_fill_pattern():
     assert len({charts.pattern(i)["shape"] for i in range(len(charts.PATTERNS))}) == len(charts.PATTERNS)
 
 
+def test_the_tornados_base_label_sits_above_the_bars():
+    """'base 0.14' was drawn inside the plot at its top, on the widest bar (the first row)."""
+    tornado = charts.tornado(pd.DataFrame({"outcome": ["a", "b"], "assumption": ["q", "d"], "ratio_low": [0.11, 0.13],
+                                           "ratio_high": [0.16, 0.14]}), 0.135, "SROI")
+    [base] = [a for a in tornado.layout.annotations if a.text.startswith("base")]
+    assert (base.yref, base.y, base.yanchor) == ("y domain", 1, "bottom")
+
+
 def test_a_funnel_unit_beyond_its_95_limit_only_is_not_drawn_as_within():
     """RXX03 (ratio 1.311 above its upper 95% limit 1.289, within 99.8%) was drawn in 'unit within the limits'."""
     units = pd.DataFrame({"unit": ["A", "B", "C"], "expected": [10.0, 20.0, 30.0], "ratio": [1.0, 1.31, 2.5],
