@@ -41,9 +41,10 @@ date J is (E[after window] - E[before window]) x 365.25 / 365.
   that sample if it were unbiased for it. ``expected_did - itt_target`` is the part of the bias that lies in
   the generator (the two groups' expected changes differ without any joining, e.g. through the seasonal split
   or deaths), the rest is the estimator's. ``expected_did_alive``: the same over the rows of people alive
-  through their after window. The generator's deaths outside hospital (55%) are in no source, so the
-  pipeline cannot leave those people out: ``dead_comparison_pct`` is the weighted share of matched comparison
-  rows whose person dies before their after window ends (participants are alive on their join date).
+  through their after window. ``dead_comparison_pct`` is the weighted share of matched comparison rows whose
+  person dies before their after window ends (participants are alive on their join date): 55% of the
+  generator's deaths are outside hospital, which only the persons file's ``died_on`` records, so it is 0 for a
+  pool that reads ``died_on`` and about 6% for one that reads the spells only (``--old-commit`` before it).
 
 The people are mapped from the warehouse's pseudonyms to the generator's rows by the same HMAC as the ingest,
 and the generator's people are rebuilt from the seed (``simulate_people``). Writes one CSV row per replication,

@@ -22,6 +22,8 @@ Table-level rules live in each model's ``Config.metadata``:
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -46,9 +48,14 @@ class Persons(pa.DataFrameModel):
     sex: Series[str] = pa.Field(isin=SEXES, description="Sex as recorded.")
     area_code: Series[str] = pa.Field(nullable=True, description="Area of residence (e.g. ONS local authority or LSOA code).")
     imd_decile: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 10}, nullable=True, description="Index of Multiple Deprivation decile, 1 = most deprived.")
+    died_on: Optional[Series[pd.Timestamp]] = pa.Field(nullable=True, metadata=EVENT_DATE, description="Date of death, where the extract links one (e.g. ONS death registrations); empty when alive or not known. Hospital spells record only deaths in hospital; a comparison person who died elsewhere looks like one who stopped using services. Never a covariate: it is recorded after the fact.")
 
     class Config:
-        metadata = {"key": "person_id", "extra_columns": "keep"}
+        metadata = {"key": "person_id", "extra_columns": "keep", "order": [("birth_date", "died_on")]}
+
+
+#: Columns of ``persons`` recorded after the fact: never a covariate, whatever a settings file names.
+RECORDED_AFTER = ("died_on",)
 
 
 class TimebankMembers(pa.DataFrameModel):

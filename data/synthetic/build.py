@@ -49,7 +49,8 @@ def generate(cfg: Config, log=None) -> dict:
     people = simulate_people(cfg.persons, start, end, stream(seed, "people"))
     rows["persons"] = w.write(out, "persons", fmt, {
         "person_id": pid(np.arange(people.n)), "birth_date": w.dates(people.birth), "sex": w.labels(SEXES, people.sex),
-        "area_code": w.labels(AREAS, people.area), "imd_decile": people.imd, "prior_convictions": people.prior_convictions,
+        "area_code": w.labels(AREAS, people.area), "imd_decile": people.imd, "died_on": w.dates(people.death),
+        "prior_convictions": people.prior_convictions,
         "employment": w.labels(EMPLOYMENT, people.employment), "marital_status": w.labels(MARITAL, people.marital),
         "long_term_condition": people.ltc})
     say("persons", time.perf_counter() - t0)

@@ -21,7 +21,7 @@ from .common import NEVER
 STR, DATE, BOOL, INT, FLOAT = pa.string(), pa.date32(), pa.bool_(), pa.int64(), pa.float64()
 SCHEMAS = {
     "persons": [("person_id", STR), ("birth_date", DATE), ("sex", STR), ("area_code", STR), ("imd_decile", INT),
-                ("prior_convictions", INT), ("employment", STR), ("marital_status", STR), ("long_term_condition", BOOL)],
+                ("died_on", DATE), ("prior_convictions", INT), ("employment", STR), ("marital_status", STR), ("long_term_condition", BOOL)],
     "timebank_members": [("member_id", STR), ("timebank_id", STR), ("person_id", STR), ("role", STR),
                          ("joined_on", DATE), ("left_on", DATE)],
     "timebank_exchanges": [("exchange_id", STR), ("timebank_id", STR), ("giver_id", STR), ("receiver_id", STR),

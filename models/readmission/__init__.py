@@ -22,6 +22,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from schemas.raw import RECORDED_AFTER
+
 from .avoided import avoided
 from .before_after import admissions_before_after, service_use_change
 from .effects import readmission_effects, run_comparison
@@ -40,7 +42,7 @@ from .spells import (
 )
 from .tables import TABLES
 
-_PERSON_BASE = ("person_id", "birth_date", "sex", "area_code", "imd_decile", "source_file", "source_line", "run_id")
+_PERSON_BASE = ("person_id", "birth_date", "sex", "area_code", "imd_decile", *RECORDED_AFTER, "source_file", "source_line", "run_id")
 
 
 def discharges_frame(con: duckdb.DuckDBPyConnection, full_follow_up: bool = True, columns=None,

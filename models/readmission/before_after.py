@@ -31,8 +31,12 @@ Design: a matched difference-in-differences.
   each). A person is eligible when both windows lie inside the data window of the source
   (start = ``data_start`` or the earliest date in the source; end = min(as-of, ``data_end``
   or the latest date in the source)), they are born by the start of the before window, and
-  no hospital spell records their death before the after window ends (people who die
-  within it are excluded from both groups alike, and counted).
+  they did not die before the after window ends (people who die within it are excluded from
+  both groups alike, and counted): the death is the persons file's ``died_on`` where the
+  extract links one (e.g. ONS death registrations), else a hospital spell ending in death.
+  Without ``died_on`` a comparison person who dies at home stays in, their after-window
+  contacts missing, which understates a reduction (by 3.6% of the GP effect in
+  ``bench/validate_before_after.py``; docs/validation.md, "Dates of death from the persons file").
 * **Outcome**: change = after rate - before rate, per person-year (count / (days/365.25)).
   Emergency admissions are continuous spells whose first spell is an emergency admission
   (core.continuous_spells); contacts are service_contacts rows of the service.
@@ -57,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate, match
+from schemas.raw import RECORDED_AFTER
 
 from .settings import ReadmissionSettings
 from .spells import age_sql, continuous_spells, source, table_exists
@@ -65,7 +70,7 @@ from .tables import READMISSION_BEFORE_AFTER, SERVICE_USE_CHANGE, empty_frame
 YEAR = 365.25
 RTM_WARNING = ("matched on prior_emergency_12m, the before-period outcome: regression to the mean can bias the "
                "difference-in-differences (Daw & Hatfield 2018)")
-PERSON_COLUMNS = ("person_id", "birth_date", "sex", "area_code", "imd_decile")
+PERSON_COLUMNS = ("person_id", "birth_date", "sex", "area_code", "imd_decile", *RECORDED_AFTER)
 #: What the comparison measures of a person at the (pseudo) join date, besides the further columns of staging.persons.
 MEASURED_AT_JOINING = ("age", "sex", "area_code", "imd_decile", "prior_emergency_12m")
 _META = ("source_file", "source_line", "run_id")
@@ -92,7 +97,8 @@ def pseudo_rule(settings: ReadmissionSettings) -> str:
 def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
     """Every person once, in person_id order (``person``, 1..n): birth date, the columns ``kept``, the join date
     as a participant (earliest ``joined_on`` of a ``member_roles`` account), the first ``joined_on`` of any account,
-    the first programme ``started_on`` (when ``comparison_excludes_programmes``) and the death date."""
+    the first programme ``started_on`` (when ``comparison_excludes_programmes``) and the death date (the earlier of
+    ``died_on`` and a hospital spell ending in death)."""
     members, persons = source(con, "timebank_members"), source(con, "persons")
     enrol, spells = source(con, "programme_enrolments"), source(con, "hospital_spells")
     enrolled, enrol_join = "NULL::DATE AS first_enrolled", ""
@@ -110,7 +116,7 @@ def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
             GROUP BY person_id
         )
         SELECT row_number() OVER (ORDER BY p.person_id) AS person, p.person_id, p.birth_date{kept}, a.join_date,
-               a.first_account, {enrolled}, d.died_on
+               a.first_account, {enrolled}, least(d.died_on, p.died_on) AS died_on
         FROM {persons} p LEFT JOIN accounts a USING (person_id) {enrol_join} LEFT JOIN deaths d USING (person_id)"""
 
 
@@ -159,8 +165,8 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     measured = {c: computed.get(c, f'x."{c}"') for c in (*MEASURED_AT_JOINING, *extra)}
     read = [c for c in dict.fromkeys([*s.before_after_covariates, *s.exact]) if c in measured]
     kept = "".join(f', p."{c}"' for c in read if c in ("sex", "area_code", "imd_decile", *extra))
-    # eligible: both windows inside the data window, born by its start; excluded (and counted): a spell
-    # records their death before the after window ends
+    # eligible: both windows inside the data window, born by its start; excluded (and counted): died (died_on or a
+    # spell ending in death) before the after window ends
     eligible = (f"(x.index_date - {b} >= $start::DATE AND x.index_date + {a - 1} <= $end::DATE "
                 f"AND x.birth_date <= x.index_date - {b})")
     died = f"coalesce(x.died_on < x.index_date + {a}, false)"

@@ -46,6 +46,7 @@ import pandas as pd
 from models.mart_writer import write_mart
 from schemas.contract import empty_source_sql
 from schemas.marts import mart
+from schemas.raw import RECORDED_AFTER
 
 from .settings import ReoffendingSettings
 
@@ -92,7 +93,7 @@ def persons_covariates(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     taken = {c for c, _ in COHORT_COLUMNS}
     out = []
     for name, _ in cols:
-        if name in ("person_id", "birth_date", *BOOKKEEPING):
+        if name in ("person_id", "birth_date", *RECORDED_AFTER, *BOOKKEEPING):
             continue
         out.append((name, f"persons_{name}" if name in taken else name))
     return out

@@ -62,6 +62,7 @@ from models.wellbeing import scales
 from models.wellbeing.settings import WellbeingSettings
 from models.wellbeing.tables import JOURNEYS, PEOPLE, READINGS, TRIALS, columns_of, scalar, table_exists
 from schemas.contract import empty_source_sql
+from schemas.raw import RECORDED_AFTER
 
 DAYS_PER_MONTH = 30.4375  # average Gregorian month
 RCI_TOLERANCE = 1e-9  # |RCI| must exceed z by more than floating-point noise: exactly z is not reliable
@@ -85,8 +86,10 @@ def _source(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 
 def person_covariates(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[list[str], list[str]]:
-    """(configured covariates found, configured covariates absent); 'age' is always computable."""
+    """(configured covariates found, configured covariates absent); 'age' is always computable, a column recorded
+    after the fact (``schemas.raw.RECORDED_AFTER``: died_on) never is."""
     available = set(columns_of(con, "staging.persons")) if table_exists(con, "staging.persons") else set(PERSON_COLUMNS)
+    available -= set(RECORDED_AFTER)
     found, absent = [], []
     for c in settings.covariates:
         (found if c == "age" or c in available else absent).append(c)

@@ -21,7 +21,7 @@ from data.synthetic import Config, generate
 
 REGISTRY = yaml.safe_load((Path(__file__).resolve().parents[2] / "data/reference/star_versions.yaml").read_text())["versions"]
 CONTRACT = {
-    "persons": ["person_id", "birth_date", "sex", "area_code", "imd_decile", "prior_convictions", "employment",
+    "persons": ["person_id", "birth_date", "sex", "area_code", "imd_decile", "died_on", "prior_convictions", "employment",
                 "marital_status", "long_term_condition"],
     "timebank_members": ["member_id", "timebank_id", "person_id", "role", "joined_on", "left_on"],
     "timebank_exchanges": ["exchange_id", "timebank_id", "giver_id", "receiver_id", "hours", "exchanged_on", "category", "kind"],
@@ -35,7 +35,7 @@ CONTRACT = {
     "grants": ["grant_id", "funder", "timebank_id", "amount", "period_start", "period_end"],
     "coproduction_assessments": ["timebank_id", "assessed_on", "domain", "item", "score"],
 }
-DATES = {"birth_date", "joined_on", "left_on", "exchanged_on", "started_on", "ended_on", "assessed_on", "admitted_on",
+DATES = {"birth_date", "died_on", "joined_on", "left_on", "exchanged_on", "started_on", "ended_on", "assessed_on", "admitted_on",
          "discharged_on", "event_date", "offence_date", "proven_on", "contact_on", "period_start", "period_end"}
 BOOLS = {"long_term_condition", "cancer", "is_breach"}
 START, END = pd.Timestamp("2022-01-01"), pd.Timestamp("2025-12-31")
@@ -101,7 +101,7 @@ def test_csv_conventions_iso_dates_true_false_and_empty_nulls(sample):
                     assert (v <= "2025-12-31").all(), (source, c)  # nothing after the extract's cut-off
             if c in BOOLS:
                 assert set(v) <= {"true", "false"} and len(set(v)) == 2, (source, c)
-            if c not in {"person_id", "left_on", "ended_on"}:
+            if c not in {"person_id", "left_on", "ended_on", "died_on"}:
                 assert (df[c] != "").all(), (source, c)  # only the contract's nullable columns are ever empty
     members = raw(d, "timebank_members")
     assert (members.person_id == "").any() and (members.left_on == "").any()
@@ -234,6 +234,19 @@ def test_hospital_spells_chain_only_by_transfer(sample):
     assert tr.any() and (same_day[tr]).all() and (nxt.provider_id[tr] != h.provider_id[tr]).all()
     assert not (has & (h.discharge_destination == "died")).any()  # nothing after death
     assert (h.discharge_destination == "died").any()
+
+
+def test_every_death_is_in_the_persons_file_and_a_death_in_hospital_ends_a_spell(sample):
+    """died_on is the person's day of death (as ONS death registrations linked to an extract would give it): a spell
+    ending in death ends on it, and many die outside hospital, where only died_on records it."""
+    d, _ = sample
+    persons = load(d, "persons").set_index("person_id")
+    h = load(d, "hospital_spells")
+    died = h[h.discharge_destination == "died"]
+    assert (died.discharged_on.to_numpy() == persons.loc[died.person_id, "died_on"].to_numpy()).all()
+    dead = persons[persons.died_on.notna()]
+    assert (dead.died_on >= dead.birth_date).all() and (dead.died_on <= END).all()
+    assert len(dead) > 2 * died.person_id.nunique() > 0  # most deaths are outside hospital
 
 
 def _index_stays(h: pd.DataFrame) -> pd.DataFrame:

@@ -162,11 +162,11 @@ def _did_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA staging")
     con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
-                "imd_decile BIGINT, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
+                "imd_decile BIGINT, died_on DATE, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
     con.execute("""INSERT INTO staging.persons VALUES
-        ('T1', '1983-01-01', 'female', 'E1', 5, 'f', 1, 'r'), ('T2', '1963-01-01', 'female', 'E1', 5, 'f', 2, 'r'),
-        ('C1', '1983-01-01', 'female', 'E1', 5, 'f', 3, 'r'), ('C2', '1963-01-01', 'female', 'E1', 5, 'f', 4, 'r'),
-        ('C3', '1943-01-01', 'female', 'E1', 5, 'f', 5, 'r')""")
+        ('T1', '1983-01-01', 'female', 'E1', 5, NULL, 'f', 1, 'r'), ('T2', '1963-01-01', 'female', 'E1', 5, NULL, 'f', 2, 'r'),
+        ('C1', '1983-01-01', 'female', 'E1', 5, NULL, 'f', 3, 'r'), ('C2', '1963-01-01', 'female', 'E1', 5, NULL, 'f', 4, 'r'),
+        ('C3', '1943-01-01', 'female', 'E1', 5, NULL, 'f', 5, 'r')""")
     con.execute("CREATE TABLE staging.timebank_members (member_id VARCHAR, timebank_id VARCHAR, person_id VARCHAR, "
                 "role VARCHAR, joined_on DATE, left_on DATE)")
     con.execute("INSERT INTO staging.timebank_members VALUES ('M1', 'TB01', 'T1', 'community', '2023-07-01', NULL), "
@@ -228,10 +228,11 @@ def _late_joiner_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     inside their after window [2023-07-01, 2024-06-29], too late to be an eligible participant (their own after
     window would end after the data); GP contacts 2023-03-01 (before), 2023-09-01 and 2024-04-01 (after, the
     second after they joined). Q1 enrols in a programme on 2023-09-01, after the pseudo date; R1 on 2023-06-30,
-    before it."""
+    before it. D1 dies at home on 2024-02-01, inside their after window: the persons file's died_on, no spell."""
     con = _did_warehouse(path)
-    con.execute("""INSERT INTO staging.persons VALUES ('L1', '1990-01-01', 'female', 'E1', 5, 'f', 6, 'r'),
-        ('Q1', '1990-01-01', 'female', 'E1', 5, 'f', 7, 'r'), ('R1', '1990-01-01', 'female', 'E1', 5, 'f', 8, 'r')""")
+    con.execute("""INSERT INTO staging.persons VALUES ('L1', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 6, 'r'),
+        ('Q1', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 7, 'r'), ('R1', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 8, 'r'),
+        ('D1', '1990-01-01', 'female', 'E1', 5, '2024-02-01', 'f', 9, 'r')""")
     con.execute("INSERT INTO staging.timebank_members VALUES ('M3', 'TB01', 'L1', 'community', '2024-03-01', NULL)")
     con.execute("CREATE TABLE staging.programme_enrolments (person_id VARCHAR, programme_id VARCHAR, started_on DATE, "
                 "ended_on DATE)")
@@ -246,18 +247,20 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
     """Target-trial pool (Hernan & Robins 2016): at a pseudo join date J the comparison is everyone not yet joined
     or enrolled by J, whatever they do later. The old pool (never a member, never enrolled) left out L1 and Q1.
     L1 joins within their after window and stays a comparison person (intention to treat): their after-window
-    contacts count whether before or after joining, and they are counted in ``comparison_joined_in_after``."""
+    contacts count whether before or after joining, and they are counted in ``comparison_joined_in_after``. D1, who
+    died at home in their after window (died_on, no spell), is left out and counted in ``excluded_died``: their
+    missing after-window contacts had read as a fall in use."""
     con = _late_joiner_warehouse(tmp_path / "late.duckdb")
     s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
     contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     start, end = _window(con, s, dt.date(2025, 1, 1), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp",))
-    # persons in person_id order: C1 C2 C3 L1 Q1 R1 T1 T2; T1, T2 are participants, C1-C3, L1, Q1 comparisons
-    assert list(frame["person"]) == [7, 8, 1, 2, 3, 4, 5] and list(frame["treated"]) == [1, 1, 0, 0, 0, 0, 0]
+    # persons in person_id order: C1 C2 C3 D1 L1 Q1 R1 T1 T2; T1, T2 are participants, C1-C3, L1, Q1 comparisons
+    assert list(frame["person"]) == [8, 9, 1, 2, 3, 5, 6] and list(frame["treated"]) == [1, 1, 0, 0, 0, 0, 0]
     assert list(frame["age"]) == [40, 60, 40, 60, 80, 33, 33]
     assert list(events["gp"]["before_n"])[5:] == [1, 0] and list(events["gp"]["after_n"])[5:] == [2, 0]
-    assert counts == {"participants_joined": 3, "participants_eligible": 2, "comparison_pool": 5,
-                      "comparison_eligible": 5, "excluded_died": 0, "comparison_joined_in_after": 1,
+    assert counts == {"participants_joined": 3, "participants_eligible": 2, "comparison_pool": 6,
+                      "comparison_eligible": 5, "excluded_died": 1, "comparison_joined_in_after": 1,
                       "persons_in_both_groups": 0}
     # without the programme rule R1 is a comparison person too
     _, _, counts = person_frame(con, s.model_copy(update={"comparison_excludes_programmes": False}), start, end,
@@ -280,10 +283,10 @@ def _people_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA staging")
     con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
-                "imd_decile BIGINT, employment VARCHAR, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
+                "imd_decile BIGINT, employment VARCHAR, died_on DATE, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
     born = {"P1": "1960-01-01", "P2": "1960-01-01", "P3": "1960-01-01", "P4": "1960-01-01", "S1": "1970-01-01",
             "E1": "1970-01-01", "C5": "2023-03-01", **{f"C{i}": "1950-10-01" for i in (1, 2, 3, 4, 6)}}
-    con.executemany("INSERT INTO staging.persons VALUES (?, ?, 'female', 'E1', 5, ?, 'f', 1, 'r')",
+    con.executemany("INSERT INTO staging.persons VALUES (?, ?, 'female', 'E1', 5, ?, NULL, 'f', 1, 'r')",
                     [(p, d, f"job of {p}") for p, d in born.items()])
     con.execute("CREATE TABLE staging.timebank_members (member_id VARCHAR, timebank_id VARCHAR, person_id VARCHAR, "
                 "role VARCHAR, joined_on DATE, left_on DATE)")
