@@ -30,21 +30,18 @@ Prints one row per seed and the means with their SEs over seeds.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import tempfile
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from data.synthetic import Config, Effects, generate
+from bench.synthetic import ingested
+from data.synthetic import Config, Effects
 from data.synthetic.common import NEVER, stream, to_day
 from data.synthetic.people import simulate_people
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
 from models.readmission.effects import run_comparison, units
 from models.time_zero import sequential_trials
-from pipelines.ingest.stage import ingest_source
 
 KEY = b"readmission-null-lean-key-0123456789abcdef"
 SOURCES = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "hospital_spells")
@@ -106,21 +103,12 @@ def rows_for(discharges: pd.DataFrame, died: pd.Series | None) -> pd.DataFrame:
 
 
 def one_seed(seed: int, persons: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = Config(persons=persons, seed=seed, out=Path(tmp) / "in", effects=Effects(or_readmit=1.0, or_reoffend=1.0))
-        truth = generate(cfg)
-        as_of = dt.date.fromisoformat(truth["end"])
-        con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
-        try:
-            for source in SOURCES:
-                ingest_source(con, source, cfg.out, run_id="bench", as_of=as_of, key=KEY)
-            settings = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
-            build_index_discharges(con, settings, as_of=as_of, run_id="bench")
-            discharges = discharges_frame(con)
-            died = death_dates(cfg, con)
-            p0 = true_risk(cfg, con, discharges)
-        finally:
-            con.close()
+    with ingested(persons, seed, Effects(or_readmit=1.0, or_reoffend=1.0), SOURCES, KEY) as (con, _, as_of, cfg):
+        settings = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
+        build_index_discharges(con, settings, as_of=as_of, run_id="bench")
+        discharges = discharges_frame(con)
+        died = death_dates(cfg, con)
+        p0 = true_risk(cfg, con, discharges)
     res = run_comparison(rows_for(discharges, None), settings)
     md = res.matched_data
     c = md[md["_treated"] == 0]

@@ -66,11 +66,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from data.synthetic import Config, Effects, generate
+from bench.synthetic import ingested, replications
+from data.synthetic import Config, Effects
 from data.synthetic.common import NEVER, Calendar, stream, to_day
 from data.synthetic.people import simulate_people
 from data.synthetic.services import SERVICES as GEN_SERVICES
@@ -79,7 +79,6 @@ from models.comparison import match
 from models.readmission import ReadmissionSettings
 from models.readmission import before_after as new_pool
 from models.readmission.before_after import _window, person_frame
-from pipelines.ingest.stage import ingest_source
 
 KEY = b"validate-before-after-key-0123456789"
 SOURCES = ("persons", "timebank_members", "programme_enrolments", "hospital_spells", "service_contacts")
@@ -176,38 +175,29 @@ def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
 
 
 def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]:
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = Config(persons=persons, seed=seed, out=Path(tmp) / "in", effects=SCENARIOS[scenario])
-        truth = generate(cfg)
-        as_of = dt.date.fromisoformat(truth["end"])
-        con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
-        try:
-            for source in SOURCES:
-                ingest_source(con, source, cfg.out, run_id="bench", as_of=as_of, key=KEY)
-            who = person_truth(con, cfg, SCENARIOS[scenario].contacts_rr)
-            rows = []
-            for pool, module in pools.items():
-                frame, counts = module.service_use_change(con, SETTINGS, as_of=as_of)
-                for r in frame.itertuples(index=False):
-                    t, w, eff, fact = who["treated"], who["weight"], who["effect"][r.service], who["factual"][r.service]
-                    truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
-                    dilution = np.average(eff[~t], weights=w[~t]) if pool == "new" else 0.0
-                    expected = np.average(fact[t], weights=w[t]) - np.average(fact[~t], weights=w[~t])
-                    a = who["alive"]
-                    alive = np.average(fact[t & a], weights=w[t & a]) - np.average(fact[~t & a], weights=w[~t & a])
-                    rows.append({
-                        "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
-                        "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
-                        "dilution": dilution, "itt_target": truth - dilution,
-                        "expected_did": expected if pool == "new" else np.nan,
-                        "expected_did_alive": alive if pool == "new" else np.nan,
-                        "dead_comparison_share": np.average(~a[~t], weights=w[~t]) if pool == "new" else np.nan,
-                        "n_participants": r.n_participants,
-                        "n_matched": r.n_matched, "n_comparison": r.n_comparison,
-                        "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
-                        "persons_in_both_groups": counts.get("persons_in_both_groups", 0)})
-        finally:
-            con.close()
+    with ingested(persons, seed, SCENARIOS[scenario], SOURCES, KEY) as (con, _, as_of, cfg):
+        who = person_truth(con, cfg, SCENARIOS[scenario].contacts_rr)
+        rows = []
+        for pool, module in pools.items():
+            frame, counts = module.service_use_change(con, SETTINGS, as_of=as_of)
+            for r in frame.itertuples(index=False):
+                t, w, eff, fact = who["treated"], who["weight"], who["effect"][r.service], who["factual"][r.service]
+                truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
+                dilution = np.average(eff[~t], weights=w[~t]) if pool == "new" else 0.0
+                expected = np.average(fact[t], weights=w[t]) - np.average(fact[~t], weights=w[~t])
+                a = who["alive"]
+                alive = np.average(fact[t & a], weights=w[t & a]) - np.average(fact[~t & a], weights=w[~t & a])
+                rows.append({
+                    "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
+                    "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
+                    "dilution": dilution, "itt_target": truth - dilution,
+                    "expected_did": expected if pool == "new" else np.nan,
+                    "expected_did_alive": alive if pool == "new" else np.nan,
+                    "dead_comparison_share": np.average(~a[~t], weights=w[~t]) if pool == "new" else np.nan,
+                    "n_participants": r.n_participants,
+                    "n_matched": r.n_matched, "n_comparison": r.n_comparison,
+                    "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
+                    "persons_in_both_groups": counts.get("persons_in_both_groups", 0)})
     return rows
 
 
@@ -264,9 +254,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     rows: list[dict] = []
     done = 0
-    for r in range(a.reps):
-        if a.max_minutes is not None and time.perf_counter() - t0 > 60 * a.max_minutes:
-            break
+    for r in replications(a.reps, a.max_minutes):
         for scenario in SCENARIOS:
             rows += replicate(scenario, a.first_seed + r, a.persons, pools)
         done += 1

@@ -38,17 +38,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import platform
-import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from data.synthetic import Config, Effects, generate
+from bench.synthetic import ingested, replications
+from data.synthetic import Effects
 from models.comparison import ComparisonError
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
 from models.readmission.clone_censor import ccw_row
@@ -56,7 +54,6 @@ from models.readmission.effects import OUTCOME, design_rows, run_comparison, uni
 from models.reoffending import ReoffendingSettings, build_justice_cohort, read_cohort
 from models.reoffending.effects import compare_programme
 from models.reoffending.prepare import ANY, analysis_frame
-from pipelines.ingest.stage import ingest_source
 
 KEY = b"validate-designs-key-0123456789abcdef"
 SOURCES = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "hospital_spells",
@@ -117,18 +114,10 @@ def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...])
 
 def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
               designs: tuple[str, ...] = READMISSION_DESIGNS) -> list[dict]:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "in"
-        truth = generate(Config(persons=persons, seed=seed, out=folder, effects=SCENARIOS[scenario]))
-        as_of = dt.date.fromisoformat(truth["end"])
-        con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
-        try:
-            justice = bool(set(designs) & set(DESIGNS))  # the reoffending designs need the justice extracts
-            for source in (s for s in SOURCES if justice or s not in ("justice_events", "offences")):
-                ingest_source(con, source, folder, run_id="bench", as_of=as_of, key=KEY)
-            rows = readmission_rows(con, truth, as_of, ccw_bootstrap, designs) + reoffending_rows(con, truth, as_of, designs)
-        finally:
-            con.close()
+    justice = bool(set(designs) & set(DESIGNS))  # the reoffending designs need the justice extracts
+    sources = [s for s in SOURCES if justice or s not in ("justice_events", "offences")]
+    with ingested(persons, seed, SCENARIOS[scenario], sources, KEY) as (con, truth, as_of, _):
+        rows = readmission_rows(con, truth, as_of, ccw_bootstrap, designs) + reoffending_rows(con, truth, as_of, designs)
     return [{"scenario": scenario, "seed": seed, **r} for r in rows]
 
 
@@ -207,9 +196,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     rows: list[dict] = []
     done = 0
-    for r in range(a.reps):
-        if a.max_minutes is not None and time.perf_counter() - t0 > 60 * a.max_minutes:
-            break
+    for r in replications(a.reps, a.max_minutes):
         for scenario in SCENARIOS:
             rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs))
         done += 1

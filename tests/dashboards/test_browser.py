@@ -72,6 +72,14 @@ def open_page(browser, path: Path, width: int = 1280):
     return page, errors
 
 
+def tab_to(page, class_name: str, presses: int = 10) -> None:
+    """Press Tab until the focused element has ``class_name`` (at most ``presses`` times)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") == class_name:
+            return
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("name", [f for f, _ in PAGES])
 def test_page_renders_every_chart_without_console_errors(demo_run, browser, name):
@@ -512,10 +520,7 @@ def test_a_charts_png_button_is_visible_when_the_keyboard_reaches_it(browser, tm
     figure = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
     path = render(Page("index.html", "Overview", "Intro.", [Section("A chart", "Its summary.", figure=figure)]), tmp_path)
     page, errors = open_page(browser, path)
-    for _ in range(10):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.className") == "modebar-btn":
-            break
+    tab_to(page, "modebar-btn")
     page.wait_for_timeout(600)  # plotly fades its toolbar in and out over 0.3 s
     focused = page.evaluate(FOCUSED)
     page.close()
@@ -774,10 +779,7 @@ def test_a_tables_scrolling_region_shows_the_pages_focus_style(browser, tmp_path
     table = DisclosureRule().no_counts(pd.DataFrame({"quarter": ["2024-Q1"], "rate_pct": [10.0]}), "a test table of rates")
     path = render(Page("index.html", "Overview", "Intro.", [Section("A table", "Its summary.", table=table)]), tmp_path)
     page, errors = open_page(browser, path)
-    for _ in range(10):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.className") == "table-wrap":
-            break
+    tab_to(page, "table-wrap")
     style = page.evaluate("(e => { const s = getComputedStyle(e); return [e.className, s.outlineWidth + ' ' + s.outlineColor]; })"
                           "(document.activeElement)")
     page.close()

@@ -1,0 +1,45 @@
+"""What the validation benches share: a generated extract ingested into a scratch warehouse, and their loop.
+
+The extract is ``data.synthetic.generate`` with the scenario's effects; each listed source is ingested by
+``pipelines.ingest.stage.ingest_source``, as the pipeline's ingest step does (contract rules, pseudonyms).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from data.synthetic import Config, Effects, generate
+from pipelines.ingest.stage import ingest_source
+
+
+@contextmanager
+def ingested(persons: int, seed: int, effects: Effects, sources, key: bytes) -> Iterator[tuple]:
+    """(connection, truth.json as a dict, as-of date, generator Config) of a scratch warehouse holding ``sources``
+    of a generated extract; the warehouse and the extract are deleted on leaving."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Config(persons=persons, seed=seed, out=Path(tmp) / "in", effects=effects)
+        truth = generate(cfg)
+        as_of = dt.date.fromisoformat(truth["end"])
+        con = duckdb.connect(str(Path(tmp) / "w.duckdb"))
+        try:
+            for source in sources:
+                ingest_source(con, source, cfg.out, run_id="bench", as_of=as_of, key=key)
+            yield con, truth, as_of, cfg
+        finally:
+            con.close()
+
+
+def replications(reps: int, max_minutes: float | None) -> Iterator[int]:
+    """0, 1, ... reps - 1, starting no new replication once ``max_minutes`` have passed."""
+    start = time.perf_counter()
+    for r in range(reps):
+        if max_minutes is not None and time.perf_counter() - start > 60 * max_minutes:
+            return
+        yield r
