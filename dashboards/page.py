@@ -74,7 +74,11 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
 .chart .js-plotly-plot .plotly .modebar-btn path{fill:#505a5f!important}
 @media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header h1{font-size:1.3rem}
  .chart .js-plotly-plot .updatemenu-container{display:none}
- table{font-size:.8rem}.tile .value{font-size:1.4rem}}
+ table{font-size:.8rem}.tile .value{font-size:1.4rem}
+ table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+ table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
+ table.stack tr{border-top:2px solid #0b0c0c;padding:.3rem 0}table.stack td{border:0;padding:.15rem .3rem}
+ table.stack td::before{content:attr(data-label) ": ";font-weight:700}table.stack td.num{text-align:left}}
 """
 
 
@@ -391,7 +395,8 @@ def _variants_payload(page: Page) -> list[dict]:
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
                            "summary": f"summary-{sid}", "html": f"table-{sid}-body" if section.variants.tables() else None,
                            "items": {k: {"summary": words(i.summary),
-                                         "html": _table_body(i.table, whole=section.table) if i.table is not None else None,
+                                         "html": _table_body(i.table, whole=section.table, labelled=stacks(section.table))
+                                         if i.table is not None else None,
                                          "figure": figure_json(i.figure, section.title) if i.figure else None}
                                      for k, i in section.variants.items.items()}})
         for element_id, block in section.blocks:
@@ -475,21 +480,38 @@ def _shown(column: str, value: object, code: bool, places: int | None = None) ->
 WHOLE = re.compile(r"\S{1,12}")
 
 
-def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataFrame | None = None) -> str:
+#: A table with two or more text columns whose cells average more than this many characters (sentences, not values)
+#: is read row by row on a phone (``stack``): squeezed into columns of a 390 px screen, the evaluator's "What you can
+#: and cannot say" ran to 6,000 px, a few words a line.
+PROSE_CHARS = 60
+STACK = " class='stack'"
+
+
+def stacks(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is laid out one row at a time, each cell under its heading, on a phone (:data:`PROSE_CHARS`)."""
+    lengths = [frame[c].map(lambda v: len(v) if isinstance(v, str) else 0).mean() for c in frame.columns
+               if frame[c].dtype == object and len(frame)]
+    return sum(n > PROSE_CHARS for n in lengths) >= 2
+
+
+def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataFrame | None = None,
+                labelled: bool = False) -> str:
     """The rows of ``frame``, each number column with one number of decimals; ``whole``: the table ``frame`` is a
-    filter's part of, whose columns set the decimals (so that they do not change with the filters)."""
+    filter's part of, whose columns set the decimals (so that they do not change with the filters). ``labelled``:
+    each cell carries its column's heading (``data-label``), which a stacked table shows above it on a phone."""
     places = {c: decimals(frame[c], () if whole is None or c not in whole.columns else whole[c]) for c in frame.columns}
+    label = {c: f" data-label='{html.escape(heading(c), quote=True)}'" if labelled else "" for c in frame.columns}
     rows = []
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row):
             text, number = _shown(column, value, column in code, places[column])
-            text = html.escape(text)
+            text, at = html.escape(text), label[column]
             # a withheld count stands where its number would, right-aligned with the column's numbers
             withheld = isinstance(value, str) and value == SUPPRESSED and places[column] is not None
-            cells.append(f"<td class='num'>{text}</td>" if number or withheld else
-                         f"<td><code>{text}</code></td>" if column in code and text else
-                         f"<td class='whole'>{text}</td>" if WHOLE.fullmatch(text) else f"<td>{text}</td>")
+            cells.append(f"<td class='num'{at}>{text}</td>" if number or withheld else
+                         f"<td{at}><code>{text}</code></td>" if column in code and text else
+                         f"<td class='whole'{at}>{text}</td>" if WHOLE.fullmatch(text) else f"<td{at}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(rows)
 
@@ -520,12 +542,14 @@ def _footnoted(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...], name: str) -> str:
     """The table in a scrolling region named ``name`` (its section's title) for screen readers."""
     shown, notes = _footnoted(frame)
+    stacked = stacks(frame)
     head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
-    body = _table_body(shown, code)
+    body = _table_body(shown, code, labelled=stacked)
     for n in range(1, len(notes) + 1):  # a marker is a link to its note
-        body = body.replace(f"<td class='whole'>[{n}]</td>", f"<td><a href='#{table_id}-note-{n}'>[{n}]</a></td>")
+        body = re.sub(rf"<td class='whole'((?: data-label='[^']*')?)>\[{n}\]</td>",
+                      rf"<td\1><a href='#{table_id}-note-{n}'>[{n}]</a></td>", body)
     table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(name, quote=True)}: table'>"
-             f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{body}"
+             f"<table id='{table_id}'{STACK if stacked else ''}><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{body}"
              "</tbody></table></div>")
     if len(shown) > PAGE_ROWS:
         table = (f"<div class='pager' data-table='{table_id}'><label>Search this table <input type='search'></label>"

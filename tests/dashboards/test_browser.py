@@ -787,6 +787,36 @@ def test_a_tables_scrolling_region_shows_the_pages_focus_style(browser, tmp_path
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390, 1440])
+def test_a_table_of_sentences_is_read_row_by_row_on_a_phone(browser, tmp_path, width):
+    """The evaluator's "What you can and cannot say" squeezed four columns of sentences into a 390 px screen, a few
+    words a line and 6,000 px tall, with the sentences scrolled off to the side. On a phone such a table is now one
+    row at a time, each cell after its heading; on a wide screen it stays a table."""
+    from dashboards.page import Page, Section, render, stacks
+    from models.disclosure import DisclosureRule
+
+    said = "30-day emergency readmission: participants 7.4% against 10.2% in the matched comparison group."
+    unsaid = "You cannot say the programme caused the difference: matching balances only what was measured."
+    frame = pd.DataFrame({"result": ["Readmission: any", "Reoffending: any"], "verdict": ["inconclusive"] * 2,
+                          "what you can say": [said] * 2, "what you cannot say": [unsaid + " (a)", unsaid + " (b)"]})
+    assert stacks(frame) and not stacks(frame.drop(columns="what you cannot say"))
+    table = DisclosureRule().no_counts(frame, "a test table of sentences")
+    path = render(Page("index.html", "Overview", "Intro.", [Section("Statements", "Its summary.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path, width)
+    cell = page.locator("#table-statements td").nth(2)
+    shown = page.evaluate("(e => [getComputedStyle(e).display, getComputedStyle(e, '::before').content])"
+                          "(document.querySelector('#table-statements td:nth-child(3)'))")
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    box = cell.bounding_box()
+    page.close()
+    assert errors == []
+    if width < 640:
+        assert shown == ["block", '"What you can say: "'] and wide <= width and box["width"] > width - 80
+    else:
+        assert shown[0] == "table-cell" and shown[1] in ("none", "normal")
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [390, 1440])
 def test_a_tables_dates_quarters_and_codes_stay_on_one_line(browser, tmp_path, width):
     """The funder's grant metrics broke every date at its hyphen ("2021-" above "09-18"), at 1440 px as on a phone, and
