@@ -298,6 +298,12 @@ _CHANGE_COLUMNS = (
     Column('n_participants', 'BIGINT', 'eligible participants'),
     Column('n_matched', 'BIGINT', 'participants matched'),
     Column('n_comparison', 'BIGINT', 'eligible comparison persons'),
+    Column('n_comparison_joined_after', 'BIGINT', 'eligible comparison persons who joined within their after window, '
+                                                  'kept as comparisons (intention to treat: the estimate is "joining at J '
+                                                  'vs not having joined by J")'),
+    Column('n_persons_in_both_groups', 'BIGINT', 'persons who are an eligible participant and, at an earlier pseudo '
+                                                 'join date, an eligible comparison person (the interval is clustered '
+                                                 'on person)'),
     Column('status', 'VARCHAR', '`estimated` or `not estimated` (reason in `warnings`)'),
     Column('participant_before', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),
     Column('participant_after', 'DOUBLE', "matched participants' mean rate per person-year, before and after"),

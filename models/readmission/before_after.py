@@ -13,7 +13,7 @@ Design: a matched difference-in-differences.
   Eligibility and covariates are measured at J only: whatever they do later does not decide
   whether they are compared (the old pool, persons never a member and never enrolled, did, by
   leaving out everyone who joins later). So a participant can also be a comparison person at an
-  earlier pseudo date (``persons_in_both_groups`` counts them): two rows of one person, and the
+  earlier pseudo date (the marts' ``n_persons_in_both_groups`` counts them): two rows of one person, and the
   interval is clustered on person as well as matched set (the engine's ``cluster``: two-way,
   Cameron, Gelbach & Miller 2011), as for any person in two matched sets. A person can in
   principle be matched to their own earlier row; that is a valid comparison of two trials.
@@ -24,7 +24,7 @@ Design: a matched difference-in-differences.
   probability of censoring weights, as joining depends on health (Hernán & Robins 2016); it is
   not done. The estimate is therefore "joining at J vs not having joined by J", which is nearer 0
   than "joining vs never joining" by the effect on those who join in their after window; their
-  number is ``comparison_joined_in_after`` (asset metadata). In ``bench/validate_before_after.py``
+  number is the marts' ``n_comparison_joined_after``. In ``bench/validate_before_after.py``
   (20,000 persons) about 2% of comparison persons joined in their after window, and the dilution
   was 3% of the GP effect (docs/validation.md, "Before/after design").
 * **Windows**: before = [J - before_days, J - 1], after = [J, J + after_days - 1] (365 days
@@ -304,6 +304,13 @@ def chains(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings) -> str
     return f"({continuous_spells(con, settings).sql_query()})"
 
 
+def _with_people(rows: list[dict], counts: dict) -> pd.DataFrame:
+    """The mart's rows with the people the intention-to-treat reading rests on (:func:`person_frame`'s counts):
+    comparison persons who joined within their after window, and persons in both groups."""
+    return pd.DataFrame(rows).assign(n_comparison_joined_after=counts["comparison_joined_in_after"],
+                                     n_persons_in_both_groups=counts["persons_in_both_groups"])
+
+
 def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *,
                             as_of: dt.date) -> tuple[pd.DataFrame, dict]:
     """marts.readmission_before_after rows (one, outcome emergency_admissions) and counts."""
@@ -314,7 +321,7 @@ def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: Readmissio
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(READMISSION_BEFORE_AFTER), counts
-    return pd.DataFrame(did_rows(frame, settings, "outcome", per_outcome)), counts
+    return _with_people(did_rows(frame, settings, "outcome", per_outcome), counts), counts
 
 
 def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, *,
@@ -327,4 +334,4 @@ def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSett
     counts.update(window_start=str(start), window_end=str(end))
     if frame.empty or not frame["treated"].any():
         return empty_frame(SERVICE_USE_CHANGE), counts
-    return pd.DataFrame(did_rows(frame, settings, "service", per_service)), counts
+    return _with_people(did_rows(frame, settings, "service", per_service), counts), counts

@@ -269,6 +269,7 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
     # the DiD: T1 and T2 still match C1 and C2 (same ages), so the estimate of test_did_by_hand stands
     row = service_use_change(con, s, as_of=dt.date(2025, 1, 1))[0].iloc[0]
     assert (row["n_comparison"], row["n_matched"]) == (5, 2)
+    assert (row["n_comparison_joined_after"], row["n_persons_in_both_groups"]) == (1, 0)  # L1, in the mart too
     assert row["did"] == pytest.approx(-1.5 * 365.25 / 365)
     con.close()
 
