@@ -18,7 +18,7 @@ from dashboards import charts
 from dashboards.marts import demo_run
 from dashboards.page import PALETTE, cell, Page, Section
 from schemas.contract import contract
-from schemas.raw import SOURCES
+from schemas.raw import RECORDED_AFTER, SOURCES
 
 MASKED = "(masked)"
 #: Sources whose rows are organisations' records, not people's: their row counts are published exactly
@@ -88,7 +88,8 @@ def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int
         for s in SOURCES
     ]
     frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY source, rule, \"column\", line").df()
-    hidden = {(s, c.name) for s in SOURCES for c in contract(s).columns if c.pseudonymise or c.name == "birth_date"}
+    hidden = {(s, c.name) for s in SOURCES for c in contract(s).columns
+              if c.pseudonymise or c.name in ("birth_date", *RECORDED_AFTER)}  # a date of birth or death finds a person
     # a record's own id (an exchange's, in the platform's export) finds it, and the people in it, in the source system
     hidden |= {(s, contract(s).key) for s in SOURCES if s not in NOT_PERSONAL and contract(s).key}
     frame["value"] = [MASKED if (s, c) in hidden or r == "unknown_reference" else v

@@ -10,9 +10,10 @@ Design: a matched difference-in-differences.
   eligible participants' join dates, so the two groups have the same calendar spread. They are a
   comparison person at J when no member account of theirs, of any role, has ``joined_on`` <= J
   and (``comparison_excludes_programmes``, default) no programme enrolment has ``started_on`` <= J.
-  Eligibility and covariates are measured at J only: whatever they do later does not decide
+  Eligibility and covariates are measured at J: whether they join later does not decide
   whether they are compared (the old pool, persons never a member and never enrolled, did, by
-  leaving out everyone who joins later). So a participant can also be a comparison person at an
+  leaving out everyone who joins later); the one later fact that does is death within the after
+  window, for both groups alike (**Windows** below). So a participant can also be a comparison person at an
   earlier pseudo date (the marts' ``n_persons_in_both_groups`` counts them): two rows of one person, and the
   interval is clustered on person as well as matched set (the engine's ``cluster``: two-way,
   Cameron, Gelbach & Miller 2011), as for any person in two matched sets. A person can in
@@ -26,14 +27,18 @@ Design: a matched difference-in-differences.
   than "joining vs never joining" by the effect on those who join in their after window; their
   number is the marts' ``n_comparison_joined_after``. In ``bench/validate_before_after.py``
   (20,000 persons) about 2% of comparison persons joined in their after window, and the dilution
-  was 3% of the GP effect (docs/validation.md, "Before/after design").
+  was 2.4-3% of the GP effect (docs/validation.md, "Before/after design" and "Dates of death from the
+  persons file").
 * **Windows**: before = [J - before_days, J - 1], after = [J, J + after_days - 1] (365 days
   each). A person is eligible when both windows lie inside the data window of the source
   (start = ``data_start`` or the earliest date in the source; end = min(as-of, ``data_end``
-  or the latest date in the source)), they are born by the start of the before window, and
-  they did not die before the after window ends (people who die within it are excluded from
-  both groups alike, and counted): the death is the persons file's ``died_on`` where the
-  extract links one (e.g. ONS death registrations), else a hospital spell ending in death.
+  or the latest date in the source)), they are born by the start of the before window and
+  alive at J, and they did not die within the after window (people who do are excluded from
+  both groups alike, and counted in ``excluded_died``: a rule on what happens after J, so the
+  contrast is among those alive a year after J; rates per person-year with the days alive as
+  denominator would keep them, and are not done): the death is the persons file's ``died_on``
+  where the extract links one (e.g. ONS death registrations), else a hospital spell ending in
+  death.
   Without ``died_on`` a comparison person who dies at home stays in, their after-window
   contacts missing, which understates a reduction (by 3.6% of the GP effect in
   ``bench/validate_before_after.py``; docs/validation.md, "Dates of death from the persons file").
@@ -148,7 +153,7 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
 
     Counts: ``participants_joined`` (persons with a ``member_roles`` account), ``comparison_pool`` (persons not
     joined or enrolled by their pseudo date), each ``..._eligible`` (windows in the data, born, alive),
-    ``excluded_died`` (rows of either group whose death precedes the after window's end),
+    ``excluded_died`` (rows of either group, alive at J, who die within the after window),
     ``comparison_joined_in_after`` (eligible comparison persons who joined as participants within their after
     window, kept as comparisons: intention to treat) and ``persons_in_both_groups`` (persons eligible as a
     participant and, at an earlier pseudo date, as a comparison person)."""
@@ -165,10 +170,10 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     measured = {c: computed.get(c, f'x."{c}"') for c in (*MEASURED_AT_JOINING, *extra)}
     read = [c for c in dict.fromkeys([*s.before_after_covariates, *s.exact]) if c in measured]
     kept = "".join(f', p."{c}"' for c in read if c in ("sex", "area_code", "imd_decile", *extra))
-    # eligible: both windows inside the data window, born by its start; excluded (and counted): died (died_on or a
-    # spell ending in death) before the after window ends
+    # eligible: both windows inside the data window, born by its start, alive at J; excluded (and counted): died
+    # (died_on or a spell ending in death) within the after window
     eligible = (f"(x.index_date - {b} >= $start::DATE AND x.index_date + {a - 1} <= $end::DATE "
-                f"AND x.birth_date <= x.index_date - {b})")
+                f"AND x.birth_date <= x.index_date - {b} AND coalesce(x.died_on >= x.index_date, true))")
     died = f"coalesce(x.died_on < x.index_date + {a}, false)"
     ok = f"({eligible} AND NOT {died})"
     window = {"start": start, "end": end}
@@ -234,7 +239,8 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
 
 
 def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, label: str) -> dict:
-    """Matched DiD of the change in rate per person-year for one outcome (columns before_n, after_n)."""
+    """Matched DiD of the change in rate per person-year for one outcome (columns before_n, after_n, and ``person``:
+    the person of each row, which the interval is clustered on; :func:`person_frame` gives it)."""
     return did_rows(frame, settings, label_col, {label: frame})[0]
 
 

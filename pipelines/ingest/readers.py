@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import re
 import tempfile
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -165,10 +166,11 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> LoadedFile:
 
 @contextmanager
 def _unreadable_as(path: Path):
-    """A Parquet or spreadsheet file its reader cannot read raises :class:`SourceFileError` (rule ``format``)."""
+    """A Parquet or spreadsheet file its reader cannot read raises :class:`SourceFileError` (rule ``format``); a
+    workbook that is not a zip archive (a password-protected one is an OLE file) too."""
     try:
         yield
-    except (duckdb.Error, ValueError, OSError, KeyError) as err:
+    except (duckdb.Error, ValueError, OSError, KeyError, zipfile.BadZipFile) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise SourceFileError(path, "format", f"cannot be read as {path.suffix[1:].upper()}: {first}") from err
 

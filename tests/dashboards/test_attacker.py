@@ -366,8 +366,12 @@ def test_examples_mask_the_record_id_of_peoples_records():
     for source, column, ids in (("timebank_exchanges", "exchange_id", "E0000043"), ("grants", "grant_id", "G90")):
         con.executemany(f"INSERT INTO quarantine.{source} VALUES (?, 'duplicate_row', ?, ?, ?, ?, ?)",
                         [(source, column, f"/in/{source}.csv", 10 + i, f"{column} once", f"{ids}{i}") for i in range(9)])
+    # dates of death: a future died_on, as linked ONS registrations could hold, was shown with its file and line
+    con.executemany("INSERT INTO quarantine.persons VALUES ('persons', 'not_future', 'died_on', '/in/persons.csv', ?, "
+                    "'on or before 2026-12-05', ?)", [(2 + i, f"2030-01-{10 + i}") for i in range(9)])
     shown = examples(con, DisclosureRule())
     assert shown.loc[shown["source"] == "timebank_exchanges", "value"].tolist() == ["(masked)"] * 3
+    assert shown.loc[shown["source"] == "persons", "value"].tolist() == ["(masked)"] * 3
     assert shown.loc[shown["source"] == "grants", "value"].tolist() == ["G900", "G901", "G902"]
 
 def test_index_component_shares_sit_on_the_published_counts(run):

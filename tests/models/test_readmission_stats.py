@@ -228,11 +228,13 @@ def _late_joiner_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     inside their after window [2023-07-01, 2024-06-29], too late to be an eligible participant (their own after
     window would end after the data); GP contacts 2023-03-01 (before), 2023-09-01 and 2024-04-01 (after, the
     second after they joined). Q1 enrols in a programme on 2023-09-01, after the pseudo date; R1 on 2023-06-30,
-    before it. D1 dies at home on 2024-02-01, inside their after window: the persons file's died_on, no spell."""
+    before it. D1 dies at home on 2024-02-01, inside their after window: the persons file's died_on, no spell. Z1
+    died in 2019, before any pseudo date: not alive at J, so neither compared nor counted as a death in follow-up."""
     con = _did_warehouse(path)
     con.execute("""INSERT INTO staging.persons VALUES ('L1', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 6, 'r'),
         ('Q1', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 7, 'r'), ('R1', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 8, 'r'),
-        ('D1', '1990-01-01', 'female', 'E1', 5, '2024-02-01', 'f', 9, 'r')""")
+        ('D1', '1990-01-01', 'female', 'E1', 5, '2024-02-01', 'f', 9, 'r'),
+        ('Z1', '1930-01-01', 'female', 'E1', 5, '2019-05-01', 'f', 10, 'r')""")
     con.execute("INSERT INTO staging.timebank_members VALUES ('M3', 'TB01', 'L1', 'community', '2024-03-01', NULL)")
     con.execute("CREATE TABLE staging.programme_enrolments (person_id VARCHAR, programme_id VARCHAR, started_on DATE, "
                 "ended_on DATE)")
@@ -259,7 +261,7 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
     assert list(frame["person"]) == [8, 9, 1, 2, 3, 5, 6] and list(frame["treated"]) == [1, 1, 0, 0, 0, 0, 0]
     assert list(frame["age"]) == [40, 60, 40, 60, 80, 33, 33]
     assert list(events["gp"]["before_n"])[5:] == [1, 0] and list(events["gp"]["after_n"])[5:] == [2, 0]
-    assert counts == {"participants_joined": 3, "participants_eligible": 2, "comparison_pool": 6,
+    assert counts == {"participants_joined": 3, "participants_eligible": 2, "comparison_pool": 7,
                       "comparison_eligible": 5, "excluded_died": 1, "comparison_joined_in_after": 1,
                       "persons_in_both_groups": 0}
     # without the programme rule R1 is a comparison person too

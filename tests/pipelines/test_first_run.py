@@ -442,6 +442,10 @@ def test_parquet_and_workbook_headers_are_checked_before_the_run(tmp_path):
     book.active.cell(1, 6, "Period end")
     book.save(inputs / "grants.xlsx")
     assert header_problems("grants", inputs) == []
+    # a password-protected workbook is an OLE file, not a zip: openpyxl's BadZipFile was a traceback before the run
+    (inputs / "grants.xlsx").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
+    [locked] = header_problems("grants", inputs)
+    assert (locked.rule, locked.path.name) == ("format", "grants.xlsx") and "cannot be read as XLSX" in str(locked)
 
 
 def test_a_covariate_in_a_parquet_persons_file_is_known_before_the_run(tmp_path):

@@ -140,3 +140,20 @@ def test_identifier_is_pseudonymised_from_its_trimmed_text(inputs, warehouse):
     assert padded == plain == person and len(padded) == 64
     assert warehouse.execute('SELECT source_line, "column", rule, value FROM quarantine.service_contacts').fetchall() == [
         (7, "person_id", "required", None)]
+
+
+def test_a_date_of_death_is_staged_checked_against_birth_and_never_in_the_future(inputs, warehouse):
+    """persons.died_on (optional): a death before birth breaks ``order``, one after the as-of date ``not_future``;
+    a valid one is staged as a date, and an empty one is no death."""
+    path = inputs / "persons.csv"
+    header, *rows = path.read_text().splitlines()
+    path.write_text("\n".join([header + ",died_on", *(r + "," for r in rows),
+                               "P010,1950-01-01,female,E1,3,0,retired,2024-02-01",
+                               "P011,1950-01-01,female,E1,3,0,retired,1949-12-31",
+                               "P012,1950-01-01,female,E1,3,0,retired,2031-01-01"]) + "\n")
+    report = ingest_all(warehouse, inputs, sources=("persons",))["persons"]
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (len(rows) + 3, len(rows) + 1, 2)
+    staged = warehouse.execute("SELECT count(died_on), max(died_on)::VARCHAR FROM staging.persons").fetchone()
+    assert staged == (1, "2024-02-01")
+    broken = warehouse.execute('SELECT "column", rule FROM quarantine.persons ORDER BY source_line').fetchall()
+    assert broken == [("died_on", "order"), ("died_on", "not_future")]
