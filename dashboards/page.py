@@ -392,10 +392,11 @@ def _variants_payload(page: Page) -> list[dict]:
     for section in page.sections:
         sid = _slug(section.title)
         if section.variants is not None:
+            labelled = section.table is not None and stacks(section.table)
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
                            "summary": f"summary-{sid}", "html": f"table-{sid}-body" if section.variants.tables() else None,
                            "items": {k: {"summary": words(i.summary),
-                                         "html": _table_body(i.table, whole=section.table, labelled=stacks(section.table))
+                                         "html": _table_body(i.table, whole=section.table, labelled=labelled)
                                          if i.table is not None else None,
                                          "figure": figure_json(i.figure, section.title) if i.figure else None}
                                      for k, i in section.variants.items.items()}})
@@ -494,11 +495,16 @@ def stacks(frame: pd.DataFrame) -> bool:
     return sum(n > PROSE_CHARS for n in lengths) >= 2
 
 
+#: A cell :func:`_footnoted` made a marker of: "[1]", "[2]"...
+NOTE_MARK = re.compile(r"\[(\d+)\]")
+
+
 def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataFrame | None = None,
-                labelled: bool = False) -> str:
+                labelled: bool = False, notes: tuple[str, int] = ("", 0)) -> str:
     """The rows of ``frame``, each number column with one number of decimals; ``whole``: the table ``frame`` is a
     filter's part of, whose columns set the decimals (so that they do not change with the filters). ``labelled``:
-    each cell carries its column's heading (``data-label``), which a stacked table shows above it on a phone."""
+    each cell carries its column's heading (``data-label``), which a stacked table shows above it on a phone.
+    ``notes``: (table id, number of notes) of a footnoted table, whose markers link to their notes."""
     places = {c: decimals(frame[c], () if whole is None or c not in whole.columns else whole[c]) for c in frame.columns}
     label = {c: f" data-label='{html.escape(heading(c), quote=True)}'" if labelled else "" for c in frame.columns}
     rows = []
@@ -509,8 +515,11 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
             text, at = html.escape(text), label[column]
             # a withheld count stands where its number would, right-aligned with the column's numbers
             withheld = isinstance(value, str) and value == SUPPRESSED and places[column] is not None
+            mark = NOTE_MARK.fullmatch(text) if not (number or withheld or column in code) else None
             cells.append(f"<td class='num'{at}>{text}</td>" if number or withheld else
                          f"<td{at}><code>{text}</code></td>" if column in code and text else
+                         f"<td{at}><a href='#{notes[0]}-note-{mark.group(1)}'>{text}</a></td>"
+                         if mark and int(mark.group(1)) <= notes[1] else
                          f"<td class='whole'{at}>{text}</td>" if WHOLE.fullmatch(text) else f"<td{at}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(rows)
@@ -544,10 +553,7 @@ def _table_html(frame: pd.DataFrame, table_id: str, code: tuple[str, ...], name:
     shown, notes = _footnoted(frame)
     stacked = stacks(frame)
     head = "".join(f"<th scope='col'>{html.escape(heading(c))}</th>" for c in shown.columns)
-    body = _table_body(shown, code, labelled=stacked)
-    for n in range(1, len(notes) + 1):  # a marker is a link to its note
-        body = re.sub(rf"<td class='whole'((?: data-label='[^']*')?)>\[{n}\]</td>",
-                      rf"<td\1><a href='#{table_id}-note-{n}'>[{n}]</a></td>", body)
+    body = _table_body(shown, code, labelled=stacked, notes=(table_id, len(notes)))
     table = (f"<div class='table-wrap' tabindex='0' role='region' aria-label='{html.escape(name, quote=True)}: table'>"
              f"<table id='{table_id}'{STACK if stacked else ''}><thead><tr>{head}</tr></thead><tbody id='{table_id}-body'>{body}"
              "</tbody></table></div>")
