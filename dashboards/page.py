@@ -63,7 +63,7 @@ th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .tile .value{font-size:1.7rem;font-weight:700}.tile p{margin:.2rem 0;font-size:.9rem}
 .verdicts{list-style:none;padding:0;margin:0}.verdicts li{border-left:5px solid #1d70b8;padding:.4rem .7rem;margin:.5rem 0;background:#f8f8f8}
 .verdicts .head{font-weight:700}
-.rag{font-weight:700}.rag-better{color:#00703c}.rag-worse{color:#d4351c}.rag-similar{color:#484949}
+.rag{font-weight:700}.rag-better{color:#00703c}.rag-worse{color:#d4351c}.rag-inconclusive{color:#484949}
 .pager{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.4rem 0}.pager input{font-size:1rem;padding:.2rem;max-width:100%}
 .pager button{font-size:.95rem;padding:.2rem .6rem}.pick label{font-weight:700}.pick select{font-size:1rem;padding:.2rem;max-width:100%}
 pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4;padding:.5rem;max-height:20rem;overflow:auto}

@@ -1,9 +1,9 @@
 """Headline tiles: a value, its 95% interval and n, and a RAG judgement told by symbol and words.
 
 RAG follows OHID Fingertips: compared with a benchmark using 95% intervals, "better" or
-"worse" only when the interval excludes the benchmark, otherwise "similar" (the key). That
-third judgement is written "Inconclusive", the word of the Justice Data Lab that the pages'
-sentences use: every benchmark here is a comparison group, and an interval that includes no
+"worse" only when the interval excludes the benchmark, otherwise what Fingertips calls "similar".
+That third judgement is "inconclusive" (in the pages and in their CSVs' ``rag`` column), the word
+of the Justice Data Lab that the pages' sentences use: every benchmark here is a comparison group, and an interval that includes no
 difference says the data cannot tell, not that the groups are alike (Altman & Bland 1995,
 "Absence of evidence is not evidence of absence", BMJ 311:485); "≈ Similar" beside
 "inconclusive" said both. The judgement is written out and carries a symbol that does not
@@ -18,18 +18,18 @@ import html
 from dashboards.labels import pct
 
 RAG = {"better": ("✓", "rag-better", "Better"), "worse": ("✗", "rag-worse", "Worse"),
-       "similar": ("?", "rag-similar", "Inconclusive"), "none": ("–", "rag-similar", "Not compared")}
+       "inconclusive": ("?", "rag-inconclusive", "Inconclusive"), "none": ("–", "rag-inconclusive", "Not compared")}
 
 __all__ = ["RAG", "judge", "pct", "summary", "tile"]
 
 
 def judge(low: float, high: float, benchmark: float, lower_is_better: bool) -> str:
-    """better / worse / similar: where the 95% interval [low, high] lies against ``benchmark``."""
+    """better / worse / inconclusive: where the 95% interval [low, high] lies against ``benchmark``."""
     if high < benchmark:
         return "better" if lower_is_better else "worse"
     if low > benchmark:
         return "worse" if lower_is_better else "better"
-    return "similar"
+    return "inconclusive"
 
 
 def tile(label: str, value: str, interval: str, n: str, rag: str = "none", against: str = "", note: str = "",

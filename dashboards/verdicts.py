@@ -262,7 +262,7 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
         figure.add_trace(go.Scatter(
             x=[x], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=r["rag"],
             showlegend=r["rag"] not in legend,
-            marker={"symbol": {"better": "circle", "worse": "x", "similar": "diamond"}.get(r["rag"], "circle"), "size": 14,
+            marker={"symbol": {"better": "circle", "worse": "x", "inconclusive": "diamond"}.get(r["rag"], "circle"), "size": 14,
                     "color": color},
             error_x={"type": "data", "symmetric": False, "array": [hi - x], "arrayminus": [x - lo], "color": color}),
             row=i, col=1)

@@ -33,7 +33,7 @@ def difference_sentence(estimate: float, low: float, high: float, unit: str, wor
 
 def direction(rag: str, better: str, worse: str) -> str:
     """What a difference is, from where its 95% interval lies (``dashboards.tiles.judge``)."""
-    return "inconclusive" if rag == "similar" else (better if rag == "better" else worse)
+    return "inconclusive" if rag == "inconclusive" else (better if rag == "better" else worse)
 
 
 def rate_difference_sentence(estimate: float, low: float, high: float) -> str:

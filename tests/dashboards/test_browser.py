@@ -555,7 +555,7 @@ def test_the_spine_charts_axis_titles_stay_clear_of_the_next_row(browser, tmp_pa
                     "Well-being: distance travelled per Star area (all instruments)", "Social return on investment"],
         "difference": [-2.8, -8.5, -0.07, -0.86], "ci_low": [-6.9, -26.3, -0.59, -0.98], "ci_high": [1.3, 9.4, 0.44, -0.76],
         "unit": ["percentage points", "percentage points", "Star points per area", "£ per £1 invested"],
-        "rag": ["similar", "similar", "similar", "worse"]})
+        "rag": ["inconclusive", "inconclusive", "inconclusive", "worse"]})
     title = "How participants compare: spine chart"
     path = render(Page("commissioner.html", "For commissioners", "Intro.", [Section(title, "Its summary.",
                                                                                     figure=spine(frame, title))]), tmp_path)

@@ -102,7 +102,7 @@ def test_active_members_in_a_year_come_from_its_last_quarter():
 
 def test_rag_is_judged_on_the_interval():
     assert judge(0.05, 0.08, 0.1, lower_is_better=True) == "better"
-    assert judge(0.05, 0.12, 0.1, lower_is_better=True) == "similar"
+    assert judge(0.05, 0.12, 0.1, lower_is_better=True) == "inconclusive"
     assert judge(0.11, 0.2, 0.1, lower_is_better=False) == "better"
 
 
@@ -247,7 +247,7 @@ def test_the_spine_gives_each_outcome_its_own_scale():
                                       "Social return on investment"],
                           "difference": [8.5, -0.07, -0.91], "ci_low": [-9.3, -0.59, -0.97], "ci_high": [26.3, 0.44, -0.84],
                           "unit": ["percentage points", "Star points per area", "£ per £1 invested"],
-                          "rag": ["similar", "similar", "worse"]})
+                          "rag": ["inconclusive", "inconclusive", "worse"]})
     figure = spine(frame, "spine")
     axes = [figure.layout[f"xaxis{i if i > 1 else ''}"] for i in (1, 2, 3)]
     assert [abs(a.range[1]) for a in axes] == pytest.approx([1.15 * 26.3, 1.15 * 0.59, 1.15 * 0.97])
@@ -261,7 +261,7 @@ def test_the_spine_gives_each_outcome_its_own_scale():
     assert axes[2].range[0] == -1.05  # no room for a ratio below £0
     # a ratio of £2.60 (£1.90 to £3.30): no "£-1.00" tick; an interval of a few pence still gets ticks either side
     for difference, low, high, first, last in ((1.6, 0.9, 2.3, "£0.00", "£3.00"), (0.01, -0.03, 0.04, "£0.96", "£1.04")):
-        row = frame.iloc[[2]].assign(difference=difference, ci_low=low, ci_high=high, rag="similar")
+        row = frame.iloc[[2]].assign(difference=difference, ci_low=low, ci_high=high, rag="inconclusive")
         ticks = list(spine(row, "spine").layout.xaxis.ticktext)
         assert (ticks[0], ticks[-1]) == (first, last) and len(ticks) >= 3, ticks
     assert list(spine(row.assign(difference=400.0, ci_low=300.0, ci_high=500.0), "s").layout.xaxis.ticktext) == [
@@ -274,7 +274,7 @@ def test_each_verdict_on_the_first_screen_gives_its_published_n():
     from dashboards.verdicts import COLUMNS, _list
 
     frame = pd.DataFrame([{c: None for c in COLUMNS} | {"outcome": "30-day emergency readmission", "n_matched": 310,
-                                                         "rag": "similar", "sentence": "s", "design": "", "analysis_role": None},
+                                                         "rag": "inconclusive", "sentence": "s", "design": "", "analysis_role": None},
                           {c: None for c in COLUMNS} | {"outcome": "Social return on investment", "rag": "worse",
                                                          "sentence": "t", "design": "", "analysis_role": None}])
     listed = _list(frame)
@@ -289,15 +289,17 @@ def test_an_interval_including_no_difference_is_called_inconclusive_everywhere()
     from dashboards.tiles import tile
     from dashboards.verdicts import COLUMNS, _list, spine
 
-    row = {c: None for c in COLUMNS} | {"outcome": "30-day emergency readmission", "n_matched": 310, "rag": "similar",
+    row = {c: None for c in COLUMNS} | {"outcome": "30-day emergency readmission", "n_matched": 310, "rag": "inconclusive",
                                         "sentence": "s", "design": "", "analysis_role": None}
     listed = _list(pd.DataFrame([row]))
-    shown = tile("30-day emergency readmission", "7.4%", "difference -2.8 points", "n ≈ 310", "similar",
+    shown = tile("30-day emergency readmission", "7.4%", "difference -2.8 points", "n ≈ 310", "inconclusive",
                  "matched comparison 10.2%")
     legend = spine(pd.DataFrame([row | {"difference": -2.8, "ci_low": -6.9, "ci_high": 1.3, "unit": "points"}]), "s")
     assert "? Inconclusive</span>" in listed and "? Inconclusive: matched comparison 10.2%" in shown
     assert legend.data[0].name == "Inconclusive"
-    assert wording.direction("similar", "a reduction", "an increase") == "inconclusive"
+    assert wording.direction("inconclusive", "a reduction", "an increase") == "inconclusive"
+    from dashboards.tiles import judge
+    assert judge(-6.9, 1.3, 0.0, lower_is_better=True) == "inconclusive"  # the verdicts CSV's rag column said "similar"
     assert "Similar" not in listed + shown
 
 
