@@ -261,10 +261,13 @@ def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
     base = {"n_participants": n_t, "n_comparison": int(len(f) - n_t), "pseudo_date_rule": pseudo_rule(s)}
 
     def not_estimated(label: str, err: ComparisonError) -> dict:
+        """The row of an outcome with no estimate: every column an estimated row has, the estimate's empty."""
         t = f[f["treated"] == 1]
-        return {label_col: label, **base, "status": "not estimated", "n_matched": 0, "verdict": "not estimated",
-                "warnings": str(err), "participant_before": t[f"{label}:before_rate"].mean(),
-                "participant_after": t[f"{label}:after_rate"].mean()}
+        return {label_col: label, **base, "status": "not estimated", "n_matched": 0, "did": np.nan,
+                "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "verdict": "not estimated",
+                "participant_before": t[f"{label}:before_rate"].mean(), "participant_after": t[f"{label}:after_rate"].mean(),
+                "comparison_before": np.nan, "comparison_after": np.nan, "person_years_after": 0.0,
+                "max_abs_smd_after": np.nan, "warnings": str(err)}
 
     try:
         matched = match(f, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper,

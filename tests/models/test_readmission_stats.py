@@ -210,6 +210,19 @@ def test_did_by_hand(tmp_path):
     con.close()
 
 
+def test_a_comparison_that_cannot_match_keeps_every_column(tmp_path):
+    """Before: when no outcome could be estimated (here no comparison person shares the participants' area, matched
+    exactly), the rows lacked the estimate's columns and the mart's writer refused the frame: the step failed."""
+    con = _did_warehouse(tmp_path / "did.duckdb")
+    con.execute("UPDATE staging.persons SET area_code = 'E2' WHERE person_id LIKE 'T%'")
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age", "area_code"), exact=("area_code",))
+    frame, _ = service_use_change(con, s, as_of=dt.date(2025, 1, 1))
+    assert sorted(frame.columns) == sorted(c for c in TABLES["marts.service_use_change"] if c != "run_id")
+    row = frame.iloc[0]
+    assert (row["status"], row["n_matched"], row["n_participants"]) == ("not estimated", 0, 2) and np.isnan(row["did"])
+    con.close()
+
+
 def test_before_after_writes_nothing_and_runs_read_only(tmp_path):
     """Without core.continuous_spells the continuous spells are computed in memory: nothing is written, so
     the comparison runs on a read-only warehouse (the reader snapshot) and gives the same answer."""
