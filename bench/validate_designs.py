@@ -32,6 +32,11 @@ within 14 days vs. not" over all discharges, which truth.json does not give eith
 
 Writes one CSV row per replication, scenario, outcome and design, and prints the Markdown
 tables for docs/validation.md (section "Readmission and reoffending designs (issue 15)").
+
+``--history``: reoffending only, the risk-set design matched on each record of criminal history in
+turn (:data:`HISTORY`): the persons file's undated ``prior_convictions``, the cohort's
+``proven_offences_to_index`` counted from the offences file at the index date (the default), and
+none (docs/validation.md, "Criminal history from the offences file").
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ DESIGNS = ("exposure_window", "risk_set", "landmark")
 READMISSION_DESIGNS = (*DESIGNS, "clone_censor_weight")
 NO_TRUTH = ("landmark", "clone_censor_weight")  # designs whose effect-scenario estimand truth.json does not give
 SCENARIOS = {"null": Effects(or_readmit=1.0, or_reoffend=1.0), "effect": Effects()}
+#: ``--history``: the criminal-history covariate matched on (None: none).
+HISTORY = ("prior_convictions", "proven_offences_to_index", None)
 
 
 def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int, designs: tuple[str, ...]) -> list[dict]:
@@ -91,15 +98,19 @@ def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int, desig
     return out
 
 
-def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...]) -> list[dict]:
+def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...], history: bool = False) -> list[dict]:
     if not set(designs) & set(DESIGNS):
         return []
     base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
     build_justice_cohort(con, base, as_of=as_of, run_id="bench")
     cohort = read_cohort(con)
+    demographics = tuple(c for c in base.covariates if c != "proven_offences_to_index")
+    variants = ([(f"risk_set, history {h or 'none'}", {"design": "risk_set", "covariates": demographics + ((h,) if h else ())})
+                 for h in HISTORY] if history else
+                [(d, {"design": d}) for d in DESIGNS if d in designs])
     out = []
-    for design in (d for d in DESIGNS if d in designs):
-        settings = base.model_copy(update={"design": design})
+    for design, update in variants:
+        settings = base.model_copy(update=update)
         df = analysis_frame(cohort, settings)
         rows, _, _, res = compare_programme(df, ANY, settings, None)
         b = next(r for r in rows if r["measure"] == "binary_rate")
@@ -113,11 +124,12 @@ def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...])
 
 
 def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
-              designs: tuple[str, ...] = READMISSION_DESIGNS) -> list[dict]:
+              designs: tuple[str, ...] = READMISSION_DESIGNS, history: bool = False) -> list[dict]:
     justice = bool(set(designs) & set(DESIGNS))  # the reoffending designs need the justice extracts
     sources = [s for s in SOURCES if justice or s not in ("justice_events", "offences")]
     with ingested(persons, seed, SCENARIOS[scenario], sources, KEY) as (con, truth, as_of, _):
-        rows = readmission_rows(con, truth, as_of, ccw_bootstrap, designs) + reoffending_rows(con, truth, as_of, designs)
+        rows = ([] if history else readmission_rows(con, truth, as_of, ccw_bootstrap, designs)) \
+            + reoffending_rows(con, truth, as_of, designs, history)
     return [{"scenario": scenario, "seed": seed, **r} for r in rows]
 
 
@@ -180,6 +192,8 @@ def main(argv=None) -> int:
     ap.add_argument("--ccw-bootstrap", type=int, default=200, help="clone-censor-weight bootstrap replicates")
     ap.add_argument("--designs", nargs="+", choices=READMISSION_DESIGNS, default=list(READMISSION_DESIGNS),
                     help="run only these designs (reoffending has all but clone_censor_weight)")
+    ap.add_argument("--history", action="store_true",
+                    help="reoffending only: the risk-set design matched on each criminal-history covariate in turn")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
@@ -198,7 +212,7 @@ def main(argv=None) -> int:
     done = 0
     for r in replications(a.reps, a.max_minutes):
         for scenario in SCENARIOS:
-            rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs))
+            rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs), a.history)
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)

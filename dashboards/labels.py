@@ -24,7 +24,7 @@ WORDS = {"sroi": "SROI", "wemwbs": "WEMWBS", "swemwbs": "SWEMWBS", "tb01": "TB01
 SNAKE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.\w)")
 #: Model covariates, terms and settings whose words are not their title case.
 NAMES = {"imd_decile": "IMD decile", "prior_emergency_12m": "Emergency admissions in the prior 12 months",
-         "prior_convictions": "Prior convictions", "event_type": "Event type", "hours_given": "Hours given",
+         "prior_convictions": "Prior convictions", "proven_offences_to_index": "Proven offences to the index date", "event_type": "Event type", "hours_given": "Hours given",
          "hours_received": "Hours received", "given_minus_received": "Hours given minus received",
          "mean_of_areas": "Mean of areas", "drop_off": "Drop-off", "matched_comparison": "Matched comparison",
          "any_participation": "Any participation", "small_n": "Small n", "n_paired": "n paired",

@@ -128,7 +128,8 @@ class DesignWords:
 COVARIATE_WORDS = {"imd_decile": "IMD decile", "prior_emergency_12m": "prior emergency admissions",
                    "baseline": "baseline score", "months_from_first_reading": "time since their first reading",
                    "months_between": "months between readings", "star_version": "instrument",
-                   "pre_change": "the change from the reading before the baseline"}
+                   "pre_change": "the change from the reading before the baseline",
+                   "proven_offences_to_index": "proven offences to the index date"}
 
 
 def covariate_words(covariates: list[str]) -> str:

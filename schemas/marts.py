@@ -378,6 +378,9 @@ JUSTICE_COHORT = Mart(
         Column('breaches_in_window', 'BIGINT', 'breaches in the follow-up (recorded, never reoffences)'),
         Column('proven_after_waiting', 'BIGINT', 'offences in the follow-up proven after the deadline (recorded only)'),
         Column('age', 'DOUBLE', 'years at the index date (days / 365.25)'),
+        Column('proven_offences_to_index', 'BIGINT', 'criminal history at the index date: offences proven on or before '
+               'it (`staging.offences`, breaches not counted), the index offence among them where the extract holds '
+               "it: the MoJ's previous offences + 1. As far back as the offences extract goes"),
         Column('{covariate}', AS_STAGED, 'every further column of `staging.persons` as staged (a name that clashes with '
                'a column above becomes `persons_<name>`)'),
     ),

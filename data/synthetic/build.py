@@ -20,7 +20,7 @@ from .coproduction import DOMAINS, ITEMS_PER_DOMAIN, simulate_assessments
 from .exchanges import CATEGORIES, KINDS, simulate_exchanges, timelines
 from .grants import FUNDERS, simulate_grants
 from .hospital import DESTINATIONS, METHODS, PROVIDERS, SPECIALTIES, simulate_hospital
-from .justice import EVENT_TYPES, OFFENCE_GROUPS, PROGRAMMES, simulate_justice
+from .justice import EVENT_TYPES, OFFENCE_GROUPS, PROGRAMMES, offence_history, simulate_justice
 from .people import AREAS, EMPLOYMENT, MARITAL, SEXES, simulate_people
 from .services import SERVICES, simulate_contacts
 from .timebanks import ROLES, SERVICE_USER, TIMEBANKS, assemble_members, community_memberships
@@ -95,7 +95,8 @@ def generate(cfg: Config, log=None) -> dict:
     rows["justice_events"] = w.write(out, "justice_events", fmt, {
         "person_id": pid(ev["person"][o]), "event_type": w.labels(EVENT_TYPES, ev["type"][o]),
         "event_date": w.dates(ev["day"][o])})
-    of = justice.offences
+    history = offence_history(people, start, stream(seed, "offence_history"))
+    of = {k: np.concatenate([history[k], justice.offences[k]]) for k in justice.offences}
     o = np.lexsort((of["proven"], of["offence"], of["person"]))
     rows["offences"] = w.write(out, "offences", fmt, {
         "offence_id": w.ids("O", np.arange(o.size), max(8, len(str(o.size)))), "person_id": pid(of["person"][o]),

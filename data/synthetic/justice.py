@@ -249,6 +249,20 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
     return Justice(cat(ev), offs, cat(enr), cat(tru))
 
 
+def offence_history(p: People, start: int, rng: np.random.Generator) -> dict:
+    """Each person's ``prior_convictions`` written as dated offences before the window, so the offences file holds the
+    criminal history the persons column counts: committed uniformly over the years at risk before ``start`` (from age
+    10, at most 20 years, as :func:`.people.simulate_people` draws the count), each proven 14 days or more later and
+    before ``start``. A cohort's ``proven_offences_to_index`` is then ``prior_convictions`` + 1 at a first index event."""
+    person = np.repeat(np.arange(p.n), p.prior_convictions)
+    years = np.clip(p.age(person, start) - 10, 0, 20)
+    first = start - np.floor(years * 365.25).astype(np.int64)
+    offence = first + np.floor(rng.random(person.size) * np.maximum(start - 60 - first, 0)).astype(np.int64)
+    proven = np.minimum(offence + 14 + np.floor(rng.gamma(2.0, 40.0, person.size)).astype(np.int64), start - 1)
+    return {"person": person, "offence": offence, "proven": proven,
+            "group": rng.choice(len(OFFENCE_GROUPS), person.size, p=OFFENCE_MIX), "breach": np.zeros(person.size, bool)}
+
+
 def _enrol(enr, person, programme, start, end) -> None:
     enr["person"].append(person)
     enr["programme"].append(np.full(person.size, programme))

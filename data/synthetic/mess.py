@@ -22,10 +22,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 
 from schemas.contract import ColumnRule, SourceContract, contract
 from schemas.raw import SOURCES
+
+from .common import stream
 
 KINDS = ("wrong_type", "future_date", "unknown_reference", "duplicate", "two_digit_year")
 WORDS = {"DOUBLE": "two and a half", "BIGINT": "seven", "BOOLEAN": "maybe", "DATE": "last Tuesday"}
@@ -72,9 +73,9 @@ def spoil_row(row: dict[str, str], kind: str, spec: SourceContract, number: int)
 
 def spoil(folder: Path, share: float, seed: int) -> dict[str, int]:
     """Append ``share`` (at least one row) bad rows to every ``<source>.csv`` in ``folder``; rows added per source."""
-    rng = np.random.default_rng([seed, 1])
     added: dict[str, int] = {}
     for source in SOURCES:
+        rng = stream(seed, f"spoil {source}")  # one stream per source: a source's row count never moves another's picks
         path = Path(folder) / f"{source}.csv"
         if not path.exists():
             continue

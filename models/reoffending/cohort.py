@@ -28,7 +28,15 @@ the MoJ proven-reoffending measure, reference/methods.md section 2):
    ``participant`` records the rule only: a start after the index date is each participant's
    own time zero in the risk-set design (:mod:`.prepare`), never a reason to count follow-up
    from the index date (immortal time).
-5. **Covariates.** ``age`` (years at the index date, decimal: days / 365.25), ``sex``,
+5. **Criminal history.** ``proven_offences_to_index``: the person's ``staging.offences`` rows with
+   ``is_breach`` false proven on or before the index date. The index offence is among them when the
+   extract holds it (a caution's or court disposal's offence is proven on the index date, a released
+   prisoner's at conviction), so the count is the previous offences the MoJ's quarterly bulletins break
+   rates down by (offences before the index offence) + 1: the criminal history the Justice Data Lab
+   matches on (reference/methods.md section 2). It is measured at the index date from dated rows, so,
+   unlike an undated ``prior_convictions`` column counted at the extract date, it never includes the
+   follow-up's convictions; it reaches back as far as the offences extract does.
+6. **Covariates.** ``age`` (years at the index date, decimal: days / 365.25), ``sex``,
    ``imd_decile``, ``area_code`` and every further column of ``staging.persons`` (a name that
    clashes with a cohort column becomes ``persons_<name>``). A person absent from persons
    (possible only when persons was not supplied) keeps the row with empty covariates.
@@ -156,6 +164,12 @@ WITH ev AS (
     JOIN {_source(con, 'offences')} o
       ON o.person_id = c.person_id AND o.offence_date > c.index_date AND o.offence_date <= c.follow_up_end
     GROUP BY c.person_id, c.period_start, c.index_date
+), history AS (
+    SELECT c.person_id, c.period_start, count(*) AS proven_offences
+    FROM cohort c
+    JOIN {_source(con, 'offences')} o
+      ON o.person_id = c.person_id AND o.proven_on <= c.index_date AND NOT coalesce(o.is_breach, false)
+    GROUP BY c.person_id, c.period_start
 ), spells AS (
     SELECT person_id, programme_id AS programme, started_on AS started, ended_on AS ended
     FROM {_source(con, 'programme_enrolments')} WHERE {prog_where}
@@ -193,10 +207,12 @@ SELECT {q(run_id)} AS run_id, c.person_id, {label.replace('period_start', 'c.per
        date_diff('day', c.index_date, o.first_reoffence_date)::BIGINT AS days_to_first_reoffence,
        coalesce(o.breaches_in_window, 0)::BIGINT AS breaches_in_window,
        coalesce(o.proven_after_waiting, 0)::BIGINT AS proven_after_waiting,
-       date_diff('day', p.birth_date, c.index_date) / 365.25 AS age
+       date_diff('day', p.birth_date, c.index_date) / 365.25 AS age,
+       coalesce(h.proven_offences, 0)::BIGINT AS proven_offences_to_index
        {cov_select}
 FROM cohort c
 LEFT JOIN offs o USING (person_id, period_start)
+LEFT JOIN history h USING (person_id, period_start)
 LEFT JOIN part pa USING (person_id, period_start)
 LEFT JOIN {_source(con, 'persons')} p ON p.person_id = c.person_id
 ORDER BY c.period_start, c.person_id

@@ -173,7 +173,7 @@ def usable_covariates(df: pd.DataFrame, settings: ReoffendingSettings) -> Covari
     for c in settings.covariates:
         if c not in df.columns:
             notes.append(f"covariate {c!r} is not a column of the cohort (persons columns and age, sex, imd_decile, "
-                         f"area_code, event_type); left out")
+                         f"area_code, event_type, proven_offences_to_index); left out")
             continue
         s = df[c]
         if len(df) and s.isna().all():

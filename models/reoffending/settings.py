@@ -9,7 +9,7 @@ covariates and the matching here (in the YAML file), never in code::
       follow_up_days: 365
       waiting_days: 183
       participation_window_days: 90
-      covariates: [age, sex, imd_decile, event_type, prior_convictions, employment]
+      covariates: [age, sex, imd_decile, event_type, proven_offences_to_index, employment]
       exclude_programmes: [peer_visiting_after_discharge]
 
 Defaults and their sources (details in docs/outputs-reoffending.md):
@@ -32,9 +32,12 @@ Defaults and their sources (details in docs/outputs-reoffending.md):
   day (Li, Propert & Rosenbaum 2001, JASA 96:870; docs/methods.md "Target trials"). The old
   definition (follow-up from day 1 for anyone starting by day 90) is ``exposure_window``, kept
   only to show its immortal-time bias (bench/validate_designs.py).
-* ``covariates``: age at the index date, sex, IMD decile, index event type and prior
-  convictions, the demographics and criminal history the Justice Data Lab matches on
-  (reference/methods.md section 2). Any column of ``staging.persons`` may be named.
+* ``covariates``: age at the index date, sex, IMD decile, index event type and criminal history
+  (``proven_offences_to_index``: offences proven by the index date, counted from the offences
+  file, :mod:`.cohort` rule 5), the demographics and criminal history the Justice Data Lab
+  matches on (reference/methods.md section 2). Any column of ``staging.persons`` may be named;
+  an undated one (a ``prior_convictions`` count at the extract date) would include the
+  follow-up's convictions, the outcome.
 * ``method`` = match, ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``ratio`` = 1: the
   comparison engine's defaults (docs/comparison-engine.md). ``replace`` = **true**, unlike the
   engine's default: justice programmes recruit heavily where non-participants are scarce (prison
@@ -104,8 +107,9 @@ class ReoffendingSettings(BaseModel):
                                          "participation_window_days (90).")
 
     covariates: tuple[str, ...] = Field(
-        ("age", "sex", "imd_decile", "event_type", "prior_convictions"),
-        description="Matching and Cox covariates: age, sex, imd_decile, area_code, event_type, or any staging.persons column. "
+        ("age", "sex", "imd_decile", "event_type", "proven_offences_to_index"),
+        description="Matching and Cox covariates: age, sex, imd_decile, area_code, event_type, proven_offences_to_index "
+                    "(offences proven by the index date, from the offences file), or any staging.persons column. "
                     "A persons column is read as supplied, undated: it must describe the person before the index event "
                     "(prior_convictions counted at the extract date would include the follow-up's convictions, the outcome).")
     categorical: tuple[str, ...] = Field((), description="Numeric covariates to treat as categories (e.g. imd_decile).")

@@ -288,6 +288,21 @@ def _any_in_window(left: pd.DataFrame, right: pd.DataFrame, day: str, lo: int, h
     return left._row.isin(hit._row)
 
 
+def test_the_offences_file_holds_each_persons_prior_convictions_before_the_window(sample):
+    """The persons file's prior_convictions is the count of offences proven before the window, dated from age 10;
+    the one more is a prisoner released in the window whose index offence was proven before it."""
+    d, _ = sample
+    p, o = load(d, "persons"), load(d, "offences")
+    before = o[o.proven_on < START]
+    assert not before.is_breach.any() and (before.offence_date <= before.proven_on).all()
+    more = before.groupby("person_id").size().reindex(p.person_id, fill_value=0).to_numpy() - p.prior_convictions.to_numpy()
+    assert set(more) == {0, 1} and (more == 0).mean() > 0.99 and p.prior_convictions.sum() > 100
+    released = load(d, "justice_events").query("event_type == 'custody_release'").person_id
+    assert p.person_id[more == 1].isin(released).all()
+    born = before.merge(p[["person_id", "birth_date"]], on="person_id")
+    assert ((born.offence_date - born.birth_date).dt.days >= 10 * 365.25 - 60).all()
+
+
 def test_readmission_truth_is_recoverable_from_the_files(sample):
     d, truth = sample
     h = load(d, "hospital_spells")

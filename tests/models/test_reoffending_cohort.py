@@ -72,6 +72,10 @@ O06,P05,2023-03-01,2023-03-10,other,true
 O07,P05,2023-02-01,2023-02-20,theft,false
 O08,P05,2023-05-01,2023-06-01,drugs,false
 O09,P06,2023-02-01,2023-02-10,theft,false
+O10,P03,2019-05-01,2019-08-01,theft,false
+O11,P03,2022-10-01,{day(0)},violence,false
+O12,P03,2022-01-01,2022-02-01,other,true
+O13,P03,2022-12-01,{day(1)},drugs,false
 """
 
 ENROLMENTS = f"""person_id,programme_id,started_on,ended_on
@@ -188,6 +192,16 @@ def test_covariates_come_from_extra_persons_columns(justice_warehouse):
     p3 = row(cohort(justice_warehouse), "P03")
     assert p3.housing == "homeless" and p3.prior_convictions == 5 and p3.imd_decile == 3 and p3.sex == "male"
     assert p3.age == pytest.approx((INDEX - dt.date(1970, 3, 1)).days / 365.25)
+
+
+def test_criminal_history_is_counted_at_each_index_date(justice_warehouse):
+    """P03: proven 2019 and on the index day (the index offence) count; a breach and an offence committed before the
+    index but proven the day after do not. P06's second cohort counts the offence proven between its two index dates;
+    P02's offence proven 10 days after its index does not count at the index."""
+    df = cohort(justice_warehouse)
+    assert row(df, "P03").proven_offences_to_index == 2
+    assert row(df, "P06").proven_offences_to_index == 0 and row(df, "P06", "2023-Q3").proven_offences_to_index == 1
+    assert row(df, "P02").proven_offences_to_index == 0 and row(df, "P01").proven_offences_to_index == 0
 
 
 def test_final_only_once_follow_up_and_waiting_have_elapsed(justice_warehouse):
