@@ -350,8 +350,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
         "extent): each grant is measured over the part of its period inside it and costed on the same share of its "
         "amount. ")
     return Page("funder.html", "For funders", "What happened in the time banks while each grant ran, how reciprocal the "
-                "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
-                f"choices made. {window}Counts of 1 to "
-                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; what else a grant "
-                f"with 1 to {rule.suppress_max} active members withholds, and why, is under the grant metrics.", sections,
-                demo=demo_run(con))
+                "exchanges were, and how a reserved pot would be shared by reciprocity.", sections, demo=demo_run(con),
+                more=f"How much the pot's split depends on the choices made is under its sensitivity. {window}Counts of 1 "
+                     f"to {rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; what else "
+                     f"a grant with 1 to {rule.suppress_max} active members withholds, and why, is under the grant metrics.")
