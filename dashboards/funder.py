@@ -153,13 +153,14 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
         share = two_way / active if active else None
         pot = None if allocation is None or allocation.empty else allocation[allocation["funder"] == funder]
         pot_total = float(pot["reserved_pot"].iloc[0]) if pot is not None and not pot.empty else None
+        # whole pounds, as the grants and the pot are: the allocation table and its CSV give the pence
         split = "" if pot is None or pot.empty else "; ".join(
-            f"{a['grant_id']} {money(a['allocation'], True) if not isinstance(a['allocation'], str) else a['allocation']}"
+            f"{a['grant_id']} {money(a['allocation']) if not isinstance(a['allocation'], str) else a['allocation']}"
             for a in published_allocation(pot, withheld).to_dict("records"))
         rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
                      "observed_amount": round(float(g["observed_amount"].sum()), 2),
-                     "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
-                     "two_way_members": two_way, "two_way_share": None if share is None else round(share, 3),
+                     "grants_published": len(shown), "active_members": int(active), "hours_exchanged": round(hours, 1),
+                     "two_way_members": int(two_way), "two_way_share": None if share is None else round(share, 3),
                      "reserved_pot": pot_total, "pot_split": split})
         left_out = "; ".join(part for part in (
             f"{plural(len(g) - len(counted), 'grant')} with 1 to {rule.suppress_max} active members left out"
@@ -172,7 +173,8 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                      "of exchange while they ran. "
                      f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
                      f"received{html.escape(f' ({left_out})' if left_out else '')}."
-                     + (f" Reserved reciprocity pot {money(pot_total, True)}, split: {html.escape(split)}." if pot_total else "")
+                     + (f" Reserved reciprocity pot {money(pot_total)}, split (to the pound): {html.escape(split)}."
+                        if pot_total else "")
                      + "</p></li>")
     frame = rule.no_counts(pd.DataFrame(rows), "sums of published grant rows only (member counts already rounded; grants "
                                                "with a suppressed active count left out, and of the members and "
@@ -284,7 +286,7 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
     figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
     pots = allocation.groupby("funder")["reserved_pot"].first()
     hidden = len(table) - len(drawn)
-    return Section(title, f"{plural(len(pots), 'funder')} reserve {money(pots.sum(), True)} in all "
+    return Section(title, f"{plural(len(pots), 'funder')} reserve {money(pots.sum(), not float(pots.sum()).is_integer())} in all "
                    f"({100 * allocation['reserved_pot_share'].iloc[0]:.0f}% of their grants), split between "
                    f"{plural(len(allocation), 'grant')} in proportion to the allocation weight; allocations sum to each pot "
                    f"to the penny. {plural(hidden, 'allocation')} withheld (a grant with 1 to {rule.suppress_max} active "

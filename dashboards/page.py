@@ -519,6 +519,11 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
     each cell carries its column's heading (``data-label``), which a stacked table shows above it on a phone.
     ``notes``: (table id, number of notes) of a footnoted table, whose markers link to their notes."""
     places = {c: decimals(frame[c], () if whole is None or c not in whole.columns else whole[c]) for c in frame.columns}
+    # one money format per table: pence in every pounds column when any of them has pence, else whole pounds (the
+    # allocation table wrote "£9,200" beside "£1,233.70", and the sensitivity "£50" beside "£300.00")
+    money = [c for c in frame.columns if MONEY.match(str(c)) and places[c] is not None]
+    for c in money:
+        places[c] = 2 if any(places[m] for m in money) else 0
     label = {c: f" data-label='{html.escape(heading(c), quote=True)}'" if labelled else "" for c in frame.columns}
     rows = []
     for row in frame.itertuples(index=False):
