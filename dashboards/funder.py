@@ -189,6 +189,12 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                         "another funder's grant to the same time bank may cover the same hours.")
 
 
+#: The grant table on the page: what each grant bought (its hours, members, two-way participation, cost per hour and
+#: social value) for the money of its observed period. The CSV keeps every column of ``published_grants``.
+GRANT_SHOWN = ("grant_id", "funder", "timebank_id", "amount", "observed_amount", "active_members", "two_way_members",
+               "hours_exchanged", "cost_per_hour_exchanged", "social_value")
+
+
 def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> list[Section]:
     if grants is None or grants.empty:
         return [unavailable("Grant metrics", {"marts.grant_metrics": grants})]
@@ -204,8 +210,10 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
         Section("Grant metrics", f"{plural(len(grants), 'grant')} from {plural(grants['funder'].nunique(), 'funder')}, "
                 f"{money(grants['amount'].sum())} in all, each measured over its own time bank and observed period. "
                 f"{data_window(grants)}",
-                table=table, csv_name="funder-grant-metrics.csv", collapsed=False,
-                note="Observed period: the part of the grant period inside the data window; observed share: its "
+                table=table, csv_name="funder-grant-metrics.csv", collapsed=False, shown_columns=GRANT_SHOWN,
+                note="The CSV adds each grant's period and observed period and share, its members, its cost per active "
+                     "and per two-way member, its reciprocity index and coverage, its co-production band and its "
+                     "reciprocity-weighted social value. Observed period: the part of the grant period inside the data window; observed share: its "
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "

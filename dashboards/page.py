@@ -269,6 +269,9 @@ class Section:
     collapsed: bool = False
     show_table: bool = True
     code_columns: tuple[str, ...] = ()
+    #: The columns the page's table shows, when not all of them: the CSV keeps every column (the funder's grant
+    #: metrics had 22, and scrolled sideways at 1440 px).
+    shown_columns: tuple[str, ...] = ()
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -630,7 +633,11 @@ def render(page: Page, out_dir: Path) -> Path:
         if section.table is not None:
             checks.append(_checked(section))
             if section.show_table:
-                parts.append(_table_html(section.table, f"table-{sid}", section.code_columns, section.title))
+                shown = section.table
+                if section.shown_columns:
+                    shown = shown[list(section.shown_columns)]
+                    shown.attrs = section.table.attrs
+                parts.append(_table_html(shown, f"table-{sid}", section.code_columns, section.title))
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
                 parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "

@@ -926,3 +926,35 @@ def test_the_filter_bar_is_one_line_on_a_phone_and_says_what_is_shown(demo_run, 
     assert page.evaluate("getComputedStyle(document.getElementById('filter-bar')).position") == "sticky"
     page.close()
     assert errors == []
+
+
+@pytest.mark.browser
+def test_the_grant_table_fits_a_desktop_and_agrees_with_its_csv(demo_run, browser):
+    """The funder's grant metrics had 22 columns and scrolled sideways at 1440 px. The page shows what each grant
+    bought (hours, active and two-way members, cost per hour, social value) for its money, with no sideways scroll;
+    the CSV keeps every column, and each figure on the page is its CSV's."""
+    from dashboards.funder import GRANT_SHOWN
+    from dashboards.labels import heading
+
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "funder.html", width=1440)
+    page.evaluate("document.querySelectorAll('div.pager input').forEach(i => { i.value = ''; })")
+    wrap = page.evaluate("""() => { const w = document.getElementById('table-grant-metrics').closest('.table-wrap');
+        return [w.scrollWidth, w.clientWidth]; }""")
+    heads = page.eval_on_selector_all("#table-grant-metrics thead th", "ths => ths.map(t => t.textContent)")
+    rows = page.eval_on_selector_all("#table-grant-metrics-body tr",
+                                     "trs => trs.map(r => Array.from(r.cells).map(c => c.textContent))")
+    page.close()
+    assert wrap[0] <= wrap[1], wrap
+    csv = pd.read_csv(site / "funder-grant-metrics.csv", dtype=str, keep_default_na=False)
+    assert len(csv.columns) >= 20 and set(GRANT_SHOWN) <= set(csv.columns)
+    assert heads == [heading(c) for c in GRANT_SHOWN]
+    assert len(rows) == len(csv)
+    for shown, row in zip(rows, csv[list(GRANT_SHOWN)].to_dict("records")):
+        for text, (column, value) in zip(shown, row.items()):
+            if value in ("*", "n/a", "") or not re.fullmatch(r"-?[\d.]+", value):
+                assert text == value.lstrip("'") or (value == "" and text == ""), (column, text, value)
+            else:  # the page's figure is the CSV's, to the page's decimals
+                number = float(text.replace("£", "").replace(",", ""))
+                assert abs(number - float(value)) < 0.006, (column, text, value)
+    assert errors == []
