@@ -226,7 +226,7 @@ def n_counts(source: str) -> str:
 def _list(frame: pd.DataFrame) -> str:
     items = []
     for r in frame.to_dict("records"):
-        symbol, css, word = RAG[r["rag"] or "none"]
+        symbol, css, word = verdict_head(r)
         head = (f"<span class='rag {css}'>{symbol} {word}</span> · " if r["rag"] not in (None, "none") else "")
         n = r["n_matched"]
         size = (f" (n ≈ {int(n):,} {n_counts(r['source'])})" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
@@ -255,13 +255,20 @@ def answer(r: dict) -> str:
             "comparison")
 
 
+def verdict_head(r: dict) -> tuple[str, str, str]:
+    """(symbol, css class, word) of a row's judgement: the social return is judged against break-even (£1 per £1), not
+    a comparison group, so its word says that ("Below £1"; "Worse" said worse than what?)."""
+    symbol, css, word = RAG[r["rag"] or "none"]
+    if str(r["unit"]).startswith("£") and r["rag"] in ("better", "worse"):
+        word = "Above £1" if r["rag"] == "better" else "Below £1"
+    return symbol, css, word
+
+
 def _answers(frame: pd.DataFrame) -> str:
     """The first screen's answer: one line per outcome, its verdict first (the sentences below give the intervals)."""
     items = []
     for r in frame.to_dict("records"):
-        symbol, css, word = RAG[r["rag"] or "none"]
-        if str(r["unit"]).startswith("£") and r["rag"] in ("better", "worse"):  # against break-even, not a group
-            word = "Above £1" if r["rag"] == "better" else "Below £1"
+        symbol, css, word = verdict_head(r)
         what = str(r["outcome"]).split(":")[0]  # "Well-being": its measure is in the figures' unit
         items.append(f"<li><span class='rag {css}'>{symbol} {word}</span> · <span class='what'>"
                      f"{html.escape(what)}</span>: {html.escape(answer(r))}</li>")
