@@ -86,7 +86,8 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
  table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
  table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
  table.stack tr{border-top:2px solid #0b0c0c;padding:.3rem 0}table.stack td{border:0;padding:.15rem .3rem}
- table.stack td::before{content:attr(data-label) ": ";font-weight:700}table.stack td.num{text-align:left}}
+ table.stack td::before{content:attr(data-label) ": ";font-weight:700}table.stack td.num{text-align:left}
+ table.stack td:empty{display:none}}
 """
 
 

@@ -964,3 +964,25 @@ def test_the_grant_table_fits_a_desktop_and_agrees_with_its_csv(demo_run, browse
                 number = float(text.replace("£", "").replace(",", ""))
                 assert abs(number - float(value)) < 0.006, (column, text, value)
     assert errors == []
+
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
+def test_a_stacked_rows_empty_cells_are_not_labelled_on_a_phone(browser, tmp_path, width):
+    """On a phone the evaluator's "What you can and cannot say" listed "n matched:" and "Analysis role:" with nothing
+    after them for every Cox row: a stacked row leaves out its empty cells; a wide table keeps every cell."""
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    said = "30-day emergency readmission: participants 7.4% against 10.2% in the matched comparison group."
+    unsaid = "You cannot say the programme caused the difference: matching balances only what was measured."
+    frame = pd.DataFrame({"result": ["Readmission: any"], "verdict": ["inconclusive"], "analysis role": [None],
+                          "what you can say": [said], "what you cannot say": [unsaid]})
+    table = DisclosureRule().no_counts(frame, "a test table of sentences")
+    path = render(Page("index.html", "Overview", "Intro.", [Section("Statements", "S.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path, width)
+    shown = page.evaluate("Array.from(document.querySelectorAll('#table-statements td')).map(td => getComputedStyle(td).display)")
+    page.close()
+    assert errors == []
+    assert shown == (["block", "block", "none", "block", "block"] if width < 640 else ["table-cell"] * 5), shown
