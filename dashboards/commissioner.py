@@ -132,6 +132,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
         glossary.terms_section(glossary.COMMISSIONER, rule, windows),
     ]
     return Page("commissioner.html", "For commissioners",
-                "What the time banks and co-produced services achieved, outcome by outcome, against similar people who did "
-                f"not take part. Counts of 1 to {rule.suppress_max} are shown as * and others rounded to the nearest "
-                f"{rule.round_to}.", sections, filters, demo)
+                "What the time banks and co-produced services achieved, outcome by outcome.", sections, filters, demo,
+                more=f"Counts of 1 to {rule.suppress_max} are shown as * and others rounded to the nearest "
+                     f"{rule.round_to}. Each result names the comparison it rests on; the evaluators' page has the "
+                     "diagnostics behind it.")

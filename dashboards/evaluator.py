@@ -239,6 +239,6 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         glossary.terms_section(glossary.EVALUATOR, rule, windows),
     ]
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "
-                "how well the comparisons were matched, and the models' own tables. Sections open when you select their "
-                "title; long tables are paged and searchable, and every table downloads whole as CSV.", sections,
-                demo=demo_run(con))
+                "how well the comparisons were matched, and the models' own tables.", sections, demo=demo_run(con),
+                more="Sections open when you select their title; long tables are paged and searchable, and every table "
+                     "downloads whole as CSV.")

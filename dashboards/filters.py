@@ -80,8 +80,30 @@ def controls_html(filters: list[Filter]) -> str:
         + "</select></span>"
         for f in filters
     )
-    return (f"<form class='filters' aria-label='Filters' onsubmit='return false'>{boxes}"
-            "<span class='note'>Sections marked 'responds to' change with these choices.</span></form>")
+    showing = showing_text([f.options[0][1] for f in filters], [True] * len(filters))
+    # On a phone the bar is one line, "Showing: ... Change", that opens into the selects (they took a quarter of the
+    # first screen); on a wider screen it is open, its summary hidden, and sticks to the window's top. The script
+    # right after it opens it before the first paint, and again when the window widens past 640 px.
+    return ("<details class='filters' id='filter-bar'><summary>Showing: <span id='filter-showing' "
+            f"data-all='{html.escape(showing, quote=True)}'>"
+            f"{html.escape(showing)}</span> <span class='change'>Change</span></summary>"
+            f"<form aria-label='Filters' onsubmit='return false'>{boxes}"
+            "<span class='note'>Sections marked 'responds to' change with these choices.</span></form></details>"
+            f"<script>{BAR_SCRIPT}</script>")
+
+
+def showing_text(labels: list[str], everything: list[bool]) -> str:
+    """The bar's one-line summary of the chosen options: "all time banks, TB01's areas..." in short: "all time banks,
+    areas and years" when nothing is chosen, else each choice ("TB01, all areas, 2023"). ``everything``: whether each
+    filter is on its first ("all") option. The page's script (SCRIPT) says the same after each choice."""
+    if all(everything) and all(label.startswith("All ") for label in labels):
+        names = [label[4:] for label in labels]
+        return "all " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+    return ", ".join(label[:1].lower() + label[1:] if every else label for label, every in zip(labels, everything))
+
+
+BAR_SCRIPT = ("(function(){var bar=document.getElementById('filter-bar'),wide=window.matchMedia('(min-width:641px)');"
+              "function fit(){bar.open=wide.matches;}fit();wide.addEventListener('change',fit);})();")
 
 
 def embed_json(payload: object) -> str:
@@ -117,8 +139,17 @@ SCRIPT = """
       }
     });
   }
+  function showing(){  // the bar's one-line summary on a phone: "Showing: all time banks, 2023, all areas"
+    var out = document.getElementById('filter-showing');
+    if (!out) return;
+    var all = Array.from(selects).every(function(s){ return s.selectedIndex === 0; });
+    if (all && out.dataset.all) { out.textContent = out.dataset.all; return; }
+    out.textContent = Array.from(selects).map(function(s){
+      var t = s.options[s.selectedIndex].text;
+      return s.selectedIndex === 0 ? t.charAt(0).toLowerCase() + t.slice(1) : t; }).join(', ');
+  }
   selects.forEach(function(s){
-    s.addEventListener('change', function(){ state[s.dataset.filter] = s.value; apply(); });
+    s.addEventListener('change', function(){ state[s.dataset.filter] = s.value; apply(); showing(); });
   });
 })();
 """

@@ -153,13 +153,14 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
         share = two_way / active if active else None
         pot = None if allocation is None or allocation.empty else allocation[allocation["funder"] == funder]
         pot_total = float(pot["reserved_pot"].iloc[0]) if pot is not None and not pot.empty else None
+        # whole pounds, as the grants and the pot are: the allocation table and its CSV give the pence
         split = "" if pot is None or pot.empty else "; ".join(
-            f"{a['grant_id']} {money(a['allocation'], True) if not isinstance(a['allocation'], str) else a['allocation']}"
+            f"{a['grant_id']} {money(a['allocation']) if not isinstance(a['allocation'], str) else a['allocation']}"
             for a in published_allocation(pot, withheld).to_dict("records"))
         rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
                      "observed_amount": round(float(g["observed_amount"].sum()), 2),
-                     "grants_published": len(shown), "active_members": active, "hours_exchanged": round(hours, 1),
-                     "two_way_members": two_way, "two_way_share": None if share is None else round(share, 3),
+                     "grants_published": len(shown), "active_members": int(active), "hours_exchanged": round(hours, 1),
+                     "two_way_members": int(two_way), "two_way_share": None if share is None else round(share, 3),
                      "reserved_pot": pot_total, "pot_split": split})
         left_out = "; ".join(part for part in (
             f"{plural(len(g) - len(counted), 'grant')} with 1 to {rule.suppress_max} active members left out"
@@ -172,7 +173,8 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                      "of exchange while they ran. "
                      f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
                      f"received{html.escape(f' ({left_out})' if left_out else '')}."
-                     + (f" Reserved reciprocity pot {money(pot_total, True)}, split: {html.escape(split)}." if pot_total else "")
+                     + (f" Reserved reciprocity pot {money(pot_total)}, split (to the pound): {html.escape(split)}."
+                        if pot_total else "")
                      + "</p></li>")
     frame = rule.no_counts(pd.DataFrame(rows), "sums of published grant rows only (member counts already rounded; grants "
                                                "with a suppressed active count left out, and of the members and "
@@ -185,6 +187,12 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                         "(rounded) counts. The hours and members are what happened in a time bank while each grant ran, "
                         "not what that grant alone paid for: a member active under two grants is counted under each, and "
                         "another funder's grant to the same time bank may cover the same hours.")
+
+
+#: The grant table on the page: what each grant bought (its hours, members, two-way participation, cost per hour and
+#: social value) for the money of its observed period. The CSV keeps every column of ``published_grants``.
+GRANT_SHOWN = ("grant_id", "funder", "timebank_id", "amount", "observed_amount", "active_members", "two_way_members",
+               "hours_exchanged", "cost_per_hour_exchanged", "social_value")
 
 
 def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> list[Section]:
@@ -202,8 +210,10 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
         Section("Grant metrics", f"{plural(len(grants), 'grant')} from {plural(grants['funder'].nunique(), 'funder')}, "
                 f"{money(grants['amount'].sum())} in all, each measured over its own time bank and observed period. "
                 f"{data_window(grants)}",
-                table=table, csv_name="funder-grant-metrics.csv", collapsed=False,
-                note="Observed period: the part of the grant period inside the data window; observed share: its "
+                table=table, csv_name="funder-grant-metrics.csv", collapsed=False, shown_columns=GRANT_SHOWN,
+                note="The CSV adds each grant's period and observed period and share, its members, its cost per active "
+                     "and per two-way member, its reciprocity index and coverage, its co-production band and its "
+                     "reciprocity-weighted social value. Observed period: the part of the grant period inside the data window; observed share: its "
                      "days over the grant period's; observed amount: the amount times that share. Active members: "
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
@@ -284,7 +294,7 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
     figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
     pots = allocation.groupby("funder")["reserved_pot"].first()
     hidden = len(table) - len(drawn)
-    return Section(title, f"{plural(len(pots), 'funder')} reserve {money(pots.sum(), True)} in all "
+    return Section(title, f"{plural(len(pots), 'funder')} reserve {money(pots.sum(), not float(pots.sum()).is_integer())} in all "
                    f"({100 * allocation['reserved_pot_share'].iloc[0]:.0f}% of their grants), split between "
                    f"{plural(len(allocation), 'grant')} in proportion to the allocation weight; allocations sum to each pot "
                    f"to the penny. {plural(hidden, 'allocation')} withheld (a grant with 1 to {rule.suppress_max} active "
@@ -350,8 +360,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
         "extent): each grant is measured over the part of its period inside it and costed on the same share of its "
         "amount. ")
     return Page("funder.html", "For funders", "What happened in the time banks while each grant ran, how reciprocal the "
-                "exchanges were, and how a reserved pot would be shared by reciprocity, with how much that depends on the "
-                f"choices made. {window}Counts of 1 to "
-                f"{rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; what else a grant "
-                f"with 1 to {rule.suppress_max} active members withholds, and why, is under the grant metrics.", sections,
-                demo=demo_run(con))
+                "exchanges were, and how a reserved pot would be shared by reciprocity.", sections, demo=demo_run(con),
+                more=f"How much the pot's split depends on the choices made is under its sensitivity. {window}Counts of 1 "
+                     f"to {rule.suppress_max} are shown as * and others rounded to the nearest {rule.round_to}; what else "
+                     f"a grant with 1 to {rule.suppress_max} active members withholds, and why, is under the grant metrics.")

@@ -64,7 +64,13 @@ def _name(token: str) -> str:
 
 #: Columns whose heading is not their name in words: the words a commissioner uses for what they hold (the CSVs keep
 #: the names), and the pages' own spelling of a compound ("two-way", "co-production").
-HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Period", "persons": "People"}
+HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Period", "persons": "People",
+            # the run (its Dagster run identifier) that wrote the figures: "Run ID" named the code, not the thing
+            "run_id": "Run", "config_sha256": "Configuration SHA-256",
+            # the impact map's unit cost: the SROI guide's "financial proxy" (its name in the proxy library), its value
+            # in the reporting year's prices, and the present value of the outcome
+            "proxy_id": "Financial proxy", "proxy_value_reporting": "Proxy value (£, reporting-year prices)",
+            "pv": "Present value"}
 HEADING_PHRASES = {"two_way": "two-way", "coproduction": "co-production"}
 
 

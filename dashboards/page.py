@@ -42,9 +42,14 @@ STYLE = """
 *,*::before,*::after{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#0b0c0c;background:#f3f2f1;font-size:1rem;line-height:1.45}
 a{color:#1d70b8}a:focus,select:focus,summary:focus,button:focus,input:focus,.table-wrap:focus{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
-header{background:#0b0c0c;color:#fff;padding:.8rem 1rem;border-bottom:8px solid #1d70b8}header h1{margin:.2rem 0 .5rem;font-size:1.6rem}
-header nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}header a{color:#fff}header a[aria-current]{font-weight:700;text-decoration:underline 3px}
-.demo{background:#fd0;color:#0b0c0c;border-left:8px solid #0b0c0c;padding:.6rem 1rem;margin:0;font-weight:700}
+header{background:#0b0c0c;color:#fff;padding:.6rem 1rem;border-bottom:8px solid #1d70b8}header h1{margin:.1rem 0 .3rem;font-size:1.6rem}
+header nav{display:flex;flex-wrap:wrap;gap:0 1.2rem}header a{color:#fff;display:inline-block;min-height:24px;padding:.1rem 0}
+header a[aria-current]{font-weight:700;text-decoration:underline 3px}
+.demo{background:#fd0;color:#0b0c0c;border-left:8px solid #0b0c0c;padding:.15rem 1rem;margin:0}
+.demo>summary{font-weight:700;font-size:1rem;min-height:24px;padding:.2rem 0}.demo p{margin:.1rem 0 .4rem}
+.about{margin:.2rem 0 .6rem}.about>summary{font-size:1rem;min-height:24px}.about p{margin:.3rem 0}
+.answers{list-style:none;padding:0;margin:.3rem 0 .8rem}.answers li{padding:.3rem 0;border-bottom:1px solid #b1b4b6}
+.answers .what{font-weight:700}
 .demo-tag{display:inline-block;background:#fd0;color:#0b0c0c;font-size:.75rem;font-weight:700;padding:0 .35rem;margin-left:.3rem;border:1px solid #0b0c0c}
 main{padding:.8rem 1rem;max-width:1200px;margin:0 auto}
 .skip{position:absolute;left:-10000px;top:0;background:#fd0;color:#0b0c0c;padding:.5rem 1rem;font-weight:700;z-index:10}
@@ -56,7 +61,10 @@ section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}td.num,td.whole{white-space:nowrap}
 .summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
-.filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.4rem .8rem;display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center}
+.filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.3rem .8rem}
+.filters>summary{font-size:1rem;font-weight:400;min-height:24px;padding:.3rem 0}.filters>summary .change{font-weight:700;text-decoration:underline}
+.filters form{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center;padding:.1rem 0}
+@media (min-width:641px){.filters>summary{display:none}}
 .filters label{font-weight:700}.filters .filter{display:inline-flex;flex-wrap:wrap;gap:.3rem;align-items:center;max-width:100%}.filters select{font-size:1rem;padding:.2rem;max-width:100%}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(260px,100%),1fr));gap:.8rem}
 .tile{border:1px solid #b1b4b6;border-top:5px solid #1d70b8;padding:.6rem .8rem;background:#fff}.tile h3{font-size:1rem;margin:.1rem 0 .4rem}
@@ -72,13 +80,14 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
    grey at 30% is 1.4:1) */
 .chart .js-plotly-plot .plotly .modebar-btn:focus-visible{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
 .chart .js-plotly-plot .plotly .modebar-btn path{fill:#505a5f!important}
-@media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header h1{font-size:1.3rem}
+@media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header{padding:.4rem .6rem;border-bottom-width:5px}header h1{font-size:1.2rem;margin:0 0 .1rem}header nav{gap:0 .9rem}.demo{padding:.1rem .6rem;border-left-width:5px}main>p{margin:.3rem 0}section h2{font-size:1.2rem;margin:0 0 .3rem}.filters>summary{padding:.15rem 0}.answers li{padding:.2rem 0}section{margin:.6rem 0}.about{margin:0 0 .4rem}
  .chart .js-plotly-plot .updatemenu-container{display:none}
  table{font-size:.8rem}.tile .value{font-size:1.4rem}
  table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
  table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
  table.stack tr{border-top:2px solid #0b0c0c;padding:.3rem 0}table.stack td{border:0;padding:.15rem .3rem}
- table.stack td::before{content:attr(data-label) ": ";font-weight:700}table.stack td.num{text-align:left}}
+ table.stack td::before{content:attr(data-label) ": ";font-weight:700}table.stack td.num{text-align:left}
+ table.stack td:empty{display:none}}
 """
 
 
@@ -261,6 +270,9 @@ class Section:
     collapsed: bool = False
     show_table: bool = True
     code_columns: tuple[str, ...] = ()
+    #: The columns the page's table shows, when not all of them: the CSV keeps every column (the funder's grant
+    #: metrics had 22, and scrolled sideways at 1440 px).
+    shown_columns: tuple[str, ...] = ()
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -278,8 +290,13 @@ class Page:
     sections: list[Section] = field(default_factory=list)
     filters: list[Filter] = field(default_factory=list)
     demo: bool = False
+    #: What a reader needs before trusting the figures but not before reading them (the disclosure rule, the data
+    #: window): under "About these figures", closed, so the first screen holds the answers (a phone's most of all).
+    more: str = ""
 
 
+#: The demo banner's one line (its summary, on every screen); the whole of it opens below.
+DEMO_LINE = "Demo: made-up people and costs"
 DEMO_BANNER = ("Demo: every figure on this page comes from synthetic people made up by the generator, and the unit costs "
                "are made up too. Nothing here describes real people or real services.")
 
@@ -506,6 +523,11 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
     each cell carries its column's heading (``data-label``), which a stacked table shows above it on a phone.
     ``notes``: (table id, number of notes) of a footnoted table, whose markers link to their notes."""
     places = {c: decimals(frame[c], () if whole is None or c not in whole.columns else whole[c]) for c in frame.columns}
+    # one money format per table: pence in every pounds column when any of them has pence, else whole pounds (the
+    # allocation table wrote "£9,200" beside "£1,233.70", and the sensitivity "£50" beside "£300.00")
+    money = [c for c in frame.columns if MONEY.match(str(c)) and places[c] is not None]
+    for c in money:
+        places[c] = 2 if any(places[m] for m in money) else 0
     label = {c: f" data-label='{html.escape(heading(c), quote=True)}'" if labelled else "" for c in frame.columns}
     rows = []
     for row in frame.itertuples(index=False):
@@ -612,7 +634,11 @@ def render(page: Page, out_dir: Path) -> Path:
         if section.table is not None:
             checks.append(_checked(section))
             if section.show_table:
-                parts.append(_table_html(section.table, f"table-{sid}", section.code_columns, section.title))
+                shown = section.table
+                if section.shown_columns:
+                    shown = shown[list(section.shown_columns)]
+                    shown.attrs = section.table.attrs
+                parts.append(_table_html(shown, f"table-{sid}", section.code_columns, section.title))
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
                 parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "
@@ -632,15 +658,18 @@ def render(page: Page, out_dir: Path) -> Path:
     script = (f"<script type='application/json' id='variants'>{embed_json(payload)}</script><script>{SCRIPT}</script>"
               if payload else "")
     # in a landmark of its own (axe "region": all content in landmarks), named for screen readers' landmark lists
-    banner = (f"<aside aria-label='Demo data'><p class='demo' role='note' id='demo-banner'>{html.escape(DEMO_BANNER)}</p>"
-              "</aside>" if page.demo else "")
+    # one line, whatever the screen (it took a third of a phone's first screen): the whole text opens under it
+    banner = (f"<aside aria-label='Demo data'><details class='demo' id='demo-banner'><summary>{html.escape(DEMO_LINE)}</summary>"
+              f"<p>{html.escape(DEMO_BANNER)}</p></details></aside>" if page.demo else "")
+    more = (f"<details class='about'><summary>About these figures</summary><p>{html.escape(page.more)}</p></details>"
+            if page.more else "")
     document = (
         "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
         f"<title>{html.escape(page.title)} · Co-production Outcomes</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<style>{STYLE}</style><script src='{PLOTLY_JS.name}'></script></head><body>"
         f"<a class='skip' href='#main'>Skip to the page's content</a>"
         f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"
-        f"<main id='main' tabindex='-1'><p>{html.escape(page.intro)}</p>{controls_html(page.filters)}{''.join(body)}"
+        f"<main id='main' tabindex='-1'><p>{html.escape(page.intro)}</p>{more}{controls_html(page.filters)}{''.join(body)}"
         f"<p class='note'>Output-checking report for this page: <a href='{report.name}'>{report.name}</a>.</p></main>"
         f"{script}<script>{TABLE_SCRIPT}{TITLE_SCRIPT}{LABEL_SCRIPT}</script></body></html>"
     )

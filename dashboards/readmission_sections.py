@@ -85,19 +85,23 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
                       f"({', '.join(f'{u} {s}' for u, s in zip(warned['unit'], warned['outlier_95']))})" if len(warned) else "")
                    + (f". {hidden} not shown because their counts are below the publication threshold" if hidden else "")
                    + ". Each unit is compared with the whole (target 1), not ranked against the others.")
-        figure = (charts.funnel(shown, title) if len(shown) >= FUNNEL_MIN_UNITS else charts.no_data(
-            title, f"{plural(len(shown), words)} with publishable counts: a funnel plot compares several units with the "
-                   f"whole, so it is drawn for {FUNNEL_MIN_UNITS} or more. The table gives each one."))
+        # too few units: no chart (an empty box of 260 px said only what the summary says), the table gives each one
+        figure = charts.funnel(shown, title) if len(shown) >= FUNNEL_MIN_UNITS else None
+        if figure is None:
+            summary += (f" A funnel plot compares several units with the whole, so it is drawn for {FUNNEL_MIN_UNITS} or "
+                        "more; the table gives each one.")
         columns = ["unit", "discharges", "observed", "expected", "ratio", "lower_95", "upper_95", "lower_998", "upper_998",
                    "outlier_95", "outlier_998", "overdispersion"]
         sections.append(Section(title, summary, figure=figure, table=table[columns],
                                 csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.",
-                                note="Filled triangles: beyond the 99.8% limits (up: above, down: below); open "
-                                     "triangles: beyond the 95% limits only; circles: within the 95% limits. Expected counts come from a case-mix model (age, sex, IMD, prior "
+                                note=("Filled triangles: beyond the 99.8% limits (up: above, down: below); open "
+                                      "triangles: beyond the 95% limits only; circles: within the 95% limits. "
+                                      if figure is not None else "")
+                                     + "Expected counts come from a case-mix model (age, sex, IMD, prior "
                                      "admissions, specialty). Each ratio is the published (rounded) observed count over "
-                                     "the expected count, and is judged against the limits as published. Where "
-                                     "two units' names would overlap on a small screen, the less unusual one is left "
-                                     "to the table (and the chart's hover)."))
+                                     "the expected count, and is judged against the limits as published."
+                                     + (" Where two units' names would overlap on a small screen, the less unusual one "
+                                        "is left to the table (and the chart's hover)." if figure is not None else "")))
     return sections
 
 

@@ -226,7 +226,7 @@ def n_counts(source: str) -> str:
 def _list(frame: pd.DataFrame) -> str:
     items = []
     for r in frame.to_dict("records"):
-        symbol, css, word = RAG[r["rag"] or "none"]
+        symbol, css, word = verdict_head(r)
         head = (f"<span class='rag {css}'>{symbol} {word}</span> · " if r["rag"] not in (None, "none") else "")
         n = r["n_matched"]
         size = (f" (n ≈ {int(n):,} {n_counts(r['source'])})" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
@@ -238,6 +238,41 @@ def _list(frame: pd.DataFrame) -> str:
             lines.append(f"<p class='note'>{html.escape(role_words(r['analysis_role'], r['n_comparisons']))}</p>")
         items.append("<li>" + "".join(lines) + "</li>")
     return f"<ul class='verdicts' id='verdict-list'>{''.join(items)}</ul>"
+
+
+def answer(r: dict) -> str:
+    """One outcome in a line: its verdict, the participants' figure and the matched comparison's (the SROI ratio and its
+    interval), from the row the verdict list and the CSV hold; what stands in for them when there is no estimate."""
+    if r["participants_value"] is None or pd.isna(r["participants_value"]):
+        return str(r["verdict"] or "no comparison in this run")
+    if str(r["unit"]).startswith("£"):
+        interval = (f" (95% interval £{1 + r['ci_low']:.2f} to £{1 + r['ci_high']:.2f})"
+                    if r["ci_low"] is not None and not pd.isna(r["ci_low"]) else "")
+        return f"{r['participants_value']} of social value per £1 invested{interval}"
+    if r["unit"] == "percentage points":
+        return f"{r['participants_value']} of participants, {r['comparison_value']} of the matched comparison"
+    return (f"{r['participants_value']} {r['unit']} for participants, {r['comparison_value']} for the matched "
+            "comparison")
+
+
+def verdict_head(r: dict) -> tuple[str, str, str]:
+    """(symbol, css class, word) of a row's judgement: the social return is judged against break-even (£1 per £1), not
+    a comparison group, so its word says that ("Below £1"; "Worse" said worse than what?)."""
+    symbol, css, word = RAG[r["rag"] or "none"]
+    if str(r["unit"]).startswith("£") and r["rag"] in ("better", "worse"):
+        word = "Above £1" if r["rag"] == "better" else "Below £1"
+    return symbol, css, word
+
+
+def _answers(frame: pd.DataFrame) -> str:
+    """The first screen's answer: one line per outcome, its verdict first (the sentences below give the intervals)."""
+    items = []
+    for r in frame.to_dict("records"):
+        symbol, css, word = verdict_head(r)
+        what = str(r["outcome"]).split(":")[0]  # "Well-being": its measure is in the figures' unit
+        items.append(f"<li><span class='rag {css}'>{symbol} {word}</span> · <span class='what'>"
+                     f"{html.escape(what)}</span>: {html.escape(answer(r))}</li>")
+    return f"<ul class='answers' id='answers'>{''.join(items)}</ul>"
 
 
 def spine(frame: pd.DataFrame, title: str) -> go.Figure:
@@ -287,12 +322,11 @@ def sections(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> list[
     frame = rows(m, rule, windows)
     published = rule.no_counts(frame, "n_matched is already published through the rule; a result on a suppressed "
                                       "group has no estimate or verdict", "verdicts")
-    said = frame[frame["verdict"].notna()]
-    summary = "; ".join(f"{r['outcome']}: {r['verdict']}" for r in said.to_dict("records")) + "."
+    summary = "Each outcome against a matched group of similar people who did not take part."
     title = "How participants compare: spine chart"
     return [
-        Section("What the evidence says", summary, html=_list(frame), table=published,
-                csv_name="commissioner-verdicts.csv", responds="Not filtered: every participant, the whole window.",
+        Section("What the evidence says", summary, html=_answers(frame) + _list(frame), table=published,
+                csv_name="commissioner-verdicts.csv", responds="Not filtered: all participants, whole window.",
                 show_table=False,
                 note="Wording follows the Justice Data Lab: a result is a reduction or an increase only when its 95% "
                      "interval excludes no difference; otherwise it is inconclusive."),

@@ -489,8 +489,13 @@ def test_the_demo_banner_sits_in_a_landmark(browser, tmp_path):
     from dashboards.page import Page, Section, render
 
     path = render(Page("index.html", "Overview", "Intro.", [Section("A section", "Its summary.")], demo=True), tmp_path)
-    page, errors = open_page(browser, path)
+    page, errors = open_page(browser, path, width=360)
     assert page.inner_text("aside[aria-label='Demo data'] #demo-banner").startswith("Demo:")
+    # one line on a 360 px phone (it was six lines, a fifth of the first screen); the whole text opens under it
+    box = page.evaluate(BOXES, ["#demo-banner"])[0]
+    assert box[1] - box[0] <= 40, box
+    page.click("#demo-banner summary")
+    assert "Nothing here describes real people or real services." in page.inner_text("#demo-banner")
     results = Axe().run(page, options={"runOnly": {"type": "rule", "values": ["region"]}})
     page.close()
     assert [v["id"] for v in results.response["violations"]] == [] and errors == []
@@ -836,3 +841,148 @@ def test_a_tables_dates_quarters_and_codes_stay_on_one_line(browser, tmp_path, w
         return [td.textContent, new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size]; })""")
     page.close()
     assert [t for t, n in lines if n > 1 and t != note] == [] and errors == []
+
+
+# Where each element's box is on the first screen: [top, bottom] in the window, or null when it is not shown.
+BOXES = """sels => sels.map(s => { const e = document.querySelector(s); if (!e) return null;
+  const r = e.getBoundingClientRect(); return r.height ? [r.top, r.bottom] : null; })"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height", [(360, 740), (390, 844), (1440, 900)])
+def test_the_commissioners_first_screen_answers_the_question(demo_run, browser, width, height):
+    """On a phone the first screen was the demo banner (six lines), the filters (four rows) and a run-on sentence: did
+    readmission, reoffending and well-being change against a fair comparison, and what is the social return, was
+    below it. Each outcome is now one line of the answer list, its verdict and the matched comparison's figure beside
+    the participants', and every one starts on the first screen, at 360 x 740 too; the banner is one line."""
+    site, _, _ = demo_run
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto((site / "commissioner.html").as_uri())
+    page.wait_for_load_state("load")
+    items = page.locator("#answers li")
+    texts = [items.nth(i).inner_text() for i in range(items.count())]
+    tops = page.evaluate("() => Array.from(document.querySelectorAll('#answers li')).map(li => li.getBoundingClientRect().top)")
+    banner = page.evaluate(BOXES, ["#demo-banner"])[0]
+    listed = page.inner_text("#verdict-list")
+    page.close()
+    assert [t.split(" · ")[1].split(":")[0] for t in texts] == [
+        "30-day emergency readmission", "Proven reoffending within a year", "Well-being", "Social return on investment"]
+    verdicts = pd.read_csv(site / "commissioner-verdicts.csv", dtype=str, keep_default_na=False)
+    for text, row in zip(texts, verdicts.to_dict("records")):  # the CSV's figures, as the verdict list gives them
+        if not row["participants_value"]:  # not published or not estimable: what stands in their place
+            assert text.endswith(f": {row['verdict']}"), (text, row["verdict"])
+        elif row["unit"].startswith("£"):
+            assert f"{row['participants_value']} of social value per £1 invested" in text, text
+        else:
+            assert row["participants_value"] in text and f"{row['comparison_value']} " in text, text
+            assert "matched comparison" in text, text
+    assert all(top + 24 <= height for top in tops), tops  # each outcome's first line is on the first screen
+    # the verdict list below says the same of the social return: against break-even, "Below £1", not "Worse"
+    sroi = verdicts[verdicts["unit"].str.startswith("£")].to_dict("records")
+    if sroi and sroi[0]["rag"] in ("better", "worse"):
+        word = {"better": "Above £1", "worse": "Below £1"}[sroi[0]["rag"]]
+        assert word in texts[3] and word in listed and "Worse · Social return" not in listed
+    assert banner is None or banner[1] - banner[0] <= 40, banner  # the test run is not a demo run: see below
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_every_pages_first_section_starts_in_the_top_half_of_a_phone(demo_run, browser, name):
+    """The banner, the page's introduction and the filters left a phone (390 x 844) at most a few lines of the page's
+    first section (the funder's and commissioner's started at 630 px): the rest of an introduction is under "About
+    these figures", and the first section's title is in the top half of the screen."""
+    site, _, _ = demo_run
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto((site / name).as_uri())
+    page.wait_for_load_state("load")
+    top = page.evaluate("document.querySelector('main section h2').getBoundingClientRect().top")
+    page.close()
+    assert top < 844 / 2, top
+
+
+@pytest.mark.browser
+def test_the_filter_bar_is_one_line_on_a_phone_and_says_what_is_shown(demo_run, browser):
+    """At 390 px the filters were four rows of selects above every figure. They are one line, "Showing: all time banks,
+    areas and years  Change", that opens into the selects and follows the choices; at 1440 px the selects show and the
+    bar sticks to the window's top. Every control is at least 24 px high (WCAG 2.2 2.5.8), the page does not scroll
+    sideways at 320 px (1.4.10), and a focused summary shows the page's focus style (2.4.7)."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "commissioner.html", width=390)
+    assert page.inner_text("#filter-bar summary") == "Showing: all time banks, areas and years Change"
+    assert not page.is_visible("#filter-timebank")
+    assert page.evaluate(BOXES, ["#filter-bar"])[0][1] - page.evaluate(BOXES, ["#filter-bar"])[0][0] <= 80
+    page.focus("#filter-bar summary")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineColor") == "rgb(255, 221, 0)"
+    page.keyboard.press("Enter")
+    assert page.is_visible("#filter-timebank")
+    year = page.eval_on_selector("#filter-year", "s => s.options[1].value")
+    page.select_option("#filter-year", year)
+    assert page.inner_text("#filter-showing") == f"all time banks, all areas, {year}"
+    page.select_option("#filter-year", "all")
+    assert page.inner_text("#filter-showing") == "all time banks, areas and years"
+    small = page.evaluate("""() => Array.from(document.querySelectorAll('header nav a, summary, select'))
+        .filter(e => e.getBoundingClientRect().width && e.getBoundingClientRect().height < 24).map(e => e.textContent)""")
+    assert small == []
+    page.set_viewport_size({"width": 320, "height": 740})
+    # plotly redraws its charts for the new width a moment after the resize (later on a loaded machine)
+    page.wait_for_function("document.documentElement.scrollWidth <= 320", timeout=10_000)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.wait_for_timeout(300)
+    assert page.is_visible("#filter-timebank") and not page.is_visible("#filter-bar summary")
+    assert page.evaluate("getComputedStyle(document.getElementById('filter-bar')).position") == "sticky"
+    page.close()
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_the_grant_table_fits_a_desktop_and_agrees_with_its_csv(demo_run, browser):
+    """The funder's grant metrics had 22 columns and scrolled sideways at 1440 px. The page shows what each grant
+    bought (hours, active and two-way members, cost per hour, social value) for its money, with no sideways scroll;
+    the CSV keeps every column, and each figure on the page is its CSV's."""
+    from dashboards.funder import GRANT_SHOWN
+    from dashboards.labels import heading
+
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "funder.html", width=1440)
+    page.evaluate("document.querySelectorAll('div.pager input').forEach(i => { i.value = ''; })")
+    wrap = page.evaluate("""() => { const w = document.getElementById('table-grant-metrics').closest('.table-wrap');
+        return [w.scrollWidth, w.clientWidth]; }""")
+    heads = page.eval_on_selector_all("#table-grant-metrics thead th", "ths => ths.map(t => t.textContent)")
+    rows = page.eval_on_selector_all("#table-grant-metrics-body tr",
+                                     "trs => trs.map(r => Array.from(r.cells).map(c => c.textContent))")
+    page.close()
+    assert wrap[0] <= wrap[1], wrap
+    csv = pd.read_csv(site / "funder-grant-metrics.csv", dtype=str, keep_default_na=False)
+    assert len(csv.columns) >= 20 and set(GRANT_SHOWN) <= set(csv.columns)
+    assert heads == [heading(c) for c in GRANT_SHOWN]
+    assert len(rows) == len(csv)
+    for shown, row in zip(rows, csv[list(GRANT_SHOWN)].to_dict("records")):
+        for text, (column, value) in zip(shown, row.items()):
+            if value in ("*", "n/a", "") or not re.fullmatch(r"-?[\d.]+", value):
+                assert text == value.lstrip("'") or (value == "" and text == ""), (column, text, value)
+            else:  # the page's figure is the CSV's, to the page's decimals
+                number = float(text.replace("£", "").replace(",", ""))
+                assert abs(number - float(value)) < 0.006, (column, text, value)
+    assert errors == []
+
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
+def test_a_stacked_rows_empty_cells_are_not_labelled_on_a_phone(browser, tmp_path, width):
+    """On a phone the evaluator's "What you can and cannot say" listed "n matched:" and "Analysis role:" with nothing
+    after them for every Cox row: a stacked row leaves out its empty cells; a wide table keeps every cell."""
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    said = "30-day emergency readmission: participants 7.4% against 10.2% in the matched comparison group."
+    unsaid = "You cannot say the programme caused the difference: matching balances only what was measured."
+    frame = pd.DataFrame({"result": ["Readmission: any"], "verdict": ["inconclusive"], "analysis role": [None],
+                          "what you can say": [said], "what you cannot say": [unsaid]})
+    table = DisclosureRule().no_counts(frame, "a test table of sentences")
+    path = render(Page("index.html", "Overview", "Intro.", [Section("Statements", "S.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path, width)
+    shown = page.evaluate("Array.from(document.querySelectorAll('#table-statements td')).map(td => getComputedStyle(td).display)")
+    page.close()
+    assert errors == []
+    assert shown == (["block", "block", "none", "block", "block"] if width < 640 else ["table-cell"] * 5), shown

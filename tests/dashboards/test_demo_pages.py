@@ -210,3 +210,33 @@ def test_the_data_quality_chart_is_drawn_in_the_pages_palette(hardening_run):
         page = data_quality.build_page(con, run_id, DisclosureRule())
     colours = {t.marker.color for s in page.sections if s.figure is not None for t in s.figure.data}
     assert colours and colours <= set(PALETTE), colours
+
+
+
+def test_a_one_row_per_key_rule_reads_as_a_sentence(tmp_path):
+    """The data-quality page's expected form of a duplicate row read "Person ID+Star version+area+Assessed on once" (ingest's
+    "person_id+star_version+area+assessed_on once" put into words). It is a sentence, on the page and in the CSV."""
+    from dashboards.data_quality import expected_words, examples
+    from dashboards.page import Page, Section
+
+    assert expected_words("star_readings", "person_id+star_version+area+assessed_on once") == \
+        "one reading per person, Star version, area and date"
+    assert expected_words("hospital_spells", "spell_id once") == "one record per spell ID"
+    assert expected_words("programme_enrolments", "one record per person_id+programme_id+started_on") == \
+        "one enrolment per person, programme and start date"
+    assert expected_words("persons", "on or before 2026-12-05") == "on or before 2026-12-05"
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA quarantine")
+    for source in SOURCES:
+        con.execute(f"CREATE TABLE quarantine.{source} (source VARCHAR, rule VARCHAR, \"column\" VARCHAR, "
+                    "source_file VARCHAR, source_line BIGINT, expected VARCHAR, value VARCHAR)")
+    con.executemany("INSERT INTO quarantine.star_readings VALUES ('star_readings', 'duplicate_row', 'person_id', "
+                    "'/in/star_readings.csv', ?, 'person_id+star_version+area+assessed_on once', 'P1')",
+                    [(10 + i,) for i in range(9)])
+    rule = DisclosureRule()
+    table = rule.no_counts(examples(con, rule), "examples", "examples")
+    html = render(Page("data-quality.html", "Data quality", "Intro.", [Section("Examples", "S.", table=table,
+                                                                               csv_name="examples.csv")]), tmp_path)
+    text = html.read_text()
+    assert "one reading per person, Star version, area and date" in text and "+" not in text.split("<main")[1].split("<script")[0]
+    assert set(pd.read_csv(tmp_path / "examples.csv")["expected"]) == {"one reading per person, Star version, area and date"}

@@ -219,4 +219,54 @@ def test_the_allocation_sensitivity_table_shows_its_allocations_in_pounds(tmp_pa
     html = render(Page("funder.html", "For funders", "Intro.", [section]), tmp_path).read_text()
     body = re.search(r"<tbody id='table-[^']*-body'>(.*?)</tbody>", html).group(1)
     first = re.findall(r"<td[^>]*>([^<]*)</td>", body.split("</tr>")[0])
-    assert first == ["F", "G1", "£300.00", "£300.00", "£350.00", "2", "2", "£50"]
+    # one money format in the table: the range in pence too (it read "£50" beside "£300.00")
+    assert first == ["F", "G1", "£300.00", "£300.00", "£350.00", "2", "2", "£50.00"]
+
+
+def _cells(html: str) -> list[list[str]]:
+    import re
+
+    body = re.search(r"<tbody id='table-[^']*-body'>(.*?)</tbody>", html).group(1)
+    return [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in body.split("</tr>") if row]
+
+
+def test_a_table_writes_all_its_money_one_way(tmp_path):
+    """The allocation table wrote the grant and the pot in whole pounds ("£9,200", "£13,520") beside allocations in
+    pence ("£1,233.70"): a table with pence anywhere in its money has them in every pounds column; a table of whole
+    pounds only has none. The CSV keeps the plain numbers."""
+    from dashboards.page import Page, Section, render
+
+    rule = DisclosureRule()
+    mixed = rule.no_counts(pd.DataFrame({"grant_id": ["G1", "G2"], "amount": [9200.0, 5900.0],
+                                         "reserved_pot": [13520.0, 13520.0], "allocation": [1233.7, 12286.3]}), "money")
+    whole = rule.no_counts(pd.DataFrame({"grant_id": ["G1"], "amount": [9200.0], "reserved_pot": [13520.0]}), "money")
+    html = render(Page("funder.html", "For funders", "Intro.", [Section("Mixed", "S.", table=mixed, csv_name="m.csv")]),
+                  tmp_path / "a").read_text()
+    assert _cells(html) == [["G1", "£9,200.00", "£13,520.00", "£1,233.70"], ["G2", "£5,900.00", "£13,520.00", "£12,286.30"]]
+    html = render(Page("funder.html", "For funders", "Intro.", [Section("Whole", "S.", table=whole)]), tmp_path / "b").read_text()
+    assert _cells(html) == [["G1", "£9,200", "£13,520"]]
+    assert (tmp_path / "a" / "m.csv").read_text().splitlines()[1] == "G1,9200.0,13520.0,1233.7"
+
+
+def test_the_funder_summary_writes_its_money_in_whole_pounds(demo_run):
+    """Each funder's sentence gave its grants in whole pounds and its pot and split in pence ("£135,200 ... Reserved
+    reciprocity pot £13,520.00, split: G006 £1,233.70"). The sentence is in whole pounds throughout, the split said to be
+    to the pound, as the summary CSV's split; the summary CSV's member counts are whole numbers, as on the page."""
+    import re
+
+    from dashboards.labels import money
+
+    site, _, _ = demo_run
+    html = (site / "funder.html").read_text()
+    glance = re.search(r"<section id='your-grants-at-a-glance'.*?</section>", html).group(0)
+    assert re.findall(r"£[\d,]+\.\d", glance) == []
+    summary = pd.read_csv(site / "funder-summary.csv", dtype=str, keep_default_na=False)
+    allocation = pd.read_csv(site / "funder-allocation.csv", dtype=str, keep_default_na=False)
+    for row in summary.to_dict("records"):
+        if row["reserved_pot"]:
+            assert f"Reserved reciprocity pot {money(float(row['reserved_pot']))}, split (to the pound): " \
+                   f"{row['pot_split']}." in glance.replace("&amp;", "&"), row["funder"]
+            mine = allocation[allocation["funder"] == row["funder"]]
+            assert row["pot_split"] == "; ".join(f"{g} {a if a == '*' else money(float(a))}"
+                                                 for g, a in zip(mine["grant_id"], mine["allocation"]))
+        assert re.fullmatch(r"\d+", row["active_members"]) and re.fullmatch(r"\d+", row["two_way_members"]), row

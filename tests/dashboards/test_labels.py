@@ -131,3 +131,13 @@ def test_a_covariate_levels_design_column_is_written_in_words():
     assert words("imd_decile[T.3]") == "IMD decile: 3"
     assert words("pre_change, months_from_first_reading") == "Change before the baseline, Months from first reading"
     assert words("[rule: required]") == "[rule: required]"
+
+
+def test_identifier_columns_are_headed_by_what_they_name():
+    """The evaluator's tables were headed "Run ID" and "Proxy ID": the run that wrote the figures, and the impact map's
+    financial proxy (the unit cost, by its name in the proxy library)."""
+    from dashboards.labels import heading
+
+    assert heading("run_id") == "Run" and heading("proxy_id") == "Financial proxy"
+    assert heading("proxy_value_reporting") == "Proxy value (£, reporting-year prices)" and heading("pv") == "Present value"
+    assert heading("config_sha256") == "Configuration SHA-256"
