@@ -405,6 +405,8 @@ def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     # P1's emergency admission 2023-02-01 is within 365 days before joining, P2's 2022-12-01 is not, but it is
     # within 365 days before P2's pseudo date
     assert list(frame["prior_emergency_12m"]) == [1, 0, 0, 0, 0, 0, 1]
+    # the pre-trend check's window, [J - 730, J - 366], lies in the data (from 2022-01-01) for J = 2024-01-01 only
+    assert list(frame["pretrend_window"]) == [False, True, True, True, True, False, False]
     # before = the 365 days before the (pseudo) join date, after = the 365 from it: P1's contact of 2022-06-30
     # is outside; C1's contact of 2023-12-31 is the day before their date, C4's within their after window
     assert list(events["gp"]["before_n"]) == [1, 0, 1, 0, 0, 0, 0]
