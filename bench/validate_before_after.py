@@ -2,27 +2,35 @@
 generator's truth, with the old comparison pool and the new.
 
     python -m bench.validate_before_after --persons 20000 --reps 10 --first-seed 5000 \
-        [--old-commit dfc97d7] [--max-minutes 15] [--out build/validate_before_after.csv]
+        [--old-commit dfc97d7 | --old-commit ''] [--scenarios null effect dip] [--washout 90]
+        [--max-minutes 15] [--out build/validate_before_after.csv]
 
-Each replication r (seed first_seed + r) runs, for two scenarios:
+Each replication r (seed first_seed + r) runs, for each scenario of ``--scenarios`` (default null and effect):
 
 * ``null``: ``data.generate --contacts-rr 1`` (joining changes no contact rate);
 * ``effect``: the generator's default, GP and A&E contact rates x 0.85 from the day a person first joins;
+* ``dip``: ``--contacts-rr 1 --crisis-share 0.3 --crisis-days 90 --crisis-rr 3``: no effect of joining, but
+  30% of joiners are in crisis over the 90 days before joining, every service but "other" at 3x their rate
+  (an Ashenfelter dip; data/synthetic/truth.py ``Crisis``);
 
 the generator (``data.synthetic``), the ingest (``pipelines.ingest.stage.ingest_source``) and
 ``service_use_change`` (the function the ``marts/service_use_change`` asset calls; Dagster is skipped) for GP
 and A&E, once with the comparison pool of this checkout ("new": not joined or enrolled by the pseudo join
 date, later joiners kept as comparisons, intention to treat) and once with ``models/readmission/before_after.py``
-of ``--old-commit`` ("old": never a member, never enrolled), loaded from git beside the new one. Both see the
-same warehouse, settings and seed.
+of ``--old-commit`` ("old": never a member, never enrolled; an empty ``--old-commit`` leaves it out), loaded from
+git beside the new one, and, for each ``--washout`` k, once more with the new pool and ``washout_days`` k ("new_wk").
+All see the same warehouse, settings (but the washout) and seed. Each new-pool row also records the pre-trend
+check (``pretrend_*``: the placebo DiD of the before window against the year before it).
 
 Truth (per person-year, the mart's unit). The generator (``data/synthetic/services.py``) gives each person a
 constant yearly rate per service (``_rates``, at the start of the data); the contacts of a person who first
 joins on day J are Poisson(rate x days / 365.25) over [start, J - 1] and Poisson(rate x rr x days / 365.25) over
 [J, last] (last = the day before death, or the end), each placed on days of its segment by the winter profile;
 a never-joiner has one segment [start, last]. So the expected count in a window W lying in segment S is
-rate_S x |S| / 365.25 x w(W) / w(S), w the summed seasonal day weights. A person's expected change at index
-date J is (E[after window] - E[before window]) x 365.25 / 365.
+rate_S x |S| / 365.25 x w(W) / w(S), w the summed seasonal day weights. A person in crisis (``crisis_windows``,
+the generator's own draw) has one more segment, their crisis days C, with rate x (rate_ratio - 1), as joiners and
+had they never joined alike (the crisis precedes joining). A person's expected change at index date J is
+(E[after window] - E[before window]) x 365.25 / 365, the before window ending ``washout_days`` before J.
 
 * ``truth``: the mean over the eligible participants (the participant rows of ``person_frame``) of their
   expected change as they joined minus their expected change had they never joined: the effect of joining vs
@@ -70,11 +78,11 @@ import numpy as np
 import pandas as pd
 
 from bench.synthetic import ingested, replications
-from data.synthetic import Config, Effects
+from data.synthetic import Config, Crisis, Effects
 from data.synthetic.common import NEVER, Calendar, stream, to_day
 from data.synthetic.people import simulate_people
+from data.synthetic.services import IN_CRISIS, _rates, crisis_windows
 from data.synthetic.services import SERVICES as GEN_SERVICES
-from data.synthetic.services import _rates
 from models.comparison import match
 from models.readmission import ReadmissionSettings
 from models.readmission import before_after as new_pool
@@ -84,7 +92,8 @@ KEY = b"validate-before-after-key-0123456789"
 SOURCES = ("persons", "timebank_members", "programme_enrolments", "hospital_spells", "service_contacts")
 SERVICES = ("gp", "ae", "mental_health", "social_care")  # the generator changes gp and ae on joining, not the others
 AFFECTED = {"gp": "winter", "ae": "winter"}  # service -> seasonal profile of its contact days (services.py)
-SCENARIOS = {"null": Effects(contacts_rr=1.0), "effect": Effects()}
+SCENARIOS = {"null": (Effects(contacts_rr=1.0), Crisis()), "effect": (Effects(), Crisis()),
+             "dip": (Effects(contacts_rr=1.0), Crisis(share=0.3, days=90, rate_ratio=3.0))}
 SETTINGS = ReadmissionSettings(services=SERVICES)
 REPO = Path(__file__).resolve().parents[1]
 
@@ -103,33 +112,36 @@ def old_pool(commit: str):
 
 
 def expected_change(cal: Calendar, profile: str, rate: np.ndarray, rr: float, join: np.ndarray, last: np.ndarray,
-                    index: np.ndarray, before: int, after: int) -> np.ndarray:
+                    index: np.ndarray, before: int, after: int, washout: int,
+                    crisis: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """Expected change (after - before) per person-year at ``index`` of people with yearly ``rate`` of a service
     whose contact days follow the seasonal ``profile``, first joining on ``join`` (NEVER: never) and in the data
-    until ``last``, as the generator draws their contacts (see the module docstring)."""
+    until ``last``, with ``crisis`` = (first day, last day, extra yearly rate) of their crisis days, as the
+    generator draws their contacts (see the module docstring); the before window ends ``washout`` days before
+    ``index``."""
     cum = cal._cum[profile]
 
     def w(lo, hi):  # summed day weights of [lo, hi] within the data, 0 when empty
         lo, hi = np.clip(lo, cal.start, cal.end + 1), np.clip(hi, cal.start - 1, cal.end)
         return np.where(hi >= lo, cum[hi + 1 - cal.start] - cum[lo - cal.start], 0.0)
 
-    segments = ((cal.start, np.minimum(join - 1, last), 1.0), (np.maximum(join, cal.start), last, rr))
+    segments = ((cal.start, np.minimum(join - 1, last), rate), (np.maximum(join, cal.start), last, rr * rate),
+                crisis)
 
     def count(a, b):
         total = 0.0
-        for lo, hi, factor in segments:
+        for lo, hi, r in segments:
             lo = np.broadcast_to(lo, a.shape)
             share = w(np.maximum(lo, a), np.minimum(hi, b)) / np.where(hi >= lo, w(lo, hi), 1.0)
-            total = total + factor * rate * np.maximum(hi - lo + 1, 0) / 365.25 * share
+            total = total + r * np.maximum(hi - lo + 1, 0) / 365.25 * share
         return total
 
-    return (count(index, index + after - 1) - count(index - before, index - 1)) * 365.25 / after
+    return (count(index, index + after - 1) - count(index - washout - before, index - washout - 1)) * 365.25 / after
 
 
-def person_truth(con, cfg: Config, rr: float) -> dict[str, np.ndarray]:
-    """For every person of the new pool's frame (rows of ``person_frame``): ``treated``, and per service their
-    expected change as they (will) join minus as never-joiners, at their (pseudo) join date."""
-    s = SETTINGS
+def person_truth(con, cfg: Config, rr: float, s: ReadmissionSettings) -> dict[str, np.ndarray]:
+    """For every person of the new pool's frame (rows of ``person_frame`` under settings ``s``): ``treated``, and per
+    service their expected change as they (will) join minus as never-joiners, at their (pseudo) join date."""
     start, end = _window(con, s, dt.date.fromisoformat(cfg.end), "staging.service_contacts", ("contact_on",))
     events = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     frame, _, counts = person_frame(con, s, start, end, events, SERVICES)
@@ -153,10 +165,14 @@ def person_truth(con, cfg: Config, rr: float) -> dict[str, np.ndarray]:
     g = gen[k]
     rates = _rates(people, g, cal.start, np.zeros(people.n, dtype=bool))  # service users' x6 is mental health's only
     last = np.minimum(people.death[g] - 1, cal.end)
+    first_gen = np.full(cfg.persons, NEVER)
+    first_gen[gen] = first  # every person's first join, in the generator's rows, for its crisis draw
+    c_lo, c_hi = crisis_windows(first_gen, np.minimum(people.death - 1, cal.end), cal, cfg.crisis, cfg.seed)
     effect, factual = {}, {}
     for v in SERVICES:
         rate, profile, r = rates[:, GEN_SERVICES.index(v)], AFFECTED.get(v, "flat"), rr if v in AFFECTED else 1.0
-        args = (s.before_days, s.after_days)
+        boost = cfg.crisis.rate_ratio - 1 if cfg.crisis.on and GEN_SERVICES.index(v) in IN_CRISIS else 0.0
+        args = (s.before_days, s.after_days, s.washout_days, (c_lo[g], c_hi[g], boost * rate))
         factual[v] = expected_change(cal, profile, rate, r, first[k], last, index, *args)
         effect[v] = factual[v] - expected_change(cal, profile, rate, r, np.full(len(k), NEVER), last, index, *args)
     in_after = (~treated) & (first[k] <= index + s.after_days - 1)
@@ -175,15 +191,21 @@ def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
 
 
 def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]:
-    with ingested(persons, seed, SCENARIOS[scenario], SOURCES, KEY) as (con, _, as_of, cfg):
-        who = person_truth(con, cfg, SCENARIOS[scenario].contacts_rr)
+    """One replication: ``pools`` maps a name to (module, settings); the truth is per settings of the new pool."""
+    effects, crisis = SCENARIOS[scenario]
+    with ingested(persons, seed, effects, SOURCES, KEY, crisis) as (con, _, as_of, cfg):
+        truth_by_washout: dict[int, dict] = {}
         rows = []
-        for pool, module in pools.items():
-            frame, counts = module.service_use_change(con, SETTINGS, as_of=as_of)
+        for pool, (module, settings) in pools.items():
+            if settings.washout_days not in truth_by_washout:
+                truth_by_washout[settings.washout_days] = person_truth(con, cfg, effects.contacts_rr, settings)
+            who = truth_by_washout[settings.washout_days]
+            frame, counts = module.service_use_change(con, settings, as_of=as_of)
+            new = module is new_pool
             for r in frame.itertuples(index=False):
                 t, w, eff, fact = who["treated"], who["weight"], who["effect"][r.service], who["factual"][r.service]
                 truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
-                dilution = np.average(eff[~t], weights=w[~t]) if pool == "new" else 0.0
+                dilution = np.average(eff[~t], weights=w[~t]) if new else 0.0
                 expected = np.average(fact[t], weights=w[t]) - np.average(fact[~t], weights=w[~t])
                 a = who["alive"]
                 alive = np.average(fact[t & a], weights=w[t & a]) - np.average(fact[~t & a], weights=w[~t & a])
@@ -191,9 +213,12 @@ def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]
                     "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
                     "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
                     "dilution": dilution, "itt_target": truth - dilution,
-                    "expected_did": expected if pool == "new" else np.nan,
-                    "expected_did_alive": alive if pool == "new" else np.nan,
-                    "dead_comparison_share": np.average(~a[~t], weights=w[~t]) if pool == "new" else np.nan,
+                    "expected_did": expected if new else np.nan,
+                    "expected_did_alive": alive if new else np.nan,
+                    "dead_comparison_share": np.average(~a[~t], weights=w[~t]) if new else np.nan,
+                    "pretrend_did": getattr(r, "pretrend_did", np.nan),
+                    "pretrend_ci_low": getattr(r, "pretrend_ci_low", np.nan),
+                    "pretrend_ci_high": getattr(r, "pretrend_ci_high", np.nan),
                     "n_participants": r.n_participants,
                     "n_matched": r.n_matched, "n_comparison": r.n_comparison,
                     "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
@@ -218,7 +243,10 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             "coverage_itt_pct": 100 * ((lo <= g["itt_target"]) & (g["itt_target"] <= hi)).mean(),
             "mean_n_participants": g["n_participants"].mean(), "share_matched": (g["n_matched"] / g["n_participants"]).mean(),
             "mean_n_comparison": g["n_comparison"].mean(),
-            "mean_joined_in_after": g["comparison_joined_in_after"].mean() if pool == "new" else np.nan,
+            "mean_joined_in_after": g["comparison_joined_in_after"].mean() if pool != "old" else np.nan,
+            "mean_pretrend_did": g["pretrend_did"].mean(),
+            "pretrend_failed_pct": 100 * ((g["pretrend_ci_high"] < 0) | (g["pretrend_ci_low"] > 0)).mean()
+            if g["pretrend_did"].notna().any() else np.nan,
             "failures": int(((df["status"] != "estimated") & (df["scenario"] == scenario) & (df["service"] == service)
                              & (df["pool"] == pool)).sum()),
         })
@@ -245,17 +273,21 @@ def main(argv=None) -> int:
     ap.add_argument("--persons", type=int, default=20000)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=5000)
-    ap.add_argument("--old-commit", default="dfc97d7", help="commit whose before_after.py is the old pool")
+    ap.add_argument("--old-commit", default="dfc97d7", help="commit whose before_after.py is the old pool ('': none)")
+    ap.add_argument("--scenarios", nargs="+", choices=tuple(SCENARIOS), default=["null", "effect"])
+    ap.add_argument("--washout", type=int, nargs="*", default=[],
+                    help="also run the new pool with these washout_days (pool new_w<k>)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_before_after.csv"))
     a = ap.parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    pools = {"old": old_pool(a.old_commit), "new": new_pool}
+    pools = {**({"old": (old_pool(a.old_commit), SETTINGS)} if a.old_commit else {}), "new": (new_pool, SETTINGS),
+             **{f"new_w{k}": (new_pool, SETTINGS.model_copy(update={"washout_days": k})) for k in a.washout}}
     t0 = time.perf_counter()
     rows: list[dict] = []
     done = 0
     for r in replications(a.reps, a.max_minutes):
-        for scenario in SCENARIOS:
+        for scenario in a.scenarios:
             rows += replicate(scenario, a.first_seed + r, a.persons, pools)
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)

@@ -2,6 +2,7 @@
 
 Reads ``meta.runs``, ``meta.input_files``, ``marts.readmission_effects``,
 ``marts.reoffending_effects``, ``marts.reoffending_survival``, ``marts.reoffending_cox``,
+``marts.readmission_before_after`` and ``marts.service_use_change`` (their pre-trend check),
 ``marts.wellbeing_effects``, ``marts.wellbeing_model``, ``marts.comparison_balance`` and
 ``marts.propensity_overlap``, and the SROI marts (:mod:`dashboards.sroi_sections`). The balance summary is read from the effect marts (largest
 |SMD| after matching; below 0.1 is balanced, Austin 2009); per-covariate balance before and
@@ -27,6 +28,7 @@ from dashboards.page import PALETTE, Page, Section
 from dashboards.windows import read_windows
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
+         "readmission_before_after", "service_use_change",
          "wellbeing_model", "effect_register", *sroi_sections.MARTS, *diagnostics_sections.MARTS, *coverage.MARTS)
 
 
@@ -82,6 +84,37 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                    + "".join(f" {part[0].upper()}{part[1:]}." for part in left_out if part),
                    figure=figure, table=table, csv_name="evaluator-balance.csv", collapsed=True,
                    note="Every covariate, before and after matching: the next section.")
+
+
+def pretrend_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
+    """The before/after rows' pre-trend (placebo) check, as the marts give it (``pretrend_*``,
+    models/readmission/before_after.py): a failed check means the groups were not on parallel paths before
+    joining (e.g. an Ashenfelter dip), so the difference-in-differences is in doubt."""
+    title = "Before and after joining: pre-trend check"
+    parts = [pd.DataFrame({"result": prefix + frame[col].str.replace("_", " "), "washout_days": frame["washout_days"],
+                           "n_matched": frame["pretrend_n_matched"], "pretrend_did": frame["pretrend_did"],
+                           "ci_low": frame["pretrend_ci_low"], "ci_high": frame["pretrend_ci_high"],
+                           "p_value": frame["pretrend_p_value"], "status": frame["pretrend_status"]})
+             for name, col, prefix in (("readmission_before_after", "outcome", ""), ("service_use_change", "service", "contacts: "))
+             if (frame := m[name]) is not None and not frame.empty]
+    if not parts:
+        return unavailable(title, {"marts.readmission_before_after": m["readmission_before_after"],
+                                   "marts.service_use_change": m["service_use_change"]})
+    rows = pd.concat(parts, ignore_index=True)
+    done = rows["status"] == "estimated"
+    rows["check"] = (~rows["ci_low"].le(0) | ~rows["ci_high"].ge(0)).map({True: "failed", False: "passed"}).where(
+        done, "not run")
+    table = rule.table(rows.round(3), ["n_matched"], {c: "n_matched" for c in ("pretrend_did", "ci_low", "ci_high",
+                                                                               "p_value", "check")},
+                       texts=["status"], name="pre-trend check")
+    failed = int((table["check"] == "failed").sum())
+    return Section(title, f"{plural(int(done.sum()), 'before/after result')} checked, {failed} failed. The check is the same "
+                   "matched difference-in-differences one year earlier (the before window against the year before it): "
+                   "about 0 when participants and comparison were on parallel paths. A failed check (its 95% interval "
+                   "excludes 0) means the groups were already drifting apart, e.g. people joining after a crisis, whose "
+                   "use falls back whatever joining does; the result's own row then carries a caution, and "
+                   "before_after.washout_days leaves the months before joining out (docs/validation.md).",
+                   table=table, csv_name="evaluator-pretrend.csv", collapsed=True)
 
 
 #: A curve is drawn from counts rounded to steps of ``suppress_max + 1`` events, for a group of at least this many
@@ -230,6 +263,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
             "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
                                             "marts.reoffending_effects": m["reoffending_effects"]}),
         balance_section(m, rule),
+        pretrend_section(m, rule),
         *diagnostics_sections.sections(m, rule),
         km_section(m["reoffending_survival"], rule, _design(m["reoffending_effects"])),
         cox_section(m["reoffending_cox"], m["reoffending_effects"], rule),

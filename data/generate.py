@@ -3,6 +3,10 @@
     python -m data.generate --persons 2000 --seed 7 --out data/sample [--format csv|parquet]
         [--start 2022-01-01 --end 2025-12-31] [--or-readmit 0.7 --or-reoffend 0.75
         --star-given 0.3 --star-received 0.1 --contacts-rr 0.85] [--bad-rows 0.01]
+        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3]
+
+``--crisis-share`` switches on the crisis-before-joining scenario (an Ashenfelter dip; data/synthetic/truth.py,
+``Crisis``); at its default 0 the files are those of the generator without it, byte for byte.
 
 ``--bad-rows`` appends that share of realistic bad rows to each CSV source (data/synthetic/mess.py),
 so the ingest's quarantine has something to catch; the demo uses 1%.
@@ -17,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from data.synthetic import Config, Effects, generate
+from data.synthetic import Config, Crisis, Effects, generate
 from data.synthetic.mess import spoil
 
 
@@ -35,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--star-given", type=float, default=d.star_per_10h_given, help="Star points (1-10) per 10 h given")
     ap.add_argument("--star-received", type=float, default=d.star_per_10h_received, help="Star points (1-10) per 10 h received")
     ap.add_argument("--contacts-rr", type=float, default=d.contacts_rr, help="GP/A&E rate ratio after joining")
+    c = Crisis()
+    ap.add_argument("--crisis-share", type=float, default=c.share,
+                    help="share of joiners in crisis just before joining (an Ashenfelter dip; 0 = off)")
+    ap.add_argument("--crisis-days", type=int, default=c.days, help="days of crisis, ending the day before joining")
+    ap.add_argument("--crisis-rr", type=float, default=c.rate_ratio,
+                    help="service-use rate ratio in crisis (gp, ae, mental_health, social_care)")
     ap.add_argument("--bad-rows", type=float, default=0.0,
                     help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
@@ -44,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= a.bad_rows < 0.5 or (a.bad_rows and a.format != "csv"):
         ap.error("--bad-rows must be in [0, 0.5) and needs --format csv")
     fx = Effects(a.or_readmit, a.or_reoffend, a.star_given, a.star_received, a.contacts_rr)
-    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx)
+    if not 0 <= a.crisis_share <= 1 or a.crisis_days < 0 or a.crisis_rr < 1:
+        ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0 and --crisis-rr >= 1")
+    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx, Crisis(a.crisis_share, a.crisis_days, a.crisis_rr))
     t0 = time.perf_counter()
     truth = generate(cfg)
     bad = spoil(a.out, a.bad_rows, a.seed) if a.bad_rows else {}

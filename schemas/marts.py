@@ -317,7 +317,21 @@ _CHANGE_COLUMNS = (
     Column('person_years_after', 'DOUBLE', 'n_matched × 365/365.25'),
     Column('pseudo_date_rule', 'VARCHAR', 'how comparison persons got their join date'),
     Column('max_abs_smd_after', 'DOUBLE', 'largest \\|SMD\\| after matching'),
-    Column('warnings', 'VARCHAR', "the engine's warnings"),
+    Column('washout_days', 'BIGINT', 'days just before joining left out of the before window '
+                                     '([J − washout − 365, J − washout − 1]; setting `washout_days`, 0 = none)'),
+    Column('pretrend_status', 'VARCHAR', 'pre-trend check: `estimated`, or `not estimated: <reason>`'),
+    Column('pretrend_did', 'DOUBLE', 'pre-trend (placebo) check: the same matched DiD with the before window as '
+                                     '"after" and the 365 days before it as "before", among rows whose data reach that '
+                                     'far back (matched again among them); about 0 when the groups were on parallel '
+                                     'paths, positive when participants joined after a rise in use (Ashenfelter dip)'),
+    Column('pretrend_ci_low', 'DOUBLE', '95% interval and p-value of `pretrend_did`; when the interval excludes 0 '
+                                        'a caution is added to `warnings`'),
+    Column('pretrend_ci_high', 'DOUBLE', '95% interval and p-value of `pretrend_did`; when the interval excludes 0 '
+                                         'a caution is added to `warnings`'),
+    Column('pretrend_p_value', 'DOUBLE', '95% interval and p-value of `pretrend_did`; when the interval excludes 0 '
+                                         'a caution is added to `warnings`'),
+    Column('pretrend_n_matched', 'BIGINT', 'participants matched in the pre-trend check'),
+    Column('warnings', 'VARCHAR', "the engine's warnings, and the pre-trend check's caution when it fails"),
     RUN_ID,
 )
 

@@ -127,7 +127,7 @@ def generate(cfg: Config, log=None) -> dict:
     service_user[mp[ms.get("role") == SERVICE_USER]] = True
     contact_stats: dict = {}
     sink = w.Sink(out, "service_contacts", fmt)
-    for chunk in simulate_contacts(people, first_join, service_user, cal, fx, seed, contact_stats):
+    for chunk in simulate_contacts(people, first_join, service_user, cal, fx, seed, contact_stats, cfg.crisis):
         sink.write({"person_id": pid(chunk["person"]), "service": w.labels(SERVICES, chunk["service"]),
                     "contact_on": w.dates(chunk["day"])})
     rows["service_contacts"] = sink.close()

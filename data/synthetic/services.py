@@ -2,7 +2,9 @@
 
 Each person has a constant yearly rate per service set by age, sex, deprivation, long-term
 conditions and latent frailty (seasonal in winter for GP and A&E). From the day a person
-first joins a time bank their GP and A&E rates are multiplied by contacts_rr. This is by
+first joins a time bank their GP and A&E rates are multiplied by contacts_rr. In the opt-in
+crisis scenario (truth.Crisis) some joiners also have extra contacts with every service but
+"other" over the days just before joining (an Ashenfelter dip), from streams of their own. This is by
 far the largest source (about 20 rows per person), so it is produced in fixed-size person
 chunks, each with its own random stream, and streamed to the writer with bounded memory.
 """
@@ -15,10 +17,11 @@ import numpy as np
 
 from .common import NEVER, Calendar, stream
 from .people import People
-from .truth import Effects
+from .truth import Crisis, Effects
 
 SERVICES = ("gp", "ae", "mental_health", "social_care", "other")
 AFFECTED = (0, 1)  # gp, ae
+IN_CRISIS = (0, 1, 2, 3)  # gp, ae, mental_health, social_care: the services a crisis before joining raises
 CHUNK = 200_000
 
 
@@ -35,14 +38,31 @@ def _rates(p: People, idx: np.ndarray, start: int, service_user: np.ndarray) -> 
     ])
 
 
+def crisis_windows(first_join: np.ndarray, last: np.ndarray, cal: Calendar, crisis: Crisis,
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's crisis days [lo, hi] before first joining (truth.Crisis; empty, hi < lo, for everyone else):
+    a joiner is in crisis with probability ``crisis.share`` (one uniform per person from the stream "crisis"),
+    over [J - days, J - 1] clipped to the data window and to ``last`` (the day before death, or the end)."""
+    joins = first_join != NEVER
+    chosen = joins & (stream(seed, "crisis").random(first_join.size) < crisis.share)
+    lo = np.where(chosen, np.maximum(first_join - crisis.days, cal.start), 1)
+    hi = np.where(chosen, np.minimum(first_join - 1, last), 0)
+    return lo, hi
+
+
 def simulate_contacts(p: People, first_join: np.ndarray, service_user: np.ndarray, cal: Calendar,
-                      effects: Effects, seed: int, stats: dict) -> Iterator[dict]:
-    """Yield chunks {person, service, day} in person order; fill ``stats`` for the truth file."""
+                      effects: Effects, seed: int, stats: dict, crisis: Crisis = Crisis()) -> Iterator[dict]:
+    """Yield chunks {person, service, day} in person order; fill ``stats`` for the truth file. With ``crisis`` on,
+    the persons of :func:`crisis_windows` have Poisson(rate x (rate_ratio - 1) x days in crisis / 365.25) extra
+    contacts of each service of :data:`IN_CRISIS` in their crisis days, drawn from the streams "crisis:<chunk>"
+    (the other streams' draws are unchanged), counted as before joining in ``stats``."""
     rr = np.ones(len(SERVICES))
     rr[list(AFFECTED)] = effects.contacts_rr
     acc = {"pre_n": [], "post_n": [], "pre_t": [], "post_t": []}
     total_n = np.zeros(len(SERVICES))
     total_t = 0.0
+    crisis_lo, crisis_hi = crisis_windows(first_join, np.minimum(p.death - 1, cal.end), cal, crisis, seed)
+    crisis_n = np.zeros(len(SERVICES), dtype=np.int64)
     for c0 in range(0, p.n, CHUNK):
         rng = stream(seed, f"services:{c0 // CHUNK}")
         idx = np.arange(c0, min(c0 + CHUNK, p.n))
@@ -56,11 +76,22 @@ def simulate_contacts(p: People, first_join: np.ndarray, service_user: np.ndarra
         n_pre = rng.poisson(rate * pre_t[:, None])
         n_post = rng.poisson(rate * rr * post_t[:, None])
         person, service, day = [], [], []
-        for n_seg, lo, hi in ((n_pre, np.full(idx.size, cal.start), pre_hi), (n_post, post_lo, last)):
-            for s in range(len(SERVICES)):
+        segments = [(rng, n_pre, np.full(idx.size, cal.start), pre_hi, range(len(SERVICES))),
+                    (rng, n_post, post_lo, last, range(len(SERVICES)))]
+        if crisis.on:
+            c_rng = stream(seed, f"crisis:{c0 // CHUNK}")
+            lo, hi = crisis_lo[idx], crisis_hi[idx]
+            extra = np.zeros_like(n_pre)
+            extra[:, IN_CRISIS] = c_rng.poisson(rate[:, IN_CRISIS] * (crisis.rate_ratio - 1)
+                                                * (np.maximum(hi - lo + 1, 0) / 365.25)[:, None])
+            segments.append((c_rng, extra, lo, hi, IN_CRISIS))
+            crisis_n += extra.sum(axis=0)
+            n_pre = n_pre + extra  # the written contacts before joining
+        for r_, n_seg, lo, hi, services in segments:
+            for s in services:
                 rows = np.repeat(np.arange(idx.size), n_seg[:, s])
                 person.append(idx[rows]); service.append(np.full(rows.size, s))
-                day.append(cal.sample(rng, lo[rows], hi[rows], "winter" if s in AFFECTED else "flat"))
+                day.append(cal.sample(r_, lo[rows], hi[rows], "winter" if s in AFFECTED else "flat"))
         person, service, day = (np.concatenate(x) for x in (person, service, day))
         order = np.lexsort((service, day, person))
         total_n += n_pre.sum(axis=0) + n_post.sum(axis=0)
@@ -73,6 +104,9 @@ def simulate_contacts(p: People, first_join: np.ndarray, service_user: np.ndarra
     stats["rate_per_person_year"] = {s: float(total_n[i] / max(total_t, 1e-9)) for i, s in enumerate(SERVICES)}
     stats["joiners_with_before_and_after"] = int(acc["pre_t"].size)
     stats["expected_rate_ratio"] = {SERVICES[s]: float(rr[s]) for s in AFFECTED}
+    if crisis.on:
+        stats["crisis"] = {"persons": int((crisis_hi >= crisis_lo).sum()),
+                           "extra_contacts": {SERVICES[s]: int(crisis_n[s]) for s in IN_CRISIS}}
     stats["within_person_rate_ratio"] = {
         SERVICES[s]: _conditional_poisson_rr(acc["pre_n"][:, j], acc["post_n"][:, j], acc["pre_t"], acc["post_t"])
         for j, s in enumerate(AFFECTED)

@@ -28,6 +28,27 @@ class Effects:
 
 
 @dataclass(frozen=True)
+class Crisis:
+    """Opt-in scenario "crisis before joining" (an Ashenfelter dip; Ashenfelter 1978, Rev Econ Stat 60:47; Heckman &
+    Smith 1999, Econ J 109:313): a share of joiners join just after a transient rise in their service use.
+
+    Of the persons who ever join a time bank (first ``joined_on``, any bank), each is, with probability ``share``,
+    in crisis over the ``days`` days before joining, [J - days, J - 1] (within the data window and their life): every
+    service but ``other`` is used at ``rate_ratio`` x their usual rate then, and at the usual rate before and
+    after. Joining itself changes nothing through this: the crisis comes before J in both potential outcomes, so
+    the effect of joining is ``Effects.contacts_rr``'s alone. Off by default (share 0): the data of every seed are
+    then those of the generator without the scenario, byte for byte, and truth.json does not mention it."""
+
+    share: float = 0.0  # share of joiners in crisis before joining
+    days: int = 90  # length of the crisis, ending the day before joining
+    rate_ratio: float = 3.0  # service-use rate in crisis / usual rate (every service but "other")
+
+    @property
+    def on(self) -> bool:
+        return self.share > 0 and self.days > 0 and self.rate_ratio != 1
+
+
+@dataclass(frozen=True)
 class Config:
     persons: int
     seed: int
@@ -36,6 +57,7 @@ class Config:
     start: str = "2022-01-01"
     end: str = "2025-12-31"
     effects: Effects = field(default_factory=Effects)
+    crisis: Crisis = field(default_factory=Crisis)
 
 
 # Conditional (covariate-adjusted) outcome models on the logit scale. Covariates are what
@@ -141,6 +163,18 @@ DEFINITIONS = {
     ),
 }
 
+#: Written into truth.json's definitions only when the crisis scenario is on (:class:`Crisis`).
+CRISIS_DEFINITION = (
+    "Crisis before joining (opt-in; crisis in truth.json gives share, days, rate_ratio): each person who ever joins "
+    "(first joined_on, any time bank) is, with probability share, in crisis over [J - days, J - 1] (clipped to the "
+    "data window and to the day before death): their gp, ae, mental_health and social_care rates are multiplied by "
+    "rate_ratio on those days, on top of their usual contacts (extra Poisson(rate x (rate_ratio - 1) x days / 365.25) "
+    "contacts placed by the service's seasonal profile). The crisis precedes joining in both potential outcomes, so "
+    "the effect of joining on contacts is contacts_effect's alone (none with contacts_rr 1); a before/after "
+    "comparison whose before window holds [J - days, J - 1] sees the participants' use fall after joining without "
+    "any effect (an Ashenfelter dip). realised.contacts.crisis gives the persons in crisis and their extra contacts."
+)
+
 SELECTION = {
     "timebank_membership": [
         "age", "imd_decile", "long_term_condition", "prior_convictions",
@@ -198,6 +232,7 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         "end": cfg.end,
         "format": cfg.fmt,
         "effects": asdict(cfg.effects),
+        **({"crisis": asdict(cfg.crisis)} if cfg.crisis.on else {}),
         "effect_scale": {
             "or_readmit": "conditional odds ratio (given the READMIT_MODEL covariates), applied to participants' index discharges",
             "or_reoffend": "conditional odds ratio (given the REOFFEND_MODEL covariates), applied to participants' justice events",
@@ -214,7 +249,7 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         ),
         "outcome_models": {"readmission": READMIT_MODEL, "reoffending": REOFFEND_MODEL},
         "selection_covariates": SELECTION,
-        "definitions": DEFINITIONS,
+        "definitions": {**DEFINITIONS, **({"crisis_before_joining": CRISIS_DEFINITION} if cfg.crisis.on else {})},
         "windows": {
             "readmission_days": 30,
             "active_before_discharge_days": ACTIVE_WINDOW_DAYS,

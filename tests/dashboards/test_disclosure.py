@@ -311,3 +311,29 @@ def test_the_tornado_gives_a_count_of_people_as_the_impact_map_publishes_it():
                                     "timebank_activity": None}, DisclosureRule())
     assert impact_map.table.set_index("outcome").loc["better_wellbeing", "quantity"] == 12.5
     assert tornado.table["base"].tolist() == [12.5, 20.0, 8.7]
+
+
+def test_the_pre_trend_check_of_the_before_after_rows_on_the_evaluator_page():
+    """Emergency admissions pass (0 inside the interval), GP fails (0 outside), A&E's check was not run, and
+    mental health's rests on 5 matched participants: its figures are withheld with the count, not judged."""
+    from dashboards.evaluator import pretrend_section
+
+    nan = float("nan")
+    admissions = pd.DataFrame({"outcome": ["emergency_admissions"], "washout_days": [0], "pretrend_n_matched": [120],
+                               "pretrend_did": [0.02], "pretrend_ci_low": [-0.05], "pretrend_ci_high": [0.09],
+                               "pretrend_p_value": [0.6], "pretrend_status": ["estimated"]})
+    services = pd.DataFrame({"service": ["gp", "ae", "mental_health"], "washout_days": [0] * 3,
+                             "pretrend_n_matched": [120, 0, 5], "pretrend_did": [0.8, nan, 0.9],
+                             "pretrend_ci_low": [0.3, nan, 0.2], "pretrend_ci_high": [1.3, nan, 1.6],
+                             "pretrend_p_value": [0.001, nan, 0.01],
+                             "pretrend_status": ["estimated", "not estimated: no participant's data reach back before "
+                                                 "the before window", "estimated"]})
+    section = pretrend_section({"readmission_before_after": admissions, "service_use_change": services},
+                               DisclosureRule())
+    table = section.table.set_index("result")
+    assert table["check"].tolist() == ["passed", "failed", "not run", SUPPRESSED]
+    assert table.loc["contacts: gp", "pretrend_did"] == 0.8 and table.loc["contacts: gp", "n_matched"] == 120
+    assert table.loc["contacts: mental health", "pretrend_did"] == SUPPRESSED
+    assert section.summary.startswith("3 before/after results checked, 1 failed.")
+    assert pretrend_section({"readmission_before_after": None, "service_use_change": None},
+                            DisclosureRule()).table is None

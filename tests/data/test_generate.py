@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from data.generate import main
-from data.synthetic import Config, generate
+from data.synthetic import Config, Crisis, generate
 
 REGISTRY = yaml.safe_load((Path(__file__).resolve().parents[2] / "data/reference/star_versions.yaml").read_text())["versions"]
 CONTRACT = {
@@ -471,3 +471,41 @@ def test_parquet_matches_csv_and_cli_overrides_reach_truth(tmp_path):
     truth = json.loads((tmp_path / "p" / "truth.json").read_text())
     assert truth["effects"]["or_readmit"] == 0.5 and truth["effects"]["contacts_rr"] == 0.9 and truth["format"] == "parquet"
     assert (tmp_path / "p" / "truth" / "readmission_discharges.parquet").exists()
+
+
+def test_the_crisis_scenario_off_gives_the_same_bytes_and_on_adds_contacts_just_before_joining(tmp_path):
+    """truth.Crisis: switched off (share 0, whatever its other fields) every file is the default generator's, byte
+    for byte; switched on, only service_contacts and truth.json change, and the contacts it adds (on minus off, as
+    a multiset: the other draws are unchanged) are each of a joiner, of gp, ae, mental_health or social_care, within
+    the crisis days before their first joining, as many as truth.json says."""
+    base = tmp_path / "base"
+    generate(Config(persons=1500, seed=11, out=base))
+    off = tmp_path / "off"
+    generate(Config(persons=1500, seed=11, out=off, crisis=Crisis(share=0.0, days=30, rate_ratio=5.0)))
+    on = tmp_path / "on"
+    truth = generate(Config(persons=1500, seed=11, out=on, crisis=Crisis(share=0.5, days=60, rate_ratio=4.0)))
+    files = sorted(p.relative_to(base) for p in base.rglob("*") if p.is_file())
+    for f in files:
+        assert (base / f).read_bytes() == (off / f).read_bytes(), f
+        if str(f) not in ("service_contacts.csv", "truth.json"):
+            assert (base / f).read_bytes() == (on / f).read_bytes(), f
+    assert "crisis" not in json.loads((base / "truth.json").read_text())
+    assert truth["crisis"] == {"share": 0.5, "days": 60, "rate_ratio": 4.0}
+    assert "crisis_before_joining" in truth["definitions"]
+
+    key = ["person_id", "service", "contact_on"]
+    a, b = raw(base, "service_contacts"), raw(on, "service_contacts")
+    a["k"], b["k"] = a.groupby(key).cumcount(), b.groupby(key).cumcount()
+    both = b.merge(a, on=[*key, "k"], how="left", indicator=True)
+    assert len(both) == len(b) and len(a) == int((both["_merge"] == "both").sum())  # every ordinary contact kept
+    extra = both[both["_merge"] == "left_only"].copy()
+    stats = truth["realised"]["contacts"]["crisis"]
+    assert stats["persons"] > 20
+    assert extra["service"].value_counts().to_dict() == {k: v for k, v in stats["extra_contacts"].items() if v}
+    members = load(on, "timebank_members")
+    first = members.dropna(subset=["person_id"]).groupby("person_id")["joined_on"].min()
+    day = pd.to_datetime(extra["contact_on"])
+    join = extra["person_id"].map(first)
+    assert join.notna().all()
+    assert ((day < join) & (day >= join - pd.Timedelta(days=60))).all()
+    assert extra["person_id"].nunique() <= stats["persons"] < 0.6 * first.size

@@ -330,6 +330,67 @@ def _people_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _dip_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """Two joiners (2023-01-01) whose GP use rose in the months before joining, and their two age-matched comparison
+    persons; C3 (aged 80, unmatched) sets the data window, 2021-01-01 to 2024-12-31. Every pseudo join date is
+    2023-01-01, so the windows are: pre [2021-01-01, 2021-12-31], before [2022-01-01, 2022-12-31], after [2023-01-01,
+    2023-12-31]; with a 90-day washout, before [2021-10-03, 2022-10-02] (and no pre window inside the data)."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA staging")
+    con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
+                "imd_decile BIGINT, died_on DATE, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
+    con.execute("""INSERT INTO staging.persons VALUES
+        ('T1', '1983-01-01', 'female', 'E1', 5, NULL, 'f', 1, 'r'), ('T2', '1963-01-01', 'female', 'E1', 5, NULL, 'f', 2, 'r'),
+        ('C1', '1983-01-01', 'female', 'E1', 5, NULL, 'f', 3, 'r'), ('C2', '1963-01-01', 'female', 'E1', 5, NULL, 'f', 4, 'r'),
+        ('C3', '1943-01-01', 'female', 'E1', 5, NULL, 'f', 5, 'r')""")
+    con.execute("CREATE TABLE staging.timebank_members (member_id VARCHAR, timebank_id VARCHAR, person_id VARCHAR, "
+                "role VARCHAR, joined_on DATE, left_on DATE)")
+    con.execute("INSERT INTO staging.timebank_members VALUES ('M1', 'TB01', 'T1', 'community', '2023-01-01', NULL), "
+                "('M2', 'TB01', 'T2', 'patient', '2023-01-01', NULL)")
+    contacts = {  # pre, before (of which in the last 90 days before joining), after
+        "T1": ["2021-06-01", "2022-03-01", "2022-11-01", "2022-11-15", "2022-12-01", "2023-05-01"],  # 1, 4 (3), 1
+        "T2": ["2021-05-01", "2022-02-01", "2022-11-20", "2022-12-20", "2023-03-01"],  # 1, 3 (2), 1
+        "C1": ["2021-04-01", "2022-04-01", "2023-04-01", "2023-10-01"],  # 1, 1 (0), 2
+        "C2": ["2021-02-01", "2021-06-01", "2022-06-01", "2022-08-01", "2023-06-01", "2023-08-01"],  # 2, 2 (0), 2
+        "C3": ["2021-01-01", "2024-12-31"],
+    }
+    con.execute("CREATE TABLE staging.service_contacts (person_id VARCHAR, service VARCHAR, contact_on DATE)")
+    con.executemany("INSERT INTO staging.service_contacts VALUES (?, 'gp', ?)",
+                    [(p, d) for p, days in contacts.items() for d in days])
+    return con
+
+
+def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_by_hand(tmp_path):
+    """The pre-trend (placebo) check and the washout (models/readmission/before_after.py) on counts checked by hand."""
+    con = _dip_warehouse(tmp_path / "dip.duckdb")
+    f = 365.25 / 365
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    row = service_use_change(con, s, as_of=dt.date(2025, 1, 1))[0].iloc[0]
+    assert (row["status"], row["n_matched"], row["washout_days"]) == ("estimated", 2, 0)
+    # changes (after - before): T1 -3, T2 -2, C1 +1, C2 0: pair differences -4 and -2, SE sd/sqrt(2) = 1
+    assert row["did"] == pytest.approx(-3 * f)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(((-3 - Z95) * f, (-3 + Z95) * f), abs=1e-5)
+    # placebo changes (before - pre): T1 +3, T2 +2, C1 0, C2 0: pair differences 3 and 2, SE 0.5; 0 is outside
+    assert (row["pretrend_status"], row["pretrend_n_matched"]) == ("estimated", 2)
+    assert row["pretrend_did"] == pytest.approx(2.5 * f)
+    assert (row["pretrend_ci_low"], row["pretrend_ci_high"]) == pytest.approx(
+        ((2.5 - Z95 * 0.5) * f, (2.5 + Z95 * 0.5) * f), abs=1e-5)
+    assert row["pretrend_p_value"] < 0.05
+    assert "pre-trend check failed" in row["warnings"] and "washout_days" in row["warnings"]
+
+    washed = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=90)
+    row = service_use_change(con, washed, as_of=dt.date(2025, 1, 1))[0].iloc[0]
+    assert (row["status"], row["n_matched"], row["washout_days"]) == ("estimated", 2, 90)
+    # before = [2021-10-03, 2022-10-02]: T1 1, T2 1, C1 1, C2 2; changes 0, 0, +1, 0: pair differences -1 and 0
+    assert (row["participant_before"], row["comparison_before"]) == pytest.approx((1 * f, 1.5 * f))
+    assert row["did"] == pytest.approx(-0.5 * f)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(((-0.5 - Z95 * 0.5) * f, (-0.5 + Z95 * 0.5) * f), abs=1e-5)
+    # the placebo's window, [2020-10-03, 2021-10-02], starts before the data: not estimated, and no caution
+    assert row["pretrend_status"].startswith("not estimated") and row["pretrend_n_matched"] == 0
+    assert np.isnan(row["pretrend_did"]) and "pre-trend" not in row["warnings"]
+    con.close()
+
+
 def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     con = _people_warehouse(tmp_path / "people.duckdb")
     s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"))
@@ -348,7 +409,7 @@ def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     # in the comparison at it: C1-C6 and P2 (joins 2024-01-01, after their date 2023-07-01); not P1, P4 (joined
     # on their date), P3, S1 (accounts before it) or E1 (enrolled before it)
     # participants first, then the comparison persons; only the columns the comparison reads
-    assert list(frame.columns) == ["treated", "person", "age", "employment", "prior_emergency_12m"]
+    assert list(frame.columns) == ["treated", "person", "age", "employment", "prior_emergency_12m", "pretrend_window"]
     assert list(frame["treated"]) == [1, 1, 0, 0, 0, 0, 0]
     assert list(frame["person"]) == [8, 9, 1, 2, 3, 4, 9]  # rank in person_id order: P2 twice
     assert list(frame["age"]) == [63, 64, 73, 73, 73, 72, 63]  # on the (pseudo) join date
@@ -357,6 +418,8 @@ def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     # P1's emergency admission 2023-02-01 is within 365 days before joining, P2's 2022-12-01 is not, but it is
     # within 365 days before P2's pseudo date
     assert list(frame["prior_emergency_12m"]) == [1, 0, 0, 0, 0, 0, 1]
+    # the pre-trend check's window, [J - 730, J - 366], lies in the data (from 2022-01-01) for J = 2024-01-01 only
+    assert list(frame["pretrend_window"]) == [False, True, True, True, True, False, False]
     # before = the 365 days before the (pseudo) join date, after = the 365 from it: P1's contact of 2022-06-30
     # is outside; C1's contact of 2023-12-31 is the day before their date, C4's within their after window
     assert list(events["gp"]["before_n"]) == [1, 0, 1, 0, 0, 0, 0]
