@@ -34,9 +34,12 @@ Writes one CSV row per replication, scenario, outcome and design, and prints the
 tables for docs/validation.md (section "Readmission and reoffending designs (issue 15)").
 
 ``--history``: reoffending only, the risk-set design matched on each record of criminal history in
-turn (:data:`HISTORY`): the persons file's undated ``prior_convictions``, the cohort's
-``proven_offences_to_index`` counted from the offences file at the index date (the default), and
-none (docs/validation.md, "Criminal history from the offences file").
+turn (:data:`HISTORY`): the persons file's ``prior_convictions`` (in the generator counted before the
+window, so it never holds the outcome), the cohort's ``proven_offences_to_index`` counted from the
+offences file at the index date (the default), the same file's offences counted at the extract date
+(``convictions_at_extract``, as an undated column supplied with the extract would be: it holds the
+follow-up's convictions, the outcome), and none (docs/validation.md, "Criminal history from the
+offences file").
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ READMISSION_DESIGNS = (*DESIGNS, "clone_censor_weight")
 NO_TRUTH = ("landmark", "clone_censor_weight")  # designs whose effect-scenario estimand truth.json does not give
 SCENARIOS = {"null": Effects(or_readmit=1.0, or_reoffend=1.0), "effect": Effects()}
 #: ``--history``: the criminal-history covariate matched on (None: none).
-HISTORY = ("prior_convictions", "proven_offences_to_index", None)
+HISTORY = ("prior_convictions", "proven_offences_to_index", "convictions_at_extract", None)
 
 
 def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int, designs: tuple[str, ...]) -> list[dict]:
@@ -104,6 +107,10 @@ def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...],
     base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
     build_justice_cohort(con, base, as_of=as_of, run_id="bench")
     cohort = read_cohort(con)
+    if history:
+        at_extract = con.execute("SELECT person_id, count(*) AS convictions_at_extract FROM staging.offences "
+                                 "WHERE NOT is_breach AND proven_on <= ? GROUP BY person_id", [as_of]).df()
+        cohort = cohort.merge(at_extract, on="person_id", how="left").fillna({"convictions_at_extract": 0})
     demographics = tuple(c for c in base.covariates if c != "proven_offences_to_index")
     variants = ([(f"risk_set, history {h or 'none'}", {"design": "risk_set", "covariates": demographics + ((h,) if h else ())})
                  for h in HISTORY] if history else

@@ -393,8 +393,10 @@ JUSTICE_COHORT = Mart(
         Column('proven_after_waiting', 'BIGINT', 'offences in the follow-up proven after the deadline (recorded only)'),
         Column('age', 'DOUBLE', 'years at the index date (days / 365.25)'),
         Column('proven_offences_to_index', 'BIGINT', 'criminal history at the index date: offences proven on or before '
-               'it (`staging.offences`, breaches not counted), the index offence among them where the extract holds '
-               "it: the MoJ's previous offences + 1. As far back as the offences extract goes"),
+               'it (`staging.offences`, breaches not counted; within `history_years` when set), those of the index '
+               "occasion among them where the extract holds them: the MoJ's previous offences plus the index occasion's"),
+        Column('history_from', 'DATE', 'first day proven_offences_to_index could count: the earliest proven_on in the '
+               'offences file, or the look-back\'s first day if later'),
         Column('{covariate}', AS_STAGED, 'every further column of `staging.persons` as staged (a name that clashes with '
                'a column above becomes `persons_<name>`)'),
     ),

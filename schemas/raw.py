@@ -147,7 +147,9 @@ class JusticeEvents(pa.DataFrameModel):
 
 
 class Offences(pa.DataFrameModel):
-    """Proven offences (PNC-like): when committed and when proven by conviction or caution."""
+    """Proven offences (PNC-like): when committed and when proven by conviction or caution. Include each person's
+    offences before their index events as well as after: those proven by an index date are the criminal history
+    the reoffending comparison matches on (``proven_offences_to_index``)."""
 
     offence_id: Series[str] = pa.Field(metadata={"pseudonymise": True}, description="Offence identifier.")
     person_id: Series[str] = pa.Field(metadata=PERSON, description="Offender.")

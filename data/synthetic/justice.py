@@ -258,6 +258,7 @@ def offence_history(p: People, start: int, rng: np.random.Generator) -> dict:
     years = np.clip(p.age(person, start) - 10, 0, 20)
     first = start - np.floor(years * 365.25).astype(np.int64)
     offence = first + np.floor(rng.random(person.size) * np.maximum(start - 60 - first, 0)).astype(np.int64)
+    offence = np.minimum(offence, start - 15)  # a 10-year-old at the window's start: still proven 14 days later
     proven = np.minimum(offence + 14 + np.floor(rng.gamma(2.0, 40.0, person.size)).astype(np.int64), start - 1)
     return {"person": person, "offence": offence, "proven": proven,
             "group": rng.choice(len(OFFENCE_GROUPS), person.size, p=OFFENCE_MIX), "breach": np.zeros(person.size, bool)}

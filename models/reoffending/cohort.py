@@ -29,13 +29,17 @@ the MoJ proven-reoffending measure, reference/methods.md section 2):
    own time zero in the risk-set design (:mod:`.prepare`), never a reason to count follow-up
    from the index date (immortal time).
 5. **Criminal history.** ``proven_offences_to_index``: the person's ``staging.offences`` rows with
-   ``is_breach`` false proven on or before the index date. The index offence is among them when the
-   extract holds it (a caution's or court disposal's offence is proven on the index date, a released
-   prisoner's at conviction), so the count is the previous offences the MoJ's quarterly bulletins break
-   rates down by (offences before the index offence) + 1: the criminal history the Justice Data Lab
-   matches on (reference/methods.md section 2). It is measured at the index date from dated rows, so,
-   unlike an undated ``prior_convictions`` column counted at the extract date, it never includes the
-   follow-up's convictions; it reaches back as far as the offences extract does.
+   ``is_breach`` false proven on or before the index date (and, with ``history_years``, after the
+   index date less that many years). The offences proven at the index occasion are among them when
+   the extract holds them (a caution's or court disposal's offence is proven on the index date, a
+   released prisoner's at conviction), so the count is the previous offences the MoJ's quarterly
+   bulletins break rates down by (offences before the index offence) plus the index occasion's:
+   criminal history, which the Justice Data Lab matches on (reference/methods.md section 2). It is
+   measured at the index date from dated rows, so, unlike an undated ``prior_convictions`` column
+   counted at the extract date, it never includes the follow-up's convictions. It reaches back only
+   as far as the offences extract does: ``history_from`` is the first day it could count (the
+   earliest ``proven_on`` in the file, or the look-back's first day if later), which the comparison
+   checks (:func:`~models.reoffending.prepare.history_note`).
 6. **Covariates.** ``age`` (years at the index date, decimal: days / 365.25), ``sex``,
    ``imd_decile``, ``area_code`` and every further column of ``staging.persons`` (a name that
    clashes with a cohort column becomes ``persons_<name>``). A person absent from persons
@@ -127,6 +131,10 @@ def cohort_sql(con: duckdb.DuckDBPyConnection, settings: ReoffendingSettings, as
             f"UNION ALL SELECT person_id, 'timebank:' || timebank_id, joined_on, left_on FROM {_source(con, 'timebank_members')} "
             f"WHERE person_id IS NOT NULL AND joined_on IS NOT NULL AND role IN ({roles})"
         )
+    look_back_days = None if s.history_years is None else round(s.history_years * 365.25)
+    look_back = "" if look_back_days is None else f"AND o.proven_on > c.index_date - {look_back_days}"
+    history_from = ("e.first_proven" if look_back_days is None
+                    else f"greatest(e.first_proven, (c.index_date - {look_back_days - 1})::DATE)")
     covs = persons_covariates(con)
     cov_select = "".join(f", p.{qi(src)} AS {qi(dst)}" for src, dst in covs)
     return f"""
@@ -169,7 +177,10 @@ WITH ev AS (
     FROM cohort c
     JOIN {_source(con, 'offences')} o
       ON o.person_id = c.person_id AND o.proven_on <= c.index_date AND NOT coalesce(o.is_breach, false)
+     {look_back}
     GROUP BY c.person_id, c.period_start
+), extract_start AS (
+    SELECT min(proven_on) AS first_proven FROM {_source(con, 'offences')}
 ), spells AS (
     SELECT person_id, programme_id AS programme, started_on AS started, ended_on AS ended
     FROM {_source(con, 'programme_enrolments')} WHERE {prog_where}
@@ -208,9 +219,11 @@ SELECT {q(run_id)} AS run_id, c.person_id, {label.replace('period_start', 'c.per
        coalesce(o.breaches_in_window, 0)::BIGINT AS breaches_in_window,
        coalesce(o.proven_after_waiting, 0)::BIGINT AS proven_after_waiting,
        date_diff('day', p.birth_date, c.index_date) / 365.25 AS age,
-       coalesce(h.proven_offences, 0)::BIGINT AS proven_offences_to_index
+       coalesce(h.proven_offences, 0)::BIGINT AS proven_offences_to_index,
+       {history_from} AS history_from
        {cov_select}
 FROM cohort c
+CROSS JOIN extract_start e
 LEFT JOIN offs o USING (person_id, period_start)
 LEFT JOIN history h USING (person_id, period_start)
 LEFT JOIN part pa USING (person_id, period_start)

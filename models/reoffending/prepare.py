@@ -19,7 +19,8 @@
   reoffence, or to the end of follow-up) and ``event``. A person can appear in several
   trials: intervals cluster on ``person_id``.
 * Covariates: those named in the settings that exist, are not all missing and vary in the
-  rows analysed; the others are left out with a note (never silently).
+  rows analysed; the others are left out with a note (never silently). Criminal history counted
+  from the offences file gets a note when the file reaches back too little (:func:`history_note`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ from .cohort import analysis_cohort
 from .settings import ReoffendingSettings
 
 ANY = "any_participation"
+HISTORY = "proven_offences_to_index"
+#: Without ``history_years``, a history reaching back less than this before an analysed index event gets a note.
+#: Our choice: the MoJ and the Justice Data Lab read criminal history from the whole Police National Computer
+#: record; under ten years is a short part of most adult records.
+SHORT_HISTORY_YEARS = 10
 
 
 def analysis_frame(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.DataFrame:
@@ -183,12 +189,43 @@ def usable_covariates(df: pd.DataFrame, settings: ReoffendingSettings) -> Covari
             notes.append(f"covariate {c!r} takes one value only among the people analysed; left out")
             continue
         used.append(c)
+    if HISTORY in used and (note := history_note(df, settings)):
+        notes.append(note)
     return Covariates(
         used=used,
         exact=[c for c in settings.exact if c in used],
         categorical=[c for c in settings.categorical if c in used],
         notes=notes,
     )
+
+
+def history_note(df: pd.DataFrame, settings: ReoffendingSettings) -> str | None:
+    """A note when ``proven_offences_to_index`` counts less history than it should for the rows of ``df``.
+
+    With ``history_years``: when the offences file starts after some rows' look-back began (their history
+    is shorter than everyone else's). Without: when it starts less than :data:`SHORT_HISTORY_YEARS` before an
+    analysed index event, since then a later index event counts more history than an earlier one, and an
+    extract that starts at the cohort window counts almost none (a count of 0 or 1 for nearly everyone)."""
+    if "history_from" not in df or df["history_from"].isna().all():
+        return None
+    index, since = pd.to_datetime(df["index_date"]), pd.to_datetime(df["history_from"])
+    first = since.min().date().isoformat()
+    days = (index - since).dt.days
+    if settings.history_years is not None:
+        short = int((days < round(settings.history_years * 365.25) - 1).sum())
+        if not short:
+            return None
+        return (f"criminal history: the offences file starts on {first}, less than history_years "
+                f"({settings.history_years:g}) before {short} of {len(df)} index events analysed; their history "
+                f"is shorter than the others'")
+    shortest, longest = days.min() / 365.25, days.max() / 365.25
+    if shortest >= SHORT_HISTORY_YEARS:
+        return None
+    advice = (f"set reoffending.history_years to {int(shortest)} or less so every index event counts the same span, "
+              if shortest >= 1 else "")
+    return (f"criminal history: the offences file starts on {first}, {shortest:.1f} years before the earliest index "
+            f"event analysed and {longest:.1f} before the latest, so later events count more history; {advice}"
+            f"or supply a longer offences history")
 
 
 def _one_value(s: pd.Series) -> bool:

@@ -112,6 +112,12 @@ class ReoffendingSettings(BaseModel):
                     "(offences proven by the index date, from the offences file), or any staging.persons column. "
                     "A persons column is read as supplied, undated: it must describe the person before the index event "
                     "(prior_convictions counted at the extract date would include the follow-up's convictions, the outcome).")
+    history_years: float | None = Field(
+        None, gt=0, le=100,
+        description="Criminal history (proven_offences_to_index) counts offences proven in this many years before the "
+                    "index date, the same look-back for everyone; null: every offence the offences file holds. Set it "
+                    "when the file reaches back only a few years, so an early index event and a late one count the "
+                    "same span (a warning says when the file is shorter).")
     categorical: tuple[str, ...] = Field((), description="Numeric covariates to treat as categories (e.g. imd_decile).")
     exact: tuple[str, ...] = Field((), description="Covariates to match exactly on (e.g. event_type).")
     method: Literal["match", "ipw"] = Field("match", description="Nearest-neighbour matching or ATT weighting.")

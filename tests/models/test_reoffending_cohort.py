@@ -12,9 +12,11 @@ import hmac
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from models.reoffending import ReoffendingSettings, build_justice_cohort, read_cohort
+from models.reoffending.prepare import history_note, usable_covariates
 from tests.conftest import AS_OF, KEY, ingest_all
 
 SOURCES = ["persons", "justice_events", "offences", "programme_enrolments", "timebank_members"]
@@ -202,6 +204,10 @@ def test_criminal_history_is_counted_at_each_index_date(justice_warehouse):
     assert row(df, "P03").proven_offences_to_index == 2
     assert row(df, "P06").proven_offences_to_index == 0 and row(df, "P06", "2023-Q3").proven_offences_to_index == 1
     assert row(df, "P02").proven_offences_to_index == 0 and row(df, "P01").proven_offences_to_index == 0
+    assert (df["history_from"].dt.date == dt.date(2019, 8, 1)).all()  # the file's earliest proven_on (O10)
+    year = cohort(justice_warehouse, ReoffendingSettings(history_years=1))
+    p3 = row(year, "P03")  # 2019's offence is outside the year before the index date; the index day's is inside
+    assert p3.proven_offences_to_index == 1 and p3.history_from.date() == INDEX - dt.timedelta(days=364)  # 365 days
 
 
 def test_final_only_once_follow_up_and_waiting_have_elapsed(justice_warehouse):
@@ -247,3 +253,27 @@ def test_settings_reject_bad_values():
     with pytest.raises(ValueError, match="outcome or identifier"):
         ReoffendingSettings(covariates=("age", "reoffended"))
     assert ReoffendingSettings.model_validate({"covariates": ["age", "housing"], "follow_up_days": 730}).follow_up_days == 730
+
+
+def _history_frame(index_dates: list[str], history_from: str) -> pd.DataFrame:
+    return pd.DataFrame({"index_date": pd.to_datetime(index_dates), "history_from": pd.Timestamp(history_from),
+                         "proven_offences_to_index": [0, 1, 2][: len(index_dates)]})
+
+
+def test_a_short_offences_history_is_said_in_the_notes():
+    """An extract that starts at the cohort window counts almost no history: the comparison says so, and names
+    the look-back that would count the same span for everyone."""
+    short = _history_frame(["2022-03-01", "2024-06-30"], "2019-03-01")
+    note = history_note(short, ReoffendingSettings())
+    assert note == ("criminal history: the offences file starts on 2019-03-01, 3.0 years before the earliest index "
+                    "event analysed and 5.3 before the latest, so later events count more history; set "
+                    "reoffending.history_years to 3 or less so every index event counts the same span, or supply a "
+                    "longer offences history")
+    assert note in usable_covariates(short, ReoffendingSettings(covariates=("proven_offences_to_index",))).notes
+    assert history_note(_history_frame(["2022-03-01"], "2012-01-01"), ReoffendingSettings()) is None  # over ten years
+    assert history_note(short, ReoffendingSettings(history_years=3)) is None  # 2019-03-01 is 3 years before
+    assert history_note(short, ReoffendingSettings(history_years=4)) == (
+        "criminal history: the offences file starts on 2019-03-01, less than history_years (4) before 1 of 2 index "
+        "events analysed; their history is shorter than the others'")
+    none = _history_frame(["2022-03-01"], "2022-01-01")
+    assert "set reoffending.history_years" not in history_note(none, ReoffendingSettings())
