@@ -27,9 +27,12 @@ Every default is documented with its source (details in docs/outputs-readmission
 * Funnel plots: 95% and 99.8% limits, overdispersion by the additive random-effects
   (DerSimonian-Laird) tau-squared from 10%-winsorised z-scores, the option Spiegelhalter
   (2005) prefers and the Healthcare Commission adopted (methods.md section 4).
-* Before/after: 12 months either side of joining (``washout_days`` = 0: the before window ends the
-  day before joining; a pre-trend check on the year before it flags an Ashenfelter dip, and a washout
-  leaves the months before joining out: Ashenfelter 1978; Heckman & Smith 1999); services gp, ae, mental_health,
+* Before/after: 12 months either side of joining, the before window ending 90 days before joining
+  (``washout_days`` = 90: people often join after a crisis, a discharge or a referral, and their use
+  in the months before joining is inflated whatever joining does, an Ashenfelter dip; Ashenfelter 1978;
+  Heckman & Smith 1999; on the generator's crisis scenario the 90 days removed a spurious GP reduction of
+  1.06 contacts per person-year and kept the no-effect and effect scenarios unbiased, docs/validation.md
+  "Joining after a crisis"; a pre-trend check on the year before flags a dip); services gp, ae, mental_health,
   social_care (the contract's services other than "other"); matched on age, sex and IMD
   decile, not on the before-period admissions (regression to the mean: Daw & Hatfield 2018,
   Health Serv Res 53:4138).
@@ -170,10 +173,10 @@ class ReadmissionSettings(BaseModel):
     # ------------------------------------------------------------ before/after
     before_days: int = Field(365, ge=1, description="Days before joining in the 'before' window (12 months).")
     washout_days: int = Field(
-        0, ge=0, description="Days just before joining left out of the 'before' window, which becomes [J - washout - "
+        90, ge=0, description="Days just before joining left out of the 'before' window, which becomes [J - washout - "
                              "before_days, J - washout - 1]: people who join after a crisis have a transient rise in "
                              "use there that would read as a reduction (an Ashenfelter dip; docs/validation.md). 0 = "
-                             "none; 90 covers a crisis of up to 3 months (it needs that much more data before J).")
+                             "none; 90 (the default) covers a crisis of up to 3 months (it needs that much more data before J).")
     after_days: int = Field(365, ge=1, description="Days from joining in the 'after' window (12 months).")
     services: tuple[str, ...] = Field(
         ("gp", "ae", "mental_health", "social_care"), description="Services of service_contacts analysed.")

@@ -186,7 +186,7 @@ def _did_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
 
 def test_did_by_hand(tmp_path):
     con = _did_warehouse(tmp_path / "did.duckdb")
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0)
     frame, counts = service_use_change(con, s, as_of=dt.date(2025, 1, 1))
     assert counts["participants_eligible"] == 2 and counts["comparison_eligible"] == 3
     row = frame.iloc[0]
@@ -215,7 +215,7 @@ def test_a_comparison_that_cannot_match_keeps_every_column(tmp_path):
     exactly), the rows lacked the estimate's columns and the mart's writer refused the frame: the step failed."""
     con = _did_warehouse(tmp_path / "did.duckdb")
     con.execute("UPDATE staging.persons SET area_code = 'E2' WHERE person_id LIKE 'T%'")
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age", "area_code"), exact=("area_code",))
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age", "area_code"), exact=("area_code",), washout_days=0)
     frame, _ = service_use_change(con, s, as_of=dt.date(2025, 1, 1))
     assert sorted(frame.columns) == sorted(c for c in TABLES["marts.service_use_change"] if c != "run_id")
     row = frame.iloc[0]
@@ -227,7 +227,7 @@ def test_before_after_writes_nothing_and_runs_read_only(tmp_path):
     """Without core.continuous_spells the continuous spells are computed in memory: nothing is written, so
     the comparison runs on a read-only warehouse (the reader snapshot) and gives the same answer."""
     _did_warehouse(tmp_path / "did.duckdb").close()
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0)
     with duckdb.connect(str(tmp_path / "did.duckdb"), read_only=True) as con:
         frame, _ = service_use_change(con, s, as_of=dt.date(2025, 1, 1))
         adm, _ = admissions_before_after(con, s, as_of=dt.date(2025, 1, 1))
@@ -266,7 +266,7 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
     died at home in their after window (died_on, no spell), is left out and counted in ``excluded_died``: their
     missing after-window contacts had read as a fall in use."""
     con = _late_joiner_warehouse(tmp_path / "late.duckdb")
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0)
     contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     start, end = _window(con, s, dt.date(2025, 1, 1), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp",))
@@ -364,7 +364,7 @@ def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_
     """The pre-trend (placebo) check and the washout (models/readmission/before_after.py) on counts checked by hand."""
     con = _dip_warehouse(tmp_path / "dip.duckdb")
     f = 365.25 / 365
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",))
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0)
     row = service_use_change(con, s, as_of=dt.date(2025, 1, 1))[0].iloc[0]
     assert (row["status"], row["n_matched"], row["washout_days"]) == ("estimated", 2, 0)
     # changes (after - before): T1 -3, T2 -2, C1 +1, C2 0: pair differences -4 and -2, SE sd/sqrt(2) = 1
@@ -393,7 +393,7 @@ def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_
 
 def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     con = _people_warehouse(tmp_path / "people.duckdb")
-    s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"))
+    s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"), washout_days=0)
     contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     start, end = _window(con, s, dt.date(2025, 12, 31), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp", "ae"))
