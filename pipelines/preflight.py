@@ -12,7 +12,8 @@ ingest step in turn:
   a mistake in the map stops the run here rather than at the social-value step, after the models;
 * outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
 * the input folder must exist and hold at least one file of a source of the contract
-  (the names ``pipelines.ingest.readers.discover`` reads);
+  (the names ``pipelines.ingest.readers.discover`` reads), and no file or folder whose name is meant for a source but
+  is not read (``Persons.csv``, ``persons (1).csv``, ``person.csv``, ``persons.json``: ``unread_file_problems``);
 * every file of a source (text, Parquet or workbook) must have the header its ingest needs: readable, no
   required column missing or repeated, and a mapped file must fit its mapping
   (``pipelines.ingest.stage.header_problems``, the ingest step's own rules and messages);
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import typing
 from pathlib import Path
 
@@ -189,9 +191,56 @@ def input_problems(input_dir: str) -> list[str]:
     if missing:
         return missing
     if not any(discover(folder, s) for s in SOURCES):
-        return [f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
+        return [*unread_file_problems(input_dir), f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
                 f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"]
-    return []
+    return unread_file_problems(input_dir)
+
+
+#: What a download or a copy adds to a file name: ``persons (1)``, ``persons - Copy``, ``persons copy 2``.
+_COPY_MARK = re.compile(r"(\s*\(\d+\)|\s*-?\s*copy(\s*\d+)?)+$")
+
+
+def _read_as(name: str) -> str | None:
+    """The source a file or folder name was most likely meant for (``Persons``, ``persons (1)``, ``person``,
+    ``hospital-spells``, ``persons.csv`` saved as ``persons.csv.txt``), or None."""
+    stem = re.sub(r"[\s.-]+", "_", _COPY_MARK.sub("", name.lower()).strip())
+    for source in SOURCES:
+        if stem == source or stem.startswith(source + "_"):
+            return source
+    close = difflib.get_close_matches(stem, list(SOURCES), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def unread_file_problems(input_dir: str) -> list[str]:
+    """Each file or folder in the input folder that no source reads although its name says which source it is for:
+    ``Persons.csv``, ``persons (1).csv``, ``person.csv`` or ``persons.json`` would otherwise be skipped unseen, and the
+    run would succeed on every source but that one. Names are read exactly (:func:`discover`); a name close to no
+    source (``notes.txt``) is left alone, and a spreadsheet format a source refuses (``persons.xlsx``) is said by
+    :func:`file_problems`."""
+    from pipelines.ingest.readers import REFUSED_SUFFIXES, SUFFIXES, _allowed
+
+    folder = Path(input_dir)
+    read = {p for source in SOURCES for p in discover(folder, source)}
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry in read or (entry.is_dir() and entry.name in SOURCES):
+            continue
+        suffix = "" if entry.is_dir() else entry.suffix.lower()
+        source = _read_as(entry.stem if suffix in SUFFIXES or entry.is_dir() else entry.name)
+        if source is None or (entry.stem == source and suffix in REFUSED_SUFFIXES):
+            continue
+        elsewhere = f"or move it out of {folder}"
+        if entry.is_dir():
+            found.append(f"input folder {entry} is not read: a source's folder is named exactly for it; rename it "
+                         f"{source}/ ({elsewhere})")
+        elif suffix not in _allowed(source):
+            formats = ", ".join(sorted(s[1:].upper() for s in _allowed(source)))
+            found.append(f"input file {entry} is not read: {source} is read from {formats} files; save it as "
+                         f"{source}.csv ({elsewhere})")
+        else:
+            found.append(f"input file {entry} is not read: file names are read exactly ({source}{suffix}, "
+                         f"{source}_*{suffix} or a file in {source}/); rename it {source}{suffix} ({elsewhere})")
+    return found
 
 
 def file_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> list[str]:
@@ -274,9 +323,11 @@ def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, ware
     headers are checked only with valid settings, the headers only in an input folder holding files."""
     found_config, found_input = config_problems(config_path), input_problems(input_dir)
     config = None if found_config else load_config(config_path or None)
+    # the files that are read, checked also when another file in the folder is not (a misnamed one)
+    files = config is not None and Path(input_dir).is_dir() and any(discover(Path(input_dir), s) for s in SOURCES)
     return [*found_config, *(impact_map_problems(config, demo) if config else []), *key_problems(demo), *found_input,
-            *(file_problems(input_dir, config, config_path) if config and not found_input else []),
-            *(covariate_problems(input_dir, config, config_path) if config and not found_input else []),
+            *(file_problems(input_dir, config, config_path) if files else []),
+            *(covariate_problems(input_dir, config, config_path) if files else []),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
             *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
 

@@ -165,6 +165,34 @@ def test_input_folder_rules(tmp_path):
     assert preflight.input_problems(str(tmp_path)) == []
 
 
+def test_a_file_meant_for_a_source_but_not_read_is_named(tmp_path):
+    """Before: names are read exactly, so Persons.csv, a browser's 'persons (1).csv' or person.csv were skipped unseen
+    and the run succeeded on every other source (readmission, reoffending: 'not estimated'), exit code 0."""
+    for name in ("Persons.csv", "persons (1).csv", "person.csv", "persons.json", "star_readings - Copy.csv",
+                 "notes.txt", "README.md", "truth.json", "service_contacts.CSV", "grants_2024.csv"):
+        (tmp_path / name).write_text("x\n")
+    (tmp_path / "Offences").mkdir()
+    (tmp_path / ".DS_Store").write_text("")
+    expected = "file names are read exactly (persons.csv, persons_*.csv or a file in persons/); rename it persons.csv"
+    assert preflight.input_problems(str(tmp_path)) == [
+        f"input folder {tmp_path / 'Offences'} is not read: a source's folder is named exactly for it; rename it "
+        f"offences/ (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'Persons.csv'} is not read: {expected} (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'person.csv'} is not read: {expected} (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'persons (1).csv'} is not read: {expected} (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'persons.json'} is not read: persons is read from CSV, PARQUET, TSV, TXT files; save it "
+        f"as persons.csv (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'star_readings - Copy.csv'} is not read: file names are read exactly "
+        "(star_readings.csv, star_readings_*.csv or a file in star_readings/); rename it star_readings.csv "
+        f"(or move it out of {tmp_path})"]
+    # a folder holding only misnamed files says which, then that nothing is read
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "Persons.csv").write_text("x\n")
+    [misnamed, nothing] = preflight.input_problems(str(only))
+    assert misnamed.startswith(f"input file {only / 'Persons.csv'} is not read") and "holds no file of any source" in nothing
+
+
 def test_output_folder_under_a_file(tmp_path):
     (tmp_path / "afile").write_text("")
     assert preflight._writable_folder(tmp_path / "afile" / "site", "output folder") == [
@@ -235,6 +263,18 @@ def test_mistyped_input_folder_stops_before_the_run(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(empty)), "holds no file of any source", "persons.csv")
+
+
+def test_misnamed_files_stop_before_the_run(tmp_path):
+    inputs = copy_fixtures(tmp_path)
+    (inputs / "persons.csv").rename(inputs / "Persons.csv")
+    (inputs / "service_contacts.csv").rename(inputs / "service_contacts.CSV")  # read: the extension's case is free
+    (inputs / "grants (1).csv").write_bytes((inputs / "grants.csv").read_bytes())  # a second download of grants.csv
+    text = assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs)),
+                          f"input file {inputs / 'Persons.csv'} is not read: ", "rename it persons.csv",
+                          f"input file {inputs / 'grants (1).csv'} is not read: ", "rename it grants.csv")
+    assert text.count("\n  - ") == 2 and "service_contacts" not in text, text
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_output_folder_under_a_file_stops_before_the_run(tmp_path):
@@ -319,6 +359,15 @@ def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
     # before: every step succeeded on no files, and the pages showed an empty warehouse
     message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
     assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
+def test_ui_run_with_a_misnamed_file_runs_no_step(tmp_path):
+    # before: "Materialize all" succeeded with no persons (staging.persons empty), every comparison "not estimated"
+    inputs = copy_fixtures(tmp_path)
+    (inputs / "persons.csv").rename(inputs / "persons (1).csv")
+    message = refused_in_ui(ui_run(tmp_path, input_dir=str(inputs)), tmp_path)
+    assert f"input file {inputs / 'persons (1).csv'} is not read: " in message and "rename it persons.csv" in message
 
 
 def test_a_run_that_ingests_nothing_needs_no_input_folder(tmp_path):
