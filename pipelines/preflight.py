@@ -7,6 +7,8 @@ ingest step in turn:
 * the settings file (``OUTCOMES_CONFIG``) is read and validated against ``OutcomesConfig``;
   each broken rule names its line and field (``line 2: readmission.window_max_days``), and an unknown key gets
   the closest known key of its section as a suggestion (``difflib``, ratio >= 0.6);
+* every mapping the settings name (``mappings:``) is a shipped preset or an existing file, a misspelt preset named
+  with the closest one (``mapping_use_problems``);
 * the impact map the settings name (``social_value.impact_map``; in demo mode, the demo's) is read
   and validated as the social-value step will read it, and its further proxy tables must exist, so
   a mistake in the map stops the run here rather than at the social-value step, after the models;
@@ -75,7 +77,20 @@ def _describe(error: dict) -> str:
         guess = suggest_key(loc)
         hint = f": did you mean `{guess}`?" if guess else ""
         return f"`{field}` is not a known setting{hint}"
-    return f"`{field}`: {error['msg'][0].lower() + error['msg'][1:]} (got {error.get('input')!r})"
+    given = error.get("input")
+    # a rule over a whole section (the readmission windows, the mappings) says its values itself: no dump of the section
+    got = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
+    return f"`{field}`: {error['msg'][0].lower() + error['msg'][1:]}{got}"
+
+
+def _error_loc(error: dict) -> tuple:
+    """Where in the settings an error is: its ``loc``, or, for a rule of the ``mappings`` section, the entry its
+    message names (``mappings.hospital_spells[0]``), so the line is the entry's, not the section's."""
+    loc = tuple(error["loc"])
+    named = re.search(r"mappings\.(\w+)(?:\[(\d+)\])?", error["msg"]) if loc == ("mappings",) else None
+    if named:
+        return ("mappings", named.group(1), *((int(named.group(2)),) if named.group(2) else ()))
+    return loc
 
 
 def line_of(text: str, loc: tuple) -> int | None:
@@ -124,14 +139,35 @@ def config_problems(config_path: str) -> list[str]:
         OutcomesConfig.model_validate(raw)
     except ValidationError as err:
         def where(e: dict) -> str:
-            line = line_of(text, tuple(e["loc"]))
+            line = line_of(text, _error_loc(e))
             return f", line {line}" if line else ""
         return [f"settings file {path}{where(e)}: {_describe(e)}" for e in err.errors()]
     try:
-        load_config(path)
+        config = load_config(path)
     except ConfigError as err:
         return [f"settings file {err}"]
-    return []
+    return mapping_use_problems(config, path, text)
+
+
+def mapping_use_problems(config: OutcomesConfig, path: Path, text: str) -> list[str]:
+    """Each ``mappings.<source>[i].use`` that is neither a shipped preset nor a mapping file, at its line in the settings,
+    with the closest preset. Before, a misspelt preset (``hes_apc_episode``) was taken for a file of that name and
+    said as "<settings folder>/hes_apc_episode: (file): cannot be read", and only when the source had a file."""
+    from schemas.mapping import presets, resolve
+
+    found = []
+    for source, uses in config.mappings.root.items():
+        for i, use in enumerate(uses):
+            target = resolve(use.use, path.parent)
+            if target.is_file():
+                continue
+            line = line_of(text, ("mappings", source, i, "use"))
+            close = difflib.get_close_matches(use.use, presets(), n=1)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            found.append(f"settings file {path}{f', line {line}' if line else ''}: `mappings.{source}[{i}].use`: "
+                         f"{use.use!r} is neither a shipped preset nor a mapping file ({target} does not exist); "
+                         f"{hint}shipped presets: {', '.join(presets())}")
+    return found
 
 
 def impact_map_problems(config: OutcomesConfig, demo: bool) -> list[str]:

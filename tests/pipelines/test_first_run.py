@@ -110,6 +110,35 @@ def test_a_time_zero_after_a_shortened_window_is_refused(tmp_path, refused, says
     assert preflight.config_problems(str(cfg)) == []
 
 
+def test_a_misspelt_mapping_preset_is_named_at_its_line(tmp_path):
+    """Before: 'hes_apc_episode' was taken for a mapping file of that name and said, only when the source had a file, as
+    '<settings folder>/hes_apc_episode: (file): cannot be read (No such file or directory); shipped presets: ...'."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("ingest:\n  as_of: 2025-03-31\nmappings:\n  hospital_spells:\n    - files: 'hes*'\n"
+                   "      use: hes_apc_episode\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 6: `mappings.hospital_spells[0].use`: 'hes_apc_episode' is "
+                              f"neither a shipped preset nor a mapping file ({tmp_path / 'hes_apc_episode'} does not "
+                              "exist); did you mean `hes_apc_episodes`? shipped presets: ecds_attendances, "), problem
+    (tmp_path / "hes_apc_episode").write_text("")  # a file of that name is the evaluator's own mapping: read at ingest
+    assert preflight.config_problems(str(cfg)) == []
+
+
+def test_a_rule_over_a_section_names_its_entry_and_no_dump(tmp_path):
+    """Before: a rule of the mappings section was at line 1 (the section) and ended with the whole section's values,
+    "(got {'timebank_exchanges': [{'use': ..., 'parameters': {...}}]})"; the readmission windows' rule likewise."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episodes\n  timebank_exchanges:\n"
+                   "    - use: timeoverflow_transfers\n      parameters: {timebank: TB01}\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 5: `mappings`: value error, "), problem
+    assert "mappings.timebank_exchanges[0].parameters: missing organisation, timebank_id and unknown timebank" in problem
+    assert "(got" not in problem
+    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.endswith("set landmark_day inside the readmission window"), problem
+
+
 def test_matching_covariates_empty_or_twice_are_refused(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  matching_covariates: []\n")
@@ -247,6 +276,14 @@ def test_bad_settings_stop_before_the_run(tmp_path):
     assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "did you mean `follow_up_days`?",
                    "`readmission.window_max_days`")
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_misspelt_mapping_preset_stops_before_the_run(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episode\n")
+    text = assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), f"settings file {cfg}, line 3: ",
+                          "did you mean `hes_apc_episodes`?")
+    assert text.count("\n  - ") == 1 and "(file)" not in text, text
 
 
 def test_missing_key_stops_before_the_run(tmp_path):
