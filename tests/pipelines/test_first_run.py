@@ -365,6 +365,47 @@ def test_failing_step_is_told_once(tmp_path):
     assert out[-1] == f"Open:      {site / 'index.html'}" + (" (an earlier run's page)" if "index.html" in earlier else "")
 
 
+def test_us_dates_fail_their_source_saying_so(tmp_path):
+    """Before: 'Check failed on staging/hospital_spells (quarantine_within_ceiling): ... Found: quarantined share: 0.25;
+    ceiling: 0.05.', after a step line broken in two by Dagster's own message, and no page to read the rules on (the
+    run stops before the data-quality page)."""
+    import re
+
+    inputs = copy_fixtures(tmp_path)
+    spells = inputs / "hospital_spells.csv"
+    spells.write_text(re.sub(r"(\d{4})-(\d\d)-(\d\d)", r"\2/\3/\1", spells.read_text()))  # MM/DD/YYYY, as Excel-US writes
+    proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
+    out = lines(proc)
+    text = "\n".join(out)
+    assert proc.returncode == 1 and "Traceback" not in text, text
+    assert "  Step staging/hospital_spells failed: its blocking check quarantine_within_ceiling failed (below)" in out
+    assert not any(line.startswith("staging/") for line in out), text  # Dagster's second line, unindented
+    [check] = [line for line in out if line.startswith("  Check failed: ")]
+    assert check.startswith("  Check failed: hospital_spells: 1 of 4 rows (25.0%) quarantined, above the ceiling of 5.0% "
+                            "(ingest.max_quarantined_share); most for rule type on discharged_on (1 row; first at "
+                            "hospital_spells.csv line 3: '02/20/2023', expected a date, YYYY-MM-DD or DD/MM/YYYY"), check
+    assert "written month first (US MM/DD/YYYY" in check and "export them as YYYY-MM-DD" in check, check
+
+
+def test_a_quarantined_identifier_or_birth_date_is_not_repeated(tmp_path):
+    """The terminal and the log say the first broken row's file and line; its value only when the data-quality page
+    would show it (not an identifier, a date of birth or death)."""
+    import duckdb
+
+    from pipelines.ingest.assets import most_broken
+
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA quarantine")
+        con.execute("CREATE TABLE quarantine.persons (source_file TEXT, source_line BIGINT, \"column\" TEXT, rule TEXT, "
+                    "expected TEXT, value TEXT)")
+        con.execute("INSERT INTO quarantine.persons VALUES ('/x/persons.csv', 7, 'birth_date', 'type', 'a date', '13/31/1950'),"
+                    " ('/x/persons.csv', 9, 'birth_date', 'type', 'a date', '1950-02-30'),"
+                    " ('/x/persons.csv', 4, 'imd_decile', 'in_range', '1 to 10', '11')")
+        said = most_broken(con, "persons")
+    assert said == ("most for rule type on birth_date (2 rows; first at persons.csv line 7: expected a date); then rule "
+                    "in_range on imd_decile (1 row; first at persons.csv line 4: '11', expected 1 to 10)")
+
+
 # ------------------------------------------------------------------ the same mistakes in a run launched from the UI
 
 def ui_run(tmp_path: Path, **settings):
