@@ -119,6 +119,8 @@ def config_problems(config_path: str) -> list[str]:
     if not config_path:
         return []
     path = Path(config_path)
+    if path.is_dir():
+        return [f"settings file {path} (OUTCOMES_CONFIG) is a folder: name the YAML file itself (docs/configuration.md)"]
     if not path.is_file():
         return [f"settings file {path} (OUTCOMES_CONFIG) does not exist"]
     try:
@@ -215,7 +217,8 @@ def input_folder_problems(input_dir: str) -> list[str]:
     """The input folder must exist (every run, also one launched from the UI: ``Settings.setup_for_execution``)."""
     folder = Path(input_dir)
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
+        what = (f"is a file, not a folder: name the folder that holds the extract's files ({folder.parent})"
+                if folder.exists() else "does not exist")
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) {what}"]
     return []
 

@@ -188,6 +188,13 @@ def test_input_folder_rules(tmp_path):
     assert preflight.input_problems(str(tmp_path / "nope")) == [
         f"input folder {tmp_path / 'nope'} (OUTCOMES_INPUT_DIR) does not exist"]
     (tmp_path / "notes.txt").write_text("hello")
+    # before: 'is not a folder', to an evaluator who had named their persons file rather than its folder
+    assert preflight.input_problems(str(tmp_path / "notes.txt")) == [
+        f"input folder {tmp_path / 'notes.txt'} (OUTCOMES_INPUT_DIR) is a file, not a folder: name the folder that "
+        f"holds the extract's files ({tmp_path})"]
+    # before: 'settings file <folder> (OUTCOMES_CONFIG) does not exist', of a folder that does
+    assert preflight.config_problems(str(tmp_path)) == [
+        f"settings file {tmp_path} (OUTCOMES_CONFIG) is a folder: name the YAML file itself (docs/configuration.md)"]
     [problem] = preflight.input_problems(str(tmp_path))
     assert "holds no file of any source" in problem and "persons.csv" in problem and "hospital_spells.csv" in problem
     (tmp_path / "grants.csv").write_text("grant_id\n")
