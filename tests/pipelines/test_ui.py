@@ -25,6 +25,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.run import DAGSTER_YAML
 from tests.conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ def dagster_ui(tmp_path: Path, workspace: str, **env: str):
     warehouse and output folder; yields (url, DAGSTER_HOME, tmp_path)."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)  # as `make ui`'s setup writes it
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("OUTCOMES_")}, "DAGSTER_HOME": str(home),
            "OUTCOMES_DEMO": "1", "OUTCOMES_INPUT_DIR": str(FIXTURES / "valid"),
@@ -133,6 +134,12 @@ def test_materialize_all_on_the_asset_graph_runs_everything(ui):
     assert run.job_name == "__ASSET_JOB"
     # no check failed; a warning is the fixture's few people (well-being pairs), as in `make run`'s summary
     assert all(severity == "WARN" for _, _, severity in failed_checks(home, run.run_id))
+    # the terminal of `make ui` is not the run's event log: before, every event of every step (about 400 lines at
+    # DEBUG); the run's page still has them
+    terminal = (tmp_path / "ui.log").read_text()
+    assert " - DEBUG - " not in terminal and "STEP_SUCCESS" not in terminal, terminal[-3000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
     assert (tmp_path / "site" / "index.html").exists()
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM staging.persons").fetchone()[0] > 0
@@ -173,6 +180,12 @@ def test_materialize_all_in_the_quarterly_location_backfills(tmp_path):
         readmission = con.execute("SELECT DISTINCT quarter_start FROM marts.readmission_rates_quarterly").fetchall()
         activity = con.execute("SELECT count(DISTINCT quarter_start) FROM marts.timebank_activity_quarterly").fetchone()
     assert [str(q) for (q,) in readmission] == ["2023-01-01"] and activity[0] == 3  # the fixture's discharges, exchanges
+
+
+def test_make_writes_the_dagster_home_settings_pipelines_run_writes():
+    """`make ui`'s DAGSTER_HOME (the Makefile's setup) and `make run`'s (pipelines.run) get the same dagster.yaml."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "printf '" + DAGSTER_YAML.replace("\n", "\\n") + "' > $(DAGSTER_HOME)/dagster.yaml" in makefile
 
 
 def test_every_asset_and_check_says_what_it_is():
