@@ -12,7 +12,8 @@ ingest step in turn:
 * the impact map the settings name (``social_value.impact_map``; in demo mode, the demo's) is read
   and validated as the social-value step will read it, and its further proxy tables must exist, so
   a mistake in the map stops the run here rather than at the social-value step, after the models;
-* outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
+* outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters, and the input folder
+  named (``OUTCOMES_INPUT_DIR``: the default is the synthetic sample);
 * the input folder must exist and hold at least one file of a source of the contract
   (the names ``pipelines.ingest.readers.discover`` reads), and no file or folder whose name is meant for a source but
   is not read (``Persons.csv``, ``persons (1).csv``, ``person.csv``, ``persons.json``: ``unread_file_problems``);
@@ -209,6 +210,16 @@ def key_problems(demo: bool) -> list[str]:
     return []
 
 
+def input_dir_unset_problems(demo: bool, default: str) -> list[str]:
+    """Outside demo mode the input folder must be named: without OUTCOMES_INPUT_DIR the run read the synthetic sample
+    (``default``, ``data/sample``) as the evaluator's extract, under their key, and published its made-up figures
+    as theirs, saying nothing (an ``export`` left out, a new terminal)."""
+    if demo or os.environ.get("OUTCOMES_INPUT_DIR"):
+        return []
+    return [f"OUTCOMES_INPUT_DIR is not set: set it to the folder of your extract (without it the run would read the "
+            f"synthetic sample, {default}, as your data; the synthetic demo is `make demo`)"]
+
+
 def expected_file_names() -> str:
     return ", ".join(f"{s}.csv" for s in SOURCES)
 
@@ -364,6 +375,9 @@ def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, ware
     config = None if found_config else load_config(config_path or None)
     # the files that are read, checked also when another file in the folder is not (a misnamed one)
     files = config is not None and Path(input_dir).is_dir() and any(discover(Path(input_dir), s) for s in SOURCES)
+    unset = input_dir_unset_problems(demo, input_dir)
+    if unset:  # the synthetic sample's files, checked as if they were the extract, would only add noise
+        found_input, files = unset, False
     return [*found_config, *(impact_map_problems(config, demo) if config else []), *key_problems(demo), *found_input,
             *(file_problems(input_dir, config, config_path) if files else []),
             *(covariate_problems(input_dir, config, config_path) if files else []),

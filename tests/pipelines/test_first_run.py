@@ -301,6 +301,16 @@ def test_short_key_stops_before_the_run(tmp_path):
     assert_refused(start(tmp_path, OUTCOMES_PSEUDONYM_KEY="x"), "OUTCOMES_PSEUDONYM_KEY is 1 characters long")
 
 
+def test_an_unset_input_folder_stops_before_the_run(tmp_path):
+    """Before: `make run` without OUTCOMES_INPUT_DIR (an `export` left out) read the synthetic sample as the evaluator's
+    extract, under their key, and published its made-up figures with exit code 0."""
+    text = assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=""), "OUTCOMES_INPUT_DIR is not set: set it to the "
+                          f"folder of your extract (without it the run would read the synthetic sample, {REPO / 'data' / 'sample'}")
+    assert text.count("\n  - ") == 1, text
+    assert not (tmp_path / "w.duckdb").exists()
+    assert preflight.input_dir_unset_problems(demo=True, default="data/sample") == []  # the demo reads the sample
+
+
 def test_mistyped_input_folder_stops_before_the_run(tmp_path):
     assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR="/nonexistent"), "input folder /nonexistent",
                    "does not exist")
