@@ -250,12 +250,13 @@ def input_problems(input_dir: str) -> list[str]:
 _COPY_MARK = re.compile(r"(\s*\(\d+\)|\s*-?\s*copy(\s*\d+)?)+$")
 
 
-def _read_as(name: str) -> str | None:
+def _read_as(name: str, prefix: bool = True) -> str | None:
     """The source a file or folder name was most likely meant for (``Persons``, ``persons (1)``, ``person``,
-    ``hospital-spells``, ``persons.csv`` saved as ``persons.csv.txt``), or None."""
+    ``hospital-spells``, ``persons.csv`` saved as ``persons.csv.txt``), or None. ``prefix``: ``<source>_<anything>``
+    counts too (as it does for a file in a format that is read)."""
     stem = re.sub(r"[\s.-]+", "_", _COPY_MARK.sub("", name.lower()).strip())
     for source in SOURCES:
-        if stem == source or stem.startswith(source + "_"):
+        if stem == source or (prefix and stem.startswith(source + "_")):
             return source
     close = difflib.get_close_matches(stem, list(SOURCES), n=1, cutoff=0.8)
     return close[0] if close else None
@@ -276,7 +277,9 @@ def unread_file_problems(input_dir: str) -> list[str]:
         if entry.name.startswith(".") or entry in read or (entry.is_dir() and entry.name in SOURCES):
             continue
         suffix = "" if entry.is_dir() else entry.suffix.lower()
-        source = _read_as(entry.stem if suffix in SUFFIXES or entry.is_dir() else entry.name)
+        # a file in a format that is not read is taken for a source's only by its whole stem (persons.json, Persons.xlsx):
+        # persons_data_dictionary.pdf is documentation beside the extract
+        source = _read_as(entry.stem, prefix=suffix in SUFFIXES or entry.is_dir())
         if source is None or (entry.stem == source and suffix in REFUSED_SUFFIXES):
             continue
         elsewhere = f"or move it out of {folder}"

@@ -205,7 +205,8 @@ def test_a_file_meant_for_a_source_but_not_read_is_named(tmp_path):
     """Before: names are read exactly, so Persons.csv, a browser's 'persons (1).csv' or person.csv were skipped unseen
     and the run succeeded on every other source (readmission, reoffending: 'not estimated'), exit code 0."""
     for name in ("Persons.csv", "persons (1).csv", "person.csv", "persons.json", "star_readings - Copy.csv",
-                 "notes.txt", "README.md", "truth.json", "service_contacts.CSV", "grants_2024.csv"):
+                 "notes.txt", "README.md", "truth.json", "service_contacts.CSV", "grants_2024.csv",
+                 "persons_data_dictionary.pdf"):
         (tmp_path / name).write_text("x\n")
     (tmp_path / "Offences").mkdir()
     (tmp_path / ".DS_Store").write_text("")
