@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 setup: $(BIN)/.installed
-	@mkdir -p $(DAGSTER_HOME) && { test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml; }
+	@mkdir -p $(DAGSTER_HOME) && { test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n' > $(DAGSTER_HOME)/dagster.yaml; }
 
 $(SAMPLE)/.generated: | $(BIN)/.installed
 	$(BIN)/python -m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out $(SAMPLE)

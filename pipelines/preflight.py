@@ -7,12 +7,16 @@ ingest step in turn:
 * the settings file (``OUTCOMES_CONFIG``) is read and validated against ``OutcomesConfig``;
   each broken rule names its line and field (``line 2: readmission.window_max_days``), and an unknown key gets
   the closest known key of its section as a suggestion (``difflib``, ratio >= 0.6);
+* every mapping the settings name (``mappings:``) is a shipped preset or an existing file, a misspelt preset named
+  with the closest one (``mapping_use_problems``);
 * the impact map the settings name (``social_value.impact_map``; in demo mode, the demo's) is read
   and validated as the social-value step will read it, and its further proxy tables must exist, so
   a mistake in the map stops the run here rather than at the social-value step, after the models;
-* outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters;
+* outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters, and the input folder
+  named (``OUTCOMES_INPUT_DIR``: the default is the synthetic sample);
 * the input folder must exist and hold at least one file of a source of the contract
-  (the names ``pipelines.ingest.readers.discover`` reads);
+  (the names ``pipelines.ingest.readers.discover`` reads), and no file or folder whose name is meant for a source but
+  is not read (``Persons.csv``, ``persons (1).csv``, ``person.csv``, ``persons.json``: ``unread_file_problems``);
 * every file of a source (text, Parquet or workbook) must have the header its ingest needs: readable, no
   required column missing or repeated, and a mapped file must fit its mapping
   (``pipelines.ingest.stage.header_problems``, the ingest step's own rules and messages);
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import typing
 from pathlib import Path
 
@@ -73,7 +78,20 @@ def _describe(error: dict) -> str:
         guess = suggest_key(loc)
         hint = f": did you mean `{guess}`?" if guess else ""
         return f"`{field}` is not a known setting{hint}"
-    return f"`{field}`: {error['msg'][0].lower() + error['msg'][1:]} (got {error.get('input')!r})"
+    given = error.get("input")
+    # a rule over a whole section (the readmission windows, the mappings) says its values itself: no dump of the section
+    got = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
+    return f"`{field}`: {error['msg'][0].lower() + error['msg'][1:]}{got}"
+
+
+def _error_loc(error: dict) -> tuple:
+    """Where in the settings an error is: its ``loc``, or, for a rule of the ``mappings`` section, the entry its
+    message names (``mappings.hospital_spells[0]``), so the line is the entry's, not the section's."""
+    loc = tuple(error["loc"])
+    named = re.search(r"mappings\.(\w+)(?:\[(\d+)\])?", error["msg"]) if loc == ("mappings",) else None
+    if named:
+        return ("mappings", named.group(1), *((int(named.group(2)),) if named.group(2) else ()))
+    return loc
 
 
 def line_of(text: str, loc: tuple) -> int | None:
@@ -102,6 +120,8 @@ def config_problems(config_path: str) -> list[str]:
     if not config_path:
         return []
     path = Path(config_path)
+    if path.is_dir():
+        return [f"settings file {path} (OUTCOMES_CONFIG) is a folder: name the YAML file itself (docs/configuration.md)"]
     if not path.is_file():
         return [f"settings file {path} (OUTCOMES_CONFIG) does not exist"]
     try:
@@ -122,14 +142,35 @@ def config_problems(config_path: str) -> list[str]:
         OutcomesConfig.model_validate(raw)
     except ValidationError as err:
         def where(e: dict) -> str:
-            line = line_of(text, tuple(e["loc"]))
+            line = line_of(text, _error_loc(e))
             return f", line {line}" if line else ""
         return [f"settings file {path}{where(e)}: {_describe(e)}" for e in err.errors()]
     try:
-        load_config(path)
+        config = load_config(path)
     except ConfigError as err:
         return [f"settings file {err}"]
-    return []
+    return mapping_use_problems(config, path, text)
+
+
+def mapping_use_problems(config: OutcomesConfig, path: Path, text: str) -> list[str]:
+    """Each ``mappings.<source>[i].use`` that is neither a shipped preset nor a mapping file, at its line in the settings,
+    with the closest preset. Before, a misspelt preset (``hes_apc_episode``) was taken for a file of that name and
+    said as "<settings folder>/hes_apc_episode: (file): cannot be read", and only when the source had a file."""
+    from schemas.mapping import presets, resolve
+
+    found = []
+    for source, uses in config.mappings.root.items():
+        for i, use in enumerate(uses):
+            target = resolve(use.use, path.parent)
+            if target.is_file():
+                continue
+            line = line_of(text, ("mappings", source, i, "use"))
+            close = difflib.get_close_matches(use.use, presets(), n=1)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            found.append(f"settings file {path}{f', line {line}' if line else ''}: `mappings.{source}[{i}].use`: "
+                         f"{use.use!r} is neither a shipped preset nor a mapping file ({target} does not exist); "
+                         f"{hint}shipped presets: {', '.join(presets())}")
+    return found
 
 
 def impact_map_problems(config: OutcomesConfig, demo: bool) -> list[str]:
@@ -169,6 +210,16 @@ def key_problems(demo: bool) -> list[str]:
     return []
 
 
+def input_dir_unset_problems(demo: bool, default: str) -> list[str]:
+    """Outside demo mode the input folder must be named: without OUTCOMES_INPUT_DIR the run read the synthetic sample
+    (``default``, ``data/sample``) as the evaluator's extract, under their key, and published its made-up figures
+    as theirs, saying nothing (an ``export`` left out, a new terminal)."""
+    if demo or os.environ.get("OUTCOMES_INPUT_DIR"):
+        return []
+    return [f"OUTCOMES_INPUT_DIR is not set: set it to the folder of your extract (without it the run would read the "
+            f"synthetic sample, {default}, as your data; the synthetic demo is `make demo`)"]
+
+
 def expected_file_names() -> str:
     return ", ".join(f"{s}.csv" for s in SOURCES)
 
@@ -177,7 +228,8 @@ def input_folder_problems(input_dir: str) -> list[str]:
     """The input folder must exist (every run, also one launched from the UI: ``Settings.setup_for_execution``)."""
     folder = Path(input_dir)
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
+        what = (f"is a file, not a folder: name the folder that holds the extract's files ({folder.parent})"
+                if folder.exists() else "does not exist")
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) {what}"]
     return []
 
@@ -189,9 +241,59 @@ def input_problems(input_dir: str) -> list[str]:
     if missing:
         return missing
     if not any(discover(folder, s) for s in SOURCES):
-        return [f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
+        return [*unread_file_problems(input_dir), f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
                 f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"]
-    return []
+    return unread_file_problems(input_dir)
+
+
+#: What a download or a copy adds to a file name: ``persons (1)``, ``persons - Copy``, ``persons copy 2``.
+_COPY_MARK = re.compile(r"(\s*\(\d+\)|\s*-?\s*copy(\s*\d+)?)+$")
+
+
+def _read_as(name: str, prefix: bool = True) -> str | None:
+    """The source a file or folder name was most likely meant for (``Persons``, ``persons (1)``, ``person``,
+    ``hospital-spells``, ``persons.csv`` saved as ``persons.csv.txt``), or None. ``prefix``: ``<source>_<anything>``
+    counts too (as it does for a file in a format that is read)."""
+    stem = re.sub(r"[\s.-]+", "_", _COPY_MARK.sub("", name.lower()).strip())
+    for source in SOURCES:
+        if stem == source or (prefix and stem.startswith(source + "_")):
+            return source
+    close = difflib.get_close_matches(stem, list(SOURCES), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def unread_file_problems(input_dir: str) -> list[str]:
+    """Each file or folder in the input folder that no source reads although its name says which source it is for:
+    ``Persons.csv``, ``persons (1).csv``, ``person.csv`` or ``persons.json`` would otherwise be skipped unseen, and the
+    run would succeed on every source but that one. Names are read exactly (:func:`discover`); a name close to no
+    source (``notes.txt``) is left alone, and a spreadsheet format a source refuses (``persons.xlsx``) is said by
+    :func:`file_problems`."""
+    from pipelines.ingest.readers import REFUSED_SUFFIXES, SUFFIXES, _allowed
+
+    folder = Path(input_dir)
+    read = {p for source in SOURCES for p in discover(folder, source)}
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry in read or (entry.is_dir() and entry.name in SOURCES):
+            continue
+        suffix = "" if entry.is_dir() else entry.suffix.lower()
+        # a file in a format that is not read is taken for a source's only by its whole stem (persons.json, Persons.xlsx):
+        # persons_data_dictionary.pdf is documentation beside the extract
+        source = _read_as(entry.stem, prefix=suffix in SUFFIXES or entry.is_dir())
+        if source is None or (entry.stem == source and suffix in REFUSED_SUFFIXES):
+            continue
+        elsewhere = f"or move it out of {folder}"
+        if entry.is_dir():
+            found.append(f"input folder {entry} is not read: a source's folder is named exactly for it; rename it "
+                         f"{source}/ ({elsewhere})")
+        elif suffix not in _allowed(source):
+            formats = ", ".join(sorted(s[1:].upper() for s in _allowed(source)))
+            found.append(f"input file {entry} is not read: {source} is read from {formats} files; save it as "
+                         f"{source}.csv ({elsewhere})")
+        else:
+            found.append(f"input file {entry} is not read: file names are read exactly ({source}{suffix}, "
+                         f"{source}_*{suffix} or a file in {source}/); rename it {source}{suffix} ({elsewhere})")
+    return found
 
 
 def file_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> list[str]:
@@ -274,9 +376,14 @@ def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, ware
     headers are checked only with valid settings, the headers only in an input folder holding files."""
     found_config, found_input = config_problems(config_path), input_problems(input_dir)
     config = None if found_config else load_config(config_path or None)
+    # the files that are read, checked also when another file in the folder is not (a misnamed one)
+    files = config is not None and Path(input_dir).is_dir() and any(discover(Path(input_dir), s) for s in SOURCES)
+    unset = input_dir_unset_problems(demo, input_dir)
+    if unset:  # the synthetic sample's files, checked as if they were the extract, would only add noise
+        found_input, files = unset, False
     return [*found_config, *(impact_map_problems(config, demo) if config else []), *key_problems(demo), *found_input,
-            *(file_problems(input_dir, config, config_path) if config and not found_input else []),
-            *(covariate_problems(input_dir, config, config_path) if config and not found_input else []),
+            *(file_problems(input_dir, config, config_path) if files else []),
+            *(covariate_problems(input_dir, config, config_path) if files else []),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
             *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
 

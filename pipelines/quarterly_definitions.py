@@ -7,18 +7,12 @@ The quarterly assets read tables the main location writes (their upstream assets
 from there).
 """
 
-import warnings
-
 import dagster as dg
 
+from pipelines.assets.quarterly import quarterly_assets, quarterly_job  # quiet: its beta parameter is silenced there
 from pipelines.definitions import with_owner
 from pipelines.hooks import with_step_hooks
 from pipelines.resources import Settings, Warehouse
-
-with warnings.catch_warnings():
-    # BackfillPolicy.single_run() is a documented beta parameter; its warning says nothing to a user.
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    from pipelines.assets.quarterly import quarterly_assets, quarterly_job
 
 defs = dg.Definitions(
     assets=with_step_hooks(dg.map_asset_specs(with_owner, quarterly_assets)),

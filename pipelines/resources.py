@@ -20,7 +20,8 @@ from pydantic import Field
 
 from models.config import OutcomesConfig, load_config
 from pipelines.ingest.pseudonymise import DEMO_WARNING, MissingKeyError, resolve_key
-from pipelines.preflight import MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems
+from pipelines.preflight import (MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems,
+                                 unread_file_problems)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -101,11 +102,13 @@ class Settings(dg.ConfigurableResource):
                                                  "folder (the quarterly partitions read the warehouse only).")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Refuse a run whose settings file breaks a rule, or that ingests from a missing input folder, before any step.
+        """Refuse a run whose settings file breaks a rule, or that ingests from a missing input folder or one holding a
+        file meant for a source but not read (``Persons.csv``, ``persons (1).csv``), before any step.
 
         ``make run`` checks this and more first (``pipelines.preflight``); a run launched from the UI
         ("Materialize all", the launchpad) or by a schedule starts here. Without it a broken settings file
-        failed every step with a traceback, and a mistyped input folder gave a green run of empty tables. A run that
+        failed every step with a traceback, a mistyped input folder gave a green run of empty tables, and a misnamed file
+        a green run without its source. A run that
         ingests nothing (a selection without a ``staging`` asset, or the quarterly location) needs no input folder:
         raw extracts are often deleted once ingested.
         """
@@ -113,7 +116,9 @@ class Settings(dg.ConfigurableResource):
             return
         selected = context.run.asset_selection
         ingests = self.reads_inputs and (not selected or any(k.path[0] == "staging" for k in selected))  # none: the job's all
-        found = [*config_problems(self.config_path), *(input_folder_problems(self.input_dir) if ingests else [])]
+        found = [*config_problems(self.config_path)]
+        if ingests:
+            found += input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir)
         if found:
             raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
 

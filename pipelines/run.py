@@ -25,8 +25,11 @@ from pathlib import Path
 from pipelines.memory import execute_with_settings
 
 
-#: A new DAGSTER_HOME's settings: no usage statistics sent, and no telemetry banner on the first run.
-TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
+#: A new DAGSTER_HOME's settings (the Makefile's ``setup`` writes the same): no usage statistics sent, and no telemetry
+#: banner on the first run; a run launched from the UI logs to `make ui`'s terminal at INFO (its steps' own messages and
+#: warnings), not at Dagster's default DEBUG, which wrote every event of every step there (about 400 lines for
+#: "Materialize all"; the run's page shows them). The run's event log, and this module's own loggers, are unchanged.
+DAGSTER_YAML = "telemetry:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n"
 
 
 def log_path(warehouse_path: str, run_id: str) -> Path:
@@ -44,7 +47,7 @@ def _instance():
     Path(home).mkdir(parents=True, exist_ok=True)
     config = Path(home) / "dagster.yaml"
     if not config.exists():
-        config.write_text(TELEMETRY_OFF)
+        config.write_text(DAGSTER_YAML)
     return dg.DagsterInstance.get()
 
 

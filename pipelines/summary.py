@@ -74,7 +74,13 @@ def _own_message(error) -> str:
     """The error's own words: the user code's exception inside Dagster's wrapper, without the class path."""
     if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
         error = error.cause
-    return re.sub(r"^[\w.]*\.\w+: ", "", error.message.strip())
+    message = re.sub(r"^[\w.]*\.\w+: ", "", error.message.strip())
+    if error.cls_name == "DagsterAssetCheckFailedError":
+        # Dagster's "1 blocking asset check failed with ERROR severity:\nstaging/x: name" broke the line; the check
+        # itself is told below (check_warnings), in its own words
+        names = ", ".join(line.split(": ", 1)[-1] for line in message.splitlines()[1:])
+        return f"its blocking check {names} failed (below)"
+    return message
 
 
 def step_failures(result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> list[str]:

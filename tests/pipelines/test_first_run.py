@@ -110,6 +110,35 @@ def test_a_time_zero_after_a_shortened_window_is_refused(tmp_path, refused, says
     assert preflight.config_problems(str(cfg)) == []
 
 
+def test_a_misspelt_mapping_preset_is_named_at_its_line(tmp_path):
+    """Before: 'hes_apc_episode' was taken for a mapping file of that name and said, only when the source had a file, as
+    '<settings folder>/hes_apc_episode: (file): cannot be read (No such file or directory); shipped presets: ...'."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("ingest:\n  as_of: 2025-03-31\nmappings:\n  hospital_spells:\n    - files: 'hes*'\n"
+                   "      use: hes_apc_episode\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 6: `mappings.hospital_spells[0].use`: 'hes_apc_episode' is "
+                              f"neither a shipped preset nor a mapping file ({tmp_path / 'hes_apc_episode'} does not "
+                              "exist); did you mean `hes_apc_episodes`? shipped presets: ecds_attendances, "), problem
+    (tmp_path / "hes_apc_episode").write_text("")  # a file of that name is the evaluator's own mapping: read at ingest
+    assert preflight.config_problems(str(cfg)) == []
+
+
+def test_a_rule_over_a_section_names_its_entry_and_no_dump(tmp_path):
+    """Before: a rule of the mappings section was at line 1 (the section) and ended with the whole section's values,
+    "(got {'timebank_exchanges': [{'use': ..., 'parameters': {...}}]})"; the readmission windows' rule likewise."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episodes\n  timebank_exchanges:\n"
+                   "    - use: timeoverflow_transfers\n      parameters: {timebank: TB01}\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 5: `mappings`: value error, "), problem
+    assert "mappings.timebank_exchanges[0].parameters: missing organisation, timebank_id and unknown timebank" in problem
+    assert "(got" not in problem
+    cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.endswith("set landmark_day inside the readmission window"), problem
+
+
 def test_matching_covariates_empty_or_twice_are_refused(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  matching_covariates: []\n")
@@ -159,10 +188,46 @@ def test_input_folder_rules(tmp_path):
     assert preflight.input_problems(str(tmp_path / "nope")) == [
         f"input folder {tmp_path / 'nope'} (OUTCOMES_INPUT_DIR) does not exist"]
     (tmp_path / "notes.txt").write_text("hello")
+    # before: 'is not a folder', to an evaluator who had named their persons file rather than its folder
+    assert preflight.input_problems(str(tmp_path / "notes.txt")) == [
+        f"input folder {tmp_path / 'notes.txt'} (OUTCOMES_INPUT_DIR) is a file, not a folder: name the folder that "
+        f"holds the extract's files ({tmp_path})"]
+    # before: 'settings file <folder> (OUTCOMES_CONFIG) does not exist', of a folder that does
+    assert preflight.config_problems(str(tmp_path)) == [
+        f"settings file {tmp_path} (OUTCOMES_CONFIG) is a folder: name the YAML file itself (docs/configuration.md)"]
     [problem] = preflight.input_problems(str(tmp_path))
     assert "holds no file of any source" in problem and "persons.csv" in problem and "hospital_spells.csv" in problem
     (tmp_path / "grants.csv").write_text("grant_id\n")
     assert preflight.input_problems(str(tmp_path)) == []
+
+
+def test_a_file_meant_for_a_source_but_not_read_is_named(tmp_path):
+    """Before: names are read exactly, so Persons.csv, a browser's 'persons (1).csv' or person.csv were skipped unseen
+    and the run succeeded on every other source (readmission, reoffending: 'not estimated'), exit code 0."""
+    for name in ("Persons.csv", "persons (1).csv", "person.csv", "persons.json", "star_readings - Copy.csv",
+                 "notes.txt", "README.md", "truth.json", "service_contacts.CSV", "grants_2024.csv",
+                 "persons_data_dictionary.pdf"):
+        (tmp_path / name).write_text("x\n")
+    (tmp_path / "Offences").mkdir()
+    (tmp_path / ".DS_Store").write_text("")
+    expected = "file names are read exactly (persons.csv, persons_*.csv or a file in persons/); rename it persons.csv"
+    assert preflight.input_problems(str(tmp_path)) == [
+        f"input folder {tmp_path / 'Offences'} is not read: a source's folder is named exactly for it; rename it "
+        f"offences/ (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'Persons.csv'} is not read: {expected} (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'person.csv'} is not read: {expected} (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'persons (1).csv'} is not read: {expected} (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'persons.json'} is not read: persons is read from CSV, PARQUET, TSV, TXT files; save it "
+        f"as persons.csv (or move it out of {tmp_path})",
+        f"input file {tmp_path / 'star_readings - Copy.csv'} is not read: file names are read exactly "
+        "(star_readings.csv, star_readings_*.csv or a file in star_readings/); rename it star_readings.csv "
+        f"(or move it out of {tmp_path})"]
+    # a folder holding only misnamed files says which, then that nothing is read
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "Persons.csv").write_text("x\n")
+    [misnamed, nothing] = preflight.input_problems(str(only))
+    assert misnamed.startswith(f"input file {only / 'Persons.csv'} is not read") and "holds no file of any source" in nothing
 
 
 def test_output_folder_under_a_file(tmp_path):
@@ -221,6 +286,14 @@ def test_bad_settings_stop_before_the_run(tmp_path):
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_misspelt_mapping_preset_stops_before_the_run(tmp_path):
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episode\n")
+    text = assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), f"settings file {cfg}, line 3: ",
+                          "did you mean `hes_apc_episodes`?")
+    assert text.count("\n  - ") == 1 and "(file)" not in text, text
+
+
 def test_missing_key_stops_before_the_run(tmp_path):
     assert_refused(start(tmp_path, OUTCOMES_PSEUDONYM_KEY=""), "OUTCOMES_PSEUDONYM_KEY is not set")
 
@@ -229,12 +302,34 @@ def test_short_key_stops_before_the_run(tmp_path):
     assert_refused(start(tmp_path, OUTCOMES_PSEUDONYM_KEY="x"), "OUTCOMES_PSEUDONYM_KEY is 1 characters long")
 
 
+def test_an_unset_input_folder_stops_before_the_run(tmp_path):
+    """Before: `make run` without OUTCOMES_INPUT_DIR (an `export` left out) read the synthetic sample as the evaluator's
+    extract, under their key, and published its made-up figures with exit code 0."""
+    text = assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=""), "OUTCOMES_INPUT_DIR is not set: set it to the "
+                          f"folder of your extract (without it the run would read the synthetic sample, {REPO / 'data' / 'sample'}")
+    assert text.count("\n  - ") == 1, text
+    assert not (tmp_path / "w.duckdb").exists()
+    assert preflight.input_dir_unset_problems(demo=True, default="data/sample") == []  # the demo reads the sample
+
+
 def test_mistyped_input_folder_stops_before_the_run(tmp_path):
     assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR="/nonexistent"), "input folder /nonexistent",
                    "does not exist")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(empty)), "holds no file of any source", "persons.csv")
+
+
+def test_misnamed_files_stop_before_the_run(tmp_path):
+    inputs = copy_fixtures(tmp_path)
+    (inputs / "persons.csv").rename(inputs / "Persons.csv")
+    (inputs / "service_contacts.csv").rename(inputs / "service_contacts.CSV")  # read: the extension's case is free
+    (inputs / "grants (1).csv").write_bytes((inputs / "grants.csv").read_bytes())  # a second download of grants.csv
+    text = assert_refused(start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs)),
+                          f"input file {inputs / 'Persons.csv'} is not read: ", "rename it persons.csv",
+                          f"input file {inputs / 'grants (1).csv'} is not read: ", "rename it grants.csv")
+    assert text.count("\n  - ") == 2 and "service_contacts" not in text, text
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_output_folder_under_a_file_stops_before_the_run(tmp_path):
@@ -288,6 +383,47 @@ def test_failing_step_is_told_once(tmp_path):
     assert out[-1] == f"Open:      {site / 'index.html'}" + (" (an earlier run's page)" if "index.html" in earlier else "")
 
 
+def test_us_dates_fail_their_source_saying_so(tmp_path):
+    """Before: 'Check failed on staging/hospital_spells (quarantine_within_ceiling): ... Found: quarantined share: 0.25;
+    ceiling: 0.05.', after a step line broken in two by Dagster's own message, and no page to read the rules on (the
+    run stops before the data-quality page)."""
+    import re
+
+    inputs = copy_fixtures(tmp_path)
+    spells = inputs / "hospital_spells.csv"
+    spells.write_text(re.sub(r"(\d{4})-(\d\d)-(\d\d)", r"\2/\3/\1", spells.read_text()))  # MM/DD/YYYY, as Excel-US writes
+    proc = start(tmp_path, OUTCOMES_INPUT_DIR=str(inputs))
+    out = lines(proc)
+    text = "\n".join(out)
+    assert proc.returncode == 1 and "Traceback" not in text, text
+    assert "  Step staging/hospital_spells failed: its blocking check quarantine_within_ceiling failed (below)" in out
+    assert not any(line.startswith("staging/") for line in out), text  # Dagster's second line, unindented
+    [check] = [line for line in out if line.startswith("  Check failed: ")]
+    assert check.startswith("  Check failed: hospital_spells: 1 of 4 rows (25.0%) quarantined, above the ceiling of 5.0% "
+                            "(ingest.max_quarantined_share); most for rule type on discharged_on (1 row; first at "
+                            "hospital_spells.csv line 3: '02/20/2023', expected a date, YYYY-MM-DD or DD/MM/YYYY"), check
+    assert "written month first (US MM/DD/YYYY" in check and "export them as YYYY-MM-DD" in check, check
+
+
+def test_a_quarantined_identifier_or_birth_date_is_not_repeated(tmp_path):
+    """The terminal and the log say the first broken row's file and line; its value only when the data-quality page
+    would show it (not an identifier, a date of birth or death)."""
+    import duckdb
+
+    from pipelines.ingest.assets import most_broken
+
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA quarantine")
+        con.execute("CREATE TABLE quarantine.persons (source_file TEXT, source_line BIGINT, \"column\" TEXT, rule TEXT, "
+                    "expected TEXT, value TEXT)")
+        con.execute("INSERT INTO quarantine.persons VALUES ('/x/persons.csv', 7, 'birth_date', 'type', 'a date', '13/31/1950'),"
+                    " ('/x/persons.csv', 9, 'birth_date', 'type', 'a date', '1950-02-30'),"
+                    " ('/x/persons.csv', 4, 'imd_decile', 'in_range', '1 to 10', '11')")
+        said = most_broken(con, "persons")
+    assert said == ("most for rule type on birth_date (2 rows; first at persons.csv line 7: expected a date); then rule "
+                    "in_range on imd_decile (1 row; first at persons.csv line 4: '11', expected 1 to 10)")
+
+
 # ------------------------------------------------------------------ the same mistakes in a run launched from the UI
 
 def ui_run(tmp_path: Path, **settings):
@@ -319,6 +455,15 @@ def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
     # before: every step succeeded on no files, and the pages showed an empty warehouse
     message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
     assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
+def test_ui_run_with_a_misnamed_file_runs_no_step(tmp_path):
+    # before: "Materialize all" succeeded with no persons (staging.persons empty), every comparison "not estimated"
+    inputs = copy_fixtures(tmp_path)
+    (inputs / "persons.csv").rename(inputs / "persons (1).csv")
+    message = refused_in_ui(ui_run(tmp_path, input_dir=str(inputs)), tmp_path)
+    assert f"input file {inputs / 'persons (1).csv'} is not read: " in message and "rename it persons.csv" in message
 
 
 def test_a_run_that_ingests_nothing_needs_no_input_folder(tmp_path):
