@@ -328,14 +328,19 @@ def _persons_columns(input_dir: str, config: OutcomesConfig) -> set[str] | None:
 
 
 def covariate_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> list[str]:
-    """Each readmission covariate no staged column can give, before the run: the readmission comparisons match on
-    columns of core.index_discharges or further columns of staging.persons, the before/after comparison on what it
-    measures at joining (:data:`models.readmission.before_after.MEASURED_AT_JOINING`) or those further columns.
-    A misspelt name would otherwise leave every readmission comparison "not estimated" at the end of the run. Checked
-    only when the persons files' headers say which columns there will be (:func:`_persons_columns`)."""
+    """Each readmission or reoffending covariate no staged column can give, before the run: the readmission
+    comparisons match on columns of core.index_discharges or further columns of staging.persons, the before/after
+    comparison on what it measures at joining (:data:`models.readmission.before_after.MEASURED_AT_JOINING`) or those
+    further columns, the reoffending comparison on what core.justice_cohort measures at the index date
+    (:data:`models.reoffending.prepare.MEASURED_AT_INDEX`) or any covariate column of the persons file. A misspelt
+    name would otherwise leave every readmission comparison "not estimated", or the reoffending comparison matched
+    without it (criminal history left out: a bias of 1.4-2.0 points in docs/validation.md), at the end of the run.
+    Checked only when the persons files' headers say which columns there will be (:func:`_persons_columns`)."""
     from models.readmission.before_after import MEASURED_AT_JOINING
+    from models.reoffending.prepare import MEASURED_AT_INDEX
     from schemas.contract import contract
     from schemas.marts import mart
+    from schemas.raw import RECORDED_AFTER
 
     persons = _persons_columns(input_dir, config)
     if persons is None:
@@ -356,6 +361,15 @@ def covariate_problems(input_dir: str, config: OutcomesConfig, config_path: str)
                 where = f"settings file {config_path}, line {line}" if line else "settings"
                 found.append(f"{where}: `readmission.{field}` names {name!r}, which no readmission comparison can read: "
                              f"name {said} or a further column of the persons file ({', '.join(further) or 'none'})")
+    of_persons = sorted(persons - {"person_id", "birth_date", *RECORDED_AFTER})
+    for field in ("covariates", "exact", "categorical"):
+        for i, name in enumerate(getattr(config.reoffending, field)):
+            if name not in MEASURED_AT_INDEX and name not in of_persons:
+                line = line_of(text, ("reoffending", field, i))
+                where = f"settings file {config_path}, line {line}" if line else "settings"
+                found.append(f"{where}: `reoffending.{field}` names {name!r}, which the reoffending comparison cannot "
+                             f"read: name what it measures at the index date ({', '.join(MEASURED_AT_INDEX)}) or a "
+                             f"column of the persons file ({', '.join(of_persons)})")
     return found
 
 

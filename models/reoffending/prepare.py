@@ -39,6 +39,9 @@ from .settings import ReoffendingSettings
 
 ANY = "any_participation"
 HISTORY = "proven_offences_to_index"
+#: Columns of core.justice_cohort measured at the index date that a comparison can match on; the persons file's
+#: columns (sex, area_code, imd_decile and any further one) join them.
+MEASURED_AT_INDEX = ("age", "event_type", "events_in_period", HISTORY)
 #: Without ``history_years``, a history reaching back less than this before an analysed index event gets a note.
 #: Our choice: the MoJ and the Justice Data Lab read criminal history from the whole Police National Computer
 #: record; under ten years is a short part of most adult records.
