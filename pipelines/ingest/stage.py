@@ -139,6 +139,7 @@ def ingest_source(
             _union_raw(con, spec, report)
             _pseudonyms(con, spec)
             _row_rules(con, spec, as_of, report.extra_columns, run_id)
+            _month_first_dates(con, spec)
             _table_rules(con, spec, len(report.files))
             report.unchecked_references = _reference_rules(con, spec)
         _publish(con, spec, report, run_id, as_of)
@@ -422,6 +423,32 @@ def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, files: in
                    f"WHERE c._row // {_FILE_STRIDE} <> g.first_file",
               spec.column_names[0], "duplicate_row", "not already delivered in an earlier file", "c._file")
     con.execute("DROP TABLE IF EXISTS _groups")
+
+
+#: A slash date whose second field can only be a day (13-31): the file writes its dates month first (US MM/DD/YYYY).
+MONTH_FIRST = r"\d{1,2}/(1[3-9]|2\d|3[01])/\d{4}( .*)?"
+SLASH_DATE = r"\d{1,2}/\d{1,2}/\d{4}( .*)?"
+
+
+def _month_first_dates(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
+    """Rule ``month_first_date``: a file whose date column holds a value that can only be month first (03/15/2023)
+    writes that column month first, so its other slash dates (01/05/2023, read day first as 1 May) cannot be trusted
+    either: each is quarantined, never read as something else. Only a file with a rejected row can hold such a
+    value (the day-first parse fails on month 15), so a file with none costs one look at its flags."""
+    dates = [c.name for c in spec.columns if c.sql_type == "DATE"]
+    if not dates or not con.execute(f"SELECT bool_or(_bad) FROM {_pending(spec)}").fetchone()[0]:
+        return
+    rejected = f"(SELECT _row FROM {_pending(spec)} WHERE _bad)"
+    for column in dates:
+        raw = raw_value(column)
+        files = [f for (f,) in con.execute(
+            f"SELECT DISTINCT r._row // {_FILE_STRIDE} FROM _raw r SEMI JOIN {rejected} b USING (_row) "
+            f"WHERE regexp_full_match({raw}, '{MONTH_FIRST}')").fetchall()]
+        for f in files:
+            _flag(con, f"SELECT c._row, {raw} AS v FROM {_CLEAN} c JOIN _raw r USING (_row) "
+                       f"WHERE c._row // {_FILE_STRIDE} = {f} AND regexp_full_match({raw}, '{SLASH_DATE}')",
+                  column, "month_first_date", "a date this file writes day first: its other dates in this column are "
+                  "month first (US MM/DD/YYYY, e.g. 03/15/2023), so this one could be either; export YYYY-MM-DD", "c.v")
 
 
 def _reference_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> list[str]:

@@ -157,3 +157,20 @@ def test_a_date_of_death_is_staged_checked_against_birth_and_never_in_the_future
     assert staged == (1, "2024-02-01")
     broken = warehouse.execute('SELECT "column", rule FROM quarantine.persons ORDER BY source_line').fetchall()
     assert broken == [("died_on", "order"), ("died_on", "not_future")]
+
+
+def test_a_file_writing_dates_month_first_has_none_of_its_slash_dates_read(inputs, warehouse):
+    """Before: 03/15/2023 was rejected (no month 15) but 01/05/2023 beside it was staged as 1 May, when the file
+    meant 5 January. Now every slash date of that column in that file is quarantined (month_first_date); the ISO
+    dates in it and another file's UK dates are read."""
+    append_rows(inputs / "service_contacts.csv", "P001,gp,03/15/2023", "P001,ae,01/05/2023", "P002,gp,12/31/2023",
+                "P002,gp,2023-06-01")
+    (inputs / "service_contacts_2.csv").write_text("person_id,service,contact_on\nP002,ae,01/05/2023\n")
+    report = ingest_all(warehouse, inputs)["service_contacts"]
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (8, 5, 3)
+    rows = warehouse.execute("SELECT source_line, rule, \"column\" FROM quarantine.service_contacts "
+                             "ORDER BY source_line").fetchall()
+    assert rows == [(5, "type", "contact_on"), (6, "month_first_date", "contact_on"), (7, "type", "contact_on")]
+    staged = warehouse.execute("SELECT split_part(source_file, '/', -1), contact_on::VARCHAR FROM staging.service_contacts "
+                               "WHERE contact_on > '2023-03-01' ORDER BY 1").fetchall()
+    assert staged == [("service_contacts.csv", "2023-06-01"), ("service_contacts_2.csv", "2023-05-01")]
