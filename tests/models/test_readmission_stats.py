@@ -157,8 +157,9 @@ def test_effects_on_fixture(fixture_con):
 
 
 # ------------------------------------------------------------------------ DiD
-def _did_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """Two joiners (2023-07-01) and three non-members; GP contacts counted by hand below."""
+def _joiners_warehouse(path: Path, joined_on: str, contacts: dict[str, list[str]]) -> duckdb.DuckDBPyConnection:
+    """Two joiners T1 (aged 40 in 2023) and T2 (60) on ``joined_on``, and three non-members of the same ages and 80;
+    their GP contacts are ``contacts``."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA staging")
     con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
@@ -169,19 +170,23 @@ def _did_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         ('C3', '1943-01-01', 'female', 'E1', 5, NULL, 'f', 5, 'r')""")
     con.execute("CREATE TABLE staging.timebank_members (member_id VARCHAR, timebank_id VARCHAR, person_id VARCHAR, "
                 "role VARCHAR, joined_on DATE, left_on DATE)")
-    con.execute("INSERT INTO staging.timebank_members VALUES ('M1', 'TB01', 'T1', 'community', '2023-07-01', NULL), "
-                "('M2', 'TB01', 'T2', 'patient', '2023-07-01', NULL)")
-    contacts = {
+    con.execute("INSERT INTO staging.timebank_members VALUES ('M1', 'TB01', 'T1', 'community', ?, NULL), "
+                "('M2', 'TB01', 'T2', 'patient', ?, NULL)", [joined_on, joined_on])
+    con.execute("CREATE TABLE staging.service_contacts (person_id VARCHAR, service VARCHAR, contact_on DATE)")
+    con.executemany("INSERT INTO staging.service_contacts VALUES (?, 'gp', ?)",
+                    [(p, d) for p, days in contacts.items() for d in days])
+    return con
+
+
+def _did_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """Two joiners (2023-07-01) and three non-members; GP contacts counted by hand below."""
+    return _joiners_warehouse(path, "2023-07-01", {
         "T1": ["2023-01-10", "2023-03-10", "2023-10-10"],  # before 2, after 1
         "T2": ["2022-09-01", "2022-12-01", "2023-05-01", "2023-08-01", "2023-11-01", "2024-02-01"],  # 3, 3
         "C1": ["2022-10-01", "2023-02-01", "2023-09-01", "2024-01-01"],  # 2, 2
         "C2": ["2023-04-01", "2023-08-15", "2023-12-15", "2024-03-15"],  # 1, 3
         "C3": ["2022-01-01", "2024-12-31"],  # outside C3's windows; they set the data window
-    }
-    con.execute("CREATE TABLE staging.service_contacts (person_id VARCHAR, service VARCHAR, contact_on DATE)")
-    con.executemany("INSERT INTO staging.service_contacts VALUES (?, 'gp', ?)",
-                    [(p, d) for p, days in contacts.items() for d in days])
-    return con
+    })
 
 
 def test_did_by_hand(tmp_path):
@@ -335,29 +340,13 @@ def _dip_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     persons; C3 (aged 80, unmatched) sets the data window, 2021-01-01 to 2024-12-31. Every pseudo join date is
     2023-01-01, so the windows are: pre [2021-01-01, 2021-12-31], before [2022-01-01, 2022-12-31], after [2023-01-01,
     2023-12-31]; with a 90-day washout, before [2021-10-03, 2022-10-02] (and no pre window inside the data)."""
-    con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA staging")
-    con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_date DATE, sex VARCHAR, area_code VARCHAR, "
-                "imd_decile BIGINT, died_on DATE, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
-    con.execute("""INSERT INTO staging.persons VALUES
-        ('T1', '1983-01-01', 'female', 'E1', 5, NULL, 'f', 1, 'r'), ('T2', '1963-01-01', 'female', 'E1', 5, NULL, 'f', 2, 'r'),
-        ('C1', '1983-01-01', 'female', 'E1', 5, NULL, 'f', 3, 'r'), ('C2', '1963-01-01', 'female', 'E1', 5, NULL, 'f', 4, 'r'),
-        ('C3', '1943-01-01', 'female', 'E1', 5, NULL, 'f', 5, 'r')""")
-    con.execute("CREATE TABLE staging.timebank_members (member_id VARCHAR, timebank_id VARCHAR, person_id VARCHAR, "
-                "role VARCHAR, joined_on DATE, left_on DATE)")
-    con.execute("INSERT INTO staging.timebank_members VALUES ('M1', 'TB01', 'T1', 'community', '2023-01-01', NULL), "
-                "('M2', 'TB01', 'T2', 'patient', '2023-01-01', NULL)")
-    contacts = {  # pre, before (of which in the last 90 days before joining), after
+    return _joiners_warehouse(path, "2023-01-01", {  # pre, before (of which in the last 90 days before joining), after
         "T1": ["2021-06-01", "2022-03-01", "2022-11-01", "2022-11-15", "2022-12-01", "2023-05-01"],  # 1, 4 (3), 1
         "T2": ["2021-05-01", "2022-02-01", "2022-11-20", "2022-12-20", "2023-03-01"],  # 1, 3 (2), 1
         "C1": ["2021-04-01", "2022-04-01", "2023-04-01", "2023-10-01"],  # 1, 1 (0), 2
         "C2": ["2021-02-01", "2021-06-01", "2022-06-01", "2022-08-01", "2023-06-01", "2023-08-01"],  # 2, 2 (0), 2
         "C3": ["2021-01-01", "2024-12-31"],
-    }
-    con.execute("CREATE TABLE staging.service_contacts (person_id VARCHAR, service VARCHAR, contact_on DATE)")
-    con.executemany("INSERT INTO staging.service_contacts VALUES (?, 'gp', ?)",
-                    [(p, d) for p, days in contacts.items() for d in days])
-    return con
+    })
 
 
 def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_by_hand(tmp_path):
