@@ -1,0 +1,33 @@
+"""What an evaluator, commissioner or funder stumbled on, page by page: each test fails on the page as it was."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboards import diagnostics_sections
+from models.disclosure import DisclosureRule
+
+RULE = DisclosureRule()
+
+
+def _balance() -> pd.DataFrame:
+    """A readmission comparison's balance rows: a common level, a rare one (1 person holds it: withheld before and
+    after) and one withheld after matching only."""
+    rows = [("age", 0.45, 0.05, None, None), ("sex[male]", -0.11, 0.02, 150.0, 140.0),
+            ("sex[other]", -0.09, 0.04, 1.0, 1.0), ("event_type[youth_court]", 0.12, 0.2, 40.0, 3.0)]
+    return pd.DataFrame([{"result": "readmission: any", "method": "match", "covariate": c, "source": c.split("[")[0],
+                          "smd_before": b, "smd_after": a, "vr_before": 1.0, "vr_after": 1.0, "flag": False,
+                          "vr_flag": False, "n_treated_before": 310, "n_comparison_before": 4000, "n_treated_after": 310,
+                          "n_comparison_after": 740, "smallest_cell_before": cb, "smallest_cell_after": ca}
+                         for c, b, a, cb, ca in rows])
+
+
+def test_a_withheld_balance_row_says_it_is_withheld_in_the_chart_and_its_note():
+    section = diagnostics_sections.balance_section(_balance(), RULE)
+    labels = [y.replace("<br>", " ") for trace in section.figure.data for y in trace.y]
+    assert "sex: other (* withheld: fewer than 8 people)" in labels  # not a bare "sex: other" with no point
+    assert any(y.startswith("Event type: youth court (* after matching withheld") for y in labels)
+    assert "sex: male" in labels and "age" in labels  # a published row keeps its plain label
+    table = section.table.set_index("covariate")
+    assert table.loc["sex[other]", "smd_after"] == "*" and table.loc["sex[male]", "smd_after"] != "*"  # the CSV agrees
+    assert "withheld: fewer than 8 people" in section.note
