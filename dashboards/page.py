@@ -498,6 +498,13 @@ def _shown(column: str, value: object, code: bool, places: int | None = None) ->
 WHOLE = re.compile(r"\S{1,12}")
 
 
+#: A hash shown as code (a configuration's or file's SHA-256, 64 characters): one unbroken word, it set its column
+#: 64 characters wide and the evaluator's provenance table scrolled sideways at 1440 px. It may break between groups
+#: of :data:`HASH_GROUP` characters (``<wbr>``: copied, it is the whole hash; the CSV has it too).
+HASH = re.compile(r"[0-9a-f]{32,}")
+HASH_GROUP = 16
+
+
 #: A table with two or more text columns whose cells average more than this many characters (sentences, not values)
 #: is read row by row on a phone (``stack``): squeezed into columns of a 390 px screen, the evaluator's "What you can
 #: and cannot say" ran to 6,000 px, a few words a line.
@@ -535,6 +542,8 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
         for column, value in zip(frame.columns, row):
             text, number = _shown(column, value, column in code, places[column])
             text, at = html.escape(text), label[column]
+            if column in code and HASH.fullmatch(text):  # may break between groups of 16: the whole hash is still there
+                text = "<wbr>".join(text[i:i + HASH_GROUP] for i in range(0, len(text), HASH_GROUP))
             # a withheld count stands where its number would, right-aligned with the column's numbers
             withheld = isinstance(value, str) and value == SUPPRESSED and places[column] is not None
             mark = NOTE_MARK.fullmatch(text) if not (number or withheld or column in code) else None
