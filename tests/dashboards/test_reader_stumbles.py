@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from dashboards import diagnostics_sections
@@ -31,3 +33,16 @@ def test_a_withheld_balance_row_says_it_is_withheld_in_the_chart_and_its_note():
     table = section.table.set_index("covariate")
     assert table.loc["sex[other]", "smd_after"] == "*" and table.loc["sex[male]", "smd_after"] != "*"  # the CSV agrees
     assert "withheld: fewer than 8 people" in section.note
+
+
+def test_the_sroi_verdict_says_how_many_outcomes_were_valued_once():
+    """The SROI item read "...; 11 of 11 outcomes could be valued." and, in the note under it, "11 of 11 outcomes
+    valued.": said once, in the sentence."""
+    from dashboards import verdicts
+
+    value = pd.DataFrame([{"scope": "overall", "ratio": 0.14, "ratio_ci_low": 0.02, "ratio_ci_high": 0.24}])
+    impact = pd.DataFrame({"scope": ["overall"] * 3, "outcome": ["a", "b", "c"], "pv": [10.0, 20.0, None],
+                           "proxy_source": ["x"] * 3, "status": ["valued", "valued", "not valued"]})
+    row = verdicts.sroi_row(value, impact)
+    said = f"{row['sentence']} {row['design']}"
+    assert len(re.findall(r"\d+ of \d+ outcomes", said)) == 1, said
