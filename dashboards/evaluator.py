@@ -232,7 +232,11 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                 csv_name="evaluator-what-you-can-say.csv",
                 note="n matched: the matched participants (for readmission, their discharges: a participant can have "
                      "several). A Cox row has none: its model is fitted on everyone analysed, "
-                     "not on a matched sample, and its text gives the participants in it.") if not says.empty else unavailable(
+                     "not on a matched sample, and its text gives the participants in it. Readmission compares "
+                     "three groups of participants: any participation (time-bank activity in the days before "
+                     "discharge or a programme start after it), time-bank members (that activity alone) and programme "
+                     "participants (a programme start alone); the CSV names them any, timebank and programme.")
+                if not says.empty else unavailable(
             "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
                                             "marts.reoffending_effects": m["reoffending_effects"]}),
         balance_section(m, rule),

@@ -46,3 +46,19 @@ def test_the_sroi_verdict_says_how_many_outcomes_were_valued_once():
     row = verdicts.sroi_row(value, impact)
     said = f"{row['sentence']} {row['design']}"
     assert len(re.findall(r"\d+ of \d+ outcomes", said)) == 1, said
+
+
+def test_the_readmission_comparisons_are_in_words_and_the_csv_keeps_their_keys():
+    """The evaluator read "Readmission within 30 days: any / timebank / programme", the mart's code words. The page
+    says who was compared; the CSV keeps the mart's words, which join to the marts."""
+    from dashboards.labels import words
+    from dashboards.page import _shown
+
+    assert words("Readmission within 30 days: any") == "Readmission within 30 days: Any participation"
+    assert words("readmission: timebank") == "readmission: Time-bank members"
+    assert words("readmission: programme") == "readmission: Programme participants"
+    assert words("wellbeing: all / mean_of_areas") == "well-being: all / Mean of areas"  # as the summary table spells it
+    assert words("30-day emergency readmission: participants 7.4%") == "30-day emergency readmission: participants 7.4%"
+    assert _shown("result", "readmission: timebank", code=False)[0] == "readmission: Time-bank members"
+    table = diagnostics_sections.published_balance(_balance(), RULE)
+    assert set(table["result"]) == {"readmission: any"}  # the CSV's key, unchanged
