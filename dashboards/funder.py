@@ -136,6 +136,25 @@ def _number(v) -> float | None:
     return None if v is None or isinstance(v, str) or pd.isna(v) else float(v)
 
 
+def _withheld_split(pot: pd.DataFrame, grants: pd.DataFrame, withheld: Withheld, rule: DisclosureRule) -> str:
+    """Why a funder's pot split shows a grant's allocation as ``*`` (" G010 *" said nothing): a grant with 1 to
+    ``suppress_max`` active members, or the grant withheld with it (:func:`withheld_grants`). Empty when none is."""
+    hidden = [str(a["grant_id"]) for a in published_allocation(pot, withheld).to_dict("records")
+              if isinstance(a["allocation"], str) and a["allocation"] == SUPPRESSED]
+    if not hidden:
+        return ""
+    small = set(grants.loc[grants["active_members"].astype(object) == SUPPRESSED, "grant_id"].astype(str))
+    few, partners = [g for g in hidden if g in small], [g for g in hidden if g not in small]
+    parts = [f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} fewer than {rule.suppress_max + 1} active "
+             "members" if few else "",
+             f"{' and '.join(partners)} {'is' if len(partners) == 1 else 'are'} withheld with "
+             f"{'it' if len(few) == 1 else 'them'}, as the pot less the other grants would give "
+             f"{'its' if len(few) == 1 else 'their'} share" if partners and few else
+             f"{' and '.join(partners)}: withheld with another grant, as the pot less the others would give its share"
+             if partners else ""]
+    return f" * withheld: {'; '.join(p for p in parts if p)}."
+
+
 def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule,
                     withheld: Withheld) -> Section:
     """Per funder: grants, money, hours of exchange while they ran, two-way participation, reserved pot and its split."""
@@ -174,7 +193,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                      f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
                      f"received{html.escape(f' ({left_out})' if left_out else '')}."
                      + (f" Reserved reciprocity pot {money(pot_total)}, split (to the pound): {html.escape(split)}."
-                        if pot_total else "")
+                        + html.escape(_withheld_split(pot, g, withheld, rule)) if pot_total else "")
                      + "</p></li>")
     frame = rule.no_counts(pd.DataFrame(rows), "sums of published grant rows only (member counts already rounded; grants "
                                                "with a suppressed active count left out, and of the members and "
