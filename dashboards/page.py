@@ -273,6 +273,9 @@ class Section:
     #: The columns the page's table shows, when not all of them: the CSV keeps every column (the funder's grant
     #: metrics had 22, and scrolled sideways at 1440 px).
     shown_columns: tuple[str, ...] = ()
+    #: A column's values as the page's table says them ({column: {value: words}}), shown as text, not code: the CSV
+    #: keeps the values (the data-quality page met a reader with ``timebank_members`` in code font).
+    shown_values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -647,7 +650,13 @@ def render(page: Page, out_dir: Path) -> Path:
                 if section.shown_columns:
                     shown = shown[list(section.shown_columns)]
                     shown.attrs = section.table.attrs
-                parts.append(_table_html(shown, f"table-{sid}", section.code_columns, section.title))
+                if section.shown_values:
+                    attrs = shown.attrs
+                    shown = shown.assign(**{c: shown[c].map(lambda v, m=m: m.get(v, v))
+                                            for c, m in section.shown_values.items() if c in shown.columns})
+                    shown.attrs = attrs
+                code = tuple(c for c in section.code_columns if c not in section.shown_values)
+                parts.append(_table_html(shown, f"table-{sid}", code, section.title))
             if section.csv_name:
                 write_csv(section.table, out_dir / section.csv_name)
                 parts.append(f"<p><a class='csv' href='{html.escape(section.csv_name)}' download>Download this table as CSV "

@@ -62,3 +62,20 @@ def test_the_readmission_comparisons_are_in_words_and_the_csv_keeps_their_keys()
     assert _shown("result", "readmission: timebank", code=False)[0] == "readmission: Time-bank members"
     table = diagnostics_sections.published_balance(_balance(), RULE)
     assert set(table["result"]) == {"readmission: any"}  # the CSV's key, unchanged
+
+
+def test_the_data_quality_page_names_its_sources_in_words_where_a_reader_meets_them(tmp_path):
+    """The first table of the data-quality page listed ``timebank_members`` in code font: it reads "time-bank members
+    (timebank_members.csv)"; the CSV keeps the source names."""
+    from dashboards import data_quality
+    from dashboards.page import Page, Section, render
+
+    assert data_quality.source_words("timebank_members") == "time-bank members (timebank_members.csv)"
+    assert data_quality.source_words("grants") == "grants (grants.csv or .xlsx)"
+    frame = RULE.no_counts(pd.DataFrame({"source": ["timebank_members", "grants"], "files": [1, 1]}), "test sources")
+    path = render(Page("data-quality.html", "Data quality", "Intro.", [Section(
+        "Rows read", "S.", table=frame, csv_name="data-quality-sources.csv", code_columns=("source",),
+        shown_values={"source": {s: data_quality.source_words(s) for s in ("timebank_members", "grants")}})]), tmp_path)
+    page = path.read_text()
+    assert "<td>time-bank members (timebank_members.csv)</td>" in page and "<code>timebank_members</code>" not in page
+    assert pd.read_csv(tmp_path / "data-quality-sources.csv")["source"].tolist() == ["timebank_members", "grants"]
