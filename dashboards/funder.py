@@ -313,12 +313,34 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
     figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
     pots = allocation.groupby("funder")["reserved_pot"].first()
     hidden = len(table) - len(drawn)
+    same = [c for c in ALLOCATION_SETTINGS if table[c].nunique(dropna=False) == 1]
     return Section(title, f"{plural(len(pots), 'funder')} reserve {money(pots.sum(), not float(pots.sum()).is_integer())} in all "
                    f"({100 * allocation['reserved_pot_share'].iloc[0]:.0f}% of their grants), split between "
                    f"{plural(len(allocation), 'grant')} in proportion to the allocation weight; allocations sum to each pot "
                    f"to the penny. {plural(hidden, 'allocation')} withheld (a grant with 1 to {rule.suppress_max} active "
-                   "members, and one more of the same funder so the pot cannot give it back).",
-                   figure=figure, table=table, csv_name="funder-allocation.csv")
+                   "members, and one more of the same funder so the pot cannot give it back)."
+                   + (f" {allocation_settings(table.iloc[0], same)}" if same else ""),
+                   figure=figure, table=table, csv_name="funder-allocation.csv",
+                   shown_columns=tuple(c for c in table.columns if c not in same))
+
+
+#: The allocation's settings, the same on every row of a run: said once above the table, not in three columns of it
+#: (the CSV keeps them on every row).
+ALLOCATION_SETTINGS = ("allocation_rule", "alpha", "basis")
+RULE_WORDS = {"index": "each grant's weight is its reciprocity index",
+              "alpha_blend": "each grant's weight is alpha + (1 − alpha) × its reciprocity index"}
+BASIS_WORDS = {"proportional": "shares in proportion to the weights"}
+
+
+def allocation_settings(row: pd.Series, same: list[str]) -> str:
+    """The settings every row of the allocation shares, in one sentence ("Every grant: allocation rule index (each
+    grant's weight is its reciprocity index); alpha 0.5 ...")."""
+    parts = {"allocation_rule": f"allocation rule {row['allocation_rule']}"
+                                + (f" ({RULE_WORDS[row['allocation_rule']]})" if row["allocation_rule"] in RULE_WORDS else ""),
+             "alpha": f"alpha {row['alpha']:g}" + (" (not used by this rule)"
+                                                   if row.get("allocation_rule") == "index" else ""),
+             "basis": f"basis {row['basis']}" + (f" ({BASIS_WORDS[row['basis']]})" if row["basis"] in BASIS_WORDS else "")}
+    return "Every grant: " + "; ".join(parts[c] for c in same) + ". The CSV repeats them on each row."
 
 
 #: The sensitivity table's columns as published: pounds, named as such (the page showed "Base 1,233.70" without a £).

@@ -288,3 +288,22 @@ def test_the_funder_sentence_says_why_a_grants_share_of_the_pot_is_withheld():
     assert "G1 *; G2 *; G3 £343." in section.html
     assert ("* withheld: G1 has fewer than 8 active members; G2 is withheld with it, as the pot less the other grants "
             "would give its share.") in section.html
+
+
+def test_the_allocation_table_states_its_unchanging_settings_once_above_it():
+    """The allocation table repeated allocation rule, alpha and basis on every row, the same on each: the summary
+    says them once and the page's table leaves them out; the CSV keeps them."""
+    from dashboards.funder import allocation_section
+
+    rule = DisclosureRule()
+    grants = _three_grants()
+    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
+                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "reserved_pot_share": 0.1,
+                               "allocation_rule": "index", "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
+                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
+                               "basis": "proportional"})
+    section = allocation_section(allocation, rule, withheld_grants(grants, allocation, rule))
+    assert {"allocation_rule", "alpha", "basis"} <= set(section.table.columns)  # the CSV's
+    assert section.shown_columns and not {"allocation_rule", "alpha", "basis"} & set(section.shown_columns)
+    assert "Every grant: allocation rule index" in section.summary and "alpha 0.5" in section.summary
+    assert "basis proportional" in section.summary
