@@ -112,7 +112,7 @@ def withheld_label(covariate: str, before, after, rule: DisclosureRule) -> str:
     if not hidden:
         return covariate
     where = "" if len(hidden) == 2 else f" {hidden[0]} matching"
-    return f"{covariate} (*{where} withheld: fewer than {rule.suppress_max + 1} people)"
+    return f"{covariate} (*{where} withheld: 1 to {rule.suppress_max} people)"
 
 
 def _love_plot(table: pd.DataFrame, results: list[str], rule: DisclosureRule) -> go.Figure:
@@ -165,7 +165,7 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                         "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *, as are those of a "
                         "category level that 1 to the threshold people hold, or lack, in either group (their SMD and "
                         "variance ratio would give the number back). In the chart such a row is drawn without its "
-                        f"point and labelled '* withheld: fewer than {rule.suppress_max + 1} people' (or '* after "
+                        f"point and labelled '* withheld: 1 to {rule.suppress_max} people' (or '* after "
                         "matching withheld' when only one side is).")
 
 

@@ -79,7 +79,7 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
     small = int(rows["n_matched"].map(rule.hides).sum())
     left_out = [f"{int(unlisted.sum())} with no such rows has no point (labelled withheld)" if unlisted.any() else "",
                 f"{small} on a matched group of 1 to {rule.suppress_max} has no point: its row is labelled "
-                f"'* withheld: fewer than {rule.suppress_max + 1} people', as its table row shows *" if small else "",
+                f"'* withheld: 1 to {rule.suppress_max} people', as its table row shows *" if small else "",
                 f"{plural(shared, 'well-being result')} per area or for a reliable change not listed: each is estimated "
                 "on its Star's matched sample, whose 'mean of areas' row gives their balance" if shared else ""]
     return Section(title, f"{plural(len(drawn), 'matched comparison')} drawn; {off} of the {len(table) - small} published "

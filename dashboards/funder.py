@@ -145,7 +145,7 @@ def _withheld_split(pot: pd.DataFrame, grants: pd.DataFrame, withheld: Withheld,
         return ""
     small = set(grants.loc[grants["active_members"].astype(object) == SUPPRESSED, "grant_id"].astype(str))
     few, partners = [g for g in hidden if g in small], [g for g in hidden if g not in small]
-    parts = [f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} fewer than {rule.suppress_max + 1} active "
+    parts = [f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} 1 to {rule.suppress_max} active "
              "members" if few else "",
              f"{' and '.join(partners)} {'is' if len(partners) == 1 else 'are'} withheld with "
              f"{'it' if len(few) == 1 else 'them'}, as the pot less the other grants would give "
@@ -348,6 +348,12 @@ SENSITIVITY_COLUMNS = {"base": "base_allocation", "low": "lowest_allocation", "h
                        "range": "allocation_range"}
 
 
+def alpha_idle(sensitivity: pd.DataFrame) -> bool:
+    """Whether no grant's allocation changes with alpha under any weight set: under the ``index`` rule it is unused
+    (models.reciprocity.allocation), and "sensitivity to alpha" promised a range it does not give."""
+    return bool((sensitivity.groupby(["grant_id", "weight_set"])["allocation_pence"].nunique() <= 1).all())
+
+
 def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
@@ -377,7 +383,9 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     n_alpha, n_sets = sensitivity["alpha"].nunique(), sensitivity["weight_set"].nunique()
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
-                   f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places.",
+                   f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places."
+                   + (" Alpha moves no allocation here (the index rule does not use it): the ranges are the weight "
+                      "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else ""),
                    figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),

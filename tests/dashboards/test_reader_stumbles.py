@@ -27,12 +27,12 @@ def _balance() -> pd.DataFrame:
 def test_a_withheld_balance_row_says_it_is_withheld_in_the_chart_and_its_note():
     section = diagnostics_sections.balance_section(_balance(), RULE)
     labels = [y.replace("<br>", " ") for trace in section.figure.data for y in trace.y]
-    assert "sex: other (* withheld: fewer than 8 people)" in labels  # not a bare "sex: other" with no point
+    assert "sex: other (* withheld: 1 to 7 people)" in labels  # not a bare "sex: other" with no point
     assert any(y.startswith("Event type: youth court (* after matching withheld") for y in labels)
     assert "sex: male" in labels and "age" in labels  # a published row keeps its plain label
     table = section.table.set_index("covariate")
     assert table.loc["sex[other]", "smd_after"] == "*" and table.loc["sex[male]", "smd_after"] != "*"  # the CSV agrees
-    assert "withheld: fewer than 8 people" in section.note
+    assert "withheld: 1 to 7 people" in section.note
 
 
 def test_the_sroi_verdict_says_how_many_outcomes_were_valued_once():
