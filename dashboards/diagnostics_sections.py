@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from dashboards import charts
 from models.disclosure import SUPPRESSED, DisclosureRule
-from dashboards.labels import plural
+from dashboards.labels import heading, plural
 from dashboards.marts import unavailable
 from dashboards.page import PALETTE, Section
 
@@ -237,8 +237,9 @@ def support_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                    "participant outside it has a score beyond the comparison group's range, or a covariate level no "
                    "comparison person has, and is left out of the estimate).", table=table,
                    csv_name="evaluator-common-support.csv",
-                   note="caliper_width and pooled_sd_logit are on the logit scale; caliper_width is empty under weighting. "
-                        "participants: those in the propensity model.")
+                   note=f"{heading('caliper_width')} and {heading('pooled_sd_logit')} are on the logit scale; "
+                        f"{heading('caliper_width')} is empty under weighting. {heading('participants')}: those in the "
+                        "propensity model.")
 
 
 def sections(marts: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Section]:

@@ -79,3 +79,16 @@ def test_the_data_quality_page_names_its_sources_in_words_where_a_reader_meets_t
     page = path.read_text()
     assert "<td>time-bank members (timebank_members.csv)</td>" in page and "<code>timebank_members</code>" not in page
     assert pd.read_csv(tmp_path / "data-quality-sources.csv")["source"].tolist() == ["timebank_members", "grants"]
+
+
+def test_the_common_support_note_names_its_columns_as_the_table_heads_them():
+    """The note under "Common support" read "Caliper Width and Pooled Sd Logit are on the logit scale" (its column
+    names put into title case) under a table headed "Caliper width" and "Pooled SD logit"."""
+    from dashboards.labels import heading, words
+
+    overlap = pd.DataFrame({"result": "readmission: any", "method": "match", "group": ["participants", "comparison"],
+                            "n_before": [310, 4000], "share_treated_in_support": 1.0, "n_treated_outside_support": 0,
+                            "n_comparison_removed": 0, "pooled_sd_logit": 0.7, "caliper_width": 0.14})
+    note = words(diagnostics_sections.support_section(overlap, RULE).note)
+    assert f"{heading('caliper_width')} and {heading('pooled_sd_logit')} are on the logit scale" in note
+    assert "Pooled Sd Logit" not in note and "caliper_width" not in note
