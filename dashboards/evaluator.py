@@ -77,9 +77,9 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                          height=max(320, 80 + charts.row_height(labels) * len(table)))
     off = int((table["balanced"] == "no (> 0.1)").sum())
     small = int(rows["n_matched"].map(rule.hides).sum())
-    left_out = [f"{int(unlisted.sum())} with no such rows has no point (labelled withheld)" if unlisted.any() else "",
-                f"{small} on a matched group of 1 to {rule.suppress_max} has no point: its row is labelled "
-                f"'* withheld: 1 to {rule.suppress_max} people', as its table row shows *" if small else "",
+    left_out = [f"{int(unlisted.sum())} with no such rows drawn without a point, labelled withheld" if unlisted.any() else "",
+                f"{small} on a matched group of 1 to {rule.suppress_max} drawn without a point, labelled "
+                f"'* withheld: 1 to {rule.suppress_max} people' (* in the table)" if small else "",
                 f"{plural(shared, 'well-being result')} per area or for a reliable change not listed: each is estimated "
                 "on its Star's matched sample, whose 'mean of areas' row gives their balance" if shared else ""]
     return Section(title, f"{plural(len(drawn), 'matched comparison')} drawn; {off} of the {len(table) - small} published "

@@ -459,7 +459,9 @@ def test_evaluator_summaries_say_what_their_csvs_say(demo_run, browser):
     drawn = balance[balance["max_abs_smd_after"] != "*"]  # a result on a group of 1-7 is neither drawn nor counted
     assert summary["balance-after-matching"].startswith(f"{plural(len(drawn), 'matched comparison')} drawn;")
     small = (balance["n_matched"] == "*").sum()
-    assert small and f" {small} on a matched group of 1 to 7 not shown." in summary["balance-after-matching"]
+    # such a result keeps its row in the chart, labelled withheld, as its table row shows *
+    assert small and (f" {small} on a matched group of 1 to 7 drawn without a point, labelled '* withheld: 1 to 7 "
+                      "people' (* in the table).") in summary["balance-after-matching"]
     assert errors == []
 
 
