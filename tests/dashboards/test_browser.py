@@ -994,8 +994,8 @@ def test_a_stacked_rows_empty_cells_are_not_labelled_on_a_phone(browser, tmp_pat
 @pytest.mark.parametrize("width", [390, 1440])
 def test_the_provenance_tables_hash_fits_a_desktop_and_is_whole(browser, tmp_path, width):
     """The evaluator's provenance table (run, code version, 64-character configuration SHA-256) scrolled sideways at
-    1440 px: the hash set its column 64 characters wide. It now breaks between groups of 16 characters on the page,
-    and the cell's text (what a reader copies) is still the whole hash."""
+    1440 px: the hash set its column 64 characters wide. It is now shown in lines of 16 characters, and the cell's text
+    (what a reader copies) and the page's HTML (what the identifier scans read) still hold the whole hash."""
     from dashboards.page import Page, Section, render
     from models.disclosure import DisclosureRule
 
@@ -1010,7 +1010,12 @@ def test_the_provenance_tables_hash_fits_a_desktop_and_is_whole(browser, tmp_pat
     page, errors = open_page(browser, path, width)
     wrap = page.evaluate("(w => [w.scrollWidth, w.clientWidth])(document.querySelector('#table-provenance').closest('.table-wrap'))")
     text = page.evaluate("document.querySelector('#table-provenance-body td:nth-child(4)').textContent")
+    lines = page.evaluate("""() => { const c = document.querySelector('#table-provenance-body td:nth-child(4) code');
+        const r = document.createRange(); r.selectNodeContents(c);
+        return new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size; }""")
     page.close()
     assert text == sha and errors == []
+    assert sha in path.read_text()
+    assert lines == 4, lines
     if width >= 1440:
         assert wrap[0] <= wrap[1], wrap
