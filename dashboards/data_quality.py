@@ -18,7 +18,7 @@ from dashboards import charts
 from dashboards.marts import demo_run
 from dashboards.page import PALETTE, cell, Page, Section
 from schemas.contract import contract
-from schemas.raw import RECORDED_AFTER, SOURCES
+from schemas.raw import RECORDED_AFTER, SOURCES, XLSX_SOURCES
 
 MASKED = "(masked)"
 #: Sources whose rows are organisations' records, not people's: their row counts are published exactly
@@ -123,6 +123,22 @@ def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int
     return frame
 
 
+#: What each source holds, in words, for the page's first table: a reader meets "time-bank members
+#: (timebank_members.csv)" there, not ``timebank_members`` in code font (the CSV keeps the source names).
+SOURCE_WORDS = {"persons": "people", "timebank_members": "time-bank members", "timebank_exchanges": "time-bank exchanges",
+                "programme_enrolments": "programme enrolments", "star_readings": "Outcomes Star readings",
+                "hospital_spells": "hospital stays", "justice_events": "justice events", "offences": "proven offences",
+                "service_contacts": "service contacts", "grants": "grants",
+                "coproduction_assessments": "co-production assessments"}
+
+
+def source_words(source: str) -> str:
+    """'timebank_members' -> 'time-bank members (timebank_members.csv)'; a source kept in spreadsheets names both
+    its file types ('grants (grants.csv or .xlsx)')."""
+    kind = ".csv or .xlsx" if source in XLSX_SOURCES else ".csv"
+    return f"{SOURCE_WORDS.get(source, source.replace('_', ' '))} ({source}{kind})"
+
+
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
     counts = source_counts(con, run_id)
     published = by_source(counts, rule, ["rows_read", "rows_staged", "rows_quarantined"], "sources",
@@ -141,7 +157,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
             note=f"Counts of 1-{rule.suppress_max} of people's records are shown as * and others rounded to the nearest "
                  f"{rule.round_to} (NHS HES rule). The {', '.join(NOT_PERSONAL)} rows are organisations' records (public "
                  "awards), counted exactly.",
-            code_columns=("source",),
+            code_columns=("source",), shown_values={"source": {s: source_words(s) for s in SOURCES}},
         )
     ]
     notes = file_notes(con, run_id, rule)

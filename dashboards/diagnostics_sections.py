@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from dashboards import charts
 from models.disclosure import SUPPRESSED, DisclosureRule
-from dashboards.labels import plural
+from dashboards.labels import heading, plural
 from dashboards.marts import unavailable
 from dashboards.page import PALETTE, Section
 
@@ -105,23 +105,36 @@ def _selector(labels: list[str], traces_per_result: int, titles: list[str]) -> l
              "showactive": True}]
 
 
-def _love_plot(table: pd.DataFrame, results: list[str]) -> go.Figure:
+def withheld_label(covariate: str, before, after, rule: DisclosureRule) -> str:
+    """A Love plot row's label, saying when its |SMD| is withheld (``*`` in the table) and so not drawn: a reader
+    otherwise meets an empty row ('sex: other' with no point)."""
+    hidden = [when for when, value in (("before", before), ("after", after)) if value == SUPPRESSED]
+    if not hidden:
+        return covariate
+    where = "" if len(hidden) == 2 else f" {hidden[0]} matching"
+    return f"{covariate} (*{where} withheld: 1 to {rule.suppress_max} people)"
+
+
+def _love_plot(table: pd.DataFrame, results: list[str], rule: DisclosureRule) -> go.Figure:
     figure = go.Figure()
     titles = [html.escape(f"{BALANCE_TITLE}: {r}") for r in results]
     longest = 1
+    labelled = [charts.wrapped([withheld_label(str(c), b, a, rule)])[0]
+                for c, b, a in zip(table["covariate"], table["smd_before"], table["smd_after"])]
+    table = table.assign(label=labelled)
     for i, result in enumerate(results):
         rows = table[table["result"] == result]
         longest = max(longest, len(rows))
         for when, symbol, color in (("before", "circle-open", PALETTE[1]), ("after", "circle", PALETTE[0])):
             values = [_number(v) for v in rows[f"smd_{when}"]]
             figure.add_trace(go.Scatter(
-                x=[None if v is None else abs(v) for v in values], y=charts.wrapped(rows["covariate"]), mode="markers",
+                x=[None if v is None else abs(v) for v in values], y=rows["label"].tolist(), mode="markers",
                 name=f"|SMD| {when} matching", visible=i == 0, marker={"symbol": symbol, "size": 11, "color": color},
                 hovertemplate="%{y}: |SMD| %{x:.3f}<extra>" + when + "</extra>"))
     figure.add_vline(x=SMD_THRESHOLD, line_dash="dash", line_color=PALETTE[5], annotation_text="0.1")
     return figure.update_layout(
         title={"text": titles[0]}, updatemenus=_selector(results, 2, titles),
-        height=max(360, 160 + charts.row_height(charts.wrapped(table["covariate"])) * longest),
+        height=max(360, 160 + charts.row_height(table["label"]) * longest),
         xaxis_title="absolute standardised mean difference", xaxis_rangemode="tozero", yaxis_autorange="reversed",
         margin={"t": 110})
 
@@ -145,13 +158,15 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                + (f" {plural(withheld, 'result is', 'results are')} not drawn: every group they rest on is too small to publish."
                   if withheld else "")
                + " Pick a result from the drop-down.")
-    figure = _love_plot(table, results) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
+    figure = _love_plot(table, results, rule) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
     return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv", collapsed=True,
                    note="SMD: difference in means over the pooled SD before matching, the same SD before and after; "
                         "variance ratio: participants over comparison (0.5 to 2 acceptable, Rubin 2001). flag: |SMD| "
                         "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *, as are those of a "
                         "category level that 1 to the threshold people hold, or lack, in either group (their SMD and "
-                        "variance ratio would give the number back).")
+                        "variance ratio would give the number back). In the chart such a row is drawn without its "
+                        f"point and labelled '* withheld: 1 to {rule.suppress_max} people' (or '* after "
+                        "matching withheld' when only one side is).")
 
 
 def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
@@ -222,8 +237,9 @@ def support_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                    "participant outside it has a score beyond the comparison group's range, or a covariate level no "
                    "comparison person has, and is left out of the estimate).", table=table,
                    csv_name="evaluator-common-support.csv",
-                   note="caliper_width and pooled_sd_logit are on the logit scale; caliper_width is empty under weighting. "
-                        "participants: those in the propensity model.")
+                   note=f"{heading('caliper_width')} and {heading('pooled_sd_logit')} are on the logit scale; "
+                        f"{heading('caliper_width')} is empty under weighting. {heading('participants')}: those in the "
+                        "propensity model.")
 
 
 def sections(marts: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Section]:

@@ -65,17 +65,23 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                        name="balance")
     table["max_abs_smd_after"] = table["max_abs_smd_after"].where(~unlisted.to_numpy(), SUPPRESSED)
     drawn = table[table["max_abs_smd_after"] != SUPPRESSED]  # the chart shows what the table publishes, no more
-    labels = charts.wrapped(drawn["result"])
+    # a withheld result keeps its row, labelled as withheld (as its table row shows *), without a point
+    labels = charts.wrapped([r if v != SUPPRESSED else diagnostics_sections.withheld_label(r, v, v, rule)
+                             for r, v in zip(table["result"], table["max_abs_smd_after"])])
     figure = go.Figure(go.Scatter(
-        x=drawn["max_abs_smd_after"], y=labels, mode="markers", name="largest |SMD| after matching",
-        marker={"symbol": ["circle" if b.startswith("yes") else "x" for b in drawn["balanced"]], "size": 10, "color": PALETTE[0]}))
+        x=[None if v == SUPPRESSED else v for v in table["max_abs_smd_after"]], y=labels, mode="markers",
+        name="largest |SMD| after matching",
+        marker={"symbol": ["circle" if str(b).startswith("yes") else "x" for b in table["balanced"]], "size": 10,
+                "color": PALETTE[0]}))
     figure.add_vline(x=0.1, line_dash="dash", annotation_text="0.1")
-    figure.update_layout(title=title, xaxis_title="largest absolute standardised mean difference", yaxis_autorange="reversed",
-                         height=max(320, 80 + charts.row_height(labels) * len(drawn)))
+    figure.update_layout(title=title, xaxis_title="largest absolute standardised mean difference", xaxis_rangemode="tozero",
+                         yaxis_autorange="reversed",
+                         height=max(320, 80 + charts.row_height(labels) * len(table)))
     off = int((table["balanced"] == "no (> 0.1)").sum())
     small = int(rows["n_matched"].map(rule.hides).sum())
-    left_out = [f"{int(unlisted.sum())} with no such rows not drawn" if unlisted.any() else "",
-                f"{small} on a matched group of 1 to {rule.suppress_max} not shown" if small else "",
+    left_out = [f"{int(unlisted.sum())} with no such rows drawn without a point, labelled withheld" if unlisted.any() else "",
+                f"{small} on a matched group of 1 to {rule.suppress_max} drawn without a point, labelled "
+                f"'* withheld: 1 to {rule.suppress_max} people' (* in the table)" if small else "",
                 f"{plural(shared, 'well-being result')} per area or for a reliable change not listed: each is estimated "
                 "on its Star's matched sample, whose 'mean of areas' row gives their balance" if shared else ""]
     return Section(title, f"{plural(len(drawn), 'matched comparison')} drawn; {off} of the {len(table) - small} published "
@@ -259,7 +265,11 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                 csv_name="evaluator-what-you-can-say.csv",
                 note="n matched: the matched participants (for readmission, their discharges: a participant can have "
                      "several). A Cox row has none: its model is fitted on everyone analysed, "
-                     "not on a matched sample, and its text gives the participants in it.") if not says.empty else unavailable(
+                     "not on a matched sample, and its text gives the participants in it. Readmission compares "
+                     "three groups of participants: any participation (time-bank activity in the days before "
+                     "discharge or a programme start after it), time-bank members (that activity alone) and programme "
+                     "participants (a programme start alone); the CSV names them any, timebank and programme.")
+                if not says.empty else unavailable(
             "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
                                             "marts.reoffending_effects": m["reoffending_effects"]}),
         balance_section(m, rule),

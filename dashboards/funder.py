@@ -136,6 +136,25 @@ def _number(v) -> float | None:
     return None if v is None or isinstance(v, str) or pd.isna(v) else float(v)
 
 
+def _withheld_split(pot: pd.DataFrame, grants: pd.DataFrame, withheld: Withheld, rule: DisclosureRule) -> str:
+    """Why a funder's pot split shows a grant's allocation as ``*`` (" G010 *" said nothing): a grant with 1 to
+    ``suppress_max`` active members, or the grant withheld with it (:func:`withheld_grants`). Empty when none is."""
+    hidden = [str(a["grant_id"]) for a in published_allocation(pot, withheld).to_dict("records")
+              if isinstance(a["allocation"], str) and a["allocation"] == SUPPRESSED]
+    if not hidden:
+        return ""
+    small = set(grants.loc[grants["active_members"].astype(object) == SUPPRESSED, "grant_id"].astype(str))
+    few, partners = [g for g in hidden if g in small], [g for g in hidden if g not in small]
+    parts = [f"{' and '.join(few)} {'has' if len(few) == 1 else 'have'} 1 to {rule.suppress_max} active "
+             "members" if few else "",
+             f"{' and '.join(partners)} {'is' if len(partners) == 1 else 'are'} withheld with "
+             f"{'it' if len(few) == 1 else 'them'}, as the pot less the other grants would give "
+             f"{'its' if len(few) == 1 else 'their'} share" if partners and few else
+             f"{' and '.join(partners)}: withheld with another grant, as the pot less the others would give its share"
+             if partners else ""]
+    return f" * withheld: {'; '.join(p for p in parts if p)}."
+
+
 def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule,
                     withheld: Withheld) -> Section:
     """Per funder: grants, money, hours of exchange while they ran, two-way participation, reserved pot and its split."""
@@ -174,7 +193,7 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                      f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
                      f"received{html.escape(f' ({left_out})' if left_out else '')}."
                      + (f" Reserved reciprocity pot {money(pot_total)}, split (to the pound): {html.escape(split)}."
-                        if pot_total else "")
+                        + html.escape(_withheld_split(pot, g, withheld, rule)) if pot_total else "")
                      + "</p></li>")
     frame = rule.no_counts(pd.DataFrame(rows), "sums of published grant rows only (member counts already rounded; grants "
                                                "with a suppressed active count left out, and of the members and "
@@ -294,17 +313,45 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
     figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
     pots = allocation.groupby("funder")["reserved_pot"].first()
     hidden = len(table) - len(drawn)
+    same = [c for c in ALLOCATION_SETTINGS if table[c].nunique(dropna=False) == 1]
     return Section(title, f"{plural(len(pots), 'funder')} reserve {money(pots.sum(), not float(pots.sum()).is_integer())} in all "
                    f"({100 * allocation['reserved_pot_share'].iloc[0]:.0f}% of their grants), split between "
                    f"{plural(len(allocation), 'grant')} in proportion to the allocation weight; allocations sum to each pot "
                    f"to the penny. {plural(hidden, 'allocation')} withheld (a grant with 1 to {rule.suppress_max} active "
-                   "members, and one more of the same funder so the pot cannot give it back).",
-                   figure=figure, table=table, csv_name="funder-allocation.csv")
+                   "members, and one more of the same funder so the pot cannot give it back)."
+                   + (f" {allocation_settings(table.iloc[0], same)}" if same else ""),
+                   figure=figure, table=table, csv_name="funder-allocation.csv",
+                   shown_columns=tuple(c for c in table.columns if c not in same))
+
+
+#: The allocation's settings, the same on every row of a run: said once above the table, not in three columns of it
+#: (the CSV keeps them on every row).
+ALLOCATION_SETTINGS = ("allocation_rule", "alpha", "basis")
+RULE_WORDS = {"index": "each grant's weight is its reciprocity index",
+              "alpha_blend": "each grant's weight is alpha + (1 − alpha) × its reciprocity index"}
+BASIS_WORDS = {"proportional": "shares in proportion to the weights"}
+
+
+def allocation_settings(row: pd.Series, same: list[str]) -> str:
+    """The settings every row of the allocation shares, in one sentence ("Every grant: allocation rule index (each
+    grant's weight is its reciprocity index); alpha 0.5 ...")."""
+    parts = {"allocation_rule": f"allocation rule {row['allocation_rule']}"
+                                + (f" ({RULE_WORDS[row['allocation_rule']]})" if row["allocation_rule"] in RULE_WORDS else ""),
+             "alpha": f"alpha {row['alpha']:g}" + (" (not used by this rule)"
+                                                   if row.get("allocation_rule") == "index" else ""),
+             "basis": f"basis {row['basis']}" + (f" ({BASIS_WORDS[row['basis']]})" if row["basis"] in BASIS_WORDS else "")}
+    return "Every grant: " + "; ".join(parts[c] for c in same) + ". The CSV repeats them on each row."
 
 
 #: The sensitivity table's columns as published: pounds, named as such (the page showed "Base 1,233.70" without a £).
 SENSITIVITY_COLUMNS = {"base": "base_allocation", "low": "lowest_allocation", "high": "highest_allocation",
                        "range": "allocation_range"}
+
+
+def alpha_idle(sensitivity: pd.DataFrame) -> bool:
+    """Whether no grant's allocation changes with alpha under any weight set: under the ``index`` rule it is unused
+    (models.reciprocity.allocation), and "sensitivity to alpha" promised a range it does not give."""
+    return bool((sensitivity.groupby(["grant_id", "weight_set"])["allocation_pence"].nunique() <= 1).all())
 
 
 def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
@@ -336,7 +383,9 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     n_alpha, n_sets = sensitivity["alpha"].nunique(), sensitivity["weight_set"].nunique()
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
-                   f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places.",
+                   f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places."
+                   + (" Alpha moves no allocation here (the index rule does not use it): the ranges are the weight "
+                      "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else ""),
                    figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),

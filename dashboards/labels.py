@@ -47,12 +47,26 @@ HEADING_WORDS = {"ci": "95% CI", "smd": "SMD", "vr": "variance ratio", "sd": "SD
 TIMEBANK_PROGRAMME = re.compile(r"(?<![\w./-])timebank:(\w+)")
 
 
+#: The readmission comparisons (models.readmission.effects.COMPARISONS) as a reader says them: 'any' is time-bank
+#: activity in the 90 days before discharge or a programme start after it, 'timebank' the time-bank activity alone (a
+#: discharge whose programme start comes first left out), 'programme' a programme start alone (a discharge with
+#: time-bank activity before it left out). The CSVs keep the mart's words ('readmission: timebank').
+READMISSION_COMPARISONS = {"any": "Any participation", "timebank": "Time-bank members",
+                           "programme": "Programme participants"}
+#: A readmission result's comparison after its outcome ('readmission: any', 'Readmission within 30 days: timebank').
+READMISSION_RESULT = re.compile(r"(?<![\w-])((?:[Rr]eadmission)(?: within \d+ days)?): (any|timebank|programme)(?![\w-])")
+#: The well-being results of the diagnostics marts ('wellbeing: all / mean_of_areas'), as the pages spell them.
+WELLBEING_RESULT = re.compile(r"(?<![\w-])wellbeing: ")
+
+
 def words(text: str) -> str:
     """Every snake_case token in ``text`` in words: a name from ``NAMES``, else title case
     ('well-being: recovery_star / mean_of_areas' -> 'well-being: Recovery Star / Mean of areas'), a time bank's
     programme label in words ('reoffending: timebank:TB01' -> 'reoffending: Time bank TB01') and a covariate level's
     design column ('event_type[community_sentence]' -> 'Event type: community sentence', :data:`TERM`)."""
-    text = TIMEBANK_PROGRAMME.sub(r"Time bank \1", str(text))
+    text = READMISSION_RESULT.sub(lambda m: f"{m.group(1)}: {READMISSION_COMPARISONS[m.group(2)]}", str(text))
+    text = WELLBEING_RESULT.sub("well-being: ", text)
+    text = TIMEBANK_PROGRAMME.sub(r"Time bank \1", text)
     text = TERM.sub(lambda m: f"{_name(m.group(1))}: {m.group(2).replace('_', ' ')}", text)
     return SNAKE.sub(lambda m: _name(m.group(0)), text)
 

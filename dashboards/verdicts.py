@@ -185,6 +185,13 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
     return _effect_row(outcome, source, effects.loc[[e.name]], rule, register, key, not_estimable, published)
 
 
+#: The SROI verdict's design note: how the ratio is made (its sentence says how many outcomes were valued; the note
+#: said "11 of 11 outcomes valued." under "11 of 11 outcomes could be valued.").
+SROI_DESIGN = ("Each outcome's quantity times its financial proxy, less deadweight, displacement, attribution and drop-off, "
+               "discounted to present value and divided by the investment's (the evaluator page's impact map lists each "
+               "with its source).")
+
+
 def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     outcome, source = "Social return on investment", "marts.social_value (overall) and marts.impact_map"
     rows = None if value is None else value[value["scope"] == "overall"]
@@ -197,7 +204,7 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     return _row(outcome, source, participants_value=f"£{r['ratio']:.2f}", comparison_value="£1.00", difference=round(r["ratio"] - 1, 2),
                 ci_low=round(r["ratio_ci_low"] - 1, 2) if rag != "none" else None,
                 ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit="£ per £1 invested",
-                verdict=f"£{r['ratio']:.2f} per £1", rag=rag, design=f"{valued} of {plural(listed, 'outcome')} valued.",
+                verdict=f"£{r['ratio']:.2f} per £1", rag=rag, design=SROI_DESIGN,
                 sentence=f"Under the impact map's assumptions each £1 invested is valued at £{r['ratio']:.2f} of social value "
                          f"(95% interval £{r['ratio_ci_low']:.2f} to £{r['ratio_ci_high']:.2f}); {valued} of "
                          f"{plural(listed, 'outcome')} could be valued.{made_up}")

@@ -459,7 +459,9 @@ def test_evaluator_summaries_say_what_their_csvs_say(demo_run, browser):
     drawn = balance[balance["max_abs_smd_after"] != "*"]  # a result on a group of 1-7 is neither drawn nor counted
     assert summary["balance-after-matching"].startswith(f"{plural(len(drawn), 'matched comparison')} drawn;")
     small = (balance["n_matched"] == "*").sum()
-    assert small and f" {small} on a matched group of 1 to 7 not shown." in summary["balance-after-matching"]
+    # such a result keeps its row in the chart, labelled withheld, as its table row shows *
+    assert small and (f" {small} on a matched group of 1 to 7 drawn without a point, labelled '* withheld: 1 to 7 "
+                      "people' (* in the table).") in summary["balance-after-matching"]
     assert errors == []
 
 
@@ -986,3 +988,34 @@ def test_a_stacked_rows_empty_cells_are_not_labelled_on_a_phone(browser, tmp_pat
     page.close()
     assert errors == []
     assert shown == (["block", "block", "none", "block", "block"] if width < 640 else ["table-cell"] * 5), shown
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
+def test_the_provenance_tables_hash_fits_a_desktop_and_is_whole(browser, tmp_path, width):
+    """The evaluator's provenance table (run, code version, 64-character configuration SHA-256) scrolled sideways at
+    1440 px: the hash set its column 64 characters wide. It is now shown in lines of 16 characters, and the cell's text
+    (what a reader copies) and the page's HTML (what the identifier scans read) still hold the whole hash."""
+    from dashboards.page import Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    sha = "d466419d4f3894e1cd42fb0ea972f7bcdbbf327f90242803e73b4aeba2f96458"
+    frame = pd.DataFrame({"run_id": ["f2788016-cdaa-4529-8df7-e79500a42b01"], "recorded_at": ["2026-12-05 15:37:38"],
+                          "code_version": ["0.1.0+f6da79360a9e"], "config_sha256": [sha], "as_of": ["2026-12-05"],
+                          "demo": [True], "files": [12], "rows_read": [43000], "rows_staged": [42000],
+                          "rows_quarantined": [1000]})
+    table = DisclosureRule().no_counts(frame, "a test table of runs")
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section(
+        "Provenance", "S.", table=table, code_columns=("run_id", "code_version", "config_sha256"))]), tmp_path)
+    page, errors = open_page(browser, path, width)
+    wrap = page.evaluate("(w => [w.scrollWidth, w.clientWidth])(document.querySelector('#table-provenance').closest('.table-wrap'))")
+    text = page.evaluate("document.querySelector('#table-provenance-body td:nth-child(4)').textContent")
+    lines = page.evaluate("""() => { const c = document.querySelector('#table-provenance-body td:nth-child(4) code');
+        const r = document.createRange(); r.selectNodeContents(c);
+        return new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size; }""")
+    page.close()
+    assert text == sha and errors == []
+    assert sha in path.read_text()
+    assert lines == 4, lines
+    if width >= 1440:
+        assert wrap[0] <= wrap[1], wrap

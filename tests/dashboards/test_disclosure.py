@@ -166,7 +166,9 @@ def test_the_balance_chart_draws_only_what_its_table_publishes():
                             "smallest_cell_after": [float("nan"), 4.0, float("nan")]})
     section = balance_section({"readmission_effects": None, "reoffending_effects": effects, "wellbeing_effects": None,
                                "comparison_balance": balance}, DisclosureRule())
-    assert list(section.figure.data[0].x) == [0.05]
+    # the withheld result keeps its row, labelled withheld, with no point: no value of it is drawn
+    assert list(section.figure.data[0].x) == [0.05, None]
+    assert "withheld: 1 to 7 people" in section.figure.data[0].y[1].replace("<br>", " ")
     table = section.table.set_index("result")
     assert table.loc["reoffending: any_participation", "max_abs_smd_after"] == 0.05
     assert table.loc["reoffending: any_participation", "balanced"] == "no (> 0.1)"

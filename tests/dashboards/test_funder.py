@@ -270,3 +270,52 @@ def test_the_funder_summary_writes_its_money_in_whole_pounds(demo_run):
             assert row["pot_split"] == "; ".join(f"{g} {a if a == '*' else money(float(a))}"
                                                  for g, a in zip(mine["grant_id"], mine["allocation"]))
         assert re.fullmatch(r"\d+", row["active_members"]) and re.fullmatch(r"\d+", row["two_way_members"]), row
+
+
+def test_the_funder_sentence_says_why_a_grants_share_of_the_pot_is_withheld():
+    """The funder's sentence read "split (to the pound): G1 *; G2 *; G3 £343." with nothing to say what * is: it now
+    says that G1 has 1 to 7 active members and G2 is withheld with it (the pot less G3 would give G1's share)."""
+    from dashboards.funder import summary_section
+
+    rule = DisclosureRule()
+    grants = _three_grants()
+    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
+                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "allocation_rule": "index",
+                               "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
+                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
+                               "basis": "proportional"})
+    section = summary_section(grants, allocation, rule, withheld_grants(grants, allocation, rule))
+    assert "G1 *; G2 *; G3 £343." in section.html
+    assert ("* withheld: G1 has 1 to 7 active members; G2 is withheld with it, as the pot less the other grants "
+            "would give its share.") in section.html
+
+
+def test_the_allocation_table_states_its_unchanging_settings_once_above_it():
+    """The allocation table repeated allocation rule, alpha and basis on every row, the same on each: the summary
+    says them once and the page's table leaves them out; the CSV keeps them."""
+    from dashboards.funder import allocation_section
+
+    rule = DisclosureRule()
+    grants = _three_grants()
+    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
+                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "reserved_pot_share": 0.1,
+                               "allocation_rule": "index", "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
+                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
+                               "basis": "proportional"})
+    section = allocation_section(allocation, rule, withheld_grants(grants, allocation, rule))
+    assert {"allocation_rule", "alpha", "basis"} <= set(section.table.columns)  # the CSV's
+    assert section.shown_columns and not {"allocation_rule", "alpha", "basis"} & set(section.shown_columns)
+    assert "Every grant: allocation rule index" in section.summary and "alpha 0.5" in section.summary
+    assert "basis proportional" in section.summary
+
+
+def test_the_sensitivity_says_when_alpha_moves_no_allocation():
+    """The sensitivity section read "under 5 values of alpha and 7 weight sets", while under the index rule alpha moves
+    no allocation: every range is the weight sets'. It says so; with the alpha_blend rule, where alpha moves them, not."""
+    from dashboards.funder import alpha_idle
+
+    rows = [{"grant_id": g, "weight_set": w, "alpha": a, "allocation_pence": 100 * (i + 1) + j}
+            for i, g in enumerate(["G1", "G2"]) for j, w in enumerate(["base", "equal"]) for a in (0.0, 0.5, 1.0)]
+    idle = pd.DataFrame(rows)
+    assert alpha_idle(idle)
+    assert not alpha_idle(idle.assign(allocation_pence=idle["allocation_pence"] + (idle["alpha"] * 10).astype(int)))

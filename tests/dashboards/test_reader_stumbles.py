@@ -1,0 +1,94 @@
+"""What an evaluator, commissioner or funder stumbled on, page by page: each test fails on the page as it was."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from dashboards import diagnostics_sections
+from models.disclosure import DisclosureRule
+
+RULE = DisclosureRule()
+
+
+def _balance() -> pd.DataFrame:
+    """A readmission comparison's balance rows: a common level, a rare one (1 person holds it: withheld before and
+    after) and one withheld after matching only."""
+    rows = [("age", 0.45, 0.05, None, None), ("sex[male]", -0.11, 0.02, 150.0, 140.0),
+            ("sex[other]", -0.09, 0.04, 1.0, 1.0), ("event_type[youth_court]", 0.12, 0.2, 40.0, 3.0)]
+    return pd.DataFrame([{"result": "readmission: any", "method": "match", "covariate": c, "source": c.split("[")[0],
+                          "smd_before": b, "smd_after": a, "vr_before": 1.0, "vr_after": 1.0, "flag": False,
+                          "vr_flag": False, "n_treated_before": 310, "n_comparison_before": 4000, "n_treated_after": 310,
+                          "n_comparison_after": 740, "smallest_cell_before": cb, "smallest_cell_after": ca}
+                         for c, b, a, cb, ca in rows])
+
+
+def test_a_withheld_balance_row_says_it_is_withheld_in_the_chart_and_its_note():
+    section = diagnostics_sections.balance_section(_balance(), RULE)
+    labels = [y.replace("<br>", " ") for trace in section.figure.data for y in trace.y]
+    assert "sex: other (* withheld: 1 to 7 people)" in labels  # not a bare "sex: other" with no point
+    assert any(y.startswith("Event type: youth court (* after matching withheld") for y in labels)
+    assert "sex: male" in labels and "age" in labels  # a published row keeps its plain label
+    table = section.table.set_index("covariate")
+    assert table.loc["sex[other]", "smd_after"] == "*" and table.loc["sex[male]", "smd_after"] != "*"  # the CSV agrees
+    assert "withheld: 1 to 7 people" in section.note
+
+
+def test_the_sroi_verdict_says_how_many_outcomes_were_valued_once():
+    """The SROI item read "...; 11 of 11 outcomes could be valued." and, in the note under it, "11 of 11 outcomes
+    valued.": said once, in the sentence."""
+    from dashboards import verdicts
+
+    value = pd.DataFrame([{"scope": "overall", "ratio": 0.14, "ratio_ci_low": 0.02, "ratio_ci_high": 0.24}])
+    impact = pd.DataFrame({"scope": ["overall"] * 3, "outcome": ["a", "b", "c"], "pv": [10.0, 20.0, None],
+                           "proxy_source": ["x"] * 3, "status": ["valued", "valued", "not valued"]})
+    row = verdicts.sroi_row(value, impact)
+    said = f"{row['sentence']} {row['design']}"
+    assert len(re.findall(r"\d+ of \d+ outcomes", said)) == 1, said
+
+
+def test_the_readmission_comparisons_are_in_words_and_the_csv_keeps_their_keys():
+    """The evaluator read "Readmission within 30 days: any / timebank / programme", the mart's code words. The page
+    says who was compared; the CSV keeps the mart's words, which join to the marts."""
+    from dashboards.labels import words
+    from dashboards.page import _shown
+
+    assert words("Readmission within 30 days: any") == "Readmission within 30 days: Any participation"
+    assert words("readmission: timebank") == "readmission: Time-bank members"
+    assert words("readmission: programme") == "readmission: Programme participants"
+    assert words("wellbeing: all / mean_of_areas") == "well-being: all / Mean of areas"  # as the summary table spells it
+    assert words("30-day emergency readmission: participants 7.4%") == "30-day emergency readmission: participants 7.4%"
+    assert _shown("result", "readmission: timebank", code=False)[0] == "readmission: Time-bank members"
+    table = diagnostics_sections.published_balance(_balance(), RULE)
+    assert set(table["result"]) == {"readmission: any"}  # the CSV's key, unchanged
+
+
+def test_the_data_quality_page_names_its_sources_in_words_where_a_reader_meets_them(tmp_path):
+    """The first table of the data-quality page listed ``timebank_members`` in code font: it reads "time-bank members
+    (timebank_members.csv)"; the CSV keeps the source names."""
+    from dashboards import data_quality
+    from dashboards.page import Page, Section, render
+
+    assert data_quality.source_words("timebank_members") == "time-bank members (timebank_members.csv)"
+    assert data_quality.source_words("grants") == "grants (grants.csv or .xlsx)"
+    frame = RULE.no_counts(pd.DataFrame({"source": ["timebank_members", "grants"], "files": [1, 1]}), "test sources")
+    path = render(Page("data-quality.html", "Data quality", "Intro.", [Section(
+        "Rows read", "S.", table=frame, csv_name="data-quality-sources.csv", code_columns=("source",),
+        shown_values={"source": {s: data_quality.source_words(s) for s in ("timebank_members", "grants")}})]), tmp_path)
+    page = path.read_text()
+    assert "<td>time-bank members (timebank_members.csv)</td>" in page and "<code>timebank_members</code>" not in page
+    assert pd.read_csv(tmp_path / "data-quality-sources.csv")["source"].tolist() == ["timebank_members", "grants"]
+
+
+def test_the_common_support_note_names_its_columns_as_the_table_heads_them():
+    """The note under "Common support" read "Caliper Width and Pooled Sd Logit are on the logit scale" (its column
+    names put into title case) under a table headed "Caliper width" and "Pooled SD logit"."""
+    from dashboards.labels import heading, words
+
+    overlap = pd.DataFrame({"result": "readmission: any", "method": "match", "group": ["participants", "comparison"],
+                            "n_before": [310, 4000], "share_treated_in_support": 1.0, "n_treated_outside_support": 0,
+                            "n_comparison_removed": 0, "pooled_sd_logit": 0.7, "caliper_width": 0.14})
+    note = words(diagnostics_sections.support_section(overlap, RULE).note)
+    assert f"{heading('caliper_width')} and {heading('pooled_sd_logit')} are on the logit scale" in note
+    assert "Pooled Sd Logit" not in note and "caliper_width" not in note
