@@ -92,12 +92,17 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                    note="Every covariate, before and after matching: the next section.")
 
 
+#: Services (and outcomes) as a sentence names them: the contract's codes in words.
+SERVICE_WORDS = {"gp": "GP", "ae": "A&E"}
+
+
 def pretrend_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
     """The before/after rows' pre-trend (placebo) check, as the marts give it (``pretrend_*``,
     models/readmission/before_after.py): a failed check means the groups were not on parallel paths before
     joining (e.g. an Ashenfelter dip), so the difference-in-differences is in doubt."""
     title = "Before and after joining: pre-trend check"
-    parts = [pd.DataFrame({"result": prefix + frame[col].str.replace("_", " "), "washout_days": frame["washout_days"],
+    parts = [pd.DataFrame({"result": prefix + frame[col].map(lambda v: SERVICE_WORDS.get(v, v.replace("_", " "))),
+                           "washout_days": frame["washout_days"],
                            "n_matched": frame["pretrend_n_matched"], "pretrend_did": frame["pretrend_did"],
                            "ci_low": frame["pretrend_ci_low"], "ci_high": frame["pretrend_ci_high"],
                            "p_value": frame["pretrend_p_value"], "status": frame["pretrend_status"]})
@@ -114,13 +119,17 @@ def pretrend_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) ->
                                                                                "p_value", "check")},
                        texts=["status"], name="pre-trend check")
     failed = int((table["check"] == "failed").sum())
+    washout = sorted(set(rows["washout_days"].dropna().astype(int)))
+    before = (f"the year ending {washout[0]} days before joining" if washout and washout[0] else
+              "the year before joining") if len(washout) <= 1 else "the year before joining (less the washout)"
     return Section(title, f"{plural(int(done.sum()), 'before/after result')} checked, {failed} failed. The check is the same "
-                   "matched difference-in-differences one year earlier (the before window against the year before it): "
+                   f"matched difference-in-differences one year earlier: {before} against the year before that. It is "
                    "about 0 when participants and comparison were on parallel paths. A failed check (its 95% interval "
                    "excludes 0) means the groups were already drifting apart, e.g. people joining after a crisis, whose "
-                   "use falls back whatever joining does; the result's own row then carries a caution, and "
-                   "before_after.washout_days leaves the months before joining out (docs/validation.md).",
-                   table=table, csv_name="evaluator-pretrend.csv", collapsed=True)
+                   "use falls back whatever joining does; the result's own row then carries a caution. The washout, the "
+                   "days just before joining left out of the before window, is the setting that guards against it.",
+                   table=table, csv_name="evaluator-pretrend.csv", collapsed=True,
+                   shown_values={"result": {r: r[:1].upper() + r[1:] for r in rows["result"]}})
 
 
 #: A curve is drawn from counts rounded to steps of ``suppress_max + 1`` events, for a group of at least this many

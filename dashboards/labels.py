@@ -84,7 +84,9 @@ HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Pe
             # the impact map's unit cost: the SROI guide's "financial proxy" (its name in the proxy library), its value
             # in the reporting year's prices, and the present value of the outcome
             "proxy_id": "Financial proxy", "proxy_value_reporting": "Proxy value (£, reporting-year prices)",
-            "pv": "Present value"}
+            "pv": "Present value",
+            # the before/after comparison's placebo: the same difference-in-differences a year earlier
+            "pretrend_did": "Difference a year earlier"}
 HEADING_PHRASES = {"two_way": "two-way", "coproduction": "co-production"}
 
 

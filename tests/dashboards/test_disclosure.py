@@ -334,8 +334,13 @@ def test_the_pre_trend_check_of_the_before_after_rows_on_the_evaluator_page():
                                DisclosureRule())
     table = section.table.set_index("result")
     assert table["check"].tolist() == ["passed", "failed", "not run", SUPPRESSED]
-    assert table.loc["contacts: gp", "pretrend_did"] == 0.8 and table.loc["contacts: gp", "n_matched"] == 120
+    assert table.loc["contacts: GP", "pretrend_did"] == 0.8 and table.loc["contacts: GP", "n_matched"] == 120
     assert table.loc["contacts: mental health", "pretrend_did"] == SUPPRESSED
-    assert section.summary.startswith("3 before/after results checked, 1 failed.")
+    assert section.summary.startswith("3 before/after results checked, 1 failed. The check is the same matched "
+                                      "difference-in-differences one year earlier: the year before joining against")
+    assert section.shown_values["result"]["contacts: A&E"] == "Contacts: A&E"  # the page's words; the CSV keeps the text
+    washed = pretrend_section({"readmission_before_after": admissions.assign(washout_days=90),
+                               "service_use_change": services.assign(washout_days=90)}, DisclosureRule())
+    assert "one year earlier: the year ending 90 days before joining against the year before that." in washed.summary
     assert pretrend_section({"readmission_before_after": None, "service_use_change": None},
                             DisclosureRule()).table is None
