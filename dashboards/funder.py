@@ -358,6 +358,8 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
         return unavailable(title, {"marts.reciprocity_allocation_sensitivity": sensitivity})
+    if alpha_idle(sensitivity):  # the title promises no sensitivity the rule does not have
+        title = "Sensitivity of the allocation to the index weights"
     g = sensitivity.groupby(["funder", "grant_id"], sort=True)
     summary = g.agg(base=("base_allocation_pence", "first"), low=("allocation_pence", "min"), high=("allocation_pence", "max"),
                     best_rank=("rank", "min"), worst_rank=("rank", "max")).reset_index()

@@ -244,3 +244,11 @@ def test_a_one_row_per_key_rule_reads_as_a_sentence(tmp_path):
     text = html.read_text()
     assert "one reading per person, Star version, area and date" in text and "+" not in text.split("<main")[1].split("<script")[0]
     assert set(pd.read_csv(tmp_path / "examples.csv")["expected"]) == {"one reading per person, Star version, area and date"}
+
+
+def test_the_sensitivity_title_promises_only_what_the_rule_moves(demo_run):
+    """The demo's index rule does not use alpha (its allocations are the same at every alpha), so the section's title
+    names the index weights only: it read 'Sensitivity of the allocation to alpha and the index weights'."""
+    site, _, _ = demo_run
+    page = (site / "funder.html").read_text()
+    assert "Sensitivity of the allocation to the index weights" in page and "to alpha and the index weights" not in page
