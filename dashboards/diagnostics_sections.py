@@ -146,7 +146,8 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
     table = published_balance(balance, rule)
     drawable = table.groupby("result", sort=False)["smd_after"].apply(lambda s: any(_number(v) is not None for v in s))
     results = [r for r, ok in drawable.items() if ok]
-    withheld = len(drawable) - len(results)
+    undrawn = [str(r) for r, ok in drawable.items() if not ok]
+    withheld = len(undrawn)
     after = [_number(v) for v in table["smd_after"]]
     shown = [v for v in after if v is not None]
     over = sorted({r for r, v in zip(table["result"], after) if v is not None and abs(v) > SMD_THRESHOLD})
@@ -155,8 +156,8 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                f"circles before matching, filled after; the dashed line is |SMD| = 0.1, Austin 2009). {before_over} published rows exceed 0.1 "
                f"before matching and {sum(abs(v) > SMD_THRESHOLD for v in shown)} of {len(shown)} after"
                + (f", in {plural(len(over), 'result')}: {', '.join(over)}." if over else ".")
-               + (f" {plural(withheld, 'result is', 'results are')} not drawn: every group they rest on is too small to publish."
-                  if withheld else "")
+               + (f" {plural(withheld, 'result is', 'results are')} not drawn ({', '.join(undrawn)}): every group "
+                  f"{'it rests' if withheld == 1 else 'they rest'} on is too small to publish." if withheld else "")
                + " Pick a result from the drop-down.")
     figure = _love_plot(table, results, rule) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
     return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv", collapsed=True,

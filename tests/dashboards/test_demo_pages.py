@@ -252,3 +252,10 @@ def test_the_sensitivity_title_promises_only_what_the_rule_moves(demo_run):
     site, _, _ = demo_run
     page = (site / "funder.html").read_text()
     assert "Sensitivity of the allocation to the index weights" in page and "to alpha and the index weights" not in page
+
+
+def test_a_balance_result_that_is_not_drawn_is_named(demo_run):
+    """The covariate-balance summary said '1 result is not drawn' without saying which; it names it."""
+    site, _, _ = demo_run
+    said = re.findall(r"(\d+) results? (?:is|are) not drawn \(([^)]+)\): every group", (site / "evaluator.html").read_text())
+    assert said and all(int(n) == len(names.split(", ")) for n, names in said), said
