@@ -33,8 +33,8 @@ are ignored (`persons`: kept as covariates); a missing optional column is empty.
 ISO `YYYY-MM-DD` or UK `DD/MM/YYYY` (so `01/02/2023` is 1 February), with a four-digit
 year; a time of day after the date is ignored; two-digit years, US `MM/DD/YYYY` and Excel
 serial day numbers are rejected (`type`), never guessed: a US date whose day is over 12
-(`03/15/2023`) does not parse, and then every other slash date of that column in that file
-(`01/05/2023`, which would read as 1 May) is quarantined too (`month_first_date`). Numbers must be finite (`NaN`,
+(`03/15/2023`) does not parse, and then every other slash date in that file, in any date
+column (`01/05/2023`, which would read as 1 May), is quarantined too (`month_first_date`). Numbers must be finite (`NaN`,
 `inf` are rejected); booleans are `true/false`, `yes/no`, `1/0`. Text is stored as given:
 formula-like (`=HYPERLINK(...)`) and HTML text is neutralised where it is published (CSV
 exports, HTML pages), not altered in the warehouse.
@@ -61,7 +61,7 @@ Rules, in the order they are checked:
 | `not_future` | an event date after the run's as-of date (`ingest.as_of`, default today) |
 | `order` | a later date before its earlier partner (e.g. discharge before admission) |
 | `known_version`, `area_in_version`, `within_scale` | Star/scale readings against `data/reference/star_versions.yaml` |
-| `month_first_date` | a slash date in a file whose same column holds a date that can only be month first (US `MM/DD/YYYY`): it could be either, so it is not read |
+| `month_first_date` | a slash date in a file holding a date that can only be month first (US `MM/DD/YYYY`): it could be either, so it is not read |
 | `duplicate_row` | the same record again: same key and content, or (sources without a key) the same record delivered in another file. The first copy is staged. Identical rows inside one file of a keyless source are kept: two GP contacts on one day are real. |
 | `conflicting_key`, `conflicting_record` | one key (or natural key) with different content: every copy is quarantined |
 | `unknown_reference` | an identifier absent from the staged rows of the source it refers to (skipped, and reported, when that source is not supplied) |

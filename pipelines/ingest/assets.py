@@ -145,12 +145,13 @@ def most_broken(con: duckdb.DuckDBPyConnection, source: str, top: int = 2) -> st
         value = "" if _hidden(source, column, rule) or first["value"] is None else f"{first['value']!r}, "
         parts.append(f"rule {rule} on {column} ({n:,} row{'s' if n != 1 else ''}; first at {first['file']} line {first['line']}: {value}"
                      f"expected {first['expected']})")
-        if rule == "type" and n_month_first:
+        if (rule == "type" and n_month_first or rule == "month_first_date") and column not in month_first:
             month_first.append(column)
     said = "most for " + "; then ".join(parts) if parts else "no rule named"
     if month_first:
         said += (f". The dates of {', '.join(month_first)} are written month first (US MM/DD/YYYY, e.g. 11/18/2023), so "
-                 "those with a day up to 12 were read day first, as wrong dates: export them as YYYY-MM-DD (or DD/MM/YYYY)")
+                 "none of that file's slash dates is read (those with a day up to 12 could be either): export them as "
+                 "YYYY-MM-DD (or DD/MM/YYYY)")
     return said
 
 

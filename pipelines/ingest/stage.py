@@ -431,24 +431,24 @@ SLASH_DATE = r"\d{1,2}/\d{1,2}/\d{4}( .*)?"
 
 
 def _month_first_dates(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:
-    """Rule ``month_first_date``: a file whose date column holds a value that can only be month first (03/15/2023)
-    writes that column month first, so its other slash dates (01/05/2023, read day first as 1 May) cannot be trusted
-    either: each is quarantined, never read as something else. Only a file with a rejected row can hold such a
-    value (the day-first parse fails on month 15), so a file with none costs one look at its flags."""
+    """Rule ``month_first_date``: a file with a date that can only be month first (03/15/2023) was exported with
+    month-first dates, so its other slash dates, in every date column (01/05/2023, read day first as 1 May), cannot be
+    trusted either: each is quarantined, never read as something else. Only a file with a rejected row can hold such
+    a value (the day-first parse fails on month 15), so a file with none costs one look at its flags."""
     dates = [c.name for c in spec.columns if c.sql_type == "DATE"]
     if not dates or not con.execute(f"SELECT bool_or(_bad) FROM {_pending(spec)}").fetchone()[0]:
         return
     rejected = f"(SELECT _row FROM {_pending(spec)} WHERE _bad)"
-    for column in dates:
-        raw = raw_value(column)
-        files = [f for (f,) in con.execute(
-            f"SELECT DISTINCT r._row // {_FILE_STRIDE} FROM _raw r SEMI JOIN {rejected} b USING (_row) "
-            f"WHERE regexp_full_match({raw}, '{MONTH_FIRST}')").fetchall()]
-        for f in files:
+    evidence = " OR ".join(f"regexp_full_match({raw_value(c)}, '{MONTH_FIRST}')" for c in dates)
+    files = [f for (f,) in con.execute(f"SELECT DISTINCT r._row // {_FILE_STRIDE} FROM _raw r "
+                                       f"SEMI JOIN {rejected} b USING (_row) WHERE {evidence}").fetchall()]
+    for f in files:
+        for column in dates:
+            raw = raw_value(column)
             _flag(con, f"SELECT c._row, {raw} AS v FROM {_CLEAN} c JOIN _raw r USING (_row) "
                        f"WHERE c._row // {_FILE_STRIDE} = {f} AND regexp_full_match({raw}, '{SLASH_DATE}')",
-                  column, "month_first_date", "a date this file writes day first: its other dates in this column are "
-                  "month first (US MM/DD/YYYY, e.g. 03/15/2023), so this one could be either; export YYYY-MM-DD", "c.v")
+                  column, "month_first_date", "a date this file writes day first: it writes other dates month first "
+                  "(US MM/DD/YYYY, e.g. 03/15/2023), so this one could be either; export YYYY-MM-DD", "c.v")
 
 
 def _reference_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> list[str]:

@@ -415,10 +415,13 @@ def test_us_dates_fail_their_source_saying_so(tmp_path):
     assert "  Step staging/hospital_spells failed: its blocking check quarantine_within_ceiling failed (below)" in out
     assert not any(line.startswith("staging/") for line in out), text  # Dagster's second line, unindented
     [check] = [line for line in out if line.startswith("  Check failed: ")]
-    assert check.startswith("  Check failed: hospital_spells: 1 of 4 rows (25.0%) quarantined, above the ceiling of 5.0% "
-                            "(ingest.max_quarantined_share); most for rule type on discharged_on (1 row; first at "
-                            "hospital_spells.csv line 3: '02/20/2023', expected a date, YYYY-MM-DD or DD/MM/YYYY"), check
-    assert "written month first (US MM/DD/YYYY" in check and "export them as YYYY-MM-DD" in check, check
+    # 02/20/2023 cannot be day first, so none of the file's slash dates is read, in either date column
+    assert check.startswith("  Check failed: hospital_spells: 4 of 4 rows (100.0%) quarantined, above the ceiling of 5.0% "
+                            "(ingest.max_quarantined_share); most for rule month_first_date on admitted_on (3 rows; first "
+                            "at hospital_spells.csv line 2: "), check
+    assert "then rule type on discharged_on (1 row; first at hospital_spells.csv line 3: '02/20/2023'" in check, check
+    assert ("The dates of admitted_on, discharged_on are written month first (US MM/DD/YYYY" in check
+            and "none of that file's slash dates is read" in check and "export them as YYYY-MM-DD" in check), check
 
 
 def test_a_quarantined_identifier_or_birth_date_is_not_repeated(tmp_path):

@@ -161,8 +161,8 @@ def test_a_date_of_death_is_staged_checked_against_birth_and_never_in_the_future
 
 def test_a_file_writing_dates_month_first_has_none_of_its_slash_dates_read(inputs, warehouse):
     """Before: 03/15/2023 was rejected (no month 15) but 01/05/2023 beside it was staged as 1 May, when the file
-    meant 5 January. Now every slash date of that column in that file is quarantined (month_first_date); the ISO
-    dates in it and another file's UK dates are read."""
+    meant 5 January. Now every slash date in that file is quarantined (month_first_date); the ISO dates in it and
+    another file's UK dates are read."""
     append_rows(inputs / "service_contacts.csv", "P001,gp,03/15/2023", "P001,ae,01/05/2023", "P002,gp,12/31/2023",
                 "P002,gp,2023-06-01")
     (inputs / "service_contacts_2.csv").write_text("person_id,service,contact_on\nP002,ae,01/05/2023\n")
