@@ -459,6 +459,8 @@ def _load_text(con: duckdb.DuckDBPyConnection, path: Path, table: str, size: int
     malformed = con.execute(f"SELECT count(*) FROM {table}_malformed").fetchall()[0][0]
     if malformed:
         notes.append(f"{malformed} malformed line(s) quarantined")
+    if not parsed + malformed:  # an export that wrote its header only: the run goes on, the source empty, said so
+        notes.append("a header and no rows: nothing was read from this file")
     if delimiter != ",":
         notes.append(f"delimiter {delimiter!r}")
     encoding = "utf-8" if scan.encoding == "utf-8-sig" else scan.encoding

@@ -174,3 +174,12 @@ def test_a_file_writing_dates_month_first_has_none_of_its_slash_dates_read(input
     staged = warehouse.execute("SELECT split_part(source_file, '/', -1), contact_on::VARCHAR FROM staging.service_contacts "
                                "WHERE contact_on > '2023-03-01' ORDER BY 1").fetchall()
     assert staged == [("service_contacts.csv", "2023-06-01"), ("service_contacts_2.csv", "2023-05-01")]
+
+
+def test_a_file_with_a_header_and_no_rows_is_noted(inputs, warehouse):
+    """Before: an export that wrote only its header gave a green run with the source empty and no word on it."""
+    (inputs / "programme_enrolments.csv").write_text("person_id,programme_id,started_on,ended_on\n")
+    report = ingest_all(warehouse, inputs)["programme_enrolments"]
+    assert (report.rows_read, report.rows_staged) == (0, 0)
+    assert report.notes == ["programme_enrolments.csv: a header and no rows: nothing was read from this file"]
+    assert ingest_all(warehouse, inputs)["persons"].notes == []
