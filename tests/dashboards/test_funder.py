@@ -121,6 +121,15 @@ def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_ev
     assert grants["G026"]["cost_per_active_member"] not in ("", "*")  # a cost gives no allocation back: still shown
 
 
+def _three_allocations() -> pd.DataFrame:
+    """Funder F's £600 pot split by index over _three_grants' G1 (index 0.1), G2 (0.2) and G3 (0.4)."""
+    return pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
+                         "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "allocation_rule": "index",
+                         "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
+                         "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
+                         "basis": "proportional"})
+
+
 def test_the_grant_table_withholds_the_index_of_the_grant_withheld_from_the_pot():
     """G1 has 3 active members: its index is *. F's pot (£600) less G3's £342.86 gives G1's and G2's allocations
     together, and G3's row gives Σ index (600 × 0.4 / 342.86 = 0.7): G2's index (0.2) would split them. So G2, the next
@@ -128,11 +137,7 @@ def test_the_grant_table_withholds_the_index_of_the_grant_withheld_from_the_pot(
     cost per active member stays: it gives no allocation back."""
     rule = DisclosureRule()
     grants = _three_grants()
-    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
-                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "allocation_rule": "index",
-                               "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
-                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
-                               "basis": "proportional"})
+    allocation = _three_allocations()
     withheld = withheld_grants(grants, allocation, rule)
     table = published_grants(grants, rule, withheld).set_index("grant_id")
     assert table["reciprocity_index"].tolist() == ["*", "*", 0.4] and table["index_coverage"].tolist() == ["*", "*", 1.0]
@@ -279,11 +284,7 @@ def test_the_funder_sentence_says_why_a_grants_share_of_the_pot_is_withheld():
 
     rule = DisclosureRule()
     grants = _three_grants()
-    allocation = pd.DataFrame({"funder": "F", "grant_id": ["G1", "G2", "G3"], "timebank_id": ["T1", "T2", "T2"],
-                               "amount": [1000.0, 2000.0, 3000.0], "reserved_pot": 600.0, "allocation_rule": "index",
-                               "alpha": 0.5, "reciprocity_index": [0.1, 0.2, 0.4],
-                               "allocation_share": [1 / 7, 2 / 7, 4 / 7], "allocation": [600 / 7, 1200 / 7, 2400 / 7],
-                               "basis": "proportional"})
+    allocation = _three_allocations()
     section = summary_section(grants, allocation, rule, withheld_grants(grants, allocation, rule))
     assert "G1 *; G2 *; G3 £343." in section.html
     assert ("* withheld: G1 has 1 to 7 active members; G2 is withheld with it, as the pot less the other grants "
