@@ -9,7 +9,6 @@ as separate steps they cost 22 more Dagster steps, each reopening the warehouse
 (docs/benchmarks.md). A failed blocking check fails the step, so nothing downstream runs.
 """
 
-import re
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +16,7 @@ import duckdb
 
 from pipelines.ingest.pseudonymise import MissingKeyError
 from pipelines.ingest.readers import SourceFileError
-from pipelines.ingest.stage import IngestReport, ingest_source
+from pipelines.ingest.stage import MONTH_FIRST, IngestReport, ingest_source
 from pipelines.resources import Settings, Warehouse
 from schemas.contract import contract
 from schemas.raw import RECORDED_AFTER, SOURCES
@@ -118,10 +117,6 @@ def quarantine_within_ceiling(con: duckdb.DuckDBPyConnection, source: str, ceili
     )
 
 
-#: A date written month first: a second number above 12 (``11/18/2023``), which no day-first date has.
-_MONTH_FIRST = re.compile(r"(0?[1-9]|1[0-2])/(1[3-9]|2\d|3[01])/\d{4}")
-
-
 def _hidden(source: str, column: str, rule: str) -> bool:
     """A value the summary must not repeat, as the data-quality page masks it (an identifier, a date of birth or death,
     a record's own id)."""
@@ -138,7 +133,7 @@ def most_broken(con: duckdb.DuckDBPyConnection, source: str, top: int = 2) -> st
     rows = con.execute(
         f"SELECT rule, \"column\", count(*) AS n, arg_min({{'file': regexp_extract(source_file, '[^/]+$'), "
         f"'line': source_line, 'value': value, 'expected': expected}}, source_line), "
-        f"count(*) FILTER (WHERE regexp_full_match(value, '{_MONTH_FIRST.pattern}')) "
+        f"count(*) FILTER (WHERE regexp_full_match(value, '{MONTH_FIRST}')) "
         f"FROM quarantine.{source} GROUP BY ALL ORDER BY n DESC, rule, \"column\" LIMIT {top}").fetchall()
     parts, month_first = [], []
     for rule, column, n, first, n_month_first in rows:

@@ -425,8 +425,8 @@ def _table_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, files: in
     con.execute("DROP TABLE IF EXISTS _groups")
 
 
-#: A slash date whose second field can only be a day (13-31): the file writes its dates month first (US MM/DD/YYYY).
-MONTH_FIRST = r"\d{1,2}/(1[3-9]|2\d|3[01])/\d{4}( .*)?"
+#: A slash date that can only be month first (US MM/DD/YYYY, ``11/18/2023``): a month, then a second number above 12.
+MONTH_FIRST = r"(0?[1-9]|1[0-2])/(1[3-9]|2\d|3[01])/\d{4}( .*)?"
 SLASH_DATE = r"\d{1,2}/\d{1,2}/\d{4}( .*)?"
 
 
