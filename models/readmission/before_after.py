@@ -316,9 +316,7 @@ def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
                 "max_abs_smd_after": np.nan, "warnings": str(err)}
 
     try:
-        matched = match(f, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper,
-                        ratio=s.ratio, replace=s.replace, exact=list(s.exact) or None, seed=s.seed,
-                        cluster="person", outcomes=[f"{label}:change" for label in counts])
+        matched = _matched(f, s, [f"{label}:change" for label in counts])
     except ComparisonError as err:
         return [not_estimated(label, err) for label in counts]
 
@@ -356,6 +354,13 @@ def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
     return rows
 
 
+def _matched(f: pd.DataFrame, s: ReadmissionSettings, outcomes: list[str]):
+    """Participants matched to comparison rows on ``before_after_covariates`` with the settings' method, clustered on
+    person (the estimate and its pre-trend check match alike)."""
+    return match(f, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper, ratio=s.ratio,
+                 replace=s.replace, exact=list(s.exact) or None, seed=s.seed, cluster="person", outcomes=outcomes)
+
+
 def _pretrend(f: pd.DataFrame, s: ReadmissionSettings, labels: list[str]) -> dict[str, dict]:
     """Per label, the pre-trend check's columns on the rows ``f`` whose data reach back a further ``before_days``:
     the matched DiD of ``<label>:pre_change`` (before rate minus the rate in the window before it), matched among
@@ -366,9 +371,7 @@ def _pretrend(f: pd.DataFrame, s: ReadmissionSettings, labels: list[str]) -> dic
         why = "not estimated: no participant's data reach back before the before window"
         return {label: {**missing, "pretrend_status": why} for label in labels}
     try:
-        matched = match(f, "treated", list(s.before_after_covariates), method=s.method, caliper=s.caliper,
-                        ratio=s.ratio, replace=s.replace, exact=list(s.exact) or None, seed=s.seed,
-                        cluster="person", outcomes=[f"{label}:pre_change" for label in labels])
+        matched = _matched(f, s, [f"{label}:pre_change" for label in labels])
     except ComparisonError as err:
         return {label: {**missing, "pretrend_status": f"not estimated: {err}"} for label in labels}
     out = {}
