@@ -94,7 +94,7 @@ def contract(source: str) -> SourceContract:
     table = getattr(model.Config, "metadata", None) or {}
     return SourceContract(
         name=source,
-        description=(model.__doc__ or "").strip().splitlines()[0],
+        description=" ".join((model.__doc__ or "").strip().split("\n\n")[0].split()),
         columns=tuple(columns),
         key=table.get("key"),
         natural_key=tuple(table.get("natural_key", ())),

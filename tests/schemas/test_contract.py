@@ -8,6 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
+from schemas.contract import contract
 from schemas.contract_doc import render
 from schemas.raw import SOURCES
 
@@ -17,6 +18,14 @@ FIXTURES = ROOT / "tests" / "fixtures" / "valid"
 
 def test_contract_doc_matches_the_schemas():
     assert (ROOT / "docs" / "data-contract.md").read_text() == render(), "regenerate: python -m schemas.contract_doc > docs/data-contract.md"
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_source_description_is_its_whole_first_paragraph(source):
+    """A docstring's first paragraph may wrap: the description is every line of it, not the first line."""
+    description = contract(source).description
+    first_paragraph = " ".join(SOURCES[source].__doc__.strip().split("\n\n")[0].split())
+    assert description == first_paragraph and description.endswith(".")
 
 
 def read_typed(source: str) -> pd.DataFrame:
