@@ -19,7 +19,7 @@ from dashboards import coverage, glossary, headlines, labels, verdicts
 from dashboards.activity_sections import activity_section
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, make_filter, variants
-from dashboards.marts import demo_run, read
+from dashboards.marts import demo_run
 from dashboards.page import Page, Section
 from dashboards.windows import NHS_MOJ, Windows, read_windows
 from dashboards.readmission_sections import (
@@ -28,6 +28,7 @@ from dashboards.readmission_sections import (
     quarter_section,
 )
 from dashboards.reoffending_sections import cohort_section, jdl_section
+from dashboards.subtraction import read_marts
 from dashboards.wellbeing_sections import change_table_section, distance_sections
 
 MARTS = ("timebank_activity", "readmission_rates", "readmission_effects", "readmission_funnel", "reoffending_rates",
@@ -110,7 +111,7 @@ def tiles_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule, filte
 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
-    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    m = read_marts(con, MARTS, rule)
     filters = page_filters(m)
     demo = demo_run(con)
     windows = read_windows(con)

@@ -23,8 +23,9 @@ from models.disclosure import SUPPRESSED, DisclosureRule
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
 from dashboards.labels import heading, plural
-from dashboards.marts import demo_run, read, unavailable
+from dashboards.marts import demo_run, unavailable
 from dashboards.page import PALETTE, Page, Section
+from dashboards.subtraction import read_marts
 from dashboards.windows import read_windows
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
@@ -260,7 +261,7 @@ def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Sec
 
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
-    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    m = read_marts(con, MARTS, rule)
     windows = read_windows(con)
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
                               published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)

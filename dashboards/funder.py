@@ -22,8 +22,9 @@ import plotly.graph_objects as go
 from dashboards import charts, coverage
 from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
 from dashboards.labels import heading, money, pct, plural
-from dashboards.marts import demo_run, read, unavailable
+from dashboards.marts import demo_run, unavailable
 from dashboards.page import PALETTE, Page, Section
+from dashboards.subtraction import read_marts
 from models.reciprocity.settings import INDEX_COMPONENTS
 
 MARTS = ("grant_metrics", "timebank_activity", "reciprocity_allocation", "reciprocity_allocation_sensitivity", *coverage.MARTS)
@@ -397,7 +398,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
-    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    m = read_marts(con, MARTS, rule)
     withheld = withheld_grants(m["grant_metrics"], m["reciprocity_allocation"], rule)
     sections = [*coverage.sections(m, "reciprocity"),
                 summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld),

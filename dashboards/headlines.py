@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from dashboards import subtraction
 from dashboards.filters import ALL, Item
 from dashboards.labels import plural
 from dashboards.tiles import judge, pct, summary, tile
@@ -185,6 +186,8 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         n_text = _n_text(rule, n, "matched participant discharges")
         if rule.hides_shares(n, e["participant_rate"], e["comparison_rate"]):
             return _hidden(rule, n_text)
+        if subtraction.withheld(e):
+            return Headline(SUPPRESSED, f"not published: {subtraction.reason(rule)}", n_text)
         return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
                         judge(e["rd_ci_low"], e["rd_ci_high"], 0.0, True), f"matched comparison {pct(e['comparison_rate'])}",
@@ -216,7 +219,7 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         if not e.empty:
             e = e.iloc[0]
             n = int(e["n_matched"])
-            if not rule.hides_shares(n, e["participant_value"], e["comparison_value"]):
+            if not rule.hides_shares(n, e["participant_value"], e["comparison_value"]) and not subtraction.withheld(e):
                 return Headline(pct(e["participant_value"]), f"difference {100 * e['estimate']:+.1f} points "
                                 f"(95% CI {100 * e['ci_low']:+.1f} to {100 * e['ci_high']:+.1f})",
                                 f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, True),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts
+from dashboards import charts, subtraction
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
@@ -117,7 +117,7 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         e = pd.DataFrame() if effects is None else effects[(effects["programme"] == programme) & effects["estimable"].fillna(False)
                                                          & (effects["measure"] == "binary_rate")]
         if not e.empty and not rule.hides_shares(e["n_matched"].iloc[0], e["participant_value"].iloc[0],
-                                                 e["comparison_value"].iloc[0]):
+                                                 e["comparison_value"].iloc[0]) and not subtraction.withheld(e.iloc[0]):
             r = e.iloc[0]
             comp, part = int(100 * r["comparison_value"] + 0.5), int(100 * r["participant_value"] + 0.5)
             low, high, est = (100 * r[c] for c in ("ci_low", "ci_high", "estimate"))

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards import charts, labels
+from dashboards import charts, labels, subtraction
 from dashboards.headlines import illustrative, outcomes_valued, wellbeing_headline_row
 from dashboards.labels import pct, plural
 from dashboards.marts import column
@@ -89,7 +89,8 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
     ``not_estimable`` gives), not published (a matched group of 1-7, or a ``share`` of it resting on 1-7 people
     with the outcome or without it), or the figures ``published`` gives.
 
-    ``key``: (family, programme, outcome[, subgroup]) of the effect in ``marts.effect_register``; ``share``:
+    A row withheld so that a whole less its parts gives no one away (:mod:`dashboards.subtraction`) is not published
+    either. ``key``: (family, programme, outcome[, subgroup]) of the effect in ``marts.effect_register``; ``share``:
     (the mart's columns of the participants' and the comparison's rates, what having the outcome is in words), for a
     binary outcome."""
     if rows is None or rows.empty:
@@ -105,6 +106,9 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
         return {**_withheld(outcome, source, rule), **base}
     if share is not None and rule.hides_shares(e["n_matched"], *(e[c] for c in share[0])):
         return {**_withheld_cells(outcome, source, rule, e["n_matched"], share[1]), **base}
+    if subtraction.withheld(e):
+        return {**_row(outcome, source, n_matched=rule.count(e["n_matched"]), verdict="not published", rag="none",
+                       sentence=f"{outcome}: not published: {subtraction.reason(rule)}."), **base}
     return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **published(e), **base)
 
 
