@@ -110,7 +110,7 @@ class Settings(dg.ConfigurableResource):
         failed every step with a traceback, a mistyped input folder gave a green run of empty tables, and a misnamed file
         a green run without its source. A run that
         ingests nothing (a selection without a ``staging`` asset, or the quarterly location) needs no input folder:
-        raw extracts are often deleted once ingested.
+        raw extracts are often deleted once ingested. A demo run that ingests with the public key says so here, once.
         """
         if context.run is None:  # a sensor's tick, not a run: the input-folder sensor skips a missing folder
             return
@@ -121,16 +121,22 @@ class Settings(dg.ConfigurableResource):
             found += input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir)
         if found:
             raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
+        if ingests and self.uses_demo_key():
+            # once per run, before its first step (the executor is in-process: resources start once per run); it was
+            # logged by every ingest step, 11 times in a run
+            context.log.warning(DEMO_WARNING)
 
     def config(self) -> OutcomesConfig:
         return load_config(self.config_path or None)
 
-    def pseudonym_key(self, log: dg.DagsterLogManager | None = None) -> bytes:
+    def uses_demo_key(self) -> bool:
+        """Demo mode without a key of its own: identifiers get the fixed, public demo key."""
+        return self.demo and not os.environ.get("OUTCOMES_PSEUDONYM_KEY")
+
+    def pseudonym_key(self) -> bytes:
         """The key from OUTCOMES_PSEUDONYM_KEY (at least MIN_KEY_LENGTH characters outside demo mode)."""
         key = resolve_key(self.demo)
         if not self.demo and len(key) < MIN_KEY_LENGTH:
             raise MissingKeyError(f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least "
                                   f"{MIN_KEY_LENGTH} random characters")
-        if self.demo and not os.environ.get("OUTCOMES_PSEUDONYM_KEY") and log is not None:
-            log.warning(DEMO_WARNING)
         return key

@@ -7,6 +7,7 @@ folder (35 rows) with a throwaway warehouse, output folder and DAGSTER_HOME.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -512,6 +513,28 @@ def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
     message = refused_in_ui(ui_run(tmp_path, config_path=str(cfg)), tmp_path)
     assert "`ingest.max_quarantined_shar` is not a known setting: did you mean `max_quarantined_share`?" in message
     assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
+
+
+def test_a_ui_demo_run_warns_of_the_public_key_once_before_its_first_step(tmp_path):
+    """Before, every ingest step logged the DEMO MODE warning: 11 times on the run's page and in `make ui`'s terminal."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    config = {"input_dir": str(FIXTURES / "valid"), "output_dir": str(tmp_path / "site"), "config_path": "", "demo": True}
+    job = defs.resolve_implicit_global_asset_job_def()
+    ingest = [k for k in job.asset_layer.asset_graph.get_all_asset_keys() if k.path[0] == "staging"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            run_config={"resources": {"settings": {"config": config},
+                                      "warehouse": {"config": {"path": str(tmp_path / "w.duckdb")}}}},
+            instance=instance, asset_selection=ingest, raise_on_error=False)
+        logs = instance.all_logs(result.run_id)
+    assert result.success and len(ingest) == 11
+    said = [i for i, e in enumerate(logs) if "DEMO MODE" in (e.user_message or "")]
+    assert len(said) == 1 and logs[said[0]].level == logging.WARNING
+    first_step = next(i for i, e in enumerate(logs) if e.is_dagster_event and e.dagster_event_type == "STEP_START")
+    assert said[0] < first_step
 
 
 # ------------------------------------------------------------------ a file's header, before the run
