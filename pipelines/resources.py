@@ -1,7 +1,8 @@
 """Dagster resources: where the warehouse, inputs, outputs and settings are.
 
-Defaults come from the ``OUTCOMES_*`` environment variables, and every field can be set
-again in the UI's launchpad, so an evaluator reruns on their own extract without code.
+Defaults come from the ``OUTCOMES_*`` environment variables, read when the code location loads
+(``make ui`` or a reload), so the launchpad's default config shows the paths in use; every field
+can be set again there, so an evaluator reruns on their own extract without code.
 The pseudonym key is deliberately not a field: it is read from the environment at use
 and never appears in run config or logs.
 """
@@ -71,7 +72,8 @@ def read_warehouse(path: str | Path, wait_seconds: float = 10.0) -> Iterator[duc
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file. One writer at a time: see docs/storage.md."""
 
-    path: str = Field(default_factory=lambda: _env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")))
+    path: str = Field(_env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")),
+                      description="The DuckDB warehouse file: OUTCOMES_WAREHOUSE, else data/warehouse.duckdb.")
     # A reader holds the file for the length of its query; a step waits that long rather than fail.
     wait_seconds: float = 60.0
 
@@ -94,10 +96,14 @@ class Warehouse(dg.ConfigurableResource):
 class Settings(dg.ConfigurableResource):
     """Input folder, output folder, analysis config file and demo mode."""
 
-    input_dir: str = Field(default_factory=lambda: _env("OUTCOMES_INPUT_DIR", str(REPO / "data" / "sample")))
-    output_dir: str = Field(default_factory=lambda: _env("OUTCOMES_OUTPUT_DIR", str(REPO / "build" / "site")))
-    config_path: str = Field(default_factory=lambda: _env("OUTCOMES_CONFIG", ""))
-    demo: bool = Field(default_factory=lambda: _env("OUTCOMES_DEMO", "0").lower() in ("1", "true", "yes"))
+    input_dir: str = Field(_env("OUTCOMES_INPUT_DIR", str(REPO / "data" / "sample")),
+                           description="Folder of the extract's files: OUTCOMES_INPUT_DIR, else data/sample (synthetic).")
+    output_dir: str = Field(_env("OUTCOMES_OUTPUT_DIR", str(REPO / "build" / "site")),
+                            description="Where the pages and CSVs go: OUTCOMES_OUTPUT_DIR, else build/site.")
+    config_path: str = Field(_env("OUTCOMES_CONFIG", ""),
+                             description="Analysis settings (YAML): OUTCOMES_CONFIG; empty: the documented defaults.")
+    demo: bool = Field(_env("OUTCOMES_DEMO", "0").lower() in ("1", "true", "yes"),
+                       description="OUTCOMES_DEMO=1: the synthetic demo, with a fixed, public pseudonym key.")
     reads_inputs: bool = Field(True, description="False for a code location none of whose assets reads the input "
                                                  "folder (the quarterly partitions read the warehouse only).")
 
