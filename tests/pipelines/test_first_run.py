@@ -59,6 +59,16 @@ def test_misspelt_key_gets_the_likely_key(tmp_path):
         f"settings file {cfg}, line 2: `reoffending.follow_up_dayz` is not a known setting: did you mean `follow_up_days`?"]
 
 
+def test_mistakes_in_the_settings_are_listed_in_the_files_order(tmp_path):
+    """Before: in the order of the sections in the code (line 4, line 1)."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmision:\n  window_max_days: 20\ningest:\n  max_quarantine_share: 0.1\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 1: `readmision` is not a known setting: did you mean `readmission`?",
+        f"settings file {cfg}, line 4: `ingest.max_quarantine_share` is not a known setting: did you mean "
+        "`max_quarantined_share`?"]
+
+
 def test_unknown_section_and_far_key(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmision:\n  x: 1\ningest:\n  zzzz: 1\n")
@@ -94,7 +104,7 @@ def test_wrong_type_bad_yaml_and_encoding_name_the_line(tmp_path):
 @pytest.mark.parametrize("refused, says, mended", [
     # landmark without landmark_day: time zero defaulted to day 14, after the window, and the run published
     # '0 were readmitted ... likely between +nan and +nan points' with exit code 0
-    ("  design: landmark\n", "`readmission`: value error, design landmark: its default day, enrolment_days_after_discharge "
+    ("  design: landmark\n", "`readmission`: design landmark: its default day, enrolment_days_after_discharge "
      "(14), falls after window_max_days (7); set landmark_day inside the readmission window", "  landmark_day: 5\n"),
     # risk_set (the default): starts to day 14 were trials on days 8-14 with no day of the window left to count a
     # readmission on, pulling the estimate towards 0 and adding people to n
@@ -125,6 +135,35 @@ def test_a_misspelt_mapping_preset_is_named_at_its_line(tmp_path):
     assert preflight.config_problems(str(cfg)) == []
 
 
+def test_a_preset_under_the_wrong_source_says_where_it_belongs(tmp_path):
+    """Before: "line 3: `mappings`: value error, mappings.service_contacts[0]: preset hes_apc_episodes produces
+    hospital_spells, not service_contacts", with no word on where it goes."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  service_contacts:\n    - use: hes_apc_episodes\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 3: `mappings.service_contacts[0].use`: preset hes_apc_episodes produces "
+        "hospital_spells, not service_contacts: put it under mappings.hospital_spells (it reads HES Admitted Patient "
+        "Care episodes (HES APC field names) built into provider spells)"]
+
+
+@pytest.mark.parametrize("written, meant", [("hospital_spell", "hospital_spells"), ("service_contact", "service_contacts")])
+def test_a_misspelt_source_under_mappings_gets_the_likely_source(tmp_path, written, meant):
+    """Before: "`mappings`: value error, mappings.hospital_spell: unknown source; one of persons, ..."."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text(f"ingest:\n  as_of: 2025-03-31\nmappings:\n  {written}:\n    - use: hes_apc_episodes\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 4: `mappings.{written}`: not a source; did you mean {meant}? "
+                              "the sources: persons, timebank_members, "), problem
+
+
+def test_a_misspelt_key_of_a_mapping_entry_gets_the_likely_key(tmp_path):
+    """Before: "`mappings.hospital_spells.0.file` is not a known setting", with no suggestion."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episodes\n      file: 'hes*'\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 4: `mappings.hospital_spells[0].file` is not a known setting: did you mean `files`?"]
+
+
 def test_a_rule_over_a_section_names_its_entry_and_no_dump(tmp_path):
     """Before: a rule of the mappings section was at line 1 (the section) and ended with the whole section's values,
     "(got {'timebank_exchanges': [{'use': ..., 'parameters': {...}}]})"; the readmission windows' rule likewise."""
@@ -132,8 +171,9 @@ def test_a_rule_over_a_section_names_its_entry_and_no_dump(tmp_path):
     cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episodes\n  timebank_exchanges:\n"
                    "    - use: timeoverflow_transfers\n      parameters: {timebank: TB01}\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert problem.startswith(f"settings file {cfg}, line 5: `mappings`: value error, "), problem
-    assert "mappings.timebank_exchanges[0].parameters: missing organisation, timebank_id and unknown timebank" in problem
+    assert problem.startswith(f"settings file {cfg}, line 5: `mappings.timebank_exchanges[0].parameters`: missing "
+                              "organisation, timebank_id and unknown timebank (did you mean timebank_id?) (the mapping "
+                              "declares timebank_id: "), problem
     assert "(got" not in problem
     cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n")
     [problem] = preflight.config_problems(str(cfg))
@@ -144,10 +184,10 @@ def test_matching_covariates_empty_or_twice_are_refused(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  matching_covariates: []\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert "`readmission.matching_covariates`: value error, name at least one covariate to match on" in problem
+    assert "`readmission.matching_covariates`: name at least one covariate to match on" in problem
     cfg.write_text("readmission:\n  matching_covariates: [age, sex, age]\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert "`readmission.matching_covariates`: value error, covariates list a column twice" in problem
+    assert "`readmission.matching_covariates`: covariates list a column twice" in problem
 
 
 def test_a_covariate_no_comparison_can_read_is_named_before_the_run(tmp_path):
