@@ -212,6 +212,10 @@ def impact_map_problems(config: OutcomesConfig, demo: bool) -> list[str]:
     return found
 
 
+#: How to make a key, as README.md says it: 43 random characters.
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
 def key_problems(demo: bool) -> list[str]:
     """The pseudonym key must be set and long enough, outside demo mode."""
     if demo:
@@ -219,10 +223,11 @@ def key_problems(demo: bool) -> list[str]:
     key = os.environ.get("OUTCOMES_PSEUDONYM_KEY", "")
     if not key:
         return ["OUTCOMES_PSEUDONYM_KEY is not set: set it to a secret of at least "
-                f"{MIN_KEY_LENGTH} random characters (or OUTCOMES_DEMO=1 for the synthetic demo only)"]
+                f"{MIN_KEY_LENGTH} random characters, made by {MAKE_A_KEY} (or OUTCOMES_DEMO=1 for the synthetic "
+                "demo only)"]
     if len(key) < MIN_KEY_LENGTH:
         return [f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least {MIN_KEY_LENGTH} "
-                "random characters"]
+                f"random characters, made by {MAKE_A_KEY}"]
     return []
 
 

@@ -234,10 +234,23 @@ def test_key_rules(monkeypatch):
     assert preflight.key_problems(demo=True) == []
     monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "x")
     assert preflight.key_problems(demo=False) == [
-        "OUTCOMES_PSEUDONYM_KEY is 1 characters long: it must be at least 32 random characters"]
+        "OUTCOMES_PSEUDONYM_KEY is 1 characters long: it must be at least 32 random characters, made by python3 -c "
+        "'import secrets; print(secrets.token_urlsafe(32))'"]
     with pytest.raises(MissingKeyError, match="at least 32"):  # a run started from the UI is refused too
         Settings(demo=False).pseudonym_key()
     monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "y" * 32)
+    assert preflight.key_problems(demo=False) == []
+
+
+def test_the_readmes_key_is_long_enough(monkeypatch):
+    """Before, README.md's `OUTCOMES_PSEUDONYM_KEY='a long random secret'`, copied as written, was refused (20
+    characters): the README's line now makes a key, as the refusal says to."""
+    readme = (REPO / "README.md").read_text()
+    [line] = [ln for ln in readme.splitlines() if ln.startswith("export OUTCOMES_PSEUDONYM_KEY=")]
+    assert preflight.MAKE_A_KEY in line
+    key = subprocess.run(["sh", "-c", preflight.MAKE_A_KEY.replace("python3", sys.executable, 1)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", key)
     assert preflight.key_problems(demo=False) == []
 
 
