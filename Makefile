@@ -18,8 +18,8 @@ setup: $(BIN)/.installed
 	@mkdir -p $(DAGSTER_HOME) && { test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n' > $(DAGSTER_HOME)/dagster.yaml; }
 
 $(SAMPLE)/.generated: | $(BIN)/.installed
-	$(BIN)/python -m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out $(SAMPLE)
-	touch $@
+	@$(BIN)/python -m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out $(SAMPLE)
+	@touch $@
 
 # A refused start (pipelines.run exits 2: a mistake in the settings, key, folders or files, told in one message)
 # ends with that message only. make adds "make: *** [Makefile:NN: run] Error 2" after any failing recipe, which

@@ -62,3 +62,13 @@ def test_a_failed_run_still_gets_makes_error_line(project):
     proc = make(project, "run")
     assert proc.returncode == 2
     assert "Error 1" in proc.stderr
+
+
+def test_the_demo_does_not_echo_its_commands(project):
+    """Before, a first `make demo` echoed `bin/python -m data.generate --persons 5000 ...` and `touch data/sample/...`
+    among its own lines: make's commands, not the demo's output."""
+    python_shim(project, 'mkdir -p data/sample; echo "$@"')  # what the project's python was asked to do
+    proc = make(project, "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["-m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out data/sample",
+                                        "-m pipelines.run"]
