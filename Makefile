@@ -21,23 +21,16 @@ $(SAMPLE)/.generated: | $(BIN)/.installed
 	@$(BIN)/python -m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out $(SAMPLE)
 	@touch $@
 
-# A refused start (pipelines.run exits 2: a mistake in the settings, key, folders or files, told in one message)
-# ends with that message only. make adds "make: *** [Makefile:NN: run] Error 2" after any failing recipe, which
-# reads as a crash; so the recipe ends make itself with SIGPIPE, the one signal make and the shell both end on
-# without a word. The exit status is then 141 (128 + SIGPIPE): non-zero, for CI. A run that failed (exit 1)
-# keeps make's line.
-REFUSED_ENDS_QUIETLY = || { status=$$?; [ $$status -ne 2 ] || kill -PIPE $$PPID; exit $$status; }
-
 # The demo: the embedded sample, a fixed pseudonym key (announced loudly), every asset.
 demo: setup $(SAMPLE)/.generated
 	@OUTCOMES_DEMO=1 OUTCOMES_INPUT_DIR=$(CURDIR)/$(SAMPLE) \
 	OUTCOMES_WAREHOUSE=$${OUTCOMES_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb} \
 	OUTCOMES_OUTPUT_DIR=$${OUTCOMES_OUTPUT_DIR:-$(CURDIR)/build/site} \
-	$(BIN)/python -m pipelines.run $(REFUSED_ENDS_QUIETLY)
+	$(BIN)/python -m pipelines.run
 
 # An evaluator's own extract and settings, from the OUTCOMES_* environment variables.
 run: setup
-	@$(BIN)/python -m pipelines.run $(REFUSED_ENDS_QUIETLY)
+	@$(BIN)/python -m pipelines.run
 
 # Debian's chromium for the browser tests (never a Playwright browser download).
 browser:
