@@ -78,6 +78,16 @@ def test_unknown_section_and_far_key(tmp_path):
         prefix + "4: `ingest.zzzz` is not a known setting"]
 
 
+def test_a_misspelt_primary_outcome_is_named_before_the_run(tmp_path):
+    """Before: accepted, and no row of the run was primary (every verdict read as exploratory), silently."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("effects:\n  primary_outcome:\n    '*': reoffending:binary_rates\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 2: `effects.primary_outcome`")
+    assert ("reoffending has no outcome 'binary_rates'; did you mean binary_rate? Its outcomes: binary_rate, frequency, "
+            "days_to_first_reoffence, time_to_first_reoffence") in problem
+
+
 def test_negative_window_names_the_field(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  window_max_days: -3\n")
