@@ -252,8 +252,8 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "social value, never instead."),
         Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
                         "the lowest cost per active member is "
-                        f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with fewer than "
-                        f"{rule.suppress_max + 1} active members are withheld.")
+                        f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with 1 to "
+                        f"{rule.suppress_max} active members are withheld.")
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
                 figure=figure if cheapest is not None else charts.no_data(title)),
     ]

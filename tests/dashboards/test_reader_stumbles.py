@@ -92,3 +92,26 @@ def test_the_common_support_note_names_its_columns_as_the_table_heads_them():
     note = words(diagnostics_sections.support_section(overlap, RULE).note)
     assert f"{heading('caliper_width')} and {heading('pooled_sd_logit')} are on the logit scale" in note
     assert "Pooled Sd Logit" not in note and "caliper_width" not in note
+
+
+def test_withheld_quarters_and_grants_are_said_to_have_1_to_7_not_fewer_than_8():
+    """The activity summary read "withheld (fewer than 8 trading accounts, ...)" and the funder's cost chart "Grants
+    with fewer than 8 active members are withheld", where the tiles and every other sentence say "1 to 7" (a quarter
+    with no trading account is not withheld)."""
+    from dashboards.activity_sections import activity_section
+    from dashboards.filters import ALL, Filter
+    from dashboards.funder import grant_sections, withheld_grants
+    from tests.dashboards.test_funder import _three_grants
+
+    trading = {"TB01": [30, 45, 45, 50], "TB02": [9, 11, 15, 17], "TB03": [7, 15, 10, 10]}
+    ta = pd.DataFrame([{"timebank_id": bank, "period_type": "quarter", "period_label": f"2022-Q{i + 1}",
+                        "period_start": pd.Timestamp(2022, 3 * i + 1, 1), "members": 40, "active_members": 40,
+                        "trading_members": t, "exchanges": 2 * t, "hours_exchanged": 2.0 * t, "reciprocity_index": 0.5}
+                       for bank in trading for i, t in enumerate(trading[bank])])
+    filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"),))]
+    activity = activity_section(ta, RULE, filters)
+    assert "withheld (1 to 7 trading accounts, or to protect one that has)." in activity.summary
+    grants = _three_grants().assign(data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"))
+    cost = grant_sections(grants, RULE, withheld_grants(grants, None, RULE))[1]
+    assert cost.summary.endswith("Grants with 1 to 7 active members are withheld.")
+    assert "fewer than" not in activity.summary + cost.summary
