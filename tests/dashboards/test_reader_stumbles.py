@@ -115,3 +115,23 @@ def test_withheld_quarters_and_grants_are_said_to_have_1_to_7_not_fewer_than_8()
     cost = grant_sections(grants, RULE, withheld_grants(grants, None, RULE))[1]
     assert cost.summary.endswith("Grants with 1 to 7 active members are withheld.")
     assert "fewer than" not in activity.summary + cost.summary
+
+
+def test_the_pre_trend_check_says_what_the_model_said_not_a_verdict_of_its_own():
+    """The page judged the check again from the interval beside the model's own caution (``warnings``), two sources
+    for one verdict. Here the model cautioned on GP, whose rounded interval the page would have passed, and not on
+    emergency admissions, whose interval the page would have failed: the page now says what the model said."""
+    from dashboards.evaluator import PRETREND_CAUTION, pretrend_section
+    from models.readmission.before_after import PRETREND_WARNING
+
+    caution = PRETREND_WARNING.format(years="year", did=0.4, lo=0.0001, hi=0.8)
+    assert caution.startswith(PRETREND_CAUTION)
+    rows = {"washout_days": 90, "pretrend_n_matched": 120, "pretrend_p_value": 0.05, "pretrend_status": "estimated"}
+    admissions = pd.DataFrame([{"outcome": "emergency_admissions", **rows, "pretrend_did": 0.2, "pretrend_ci_low": 0.1,
+                                "pretrend_ci_high": 0.3, "warnings": "the engine's note"}])
+    services = pd.DataFrame([{"service": "gp", **rows, "pretrend_did": 0.4, "pretrend_ci_low": 0.0001,
+                              "pretrend_ci_high": 0.8, "warnings": f"the engine's note | {caution}"}])
+    section = pretrend_section({"readmission_before_after": admissions, "service_use_change": services}, RULE)
+    assert section.table.set_index("result")["check"].to_dict() == {"emergency admissions": "passed",
+                                                                   "contacts: GP": "failed"}
+    assert section.summary.startswith("2 before/after results checked, 1 failed.")
