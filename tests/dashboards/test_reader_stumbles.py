@@ -135,3 +135,30 @@ def test_the_pre_trend_check_says_what_the_model_said_not_a_verdict_of_its_own()
     assert section.table.set_index("result")["check"].to_dict() == {"emergency admissions": "passed",
                                                                    "contacts: GP": "failed"}
     assert section.summary.startswith("2 before/after results checked, 1 failed.")
+
+
+def test_the_balance_and_overlap_tables_say_once_what_every_row_shares_and_fit_a_desktop():
+    """The covariate balance (14 columns) and overlap tables scrolled sideways at 1440 px: ``method`` was "match" on
+    every row and ``source`` repeated the covariate's own label ("sex: male", source sex). The method is said once above
+    the table, the source left to the CSV, which keeps every column."""
+    balance = diagnostics_sections.balance_section(_balance(), RULE)
+    assert "method" not in balance.shown_columns and "source" not in balance.shown_columns
+    assert set(balance.table.columns) - set(balance.shown_columns) == {"method", "source"}
+    assert "Every comparison used propensity-score matching (method match)." in balance.summary
+    assert "(source)" in balance.note
+    mixed = diagnostics_sections.balance_section(_balance().assign(method=["match", "match", "ipw", "ipw"]), RULE)
+    assert "method" in mixed.shown_columns and "Every comparison used" not in mixed.summary
+
+
+def test_a_diagnostics_chart_has_one_control_the_select_above_it():
+    """The balance and overlap charts had two drop-downs, plotly's inside the chart and the select above it, for one
+    chart. plotly's is no longer drawn; its buttons are what the select runs, and the summary names the select."""
+    from dashboards.page import _picker
+
+    section = diagnostics_sections.balance_section(_balance().assign(result="readmission: any").pipe(
+        lambda b: pd.concat([b, b.assign(result="readmission: timebank")], ignore_index=True)), RULE)
+    (menu,) = section.figure.layout.updatemenus
+    assert menu.visible is False and [b.label for b in menu.buttons] == ["readmission: any", "readmission: timebank"]
+    assert "<label for='pick-balance'>Result shown in the chart</label>" in _picker(section.figure, "balance")
+    assert section.summary.endswith("Choose the result the chart shows in 'Result shown in the chart', above it.")
+    assert "drop-down" not in section.summary
