@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -162,3 +163,52 @@ def test_a_diagnostics_chart_has_one_control_the_select_above_it():
     assert "<label for='pick-balance'>Result shown in the chart</label>" in _picker(section.figure, "balance")
     assert section.summary.endswith("Choose the result the chart shows in 'Result shown in the chart', above it.")
     assert "drop-down" not in section.summary
+
+
+def test_every_ingest_rule_has_words_short_enough_for_a_label():
+    """Every rule docs/data-contract.md lists (schemas/contract_doc.py: "Rules, in the order they are checked") is said in
+    words on the data-quality page; a mapping's own rule reads with spaces."""
+    from dashboards.glossary import RULES, rule_words
+    from schemas import contract_doc
+
+    listed = Path(contract_doc.__file__).read_text(encoding="utf-8").split("Rules, in the order they are checked:")[1].split("\n\n")[1]
+    rules = {name for line in listed.splitlines()[2:] for name in re.findall(r"`(\w+)`", line.split("|")[1].split(
+        " and a mapping's own")[0])}
+    assert {"month_first_date", "conflicting_key", "field_count"} <= rules
+    assert rules <= set(RULES), rules - set(RULES)
+    assert all(len(w) <= 40 for w in RULES.values())  # longer, a repeated cell becomes a numbered note
+    assert rule_words("inactive_or_deleted_member") == "inactive or deleted member"
+
+
+def test_the_rules_chart_and_tables_say_each_rule_in_words_and_keep_its_code():
+    """The rules chart read "Service Contacts: type" beside "persons: type", file-style names; the tables had only the
+    code. The chart says the source and the rule in words, one bar per column, with the codes on hover; the tables keep
+    the code and add its meaning."""
+    import duckdb
+
+    from dashboards import data_quality
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA quarantine")
+    for source in data_quality.SOURCES:
+        con.execute(f"CREATE TABLE quarantine.{source} (source VARCHAR, rule VARCHAR, \"column\" VARCHAR, "
+                    "source_file VARCHAR, source_line BIGINT, expected VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO quarantine.persons SELECT 'persons', 'month_first_date', 'birth_date', '/in/persons.csv', "
+                "i, 'a day-first date', '03/04/1970' FROM range(2, 14) t(i)")
+    con.execute("INSERT INTO quarantine.timebank_exchanges SELECT 'timebank_exchanges', 'type', c, '/in/x.csv', i, "
+                "'a number', 'x' FROM range(2, 12) t(i), (VALUES ('hours'), ('exchanged_on')) v(c)")
+    broken = data_quality.rules_broken(con)
+    assert broken.set_index(["rule", "column"])["meaning"].to_dict() == {
+        ("month_first_date", "birth_date"): "date that may be month first (US style)",
+        ("type", "exchanged_on"): "value of the wrong type", ("type", "hours"): "value of the wrong type"}
+    assert data_quality.examples(con, RULE)["meaning"].iloc[0] == "date that may be month first (US style)"
+    section = data_quality.rules_section(broken, RULE)
+    (bars,) = section.figure.data
+    assert [y.replace("<br>", " ") for y in bars.y] == ["people: date that may be month first (US style) (birth date)",
+                                                        "time-bank exchanges: value of the wrong type (hours)",
+                                                        "time-bank exchanges: value of the wrong type (exchanged on)"]
+    assert [c[0] for c in bars.customdata] == ["persons.birth_date, rule month_first_date",
+                                               "timebank_exchanges.hours, rule type", "timebank_exchanges.exchanged_on, rule type"]
+    assert section.summary.startswith("The rule broken most often was 'date that may be month first (US style)' (rule "
+                                      "month_first_date), in people (birth date).")
+    assert {"rule", "meaning"} <= set(section.table.columns) and "rule" in section.code_columns
