@@ -167,9 +167,11 @@ TITLE_SCRIPT = """
       var ax = full[k], own = textOf((layout[k] || {}).title);
       if (!own || !ax.title || !ax._length) return;
       if (k.charAt(0) === 'y'){  // a y-axis title, turned on its side, within the height of its axis
-        if (gd.dataset['fit' + k] === gd.clientWidth + '|' + own) return;
+        // fitted again when the axis is shorter or longer (a title wrapped above it, after it was fitted, took its room)
+        var at = gd.clientWidth + '|' + Math.round(ax._length) + '|';
+        if (gd.dataset['fit' + k] === at + own) return;
         var stacked = wrap(own, ax.title.font, ax._length - 4).join('<br>');
-        gd.dataset['fit' + k] = gd.clientWidth + '|' + stacked;
+        gd.dataset['fit' + k] = at + stacked;
         if (stacked !== own) update[k + '.title.text'] = stacked;
         return;
       }
