@@ -68,11 +68,13 @@ TILES = (
     ("hours", "Hours exchanged", ("timebank", "year"), lambda m, r, c: headlines.hours_exchanged(
         m["timebank_activity"], r, c["timebank"], c["year"], m["activity_quarters"])),
     ("readmission", "30-day emergency readmission", ("timebank", "area", "year"), lambda m, r, c: headlines.readmission(
-        m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"], m["windows"])),
+        m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"], m["windows"],
+        m["effect_register"])),
     ("reoffending", "Proven reoffending within a year", ("timebank", "year"), lambda m, r, c: headlines.reoffending(
-        m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"], m["windows"])),
+        m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"], m["windows"],
+        m["effect_register"])),
     ("wellbeing", "Well-being: distance travelled per Star area", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
-        m["wellbeing_effects"], r, c["timebank"], c["year"])),
+        m["wellbeing_effects"], r, c["timebank"], c["year"], m["effect_register"])),
     ("sroi", "Social return on investment", ("timebank",), lambda m, r, c: headlines.sroi(
         m["social_value"], m["impact_map"], c["timebank"])),
 )
@@ -126,7 +128,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
         quarter_section(m["readmission_rates"], rule, filters, windows),
         *coverage.sections(m, "reoffending"),
         cohort_section(m["reoffending_rates"], rule, filters, windows),
-        jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters, windows),
+        jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters, windows, m["effect_register"]),
         *coverage.sections(m, "wellbeing"),
         *distance_sections(m["wellbeing_change"], rule, filters),
         change_table_section(m["wellbeing_change"], rule),
