@@ -18,6 +18,7 @@ Balance: |SMD| below 0.1 after matching is taken as balanced (Austin 2009, Stat 
 from __future__ import annotations
 
 import html
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -199,17 +200,23 @@ def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
             for (when, share), color in zip((("before", 0.95), ("after", 0.55)), colors):
                 column = f"{group}_{'weighted_after' if when == 'after' else 'before'}"
                 values = [_number(v) for v in rows[column]]
+                total = sum(v for v in values if v is not None)  # the published bins' people: shares of what is shown
                 figure.add_trace(go.Bar(
-                    x=mid, y=[None if v is None else sign * v for v in values], width=share * width,
+                    x=mid, y=[None if v is None or not total else sign * v / total for v in values], width=share * width,
                     name=f"{group} {when} matching", visible=i == 0,
                     marker={"color": color, "line": {"color": colors[1], "width": 1}},
-                    customdata=[v for v in values], hovertemplate="logit %{x:.2f}: %{customdata} people<extra>"
+                    customdata=values, hovertemplate="logit %{x:.2f}: %{customdata} people<extra>"
                     + f"{group} {when}</extra>"))
     figure.add_hline(y=0, line_color="#000", line_width=1)
+    # shares on both sides of the line read as shares: 20% below the line, not -20%
+    top = max((abs(y) for t in figure.data for y in t.y if y is not None), default=0.1)
+    step = 0.1 if top > 0.3 else 0.05
+    ticks = [k * step for k in range(-math.ceil(top / step), math.ceil(top / step) + 1)]
     return figure.update_layout(
         title={"text": titles[0]}, updatemenus=_selector(results, 4, titles), barmode="overlay", height=460,
         xaxis_title="logit of the propensity score (20 equal-width bins)",
-        yaxis_title="people: participants above, comparison below")
+        yaxis_title="share of the group: participants above, comparison below",
+        yaxis={"tickvals": ticks, "ticktext": [f"{abs(t):.0%}" for t in ticks]})
 
 
 def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Section:
@@ -225,7 +232,9 @@ def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
     columns, said = shown_columns(table)
     summary = (f"Distribution of the propensity score (logit) for {len(drawable)} comparisons: participants above the line, "
                "comparison people below; pale bars before matching, solid bars after (weighted by the matching or ATT "
-               "weights). Where the pale bars of one group have no counterpart in the other, people have no comparable "
+               "weights). Each bar is its group's share of people in that bin, so groups of very different sizes (the "
+               "comparison pool is often a hundred times the participants) can be compared; the table gives the counts. "
+               "Where the pale bars of one group have no counterpart in the other, people have no comparable "
                f"match. {suppressed} bin counts are suppressed (1 to {rule.suppress_max} people) and not drawn"
                + (f"; {len(drawable) - len(results)} results have no publishable bin" if len(results) < len(drawable) else "")
                + "." + said + PICK)
