@@ -560,10 +560,12 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
 
 
 def _footnoted(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Long text repeated down a column is said once: the cells become [1], [2]… and the notes follow the table."""
+    """Long text repeated down a column is said once: the cells become [1], [2]… and the notes follow the table. The
+    first column names each row (a result's rows of the balance table: "well-being: Wellbeing Star / Mean of areas")
+    and stays as it is."""
     notes: list[str] = []
     out = frame.copy()
-    for column in frame.columns:
+    for column in frame.columns[1:]:
         values = frame[column]
         if values.dtype != object:
             continue

@@ -151,6 +151,11 @@ def test_a_footnote_marker_links_to_its_note(tmp_path):
     html = render(Page("index.html", "Overview", "Intro.", [Section("Notes", "Summary.", table=table)]), tmp_path).read_text()
     links = re.findall(r"<td><a href='#([^']+)'>\[1\]</a></td>", html)
     assert len(links) == 2 and len(set(links)) == 1 and f"<li id='{links[0]}'>" in html
+    # the first column names the rows: a long label repeated down it (a result's covariate rows) stays
+    label = "well-being: Wellbeing Star / Mean of areas (the pooled result)"
+    table = DisclosureRule().no_counts(pd.DataFrame({"result": [label, label], "smd": [0.1, 0.2]}), "text", "labels")
+    html = render(Page("index.html", "Overview", "Intro.", [Section("Labels", "Summary.", table=table)]), tmp_path).read_text()
+    assert html.count(f"<td>{label}</td>") == 2 and "[1]" not in html
 
 
 def test_a_drop_downs_chart_titles_are_in_words_as_its_labels_are():
