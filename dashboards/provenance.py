@@ -54,7 +54,7 @@ SAID_ONCE = ("run_id", "encoding", "delimiter", "mapping", "mapping_sha256")
 def said_once(files: pd.DataFrame) -> tuple[list[str], str]:
     """The :data:`SAID_ONCE` columns whose value is the same for every file (a mapping only when no file has one: a
     mapping's hash is no word for a sentence), and the sentence that says them ("Every file was read by run r, as
-    utf-8, with ',' between fields and no mapping.")."""
+    utf-8, with ',' between fields, through no mapping.")."""
     same = [c for c in SAID_ONCE if c in files.columns and files[c].nunique(dropna=False) == 1
             and (not c.startswith("mapping") or files[c].isna().all())]
     if not same:
@@ -62,7 +62,7 @@ def said_once(files: pd.DataFrame) -> tuple[list[str], str]:
     row = files.iloc[0]
     parts = {"run_id": f"by run {row.get('run_id')}", "encoding": f"as {row.get('encoding')}",
              "delimiter": f"with {'a tab' if row.get('delimiter') == chr(9) else repr(str(row.get('delimiter')))} between fields",
-             "mapping": "with no mapping (each file in the contract's own form)"}
+             "mapping": "through no mapping (each file in the contract's own form)"}
     said = [parts[c] for c in same if c in parts]
     return same, ("Every file was read " + ", ".join(said) + ". The CSV repeats this on each row.") if said else ""
 

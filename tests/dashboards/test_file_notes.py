@@ -95,8 +95,8 @@ def test_the_input_files_table_says_once_what_every_file_shares():
                           "delimiter": [",", ","], "mapping": [None, None], "mapping_sha256": [None, None]})
     same, sentence = said_once(files)
     assert same == ["run_id", "encoding", "delimiter", "mapping", "mapping_sha256"]
-    assert sentence == ("Every file was read by run r1, as utf-8, with ',' between fields, with no mapping (each file "
-                        "in the contract's own form). The CSV repeats this on each row.")
+    assert sentence == ("Every file was read by run r1, as utf-8, with ',' between fields, through no mapping (each "
+                        "file in the contract's own form). The CSV repeats this on each row.")
     mixed = files.assign(encoding=["utf-8", "cp1252"], delimiter=["\t", "\t"], mapping=["hes_apc_episodes", None],
                          mapping_sha256=["9f86", None])
     assert said_once(mixed) == (["run_id", "delimiter"], "Every file was read by run r1, with a tab between fields. "
