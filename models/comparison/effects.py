@@ -42,8 +42,15 @@ cov_type="cluster")`` up to its extra (N-1)/(N-K) factor). Clusters:
 
 Ratios are handled on the log scale (delta method): psi(log m1/m0) =
 psi(m1)/m1 - psi(m0)/m0; the log-odds ratio uses psi(m)/(m(1-m)). Intervals are
-Wald intervals, estimate +/- 1.96 SE, exponentiated for ratios; p-values are
-two-sided Wald (normal) p-values. The hazard ratio's robust variance uses the
+Wald intervals, estimate +/- t(0.975, G-1) SE, exponentiated for ratios, and
+p-values are two-sided t p-values on G - 1 degrees of freedom, G the number of
+clusters (for two-way clustering the smaller of the two counts; Cameron, Gelbach
+& Miller 2011, section 2.3). A cluster-robust variance is a sum over G clusters
+and has about G - 1 degrees of freedom however many rows there are (Cameron &
+Miller 2015, J Hum Resour 50:317, section VI; Stata's ``vce(cluster)``): with the
+12 matched pairs of a small time bank the normal 1.96 gave too narrow intervals
+(docs/validation.md, "Small samples"); with hundreds of clusters t and normal
+agree to the third digit. ``Measure.df`` holds G - 1. The hazard ratio's robust variance uses the
 weighted Cox score residuals (Lin & Wei 1989, JASA 84:1074; Binder 1992,
 Biometrika 79:139), clustered as above; with all weights 1 and one-way
 clusters it equals ``statsmodels`` ``PHReg(ties="breslow").fit(groups=...)``
@@ -72,13 +79,15 @@ class Measure:
     estimate: float
     se: float
     scale: str  # "difference" or "ratio"
+    #: degrees of freedom of the t reference distribution (G - 1 for G clusters); inf: the normal
+    df: float = float("inf")
 
     @property
     def null(self) -> float:
         return 1.0 if self.scale == "ratio" else 0.0
 
     def interval(self, alpha: float = 0.05) -> tuple[float, float]:
-        z = float(stats.norm.ppf(1 - alpha / 2))
+        z = critical_value(self.df, alpha)
         if not np.isfinite(self.se) or self.se <= 0 or not np.isfinite(self.estimate):
             return float("nan"), float("nan")
         if self.scale == "ratio":
@@ -95,7 +104,30 @@ class Measure:
         b = np.log(self.estimate) if self.scale == "ratio" else self.estimate
         if self.scale == "ratio" and self.estimate <= 0:
             return float("nan")
-        return float(2 * stats.norm.sf(abs(b / self.se)))
+        return two_sided_p(b / self.se, self.df)
+
+
+def critical_value(df: float, alpha: float = 0.05) -> float:
+    """The 1 - alpha/2 quantile of t on ``df`` degrees of freedom (the normal's when ``df`` is inf);
+    NaN when ``df`` < 1 (one cluster: no variance)."""
+    if not df >= 1:
+        return float("nan")
+    return float(stats.norm.ppf(1 - alpha / 2) if np.isinf(df) else stats.t.ppf(1 - alpha / 2, df))
+
+
+def two_sided_p(statistic, df: float):
+    """Two-sided p-value of a Wald statistic against t on ``df`` degrees of freedom (normal when inf)."""
+    if not df >= 1:
+        return np.full(np.shape(statistic), np.nan)[()] if np.ndim(statistic) else float("nan")
+    tail = stats.norm.sf(np.abs(statistic)) if np.isinf(df) else stats.t.sf(np.abs(statistic), df)
+    return 2 * tail if np.ndim(statistic) else float(2 * tail)
+
+
+def cluster_df(clusters) -> float:
+    """Degrees of freedom of a cluster-robust variance: G - 1, G the number of clusters; with two-way
+    clustering the smaller G of the two (Cameron, Gelbach & Miller 2011)."""
+    gs = [c.g if isinstance(c, CodedClusters) else _codes(c)[1] for c in clusters]
+    return float(min(gs) - 1) if gs else float("nan")
 
 
 @dataclass(frozen=True)
@@ -186,12 +218,12 @@ def _mean_if(y, w, mask, denom=None):
 def _measure(name, est, psi, clusters, scale) -> Measure:
     var = cluster_variance(psi, clusters)
     se = float(np.sqrt(var)) if np.isfinite(var) and var > 0 else (0.0 if var == 0 else float("nan"))
-    return Measure(name=name, estimate=float(est), se=se, scale=scale)
+    return Measure(name=name, estimate=float(est), se=se, scale=scale, df=cluster_df(clusters))
 
 
 def _ratio_measure(name, a, psi_a, b, psi_b, clusters) -> Measure:
     if not (a > 0 and b > 0):
-        return Measure(name=name, estimate=float("nan"), se=float("nan"), scale="ratio")
+        return Measure(name=name, estimate=float("nan"), se=float("nan"), scale="ratio", df=cluster_df(clusters))
     psi = psi_a / a - psi_b / b
     return _measure(name, a / b, psi, clusters, "ratio")
 
@@ -219,7 +251,7 @@ def binary_effects(y, t, w, clusters, adjust=None):
         psi = p1 / (m1 * (1 - m1)) - p0 / (m0 * (1 - m0))
         out.append(_measure("odds_ratio", o1 / o0, psi, clusters, "ratio"))
     else:
-        out.append(Measure("odds_ratio", float("nan"), float("nan"), "ratio"))
+        out.append(Measure("odds_ratio", float("nan"), float("nan"), "ratio", cluster_df(clusters)))
     return out, m1, m0
 
 
@@ -323,7 +355,7 @@ def survival_effects(time, event, t, w, clusters):
     m0, _ = _mean_if(event, w, ~tb)
     beta, se, _ = cox_binary(time, event, t, w, clusters)
     hr = float(np.exp(beta)) if np.isfinite(beta) else float("nan")
-    return [Measure("hazard_ratio", hr, se, "ratio")], m1, m0
+    return [Measure("hazard_ratio", hr, se, "ratio", cluster_df(clusters))], m1, m0
 
 
 HEADLINE = {

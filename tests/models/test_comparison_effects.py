@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from models.comparison import (
     balance_table,
@@ -17,7 +18,6 @@ from models.comparison import (
     verdict_statement,
     weighted_mean_var,
 )
-from models.comparison.effects import Z95
 
 # --------------------------------------------------------------------- effects
 
@@ -41,8 +41,15 @@ def test_risk_difference_ratio_and_odds_ratio_by_hand():
     assert got["odds_ratio"].estimate == pytest.approx((0.25 / 0.75) / (0.5 / 0.5))
     # pair sums of the influence values: 1/16, -3/16, 1/16, 1/16 -> sum sq 3/64; x G/(G-1) = 4/3 -> 1/16
     assert got["risk_difference"].se == pytest.approx(0.25)
+    # 4 pairs: t on G - 1 = 3 degrees of freedom, t(0.975, 3) = 3.182446 (scipy), not the normal's 1.96
+    assert got["risk_difference"].df == 3
+    t3 = stats.t.ppf(0.975, 3)
+    assert t3 == pytest.approx(3.182446, abs=1e-6)
     lo, hi = got["risk_difference"].interval()
-    assert (lo, hi) == pytest.approx((-0.25 - Z95 * 0.25, -0.25 + Z95 * 0.25))
+    assert (lo, hi) == pytest.approx((-0.25 - t3 * 0.25, -0.25 + t3 * 0.25))
+    # z = -1, p = 2 P(T_3 > 1) = 0.3910 (the normal would give 0.3173)
+    assert got["risk_difference"].p_value == pytest.approx(2 * stats.t.sf(1.0, 3))
+    assert got["risk_difference"].p_value == pytest.approx(0.3910, abs=1e-4)
 
 
 def test_pairing_matters_for_the_se():
