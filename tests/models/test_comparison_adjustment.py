@@ -99,8 +99,10 @@ def test_ipw_variance_accounts_for_the_estimated_propensity_model():
     assert known.settings["propensity_corrected_se"] is False
     assert known.estimate == pytest.approx(res.estimate)
     assert known.se != pytest.approx(res.se, rel=1e-3)
-    # clustered on the person, everyone in the propensity model: t on (people - 1) degrees of freedom
-    assert res.df == len(m.propensity.score) - 1
+    # clustered on the person (no person in both groups), everyone in the propensity model: the Welch-Satterthwaite df
+    # of the participants' and the comparison people's parts, between min(G1, G0) - 1 and G - 2
+    g1 = int(m.treated.sum())
+    assert min(g1, len(m.treated) - g1) - 1 <= res.df <= len(m.treated) - 2
     assert res.ci_high == pytest.approx(res.estimate + stats.t.ppf(0.975, res.df) * res.se)
 
 
