@@ -275,8 +275,9 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
                     f"comparison (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
                     f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, False),
                     f"matched comparison {e['comparison_value']:+.2f} points",
-                    "Mean distance travelled per Star area, from the reading before joining to the follow-up reading, "
-                    "on each instrument's own scale.",
+                    "Mean distance travelled per area, from the reading before joining to the follow-up reading, "
+                    + ("on a 1-10 equivalent scale (each instrument's range rescaled to 1-10)." if e["star_version"] == "all"
+                       else "on the instrument's own scale."),
                     "Matched comparison")
 
 
