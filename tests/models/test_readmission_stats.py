@@ -352,6 +352,26 @@ def _dip_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     })
 
 
+def test_pretrend_check_flags_a_rise_seen_in_enough_pairs():
+    """The flag path of the pre-trend check (the two-pair fixture below cannot reach it on t(1)): six participants whose
+    rate rose by 2 or 3 a year before joining against six comparison people whose rate did not; the placebo DiD's
+    interval (t on the clusters' df) excludes 0, so the row carries the caution."""
+    from models.readmission.before_after import did_rows
+
+    n = 6
+    frame = pd.DataFrame({"treated": [1] * n + [0] * n, "person": np.arange(2 * n),
+                          "age": np.r_[np.arange(n) * 10.0 + 30, np.arange(n) * 10.0 + 31], "pretrend_window": True})
+    rise = np.r_[[3, 2, 3, 2, 3, 2], [0] * n]
+    counts = {"gp": pd.DataFrame({"pre_n": np.ones(2 * n), "before_n": 1 + rise, "after_n": 1 + rise})}
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0, caliper=None)
+    row = did_rows(frame, s, "service", counts)[0]
+    f = 365.25 / 365
+    # participants' mean rise 2.5 a year, comparison 0 (the continuous outcome's bias correction on age moves it a little)
+    assert row["pretrend_status"] == "estimated" and 2 * f < row["pretrend_did"] < 3 * f
+    assert row["pretrend_ci_low"] > 0 and row["pretrend_p_value"] < 0.05
+    assert "pre-trend check failed" in row["warnings"]
+
+
 def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_by_hand(tmp_path):
     """The pre-trend (placebo) check and the washout (models/readmission/before_after.py) on counts checked by hand."""
     con = _dip_warehouse(tmp_path / "dip.duckdb")
