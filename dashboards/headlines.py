@@ -288,8 +288,9 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
                     multiplicity.judged(register, ("wellbeing", str(e["star_version"]), str(e.get("outcome")), str(e["area"])),
                                         e["ci_low"], e["ci_high"], False),
                     f"matched comparison {e['comparison_value']:+.2f} points",
-                    "Mean distance travelled per Star area, from the reading before joining to the follow-up reading, "
-                    "on each instrument's own scale.",
+                    "Mean distance travelled per area, from the reading before joining to the follow-up reading, "
+                    + ("on a 1-10 equivalent scale (each instrument's range rescaled to 1-10)." if e["star_version"] == "all"
+                       else "on the instrument's own scale."),
                     "Matched comparison")
 
 

@@ -181,10 +181,13 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
 
     def published(e, held):
         rag = "inconclusive" if held else judge(e["ci_low"], e["ci_high"], 0.0, False)
+        pooled = e["star_version"] == "all"  # every instrument rescaled to 1-10: not Star points
+        scale = "on the 1-10 equivalent of every instrument" if pooled else "on the instrument's own scale"
         return dict(participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",
                     difference=round(e["estimate"], 2), ci_low=round(e["ci_low"], 2), ci_high=round(e["ci_high"], 2),
-                    unit="Star points per area", verdict="inconclusive" if held else e["interpretation"], rag=rag,
-                    sentence=f"Participants moved on average {e['treated_value']:+.2f} points per Star area from their "
+                    unit="points per area (1-10 equivalent)" if pooled else "points per area (own scale)",
+                    verdict="inconclusive" if held else e["interpretation"], rag=rag,
+                    sentence=f"Participants moved on average {e['treated_value']:+.2f} points per area {scale} from their "
                              f"reading before joining to their follow-up reading; similar people who had not joined moved "
                              f"{e['comparison_value']:+.2f}. "
                              + difference_sentence(e["estimate"], e["ci_low"], e["ci_high"], "points",

@@ -28,13 +28,16 @@ from .matching import MatchResult, match_nearest, pooled_sd
 from .propensity import PropensityFit, fit_propensity
 from .multiplicity import benjamini_hochberg, holm
 from .results import ComparisonResults
-from .sample import MatchedSample, match
+from .sample import ATT_SHARE, MatchedSample, estimand_label, match, matched_share_note
 from .survival import km_curve
 from .support import level_support, score_support
 from .verdict import jdl_statement, verdict, verdict_statement
 from .weighting import att_weights, effective_sample_size
 
 __all__ = [
+    "ATT_SHARE",
+    "estimand_label",
+    "matched_share_note",
     "estimate_effect",
     "match",
     "estimate",

@@ -168,7 +168,7 @@ def estimate(
         matched_data=matched.matched_data if matched_columns is None else matched.matched_columns(matched_columns),
         propensity_scores=(matched.propensity_scores if score_columns is None
                            else matched.score_columns(score_columns)), settings=settings, _measures=measures,
-        estimand=matched.estimand, share_participants_matched=matched.share_participants_matched,
+        estimand=matched.estimand, share_participants_matched=matched.share_participants_matched, df=head.df,
     )
 
 

@@ -30,6 +30,10 @@ class ComparisonResults(SampleCounts):
     estimate, ci_low, ci_high, p_value, se : float
         Headline estimate, 95% interval, two-sided p-value, standard error
         (log scale for ratios).
+    df : float
+        Degrees of freedom of the t distribution behind the interval and p-value: G - 1 for G
+        clusters of the cluster-robust variance (the smaller G of two-way clustering; see
+        :mod:`.effects`).
     null_value : float
         0 for differences, 1 for ratios.
     verdict : str
@@ -38,7 +42,7 @@ class ComparisonResults(SampleCounts):
         Justice Data Lab style sentences.
     effects : DataFrame
         Every measure for the outcome type, indexed by measure, with
-        ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``se``, ``scale``.
+        ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``se``, ``scale``, ``df``.
     unadjusted_effects : DataFrame
         The same measures comparing all participants with all comparison
         people analysed, before matching or weighting (the naive comparison;
@@ -137,6 +141,7 @@ class ComparisonResults(SampleCounts):
     _measures: list = field(default_factory=list)
     estimand: str = "ATT"
     share_participants_matched: float = float("nan")
+    df: float = float("inf")
 
     @property
     def params(self) -> pd.Series:
@@ -251,12 +256,12 @@ class ComparisonResults(SampleCounts):
 
 
 def effects_frame(measures: list[Measure]) -> pd.DataFrame:
-    """DataFrame of measures: estimate, ci_low, ci_high, p_value, se, scale."""
+    """DataFrame of measures: estimate, ci_low, ci_high, p_value, se, scale, df (of the t critical value)."""
     rows = []
     for m in measures:
         lo, hi = m.interval()
         rows.append(
             {"measure": m.name, "estimate": m.estimate, "ci_low": lo, "ci_high": hi, "p_value": m.p_value,
-             "se": m.se, "scale": m.scale}
+             "se": m.se, "scale": m.scale, "df": m.df}
         )
     return pd.DataFrame(rows).set_index("measure")

@@ -45,8 +45,28 @@ JDL_MINIMUM = 60
 # (docs/validation.md: at 2.6 per participant 1:1 matching left biased counts; at 5 it did not)
 SCARCE_POOL = 3.0
 #: at least this share of participants kept: the estimand is the ATT; below it, the effect on the matched
-#: participants (with a warning)
+#: participants (with a warning). The one rule for every outcome (:func:`estimand_label`)
 ATT_SHARE = 0.95
+#: the estimand's name below :data:`ATT_SHARE`
+MATCHED_ONLY = "effect on the matched participants"
+
+
+def estimand_label(n_matched: int, n_treated: int) -> str:
+    """The estimand of a comparison that kept ``n_matched`` of ``n_treated`` participants: "ATT" when at least
+    :data:`ATT_SHARE` (95%) of them are kept, else "effect on the matched participants". Every outcome model
+    (readmission, reoffending, well-being) names its estimand with this rule (docs/comparison-engine.md, "Estimand")."""
+    return "ATT" if n_treated and n_matched >= ATT_SHARE * n_treated else MATCHED_ONLY
+
+
+def matched_share_note(n_matched: int, n_treated: int) -> str | None:
+    """The note of a comparison that did not keep every participant, worded by :func:`estimand_label`'s rule; None
+    when every participant was kept."""
+    if not n_treated or n_matched >= n_treated:
+        return None
+    if estimand_label(n_matched, n_treated) == "ATT":
+        return (f"{n_matched} of {n_treated} participants matched (at least {100 * ATT_SHARE:.0f}%: the estimate is "
+                "read as the effect on the participants, ATT)")
+    return f"{n_matched} of {n_treated} participants matched: the estimate applies to the matched participants only"
 #: the columns of :attr:`MatchedSample.propensity_scores`
 SCORE_COLUMNS = ("_row", "_treated", "_pscore", "_logit", "_in_support")
 #: the engine's columns of :attr:`MatchedSample.matched_data`, after the input columns
@@ -547,7 +567,7 @@ def match(
         ess = effective_sample_size(w[~tb[local]])
     n_matched = int(np.sum(tb[local]))
     share = n_matched / n_treated
-    estimand = "ATT" if share >= ATT_SHARE else "effect on the matched participants"
+    estimand = estimand_label(n_matched, n_treated)
     if estimand != "ATT":
         warnings.append(
             f"only {100 * share:.0f}% of participants ({n_matched} of {n_treated}) have a comparison; the estimate "

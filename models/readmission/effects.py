@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from models.comparison import ComparisonError, estimate_effect, jdl_statement
+from models.comparison import ComparisonError, estimand_label, estimate_effect, jdl_statement, matched_share_note
 from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, release_rows
 from models.time_zero import DesignWords, covariate_words, trial_frame
 from models.time_zero import design_sentence as sentence
@@ -140,14 +140,10 @@ def run_comparison(df: pd.DataFrame, settings: ReadmissionSettings, treatment: s
     )
 
 
-def estimand(n_matched: int, n_treated: int) -> str:
-    return "ATT" if n_treated and n_matched == n_treated else "effect on the matched participants"
-
-
 def _design_columns(settings, comparison, covs, n_matched, n_treated) -> dict:
     share = n_matched / n_treated if n_treated else np.nan
     return {"design": settings.design, "design_sentence": design_sentence(settings, comparison, covs),
-            "estimand": estimand(n_matched, n_treated), "share_participants_matched": share}
+            "estimand": estimand_label(n_matched, n_treated), "share_participants_matched": share}
 
 
 def _row_from(res, comparison: str, n: int, covs: list[str], settings, extra_warnings: list[str]) -> dict:
@@ -209,9 +205,8 @@ def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: s
             "covariates": ", ".join(covs), "warnings": str(err),
             **_design_columns(settings, comparison, covs, 0, n_t),
         }, None
-    if res.n_matched < res.n_treated:
-        extra.append(f"{res.n_matched} of {res.n_treated} participants matched: the estimate applies to the "
-                     "matched participants only")
+    if note := matched_share_note(res.n_matched, res.n_treated):
+        extra.append(note)
     return _row_from(res, comparison, n_units, covs, settings, extra), res if keep_rows else release_rows(res)
 
 

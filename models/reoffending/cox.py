@@ -9,7 +9,9 @@ exactly as the comparison engine codes them (:func:`models.comparison.build_desi
 is with median imputation plus a ``<name>_missing`` indicator, categories as dummies with the
 first level as reference). Fitted by Newton-Raphson on the partial likelihood (ties ``efron`` by
 default, or ``breslow``; :mod:`.partial_likelihood`, which gives statsmodels ``PHReg(...).fit()``'s
-estimates, model-based standard errors and log-likelihood), Wald intervals and p-values.
+estimates, model-based standard errors and log-likelihood), Wald intervals and p-values: normal
+with the model-based standard errors (likelihood theory), t on G - 1 degrees of freedom with the
+person-clustered ones (G people; the rule of the comparison engine, docs/comparison-engine.md).
 
 Proportional hazards, per term: the Grambsch-Therneau (1994, Biometrika 81:515) score test on
 scaled Schoenfeld residuals. With r_k the Schoenfeld residual vector of event k (the covariates
@@ -34,6 +36,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from models.comparison import ComparisonError, build_design
+from models.comparison.effects import critical_value, two_sided_p
 
 from .partial_likelihood import RiskSets, SpreadRows, fit_partial_likelihood, tied_sums
 from .prepare import analysis_frame, design_rows, design_sentence, distinct_codes, model_frame, person_codes, programme_labels
@@ -41,7 +44,6 @@ from .settings import ReoffendingSettings
 from .tables import COX
 from schemas.marts import mart
 
-Z95 = float(stats.norm.ppf(0.975))
 
 
 @dataclass
@@ -54,6 +56,8 @@ class CoxFit:
     risk_sets: RiskSets  # the rows fitted, sorted by time (:func:`.partial_likelihood.risk_sets`)
     ties: str
     loglik: float
+    #: degrees of freedom of the intervals and p-values: G - 1 for G clusters (``groups``), inf (normal) without
+    df: float = float("inf")
 
 
 def fit_cox(time, event, X: pd.DataFrame | SpreadRows, ties: str = "efron", groups=None, alike=None) -> CoxFit:
@@ -61,7 +65,8 @@ def fit_cox(time, event, X: pd.DataFrame | SpreadRows, ties: str = "efron", grou
     ``PHReg(...).fit(maxiter=50)``'s estimate); raises ValueError when it cannot be fitted.
 
     ``groups`` (e.g. the person id when a person has rows in several sequential trials): the
-    standard errors, intervals and p-values are then PHReg's cluster-robust ones; the PH test
+    standard errors are then PHReg's cluster-robust ones, and the intervals and p-values use t on G - 1
+    degrees of freedom (``CoxFit.df``; normal without ``groups``); the PH test
     keeps the model-based covariance its formula assumes. ``alike``: a label per row that two rows
     share only when their rows of X are equal (:func:`.partial_likelihood.distinct_rows`): the
     distinct rows are then found among the first row of each label."""
@@ -78,8 +83,9 @@ def fit_cox(time, event, X: pd.DataFrame | SpreadRows, ties: str = "efron", grou
     # Newton stops at maxiter without raising; a score far from 0 means no maximum was reached.
     if not np.all(np.abs(res.score) < 1e-4 * max(1.0, float(event.sum()))):
         raise ValueError("the Cox model did not converge (coefficients drifting: quasi-separation in the covariates?)")
-    pvalues = 2 * stats.norm.sf(np.abs(params / bse))
-    return CoxFit(list(X.columns), params, bse, cov, pvalues, rs, ties, res.loglik)
+    df = float("inf") if groups is None else float(len(pd.unique(np.asarray(groups))) - 1)
+    pvalues = two_sided_p(params / bse, df)
+    return CoxFit(list(X.columns), params, bse, cov, pvalues, rs, ties, res.loglik, df)
 
 
 def cluster_scores(rs: RiskSets, params: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -270,10 +276,11 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
     sentence = design_sentence(settings, cov.used, ADJUSTED)
     note = " | ".join([*cov.notes, *notes]) or None
     rows = []
+    q = critical_value(fit.df)
     for j, term in enumerate(fit.terms):
         b, se = fit.params[j], fit.bse[j]
         with np.errstate(over="ignore"):
-            hr, lo, hi = float(np.exp(b)), float(np.exp(b - Z95 * se)), float(np.exp(b + Z95 * se))
+            hr, lo, hi = float(np.exp(b)), float(np.exp(b - q * se)), float(np.exp(b + q * se))
         rows.append({
             "programme": programme, "term": term, "coef": b, "se": se, "hazard_ratio": hr,
             "ci_low": lo, "ci_high": hi, "p_value": fit.pvalues[j],

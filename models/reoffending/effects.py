@@ -51,6 +51,8 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from models.comparison import (
     ComparisonError,
+    estimand_label,
+    matched_share_note,
     km_curve as clustered_km_curve,
     compute_effects,
     estimate,
@@ -372,11 +374,9 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
     rc.propensity_scores = rt.propensity_scores = rb.propensity_scores
     rc.matched_data = rt.matched_data = rb.matched_data
     share = rb.n_matched / rb.n_treated if rb.n_treated else np.nan
-    common.update(share_participants_matched=share,
-                  estimand="ATT" if rb.n_matched == rb.n_treated else "effect on the matched participants")
-    if rb.n_matched < rb.n_treated:
-        notes.append(f"{rb.n_matched} of {rb.n_treated} participants matched: the estimate applies to the matched "
-                     "participants only")
+    common.update(share_participants_matched=share, estimand=estimand_label(rb.n_matched, rb.n_treated))
+    if note := matched_share_note(rb.n_matched, rb.n_treated):
+        notes.append(note)
     rows = {
         "binary_rate": _row_from_result(programme, "binary_rate", rb, settings, notes, common),
         "frequency": _row_from_result(programme, "frequency", rc, settings, notes, common),

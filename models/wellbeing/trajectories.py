@@ -36,7 +36,9 @@ scales on one ruler by a linear rescaling of their ranges; the per-version rows 
 primary results, the pooled ones a summary. Reported terms: ``hours_given``, ``hours_received``,
 ``months`` (95% Wald intervals), and ``given_minus_received``: the difference with its
 interval and the Wald chi-square test (1 df) that giving and receiving have the same
-coefficient. Rows with missing covariates are left out and counted.
+coefficient. With the person-clustered SEs the intervals and p-values use t on G - 1 degrees of
+freedom (G people in the model; the rule of the comparison engine, docs/comparison-engine.md),
+the chi-square's p-value F(1, G - 1); with the model-based SEs, the normal and chi-square(1). Rows with missing covariates are left out and counted.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from models.comparison.effects import critical_value, two_sided_p
 from models.wellbeing import scales
 from models.wellbeing.journeys import person_covariates
 from models.wellbeing.random_intercept import DesignBuffer, fit_main_effects
@@ -67,7 +70,6 @@ DESCRIPTIVE = {
     "all": "descriptive only: pooled intervals undercover in validation",
 }
 STARS = "outcomes_stars"
-Z95 = float(stats.norm.ppf(0.975))
 
 
 def model_frame(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> tuple[pd.DataFrame, list[str]]:
@@ -190,16 +192,19 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
     info["converged"] = res.converged
     status = "fitted" if res.converged else "fitted, not converged: read with care"
     params = res.fe_params
-    cov = res.cov_robust if settings.trajectory_se == "person_cluster" else res.cov_params
+    clustered = settings.trajectory_se == "person_cluster"
+    cov = res.cov_robust if clustered else res.cov_params
+    df = float(info["n_people"] - 1) if clustered else float("inf")  # G - 1 for G people (module docstring)
+    q = critical_value(df)
     rows = []
     for t in TERMS:
         if t in flat:
             rows.append({"term": t, "status": f"not estimable: no variation in {t}"})
             continue
         est, se = float(params[t]), float(np.sqrt(cov.loc[t, t]))
-        rows.append({"term": t, "estimate": est, "se": se, "ci_low": est - Z95 * se, "ci_high": est + Z95 * se,
+        rows.append({"term": t, "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
                      "statistic": est / se if se > 0 else np.nan,
-                     "p_value": float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan, "status": status})
+                     "p_value": two_sided_p(est / se, df) if se > 0 else np.nan, "status": status})
     if "hours_given" in flat or "hours_received" in flat:
         rows.append({"term": "given_minus_received", "status": "not estimable: hours given or received do not vary"})
     else:
@@ -208,9 +213,10 @@ def fit_trajectory(data: pd.DataFrame, y: str, covariates: list[str], item: str 
                     - 2 * cov.loc["hours_given", "hours_received"])
         se = float(np.sqrt(var)) if var > 0 else np.nan
         chi2 = diff * diff / var if var > 0 else np.nan
-        rows.append({"term": "given_minus_received", "estimate": diff, "se": se, "ci_low": diff - Z95 * se,
-                     "ci_high": diff + Z95 * se, "statistic": chi2,
-                     "p_value": float(stats.chi2.sf(chi2, 1)) if var > 0 else np.nan, "status": status})
+        rows.append({"term": "given_minus_received", "estimate": diff, "se": se, "ci_low": diff - q * se,
+                     "ci_high": diff + q * se, "statistic": chi2,
+                     "p_value": (float(stats.chi2.sf(chi2, 1)) if np.isinf(df) else float(stats.f.sf(chi2, 1, df)))
+                     if var > 0 else np.nan, "status": status})
     return rows, info
 
 

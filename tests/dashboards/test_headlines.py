@@ -90,6 +90,24 @@ def test_wellbeing_tile_is_the_matched_distance_travelled_and_withheld_on_a_smal
     assert headlines.wellbeing_headline_row(by_instrument.assign(headline=False)) is None
 
 
+def test_the_wellbeing_unit_says_the_pooled_headline_is_on_the_1_to_10_equivalent():
+    """The pooled row (star_version "all") rescales every instrument to 1-10: its unit is not "Star points per area"
+    (the label it had); an instrument's own row is in points per area on its own scale."""
+    from dashboards import verdicts
+
+    effects = pd.DataFrame({"star_version": ["all", "recovery_star"], "area": "mean_of_areas", "outcome": "improvement",
+                            "estimate": [0.5, 1.4], "ci_low": [0.1, 0.6], "ci_high": [0.9, 2.2],
+                            "treated_value": [0.8, 1.8], "comparison_value": [0.3, 0.4], "n_matched": [42, 40],
+                            "n_treated": [42, 40], "status": "estimated", "interpretation": "improvement",
+                            "headline": [False, True]})
+    pooled = verdicts.wellbeing_row(effects, RULE, None)
+    assert pooled["unit"] == "points per area (1-10 equivalent)" and "1-10 equivalent" in pooled["sentence"]
+    assert "Star" not in pooled["unit"]
+    assert "1-10 equivalent" in headlines.wellbeing(effects, RULE, "all", "all").note
+    own = verdicts.wellbeing_row(effects.iloc[[1]], RULE, None)
+    assert own["unit"] == "points per area (own scale)" and "own scale" in own["sentence"]
+
+
 def test_active_members_in_a_year_come_from_its_last_quarter():
     ta = pd.DataFrame({"timebank_id": ["T", "T", "T"], "period_type": ["quarter", "quarter", "overall"],
                        "period_label": ["2023-Q1", "2023-Q4", "overall"],

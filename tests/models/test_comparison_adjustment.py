@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.special import expit
 from statsmodels.discrete.discrete_model import Logit
 
 from models.comparison import ComparisonError, estimate, estimate_effect, match
-from models.comparison.effects import Z95
 
 from .test_comparison_engine import COVS, cohort
 
@@ -99,7 +99,11 @@ def test_ipw_variance_accounts_for_the_estimated_propensity_model():
     assert known.settings["propensity_corrected_se"] is False
     assert known.estimate == pytest.approx(res.estimate)
     assert known.se != pytest.approx(res.se, rel=1e-3)
-    assert res.ci_high == pytest.approx(res.estimate + Z95 * res.se)
+    # clustered on the person (no person in both groups), everyone in the propensity model: the Welch-Satterthwaite df
+    # of the participants' and the comparison people's parts, between min(G1, G0) - 1 and G - 2
+    g1 = int(m.treated.sum())
+    assert min(g1, len(m.treated) - g1) - 1 <= res.df <= len(m.treated) - 2
+    assert res.ci_high == pytest.approx(res.estimate + stats.t.ppf(0.975, res.df) * res.se)
 
 
 def test_bias_correction_is_not_made_on_too_few_controls_and_count_rates_stay_in_the_observed_range():

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from models.comparison import (
     balance_table,
@@ -17,7 +18,6 @@ from models.comparison import (
     verdict_statement,
     weighted_mean_var,
 )
-from models.comparison.effects import Z95
 
 # --------------------------------------------------------------------- effects
 
@@ -41,8 +41,15 @@ def test_risk_difference_ratio_and_odds_ratio_by_hand():
     assert got["odds_ratio"].estimate == pytest.approx((0.25 / 0.75) / (0.5 / 0.5))
     # pair sums of the influence values: 1/16, -3/16, 1/16, 1/16 -> sum sq 3/64; x G/(G-1) = 4/3 -> 1/16
     assert got["risk_difference"].se == pytest.approx(0.25)
+    # 4 pairs: t on G - 1 = 3 degrees of freedom, t(0.975, 3) = 3.182446 (scipy), not the normal's 1.96
+    assert got["risk_difference"].df == 3
+    t3 = stats.t.ppf(0.975, 3)
+    assert t3 == pytest.approx(3.182446, abs=1e-6)
     lo, hi = got["risk_difference"].interval()
-    assert (lo, hi) == pytest.approx((-0.25 - Z95 * 0.25, -0.25 + Z95 * 0.25))
+    assert (lo, hi) == pytest.approx((-0.25 - t3 * 0.25, -0.25 + t3 * 0.25))
+    # z = -1, p = 2 P(T_3 > 1) = 0.3910 (the normal would give 0.3173)
+    assert got["risk_difference"].p_value == pytest.approx(2 * stats.t.sf(1.0, 3))
+    assert got["risk_difference"].p_value == pytest.approx(0.3910, abs=1e-4)
 
 
 def test_pairing_matters_for_the_se():
@@ -318,3 +325,47 @@ def test_cluster_codes_equal_numpy_unique_and_are_computed_once():
     assert np.array_equal(first[0], fresh) and first[1] == g12
     other = code_clusters([gappy % 11])[0]  # another clustering with the same labels is crossed on its own
     assert coded[0].cross(other)[0] is not first[0] and np.array_equal(coded[0].cross(other)[0], fresh)
+
+
+def test_interval_uses_t_on_clusters_minus_one_and_two_way_the_smaller_count():
+    """12 matched pairs (a small time bank's well-being comparison): t on 11 df, not the normal; two-way clustering
+    takes the smaller number of clusters (Cameron, Gelbach & Miller 2011)."""
+    rng = np.random.default_rng(12)
+    y = rng.normal(size=24)
+    t = np.r_[np.ones(12), np.zeros(12)]
+    pair = np.r_[np.arange(12), np.arange(12)]
+    m = compute_effects("continuous", y, t, np.ones(24), [pair])[0][0]
+    assert m.df == 11
+    q = stats.t.ppf(0.975, 11)  # 2.200985
+    assert q == pytest.approx(2.200985, abs=1e-6)
+    assert m.interval() == pytest.approx((m.estimate - q * m.se, m.estimate + q * m.se))
+    assert m.p_value == pytest.approx(2 * stats.t.sf(abs(m.estimate / m.se), 11))
+    # z = 3.28 (the referee's "Feeling positive"): p 0.0010 with the normal, 0.0073 on 11 df
+    assert 2 * stats.norm.sf(3.28) == pytest.approx(0.0010, abs=1e-4)
+    assert 2 * stats.t.sf(3.28, 11) == pytest.approx(0.0073, abs=1e-4)
+    # two-way: 12 sets crossed with 5 groups of people -> min(12, 5) - 1 = 4 df
+    people = np.arange(24) % 5
+    two = compute_effects("continuous", y, t, np.ones(24), [pair, people])[0][0]
+    assert two.df == 4
+    assert two.interval() == pytest.approx((two.estimate - stats.t.ppf(0.975, 4) * two.se,
+                                            two.estimate + stats.t.ppf(0.975, 4) * two.se))
+
+
+def test_weighting_clusters_in_one_group_each_take_the_welch_satterthwaite_df_by_hand():
+    """People as clusters, none in both groups (weighting, the unadjusted comparison): df of V = V1 + V0 by Welch-
+    Satterthwaite, not G - 1. Participants y = 1, 2, 6 (n1 = 3), comparison y = 0, 1, 1, 2, 1 (n0 = 5), weights 1.
+    psi = (y - m)/n per group: sums of squares 14/9 (m1 = 3) and 2/25 (m0 = 1); c = G/(G-1) = 8/7 multiplies both
+    and cancels in df = (V1 + V0)^2 / (V1^2/2 + V0^2/4) = 2.2081."""
+    y = np.array([1, 2, 6, 0, 1, 1, 2, 1], float)
+    t = np.array([1, 1, 1, 0, 0, 0, 0, 0], float)
+    m = compute_effects("continuous", y, t, np.ones(8), [np.arange(8)])[0][0]
+    v1, v0 = 14 / 9, 2 / 25
+    df = (v1 + v0) ** 2 / (v1**2 / 2 + v0**2 / 4)
+    assert df == pytest.approx(2.2081, abs=1e-4)
+    assert m.df == pytest.approx(df)
+    assert m.se == pytest.approx(np.sqrt(8 / 7 * (v1 + v0)))
+    q = stats.t.ppf(0.975, df)
+    assert m.interval() == pytest.approx((2 - q * m.se, 2 + q * m.se))
+    # matched pairs (every cluster holds both groups) keep G - 1
+    pairs = compute_effects("continuous", y[:6], np.r_[1, 1, 1, 0, 0, 0.0], np.ones(6), [np.r_[0, 1, 2, 0, 1, 2]])[0][0]
+    assert pairs.df == 2

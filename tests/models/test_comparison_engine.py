@@ -416,3 +416,23 @@ def test_no_events_gives_inconclusive_not_a_crash(df):
     h = estimate_effect(d, "took_part", "days", COVS, "time_to_event", event="event")
     assert np.isnan(h.estimate) and h.verdict == "inconclusive"
     assert any("hazard_ratio could not be estimated" in w for w in h.warnings)
+
+
+def test_one_estimand_rule_for_every_outcome():
+    """ATT at >= 95% of participants matched, for the engine (well-being), readmission and reoffending alike: readmission
+    and reoffending once called 199 of 200 matched (99.5%) "effect on the matched participants"."""
+    from models.comparison import ATT_SHARE, estimand_label, matched_share_note
+    from models.readmission import effects as readmission_effects
+    from models.readmission.settings import ReadmissionSettings
+    from models.reoffending import effects as reoffending_effects
+
+    assert ATT_SHARE == 0.95
+    assert estimand_label(200, 200) == estimand_label(199, 200) == estimand_label(95, 100) == "ATT"
+    assert estimand_label(94, 100) == "effect on the matched participants"
+    assert estimand_label(0, 0) == "effect on the matched participants"
+    assert matched_share_note(200, 200) is None
+    assert "read as the effect on the participants, ATT" in matched_share_note(199, 200)
+    assert "applies to the matched participants only" in matched_share_note(94, 100)
+    cols = readmission_effects._design_columns(ReadmissionSettings(), "any", [], 199, 200)
+    assert cols["estimand"] == "ATT" and cols["share_participants_matched"] == 0.995
+    assert reoffending_effects.estimand_label is estimand_label  # the mart's rule is the engine's (no copy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
@@ -123,10 +124,14 @@ def test_params_bse_pvalues_conf_int(df):
     assert res.bse["risk_difference"] == res.se
     assert res.pvalues["risk_difference"] == res.p_value
     ci = res.conf_int()
-    # ratios: the interval is exp(log ratio +/- 1.96 bse)
-    lo = np.exp(np.log(res.params["risk_ratio"]) - 1.959963984540054 * res.bse["risk_ratio"])
+    # 1:1 matching without replacement: clustered on the n_matched pairs, so t on n_matched - 1 df
+    assert res.df == res.n_matched - 1
+    q = stats.t.ppf(0.975, res.n_matched - 1)
+    # ratios: the interval is exp(log ratio +/- t(0.975, G - 1) bse)
+    lo = np.exp(np.log(res.params["risk_ratio"]) - q * res.bse["risk_ratio"])
     assert ci.loc["risk_ratio", "lower"] == pytest.approx(lo)
-    assert ci.loc["risk_difference", "upper"] == pytest.approx(res.estimate + 1.959963984540054 * res.se)
+    assert ci.loc["risk_difference", "upper"] == pytest.approx(res.estimate + q * res.se)
+    assert res.p_value == pytest.approx(2 * stats.t.sf(abs(res.estimate / res.se), res.n_matched - 1))
 
 
 # ------------------------------------------------------------------ multiplicity

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 import statsmodels.formula.api as smf
 
 from models.wellbeing.random_intercept import SingularDesignError, fit_random_intercept
@@ -218,6 +219,12 @@ def test_trajectory_uses_the_person_clustered_se_by_default():
         rows, _ = fit_trajectory(d, "y", [], None, WellbeingSettings(trajectory_se=se))
         given = next(r for r in rows if r["term"] == "hours_given")
         assert given["se"] == pytest.approx(math.sqrt(cov.loc["hours_given", "hours_given"]), rel=1e-12), se
+        # person-clustered: t on G - 1 df (60 people: 59); model-based: the normal
+        q = stats.t.ppf(0.975, 59) if se == "person_cluster" else stats.norm.ppf(0.975)
+        assert given["ci_high"] == pytest.approx(given["estimate"] + q * given["se"], rel=1e-12), se
+        z = given["estimate"] / given["se"]
+        p = 2 * (stats.t.sf(abs(z), 59) if se == "person_cluster" else stats.norm.sf(abs(z)))
+        assert given["p_value"] == pytest.approx(p, rel=1e-10), se
     assert WellbeingSettings().trajectory_se == "person_cluster"
 
 

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from models.mart_writer import write_mart
 from models.readmission import (
@@ -32,6 +33,8 @@ from tests.conftest import ingest_all
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "readmission"
 Z95, Z998 = 1.959964, 3.090232
+#: t(0.975) on 1 df: the matched DiD of two pairs (G = 2 clusters) uses t on G - 1 = 1 df (scipy: 12.706205)
+T1DF = float(stats.t.ppf(0.975, 1))
 
 # Five units, O and E chosen so that z = (O - E)/sqrt(E) = -2, -1, 0, 1, 4.
 UNITS = pd.DataFrame({
@@ -201,9 +204,9 @@ def test_did_by_hand(tmp_path):
     assert row["did"] == pytest.approx(-1.5 * f)
     assert (row["participant_before"], row["participant_after"]) == pytest.approx((2.5 * f, 2.0 * f))
     assert (row["comparison_before"], row["comparison_after"]) == pytest.approx((1.5 * f, 2.5 * f))
-    # pair differences -1 and -2: SE = sd/sqrt(2) = 0.5 (CR1, matched pairs as clusters)
-    assert row["ci_low"] == pytest.approx((-1.5 - Z95 * 0.5) * f, abs=1e-5)
-    assert row["ci_high"] == pytest.approx((-1.5 + Z95 * 0.5) * f, abs=1e-5)
+    # pair differences -1 and -2: SE = sd/sqrt(2) = 0.5 (CR1, matched pairs as clusters); 2 pairs: t on 1 df
+    assert row["ci_low"] == pytest.approx((-1.5 - T1DF * 0.5) * f, abs=1e-5)
+    assert row["ci_high"] == pytest.approx((-1.5 + T1DF * 0.5) * f, abs=1e-5)
     assert row["person_years_after"] == pytest.approx(2 * 365 / 365.25)
     # no hospital data: the admissions table is empty, with its columns
     adm, _ = admissions_before_after(con, s, as_of=dt.date(2025, 1, 1))
@@ -349,6 +352,26 @@ def _dip_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     })
 
 
+def test_pretrend_check_flags_a_rise_seen_in_enough_pairs():
+    """The flag path of the pre-trend check (the two-pair fixture below cannot reach it on t(1)): six participants whose
+    rate rose by 2 or 3 a year before joining against six comparison people whose rate did not; the placebo DiD's
+    interval (t on the clusters' df) excludes 0, so the row carries the caution."""
+    from models.readmission.before_after import did_rows
+
+    n = 6
+    frame = pd.DataFrame({"treated": [1] * n + [0] * n, "person": np.arange(2 * n),
+                          "age": np.r_[np.arange(n) * 10.0 + 30, np.arange(n) * 10.0 + 31], "pretrend_window": True})
+    rise = np.r_[[3, 2, 3, 2, 3, 2], [0] * n]
+    counts = {"gp": pd.DataFrame({"pre_n": np.ones(2 * n), "before_n": 1 + rise, "after_n": 1 + rise})}
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0, caliper=None)
+    row = did_rows(frame, s, "service", counts)[0]
+    f = 365.25 / 365
+    # participants' mean rise 2.5 a year, comparison 0 (the continuous outcome's bias correction on age moves it a little)
+    assert row["pretrend_status"] == "estimated" and 2 * f < row["pretrend_did"] < 3 * f
+    assert row["pretrend_ci_low"] > 0 and row["pretrend_p_value"] < 0.05
+    assert "pre-trend check failed" in row["warnings"]
+
+
 def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_by_hand(tmp_path):
     """The pre-trend (placebo) check and the washout (models/readmission/before_after.py) on counts checked by hand."""
     con = _dip_warehouse(tmp_path / "dip.duckdb")
@@ -358,14 +381,17 @@ def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_
     assert (row["status"], row["n_matched"], row["washout_days"]) == ("estimated", 2, 0)
     # changes (after - before): T1 -3, T2 -2, C1 +1, C2 0: pair differences -4 and -2, SE sd/sqrt(2) = 1
     assert row["did"] == pytest.approx(-3 * f)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx(((-3 - Z95) * f, (-3 + Z95) * f), abs=1e-5)
-    # placebo changes (before - pre): T1 +3, T2 +2, C1 0, C2 0: pair differences 3 and 2, SE 0.5; 0 is outside
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(((-3 - T1DF) * f, (-3 + T1DF) * f), abs=1e-5)
+    # placebo changes (before - pre): T1 +3, T2 +2, C1 0, C2 0: pair differences 3 and 2, SE 0.5, t = 5. With 1.96 the
+    # interval excluded 0 and the check failed; two pairs give t on 1 df (12.71), p = 0.126: the interval holds 0, and
+    # two pairs cannot show a pre-trend, so there is no caution
     assert (row["pretrend_status"], row["pretrend_n_matched"]) == ("estimated", 2)
     assert row["pretrend_did"] == pytest.approx(2.5 * f)
     assert (row["pretrend_ci_low"], row["pretrend_ci_high"]) == pytest.approx(
-        ((2.5 - Z95 * 0.5) * f, (2.5 + Z95 * 0.5) * f), abs=1e-5)
-    assert row["pretrend_p_value"] < 0.05
-    assert "pre-trend check failed" in row["warnings"] and "washout_days" in row["warnings"]
+        ((2.5 - T1DF * 0.5) * f, (2.5 + T1DF * 0.5) * f), abs=1e-5)
+    assert row["pretrend_p_value"] == pytest.approx(2 * stats.t.sf(5.0, 1), abs=1e-6)
+    assert row["pretrend_p_value"] == pytest.approx(0.1257, abs=1e-4)
+    assert "pre-trend check failed" not in row["warnings"]
 
     washed = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=90)
     row = service_use_change(con, washed, as_of=dt.date(2025, 1, 1))[0].iloc[0]
@@ -373,7 +399,7 @@ def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_
     # before = [2021-10-03, 2022-10-02]: T1 1, T2 1, C1 1, C2 2; changes 0, 0, +1, 0: pair differences -1 and 0
     assert (row["participant_before"], row["comparison_before"]) == pytest.approx((1 * f, 1.5 * f))
     assert row["did"] == pytest.approx(-0.5 * f)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx(((-0.5 - Z95 * 0.5) * f, (-0.5 + Z95 * 0.5) * f), abs=1e-5)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(((-0.5 - T1DF * 0.5) * f, (-0.5 + T1DF * 0.5) * f), abs=1e-5)
     # the placebo's window, [2020-10-03, 2021-10-02], starts before the data: not estimated, and no caution
     assert row["pretrend_status"].startswith("not estimated") and row["pretrend_n_matched"] == 0
     assert np.isnan(row["pretrend_did"]) and "pre-trend" not in row["warnings"]

@@ -178,6 +178,23 @@ def test_person_clustered_covariance_equals_statsmodels_and_needs_no_risk_set_lo
     np.testing.assert_allclose(cluster_scores(rs, fit.params, person[rs.order], 250), by_person, rtol=1e-10, atol=1e-12)
 
 
+def test_cox_p_values_use_t_on_people_minus_one_when_clustered_and_the_normal_when_not():
+    from scipy import stats
+
+    rng = np.random.default_rng(8)
+    n = 80
+    X = pd.DataFrame({"treated": (rng.random(n) < 0.5).astype(float), "x": rng.normal(size=n)})
+    t = np.ceil(rng.exponential(150, n)).clip(10, 365)
+    ev = (rng.random(n) < 0.6).astype(float)
+    person = np.arange(n) % 25  # 25 people, several rows each
+    clustered = fit_cox(t, ev, X, groups=person)
+    assert clustered.df == 24
+    np.testing.assert_allclose(clustered.pvalues, 2 * stats.t.sf(np.abs(clustered.params / clustered.bse), 24))
+    plain = fit_cox(t, ev, X)
+    assert plain.df == np.inf
+    np.testing.assert_allclose(plain.pvalues, 2 * stats.norm.sf(np.abs(plain.params / plain.bse)))
+
+
 def test_design_coded_per_person_equals_the_rows_coding():
     """cox_design codes each person once and spreads the codes to their trial rows; under risk_set a
     person has several rows, so the median filling a missing numeric value is taken over the rows
