@@ -73,7 +73,7 @@ TILES = (
     ("reoffending", "Proven reoffending within a year", ("timebank", "year"), lambda m, r, c: headlines.reoffending(
         m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"], m["windows"],
         m["effect_register"])),
-    ("wellbeing", "Well-being: distance travelled per Star area", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
+    ("wellbeing", "Well-being: distance travelled per area", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
         m["wellbeing_effects"], r, c["timebank"], c["year"], m["effect_register"])),
     ("sroi", "Social return on investment", ("timebank",), lambda m, r, c: headlines.sroi(
         m["social_value"], m["impact_map"], c["timebank"])),

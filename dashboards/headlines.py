@@ -12,8 +12,8 @@ published rows that the chart and CSV beside it show):
   ``marts.readmission_rates``, labelled "crude, not matched" on the tile;
 * reoffending: ``marts.reoffending_effects`` (JDL-style matched binary rate) when estimable and
   publishable, else the crude rates of ``marts.reoffending_rates``, labelled as crude;
-* well-being: mean distance travelled per Star area, participants against a matched comparison
-  (``marts.wellbeing_effects``, ``area = mean_of_areas``: the pooled row, else the largest instrument's headline);
+* well-being: mean distance travelled per area (Star areas, or items of a scale such as WEMWBS), participants
+  against a matched comparison (``marts.wellbeing_effects``, ``area = mean_of_areas``: the pooled row, else the largest instrument's headline);
 * SROI: ``marts.social_value`` ratio with its Monte Carlo interval; outcomes valued are the
   impact-map rows with a present value.
 Every count passes the disclosure rule; a figure on a suppressed count shows "*".

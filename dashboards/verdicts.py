@@ -167,7 +167,7 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
 
 
 def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
-    outcome, source = "Well-being: distance travelled per Star area", "marts.wellbeing_effects (mean of areas)"
+    outcome, source = "Well-being: distance travelled per area", "marts.wellbeing_effects (mean of areas)"
     e = wellbeing_headline_row(effects)
     if e is None:
         return _effect_row(outcome, source, None, rule, register, (), lambda e: None, dict)

@@ -558,7 +558,7 @@ def test_the_spine_charts_axis_titles_stay_clear_of_the_next_row(browser, tmp_pa
 
     frame = pd.DataFrame({
         "outcome": ["30-day emergency readmission", "Proven reoffending within a year",
-                    "Well-being: distance travelled per Star area (all instruments)", "Social return on investment"],
+                    "Well-being: distance travelled per area (all instruments)", "Social return on investment"],
         "difference": [-2.8, -8.5, -0.07, -0.86], "ci_low": [-6.9, -26.3, -0.59, -0.98], "ci_high": [1.3, 9.4, 0.44, -0.76],
         "unit": ["percentage points", "percentage points", "Star points per area", "£ per £1 invested"],
         "rag": ["inconclusive", "inconclusive", "inconclusive", "worse"]})
