@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from data.synthetic import Config, Crisis, Effects, generate
 from data.synthetic.mess import spoil
+from data.synthetic.truth import LATER_EVENTS_ON
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crisis-days", type=int, default=c.days, help="days of crisis, ending the day before joining")
     ap.add_argument("--crisis-rr", type=float, default=c.rate_ratio,
                     help="service-use rate ratio in crisis (gp, ae, mental_health, social_care)")
+    ap.add_argument("--later-events", action="store_true",
+                    help="justice programmes recruit at later index events, risk rising with each (truth.LaterEvents)")
     ap.add_argument("--bad-rows", type=float, default=0.0,
                     help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= a.crisis_share <= 1 or a.crisis_days < 0 or a.crisis_rr < 1:
         ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0 and --crisis-rr >= 1")
     cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx, Crisis(a.crisis_share, a.crisis_days, a.crisis_rr))
+    if a.later_events:
+        cfg = replace(cfg, later_events=LATER_EVENTS_ON)
     t0 = time.perf_counter()
     truth = generate(cfg)
     bad = spoil(a.out, a.bad_rows, a.seed) if a.bad_rows else {}
