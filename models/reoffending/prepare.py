@@ -310,11 +310,34 @@ def model_frame(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
 def design_sentence(settings: ReoffendingSettings, covariates: list[str], how: str = "matched on") -> str:
     """One plain sentence: when follow-up starts and who the comparison people are (``how``: "matched on" for the
     matched comparison, the Cox model's words for its rows, :mod:`.cox`)."""
+    every = settings.index_events == "all"
     words = DesignWords(
-        started="the index date if they started before it", end_note="",
-        pool="people whose index event was as long ago, who had not reoffended or started by that day",
+        started="the index date if they started before it",
+        end_note=" after the index date, so the rates are not the MoJ bulletin's (a year from the index event)",
+        pool=("people at an index event as long ago (a participant's own earlier index events included) who had not "
+              "reoffended or started by that day" if every else
+              "people whose index event was as long ago, who had not reoffended or started by that day"),
         index="the index date", units="people who had not reoffended by", started_by="started by that day",
         first_day="the day after the index date")
-    return sentence(settings.design, words, on=covariate_words(covariates) or "no covariates",
+    text = sentence(settings.design, words, on=covariate_words(covariates) or "no covariates",
                     end=settings.follow_up_days, landmark_day=settings.landmark,
                     grace_days=settings.participation_window_days, how=how)
+    if not every:
+        text += (" Only each person's first final index event is analysed (the earlier rule): people referred at a "
+                 "later index event count as comparison people at their first.")
+    return text
+
+
+def follow_up_sentence(settings: ReoffendingSettings) -> str:
+    """What the rates of a matched comparison count, for its per-100 sentences: the days after the index date the
+    offences are counted on, and that they are therefore not the MoJ bulletin's one-year rates (day 1 to day 365
+    after the index event, over a whole cohort)."""
+    end = settings.follow_up_days
+    if settings.design == "risk_set":
+        days = (f"from each participant's start (the index date if they started before it; the same day after their "
+                f"own index date for the comparison group) to day {end} after the index date")
+    elif settings.design == "landmark":
+        days = f"from day {settings.landmark} to day {end} after the index date"
+    else:
+        days = f"from the day after the index date to day {end}"
+    return f"Follow-up runs {days}, among matched groups, so these are not MoJ bulletin proven reoffending rates."

@@ -185,3 +185,22 @@ def test_cox_and_matching_read_each_units_covariates():
     assert len(spread.base) == sub["unit"].nunique()
     np.testing.assert_array_equal(got["age"].to_numpy(), sub["age"].to_numpy())
     np.testing.assert_array_equal(got["proven_offences_to_index"].to_numpy(), sub["proven_offences_to_index"].to_numpy())
+
+
+def test_the_sentences_say_the_rates_are_not_the_moj_bulletins():
+    from models.reoffending.prepare import design_sentence, follow_up_sentence
+
+    s = ReoffendingSettings()
+    assert design_sentence(s, ["age"]) == (
+        "Follow-up starts on the day each participant started (the index date if they started before it) and runs to "
+        "day 365 after the index date, so the rates are not the MoJ bulletin's (a year from the index event); each is "
+        "compared with people at an index event as long ago (a participant's own earlier index events included) who "
+        "had not reoffended or started by that day, matched on age.")
+    first = design_sentence(s.model_copy(update={"index_events": "first"}), ["age"])
+    assert first.endswith("Only each person's first final index event is analysed (the earlier rule): people referred "
+                          "at a later index event count as comparison people at their first.")
+    assert follow_up_sentence(s.model_copy(update={"design": "landmark"})) == (
+        "Follow-up runs from day 90 to day 365 after the index date, among matched groups, so these are not MoJ "
+        "bulletin proven reoffending rates.")
+    assert "from the day after the index date to day 365" in follow_up_sentence(
+        s.model_copy(update={"design": "exposure_window"}))
