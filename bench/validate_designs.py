@@ -33,6 +33,13 @@ within 14 days vs. not" over all discharges, which truth.json does not give eith
 Writes one CSV row per replication, scenario, outcome and design, and prints the Markdown
 tables for docs/validation.md (section "Readmission and reoffending designs (issue 15)").
 
+``--later-events``: reoffending only, on the generator's later-events scenario (``data.synthetic.LaterEvents``:
+programmes recruit mostly at a person's later index events, risk rising with each), the risk-set design on each
+person's first final index event (``index_events: first``, the earlier rule) and on every final index event
+(``all``, the default). Truth: the participants' expected risk difference at each participant's first event with
+participation (``realised.reoffending.first_participating_event``, the estimand of ``all``); ``truth_own`` is each
+rule's own cohort's (the first-event cohort's for ``first``), reported as bias_own and coverage_own_pct.
+
 ``--history``: reoffending only, the risk-set design matched on each record of criminal history in
 turn (:data:`HISTORY`): the persons file's ``prior_convictions`` (in the generator counted before the
 window, so it never holds the outcome), the cohort's ``proven_offences_to_index`` counted from the
@@ -54,7 +61,8 @@ import numpy as np
 import pandas as pd
 
 from bench.synthetic import ingested, replications
-from data.synthetic import Effects
+from data.synthetic import Effects, LaterEvents
+from data.synthetic.truth import LATER_EVENTS_ON
 from models.comparison import ComparisonError
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
 from models.readmission.clone_censor import ccw_row
@@ -130,8 +138,37 @@ def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...],
     return out
 
 
+def later_event_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
+    """``--later-events``: the risk-set design under each index-event rule (module docstring)."""
+    base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
+    build_justice_cohort(con, base, as_of=as_of, run_id="bench")
+    cohort = read_cohort(con)
+    real = truth["realised"]["reoffending"]
+    target = real["first_participating_event"]["att_expected_risk_difference"]
+    out = []
+    for rule, own in (("first", real.get("att_expected_risk_difference")), ("all", target)):
+        settings = base.model_copy(update={"index_events": rule})
+        rows, _, _, res = compare_programme(analysis_frame(cohort, settings), ANY, settings, None)
+        b = next(r for r in rows if r["measure"] == "binary_rate")
+        design = f"risk_set, index events {rule}"
+        if not res:
+            out.append({"outcome": "reoffending", "design": design, "error": b["not_estimable_reason"]})
+            continue
+        out.append({"outcome": "reoffending", "design": design, "estimate": b["estimate"], "ci_low": b["ci_low"],
+                    "ci_high": b["ci_high"], "n_treated": res["binary"].n_treated, "n_matched": b["n_matched"],
+                    "truth_risk_set": target, "truth_own": own})
+    return out
+
+
+LATER_SOURCES = ("persons", "timebank_members", "programme_enrolments", "justice_events", "offences")
+
+
 def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
-              designs: tuple[str, ...] = READMISSION_DESIGNS, history: bool = False) -> list[dict]:
+              designs: tuple[str, ...] = READMISSION_DESIGNS, history: bool = False, later_events: bool = False) -> list[dict]:
+    if later_events:
+        with ingested(persons, seed, SCENARIOS[scenario], LATER_SOURCES, KEY, later_events=LATER_EVENTS_ON) as (
+                con, truth, as_of, _):
+            return [{"scenario": scenario, "seed": seed, **r} for r in later_event_rows(con, truth, as_of)]
     justice = bool(set(designs) & set(DESIGNS))  # the reoffending designs need the justice extracts
     sources = [s for s in SOURCES if justice or s not in ("justice_events", "offences")]
     with ingested(persons, seed, SCENARIOS[scenario], sources, KEY) as (con, truth, as_of, _):
@@ -148,12 +185,18 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         covered = (g["ci_low"] <= truth) & (truth <= g["ci_high"])
         significant = (g["ci_high"] < 0) | (g["ci_low"] > 0)
         show = scenario == "null" or design not in NO_TRUTH
+        own = {}
+        if "truth_own" in g and g["truth_own"].notna().any():
+            t_own = np.zeros(len(g)) if scenario == "null" else g["truth_own"].to_numpy(dtype=float)
+            own = {"mean_truth_own": float(np.mean(t_own)), "bias_own": float(np.mean(g["estimate"] - t_own)),
+                   "coverage_own_pct": 100 * float(((g["ci_low"] <= t_own) & (t_own <= g["ci_high"])).mean())}
         out.append({
             "scenario": scenario, "outcome": outcome, "design": design, "reps": len(g),
             "mean_truth": float(np.mean(truth)) if show else np.nan,
             "mean_estimate": float(g["estimate"].mean()),
             "bias": float(np.mean(g["estimate"] - truth)) if show else np.nan,
             "empirical_se": float(g["estimate"].std(ddof=1)) if len(g) > 1 else np.nan,
+            "bias_mcse": float(g["estimate"].std(ddof=1) / np.sqrt(len(g))) if len(g) > 1 else np.nan,
             "mean_ci_width": float((g["ci_high"] - g["ci_low"]).mean()),
             "coverage_pct": 100 * float(covered.mean()) if show else np.nan,
             "significant_pct": 100 * float(significant.mean()),
@@ -161,6 +204,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             "share_matched": float((g["n_matched"] / g["n_treated"]).mean()),
             "failures": int((df["error"].notna() & (df["scenario"] == scenario) & (df["outcome"] == outcome)
                              & (df["design"] == design)).sum()) if "error" in df else 0,
+            **own,
         })
     return pd.DataFrame(out)
 
@@ -168,6 +212,10 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 def markdown(summary: pd.DataFrame) -> str:
     cols = ["scenario", "outcome", "design", "reps", "mean_truth", "mean_estimate", "bias", "empirical_se",
             "mean_ci_width", "coverage_pct", "significant_pct", "mean_n_participants", "share_matched"]
+    if "bias_own" in summary:  # --later-events: each rule against its own cohort's truth as well
+        cols[cols.index("bias") + 1:cols.index("bias") + 1] = ["bias_mcse"]
+        cols[cols.index("coverage_pct") + 1:cols.index("coverage_pct") + 1] = ["mean_truth_own", "bias_own",
+                                                                                "coverage_own_pct"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in summary[cols].itertuples(index=False):
         cells = []
@@ -201,6 +249,8 @@ def main(argv=None) -> int:
                     help="run only these designs (reoffending has all but clone_censor_weight)")
     ap.add_argument("--history", action="store_true",
                     help="reoffending only: the risk-set design matched on each criminal-history covariate in turn")
+    ap.add_argument("--later-events", action="store_true",
+                    help="reoffending only: the later-events scenario, index_events first against all")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
@@ -219,7 +269,8 @@ def main(argv=None) -> int:
     done = 0
     for r in replications(a.reps, a.max_minutes):
         for scenario in SCENARIOS:
-            rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs), a.history)
+            rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs), a.history,
+                              a.later_events)
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)

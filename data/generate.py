@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from data.synthetic import Config, Crisis, Effects, generate
 from data.synthetic.mess import spoil
+from data.synthetic.truth import LATER_EVENTS_ON
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="service-use rate ratio in crisis (gp, ae, mental_health, social_care)")
     ap.add_argument("--crisis-admissions-rr", type=float, default=c.admissions_rr,
                     help="emergency-admission rate ratio in crisis (1 = admissions untouched)")
+    ap.add_argument("--later-events", action="store_true",
+                    help="justice programmes recruit at later index events, risk rising with each (truth.LaterEvents)")
     ap.add_argument("--bad-rows", type=float, default=0.0,
                     help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
@@ -60,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0, --crisis-rr and --crisis-admissions-rr >= 1")
     cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx,
                  Crisis(a.crisis_share, a.crisis_days, a.crisis_rr, a.crisis_admissions_rr))
+    if a.later_events:
+        cfg = replace(cfg, later_events=LATER_EVENTS_ON)
     t0 = time.perf_counter()
     truth = generate(cfg)
     bad = spoil(a.out, a.bad_rows, a.seed) if a.bad_rows else {}

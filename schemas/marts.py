@@ -444,7 +444,7 @@ REOFFENDING_EFFECTS = Mart(
         Column('verdict', 'VARCHAR', '`significant reduction`, `significant increase`, `inconclusive`, or `not estimable`.'),
         Column('per_100_statement', 'VARCHAR', 'JDL wording: "For every 100 people in the comparison group, 35 reoffended; for every 100 participants, 28 reoffended."'),
         Column('verdict_statement', 'VARCHAR', 'The verdict with the estimate and its interval in words.'),
-        Column('n_participants', 'BIGINT', "Participants analysed (each person's first final index event; under `risk_set` and `landmark` only those with no reoffence before their time zero)."),
+        Column('n_participants', 'BIGINT', "Participants analysed (people, each at the first final index event whose participation window holds their start; `index_events: first`: each person's first final index event; under `risk_set` and `landmark` only those with no reoffence before their time zero)."),
         Column('n_matched', 'BIGINT', 'Participants kept after matching (support and caliper): the n the effect applies to.'),
         Column('n_comparison', 'BIGINT', 'Distinct comparison people used (matched, or with positive weight).'),
         Column('n_comparison_pool', 'BIGINT', 'Comparison rows available for matching (under `risk_set` one per person and trial day at risk).'),

@@ -20,7 +20,7 @@ from .coproduction import DOMAINS, ITEMS_PER_DOMAIN, simulate_assessments
 from .exchanges import CATEGORIES, KINDS, simulate_exchanges, timelines
 from .grants import FUNDERS, simulate_grants
 from .hospital import DESTINATIONS, METHODS, PROVIDERS, SPECIALTIES, CrisisAdmissions, simulate_hospital
-from .justice import EVENT_TYPES, OFFENCE_GROUPS, PROGRAMMES, offence_history, simulate_justice
+from .justice import EVENT_TYPES, OFFENCE_GROUPS, PROGRAMMES, first_participating_event, offence_history, simulate_justice
 from .people import AREAS, EMPLOYMENT, MARITAL, SEXES, simulate_people
 from .services import SERVICES, crisis_windows, simulate_contacts
 from .timebanks import ROLES, SERVICE_USER, TIMEBANKS, assemble_members, community_memberships
@@ -56,7 +56,7 @@ def generate(cfg: Config, log=None) -> dict:
     say("persons", time.perf_counter() - t0)
 
     ms = community_memberships(people, start, end, stream(seed, "memberships"))
-    justice = simulate_justice(people, ms, start, end, fx, stream(seed, "justice"))
+    justice = simulate_justice(people, ms, start, end, fx, stream(seed, "justice"), cfg.later_events)
     members = assemble_members(ms, start, end, stream(seed, "accounts"))
     mw = max(7, len(str(members.n)))
     rows["timebank_members"] = w.write(out, "timebank_members", fmt, {
@@ -172,6 +172,8 @@ def _realised(cfg, people, members, ht, jt, star, contacts, rows, pid, out) -> d
     first = (jt["order"] == 0) & jt["complete"].astype(bool)
     reoff = potential_outcome_summary(jt, first)
     reoff["cohort"] = "each person's first justice event with full follow-up"
+    if cfg.later_events.on:
+        reoff["first_participating_event"] = first_participating_event(jt)
     reoff["all_events_full_follow_up"] = potential_outcome_summary(jt, jt["complete"].astype(bool))
     pr = people.prior_convictions[jt["person"]]
     reoff["mean_prior_convictions"] = {

@@ -28,7 +28,7 @@ from scipy.stats import beta as beta_dist
 from .common import NEVER, expit
 from .people import People
 from .timebanks import COMMUNITY, PRISON_TB, PRISONER, Memberships, lapse
-from .truth import REOFFEND_JOIN_AFTER_DAYS, REOFFEND_MODEL, Effects
+from .truth import REOFFEND_JOIN_AFTER_DAYS, REOFFEND_MODEL, Effects, LaterEvents, potential_outcome_summary
 
 EVENT_TYPES = ("custody_release", "community_sentence", "caution", "youth_court")
 CUSTODY, COMMUNITY_SENTENCE, CAUTION, YOUTH_COURT = range(4)
@@ -77,8 +77,32 @@ def _collector(*keys):
     return {k: [] for k in keys}
 
 
+def uptake_shift(later: LaterEvents, order: np.ndarray) -> np.ndarray | float:
+    """The later-events scenario's log-odds added to each justice programme's choice at events of ``order`` (0 when
+    it is off: the caller then adds nothing, so its draws and thresholds are the generator's own)."""
+    if not later.on:
+        return 0.0
+    return np.where(order == 0, later.uptake_first, later.uptake_later)
+
+
+def first_participating_event(jt: dict) -> dict:
+    """The participants' expected effects at each person's first event with participation and full follow-up (the
+    cohort of ``index_events: all``), as :func:`.truth.potential_outcome_summary` gives them, plus the number of
+    those events that are not the person's first."""
+    complete = jt["complete"].astype(bool)
+    part = jt["participant"].astype(bool) & complete
+    order = np.lexsort((jt["day"], jt["person"]))
+    first = np.zeros(part.size, bool)
+    seen = order[part[order]]
+    keep = np.r_[True, jt["person"][seen][1:] != jt["person"][seen][:-1]] if seen.size else np.zeros(0, bool)
+    first[seen[keep]] = True
+    out = potential_outcome_summary({**jt, "participant": first}, first)
+    out["n_at_a_later_event"] = int((first & (jt["order"] > 0)).sum())
+    return out
+
+
 def simulate_justice(p: People, memberships: Memberships, start: int, end: int, effects: Effects,
-                     rng: np.random.Generator) -> Justice:
+                     rng: np.random.Generator, later: LaterEvents = LaterEvents()) -> Justice:
     age0 = p.age(np.arange(p.n), start)
     involved = (rng.random(p.n) < expit(-2.0 + 1.1 * p.crim)) & (age0 >= 10) & (p.death > start)
     J = np.flatnonzero(involved)
@@ -146,6 +170,7 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
         t, cv, k = typ[rows], conv[rows], order[rows]
         floor = prev[rows] + REOFFEND_JOIN_AFTER_DAYS + 1  # so no earlier event becomes a participant later
         age, lp, dep = p.age(pp, e), lp_all[pp], p.dep[pp]
+        shift = uptake_shift(later, k)  # the later-events scenario (0 when off)
         ev["person"].append(pp); ev["type"].append(t); ev["day"].append(e)
         f = k == 0  # the offence behind a first event (later ones are already in the file)
         offences(pp[f], cv[f] - lag(int(f.sum())), cv[f])
@@ -155,7 +180,10 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
         inside = e - cv
         r = rows[s]
         jt = s.copy()
-        jt[s] = (~in_tb[r, PRISON_TB]) & (rng.random(r.size) < expit(-0.5 + 0.25 * (age[s] - 30) / 10 - 0.6 * lp[s] + 0.2 * dep[s]))
+        jt_score = -0.5 + 0.25 * (age[s] - 30) / 10 - 0.6 * lp[s] + 0.2 * dep[s]
+        if later.on:
+            jt_score = jt_score + shift[s]
+        jt[s] = (~in_tb[r, PRISON_TB]) & (rng.random(r.size) < expit(jt_score))
         if jt.any():
             j = np.flatnonzero(jt)
             joined = np.maximum(e[j] - rng.integers(30, np.minimum(inside[j], 400) + 1), floor[j])
@@ -166,6 +194,8 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
             in_tb[rows[j], PRISON_TB] = True
         for prog, score in ((BIKES, -1.4 - 0.45 * lp + 0.1 * (age - 30) / 10),
                             (LISTENERS, -1.9 + 0.3 * (age - 30) / 10 - 0.7 * lp)):
+            if later.on:
+                score = score + shift
             j = np.flatnonzero(s & (rng.random(rows.size) < expit(score)))
             st = np.maximum(e[j] - rng.integers(30, np.minimum(inside[j], 365) + 1), floor[j])
             j, st = j[st < e[j]], st[st < e[j]]
@@ -175,6 +205,8 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
         # the first reoffence should there be one.
         lin = (c["intercept"] + c["per_decade_over_30"] * (age - 30) / 10 + c["male"] * p.male[pp]
                + c["deprivation"] * dep + c["per_log1p_prior_conviction"] * lp)
+        if later.on:
+            lin = lin + later.risk_per_event * np.minimum(k, 3)
         p0, p1 = expit(lin), expit(lin + log_or)
         uu = rng.random(rows.size)
         y0, y1 = uu < p0, uu < p1
@@ -185,7 +217,7 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
 
         # Participation starting after the event (peer jury 7-45 days, community time bank 0-90
         # days): a reoffence committed before the planned start prevents it.
-        j = np.flatnonzero((t == YOUTH_COURT) & (rng.random(rows.size) < expit(0.3 - 0.6 * lp)))
+        j = np.flatnonzero((t == YOUTH_COURT) & (rng.random(rows.size) < expit(0.3 - 0.6 * lp + shift)))
         st = np.maximum(e[j] + rng.integers(7, 46, j.size), floor[j])
         en = st + rng.integers(90, 271, j.size)
         en = np.where(en > end, NEVER, en)
@@ -194,7 +226,8 @@ def simulate_justice(p: People, memberships: Memberships, start: int, end: int, 
         j, st, en = j[keep], st[keep], en[keep]
         _enrol(enr, pp[j], JURY, st, en)
         slots.add(rows[j], st, en)
-        j = np.flatnonzero((t == COMMUNITY_SENTENCE) & ~in_tb[rows, 0] & (rng.random(rows.size) < 0.06))
+        p_cb = 0.06 if not later.on else expit(np.log(0.06 / 0.94) + shift)
+        j = np.flatnonzero((t == COMMUNITY_SENTENCE) & ~in_tb[rows, 0] & (rng.random(rows.size) < p_cb))
         joined = np.maximum(e[j] + rng.integers(0, 91, j.size), floor[j])
         keep = ((joined < p.death[pp[j]]) & (joined <= end) & (joined <= e[j] + REOFFEND_JOIN_AFTER_DAYS)
                 & ~(y0[j] & (day_o[j] < joined - e[j])))

@@ -57,6 +57,33 @@ class Crisis:
 
 
 @dataclass(frozen=True)
+class LaterEvents:
+    """Opt-in scenario "referred at a later index event": justice programmes recruit people at a later index event
+    rather than their first, and reoffending risk rises with each earlier index event.
+
+    At an index event of order k (0 = the person's first in the window), every justice programme's choice (prison
+    time bank, prison projects, peer jury, community time bank) gets ``uptake_first`` added to its log-odds when k = 0
+    and ``uptake_later`` when k >= 1; the reoffending model's linear predictor gets ``risk_per_event`` x min(k, 3) in
+    both potential outcomes (the participation odds ratio is unchanged). An analysis of each person's first index
+    event only then leaves most participants out, and counts them as comparison people at their first event.
+    Off by default (all 0): the data of every seed are then those of the generator without the scenario, byte for
+    byte, and truth.json does not mention it."""
+
+    uptake_first: float = 0.0  # log-odds added to each justice programme's choice at a person's first index event
+    uptake_later: float = 0.0  # ... at their later index events
+    risk_per_event: float = 0.0  # log-odds of reoffending added per earlier index event (at most 3)
+
+    @property
+    def on(self) -> bool:
+        return any(v != 0 for v in (self.uptake_first, self.uptake_later, self.risk_per_event))
+
+
+#: ``--later-events`` (data.generate, bench.validate_designs): few referred at a first event, more at later ones,
+#: risk +0.3 on the log-odds scale per earlier index event.
+LATER_EVENTS_ON = LaterEvents(uptake_first=-1.5, uptake_later=1.0, risk_per_event=0.3)
+
+
+@dataclass(frozen=True)
 class Config:
     persons: int
     seed: int
@@ -66,6 +93,7 @@ class Config:
     end: str = "2025-12-31"
     effects: Effects = field(default_factory=Effects)
     crisis: Crisis = field(default_factory=Crisis)
+    later_events: LaterEvents = field(default_factory=LaterEvents)
 
 
 # Conditional (covariate-adjusted) outcome models on the logit scale. Covariates are what
@@ -171,6 +199,16 @@ DEFINITIONS = {
     ),
 }
 
+#: Written into truth.json's definitions only when the later-events scenario is on (:class:`LaterEvents`).
+LATER_EVENTS_DEFINITION = (
+    "Referred at a later index event (opt-in; later_events in truth.json gives uptake_first, uptake_later, "
+    "risk_per_event): at a person's index event of order k (0 = first in the window), each justice programme's choice "
+    "has uptake_first (k = 0) or uptake_later (k >= 1) added to its log-odds, and the reoffending linear predictor "
+    "has risk_per_event x min(k, 3) added in both potential outcomes. realised.reoffending.first_participating_event "
+    "gives the participants' expected risk difference at each participant's first event with participation and full "
+    "follow-up (the estimand of index_events: all); realised.reoffending keeps the first-event cohort."
+)
+
 #: Written into truth.json's definitions only when the crisis scenario is on (:class:`Crisis`).
 CRISIS_DEFINITION = (
     "Crisis before joining (opt-in; crisis in truth.json gives share, days, rate_ratio): each person who ever joins "
@@ -245,6 +283,7 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         "format": cfg.fmt,
         "effects": asdict(cfg.effects),
         **({"crisis": asdict(cfg.crisis)} if cfg.crisis.on else {}),
+        **({"later_events": asdict(cfg.later_events)} if cfg.later_events.on else {}),
         "effect_scale": {
             "or_readmit": "conditional odds ratio (given the READMIT_MODEL covariates), applied to participants' index discharges",
             "or_reoffend": "conditional odds ratio (given the REOFFEND_MODEL covariates), applied to participants' justice events",
@@ -261,7 +300,8 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         ),
         "outcome_models": {"readmission": READMIT_MODEL, "reoffending": REOFFEND_MODEL},
         "selection_covariates": SELECTION,
-        "definitions": {**DEFINITIONS, **({"crisis_before_joining": CRISIS_DEFINITION} if cfg.crisis.on else {})},
+        "definitions": {**DEFINITIONS, **({"crisis_before_joining": CRISIS_DEFINITION} if cfg.crisis.on else {}),
+                        **({"later_events": LATER_EVENTS_DEFINITION} if cfg.later_events.on else {})},
         "windows": {
             "readmission_days": 30,
             "active_before_discharge_days": ACTIVE_WINDOW_DAYS,

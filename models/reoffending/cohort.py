@@ -253,13 +253,19 @@ def read_cohort(con: duckdb.DuckDBPyConnection, *, final_only: bool = False) -> 
     return con.execute(f"SELECT * FROM {COHORT_TABLE}{where} ORDER BY period_start, person_id").df()
 
 
-def analysis_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
-    """One row per person for the comparison: their first index event among the final cohorts.
+def analysis_cohort(cohort: pd.DataFrame, index_events: str = "all") -> pd.DataFrame:
+    """The final cohort rows a comparison analyses, in (index date, person) order.
 
-    A person can appear in several quarterly cohorts; matching and survival need independent
-    people, so each keeps the earliest final cohort row (the JDL analyses one record per person).
-    """
+    ``all`` (the default, ``ReoffendingSettings.index_events``): every final row, one per person and index event; a
+    person with several is in several trials, and which of their rows are analysed for a programme is decided per
+    programme (:func:`models.reoffending.prepare.design_rows`: rows after the first that holds the programme are left
+    out). ``first``: the earlier rule, each person's earliest final row only, which analyses a participant referred at
+    a later index event as a comparison person at their first (docs/methods.md "Target trials")."""
+    if index_events not in ("all", "first"):
+        raise ValueError(f"index_events must be 'all' or 'first', not {index_events!r}")
     if cohort.empty:
         return cohort.copy()
-    final = cohort[cohort["is_final"].astype(bool)]
-    return final.sort_values(["index_date", "person_id"]).drop_duplicates("person_id", keep="first").reset_index(drop=True)
+    final = cohort[cohort["is_final"].astype(bool)].sort_values(["index_date", "person_id"], kind="stable")
+    if index_events == "first":
+        final = final.drop_duplicates("person_id", keep="first")
+    return final.reset_index(drop=True)

@@ -1,10 +1,11 @@
 """``marts.reoffending_cox``: covariate-adjusted Cox model of time to first proven reoffence.
 
-Per programme label, on the design rows of the matched comparison (each person's first final
-index event, from the time zero of ``settings.design``: :func:`.prepare.programme_subset`),
-*unmatched*; a regression-adjusted complement to the matched comparison. Under ``risk_set``
-a person can have rows in several trials: the standard errors are then clustered on the
-person (Lin-Wei sandwich, as PHReg ``groups``, :func:`cluster_robust_cov`). Terms: ``treated`` plus the configured covariates, coded
+Per programme label, on the design rows of the matched comparison (the final index events, a
+participant's up to the one their start is linked to, from the time zero of ``settings.design``:
+:func:`.prepare.programme_subset`), *unmatched*; a regression-adjusted complement to the matched
+comparison. A person can have rows in several trials (several index events, several trial days):
+the standard errors are then clustered on the person, each row carrying its own index event's
+covariates (Lin-Wei sandwich, as PHReg ``groups``, :func:`cluster_robust_cov`). Terms: ``treated`` plus the configured covariates, coded
 exactly as the comparison engine codes them (:func:`models.comparison.build_design`: numeric as
 is with median imputation plus a ``<name>_missing`` indicator, categories as dummies with the
 first level as reference). Fitted by Newton-Raphson on the partial likelihood (ties ``efron`` by
@@ -194,24 +195,26 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
       likelihood has no maximum there (the coefficient runs to -inf or +inf), so the column is
       left out and its people fall into the reference level.
 
-    A person's covariates are the same in every trial they are in, so they are coded once per
-    person (:func:`models.comparison.build_design` on one row per person, each counted once per row,
-    so the median that fills a numeric covariate's missing values is the rows', as on the rows) and
-    spread to the rows: the design is each row's ``treated`` and its person's row
-    (:class:`.partial_likelihood.SpreadRows`; ``.to_frame()`` gives the rows x terms table).
+    A unit's covariates (a person's at one index event: :func:`.prepare.design_rows`' ``unit``) are the
+    same in every trial it is in, so they are coded once per unit (:func:`models.comparison.build_design`
+    on one row per unit, each counted once per row, so the median that fills a numeric covariate's
+    missing values is the rows', as on the rows) and spread to the rows: the design is each row's
+    ``treated`` and its unit's row (:class:`.partial_likelihood.SpreadRows`; ``.to_frame()`` gives the
+    rows x terms table). The key is the unit, never the person: a person with two index events has two
+    ages and two criminal histories. Rows without ``unit`` (one row per person) are keyed on the person.
     """
     notes = []
-    _, first, person_row = distinct_codes(person_codes(sub["person_id"]))
+    _, first, unit_row = distinct_codes(unit_codes(sub))
     X = pd.DataFrame(index=pd.RangeIndex(len(first)))
     if covariates:
         design = build_design(model_frame(sub[covariates].iloc[first], covariates), covariates, categorical or None,
-                              counts=np.bincount(person_row, minlength=len(first)))
+                              counts=np.bincount(unit_row, minlength=len(first)))
         X = design.X.reset_index(drop=True).astype(float)
     flat = [c for c in X.columns if X[c].nunique() < 2]
     if flat:
         notes.append(f"design columns constant in the data, left out: {flat}")
         X = X.drop(columns=flat)
-    has_event = np.bincount(person_row, weights=sub["event"].to_numpy(dtype=float) == 1, minlength=len(first)) > 0
+    has_event = np.bincount(unit_row, weights=sub["event"].to_numpy(dtype=float) == 1, minlength=len(first)) > 0
     separated = []
     for c in X.columns:
         v = X[c].to_numpy()
@@ -220,8 +223,16 @@ def cox_design(sub: pd.DataFrame, covariates: list[str], categorical: list[str])
     if separated:
         notes.append(f"0/1 design columns with no reoffence on one side (coefficient not finite), left out: {separated}")
         X = X.drop(columns=separated)
-    return SpreadRows(sub["treated"].to_numpy(dtype=float), X.to_numpy(dtype=float), person_row,
+    return SpreadRows(sub["treated"].to_numpy(dtype=float), X.to_numpy(dtype=float), unit_row,
                       ("treated", *X.columns)), notes
+
+
+def unit_codes(sub: pd.DataFrame) -> np.ndarray:
+    """Per design row, the code of its unit (the person and index event whose covariates it carries): the ``unit``
+    column of :func:`.prepare.design_rows`, else the person."""
+    if "unit" in sub.columns:
+        return sub["unit"].to_numpy().astype(np.int64)
+    return person_codes(sub["person_id"])
 
 
 #: the words of the Cox model's design sentence (:func:`.prepare.design_sentence`) before its covariates
@@ -269,7 +280,7 @@ def cox_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSetting
         person = person_codes(sub["person_id"])
         repeated = bool(np.bincount(person).max() > 1)
         fit = fit_cox(sub["duration"], sub["event"], X, settings.cox_ties, groups=person if repeated else None,
-                      alike=2 * person.astype(np.int64) + sub["treated"].to_numpy())  # a person's rows differ in treated only
+                      alike=2 * unit_codes(sub) + sub["treated"].to_numpy())  # a unit's rows differ in treated only
     except (ValueError, ComparisonError, np.linalg.LinAlgError) as err:
         return placeholder(str(err))
     ph = ph_test(fit, settings.ph_time_transform)

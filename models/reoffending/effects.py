@@ -64,7 +64,7 @@ from models.comparison import (
 from models.comparison.counts import comparison_people
 
 from .cox import cox_programme
-from .prepare import ANY, analysis_frame, design_rows, design_sentence, programme_labels
+from .prepare import ANY, analysis_frame, design_rows, design_sentence, follow_up_sentence, programme_labels
 from .settings import ReoffendingSettings
 from .tables import EFFECTS, SURVIVAL, empty_frame
 from schemas.marts import mart
@@ -158,6 +158,8 @@ def _row_from_result(programme, measure, res, settings, notes, common) -> dict:
         row["per_100_statement"] = jdl_statement("count", tv, cv, "proven reoffences")
     else:
         row["per_100_statement"] = jdl_statement("time_to_event", tv, cv, f"reoffended within {settings.follow_up_days} days")
+    if np.isfinite(tv) and np.isfinite(cv):  # what the rates count (not the MoJ bulletin's window)
+        row["per_100_statement"] += " " + follow_up_sentence(settings)
     if not (np.isfinite(est) and np.isfinite(lo) and np.isfinite(hi)):
         row["estimable"] = False
         row["verdict"] = "not estimable"

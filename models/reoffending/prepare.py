@@ -1,7 +1,10 @@
 """The analysis frame shared by the comparison, the survival curves and the Cox model.
 
-* One row per person: their first index event among the final cohorts
-  (:func:`models.reoffending.cohort.analysis_cohort`).
+* One row per person and final index event (:func:`models.reoffending.cohort.analysis_cohort`,
+  ``settings.index_events`` = ``all``; ``first``: each person's earliest final index event only, the
+  earlier rule). For a programme label, a person's rows after their first row whose participation
+  window holds a start of it are left out (:func:`until_treated`): a participant is analysed once,
+  at that index event, and their earlier index events are comparison units.
 * Outcomes: ``reoffended`` (0/1), ``reoffences`` (count), ``duration`` (days to the first
   proven reoffence, or ``follow_up_days`` when there was none: everyone in a final cohort is
   followed for the whole year, so censoring only happens at its end) and ``event`` (0/1).
@@ -16,8 +19,9 @@
   reoffence before it. ``exposure_window``: the old, biased definition (follow-up from day 1).
   Outcomes are counted from ``trial_day`` (offences on days max(k, 1)..follow_up_days):
   ``reoffended``, ``reoffences``, ``duration`` (days from max(k, 1) - 1 to the first
-  reoffence, or to the end of follow-up) and ``event``. A person can appear in several
-  trials: intervals cluster on ``person_id``.
+  reoffence, or to the end of follow-up) and ``event``. A unit (person and index event) can appear
+  in several trials and a person through several units: intervals cluster on ``person_id``, and the
+  covariates of a trial row are its unit's (``unit``), measured at that index event.
 * Covariates: those named in the settings that exist, are not all missing and vary in the
   rows analysed; the others are left out with a note (never silently). Criminal history counted
   from the offences file gets a note when the file reaches back too little (:func:`history_note`).
@@ -50,7 +54,7 @@ SHORT_HISTORY_YEARS = 10
 
 def analysis_frame(cohort: pd.DataFrame, settings: ReoffendingSettings) -> pd.DataFrame:
     """The analysis cohort with the outcome columns the comparison engine needs."""
-    df = analysis_cohort(cohort)
+    df = analysis_cohort(cohort, settings.index_events)
     if df.empty:
         for c, dtype in (("reoffended", int), ("reoffences", float), ("duration", float), ("event", int)):
             df[c] = pd.Series(dtype=dtype)
@@ -101,28 +105,33 @@ def programme_subset(df: pd.DataFrame, programme: str, settings: ReoffendingSett
 def design_rows(df: pd.DataFrame, programme: str, settings: ReoffendingSettings) -> tuple[pd.DataFrame, Covariates]:
     """:func:`programme_subset` and its :func:`usable_covariates`.
 
-    The rows repeat people (one row per trial a person is in), so everything that depends on the
-    person only is done once per person: the covariates are read (:func:`usable_covariates`: the
-    distinct values are the same on the people as on their rows) and coded for the engine
-    (:func:`engine_columns`) on the people in a trial, then their rows are taken from those. The
-    rows keep only what the comparison and the Cox model read."""
+    The rows repeat units (one row per trial a person's index event is in), so everything that depends on
+    the unit only is done once per unit: the covariates are read (:func:`usable_covariates`: the
+    distinct values are the same on the units as on their rows) and coded for the engine
+    (:func:`engine_columns`) on the units in a trial, then their rows are taken from those; ``unit``
+    numbers the unit of each row (0, 1, ... in the order of the analysis frame's rows), the key of its
+    covariates (a person's age and criminal history differ between their index events). The rows keep
+    only what the comparison and the Cox model read."""
     present_covariates = [c for c in settings.covariates if c in df.columns]
     if df.empty:
         out = df[["person_id", *present_covariates]].copy() if "person_id" in df.columns else df.copy()
         for c, dtype in (("reoffended", int), ("reoffences", float), ("duration", float), ("event", int),
-                         ("treated", int), ("trial_day", int)):
+                         ("treated", int), ("trial_day", int), ("unit", np.int32)):
             out[c] = pd.Series(dtype=dtype)
         return out, usable_covariates(out, settings)
     own, other = start_days(df, programme)
     first = pd.to_numeric(df["days_to_first_reoffence"], errors="coerce").to_numpy(dtype=float)
-    units = pd.DataFrame({"unit": np.arange(len(df)), "start": own,
-                          "event_day": np.where(df["reoffended"].to_numpy() == 1, first, np.nan), "blocked": other})
+    kept = np.flatnonzero(until_treated(df, own))
+    units = pd.DataFrame({"unit": kept, "start": own[kept],
+                          "event_day": np.where(df["reoffended"].to_numpy() == 1, first, np.nan)[kept],
+                          "blocked": other[kept]})
     trials = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
     unit = trials["unit"].to_numpy()
     present, _, at = distinct_codes(unit)
-    people = df.iloc[present]
-    rows = engine_columns(people, present_covariates).take(at)  # the people's rows, one per trial they are in
+    people = df.iloc[present]  # the units (person and index event) in some trial
+    rows = engine_columns(people, present_covariates).take(at)  # the units' rows, one per trial they are in
     rows.index = pd.RangeIndex(len(rows))
+    rows["unit"] = at.astype(np.int32)  # the row's unit among ``people``: its covariates are that index event's
     k = trials["trial_day"].to_numpy()
     # small integer types: a trial frame has millions of rows (0/1 flags, days up to 3650)
     rows["trial_day"] = k.astype(np.int16)
@@ -136,6 +145,21 @@ def design_rows(df: pd.DataFrame, programme: str, settings: ReoffendingSettings)
     rows["reoffences"] = reoffences_from(df["reoffence_days"], unit, k)
     rows["duration"] = np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float)
     return rows, usable_covariates(people, settings)
+
+
+def until_treated(df: pd.DataFrame, own: np.ndarray) -> np.ndarray:
+    """Per row of ``df``: whether it is analysed for a programme whose start day per row is ``own`` (NaN: the row's
+    participation window holds no start of it). A person's rows up to and including their first row with a start
+    (by index date) are; their later rows are not (they had started: no longer eligible as comparison units, and
+    analysed as participants once only). Every row of a person without a start is."""
+    if len(df) == 0:
+        return np.zeros(0, bool)
+    person = pd.factorize(df["person_id"])[0]
+    day = pd.to_datetime(df["index_date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    started = ~np.isnan(own)
+    first = np.full(person.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, person[started], day[started])
+    return day <= first[person]
 
 
 def engine_columns(people: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
@@ -286,11 +310,34 @@ def model_frame(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
 def design_sentence(settings: ReoffendingSettings, covariates: list[str], how: str = "matched on") -> str:
     """One plain sentence: when follow-up starts and who the comparison people are (``how``: "matched on" for the
     matched comparison, the Cox model's words for its rows, :mod:`.cox`)."""
+    every = settings.index_events == "all"
     words = DesignWords(
-        started="the index date if they started before it", end_note="",
-        pool="people whose index event was as long ago, who had not reoffended or started by that day",
+        started="the index date if they started before it",
+        end_note=" after the index date, so the rates are not the MoJ bulletin's (a year from the index event)",
+        pool=("people at an index event as long ago (a participant's own earlier index events included) who had not "
+              "reoffended or started by that day" if every else
+              "people whose index event was as long ago, who had not reoffended or started by that day"),
         index="the index date", units="people who had not reoffended by", started_by="started by that day",
         first_day="the day after the index date")
-    return sentence(settings.design, words, on=covariate_words(covariates) or "no covariates",
+    text = sentence(settings.design, words, on=covariate_words(covariates) or "no covariates",
                     end=settings.follow_up_days, landmark_day=settings.landmark,
                     grace_days=settings.participation_window_days, how=how)
+    if not every:
+        text += (" Only each person's first final index event is analysed (the earlier rule): people referred at a "
+                 "later index event count as comparison people at their first.")
+    return text
+
+
+def follow_up_sentence(settings: ReoffendingSettings) -> str:
+    """What the rates of a matched comparison count, for its per-100 sentences: the days after the index date the
+    offences are counted on, and that they are therefore not the MoJ bulletin's one-year rates (day 1 to day 365
+    after the index event, over a whole cohort)."""
+    end = settings.follow_up_days
+    if settings.design == "risk_set":
+        days = (f"from each participant's start (the index date if they started before it; the same day after their "
+                f"own index date for the comparison group) to day {end} after the index date")
+    elif settings.design == "landmark":
+        days = f"from day {settings.landmark} to day {end} after the index date"
+    else:
+        days = f"from the day after the index date to day {end}"
+    return f"Follow-up runs {days}, among matched groups, so these are not MoJ bulletin proven reoffending rates."

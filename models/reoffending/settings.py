@@ -32,6 +32,10 @@ Defaults and their sources (details in docs/outputs-reoffending.md):
   day (Li, Propert & Rosenbaum 2001, JASA 96:870; docs/methods.md "Target trials"). The old
   definition (follow-up from day 1 for anyone starting by day 90) is ``exposure_window``, kept
   only to show its immortal-time bias (bench/validate_designs.py).
+* ``index_events`` = all: every final index event is a trial unit (a person can be in several: intervals cluster on
+  the person); a participant is analysed at the index event whose participation window holds their start. ``first``
+  is the earlier rule (each person's earliest final index event), which left out participants referred at a later
+  event and counted them as comparison people at their first (docs/methods.md "Target trials").
 * ``covariates``: age at the index date, sex, IMD decile, index event type and criminal history
   (``proven_offences_to_index``: offences proven by the index date, counted from the offences
   file, :mod:`.cohort` rule 5), the demographics and criminal history the Justice Data Lab
@@ -102,6 +106,14 @@ class ReoffendingSettings(BaseModel):
                     "landmark = day landmark_day among people with no reoffence before it; exposure_window = the old "
                     "definition (a start up to participation_window_days counts, follow-up from day 1), biased by "
                     "immortal time and kept only to show it.")
+    index_events: Literal["all", "first"] = Field(
+        "all",
+        description="Which final index events are analysed (docs/methods.md, target trials): all = every (person, index "
+                    "event) of the final cohorts is a trial unit; a participant is analysed at the first event whose "
+                    "participation window holds their start, their earlier events serve as comparison units and their "
+                    "later ones are left out; first = the earlier rule, each person's earliest final index event only "
+                    "(a participant referred at a later event then counts as a comparison person at the first one), "
+                    "kept to show its bias (bench/validate_designs.py --later-events).")
     landmark_day: int | None = Field(
         None, ge=0, le=3650, description="Landmark design: day after the index date of time zero; default "
                                          "participation_window_days (90).")
@@ -190,5 +202,5 @@ class ReoffendingSettings(BaseModel):
         return (
             f"{self.cohort_period} cohorts; offences on day 1-{self.follow_up_days} after the index date, proven by day "
             f"{self.follow_up_days + self.waiting_days}; participation starting by day {self.participation_window_days}; "
-            f"design {self.design}"
+            f"design {self.design}; index events {self.index_events}"
         )

@@ -561,3 +561,31 @@ def test_crisis_admission_hazard_is_inverted_by_hand():
     assert abs(marks.mean() - 1.16 / 2.16) < 0.01
     assert not c.marks(np.zeros(5, dtype=int), np.full(5, 15), np.ones(5, dtype=bool)).any()
     assert not c.marks(np.zeros(5, dtype=int), np.full(5, 25), np.zeros(5, dtype=bool)).any()
+
+
+def test_the_later_events_scenario_off_gives_the_same_bytes_and_on_recruits_at_later_events(tmp_path):
+    """truth.LaterEvents: switched off (every field 0) every file is the default generator's, byte for byte, and
+    truth.json does not mention it; switched on, most justice participants are recruited at a later index event than
+    their first (truth.json's first_participating_event counts them) and risk rises with the event's order."""
+    from data.synthetic import LaterEvents
+    from data.synthetic.truth import LATER_EVENTS_ON
+
+    base, off, on = tmp_path / "base", tmp_path / "off", tmp_path / "on"
+    generate(Config(persons=3000, seed=11, out=base))
+    generate(Config(persons=3000, seed=11, out=off, later_events=LaterEvents()))
+    truth = generate(Config(persons=3000, seed=11, out=on, later_events=LATER_EVENTS_ON))
+    for f in sorted(p.relative_to(base) for p in base.rglob("*") if p.is_file()):
+        assert (base / f).read_bytes() == (off / f).read_bytes(), f
+    plain = json.loads((base / "truth.json").read_text())
+    assert "later_events" not in plain and "first_participating_event" not in plain["realised"]["reoffending"]
+    assert truth["later_events"] == {"uptake_first": -1.5, "uptake_later": 1.0, "risk_per_event": 0.3}
+    first = truth["realised"]["reoffending"]["first_participating_event"]
+    assert first["n_at_a_later_event"] > first["n_participant"] / 2
+    assert first["n_participant"] - first["n_at_a_later_event"] <= truth["realised"]["reoffending"]["n_participant"]
+    ev = pd.read_csv(on / "truth" / "reoffending_events.csv")
+    plain_ev = pd.read_csv(base / "truth" / "reoffending_events.csv")
+    def rise(e):  # mean risk without participation at later events less that at first events (non-participants)
+        e = e[~e["participant"].astype(bool)]
+        return e.loc[e["event_order"] > 1, "p0"].mean() - e.loc[e["event_order"] == 1, "p0"].mean()
+
+    assert rise(ev) > rise(plain_ev) + 0.03

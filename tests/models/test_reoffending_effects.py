@@ -41,9 +41,13 @@ def test_binary_and_frequency_values_are_the_matched_groups(comparison):
     assert binary.comparison_value == pytest.approx(np.average(c.reoffended, weights=c._weight))
     assert binary.estimate == pytest.approx(binary.difference) == pytest.approx(res.estimate)
     assert binary.n_matched == res.n_matched == len(t) and binary.n_participants == res.n_treated
+    # the rates are counted from each participant's start, not over the MoJ's year from the index event: said so
     assert binary.per_100_statement == (
         f"For every 100 people in the comparison group, {per_100(binary.comparison_value)} reoffended; "
-        f"for every 100 participants, {per_100(binary.participant_value)} reoffended.")
+        f"for every 100 participants, {per_100(binary.participant_value)} reoffended. Follow-up runs from each "
+        "participant's start (the index date if they started before it; the same day after their own index date for "
+        "the comparison group) to day 365 after the index date, among matched groups, so these are not MoJ bulletin "
+        "proven reoffending rates.")
     freq = eff.loc[("any_participation", "frequency")]
     assert freq.participant_value == pytest.approx(t.reoffences.mean())
     assert "proven reoffences; for every 100 participants, there were" in freq.per_100_statement
