@@ -230,8 +230,9 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                                 multiplicity.judged(register, ("reoffending", programme, "binary_rate"), e["ci_low"],
                                                     e["ci_high"], True),
                                 f"matched comparison {pct(e['comparison_value'])}",
-                                f"{windows.reoffending}{' (MoJ)' if windows.moj else ''}, against a matched "
-                                "comparison group.",
+                                f"{windows.reoffending}{' (MoJ counting rules)' if windows.moj else ''}, from each "
+                                "participant's start to day 365 after the index date, against a matched comparison "
+                                "group: not the MoJ bulletin's rate, which counts from the index date.",
                                 "Matched comparison")
     periods = rates["cohort_period"].astype(str)
     scope = periods == ALL if year == ALL else periods.str.startswith(year)
