@@ -114,6 +114,11 @@ class ReadmissionSettings(BaseModel):
         None, description="Programmes whose enrolment counts as exposure; None = every programme.")
     prior_admission_days: int = Field(
         365, ge=1, description="Window before the index admission for 'prior emergency admissions' (12 months).")
+    length_of_stay_bands: tuple[int, ...] = Field(
+        (1, 3, 7, 21),
+        description="First day of each length-of-stay band after the 0-day band, for length_of_stay_band: (1, 3, 7, 21) "
+                    "gives 0, 1-2, 3-6, 7-20 and 21+ days (7+ and 21+ are NHS England's 'stranded' and "
+                    "'super-stranded' long stays).")
 
     # ------------------------------------------------------------------ design
     design: Literal["risk_set", "landmark", "exposure_window", "clone_censor_weight"] = Field(
@@ -206,6 +211,14 @@ class ReadmissionSettings(BaseModel):
     def _some(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
             raise ValueError("name at least one covariate to match on (e.g. age)")
+        return v
+
+    @field_validator("length_of_stay_bands")
+    @classmethod
+    def _bands(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(b < 1 for b in v) or any(b >= c for b, c in zip(v, v[1:])):
+            raise ValueError(f"length_of_stay_bands must be increasing whole days of 1 or more (e.g. [1, 3, 7, 21]), "
+                             f"not {list(v)}")
         return v
 
     @model_validator(mode="after")

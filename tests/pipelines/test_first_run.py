@@ -160,8 +160,9 @@ def test_a_covariate_no_comparison_can_read_is_named_before_the_run(tmp_path):
     assert preflight.covariate_problems(str(FIXTURES / "valid"), config, str(cfg)) == [
         f"settings file {cfg}, line 2: `readmission.matching_covariates` names 'ethnicity', which no readmission "
         "comparison can read: name a column of core.index_discharges (provider_id, admitted_on, discharged_on, "
-        "admission_method, specialty, n_spells, area_code, quarter, age, sex, imd_decile, prior_emergency_12m) or a "
-        "further column of the persons file (employment, prior_convictions)",
+        "admission_method, specialty, n_spells, area_code, quarter, discharge_year, length_of_stay, length_of_stay_band, "
+        "age, sex, imd_decile, prior_emergency_12m) or a further column of the persons file (employment, "
+        "prior_convictions)",
         f"settings file {cfg}, line 5: `readmission.before_after_covariates` names 'specialty', which no readmission "
         "comparison can read: name what it measures at joining (age, sex, area_code, imd_decile, prior_emergency_12m) "
         "or a further column of the persons file (employment, prior_convictions)"]
