@@ -172,6 +172,18 @@ def test_a_covariate_no_comparison_can_read_is_named_before_the_run(tmp_path):
     assert preflight.covariate_problems(str(FIXTURES / "valid"), load_config(mapped), str(mapped)) == []
 
 
+def test_the_case_mix_columns_are_readable_and_a_misspelt_exact_column_is_named(tmp_path):
+    """The case-mix default (exact admission method; specialty, length-of-stay band, discharge year) passes the
+    check; a misspelt ``matching_exact`` column is named as a misspelt covariate is."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  matching_covariates: [age, specialty, length_of_stay_band, discharge_year, "
+                   "length_of_stay]\n  matching_exact: [admission_method, admision_method]\n")
+    problems = preflight.covariate_problems(str(FIXTURES / "valid"), load_config(cfg), str(cfg))
+    assert len(problems) == 1 and problems[0].startswith(
+        f"settings file {cfg}, line 3: `readmission.matching_exact` names 'admision_method', which no readmission "
+        "comparison can read")
+
+
 def test_a_misspelt_reoffending_covariate_is_named_before_the_run(tmp_path):
     """Before: nothing checked the reoffending covariates; a misspelt criminal history ran the whole run and the
     comparison matched without it, with a note at the end (left out, it biased the estimate by 1.4-2.0 points in
