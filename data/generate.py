@@ -3,10 +3,12 @@
     python -m data.generate --persons 2000 --seed 7 --out data/sample [--format csv|parquet]
         [--start 2022-01-01 --end 2025-12-31] [--or-readmit 0.7 --or-reoffend 0.75
         --star-given 0.3 --star-received 0.1 --contacts-rr 0.85] [--bad-rows 0.01]
-        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3]
+        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3] [--case-mix 1]
 
 ``--crisis-share`` switches on the crisis-before-joining scenario (an Ashenfelter dip; data/synthetic/truth.py,
-``Crisis``); at its default 0 the files are those of the generator without it, byte for byte.
+``Crisis``); at its default 0 the files are those of the generator without it, byte for byte. ``--case-mix``
+likewise switches on selection on case mix (peer visiting and time-bank members' stays differ in admission method,
+length of stay and specialty, which also predict readmission; ``CaseMix``), off at 0.
 
 ``--bad-rows`` appends that share of realistic bad rows to each CSV source (data/synthetic/mess.py),
 so the ingest's quarantine has something to catch; the demo uses 1%.
@@ -21,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from data.synthetic import Config, Crisis, Effects, generate
+from data.synthetic import CaseMix, Config, Crisis, Effects, generate
 from data.synthetic.mess import spoil
 
 
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crisis-days", type=int, default=c.days, help="days of crisis, ending the day before joining")
     ap.add_argument("--crisis-rr", type=float, default=c.rate_ratio,
                     help="service-use rate ratio in crisis (gp, ae, mental_health, social_care)")
+    ap.add_argument("--case-mix", type=float, default=CaseMix().strength,
+                    help="strength of selection on case mix (admission method, length of stay, specialty; 1 = as "
+                         "documented, 0 = off)")
     ap.add_argument("--bad-rows", type=float, default=0.0,
                     help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
@@ -56,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     fx = Effects(a.or_readmit, a.or_reoffend, a.star_given, a.star_received, a.contacts_rr)
     if not 0 <= a.crisis_share <= 1 or a.crisis_days < 0 or a.crisis_rr < 1:
         ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0 and --crisis-rr >= 1")
-    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx, Crisis(a.crisis_share, a.crisis_days, a.crisis_rr))
+    if a.case_mix < 0:
+        ap.error("--case-mix must be 0 (off) or more")
+    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx, Crisis(a.crisis_share, a.crisis_days, a.crisis_rr),
+                 CaseMix(a.case_mix))
     t0 = time.perf_counter()
     truth = generate(cfg)
     bad = spoil(a.out, a.bad_rows, a.seed) if a.bad_rows else {}

@@ -73,7 +73,8 @@ def generate(cfg: Config, log=None) -> dict:
     tl = timelines(ex, members, start - 1000)
     say("exchanges", time.perf_counter() - t0)
 
-    hosp = simulate_hospital(people, tl["activity"], start, end, fx, stream(seed, "hospital"))
+    hosp = simulate_hospital(people, tl["activity"], start, end, fx, stream(seed, "hospital"), cfg.case_mix,
+                             stream(seed, "casemix") if cfg.case_mix.on else None)
     sp = hosp.spells
     o = np.lexsort((sp["method"] == 3, sp["discharged"], sp["admitted"], sp["person"]))
     sp = {k: v[o] for k, v in sp.items()}
