@@ -218,7 +218,7 @@ def test_the_default_matches_exactly_on_admission_method_and_on_the_case_mix(dis
                                           "length_of_stay_band, discharge_year")
     assert design_sentence(s, "any", covs).endswith(
         "matched exactly on admission method and on age, sex, IMD decile, prior emergency admissions, specialty, "
-        "length of stay band, discharge year.")
+        "length of stay (band), year of discharge.")
     old = s.model_copy(update={"matching_exact": (), "matching_covariates": covs[:4]})
     assert design_sentence(old, "any", covs[:4]).endswith("matched on age, sex, IMD decile, prior emergency admissions.")
     frame, _ = readmission_effects(discharges, s)
