@@ -26,7 +26,8 @@ def ingested(persons: int, seed: int, effects: Effects, sources, key: bytes, cri
     of a generated extract (with the ``crisis`` and ``case_mix`` scenarios, off by default); the warehouse and the
     extract are deleted on leaving."""
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Config(persons=persons, seed=seed, out=Path(tmp) / "in", effects=effects, crisis=crisis, case_mix=case_mix)
+        cfg = Config(persons=persons, seed=seed, out=Path(tmp) / "in", effects=effects, crisis=crisis,
+                     case_mix=case_mix)
         truth = generate(cfg)
         as_of = dt.date.fromisoformat(truth["end"])
         con = duckdb.connect(str(Path(tmp) / "w.duckdb"))

@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0 and --crisis-rr >= 1")
     if a.case_mix < 0:
         ap.error("--case-mix must be 0 (off) or more")
-    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx, Crisis(a.crisis_share, a.crisis_days, a.crisis_rr),
-                 CaseMix(a.case_mix))
+    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx,
+                 Crisis(a.crisis_share, a.crisis_days, a.crisis_rr), CaseMix(a.case_mix))
     t0 = time.perf_counter()
     truth = generate(cfg)
     bad = spoil(a.out, a.bad_rows, a.seed) if a.bad_rows else {}

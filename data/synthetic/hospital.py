@@ -83,7 +83,8 @@ def casemix_logit(terms: dict, strength: float, method: np.ndarray, los: np.ndar
     return strength * x
 
 
-def casemix_method(case_mix: CaseMix, cm_rng: np.random.Generator, member: np.ndarray, method: np.ndarray) -> np.ndarray:
+def casemix_method(case_mix: CaseMix, cm_rng: np.random.Generator, member: np.ndarray,
+                   method: np.ndarray) -> np.ndarray:
     """Admission methods under the case-mix scenario: a stay of a person with time-bank activity in the 90 days
     before it (``member``) is elective instead of 'other' with probability s / 2 (one uniform per stay from
     ``cm_rng``, the stream "casemix")."""

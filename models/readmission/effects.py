@@ -130,8 +130,8 @@ def pool_rare_levels(frame: pd.DataFrame, covariates: list[str], treated: np.nda
     itself below ``min_count`` in either group, joins the commonest level (most discharges). A covariate left with
     one level is dropped from the covariates (it cannot predict participation; the engine refuses a constant
     covariate). Missing values are left as they are (the engine's ``(missing)`` level); numeric covariates are
-    untouched; ``min_count`` 0 pools nothing. Counting discharges, not rows, keeps the rule the same for every design. A pooled covariate is
-    replaced in ``frame`` itself (a category column: its integer codes remapped, no copy of the other columns)."""
+    untouched; ``min_count`` 0 pools nothing. Counting discharges, not rows, keeps the rule the same for every
+    design. A pooled covariate is replaced in ``frame`` itself (a category column: its integer codes remapped, no copy of the other columns)."""
     if min_count <= 0:  # no pooling
         return frame, list(covariates), []
     t = np.asarray(treated).astype(bool)

@@ -182,7 +182,8 @@ class ReadmissionSettings(BaseModel):
         5, ge=0,
         description="A level of a text matching covariate held by fewer participant discharges, or fewer comparison "
                     "discharges, than this in a comparison is pooled into 'other (pooled)'; if that pool is itself "
-                    "below it in either group, it joins the commonest level (0 = no pooling, the engine's own handling: a level held by one group only loses its discharges). Keeps rare "
+                    "below it in either group, it joins the commonest level (0 = no pooling, the engine's own "
+                    "handling: a level held by one group only loses its discharges). Keeps rare "
                     "specialties from separating the groups (the engine would drop their participants) and from "
                     "spending a term each on a few discharges.")
 
