@@ -3,10 +3,12 @@
     python -m data.generate --persons 2000 --seed 7 --out data/sample [--format csv|parquet]
         [--start 2022-01-01 --end 2025-12-31] [--or-readmit 0.7 --or-reoffend 0.75
         --star-given 0.3 --star-received 0.1 --contacts-rr 0.85] [--bad-rows 0.01]
-        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3 [--crisis-admissions-rr 3]]
+        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3 [--crisis-admissions-rr 3]] [--case-mix 1]
 
 ``--crisis-share`` switches on the crisis-before-joining scenario (an Ashenfelter dip; data/synthetic/truth.py,
-``Crisis``); at its default 0 the files are those of the generator without it, byte for byte.
+``Crisis``); at its default 0 the files are those of the generator without it, byte for byte. ``--case-mix``
+likewise switches on selection on case mix (peer visiting and time-bank members' stays differ in admission method,
+length of stay and specialty, which also predict readmission; ``CaseMix``), off at 0.
 
 ``--bad-rows`` appends that share of realistic bad rows to each CSV source (data/synthetic/mess.py),
 so the ingest's quarantine has something to catch; the demo uses 1%.
@@ -22,7 +24,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from data.synthetic import Config, Crisis, Effects, generate
+from data.synthetic import CaseMix, Config, Crisis, Effects, generate
 from data.synthetic.mess import spoil
 from data.synthetic.truth import LATER_EVENTS_ON
 
@@ -51,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="emergency-admission rate ratio in crisis (1 = admissions untouched)")
     ap.add_argument("--later-events", action="store_true",
                     help="justice programmes recruit at later index events, risk rising with each (truth.LaterEvents)")
+    ap.add_argument("--case-mix", type=float, default=CaseMix().strength,
+                    help="strength of selection on case mix (admission method, length of stay, specialty; 1 = as "
+                         "documented, 0 = off)")
     ap.add_argument("--bad-rows", type=float, default=0.0,
                     help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
@@ -62,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     fx = Effects(a.or_readmit, a.or_reoffend, a.star_given, a.star_received, a.contacts_rr)
     if not 0 <= a.crisis_share <= 1 or a.crisis_days < 0 or a.crisis_rr < 1 or a.crisis_admissions_rr < 1:
         ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0, --crisis-rr and --crisis-admissions-rr >= 1")
+    if a.case_mix < 0:
+        ap.error("--case-mix must be 0 (off) or more")
     cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx,
-                 Crisis(a.crisis_share, a.crisis_days, a.crisis_rr, a.crisis_admissions_rr))
+                 crisis=Crisis(a.crisis_share, a.crisis_days, a.crisis_rr, a.crisis_admissions_rr),
+                 case_mix=CaseMix(a.case_mix))
     if a.later_events:
         cfg = replace(cfg, later_events=LATER_EVENTS_ON)
     t0 = time.perf_counter()

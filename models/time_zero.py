@@ -129,7 +129,8 @@ COVARIATE_WORDS = {"imd_decile": "IMD decile", "prior_emergency_12m": "prior eme
                    "baseline": "baseline score", "months_from_first_reading": "time since their first reading",
                    "months_between": "months between readings", "star_version": "instrument",
                    "pre_change": "the change from the reading before the baseline",
-                   "proven_offences_to_index": "proven offences to the index date"}
+                   "proven_offences_to_index": "proven offences to the index date",
+                   "length_of_stay_band": "length of stay (band)", "discharge_year": "year of discharge"}
 
 
 def covariate_words(covariates: list[str]) -> str:

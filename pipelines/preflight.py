@@ -370,7 +370,8 @@ def covariate_problems(input_dir: str, config: OutcomesConfig, config_path: str)
     discharges = mart("core.index_discharges").column_names()
     shown = ", ".join(c for c in discharges if c not in NOT_COVARIATES)
     of_discharges = (discharges, f"a column of core.index_discharges ({shown})")
-    readable = {"matching_covariates": of_discharges, "funnel_covariates": of_discharges, "exact": of_discharges,
+    readable = {"matching_covariates": of_discharges, "matching_exact": of_discharges, "funnel_covariates": of_discharges,
+                "exact": of_discharges,
                 "before_after_covariates": (MEASURED_AT_JOINING, f"what it measures at joining "
                                                                  f"({', '.join(MEASURED_AT_JOINING)})")}
     text = Path(config_path).read_text() if config_path else ""

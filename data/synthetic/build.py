@@ -80,7 +80,8 @@ def generate(cfg: Config, log=None) -> dict:
     if cfg.crisis.admissions:  # the same persons and days as the contacts' crisis (services.crisis_windows)
         lo, hi = crisis_windows(first_join, np.minimum(people.death - 1, end), cal, cfg.crisis, seed)
         crisis_adm = CrisisAdmissions(lo, hi, cfg.crisis.admissions_rr, stream(seed, "crisis:hospital"))
-    hosp = simulate_hospital(people, tl["activity"], start, end, fx, stream(seed, "hospital"), crisis_adm)
+    hosp = simulate_hospital(people, tl["activity"], start, end, fx, stream(seed, "hospital"), crisis_adm,
+                             cfg.case_mix, stream(seed, "casemix") if cfg.case_mix.on else None)
     sp = hosp.spells
     o = np.lexsort((sp["method"] == 3, sp["discharged"], sp["admitted"], sp["person"]))
     sp = {k: v[o] for k, v in sp.items()}

@@ -32,7 +32,8 @@ from .common import NEVER, choose_rows, expit
 from .exchanges import PersonTimeline
 from .justice import PEER_VISITING
 from .people import AREAS, People
-from .truth import ACTIVE_WINDOW_DAYS, ENROL_AFTER_DISCHARGE_DAYS, READMIT_MODEL, READMIT_PRIOR_CAP, Effects
+from .truth import (ACTIVE_WINDOW_DAYS, CASEMIX_ENROL, CASEMIX_READMIT, ENROL_AFTER_DISCHARGE_DAYS, READMIT_MODEL,
+                    READMIT_PRIOR_CAP, CaseMix, Effects)
 
 PROVIDERS = ("RXX01", "RXX02", "RXX03", "RXX04", "RXX05")
 HOME_PROVIDER = np.array([0, 1, 2, 3, 4, 0])[: len(AREAS)]
@@ -109,10 +110,40 @@ def _geom(rng, mean, n):
     return rng.geometric(1.0 / np.maximum(mean, 1.0), n).astype(np.int64)
 
 
+def casemix_logit(terms: dict, strength: float, method: np.ndarray, los: np.ndarray, spec: np.ndarray) -> np.ndarray:
+    """The case-mix scenario's logit terms (truth.CaseMix) of stays with these methods, lengths and specialties."""
+    x = np.zeros(method.size)
+    for name, code in (("emergency", EMERGENCY), ("elective", ELECTIVE), ("other", OTHER)):
+        x += terms.get(name, 0.0) * (method == code)
+    x += terms["per_log_los"] * (np.log1p(los) - np.log(4.0))
+    for name, beta in terms["specialty"].items():
+        x += beta * (spec == SPECIALTIES.index(name))
+    return strength * x
+
+
+def casemix_method(case_mix: CaseMix, cm_rng: np.random.Generator, member: np.ndarray,
+                   method: np.ndarray) -> np.ndarray:
+    """Admission methods under the case-mix scenario: a stay of a person with time-bank activity in the 90 days
+    before it (``member``) is elective instead of 'other' with probability s / 2 (one uniform per stay from
+    ``cm_rng``, the stream "casemix")."""
+    u = cm_rng.random(method.size)
+    return np.where(member & (method == OTHER) & (u < case_mix.strength / 2), ELECTIVE, method)
+
+
+def casemix_los(case_mix: CaseMix, member: np.ndarray, method: np.ndarray, los: np.ndarray) -> np.ndarray:
+    """Lengths of stay under the case-mix scenario: a member's non-maternity stay lasts floor(length x (1 - 0.4 s))."""
+    short = np.floor(los * (1 - 0.4 * case_mix.strength)).astype(np.int64)
+    return np.where(member & (method != MATERNITY), short, los)
+
+
 def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int, effects: Effects,
-                      rng: np.random.Generator, crisis: CrisisAdmissions | None = None) -> Hospital:
+                      rng: np.random.Generator, crisis: CrisisAdmissions | None = None,
+                      case_mix: CaseMix = CaseMix(), cm_rng: np.random.Generator | None = None) -> Hospital:
     """The spells, peer-visiting enrolments and index-discharge truth; with ``crisis`` (None: the scenario off, and
-    every draw as without it) the crisis days' extra emergency admissions too."""
+    every draw as without it) the crisis days' extra emergency admissions too; with ``case_mix`` on (truth.CaseMix),
+    stays of time-bank members are shorter and less often 'other', and readmission and the peer-visiting offer depend
+    on the stay's method, length and specialty (:func:`casemix_method`, :func:`casemix_los`, :func:`casemix_logit`;
+    ``cm_rng`` the stream "casemix")."""
     n = p.n
     age0 = p.age(np.arange(n), start)
     rate = np.exp(-2.1 + 0.02 * (age0 - 50) + 0.6 * p.frailty + 0.25 * p.ltc + 0.15 * p.dep) / 365.25
@@ -170,6 +201,10 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
             extra = crisis.marks(rows, adm, pend)
             method = np.where(extra, EMERGENCY, method)
             crisis_person.append(rows[extra]); crisis_day.append(adm[extra])
+        if case_mix.on:
+            member = activity.count(rows, adm - ACTIVE_WINDOW_DAYS, adm) > 0
+            member &= ~pend  # a readmission is emergency whatever
+            method = casemix_method(case_mix, cm_rng, member, method)
         kind = np.where(pend, READMIT_KIND, method)
         spec = choose_rows(rng, SPEC_TABLE, kind + 5 * old)
         cancer_p = np.select([method == ELECTIVE, method == EMERGENCY, method == OTHER], [0.08, 0.04, 0.03], 0.0)
@@ -180,6 +215,8 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
              np.where(rng.random(m) < 0.5, 0, _geom(rng, 3, m)), _geom(rng, 9, m)],
             np.where(rng.random(m) < 0.12, 0, _geom(rng, 4.5, m)))
         los = np.minimum(los, 120)
+        if case_mix.on:
+            los = casemix_los(case_mix, member, method, los)
         dis = np.minimum(adm + los, end)  # stays still open at the cut-off end on it
         death = p.death[rows]
         died = dis >= death
@@ -217,6 +254,8 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         # The outcome first: both potential outcomes and the day a readmission would happen.
         lin = (c["intercept"] + c["per_decade_over_65"] * (ag - 65) / 10 + c["male"] * p.male[r] + c["deprivation"] * dep
                + c["per_prior_emergency_admission"] * np.minimum(prior[i], READMIT_PRIOR_CAP))
+        if case_mix.on:
+            lin = lin + casemix_logit(CASEMIX_READMIT, case_mix.strength, method[i], d - adm[i], spec[i])
         p0, p1 = expit(lin), expit(lin + log_or)
         uu = rng.random(i.size)
         y0, y1 = uu < p0, uu < p1
@@ -230,7 +269,10 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         window = ENROL_AFTER_DISCHARGE_DAYS
         already = (last_pv[r] >= d) & (last_pv[r] <= d + window)
         offer = np.isin(provider[i], PARTNER_PROVIDERS) & ~already
-        enrol = offer & (rng.random(i.size) < expit(-2.4 + 0.4 * prior[i] + 0.25 * (ag - 65) / 10 + 0.3 * dep))
+        offer_logit = -2.4 + 0.4 * prior[i] + 0.25 * (ag - 65) / 10 + 0.3 * dep
+        if case_mix.on:
+            offer_logit = offer_logit + casemix_logit(CASEMIX_ENROL, case_mix.strength, method[i], d - adm[i], spec[i])
+        enrol = offer & (rng.random(i.size) < expit(offer_logit))
         st = np.maximum(d + rng.integers(1, window + 1, i.size), last_index[r] + window + 1)
         en = st + rng.integers(28, 85, i.size)
         enrol &= (st <= d + window) & (st <= np.minimum(end, p.death[r] - 1))

@@ -84,6 +84,33 @@ LATER_EVENTS_ON = LaterEvents(uptake_first=-1.5, uptake_later=1.0, risk_per_even
 
 
 @dataclass(frozen=True)
+class CaseMix:
+    """Opt-in scenario "selection on case mix" (referee review, 2026-12-05): the routes into participation select on
+    the hospital stay itself, and the stay also predicts readmission, as NHS Digital's indicator assumes when it
+    standardises on method of admission and diagnosis/procedure (I02040 v3).
+
+    With ``strength`` s > 0 (1 = the terms below as written; every term is multiplied by s):
+
+    * readmission risk (both potential outcomes) gains :data:`CASEMIX_READMIT`'s terms on the logit scale: admission
+      method (emergency, other against elective), length of stay (log(1 + days) - log 4) and specialty;
+    * peer visiting is offered more after elective, short, orthopaedic or surgical stays and less after "other",
+      long, geriatric or mental-health stays (:data:`CASEMIX_ENROL`, added to the offer's logit);
+    * time-bank members (activity in the 90 days before the admission) have shorter stays: each non-maternity stay's
+      length is multiplied by 1 - 0.4 s (rounded down), and s / 2 of their "other" admissions are
+      elective instead (one uniform per stay from the stream "casemix").
+
+    None of it is an effect of participation: ``Effects.or_readmit`` is still the only one (none with 1). Off by
+    default (strength 0): the data of every seed are those of the generator without the scenario, byte for byte,
+    and truth.json does not mention it."""
+
+    strength: float = 0.0
+
+    @property
+    def on(self) -> bool:
+        return self.strength > 0
+
+
+@dataclass(frozen=True)
 class Config:
     persons: int
     seed: int
@@ -94,6 +121,7 @@ class Config:
     effects: Effects = field(default_factory=Effects)
     crisis: Crisis = field(default_factory=Crisis)
     later_events: LaterEvents = field(default_factory=LaterEvents)
+    case_mix: CaseMix = field(default_factory=CaseMix)
 
 
 # Conditional (covariate-adjusted) outcome models on the logit scale. Covariates are what
@@ -112,6 +140,20 @@ REOFFEND_MODEL = {
     "male": 0.25,
     "deprivation": 0.30,  # (5.5 - imd_decile) / 4.5
     "per_log1p_prior_conviction": 0.45,  # log(1 + prior_convictions)
+}
+
+#: CaseMix scenario, readmission logit terms (x strength): admission method against elective, log(1 + length of stay)
+#: centred at 3 days, specialty against the others.
+CASEMIX_READMIT = {
+    "emergency": 0.25, "other": 0.5, "per_log_los": 0.35,
+    "specialty": {"geriatric_medicine": 0.3, "mental_health": 0.3, "respiratory": 0.2, "orthopaedics": -0.4,
+                  "general_surgery": -0.25},
+}
+#: CaseMix scenario, peer-visiting offer logit terms (x strength): admission method against emergency, log(1 + length of
+#: stay) centred at 3 days, specialty against the others.
+CASEMIX_ENROL = {
+    "elective": 0.8, "other": -0.8, "per_log_los": -0.7,
+    "specialty": {"orthopaedics": 0.7, "general_surgery": 0.5, "geriatric_medicine": -0.4, "mental_health": -0.6},
 }
 
 READMIT_PRIOR_CAP = 6
@@ -209,6 +251,17 @@ LATER_EVENTS_DEFINITION = (
     "follow-up (the estimand of index_events: all); realised.reoffending keeps the first-event cohort."
 )
 
+#: Written into truth.json's definitions only when the case-mix scenario is on (:class:`CaseMix`).
+CASEMIX_DEFINITION = (
+    "Selection on case mix (opt-in; case_mix in truth.json gives strength s): the readmission logit of every index "
+    "discharge adds s x case_mix_terms.readmission (admission method of the stay's first spell against elective, "
+    "per_log_los x (log(1 + length of stay) - log 4) with the continuous stay's length in days, the last spell's "
+    "specialty); the peer-visiting offer's logit adds s x case_mix_terms.enrolment (method against emergency, length, "
+    "specialty); a stay admitted with time-bank activity in the 90 days before has its length multiplied by "
+    "1 - 0.4 s (rounded down) and, if 'other', is elective with probability s / 2. No term is an effect of taking "
+    "part: the true effect is or_readmit's alone, and p0/p1 include the case-mix terms."
+)
+
 #: Written into truth.json's definitions only when the crisis scenario is on (:class:`Crisis`).
 CRISIS_DEFINITION = (
     "Crisis before joining (opt-in; crisis in truth.json gives share, days, rate_ratio): each person who ever joins "
@@ -284,6 +337,9 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         "effects": asdict(cfg.effects),
         **({"crisis": asdict(cfg.crisis)} if cfg.crisis.on else {}),
         **({"later_events": asdict(cfg.later_events)} if cfg.later_events.on else {}),
+        **({"case_mix": asdict(cfg.case_mix),
+            "case_mix_terms": {"readmission": CASEMIX_READMIT, "enrolment": CASEMIX_ENROL,
+                               "timebank_los_factor": 1 - 0.4 * cfg.case_mix.strength}} if cfg.case_mix.on else {}),
         "effect_scale": {
             "or_readmit": "conditional odds ratio (given the READMIT_MODEL covariates), applied to participants' index discharges",
             "or_reoffend": "conditional odds ratio (given the REOFFEND_MODEL covariates), applied to participants' justice events",
@@ -301,7 +357,8 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         "outcome_models": {"readmission": READMIT_MODEL, "reoffending": REOFFEND_MODEL},
         "selection_covariates": SELECTION,
         "definitions": {**DEFINITIONS, **({"crisis_before_joining": CRISIS_DEFINITION} if cfg.crisis.on else {}),
-                        **({"later_events": LATER_EVENTS_DEFINITION} if cfg.later_events.on else {})},
+                        **({"later_events": LATER_EVENTS_DEFINITION} if cfg.later_events.on else {}),
+                        **({"case_mix_selection": CASEMIX_DEFINITION} if cfg.case_mix.on else {})},
         "windows": {
             "readmission_days": 30,
             "active_before_discharge_days": ACTIVE_WINDOW_DAYS,

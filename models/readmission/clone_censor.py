@@ -33,11 +33,14 @@ def design_sentence(settings: ReadmissionSettings, covariates: list[str]) -> str
             f"starting on {on}.")
 
 
-def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str, outcome: str) -> dict:
+def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str, outcome: str,
+            covariates: list[str] | None = None, notes: list[str] = ()) -> dict:
     """The marts.readmission_effects row of one comparison (``units``: :func:`.effects.units`); a design the
     data cannot support (nobody started, or a clone at risk with an infinite weight) gives a ``not estimated``
-    row with the reason in ``warnings``."""
-    covs = list(settings.matching_covariates)
+    row with the reason in ``warnings``. ``covariates``: those of the weights' model (default the exact columns and
+    the matching covariates: no matching here), ``notes`` (e.g. pooled levels) join the warnings."""
+    covs = list(dict.fromkeys([*settings.readmission_exact, *settings.matching_covariates])
+                if covariates is None else covariates)
     common = {"comparison": comparison, "outcome": outcome, "method": "ipcw", "covariates": ", ".join(covs),
               "design": settings.design, "design_sentence": design_sentence(settings, covs), "estimand": ESTIMAND}
     try:
@@ -48,9 +51,9 @@ def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str,
             seed=settings.seed)
     except ValueError as err:
         return {**common, "status": "not estimated", "n_discharges": len(units), "verdict": "not estimated",
-                "warnings": str(err)}
+                "warnings": " | ".join([str(err), *notes])}
     odds = lambda r: r / (1 - r)  # noqa: E731
-    warnings = [f"largest weight of a clone at risk {res.max_weight:.1f}"
+    warnings = [*notes, f"largest weight of a clone at risk {res.max_weight:.1f}"
                 + (f" (weights capped at quantile {settings.ccw_truncate})" if settings.ccw_truncate else "")]
     if res.max_weight > 20:
         warnings.append("weights above 20: few discharges like these start (or do not), the estimate leans on them")

@@ -74,7 +74,7 @@ def read_columns(settings: ReadmissionSettings) -> list[str]:
     """The columns of a discharge :func:`readmission_effects` reads (every design): the ids,
     :data:`UNIT_COLUMNS`, the covariates and the exact columns."""
     return list(dict.fromkeys(["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates,
-                               *settings.exact]))
+                               *settings.readmission_exact]))
 
 
 def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) -> pd.DataFrame:
@@ -87,10 +87,10 @@ def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) 
     are its sorted values, the reference-first order the engine gives text
     (:func:`models.comparison.design.build_design`)."""
     frame = discharges[[c for c in read_columns(settings) if c in discharges.columns]]
-    text = [c for c in dict.fromkeys([*settings.matching_covariates, *settings.exact])
+    text = [c for c in dict.fromkeys([*settings.matching_covariates, *settings.readmission_exact])
             if c in frame.columns and _all_text(frame[c])]
     frame = frame.astype({c: "category" for c in ("discharge_id", "person_id", *text) if c in frame.columns})
-    for c in dict.fromkeys([*settings.matching_covariates, *settings.exact]):
+    for c in dict.fromkeys([*settings.matching_covariates, *settings.readmission_exact]):
         if c in frame.columns and frame[c].dtype.kind in "iu":
             frame[c] = pd.to_numeric(frame[c], downcast="integer")  # the same values, in the fewest bytes
     return frame
@@ -108,7 +108,7 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
     # the trial rows repeat each discharge on every trial day: they carry neither the routes units() has
     # read into start and blocked nor the readmission flag counted again from trial_day below
     read = [c for c in ("exposed_timebank", "programme_start_day", "readmitted")
-            if c not in (*settings.matching_covariates, *settings.exact)]
+            if c not in (*settings.matching_covariates, *settings.readmission_exact)]
     rows = trial_frame(unit_rows.drop(columns=read), settings.design, "start", "event",
                        landmark_day=settings.landmark, blocked="blocked")
     event = rows["event"].to_numpy(dtype=float)
@@ -118,25 +118,99 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
     return rows
 
 
+#: the level rare levels of a text covariate are pooled into (:func:`pool_rare_levels`)
+POOLED = "other (pooled)"
+
+
+def pool_rare_levels(frame: pd.DataFrame, covariates: list[str], treated: np.ndarray, unit: np.ndarray,
+                     min_count: int) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(frame, covariates kept, notes): each text covariate's levels held by fewer than ``min_count`` participant
+    discharges or fewer than ``min_count`` comparison discharges (distinct ``unit`` values among the rows with
+    ``treated`` 0: a discharge repeats on every trial day it is at risk) pooled into :data:`POOLED`; the pool, when
+    itself below ``min_count`` in either group, joins the commonest level (most discharges). A covariate left with
+    one level is dropped from the covariates (it cannot predict participation; the engine refuses a constant
+    covariate). Missing values are left as they are (the engine's ``(missing)`` level); numeric covariates are
+    untouched; ``min_count`` 0 pools nothing. Counting discharges, not rows, keeps the rule the same for every
+    design. A pooled covariate is replaced in ``frame`` itself (a category column: its integer codes remapped, no copy of the other columns)."""
+    if min_count <= 0:  # no pooling
+        return frame, list(covariates), []
+    t = np.asarray(treated).astype(bool)
+    _, first_c = np.unique(np.asarray(unit)[~t], return_index=True)  # each comparison discharge once (its first row)
+    control_rows = np.flatnonzero(~t)[first_c]
+    kept, notes = [], []
+    for cov in covariates:
+        col = frame[cov]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes, cats = col.cat.codes.to_numpy(), list(col.cat.categories)
+        elif _all_text(col):
+            codes, cats = pd.factorize(col, sort=True)
+            cats = list(cats)
+        else:
+            kept.append(cov)
+            continue
+        k = len(cats)
+        n_t = np.bincount(codes[t & (codes >= 0)], minlength=k)
+        c_codes = codes[control_rows]
+        n_c = np.bincount(c_codes[c_codes >= 0], minlength=k)
+        present = (n_t + n_c) > 0
+        rare = present & ((n_t < min_count) | (n_c < min_count))
+        label = list(cats)
+        if rare.any():
+            common = np.flatnonzero(present & ~rare)
+            into = POOLED
+            if (n_t[rare].sum() < min_count or n_c[rare].sum() < min_count) and len(common):
+                into = cats[common[np.argmax((n_t + n_c)[common])]]  # the commonest level, ties to the first
+            for i in np.flatnonzero(rare):
+                label[i] = into
+            new_cats = sorted({label[i] for i in np.flatnonzero(present)}, key=str)
+            where = {c: j for j, c in enumerate(new_cats)}
+            remap = np.array([where.get(label[i], -1) for i in range(k)] + [-1], dtype=np.int64)  # [-1]: missing
+            frame[cov] = pd.Categorical.from_codes(remap[codes], categories=new_cats)
+            notes.append(f"{cov}: levels {sorted(str(cats[i]) for i in np.flatnonzero(rare))} (fewer than {min_count} "
+                         f"participant or comparison discharges) pooled into {into!r}")
+        if len({label[i] for i in np.flatnonzero(present)}) < 2:
+            notes.append(f"{cov}: one level among the discharges compared, left out of the covariates")
+            continue
+        kept.append(cov)
+    return frame, kept, notes
+
+
 def design_sentence(settings: ReadmissionSettings, comparison: str, covariates: list[str]) -> str:
-    """One plain sentence: when follow-up starts and who the comparison people are."""
-    on = covariate_words(covariates)
+    """One plain sentence: when follow-up starts and who the comparison people are (matched exactly on the ``exact``
+    columns, then on the covariates)."""
+    on, how = covariate_words(covariates), "matched on"
+    if settings.readmission_exact:
+        on, how = f"{covariate_words(list(settings.readmission_exact))} and on {on}", "matched exactly on"
     words = DesignWords(
         started=f"{_WHO[comparison]}; day 0 for time-bank members", end_note=" after discharge",
         pool="discharges as long ago that were not yet readmitted or enrolled that day", index="discharge",
         units="discharges not readmitted before", started_by=f"{_WHO[comparison]} by that day",
         first_day="on the discharge day")
     return sentence(settings.design, words, on=on, end=settings.window_max_days, landmark_day=settings.landmark,
-                    grace_days=settings.enrolment_days_after_discharge)
+                    grace_days=settings.enrolment_days_after_discharge, how=how)
+
+
+def pool_covariates(rows: pd.DataFrame, settings: ReadmissionSettings) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """:func:`pool_rare_levels` of the design rows of one comparison (``treated``, ``discharge_id``) for the matching
+    covariates: (rows, covariates kept, notes for the warnings)."""
+    if not len(rows):
+        return rows, list(settings.matching_covariates), []
+    return pool_rare_levels(rows, list(settings.matching_covariates), rows["treated"].to_numpy(),
+                            rows["discharge_id"].to_numpy(), settings.min_level_count)
+
+
+def covariates_column(settings: ReadmissionSettings, covariates: list[str]) -> str:
+    """The mart's ``covariates``: the exact columns, then the covariates of the score (what matching balanced)."""
+    return ", ".join(dict.fromkeys([*settings.readmission_exact, *covariates]))
 
 
 def run_comparison(df: pd.DataFrame, settings: ReadmissionSettings, treatment: str = "treated", covariates=None, **kw):
     """estimate_effect with the readmission settings on design rows (for notebooks; raises ComparisonError)."""
-    covs = list(covariates or settings.matching_covariates)
+    covs = list(settings.matching_covariates if covariates is None else covariates)
     return estimate_effect(
         df, treatment, "readmitted", covs, "binary", method=settings.method, caliper=settings.caliper,
-        ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *settings.exact], seed=settings.seed,
-        cluster="person_id", outcome_label=f"were readmitted {settings.readmitted_within}", **kw,
+        ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *settings.readmission_exact],
+        seed=settings.seed, cluster="person_id", outcome_label=f"were readmitted {settings.readmitted_within}", **kw,
     )
 
 
@@ -156,7 +230,7 @@ def _row_from(res, comparison: str, n: int, covs: list[str], settings, extra_war
                                        f"were readmitted {settings.readmitted_within}", per=PER_100),
         "max_abs_smd_after": float(np.nanmax(np.abs(res.balance["smd_after"]))) if len(res.balance) else np.nan,
         "n_balance_flags": int(res.balance["flag"].sum()) if len(res.balance) else 0,
-        "covariates": ", ".join(covs), "warnings": " | ".join([*res.warnings, *extra_warnings]),
+        "covariates": covariates_column(settings, covs), "warnings": " | ".join([*res.warnings, *extra_warnings]),
         **_design_columns(settings, comparison, covs, res.n_matched, res.n_treated),
     }
     for measure, short in _MEASURES.items():
@@ -174,26 +248,32 @@ def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: s
     discharges (the discharges themselves for ``clone_censor_weight``, which reads them whole).
     ``keep_rows``: the results keep their person-level rows; otherwise they keep their balance and overlap rows
     only (:func:`models.comparison.diagnostics.release_rows`), so that one comparison's rows are held at a time."""
-    covs = list(settings.matching_covariates)
     if settings.design == "clone_censor_weight":
         cloned = units(compared, comparison)
-        if not (cloned["start"] <= settings.enrolment_days_after_discharge).any():
+        started = (cloned["start"] <= settings.enrolment_days_after_discharge).to_numpy()
+        if not started.any():
             return None, None  # no participants by this route: nothing to report
-        return ccw_row(cloned, settings, comparison, OUTCOME), None
+        # no matching: the exact columns enter the weights' model as covariates
+        cloned, covs, notes = pool_rare_levels(
+            cloned, list(dict.fromkeys([*settings.readmission_exact, *settings.matching_covariates])), started,
+            cloned["discharge_id"].to_numpy(), settings.min_level_count)
+        return ccw_row(cloned, settings, comparison, OUTCOME, covs, notes), None
     df = design_rows(compared, settings, comparison)
     n_t = int(df["treated"].sum())
     n_units = int(df["discharge_id"].nunique()) if len(df) else 0
+    df, covs, pooled = pool_covariates(df, settings)
+    reported = covariates_column(settings, covs)
     # counted into treated and readmitted, or (the discharge id) into n_units
     for read in ("start", "event", "blocked", "days_to_readmission", "discharge_id"):
-        if read in df.columns and read not in (*covs, *settings.exact):
+        if read in df.columns and read not in (*covs, *settings.readmission_exact):
             del df[read]  # in place: the engine's input (and matched data) carry only what it reads
-    extra = []
+    extra = list(pooled)
     if settings.design == "exposure_window":
         extra.append("design exposure_window counts participation that starts after follow-up has begun: "
                      "immortal time biases the estimate towards benefit")
     try:
         # the results keep of the person-level rows only what the diagnostics read (millions of rows)
-        res = run_comparison(df, settings, matched_columns=MATCHED_READ, score_columns=SCORES_READ)
+        res = run_comparison(df, settings, covariates=covs, matched_columns=MATCHED_READ, score_columns=SCORES_READ)
     except ComparisonError as err:
         if n_t == 0:
             return None, None  # no participants by this route: nothing to report
@@ -202,7 +282,7 @@ def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: s
             "n_discharges": n_units, "n_treated": n_t, "n_matched": 0, "n_control_matched": 0,
             "participant_rate": float(df.loc[df["treated"] == 1, "readmitted"].mean()),
             "comparison_rate": np.nan, "verdict": "not estimated", "jdl_statement": None,
-            "covariates": ", ".join(covs), "warnings": str(err),
+            "covariates": reported, "warnings": " | ".join([str(err), *extra]),
             **_design_columns(settings, comparison, covs, 0, n_t),
         }, None
     if note := matched_share_note(res.n_matched, res.n_treated):

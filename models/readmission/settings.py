@@ -24,6 +24,15 @@ Every default is documented with its source (details in docs/outputs-readmission
   Epidemiol 49:1719) with 200 bootstrap replicates, stabilised and untruncated weights.
 * ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``method`` = "match", 1:1 without
   replacement: the comparison engine's defaults (docs/comparison-engine.md).
+* ``matching_covariates`` / ``matching_exact``: exactly on admission method, and on age, sex, IMD decile,
+  prior emergency admissions, specialty, length-of-stay band and year of discharge. NHS Digital
+  standardises the indicator by "age, sex, method of admission and diagnosis/procedure" (I02040
+  v3 technical description; methods.md section 1, [V]); the contract carries specialty, not a
+  diagnosis, so specialty stands for the diagnosis/procedure group (as in the funnel's risk
+  model). Length of stay and calendar period are not NHS terms: they are added because
+  programmes select on them (shorter stays, a partner trust's start date) and they predict
+  readmission; the risk-set design fixes only the day after discharge. Rare levels pooled
+  (``min_level_count`` = 5 discharges in either group; docs/validation.md "Case mix").
 * Funnel plots: 95% and 99.8% limits, overdispersion by the additive random-effects
   (DerSimonian-Laird) tau-squared from 10%-winsorised z-scores, the option Spiegelhalter
   (2005) prefers and the Healthcare Commission adopted (methods.md section 4).
@@ -114,6 +123,11 @@ class ReadmissionSettings(BaseModel):
         None, description="Programmes whose enrolment counts as exposure; None = every programme.")
     prior_admission_days: int = Field(
         365, ge=1, description="Window before the index admission for 'prior emergency admissions' (12 months).")
+    length_of_stay_bands: tuple[int, ...] = Field(
+        (1, 3, 7, 21),
+        description="First day of each length-of-stay band after the 0-day band, for length_of_stay_band: (1, 3, 7, 21) "
+                    "gives 0, 1-2, 3-6, 7-20 and 21+ days (7+ and 21+ are NHS England's 'stranded' and "
+                    "'super-stranded' long stays).")
 
     # ------------------------------------------------------------------ design
     design: Literal["risk_set", "landmark", "exposure_window", "clone_censor_weight"] = Field(
@@ -141,7 +155,15 @@ class ReadmissionSettings(BaseModel):
     caliper: float | None = Field(0.2, gt=0, description="Caliper in SD of the logit score (Austin 2011); None = none.")
     ratio: int = Field(1, ge=1, description="Comparison discharges per participant discharge.")
     replace: bool = Field(False, description="Match with replacement.")
-    exact: tuple[str, ...] = Field((), description="Columns to match exactly on.")
+    exact: tuple[str, ...] = Field(
+        (), description="Columns to match exactly on, in the readmission comparison (with matching_exact) and in "
+                        "the before/after comparison.")
+    matching_exact: tuple[str, ...] = Field(
+        ("admission_method",),
+        description="Columns of core.index_discharges the readmission comparison matches exactly on (besides the "
+                    "trial day), before the covariates' score: admission method by default, a case-mix term of the NHS "
+                    "indicator's standardisation (elective, emergency and other index admissions differ in risk). "
+                    "() = none.")
     seed: int = Field(0, description="Seed of the comparison engine (tie-breaking, pseudo join dates).")
     workers: int = Field(
         2, ge=1, le=3,
@@ -149,9 +171,21 @@ class ReadmissionSettings(BaseModel):
                     "sorts, sums and searches release Python's lock). The figures do not depend on it; memory grows "
                     "with it (docs/benchmarks.md). 1 runs them one by one.")
     matching_covariates: tuple[str, ...] = Field(
-        ("age", "sex", "imd_decile", "prior_emergency_12m"),
+        ("age", "sex", "imd_decile", "prior_emergency_12m", "specialty", "length_of_stay_band", "discharge_year"),
         description="Covariates of the propensity model for readmission (columns of core.index_discharges or "
-                    "extra columns of staging.persons).")
+                    "extra columns of staging.persons): the demographics and prior admissions, and the case mix "
+                    "the NHS indicator standardises on (its diagnosis/procedure groups stood for by specialty; the "
+                    "contract has no diagnosis), length of stay and the calendar year (the risk-set design holds "
+                    "only the day after discharge fixed). Text covariates are categories, their rare levels pooled "
+                    "(min_level_count). The old default was the first four (docs/validation.md, \"Case mix\").")
+    min_level_count: int = Field(
+        5, ge=0,
+        description="A level of a text matching covariate held by fewer participant discharges, or fewer comparison "
+                    "discharges, than this in a comparison is pooled into 'other (pooled)'; if that pool is itself "
+                    "below it in either group, it joins the commonest level (0 = no pooling, the engine's own "
+                    "handling: a level held by one group only loses its discharges). Keeps rare "
+                    "specialties from separating the groups (the engine would drop their participants) and from "
+                    "spending a term each on a few discharges.")
 
     # ------------------------------------------------------------------- funnel
     funnel_covariates: tuple[str, ...] = Field(
@@ -189,7 +223,7 @@ class ReadmissionSettings(BaseModel):
         True, description="Before/after comparison pool leaves out, at each pseudo join date, people enrolled in a "
                           "programme on or before it (later enrolments do not count).")
 
-    @field_validator("matching_covariates", "funnel_covariates", "before_after_covariates")
+    @field_validator("matching_covariates", "funnel_covariates", "before_after_covariates", "matching_exact")
     @classmethod
     def _not_a_model_term(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         """The models name their own terms: statsmodels' intercept ``const``, the participation indicator ``treated``
@@ -206,6 +240,14 @@ class ReadmissionSettings(BaseModel):
     def _some(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
             raise ValueError("name at least one covariate to match on (e.g. age)")
+        return v
+
+    @field_validator("length_of_stay_bands")
+    @classmethod
+    def _bands(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(b < 1 for b in v) or any(b >= c for b, c in zip(v, v[1:])):
+            raise ValueError(f"length_of_stay_bands must be increasing whole days of 1 or more (e.g. [1, 3, 7, 21]), "
+                             f"not {list(v)}")
         return v
 
     @model_validator(mode="after")
@@ -225,6 +267,11 @@ class ReadmissionSettings(BaseModel):
                              f"(window_max_days {self.window_max_days}), where no readmission is counted; shorten "
                              "enrolment_days_after_discharge to the window")
         return self
+
+    @property
+    def readmission_exact(self) -> tuple[str, ...]:
+        """The readmission comparison's exact columns: ``matching_exact``, then ``exact`` (each once)."""
+        return tuple(dict.fromkeys([*self.matching_exact, *self.exact]))
 
     @property
     def landmark(self) -> int:

@@ -43,7 +43,10 @@ Rules (each a setting of :class:`ReadmissionSettings`; defaults follow NHS Digit
 7. **Covariates.** Age in whole years on the discharge date; sex, area, IMD decile from
    staging.persons; prior_emergency_12m = continuous spells starting with an emergency
    admission in the ``prior_admission_days`` (365) days before the index spell's admission
-   (the admission day itself excluded); quarter = calendar quarter of discharge (2024Q1).
+   (the admission day itself excluded); quarter = calendar quarter of discharge (2024Q1),
+   discharge_year its year ('2024'); length_of_stay = discharged_on - admitted_on of the
+   continuous spell in days, length_of_stay_band its band (``length_of_stay_bands``: 0, 1-2,
+   3-6, 7-20, 21+ by default).
 """
 
 from __future__ import annotations
@@ -72,6 +75,22 @@ def source(con: duckdb.DuckDBPyConnection, name: str) -> str:
     if table_exists(con, "staging", name):
         return f"staging.{name}"
     return f"({empty_source_sql(name)})"
+
+
+def los_band_label(days: int, starts: tuple[int, ...]) -> str:
+    """The band of a length of stay: ``starts`` are the first days of the bands after the 0-day band, so (1, 3, 7, 21)
+    gives '0', '1-2', '3-6', '7-20' and '21+' (one day is written '1', not '1-1')."""
+    lows = (0, *starts)
+    i = max(k for k, lo in enumerate(lows) if days >= lo)
+    lo, hi = lows[i], (lows[i + 1] - 1 if i + 1 < len(lows) else None)
+    return f"{lo}+" if hi is None else str(lo) if hi == lo else f"{lo}-{hi}"
+
+
+def los_band_sql(days: str, starts: tuple[int, ...]) -> str:
+    """SQL for :func:`los_band_label` of the whole-day expression ``days``."""
+    lows = (0, *starts)
+    whens = " ".join(f"WHEN {days} >= {lo} THEN '{los_band_label(lo, starts)}'" for lo in reversed(lows[1:]))
+    return f"CASE {whens} ELSE '{los_band_label(0, starts)}' END"
 
 
 def age_sql(birth: str, on: str) -> str:
@@ -266,6 +285,8 @@ def index_discharges(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettin
         SELECT i.chain_id, i.person_id, i.provider_id, i.admitted_on, i.discharged_on, i.admission_method,
                i.specialty, i.n_spells, p.area_code,
                year(i.discharged_on)::VARCHAR || 'Q' || quarter(i.discharged_on)::VARCHAR,
+               year(i.discharged_on)::VARCHAR, (i.discharged_on - i.admitted_on)::INTEGER,
+               {los_band_sql('(i.discharged_on - i.admitted_on)', s.length_of_stay_bands)},
                {age_sql('p.birth_date', 'i.discharged_on')}, p.sex, p.imd_decile,
                coalesce(pr.n, 0),
                (tb.chain_id IS NOT NULL OR prog.chain_id IS NOT NULL),

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from data.generate import main
-from data.synthetic import Config, Crisis, generate
+from data.synthetic import CaseMix, Config, Crisis, Effects, generate
 
 REGISTRY = yaml.safe_load((Path(__file__).resolve().parents[2] / "data/reference/star_versions.yaml").read_text())["versions"]
 CONTRACT = {
@@ -589,3 +589,37 @@ def test_the_later_events_scenario_off_gives_the_same_bytes_and_on_recruits_at_l
         return e.loc[e["event_order"] > 1, "p0"].mean() - e.loc[e["event_order"] == 1, "p0"].mean()
 
     assert rise(ev) > rise(plain_ev) + 0.03
+
+
+def test_the_case_mix_scenario_off_gives_the_same_bytes_and_on_selects_participants_on_the_stay(tmp_path):
+    """truth.CaseMix: switched off (strength 0) every file is the default generator's, byte for byte, and truth.json
+    does not mention it. Switched on with no effect (OR 1), only the hospital files, the enrolments and the truth
+    change; peer-visiting participants' stays are shorter and more often elective than the other discharges' (off:
+    about the same), time-bank members' stays shorter, and the participants' true effect is still none."""
+    base, off, on = tmp_path / "base", tmp_path / "off", tmp_path / "on"
+    generate(Config(persons=2000, seed=11, out=base, effects=Effects(or_readmit=1.0)))
+    generate(Config(persons=2000, seed=11, out=off, effects=Effects(or_readmit=1.0), case_mix=CaseMix(0.0)))
+    truth = generate(Config(persons=2000, seed=11, out=on, effects=Effects(or_readmit=1.0), case_mix=CaseMix(1.0)))
+    changed = {"hospital_spells.csv", "programme_enrolments.csv", "truth.json", "truth/readmission_discharges.csv"}
+    for f in sorted(p.relative_to(base) for p in base.rglob("*") if p.is_file()):
+        assert (base / f).read_bytes() == (off / f).read_bytes(), f
+        assert ((base / f).read_bytes() == (on / f).read_bytes()) == (str(f) not in changed), f
+    assert "case_mix" not in json.loads((base / "truth.json").read_text())
+    assert truth["case_mix"] == {"strength": 1.0} and "case_mix_selection" in truth["definitions"]
+    assert truth["realised"]["readmission"]["att_expected_risk_difference"] == 0.0
+
+    def by_route(folder: Path) -> dict:
+        t = load(folder / "truth", "readmission_discharges")
+        t["los"] = (t["discharged_on"] - t["admitted_on"]).dt.days
+        spells = load(folder, "hospital_spells").drop_duplicates(["person_id", "discharged_on"], keep="last")
+        t = t.merge(spells[["person_id", "discharged_on", "admission_method"]], on=["person_id", "discharged_on"])
+        t["elective"] = t["admission_method"] == "elective"
+        pv, tb = t.groupby("via_programme").mean(numeric_only=True), t.groupby("via_timebank").mean(numeric_only=True)
+        return {"pv_los": pv.loc[True, "los"] / pv.loc[False, "los"],
+                "pv_elective": pv.loc[True, "elective"] / pv.loc[False, "elective"],
+                "tb_los": tb.loc[True, "los"] / tb.loc[False, "los"]}
+
+    before, after = by_route(base), by_route(on)
+    assert before["pv_los"] > 0.9 and after["pv_los"] < 0.8
+    assert before["pv_elective"] < 1.2 and after["pv_elective"] > 1.5
+    assert after["tb_los"] < before["tb_los"] - 0.2

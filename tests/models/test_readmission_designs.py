@@ -173,3 +173,53 @@ def test_clone_censor_weight_it_cannot_estimate_is_a_not_estimated_row(discharge
     assert write_mart(con, "marts.readmission_effects", mart("marts.readmission_effects").frame([row]), "t") == 1
     assert con.execute("SELECT risk_difference IS NULL, status FROM marts.readmission_effects").fetchone() == (
         True, "not estimated")
+
+
+def test_rare_levels_are_pooled_on_discharges_not_rows():
+    """min_level_count 5: specialty C (2 participants) and D (1 participant, no comparison discharge) are rare. Their
+    pool has 3 participants, still under 5, so it joins the commonest level (A: 6 + 6 discharges; B 5 + 5). Comparison
+    discharges are counted once however many trial rows repeat them: B's five comparison discharges fill ten rows,
+    and C's comparison discharge c9 is one discharge on three rows. ``ward``, left with one level, is dropped; a
+    numeric covariate is untouched."""
+    from models.readmission.effects import POOLED, pool_rare_levels
+
+    spec = ["A"] * 6 + ["B"] * 5 + ["C"] * 2 + ["D"] + ["A"] * 6 + ["B"] * 10 + ["C"] * 3
+    treated = [1] * 14 + [0] * 19
+    unit = [f"t{i}" for i in range(14)] + [f"a{i}" for i in range(6)] + [f"b{i % 5}" for i in range(10)] + ["c9"] * 3
+    frame = pd.DataFrame({"specialty": pd.Categorical(spec), "ward": ["w"] * 33, "age": np.arange(33)})
+    out, kept, notes = pool_rare_levels(frame, ["specialty", "ward", "age"], np.array(treated), np.array(unit), 5)
+    assert out["specialty"].tolist() == ["A"] * 6 + ["B"] * 5 + ["A"] * 3 + ["A"] * 6 + ["B"] * 10 + ["A"] * 3
+    assert kept == ["specialty", "age"]
+    assert notes == ["specialty: levels ['C', 'D'] (fewer than 5 participant or comparison discharges) pooled into 'A'",
+                     "ward: one level among the discharges compared, left out of the covariates"]
+    # with a pool of 5 participants and 5 comparison discharges, it is a level of its own
+    spec2 = ["A"] * 6 + ["C"] * 3 + ["D"] * 2 + ["A"] * 6 + ["C"] * 3 + ["D"] * 2
+    unit2 = [f"u{i}" for i in range(22)]
+    out2, _, notes2 = pool_rare_levels(pd.DataFrame({"specialty": spec2}), ["specialty"], np.array([1] * 11 + [0] * 11),
+                                       np.array(unit2), 5)
+    assert out2["specialty"].tolist() == ["A"] * 6 + [POOLED] * 5 + ["A"] * 6 + [POOLED] * 5
+    assert notes2[0].endswith(f"pooled into {POOLED!r}")
+    fresh = pd.DataFrame({"specialty": pd.Categorical(spec), "ward": ["w"] * 33})  # the first call pooled in place
+    same, kept0, notes0 = pool_rare_levels(fresh, ["specialty", "ward"], np.array(treated), np.array(unit), 0)
+    assert same["specialty"].tolist() == spec and kept0 == ["specialty", "ward"] and notes0 == []
+
+
+def test_the_default_matches_exactly_on_admission_method_and_on_the_case_mix(discharges):
+    """The mart's covariates column lists the exact column first, and the design sentence says it is matched exactly;
+    the old default (no exact column) keeps its sentence."""
+    from models.readmission.effects import covariates_column, design_sentence
+
+    s = ReadmissionSettings()
+    assert s.matching_exact == ("admission_method",) and s.exact == () and s.readmission_exact == ("admission_method",)
+    assert s.matching_covariates == ("age", "sex", "imd_decile", "prior_emergency_12m", "specialty",
+                                     "length_of_stay_band", "discharge_year")
+    covs = list(s.matching_covariates)
+    assert covariates_column(s, covs) == ("admission_method, age, sex, imd_decile, prior_emergency_12m, specialty, "
+                                          "length_of_stay_band, discharge_year")
+    assert design_sentence(s, "any", covs).endswith(
+        "matched exactly on admission method and on age, sex, IMD decile, prior emergency admissions, specialty, "
+        "length of stay (band), year of discharge.")
+    old = s.model_copy(update={"matching_exact": (), "matching_covariates": covs[:4]})
+    assert design_sentence(old, "any", covs[:4]).endswith("matched on age, sex, IMD decile, prior emergency admissions.")
+    frame, _ = readmission_effects(discharges, s)
+    assert frame.set_index("comparison").loc["any", "covariates"].startswith("admission_method, age")

@@ -223,3 +223,27 @@ def test_discharges_frame_is_full_follow_up_only(con):
     build(con)
     frame = discharges_frame(con)
     assert len(frame) == 21 and frame["full_follow_up"].all()
+
+
+def test_length_of_stay_band_and_year_of_the_continuous_spell(default):
+    """Length of stay is the continuous spell's (first admission to last discharge): D04's three-spell transfer chain
+    runs 2023-04-01 to 2023-04-12, 11 days, band 7-20; A01's SA1 4 days (3-6), C03's SC1 2 days (1-2)."""
+    _, index = default
+    d = spell(index, "SD3")
+    assert (d.length_of_stay, d.length_of_stay_band, d.discharge_year) == (11, "7-20", "2023")
+    assert (spell(index, "SA1").length_of_stay, spell(index, "SA1").length_of_stay_band) == (4, "3-6")
+    assert (spell(index, "SC1").length_of_stay, spell(index, "SC1").length_of_stay_band) == (2, "1-2")
+
+
+def test_length_of_stay_bands_are_a_setting(con):
+    from models.readmission.spells import los_band_label
+
+    assert [los_band_label(d, (1, 3, 7, 21)) for d in (0, 1, 2, 3, 6, 7, 20, 21, 90)] == [
+        "0", "1-2", "1-2", "3-6", "3-6", "7-20", "7-20", "21+", "21+"]
+    assert [los_band_label(d, (1, 2, 10)) for d in (0, 1, 2, 9, 10)] == ["0", "1", "2-9", "2-9", "10+"]
+    _, index = build(con, length_of_stay_bands=(2, 10))
+    assert spell(index, "SD3").length_of_stay_band == "10+" and spell(index, "SC1").length_of_stay_band == "2-9"
+    with pytest.raises(ValueError, match="length_of_stay_bands"):
+        ReadmissionSettings(length_of_stay_bands=(3, 3))
+    with pytest.raises(ValueError, match="length_of_stay_bands"):
+        ReadmissionSettings(length_of_stay_bands=(0, 7))

@@ -1,0 +1,147 @@
+"""Readmission: the old matching default against the case-mix default, on the generator's case-mix scenario.
+
+    python -m bench.validate_casemix --persons 10000 --reps 100 --first-seed 5000 [--max-minutes 60] \
+        [--out build/validate_casemix.csv]
+    python -m bench.validate_casemix --from-csv PART1.csv PART2.csv
+
+Each replication r (seed first_seed + r) generates, for each scenario, an extract with the generator's
+``--case-mix 1`` (data/synthetic/truth.py ``CaseMix``: peer visiting offered after elective, short, orthopaedic
+or surgical stays; time-bank members' stays shorter and less often "other"; method, length of stay and specialty
+also in the readmission model) and, for ``plain-*``, without it:
+
+* ``casemix-null``: case mix on, ``--or-readmit 1`` (no effect);
+* ``casemix-effect``: case mix on, the generator's OR 0.7;
+* ``plain-effect``: case mix off, OR 0.7 (the generator of docs/validation.md's design runs: does the larger
+  default cost anything where case mix does not confound?).
+
+It ingests the extract (``pipelines.ingest.stage.ingest_source``), builds ``core.index_discharges``
+(``build_index_discharges``) and runs the ``any`` comparison of the risk-set design
+(``models.readmission.effects.design_rows``, ``pool_covariates``, ``run_comparison``) with each variant of
+:data:`VARIANTS`: the old default (age, sex, IMD decile, prior emergency admissions; no exact column; no pooling)
+and the new (exact admission method; plus specialty, length-of-stay band, discharge year; rare levels pooled).
+Truth: 0 under the null, else the replication's ``realised.readmission.att_expected_risk_difference``.
+Summary columns as bench/validate_designs.py (bias, empirical SE, Monte Carlo SE of the bias, coverage, share
+significant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.synthetic import ingested, replications
+from data.synthetic import CaseMix, Effects
+from models.comparison import ComparisonError
+from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
+from models.readmission.effects import design_rows, pool_covariates, run_comparison
+
+KEY = b"validate-casemix-key-0123456789abcdef"
+SOURCES = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "hospital_spells")
+SCENARIOS = {"casemix-null": (Effects(or_readmit=1.0), CaseMix(1.0)),
+             "casemix-effect": (Effects(), CaseMix(1.0)),
+             "plain-effect": (Effects(), CaseMix())}
+OLD = {"matching_covariates": ("age", "sex", "imd_decile", "prior_emergency_12m"), "matching_exact": (),
+       "min_level_count": 0}
+VARIANTS = {"old default": OLD, "case-mix default": {}}
+
+
+def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
+    effects, case_mix = SCENARIOS[scenario]
+    base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
+    out = []
+    with ingested(persons, seed, effects, SOURCES, KEY, case_mix=case_mix) as (con, truth, as_of, _):
+        build_index_discharges(con, base, as_of=as_of, run_id="bench")
+        discharges = discharges_frame(con)
+        target = 0.0 if effects.or_readmit == 1 else truth["realised"]["readmission"]["att_expected_risk_difference"]
+        for variant, update in VARIANTS.items():
+            settings = base.model_copy(update=update)
+            rows = design_rows(discharges, settings, "any")
+            rows, covs, _ = pool_covariates(rows, settings)
+            row = {"scenario": scenario, "seed": seed, "variant": variant, "truth": target}
+            try:
+                res = run_comparison(rows, settings, covariates=covs)
+            except ComparisonError as err:
+                out.append({**row, "error": str(err)})
+                continue
+            rd = res.effects.loc["risk_difference"]
+            smd = np.abs(res.balance["smd_after"]).max() if len(res.balance) else np.nan
+            out.append({**row, "estimate": rd["estimate"], "ci_low": rd["ci_low"], "ci_high": rd["ci_high"],
+                        "n_treated": res.n_treated, "n_matched": res.n_matched, "max_abs_smd": smd})
+    return out
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    ok = df[df["error"].isna()] if "error" in df else df
+    out = []
+    for (scenario, variant), g in ok.groupby(["scenario", "variant"], sort=False):
+        err = g["estimate"] - g["truth"]
+        sig = (g["ci_high"] < 0) | (g["ci_low"] > 0)
+        out.append({"scenario": scenario, "variant": variant, "reps": len(g), "mean_truth": g["truth"].mean(),
+                    "mean_estimate": g["estimate"].mean(), "bias": err.mean(),
+                    "mc_se_bias": err.std(ddof=1) / np.sqrt(len(g)), "empirical_se": g["estimate"].std(ddof=1),
+                    "mean_ci_width": (g["ci_high"] - g["ci_low"]).mean(),
+                    "coverage_pct": 100 * ((g["ci_low"] <= g["truth"]) & (g["truth"] <= g["ci_high"])).mean(),
+                    "significant_pct": 100 * sig.mean(), "mean_n_participants": g["n_treated"].mean(),
+                    "share_matched": (g["n_matched"] / g["n_treated"]).mean(),
+                    "mean_max_abs_smd": g["max_abs_smd"].mean(),
+                    "failures": int(((df["scenario"] == scenario) & (df["variant"] == variant)
+                                     & df["error"].notna()).sum()) if "error" in df else 0})
+    return pd.DataFrame(out)
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    cols = list(summary.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in summary.itertuples(index=False):
+        cells = []
+        for c, v in zip(cols, r):
+            if isinstance(v, (float, np.floating)):
+                cells.append("–" if np.isnan(v) else f"{v:.1f}" if c.endswith("pct") or c.startswith("mean_n")
+                             else f"{v:.3f}" if c in ("share_matched", "mean_max_abs_smd") else f"{v:+.4f}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.validate_casemix", description=__doc__.splitlines()[0])
+    ap.add_argument("--persons", type=int, default=10000)
+    ap.add_argument("--reps", type=int, default=100)
+    ap.add_argument("--first-seed", type=int, default=5000)
+    ap.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--out", type=Path, default=Path("build/validate_casemix.csv"))
+    ap.add_argument("--from-csv", type=Path, nargs="+", default=None)
+    a = ap.parse_args(argv)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    if a.from_csv:
+        df = pd.concat([pd.read_csv(f) for f in a.from_csv], ignore_index=True)
+        if "error" not in df:
+            df["error"] = None
+        print(markdown(summarise(df)))
+        return 0
+    t0, rows, done = time.perf_counter(), [], 0
+    for r in replications(a.reps, a.max_minutes):
+        for scenario in a.scenarios:
+            rows += replicate(scenario, a.first_seed + r, a.persons)
+        done += 1
+        pd.DataFrame(rows).to_csv(a.out, index=False)
+        print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)
+    df = pd.DataFrame(rows)
+    if "error" not in df:
+        df["error"] = None
+    print(f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-{a.first_seed + done - 1}), "
+          f"{time.perf_counter() - t0:.0f} s, {dt.date.today()}, Python {platform.python_version()}\n")
+    print(markdown(summarise(df)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
