@@ -7,7 +7,9 @@ Keys (docs/social-value.md, "Model-output interface"):
 * ``avoided_proven_reoffences``, ``avoided_reoffenders`` (``@<time bank>`` per time bank)
   from ``marts.reoffending_avoided``;
 * ``reliable_wellbeing_improvement`` and its relatives (``.<star version>``, ``@<time bank>``)
-  from ``marts.wellbeing_reliable_improvement``;
+  from ``marts.wellbeing_reliable_improvement`` (gross, descriptive; its comparison rate is unmatched);
+* ``wellbeing_matched_change`` (``.<star version>``) and ``life_satisfaction_matched_change`` from
+  ``marts.wellbeing_effects`` (net, matched: what the impact map values for well-being);
 * ``hours_given`` and ``hours_given@<time bank>``: hours exchanged between members over the
   whole window, from the ``overall`` rows of ``marts.timebank_activity`` (a count, so no
   interval; gross). A time bank with 1 to ``suppress_max`` trading accounts (the disclosure
@@ -38,12 +40,14 @@ from models.social_value.model_outputs import deadweight_from_comparison, lookup
 from models.social_value.outputs import run_social_value
 from models.social_value.settings import SocialValueSettings
 from models.wellbeing.change import model_outputs as wellbeing_outputs
+from models.wellbeing.effects import model_outputs as wellbeing_effect_outputs
 from schemas.marts import mart
 
 SOURCES = {
     "marts.readmission_avoided": readmission_outputs,
     "marts.reoffending_avoided": reoffending_outputs,
     "marts.wellbeing_reliable_improvement": wellbeing_outputs,
+    "marts.wellbeing_effects": wellbeing_effect_outputs,
 }
 HOURS_TABLE = "marts.timebank_activity"
 MART_NAMES = ("social_value", "social_value_sensitivity", "impact_map", "social_value_yearly")

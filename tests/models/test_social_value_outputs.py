@@ -47,12 +47,14 @@ def test_example_marts(example_run):
     assert readm.quantity_source == "avoided_readmissions"
     assert (readm.quantity_estimate, readm.quantity_ci_low, readm.quantity_ci_high, readm.quantity_n) == (12.3, 4.1, 20.0, 300)
     wb = im.set_index("outcome").loc["better_wellbeing"]
-    assert wb.deadweight_source == "from_comparison:reliable_wellbeing_improvement" and wb.deadweight_pct == 62.5
+    # the net matched change (40 person-points, interval -20 to 100), deadweight 0: the matched comparison is it
+    assert wb.quantity_source == "wellbeing_matched_change" and wb.deadweight_source == "fixed" and wb.deadweight_pct == 0
     assert wb.proxy_licence == "OGL-UK-3.0" and wb.proxy_price_year == 2019
-    # 13,000 x 100/81.1085 = 16,027.91; quantity 120 x scale 0.5 = 60
-    assert wb.proxy_value_reporting == 16027.91 and wb.quantity == 60
-    # year 1 = 60 x 16,027.913227 x (1 - 0.625) x (1 - 0.25) = 270,471.04
-    assert wb.year1_impact == 270471.04
+    # 13,000 x 100/81.1085 = 16,027.91; quantity 40 x scale 0.81 = 32.4 life-satisfaction points (interval -16.2 to 81)
+    assert wb.proxy_value_reporting == 16027.91 and wb.quantity == pytest.approx(32.4)
+    assert (wb.quantity_ci_low, wb.quantity_ci_high) == (pytest.approx(-16.2), pytest.approx(81.0))
+    # year 1 = 32.4 x 16,027.913227 x (1 - 0) x (1 - 0.25) = 389,478.29
+    assert wb.year1_impact == 389478.29
     assert set(im.loc[im.scope == "riverside", "outcome"]) == {"riverside_help_given"}
     sens = example_run.social_value_sensitivity
     assert set(sens.scope) == {"overall", "riverside", "hillside"}
