@@ -53,8 +53,9 @@ def test_example_marts(example_run):
     # 13,000 x 100/81.1085 = 16,027.91; quantity 40 x scale 0.81 = 32.4 life-satisfaction points (interval -16.2 to 81)
     assert wb.proxy_value_reporting == 16027.91 and wb.quantity == pytest.approx(32.4)
     assert (wb.quantity_ci_low, wb.quantity_ci_high) == (pytest.approx(-16.2), pytest.approx(81.0))
-    # year 1 = 32.4 x 16,027.913227 x (1 - 0) x (1 - 0.25) = 389,478.29
-    assert wb.year1_impact == 389478.29
+    # year 1 = 32.4 x 16,027.913227 x (1 - 0) x (1 - 0) = 519,304.39 (attribution 0: the matched comparison nets
+    # out other services)
+    assert wb.year1_impact == 519304.39 and wb.attribution_pct == 0
     assert set(im.loc[im.scope == "riverside", "outcome"]) == {"riverside_help_given"}
     sens = example_run.social_value_sensitivity
     assert set(sens.scope) == {"overall", "riverside", "hillside"}
