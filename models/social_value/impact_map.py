@@ -33,8 +33,11 @@ OVERALL = "overall"
 TOP_KEYS = (
     "version", "name", "description", "price_year", "currency", "discount", "investment",
     "investment_by_time_bank", "time_banks", "proxy_tables", "deflators", "proxies", "outcomes",
-    "monte_carlo",
+    "monte_carlo", "outputs", "base_case",
 )
+OUTPUT_KEYS = ("id", "description", "stakeholder", "scope", "quantity", "notes")
+#: the base case: ``evidenced`` values a model output at 0 when its 95% interval holds no effect (docs/social-value.md)
+BASE_CASES = ("evidenced", "point_estimate")
 OUTCOME_KEYS = (
     "id", "description", "stakeholder", "scope", "quantity", "proxy", "deadweight", "displacement",
     "attribution", "drop_off", "duration", "discount", "ranges", "notes",
@@ -113,6 +116,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Output:
+    """An output (activity delivered, e.g. hours exchanged): reported beside the ratio, never valued in it."""
+
+    id: str
+    stakeholder: str
+    description: str
+    scope: str
+    quantity: Quantity
+    notes: str = ""
+
+
+@dataclass(frozen=True)
 class MonteCarloSettings:
     draws: int = DEFAULT_DRAWS
     seed: int = DEFAULT_SEED
@@ -134,6 +149,8 @@ class ImpactMap:
     description: str = ""
     currency: str = "GBP"
     source: str | None = None
+    outputs: tuple[Output, ...] = ()
+    base_case: str = "evidenced"
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -149,6 +166,9 @@ class ImpactMap:
             for key in (outcome.quantity.model_output, outcome.deadweight.from_comparison):
                 if key is not None and key not in keys:
                     keys.append(key)
+        for output in self.outputs:
+            if output.quantity.model_output is not None and output.quantity.model_output not in keys:
+                keys.append(output.quantity.model_output)
         return tuple(keys)
 
     def outcome(self, outcome_id: str) -> Outcome:
@@ -208,6 +228,18 @@ def parse_impact_map(data: Any, *, base_dir: str | Path | None = None, source: s
         seen.add(outcome.id)
         outcomes.append(outcome)
 
+    outputs = []
+    for number, raw in enumerate(_as_list(data.get("outputs") or [], "outputs"), start=1):
+        output = _output(raw, number, time_banks)
+        if output.id in seen:
+            raise SocialValueError("an outcome or output already has this id; ids must be unique", outcome=output.id,
+                                   field="id")
+        seen.add(output.id)
+        outputs.append(output)
+    base_case = data.get("base_case", "evidenced")
+    if base_case not in BASE_CASES:
+        raise SocialValueError(f"base_case must be one of {', '.join(BASE_CASES)}, got {base_case!r}", field="base_case")
+
     proxy_tables = tuple(_path(p, base, "proxy_tables", builtin_proxies_path()) for p in _as_list(data.get("proxy_tables", ["builtin"]), "proxy_tables"))
     deflators = _path(data.get("deflators", "builtin"), base, "deflators", builtin_deflators_path())
     inline = data.get("proxies") or []
@@ -230,6 +262,8 @@ def parse_impact_map(data: Any, *, base_dir: str | Path | None = None, source: s
         inline_proxies=inline_proxies,
         monte_carlo=_monte_carlo(data.get("monte_carlo") or {}),
         source=source,
+        outputs=tuple(outputs),
+        base_case=base_case,
     )
 
 
@@ -353,6 +387,29 @@ def _outcome(raw: Any, number: int, banks: tuple[str, ...], default_discount: Di
         notes=str(raw.get("notes") or ""),
         **percents,
     )
+
+
+def _output(raw: Any, number: int, banks: tuple[str, ...]) -> Output:
+    if not isinstance(raw, Mapping):
+        raise SocialValueError(f"output {number} must be a mapping of fields", field="outputs")
+    oid = raw.get("id")
+    if not isinstance(oid, str) or not oid.strip():
+        raise SocialValueError(f"output {number} needs an id", field="id")
+    oid = oid.strip()
+    valued = [k for k in ("proxy", "deadweight", "displacement", "attribution", "drop_off", "duration") if k in raw]
+    if valued:
+        raise SocialValueError(f"an output is reported, not valued: remove {', '.join(valued)} (or make it an outcome, "
+                               f"with evidence of the change it made)", outcome=oid, field=valued[0])
+    _unknown(raw, OUTPUT_KEYS, outcome=oid, where="the output")
+    for required in ("stakeholder", "quantity"):
+        if required not in raw:
+            raise SocialValueError(f"the output needs '{required}'", outcome=oid, field=required)
+    scope = str(raw.get("scope", OVERALL)).strip()
+    if scope != OVERALL and scope not in banks:
+        raise SocialValueError(f"scope {scope!r} is neither 'overall' nor a time bank in time_banks", outcome=oid,
+                               field="scope")
+    return Output(id=oid, stakeholder=str(raw["stakeholder"]), description=str(raw.get("description") or ""),
+                  scope=scope, quantity=_quantity(raw["quantity"], oid), notes=str(raw.get("notes") or ""))
 
 
 def _quantity(raw: Any, oid: str) -> Quantity:

@@ -134,14 +134,16 @@ def evaluate_from_warehouse(con: duckdb.DuckDBPyConnection, settings: SocialValu
     if omitted and settings.missing_output == "error":
         raise SocialValueError("; ".join(msg for _, msg in omitted))
     skipped = {oid for oid, _ in omitted}
-    kept = replace(impact_map, outcomes=tuple(o for o in impact_map.outcomes if o.id not in skipped))
+    # an output without results (a time bank's hours withheld by the disclosure rule) is left out, not listed
+    reported = tuple(o for o in impact_map.outputs if not o.quantity.model_output or o.quantity.model_output in outputs)
+    kept = replace(impact_map, outcomes=tuple(o for o in impact_map.outcomes if o.id not in skipped), outputs=reported)
     if not kept.outcomes:
         marts = _empty_marts()
     else:
         run = run_social_value(kept, outputs, extra_proxy_tables=settings.proxy_tables, n_draws=settings.draws,
                                seed=settings.seed)
         marts = run.marts()
-        marts["impact_map"] = marts["impact_map"].assign(status="valued")
+        # status: valued, valued at 0 (inconclusive, evidenced base case) or an output (models.social_value.outputs)
     left_out = pd.DataFrame([
         {"scope": o.scope, "outcome": o.id, "stakeholder": o.stakeholder, "description": o.description,
          "quantity_source": o.quantity.source, "proxy_id": o.proxy, "status": f"omitted: {dict(omitted)[o.id]}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -146,7 +147,8 @@ def test_scale_applies_to_estimate_and_interval():
 def test_negative_net_estimate_is_a_harm():
     # a net effect below zero (more events than the comparison) is carried as a negative value
     outputs = {"wellbeing": {"estimate": -2, "ci_low": -5, "ci_high": 1}}
-    r = resolve(_map(), outputs, deflators=DEFLATORS)
+    assert evaluate(resolve(_map(), outputs, deflators=DEFLATORS)).overall.pv == 0  # evidenced: interval holds 0
+    r = resolve(replace(_map(), base_case="point_estimate"), outputs, deflators=DEFLATORS)
     result = evaluate(r).overall
     assert round(result.pv, 2) == Decimal("-1932.37")  # -2 x 1,000 / 1.035
     assert result.payback_months is None

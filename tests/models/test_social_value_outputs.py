@@ -40,7 +40,9 @@ def test_example_marts(example_run):
     sv = example_run.social_value
     assert list(sv.scope) == ["overall", "riverside", "hillside"]
     assert (sv.n_draws == 2000).all()
-    assert (sv.ratio_ci_low < sv.ratio).all() and (sv.ratio < sv.ratio_ci_high).all()
+    overall = sv.iloc[0]
+    assert overall.ratio_ci_low < overall.ratio_point_estimate < overall.ratio_ci_high and overall.base_case == "evidenced"
+    assert sv.ratio.iloc[1:].isna().all()  # no investment by time bank: no outcome is valued for one bank
     im = example_run.impact_map
     assert len(im) == 9
     readm = im.set_index("outcome").loc["fewer_readmissions"]
@@ -51,14 +53,22 @@ def test_example_marts(example_run):
     assert wb.quantity_source == "wellbeing_matched_change" and wb.deadweight_source == "fixed" and wb.deadweight_pct == 0
     assert wb.proxy_licence == "OGL-UK-3.0" and wb.proxy_price_year == 2019
     # 13,000 x 100/81.1085 = 16,027.91; quantity 40 x scale 0.81 = 32.4 life-satisfaction points (interval -16.2 to 81)
-    assert wb.proxy_value_reporting == 16027.91 and wb.quantity == pytest.approx(32.4)
+    assert wb.proxy_value_reporting == 16027.91 and wb.quantity_estimate * wb.quantity_scale == pytest.approx(32.4)
+    assert wb.quantity == 0  # the evidenced base case (below)
     assert (wb.quantity_ci_low, wb.quantity_ci_high) == (pytest.approx(-16.2), pytest.approx(81.0))
-    # year 1 = 32.4 x 16,027.913227 x (1 - 0) x (1 - 0) = 519,304.39 (attribution 0: the matched comparison nets
-    # out other services)
-    assert wb.year1_impact == 519304.39 and wb.attribution_pct == 0
-    assert set(im.loc[im.scope == "riverside", "outcome"]) == {"riverside_help_given"}
+    # its interval (-16.2 to 81) includes no effect: 0 in the evidenced base case; at the point estimate, year 1 =
+    # 32.4 x 16,027.913227 x (1 - 0) x (1 - 0) = 519,304.39 (attribution 0: the matched comparison nets out others)
+    assert wb.year1_impact == 0 and wb.attribution_pct == 0 and wb.status.startswith("valued at 0 in the base case")
+    point = run_social_value(EXAMPLE, json.loads((FIXTURES / "social_value_model_outputs.json").read_text()),
+                             extra_proxy_tables=[FIXTURES / "social_value_illustrative_proxies.csv"], monte_carlo=False,
+                             base_case="point_estimate")
+    assert point.impact_map.set_index("outcome").loc["better_wellbeing", "year1_impact"] == 519304.39
+    riverside = im[im.scope == "riverside"].iloc[0]  # hours: an output, reported and not valued
+    assert (riverside.outcome, riverside.quantity, riverside.status) == (
+        "riverside_hours_exchanged", 5200.0, "output: reported, not valued (not in the ratio)")
+    assert pd.isna(riverside.pv) and pd.isna(riverside.proxy_id) and sv.pv.iloc[1] == 0
     sens = example_run.social_value_sensitivity
-    assert set(sens.scope) == {"overall", "riverside", "hillside"}
+    assert set(sens.scope) == {"overall"}  # the time banks have no investment (no outcome of their own)
     yearly = example_run.social_value_yearly
     assert yearly[yearly.outcome == "better_wellbeing"].year.tolist() == [1, 2]
 
