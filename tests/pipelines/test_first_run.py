@@ -289,8 +289,8 @@ def test_missing_impact_map_and_proxy_table_are_named(tmp_path):
 # ------------------------------------------------------------------ the bad starts, from the terminal
 
 def test_bad_impact_map_stops_before_the_run(tmp_path):
-    cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
-    assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "field 'ranges.deadweight'")
+    cfg = _demo_map_with(tmp_path, "    drop_off: 50\n", "    drop_off: 90\n")
+    assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "field 'ranges.drop_off'")
     assert not (tmp_path / "w.duckdb").exists()
 
 
