@@ -18,8 +18,8 @@ setup: $(BIN)/.installed
 	@mkdir -p $(DAGSTER_HOME) && { test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n' > $(DAGSTER_HOME)/dagster.yaml; }
 
 $(SAMPLE)/.generated: | $(BIN)/.installed
-	$(BIN)/python -m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out $(SAMPLE)
-	touch $@
+	@$(BIN)/python -m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out $(SAMPLE)
+	@touch $@
 
 # The demo: the embedded sample, a fixed pseudonym key (announced loudly), every asset.
 demo: setup $(SAMPLE)/.generated

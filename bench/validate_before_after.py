@@ -3,7 +3,7 @@ generator's truth, with the old comparison pool and the new.
 
     python -m bench.validate_before_after --persons 20000 --reps 10 --first-seed 5000 \
         [--old-commit dfc97d7 | --old-commit ''] [--scenarios null effect dip] [--washout 90]
-        [--max-minutes 15] [--out build/validate_before_after.csv]
+        [--max-minutes 15] [--admissions] [--oracle] [--out build/validate_before_after.csv]
 
 Each replication r (seed first_seed + r) runs, for each scenario of ``--scenarios`` (default null and effect):
 
@@ -12,6 +12,9 @@ Each replication r (seed first_seed + r) runs, for each scenario of ``--scenario
 * ``dip``: ``--contacts-rr 1 --crisis-share 0.3 --crisis-days 90 --crisis-rr 3``: no effect of joining, but
   30% of joiners are in crisis over the 90 days before joining, every service but "other" at 3x their rate
   (an Ashenfelter dip; data/synthetic/truth.py ``Crisis``);
+* ``null_adm``: ``--or-readmit 1 --contacts-rr 1``: joining changes no admission and no contact;
+* ``dip_adm``: ``null_adm`` with the crisis of ``dip`` raising emergency admissions too
+  (``--crisis-admissions-rr 3``: extra emergency admissions at 2x the usual rate over the same days);
 
 the generator (``data.synthetic``), the ingest (``pipelines.ingest.stage.ingest_source``) and
 ``service_use_change`` (the function the ``marts/service_use_change`` asset calls; Dagster is skipped) for GP
@@ -54,6 +57,16 @@ had they never joined alike (the crisis precedes joining). A person's expected c
   generator's deaths are outside hospital, which only the persons file's ``died_on`` records, so it is 0 for a
   pool that reads ``died_on`` and about 6% for one that reads the spells only (``--old-commit`` before it).
 
+* ``expected_did_no_comparison_crisis`` (new pool only): ``expected_did`` with the comparison rows' crisis
+  segment removed (the participants' kept): if it equals the truth, what ``expected_did`` leaves over is the
+  comparison persons' own crisis, before they join later, falling in their after window.
+  ``matched_comparison_crisis_in_after_pct``: the weighted share of matched comparison rows with such a crisis.
+* ``--oracle``: each new pool once more without those comparison rows (pool "<name>_oracle"): an experiment
+  that reads the generator (no design can see a crisis that has not yet happened).
+* ``--admissions``: each new pool's ``admissions_before_after`` (service "emergency_admissions"), whose truth is
+  0 when ``or_readmit`` is 1 and otherwise the first-order effect on the matched participants
+  (:func:`admissions_truth`).
+
 The people are mapped from the warehouse's pseudonyms to the generator's rows by the same HMAC as the ingest,
 and the generator's people are rebuilt from the seed (``simulate_people``). Writes one CSV row per replication,
 scenario, service and pool, and prints the Markdown table for docs/validation.md (section "Before/after
@@ -86,14 +99,21 @@ from data.synthetic.services import SERVICES as GEN_SERVICES
 from models.comparison import match
 from models.readmission import ReadmissionSettings
 from models.readmission import before_after as new_pool
-from models.readmission.before_after import _window, person_frame
+from models.readmission.before_after import _window, chains, did_rows, person_frame
 
 KEY = b"validate-before-after-key-0123456789"
+YEAR = 365.25
 SOURCES = ("persons", "timebank_members", "programme_enrolments", "hospital_spells", "service_contacts")
 SERVICES = ("gp", "ae", "mental_health", "social_care")  # the generator changes gp and ae on joining, not the others
 AFFECTED = {"gp": "winter", "ae": "winter"}  # service -> seasonal profile of its contact days (services.py)
 SCENARIOS = {"null": (Effects(contacts_rr=1.0), Crisis()), "effect": (Effects(), Crisis()),
-             "dip": (Effects(contacts_rr=1.0), Crisis(share=0.3, days=90, rate_ratio=3.0))}
+             "dip": (Effects(contacts_rr=1.0), Crisis(share=0.3, days=90, rate_ratio=3.0)),
+             # emergency admissions too (--admissions): no effect on any admission (or_readmit 1) nor contact; the
+             # crisis raises contacts and emergency admissions alike (3x over the 90 days before joining)
+             "null_adm": (Effects(or_readmit=1.0, contacts_rr=1.0), Crisis()),
+             "dip_adm": (Effects(or_readmit=1.0, contacts_rr=1.0), Crisis(share=0.3, days=90, rate_ratio=3.0,
+                                                                          admissions_rr=3.0))}
+ADMISSIONS = "emergency_admissions"
 SETTINGS = ReadmissionSettings(services=SERVICES)
 REPO = Path(__file__).resolve().parents[1]
 
@@ -144,7 +164,7 @@ def person_truth(con, cfg: Config, rr: float, s: ReadmissionSettings) -> dict[st
     service their expected change as they (will) join minus as never-joiners, at their (pseudo) join date."""
     start, end = _window(con, s, dt.date.fromisoformat(cfg.end), "staging.service_contacts", ("contact_on",))
     events = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
-    frame, _, counts = person_frame(con, s, start, end, events, SERVICES)
+    frame, per_service, counts = person_frame(con, s, start, end, events, SERVICES)
     ids = con.execute("SELECT person_id FROM staging.persons ORDER BY person_id").df()["person_id"]
     width = max(7, len(str(cfg.persons)))
     row_of = {hmac.new(KEY, f"P{g + 1:0{width}d}".encode(), hashlib.sha256).hexdigest(): g for g in range(cfg.persons)}
@@ -168,18 +188,70 @@ def person_truth(con, cfg: Config, rr: float, s: ReadmissionSettings) -> dict[st
     first_gen = np.full(cfg.persons, NEVER)
     first_gen[gen] = first  # every person's first join, in the generator's rows, for its crisis draw
     c_lo, c_hi = crisis_windows(first_gen, np.minimum(people.death - 1, cal.end), cal, cfg.crisis, cfg.seed)
-    effect, factual = {}, {}
+    effect, factual, factual_nc = {}, {}, {}
     for v in SERVICES:
         rate, profile, r = rates[:, GEN_SERVICES.index(v)], AFFECTED.get(v, "flat"), rr if v in AFFECTED else 1.0
         boost = cfg.crisis.rate_ratio - 1 if cfg.crisis.on and GEN_SERVICES.index(v) in IN_CRISIS else 0.0
         args = (s.before_days, s.after_days, s.washout_days, (c_lo[g], c_hi[g], boost * rate))
         factual[v] = expected_change(cal, profile, rate, r, first[k], last, index, *args)
         effect[v] = factual[v] - expected_change(cal, profile, rate, r, np.full(len(k), NEVER), last, index, *args)
+        # the same, with no crisis for the comparison rows (item: where the washout's residual comes from)
+        no_crisis = (c_lo[g], np.where(treated, c_hi[g], c_lo[g] - 1), boost * rate)
+        factual_nc[v] = expected_change(cal, profile, rate, r, first[k], last, index, *args[:3], no_crisis)
+    # comparison rows whose own crisis days (before they join, later) overlap their after window
+    crisis_in_after = (~treated) & (c_hi[g] >= c_lo[g]) & (c_hi[g] >= index) & (c_lo[g] <= index + s.after_days - 1)
     in_after = (~treated) & (first[k] <= index + s.after_days - 1)
     assert int(in_after.sum()) == counts["comparison_joined_in_after"], "the reproduced draw disagrees"
     alive = last >= index + s.after_days - 1  # in the data through the after window (most deaths are not)
     return {"treated": treated, "weight": matched_weights(frame, s), "effect": effect, "factual": factual,
-            "alive": alive}
+            "factual_nc": factual_nc, "alive": alive, "crisis_in_after": crisis_in_after, "frame": frame,
+            "per_service": per_service, "index": index, "first": first[k], "gen_row": g}
+
+
+def admissions_truth(con, cfg: Config, s: ReadmissionSettings) -> float:
+    """The truth of ``admissions_before_after`` under settings ``s``: the mean over its matched participants of the
+    first-order effect of joining on their emergency admissions per person-year, the sum of p1 - p0 over their
+    index discharges (truth/readmission_discharges) that the generator counts as participating, discharged in
+    [J, J + after - 1]. 0 when or_readmit is 1 (p1 = p0: joining changes no admission). Knock-on stays of a
+    prevented readmission are ignored."""
+    if cfg.effects.or_readmit == 1.0:
+        return 0.0
+    start, end = _window(con, s, dt.date.fromisoformat(cfg.end), "staging.hospital_spells",
+                         ("admitted_on", "discharged_on"))
+    events = (f"SELECT person_id, admitted_on AS d, '{ADMISSIONS}' AS label FROM {chains(con, s)} "
+              "WHERE admission_method = 'emergency'")
+    frame, _, _ = person_frame(con, s, start, end, events, (ADMISSIONS,))
+    w = matched_weights(frame, s)
+    ids = con.execute("SELECT person_id FROM staging.persons ORDER BY person_id").df()["person_id"]
+    width = max(7, len(str(cfg.persons)))
+    row_of = {hmac.new(KEY, f"P{g + 1:0{width}d}".encode(), hashlib.sha256).hexdigest(): g for g in range(cfg.persons)}
+    gen = ids.map(row_of).to_numpy()
+    joins = con.execute(
+        "SELECT person_id, min(joined_on) AS j FROM staging.timebank_members WHERE person_id IS NOT NULL "
+        "AND list_contains($roles::VARCHAR[], role) GROUP BY person_id", {"roles": list(s.member_roles)}).df()
+    first = ids.map(dict(zip(joins["person_id"], joins["j"]))).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    treated = frame["treated"].to_numpy() == 1
+    k = frame["person"].to_numpy()[treated] - 1
+    d = pd.read_csv(Path(cfg.out) / "truth" / "readmission_discharges.csv",
+                    usecols=["person_id", "discharged_on", "participant", "p0", "p1"])
+    d = d[d["participant"].astype(str).str.lower() == "true"]
+    effect_by_gen: dict[int, list] = {}
+    day = pd.to_datetime(d["discharged_on"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    for pid_, di, e in zip(d["person_id"], day, (d["p1"] - d["p0"]).to_numpy()):
+        effect_by_gen.setdefault(int(pid_[1:]) - 1, []).append((di, e))
+    eff = np.zeros(k.size)
+    for i, (gi, j) in enumerate(zip(gen[k], first[k])):
+        eff[i] = sum(e for di, e in effect_by_gen.get(int(gi), ()) if j <= di <= j + s.after_days - 1)
+    return float(np.average(eff * YEAR / s.after_days, weights=w[treated]))
+
+
+def oracle_rows(who: dict, s: ReadmissionSettings) -> list:
+    """The new pool's rows re-estimated without the comparison rows whose own crisis overlaps their after window
+    (an experiment that looks at the generator: no design can see a crisis that has not happened yet)."""
+    keep = ~who["crisis_in_after"]
+    frame = who["frame"][keep].reset_index(drop=True)
+    counts = {v: c[keep].reset_index(drop=True) for v, c in who["per_service"].items()}
+    return did_rows(frame, s, "service", counts)
 
 
 def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
@@ -190,8 +262,22 @@ def matched_weights(frame: pd.DataFrame, s: ReadmissionSettings) -> np.ndarray:
     return np.bincount(md["_row"].to_numpy(), weights=md["_weight"].to_numpy(), minlength=len(frame))
 
 
-def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]:
-    """One replication: ``pools`` maps a name to (module, settings); the truth is per settings of the new pool."""
+def _row(scenario, seed, pool, r, counts, **extra) -> dict:
+    return {"scenario": scenario, "seed": seed, "service": r["service"] if "service" in r else r["outcome"],
+            "pool": pool, "status": r["status"], "estimate": r["did"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+            "pretrend_did": r.get("pretrend_did", np.nan), "pretrend_ci_low": r.get("pretrend_ci_low", np.nan),
+            "pretrend_ci_high": r.get("pretrend_ci_high", np.nan), "n_participants": r["n_participants"],
+            "n_matched": r["n_matched"], "n_comparison": r["n_comparison"],
+            "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
+            "persons_in_both_groups": counts.get("persons_in_both_groups", 0), **extra}
+
+
+def replicate(scenario: str, seed: int, persons: int, pools: dict, admissions: bool = False,
+              oracle: bool = False) -> list[dict]:
+    """One replication: ``pools`` maps a name to (module, settings); the truth is per settings of the new pool.
+    ``admissions``: also ``admissions_before_after`` of each new pool (service "emergency_admissions");
+    ``oracle``: also each new pool re-estimated without the comparison rows whose crisis overlaps their after
+    window (pool "<name>_oracle")."""
     effects, crisis = SCENARIOS[scenario]
     with ingested(persons, seed, effects, SOURCES, KEY, crisis) as (con, _, as_of, cfg):
         truth_by_washout: dict[int, dict] = {}
@@ -202,27 +288,32 @@ def replicate(scenario: str, seed: int, persons: int, pools: dict) -> list[dict]
             who = truth_by_washout[settings.washout_days]
             frame, counts = module.service_use_change(con, settings, as_of=as_of)
             new = module is new_pool
-            for r in frame.itertuples(index=False):
-                t, w, eff, fact = who["treated"], who["weight"], who["effect"][r.service], who["factual"][r.service]
+            t, w, a = who["treated"], who["weight"], who["alive"]
+            for r in frame.to_dict("records"):
+                eff, fact, fnc = who["effect"][r["service"]], who["factual"][r["service"]], who["factual_nc"][r["service"]]
                 truth = np.average(eff[t], weights=w[t])  # the matched participants (weight 1 each)
                 dilution = np.average(eff[~t], weights=w[~t]) if new else 0.0
                 expected = np.average(fact[t], weights=w[t]) - np.average(fact[~t], weights=w[~t])
-                a = who["alive"]
                 alive = np.average(fact[t & a], weights=w[t & a]) - np.average(fact[~t & a], weights=w[~t & a])
-                rows.append({
-                    "scenario": scenario, "seed": seed, "service": r.service, "pool": pool, "status": r.status,
-                    "estimate": r.did, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth,
-                    "dilution": dilution, "itt_target": truth - dilution,
-                    "expected_did": expected if new else np.nan,
-                    "expected_did_alive": alive if new else np.nan,
-                    "dead_comparison_share": np.average(~a[~t], weights=w[~t]) if new else np.nan,
-                    "pretrend_did": getattr(r, "pretrend_did", np.nan),
-                    "pretrend_ci_low": getattr(r, "pretrend_ci_low", np.nan),
-                    "pretrend_ci_high": getattr(r, "pretrend_ci_high", np.nan),
-                    "n_participants": r.n_participants,
-                    "n_matched": r.n_matched, "n_comparison": r.n_comparison,
-                    "comparison_joined_in_after": counts.get("comparison_joined_in_after", 0),
-                    "persons_in_both_groups": counts.get("persons_in_both_groups", 0)})
+                no_comp_crisis = np.average(fact[t], weights=w[t]) - np.average(fnc[~t], weights=w[~t])
+                rows.append(_row(scenario, seed, pool, r, counts, truth=truth, dilution=dilution,
+                                 itt_target=truth - dilution, expected_did=expected if new else np.nan,
+                                 expected_did_alive=alive if new else np.nan,
+                                 expected_did_no_comparison_crisis=no_comp_crisis if new else np.nan,
+                                 matched_comparison_crisis_in_after=np.average(who["crisis_in_after"][~t], weights=w[~t]),
+                                 dead_comparison_share=np.average(~a[~t], weights=w[~t]) if new else np.nan))
+            if new and oracle:
+                for r in oracle_rows(who, settings):
+                    eff = who["effect"][r["service"]]
+                    truth = np.average(eff[t], weights=w[t])
+                    rows.append(_row(scenario, seed, pool + "_oracle", r, counts, truth=truth, dilution=np.nan,
+                                     itt_target=np.nan))
+            if new and admissions:
+                adm, adm_counts = module.admissions_before_after(con, settings, as_of=as_of)
+                truth = admissions_truth(con, cfg, settings)
+                for r in adm.to_dict("records"):
+                    rows.append(_row(scenario, seed, pool, {**r, "service": ADMISSIONS}, adm_counts, truth=truth,
+                                     dilution=np.nan, itt_target=np.nan))
     return rows
 
 
@@ -237,8 +328,12 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             "empirical_se": est.std(ddof=1) if len(g) > 1 else np.nan, "mean_ci_width": (hi - lo).mean(),
             "coverage_pct": 100 * ((lo <= g["truth"]) & (g["truth"] <= hi)).mean(),
             "significant_pct": 100 * ((hi < 0) | (lo > 0)).mean(),
+            "bias_mcse": (est - g["truth"]).std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.nan,
             "mean_dilution": g["dilution"].mean(), "mean_expected_did": g["expected_did"].mean(),
             "mean_expected_did_alive": g["expected_did_alive"].mean(),
+            "mean_expected_did_no_comparison_crisis": g.get("expected_did_no_comparison_crisis", pd.Series(np.nan)).mean(),
+            "matched_comparison_crisis_in_after_pct": 100 * g.get("matched_comparison_crisis_in_after",
+                                                                   pd.Series(np.nan)).mean(),
             "dead_comparison_pct": 100 * g["dead_comparison_share"].mean(),
             "coverage_itt_pct": 100 * ((lo <= g["itt_target"]) & (g["itt_target"] <= hi)).mean(),
             "mean_n_participants": g["n_participants"].mean(), "share_matched": (g["n_matched"] / g["n_participants"]).mean(),
@@ -278,6 +373,9 @@ def main(argv=None) -> int:
     ap.add_argument("--washout", type=int, nargs="*", default=[],
                     help="also run the new pool with these washout_days (pool new_w<k>)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
+    ap.add_argument("--admissions", action="store_true", help="also marts.readmission_before_after (new pools)")
+    ap.add_argument("--oracle", action="store_true",
+                    help="also the new pools without comparison rows whose crisis overlaps their after window")
     ap.add_argument("--out", type=Path, default=Path("build/validate_before_after.csv"))
     a = ap.parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
@@ -288,7 +386,7 @@ def main(argv=None) -> int:
     done = 0
     for r in replications(a.reps, a.max_minutes):
         for scenario in a.scenarios:
-            rows += replicate(scenario, a.first_seed + r, a.persons, pools)
+            rows += replicate(scenario, a.first_seed + r, a.persons, pools, a.admissions, a.oracle)
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)

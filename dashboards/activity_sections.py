@@ -61,7 +61,7 @@ def activity_section(ta: pd.DataFrame | None, rule: DisclosureRule, filters: lis
         by_quarter = picked.groupby("period_label")["hours_exchanged"].sum()
         return Item(f"{by_quarter.sum():,.0f} hours exchanged over {plural(len(by_quarter), 'quarter')} ({scope}); busiest "
                     f"quarter {by_quarter.idxmax()} with {by_quarter.max():,.0f} hours. {plural(withheld, 'time-bank quarter')}"
-                    f" withheld (fewer than {rule.suppress_max + 1} trading accounts, or to protect one that has).",
+                    f" withheld (1 to {rule.suppress_max} trading accounts, or to protect one that has).",
                     figure, table=rows)
 
     return Section.filtered(title, variants(filters, ("timebank", "year"), build),

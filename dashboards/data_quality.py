@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.express as px
 
 from models.disclosure import DisclosureRule
-from dashboards import charts
+from dashboards import charts, glossary
 from dashboards.marts import demo_run
 from dashboards.page import PALETTE, cell, Page, Section
 from schemas.contract import contract
@@ -71,8 +71,11 @@ def by_source(frame: pd.DataFrame, rule: DisclosureRule, counts: list[str], name
 
 
 def rules_broken(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Rows quarantined per source, rule and column, each rule also in words (``meaning``, :func:`glossary.rule_words`)."""
     parts = [f"SELECT source, rule, \"column\", count(*) AS rows FROM quarantine.{s} GROUP BY ALL" for s in SOURCES]
-    return con.execute(" UNION ALL ".join(parts) + " ORDER BY rows DESC, source, rule").df()
+    frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY rows DESC, source, rule").df()
+    frame.insert(2, "meaning", frame["rule"].map(glossary.rule_words))
+    return frame
 
 
 #: What one row of a source is, and its key columns in words, for the sentence of a one-row-per-key rule: ingest
@@ -120,6 +123,7 @@ def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int
     frame["value"] = [MASKED if (s, c) in hidden or r == "unknown_reference" else v
                       for s, c, r, v in zip(frame["source"], frame["column"], frame["rule"], frame["value"])]
     frame["expected"] = [expected_words(s, e) for s, e in zip(frame["source"], frame["expected"])]
+    frame.insert(2, "meaning", frame["rule"].map(glossary.rule_words))
     return frame
 
 
@@ -137,6 +141,29 @@ def source_words(source: str) -> str:
     its file types ('grants (grants.csv or .xlsx)')."""
     kind = ".csv or .xlsx" if source in XLSX_SOURCES else ".csv"
     return f"{SOURCE_WORDS.get(source, source.replace('_', ' '))} ({source}{kind})"
+
+
+def rules_section(broken: pd.DataFrame, rule: DisclosureRule) -> Section:
+    """The rules broken (:func:`rules_broken`, not empty): a chart of the 15 most broken, each bar a source, rule and
+    column in words (two columns under one label drew one bar), the codes on hover; the table keeps the codes beside
+    their meaning."""
+    protected = by_source(broken, rule, ["rows"], "rules broken")
+    said = [f"{SOURCE_WORDS.get(s, s)}: {m} ({c.replace('_', ' ')})"
+            for s, c, m in zip(broken["source"], broken["column"], broken["meaning"])]
+    chart = broken.assign(rows_shown=[0 if v == "*" else v for v in protected["rows"]], label=charts.wrapped(said),
+                          codes=[f"{s}.{c}, rule {r}" for s, c, r in zip(broken["source"], broken["column"], broken["rule"])])
+    top = broken.iloc[0]
+    figure = px.bar(chart.head(15), x="rows_shown", y="label", orientation="h", title="Quarantined rows by source and rule",
+                    labels={"rows_shown": "rows (rounded; suppressed shown as 0)", "label": ""}, custom_data=["codes"],
+                    color_discrete_sequence=PALETTE)  # plotly express's own blue (#636efa) otherwise
+    figure.update_traces(hovertemplate="%{y}: %{x} rows<br>%{customdata[0]}<extra></extra>")
+    figure.update_yaxes(autorange="reversed")
+    figure.update_layout(height=max(320, 120 + charts.row_height(chart["label"].head(15)) * len(chart.head(15))))
+    return Section("Rules most often broken",
+                   f"The rule broken most often was '{top['meaning']}' (rule {top['rule']}), in "
+                   f"{SOURCE_WORDS.get(top['source'], top['source'])} ({top['column'].replace('_', ' ')}). "
+                   f"{len(broken)} source, rule and column combinations were broken in all.",
+                   figure=figure, table=protected, csv_name="data-quality-rules.csv", code_columns=("source", "rule", "column"))
 
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
@@ -170,20 +197,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     if broken.empty:
         sections.append(Section("Rules most often broken", "No row broke a rule in this run."))
     else:
-        protected = by_source(broken, rule, ["rows"], "rules broken")
-        chart = broken.assign(rows_shown=[0 if v == "*" else v for v in protected["rows"]], label=charts.wrapped(broken["source"] + ": " + broken["rule"]))
-        top = broken.iloc[0]
-        figure = px.bar(chart.head(15), x="rows_shown", y="label", orientation="h", title="Quarantined rows by source and rule",
-                        labels={"rows_shown": "rows (rounded; suppressed shown as 0)", "label": ""},
-                        color_discrete_sequence=PALETTE)  # plotly express's own blue (#636efa) otherwise
-        figure.update_yaxes(autorange="reversed")
-        figure.update_layout(height=max(320, 120 + charts.row_height(chart["label"].head(15)) * len(chart.head(15))))
-        sections.append(Section(
-            "Rules most often broken",
-            f"The rule broken most often was '{top['rule']}' on {top['source']}.{top['column']}. "
-            f"{len(broken)} source, rule and column combinations were broken in all.",
-            figure=figure, table=protected, csv_name="data-quality-rules.csv", code_columns=("source", "rule", "column"),
-        ))
+        sections.append(rules_section(broken, rule))
         sections.append(Section(
             "Example rejected rows",
             "Up to three examples of each broken rule, with the file and line to look at. Identifiers and dates of birth are masked. "

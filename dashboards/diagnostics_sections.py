@@ -2,8 +2,8 @@
 
 Sources: ``marts.comparison_balance`` and ``marts.propensity_overlap`` (written by
 ``pipelines/assets/diagnostics.py``; columns in docs/outputs-diagnostics.md). One chart per
-section with a drop-down (plotly ``updatemenus``) to pick the result: readmission
-comparisons, reoffending programmes, well-being versions and areas.
+section, one result at a time, picked in one labelled select above the chart (:func:`dashboards.page._picker`):
+readmission comparisons, reoffending programmes, well-being versions and areas.
 
 Disclosure (the page's rule, NHS HES by default): every count of people is published through
 the rule (1-7 as ``*``, others rounded to 5). A standardised mean difference or variance
@@ -18,6 +18,7 @@ Balance: |SMD| below 0.1 after matching is taken as balanced (Austin 2009, Stat 
 from __future__ import annotations
 
 import html
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -26,13 +27,15 @@ from dashboards import charts
 from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.labels import heading, plural
 from dashboards.marts import unavailable
-from dashboards.page import PALETTE, Section
+from dashboards.page import PALETTE, PICK_LABEL, Section
 
 MARTS = ("comparison_balance", "propensity_overlap")
 SMD_THRESHOLD = 0.1
 BALANCE_TITLE = "Balance before and after matching"
 OVERLAP_TITLE = "Propensity overlap"
 SUPPORT_TITLE = "Common support"
+#: What a diagnostics chart's summary says of its one control, the select above it.
+PICK = f" Choose the result the chart shows in '{PICK_LABEL}', above it."
 _BEFORE = ("n_treated_before", "n_comparison_before")
 _AFTER = ("n_treated_after", "n_comparison_after")
 # Okabe-Ito blue and orange, pale (before matching) and solid (after). A pale bar is 1.7:1 on white (1.6:1 the orange):
@@ -53,6 +56,20 @@ def published_balance(balance: pd.DataFrame, rule: DisclosureRule) -> pd.DataFra
     frame = balance[[*columns, "smallest_cell_before", "smallest_cell_after"]].round(3)
     table = rule.table(frame, [*_BEFORE, *_AFTER], rates, name="covariate balance")
     return table[columns]
+
+
+#: The comparison engine's methods (``method`` in the diagnostics marts), in words.
+METHOD_WORDS = {"match": "propensity-score matching", "ipw": "inverse probability weighting"}
+
+
+def shown_columns(table: pd.DataFrame, left_out: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str]:
+    """A diagnostics table's columns on the page, and a sentence for what they leave out: ``method`` when every
+    comparison used the same one, said once, and ``left_out``. The balance table's fourteen columns and the overlap's
+    thirteen scrolled sideways at 1440 px; the CSV keeps them all."""
+    methods = table["method"].dropna().unique()
+    same = len(methods) == 1 and table["method"].notna().all()
+    said = (f" Every comparison used {METHOD_WORDS.get(methods[0], methods[0])} (method {methods[0]})." if same else "")
+    return tuple(c for c in table.columns if c not in left_out and not (same and c == "method")), said
 
 
 def largest_published_smd(balance: pd.DataFrame | None, rule: DisclosureRule) -> pd.Series:
@@ -95,14 +112,15 @@ def _number(value) -> float | None:
 
 
 def _selector(labels: list[str], traces_per_result: int, titles: list[str]) -> list[dict]:
-    """A drop-down that shows one result's traces at a time and retitles the chart."""
+    """The choices of results, each showing its traces and retitling the chart: the buttons the select above the chart
+    runs (:func:`dashboards.page._picker`). plotly's own drop-down is not drawn: beside the select it was a second
+    control for one chart, out of reach of Tab."""
     buttons = []
     for i, (label, title) in enumerate(zip(labels, titles)):
         visible = [j // traces_per_result == i for j in range(len(labels) * traces_per_result)]
         buttons.append({"label": html.escape(label), "method": "update",
                         "args": [{"visible": visible}, {"title": {"text": title}}]})
-    return [{"buttons": buttons, "direction": "down", "x": 1, "xanchor": "right", "y": 1.04, "yanchor": "bottom",
-             "showactive": True}]
+    return [{"buttons": buttons, "visible": False, "active": 0}]
 
 
 def withheld_label(covariate: str, before, after, rule: DisclosureRule) -> str:
@@ -135,8 +153,7 @@ def _love_plot(table: pd.DataFrame, results: list[str], rule: DisclosureRule) ->
     return figure.update_layout(
         title={"text": titles[0]}, updatemenus=_selector(results, 2, titles),
         height=max(360, 160 + charts.row_height(table["label"]) * longest),
-        xaxis_title="absolute standardised mean difference", xaxis_rangemode="tozero", yaxis_autorange="reversed",
-        margin={"t": 110})
+        xaxis_title="absolute standardised mean difference", xaxis_rangemode="tozero", yaxis_autorange="reversed")
 
 
 def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Section:
@@ -152,17 +169,19 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
     shown = [v for v in after if v is not None]
     over = sorted({r for r, v in zip(table["result"], after) if v is not None and abs(v) > SMD_THRESHOLD})
     before_over = sum(1 for v in table["smd_before"] if _number(v) is not None and abs(_number(v)) > SMD_THRESHOLD)
+    columns, said = shown_columns(table, ("source",))  # a design column's label names its variable: "sex: male"
     summary = (f"Covariate balance of {plural(len(drawable), 'matched comparison')}, one design column per row (open "
                f"circles before matching, filled after; the dashed line is |SMD| = 0.1, Austin 2009). {before_over} published rows exceed 0.1 "
                f"before matching and {sum(abs(v) > SMD_THRESHOLD for v in shown)} of {len(shown)} after"
                + (f", in {plural(len(over), 'result')}: {', '.join(over)}." if over else ".")
                + (f" {plural(withheld, 'result is', 'results are')} not drawn ({', '.join(undrawn)}): every group "
                   f"{'it rests' if withheld == 1 else 'they rest'} on is too small to publish." if withheld else "")
-               + " Pick a result from the drop-down.")
+               + said + PICK)
     figure = _love_plot(table, results, rule) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
-    return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv", collapsed=True,
-                   note="SMD: difference in means over the pooled SD before matching, the same SD before and after; "
-                        "variance ratio: participants over comparison (0.5 to 2 acceptable, Rubin 2001). flag: |SMD| "
+    return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv",
+                   collapsed=True, shown_columns=columns,
+                   note="The CSV adds each design column's variable (source). SMD: difference in means over the pooled SD "
+                        "before matching, the same SD before and after; variance ratio: participants over comparison (0.5 to 2 acceptable, Rubin 2001). flag: |SMD| "
                         "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *, as are those of a "
                         "category level that 1 to the threshold people hold, or lack, in either group (their SMD and "
                         "variance ratio would give the number back). In the chart such a row is drawn without its "
@@ -181,17 +200,23 @@ def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
             for (when, share), color in zip((("before", 0.95), ("after", 0.55)), colors):
                 column = f"{group}_{'weighted_after' if when == 'after' else 'before'}"
                 values = [_number(v) for v in rows[column]]
+                total = sum(v for v in values if v is not None)  # the published bins' people: shares of what is shown
                 figure.add_trace(go.Bar(
-                    x=mid, y=[None if v is None else sign * v for v in values], width=share * width,
+                    x=mid, y=[None if v is None or not total else sign * v / total for v in values], width=share * width,
                     name=f"{group} {when} matching", visible=i == 0,
                     marker={"color": color, "line": {"color": colors[1], "width": 1}},
-                    customdata=[v for v in values], hovertemplate="logit %{x:.2f}: %{customdata} people<extra>"
+                    customdata=values, hovertemplate="logit %{x:.2f}: %{customdata} people<extra>"
                     + f"{group} {when}</extra>"))
     figure.add_hline(y=0, line_color="#000", line_width=1)
+    # shares on both sides of the line read as shares: 20% below the line, not -20%
+    top = max((abs(y) for t in figure.data for y in t.y if y is not None), default=0.1)
+    step = 0.1 if top > 0.3 else 0.05
+    ticks = [k * step for k in range(-math.ceil(top / step), math.ceil(top / step) + 1)]
     return figure.update_layout(
         title={"text": titles[0]}, updatemenus=_selector(results, 4, titles), barmode="overlay", height=460,
         xaxis_title="logit of the propensity score (20 equal-width bins)",
-        yaxis_title="people: participants above, comparison below", margin={"t": 110})
+        yaxis_title="share of the group: participants above, comparison below",
+        yaxis={"tickvals": ticks, "ticktext": [f"{abs(t):.0%}" for t in ticks]})
 
 
 def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Section:
@@ -204,18 +229,23 @@ def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
         lambda g: any(_number(v) not in (None, 0.0) for v in g.to_numpy().ravel()))
     results = [r for r, ok in drawable.items() if ok]
     suppressed = int((table[count_columns] == SUPPRESSED).to_numpy().sum())
+    columns, said = shown_columns(table)
     summary = (f"Distribution of the propensity score (logit) for {len(drawable)} comparisons: participants above the line, "
                "comparison people below; pale bars before matching, solid bars after (weighted by the matching or ATT "
-               "weights). Where the pale bars of one group have no counterpart in the other, people have no comparable "
+               "weights). Each bar is its group's share of people in that bin, so groups of very different sizes (the "
+               "comparison pool is often a hundred times the participants) can be compared; the table gives the counts. "
+               "Where the pale bars of one group have no counterpart in the other, people have no comparable "
                f"match. {suppressed} bin counts are suppressed (1 to {rule.suppress_max} people) and not drawn"
                + (f"; {len(drawable) - len(results)} results have no publishable bin" if len(results) < len(drawable) else "")
-               + ". Pick a result from the drop-down.")
+               + "." + said + PICK)
     figure = _mirror(table, results) if results else charts.no_data(OVERLAP_TITLE, "Every bin is too small to publish.")
     return Section(OVERLAP_TITLE, summary, figure=figure, table=table, csv_name="evaluator-propensity-overlap.csv", collapsed=True,
+                   shown_columns=columns,
                    note="Bins: 20 equal-width bins of the logit score from the floor of the lowest to the ceiling of the "
-                        "highest score in each comparison (score_low/score_high give the edges as probabilities). "
-                        "before: everyone in the propensity model; after: people in the matched or weighted sample; "
-                        "weighted_after: their weights summed, the comparison group scaled to the participants kept.")
+                        f"highest score in each comparison ({heading('score_low')} and {heading('score_high')} give the "
+                        "edges as probabilities). Before: everyone in the propensity model; after: people in the matched "
+                        "or weighted sample; weighted after: their weights summed, the comparison group scaled to the "
+                        "participants kept.")
 
 
 def support_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Section:

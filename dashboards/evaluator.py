@@ -20,11 +20,13 @@ import plotly.graph_objects as go
 
 from dashboards import charts, coverage, diagnostics_sections, glossary, labels, provenance, sroi_sections, wording
 from models.disclosure import SUPPRESSED, DisclosureRule
+from models.readmission.before_after import PRETREND_WARNING
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
 from dashboards.labels import heading, plural
-from dashboards.marts import demo_run, read, unavailable
+from dashboards.marts import demo_run, unavailable
 from dashboards.page import PALETTE, Page, Section
+from dashboards.subtraction import read_marts
 from dashboards.windows import read_windows
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
@@ -96,16 +98,23 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
 SERVICE_WORDS = {"gp": "GP", "ae": "A&E"}
 
 
+#: The words that open the caution the before/after model adds to a row's ``warnings`` when its pre-trend check fails
+#: ("pre-trend check failed"): the model's verdict, which the page repeats.
+PRETREND_CAUTION = PRETREND_WARNING.split(":", 1)[0]
+
+
 def pretrend_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> Section:
     """The before/after rows' pre-trend (placebo) check, as the marts give it (``pretrend_*``,
     models/readmission/before_after.py): a failed check means the groups were not on parallel paths before
-    joining (e.g. an Ashenfelter dip), so the difference-in-differences is in doubt."""
+    joining (e.g. an Ashenfelter dip), so the difference-in-differences is in doubt. Failed or passed is the model's
+    own verdict, the caution it adds to the row's ``warnings`` (:data:`PRETREND_CAUTION`), not judged again here."""
     title = "Before and after joining: pre-trend check"
     parts = [pd.DataFrame({"result": prefix + frame[col].map(lambda v: SERVICE_WORDS.get(v, v.replace("_", " "))),
                            "washout_days": frame["washout_days"],
                            "n_matched": frame["pretrend_n_matched"], "pretrend_did": frame["pretrend_did"],
                            "ci_low": frame["pretrend_ci_low"], "ci_high": frame["pretrend_ci_high"],
-                           "p_value": frame["pretrend_p_value"], "status": frame["pretrend_status"]})
+                           "p_value": frame["pretrend_p_value"], "status": frame["pretrend_status"],
+                           "caution": frame["warnings"].fillna("").str.contains(PRETREND_CAUTION, regex=False)})
              for name, col, prefix in (("readmission_before_after", "outcome", ""), ("service_use_change", "service", "contacts: "))
              if (frame := m[name]) is not None and not frame.empty]
     if not parts:
@@ -113,8 +122,7 @@ def pretrend_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) ->
                                    "marts.service_use_change": m["service_use_change"]})
     rows = pd.concat(parts, ignore_index=True)
     done = rows["status"] == "estimated"
-    rows["check"] = (~rows["ci_low"].le(0) | ~rows["ci_high"].ge(0)).map({True: "failed", False: "passed"}).where(
-        done, "not run")
+    rows["check"] = rows.pop("caution").map({True: "failed", False: "passed"}).where(done, "not run")
     table = rule.table(rows.round(3), ["n_matched"], {c: "n_matched" for c in ("pretrend_did", "ci_low", "ci_high",
                                                                                "p_value", "check")},
                        texts=["status"], name="pre-trend check")
@@ -260,7 +268,7 @@ def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Sec
 
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
-    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    m = read_marts(con, MARTS, rule)
     windows = read_windows(con)
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
                               published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)

@@ -22,8 +22,9 @@ import plotly.graph_objects as go
 from dashboards import charts, coverage
 from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
 from dashboards.labels import heading, money, pct, plural
-from dashboards.marts import demo_run, read, unavailable
+from dashboards.marts import demo_run, unavailable
 from dashboards.page import PALETTE, Page, Section
+from dashboards.subtraction import read_marts
 from models.reciprocity.settings import INDEX_COMPONENTS
 
 MARTS = ("grant_metrics", "timebank_activity", "reciprocity_allocation", "reciprocity_allocation_sensitivity", *coverage.MARTS)
@@ -208,6 +209,23 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                         "another funder's grant to the same time bank may cover the same hours.")
 
 
+def withheld_value(table: pd.DataFrame, rule: DisclosureRule) -> str:
+    """Why a time bank's grants show ``*`` for social value, in plain words, for the line above the table (it was said
+    only deep in the note under it); empty when no grant's value is withheld."""
+    banks = sorted(set(table.loc[table["social_value"].astype(object) == SUPPRESSED, "timebank_id"].astype(str)))
+    if not banks:
+        return ""
+    small = table[table["active_members"].astype(object) == SUPPRESSED]
+    said = []
+    for bank in banks:
+        few = sorted(small.loc[small["timebank_id"].astype(str) == bank, "grant_id"].astype(str))
+        grants = " and ".join(few) or "a withheld grant"
+        said.append(f"{bank} has {'a grant' if len(few) <= 1 else plural(len(few), 'grant')} with only 1 to {rule.suppress_max} active members "
+                    f"({grants}): a time bank's social value is shared among its grants by their hours, so the value of "
+                    f"any {bank} grant would let a reader work out {grants}'s hours, and none is shown")
+    return f"* in the Social value column: {'. '.join(said)}."
+
+
 #: The grant table on the page: what each grant bought (its hours, members, two-way participation, cost per hour and
 #: social value) for the money of its observed period. The CSV keeps every column of ``published_grants``.
 GRANT_SHOWN = ("grant_id", "funder", "timebank_id", "amount", "observed_amount", "active_members", "two_way_members",
@@ -229,6 +247,7 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
         Section("Grant metrics", f"{plural(len(grants), 'grant')} from {plural(grants['funder'].nunique(), 'funder')}, "
                 f"{money(grants['amount'].sum())} in all, each measured over its own time bank and observed period. "
                 f"{data_window(grants)}",
+                html=f"<p class='withheld'>{html.escape(why)}</p>" if (why := withheld_value(table, rule)) else None,
                 table=table, csv_name="funder-grant-metrics.csv", collapsed=False, shown_columns=GRANT_SHOWN,
                 note="The CSV adds each grant's period and observed period and share, its members, its cost per active "
                      "and per two-way member, its reciprocity index and coverage, its co-production band and its "
@@ -252,8 +271,8 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "social value, never instead."),
         Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
                         "the lowest cost per active member is "
-                        f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with fewer than "
-                        f"{rule.suppress_max + 1} active members are withheld.")
+                        f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with 1 to "
+                        f"{rule.suppress_max} active members are withheld.")
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
                 figure=figure if cheapest is not None else charts.no_data(title)),
     ]
@@ -397,7 +416,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
 
 
 def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
-    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    m = read_marts(con, MARTS, rule)
     withheld = withheld_grants(m["grant_metrics"], m["reciprocity_allocation"], rule)
     sections = [*coverage.sections(m, "reciprocity"),
                 summary_section(m["grant_metrics"], m["reciprocity_allocation"], rule, withheld),

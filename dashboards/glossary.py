@@ -77,6 +77,32 @@ EVALUATOR = (
 )
 
 
+#: Ingest's rules (docs/data-contract.md, "What happens to a row") in words, for the data-quality page's chart, tables
+#: and sentence: a reader met ``month_first_date`` and ``conflicting_key`` there. The code name stays beside them. Each
+#: is short enough (40 characters) for a chart label and a table cell, where a longer text repeated down a column
+#: becomes a numbered note.
+RULES = {
+    "required": "required value missing", "type": "value of the wrong type",
+    "isin": "value not among those allowed", "greater_than": "value too small",
+    "greater_than_or_equal_to": "value too small", "less_than_or_equal_to": "value too large",
+    "in_range": "value out of range", "not_future": "date in the future", "order": "dates in the wrong order",
+    "known_version": "unknown Outcomes Star version", "area_in_version": "area not on this Star",
+    "within_scale": "score off the Star's scale", "month_first_date": "date that may be month first (US style)",
+    "duplicate_row": "duplicate of a row already read", "conflicting_key": "one key with different content",
+    "conflicting_record": "one record with different content", "unknown_reference": "refers to no known record",
+    "unmapped_value": "value the mapping does not list", "date_format": "date not in the mapping's format",
+    "number_format": "number not in the mapping's format", "duration_format": "duration not in the mapping's format",
+    "field_count": "wrong number of fields on the line", "quoting": "quote left open",
+    "line_too_long": "line too long (over 16 MiB)",
+}
+
+
+def rule_words(rule: str) -> str:
+    """A rule's name in words (:data:`RULES`); a mapping's own rule ('inactive_or_deleted_member') with its underscores
+    as spaces."""
+    return RULES.get(rule, rule.replace("_", " "))
+
+
 def terms_section(terms: tuple[tuple[str, str], ...], rule: DisclosureRule, windows: Windows = NHS_MOJ) -> Section:
     """A glossary of a page's words (a definition list), the page's last section; ``windows``: the outcome windows the
     run used (:mod:`dashboards.windows`), said where they differ from the official definition."""

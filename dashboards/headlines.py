@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from dashboards import multiplicity, subtraction
 from dashboards.filters import ALL, Item
 from dashboards.labels import plural
 from dashboards.tiles import judge, pct, summary, tile
@@ -171,7 +172,9 @@ def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, agains
 
 
 def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                tb: str, area: str, year: str, windows: Windows = NHS_MOJ) -> Headline:
+                tb: str, area: str, year: str, windows: Windows = NHS_MOJ, register: pd.DataFrame | None = None) -> Headline:
+    """The readmission tile; ``register`` (``marts.effect_register``) judges an exploratory comparison allowing for the
+    run's comparisons (:func:`dashboards.multiplicity.judged`), as the verdict list does."""
     chosen = [(d, v) for d, v in (("timebank", tb), ("area", area), ("quarter", year)) if v != ALL]
     if len(chosen) > 1:
         return _none("not available for this combination", "readmission rates are broken down by one of time bank, "
@@ -185,9 +188,12 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         n_text = _n_text(rule, n, "matched participant discharges")
         if rule.hides_shares(n, e["participant_rate"], e["comparison_rate"]):
             return _hidden(rule, n_text)
+        if subtraction.withheld(e):
+            return Headline(SUPPRESSED, f"not published: {subtraction.reason(rule)}", n_text)
         return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
-                        judge(e["rd_ci_low"], e["rd_ci_high"], 0.0, True), f"matched comparison {pct(e['comparison_rate'])}",
+                        multiplicity.judged(register, ("readmission", "any", "readmitted_within_30_days"), e["rd_ci_low"],
+                                            e["rd_ci_high"], True), f"matched comparison {pct(e['comparison_rate'])}",
                         f"Emergency readmission {windows.readmitted_within}{' (NHS)' if windows.nhs else ''}, "
                         "participants against a matched comparison group.",
                         "Matched comparison")
@@ -207,7 +213,8 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
 
 
 def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                tb: str, year: str, windows: Windows = NHS_MOJ) -> Headline:
+                tb: str, year: str, windows: Windows = NHS_MOJ, register: pd.DataFrame | None = None) -> Headline:
+    """The reoffending tile; ``register`` as in :func:`readmission`."""
     programme = "any_participation" if tb == ALL else f"timebank:{tb}"
     if rates is None or rates.empty:
         return _none("no reoffending data (justice extracts not supplied)")
@@ -216,10 +223,12 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         if not e.empty:
             e = e.iloc[0]
             n = int(e["n_matched"])
-            if not rule.hides_shares(n, e["participant_value"], e["comparison_value"]):
+            if not rule.hides_shares(n, e["participant_value"], e["comparison_value"]) and not subtraction.withheld(e):
                 return Headline(pct(e["participant_value"]), f"difference {100 * e['estimate']:+.1f} points "
                                 f"(95% CI {100 * e['ci_low']:+.1f} to {100 * e['ci_high']:+.1f})",
-                                f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, True),
+                                f"n ≈ {rule.count(n):,} matched participants",
+                                multiplicity.judged(register, ("reoffending", programme, "binary_rate"), e["ci_low"],
+                                                    e["ci_high"], True),
                                 f"matched comparison {pct(e['comparison_value'])}",
                                 f"{windows.reoffending}{' (MoJ)' if windows.moj else ''}, against a matched "
                                 "comparison group.",
@@ -257,7 +266,9 @@ def wellbeing_headline_row(effects: pd.DataFrame | None) -> pd.Series | None:
     return heads.sort_values(["n_treated", "star_version"], ascending=[False, True], na_position="last").iloc[0]
 
 
-def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
+def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str,
+              register: pd.DataFrame | None = None) -> Headline:
+    """The well-being tile; ``register`` as in :func:`readmission`."""
     if effects is None or effects.empty:
         return _none("no well-being comparison (Outcomes Star extract not supplied, or the model has not run)")
     if tb != ALL or year != ALL:
@@ -273,7 +284,9 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
         return _hidden(rule, f"n = {SUPPRESSED} matched participants")
     return Headline(f"{e['treated_value']:+.2f} points", f"difference {e['estimate']:+.2f} points against the matched "
                     f"comparison (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
-                    f"n ≈ {rule.count(n):,} matched participants", judge(e["ci_low"], e["ci_high"], 0.0, False),
+                    f"n ≈ {rule.count(n):,} matched participants",
+                    multiplicity.judged(register, ("wellbeing", str(e["star_version"]), str(e.get("outcome")), str(e["area"])),
+                                        e["ci_low"], e["ci_high"], False),
                     f"matched comparison {e['comparison_value']:+.2f} points",
                     "Mean distance travelled per Star area, from the reading before joining to the follow-up reading, "
                     "on each instrument's own scale.",

@@ -16,8 +16,9 @@ import duckdb
 from dashboards import commissioner, headlines, verdicts
 from dashboards.filters import ALL
 from dashboards.labels import money, plural
-from dashboards.marts import demo_run, read
+from dashboards.marts import demo_run
 from dashboards.page import Page, Section
+from dashboards.subtraction import read_marts
 from dashboards.windows import read_windows
 from models.disclosure import DisclosureRule
 
@@ -39,7 +40,7 @@ def _thousands(count: int | str | None) -> str:
 
 
 def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> list[str]:
-    m = {name: read(con, f"marts.{name}") for name in MARTS}
+    m = read_marts(con, MARTS, rule)
     said = verdicts.rows(m, rule, read_windows(con))
     line1 = "Outcomes: " + "; ".join(f"{r['outcome'].split(':')[0].lower()} {r['verdict']}"
                                       for r in said.to_dict("records") if r["verdict"]) + "."

@@ -82,7 +82,6 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
 .chart .js-plotly-plot .plotly .modebar-btn:focus-visible{outline:3px solid #fd0;outline-offset:0;box-shadow:0 -2px #fd0,0 4px #0b0c0c}
 .chart .js-plotly-plot .plotly .modebar-btn path{fill:#505a5f!important}
 @media (max-width:640px){main{padding:.5rem}section{padding:.6rem}.filters{position:static}header{padding:.4rem .6rem;border-bottom-width:5px}header h1{font-size:1.2rem;margin:0 0 .1rem}header nav{gap:0 .9rem}.demo{padding:.1rem .6rem;border-left-width:5px}main>p{margin:.3rem 0}section h2{font-size:1.2rem;margin:0 0 .3rem}.filters>summary{padding:.15rem 0}.answers li{padding:.2rem 0}section{margin:.6rem 0}.about{margin:0 0 .4rem}
- .chart .js-plotly-plot .updatemenu-container{display:none}
  table{font-size:.8rem}.tile .value{font-size:1.4rem}
  table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
  table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
@@ -110,7 +109,6 @@ TABLE_SCRIPT = """
       var i = +pick.value, b = gd.layout.updatemenus[0].buttons[i];
       Plotly[b.method].apply(null, [gd].concat(b.args)).then(function(){ Plotly.relayout(gd, {'updatemenus[0].active': i}); });
     });
-    gd.on('plotly_buttonclicked', function(e){ pick.value = String(e.active); });
   });
   document.querySelectorAll('div.pager').forEach(function(pager){
     var table = document.getElementById(pager.dataset.table), rows = [];
@@ -169,9 +167,11 @@ TITLE_SCRIPT = """
       var ax = full[k], own = textOf((layout[k] || {}).title);
       if (!own || !ax.title || !ax._length) return;
       if (k.charAt(0) === 'y'){  // a y-axis title, turned on its side, within the height of its axis
-        if (gd.dataset['fit' + k] === gd.clientWidth + '|' + own) return;
+        // fitted again when the axis is shorter or longer (a title wrapped above it, after it was fitted, took its room)
+        var at = gd.clientWidth + '|' + Math.round(ax._length) + '|';
+        if (gd.dataset['fit' + k] === at + own) return;
         var stacked = wrap(own, ax.title.font, ax._length - 4).join('<br>');
-        gd.dataset['fit' + k] = gd.clientWidth + '|' + stacked;
+        gd.dataset['fit' + k] = at + stacked;
         if (stacked !== own) update[k + '.title.text'] = stacked;
         return;
       }
@@ -560,10 +560,12 @@ def _table_body(frame: pd.DataFrame, code: tuple[str, ...] = (), whole: pd.DataF
 
 
 def _footnoted(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Long text repeated down a column is said once: the cells become [1], [2]… and the notes follow the table."""
+    """Long text repeated down a column is said once: the cells become [1], [2]… and the notes follow the table. The
+    first column names each row (a result's rows of the balance table: "well-being: Wellbeing Star / Mean of areas")
+    and stays as it is."""
     notes: list[str] = []
     out = frame.copy()
-    for column in frame.columns:
+    for column in frame.columns[1:]:
         values = frame[column]
         if values.dtype != object:
             continue
@@ -608,16 +610,20 @@ def _checked(section: Section) -> dict:
     return {**record, "section": section.title, "csv": section.csv_name}
 
 
+#: The label of the select that picks what a chart with choices shows (its summary names it).
+PICK_LABEL = "Result shown in the chart"
+
+
 def _picker(figure: go.Figure, sid: str) -> str:
-    """A labelled select for a chart's drop-down (plotly ``updatemenus``): plotly draws its drop-down in SVG, which
-    Tab never reaches (WCAG 2.2 2.1.1 Keyboard). The select runs the same buttons (TABLE_SCRIPT) and follows the
-    chart's own drop-down; empty for a chart without one."""
+    """A labelled select for a chart's choices (plotly ``updatemenus``, not drawn: plotly draws its drop-down in SVG,
+    which Tab never reaches, WCAG 2.2 2.1.1 Keyboard, and beside the select it made two controls for one chart). The
+    select runs the buttons (TABLE_SCRIPT); empty for a chart without them."""
     menus = figure.layout.updatemenus
     if not menus or not menus[0].buttons:
         return ""
     options = "".join(f"<option value='{i}'>{html.escape(html.unescape(b.label or ''))}</option>"
                       for i, b in enumerate(menus[0].buttons))
-    return (f"<p class='pick'><label for='pick-{sid}'>Result shown in the chart</label> "
+    return (f"<p class='pick'><label for='pick-{sid}'>{PICK_LABEL}</label> "
             f"<select id='pick-{sid}' data-chart='chart-{sid}'>{options}</select></p>")
 
 

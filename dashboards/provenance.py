@@ -46,6 +46,25 @@ def _demo_map_note(run: pd.Series) -> str:
 
 #: How ingest read each file (meta.input_files; the notes are on the data-quality page, their counts through the rule).
 HOW_READ = ("encoding", "delimiter", "mapping", "mapping_sha256")
+#: Columns of the input files said once above the table when every file has the same value (one run, UTF-8, commas,
+#: no mapping): four columns of one value each made the table scroll sideways at 1440 px. The CSV keeps them.
+SAID_ONCE = ("run_id", "encoding", "delimiter", "mapping", "mapping_sha256")
+
+
+def said_once(files: pd.DataFrame) -> tuple[list[str], str]:
+    """The :data:`SAID_ONCE` columns whose value is the same for every file (a mapping only when no file has one: a
+    mapping's hash is no word for a sentence), and the sentence that says them ("Every file was read by run r, as
+    utf-8, with ',' between fields, through no mapping.")."""
+    same = [c for c in SAID_ONCE if c in files.columns and files[c].nunique(dropna=False) == 1
+            and (not c.startswith("mapping") or files[c].isna().all())]
+    if not same:
+        return [], ""
+    row = files.iloc[0]
+    parts = {"run_id": f"by run {row.get('run_id')}", "encoding": f"as {row.get('encoding')}",
+             "delimiter": f"with {'a tab' if row.get('delimiter') == chr(9) else repr(str(row.get('delimiter')))} between fields",
+             "mapping": "through no mapping (each file in the contract's own form)"}
+    said = [parts[c] for c in same if c in parts]
+    return same, ("Every file was read " + ", ".join(said) + ". The CSV repeats this on each row.") if said else ""
 
 
 def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRule) -> list[Section]:
@@ -75,11 +94,12 @@ def sections(con: duckdb.DuckDBPyConnection, ids: list[str], rule: DisclosureRul
         return out
     mine = mine.assign(file=mine["source_file"].astype(str).str.replace(r"^.*[\\/]", "", regex=True))
     published = data_quality.by_source(mine, rule, ["rows_read", "rows_staged", "rows_quarantined"], "input files")
+    table = published[["run_id", "source", "file", "sha256", "bytes", *(c for c in HOW_READ if c in published.columns),
+                       "rows_read", "rows_staged", "rows_quarantined"]]
+    same, sentence = said_once(table)
     out.append(Section("Input files and their hashes", f"{len(mine)} input files; each SHA-256 lets an evaluator check they "
-                       "rerun on exactly the same data.",
-                       table=published[["run_id", "source", "file", "sha256", "bytes",
-                                        *(c for c in HOW_READ if c in published.columns), "rows_read", "rows_staged",
-                                        "rows_quarantined"]],
-                       csv_name="evaluator-input-files.csv", collapsed=True,
+                       f"rerun on exactly the same data. {sentence}".rstrip(),
+                       table=table, csv_name="evaluator-input-files.csv", collapsed=True,
+                       shown_columns=tuple(c for c in table.columns if c not in same),
                        code_columns=("run_id", "source", "file", "sha256", *HOW_READ)))
     return out

@@ -11,12 +11,13 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts
+from dashboards import charts, multiplicity, subtraction
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
 from dashboards.labels import plural
 from dashboards.page import PALETTE, Section
+from dashboards.tiles import judge
 from dashboards.windows import NHS_MOJ, Windows
 from dashboards.wording import rate_difference_sentence
 from models.intervals import wilson_interval
@@ -107,7 +108,9 @@ def _cohort_table(final: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
 
 
 def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                filters: list[Filter], windows: Windows = NHS_MOJ) -> Section:
+                filters: list[Filter], windows: Windows = NHS_MOJ, register: pd.DataFrame | None = None) -> Section:
+    """"For every 100 people", by time bank; ``register`` (``marts.effect_register``) judges each comparison allowing
+    for the run's comparisons, as the verdict list does (:mod:`dashboards.multiplicity`)."""
     title = "Reoffending: for every 100 people"
     if rates is None or rates.empty:
         return unavailable(title, {"marts.reoffending_rates": rates})
@@ -117,11 +120,15 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         e = pd.DataFrame() if effects is None else effects[(effects["programme"] == programme) & effects["estimable"].fillna(False)
                                                          & (effects["measure"] == "binary_rate")]
         if not e.empty and not rule.hides_shares(e["n_matched"].iloc[0], e["participant_value"].iloc[0],
-                                                 e["comparison_value"].iloc[0]):
+                                                 e["comparison_value"].iloc[0]) and not subtraction.withheld(e.iloc[0]):
             r = e.iloc[0]
             comp, part = int(100 * r["comparison_value"] + 0.5), int(100 * r["participant_value"] + 0.5)
             low, high, est = (100 * r[c] for c in ("ci_low", "ci_high", "estimate"))
-            words = f"{r['per_100_statement']} {rate_difference_sentence(est, low, high)}"
+            key = ("reoffending", programme, "binary_rate")
+            rag = multiplicity.judged(register, key, low, high, True)
+            words = f"{r['per_100_statement']} {rate_difference_sentence(est, low, high, rag)}"
+            if rag != judge(low, high, 0.0, True):
+                words += " " + multiplicity.sentence(multiplicity.held_back(register, key), register["n_comparisons"].iloc[0])
             basis = f"matched comparison group, n ≈ {rule.count(r['n_matched'])} participants"
         else:
             pooled = rates[(rates["cohort_period"] == ALL) & (rates["event_type"] == ALL)]

@@ -115,7 +115,7 @@ def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: p
                  f"they would describe its few members), "
                  f"{hours['quantity'].sum():,.0f} in all; the commissioner "
                  f"page and the overview show {published}, the hours of the published quarters: "
-                 f"{plural(len(split[1]), 'time-bank quarter')} are withheld there (fewer than {rule.suppress_max + 1} "
+                 f"{plural(len(split[1]), 'time-bank quarter')} are withheld there (1 to {rule.suppress_max} "
                  "trading accounts, or withheld with one, so that a bank's hours here less its published quarters give "
                  "no single quarter).")
     return text

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards import charts, labels
+from dashboards import charts, labels, multiplicity, subtraction
 from dashboards.headlines import illustrative, outcomes_valued, wellbeing_headline_row
 from dashboards.labels import pct, plural
 from dashboards.marts import column
@@ -45,13 +45,10 @@ def role(register: pd.DataFrame | None, family: str, programme: str, outcome: st
     ``subgroup`` is the well-being area (the register's ``subgroup``); None for the other families."""
     if register is None or register.empty:
         return "not available", None
-    rows = register[(register["outcome_family"] == family) & (register["programme"] == programme)
-                    & (register["outcome"] == outcome)]
-    if subgroup is not None:
-        rows = rows[rows["subgroup"] == subgroup]
-    if rows.empty:
+    row = multiplicity.register_row(register, family, programme, outcome, subgroup)
+    if row is None:
         return "not available", register["n_comparisons"].iloc[0]
-    return str(rows["analysis_role"].iloc[0]), rows["n_comparisons"].iloc[0]
+    return str(row["analysis_role"]), row["n_comparisons"]
 
 
 def role_words(analysis_role: str, comparisons) -> str:
@@ -89,7 +86,10 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
     ``not_estimable`` gives), not published (a matched group of 1-7, or a ``share`` of it resting on 1-7 people
     with the outcome or without it), or the figures ``published`` gives.
 
-    ``key``: (family, programme, outcome[, subgroup]) of the effect in ``marts.effect_register``; ``share``:
+    A row withheld so that a whole less its parts gives no one away (:mod:`dashboards.subtraction`) is not published
+    either. ``published(e, held)``: ``held`` for an exploratory result that the run's comparisons leave inconclusive
+    (:mod:`dashboards.multiplicity`), whose sentence then says why. ``key``: (family, programme, outcome[, subgroup])
+    of the effect in ``marts.effect_register``; ``share``:
     (the mart's columns of the participants' and the comparison's rates, what having the outcome is in words), for a
     binary outcome."""
     if rows is None or rows.empty:
@@ -105,7 +105,15 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
         return {**_withheld(outcome, source, rule), **base}
     if share is not None and rule.hides_shares(e["n_matched"], *(e[c] for c in share[0])):
         return {**_withheld_cells(outcome, source, rule, e["n_matched"], share[1]), **base}
-    return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **published(e), **base)
+    if subtraction.withheld(e):
+        return {**_row(outcome, source, n_matched=rule.count(e["n_matched"]), verdict="not published", rag="none",
+                       sentence=f"{outcome}: not published: {subtraction.reason(rule)}."), **base}
+    figures = published(e, False)
+    adjusted = multiplicity.held_back(register, key)
+    if adjusted is not None and figures["rag"] in ("better", "worse"):
+        figures = published(e, True)
+        figures["sentence"] = f"{figures['sentence']} {multiplicity.sentence(adjusted, count)}"
+    return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **figures, **base)
 
 
 def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register, windows: Windows = NHS_MOJ) -> dict:
@@ -116,13 +124,13 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
             return f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))})."
         return None
 
-    def published(e):
+    def published(e, held):
         low, high, est = (100 * e[c] for c in ("rd_ci_low", "rd_ci_high", "risk_difference"))
-        rag = judge(low, high, 0.0, True)
+        rag = "inconclusive" if held else judge(low, high, 0.0, True)
         return dict(participants_value=pct(e["participant_rate"]), comparison_value=pct(e["comparison_rate"]),
                     difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
-                    verdict=e["verdict"], rag=rag,
-                    sentence=f"{rule.text(per_100(e))} {rate_difference_sentence(est, low, high)}")
+                    verdict="inconclusive" if held else e["verdict"], rag=rag,
+                    sentence=f"{rule.text(per_100(e))} {rate_difference_sentence(est, low, high, rag)}")
 
     def per_100(e) -> str:
         return str(e["jdl_statement"] or "")  # the model's sentence names the window the run used
@@ -143,12 +151,13 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return (f"{outcome}: no matched comparison could be estimated for participants ({reason}). "
                 "Nothing can be said about an effect, in either direction.")
 
-    def published(e):
+    def published(e, held):
         low, high, est = (100 * e[c] for c in ("ci_low", "ci_high", "estimate"))
+        rag = "inconclusive" if held else judge(low, high, 0.0, True)
         return dict(participants_value=pct(e["participant_value"]), comparison_value=pct(e["comparison_value"]),
                     difference=round(est, 1), ci_low=round(low, 1), ci_high=round(high, 1), unit="percentage points",
-                    verdict=e["verdict"], rag=judge(low, high, 0.0, True),
-                    sentence=f"{e['per_100_statement']} {rate_difference_sentence(est, low, high)}")
+                    verdict="inconclusive" if held else e["verdict"], rag=rag,
+                    sentence=f"{e['per_100_statement']} {rate_difference_sentence(est, low, high, rag)}")
 
     rows = None if effects is None else effects[(effects["programme"] == "any_participation")
                                                 & (effects["measure"] == "binary_rate")]
@@ -170,11 +179,11 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
             return f"{outcome}: no matched comparison could be estimated ({rule.text(str(e['status']))})."
         return None
 
-    def published(e):
-        rag = judge(e["ci_low"], e["ci_high"], 0.0, False)
+    def published(e, held):
+        rag = "inconclusive" if held else judge(e["ci_low"], e["ci_high"], 0.0, False)
         return dict(participants_value=f"{e['treated_value']:+.2f}", comparison_value=f"{e['comparison_value']:+.2f}",
                     difference=round(e["estimate"], 2), ci_low=round(e["ci_low"], 2), ci_high=round(e["ci_high"], 2),
-                    unit="Star points per area", verdict=e["interpretation"], rag=rag,
+                    unit="Star points per area", verdict="inconclusive" if held else e["interpretation"], rag=rag,
                     sentence=f"Participants moved on average {e['treated_value']:+.2f} points per Star area from their "
                              f"reading before joining to their follow-up reading; similar people who had not joined moved "
                              f"{e['comparison_value']:+.2f}. "

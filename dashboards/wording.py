@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboards import labels
+from dashboards import labels, multiplicity, subtraction
 from dashboards.tiles import judge
 from dashboards.windows import NHS_MOJ, Windows
 
@@ -36,10 +36,11 @@ def direction(rag: str, better: str, worse: str) -> str:
     return "inconclusive" if rag == "inconclusive" else (better if rag == "better" else worse)
 
 
-def rate_difference_sentence(estimate: float, low: float, high: float) -> str:
-    """:func:`difference_sentence` for a rate where fewer is better (readmission, reoffending), in percentage points."""
+def rate_difference_sentence(estimate: float, low: float, high: float, rag: str | None = None) -> str:
+    """:func:`difference_sentence` for a rate where fewer is better (readmission, reoffending), in percentage points;
+    ``rag``: the judgement, when not the interval's own (:func:`dashboards.multiplicity.judged`)."""
     return difference_sentence(estimate, low, high, "percentage points",
-                               direction(judge(low, high, 0.0, True), "a reduction", "an increase"))
+                               direction(rag or judge(low, high, 0.0, True), "a reduction", "an increase"))
 
 
 def _cautions(published_n: int, smd: float | None, covariates: str) -> str:
@@ -56,12 +57,14 @@ def _cautions(published_n: int, smd: float | None, covariates: str) -> str:
 
 
 def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp: float, diff: tuple[float, float, float],
-              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, shares: tuple = (), digits: int = 1) -> dict:
+              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, shares: tuple = (), digits: int = 1,
+              by_subtraction: bool = False) -> dict:
     """One row: ``diff`` is (estimate, low, high) in ``unit``, written with ``digits`` decimals (as the commissioner
     page writes the same result); ``part``/``comp`` are the two groups' values.
 
     ``shares``: the participants' and the comparison's rates of a binary outcome, whose cells (with the outcome,
-    without it) must each be publishable (:meth:`DisclosureRule.hides_shares`)."""
+    without it) must each be publishable (:meth:`DisclosureRule.hides_shares`); ``by_subtraction``: the row is withheld so
+    that a whole less its parts gives no one away (:mod:`dashboards.subtraction`)."""
     row = {"result": result, "verdict": verdict, "n_matched": rule.count(n)}
     if verdict.startswith("not estima") or n == 0:
         return {**row, "verdict": "not estimable", "what you can say": "Nothing: no comparison could be estimated.",
@@ -76,6 +79,9 @@ def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp
                 f"to {rule.suppress_max} did not.",
                 "what you cannot say": "Anything about an effect: the participants' rate, and the difference beside the "
                                        "comparison's, would identify them."}
+    if by_subtraction:
+        return {**row, "verdict": "not published", "what you can say": f"Nothing that can be published: {subtraction.reason(rule)}.",
+                "what you cannot say": "Anything about an effect: its figures would identify people in another result."}
     est, low, high = diff
     span = f"between {low:+.{digits}f} and {high:+.{digits}f} {unit} (95% interval)"
     if verdict == "inconclusive":
@@ -153,29 +159,43 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
     is ``marts.effect_register`` when built (analysis role: primary or exploratory, comparisons in the run);
     ``windows``: the readmission window and reoffending follow-up the run used, which name the outcomes."""
     rows = []
+
+    def add(key: tuple, verdict: str, make) -> None:
+        """One statement, ``make(verdict)``: an exploratory result significant alone but not once the run's comparisons
+        are allowed for reads inconclusive, and says why (:mod:`dashboards.multiplicity`)."""
+        adjusted = multiplicity.held_back(register, key)
+        if adjusted is None or not str(verdict).startswith("significant"):
+            rows.append(make(verdict) | {"analysis role": _role(register, *key)})
+            return
+        row = make("inconclusive")
+        if row["verdict"] == "inconclusive":  # the figures are published
+            row["what you can say"] += " " + multiplicity.sentence(adjusted, register["n_comparisons"].iloc[0])
+        rows.append(row | {"analysis role": _role(register, *key)})
+
     for r in ([] if readmission is None else readmission.to_dict("records")):
-        rows.append(statement(f"Readmission {windows.readmitted_within}: {r['comparison']}", r["verdict"],
-                              _n(r["n_matched"]), windows.readmission, _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
-                              tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
-                              r["max_abs_smd_after"], r["covariates"], rule,
-                              (r["participant_rate"], r["comparison_rate"]))
-                    | {"design": _design(r), "analysis role": _role(register, "readmission", r["comparison"], "readmitted_within_30_days")})
+        add(("readmission", r["comparison"], "readmitted_within_30_days"), r["verdict"], lambda verdict, r=r: statement(
+            f"Readmission {windows.readmitted_within}: {r['comparison']}", verdict,
+            _n(r["n_matched"]), windows.readmission, _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
+            tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
+            r["max_abs_smd_after"], r["covariates"], rule,
+            (r["participant_rate"], r["comparison_rate"]), by_subtraction=subtraction.withheld(r)) | {"design": _design(r)})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
-        rows.append(statement(f"Proven reoffending: {labels.words(r['programme'])}", r["verdict"], _n(r["n_matched"]),
-                              windows.reoffending, _pct(r["participant_value"]), _pct(r["comparison_value"]),
-                              tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
-                              r["max_abs_smd"], r["covariates"], rule,
-                              (r["participant_value"], r["comparison_value"]))
-                    | {"design": _design(r), "analysis role": _role(register, "reoffending", r["programme"], "binary_rate")})
+        add(("reoffending", r["programme"], "binary_rate"), r["verdict"], lambda verdict, r=r: statement(
+            f"Proven reoffending: {labels.words(r['programme'])}", verdict, _n(r["n_matched"]),
+            windows.reoffending, _pct(r["participant_value"]), _pct(r["comparison_value"]),
+            tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
+            r["max_abs_smd"], r["covariates"], rule,
+            (r["participant_value"], r["comparison_value"]), by_subtraction=subtraction.withheld(r)) | {"design": _design(r)})
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
-        rows.append(statement(f"Well-being change: {labels.title(r['star_version'])} / {labels.title(r['area'])}", verdict,
-                              _n(r["n_matched"]), "Mean change in score (a rise is an improvement)",
-                              _num(r["treated_value"]), _num(r["comparison_value"]),
-                              (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
-                              rule, digits=2) | {"design": _design(r), "analysis role": _role(register, "wellbeing", r["star_version"], r["outcome"], r["area"])})
+        add(("wellbeing", r["star_version"], r["outcome"], r["area"]), verdict, lambda verdict, r=r: statement(
+            f"Well-being change: {labels.title(r['star_version'])} / {labels.title(r['area'])}", verdict,
+            _n(r["n_matched"]), "Mean change in score (a rise is an improvement)",
+            _num(r["treated_value"]), _num(r["comparison_value"]),
+            (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
+            rule, digits=2, by_subtraction=subtraction.withheld(r)) | {"design": _design(r)})
     for r in ([] if social_value is None else social_value.to_dict("records")):
         if pd.isna(r["ratio"]):
             continue

@@ -3,7 +3,7 @@
     python -m data.generate --persons 2000 --seed 7 --out data/sample [--format csv|parquet]
         [--start 2022-01-01 --end 2025-12-31] [--or-readmit 0.7 --or-reoffend 0.75
         --star-given 0.3 --star-received 0.1 --contacts-rr 0.85] [--bad-rows 0.01]
-        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3]
+        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3 [--crisis-admissions-rr 3]]
 
 ``--crisis-share`` switches on the crisis-before-joining scenario (an Ashenfelter dip; data/synthetic/truth.py,
 ``Crisis``); at its default 0 the files are those of the generator without it, byte for byte.
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crisis-days", type=int, default=c.days, help="days of crisis, ending the day before joining")
     ap.add_argument("--crisis-rr", type=float, default=c.rate_ratio,
                     help="service-use rate ratio in crisis (gp, ae, mental_health, social_care)")
+    ap.add_argument("--crisis-admissions-rr", type=float, default=c.admissions_rr,
+                    help="emergency-admission rate ratio in crisis (1 = admissions untouched)")
     ap.add_argument("--bad-rows", type=float, default=0.0,
                     help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
@@ -54,9 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= a.bad_rows < 0.5 or (a.bad_rows and a.format != "csv"):
         ap.error("--bad-rows must be in [0, 0.5) and needs --format csv")
     fx = Effects(a.or_readmit, a.or_reoffend, a.star_given, a.star_received, a.contacts_rr)
-    if not 0 <= a.crisis_share <= 1 or a.crisis_days < 0 or a.crisis_rr < 1:
-        ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0 and --crisis-rr >= 1")
-    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx, Crisis(a.crisis_share, a.crisis_days, a.crisis_rr))
+    if not 0 <= a.crisis_share <= 1 or a.crisis_days < 0 or a.crisis_rr < 1 or a.crisis_admissions_rr < 1:
+        ap.error("--crisis-share must be in [0, 1], --crisis-days >= 0, --crisis-rr and --crisis-admissions-rr >= 1")
+    cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx,
+                 Crisis(a.crisis_share, a.crisis_days, a.crisis_rr, a.crisis_admissions_rr))
     t0 = time.perf_counter()
     truth = generate(cfg)
     bad = spoil(a.out, a.bad_rows, a.seed) if a.bad_rows else {}

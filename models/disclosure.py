@@ -18,6 +18,11 @@ On top of the primary rule, so that an attacker cannot undo it (ONS / ACRO outpu
 * **secondary suppression**: within a group of rows whose total is published elsewhere (a
   time bank's quarters, a quarter's time banks, a filter's options), a lone suppressed cell
   takes the next smallest cell with it, so total minus the others gives two cells, not one;
+* **a whole less its parts**: comparisons nest (readmission after any participation is the
+  time-bank comparison and the programme comparison together), so the whole's participants
+  with the outcome, less its published parts', give back a withheld part's; a part is
+  withheld too while that difference is a count of 1..suppress_max
+  (:meth:`DisclosureRule.subtraction_withheld`);
 * **entities withheld everywhere**: a key (a grant, a time bank) whose statistic is
   suppressed in one table is suppressed in every other table that shows that statistic
   (:class:`Withheld`);
@@ -283,6 +288,31 @@ class DisclosureRule:
             "text_columns_scrubbed": list(texts), "secondary_groups": [list(g) for g in secondary or []],
         }
         return out
+
+    def subtraction_withheld(self, hidden: pd.Series, whole: pd.Series, cells: pd.DataFrame, size: pd.Series) -> pd.Series:
+        """One family of comparisons (a whole and its parts), with the parts withheld so that the whole's published cells
+        less its published parts' never give a count of 1..suppress_max.
+
+        ``hidden``: the rows already withheld (their figures are not published); ``whole``: the family's total row;
+        ``cells``: per row, the counts its published figures give back (the matched participants with the outcome and
+        without it: a share at full precision beside its rounded group pins both); ``size``: the order in which published
+        parts are withheld, smallest first. While the whole is published, some part is withheld, and the whole's cells
+        less the published parts' hold a count of 1..suppress_max (an attacker's subtraction: 23 readmitted after any
+        participation, 16 after a programme, so 7 after the time bank), the smallest published part is withheld as well.
+        Once every part is withheld the difference is the whole's own cells, publishable since the whole is. The parts'
+        people may overlap (a person in two programmes), in which case the difference is not exactly a part's count; it
+        is treated as one all the same.
+        """
+        hidden = hidden.astype(bool).copy()
+        if int(whole.sum()) != 1 or hidden[whole.idxmax()]:
+            return hidden
+        top, parts = whole.idxmax(), ~whole.astype(bool)
+        while (parts & hidden).any() and (published := parts & ~hidden).any():
+            left = cells.loc[top] - cells[published].sum()
+            if not any(self.hides(v) for v in left):
+                break
+            hidden[size[published].astype(float).idxmin()] = True
+        return hidden
 
     def no_counts(self, frame: pd.DataFrame, reason: str, name: str = "") -> pd.DataFrame:
         """A table that holds no count of people (money, settings, model coefficients on published groups)."""

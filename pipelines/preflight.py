@@ -34,7 +34,7 @@ import typing
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from models.config import ConfigError, OutcomesConfig, load_config
 from pipelines.ingest.readers import SourceFileError, discover
@@ -49,17 +49,23 @@ class PreflightError(RuntimeError):
 
 
 def _section_model(path: tuple) -> type[BaseModel] | None:
-    """The pydantic model that holds the fields at ``path`` (a pydantic error's ``loc`` without its last part)."""
-    model: type[BaseModel] = OutcomesConfig
+    """The pydantic model that holds the fields at ``path`` (a pydantic error's ``loc`` without its last part), through
+    sections, mappings of names (``mappings.<source>``) and lists (``mappings.<source>[0]``)."""
+    kind: typing.Any = OutcomesConfig
     for part in path:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        if field is None:
+        if isinstance(kind, type) and issubclass(kind, RootModel):
+            kind = kind.model_fields["root"].annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(part) if isinstance(part, str) else None
+            kind = field and next((a for a in (field.annotation, *typing.get_args(field.annotation)) if a is not None
+                                   and a is not type(None)), None)
+        elif typing.get_origin(kind) is dict and isinstance(part, str):
+            kind = typing.get_args(kind)[1]
+        elif typing.get_origin(kind) in (list, tuple) and isinstance(part, int):
+            kind = typing.get_args(kind)[0]
+        else:
             return None
-        candidates = [field.annotation, *typing.get_args(field.annotation)]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        if model is None:
-            return None
-    return model
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
 
 
 def suggest_key(loc: tuple) -> str | None:
@@ -71,17 +77,27 @@ def suggest_key(loc: tuple) -> str | None:
     return close[0] if close else None
 
 
+def setting_name(loc: tuple) -> str:
+    """``("mappings", "hospital_spells", 0, "files")`` -> ``mappings.hospital_spells[0].files``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top level)"
+
+
 def _describe(error: dict) -> str:
     loc = tuple(error["loc"])
-    field = ".".join(str(p) for p in loc) or "(top level)"
+    field = setting_name(loc)
     if error["type"] == "extra_forbidden":
         guess = suggest_key(loc)
         hint = f": did you mean `{guess}`?" if guess else ""
         return f"`{field}` is not a known setting{hint}"
+    # a rule of our own (a validator's ValueError): its words, without pydantic's "Value error, "
+    msg = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"][0].lower() + error["msg"][1:]
+    named = re.match(r"(mappings\.\w+(?:\[\d+\])?(?:\.\w+)?): ", msg) if loc == ("mappings",) else None
+    if named:  # a rule of the mappings section names the entry it is about: that is the setting
+        field, msg = named.group(1), msg[named.end():]
     given = error.get("input")
     # a rule over a whole section (the readmission windows, the mappings) says its values itself: no dump of the section
     got = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
-    return f"`{field}`: {error['msg'][0].lower() + error['msg'][1:]}{got}"
+    return f"`{field}`: {msg}{got}"
 
 
 def _error_loc(error: dict) -> tuple:
@@ -141,10 +157,10 @@ def config_problems(config_path: str) -> list[str]:
     try:
         OutcomesConfig.model_validate(raw)
     except ValidationError as err:
-        def where(e: dict) -> str:
-            line = line_of(text, _error_loc(e))
-            return f", line {line}" if line else ""
-        return [f"settings file {path}{where(e)}: {_describe(e)}" for e in err.errors()]
+        lines = [(line_of(text, _error_loc(e)), _describe(e)) for e in err.errors()]
+        # in the file's order (pydantic's is the sections' order in the code)
+        return [f"settings file {path}{f', line {line}' if line else ''}: {said}"
+                for line, said in sorted(lines, key=lambda ls: ls[0] or 0)]
     try:
         config = load_config(path)
     except ConfigError as err:
@@ -196,6 +212,10 @@ def impact_map_problems(config: OutcomesConfig, demo: bool) -> list[str]:
     return found
 
 
+#: How to make a key, as README.md says it: 43 random characters.
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
 def key_problems(demo: bool) -> list[str]:
     """The pseudonym key must be set and long enough, outside demo mode."""
     if demo:
@@ -203,10 +223,11 @@ def key_problems(demo: bool) -> list[str]:
     key = os.environ.get("OUTCOMES_PSEUDONYM_KEY", "")
     if not key:
         return ["OUTCOMES_PSEUDONYM_KEY is not set: set it to a secret of at least "
-                f"{MIN_KEY_LENGTH} random characters (or OUTCOMES_DEMO=1 for the synthetic demo only)"]
+                f"{MIN_KEY_LENGTH} random characters, made by {MAKE_A_KEY} (or OUTCOMES_DEMO=1 for the synthetic "
+                "demo only)"]
     if len(key) < MIN_KEY_LENGTH:
         return [f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least {MIN_KEY_LENGTH} "
-                "random characters"]
+                f"random characters, made by {MAKE_A_KEY}"]
     return []
 
 

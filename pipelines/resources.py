@@ -1,7 +1,8 @@
 """Dagster resources: where the warehouse, inputs, outputs and settings are.
 
-Defaults come from the ``OUTCOMES_*`` environment variables, and every field can be set
-again in the UI's launchpad, so an evaluator reruns on their own extract without code.
+Defaults come from the ``OUTCOMES_*`` environment variables, read when the code location loads
+(``make ui`` or a reload), so the launchpad's default config shows the paths in use; every field
+can be set again there, so an evaluator reruns on their own extract without code.
 The pseudonym key is deliberately not a field: it is read from the environment at use
 and never appears in run config or logs.
 """
@@ -71,7 +72,8 @@ def read_warehouse(path: str | Path, wait_seconds: float = 10.0) -> Iterator[duc
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file. One writer at a time: see docs/storage.md."""
 
-    path: str = Field(default_factory=lambda: _env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")))
+    path: str = Field(_env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")),
+                      description="The DuckDB warehouse file: OUTCOMES_WAREHOUSE, else data/warehouse.duckdb.")
     # A reader holds the file for the length of its query; a step waits that long rather than fail.
     wait_seconds: float = 60.0
 
@@ -94,10 +96,14 @@ class Warehouse(dg.ConfigurableResource):
 class Settings(dg.ConfigurableResource):
     """Input folder, output folder, analysis config file and demo mode."""
 
-    input_dir: str = Field(default_factory=lambda: _env("OUTCOMES_INPUT_DIR", str(REPO / "data" / "sample")))
-    output_dir: str = Field(default_factory=lambda: _env("OUTCOMES_OUTPUT_DIR", str(REPO / "build" / "site")))
-    config_path: str = Field(default_factory=lambda: _env("OUTCOMES_CONFIG", ""))
-    demo: bool = Field(default_factory=lambda: _env("OUTCOMES_DEMO", "0").lower() in ("1", "true", "yes"))
+    input_dir: str = Field(_env("OUTCOMES_INPUT_DIR", str(REPO / "data" / "sample")),
+                           description="Folder of the extract's files: OUTCOMES_INPUT_DIR, else data/sample (synthetic).")
+    output_dir: str = Field(_env("OUTCOMES_OUTPUT_DIR", str(REPO / "build" / "site")),
+                            description="Where the pages and CSVs go: OUTCOMES_OUTPUT_DIR, else build/site.")
+    config_path: str = Field(_env("OUTCOMES_CONFIG", ""),
+                             description="Analysis settings (YAML): OUTCOMES_CONFIG; empty: the documented defaults.")
+    demo: bool = Field(_env("OUTCOMES_DEMO", "0").lower() in ("1", "true", "yes"),
+                       description="OUTCOMES_DEMO=1: the synthetic demo, with a fixed, public pseudonym key.")
     reads_inputs: bool = Field(True, description="False for a code location none of whose assets reads the input "
                                                  "folder (the quarterly partitions read the warehouse only).")
 
@@ -110,7 +116,7 @@ class Settings(dg.ConfigurableResource):
         failed every step with a traceback, a mistyped input folder gave a green run of empty tables, and a misnamed file
         a green run without its source. A run that
         ingests nothing (a selection without a ``staging`` asset, or the quarterly location) needs no input folder:
-        raw extracts are often deleted once ingested.
+        raw extracts are often deleted once ingested. A demo run that ingests with the public key says so here, once.
         """
         if context.run is None:  # a sensor's tick, not a run: the input-folder sensor skips a missing folder
             return
@@ -121,16 +127,22 @@ class Settings(dg.ConfigurableResource):
             found += input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir)
         if found:
             raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
+        if ingests and self.uses_demo_key():
+            # once per run, before its first step (the executor is in-process: resources start once per run); it was
+            # logged by every ingest step, 11 times in a run
+            context.log.warning(DEMO_WARNING)
 
     def config(self) -> OutcomesConfig:
         return load_config(self.config_path or None)
 
-    def pseudonym_key(self, log: dg.DagsterLogManager | None = None) -> bytes:
+    def uses_demo_key(self) -> bool:
+        """Demo mode without a key of its own: identifiers get the fixed, public demo key."""
+        return self.demo and not os.environ.get("OUTCOMES_PSEUDONYM_KEY")
+
+    def pseudonym_key(self) -> bytes:
         """The key from OUTCOMES_PSEUDONYM_KEY (at least MIN_KEY_LENGTH characters outside demo mode)."""
         key = resolve_key(self.demo)
         if not self.demo and len(key) < MIN_KEY_LENGTH:
             raise MissingKeyError(f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least "
                                   f"{MIN_KEY_LENGTH} random characters")
-        if self.demo and not os.environ.get("OUTCOMES_PSEUDONYM_KEY") and log is not None:
-            log.warning(DEMO_WARNING)
         return key

@@ -37,6 +37,7 @@ the rows quarantined before grouping, and each group keeps the line of its first
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -448,13 +449,20 @@ class MappingSettings(RootModel[dict[str, list[MappingUse]]]):
     def _valid(self):
         for source, uses in self.root.items():
             if source not in SOURCES:
-                raise ValueError(f"mappings.{source}: unknown source; one of {', '.join(SOURCES)}")
+                close = difflib.get_close_matches(source, SOURCES, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise ValueError(f"mappings.{source}: not a source; {hint}the sources: {', '.join(SOURCES)}")
             for i, use in enumerate(uses):
                 if _NAME.match(use.use) and (PRESETS / f"{use.use}.yaml").is_file():
                     loaded = load_mapping(use.use)
-                    check_parameters(loaded, use.parameters, f"mappings.{source}[{i}]")
                     if loaded.spec.source != source:
-                        raise ValueError(f"mappings.{source}[{i}]: preset {use.use} produces {loaded.spec.source}, not {source}")
+                        raise ValueError(f"mappings.{source}[{i}].use: preset {use.use} produces {loaded.spec.source}, "
+                                         f"not {source}: put it under mappings.{loaded.spec.source} (it reads "
+                                         f"{loaded.spec.description.rstrip('.')})")
+                    try:
+                        check_parameters(loaded, use.parameters, f"mappings.{source}[{i}]")
+                    except MappingError as err:  # the mistake is in the settings, not in the shipped preset's file
+                        raise ValueError(f"{err.key}: {err.reason}") from None
         return self
 
     def for_source(self, source: str) -> list[MappingUse]:
@@ -465,6 +473,8 @@ def check_parameters(m: LoadedMapping, given: dict[str, str], where: str) -> Non
     missing = sorted(set(m.spec.parameters) - set(given))
     unknown = sorted(set(given) - set(m.spec.parameters))
     if missing or unknown:
-        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
+        guesses = [f"{u} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(u, m.spec.parameters, n=1))
+                   else u for u in unknown]
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(guesses)}"] if unknown else [])
         declared = "; ".join(f"{k}: {v}" for k, v in m.spec.parameters.items()) or "none"
         raise MappingError(m.path, f"{where}.parameters", f"{' and '.join(parts)} (the mapping declares {declared})")

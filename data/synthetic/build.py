@@ -19,10 +19,10 @@ from .common import NEVER, Calendar, stream, to_day
 from .coproduction import DOMAINS, ITEMS_PER_DOMAIN, simulate_assessments
 from .exchanges import CATEGORIES, KINDS, simulate_exchanges, timelines
 from .grants import FUNDERS, simulate_grants
-from .hospital import DESTINATIONS, METHODS, PROVIDERS, SPECIALTIES, simulate_hospital
+from .hospital import DESTINATIONS, METHODS, PROVIDERS, SPECIALTIES, CrisisAdmissions, simulate_hospital
 from .justice import EVENT_TYPES, OFFENCE_GROUPS, PROGRAMMES, offence_history, simulate_justice
 from .people import AREAS, EMPLOYMENT, MARITAL, SEXES, simulate_people
-from .services import SERVICES, simulate_contacts
+from .services import SERVICES, crisis_windows, simulate_contacts
 from .timebanks import ROLES, SERVICE_USER, TIMEBANKS, assemble_members, community_memberships
 from .truth import Config, potential_outcome_summary, write_truth
 from .wellbeing import registry, scale_factor, simulate_readings
@@ -73,7 +73,14 @@ def generate(cfg: Config, log=None) -> dict:
     tl = timelines(ex, members, start - 1000)
     say("exchanges", time.perf_counter() - t0)
 
-    hosp = simulate_hospital(people, tl["activity"], start, end, fx, stream(seed, "hospital"))
+    mp, mj = ms.get("person"), ms.get("joined")
+    first_join = np.full(people.n, NEVER)
+    np.minimum.at(first_join, mp, mj)
+    crisis_adm = None
+    if cfg.crisis.admissions:  # the same persons and days as the contacts' crisis (services.crisis_windows)
+        lo, hi = crisis_windows(first_join, np.minimum(people.death - 1, end), cal, cfg.crisis, seed)
+        crisis_adm = CrisisAdmissions(lo, hi, cfg.crisis.admissions_rr, stream(seed, "crisis:hospital"))
+    hosp = simulate_hospital(people, tl["activity"], start, end, fx, stream(seed, "hospital"), crisis_adm)
     sp = hosp.spells
     o = np.lexsort((sp["method"] == 3, sp["discharged"], sp["admitted"], sp["person"]))
     sp = {k: v[o] for k, v in sp.items()}
@@ -120,9 +127,7 @@ def generate(cfg: Config, log=None) -> dict:
         schema=[("person_id", w.STR), ("star_version", w.STR), ("effect", w.FLOAT), ("effect_1_10", w.FLOAT)])
     say("stars", time.perf_counter() - t0)
 
-    mp, mj = ms.get("person"), ms.get("joined")
-    first_join = np.full(people.n, NEVER)
-    np.minimum.at(first_join, mp, mj)
+    mp = ms.get("person")
     service_user = np.zeros(people.n, dtype=bool)
     service_user[mp[ms.get("role") == SERVICE_USER]] = True
     contact_stats: dict = {}
@@ -147,6 +152,9 @@ def generate(cfg: Config, log=None) -> dict:
         "score": ca["score"]})
 
     realised = _realised(cfg, people, members, hosp.truth, justice.truth, rd.realised, contact_stats, rows, pid, out)
+    if hosp.crisis is not None:
+        realised["readmission"]["crisis_admissions"] = {
+            "persons": int(np.unique(hosp.crisis["person"]).size), "extra_emergency_admissions": int(hosp.crisis["person"].size)}
     return write_truth(cfg, realised, out / "truth.json")
 
 

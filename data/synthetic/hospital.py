@@ -65,6 +65,44 @@ class Hospital:
     spells: dict  # person, provider, admitted, discharged, method, destination, specialty, cancer
     enrolments: dict  # peer visiting: person, programme, start, end
     truth: dict  # one row per index discharge
+    crisis: dict | None = None  # CrisisAdmissions' extra emergency admissions: person, admitted
+
+
+EMERGENCY_SHARE = 0.58  # share of the non-maternity stays admitted as emergencies (the method draw below)
+
+
+@dataclass
+class CrisisAdmissions:
+    """The crisis scenario's extra emergency admissions (truth.Crisis with ``admissions_rr``): person i's admission
+    hazard is ``rate`` x (1 + ``extra``) on its crisis days [lo[i], hi[i]] (empty when hi < lo) and ``rate``
+    otherwise, with ``extra`` = EMERGENCY_SHARE x (admissions_rr - 1); an arrival on a crisis day is one of the extra
+    emergency admissions with probability extra / (1 + extra) (a draw from ``rng``, the stream "crisis:hospital"),
+    otherwise an ordinary stay. So a non-maternity person's emergency admissions come at admissions_rr x their usual
+    rate on those days and their other stays at the usual rate."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    admissions_rr: float
+    rng: np.random.Generator
+
+    @property
+    def extra(self) -> float:
+        return EMERGENCY_SHARE * (self.admissions_rr - 1)
+
+    def gap(self, rows: np.ndarray, t0: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Whole days from ``t0`` to the next arrival of ``rows``, whose waiting time at the usual hazard is
+        ``base`` (Exp(1) / rate): the cumulative hazard from t0, in units of the usual one, is x up to the crisis
+        start a, then a + (1 + extra)(x - a) to its end b (the day after hi), then x + extra (b - a); inverted."""
+        c = self.extra
+        a = np.maximum(self.lo[rows] - t0, 0).astype(float)
+        b = np.maximum(self.hi[rows] + 1 - t0, a).astype(float)
+        x = np.where(base <= a, base, np.where(base <= a + (1 + c) * (b - a), a + (base - a) / (1 + c), base - c * (b - a)))
+        return np.floor(x).astype(np.int64)
+
+    def marks(self, rows: np.ndarray, adm: np.ndarray, pend: np.ndarray) -> np.ndarray:
+        """Which of the stays admitted on ``adm`` are extra crisis admissions (not a pending readmission)."""
+        u = self.rng.random(rows.size)
+        return ~pend & (adm >= self.lo[rows]) & (adm <= self.hi[rows]) & (u < self.extra / (1 + self.extra))
 
 
 def _geom(rng, mean, n):
@@ -72,7 +110,9 @@ def _geom(rng, mean, n):
 
 
 def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int, effects: Effects,
-                      rng: np.random.Generator) -> Hospital:
+                      rng: np.random.Generator, crisis: CrisisAdmissions | None = None) -> Hospital:
+    """The spells, peer-visiting enrolments and index-discharge truth; with ``crisis`` (None: the scenario off, and
+    every draw as without it) the crisis days' extra emergency admissions too."""
     n = p.n
     age0 = p.age(np.arange(n), start)
     rate = np.exp(-2.1 + 0.02 * (age0 - 50) + 0.6 * p.frailty + 0.25 * p.ltc + 0.15 * p.dep) / 365.25
@@ -90,6 +130,7 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
     tru = {k: [] for k in ("person", "admitted", "discharged", "age", "prior", "via_timebank", "via_programme",
                            "participant", "start", "p0", "p1", "y0", "y1", "outcome", "complete")}
     c, log_or = READMIT_MODEL, np.log(effects.or_readmit)
+    crisis_person, crisis_day = [], []
 
     def spell(person, provider, adm, dis, method, dest, spec, cancer):
         for k, v in zip(sp, (person, provider, adm, dis, method, dest, spec, cancer)):
@@ -98,7 +139,10 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
     while active.any():
         rows = np.flatnonzero(active)
         pend = pending[rows] != NEVER
-        gap = np.floor(rng.exponential(1.0, rows.size) / rate[rows]).astype(np.int64)
+        if crisis is None:
+            gap = np.floor(rng.exponential(1.0, rows.size) / rate[rows]).astype(np.int64)
+        else:
+            gap = crisis.gap(rows, t_next[rows], rng.exponential(1.0, rows.size) / rate[rows])
         adm = np.where(pend, pending[rows], t_next[rows] + gap)
         death = p.death[rows]
         stop = np.where(pend, adm > end, (adm > end) | (adm >= death))
@@ -122,6 +166,10 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         method = np.where(fertile & (u < 0.4), MATERNITY,
                           np.where(rng.random(m) < 0.58, EMERGENCY, np.where(rng.random(m) < 0.88, ELECTIVE, OTHER)))
         method = np.where(pend, EMERGENCY, method)
+        if crisis is not None:
+            extra = crisis.marks(rows, adm, pend)
+            method = np.where(extra, EMERGENCY, method)
+            crisis_person.append(rows[extra]); crisis_day.append(adm[extra])
         kind = np.where(pend, READMIT_KIND, method)
         spec = choose_rows(rng, SPEC_TABLE, kind + 5 * old)
         cancer_p = np.select([method == ELECTIVE, method == EMERGENCY, method == OTHER], [0.08, 0.04, 0.03], 0.0)
@@ -210,4 +258,5 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         t_next[r[~y]] = d[~y] + 31
 
     cat = lambda dd: {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in dd.items()}
-    return Hospital(cat(sp), cat(enr), cat(tru))
+    extra = cat({"person": crisis_person, "admitted": crisis_day}) if crisis is not None else None
+    return Hospital(cat(sp), cat(enr), cat(tru), extra)

@@ -35,17 +35,25 @@ class Crisis:
     Of the persons who ever join a time bank (first ``joined_on``, any bank), each is, with probability ``share``,
     in crisis over the ``days`` days before joining, [J - days, J - 1] (within the data window and their life): every
     service but ``other`` is used at ``rate_ratio`` x their usual rate then, and at the usual rate before and
-    after. Joining itself changes nothing through this: the crisis comes before J in both potential outcomes, so
+    after; with ``admissions_rr`` > 1 they also have extra emergency admissions then, at (admissions_rr - 1) x their
+    usual rate of a non-maternity emergency admission (hospital.CrisisAdmissions; stays like any other: a length of
+    stay, readmissions, a higher prior_emergency_12m afterwards). Joining itself changes nothing through this: the crisis comes before J in both potential outcomes, so
     the effect of joining is ``Effects.contacts_rr``'s alone. Off by default (share 0): the data of every seed are
     then those of the generator without the scenario, byte for byte, and truth.json does not mention it."""
 
     share: float = 0.0  # share of joiners in crisis before joining
     days: int = 90  # length of the crisis, ending the day before joining
     rate_ratio: float = 3.0  # service-use rate in crisis / usual rate (every service but "other")
+    admissions_rr: float = 1.0  # emergency-admission rate in crisis / usual rate (1: admissions untouched)
 
     @property
     def on(self) -> bool:
-        return self.share > 0 and self.days > 0 and self.rate_ratio != 1
+        return self.share > 0 and self.days > 0 and (self.rate_ratio != 1 or self.admissions_rr != 1)
+
+    @property
+    def admissions(self) -> bool:
+        """The crisis also raises emergency admissions (hospital.CrisisAdmissions)."""
+        return self.on and self.admissions_rr != 1
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,10 @@ CRISIS_DEFINITION = (
     "the effect of joining on contacts is contacts_effect's alone (none with contacts_rr 1); a before/after "
     "comparison whose before window holds [J - days, J - 1] sees the participants' use fall after joining without "
     "any effect (an Ashenfelter dip). realised.contacts.crisis gives the persons in crisis and their extra contacts."
+    " With admissions_rr > 1 the same persons also have extra emergency admissions over the same days, at "
+    "(admissions_rr - 1) x their usual hospital admission rate x 0.58 (the emergency share of non-maternity stays), "
+    "as hospital stays like any other (length of stay, readmission, prior_emergency_12m); "
+    "realised.readmission.crisis_admissions counts them."
 )
 
 SELECTION = {

@@ -21,6 +21,8 @@ counted. Only aggregate columns are kept: no person-level value enters the regis
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -31,6 +33,15 @@ from .multiplicity import benjamini_hochberg, holm
 
 FAMILIES = ("readmission", "reoffending", "wellbeing")
 DEFAULT_PRIMARY = "readmission:readmitted_within_30_days"
+
+
+def family_outcomes() -> dict[str, tuple[str, ...]]:
+    """The outcomes each family's effects mart writes (its ``outcome`` or ``measure`` column), from the models."""
+    from models.readmission.effects import OUTCOME as READMISSION  # imported here: those models import the engine
+    from models.reoffending.effects import MEASURES
+    from models.wellbeing.effects import OUTCOME as WELLBEING
+
+    return {"readmission": (READMISSION,), "reoffending": MEASURES, "wellbeing": (WELLBEING,)}
 
 #: Columns of ``marts.effect_register`` (declared in schemas/marts.py; ``run_id`` is added on writing).
 REGISTER_COLUMNS = mart("marts.effect_register").result_columns()
@@ -50,12 +61,19 @@ class EffectRegisterSettings(BaseModel):
 
     @field_validator("primary_outcome")
     @classmethod
-    def _known_family(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_outcome(cls, value: dict[str, str]) -> dict[str, str]:
+        """A family and an outcome its mart writes (a misspelt outcome would make no row primary, silently)."""
+        outcomes = family_outcomes()
         for programme, spec in value.items():
             parts = spec.split(":")
             if len(parts) not in (2, 3) or parts[0] not in FAMILIES or not parts[1]:
                 raise ValueError(f"primary_outcome[{programme!r}] = {spec!r}: expected 'family:outcome' or "
                                  f"'family:outcome:subgroup' with family one of {FAMILIES}")
+            if parts[1] not in outcomes[parts[0]]:
+                close = difflib.get_close_matches(parts[1], outcomes[parts[0]], n=1)
+                raise ValueError(f"primary_outcome[{programme!r}] = {spec!r}: {parts[0]} has no outcome {parts[1]!r}"
+                                 + (f"; did you mean {close[0]}?" if close else "")
+                                 + f" Its outcomes: {', '.join(outcomes[parts[0]])}")
         return value
 
     def is_primary(self, programme: str, family: str, outcome: str, subgroup: str | None) -> bool:

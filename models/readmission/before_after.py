@@ -75,6 +75,11 @@ Design: a matched difference-in-differences.
     run) and the check failed in every run; a 90-day washout brought the GP bias to -0.06 (0.02), coverage 94%,
     and the check failed in 4%, and with no crisis it left both scenarios unbiased at about 12% fewer eligible
     participants and 5% wider GP intervals (docs/validation.md, "Joining after a crisis"); hence the default.
+    The same crisis on emergency admissions: -0.020 without a washout, none with it; the admissions row's remaining
+    -0.017 (with or without a crisis) comes from ``comparison_excludes_programmes``: peer visiting follows an
+    admission, so leaving out the enrolled selects the comparison on its before-window outcome (docs/validation.md,
+    "Emergency admissions under a crisis: results"). The GP residual under the washout is the comparison persons'
+    own later crisis in their after window (verified there; no rule at J sees it).
 
   Matching on the outcome of an earlier year (before the before window) is not done: the dip lies in the
   before window, which the DiD still differences against, and matching on a pre-period level invites the

@@ -63,7 +63,7 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
         config = settings.config()
         try:
-            pseudonym_key = settings.pseudonym_key(context.log)
+            pseudonym_key = settings.pseudonym_key()
             with warehouse.connect() as con:
                 report = ingest_source(con, source, settings.input_dir, run_id=context.run.run_id, as_of=config.as_of(), key=pseudonym_key,
                                        mappings=config.mappings.for_source(source),

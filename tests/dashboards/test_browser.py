@@ -150,7 +150,7 @@ def test_commissioner_filters_change_what_is_shown(demo_run, browser):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("chart", ["chart-balance-before-and-after-matching", "chart-propensity-overlap"])
-def test_evaluator_diagnostics_drop_down_switches_result(demo_run, browser, chart):
+def test_evaluator_diagnostics_select_switches_result(demo_run, browser, chart):
     site, _, _ = demo_run
     page, errors = open_page(browser, site / "evaluator.html")
     visible = f"() => document.getElementById('{chart}').data.map(t => t.visible)"
@@ -158,9 +158,8 @@ def test_evaluator_diagnostics_drop_down_switches_result(demo_run, browser, char
     before, first_title = page.evaluate(visible), page.evaluate(title)
     page.evaluate(f"document.getElementById('{chart}').closest('details').open = true")
     page.wait_for_timeout(300)
-    figure = page.locator(f"#{chart}")
-    figure.locator("g.updatemenu-header").first.click()
-    figure.locator("g.updatemenu-dropdown-button").nth(1).click()
+    assert page.locator(f"#{chart} .updatemenu-container g").count() == 0  # one control: the select, not plotly's too
+    page.select_option(f"select[data-chart='{chart}']", "1")
     page.wait_for_function(f"() => document.getElementById('{chart}').layout.title.text !== {first_title!r}")
     after = page.evaluate(visible)
     assert after != before and sum(after) == sum(before)  # another result's traces, as many of them
@@ -644,10 +643,10 @@ def test_a_charts_drop_down_works_from_the_keyboard(browser, tmp_path):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("width", [320, 390])
-def test_on_a_phone_a_charts_drop_down_leaves_its_title_and_plot_to_the_select(browser, tmp_path, width):
-    """At 320-390 px plotly's drop-down box sat over the chart's title, its y-axis title and the top of its plot (the
-    evaluator's overlap chart lost its participants' bars under it); the select above the chart does the same job."""
+@pytest.mark.parametrize("width", [320, 390, 1440])
+def test_a_chart_with_choices_has_one_control_the_select_above_it(browser, tmp_path, width):
+    """The evaluator's balance and overlap charts had two drop-downs at 1440 px, plotly's inside the chart (which at
+    320-390 px sat over its title and plot) and the select above it. At every width there is one: the select."""
     import plotly.graph_objects as go
 
     from dashboards.diagnostics_sections import _selector
@@ -660,15 +659,11 @@ def test_on_a_phone_a_charts_drop_down_leaves_its_title_and_plot_to_the_select(b
     path = render(Page("evaluator.html", "For evaluators", "Intro.", [Section("Overlap", "Pick.", figure=figure)]), tmp_path)
     page, errors = open_page(browser, path, width=width)
     page.wait_for_timeout(800)
-    covered = page.evaluate("""() => { const gd = document.getElementById('chart-overlap'), menu = gd.querySelector('.updatemenu-container');
-        const m = menu.getBoundingClientRect(), full = gd._fullLayout, box = gd.getBoundingClientRect();
-        const plot = {left: box.left + full._size.l, right: box.left + full._size.l + full._size.w, top: box.top + full._size.t,
-                      bottom: box.top + full._size.t + full._size.h};
-        return [gd.querySelector('.gtitle').getBoundingClientRect(), plot].filter(a => m.width && m.height &&
-            a.top < m.bottom && a.bottom > m.top && a.left < m.right && a.right > m.left).length; }""")
+    drawn = page.evaluate("""() => Array.from(document.querySelectorAll('#chart-overlap .updatemenu-container *'))
+        .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length""")
     visible = page.is_visible("#pick-overlap")
     page.close()
-    assert covered == 0 and visible and errors == []
+    assert drawn == 0 and visible and errors == []
 
 
 # The focused control's share (0-1) hidden under the sticky filter bar.

@@ -188,7 +188,8 @@ def test_a_sources_counts_agree_on_every_page(fixture, request):
     assert grants["grant_id"].nunique() == int(sources.loc["grants", "rows_staged"])
     shown = {name: _table_rows((site / name).read_text(encoding="utf-8")) for name in ("evaluator.html", "data-quality.html")}
     for source in NOT_PERSONAL:  # the pages' tables show what their CSVs hold
-        assert [r[-3:] for r in shown["evaluator.html"] if r[1:2] == [source]] == files[files["source"] == source][columns].values.tolist()
+        # the input files table starts at the source: the run, one for every file, is said above it
+        assert [r[-3:] for r in shown["evaluator.html"] if r[:1] == [source]] == files[files["source"] == source][columns].values.tolist()
         # the sources table names each source in words with its file (the CSV keeps the name)
         assert ([r[2:5] for r in shown["data-quality.html"] if r[:1] == [source_words(source)] and len(r) == 6]
                 == [sources.loc[source, columns].tolist()])

@@ -323,13 +323,14 @@ def test_the_pre_trend_check_of_the_before_after_rows_on_the_evaluator_page():
     nan = float("nan")
     admissions = pd.DataFrame({"outcome": ["emergency_admissions"], "washout_days": [0], "pretrend_n_matched": [120],
                                "pretrend_did": [0.02], "pretrend_ci_low": [-0.05], "pretrend_ci_high": [0.09],
-                               "pretrend_p_value": [0.6], "pretrend_status": ["estimated"]})
+                               "pretrend_p_value": [0.6], "pretrend_status": ["estimated"], "warnings": [""]})
     services = pd.DataFrame({"service": ["gp", "ae", "mental_health"], "washout_days": [0] * 3,
                              "pretrend_n_matched": [120, 0, 5], "pretrend_did": [0.8, nan, 0.9],
                              "pretrend_ci_low": [0.3, nan, 0.2], "pretrend_ci_high": [1.3, nan, 1.6],
                              "pretrend_p_value": [0.001, nan, 0.01],
                              "pretrend_status": ["estimated", "not estimated: no participant's data reach back before "
-                                                 "the before window", "estimated"]})
+                                                 "the before window", "estimated"],
+                             "warnings": ["pre-trend check failed: ...", None, "pre-trend check failed: ..."]})
     section = pretrend_section({"readmission_before_after": admissions, "service_use_change": services},
                                DisclosureRule())
     table = section.table.set_index("result")

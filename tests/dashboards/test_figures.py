@@ -151,6 +151,11 @@ def test_a_footnote_marker_links_to_its_note(tmp_path):
     html = render(Page("index.html", "Overview", "Intro.", [Section("Notes", "Summary.", table=table)]), tmp_path).read_text()
     links = re.findall(r"<td><a href='#([^']+)'>\[1\]</a></td>", html)
     assert len(links) == 2 and len(set(links)) == 1 and f"<li id='{links[0]}'>" in html
+    # the first column names the rows: a long label repeated down it (a result's covariate rows) stays
+    label = "well-being: Wellbeing Star / Mean of areas (the pooled result)"
+    table = DisclosureRule().no_counts(pd.DataFrame({"result": [label, label], "smd": [0.1, 0.2]}), "text", "labels")
+    html = render(Page("index.html", "Overview", "Intro.", [Section("Labels", "Summary.", table=table)]), tmp_path).read_text()
+    assert html.count(f"<td>{label}</td>") == 2 and "[1]" not in html
 
 
 def test_a_drop_downs_chart_titles_are_in_words_as_its_labels_are():
@@ -253,3 +258,21 @@ def test_an_empty_charts_note_is_in_lines_that_fit_a_phone():
     lines = figure.layout.annotations[0].text.split("<br>")
     assert len(lines) > 1 and max(len(line) for line in lines) <= charts.NOTE_WIDTH
     assert " ".join(lines) == message
+
+
+def test_the_overlap_chart_draws_each_groups_share_so_a_small_group_shows():
+    """Counts drew 100 participants beside a comparison pool of 14,000 as bars a pixel high; each bar is now its group's
+    share of people in the bin (of the published bins), the counts on hover and in the table."""
+    from dashboards.diagnostics_sections import _mirror
+
+    table = pd.DataFrame({"result": ["readmission: any"] * 2, "logit_low": [-2.0, -1.0], "logit_high": [-1.0, 0.0],
+                          "participants_before": [40, 60], "participants_weighted_after": [35, None],
+                          "comparison_before": [10000, 4000], "comparison_weighted_after": [35, 65]})
+    bars = {t.name: t for t in _mirror(table, ["readmission: any"]).data if t.type == "bar"}
+    assert list(bars["participants before matching"].y) == [0.4, 0.6]
+    assert [round(v, 4) for v in bars["comparison before matching"].y] == [-0.7143, -0.2857]
+    assert list(bars["participants after matching"].y) == [1.0, None]  # a withheld bin is not drawn
+    assert list(bars["comparison before matching"].customdata) == [10000, 4000]
+    axis = _mirror(table, ["readmission: any"]).layout.yaxis
+    assert list(axis.ticktext) == ["100%", "90%", "80%", "70%", "60%", "50%", "40%", "30%", "20%", "10%", "0%", "10%", "20%",
+                                   "30%", "40%", "50%", "60%", "70%", "80%", "90%", "100%"]  # no "-20%" below the line

@@ -5,6 +5,7 @@ the terminal and in meta.input_files only: the time bank vanished from the outco
 """
 
 import duckdb
+import pandas as pd
 
 from dashboards import data_quality
 from models.disclosure import DisclosureRule
@@ -79,3 +80,24 @@ def test_the_evaluators_input_files_say_how_each_was_read():
     row = files.table.iloc[0]
     assert (row["encoding"], row["delimiter"], row["mapping"], row["mapping_sha256"]) == ("utf-8", "|", "hes_apc_episodes", "9f86")
     assert {"encoding", "delimiter", "mapping", "mapping_sha256"} <= set(files.code_columns)
+    assert files.shown_columns == ("source", "file", "sha256", "bytes", "mapping", "mapping_sha256", "rows_read",
+                                   "rows_staged", "rows_quarantined")  # the rest said once, above the table
+    assert "Every file was read by run r, as utf-8, with '|' between fields." in files.summary
+
+
+def test_the_input_files_table_says_once_what_every_file_shares():
+    """The input files table scrolled sideways at 1440 px, four of its columns one value down every row (the run id,
+    utf-8, ',' and no mapping): they are said once above it, and the CSV keeps them. A column that differs, or a
+    mapping, stays in the table."""
+    from dashboards.provenance import said_once
+
+    files = pd.DataFrame({"run_id": ["r1", "r1"], "source": ["persons", "grants"], "encoding": ["utf-8", "utf-8"],
+                          "delimiter": [",", ","], "mapping": [None, None], "mapping_sha256": [None, None]})
+    same, sentence = said_once(files)
+    assert same == ["run_id", "encoding", "delimiter", "mapping", "mapping_sha256"]
+    assert sentence == ("Every file was read by run r1, as utf-8, with ',' between fields, through no mapping (each "
+                        "file in the contract's own form). The CSV repeats this on each row.")
+    mixed = files.assign(encoding=["utf-8", "cp1252"], delimiter=["\t", "\t"], mapping=["hes_apc_episodes", None],
+                         mapping_sha256=["9f86", None])
+    assert said_once(mixed) == (["run_id", "delimiter"], "Every file was read by run r1, with a tab between fields. "
+                                                         "The CSV repeats this on each row.")

@@ -320,3 +320,18 @@ def test_the_sensitivity_says_when_alpha_moves_no_allocation():
     idle = pd.DataFrame(rows)
     assert alpha_idle(idle)
     assert not alpha_idle(idle.assign(allocation_pence=idle["allocation_pence"] + (idle["alpha"] * 10).astype(int)))
+
+
+def test_the_star_in_a_grants_social_value_is_explained_above_the_table():
+    """TB02's grants showed * for social value, explained only in the long note under the table. The line above the
+    table says why, in plain words, naming the time bank and its small grant (here T1's G1, with 3 active members)."""
+    from dashboards.funder import grant_sections
+
+    rule = DisclosureRule()
+    grants = _three_grants().assign(data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"))
+    metrics = grant_sections(grants, rule, withheld_grants(grants, None, rule))[0]
+    assert metrics.html == ("<p class='withheld'>* in the Social value column: T1 has a grant with only 1 to 7 active "
+                            "members (G1): a time bank&#x27;s social value is shared among its grants by their hours, so "
+                            "the value of any T1 grant would let a reader work out G1&#x27;s hours, and none is shown.</p>")
+    shown = grants.assign(active_members=[30, 20, 40])
+    assert grant_sections(shown, rule, withheld_grants(shown, None, rule))[0].html is None  # no *, nothing to explain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -92,3 +93,122 @@ def test_the_common_support_note_names_its_columns_as_the_table_heads_them():
     note = words(diagnostics_sections.support_section(overlap, RULE).note)
     assert f"{heading('caliper_width')} and {heading('pooled_sd_logit')} are on the logit scale" in note
     assert "Pooled Sd Logit" not in note and "caliper_width" not in note
+
+
+def test_withheld_quarters_and_grants_are_said_to_have_1_to_7_not_fewer_than_8():
+    """The activity summary read "withheld (fewer than 8 trading accounts, ...)" and the funder's cost chart "Grants
+    with fewer than 8 active members are withheld", where the tiles and every other sentence say "1 to 7" (a quarter
+    with no trading account is not withheld)."""
+    from dashboards.activity_sections import activity_section
+    from dashboards.filters import ALL, Filter
+    from dashboards.funder import grant_sections, withheld_grants
+    from tests.dashboards.test_funder import _three_grants
+
+    trading = {"TB01": [30, 45, 45, 50], "TB02": [9, 11, 15, 17], "TB03": [7, 15, 10, 10]}
+    ta = pd.DataFrame([{"timebank_id": bank, "period_type": "quarter", "period_label": f"2022-Q{i + 1}",
+                        "period_start": pd.Timestamp(2022, 3 * i + 1, 1), "members": 40, "active_members": 40,
+                        "trading_members": t, "exchanges": 2 * t, "hours_exchanged": 2.0 * t, "reciprocity_index": 0.5}
+                       for bank in trading for i, t in enumerate(trading[bank])])
+    filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"),))]
+    activity = activity_section(ta, RULE, filters)
+    assert "withheld (1 to 7 trading accounts, or to protect one that has)." in activity.summary
+    grants = _three_grants().assign(data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"))
+    cost = grant_sections(grants, RULE, withheld_grants(grants, None, RULE))[1]
+    assert cost.summary.endswith("Grants with 1 to 7 active members are withheld.")
+    assert "fewer than" not in activity.summary + cost.summary
+
+
+def test_the_pre_trend_check_says_what_the_model_said_not_a_verdict_of_its_own():
+    """The page judged the check again from the interval beside the model's own caution (``warnings``), two sources
+    for one verdict. Here the model cautioned on GP, whose rounded interval the page would have passed, and not on
+    emergency admissions, whose interval the page would have failed: the page now says what the model said."""
+    from dashboards.evaluator import PRETREND_CAUTION, pretrend_section
+    from models.readmission.before_after import PRETREND_WARNING
+
+    caution = PRETREND_WARNING.format(years="year", did=0.4, lo=0.0001, hi=0.8)
+    assert caution.startswith(PRETREND_CAUTION)
+    rows = {"washout_days": 90, "pretrend_n_matched": 120, "pretrend_p_value": 0.05, "pretrend_status": "estimated"}
+    admissions = pd.DataFrame([{"outcome": "emergency_admissions", **rows, "pretrend_did": 0.2, "pretrend_ci_low": 0.1,
+                                "pretrend_ci_high": 0.3, "warnings": "the engine's note"}])
+    services = pd.DataFrame([{"service": "gp", **rows, "pretrend_did": 0.4, "pretrend_ci_low": 0.0001,
+                              "pretrend_ci_high": 0.8, "warnings": f"the engine's note | {caution}"}])
+    section = pretrend_section({"readmission_before_after": admissions, "service_use_change": services}, RULE)
+    assert section.table.set_index("result")["check"].to_dict() == {"emergency admissions": "passed",
+                                                                   "contacts: GP": "failed"}
+    assert section.summary.startswith("2 before/after results checked, 1 failed.")
+
+
+def test_the_balance_and_overlap_tables_say_once_what_every_row_shares_and_fit_a_desktop():
+    """The covariate balance (14 columns) and overlap tables scrolled sideways at 1440 px: ``method`` was "match" on
+    every row and ``source`` repeated the covariate's own label ("sex: male", source sex). The method is said once above
+    the table, the source left to the CSV, which keeps every column."""
+    balance = diagnostics_sections.balance_section(_balance(), RULE)
+    assert "method" not in balance.shown_columns and "source" not in balance.shown_columns
+    assert set(balance.table.columns) - set(balance.shown_columns) == {"method", "source"}
+    assert "Every comparison used propensity-score matching (method match)." in balance.summary
+    assert "(source)" in balance.note
+    mixed = diagnostics_sections.balance_section(_balance().assign(method=["match", "match", "ipw", "ipw"]), RULE)
+    assert "method" in mixed.shown_columns and "Every comparison used" not in mixed.summary
+
+
+def test_a_diagnostics_chart_has_one_control_the_select_above_it():
+    """The balance and overlap charts had two drop-downs, plotly's inside the chart and the select above it, for one
+    chart. plotly's is no longer drawn; its buttons are what the select runs, and the summary names the select."""
+    from dashboards.page import _picker
+
+    section = diagnostics_sections.balance_section(_balance().assign(result="readmission: any").pipe(
+        lambda b: pd.concat([b, b.assign(result="readmission: timebank")], ignore_index=True)), RULE)
+    (menu,) = section.figure.layout.updatemenus
+    assert menu.visible is False and [b.label for b in menu.buttons] == ["readmission: any", "readmission: timebank"]
+    assert "<label for='pick-balance'>Result shown in the chart</label>" in _picker(section.figure, "balance")
+    assert section.summary.endswith("Choose the result the chart shows in 'Result shown in the chart', above it.")
+    assert "drop-down" not in section.summary
+
+
+def test_every_ingest_rule_has_words_short_enough_for_a_label():
+    """Every rule docs/data-contract.md lists (schemas/contract_doc.py: "Rules, in the order they are checked") is said in
+    words on the data-quality page; a mapping's own rule reads with spaces."""
+    from dashboards.glossary import RULES, rule_words
+    from schemas import contract_doc
+
+    listed = Path(contract_doc.__file__).read_text(encoding="utf-8").split("Rules, in the order they are checked:")[1].split("\n\n")[1]
+    rules = {name for line in listed.splitlines()[2:] for name in re.findall(r"`(\w+)`", line.split("|")[1].split(
+        " and a mapping's own")[0])}
+    assert {"month_first_date", "conflicting_key", "field_count"} <= rules
+    assert rules <= set(RULES), rules - set(RULES)
+    assert all(len(w) <= 40 for w in RULES.values())  # longer, a repeated cell becomes a numbered note
+    assert rule_words("inactive_or_deleted_member") == "inactive or deleted member"
+
+
+def test_the_rules_chart_and_tables_say_each_rule_in_words_and_keep_its_code():
+    """The rules chart read "Service Contacts: type" beside "persons: type", file-style names; the tables had only the
+    code. The chart says the source and the rule in words, one bar per column, with the codes on hover; the tables keep
+    the code and add its meaning."""
+    import duckdb
+
+    from dashboards import data_quality
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA quarantine")
+    for source in data_quality.SOURCES:
+        con.execute(f"CREATE TABLE quarantine.{source} (source VARCHAR, rule VARCHAR, \"column\" VARCHAR, "
+                    "source_file VARCHAR, source_line BIGINT, expected VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO quarantine.persons SELECT 'persons', 'month_first_date', 'birth_date', '/in/persons.csv', "
+                "i, 'a day-first date', '03/04/1970' FROM range(2, 14) t(i)")
+    con.execute("INSERT INTO quarantine.timebank_exchanges SELECT 'timebank_exchanges', 'type', c, '/in/x.csv', i, "
+                "'a number', 'x' FROM range(2, 12) t(i), (VALUES ('hours'), ('exchanged_on')) v(c)")
+    broken = data_quality.rules_broken(con)
+    assert broken.set_index(["rule", "column"])["meaning"].to_dict() == {
+        ("month_first_date", "birth_date"): "date that may be month first (US style)",
+        ("type", "exchanged_on"): "value of the wrong type", ("type", "hours"): "value of the wrong type"}
+    assert data_quality.examples(con, RULE)["meaning"].iloc[0] == "date that may be month first (US style)"
+    section = data_quality.rules_section(broken, RULE)
+    (bars,) = section.figure.data
+    assert [y.replace("<br>", " ") for y in bars.y] == ["people: date that may be month first (US style) (birth date)",
+                                                        "time-bank exchanges: value of the wrong type (hours)",
+                                                        "time-bank exchanges: value of the wrong type (exchanged on)"]
+    assert [c[0] for c in bars.customdata] == ["persons.birth_date, rule month_first_date",
+                                               "timebank_exchanges.hours, rule type", "timebank_exchanges.exchanged_on, rule type"]
+    assert section.summary.startswith("The rule broken most often was 'date that may be month first (US style)' (rule "
+                                      "month_first_date), in people (birth date).")
+    assert {"rule", "meaning"} <= set(section.table.columns) and "rule" in section.code_columns

@@ -490,7 +490,7 @@ def test_the_crisis_scenario_off_gives_the_same_bytes_and_on_adds_contacts_just_
         if str(f) not in ("service_contacts.csv", "truth.json"):
             assert (base / f).read_bytes() == (on / f).read_bytes(), f
     assert "crisis" not in json.loads((base / "truth.json").read_text())
-    assert truth["crisis"] == {"share": 0.5, "days": 60, "rate_ratio": 4.0}
+    assert truth["crisis"] == {"share": 0.5, "days": 60, "rate_ratio": 4.0, "admissions_rr": 1.0}
     assert "crisis_before_joining" in truth["definitions"]
 
     key = ["person_id", "service", "contact_on"]
@@ -509,3 +509,55 @@ def test_the_crisis_scenario_off_gives_the_same_bytes_and_on_adds_contacts_just_
     assert join.notna().all()
     assert ((day < join) & (day >= join - pd.Timedelta(days=60))).all()
     assert extra["person_id"].nunique() <= stats["persons"] < 0.6 * first.size
+
+
+def test_crisis_admissions_off_change_nothing_and_on_add_emergency_admissions_in_the_crisis_days(tmp_path):
+    """truth.Crisis.admissions_rr: at 1 (the default) the hospital files are the generator's without it, byte for
+    byte, whatever the contacts' crisis; above 1 the joiners in crisis have extra emergency admissions, each in the
+    spells file (an emergency spell of that person admitted that day) within [J - days, J - 1] of their first
+    joining, counted in truth.json; every source the hospital does not feed is unchanged."""
+    base, on = tmp_path / "base", tmp_path / "on"
+    generate(Config(persons=1500, seed=11, out=base, crisis=Crisis(share=0.5, days=60, rate_ratio=4.0)))
+    truth = generate(Config(persons=1500, seed=11, out=on,
+                            crisis=Crisis(share=0.5, days=60, rate_ratio=4.0, admissions_rr=40.0)))
+    hospital_fed = {"hospital_spells.csv", "programme_enrolments.csv", "truth.json", "truth/readmission_discharges.csv"}
+    for f in sorted(p.relative_to(base) for p in base.rglob("*") if p.is_file()):
+        if str(f) not in hospital_fed:
+            assert (base / f).read_bytes() == (on / f).read_bytes(), f
+    assert (base / "hospital_spells.csv").read_bytes() != (on / "hospital_spells.csv").read_bytes()
+    stats = truth["realised"]["readmission"]["crisis_admissions"]
+    assert stats["extra_emergency_admissions"] > 20 and stats["persons"] <= stats["extra_emergency_admissions"]
+
+    spells = load(on, "hospital_spells")
+    emergency = spells[spells["admission_method"] == "emergency"]
+    members = load(on, "timebank_members")
+    first = members.dropna(subset=["person_id"]).groupby("person_id")["joined_on"].min()
+    e = emergency.assign(join=emergency["person_id"].map(first), day=pd.to_datetime(emergency["admitted_on"]))
+    in_crisis_days = e[(e["day"] < e["join"]) & (e["day"] >= e["join"] - pd.Timedelta(days=60))]
+    b = load(base, "hospital_spells")
+    b = b[b["admission_method"] == "emergency"]
+    b = b.assign(join=b["person_id"].map(first), day=pd.to_datetime(b["admitted_on"]))
+    before = b[(b["day"] < b["join"]) & (b["day"] >= b["join"] - pd.Timedelta(days=60))]
+    # the crisis days hold the extra admissions on top of (about) the usual ones
+    assert len(in_crisis_days) >= stats["extra_emergency_admissions"] > 3 * len(before)
+
+
+def test_crisis_admission_hazard_is_inverted_by_hand():
+    """hospital.CrisisAdmissions.gap: usual hazard outside the crisis days, (1 + 0.58 x (rr - 1)) x inside. With
+    rr = 3 (extra 1.16) and crisis days [10, 19] from t0 = 0: a usual waiting time of 5 ends on day 5 (before the
+    crisis); of 12: 10 usual days, then 2 / 2.16 = 0.93 days in crisis, day 10; of 30: still in crisis (it holds
+    2.16 x 10 = 21.6 units, up to 31.6), 10 + 20 / 2.16 = 19.26, day 19; of 40: past it, 40 - 1.16 x 10 = 28.4,
+    day 28. Persons without crisis
+    days (hi < lo) and a crisis already over (t0 = 25) keep the usual waiting time."""
+    from data.synthetic.hospital import CrisisAdmissions
+
+    c = CrisisAdmissions(lo=np.array([10, 10, 10, 10, 1, 10]), hi=np.array([19, 19, 19, 19, 0, 19]), admissions_rr=3.0,
+                         rng=np.random.default_rng(0))
+    rows = np.arange(6)
+    got = c.gap(rows, np.array([0, 0, 0, 0, 0, 25]), np.array([5.0, 12.0, 30.0, 40.0, 12.5, 3.7]))
+    assert got.tolist() == [5, 10, 19, 28, 12, 3]
+    # an arrival on a crisis day is extra with probability 1.16 / 2.16; a pending readmission never is
+    marks = c.marks(np.zeros(20_000, dtype=int), np.full(20_000, 15), np.zeros(20_000, dtype=bool))
+    assert abs(marks.mean() - 1.16 / 2.16) < 0.01
+    assert not c.marks(np.zeros(5, dtype=int), np.full(5, 15), np.ones(5, dtype=bool)).any()
+    assert not c.marks(np.zeros(5, dtype=int), np.full(5, 25), np.zeros(5, dtype=bool)).any()

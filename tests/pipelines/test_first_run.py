@@ -7,6 +7,7 @@ folder (35 rows) with a throwaway warehouse, output folder and DAGSTER_HOME.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -58,6 +59,16 @@ def test_misspelt_key_gets_the_likely_key(tmp_path):
         f"settings file {cfg}, line 2: `reoffending.follow_up_dayz` is not a known setting: did you mean `follow_up_days`?"]
 
 
+def test_mistakes_in_the_settings_are_listed_in_the_files_order(tmp_path):
+    """Before: in the order of the sections in the code (line 4, line 1)."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmision:\n  window_max_days: 20\ningest:\n  max_quarantine_share: 0.1\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 1: `readmision` is not a known setting: did you mean `readmission`?",
+        f"settings file {cfg}, line 4: `ingest.max_quarantine_share` is not a known setting: did you mean "
+        "`max_quarantined_share`?"]
+
+
 def test_unknown_section_and_far_key(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmision:\n  x: 1\ningest:\n  zzzz: 1\n")
@@ -65,6 +76,16 @@ def test_unknown_section_and_far_key(tmp_path):
     assert sorted(preflight.config_problems(str(cfg))) == [
         prefix + "1: `readmision` is not a known setting: did you mean `readmission`?",
         prefix + "4: `ingest.zzzz` is not a known setting"]
+
+
+def test_a_misspelt_primary_outcome_is_named_before_the_run(tmp_path):
+    """Before: accepted, and no row of the run was primary (every verdict read as exploratory), silently."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("effects:\n  primary_outcome:\n    '*': reoffending:binary_rates\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 2: `effects.primary_outcome`")
+    assert ("reoffending has no outcome 'binary_rates'; did you mean binary_rate? Its outcomes: binary_rate, frequency, "
+            "days_to_first_reoffence, time_to_first_reoffence") in problem
 
 
 def test_negative_window_names_the_field(tmp_path):
@@ -93,7 +114,7 @@ def test_wrong_type_bad_yaml_and_encoding_name_the_line(tmp_path):
 @pytest.mark.parametrize("refused, says, mended", [
     # landmark without landmark_day: time zero defaulted to day 14, after the window, and the run published
     # '0 were readmitted ... likely between +nan and +nan points' with exit code 0
-    ("  design: landmark\n", "`readmission`: value error, design landmark: its default day, enrolment_days_after_discharge "
+    ("  design: landmark\n", "`readmission`: design landmark: its default day, enrolment_days_after_discharge "
      "(14), falls after window_max_days (7); set landmark_day inside the readmission window", "  landmark_day: 5\n"),
     # risk_set (the default): starts to day 14 were trials on days 8-14 with no day of the window left to count a
     # readmission on, pulling the estimate towards 0 and adding people to n
@@ -124,6 +145,35 @@ def test_a_misspelt_mapping_preset_is_named_at_its_line(tmp_path):
     assert preflight.config_problems(str(cfg)) == []
 
 
+def test_a_preset_under_the_wrong_source_says_where_it_belongs(tmp_path):
+    """Before: "line 3: `mappings`: value error, mappings.service_contacts[0]: preset hes_apc_episodes produces
+    hospital_spells, not service_contacts", with no word on where it goes."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  service_contacts:\n    - use: hes_apc_episodes\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 3: `mappings.service_contacts[0].use`: preset hes_apc_episodes produces "
+        "hospital_spells, not service_contacts: put it under mappings.hospital_spells (it reads HES Admitted Patient "
+        "Care episodes (HES APC field names) built into provider spells)"]
+
+
+@pytest.mark.parametrize("written, meant", [("hospital_spell", "hospital_spells"), ("service_contact", "service_contacts")])
+def test_a_misspelt_source_under_mappings_gets_the_likely_source(tmp_path, written, meant):
+    """Before: "`mappings`: value error, mappings.hospital_spell: unknown source; one of persons, ..."."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text(f"ingest:\n  as_of: 2025-03-31\nmappings:\n  {written}:\n    - use: hes_apc_episodes\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert problem.startswith(f"settings file {cfg}, line 4: `mappings.{written}`: not a source; did you mean {meant}? "
+                              "the sources: persons, timebank_members, "), problem
+
+
+def test_a_misspelt_key_of_a_mapping_entry_gets_the_likely_key(tmp_path):
+    """Before: "`mappings.hospital_spells.0.file` is not a known setting", with no suggestion."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episodes\n      file: 'hes*'\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 4: `mappings.hospital_spells[0].file` is not a known setting: did you mean `files`?"]
+
+
 def test_a_rule_over_a_section_names_its_entry_and_no_dump(tmp_path):
     """Before: a rule of the mappings section was at line 1 (the section) and ended with the whole section's values,
     "(got {'timebank_exchanges': [{'use': ..., 'parameters': {...}}]})"; the readmission windows' rule likewise."""
@@ -131,8 +181,9 @@ def test_a_rule_over_a_section_names_its_entry_and_no_dump(tmp_path):
     cfg.write_text("mappings:\n  hospital_spells:\n    - use: hes_apc_episodes\n  timebank_exchanges:\n"
                    "    - use: timeoverflow_transfers\n      parameters: {timebank: TB01}\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert problem.startswith(f"settings file {cfg}, line 5: `mappings`: value error, "), problem
-    assert "mappings.timebank_exchanges[0].parameters: missing organisation, timebank_id and unknown timebank" in problem
+    assert problem.startswith(f"settings file {cfg}, line 5: `mappings.timebank_exchanges[0].parameters`: missing "
+                              "organisation, timebank_id and unknown timebank (did you mean timebank_id?) (the mapping "
+                              "declares timebank_id: "), problem
     assert "(got" not in problem
     cfg.write_text("readmission:\n  window_max_days: 7\n  design: landmark\n")
     [problem] = preflight.config_problems(str(cfg))
@@ -143,10 +194,10 @@ def test_matching_covariates_empty_or_twice_are_refused(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("readmission:\n  matching_covariates: []\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert "`readmission.matching_covariates`: value error, name at least one covariate to match on" in problem
+    assert "`readmission.matching_covariates`: name at least one covariate to match on" in problem
     cfg.write_text("readmission:\n  matching_covariates: [age, sex, age]\n")
     [problem] = preflight.config_problems(str(cfg))
-    assert "`readmission.matching_covariates`: value error, covariates list a column twice" in problem
+    assert "`readmission.matching_covariates`: covariates list a column twice" in problem
 
 
 def test_a_covariate_no_comparison_can_read_is_named_before_the_run(tmp_path):
@@ -193,10 +244,23 @@ def test_key_rules(monkeypatch):
     assert preflight.key_problems(demo=True) == []
     monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "x")
     assert preflight.key_problems(demo=False) == [
-        "OUTCOMES_PSEUDONYM_KEY is 1 characters long: it must be at least 32 random characters"]
+        "OUTCOMES_PSEUDONYM_KEY is 1 characters long: it must be at least 32 random characters, made by python3 -c "
+        "'import secrets; print(secrets.token_urlsafe(32))'"]
     with pytest.raises(MissingKeyError, match="at least 32"):  # a run started from the UI is refused too
         Settings(demo=False).pseudonym_key()
     monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", "y" * 32)
+    assert preflight.key_problems(demo=False) == []
+
+
+def test_the_readmes_key_is_long_enough(monkeypatch):
+    """Before, README.md's `OUTCOMES_PSEUDONYM_KEY='a long random secret'`, copied as written, was refused (20
+    characters): the README's line now makes a key, as the refusal says to."""
+    readme = (REPO / "README.md").read_text()
+    [line] = [ln for ln in readme.splitlines() if ln.startswith("export OUTCOMES_PSEUDONYM_KEY=")]
+    assert preflight.MAKE_A_KEY in line
+    key = subprocess.run(["sh", "-c", preflight.MAKE_A_KEY.replace("python3", sys.executable, 1)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    monkeypatch.setenv("OUTCOMES_PSEUDONYM_KEY", key)
     assert preflight.key_problems(demo=False) == []
 
 
@@ -512,6 +576,28 @@ def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
     message = refused_in_ui(ui_run(tmp_path, config_path=str(cfg)), tmp_path)
     assert "`ingest.max_quarantined_shar` is not a known setting: did you mean `max_quarantined_share`?" in message
     assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
+
+
+def test_a_ui_demo_run_warns_of_the_public_key_once_before_its_first_step(tmp_path):
+    """Before, every ingest step logged the DEMO MODE warning: 11 times on the run's page and in `make ui`'s terminal."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    config = {"input_dir": str(FIXTURES / "valid"), "output_dir": str(tmp_path / "site"), "config_path": "", "demo": True}
+    job = defs.resolve_implicit_global_asset_job_def()
+    ingest = [k for k in job.asset_layer.asset_graph.get_all_asset_keys() if k.path[0] == "staging"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            run_config={"resources": {"settings": {"config": config},
+                                      "warehouse": {"config": {"path": str(tmp_path / "w.duckdb")}}}},
+            instance=instance, asset_selection=ingest, raise_on_error=False)
+        logs = instance.all_logs(result.run_id)
+    assert result.success and len(ingest) == 11
+    said = [i for i, e in enumerate(logs) if "DEMO MODE" in (e.user_message or "")]
+    assert len(said) == 1 and logs[said[0]].level == logging.WARNING
+    first_step = next(i for i, e in enumerate(logs) if e.is_dagster_event and e.dagster_event_type == "STEP_START")
+    assert said[0] < first_step
 
 
 # ------------------------------------------------------------------ a file's header, before the run

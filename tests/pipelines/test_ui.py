@@ -9,6 +9,7 @@ dialog, clicks "Materialize all" on the global asset graph and waits for the run
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import shutil
@@ -201,6 +202,36 @@ def test_every_asset_and_check_says_what_it_is():
 
 
 # ------------------------------------------------------------------ what the UI shows, without a browser
+
+LAUNCHPAD_DEFAULT = """
+import json
+import yaml
+from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap  # what the launchpad opens with
+from pipelines.definitions import defs
+
+snap = defs.resolve_implicit_global_asset_job_def().get_job_snapshot()
+schema = snap.config_schema_snapshot
+root = schema.get_config_snap(snap.mode_def_snaps[0].root_config_key)
+print(json.dumps(yaml.safe_load(default_values_yaml_from_type_snap(schema, root))["resources"]))
+"""
+
+
+def test_the_launchpad_shows_the_paths_in_use(tmp_path):
+    """Before, "Materialize all"'s launchpad opened with `reads_inputs: true` and `wait_seconds: 60.0` only: no word of
+    which input folder, warehouse or output folder the run would use."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTCOMES_")}
+    env.update(OUTCOMES_INPUT_DIR=str(tmp_path / "extract"), OUTCOMES_WAREHOUSE=str(tmp_path / "w.duckdb"),
+               OUTCOMES_OUTPUT_DIR=str(tmp_path / "site"), OUTCOMES_CONFIG=str(tmp_path / "settings.yaml"),
+               OUTCOMES_DEMO="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", LAUNCHPAD_DEFAULT], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    resources = json.loads(proc.stdout.splitlines()[-1])
+    assert resources["settings"]["config"] == {
+        "input_dir": str(tmp_path / "extract"), "output_dir": str(tmp_path / "site"),
+        "config_path": str(tmp_path / "settings.yaml"), "demo": True, "reads_inputs": True}
+    assert resources["warehouse"]["config"]["path"] == str(tmp_path / "w.duckdb")
+
 
 def test_every_asset_has_an_owner_and_every_job_a_description():
     from pipelines.definitions import defs

@@ -1,0 +1,57 @@
+"""`make run` and `make demo` as a newcomer types them: the project's Makefile, copied into a temporary folder whose
+``bin/python`` is this interpreter with the repository on its path (so no virtualenv is made)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The Makefile in a folder whose virtualenv counts as installed (``bin/.installed`` newer than pyproject.toml)."""
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").touch()
+    os.utime(tmp_path / "pyproject.toml", (0, 0))
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / ".installed").touch()
+    return tmp_path
+
+
+def python_shim(project: Path, body: str) -> None:
+    shim = project / "bin" / "python"
+    shim.write_text(f"#!/bin/sh\n{body}\n")
+    shim.chmod(0o755)
+
+
+def make(project: Path, target: str, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OUTCOMES_", "MAKE"))}
+    return subprocess.run(["make", "--no-print-directory", target, f"BIN={project / 'bin'}"], cwd=project,
+                          env={**base, **env}, capture_output=True, text=True, timeout=120)
+
+
+def test_a_refused_run_says_why_first_and_fails(project):
+    """A refused start (exit 2) prints its one message first; make's own "Error 2" line follows, and the status is
+    make's failure, so a script or CI sees the refusal."""
+    python_shim(project, f'PYTHONPATH="{REPO}" exec "{sys.executable}" "$@"')
+    proc = make(project, "run")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("The run did not start:\n")
+    assert "OUTCOMES_INPUT_DIR is not set" in proc.stderr
+
+
+def test_the_demo_does_not_echo_its_commands(project):
+    """Before, a first `make demo` echoed `bin/python -m data.generate --persons 5000 ...` and `touch data/sample/...`
+    among its own lines: make's commands, not the demo's output."""
+    python_shim(project, 'mkdir -p data/sample; echo "$@"')  # what the project's python was asked to do
+    proc = make(project, "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["-m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out data/sample",
+                                        "-m pipelines.run"]
