@@ -36,8 +36,9 @@ TOP_KEYS = (
     "monte_carlo", "outputs", "base_case",
 )
 OUTPUT_KEYS = ("id", "description", "stakeholder", "scope", "quantity", "notes")
-#: the base case: ``evidenced`` values a model output at 0 when its 95% interval holds no effect (docs/social-value.md)
-BASE_CASES = ("evidenced", "point_estimate")
+#: the base case: ``point_estimate`` (the default) values every model output at its estimate; ``evidenced`` values one
+#: at 0 when its 95% interval holds no effect. The other case is always reported beside it (docs/social-value.md)
+BASE_CASES = ("point_estimate", "evidenced")
 OUTCOME_KEYS = (
     "id", "description", "stakeholder", "scope", "quantity", "proxy", "deadweight", "displacement",
     "attribution", "drop_off", "duration", "discount", "ranges", "notes",
@@ -150,7 +151,7 @@ class ImpactMap:
     currency: str = "GBP"
     source: str | None = None
     outputs: tuple[Output, ...] = ()
-    base_case: str = "evidenced"
+    base_case: str = "point_estimate"
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -236,7 +237,7 @@ def parse_impact_map(data: Any, *, base_dir: str | Path | None = None, source: s
                                    field="id")
         seen.add(output.id)
         outputs.append(output)
-    base_case = data.get("base_case", "evidenced")
+    base_case = data.get("base_case", "point_estimate")
     if base_case not in BASE_CASES:
         raise SocialValueError(f"base_case must be one of {', '.join(BASE_CASES)}, got {base_case!r}", field="base_case")
 

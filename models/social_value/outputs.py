@@ -24,6 +24,7 @@ from models.social_value.sensitivity import SENSITIVITY_COLUMNS, one_at_a_time
 SOCIAL_VALUE_COLUMNS = (
     "scope", "pv", "npv", "ratio", "net_ratio", "payback_months", "ratio_ci_low", "ratio_ci_high", "n_draws",
     "investment_pv", "year1_impact", "price_year", "base_case", "pv_point_estimate", "ratio_point_estimate",
+    "pv_evidenced", "ratio_evidenced",
 )
 IMPACT_MAP_COLUMNS = (
     "scope", "outcome", "stakeholder", "description", "quantity", "quantity_source", "quantity_estimate",
@@ -34,6 +35,8 @@ IMPACT_MAP_COLUMNS = (
     "price_year", "status",
 )
 INCONCLUSIVE = "valued at 0 in the base case: its 95% interval includes no effect"
+#: an inconclusive estimate under the ``point_estimate`` base case: counted, and 0 in the evidenced case beside it
+INCONCLUSIVE_COUNTED = "valued at its point estimate; its 95% interval includes no effect (0 in the evidenced case)"
 OUTPUT_STATUS = "output: reported, not valued (not in the ratio)"
 YEARLY_COLUMNS = ("scope", "outcome", "year", "impact", "discount_factor", "present_value")
 
@@ -47,14 +50,18 @@ def _round(value: Decimal | float | None, places: str) -> float | None:
 
 
 def social_value_frame(resolved: ResolvedMap, result: SROIResult, mc: MonteCarloResult | None = None,
-                       point: SROIResult | None = None) -> pd.DataFrame:
-    """One row per scope (``overall`` first, then each time bank); ``point``: the result with every model output at
-    its point estimate, shown beside an ``evidenced`` base case."""
+                       point: SROIResult | None = None, evidenced: SROIResult | None = None) -> pd.DataFrame:
+    """One row per scope (``overall`` first, then each time bank). Both cases are given whichever is the base case:
+    ``point``, the result with every model output at its point estimate (the unbiased case, the default base case),
+    and ``evidenced``, with an estimate whose 95% interval includes no effect at 0 (the conservative case). Either
+    defaults to ``result`` (the base case's)."""
     rows = []
     point = point or result
+    evidenced = evidenced or result
     for scope in resolved.scopes:
         s = result.scopes[scope].as_dict()
         p = point.scopes[scope].as_dict()
+        e = evidenced.scopes[scope].as_dict()
         low, high = mc.interval(scope) if mc is not None else (np.nan, np.nan)
         rows.append({
             **{k: s[k] for k in ("scope", "pv", "npv", "ratio", "net_ratio", "payback_months", "investment_pv", "year1_impact")},
@@ -65,10 +72,12 @@ def social_value_frame(resolved: ResolvedMap, result: SROIResult, mc: MonteCarlo
             "base_case": resolved.base_case,
             "pv_point_estimate": p["pv"],
             "ratio_point_estimate": p["ratio"],
+            "pv_evidenced": e["pv"],
+            "ratio_evidenced": e["ratio"],
         })
     frame = pd.DataFrame(rows, columns=list(SOCIAL_VALUE_COLUMNS))
     for column in ("pv", "npv", "ratio", "net_ratio", "payback_months", "ratio_ci_low", "ratio_ci_high", "investment_pv",
-                   "year1_impact", "pv_point_estimate", "ratio_point_estimate"):
+                   "year1_impact", "pv_point_estimate", "ratio_point_estimate", "pv_evidenced", "ratio_evidenced"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["n_draws"] = frame["n_draws"].astype("int64")
     frame["price_year"] = frame["price_year"].astype("int64")
@@ -116,7 +125,8 @@ def impact_map_frame(resolved: ResolvedMap, result: SROIResult) -> pd.DataFrame:
             "year1_impact": _round(result.outcomes[o.id].year1_impact, "0.01"),
             "pv": _round(result.outcomes[o.id].pv, "0.01"),
             "price_year": resolved.price_year,
-            "status": INCONCLUSIVE if o.evidence == "inconclusive" and resolved.base_case == "evidenced" else "valued",
+            "status": "valued" if o.evidence != "inconclusive" else INCONCLUSIVE if resolved.base_case == "evidenced"
+            else INCONCLUSIVE_COUNTED,
         })
     for o in resolved.outputs:
         mo = o.model_output
@@ -202,17 +212,18 @@ def run_social_value(
         impact_map, model_outputs, proxy_tables=proxy_tables, extra_proxy_tables=extra_proxy_tables, deflators=deflators
     )
     result = evaluate(resolved)
-    point = result
-    if resolved.base_case != "point_estimate":
-        point = evaluate(resolve(replace(impact_map, base_case="point_estimate"), model_outputs, proxy_tables=proxy_tables,
-                                 extra_proxy_tables=extra_proxy_tables, deflators=deflators))
+    # the other case, published beside the base case (docs/social-value.md, "Base case")
+    other = "evidenced" if resolved.base_case == "point_estimate" else "point_estimate"
+    beside = evaluate(resolve(replace(impact_map, base_case=other), model_outputs, proxy_tables=proxy_tables,
+                              extra_proxy_tables=extra_proxy_tables, deflators=deflators))
+    cases = {resolved.base_case: result, other: beside}
     mc = simulate(resolved, n_draws=n_draws, seed=seed) if monte_carlo else None
     sens = one_at_a_time(resolved) if sensitivity else pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
     return SocialValueRun(
         resolved=resolved,
         result=result,
         monte_carlo=mc,
-        social_value=social_value_frame(resolved, result, mc, point),
+        social_value=social_value_frame(resolved, result, mc, cases["point_estimate"], cases["evidenced"]),
         social_value_sensitivity=sens,
         impact_map=impact_map_frame(resolved, result),
         social_value_yearly=yearly_frame(result),

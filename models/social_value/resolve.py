@@ -96,7 +96,7 @@ class ResolvedMap:
     deflators: DeflatorTable
     source: str | None = None
     outputs: tuple[ResolvedOutput, ...] = ()
-    base_case: str = "evidenced"
+    base_case: str = "point_estimate"
 
     def outcomes_in(self, scope: str) -> tuple[ResolvedOutcome, ...]:
         """Outcomes counted in a scope: all of them for ``overall``, else those scoped to that bank."""

@@ -143,7 +143,7 @@ def evaluate_from_warehouse(con: duckdb.DuckDBPyConnection, settings: SocialValu
         run = run_social_value(kept, outputs, extra_proxy_tables=settings.proxy_tables, n_draws=settings.draws,
                                seed=settings.seed)
         marts = run.marts()
-        # status: valued, valued at 0 (inconclusive, evidenced base case) or an output (models.social_value.outputs)
+        # status: valued, valued at its estimate or at 0 (inconclusive; by base case) or an output (models.social_value.outputs)
     left_out = pd.DataFrame([
         {"scope": o.scope, "outcome": o.id, "stakeholder": o.stakeholder, "description": o.description,
          "quantity_source": o.quantity.source, "proxy_id": o.proxy, "status": f"omitted: {dict(omitted)[o.id]}"}

@@ -213,25 +213,35 @@ BASE_CASE_OUTPUTS = {"a": {"estimate": 10, "ci_low": 2, "ci_high": 18},      # i
                      "c": {"estimate": -3, "ci_low": -5, "ci_high": -1}}     # a proven harm: counted, negative
 
 
-def test_base_case_evidenced_counts_only_effects_whose_interval_excludes_none():
+def test_base_case_point_estimate_by_default_with_the_evidenced_case_beside_it():
     from models.social_value import run_social_value
-    # rate 0, so PV = sum of year-1 impacts: evidenced (10 - 3) x 100 = 700; at the point estimates
-    # (10 + 12 - 3) x 100 = 1,900. The hours (an output) count in neither.
+    # rate 0, so PV = sum of year-1 impacts: at the point estimates (10 + 12 - 3) x 100 = 1,900 (the default base
+    # case: unbiased); evidenced (10 - 3) x 100 = 700 (the inconclusive b counts 0). The hours (an output) count in
+    # neither.
     run = run_social_value(_base_case_map(), BASE_CASE_OUTPUTS, monte_carlo=False)
     row = run.social_value.iloc[0]
-    assert (row.base_case, row.pv, row.ratio, row.pv_point_estimate, row.ratio_point_estimate) == (
-        "evidenced", 700.0, 0.7, 1900.0, 1.9)
+    assert (row.base_case, row.pv, row.ratio, row.pv_point_estimate, row.ratio_point_estimate, row.pv_evidenced,
+            row.ratio_evidenced) == ("point_estimate", 1900.0, 1.9, 1900.0, 1.9, 700.0, 0.7)
+    status = run.impact_map.set_index("outcome")["status"]
+    assert status["proven"] == "valued" and status["harm"] == "valued" and status["hours"].startswith("output")
+    assert status["unsure"] == "valued at its point estimate; its 95% interval includes no effect (0 in the evidenced case)"
+
+
+def test_base_case_evidenced_counts_only_effects_whose_interval_excludes_none():
+    from models.social_value import run_social_value
+    run = run_social_value(_base_case_map("evidenced"), BASE_CASE_OUTPUTS, monte_carlo=False)
+    row = run.social_value.iloc[0]
+    assert (row.base_case, row.pv, row.ratio, row.pv_point_estimate, row.ratio_point_estimate, row.pv_evidenced,
+            row.ratio_evidenced) == ("evidenced", 700.0, 0.7, 1900.0, 1.9, 700.0, 0.7)
     status = run.impact_map.set_index("outcome")["status"]
     assert status["proven"] == "valued" and status["harm"] == "valued"
     assert status["unsure"].startswith("valued at 0") and status["hours"].startswith("output")
-    point = run_social_value(_base_case_map("point_estimate"), BASE_CASE_OUTPUTS, monte_carlo=False).social_value.iloc[0]
-    assert (point.pv, point.pv_point_estimate) == (1900.0, 1900.0)
 
 
 def test_base_case_monte_carlo_draws_every_estimate_from_its_interval():
     from models.social_value import resolve, simulate
     # the inconclusive outcome still carries its estimation uncertainty: draws centre on the point-estimate ratio 1.9
-    mc = simulate(resolve(_base_case_map(), BASE_CASE_OUTPUTS), n_draws=20000, seed=1)
+    mc = simulate(resolve(_base_case_map("evidenced"), BASE_CASE_OUTPUTS), n_draws=20000, seed=1)
     assert abs(float(mc.ratio["overall"].mean()) - 1.9) < 0.05
     low, high = mc.interval()
     assert low < 0.7 < high

@@ -147,8 +147,8 @@ def test_scale_applies_to_estimate_and_interval():
 def test_negative_net_estimate_is_a_harm():
     # a net effect below zero (more events than the comparison) is carried as a negative value
     outputs = {"wellbeing": {"estimate": -2, "ci_low": -5, "ci_high": 1}}
-    assert evaluate(resolve(_map(), outputs, deflators=DEFLATORS)).overall.pv == 0  # evidenced: interval holds 0
-    r = resolve(replace(_map(), base_case="point_estimate"), outputs, deflators=DEFLATORS)
+    assert evaluate(resolve(replace(_map(), base_case="evidenced"), outputs, deflators=DEFLATORS)).overall.pv == 0  # interval holds 0
+    r = resolve(_map(), outputs, deflators=DEFLATORS)  # the point-estimate base case (the default)
     result = evaluate(r).overall
     assert round(result.pv, 2) == Decimal("-1932.37")  # -2 x 1,000 / 1.035
     assert result.payback_months is None

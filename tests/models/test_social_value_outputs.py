@@ -41,7 +41,9 @@ def test_example_marts(example_run):
     assert list(sv.scope) == ["overall", "riverside", "hillside"]
     assert (sv.n_draws == 2000).all()
     overall = sv.iloc[0]
-    assert overall.ratio_ci_low < overall.ratio_point_estimate < overall.ratio_ci_high and overall.base_case == "evidenced"
+    assert overall.ratio_ci_low < overall.ratio_point_estimate < overall.ratio_ci_high and overall.base_case == "point_estimate"
+    # the evidenced (conservative) case beside it: A&E and well-being, whose intervals include no effect, count 0
+    assert overall.ratio == overall.ratio_point_estimate and overall.ratio_ci_low < overall.ratio_evidenced < overall.ratio
     assert sv.ratio.iloc[1:].isna().all()  # no investment by time bank: no outcome is valued for one bank
     im = example_run.impact_map
     assert len(im) == 9
@@ -54,15 +56,18 @@ def test_example_marts(example_run):
     assert wb.proxy_licence == "OGL-UK-3.0" and wb.proxy_price_year == 2019
     # 13,000 x 100/81.1085 = 16,027.91; quantity 40 x scale 0.81 = 32.4 life-satisfaction points (interval -16.2 to 81)
     assert wb.proxy_value_reporting == 16027.91 and wb.quantity_estimate * wb.quantity_scale == pytest.approx(32.4)
-    assert wb.quantity == 0  # the evidenced base case (below)
+    assert wb.quantity == pytest.approx(32.4)  # the point-estimate base case (the default)
     assert (wb.quantity_ci_low, wb.quantity_ci_high) == (pytest.approx(-16.2), pytest.approx(81.0))
-    # its interval (-16.2 to 81) includes no effect: 0 in the evidenced base case; at the point estimate, year 1 =
-    # 32.4 x 16,027.913227 x (1 - 0) x (1 - 0) = 519,304.39 (attribution 0: the matched comparison nets out others)
-    assert wb.year1_impact == 0 and wb.attribution_pct == 0 and wb.status.startswith("valued at 0 in the base case")
-    point = run_social_value(EXAMPLE, json.loads((FIXTURES / "social_value_model_outputs.json").read_text()),
-                             extra_proxy_tables=[FIXTURES / "social_value_illustrative_proxies.csv"], monte_carlo=False,
-                             base_case="point_estimate")
-    assert point.impact_map.set_index("outcome").loc["better_wellbeing", "year1_impact"] == 519304.39
+    # at the point estimate, year 1 = 32.4 x 16,027.913227 x (1 - 0) x (1 - 0) = 519,304.39 (attribution 0: the
+    # matched comparison nets out others); its interval (-16.2 to 81) includes no effect: 0 in the evidenced case
+    assert wb.year1_impact == 519304.39 and wb.attribution_pct == 0
+    assert wb.status == "valued at its point estimate; its 95% interval includes no effect (0 in the evidenced case)"
+    evidenced = run_social_value(EXAMPLE, json.loads((FIXTURES / "social_value_model_outputs.json").read_text()),
+                                 extra_proxy_tables=[FIXTURES / "social_value_illustrative_proxies.csv"], monte_carlo=False,
+                                 base_case="evidenced")
+    ev = evidenced.impact_map.set_index("outcome").loc["better_wellbeing"]
+    assert ev.year1_impact == 0 and ev.status.startswith("valued at 0 in the base case")
+    assert evidenced.social_value.ratio.iloc[0] == overall.ratio_evidenced
     riverside = im[im.scope == "riverside"].iloc[0]  # hours: an output, reported and not valued
     assert (riverside.outcome, riverside.quantity, riverside.status) == (
         "riverside_hours_exchanged", 5200.0, "output: reported, not valued (not in the ratio)")
