@@ -44,7 +44,7 @@ OUTCOME_KEYS = (
     "attribution", "drop_off", "duration", "discount", "ranges", "notes",
 )
 PERCENT_FIELDS = ("deadweight", "displacement", "attribution", "drop_off")
-RANGE_FIELDS = ("quantity", "proxy", *PERCENT_FIELDS, "duration")
+RANGE_FIELDS = ("quantity", "proxy", *PERCENT_FIELDS, "duration", "scale")
 DISTRIBUTIONS = ("uniform", "triangular")
 DEFAULT_DRAWS = 10_000
 DEFAULT_SEED = 20240401
@@ -487,6 +487,11 @@ def _ranges(raw: Any, oid: str, quantity: Quantity, deadweight: Deadweight, perc
                 return parse_int(value, outcome=oid, field=f, minimum=1, what="a duration in whole years")
             if name == "proxy" and isinstance(value, str) and not value.strip().replace(".", "", 1).isdigit():
                 return value.strip()
+            if name == "scale":
+                scale = to_decimal(value, outcome=oid, field=f, what="a positive scale")
+                if scale <= 0:
+                    raise SocialValueError("scale must be positive", outcome=oid, field=f)
+                return scale
             return to_decimal(value, outcome=oid, field=f, minimum=0, what="a non-negative number")
 
         low, high = read(spec["low"], "low"), read(spec["high"], "high")
@@ -496,6 +501,7 @@ def _ranges(raw: Any, oid: str, quantity: Quantity, deadweight: Deadweight, perc
         base = {
             "duration": duration,
             "quantity": quantity.fixed,
+            "scale": quantity.scale,
             "deadweight": deadweight.value,
             **percents,
         }.get(name)

@@ -256,3 +256,34 @@ def test_an_output_is_not_valued():
     with pytest.raises(SocialValueError, match="base_case must be one of"):
         parse_impact_map({"price_year": 2024, "investment": 1, "base_case": "optimistic", "outcomes": [
             {"id": "x", "stakeholder": "s", "quantity": 1, "proxy": "wellby", "duration": 1}]})
+
+
+def _scale_map(ranges=None):
+    from models.social_value import parse_impact_map
+    return parse_impact_map({"price_year": 2024, "investment": 1000, "discount": {"rate": 0}, "proxy_tables": [],
+                             "proxies": [{"id": "p", "description": "unit", "value": 100, "unit": "point",
+                                          "price_year": 2024, "source": "test", "licence": "none"}],
+                             "outcomes": [{"id": "w", "stakeholder": "s", "proxy": "p", "duration": 1,
+                                           "quantity": {"model_output": "m", "scale": 0.8},
+                                           **({"ranges": ranges} if ranges else {})}]})
+
+
+def test_a_range_on_the_scale_moves_the_tornado_and_the_monte_carlo():
+    from models.social_value import SocialValueError, one_at_a_time, resolve, simulate
+    outputs = {"m": {"estimate": 20, "ci_low": 10, "ci_high": 30}}
+    # rate 0: ratio = 20 x scale x 100 / 1,000 = 2 x scale: 1.6 at 0.8, 0.8 at 0.4, 2.4 at 1.2; switching scale 0.5
+    resolved = resolve(_scale_map({"scale": {"low": 0.4, "high": 1.2}}), outputs)
+    row = one_at_a_time(resolved).set_index("assumption").loc["scale"]
+    assert (row.base, row.low, row.high) == (0.8, 0.4, 1.2)
+    assert (round(row.ratio_low, 6), round(row.ratio_high, 6), round(row.switching_value, 6)) == (0.8, 2.4, 0.5)
+    assert row.switching_note == "a scale (quantity.scale) of 0.500 brings the ratio to 1.00"
+    # the quantity's interval is drawn as before; the scale's range widens the ratio's interval around it
+    fixed = simulate(resolve(_scale_map(), outputs), n_draws=20000, seed=1).interval()
+    wide = simulate(resolved, n_draws=20000, seed=1).interval()
+    assert wide[0] < fixed[0] and wide[1] > fixed[1]
+    # no range on the scale: no scale row unless the scale is not 1 (then the switching value, without a range)
+    assert "scale" in set(one_at_a_time(resolve(_scale_map(), outputs))["assumption"])
+    with pytest.raises(SocialValueError, match="does not contain the base value"):
+        _scale_map({"scale": {"low": 0.9, "high": 1.2}})
+    with pytest.raises(SocialValueError, match="scale must be positive"):
+        _scale_map({"scale": {"low": 0, "high": 1.2}})
