@@ -1005,7 +1005,7 @@ SOCIAL_VALUE_SENSITIVITY = Mart(
     columns=(
         Column('scope', 'VARCHAR', 'whose ratio is tested: `overall` or a time bank'),
         Column('outcome', 'VARCHAR', 'outcome id'),
-        Column('assumption', 'VARCHAR', '`quantity`, `proxy`, `deadweight`, `displacement`, `attribution`, `drop_off`, `duration` or `scale` (the quantity's conversion: only for an outcome with a range on it or a scale other than 1)'),
+        Column('assumption', 'VARCHAR', '`quantity`, `proxy`, `deadweight`, `displacement`, `attribution`, `drop_off`, `duration` or `scale` (the conversion of the quantity: only for an outcome with a range on it or a scale other than 1)'),
         Column('unit', 'VARCHAR', "`percent` (0-100), `GBP per <unit> (reporting prices)`, `count` (or the model output's unit), `years`, or `multiplier of the quantity (quantity.scale)`"),
         Column('base', 'DOUBLE', 'the base value in that unit'),
         Column('low', 'DOUBLE', 'low end of the stated range (the 95% interval for a model-output quantity); empty when no range is stated'),
