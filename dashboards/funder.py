@@ -297,7 +297,7 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
                      "count back; n/a: nothing to divide by (none in the observed period, or no observed period). A "
-                     "grant with a suppressed count shows * for its costs, index, hours and social value, and one more "
+                     f"grant with a suppressed count shows * for its {'costs, index, hours and social value' if valued else 'costs, index and hours'}, and one more "
                      "of its funder * for its index (the pot would give it back). " + value_note),
         Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
                         "the lowest cost per active member is "

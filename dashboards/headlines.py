@@ -324,7 +324,8 @@ def other_case(r: pd.Series) -> str:
     gives only one or both are the same."""
     base = r.get("base_case")
     if base == "point_estimate" and pd.notna(r.get("ratio_evidenced")) and round(r["ratio_evidenced"], 2) != round(r["ratio"], 2):
-        return (f"conservative case £{r['ratio_evidenced']:.2f} per £1 (estimates whose 95% interval includes no effect "
+        kind = "evidenced (conservative) case" if r["ratio_evidenced"] <= r["ratio"] else "evidenced case"
+        return (f"{kind} £{r['ratio_evidenced']:.2f} per £1 (estimates whose 95% interval includes no effect "
                 "counted as 0)")
     if base == "evidenced" and pd.notna(r.get("ratio_point_estimate")) and round(r["ratio_point_estimate"], 2) != round(r["ratio"], 2):
         return (f"£{r['ratio_point_estimate']:.2f} per £1 at the point estimates (this figure counts estimates whose "
