@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import charts, coverage
+from dashboards.headlines import NOT_PER_BANK
 from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
 from dashboards.labels import heading, money, pct, plural
 from dashboards.marts import demo_run, unavailable
@@ -41,6 +42,9 @@ GRANT_RATES = {"hours_exchanged": "active_members", "reciprocity_index": "active
                **{c: "active_members" for c in INDEX_COMPONENTS}}
 #: A cost with nothing to divide by (no two-way members, hours or active members in the observed period).
 NOT_APPLICABLE = "n/a"
+#: A grant's social value when its time bank has none (no outcome valued for one time bank: the shipped maps measure
+#: the outcomes for the programme as a whole and report hours as outputs). An empty cell, or £0, read as "no value".
+NOT_VALUED = "not valued per time bank"
 GRANT_RATIOS = {"cost_per_active_member": ("observed_amount", "active_members", 1.0, False),
                 "cost_per_hour_exchanged": ("observed_amount", "hours_exchanged", 1.0, False),
                 "cost_per_two_way_member": ("observed_amount", "two_way_members", 1.0, False)}
@@ -73,8 +77,18 @@ def published_grants(grants: pd.DataFrame, rule: DisclosureRule, withheld: Withh
                "reciprocity_weighted_social_value"]
     table = withheld.apply(table, "reciprocity_index", ["grant_id"], ("index_coverage",))
     table = withheld.apply(table, "social_value", ["grant_id"], ("reciprocity_weighted_social_value",))
+    # no value to withhold or show: its time bank has none (marts.grant_metrics.social_value is NULL), said in words
+    none = not_valued(grants).to_numpy()
+    for column in ("social_value", "reciprocity_weighted_social_value"):
+        table[column] = table[column].astype(object)
+        table.loc[none, column] = NOT_VALUED
     return table[columns].assign(**{c: grants[c].dt.strftime("%Y-%m-%d")
                                     for c in ("period_start", "period_end", "observed_start", "observed_end")})
+
+
+def not_valued(grants: pd.DataFrame) -> pd.Series:
+    """Grants with no social value because their time bank has none (not a value withheld)."""
+    return grants["social_value"].isna()
 
 
 def withheld_grants(grants: pd.DataFrame | None, allocation: pd.DataFrame | None, rule: DisclosureRule) -> Withheld:
@@ -210,11 +224,15 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
 
 
 def withheld_value(table: pd.DataFrame, rule: DisclosureRule) -> str:
-    """Why a time bank's grants show ``*`` for social value, in plain words, for the line above the table (it was said
-    only deep in the note under it); empty when no grant's value is withheld."""
+    """Why a time bank's grants show ``*`` for social value, or no value, in plain words, for the line above the table
+    (it was said only deep in the note under it); empty when every grant shows its value."""
+    unvalued = sorted(set(table.loc[table["social_value"].astype(object) == NOT_VALUED, "timebank_id"].astype(str)))
+    none = (f"Social value: {NOT_PER_BANK}, so no grant's share is shown (the programme's social return is on the "
+            "commissioner page)." if len(unvalued) == table["timebank_id"].nunique() else
+            f"Social value of {', '.join(unvalued)}'s grants: {NOT_PER_BANK}." if unvalued else "")
     banks = sorted(set(table.loc[table["social_value"].astype(object) == SUPPRESSED, "timebank_id"].astype(str)))
     if not banks:
-        return ""
+        return none
     small = table[table["active_members"].astype(object) == SUPPRESSED]
     said = []
     for bank in banks:
@@ -223,7 +241,7 @@ def withheld_value(table: pd.DataFrame, rule: DisclosureRule) -> str:
         said.append(f"{bank} has {'a grant' if len(few) <= 1 else plural(len(few), 'grant')} with only 1 to {rule.suppress_max} active members "
                     f"({grants}): a time bank's social value is shared among its grants by their hours, so the value of "
                     f"any {bank} grant would let a reader work out {grants}'s hours, and none is shown")
-    return f"* in the Social value column: {'. '.join(said)}."
+    return " ".join(t for t in (none, f"* in the Social value column: {'. '.join(said)}.") if t)
 
 
 #: The grant table on the page: what each grant bought (its hours, members, two-way participation, cost per hour and
@@ -243,12 +261,35 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                               hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
     figure.update_layout(title=title, yaxis_title="£ of the observed amount per active member", height=380)
     cheapest = shown.loc[shown["cost_per_active_member"].astype(float).idxmin()] if not shown.empty else None
+    valued = not not_valued(grants).all()
+    # no grant valued (no time bank has a value of its own): the column would read the same words on every row; the
+    # line above the table says them once, and the reciprocity index takes its place
+    columns = GRANT_SHOWN if valued else (*GRANT_SHOWN[:-1], "reciprocity_index")
+    value_note = ("Social value: its time bank's value "
+                  "(the SROI present value of its members' outcomes) shared among the time bank's grants in "
+                  "proportion to the hours exchanged in each grant's observed period, so a time bank's grants add up "
+                  "to its value; grants that ran at the same time each count the hours they share. It is shown only "
+                  "for time banks none of whose grants is withheld: every grant of a time bank shows the same value "
+                  "per hour, and with the time bank's value that would give a withheld grant's hours back. A time "
+                  "bank's SROI ratio (commissioner page) divides its value by the investment in the impact map, the "
+                  "map's own figure, which need not match these grants: a map measured like for like on this data "
+                  "window would use the money spent in it, the observed amounts "
+                  f"({money(grants['observed_amount'].sum())} here), not the whole grants "
+                  f"({money(grants['amount'].sum())}). The reciprocity-weighted social value is shown beside the "
+                  "social value, never instead." if valued else
+                  f"Social value: {NOT_PER_BANK}. The impact map values the programme's outcomes (matched comparisons "
+                  "of all participants), so there is no time bank's value to share among its grants; the hours in "
+                  f"this table are those outputs. The CSV's social value columns say \"{NOT_VALUED}\". The programme's "
+                  "SROI ratio (commissioner page) divides its value by the investment in the impact map, the map's own "
+                  "figure, which need not match these grants: a map measured like for like on this data window would "
+                  f"use the money spent in it, the observed amounts ({money(grants['observed_amount'].sum())} here), "
+                  f"not the whole grants ({money(grants['amount'].sum())}).")
     return [
         Section("Grant metrics", f"{plural(len(grants), 'grant')} from {plural(grants['funder'].nunique(), 'funder')}, "
                 f"{money(grants['amount'].sum())} in all, each measured over its own time bank and observed period. "
                 f"{data_window(grants)}",
                 html=f"<p class='withheld'>{html.escape(why)}</p>" if (why := withheld_value(table, rule)) else None,
-                table=table, csv_name="funder-grant-metrics.csv", collapsed=False, shown_columns=GRANT_SHOWN,
+                table=table, csv_name="funder-grant-metrics.csv", collapsed=False, shown_columns=columns,
                 note="The CSV adds each grant's period and observed period and share, its members, its cost per active "
                      "and per two-way member, its reciprocity index and coverage, its co-production band and its "
                      "reciprocity-weighted social value. Observed period: the part of the grant period inside the data window; observed share: its "
@@ -256,19 +297,8 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      f"accounts that traded within the observed period, rounded to 5 (1 to {rule.suppress_max} shown "
                      "as *). Costs are the observed amount over the published count, so they cannot give the exact "
                      "count back; n/a: nothing to divide by (none in the observed period, or no observed period). A "
-                     "grant with a suppressed count shows * for its costs, index, hours and social value, and one more "
-                     "of its funder * for its index (the pot would give it back). Social value: its time bank's value "
-                     "(the SROI present value of its members' outcomes) shared among the time bank's grants in "
-                     "proportion to the hours exchanged in each grant's observed period, so a time bank's grants add up "
-                     "to its value; grants that ran at the same time each count the hours they share. It is shown only "
-                     "for time banks none of whose grants is withheld: every grant of a time bank shows the same value "
-                     "per hour, and with the time bank's value that would give a withheld grant's hours back. A time "
-                     "bank's SROI ratio (commissioner page) divides its value by the investment in the impact map, the "
-                     "map's own figure, which need not match these grants: a map measured like for like on this data "
-                     "window would use the money spent in it, the observed amounts "
-                     f"({money(grants['observed_amount'].sum())} here), not the whole grants "
-                     f"({money(grants['amount'].sum())}). The reciprocity-weighted social value is shown beside the "
-                     "social value, never instead."),
+                     f"grant with a suppressed count shows * for its {'costs, index, hours and social value' if valued else 'costs, index and hours'}, and one more "
+                     "of its funder * for its index (the pot would give it back). " + value_note),
         Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
                         "the lowest cost per active member is "
                         f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with 1 to "

@@ -295,12 +295,44 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
                     "Matched comparison")
 
 
+#: What a time bank's SROI, and a grant's social value, say when no outcome is valued for one time bank (the shipped
+#: maps: the matched effects are programme-wide, and hours exchanged are outputs, reported and not valued).
+NOT_PER_BANK = ("not valued per time bank: the outcomes are measured for the programme as a whole; hours are reported "
+                "as outputs")
+
+
+def is_output(impact: pd.DataFrame) -> pd.Series:
+    """The impact map's rows that are outputs (hours exchanged): reported, never valued, not outcomes."""
+    return impact["status"].astype(str).str.startswith("output")
+
+
 def outcomes_valued(impact: pd.DataFrame | None, scope: str) -> tuple[int, int]:
-    """(outcomes with a present value, outcomes in the impact map) for ``scope`` ('overall' counts every row)."""
+    """(outcomes with a present value, outcomes in the impact map) for ``scope`` ('overall' counts every row); outputs
+    (hours exchanged, reported and not valued) are not outcomes and count in neither."""
     if impact is None or impact.empty:
         return 0, 0
     rows = impact if scope == "overall" else impact[impact["scope"] == scope]
+    rows = rows[~is_output(rows)] if "status" in rows.columns else rows
     return int(rows["pv"].notna().sum()), len(rows)
+
+
+def valued_per_bank(impact: pd.DataFrame | None, bank: str) -> bool:
+    """Whether any outcome of the impact map is valued for time bank ``bank`` alone (scoped to it)."""
+    return outcomes_valued(impact, bank)[0] > 0
+
+
+def other_case(r: pd.Series) -> str:
+    """The case published beside the headline ratio (docs/social-value.md, "Base case"), in words; empty when the map
+    gives only one or both are the same."""
+    base = r.get("base_case")
+    if base == "point_estimate" and pd.notna(r.get("ratio_evidenced")) and round(r["ratio_evidenced"], 2) != round(r["ratio"], 2):
+        kind = "evidenced (conservative) case" if r["ratio_evidenced"] <= r["ratio"] else "evidenced case"
+        return (f"{kind} £{r['ratio_evidenced']:.2f} per £1 (estimates whose 95% interval includes no effect "
+                "counted as 0)")
+    if base == "evidenced" and pd.notna(r.get("ratio_point_estimate")) and round(r["ratio_point_estimate"], 2) != round(r["ratio"], 2):
+        return (f"£{r['ratio_point_estimate']:.2f} per £1 at the point estimates (this figure counts estimates whose "
+                "95% interval includes no effect as 0)")
+    return ""
 
 
 def illustrative(impact: pd.DataFrame | None) -> bool:
@@ -319,11 +351,15 @@ def sroi(value: pd.DataFrame | None, impact: pd.DataFrame | None, tb: str) -> He
     r = rows.iloc[0]
     valued, listed = outcomes_valued(impact, scope)
     outcomes = f"{valued} of {plural(listed, 'outcome')} valued"
+    if scope != "overall" and not valued:
+        return _none(NOT_PER_BANK, "see all time banks for the programme's ratio")
     if pd.isna(r["ratio"]):
         return _none("no investment recorded for this scope", outcomes)
     has_ci = int(r["n_draws"] or 0) > 0 and pd.notna(r["ratio_ci_low"])
     interval = (f"95% interval £{r['ratio_ci_low']:.2f} to £{r['ratio_ci_high']:.2f} (Monte Carlo, {int(r['n_draws']):,} draws)"
                 if has_ci else "no interval: the Monte Carlo was not run")
+    if other := other_case(r):
+        interval += f"; {other}"
     rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if has_ci else "none"
     side = "below" if rag == "worse" else "above" if rag == "better" else "around"
     return Headline(f"£{r['ratio']:.2f} per £1", interval, outcomes, rag,

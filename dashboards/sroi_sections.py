@@ -110,8 +110,9 @@ def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: p
     if len(hours) and ta is not None and not ta.empty:
         split = headlines.quarters(ta, rule)
         published = headlines.hours_exchanged(ta, rule, ALL, ALL, split).value.replace(" h", "")
-        text += (f" The hours rows value every hour exchanged in a time bank with more than {rule.suppress_max} trading "
-                 f"accounts (a smaller bank's hours are not valued: they would describe its few members), "
+        text += (f" The hours rows are outputs, reported and not valued (not in the ratio): every hour exchanged in a "
+                 f"time bank with more than {rule.suppress_max} trading accounts (a smaller bank's hours are left out: "
+                 f"they would describe its few members), "
                  f"{hours['quantity'].sum():,.0f} in all; the commissioner "
                  f"page and the overview show {published}, the hours of the published quarters: "
                  f"{plural(len(split[1]), 'time-bank quarter')} are withheld there (1 to {rule.suppress_max} "

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboards import charts, labels, multiplicity, subtraction
-from dashboards.headlines import illustrative, outcomes_valued, wellbeing_headline_row
+from dashboards.headlines import illustrative, other_case, outcomes_valued, wellbeing_headline_row
 from dashboards.labels import pct, plural
 from dashboards.marts import column
 from dashboards.page import PALETTE, Section
@@ -219,7 +219,8 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
                 verdict=f"£{r['ratio']:.2f} per £1", rag=rag, design=SROI_DESIGN,
                 sentence=f"Under the impact map's assumptions each £1 invested is valued at £{r['ratio']:.2f} of social value "
                          f"(95% interval £{r['ratio_ci_low']:.2f} to £{r['ratio_ci_high']:.2f}); {valued} of "
-                         f"{plural(listed, 'outcome')} could be valued.{made_up}")
+                         f"{plural(listed, 'outcome')} could be valued."
+                         + (f" Beside it: {other}." if (other := other_case(r)) else "") + made_up)
 
 
 def rows(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboards import labels, multiplicity, subtraction
+from dashboards import headlines, labels, multiplicity, subtraction
 from dashboards.tiles import judge
 from dashboards.windows import NHS_MOJ, Windows
 
@@ -202,7 +202,8 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
         interval = "" if pd.isna(r["ratio_ci_low"]) else f" (95% interval {r['ratio_ci_low']:.2f} to {r['ratio_ci_high']:.2f})"
         rows.append({"result": f"SROI ratio: {r['scope']}", "verdict": f"£{r['ratio']:.2f} per £1", "n_matched": None,
                      "what you can say": f"Under the impact map's assumptions, each £1 invested is valued at £{r['ratio']:.2f} "
-                                         f"of social value{interval}.",
+                                         f"of social value{interval}."
+                                         + (f" Beside it: {other}." if (other := headlines.other_case(pd.Series(r))) else ""),
                      "what you cannot say": "That this money is saved or cashable: the values are proxies, and the ratio "
                                             "moves with the deadweight, attribution and drop-off assumed (see the tornado).",
                      "design": "impact map (SROI guide)"})

@@ -994,6 +994,11 @@ SOCIAL_VALUE = Mart(
         Column('investment_pv', 'DOUBLE', 'present value of the investment, £ (year 0 undiscounted)'),
         Column('year1_impact', 'DOUBLE', "year-1 impact of the scope's outcomes, undiscounted, £"),
         Column('price_year', 'BIGINT', 'reporting price year'),
+        Column('base_case', 'VARCHAR', "the impact map's `base_case`, the case in `pv` and `ratio`: `point_estimate` (every model output at its estimate: the unbiased case; the default) or `evidenced` (a model output whose 95% interval includes no effect counts as 0: the conservative case)"),
+        Column('pv_point_estimate', 'DOUBLE', 'present value with every model output at its point estimate, £ (equal to `pv` when `base_case` is `point_estimate`)'),
+        Column('ratio_point_estimate', 'DOUBLE', 'the ratio with every model output at its point estimate (4 dp); the Monte Carlo interval is drawn around these estimates'),
+        Column('pv_evidenced', 'DOUBLE', 'present value in the evidenced (conservative) case: a model output whose 95% interval includes no effect counts as 0, £ (equal to `pv` when `base_case` is `evidenced`)'),
+        Column('ratio_evidenced', 'DOUBLE', 'the ratio in the evidenced (conservative) case (4 dp): a sensitivity, below the point estimate when the inconclusive estimates are positive'),
         RUN_ID,
     ),
 )
@@ -1003,8 +1008,8 @@ SOCIAL_VALUE_SENSITIVITY = Mart(
     columns=(
         Column('scope', 'VARCHAR', 'whose ratio is tested: `overall` or a time bank'),
         Column('outcome', 'VARCHAR', 'outcome id'),
-        Column('assumption', 'VARCHAR', '`quantity`, `proxy`, `deadweight`, `displacement`, `attribution`, `drop_off` or `duration`'),
-        Column('unit', 'VARCHAR', "`percent` (0-100), `GBP per <unit> (reporting prices)`, `count` (or the model output's unit), or `years`"),
+        Column('assumption', 'VARCHAR', '`quantity`, `proxy`, `deadweight`, `displacement`, `attribution`, `drop_off`, `duration` or `scale` (the conversion of the quantity: only for an outcome with a range on it or a scale other than 1)'),
+        Column('unit', 'VARCHAR', "`percent` (0-100), `GBP per <unit> (reporting prices)`, `count` (or the model output's unit), `years`, or `multiplier of the quantity (quantity.scale)`"),
         Column('base', 'DOUBLE', 'the base value in that unit'),
         Column('low', 'DOUBLE', 'low end of the stated range (the 95% interval for a model-output quantity); empty when no range is stated'),
         Column('high', 'DOUBLE', 'high end of the stated range'),
@@ -1055,7 +1060,7 @@ IMPACT_MAP = Mart(
         Column('year1_impact', 'DOUBLE', "the outcome's year-1 impact, £"),
         Column('pv', 'DOUBLE', "the outcome's present value, £"),
         Column('price_year', 'BIGINT', 'reporting price year'),
-        Column('status', 'VARCHAR', 'pipeline only: `valued`, or `omitted: <reason>` for an outcome left out because its model has no results (its numbers are then empty)'),
+        Column('status', 'VARCHAR', '`valued`; `valued at its point estimate; its 95% interval includes no effect (0 in the evidenced case)` (base case `point_estimate`, the default); `valued at 0 in the base case: its 95% interval includes no effect` (base case `evidenced`: its point estimate is in `quantity_estimate`); `output: reported, not valued (not in the ratio)` for an output such as hours exchanged (only its quantity is given); or, in the pipeline, `omitted: <reason>` for an outcome left out because its model has no results (its numbers are then empty)'),
         RUN_ID,
     ),
 )

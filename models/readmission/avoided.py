@@ -78,6 +78,7 @@ def social_value_outputs(frame: pd.DataFrame) -> dict[str, dict]:
         record = {"estimate": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
                   "n": int(r.n), "estimand": "net", "direction": "lower_is_better", "unit": r.unit}
         if r.measure == "readmissions":
-            record.update(comparison_rate=float(r.comparison_rate), participant_rate=float(r.participant_rate))
+            record.update(comparison_rate=float(r.comparison_rate), participant_rate=float(r.participant_rate),
+                          comparison="matched")
         out[f"avoided_{r.measure}"] = record
     return out

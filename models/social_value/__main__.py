@@ -51,6 +51,10 @@ def build_report(args: argparse.Namespace) -> dict:
         "name": run.resolved.name,
         "price_year": run.resolved.price_year,
         **{k: overall[k] for k in ("pv", "investment_pv", "npv", "ratio", "net_ratio", "payback_months", "year1_impact")},
+        # the base case in pv and ratio; the other case beside it (docs/social-value.md, "Base case")
+        "base_case": run.resolved.base_case,
+        **{k: _number(run.social_value[k].iloc[0])
+           for k in ("pv_point_estimate", "ratio_point_estimate", "pv_evidenced", "ratio_evidenced")},
         "scopes": [run.result.scopes[s].as_dict() for s in run.resolved.scopes],
         "outcomes": [
             {
@@ -82,6 +86,10 @@ def build_report(args: argparse.Namespace) -> dict:
         frame = run.social_value_sensitivity
         report["sensitivity"] = json.loads(frame.to_json(orient="records"))
     return report
+
+
+def _number(v) -> float | None:
+    return None if v is None or v != v else float(v)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,8 @@ arrays of shape ``(n_scenarios, n_outcomes)``::
 
     PV_k = Q*P*(1-DW)*(1-DS)*(1-AT) * sum_{t=1..T} (1-DO)^(t-1) * [t <= D] * DF_k,t
 
+(Q after its scale; a scale moved from the map's multiplies Q by the new scale over the map's).
+
 Tests check that it agrees with the exact evaluator on the base case.
 """
 
@@ -20,7 +22,9 @@ from models.social_value.arithmetic import investment_present_value
 from models.social_value.impact_map import OVERALL
 from models.social_value.resolve import ResolvedMap
 
-PARAMS = ("quantity", "proxy", "deadweight", "displacement", "attribution", "drop_off", "duration")
+#: ``quantity`` is the quantity after its scale; ``scale`` (last, so a map without a scale range draws as before)
+#: multiplies it by scale / the map's scale: a range on a conversion such as life-satisfaction points per Star point
+PARAMS = ("quantity", "proxy", "deadweight", "displacement", "attribution", "drop_off", "duration", "scale")
 _CHUNK_CELLS = 4_000_000  # scenarios x outcomes x years per block, to bound memory
 
 
@@ -39,6 +43,7 @@ class Engine:
             "attribution": np.array([float(o.attribution) for o in self.outcomes]),
             "drop_off": np.array([float(o.drop_off) for o in self.outcomes]),
             "duration": np.array([o.duration for o in self.outcomes], dtype=np.int64),
+            "scale": np.array([float(o.quantity_scale) for o in self.outcomes]),
         }
         self.members = {
             scope: np.array([scope == OVERALL or o.scope == scope for o in self.outcomes], dtype=bool)
@@ -63,7 +68,7 @@ class Engine:
 
     def outcome_pv(self, params: dict[str, np.ndarray]) -> np.ndarray:
         """PV of every outcome in every scenario, shape ``(n, K)``."""
-        q, p = params["quantity"], params["proxy"]
+        q, p = params["quantity"] * (params["scale"] / self.base["scale"]), params["proxy"]
         first = q * p * (1 - params["deadweight"]) * (1 - params["displacement"]) * (1 - params["attribution"])
         keep = 1 - params["drop_off"]
         duration = params["duration"].astype(np.int64)

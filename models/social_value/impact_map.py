@@ -33,14 +33,18 @@ OVERALL = "overall"
 TOP_KEYS = (
     "version", "name", "description", "price_year", "currency", "discount", "investment",
     "investment_by_time_bank", "time_banks", "proxy_tables", "deflators", "proxies", "outcomes",
-    "monte_carlo",
+    "monte_carlo", "outputs", "base_case",
 )
+OUTPUT_KEYS = ("id", "description", "stakeholder", "scope", "quantity", "notes")
+#: the base case: ``point_estimate`` (the default) values every model output at its estimate; ``evidenced`` values one
+#: at 0 when its 95% interval holds no effect. The other case is always reported beside it (docs/social-value.md)
+BASE_CASES = ("point_estimate", "evidenced")
 OUTCOME_KEYS = (
     "id", "description", "stakeholder", "scope", "quantity", "proxy", "deadweight", "displacement",
     "attribution", "drop_off", "duration", "discount", "ranges", "notes",
 )
 PERCENT_FIELDS = ("deadweight", "displacement", "attribution", "drop_off")
-RANGE_FIELDS = ("quantity", "proxy", *PERCENT_FIELDS, "duration")
+RANGE_FIELDS = ("quantity", "proxy", *PERCENT_FIELDS, "duration", "scale")
 DISTRIBUTIONS = ("uniform", "triangular")
 DEFAULT_DRAWS = 10_000
 DEFAULT_SEED = 20240401
@@ -113,6 +117,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Output:
+    """An output (activity delivered, e.g. hours exchanged): reported beside the ratio, never valued in it."""
+
+    id: str
+    stakeholder: str
+    description: str
+    scope: str
+    quantity: Quantity
+    notes: str = ""
+
+
+@dataclass(frozen=True)
 class MonteCarloSettings:
     draws: int = DEFAULT_DRAWS
     seed: int = DEFAULT_SEED
@@ -134,6 +150,8 @@ class ImpactMap:
     description: str = ""
     currency: str = "GBP"
     source: str | None = None
+    outputs: tuple[Output, ...] = ()
+    base_case: str = "point_estimate"
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -149,6 +167,9 @@ class ImpactMap:
             for key in (outcome.quantity.model_output, outcome.deadweight.from_comparison):
                 if key is not None and key not in keys:
                     keys.append(key)
+        for output in self.outputs:
+            if output.quantity.model_output is not None and output.quantity.model_output not in keys:
+                keys.append(output.quantity.model_output)
         return tuple(keys)
 
     def outcome(self, outcome_id: str) -> Outcome:
@@ -208,6 +229,18 @@ def parse_impact_map(data: Any, *, base_dir: str | Path | None = None, source: s
         seen.add(outcome.id)
         outcomes.append(outcome)
 
+    outputs = []
+    for number, raw in enumerate(_as_list(data.get("outputs") or [], "outputs"), start=1):
+        output = _output(raw, number, time_banks)
+        if output.id in seen:
+            raise SocialValueError("an outcome or output already has this id; ids must be unique", outcome=output.id,
+                                   field="id")
+        seen.add(output.id)
+        outputs.append(output)
+    base_case = data.get("base_case", "point_estimate")
+    if base_case not in BASE_CASES:
+        raise SocialValueError(f"base_case must be one of {', '.join(BASE_CASES)}, got {base_case!r}", field="base_case")
+
     proxy_tables = tuple(_path(p, base, "proxy_tables", builtin_proxies_path()) for p in _as_list(data.get("proxy_tables", ["builtin"]), "proxy_tables"))
     deflators = _path(data.get("deflators", "builtin"), base, "deflators", builtin_deflators_path())
     inline = data.get("proxies") or []
@@ -230,6 +263,8 @@ def parse_impact_map(data: Any, *, base_dir: str | Path | None = None, source: s
         inline_proxies=inline_proxies,
         monte_carlo=_monte_carlo(data.get("monte_carlo") or {}),
         source=source,
+        outputs=tuple(outputs),
+        base_case=base_case,
     )
 
 
@@ -355,6 +390,29 @@ def _outcome(raw: Any, number: int, banks: tuple[str, ...], default_discount: Di
     )
 
 
+def _output(raw: Any, number: int, banks: tuple[str, ...]) -> Output:
+    if not isinstance(raw, Mapping):
+        raise SocialValueError(f"output {number} must be a mapping of fields", field="outputs")
+    oid = raw.get("id")
+    if not isinstance(oid, str) or not oid.strip():
+        raise SocialValueError(f"output {number} needs an id", field="id")
+    oid = oid.strip()
+    valued = [k for k in ("proxy", "deadweight", "displacement", "attribution", "drop_off", "duration") if k in raw]
+    if valued:
+        raise SocialValueError(f"an output is reported, not valued: remove {', '.join(valued)} (or make it an outcome, "
+                               f"with evidence of the change it made)", outcome=oid, field=valued[0])
+    _unknown(raw, OUTPUT_KEYS, outcome=oid, where="the output")
+    for required in ("stakeholder", "quantity"):
+        if required not in raw:
+            raise SocialValueError(f"the output needs '{required}'", outcome=oid, field=required)
+    scope = str(raw.get("scope", OVERALL)).strip()
+    if scope != OVERALL and scope not in banks:
+        raise SocialValueError(f"scope {scope!r} is neither 'overall' nor a time bank in time_banks", outcome=oid,
+                               field="scope")
+    return Output(id=oid, stakeholder=str(raw["stakeholder"]), description=str(raw.get("description") or ""),
+                  scope=scope, quantity=_quantity(raw["quantity"], oid), notes=str(raw.get("notes") or ""))
+
+
 def _quantity(raw: Any, oid: str) -> Quantity:
     if isinstance(raw, str):
         return Quantity(model_output=raw.strip())
@@ -429,6 +487,11 @@ def _ranges(raw: Any, oid: str, quantity: Quantity, deadweight: Deadweight, perc
                 return parse_int(value, outcome=oid, field=f, minimum=1, what="a duration in whole years")
             if name == "proxy" and isinstance(value, str) and not value.strip().replace(".", "", 1).isdigit():
                 return value.strip()
+            if name == "scale":
+                scale = to_decimal(value, outcome=oid, field=f, what="a positive scale")
+                if scale <= 0:
+                    raise SocialValueError("scale must be positive", outcome=oid, field=f)
+                return scale
             return to_decimal(value, outcome=oid, field=f, minimum=0, what="a non-negative number")
 
         low, high = read(spec["low"], "low"), read(spec["high"], "high")
@@ -438,6 +501,7 @@ def _ranges(raw: Any, oid: str, quantity: Quantity, deadweight: Deadweight, perc
         base = {
             "duration": duration,
             "quantity": quantity.fixed,
+            "scale": quantity.scale,
             "deadweight": deadweight.value,
             **percents,
         }.get(name)

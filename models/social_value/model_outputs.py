@@ -23,8 +23,12 @@ Fields (see docs/social-value.md, "Model-output interface"):
 ``n``
     People analysed (participants).
 ``comparison_rate``, ``participant_rate``
-    Proportions in [0, 1] of the matched comparison group and of participants,
-    used by ``deadweight: from_comparison``.
+    Proportions in [0, 1] of the comparison group and of participants, used by
+    ``deadweight: from_comparison``.
+``comparison``
+    ``"matched"`` when ``comparison_rate`` is the matched comparison group's (on
+    the participants' matched sample), ``"unmatched"`` when it is anyone else's.
+    ``from_comparison`` needs ``"matched"``.
 ``estimand``
     ``"net"`` (default): the estimate is already the difference from the matched
     comparison group (e.g. avoided readmissions), so deadweight is netted out.
@@ -66,6 +70,7 @@ from models.social_value.errors import SocialValueError
 Z_95 = 3.92  # width of a 95% normal interval in standard errors (2 x 1.96)
 ESTIMANDS = ("net", "gross")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
+COMPARISONS = ("matched", "unmatched")
 
 
 def model_output_key(output_id: str, time_bank: str | None = None) -> str:
@@ -87,6 +92,7 @@ class ModelOutput:
     direction: str | None = None
     nonnegative: bool | None = None
     unit: str | None = None
+    comparison: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -158,6 +164,9 @@ class ModelOutput:
         direction = record.get("direction")
         if direction is not None and direction not in DIRECTIONS:
             raise fail(f"'direction' must be 'higher_is_better' or 'lower_is_better', got {direction!r}")
+        comparison = record.get("comparison")
+        if comparison is not None and comparison not in COMPARISONS:
+            raise fail(f"'comparison' must be 'matched' or 'unmatched', got {comparison!r}")
         nonnegative = record.get("nonnegative")
         if nonnegative is not None and not isinstance(nonnegative, bool):
             raise fail(f"'nonnegative' must be true or false, got {nonnegative!r}")
@@ -172,6 +181,7 @@ class ModelOutput:
             direction=direction,
             nonnegative=nonnegative,
             unit=record.get("unit"),
+            comparison=comparison,
             extra=extra,
         )
         if result.is_nonnegative and estimate < 0:
@@ -206,6 +216,15 @@ def deadweight_from_comparison(output: ModelOutput, key: str, *, outcome: str, f
         raise SocialValueError(
             f"deadweight from_comparison needs 'direction' (higher_is_better or lower_is_better) in model "
             f"output {key!r}, to know whether its rates are of achieving the outcome or of an adverse event",
+            outcome=outcome,
+            field=field_name,
+        )
+    if output.comparison != "matched":
+        said = "says its rates are not" if output.comparison == "unmatched" else "does not say its rates are"
+        raise SocialValueError(
+            f"deadweight from_comparison needs the comparison group's rate from the matched sample, and model output "
+            f"{key!r} {said} (comparison: matched). An unmatched group's rate differs from the participants' for "
+            f"who they are as well as for what the programme did; value a net matched estimate instead",
             outcome=outcome,
             field=field_name,
         )

@@ -7,7 +7,7 @@ on the 0-100 scale (columns ending ``_pct``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,7 +23,8 @@ from models.social_value.sensitivity import SENSITIVITY_COLUMNS, one_at_a_time
 
 SOCIAL_VALUE_COLUMNS = (
     "scope", "pv", "npv", "ratio", "net_ratio", "payback_months", "ratio_ci_low", "ratio_ci_high", "n_draws",
-    "investment_pv", "year1_impact", "price_year",
+    "investment_pv", "year1_impact", "price_year", "base_case", "pv_point_estimate", "ratio_point_estimate",
+    "pv_evidenced", "ratio_evidenced",
 )
 IMPACT_MAP_COLUMNS = (
     "scope", "outcome", "stakeholder", "description", "quantity", "quantity_source", "quantity_estimate",
@@ -31,8 +32,12 @@ IMPACT_MAP_COLUMNS = (
     "proxy_unit", "proxy_value", "proxy_price_year", "uprating_factor", "proxy_value_reporting", "proxy_source",
     "proxy_licence", "proxy_url", "deadweight_pct", "deadweight_source", "comparison_rate", "participant_rate",
     "displacement_pct", "attribution_pct", "drop_off_pct", "duration_years", "discount", "year1_impact", "pv",
-    "price_year",
+    "price_year", "status",
 )
+INCONCLUSIVE = "valued at 0 in the base case: its 95% interval includes no effect"
+#: an inconclusive estimate under the ``point_estimate`` base case: counted, and 0 in the evidenced case beside it
+INCONCLUSIVE_COUNTED = "valued at its point estimate; its 95% interval includes no effect (0 in the evidenced case)"
+OUTPUT_STATUS = "output: reported, not valued (not in the ratio)"
 YEARLY_COLUMNS = ("scope", "outcome", "year", "impact", "discount_factor", "present_value")
 
 
@@ -44,11 +49,19 @@ def _round(value: Decimal | float | None, places: str) -> float | None:
     return float(value.quantize(Decimal(places), rounding=ROUND_HALF_UP))
 
 
-def social_value_frame(resolved: ResolvedMap, result: SROIResult, mc: MonteCarloResult | None = None) -> pd.DataFrame:
-    """One row per scope (``overall`` first, then each time bank)."""
+def social_value_frame(resolved: ResolvedMap, result: SROIResult, mc: MonteCarloResult | None = None,
+                       point: SROIResult | None = None, evidenced: SROIResult | None = None) -> pd.DataFrame:
+    """One row per scope (``overall`` first, then each time bank). Both cases are given whichever is the base case:
+    ``point``, the result with every model output at its point estimate (the unbiased case, the default base case),
+    and ``evidenced``, with an estimate whose 95% interval includes no effect at 0 (the conservative case). Either
+    defaults to ``result`` (the base case's)."""
     rows = []
+    point = point or result
+    evidenced = evidenced or result
     for scope in resolved.scopes:
         s = result.scopes[scope].as_dict()
+        p = point.scopes[scope].as_dict()
+        e = evidenced.scopes[scope].as_dict()
         low, high = mc.interval(scope) if mc is not None else (np.nan, np.nan)
         rows.append({
             **{k: s[k] for k in ("scope", "pv", "npv", "ratio", "net_ratio", "payback_months", "investment_pv", "year1_impact")},
@@ -56,9 +69,15 @@ def social_value_frame(resolved: ResolvedMap, result: SROIResult, mc: MonteCarlo
             "ratio_ci_high": None if np.isnan(high) else round(high, 4),
             "n_draws": mc.n_draws if mc is not None else 0,
             "price_year": resolved.price_year,
+            "base_case": resolved.base_case,
+            "pv_point_estimate": p["pv"],
+            "ratio_point_estimate": p["ratio"],
+            "pv_evidenced": e["pv"],
+            "ratio_evidenced": e["ratio"],
         })
     frame = pd.DataFrame(rows, columns=list(SOCIAL_VALUE_COLUMNS))
-    for column in ("pv", "npv", "ratio", "net_ratio", "payback_months", "ratio_ci_low", "ratio_ci_high", "investment_pv", "year1_impact"):
+    for column in ("pv", "npv", "ratio", "net_ratio", "payback_months", "ratio_ci_low", "ratio_ci_high", "investment_pv",
+                   "year1_impact", "pv_point_estimate", "ratio_point_estimate", "pv_evidenced", "ratio_evidenced"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["n_draws"] = frame["n_draws"].astype("int64")
     frame["price_year"] = frame["price_year"].astype("int64")
@@ -106,9 +125,22 @@ def impact_map_frame(resolved: ResolvedMap, result: SROIResult) -> pd.DataFrame:
             "year1_impact": _round(result.outcomes[o.id].year1_impact, "0.01"),
             "pv": _round(result.outcomes[o.id].pv, "0.01"),
             "price_year": resolved.price_year,
+            "status": "valued" if o.evidence != "inconclusive" else INCONCLUSIVE if resolved.base_case == "evidenced"
+            else INCONCLUSIVE_COUNTED,
+        })
+    for o in resolved.outputs:
+        mo = o.model_output
+        rows.append({
+            "scope": o.scope, "outcome": o.id, "stakeholder": o.stakeholder, "description": o.description,
+            "quantity": float(o.quantity), "quantity_source": o.quantity_source,
+            "quantity_estimate": None if mo is None else mo.estimate, "quantity_n": None if mo is None else mo.n,
+            "quantity_unit": None if mo is None else mo.unit, "quantity_scale": float(o.quantity_scale),
+            "price_year": resolved.price_year, "status": OUTPUT_STATUS,
         })
     frame = pd.DataFrame(rows, columns=list(IMPACT_MAP_COLUMNS))
-    for column in ("quantity_estimate", "quantity_ci_low", "quantity_ci_high", "comparison_rate", "participant_rate"):
+    for column in ("quantity_estimate", "quantity_ci_low", "quantity_ci_high", "comparison_rate", "participant_rate",
+                   "proxy_value", "uprating_factor", "proxy_value_reporting", "deadweight_pct", "displacement_pct",
+                   "attribution_pct", "drop_off_pct", "year1_impact", "pv"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["quantity_n"] = pd.array(frame["quantity_n"], dtype="Int64")
     frame["proxy_price_year"] = pd.array(frame["proxy_price_year"], dtype="Int64")
@@ -164,6 +196,7 @@ def run_social_value(
     seed: int | None = None,
     monte_carlo: bool = True,
     sensitivity: bool = True,
+    base_case: str | None = None,
 ) -> SocialValueRun:
     """Load (if a path), resolve, evaluate, run sensitivity and Monte Carlo, build the marts.
 
@@ -173,17 +206,24 @@ def run_social_value(
     """
     if not isinstance(impact_map, ImpactMap):
         impact_map = load_impact_map(impact_map)
+    if base_case is not None:  # overrides the map's base_case
+        impact_map = replace(impact_map, base_case=base_case)
     resolved = resolve(
         impact_map, model_outputs, proxy_tables=proxy_tables, extra_proxy_tables=extra_proxy_tables, deflators=deflators
     )
     result = evaluate(resolved)
+    # the other case, published beside the base case (docs/social-value.md, "Base case")
+    other = "evidenced" if resolved.base_case == "point_estimate" else "point_estimate"
+    beside = evaluate(resolve(replace(impact_map, base_case=other), model_outputs, proxy_tables=proxy_tables,
+                              extra_proxy_tables=extra_proxy_tables, deflators=deflators))
+    cases = {resolved.base_case: result, other: beside}
     mc = simulate(resolved, n_draws=n_draws, seed=seed) if monte_carlo else None
     sens = one_at_a_time(resolved) if sensitivity else pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
     return SocialValueRun(
         resolved=resolved,
         result=result,
         monte_carlo=mc,
-        social_value=social_value_frame(resolved, result, mc),
+        social_value=social_value_frame(resolved, result, mc, cases["point_estimate"], cases["evidenced"]),
         social_value_sensitivity=sens,
         impact_map=impact_map_frame(resolved, result),
         social_value_yearly=yearly_frame(result),

@@ -55,6 +55,7 @@ class ResolvedOutcome:
     duration: int
     discount: DiscountSchedule
     ranges: Mapping[str, ResolvedRange] = field(default_factory=dict)
+    evidence: str = "fixed"  # "fixed", "no interval", "effect" or "inconclusive" (the 95% interval holds no effect)
 
     @property
     def quantity_interval(self) -> tuple[Decimal, Decimal] | None:
@@ -70,6 +71,20 @@ class ResolvedOutcome:
 
 
 @dataclass(frozen=True)
+class ResolvedOutput:
+    """An output (e.g. hours exchanged): its quantity and source, reported beside the ratio, not valued."""
+
+    id: str
+    scope: str
+    stakeholder: str
+    description: str
+    quantity: Decimal
+    quantity_source: str
+    quantity_scale: Decimal
+    model_output: ModelOutput | None
+
+
+@dataclass(frozen=True)
 class ResolvedMap:
     name: str
     price_year: int
@@ -80,6 +95,8 @@ class ResolvedMap:
     monte_carlo: MonteCarloSettings
     deflators: DeflatorTable
     source: str | None = None
+    outputs: tuple[ResolvedOutput, ...] = ()
+    base_case: str = "point_estimate"
 
     def outcomes_in(self, scope: str) -> tuple[ResolvedOutcome, ...]:
         """Outcomes counted in a scope: all of them for ``overall``, else those scoped to that bank."""
@@ -128,7 +145,14 @@ def resolve(
     elif not isinstance(deflators, DeflatorTable):
         deflators = load_deflators(deflators)
 
-    outcomes = tuple(_resolve_outcome(o, model_outputs, proxies, deflators, impact_map.price_year) for o in impact_map.outcomes)
+    outcomes = tuple(_resolve_outcome(o, model_outputs, proxies, deflators, impact_map.price_year, impact_map.base_case)
+                     for o in impact_map.outcomes)
+    outputs = []
+    for o in impact_map.outputs:
+        mo = lookup(model_outputs, o.quantity.model_output, outcome=o.id) if o.quantity.model_output else None
+        base = Decimal(str(mo.estimate)) if mo is not None else o.quantity.fixed
+        outputs.append(ResolvedOutput(o.id, o.scope, o.stakeholder, o.description, base * o.quantity.scale,
+                                      o.quantity.source, o.quantity.scale, mo))
     investment = {OVERALL: dict(impact_map.investment)}
     for bank in impact_map.time_banks:
         if bank in impact_map.investment_by_time_bank:
@@ -143,6 +167,8 @@ def resolve(
         monte_carlo=impact_map.monte_carlo,
         deflators=deflators,
         source=impact_map.source,
+        outputs=tuple(outputs),
+        base_case=impact_map.base_case,
     )
 
 
@@ -152,15 +178,20 @@ def _resolve_outcome(
     proxies: ProxyTable,
     deflators: DeflatorTable,
     price_year: int,
+    base_case: str = "point_estimate",
 ) -> ResolvedOutcome:
     oid = outcome.id
     spec = outcome.quantity
     output = None
+    evidence = "fixed"
     with localcontext() as ctx:
         ctx.prec = 40
         if spec.model_output is not None:
             output = lookup(model_outputs, spec.model_output, outcome=oid, field_name="quantity")
             quantity = Decimal(str(output.estimate)) * spec.scale
+            evidence = inconclusive_evidence(output)
+            if base_case == "evidenced" and evidence == "inconclusive":
+                quantity = Decimal(0)  # counted at no effect; the Monte Carlo still draws it from its interval
         else:
             quantity = spec.fixed * spec.scale
 
@@ -212,7 +243,16 @@ def _resolve_outcome(
         duration=outcome.duration,
         discount=outcome.discount,
         ranges=ranges,
+        evidence=evidence,
     )
+
+
+def inconclusive_evidence(output: ModelOutput) -> str:
+    """``effect`` when the model's 95% interval excludes no effect (0), ``inconclusive`` when it holds it, ``no
+    interval`` when there is none (a count such as hours: taken as measured)."""
+    if not output.has_interval:
+        return "no interval"
+    return "inconclusive" if output.ci_low <= 0 <= output.ci_high else "effect"
 
 
 def _resolve_range(name, rng, outcome, proxies, deflators, price_year, proxy_value, deadweight) -> ResolvedRange:

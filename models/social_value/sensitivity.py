@@ -1,7 +1,7 @@
 """One-at-a-time sensitivity: switching values and tornado data.
 
 For every outcome and assumption (quantity, proxy, deadweight, displacement,
-attribution, drop-off, duration), holding everything else at its base value:
+attribution, drop-off, duration, and the quantity's scale where it has one), holding everything else at its base value:
 
 Switching value
     The value of the assumption at which the scope's SROI ratio reaches 1.00
@@ -38,7 +38,7 @@ from models.social_value.resolve import ResolvedMap, ResolvedOutcome
 
 MAX_DURATION = 100
 PERCENT = ("deadweight", "displacement", "attribution", "drop_off")
-LINEAR = ("quantity", "proxy", "deadweight", "displacement", "attribution")
+LINEAR = ("quantity", "proxy", "deadweight", "displacement", "attribution", "scale")
 NO_SWITCH = "no switching value within range"
 SENSITIVITY_COLUMNS = (
     "scope", "outcome", "assumption", "unit", "base", "low", "high", "ratio_low", "ratio_high", "swing",
@@ -61,6 +61,8 @@ def unit_of(assumption: str, outcome: ResolvedOutcome) -> str:
         return f"GBP per {outcome.proxy.unit} (reporting prices)"
     if assumption == "duration":
         return "years"
+    if assumption == "scale":
+        return "multiplier of the quantity (quantity.scale)"
     return "count" if outcome.model_output is None or not outcome.model_output.unit else outcome.model_output.unit
 
 
@@ -92,6 +94,8 @@ def switching_value(resolved: ResolvedMap, outcome_id: str, assumption: str, sco
             return SwitchingValue(None, NO_SWITCH)
         x = (1.0 - r0) / slope
         low, high = (0.0, 1.0) if assumption in PERCENT else (0.0, np.inf)
+        if assumption == "scale" and outcome.quantity == 0:
+            return SwitchingValue(None, NO_SWITCH)
         if assumption == "quantity" and not outcome.quantity_nonnegative:
             low = -np.inf
         if not low - 1e-12 <= x <= high + 1e-12:
@@ -128,6 +132,8 @@ def _note(assumption: str, label: str, value: float, outcome: ResolvedOutcome) -
         return f"{label} of {value:.1f}% brings the ratio to 1.00"
     if assumption == "proxy":
         return f"a proxy value of £{value:,.2f} per {outcome.proxy.unit} brings the ratio to 1.00"
+    if assumption == "scale":
+        return f"a scale (quantity.scale) of {value:,.3f} brings the ratio to 1.00"
     return f"a quantity of {value:,.2f} brings the ratio to 1.00"
 
 
@@ -145,6 +151,8 @@ def one_at_a_time(resolved: ResolvedMap, scopes: tuple[str, ...] | None = None) 
             if not engine.members[scope][k]:
                 continue
             for assumption in PARAMS:
+                if assumption == "scale" and "scale" not in outcome.ranges and outcome.quantity_scale == 1:
+                    continue  # no conversion to test: the scale row is for outcomes with one
                 base = float(engine.base[assumption][k])
                 rng = outcome.ranges.get(assumption)
                 low = high = ratio_low = ratio_high = None

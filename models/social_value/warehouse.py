@@ -7,7 +7,9 @@ Keys (docs/social-value.md, "Model-output interface"):
 * ``avoided_proven_reoffences``, ``avoided_reoffenders`` (``@<time bank>`` per time bank)
   from ``marts.reoffending_avoided``;
 * ``reliable_wellbeing_improvement`` and its relatives (``.<star version>``, ``@<time bank>``)
-  from ``marts.wellbeing_reliable_improvement``;
+  from ``marts.wellbeing_reliable_improvement`` (gross, descriptive; its comparison rate is unmatched);
+* ``wellbeing_matched_change`` (``.<star version>``) and ``life_satisfaction_matched_change`` from
+  ``marts.wellbeing_effects`` (net, matched: what the impact map values for well-being);
 * ``hours_given`` and ``hours_given@<time bank>``: hours exchanged between members over the
   whole window, from the ``overall`` rows of ``marts.timebank_activity`` (a count, so no
   interval; gross). A time bank with 1 to ``suppress_max`` trading accounts (the disclosure
@@ -38,12 +40,14 @@ from models.social_value.model_outputs import deadweight_from_comparison, lookup
 from models.social_value.outputs import run_social_value
 from models.social_value.settings import SocialValueSettings
 from models.wellbeing.change import model_outputs as wellbeing_outputs
+from models.wellbeing.effects import model_outputs as wellbeing_effect_outputs
 from schemas.marts import mart
 
 SOURCES = {
     "marts.readmission_avoided": readmission_outputs,
     "marts.reoffending_avoided": reoffending_outputs,
     "marts.wellbeing_reliable_improvement": wellbeing_outputs,
+    "marts.wellbeing_effects": wellbeing_effect_outputs,
 }
 HOURS_TABLE = "marts.timebank_activity"
 MART_NAMES = ("social_value", "social_value_sensitivity", "impact_map", "social_value_yearly")
@@ -130,14 +134,16 @@ def evaluate_from_warehouse(con: duckdb.DuckDBPyConnection, settings: SocialValu
     if omitted and settings.missing_output == "error":
         raise SocialValueError("; ".join(msg for _, msg in omitted))
     skipped = {oid for oid, _ in omitted}
-    kept = replace(impact_map, outcomes=tuple(o for o in impact_map.outcomes if o.id not in skipped))
+    # an output without results (a time bank's hours withheld by the disclosure rule) is left out, not listed
+    reported = tuple(o for o in impact_map.outputs if not o.quantity.model_output or o.quantity.model_output in outputs)
+    kept = replace(impact_map, outcomes=tuple(o for o in impact_map.outcomes if o.id not in skipped), outputs=reported)
     if not kept.outcomes:
         marts = _empty_marts()
     else:
         run = run_social_value(kept, outputs, extra_proxy_tables=settings.proxy_tables, n_draws=settings.draws,
                                seed=settings.seed)
         marts = run.marts()
-        marts["impact_map"] = marts["impact_map"].assign(status="valued")
+        # status: valued, valued at its estimate or at 0 (inconclusive; by base case) or an output (models.social_value.outputs)
     left_out = pd.DataFrame([
         {"scope": o.scope, "outcome": o.id, "stakeholder": o.stakeholder, "description": o.description,
          "quantity_source": o.quantity.source, "proxy_id": o.proxy, "status": f"omitted: {dict(omitted)[o.id]}"}

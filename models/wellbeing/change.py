@@ -319,11 +319,14 @@ def reliable_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) 
 
 
 def model_outputs(frame: pd.DataFrame) -> dict[str, dict]:
-    """marts.wellbeing_reliable_improvement rows as the social-value model's output mapping."""
+    """marts.wellbeing_reliable_improvement rows as the social-value model's output mapping: gross counts (descriptive),
+    their ``comparison_rate`` the unmatched rate of everyone else (``comparison: unmatched``, which ``deadweight:
+    from_comparison`` refuses). Value well-being from :func:`models.wellbeing.effects.model_outputs` (net, matched)."""
     keep = ["estimate", "ci_low", "ci_high", "n", "participant_rate", "comparison_rate", "estimand", "direction", "unit"]
     out = {}
     for r in frame.to_dict("records"):
         rec = {k: r[k] for k in keep}
+        rec["comparison"] = "unmatched"  # everyone else with readings: from_comparison refuses it
         rec["n"] = int(rec["n"])
         rec = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()}
         out[r["output_key"]] = rec

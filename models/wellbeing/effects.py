@@ -379,3 +379,59 @@ def _earlier_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings)
 def effects_table(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -> pd.DataFrame:
     """marts.wellbeing_effects: one row per comparison attempted."""
     return effects_results(con, settings)[0]
+
+
+#: the social-value key of the matched change in well-being (docs/social-value.md, "Better well-being")
+MATCHED_CHANGE = "wellbeing_matched_change"
+#: the key of the matched change in ONS life satisfaction (0-10): already in WELLBY units
+MATCHED_LIFE_SATISFACTION = "life_satisfaction_matched_change"
+TEN_POINT_SPAN = 9.0  # the 1-10 equivalent of the pooled row
+
+
+def _spans() -> dict[str, float]:
+    from models.wellbeing import scales
+    return {v: float(s["scale_max"]) - float(s["scale_min"]) for v, s in scales.registry().items()}
+
+
+def model_outputs(frame: pd.DataFrame) -> dict[str, dict]:
+    """marts.wellbeing_effects as the social-value model's output mapping: the **net matched** change in well-being,
+    summed over the matched participants.
+
+    ``wellbeing_matched_change``: the matched mean difference in improvement per area (``mean_of_areas``: participants
+    minus their matched comparison people, a deterioration negative) on the 1-10 equivalent (``x 9 / (max - min)``),
+    times the participants it describes (``n_matched``): person-points of the Star for one follow-up. The pooled row
+    (``all``) when there is one, else the one instrument's headline row. ``wellbeing_matched_change.<version>``: each
+    instrument's. ``life_satisfaction_matched_change``: the ONS life-satisfaction item's (0-10) matched difference times
+    its matched participants, already in WELLBY units. A row not estimated gives nothing (the calculator then says the
+    model has no results). Net (``deadweight`` is the matched comparison's), may be negative (a harm is valued as one).
+    """
+    out: dict[str, dict] = {}
+    if frame is None or frame.empty:
+        return out
+    spans = _spans()
+    rows = frame[(frame["status"] == "estimated") & (frame["outcome"] == OUTCOME)]
+
+    def record(r, factor: float, unit: str) -> dict:
+        n = int(r["n_matched"])
+        return {"estimate": float(r["estimate"]) * factor * n, "ci_low": float(r["ci_low"]) * factor * n,
+                "ci_high": float(r["ci_high"]) * factor * n, "n": n, "estimand": "net",
+                "direction": "higher_is_better", "comparison": "matched", "unit": unit,
+                "effect_per_person": float(r["estimate"]) * factor, "engine_estimand": r.get("estimand"),
+                "design": r.get("design")}
+
+    means = rows[rows["area"] == MEAN_OF_AREAS]
+    for r in means.to_dict("records"):
+        version = r["star_version"]
+        span = TEN_POINT_SPAN if version == ALL else spans.get(version)
+        if not span:
+            continue
+        out[f"{MATCHED_CHANGE}.{version}"] = record(r, TEN_POINT_SPAN / span, "person-points (1-10 equivalent)")
+    versions = [v for v in means["star_version"] if v != ALL]
+    if f"{MATCHED_CHANGE}.{ALL}" in out:
+        out[MATCHED_CHANGE] = out[f"{MATCHED_CHANGE}.{ALL}"]
+    elif len(versions) == 1 and frame.loc[frame["area"] == MEAN_OF_AREAS, "star_version"].nunique() == 1:
+        out[MATCHED_CHANGE] = out[f"{MATCHED_CHANGE}.{versions[0]}"]
+    ls = rows[(rows["star_version"] == "ons4") & (rows["area"] == "life_satisfaction")]
+    if len(ls):
+        out[MATCHED_LIFE_SATISFACTION] = record(ls.iloc[0].to_dict(), 1.0, "person-points of life satisfaction (0-10)")
+    return out

@@ -19,7 +19,8 @@ from pipelines.resources import Settings, Warehouse
 
 GROUP = "social_value"
 MODEL_RESULTS = [dg.AssetKey(["marts", t]) for t in ("readmission_avoided", "reoffending_avoided",
-                                                     "wellbeing_reliable_improvement", "timebank_activity")]
+                                                     "wellbeing_reliable_improvement", "wellbeing_effects",
+                                                     "timebank_activity")]
 DESCRIPTIONS = {
     "social_value": "PV, NPV, SROI ratio, net ratio, payback and the Monte Carlo 95% interval of the ratio, "
                     "overall and per time bank.",

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboards.funder import data_window, published_allocation, published_grants, withheld_grants
+from dashboards.funder import NOT_VALUED, data_window, published_allocation, published_grants, withheld_grants
 from models.disclosure import DisclosureRule
 from tests.dashboards.page_text import page_text
 
@@ -50,38 +50,45 @@ def test_a_grant_is_costed_on_the_money_of_the_part_of_its_period_the_data_cover
     assert "The data window is 2022-01-02 to 2025-12-30; 19 grants ran partly outside it" in text  # grant metrics
 
 
-def test_a_time_banks_social_value_is_shared_among_its_grants_by_the_hours_each_bought(demo_run):
-    """Each time bank's present value (marts.social_value) over its grants in proportion to the hours exchanged in each
-    grant's observed period: the grants add up to the time bank's value. A time bank none of whose grants is withheld
-    shows the same value per hour for each (by amount, it was the same value per £, whatever the hours); one with a
-    withheld grant shows no grant's value, since that value per hour and the bank's value would give the withheld
-    grant's hours back."""
+def test_no_grant_shows_a_social_value_its_time_bank_does_not_have(demo_run):
+    """The demo's impact map values no outcome for one time bank (the matched effects are programme-wide; hours are
+    outputs), so each time bank's row of marts.social_value holds a PV of 0 for want of a measure. Shared among its
+    grants by hours it read "£0" a grant. Now no grant has a value (NULL in the mart), the CSV says so in words, and
+    the page says why above the table, which keeps the hours and the reciprocity index in the column's place."""
     site, warehouse, _ = demo_run
     con = duckdb.connect(str(warehouse), read_only=True)
-    pv = dict(con.execute("SELECT scope, pv FROM marts.social_value WHERE scope <> 'overall'").fetchall())
-    mart = con.execute("SELECT timebank_id, sum(social_value), sum(hours_exchanged) FROM marts.grant_metrics "
-                       "GROUP BY ALL").fetchall()
+    valued = con.execute("SELECT count(*) FROM marts.impact_map WHERE scope <> 'overall' AND pv IS NOT NULL").fetchone()[0]
+    values = con.execute("SELECT count(social_value), count(reciprocity_weighted_social_value), count(*) "
+                         "FROM marts.grant_metrics").fetchone()
     con.close()
-    assert len(mart) == 4
-    per_hour = {}
-    for bank, value, hours in mart:
-        assert value == pytest.approx(pv[bank])
-        per_hour[bank] = pv[bank] / hours
+    assert valued == 0 and values[:2] == (0, 0) and values[2] == 31
     table = pd.DataFrame(_grants(site).values())
-    small = set(table.loc[table["active_members"] == "*", "timebank_id"])
-    assert small == {"TB02", "TB03", "TB04"}  # G029 (5 active members) the lone one of TB04
-    checked = 0
-    for g in table.to_dict("records"):
-        if g["timebank_id"] in small:
-            assert (g["social_value"], g["reciprocity_weighted_social_value"]) == ("*", "*"), g["grant_id"]
-        elif float(g["hours_exchanged"]) > 0:
-            assert float(g["social_value"]) / float(g["hours_exchanged"]) == pytest.approx(per_hour[g["timebank_id"]],
-                                                                                          rel=1e-3), g["grant_id"]
-            checked += 1
-    assert checked == 10  # TB01's G001-G009 and G901
+    assert (table["social_value"] == NOT_VALUED).all() and (table["reciprocity_weighted_social_value"] == NOT_VALUED).all()
+    assert table["hours_exchanged"].ne("").all() and table["reciprocity_index"].ne("").all()
     text = " ".join(page_text(site / "funder.html")["text"])
-    assert "shared among the time bank's grants in proportion to the hours exchanged in each grant's observed period" in text
-    assert "It is shown only for time banks none of whose grants is withheld" in text
+    assert ("Social value: not valued per time bank: the outcomes are measured for the programme as a whole; hours "
+            "are reported as outputs, so no grant's share is shown") in text
+    assert "social value £0" not in text.lower()
+
+
+def test_a_grant_of_a_time_bank_with_no_value_says_so_in_words():
+    """A time bank with no value of its own (grant_metrics.social_value NULL): its grants' social value reads "not
+    valued per time bank", not an empty cell or £0 (nor *: there is no value to withhold), beside the other bank's."""
+    from dashboards.funder import grant_sections
+    rule = DisclosureRule()
+    grants = _three_grants().assign(active_members=[30, 20, 40], data_start=pd.Timestamp("2024-01-01"),
+                                    data_end=pd.Timestamp("2024-12-31"))
+    grants.loc[grants["timebank_id"] == "T2", ["social_value", "reciprocity_weighted_social_value"]] = float("nan")
+    table = published_grants(grants, rule, withheld_grants(grants, None, rule)).set_index("grant_id")
+    assert table["social_value"].tolist() == [10.0, NOT_VALUED, NOT_VALUED]
+    assert table["reciprocity_weighted_social_value"].tolist() == [5.0, NOT_VALUED, NOT_VALUED]
+    metrics = grant_sections(grants, rule, withheld_grants(grants, None, rule))[0]
+    assert "Social value of T2&#x27;s grants: not valued per time bank" in metrics.html
+    assert metrics.shown_columns[-1] == "social_value"  # one bank has a value: the column stays
+    none = grants.assign(social_value=float("nan"), reciprocity_weighted_social_value=float("nan"))
+    metrics = grant_sections(none, rule, withheld_grants(none, None, rule))[0]
+    assert metrics.shown_columns[-1] == "reciprocity_index" and "hours_exchanged" in metrics.shown_columns
+    assert "no grant&#x27;s share is shown" in metrics.html and "not valued per time bank" in metrics.note
 
 
 def test_a_time_bank_with_a_withheld_grant_shows_no_grants_social_value():
@@ -103,7 +110,7 @@ def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_ev
     audited build G026's 0.338 gave G010's £738.05 back as about £730). Every grant whose allocation is withheld shows
     * for its index in the grant table and is left out of the sensitivity; no funder's pot has one withheld allocation
     and no time bank's value one withheld social value. On the demo run G010 (NHS, 1-7 active members) takes G026
-    (the NHS's next smallest allocation) with it, and G029 (TB04, 1-7 active members) every TB04 grant's social value."""
+    (the NHS's next smallest allocation) with it."""
     site, _, _ = demo_run
     grants = _grants(site)
     allocation = pd.read_csv(site / "funder-allocation.csv", dtype=str, keep_default_na=False)
@@ -117,7 +124,8 @@ def test_a_grant_withheld_so_the_pot_cannot_give_a_small_one_back_is_withheld_ev
     assert (allocation.groupby("funder")["allocation"].apply(lambda a: (a == "*").sum()) != 1).all()
     values = pd.DataFrame(grants.values())
     assert (values.groupby("timebank_id")["social_value"].apply(lambda v: (v == "*").sum()) != 1).all()
-    assert grants["G026"]["social_value"] == "*" and grants["G026"]["reciprocity_weighted_social_value"] == "*"
+    # the demo map values no time bank: no value to withhold (test_no_grant_shows_a_social_value_its_time_bank_does_not_have)
+    assert grants["G026"]["social_value"] == NOT_VALUED and grants["G026"]["reciprocity_weighted_social_value"] == NOT_VALUED
     assert grants["G026"]["cost_per_active_member"] not in ("", "*")  # a cost gives no allocation back: still shown
 
 

@@ -192,3 +192,98 @@ def test_investment_year_zero_is_undiscounted():
     assert investment_present_value({0: D(5000)}, GREEN_BOOK) == D(5000)
     # 1,000 at year 2: 1,000/1.035^2 = 933.51
     assert penny(investment_present_value({2: D(1000)}, GREEN_BOOK)) == D("933.51")
+
+
+def _base_case_map(base_case=None):
+    from models.social_value import parse_impact_map
+    data = {"price_year": 2024, "investment": 1000, "proxies": [
+        {"id": "p", "description": "unit", "value": 100, "unit": "event", "price_year": 2024, "source": "test",
+         "licence": "none"}], "proxy_tables": [], "discount": {"rate": 0},
+        "outcomes": [{"id": "proven", "stakeholder": "s", "quantity": "a", "proxy": "p", "duration": 1},
+                     {"id": "unsure", "stakeholder": "s", "quantity": "b", "proxy": "p", "duration": 1},
+                     {"id": "harm", "stakeholder": "s", "quantity": "c", "proxy": "p", "duration": 1}],
+        "outputs": [{"id": "hours", "stakeholder": "members", "quantity": 500}]}
+    if base_case:
+        data["base_case"] = base_case
+    return parse_impact_map(data)
+
+
+BASE_CASE_OUTPUTS = {"a": {"estimate": 10, "ci_low": 2, "ci_high": 18},      # interval excludes 0: counted
+                     "b": {"estimate": 12, "ci_low": -17, "ci_high": 41},    # includes 0: 0 in the evidenced case
+                     "c": {"estimate": -3, "ci_low": -5, "ci_high": -1}}     # a proven harm: counted, negative
+
+
+def test_base_case_point_estimate_by_default_with_the_evidenced_case_beside_it():
+    from models.social_value import run_social_value
+    # rate 0, so PV = sum of year-1 impacts: at the point estimates (10 + 12 - 3) x 100 = 1,900 (the default base
+    # case: unbiased); evidenced (10 - 3) x 100 = 700 (the inconclusive b counts 0). The hours (an output) count in
+    # neither.
+    run = run_social_value(_base_case_map(), BASE_CASE_OUTPUTS, monte_carlo=False)
+    row = run.social_value.iloc[0]
+    assert (row.base_case, row.pv, row.ratio, row.pv_point_estimate, row.ratio_point_estimate, row.pv_evidenced,
+            row.ratio_evidenced) == ("point_estimate", 1900.0, 1.9, 1900.0, 1.9, 700.0, 0.7)
+    status = run.impact_map.set_index("outcome")["status"]
+    assert status["proven"] == "valued" and status["harm"] == "valued" and status["hours"].startswith("output")
+    assert status["unsure"] == "valued at its point estimate; its 95% interval includes no effect (0 in the evidenced case)"
+
+
+def test_base_case_evidenced_counts_only_effects_whose_interval_excludes_none():
+    from models.social_value import run_social_value
+    run = run_social_value(_base_case_map("evidenced"), BASE_CASE_OUTPUTS, monte_carlo=False)
+    row = run.social_value.iloc[0]
+    assert (row.base_case, row.pv, row.ratio, row.pv_point_estimate, row.ratio_point_estimate, row.pv_evidenced,
+            row.ratio_evidenced) == ("evidenced", 700.0, 0.7, 1900.0, 1.9, 700.0, 0.7)
+    status = run.impact_map.set_index("outcome")["status"]
+    assert status["proven"] == "valued" and status["harm"] == "valued"
+    assert status["unsure"].startswith("valued at 0") and status["hours"].startswith("output")
+
+
+def test_base_case_monte_carlo_draws_every_estimate_from_its_interval():
+    from models.social_value import resolve, simulate
+    # the inconclusive outcome still carries its estimation uncertainty: draws centre on the point-estimate ratio 1.9
+    mc = simulate(resolve(_base_case_map("evidenced"), BASE_CASE_OUTPUTS), n_draws=20000, seed=1)
+    assert abs(float(mc.ratio["overall"].mean()) - 1.9) < 0.05
+    low, high = mc.interval()
+    assert low < 0.7 < high
+
+
+def test_an_output_is_not_valued():
+    from models.social_value import SocialValueError, parse_impact_map
+    with pytest.raises(SocialValueError, match="an output is reported, not valued: remove proxy"):
+        parse_impact_map({"price_year": 2024, "investment": 1, "outcomes": [
+            {"id": "x", "stakeholder": "s", "quantity": 1, "proxy": "wellby", "duration": 1}],
+            "outputs": [{"id": "hours", "stakeholder": "members", "quantity": 5, "proxy": "wellby"}]})
+    with pytest.raises(SocialValueError, match="base_case must be one of"):
+        parse_impact_map({"price_year": 2024, "investment": 1, "base_case": "optimistic", "outcomes": [
+            {"id": "x", "stakeholder": "s", "quantity": 1, "proxy": "wellby", "duration": 1}]})
+
+
+def _scale_map(ranges=None):
+    from models.social_value import parse_impact_map
+    return parse_impact_map({"price_year": 2024, "investment": 1000, "discount": {"rate": 0}, "proxy_tables": [],
+                             "proxies": [{"id": "p", "description": "unit", "value": 100, "unit": "point",
+                                          "price_year": 2024, "source": "test", "licence": "none"}],
+                             "outcomes": [{"id": "w", "stakeholder": "s", "proxy": "p", "duration": 1,
+                                           "quantity": {"model_output": "m", "scale": 0.8},
+                                           **({"ranges": ranges} if ranges else {})}]})
+
+
+def test_a_range_on_the_scale_moves_the_tornado_and_the_monte_carlo():
+    from models.social_value import SocialValueError, one_at_a_time, resolve, simulate
+    outputs = {"m": {"estimate": 20, "ci_low": 10, "ci_high": 30}}
+    # rate 0: ratio = 20 x scale x 100 / 1,000 = 2 x scale: 1.6 at 0.8, 0.8 at 0.4, 2.4 at 1.2; switching scale 0.5
+    resolved = resolve(_scale_map({"scale": {"low": 0.4, "high": 1.2}}), outputs)
+    row = one_at_a_time(resolved).set_index("assumption").loc["scale"]
+    assert (row.base, row.low, row.high) == (0.8, 0.4, 1.2)
+    assert (round(row.ratio_low, 6), round(row.ratio_high, 6), round(row.switching_value, 6)) == (0.8, 2.4, 0.5)
+    assert row.switching_note == "a scale (quantity.scale) of 0.500 brings the ratio to 1.00"
+    # the quantity's interval is drawn as before; the scale's range widens the ratio's interval around it
+    fixed = simulate(resolve(_scale_map(), outputs), n_draws=20000, seed=1).interval()
+    wide = simulate(resolved, n_draws=20000, seed=1).interval()
+    assert wide[0] < fixed[0] and wide[1] > fixed[1]
+    # no range on the scale: no scale row unless the scale is not 1 (then the switching value, without a range)
+    assert "scale" in set(one_at_a_time(resolve(_scale_map(), outputs))["assumption"])
+    with pytest.raises(SocialValueError, match="does not contain the base value"):
+        _scale_map({"scale": {"low": 0.9, "high": 1.2}})
+    with pytest.raises(SocialValueError, match="scale must be positive"):
+        _scale_map({"scale": {"low": 0, "high": 1.2}})

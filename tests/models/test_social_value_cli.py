@@ -58,7 +58,10 @@ def test_cli_example_with_outputs_and_user_proxies():
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert [s["scope"] for s in report["scopes"]] == ["overall", "riverside", "hillside"]
-    assert report["ratio"] > 1
+    # the point-estimate base case (the default); beside it the evidenced case, where A&E (-5 to 75) and well-being
+    # (-20 to 100) count 0. The hours are outputs: no time bank has a valued outcome
+    assert report["base_case"] == "point_estimate" and report["ratio"] == report["ratio_point_estimate"] > 1
+    assert 0 < report["ratio_evidenced"] < 1 and all(s["pv"] == 0 for s in report["scopes"][1:])
 
 
 def test_cli_unknown_proxy_without_user_table():

@@ -197,9 +197,9 @@ def test_example_map_loads():
     assert m.scopes == ("overall", "riverside", "hillside")
     sources = {o.quantity.source for o in m.outcomes}
     assert {"avoided_readmissions", "avoided_contacts_gp", "avoided_contacts_ae", "avoided_contacts_mental_health",
-            "avoided_contacts_social_care", "avoided_proven_reoffences", "reliable_wellbeing_improvement"} <= sources
+            "avoided_contacts_social_care", "avoided_proven_reoffences", "wellbeing_matched_change"} <= sources
     wellbeing = m.outcome("better_wellbeing")
-    assert wellbeing.deadweight.from_comparison == "reliable_wellbeing_improvement"
+    assert wellbeing.deadweight.from_comparison is None and wellbeing.deadweight.value == 0
     assert wellbeing.discount.name == "health"
 
 

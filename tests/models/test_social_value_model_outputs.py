@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -60,13 +61,15 @@ def test_missing_model_results_name_outcome_and_field():
 
 def test_deadweight_higher_is_better():
     # participants 40% improve, comparison 25%: deadweight = 0.25/0.40 = 62.5%
-    mo = ModelOutput(estimate=80, comparison_rate=0.25, participant_rate=0.40, estimand="gross", direction="higher_is_better")
+    mo = ModelOutput(estimate=80, comparison_rate=0.25, participant_rate=0.40, estimand="gross", direction="higher_is_better",
+                     comparison="matched")
     assert deadweight_from_comparison(mo, "k", outcome="o") == Decimal("0.625")
 
 
 def test_deadweight_lower_is_better():
     # readmission 10% vs 14%: success 0.90 vs 0.86; deadweight = 0.86/0.90 = 0.955...
-    mo = ModelOutput(estimate=270, comparison_rate=0.14, participant_rate=0.10, estimand="gross", direction="lower_is_better")
+    mo = ModelOutput(estimate=270, comparison_rate=0.14, participant_rate=0.10, estimand="gross", direction="lower_is_better",
+                     comparison="matched")
     dw = deadweight_from_comparison(mo, "k", outcome="o")
     assert round(dw, 6) == Decimal("0.955556")
     # gross 270 (300 x 0.90 not readmitted) x (1 - dw) = 12 = 300 x (0.14 - 0.10) avoided
@@ -74,7 +77,8 @@ def test_deadweight_lower_is_better():
 
 
 def test_deadweight_capped_at_100_percent():
-    mo = ModelOutput(estimate=10, comparison_rate=0.5, participant_rate=0.4, estimand="gross", direction="higher_is_better")
+    mo = ModelOutput(estimate=10, comparison_rate=0.5, participant_rate=0.4, estimand="gross", direction="higher_is_better",
+                     comparison="matched")
     assert deadweight_from_comparison(mo, "k", outcome="o") == 1
 
 
@@ -85,7 +89,8 @@ def test_deadweight_errors():
         deadweight_from_comparison(ModelOutput(estimate=1, comparison_rate=0.1, participant_rate=0.2), "k", outcome="o")
     with pytest.raises(SocialValueError, match="no participants"):
         deadweight_from_comparison(
-            ModelOutput(estimate=1, comparison_rate=0.1, participant_rate=0.0, direction="higher_is_better"), "k", outcome="o"
+            ModelOutput(estimate=1, comparison_rate=0.1, participant_rate=0.0, direction="higher_is_better",
+                        comparison="matched"), "k", outcome="o"
         )
 
 
@@ -93,11 +98,24 @@ def test_from_comparison_end_to_end():
     # gross 80 of n = 200 improve (40%); comparison 25%: DW 62.5%, net 80 x 0.375 = 30 = 200 x (0.40 - 0.25)
     # impact 30 x £1,000 = 30,000; PV = 30,000/1.035 = 28,985.51
     outputs = {"wellbeing": {"estimate": 80, "n": 200, "comparison_rate": 0.25, "participant_rate": 0.40,
-                             "estimand": "gross", "direction": "higher_is_better"}}
+                             "estimand": "gross", "direction": "higher_is_better", "comparison": "matched"}}
     r = resolve(_map(deadweight="from_comparison"), outputs, deflators=DEFLATORS)
     assert r.outcomes[0].deadweight == Decimal("0.625")
     assert r.outcomes[0].deadweight_source == "from_comparison:wellbeing"
     assert round(evaluate(r).overall.pv, 2) == Decimal("28985.51")
+
+
+@pytest.mark.parametrize("comparison, said", [("unmatched", "says its rates are not"), (None, "does not say")])
+def test_from_comparison_needs_the_matched_comparison_rate(comparison, said):
+    # 40% of members improve against 25% of everyone else, unmatched: 0.25/0.40 would be taken as deadweight, though the
+    # two groups differ in who they are as well as in what the programme did. Refused unless the rate is the matched one.
+    record = {"estimate": 80, "n": 200, "comparison_rate": 0.25, "participant_rate": 0.40, "estimand": "gross",
+              "direction": "higher_is_better", "comparison": comparison}
+    with pytest.raises(SocialValueError, match=said) as info:
+        resolve(_map(deadweight="from_comparison"), {"wellbeing": record}, deflators=DEFLATORS)
+    assert (info.value.outcome, info.value.field) == ("w", "deadweight") and "matched sample" in str(info.value)
+    with pytest.raises(SocialValueError, match="'comparison' must be 'matched' or 'unmatched'"):
+        ModelOutput.from_value("wellbeing", {**record, "comparison": "nearest"})
 
 
 def test_from_comparison_on_a_net_estimate_is_refused():
@@ -110,7 +128,7 @@ def test_from_comparison_on_a_net_estimate_is_refused():
 
 def test_from_comparison_named_output_with_fixed_quantity():
     outputs = {"rates": {"estimate": 0, "comparison_rate": 0.2, "participant_rate": 0.5, "estimand": "gross",
-                         "direction": "higher_is_better"}}
+                         "direction": "higher_is_better", "comparison": "matched"}}
     r = resolve(_map(quantity=50, deadweight={"from_comparison": "rates"}), outputs, deflators=DEFLATORS)
     assert r.outcomes[0].deadweight == Decimal("0.4")
     with pytest.raises(SocialValueError) as info:
@@ -129,7 +147,8 @@ def test_scale_applies_to_estimate_and_interval():
 def test_negative_net_estimate_is_a_harm():
     # a net effect below zero (more events than the comparison) is carried as a negative value
     outputs = {"wellbeing": {"estimate": -2, "ci_low": -5, "ci_high": 1}}
-    r = resolve(_map(), outputs, deflators=DEFLATORS)
+    assert evaluate(resolve(replace(_map(), base_case="evidenced"), outputs, deflators=DEFLATORS)).overall.pv == 0  # interval holds 0
+    r = resolve(_map(), outputs, deflators=DEFLATORS)  # the point-estimate base case (the default)
     result = evaluate(r).overall
     assert round(result.pv, 2) == Decimal("-1932.37")  # -2 x 1,000 / 1.035
     assert result.payback_months is None

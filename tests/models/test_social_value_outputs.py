@@ -40,22 +40,40 @@ def test_example_marts(example_run):
     sv = example_run.social_value
     assert list(sv.scope) == ["overall", "riverside", "hillside"]
     assert (sv.n_draws == 2000).all()
-    assert (sv.ratio_ci_low < sv.ratio).all() and (sv.ratio < sv.ratio_ci_high).all()
+    overall = sv.iloc[0]
+    assert overall.ratio_ci_low < overall.ratio_point_estimate < overall.ratio_ci_high and overall.base_case == "point_estimate"
+    # the evidenced (conservative) case beside it: A&E and well-being, whose intervals include no effect, count 0
+    assert overall.ratio == overall.ratio_point_estimate and overall.ratio_ci_low < overall.ratio_evidenced < overall.ratio
+    assert sv.ratio.iloc[1:].isna().all()  # no investment by time bank: no outcome is valued for one bank
     im = example_run.impact_map
     assert len(im) == 9
     readm = im.set_index("outcome").loc["fewer_readmissions"]
     assert readm.quantity_source == "avoided_readmissions"
     assert (readm.quantity_estimate, readm.quantity_ci_low, readm.quantity_ci_high, readm.quantity_n) == (12.3, 4.1, 20.0, 300)
     wb = im.set_index("outcome").loc["better_wellbeing"]
-    assert wb.deadweight_source == "from_comparison:reliable_wellbeing_improvement" and wb.deadweight_pct == 62.5
+    # the net matched change (40 person-points, interval -20 to 100), deadweight 0: the matched comparison is it
+    assert wb.quantity_source == "wellbeing_matched_change" and wb.deadweight_source == "fixed" and wb.deadweight_pct == 0
     assert wb.proxy_licence == "OGL-UK-3.0" and wb.proxy_price_year == 2019
-    # 13,000 x 100/81.1085 = 16,027.91; quantity 120 x scale 0.5 = 60
-    assert wb.proxy_value_reporting == 16027.91 and wb.quantity == 60
-    # year 1 = 60 x 16,027.913227 x (1 - 0.625) x (1 - 0.25) = 270,471.04
-    assert wb.year1_impact == 270471.04
-    assert set(im.loc[im.scope == "riverside", "outcome"]) == {"riverside_help_given"}
+    # 13,000 x 100/81.1085 = 16,027.91; quantity 40 x scale 0.81 = 32.4 life-satisfaction points (interval -16.2 to 81)
+    assert wb.proxy_value_reporting == 16027.91 and wb.quantity_estimate * wb.quantity_scale == pytest.approx(32.4)
+    assert wb.quantity == pytest.approx(32.4)  # the point-estimate base case (the default)
+    assert (wb.quantity_ci_low, wb.quantity_ci_high) == (pytest.approx(-16.2), pytest.approx(81.0))
+    # at the point estimate, year 1 = 32.4 x 16,027.913227 x (1 - 0) x (1 - 0) = 519,304.39 (attribution 0: the
+    # matched comparison nets out others); its interval (-16.2 to 81) includes no effect: 0 in the evidenced case
+    assert wb.year1_impact == 519304.39 and wb.attribution_pct == 0
+    assert wb.status == "valued at its point estimate; its 95% interval includes no effect (0 in the evidenced case)"
+    evidenced = run_social_value(EXAMPLE, json.loads((FIXTURES / "social_value_model_outputs.json").read_text()),
+                                 extra_proxy_tables=[FIXTURES / "social_value_illustrative_proxies.csv"], monte_carlo=False,
+                                 base_case="evidenced")
+    ev = evidenced.impact_map.set_index("outcome").loc["better_wellbeing"]
+    assert ev.year1_impact == 0 and ev.status.startswith("valued at 0 in the base case")
+    assert evidenced.social_value.ratio.iloc[0] == overall.ratio_evidenced
+    riverside = im[im.scope == "riverside"].iloc[0]  # hours: an output, reported and not valued
+    assert (riverside.outcome, riverside.quantity, riverside.status) == (
+        "riverside_hours_exchanged", 5200.0, "output: reported, not valued (not in the ratio)")
+    assert pd.isna(riverside.pv) and pd.isna(riverside.proxy_id) and sv.pv.iloc[1] == 0
     sens = example_run.social_value_sensitivity
-    assert set(sens.scope) == {"overall", "riverside", "hillside"}
+    assert set(sens.scope) == {"overall"}  # the time banks have no investment (no outcome of their own)
     yearly = example_run.social_value_yearly
     assert yearly[yearly.outcome == "better_wellbeing"].year.tolist() == [1, 2]
 

@@ -19,6 +19,8 @@ import pytest
 from scipy import stats
 
 from models import wellbeing as wb
+from models.social_value.errors import SocialValueError
+from models.social_value.model_outputs import ModelOutput
 from models.wellbeing import scales
 from models.wellbeing.journeys import unaccounted_readings
 from models.wellbeing.stats import cohens_dz, mean_interval, rank_biserial, wilcoxon, wilson
@@ -237,7 +239,7 @@ def test_rci_uses_the_baseline_sd_of_the_data(tmp_path, warehouse):
 
 
 def test_reliable_improvement_mart_for_the_social_value_model(tmp_path, warehouse):
-    from models.social_value.model_outputs import ModelOutput
+    from models.social_value.model_outputs import ModelOutput, deadweight_from_comparison
 
     # Participants: members of TB01 (M1..M3). Comparison: N1, N2 (readings, no membership).
     star = (readings("M1", "swemwbs", "total", ("2023-01-10", 18), ("2023-07-10", 24))    # 17.43 -> 21.54: +4.11 reliable
@@ -263,6 +265,44 @@ def test_reliable_improvement_mart_for_the_social_value_model(tmp_path, warehous
     outputs = wb.model_outputs(rel)
     parsed = ModelOutput.from_value("reliable_wellbeing_improvement", outputs["reliable_wellbeing_improvement"])
     assert parsed.estimate == 1.0 and parsed.n == 3 and parsed.direction == "higher_is_better"
+    # its comparison rate is everyone else's, unmatched: deadweight from_comparison refuses it
+    assert parsed.comparison == "unmatched"
+    with pytest.raises(SocialValueError, match="from the matched sample"):
+        deadweight_from_comparison(parsed, "reliable_wellbeing_improvement", outcome="better_wellbeing")
+
+
+def _effects_row(version, area, estimate, ci_low, ci_high, n_matched, status="estimated", outcome="improvement"):
+    return {"star_version": version, "area": area, "outcome": outcome, "status": status, "estimate": estimate,
+            "ci_low": ci_low, "ci_high": ci_high, "n_matched": n_matched, "estimand": "ATT", "design": "prior_reading"}
+
+
+def test_matched_change_for_the_social_value_model():
+    from models.wellbeing.effects import model_outputs as matched_outputs
+
+    frame = pd.DataFrame([
+        _effects_row("recovery_star", "mean_of_areas", 0.5, -0.5, 1.5, 10),      # 1-10: 10 x 0.5 = 5 person-points
+        _effects_row("recovery_star", "work", 2.0, 1.0, 3.0, 10),                # an area: not the quantity
+        _effects_row("wellbeing_star", "mean_of_areas", -0.2, -0.6, 0.2, 8),     # 1-5: x 9/4 -> -0.45 x 8 = -3.6
+        _effects_row("wellbeing_star", "at_least_one_area", 0.3, 0.1, 0.5, 8, outcome="reliable_improvement"),
+        _effects_row("all", "mean_of_areas", 0.1, -0.3, 0.5, 18),                # pooled, already 1-10: 1.8
+        _effects_row("swemwbs", "mean_of_areas", None, None, None, None, status="not estimated: 1 participant"),
+    ])
+    out = matched_outputs(frame)
+    assert out["wellbeing_matched_change.recovery_star"]["estimate"] == pytest.approx(5.0)
+    assert (out["wellbeing_matched_change.recovery_star"]["ci_low"], out["wellbeing_matched_change.recovery_star"]["ci_high"]) \
+        == (pytest.approx(-5.0), pytest.approx(15.0))
+    star = out["wellbeing_matched_change.wellbeing_star"]
+    assert (star["estimate"], star["ci_low"], star["ci_high"]) == (pytest.approx(-3.6), pytest.approx(-10.8), pytest.approx(3.6))
+    # the overall key is the pooled row; a deterioration is negative and stays so (net, not truncated at 0)
+    overall = ModelOutput.from_value("wellbeing_matched_change", out["wellbeing_matched_change"])
+    assert overall.estimate == pytest.approx(1.8) and overall.n == 18 and overall.estimand == "net"
+    assert overall.comparison == "matched" and not overall.is_nonnegative
+    assert "wellbeing_matched_change.swemwbs" not in out and "life_satisfaction_matched_change" not in out
+    # one instrument and no pooled row: the overall key is that instrument's; life satisfaction is already WELLBYs
+    one = matched_outputs(pd.DataFrame([_effects_row("wellbeing_star", "mean_of_areas", -0.2, -0.6, 0.2, 8),
+                                        _effects_row("ons4", "life_satisfaction", 0.25, -0.25, 0.75, 12)]))
+    assert one["wellbeing_matched_change"]["estimate"] == pytest.approx(-3.6)
+    assert one["life_satisfaction_matched_change"]["estimate"] == pytest.approx(3.0)
 
 
 def test_person_reliable_improvement_needs_no_reliable_deterioration(tmp_path, warehouse):

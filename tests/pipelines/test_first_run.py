@@ -343,13 +343,13 @@ def _demo_map_with(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_impact_map_breaking_a_rule_is_named_before_the_run(tmp_path):
-    """An evaluator raised the well-being deadweight from 25 to 60 and kept its sensitivity range 10-50: the run
+    """An evaluator raised the well-being drop-off from 50 to 90 and kept its sensitivity range 25-75: the run
     used to stop at the social-value step, after every model, with 8 steps (the pages) not run."""
-    cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
+    cfg = _demo_map_with(tmp_path, "    drop_off: 50\n", "    drop_off: 90\n")
     [problem] = preflight.impact_map_problems(load_config(cfg), demo=False)
     assert problem.startswith("impact map (social_value.impact_map): ")
-    assert "outcome 'better_wellbeing', field 'ranges.deadweight': the range 10-50 does not contain the base value" in problem
-    kept = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 40                # ASSUMPTION")
+    assert "outcome 'better_wellbeing', field 'ranges.drop_off': the range 25-75 does not contain the base value" in problem
+    kept = _demo_map_with(tmp_path, "    drop_off: 50\n", "    drop_off: 60\n")
     assert preflight.impact_map_problems(load_config(kept), demo=False) == []
 
 
@@ -366,8 +366,8 @@ def test_missing_impact_map_and_proxy_table_are_named(tmp_path):
 # ------------------------------------------------------------------ the bad starts, from the terminal
 
 def test_bad_impact_map_stops_before_the_run(tmp_path):
-    cfg = _demo_map_with(tmp_path, "deadweight: 25                # ASSUMPTION", "deadweight: 60                # ASSUMPTION")
-    assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "field 'ranges.deadweight'")
+    cfg = _demo_map_with(tmp_path, "    drop_off: 50\n", "    drop_off: 90\n")
+    assert_refused(start(tmp_path, OUTCOMES_CONFIG=str(cfg)), "field 'ranges.drop_off'")
     assert not (tmp_path / "w.duckdb").exists()
 
 
