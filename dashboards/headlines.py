@@ -27,7 +27,7 @@ import pandas as pd
 
 from dashboards import multiplicity, subtraction
 from dashboards.filters import ALL, Item
-from dashboards.labels import plural
+from dashboards.labels import plural, pounds
 from dashboards.tiles import judge, pct, summary, tile
 from dashboards.windows import NHS_MOJ, Windows
 from models.disclosure import SUPPRESSED, DisclosureRule
@@ -327,10 +327,10 @@ def other_case(r: pd.Series) -> str:
     base = r.get("base_case")
     if base == "point_estimate" and pd.notna(r.get("ratio_evidenced")) and round(r["ratio_evidenced"], 2) != round(r["ratio"], 2):
         kind = "evidenced (conservative) case" if r["ratio_evidenced"] <= r["ratio"] else "evidenced case"
-        return (f"{kind} £{r['ratio_evidenced']:.2f} per £1 (estimates whose 95% interval includes no effect "
+        return (f"{kind} {pounds(r['ratio_evidenced'])} per £1 (estimates whose 95% interval includes no effect "
                 "counted as 0)")
     if base == "evidenced" and pd.notna(r.get("ratio_point_estimate")) and round(r["ratio_point_estimate"], 2) != round(r["ratio"], 2):
-        return (f"£{r['ratio_point_estimate']:.2f} per £1 at the point estimates (this figure counts estimates whose "
+        return (f"{pounds(r['ratio_point_estimate'])} per £1 at the point estimates (this figure counts estimates whose "
                 "95% interval includes no effect as 0)")
     return ""
 
@@ -356,13 +356,13 @@ def sroi(value: pd.DataFrame | None, impact: pd.DataFrame | None, tb: str) -> He
     if pd.isna(r["ratio"]):
         return _none("no investment recorded for this scope", outcomes)
     has_ci = int(r["n_draws"] or 0) > 0 and pd.notna(r["ratio_ci_low"])
-    interval = (f"95% interval £{r['ratio_ci_low']:.2f} to £{r['ratio_ci_high']:.2f} (Monte Carlo, {int(r['n_draws']):,} draws)"
+    interval = (f"95% interval {pounds(r['ratio_ci_low'])} to {pounds(r['ratio_ci_high'])} (Monte Carlo, {int(r['n_draws']):,} draws)"
                 if has_ci else "no interval: the Monte Carlo was not run")
     if other := other_case(r):
         interval += f"; {other}"
     rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if has_ci else "none"
     side = "below" if rag == "worse" else "above" if rag == "better" else "around"
-    return Headline(f"£{r['ratio']:.2f} per £1", interval, outcomes, rag,
+    return Headline(f"{pounds(r['ratio'])} per £1", interval, outcomes, rag,
                     f"{side} £1 of value per £1 invested" if rag != "none" else "",
                     "Present value of the outcomes over the present value of the investment (SROI guide).",
                     "Illustrative unit costs" if illustrative(impact) else "")

@@ -164,6 +164,11 @@ def money(value: float | None, pence: bool = False) -> str:
     return f"£{value:,.2f}" if pence else f"£{value:,.0f}"
 
 
+def pounds(value: float) -> str:
+    """An amount in pounds and pence, the sign before the pound sign: '£0.05', '−£0.21' (it read '£-0.21')."""
+    return f"−£{-value:,.2f}" if round(value, 2) < 0 else f"£{abs(value) if round(value, 2) == 0 else value:,.2f}"
+
+
 def pct(value: float | None, places: int = 1) -> str:
     """A share (0-1) as a percentage: 0.0648 -> '6.5%'."""
     if value is None or isinstance(value, str) or math.isnan(value):

@@ -95,7 +95,10 @@ def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: p
     valued = int(impact["pv"].notna().sum())
     made_up = " Unit costs marked 'made up for the demo' are illustrative." if illustrative(impact) else ""
     shown = impact[~impact["outcome"].isin(hidden)]
-    text = (f"{plural(len(impact), 'outcome')} in the impact map, {valued} of them valued: each quantity, proxy, deflator "
+    outputs = int(impact["status"].astype(str).str.startswith("output").sum())  # reported, never valued
+    listed = (f"{plural(len(impact) - outputs, 'outcome')} and {plural(outputs, 'output')} (hours exchanged, reported "
+              "and not valued)" if outputs else plural(len(impact), 'outcome'))
+    text = (f"{listed} in the impact map, {valued} of the outcomes valued: each quantity, proxy, deflator "
             f"and discount with its source; {money(impact['pv'].sum())} present value in all"
             + (f" ({money(shown['pv'].sum())} in the {plural(int(shown['pv'].notna().sum()), 'row')} shown)" if hidden else "")
             + f".{made_up}")

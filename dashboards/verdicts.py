@@ -24,7 +24,7 @@ from plotly.subplots import make_subplots
 
 from dashboards import charts, labels, multiplicity, subtraction
 from dashboards.headlines import illustrative, other_case, outcomes_valued, wellbeing_headline_row
-from dashboards.labels import pct, plural
+from dashboards.labels import pct, plural, pounds
 from dashboards.marts import column
 from dashboards.page import PALETTE, Section
 from dashboards.tiles import RAG, judge
@@ -213,12 +213,12 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     valued, listed = outcomes_valued(impact, "overall")
     rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if pd.notna(r["ratio_ci_low"]) else "none"
     made_up = " The unit costs are illustrative (made up for the demo)." if illustrative(impact) else ""
-    return _row(outcome, source, participants_value=f"£{r['ratio']:.2f}", comparison_value="£1.00", difference=round(r["ratio"] - 1, 2),
+    return _row(outcome, source, participants_value=pounds(r["ratio"]), comparison_value="£1.00", difference=round(r["ratio"] - 1, 2),
                 ci_low=round(r["ratio_ci_low"] - 1, 2) if rag != "none" else None,
                 ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit="£ per £1 invested",
-                verdict=f"£{r['ratio']:.2f} per £1", rag=rag, design=SROI_DESIGN,
-                sentence=f"Under the impact map's assumptions each £1 invested is valued at £{r['ratio']:.2f} of social value "
-                         f"(95% interval £{r['ratio_ci_low']:.2f} to £{r['ratio_ci_high']:.2f}); {valued} of "
+                verdict=f"{pounds(r['ratio'])} per £1", rag=rag, design=SROI_DESIGN,
+                sentence=f"Under the impact map's assumptions each £1 invested is valued at {pounds(r['ratio'])} of social value "
+                         f"(95% interval {pounds(r['ratio_ci_low'])} to {pounds(r['ratio_ci_high'])}); {valued} of "
                          f"{plural(listed, 'outcome')} could be valued."
                          + (f" Beside it: {other}." if (other := other_case(r)) else "") + made_up)
 
@@ -266,7 +266,7 @@ def answer(r: dict) -> str:
     if r["participants_value"] is None or pd.isna(r["participants_value"]):
         return str(r["verdict"] or "no comparison in this run")
     if str(r["unit"]).startswith("£"):
-        interval = (f" (95% interval £{1 + r['ci_low']:.2f} to £{1 + r['ci_high']:.2f})"
+        interval = (f" (95% interval {pounds(1 + r['ci_low'])} to {pounds(1 + r['ci_high'])})"
                     if r["ci_low"] is not None and not pd.isna(r["ci_low"]) else "")
         return f"{r['participants_value']} of social value per £1 invested{interval}"
     if r["unit"] == "percentage points":
@@ -331,7 +331,7 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
             step = 10 ** math.floor(math.log10(span / 2))
             step *= next((m for m in (1, 2, 2.5, 5) if span / (step * m) <= 4), 10)
             ticks = [k * step for k in range(math.ceil(max(-span, -1.0) / step), math.floor(span / step) + 1)]
-            axis.update(range=[max(-span, -1.05), span], tickvals=ticks, ticktext=[f"£{t + 1:,.2f}" for t in ticks],
+            axis.update(range=[max(-span, -1.05), span], tickvals=ticks, ticktext=[pounds(t + 1) for t in ticks],
                         title_text="£ per £1 invested (the line: £1)")
         figure.update_xaxes(**axis, row=i, col=1)
     return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=150 + 210 * len(drawn),

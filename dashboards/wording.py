@@ -200,8 +200,8 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
         if pd.isna(r["ratio"]):
             continue
         interval = "" if pd.isna(r["ratio_ci_low"]) else f" (95% interval {r['ratio_ci_low']:.2f} to {r['ratio_ci_high']:.2f})"
-        rows.append({"result": f"SROI ratio: {r['scope']}", "verdict": f"£{r['ratio']:.2f} per £1", "n_matched": None,
-                     "what you can say": f"Under the impact map's assumptions, each £1 invested is valued at £{r['ratio']:.2f} "
+        rows.append({"result": f"SROI ratio: {r['scope']}", "verdict": f"{labels.pounds(r['ratio'])} per £1", "n_matched": None,
+                     "what you can say": f"Under the impact map's assumptions, each £1 invested is valued at {labels.pounds(r['ratio'])} "
                                          f"of social value{interval}."
                                          + (f" Beside it: {other}." if (other := headlines.other_case(pd.Series(r))) else ""),
                      "what you cannot say": "That this money is saved or cashable: the values are proxies, and the ratio "

@@ -345,3 +345,17 @@ def test_the_pre_trend_check_of_the_before_after_rows_on_the_evaluator_page():
     assert "one year earlier: the year ending 90 days before joining against the year before that." in washed.summary
     assert pretrend_section({"readmission_before_after": None, "service_use_change": None},
                             DisclosureRule()).table is None
+
+
+def test_the_impact_maps_summary_counts_its_hours_as_outputs_not_outcomes():
+    """The summary read "11 outcomes in the impact map, 7 of them valued" when 4 rows were hours reported as outputs."""
+    from dashboards.sroi_sections import _summary
+
+    rows = [{"outcome": f"o{i}", "pv": 100.0 * i, "status": "valued", "quantity_source": "avoided_readmissions",
+             "quantity": 1.0, "quantity_estimate": 1.0, "quantity_n": None, "quantity_unit": "events", "proxy_source": "PSSRU"} for i in range(1, 8)]
+    rows += [{"outcome": f"TB0{i}_hours_exchanged", "pv": None, "status": "output: reported, not valued",
+              "quantity_source": f"hours_given@TB0{i}", "quantity": 50.0, "quantity_estimate": 50.0, "quantity_n": None, "quantity_unit": "hours", "proxy_source": None}
+             for i in range(1, 5)]
+    text = _summary(pd.DataFrame(rows), set(), DisclosureRule(), None)
+    assert text.startswith("7 outcomes and 4 outputs (hours exchanged, reported and not valued) in the impact map, 7 of "
+                           "the outcomes valued")

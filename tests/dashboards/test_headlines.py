@@ -430,3 +430,15 @@ def test_the_readmission_verdict_counts_discharges_as_its_tile_does():
     tile = headlines.readmission(RATES, readmission, RULE, "all", "all", "all")
     assert f"30-day emergency readmission ({tile.n})" in listed
     assert "Proven reoffending within a year (n ≈ 60 matched participants)" in listed
+
+
+def test_a_negative_ratio_puts_its_sign_before_the_pound_sign():
+    """The SROI interval read "£-0.21 to £0.32"."""
+    from dashboards.labels import pounds
+
+    assert [pounds(v) for v in (0.0549, -0.2123, -0.001, 1234.5)] == ["£0.05", "−£0.21", "£0.00", "£1,234.50"]
+    row = {"scope": "overall", "ratio": 0.0549, "ratio_ci_low": -0.2123, "ratio_ci_high": 0.3201}
+    from dashboards.verdicts import sroi_row
+
+    said = sroi_row(pd.DataFrame([{**row, "n_draws": 2000}]), None)["sentence"]
+    assert "95% interval −£0.21 to £0.32" in said and "£-" not in said
