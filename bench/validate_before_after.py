@@ -90,6 +90,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import tables
 from bench.synthetic import ingested, replications
 from data.synthetic import Config, Crisis, Effects
 from data.synthetic.common import NEVER, Calendar, stream, to_day
@@ -349,18 +350,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(summary: pd.DataFrame) -> str:
-    cols = list(summary.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in summary.itertuples(index=False):
-        cells = []
-        for c, v in zip(cols, r):
-            if isinstance(v, float):
-                cells.append("–" if np.isnan(v) else f"{v:.1f}" if c.endswith("pct") or c.startswith("mean_n")
-                             or c == "mean_joined_in_after" else f"{v:.3f}" if c == "share_matched" else f"{v:+.4f}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return tables.markdown(summary, one=("mean_joined_in_after",))
 
 
 def main(argv=None) -> int:

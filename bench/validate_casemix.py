@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import tables
 from bench.synthetic import ingested, replications
 from data.synthetic import CaseMix, Effects
 from models.comparison import ComparisonError
@@ -96,18 +97,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(summary: pd.DataFrame) -> str:
-    cols = list(summary.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in summary.itertuples(index=False):
-        cells = []
-        for c, v in zip(cols, r):
-            if isinstance(v, (float, np.floating)):
-                cells.append("–" if np.isnan(v) else f"{v:.1f}" if c.endswith("pct") or c.startswith("mean_n")
-                             else f"{v:.3f}" if c in ("share_matched", "mean_max_abs_smd") else f"{v:+.4f}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return tables.markdown(summary, three=("share_matched", "mean_max_abs_smd"))
 
 
 def main(argv=None) -> int:

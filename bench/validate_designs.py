@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import tables
 from bench.synthetic import ingested, replications
 from data.synthetic import Effects, LaterEvents
 from data.synthetic.truth import LATER_EVENTS_ON
@@ -216,17 +217,7 @@ def markdown(summary: pd.DataFrame) -> str:
         cols[cols.index("bias") + 1:cols.index("bias") + 1] = ["bias_mcse"]
         cols[cols.index("coverage_pct") + 1:cols.index("coverage_pct") + 1] = ["mean_truth_own", "bias_own",
                                                                                 "coverage_own_pct"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in summary[cols].itertuples(index=False):
-        cells = []
-        for c, v in zip(cols, r):
-            if isinstance(v, float):
-                cells.append("–" if np.isnan(v) else (f"{v:.1f}" if c.endswith("pct") or c.startswith("mean_n")
-                                                      else f"{v:.3f}" if c == "share_matched" else f"{v:+.4f}"))
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return tables.markdown(summary, cols)
 
 
 def report(df: pd.DataFrame, heading: str, out: Path) -> None:

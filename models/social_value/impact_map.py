@@ -347,22 +347,9 @@ def _monte_carlo(value: Any) -> MonteCarloSettings:
 
 
 def _outcome(raw: Any, number: int, banks: tuple[str, ...], default_discount: DiscountSchedule) -> Outcome:
-    if not isinstance(raw, Mapping):
-        raise SocialValueError(f"outcome {number} must be a mapping of fields", field="outcomes")
-    oid = raw.get("id")
-    if not isinstance(oid, str) or not oid.strip():
-        raise SocialValueError(f"outcome {number} needs an id (a short name such as fewer_readmissions)", field="id")
-    oid = oid.strip()
+    oid = _entry_id(raw, number, "outcome", " (a short name such as fewer_readmissions)")
     _unknown(raw, OUTCOME_KEYS, outcome=oid, where="the outcome")
-    for required in ("stakeholder", "quantity", "proxy", "duration"):
-        if required not in raw:
-            raise SocialValueError(f"the outcome needs '{required}'", outcome=oid, field=required)
-    scope = str(raw.get("scope", OVERALL)).strip()
-    if scope != OVERALL and scope not in banks:
-        known = ", ".join(banks) or "none listed"
-        raise SocialValueError(
-            f"scope {scope!r} is neither 'overall' nor a time bank in time_banks ({known})", outcome=oid, field="scope"
-        )
+    scope = _entry_scope(raw, oid, "outcome", ("stakeholder", "quantity", "proxy", "duration"), banks)
     proxy = raw["proxy"]
     if not isinstance(proxy, str) or not proxy.strip():
         raise SocialValueError("proxy must be a proxy id from a proxy table", outcome=oid, field="proxy")
@@ -390,25 +377,37 @@ def _outcome(raw: Any, number: int, banks: tuple[str, ...], default_discount: Di
     )
 
 
-def _output(raw: Any, number: int, banks: tuple[str, ...]) -> Output:
+def _entry_id(raw: Any, number: int, kind: str, example: str = "") -> str:
+    """The id of the impact map's ``number``-th outcome or output (``kind``), which must be a mapping with one."""
     if not isinstance(raw, Mapping):
-        raise SocialValueError(f"output {number} must be a mapping of fields", field="outputs")
+        raise SocialValueError(f"{kind} {number} must be a mapping of fields", field=f"{kind}s")
     oid = raw.get("id")
     if not isinstance(oid, str) or not oid.strip():
-        raise SocialValueError(f"output {number} needs an id", field="id")
-    oid = oid.strip()
+        raise SocialValueError(f"{kind} {number} needs an id{example}", field="id")
+    return oid.strip()
+
+
+def _entry_scope(raw: Mapping, oid: str, kind: str, required: tuple[str, ...], banks: tuple[str, ...]) -> str:
+    """An outcome's or output's scope ('overall' or a listed time bank), once its ``required`` fields are there."""
+    for name in required:
+        if name not in raw:
+            raise SocialValueError(f"the {kind} needs '{name}'", outcome=oid, field=name)
+    scope = str(raw.get("scope", OVERALL)).strip()
+    if scope != OVERALL and scope not in banks:
+        known = ", ".join(banks) or "none listed"
+        raise SocialValueError(f"scope {scope!r} is neither 'overall' nor a time bank in time_banks ({known})",
+                               outcome=oid, field="scope")
+    return scope
+
+
+def _output(raw: Any, number: int, banks: tuple[str, ...]) -> Output:
+    oid = _entry_id(raw, number, "output")
     valued = [k for k in ("proxy", "deadweight", "displacement", "attribution", "drop_off", "duration") if k in raw]
     if valued:
         raise SocialValueError(f"an output is reported, not valued: remove {', '.join(valued)} (or make it an outcome, "
                                f"with evidence of the change it made)", outcome=oid, field=valued[0])
     _unknown(raw, OUTPUT_KEYS, outcome=oid, where="the output")
-    for required in ("stakeholder", "quantity"):
-        if required not in raw:
-            raise SocialValueError(f"the output needs '{required}'", outcome=oid, field=required)
-    scope = str(raw.get("scope", OVERALL)).strip()
-    if scope != OVERALL and scope not in banks:
-        raise SocialValueError(f"scope {scope!r} is neither 'overall' nor a time bank in time_banks", outcome=oid,
-                               field="scope")
+    scope = _entry_scope(raw, oid, "output", ("stakeholder", "quantity"), banks)
     return Output(id=oid, stakeholder=str(raw["stakeholder"]), description=str(raw.get("description") or ""),
                   scope=scope, quantity=_quantity(raw["quantity"], oid), notes=str(raw.get("notes") or ""))
 
