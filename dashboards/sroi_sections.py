@@ -95,7 +95,7 @@ def _summary(impact: pd.DataFrame, hidden: set[str], rule: DisclosureRule, ta: p
     valued = int(impact["pv"].notna().sum())
     made_up = " Unit costs marked 'made up for the demo' are illustrative." if illustrative(impact) else ""
     shown = impact[~impact["outcome"].isin(hidden)]
-    outputs = int(impact["status"].astype(str).str.startswith("output").sum())  # reported, never valued
+    outputs = int(impact.get("status", pd.Series(dtype=str)).astype(str).str.startswith("output").sum())  # not valued
     listed = (f"{plural(len(impact) - outputs, 'outcome')} and {plural(outputs, 'output')} (hours exchanged, reported "
               "and not valued)" if outputs else plural(len(impact), 'outcome'))
     text = (f"{listed} in the impact map, {valued} of the outcomes valued: each quantity, proxy, deflator "

@@ -409,7 +409,8 @@ def model_outputs(frame: pd.DataFrame) -> dict[str, dict]:
     if frame is None or frame.empty:
         return out
     spans = _spans()
-    rows = frame[(frame["status"] == "estimated") & (frame["outcome"] == OUTCOME)]
+    estimated = frame["estimate"].notna() & (frame["status"] == "estimated" if "status" in frame else True)
+    rows = frame[estimated & (frame["outcome"] == OUTCOME)]
 
     def record(r, factor: float, unit: str) -> dict:
         n = int(r["n_matched"])

@@ -448,8 +448,10 @@ def test_evaluator_summaries_say_what_their_csvs_say(demo_run, browser):
     assert summary["what-you-can-and-cannot-say"].startswith(f"{plural(len(says), 'result')}, each")
     impact = pd.read_csv(site / "evaluator-impact-map.csv", dtype=str, keep_default_na=False)
     valued, shown = [v for v in impact["pv"] if v != ""], [float(v) for v in impact["pv"] if v not in ("", "*")]
-    assert summary["sroi-impact-map"].startswith(f"{plural(len(impact), 'outcome')} in the impact map, {len(valued)} of them "
-                                                 "valued")
+    outputs = int((impact["proxy_id"] == "").sum())  # hours exchanged: outputs, reported with no proxy, never valued
+    listed = (f"{plural(len(impact) - outputs, 'outcome')} and {plural(outputs, 'output')} (hours exchanged, reported and "
+              "not valued)" if outputs else plural(len(impact), 'outcome'))
+    assert summary["sroi-impact-map"].startswith(f"{listed} in the impact map, {len(valued)} of the outcomes valued")
     assert (f"(£{sum(shown):,.0f} in the {plural(len(shown), 'row')} shown)" if len(shown) < len(valued)
             else f"£{sum(shown):,.0f} present value in all") in summary["sroi-impact-map"]
     cox = pd.read_csv(site / "evaluator-cox.csv", dtype=str, keep_default_na=False)
