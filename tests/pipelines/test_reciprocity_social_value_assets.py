@@ -115,3 +115,16 @@ def test_no_impact_map_gives_empty_marts_not_a_failure(tmp_path, monkeypatch):
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.social_value").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM marts.grant_metrics WHERE social_value IS NOT NULL").fetchone()[0] == 0
+
+
+def test_an_output_is_not_an_outcome_left_out():
+    """Hours exchanged are outputs, reported and never valued: the warning named every one as an outcome "omitted"."""
+    from pipelines.assets.social_value import _outcomes_valued
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts; CREATE TABLE marts.impact_map (outcome TEXT, status TEXT)")
+    con.execute("INSERT INTO marts.impact_map VALUES ('fewer_readmissions', 'valued'), "
+                "('TB01_hours_exchanged', 'output: reported, not valued (not in the ratio)')")
+    assert _outcomes_valued(con) == (True, {"outcomes": 1, "outputs": 1, "omitted": "none"})
+    con.execute("INSERT INTO marts.impact_map VALUES ('fewer_reoffences', 'omitted: no results')")
+    assert _outcomes_valued(con) == (False, {"outcomes": 2, "outputs": 1, "omitted": "fewer_reoffences (omitted: no results)"})
