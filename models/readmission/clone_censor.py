@@ -39,8 +39,7 @@ def ccw_row(units: pd.DataFrame, settings: ReadmissionSettings, comparison: str,
     data cannot support (nobody started, or a clone at risk with an infinite weight) gives a ``not estimated``
     row with the reason in ``warnings``. ``covariates``: those of the weights' model (default the exact columns and
     the matching covariates: no matching here), ``notes`` (e.g. pooled levels) join the warnings."""
-    covs = list(dict.fromkeys([*settings.readmission_exact, *settings.matching_covariates])
-                if covariates is None else covariates)
+    covs = list(settings.compared_columns if covariates is None else covariates)
     common = {"comparison": comparison, "outcome": outcome, "method": "ipcw", "covariates": ", ".join(covs),
               "design": settings.design, "design_sentence": design_sentence(settings, covs), "estimand": ESTIMAND}
     try:

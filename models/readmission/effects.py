@@ -73,8 +73,7 @@ UNIT_COLUMNS = ("exposed_timebank", "programme_start_day", "readmitted", "days_t
 def read_columns(settings: ReadmissionSettings) -> list[str]:
     """The columns of a discharge :func:`readmission_effects` reads (every design): the ids,
     :data:`UNIT_COLUMNS`, the covariates and the exact columns."""
-    return list(dict.fromkeys(["discharge_id", "person_id", *UNIT_COLUMNS, *settings.matching_covariates,
-                               *settings.readmission_exact]))
+    return list(dict.fromkeys(["discharge_id", "person_id", *UNIT_COLUMNS, *settings.compared_columns]))
 
 
 def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) -> pd.DataFrame:
@@ -87,10 +86,9 @@ def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) 
     are its sorted values, the reference-first order the engine gives text
     (:func:`models.comparison.design.build_design`)."""
     frame = discharges[[c for c in read_columns(settings) if c in discharges.columns]]
-    text = [c for c in dict.fromkeys([*settings.matching_covariates, *settings.readmission_exact])
-            if c in frame.columns and _all_text(frame[c])]
+    text = [c for c in settings.compared_columns if c in frame.columns and _all_text(frame[c])]
     frame = frame.astype({c: "category" for c in ("discharge_id", "person_id", *text) if c in frame.columns})
-    for c in dict.fromkeys([*settings.matching_covariates, *settings.readmission_exact]):
+    for c in settings.compared_columns:
         if c in frame.columns and frame[c].dtype.kind in "iu":
             frame[c] = pd.to_numeric(frame[c], downcast="integer")  # the same values, in the fewest bytes
     return frame
@@ -108,7 +106,7 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
     # the trial rows repeat each discharge on every trial day: they carry neither the routes units() has
     # read into start and blocked nor the readmission flag counted again from trial_day below
     read = [c for c in ("exposed_timebank", "programme_start_day", "readmitted")
-            if c not in (*settings.matching_covariates, *settings.readmission_exact)]
+            if c not in settings.compared_columns]
     rows = trial_frame(unit_rows.drop(columns=read), settings.design, "start", "event",
                        landmark_day=settings.landmark, blocked="blocked")
     event = rows["event"].to_numpy(dtype=float)
@@ -255,7 +253,7 @@ def compare(compared: pd.DataFrame, settings: ReadmissionSettings, comparison: s
             return None, None  # no participants by this route: nothing to report
         # no matching: the exact columns enter the weights' model as covariates
         cloned, covs, notes = pool_rare_levels(
-            cloned, list(dict.fromkeys([*settings.readmission_exact, *settings.matching_covariates])), started,
+            cloned, list(settings.compared_columns), started,
             cloned["discharge_id"].to_numpy(), settings.min_level_count)
         return ccw_row(cloned, settings, comparison, OUTCOME, covs, notes), None
     df = design_rows(compared, settings, comparison)

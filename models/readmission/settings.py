@@ -274,6 +274,12 @@ class ReadmissionSettings(BaseModel):
         return tuple(dict.fromkeys([*self.matching_exact, *self.exact]))
 
     @property
+    def compared_columns(self) -> tuple[str, ...]:
+        """Every column the readmission comparison holds equal or balances: the exact columns, then the matching
+        covariates (each once)."""
+        return tuple(dict.fromkeys([*self.readmission_exact, *self.matching_covariates]))
+
+    @property
     def landmark(self) -> int:
         """Day of the landmark design's time zero (landmark_day, else the grace period)."""
         return self.enrolment_days_after_discharge if self.landmark_day is None else self.landmark_day
