@@ -979,10 +979,10 @@ RECIPROCITY_ALLOCATION_SENSITIVITY = Mart(
 # ------------------------------------------------------------------ social value
 
 SOCIAL_VALUE = Mart(
-    'marts.social_value', grain='scope (overall, each time bank)',
+    'marts.social_value', grain='scope (overall, each time bank with an outcome valued for it)',
     published=True, disclosure=COUNTS_AT_PUBLICATION,
     columns=(
-        Column('scope', 'VARCHAR', '`overall` (every outcome, total investment) or a time-bank id (its outcomes, its investment)'),
+        Column('scope', 'VARCHAR', '`overall` (every outcome, total investment) or a time-bank id (its outcomes, its investment); a time bank the impact map values no outcome for has no row (not a PV of £0)'),
         Column('pv', 'DOUBLE', 'present value of the impacts, £'),
         Column('npv', 'DOUBLE', '`pv − investment_pv`, £; empty when the scope has no investment'),
         Column('ratio', 'DOUBLE', 'SROI ratio `pv / investment_pv` (4 dp); empty without investment'),

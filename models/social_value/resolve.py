@@ -90,6 +90,8 @@ class ResolvedMap:
     price_year: int
     discount: DiscountSchedule  # for the investment
     investment: Mapping[str, Mapping[int, Decimal]]  # scope -> year -> amount
+    #: ``overall``, then each time bank with at least one outcome scoped to it. A bank the map values nothing for
+    #: (only outputs, such as its hours exchanged) has no SROI of its own, not one of £0.
     scopes: tuple[str, ...]
     outcomes: tuple[ResolvedOutcome, ...]
     monte_carlo: MonteCarloSettings
@@ -162,7 +164,7 @@ def resolve(
         price_year=impact_map.price_year,
         discount=impact_map.discount,
         investment=investment,
-        scopes=impact_map.scopes,
+        scopes=tuple(s for s in impact_map.scopes if s == OVERALL or any(o.scope == s for o in outcomes)),
         outcomes=outcomes,
         monte_carlo=impact_map.monte_carlo,
         deflators=deflators,

@@ -66,14 +66,12 @@ def timebank_activity(context: dg.AssetExecutionContext, warehouse: Warehouse, s
 
 
 def _social_value_by_time_bank(con) -> pd.DataFrame | None:
-    """Each time bank's present value (marts.social_value), for ``grant_metrics`` to share among its grants by hours:
-    only a time bank with an outcome valued for it (scoped to it in marts.impact_map). The shipped maps value none
-    (the matched effects are programme-wide; hours are outputs), and a time bank's row then holds a PV of 0 for want
-    of a measure, not of value: shared among its grants it read "£0" per grant. Such grants get no value (NULL)."""
+    """Each time bank's present value (marts.social_value), for ``grant_metrics`` to share among its grants by hours.
+    The mart has a row for a time bank only when the impact map values an outcome for it (``ResolvedMap.scopes``); the
+    shipped maps value none (the matched effects are programme-wide; hours are outputs), so their grants get no value
+    (NULL), not £0."""
     by_time_bank = con.execute(
-        "SELECT scope AS timebank_id, pv AS social_value FROM marts.social_value s "
-        "WHERE scope <> 'overall' AND pv IS NOT NULL AND EXISTS (SELECT 1 FROM marts.impact_map m WHERE m.scope = s.scope "
-        "AND m.pv IS NOT NULL AND m.status NOT LIKE 'output%')").df()
+        "SELECT scope AS timebank_id, pv AS social_value FROM marts.social_value WHERE scope <> 'overall'").df()
     return None if by_time_bank.empty else by_time_bank
 
 

@@ -163,6 +163,7 @@ def test_time_bank_scopes_and_missing_investment():
     # riverside: 100 hours x £10 = 1,000 -> PV 966.18, investment 500 -> ratio 1.9324
     # hillside: 50 hours x £10 = 500 -> PV 483.09, no investment given -> no ratio
     # overall: both plus a programme-wide outcome 2 x £10 = 20 -> PV 19.32; total 1,468.60 / 2,000 = 0.7343
+    # lakeside: listed, nothing valued for it -> no scope of its own (not a PV of £0)
     r = _map(
         [
             {"id": "rv", "scope": "riverside", "quantity": 100, "proxy_value": 10, "duration": 1},
@@ -170,10 +171,11 @@ def test_time_bank_scopes_and_missing_investment():
             {"id": "all", "quantity": 2, "proxy_value": 10, "duration": 1},
         ],
         investment={0: 2000},
-        time_banks=["riverside", "hillside"],
+        time_banks=["riverside", "hillside", "lakeside"],
         investment_by_time_bank={"riverside": {0: 500}},
     )
     result = evaluate(r)
+    assert tuple(result.scopes) == ("overall", "riverside", "hillside")
     assert result.scopes["riverside"].outcome_ids == ("rv",)
     assert penny(result.scopes["riverside"].pv) == D("966.18")
     assert round(result.scopes["riverside"].ratio, 4) == D("1.9324")
