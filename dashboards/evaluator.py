@@ -24,9 +24,8 @@ from models.readmission.before_after import PRETREND_WARNING
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
 from dashboards.labels import heading, plural
-from dashboards.marts import demo_run, unavailable
+from dashboards.marts import demo_run, read_marts, unavailable
 from dashboards.page import PALETTE, Page, Section
-from dashboards.subtraction import read_marts
 from dashboards.windows import read_windows
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
@@ -273,7 +272,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
                               published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)
                               if m["reoffending_cox"] is not None and not m["reoffending_cox"].empty else None,
-                              m["effect_register"], windows)
+                              windows)
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
         Section("What you can and cannot say", f"{plural(len(says), 'result')}, each with what it supports and what it does not.",
