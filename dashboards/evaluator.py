@@ -237,10 +237,12 @@ def cox_section(cox: pd.DataFrame | None, effects: pd.DataFrame | None, rule: Di
     table = published_cox(cox, effects, rule)
     treated = table[(table["term"] == "treated") & table["hazard_ratio"].map(lambda v: isinstance(v, float) and not pd.isna(v))]
     return Section(title, f"Hazard ratios of time to first proven reoffence for {plural(cox['programme'].nunique(), 'programme label')}, "
-                   f"adjusted for the covariates; {plural(len(treated), 'model')} publish a participation ('treated') term. "
-                   f"A model whose participant group has 1 to {rule.suppress_max} people shows no estimate. ph_violated flags "
+                   f"adjusted for the covariates; {plural(len(treated), 'model')} publish a participation term (participants "
+                   f"against everyone else analysed; 'treated' in the CSV). A model whose participant group has 1 to "
+                   f"{rule.suppress_max} people shows no estimate. ph_violated flags "
                    "terms whose hazard ratio changes over follow-up (Grambsch-Therneau test).",
-                   table=table, csv_name="evaluator-cox.csv", collapsed=True)
+                   table=table, csv_name="evaluator-cox.csv", collapsed=True,
+                   shown_values={"term": {"treated": "participation"}})
 
 
 def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:

@@ -61,6 +61,7 @@ section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
 code.hash{display:inline-block;width:16ch;word-break:break-all}
 th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}td.num,td.whole{white-space:nowrap}
+a.csv{display:inline-block;min-height:24px;padding:.1rem 0}
 .summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
 .filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.3rem .8rem}
 .filters>summary{font-size:1rem;font-weight:400;min-height:24px;padding:.3rem 0}.filters>summary .change{font-weight:700;text-decoration:underline}
@@ -87,7 +88,8 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
  table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
  table.stack tr{border-top:2px solid #0b0c0c;padding:.3rem 0}table.stack td{border:0;padding:.15rem .3rem}
  table.stack td::before{content:attr(data-label) ": ";font-weight:700}table.stack td.num{text-align:left}
- table.stack td:empty{display:none}}
+ table.stack td:empty{display:none}
+ table.stack tr[hidden]{display:none}}
 """
 
 
@@ -277,6 +279,9 @@ class Section:
     #: A column's values as the page's table says them ({column: {value: words}}), shown as text, not code: the CSV
     #: keeps the values (the data-quality page met a reader with ``timebank_members`` in code font).
     shown_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The table as the page shows it, when it merges the CSV's columns (the same rows, built from the published table):
+    #: the impact map's 18 columns scrolled sideways at 1440 px, and read as 11 ("-3.00 (-15.42 to 9.42)").
+    shown_table: pd.DataFrame | None = None
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -652,7 +657,7 @@ def render(page: Page, out_dir: Path) -> Path:
         if section.table is not None:
             checks.append(_checked(section))
             if section.show_table:
-                shown = section.table
+                shown = section.table if section.shown_table is None else section.shown_table
                 if section.shown_columns:
                     shown = shown[list(section.shown_columns)]
                     shown.attrs = section.table.attrs

@@ -822,6 +822,32 @@ def test_a_table_of_sentences_is_read_row_by_row_on_a_phone(browser, tmp_path, w
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [390, 1440])
+def test_a_paged_table_of_sentences_shows_one_page_on_a_phone_too(browser, tmp_path, width):
+    """On a phone the evaluator's "What you can and cannot say" (stacked, one row at a time) showed all 44 rows under a
+    pager saying "page 1 of 3", and a search for "Cox" left every row on screen while saying "9 of 44 rows": the
+    stacked rows' display:block outranked the pager's hidden rows."""
+    from dashboards.page import PAGE_ROWS, Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    said = "Readmission within 30 days: participants 7.4% against 10.2% in the matched comparison group, inconclusive."
+    frame = pd.DataFrame({"result": [f"Result {i}" for i in range(PAGE_ROWS + 5)],
+                          "what you can say": [f"{said} ({i})" for i in range(PAGE_ROWS + 5)],
+                          "what you cannot say": [f"That the programme caused it, in case {i} of many." * 2
+                                                  for i in range(PAGE_ROWS + 5)]})
+    table = DisclosureRule().no_counts(frame, "a test table of sentences")
+    path = render(Page("index.html", "Overview", "Intro.", [Section("Statements", "Its summary.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path, width)
+    shown = "Array.from(document.querySelectorAll('#table-statements-body tr')).filter(r => r.getClientRects().length).length"
+    first = page.evaluate(shown)
+    page.fill("div.pager input", "Result 2")  # Result 2 and Result 20-24
+    searched = page.evaluate(shown), page.inner_text("div.pager .status")
+    page.close()
+    assert errors == []
+    assert first == PAGE_ROWS and searched == (6, f"6 of {PAGE_ROWS + 5} rows; page 1 of 1"), (first, searched)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
 def test_a_tables_dates_quarters_and_codes_stay_on_one_line(browser, tmp_path, width):
     """The funder's grant metrics broke every date at its hyphen ("2021-" above "09-18"), at 1440 px as on a phone, and
     the activity table its quarters ("2022-" above "Q1"); a long note still wraps."""
@@ -967,6 +993,20 @@ def test_the_grant_table_fits_a_desktop_and_agrees_with_its_csv(demo_run, browse
                 assert abs(number - float(value)) < 0.006, (column, text, value)
     assert errors == []
 
+
+
+@pytest.mark.browser
+def test_the_impact_map_fits_a_desktop(demo_run, browser):
+    """The SROI impact map's 18 columns scrolled sideways at 1440 px (1,801 px of table in a 1,134 px box); the page
+    shows them in 9 (tests/dashboards/test_impact_map_page.py: every value still there), and its box does not scroll."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "evaluator.html", width=1440)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    wrap = page.evaluate("""() => { const w = document.getElementById('table-sroi-impact-map').closest('.table-wrap');
+        return [w.scrollWidth, w.clientWidth]; }""")
+    page.close()
+    assert wrap[0] <= wrap[1], wrap
+    assert errors == []
 
 
 @pytest.mark.browser

@@ -141,3 +141,35 @@ def test_identifier_columns_are_headed_by_what_they_name():
     assert heading("run_id") == "Run" and heading("proxy_id") == "Financial proxy"
     assert heading("proxy_value_reporting") == "Proxy value (£, reporting-year prices)" and heading("pv") == "Present value"
     assert heading("config_sha256") == "Configuration SHA-256"
+
+
+TREATED_COLUMNS = ("n_treated_before", "n_treated_after", "share_treated_in_support", "n_treated_outside_support",
+                   "n_participants")
+
+
+def test_the_people_who_took_part_are_participants_in_every_heading():
+    """The balance table read "n treated before" beside the overlap table's "Participants before" (the same people),
+    and the common-support table "Participants" beside "Share treated in support": one word, participants."""
+    from dashboards.labels import PARTICIPANTS, heading
+
+    for column in TREATED_COLUMNS:
+        assert "treated" not in heading(column).lower() and PARTICIPANTS in heading(column).lower(), column
+    assert heading("n_treated_before") == heading("participants_before") == "Participants before"
+    assert heading("n_comparison_after") == heading("comparison_after") == "Comparison after"
+
+
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_no_page_heads_a_column_or_names_a_term_treated(demo_run, name):
+    """Every table on every page (and every filter state's) says participants; "treated" is left to the CSVs, and the
+    evaluator's glossary, which says so."""
+    site, _, _ = demo_run
+    heads = {h for _, head, _ in tables(site / name) for h in head}
+    assert not [h for h in heads if "treated" in h.lower()]
+    if name == "evaluator.html":
+        assert {"Participants before", "Participants after", "Share of participants in common support",
+                "Participants outside common support", "Participants"} <= heads
+        (cox,) = [rows for tid, _, rows in tables(site / name) if tid == "table-cox-proportional-hazards-models"]
+        terms = {r[1] for r in cox}  # the participation term beside the covariates'
+        assert "participation" in terms and "treated" not in terms
+        text = " ".join(page_text(site / name)["text"])
+        assert "'treated' in the CSV" in text and "call them 'treated'" in text
