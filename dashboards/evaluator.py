@@ -18,7 +18,8 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, coverage, diagnostics_sections, glossary, labels, provenance, sroi_sections, wording
+from dashboards import (charts, coverage, diagnostics_sections, evaluator_glance, glossary, labels, multiplicity,
+                        provenance, sroi_sections, wording)
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.readmission.before_after import PRETREND_WARNING
 from models.wellbeing.effects import MEAN_OF_AREAS
@@ -300,7 +301,8 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         *sroi_sections.sections(m, rule),
         glossary.terms_section(glossary.EVALUATOR, rule, windows),
     ]
-    return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "
-                "how well the comparisons were matched, and the models' own tables.", sections, demo=demo_run(con),
+    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m)))
+    return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: provenance, matching and the "
+                "models' own tables.", sections, demo=demo_run(con),
                 more="Sections open when you select their title; long tables are paged and searchable, and every table "
                      "downloads whole as CSV.")

@@ -103,6 +103,13 @@ def role(row: pd.Series | dict) -> tuple[str, int | None]:
     return str(_value(row, ROLE) or NOT_AVAILABLE), None if count is None else int(count)
 
 
+def run_comparisons(m: dict[str, pd.DataFrame | None]) -> int | None:
+    """The number of comparisons in the run, from the first marked effect row of a page's marts ``m``; None without one
+    or without the register."""
+    frames = [m.get(f.mart) for f in FAMILIES]
+    return next((role(frame.iloc[0])[1] for frame in frames if frame is not None and not frame.empty), None)
+
+
 def judged(row: pd.Series | dict, low: float, high: float, lower_is_better: bool) -> str:
     """better / worse / inconclusive (:func:`dashboards.tiles.judge` against no difference), inconclusive for an
     exploratory result that :func:`held_back` holds."""

@@ -100,6 +100,13 @@ TABLE_SCRIPT = """
   function clear(){ document.documentElement.style.scrollPaddingTop =
     bar && getComputedStyle(bar).position === 'sticky' ? (bar.offsetHeight + 8) + 'px' : ''; }
   clear(); window.addEventListener('resize', clear);
+  // a link to a closed section (the evaluator's "At a glance" names them) opens it
+  function openTarget(){
+    var t = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    var d = t && t.tagName === 'SECTION' && t.querySelector('details');
+    if (d) d.open = true;
+  }
+  window.addEventListener('hashchange', openTarget); openTarget();
   document.querySelectorAll('details').forEach(function(d){
     d.addEventListener('toggle', function(){
       if (d.open) d.querySelectorAll('.js-plotly-plot').forEach(function(gd){ Plotly.Plots.resize(gd); });
@@ -416,7 +423,7 @@ def figure_json(figure: go.Figure, title: str) -> dict:
 def _variants_payload(page: Page) -> list[dict]:
     blocks = []
     for section in page.sections:
-        sid = _slug(section.title)
+        sid = slug(section.title)
         if section.variants is not None:
             labelled = section.table is not None and stacks(section.table)
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
@@ -433,7 +440,8 @@ def _variants_payload(page: Page) -> list[dict]:
     return blocks
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A section's id from its title ("SROI impact map" -> "sroi-impact-map"), which a link to it names."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
@@ -641,7 +649,7 @@ def render(page: Page, out_dir: Path) -> Path:
                   for f, t in PAGES)
     body, checks = [], []
     for section in page.sections:
-        sid = _slug(section.title)
+        sid = slug(section.title)
         parts = [f"<p class='summary' id='summary-{sid}' aria-live='polite'>{html.escape(words(section.summary))}</p>"]
         if section.responds:
             parts.append(f"<p class='note'>{html.escape(section.responds)}</p>")

@@ -911,6 +911,42 @@ def test_the_commissioners_first_screen_answers_the_question(demo_run, browser, 
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width,height", [(390, 844), (1440, 900)])
+def test_the_evaluators_first_screen_says_how_far_the_results_can_be_trusted(demo_run, browser, width, height):
+    """The evaluator's first screen was the run's provenance; the results were below the fold at 1440 x 900 and three
+    screens down on a phone, and that no matched comparison reached balance was in the seventh table. "At a glance"
+    now opens the page, each line on the first screen, each count its table's (the CSVs), each link opening its
+    section."""
+    site, _, _ = demo_run
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto((site / "evaluator.html").as_uri())
+    page.wait_for_load_state("load")
+    lines = page.eval_on_selector_all("#glance li", "lis => lis.map(l => [l.innerText, l.getBoundingClientRect().top])")
+    page.click("#glance a[href='#balance-after-matching']")
+    opened = page.evaluate("document.querySelector('#balance-after-matching details').open")
+    page.close()
+    assert [t.split(":")[0] for t, _ in lines][1:] == ["Balance after matching", "Common support", "Pre-trend check"]
+    assert all(top + 24 <= height for _, top in lines), lines
+    assert opened
+    says = pd.read_csv(site / "evaluator-what-you-can-say.csv", dtype=str, keep_default_na=False)
+    compared = says[~says["verdict"].str.endswith("per £1")]
+    counts = compared["verdict"].where(compared["verdict"].isin(["inconclusive", "not published", "not estimable"]),
+                                       "significant").value_counts()
+    assert lines[0][0].startswith(f"{len(compared)} matched or modelled results: {counts.get('significant', 0)} "
+                                  f"significant, {counts.get('inconclusive', 0)} inconclusive, "
+                                  f"{counts.get('not published', 0)} not published, {counts.get('not estimable', 0)} "
+                                  "not estimable."), lines[0][0]
+    balance = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False)["balanced"]
+    shown = balance[balance != "*"]
+    assert f": {shown.str.startswith('yes').sum()} of {len(shown)} published comparison" in lines[1][0]
+    support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)["share_treated_in_support"]
+    published = support[support != "*"].astype(float)
+    assert f": {(published >= 1).sum()} of {len(published)} published comparison" in lines[2][0]
+    check = pd.read_csv(site / "evaluator-pretrend.csv", dtype=str, keep_default_na=False)["check"]
+    assert f": {(check == 'passed').sum()} of {check.isin(['passed', 'failed']).sum()} before/after result" in lines[3][0]
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("name", [f for f, _ in PAGES])
 def test_every_pages_first_section_starts_in_the_top_half_of_a_phone(demo_run, browser, name):
     """The banner, the page's introduction and the filters left a phone (390 x 844) at most a few lines of the page's
