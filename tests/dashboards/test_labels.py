@@ -173,3 +173,11 @@ def test_no_page_heads_a_column_or_names_a_term_treated(demo_run, name):
         assert "participation" in terms and "treated" not in terms
         text = " ".join(page_text(site / name)["text"])
         assert "'treated' in the CSV" in text and "call them 'treated'" in text
+
+
+def test_an_amount_in_words_puts_its_sign_before_the_pound():
+    """The impact map's summary read "£-85,113 present value in all" beside "−£0.09 per £1"."""
+    from dashboards.labels import money, pounds
+
+    assert money(-85113.2) == "−£85,113" and money(75100) == "£75,100" and money(-0.5, pence=True) == "−£0.50"
+    assert money(-0.2) == "£0" and money(None) == "–" and pounds(-0.09) == "−£0.09"
