@@ -284,13 +284,15 @@ def test_every_page_and_chart_title_fits_a_390_px_phone_without_sideways_scroll(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("name", [f for f, _ in PAGES])
-def test_axe_finds_no_serious_or_critical_violation(demo_run, browser, name):
-    """axe-core (the copy shipped inside axe-playwright-python; nothing downloaded), WCAG 2.2 A and AA rules."""
+def test_axe_finds_no_serious_or_critical_violation(demo_run, browser, name, width):
+    """axe-core (the copy shipped inside axe-playwright-python; nothing downloaded), WCAG 2.2 A and AA rules, on a
+    desktop and on a phone (the stacked tables, the one-line filter bar)."""
     from axe_playwright_python.sync_playwright import Axe
 
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / name)
+    page, errors = open_page(browser, site / name, width)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
                                                                              "wcag22aa"]}})
@@ -959,6 +961,41 @@ def test_every_pages_first_section_starts_in_the_top_half_of_a_phone(demo_run, b
     top = page.evaluate("document.querySelector('main section h2').getBoundingClientRect().top")
     page.close()
     assert top < 844 / 2, top
+
+
+#: WCAG 2.2 2.5.8 Target Size (Minimum): each visible target (link, button, select, input, summary, focusable region,
+#: a chart's PNG button) under 24 x 24 CSS px that is neither a link inside a sentence (the inline exception) nor spaced:
+#: a 24 px circle on its centre meets no other target, nor another undersized target's circle (the spacing exception).
+CROWDED_TARGETS = r"""() => {
+  const sel = 'a[href], button, select, input, summary, [tabindex]:not([tabindex="-1"]), .modebar-btn';
+  const box = e => e.getBoundingClientRect();
+  const all = Array.from(document.querySelectorAll(sel)).filter(e => { const r = box(e);
+    return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; });
+  const small = all.filter(e => { const r = box(e); return r.width < 24 || r.height < 24; });
+  const inline = e => e.tagName === 'A' && e.parentElement && ['P', 'LI', 'DD'].includes(e.parentElement.tagName)
+    && e.parentElement.textContent.trim().length > e.textContent.trim().length + 3;
+  const far = (r, x, y) => Math.hypot(Math.max(r.left - x, 0, x - r.right), Math.max(r.top - y, 0, y - r.bottom));
+  return small.filter(e => !inline(e)).filter(e => {
+    const r = box(e), x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+    return all.some(o => o !== e && !o.contains(e) && !e.contains(o) && (far(box(o), x, y) < 12 || (small.includes(o)
+      && Math.hypot((box(o).left + box(o).right) / 2 - x, (box(o).top + box(o).bottom) / 2 - y) < 24))); })
+    .map(e => `${e.tagName} ${e.textContent.trim().slice(0, 30)} ${Math.round(box(e).width)}x${Math.round(box(e).height)}`); }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_every_target_is_24_px_or_spaced(demo_run, browser, name, width):
+    """Every control, link and chart button of every page, sections open and the charts' toolbars shown, is at least 24
+    px square, spaced as 2.5.8 allows (a table's note links "[1]", 18 x 15, sit a row apart) or in a sentence."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / name, width)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.evaluate("document.querySelectorAll('.modebar-container, .modebar').forEach(m => { m.style.opacity = 1; })")
+    page.wait_for_timeout(500)
+    crowded = page.evaluate(CROWDED_TARGETS)
+    page.close()
+    assert crowded == [] and errors == []
 
 
 @pytest.mark.browser
