@@ -153,6 +153,8 @@ def title(value: str) -> str:
     it read 'Managing Mental Health' in the column where 'Crime-free life' stood)."""
     if str(value) in STAR_AREAS:
         return STAR_AREAS[str(value)]
+    if str(value) in NAMES:  # a name of its own ("At least one area": the well-being table read "At Least One Area")
+        return NAMES[str(value)]
     if str(value) in star_areas():
         text = str(value).replace("_", " ")
         return text[:1].upper() + text[1:]

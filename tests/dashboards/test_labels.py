@@ -102,6 +102,7 @@ def test_every_stars_areas_are_in_one_case():
                                "looking_after_yourself")] == [
         "Managing mental health", "Addictive behaviour", "Social networks", "Trust and hope", "Looking after yourself"]
     assert words("at_least_one_area") == "At least one area" and title("recovery_star") == "Recovery Star"
+    assert title("at_least_one_area") == "At least one area" and title("mean_of_areas") == "Mean of areas"
 
 
 def test_a_programme_label_is_written_one_way():
