@@ -19,7 +19,7 @@ from dashboards import coverage, glossary, headlines, labels, verdicts
 from dashboards.activity_sections import activity_section
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, make_filter, variants
-from dashboards.marts import demo_run
+from dashboards.marts import demo_run, read_marts
 from dashboards.page import Page, Section
 from dashboards.windows import NHS_MOJ, Windows, read_windows
 from dashboards.readmission_sections import (
@@ -28,7 +28,6 @@ from dashboards.readmission_sections import (
     quarter_section,
 )
 from dashboards.reoffending_sections import cohort_section, jdl_section
-from dashboards.subtraction import read_marts
 from dashboards.wellbeing_sections import change_table_section, distance_sections
 
 MARTS = ("timebank_activity", "readmission_rates", "readmission_effects", "readmission_funnel", "reoffending_rates",
@@ -68,13 +67,11 @@ TILES = (
     ("hours", "Hours exchanged", ("timebank", "year"), lambda m, r, c: headlines.hours_exchanged(
         m["timebank_activity"], r, c["timebank"], c["year"], m["activity_quarters"])),
     ("readmission", "30-day emergency readmission", ("timebank", "area", "year"), lambda m, r, c: headlines.readmission(
-        m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"], m["windows"],
-        m["effect_register"])),
+        m["readmission_rates"], m["readmission_effects"], r, c["timebank"], c["area"], c["year"], m["windows"])),
     ("reoffending", "Proven reoffending within a year", ("timebank", "year"), lambda m, r, c: headlines.reoffending(
-        m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"], m["windows"],
-        m["effect_register"])),
+        m["reoffending_rates"], m["reoffending_effects"], r, c["timebank"], c["year"], m["windows"])),
     ("wellbeing", "Well-being: distance travelled per area", ("timebank", "year"), lambda m, r, c: headlines.wellbeing(
-        m["wellbeing_effects"], r, c["timebank"], c["year"], m["effect_register"])),
+        m["wellbeing_effects"], r, c["timebank"], c["year"])),
     ("sroi", "Social return on investment", ("timebank",), lambda m, r, c: headlines.sroi(
         m["social_value"], m["impact_map"], c["timebank"])),
 )
@@ -128,7 +125,7 @@ def build_page(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> Page:
         quarter_section(m["readmission_rates"], rule, filters, windows),
         *coverage.sections(m, "reoffending"),
         cohort_section(m["reoffending_rates"], rule, filters, windows),
-        jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters, windows, m["effect_register"]),
+        jdl_section(m["reoffending_rates"], m["reoffending_effects"], rule, filters, windows),
         *coverage.sections(m, "wellbeing"),
         *distance_sections(m["wellbeing_change"], rule, filters),
         change_table_section(m["wellbeing_change"], rule),

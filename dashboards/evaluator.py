@@ -18,15 +18,15 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, coverage, diagnostics_sections, glossary, labels, provenance, sroi_sections, wording
+from dashboards import (charts, coverage, diagnostics_sections, evaluator_glance, glossary, labels, multiplicity,
+                        provenance, sroi_sections, wording)
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.readmission.before_after import PRETREND_WARNING
 from models.wellbeing.effects import MEAN_OF_AREAS
 from models.wellbeing.settings import SHARED_MATCH_DESIGNS
 from dashboards.labels import heading, plural
-from dashboards.marts import demo_run, unavailable
+from dashboards.marts import demo_run, read_marts, unavailable
 from dashboards.page import PALETTE, Page, Section
-from dashboards.subtraction import read_marts
 from dashboards.windows import read_windows
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
@@ -238,10 +238,12 @@ def cox_section(cox: pd.DataFrame | None, effects: pd.DataFrame | None, rule: Di
     table = published_cox(cox, effects, rule)
     treated = table[(table["term"] == "treated") & table["hazard_ratio"].map(lambda v: isinstance(v, float) and not pd.isna(v))]
     return Section(title, f"Hazard ratios of time to first proven reoffence for {plural(cox['programme'].nunique(), 'programme label')}, "
-                   f"adjusted for the covariates; {plural(len(treated), 'model')} publish a participation ('treated') term. "
-                   f"A model whose participant group has 1 to {rule.suppress_max} people shows no estimate. ph_violated flags "
+                   f"adjusted for the covariates; {plural(len(treated), 'model')} publish a participation term (participants "
+                   f"against everyone else analysed; 'treated' in the CSV). A model whose participant group has 1 to "
+                   f"{rule.suppress_max} people shows no estimate. ph_violated flags "
                    "terms whose hazard ratio changes over follow-up (Grambsch-Therneau test).",
-                   table=table, csv_name="evaluator-cox.csv", collapsed=True)
+                   table=table, csv_name="evaluator-cox.csv", collapsed=True,
+                   shown_values={"term": {"treated": "participation"}})
 
 
 def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Section]:
@@ -273,7 +275,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     says = wording.statements(m["readmission_effects"], m["reoffending_effects"], m["wellbeing_effects"], m["social_value"], rule,
                               published_cox(m["reoffending_cox"], m["reoffending_effects"], rule)
                               if m["reoffending_cox"] is not None and not m["reoffending_cox"].empty else None,
-                              m["effect_register"], windows)
+                              windows)
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
         Section("What you can and cannot say", f"{plural(len(says), 'result')}, each with what it supports and what it does not.",
@@ -299,7 +301,8 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         *sroi_sections.sections(m, rule),
         glossary.terms_section(glossary.EVALUATOR, rule, windows),
     ]
-    return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: where the numbers came from, "
-                "how well the comparisons were matched, and the models' own tables.", sections, demo=demo_run(con),
+    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m)))
+    return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: provenance, matching and the "
+                "models' own tables.", sections, demo=demo_run(con),
                 more="Sections open when you select their title; long tables are paged and searchable, and every table "
                      "downloads whole as CSV.")

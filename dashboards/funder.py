@@ -23,9 +23,8 @@ from dashboards import charts, coverage
 from dashboards.headlines import NOT_PER_BANK
 from models.disclosure import SUPPRESSED, DisclosureRule, Withheld
 from dashboards.labels import heading, money, pct, plural
-from dashboards.marts import demo_run, unavailable
+from dashboards.marts import demo_run, read_marts, unavailable
 from dashboards.page import PALETTE, Page, Section
-from dashboards.subtraction import read_marts
 from models.reciprocity.settings import INDEX_COMPONENTS
 
 MARTS = ("grant_metrics", "timebank_activity", "reciprocity_allocation", "reciprocity_allocation_sensitivity", *coverage.MARTS)

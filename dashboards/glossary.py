@@ -18,8 +18,17 @@ _INTERVAL = ("95% interval", "The range in which the true difference most likely
 _SUPPRESSION = ("* and rounding", "Counts of 1 to {suppress_max} are shown as *, and other counts rounded to the nearest "
                 "{round_to}, so that no one can be recognised; figures that rest on them are withheld too.")
 
+_PARTICIPANTS = ("Participants", "People who took part: time-bank members and people who started a programme (each "
+                 "result's design sentence says who counts, and from when). Every count of them on the pages says "
+                 "participants.")
+#: The evaluator's reader also opens the CSVs and the literature, which call the participants "treated".
+_PARTICIPANTS_TREATED = (_PARTICIPANTS[0], _PARTICIPANTS[1] + " The CSVs, as the statistical literature, call them "
+                         "'treated' (the diagnostics' count columns, a Cox model's term, the ATT: the average effect on "
+                         "the treated).")
+
 #: The commissioner page's terms.
 COMMISSIONER = (
+    _PARTICIPANTS,
     ("Matched comparison group", "People who did not take part, chosen because they resembled the participants before "
      "they started (age, sex, area deprivation, earlier use of services), so that the difference in outcomes is not "
      "simply who chose to take part."),
@@ -39,6 +48,7 @@ COMMISSIONER = (
 
 #: The evaluator page's terms: the diagnostics' vocabulary, with the thresholds the page applies.
 EVALUATOR = (
+    _PARTICIPANTS_TREATED,
     ("Propensity score, logit", "Each person's modelled probability of taking part, given the covariates (a logistic "
      "regression). The logit, log(p / (1 − p)), is the scale on which matches are made and overlap is drawn."),
     ("Caliper", "The largest distance allowed between a participant's logit score and their match's: 0.2 standard "

@@ -172,9 +172,9 @@ def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, agains
 
 
 def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                tb: str, area: str, year: str, windows: Windows = NHS_MOJ, register: pd.DataFrame | None = None) -> Headline:
-    """The readmission tile; ``register`` (``marts.effect_register``) judges an exploratory comparison allowing for the
-    run's comparisons (:func:`dashboards.multiplicity.judged`), as the verdict list does."""
+                tb: str, area: str, year: str, windows: Windows = NHS_MOJ) -> Headline:
+    """The readmission tile; an exploratory comparison is judged allowing for the run's comparisons (the row's mark,
+    :func:`dashboards.multiplicity.judged`), as the verdict list does."""
     chosen = [(d, v) for d, v in (("timebank", tb), ("area", area), ("quarter", year)) if v != ALL]
     if len(chosen) > 1:
         return _none("not available for this combination", "readmission rates are broken down by one of time bank, "
@@ -192,8 +192,7 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
             return Headline(SUPPRESSED, f"not published: {subtraction.reason(rule)}", n_text)
         return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
-                        multiplicity.judged(register, ("readmission", "any", "readmitted_within_30_days"), e["rd_ci_low"],
-                                            e["rd_ci_high"], True), f"matched comparison {pct(e['comparison_rate'])}",
+                        multiplicity.judged(e, e["rd_ci_low"], e["rd_ci_high"], True), f"matched comparison {pct(e['comparison_rate'])}",
                         f"Emergency readmission {windows.readmitted_within}{' (NHS)' if windows.nhs else ''}, "
                         "participants against a matched comparison group.",
                         "Matched comparison")
@@ -213,8 +212,8 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
 
 
 def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                tb: str, year: str, windows: Windows = NHS_MOJ, register: pd.DataFrame | None = None) -> Headline:
-    """The reoffending tile; ``register`` as in :func:`readmission`."""
+                tb: str, year: str, windows: Windows = NHS_MOJ) -> Headline:
+    """The reoffending tile, judged as in :func:`readmission`."""
     programme = "any_participation" if tb == ALL else f"timebank:{tb}"
     if rates is None or rates.empty:
         return _none("no reoffending data (justice extracts not supplied)")
@@ -227,8 +226,7 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                 return Headline(pct(e["participant_value"]), f"difference {100 * e['estimate']:+.1f} points "
                                 f"(95% CI {100 * e['ci_low']:+.1f} to {100 * e['ci_high']:+.1f})",
                                 f"n ≈ {rule.count(n):,} matched participants",
-                                multiplicity.judged(register, ("reoffending", programme, "binary_rate"), e["ci_low"],
-                                                    e["ci_high"], True),
+                                multiplicity.judged(e, e["ci_low"], e["ci_high"], True),
                                 f"matched comparison {pct(e['comparison_value'])}",
                                 f"{windows.reoffending}{' (MoJ counting rules)' if windows.moj else ''}, from each "
                                 "participant's start to day 365 after the index date, against a matched comparison "
@@ -267,9 +265,8 @@ def wellbeing_headline_row(effects: pd.DataFrame | None) -> pd.Series | None:
     return heads.sort_values(["n_treated", "star_version"], ascending=[False, True], na_position="last").iloc[0]
 
 
-def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str,
-              register: pd.DataFrame | None = None) -> Headline:
-    """The well-being tile; ``register`` as in :func:`readmission`."""
+def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year: str) -> Headline:
+    """The well-being tile, judged as in :func:`readmission`."""
     if effects is None or effects.empty:
         return _none("no well-being comparison (Outcomes Star extract not supplied, or the model has not run)")
     if tb != ALL or year != ALL:
@@ -286,8 +283,7 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
     return Headline(f"{e['treated_value']:+.2f} points", f"difference {e['estimate']:+.2f} points against the matched "
                     f"comparison (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
                     f"n ≈ {rule.count(n):,} matched participants",
-                    multiplicity.judged(register, ("wellbeing", str(e["star_version"]), str(e.get("outcome")), str(e["area"])),
-                                        e["ci_low"], e["ci_high"], False),
+                    multiplicity.judged(e, e["ci_low"], e["ci_high"], False),
                     f"matched comparison {e['comparison_value']:+.2f} points",
                     "Mean distance travelled per area, from the reading before joining to the follow-up reading, "
                     + ("on a 1-10 equivalent scale (each instrument's range rescaled to 1-10)." if e["star_version"] == "all"

@@ -18,7 +18,8 @@ LAD_FILE = Path(__file__).resolve().parents[1] / "data" / "reference" / "ons" / 
 #: Domain words whose capitals are not title case.
 WORDS = {"sroi": "SROI", "wemwbs": "WEMWBS", "swemwbs": "SWEMWBS", "tb01": "TB01", "and": "and", "of": "of", "a": "a",
          "ae": "A&E", "gp": "GP", "imd": "IMD", "id": "ID", "ons4": "ONS4", "to": "to", "in": "in", "on": "on",
-         "hes": "HES", "apc": "APC", "timeoverflow": "TimeOverflow"}  # the mapping presets' names (file notes)
+         "hes": "HES", "apc": "APC", "timeoverflow": "TimeOverflow",
+         "wellby": "WELLBY"}  # the well-being-adjusted life year (HM Treasury, Wellbeing Guidance for Appraisal, 2021)  # the mapping presets' names (file notes)
 
 #: A snake_case token (TB01_help_given too) outside a dotted name (marts.readmission_effects) or a file name's stem.
 SNAKE = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.\w)")
@@ -86,7 +87,18 @@ HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Pe
             "proxy_id": "Financial proxy", "proxy_value_reporting": "Proxy value (£, reporting-year prices)",
             "pv": "Present value",
             # the before/after comparison's placebo: the same difference-in-differences a year earlier
-            "pretrend_did": "Difference a year earlier"}
+            "pretrend_did": "Difference a year earlier",
+            # the people who took part are "participants" on every page (:data:`PARTICIPANTS`): the balance table read
+            # "n treated before" beside the overlap table's "Participants before" for the same people
+            "n_treated_before": "Participants before", "n_treated_after": "Participants after",
+            "n_comparison_before": "Comparison before", "n_comparison_after": "Comparison after",
+            "share_treated_in_support": "Share of participants in common support",
+            "n_treated_outside_support": "Participants outside common support", "n_participants": "Participants",
+            # a Cox model's people: everyone analysed, participants and others ("N" beside "n participants")
+            "n": "People analysed"}
+#: The one word the pages use for the people who took part (the statistical literature's and the CSVs' "treated":
+#: ``n_treated_before``, ``share_treated_in_support``, a model's ``treated`` term). A test holds every heading to it.
+PARTICIPANTS = "participants"
 HEADING_PHRASES = {"two_way": "two-way", "coproduction": "co-production"}
 
 
@@ -141,6 +153,8 @@ def title(value: str) -> str:
     it read 'Managing Mental Health' in the column where 'Crime-free life' stood)."""
     if str(value) in STAR_AREAS:
         return STAR_AREAS[str(value)]
+    if str(value) in NAMES:  # a name of its own ("At least one area": the well-being table read "At Least One Area")
+        return NAMES[str(value)]
     if str(value) in star_areas():
         text = str(value).replace("_", " ")
         return text[:1].upper() + text[1:]
@@ -158,10 +172,12 @@ def plural(n: float, word: str, words: str | None = None) -> str:
 
 
 def money(value: float | None, pence: bool = False) -> str:
-    """'£75,100' (or '£75,100.50' with ``pence``); '–' for nothing."""
+    """'£75,100' (or '£75,100.50' with ``pence``), the sign before the pound sign as :func:`pounds` writes it
+    ('−£85,113': the impact map's summary read '£-85,113'); '–' for nothing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"£{value:,.2f}" if pence else f"£{value:,.0f}"
+    text = f"{abs(value):,.2f}" if pence else f"{abs(value):,.0f}"
+    return f"−£{text}" if value < 0 and text.strip("0.,") else f"£{text}"
 
 
 def pounds(value: float) -> str:

@@ -1,4 +1,8 @@
-"""Reading marts for the pages, and saying plainly when one is not there.
+"""Reading marts for the pages, marking what every page must treat alike, and saying plainly when one is not there.
+
+A page reads its marts through :func:`read_marts`, which marks the effects marts' rows once: withheld so that a whole
+less its parts gives no one away (:mod:`dashboards.subtraction`), and each effect's place among the run's comparisons
+(:mod:`dashboards.multiplicity`). Every sentence, tile, chart and table then reads the same marks.
 
 A mart is *missing* when its model has not run in this warehouse (the table does not exist)
 and *empty* when it ran without the data it needs (the source was not supplied or held no
@@ -10,7 +14,12 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from dashboards import multiplicity, subtraction
 from dashboards.page import Section
+from models.disclosure import DisclosureRule
+
+#: The register of the run's comparisons, read to mark the effects marts whether or not the page shows it.
+REGISTER = "effect_register"
 
 
 def read(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame | None:
@@ -19,6 +28,19 @@ def read(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame | None:
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
                          [schema, name]).fetchone()[0]
     return con.execute(f'SELECT * FROM "{schema}"."{name}"').df() if exists else None
+
+
+def read_marts(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], rule: DisclosureRule) -> dict[str, pd.DataFrame | None]:
+    """A page's marts (``marts.<name>``, None when not built), the effects marts among them marked: rows withheld by
+    subtraction (:func:`dashboards.subtraction.mark`) and each row's analysis role, comparisons and Holm-adjusted
+    p-value from ``marts.effect_register`` (:func:`dashboards.multiplicity.mark`)."""
+    m = {name: read(con, f"marts.{name}") for name in names}
+    for family in subtraction.FAMILIES:
+        if family.mart in m:
+            m[family.mart] = subtraction.mark(m[family.mart], family, rule)
+    if any(f.mart in m for f in multiplicity.FAMILIES):
+        m = multiplicity.mark_marts(m, m[REGISTER] if REGISTER in m else read(con, f"marts.{REGISTER}"))
+    return m
 
 
 def status(frames: dict[str, pd.DataFrame | None]) -> str | None:

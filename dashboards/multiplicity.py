@@ -7,9 +7,15 @@ twenty looks significant by chance when nothing works. A programme's pre-declare
 does not reach zero is called significant on the pages only when its Holm-adjusted p-value (family-wise error
 over every comparison of the run; Holm 1979) is below :data:`ALPHA`; otherwise it reads inconclusive, and its
 sentence says why. The marts keep each model's own verdict; the register keeps both p-values.
+
+A page reads its marts through :func:`dashboards.marts.read_marts`, which gives every effect row its register entry
+once (:func:`mark`: :data:`ROLE`, :data:`COMPARISONS`, :data:`HELD`); every sentence, tile, chart and table that judges
+an effect reads that mark (:func:`held_back`, :func:`judged`, :func:`role`), so none can judge it differently.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -18,36 +24,97 @@ from dashboards.tiles import judge
 
 #: The family-wise error rate the pages allow over a run's exploratory results.
 ALPHA = 0.05
+#: The columns :func:`mark` adds to an effect row: its analysis role in the register (``primary``, ``exploratory``, or
+#: "not available" when the register was not built or does not hold it), the number of comparisons in the run, and the
+#: Holm-adjusted p-value that leaves an exploratory result not significant (empty otherwise).
+ROLE, COMPARISONS, HELD = "multiplicity_role", "multiplicity_comparisons", "multiplicity_held_back_p"
+NOT_AVAILABLE = "not available"
 
 
-def register_row(register: pd.DataFrame | None, family: str, programme: str, outcome: str,
-                 subgroup: str | None = None) -> pd.Series | None:
-    """The effect's row of ``marts.effect_register`` (``subgroup``: the well-being area), or None."""
-    if register is None or register.empty:
+@dataclass(frozen=True)
+class Family:
+    """An effects mart and the columns that name its rows in the register (models/comparison/register.py):
+    ``programme``, ``outcome`` and, for well-being, ``subgroup`` (the Star area)."""
+
+    mart: str
+    family: str
+    programme: str
+    outcome: str
+    subgroup: str | None = None
+
+    def key(self, row) -> tuple[str, str, str | None]:
+        return (str(row.get(self.programme)), str(row.get(self.outcome)),
+                None if self.subgroup is None else str(row.get(self.subgroup)))
+
+
+FAMILIES = (Family("readmission_effects", "readmission", "comparison", "outcome"),
+            Family("reoffending_effects", "reoffending", "programme", "measure"),
+            Family("wellbeing_effects", "wellbeing", "star_version", "outcome", "area"))
+
+
+def _held(entry: dict) -> float | None:
+    """The Holm-adjusted p-value of an exploratory register entry that it leaves not significant, else None."""
+    adjusted = entry.get("p_value_holm")
+    if entry.get("analysis_role") != "exploratory" or adjusted is None or pd.isna(adjusted) or adjusted < ALPHA:
         return None
-    rows = register[(register["outcome_family"] == family) & (register["programme"] == programme)
-                    & (register["outcome"] == outcome)]
-    if subgroup is not None:
-        rows = rows[rows["subgroup"] == subgroup]
-    return None if rows.empty else rows.iloc[0]
+    return float(adjusted)
 
 
-def held_back(register: pd.DataFrame | None, key: tuple) -> float | None:
+def mark(frame: pd.DataFrame | None, family: Family, register: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``frame`` (``marts.<family.mart>``) with each row's register entry (``register``: ``marts.effect_register``, or
+    None when not built) in :data:`ROLE`, :data:`COMPARISONS` and :data:`HELD`."""
+    if frame is None:
+        return None
+    entries: dict[tuple, dict] = {}
+    count = None
+    if register is not None and not register.empty:
+        count = register["n_comparisons"].iloc[0]
+        for entry in register[register["outcome_family"] == family.family].to_dict("records"):
+            sub = None if family.subgroup is None else str(entry.get("subgroup"))
+            entries.setdefault((str(entry["programme"]), str(entry["outcome"]), sub), entry)
+    found = [entries.get(family.key(row)) for row in frame.to_dict("records")]
+    return frame.assign(**{
+        ROLE: [NOT_AVAILABLE if e is None else str(e["analysis_role"]) for e in found],
+        COMPARISONS: pd.Series([count if e is None else e["n_comparisons"] for e in found], index=frame.index, dtype=object),
+        HELD: pd.Series([None if e is None else _held(e) for e in found], index=frame.index, dtype=object)})
+
+
+def mark_marts(m: dict[str, pd.DataFrame | None], register: pd.DataFrame | None) -> dict[str, pd.DataFrame | None]:
+    """The page's marts ``m`` with every effects mart among them marked (:func:`mark`)."""
+    return {**m, **{f.mart: mark(m[f.mart], f, register) for f in FAMILIES if f.mart in m}}
+
+
+def _value(row: pd.Series | dict, column: str):
+    value = row.get(column) if hasattr(row, "get") else None
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def held_back(row: pd.Series | dict) -> float | None:
     """The Holm-adjusted p-value of an exploratory effect that it leaves not significant; None for a primary effect, an
-    adjusted p below :data:`ALPHA` or an effect the register does not hold. ``key``: (family, programme, outcome[,
-    subgroup])."""
-    row = register_row(register, *key) if key else None
-    adjusted = None if row is None else row.get("p_value_holm")
-    if row is None or row["analysis_role"] != "exploratory" or adjusted is None or pd.isna(adjusted):
-        return None
-    return float(adjusted) if adjusted >= ALPHA else None
+    adjusted p below :data:`ALPHA`, an effect the register does not hold, or a row not marked."""
+    value = _value(row, HELD)
+    return None if value is None else float(value)
 
 
-def judged(register: pd.DataFrame | None, key: tuple, low: float, high: float, lower_is_better: bool) -> str:
+def role(row: pd.Series | dict) -> tuple[str, int | None]:
+    """(analysis role, comparisons in the run) of an effect row: "not available" when the run's register was not built,
+    does not hold the effect, or the row was not marked."""
+    count = _value(row, COMPARISONS)
+    return str(_value(row, ROLE) or NOT_AVAILABLE), None if count is None else int(count)
+
+
+def run_comparisons(m: dict[str, pd.DataFrame | None]) -> int | None:
+    """The number of comparisons in the run, from the first marked effect row of a page's marts ``m``; None without one
+    or without the register."""
+    frames = [m.get(f.mart) for f in FAMILIES]
+    return next((role(frame.iloc[0])[1] for frame in frames if frame is not None and not frame.empty), None)
+
+
+def judged(row: pd.Series | dict, low: float, high: float, lower_is_better: bool) -> str:
     """better / worse / inconclusive (:func:`dashboards.tiles.judge` against no difference), inconclusive for an
     exploratory result that :func:`held_back` holds."""
     rag = judge(low, high, 0.0, lower_is_better)
-    return "inconclusive" if rag != "inconclusive" and held_back(register, key) is not None else rag
+    return "inconclusive" if rag != "inconclusive" and held_back(row) is not None else rag
 
 
 def sentence(adjusted: float, comparisons) -> str:
@@ -57,3 +124,9 @@ def sentence(adjusted: float, comparisons) -> str:
     return (f"On its own its 95% interval does not reach zero, but it is an exploratory result, one of {many} in "
             f"this run: allowing for them (Holm's method) its p-value is {adjusted:.2f}, above {ALPHA:.2f}, so it is read "
             "as inconclusive: a lead to follow up, not a finding.")
+
+
+def why(row: pd.Series | dict) -> str:
+    """:func:`sentence` for a row that :func:`held_back` holds, else ''."""
+    adjusted = held_back(row)
+    return "" if adjusted is None else sentence(adjusted, role(row)[1])

@@ -16,9 +16,8 @@ import duckdb
 from dashboards import commissioner, headlines, verdicts
 from dashboards.filters import ALL
 from dashboards.labels import money, plural
-from dashboards.marts import demo_run
+from dashboards.marts import demo_run, read_marts
 from dashboards.page import Page, Section
-from dashboards.subtraction import read_marts
 from dashboards.windows import read_windows
 from models.disclosure import DisclosureRule
 

@@ -61,6 +61,7 @@ section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #b1b4b6;padding:.3rem .5rem;text-align:left;vertical-align:top}
 code.hash{display:inline-block;width:16ch;word-break:break-all}
 th{background:#f3f2f1}td.num{text-align:right;font-variant-numeric:tabular-nums}td.num,td.whole{white-space:nowrap}
+a.csv{display:inline-block;min-height:24px;padding:.1rem 0}
 .summary{color:#0b0c0c}.note{color:#484949;font-size:.9rem}.empty{color:#6f3800;font-weight:700}
 .filters{position:sticky;top:0;z-index:5;background:#fff;border:2px solid #0b0c0c;padding:.3rem .8rem}
 .filters>summary{font-size:1rem;font-weight:400;min-height:24px;padding:.3rem 0}.filters>summary .change{font-weight:700;text-decoration:underline}
@@ -87,7 +88,8 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:#f4f4f4
  table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}
  table.stack tr{border-top:2px solid #0b0c0c;padding:.3rem 0}table.stack td{border:0;padding:.15rem .3rem}
  table.stack td::before{content:attr(data-label) ": ";font-weight:700}table.stack td.num{text-align:left}
- table.stack td:empty{display:none}}
+ table.stack td:empty{display:none}
+ table.stack tr[hidden]{display:none}}
 """
 
 
@@ -98,6 +100,13 @@ TABLE_SCRIPT = """
   function clear(){ document.documentElement.style.scrollPaddingTop =
     bar && getComputedStyle(bar).position === 'sticky' ? (bar.offsetHeight + 8) + 'px' : ''; }
   clear(); window.addEventListener('resize', clear);
+  // a link to a closed section (the evaluator's "At a glance" names them) opens it
+  function openTarget(){
+    var t = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    var d = t && t.tagName === 'SECTION' && t.querySelector('details');
+    if (d) d.open = true;
+  }
+  window.addEventListener('hashchange', openTarget); openTarget();
   document.querySelectorAll('details').forEach(function(d){
     d.addEventListener('toggle', function(){
       if (d.open) d.querySelectorAll('.js-plotly-plot').forEach(function(gd){ Plotly.Plots.resize(gd); });
@@ -277,6 +286,9 @@ class Section:
     #: A column's values as the page's table says them ({column: {value: words}}), shown as text, not code: the CSV
     #: keeps the values (the data-quality page met a reader with ``timebank_members`` in code font).
     shown_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The table as the page shows it, when it merges the CSV's columns (the same rows, built from the published table):
+    #: the impact map's 18 columns scrolled sideways at 1440 px, and read as 11 ("-3.00 (-15.42 to 9.42)").
+    shown_table: pd.DataFrame | None = None
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -411,7 +423,7 @@ def figure_json(figure: go.Figure, title: str) -> dict:
 def _variants_payload(page: Page) -> list[dict]:
     blocks = []
     for section in page.sections:
-        sid = _slug(section.title)
+        sid = slug(section.title)
         if section.variants is not None:
             labelled = section.table is not None and stacks(section.table)
             blocks.append({"dims": list(section.variants.dims), "chart": f"chart-{sid}" if section.figure else None,
@@ -428,7 +440,8 @@ def _variants_payload(page: Page) -> list[dict]:
     return blocks
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A section's id from its title ("SROI impact map" -> "sroi-impact-map"), which a link to it names."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
@@ -636,7 +649,7 @@ def render(page: Page, out_dir: Path) -> Path:
                   for f, t in PAGES)
     body, checks = [], []
     for section in page.sections:
-        sid = _slug(section.title)
+        sid = slug(section.title)
         parts = [f"<p class='summary' id='summary-{sid}' aria-live='polite'>{html.escape(words(section.summary))}</p>"]
         if section.responds:
             parts.append(f"<p class='note'>{html.escape(section.responds)}</p>")
@@ -652,7 +665,7 @@ def render(page: Page, out_dir: Path) -> Path:
         if section.table is not None:
             checks.append(_checked(section))
             if section.show_table:
-                shown = section.table
+                shown = section.table if section.shown_table is None else section.shown_table
                 if section.shown_columns:
                     shown = shown[list(section.shown_columns)]
                     shown.attrs = section.table.attrs

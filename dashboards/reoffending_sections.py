@@ -108,9 +108,9 @@ def _cohort_table(final: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
 
 
 def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
-                filters: list[Filter], windows: Windows = NHS_MOJ, register: pd.DataFrame | None = None) -> Section:
-    """"For every 100 people", by time bank; ``register`` (``marts.effect_register``) judges each comparison allowing
-    for the run's comparisons, as the verdict list does (:mod:`dashboards.multiplicity`)."""
+                filters: list[Filter], windows: Windows = NHS_MOJ) -> Section:
+    """"For every 100 people", by time bank; each comparison is judged allowing for the run's comparisons (the row's
+    mark), as the verdict list does (:mod:`dashboards.multiplicity`)."""
     title = "Reoffending: for every 100 people"
     if rates is None or rates.empty:
         return unavailable(title, {"marts.reoffending_rates": rates})
@@ -124,11 +124,10 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
             r = e.iloc[0]
             comp, part = int(100 * r["comparison_value"] + 0.5), int(100 * r["participant_value"] + 0.5)
             low, high, est = (100 * r[c] for c in ("ci_low", "ci_high", "estimate"))
-            key = ("reoffending", programme, "binary_rate")
-            rag = multiplicity.judged(register, key, low, high, True)
+            rag = multiplicity.judged(r, low, high, True)
             words = f"{r['per_100_statement']} {rate_difference_sentence(est, low, high, rag)}"
             if rag != judge(low, high, 0.0, True):
-                words += " " + multiplicity.sentence(multiplicity.held_back(register, key), register["n_comparisons"].iloc[0])
+                words += " " + multiplicity.why(r)
             basis = f"matched comparison group, n ≈ {rule.count(r['n_matched'])} participants"
         else:
             pooled = rates[(rates["cohort_period"] == ALL) & (rates["event_type"] == ALL)]

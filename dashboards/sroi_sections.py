@@ -29,7 +29,7 @@ import pandas as pd
 from dashboards import charts, headlines
 from dashboards.filters import ALL
 from dashboards.headlines import illustrative
-from dashboards.labels import money, plural
+from dashboards.labels import WORDS, money, plural, title
 from dashboards.marts import unavailable
 from dashboards.page import Section
 from models.disclosure import SUPPRESSED, DisclosureRule
@@ -87,6 +87,80 @@ def published_map(impact: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     return out
 
 
+#: The impact map as the page shows it: the CSV's 18 columns in 9 (its table scrolled sideways at 1440 px). Each
+#: merged column says every value it holds: the quantity with what it counts and its interval, the proxy with its
+#: value, the source with its licence, the four adjustments in one cell, the duration with its discount; the CSV keeps
+#: them apart.
+ADJUSTMENTS = ("deadweight_pct", "attribution_pct", "displacement_pct", "drop_off_pct")
+PAGE_COLUMNS = {"quantity": "Quantity (95% CI)", "proxy": "Financial proxy (£, reporting-year prices)",
+                "source": "Proxy source (licence)", "adjustments": "Deadweight / attribution / displacement / drop-off",
+                "duration": "Duration and discount"}
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value))
+
+
+def _number(value) -> str:
+    """A published number as the page writes it ("3,224.25", "-15.42"), ``*`` as it is, nothing for nothing."""
+    if _missing(value):
+        return ""
+    return value if isinstance(value, str) else f"{float(value):,.2f}"
+
+
+def _counted(source) -> str:
+    """What a quantity counts, from its model output's name, in lower case: "avoided contacts GP", "hours given at
+    TB01" (``avoided_contacts_gp``, ``hours_given@TB01``)."""
+    return " ".join(WORDS.get(w.lower(), w) for w in str(source).replace("@", " at ").replace("_", " ").split())
+
+
+def _quantity_cell(row: pd.Series) -> str:
+    """"-3.00 avoided readmissions (-15.42 to 9.42)"; ``*`` for a withheld quantity (its interval is withheld with it)."""
+    quantity, low, high = (_number(row[c]) for c in ("quantity", "quantity_ci_low", "quantity_ci_high"))
+    counted = "" if _missing(row["quantity_source"]) else f" {_counted(row['quantity_source'])}"
+    interval = f" ({low} to {high})" if low and high and low != SUPPRESSED else ""
+    return f"{quantity}{counted}{interval}" if quantity else ""
+
+
+def _proxy(row: pd.Series) -> str:
+    if _missing(row["proxy_id"]):
+        return ""
+    value = row["proxy_value_reporting"]
+    return title(str(row["proxy_id"])) + ("" if _missing(value) else f": £{float(value):,.2f}")
+
+
+def _source(row: pd.Series) -> str:
+    source, licence = ("" if _missing(row[c]) else str(row[c]) for c in ("proxy_source", "proxy_licence"))
+    return f"{source} ({licence})" if source and licence else source or licence
+
+
+def _adjustments(row: pd.Series) -> str:
+    """The SROI guide's four adjustments in percent, in the heading's order: "0% / 0% / 0% / 50%"."""
+    if all(_missing(row[c]) for c in ADJUSTMENTS):
+        return ""
+    return " / ".join("–" if _missing(row[c]) else f"{float(row[c]):g}%" for c in ADJUSTMENTS)
+
+
+def _duration(row: pd.Series) -> str:
+    """"2 years, discounted health (1.5% in years 0-30, then stepped)"."""
+    years = "" if _missing(row["duration_years"]) else plural(float(row["duration_years"]), "year")
+    discount = "" if _missing(row["discount"]) else f"discounted {row['discount']}"
+    return ", ".join(p for p in (years, discount) if p)
+
+
+def page_map(published: pd.DataFrame) -> pd.DataFrame:
+    """The published impact map (:func:`published_map`) in the page's columns (:data:`PAGE_COLUMNS`): the same rows
+    and values, withheld cells ``*`` as in the CSV."""
+    out = pd.DataFrame({
+        "scope": published["scope"], "outcome": published["outcome"], "stakeholder": published["stakeholder"],
+        PAGE_COLUMNS["quantity"]: published.apply(_quantity_cell, axis=1), PAGE_COLUMNS["proxy"]: published.apply(_proxy, axis=1),
+        PAGE_COLUMNS["source"]: published.apply(_source, axis=1),
+        PAGE_COLUMNS["adjustments"]: published.apply(_adjustments, axis=1),
+        PAGE_COLUMNS["duration"]: published.apply(_duration, axis=1), "pv": published["pv"]})
+    out.attrs = published.attrs
+    return out
+
+
 def _names(outcomes: set[str]) -> str:
     return " and ".join(sorted(o.replace("_", " ") for o in outcomes))
 
@@ -133,7 +207,8 @@ def sections(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Se
         hidden = withheld(impact, rule)
         published = published_map(impact, rule)
         out.append(Section("SROI impact map", _summary(impact, hidden, rule, m["timebank_activity"]),
-                           table=published, csv_name="evaluator-impact-map.csv", collapsed=True))
+                           table=published, csv_name="evaluator-impact-map.csv", collapsed=True,
+                           shown_table=page_map(published)))
     title = "SROI sensitivity: tornado"
     if sens is None or sens.empty or value is None or value.empty:
         out.append(unavailable(title, {"marts.social_value_sensitivity": sens, "marts.social_value": value}))

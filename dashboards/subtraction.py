@@ -10,7 +10,7 @@ that part is withheld for resting on 1-7 people (the demo: 23 readmitted after a
 16 after a programme, so 7 after the time bank). :meth:`models.disclosure.DisclosureRule.subtraction_withheld`
 withholds another part, or the whole, until no such difference is a count of 1-7.
 
-Every page reads its marts through :func:`read_marts`, which marks those rows in
+Every page reads its marts through :func:`dashboards.marts.read_marts`, which marks those rows in
 :data:`COLUMN`; every sentence, tile and table that publishes an effect's figures checks
 :func:`withheld`.
 """
@@ -20,11 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from dashboards.marts import read
 from models.disclosure import DisclosureRule
 
 #: True on an effect row withheld so that no whole less its parts gives back a withheld group.
@@ -85,15 +83,6 @@ def mark(frame: pd.DataFrame | None, family: Family, rule: DisclosureRule) -> pd
     hidden = rule.subtraction_withheld(~shown, rows[family.key] == family.whole, cells, rows["n_matched"])
     extra = set(rows.loc[hidden & shown, family.key])
     return frame.assign(**{COLUMN: frame[family.key].isin(extra)})
-
-
-def read_marts(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], rule: DisclosureRule) -> dict[str, pd.DataFrame | None]:
-    """A page's marts (``marts.<name>``, None when not built), the effects marts marked (:func:`mark`)."""
-    m = {name: read(con, f"marts.{name}") for name in names}
-    for family in FAMILIES:
-        if family.mart in m:
-            m[family.mart] = mark(m[family.mart], family, rule)
-    return m
 
 
 def withheld(row: pd.Series | dict) -> bool:

@@ -38,19 +38,6 @@ COLUMNS = ["outcome", "participants_value", "comparison_value", "difference", "c
            "rag", "sentence", "design", "estimand", "analysis_role", "n_comparisons", "source"]
 
 
-def role(register: pd.DataFrame | None, family: str, programme: str, outcome: str,
-         subgroup: str | None = None) -> tuple[str, object]:
-    """(analysis role, comparisons in the run) of one effect in ``marts.effect_register``, or 'not available'.
-
-    ``subgroup`` is the well-being area (the register's ``subgroup``); None for the other families."""
-    if register is None or register.empty:
-        return "not available", None
-    row = multiplicity.register_row(register, family, programme, outcome, subgroup)
-    if row is None:
-        return "not available", register["n_comparisons"].iloc[0]
-    return str(row["analysis_role"]), row["n_comparisons"]
-
-
 def role_words(analysis_role: str, comparisons) -> str:
     """The analysis role in words: primary, or exploratory with the number of comparisons in the run."""
     if analysis_role == "not available":
@@ -79,8 +66,8 @@ def _withheld_cells(outcome: str, source: str, rule: DisclosureRule, n_matched, 
                          "the verdict would identify them.")
 
 
-def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: DisclosureRule, register,
-                key: tuple, not_estimable: Callable[[pd.Series], str | None],
+def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: DisclosureRule,
+                not_estimable: Callable[[pd.Series], str | None],
                 published: Callable[[pd.Series], dict], share: tuple[tuple[str, ...], str] | None = None) -> dict:
     """One outcome's row from the first of ``rows`` (one mart row): not available, not estimable (the sentence
     ``not_estimable`` gives), not published (a matched group of 1-7, or a ``share`` of it resting on 1-7 people
@@ -88,14 +75,13 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
 
     A row withheld so that a whole less its parts gives no one away (:mod:`dashboards.subtraction`) is not published
     either. ``published(e, held)``: ``held`` for an exploratory result that the run's comparisons leave inconclusive
-    (:mod:`dashboards.multiplicity`), whose sentence then says why. ``key``: (family, programme, outcome[, subgroup])
-    of the effect in ``marts.effect_register``; ``share``:
+    (the row's mark, :mod:`dashboards.multiplicity`), whose sentence then says why; ``share``:
     (the mart's columns of the participants' and the comparison's rates, what having the outcome is in words), for a
     binary outcome."""
     if rows is None or rows.empty:
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
-    kind, count = role(register, *key)
+    kind, count = multiplicity.role(e)
     base = dict(design=column(e, "design_sentence", NO_DESIGN), estimand=column(e, "estimand", "not recorded"),
                 analysis_role=kind, n_comparisons=count)
     reason = not_estimable(e)
@@ -109,14 +95,13 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
         return {**_row(outcome, source, n_matched=rule.count(e["n_matched"]), verdict="not published", rag="none",
                        sentence=f"{outcome}: not published: {subtraction.reason(rule)}."), **base}
     figures = published(e, False)
-    adjusted = multiplicity.held_back(register, key)
-    if adjusted is not None and figures["rag"] in ("better", "worse"):
+    if multiplicity.held_back(e) is not None and figures["rag"] in ("better", "worse"):
         figures = published(e, True)
-        figures["sentence"] = f"{figures['sentence']} {multiplicity.sentence(adjusted, count)}"
+        figures["sentence"] = f"{figures['sentence']} {multiplicity.why(e)}"
     return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **figures, **base)
 
 
-def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register, windows: Windows = NHS_MOJ) -> dict:
+def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> dict:
     outcome = windows.readmission
 
     def not_estimable(e):
@@ -136,12 +121,11 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
         return str(e["jdl_statement"] or "")  # the model's sentence names the window the run used
 
     rows = None if effects is None else effects[effects["comparison"] == "any"]
-    return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, register,
-                       ("readmission", "any", "readmitted_within_30_days"), not_estimable, published,
+    return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, not_estimable, published,
                        (("participant_rate", "comparison_rate"), "were readmitted"))
 
 
-def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register, windows: Windows = NHS_MOJ) -> dict:
+def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> dict:
     outcome = windows.reoffending
 
     def not_estimable(e):
@@ -161,16 +145,16 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, register
 
     rows = None if effects is None else effects[(effects["programme"] == "any_participation")
                                                 & (effects["measure"] == "binary_rate")]
-    return _effect_row(outcome, "marts.reoffending_effects (any participation, binary rate)", rows, rule, register,
-                       ("reoffending", "any_participation", "binary_rate"), not_estimable, published,
+    return _effect_row(outcome, "marts.reoffending_effects (any participation, binary rate)", rows, rule, not_estimable,
+                       published,
                        (("participant_value", "comparison_value"), "reoffended"))
 
 
-def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) -> dict:
+def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule) -> dict:
     outcome, source = "Well-being: distance travelled per area", "marts.wellbeing_effects (mean of areas)"
     e = wellbeing_headline_row(effects)
     if e is None:
-        return _effect_row(outcome, source, None, rule, register, (), lambda e: None, dict)
+        return _effect_row(outcome, source, None, rule, lambda e: None, dict)
     instrument = labels.title(str(e["star_version"])) if e["star_version"] != "all" else "all instruments"
     outcome, source = f"{outcome} ({instrument})", f"marts.wellbeing_effects ({e['star_version']}, mean of areas)"
 
@@ -193,8 +177,7 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule, register) 
                              + difference_sentence(e["estimate"], e["ci_low"], e["ci_high"], "points",
                                                    direction(rag, "an improvement", "a deterioration"), decimals=2))
 
-    key = ("wellbeing", str(e["star_version"]), str(e["outcome"]), str(e["area"]))
-    return _effect_row(outcome, source, effects.loc[[e.name]], rule, register, key, not_estimable, published)
+    return _effect_row(outcome, source, effects.loc[[e.name]], rule, not_estimable, published)
 
 
 #: The SROI verdict's design note: how the ratio is made (its sentence says how many outcomes were valued; the note
@@ -225,11 +208,10 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
 
 def rows(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> pd.DataFrame:
     """``windows``: the readmission window and reoffending follow-up the run used (:func:`dashboards.windows.read_windows`),
-    which name the two outcomes."""
-    register = m.get("effect_register")
-    return pd.DataFrame([readmission_row(m["readmission_effects"], rule, register, windows),
-                         reoffending_row(m["reoffending_effects"], rule, register, windows),
-                         wellbeing_row(m["wellbeing_effects"], rule, register),
+    which name the two outcomes. The effects marts carry their multiplicity marks (:func:`dashboards.marts.read_marts`)."""
+    return pd.DataFrame([readmission_row(m["readmission_effects"], rule, windows),
+                         reoffending_row(m["reoffending_effects"], rule, windows),
+                         wellbeing_row(m["wellbeing_effects"], rule),
                          sroi_row(m["social_value"], m["impact_map"])], columns=COLUMNS)
 
 

@@ -146,34 +146,34 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
     return rows
 
 
-def _role(register: pd.DataFrame | None, family: str, programme: str, outcome: str, subgroup: str | None = None) -> str:
-    from dashboards.verdicts import role, role_words
+def _role(row: dict) -> str:
+    from dashboards.verdicts import role_words
 
-    return role_words(*role(register, family, programme, outcome, subgroup))
+    return role_words(*multiplicity.role(row))
 
 
 def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | None, wellbeing: pd.DataFrame | None,
                social_value: pd.DataFrame | None, rule: DisclosureRule, cox: pd.DataFrame | None = None,
-               register: pd.DataFrame | None = None, windows: Windows = NHS_MOJ) -> pd.DataFrame:
-    """Every comparison's row. ``cox`` is the published Cox table (dashboards.evaluator.published_cox); ``register``
-    is ``marts.effect_register`` when built (analysis role: primary or exploratory, comparisons in the run);
-    ``windows``: the readmission window and reoffending follow-up the run used, which name the outcomes."""
+               windows: Windows = NHS_MOJ) -> pd.DataFrame:
+    """Every comparison's row. ``cox`` is the published Cox table (dashboards.evaluator.published_cox); each effect row's
+    analysis role (primary or exploratory, comparisons in the run) is its multiplicity mark
+    (:func:`dashboards.marts.read_marts`); ``windows``: the readmission window and reoffending follow-up the run used,
+    which name the outcomes."""
     rows = []
 
-    def add(key: tuple, verdict: str, make) -> None:
+    def add(effect: dict, verdict: str, make) -> None:
         """One statement, ``make(verdict)``: an exploratory result significant alone but not once the run's comparisons
-        are allowed for reads inconclusive, and says why (:mod:`dashboards.multiplicity`)."""
-        adjusted = multiplicity.held_back(register, key)
-        if adjusted is None or not str(verdict).startswith("significant"):
-            rows.append(make(verdict) | {"analysis role": _role(register, *key)})
+        are allowed for reads inconclusive, and says why (the row's mark, :mod:`dashboards.multiplicity`)."""
+        if multiplicity.held_back(effect) is None or not str(verdict).startswith("significant"):
+            rows.append(make(verdict) | {"analysis role": _role(effect)})
             return
         row = make("inconclusive")
         if row["verdict"] == "inconclusive":  # the figures are published
-            row["what you can say"] += " " + multiplicity.sentence(adjusted, register["n_comparisons"].iloc[0])
-        rows.append(row | {"analysis role": _role(register, *key)})
+            row["what you can say"] += " " + multiplicity.why(effect)
+        rows.append(row | {"analysis role": _role(effect)})
 
     for r in ([] if readmission is None else readmission.to_dict("records")):
-        add(("readmission", r["comparison"], "readmitted_within_30_days"), r["verdict"], lambda verdict, r=r: statement(
+        add(r, r["verdict"], lambda verdict, r=r: statement(
             f"Readmission {windows.readmitted_within}: {r['comparison']}", verdict,
             _n(r["n_matched"]), windows.readmission, _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
             tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
@@ -181,7 +181,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
             (r["participant_rate"], r["comparison_rate"]), by_subtraction=subtraction.withheld(r)) | {"design": _design(r)})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
-        add(("reoffending", r["programme"], "binary_rate"), r["verdict"], lambda verdict, r=r: statement(
+        add(r, r["verdict"], lambda verdict, r=r: statement(
             f"Proven reoffending: {labels.words(r['programme'])}", verdict, _n(r["n_matched"]),
             windows.reoffending, _pct(r["participant_value"]), _pct(r["comparison_value"]),
             tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
@@ -190,7 +190,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
-        add(("wellbeing", r["star_version"], r["outcome"], r["area"]), verdict, lambda verdict, r=r: statement(
+        add(r, verdict, lambda verdict, r=r: statement(
             f"Well-being change: {labels.title(r['star_version'])} / {labels.title(r['area'])}", verdict,
             _n(r["n_matched"]), "Mean change in score (a rise is an improvement)",
             _num(r["treated_value"]), _num(r["comparison_value"]),

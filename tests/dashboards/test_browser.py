@@ -284,13 +284,15 @@ def test_every_page_and_chart_title_fits_a_390_px_phone_without_sideways_scroll(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("name", [f for f, _ in PAGES])
-def test_axe_finds_no_serious_or_critical_violation(demo_run, browser, name):
-    """axe-core (the copy shipped inside axe-playwright-python; nothing downloaded), WCAG 2.2 A and AA rules."""
+def test_axe_finds_no_serious_or_critical_violation(demo_run, browser, name, width):
+    """axe-core (the copy shipped inside axe-playwright-python; nothing downloaded), WCAG 2.2 A and AA rules, on a
+    desktop and on a phone (the stacked tables, the one-line filter bar)."""
     from axe_playwright_python.sync_playwright import Axe
 
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / name)
+    page, errors = open_page(browser, site / name, width)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
                                                                              "wcag22aa"]}})
@@ -822,6 +824,32 @@ def test_a_table_of_sentences_is_read_row_by_row_on_a_phone(browser, tmp_path, w
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [390, 1440])
+def test_a_paged_table_of_sentences_shows_one_page_on_a_phone_too(browser, tmp_path, width):
+    """On a phone the evaluator's "What you can and cannot say" (stacked, one row at a time) showed all 44 rows under a
+    pager saying "page 1 of 3", and a search for "Cox" left every row on screen while saying "9 of 44 rows": the
+    stacked rows' display:block outranked the pager's hidden rows."""
+    from dashboards.page import PAGE_ROWS, Page, Section, render
+    from models.disclosure import DisclosureRule
+
+    said = "Readmission within 30 days: participants 7.4% against 10.2% in the matched comparison group, inconclusive."
+    frame = pd.DataFrame({"result": [f"Result {i}" for i in range(PAGE_ROWS + 5)],
+                          "what you can say": [f"{said} ({i})" for i in range(PAGE_ROWS + 5)],
+                          "what you cannot say": [f"That the programme caused it, in case {i} of many." * 2
+                                                  for i in range(PAGE_ROWS + 5)]})
+    table = DisclosureRule().no_counts(frame, "a test table of sentences")
+    path = render(Page("index.html", "Overview", "Intro.", [Section("Statements", "Its summary.", table=table)]), tmp_path)
+    page, errors = open_page(browser, path, width)
+    shown = "Array.from(document.querySelectorAll('#table-statements-body tr')).filter(r => r.getClientRects().length).length"
+    first = page.evaluate(shown)
+    page.fill("div.pager input", "Result 2")  # Result 2 and Result 20-24
+    searched = page.evaluate(shown), page.inner_text("div.pager .status")
+    page.close()
+    assert errors == []
+    assert first == PAGE_ROWS and searched == (6, f"6 of {PAGE_ROWS + 5} rows; page 1 of 1"), (first, searched)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
 def test_a_tables_dates_quarters_and_codes_stay_on_one_line(browser, tmp_path, width):
     """The funder's grant metrics broke every date at its hyphen ("2021-" above "09-18"), at 1440 px as on a phone, and
     the activity table its quarters ("2022-" above "Q1"); a long note still wraps."""
@@ -885,6 +913,42 @@ def test_the_commissioners_first_screen_answers_the_question(demo_run, browser, 
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width,height", [(390, 844), (1440, 900)])
+def test_the_evaluators_first_screen_says_how_far_the_results_can_be_trusted(demo_run, browser, width, height):
+    """The evaluator's first screen was the run's provenance; the results were below the fold at 1440 x 900 and three
+    screens down on a phone, and that no matched comparison reached balance was in the seventh table. "At a glance"
+    now opens the page, each line on the first screen, each count its table's (the CSVs), each link opening its
+    section."""
+    site, _, _ = demo_run
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto((site / "evaluator.html").as_uri())
+    page.wait_for_load_state("load")
+    lines = page.eval_on_selector_all("#glance li", "lis => lis.map(l => [l.innerText, l.getBoundingClientRect().top])")
+    page.click("#glance a[href='#balance-after-matching']")
+    opened = page.evaluate("document.querySelector('#balance-after-matching details').open")
+    page.close()
+    assert [t.split(":")[0] for t, _ in lines][1:] == ["Balance after matching", "Common support", "Pre-trend check"]
+    assert all(top + 24 <= height for _, top in lines), lines
+    assert opened
+    says = pd.read_csv(site / "evaluator-what-you-can-say.csv", dtype=str, keep_default_na=False)
+    compared = says[~says["verdict"].str.endswith("per £1")]
+    counts = compared["verdict"].where(compared["verdict"].isin(["inconclusive", "not published", "not estimable"]),
+                                       "significant").value_counts()
+    assert lines[0][0].startswith(f"{len(compared)} matched or modelled results: {counts.get('significant', 0)} "
+                                  f"significant, {counts.get('inconclusive', 0)} inconclusive, "
+                                  f"{counts.get('not published', 0)} not published, {counts.get('not estimable', 0)} "
+                                  "not estimable."), lines[0][0]
+    balance = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False)["balanced"]
+    shown = balance[balance != "*"]
+    assert f": {shown.str.startswith('yes').sum()} of {len(shown)} published comparison" in lines[1][0]
+    support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)["share_treated_in_support"]
+    published = support[support != "*"].astype(float)
+    assert f": {(published >= 1).sum()} of {len(published)} published comparison" in lines[2][0]
+    check = pd.read_csv(site / "evaluator-pretrend.csv", dtype=str, keep_default_na=False)["check"]
+    assert f": {(check == 'passed').sum()} of {check.isin(['passed', 'failed']).sum()} before/after result" in lines[3][0]
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("name", [f for f, _ in PAGES])
 def test_every_pages_first_section_starts_in_the_top_half_of_a_phone(demo_run, browser, name):
     """The banner, the page's introduction and the filters left a phone (390 x 844) at most a few lines of the page's
@@ -897,6 +961,41 @@ def test_every_pages_first_section_starts_in_the_top_half_of_a_phone(demo_run, b
     top = page.evaluate("document.querySelector('main section h2').getBoundingClientRect().top")
     page.close()
     assert top < 844 / 2, top
+
+
+#: WCAG 2.2 2.5.8 Target Size (Minimum): each visible target (link, button, select, input, summary, focusable region,
+#: a chart's PNG button) under 24 x 24 CSS px that is neither a link inside a sentence (the inline exception) nor spaced:
+#: a 24 px circle on its centre meets no other target, nor another undersized target's circle (the spacing exception).
+CROWDED_TARGETS = r"""() => {
+  const sel = 'a[href], button, select, input, summary, [tabindex]:not([tabindex="-1"]), .modebar-btn';
+  const box = e => e.getBoundingClientRect();
+  const all = Array.from(document.querySelectorAll(sel)).filter(e => { const r = box(e);
+    return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; });
+  const small = all.filter(e => { const r = box(e); return r.width < 24 || r.height < 24; });
+  const inline = e => e.tagName === 'A' && e.parentElement && ['P', 'LI', 'DD'].includes(e.parentElement.tagName)
+    && e.parentElement.textContent.trim().length > e.textContent.trim().length + 3;
+  const far = (r, x, y) => Math.hypot(Math.max(r.left - x, 0, x - r.right), Math.max(r.top - y, 0, y - r.bottom));
+  return small.filter(e => !inline(e)).filter(e => {
+    const r = box(e), x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+    return all.some(o => o !== e && !o.contains(e) && !e.contains(o) && (far(box(o), x, y) < 12 || (small.includes(o)
+      && Math.hypot((box(o).left + box(o).right) / 2 - x, (box(o).top + box(o).bottom) / 2 - y) < 24))); })
+    .map(e => `${e.tagName} ${e.textContent.trim().slice(0, 30)} ${Math.round(box(e).width)}x${Math.round(box(e).height)}`); }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1440])
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_every_target_is_24_px_or_spaced(demo_run, browser, name, width):
+    """Every control, link and chart button of every page, sections open and the charts' toolbars shown, is at least 24
+    px square, spaced as 2.5.8 allows (a table's note links "[1]", 18 x 15, sit a row apart) or in a sentence."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / name, width)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.evaluate("document.querySelectorAll('.modebar-container, .modebar').forEach(m => { m.style.opacity = 1; })")
+    page.wait_for_timeout(500)
+    crowded = page.evaluate(CROWDED_TARGETS)
+    page.close()
+    assert crowded == [] and errors == []
 
 
 @pytest.mark.browser
@@ -967,6 +1066,20 @@ def test_the_grant_table_fits_a_desktop_and_agrees_with_its_csv(demo_run, browse
                 assert abs(number - float(value)) < 0.006, (column, text, value)
     assert errors == []
 
+
+
+@pytest.mark.browser
+def test_the_impact_map_fits_a_desktop(demo_run, browser):
+    """The SROI impact map's 18 columns scrolled sideways at 1440 px (1,801 px of table in a 1,134 px box); the page
+    shows them in 9 (tests/dashboards/test_impact_map_page.py: every value still there), and its box does not scroll."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "evaluator.html", width=1440)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    wrap = page.evaluate("""() => { const w = document.getElementById('table-sroi-impact-map').closest('.table-wrap');
+        return [w.scrollWidth, w.clientWidth]; }""")
+    page.close()
+    assert wrap[0] <= wrap[1], wrap
+    assert errors == []
 
 
 @pytest.mark.browser

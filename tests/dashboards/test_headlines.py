@@ -56,7 +56,7 @@ def test_matched_tiles_and_verdicts_are_withheld_when_the_participants_rate_rest
                             "comparison_rate": [0.11], "verdict": ["inconclusive"], "jdl_statement": ["For every 100 ..."]})
     tile = headlines.readmission(RATES, effects, RULE, "all", "all", "all")
     assert tile.value == "*" and tile.n == "n ≈ 105 matched participant discharges"
-    row = verdicts.readmission_row(effects, RULE, None)
+    row = verdicts.readmission_row(effects, RULE)
     assert row["verdict"] == "not published" and row["n_matched"] == 105
     assert row["participants_value"] is None and row["difference"] is None and "6.8" not in row["sentence"]
     said = wording.statement("r", "inconclusive", 103, "Readmission", "6.8%", "11.0%", (-4.2, -10.6, 2.2), "points",
@@ -64,7 +64,7 @@ def test_matched_tiles_and_verdicts_are_withheld_when_the_participants_rate_rest
     assert said["verdict"] == "not published" and "6.8" not in said["what you can say"]
     enough = effects.assign(participant_rate=[8 / 103])  # 8 and 95: both publishable
     assert headlines.readmission(RATES, enough, RULE, "all", "all", "all").value == "7.8%"
-    assert verdicts.readmission_row(enough, RULE, None)["participants_value"] == "7.8%"
+    assert verdicts.readmission_row(enough, RULE)["participants_value"] == "7.8%"
 
 
 def test_readmission_tile_sums_the_quarters_of_a_year():
@@ -100,11 +100,11 @@ def test_the_wellbeing_unit_says_the_pooled_headline_is_on_the_1_to_10_equivalen
                             "treated_value": [0.8, 1.8], "comparison_value": [0.3, 0.4], "n_matched": [42, 40],
                             "n_treated": [42, 40], "status": "estimated", "interpretation": "improvement",
                             "headline": [False, True]})
-    pooled = verdicts.wellbeing_row(effects, RULE, None)
+    pooled = verdicts.wellbeing_row(effects, RULE)
     assert pooled["unit"] == "points per area (1-10 equivalent)" and "1-10 equivalent" in pooled["sentence"]
     assert "Star" not in pooled["unit"]
     assert "1-10 equivalent" in headlines.wellbeing(effects, RULE, "all", "all").note
-    own = verdicts.wellbeing_row(effects.iloc[[1]], RULE, None)
+    own = verdicts.wellbeing_row(effects.iloc[[1]], RULE)
     assert own["unit"] == "points per area (own scale)" and "own scale" in own["sentence"]
 
 
@@ -150,24 +150,25 @@ def test_wording_for_an_inconclusive_small_unbalanced_comparison():
 
 
 def test_verdicts_show_the_design_sentence_and_the_exploratory_label_when_the_run_records_them():
-    from dashboards import verdicts
+    from dashboards import multiplicity, verdicts
 
     effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [-0.05],
                             "rd_ci_low": [-0.09], "rd_ci_high": [-0.01], "participant_rate": [0.10], "comparison_rate": [0.15],
-                            "n_matched": [120], "verdict": ["reduction"],
+                            "n_matched": [120], "verdict": ["reduction"], "outcome": ["readmitted_within_30_days"],
                             "jdl_statement": ["For every 100 people in the comparison group, 15 were readmitted; for every "
                                               "100 participants, 10 were."],
                             "design_sentence": ["Follow-up starts on the day each participant joined."], "estimand": ["ATT"]})
     register = pd.DataFrame({"outcome_family": ["readmission"], "programme": ["any"],
                              "outcome": ["readmitted_within_30_days"], "analysis_role": ["exploratory"],
                              "n_comparisons": [12]})
-    row = verdicts.readmission_row(effects, RULE, register)
+    marked = multiplicity.mark(effects, multiplicity.FAMILIES[0], register)
+    row = verdicts.readmission_row(marked, RULE)
     assert row["design"] == "Follow-up starts on the day each participant joined." and row["estimand"] == "ATT"
     assert row["rag"] == "better" and "a reduction" in row["sentence"] and "between -9.0 and -1.0 points" in row["sentence"]
     assert verdicts.role_words(row["analysis_role"], row["n_comparisons"]).startswith("Exploratory result (12 comparisons")
-    bare = verdicts.readmission_row(effects.drop(columns=["design_sentence", "estimand"]), RULE, None)
+    bare = verdicts.readmission_row(effects.drop(columns=["design_sentence", "estimand"]), RULE)
     assert bare["design"] == verdicts.NO_DESIGN and verdicts.role_words(bare["analysis_role"], None) == verdicts.NO_ROLE
-    small = verdicts.readmission_row(effects.assign(n_matched=[5]), RULE, register)
+    small = verdicts.readmission_row(marked.assign(n_matched=[5]), RULE)
     assert small["verdict"] == "not published" and small["difference"] is None
 
 
@@ -186,8 +187,8 @@ def test_the_readmission_reoffending_and_wellbeing_verdicts_state_their_differen
                                 "comparison_value": [0.238], "n_matched": [300], "verdict": ["inconclusive"],
                                 "per_100_statement": ["For every 100 people in the comparison group, 24 reoffended."],
                                 "not_estimable_reason": [None]})
-    rd = verdicts.readmission_row(readmission, RULE, None)["sentence"]
-    ro = verdicts.reoffending_row(reoffending, RULE, None)["sentence"]
+    rd = verdicts.readmission_row(readmission, RULE)["sentence"]
+    ro = verdicts.reoffending_row(reoffending, RULE)["sentence"]
     assert rd.endswith("The difference of -2.7 percentage points is a reduction: the true difference is likely "
                        "between -2.9 and -2.5 points (95% interval).")
     assert ro == ("For every 100 people in the comparison group, 24 reoffended. The difference of +1.2 percentage points "
@@ -424,7 +425,7 @@ def test_the_readmission_verdict_counts_discharges_as_its_tile_does():
                                 "comparison_value": [0.305], "n_matched": [60], "verdict": ["inconclusive"],
                                 "per_100_statement": ["For every 100 people in the comparison group, 31 reoffended."],
                                 "not_estimable_reason": [None]})
-    frame = pd.DataFrame([verdicts.readmission_row(readmission, RULE, None), verdicts.reoffending_row(reoffending, RULE, None)],
+    frame = pd.DataFrame([verdicts.readmission_row(readmission, RULE), verdicts.reoffending_row(reoffending, RULE)],
                          columns=verdicts.COLUMNS)
     listed = verdicts._list(frame)
     tile = headlines.readmission(RATES, readmission, RULE, "all", "all", "all")

@@ -102,6 +102,7 @@ def test_every_stars_areas_are_in_one_case():
                                "looking_after_yourself")] == [
         "Managing mental health", "Addictive behaviour", "Social networks", "Trust and hope", "Looking after yourself"]
     assert words("at_least_one_area") == "At least one area" and title("recovery_star") == "Recovery Star"
+    assert title("at_least_one_area") == "At least one area" and title("mean_of_areas") == "Mean of areas"
 
 
 def test_a_programme_label_is_written_one_way():
@@ -141,3 +142,43 @@ def test_identifier_columns_are_headed_by_what_they_name():
     assert heading("run_id") == "Run" and heading("proxy_id") == "Financial proxy"
     assert heading("proxy_value_reporting") == "Proxy value (£, reporting-year prices)" and heading("pv") == "Present value"
     assert heading("config_sha256") == "Configuration SHA-256"
+
+
+TREATED_COLUMNS = ("n_treated_before", "n_treated_after", "share_treated_in_support", "n_treated_outside_support",
+                   "n_participants")
+
+
+def test_the_people_who_took_part_are_participants_in_every_heading():
+    """The balance table read "n treated before" beside the overlap table's "Participants before" (the same people),
+    and the common-support table "Participants" beside "Share treated in support": one word, participants."""
+    from dashboards.labels import PARTICIPANTS, heading
+
+    for column in TREATED_COLUMNS:
+        assert "treated" not in heading(column).lower() and PARTICIPANTS in heading(column).lower(), column
+    assert heading("n_treated_before") == heading("participants_before") == "Participants before"
+    assert heading("n_comparison_after") == heading("comparison_after") == "Comparison after"
+
+
+@pytest.mark.parametrize("name", [f for f, _ in PAGES])
+def test_no_page_heads_a_column_or_names_a_term_treated(demo_run, name):
+    """Every table on every page (and every filter state's) says participants; "treated" is left to the CSVs, and the
+    evaluator's glossary, which says so."""
+    site, _, _ = demo_run
+    heads = {h for _, head, _ in tables(site / name) for h in head}
+    assert not [h for h in heads if "treated" in h.lower()]
+    if name == "evaluator.html":
+        assert {"Participants before", "Participants after", "Share of participants in common support",
+                "Participants outside common support", "Participants"} <= heads
+        (cox,) = [rows for tid, _, rows in tables(site / name) if tid == "table-cox-proportional-hazards-models"]
+        terms = {r[1] for r in cox}  # the participation term beside the covariates'
+        assert "participation" in terms and "treated" not in terms
+        text = " ".join(page_text(site / name)["text"])
+        assert "'treated' in the CSV" in text and "call them 'treated'" in text
+
+
+def test_an_amount_in_words_puts_its_sign_before_the_pound():
+    """The impact map's summary read "£-85,113 present value in all" beside "−£0.09 per £1"."""
+    from dashboards.labels import money, pounds
+
+    assert money(-85113.2) == "−£85,113" and money(75100) == "£75,100" and money(-0.5, pence=True) == "−£0.50"
+    assert money(-0.2) == "£0" and money(None) == "–" and pounds(-0.09) == "−£0.09"

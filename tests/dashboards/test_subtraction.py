@@ -98,7 +98,7 @@ def test_the_page_marks_the_programme_and_says_why_it_is_not_published():
 def test_the_whole_keeps_its_verdict_and_a_safe_difference_marks_nothing():
     marked = subtraction.mark(_readmission(any_k=30), subtraction.FAMILIES[0], RULE)
     assert not marked[subtraction.COLUMN].any()
-    row = verdicts.readmission_row(subtraction.mark(_readmission(), subtraction.FAMILIES[0], RULE), RULE, None)
+    row = verdicts.readmission_row(subtraction.mark(_readmission(), subtraction.FAMILIES[0], RULE), RULE)
     assert row["verdict"] == "inconclusive" and row["participants_value"] == "7.4%"
 
 

@@ -84,10 +84,10 @@ def test_evaluator_statements_name_the_window_used():
 
 
 def test_commissioner_verdicts_and_tiles_name_the_window_used():
-    row = verdicts.readmission_row(READMISSION, RULE, None, SHORT)
+    row = verdicts.readmission_row(READMISSION, RULE, SHORT)
     assert row["outcome"] == "14-day emergency readmission"
     assert "7 were readmitted within 14 days" in row["sentence"] and "30 days" not in row["sentence"]
-    assert verdicts.reoffending_row(REOFFENDING, RULE, None, SHORT)["outcome"] == "Proven reoffending within 180 days"
+    assert verdicts.reoffending_row(REOFFENDING, RULE, SHORT)["outcome"] == "Proven reoffending within 180 days"
     assert commissioner.tile_label("readmission", "30-day emergency readmission", SHORT) == "14-day emergency readmission"
     assert commissioner.tile_label("reoffending", "x", SHORT) == "Proven reoffending within 180 days"
     rates = pd.DataFrame({"dimension": ["overall"], "value": ["all"], "discharges": [1000], "readmissions": [100],

@@ -1,0 +1,95 @@
+"""The evaluator's first screen: how far the run's results can be trusted, in four lines, each from a table below.
+
+An evaluator opening the page met the run's provenance and, below the fold at 1440 x 900 (and three screens down on a
+phone), the results; that no matched comparison had reached balance (every largest |SMD| after matching above 0.1)
+was in the seventh table. The lines count the published rows of the sections they link to (one number, one source):
+the results and their verdicts ("What you can and cannot say"), their analysis roles over the run's comparisons
+(``marts.effect_register``, the rows' marks), balance after matching, common support and the pre-trend check. A
+withheld row (``*``) is counted as withheld, never guessed.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from dashboards.diagnostics_sections import SUPPORT_TITLE
+from dashboards.labels import plural
+from dashboards.page import Section, slug
+from models.disclosure import SUPPRESSED
+
+TITLE = "At a glance"
+RESULTS, BALANCE, PRETREND = ("What you can and cannot say", "Balance after matching",
+                              "Before and after joining: pre-trend check")
+#: Verdicts of "What you can and cannot say" that say no difference was found or shown; any other verdict of a
+#: comparison is a significant one ("significant reduction", a Cox model's "slower reoffending"); the SROI ratio's
+#: ("£0.85 per £1") is no comparison and is not counted.
+NOT_SIGNIFICANT = ("inconclusive", "not published", "not estimable")
+
+
+def _link(title: str, words: str) -> str:
+    return f"<a href='#{slug(title)}'>{html.escape(words)}</a>"
+
+
+def _withheld(n: int) -> str:
+    return f" ({n} withheld: 1 to 7 people)" if n else ""
+
+
+def results_line(says: pd.DataFrame, comparisons: int | None) -> str:
+    """"43 matched or modelled results: 0 significant, 29 inconclusive, 10 not published, 4 not estimable. 3 primary
+    outcomes and 31 exploratory results, judged over the run's 46 comparisons (Holm)." (the Cox models have no role)."""
+    verdict = says["verdict"].astype(str)
+    compared = says[~verdict.str.endswith("per £1")]
+    kind = verdict[compared.index].where(verdict[compared.index].isin(NOT_SIGNIFICANT), "significant")
+    counts = {v: int((kind == v).sum()) for v in ("significant", *NOT_SIGNIFICANT)}
+    role = says.loc[compared.index, "analysis role"].astype(str)
+    primary, exploratory = int(role.str.startswith("Primary").sum()), int(role.str.startswith("Exploratory").sum())
+    run = f", judged over the run's {plural(comparisons, 'comparison')} (Holm)" if comparisons else ""
+    roles = (f" {plural(primary, 'primary outcome')} and {plural(exploratory, 'exploratory result')}{run}."
+             if primary or exploratory else " Analysis roles not available (marts.effect_register was not built).")
+    return (f"{_link(RESULTS, plural(len(compared), 'matched or modelled result'))}: "
+            + ", ".join(f"{n} {v}" for v, n in counts.items()) + "." + html.escape(roles))
+
+
+def balance_line(table: pd.DataFrame) -> str:
+    """"Balance after matching: 0 of 11 comparisons reached |SMD| ≤ 0.1 on every covariate (1 withheld)"."""
+    balanced = table["balanced"].astype(str)
+    withheld = int((balanced == SUPPRESSED).sum())
+    shown = len(table) - withheld
+    yes = int(balanced.str.startswith("yes").sum())
+    return (f"{_link(BALANCE, 'Balance after matching')}: {yes} of {plural(shown, 'published comparison')} reached a "
+            f"largest |SMD| of 0.1 or less on every covariate{html.escape(_withheld(withheld))}"
+            + ("; where it did not, a difference may partly reflect who took part." if yes < shown else "."))
+
+
+def support_line(table: pd.DataFrame) -> str:
+    """"Common support: 6 of 7 published comparisons keep every participant (5 withheld)"."""
+    share = table["share_treated_in_support"]
+    withheld = int((share.astype(str) == SUPPRESSED).sum())
+    published = pd.to_numeric(share[share.astype(str) != SUPPRESSED], errors="coerce")
+    return (f"{_link(SUPPORT_TITLE, 'Common support')}: {int((published >= 1).sum())} of "
+            f"{plural(int(published.notna().sum()), 'published comparison')} keep every participant"
+            f"{html.escape(_withheld(withheld))}.")
+
+
+def pretrend_line(table: pd.DataFrame) -> str:
+    """"Pre-trend check: 1 of 1 before/after result passed"."""
+    check = table["check"].astype(str)
+    run = check.isin(("passed", "failed"))
+    return (f"{_link(PRETREND, 'Pre-trend check')}: {int((check == 'passed').sum())} of "
+            f"{plural(int(run.sum()), 'before/after result')} passed{html.escape(_withheld(int((check == SUPPRESSED).sum())))}.")
+
+
+LINES = ((RESULTS, None), (BALANCE, balance_line), (SUPPORT_TITLE, support_line), (PRETREND, pretrend_line))
+
+
+def section(sections: list[Section], comparisons: int | None) -> Section:
+    """The first section: one line per table below that the run published (``comparisons``: the run's, from the effect
+    rows' marks, :func:`dashboards.multiplicity.role`)."""
+    tables = {s.title: s.table for s in sections if s.table is not None and not s.table.empty}
+    lines = [results_line(tables[title], comparisons) if make is None else make(tables[title])
+             for title, make in LINES if title in tables]
+    body = ("<ol class='verdicts' id='glance'>" + "".join(f"<li>{line}</li>" for line in lines) + "</ol>") if lines else \
+        "<p class='empty'>No result, balance or support table in this run.</p>"
+    return Section(TITLE, "How far the results can be trusted, from the tables below.", html=body)

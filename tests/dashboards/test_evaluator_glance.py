@@ -1,0 +1,42 @@
+"""The evaluator's "At a glance": each line counts the published rows of the table it links to, withheld rows as
+withheld, and a table the run did not publish gives no line."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboards import evaluator_glance as glance
+from dashboards.diagnostics_sections import SUPPORT_TITLE
+from dashboards.page import Section
+
+
+def _sections(says: pd.DataFrame | None = None) -> list[Section]:
+    says = says if says is not None else pd.DataFrame({
+        "verdict": ["significant reduction", "inconclusive", "not published", "slower reoffending", "£0.85 per £1"],
+        "analysis role": ["Primary outcome (12 comparisons in this run).", "Exploratory result (12 comparisons ...",
+                          "Exploratory result (12 comparisons ...", None, None]})
+    return [Section(glance.RESULTS, "s", table=says),
+            Section(glance.BALANCE, "s", table=pd.DataFrame({"balanced": ["yes (≤ 0.1)", "no (> 0.1)", "*"]})),
+            Section(SUPPORT_TITLE, "s", table=pd.DataFrame({"share_treated_in_support": [1.0, 0.97, "*", "*"]})),
+            Section(glance.PRETREND, "s", table=pd.DataFrame({"check": ["passed", "failed", "not run"]}))]
+
+
+def test_each_line_counts_its_tables_published_rows():
+    html = glance.section(_sections(), 12).html
+    assert ">4 matched or modelled results</a>: 2 significant, 1 inconclusive, 1 not published, 0 not estimable. " \
+           "1 primary outcome and 2 exploratory results, judged over the run&#x27;s 12 comparisons (Holm)." in html
+    assert ">Balance after matching</a>: 1 of 2 published comparisons reached a largest |SMD| of 0.1 or less on every " \
+           "covariate (1 withheld: 1 to 7 people); where it did not" in html
+    assert ">Common support</a>: 1 of 2 published comparisons keep every participant (2 withheld: 1 to 7 people)." in html
+    assert ">Pre-trend check</a>: 1 of 2 before/after results passed." in html
+    assert html.count("<li>") == 4 and "href='#balance-after-matching'" in html
+
+
+def test_a_table_not_published_gives_no_line_and_no_register_says_so():
+    said = pd.DataFrame({"verdict": ["inconclusive"], "analysis role": ["Analysis role not available: ..."]})
+    sections = [s for s in _sections(said) if s.title != glance.BALANCE]
+    sections.append(Section(glance.BALANCE, "not available", html="<p class='empty'>Not available for this run.</p>"))
+    html = glance.section(sections, None).html
+    assert "Balance after matching" not in html and html.count("<li>") == 3
+    assert "Analysis roles not available (marts.effect_register was not built)." in html
+    assert "No result" in glance.section([], None).html
