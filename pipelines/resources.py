@@ -69,30 +69,6 @@ def read_warehouse(path: str | Path, wait_seconds: float = 10.0) -> Iterator[duc
         con.close()
 
 
-class Warehouse(dg.ConfigurableResource):
-    """The DuckDB warehouse file. One writer at a time: see docs/storage.md."""
-
-    path: str = Field(_env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")),
-                      description="The DuckDB warehouse file: OUTCOMES_WAREHOUSE, else data/warehouse.duckdb.")
-    # A reader holds the file for the length of its query; a step waits that long rather than fail.
-    wait_seconds: float = 60.0
-
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = _open(self.path, False, self.wait_seconds)
-        try:
-            for statement in load_config(_env("OUTCOMES_CONFIG", "")).warehouse.statements():  # memory_limit, temp_directory
-                con.execute(statement)
-            yield con
-        finally:
-            con.close()
-
-    def read(self, wait_seconds: float = 10.0):
-        """Read-only access that waits briefly for a writing run, then says the warehouse is busy."""
-        return read_warehouse(self.path, wait_seconds)
-
-
 class Settings(dg.ConfigurableResource):
     """Input folder, output folder, analysis config file and demo mode."""
 
@@ -146,3 +122,33 @@ class Settings(dg.ConfigurableResource):
             raise MissingKeyError(f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least "
                                   f"{MIN_KEY_LENGTH} random characters")
         return key
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file. One writer at a time: see docs/storage.md.
+
+    Its connection settings (the ``warehouse:`` section: memory limit, spill folder) come from the settings file of
+    ``settings``, the run's Settings resource (definitions.py hands it the same one the assets get), so the file the
+    launchpad names sets them too; without one (a notebook, a test), the documented defaults."""
+
+    path: str = Field(_env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")),
+                      description="The DuckDB warehouse file: OUTCOMES_WAREHOUSE, else data/warehouse.duckdb.")
+    # A reader holds the file for the length of its query; a step waits that long rather than fail.
+    wait_seconds: float = 60.0
+    settings: dg.ResourceDependency[Settings] = None
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        config = self.settings.config() if self.settings is not None else OutcomesConfig()
+        con = _open(self.path, False, self.wait_seconds)
+        try:
+            for statement in config.warehouse.statements():  # memory_limit, temp_directory
+                con.execute(statement)
+            yield con
+        finally:
+            con.close()
+
+    def read(self, wait_seconds: float = 10.0):
+        """Read-only access that waits briefly for a writing run, then says the warehouse is busy."""
+        return read_warehouse(self.path, wait_seconds)
