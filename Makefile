@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAMPLE := data/sample
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup browser postgres demo run test ui ui-quarterly bench clean
+.PHONY: setup browser postgres demo run check test ui ui-quarterly bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: setup $(SAMPLE)/.generated
 # An evaluator's own extract and settings, from the OUTCOMES_* environment variables.
 run: setup
 	@$(BIN)/python -m pipelines.run
+
+# The same extract and settings tried without a run: the preflight, then every source read into a throwaway
+# warehouse, each quarantined row named (file, line, column, rule). Nothing written.
+check: setup
+	@$(BIN)/python -m pipelines.check
 
 # Debian's chromium for the browser tests (never a Playwright browser download).
 browser:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
+import itertools
 import secrets
 import sys
 import tempfile
@@ -155,27 +156,30 @@ def dry_run(path: Path, use: str, params: dict[str, str], as_of: dt.date | None 
         report = ingest_source(con, source, Path(tmp), run_id="dry-run", as_of=as_of or dt.date.today(),
                                key=secrets.token_bytes(32), mappings=[MappingUse(use=str(mapping.path), parameters=params)])
         by_rule = con.execute(f'SELECT rule, "column", count(*) FROM quarantine.{source} GROUP BY ALL ORDER BY 3 DESC, 1, 2').fetchall()
-        first = con.execute(
-            f'SELECT rule, "column", source_line, expected, value FROM quarantine.{source} '
-            f'QUALIFY row_number() OVER (PARTITION BY rule, "column" ORDER BY source_line) <= {SHOWN_PER_RULE} '
-            f'ORDER BY source_line').fetchall()
+        problems = quarantined_rows(con, source, {str(folder / path.name): path})
     return {"source": source, "mapping": mapping.name, "sha256": mapping.sha256, "rows_read": report.rows_read,
             "rows_staged": report.rows_staged, "rows_quarantined": report.rows_quarantined, "by_rule": by_rule,
-            "problems": _problems(path, source, by_rule, first),
-            "unchecked_references": report.unchecked_references, "notes": report.notes}
+            "problems": problems, "unchecked_references": report.unchecked_references, "notes": report.notes}
 
 
-def _problems(path: Path, source: str, by_rule: list[tuple], first: list[tuple]) -> list[str]:
-    """Each quarantined row shown as the ingest records it (file, line, column, rule, expected form, value; a value
-    the data-quality page masks, such as an identifier, is not repeated), the rule breaking the most rows first,
-    and for each rule and column past ``SHOWN_PER_RULE`` rows how many more broke it."""
+def quarantined_rows(con: duckdb.DuckDBPyConnection, source: str, shown_as: dict[str, Path] | None = None) -> list[str]:
+    """Each row of ``quarantine.<source>`` as the ingest records it (file, line, column, rule, expected form, value; a
+    value the data-quality page masks, such as an identifier, is not repeated), the rule breaking the most rows
+    first, and for each rule and column past ``SHOWN_PER_RULE`` rows how many more broke it. ``shown_as``: the name to
+    print for a file read under another (the dry run's link to the extract)."""
     from pipelines.ingest.assets import _hidden
 
+    rows = con.execute(
+        f'SELECT rule, "column", count(*) OVER (PARTITION BY rule, "column") AS n, source_file, source_line, expected, '
+        f'value FROM quarantine.{source} '
+        f'QUALIFY row_number() OVER (PARTITION BY rule, "column" ORDER BY source_file, source_line) <= {SHOWN_PER_RULE} '
+        f'ORDER BY n DESC, rule, "column", source_file, source_line').fetchall()
     lines = []
-    for rule, column, n in by_rule:
-        for _, _, line, expected, value in (r for r in first if (r[0], r[1]) == (rule, column)):
+    for (rule, column, n), shown in itertools.groupby(rows, key=lambda row: row[:3]):
+        for *_, file, line, expected, value in shown:
             got = "" if value is None or _hidden(source, column, rule) else f", got {value!r}"
-            lines.append(f"{path}, line {line}, column {column}: rule {rule}, expected {expected}{got}")
+            lines.append(f"{(shown_as or {}).get(file, file)}, line {line}, column {column}: rule {rule}, "
+                         f"expected {expected}{got}")
         if n > SHOWN_PER_RULE:
             lines.append(f"... and {n - SHOWN_PER_RULE:,} more row(s) breaking rule {rule} on column {column}")
     return lines
