@@ -53,13 +53,14 @@ test: setup browser postgres
 # The Dagster UI (dg dev: `dagster dev` is superseded in 1.13): the main location, where
 # "Materialize all" runs everything; ui-quarterly: the quarterly partitions' location, for backfills.
 # Started through pipelines.memory, so the runs it launches get the numpy and malloc settings.
+# Without OUTCOMES_INPUT_DIR it shows the demo (the sample, demo mode); with it, your extract, never in demo mode
+# unless OUTCOMES_DEMO says so (before, demo mode was on for your extract too: the public key if yours was unset).
+UI_ENV = if [ -z "$$OUTCOMES_INPUT_DIR" ]; then export OUTCOMES_DEMO=$${OUTCOMES_DEMO:-1} OUTCOMES_INPUT_DIR=$(CURDIR)/$(SAMPLE); fi;
 ui: setup $(SAMPLE)/.generated
-	OUTCOMES_DEMO=$${OUTCOMES_DEMO:-1} OUTCOMES_INPUT_DIR=$${OUTCOMES_INPUT_DIR:-$(CURDIR)/$(SAMPLE)} \
-	$(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace.yaml
+	@$(UI_ENV) exec $(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace.yaml
 
 ui-quarterly: setup $(SAMPLE)/.generated
-	OUTCOMES_DEMO=$${OUTCOMES_DEMO:-1} OUTCOMES_INPUT_DIR=$${OUTCOMES_INPUT_DIR:-$(CURDIR)/$(SAMPLE)} \
-	$(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace-quarterly.yaml
+	@$(UI_ENV) exec $(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace-quarterly.yaml
 
 bench: setup
 	$(BIN)/python -m bench.ingest_exchanges

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from models.config import OutcomesConfig, load_config
 from pipelines.ingest.pseudonymise import DEMO_WARNING, MissingKeyError, resolve_key
-from pipelines.preflight import (MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems,
+from pipelines.preflight import (MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems, key_problems,
                                  unread_file_problems)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,8 +84,9 @@ class Settings(dg.ConfigurableResource):
                                                  "folder (the quarterly partitions read the warehouse only).")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Refuse a run whose settings file breaks a rule, or that ingests from a missing input folder or one holding a
-        file meant for a source but not read (``Persons.csv``, ``persons (1).csv``), before any step.
+        """Refuse a run whose settings file breaks a rule, or that ingests without a pseudonym key (outside demo mode)
+        or from a missing input folder or one holding a file meant for a source but not read (``Persons.csv``,
+        ``persons (1).csv``), before any step. (Without the key, each of the 11 ingest steps failed in turn.)
 
         ``make run`` checks this and more first (``pipelines.preflight``); a run launched from the UI
         ("Materialize all", the launchpad) or by a schedule starts here. Without it a broken settings file
@@ -100,7 +101,8 @@ class Settings(dg.ConfigurableResource):
         ingests = self.reads_inputs and (not selected or any(k.path[0] == "staging" for k in selected))  # none: the job's all
         found = [*config_problems(self.config_path)]
         if ingests:
-            found += input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir)
+            found += [*key_problems(self.demo),
+                      *(input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir))]
         if found:
             raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
         if ingests and self.uses_demo_key():

@@ -149,3 +149,15 @@ def test_a_mapping_file_set_for_another_source_is_said_at_its_settings_line(extr
         f"settings file {settings}, line 3: `mappings.service_contacts[0].use`: {extract.parent / 'my_apc.yaml'} reads "
         "into hospital_spells (its `source:`), not service_contacts: put it under `mappings.hospital_spells`, or name a "
         "mapping written for service_contacts"]
+
+
+# ------------------------------------------------------------------ a missing key, in a run launched from the UI
+
+def test_a_ui_run_without_the_key_runs_no_step(tmp_path, monkeypatch):
+    """`make run` refused it already; "Materialize all" in the UI started the run, and each of the 11 ingest steps
+    failed in turn with 'OUTCOMES_PSEUDONYM_KEY is not set'."""
+    from tests.pipelines.test_first_run import refused_in_ui, ui_run
+
+    monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY")
+    message = refused_in_ui(ui_run(tmp_path, demo=False), tmp_path)
+    assert "OUTCOMES_PSEUDONYM_KEY is not set: set it to a secret of at least 32 random characters" in message
