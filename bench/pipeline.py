@@ -42,11 +42,11 @@ REPORT = ("import resource; _r = resource.getrusage(resource.RUSAGE_SELF); "
           "print('PEAK_RSS_KB', _r.ru_maxrss); print('CPU_S', _r.ru_utime + _r.ru_stime)")
 CHILD = "import sys; from pipelines.run import main; rc = main()\n" + REPORT + "\nsys.exit(rc)"
 # --ingest-only: the ingest group alone (its 11 steps and their checks), in the same kind of run.
-CHILD_INGEST = ("import sys, dagster as dg; from pipelines.definitions import defs; from pipelines.run import _instance; "
-                "from pipelines.resources import Settings, Warehouse\n"
+# The definitions' own resources: the warehouse reads the run's settings file (OUTCOMES_CONFIG) through them.
+CHILD_INGEST = ("import sys, dagster as dg; from pipelines.definitions import defs; from pipelines.run import _instance\n"
                 "with _instance() as instance:\n"
                 "    result = dg.materialize([*defs.assets, *(defs.asset_checks or ())], selection=dg.AssetSelection.groups('ingest'), instance=instance, "
-                "resources={'warehouse': Warehouse(), 'settings': Settings()}, raise_on_error=False)\n"
+                "resources=defs.resources, raise_on_error=False)\n"
                 + REPORT + "\nsys.exit(0 if result.success else 1)")
 
 

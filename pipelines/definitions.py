@@ -52,6 +52,10 @@ all_assets_job = dg.define_asset_job(
                 "write the five HTML pages and the reader snapshot. Settings come from the OUTCOMES_* variables "
                 "(docs/configuration.md).")
 
+#: One Settings resource per run, configured at launch (its defaults: the OUTCOMES_* variables), handed to the
+#: warehouse as well, so the settings file the launchpad names is the one every step and connection reads.
+settings = Settings.configure_at_launch()
+
 defs = dg.Definitions(
     assets=with_step_hooks(dg.map_asset_specs(with_owner, [
         *ingest_assets, run_record, *readmission_assets, *reoffending_assets, *wellbeing_assets, *reciprocity_assets,
@@ -59,7 +63,7 @@ defs = dg.Definitions(
     jobs=[all_assets_job],
     sensors=sensors,
     schedules=schedules,
-    resources={"warehouse": Warehouse(), "settings": Settings()},
+    resources={"warehouse": Warehouse(settings=settings), "settings": settings},
     # One DuckDB writer at a time (docs/storage.md): steps run in one process, in order.
     executor=dg.in_process_executor,
 )

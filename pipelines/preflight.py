@@ -4,19 +4,24 @@
 stops with a single short message (no traceback, exit code 2) instead of failing every
 ingest step in turn:
 
-* the settings file (``OUTCOMES_CONFIG``) is read and validated against ``OutcomesConfig``;
-  each broken rule names its line and field (``line 2: readmission.window_max_days``), and an unknown key gets
+* no environment variable is meant for the project but misspelt (``OUTCOME_CONFIG``, ``OUTCOMES_INPUT_FOLDER``: a name
+  beginning ``OUTCOM`` that is not one the project reads), which the run would otherwise go ahead without
+  (``variable_problems``);
+* the settings file (``OUTCOMES_CONFIG``) is read and validated against ``OutcomesConfig`` (a missing one is named
+  with the closest YAML file beside it); each broken rule names its line and field (``line 2: readmission.window_max_days``), and an unknown key gets
   the closest known key of its section as a suggestion (``difflib``, ratio >= 0.6);
 * every mapping the settings name (``mappings:``) is a shipped preset or an existing file, a misspelt preset named
-  with the closest one (``mapping_use_problems``);
+  with the closest one, and a mapping file reads into the source it is set under (``mapping_use_problems``);
 * the impact map the settings name (``social_value.impact_map``; in demo mode, the demo's) is read
   and validated as the social-value step will read it, and its further proxy tables must exist, so
   a mistake in the map stops the run here rather than at the social-value step, after the models;
 * outside demo mode the pseudonym key must be set and at least ``MIN_KEY_LENGTH`` characters, and the input folder
   named (``OUTCOMES_INPUT_DIR``: the default is the synthetic sample);
-* the input folder must exist and hold at least one file of a source of the contract
-  (the names ``pipelines.ingest.readers.discover`` reads), and no file or folder whose name is meant for a source but
+* the input folder must exist (a mistyped one is named with the closest folder beside it) and hold at least one
+  file of a source of the contract (the names ``pipelines.ingest.readers.discover`` reads; a folder one level too
+  high is named with the folder inside it that holds them), and no file or folder whose name is meant for a source but
   is not read (``Persons.csv``, ``persons (1).csv``, ``person.csv``, ``persons.json``: ``unread_file_problems``);
+* a file named as text (``.csv``) must not be a workbook, Parquet or gzip file by its first bytes (``_disguised``);
 * every file of a source (text, Parquet or workbook) must have the header its ingest needs: readable, no
   required column missing or repeated, and a mapped file must fit its mapping
   (``pipelines.ingest.stage.header_problems``, the ingest step's own rules and messages);
@@ -139,7 +144,7 @@ def config_problems(config_path: str) -> list[str]:
     if path.is_dir():
         return [f"settings file {path} (OUTCOMES_CONFIG) is a folder: name the YAML file itself (docs/configuration.md)"]
     if not path.is_file():
-        return [f"settings file {path} (OUTCOMES_CONFIG) does not exist"]
+        return [f"settings file {path} (OUTCOMES_CONFIG) does not exist{_closest_in(path, '*.y*ml')}"]
     try:
         text = path.read_text()
         raw = yaml.safe_load(text) or {}
@@ -178,15 +183,33 @@ def mapping_use_problems(config: OutcomesConfig, path: Path, text: str) -> list[
     for source, uses in config.mappings.root.items():
         for i, use in enumerate(uses):
             target = resolve(use.use, path.parent)
-            if target.is_file():
-                continue
             line = line_of(text, ("mappings", source, i, "use"))
+            if target.is_file():
+                found += _mapping_source_problems(target, source, i, f"settings file {path}{f', line {line}' if line else ''}")
+                continue
             close = difflib.get_close_matches(use.use, presets(), n=1)
             hint = f"did you mean `{close[0]}`? " if close else ""
             found.append(f"settings file {path}{f', line {line}' if line else ''}: `mappings.{source}[{i}].use`: "
                          f"{use.use!r} is neither a shipped preset nor a mapping file ({target} does not exist); "
                          f"{hint}shipped presets: {', '.join(presets())}")
     return found
+
+
+def _mapping_source_problems(target: Path, source: str, i: int, where: str) -> list[str]:
+    """A mapping file (not a preset: those are checked as the settings load) set under a source other than the one
+    its ``source:`` names. Before, it was said only when a file of that source was in the folder, as the mapping's
+    own first complaint ('output.service: not a column of persons'), with no word of the settings line to fix."""
+    try:
+        declared = yaml.safe_load(target.read_bytes())
+    except (OSError, yaml.YAMLError):
+        return []  # unreadable: the header check says it, with the mapping's own words
+    named = declared.get("source") if isinstance(declared, dict) else None
+    if not isinstance(named, str) or named == source:
+        return []
+    move = (f"put it under `mappings.{named}`" if named in SOURCES else
+            f"its `source:` must be one of {', '.join(SOURCES)}")
+    return [f"{where}: `mappings.{source}[{i}].use`: {target} reads into {named} (its `source:`), not {source}: "
+            f"{move}, or name a mapping written for {source}"]
 
 
 def impact_map_problems(config: OutcomesConfig, demo: bool) -> list[str]:
@@ -231,6 +254,31 @@ def key_problems(demo: bool) -> list[str]:
     return []
 
 
+#: The environment variables the project reads (docs/configuration.md; the quarterly location's first quarter, and
+#: the marker pipelines.memory sets when it re-executes a run).
+VARIABLES = ("OUTCOMES_INPUT_DIR", "OUTCOMES_WAREHOUSE", "OUTCOMES_OUTPUT_DIR", "OUTCOMES_CONFIG", "OUTCOMES_PSEUDONYM_KEY",
+             "OUTCOMES_DEMO", "OUTCOMES_FIRST_QUARTER", "OUTCOMES_MEMORY_SETTINGS_APPLIED")
+
+
+def variable_problems(environ: typing.Mapping[str, str] | None = None) -> list[str]:
+    """Each environment variable meant for the project but not read, by its name: ``OUTCOME_CONFIG``,
+    ``OUTCOMES_INPUT_FOLDER``, ``outcomes_config``, ``OUTCOMS_WAREHOUSE``. Before, the run went ahead without it: the
+    default settings, or the default warehouse, with no word that the setting given was never read."""
+    environ = os.environ if environ is None else environ
+    tails = {v.removeprefix("OUTCOMES_"): v for v in VARIABLES[:6]}
+    found = []
+    for name in sorted(environ):
+        if name in VARIABLES or not name.upper().startswith("OUTCOM"):
+            continue
+        tail = name.upper().partition("_")[2]
+        close = (difflib.get_close_matches(tail, list(tails), n=1)
+                 or [t for t in tails if set(tail.split("_")) & set(t.split("_"))][:1])
+        hint = f"did you mean {tails[close[0]]}? " if close else ""
+        found.append(f"{name} is set but not read: {hint}the variables read are {', '.join(VARIABLES[:6])} "
+                     f"(docs/configuration.md)")
+    return found
+
+
 def input_dir_unset_problems(demo: bool, default: str) -> list[str]:
     """Outside demo mode the input folder must be named: without OUTCOMES_INPUT_DIR the run read the synthetic sample
     (``default``, ``data/sample``) as the evaluator's extract, under their key, and published its made-up figures
@@ -245,14 +293,46 @@ def expected_file_names() -> str:
     return ", ".join(f"{s}.csv" for s in SOURCES)
 
 
+def _closest_in(path: Path, pattern: str) -> str:
+    """': did you mean <sibling>?' for the entry beside ``path`` (matching ``pattern``) whose name is closest to
+    ``path``'s, in its nearest existing folder; '' when none is close (``difflib``, ratio >= 0.6)."""
+    parent = path.parent
+    while not parent.is_dir() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        names = [p.name for p in parent.glob(pattern) if not p.name.startswith(".")]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1)
+    return f": did you mean {parent / close[0]}?" if close else ""
+
+
 def input_folder_problems(input_dir: str) -> list[str]:
-    """The input folder must exist (every run, also one launched from the UI: ``Settings.setup_for_execution``)."""
+    """The input folder must exist (every run, also one launched from the UI: ``Settings.setup_for_execution``); a
+    mistyped one is said with the closest folder beside it."""
     folder = Path(input_dir)
     if not folder.is_dir():
         what = (f"is a file, not a folder: name the folder that holds the extract's files ({folder.parent})"
-                if folder.exists() else "does not exist")
+                if folder.exists() else f"does not exist{_closest_in(folder, '*/')}")
         return [f"input folder {folder} (OUTCOMES_INPUT_DIR) {what}"]
     return []
+
+
+def _source_subfolders(folder: Path) -> str:
+    """' (<sub> holds persons.csv, ...: set OUTCOMES_INPUT_DIR to it)' for the folders inside ``folder`` that hold
+    files of a source: the input folder named one level too high (the extract's parent, a download folder)."""
+    try:
+        subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in SOURCES)
+    except OSError:
+        return ""
+    held = [(sub, [f.name for s in SOURCES for f in discover(sub, s)]) for sub in subs]
+    held = [(sub, files) for sub, files in held if files]
+    if not held:
+        return ""
+    sub, files = held[0]
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    others = f" (and {len(held) - 1} other folder(s) inside it)" if len(held) > 1 else ""
+    return f"; {sub} holds {shown}{others}: set OUTCOMES_INPUT_DIR to it"
 
 
 def input_problems(input_dir: str) -> list[str]:
@@ -263,7 +343,8 @@ def input_problems(input_dir: str) -> list[str]:
         return missing
     if not any(discover(folder, s) for s in SOURCES):
         return [*unread_file_problems(input_dir), f"input folder {folder} (OUTCOMES_INPUT_DIR) holds no file of any source; expected one or more of: "
-                f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"]
+                f"{expected_file_names()} (or .parquet/.tsv/.txt, <source>_*.csv, or files in a <source>/ folder)"
+                f"{_source_subfolders(folder)}"]
     return unread_file_problems(input_dir)
 
 
@@ -324,8 +405,40 @@ def file_problems(input_dir: str, config: OutcomesConfig, config_path: str) -> l
     from pipelines.ingest.stage import header_problems
 
     base = Path(config_path).parent if config_path else None
-    return [str(err) for source in SOURCES
-            for err in header_problems(source, Path(input_dir), config.mappings.for_source(source), base)]
+    disguised = {path: said for source in SOURCES for path in discover(Path(input_dir), source)
+                 if (said := _disguised(path, source))}
+    return [*disguised.values(), *(str(err) for source in SOURCES
+                                   for err in header_problems(source, Path(input_dir), config.mappings.for_source(source), base)
+                                   if err.path not in disguised)]
+
+
+#: The first bytes of a file format that is not text, and what it is called (a workbook is a ZIP file).
+_NOT_TEXT = ((b"PK\x03\x04", "an Excel or OpenDocument workbook (a ZIP file)", ".xlsx"),
+             (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)", None),
+             (b"PAR1", "a Parquet file", ".parquet"),
+             (b"\x1f\x8b", "a gzip-compressed file", None))
+
+
+def _disguised(path: Path, source: str) -> str | None:
+    """A file named as text (``.csv``, ``.tsv``, ``.txt``) whose first bytes say it is not: a workbook saved with a
+    ``.csv`` name, a Parquet or gzip file renamed. Before, the header check printed the workbook's first bytes as
+    its header ('required column(s) ... missing from the header (pk\x03\x04...)'), and the ingest said 'The CSV
+    Parser state machine reached an invalid state'. Said as the ingest says a file's format: file, line 1, rule."""
+    from pipelines.ingest.readers import TEXT_SUFFIXES, _allowed
+
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return None  # the header check says it cannot be read
+    for magic, what, suffix in _NOT_TEXT:
+        if head.startswith(magic):
+            fix = (f"rename it {path.stem}{suffix}" if suffix in _allowed(source)
+                   else f"save it as CSV (comma-separated, UTF-8) under the name {path.name}")
+            return (f"{path}: line 1: {what}, not delimited text, although named {path.suffix}: {fix} [rule: format]")
+    return None
 
 
 #: Columns of core.index_discharges that identify, define the exposure or are the outcome: not listed as covariates.
@@ -336,11 +449,11 @@ NOT_COVARIATES = ("discharge_id", "person_id", "exposed", "exposed_timebank", "e
 
 def _persons_columns(input_dir: str, config: OutcomesConfig) -> set[str] | None:
     """The columns the persons files will stage (their headers, as ingest normalises them); None when the
-    headers do not say it: no persons file, or files read through a mapping."""
+    headers do not say it: no persons file, files read through a mapping, or one that is not text (:func:`_disguised`)."""
     from pipelines.ingest.readers import file_header
 
     files = discover(Path(input_dir), "persons")
-    if not files or config.mappings.for_source("persons"):
+    if not files or config.mappings.for_source("persons") or any(_disguised(p, "persons") for p in files):
         return None
     try:
         return set().union(*(file_header(p) for p in files))
@@ -417,7 +530,8 @@ def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, ware
     unset = input_dir_unset_problems(demo, input_dir)
     if unset:  # the synthetic sample's files, checked as if they were the extract, would only add noise
         found_input, files = unset, False
-    return [*found_config, *(impact_map_problems(config, demo) if config else []), *key_problems(demo), *found_input,
+    return [*variable_problems(), *found_config, *(impact_map_problems(config, demo) if config else []),
+            *key_problems(demo), *found_input,
             *(file_problems(input_dir, config, config_path) if files else []),
             *(covariate_problems(input_dir, config, config_path) if files else []),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),

@@ -14,9 +14,11 @@ from pipelines.definitions import with_owner
 from pipelines.hooks import with_step_hooks
 from pipelines.resources import Settings, Warehouse
 
+settings = Settings.configure_at_launch(reads_inputs=False)  # one per run, the warehouse's too (pipelines.definitions)
+
 defs = dg.Definitions(
     assets=with_step_hooks(dg.map_asset_specs(with_owner, quarterly_assets)),
     jobs=[quarterly_job],
-    resources={"warehouse": Warehouse(), "settings": Settings(reads_inputs=False)},
+    resources={"warehouse": Warehouse(settings=settings), "settings": settings},
     executor=dg.in_process_executor,
 )

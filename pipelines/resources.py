@@ -21,7 +21,7 @@ from pydantic import Field
 
 from models.config import OutcomesConfig, load_config
 from pipelines.ingest.pseudonymise import DEMO_WARNING, MissingKeyError, resolve_key
-from pipelines.preflight import (MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems,
+from pipelines.preflight import (MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems, key_problems,
                                  unread_file_problems)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,30 +69,6 @@ def read_warehouse(path: str | Path, wait_seconds: float = 10.0) -> Iterator[duc
         con.close()
 
 
-class Warehouse(dg.ConfigurableResource):
-    """The DuckDB warehouse file. One writer at a time: see docs/storage.md."""
-
-    path: str = Field(_env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")),
-                      description="The DuckDB warehouse file: OUTCOMES_WAREHOUSE, else data/warehouse.duckdb.")
-    # A reader holds the file for the length of its query; a step waits that long rather than fail.
-    wait_seconds: float = 60.0
-
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = _open(self.path, False, self.wait_seconds)
-        try:
-            for statement in load_config(_env("OUTCOMES_CONFIG", "")).warehouse.statements():  # memory_limit, temp_directory
-                con.execute(statement)
-            yield con
-        finally:
-            con.close()
-
-    def read(self, wait_seconds: float = 10.0):
-        """Read-only access that waits briefly for a writing run, then says the warehouse is busy."""
-        return read_warehouse(self.path, wait_seconds)
-
-
 class Settings(dg.ConfigurableResource):
     """Input folder, output folder, analysis config file and demo mode."""
 
@@ -108,8 +84,9 @@ class Settings(dg.ConfigurableResource):
                                                  "folder (the quarterly partitions read the warehouse only).")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Refuse a run whose settings file breaks a rule, or that ingests from a missing input folder or one holding a
-        file meant for a source but not read (``Persons.csv``, ``persons (1).csv``), before any step.
+        """Refuse a run whose settings file breaks a rule, or that ingests without a pseudonym key (outside demo mode)
+        or from a missing input folder or one holding a file meant for a source but not read (``Persons.csv``,
+        ``persons (1).csv``), before any step. (Without the key, each of the 11 ingest steps failed in turn.)
 
         ``make run`` checks this and more first (``pipelines.preflight``); a run launched from the UI
         ("Materialize all", the launchpad) or by a schedule starts here. Without it a broken settings file
@@ -124,7 +101,8 @@ class Settings(dg.ConfigurableResource):
         ingests = self.reads_inputs and (not selected or any(k.path[0] == "staging" for k in selected))  # none: the job's all
         found = [*config_problems(self.config_path)]
         if ingests:
-            found += input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir)
+            found += [*key_problems(self.demo),
+                      *(input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir))]
         if found:
             raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
         if ingests and self.uses_demo_key():
@@ -146,3 +124,33 @@ class Settings(dg.ConfigurableResource):
             raise MissingKeyError(f"OUTCOMES_PSEUDONYM_KEY is {len(key)} characters long: it must be at least "
                                   f"{MIN_KEY_LENGTH} random characters")
         return key
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file. One writer at a time: see docs/storage.md.
+
+    Its connection settings (the ``warehouse:`` section: memory limit, spill folder) come from the settings file of
+    ``settings``, the run's Settings resource (definitions.py hands it the same one the assets get), so the file the
+    launchpad names sets them too; without one (a notebook, a test), the documented defaults."""
+
+    path: str = Field(_env("OUTCOMES_WAREHOUSE", str(REPO / "data" / "warehouse.duckdb")),
+                      description="The DuckDB warehouse file: OUTCOMES_WAREHOUSE, else data/warehouse.duckdb.")
+    # A reader holds the file for the length of its query; a step waits that long rather than fail.
+    wait_seconds: float = 60.0
+    settings: dg.ResourceDependency[Settings] = None
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        config = self.settings.config() if self.settings is not None else OutcomesConfig()
+        con = _open(self.path, False, self.wait_seconds)
+        try:
+            for statement in config.warehouse.statements():  # memory_limit, temp_directory
+                con.execute(statement)
+            yield con
+        finally:
+            con.close()
+
+    def read(self, wait_seconds: float = 10.0):
+        """Read-only access that waits briefly for a writing run, then says the warehouse is busy."""
+        return read_warehouse(self.path, wait_seconds)

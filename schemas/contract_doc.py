@@ -150,8 +150,9 @@ read are the rows the mapping makes (spells, readings) plus the rows it quaranti
 extract: the presets its header fits, the nearest header for each contract column, a date
 format, and the most frequent values of each coded column (left `null` for you to choose).
 `python -m pipelines.ingest.inspect EXTRACT --dry-run MAPPING [--param name=value]` prints
-how many rows would be staged and quarantined, by rule and column, from a throwaway
-in-memory warehouse.
+how many rows would be staged and quarantined, from a throwaway in-memory warehouse, then
+each quarantined row's file, line, column, rule, expected form and value (the first three of
+each rule and column, then how many more).
 
 ### Presets
 Each was written from the format's public definition, cited in the preset and below.

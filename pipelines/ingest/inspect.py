@@ -11,7 +11,9 @@
   source of a preset the header fits is taken, else the source whose columns it fits best.
 * ``--dry-run MAPPING [--param name=value ...]`` reads the extract through a mapping (a
   preset name or a file) into a throwaway in-memory warehouse and prints how many rows
-  would be staged and quarantined, by rule and column. The warehouse file is never opened.
+  would be staged and quarantined, then each quarantined row as the ingest records it: file,
+  line, column, rule, expected form and value (the first ``SHOWN_PER_RULE`` of each rule and
+  column, then how many more). The warehouse file is never opened.
 
 Identifiers are pseudonymised with a random key in the dry run, so nothing it prints can be
 linked back; no value of an identifier column is ever printed.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
+import itertools
 import secrets
 import sys
 import tempfile
@@ -38,6 +41,7 @@ from schemas.raw import SOURCES
 
 SIMILAR = 0.6
 TOP_VALUES = 12
+SHOWN_PER_RULE = 3
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y", "%d-%m-%Y",
                 "%Y%m%d", "%m/%d/%Y")
 
@@ -152,16 +156,40 @@ def dry_run(path: Path, use: str, params: dict[str, str], as_of: dt.date | None 
         report = ingest_source(con, source, Path(tmp), run_id="dry-run", as_of=as_of or dt.date.today(),
                                key=secrets.token_bytes(32), mappings=[MappingUse(use=str(mapping.path), parameters=params)])
         by_rule = con.execute(f'SELECT rule, "column", count(*) FROM quarantine.{source} GROUP BY ALL ORDER BY 3 DESC, 1, 2').fetchall()
+        problems = quarantined_rows(con, source, {str(folder / path.name): path})
     return {"source": source, "mapping": mapping.name, "sha256": mapping.sha256, "rows_read": report.rows_read,
             "rows_staged": report.rows_staged, "rows_quarantined": report.rows_quarantined, "by_rule": by_rule,
-            "unchecked_references": report.unchecked_references, "notes": report.notes}
+            "problems": problems, "unchecked_references": report.unchecked_references, "notes": report.notes}
+
+
+def quarantined_rows(con: duckdb.DuckDBPyConnection, source: str, shown_as: dict[str, Path] | None = None) -> list[str]:
+    """Each row of ``quarantine.<source>`` as the ingest records it (file, line, column, rule, expected form, value; a
+    value the data-quality page masks, such as an identifier, is not repeated), the rule breaking the most rows
+    first, and for each rule and column past ``SHOWN_PER_RULE`` rows how many more broke it. ``shown_as``: the name to
+    print for a file read under another (the dry run's link to the extract)."""
+    from pipelines.ingest.assets import _hidden
+
+    rows = con.execute(
+        f'SELECT rule, "column", count(*) OVER (PARTITION BY rule, "column") AS n, source_file, source_line, expected, '
+        f'value FROM quarantine.{source} '
+        f'QUALIFY row_number() OVER (PARTITION BY rule, "column" ORDER BY source_file, source_line) <= {SHOWN_PER_RULE} '
+        f'ORDER BY n DESC, rule, "column", source_file, source_line').fetchall()
+    lines = []
+    for (rule, column, n), shown in itertools.groupby(rows, key=lambda row: row[:3]):
+        for *_, file, line, expected, value in shown:
+            got = "" if value is None or _hidden(source, column, rule) else f", got {value!r}"
+            lines.append(f"{(shown_as or {}).get(file, file)}, line {line}, column {column}: rule {rule}, "
+                         f"expected {expected}{got}")
+        if n > SHOWN_PER_RULE:
+            lines.append(f"... and {n - SHOWN_PER_RULE:,} more row(s) breaking rule {rule} on column {column}")
+    return lines
 
 
 def _print_dry_run(result: dict) -> None:
     print(f"{result['mapping']} (sha256 {result['sha256'][:12]}) -> {result['source']}")
     print(f"rows read {result['rows_read']}: staged {result['rows_staged']}, quarantined {result['rows_quarantined']}")
-    for rule, column, n in result["by_rule"]:
-        print(f"  {n:>8}  {rule:<28} {column or ''}")
+    for problem in result["problems"]:
+        print(f"  {problem}")
     for note in result["notes"]:
         print(f"  note: {note}")
     for ref in result["unchecked_references"]:

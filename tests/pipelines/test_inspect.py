@@ -33,6 +33,29 @@ def test_dry_run_counts_by_rule_and_column_and_writes_no_warehouse(tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+def test_dry_run_names_each_quarantined_row_by_file_line_column_and_rule(tmp_path, monkeypatch):
+    """Before, the dry run printed '1  date_format  contact_on': which row, in which file, it did not say."""
+    monkeypatch.chdir(tmp_path)
+    result = dry_run(COUNCIL / "contacts_export.csv", str(COUNCIL / "contacts_mapping.yaml"), {}, as_of=AS_OF.replace(year=2025))
+    extract = COUNCIL / "contacts_export.csv"
+    assert result["problems"] == [
+        f"{extract}, line 8, column contact_on: rule date_format, expected a date written as %d/%m/%Y, got '31/02/2024'",
+        f"{extract}, line 7, column service: rule unmapped_value, expected a code the mapping lists (GP, A&E, MH, ASC; "
+        f"contacts_mapping.yaml output.service), got 'Dentist'"]
+
+
+def test_dry_run_shows_three_rows_of_a_rule_then_how_many_more(tmp_path, monkeypatch):
+    extract = tmp_path / "contacts.csv"
+    bad = [f"C-1{i:03d},{day}/02/2024,GP,North" for i, day in enumerate((30, 31, 32, 33, 34))]  # no 30 February and on
+    extract.write_text("Client Ref,Contact Date,Service Type,Team\nC-1001,03/01/2024,GP,North\n" + "\n".join(bad) + "\n")
+    monkeypatch.chdir(tmp_path)
+    result = dry_run(extract, str(COUNCIL / "contacts_mapping.yaml"), {}, as_of=AS_OF.replace(year=2025))
+    assert result["rows_quarantined"] == 5
+    assert [p.split(": rule")[0] for p in result["problems"][:3]] == [
+        f"{extract}, line {n}, column contact_on" for n in (3, 4, 5)]
+    assert result["problems"][3:] == ["... and 2 more row(s) breaking rule date_format on column contact_on"]
+
+
 def test_command_line(capsys):
     assert main([str(COUNCIL / "contacts_export.csv"), "--dry-run", str(COUNCIL / "contacts_mapping.yaml")]) == 0
     out = capsys.readouterr().out
@@ -41,7 +64,7 @@ def test_command_line(capsys):
     assert "cannot be read" in capsys.readouterr().err
 
 
-def test_readme_shows_what_inspect_prints(capsys):
+def test_readme_shows_what_inspect_prints(capsys, monkeypatch):
     """The README's example is the command's real output (its elided head aside)."""
     readme = (FIXTURES.parents[1] / "README.md").read_text()
     blocks = [b.split("```", 1)[0] for b in readme.split("```console\n")[1:]]
@@ -50,5 +73,6 @@ def test_readme_shows_what_inspect_prints(capsys):
     printed = suggest(COUNCIL / "contacts_export.csv", "service_contacts").splitlines()
     assert "\n".join(shown) in "\n".join(printed)
     dry = next(b for b in blocks if "--dry-run" in b).splitlines()[1:]
-    main([str(COUNCIL / "contacts_export.csv"), "--dry-run", str(COUNCIL / "contacts_mapping.yaml")])
+    monkeypatch.chdir(COUNCIL)  # as the README runs it, beside the extract
+    main(["contacts_export.csv", "--dry-run", "contacts_mapping.yaml"])
     assert capsys.readouterr().out.splitlines()[:len(dry)] == dry

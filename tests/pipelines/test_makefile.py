@@ -53,5 +53,34 @@ def test_the_demo_does_not_echo_its_commands(project):
     python_shim(project, 'mkdir -p data/sample; echo "$@"')  # what the project's python was asked to do
     proc = make(project, "demo")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["-m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out data/sample",
-                                        "-m pipelines.run"]
+    assert proc.stdout.splitlines() == [
+        "-m data.generate --persons 5000 --seed 7 --bad-rows 0.01 --out data/sample --quiet",
+        "Sample: 5,000 synthetic persons in data/sample, about 1% bad rows in every source for the quarantine to catch",
+        "-m pipelines.run"]
+
+
+def test_a_first_demo_says_the_sample_in_one_line(project):
+    """Before, a first `make demo` opened with the generator's table (a line per source: 'persons  5,000  + 50 bad',
+    11 in all) and 'wrote data/sample in 0.4s (truth.json, truth/)' on stderr: 12 of its 35 lines, for a newcomer
+    who has not yet seen a page. Now one line says what the sample is; the data-quality page has the counts."""
+    python_shim(project, f'case "$*" in *pipelines.run*) exit 0;; esac; PYTHONPATH="{REPO}" exec "{sys.executable}" "$@"')
+    proc = make(project, "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert (proc.stdout + proc.stderr).splitlines() == [
+        "Sample: 5,000 synthetic persons in data/sample, about 1% bad rows in every source for the quarantine to catch"]
+    assert (project / "data" / "sample" / "persons.csv").exists()
+
+
+def test_the_ui_is_the_demo_without_an_extract_and_your_extract_without_demo_mode(project):
+    """Before, `make ui` set OUTCOMES_DEMO=1 whenever it was unset, also for an evaluator's own extract: its runs
+    published the demo's banner and valued outcomes with the demo's made-up unit costs, and with the key unset
+    pseudonymised real records with the public demo key."""
+    python_shim(project, 'mkdir -p data/sample; echo "demo=$OUTCOMES_DEMO input=$OUTCOMES_INPUT_DIR $*"')
+    demo = make(project, "ui")
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.splitlines()[-1] == (f"demo=1 input={project}/data/sample -m pipelines.memory {project}/bin/dg "
+                                            "dev -w workspace.yaml")
+    own = make(project, "ui", OUTCOMES_INPUT_DIR="/data/extract")
+    assert own.stdout.splitlines()[-1] == f"demo= input=/data/extract -m pipelines.memory {project}/bin/dg dev -w workspace.yaml"
+    asked = make(project, "ui-quarterly", OUTCOMES_INPUT_DIR="/data/extract", OUTCOMES_DEMO="1")
+    assert asked.stdout.splitlines()[-1].startswith("demo=1 input=/data/extract ")

@@ -1,0 +1,59 @@
+"""`make check` (``python -m pipelines.check``): the preflight, then every source read as the run reads it, into a
+throwaway warehouse; each quarantined row named by file, line, column and rule; nothing written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES, append_rows
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def check(tmp_path: Path, folder: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.upper().startswith("OUTCOM")}
+    base.update(OUTCOMES_INPUT_DIR=str(folder), OUTCOMES_WAREHOUSE=str(tmp_path / "w" / "w.duckdb"),
+                OUTCOMES_OUTPUT_DIR=str(tmp_path / "site"), OUTCOMES_PSEUDONYM_KEY="k" * 40, **env)
+    return subprocess.run([sys.executable, "-m", "pipelines.check"], cwd=REPO, env=base, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_each_quarantined_row_is_named_and_nothing_is_written(inputs, tmp_path):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("ingest:\n  max_quarantined_share: 0.5\n")  # 2 of the fixture's 4 grants rows
+    append_rows(inputs / "grants.csv", "G003,Community Fund,TB01,lots,2023-01-01,2023-12-31",
+                "G004,Community Fund,TB01,100,2023-01-01,2022-12-31")
+    proc = check(tmp_path, inputs, OUTCOMES_CONFIG=str(settings))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout.splitlines()
+    assert "grants: 4 rows read: 2 staged, 2 quarantined" in out
+    grants = inputs / "grants.csv"
+    assert f"  {grants}, line 4, column amount: rule type, expected a finite number, got 'lots'" in out
+    assert f"  {grants}, line 5, column period_end: rule order, expected on or after period_start, got '2022-12-31'" in out
+    assert "persons: 4 rows read: 4 staged, 0 quarantined" in out
+    assert out[-1] == "Every source would be ingested: `make run` can start."
+    assert not (tmp_path / "w").exists() and not (tmp_path / "site").exists()
+
+
+def test_a_share_over_the_ceiling_is_said_and_fails(inputs, tmp_path):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("ingest:\n  max_quarantined_share: 0.2\n")
+    append_rows(inputs / "grants.csv", "G003,Community Fund,TB01,lots,2023-01-01,2023-12-31")
+    proc = check(tmp_path, inputs, OUTCOMES_CONFIG=str(settings))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert ("grants: 3 rows read: 2 staged, 1 quarantined (33.3%, over the ceiling of 20%, "
+            "ingest.max_quarantined_share: the run would fail)") in proc.stdout.splitlines()
+    assert proc.stdout.splitlines()[-1] == "A source would fail the run (above): fix it, then `make check` again."
+
+
+def test_a_refused_start_is_said_as_make_run_says_it(tmp_path):
+    (tmp_path / "extract").mkdir()
+    proc = check(tmp_path, tmp_path / "extrct")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"The run did not start:\n  - input folder {tmp_path / 'extrct'} (OUTCOMES_INPUT_DIR) does not "
+                           f"exist: did you mean {tmp_path / 'extract'}?\n")
+    assert proc.stdout == ""
