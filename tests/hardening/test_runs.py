@@ -204,10 +204,10 @@ def test_the_key_is_required_outside_demo_mode(runs, tmp_path, monkeypatch):
         resources={"warehouse": Warehouse(path=str(tmp_path / "w.duckdb")),
                    "settings": Settings(input_dir=str(runs["inputs"]), output_dir=str(tmp_path / "out"), demo=False)},
     )
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "OUTCOMES_PSEUDONYM_KEY is not set" in failure.event_specific_data.error.message
-    assert not (tmp_path / "w.duckdb").exists(), "nothing may be written without a key"
+    from tests.pipelines.test_first_run import refused_in_ui
+
+    # refused when the run's resources start: no step runs, nothing is written (the helper asserts both)
+    assert "OUTCOMES_PSEUDONYM_KEY is not set" in refused_in_ui(result, tmp_path)
 
 
 def test_exported_csvs_neutralise_formulas_and_pages_escape_text(runs):
