@@ -122,6 +122,9 @@ class Config:
     crisis: Crisis = field(default_factory=Crisis)
     later_events: LaterEvents = field(default_factory=LaterEvents)
     case_mix: CaseMix = field(default_factory=CaseMix)
+    #: hospital spells carry a primary diagnosis (data/synthetic/diagnoses.py; its own stream, so every other column
+    #: and file is as without it); under case mix its chapter confounds (CASEMIX_DIAGNOSIS_*)
+    diagnoses: bool = False
 
 
 # Conditional (covariate-adjusted) outcome models on the logit scale. Covariates are what
@@ -155,6 +158,15 @@ CASEMIX_ENROL = {
     "elective": 0.8, "other": -0.8, "per_log_los": -0.7,
     "specialty": {"orthopaedics": 0.7, "general_surgery": 0.5, "geriatric_medicine": -0.4, "mental_health": -0.6},
 }
+
+#: CaseMix scenario with diagnoses (``Config.diagnoses``), readmission logit terms (x strength) by the ICD-10 chapter of
+#: the stay's first spell against the others: respiratory, endocrine, genitourinary and mental-health admissions are
+#: readmitted more, symptom-only (R codes) and injury admissions less.
+CASEMIX_DIAGNOSIS_READMIT = {"X": 0.4, "IV": 0.3, "XIV": 0.3, "V": 0.2, "XVIII": -0.4, "XIX": -0.2}
+#: ... and peer-visiting offer logit terms: offered more after symptom-only and injury stays, less after respiratory,
+#: endocrine and genitourinary ones. Both vary within specialty (general and geriatric medicine), so specialty
+#: carries only part of them.
+CASEMIX_DIAGNOSIS_ENROL = {"XVIII": 0.7, "XIX": 0.3, "X": -0.7, "IV": -0.4, "XIV": -0.4}
 
 READMIT_PRIOR_CAP = 6
 ACTIVE_WINDOW_DAYS = 90  # time-bank activity before discharge
@@ -340,6 +352,10 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         **({"case_mix": asdict(cfg.case_mix),
             "case_mix_terms": {"readmission": CASEMIX_READMIT, "enrolment": CASEMIX_ENROL,
                                "timebank_los_factor": 1 - 0.4 * cfg.case_mix.strength}} if cfg.case_mix.on else {}),
+        **({"diagnoses": {"column": "hospital_spells.primary_diagnosis",
+                          **({"case_mix_terms": {"readmission": CASEMIX_DIAGNOSIS_READMIT,
+                                                 "enrolment": CASEMIX_DIAGNOSIS_ENROL}} if cfg.case_mix.on else {})}}
+           if cfg.diagnoses else {}),
         "effect_scale": {
             "or_readmit": "conditional odds ratio (given the READMIT_MODEL covariates), applied to participants' index discharges",
             "or_reoffend": "conditional odds ratio (given the REOFFEND_MODEL covariates), applied to participants' justice events",
