@@ -48,10 +48,17 @@ NEOPLASMS = CHAPTERS.index("II")
 CANCER_PRIMARY = 0.6  # share of cancer spells whose primary diagnosis is the neoplasm
 
 
-def draw(rng: np.random.Generator, specialty: np.ndarray, cancer: np.ndarray) -> np.ndarray:
+def draw(rng: np.random.Generator, specialty: np.ndarray, cancer: np.ndarray, member: np.ndarray | None = None,
+         strength: float = 0.0, sicker: tuple[str, ...] = ()) -> np.ndarray:
     """Codes (indices into :data:`ALL_CODES`) for spells of these specialties and cancer flags; three uniforms a
-    spell from ``rng``, whatever the spell."""
+    spell from ``rng``, whatever the spell. With ``member`` (the case-mix scenario: the stay's person had time-bank
+    activity in the 90 days before it), a member's stay drawn in one of the ``sicker`` chapters is drawn again from
+    its specialty's row with probability ``strength`` / 2 (two more uniforms a spell, for every spell)."""
     chapter = choose_rows(rng, CHAPTER_WEIGHTS, specialty)
+    if member is not None:
+        again = choose_rows(rng, CHAPTER_WEIGHTS, specialty)
+        leave = np.asarray(member, bool) & np.isin(chapter, [CHAPTERS.index(c) for c in sicker])
+        chapter = np.where(leave & (rng.random(chapter.size) < strength / 2), again, chapter)
     chapter = np.where(np.asarray(cancer, bool) & (rng.random(chapter.size) < CANCER_PRIMARY), NEOPLASMS, chapter)
     within = np.minimum(np.floor(rng.random(chapter.size) * _COUNT[chapter]).astype(np.int64), _COUNT[chapter] - 1)
     return _FIRST[chapter] + within

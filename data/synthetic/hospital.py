@@ -33,8 +33,9 @@ from .common import NEVER, choose_rows, expit
 from .exchanges import PersonTimeline
 from .justice import PEER_VISITING
 from .people import AREAS, People
-from .truth import (ACTIVE_WINDOW_DAYS, CASEMIX_DIAGNOSIS_ENROL, CASEMIX_DIAGNOSIS_READMIT, CASEMIX_ENROL,
-                    CASEMIX_READMIT, ENROL_AFTER_DISCHARGE_DAYS, READMIT_MODEL, READMIT_PRIOR_CAP, CaseMix, Effects)
+from .truth import (ACTIVE_WINDOW_DAYS, CASEMIX_DIAGNOSIS_ENROL, CASEMIX_DIAGNOSIS_READMIT, CASEMIX_DIAGNOSIS_SICKER,
+                    CASEMIX_ENROL, CASEMIX_READMIT, ENROL_AFTER_DISCHARGE_DAYS, READMIT_MODEL, READMIT_PRIOR_CAP,
+                    CaseMix, Effects)
 
 PROVIDERS = ("RXX01", "RXX02", "RXX03", "RXX04", "RXX05")
 HOME_PROVIDER = np.array([0, 1, 2, 3, 4, 0])[: len(AREAS)]
@@ -147,7 +148,7 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
     on the stay's method, length and specialty (:func:`casemix_method`, :func:`casemix_los`, :func:`casemix_logit`;
     ``cm_rng`` the stream "casemix"). With ``dx_rng`` (the stream "diagnosis"; None: no diagnoses) every spell gets a
     primary diagnosis (:mod:`.diagnoses`, spells' "diagnosis"), and under case mix the chapter of a stay's first
-    spell enters both logits too."""
+    spell enters both logits too, and time-bank members' stays are less often in the sicker chapters."""
     n = p.n
     age0 = p.age(np.arange(n), start)
     rate = np.exp(-2.1 + 0.02 * (age0 - 50) + 0.6 * p.frailty + 0.25 * p.ltc + 0.15 * p.dep) / 365.25
@@ -233,7 +234,12 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         provider = np.where(rng.random(m) < 0.85, home[rows], rng.integers(0, len(PROVIDERS), m))
         transfer = (~died & (method == EMERGENCY) & ~cancer & (spec != MENTAL) & (rng.random(m) < 0.05))
         dest = np.where(died, DIED, np.where(transfer, TRANSFER, np.where(rng.random(m) < 0.92, HOME, DEST_OTHER)))
-        code = diagnose(spec, cancer)  # the first spell's: the stay's diagnosis, whatever a transfer adds
+        if dx_rng is None:
+            code = None
+        elif case_mix.on:  # the first spell's: the stay's diagnosis, whatever a transfer adds; members' less often sicker
+            code = dx.draw(dx_rng, spec, cancer, member, case_mix.strength, CASEMIX_DIAGNOSIS_SICKER)
+        else:
+            code = dx.draw(dx_rng, spec, cancer)
         spell(rows, provider, adm, dis, method, dest, spec, cancer, code)
         # Transfers: a second spell at another provider, admitted the day the first ends.
         tr = np.flatnonzero(transfer)

@@ -665,7 +665,7 @@ def test_under_case_mix_the_diagnosis_chapter_confounds(tmp_path):
     out = tmp_path / "cm"
     truth = generate(Config(persons=4000, seed=11, out=out, effects=Effects(or_readmit=1.0), case_mix=CaseMix(1.0),
                             diagnoses=True))
-    assert set(truth["diagnoses"]["case_mix_terms"]) == {"readmission", "enrolment"}
+    assert set(truth["diagnoses"]["case_mix_terms"]) == {"readmission", "enrolment", "timebank_leaves_with_probability_s_over_2"}
     assert truth["realised"]["readmission"]["att_expected_risk_difference"] == 0.0
     t = load(out / "truth", "readmission_discharges")
     spells = load(out, "hospital_spells").sort_values(["person_id", "admitted_on", "spell_id"])
