@@ -21,13 +21,14 @@ from pipelines.ingest.stage import ingest_source
 
 @contextmanager
 def ingested(persons: int, seed: int, effects: Effects, sources, key: bytes, crisis: Crisis = Crisis(),
-             later_events: LaterEvents = LaterEvents(), case_mix: CaseMix = CaseMix()) -> Iterator[tuple]:
+             later_events: LaterEvents = LaterEvents(), case_mix: CaseMix = CaseMix(),
+             diagnoses: bool = False) -> Iterator[tuple]:
     """(connection, truth.json as a dict, as-of date, generator Config) of a scratch warehouse holding ``sources``
-    of a generated extract (with the ``crisis``, ``later_events`` and ``case_mix`` scenarios, off by default); the
-    warehouse and the extract are deleted on leaving."""
+    of a generated extract (with the ``crisis``, ``later_events`` and ``case_mix`` scenarios and the spells'
+    ``diagnoses``, off by default); the warehouse and the extract are deleted on leaving."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Config(persons=persons, seed=seed, out=Path(tmp) / "in", effects=effects, crisis=crisis,
-                     later_events=later_events, case_mix=case_mix)
+                     later_events=later_events, case_mix=case_mix, diagnoses=diagnoses)
         truth = generate(cfg)
         as_of = dt.date.fromisoformat(truth["end"])
         con = duckdb.connect(str(Path(tmp) / "w.duckdb"))

@@ -12,13 +12,18 @@ also in the readmission model) and, for ``plain-*``, without it:
 * ``casemix-null``: case mix on, ``--or-readmit 1`` (no effect);
 * ``casemix-effect``: case mix on, the generator's OR 0.7;
 * ``plain-effect``: case mix off, OR 0.7 (the generator of docs/validation.md's design runs: does the larger
-  default cost anything where case mix does not confound?).
+  default cost anything where case mix does not confound?);
+* ``dx-null``, ``dx-effect``: case mix on with the spells' primary diagnoses (``--diagnoses``), whose ICD-10
+  chapter then also drives the peer-visiting offer and readmission (truth.CASEMIX_DIAGNOSIS_*), OR 1 and 0.7.
 
 It ingests the extract (``pipelines.ingest.stage.ingest_source``), builds ``core.index_discharges``
 (``build_index_discharges``) and runs the ``any`` comparison of the risk-set design
 (``models.readmission.effects.design_rows``, ``pool_covariates``, ``run_comparison``) with each variant of
 :data:`VARIANTS`: the old default (age, sex, IMD decile, prior emergency admissions; no exact column; no pooling)
-and the new (exact admission method; plus specialty, length-of-stay band, discharge year; rare levels pooled).
+and the case-mix default (exact admission method; plus specialty, the diagnosis chapter, length-of-stay band, discharge
+year; rare levels pooled), the chapter left out as ``readmission_effects`` leaves it out
+(``models.readmission.diagnosis.diagnosis_case_mix``: always in the scenarios without diagnoses); in the ``dx-*``
+scenarios, instead of the old default, the case-mix default without the chapter (specialty standing in for it).
 Truth: 0 under the null, else the replication's ``realised.readmission.att_expected_risk_difference``.
 Summary columns as bench/validate_designs.py (bias, empirical SE, Monte Carlo SE of the bias, coverage, share
 significant).
@@ -40,28 +45,34 @@ from bench.synthetic import ingested, replications
 from data.synthetic import CaseMix, Effects
 from models.comparison import ComparisonError
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
+from models.readmission.diagnosis import DIAGNOSIS_CHAPTER, diagnosis_case_mix
 from models.readmission.effects import design_rows, pool_covariates, run_comparison
 
 KEY = b"validate-casemix-key-0123456789abcdef"
 SOURCES = ("persons", "timebank_members", "timebank_exchanges", "programme_enrolments", "hospital_spells")
-SCENARIOS = {"casemix-null": (Effects(or_readmit=1.0), CaseMix(1.0)),
-             "casemix-effect": (Effects(), CaseMix(1.0)),
-             "plain-effect": (Effects(), CaseMix())}
+#: scenario: (effects, case mix, the spells carry primary diagnoses)
+SCENARIOS = {"casemix-null": (Effects(or_readmit=1.0), CaseMix(1.0), False),
+             "casemix-effect": (Effects(), CaseMix(1.0), False),
+             "plain-effect": (Effects(), CaseMix(), False),
+             "dx-null": (Effects(or_readmit=1.0), CaseMix(1.0), True),
+             "dx-effect": (Effects(), CaseMix(1.0), True)}
 OLD = {"matching_covariates": ("age", "sex", "imd_decile", "prior_emergency_12m"), "matching_exact": (),
        "min_level_count": 0}
+NO_CHAPTER = {"matching_covariates": tuple(c for c in ReadmissionSettings().matching_covariates if c != DIAGNOSIS_CHAPTER)}
 VARIANTS = {"old default": OLD, "case-mix default": {}}
+DX_VARIANTS = {"case-mix default, no chapter": NO_CHAPTER, "case-mix default": {}}
 
 
 def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
-    effects, case_mix = SCENARIOS[scenario]
+    effects, case_mix, diagnoses = SCENARIOS[scenario]
     base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
     out = []
-    with ingested(persons, seed, effects, SOURCES, KEY, case_mix=case_mix) as (con, truth, as_of, _):
+    with ingested(persons, seed, effects, SOURCES, KEY, case_mix=case_mix, diagnoses=diagnoses) as (con, truth, as_of, _):
         build_index_discharges(con, base, as_of=as_of, run_id="bench")
         discharges = discharges_frame(con)
         target = 0.0 if effects.or_readmit == 1 else truth["realised"]["readmission"]["att_expected_risk_difference"]
-        for variant, update in VARIANTS.items():
-            settings = base.model_copy(update=update)
+        for variant, update in (DX_VARIANTS if diagnoses else VARIANTS).items():
+            settings, _ = diagnosis_case_mix(discharges, base.model_copy(update=update))
             rows = design_rows(discharges, settings, "any")
             rows, covs, _ = pool_covariates(rows, settings)
             row = {"scenario": scenario, "seed": seed, "variant": variant, "truth": target}
@@ -72,8 +83,11 @@ def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
                 continue
             rd = res.effects.loc["risk_difference"]
             smd = np.abs(res.balance["smd_after"]).max() if len(res.balance) else np.nan
+            chapter = res.balance[res.balance["source"] == DIAGNOSIS_CHAPTER] if "source" in res.balance else res.balance[:0]
             out.append({**row, "estimate": rd["estimate"], "ci_low": rd["ci_low"], "ci_high": rd["ci_high"],
-                        "n_treated": res.n_treated, "n_matched": res.n_matched, "max_abs_smd": smd})
+                        "n_treated": res.n_treated, "n_matched": res.n_matched, "max_abs_smd": smd,
+                        "chapter_in_model": DIAGNOSIS_CHAPTER in covs,
+                        "max_abs_smd_chapter": np.abs(chapter["smd_after"]).max() if len(chapter) else np.nan})
     return out
 
 
@@ -91,6 +105,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
                     "significant_pct": 100 * sig.mean(), "mean_n_participants": g["n_treated"].mean(),
                     "share_matched": (g["n_matched"] / g["n_treated"]).mean(),
                     "mean_max_abs_smd": g["max_abs_smd"].mean(),
+                    **({"chapter_in_model_pct": 100 * g["chapter_in_model"].mean()} if "chapter_in_model" in g else {}),
                     "failures": int(((df["scenario"] == scenario) & (df["variant"] == variant)
                                      & df["error"].notna()).sum()) if "error" in df else 0})
     return pd.DataFrame(out)

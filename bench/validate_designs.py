@@ -64,10 +64,9 @@ from bench import tables
 from bench.synthetic import ingested, replications
 from data.synthetic import Effects, LaterEvents
 from data.synthetic.truth import LATER_EVENTS_ON
-from models.comparison import ComparisonError
 from models.readmission import ReadmissionSettings, build_index_discharges, discharges_frame
-from models.readmission.clone_censor import ccw_row
-from models.readmission.effects import OUTCOME, design_rows, run_comparison, units
+from models.readmission.diagnosis import diagnosis_case_mix
+from models.readmission.effects import comparison_columns, compare
 from models.reoffending import ReoffendingSettings, build_justice_cohort, read_cohort
 from models.reoffending.effects import compare_programme
 from models.reoffending.prepare import ANY, analysis_frame
@@ -84,29 +83,26 @@ HISTORY = ("prior_convictions", "proven_offences_to_index", "convictions_at_extr
 
 
 def readmission_rows(con, truth: dict, as_of: dt.date, ccw_bootstrap: int, designs: tuple[str, ...]) -> list[dict]:
+    """One row per readmission design, each through :func:`models.readmission.effects.compare` on the settings
+    :func:`~models.readmission.effects.readmission_effects` would use (the diagnosis chapter left out when the
+    spells give none; rare levels pooled): the marts' own path, Dagster aside."""
     base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
     build_index_discharges(con, base, as_of=as_of, run_id="bench")
     discharges = discharges_frame(con)
+    base, _ = diagnosis_case_mix(discharges, base)
+    compared = comparison_columns(discharges, base)
+    target = truth["realised"]["readmission"]["att_expected_risk_difference"]
     out = []
     for design in (d for d in READMISSION_DESIGNS if d in designs):
         settings = base.model_copy(update={"design": design, "ccw_bootstrap": ccw_bootstrap})
-        if design == "clone_censor_weight":
-            r = ccw_row(units(discharges, "any"), settings, "any", OUTCOME)
-            out.append({"outcome": "readmission", "design": design, "estimate": r["risk_difference"],
-                        "ci_low": r["rd_ci_low"], "ci_high": r["rd_ci_high"], "n_treated": r["n_treated"],
-                        "n_matched": r["n_matched"],
-                        "truth_risk_set": truth["realised"]["readmission"]["att_expected_risk_difference"]})
+        row, _ = compare(discharges if design == "clone_censor_weight" else compared, settings, "any")
+        if row is None or row["status"] != "estimated":
+            out.append({"outcome": "readmission", "design": design,
+                        "error": row["warnings"] if row else "no participants"})
             continue
-        rows = design_rows(discharges, settings, "any")
-        try:
-            res = run_comparison(rows, settings)
-        except ComparisonError as err:
-            out.append({"outcome": "readmission", "design": design, "error": str(err)})
-            continue
-        rd = res.effects.loc["risk_difference"]
-        out.append({"outcome": "readmission", "design": design, "estimate": rd["estimate"], "ci_low": rd["ci_low"],
-                    "ci_high": rd["ci_high"], "n_treated": res.n_treated, "n_matched": res.n_matched,
-                    "truth_risk_set": truth["realised"]["readmission"]["att_expected_risk_difference"]})
+        out.append({"outcome": "readmission", "design": design, "estimate": row["risk_difference"],
+                    "ci_low": row["rd_ci_low"], "ci_high": row["rd_ci_high"], "n_treated": row["n_treated"],
+                    "n_matched": row["n_matched"], "truth_risk_set": target})
     return out
 
 
@@ -165,16 +161,17 @@ LATER_SOURCES = ("persons", "timebank_members", "programme_enrolments", "justice
 
 
 def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
-              designs: tuple[str, ...] = READMISSION_DESIGNS, history: bool = False, later_events: bool = False) -> list[dict]:
+              designs: tuple[str, ...] = READMISSION_DESIGNS, history: bool = False, later_events: bool = False,
+              readmission_only: bool = False) -> list[dict]:
     if later_events:
         with ingested(persons, seed, SCENARIOS[scenario], LATER_SOURCES, KEY, later_events=LATER_EVENTS_ON) as (
                 con, truth, as_of, _):
             return [{"scenario": scenario, "seed": seed, **r} for r in later_event_rows(con, truth, as_of)]
-    justice = bool(set(designs) & set(DESIGNS))  # the reoffending designs need the justice extracts
+    justice = not readmission_only and bool(set(designs) & set(DESIGNS))  # reoffending needs the justice extracts
     sources = [s for s in SOURCES if justice or s not in ("justice_events", "offences")]
     with ingested(persons, seed, SCENARIOS[scenario], sources, KEY) as (con, truth, as_of, _):
         rows = ([] if history else readmission_rows(con, truth, as_of, ccw_bootstrap, designs)) \
-            + reoffending_rows(con, truth, as_of, designs, history)
+            + (reoffending_rows(con, truth, as_of, designs, history) if justice else [])
     return [{"scenario": scenario, "seed": seed, **r} for r in rows]
 
 
@@ -242,6 +239,7 @@ def main(argv=None) -> int:
                     help="reoffending only: the risk-set design matched on each criminal-history covariate in turn")
     ap.add_argument("--later-events", action="store_true",
                     help="reoffending only: the later-events scenario, index_events first against all")
+    ap.add_argument("--readmission-only", action="store_true", help="run the readmission designs only")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
@@ -261,7 +259,7 @@ def main(argv=None) -> int:
     for r in replications(a.reps, a.max_minutes):
         for scenario in SCENARIOS:
             rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs), a.history,
-                              a.later_events)
+                              a.later_events, a.readmission_only)
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)

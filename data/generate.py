@@ -3,12 +3,15 @@
     python -m data.generate --persons 2000 --seed 7 --out data/sample [--format csv|parquet]
         [--start 2022-01-01 --end 2025-12-31] [--or-readmit 0.7 --or-reoffend 0.75
         --star-given 0.3 --star-received 0.1 --contacts-rr 0.85] [--bad-rows 0.01]
-        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3 [--crisis-admissions-rr 3]] [--case-mix 1]
+        [--crisis-share 0.3 --crisis-days 90 --crisis-rr 3 [--crisis-admissions-rr 3]] [--case-mix 1] [--diagnoses]
 
 ``--crisis-share`` switches on the crisis-before-joining scenario (an Ashenfelter dip; data/synthetic/truth.py,
 ``Crisis``); at its default 0 the files are those of the generator without it, byte for byte. ``--case-mix``
 likewise switches on selection on case mix (peer visiting and time-bank members' stays differ in admission method,
-length of stay and specialty, which also predict readmission; ``CaseMix``), off at 0.
+length of stay and specialty, which also predict readmission; ``CaseMix``), off at 0. ``--diagnoses`` gives the
+hospital spells a primary diagnosis (ICD-10, data/synthetic/diagnoses.py) from a stream of its own: every other
+column and file is as without it, byte for byte; with ``--case-mix`` its chapter also confounds (readmission and the
+peer-visiting offer depend on it).
 
 ``--bad-rows`` appends that share of realistic bad rows to each CSV source (data/synthetic/mess.py),
 so the ingest's quarantine has something to catch; the demo uses 1%.
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case-mix", type=float, default=CaseMix().strength,
                     help="strength of selection on case mix (admission method, length of stay, specialty; 1 = as "
                          "documented, 0 = off)")
+    ap.add_argument("--diagnoses", action="store_true",
+                    help="hospital spells carry a primary diagnosis (ICD-10); with --case-mix its chapter confounds")
     ap.add_argument("--bad-rows", type=float, default=0.0,
                     help="share of bad rows to append to each source (CSV only; quarantined at ingest)")
     ap.add_argument("--quiet", action="store_true")
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--case-mix must be 0 (off) or more")
     cfg = Config(a.persons, a.seed, a.out, a.format, a.start, a.end, fx,
                  crisis=Crisis(a.crisis_share, a.crisis_days, a.crisis_rr, a.crisis_admissions_rr),
-                 case_mix=CaseMix(a.case_mix))
+                 case_mix=CaseMix(a.case_mix), diagnoses=a.diagnoses)
     if a.later_events:
         cfg = replace(cfg, later_events=LATER_EVENTS_ON)
     t0 = time.perf_counter()

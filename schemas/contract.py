@@ -120,6 +120,9 @@ def describe_check(check: Check) -> str:
         return f"at most {s['max_value']}"
     if check.name == "in_range":
         return f"between {s['min_value']} and {s['max_value']}"
+    if check.name == "icd10_code":
+        return ("an ICD-10 code: a letter and two digits, then optionally a full stop, a fourth character (a digit, "
+                "or X or - for a three-character code) and up to two more (I21.9, I219, R69X)")
     raise ValueError(f"no description for check {check.name!r}")
 
 
@@ -142,6 +145,8 @@ def check_violation_sql(check: Check, expr: str) -> str:
         low = "<" if s.get("include_min", True) else "<="
         high = ">" if s.get("include_max", True) else ">="
         return f"({expr} {low} {s['min_value']} OR {expr} {high} {s['max_value']})"
+    if check.name == "icd10_code":  # RE2 (DuckDB) and Python's re read the pattern alike: no look-around, no flags
+        return f"NOT regexp_full_match({expr}, '{s['pattern']}')"
     raise ValueError(f"no SQL for check {check.name!r}")
 
 

@@ -58,6 +58,7 @@ Rules, in the order they are checked:
 | `required` | a required column is empty |
 | `type` | the text does not parse as the column's type (numbers must be finite) |
 | `isin`, `greater_than`, `greater_than_or_equal_to`, `less_than_or_equal_to`, `in_range` | the pandera check of the column |
+| `icd10_code` | a diagnosis that is not an ICD-10 code (a letter, two digits, optionally a fourth character and up to two more; `hospital_spells.primary_diagnosis`) |
 | `not_future` | an event date after the run's as-of date (`ingest.as_of`, default today) |
 | `order` | a later date before its earlier partner (e.g. discharge before admission) |
 | `known_version`, `area_in_version`, `within_scale` | Star/scale readings against `data/reference/star_versions.yaml` |

@@ -174,6 +174,7 @@ INDEX_DISCHARGES = Mart(
         Column('discharge_year', 'VARCHAR', 'calendar year of discharge, `YYYY` (text: a matching covariate coded as categories)'),
         Column('length_of_stay', 'INTEGER', 'days from admission to discharge of the continuous spell (0 = same day)'),
         Column('length_of_stay_band', 'VARCHAR', 'length of stay in days, banded by `length_of_stay_bands` (default `0`, `1-2`, `3-6`, `7-20`, `21+`)'),
+        Column('diagnosis_chapter', 'VARCHAR', "ICD-10 chapter (`I` to `XXII`, WHO) of the first spell's `primary_diagnosis`; NULL when the spells give none or the code's category lies in no chapter"),
         Column('age', 'INTEGER', 'age in whole years at discharge'),
         Column('sex', 'VARCHAR', 'sex'),
         Column('imd_decile', 'INTEGER', 'IMD decile (1 = most deprived)'),
@@ -209,6 +210,7 @@ CONTINUOUS_SPELLS = Mart(
         Column('specialty', 'VARCHAR', 'specialty of the last spell'),
         Column('any_cancer', 'BOOLEAN', 'any of its spells is a cancer spell'),
         Column('specialties', 'VARCHAR[]', 'specialties of its spells, in spell order'),
+        Column('primary_diagnosis', 'VARCHAR', "primary diagnosis of the first spell (ICD-10, as given), the admission's"),
         RUN_ID,
     ),
 )

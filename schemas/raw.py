@@ -26,6 +26,7 @@ from typing import Optional
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera import extensions
 from pandera.typing import Series
 
 SEXES = ["female", "male", "other", "unknown"]
@@ -35,6 +36,21 @@ ADMISSION_METHODS = ["emergency", "elective", "maternity", "other"]
 DISCHARGE_DESTINATIONS = ["home", "transfer", "died", "other"]
 JUSTICE_EVENT_TYPES = ["custody_release", "community_sentence", "caution", "youth_court"]
 SERVICES = ["gp", "ae", "mental_health", "social_care", "other"]
+
+#: An ICD-10 diagnosis code as extracts give it: a letter and two digits (the three-character category, WHO ICD-10
+#: Volume 1), then optionally a full stop (ICD-10 writes one, HES does not store it: HES Data Dictionary, diag_nn) and
+#: a fourth character, a digit or HES's filler X or - for a three-character code (DIAG_4_01 "R69X"), and up to two
+#: more (HES diag_nn is up to six characters, "annnna": a fifth digit or a dagger/asterisk letter). Letters of either
+#: case. The chapter is the readmission model's to derive (models/readmission/diagnosis.py), not the contract's.
+ICD10_CODE = r"[A-Za-z][0-9]{2}(\.?[0-9Xx-][0-9A-Za-z]{0,2})?"
+
+
+if not hasattr(pa.Check, "icd10_code"):  # registered once per process (a module reload would register it twice)
+    @extensions.register_check_method(statistics=["pattern"], supported_types=pd.Series)
+    def icd10_code(series: pd.Series, *, pattern: str) -> pd.Series:
+        """The value is an ICD-10 code (:data:`ICD10_CODE`); rule ``icd10_code`` in quarantine."""
+        return series.str.fullmatch(pattern)
+
 
 PERSON = {"pseudonymise": True, "references": "persons.person_id"}
 EVENT_DATE = {"not_future": True}
@@ -130,6 +146,7 @@ class HospitalSpells(pa.DataFrameModel):
     discharge_destination: Series[str] = pa.Field(isin=DISCHARGE_DESTINATIONS, description="Where the patient went; 'transfer' chains spells.")
     specialty: Series[str] = pa.Field(description="Main specialty (e.g. general_medicine, obstetrics).")
     cancer: Series[bool] = pa.Field(description="Cancer diagnosis or chemotherapy coded in the spell.")
+    primary_diagnosis: Optional[Series[str]] = pa.Field(nullable=True, icd10_code={"pattern": ICD10_CODE}, description="Primary diagnosis of the spell, an ICD-10 code as the extract gives it (I21.9, I219, R69X): HES APC's DIAG_4_01 of the spell's first episode. Optional: without it (or with too few filled, `readmission.min_diagnosis_share`) specialty stands in for the diagnosis in the readmission case mix; with it the readmission model derives the ICD-10 chapter (I to XXII) and balances it.")
 
     class Config:
         metadata = {"key": "spell_id", "order": [("admitted_on", "discharged_on")]}

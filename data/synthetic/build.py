@@ -17,6 +17,7 @@ import numpy as np
 from . import writers as w
 from .common import NEVER, Calendar, stream, to_day
 from .coproduction import DOMAINS, ITEMS_PER_DOMAIN, simulate_assessments
+from .diagnoses import ALL_CODES
 from .exchanges import CATEGORIES, KINDS, simulate_exchanges, timelines
 from .grants import FUNDERS, simulate_grants
 from .hospital import DESTINATIONS, METHODS, PROVIDERS, SPECIALTIES, CrisisAdmissions, simulate_hospital
@@ -81,7 +82,8 @@ def generate(cfg: Config, log=None) -> dict:
         lo, hi = crisis_windows(first_join, np.minimum(people.death - 1, end), cal, cfg.crisis, seed)
         crisis_adm = CrisisAdmissions(lo, hi, cfg.crisis.admissions_rr, stream(seed, "crisis:hospital"))
     hosp = simulate_hospital(people, tl["activity"], start, end, fx, stream(seed, "hospital"), crisis_adm,
-                             cfg.case_mix, stream(seed, "casemix") if cfg.case_mix.on else None)
+                             cfg.case_mix, stream(seed, "casemix") if cfg.case_mix.on else None,
+                             stream(seed, "diagnosis") if cfg.diagnoses else None)
     sp = hosp.spells
     o = np.lexsort((sp["method"] == 3, sp["discharged"], sp["admitted"], sp["person"]))
     sp = {k: v[o] for k, v in sp.items()}
@@ -90,7 +92,9 @@ def generate(cfg: Config, log=None) -> dict:
         "provider_id": w.labels(PROVIDERS, sp["provider"]), "admitted_on": w.dates(sp["admitted"]),
         "discharged_on": w.dates(sp["discharged"]), "admission_method": w.labels(METHODS, sp["method"]),
         "discharge_destination": w.labels(DESTINATIONS, sp["destination"]),
-        "specialty": w.labels(SPECIALTIES, sp["specialty"]), "cancer": sp["cancer"].astype(bool)})
+        "specialty": w.labels(SPECIALTIES, sp["specialty"]), "cancer": sp["cancer"].astype(bool),
+        **({"primary_diagnosis": w.labels(ALL_CODES, sp["diagnosis"])} if cfg.diagnoses else {})},
+        schema=[*w.SCHEMAS["hospital_spells"], *((("primary_diagnosis", w.STR),) if cfg.diagnoses else ())])
     say("hospital", time.perf_counter() - t0)
 
     enr = {k: np.concatenate([justice.enrolments[k], hosp.enrolments[k]]) for k in justice.enrolments}

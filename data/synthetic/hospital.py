@@ -28,12 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import diagnoses as dx
 from .common import NEVER, choose_rows, expit
 from .exchanges import PersonTimeline
 from .justice import PEER_VISITING
 from .people import AREAS, People
-from .truth import (ACTIVE_WINDOW_DAYS, CASEMIX_ENROL, CASEMIX_READMIT, ENROL_AFTER_DISCHARGE_DAYS, READMIT_MODEL,
-                    READMIT_PRIOR_CAP, CaseMix, Effects)
+from .truth import (ACTIVE_WINDOW_DAYS, CASEMIX_DIAGNOSIS_ENROL, CASEMIX_DIAGNOSIS_READMIT, CASEMIX_DIAGNOSIS_SICKER,
+                    CASEMIX_ENROL, CASEMIX_READMIT, ENROL_AFTER_DISCHARGE_DAYS, READMIT_MODEL, READMIT_PRIOR_CAP,
+                    CaseMix, Effects)
 
 PROVIDERS = ("RXX01", "RXX02", "RXX03", "RXX04", "RXX05")
 HOME_PROVIDER = np.array([0, 1, 2, 3, 4, 0])[: len(AREAS)]
@@ -63,7 +65,7 @@ PRIOR_DEPTH = 16
 
 @dataclass
 class Hospital:
-    spells: dict  # person, provider, admitted, discharged, method, destination, specialty, cancer
+    spells: dict  # person, provider, admitted, discharged, method, destination, specialty, cancer[, diagnosis]
     enrolments: dict  # peer visiting: person, programme, start, end
     truth: dict  # one row per index discharge
     crisis: dict | None = None  # CrisisAdmissions' extra emergency admissions: person, admitted
@@ -138,12 +140,15 @@ def casemix_los(case_mix: CaseMix, member: np.ndarray, method: np.ndarray, los: 
 
 def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int, effects: Effects,
                       rng: np.random.Generator, crisis: CrisisAdmissions | None = None,
-                      case_mix: CaseMix = CaseMix(), cm_rng: np.random.Generator | None = None) -> Hospital:
+                      case_mix: CaseMix = CaseMix(), cm_rng: np.random.Generator | None = None,
+                      dx_rng: np.random.Generator | None = None) -> Hospital:
     """The spells, peer-visiting enrolments and index-discharge truth; with ``crisis`` (None: the scenario off, and
     every draw as without it) the crisis days' extra emergency admissions too; with ``case_mix`` on (truth.CaseMix),
     stays of time-bank members are shorter and less often 'other', and readmission and the peer-visiting offer depend
     on the stay's method, length and specialty (:func:`casemix_method`, :func:`casemix_los`, :func:`casemix_logit`;
-    ``cm_rng`` the stream "casemix")."""
+    ``cm_rng`` the stream "casemix"). With ``dx_rng`` (the stream "diagnosis"; None: no diagnoses) every spell gets a
+    primary diagnosis (:mod:`.diagnoses`, spells' "diagnosis"), and under case mix the chapter of a stay's first
+    spell enters both logits too, and time-bank members' stays are less often in the sicker chapters."""
     n = p.n
     age0 = p.age(np.arange(n), start)
     rate = np.exp(-2.1 + 0.02 * (age0 - 50) + 0.6 * p.frailty + 0.25 * p.ltc + 0.15 * p.dep) / 365.25
@@ -156,16 +161,20 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
     active = np.ones(n, dtype=bool)
     last_pv = np.full(n, -NEVER)  # start of the latest peer-visiting enrolment
     last_index = np.full(n, -NEVER)  # latest index discharge
-    sp = {k: [] for k in ("person", "provider", "admitted", "discharged", "method", "destination", "specialty", "cancer")}
+    sp = {k: [] for k in ("person", "provider", "admitted", "discharged", "method", "destination", "specialty", "cancer",
+                          *(("diagnosis",) if dx_rng is not None else ()))}
     enr = {k: [] for k in ("person", "programme", "start", "end")}
     tru = {k: [] for k in ("person", "admitted", "discharged", "age", "prior", "via_timebank", "via_programme",
                            "participant", "start", "p0", "p1", "y0", "y1", "outcome", "complete")}
     c, log_or = READMIT_MODEL, np.log(effects.or_readmit)
     crisis_person, crisis_day = [], []
 
-    def spell(person, provider, adm, dis, method, dest, spec, cancer):
-        for k, v in zip(sp, (person, provider, adm, dis, method, dest, spec, cancer)):
+    def spell(person, provider, adm, dis, method, dest, spec, cancer, diagnosis=None):
+        for k, v in zip(sp, (person, provider, adm, dis, method, dest, spec, cancer, diagnosis)):
             sp[k].append(np.array(v))  # a copy: the caller goes on to edit transferred stays
+
+    def diagnose(spec, cancer):  # codes from the stream "diagnosis" (None without it)
+        return dx.draw(dx_rng, spec, cancer) if dx_rng is not None else None
 
     while active.any():
         rows = np.flatnonzero(active)
@@ -182,8 +191,9 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         if dh.size:
             a = np.maximum(t_next[dh], p.death[dh] - (_geom(rng, 6, dh.size) - 1))
             old = p.age(dh, a) >= 70
-            spell(dh, home[dh], a, p.death[dh], np.full(dh.size, EMERGENCY), np.full(dh.size, DIED),
-                  np.where(old, GERIATRIC, GEN_MED), rng.random(dh.size) < 0.2)
+            dh_spec, dh_cancer = np.where(old, GERIATRIC, GEN_MED), rng.random(dh.size) < 0.2
+            spell(dh, home[dh], a, p.death[dh], np.full(dh.size, EMERGENCY), np.full(dh.size, DIED), dh_spec, dh_cancer,
+                  diagnose(dh_spec, dh_cancer))
         active[rows[stop]] = False
         rows, adm, pend = rows[~stop], adm[~stop], pend[~stop]
         if not rows.size:
@@ -224,7 +234,13 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         provider = np.where(rng.random(m) < 0.85, home[rows], rng.integers(0, len(PROVIDERS), m))
         transfer = (~died & (method == EMERGENCY) & ~cancer & (spec != MENTAL) & (rng.random(m) < 0.05))
         dest = np.where(died, DIED, np.where(transfer, TRANSFER, np.where(rng.random(m) < 0.92, HOME, DEST_OTHER)))
-        spell(rows, provider, adm, dis, method, dest, spec, cancer)
+        if dx_rng is None:
+            code = None
+        elif case_mix.on:  # the first spell's: the stay's diagnosis, whatever a transfer adds; members' less often sicker
+            code = dx.draw(dx_rng, spec, cancer, member, case_mix.strength, CASEMIX_DIAGNOSIS_SICKER)
+        else:
+            code = dx.draw(dx_rng, spec, cancer)
+        spell(rows, provider, adm, dis, method, dest, spec, cancer, code)
         # Transfers: a second spell at another provider, admitted the day the first ends.
         tr = np.flatnonzero(transfer)
         if tr.size:
@@ -234,7 +250,8 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
             died2 = d2 >= death[tr]
             spec2 = np.where(old[tr], GERIATRIC, GEN_MED)
             dest2 = np.where(died2, DIED, np.where(rng.random(tr.size) < 0.85, HOME, DEST_OTHER))
-            spell(rows[tr], prov2, a2, d2, np.full(tr.size, OTHER), dest2, spec2, np.zeros(tr.size, bool))
+            spell(rows[tr], prov2, a2, d2, np.full(tr.size, OTHER), dest2, spec2, np.zeros(tr.size, bool),
+                  diagnose(spec2, np.zeros(tr.size, bool)))
             dis[tr], dest[tr], provider[tr], spec[tr], died[tr] = d2, dest2, prov2, spec2, died2
 
         # Prior emergency admissions in the 365 days before this stay, then remember this one.
@@ -256,6 +273,8 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
                + c["per_prior_emergency_admission"] * np.minimum(prior[i], READMIT_PRIOR_CAP))
         if case_mix.on:
             lin = lin + casemix_logit(CASEMIX_READMIT, case_mix.strength, method[i], d - adm[i], spec[i])
+            if code is not None:
+                lin = lin + dx.chapter_logit(CASEMIX_DIAGNOSIS_READMIT, case_mix.strength, code[i])
         p0, p1 = expit(lin), expit(lin + log_or)
         uu = rng.random(i.size)
         y0, y1 = uu < p0, uu < p1
@@ -272,6 +291,8 @@ def simulate_hospital(p: People, activity: PersonTimeline, start: int, end: int,
         offer_logit = -2.4 + 0.4 * prior[i] + 0.25 * (ag - 65) / 10 + 0.3 * dep
         if case_mix.on:
             offer_logit = offer_logit + casemix_logit(CASEMIX_ENROL, case_mix.strength, method[i], d - adm[i], spec[i])
+            if code is not None:
+                offer_logit = offer_logit + dx.chapter_logit(CASEMIX_DIAGNOSIS_ENROL, case_mix.strength, code[i])
         enrol = offer & (rng.random(i.size) < expit(offer_logit))
         st = np.maximum(d + rng.integers(1, window + 1, i.size), last_index[r] + window + 1)
         en = st + rng.integers(28, 85, i.size)

@@ -122,6 +122,9 @@ class Config:
     crisis: Crisis = field(default_factory=Crisis)
     later_events: LaterEvents = field(default_factory=LaterEvents)
     case_mix: CaseMix = field(default_factory=CaseMix)
+    #: hospital spells carry a primary diagnosis (data/synthetic/diagnoses.py; its own stream, so every other column
+    #: and file is as without it); under case mix its chapter confounds (CASEMIX_DIAGNOSIS_*)
+    diagnoses: bool = False
 
 
 # Conditional (covariate-adjusted) outcome models on the logit scale. Covariates are what
@@ -155,6 +158,18 @@ CASEMIX_ENROL = {
     "elective": 0.8, "other": -0.8, "per_log_los": -0.7,
     "specialty": {"orthopaedics": 0.7, "general_surgery": 0.5, "geriatric_medicine": -0.4, "mental_health": -0.6},
 }
+
+#: CaseMix scenario with diagnoses (``Config.diagnoses``), readmission logit terms (x strength) by the ICD-10 chapter of
+#: the stay's first spell against the others: respiratory, endocrine, genitourinary and mental-health admissions are
+#: readmitted more, symptom-only (R codes) and injury admissions less.
+CASEMIX_DIAGNOSIS_READMIT = {"X": 0.8, "IV": 0.6, "XIV": 0.6, "V": 0.4, "XVIII": -0.8, "XIX": -0.5}
+#: ... and peer-visiting offer logit terms: offered more after symptom-only and injury stays, less after respiratory,
+#: endocrine, genitourinary and mental-health ones. Both vary within specialty (general and geriatric medicine), so
+#: specialty carries only part of them. Time-bank members' stays are redrawn away from :data:`CASEMIX_DIAGNOSIS_SICKER`
+#: too (data/synthetic/diagnoses.py ``draw``).
+CASEMIX_DIAGNOSIS_ENROL = {"XVIII": 1.5, "XIX": 0.8, "X": -1.5, "IV": -1.0, "XIV": -1.0, "V": -1.0}
+#: Chapters a time-bank member's stay leaves with probability s / 2 (one more chapter draw from its specialty's row).
+CASEMIX_DIAGNOSIS_SICKER = ("X", "IV", "XIV", "V")
 
 READMIT_PRIOR_CAP = 6
 ACTIVE_WINDOW_DAYS = 90  # time-bank activity before discharge
@@ -340,6 +355,12 @@ def write_truth(cfg: Config, realised: dict, path: Path) -> dict:
         **({"case_mix": asdict(cfg.case_mix),
             "case_mix_terms": {"readmission": CASEMIX_READMIT, "enrolment": CASEMIX_ENROL,
                                "timebank_los_factor": 1 - 0.4 * cfg.case_mix.strength}} if cfg.case_mix.on else {}),
+        **({"diagnoses": {"column": "hospital_spells.primary_diagnosis",
+                          **({"case_mix_terms": {"readmission": CASEMIX_DIAGNOSIS_READMIT,
+                                                 "enrolment": CASEMIX_DIAGNOSIS_ENROL,
+                                                 "timebank_leaves_with_probability_s_over_2": CASEMIX_DIAGNOSIS_SICKER}}
+                             if cfg.case_mix.on else {})}}
+           if cfg.diagnoses else {}),
         "effect_scale": {
             "or_readmit": "conditional odds ratio (given the READMIT_MODEL covariates), applied to participants' index discharges",
             "or_reoffend": "conditional odds ratio (given the REOFFEND_MODEL covariates), applied to participants' justice events",

@@ -39,6 +39,7 @@ from models.time_zero import DesignWords, covariate_words, trial_frame
 from models.time_zero import design_sentence as sentence
 
 from .clone_censor import ccw_row
+from .diagnosis import DIAGNOSIS_CHAPTER, diagnosis_case_mix
 from .settings import ReadmissionSettings
 from .tables import READMISSION_EFFECTS, empty_frame
 from schemas.marts import mart
@@ -184,8 +185,11 @@ def design_sentence(settings: ReadmissionSettings, comparison: str, covariates: 
         pool="discharges as long ago that were not yet readmitted or enrolled that day", index="discharge",
         units="discharges not readmitted before", started_by=f"{_WHO[comparison]} by that day",
         first_day="on the discharge day")
-    return sentence(settings.design, words, on=on, end=settings.window_max_days, landmark_day=settings.landmark,
+    text = sentence(settings.design, words, on=on, end=settings.window_max_days, landmark_day=settings.landmark,
                     grace_days=settings.enrolment_days_after_discharge, how=how)
+    if "specialty" in covariates and DIAGNOSIS_CHAPTER not in [*covariates, *settings.readmission_exact]:
+        text += " Specialty stands in for the diagnosis (no ICD-10 chapter of the primary diagnosis is compared)."
+    return text
 
 
 def pool_covariates(rows: pd.DataFrame, settings: ReadmissionSettings) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -293,17 +297,20 @@ def readmission_effects(discharges: pd.DataFrame, settings: ReadmissionSettings,
     """One row per comparison (any / timebank / programme); results objects for metadata and diagnostics
     (with their person-level rows when ``keep_rows``, as :func:`compare`).
 
-    ``discharges``: full-follow-up rows of core.index_discharges (plus person covariates).
+    ``discharges``: full-follow-up rows of core.index_discharges (plus person covariates). The diagnosis chapter
+    is compared only when enough of them have one (:func:`.diagnosis.diagnosis_case_mix`, whose note then joins
+    every row's warnings).
     No discharges: an empty table. Too few to compare: a row with status ``not estimated``
     and the reason in ``warnings``. ``settings.workers`` comparisons run at the same time, each
     in a thread on its own trial rows, so the figures are the same for any number of workers (test).
     """
     if discharges.empty:
         return empty_frame(READMISSION_EFFECTS), {}
+    settings, notes = diagnosis_case_mix(discharges, settings)
     compared = discharges if settings.design == "clone_censor_weight" else comparison_columns(discharges, settings)
     with ThreadPoolExecutor(settings.workers) as pool:  # map keeps the comparisons' order
         done = list(pool.map(lambda comparison: compare(compared, settings, comparison, keep_rows), COMPARISONS))
-    rows = [row for row, _ in done if row is not None]
+    rows = [{**row, "warnings": " | ".join(filter(None, [row.get("warnings"), *notes]))} for row, _ in done if row is not None]
     results = {comparison: res for comparison, (_, res) in zip(COMPARISONS, done) if res is not None}
     if not rows:
         return empty_frame(READMISSION_EFFECTS), results

@@ -25,11 +25,12 @@ Every default is documented with its source (details in docs/outputs-readmission
 * ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``method`` = "match", 1:1 without
   replacement: the comparison engine's defaults (docs/comparison-engine.md).
 * ``matching_covariates`` / ``matching_exact``: exactly on admission method, and on age, sex, IMD decile,
-  prior emergency admissions, specialty, length-of-stay band and year of discharge. NHS Digital
-  standardises the indicator by "age, sex, method of admission and diagnosis/procedure" (I02040
-  v3 technical description; methods.md section 1, [V]); the contract carries specialty, not a
-  diagnosis, so specialty stands for the diagnosis/procedure group (as in the funnel's risk
-  model). Length of stay and calendar period are not NHS terms: they are added because
+  prior emergency admissions, specialty, the ICD-10 chapter of the primary diagnosis, length-of-stay band and
+  year of discharge. NHS Digital standardises the indicator by "age, sex, method of admission and
+  diagnosis/procedure" (I02040 v3 technical description; methods.md section 1, [V]); the contract's
+  primary diagnosis is optional, so the chapter (WHO ICD-10 chapters, :mod:`.diagnosis`) enters only when at
+  least ``min_diagnosis_share`` (90%) of the discharges have one, and otherwise specialty stands for the
+  diagnosis/procedure group (as in the funnel's risk model). Length of stay and calendar period are not NHS terms: they are added because
   programmes select on them (shorter stays, a partner trust's start date) and they predict
   readmission; the risk-set design fixes only the day after discharge. Rare levels pooled
   (``min_level_count`` = 5 discharges in either group; docs/validation.md "Case mix").
@@ -171,13 +172,22 @@ class ReadmissionSettings(BaseModel):
                     "sorts, sums and searches release Python's lock). The figures do not depend on it; memory grows "
                     "with it (docs/benchmarks.md). 1 runs them one by one.")
     matching_covariates: tuple[str, ...] = Field(
-        ("age", "sex", "imd_decile", "prior_emergency_12m", "specialty", "length_of_stay_band", "discharge_year"),
+        ("age", "sex", "imd_decile", "prior_emergency_12m", "specialty", "diagnosis_chapter", "length_of_stay_band",
+         "discharge_year"),
         description="Covariates of the propensity model for readmission (columns of core.index_discharges or "
                     "extra columns of staging.persons): the demographics and prior admissions, and the case mix "
-                    "the NHS indicator standardises on (its diagnosis/procedure groups stood for by specialty; the "
-                    "contract has no diagnosis), length of stay and the calendar year (the risk-set design holds "
+                    "the NHS indicator standardises on (its diagnosis/procedure groups: specialty, and the ICD-10 "
+                    "chapter of the primary diagnosis when the hospital spells give one for at least "
+                    "min_diagnosis_share of the discharges; otherwise the chapter is left out with a warning and "
+                    "specialty stands in), length of stay and the calendar year (the risk-set design holds "
                     "only the day after discharge fixed). Text covariates are categories, their rare levels pooled "
                     "(min_level_count). The old default was the first four (docs/validation.md, \"Case mix\").")
+    min_diagnosis_share: float = Field(
+        0.9, ge=0, le=1,
+        description="Share of the discharges compared whose primary diagnosis has an ICD-10 chapter needed for "
+                    "diagnosis_chapter to enter the comparison (the rest form a '(missing)' level); below it the "
+                    "chapter is left out, with a warning, and the comparison is the one without diagnoses. HES "
+                    "gives a primary diagnosis for nearly every spell.")
     min_level_count: int = Field(
         5, ge=0,
         description="A level of a text matching covariate held by fewer participant discharges, or fewer comparison "

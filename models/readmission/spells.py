@@ -11,7 +11,7 @@ Rules (each a setting of :class:`ReadmissionSettings`; defaults follow NHS Digit
    spell_id). A spell whose discharge_destination is ``transfer`` is continued by the next
    spell when that one is admitted 0..``transfer_max_gap_days`` days after it (default the
    same day); chains have any length. A continuous spell takes the admission date and
-   method of its first spell and the discharge date, destination, provider and specialty of
+   method (and primary diagnosis) of its first spell and the discharge date, destination, provider and specialty of
    its last spell (the discharging spell); it is "obstetric" / "cancer" if any of its spells
    is.
 3. **Index discharges.** Each continuous spell's final discharge, except: death
@@ -46,7 +46,9 @@ Rules (each a setting of :class:`ReadmissionSettings`; defaults follow NHS Digit
    (the admission day itself excluded); quarter = calendar quarter of discharge (2024Q1),
    discharge_year its year ('2024'); length_of_stay = discharged_on - admitted_on of the
    continuous spell in days, length_of_stay_band its band (``length_of_stay_bands``: 0, 1-2,
-   3-6, 7-20, 21+ by default).
+   3-6, 7-20, 21+ by default); diagnosis_chapter the ICD-10 chapter (WHO, I to XXII) of the
+   continuous spell's first spell's primary_diagnosis (the admission's, as its method), NULL
+   without one (:mod:`.diagnosis`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ import duckdb
 from models.mart_writer import write_mart
 from schemas.contract import empty_source_sql
 
+from .diagnosis import chapter_sql
 from .settings import ReadmissionSettings
 from .tables import CONTINUOUS_SPELLS, INDEX_DISCHARGES
 
@@ -68,6 +71,16 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     return bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2", [schema, table]
     ).fetchall()[0][0])  # fetched to the end: DuckDB refuses a register() while a result is unfinished
+
+
+def optional_column(con: duckdb.DuckDBPyConnection, name: str, column: str) -> str:
+    """``column`` of ``staging.<name>``, or a text NULL when the staged table predates that optional column (a
+    warehouse staged before it was in the contract); an absent table's stand-in (:func:`source`) has it."""
+    if not table_exists(con, "staging", name) or con.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = $1 "
+            "AND column_name = $2", [name, column]).fetchall()[0][0]:
+        return column
+    return "NULL::VARCHAR"
 
 
 def source(con: duckdb.DuckDBPyConnection, name: str) -> str:
@@ -143,6 +156,7 @@ def follow_up_end(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings,
 def continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings) -> duckdb.DuckDBPyRelation:
     """The rows of core.continuous_spells (rules 1-2) from staging.hospital_spells, as a relation (nothing written)."""
     hs = source(con, "hospital_spells")
+    diagnosis = optional_column(con, "hospital_spells", "primary_diagnosis")
     chain = "true" if settings.chain_transfers else "false"
     return con.sql(f"""
         SELECT * FROM (
@@ -174,7 +188,7 @@ def continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSetti
         -- a one-spell chain is its spell (most chains): only longer chains are aggregated, as the aggregate with
         -- its ordered list was most of this statement at 1M persons (issue 18)
         SELECT spell_id, person_id, seq, spell_id, spell_id, 1::INTEGER, admitted_on, discharged_on, admission_method,
-               discharge_destination, provider_id, specialty, coalesce(cancer, false), [specialty]
+               discharge_destination, provider_id, specialty, coalesce(cancer, false), [specialty], {diagnosis}
         FROM chained WHERE alone
         UNION ALL
         SELECT arg_max(spell_id, spell_seq) AS chain_id, person_id, seq,
@@ -182,7 +196,8 @@ def continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSetti
                min(admitted_on), max(discharged_on),
                arg_min(admission_method, spell_seq), arg_max(discharge_destination, spell_seq),
                arg_max(provider_id, spell_seq), arg_max(specialty, spell_seq),
-               bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq)
+               bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq),
+               arg_min({diagnosis}, spell_seq)
         FROM chained WHERE NOT alone
         GROUP BY person_id, seq
         ) AS t({_columns(CONTINUOUS_SPELLS)})
@@ -287,6 +302,7 @@ def index_discharges(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettin
                year(i.discharged_on)::VARCHAR || 'Q' || quarter(i.discharged_on)::VARCHAR,
                year(i.discharged_on)::VARCHAR, (i.discharged_on - i.admitted_on)::INTEGER,
                {los_band_sql('(i.discharged_on - i.admitted_on)', s.length_of_stay_bands)},
+               {chapter_sql('i.primary_diagnosis')},
                {age_sql('p.birth_date', 'i.discharged_on')}, p.sex, p.imd_decile,
                coalesce(pr.n, 0),
                (tb.chain_id IS NOT NULL OR prog.chain_id IS NOT NULL),

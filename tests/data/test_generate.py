@@ -623,3 +623,55 @@ def test_the_case_mix_scenario_off_gives_the_same_bytes_and_on_selects_participa
     assert before["pv_los"] > 0.9 and after["pv_los"] < 0.8
     assert before["pv_elective"] < 1.2 and after["pv_elective"] > 1.5
     assert after["tb_los"] < before["tb_los"] - 0.2
+
+
+def test_diagnoses_off_change_nothing_and_on_add_a_plausible_icd10_column(tmp_path):
+    """``diagnoses``: the spells gain primary_diagnosis from a stream of its own; every other column of every file is
+    the generator's without it, byte for byte (truth.json gains only its "diagnoses" entry). Each code is an ICD-10
+    code the contract accepts, with a chapter, and fits the specialty (obstetrics chapter XV, mostly circulatory
+    codes in cardiology, mental and behavioural in mental health; general medicine mixes chapters)."""
+    import re
+
+    from models.readmission.diagnosis import chapter_of
+    from schemas.raw import ICD10_CODE
+
+    base, dx = tmp_path / "base", tmp_path / "dx"
+    generate(Config(persons=2000, seed=11, out=base))
+    truth = generate(Config(persons=2000, seed=11, out=dx, diagnoses=True))
+    for f in sorted(p.relative_to(base) for p in base.rglob("*") if p.is_file()):
+        if str(f) not in ("hospital_spells.csv", "truth.json"):
+            assert (base / f).read_bytes() == (dx / f).read_bytes(), f
+    with_dx = raw(dx, "hospital_spells")
+    pd.testing.assert_frame_equal(with_dx.drop(columns="primary_diagnosis"), raw(base, "hospital_spells"))
+    assert {k: v for k, v in truth.items() if k != "diagnoses"} == json.loads((base / "truth.json").read_text())
+    assert truth["diagnoses"] == {"column": "hospital_spells.primary_diagnosis"}
+    assert with_dx["primary_diagnosis"].map(lambda c: re.fullmatch(ICD10_CODE, c) is not None).all()
+    with_dx["chapter"] = with_dx["primary_diagnosis"].map(chapter_of)
+    assert with_dx["chapter"].notna().all()
+    share = pd.crosstab(with_dx["specialty"], with_dx["chapter"], normalize="index")
+    assert share.loc["obstetrics", "XV"] == 1.0
+    assert share.loc["cardiology", "IX"] > 0.7 and share.loc["mental_health", "V"] > 0.85
+    assert (share.loc["general_medicine"] > 0.05).sum() >= 6  # no one chapter stands for general medicine
+    cancer = with_dx[with_dx["cancer"] == "true"]
+    assert 0.4 < (cancer["chapter"] == "II").mean() < 0.8 and (with_dx.loc[with_dx["cancer"] == "false", "chapter"] != "II").all()
+
+
+def test_under_case_mix_the_diagnosis_chapter_confounds(tmp_path):
+    """Case mix and diagnoses on, no effect (OR 1): within general medicine, respiratory admissions (chapter X) carry a
+    higher readmission risk (p0) and are offered peer visiting less than symptom-only admissions (chapter XVIII), so
+    the chapter predicts both participation and the outcome; the true effect is still none."""
+    from models.readmission.diagnosis import chapter_of
+
+    out = tmp_path / "cm"
+    truth = generate(Config(persons=4000, seed=11, out=out, effects=Effects(or_readmit=1.0), case_mix=CaseMix(1.0),
+                            diagnoses=True))
+    assert set(truth["diagnoses"]["case_mix_terms"]) == {"readmission", "enrolment", "timebank_leaves_with_probability_s_over_2"}
+    assert truth["realised"]["readmission"]["att_expected_risk_difference"] == 0.0
+    t = load(out / "truth", "readmission_discharges")
+    spells = load(out, "hospital_spells").sort_values(["person_id", "admitted_on", "spell_id"])
+    first = spells.drop_duplicates(["person_id", "admitted_on"], keep="first")  # a stay's first spell
+    t = t.merge(first[["person_id", "admitted_on", "specialty", "primary_diagnosis"]], on=["person_id", "admitted_on"])
+    t["chapter"] = t["primary_diagnosis"].map(chapter_of)
+    gm = t[t["specialty"] == "general_medicine"].groupby("chapter")
+    assert gm["p0"].mean()["X"] > gm["p0"].mean()["XVIII"] + 0.03
+    assert gm["via_programme"].mean()["XVIII"] > 1.5 * gm["via_programme"].mean()["X"]

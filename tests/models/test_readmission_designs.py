@@ -212,14 +212,16 @@ def test_the_default_matches_exactly_on_admission_method_and_on_the_case_mix(dis
     s = ReadmissionSettings()
     assert s.matching_exact == ("admission_method",) and s.exact == () and s.readmission_exact == ("admission_method",)
     assert s.matching_covariates == ("age", "sex", "imd_decile", "prior_emergency_12m", "specialty",
-                                     "length_of_stay_band", "discharge_year")
-    covs = list(s.matching_covariates)
+                                     "diagnosis_chapter", "length_of_stay_band", "discharge_year")
+    covs = [c for c in s.matching_covariates if c != "diagnosis_chapter"]  # these fixture spells have no diagnosis
     assert covariates_column(s, covs) == ("admission_method, age, sex, imd_decile, prior_emergency_12m, specialty, "
                                           "length_of_stay_band, discharge_year")
     assert design_sentence(s, "any", covs).endswith(
         "matched exactly on admission method and on age, sex, IMD decile, prior emergency admissions, specialty, "
-        "length of stay (band), year of discharge.")
+        "length of stay (band), year of discharge. Specialty stands in for the diagnosis (no ICD-10 chapter of the "
+        "primary diagnosis is compared).")
     old = s.model_copy(update={"matching_exact": (), "matching_covariates": covs[:4]})
     assert design_sentence(old, "any", covs[:4]).endswith("matched on age, sex, IMD decile, prior emergency admissions.")
     frame, _ = readmission_effects(discharges, s)
     assert frame.set_index("comparison").loc["any", "covariates"].startswith("admission_method, age")
+    assert "diagnosis_chapter" not in frame.set_index("comparison").loc["any", "covariates"]

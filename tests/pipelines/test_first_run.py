@@ -212,7 +212,7 @@ def test_a_covariate_no_comparison_can_read_is_named_before_the_run(tmp_path):
         f"settings file {cfg}, line 2: `readmission.matching_covariates` names 'ethnicity', which no readmission "
         "comparison can read: name a column of core.index_discharges (provider_id, admitted_on, discharged_on, "
         "admission_method, specialty, n_spells, area_code, quarter, discharge_year, length_of_stay, length_of_stay_band, "
-        "age, sex, imd_decile, prior_emergency_12m) or a further column of the persons file (employment, "
+        "diagnosis_chapter, age, sex, imd_decile, prior_emergency_12m) or a further column of the persons file (employment, "
         "prior_convictions)",
         f"settings file {cfg}, line 5: `readmission.before_after_covariates` names 'specialty', which no readmission "
         "comparison can read: name what it measures at joining (age, sex, area_code, imd_decile, prior_emergency_12m) "
@@ -224,13 +224,15 @@ def test_a_covariate_no_comparison_can_read_is_named_before_the_run(tmp_path):
 
 
 def test_the_case_mix_columns_are_readable_and_a_misspelt_exact_column_is_named(tmp_path):
-    """The case-mix default (exact admission method; specialty, length-of-stay band, discharge year) passes the
-    check; a misspelt ``matching_exact`` column is named as a misspelt covariate is."""
+    """The case-mix default (exact admission method; specialty, diagnosis chapter, length-of-stay band, discharge
+    year) passes the check; a misspelt ``matching_exact`` or diagnosis column is named as a misspelt covariate is."""
     cfg = tmp_path / "settings.yaml"
-    cfg.write_text("readmission:\n  matching_covariates: [age, specialty, length_of_stay_band, discharge_year, "
-                   "length_of_stay]\n  matching_exact: [admission_method, admision_method]\n")
+    cfg.write_text("readmission:\n  matching_covariates: [age, specialty, diagnosis_chapter, length_of_stay_band, "
+                   "discharge_year, length_of_stay, diagnosis_chaptr]\n  matching_exact: [admission_method, admision_method]\n")
     problems = preflight.covariate_problems(str(FIXTURES / "valid"), load_config(cfg), str(cfg))
-    assert len(problems) == 1 and problems[0].startswith(
+    assert len(problems) == 2 and problems[0].startswith(
+        f"settings file {cfg}, line 2: `readmission.matching_covariates` names 'diagnosis_chaptr', which no readmission "
+        "comparison can read") and problems[1].startswith(
         f"settings file {cfg}, line 3: `readmission.matching_exact` names 'admision_method', which no readmission "
         "comparison can read")
 

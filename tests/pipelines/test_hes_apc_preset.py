@@ -82,3 +82,14 @@ def test_episodes_that_make_no_spell_are_quarantined_with_their_rule(runs):
         "SELECT rows_read, rows_staged, rows_quarantined, mapping, notes FROM meta.input_files WHERE source = 'hospital_spells'").fetchone()
     assert (read, staged, quarantined, mapping) == (33, 31, 2, "hes_apc_episodes")
     assert "36 input row(s) became 33" in notes  # 34 episodes make 31 spells; 2 quarantined
+
+
+def test_primary_diagnosis_is_the_first_episodes_diag_4_01(runs):
+    """G07's spell of 2023-07-10 has two episodes, R104 then C182 (the cancer code): the spell's primary diagnosis is
+    the first episode's, as given; every other spell's only or first episode has R69X. The twin has no such column."""
+    hes, twin = runs
+    rows = dict(hes.execute("SELECT admitted_on::VARCHAR || ' ' || cancer::VARCHAR, primary_diagnosis FROM staging.hospital_spells "
+                            "WHERE primary_diagnosis <> 'R69X'").fetchall())
+    assert rows == {"2023-07-10 true": "R104"}
+    assert hes.execute("SELECT count(*), count(primary_diagnosis) FROM staging.hospital_spells").fetchone() == (31, 31)
+    assert twin.execute("SELECT count(primary_diagnosis) FROM staging.hospital_spells").fetchone() == (0,)
