@@ -103,7 +103,7 @@ RULES = {
     "unmapped_value": "value the mapping does not list", "date_format": "date not in the mapping's format",
     "number_format": "number not in the mapping's format", "duration_format": "duration not in the mapping's format",
     "field_count": "wrong number of fields on the line", "quoting": "quote left open",
-    "line_too_long": "line too long (over 16 MiB)",
+    "line_too_long": "line too long (over 16 MiB)", "icd10_code": "not an ICD-10 code",
 }
 
 

@@ -130,7 +130,9 @@ COVARIATE_WORDS = {"imd_decile": "IMD decile", "prior_emergency_12m": "prior eme
                    "months_between": "months between readings", "star_version": "instrument",
                    "pre_change": "the change from the reading before the baseline",
                    "proven_offences_to_index": "proven offences to the index date",
-                   "length_of_stay_band": "length of stay (band)", "discharge_year": "year of discharge"}
+                   "length_of_stay_band": "length of stay (band)", "discharge_year": "year of discharge",
+                   "diagnosis_chapter": "diagnosis (ICD-10 chapter)",
+                   "earlier_index_events": "earlier index events (0, 1, 2, 3 or more)"}
 
 
 def covariate_words(covariates: list[str]) -> str:
