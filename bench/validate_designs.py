@@ -70,6 +70,7 @@ from models.readmission.clone_censor import ccw_row
 from models.readmission.effects import OUTCOME, design_rows, run_comparison, units
 from models.reoffending import ReoffendingSettings, build_justice_cohort, read_cohort
 from models.reoffending.effects import compare_programme
+from models.reoffending.cohort import EARLIER
 from models.reoffending.prepare import ANY, analysis_frame
 
 KEY = b"validate-designs-key-0123456789abcdef"
@@ -139,25 +140,48 @@ def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...],
     return out
 
 
+#: ``--later-events``: (design label, index_events, how earlier_index_events enters): the default bands (0, 1, 2,
+#: 3 or more, a category), left out (the comparison before it was added), or the uncapped count entered linearly
+#: (the sensitivity analysis of docs/methods.md, "Amendment: earlier index events as a covariate").
+LATER_VARIANTS = (
+    ("risk_set, index events first", "first", "banded"),
+    ("risk_set, index events all, without earlier_index_events", "all", None),
+    ("risk_set, index events all", "all", "banded"),
+    ("risk_set, index events all, earlier_index_events linear", "all", "linear"),
+)
+EARLIER_COUNT = "earlier_index_events_count"
+
+
 def later_event_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
-    """``--later-events``: the risk-set design under each index-event rule (module docstring)."""
+    """``--later-events``: the risk-set design under each index-event rule and form of the earlier index events
+    (:data:`LATER_VARIANTS`; module docstring)."""
     base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
     build_justice_cohort(con, base, as_of=as_of, run_id="bench")
     cohort = read_cohort(con)
     real = truth["realised"]["reoffending"]
     target = real["first_participating_event"]["att_expected_risk_difference"]
+    others = tuple(c for c in base.covariates if c != EARLIER)
     out = []
-    for rule, own in (("first", real.get("att_expected_risk_difference")), ("all", target)):
-        settings = base.model_copy(update={"index_events": rule})
-        rows, _, _, res = compare_programme(analysis_frame(cohort, settings), ANY, settings, None)
+    for design, rule, form in LATER_VARIANTS:
+        covariates = {None: others, "banded": base.covariates, "linear": (*others, EARLIER_COUNT)}[form]
+        settings = base.model_copy(update={"index_events": rule, "covariates": covariates})
+        df = analysis_frame(cohort, settings)
+        if form == "linear":  # the frame is in (index date, person) order: a person's rows before this one
+            df[EARLIER_COUNT] = df.groupby("person_id", sort=False).cumcount().astype(float)
+        rows, _, _, res = compare_programme(df, ANY, settings, None)
         b = next(r for r in rows if r["measure"] == "binary_rate")
-        design = f"risk_set, index events {rule}"
         if not res:
             out.append({"outcome": "reoffending", "design": design, "error": b["not_estimable_reason"]})
             continue
+        balance = res["binary"].balance
+        level = balance[balance["covariate"].astype(str).str.startswith("earlier_index_events")] \
+            if "covariate" in balance else balance.iloc[0:0]
         out.append({"outcome": "reoffending", "design": design, "estimate": b["estimate"], "ci_low": b["ci_low"],
                     "ci_high": b["ci_high"], "n_treated": res["binary"].n_treated, "n_matched": b["n_matched"],
-                    "truth_risk_set": target, "truth_own": own})
+                    "truth_risk_set": target,
+                    "truth_own": real.get("att_expected_risk_difference") if rule == "first" else target,
+                    "max_abs_smd": b["max_abs_smd"],
+                    "earlier_max_abs_smd": float(level["smd_after"].abs().max()) if len(level) else np.nan})
     return out
 
 
