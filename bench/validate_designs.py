@@ -36,7 +36,8 @@ tables for docs/validation.md (section "Readmission and reoffending designs (iss
 ``--later-events``: reoffending only, on the generator's later-events scenario (``data.synthetic.LaterEvents``:
 programmes recruit mostly at a person's later index events, risk rising with each), the risk-set design on each
 person's first final index event (``index_events: first``, the earlier rule) and on every final index event
-(``all``, the default). Truth: the participants' expected risk difference at each participant's first event with
+(``all``, the default), the latter with the default covariates and with ``earlier_index_events`` left out, entered
+linearly or matched exactly (:data:`LATER_VARIANTS`; ``--later-variants`` runs some of them). Truth: the participants' expected risk difference at each participant's first event with
 participation (``realised.reoffending.first_participating_event``, the estimand of ``all``); ``truth_own`` is each
 rule's own cohort's (the first-event cohort's for ``first``), reported as bias_own and coverage_own_pct.
 
@@ -69,6 +70,7 @@ from models.readmission.diagnosis import diagnosis_case_mix
 from models.readmission.effects import comparison_columns, compare
 from models.reoffending import ReoffendingSettings, build_justice_cohort, read_cohort
 from models.reoffending.effects import compare_programme
+from models.reoffending.cohort import EARLIER
 from models.reoffending.prepare import ANY, analysis_frame
 
 KEY = b"validate-designs-key-0123456789abcdef"
@@ -135,25 +137,52 @@ def reoffending_rows(con, truth: dict, as_of: dt.date, designs: tuple[str, ...],
     return out
 
 
-def later_event_rows(con, truth: dict, as_of: dt.date) -> list[dict]:
-    """``--later-events``: the risk-set design under each index-event rule (module docstring)."""
+#: ``--later-events``: name -> (design label, index_events, how earlier_index_events enters): the bands (0, 1, 2,
+#: 3 or more, a category) in the propensity score (the default), left out (the comparison before it was added), the
+#: uncapped count entered linearly (the sensitivity analysis of docs/methods.md, "Amendment: earlier index events as a
+#: covariate"), or the bands in the score and matched exactly (tried after the balance table, docs/validation.md).
+LATER_VARIANTS = {
+    "first": ("risk_set, index events first", "first", "banded"),
+    "without": ("risk_set, index events all, without earlier_index_events", "all", None),
+    "banded": ("risk_set, index events all", "all", "banded"),
+    "linear": ("risk_set, index events all, earlier_index_events linear", "all", "linear"),
+    "exact": ("risk_set, index events all, exact on earlier_index_events", "all", "exact"),
+}
+EARLIER_COUNT = "earlier_index_events_count"
+
+
+def later_event_rows(con, truth: dict, as_of: dt.date, variants=tuple(LATER_VARIANTS)) -> list[dict]:
+    """``--later-events``: the risk-set design under each index-event rule and form of the earlier index events
+    (:data:`LATER_VARIANTS`; module docstring)."""
     base = ReoffendingSettings(exclude_programmes=("peer_visiting_after_discharge",))
     build_justice_cohort(con, base, as_of=as_of, run_id="bench")
     cohort = read_cohort(con)
     real = truth["realised"]["reoffending"]
     target = real["first_participating_event"]["att_expected_risk_difference"]
+    others = tuple(c for c in base.covariates if c != EARLIER)
     out = []
-    for rule, own in (("first", real.get("att_expected_risk_difference")), ("all", target)):
-        settings = base.model_copy(update={"index_events": rule})
-        rows, _, _, res = compare_programme(analysis_frame(cohort, settings), ANY, settings, None)
+    for design, rule, form in (LATER_VARIANTS[v] for v in variants):
+        covariates = {None: others, "banded": base.covariates, "exact": base.covariates,
+                      "linear": (*others, EARLIER_COUNT)}[form]
+        exact = (EARLIER,) if form == "exact" else ()
+        settings = base.model_copy(update={"index_events": rule, "covariates": covariates, "exact": exact})
+        df = analysis_frame(cohort, settings)
+        if form == "linear":  # the frame is in (index date, person) order: a person's rows before this one
+            df[EARLIER_COUNT] = df.groupby("person_id", sort=False).cumcount().astype(float)
+        rows, _, _, res = compare_programme(df, ANY, settings, None)
         b = next(r for r in rows if r["measure"] == "binary_rate")
-        design = f"risk_set, index events {rule}"
         if not res:
             out.append({"outcome": "reoffending", "design": design, "error": b["not_estimable_reason"]})
             continue
+        balance = res["binary"].balance
+        level = balance[balance["covariate"].astype(str).str.startswith("earlier_index_events")] \
+            if "covariate" in balance else balance.iloc[0:0]
         out.append({"outcome": "reoffending", "design": design, "estimate": b["estimate"], "ci_low": b["ci_low"],
                     "ci_high": b["ci_high"], "n_treated": res["binary"].n_treated, "n_matched": b["n_matched"],
-                    "truth_risk_set": target, "truth_own": own})
+                    "truth_risk_set": target,
+                    "truth_own": real.get("att_expected_risk_difference") if rule == "first" else target,
+                    "max_abs_smd": b["max_abs_smd"],
+                    "earlier_max_abs_smd": float(level["smd_after"].abs().max()) if len(level) else np.nan})
     return out
 
 
@@ -162,11 +191,11 @@ LATER_SOURCES = ("persons", "timebank_members", "programme_enrolments", "justice
 
 def replicate(scenario: str, seed: int, persons: int, ccw_bootstrap: int,
               designs: tuple[str, ...] = READMISSION_DESIGNS, history: bool = False, later_events: bool = False,
-              readmission_only: bool = False) -> list[dict]:
+              readmission_only: bool = False, later_variants: tuple[str, ...] = tuple(LATER_VARIANTS)) -> list[dict]:
     if later_events:
         with ingested(persons, seed, SCENARIOS[scenario], LATER_SOURCES, KEY, later_events=LATER_EVENTS_ON) as (
                 con, truth, as_of, _):
-            return [{"scenario": scenario, "seed": seed, **r} for r in later_event_rows(con, truth, as_of)]
+            return [{"scenario": scenario, "seed": seed, **r} for r in later_event_rows(con, truth, as_of, later_variants)]
     justice = not readmission_only and bool(set(designs) & set(DESIGNS))  # reoffending needs the justice extracts
     sources = [s for s in SOURCES if justice or s not in ("justice_events", "offences")]
     with ingested(persons, seed, SCENARIOS[scenario], sources, KEY) as (con, truth, as_of, _):
@@ -240,6 +269,8 @@ def main(argv=None) -> int:
     ap.add_argument("--later-events", action="store_true",
                     help="reoffending only: the later-events scenario, index_events first against all")
     ap.add_argument("--readmission-only", action="store_true", help="run the readmission designs only")
+    ap.add_argument("--later-variants", nargs="+", choices=list(LATER_VARIANTS), default=list(LATER_VARIANTS),
+                    help="--later-events: run only these forms of the comparison (LATER_VARIANTS)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop starting new replications after this")
     ap.add_argument("--out", type=Path, default=Path("build/validate_designs.csv"))
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None, help="summarise these runs' rows instead")
@@ -259,7 +290,7 @@ def main(argv=None) -> int:
     for r in replications(a.reps, a.max_minutes):
         for scenario in SCENARIOS:
             rows += replicate(scenario, a.first_seed + r, a.persons, a.ccw_bootstrap, tuple(a.designs), a.history,
-                              a.later_events, a.readmission_only)
+                              a.later_events, a.readmission_only, tuple(a.later_variants))
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)

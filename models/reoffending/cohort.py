@@ -253,8 +253,26 @@ def read_cohort(con: duckdb.DuckDBPyConnection, *, final_only: bool = False) -> 
     return con.execute(f"SELECT * FROM {COHORT_TABLE}{where} ORDER BY period_start, person_id").df()
 
 
+#: The unit's count of the person's earlier final index events, banded (docs/methods.md, "Amendment: earlier index
+#: events as a covariate"): a category per count up to 2, then "3 or more".
+EARLIER = "earlier_index_events"
+EARLIER_BANDS: tuple[str, ...] = ("0", "1", "2", "3 or more")
+
+
+def earlier_index_events(person_id: pd.Series) -> pd.Categorical:
+    """Per row of final cohort rows in index-date order: how many rows of the same person come before it, banded
+    0, 1, 2, 3 or more (:data:`EARLIER_BANDS`). A person has one index event per cohort period, so their rows have
+    distinct dates; the periods before a final one are final too, so this is also the count of the person's earlier
+    index events in the whole cohort table (within the extract: events before it starts are not seen)."""
+    count = person_id.groupby(person_id, sort=False).cumcount().to_numpy()
+    codes = count.clip(max=len(EARLIER_BANDS) - 1)
+    return pd.Categorical.from_codes(codes, categories=list(EARLIER_BANDS))
+
+
 def analysis_cohort(cohort: pd.DataFrame, index_events: str = "all") -> pd.DataFrame:
-    """The final cohort rows a comparison analyses, in (index date, person) order.
+    """The final cohort rows a comparison analyses, in (index date, person) order, with each row's
+    ``earlier_index_events`` (:func:`earlier_index_events`, counted before ``first`` keeps one row a person, so 0
+    there).
 
     ``all`` (the default, ``ReoffendingSettings.index_events``): every final row, one per person and index event; a
     person with several is in several trials, and which of their rows are analysed for a programme is decided per
@@ -264,8 +282,11 @@ def analysis_cohort(cohort: pd.DataFrame, index_events: str = "all") -> pd.DataF
     if index_events not in ("all", "first"):
         raise ValueError(f"index_events must be 'all' or 'first', not {index_events!r}")
     if cohort.empty:
-        return cohort.copy()
+        out = cohort.copy()
+        out[EARLIER] = pd.Categorical([], categories=list(EARLIER_BANDS))
+        return out
     final = cohort[cohort["is_final"].astype(bool)].sort_values(["index_date", "person_id"], kind="stable")
+    final[EARLIER] = earlier_index_events(final["person_id"])
     if index_events == "first":
         final = final.drop_duplicates("person_id", keep="first")
     return final.reset_index(drop=True)

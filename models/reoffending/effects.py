@@ -62,6 +62,7 @@ from models.comparison import (
     verdict_statement,
 )
 from models.comparison.counts import comparison_people
+from models.comparison.diagnostics import release_rows
 
 from .cox import cox_programme
 from .prepare import ANY, analysis_frame, design_rows, design_sentence, follow_up_sentence, programme_labels
@@ -366,8 +367,10 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
                         seed=settings.seed, cluster="person_id", categorical=cov.categorical or None,
                         outcomes=["reoffended", "reoffences", "duration", "event"])
         rb = estimate(matched, "reoffended", "binary", outcome_label="reoffended")
-        rc = estimate(matched, "reoffences", "count", outcome_label="proven reoffences")
-        rt = estimate(matched, "duration", "time_to_event", event="event")
+        # the other two keep no rows of their own: they are given rb's below (one matching, one sample)
+        rc = estimate(matched, "reoffences", "count", outcome_label="proven reoffences", matched_columns=(),
+                      score_columns=())
+        rt = estimate(matched, "duration", "time_to_event", event="event", matched_columns=(), score_columns=())
     except ComparisonError as err:
         return blank(str(err), notes)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # numerical failure: say so, never crash
@@ -390,8 +393,25 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
     return [rows[m] for m in MEASURES], survival, _avoided_rows(programme, rows), {"binary": rb, "count": rc, "time": rt}
 
 
-def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings, *, cox: bool = False) -> ReoffendingComparison:
+def released(results: dict) -> dict:
+    """A programme's results (``{"binary", "count", "time"}``, one matched sample) with its person-level rows dropped
+    and its balance and overlap rows counted once (:func:`~models.comparison.diagnostics.release_rows`), shared by the
+    three as the rows were."""
+    binary = release_rows(results["binary"])
+    for res in results.values():
+        res.matched_data = res.propensity_scores = None
+        res.described = binary.described
+    return results
+
+
+def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings, *, cox: bool = False,
+                        keep_rows: bool = False) -> ReoffendingComparison:
     """Effects, survival and avoided reoffending for every programme label (module docstring).
+
+    ``keep_rows``: the engine results keep their person-level rows (``matched_data``, ``propensity_scores``);
+    otherwise each programme's results keep only their balance and overlap rows once the programme is done
+    (:func:`models.comparison.diagnostics.release_rows`, the same diagnostics rows), so a propensity score per trial
+    row is not held for every programme until the last one ends (at 1M persons about 0.3 GiB for each large one).
 
     ``cox``: also the Cox model's rows (:func:`.cox.cox_programme`), fitted on the same design rows
     of each programme, so the trial rows are built once for both (``ReoffendingComparison.cox``).
@@ -404,7 +424,10 @@ def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings, *, 
     def compared(programme):  # one programme label, from its design rows to its Cox rows
         built = design_rows(df, programme, settings)
         out = compare_programme(df, programme, settings, periods, built)
-        return *out, cox_programme(df, programme, settings, built) if cox else []
+        cox_rows = cox_programme(df, programme, settings, built) if cox else []
+        if out[3] and not keep_rows:
+            released(out[3])
+        return *out, cox_rows
 
     labels = programme_labels(df)
     effects, survival, avoided, results, cox_rows = [], [], [], {}, []

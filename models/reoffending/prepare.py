@@ -23,7 +23,8 @@
   in several trials and a person through several units: intervals cluster on ``person_id``, and the
   covariates of a trial row are its unit's (``unit``), measured at that index event.
 * Covariates: those named in the settings that exist, are not all missing and vary in the
-  rows analysed; the others are left out with a note (never silently). Criminal history counted
+  rows analysed (``earlier_index_events``, banded 0/1/2/3 or more by :func:`.cohort.analysis_cohort`, is 0 for
+  every unit under ``index_events: first`` and so left out there); the others are left out with a note (never silently). Criminal history counted
   from the offences file gets a note when the file reaches back too little (:func:`history_note`).
 """
 
@@ -38,14 +39,14 @@ import pandas as pd
 from models.time_zero import DesignWords, covariate_words, trial_frame
 from models.time_zero import design_sentence as sentence
 
-from .cohort import analysis_cohort
+from .cohort import EARLIER, analysis_cohort
 from .settings import ReoffendingSettings
 
 ANY = "any_participation"
 HISTORY = "proven_offences_to_index"
 #: Columns of core.justice_cohort measured at the index date that a comparison can match on; the persons file's
 #: columns (sex, area_code, imd_decile and any further one) join them.
-MEASURED_AT_INDEX = ("age", "event_type", "events_in_period", HISTORY)
+MEASURED_AT_INDEX = ("age", "event_type", "events_in_period", HISTORY, EARLIER)
 #: Without ``history_years``, a history reaching back less than this before an analysed index event gets a note.
 #: Our choice: the MoJ and the Justice Data Lab read criminal history from the whole Police National Computer
 #: record; under ten years is a short part of most adult records.
@@ -206,7 +207,7 @@ def usable_covariates(df: pd.DataFrame, settings: ReoffendingSettings) -> Covari
     for c in settings.covariates:
         if c not in df.columns:
             notes.append(f"covariate {c!r} is not a column of the cohort (persons columns and age, sex, imd_decile, "
-                         f"area_code, event_type, proven_offences_to_index); left out")
+                         f"area_code, event_type, proven_offences_to_index, earlier_index_events); left out")
             continue
         s = df[c]
         if len(df) and s.isna().all():

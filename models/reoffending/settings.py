@@ -9,7 +9,7 @@ covariates and the matching here (in the YAML file), never in code::
       follow_up_days: 365
       waiting_days: 183
       participation_window_days: 90
-      covariates: [age, sex, imd_decile, event_type, proven_offences_to_index, employment]
+      covariates: [age, sex, imd_decile, event_type, proven_offences_to_index, earlier_index_events, employment]
       exclude_programmes: [peer_visiting_after_discharge]
 
 Defaults and their sources (details in docs/outputs-reoffending.md):
@@ -39,7 +39,11 @@ Defaults and their sources (details in docs/outputs-reoffending.md):
 * ``covariates``: age at the index date, sex, IMD decile, index event type and criminal history
   (``proven_offences_to_index``: offences proven by the index date, counted from the offences
   file, :mod:`.cohort` rule 5), the demographics and criminal history the Justice Data Lab
-  matches on (reference/methods.md section 2). Any column of ``staging.persons`` may be named;
+  matches on (reference/methods.md section 2), and ``earlier_index_events``: the person's final
+  index events before this one, banded 0, 1, 2, 3 or more (:func:`.cohort.analysis_cohort`;
+  docs/methods.md, "Amendment: earlier index events as a covariate": under ``index_events: all``
+  a participant is often analysed at a repeat event, and criminal history entered linearly left a
+  lean towards no effect, docs/validation.md). Any column of ``staging.persons`` may be named;
   an undated one (a ``prior_convictions`` count at the extract date) would include the
   follow-up's convictions, the outcome.
 * ``method`` = match, ``caliper`` = 0.2 SD of the logit score (Austin 2011), ``ratio`` = 1: the
@@ -119,9 +123,11 @@ class ReoffendingSettings(BaseModel):
                                          "participation_window_days (90).")
 
     covariates: tuple[str, ...] = Field(
-        ("age", "sex", "imd_decile", "event_type", "proven_offences_to_index"),
+        ("age", "sex", "imd_decile", "event_type", "proven_offences_to_index", "earlier_index_events"),
         description="Matching and Cox covariates: age, sex, imd_decile, area_code, event_type, proven_offences_to_index "
-                    "(offences proven by the index date, from the offences file), or any staging.persons column. "
+                    "(offences proven by the index date, from the offences file), earlier_index_events (the person's "
+                    "final index events before this one, banded 0, 1, 2, 3 or more; one value, so left out, under "
+                    "index_events first), or any staging.persons column. "
                     "A persons column is read as supplied, undated: it must describe the person before the index event "
                     "(prior_convictions counted at the extract date would include the follow-up's convictions, the outcome).")
     history_years: float | None = Field(

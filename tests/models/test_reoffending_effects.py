@@ -16,7 +16,7 @@ from tests.models.test_reoffending_cox import SETTINGS, make_cohort
 
 @pytest.fixture(scope="module")
 def comparison():
-    return compare_reoffending(make_cohort(n=900, seed=21, log_hr=-0.5), SETTINGS)
+    return compare_reoffending(make_cohort(n=900, seed=21, log_hr=-0.5), SETTINGS, keep_rows=True)
 
 
 def test_rows_per_programme_and_columns(comparison):
@@ -227,8 +227,8 @@ def test_programmes_compared_in_threads_give_the_same_figures():
     cohort = make_cohort(n=1200, seed=8, log_hr=-0.5)
     held = [i for i, p in enumerate(cohort["programmes"]) if p]
     cohort.loc[held[::2], "programmes"] = pd.Series([["prison_listeners"]] * len(held[::2]), index=held[::2])
-    one = compare_reoffending(cohort, SETTINGS.model_copy(update={"workers": 1}), cox=True)
-    three = compare_reoffending(cohort, SETTINGS.model_copy(update={"workers": 3}), cox=True)
+    one = compare_reoffending(cohort, SETTINGS.model_copy(update={"workers": 1}), cox=True, keep_rows=True)
+    three = compare_reoffending(cohort, SETTINGS.model_copy(update={"workers": 3}), cox=True, keep_rows=True)
     assert list(three.results) == ["any_participation", "prison_listeners", "timebank:TB01"]
     for name in ("effects", "survival", "avoided", "cox"):
         pd.testing.assert_frame_equal(getattr(three, name), getattr(one, name), check_exact=True)
@@ -280,7 +280,7 @@ def test_n_comparison_counts_people_not_trial_rows():
     """marts.reoffending_effects.n_comparison is 'distinct comparison people used'; under risk_set a person matched in
     several trials has a row in each. Before, n_comparison (and n_outcome_comparison) was the engine's count of
     distinct trial rows, larger than the people."""
-    out = compare_reoffending(staggered_cohort(), SETTINGS)
+    out = compare_reoffending(staggered_cohort(), SETTINGS, keep_rows=True)
     md = out.results["any_participation"]["binary"].matched_data
     c = md[(md._treated == 0) & (md._weight > 0)]
     people, trial_rows = c.person_id.nunique(), c._row.nunique()
@@ -298,7 +298,7 @@ def test_days_to_first_reoffence_says_what_it_counts_from():
     """Under risk_set the durations run from each participant's start day (prepare.design_rows), so a mean of 11 days
     for someone who started on day 40 and reoffended on day 50 is not '11 days after the index event', as the
     sentence said before; it names time zero. The old design counts from the index event and says so."""
-    out = compare_reoffending(staggered_cohort(), SETTINGS)
+    out = compare_reoffending(staggered_cohort(), SETTINGS, keep_rows=True)
     md = out.results["any_participation"]["binary"].matched_data
     later = md[(md._treated == 1) & (md.trial_day > 0) & (md.reoffended == 1)]
     assert len(later)  # participants whose time zero is after the index date
@@ -309,3 +309,25 @@ def test_days_to_first_reoffence_says_what_it_counts_from():
     statement = old.effects.set_index(["programme", "measure"]).loc[("any_participation", "days_to_first_reoffence"),
                                                                     "per_100_statement"]
     assert "days after the index event on average" in statement
+
+
+def test_released_results_give_the_same_diagnostics_and_marts():
+    """Without keep_rows each programme's results drop their person-level rows when the programme is done and keep
+    their balance and overlap rows: the diagnostics marts' rows and every reoffending mart are those of the results
+    that kept them."""
+    from models.comparison.diagnostics import Label, diagnostics
+
+    cohort = make_cohort(n=700, seed=8)
+    kept = compare_reoffending(cohort, SETTINGS, cox=True, keep_rows=True)
+    freed = compare_reoffending(cohort, SETTINGS, cox=True)
+    for res in freed.results.values():
+        assert all(r.matched_data is None and r.propensity_scores is None for r in res.values())
+    for name in ("effects", "survival", "avoided", "cox"):
+        pd.testing.assert_frame_equal(getattr(freed, name), getattr(kept, name), check_exact=True)
+
+    def rows(comp):
+        return diagnostics([(Label("reoffending", p, "binary_rate"), r["binary"]) for p, r in comp.results.items()])
+
+    for a, b in zip(rows(freed), rows(kept)):
+        assert len(a) and a.shape == b.shape
+        pd.testing.assert_frame_equal(a, b, check_exact=True)

@@ -245,7 +245,7 @@ def test_a_misspelt_reoffending_covariate_is_named_before_the_run(tmp_path):
     cfg.write_text("reoffending:\n  covariates: [age, sex, proven_offences_to_idx, prior_convictions, event_type,\n"
                    "               prior_convicitons]\n")
     persons = "(area_code, employment, imd_decile, prior_convictions, sex)"
-    at_index = "(age, event_type, events_in_period, proven_offences_to_index)"
+    at_index = "(age, event_type, events_in_period, proven_offences_to_index, earlier_index_events)"
     assert preflight.covariate_problems(str(FIXTURES / "valid"), load_config(cfg), str(cfg)) == [
         f"settings file {cfg}, line {line}: `reoffending.covariates` names {name!r}, which the reoffending comparison "
         f"cannot read: name what it measures at the index date {at_index} or a column of the persons file {persons}"
