@@ -111,8 +111,10 @@ def test_the_launchpad_settings_file_reaches_the_warehouse_connection(tmp_path):
     launchpad.write_text("warehouse:\n  memory_limit: 1.5GiB\n")
     environment.write_text("warehouse:\n  memory_limit: 2GiB\n")
     root = Path(__file__).resolve().parents[2]
+    (tmp_path / "inputs").mkdir()  # the run's own input folder: a fresh clone has no data/sample before `make demo`
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("OUTCOMES_")}, "PYTHONPATH": str(root),
-           "OUTCOMES_CONFIG": str(environment), "OUTCOMES_WAREHOUSE": str(tmp_path / "w.duckdb"), "OUTCOMES_DEMO": "1"}
+           "OUTCOMES_CONFIG": str(environment), "OUTCOMES_WAREHOUSE": str(tmp_path / "w.duckdb"), "OUTCOMES_DEMO": "1",
+           "OUTCOMES_INPUT_DIR": str(tmp_path / "inputs")}
     env.pop("DAGSTER_HOME", None)
     out = subprocess.run([sys.executable, "-c", PROBE_JOB, str(launchpad)], cwd=root, env=env, capture_output=True,
                          text=True, timeout=300)
