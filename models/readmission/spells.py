@@ -197,7 +197,7 @@ def continuous_spells(con: duckdb.DuckDBPyConnection, settings: ReadmissionSetti
                arg_min(admission_method, spell_seq), arg_max(discharge_destination, spell_seq),
                arg_max(provider_id, spell_seq), arg_max(specialty, spell_seq),
                bool_or(coalesce(cancer, false)), list(specialty ORDER BY spell_seq),
-               arg_min({diagnosis}, spell_seq)
+               first({diagnosis} ORDER BY spell_seq)  -- not arg_min: it skips a first spell's NULL
         FROM chained WHERE NOT alone
         GROUP BY person_id, seq
         ) AS t({_columns(CONTINUOUS_SPELLS)})

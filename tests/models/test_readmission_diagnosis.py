@@ -48,7 +48,8 @@ def test_sql_gives_the_same_chapters():
 
 def test_a_continuous_spell_takes_its_first_spells_diagnosis(tmp_path):
     """P1: I21.9 then, by transfer the same day, Z50.1 at another trust: one continuous spell, chapter IX (the
-    admission's diagnosis, as its method). P2: E95 is no ICD-10 category (no chapter). P3: no diagnosis."""
+    admission's diagnosis, as its method). P2: E95 is no ICD-10 category (no chapter). P3: no diagnosis. P4: a chain
+    whose first spell has no diagnosis has none, not its second spell's (arg_min skipped the NULL and gave J18.9)."""
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("CREATE SCHEMA staging")
     con.execute("CREATE TABLE staging.hospital_spells (spell_id VARCHAR, person_id VARCHAR, provider_id VARCHAR, "
@@ -58,13 +59,15 @@ def test_a_continuous_spell_takes_its_first_spells_diagnosis(tmp_path):
         ('S1', 'P1', 'R1', '2023-02-01', '2023-02-03', 'emergency', 'transfer', 'cardiology', false, 'I21.9'),
         ('S2', 'P1', 'R2', '2023-02-03', '2023-02-10', 'other', 'home', 'rehabilitation', false, 'Z50.1'),
         ('S3', 'P2', 'R1', '2023-03-01', '2023-03-02', 'emergency', 'home', 'general_medicine', false, 'E95'),
-        ('S4', 'P3', 'R1', '2023-04-01', '2023-04-02', 'emergency', 'home', 'general_medicine', false, NULL)""")
+        ('S4', 'P3', 'R1', '2023-04-01', '2023-04-02', 'emergency', 'home', 'general_medicine', false, NULL),
+        ('S5', 'P4', 'R1', '2023-05-01', '2023-05-03', 'emergency', 'transfer', 'general_medicine', false, NULL),
+        ('S6', 'P4', 'R2', '2023-05-03', '2023-05-09', 'other', 'home', 'respiratory_medicine', false, 'J18.9')""")
     build_index_discharges(con, ReadmissionSettings(), as_of=dt.date(2024, 1, 1), run_id="t")
     assert con.execute("SELECT person_id, primary_diagnosis FROM core.continuous_spells ORDER BY person_id").fetchall() == [
-        ("P1", "I21.9"), ("P2", "E95"), ("P3", None)]
+        ("P1", "I21.9"), ("P2", "E95"), ("P3", None), ("P4", None)]
     assert con.execute("SELECT person_id, specialty, diagnosis_chapter FROM core.index_discharges ORDER BY person_id"
                        ).fetchall() == [("P1", "rehabilitation", "IX"), ("P2", "general_medicine", None),
-                                        ("P3", "general_medicine", None)]
+                                        ("P3", "general_medicine", None), ("P4", "respiratory_medicine", None)]
 
 
 def _discharges(chapter: np.ndarray | list) -> pd.DataFrame:
