@@ -23,7 +23,10 @@ It ingests the extract (``pipelines.ingest.stage.ingest_source``), builds ``core
 and the case-mix default (exact admission method; plus specialty, the diagnosis chapter, length-of-stay band, discharge
 year; rare levels pooled), the chapter left out as ``readmission_effects`` leaves it out
 (``models.readmission.diagnosis.diagnosis_case_mix``: always in the scenarios without diagnoses); in the ``dx-*``
-scenarios, instead of the old default, the case-mix default without the chapter (specialty standing in for it).
+scenarios, instead of the old default, the case-mix default without the chapter (specialty standing in for it), and
+with ``--dx-variants`` also ``exact on chapter``: the chapter matched exactly beside admission method and left out of
+the score. ``lost_exact`` counts the participants dropped for an exact stratum (trial day × the exact columns) without
+comparison discharges; ``--paired A B`` prints variant A against B paired by seed (:func:`paired`).
 Truth: 0 under the null, else the replication's ``realised.readmission.att_expected_risk_difference``.
 Summary columns as bench/validate_designs.py (bias, empirical SE, Monte Carlo SE of the bias, coverage, share
 significant).
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
+import re
 import time
 from pathlib import Path
 
@@ -60,10 +64,16 @@ OLD = {"matching_covariates": ("age", "sex", "imd_decile", "prior_emergency_12m"
        "min_level_count": 0}
 NO_CHAPTER = {"matching_covariates": tuple(c for c in ReadmissionSettings().matching_covariates if c != DIAGNOSIS_CHAPTER)}
 VARIANTS = {"old default": OLD, "case-mix default": {}}
-DX_VARIANTS = {"case-mix default, no chapter": NO_CHAPTER, "case-mix default": {}}
+#: the chapter matched exactly beside admission method instead of entering the score (the pre-registered comparison
+#: of docs/validation.md, "Exact matching on the chapter")
+EXACT_CHAPTER = {**NO_CHAPTER, "matching_exact": (*ReadmissionSettings().matching_exact, DIAGNOSIS_CHAPTER)}
+DX_VARIANTS = {"case-mix default, no chapter": NO_CHAPTER, "case-mix default": {}, "exact on chapter": EXACT_CHAPTER}
+#: the participants an exact stratum without comparison discharges drops (models.comparison.sample's warning)
+LOST_EXACT = re.compile(r"^(\d+) participants are in exact strata with no comparison people")
 
 
-def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
+def replicate(scenario: str, seed: int, persons: int, dx_variants=("case-mix default, no chapter", "case-mix default")
+              ) -> list[dict]:
     effects, case_mix, diagnoses = SCENARIOS[scenario]
     base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
     out = []
@@ -71,11 +81,13 @@ def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
         build_index_discharges(con, base, as_of=as_of, run_id="bench")
         discharges = discharges_frame(con)
         target = 0.0 if effects.or_readmit == 1 else truth["realised"]["readmission"]["att_expected_risk_difference"]
-        for variant, update in (DX_VARIANTS if diagnoses else VARIANTS).items():
+        variants = {v: DX_VARIANTS[v] for v in dx_variants} if diagnoses else VARIANTS
+        for variant, update in variants.items():
             settings, _ = diagnosis_case_mix(discharges, base.model_copy(update=update))
             rows = design_rows(discharges, settings, "any")
             rows, covs, _ = pool_covariates(rows, settings)
-            row = {"scenario": scenario, "seed": seed, "variant": variant, "truth": target}
+            row = {"scenario": scenario, "seed": seed, "variant": variant, "truth": target,
+                   "n_participants": int(rows["treated"].sum())}
             try:
                 res = run_comparison(rows, settings, covariates=covs)
             except ComparisonError as err:
@@ -86,6 +98,8 @@ def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
             chapter = res.balance[res.balance["source"] == DIAGNOSIS_CHAPTER] if "source" in res.balance else res.balance[:0]
             out.append({**row, "estimate": rd["estimate"], "ci_low": rd["ci_low"], "ci_high": rd["ci_high"],
                         "n_treated": res.n_treated, "n_matched": res.n_matched, "max_abs_smd": smd,
+                        "n_dropped_support": res.n_dropped_support, "n_dropped_caliper": res.n_dropped_caliper,
+                        "lost_exact": sum(int(m[1]) for w in res.warnings if (m := LOST_EXACT.match(w))),
                         "chapter_in_model": DIAGNOSIS_CHAPTER in covs,
                         "max_abs_smd_chapter": np.abs(chapter["smd_after"]).max() if len(chapter) else np.nan})
     return out
@@ -105,9 +119,34 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
                     "significant_pct": 100 * sig.mean(), "mean_n_participants": g["n_treated"].mean(),
                     "share_matched": (g["n_matched"] / g["n_treated"]).mean(),
                     "mean_max_abs_smd": g["max_abs_smd"].mean(),
+                    **({"lost_exact_pct": 100 * (g["lost_exact"] / g["n_participants"]).mean()} if "lost_exact" in g else {}),
                     **({"chapter_in_model_pct": 100 * g["chapter_in_model"].mean()} if "chapter_in_model" in g else {}),
                     "failures": int(((df["scenario"] == scenario) & (df["variant"] == variant)
                                      & df["error"].notna()).sum()) if "error" in df else 0})
+    return pd.DataFrame(out)
+
+
+def paired(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Variant ``a`` against ``b`` on the seeds where both estimated, by scenario: each one's bias, its Monte Carlo SE
+    and coverage, the paired difference of the errors (a − b) with its SE, and the reduction of |bias|
+    ``|bias a| − |bias b|`` with its paired SE (SD over seeds of sign(bias a)·error a − sign(bias b)·error b, over
+    √seeds: the delta method's SE of the difference of absolute means)."""
+    ok = df[df["error"].isna()] if "error" in df else df
+    out = []
+    for scenario, g in ok.groupby("scenario", sort=False):
+        w = g.pivot_table(index="seed", columns="variant", values=["estimate", "truth", "ci_low", "ci_high"])
+        w = w.dropna()
+        n = len(w)
+        err = {v: w["estimate"][v] - w["truth"][v] for v in (a, b)}
+        cover = {v: 100 * ((w["ci_low"][v] <= w["truth"][v]) & (w["truth"][v] <= w["ci_high"][v])).mean() for v in (a, b)}
+        bias = {v: err[v].mean() for v in (a, b)}
+        d = err[a] - err[b]
+        da = np.sign(bias[a]) * err[a] - np.sign(bias[b]) * err[b]
+        out.append({"scenario": scenario, "seeds": n, "a": a, "b": b,
+                    "bias_a": bias[a], "mc_se_a": err[a].std(ddof=1) / np.sqrt(n), "coverage_a_pct": cover[a],
+                    "bias_b": bias[b], "mc_se_b": err[b].std(ddof=1) / np.sqrt(n), "coverage_b_pct": cover[b],
+                    "diff_a_minus_b": d.mean(), "se_diff": d.std(ddof=1) / np.sqrt(n),
+                    "abs_bias_reduction": abs(bias[a]) - abs(bias[b]), "se_abs_reduction": da.std(ddof=1) / np.sqrt(n)})
     return pd.DataFrame(out)
 
 
@@ -121,6 +160,11 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--first-seed", type=int, default=5000)
     ap.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    ap.add_argument("--dx-variants", nargs="+", choices=list(DX_VARIANTS),
+                    default=["case-mix default, no chapter", "case-mix default"],
+                    help="the variants of the dx-* scenarios")
+    ap.add_argument("--paired", nargs=2, metavar=("A", "B"), default=None,
+                    help="also print variant A against B paired by seed (see paired())")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--out", type=Path, default=Path("build/validate_casemix.csv"))
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None)
@@ -131,11 +175,13 @@ def main(argv=None) -> int:
         if "error" not in df:
             df["error"] = None
         print(markdown(summarise(df)))
+        if a.paired:
+            print("\n" + tables.markdown(paired(df, *a.paired)))
         return 0
     t0, rows, done = time.perf_counter(), [], 0
     for r in replications(a.reps, a.max_minutes):
         for scenario in a.scenarios:
-            rows += replicate(scenario, a.first_seed + r, a.persons)
+            rows += replicate(scenario, a.first_seed + r, a.persons, a.dx_variants)
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)
@@ -145,6 +191,8 @@ def main(argv=None) -> int:
     print(f"\n{done} replications per scenario ({a.persons} persons, seeds {a.first_seed}-{a.first_seed + done - 1}), "
           f"{time.perf_counter() - t0:.0f} s, {dt.date.today()}, Python {platform.python_version()}\n")
     print(markdown(summarise(df)))
+    if a.paired:
+        print("\n" + tables.markdown(paired(df, *a.paired)))
     return 0
 
 
