@@ -925,7 +925,9 @@ def test_the_evaluators_first_screen_says_how_far_the_results_can_be_trusted(dem
     page.wait_for_load_state("load")
     lines = page.eval_on_selector_all("#glance li", "lis => lis.map(l => [l.innerText, l.getBoundingClientRect().top])")
     page.click("#glance a[href='#balance-after-matching']")
-    opened = page.evaluate("document.querySelector('#balance-after-matching details').open")
+    # the page opens the section on 'hashchange', which fires after the click returns: wait for it (5 s at most)
+    opened = page.wait_for_function("document.querySelector('#balance-after-matching details').open",
+                                    timeout=5000).json_value()
     page.close()
     assert [t.split(":")[0] for t, _ in lines][1:] == ["Balance after matching", "Common support", "Pre-trend check"]
     assert all(top + 24 <= height for _, top in lines), lines
