@@ -53,6 +53,9 @@ def corpus_figures() -> dict:
         elif outcome.reports[case.source].rows_quarantined:
             ended["rows quarantined with their reason"] += 1
             unexpected += case.error is not None
+        elif outcome.reports[case.source].cleared:
+            ended["values cleared, their rows staged (an optional covariate's bad value)"] += 1
+            unexpected += case.error is not None or bool(case.quarantined)
         else:
             ended["accepted whole (a form the contract reads)"] += 1
             unexpected += case.error is not None or bool(case.quarantined)

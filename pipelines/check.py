@@ -6,8 +6,9 @@ settings' mappings, reference date and quarantine ceiling) into a throwaway Duck
 a random pseudonym key. The warehouse, the output folder and DAGSTER_HOME are never opened.
 
 It prints, per source, the rows read, staged and quarantined, then each quarantined row as the ingest records it
-(file, line, column, rule, expected form, value: ``pipelines.ingest.inspect.quarantined_rows``), and how each file
-was read when not as written (not UTF-8, another delimiter). Exit code 0 when the run would ingest every source,
+(file, line, column, rule, expected form, value: ``pipelines.ingest.inspect.quarantined_rows``), each value it would
+clear (an optional covariate's bad value, its row staged without it: ``cleared_values``; these never fail the run),
+and how each file was read when not as written (not UTF-8, another delimiter). Exit code 0 when the run would ingest every source,
 1 when a source would fail it (a file the ingest refuses, a quarantined share over ``ingest.max_quarantined_share``),
 2 when the preflight refuses the run.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from models.config import OutcomesConfig, load_config
-from pipelines.ingest.inspect import quarantined_rows
+from pipelines.ingest.inspect import cleared_values, quarantined_rows
 from pipelines.ingest.readers import SourceFileError, discover
 from pipelines.ingest.stage import ingest_source
 from schemas.raw import SOURCES
@@ -53,8 +54,9 @@ def ingest_lines(input_dir: str, config: OutcomesConfig, config_path: str) -> tu
             lines.append(f"{source}: {report.rows_read:,} rows read: {report.rows_staged:,} staged, "
                          f"{report.rows_quarantined:,} quarantined"
                          + (f" ({share:.1%}, over the ceiling of {ceiling:.0%}, ingest.max_quarantined_share: the run "
-                            f"would fail)" if over else ""))
-            lines += [f"  {line}" for line in quarantined_rows(con, source)]
+                            f"would fail)" if over else "")
+                         + (f"; {report.cleared:,} value(s) cleared, their rows staged" if report.cleared else ""))
+            lines += [f"  {line}" for line in quarantined_rows(con, source) + cleared_values(con, source)]
             lines += [f"  note: {note}" for note in report.notes]
     return lines, passed
 

@@ -41,10 +41,20 @@ class ColumnRule:
     pseudonymise: bool = False
     not_future: bool = False
     references: str | None = None
+    clear: bool = False
 
     @property
     def expected_type(self) -> str:
         return _EXPECTED_TYPE[self.sql_type]
+
+    @property
+    def bad_value(self) -> str:
+        """What ingest does with a value that breaks one of the column's rules, in words (docs/data-contract.md)."""
+        if self.clear:
+            return "cleared: the row is staged with the column empty, the value listed in `quarantine.cleared_values`"
+        if self.nullable and self.sql_type == "VARCHAR" and not (self.checks or self.references):
+            return "none: any text is kept"
+        return "the row is quarantined"
 
 
 @dataclass(frozen=True)
@@ -89,10 +99,11 @@ def contract(source: str) -> SourceContract:
                 pseudonymise=bool(meta.get("pseudonymise")),
                 not_future=bool(meta.get("not_future")),
                 references=meta.get("references"),
+                clear=bool(meta.get("clear")),
             )
         )
     table = getattr(model.Config, "metadata", None) or {}
-    return SourceContract(
+    spec = SourceContract(
         name=source,
         description=" ".join((model.__doc__ or "").strip().split("\n\n")[0].split()),
         columns=tuple(columns),
@@ -103,6 +114,21 @@ def contract(source: str) -> SourceContract:
         scale_registry=bool(table.get("scale_registry")),
         references={c.name: c.references for c in columns if c.references},
     )
+    _check_clearable(spec)
+    return spec
+
+
+def _check_clearable(spec: SourceContract) -> None:
+    """A column whose bad value is cleared (``clear``) is an optional covariate with a rule to break: never a required
+    column, an identifier, a key, a date that orders or bounds a record, a Star reading's field, or free text."""
+    bounded = {c for pair in spec.order for c in pair} | set(spec.natural_key) | {spec.key}
+    if spec.scale_registry:
+        bounded |= {"star_version", "area", "score"}
+    for c in spec.columns:
+        if c.clear and (not c.nullable or c.pseudonymise or c.references or c.not_future or c.name in bounded
+                        or not (c.checks or c.sql_type != "VARCHAR")):
+            raise ValueError(f"{spec.name}.{c.name}: only an optional covariate with a value rule may clear a bad value "
+                             "(not a required column, an identifier, a key, an ordered or event date, or free text)")
 
 
 def describe_check(check: Check) -> str:

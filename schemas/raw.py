@@ -11,6 +11,11 @@ Column-level rules are pandera fields. Field metadata carries what pandera has n
 - ``not_future``: a date that cannot lie after the run's as-of date.
 - ``references``: ``"source.column"`` the value must exist in (among staged rows), when
   that source is supplied.
+- ``clear``: the column is an optional covariate, so a value that breaks its type or a check
+  costs the value, not the row: the row is staged with the column empty and the value is
+  recorded in ``quarantine.cleared_values`` (file, line, column, rule). Only for a column that
+  is optional and no identifier, key, event or window date, or outcome (``schemas.contract``
+  refuses the others); every other rule quarantines the row.
 Table-level rules live in each model's ``Config.metadata``:
 - ``key``: the record identifier; a repeated key with identical content is a duplicate, a
   repeated key with different content is a conflict.
@@ -48,12 +53,13 @@ ICD10_CODE = r"[A-Za-z][0-9]{2}(\.?[0-9Xx-][0-9A-Za-z]{0,2})?"
 if not hasattr(pa.Check, "icd10_code"):  # registered once per process (a module reload would register it twice)
     @extensions.register_check_method(statistics=["pattern"], supported_types=pd.Series)
     def icd10_code(series: pd.Series, *, pattern: str) -> pd.Series:
-        """The value is an ICD-10 code (:data:`ICD10_CODE`); rule ``icd10_code`` in quarantine."""
+        """The value is an ICD-10 code (:data:`ICD10_CODE`); rule ``icd10_code`` in ``quarantine.cleared_values``."""
         return series.str.fullmatch(pattern)
 
 
 PERSON = {"pseudonymise": True, "references": "persons.person_id"}
 EVENT_DATE = {"not_future": True}
+COVARIATE = {"clear": True}
 
 
 class Persons(pa.DataFrameModel):
@@ -63,7 +69,7 @@ class Persons(pa.DataFrameModel):
     birth_date: Series[pd.Timestamp] = pa.Field(metadata=EVENT_DATE, description="Date of birth.")
     sex: Series[str] = pa.Field(isin=SEXES, description="Sex as recorded.")
     area_code: Series[str] = pa.Field(nullable=True, description="Area of residence (e.g. ONS local authority or LSOA code).")
-    imd_decile: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 10}, nullable=True, description="Index of Multiple Deprivation decile, 1 = most deprived.")
+    imd_decile: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 10}, nullable=True, metadata=COVARIATE, description="Index of Multiple Deprivation decile, 1 = most deprived.")
     died_on: Optional[Series[pd.Timestamp]] = pa.Field(nullable=True, metadata=EVENT_DATE, description="Date of death, where the extract links one (e.g. ONS death registrations); empty when alive or not known. Hospital spells record only deaths in hospital; a comparison person who died elsewhere looks like one who stopped using services. Never a covariate: it is recorded after the fact.")
 
     class Config:
@@ -146,7 +152,7 @@ class HospitalSpells(pa.DataFrameModel):
     discharge_destination: Series[str] = pa.Field(isin=DISCHARGE_DESTINATIONS, description="Where the patient went; 'transfer' chains spells.")
     specialty: Series[str] = pa.Field(description="Main specialty (e.g. general_medicine, obstetrics).")
     cancer: Series[bool] = pa.Field(description="Cancer diagnosis or chemotherapy coded in the spell.")
-    primary_diagnosis: Optional[Series[str]] = pa.Field(nullable=True, icd10_code={"pattern": ICD10_CODE}, description="Primary diagnosis of the spell, an ICD-10 code as the extract gives it (I21.9, I219, R69X): HES APC's DIAG_4_01 of the spell's first episode. Optional: without it (or with too few filled, `readmission.min_diagnosis_share`) specialty stands in for the diagnosis in the readmission case mix; with it the readmission model derives the ICD-10 chapter (I to XXII) and balances it.")
+    primary_diagnosis: Optional[Series[str]] = pa.Field(nullable=True, icd10_code={"pattern": ICD10_CODE}, metadata=COVARIATE, description="Primary diagnosis of the spell, an ICD-10 code as the extract gives it (I21.9, I219, R69X): HES APC's DIAG_4_01 of the spell's first episode. Optional: without it (or with too few filled, `readmission.min_diagnosis_share`) specialty stands in for the diagnosis in the readmission case mix; with it the readmission model derives the ICD-10 chapter (I to XXII) and balances it.")
 
     class Config:
         metadata = {"key": "spell_id", "order": [("admitted_on", "discharged_on")]}

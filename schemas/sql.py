@@ -10,6 +10,10 @@ column's type), the pandera checks by their pandera names (``isin``, ``greater_t
 ``less_than_or_equal_to``, ``in_range``, ...), ``not_future`` (a date after the as-of
 date), ``order`` (a later date before its earlier partner), and for scale readings
 ``known_version``, ``area_in_version``, ``within_scale``.
+
+A column marked ``clear`` (an optional covariate, ``schemas.raw``) breaks no row rule: its
+``type`` and checks are the cleared rules (:func:`cleared_rules`), its staged value is empty
+where one of them breaks, and the row is kept.
 """
 
 from __future__ import annotations
@@ -55,11 +59,21 @@ def raw_value(column: str, alias: str = "r") -> str:
     return f"NULLIF(trim({alias}.\"{column}\"), '')"
 
 
-def typed_value(rule: ColumnRule) -> str:
-    """The parsed value; identifiers come from the pseudonym join ``p_<column>``."""
+def parsed_value(rule: ColumnRule) -> str:
+    """The value as read, parsed; identifiers come from the pseudonym join ``p_<column>``."""
     if rule.pseudonymise:
         return f"p_{rule.name}.pseudonym"
     return _PARSERS[rule.sql_type].format(raw_value(rule.name))
+
+
+def typed_value(rule: ColumnRule) -> str:
+    """The value staged: the parsed value, empty in a ``clear`` column where it breaks a check (one that does not
+    parse is empty already)."""
+    parsed = parsed_value(rule)
+    if not (rule.clear and rule.checks):
+        return parsed
+    broken = " OR ".join(f"({check_violation_sql(c, parsed)})" for c in rule.checks)
+    return f"CASE WHEN {broken} THEN NULL ELSE {parsed} END"
 
 
 def shown_value(rule: ColumnRule) -> str:
@@ -79,7 +93,7 @@ def violation(rule: ColumnRule, name: str, expected: str, condition: str, expect
 
 
 def column_violations(rule: ColumnRule, as_of: dt.date) -> list[tuple[str, str]]:
-    raw, typed = raw_value(rule.name), typed_value(rule)
+    raw, typed = raw_value(rule.name), parsed_value(rule)
     out = []
     if not rule.nullable:
         out.append(violation(rule, "required", rule.expected_type, f"{raw} IS NULL"))
@@ -92,11 +106,18 @@ def column_violations(rule: ColumnRule, as_of: dt.date) -> list[tuple[str, str]]
     return out
 
 
+def cleared_rules(contract: SourceContract, as_of: dt.date) -> list[tuple[str, str]]:
+    """The rules of the ``clear`` columns (condition, violation record): one broken clears the value, not the row."""
+    return [v for rule in contract.columns if rule.clear for v in column_violations(rule, as_of)]
+
+
 def row_rules(contract: SourceContract, as_of: dt.date) -> list[tuple[str, str]]:
-    """Every row-level rule of a source as (condition, violation record) over aliases ``r``, ``p_*``, ``sv``, ``sa``."""
+    """Every row-level rule of a source as (condition, violation record) over aliases ``r``, ``p_*``, ``sv``, ``sa``:
+    the rules one broken quarantines the row (not the :func:`cleared_rules`)."""
     parts = []
     for rule in contract.columns:
-        parts += column_violations(rule, as_of)
+        if not rule.clear:
+            parts += column_violations(rule, as_of)
     for earlier, later in contract.order:
         rule = contract.column(later)
         parts.append(violation(rule, "order", f"on or after {earlier}", f"{typed_value(rule)} < {typed_value(contract.column(earlier))}"))
@@ -112,21 +133,21 @@ def row_rules(contract: SourceContract, as_of: dt.date) -> list[tuple[str, str]]
     return parts
 
 
-def row_is_bad_sql(contract: SourceContract, as_of: dt.date) -> str:
-    """True when a row breaks any row rule: cheap enough to run on every row.
+def violations_sql(rules: list[tuple[str, str]]) -> str:
+    """The list of the violations of ``rules`` (:func:`row_rules`, :func:`cleared_rules`) a row breaks, in rule order."""
+    cases = [f"CASE WHEN {cond} THEN {record} END" for cond, record in rules]
+    return "list_filter([" + ",\n ".join(cases) + f"], lambda v: v IS NOT NULL)" if cases else "[]"
+
+
+def any_broken_sql(rules: list[tuple[str, str]]) -> str:
+    """True when a row breaks any of ``rules``: cheap enough to run on every row.
 
     ``coalesce(a OR b ..., false)``: true when any condition is true, else false (an unknown
     condition breaks nothing), as ``coalesce(a, false) OR coalesce(b, false) ...`` would be,
     with one ``coalesce`` instead of one per rule.
     """
-    conditions = [f"({cond})" for cond, _ in row_rules(contract, as_of)]
+    conditions = [f"({cond})" for cond, _ in rules]
     return f"coalesce({' OR '.join(conditions)}, false)" if conditions else "false"
-
-
-def row_violations_sql(contract: SourceContract, as_of: dt.date) -> str:
-    """The list of every row-level violation of a row, in rule order (run on rejected rows only)."""
-    cases = [f"CASE WHEN {cond} THEN {record} END" for cond, record in row_rules(contract, as_of)]
-    return "list_filter([" + ",\n ".join(cases) + "], lambda v: v IS NOT NULL)"
 
 
 def typed_columns_sql(contract: SourceContract) -> str:

@@ -4,6 +4,10 @@
 the rest (pipelines.ingest.stage). Its checks: ``rows_reconcile`` (staged + quarantined
 = rows read, counted again from the warehouse) and ``quarantine_within_ceiling``
 (the quarantined share is at most the configured ceiling; above it the run fails).
+A value cleared in an optional covariate (``quarantine.cleared_values``) is counted in the
+metadata and in the ceiling check's, but not in the share: its row is staged, and the models
+read a cleared covariate as they read one the extract left empty. A lost row costs events
+and outcomes; a cleared value costs one covariate of one row.
 The checks are the asset's own ``check_specs``, evaluated in its step on its connection:
 as separate steps they cost 22 more Dagster steps, each reopening the warehouse
 (docs/benchmarks.md). A failed blocking check fails the step, so nothing downstream runs.
@@ -25,6 +29,7 @@ WAREHOUSE_POOL = "warehouse"
 
 def _metadata(report: IngestReport) -> dict:
     rules = "\n".join(f"| {rule} | {n} |" for rule, n in sorted(report.rules_broken.items(), key=lambda kv: -kv[1]))
+    cleared = "\n".join(f"| {column} | {rule} | {n} |" for (column, rule), n in report.values_cleared.items())
     return {
         "rows_read": report.rows_read,
         "rows_staged": report.rows_staged,
@@ -32,6 +37,9 @@ def _metadata(report: IngestReport) -> dict:
         "quarantined_share": round(report.quarantined_share, 4),
         "files": dg.MetadataValue.md("\n".join(f"- `{f.path.name}` ({f.rows} rows, sha256 {f.sha256[:12]}…)" for f in report.files) or "no files: source not supplied"),
         "rules_broken": dg.MetadataValue.md("| rule | rows |\n|---|---|\n" + rules if rules else "none"),
+        # bad values of optional covariates, cleared in rows that were staged (each in quarantine.cleared_values)
+        "values_cleared": report.cleared,
+        "cleared_values": dg.MetadataValue.md("| column | rule | values |\n|---|---|---|\n" + cleared if cleared else "none"),
         "unchecked_references": ", ".join(report.unchecked_references) or "none",
         "covariate_columns": ", ".join(report.extra_columns) or "none",
         "mappings": ", ".join(sorted({f"{f.mapping} (sha256 {f.mapping_sha256[:12]}…)" for f in report.files if f.mapping})) or "none (contract form)",
@@ -95,9 +103,11 @@ def rows_reconcile(con: duckdb.DuckDBPyConnection, source: str, run_id: str) -> 
 
 
 def quarantine_within_ceiling(con: duckdb.DuckDBPyConnection, source: str, ceiling: float, log: dg.DagsterLogManager) -> dg.AssetCheckResult:
-    """The quarantined share of the source's rows is at most ``ceiling``; above it the run fails, saying where to look."""
-    staged, quarantined = con.execute(
-        f"SELECT (SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source})"
+    """The quarantined share of the source's rows is at most ``ceiling``; above it the run fails, saying where to look.
+    Values cleared in staged rows are counted beside it, never in the share (their rows are staged)."""
+    staged, quarantined, cleared = con.execute(
+        f"SELECT (SELECT count(*) FROM staging.{source}), (SELECT count(*) FROM quarantine.{source}), "
+        "(SELECT count(*) FROM quarantine.cleared_values WHERE source = $1)", [source]
     ).fetchone()
     total = staged + quarantined
     share = quarantined / total if total else 0.0
@@ -112,7 +122,7 @@ def quarantine_within_ceiling(con: duckdb.DuckDBPyConnection, source: str, ceili
         check_name="quarantine_within_ceiling",
         passed=share <= ceiling,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"quarantined_share": round(share, 4), "ceiling": ceiling},
+        metadata={"quarantined_share": round(share, 4), "ceiling": ceiling, "values_cleared": int(cleared)},
         description=description,
     )
 

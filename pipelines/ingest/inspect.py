@@ -13,7 +13,8 @@
   preset name or a file) into a throwaway in-memory warehouse and prints how many rows
   would be staged and quarantined, then each quarantined row as the ingest records it: file,
   line, column, rule, expected form and value (the first ``SHOWN_PER_RULE`` of each rule and
-  column, then how many more). The warehouse file is never opened.
+  column, then how many more), and likewise each value it would clear (an optional covariate's
+  bad value: the row is staged without it). The warehouse file is never opened.
 
 Identifiers are pseudonymised with a random key in the dry run, so nothing it prints can be
 linked back; no value of an identifier column is ever printed.
@@ -38,6 +39,7 @@ from pipelines.ingest.stage import ingest_source
 from schemas.contract import contract
 from schemas.mapping import MappingError, MappingUse, load_mapping, missing_columns, presets
 from schemas.raw import SOURCES
+from schemas.sql import quote
 
 SIMILAR = 0.6
 TOP_VALUES = 12
@@ -157,9 +159,11 @@ def dry_run(path: Path, use: str, params: dict[str, str], as_of: dt.date | None 
                                key=secrets.token_bytes(32), mappings=[MappingUse(use=str(mapping.path), parameters=params)])
         by_rule = con.execute(f'SELECT rule, "column", count(*) FROM quarantine.{source} GROUP BY ALL ORDER BY 3 DESC, 1, 2').fetchall()
         problems = quarantined_rows(con, source, {str(folder / path.name): path})
+        cleared = cleared_values(con, source, {str(folder / path.name): path})
     return {"source": source, "mapping": mapping.name, "sha256": mapping.sha256, "rows_read": report.rows_read,
             "rows_staged": report.rows_staged, "rows_quarantined": report.rows_quarantined, "by_rule": by_rule,
-            "problems": problems, "unchecked_references": report.unchecked_references, "notes": report.notes}
+            "problems": problems, "values_cleared": report.cleared, "cleared": cleared,
+            "unchecked_references": report.unchecked_references, "notes": report.notes}
 
 
 def quarantined_rows(con: duckdb.DuckDBPyConnection, source: str, shown_as: dict[str, Path] | None = None) -> list[str]:
@@ -167,11 +171,23 @@ def quarantined_rows(con: duckdb.DuckDBPyConnection, source: str, shown_as: dict
     value the data-quality page masks, such as an identifier, is not repeated), the rule breaking the most rows
     first, and for each rule and column past ``SHOWN_PER_RULE`` rows how many more broke it. ``shown_as``: the name to
     print for a file read under another (the dry run's link to the extract)."""
+    return _listed(con, source, f"quarantine.{source}", "", "row(s) breaking", shown_as)
+
+
+def cleared_values(con: duckdb.DuckDBPyConnection, source: str, shown_as: dict[str, Path] | None = None) -> list[str]:
+    """Each value of ``source`` that ingest cleared (``quarantine.cleared_values``: an optional covariate's bad value, its
+    row staged without it), as :func:`quarantined_rows` lists rows, each saying it was cleared."""
+    return _listed(con, source, f"(SELECT * FROM quarantine.cleared_values WHERE source = {quote(source)})",
+                   " (value cleared, row staged)", "value(s) cleared for breaking", shown_as)
+
+
+def _listed(con: duckdb.DuckDBPyConnection, source: str, table: str, said: str, more: str,
+            shown_as: dict[str, Path] | None) -> list[str]:
     from pipelines.ingest.assets import _hidden
 
     rows = con.execute(
         f'SELECT rule, "column", count(*) OVER (PARTITION BY rule, "column") AS n, source_file, source_line, expected, '
-        f'value FROM quarantine.{source} '
+        f'value FROM {table} '
         f'QUALIFY row_number() OVER (PARTITION BY rule, "column" ORDER BY source_file, source_line) <= {SHOWN_PER_RULE} '
         f'ORDER BY n DESC, rule, "column", source_file, source_line').fetchall()
     lines = []
@@ -179,16 +195,17 @@ def quarantined_rows(con: duckdb.DuckDBPyConnection, source: str, shown_as: dict
         for *_, file, line, expected, value in shown:
             got = "" if value is None or _hidden(source, column, rule) else f", got {value!r}"
             lines.append(f"{(shown_as or {}).get(file, file)}, line {line}, column {column}: rule {rule}, "
-                         f"expected {expected}{got}")
+                         f"expected {expected}{got}{said}")
         if n > SHOWN_PER_RULE:
-            lines.append(f"... and {n - SHOWN_PER_RULE:,} more row(s) breaking rule {rule} on column {column}")
+            lines.append(f"... and {n - SHOWN_PER_RULE:,} more {more} rule {rule} on column {column}")
     return lines
 
 
 def _print_dry_run(result: dict) -> None:
     print(f"{result['mapping']} (sha256 {result['sha256'][:12]}) -> {result['source']}")
-    print(f"rows read {result['rows_read']}: staged {result['rows_staged']}, quarantined {result['rows_quarantined']}")
-    for problem in result["problems"]:
+    print(f"rows read {result['rows_read']}: staged {result['rows_staged']}, quarantined {result['rows_quarantined']}"
+          + (f", values cleared {result['values_cleared']}" if result["values_cleared"] else ""))
+    for problem in result["problems"] + result["cleared"]:
         print(f"  {problem}")
     for note in result["notes"]:
         print(f"  note: {note}")

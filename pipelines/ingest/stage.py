@@ -2,6 +2,11 @@
 
 Nothing is lost: every row read ends in ``staging.<source>`` or ``quarantine.<source>``
 (one quarantine row per rejected input row, with its first broken rule and all of them).
+A bad value in an optional covariate (a ``clear`` column, ``schemas.raw``) costs the value,
+not the row: the row is staged with the column empty and the value is listed in
+``quarantine.cleared_values`` (file, line, column, rule; one row per value). A row
+quarantined for another rule lists such a value among its violations, after the rules
+that cost it the row, and not in ``cleared_values``: each bad value is listed once.
 Each ingest rebuilds both tables from every file present, inside one transaction, so a
 rerun on the same files adds nothing and no half-written table is ever visible.
 
@@ -45,19 +50,25 @@ from schemas.contract import SourceContract, contract
 from schemas.mapping import VIOLATION_TYPE, MappingError, MappingUse, check_parameters, compile_sql, load_mapping, missing_columns
 from schemas.sql import (
     PARSE_MACROS,
+    any_broken_sql,
+    cleared_rules,
     pseudonym_joins_sql,
     quote,
     raw_value,
     record_json_sql,
-    row_is_bad_sql,
-    row_violations_sql,
+    row_rules,
     typed_columns_sql,
+    violations_sql,
 )
 
 SCALE_REGISTRY = Path(__file__).resolve().parents[2] / "data" / "reference" / "star_versions.yaml"
 QUARANTINE_COLUMNS = (
     "source VARCHAR, source_file VARCHAR, source_line BIGINT, \"column\" VARCHAR, rule VARCHAR, "
     "expected VARCHAR, value VARCHAR, violations VARCHAR, record VARCHAR, run_id VARCHAR"
+)
+CLEARED_COLUMNS = (
+    "source VARCHAR, source_file VARCHAR, source_line BIGINT, \"column\" VARCHAR, rule VARCHAR, expected VARCHAR, "
+    "value VARCHAR, run_id VARCHAR"
 )
 # A row's id: file number * stride + position in the file, so it sorts by file then line.
 _FILE_STRIDE = 10_000_000_000
@@ -73,6 +84,8 @@ class IngestReport:
     rows_staged: int = 0
     rows_quarantined: int = 0
     rules_broken: dict[str, int] = field(default_factory=dict)
+    #: values cleared in staged rows, by (column, rule): counted apart from the rows quarantined (the rows are staged)
+    values_cleared: dict[tuple[str, str], int] = field(default_factory=dict)
     unchecked_references: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -80,6 +93,10 @@ class IngestReport:
     @property
     def quarantined_share(self) -> float:
         return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def cleared(self) -> int:
+        return sum(self.values_cleared.values())
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
@@ -93,6 +110,7 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     # mapping: the preset or mapping file it was read with, and that file's SHA-256.
     for column in ("encoding", "delimiter", "notes", "mapping", "mapping_sha256"):
         con.execute(f"ALTER TABLE meta.input_files ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+    con.execute(f"CREATE TABLE IF NOT EXISTS quarantine.cleared_values ({CLEARED_COLUMNS})")
 
 
 def ingest_source(
@@ -348,7 +366,7 @@ def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.d
     extras = _covariate_columns_sql(con, extra_columns)
     con.execute(
         f"CREATE OR REPLACE TABLE {_pending(spec)} AS SELECT {typed_columns_sql(spec)}{extras}, _file, _line, "
-        f"{quote(run_id)} AS run_id, _row, ({row_is_bad_sql(spec, as_of)} OR coalesce(len(r._mapping), 0) > 0) AS _bad "
+        f"{quote(run_id)} AS run_id, _row, ({any_broken_sql(row_rules(spec, as_of))} OR coalesce(len(r._mapping), 0) > 0) AS _bad "
         f"FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)}"
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT * FROM {_pending(spec)}")
@@ -475,21 +493,24 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
                 "WITH rejected AS (SELECT _row FROM _checked WHERE _bad UNION SELECT _row FROM _flags), "
                 "flags AS (SELECT _row, list(v) AS vs FROM _flags GROUP BY _row), "
                 f"reasons AS (SELECT r._row, r._file, r._line, {record_json_sql(spec)} AS record, "
-                f"list_concat(coalesce(r._mapping, []), {row_violations_sql(spec, as_of)}) AS vs FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)} "
+                f"list_concat(coalesce(r._mapping, []), {violations_sql(row_rules(spec, as_of))}) AS vs, "
+                f"{violations_sql(cleared_rules(spec, as_of))} AS cleared FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)} "
                 "WHERE r._row IN (SELECT _row FROM rejected)), "
                 f"bad AS (SELECT reasons._row // {_FILE_STRIDE} AS _fileno, _file, _line, record, "
-                "list_concat(reasons.vs, coalesce(flags.vs, [])) AS vs FROM reasons LEFT JOIN flags USING (_row) "
+                "list_concat(reasons.vs, coalesce(flags.vs, []), reasons.cleared) AS vs FROM reasons LEFT JOIN flags USING (_row) "
                 "UNION ALL SELECT _fileno, _file, _line, NULL AS record, "
                 "[{'column': \"column\", 'rule': rule, 'expected': expected, 'value': NULL::VARCHAR}] AS vs FROM _malformed) "
                 f"SELECT {quote(src)} AS source, _file AS source_file, _line AS source_line, vs[1].column AS \"column\", "
                 "vs[1].rule AS rule, vs[1].expected AS expected, vs[1].value AS value, to_json(vs)::VARCHAR AS violations, "
                 f"record, {quote(run_id)} AS run_id FROM bad ORDER BY _fileno, _line"
             )
+            _record_cleared(con, spec, run_id, as_of)
             _stage_pending(con, spec)
         else:
             types = ", ".join(f'"{c.name}" {c.sql_type}' for c in spec.columns)
             con.execute(f"CREATE OR REPLACE TABLE staging.{src} ({types}, source_file VARCHAR, source_line BIGINT, run_id VARCHAR)")
             con.execute(f"CREATE OR REPLACE TABLE quarantine.{src} ({QUARANTINE_COLUMNS})")
+            con.execute("DELETE FROM quarantine.cleared_values WHERE source = ?", [src])
         con.execute("DELETE FROM meta.input_files WHERE run_id = ? AND source = ?", [run_id, src])
         for f in report.files:
             staged, quarantined = con.execute(
@@ -508,11 +529,30 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
     report.rows_staged = _count(con, f"staging.{src}")
     report.rows_quarantined = _count(con, f"quarantine.{src}")
     report.rules_broken = dict(Counter(dict(con.execute(f"SELECT rule, count(*) FROM quarantine.{src} GROUP BY rule").fetchall())))
+    report.values_cleared = {(column, rule): n for column, rule, n in con.execute(
+        'SELECT "column", rule, count(*) FROM quarantine.cleared_values WHERE source = ? GROUP BY ALL ORDER BY ALL',
+        [src]).fetchall()}
     for table in ("_flags", "_pseudonyms", "_scale_versions", "_scale_areas"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     for view in ("_checked", "_raw"):
         con.execute(f"DROP VIEW IF EXISTS {view}")
     con.execute("DROP VIEW IF EXISTS _malformed")
+
+
+def _record_cleared(con: duckdb.DuckDBPyConnection, spec: SourceContract, run_id: str, as_of: dt.date) -> None:
+    """Replace the source's rows of ``quarantine.cleared_values``: each value a staged row had cleared, in file and line
+    order (inside the caller's transaction, before the rejected rows leave the pending table)."""
+    con.execute("DELETE FROM quarantine.cleared_values WHERE source = ?", [spec.name])
+    rules = cleared_rules(spec, as_of)
+    if not rules:
+        return
+    con.execute(
+        f"INSERT INTO quarantine.cleared_values SELECT {quote(spec.name)}, _file, _line, v.column, v.rule, v.expected, "
+        f"v.value, {quote(run_id)} FROM (SELECT r._row, r._file, r._line, unnest({violations_sql(rules)}) AS v "
+        f"FROM _raw r{pseudonym_joins_sql(spec)} WHERE {any_broken_sql(rules)} "
+        f"AND r._row IN (SELECT _row FROM {_pending(spec)} WHERE NOT _bad) AND r._row NOT IN (SELECT _row FROM _flags)) "
+        "ORDER BY _row"
+    )
 
 
 def _stage_pending(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None:

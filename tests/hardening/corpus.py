@@ -130,6 +130,14 @@ def quarantined_value(source: str, expected: str) -> Check:
     return check
 
 
+def cleared_value(source: str, line: int, column: str, rule: str) -> Check:
+    """The only value cleared (an optional covariate's, its row staged) is ``column`` on ``line``, for ``rule``."""
+    def check(con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
+        got = con.execute('SELECT source, source_line, "column", rule FROM quarantine.cleared_values').fetchall()
+        assert got == [(source, line, column, rule)], got
+    return check
+
+
 def overlap_flagged(spells: int, persons: int) -> Check:
     def check(con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
         assert overlapping_spells(con) == (spells, persons)
@@ -336,7 +344,8 @@ CASES: list[Case] = [
     Case("coproduction_score_zero", "scores", "coproduction_assessments",
          append("coproduction_assessments", "TB01,2023-06-01,assets,d1_i3,0"), read=3, staged=2, quarantined=q((4, "score", "in_range"))),
     Case("imd_decile_out_of_range", "scores", "persons", append("persons", "P009,1970-01-01,male,E1,0,0,employed"),
-         read=5, staged=4, quarantined=q((6, "imd_decile", "in_range"))),
+         read=5, staged=5, then=(staged_value("persons", "imd_decile", "birth_date = DATE '1970-01-01'", None),
+                                 cleared_value("persons", 6, "imd_decile", "in_range"))),
 
     # --- future dates ----------------------------------------------------------------------------
     Case("future_exchange", "future", "timebank_exchanges", append("timebank_exchanges", f"X009,TB01,M001,M002,1,{FUTURE},admin,exchange"),

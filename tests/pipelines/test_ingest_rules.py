@@ -38,7 +38,6 @@ def test_types_are_parsed(inputs, warehouse):
 # (source, bad line appended, column, rule)
 BAD_ROWS = [
     ("persons", "P009,1970-01-01,alien,E1,3,0,employed", "sex", "isin"),
-    ("persons", "P009,1970-01-01,male,E1,11,0,employed", "imd_decile", "in_range"),
     ("persons", "P009,not-a-date,male,E1,3,0,employed", "birth_date", "type"),
     ("persons", "P009,2030-01-01,male,E1,3,0,employed", "birth_date", "not_future"),
     ("persons", ",1970-01-01,male,E1,3,0,employed", "person_id", "required"),
@@ -87,6 +86,53 @@ def test_bad_row_is_quarantined_with_reason(inputs, warehouse, source, line, col
     assert (got[2], got[3]) == (column, rule)
     assert got[4]  # the expected form is always said
     assert json.loads(got[5])[0]["rule"] == rule
+
+
+# (source, line appended, column, rule): an optional covariate's bad value is cleared, the row staged
+CLEARED = [
+    ("persons", "P009,1970-01-01,male,E1,11,0,employed", "imd_decile", "in_range", "'11'"),
+    ("persons", "P009,1970-01-01,male,E1,0,0,employed", "imd_decile", "in_range", "'0'"),
+    ("persons", "P009,1970-01-01,male,E1,seven,0,employed", "imd_decile", "type", "'seven'"),
+    ("persons", "P009,1970-01-01,male,E1,3.5,0,employed", "imd_decile", "type", "'3.5'"),
+    ("hospital_spells", "S009,P002,RXX01,2023-05-01,2023-05-05,emergency,home,general_medicine,false,I2", "primary_diagnosis",
+     "icd10_code", "'I2'"),
+]
+
+
+@pytest.mark.parametrize("source,line,column,rule,value", CLEARED, ids=[f"{c[0]}-{c[3]}-{c[4]}" for c in CLEARED])
+def test_bad_covariate_is_cleared_and_its_row_staged(inputs, warehouse, source, line, column, rule, value):
+    path = inputs / f"{source}.csv"
+    if column not in path.read_text().splitlines()[0].split(","):  # the fixture's spells have no diagnosis column
+        path.write_text("\n".join(f"{row},{column if i == 0 else ''}" for i, row in enumerate(path.read_text().splitlines())) + "\n")
+    bad_line = sum(1 for _ in open(path)) + 1
+    append_rows(path, line)
+    report = ingest_all(warehouse, inputs)[source]
+    assert (report.rows_read, report.rows_staged, report.rows_quarantined) == (VALID_ROWS[source] + 1, VALID_ROWS[source] + 1, 0)
+    assert report.values_cleared == {(column, rule): 1}
+    assert warehouse.execute(f'SELECT "{column}" FROM staging.{source} WHERE source_line = ?', [bad_line]).fetchall() == [(None,)]
+    got = warehouse.execute('SELECT source, source_file, source_line, "column", rule, value FROM quarantine.cleared_values').fetchall()
+    assert got == [(source, str(path), bad_line, column, rule, value.strip("'"))]
+
+
+def test_a_bad_imd_decile_costs_the_decile_not_the_person_and_their_records(inputs, warehouse):
+    """Before, the person was quarantined for it, and with them every record of theirs (unknown_reference)."""
+    append_rows(inputs / "persons.csv", "P009,1970-01-01,male,E1,eleven,0,employed")
+    append_rows(inputs / "hospital_spells.csv", "S009,P009,RXX01,2023-05-01,2023-05-05,emergency,home,general_medicine,false")
+    reports = ingest_all(warehouse, inputs)
+    assert [(reports[s].rows_staged, reports[s].rows_quarantined) for s in ("persons", "hospital_spells")] == [(5, 0), (5, 0)]
+    assert warehouse.execute('SELECT source, source_line, "column", rule FROM quarantine.cleared_values').fetchall() == [
+        ("persons", 6, "imd_decile", "type")]
+
+
+def test_cleared_values_are_replaced_by_each_ingest_of_their_source(inputs, warehouse):
+    """A rerun lists each cleared value once; a source ingested again without the bad value, or not supplied, lists none."""
+    append_rows(inputs / "persons.csv", "P009,1970-01-01,male,E1,11,0,employed")
+    ingest_all(warehouse, inputs, sources=["persons"])
+    ingest_all(warehouse, inputs, run_id="run-2", sources=["persons"])
+    assert warehouse.execute("SELECT source_line, run_id FROM quarantine.cleared_values").fetchall() == [(6, "run-2")]
+    (inputs / "persons.csv").unlink()
+    assert ingest_all(warehouse, inputs, run_id="run-3", sources=["persons"])["persons"].values_cleared == {}
+    assert warehouse.execute("SELECT count(*) FROM quarantine.cleared_values").fetchone() == (0,)
 
 
 def test_every_broken_rule_is_listed(inputs, warehouse):
