@@ -39,6 +39,24 @@ def test_each_quarantined_row_is_named_and_nothing_is_written(inputs, tmp_path):
     assert not (tmp_path / "w").exists() and not (tmp_path / "site").exists()
 
 
+def test_each_cleared_value_is_named_and_does_not_fail_the_run(inputs, tmp_path):
+    """A spell whose diagnosis is no ICD-10 code is staged without it: the check says so, with file, line, column and
+    rule, and the run can start (a cleared value is not a lost row; the ceiling here is 0%)."""
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("ingest:\n  max_quarantined_share: 0.0\n")
+    spells = inputs / "hospital_spells.csv"
+    spells.write_text("\n".join(f"{line},{'primary_diagnosis' if i == 0 else 'I21.9'}"
+                                for i, line in enumerate(spells.read_text().splitlines())) + "\n")
+    append_rows(spells, "S009,P002,RXX01,2023-05-01,2023-05-05,emergency,home,general_medicine,false,heart attack")
+    proc = check(tmp_path, inputs, OUTCOMES_CONFIG=str(settings))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout.splitlines()
+    assert "hospital_spells: 5 rows read: 5 staged, 0 quarantined; 1 value(s) cleared, their rows staged" in out
+    assert any(line.startswith(f"  {spells}, line 6, column primary_diagnosis: rule icd10_code, expected an ICD-10 code")
+               and line.endswith(", got 'heart attack' (value cleared, row staged)") for line in out), out
+    assert out[-1] == "Every source would be ingested: `make run` can start."
+
+
 def test_a_share_over_the_ceiling_is_said_and_fails(inputs, tmp_path):
     settings = tmp_path / "settings.yaml"
     settings.write_text("ingest:\n  max_quarantined_share: 0.2\n")

@@ -56,6 +56,25 @@ def test_dry_run_shows_three_rows_of_a_rule_then_how_many_more(tmp_path, monkeyp
     assert result["problems"][3:] == ["... and 2 more row(s) breaking rule date_format on column contact_on"]
 
 
+def test_dry_run_names_each_value_it_would_clear(tmp_path, monkeypatch, capsys):
+    """HES APC episodes with one diagnosis that is no ICD-10 code: the spell would be staged without it, and the dry run
+    names the value by file, line, column and rule."""
+    source = FIXTURES / "extracts" / "hes_apc" / "hes_apc_episodes.csv"
+    extract = tmp_path / "hes_apc_episodes.csv"
+    lines = source.read_text().splitlines()
+    lines[2] = lines[2].replace(",R69X,", ",R6!,")  # line 3: A01's second spell
+    extract.write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    result = dry_run(extract, "hes_apc_episodes", {}, as_of=AS_OF)
+    assert result["values_cleared"] == 1
+    assert len(result["cleared"]) == 1 and result["cleared"][0].startswith(
+        f"{extract}, line 3, column primary_diagnosis: rule icd10_code, expected an ICD-10 code")
+    assert result["cleared"][0].endswith(", got 'R6!' (value cleared, row staged)")
+    assert main([str(extract), "--dry-run", "hes_apc_episodes"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith(", values cleared 1") and f"  {result['cleared'][0]}" in out
+
+
 def test_command_line(capsys):
     assert main([str(COUNCIL / "contacts_export.csv"), "--dry-run", str(COUNCIL / "contacts_mapping.yaml")]) == 0
     out = capsys.readouterr().out
