@@ -51,14 +51,36 @@ a column named twice, a required column missing, unreadable) fails that source's
 with a message naming the file, line, column and rule (`[rule: header]`,
 `unique_columns`, `required_column`, `format`); other sources run.
 
+A bad value in an optional covariate costs the value, not the row. The columns whose
+"bad value" below says *cleared* (`persons.imd_decile`, `hospital_spells.primary_diagnosis`)
+are optional and describe a person or a stay; no event, window, identifier or outcome
+depends on them, and the models read an empty one as missing (the comparison engine's
+missing-value rule, docs/comparison-engine.md; the readmission model leaves a spell's
+diagnosis chapter empty, and leaves the chapter out when under 90% of discharges have one). A value there that breaks the column's type or check is cleared: the
+row is staged with the column empty, and the value is listed in `quarantine.cleared_values`
+(source, file, line, column, rule, expected form, value, run), one row per value, replaced
+by each ingest of the source. Quarantining the row instead would lose a hospital stay (an
+index discharge, or the readmission that is the outcome) or, for a person, every record
+that refers to them. A row quarantined for another rule lists such a value among its
+violations, after the rules that cost it the row, not in `cleared_values`. Every other
+column's rules quarantine the row: identifiers, keys, event and window dates, outcomes,
+amounts and codes that choose a record's place in a measure (e.g. `admission_method`).
+
+Cleared values are counted beside the rows (the ingest asset's metadata, its ceiling
+check's, `make check`, `inspect --dry-run`, the data-quality page), never in the
+quarantined share that `ingest.max_quarantined_share` caps: their rows are staged, and one
+covariate of a row is not the row's events and outcomes. A column cleared throughout shows
+as such on the data-quality page and, for the diagnosis, in the readmission model's note
+that the chapter was left out.
+
 Rules, in the order they are checked:
 
 | rule | meaning |
 |---|---|
 | `required` | a required column is empty |
 | `type` | the text does not parse as the column's type (numbers must be finite) |
-| `isin`, `greater_than`, `greater_than_or_equal_to`, `less_than_or_equal_to`, `in_range` | the pandera check of the column |
-| `icd10_code` | a diagnosis that is not an ICD-10 code (a letter, two digits, optionally a fourth character and up to two more; `hospital_spells.primary_diagnosis`) |
+| `isin`, `greater_than`, `greater_than_or_equal_to`, `less_than_or_equal_to`, `in_range` | the pandera check of the column (`in_range` on `persons.imd_decile`: cleared, the person kept) |
+| `icd10_code` | a diagnosis that is not an ICD-10 code (a letter, two digits, optionally a fourth character and up to two more; `hospital_spells.primary_diagnosis`, cleared: the spell is kept) |
 | `not_future` | an event date after the run's as-of date (`ingest.as_of`, default today) |
 | `order` | a later date before its earlier partner (e.g. discharge before admission) |
 | `known_version`, `area_in_version`, `within_scale` | Star/scale readings against `data/reference/star_versions.yaml` |
@@ -188,7 +210,7 @@ def render() -> str:
         else:
             table_rules.append("further columns are ignored")
         out.append("Table rules: " + "; ".join(table_rules) + ".\n")
-        out.append("\n| column | type | required | rules | description |\n|---|---|---|---|---|")
+        out.append("\n| column | type | required | rules | bad value | description |\n|---|---|---|---|---|---|")
         for col in spec.columns:
             rules = [describe_check(c) for c in col.checks]
             if col.not_future:
@@ -197,7 +219,8 @@ def render() -> str:
                 rules.append(f"exists in `{col.references}`")
             if col.pseudonymise:
                 rules.append("*pseudonymised*")
-            out.append(f"| `{col.name}` | {col.expected_type} | {'no' if col.nullable else 'yes'} | {'; '.join(rules)} | {col.description} |")
+            out.append(f"| `{col.name}` | {col.expected_type} | {'no' if col.nullable else 'yes'} | {'; '.join(rules)} | "
+                       f"{col.bad_value} | {col.description} |")
         out.append("")
     out.append(BRING_YOUR_OWN)
     out.append(render_presets())

@@ -57,3 +57,43 @@ def test_pandera_model_rejects_what_sql_rejects():
     with pytest.raises(pa.errors.SchemaErrors) as err:
         SOURCES["timebank_exchanges"].validate(frame, lazy=True)
     assert set(err.value.failure_cases["check"].astype(str)) >= {"less_than_or_equal_to(24)", "isin(['exchange', 'group', 'donation', 'system_credit'])"}
+
+
+def test_only_optional_covariates_clear_a_bad_value():
+    """The audit of docs/data-contract.md, pinned: a bad value is cleared (the row kept) in the IMD decile and the
+    diagnosis only; every other column with a rule quarantines the row, and free text has no rule to break."""
+    cleared = {(s, c.name) for s in SOURCES for c in contract(s).columns if c.clear}
+    assert cleared == {("persons", "imd_decile"), ("hospital_spells", "primary_diagnosis")}
+    free = {(s, c.name) for s in SOURCES for c in contract(s).columns if c.bad_value.startswith("none")}
+    assert free == {("persons", "area_code"), ("timebank_exchanges", "category"), ("offences", "offence_group")}
+
+
+@pytest.mark.parametrize("field, metadata", [
+    ("spell_id", {"clear": True}),                                   # the key (and an identifier)
+    ("admitted_on", {"clear": True}),                                # required, an event date
+    ("person_id", {"clear": True, "pseudonymise": True}),            # an identifier
+    ("ended_on", {"clear": True}),                                   # optional, but it closes a window (order)
+    ("note", {"clear": True}),                                       # optional free text: nothing to break
+])
+def test_the_contract_refuses_to_clear_what_must_cost_the_row(monkeypatch, field, metadata):
+    from typing import Optional
+
+    from pandera.typing import Series
+
+    import schemas.contract as module
+
+    kinds = {"spell_id": Series[str], "admitted_on": Series[pd.Timestamp], "person_id": Series[str],
+             "ended_on": Optional[Series[pd.Timestamp]], "note": Optional[Series[str]]}
+    annotations = {name: kinds[name] for name in kinds}
+    fields = {name: pa.Field(nullable=name in ("ended_on", "note"), metadata=metadata if name == field else None)
+              for name in kinds}
+    config = type("Config", (), {"metadata": {"key": "spell_id", "order": [("admitted_on", "ended_on")]}})
+    model = type("Made", (pa.DataFrameModel,), {"__annotations__": annotations, **fields, "Config": config,
+                                                "__doc__": "A made-up source."})
+    monkeypatch.setitem(module.SOURCES, "made_up", model)
+    module.contract.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=f"made_up.{field}: only an optional covariate"):
+            contract("made_up")
+    finally:
+        module.contract.cache_clear()
