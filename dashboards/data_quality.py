@@ -1,4 +1,5 @@
-"""The data-quality page: rows read, staged and quarantined per source; rules most broken; examples.
+"""The data-quality page: rows read, staged and quarantined per source; rules most broken; examples; the values of
+optional covariates cleared in staged rows (``quarantine.cleared_values``), counted and shown as the rules are.
 
 Counts pass disclosure control. Examples show where a rule broke (file, line, column,
 expected form) and the offending value, except for identifier columns and dates of birth,
@@ -70,9 +71,16 @@ def by_source(frame: pd.DataFrame, rule: DisclosureRule, counts: list[str], name
     return out
 
 
-def rules_broken(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Rows quarantined per source, rule and column, each rule also in words (``meaning``, :func:`glossary.rule_words`)."""
-    parts = [f"SELECT source, rule, \"column\", count(*) AS rows FROM quarantine.{s} GROUP BY ALL" for s in SOURCES]
+def recorded(source: str, cleared: bool = False) -> str:
+    """Where ingest recorded ``source``'s problems: its quarantined rows, or (``cleared``) the values it cleared in rows
+    it staged (pipelines/ingest/stage.py)."""
+    return f"(SELECT * FROM quarantine.cleared_values WHERE source = '{source}')" if cleared else f"quarantine.{source}"
+
+
+def rules_broken(con: duckdb.DuckDBPyConnection, cleared: bool = False) -> pd.DataFrame:
+    """Rows quarantined (``cleared``: values cleared) per source, rule and column, each rule also in words (``meaning``,
+    :func:`glossary.rule_words`)."""
+    parts = [f"SELECT source, rule, \"column\", count(*) AS rows FROM {recorded(s, cleared)} GROUP BY ALL" for s in SOURCES]
     frame = con.execute(" UNION ALL ".join(parts) + " ORDER BY rows DESC, source, rule").df()
     frame.insert(2, "meaning", frame["rule"].map(glossary.rule_words))
     return frame
@@ -103,15 +111,15 @@ def expected_words(source: str, expected: str) -> str:
     return f"one {ROW_NOUNS.get(source, 'row')} per {listed}"
 
 
-def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int = 3) -> pd.DataFrame:
-    """Up to ``per_rule`` quarantined rows of each broken rule and column, identifiers (pseudonymised columns, and the
-    record id of a source of people's records) and dates of birth masked.
+def examples(con: duckdb.DuckDBPyConnection, rule: DisclosureRule, per_rule: int = 3, cleared: bool = False) -> pd.DataFrame:
+    """Up to ``per_rule`` quarantined rows (``cleared``: values cleared) of each broken rule and column, identifiers
+    (pseudonymised columns, and the record id of a source of people's records) and dates of birth masked.
 
     A rule broken by 1 to ``rule.suppress_max`` rows of a person-level source shows none: the number of its examples
     (1 or 2 of at most 3) would give back the count the rules table shows as ``*``."""
     parts = [
         f"SELECT source, rule, \"column\", regexp_extract(source_file, '[^/]+$') AS file, source_line AS line, expected, value "
-        f"FROM quarantine.{s} QUALIFY row_number() OVER (PARTITION BY rule, \"column\" ORDER BY source_line) <= {per_rule}"
+        f"FROM {recorded(s, cleared)} QUALIFY row_number() OVER (PARTITION BY rule, \"column\" ORDER BY source_line) <= {per_rule}"
         + ("" if s in NOT_PERSONAL else f" AND count(*) OVER (PARTITION BY rule, \"column\") > {rule.suppress_max}")
         for s in SOURCES
     ]
@@ -166,6 +174,32 @@ def rules_section(broken: pd.DataFrame, rule: DisclosureRule) -> Section:
                    figure=figure, table=protected, csv_name="data-quality-rules.csv", code_columns=("source", "rule", "column"))
 
 
+def cleared_sections(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> list[Section]:
+    """The values ingest cleared, their rows staged (none: no section): how many per source, rule and column, and up to
+    three examples of each with the file and line, as the rejected rows are shown."""
+    present = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'quarantine' "
+                          "AND table_name = 'cleared_values'").fetchone()[0]
+    cleared = rules_broken(con, cleared=True).rename(columns={"rows": "values"}) if present else pd.DataFrame()
+    if cleared.empty:
+        return []
+    total = cell(rule.count(int(cleared["values"].sum())))[0]
+    return [
+        Section("Values cleared, rows kept",
+                f"About {total} values of optional covariates (such as an IMD decile or a diagnosis code) broke their rule. "
+                "Each was cleared: its row was staged with that value empty, so the row counts in every figure and the "
+                "models read the value as missing. These values are not in the quarantined rows or share above.",
+                table=by_source(cleared, rule, ["values"], "values cleared"), csv_name="data-quality-cleared.csv",
+                code_columns=("source", "rule", "column")),
+        Section("Example cleared values",
+                "Up to three examples of each rule, with the file and line to look at. As for rejected rows, a rule broken "
+                f"by 1 to {rule.suppress_max} values of people's records shows no example; the warehouse's "
+                "quarantine.cleared_values holds every one.",
+                table=rule.no_counts(examples(con, rule, cleared=True), "examples: identifiers and dates of birth masked, "
+                                     "no counts", "cleared examples"),
+                csv_name="data-quality-cleared-examples.csv", code_columns=("source", "rule", "column", "file", "value")),
+    ]
+
+
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:
     counts = source_counts(con, run_id)
     published = by_source(counts, rule, ["rows_read", "rows_staged", "rows_quarantined"], "sources",
@@ -206,6 +240,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
             table=rule.no_counts(examples(con, rule), "examples: identifiers and dates of birth masked, no counts", "examples"),
             csv_name="data-quality-examples.csv", code_columns=("source", "rule", "column", "file", "value"),
         ))
+    sections += cleared_sections(con, rule)
     return Page("data-quality.html", "Data quality", "What arrived, what was accepted and why rows were set aside.", sections,
                 demo=demo_run(con))
 

@@ -1134,3 +1134,39 @@ def test_the_provenance_tables_hash_fits_a_desktop_and_is_whole(browser, tmp_pat
     assert lines == 4, lines
     if width >= 1440:
         assert wrap[0] <= wrap[1], wrap
+
+
+@pytest.mark.browser
+def test_the_data_quality_page_shows_each_cleared_value(browser, inputs, tmp_path):
+    """Ten spells whose diagnosis is no ICD-10 code and one person whose IMD decile is eleven: all staged, none
+    quarantined. The page counts the cleared values per source, rule and column (10; the person's 1 as *) apart from
+    the quarantined rows, and shows three of the diagnoses with their file, line, column and rule (none of the IMD
+    decile: its count would show through). Before, the spells and the person were quarantined."""
+    import duckdb
+
+    from dashboards.data_quality import build_page
+    from dashboards.page import render
+    from models.disclosure import DisclosureRule
+    from tests.conftest import append_rows, ingest_all
+
+    spells = inputs / "hospital_spells.csv"
+    spells.write_text("\n".join(f"{line},{'primary_diagnosis' if i == 0 else 'I21.9'}"
+                                for i, line in enumerate(spells.read_text().splitlines())) + "\n")
+    append_rows(spells, *[f"S1{n:02d},P002,RXX01,2023-06-{n:02d},2023-06-{n:02d},elective,home,general_surgery,false,heart attack"
+                          for n in range(1, 11)])
+    append_rows(inputs / "persons.csv", "P009,1970-01-01,male,E1,eleven,0,employed")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        reports = ingest_all(con, inputs)
+        assert [reports[s].rows_quarantined for s in ("persons", "hospital_spells")] == [0, 0]
+        path = render(build_page(con, "run-1", DisclosureRule()), tmp_path / "site")
+    page, errors = open_page(browser, path)
+    assert "0 were quarantined" in page.inner_text("#summary-rows-read-staged-and-quarantined")
+    assert page.inner_text("#summary-values-cleared-rows-kept").startswith("About 10 values of optional covariates")
+    counts = [[c.strip() for c in row.split("\t")] for row in page.inner_text("#values-cleared-rows-kept tbody").splitlines()]
+    assert [r[-1] for r in counts] == ["10", "*"] and "primary_diagnosis" in counts[0] and "imd_decile" in counts[1]
+    shown = [[c.strip() for c in row.split("\t")] for row in page.inner_text("#example-cleared-values tbody").splitlines()]
+    assert [(r[0], r[3], r[4], r[5], r[-1]) for r in shown] == [
+        ("hospital_spells", "primary_diagnosis", "hospital_spells.csv", str(line), "heart attack") for line in (6, 7, 8)]
+    assert [r[1] for r in shown] == ["icd10_code"] * 3
+    page.close()
+    assert errors == []
