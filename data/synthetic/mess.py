@@ -56,7 +56,8 @@ def spoil_row(row: dict[str, str], kind: str, spec: SourceContract, number: int)
     if spec.key and kind != "duplicate":
         bad[spec.key] = f"{row[spec.key]}-{number}"
     if kind == "wrong_type":
-        column = next(c for c in spec.columns if c.sql_type in WORDS and c.name != spec.key and row[c.name])
+        # never a covariate whose bad value is cleared (schemas/raw.py ``clear``): its row would be staged, a record more
+        column = next(c for c in spec.columns if c.sql_type in WORDS and c.name != spec.key and not c.clear and row[c.name])
         bad[column.name] = WORDS[column.sql_type]
     elif kind == "future_date":
         column = next(c for c in spec.columns if c.not_future and row[c.name])
