@@ -366,7 +366,8 @@ def _row_rules(con: duckdb.DuckDBPyConnection, spec: SourceContract, as_of: dt.d
     extras = _covariate_columns_sql(con, extra_columns)
     con.execute(
         f"CREATE OR REPLACE TABLE {_pending(spec)} AS SELECT {typed_columns_sql(spec)}{extras}, _file, _line, "
-        f"{quote(run_id)} AS run_id, _row, ({any_broken_sql(row_rules(spec, as_of))} OR coalesce(len(r._mapping), 0) > 0) AS _bad "
+        f"{quote(run_id)} AS run_id, _row, ({any_broken_sql(row_rules(spec, as_of))} OR coalesce(len(r._mapping), 0) > 0) AS _bad, "
+        f"{any_broken_sql(cleared_rules(spec, as_of))} AS _cleared "
         f"FROM _raw r{pseudonym_joins_sql(spec)}{_scale_joins(con, spec)}"
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW _checked AS SELECT * FROM {_pending(spec)}")
@@ -541,16 +542,16 @@ def _publish(con: duckdb.DuckDBPyConnection, spec: SourceContract, report: Inges
 
 def _record_cleared(con: duckdb.DuckDBPyConnection, spec: SourceContract, run_id: str, as_of: dt.date) -> None:
     """Replace the source's rows of ``quarantine.cleared_values``: each value a staged row had cleared, in file and line
-    order (inside the caller's transaction, before the rejected rows leave the pending table)."""
+    order (inside the caller's transaction, before the rejected rows leave the pending table). The flag pass marked
+    the rows (``_cleared``): only they are read again, as a rejected row's reasons are."""
     con.execute("DELETE FROM quarantine.cleared_values WHERE source = ?", [spec.name])
     rules = cleared_rules(spec, as_of)
     if not rules:
         return
-    con.execute(
+    con.execute(  # a cleared column is no identifier: no pseudonym join
         f"INSERT INTO quarantine.cleared_values SELECT {quote(spec.name)}, _file, _line, v.column, v.rule, v.expected, "
-        f"v.value, {quote(run_id)} FROM (SELECT r._row, r._file, r._line, unnest({violations_sql(rules)}) AS v "
-        f"FROM _raw r{pseudonym_joins_sql(spec)} WHERE {any_broken_sql(rules)} "
-        f"AND r._row IN (SELECT _row FROM {_pending(spec)} WHERE NOT _bad) AND r._row NOT IN (SELECT _row FROM _flags)) "
+        f"v.value, {quote(run_id)} FROM (SELECT r._row, r._file, r._line, unnest({violations_sql(rules)}) AS v FROM _raw r "
+        f"SEMI JOIN (SELECT _row FROM {_pending(spec)} WHERE _cleared AND NOT _bad) USING (_row) ANTI JOIN _flags USING (_row)) "
         "ORDER BY _row"
     )
 
@@ -560,7 +561,7 @@ def _stage_pending(con: duckdb.DuckDBPyConnection, spec: SourceContract) -> None
     pending = _pending(spec)
     if con.execute(f"SELECT EXISTS (SELECT 1 FROM {pending} WHERE _bad) OR EXISTS (SELECT 1 FROM _flags)").fetchone()[0]:
         con.execute(f"DELETE FROM {pending} WHERE _bad OR _row IN (SELECT _row FROM _flags)")
-    for alter in ("DROP COLUMN _bad", "DROP COLUMN _row", "RENAME COLUMN _file TO source_file", "RENAME COLUMN _line TO source_line"):
+    for alter in ("DROP COLUMN _bad", "DROP COLUMN _cleared", "DROP COLUMN _row", "RENAME COLUMN _file TO source_file", "RENAME COLUMN _line TO source_line"):
         con.execute(f"ALTER TABLE {pending} {alter}")
     con.execute(f"DROP TABLE IF EXISTS staging.{spec.name}")
     con.execute(f"ALTER TABLE {pending} RENAME TO {spec.name}")
