@@ -64,6 +64,23 @@ def test_quarantine_ceiling_fails_the_run_loudly(inputs, tmp_path, monkeypatch):
     assert failed == [("staging/grants", "quarantine_within_ceiling")]
 
 
+def test_cleared_values_are_counted_and_do_not_fail_the_ceiling(inputs, tmp_path, monkeypatch):
+    """Two persons of four with an IMD decile out of range, ceiling 0%: both staged, the run passes, and the asset and
+    its ceiling check count the cleared values (before, 2 of 6 persons quarantined failed the ceiling)."""
+    monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
+    append_rows(inputs / "persons.csv", "P008,1970-01-01,male,E1,11,0,employed", "P009,1970-01-01,male,E1,ten,0,employed")
+    config = tmp_path / "config.yaml"
+    config.write_text("ingest:\n  max_quarantined_share: 0.0\n")
+    result = run(inputs, tmp_path, config_path=str(config))
+    assert result.success
+    ceiling = next(e for e in result.get_asset_check_evaluations()
+                   if (e.asset_key.to_user_string(), e.check_name) == ("staging/persons", "quarantine_within_ceiling"))
+    assert ceiling.passed and ceiling.metadata["quarantined_share"].value == 0 and ceiling.metadata["values_cleared"].value == 2
+    metadata = result.asset_materializations_for_node("staging__persons")[0].metadata
+    assert (metadata["rows_staged"].value, metadata["rows_quarantined"].value, metadata["values_cleared"].value) == (6, 0, 2)
+    assert metadata["cleared_values"].value == "| column | rule | values |\n|---|---|---|\n| imd_decile | in_range | 1 |\n| imd_decile | type | 1 |"
+
+
 def test_ceiling_is_configurable(inputs, tmp_path, monkeypatch):
     monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
     append_rows(inputs / "grants.csv", "G9,F,TB01,-1,2023-01-01,2023-12-31")
