@@ -10,6 +10,7 @@ and never appears in run config or logs.
 
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,22 @@ def read_warehouse(path: str | Path, wait_seconds: float = 10.0) -> Iterator[duc
         con.close()
 
 
+def refusal(message: str) -> dg.DagsterResourceFunctionError:
+    """A run's refusal as Dagster's own resource error, carrying a :class:`PreflightError` with one line of traceback.
+
+    Raised from ``setup_for_execution``, a plain exception is wrapped by Dagster with the frames it passed through and
+    shown twice in the UI and in ``make ui``'s terminal (68 lines around a 3-line refusal): in the resource's failure,
+    with its traceback down to the raise, and in the run's failure, as "Error executing resource_fn on
+    ResourceDefinition settings" with Dagster's stack and, again, the refusal and its traceback as the cause. This one
+    Dagster passes on as it is (a ``DagsterUserCodeExecutionError`` is not wrapped again): the resource's failure shows
+    the refusal with the one frame of this function, the run's failure the refusal as its message, with no cause.
+    (Dagster's own stack under the run's failure stays: the in-process executor lets the error through its frames.)"""
+    try:
+        raise PreflightError(message)
+    except PreflightError as err:
+        return dg.DagsterResourceFunctionError(message, user_exception=err, original_exc_info=sys.exc_info())
+
+
 class Settings(dg.ConfigurableResource):
     """Input folder, output folder, analysis config file and demo mode."""
 
@@ -104,7 +121,7 @@ class Settings(dg.ConfigurableResource):
             found += [*key_problems(self.demo),
                       *(input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir))]
         if found:
-            raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
+            raise refusal("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found)) from None
         if ingests and self.uses_demo_key():
             # once per run, before its first step (the executor is in-process: resources start once per run); it was
             # logged by every ingest step, 11 times in a run

@@ -594,6 +594,23 @@ def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
     assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
 
 
+def test_a_ui_refusal_is_the_run_failures_message_without_our_traceback(tmp_path, monkeypatch):
+    """Before, the run's page and `make ui`'s terminal showed the refusal in 68 lines of two stack traces: the
+    resource's failure with the 5 frames down to our raise, and the run's failure as "Error executing resource_fn on
+    ResourceDefinition settings", Dagster's stack, then the refusal and its 5 frames again as the cause."""
+    monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
+    result = ui_run(tmp_path, demo=False)
+    message = refused_in_ui(result, tmp_path)
+    [resource] = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    [run] = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"]
+    assert message.startswith("pipelines.preflight.PreflightError: The run did not start: no step ran.\n  - "
+                              "OUTCOMES_PSEUDONYM_KEY is not set")
+    assert len(resource.stack) == 1 and resource.cause is None and resource.context is None, resource.to_string()
+    # the run's failure says the refusal itself, once: no cause repeating it with its traceback
+    assert run.message.split(": ", 1)[1] == message.split(": ", 1)[1], run.message
+    assert run.cause is None and run.context is None, run.to_string()
+
+
 def test_a_ui_demo_run_warns_of_the_public_key_once_before_its_first_step(tmp_path):
     """Before, every ingest step logged the DEMO MODE warning: 11 times on the run's page and in `make ui`'s terminal."""
     import dagster as dg
