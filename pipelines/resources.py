@@ -116,16 +116,23 @@ class Settings(dg.ConfigurableResource):
             return
         selected = context.run.asset_selection
         ingests = self.reads_inputs and (not selected or any(k.path[0] == "staging" for k in selected))  # none: the job's all
-        found = [*config_problems(self.config_path)]
+        found = [*config_problems(self.config_path, self.given_as("config_path", "OUTCOMES_CONFIG"))]
         if ingests:
             found += [*key_problems(self.demo),
-                      *(input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir))]
+                      *(input_folder_problems(self.input_dir, self.given_as("input_dir", "OUTCOMES_INPUT_DIR"))
+                        or unread_file_problems(self.input_dir))]
         if found:
             raise refusal("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found)) from None
         if ingests and self.uses_demo_key():
             # once per run, before its first step (the executor is in-process: resources start once per run); it was
             # logged by every ingest step, 11 times in a run
             context.log.warning(DEMO_WARNING)
+
+    def given_as(self, field: str, variable: str) -> str:
+        """Where the run's ``field`` was set, for a refusal to name: ``variable`` when it is the default (the variable's
+        value when the code location loaded; a schedule's or sensor's run has no other), else the launchpad. Before, a
+        misspelt path typed in the launchpad was said to be OUTCOMES_CONFIG's, a variable that was not even set."""
+        return variable if getattr(self, field) == type(self).model_fields[field].default else f"the launchpad's {field}"
 
     def config(self) -> OutcomesConfig:
         return load_config(self.config_path or None)

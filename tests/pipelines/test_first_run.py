@@ -552,7 +552,7 @@ def refused_in_ui(result, tmp_path: Path) -> str:
 def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
     # before: every step succeeded on no files, and the pages showed an empty warehouse
     message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
-    assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
+    assert f"input folder {tmp_path / 'smaple'} (the launchpad's input_dir) does not exist" in message
 
 
 @pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
@@ -609,6 +609,19 @@ def test_a_ui_refusal_is_the_run_failures_message_without_our_traceback(tmp_path
     # the run's failure says the refusal itself, once: no cause repeating it with its traceback
     assert run.message.split(": ", 1)[1] == message.split(": ", 1)[1], run.message
     assert run.cause is None and run.context is None, run.to_string()
+
+
+def test_a_ui_refusal_says_a_path_from_the_launchpad_is_the_launchpads(tmp_path):
+    """Before: 'settings file /x/setings.yaml (OUTCOMES_CONFIG) does not exist' of a path typed in the launchpad's
+    config_path, with OUTCOMES_CONFIG not set at all. The default (the variable's value) is still said as the variable's."""
+    missing = tmp_path / "setings.yaml"
+    message = refused_in_ui(ui_run(tmp_path, config_path=str(missing)), tmp_path)
+    assert f"settings file {missing} (the launchpad's config_path) does not exist" in message, message
+    assert "OUTCOMES_CONFIG" not in message
+    default = Settings()
+    assert default.given_as("config_path", "OUTCOMES_CONFIG") == "OUTCOMES_CONFIG"
+    assert default.given_as("input_dir", "OUTCOMES_INPUT_DIR") == "OUTCOMES_INPUT_DIR"
+    assert Settings(input_dir=str(missing)).given_as("input_dir", "OUTCOMES_INPUT_DIR") == "the launchpad's input_dir"
 
 
 def test_a_ui_demo_run_warns_of_the_public_key_once_before_its_first_step(tmp_path):
