@@ -24,7 +24,7 @@ import duckdb
 from models.config import OutcomesConfig, load_config
 from pipelines.ingest.inspect import quarantined_rows
 from pipelines.ingest.readers import SourceFileError, discover
-from pipelines.ingest.stage import ingest_source
+from pipelines.ingest.stage import ingest_source, quarantine_over_ceiling
 from schemas.raw import SOURCES
 
 
@@ -47,8 +47,8 @@ def ingest_lines(input_dir: str, config: OutcomesConfig, config_path: str) -> tu
                 passed = False
                 lines.append(f"{source}: not read, so the run would fail it: {err}")
                 continue
-            share, ceiling = report.quarantined_share, config.ingest.max_quarantined_share
-            over = share > ceiling
+            ceiling = config.ingest.max_quarantined_share
+            share, over = quarantine_over_ceiling(report.rows_quarantined, report.rows_read, ceiling)
             passed &= not over
             lines.append(f"{source}: {report.rows_read:,} rows read: {report.rows_staged:,} staged, "
                          f"{report.rows_quarantined:,} quarantined"
