@@ -52,7 +52,7 @@ def ingest_lines(input_dir: str, config: OutcomesConfig, config_path: str) -> tu
             passed &= not over
             lines.append(f"{source}: {report.rows_read:,} rows read: {report.rows_staged:,} staged, "
                          f"{report.rows_quarantined:,} quarantined"
-                         + (f" ({share:.1%}, over the ceiling of {ceiling:.0%}, ingest.max_quarantined_share: the run "
+                         + (f" ({share:.1%}, over the ceiling of {ceiling:.1%}, ingest.max_quarantined_share: the run "
                             f"would fail)" if over else ""))
             lines += [f"  {line}" for line in quarantined_rows(con, source)]
             lines += [f"  note: {note}" for note in report.notes]

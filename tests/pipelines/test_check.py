@@ -45,9 +45,22 @@ def test_a_share_over_the_ceiling_is_said_and_fails(inputs, tmp_path):
     append_rows(inputs / "grants.csv", "G003,Community Fund,TB01,lots,2023-01-01,2023-12-31")
     proc = check(tmp_path, inputs, OUTCOMES_CONFIG=str(settings))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert ("grants: 3 rows read: 2 staged, 1 quarantined (33.3%, over the ceiling of 20%, "
+    assert ("grants: 3 rows read: 2 staged, 1 quarantined (33.3%, over the ceiling of 20.0%, "
             "ingest.max_quarantined_share: the run would fail)") in proc.stdout.splitlines()
     assert proc.stdout.splitlines()[-1] == "A source would fail the run (above): fix it, then `make check` again."
+
+
+def test_the_ceiling_is_said_as_the_run_says_it(inputs):
+    """Before, 'over the ceiling of 2%' of a ceiling of 2.5% (whole percents), where the run's check says 2.5%."""
+    from models.config import OutcomesConfig
+    from pipelines.check import ingest_lines
+
+    append_rows(inputs / "grants.csv", "G003,Community Fund,TB01,lots,2023-01-01,2023-12-31")
+    config = OutcomesConfig.model_validate({"ingest": {"max_quarantined_share": 0.025}})
+    lines, passed = ingest_lines(str(inputs), config, "")
+    assert not passed
+    assert ("grants: 3 rows read: 2 staged, 1 quarantined (33.3%, over the ceiling of 2.5%, "
+            "ingest.max_quarantined_share: the run would fail)") in lines
 
 
 def test_a_refused_start_is_said_as_make_run_says_it(tmp_path):
