@@ -78,12 +78,47 @@ def refusal(message: str) -> dg.DagsterResourceFunctionError:
     with its traceback down to the raise, and in the run's failure, as "Error executing resource_fn on
     ResourceDefinition settings" with Dagster's stack and, again, the refusal and its traceback as the cause. This one
     Dagster passes on as it is (a ``DagsterUserCodeExecutionError`` is not wrapped again): the resource's failure shows
-    the refusal with the one frame of this function, the run's failure the refusal as its message, with no cause.
-    (Dagster's own stack under the run's failure stays: the in-process executor lets the error through its frames.)"""
+    the refusal with the one frame of this function, the run's failure (:data:`in_process_executor`) the refusal
+    itself, with no cause."""
     try:
         raise PreflightError(message)
     except PreflightError as err:
         return dg.DagsterResourceFunctionError(message, user_exception=err, original_exc_info=sys.exc_info())
+
+
+class _RefusingExecutor(dg.Executor):
+    """Dagster's in-process executor, which lets a run's :func:`refusal` out as the :class:`PreflightError` it carries.
+
+    Dagster's in-process executor starts the resources inside its own ``execute``, so a resource's error leaves it
+    through a dozen of Dagster's frames, and the run's failure showed them all (33 lines) under the refusal, in the UI
+    and in ``make ui``'s terminal. Raised again from here, the run's failure has two frames (Dagster's call of
+    ``execute`` and this one). Any other error leaves as it came."""
+
+    def __init__(self, inner: dg.Executor):
+        self._inner = inner
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan):
+        try:
+            yield from self._inner.execute(plan_context, execution_plan)
+        except dg.DagsterResourceFunctionError as err:
+            if not isinstance(err.user_exception, PreflightError):
+                raise
+            raise err.user_exception.with_traceback(None) from None
+
+
+@dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema)
+def in_process_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
+    """Dagster's ``in_process_executor`` (the same name and settings in the launchpad), as :class:`_RefusingExecutor`:
+    every code location's executor (``pipelines.definitions``, ``pipelines.quarterly_definitions``)."""
+    return _RefusingExecutor(dg.in_process_executor.executor_creation_fn(init_context))
 
 
 class Settings(dg.ConfigurableResource):

@@ -594,21 +594,39 @@ def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
     assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
 
 
+def all_assets_job():
+    """The location's job of every asset, for :func:`dagster.build_reconstructable_job`: a run of it with
+    ``execute_job`` has the location's executor, as a run the UI launches has (``execute_in_process`` brings its own)."""
+    from pipelines.definitions import defs
+
+    return defs.resolve_job_def("all_assets_job")
+
+
 def test_a_ui_refusal_is_the_run_failures_message_without_our_traceback(tmp_path, monkeypatch):
     """Before, the run's page and `make ui`'s terminal showed the refusal in 68 lines of two stack traces: the
     resource's failure with the 5 frames down to our raise, and the run's failure as "Error executing resource_fn on
-    ResourceDefinition settings", Dagster's stack, then the refusal and its 5 frames again as the cause."""
+    ResourceDefinition settings", Dagster's stack (14 frames), then the refusal and its 5 frames again as the cause."""
+    import dagster as dg
+
     monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
-    result = ui_run(tmp_path, demo=False)
-    message = refused_in_ui(result, tmp_path)
-    [resource] = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
-    [run] = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"]
-    assert message.startswith("pipelines.preflight.PreflightError: The run did not start: no step ran.\n  - "
-                              "OUTCOMES_PSEUDONYM_KEY is not set")
+    config = {"input_dir": str(FIXTURES / "valid"), "output_dir": str(tmp_path / "site"), "config_path": "", "demo": False}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.execute_job(
+            dg.build_reconstructable_job("tests.pipelines.test_first_run", "all_assets_job"), instance,
+            run_config={"resources": {"settings": {"config": config},
+                                      "warehouse": {"config": {"path": str(tmp_path / "w.duckdb")}}}},
+            raise_on_error=False)
+        events = [e.dagster_event for e in instance.all_logs(result.run_id) if e.is_dagster_event]
+    assert not result.success and not [e for e in events if e.event_type_value == "STEP_START"]
+    [resource] = [e.event_specific_data.error for e in events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    [run] = [e.event_specific_data.error for e in events if e.event_type_value == "PIPELINE_FAILURE"]
+    refusal = "The run did not start: no step ran.\n  - OUTCOMES_PSEUDONYM_KEY is not set"
+    assert resource.message.startswith(f"pipelines.preflight.PreflightError: {refusal}"), resource.message
     assert len(resource.stack) == 1 and resource.cause is None and resource.context is None, resource.to_string()
-    # the run's failure says the refusal itself, once: no cause repeating it with its traceback
-    assert run.message.split(": ", 1)[1] == message.split(": ", 1)[1], run.message
-    assert run.cause is None and run.context is None, run.to_string()
+    # the run's failure is the refusal itself, once: no cause repeating it, two frames (Dagster's call, the executor's)
+    assert run.message == resource.message, run.message
+    assert len(run.stack) == 2 and run.cause is None and run.context is None, run.to_string()
+    assert len(resource.to_string().splitlines()) + len(run.to_string().splitlines()) <= 14
 
 
 def test_a_ui_refusal_says_a_path_from_the_launchpad_is_the_launchpads(tmp_path):
