@@ -25,7 +25,7 @@ import duckdb
 from models.config import OutcomesConfig, load_config
 from pipelines.ingest.inspect import cleared_values, quarantined_rows
 from pipelines.ingest.readers import SourceFileError, discover
-from pipelines.ingest.stage import ingest_source
+from pipelines.ingest.stage import ingest_source, quarantine_over_ceiling
 from schemas.raw import SOURCES
 
 
@@ -48,12 +48,12 @@ def ingest_lines(input_dir: str, config: OutcomesConfig, config_path: str) -> tu
                 passed = False
                 lines.append(f"{source}: not read, so the run would fail it: {err}")
                 continue
-            share, ceiling = report.quarantined_share, config.ingest.max_quarantined_share
-            over = share > ceiling
+            ceiling = config.ingest.max_quarantined_share
+            share, over = quarantine_over_ceiling(report.rows_quarantined, report.rows_read, ceiling)
             passed &= not over
             lines.append(f"{source}: {report.rows_read:,} rows read: {report.rows_staged:,} staged, "
                          f"{report.rows_quarantined:,} quarantined"
-                         + (f" ({share:.1%}, over the ceiling of {ceiling:.0%}, ingest.max_quarantined_share: the run "
+                         + (f" ({share:.1%}, over the ceiling of {ceiling:.1%}, ingest.max_quarantined_share: the run "
                             f"would fail)" if over else "")
                          + (f"; {report.cleared:,} value(s) cleared, their rows staged" if report.cleared else ""))
             lines += [f"  {line}" for line in quarantined_rows(con, source) + cleared_values(con, source)]

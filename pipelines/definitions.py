@@ -22,7 +22,7 @@ from pipelines.automation import schedules, sensors
 from pipelines.hooks import with_step_hooks
 from pipelines.ingest.assets import ingest_assets
 from pipelines.provenance_assets import run_record
-from pipelines.resources import Settings, Warehouse
+from pipelines.resources import Settings, Warehouse, in_process_executor
 
 #: Who answers for each group's assets (Dagster owners: a team or an e-mail address).
 GROUP_OWNERS = {
@@ -65,5 +65,5 @@ defs = dg.Definitions(
     schedules=schedules,
     resources={"warehouse": Warehouse(settings=settings), "settings": settings},
     # One DuckDB writer at a time (docs/storage.md): steps run in one process, in order.
-    executor=dg.in_process_executor,
+    executor=in_process_executor,
 )

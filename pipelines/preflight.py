@@ -136,15 +136,17 @@ def line_of(text: str, loc: tuple) -> int | None:
     return line
 
 
-def config_problems(config_path: str) -> list[str]:
-    """Every broken rule in the settings file, one line each, with its line ([] when it is valid or not given)."""
+def config_problems(config_path: str, given_as: str = "OUTCOMES_CONFIG") -> list[str]:
+    """Every broken rule in the settings file, one line each, with its line ([] when it is valid or not given).
+    ``given_as``: where the path was set, said beside a path that is no file (a run launched from the UI may have it
+    from the launchpad, not the variable)."""
     if not config_path:
         return []
     path = Path(config_path)
     if path.is_dir():
-        return [f"settings file {path} (OUTCOMES_CONFIG) is a folder: name the YAML file itself (docs/configuration.md)"]
+        return [f"settings file {path} ({given_as}) is a folder: name the YAML file itself (docs/configuration.md)"]
     if not path.is_file():
-        return [f"settings file {path} (OUTCOMES_CONFIG) does not exist{_closest_in(path, '*.y*ml')}"]
+        return [f"settings file {path} ({given_as}) does not exist{_closest_in(path, '*.y*ml')}"]
     try:
         text = path.read_text()
         raw = yaml.safe_load(text) or {}
@@ -307,14 +309,14 @@ def _closest_in(path: Path, pattern: str) -> str:
     return f": did you mean {parent / close[0]}?" if close else ""
 
 
-def input_folder_problems(input_dir: str) -> list[str]:
+def input_folder_problems(input_dir: str, given_as: str = "OUTCOMES_INPUT_DIR") -> list[str]:
     """The input folder must exist (every run, also one launched from the UI: ``Settings.setup_for_execution``); a
-    mistyped one is said with the closest folder beside it."""
+    mistyped one is said with the closest folder beside it. ``given_as``: where the path was set."""
     folder = Path(input_dir)
     if not folder.is_dir():
         what = (f"is a file, not a folder: name the folder that holds the extract's files ({folder.parent})"
                 if folder.exists() else f"does not exist{_closest_in(folder, '*/')}")
-        return [f"input folder {folder} (OUTCOMES_INPUT_DIR) {what}"]
+        return [f"input folder {folder} ({given_as}) {what}"]
     return []
 
 

@@ -12,7 +12,7 @@ import dagster as dg
 from pipelines.assets.quarterly import quarterly_assets, quarterly_job  # quiet: its beta parameter is silenced there
 from pipelines.definitions import with_owner
 from pipelines.hooks import with_step_hooks
-from pipelines.resources import Settings, Warehouse
+from pipelines.resources import Settings, Warehouse, in_process_executor
 
 settings = Settings.configure_at_launch(reads_inputs=False)  # one per run, the warehouse's too (pipelines.definitions)
 
@@ -20,5 +20,5 @@ defs = dg.Definitions(
     assets=with_step_hooks(dg.map_asset_specs(with_owner, quarterly_assets)),
     jobs=[quarterly_job],
     resources={"warehouse": Warehouse(settings=settings), "settings": settings},
-    executor=dg.in_process_executor,
+    executor=in_process_executor,
 )

@@ -10,6 +10,7 @@ and never appears in run config or logs.
 
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,57 @@ def read_warehouse(path: str | Path, wait_seconds: float = 10.0) -> Iterator[duc
         con.close()
 
 
+def refusal(message: str) -> dg.DagsterResourceFunctionError:
+    """A run's refusal as Dagster's own resource error, carrying a :class:`PreflightError` with one line of traceback.
+
+    Raised from ``setup_for_execution``, a plain exception is wrapped by Dagster with the frames it passed through and
+    shown twice in the UI and in ``make ui``'s terminal (68 lines around a 3-line refusal): in the resource's failure,
+    with its traceback down to the raise, and in the run's failure, as "Error executing resource_fn on
+    ResourceDefinition settings" with Dagster's stack and, again, the refusal and its traceback as the cause. This one
+    Dagster passes on as it is (a ``DagsterUserCodeExecutionError`` is not wrapped again): the resource's failure shows
+    the refusal with the one frame of this function, the run's failure (:data:`in_process_executor`) the refusal
+    itself, with no cause."""
+    try:
+        raise PreflightError(message)
+    except PreflightError as err:
+        return dg.DagsterResourceFunctionError(message, user_exception=err, original_exc_info=sys.exc_info())
+
+
+class _RefusingExecutor(dg.Executor):
+    """Dagster's in-process executor, which lets a run's :func:`refusal` out as the :class:`PreflightError` it carries.
+
+    Dagster's in-process executor starts the resources inside its own ``execute``, so a resource's error leaves it
+    through a dozen of Dagster's frames, and the run's failure showed them all (33 lines) under the refusal, in the UI
+    and in ``make ui``'s terminal. Raised again from here, the run's failure has two frames (Dagster's call of
+    ``execute`` and this one). Any other error leaves as it came."""
+
+    def __init__(self, inner: dg.Executor):
+        self._inner = inner
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan):
+        try:
+            yield from self._inner.execute(plan_context, execution_plan)
+        except dg.DagsterResourceFunctionError as err:
+            if not isinstance(err.user_exception, PreflightError):
+                raise
+            raise err.user_exception.with_traceback(None) from None
+
+
+@dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema)
+def in_process_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
+    """Dagster's ``in_process_executor`` (the same name and settings in the launchpad), as :class:`_RefusingExecutor`:
+    every code location's executor (``pipelines.definitions``, ``pipelines.quarterly_definitions``)."""
+    return _RefusingExecutor(dg.in_process_executor.executor_creation_fn(init_context))
+
+
 class Settings(dg.ConfigurableResource):
     """Input folder, output folder, analysis config file and demo mode."""
 
@@ -99,16 +151,23 @@ class Settings(dg.ConfigurableResource):
             return
         selected = context.run.asset_selection
         ingests = self.reads_inputs and (not selected or any(k.path[0] == "staging" for k in selected))  # none: the job's all
-        found = [*config_problems(self.config_path)]
+        found = [*config_problems(self.config_path, self.given_as("config_path", "OUTCOMES_CONFIG"))]
         if ingests:
             found += [*key_problems(self.demo),
-                      *(input_folder_problems(self.input_dir) or unread_file_problems(self.input_dir))]
+                      *(input_folder_problems(self.input_dir, self.given_as("input_dir", "OUTCOMES_INPUT_DIR"))
+                        or unread_file_problems(self.input_dir))]
         if found:
-            raise PreflightError("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found))
+            raise refusal("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found)) from None
         if ingests and self.uses_demo_key():
             # once per run, before its first step (the executor is in-process: resources start once per run); it was
             # logged by every ingest step, 11 times in a run
             context.log.warning(DEMO_WARNING)
+
+    def given_as(self, field: str, variable: str) -> str:
+        """Where the run's ``field`` was set, for a refusal to name: ``variable`` when it is the default (the variable's
+        value when the code location loaded; a schedule's or sensor's run has no other), else the launchpad. Before, a
+        misspelt path typed in the launchpad was said to be OUTCOMES_CONFIG's, a variable that was not even set."""
+        return variable if getattr(self, field) == type(self).model_fields[field].default else f"the launchpad's {field}"
 
     def config(self) -> OutcomesConfig:
         return load_config(self.config_path or None)

@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.ingest.pseudonymise import MissingKeyError
 from pipelines.ingest.readers import SourceFileError
-from pipelines.ingest.stage import MONTH_FIRST, IngestReport, ingest_source
+from pipelines.ingest.stage import MONTH_FIRST, IngestReport, ingest_source, quarantine_over_ceiling
 from pipelines.resources import Settings, Warehouse
 from schemas.contract import contract
 from schemas.raw import RECORDED_AFTER, SOURCES
@@ -110,9 +110,9 @@ def quarantine_within_ceiling(con: duckdb.DuckDBPyConnection, source: str, ceili
         "(SELECT count(*) FROM quarantine.cleared_values WHERE source = $1)", [source]
     ).fetchone()
     total = staged + quarantined
-    share = quarantined / total if total else 0.0
+    share, over = quarantine_over_ceiling(quarantined, total, ceiling)
     description = None
-    if share > ceiling:
+    if over:
         # the run stops here, before the data-quality page is written: the message itself says what to mend
         description = (f"{source}: {quarantined:,} of {total:,} rows ({share:.1%}) quarantined, above the ceiling of "
                        f"{ceiling:.1%} (ingest.max_quarantined_share); {most_broken(con, source)}. Every row is in "
@@ -120,7 +120,7 @@ def quarantine_within_ceiling(con: duckdb.DuckDBPyConnection, source: str, ceili
         log.error(description)
     return dg.AssetCheckResult(
         check_name="quarantine_within_ceiling",
-        passed=share <= ceiling,
+        passed=not over,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"quarantined_share": round(share, 4), "ceiling": ceiling, "values_cleared": int(cleared)},
         description=description,

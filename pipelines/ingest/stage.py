@@ -99,6 +99,14 @@ class IngestReport:
         return sum(self.values_cleared.values())
 
 
+def quarantine_over_ceiling(quarantined: int, rows: int, ceiling: float) -> tuple[float, bool]:
+    """The quarantined share of a source's ``rows`` and whether it is over ``ceiling`` (``ingest.max_quarantined_share``;
+    a share equal to it passes): the one rule of the run's blocking check ``quarantine_within_ceiling``
+    (``pipelines.ingest.assets``) and of ``make check``'s verdict (``pipelines.check``), which compared each on its own."""
+    share = quarantined / rows if rows else 0.0
+    return share, share > ceiling
+
+
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     for schema in ("staging", "quarantine", "meta"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")

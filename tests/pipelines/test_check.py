@@ -63,9 +63,22 @@ def test_a_share_over_the_ceiling_is_said_and_fails(inputs, tmp_path):
     append_rows(inputs / "grants.csv", "G003,Community Fund,TB01,lots,2023-01-01,2023-12-31")
     proc = check(tmp_path, inputs, OUTCOMES_CONFIG=str(settings))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert ("grants: 3 rows read: 2 staged, 1 quarantined (33.3%, over the ceiling of 20%, "
+    assert ("grants: 3 rows read: 2 staged, 1 quarantined (33.3%, over the ceiling of 20.0%, "
             "ingest.max_quarantined_share: the run would fail)") in proc.stdout.splitlines()
     assert proc.stdout.splitlines()[-1] == "A source would fail the run (above): fix it, then `make check` again."
+
+
+def test_the_ceiling_is_said_as_the_run_says_it(inputs):
+    """Before, 'over the ceiling of 2%' of a ceiling of 2.5% (whole percents), where the run's check says 2.5%."""
+    from models.config import OutcomesConfig
+    from pipelines.check import ingest_lines
+
+    append_rows(inputs / "grants.csv", "G003,Community Fund,TB01,lots,2023-01-01,2023-12-31")
+    config = OutcomesConfig.model_validate({"ingest": {"max_quarantined_share": 0.025}})
+    lines, passed = ingest_lines(str(inputs), config, "")
+    assert not passed
+    assert ("grants: 3 rows read: 2 staged, 1 quarantined (33.3%, over the ceiling of 2.5%, "
+            "ingest.max_quarantined_share: the run would fail)") in lines
 
 
 def test_a_refused_start_is_said_as_make_run_says_it(tmp_path):
@@ -75,3 +88,29 @@ def test_a_refused_start_is_said_as_make_run_says_it(tmp_path):
     assert proc.stderr == (f"The run did not start:\n  - input folder {tmp_path / 'extrct'} (OUTCOMES_INPUT_DIR) does not "
                            f"exist: did you mean {tmp_path / 'extract'}?\n")
     assert proc.stdout == ""
+
+
+def test_make_check_and_the_runs_check_compare_with_one_rule(inputs):
+    """`make check`'s verdict and the run's blocking check quarantine_within_ceiling compare a source's quarantined share
+    to ingest.max_quarantined_share with one function (before, each with its own comparison): a share equal to the
+    ceiling passes in both, one just over it fails in both."""
+    import logging
+
+    import duckdb
+
+    from models.config import OutcomesConfig
+    from pipelines.check import ingest_lines
+    from pipelines.ingest.assets import quarantine_within_ceiling
+    from pipelines.ingest.stage import quarantine_over_ceiling
+    from tests.conftest import ingest_all
+
+    assert quarantine_over_ceiling(1, 4, 0.25) == (0.25, False)
+    assert quarantine_over_ceiling(2, 4, 0.25) == (0.5, True)
+    assert quarantine_over_ceiling(0, 0, 0.0) == (0.0, False)  # a source not supplied
+    append_rows(inputs / "grants.csv", "G003,Community Fund,TB01,lots,2023-01-01,2023-12-31")  # 1 of 3 rows quarantined
+    with duckdb.connect() as con:
+        ingest_all(con, inputs)
+        for ceiling, passes in ((1 / 3, True), (0.333, False)):
+            config = OutcomesConfig.model_validate({"ingest": {"max_quarantined_share": ceiling}})
+            assert ingest_lines(str(inputs), config, "")[1] is passes
+            assert quarantine_within_ceiling(con, "grants", ceiling, logging.getLogger(__name__)).passed is passes

@@ -552,7 +552,7 @@ def refused_in_ui(result, tmp_path: Path) -> str:
 def test_ui_run_with_a_mistyped_input_folder_runs_no_step(tmp_path):
     # before: every step succeeded on no files, and the pages showed an empty warehouse
     message = refused_in_ui(ui_run(tmp_path, input_dir=str(tmp_path / "smaple")), tmp_path)
-    assert f"input folder {tmp_path / 'smaple'} (OUTCOMES_INPUT_DIR) does not exist" in message
+    assert f"input folder {tmp_path / 'smaple'} (the launchpad's input_dir) does not exist" in message
 
 
 @pytest.mark.filterwarnings("error::DeprecationWarning")  # the check itself is quiet
@@ -592,6 +592,54 @@ def test_ui_run_with_a_broken_settings_file_runs_no_step(tmp_path):
     message = refused_in_ui(ui_run(tmp_path, config_path=str(cfg)), tmp_path)
     assert "`ingest.max_quarantined_shar` is not a known setting: did you mean `max_quarantined_share`?" in message
     assert "`readmission.window_max_days`: input should be greater than or equal to 0" in message
+
+
+def all_assets_job():
+    """The location's job of every asset, for :func:`dagster.build_reconstructable_job`: a run of it with
+    ``execute_job`` has the location's executor, as a run the UI launches has (``execute_in_process`` brings its own)."""
+    from pipelines.definitions import defs
+
+    return defs.resolve_job_def("all_assets_job")
+
+
+def test_a_ui_refusal_is_the_run_failures_message_without_our_traceback(tmp_path, monkeypatch):
+    """Before, the run's page and `make ui`'s terminal showed the refusal in 68 lines of two stack traces: the
+    resource's failure with the 5 frames down to our raise, and the run's failure as "Error executing resource_fn on
+    ResourceDefinition settings", Dagster's stack (14 frames), then the refusal and its 5 frames again as the cause."""
+    import dagster as dg
+
+    monkeypatch.delenv("OUTCOMES_PSEUDONYM_KEY", raising=False)
+    config = {"input_dir": str(FIXTURES / "valid"), "output_dir": str(tmp_path / "site"), "config_path": "", "demo": False}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.execute_job(
+            dg.build_reconstructable_job("tests.pipelines.test_first_run", "all_assets_job"), instance,
+            run_config={"resources": {"settings": {"config": config},
+                                      "warehouse": {"config": {"path": str(tmp_path / "w.duckdb")}}}},
+            raise_on_error=False)
+        events = [e.dagster_event for e in instance.all_logs(result.run_id) if e.is_dagster_event]
+    assert not result.success and not [e for e in events if e.event_type_value == "STEP_START"]
+    [resource] = [e.event_specific_data.error for e in events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    [run] = [e.event_specific_data.error for e in events if e.event_type_value == "PIPELINE_FAILURE"]
+    refusal = "The run did not start: no step ran.\n  - OUTCOMES_PSEUDONYM_KEY is not set"
+    assert resource.message.startswith(f"pipelines.preflight.PreflightError: {refusal}"), resource.message
+    assert len(resource.stack) == 1 and resource.cause is None and resource.context is None, resource.to_string()
+    # the run's failure is the refusal itself, once: no cause repeating it, two frames (Dagster's call, the executor's)
+    assert run.message == resource.message, run.message
+    assert len(run.stack) == 2 and run.cause is None and run.context is None, run.to_string()
+    assert len(resource.to_string().splitlines()) + len(run.to_string().splitlines()) <= 14
+
+
+def test_a_ui_refusal_says_a_path_from_the_launchpad_is_the_launchpads(tmp_path):
+    """Before: 'settings file /x/setings.yaml (OUTCOMES_CONFIG) does not exist' of a path typed in the launchpad's
+    config_path, with OUTCOMES_CONFIG not set at all. The default (the variable's value) is still said as the variable's."""
+    missing = tmp_path / "setings.yaml"
+    message = refused_in_ui(ui_run(tmp_path, config_path=str(missing)), tmp_path)
+    assert f"settings file {missing} (the launchpad's config_path) does not exist" in message, message
+    assert "OUTCOMES_CONFIG" not in message
+    default = Settings()
+    assert default.given_as("config_path", "OUTCOMES_CONFIG") == "OUTCOMES_CONFIG"
+    assert default.given_as("input_dir", "OUTCOMES_INPUT_DIR") == "OUTCOMES_INPUT_DIR"
+    assert Settings(input_dir=str(missing)).given_as("input_dir", "OUTCOMES_INPUT_DIR") == "the launchpad's input_dir"
 
 
 def test_a_ui_demo_run_warns_of_the_public_key_once_before_its_first_step(tmp_path):
