@@ -281,7 +281,8 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     """Fingertips-style spine: each outcome's difference from its comparison, with better to the right.
 
     One row per outcome, each on its own axis in its own unit (its title), centred on its comparison (the matched group;
-    break-even, £1 per £1, for the social return; a ratio has no room below £0): on one shared axis percentage points,
+    break-even, £1 per £1, for the social return; a ratio has no room below £0 unless its interval goes there, as a
+    negative present value's does: the demo's −£0.30 to £0.30 was drawn from £0.00): on one shared axis percentage points,
     Star points and pounds were read as one scale, and a well-being interval of a tenth of a point could not be seen
     beside one of 30 points. The differences keep their signs, as in the tables and the verdicts: where fewer is better
     (readmission, reoffending) the axis runs from + on the left to − on the right."""
@@ -312,8 +313,11 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
         if r["unit"].startswith("£"):  # the difference from break-even, labelled as the pounds returned per £1
             step = 10 ** math.floor(math.log10(span / 2))
             step *= next((m for m in (1, 2, 2.5, 5) if span / (step * m) <= 4), 10)
-            ticks = [k * step for k in range(math.ceil(max(-span, -1.0) / step), math.floor(span / step) + 1)]
-            axis.update(range=[max(-span, -1.05), span], tickvals=ticks, ticktext=[pounds(t + 1) for t in ticks],
+            below = lo < -1.0  # the interval runs below £0
+            ticks = [k * step for k in range(math.ceil((-span if below else max(-span, -1.0)) / step),
+                                             math.floor(span / step) + 1)]
+            axis.update(range=[-span if below else max(-span, -1.05), span], tickvals=ticks,
+                        ticktext=[pounds(t + 1) for t in ticks],
                         title_text="£ per £1 invested (the line: £1)")
         figure.update_xaxes(**axis, row=i, col=1)
     return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=150 + 210 * len(drawn),

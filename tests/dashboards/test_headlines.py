@@ -288,6 +288,19 @@ def test_the_spine_gives_each_outcome_its_own_scale():
     assert [t.showlegend for t in figure.data] == [True, False, True]
 
 
+def test_the_spine_draws_the_whole_social_return_interval_when_it_runs_below_zero():
+    """The demo's social return is £0.00 per £1 (95% interval −£0.30 to £0.30: a negative present value in some draws).
+    The spine's axis stopped at £0 ("no room for a ratio below £0"), so its whisker was cut there and the chart showed
+    £0.00 to £0.30 beside a sentence and a CSV saying −£0.30 to £0.30."""
+    from dashboards.verdicts import spine
+
+    row = pd.DataFrame({"outcome": ["Social return on investment"], "difference": [-0.9992], "ci_low": [-1.2964],
+                        "ci_high": [-0.6992], "unit": ["£ per £1 invested"], "rag": ["worse"]})
+    axis = spine(row, "spine").layout.xaxis
+    assert axis.range[0] < -1.2964 < axis.range[1]  # the whole interval is on the axis
+    assert "£0.00" in axis.ticktext and "£1.00" in axis.ticktext
+
+
 def test_each_verdict_on_the_first_screen_gives_its_published_n():
     """The commissioner's first screen gave intervals but no n (it was in the tiles below the fold)."""
     from dashboards.verdicts import COLUMNS, _list
