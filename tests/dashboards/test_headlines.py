@@ -395,6 +395,24 @@ def test_a_year_of_reoffending_counts_final_cohorts_and_says_how_many_are_still_
     assert [("1 provisional cohort" in s, "2 provisional cohorts" in s) for s in said.values()] == [(False, True), (True, False)]
 
 
+def test_the_cohort_chart_says_how_many_of_each_lines_cohorts_are_withheld():
+    """On the demo the participants' line was one point (2022-Q3, 0 of 10 reoffended) beside 13 non-participant
+    cohorts: 12 participant cohorts were withheld, which neither the chart nor its summary said ("14 cohort points
+    published"), so a commissioner read 0% as the participants' record."""
+    from dashboards.filters import ALL, Filter
+    from dashboards.reoffending_sections import cohort_section
+
+    quarters = ["2023-Q1", "2023-Q2", "2023-Q3"]
+    rates = pd.DataFrame({"event_type": ALL, "cohort_period": quarters * 2, "status": "final",
+                          "programme": ["any_participation"] * 3 + ["no_participation"] * 3,
+                          "persons": [10, 12, 15, 40, 45, 50], "reoffenders": [0, 3, 5, 12, 15, 20]})
+    filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"),))]
+    item = next(iter(cohort_section(rates, RULE, filters).variants.items.values()))
+    assert ("4 cohort points published (participants 1 of 3 final cohorts; non-participants 3 of 3 final cohorts; "
+            "2 cohorts withheld: 1 to 7 people or reoffenders).") in item.summary
+    assert [t.name for t in item.figure.data] == ["participants (2 of 3 withheld)", "non-participants"]
+
+
 def test_the_hours_tile_does_not_say_a_quarter_withheld_to_protect_another_had_1_to_7_trading_accounts():
     """On the demo, TB03 2022-Q1 had 7 trading accounts and three more quarters were withheld to protect it, two of them
     TB02's (9 and 17 accounts). With TB02 picked, the tile said "2 withheld (1 to 7 trading accounts)"; the activity
