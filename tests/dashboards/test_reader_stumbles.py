@@ -212,3 +212,24 @@ def test_the_rules_chart_and_tables_say_each_rule_in_words_and_keep_its_code():
     assert section.summary.startswith("The rule broken most often was 'date that may be month first (US style)' (rule "
                                       "month_first_date), in people (birth date).")
     assert {"rule", "meaning"} <= set(section.table.columns) and "rule" in section.code_columns
+
+
+def test_the_selected_areas_bar_is_told_apart_by_more_than_its_colour():
+    """WCAG 2.2 1.4.1 Use of colour: picking an area turned its bar orange among blue ones, and nothing else marked it
+    (a reader who cannot tell the two apart, or a grey-scale print, lost which bar was theirs). It is hatched too."""
+    from dashboards.filters import Filter
+    from dashboards.labels import area
+    from dashboards.readmission_sections import area_section
+
+    codes = ["E06000001", "E06000002", "E06000003"]
+    rates = pd.DataFrame({"dimension": ["overall"] + ["area"] * 3, "value": ["all"] + codes,
+                          "discharges": [1550, 470, 680, 400], "readmissions": [185, 55, 80, 50]})
+    rates["rate"] = rates["readmissions"] / rates["discharges"]
+    areas = Filter("area", "Area of residence", (("all", "All areas"), *((c, area(c)) for c in codes)))
+    section = area_section(rates, RULE, [areas])
+    bars = {key: item.figure.data[0].marker for key, item in section.variants.items.items()}
+    picked = next(marker for key, marker in bars.items() if "E06000002" in str(key))
+    everyone = next(marker for key, marker in bars.items() if "all" in str(key))
+    assert [bool(s) for s in picked.pattern.shape] == [False, True, False]
+    assert len(set(picked.color)) == 2 and not any(everyone.pattern.shape)
+    assert "hatched" in section.responds
