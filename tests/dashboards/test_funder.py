@@ -343,3 +343,18 @@ def test_the_star_in_a_grants_social_value_is_explained_above_the_table():
                             "the value of any T1 grant would let a reader work out G1&#x27;s hours, and none is shown.</p>")
     shown = grants.assign(active_members=[30, 20, 40])
     assert grant_sections(shown, rule, withheld_grants(shown, None, rule))[0].html is None  # no *, nothing to explain
+
+
+def test_the_cost_chart_names_the_grants_it_does_not_draw():
+    """The demo's chart drew 28 bars for 29 grants and said "Grants with 1 to 7 active members are withheld": a funder
+    looked for G010 among the bars. The summary names each grant left out and why (G1: 3 active members; G3: none)."""
+    from dashboards.funder import grant_sections
+
+    rule = DisclosureRule()
+    grants = _three_grants().assign(active_members=[3, 20, 0], two_way_members=[0, 10, 0],
+                                    data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"))
+    chart = grant_sections(grants, rule, withheld_grants(grants, None, rule))[1]
+    assert chart.summary.startswith("1 of 3 grants drawn, each on the money and members of its observed period")
+    assert chart.summary.endswith(" Not drawn: G1 (withheld: 1 to 7 active members); G3 (no active member in its "
+                                  "observed period).")
+    assert [list(t.x) for t in chart.figure.data] == [["G2"]]
