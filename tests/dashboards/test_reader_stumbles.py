@@ -114,7 +114,7 @@ def test_withheld_quarters_and_grants_are_said_to_have_1_to_7_not_fewer_than_8()
     assert "withheld (1 to 7 trading accounts, or to protect one that has)." in activity.summary
     grants = _three_grants().assign(data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"))
     cost = grant_sections(grants, RULE, withheld_grants(grants, None, RULE))[1]
-    assert cost.summary.endswith("Grants with 1 to 7 active members are withheld.")
+    assert cost.summary.endswith("Not drawn: G1 (withheld: 1 to 7 active members).")
     assert "fewer than" not in activity.summary + cost.summary
 
 
@@ -233,3 +233,21 @@ def test_the_selected_areas_bar_is_told_apart_by_more_than_its_colour():
     assert [bool(s) for s in picked.pattern.shape] == [False, True, False]
     assert len(set(picked.color)) == 2 and not any(everyone.pattern.shape)
     assert "hatched" in section.responds
+
+
+def test_the_words_for_a_results_place_among_the_comparisons_are_explained_where_they_are_met():
+    """The commissioner's first screen says "Exploratory result (45 comparisons in this run)" and "Primary outcome", the
+    funnel tables' last column "Overdispersion", and the evaluator's first line "judged over the run's 45 comparisons
+    (Holm)": none was in either page's "Words used on this page"."""
+    from dashboards import glossary
+    from dashboards.verdicts import role_words
+
+    def glossed(terms) -> tuple[str, str]:
+        return " ".join(t for t, _ in terms).lower(), " ".join(m for _, m in terms).lower()
+
+    met = [role_words(role, 45).split(" (")[0].lower() for role in ("primary", "exploratory")]
+    assert met == ["primary outcome", "exploratory result"]
+    for terms in (glossary.COMMISSIONER, glossary.EVALUATOR):
+        assert all(words in glossed(terms)[0] for words in met)
+    assert "overdispersion" in glossed(glossary.COMMISSIONER)[1]
+    assert "holm" in glossed(glossary.EVALUATOR)[0]
