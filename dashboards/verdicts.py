@@ -294,17 +294,17 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=110 / (210 * len(drawn)))
     legend = set()
     for i, r in enumerate(drawn.to_dict("records"), start=1):
-        symbol, _, word = RAG[r["rag"]]
+        symbol, _, word = verdict_head(r)  # the social return's legend reads "Below £1", as its verdict does, not "Worse"
         color = {"better": "#00703c", "worse": "#d4351c"}.get(r["rag"], "#505a5f")
         x, lo, hi = r["difference"], r["ci_low"], r["ci_high"]
         figure.add_trace(go.Scatter(
-            x=[x], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=r["rag"],
-            showlegend=r["rag"] not in legend,
+            x=[x], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=word,
+            showlegend=word not in legend,
             marker={"symbol": {"better": "circle", "worse": "x", "inconclusive": "diamond"}.get(r["rag"], "circle"), "size": 14,
                     "color": color},
             error_x={"type": "data", "symmetric": False, "array": [hi - x], "arrayminus": [x - lo], "color": color}),
             row=i, col=1)
-        legend.add(r["rag"])
+        legend.add(word)
         span = 1.15 * max(abs(lo), abs(hi), abs(x)) or 1.0
         fewer_better = bool(re.search("readmission|reoffending", r["outcome"], re.I))
         axis = dict(range=[span, -span] if fewer_better else [-span, span], zeroline=True, zerolinecolor="#0b0c0c",

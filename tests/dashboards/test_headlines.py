@@ -301,6 +301,18 @@ def test_the_spine_draws_the_whole_social_return_interval_when_it_runs_below_zer
     assert "£0.00" in axis.ticktext and "£1.00" in axis.ticktext
 
 
+def test_the_spines_legend_names_the_social_returns_verdict_as_the_first_screen_does():
+    """The first screen says "✗ Below £1" for the social return (judged against break-even, not a comparison group);
+    the spine's legend beside its red cross said "Worse". A worse matched outcome keeps its own "Worse" entry."""
+    from dashboards.verdicts import spine
+
+    frame = pd.DataFrame({"outcome": ["Proven reoffending within a year", "Social return on investment"],
+                          "difference": [9.0, -0.9992], "ci_low": [2.0, -1.2964], "ci_high": [16.0, -0.6992],
+                          "unit": ["percentage points", "£ per £1 invested"], "rag": ["worse", "worse"]})
+    figure = spine(frame, "spine")
+    assert [(t.name, t.showlegend) for t in figure.data] == [("Worse", True), ("Below £1", True)]
+
+
 def test_each_verdict_on_the_first_screen_gives_its_published_n():
     """The commissioner's first screen gave intervals but no n (it was in the tiles below the fold)."""
     from dashboards.verdicts import COLUMNS, _list
