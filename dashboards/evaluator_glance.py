@@ -42,36 +42,43 @@ def _withheld(n: int) -> str:
     return f" ({n} withheld: 1 to 7 people)" if n else ""
 
 
-def unlisted(register: pd.DataFrame | None) -> str:
-    """"15 of them are on no page: reoffending's reoffences per person, ... (marts.effect_register)", for the run's
-    comparisons (register rows with a p-value) whose outcome :data:`LISTED` leaves out; '' when there are none."""
+def unlisted(register: pd.DataFrame | None) -> tuple[int, str]:
+    """(how many, which in words) of the run's comparisons (register rows with a p-value) whose outcome :data:`LISTED`
+    leaves out: (15, "reoffending: reoffences per person, days to a first reoffence, ...") on the demo; (0, '') when
+    there are none or no register."""
     if register is None or register.empty:
-        return ""
+        return 0, ""
     counted = register[pd.to_numeric(register["p_value"], errors="coerce").notna()]
     left = counted[[LISTED.get(f, ()) is not None and o not in LISTED.get(f, ())
                     for f, o in zip(counted["outcome_family"], counted["outcome"])]]
-    if left.empty:
-        return ""
     kinds = "; ".join(f"{f}: " + ", ".join(UNLISTED_WORDS.get(o, str(o).replace("_", " "))
                                            for o in dict.fromkeys(left.loc[left["outcome_family"] == f, "outcome"]))
                       for f in dict.fromkeys(left["outcome_family"]))
-    return (f" {len(left)} of them {'is' if len(left) == 1 else 'are'} on no page ({kinds}): marts.effect_register "
-            f"holds {'it' if len(left) == 1 else 'them'}.")
+    return len(left), kinds
+
+
+def unlisted_sentence(register: pd.DataFrame | None) -> str:
+    """" The run's other 15 comparisons (reoffending: ...) are on no page: marts.effect_register holds them." for the
+    results section's summary, where an evaluator looks for them; '' when every comparison is listed."""
+    count, kinds = unlisted(register)
+    return (f" The run's other {plural(count, 'comparison')} ({kinds}) {'is' if count == 1 else 'are'} on no page: "
+            f"marts.effect_register holds {'it' if count == 1 else 'them'}." if count else "")
 
 
 def results_line(says: pd.DataFrame, comparisons: int | None, register: pd.DataFrame | None = None) -> str:
     """"43 matched or modelled results: 0 significant, 29 inconclusive, 10 not published, 4 not estimable. 3 primary
-    outcomes and 31 exploratory results, judged over the run's 46 comparisons (Holm)." (the Cox models have no role),
-    and how many of those comparisons no page shows (:func:`unlisted`, from ``register``)."""
+    outcomes and 31 exploratory results, judged over the run's 45 comparisons (Holm; 15 of them on no page)." (the Cox
+    models have no role; ``register`` gives the comparisons no page shows, :func:`unlisted`)."""
     verdict = says["verdict"].astype(str)
     compared = says[~verdict.str.endswith("per £1")]
     kind = verdict[compared.index].where(verdict[compared.index].isin(NOT_SIGNIFICANT), "significant")
     counts = {v: int((kind == v).sum()) for v in ("significant", *NOT_SIGNIFICANT)}
     role = says.loc[compared.index, "analysis role"].astype(str)
     primary, exploratory = int(role.str.startswith("Primary").sum()), int(role.str.startswith("Exploratory").sum())
-    run = f", judged over the run's {plural(comparisons, 'comparison')} (Holm)" if comparisons else ""
+    hidden = unlisted(register)[0]  # said in a few words: the four lines fit a phone's first screen
+    run = (f", judged over the run's {plural(comparisons, 'comparison')} (Holm"
+           + (f"; {hidden} of them on no page" if hidden else "") + ")") if comparisons else ""
     roles = (f" {plural(primary, 'primary outcome')} and {plural(exploratory, 'exploratory result')}{run}."
-             + (unlisted(register) if comparisons else "")
              if primary or exploratory else " Analysis roles not available (marts.effect_register was not built).")
     return (f"{_link(RESULTS, plural(len(compared), 'matched or modelled result'))}: "
             + ", ".join(f"{n} {v}" for v, n in counts.items()) + "." + html.escape(roles))
