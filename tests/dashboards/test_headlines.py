@@ -241,6 +241,16 @@ def test_a_cox_row_claims_no_matched_group():
     assert row["design"] == wording.NO_DESIGN  # a table from before the Cox mart recorded its design
 
 
+def test_a_cox_row_says_it_is_not_among_the_runs_comparisons():
+    """Every other result's "Analysis role" says primary or exploratory over the run's comparisons; the nine Cox rows'
+    cell was empty. The Cox model is not in the register (the matched hazard ratio is), so no Holm adjustment holds it,
+    and the row says so, published or not."""
+    cox = pd.DataFrame({"programme": ["a", "b"], "term": "treated", "hazard_ratio": [0.8, "*"], "ci_low": [0.5, "*"],
+                        "ci_high": [1.3, "*"], "n_participants": [15, "*"]})
+    assert [r["analysis role"] for r in wording.cox_statements(cox)] == [wording.COX_ROLE] * 2
+    assert "not one of the run's comparisons" in wording.COX_ROLE
+
+
 def test_a_cox_row_states_its_design_from_the_model():
     """Every Cox row said "design not recorded": the Cox mart now records its design sentence (the comparison's time
     zero, the covariates adjusted for, not matched), published as written; the page states it."""
