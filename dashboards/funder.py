@@ -427,6 +427,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     # the base allocation is the allocation: withheld with the index, and one more of its funder with a lone one
     withhold_partners(withheld, "reciprocity_index", summary, "base", "funder", rule)
     hidden = withheld.rows(summary, "reciprocity_index", ["grant_id"]).to_numpy()
+    left_out = ", ".join(summary.loc[hidden, "grant_id"].astype(str))
     summary = summary[~hidden]
     if summary.empty:
         return Section(title, f"No grant's allocation can be published ({plural(int(hidden.sum()), 'grant')} withheld).",
@@ -445,7 +446,9 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
                    f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places."
                    + (" Alpha moves no allocation here (the index rule does not use it): the ranges are the weight "
-                      "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else ""),
+                      "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else "")
+                   # the chart and table left them out unsaid, where the allocation above shows them as *
+                   + (f" Not listed: {left_out}, whose allocation is withheld (*) in the allocation above." if left_out else ""),
                    figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),
