@@ -311,9 +311,11 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
                     zerolinewidth=2, title_text=f"{r['unit']}, participants minus comparison"
                     + (" (fewer to the right)" if fewer_better else ""))
         if r["unit"].startswith("£"):  # the difference from break-even, labelled as the pounds returned per £1
+            below = lo < -1.0  # the interval runs below £0: the axis spans -span to span, and its ticks are as few
+            # over that width as over one span (five turned on end at 390 px)
+            width = 2 * span if below else span
             step = 10 ** math.floor(math.log10(span / 2))
-            step *= next((m for m in (1, 2, 2.5, 5) if span / (step * m) <= 4), 10)
-            below = lo < -1.0  # the interval runs below £0
+            step *= next((m for m in (1, 2, 2.5, 5) if width / (step * m) <= 4), 10)
             ticks = [k * step for k in range(math.ceil((-span if below else max(-span, -1.0)) / step),
                                              math.floor(span / step) + 1)]
             axis.update(range=[-span if below else max(-span, -1.05), span], tickvals=ticks,
