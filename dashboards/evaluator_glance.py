@@ -26,6 +26,12 @@ RESULTS, BALANCE, PRETREND = ("What you can and cannot say", "Balance after matc
 #: comparison is a significant one ("significant reduction", a Cox model's "slower reoffending"); the SROI ratio's
 #: ("£0.85 per £1") is no comparison and is not counted.
 NOT_SIGNIFICANT = ("inconclusive", "not published", "not estimable")
+#: The register's outcomes that "What you can and cannot say" lists, by family (None: every outcome), and the words for
+#: those it does not: they count among the run's comparisons (Holm) but no page shows them (the line said "judged over
+#: the run's 45 comparisons" beside 30 that an evaluator could find).
+LISTED = {"readmission": None, "reoffending": ("binary_rate",), "wellbeing": None}
+UNLISTED_WORDS = {"frequency": "reoffences per person", "days_to_first_reoffence": "days to a first reoffence",
+                  "time_to_first_reoffence": "the matched hazard ratio of a first reoffence"}
 
 
 def _link(title: str, words: str) -> str:
@@ -36,16 +42,42 @@ def _withheld(n: int) -> str:
     return f" ({n} withheld: 1 to 7 people)" if n else ""
 
 
-def results_line(says: pd.DataFrame, comparisons: int | None) -> str:
+def unlisted(register: pd.DataFrame | None) -> tuple[int, str]:
+    """(how many, which in words) of the run's comparisons (register rows with a p-value) whose outcome :data:`LISTED`
+    leaves out: (15, "reoffending: reoffences per person, days to a first reoffence, ...") on the demo; (0, '') when
+    there are none or no register."""
+    if register is None or register.empty:
+        return 0, ""
+    counted = register[pd.to_numeric(register["p_value"], errors="coerce").notna()]
+    left = counted[[LISTED.get(f, ()) is not None and o not in LISTED.get(f, ())
+                    for f, o in zip(counted["outcome_family"], counted["outcome"])]]
+    kinds = "; ".join(f"{f}: " + ", ".join(UNLISTED_WORDS.get(o, str(o).replace("_", " "))
+                                           for o in dict.fromkeys(left.loc[left["outcome_family"] == f, "outcome"]))
+                      for f in dict.fromkeys(left["outcome_family"]))
+    return len(left), kinds
+
+
+def unlisted_sentence(register: pd.DataFrame | None) -> str:
+    """" The run's other 15 comparisons (reoffending: ...) are on no page: marts.effect_register holds them." for the
+    results section's summary, where an evaluator looks for them; '' when every comparison is listed."""
+    count, kinds = unlisted(register)
+    return (f" The run's other {plural(count, 'comparison')} ({kinds}) {'is' if count == 1 else 'are'} on no page: "
+            f"marts.effect_register holds {'it' if count == 1 else 'them'}." if count else "")
+
+
+def results_line(says: pd.DataFrame, comparisons: int | None, register: pd.DataFrame | None = None) -> str:
     """"43 matched or modelled results: 0 significant, 29 inconclusive, 10 not published, 4 not estimable. 3 primary
-    outcomes and 31 exploratory results, judged over the run's 46 comparisons (Holm)." (the Cox models have no role)."""
+    outcomes and 31 exploratory results, judged over the run's 45 comparisons (Holm; 15 of them on no page)." (the Cox
+    models have no role; ``register`` gives the comparisons no page shows, :func:`unlisted`)."""
     verdict = says["verdict"].astype(str)
     compared = says[~verdict.str.endswith("per £1")]
     kind = verdict[compared.index].where(verdict[compared.index].isin(NOT_SIGNIFICANT), "significant")
     counts = {v: int((kind == v).sum()) for v in ("significant", *NOT_SIGNIFICANT)}
     role = says.loc[compared.index, "analysis role"].astype(str)
     primary, exploratory = int(role.str.startswith("Primary").sum()), int(role.str.startswith("Exploratory").sum())
-    run = f", judged over the run's {plural(comparisons, 'comparison')} (Holm)" if comparisons else ""
+    hidden = unlisted(register)[0]  # said in a few words: the four lines fit a phone's first screen
+    run = (f", judged over the run's {plural(comparisons, 'comparison')} (Holm"
+           + (f"; {hidden} of them on no page" if hidden else "") + ")") if comparisons else ""
     roles = (f" {plural(primary, 'primary outcome')} and {plural(exploratory, 'exploratory result')}{run}."
              if primary or exploratory else " Analysis roles not available (marts.effect_register was not built).")
     return (f"{_link(RESULTS, plural(len(compared), 'matched or modelled result'))}: "
@@ -84,11 +116,11 @@ def pretrend_line(table: pd.DataFrame) -> str:
 LINES = ((RESULTS, None), (BALANCE, balance_line), (SUPPORT_TITLE, support_line), (PRETREND, pretrend_line))
 
 
-def section(sections: list[Section], comparisons: int | None) -> Section:
+def section(sections: list[Section], comparisons: int | None, register: pd.DataFrame | None = None) -> Section:
     """The first section: one line per table below that the run published (``comparisons``: the run's, from the effect
-    rows' marks, :func:`dashboards.multiplicity.role`)."""
+    rows' marks, :func:`dashboards.multiplicity.role`; ``register``: ``marts.effect_register``, None when not built)."""
     tables = {s.title: s.table for s in sections if s.table is not None and not s.table.empty}
-    lines = [results_line(tables[title], comparisons) if make is None else make(tables[title])
+    lines = [results_line(tables[title], comparisons, register) if make is None else make(tables[title])
              for title, make in LINES if title in tables]
     body = ("<ol class='verdicts' id='glance'>" + "".join(f"<li>{line}</li>" for line in lines) + "</ol>") if lines else \
         "<p class='empty'>No result, balance or support table in this run.</p>"

@@ -249,6 +249,16 @@ GRANT_SHOWN = ("grant_id", "funder", "timebank_id", "amount", "observed_amount",
                "hours_exchanged", "cost_per_hour_exchanged", "social_value")
 
 
+def not_drawn(table: pd.DataFrame, rule: DisclosureRule) -> str:
+    """The grants the cost chart leaves out, by name: " Not drawn: G010 (withheld: 1 to 7 active members)." (the summary
+    said only "Grants with 1 to 7 active members are withheld", and a funder looked for G010 among the bars)."""
+    cost = table["cost_per_active_member"].astype(str)
+    why = [(f"withheld: 1 to {rule.suppress_max} active members", cost == SUPPRESSED),
+           ("no active member in its observed period", cost == "n/a")]
+    said = [f"{', '.join(table.loc[rows, 'grant_id'].astype(str))} ({words})" for words, rows in why if rows.any()]
+    return f" Not drawn: {'; '.join(said)}." if said else ""
+
+
 def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> list[Section]:
     if grants is None or grants.empty:
         return [unavailable("Grant metrics", {"marts.grant_metrics": grants})]
@@ -298,10 +308,10 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                      "count back; n/a: nothing to divide by (none in the observed period, or no observed period). A "
                      f"grant with a suppressed count shows * for its {'costs, index, hours and social value' if valued else 'costs, index and hours'}, and one more "
                      "of its funder * for its index (the pot would give it back). " + value_note),
-        Section(title, (f"{plural(len(shown), 'grant')} drawn, each on the money and members of its observed period; "
-                        "the lowest cost per active member is "
-                        f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']}). Grants with 1 to "
-                        f"{rule.suppress_max} active members are withheld.")
+        Section(title, (f"{len(shown)} of {plural(len(table), 'grant')} drawn, each on the money and members of its "
+                        "observed period; the lowest cost per active member is "
+                        f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']})."
+                        + not_drawn(table, rule))
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
                 figure=figure if cheapest is not None else charts.no_data(title)),
     ]
@@ -417,6 +427,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     # the base allocation is the allocation: withheld with the index, and one more of its funder with a lone one
     withhold_partners(withheld, "reciprocity_index", summary, "base", "funder", rule)
     hidden = withheld.rows(summary, "reciprocity_index", ["grant_id"]).to_numpy()
+    left_out = ", ".join(summary.loc[hidden, "grant_id"].astype(str))
     summary = summary[~hidden]
     if summary.empty:
         return Section(title, f"No grant's allocation can be published ({plural(int(hidden.sum()), 'grant')} withheld).",
@@ -435,7 +446,9 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
                    f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places."
                    + (" Alpha moves no allocation here (the index rule does not use it): the ranges are the weight "
-                      "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else ""),
+                      "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else "")
+                   # the chart and table left them out unsaid, where the allocation above shows them as *
+                   + (f" Not listed: {left_out}, whose allocation is withheld (*) in the allocation above." if left_out else ""),
                    figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),

@@ -42,9 +42,22 @@ COMMISSIONER = (
      "under the impact map's assumptions; £1 is break-even."),
     ("Crude rate", "A share of everyone in a group, with no matched comparison: differences may reflect who took part."),
     ("Funnel plot", "Each provider's or time bank's readmissions against those expected from its patients' case mix; a "
-     "point outside the funnel is more different from the whole than chance alone would make it."),
+     "point outside the funnel is more different from the whole than chance alone would make it. Overdispersion (its "
+     "table's last column): 'none' when the units differ among themselves no more than chance allows; otherwise the "
+     "limits are widened to allow for it (Spiegelhalter 2005, Qual Saf Health Care 14:347)."),
+    ("Primary outcome, exploratory result", "A primary outcome is named before the analysis and judged on its own 95% "
+     "interval. Every other result is exploratory: a run compares many things, and about one in twenty looks like a "
+     "difference by chance when nothing works, so an exploratory result is called a reduction or an increase only when "
+     "it holds after allowing for all the run's comparisons. Read it as a lead to follow up, not a finding."),
     _SUPPRESSION,
 )
+
+#: The evaluator's words for a result's place among the run's comparisons (its "At a glance" and "Analysis role").
+_ROLES = ("Primary outcome, exploratory result, Holm", "A primary outcome is named in the settings before the run and "
+          "judged on its own 95% interval, as a trial's is. Every other result is exploratory: among many comparisons "
+          "about one in twenty is significant by chance when nothing works, so an exploratory result is called "
+          "significant only when its p-value adjusted by Holm's method over all the run's comparisons (the chance of "
+          "any false finding among them; Holm 1979, Scand J Stat 6:65) is below 0.05.")
 
 #: The evaluator page's terms: the diagnostics' vocabulary, with the thresholds the page applies.
 EVALUATOR = (
@@ -82,6 +95,7 @@ EVALUATOR = (
      "happened anyway, that only moved elsewhere, that is due to others, and the share lost each year after the first "
      "(Social Value UK, A Guide to Social Return on Investment)."),
     ("Switching value", "The value an assumption would need for the SROI ratio to fall to £1 per £1 (break-even)."),
+    _ROLES,
     _INTERVAL,
     _SUPPRESSION,
 )

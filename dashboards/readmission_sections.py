@@ -121,15 +121,17 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
         figure = charts.rate_bars(shown, "value", title, f"readmitted {windows.readmitted_within} (%)", bench)
         # names in lines of up to 16 characters: in one line ("Redcar and Cleveland (E06000003)") plotly turned them on
         # end at 320 px, they took most of the chart's height and its y-axis title ran into the chart's title
+        # the selected area's bar is hatched as well as orange: told apart by colour alone, it failed WCAG 2.2 1.4.1
         figure.update_traces(x=charts.wrapped(shown["value"], 16),
-                             marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]])
+                             marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]],
+                             marker_pattern_shape=[charts.pattern(1)["shape"] if v == area else "" for v in shown["value"]])
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")
         return Item(f"Crude {windows.readmission_lower} rate in {plural(len(shown), 'area')} against all discharges "
                     f"({pct(bench)}).{focus}", figure)
 
-    return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (highlighted in orange).",
+    return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (its bar orange and hatched).",
                             table=_in_percent(table, "area"), csv_name="commissioner-readmission-by-area.csv",
                             note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts.")
 

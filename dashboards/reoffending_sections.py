@@ -56,12 +56,19 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
         pending = rows[(rows["status"] == "provisional") & rows["programme"].isin((_programme(tb), "no_participation"))]
         provisional = len(pending) if year == ALL else int(pending["cohort_period"].astype(str).str.startswith(year).sum())
         figure = go.Figure()
-        drawn, missing = 0, []
+        drawn, missing, counted, hidden = 0, [], [], 0
         for i, (programme, name) in enumerate(((_programme(tb), "participants"), ("no_participation", "non-participants"))):
             g = scope[scope["programme"] == programme]
             if g.empty:
                 missing.append(name)
             drawn += len(g)
+            cohorts = final[(final["programme"] == programme)
+                            & (final["cohort_period"].astype(str).str.startswith(year) if year != ALL else True)]
+            counted.append(f"{name} {len(g)} of {plural(len(cohorts), 'final cohort')}")
+            withheld = len(cohorts) - len(g)
+            hidden += withheld
+            if withheld:  # a line of 1 point out of 13 read as the participants' record (withheld is said where it shows)
+                name = f"{name} ({withheld} of {len(cohorts)} withheld)"
             figure.add_trace(go.Scatter(
                 x=charts.esc(g["cohort_period"]), y=100 * g["binary_rate"], mode="markers+lines", name=name,
                 marker={"symbol": "circle" if i == 0 else "square", "size": 10, "color": PALETTE[i]},
@@ -75,7 +82,10 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
                if missing else "")
         return Item(f"Share of each final quarterly cohort with a proven reoffence, "
                     f"{'all participants' if tb == ALL else 'time bank ' + tb} against non-participants "
-                    f"({'all years' if year == ALL else year}); {plural(drawn, 'cohort point')} published.{gap} "
+                    f"({'all years' if year == ALL else year}); {plural(drawn, 'cohort point')} published "
+                    f"({'; '.join(counted)}"
+                    + (f"; {plural(hidden, 'cohort')} withheld: 1 to {rule.suppress_max} people or reoffenders" if hidden else "")
+                    + f").{gap} "
                     + (f"{plural(provisional, 'provisional cohort')} (follow-up not over) not drawn. " if provisional else "")
                     + "Crude rates from the "
                     "published counts, not matched.", figure, table=listed)

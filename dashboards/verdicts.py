@@ -281,7 +281,8 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     """Fingertips-style spine: each outcome's difference from its comparison, with better to the right.
 
     One row per outcome, each on its own axis in its own unit (its title), centred on its comparison (the matched group;
-    break-even, £1 per £1, for the social return; a ratio has no room below £0): on one shared axis percentage points,
+    break-even, £1 per £1, for the social return; a ratio has no room below £0 unless its interval goes there, as a
+    negative present value's does: the demo's −£0.30 to £0.30 was drawn from £0.00): on one shared axis percentage points,
     Star points and pounds were read as one scale, and a well-being interval of a tenth of a point could not be seen
     beside one of 30 points. The differences keep their signs, as in the tables and the verdicts: where fewer is better
     (readmission, reoffending) the axis runs from + on the left to − on the right."""
@@ -293,27 +294,32 @@ def spine(frame: pd.DataFrame, title: str) -> go.Figure:
     figure = make_subplots(rows=len(drawn), cols=1, vertical_spacing=110 / (210 * len(drawn)))
     legend = set()
     for i, r in enumerate(drawn.to_dict("records"), start=1):
-        symbol, _, word = RAG[r["rag"]]
+        symbol, _, word = verdict_head(r)  # the social return's legend reads "Below £1", as its verdict does, not "Worse"
         color = {"better": "#00703c", "worse": "#d4351c"}.get(r["rag"], "#505a5f")
         x, lo, hi = r["difference"], r["ci_low"], r["ci_high"]
         figure.add_trace(go.Scatter(
-            x=[x], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=r["rag"],
-            showlegend=r["rag"] not in legend,
+            x=[x], y=charts.wrapped([r["outcome"]]), mode="markers", name=word, legendgroup=word,
+            showlegend=word not in legend,
             marker={"symbol": {"better": "circle", "worse": "x", "inconclusive": "diamond"}.get(r["rag"], "circle"), "size": 14,
                     "color": color},
             error_x={"type": "data", "symmetric": False, "array": [hi - x], "arrayminus": [x - lo], "color": color}),
             row=i, col=1)
-        legend.add(r["rag"])
+        legend.add(word)
         span = 1.15 * max(abs(lo), abs(hi), abs(x)) or 1.0
         fewer_better = bool(re.search("readmission|reoffending", r["outcome"], re.I))
         axis = dict(range=[span, -span] if fewer_better else [-span, span], zeroline=True, zerolinecolor="#0b0c0c",
                     zerolinewidth=2, title_text=f"{r['unit']}, participants minus comparison"
                     + (" (fewer to the right)" if fewer_better else ""))
         if r["unit"].startswith("£"):  # the difference from break-even, labelled as the pounds returned per £1
+            below = lo < -1.0  # the interval runs below £0: the axis spans -span to span, and its ticks are as few
+            # over that width as over one span (five turned on end at 390 px)
+            width = 2 * span if below else span
             step = 10 ** math.floor(math.log10(span / 2))
-            step *= next((m for m in (1, 2, 2.5, 5) if span / (step * m) <= 4), 10)
-            ticks = [k * step for k in range(math.ceil(max(-span, -1.0) / step), math.floor(span / step) + 1)]
-            axis.update(range=[max(-span, -1.05), span], tickvals=ticks, ticktext=[pounds(t + 1) for t in ticks],
+            step *= next((m for m in (1, 2, 2.5, 5) if width / (step * m) <= 4), 10)
+            ticks = [k * step for k in range(math.ceil((-span if below else max(-span, -1.0)) / step),
+                                             math.floor(span / step) + 1)]
+            axis.update(range=[-span if below else max(-span, -1.05), span], tickvals=ticks,
+                        ticktext=[pounds(t + 1) for t in ticks],
                         title_text="£ per £1 invested (the line: £1)")
         figure.update_xaxes(**axis, row=i, col=1)
     return figure.update_layout(title=f"{title} (0 = comparison; better to the right)", height=150 + 210 * len(drawn),

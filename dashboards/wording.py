@@ -113,11 +113,17 @@ def _design(r: dict) -> str:
     return NO_DESIGN if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
+#: A Cox row's analysis role: the model is not in the run's register (its matched hazard ratio is), so no Holm
+#: adjustment holds it; its role cell was empty beside every other result's.
+COX_ROLE = ("A check beside the matched results, not one of the run's comparisons: not adjusted for them (Holm); read "
+            "it with the matched result.")
+
+
 def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
     """One row per programme's Cox 'treated' term, from the published Cox table (same values, same suppression).
 
     The model is fitted on everyone analysed, not on a matched sample, so the row's ``n_matched`` is empty and its
-    text gives the participants in the model."""
+    text gives the participants in the model; its analysis role is :data:`COX_ROLE`."""
     rows = []
     for r in ([] if cox is None else cox[cox["term"] == "treated"].to_dict("records")):
         result = f"Time to first proven reoffence (Cox): {labels.words(r['programme'])}"
@@ -143,7 +149,7 @@ def cox_statements(cox: pd.DataFrame | None) -> list[dict]:
                          "what you cannot say": "That the programme caused it: the model adjusts only for the measured "
                                                 "covariates, and it is not the matched binary comparison.",
                          "design": _design(r)})
-    return rows
+    return [row | {"analysis role": COX_ROLE} for row in rows]
 
 
 def _role(row: dict) -> str:

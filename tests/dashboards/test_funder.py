@@ -343,3 +343,35 @@ def test_the_star_in_a_grants_social_value_is_explained_above_the_table():
                             "the value of any T1 grant would let a reader work out G1&#x27;s hours, and none is shown.</p>")
     shown = grants.assign(active_members=[30, 20, 40])
     assert grant_sections(shown, rule, withheld_grants(shown, None, rule))[0].html is None  # no *, nothing to explain
+
+
+def test_the_cost_chart_names_the_grants_it_does_not_draw():
+    """The demo's chart drew 28 bars for 29 grants and said "Grants with 1 to 7 active members are withheld": a funder
+    looked for G010 among the bars. The summary names each grant left out and why (G1: 3 active members; G3: none)."""
+    from dashboards.funder import grant_sections
+
+    rule = DisclosureRule()
+    grants = _three_grants().assign(active_members=[3, 20, 0], two_way_members=[0, 10, 0],
+                                    data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"))
+    chart = grant_sections(grants, rule, withheld_grants(grants, None, rule))[1]
+    assert chart.summary.startswith("1 of 3 grants drawn, each on the money and members of its observed period")
+    assert chart.summary.endswith(" Not drawn: G1 (withheld: 1 to 7 active members); G3 (no active member in its "
+                                  "observed period).")
+    assert [list(t.x) for t in chart.figure.data] == [["G2"]]
+
+
+def test_the_sensitivity_names_the_grants_it_leaves_out():
+    """The demo's sensitivity listed 27 of 29 grants and never said so: G010 and G026, shown as * in the allocation
+    above it, were missing from its chart and table without a word. Here G1 and G2 are withheld (G1 alone would give
+    its share back from the pot), and the summary names them."""
+    from dashboards.funder import sensitivity_section
+    from models.disclosure import DisclosureRule, Withheld
+
+    rows = [("F", g, a, ws, base, base + d, r) for g, base, r in (("G1", 300_00, 3), ("G2", 600_00, 2), ("G3", 900_00, 1))
+            for a, ws, d in ((0.5, "base", 0), (1.0, "equal", 50_00))]
+    sensitivity = pd.DataFrame(rows, columns=["funder", "grant_id", "alpha", "weight_set", "base_allocation_pence",
+                                              "allocation_pence", "rank"])
+    withheld = Withheld({"reciprocity_index": {("G1",)}})
+    section = sensitivity_section(sensitivity, DisclosureRule(), withheld)
+    assert list(section.table["Grant" if "Grant" in section.table else "grant_id"]) == ["G3"]
+    assert section.summary.endswith(" Not listed: G1, G2, whose allocation is withheld (*) in the allocation above.")

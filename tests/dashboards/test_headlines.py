@@ -241,6 +241,16 @@ def test_a_cox_row_claims_no_matched_group():
     assert row["design"] == wording.NO_DESIGN  # a table from before the Cox mart recorded its design
 
 
+def test_a_cox_row_says_it_is_not_among_the_runs_comparisons():
+    """Every other result's "Analysis role" says primary or exploratory over the run's comparisons; the nine Cox rows'
+    cell was empty. The Cox model is not in the register (the matched hazard ratio is), so no Holm adjustment holds it,
+    and the row says so, published or not."""
+    cox = pd.DataFrame({"programme": ["a", "b"], "term": "treated", "hazard_ratio": [0.8, "*"], "ci_low": [0.5, "*"],
+                        "ci_high": [1.3, "*"], "n_participants": [15, "*"]})
+    assert [r["analysis role"] for r in wording.cox_statements(cox)] == [wording.COX_ROLE] * 2
+    assert "not one of the run's comparisons" in wording.COX_ROLE
+
+
 def test_a_cox_row_states_its_design_from_the_model():
     """Every Cox row said "design not recorded": the Cox mart now records its design sentence (the comparison's time
     zero, the covariates adjusted for, not matched), published as written; the page states it."""
@@ -286,6 +296,31 @@ def test_the_spine_gives_each_outcome_its_own_scale():
     assert list(spine(row.assign(difference=400.0, ci_low=300.0, ci_high=500.0), "s").layout.xaxis.ticktext) == [
         "£1.00", "£201.00", "£401.00"]  # a span over 150 raised StopIteration
     assert [t.showlegend for t in figure.data] == [True, False, True]
+
+
+def test_the_spine_draws_the_whole_social_return_interval_when_it_runs_below_zero():
+    """The demo's social return is £0.00 per £1 (95% interval −£0.30 to £0.30: a negative present value in some draws).
+    The spine's axis stopped at £0 ("no room for a ratio below £0"), so its whisker was cut there and the chart showed
+    £0.00 to £0.30 beside a sentence and a CSV saying −£0.30 to £0.30."""
+    from dashboards.verdicts import spine
+
+    row = pd.DataFrame({"outcome": ["Social return on investment"], "difference": [-0.9992], "ci_low": [-1.2964],
+                        "ci_high": [-0.6992], "unit": ["£ per £1 invested"], "rag": ["worse"]})
+    axis = spine(row, "spine").layout.xaxis
+    assert axis.range[0] < -1.2964 < axis.range[1]  # the whole interval is on the axis
+    assert list(axis.ticktext) == ["£0.00", "£1.00", "£2.00"]  # as few ticks as on one span: five turned on end at 390 px
+
+
+def test_the_spines_legend_names_the_social_returns_verdict_as_the_first_screen_does():
+    """The first screen says "✗ Below £1" for the social return (judged against break-even, not a comparison group);
+    the spine's legend beside its red cross said "Worse". A worse matched outcome keeps its own "Worse" entry."""
+    from dashboards.verdicts import spine
+
+    frame = pd.DataFrame({"outcome": ["Proven reoffending within a year", "Social return on investment"],
+                          "difference": [9.0, -0.9992], "ci_low": [2.0, -1.2964], "ci_high": [16.0, -0.6992],
+                          "unit": ["percentage points", "£ per £1 invested"], "rag": ["worse", "worse"]})
+    figure = spine(frame, "spine")
+    assert [(t.name, t.showlegend) for t in figure.data] == [("Worse", True), ("Below £1", True)]
 
 
 def test_each_verdict_on_the_first_screen_gives_its_published_n():
@@ -380,6 +415,24 @@ def test_a_year_of_reoffending_counts_final_cohorts_and_says_how_many_are_still_
     items = cohort_section(rates, RULE, filters).variants.items
     said = {key: item.summary for key, item in items.items()}
     assert [("1 provisional cohort" in s, "2 provisional cohorts" in s) for s in said.values()] == [(False, True), (True, False)]
+
+
+def test_the_cohort_chart_says_how_many_of_each_lines_cohorts_are_withheld():
+    """On the demo the participants' line was one point (2022-Q3, 0 of 10 reoffended) beside 13 non-participant
+    cohorts: 12 participant cohorts were withheld, which neither the chart nor its summary said ("14 cohort points
+    published"), so a commissioner read 0% as the participants' record."""
+    from dashboards.filters import ALL, Filter
+    from dashboards.reoffending_sections import cohort_section
+
+    quarters = ["2023-Q1", "2023-Q2", "2023-Q3"]
+    rates = pd.DataFrame({"event_type": ALL, "cohort_period": quarters * 2, "status": "final",
+                          "programme": ["any_participation"] * 3 + ["no_participation"] * 3,
+                          "persons": [10, 12, 15, 40, 45, 50], "reoffenders": [0, 3, 5, 12, 15, 20]})
+    filters = [Filter("timebank", "Time bank", ((ALL, "All"),)), Filter("year", "Year", ((ALL, "All"),))]
+    item = next(iter(cohort_section(rates, RULE, filters).variants.items.values()))
+    assert ("4 cohort points published (participants 1 of 3 final cohorts; non-participants 3 of 3 final cohorts; "
+            "2 cohorts withheld: 1 to 7 people or reoffenders).") in item.summary
+    assert [t.name for t in item.figure.data] == ["participants (2 of 3 withheld)", "non-participants"]
 
 
 def test_the_hours_tile_does_not_say_a_quarter_withheld_to_protect_another_had_1_to_7_trading_accounts():

@@ -114,7 +114,7 @@ def test_withheld_quarters_and_grants_are_said_to_have_1_to_7_not_fewer_than_8()
     assert "withheld (1 to 7 trading accounts, or to protect one that has)." in activity.summary
     grants = _three_grants().assign(data_start=pd.Timestamp("2024-01-01"), data_end=pd.Timestamp("2024-12-31"))
     cost = grant_sections(grants, RULE, withheld_grants(grants, None, RULE))[1]
-    assert cost.summary.endswith("Grants with 1 to 7 active members are withheld.")
+    assert cost.summary.endswith("Not drawn: G1 (withheld: 1 to 7 active members).")
     assert "fewer than" not in activity.summary + cost.summary
 
 
@@ -212,3 +212,42 @@ def test_the_rules_chart_and_tables_say_each_rule_in_words_and_keep_its_code():
     assert section.summary.startswith("The rule broken most often was 'date that may be month first (US style)' (rule "
                                       "month_first_date), in people (birth date).")
     assert {"rule", "meaning"} <= set(section.table.columns) and "rule" in section.code_columns
+
+
+def test_the_selected_areas_bar_is_told_apart_by_more_than_its_colour():
+    """WCAG 2.2 1.4.1 Use of colour: picking an area turned its bar orange among blue ones, and nothing else marked it
+    (a reader who cannot tell the two apart, or a grey-scale print, lost which bar was theirs). It is hatched too."""
+    from dashboards.filters import Filter
+    from dashboards.labels import area
+    from dashboards.readmission_sections import area_section
+
+    codes = ["E06000001", "E06000002", "E06000003"]
+    rates = pd.DataFrame({"dimension": ["overall"] + ["area"] * 3, "value": ["all"] + codes,
+                          "discharges": [1550, 470, 680, 400], "readmissions": [185, 55, 80, 50]})
+    rates["rate"] = rates["readmissions"] / rates["discharges"]
+    areas = Filter("area", "Area of residence", (("all", "All areas"), *((c, area(c)) for c in codes)))
+    section = area_section(rates, RULE, [areas])
+    bars = {key: item.figure.data[0].marker for key, item in section.variants.items.items()}
+    picked = next(marker for key, marker in bars.items() if "E06000002" in str(key))
+    everyone = next(marker for key, marker in bars.items() if "all" in str(key))
+    assert [bool(s) for s in picked.pattern.shape] == [False, True, False]
+    assert len(set(picked.color)) == 2 and not any(everyone.pattern.shape)
+    assert "hatched" in section.responds
+
+
+def test_the_words_for_a_results_place_among_the_comparisons_are_explained_where_they_are_met():
+    """The commissioner's first screen says "Exploratory result (45 comparisons in this run)" and "Primary outcome", the
+    funnel tables' last column "Overdispersion", and the evaluator's first line "judged over the run's 45 comparisons
+    (Holm)": none was in either page's "Words used on this page"."""
+    from dashboards import glossary
+    from dashboards.verdicts import role_words
+
+    def glossed(terms) -> tuple[str, str]:
+        return " ".join(t for t, _ in terms).lower(), " ".join(m for _, m in terms).lower()
+
+    met = [role_words(role, 45).split(" (")[0].lower() for role in ("primary", "exploratory")]
+    assert met == ["primary outcome", "exploratory result"]
+    for terms in (glossary.COMMISSIONER, glossary.EVALUATOR):
+        assert all(words in glossed(terms)[0] for words in met)
+    assert "overdispersion" in glossed(glossary.COMMISSIONER)[1]
+    assert "holm" in glossed(glossary.EVALUATOR)[0]
