@@ -173,7 +173,7 @@ def _fit_group(design, sel, n_t, n_c, common_support, people, name) -> GroupFit:
 
 def group_balance(column: str, values, members: list, X: pd.DataFrame, tb: np.ndarray, local: np.ndarray,
                   w: np.ndarray, pattern: np.ndarray, person: np.ndarray | None, **balance) -> list[str]:
-    """The warnings of balance within each score group (``members``: the positions of its analysed people): the
+    """The warnings of balance within each group of ``column`` (``members``: the positions of its analysed people): the
     design columns whose |SMD| after matching exceeds :data:`~.balance.SMD_THRESHOLD` among the group's rows, and
     the largest. The balance table pools the groups, where opposite imbalances in two groups can cancel."""
     out = []
@@ -191,7 +191,7 @@ def group_balance(column: str, values, members: list, X: pd.DataFrame, tb: np.nd
         smd = np.abs(bal["smd_after"].to_numpy(dtype=float))
         if np.any(smd > SMD_THRESHOLD):
             worst = int(np.nanargmax(smd))
-            out.append(f"balance within score group {column} = {value}: |SMD| after matching > {SMD_THRESHOLD} for "
+            out.append(f"balance within {column} = {value}: |SMD| after matching or weighting > {SMD_THRESHOLD} for "
                        f"{bal.loc[bal['flag'], 'covariate'].tolist()} (largest {smd[worst]:.2f}, "
                        f"{bal['covariate'].iloc[worst]})")
     return out
@@ -380,6 +380,7 @@ def match(
     stabilize: bool = False,
     trim_quantile: float | None = None,
     score_groups: str | None = None,
+    balance_groups: str | None = None,
 ) -> MatchedSample:
     """Build the matched or weighted comparison group (see the module docstring).
 
@@ -426,6 +427,10 @@ def match(
         the group's own logit score) are fitted within each group; balance is also checked within
         each group (docs/comparison-engine.md, "Score groups"). A risk-set design whose trial days
         select on the covariates in different ways (readmission's routes) gives each its own score.
+    balance_groups : str, optional
+        Column (no missing values) whose groups' balance after matching or weighting is also checked
+        one by one: a warning names each group with a design column's |SMD| above 0.1, which the
+        balance table, pooled over the groups, can hide. Default: the ``score_groups`` column.
     outcomes : list of str, optional
         Columns that must be present for a row to be analysed (a row missing
         any of them is excluded before the propensity model and counted in
@@ -462,8 +467,11 @@ def match(
                 "model as a categorical covariate, and the weights' variance allows for that one model only")
         if score_groups in covariates:
             raise ComparisonError(f"the score_groups column {score_groups!r} cannot also be a covariate")
-    needed = [treatment, *outcomes, *covariates, *exact] + ([cluster] if cluster else []) + (
-        [score_groups] if score_groups else [])
+    if balance_groups is not None and not isinstance(balance_groups, str):
+        raise ComparisonError(f"balance_groups must be a column name, not {balance_groups!r}")
+    balance_groups = balance_groups or score_groups
+    needed = [treatment, *outcomes, *covariates, *exact] + ([cluster] if cluster else []) + [
+        c for c in dict.fromkeys((score_groups, balance_groups)) if c]
     absent = [c for c in dict.fromkeys(needed) if c not in df.columns]
     if absent:
         raise ComparisonError(f"columns not in the data: {absent}")
@@ -491,8 +499,9 @@ def match(
     data = df[list(dict.fromkeys(needed))].iloc[rows] if n_dropped_missing else df
     t = binary01(data[treatment], treatment, "treatment")
     person = None if cluster is None else pd.factorize(data[cluster])[0].astype(np.int64)
-    if score_groups is not None and (n_na := int(data[score_groups].isna().sum())):
-        raise ComparisonError(f"score_groups column {score_groups!r} has {n_na} missing values; every row needs a group")
+    for role, col in (("score_groups", score_groups), ("balance_groups", balance_groups)):
+        if col is not None and (n_na := int(data[col].isna().sum())):
+            raise ComparisonError(f"{role} column {col!r} has {n_na} missing values; every row needs a group")
 
     n_t_all, n_c_all = int(t.sum()), int(len(t) - t.sum())
     if n_t_all == 0 or n_c_all == 0:
@@ -508,10 +517,11 @@ def match(
     pattern = None
 
     def subset(keep):
-        nonlocal rows, data, t, strata, group, person, pattern
+        nonlocal rows, data, t, strata, group, bgroup, person, pattern
         if len(keep) == len(rows):  # everyone kept (keep is sorted positions): nothing to copy
             return
         rows, t, strata, group = rows[keep], t[keep], strata[keep], group[keep]
+        bgroup = None if bgroup is None else bgroup[keep]
         data = None if data is None else data[list(dict.fromkeys(needed))].iloc[keep]
         person = None if person is None else person[keep]
         pattern = None if pattern is None else pattern[keep]
@@ -524,6 +534,8 @@ def match(
     # the score group of each row (0 without score_groups) and the groups' values, in sorted order
     group, group_values = (np.zeros(len(t), dtype=np.int64), np.zeros(1)) if score_groups is None else \
         pd.factorize(data[score_groups], sort=True)
+    # the balance group of each row and the groups' values (None: balance is the pooled table's only)
+    bgroup, bgroup_values = (None, None) if balance_groups is None else pd.factorize(data[balance_groups], sort=True)
     if exact or score_groups:
         for c in exact:
             nm = int(data[c].isna().sum())
@@ -702,9 +714,10 @@ def match(
     flagged = bal.loc[bal["flag"], "covariate"].tolist()
     if flagged:
         warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")
-    if len(members) > 1:  # one group's balance is the table's
-        warnings += group_balance(score_groups, group_values, members, X, tb, local, w, pattern, person,
-                                   source=design.source, binary=binary)
+    if balance_groups and len(bgroup_values) > 1:  # one group's balance is the table's
+        warnings += group_balance(balance_groups, bgroup_values,
+                                  [np.flatnonzero(bgroup == g) for g in range(len(bgroup_values))],
+                                  X, tb, local, w, pattern, person, source=design.source, binary=binary)
     vr_flagged = bal.loc[bal["vr_flag"], "covariate"].tolist()
     if vr_flagged:
         warnings.append(f"balance: variance ratio after outside 0.5-2 for {vr_flagged}")
@@ -725,6 +738,7 @@ def match(
         "seed": seed, "cluster": cluster, "categorical": categorical or None,
         "common_support": common_support, "order": order, "stabilize": stabilize,
         "trim_quantile": trim_quantile, "covariates": covariates, "score_groups": score_groups,
+        "balance_groups": balance_groups,
     }
     return MatchedSample(
         df=df, treatment=treatment, covariates=covariates, method=method, cluster=cluster, rows=rows, treated=tb,

@@ -45,6 +45,15 @@ def test_one_score_over_both_groups_leaves_each_group_imbalanced_and_the_pooled_
     got = within(m)
     assert got["A"] == pytest.approx((2 / 3, 1 / 3)) and got["B"] == pytest.approx((1 / 3, 2 / 3))
     assert abs(m.balance.set_index("covariate").loc["x", "smd_after"]) < 1e-9
+    assert not any(w.startswith("balance:") for w in m.warnings)
+    # balance_groups shows it: x's SMD within each group is (2/3 - 1/3) over the group's pooled SD before
+    shown = match(opposite(), "t", ["x"], exact=["g"], balance_groups="g")
+    flagged = [w for w in shown.warnings if w.startswith("balance within g")]
+    assert [w[:24] for w in flagged] == ["balance within g = A: |S", "balance within g = B: |S"]
+    # sample variances of x before matching: 2/9 x 15/14 among A's 15 participants, 2/9 x 30/29 among its 30 others
+    smd = (2 / 3 - 1 / 3) / np.sqrt((2 / 9 * 15 / 14 + 2 / 9 * 30 / 29) / 2)
+    assert f"(largest {smd:.2f}, x)" in flagged[0] and f"(largest {smd:.2f}, x)" in flagged[1]
+    np.testing.assert_array_equal(shown.matched_data["_pair"], m.matched_data["_pair"])  # the same matching
 
 
 def test_a_score_per_group_balances_within_each_group():
@@ -54,7 +63,7 @@ def test_a_score_per_group_balances_within_each_group():
     # each group's own model: log-odds of taking part with x = 1 against x = 0
     assert m.propensity.params[("A", "x")] == pytest.approx(np.log(1 / 0.25))
     assert m.propensity.params[("B", "x")] == pytest.approx(np.log(0.25 / 1))
-    assert m.n_matched == 30 and not any("within score group" in w for w in m.warnings)
+    assert m.n_matched == 30 and not any("balance within g" in w for w in m.warnings)
     assert m.settings["score_groups"] == "g"
 
 
@@ -64,8 +73,8 @@ def test_imbalance_left_within_a_group_is_a_warning():
     # comparison people with x = 0 as well
     drop = df.index[(df["g"] == "A") & (df["x"] == 1) & (df["t"] == 0)][2:]
     m = match(df.drop(index=drop), "t", ["x"], score_groups="g", caliper=None)
-    flagged = [w for w in m.warnings if "within score group" in w]
-    assert len(flagged) == 1 and flagged[0].startswith("balance within score group g = A: |SMD| after matching > 0.1")
+    flagged = [w for w in m.warnings if w.startswith("balance within g")]
+    assert len(flagged) == 1 and flagged[0].startswith("balance within g = A: |SMD| after matching or weighting > 0.1")
 
 
 def test_each_group_has_its_own_caliper():

@@ -234,7 +234,8 @@ def test_score_by_route_gives_the_any_comparison_a_group_for_day_0_and_one_for_l
     assert (rows["route"] == "day 0").tolist() == (rows["trial_day"] == 0).tolist()
     for comparison in ("timebank", "programme"):  # one route each: one score, as before
         assert "route" not in design_rows(discharges, settings, comparison)
-    assert "route" not in design_rows(discharges, ReadmissionSettings(), "any")
+    # without score_by_route the routes are still there, for balance within each
+    assert design_rows(discharges, ReadmissionSettings(), "any")["route"].equals(rows["route"])
     frame, _ = readmission_effects(discharges, settings)
     sentence = frame.set_index("comparison").loc["any", "design_sentence"]
     assert "The score is fitted separately for the discharge day (time-bank route) and for later days" in sentence
