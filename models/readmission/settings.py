@@ -172,7 +172,8 @@ class ReadmissionSettings(BaseModel):
                     "and later (programme starts), each with its own level support and caliper, and check balance "
                     "within each (the engine's score_groups; docs/validation.md, \"A propensity score per route\"). "
                     "The two routes select on the case mix in opposite ways; one score over every day carries one "
-                    "route's selection into the other's matching.")
+                    "route's selection into the other's matching. Off by default: it lowered the lean under no effect but "
+                    "not with an effect, which its pre-registered rule required.")
     seed: int = Field(0, description="Seed of the comparison engine (tie-breaking, pseudo join dates).")
     workers: int = Field(
         2, ge=1, le=3,
