@@ -13,11 +13,13 @@ Steps (each documented in its own module):
    pattern's row of the design matrix;
 5. level support: drop people whose covariate level occurs in only one group
    (:mod:`.support`, rule 1);
-6. fit the logistic propensity model on the patterns (:mod:`.propensity`);
+6. fit the logistic propensity model on the patterns (:mod:`.propensity`); with ``score_groups``,
+   steps 5 and 6 (and the caliper) are done within each group (:func:`fit_group`);
 7. score support: drop participants whose logit score is outside the
    comparison group's range in their stratum (:mod:`.support`, rule 2);
 8. match (:mod:`.matching`) or weight (:mod:`.weighting`);
-9. balance (:mod:`.balance`) and the design warnings.
+9. balance (:mod:`.balance`), within each ``balance_groups`` group too (:func:`group_balance`), and the
+   design warnings.
 
 The result, a :class:`MatchedSample`, is handed to
 :func:`models.comparison.engine.estimate` once per outcome.
