@@ -11,6 +11,7 @@ also in the readmission model) and, for ``plain-*``, without it:
 
 * ``casemix-null``: case mix on, ``--or-readmit 1`` (no effect);
 * ``casemix-effect``: case mix on, the generator's OR 0.7;
+* ``plain-null``: case mix off, no effect;
 * ``plain-effect``: case mix off, OR 0.7 (the generator of docs/validation.md's design runs: does the larger
   default cost anything where case mix does not confound?);
 * ``dx-null``, ``dx-effect``: case mix on with the spells' primary diagnoses (``--diagnoses``), whose ICD-10
@@ -25,7 +26,9 @@ year; rare levels pooled), the chapter left out as ``readmission_effects`` leave
 (``models.readmission.diagnosis.diagnosis_case_mix``: always in the scenarios without diagnoses); in the ``dx-*``
 scenarios, instead of the old default, the case-mix default without the chapter (specialty standing in for it), and
 with ``--dx-variants`` also ``exact on chapter``: the chapter matched exactly beside admission method and left out of
-the score. ``lost_exact`` counts the participants dropped for an exact stratum (trial day × the exact columns) without
+the score. ``--variants`` / ``--dx-variants`` ``"score per route"``: the case-mix default with ``score_by_route``
+(a propensity score for trial day 0 and one for later days; docs/validation.md, "A propensity score per route").
+``lost_exact`` counts the participants dropped for an exact stratum (trial day × the exact columns) without
 comparison discharges; ``--paired A B`` prints variant A against B paired by seed (:func:`paired`).
 Truth: 0 under the null, else the replication's ``realised.readmission.att_expected_risk_difference``.
 Summary columns as bench/validate_designs.py (bias, empirical SE, Monte Carlo SE of the bias, coverage, share
@@ -57,23 +60,27 @@ SOURCES = ("persons", "timebank_members", "timebank_exchanges", "programme_enrol
 #: scenario: (effects, case mix, the spells carry primary diagnoses)
 SCENARIOS = {"casemix-null": (Effects(or_readmit=1.0), CaseMix(1.0), False),
              "casemix-effect": (Effects(), CaseMix(1.0), False),
+             "plain-null": (Effects(or_readmit=1.0), CaseMix(), False),
              "plain-effect": (Effects(), CaseMix(), False),
              "dx-null": (Effects(or_readmit=1.0), CaseMix(1.0), True),
              "dx-effect": (Effects(), CaseMix(1.0), True)}
 OLD = {"matching_covariates": ("age", "sex", "imd_decile", "prior_emergency_12m"), "matching_exact": (),
        "min_level_count": 0}
 NO_CHAPTER = {"matching_covariates": tuple(c for c in ReadmissionSettings().matching_covariates if c != DIAGNOSIS_CHAPTER)}
-VARIANTS = {"old default": OLD, "case-mix default": {}}
+#: the case-mix default with a propensity score per route (docs/validation.md, "A propensity score per route")
+ROUTE_SCORE = {"score_by_route": True}
+VARIANTS = {"old default": OLD, "case-mix default": {}, "score per route": ROUTE_SCORE}
 #: the chapter matched exactly beside admission method instead of entering the score (the pre-registered comparison
 #: of docs/validation.md, "Exact matching on the chapter")
 EXACT_CHAPTER = {**NO_CHAPTER, "matching_exact": (*ReadmissionSettings().matching_exact, DIAGNOSIS_CHAPTER)}
-DX_VARIANTS = {"case-mix default, no chapter": NO_CHAPTER, "case-mix default": {}, "exact on chapter": EXACT_CHAPTER}
+DX_VARIANTS = {"case-mix default, no chapter": NO_CHAPTER, "case-mix default": {}, "exact on chapter": EXACT_CHAPTER,
+               "score per route": ROUTE_SCORE}
 #: the participants an exact stratum without comparison discharges drops (models.comparison.sample's warning)
 LOST_EXACT = re.compile(r"^(\d+) participants are in exact strata with no comparison people")
 
 
-def replicate(scenario: str, seed: int, persons: int, dx_variants=("case-mix default, no chapter", "case-mix default")
-              ) -> list[dict]:
+def replicate(scenario: str, seed: int, persons: int, dx_variants=("case-mix default, no chapter", "case-mix default"),
+              variants=("old default", "case-mix default")) -> list[dict]:
     effects, case_mix, diagnoses = SCENARIOS[scenario]
     base = ReadmissionSettings(programme_ids=("peer_visiting_after_discharge",))
     out = []
@@ -81,8 +88,8 @@ def replicate(scenario: str, seed: int, persons: int, dx_variants=("case-mix def
         build_index_discharges(con, base, as_of=as_of, run_id="bench")
         discharges = discharges_frame(con)
         target = 0.0 if effects.or_readmit == 1 else truth["realised"]["readmission"]["att_expected_risk_difference"]
-        variants = {v: DX_VARIANTS[v] for v in dx_variants} if diagnoses else VARIANTS
-        for variant, update in variants.items():
+        for variant, update in ({v: DX_VARIANTS[v] for v in dx_variants} if diagnoses
+                                else {v: VARIANTS[v] for v in variants}).items():
             settings, _ = diagnosis_case_mix(discharges, base.model_copy(update=update))
             rows = design_rows(discharges, settings, "any")
             rows, covs, _ = pool_covariates(rows, settings)
@@ -163,6 +170,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dx-variants", nargs="+", choices=list(DX_VARIANTS),
                     default=["case-mix default, no chapter", "case-mix default"],
                     help="the variants of the dx-* scenarios")
+    ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["old default", "case-mix default"],
+                    help="the variants of the scenarios without diagnoses")
     ap.add_argument("--paired", nargs=2, metavar=("A", "B"), default=None,
                     help="also print variant A against B paired by seed (see paired())")
     ap.add_argument("--max-minutes", type=float, default=None)
@@ -181,7 +190,7 @@ def main(argv=None) -> int:
     t0, rows, done = time.perf_counter(), [], 0
     for r in replications(a.reps, a.max_minutes):
         for scenario in a.scenarios:
-            rows += replicate(scenario, a.first_seed + r, a.persons, a.dx_variants)
+            rows += replicate(scenario, a.first_seed + r, a.persons, a.dx_variants, a.variants)
         done += 1
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"replication {done} done at {time.perf_counter() - t0:.0f}s", flush=True)

@@ -212,7 +212,7 @@ def estimate_effect(
         ``covariates`` (``method``, ``caliper``, ``ratio``, ``replace``,
         ``exact``, ``seed`` in that order, then by name ``cluster``,
         ``categorical``, ``common_support``, ``order``, ``stabilize``,
-        ``trim_quantile``), passed on unchanged.
+        ``trim_quantile``, ``score_groups``, ``balance_groups``), passed on unchanged.
     event : str
         ``time_to_event`` only, required: 0/1 column, 1 = event observed,
         0 = censored.

@@ -13,11 +13,13 @@ Steps (each documented in its own module):
    pattern's row of the design matrix;
 5. level support: drop people whose covariate level occurs in only one group
    (:mod:`.support`, rule 1);
-6. fit the logistic propensity model on the patterns (:mod:`.propensity`);
+6. fit the logistic propensity model on the patterns (:mod:`.propensity`); with ``score_groups``,
+   steps 5 and 6 (and the caliper) are done within each group (:func:`fit_group`);
 7. score support: drop participants whose logit score is outside the
    comparison group's range in their stratum (:mod:`.support`, rule 2);
 8. match (:mod:`.matching`) or weight (:mod:`.weighting`);
-9. balance (:mod:`.balance`) and the design warnings.
+9. balance (:mod:`.balance`), within each ``balance_groups`` group too (:func:`group_balance`), and the
+   design warnings.
 
 The result, a :class:`MatchedSample`, is handed to
 :func:`models.comparison.engine.estimate` once per outcome.
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .balance import balance_table
+from .balance import SMD_THRESHOLD, balance_table
 from .counts import SampleCounts
 from .design import MISSING_LEVEL, build_design, covariate_patterns
 from .errors import ComparisonError
@@ -113,6 +115,88 @@ def _people_in(person: np.ndarray, pattern: np.ndarray, t: np.ndarray):
         return len(np.unique(person[mask[pattern] & ((t == 1) == treated)]))
 
     return people
+
+
+@dataclass
+class GroupFit:
+    """The propensity model of one score group (:func:`fit_group`): ``keep`` over the group's patterns, the fit on
+    the patterns kept (``propensity``, its ``params`` naming the design columns it used), the rows level support
+    dropped and its notes."""
+
+    keep: np.ndarray
+    propensity: PropensityFit
+    n_treated_dropped: int
+    n_control_dropped: int
+    notes: list
+
+
+def fit_group(design, sel: np.ndarray, n_t: np.ndarray, n_c: np.ndarray, common_support: bool, people,
+              name: str = "") -> GroupFit:
+    """Level support (:func:`~.support.level_support`) and the logistic propensity model on the patterns ``sel`` of
+    ``design`` (held by ``n_t`` participants and ``n_c`` comparison people), every note and error prefixed by
+    ``name``: the whole sample's, or one score group's. ``people`` counts the people holding a mask over all of
+    ``design``'s patterns (:func:`_people_in`), or None."""
+    try:
+        return _fit_group(design, sel, n_t, n_c, common_support, people, name)
+    except ComparisonError as err:
+        if not name:
+            raise
+        raise ComparisonError(f"{name}{err}") from None
+
+
+def _fit_group(design, sel, n_t, n_c, common_support, people, name) -> GroupFit:
+    def within(mask: np.ndarray, treated: bool) -> int:  # a mask over sel, for people() over every pattern
+        full = np.zeros(len(design.X), dtype=bool)
+        full[sel] = mask
+        return people(full, treated)
+
+    X = design.X.iloc[sel]
+    lev = level_support(X, n_t, n_c, design.binary, missing_columns=design.missing_columns,
+                        drop_treated=common_support, people=None if people is None else within)
+    notes = [name + note for note in lev.notes]
+    X, n_t, n_c = X[lev.keep], n_t[lev.keep], n_c[lev.keep]
+    if lev.dropped_columns:
+        X = X[[c for c in X.columns if c not in lev.dropped_columns]]
+    flat = [c for c in X.columns if _distinct_below_two(X[c].to_numpy(dtype=float))]
+    if flat:
+        notes.append(f"{name}design columns constant among the people kept, left out of the model: {flat}")
+        X = X.drop(columns=flat)
+    if X.shape[1] == 0:
+        raise ComparisonError("no covariate varies among the people who can be compared; nothing to match on")
+    if n_t.sum() < 2 or n_c.sum() < 2:
+        raise ComparisonError(
+            f"cohort too small to match after common support: {int(n_t.sum())} participants and "
+            f"{int(n_c.sum())} comparison people"
+        )
+    ps = fit_patterns(X, n_t, n_c, [c for c in design.binary if c in X.columns])
+    return GroupFit(keep=lev.keep, propensity=ps, n_treated_dropped=lev.n_treated_dropped,
+                    n_control_dropped=lev.n_control_dropped, notes=notes)
+
+
+def group_balance(column: str, values, members: list, X: pd.DataFrame, tb: np.ndarray, local: np.ndarray,
+                  w: np.ndarray, pattern: np.ndarray, person: np.ndarray | None, **balance) -> list[str]:
+    """The warnings of balance within each group of ``column`` (``members``: the positions of its analysed people): the
+    design columns whose |SMD| after matching exceeds :data:`~.balance.SMD_THRESHOLD` among the group's rows, and
+    the largest. The balance table pools the groups, where opposite imbalances in two groups can cancel."""
+    out = []
+    sample_group = np.full(len(tb), -1, dtype=np.int64)
+    for g, m in enumerate(members):
+        sample_group[m] = g
+    sample_group = sample_group[local]
+    for g, (value, m) in enumerate(zip(values, members)):
+        after = sample_group == g
+        if not after.any():
+            continue
+        bal = balance_table(X, tb[m], X, tb[local[after]], w[after], before_rows=pattern[m],
+                            after_rows=pattern[local[after]], people_before=None if person is None else person[m],
+                            people_after=local[after] if person is None else person[local[after]], **balance)
+        smd = np.abs(bal["smd_after"].to_numpy(dtype=float))
+        if np.any(smd > SMD_THRESHOLD):
+            worst = int(np.nanargmax(smd))
+            out.append(f"balance within {column} = {value}: |SMD| after matching or weighting > {SMD_THRESHOLD} for "
+                       f"{bal.loc[bal['flag'], 'covariate'].tolist()} (largest {smd[worst]:.2f}, "
+                       f"{bal['covariate'].iloc[worst]})")
+    return out
 
 
 def exact_strata(data: pd.DataFrame, exact: list[str]) -> np.ndarray:
@@ -297,6 +381,8 @@ def match(
     order: str = "descending",
     stabilize: bool = False,
     trim_quantile: float | None = None,
+    score_groups: str | None = None,
+    balance_groups: str | None = None,
 ) -> MatchedSample:
     """Build the matched or weighted comparison group (see the module docstring).
 
@@ -337,6 +423,16 @@ def match(
         Stabilise ATT weights (IPW only; does not change estimates).
     trim_quantile : float, optional
         Truncate comparison ATT weights at this quantile (IPW only).
+    score_groups : str, optional
+        Column grouping the rows into score groups (matching only; no missing values): the column
+        joins the exact strata, and level support, the propensity model and the caliper (in SDs of
+        the group's own logit score) are fitted within each group; balance is also checked within
+        each group (docs/comparison-engine.md, "Score groups"). A risk-set design whose trial days
+        select on the covariates in different ways (readmission's routes) gives each its own score.
+    balance_groups : str, optional
+        Column (no missing values) whose groups' balance after matching or weighting is also checked
+        one by one: a warning names each group with a design column's |SMD| above 0.1, which the
+        balance table, pooled over the groups, can hide. Default: the ``score_groups`` column.
     outcomes : list of str, optional
         Columns that must be present for a row to be analysed (a row missing
         any of them is excluded before the propensity model and counted in
@@ -364,7 +460,20 @@ def match(
         raise ComparisonError(f"covariates listed twice: {covariates}")
     if cluster is not None and not isinstance(cluster, str):
         raise ComparisonError(f"cluster must be a column name, not {cluster!r}")
-    needed = [treatment, *outcomes, *covariates, *exact] + ([cluster] if cluster else [])
+    if score_groups is not None:
+        if not isinstance(score_groups, str):
+            raise ComparisonError(f"score_groups must be a column name, not {score_groups!r}")
+        if method != "match":
+            raise ComparisonError(
+                "score_groups applies to matching (method='match'): under IPW the exact strata enter one propensity "
+                "model as a categorical covariate, and the weights' variance allows for that one model only")
+        if score_groups in covariates:
+            raise ComparisonError(f"the score_groups column {score_groups!r} cannot also be a covariate")
+    if balance_groups is not None and not isinstance(balance_groups, str):
+        raise ComparisonError(f"balance_groups must be a column name, not {balance_groups!r}")
+    balance_groups = balance_groups or score_groups
+    needed = [treatment, *outcomes, *covariates, *exact] + ([cluster] if cluster else []) + [
+        c for c in dict.fromkeys((score_groups, balance_groups)) if c]
     absent = [c for c in dict.fromkeys(needed) if c not in df.columns]
     if absent:
         raise ComparisonError(f"columns not in the data: {absent}")
@@ -392,6 +501,9 @@ def match(
     data = df[list(dict.fromkeys(needed))].iloc[rows] if n_dropped_missing else df
     t = binary01(data[treatment], treatment, "treatment")
     person = None if cluster is None else pd.factorize(data[cluster])[0].astype(np.int64)
+    for role, col in (("score_groups", score_groups), ("balance_groups", balance_groups)):
+        if col is not None and (n_na := int(data[col].isna().sum())):
+            raise ComparisonError(f"{role} column {col!r} has {n_na} missing values; every row needs a group")
 
     n_t_all, n_c_all = int(t.sum()), int(len(t) - t.sum())
     if n_t_all == 0 or n_c_all == 0:
@@ -407,10 +519,11 @@ def match(
     pattern = None
 
     def subset(keep):
-        nonlocal rows, data, t, strata, person, pattern
+        nonlocal rows, data, t, strata, group, bgroup, person, pattern
         if len(keep) == len(rows):  # everyone kept (keep is sorted positions): nothing to copy
             return
-        rows, t, strata = rows[keep], t[keep], strata[keep]
+        rows, t, strata, group = rows[keep], t[keep], strata[keep], group[keep]
+        bgroup = None if bgroup is None else bgroup[keep]
         data = None if data is None else data[list(dict.fromkeys(needed))].iloc[keep]
         person = None if person is None else person[keep]
         pattern = None if pattern is None else pattern[keep]
@@ -420,13 +533,19 @@ def match(
     n_dropped_support = 0
     n_control_exact = 0
     strata = np.zeros(len(t), dtype=np.int64)
-    if exact:
+    # the score group of each row (0 without score_groups) and the groups' values, in sorted order
+    group, group_values = (np.zeros(len(t), dtype=np.int64), np.zeros(1)) if score_groups is None else \
+        pd.factorize(data[score_groups], sort=True)
+    # the balance group of each row and the groups' values (None: balance is the pooled table's only)
+    bgroup, bgroup_values = (None, None) if balance_groups is None else pd.factorize(data[balance_groups], sort=True)
+    if exact or score_groups:
         for c in exact:
             nm = int(data[c].isna().sum())
             if nm:
                 missing_imputed[f"exact:{c}"] = nm
                 warnings.append(f"exact column {c!r}: {nm} missing values form their own stratum {MISSING_LEVEL!r}")
-        strata = exact_strata(data, exact)
+        strata = exact_strata(data, [*exact, score_groups] if score_groups else exact)  # groups split no stratum
+
         has_t = np.bincount(strata, weights=t) > 0
         has_c = np.bincount(strata, weights=1 - t) > 0
         ok = (has_t & has_c)[strata]
@@ -450,8 +569,10 @@ def match(
         ps_covariates.append("_exact_stratum")
         categorical = [*categorical, "_exact_stratum"]
     # the design matrix has a row per distinct pattern of covariate values, and each person the number of theirs
-    pattern, first, counts = covariate_patterns(design_df, ps_covariates)
+    # with score groups a pattern is also within one group (its people are fitted by that group's model)
+    pattern, first, counts = covariate_patterns(design_df, [*ps_covariates, *([score_groups] if score_groups else [])])
     design = build_design(design_df.iloc[first], ps_covariates, categorical, counts=counts)
+    pattern_group = group[first]
     data = design_df = first = None  # the design matrix and the patterns hold all the model reads from here on
     for cov, n_m in design.missing_imputed.items():
         if n_m and cov in covariates:
@@ -465,43 +586,43 @@ def match(
     for cov in covariates:
         missing_imputed.setdefault(cov, 0)
 
-    # ------------------------------------------- level support (one-sided levels)
+    # ------------------- level support (one-sided levels) and propensity, within each score group
     n_t_held = np.bincount(pattern, weights=t, minlength=len(counts)).astype(np.int64)
-    lev = level_support(
-        design.X, n_t_held, counts - n_t_held, design.binary, missing_columns=design.missing_columns,
-        drop_treated=common_support, people=None if person is None else _people_in(person, pattern, t),
-    )
-    warnings += lev.notes
-    n_dropped_support += lev.n_treated_dropped
-    n_control_dropped_support = lev.n_control_dropped + n_control_exact
-    held = lev.keep  # over the patterns: a pattern's people are kept or dropped together
-    X, n_t_held, counts = design.X[held], n_t_held[held], counts[held]
-    if lev.dropped_columns:
-        X = X[[c for c in X.columns if c not in lev.dropped_columns]]
-    flat = [c for c in X.columns if _distinct_below_two(X[c].to_numpy(dtype=float))]
-    if flat:
-        warnings.append(f"design columns constant among the people kept, left out of the model: {flat}")
-        X = X.drop(columns=flat)
-    if X.shape[1] == 0:
-        raise ComparisonError("no covariate varies among the people who can be compared; nothing to match on")
+    people = None if person is None else _people_in(person, pattern, t)
+    held = np.zeros(len(counts), dtype=bool)
+    score, lp = np.zeros(len(counts)), np.zeros(len(counts))
+    kept_columns, params, iterations = set(), {}, 0
+    n_control_dropped_support = n_control_exact
+    for g, value in enumerate(group_values):
+        sel = np.flatnonzero(pattern_group == g)
+        fit = fit_group(design, sel, n_t_held[sel], counts[sel] - n_t_held[sel], common_support, people,
+                         "" if score_groups is None else f"score group {score_groups} = {value}: ")
+        warnings += fit.notes
+        n_dropped_support += fit.n_treated_dropped
+        n_control_dropped_support += fit.n_control_dropped
+        held[sel[fit.keep]] = True
+        score[sel[fit.keep]], lp[sel[fit.keep]] = fit.propensity.score, fit.propensity.logit
+        kept_columns.update(fit.propensity.params.index)
+        params[value] = fit.propensity.params
+        iterations = max(iterations, fit.propensity.iterations)
+    # the columns of any group's model, in the design's order: the design matrix of balance and corrections
+    X = design.X.loc[held, [c for c in design.X.columns if c in kept_columns]]
     binary = [c for c in design.binary if c in X.columns]
     design.X = None  # X holds the columns and patterns kept
     if not held.all():
         subset(np.flatnonzero(held[pattern]))
         pattern = (np.cumsum(held) - 1)[pattern]  # numbered among the patterns kept
-    held = None
-    if t.sum() < 2 or (1 - t).sum() < 2:
-        raise ComparisonError(
-            f"cohort too small to match after common support: {int(t.sum())} participants and "
-            f"{int((1 - t).sum())} comparison people"
-        )
-
-    # ------------------------------------------------------------ propensity
-    ps = fit_patterns(X, n_t_held, counts - n_t_held, binary).take(pattern)
+    ps = PropensityFit(score=score[held], logit=lp[held], iterations=iterations,
+                       params=params[group_values[0]] if score_groups is None else pd.concat(params, names=[score_groups, "term"])
+                       ).take(pattern)
+    held = score = lp = None
     logit = ps.logit
     tb = t.astype(bool)
     t = None  # tb from here on
     sd_logit = pooled_sd(logit, tb)
+    # the caliper is in SDs of each group's own score (the score its participants are matched on)
+    members = [np.flatnonzero(group == g) for g in range(len(group_values))] if score_groups else [np.arange(len(tb))]
+    width = [None if caliper is None or method != "match" else caliper * pooled_sd(logit[m], tb[m]) for m in members]
 
     # ---------------------------------------------------------- score support
     # min-max support only where no caliper does the job (IPW, or matching without a caliper): with a
@@ -518,8 +639,12 @@ def match(
         "n_treated_outside_support": n_dropped_support,
         "n_comparison_removed": n_control_dropped_support,
         "pooled_sd_logit": sd_logit,
-        "caliper_width": float(caliper * sd_logit) if (method == "match" and caliper is not None) else None,
+        # with score groups, the widest group's caliper (each group's width is in ``score_groups``)
+        "caliper_width": None if width[0] is None else float(max(width)),
     }
+    if score_groups:
+        overlap["score_groups"] = {value: {"n_rows": len(m), "caliper_width": None if w_g is None else float(w_g)}
+                                   for value, m, w_g in zip(group_values, members, width)}
     if out_t:
         warnings.append(
             f"{out_t} participants ({100 * out_t / n_treated:.1f}%) have propensity scores outside the comparison "
@@ -531,34 +656,43 @@ def match(
     # ------------------------------------------------------------ match / weight
     n_dropped_caliper = 0
     if method == "match":
-        t_pos = np.flatnonzero(tb & in_support)
-        c_pos = np.flatnonzero(~tb)
-        width = None if caliper is None else caliper * sd_logit
-        m = match_nearest(
-            logit[t_pos], logit[c_pos], strata_treated=strata[t_pos], strata_control=strata[c_pos],
-            ratio=ratio, replace=replace, caliper_width=width, order=order, seed=seed,
-        )
-        n_dropped_caliper = m.n_dropped_caliper
-        if len(m.matched_treated) == 0:
+        a_t, a_c, cw, t_set, c_set, n_sets = [], [], [], [], [], 0
+        for m_g, width_g in zip(members, width):  # strata are nested in score groups: matched group by group
+            t_pos = m_g[tb[m_g] & in_support[m_g]]
+            c_pos = m_g[~tb[m_g]]
+            if not len(t_pos):
+                continue
+            m = match_nearest(
+                logit[t_pos], logit[c_pos], strata_treated=strata[t_pos], strata_control=strata[c_pos],
+                ratio=ratio, replace=replace, caliper_width=width_g, order=order, seed=seed,
+            )
+            n_dropped_caliper += m.n_dropped_caliper
+            a_t.append(t_pos[m.matched_treated])
+            a_c.append(c_pos[m.set_controls])
+            cw.append(m.control_weight)
+            t_set.append(m.treated_set + n_sets)
+            c_set.append(m.control_set + n_sets)
+            n_sets += int(m.treated_set.max()) + 1 if len(m.treated_set) else 0
+        a_t, a_c = np.concatenate(a_t), np.concatenate(a_c)
+        if len(a_t) == 0:
             raise ComparisonError(
-                f"no participant has a comparison person within the caliper ({caliper} SD = {width:.4g} on the "
-                "logit scale); widen the caliper or review the covariates"
+                f"no participant has a comparison person within the caliper ({caliper} SD = "
+                f"{' / '.join(f'{w_g:.4g}' for w_g in width)} on the logit scale); widen the caliper or review the "
+                "covariates"
             )
         if n_dropped_caliper:
             warnings.append(
                 f"{n_dropped_caliper} participants had no comparison person within the caliper and are dropped; "
                 "the estimate applies to the matched participants only"
             )
-        a_t = t_pos[m.matched_treated]
-        a_c = c_pos[m.set_controls]
         local = np.r_[a_t, a_c]  # positions into the analysed people
-        w = np.r_[np.ones(len(a_t)), m.control_weight]
-        pair = np.r_[m.treated_set, m.control_set]
+        w = np.r_[np.ones(len(a_t)), np.concatenate(cw)]
+        pair = np.r_[np.concatenate(t_set), np.concatenate(c_set)]
         used = np.flatnonzero(np.bincount(a_c, minlength=len(tb)))  # np.unique(a_c), without sorting
         n_control_matched = len(used)
-        unit_w = np.bincount(a_c, weights=m.control_weight, minlength=len(tb))[used]
+        unit_w = np.bincount(a_c, weights=w[len(a_t):], minlength=len(tb))[used]
         ess = effective_sample_size(unit_w)
-        m = t_pos = c_pos = a_t = a_c = used = None  # local, w and pair hold the sample
+        m = t_pos = c_pos = a_t = a_c = cw = t_set = c_set = used = None  # local, w and pair hold the sample
     else:
         local = np.flatnonzero(in_support)
         w = att_weights(ps.score, tb, stabilize=stabilize, trim_quantile=trim_quantile)[local]
@@ -582,6 +716,10 @@ def match(
     flagged = bal.loc[bal["flag"], "covariate"].tolist()
     if flagged:
         warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")
+    if balance_groups and len(bgroup_values) > 1:  # one group's balance is the table's
+        warnings += group_balance(balance_groups, bgroup_values,
+                                  [np.flatnonzero(bgroup == g) for g in range(len(bgroup_values))],
+                                  X, tb, local, w, pattern, person, source=design.source, binary=binary)
     vr_flagged = bal.loc[bal["vr_flag"], "covariate"].tolist()
     if vr_flagged:
         warnings.append(f"balance: variance ratio after outside 0.5-2 for {vr_flagged}")
@@ -601,7 +739,8 @@ def match(
         "method": method, "caliper": caliper, "ratio": ratio, "replace": replace, "exact": exact or None,
         "seed": seed, "cluster": cluster, "categorical": categorical or None,
         "common_support": common_support, "order": order, "stabilize": stabilize,
-        "trim_quantile": trim_quantile, "covariates": covariates,
+        "trim_quantile": trim_quantile, "covariates": covariates, "score_groups": score_groups,
+        "balance_groups": balance_groups,
     }
     return MatchedSample(
         df=df, treatment=treatment, covariates=covariates, method=method, cluster=cluster, rows=rows, treated=tb,

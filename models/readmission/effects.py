@@ -100,9 +100,16 @@ def _all_text(column: pd.Series) -> bool:
     return column.dtype == object and bool(column.dropna().map(type).eq(str).all())
 
 
+#: the route column of the risk-set ``any`` comparison's rows (:func:`design_rows`): trial day 0 (time-bank activity
+#: before discharge, or a programme start on the discharge day: the same trial) or later (programme starts). Balance
+#: is checked within each route; under ``score_by_route`` each also has its own propensity score
+SCORE_GROUP = "route"
+ROUTES = ("day 0", "days 1+")
+
+
 def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> pd.DataFrame:
     """The rows to match for one comparison: ``treated``, ``trial_day`` and the outcome ``readmitted``
-    counted from ``trial_day``."""
+    counted from ``trial_day``; the risk-set ``any`` comparison's rows also carry their route (:data:`SCORE_GROUP`)."""
     unit_rows = units(discharges, comparison)
     # the trial rows repeat each discharge on every trial day: they carry neither the routes units() has
     # read into start and blocked nor the readmission flag counted again from trial_day below
@@ -114,6 +121,8 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
     rows["readmitted"] = (~np.isnan(event) & (event >= rows["trial_day"].to_numpy())).astype(np.int8)
     for day_or_flag in ("trial_day", "treated"):  # the same values in the fewest bytes: millions of rows
         rows[day_or_flag] = pd.to_numeric(rows[day_or_flag], downcast="integer")
+    if comparison == "any" and settings.design == "risk_set":
+        rows[SCORE_GROUP] = pd.Categorical.from_codes((rows["trial_day"].to_numpy() > 0).astype(np.int8), ROUTES)
     return rows
 
 
@@ -187,6 +196,9 @@ def design_sentence(settings: ReadmissionSettings, comparison: str, covariates: 
         first_day="on the discharge day")
     text = sentence(settings.design, words, on=on, end=settings.window_max_days, landmark_day=settings.landmark,
                     grace_days=settings.enrolment_days_after_discharge, how=how)
+    if settings.score_by_route and comparison == "any" and settings.design == "risk_set":
+        text += (" The score is fitted separately for the discharge day (time-bank route) and for later days "
+                 "(programme starts).")
     if "specialty" in covariates and DIAGNOSIS_CHAPTER not in [*covariates, *settings.readmission_exact]:
         text += " Specialty stands in for the diagnosis (no ICD-10 chapter of the primary diagnosis is compared)."
     return text
@@ -212,7 +224,9 @@ def run_comparison(df: pd.DataFrame, settings: ReadmissionSettings, treatment: s
     return estimate_effect(
         df, treatment, "readmitted", covs, "binary", method=settings.method, caliper=settings.caliper,
         ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *settings.readmission_exact],
-        seed=settings.seed, cluster="person_id", outcome_label=f"were readmitted {settings.readmitted_within}", **kw,
+        seed=settings.seed, cluster="person_id", outcome_label=f"were readmitted {settings.readmitted_within}",
+        score_groups=SCORE_GROUP if settings.score_by_route and SCORE_GROUP in df.columns else None,
+        balance_groups=SCORE_GROUP if SCORE_GROUP in df.columns else None, **kw,
     )
 
 

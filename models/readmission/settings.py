@@ -165,6 +165,15 @@ class ReadmissionSettings(BaseModel):
                     "trial day), before the covariates' score: admission method by default, a case-mix term of the NHS "
                     "indicator's standardisation (elective, emergency and other index admissions differ in risk). "
                     "() = none.")
+    score_by_route: bool = Field(
+        False,
+        description="Risk-set design, matching: fit the 'any' comparison's propensity score separately on trial day 0 "
+                    "(time-bank activity before discharge, and a programme start on the discharge day) and on days 1 "
+                    "and later (programme starts), each with its own level support and caliper, and check balance "
+                    "within each (the engine's score_groups; docs/validation.md, \"A propensity score per route\"). "
+                    "The two routes select on the case mix in opposite ways; one score over every day carries one "
+                    "route's selection into the other's matching. Off by default: it lowered the lean under no effect but "
+                    "not with an effect, which its pre-registered rule required.")
     seed: int = Field(0, description="Seed of the comparison engine (tie-breaking, pseudo join dates).")
     workers: int = Field(
         2, ge=1, le=3,
@@ -276,6 +285,11 @@ class ReadmissionSettings(BaseModel):
                              f"({self.enrolment_days_after_discharge}), after the readmission window ends "
                              f"(window_max_days {self.window_max_days}), where no readmission is counted; shorten "
                              "enrolment_days_after_discharge to the window")
+        if self.score_by_route and (self.design != "risk_set" or self.method != "match"):
+            raise ValueError(f"score_by_route fits a score per trial-day group of the risk_set design's matching; "
+                             f"design {self.design} with method {self.method} has "
+                             + ("no such groups" if self.design != "risk_set" else "one weighting model")
+                             + ": set score_by_route: false")
         return self
 
     @property

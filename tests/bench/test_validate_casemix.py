@@ -51,3 +51,9 @@ def test_lost_exact_reads_the_engines_warning():
     lost = [int(m[1]) for w in res.warnings if (m := LOST_EXACT.match(w))]
     assert lost == [2]
     assert res.n_dropped_support == 2 and res.n_matched == 10
+
+
+def test_score_per_route_variant_is_the_case_mix_default_with_a_score_per_route():
+    from bench.validate_casemix import DX_VARIANTS, ROUTE_SCORE, VARIANTS
+    assert ROUTE_SCORE == {"score_by_route": True}
+    assert VARIANTS["score per route"] is ROUTE_SCORE and DX_VARIANTS["score per route"] is ROUTE_SCORE

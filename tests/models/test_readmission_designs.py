@@ -225,3 +225,23 @@ def test_the_default_matches_exactly_on_admission_method_and_on_the_case_mix(dis
     frame, _ = readmission_effects(discharges, s)
     assert frame.set_index("comparison").loc["any", "covariates"].startswith("admission_method, age")
     assert "diagnosis_chapter" not in frame.set_index("comparison").loc["any", "covariates"]
+
+
+def test_score_by_route_gives_the_any_comparison_a_group_for_day_0_and_one_for_later_days(discharges):
+    settings = ReadmissionSettings(score_by_route=True)
+    rows = design_rows(discharges, settings, "any")
+    assert list(rows["route"].cat.categories) == ["day 0", "days 1+"]
+    assert (rows["route"] == "day 0").tolist() == (rows["trial_day"] == 0).tolist()
+    for comparison in ("timebank", "programme"):  # one route each: one score, as before
+        assert "route" not in design_rows(discharges, settings, comparison)
+    # without score_by_route the routes are still there, for balance within each
+    assert design_rows(discharges, ReadmissionSettings(), "any")["route"].equals(rows["route"])
+    frame, _ = readmission_effects(discharges, settings)
+    sentence = frame.set_index("comparison").loc["any", "design_sentence"]
+    assert "The score is fitted separately for the discharge day (time-bank route) and for later days" in sentence
+
+
+@pytest.mark.parametrize("other", [{"design": "landmark"}, {"design": "exposure_window"}, {"method": "ipw"}])
+def test_score_by_route_is_refused_where_there_are_no_routes_to_match_apart(other):
+    with pytest.raises(ValueError, match="score_by_route"):
+        ReadmissionSettings(score_by_route=True, **other)
