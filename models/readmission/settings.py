@@ -229,9 +229,28 @@ class ReadmissionSettings(BaseModel):
         description="Covariates for matching joiners with non-members at the (pseudo) join date. Not "
                     "prior_emergency_12m by default: it is the before-period outcome, and matching on it makes the "
                     "difference-in-differences regress to the mean (Daw & Hatfield 2018); naming it adds a warning.")
-    comparison_excludes_programmes: bool = Field(
-        True, description="Before/after comparison pool leaves out, at each pseudo join date, people enrolled in a "
-                          "programme on or before it (later enrolments do not count).")
+    programme_exclusion: Literal["comparison_at_join", "comparison_before_window", "both_before_window", "none"] = Field(
+        "comparison_at_join",
+        description="Who a programme enrolment leaves out of the before/after comparison: comparison_at_join = "
+                    "comparison persons with an enrolment starting on or before their pseudo join date J (peer "
+                    "visiting follows an admission, so this selects the comparison on its before-window outcome; "
+                    "docs/validation.md); comparison_before_window = comparison persons with one starting before "
+                    "their before window (before J - washout_days - before_days); both_before_window = the same "
+                    "for participants too, at their join date; none = no one.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data):
+        """``comparison_excludes_programmes`` (true/false) became ``programme_exclusion``: say what to write."""
+        if isinstance(data, dict) and "comparison_excludes_programmes" in data:
+            old = data["comparison_excludes_programmes"]
+            same = {True: "comparison_at_join", False: "none"}.get(old) if isinstance(old, bool) else None
+            raise ValueError("comparison_excludes_programmes was replaced by programme_exclusion: "
+                             + (f"write programme_exclusion: {same} for the same rule" if same else
+                                "write programme_exclusion: comparison_at_join for true, none for false")
+                             + " (the choices: comparison_at_join, comparison_before_window, both_before_window, none; "
+                               "docs/configuration.md)")
+        return data
 
     @field_validator("matching_covariates", "funnel_covariates", "before_after_covariates", "matching_exact")
     @classmethod
