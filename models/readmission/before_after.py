@@ -9,7 +9,13 @@ Design: a matched difference-in-differences.
   draws a pseudo join date J at random (seeded by ``seed``, persons in person_id order) from the
   eligible participants' join dates, so the two groups have the same calendar spread. They are a
   comparison person at J when no member account of theirs, of any role, has ``joined_on`` <= J
-  and (``comparison_excludes_programmes``, default) no programme enrolment has ``started_on`` <= J.
+  and no programme enrolment started before their before window (``programme_exclusion``, default
+  ``comparison_before_window``: ``started_on`` <= J - washout_days - before_days - 1). An enrolment in the
+  before window or after it does not count: peer visiting follows an emergency admission, so a rule at J
+  (``comparison_at_join``, the old default) left out people for a before-window admission and selected the
+  comparison on its before-window outcome (-0.015 admissions per person-year under no effect;
+  docs/validation.md, "The programme rule of the comparison pool: results"). ``both_before_window`` applies
+  the same rule to participants, ``none`` no rule.
   Eligibility and covariates are measured at J: whether they join later does not decide
   whether they are compared (the old pool, persons never a member and never enrolled, did, by
   leaving out everyone who joins later); the one later fact that does is death within the after
@@ -76,9 +82,10 @@ Design: a matched difference-in-differences.
     and the check failed in 4%, and with no crisis it left both scenarios unbiased at about 12% fewer eligible
     participants and 5% wider GP intervals (docs/validation.md, "Joining after a crisis"); hence the default.
     The same crisis on emergency admissions: -0.020 without a washout, none with it; the admissions row's remaining
-    -0.017 (with or without a crisis) comes from ``comparison_excludes_programmes``: peer visiting follows an
-    admission, so leaving out the enrolled selects the comparison on its before-window outcome (docs/validation.md,
-    "Emergency admissions under a crisis: results"). The GP residual under the washout is the comparison persons'
+    -0.017 (with or without a crisis) came from the old programme rule at J (``comparison_at_join``): peer visiting
+    follows an admission, so leaving out the enrolled selected the comparison on its before-window outcome
+    (docs/validation.md, "Emergency admissions under a crisis: results"); the default rule, measured before the
+    before window, leaves +0.002 (MC SE 0.004). The GP residual under the washout is the comparison persons'
     own later crisis in their after window (verified there; no rule at J sees it).
 
   Matching on the outcome of an earlier year (before the before window) is not done: the dip lies in the

@@ -272,9 +272,11 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
     L1 joins within their after window and stays a comparison person (intention to treat): their after-window
     contacts count whether before or after joining, and they are counted in ``comparison_joined_in_after``. D1, who
     died at home in their after window (died_on, no spell), is left out and counted in ``excluded_died``: their
-    missing after-window contacts had read as a fall in use."""
+    missing after-window contacts had read as a fall in use. R1, enrolled the day before J, is left out by the
+    programme rule at J (the other rules: the next test)."""
     con = _late_joiner_warehouse(tmp_path / "late.duckdb")
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0)
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0,
+                            programme_exclusion="comparison_at_join")
     contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     start, end = _window(con, s, dt.date(2025, 1, 1), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp",))
@@ -457,7 +459,10 @@ def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_
 
 def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     con = _people_warehouse(tmp_path / "people.duckdb")
-    s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"), washout_days=0)
+    # the programme rule at J (E1's enrolment on 2023-01-01 lies in their before window, so the default keeps them;
+    # the rules: test_the_programme_rule_is_measured_at_join_or_before_the_before_window_by_hand)
+    s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"), washout_days=0,
+                            programme_exclusion="comparison_at_join")
     contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     start, end = _window(con, s, dt.date(2025, 12, 31), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp", "ae"))
