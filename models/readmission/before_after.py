@@ -136,17 +136,17 @@ def pseudo_rule(settings: ReadmissionSettings) -> str:
     """The ``pseudo_date_rule`` column: how comparison persons got their join date, who is one at it, and whom a
     programme enrolment leaves out (``programme_exclusion``)."""
     rule = settings.programme_exclusion
-    start = f"{int(settings.washout_days) + int(settings.before_days)} days before"
+    start = f"which starts {int(settings.washout_days) + int(settings.before_days)} days before"
     programmes = {
         "comparison_at_join": "no member account and no programme enrolment by it",
         "comparison_before_window": (f"no member account by it and no programme enrolment starting before their "
-                                     f"before window ({start} it)"),
+                                     f"before window, {start} it"),
         "both_before_window": (f"no member account by it and no programme enrolment starting before their before "
-                               f"window ({start} it)"),
-        "none": "no member account by it (programme enrolments do not count)",
+                               f"window, {start} it"),
+        "none": "no member account by it, whatever their programme enrolments",
     }[rule]
-    participants = (f"; participants likewise left out if enrolled in a programme before their before window "
-                    f"({start} joining)") if rule == "both_before_window" else ""
+    participants = (f"; participants likewise left out if enrolled in a programme before their before window, "
+                    f"{start} joining") if rule == "both_before_window" else ""
     return (f"comparison persons: a join date drawn at random (seed {settings.seed}) from the eligible participants' "
             f"join dates, one per person in person_id order; in the comparison at it if they had {programmes} "
             f"(later joiners included: intention to treat); covariates and windows measured at it{participants}")

@@ -330,11 +330,12 @@ def test_the_programme_rule_is_measured_at_join_or_before_the_before_window_by_h
     at_join = ReadmissionSettings(programme_exclusion="comparison_at_join")
     both = ReadmissionSettings(programme_exclusion="both_before_window", washout_days=0)
     assert "no member account and no programme enrolment by it (" in pseudo_rule(at_join)
-    assert ("no member account by it and no programme enrolment starting before their before window (365 days before "
-            "it)") in pseudo_rule(both)
+    assert ("no member account by it and no programme enrolment starting before their before window, which starts "
+            "365 days before it (") in pseudo_rule(both)
     assert pseudo_rule(both).endswith("participants likewise left out if enrolled in a programme before their before "
-                                      "window (365 days before joining)")
-    assert "programme enrolments do not count" in pseudo_rule(ReadmissionSettings(programme_exclusion="none"))
+                                      "window, which starts 365 days before joining")
+    assert "no member account by it, whatever their programme enrolments (" in pseudo_rule(
+        ReadmissionSettings(programme_exclusion="none"))
     con.close()
 
 
