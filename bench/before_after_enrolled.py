@@ -10,7 +10,8 @@ Per seed, scenario and rule: the estimate and interval, the truth (``admissions_
 joining on the matched participants), the ``dilution`` (the weighted mean over the matched comparison rows of the
 first-order effect p1 - p0 on their participating discharges whose 30-day window reaches the after window, per
 person-year: what enrolling or joining takes off the comparison's after rate; ``admissions_first_order`` with
-lead 29), the group rates and the eligible counts. Writes build/programme_rule.csv after every seed, and at the end
+lead 29), the group rates, the eligible counts and the pre-trend check (placebo DiD and whether its interval
+excludes 0). Writes build/programme_rule.csv after every seed, and at the end
 build/programme_rule_summary.csv and the Markdown tables of docs/validation.md ("The programme rule of the
 comparison pool: results"). ``--stop-at HH:MM`` (UTC) starts no new seed after that time; every seed runs every
 scenario, so the seeds completed are the same for all.
@@ -52,7 +53,9 @@ def replicate(scenario: str, seed: int, persons: int) -> list[dict]:
                          "participant_before": r.participant_before, "participant_after": r.participant_after,
                          "comparison_before": r.comparison_before, "comparison_after": r.comparison_after,
                          "n_participants": r.n_participants, "n_comparison": r.n_comparison,
-                         "n_matched": r.n_matched, "participants_joined": counts["participants_joined"]})
+                         "n_matched": r.n_matched, "participants_joined": counts["participants_joined"],
+                         "pretrend_did": r.pretrend_did, "pretrend_ci_low": r.pretrend_ci_low,
+                         "pretrend_ci_high": r.pretrend_ci_high})
     return rows
 
 
@@ -74,7 +77,9 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             "coverage_pct": 100 * ((g["ci_low"] <= g["truth"]) & (g["truth"] <= g["ci_high"])).mean(),
             "significant_pct": 100 * ((g["ci_high"] < 0) | (g["ci_low"] > 0)).mean(),
             "paired_vs_at_join": paired.mean(), "paired_mcse": paired.std(ddof=1) / np.sqrt(len(paired)),
-            "mean_dilution": g["dilution"].mean(),
+            "mean_dilution": g["dilution"].mean(), "mean_pretrend_did": g["pretrend_did"].mean(),
+            "pretrend_mcse": g["pretrend_did"].std(ddof=1) / np.sqrt(n),
+            "pretrend_failed_pct": 100 * ((g["pretrend_ci_high"] < 0) | (g["pretrend_ci_low"] > 0)).mean(),
             "comparison_before": g["comparison_before"].mean(), "comparison_after": g["comparison_after"].mean(),
             "participant_before": g["participant_before"].mean(), "participant_after": g["participant_after"].mean(),
             "mean_n_participants": g["n_participants"].mean(), "mean_n_comparison": g["n_comparison"].mean(),
