@@ -15,6 +15,8 @@ Each replication r (seed first_seed + r) runs, for each scenario of ``--scenario
 * ``null_adm``: ``--or-readmit 1 --contacts-rr 1``: joining changes no admission and no contact;
 * ``dip_adm``: ``null_adm`` with the crisis of ``dip`` raising emergency admissions too
   (``--crisis-admissions-rr 3``: extra emergency admissions at 2x the usual rate over the same days);
+* ``programme_adm``: ``--or-readmit 0.4 --contacts-rr 1``: a strong effect on the 30-day readmission of every
+  participating discharge, by time-bank activity or peer visiting (bench/before_after_enrolled.py);
 
 the generator (``data.synthetic``), the ingest (``pipelines.ingest.stage.ingest_source``) and
 ``service_use_change`` (the function the ``marts/service_use_change`` asset calls; Dagster is skipped) for GP
@@ -113,7 +115,10 @@ SCENARIOS = {"null": (Effects(contacts_rr=1.0), Crisis()), "effect": (Effects(),
              # crisis raises contacts and emergency admissions alike (3x over the 90 days before joining)
              "null_adm": (Effects(or_readmit=1.0, contacts_rr=1.0), Crisis()),
              "dip_adm": (Effects(or_readmit=1.0, contacts_rr=1.0), Crisis(share=0.3, days=90, rate_ratio=3.0,
-                                                                          admissions_rr=3.0))}
+                                                                          admissions_rr=3.0)),
+             # a strong effect on the 30-day readmission of every participating discharge, by time-bank activity or
+             # by peer visiting (one odds ratio for both), no effect on contacts: what keeping the enrolled dilutes
+             "programme_adm": (Effects(or_readmit=0.4, contacts_rr=1.0), Crisis())}
 ADMISSIONS = "emergency_admissions"
 SETTINGS = ReadmissionSettings(services=SERVICES)
 REPO = Path(__file__).resolve().parents[1]
@@ -217,6 +222,17 @@ def admissions_truth(con, cfg: Config, s: ReadmissionSettings) -> float:
     prevented readmission are ignored."""
     if cfg.effects.or_readmit == 1.0:
         return 0.0
+    treated, w, effect = admissions_first_order(con, cfg, s, lead=0)
+    return float(np.average(effect[treated], weights=w[treated]))
+
+
+def admissions_first_order(con, cfg: Config, s: ReadmissionSettings, lead: int) -> tuple[np.ndarray, ...]:
+    """For every row of ``admissions_before_after``'s frame under settings ``s`` (participants at J, comparison
+    persons at their pseudo date, the draw reproduced): ``treated``, the row's weight in the matched sample, and the
+    first-order effect on its emergency admissions per person-year: the sum of p1 - p0 over the person's index
+    discharges that the generator counts as participating (time-bank activity in the 90 days before, or peer
+    visiting), discharged in [J - lead, J + after - 1] (``lead`` 29: every discharge whose 30-day window reaches the
+    after window)."""
     start, end = _window(con, s, dt.date.fromisoformat(cfg.end), "staging.hospital_spells",
                          ("admitted_on", "discharged_on"))
     events = (f"SELECT person_id, admitted_on AS d, '{ADMISSIONS}' AS label FROM {chains(con, s)} "
@@ -232,7 +248,10 @@ def admissions_truth(con, cfg: Config, s: ReadmissionSettings) -> float:
         "AND list_contains($roles::VARCHAR[], role) GROUP BY person_id", {"roles": list(s.member_roles)}).df()
     first = ids.map(dict(zip(joins["person_id"], joins["j"]))).to_numpy(dtype="datetime64[D]").astype(np.int64)
     treated = frame["treated"].to_numpy() == 1
-    k = frame["person"].to_numpy()[treated] - 1
+    k = frame["person"].to_numpy() - 1
+    # person_frame's draw, reproduced: one date per person in person_id order from the eligible participants' dates
+    draws = np.random.default_rng(s.seed).choice(np.sort(first[k[treated]]), size=len(ids))
+    index = np.where(treated, first[k], draws[k])
     d = pd.read_csv(Path(cfg.out) / "truth" / "readmission_discharges.csv",
                     usecols=["person_id", "discharged_on", "participant", "p0", "p1"])
     d = d[d["participant"].astype(str).str.lower() == "true"]
@@ -241,9 +260,9 @@ def admissions_truth(con, cfg: Config, s: ReadmissionSettings) -> float:
     for pid_, di, e in zip(d["person_id"], day, (d["p1"] - d["p0"]).to_numpy()):
         effect_by_gen.setdefault(int(pid_[1:]) - 1, []).append((di, e))
     eff = np.zeros(k.size)
-    for i, (gi, j) in enumerate(zip(gen[k], first[k])):
-        eff[i] = sum(e for di, e in effect_by_gen.get(int(gi), ()) if j <= di <= j + s.after_days - 1)
-    return float(np.average(eff * YEAR / s.after_days, weights=w[treated]))
+    for i, (gi, j) in enumerate(zip(gen[k], index)):
+        eff[i] = sum(e for di, e in effect_by_gen.get(int(gi), ()) if j - lead <= di <= j + s.after_days - 1)
+    return treated, w, eff * YEAR / s.after_days
 
 
 def oracle_rows(who: dict, s: ReadmissionSettings) -> list:

@@ -320,7 +320,7 @@ _CHANGE_COLUMNS = (
     Column('p_value', 'DOUBLE', '95% interval and p-value of `did`'),
     Column('verdict', 'VARCHAR', '`significant reduction` / `significant increase` / `inconclusive` / `not estimated`'),
     Column('person_years_after', 'DOUBLE', 'n_matched × 365/365.25'),
-    Column('pseudo_date_rule', 'VARCHAR', 'how comparison persons got their join date'),
+    Column('pseudo_date_rule', 'VARCHAR', 'how comparison persons got their join date, and whom a programme enrolment left out'),
     Column('max_abs_smd_after', 'DOUBLE', 'largest \\|SMD\\| after matching'),
     Column('washout_days', 'BIGINT', 'days just before joining left out of the before window '
                                      '([J − washout − 365, J − washout − 1]; setting `washout_days`, 0 = none)'),

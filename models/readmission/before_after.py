@@ -9,7 +9,13 @@ Design: a matched difference-in-differences.
   draws a pseudo join date J at random (seeded by ``seed``, persons in person_id order) from the
   eligible participants' join dates, so the two groups have the same calendar spread. They are a
   comparison person at J when no member account of theirs, of any role, has ``joined_on`` <= J
-  and (``comparison_excludes_programmes``, default) no programme enrolment has ``started_on`` <= J.
+  and no programme enrolment started before their before window (``programme_exclusion``, default
+  ``comparison_before_window``: ``started_on`` <= J - washout_days - before_days - 1). An enrolment in the
+  before window or after it does not count: peer visiting follows an emergency admission, so a rule at J
+  (``comparison_at_join``, the old default) left out people for a before-window admission and selected the
+  comparison on its before-window outcome (-0.015 admissions per person-year under no effect;
+  docs/validation.md, "The programme rule of the comparison pool: results"). ``both_before_window`` applies
+  the same rule to participants, ``none`` no rule.
   Eligibility and covariates are measured at J: whether they join later does not decide
   whether they are compared (the old pool, persons never a member and never enrolled, did, by
   leaving out everyone who joins later); the one later fact that does is death within the after
@@ -76,9 +82,10 @@ Design: a matched difference-in-differences.
     and the check failed in 4%, and with no crisis it left both scenarios unbiased at about 12% fewer eligible
     participants and 5% wider GP intervals (docs/validation.md, "Joining after a crisis"); hence the default.
     The same crisis on emergency admissions: -0.020 without a washout, none with it; the admissions row's remaining
-    -0.017 (with or without a crisis) comes from ``comparison_excludes_programmes``: peer visiting follows an
-    admission, so leaving out the enrolled selects the comparison on its before-window outcome (docs/validation.md,
-    "Emergency admissions under a crisis: results"). The GP residual under the washout is the comparison persons'
+    -0.017 (with or without a crisis) came from the old programme rule at J (``comparison_at_join``): peer visiting
+    follows an admission, so leaving out the enrolled selected the comparison on its before-window outcome
+    (docs/validation.md, "Emergency admissions under a crisis: results"); the default rule, measured before the
+    before window, leaves +0.002 (MC SE 0.004). The GP residual under the washout is the comparison persons'
     own later crisis in their after window (verified there; no rule at J sees it).
 
   Matching on the outcome of an earlier year (before the before window) is not done: the dip lies in the
@@ -126,22 +133,41 @@ def _window(con, settings: ReadmissionSettings, as_of: dt.date, table: str, colu
 
 
 def pseudo_rule(settings: ReadmissionSettings) -> str:
-    """The ``pseudo_date_rule`` column: how comparison persons got their join date, and who is one at it."""
+    """The ``pseudo_date_rule`` column: how comparison persons got their join date, who is one at it, and whom a
+    programme enrolment leaves out (``programme_exclusion``)."""
+    rule = settings.programme_exclusion
+    start = f"which starts {int(settings.washout_days) + int(settings.before_days)} days before"
+    programmes = {
+        "comparison_at_join": "no member account and no programme enrolment by it",
+        "comparison_before_window": (f"no member account by it and no programme enrolment starting before their "
+                                     f"before window, {start} it"),
+        "both_before_window": (f"no member account by it and no programme enrolment starting before their before "
+                               f"window, {start} it"),
+        "none": "no member account by it, whatever their programme enrolments",
+    }[rule]
+    participants = (f"; participants likewise left out if enrolled in a programme before their before window, "
+                    f"{start} joining") if rule == "both_before_window" else ""
     return (f"comparison persons: a join date drawn at random (seed {settings.seed}) from the eligible participants' "
-            "join dates, one per person in person_id order; in the comparison at it if they had no member account and "
-            f"{'no programme enrolment ' if settings.comparison_excludes_programmes else ''}by it (later joiners "
-            "included: intention to treat); covariates and windows measured at it")
+            f"join dates, one per person in person_id order; in the comparison at it if they had {programmes} "
+            f"(later joiners included: intention to treat); covariates and windows measured at it{participants}")
+
+
+def _enrolment_cutoff(s: ReadmissionSettings) -> int:
+    """Days before the (pseudo) join date J up to which a programme enrolment leaves a person out: an enrolment
+    starting on or before J - cutoff does (0: on or before J, ``comparison_at_join``; washout_days + before_days + 1:
+    before the before window)."""
+    return 0 if s.programme_exclusion == "comparison_at_join" else int(s.washout_days) + int(s.before_days) + 1
 
 
 def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
     """Every person once, in person_id order (``person``, 1..n): birth date, the columns ``kept``, the join date
     as a participant (earliest ``joined_on`` of a ``member_roles`` account), the first ``joined_on`` of any account,
-    the first programme ``started_on`` (when ``comparison_excludes_programmes``) and the death date (the earlier of
+    the first programme ``started_on`` (unless ``programme_exclusion`` is none) and the death date (the earlier of
     ``died_on`` and a hospital spell ending in death)."""
     members, persons = source(con, "timebank_members"), source(con, "persons")
     enrol, spells = source(con, "programme_enrolments"), source(con, "hospital_spells")
     enrolled, enrol_join = "NULL::DATE AS first_enrolled", ""
-    if s.comparison_excludes_programmes:
+    if s.programme_exclusion != "none":
         enrolled = "e.first_enrolled"
         enrol_join = (f"LEFT JOIN (SELECT person_id, min(started_on) AS first_enrolled FROM {enrol} GROUP BY person_id) e "
                       "USING (person_id)")
@@ -182,14 +208,17 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     staging.persons column, or ``prior_emergency_12m``). Every person draws a pseudo date (numpy's ``choice``
     over the sorted join dates of the eligible participants, one draw per person in person_id order); they are
     in the comparison at it when no member account of theirs (any role) has ``joined_on`` on or before it
-    and, with ``comparison_excludes_programmes``, no programme enrolment has ``started_on`` on or before it.
+    and no programme enrolment leaves them out (``programme_exclusion``: comparison_at_join, one with
+    ``started_on`` on or before it; comparison_before_window and both_before_window, one starting before their
+    before window, on or before J - washout_days - before_days - 1; none, none does). Under both_before_window a
+    participant with an enrolment starting before their before window is left out too.
     ``pretrend_window`` is true for rows whose data also hold the ``before_days`` before the before window (the
     pre-trend check's, :func:`did_rows`), for which each label also has ``pre_n``, the count in
     [J - washout_days - 2 x before_days, J - washout_days - before_days - 1] (0 for the other rows).
     All else is done in DuckDB, and only the columns the comparison reads come back to pandas (issue 18).
 
-    Counts: ``participants_joined`` (persons with a ``member_roles`` account), ``comparison_pool`` (persons not
-    joined or enrolled by their pseudo date), each ``..._eligible`` (windows in the data, born, alive),
+    Counts: ``participants_joined`` (persons with a ``member_roles`` account, less those a programme leaves out),
+    ``comparison_pool`` (persons not joined, and not left out by a programme, at their pseudo date), each ``..._eligible`` (windows in the data, born, alive),
     ``excluded_died`` (rows of either group, alive at J, who die within the after window),
     ``comparison_joined_in_after`` (eligible comparison persons who joined as participants within their after
     window, kept as comparisons: intention to treat) and ``persons_in_both_groups`` (persons eligible as a
@@ -214,10 +243,14 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     died = f"coalesce(x.died_on < x.index_date + {a}, false)"
     ok = f"({eligible} AND NOT {died})"
     window = {"start": start, "end": end}
+    cut = _enrolment_cutoff(s)
+    # a participant is left out by a programme only under both_before_window; a comparison person unless none
+    participant = "join_date IS NOT NULL" + (
+        f" AND coalesce(first_enrolled > join_date - {cut}, true)" if s.programme_exclusion == "both_before_window" else "")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _rd_people AS {_people_sql(con, s, kept)}", {"roles": list(s.member_roles)})
     try:
         joined = con.execute(f"""
-            SELECT x.index_date FROM (SELECT *, join_date AS index_date FROM _rd_people WHERE join_date IS NOT NULL) x
+            SELECT x.index_date FROM (SELECT *, join_date AS index_date FROM _rd_people WHERE {participant}) x
             WHERE {ok} ORDER BY x.index_date
         """, window).df()["index_date"].to_numpy()
         n_people = con.execute("SELECT count(*) FROM _rd_people").fetchall()[0][0]
@@ -226,15 +259,15 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
             draws = np.random.default_rng(s.seed).choice(joined, size=n_people, replace=True)
         # the k-th person in person_id order draws the k-th date
         con.register("_rd_draws", pd.DataFrame({"person": 1 + np.arange(len(draws)), "pseudo_date": draws}))
-        con.execute("""
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _rd_candidates AS
             SELECT row_number() OVER (ORDER BY treated DESC, person) AS pos, * FROM (
-                SELECT *, true AS treated, join_date AS index_date FROM _rd_people WHERE join_date IS NOT NULL
+                SELECT *, true AS treated, join_date AS index_date FROM _rd_people WHERE {participant}
                 UNION ALL
                 SELECT p.*, false AS treated, d.pseudo_date::DATE AS index_date
                 FROM _rd_people p JOIN _rd_draws d USING (person)
                 WHERE coalesce(p.first_account > d.pseudo_date::DATE, true)
-                  AND coalesce(p.first_enrolled > d.pseudo_date::DATE, true))""")
+                  AND coalesce(p.first_enrolled > d.pseudo_date::DATE - {cut}, true))""")
         counts.update(zip(counts, map(int, con.execute(_count_sql(a, ok, died, eligible), window).fetchall()[0])))
         if not counts["participants_eligible"] + counts["comparison_eligible"]:
             return pd.DataFrame(), {}, counts

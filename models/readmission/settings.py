@@ -45,7 +45,10 @@ Every default is documented with its source (details in docs/outputs-readmission
   "Joining after a crisis"; a pre-trend check on the year before flags a dip); services gp, ae, mental_health,
   social_care (the contract's services other than "other"); matched on age, sex and IMD
   decile, not on the before-period admissions (regression to the mean: Daw & Hatfield 2018,
-  Health Serv Res 53:4138).
+  Health Serv Res 53:4138); ``programme_exclusion`` = comparison_before_window: a programme enrolment
+  leaves a comparison person out only when it starts before their before window, as peer visiting follows
+  an admission and a rule at J selected the comparison on its before-window admissions (pre-registered
+  comparison of four rules, 40 paired seeds: docs/validation.md, "The programme rule of the comparison pool").
 """
 
 from __future__ import annotations
@@ -238,9 +241,30 @@ class ReadmissionSettings(BaseModel):
         description="Covariates for matching joiners with non-members at the (pseudo) join date. Not "
                     "prior_emergency_12m by default: it is the before-period outcome, and matching on it makes the "
                     "difference-in-differences regress to the mean (Daw & Hatfield 2018); naming it adds a warning.")
-    comparison_excludes_programmes: bool = Field(
-        True, description="Before/after comparison pool leaves out, at each pseudo join date, people enrolled in a "
-                          "programme on or before it (later enrolments do not count).")
+    programme_exclusion: Literal["comparison_at_join", "comparison_before_window", "both_before_window", "none"] = Field(
+        "comparison_before_window",
+        description="Who a programme enrolment leaves out of the before/after comparison: comparison_before_window "
+                    "(the default) = comparison persons with an enrolment starting before their before window (before "
+                    "J - washout_days - before_days, J their pseudo join date); later enrolments, which can follow a "
+                    "before-window admission, do not count; comparison_at_join = those with one starting on or before "
+                    "J (the old default: peer visiting follows an admission, so this selects the comparison on its "
+                    "before-window outcome, -0.015 admissions per person-year under no effect; docs/validation.md, "
+                    "\"The programme rule of the comparison pool: results\"); both_before_window = "
+                    "comparison_before_window for participants too, at their join date; none = no one.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data):
+        """``comparison_excludes_programmes`` (true/false) became ``programme_exclusion``: say what to write."""
+        if isinstance(data, dict) and "comparison_excludes_programmes" in data:
+            old = data["comparison_excludes_programmes"]
+            same = {True: "comparison_at_join", False: "none"}.get(old) if isinstance(old, bool) else None
+            raise ValueError("comparison_excludes_programmes was replaced by programme_exclusion: "
+                             + (f"write programme_exclusion: {same} for the same rule" if same else
+                                "write programme_exclusion: comparison_at_join for true, none for false")
+                             + " (the choices: comparison_at_join, comparison_before_window, both_before_window, none; "
+                               "docs/configuration.md)")
+        return data
 
     @field_validator("matching_covariates", "funnel_covariates", "before_after_covariates", "matching_exact")
     @classmethod

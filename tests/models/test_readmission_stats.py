@@ -26,7 +26,7 @@ from models.readmission import (
     readmission_rates,
     service_use_change,
 )
-from models.readmission.before_after import _window, person_frame
+from models.readmission.before_after import _window, person_frame, pseudo_rule
 from models.readmission.funnel import estimate_dispersion, funnel_units, poisson_limit, winsorised_phi
 from models.readmission.funnel import read_columns as funnel_columns
 from tests.conftest import ingest_all
@@ -272,9 +272,11 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
     L1 joins within their after window and stays a comparison person (intention to treat): their after-window
     contacts count whether before or after joining, and they are counted in ``comparison_joined_in_after``. D1, who
     died at home in their after window (died_on, no spell), is left out and counted in ``excluded_died``: their
-    missing after-window contacts had read as a fall in use."""
+    missing after-window contacts had read as a fall in use. R1, enrolled the day before J, is left out by the
+    programme rule at J (the other rules: the next test)."""
     con = _late_joiner_warehouse(tmp_path / "late.duckdb")
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0)
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0,
+                            programme_exclusion="comparison_at_join")
     contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     start, end = _window(con, s, dt.date(2025, 1, 1), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp",))
@@ -286,7 +288,7 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
                       "comparison_eligible": 5, "excluded_died": 1, "comparison_joined_in_after": 1,
                       "persons_in_both_groups": 0}
     # without the programme rule R1 is a comparison person too
-    _, _, counts = person_frame(con, s.model_copy(update={"comparison_excludes_programmes": False}), start, end,
+    _, _, counts = person_frame(con, s.model_copy(update={"programme_exclusion": "none"}), start, end,
                                 contacts, ("gp",))
     assert counts["comparison_eligible"] == 6
     # the DiD: T1 and T2 still match C1 and C2 (same ages), so the estimate of test_did_by_hand stands
@@ -295,6 +297,56 @@ def test_a_later_joiner_is_a_comparison_person_before_joining(tmp_path):
     assert (row["n_comparison_joined_after"], row["n_persons_in_both_groups"]) == (1, 0)  # L1, in the mart too
     assert row["did"] == pytest.approx(-1.5 * 365.25 / 365)
     con.close()
+
+
+def test_the_programme_rule_is_measured_at_join_or_before_the_before_window_by_hand(tmp_path):
+    """``programme_exclusion`` (docs/validation.md, "The programme rule of the comparison pool"). The pseudo date J is
+    2023-07-01 (the only join date); with no washout the before window is [2022-07-01, 2023-06-30]. Enrolments: B0
+    2022-06-30 (the day before it), B1 2022-07-01 (its first day), R1 2023-06-30 (its last day: peer visiting after a
+    before-window admission), Q1 2023-09-01 (after J), and the participant T1 2022-06-30. At J (the old rule) B0, B1
+    and R1 are left out; before the before window only B0 is, and under both_before_window T1 as a participant too;
+    under none no one. With a 90-day washout the before window starts on 2022-04-02, and B0 is kept."""
+    con = _late_joiner_warehouse(tmp_path / "rule.duckdb")
+    con.execute("""INSERT INTO staging.persons VALUES ('B0', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 11, 'r'),
+        ('B1', '1990-01-01', 'female', 'E1', 5, NULL, 'f', 12, 'r')""")
+    con.execute("INSERT INTO staging.programme_enrolments VALUES ('B0', 'prog', '2022-06-30', NULL), "
+                "('B1', 'prog', '2022-07-01', NULL), ('T1', 'prog', '2022-06-30', NULL)")
+    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0)
+    contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
+    start, end = _window(con, s, dt.date(2025, 1, 1), "staging.service_contacts", ("contact_on",))
+    # persons in person_id order: B0 B1 C1 C2 C3 D1 L1 Q1 R1 T1 T2 Z1 (D1 dies in their after window, Z1 before J)
+    def compared(rule, washout=0):
+        frame, _, counts = person_frame(con, s.model_copy(update={"programme_exclusion": rule, "washout_days": washout}),
+                                        start, end, contacts, ("gp",))
+        return list(frame.loc[frame["treated"] == 1, "person"]), list(frame.loc[frame["treated"] == 0, "person"]), counts
+    assert compared("comparison_at_join")[:2] == ([10, 11], [3, 4, 5, 7, 8])
+    assert compared("comparison_before_window")[:2] == ([10, 11], [2, 3, 4, 5, 7, 8, 9])
+    assert compared("both_before_window")[:2] == ([11], [2, 3, 4, 5, 7, 8, 9])
+    assert compared("none")[:2] == ([10, 11], [1, 2, 3, 4, 5, 7, 8, 9])
+    assert compared("comparison_before_window", washout=90)[:2] == ([10, 11], [1, 2, 3, 4, 5, 7, 8, 9])
+    participants, _, counts = compared("both_before_window")
+    assert (counts["participants_joined"], counts["participants_eligible"]) == (2, 1)  # L1 (joins 2024) and T2
+    # the mart says which rule made the comparison
+    at_join = ReadmissionSettings(programme_exclusion="comparison_at_join")
+    both = ReadmissionSettings(programme_exclusion="both_before_window", washout_days=0)
+    assert "no member account and no programme enrolment by it (" in pseudo_rule(at_join)
+    assert ("no member account by it and no programme enrolment starting before their before window, which starts "
+            "365 days before it (") in pseudo_rule(both)
+    assert pseudo_rule(both).endswith("participants likewise left out if enrolled in a programme before their before "
+                                      "window, which starts 365 days before joining")
+    assert "no member account by it, whatever their programme enrolments (" in pseudo_rule(
+        ReadmissionSettings(programme_exclusion="none"))
+    con.close()
+
+
+def test_the_old_programme_setting_is_refused_with_what_to_write():
+    with pytest.raises(ValueError, match="replaced by programme_exclusion: write programme_exclusion: "
+                                         "comparison_at_join for the same rule"):
+        ReadmissionSettings(comparison_excludes_programmes=True)
+    with pytest.raises(ValueError, match="write programme_exclusion: none for the same rule"):
+        ReadmissionSettings(comparison_excludes_programmes=False)
+    with pytest.raises(ValueError, match="comparison_at_join"):
+        ReadmissionSettings(programme_exclusion="at_start")
 
 
 def _people_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
@@ -408,7 +460,10 @@ def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_
 
 def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     con = _people_warehouse(tmp_path / "people.duckdb")
-    s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"), washout_days=0)
+    # the programme rule at J (E1's enrolment on 2023-01-01 lies in their before window, so the default keeps them;
+    # the rules: test_the_programme_rule_is_measured_at_join_or_before_the_before_window_by_hand)
+    s = ReadmissionSettings(before_after_covariates=("age", "employment", "prior_emergency_12m"), washout_days=0,
+                            programme_exclusion="comparison_at_join")
     contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
     start, end = _window(con, s, dt.date(2025, 12, 31), "staging.service_contacts", ("contact_on",))
     frame, events, counts = person_frame(con, s, start, end, contacts, ("gp", "ae"))

@@ -96,6 +96,20 @@ def test_negative_window_names_the_field(tmp_path):
                        "to 0 (got -3)")
 
 
+def test_the_renamed_programme_rule_says_what_to_write(tmp_path):
+    """comparison_excludes_programmes (true/false) became programme_exclusion (four rules): an old settings file is
+    told what to write for the same rule; a value not among the rules is named with the choices."""
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text("readmission:\n  comparison_excludes_programmes: false\n")
+    [problem] = preflight.config_problems(str(cfg))
+    assert "comparison_excludes_programmes was replaced by programme_exclusion: write programme_exclusion: none " \
+           "for the same rule" in problem
+    cfg.write_text("readmission:\n  programme_exclusion: at_start\n")
+    assert preflight.config_problems(str(cfg)) == [
+        f"settings file {cfg}, line 2: `readmission.programme_exclusion`: input should be 'comparison_at_join', "
+        "'comparison_before_window', 'both_before_window' or 'none' (got 'at_start')"]
+
+
 def test_wrong_type_bad_yaml_and_encoding_name_the_line(tmp_path):
     cfg = tmp_path / "settings.yaml"
     cfg.write_text("ingest:\n  as_of: 2025-03-31\n\nreadmission:\n  design: landmark\n  workers: two\n")
