@@ -87,6 +87,34 @@ def _stats(X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None, taken: np.
     return out
 
 
+def smd_after_by_pattern(X: np.ndarray, pattern_before: np.ndarray, treated_before: np.ndarray,
+                         pattern_after: np.ndarray, treated_after: np.ndarray, weights_after: np.ndarray) -> np.ndarray:
+    """Per column of ``X`` (one row per covariate pattern), the SMD after matching or weighting of the module
+    docstring, for people given as their pattern (``pattern_*``: each row's row of ``X``): the sums over people are
+    sums over patterns weighted by each pattern's count (before) or summed weights (after) in each group, so
+    millions of trial rows cost one ``bincount`` each. The same figures as :func:`balance_table`'s ``smd_after`` up to
+    rounding in the last bits (the sums are added in another order)."""
+    n_patterns = len(X)
+
+    def mean_var(pattern, t, w):
+        out = []
+        for grp in (t, ~t):
+            ws = np.ones(np.count_nonzero(grp)) if w is None else w[grp]
+            per = np.bincount(pattern[grp], weights=ws, minlength=n_patterns)
+            v1 = ws.sum()
+            m = per @ X / v1
+            denom = v1 - (ws**2).sum() / v1
+            out.append((m, per @ (X - m) ** 2 / denom if denom > 0 else np.full(X.shape[1], np.nan)))
+        return out
+
+    (_, vtb), (_, vcb) = mean_var(pattern_before, np.asarray(treated_before, dtype=bool), None)
+    (mta, _), (mca, _) = mean_var(pattern_after, np.asarray(treated_after, dtype=bool),
+                                  np.asarray(weights_after, dtype=float))
+    sd = np.sqrt((vtb + vcb) / 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sd > 0, (mta - mca) / sd, np.nan)
+
+
 def _smallest_cell(X: np.ndarray, t: np.ndarray, c: np.ndarray, is_bin: np.ndarray,
                    taken: np.ndarray | None = None, people: np.ndarray | None = None) -> np.ndarray:
     """Per binary design column, the fewest people in any of its four cells (with and without the level, among the

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .balance import SMD_THRESHOLD, balance_table
+from .balance import SMD_THRESHOLD, balance_table, smd_after_by_pattern
 from .counts import SampleCounts
 from .design import MISSING_LEVEL, build_design, covariate_patterns
 from .errors import ComparisonError
@@ -174,28 +174,27 @@ def _fit_group(design, sel, n_t, n_c, common_support, people, name) -> GroupFit:
 
 
 def group_balance(column: str, values, members: list, X: pd.DataFrame, tb: np.ndarray, local: np.ndarray,
-                  w: np.ndarray, pattern: np.ndarray, person: np.ndarray | None, **balance) -> list[str]:
+                  w: np.ndarray, pattern: np.ndarray) -> list[str]:
     """The warnings of balance within each group of ``column`` (``members``: the positions of its analysed people): the
     design columns whose |SMD| after matching exceeds :data:`~.balance.SMD_THRESHOLD` among the group's rows, and
-    the largest. The balance table pools the groups, where opposite imbalances in two groups can cancel."""
+    the largest. The balance table pools the groups, where opposite imbalances in two groups can cancel. Each person
+    is read as their covariate pattern (:func:`~.balance.smd_after_by_pattern`)."""
     out = []
     sample_group = np.full(len(tb), -1, dtype=np.int64)
     for g, m in enumerate(members):
         sample_group[m] = g
     sample_group = sample_group[local]
+    Xv = X.to_numpy(dtype=float)
     for g, (value, m) in enumerate(zip(values, members)):
         after = sample_group == g
         if not after.any():
             continue
-        bal = balance_table(X, tb[m], X, tb[local[after]], w[after], before_rows=pattern[m],
-                            after_rows=pattern[local[after]], people_before=None if person is None else person[m],
-                            people_after=local[after] if person is None else person[local[after]], **balance)
-        smd = np.abs(bal["smd_after"].to_numpy(dtype=float))
-        if np.any(smd > SMD_THRESHOLD):
+        smd = np.abs(smd_after_by_pattern(Xv, pattern[m], tb[m], pattern[local[after]], tb[local[after]], w[after]))
+        flagged = np.flatnonzero(smd > SMD_THRESHOLD)
+        if len(flagged):
             worst = int(np.nanargmax(smd))
             out.append(f"balance within {column} = {value}: |SMD| after matching or weighting > {SMD_THRESHOLD} for "
-                       f"{bal.loc[bal['flag'], 'covariate'].tolist()} (largest {smd[worst]:.2f}, "
-                       f"{bal['covariate'].iloc[worst]})")
+                       f"{[X.columns[i] for i in flagged]} (largest {smd[worst]:.2f}, {X.columns[worst]})")
     return out
 
 
@@ -719,7 +718,7 @@ def match(
     if balance_groups and len(bgroup_values) > 1:  # one group's balance is the table's
         warnings += group_balance(balance_groups, bgroup_values,
                                   [np.flatnonzero(bgroup == g) for g in range(len(bgroup_values))],
-                                  X, tb, local, w, pattern, person, source=design.source, binary=binary)
+                                  X, tb, local, w, pattern)
     vr_flagged = bal.loc[bal["vr_flag"], "covariate"].tolist()
     if vr_flagged:
         warnings.append(f"balance: variance ratio after outside 0.5-2 for {vr_flagged}")

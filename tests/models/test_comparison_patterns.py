@@ -99,3 +99,21 @@ def test_match_on_patterns_fits_and_balances_as_on_the_rows():
                              m.treated[m.local], m.weight, source=m.source, binary=m.binary, people_before=m.person,
                              people_after=m.person[m.local])
     pd.testing.assert_frame_equal(m.balance, expected, check_exact=True)
+
+
+def test_smd_after_by_pattern_is_the_balance_tables():
+    """The within-group balance warnings read each person as their pattern's counts: the same SMD after as the
+    balance table of the rows (weighted, repeats allowed), to rounding."""
+    from models.comparison.balance import smd_after_by_pattern
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"age": rng.normal(50, 10, 30), "male": rng.integers(0, 2, 30).astype(float)})
+    pattern_before = rng.integers(0, 30, 5000)
+    t_before = rng.random(5000) < 0.2
+    local = np.flatnonzero(rng.random(5000) < 0.3)
+    w = rng.choice([0.5, 1.0, 2.0], len(local))
+    table = balance_table(X, t_before, X, t_before[local], w, before_rows=pattern_before,
+                          after_rows=pattern_before[local])
+    got = smd_after_by_pattern(X.to_numpy(), pattern_before, t_before, pattern_before[local], t_before[local], w)
+    np.testing.assert_allclose(got, table["smd_after"].to_numpy(), rtol=1e-10)
+    assert np.abs(got).max() > 0.01  # a real difference, not two zeros
