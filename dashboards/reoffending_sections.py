@@ -169,9 +169,9 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
 #: The reoffending measures of ``marts.reoffending_effects`` beside the binary rate (the Justice Data Lab's frequency and
 #: time to first reoffence; the engine's matched hazard ratio), as the evaluator's table names them: (measure, unit, the
 #: decimals its figures are published with: whole days, as the mart's own sentence gives them).
-MEASURES = {"frequency": ("Proven reoffences per person (frequency)", "reoffences per person", 2),
-            "days_to_first_reoffence": ("Days to first proven reoffence, among those who reoffended", "days", 0),
-            "time_to_first_reoffence": ("Time to first proven reoffence, everyone matched",
+MEASURES = {"frequency": ("Reoffences per person (frequency)", "reoffences per person", 2),
+            "days_to_first_reoffence": ("Days to first reoffence (reoffenders)", "days", 0),
+            "time_to_first_reoffence": ("Time to first reoffence (all matched)",
                                         "hazard ratio (below 1: later/fewer reoffences)", 2)}
 MEASURES_TITLE = "Reoffending: frequency and time to first reoffence"
 MEASURE_COLUMNS = ["programme", "measure", "unit", "n_matched", "participants_value", "comparison_value", "estimate",
@@ -253,12 +253,32 @@ def measures_section(effects: pd.DataFrame | None, rule: DisclosureRule) -> Sect
                                       f"rate is withheld, nor a days mean over 1 to {rule.suppress_max} reoffenders in "
                                       "either group", "reoffending measures")
     published.attrs["disclosure"]["rows_not_published"] = int((table["verdict"] == "not published").sum())
+    digits = {name: d for name, _, d in MEASURES.values()}
+
+    def figure(v, d: int) -> str:  # the CSV's figure as written there: * withheld, empty when there is none
+        return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else v if isinstance(v, str) else f"{v:.{d}f}"
+
+    # the page's table: each figure with its measure's decimals (109 days beside 0.64 reoffences read "109.00"), the
+    # estimate with its interval in one cell, the role with its Holm p (13 columns scrolled sideways at 1440 px)
+    page = published[["programme", "measure", "unit", "n_matched", "verdict"]].assign(
+        participants=[figure(v, digits[m]) for v, m in zip(published["participants_value"], published["measure"])],
+        comparison=[figure(v, digits[m]) for v, m in zip(published["comparison_value"], published["measure"])],
+        estimate_95_interval=[e if e in ("", SUPPRESSED) else f"{e} ({figure(lo, digits[m])} to {figure(hi, digits[m])})"
+                              for e, lo, hi, m in zip((figure(v, digits[m]) for v, m in zip(published["estimate"],
+                                                                                            published["measure"])),
+                                                      published["ci_low"], published["ci_high"], published["measure"])],
+        role_holm_p=[role if p is None or pd.isna(p) else f"{role}, {figure(p, 2)}"
+                     for role, p in zip(published["analysis_role"], published["holm_p"])],
+        note=published["note"].fillna(""))
+    page = page[["programme", "measure", "unit", "n_matched", "participants", "comparison", "estimate_95_interval",
+                 "verdict", "role_holm_p", "note"]]
+    page.attrs = published.attrs
     return Section(MEASURES_TITLE, f"{plural(len(table), 'comparison')} of {plural(table['programme'].nunique(), 'programme label')}"
                    f" beside the proven reoffending rate, as the Justice Data Lab reports them; {shown} with figures. "
                    "Each rests on its programme's matched sample: balance and support are that programme's rows in the "
                    "tables below. The estimate is participants minus comparison (a ratio for the hazard ratio), with its "
                    "95% interval; Holm p is its p-value adjusted over all the run's comparisons.",
-                   table=published, csv_name="evaluator-reoffending-measures.csv", collapsed=True,
+                   table=published, shown_table=page, csv_name="evaluator-reoffending-measures.csv", collapsed=True,
                    note="Days to first reoffence compares only the people who reoffended, so it describes them and is not "
                         "an effect of taking part; the hazard ratio compares everyone matched. A row is not published "
                         f"when its programme's proven reoffending rate is not (1 to {rule.suppress_max} people, "

@@ -5,6 +5,7 @@ verdict and adjusted p-value, and no figure gives back a count of 1-7."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from dashboards import evaluator_glance, multiplicity
 from dashboards.reoffending_sections import MEASURES, measure_rows, measures_section
@@ -107,3 +108,58 @@ def test_the_section_publishes_a_checked_csv_and_leaves_no_comparison_unlisted()
     assert section.summary.startswith("3 comparisons of 1 programme label beside the proven reoffending rate")
     register = _register(_effects())
     assert evaluator_glance.unlisted(register) == (0, "") and evaluator_glance.unlisted_sentence(register) == ""
+
+
+def test_the_demo_tables_figures_are_the_marts(demo_run):
+    """On a full run every published figure of the CSV is the mart's (rounded as published), every row the run's Holm
+    adjustment counts is listed, and the results section names no comparison on no page."""
+    import duckdb
+
+    site, warehouse, _ = demo_run
+    con = duckdb.connect(str(warehouse), read_only=True)
+    mart = con.execute("SELECT * FROM marts.reoffending_effects WHERE measure <> 'binary_rate'").df()
+    counted = con.execute("SELECT count(*) FROM marts.effect_register WHERE outcome_family = 'reoffending' AND "
+                          "outcome <> 'binary_rate' AND p_value IS NOT NULL").fetchone()[0]
+    con.close()
+    csv = pd.read_csv(site / "evaluator-reoffending-measures.csv", dtype=str, keep_default_na=False)
+    assert len(csv) == len(mart) and counted <= len(csv)
+    published = csv[~csv["verdict"].isin(["not published", "not estimable"])]
+    assert len(published)
+    from dashboards.labels import words
+
+    for r in published.to_dict("records"):
+        key = next(k for k, (name, _, _) in MEASURES.items() if name == r["measure"])
+        m = mart[(mart["measure"] == key) & (mart["programme"].map(words) == r["programme"])].iloc[0]
+        digits = MEASURES[key][2]
+        for column in ("estimate", "ci_low", "ci_high"):
+            assert float(r[column]) == round(float(m[column]), digits), (r, column)
+    page = (site / "evaluator.html").read_text()
+    assert "on no page" not in page and "id='reoffending-frequency-and-time-to-first-reoffence'" in page
+
+
+@pytest.mark.browser
+def test_the_table_passes_axe_on_a_phone_and_a_desktop(tmp_path):
+    """axe-core (WCAG 2.2 A and AA, and best practices) on the section as the evaluator page renders it, opened."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    from dashboards.page import Page, render
+    from tests.dashboards.test_browser import ARGS, open_page
+
+    effects = _marked(pd.concat([_effects(), _effects((30, 5)).assign(programme="timebank:TB01")], ignore_index=True))
+    path = render(Page("evaluator.html", "For evaluators", "Intro.", [measures_section(effects, RULE)]), tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
+        bad = []
+        for width in (390, 1440):
+            page, errors = open_page(browser, path, width)
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+            assert "Time bank TB01" in page.inner_text("#table-reoffending-frequency-and-time-to-first-reoffence")
+            for tags in (["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"], ["best-practice"]):
+                found = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags}}).response["violations"]
+                bad += [(width, v["id"], v["impact"]) for v in found
+                        if tags[0] == "best-practice" or v["impact"] in ("serious", "critical")]
+            page.close()
+            assert errors == []
+        browser.close()
+    assert bad == []
