@@ -1,7 +1,8 @@
 """The evaluator page: provenance, matching diagnostics, survival, Cox, mixed model, SROI, and what can be said.
 
 Reads ``meta.runs``, ``meta.input_files``, ``marts.readmission_effects``,
-``marts.reoffending_effects``, ``marts.reoffending_survival``, ``marts.reoffending_cox``,
+``marts.reoffending_effects`` (every measure: :func:`dashboards.reoffending_sections.measures_section`),
+``marts.reoffending_survival``, ``marts.reoffending_cox``,
 ``marts.readmission_before_after`` and ``marts.service_use_change`` (their pre-trend check),
 ``marts.wellbeing_effects``, ``marts.wellbeing_model``, ``marts.comparison_balance`` and
 ``marts.propensity_overlap``, and the SROI marts (:mod:`dashboards.sroi_sections`). The balance summary is read from the effect marts (largest
@@ -19,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards import (charts, coverage, diagnostics_sections, evaluator_glance, glossary, labels, multiplicity,
-                        provenance, sroi_sections, wording)
+                        provenance, reoffending_sections, sroi_sections, wording)
 from models.disclosure import SUPPRESSED, DisclosureRule
 from models.readmission.before_after import PRETREND_WARNING
 from models.wellbeing.effects import MEAN_OF_AREAS
@@ -292,6 +293,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                 if not says.empty else unavailable(
             "What you can and cannot say", {"marts.readmission_effects": m["readmission_effects"],
                                             "marts.reoffending_effects": m["reoffending_effects"]}),
+        reoffending_sections.measures_section(m["reoffending_effects"], rule),
         balance_section(m, rule),
         pretrend_section(m, rule),
         *diagnostics_sections.sections(m, rule),

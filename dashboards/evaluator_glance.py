@@ -17,6 +17,7 @@ import pandas as pd
 from dashboards.diagnostics_sections import SUPPORT_TITLE
 from dashboards.labels import plural
 from dashboards.page import Section, slug
+from dashboards.reoffending_sections import MEASURES
 from models.disclosure import SUPPRESSED
 
 TITLE = "At a glance"
@@ -26,12 +27,11 @@ RESULTS, BALANCE, PRETREND = ("What you can and cannot say", "Balance after matc
 #: comparison is a significant one ("significant reduction", a Cox model's "slower reoffending"); the SROI ratio's
 #: ("£0.85 per £1") is no comparison and is not counted.
 NOT_SIGNIFICANT = ("inconclusive", "not published", "not estimable")
-#: The register's outcomes that "What you can and cannot say" lists, by family (None: every outcome), and the words for
-#: those it does not: they count among the run's comparisons (Holm) but no page shows them (the line said "judged over
-#: the run's 45 comparisons" beside 30 that an evaluator could find).
-LISTED = {"readmission": None, "reoffending": ("binary_rate",), "wellbeing": None}
-UNLISTED_WORDS = {"frequency": "reoffences per person", "days_to_first_reoffence": "days to a first reoffence",
-                  "time_to_first_reoffence": "the matched hazard ratio of a first reoffence"}
+#: The register's outcomes that the page lists, by family (None: every outcome): "What you can and cannot say" and,
+#: for reoffending's other measures, :data:`dashboards.reoffending_sections.MEASURES`. Any other would count among the
+#: run's comparisons (Holm) but be on no page (the line said "judged over the run's 45 comparisons" beside 30 that an
+#: evaluator could find, before the reoffending measures' table).
+LISTED = {"readmission": None, "reoffending": ("binary_rate", *MEASURES), "wellbeing": None}
 
 
 def _link(title: str, words: str) -> str:
@@ -44,21 +44,21 @@ def _withheld(n: int) -> str:
 
 def unlisted(register: pd.DataFrame | None) -> tuple[int, str]:
     """(how many, which in words) of the run's comparisons (register rows with a p-value) whose outcome :data:`LISTED`
-    leaves out: (15, "reoffending: reoffences per person, days to a first reoffence, ...") on the demo; (0, '') when
-    there are none or no register."""
+    leaves out: (2, "reoffending: reoffences per reoffender") for a measure no page lists; (0, '') when there are none
+    (the demo) or no register."""
     if register is None or register.empty:
         return 0, ""
     counted = register[pd.to_numeric(register["p_value"], errors="coerce").notna()]
     left = counted[[LISTED.get(f, ()) is not None and o not in LISTED.get(f, ())
                     for f, o in zip(counted["outcome_family"], counted["outcome"])]]
-    kinds = "; ".join(f"{f}: " + ", ".join(UNLISTED_WORDS.get(o, str(o).replace("_", " "))
+    kinds = "; ".join(f"{f}: " + ", ".join(str(o).replace("_", " ")
                                            for o in dict.fromkeys(left.loc[left["outcome_family"] == f, "outcome"]))
                       for f in dict.fromkeys(left["outcome_family"]))
     return len(left), kinds
 
 
 def unlisted_sentence(register: pd.DataFrame | None) -> str:
-    """" The run's other 15 comparisons (reoffending: ...) are on no page: marts.effect_register holds them." for the
+    """" The run's other 2 comparisons (reoffending: ...) are on no page: marts.effect_register holds them." for the
     results section's summary, where an evaluator looks for them; '' when every comparison is listed."""
     count, kinds = unlisted(register)
     return (f" The run's other {plural(count, 'comparison')} ({kinds}) {'is' if count == 1 else 'are'} on no page: "
@@ -67,7 +67,7 @@ def unlisted_sentence(register: pd.DataFrame | None) -> str:
 
 def results_line(says: pd.DataFrame, comparisons: int | None, register: pd.DataFrame | None = None) -> str:
     """"43 matched or modelled results: 0 significant, 29 inconclusive, 10 not published, 4 not estimable. 3 primary
-    outcomes and 31 exploratory results, judged over the run's 45 comparisons (Holm; 15 of them on no page)." (the Cox
+    outcomes and 31 exploratory results, judged over the run's 45 comparisons (Holm)." (the Cox
     models have no role; ``register`` gives the comparisons no page shows, :func:`unlisted`)."""
     verdict = says["verdict"].astype(str)
     compared = says[~verdict.str.endswith("per £1")]

@@ -88,7 +88,12 @@ EVALUATOR = (
      "Its 95% bands are pointwise: each day's band, not the whole curve at once."),
     ("Hazard ratio, Cox model", "How much faster (above 1) or slower (below 1) a group reaches a first proven reoffence, "
      "adjusted for the covariates (Cox proportional hazards). 'PH p value' tests whether the ratio stays the same over "
-     "time (Grambsch & Therneau 1994, Biometrika 81:515); a small one means it does not."),
+     "time (Grambsch & Therneau 1994, Biometrika 81:515); a small one means it does not. The reoffending measures' "
+     "table gives the matched one: participants against their matched comparison group, everyone matched."),
+    ("Frequency, days to first reoffence", "Two of the Justice Data Lab's measures beside the share who reoffended: "
+     "frequency is the proven reoffences per person in the follow-up; days to first reoffence is the mean number of days "
+     "to the first proven reoffence among those who reoffended only, so it describes them rather than measuring an "
+     "effect of taking part (the hazard ratio compares everyone matched)."),
     ("Mixed model, random intercept, REML", "A regression of Star readings with a level of its own for each person, so "
      "that one person's repeated readings count as related; fitted by restricted maximum likelihood (REML)."),
     ("Deadweight, displacement, attribution, drop-off", "The SROI discounts: the share of an outcome that would have "

@@ -95,7 +95,9 @@ HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Pe
             "share_treated_in_support": "Share of participants in common support",
             "n_treated_outside_support": "Participants outside common support", "n_participants": "Participants",
             # a Cox model's people: everyone analysed, participants and others ("N" beside "n participants")
-            "n": "People analysed"}
+            "n": "People analysed",
+            # the evaluator's reoffending measures: the estimate with its interval, the role with its Holm-adjusted p
+            "estimate_95_interval": "Estimate (95% interval)", "role_holm_p": "Role, Holm p"}
 #: The one word the pages use for the people who took part (the statistical literature's and the CSVs' "treated":
 #: ``n_treated_before``, ``share_treated_in_support``, a model's ``treated`` term). A test holds every heading to it.
 PARTICIPANTS = "participants"

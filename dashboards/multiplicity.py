@@ -25,9 +25,12 @@ from dashboards.tiles import judge
 #: The family-wise error rate the pages allow over a run's exploratory results.
 ALPHA = 0.05
 #: The columns :func:`mark` adds to an effect row: its analysis role in the register (``primary``, ``exploratory``, or
-#: "not available" when the register was not built or does not hold it), the number of comparisons in the run, and the
-#: Holm-adjusted p-value that leaves an exploratory result not significant (empty otherwise).
-ROLE, COMPARISONS, HELD = "multiplicity_role", "multiplicity_comparisons", "multiplicity_held_back_p"
+#: "not available" when the register was not built or does not hold it), the number of comparisons in the run, the
+#: Holm-adjusted p-value that leaves an exploratory result not significant (empty otherwise), and the Holm-adjusted
+#: p-value of every comparison the register holds (empty for an effect with no p-value; a table shows it beside the
+#: verdict, :func:`adjusted`).
+ROLE, COMPARISONS, HELD, ADJUSTED = ("multiplicity_role", "multiplicity_comparisons", "multiplicity_held_back_p",
+                                     "multiplicity_holm_p")
 NOT_AVAILABLE = "not available"
 
 
@@ -62,7 +65,7 @@ def _held(entry: dict) -> float | None:
 
 def mark(frame: pd.DataFrame | None, family: Family, register: pd.DataFrame | None) -> pd.DataFrame | None:
     """``frame`` (``marts.<family.mart>``) with each row's register entry (``register``: ``marts.effect_register``, or
-    None when not built) in :data:`ROLE`, :data:`COMPARISONS` and :data:`HELD`."""
+    None when not built) in :data:`ROLE`, :data:`COMPARISONS`, :data:`HELD` and :data:`ADJUSTED`."""
     if frame is None:
         return None
     entries: dict[tuple, dict] = {}
@@ -76,7 +79,9 @@ def mark(frame: pd.DataFrame | None, family: Family, register: pd.DataFrame | No
     return frame.assign(**{
         ROLE: [NOT_AVAILABLE if e is None else str(e["analysis_role"]) for e in found],
         COMPARISONS: pd.Series([count if e is None else e["n_comparisons"] for e in found], index=frame.index, dtype=object),
-        HELD: pd.Series([None if e is None else _held(e) for e in found], index=frame.index, dtype=object)})
+        HELD: pd.Series([None if e is None else _held(e) for e in found], index=frame.index, dtype=object),
+        ADJUSTED: pd.Series([None if e is None or pd.isna(e.get("p_value_holm")) else float(e["p_value_holm"])
+                             for e in found], index=frame.index, dtype=object)})
 
 
 def mark_marts(m: dict[str, pd.DataFrame | None], register: pd.DataFrame | None) -> dict[str, pd.DataFrame | None]:
@@ -93,6 +98,13 @@ def held_back(row: pd.Series | dict) -> float | None:
     """The Holm-adjusted p-value of an exploratory effect that it leaves not significant; None for a primary effect, an
     adjusted p below :data:`ALPHA`, an effect the register does not hold, or a row not marked."""
     value = _value(row, HELD)
+    return None if value is None else float(value)
+
+
+def adjusted(row: pd.Series | dict) -> float | None:
+    """The Holm-adjusted p-value of an effect row over the run's comparisons; None when the register does not hold one
+    (no p-value, no register, or a row not marked)."""
+    value = _value(row, ADJUSTED)
     return None if value is None else float(value)
 
 

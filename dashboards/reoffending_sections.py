@@ -1,4 +1,5 @@
-"""Commissioner sections on reoffending: cohort trend and the Justice Data Lab "for every 100" chart.
+"""Sections on reoffending: the commissioner's cohort trend and Justice Data Lab "for every 100" chart, and the
+evaluator's table of the other reoffending measures (frequency, days to first reoffence, the matched hazard ratio).
 
 Sources: ``marts.reoffending_rates`` (MoJ proven reoffending by quarterly cohort, Wilson
 intervals, final or provisional) and ``marts.reoffending_effects`` (matched comparison, JDL
@@ -11,8 +12,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards import charts, multiplicity, subtraction
-from models.disclosure import DisclosureRule
+from dashboards import charts, labels, multiplicity, subtraction
+from models.disclosure import SUPPRESSED, DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
 from dashboards.labels import plural
@@ -163,3 +164,124 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
 
     return Section.filtered(title, variants(filters, ("timebank",), build), "Responds to: time bank.",
                             note="Justice Data Lab presentation: whole people per 100, rounded half up.")
+
+
+#: The reoffending measures of ``marts.reoffending_effects`` beside the binary rate (the Justice Data Lab's frequency and
+#: time to first reoffence; the engine's matched hazard ratio), as the evaluator's table names them: (measure, unit, the
+#: decimals its figures are published with: whole days, as the mart's own sentence gives them).
+MEASURES = {"frequency": ("Reoffences per person (frequency)", "reoffences per person", 2),
+            "days_to_first_reoffence": ("Days to first reoffence (reoffenders)", "days", 0),
+            "time_to_first_reoffence": ("Time to first reoffence (all matched)",
+                                        "hazard ratio (below 1: later/fewer reoffences)", 2)}
+MEASURES_TITLE = "Reoffending: frequency and time to first reoffence"
+MEASURE_COLUMNS = ["programme", "measure", "unit", "n_matched", "participants_value", "comparison_value", "estimate",
+                   "ci_low", "ci_high", "verdict", "analysis_role", "holm_p", "note"]
+FIGURES = ("participants_value", "comparison_value", "estimate", "ci_low", "ci_high", "holm_p")
+
+
+def _sample_withheld(b: pd.Series | None, rule: DisclosureRule) -> str | None:
+    """Why a programme's matched sample publishes no figure (its binary-rate row, ``b``, is withheld as the evaluator's
+    statements withhold it: a matched group of 1-7, 1-7 reoffenders or non-reoffenders in either group, or a whole less
+    its parts, :mod:`dashboards.subtraction`), or None. Every measure of a programme rests on that one matched sample."""
+    if rule.hides(b["n_matched"]):
+        return f"the matched group has 1 to {rule.suppress_max} people"
+    if rule.hides_shares(b["n_matched"], b["participant_value"], b["comparison_value"]):
+        return (f"1 to {rule.suppress_max} of the matched participants, or of their comparison group, reoffended, or 1 to "
+                f"{rule.suppress_max} did not")
+    if subtraction.withheld(b):
+        return subtraction.reason(rule)
+    return None
+
+
+def measure_rows(effects: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataFrame:
+    """One row per programme and measure of :data:`MEASURES`, as published. A row shows no figure ("not published",
+    ``*``) when its programme's matched sample publishes none (:func:`_sample_withheld`), and a days row also when the
+    reoffenders its mean is over (``n_outcome_participants``, ``n_outcome_comparison``: the matched participants and the
+    distinct comparison people who reoffended) are 1 to ``suppress_max`` in either group. ``effects`` carries its
+    multiplicity marks (:func:`dashboards.marts.read_marts`), which give each row its analysis role and Holm-adjusted
+    p-value: an exploratory result significant alone but not after Holm's adjustment reads "inconclusive after Holm"."""
+    if effects is None or effects.empty:
+        return pd.DataFrame(columns=MEASURE_COLUMNS)
+    binary = {str(r["programme"]): r for _, r in effects[effects["measure"] == "binary_rate"].iterrows()}
+    rows = []
+    for _, r in effects[effects["measure"].isin(list(MEASURES))].iterrows():
+        measure, unit, digits = MEASURES[r["measure"]]
+        b = binary.get(str(r["programme"]))
+        kind, _ = multiplicity.role(r)
+        row = dict.fromkeys(MEASURE_COLUMNS) | {"programme": labels.words(str(r["programme"])), "measure": measure,
+                                                "unit": unit, "n_matched": rule.count(r["n_matched"]),
+                                                "analysis_role": kind}
+        sample_estimable = b is not None and bool(b["estimable"]) and pd.notna(b["estimate"])
+        withheld = _sample_withheld(b, rule) if sample_estimable else None
+        reoffenders = pd.to_numeric(pd.Series([r["n_outcome_participants"], r["n_outcome_comparison"]]), errors="coerce")
+        few = r["measure"] == "days_to_first_reoffence" and not (reoffenders > rule.suppress_max).all()
+        if not sample_estimable:
+            why = (b if b is not None else r)["not_estimable_reason"]
+            row |= {"verdict": "not estimable", "note": rule.text(str(why or "not estimable")).removeprefix("not estimable: ")}
+        elif withheld or few:
+            row |= {"verdict": "not published", **dict.fromkeys(FIGURES, SUPPRESSED),
+                    "note": withheld or (f"fewer than {rule.suppress_max + 1} people reoffended among the matched "
+                                         "participants or their comparison group, and the mean is over them alone")}
+        elif not bool(r["estimable"]) or pd.isna(r["estimate"]):
+            row |= {"verdict": "not estimable",
+                    "note": rule.text(str(r["not_estimable_reason"] or "not estimable")).removeprefix("not estimable: ")}
+        else:
+            verdict = str(r["verdict"])
+            if verdict.startswith("significant") and multiplicity.held_back(r) is not None:
+                verdict = "inconclusive after Holm"
+            def shown(v, digits=digits):  # whole days as whole numbers (109, not 109.0)
+                return round(float(v), digits) if digits else int(round(float(v)))
+
+            values = ((None, None) if r["measure"] == "time_to_first_reoffence"  # its values are the binary rates
+                      else (shown(r["participant_value"]), shown(r["comparison_value"])))
+            adjusted = multiplicity.adjusted(r)
+            row |= {"participants_value": values[0], "comparison_value": values[1],
+                    **{c: shown(r[c]) for c in ("estimate", "ci_low", "ci_high")},
+                    "verdict": verdict, "holm_p": None if adjusted is None else round(adjusted, 2)}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=MEASURE_COLUMNS)
+
+
+def measures_section(effects: pd.DataFrame | None, rule: DisclosureRule) -> Section:
+    """The evaluator's table of the reoffending measures beside the binary rate (:func:`measure_rows`): each is one of the
+    run's comparisons that Holm's adjustment counts (``marts.effect_register``, through the rows' marks)."""
+    if effects is None or effects.empty:
+        return unavailable(MEASURES_TITLE, {"marts.reoffending_effects": effects})
+    table = measure_rows(effects, rule)
+    shown = int((~table["verdict"].isin(("not published", "not estimable"))).sum())
+    published = rule.no_counts(table, "n_matched published through the rule; no figure on a matched sample whose binary "
+                                      f"rate is withheld, nor a days mean over 1 to {rule.suppress_max} reoffenders in "
+                                      "either group", "reoffending measures")
+    published.attrs["disclosure"]["rows_not_published"] = int((table["verdict"] == "not published").sum())
+    digits = {name: d for name, _, d in MEASURES.values()}
+
+    def figure(v, d: int) -> str:  # the CSV's figure as written there: * withheld, empty when there is none
+        return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else v if isinstance(v, str) else f"{v:.{d}f}"
+
+    # the page's table: each figure with its measure's decimals (109 days beside 0.64 reoffences read "109.00"), the
+    # estimate with its interval in one cell, the role with its Holm p (13 columns scrolled sideways at 1440 px)
+    page = published[["programme", "measure", "unit", "n_matched", "verdict"]].assign(
+        participants=[figure(v, digits[m]) for v, m in zip(published["participants_value"], published["measure"])],
+        comparison=[figure(v, digits[m]) for v, m in zip(published["comparison_value"], published["measure"])],
+        estimate_95_interval=[e if e in ("", SUPPRESSED) else f"{e} ({figure(lo, digits[m])} to {figure(hi, digits[m])})"
+                              for e, lo, hi, m in zip((figure(v, digits[m]) for v, m in zip(published["estimate"],
+                                                                                            published["measure"])),
+                                                      published["ci_low"], published["ci_high"], published["measure"])],
+        role_holm_p=[role if p is None or pd.isna(p) else f"{role}, {figure(p, 2)}"
+                     for role, p in zip(published["analysis_role"], published["holm_p"])],
+        note=published["note"].fillna(""))
+    page = page[["programme", "measure", "unit", "n_matched", "participants", "comparison", "estimate_95_interval",
+                 "verdict", "role_holm_p", "note"]]
+    page.attrs = published.attrs
+    return Section(MEASURES_TITLE, f"{plural(len(table), 'comparison')} of {plural(table['programme'].nunique(), 'programme label')}"
+                   f" beside the proven reoffending rate, as the Justice Data Lab reports them; {shown} with figures. "
+                   "Each rests on its programme's matched sample: balance and support are that programme's rows in the "
+                   "tables below. The estimate is participants minus comparison (a ratio for the hazard ratio), with its "
+                   "95% interval; Holm p is its p-value adjusted over all the run's comparisons.",
+                   table=published, shown_table=page, csv_name="evaluator-reoffending-measures.csv", collapsed=True,
+                   note="Days to first reoffence compares only the people who reoffended, so it describes them and is not "
+                        "an effect of taking part; the hazard ratio compares everyone matched. A row is not published "
+                        f"when its programme's proven reoffending rate is not (1 to {rule.suppress_max} people, "
+                        "reoffenders or non-reoffenders in a group), and a days row also when 1 to "
+                        f"{rule.suppress_max} people reoffended in either group. The hazard ratio's participants and "
+                        "comparison values are the reoffending rates, in the table above, and are left empty here.")

@@ -44,18 +44,21 @@ def test_a_table_not_published_gives_no_line_and_no_register_says_so():
 
 def test_the_results_line_says_how_many_of_the_runs_comparisons_no_page_shows():
     """The demo's line read "judged over the run's 45 comparisons (Holm)"; 15 of them (reoffences per person, days to a
-    first reoffence and the matched hazard ratio of each reoffending programme) are on no page, so an evaluator looked
-    for them in vain. The line counts them in a few words (its four lines fit a phone's first screen); the results
-    section, where they would be, says which."""
+    first reoffence and the matched hazard ratio of each reoffending programme) were on no page, so an evaluator looked
+    for them in vain. They are now in the reoffending measures' table, so the line and the results section say nothing
+    of them; an outcome no table lists is still counted in a few words (its four lines fit a phone's first screen), and
+    the results section, where it would be, says which."""
     register = pd.DataFrame({
-        "outcome_family": ["readmission", "reoffending", "reoffending", "reoffending", "reoffending", "wellbeing"],
-        "outcome": ["readmitted_within_30_days", "binary_rate", "frequency", "frequency", "days_to_first_reoffence",
-                    "improvement"],
-        "p_value": [0.5, 0.3, 0.2, 0.04, None, 0.7]})  # a row without a p-value is not one of the run's comparisons
-    html = glance.section(_sections(), 5, register).html
-    assert "judged over the run&#x27;s 5 comparisons (Holm; 2 of them on no page)." in html
-    assert glance.unlisted_sentence(register) == (" The run's other 2 comparisons (reoffending: reoffences per person) "
-                                                  "are on no page: marts.effect_register holds them.")
-    listed = register[register["outcome"] != "frequency"]
-    assert "on no page" not in glance.section(_sections(), 3, listed).html + glance.unlisted_sentence(listed)
+        "outcome_family": ["readmission", "reoffending", "reoffending", "reoffending", "reoffending", "reoffending",
+                           "reoffending", "wellbeing"],
+        "outcome": ["readmitted_within_30_days", "binary_rate", "frequency", "days_to_first_reoffence",
+                    "time_to_first_reoffence", "reoffences_per_reoffender", "reoffences_per_reoffender", "improvement"],
+        "p_value": [0.5, 0.3, 0.2, 0.04, 0.6, 0.1, None, 0.7]})  # a row without a p-value is not one of the run's comparisons
+    html = glance.section(_sections(), 7, register).html
+    assert "judged over the run&#x27;s 7 comparisons (Holm; 1 of them on no page)." in html
+    assert glance.unlisted_sentence(register) == (" The run's other 1 comparison (reoffending: reoffences per reoffender) "
+                                                  "is on no page: marts.effect_register holds it.")
+    listed = register[register["outcome"] != "reoffences_per_reoffender"]
+    assert glance.unlisted(listed) == (0, "")
+    assert "on no page" not in glance.section(_sections(), 6, listed).html + glance.unlisted_sentence(listed)
     assert glance.unlisted_sentence(None) == ""
