@@ -280,7 +280,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
         Section("What you can and cannot say", f"{plural(len(says), 'result')}, each with what it supports and what it does not."
-                + evaluator_glance.unlisted_sentence(m["effect_register"]),
+                + evaluator_glance.unlisted_sentence(multiplicity.register(m)),
                 table=rule.no_counts(says, "n_matched published through the rule; no verdict on a suppressed group",
                                      "what you can say"),
                 csv_name="evaluator-what-you-can-say.csv",
@@ -304,7 +304,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         *sroi_sections.sections(m, rule),
         glossary.terms_section(glossary.EVALUATOR, rule, windows),
     ]
-    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m), m["effect_register"]))
+    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m), multiplicity.register(m)))
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: provenance, matching and the "
                 "models' own tables.", sections, demo=demo_run(con),
                 more="Sections open when you select their title; long tables are paged and searchable, and every table "

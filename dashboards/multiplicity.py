@@ -115,6 +115,12 @@ def role(row: pd.Series | dict) -> tuple[str, int | None]:
     return str(_value(row, ROLE) or NOT_AVAILABLE), None if count is None else int(count)
 
 
+def register(m: dict[str, pd.DataFrame | None]) -> pd.DataFrame | None:
+    """The run's comparisons (``marts.effect_register``) as a page's marts ``m`` hold them, None when not built: the
+    register is read here only, for every page (the evaluator's count of comparisons no page lists)."""
+    return m.get("effect_register")
+
+
 def run_comparisons(m: dict[str, pd.DataFrame | None]) -> int | None:
     """The number of comparisons in the run, from the first marked effect row of a page's marts ``m``; None without one
     or without the register."""
