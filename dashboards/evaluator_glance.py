@@ -49,8 +49,9 @@ def unlisted(register: pd.DataFrame | None) -> tuple[int, str]:
     if register is None or register.empty:
         return 0, ""
     counted = register[pd.to_numeric(register["p_value"], errors="coerce").notna()]
-    left = counted[[LISTED.get(f, ()) is not None and o not in LISTED.get(f, ())
-                    for f, o in zip(counted["outcome_family"], counted["outcome"])]]
+    left = counted[pd.Series([LISTED.get(f, ()) is not None and o not in LISTED.get(f, ())
+                              for f, o in zip(counted["outcome_family"], counted["outcome"])], index=counted.index,
+                             dtype=bool)]  # a mask even with no row (a list of none would select no column)
     kinds = "; ".join(f"{f}: " + ", ".join(str(o).replace("_", " ")
                                            for o in dict.fromkeys(left.loc[left["outcome_family"] == f, "outcome"]))
                       for f in dict.fromkeys(left["outcome_family"]))

@@ -62,3 +62,5 @@ def test_the_results_line_says_how_many_of_the_runs_comparisons_no_page_shows():
     assert glance.unlisted(listed) == (0, "")
     assert "on no page" not in glance.section(_sections(), 6, listed).html + glance.unlisted_sentence(listed)
     assert glance.unlisted_sentence(None) == ""
+    # a run whose register holds no comparison with a p-value (one source alone): none unlisted, no error
+    assert glance.unlisted(register.assign(p_value=None)) == (0, "")
