@@ -30,8 +30,12 @@ ALLOWED: dict[str, tuple[Counter, str]] = {
         "CREATE TABLE IF NOT EXISTS meta.input_files": 1, "DELETE FROM meta.input_files": 1,
         "INSERT INTO meta.input_files": 1,
         "INSERT INTO _flags": 1, "INSERT INTO _scale_versions": 1, "INSERT INTO _scale_areas": 1,
+        "CREATE TABLE IF NOT EXISTS quarantine.cleared_values": 1, "DELETE FROM quarantine.cleared_values": 2,
+        "INSERT INTO quarantine.cleared_values": 1,
     }), "ingest staging: the staging and quarantine tables are declared by the input contract (schemas/contract.py), "
-        "written with the file log in one transaction; _flags and _scale_* are temporary tables of the run"),
+        "written with the file log in one transaction (quarantine.cleared_values too: the values the contract's "
+        "'clear' rule emptied, a source's rows replaced by its ingest); _flags and _scale_* are temporary tables of "
+        "the run"),
     "pipelines/provenance.py": (Counter({
         "CREATE TABLE IF NOT EXISTS meta.runs": 1, "DELETE FROM meta.runs": 1, "INSERT INTO meta.runs": 1,
     }), "meta.runs, the run record: one row per run, appended across runs (not a model's table)"),
