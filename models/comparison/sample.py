@@ -173,22 +173,21 @@ def _fit_group(design, sel, n_t, n_c, common_support, people, name) -> GroupFit:
                     n_control_dropped=lev.n_control_dropped, notes=notes)
 
 
-def group_balance(column: str, values, members: list, X: pd.DataFrame, tb: np.ndarray, local: np.ndarray,
+def group_balance(column: str, values, codes: np.ndarray, X: pd.DataFrame, tb: np.ndarray, local: np.ndarray,
                   w: np.ndarray, pattern: np.ndarray) -> list[str]:
-    """The warnings of balance within each group of ``column`` (``members``: the positions of its analysed people): the
+    """The warnings of balance within each group of ``column`` (``codes``: each analysed person's group, an index into
+    ``values``): the
     design columns whose |SMD| after matching exceeds :data:`~.balance.SMD_THRESHOLD` among the group's rows, and
     the largest. The balance table pools the groups, where opposite imbalances in two groups can cancel. Each person
     is read as their covariate pattern (:func:`~.balance.smd_after_by_pattern`)."""
     out = []
-    sample_group = np.full(len(tb), -1, dtype=np.int64)
-    for g, m in enumerate(members):
-        sample_group[m] = g
-    sample_group = sample_group[local]
+    sample_group = codes[local]
     Xv = X.to_numpy(dtype=float)
-    for g, (value, m) in enumerate(zip(values, members)):
+    for g, value in enumerate(values):
         after = sample_group == g
         if not after.any():
             continue
+        m = codes == g
         smd = np.abs(smd_after_by_pattern(Xv, pattern[m], tb[m], pattern[local[after]], tb[local[after]], w[after]))
         flagged = np.flatnonzero(smd > SMD_THRESHOLD)
         if len(flagged):
@@ -716,9 +715,7 @@ def match(
     if flagged:
         warnings.append(f"balance: |SMD| after {'matching' if method == 'match' else 'weighting'} > 0.1 for {flagged}")
     if balance_groups and len(bgroup_values) > 1:  # one group's balance is the table's
-        warnings += group_balance(balance_groups, bgroup_values,
-                                  [np.flatnonzero(bgroup == g) for g in range(len(bgroup_values))],
-                                  X, tb, local, w, pattern)
+        warnings += group_balance(balance_groups, bgroup_values, bgroup, X, tb, local, w, pattern)
     vr_flagged = bal.loc[bal["vr_flag"], "covariate"].tolist()
     if vr_flagged:
         warnings.append(f"balance: variance ratio after outside 0.5-2 for {vr_flagged}")
