@@ -92,18 +92,23 @@ class IngestReport:
 
     @property
     def quarantined_share(self) -> float:
-        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+        return share_of(self.rows_quarantined, self.rows_read)
 
     @property
     def cleared(self) -> int:
         return sum(self.values_cleared.values())
 
 
+def share_of(quarantined: int, rows: int) -> float:
+    """The quarantined share of a source's ``rows``: 0 for a source with no row."""
+    return quarantined / rows if rows else 0.0
+
+
 def quarantine_over_ceiling(quarantined: int, rows: int, ceiling: float) -> tuple[float, bool]:
     """The quarantined share of a source's ``rows`` and whether it is over ``ceiling`` (``ingest.max_quarantined_share``;
     a share equal to it passes): the one rule of the run's blocking check ``quarantine_within_ceiling``
     (``pipelines.ingest.assets``) and of ``make check``'s verdict (``pipelines.check``), which compared each on its own."""
-    share = quarantined / rows if rows else 0.0
+    share = share_of(quarantined, rows)
     return share, share > ceiling
 
 
