@@ -68,7 +68,8 @@ def recorded(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, dict] | N
 def differences(con: duckdb.DuckDBPyConnection, table: str, settings: BaseModel) -> list[str]:
     """The fields ``table`` was built with that ``settings`` now set otherwise, in words
     (``"readmission.window_max_days: 29 when core.index_discharges was built, 13 now"``); [] when they agree
-    or nothing was recorded."""
+    or nothing was recorded. A field this version no longer has (``comparison_excludes_programmes``, replaced by
+    ``programme_exclusion``) is a difference too: the table was built by older code under a rule nobody can set now."""
     found = recorded(con, table)
     if found is None:
         return []
@@ -78,7 +79,9 @@ def differences(con: duckdb.DuckDBPyConnection, table: str, settings: BaseModel)
     # a property the build read (``follow_up_days`` of the window) is no key of the settings file: name the
     # keys that changed, and a property only when no key read alongside it did
     keys = [name for name in changed if name in type(settings).model_fields] or changed
-    return [f"{section}.{name}: {_shown(used[name])} when {table} was built, {_shown(now[name])} now" for name in keys]
+    gone = [name for name in sorted(used) if name not in now]
+    return ([f"{section}.{name}: {_shown(used[name])} when {table} was built, {_shown(now[name])} now" for name in keys]
+            + [f"{section}.{name}: {_shown(used[name])} when {table} was built, no longer a setting" for name in gone])
 
 
 def _shown(value: Any) -> str:

@@ -34,3 +34,14 @@ def test_differences_name_the_changed_keys_of_the_settings_file():
     assert differences(con, "core.index_discharges", ReadmissionSettings(enrolment_days_after_discharge=13)) == []
     record(con, "core.index_discharges", "run-2", "readmission", {"window_max_days": 13})  # the latest build replaces
     assert differences(con, "core.index_discharges", now) == []
+
+
+def test_a_field_this_version_no_longer_has_is_a_difference():
+    """A table built by older code under a setting since replaced (comparison_excludes_programmes became
+    programme_exclusion) rests on a rule nobody can set now: named, so the table is built again."""
+    con = duckdb.connect()
+    record(con, "marts.readmission_before_after", "run-1", "readmission",
+           {"comparison_excludes_programmes": True, "before_days": 365})
+    assert differences(con, "marts.readmission_before_after", ReadmissionSettings()) == [
+        "readmission.comparison_excludes_programmes: true when marts.readmission_before_after was built, "
+        "no longer a setting"]
