@@ -40,6 +40,19 @@ import pandas as pd
 
 DESIGNS = ("risk_set", "landmark", "exposure_window")
 
+#: the route column of a risk-set design's rows (:func:`routes`) and its two values
+ROUTE = "route"
+ROUTES = ("day 0", "days 1+")
+
+
+def routes(trial_day: np.ndarray) -> pd.Categorical:
+    """Each trial row's route into its trial: ``day 0`` (participation known at the index event, the trial of day 0)
+    or ``days 1+`` (a start after it). The two routes select different people (a day-0 participant was active before
+    the index event; a later starter survived event-free until they started), so a balance table pooled over the
+    trials can hide imbalance within each; the comparisons check balance within each route too (the engine's
+    ``balance_groups``; docs/validation.md, "A propensity score per route")."""
+    return pd.Categorical.from_codes((np.asarray(trial_day) > 0).astype(np.int8), ROUTES)
+
 
 def _days(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     if column is None:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from models.comparison import ComparisonError, estimand_label, estimate_effect, jdl_statement, matched_share_note
 from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, release_rows
-from models.time_zero import DesignWords, covariate_words, trial_frame
+from models.time_zero import ROUTE, DesignWords, covariate_words, routes, trial_frame
 from models.time_zero import design_sentence as sentence
 
 from .clone_censor import ccw_row
@@ -103,8 +103,7 @@ def _all_text(column: pd.Series) -> bool:
 #: the route column of the risk-set ``any`` comparison's rows (:func:`design_rows`): trial day 0 (time-bank activity
 #: before discharge, or a programme start on the discharge day: the same trial) or later (programme starts). Balance
 #: is checked within each route; under ``score_by_route`` each also has its own propensity score
-SCORE_GROUP = "route"
-ROUTES = ("day 0", "days 1+")
+SCORE_GROUP = ROUTE
 
 
 def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, comparison: str) -> pd.DataFrame:
@@ -122,7 +121,7 @@ def design_rows(discharges: pd.DataFrame, settings: ReadmissionSettings, compari
     for day_or_flag in ("trial_day", "treated"):  # the same values in the fewest bytes: millions of rows
         rows[day_or_flag] = pd.to_numeric(rows[day_or_flag], downcast="integer")
     if comparison == "any" and settings.design == "risk_set":
-        rows[SCORE_GROUP] = pd.Categorical.from_codes((rows["trial_day"].to_numpy() > 0).astype(np.int8), ROUTES)
+        rows[SCORE_GROUP] = routes(rows["trial_day"].to_numpy())
     return rows
 
 

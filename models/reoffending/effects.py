@@ -63,6 +63,7 @@ from models.comparison import (
 )
 from models.comparison.counts import comparison_people
 from models.comparison.diagnostics import release_rows
+from models.time_zero import ROUTE
 
 from .cox import cox_programme
 from .prepare import ANY, analysis_frame, design_rows, design_sentence, follow_up_sentence, programme_labels
@@ -365,7 +366,8 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
         matched = match(sub, "treated", cov.used, method=settings.method, caliper=settings.caliper,
                         ratio=settings.ratio, replace=settings.replace, exact=["trial_day", *cov.exact],
                         seed=settings.seed, cluster="person_id", categorical=cov.categorical or None,
-                        outcomes=["reoffended", "reoffences", "duration", "event"])
+                        outcomes=["reoffended", "reoffences", "duration", "event"],
+                        balance_groups=ROUTE if ROUTE in sub.columns else None)
         rb = estimate(matched, "reoffended", "binary", outcome_label="reoffended")
         # the other two keep no rows of their own: they are given rb's below (one matching, one sample)
         rc = estimate(matched, "reoffences", "count", outcome_label="proven reoffences", matched_columns=(),

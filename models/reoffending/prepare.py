@@ -19,7 +19,8 @@
   reoffence before it. ``exposure_window``: the old, biased definition (follow-up from day 1).
   Outcomes are counted from ``trial_day`` (offences on days max(k, 1)..follow_up_days):
   ``reoffended``, ``reoffences``, ``duration`` (days from max(k, 1) - 1 to the first
-  reoffence, or to the end of follow-up) and ``event``. A unit (person and index event) can appear
+  reoffence, or to the end of follow-up) and ``event``; under ``risk_set`` each row's ``route`` too (day 0 or days
+  1+, :func:`models.time_zero.routes`), within which balance is checked. A unit (person and index event) can appear
   in several trials and a person through several units: intervals cluster on ``person_id``, and the
   covariates of a trial row are its unit's (``unit``), measured at that index event.
 * Covariates: those named in the settings that exist, are not all missing and vary in the
@@ -36,7 +37,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
-from models.time_zero import DesignWords, covariate_words, trial_frame
+from models.time_zero import ROUTE, DesignWords, covariate_words, routes, trial_frame
 from models.time_zero import design_sentence as sentence
 
 from .cohort import EARLIER, analysis_cohort
@@ -145,6 +146,8 @@ def design_rows(df: pd.DataFrame, programme: str, settings: ReoffendingSettings)
     rows["event"] = hit.astype(np.int8)
     rows["reoffences"] = reoffences_from(df["reoffence_days"], unit, k)
     rows["duration"] = np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float)
+    if settings.design == "risk_set":
+        rows[ROUTE] = routes(trials["trial_day"].to_numpy())
     return rows, usable_covariates(people, settings)
 
 

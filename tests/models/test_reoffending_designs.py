@@ -204,3 +204,20 @@ def test_the_sentences_say_the_rates_are_not_the_moj_bulletins():
         "bulletin proven reoffending rates.")
     assert "from the day after the index date to day 365" in follow_up_sentence(
         s.model_copy(update={"design": "exposure_window"}))
+
+
+def test_risk_set_rows_carry_their_route_and_landmark_rows_none():
+    rows = design("X")
+    assert (rows["route"] == "day 0").tolist() == (rows["trial_day"] == 0).tolist()
+    assert list(rows["route"].cat.categories) == ["day 0", "days 1+"]
+    assert "route" not in design("X", design="landmark", landmark_day=45)
+
+
+
+def test_the_risk_set_comparison_checks_balance_within_each_route():
+    """The engine's within-group balance (its own test: tests/models/test_comparison_score_groups.py) is asked for
+    on the routes under risk_set; landmark and the old window have one trial day, so no route."""
+    for design, groups in (("risk_set", "route"), ("landmark", None)):
+        settings = SETTINGS.model_copy(update={"design": design, "landmark_day": 45 if design == "landmark" else None})
+        comp = compare_reoffending(make_cohort(n=600, seed=5), settings)
+        assert comp.results[ANY]["binary"].settings["balance_groups"] == groups
