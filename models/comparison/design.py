@@ -62,6 +62,11 @@ class Design:
     missing_columns : list
         Design columns that code missingness (``<name>_missing`` indicators
         and ``<name>[(missing)]`` levels).
+    references : dict
+        A categorical covariate's reference level, named as a design column would be
+        (``event_type[caution]``) -> the design columns of its other levels: a row holds the
+        reference level when all of those are 0. Level support checks it as it checks a column
+        (:func:`models.comparison.support.level_support`).
     """
 
     X: pd.DataFrame
@@ -71,6 +76,7 @@ class Design:
     missing_imputed: dict = field(default_factory=dict)
     medians: dict = field(default_factory=dict)
     missing_columns: list = field(default_factory=list)
+    references: dict = field(default_factory=dict)
 
 
 def _is_boolean(s: pd.Series) -> bool:
@@ -203,13 +209,14 @@ def build_design(df: pd.DataFrame, covariates: list[str], categorical: list[str]
         # categorical (or boolean with missing values)
         if n_miss:
             levels = levels + [MISSING_LEVEL]
-        for level, has in zip(levels[1:], _indicators(s, miss, levels[1:])):
-            name = f"{cov}[{level}]"
+        names = [f"{cov}[{level}]" for level in levels[1:]]
+        for level, name, has in zip(levels[1:], names, _indicators(s, miss, levels[1:])):
             cols[name] = has.astype(float)
             design.source[name] = cov
             design.binary.append(name)
             if level == MISSING_LEVEL:
                 design.missing_columns.append(name)
+        design.references[f"{cov}[{levels[0]}]"] = names
     design.X = _frame(cols, df.index)
     return design
 

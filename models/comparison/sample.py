@@ -152,7 +152,8 @@ def _fit_group(design, sel, n_t, n_c, common_support, people, name) -> GroupFit:
 
     X = design.X.iloc[sel]
     lev = level_support(X, n_t, n_c, design.binary, missing_columns=design.missing_columns,
-                        drop_treated=common_support, people=None if people is None else within)
+                        drop_treated=common_support, people=None if people is None else within,
+                        references=design.references)
     notes = [name + note for note in lev.notes]
     X, n_t, n_c = X[lev.keep], n_t[lev.keep], n_c[lev.keep]
     if lev.dropped_columns:

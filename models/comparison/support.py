@@ -16,8 +16,17 @@ Two rules, applied in this order by :func:`estimate_effect`:
      ``common_support=False``, or if it would drop every participant, a
      :class:`ComparisonError` (quasi-complete separation) is raised instead.
 
+   A categorical covariate's reference level has no column (its rows hold 0 in
+   every column of the covariate's other levels), so it is checked as if it had
+   one: otherwise comparison people at a level no participant has (a caution,
+   when every participant's index event was a community sentence or a custody
+   release) stay in the pool, and the propensity model does not converge.
+
    The rule is repeated until no such value is left; columns left constant are
-   removed from the model and reported.
+   removed from the model and reported. When no one left holds a reference
+   level, the covariate's remaining levels fill every row and their columns would
+   duplicate the intercept: the first of them becomes the reference (its column
+   is left out, and reported).
 
    Missing values are never a reason to drop anyone: if a missing-value
    column (``<name>_missing`` or ``<name>[(missing)]``) has a value seen in
@@ -74,9 +83,11 @@ def _one_sided(x, keep, n_t, n_c) -> str | None:
 
 def level_support(
     X: pd.DataFrame, n_treated, n_control, binary: list[str], *, missing_columns=(), drop_treated: bool = True,
-    people=None,
+    people=None, references=None,
 ) -> LevelSupport:
-    """Apply rule 1 of the module docstring to the 0/1 columns ``binary`` of ``X``.
+    """Apply rule 1 of the module docstring to the 0/1 columns ``binary`` of ``X`` and to the reference levels
+    ``references`` (:attr:`models.comparison.design.Design.references`: a reference level's name -> the columns of
+    its covariate's other levels).
 
     Each row of ``X`` is held by ``n_treated`` participants and ``n_control`` comparison people: one person
     per row (``n_treated`` the 0/1 treatment, ``n_control`` one minus it), or a covariate pattern and the
@@ -106,10 +117,14 @@ def level_support(
                 "the propensity model; those missing values stay imputed (median, or the reference level)"
             )
     cols = {c: X[c].to_numpy() == 1.0 for c in binary if c not in out.dropped_columns}
+    # a reference level's rows: no other level of its covariate (a missing value whose column was left out above
+    # falls into the reference level); a covariate of two levels has one column, whose 0 is its reference already
+    levels = {ref: [c for c in others if c in cols] for ref, others in (references or {}).items() if len(others) > 1}
+    refs = {ref: ~np.logical_or.reduce([cols[c] for c in others]) for ref, others in levels.items() if others}
     changed = True
     while changed:
         changed = False
-        for col, x in cols.items():
+        for col, x in {**cols, **refs}.items():
             for val in (True, False):
                 has = keep & (x == val)
                 held_t, held_c = int(n_t[has].sum()), int(n_c[has].sum())
@@ -138,6 +153,12 @@ def level_support(
     if constant:
         out.dropped_columns += constant
         out.notes.append(f"design columns constant after this and left out of the model: {constant}")
+    for ref, x in refs.items():
+        left = [c for c in levels[ref] if c not in constant]
+        if keep.any() and not x[keep].any() and len(left) > 1:  # the levels left fill every row: one is the reference
+            out.dropped_columns.append(left[0])
+            out.notes.append(f"no one compared holds the reference level {ref}, so {left[0]} is the reference "
+                             "instead (left out of the model)")
     out.keep = keep
     return out
 

@@ -274,6 +274,34 @@ def test_level_only_among_comparison_people_removes_them(df):
     assert not r.matched_data["site"].eq("only_comparison").any()
 
 
+def test_a_reference_level_no_participant_has_removes_its_comparison_people(df):
+    """Participants are at sites b and c only; 40 comparison people are at site a, the reference level (sorted
+    first), which has no column of its own: each column (b, c) holds both groups at both values, so only the
+    reference level's check finds them (before, the propensity model did not converge: quasi-complete
+    separation). With a gone, b and c fill every row: c alone stays in the model, b the reference."""
+    d = df.copy()
+    t = d["took_part"].to_numpy() == 1
+    d["site"] = np.where(np.arange(len(d)) % 2, "b", "c")
+    d.loc[d.index[~t][:40], "site"] = "a"
+    r = estimate_effect(d, "took_part", "score", [*COVS, "site"], "continuous")
+    assert r.n_control_dropped_support == 40
+    assert not r.matched_data["site"].eq("a").any()
+    assert "40 comparison people with site[a] = 1 are removed: no participant has it" in r.warnings
+    assert ("no one compared holds the reference level site[a], so site[b] is the reference instead (left out of the "
+            "model)") in r.warnings
+    assert "site[b]" not in r.propensity_params.index and "site[c]" in r.propensity_params.index
+
+
+def test_a_reference_level_only_participants_have_is_outside_support(df):
+    d = df.copy()
+    t = d["took_part"].to_numpy() == 1
+    d["site"] = np.where(np.arange(len(d)) % 2, "b", "c")
+    d.loc[d.index[t][:6], "site"] = "a"
+    r = estimate_effect(d, "took_part", "score", [*COVS, "site"], "continuous")
+    assert r.n_dropped_support >= 6
+    assert "6 participants with site[a] = 1 are outside common support (no comparison person has it)" in r.warnings
+
+
 def test_level_support_counts_people_not_trial_rows_when_a_person_holds_several_rows(df):
     # a risk-set design: one comparison person at risk on several days holds several rows
     d = df.copy()
