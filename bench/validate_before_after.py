@@ -166,13 +166,11 @@ def expected_change(cal: Calendar, profile: str, rate: np.ndarray, rr: float, jo
 
 
 def person_truth(con, cfg: Config, rr: float, s: ReadmissionSettings) -> dict[str, np.ndarray]:
-    """For every row of the new pool's estimate (rows of ``person_frame`` under settings ``s`` with ``estimate_row``;
-    the pre-trend check's further rows are left out, so ``oracle_rows``'s check runs on the estimate's rows):
-    ``treated``, and per service their expected change as they (will) join minus as never-joiners, at their (pseudo)
-    join date."""
+    """For every person of the new pool's frame (rows of ``person_frame`` under settings ``s``): ``treated``, and per
+    service their expected change as they (will) join minus as never-joiners, at their (pseudo) join date."""
     start, end = _window(con, s, dt.date.fromisoformat(cfg.end), "staging.service_contacts", ("contact_on",))
     events = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
-    frame, per_service, counts = estimate_rows(*person_frame(con, s, start, end, events, SERVICES))
+    frame, per_service, counts = person_frame(con, s, start, end, events, SERVICES)
     ids = con.execute("SELECT person_id FROM staging.persons ORDER BY person_id").df()["person_id"]
     width = max(7, len(str(cfg.persons)))
     row_of = {hmac.new(KEY, f"P{g + 1:0{width}d}".encode(), hashlib.sha256).hexdigest(): g for g in range(cfg.persons)}
@@ -239,7 +237,7 @@ def admissions_first_order(con, cfg: Config, s: ReadmissionSettings, lead: int) 
                          ("admitted_on", "discharged_on"))
     events = (f"SELECT person_id, admitted_on AS d, '{ADMISSIONS}' AS label FROM {chains(con, s)} "
               "WHERE admission_method = 'emergency'")
-    frame, _, _ = estimate_rows(*person_frame(con, s, start, end, events, (ADMISSIONS,)))
+    frame, _, _ = person_frame(con, s, start, end, events, (ADMISSIONS,))
     w = matched_weights(frame, s)
     ids = con.execute("SELECT person_id FROM staging.persons ORDER BY person_id").df()["person_id"]
     width = max(7, len(str(cfg.persons)))
@@ -265,13 +263,6 @@ def admissions_first_order(con, cfg: Config, s: ReadmissionSettings, lead: int) 
     for i, (gi, j) in enumerate(zip(gen[k], index)):
         eff[i] = sum(e for di, e in effect_by_gen.get(int(gi), ()) if j - lead <= di <= j + s.after_days - 1)
     return treated, w, eff * YEAR / s.after_days
-
-
-def estimate_rows(frame: pd.DataFrame, per_label: dict[str, pd.DataFrame], counts: dict):
-    """``person_frame``'s answer with only the estimate's rows (``estimate_row``)."""
-    keep = frame["estimate_row"].to_numpy(dtype=bool)
-    return (frame[keep].reset_index(drop=True), {k: c[keep].reset_index(drop=True) for k, c in per_label.items()},
-            counts)
 
 
 def oracle_rows(who: dict, s: ReadmissionSettings) -> list:

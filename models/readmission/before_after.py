@@ -70,13 +70,8 @@ Design: a matched difference-in-differences.
   - the **pre-trend check** (a placebo test; Angrist & Pischke 2009, Mostly Harmless Econometrics, 5.2; Roth
     2022, Am Econ Rev Insights 4:305): the same matched DiD with the before window as "after" and the
     ``before_days`` before it, [J - washout_days - 2 x before_days, J - washout_days - before_days - 1], as
-    "before", among the rows whose data reach back that far (matched again among them). Its programme rule is the
-    estimate's measured against its own windows: under ``comparison_before_window`` (and ``both_before_window``)
-    an enrolment leaves a row out of the check when it started before the check's "before" year, on or before
-    J - washout_days - 2 x before_days - 1, so the check's comparison also holds the persons enrolled in that
-    year, whom the estimate leaves out (with the estimate's rows it was selected on its own "before" year and
-    leaned -0.013 under no effect; docs/validation.md, "The pre-trend check's own comparison pool"). Parallel
-    trends make it 0; a dip makes it positive (the participants' use rises into the before window). It is the row's
+    "before", among the rows whose data reach back that far (matched again among them). Parallel trends make it
+    0; a dip makes it positive (the participants' use rises into the before window). It is the row's
     ``pretrend_*`` columns, and :data:`PRETREND_WARNING` is added to the row when its 95% interval excludes 0. It
     tests the windows the estimate uses, so behind a washout long enough to hold the dip it passes;
   - the **washout** (``washout_days``, 90 by default): the before window ends ``washout_days`` before J, leaving
@@ -156,14 +151,11 @@ def pseudo_rule(settings: ReadmissionSettings) -> str:
             f"(later joiners included: intention to treat); covariates and windows measured at it{participants}")
 
 
-def _enrolment_cutoff(s: ReadmissionSettings, check: bool = False) -> int:
+def _enrolment_cutoff(s: ReadmissionSettings) -> int:
     """Days before the (pseudo) join date J up to which a programme enrolment leaves a person out: an enrolment
     starting on or before J - cutoff does (0: on or before J, ``comparison_at_join``; washout_days + before_days + 1:
-    before the before window). ``check``: the pre-trend check's, whose "before" window starts before_days earlier
-    (washout_days + 2 x before_days + 1; the rule at J is the same for both)."""
-    if s.programme_exclusion == "comparison_at_join":
-        return 0
-    return int(s.washout_days) + (2 if check else 1) * int(s.before_days) + 1
+    before the before window)."""
+    return 0 if s.programme_exclusion == "comparison_at_join" else int(s.washout_days) + int(s.before_days) + 1
 
 
 def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
@@ -193,13 +185,13 @@ def _people_sql(con, s: ReadmissionSettings, kept: str) -> str:
 
 
 def _count_sql(a: int, ok: str, died: str, eligible: str) -> str:
-    """The counts of :func:`person_frame`, in its order, over the estimate's rows ``x`` of ``_rd_candidates``."""
+    """The counts of :func:`person_frame`, in its order, over the rows ``x`` of ``_rd_candidates``."""
     return f"""
         SELECT count(*) FILTER (x.treated), count(*) FILTER (x.treated AND {ok}),
                count(*) FILTER (NOT x.treated), count(*) FILTER (NOT x.treated AND {ok}),
                count(*) FILTER ({eligible} AND {died}),
                count(*) FILTER (NOT x.treated AND {ok} AND x.join_date <= x.index_date + {a - 1})
-        FROM _rd_candidates x WHERE x.estimate_row"""
+        FROM _rd_candidates x"""
 
 
 def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, start, end, events_sql: str,
@@ -222,11 +214,6 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     ``pretrend_window`` is true for rows whose data also hold the ``before_days`` before the before window (the
     pre-trend check's, :func:`did_rows`), for which each label also has ``pre_n``, the count in
     [J - washout_days - 2 x before_days, J - washout_days - before_days - 1] (0 for the other rows).
-    ``estimate_row`` is true for the estimate's rows. The check's rows follow the programme rule measured against
-    the check's own "before" window (an enrolment on or before J - washout_days - 2 x before_days - 1 leaves a row
-    out under the before-window rules), so the frame also holds, with ``estimate_row`` false and ``pretrend_window``
-    true, the rows the estimate's rule leaves out and the check's keeps: those enrolled in the check's "before"
-    year. The pseudo dates are drawn as for the estimate alone, and the counts are the estimate's rows'.
     All else is done in DuckDB, and only the columns the comparison reads come back to pandas (issue 18).
 
     Counts: ``participants_joined`` (persons with a ``member_roles`` account, less those a programme leaves out),
@@ -255,15 +242,10 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
     died = f"coalesce(x.died_on < x.index_date + {a}, false)"
     ok = f"({eligible} AND NOT {died})"
     window = {"start": start, "end": end}
-    cut, cut_check = _enrolment_cutoff(s), _enrolment_cutoff(s, check=True)
-
-    def kept_by(days: int, index: str) -> str:
-        """Not left out by a programme enrolment on or before ``index`` - ``days``."""
-        return f"coalesce(first_enrolled > {index} - {days}, true)"
-
+    cut = _enrolment_cutoff(s)
     # a participant is left out by a programme only under both_before_window; a comparison person unless none
-    both = s.programme_exclusion == "both_before_window"
-    participant = "join_date IS NOT NULL" + (f" AND {kept_by(cut, 'join_date')}" if both else "")
+    participant = "join_date IS NOT NULL" + (
+        f" AND coalesce(first_enrolled > join_date - {cut}, true)" if s.programme_exclusion == "both_before_window" else "")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _rd_people AS {_people_sql(con, s, kept)}", {"roles": list(s.member_roles)})
     try:
         joined = con.execute(f"""
@@ -279,15 +261,12 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _rd_candidates AS
             SELECT row_number() OVER (ORDER BY treated DESC, person) AS pos, * FROM (
-                SELECT *, true AS treated, join_date AS index_date,
-                       {kept_by(cut, 'join_date') if both else 'true'} AS estimate_row
-                FROM _rd_people WHERE join_date IS NOT NULL{f" AND {kept_by(cut_check, 'join_date')}" if both else ""}
+                SELECT *, true AS treated, join_date AS index_date FROM _rd_people WHERE {participant}
                 UNION ALL
-                SELECT p.*, false AS treated, d.pseudo_date::DATE AS index_date,
-                       {kept_by(cut, 'd.pseudo_date::DATE')} AS estimate_row
+                SELECT p.*, false AS treated, d.pseudo_date::DATE AS index_date
                 FROM _rd_people p JOIN _rd_draws d USING (person)
                 WHERE coalesce(p.first_account > d.pseudo_date::DATE, true)
-                  AND {kept_by(cut_check, 'd.pseudo_date::DATE')})""")
+                  AND coalesce(p.first_enrolled > d.pseudo_date::DATE - {cut}, true))""")
         counts.update(zip(counts, map(int, con.execute(_count_sql(a, ok, died, eligible), window).fetchall()[0])))
         if not counts["participants_eligible"] + counts["comparison_eligible"]:
             return pd.DataFrame(), {}, counts
@@ -307,8 +286,8 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
                         f" AS before_{i}",
                         f"count(*) FILTER ({is_label} AND e.d >= f.index_date) AS after_{i}"]
         out = con.execute(f"""
-            WITH f AS MATERIALIZED (  -- the estimate's rows, and the check's that the estimate leaves out
-                SELECT * FROM _rd_candidates x WHERE {ok} AND (x.estimate_row OR x.index_date - {w + 2 * b} >= $start::DATE)
+            WITH f AS MATERIALIZED (
+                SELECT * FROM _rd_candidates x WHERE {ok}
             ), ev AS (  -- each label's events in the pre, before and after windows, in one pass over the events
                 SELECT f.pos{"".join(", " + c for c in counted)}
                 FROM f JOIN ({events_sql}) e ON e.person_id = f.person_id
@@ -316,7 +295,7 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
                 GROUP BY f.pos
             )
             SELECT x.treated::BIGINT AS treated, x.person{"".join(f', {measured[c]} AS "{c}"' for c in read)},
-                   x.index_date - {w + 2 * b} >= $start::DATE AS pretrend_window, x.estimate_row
+                   x.index_date - {w + 2 * b} >= $start::DATE AS pretrend_window
                    {"".join(f", coalesce(ev.pre_{i}, 0) AS pre_{i}, coalesce(ev.before_{i}, 0) AS before_{i}, "
                             f"coalesce(ev.after_{i}, 0) AS after_{i}" for i in range(len(labels)))}
             FROM f x LEFT JOIN ev USING (pos){prior}
@@ -326,8 +305,7 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
         con.execute("DROP TABLE IF EXISTS _rd_candidates")
         con.execute("DROP TABLE IF EXISTS _rd_people")
         con.unregister("_rd_draws")
-    est = out[out["estimate_row"]]
-    counts["persons_in_both_groups"] = int((est.groupby("person")["treated"].nunique() == 2).sum())
+    counts["persons_in_both_groups"] = int((out.groupby("person")["treated"].nunique() == 2).sum())
     events = {label: pd.DataFrame({"pre_n": out.pop(f"pre_{i}"), "before_n": out.pop(f"before_{i}"),
                                    "after_n": out.pop(f"after_{i}")})
               for i, label in enumerate(labels)}
@@ -336,7 +314,7 @@ def person_frame(con: duckdb.DuckDBPyConnection, settings: ReadmissionSettings, 
 
 def did_row(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str, label: str) -> dict:
     """Matched DiD of the change in rate per person-year for one outcome (columns pre_n, before_n, after_n,
-    ``pretrend_window``, ``estimate_row`` and ``person``: the person of each row, which the interval is clustered on;
+    ``pretrend_window`` and ``person``: the person of each row, which the interval is clustered on;
     :func:`person_frame` gives them)."""
     return did_rows(frame, settings, label_col, {label: frame})[0]
 
@@ -349,10 +327,9 @@ def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
     participants are matched once (:func:`models.comparison.match`) and every outcome is estimated on
     that one matched sample (:func:`models.comparison.estimate`), as one call per outcome would.
 
-    The estimate is over the rows with ``estimate_row``. The pre-trend check (module docstring) is the same: the
-    rows with ``pretrend_window`` (the estimate's whose data reach back, and those the check's own programme rule
-    keeps besides) matched once among themselves, and each outcome's placebo change (before rate - the rate in the
-    ``before_days`` before it) estimated on that sample; ``pretrend_status`` says why it is missing when it is."""
+    The pre-trend check (module docstring) is the same: the rows with ``pretrend_window`` matched once among
+    themselves, and each outcome's placebo change (before rate - the rate in the ``before_days`` before it)
+    estimated on that sample; ``pretrend_status`` says why it is missing when it is."""
     s = settings
     f = frame.copy()
     for label, c in counts.items():
@@ -361,11 +338,10 @@ def did_rows(frame: pd.DataFrame, settings: ReadmissionSettings, label_col: str,
         f[f"{label}:after_rate"] = c["after_n"].to_numpy() / (s.after_days / YEAR)
         f[f"{label}:change"] = f[f"{label}:after_rate"] - f[f"{label}:before_rate"]
         f[f"{label}:pre_change"] = f[f"{label}:before_rate"] - f[f"{label}:pre_rate"]
-    pretrend = _pretrend(f[f["pretrend_window"].to_numpy(dtype=bool)].reset_index(drop=True), s, list(counts))
-    f = f[f["estimate_row"].to_numpy(dtype=bool)].reset_index(drop=True)
     n_t = int(f["treated"].sum())
     base = {"n_participants": n_t, "n_comparison": int(len(f) - n_t), "pseudo_date_rule": pseudo_rule(s),
             "washout_days": int(s.washout_days)}
+    pretrend = _pretrend(f[f["pretrend_window"].to_numpy(dtype=bool)].reset_index(drop=True), s, list(counts))
 
     def not_estimated(label: str, err: ComparisonError) -> dict:
         """The row of an outcome with no estimate: every column an estimated row has, the estimate's empty."""
@@ -473,7 +449,7 @@ def admissions_before_after(con: duckdb.DuckDBPyConnection, settings: Readmissio
               "WHERE admission_method = 'emergency'")
     frame, per_outcome, counts = person_frame(con, settings, start, end, events, ("emergency_admissions",))
     counts.update(window_start=str(start), window_end=str(end))
-    if frame.empty or not frame.loc[frame["estimate_row"], "treated"].any():
+    if frame.empty or not frame["treated"].any():
         return empty_frame(READMISSION_BEFORE_AFTER), counts
     return _with_people(did_rows(frame, settings, "outcome", per_outcome), counts), counts
 
@@ -486,6 +462,6 @@ def service_use_change(con: duckdb.DuckDBPyConnection, settings: ReadmissionSett
     events = f"SELECT person_id, contact_on AS d, service AS label FROM {contacts}"
     frame, per_service, counts = person_frame(con, settings, start, end, events, tuple(settings.services))
     counts.update(window_start=str(start), window_end=str(end))
-    if frame.empty or not frame.loc[frame["estimate_row"], "treated"].any():
+    if frame.empty or not frame["treated"].any():
         return empty_frame(SERVICE_USE_CHANGE), counts
     return _with_people(did_rows(frame, settings, "service", per_service), counts), counts

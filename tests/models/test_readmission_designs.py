@@ -124,7 +124,7 @@ def test_before_after_is_not_matched_on_its_own_before_period_outcome():
     frame = pd.DataFrame({"treated": (np.arange(n) < 40).astype(int), "person": np.arange(n), "age": rng.integers(30, 80, n),
                           "sex": rng.choice(["female", "male"], n), "imd_decile": rng.integers(1, 11, n),
                           "prior_emergency_12m": rng.poisson(1, n), "pre_n": rng.poisson(1, n),
-                          "before_n": rng.poisson(1, n), "after_n": rng.poisson(1, n), "pretrend_window": True, "estimate_row": True})
+                          "before_n": rng.poisson(1, n), "after_n": rng.poisson(1, n), "pretrend_window": True})
     default = did_row(frame, ReadmissionSettings(), "outcome", "emergency_admissions")
     assert default["status"] == "estimated" and RTM_WARNING not in default["warnings"]
     named = ReadmissionSettings(before_after_covariates=("age", "sex", "imd_decile", "prior_emergency_12m"))

@@ -425,7 +425,7 @@ def test_pretrend_check_flags_a_rise_seen_in_enough_pairs():
 
     n = 6
     frame = pd.DataFrame({"treated": [1] * n + [0] * n, "person": np.arange(2 * n),
-                          "age": np.r_[np.arange(n) * 10.0 + 30, np.arange(n) * 10.0 + 31], "pretrend_window": True, "estimate_row": True})
+                          "age": np.r_[np.arange(n) * 10.0 + 30, np.arange(n) * 10.0 + 31], "pretrend_window": True})
     rise = np.r_[[3, 2, 3, 2, 3, 2], [0] * n]
     counts = {"gp": pd.DataFrame({"pre_n": np.ones(2 * n), "before_n": 1 + rise, "after_n": 1 + rise})}
     s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0, caliper=None)
@@ -471,75 +471,6 @@ def test_pretrend_check_flags_a_rise_before_joining_and_a_washout_leaves_it_out_
     con.close()
 
 
-def _check_pool_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """The dip warehouse (J = 2023-01-01 for everyone; with no washout the check's "before" year is [2021-01-01,
-    2021-12-31], the estimate's before window [2022-01-01, 2022-12-31]) with C1 aged 45 and three comparison persons
-    enrolled in a programme: K0 on 2020-12-31 (the day before the check's "before" year), K1 on 2021-09-01 (in it,
-    after two GP contacts there: peer visiting after a visit) and K2 on 2021-01-01 (its first day). K1 is aged 40 like
-    T1; K0 and K2 are 80 like C3, whom no participant matches."""
-    con = _dip_warehouse(path)
-    con.execute("UPDATE staging.persons SET birth_date = '1978-01-01' WHERE person_id = 'C1'")
-    con.execute("""INSERT INTO staging.persons VALUES ('K0', '1943-01-01', 'female', 'E1', 5, NULL, 'f', 6, 'r'),
-        ('K1', '1983-01-01', 'female', 'E1', 5, NULL, 'f', 7, 'r'), ('K2', '1943-01-01', 'female', 'E1', 5, NULL, 'f', 8, 'r')""")
-    con.execute("CREATE TABLE staging.programme_enrolments (person_id VARCHAR, programme_id VARCHAR, started_on DATE, "
-                "ended_on DATE)")
-    con.execute("INSERT INTO staging.programme_enrolments VALUES ('K0', 'prog', '2020-12-31', NULL), "
-                "('K1', 'prog', '2021-09-01', NULL), ('K2', 'prog', '2021-01-01', NULL)")
-    con.execute("INSERT INTO staging.service_contacts VALUES ('K1', 'gp', '2021-03-01'), ('K1', 'gp', '2021-08-20'), "
-                "('K1', 'gp', '2023-06-01')")
-    return con
-
-
-def test_the_pretrend_check_applies_the_programme_rule_to_its_own_window_by_hand(tmp_path):
-    """The check's comparison pool (docs/validation.md, "The pre-trend check's own comparison pool"): under
-    comparison_before_window an enrolment leaves a row out of the estimate when it started before the before window
-    (on or before 2021-12-31: K0, K1, K2) and out of the check when it started before the check's own "before" year (on
-    or before 2020-12-31: K0 only). Before, the check ran on the estimate's rows: K1, enrolled after visits in that
-    year, was left out, which selected the check's comparison on its own "before" year."""
-    con = _check_pool_warehouse(tmp_path / "pool.duckdb")
-    s = ReadmissionSettings(services=("gp",), before_after_covariates=("age",), washout_days=0, caliper=None)
-    contacts = "SELECT person_id, contact_on AS d, service AS label FROM staging.service_contacts"
-    start, end = _window(con, s, dt.date(2025, 1, 1), "staging.service_contacts", ("contact_on",))
-    # persons in person_id order: C1 C2 C3 K0 K1 K2 T1 T2
-    frame, events, counts = person_frame(con, s, start, end, contacts, ("gp",))
-    assert list(frame["person"]) == [7, 8, 1, 2, 3, 5, 6]
-    assert list(frame["estimate_row"]) == [True] * 5 + [False] * 2 and frame["pretrend_window"].all()
-    assert list(events["gp"]["pre_n"]) == [1, 1, 1, 2, 1, 2, 0] and list(events["gp"]["before_n"])[5:] == [0, 0]
-    # the counts are the estimate's rows'
-    assert (counts["comparison_pool"], counts["comparison_eligible"], counts["participants_eligible"]) == (3, 3, 2)
-    # both_before_window: a participant enrolled in the check's "before" year is in the check, not in the estimate
-    con.execute("INSERT INTO staging.programme_enrolments VALUES ('T2', 'prog', '2021-06-01', NULL)")
-    both, _, _ = person_frame(con, s.model_copy(update={"programme_exclusion": "both_before_window"}), start, end,
-                              contacts, ("gp",))
-    assert list(both["person"]) == [7, 8, 1, 2, 3, 5, 6] and list(both["estimate_row"]) == [True, False] + [True] * 3 + [False] * 2
-    con.execute("DELETE FROM staging.programme_enrolments WHERE person_id = 'T2'")
-    # the rule at J and no rule: the check's rows are the estimate's
-    at_join, _, _ = person_frame(con, s.model_copy(update={"programme_exclusion": "comparison_at_join"}), start, end,
-                                 contacts, ("gp",))
-    assert list(at_join["person"]) == [7, 8, 1, 2, 3] and at_join["estimate_row"].all()
-    assert person_frame(con, s.model_copy(update={"programme_exclusion": "none"}), start, end, contacts,
-                        ("gp",))[0]["estimate_row"].all()
-
-    row = service_use_change(con, s, as_of=dt.date(2025, 1, 1))[0].iloc[0]
-    f = 365.25 / 365
-    # placebo changes (before - pre): T1 +3, T2 +2; K1 -2 (2 visits in the check's "before" year, none after), C2 0.
-    # T1 matches K1 (both 40), T2 matches C2 (60): pair differences 5 and 2, mean 3.5, SE sd/sqrt(2) = 1.5; t on 1 df
-    assert (row["pretrend_status"], row["pretrend_n_matched"]) == ("estimated", 2)
-    assert row["pretrend_did"] == pytest.approx(3.5 * f)
-    assert (row["pretrend_ci_low"], row["pretrend_ci_high"]) == pytest.approx(
-        ((3.5 - T1DF * 1.5) * f, (3.5 + T1DF * 1.5) * f), abs=1e-5)
-    # the estimate is that of the warehouse without the enrolled: the check's rows change nothing in it
-    con.execute("DELETE FROM staging.persons WHERE person_id LIKE 'K%'")
-    alone = service_use_change(con, s, as_of=dt.date(2025, 1, 1))[0].iloc[0]
-    estimate = ["did", "ci_low", "ci_high", "p_value", "n_matched", "n_participants", "n_comparison",
-                "participant_before", "participant_after", "comparison_before", "comparison_after", "max_abs_smd_after"]
-    pd.testing.assert_series_equal(row[estimate], alone[estimate], check_names=False)
-    # in the estimate T1 (40) lies below the comparison's ages (45-80) and is dropped (common support): T2 - C2 alone,
-    # changes (after - before) -2 and 0
-    assert (row["n_comparison"], row["n_matched"]) == (3, 1) and row["did"] == pytest.approx(-2 * f)
-    con.close()
-
-
 def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     con = _people_warehouse(tmp_path / "people.duckdb")
     # the programme rule at J (E1's enrolment on 2023-01-01 lies in their before window, so the default keeps them;
@@ -561,8 +492,7 @@ def test_people_of_the_before_after_comparison_by_hand(tmp_path):
     # in the comparison at it: C1-C6 and P2 (joins 2024-01-01, after their date 2023-07-01); not P1, P4 (joined
     # on their date), P3, S1 (accounts before it) or E1 (enrolled before it)
     # participants first, then the comparison persons; only the columns the comparison reads
-    assert list(frame.columns) == ["treated", "person", "age", "employment", "prior_emergency_12m", "pretrend_window",
-                                    "estimate_row"]
+    assert list(frame.columns) == ["treated", "person", "age", "employment", "prior_emergency_12m", "pretrend_window"]
     assert list(frame["treated"]) == [1, 1, 0, 0, 0, 0, 0]
     assert list(frame["person"]) == [8, 9, 1, 2, 3, 4, 9]  # rank in person_id order: P2 twice
     assert list(frame["age"]) == [63, 64, 73, 73, 73, 72, 63]  # on the (pseudo) join date
