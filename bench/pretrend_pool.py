@@ -2,11 +2,11 @@
 before the run): on the same generated warehouse, per seed, the before/after rows under the default
 ``programme_exclusion`` (comparison_before_window) with three pools for the check:
 
-* ``A``: the check on the estimate's rows (``models/readmission/before_after.py`` of ``--old-commit``, loaded from
-  git beside the current one: the code before the change);
-* ``B``: this checkout, whose check applies the programme rule to its own "before" year;
-* ``C``: no programme rule in the check (this checkout's check under ``programme_exclusion: none``, whose rows are
-  the estimate's plus every enrolled person; only its ``pretrend_*`` columns are read).
+* ``A``: the check on the estimate's rows (this checkout, the current check);
+* ``B``: the check applying the programme rule to its own "before" year (``models/readmission/before_after.py`` of
+  ``--candidate-commit``, loaded from git beside the current one; it was not adopted);
+* ``C``: no programme rule in the check (B's check under ``programme_exclusion: none``, whose rows are the
+  estimate's plus every enrolled person; only its ``pretrend_*`` columns are read).
 
 Scenarios (bench/validate_before_after.py ``SCENARIOS``): ``null_adm`` (no effect) with the admissions row at
 washout 90 (the default) and 0, and the contact rows at washout 0; ``dip_adm`` (30% of joiners in crisis over the
@@ -46,14 +46,14 @@ def rows_of(module, con, s, as_of, contacts: bool) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True).set_index("outcome")
 
 
-def replicate(scenario: str, seed: int, persons: int, old) -> list[dict]:
+def replicate(scenario: str, seed: int, persons: int, candidate) -> list[dict]:
     fx, cr = SCENARIOS[scenario]
     rows = []
     with ingested(persons, seed, fx, SOURCES, KEY, cr) as (con, _, as_of, _cfg):
         for washout, contacts in RUNS[scenario]:
             s = SETTINGS.model_copy(update={"washout_days": washout})
-            got = {"A": rows_of(old, con, s, as_of, contacts), "B": rows_of(ba, con, s, as_of, contacts),
-                   "C": rows_of(ba, con, s.model_copy(update={"programme_exclusion": "none"}), as_of, contacts)}
+            got = {"A": rows_of(ba, con, s, as_of, contacts), "B": rows_of(candidate, con, s, as_of, contacts),
+                   "C": rows_of(candidate, con, s.model_copy(update={"programme_exclusion": "none"}), as_of, contacts)}
             a, b = got["A"], got["B"]
             # the estimate must be A's, to the last digit (C's estimate is another rule's and is not used)
             diff = float(np.nanmax(np.abs(b[list(ESTIMATE)].to_numpy(float) - a[list(ESTIMATE)].to_numpy(float))))
@@ -97,13 +97,14 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, default=7000)
     ap.add_argument("--last-seed", type=int, default=7070, help="inclusive")
     ap.add_argument("--persons", type=int, default=20000)
-    ap.add_argument("--old-commit", default="65411a6", help="the code whose check runs on the estimate's rows (A)")
+    ap.add_argument("--candidate-commit", default="cf72a48", help="the code whose check applies the rule to its own "
+                                                                    "before year (B)")
     ap.add_argument("--scenarios", nargs="+", choices=tuple(RUNS), default=list(RUNS))
     ap.add_argument("--stop-at", default=None, help="HH:MM UTC: start no new seed after it")
     ap.add_argument("--out", type=Path, default=Path("build/pretrend_pool.csv"))
     a = ap.parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    old = old_pool(a.old_commit)
+    candidate = old_pool(a.candidate_commit)
     stop = None
     if a.stop_at:
         now = dt.datetime.now(dt.timezone.utc)
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
         if stop is not None and dt.datetime.now(dt.timezone.utc) >= stop:
             break
         for scenario in a.scenarios:
-            rows += replicate(scenario, seed, a.persons, old)
+            rows += replicate(scenario, seed, a.persons, candidate)
         pd.DataFrame(rows).to_csv(a.out, index=False)
         print(f"seed {seed} done at {time.perf_counter() - t0:.0f}s", flush=True)
     summary = summarise(pd.DataFrame(rows))
