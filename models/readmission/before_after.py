@@ -137,12 +137,11 @@ def pseudo_rule(settings: ReadmissionSettings) -> str:
     programme enrolment leaves out (``programme_exclusion``)."""
     rule = settings.programme_exclusion
     start = f"which starts {int(settings.washout_days) + int(settings.before_days)} days before"
+    before_window = f"no member account by it and no programme enrolment starting before their before window, {start} it"
     programmes = {
         "comparison_at_join": "no member account and no programme enrolment by it",
-        "comparison_before_window": (f"no member account by it and no programme enrolment starting before their "
-                                     f"before window, {start} it"),
-        "both_before_window": (f"no member account by it and no programme enrolment starting before their before "
-                               f"window, {start} it"),
+        "comparison_before_window": before_window,
+        "both_before_window": before_window,
         "none": "no member account by it, whatever their programme enrolments",
     }[rule]
     participants = (f"; participants likewise left out if enrolled in a programme before their before window, "

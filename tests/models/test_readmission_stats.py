@@ -339,6 +339,19 @@ def test_the_programme_rule_is_measured_at_join_or_before_the_before_window_by_h
     con.close()
 
 
+def test_the_rule_text_of_the_two_before_window_rules_in_full():
+    """``pseudo_rule`` builds the comparison's sentence of the two before-window rules once; the text is the one the
+    marts carried (default washout 90 + before_days 365 = 455 days), participants' clause only under both."""
+    comparison = ("comparison persons: a join date drawn at random (seed 0) from the eligible participants' join dates, "
+                  "one per person in person_id order; in the comparison at it if they had no member account by it and "
+                  "no programme enrolment starting before their before window, which starts 455 days before it (later "
+                  "joiners included: intention to treat); covariates and windows measured at it")
+    assert pseudo_rule(ReadmissionSettings(programme_exclusion="comparison_before_window")) == comparison
+    assert pseudo_rule(ReadmissionSettings(programme_exclusion="both_before_window")) == comparison + (
+        "; participants likewise left out if enrolled in a programme before their before window, which starts 455 "
+        "days before joining")
+
+
 def test_the_old_programme_setting_is_refused_with_what_to_write():
     with pytest.raises(ValueError, match="replaced by programme_exclusion: write programme_exclusion: "
                                          "comparison_at_join for the same rule"):
