@@ -186,10 +186,10 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         e = matched.iloc[0]
         n = int(e["n_matched"])
         n_text = _n_text(rule, n, "matched participant discharges")
-        if rule.hides_shares(n, e["participant_rate"], e["comparison_rate"]):
-            return _hidden(rule, n_text)
-        if subtraction.withheld(e):
-            return Headline(SUPPRESSED, f"not published: {subtraction.reason(rule)}", n_text)
+        why = subtraction.withheld_reason(e, rule, ("participant_rate", "comparison_rate"))
+        if why is not None:
+            return (Headline(SUPPRESSED, f"not published: {why.words}", n_text) if why.kind == "subtraction"
+                    else _hidden(rule, n_text))
         return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
                         multiplicity.judged(e, e["rd_ci_low"], e["rd_ci_high"], True), f"matched comparison {pct(e['comparison_rate'])}",
@@ -222,7 +222,7 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         if not e.empty:
             e = e.iloc[0]
             n = int(e["n_matched"])
-            if not rule.hides_shares(n, e["participant_value"], e["comparison_value"]) and not subtraction.withheld(e):
+            if subtraction.withheld_reason(e, rule, ("participant_value", "comparison_value")) is None:
                 return Headline(pct(e["participant_value"]), f"difference {100 * e['estimate']:+.1f} points "
                                 f"(95% CI {100 * e['ci_low']:+.1f} to {100 * e['ci_high']:+.1f})",
                                 f"n ≈ {rule.count(n):,} matched participants",

@@ -52,29 +52,18 @@ def _row(outcome: str, source: str, **values) -> dict:
     return {**dict.fromkeys(COLUMNS), "outcome": outcome, "source": source, **values}
 
 
-def _withheld(outcome: str, source: str, rule: DisclosureRule) -> dict:
-    return _row(outcome, source, n_matched=SUPPRESSED, verdict="not published", rag="none",
-                sentence=f"{outcome}: not published: the matched group has 1 to {rule.suppress_max} people, so no estimate "
-                         "or verdict is shown.")
-
-
-def _withheld_cells(outcome: str, source: str, rule: DisclosureRule, n_matched, had: str) -> dict:
-    """A matched group large enough to publish, whose rates rest on 1-7 people with the outcome or without it."""
-    return _row(outcome, source, n_matched=rule.count(n_matched), verdict="not published", rag="none",
-                sentence=f"{outcome}: not published: 1 to {rule.suppress_max} of the matched participants, or of their "
-                         f"comparison group, {had}, or 1 to {rule.suppress_max} did not, so the rates, the difference and "
-                         "the verdict would identify them.")
+#: What a row not published would give away, by :class:`dashboards.subtraction.Reason` kind (after its reason).
+WITHHELD_BECAUSE = {"group": ", so no estimate or verdict is shown",
+                    "cells": ", so the rates, the difference and the verdict would identify them", "subtraction": ""}
 
 
 def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: DisclosureRule,
                 not_estimable: Callable[[pd.Series], str | None],
                 published: Callable[[pd.Series], dict], share: tuple[tuple[str, ...], str] | None = None) -> dict:
     """One outcome's row from the first of ``rows`` (one mart row): not available, not estimable (the sentence
-    ``not_estimable`` gives), not published (a matched group of 1-7, or a ``share`` of it resting on 1-7 people
-    with the outcome or without it), or the figures ``published`` gives.
-
-    A row withheld so that a whole less its parts gives no one away (:mod:`dashboards.subtraction`) is not published
-    either. ``published(e, held)``: ``held`` for an exploratory result that the run's comparisons leave inconclusive
+    ``not_estimable`` gives), not published (a matched group of 1-7, a ``share`` of it resting on 1-7 people with the
+    outcome or without it, or a whole less its parts giving someone away: :func:`dashboards.subtraction.withheld_reason`),
+    or the figures ``published`` gives. ``published(e, held)``: ``held`` for an exploratory result that the run's comparisons leave inconclusive
     (the row's mark, :mod:`dashboards.multiplicity`), whose sentence then says why; ``share``:
     (the mart's columns of the participants' and the comparison's rates, what having the outcome is in words), for a
     binary outcome."""
@@ -87,13 +76,10 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
     reason = not_estimable(e)
     if reason is not None:
         return _row(outcome, source, verdict="not estimable", rag="none", sentence=reason, **base)
-    if rule.hides(e["n_matched"]):
-        return {**_withheld(outcome, source, rule), **base}
-    if share is not None and rule.hides_shares(e["n_matched"], *(e[c] for c in share[0])):
-        return {**_withheld_cells(outcome, source, rule, e["n_matched"], share[1]), **base}
-    if subtraction.withheld(e):
+    why = subtraction.withheld_reason(e, rule, *(share or ()))
+    if why is not None:
         return {**_row(outcome, source, n_matched=rule.count(e["n_matched"]), verdict="not published", rag="none",
-                       sentence=f"{outcome}: not published: {subtraction.reason(rule)}."), **base}
+                       sentence=f"{outcome}: not published: {why.words}{WITHHELD_BECAUSE[why.kind]}."), **base}
     figures = published(e, False)
     if multiplicity.held_back(e) is not None and figures["rag"] in ("better", "worse"):
         figures = published(e, True)

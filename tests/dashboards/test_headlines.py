@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from dashboards import headlines, wording
+from dashboards import headlines, subtraction, wording
 from models.disclosure import DisclosureRule
 from dashboards.filters import Filter, Item, embed_json, variants
 from dashboards.tiles import judge
@@ -59,8 +59,9 @@ def test_matched_tiles_and_verdicts_are_withheld_when_the_participants_rate_rest
     row = verdicts.readmission_row(effects, RULE)
     assert row["verdict"] == "not published" and row["n_matched"] == 105
     assert row["participants_value"] is None and row["difference"] is None and "6.8" not in row["sentence"]
+    why = subtraction.withheld_reason(effects.iloc[0], RULE, ("participant_rate", "comparison_rate"))
     said = wording.statement("r", "inconclusive", 103, "Readmission", "6.8%", "11.0%", (-4.2, -10.6, 2.2), "points",
-                             0.05, "age", RULE, (7 / 103, 0.11))
+                             0.05, "age", RULE, why)
     assert said["verdict"] == "not published" and "6.8" not in said["what you can say"]
     enough = effects.assign(participant_rate=[8 / 103])  # 8 and 95: both publishable
     assert headlines.readmission(RATES, enough, RULE, "all", "all", "all").value == "7.8%"
