@@ -403,6 +403,7 @@ def allocation_settings(row: pd.Series, same: list[str]) -> str:
 
 #: The sensitivity table's columns as published: pounds, named as such (the page showed "Base 1,233.70" without a £).
 SENSITIVITY_COLUMNS = {"base": "base_allocation", "low": "lowest_allocation", "high": "highest_allocation",
+                       "best_rank": "best_rank", "worst_rank": "worst_rank", "ranked": "ranked_among",
                        "range": "allocation_range"}
 
 
@@ -412,6 +413,19 @@ def alpha_idle(sensitivity: pd.DataFrame) -> bool:
     return bool((sensitivity.groupby(["grant_id", "weight_set"])["allocation_pence"].nunique() <= 1).all())
 
 
+def published_ranks(sensitivity: pd.DataFrame, shown: pd.Series) -> pd.DataFrame:
+    """Each ``shown`` grant's best and worst rank by allocation within its funder over the sensitivity's settings, among
+    the funder's shown grants only (``ranked``: how many), ordered as the mart orders them (allocation, then grant id).
+    The mart's ``rank`` counts the withheld grants too: "4th" of a funder showing 4 grants said where a withheld grant
+    stood against the others, and "up to 4 places" counted places no reader could see."""
+    f = sensitivity[sensitivity["grant_id"].isin(shown)].sort_values(["funder", "alpha", "weight_set", "allocation_pence",
+                                                                      "grant_id"], ascending=[True, True, True, False, True])
+    f = f.assign(rank=f.groupby(["funder", "alpha", "weight_set"], dropna=False).cumcount() + 1)
+    return (f.groupby(["funder", "grant_id"], sort=True)
+            .agg(best_rank=("rank", "min"), worst_rank=("rank", "max")).reset_index()
+            .merge(f.groupby("funder")["grant_id"].nunique().rename("ranked").reset_index(), on="funder"))
+
+
 def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
@@ -419,8 +433,8 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     if alpha_idle(sensitivity):  # the title promises no sensitivity the rule does not have
         title = "Sensitivity of the allocation to the index weights"
     g = sensitivity.groupby(["funder", "grant_id"], sort=True)
-    summary = g.agg(base=("base_allocation_pence", "first"), low=("allocation_pence", "min"), high=("allocation_pence", "max"),
-                    best_rank=("rank", "min"), worst_rank=("rank", "max")).reset_index()
+    summary = g.agg(base=("base_allocation_pence", "first"), low=("allocation_pence", "min"),
+                    high=("allocation_pence", "max")).reset_index()
     for c in ("base", "low", "high"):
         summary[c] = summary[c] / 100
     summary["range"] = summary["high"] - summary["low"]
@@ -428,7 +442,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     withhold_partners(withheld, "reciprocity_index", summary, "base", "funder", rule)
     hidden = withheld.rows(summary, "reciprocity_index", ["grant_id"]).to_numpy()
     left_out = ", ".join(summary.loc[hidden, "grant_id"].astype(str))
-    summary = summary[~hidden]
+    summary = summary[~hidden].merge(published_ranks(sensitivity, summary.loc[~hidden, "grant_id"]), on=["funder", "grant_id"])
     if summary.empty:
         return Section(title, f"No grant's allocation can be published ({plural(int(hidden.sum()), 'grant')} withheld).",
                        figure=charts.no_data(title))
@@ -443,13 +457,15 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     widest = summary.loc[summary["range"].idxmax()]
     n_alpha, n_sets = sensitivity["alpha"].nunique(), sensitivity["weight_set"].nunique()
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
-                   f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
-                   f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places."
+                   f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder (among "
+                   f"its grants listed here) move by up to {int((summary['worst_rank'] - summary['best_rank']).max())} "
+                   "places."
                    + (" Alpha moves no allocation here (the index rule does not use it): the ranges are the weight "
                       "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else "")
                    # the chart and table left them out unsaid, where the allocation above shows them as *
                    + (f" Not listed: {left_out}, whose allocation is withheld (*) in the allocation above." if left_out else ""),
-                   figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
+                   figure=figure, table=rule.no_counts(summary[["funder", "grant_id", *SENSITIVITY_COLUMNS]].round(2)
+                                                       .rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),
                    csv_name="funder-allocation-sensitivity.csv",
