@@ -173,6 +173,10 @@ SROI_DESIGN = ("Each outcome's quantity times its financial proxy, less deadweig
                "with its source).")
 
 
+#: The social return's unit in the verdicts: its difference and interval are from break-even, £1 of value per £1 invested.
+SROI_UNIT = "£ per £1 invested, less the £1 break-even"
+
+
 def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     outcome, source = "Social return on investment", "marts.social_value (overall) and marts.impact_map"
     rows = None if value is None else value[value["scope"] == "overall"]
@@ -182,10 +186,15 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     valued, listed = outcomes_valued(impact, "overall")
     rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if pd.notna(r["ratio_ci_low"]) else "none"
     made_up = " The unit costs are illustrative (made up for the demo)." if illustrative(impact) else ""
-    return _row(outcome, source, participants_value=pounds(r["ratio"]), comparison_value="£1.00", difference=round(r["ratio"] - 1, 2),
+    # the CSV's row read as the page does: its verdict the page's word ("below £1", where it said "£0.00 per £1" under
+    # "✗ Below £1"), the £1 it is judged against named as break-even, not a comparison group, and the difference and its
+    # interval named as from break-even ("-1.3 to -0.7 £ per £1 invested" stood beside the page's "−£0.30 to £0.30")
+    return _row(outcome, source, participants_value=pounds(r["ratio"]), comparison_value="£1.00 (break-even)",
+                difference=round(r["ratio"] - 1, 2),
                 ci_low=round(r["ratio_ci_low"] - 1, 2) if rag != "none" else None,
-                ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit="£ per £1 invested",
-                verdict=f"{pounds(r['ratio'])} per £1", rag=rag, design=SROI_DESIGN,
+                ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit=SROI_UNIT,
+                verdict=verdict_head({"rag": rag, "unit": SROI_UNIT})[2].lower() if rag != "none" else "not judged (no interval)",
+                rag=rag, design=SROI_DESIGN,
                 sentence=f"Under the impact map's assumptions each £1 invested is valued at {pounds(r['ratio'])} of social value "
                          f"(95% interval {pounds(r['ratio_ci_low'])} to {pounds(r['ratio_ci_high'])}); {valued} of "
                          f"{plural(listed, 'outcome')} could be valued."

@@ -251,3 +251,21 @@ def test_the_words_for_a_results_place_among_the_comparisons_are_explained_where
         assert all(words in glossed(terms)[0] for words in met)
     assert "overdispersion" in glossed(glossary.COMMISSIONER)[1]
     assert "holm" in glossed(glossary.EVALUATOR)[0]
+
+
+def test_the_sroi_row_of_the_verdicts_csv_reads_as_the_page_does():
+    """The CSV's row said verdict "£0.00 per £1" under the page's "✗ Below £1", a comparison value of "£1.00" as if a
+    comparison group had one, and an interval of -1.3 to -0.7 "£ per £1 invested" beside the page's "−£0.30 to £0.30"
+    (both right: the CSV's was from break-even, which it did not say)."""
+    from dashboards import verdicts
+    from dashboards.labels import pounds
+
+    value = pd.DataFrame([{"scope": "overall", "ratio": 0.004, "ratio_ci_low": -0.3, "ratio_ci_high": 0.3}])
+    row = verdicts.sroi_row(value, None)
+    assert row["verdict"] == verdicts.verdict_head(row)[2].lower() == "below £1"
+    assert row["comparison_value"] == "£1.00 (break-even)" and "break-even" in row["unit"]
+    assert f"95% interval {pounds(1 + row['ci_low'])} to {pounds(1 + row['ci_high'])}" in row["sentence"]
+    assert f"(95% interval {pounds(1 + row['ci_low'])} to {pounds(1 + row['ci_high'])})" in verdicts.answer(row)
+    above = verdicts.sroi_row(value.assign(ratio=2.1, ratio_ci_low=1.4, ratio_ci_high=2.8), None)
+    unsure = verdicts.sroi_row(value.assign(ratio=1.1, ratio_ci_low=0.6, ratio_ci_high=1.6), None)
+    assert (above["verdict"], unsure["verdict"]) == ("above £1", "inconclusive")
