@@ -278,8 +278,10 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
     n = e["n_matched"]
     if pd.isna(n) or pd.isna(e["estimate"]):
         return _none(f"not estimated: {rule.text(str(e['status']))}", "n = 0")
-    if rule.hides(n):
-        return _hidden(rule, f"n = {SUPPRESSED} matched participants")
+    why = subtraction.withheld_reason(e, rule)  # the verdict list's test: the pooled row can be withheld by subtraction
+    if why is not None:
+        return (Headline(SUPPRESSED, f"not published: {why.words}", _n_text(rule, n, "matched participants"))
+                if why.kind == "subtraction" else _hidden(rule, f"n = {SUPPRESSED} matched participants"))
     return Headline(f"{e['treated_value']:+.2f} points", f"difference {e['estimate']:+.2f} points against the matched "
                     f"comparison (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
                     f"n ≈ {rule.count(n):,} matched participants",

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from dashboards import headlines, subtraction, wording
+from dashboards import headlines, subtraction, verdicts, wording
 from models.disclosure import DisclosureRule
 from dashboards.filters import Filter, Item, embed_json, variants
 from dashboards.tiles import judge
@@ -84,6 +84,11 @@ def test_wellbeing_tile_is_the_matched_distance_travelled_and_withheld_on_a_smal
     h = headlines.wellbeing(effects, RULE, "all", "all")
     assert (h.value, h.rag, h.n) == ("+0.80 points", "better", "n ≈ 40 matched participants")
     assert headlines.wellbeing(effects.assign(n_matched=[5, 3]), RULE, "all", "all").value == "*"
+    # the pooled row withheld by subtraction (the verdict list withholds it): the tile showed its figures all the same
+    marked = effects.assign(**{subtraction.COLUMN: [True, False]})
+    tile = headlines.wellbeing(marked, RULE, "all", "all")
+    assert tile.value == "*" and "+0.50" not in tile.interval and "by subtraction" in tile.interval
+    assert verdicts.wellbeing_row(marked, RULE)["verdict"] == "not published"
     assert "not available for this selection" in headlines.wellbeing(effects, RULE, "TB01", "all").interval
     # Without a pooled row the headline is the instrument with the most participants.
     by_instrument = effects.assign(star_version=["wellbeing_star", "recovery_star"], headline=True, n_treated=[40, 90])
