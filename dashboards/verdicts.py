@@ -161,7 +161,8 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule) -> dict:
                              f"reading before joining to their follow-up reading; similar people who had not joined moved "
                              f"{e['comparison_value']:+.2f}. "
                              + difference_sentence(e["estimate"], e["ci_low"], e["ci_high"], "points",
-                                                   direction(rag, "an improvement", "a deterioration"), decimals=2))
+                                                   direction(rag, "an improvement", "a deterioration"), decimals=2,
+                                                   of="means"))
 
     return _effect_row(outcome, source, effects.loc[[e.name]], rule, not_estimable, published)
 

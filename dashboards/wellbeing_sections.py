@@ -14,7 +14,7 @@ from dashboards import charts
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
-from dashboards.labels import plural, title
+from dashboards.labels import ROUNDING_NOTE, plural, title
 from dashboards.page import Section
 from models.wellbeing.scales import registry
 
@@ -91,4 +91,4 @@ def change_table_section(change: pd.DataFrame | None, rule: DisclosureRule) -> S
                    table=table, csv_name="commissioner-wellbeing-change.csv", responds="Not filtered.",
                    note=f"Means over 1 to {rule.suppress_max} people are shown as *; % improved is the published "
                         "n improved over the published n paired. Small n: fewer than 30 people "
-                        "with two readings (Warwick guidance).")
+                        "with two readings (Warwick guidance). " + ROUNDING_NOTE)

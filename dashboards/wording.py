@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboards import headlines, labels, multiplicity, subtraction
+from dashboards.labels import unrounded
 from dashboards.tiles import judge
 from dashboards.windows import NHS_MOJ, Windows
 
@@ -23,12 +24,13 @@ NO_DESIGN = "design not recorded"
 JDL_MINIMUM = 60
 
 
-def difference_sentence(estimate: float, low: float, high: float, unit: str, words: str, decimals: int = 1) -> str:
-    """The one way the page states a matched difference: its size, what it is, and where the true difference
-    likely lies (the 95% interval), so the readmission, reoffending and well-being verdicts read alike."""
+def difference_sentence(estimate: float, low: float, high: float, unit: str, words: str, decimals: int = 1,
+                        of: str = "rates") -> str:
+    """The one way the page states a matched difference: its size (:func:`unrounded` ``of``), what it is, and where the
+    true difference likely lies (the 95% interval), so the readmission, reoffending and well-being verdicts read alike."""
     short = "points" if unit.endswith("points") else unit
-    return (f"The difference of {estimate:+.{decimals}f} {unit} is {words}: the true difference is likely between "
-            f"{low:+.{decimals}f} and {high:+.{decimals}f} {short} (95% interval).")
+    return (f"The difference of {estimate:+.{decimals}f} {unit} ({unrounded(of)}) is {words}: the true difference is "
+            f"likely between {low:+.{decimals}f} and {high:+.{decimals}f} {short} (95% interval).")
 
 
 def direction(rag: str, better: str, worse: str) -> str:
@@ -65,9 +67,10 @@ CANNOT = {"group": "Anything about an effect: the result rests on a handful of p
 
 def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp: float, diff: tuple[float, float, float],
               unit: str, smd: float | None, covariates: str, rule: DisclosureRule, why: subtraction.Reason | None = None,
-              digits: int = 1) -> dict:
+              digits: int = 1, of: str = "rates") -> dict:
     """One row: ``diff`` is (estimate, low, high) in ``unit``, written with ``digits`` decimals (as the commissioner
-    page writes the same result); ``part``/``comp`` are the two groups' values; ``why``: why the row is not published
+    page writes the same result), from the unrounded ``of`` (:func:`unrounded`); ``part``/``comp`` are the two groups'
+    values; ``why``: why the row is not published
     (:func:`dashboards.subtraction.withheld_reason`), or None (a matched group of 1-7 is withheld all the same)."""
     row = {"result": result, "verdict": verdict, "n_matched": rule.count(n)}
     if verdict.startswith("not estima") or n == 0:
@@ -81,12 +84,12 @@ def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp
     span = f"between {low:+.{digits}f} and {high:+.{digits}f} {unit} (95% interval)"
     if verdict == "inconclusive":
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group. The difference of "
-               f"{est:+.{digits}f} {unit} is inconclusive: the true difference is likely {span}.")
+               f"{est:+.{digits}f} {unit} ({unrounded(of)}) is inconclusive: the true difference is likely {span}.")
         cannot = ("You cannot say the programme had no effect, or that it had one: the data cannot tell. "
                   + _cautions(row["n_matched"], smd, covariates))
     else:
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group, a {verdict} of "
-               f"{est:+.{digits}f} {unit}, likely {span}.")
+               f"{est:+.{digits}f} {unit} ({unrounded(of)}), likely {span}.")
         cannot = _cautions(row["n_matched"], smd, covariates)
     return {**row, "what you can say": can, "what you cannot say": cannot}
 
@@ -196,7 +199,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
             _n(r["n_matched"]), "Mean change in score (a rise is an improvement)",
             _num(r["treated_value"]), _num(r["comparison_value"]),
             (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
-            rule, subtraction.withheld_reason(r, rule), digits=2) | {"design": _design(r)})
+            rule, subtraction.withheld_reason(r, rule), digits=2, of="means") | {"design": _design(r)})
     for r in ([] if social_value is None else social_value.to_dict("records")):
         if pd.isna(r["ratio"]):
             continue

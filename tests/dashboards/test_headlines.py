@@ -195,10 +195,11 @@ def test_the_readmission_reoffending_and_wellbeing_verdicts_state_their_differen
                                 "not_estimable_reason": [None]})
     rd = verdicts.readmission_row(readmission, RULE)["sentence"]
     ro = verdicts.reoffending_row(reoffending, RULE)["sentence"]
-    assert rd.endswith("The difference of -2.7 percentage points is a reduction: the true difference is likely "
+    assert rd.endswith("The difference of -2.7 percentage points (from the unrounded rates) is a reduction: the true "
+                       "difference is likely "
                        "between -2.9 and -2.5 points (95% interval).")
     assert ro == ("For every 100 people in the comparison group, 24 reoffended. The difference of +1.2 percentage points "
-                  "is inconclusive: the true difference is likely between -0.8 and +3.2 points (95% interval).")
+                  "(from the unrounded rates) is inconclusive: the true difference is likely between -0.8 and +3.2 points (95% interval).")
 
 
 def test_the_per_100_chart_shows_no_matched_rate_on_1_to_7_people_either_way():
@@ -396,7 +397,7 @@ def test_the_evaluator_writes_a_star_result_as_the_commissioner_page_does():
     said = wording.statements(None, None, wellbeing, None, RULE).iloc[0]
     assert said["result"] == "Well-being change: Wellbeing Star / All"
     assert ("Mean change in score (a rise is an improvement): participants -0.30 against -0.23 in the matched comparison "
-            "group. The difference of -0.07 points is inconclusive: the true difference is likely between -0.59 and "
+            "group. The difference of -0.07 points (from the unrounded means) is inconclusive: the true difference is likely between -0.59 and "
             "+0.44 points (95% interval).") == said["what you can say"]
 
 
