@@ -158,7 +158,8 @@ def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: 
                  "arrayminus": 100 * (frame["rate"] - frame["ci_low"])}))
     if isinstance(benchmark, (int, float)):  # a suppressed benchmark ("*") is not drawn
         figure.add_hline(y=100 * benchmark, line_dash="dash", annotation_text=f"benchmark {100 * benchmark:.1f}%")
-    return figure.update_layout(title=title, yaxis_title=y_title, height=380)
+    # every category named: at 320 px plotly printed every other quarter (8 of 16)
+    return figure.update_layout(title=title, yaxis_title=y_title, height=380, xaxis_dtick=1)
 
 
 def km(curves: pd.DataFrame, title: str, x_title: str = "days since the index event") -> go.Figure:

@@ -249,6 +249,12 @@ GRANT_SHOWN = ("grant_id", "funder", "timebank_id", "amount", "observed_amount",
                "hours_exchanged", "cost_per_hour_exchanged", "social_value")
 
 
+def bars_height(rows: int) -> int:
+    """A chart of one bar a grant, the grants down the side (every name printed at any width): 20 px a bar, with room
+    for the title, the axis and a legend under it."""
+    return max(320, 220 + 20 * rows)
+
+
 def not_drawn(table: pd.DataFrame, rule: DisclosureRule) -> str:
     """The grants the cost chart leaves out, by name: " Not drawn: G010 (withheld: 1 to 7 active members)." (the summary
     said only "Grants with 1 to 7 active members are withheld", and a funder looked for G010 among the bars)."""
@@ -265,10 +271,13 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
     table = published_grants(grants, rule, withheld)
     shown = table[table["cost_per_active_member"].map(lambda v: isinstance(v, float))]
     title = "Cost per active member by grant"
-    figure = go.Figure(go.Bar(x=charts.esc(shown["grant_id"]), y=shown["cost_per_active_member"], marker_color=PALETTE[0],
-                              text=charts.esc(shown["funder"]), textposition="none",  # inside a bar it shrank to 3 px
-                              hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
-    figure.update_layout(title=title, yaxis_title="£ of the observed amount per active member", height=380)
+    # one bar a row, the grants down the side: across the page at 390 px plotly printed every other grant's name (14 of
+    # 28), and a funder looked for theirs between two labels
+    figure = go.Figure(go.Bar(y=charts.esc(shown["grant_id"]), x=shown["cost_per_active_member"], orientation="h",
+                              marker_color=PALETTE[0], text=charts.esc(shown["funder"]), textposition="none",  # inside a bar it shrank to 3 px
+                              hovertemplate="%{y} (%{text}): £%{x:,.0f}<extra></extra>"))
+    figure.update_layout(title=title, xaxis_title="£ of the observed amount per active member",
+                         height=bars_height(len(shown)), yaxis={"autorange": "reversed", "dtick": 1})
     cheapest = shown.loc[shown["cost_per_active_member"].astype(float).idxmin()] if not shown.empty else None
     valued = not not_valued(grants).all()
     # no grant valued (no time bank has a value of its own): the column would read the same words on every row; the
@@ -365,10 +374,11 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                            "money; index, share and allocation withheld for grants whose index is suppressed elsewhere",
                            "allocation")
     drawn = table[table["allocation"].astype(object) != SUPPRESSED]
-    figure = go.Figure([go.Bar(x=charts.esc(g["grant_id"]), y=g["allocation"].astype(float), name=charts.esc([funder])[0],
-                               marker_pattern=charts.pattern(i))
+    figure = go.Figure([go.Bar(y=charts.esc(g["grant_id"]), x=g["allocation"].astype(float), orientation="h",
+                               name=charts.esc([funder])[0], marker_pattern=charts.pattern(i))
                         for i, (funder, g) in enumerate(drawn.groupby("funder", sort=True))])
-    figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
+    figure.update_layout(title=title, xaxis_title="allocation (£)", height=bars_height(len(drawn)),
+                         yaxis={"autorange": "reversed", "dtick": 1})
     pots = allocation.groupby("funder")["reserved_pot"].first()
     hidden = len(table) - len(drawn)
     same = [c for c in ALLOCATION_SETTINGS if table[c].nunique(dropna=False) == 1]
@@ -458,8 +468,8 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     n_alpha, n_sets = sensitivity["alpha"].nunique(), sensitivity["weight_set"].nunique()
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
                    f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder (among "
-                   f"its grants listed here) move by up to {int((summary['worst_rank'] - summary['best_rank']).max())} "
-                   "places."
+                   f"its grants listed here) move by up to "
+                   f"{plural(int((summary['worst_rank'] - summary['best_rank']).max()), 'place')}."
                    + (" Alpha moves no allocation here (the index rule does not use it): the ranges are the weight "
                       "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else "")
                    # the chart and table left them out unsaid, where the allocation above shows them as *

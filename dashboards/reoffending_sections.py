@@ -78,7 +78,7 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
         if not drawn:
             return Item("No cohort of this selection is large enough to publish.", charts.no_data(title), table=listed)
         figure.update_layout(title=title, yaxis_title=f"reoffended {windows.reoffending_within} (%)", height=400, yaxis_rangemode="tozero",
-                             xaxis={"categoryorder": "category ascending"})
+                             xaxis={"categoryorder": "category ascending", "dtick": 1})  # every quarter named
         gap = (f" No {' or '.join(missing)} cohort of this selection is large enough to publish, so that line is not drawn."
                if missing else "")
         return Item(f"Share of each final quarterly cohort with a proven reoffence, "
@@ -275,4 +275,5 @@ def measures_section(effects: pd.DataFrame | None, rule: DisclosureRule) -> Sect
                         f"when its programme's proven reoffending rate is not (1 to {rule.suppress_max} people, "
                         "reoffenders or non-reoffenders in a group), and a days row also when 1 to "
                         f"{rule.suppress_max} people reoffended in either group. The hazard ratio's participants and "
-                        "comparison values are the reoffending rates, in the table above, and are left empty here.")
+                        "comparison values are the reoffending rates, in the table above, and are left empty here. "
+                        + labels.ROUNDING_NOTE)

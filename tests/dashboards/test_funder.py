@@ -357,7 +357,7 @@ def test_the_cost_chart_names_the_grants_it_does_not_draw():
     assert chart.summary.startswith("1 of 3 grants drawn, each on the money and members of its observed period")
     assert chart.summary.endswith(" Not drawn: G1 (withheld: 1 to 7 active members); G3 (no active member in its "
                                   "observed period).")
-    assert [list(t.x) for t in chart.figure.data] == [["G2"]]
+    assert [list(t.y) for t in chart.figure.data] == [["G2"]]  # the grants down the side
 
 
 def test_the_sensitivity_names_the_grants_it_leaves_out():
