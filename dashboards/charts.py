@@ -216,8 +216,14 @@ def tornado(rows: pd.DataFrame, base: float, title: str) -> go.Figure:
 
 
 def distance(frame: pd.DataFrame, title: str, low: float, high: float) -> go.Figure:
-    """Distance travelled per area: first and latest mean reading joined by a line, on the instrument's full scale."""
-    labels = wrapped(frame["area"])
+    """Distance travelled per area: first and latest mean reading joined by a line, on the instrument's full scale,
+    each area named with its mean change (``change``, the published one): "Accommodation: −0.73".
+
+    The full scale, not one zoomed onto the means: the Star's 1-10 is a Journey of Change, and a fall of 0.4 drawn
+    across half the chart read as a collapse; a dot plot encodes no length from zero, so the change is written out
+    instead, where it cannot be misread and a reader at 390 px need not tell two overlapping circles apart (beside the
+    markers, the page hid it where it touched one)."""
+    labels = wrapped(f"{a}: {f'{c:+.2f}'.replace('-', '−')}" if pd.notna(c) else a for a, c in zip(frame["area"], frame["change"]))
     lines = [{"type": "scatter", "x": [f, l], "y": [a, a], "mode": "lines", "line": {"color": "#b1b4b6", "width": 3},
               "showlegend": False, "hoverinfo": "skip"} for a, f, l in zip(labels, frame["first"], frame["latest"])]
     figure = go.Figure([*lines,  # one figure from every trace at once: adding them one by one re-validates the figure
