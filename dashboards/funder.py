@@ -249,6 +249,12 @@ GRANT_SHOWN = ("grant_id", "funder", "timebank_id", "amount", "observed_amount",
                "hours_exchanged", "cost_per_hour_exchanged", "social_value")
 
 
+def bars_height(rows: int) -> int:
+    """A chart of one bar a grant, the grants down the side (every name printed at any width): 20 px a bar, with room
+    for the title, the axis and a legend under it."""
+    return max(320, 220 + 20 * rows)
+
+
 def not_drawn(table: pd.DataFrame, rule: DisclosureRule) -> str:
     """The grants the cost chart leaves out, by name: " Not drawn: G010 (withheld: 1 to 7 active members)." (the summary
     said only "Grants with 1 to 7 active members are withheld", and a funder looked for G010 among the bars)."""
@@ -265,10 +271,13 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
     table = published_grants(grants, rule, withheld)
     shown = table[table["cost_per_active_member"].map(lambda v: isinstance(v, float))]
     title = "Cost per active member by grant"
-    figure = go.Figure(go.Bar(x=charts.esc(shown["grant_id"]), y=shown["cost_per_active_member"], marker_color=PALETTE[0],
-                              text=charts.esc(shown["funder"]), textposition="none",  # inside a bar it shrank to 3 px
-                              hovertemplate="%{x} (%{text}): £%{y:,.0f}<extra></extra>"))
-    figure.update_layout(title=title, yaxis_title="£ of the observed amount per active member", height=380)
+    # one bar a row, the grants down the side: across the page at 390 px plotly printed every other grant's name (14 of
+    # 28), and a funder looked for theirs between two labels
+    figure = go.Figure(go.Bar(y=charts.esc(shown["grant_id"]), x=shown["cost_per_active_member"], orientation="h",
+                              marker_color=PALETTE[0], text=charts.esc(shown["funder"]), textposition="none",  # inside a bar it shrank to 3 px
+                              hovertemplate="%{y} (%{text}): £%{x:,.0f}<extra></extra>"))
+    figure.update_layout(title=title, xaxis_title="£ of the observed amount per active member",
+                         height=bars_height(len(shown)), yaxis={"autorange": "reversed", "dtick": 1})
     cheapest = shown.loc[shown["cost_per_active_member"].astype(float).idxmin()] if not shown.empty else None
     valued = not not_valued(grants).all()
     # no grant valued (no time bank has a value of its own): the column would read the same words on every row; the
@@ -365,10 +374,11 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                            "money; index, share and allocation withheld for grants whose index is suppressed elsewhere",
                            "allocation")
     drawn = table[table["allocation"].astype(object) != SUPPRESSED]
-    figure = go.Figure([go.Bar(x=charts.esc(g["grant_id"]), y=g["allocation"].astype(float), name=charts.esc([funder])[0],
-                               marker_pattern=charts.pattern(i))
+    figure = go.Figure([go.Bar(y=charts.esc(g["grant_id"]), x=g["allocation"].astype(float), orientation="h",
+                               name=charts.esc([funder])[0], marker_pattern=charts.pattern(i))
                         for i, (funder, g) in enumerate(drawn.groupby("funder", sort=True))])
-    figure.update_layout(title=title, yaxis_title="allocation (£)", height=380)
+    figure.update_layout(title=title, xaxis_title="allocation (£)", height=bars_height(len(drawn)),
+                         yaxis={"autorange": "reversed", "dtick": 1})
     pots = allocation.groupby("funder")["reserved_pot"].first()
     hidden = len(table) - len(drawn)
     same = [c for c in ALLOCATION_SETTINGS if table[c].nunique(dropna=False) == 1]
@@ -403,6 +413,7 @@ def allocation_settings(row: pd.Series, same: list[str]) -> str:
 
 #: The sensitivity table's columns as published: pounds, named as such (the page showed "Base 1,233.70" without a £).
 SENSITIVITY_COLUMNS = {"base": "base_allocation", "low": "lowest_allocation", "high": "highest_allocation",
+                       "best_rank": "best_rank", "worst_rank": "worst_rank", "ranked": "ranked_among",
                        "range": "allocation_range"}
 
 
@@ -412,6 +423,19 @@ def alpha_idle(sensitivity: pd.DataFrame) -> bool:
     return bool((sensitivity.groupby(["grant_id", "weight_set"])["allocation_pence"].nunique() <= 1).all())
 
 
+def published_ranks(sensitivity: pd.DataFrame, shown: pd.Series) -> pd.DataFrame:
+    """Each ``shown`` grant's best and worst rank by allocation within its funder over the sensitivity's settings, among
+    the funder's shown grants only (``ranked``: how many), ordered as the mart orders them (allocation, then grant id).
+    The mart's ``rank`` counts the withheld grants too: "4th" of a funder showing 4 grants said where a withheld grant
+    stood against the others, and "up to 4 places" counted places no reader could see."""
+    f = sensitivity[sensitivity["grant_id"].isin(shown)].sort_values(["funder", "alpha", "weight_set", "allocation_pence",
+                                                                      "grant_id"], ascending=[True, True, True, False, True])
+    f = f.assign(rank=f.groupby(["funder", "alpha", "weight_set"], dropna=False).cumcount() + 1)
+    return (f.groupby(["funder", "grant_id"], sort=True)
+            .agg(best_rank=("rank", "min"), worst_rank=("rank", "max")).reset_index()
+            .merge(f.groupby("funder")["grant_id"].nunique().rename("ranked").reset_index(), on="funder"))
+
+
 def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, withheld: Withheld) -> Section:
     title = "Sensitivity of the allocation to alpha and the index weights"
     if sensitivity is None or sensitivity.empty:
@@ -419,8 +443,8 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     if alpha_idle(sensitivity):  # the title promises no sensitivity the rule does not have
         title = "Sensitivity of the allocation to the index weights"
     g = sensitivity.groupby(["funder", "grant_id"], sort=True)
-    summary = g.agg(base=("base_allocation_pence", "first"), low=("allocation_pence", "min"), high=("allocation_pence", "max"),
-                    best_rank=("rank", "min"), worst_rank=("rank", "max")).reset_index()
+    summary = g.agg(base=("base_allocation_pence", "first"), low=("allocation_pence", "min"),
+                    high=("allocation_pence", "max")).reset_index()
     for c in ("base", "low", "high"):
         summary[c] = summary[c] / 100
     summary["range"] = summary["high"] - summary["low"]
@@ -428,7 +452,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     withhold_partners(withheld, "reciprocity_index", summary, "base", "funder", rule)
     hidden = withheld.rows(summary, "reciprocity_index", ["grant_id"]).to_numpy()
     left_out = ", ".join(summary.loc[hidden, "grant_id"].astype(str))
-    summary = summary[~hidden]
+    summary = summary[~hidden].merge(published_ranks(sensitivity, summary.loc[~hidden, "grant_id"]), on=["funder", "grant_id"])
     if summary.empty:
         return Section(title, f"No grant's allocation can be published ({plural(int(hidden.sum()), 'grant')} withheld).",
                        figure=charts.no_data(title))
@@ -443,13 +467,15 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
     widest = summary.loc[summary["range"].idxmax()]
     n_alpha, n_sets = sensitivity["alpha"].nunique(), sensitivity["weight_set"].nunique()
     return Section(title, f"Each grant's allocation under {n_alpha} values of alpha and {n_sets} weight sets. The widest range is "
-                   f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder move "
-                   f"by up to {int((summary['worst_rank'] - summary['best_rank']).max())} places."
+                   f"{widest['grant_id']} (£{widest['low']:,.2f} to £{widest['high']:,.2f}); ranks within a funder (among "
+                   f"its grants listed here) move by up to "
+                   f"{plural(int((summary['worst_rank'] - summary['best_rank']).max()), 'place')}."
                    + (" Alpha moves no allocation here (the index rule does not use it): the ranges are the weight "
                       "sets'." if n_alpha > 1 and alpha_idle(sensitivity) else "")
                    # the chart and table left them out unsaid, where the allocation above shows them as *
                    + (f" Not listed: {left_out}, whose allocation is withheld (*) in the allocation above." if left_out else ""),
-                   figure=figure, table=rule.no_counts(summary.round(2).rename(columns=SENSITIVITY_COLUMNS),
+                   figure=figure, table=rule.no_counts(summary[["funder", "grant_id", *SENSITIVITY_COLUMNS]].round(2)
+                                                       .rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),
                    csv_name="funder-allocation-sensitivity.csv",

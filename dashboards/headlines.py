@@ -27,7 +27,7 @@ import pandas as pd
 
 from dashboards import multiplicity, subtraction
 from dashboards.filters import ALL, Item
-from dashboards.labels import plural, pounds
+from dashboards.labels import plural, pounds, unrounded
 from dashboards.tiles import judge, pct, summary, tile
 from dashboards.windows import NHS_MOJ, Windows
 from models.disclosure import SUPPRESSED, DisclosureRule
@@ -186,11 +186,11 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         e = matched.iloc[0]
         n = int(e["n_matched"])
         n_text = _n_text(rule, n, "matched participant discharges")
-        if rule.hides_shares(n, e["participant_rate"], e["comparison_rate"]):
-            return _hidden(rule, n_text)
-        if subtraction.withheld(e):
-            return Headline(SUPPRESSED, f"not published: {subtraction.reason(rule)}", n_text)
-        return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points "
+        why = subtraction.withheld_reason(e, rule, ("participant_rate", "comparison_rate"))
+        if why is not None:
+            return (Headline(SUPPRESSED, f"not published: {why.words}", n_text) if why.kind == "subtraction"
+                    else _hidden(rule, n_text))
+        return Headline(pct(e["participant_rate"]), f"difference {100 * e['risk_difference']:+.1f} points {unrounded('rates')} "
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
                         multiplicity.judged(e, e["rd_ci_low"], e["rd_ci_high"], True), f"matched comparison {pct(e['comparison_rate'])}",
                         f"Emergency readmission {windows.readmitted_within}{' (NHS)' if windows.nhs else ''}, "
@@ -222,8 +222,8 @@ def reoffending(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         if not e.empty:
             e = e.iloc[0]
             n = int(e["n_matched"])
-            if not rule.hides_shares(n, e["participant_value"], e["comparison_value"]) and not subtraction.withheld(e):
-                return Headline(pct(e["participant_value"]), f"difference {100 * e['estimate']:+.1f} points "
+            if subtraction.withheld_reason(e, rule, ("participant_value", "comparison_value")) is None:
+                return Headline(pct(e["participant_value"]), f"difference {100 * e['estimate']:+.1f} points {unrounded('rates')} "
                                 f"(95% CI {100 * e['ci_low']:+.1f} to {100 * e['ci_high']:+.1f})",
                                 f"n ≈ {rule.count(n):,} matched participants",
                                 multiplicity.judged(e, e["ci_low"], e["ci_high"], True),
@@ -278,10 +278,12 @@ def wellbeing(effects: pd.DataFrame | None, rule: DisclosureRule, tb: str, year:
     n = e["n_matched"]
     if pd.isna(n) or pd.isna(e["estimate"]):
         return _none(f"not estimated: {rule.text(str(e['status']))}", "n = 0")
-    if rule.hides(n):
-        return _hidden(rule, f"n = {SUPPRESSED} matched participants")
+    why = subtraction.withheld_reason(e, rule)  # the verdict list's test: the pooled row can be withheld by subtraction
+    if why is not None:
+        return (Headline(SUPPRESSED, f"not published: {why.words}", _n_text(rule, n, "matched participants"))
+                if why.kind == "subtraction" else _hidden(rule, f"n = {SUPPRESSED} matched participants"))
     return Headline(f"{e['treated_value']:+.2f} points", f"difference {e['estimate']:+.2f} points against the matched "
-                    f"comparison (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
+                    f"comparison, {unrounded('means')} (95% CI {e['ci_low']:+.2f} to {e['ci_high']:+.2f})",
                     f"n ≈ {rule.count(n):,} matched participants",
                     multiplicity.judged(e, e["ci_low"], e["ci_high"], False),
                     f"matched comparison {e['comparison_value']:+.2f} points",

@@ -192,3 +192,15 @@ def pct(value: float | None, places: int = 1) -> str:
     if value is None or isinstance(value, str) or math.isnan(value):
         return "–" if not isinstance(value, str) else value
     return f"{100 * value:.{places}f}%"
+
+
+def unrounded(of: str) -> str:
+    """Said beside a difference shown with the two rounded figures it is the difference of: the difference, and its
+    interval, are worked out from the unrounded ``of`` ("rates", "means"), so it can differ in its last digit from the
+    figures' (7.4% against 6.5% beside +1.0 points), as official statistics say of figures computed before rounding."""
+    return f"from the unrounded {of}"
+
+
+#: The same, under a table that shows two rounded figures beside their difference.
+ROUNDING_NOTE = ("Each difference is worked out from the unrounded figures, so it can differ in its last digit from the "
+                 "difference of the two rounded figures shown.")

@@ -41,7 +41,10 @@ def _thousands(count: int | str | None) -> str:
 def found(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> list[str]:
     m = read_marts(con, MARTS, rule)
     said = verdicts.rows(m, rule, read_windows(con))
+    # the social return's verdict ("below £1") with its ratio, which is what it judges
     line1 = "Outcomes: " + "; ".join(f"{r['outcome'].split(':')[0].lower()} {r['verdict']}"
+                                      + (f" ({r['participants_value']} per £1)" if str(r["unit"]).startswith("£")
+                                         and r["participants_value"] is not None else "")
                                       for r in said.to_dict("records") if r["verdict"]) + "."
     ta = m["timebank_activity"]
     split = headlines.quarters(ta, rule)

@@ -78,7 +78,7 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
         if not drawn:
             return Item("No cohort of this selection is large enough to publish.", charts.no_data(title), table=listed)
         figure.update_layout(title=title, yaxis_title=f"reoffended {windows.reoffending_within} (%)", height=400, yaxis_rangemode="tozero",
-                             xaxis={"categoryorder": "category ascending"})
+                             xaxis={"categoryorder": "category ascending", "dtick": 1})  # every quarter named
         gap = (f" No {' or '.join(missing)} cohort of this selection is large enough to publish, so that line is not drawn."
                if missing else "")
         return Item(f"Share of each final quarterly cohort with a proven reoffence, "
@@ -118,6 +118,10 @@ def _cohort_table(final: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     return table
 
 
+#: A binary-rate row's participants' and comparison's rates (:func:`dashboards.subtraction.withheld_reason`).
+SHARES = ("participant_value", "comparison_value")
+
+
 def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
                 filters: list[Filter], windows: Windows = NHS_MOJ) -> Section:
     """"For every 100 people", by time bank; each comparison is judged allowing for the run's comparisons (the row's
@@ -130,8 +134,7 @@ def jdl_section(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
         programme = _programme(choice["timebank"])
         e = pd.DataFrame() if effects is None else effects[(effects["programme"] == programme) & effects["estimable"].fillna(False)
                                                          & (effects["measure"] == "binary_rate")]
-        if not e.empty and not rule.hides_shares(e["n_matched"].iloc[0], e["participant_value"].iloc[0],
-                                                 e["comparison_value"].iloc[0]) and not subtraction.withheld(e.iloc[0]):
+        if not e.empty and subtraction.withheld_reason(e.iloc[0], rule, SHARES) is None:
             r = e.iloc[0]
             comp, part = int(100 * r["comparison_value"] + 0.5), int(100 * r["participant_value"] + 0.5)
             low, high, est = (100 * r[c] for c in ("ci_low", "ci_high", "estimate"))
@@ -179,23 +182,10 @@ MEASURE_COLUMNS = ["programme", "measure", "unit", "n_matched", "participants_va
 FIGURES = ("participants_value", "comparison_value", "estimate", "ci_low", "ci_high", "holm_p")
 
 
-def _sample_withheld(b: pd.Series | None, rule: DisclosureRule) -> str | None:
-    """Why a programme's matched sample publishes no figure (its binary-rate row, ``b``, is withheld as the evaluator's
-    statements withhold it: a matched group of 1-7, 1-7 reoffenders or non-reoffenders in either group, or a whole less
-    its parts, :mod:`dashboards.subtraction`), or None. Every measure of a programme rests on that one matched sample."""
-    if rule.hides(b["n_matched"]):
-        return f"the matched group has 1 to {rule.suppress_max} people"
-    if rule.hides_shares(b["n_matched"], b["participant_value"], b["comparison_value"]):
-        return (f"1 to {rule.suppress_max} of the matched participants, or of their comparison group, reoffended, or 1 to "
-                f"{rule.suppress_max} did not")
-    if subtraction.withheld(b):
-        return subtraction.reason(rule)
-    return None
-
-
 def measure_rows(effects: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataFrame:
     """One row per programme and measure of :data:`MEASURES`, as published. A row shows no figure ("not published",
-    ``*``) when its programme's matched sample publishes none (:func:`_sample_withheld`), and a days row also when the
+    ``*``) when its programme's matched sample publishes none (its binary-rate row withheld as every page withholds it,
+    :func:`dashboards.subtraction.withheld_reason`: every measure rests on that one sample), and a days row also when the
     reoffenders its mean is over (``n_outcome_participants``, ``n_outcome_comparison``: the matched participants and the
     distinct comparison people who reoffended) are 1 to ``suppress_max`` in either group. ``effects`` carries its
     multiplicity marks (:func:`dashboards.marts.read_marts`), which give each row its analysis role and Holm-adjusted
@@ -212,7 +202,8 @@ def measure_rows(effects: pd.DataFrame | None, rule: DisclosureRule) -> pd.DataF
                                                 "unit": unit, "n_matched": rule.count(r["n_matched"]),
                                                 "analysis_role": kind}
         sample_estimable = b is not None and bool(b["estimable"]) and pd.notna(b["estimate"])
-        withheld = _sample_withheld(b, rule) if sample_estimable else None
+        why = subtraction.withheld_reason(b, rule, SHARES, "reoffended") if sample_estimable else None
+        withheld = None if why is None else why.words
         reoffenders = pd.to_numeric(pd.Series([r["n_outcome_participants"], r["n_outcome_comparison"]]), errors="coerce")
         few = r["measure"] == "days_to_first_reoffence" and not (reoffenders > rule.suppress_max).all()
         if not sample_estimable:
@@ -284,4 +275,5 @@ def measures_section(effects: pd.DataFrame | None, rule: DisclosureRule) -> Sect
                         f"when its programme's proven reoffending rate is not (1 to {rule.suppress_max} people, "
                         "reoffenders or non-reoffenders in a group), and a days row also when 1 to "
                         f"{rule.suppress_max} people reoffended in either group. The hazard ratio's participants and "
-                        "comparison values are the reoffending rates, in the table above, and are left empty here.")
+                        "comparison values are the reoffending rates, in the table above, and are left empty here. "
+                        + labels.ROUNDING_NOTE)

@@ -11,14 +11,16 @@ that part is withheld for resting on 1-7 people (the demo: 23 readmitted after a
 withholds another part, or the whole, until no such difference is a count of 1-7.
 
 Every page reads its marts through :func:`dashboards.marts.read_marts`, which marks those rows in
-:data:`COLUMN`; every sentence, tile and table that publishes an effect's figures checks
-:func:`withheld`.
+:data:`COLUMN`; every sentence, tile and table that publishes a matched comparison's figures asks
+:func:`withheld_reason`, which also gives the other two reasons a row is not published (a matched group of 1-7, or
+1-7 people with the outcome or without it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -95,3 +97,29 @@ def reason(rule: DisclosureRule) -> str:
     """Why such a row is not published, in words (after "not published: ")."""
     return (f"with the other comparisons' published figures, its figures would give back, by subtraction, those of a "
             f"group of 1 to {rule.suppress_max} people, which are withheld")
+
+
+class Reason(NamedTuple):
+    """Why a matched comparison's row publishes no figure: ``kind`` is ``group`` (a matched group of 1 to
+    ``suppress_max``), ``cells`` (1 to ``suppress_max`` of the participants or of their comparison group had the outcome,
+    or did not: :meth:`DisclosureRule.hides_shares`) or ``subtraction`` (:func:`withheld`); ``words`` says it, to follow
+    "not published: "."""
+
+    kind: str
+    words: str
+
+
+def withheld_reason(row: pd.Series | Mapping, rule: DisclosureRule, shares: Sequence[str] = (),
+                    had: str = "had the outcome") -> Reason | None:
+    """Why ``row`` (one effect row, carrying ``n_matched`` and :data:`COLUMN`) is not published, or None when its figures
+    are. ``shares``: its columns of the participants' and the comparison's rates of a binary outcome (none for a mean);
+    ``had``: having the outcome, in words. The one test every page applies (tiles, sentences, tables, charts)."""
+    n, most = row["n_matched"], rule.suppress_max
+    if rule.hides(n):
+        return Reason("group", f"the matched group has 1 to {most} people")
+    if rule.hides_shares(n, *(row[c] for c in shares)):
+        return Reason("cells", f"1 to {most} of the matched participants, or of their comparison group, {had}, or 1 to "
+                               f"{most} did not")
+    if withheld(row):
+        return Reason("subtraction", reason(rule))
+    return None

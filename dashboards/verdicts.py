@@ -52,29 +52,18 @@ def _row(outcome: str, source: str, **values) -> dict:
     return {**dict.fromkeys(COLUMNS), "outcome": outcome, "source": source, **values}
 
 
-def _withheld(outcome: str, source: str, rule: DisclosureRule) -> dict:
-    return _row(outcome, source, n_matched=SUPPRESSED, verdict="not published", rag="none",
-                sentence=f"{outcome}: not published: the matched group has 1 to {rule.suppress_max} people, so no estimate "
-                         "or verdict is shown.")
-
-
-def _withheld_cells(outcome: str, source: str, rule: DisclosureRule, n_matched, had: str) -> dict:
-    """A matched group large enough to publish, whose rates rest on 1-7 people with the outcome or without it."""
-    return _row(outcome, source, n_matched=rule.count(n_matched), verdict="not published", rag="none",
-                sentence=f"{outcome}: not published: 1 to {rule.suppress_max} of the matched participants, or of their "
-                         f"comparison group, {had}, or 1 to {rule.suppress_max} did not, so the rates, the difference and "
-                         "the verdict would identify them.")
+#: What a row not published would give away, by :class:`dashboards.subtraction.Reason` kind (after its reason).
+WITHHELD_BECAUSE = {"group": ", so no estimate or verdict is shown",
+                    "cells": ", so the rates, the difference and the verdict would identify them", "subtraction": ""}
 
 
 def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: DisclosureRule,
                 not_estimable: Callable[[pd.Series], str | None],
                 published: Callable[[pd.Series], dict], share: tuple[tuple[str, ...], str] | None = None) -> dict:
     """One outcome's row from the first of ``rows`` (one mart row): not available, not estimable (the sentence
-    ``not_estimable`` gives), not published (a matched group of 1-7, or a ``share`` of it resting on 1-7 people
-    with the outcome or without it), or the figures ``published`` gives.
-
-    A row withheld so that a whole less its parts gives no one away (:mod:`dashboards.subtraction`) is not published
-    either. ``published(e, held)``: ``held`` for an exploratory result that the run's comparisons leave inconclusive
+    ``not_estimable`` gives), not published (a matched group of 1-7, a ``share`` of it resting on 1-7 people with the
+    outcome or without it, or a whole less its parts giving someone away: :func:`dashboards.subtraction.withheld_reason`),
+    or the figures ``published`` gives. ``published(e, held)``: ``held`` for an exploratory result that the run's comparisons leave inconclusive
     (the row's mark, :mod:`dashboards.multiplicity`), whose sentence then says why; ``share``:
     (the mart's columns of the participants' and the comparison's rates, what having the outcome is in words), for a
     binary outcome."""
@@ -87,13 +76,10 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
     reason = not_estimable(e)
     if reason is not None:
         return _row(outcome, source, verdict="not estimable", rag="none", sentence=reason, **base)
-    if rule.hides(e["n_matched"]):
-        return {**_withheld(outcome, source, rule), **base}
-    if share is not None and rule.hides_shares(e["n_matched"], *(e[c] for c in share[0])):
-        return {**_withheld_cells(outcome, source, rule, e["n_matched"], share[1]), **base}
-    if subtraction.withheld(e):
+    why = subtraction.withheld_reason(e, rule, *(share or ()))
+    if why is not None:
         return {**_row(outcome, source, n_matched=rule.count(e["n_matched"]), verdict="not published", rag="none",
-                       sentence=f"{outcome}: not published: {subtraction.reason(rule)}."), **base}
+                       sentence=f"{outcome}: not published: {why.words}{WITHHELD_BECAUSE[why.kind]}."), **base}
     figures = published(e, False)
     if multiplicity.held_back(e) is not None and figures["rag"] in ("better", "worse"):
         figures = published(e, True)
@@ -175,7 +161,8 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule) -> dict:
                              f"reading before joining to their follow-up reading; similar people who had not joined moved "
                              f"{e['comparison_value']:+.2f}. "
                              + difference_sentence(e["estimate"], e["ci_low"], e["ci_high"], "points",
-                                                   direction(rag, "an improvement", "a deterioration"), decimals=2))
+                                                   direction(rag, "an improvement", "a deterioration"), decimals=2,
+                                                   of="means"))
 
     return _effect_row(outcome, source, effects.loc[[e.name]], rule, not_estimable, published)
 
@@ -187,6 +174,10 @@ SROI_DESIGN = ("Each outcome's quantity times its financial proxy, less deadweig
                "with its source).")
 
 
+#: The social return's unit in the verdicts: its difference and interval are from break-even, £1 of value per £1 invested.
+SROI_UNIT = "£ per £1 invested, less the £1 break-even"
+
+
 def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     outcome, source = "Social return on investment", "marts.social_value (overall) and marts.impact_map"
     rows = None if value is None else value[value["scope"] == "overall"]
@@ -196,10 +187,15 @@ def sroi_row(value: pd.DataFrame | None, impact: pd.DataFrame | None) -> dict:
     valued, listed = outcomes_valued(impact, "overall")
     rag = judge(r["ratio_ci_low"], r["ratio_ci_high"], 1.0, False) if pd.notna(r["ratio_ci_low"]) else "none"
     made_up = " The unit costs are illustrative (made up for the demo)." if illustrative(impact) else ""
-    return _row(outcome, source, participants_value=pounds(r["ratio"]), comparison_value="£1.00", difference=round(r["ratio"] - 1, 2),
+    # the CSV's row read as the page does: its verdict the page's word ("below £1", where it said "£0.00 per £1" under
+    # "✗ Below £1"), the £1 it is judged against named as break-even, not a comparison group, and the difference and its
+    # interval named as from break-even ("-1.3 to -0.7 £ per £1 invested" stood beside the page's "−£0.30 to £0.30")
+    return _row(outcome, source, participants_value=pounds(r["ratio"]), comparison_value="£1.00 (break-even)",
+                difference=round(r["ratio"] - 1, 2),
                 ci_low=round(r["ratio_ci_low"] - 1, 2) if rag != "none" else None,
-                ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit="£ per £1 invested",
-                verdict=f"{pounds(r['ratio'])} per £1", rag=rag, design=SROI_DESIGN,
+                ci_high=round(r["ratio_ci_high"] - 1, 2) if rag != "none" else None, unit=SROI_UNIT,
+                verdict=verdict_head({"rag": rag, "unit": SROI_UNIT})[2].lower() if rag != "none" else "not judged (no interval)",
+                rag=rag, design=SROI_DESIGN,
                 sentence=f"Under the impact map's assumptions each £1 invested is valued at {pounds(r['ratio'])} of social value "
                          f"(95% interval {pounds(r['ratio_ci_low'])} to {pounds(r['ratio_ci_high'])}); {valued} of "
                          f"{plural(listed, 'outcome')} could be valued."

@@ -14,7 +14,7 @@ from dashboards import charts
 from models.disclosure import DisclosureRule
 from dashboards.filters import ALL, Filter, Item, variants
 from dashboards.marts import unavailable
-from dashboards.labels import plural, title
+from dashboards.labels import ROUNDING_NOTE, plural, title
 from dashboards.page import Section
 from models.wellbeing.scales import registry
 
@@ -55,10 +55,10 @@ def _distance(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: l
         if picked.empty:
             return Item(f"Too few people with two readings to show the {name} for {who} ({when}).", charts.no_data(heading))
         # two decimals, as the table: a mean at full precision names its group's exact size (3.909090 = 43/11)
-        frame = pd.DataFrame({"area": picked["area"].map(title), "first": picked["mean_baseline_paired"].round(2),
-                              "latest": picked["mean_latest"].round(2)})
         # the change the table publishes (mean of the paired changes), to the chart's two decimals
-        gain = picked["mean_change"].round(2).set_axis(frame["area"])
+        frame = pd.DataFrame({"area": picked["area"].map(title), "first": picked["mean_baseline_paired"].round(2),
+                              "latest": picked["mean_latest"].round(2), "change": picked["mean_change"].round(2)})
+        gain = frame["change"].set_axis(frame["area"])
         rises = int((gain > 0).sum())
         best = (f"the largest gain is in {gain.idxmax()}" if rises else
                 f"the smallest {'fall' if gain.max() < 0 else 'change'} is in {gain.idxmax()}")
@@ -68,7 +68,9 @@ def _distance(rows: pd.DataFrame, version: str, rule: DisclosureRule, filters: l
                     f"{rule.count(picked['n_paired'].min())} people; {plural(total - len(frame), 'area')} withheld for small "
                     "numbers.", charts.distance(frame, heading, low, high))
 
-    return Section.filtered(heading, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.")
+    return Section.filtered(heading, variants(filters, ("timebank", "year"), build), "Responds to: time bank, year.",
+                            note=f"Drawn on the {name}'s whole {low}-{high} scale, so that a small change looks small; "
+                                 "the figure after each area's name is its mean change. " + ROUNDING_NOTE)
 
 
 def change_table_section(change: pd.DataFrame | None, rule: DisclosureRule) -> Section:
@@ -91,4 +93,4 @@ def change_table_section(change: pd.DataFrame | None, rule: DisclosureRule) -> S
                    table=table, csv_name="commissioner-wellbeing-change.csv", responds="Not filtered.",
                    note=f"Means over 1 to {rule.suppress_max} people are shown as *; % improved is the published "
                         "n improved over the published n paired. Small n: fewer than 30 people "
-                        "with two readings (Warwick guidance).")
+                        "with two readings (Warwick guidance). " + ROUNDING_NOTE)

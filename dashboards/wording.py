@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboards import headlines, labels, multiplicity, subtraction
+from dashboards.labels import unrounded
 from dashboards.tiles import judge
 from dashboards.windows import NHS_MOJ, Windows
 
@@ -23,12 +24,13 @@ NO_DESIGN = "design not recorded"
 JDL_MINIMUM = 60
 
 
-def difference_sentence(estimate: float, low: float, high: float, unit: str, words: str, decimals: int = 1) -> str:
-    """The one way the page states a matched difference: its size, what it is, and where the true difference
-    likely lies (the 95% interval), so the readmission, reoffending and well-being verdicts read alike."""
+def difference_sentence(estimate: float, low: float, high: float, unit: str, words: str, decimals: int = 1,
+                        of: str = "rates") -> str:
+    """The one way the page states a matched difference: its size (:func:`unrounded` ``of``), what it is, and where the
+    true difference likely lies (the 95% interval), so the readmission, reoffending and well-being verdicts read alike."""
     short = "points" if unit.endswith("points") else unit
-    return (f"The difference of {estimate:+.{decimals}f} {unit} is {words}: the true difference is likely between "
-            f"{low:+.{decimals}f} and {high:+.{decimals}f} {short} (95% interval).")
+    return (f"The difference of {estimate:+.{decimals}f} {unit} ({unrounded(of)}) is {words}: the true difference is "
+            f"likely between {low:+.{decimals}f} and {high:+.{decimals}f} {short} (95% interval).")
 
 
 def direction(rag: str, better: str, worse: str) -> str:
@@ -56,42 +58,38 @@ def _cautions(published_n: int, smd: float | None, covariates: str) -> str:
     return " ".join(words)
 
 
-def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp: float, diff: tuple[float, float, float],
-              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, shares: tuple = (), digits: int = 1,
-              by_subtraction: bool = False) -> dict:
-    """One row: ``diff`` is (estimate, low, high) in ``unit``, written with ``digits`` decimals (as the commissioner
-    page writes the same result); ``part``/``comp`` are the two groups' values.
+#: "What you cannot say" of a row not published, by :class:`dashboards.subtraction.Reason` kind.
+CANNOT = {"group": "Anything about an effect: the result rests on a handful of people.",
+          "cells": "Anything about an effect: the participants' rate, and the difference beside the comparison's, would "
+                   "identify them.",
+          "subtraction": "Anything about an effect: its figures would identify people in another result."}
 
-    ``shares``: the participants' and the comparison's rates of a binary outcome, whose cells (with the outcome,
-    without it) must each be publishable (:meth:`DisclosureRule.hides_shares`); ``by_subtraction``: the row is withheld so
-    that a whole less its parts gives no one away (:mod:`dashboards.subtraction`)."""
+
+def statement(result: str, verdict: str, n: int, outcome: str, part: float, comp: float, diff: tuple[float, float, float],
+              unit: str, smd: float | None, covariates: str, rule: DisclosureRule, why: subtraction.Reason | None = None,
+              digits: int = 1, of: str = "rates") -> dict:
+    """One row: ``diff`` is (estimate, low, high) in ``unit``, written with ``digits`` decimals (as the commissioner
+    page writes the same result), from the unrounded ``of`` (:func:`unrounded`); ``part``/``comp`` are the two groups'
+    values; ``why``: why the row is not published
+    (:func:`dashboards.subtraction.withheld_reason`), or None (a matched group of 1-7 is withheld all the same)."""
     row = {"result": result, "verdict": verdict, "n_matched": rule.count(n)}
     if verdict.startswith("not estima") or n == 0:
         return {**row, "verdict": "not estimable", "what you can say": "Nothing: no comparison could be estimated.",
                 "what you cannot say": "Anything about an effect, in either direction."}
-    if rule.hides(n):  # no verdict and no estimate for a group that cannot be published
-        return {**row, "verdict": "not published", "what you can say": "Nothing that can be published: the matched group "
-                f"has 1 to {rule.suppress_max} people.",
-                "what you cannot say": "Anything about an effect: the result rests on a handful of people."}
-    if rule.hides_shares(n, *shares):
-        return {**row, "verdict": "not published", "what you can say": "Nothing that can be published: 1 to "
-                f"{rule.suppress_max} of the matched participants, or of their comparison group, had the outcome, or 1 "
-                f"to {rule.suppress_max} did not.",
-                "what you cannot say": "Anything about an effect: the participants' rate, and the difference beside the "
-                                       "comparison's, would identify them."}
-    if by_subtraction:
-        return {**row, "verdict": "not published", "what you can say": f"Nothing that can be published: {subtraction.reason(rule)}.",
-                "what you cannot say": "Anything about an effect: its figures would identify people in another result."}
+    why = why or subtraction.withheld_reason({"n_matched": n}, rule)
+    if why is not None:  # no verdict and no estimate
+        return {**row, "verdict": "not published", "what you can say": f"Nothing that can be published: {why.words}.",
+                "what you cannot say": CANNOT[why.kind]}
     est, low, high = diff
     span = f"between {low:+.{digits}f} and {high:+.{digits}f} {unit} (95% interval)"
     if verdict == "inconclusive":
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group. The difference of "
-               f"{est:+.{digits}f} {unit} is inconclusive: the true difference is likely {span}.")
+               f"{est:+.{digits}f} {unit} ({unrounded(of)}) is inconclusive: the true difference is likely {span}.")
         cannot = ("You cannot say the programme had no effect, or that it had one: the data cannot tell. "
                   + _cautions(row["n_matched"], smd, covariates))
     else:
         can = (f"{outcome}: participants {part} against {comp} in the matched comparison group, a {verdict} of "
-               f"{est:+.{digits}f} {unit}, likely {span}.")
+               f"{est:+.{digits}f} {unit} ({unrounded(of)}), likely {span}.")
         cannot = _cautions(row["n_matched"], smd, covariates)
     return {**row, "what you can say": can, "what you cannot say": cannot}
 
@@ -184,7 +182,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
             _n(r["n_matched"]), windows.readmission, _pct(r["participant_rate"]), _pct(r["comparison_rate"]),
             tuple(100 * r[c] for c in ("risk_difference", "rd_ci_low", "rd_ci_high")), "points",
             r["max_abs_smd_after"], r["covariates"], rule,
-            (r["participant_rate"], r["comparison_rate"]), by_subtraction=subtraction.withheld(r)) | {"design": _design(r)})
+            subtraction.withheld_reason(r, rule, ("participant_rate", "comparison_rate"))) | {"design": _design(r)})
     binary = [] if reoffending is None else reoffending[reoffending["measure"] == "binary_rate"].to_dict("records")
     for r in binary:
         add(r, r["verdict"], lambda verdict, r=r: statement(
@@ -192,7 +190,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
             windows.reoffending, _pct(r["participant_value"]), _pct(r["comparison_value"]),
             tuple(100 * r[c] for c in ("estimate", "ci_low", "ci_high")), "points",
             r["max_abs_smd"], r["covariates"], rule,
-            (r["participant_value"], r["comparison_value"]), by_subtraction=subtraction.withheld(r)) | {"design": _design(r)})
+            subtraction.withheld_reason(r, rule, ("participant_value", "comparison_value"))) | {"design": _design(r)})
     rows += cox_statements(cox)
     for r in ([] if wellbeing is None else wellbeing.to_dict("records")):
         verdict = r["interpretation"] if r["interpretation"] in ("inconclusive", "not estimated") else f"significant {r['interpretation']}"
@@ -201,7 +199,7 @@ def statements(readmission: pd.DataFrame | None, reoffending: pd.DataFrame | Non
             _n(r["n_matched"]), "Mean change in score (a rise is an improvement)",
             _num(r["treated_value"]), _num(r["comparison_value"]),
             (r["estimate"], r["ci_low"], r["ci_high"]), "points", r["max_abs_smd_after"], r["covariates"],
-            rule, digits=2, by_subtraction=subtraction.withheld(r)) | {"design": _design(r)})
+            rule, subtraction.withheld_reason(r, rule), digits=2, of="means") | {"design": _design(r)})
     for r in ([] if social_value is None else social_value.to_dict("records")):
         if pd.isna(r["ratio"]):
             continue

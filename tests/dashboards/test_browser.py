@@ -486,6 +486,33 @@ def test_category_labels_fit_a_320_px_screen(demo_run, browser, name):
     assert cut == [] and errors == []
 
 
+# Category axes on which plotly printed fewer labels than categories (it thins them out when they do not fit across).
+THINNED = """() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+    const out = [];
+    for (const [name, ax] of Object.entries(gd._fullLayout || {})) {
+        if (!/^[xy]axis\\d*$/.test(name) || ax.type !== 'category' || !ax.visible || ax.showticklabels === false) continue;
+        const n = (ax._categories || []).length, shown = gd.querySelectorAll(`g.${ax._id}tick text`).length;
+        if (shown < n) out.push(`${gd.id} ${ax._id}: ${shown} of ${n} labels`);
+    }
+    return out; })"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 390, 1440])
+@pytest.mark.parametrize("name", ["commissioner.html", "evaluator.html", "funder.html", "data-quality.html"])
+def test_every_category_of_every_chart_is_labelled_on_a_phone(demo_run, browser, name, width):
+    """At 390 px the funder's cost per active member and allocation charts printed every other grant's name (14 of
+    28) under their bars: plotly drops labels that do not fit across. Those charts run their grants down the side."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / name, width=width)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.evaluate("window.dispatchEvent(new Event('resize'))")
+    page.wait_for_timeout(1500)
+    thinned = page.evaluate(THINNED)
+    page.close()
+    assert thinned == [] and errors == []
+
+
 @pytest.mark.browser
 def test_the_demo_banner_sits_in_a_landmark(browser, tmp_path):
     """axe's "region" rule on a demo page: the banner sat between the header and <main>, in no landmark."""

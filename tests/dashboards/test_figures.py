@@ -10,7 +10,8 @@ from dashboards import charts
 from dashboards.page import PALETTE, figure_json, style
 
 RATES = pd.DataFrame({"area": ["north_east", "E2"], "rate": [0.1, 0.25], "ci_low": [0.05, 0.2], "ci_high": [0.2, 0.3]})
-STAR = pd.DataFrame({"area": ["Managing money", "Health <& care>"], "first": [3.5, 4.0], "latest": [5.0, 3.75]})
+STAR = pd.DataFrame({"area": ["Managing money", "Self-care <&>"], "first": [3.5, 4.0], "latest": [5.0, 3.75],
+                     "change": [1.5, -0.25]})
 FOREST = pd.DataFrame({"label": ["wellbeing_star", "recovery_star"], "estimate": [0.4, -0.1], "ci_low": [0.1, -0.5],
                        "ci_high": [0.7, 0.3]})
 
@@ -62,9 +63,12 @@ def test_state_json_puts_labels_into_words_and_keeps_a_chart_title():
 def test_distance_draws_a_line_per_area_then_first_and_latest():
     figure = charts.distance(STAR, "Distance", 1, 10)
     assert [t.mode for t in figure.data] == ["lines", "lines", "markers", "markers"]
-    assert list(figure.data[1].x) == [4.0, 3.75] and list(figure.data[1].y) == ["Health &lt;&amp; care&gt;"] * 2
+    assert list(figure.data[1].x) == [4.0, 3.75] and list(figure.data[1].y) == ["Self-care &lt;&amp;&gt;: −0.25"] * 2
     assert figure.data[0].showlegend is False and figure.data[0].hoverinfo == "skip"
-    assert [t.name for t in figure.data[2:]] == ["first reading (mean)", "latest reading (mean)"]
+    assert [t.name for t in figure.data[2:4]] == ["first reading (mean)", "latest reading (mean)"]
+    # the whole 1-10 scale, and each area named with its change (a fall of 0.25 reads −0.25, not a flat line)
+    assert list(figure.layout.xaxis.range) == [0.7, 10.3]
+    assert list(figure.data[3].y) == ["Managing money: +1.50", "Self-care &lt;&amp;&gt;: −0.25"]
 
 
 def _luminance(colour: str) -> float:

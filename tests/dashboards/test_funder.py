@@ -233,7 +233,7 @@ def test_the_allocation_sensitivity_table_shows_its_allocations_in_pounds(tmp_pa
     body = re.search(r"<tbody id='table-[^']*-body'>(.*?)</tbody>", html).group(1)
     first = re.findall(r"<td[^>]*>([^<]*)</td>", body.split("</tr>")[0])
     # one money format in the table: the range in pence too (it read "£50" beside "£300.00")
-    assert first == ["F", "G1", "£300.00", "£300.00", "£350.00", "2", "2", "£50.00"]
+    assert first == ["F", "G1", "£300.00", "£300.00", "£350.00", "2", "2", "2", "£50.00"]
 
 
 def _cells(html: str) -> list[list[str]]:
@@ -357,7 +357,7 @@ def test_the_cost_chart_names_the_grants_it_does_not_draw():
     assert chart.summary.startswith("1 of 3 grants drawn, each on the money and members of its observed period")
     assert chart.summary.endswith(" Not drawn: G1 (withheld: 1 to 7 active members); G3 (no active member in its "
                                   "observed period).")
-    assert [list(t.x) for t in chart.figure.data] == [["G2"]]
+    assert [list(t.y) for t in chart.figure.data] == [["G2"]]  # the grants down the side
 
 
 def test_the_sensitivity_names_the_grants_it_leaves_out():
@@ -375,3 +375,25 @@ def test_the_sensitivity_names_the_grants_it_leaves_out():
     section = sensitivity_section(sensitivity, DisclosureRule(), withheld)
     assert list(section.table["Grant" if "Grant" in section.table else "grant_id"]) == ["G3"]
     assert section.summary.endswith(" Not listed: G1, G2, whose allocation is withheld (*) in the allocation above.")
+
+
+def test_the_sensitivity_ranks_a_funders_grants_among_those_it_shows():
+    """The ranks were the mart's, among all of a funder's grants: a funder showing 2 grants listed one as 3rd, and another
+    as moving from 1st to 2nd, which told where a withheld grant's allocation stood against them. Here G1 is withheld
+    (and G2 with it, the pot less the others would give its share): G3 and G4 rank 1st and 2nd of 2 whatever G1 does."""
+    from dashboards.funder import sensitivity_section
+    from models.disclosure import DisclosureRule, Withheld
+
+    allocations = {"G1": (1000_00, 1000_00), "G2": (100_00, 100_00), "G3": (900_00, 1100_00), "G4": (800_00, 700_00)}
+    rows = []
+    for i, ws in enumerate(("base", "equal")):
+        order = sorted(allocations, key=lambda g: -allocations[g][i])
+        rows += [("F", g, 0.5, ws, allocations[g][0], allocations[g][i], order.index(g) + 1) for g in allocations]
+    sensitivity = pd.DataFrame(rows, columns=["funder", "grant_id", "alpha", "weight_set", "base_allocation_pence",
+                                              "allocation_pence", "rank"])
+    section = sensitivity_section(sensitivity, DisclosureRule(), Withheld({"reciprocity_index": {("G1",)}}))
+    table = section.table.set_index("grant_id")
+    assert list(table.index) == ["G3", "G4"]
+    assert table[["best_rank", "worst_rank", "ranked_among"]].to_dict("index") == {
+        "G3": {"best_rank": 1, "worst_rank": 1, "ranked_among": 2}, "G4": {"best_rank": 2, "worst_rank": 2, "ranked_among": 2}}
+    assert "ranks within a funder (among its grants listed here) move by up to 0 places" in section.summary

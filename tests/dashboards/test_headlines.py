@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from dashboards import headlines, wording
+from dashboards import headlines, subtraction, verdicts, wording
 from models.disclosure import DisclosureRule
 from dashboards.filters import Filter, Item, embed_json, variants
 from dashboards.tiles import judge
@@ -59,8 +59,9 @@ def test_matched_tiles_and_verdicts_are_withheld_when_the_participants_rate_rest
     row = verdicts.readmission_row(effects, RULE)
     assert row["verdict"] == "not published" and row["n_matched"] == 105
     assert row["participants_value"] is None and row["difference"] is None and "6.8" not in row["sentence"]
+    why = subtraction.withheld_reason(effects.iloc[0], RULE, ("participant_rate", "comparison_rate"))
     said = wording.statement("r", "inconclusive", 103, "Readmission", "6.8%", "11.0%", (-4.2, -10.6, 2.2), "points",
-                             0.05, "age", RULE, (7 / 103, 0.11))
+                             0.05, "age", RULE, why)
     assert said["verdict"] == "not published" and "6.8" not in said["what you can say"]
     enough = effects.assign(participant_rate=[8 / 103])  # 8 and 95: both publishable
     assert headlines.readmission(RATES, enough, RULE, "all", "all", "all").value == "7.8%"
@@ -83,6 +84,11 @@ def test_wellbeing_tile_is_the_matched_distance_travelled_and_withheld_on_a_smal
     h = headlines.wellbeing(effects, RULE, "all", "all")
     assert (h.value, h.rag, h.n) == ("+0.80 points", "better", "n ≈ 40 matched participants")
     assert headlines.wellbeing(effects.assign(n_matched=[5, 3]), RULE, "all", "all").value == "*"
+    # the pooled row withheld by subtraction (the verdict list withholds it): the tile showed its figures all the same
+    marked = effects.assign(**{subtraction.COLUMN: [True, False]})
+    tile = headlines.wellbeing(marked, RULE, "all", "all")
+    assert tile.value == "*" and "+0.50" not in tile.interval and "by subtraction" in tile.interval
+    assert verdicts.wellbeing_row(marked, RULE)["verdict"] == "not published"
     assert "not available for this selection" in headlines.wellbeing(effects, RULE, "TB01", "all").interval
     # Without a pooled row the headline is the instrument with the most participants.
     by_instrument = effects.assign(star_version=["wellbeing_star", "recovery_star"], headline=True, n_treated=[40, 90])
@@ -189,10 +195,11 @@ def test_the_readmission_reoffending_and_wellbeing_verdicts_state_their_differen
                                 "not_estimable_reason": [None]})
     rd = verdicts.readmission_row(readmission, RULE)["sentence"]
     ro = verdicts.reoffending_row(reoffending, RULE)["sentence"]
-    assert rd.endswith("The difference of -2.7 percentage points is a reduction: the true difference is likely "
+    assert rd.endswith("The difference of -2.7 percentage points (from the unrounded rates) is a reduction: the true "
+                       "difference is likely "
                        "between -2.9 and -2.5 points (95% interval).")
     assert ro == ("For every 100 people in the comparison group, 24 reoffended. The difference of +1.2 percentage points "
-                  "is inconclusive: the true difference is likely between -0.8 and +3.2 points (95% interval).")
+                  "(from the unrounded rates) is inconclusive: the true difference is likely between -0.8 and +3.2 points (95% interval).")
 
 
 def test_the_per_100_chart_shows_no_matched_rate_on_1_to_7_people_either_way():
@@ -390,7 +397,7 @@ def test_the_evaluator_writes_a_star_result_as_the_commissioner_page_does():
     said = wording.statements(None, None, wellbeing, None, RULE).iloc[0]
     assert said["result"] == "Well-being change: Wellbeing Star / All"
     assert ("Mean change in score (a rise is an improvement): participants -0.30 against -0.23 in the matched comparison "
-            "group. The difference of -0.07 points is inconclusive: the true difference is likely between -0.59 and "
+            "group. The difference of -0.07 points (from the unrounded means) is inconclusive: the true difference is likely between -0.59 and "
             "+0.44 points (95% interval).") == said["what you can say"]
 
 

@@ -55,7 +55,7 @@ def test_an_exploratory_result_that_holm_leaves_not_significant_reads_inconclusi
     assert "one of 47 comparisons in this run: allowing for them (Holm's method) its p-value is 0.34" in row["sentence"]
     said = wording.statements(effects, None, None, None, RULE).iloc[0]
     assert said["verdict"] == "inconclusive" and "its p-value is 0.34" in said["what you can say"]
-    assert "The difference of -5.0 points is inconclusive" in said["what you can say"]
+    assert "The difference of -5.0 points (from the unrounded rates) is inconclusive" in said["what you can say"]
     tile = headlines.readmission(pd.DataFrame({"dimension": ["overall"], "value": ["all"], "readmissions": [30],
                                                "discharges": [300]}), effects, RULE, "all", "all", "all")
     assert tile.rag == "inconclusive"

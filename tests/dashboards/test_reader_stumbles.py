@@ -251,3 +251,45 @@ def test_the_words_for_a_results_place_among_the_comparisons_are_explained_where
         assert all(words in glossed(terms)[0] for words in met)
     assert "overdispersion" in glossed(glossary.COMMISSIONER)[1]
     assert "holm" in glossed(glossary.EVALUATOR)[0]
+
+
+def test_the_sroi_row_of_the_verdicts_csv_reads_as_the_page_does():
+    """The CSV's row said verdict "£0.00 per £1" under the page's "✗ Below £1", a comparison value of "£1.00" as if a
+    comparison group had one, and an interval of -1.3 to -0.7 "£ per £1 invested" beside the page's "−£0.30 to £0.30"
+    (both right: the CSV's was from break-even, which it did not say)."""
+    from dashboards import verdicts
+    from dashboards.labels import pounds
+
+    value = pd.DataFrame([{"scope": "overall", "ratio": 0.004, "ratio_ci_low": -0.3, "ratio_ci_high": 0.3}])
+    row = verdicts.sroi_row(value, None)
+    assert row["verdict"] == verdicts.verdict_head(row)[2].lower() == "below £1"
+    assert row["comparison_value"] == "£1.00 (break-even)" and "break-even" in row["unit"]
+    assert f"95% interval {pounds(1 + row['ci_low'])} to {pounds(1 + row['ci_high'])}" in row["sentence"]
+    assert f"(95% interval {pounds(1 + row['ci_low'])} to {pounds(1 + row['ci_high'])})" in verdicts.answer(row)
+    above = verdicts.sroi_row(value.assign(ratio=2.1, ratio_ci_low=1.4, ratio_ci_high=2.8), None)
+    unsure = verdicts.sroi_row(value.assign(ratio=1.1, ratio_ci_low=0.6, ratio_ci_high=1.6), None)
+    assert (above["verdict"], unsure["verdict"]) == ("above £1", "inconclusive")
+
+
+def test_a_difference_beside_its_rounded_rates_says_it_is_from_the_unrounded_ones():
+    """The first screen read participants 7.4% and comparison 6.5% beside a difference of "+1.0" points: a reader
+    subtracts and gets 0.9. The difference is worked out before rounding (as official statistics publish it, with its
+    interval), and every place that shows it beside the two rounded rates or means says so."""
+    from dashboards import headlines, verdicts, wording
+    from models.disclosure import DisclosureRule
+
+    rule = DisclosureRule()
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "n_matched": [310],
+                            "participant_rate": [0.07445], "comparison_rate": [0.06451], "risk_difference": [0.00994],
+                            "rd_ci_low": [-0.03], "rd_ci_high": [0.05], "verdict": ["inconclusive"],
+                            "jdl_statement": ["For every 100 comparison discharges, 6 were readmitted."],
+                            "max_abs_smd_after": [0.05], "covariates": ["age"]})
+    rates = pd.DataFrame({"dimension": ["overall"], "value": ["all"], "readmissions": [100], "discharges": [1000]})
+    tile = headlines.readmission(rates, effects, rule, "all", "all", "all")
+    assert (tile.value, tile.against) == ("7.4%", "matched comparison 6.5%")
+    assert tile.interval.startswith("difference +1.0 points from the unrounded rates (95% CI")
+    row = verdicts.readmission_row(effects, rule)
+    assert (row["participants_value"], row["comparison_value"]) == ("7.4%", "6.5%")
+    assert "+1.0 percentage points (from the unrounded rates)" in row["sentence"]
+    said = wording.statements(effects, None, None, None, rule).iloc[0]
+    assert "7.4% against 6.5%" in said["what you can say"] and "+1.0 points (from the unrounded rates)" in said["what you can say"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboards import evaluator_glance, multiplicity
-from dashboards.reoffending_sections import MEASURES, measure_rows, measures_section
+from dashboards import evaluator_glance, headlines, multiplicity, subtraction, verdicts, wording
+from dashboards.filters import make_filter
+from dashboards.reoffending_sections import MEASURES, SHARES, jdl_section, measure_rows, measures_section
 from models.disclosure import SUPPRESSED, DisclosureRule
 
 RULE = DisclosureRule()
@@ -171,3 +172,36 @@ def test_the_table_passes_axe_on_a_phone_and_a_desktop(tmp_path):
             assert errors == []
         browser.close()
     assert bad == []
+
+
+@pytest.mark.parametrize("kind, change", [
+    (None, {}),
+    ("group", {"n_matched": 6}),
+    ("cells", {"participant_value": 0.05}),  # 5 of 100 participants reoffended
+    ("subtraction", {subtraction.COLUMN: True}),
+])
+def test_every_page_path_withholds_a_programme_for_the_one_reason(kind, change):
+    """The tile, the "for every 100" chart, the verdict list, the evaluator's statements and the measures table ask one
+    function (:func:`dashboards.subtraction.withheld_reason`) whether a programme's binary-rate row is withheld, and
+    say the same reason."""
+    effects = _marked(_effects().assign(**{subtraction.COLUMN: False, "per_100_statement": "For every 100 ...",
+                                           "max_abs_smd": 0.05, "covariates": "age"}).assign(**change))
+    binary = effects[effects["measure"] == "binary_rate"].iloc[0]
+    why = subtraction.withheld_reason(binary, RULE, SHARES, "reoffended")
+    assert (why and why.kind) == kind
+    rates = pd.DataFrame({"programme": ["any_participation", "no_participation"], "cohort_period": "all",
+                          "event_type": "all", "reoffenders": [40, 300], "persons": [100, 1000], "status": "final"})
+    tile = headlines.reoffending(rates, effects, RULE, "all", "all")
+    chart = jdl_section(rates, effects, RULE, [make_filter("timebank", "Time bank", "All time banks", [])]).figure
+    verdict = verdicts.reoffending_row(effects, RULE)
+    said = wording.statements(None, effects, None, None, RULE).iloc[0]
+    table = measure_rows(effects, RULE)
+    if kind is None:
+        assert tile.value == "30.0%" and verdict["participants_value"] == "30.0%"
+        assert said["verdict"] == "inconclusive" and (table["verdict"] != "not published").all()
+        assert "matched comparison group" in chart.layout.title.text
+    else:
+        assert tile.value != "30.0%" and "Matched" not in str(tile) and "crude" in chart.layout.title.text
+        assert verdict["verdict"] == said["verdict"] == "not published"
+        assert why.words in verdict["sentence"] and why.words.replace("reoffended", "had the outcome") in said["what you can say"]
+        assert (table["verdict"] == "not published").all() and (table["note"] == why.words).all()
