@@ -101,10 +101,15 @@ def estimate(
     bias_correction: bool | None = None,
     matched_columns=None,
     score_columns=None,
+    unadjusted: bool = True,
 ) -> ComparisonResults:
     """Estimate the effect on one outcome in a matched or weighted sample from :func:`match`.
 
-    Parameters are those of :func:`estimate_effect` that concern the outcome and the results kept.
+    Parameters are those of :func:`estimate_effect` that concern the outcome and the results kept, and
+    ``unadjusted``: False leaves out the unadjusted comparison of every row analysed
+    (``ComparisonResults.unadjusted_effects`` is then None) for a caller that reads none of it: on a
+    risk-set design's millions of trial rows it is the estimate's largest part (a hazard ratio on every
+    row, at 3M persons more memory than the matched sample's).
     Raises :class:`ComparisonError` if the outcome is missing for anyone
     analysed (name it in ``match(..., outcomes=[...])``) or breaks the rules
     of its type.
@@ -151,7 +156,8 @@ def estimate(
             warnings.append(f"{mm.name} could not be estimated (no events, or all events, in a group)")
         elif not (np.isfinite(mm.se) and mm.se > 0):
             warnings.append(f"{mm.name}: no variation in the outcome, so no interval")
-    un_measures, _, _ = compute_effects(outcome_type, y, t, np.ones(len(t)), [everyone], event=ev, exposure=ex)
+    un_measures = compute_effects(outcome_type, y, t, np.ones(len(t)), [everyone], event=ev, exposure=ex)[0] \
+        if unadjusted else None
     verdict_text = verdict(lo, hi, head.null)
     settings = {**matched.settings, "event": event, "exposure": exposure, "bias_correction": bool(bias_correction),
                 "propensity_corrected_se": propensity_corrected}
@@ -161,8 +167,8 @@ def estimate(
         ci_high=hi, p_value=head.p_value, null_value=head.null, verdict=verdict_text,
         jdl_statement=jdl_statement(outcome_type, tv, cv, outcome_label, exposure=exposure is not None),
         verdict_statement=verdict_statement(verdict_text, head.name, head.estimate, lo, hi),
-        effects=effects_frame(measures), unadjusted_effects=effects_frame(un_measures), treated_value=float(tv),
-        comparison_value=float(cv), **matched.counts(), balance=matched.balance,
+        effects=effects_frame(measures), unadjusted_effects=None if un_measures is None else effects_frame(un_measures),
+        treated_value=float(tv), comparison_value=float(cv), **matched.counts(), balance=matched.balance,
         overlap=matched.overlap, missing_imputed=matched.missing_imputed, warnings=warnings,
         propensity_params=matched.propensity.params,
         matched_data=matched.matched_data if matched_columns is None else matched.matched_columns(matched_columns),

@@ -46,7 +46,8 @@ class ComparisonResults(SampleCounts):
     unadjusted_effects : DataFrame
         The same measures comparing all participants with all comparison
         people analysed, before matching or weighting (the naive comparison;
-        person-level robust SEs).
+        person-level robust SEs); None when :func:`~models.comparison.engine.estimate`
+        was told ``unadjusted=False``.
     treated_value, comparison_value : float
         Weighted group outcome values in the matched/weighted sample: share
         with the outcome (binary; time to event: share with the event during
@@ -126,7 +127,7 @@ class ComparisonResults(SampleCounts):
     jdl_statement: str
     verdict_statement: str
     effects: pd.DataFrame
-    unadjusted_effects: pd.DataFrame
+    unadjusted_effects: pd.DataFrame | None
     treated_value: float
     comparison_value: float
     balance: pd.DataFrame

@@ -368,11 +368,14 @@ def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSet
                         seed=settings.seed, cluster="person_id", categorical=cov.categorical or None,
                         outcomes=["reoffended", "reoffences", "duration", "event"],
                         balance_groups=ROUTE if ROUTE in sub.columns else None)
-        rb = estimate(matched, "reoffended", "binary", outcome_label="reoffended")
+        # no marts read the unadjusted comparisons of every trial row: left out (at 3M persons the hazard ratio on
+        # every trial row set the step's peak)
+        rb = estimate(matched, "reoffended", "binary", outcome_label="reoffended", unadjusted=False)
         # the other two keep no rows of their own: they are given rb's below (one matching, one sample)
         rc = estimate(matched, "reoffences", "count", outcome_label="proven reoffences", matched_columns=(),
-                      score_columns=())
-        rt = estimate(matched, "duration", "time_to_event", event="event", matched_columns=(), score_columns=())
+                      score_columns=(), unadjusted=False)
+        rt = estimate(matched, "duration", "time_to_event", event="event", matched_columns=(), score_columns=(),
+                      unadjusted=False)
     except ComparisonError as err:
         return blank(str(err), notes)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:  # numerical failure: say so, never crash
@@ -426,9 +429,9 @@ def compare_reoffending(cohort: pd.DataFrame, settings: ReoffendingSettings, *, 
     def compared(programme):  # one programme label, from its design rows to its Cox rows
         built = design_rows(df, programme, settings)
         out = compare_programme(df, programme, settings, periods, built)
-        cox_rows = cox_programme(df, programme, settings, built) if cox else []
-        if out[3] and not keep_rows:
+        if out[3] and not keep_rows:  # before the Cox fit: its score rows (one per trial row) are not held through it
             released(out[3])
+        cox_rows = cox_programme(df, programme, settings, built) if cox else []
         return *out, cox_rows
 
     labels = programme_labels(df)

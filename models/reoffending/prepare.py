@@ -128,26 +128,31 @@ def design_rows(df: pd.DataFrame, programme: str, settings: ReoffendingSettings)
                           "event_day": np.where(df["reoffended"].to_numpy() == 1, first, np.nan)[kept],
                           "blocked": other[kept]})
     trials = trial_frame(units, settings.design, "start", "event_day", landmark_day=settings.landmark, blocked="blocked")
-    unit = trials["unit"].to_numpy()
+    # the four columns read below, each its own array (a column of the frame is a view of its dtype's block) and the
+    # flags and days as small integer types (a trial frame has millions of rows; 0/1 flags, days up to 3650), so the
+    # trial frame is not held while the rows are built
+    unit = trials["unit"].to_numpy(copy=True)
+    trial_day = trials["trial_day"].to_numpy().astype(np.int16)
+    treated = trials["treated"].to_numpy().astype(np.int8)
+    day = trials["event_day"].to_numpy(dtype=float, copy=True)
+    del trials
     present, _, at = distinct_codes(unit)
     people = df.iloc[present]  # the units (person and index event) in some trial
     rows = engine_columns(people, present_covariates).take(at)  # the units' rows, one per trial they are in
     rows.index = pd.RangeIndex(len(rows))
     rows["unit"] = at.astype(np.int32)  # the row's unit among ``people``: its covariates are that index event's
-    k = trials["trial_day"].to_numpy()
-    # small integer types: a trial frame has millions of rows (0/1 flags, days up to 3650)
-    rows["trial_day"] = k.astype(np.int16)
-    rows["treated"] = trials["treated"].to_numpy().astype(np.int8)
-    k = k.astype(float)
+    del at
+    rows["trial_day"] = trial_day
+    rows["treated"] = treated
+    k = trial_day.astype(float)
     k1 = np.maximum(k, 1.0)
-    day = trials["event_day"].to_numpy(dtype=float)
     hit = ~np.isnan(day) & (day >= k)
     rows["reoffended"] = hit.astype(np.int8)
     rows["event"] = hit.astype(np.int8)
     rows["reoffences"] = reoffences_from(df["reoffence_days"], unit, k)
     rows["duration"] = np.where(hit, day - k1 + 1, settings.follow_up_days - k1 + 1).astype(float)
     if settings.design == "risk_set":
-        rows[ROUTE] = routes(trials["trial_day"].to_numpy())
+        rows[ROUTE] = routes(trial_day)
     return rows, usable_covariates(people, settings)
 
 

@@ -464,3 +464,22 @@ def test_one_estimand_rule_for_every_outcome():
     cols = readmission_effects._design_columns(ReadmissionSettings(), "any", [], 199, 200)
     assert cols["estimand"] == "ATT" and cols["share_participants_matched"] == 0.995
     assert reoffending_effects.estimand_label is estimand_label  # the mart's rule is the engine's (no copy)
+
+
+@pytest.mark.parametrize("otype, outcome, kw", [
+    ("binary", "readmitted", {}), ("count", "n_events", {}), ("time_to_event", "days", {"event": "event"})])
+def test_estimate_without_the_unadjusted_comparison_is_otherwise_the_same(df, otype, outcome, kw):
+    """estimate(unadjusted=False) leaves out the unadjusted comparison of every row (None) and changes nothing else:
+    the effects, values, counts, balance and warnings are those of the default estimate, to the last bit."""
+    from models.comparison import estimate, match
+
+    matched = match(df, "took_part", COVS, outcomes=[outcome, *kw.values()])
+    full = estimate(matched, outcome, otype, **kw)
+    lean = estimate(matched, outcome, otype, **kw, unadjusted=False)
+    assert lean.unadjusted_effects is None and len(full.unadjusted_effects)
+    pd.testing.assert_frame_equal(lean.effects, full.effects, check_exact=True)
+    pd.testing.assert_frame_equal(lean.balance, full.balance, check_exact=True)
+    pd.testing.assert_frame_equal(lean.matched_data, full.matched_data, check_exact=True)
+    assert (lean.estimate, lean.se, lean.ci_low, lean.ci_high, lean.p_value, lean.treated_value, lean.comparison_value,
+            lean.warnings, lean.n_matched) == (full.estimate, full.se, full.ci_low, full.ci_high, full.p_value,
+                                               full.treated_value, full.comparison_value, full.warnings, full.n_matched)

@@ -331,3 +331,36 @@ def test_released_results_give_the_same_diagnostics_and_marts():
     for a, b in zip(rows(freed), rows(kept)):
         assert len(a) and a.shape == b.shape
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_a_programme_drops_its_rows_before_its_cox_fit_and_estimates_no_unadjusted_comparison(monkeypatch):
+    """Each programme's results drop their person-level rows (a score row per trial row) before its Cox model is
+    fitted, not after, so the two are not held together; and no mart reads the unadjusted comparison of every trial
+    row, so it is not estimated (on a risk-set design's millions of rows it set the step's peak)."""
+    import models.reoffending.effects as effects
+
+    events, fitting = [], []
+    real_released, real_cox, real_estimate = effects.released, effects.cox_programme, effects.estimate
+
+    def released(results):
+        events.append(("released", id(results), next(iter(results.values())).matched_data is not None))
+        return real_released(results)
+
+    def cox_programme(df, programme, settings, rows=None):
+        events.append(("cox", programme))
+        return real_cox(df, programme, settings, rows)
+
+    def estimate(*args, **kwargs):
+        res = real_estimate(*args, **kwargs)
+        fitting.append(res.unadjusted_effects)
+        return res
+
+    monkeypatch.setattr(effects, "released", released)
+    monkeypatch.setattr(effects, "cox_programme", cox_programme)
+    monkeypatch.setattr(effects, "estimate", estimate)
+    out = compare_reoffending(make_cohort(n=700, seed=8), SETTINGS.model_copy(update={"workers": 1}), cox=True)
+    assert out.results
+    for programme, results in out.results.items():  # its rows released (while still held) just before its Cox fit
+        at = events.index(("cox", programme))
+        assert at > 0 and events[at - 1] == ("released", id(results), True)
+    assert fitting and all(u is None for u in fitting)
