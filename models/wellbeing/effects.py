@@ -198,7 +198,13 @@ def comparison_people(m) -> dict:
 
 def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact: list[str]):
     """(base row, MatchedSample or None, notes): one match of the person-trial rows, for every outcome; variances
-    clustered on the person too (``cluster="person_id"``), since a person can be in several monthly trials."""
+    clustered on the person too (``cluster="person_id"``), since a person can be in several monthly trials.
+
+    Each pass of the own-person rule (:func:`own_comparison_rows`) runs the whole match again: the rows it leaves
+    out were in the one propensity model of every exact stratum, so the next pass has other scores (every row's)
+    and another caliper; reusing the fit, re-matching only the strata that held an own pair, or skipping own rows
+    inside the nearest-neighbour search would each give another result (test; docs/benchmarks.md, "eleventh
+    session")."""
     base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
             "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
     if base["n_treated"] < 2 or base["n_control"] < 2:
