@@ -179,15 +179,19 @@ def _newton(Zu: np.ndarray, yu: np.ndarray, w: np.ndarray, maxiter: int = NEWTON
 
     beta, old = np.zeros(Zu.shape[1]), np.inf
     steps, separated = 0, False
+    p = None  # the fitted values at beta, once computed (the perfect-prediction check's are the next step's)
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging fit is reported, not warned about
         while steps < maxiter and np.any(np.abs(beta - old) > NEWTON_TOL):
-            p = fitted(beta)
+            p = fitted(beta) if p is None else p
             H = hessian(p)
             H[np.diag_indices(H.shape[0])] += NEWTON_RIDGE
             old, beta = beta, beta - np.linalg.solve(H, -((w * (yu - p)) @ Zu) / n)
-            separated = separated or np.allclose(fitted(beta) - yu, 0)
+            p = None
+            if not separated:
+                p = fitted(beta)
+                separated = np.allclose(p - yu, 0)
             steps += 1
-        np.linalg.inv(hessian(fitted(beta)))  # statsmodels inverts the final Hessian for the covariance
+        np.linalg.inv(hessian(fitted(beta) if p is None else p))  # statsmodels inverts the final Hessian for the covariance
     return beta, steps, steps < maxiter, separated
 
 

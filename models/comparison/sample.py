@@ -201,11 +201,13 @@ def group_balance(column: str, values, codes: np.ndarray, X: pd.DataFrame, tb: n
 def exact_strata(data: pd.DataFrame, exact: list[str]) -> np.ndarray:
     """Stratum code of each row: the rank of its ``exact`` values among the distinct ones, sorted column by
     column, missing values forming the level ``(missing)`` (``groupby(exact, sort=True).ngroup()`` of the
-    values as objects). Numeric columns without missing values are coded by their sorted distinct values
-    (``pandas.factorize(sort=True)``, the same ranks) without making a Python object of every value."""
+    values as objects). Numeric columns without missing values, and columns of text only, are coded by their
+    sorted distinct values (``pandas.factorize(sort=True)``, the same ranks: it is how ``groupby`` codes each
+    column) without the object frame and its ``groupby``."""
     cols = [data[c] for c in exact]
-    if all(pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
-           and not s.isna().any() for s in cols):
+    if all((pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
+            and not s.isna().any()) or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=False) == "string")
+           for s in cols):
         key, levels = np.zeros(len(data), dtype=np.int64), 1
         for s in cols:
             codes, uniques = pd.factorize(s.to_numpy(), sort=True)

@@ -41,10 +41,14 @@ only so bench/validate_wellbeing.py can show the bias.
 
 Every match goes through :func:`models.comparison.estimate_effect`; this module does no
 matching of its own. A comparison the engine refuses (too few people, no overlap) is a row
-with ``status`` saying why, not an error.
+with ``status`` saying why, not an error. ``workers`` comparisons (each instrument's, the pooled one)
+run at the same time, each in its own thread, the pooled one (the largest) first; the rows keep their order
+and the figures do not depend on it (test).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -194,7 +198,13 @@ def comparison_people(m) -> dict:
 
 def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSettings, exact: list[str]):
     """(base row, MatchedSample or None, notes): one match of the person-trial rows, for every outcome; variances
-    clustered on the person too (``cluster="person_id"``), since a person can be in several monthly trials."""
+    clustered on the person too (``cluster="person_id"``), since a person can be in several monthly trials.
+
+    Each pass of the own-person rule (:func:`own_comparison_rows`) runs the whole match again: the rows it leaves
+    out were in the one propensity model of every exact stratum, so the next pass has other scores (every row's)
+    and another caliper; reusing the fit, re-matching only the strata that held an own pair, or skipping own rows
+    inside the nearest-neighbour search would each give another result (test; docs/benchmarks.md, "eleventh
+    session")."""
     base = {"outcome": OUTCOME, "method": settings.comparison_method, "covariates": ", ".join(covariates),
             "n_treated": int(df["participant"].sum()), "n_control": int((1 - df["participant"]).sum())}
     if base["n_treated"] < 2 or base["n_control"] < 2:
@@ -300,44 +310,53 @@ def _trial_design(con: duckdb.DuckDBPyConnection, settings: WellbeingSettings) -
     areas = frame.pivot_table(index=keys, columns="area", values="improvement", aggfunc="first")
     areas.columns = [f"area:{a}" for a in areas.columns]
     people = people.merge(areas.reset_index(), on=keys, how="left")
-    rows, results = [], {}
+    version_areas = {v: sorted(a.unique()) for v, a in frame.groupby("star_version", sort=True)["area"]}
+    frame = areas = None  # the trial rows (2M at 1M persons) are not read again: freed before the comparisons run
 
-    def row(version, area, fields, outcome=OUTCOME, headline=False):
-        rows.append({"star_version": version, "area": area, "design_sentence": sentence, "headline": headline,
-                     **fields, "outcome": outcome})
+    def compare(version, data, exact, headline, areas):
+        """(rows, results) of one comparison: an instrument's rows, or the pooled one's."""
+        rows, results = [], {}
 
-    def compare(version, data, exact, headline):
+        def row(area, fields, outcome=OUTCOME, headline=False):
+            rows.append({"star_version": version, "area": area, "design_sentence": sentence, "headline": headline,
+                         **fields, "outcome": outcome})
+
         if settings.design == "prior_reading":  # no comparison pool where no participant could be matched
             data = data[data.groupby(exact)["participant"].transform("max") == 1]
         base, m, notes = _match_trials(data.reset_index(drop=True), covariates, settings, exact)
         if m is None:
-            row(version, MEAN_OF_AREAS, base, headline=headline)
-            return
+            row(MEAN_OF_AREAS, base, headline=headline)
+            return rows, results
         people = comparison_people(m)  # people, not person-trials: the same for every outcome of this match
         base = {**base, "n_control": people["n_control"]}
         got, res = _estimate(m, OUTCOME, "continuous", notes)
         if res is None:
-            row(version, MEAN_OF_AREAS, _not_estimated(base, got), headline=headline)
-            return
-        row(version, MEAN_OF_AREAS, {**base, **got, **people}, headline=headline)
+            row(MEAN_OF_AREAS, _not_estimated(base, got), headline=headline)
+            return rows, results
+        row(MEAN_OF_AREAS, {**base, **got, **people}, headline=headline)
         results[(version, MEAN_OF_AREAS)] = res
-        if version == ALL:
-            return
-        for area in sorted(frame.loc[frame["star_version"] == version, "area"].unique()):
+        for area in areas:
             got, res = _estimate(m, f"area:{area}", "continuous", notes)
-            row(version, area, {**base, **got, **people} if res is not None else _not_estimated(base, got))
-        if data["has_rci"].all():
+            row(area, {**base, **got, **people} if res is not None else _not_estimated(base, got))
+        if areas and data["has_rci"].all():
             got, res = _estimate(m, RELIABLE, "binary", notes)
-            row(version, AT_LEAST_ONE_AREA, {**base, **got, **people} if res is not None else _not_estimated(base, got),
+            row(AT_LEAST_ONE_AREA, {**base, **got, **people} if res is not None else _not_estimated(base, got),
                 outcome=RELIABLE)
+        return rows, results
 
-    for version, g in people.groupby("star_version", sort=True):
-        compare(version, g, exact, True)
+    jobs = [(version, g, exact, True, version_areas[version]) for version, g in people.groupby("star_version", sort=True)]
     if people["star_version"].nunique() > 1:
         span = people["scale_max"] - people["scale_min"]
         pooled = people.assign(improvement=people["improvement"] * 9 / span, pre_change=people["pre_change"] * 9 / span,
                                baseline=1 + 9 * (people["baseline"] - people["scale_min"]) / span)
-        compare(ALL, pooled, ["star_version", *exact], False)
+        jobs.append((ALL, pooled, ["star_version", *exact], False, []))
+    # the pooled comparison, the largest, starts first; the rows keep the order of ``jobs``
+    with ThreadPoolExecutor(settings.workers) as pool:
+        done = list(pool.map(lambda job: compare(*job), jobs[::-1]))[::-1]
+    rows, results = [], {}
+    for job_rows, job_results in done:
+        rows += job_rows
+        results.update(job_results)
     return rows, results
 
 

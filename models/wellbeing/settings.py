@@ -113,6 +113,11 @@ class WellbeingSettings(BaseModel):
     comparison_method: Literal["match", "ipw"] = Field("match", description="Comparison engine method.")
     caliper: float | None = Field(0.2, gt=0, description="Matching caliper, SDs of the logit propensity score (Austin 2011).")
     seed: int = Field(0, description="Seed for the comparison engine's tie-breaking.")
+    workers: int = Field(
+        2, ge=1, le=3,
+        description="Comparisons (each instrument's and the pooled one) run at the same time, each in its own thread "
+                    "(numpy's fits, sorts and searches release Python's lock). The figures do not depend on it "
+                    "(docs/benchmarks.md); 1 runs them one by one.")
     design: Literal["prior_reading", "new_joiners", "joined_by_last_reading"] = Field(
         "prior_reading", description="Comparison design: the target trial with time zero at joining, matched also on the "
                                      "change from the reading before the baseline (default); the same without it "

@@ -133,6 +133,27 @@ def test_exact_strata_are_respected(df):
     assert md["_stratum"].nunique() == 4
 
 
+def test_exact_strata_of_text_columns_are_the_groupby_ranks():
+    """Text columns take the factorize path of exact_strata: each row's code is still its group's number in
+    ``groupby(sort=True)`` of the values as objects (the path the other columns take), with the sort order of
+    Python's string comparison (upper case before lower, accents last, '10' before '9')."""
+    from models.comparison.sample import MISSING_LEVEL, exact_strata
+
+    rng = np.random.default_rng(5)
+    words = np.array(["b", "B", "a", "é", "10", "9", "", " z", "(missing)", "2019", "2020"], dtype=object)
+    n = 500
+    data = pd.DataFrame({"w": rng.choice(words, n), "v": rng.choice(words[:3], n), "k": rng.integers(0, 3, n),
+                         "b": rng.random(n) < 0.5})
+
+    def by_groupby(cols):
+        lab = data[cols].astype(object)
+        return lab.where(lab.notna(), MISSING_LEVEL).groupby(cols, sort=True).ngroup().to_numpy()
+
+    for cols in (["w"], ["w", "v"], ["k", "w", "b"], ["b", "v", "k"]):
+        assert np.array_equal(exact_strata(data, cols), by_groupby(cols)), cols
+    assert exact_strata(data, ["w"])[data["w"].to_numpy() == "B"][0] < exact_strata(data, ["w"])[data["w"].to_numpy() == "a"][0]
+
+
 def test_ipw_weights_are_att_odds(df):
     r = estimate_effect(df, "took_part", "score", COVS, "continuous", method="ipw")
     md = r.matched_data

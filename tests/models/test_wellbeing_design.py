@@ -208,3 +208,40 @@ def test_no_one_is_their_own_comparison():
     both = sample.groupby(["_pair", "person_id"])["_treated"].nunique()
     assert (both == 1).all() and len(eff.own_comparison_rows(m)) == 0
     assert m.n_matched == 8 and set(sample.loc[sample["_treated"] == 0, "person_id"]).isdisjoint({0, 1})
+
+
+def test_the_own_person_rule_is_the_whole_matching_run_again():
+    """The rule's result is the iterative procedure itself: each pass leaves out the comparison rows matched with
+    their own person and runs the *whole* matching again, propensity model included. Two exact strata (2022, 2023);
+    the own-person pairs are in 2023 only. The left-out rows were in the one propensity model of both strata, so the
+    2022 stratum's scores move too: re-matching only the stratum that held the pair, reusing the first fit, or
+    skipping own rows inside the nearest-neighbour search (their rows still in the fit) would each give other scores
+    than the procedure's."""
+    rng = np.random.default_rng(11)
+    n = 80
+    df = pd.DataFrame({"person_id": np.arange(n), "participant": (np.arange(n) % 8 == 0).astype(int),
+                       "baseline": rng.normal(5, 1.5, n).round(1), "age": rng.integers(20, 70, n).astype(float),
+                       "trial_year": np.where(np.arange(n) < 40, "2022", "2023"), eff.OUTCOME: rng.normal(0.5, 1, n)})
+    own = df[(df["participant"] == 1) & (df["trial_year"] == "2023")].iloc[:2].assign(participant=0)
+    df = pd.concat([df, own], ignore_index=True)
+    settings = wb.WellbeingSettings()
+
+    def run(data):
+        return eff.match(data, "participant", ["baseline", "age"], method="match", caliper=settings.caliper,
+                         exact=["trial_year"], seed=0, cluster="person_id", outcomes=[eff.OUTCOME])
+
+    first = run(df)
+    assert set(df.loc[eff.own_comparison_rows(first), "trial_year"]) == {"2023"}  # the case: own pairs in one stratum
+    data, passes = df, 0
+    while len(left_out := eff.own_comparison_rows(m := run(data))):
+        data, passes = data.drop(index=data.index[left_out]).reset_index(drop=True), passes + 1
+    assert passes >= 1
+    _, got, _ = eff._match_trials(df, ["baseline", "age"], settings, ["trial_year"])
+    pd.testing.assert_frame_equal(got.df, m.df, check_exact=True)
+    pd.testing.assert_frame_equal(got.matched_data, m.matched_data, check_exact=True)
+    pd.testing.assert_frame_equal(got.propensity_scores, m.propensity_scores, check_exact=True)
+    pd.testing.assert_frame_equal(got.balance, m.balance, check_exact=True)
+    # the 2022 stratum (no own pair) has other scores after the procedure than in its first pass
+    stratum_2022 = first.df.iloc[first.rows]["trial_year"].to_numpy() == "2022"
+    assert not np.array_equal(first.propensity.logit[stratum_2022],
+                              got.propensity.logit[got.df.iloc[got.rows]["trial_year"].to_numpy() == "2022"])

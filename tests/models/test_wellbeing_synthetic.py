@@ -19,9 +19,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from models import wellbeing as wb
+from models.wellbeing.effects import effects_results as eff_results
 from schemas.raw import SOURCES
 from tests.conftest import ingest_all
 
@@ -124,6 +126,24 @@ def test_comparison_and_reliable_improvement_run_on_realistic_data(synthetic):
     assert set(reliable.star_version) <= {"all", "swemwbs", "wemwbs"}
     for key, record in wb.model_outputs(reliable).items():
         ModelOutput.from_value(key, record)  # the social-value model accepts every row
+
+
+def test_comparisons_side_by_side_give_the_same_mart_and_diagnostics(synthetic):
+    """``workers`` runs the instruments' and the pooled comparison in threads (the pooled one first): the rows, their
+    order and every engine result (balance, overlap) are those of one comparison after another."""
+    from models.comparison.diagnostics import Label, diagnostics
+
+    con, _, settings, _ = synthetic
+    runs = [eff_results(con, settings.model_copy(update={"workers": w})) for w in (1, 2, 3)]
+    frames = [frame for frame, _ in runs]
+    versions = list(dict.fromkeys(frames[0]["star_version"]))  # each instrument's rows together, sorted, pooled last
+    assert len(versions) > 2 and versions == [*sorted(set(versions) - {"all"}), "all"]
+    for frame, results in runs[1:]:
+        pd.testing.assert_frame_equal(frame, frames[0], check_exact=True)
+        assert list(results) == list(runs[0][1])
+        for got, want in zip(*(diagnostics((Label("wellbeing", f"{v} / {a}", "improvement"), r) for (v, a), r in res.items())
+                               for res in (results, runs[0][1]))):
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
 def test_generator_enrols_after_a_baseline_and_records_the_trial_truth(synthetic):
