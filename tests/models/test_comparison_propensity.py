@@ -97,3 +97,35 @@ def test_row_codes_of_two_valued_columns_equal_pandas_factorize():
         codes, n = _column_codes(column)
         want, uniques = pd.factorize(column, use_na_sentinel=False)
         assert np.array_equal(codes, want) and n == len(uniques)
+
+
+def test_a_genuine_optimum_may_give_some_comparison_people_a_score_of_0():
+    """Participation follows logit -4 + 2x with x normal; 50 comparison people sit at x = -10, a logit of about
+    -24 (a score of 4e-11): far from every participant, yet the fit has converged where the likelihood peaks (Newton
+    steps without the ridge leave it), so it is kept (before, refused as quasi-complete separation)."""
+    from models.comparison.propensity import drifting
+
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.normal(0, 1, 20_000), np.full(50, -10.0)]
+    t = np.r_[(rng.random(20_000) < 1 / (1 + np.exp(4 - 2 * x[:20_000]))), np.zeros(50, bool)].astype(float)
+    fit = fit_propensity(pd.DataFrame({"x": x}), t)
+    assert fit.params["x"] == pytest.approx(2.0, abs=0.15)
+    assert (fit.score[-50:] < 1e-9).all()
+    Z = np.column_stack([np.ones(len(x)), x])
+    beta = fit.params[["const", "x"]].to_numpy()
+    assert not drifting(Z, t, np.ones(len(x)), beta)
+
+
+def test_a_fit_heading_to_infinity_is_drifting():
+    """dose > 0 only among participants (quasi-complete separation): wherever Newton stops on the way (here after its
+    100 steps, or wherever the Hessian's ridge might stop it), steps without the ridge keep moving the logits, so a
+    converged fit there with scores of 0 or 1 would still be refused."""
+    from models.comparison.propensity import _newton, drifting
+
+    rng = np.random.default_rng(1)
+    t = (rng.random(3000) < 0.3).astype(float)
+    dose = np.where((t == 1) & (rng.random(3000) < 0.5), rng.uniform(1, 5, 3000), 0.0)
+    Z = np.column_stack([np.ones(3000), rng.normal(0, 1, 3000), (dose - dose.mean()) / dose.std()])
+    beta, _, converged, _ = _newton(Z, t, np.ones(3000))
+    assert not converged and np.abs(Z @ beta).max() > 20.7
+    assert drifting(Z, t, np.ones(3000), beta)
