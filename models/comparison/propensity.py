@@ -33,18 +33,21 @@ then 0 or 1 and nobody can be matched honestly. The fit raises
 * the linear predictor separates the groups completely (every participant
   scores above every comparison person, or below);
 * the fit does not converge, perfect prediction is detected, or some fitted
-  probability is within 1e-9 of 0 or 1 (|logit| > 20.7) **and** the fit is
-  drifting (:func:`drifting`). The Hessian's ridge (1e-10) stops Newton's
-  steps once a separated direction's information falls below it, at logits of
-  about ±23, so a fit can "converge" there with coefficients still heading to
-  infinity; then a few Newton steps without the ridge keep moving the linear
-  predictor. A genuine optimum can hold such scores too: in a million-person
-  cohort, comparison people with 116 proven offences at a community sentence
-  have a score of 1e-12 for a youth-court programme (the demo's generator at 1M
-  persons: 2,301 of 4.6M trial rows), and the steps leave it where it is
-  (moving no logit by more than 1e-10). Those fits are kept: such comparison
-  people are matched with nobody, and such participants fall outside common
-  support.
+  probability is within 1e-9 of 0 or 1 (|logit| > 20.7) unless the fit has
+  reached its maximum and every such score is on the side a group can hold
+  (comparison people near 0, participants near 1). Under separation the steps
+  never settle within the iteration limit; should the Hessian's ridge (1e-10)
+  ever stop them (a separated direction's information below it, at logits of
+  about 27-41), a few Newton steps without the ridge still move the linear
+  predictor by about one unit each (:func:`drifting`). A genuine optimum can
+  hold such scores: in a million-person cohort, comparison people with 116
+  proven offences at a community sentence have a score of 1e-12 for a
+  youth-court programme (the demo's generator at 1M persons: 2,301 of 4.6M
+  trial rows), and the steps leave it where it is (moving no logit by more
+  than 1e-10). Those fits are kept, and the comparison notes how many people
+  are that far out: such comparison people are matched with nobody, and such
+  participants fall outside common support. A comparison person near 1 (whose
+  weighting odds would be about 1e9) or a participant near 0 is still refused.
 * the covariates are collinear (the design matrix with an intercept is not of
   full column rank).
 """
@@ -216,9 +219,10 @@ def drifting(Zu: np.ndarray, yu: np.ndarray, w: np.ndarray, beta: np.ndarray) ->
     n, b = float(w.sum()), beta.copy()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(DRIFT_STEPS):
-            p = 1.0 / (1.0 + np.exp(-(Zu @ b)))
+            lp = Zu @ b
+            p, q = 1.0 / (1.0 + np.exp(-lp)), 1.0 / (1.0 + np.exp(lp))  # q = 1 - p, kept exact where p rounds to 1
             try:
-                b = b + np.linalg.solve((Zu.T * (w * p * (1 - p))) @ Zu / n, ((w * (yu - p)) @ Zu) / n)
+                b = b + np.linalg.solve((Zu.T * (w * p * q)) @ Zu / n, ((w * np.where(yu == 1, q, -p)) @ Zu) / n)
             except np.linalg.LinAlgError:
                 return True
     moved = np.abs(Zu @ (b - beta))
@@ -274,11 +278,15 @@ def fit_patterns(X: pd.DataFrame, n_treated, n_control, binary: list[str] | None
             "perfect separation: every participant's propensity score lies on one side of every "
             f"comparison person's; there is no overlap to match on. Fix: {_ADVICE}"
         )
-    extreme = int(counts[np.abs(lp) > np.log((1 - EXTREME_P) / EXTREME_P)].sum())
-    if extreme and converged and not drifting(np.vstack([Z[held_t], Z[held_c]]), np.r_[np.ones(held_t.sum()),
-                                                                                        np.zeros(held_c.sum())],
-                                              np.r_[n_t[held_t], n_c[held_c]], beta):
-        extreme = 0  # a genuine optimum that predicts some people almost surely (module docstring)
+    edge = np.log((1 - EXTREME_P) / EXTREME_P)
+    extreme = int(counts[np.abs(lp) > edge].sum())
+    # a genuine optimum may score comparison people near 0 and participants near 1 (module docstring); the other
+    # side (a comparison person near 1, whose IPW odds weight would be about 1e9) stays refused
+    expected = int(n_c[lp < -edge].sum() + n_t[lp > edge].sum())
+    if extreme and extreme == expected and converged and not drifting(
+            np.vstack([Z[held_t], Z[held_c]]), np.r_[np.ones(held_t.sum()), np.zeros(held_c.sum())],
+            np.r_[n_t[held_t], n_c[held_c]], beta):
+        extreme = 0
     if not converged or extreme:
         raise ComparisonError(
             "quasi-complete separation: the propensity model "

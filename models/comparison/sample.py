@@ -37,7 +37,7 @@ from .counts import SampleCounts
 from .design import MISSING_LEVEL, build_design, covariate_patterns
 from .errors import ComparisonError
 from .matching import ORDERS, match_nearest, pooled_sd
-from .propensity import PropensityFit, fit_patterns
+from .propensity import EXTREME_P, PropensityFit, fit_patterns
 from .support import level_support, score_support
 from .weighting import att_weights, effective_sample_size
 
@@ -170,6 +170,14 @@ def _fit_group(design, sel, n_t, n_c, common_support, people, name) -> GroupFit:
             f"{int(n_c.sum())} comparison people"
         )
     ps = fit_patterns(X, n_t, n_c, [c for c in design.binary if c in X.columns])
+    far = ps.logit < -np.log((1 - EXTREME_P) / EXTREME_P)  # kept by the fit only where it has found its maximum
+    if (n_c[far] > 0).any():
+        mask = np.zeros(len(lev.keep), dtype=bool)
+        mask[np.flatnonzero(lev.keep)[far]] = True
+        rows = int(n_c[far].sum())
+        held = f"{rows} comparison people" if people is None else f"{within(mask, False)} comparison people ({rows} trial rows)"
+        notes.append(f"{name}{held} have a propensity score below {EXTREME_P:.0e}".replace("e-0", "e-")
+                     + ": no participant is like them, so they are matched with nobody")
     return GroupFit(keep=lev.keep, propensity=ps, n_treated_dropped=lev.n_treated_dropped,
                     n_control_dropped=lev.n_control_dropped, notes=notes)
 

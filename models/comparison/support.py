@@ -24,9 +24,11 @@ Two rules, applied in this order by :func:`estimate_effect`:
 
    The rule is repeated until no such value is left; columns left constant are
    removed from the model and reported. When no one left holds a reference
-   level, the covariate's remaining levels fill every row and their columns would
-   duplicate the intercept: the first of them becomes the reference (its column
-   is left out, and reported).
+   level, the covariate's remaining levels fill every row (but those with a
+   missing value imputed to it, a pattern then held by one group at most) and
+   their columns would duplicate the intercept: the first of them becomes the
+   reference (its column is left out, and reported), and takes the imputed
+   values. A missing value is never counted as the reference level's.
 
    Missing values are never a reason to drop anyone: if a missing-value
    column (``<name>_missing`` or ``<name>[(missing)]``) has a value seen in
@@ -117,10 +119,12 @@ def level_support(
                 "the propensity model; those missing values stay imputed (median, or the reference level)"
             )
     cols = {c: X[c].to_numpy() == 1.0 for c in binary if c not in out.dropped_columns}
-    # a reference level's rows: no other level of its covariate (a missing value whose column was left out above
-    # falls into the reference level); a covariate of two levels has one column, whose 0 is its reference already
-    levels = {ref: [c for c in others if c in cols] for ref, others in (references or {}).items() if len(others) > 1}
-    refs = {ref: ~np.logical_or.reduce([cols[c] for c in others]) for ref, others in levels.items() if others}
+    # a reference level's rows: no other level of its covariate, and not missing (a missing value whose column was
+    # left out above is imputed to the reference level, never a reason to drop anyone); a covariate of two levels has
+    # one column, whose 0 is its reference already
+    references = {ref: others for ref, others in (references or {}).items() if len(others) > 1}
+    levels = {ref: [c for c in others if c in cols] for ref, others in references.items()}
+    refs = {ref: ~np.logical_or.reduce([X[c].to_numpy() == 1.0 for c in others]) for ref, others in references.items()}
     changed = True
     while changed:
         changed = False
@@ -155,10 +159,12 @@ def level_support(
         out.notes.append(f"design columns constant after this and left out of the model: {constant}")
     for ref, x in refs.items():
         left = [c for c in levels[ref] if c not in constant]
-        if keep.any() and not x[keep].any() and len(left) > 1:  # the levels left fill every row: one is the reference
+        if keep.any() and not x[keep].any() and len(left) > 1:
+            # the levels left would fill every row held by anyone but those imputed to the reference level, a pattern
+            # then held by one group at most: the first level left is the reference, and takes the imputed values
             out.dropped_columns.append(left[0])
             out.notes.append(f"no one compared holds the reference level {ref}, so {left[0]} is the reference "
-                             "instead (left out of the model)")
+                             "instead (left out of the model; values imputed to the reference level fall into it)")
     out.keep = keep
     return out
 

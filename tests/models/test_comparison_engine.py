@@ -308,9 +308,40 @@ def test_a_reference_level_no_participant_has_removes_its_comparison_people(df):
     assert r.n_control_dropped_support == 40
     assert not r.matched_data["site"].eq("a").any()
     assert "40 comparison people with site[a] = 1 are removed: no participant has it" in r.warnings
-    assert ("no one compared holds the reference level site[a], so site[b] is the reference instead (left out of the "
-            "model)") in r.warnings
+    assert any(w.startswith("no one compared holds the reference level site[a], so site[b] is the reference instead "
+                            "(left out of the model") for w in r.warnings)
     assert "site[b]" not in r.propensity_params.index and "site[c]" in r.propensity_params.index
+
+
+def test_missing_values_imputed_to_the_reference_level_are_never_removed_with_it(df):
+    """Five comparison people at the reference level a (no participant has it) and three comparison people missing
+    the site (one-sided: the indicator is left out, their values imputed to the reference level): the five are
+    removed, the three stay, and b, the reference instead of a, takes their imputed values (left at a, a pattern held
+    by three comparison people only, they would leave the model unconverged)."""
+    d = df.copy()
+    t = d["took_part"].to_numpy() == 1
+    d["site"] = np.where(np.arange(len(d)) % 2, "b", "c").astype(object)
+    pool = d.index[~t]
+    d.loc[pool[:5], "site"] = "a"
+    d.loc[pool[5:8], "site"] = None
+    r = estimate_effect(d, "took_part", "score", [*COVS, "site"], "continuous")
+    assert "5 comparison people with site[a] = 1 are removed: no participant has it" in r.warnings
+    assert r.n_control_dropped_support == 5
+    assert any(w.startswith("no one compared holds the reference level site[a], so site[b] is the reference instead")
+               for w in r.warnings)
+    assert "site[b]" not in r.propensity_params.index and "site[c]" in r.propensity_params.index
+
+
+def test_comparison_people_no_participant_is_like_are_noted():
+    """Participation follows logit -4 + 2x; 50 comparison people sit at x = -10 (a score of 4e-11): the fit is kept
+    and the comparison says how many are that far out."""
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.normal(0, 1, 20_000), np.full(50, -10.0)]
+    t = np.r_[(rng.random(20_000) < 1 / (1 + np.exp(4 - 2 * x[:20_000]))), np.zeros(50, bool)].astype(int)
+    d = pd.DataFrame({"x": x, "t": t, "y": rng.normal(0, 1, len(x))})
+    r = estimate_effect(d, "t", "y", ["x"], "continuous")
+    assert ("50 comparison people have a propensity score below 1e-9: no participant is like them, so they are "
+            "matched with nobody") in r.warnings
 
 
 def test_a_reference_level_only_participants_have_is_outside_support(df):

@@ -129,3 +129,13 @@ def test_a_fit_heading_to_infinity_is_drifting():
     beta, _, converged, _ = _newton(Z, t, np.ones(3000))
     assert not converged and np.abs(Z @ beta).max() > 20.7
     assert drifting(Z, t, np.ones(3000), beta)
+
+
+def test_a_comparison_person_scored_near_1_is_refused_even_at_the_maximum():
+    """Five comparison people at x = 15 score about 1 - 1e-11: under weighting their odds would be about 1e11, so
+    the fit is refused whatever its convergence (the side no comparison person may hold)."""
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.normal(0, 1, 20_000), np.full(5, 15.0)]
+    t = np.r_[(rng.random(20_000) < 1 / (1 + np.exp(4 - 2 * x[:20_000]))), np.zeros(5, bool)].astype(float)
+    with pytest.raises(ComparisonError, match="gives 5 people a score of 0 or 1"):
+        fit_propensity(pd.DataFrame({"x": x}), t)
