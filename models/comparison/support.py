@@ -162,9 +162,11 @@ def level_support(
         if keep.any() and not x[keep].any() and len(left) > 1:
             # the levels left would fill every row held by anyone but those imputed to the reference level, a pattern
             # then held by one group at most: the first level left is the reference, and takes the imputed values
+            imputed = any(c in missing_columns and c not in cols for c in references[ref])
             out.dropped_columns.append(left[0])
             out.notes.append(f"no one compared holds the reference level {ref}, so {left[0]} is the reference "
-                             "instead (left out of the model; values imputed to the reference level fall into it)")
+                             "instead (left out of the model" + ("; the values imputed to the reference level fall into "
+                                                                 "it)" if imputed else ")"))
     out.keep = keep
     return out
 
