@@ -628,10 +628,14 @@ def match(
     logit = ps.logit
     tb = t.astype(bool)
     t = None  # tb from here on
-    sd_logit = pooled_sd(logit, tb)
-    # the caliper is in SDs of each group's own score (the score its participants are matched on)
+    # the caliper is in SDs of each group's own score (the score its participants are matched on), over the people
+    # scored within 1e-9 of neither 0 nor 1: a fit at its maximum can score comparison people no participant is like
+    # at logits of -20 to -28 (propensity.fit_patterns), who would widen it; every other fit has none
+    near = np.abs(logit) <= np.log((1 - EXTREME_P) / EXTREME_P)
+    sd_logit = pooled_sd(logit[near], tb[near])
     members = [np.flatnonzero(group == g) for g in range(len(group_values))] if score_groups else [np.arange(len(tb))]
-    width = [None if caliper is None or method != "match" else caliper * pooled_sd(logit[m], tb[m]) for m in members]
+    width = [None if caliper is None or method != "match" else caliper * pooled_sd(logit[m[near[m]]], tb[m[near[m]]])
+             for m in members]
 
     # ---------------------------------------------------------- score support
     # min-max support only where no caliper does the job (IPW, or matching without a caliper): with a

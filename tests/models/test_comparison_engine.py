@@ -342,6 +342,15 @@ def test_comparison_people_no_participant_is_like_are_noted():
     r = estimate_effect(d, "t", "y", ["x"], "continuous")
     assert ("50 comparison people have a propensity score below 1e-9: no participant is like them, so they are "
             "matched with nobody") in r.warnings
+    # the caliper's SD is the others' (with the 50 at a logit of about -24 it would be 7% wider)
+    from models.comparison import pooled_sd
+
+    scores = r.propensity_scores
+    logit, treated = scores["_logit"].to_numpy(), scores["_treated"].to_numpy() == 1
+    near = logit > -20.7
+    assert near.sum() == len(logit) - 50
+    assert r.overlap["pooled_sd_logit"] == pooled_sd(logit[near], treated[near])
+    assert pooled_sd(logit, treated) > 1.05 * r.overlap["pooled_sd_logit"]
 
 
 def test_a_reference_level_only_participants_have_is_outside_support(df):
