@@ -62,13 +62,13 @@ not applied and the weights are treated as known.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy.special import expit
 from statsmodels.genmod.families import Binomial, Poisson
 from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
+from models.silenced import silenced
 
 
 #: Matched controls needed per coefficient of mu0 before the bias correction is made (see module).
@@ -84,8 +84,7 @@ def _fit_mu0(outcome_type, y, X1, w, d, c):
     if outcome_type in ("binary", "count"):
         family = Binomial() if outcome_type == "binary" else Poisson()
         offset = None if outcome_type == "binary" else np.log(d[c])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with silenced():
             try:
                 fit = GLM(y[c], X1[c], family=family, offset=offset, var_weights=w[c]).fit()
                 beta = np.asarray(fit.params, dtype=float)

@@ -35,7 +35,6 @@ Outlier flags: ``high`` above the upper limit, ``low`` below the lower one, else
 
 from __future__ import annotations
 
-import warnings as _warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +42,8 @@ import pandas as pd
 from statsmodels.genmod.families import Binomial
 from statsmodels.genmod.generalized_linear_model import GLM
 from scipy import stats
+
+from models.silenced import silenced
 
 from .settings import ReadmissionSettings
 from .tables import READMISSION_FUNNEL, empty_frame
@@ -107,8 +108,7 @@ def fit_risk_model(df: pd.DataFrame, settings: ReadmissionSettings) -> RiskModel
                          "outcome constant: expected = crude rate")
     X = _design(df, settings.funnel_covariates, settings.funnel_categorical, settings.funnel_min_level_count)
     note = "logistic GLM"
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
+    with silenced():
         try:
             p, params = _distinct_fit(y, X)
             if not np.all(np.isfinite(p)):

@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from scipy import stats
 
 from models.intervals import wilson_interval
+from models.silenced import silenced
 
 NAN = float("nan")
 EXACT_MAX_N = 50  # exact null distribution up to 50 non-zero changes without ties; normal approximation otherwise
@@ -69,8 +69,7 @@ def wilcoxon(d: np.ndarray) -> tuple[float, float]:
         return NAN, NAN
     nonzero = np.abs(d[d != 0])
     exact = nonzero.size <= EXACT_MAX_N and np.unique(nonzero).size == nonzero.size
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with silenced():
         res = stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided", method="exact" if exact else "asymptotic")
     return float(res.statistic), float(res.pvalue)
 
