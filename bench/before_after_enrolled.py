@@ -20,7 +20,6 @@ scenario, so the seeds completed are the same for all.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bench import tables
-from bench.synthetic import ingested
+from bench.synthetic import ingested, seeds_until
 from bench.validate_before_after import (KEY, SCENARIOS, SETTINGS, SOURCES, admissions_first_order,
                                          admissions_truth)
 from models.readmission import before_after as ba
@@ -99,15 +98,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("build/programme_rule.csv"))
     a = ap.parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    stop = None
-    if a.stop_at:
-        now = dt.datetime.now(dt.timezone.utc)
-        stop = now.replace(hour=int(a.stop_at[:2]), minute=int(a.stop_at[3:]), second=0, microsecond=0)
-        stop += dt.timedelta(days=1) if stop < now else dt.timedelta(0)
     t0, rows = time.perf_counter(), []
-    for seed in range(a.first_seed, a.last_seed + 1):
-        if stop is not None and dt.datetime.now(dt.timezone.utc) >= stop:
-            break
+    for seed in seeds_until(a.first_seed, a.last_seed, a.stop_at):
         for scenario in a.scenarios:
             rows += replicate(scenario, seed, a.persons)
         pd.DataFrame(rows).to_csv(a.out, index=False)

@@ -47,3 +47,17 @@ def replications(reps: int, max_minutes: float | None) -> Iterator[int]:
         if max_minutes is not None and time.perf_counter() - start > 60 * max_minutes:
             return
         yield r
+
+
+def seeds_until(first: int, last: int, stop_at: str | None) -> Iterator[int]:
+    """``first`` .. ``last`` (inclusive), starting no new seed once ``stop_at`` (``HH:MM`` UTC, its next occurrence)
+    has passed: :func:`replications` by the clock, for a paired run whose seeds are named."""
+    stop = None
+    if stop_at:
+        now = dt.datetime.now(dt.timezone.utc)
+        stop = now.replace(hour=int(stop_at[:2]), minute=int(stop_at[3:]), second=0, microsecond=0)
+        stop += dt.timedelta(days=1) if stop < now else dt.timedelta(0)
+    for seed in range(first, last + 1):
+        if stop is not None and dt.datetime.now(dt.timezone.utc) >= stop:
+            return
+        yield seed
