@@ -62,6 +62,8 @@ import pandas as pd
 from .errors import ComparisonError
 
 EXTREME_P = 1e-9
+#: the logit beyond which a score is within :data:`EXTREME_P` of 0 or 1 (20.7)
+EXTREME_LOGIT = float(np.log((1 - EXTREME_P) / EXTREME_P))
 #: statsmodels' Newton defaults (``_fit_newton``): step tolerance, Hessian ridge; and the engine's iteration limit
 NEWTON_TOL, NEWTON_RIDGE, NEWTON_MAXITER = 1e-8, 1e-10, 100
 
@@ -264,10 +266,11 @@ def fit_patterns(X: pd.DataFrame, n_treated, n_control, binary: list[str] | None
             f"{list(X.columns)}; drop the redundant covariate(s)"
         )
     held_t, held_c = n_t > 0, n_c > 0
-    try:  # one row per pattern and group that holds anyone, weighted by how many
-        beta, iterations, converged, separated = _newton(
-            np.vstack([Z[held_t], Z[held_c]]), np.r_[np.ones(held_t.sum()), np.zeros(held_c.sum())],
-            np.r_[n_t[held_t], n_c[held_c]])
+    # one row per pattern and group that holds anyone, weighted by how many
+    Zu, yu = np.vstack([Z[held_t], Z[held_c]]), np.r_[np.ones(held_t.sum()), np.zeros(held_c.sum())]
+    wu = np.r_[n_t[held_t], n_c[held_c]]
+    try:
+        beta, iterations, converged, separated = _newton(Zu, yu, wu)
     except np.linalg.LinAlgError as exc:
         raise ComparisonError(f"the propensity model cannot be estimated ({exc}). Fix: {_ADVICE}") from exc
     if separated:
@@ -278,14 +281,11 @@ def fit_patterns(X: pd.DataFrame, n_treated, n_control, binary: list[str] | None
             "perfect separation: every participant's propensity score lies on one side of every "
             f"comparison person's; there is no overlap to match on. Fix: {_ADVICE}"
         )
-    edge = np.log((1 - EXTREME_P) / EXTREME_P)
-    extreme = int(counts[np.abs(lp) > edge].sum())
+    extreme = int(counts[np.abs(lp) > EXTREME_LOGIT].sum())
     # a genuine optimum may score comparison people near 0 and participants near 1 (module docstring); the other
     # side (a comparison person near 1, whose IPW odds weight would be about 1e9) stays refused
-    expected = int(n_c[lp < -edge].sum() + n_t[lp > edge].sum())
-    if extreme and extreme == expected and converged and not drifting(
-            np.vstack([Z[held_t], Z[held_c]]), np.r_[np.ones(held_t.sum()), np.zeros(held_c.sum())],
-            np.r_[n_t[held_t], n_c[held_c]], beta):
+    expected = int(n_c[lp < -EXTREME_LOGIT].sum() + n_t[lp > EXTREME_LOGIT].sum())
+    if extreme and extreme == expected and converged and not drifting(Zu, yu, wu, beta):
         extreme = 0
     if not converged or extreme:
         raise ComparisonError(

@@ -37,7 +37,7 @@ from .counts import SampleCounts
 from .design import MISSING_LEVEL, build_design, covariate_patterns
 from .errors import ComparisonError
 from .matching import ORDERS, match_nearest, pooled_sd
-from .propensity import EXTREME_P, PropensityFit, fit_patterns
+from .propensity import EXTREME_LOGIT, EXTREME_P, PropensityFit, fit_patterns
 from .support import level_support, score_support
 from .weighting import att_weights, effective_sample_size
 
@@ -170,7 +170,7 @@ def _fit_group(design, sel, n_t, n_c, common_support, people, name) -> GroupFit:
             f"{int(n_c.sum())} comparison people"
         )
     ps = fit_patterns(X, n_t, n_c, [c for c in design.binary if c in X.columns])
-    far = ps.logit < -np.log((1 - EXTREME_P) / EXTREME_P)  # kept by the fit only where it has found its maximum
+    far = ps.logit < -EXTREME_LOGIT  # kept by the fit only where it has found its maximum
     if (n_c[far] > 0).any():
         mask = np.zeros(len(lev.keep), dtype=bool)
         mask[np.flatnonzero(lev.keep)[far]] = True
@@ -631,7 +631,7 @@ def match(
     # the caliper is in SDs of each group's own score (the score its participants are matched on), over the people
     # scored within 1e-9 of neither 0 nor 1: a fit at its maximum can score comparison people no participant is like
     # at logits of -20 to -28 (propensity.fit_patterns), who would widen it; every other fit has none
-    near = np.abs(logit) <= np.log((1 - EXTREME_P) / EXTREME_P)
+    near = np.abs(logit) <= EXTREME_LOGIT
     sd_logit = pooled_sd(logit[near], tb[near])
     members = [np.flatnonzero(group == g) for g in range(len(group_values))] if score_groups else [np.arange(len(tb))]
     width = [None if caliper is None or method != "match" else caliper * pooled_sd(logit[m[near[m]]], tb[m[near[m]]])
