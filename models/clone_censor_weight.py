@@ -46,6 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.blas import one_blas_thread
+
 RIDGE = 1e-3  # L2 penalty (absolute, negligible against the data): keeps day intercepts finite on days nobody starts
 
 
@@ -92,6 +94,7 @@ def covariate_matrix(frame: pd.DataFrame, covariates: list[str]) -> np.ndarray:
     return (m[:, keep] - m[:, keep].mean(axis=0)) / sd[keep]
 
 
+@one_blas_thread()
 def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray | None = None,
                  iterations: int = 50) -> np.ndarray:
     """Weighted logistic regression by Newton–Raphson with a tiny ridge (RIDGE), from ``beta``."""

@@ -72,6 +72,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from models.blas import one_blas_thread
+
 from .ordering import stable_time_order
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -322,6 +324,7 @@ def continuous_effects(y, t, w, clusters, adjust=None):
 # --------------------------------------------------------------------------- Cox
 
 
+@one_blas_thread()
 def cox_binary(time, event, x, w, clusters=None, *, tol: float = 1e-10, maxiter: int = 50):
     """Weighted Cox PH fit of one 0/1 covariate ``x`` (Breslow ties).
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.blas import one_blas_thread
+
 from .adjustment import bias_correction as bias_correction_for
 from .adjustment import propensity_correction
 from .effects import compute_effects
@@ -90,6 +92,7 @@ def _propensity_corrected(matched: MatchedSample, outcome_type: str) -> bool:
             and matched.settings.get("trim_quantile") is None)
 
 
+@one_blas_thread()
 def estimate(
     matched: MatchedSample,
     outcome: str,

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models.blas import one_blas_thread
+
 from .balance import SMD_THRESHOLD, balance_table, smd_after_by_pattern
 from .counts import SampleCounts
 from .design import MISSING_LEVEL, build_design, covariate_patterns
@@ -372,6 +374,7 @@ class MatchedSample(SampleCounts):
                 f"{self.n_control_matched} comparison people>")
 
 
+@one_blas_thread()
 def match(
     df: pd.DataFrame,
     treatment: str,

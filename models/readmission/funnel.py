@@ -43,6 +43,7 @@ from statsmodels.genmod.families import Binomial
 from statsmodels.genmod.generalized_linear_model import GLM
 from scipy import stats
 
+from models.blas import one_blas_thread
 from models.silenced import silenced
 
 from .settings import ReadmissionSettings
@@ -97,6 +98,7 @@ class RiskModel:
     note: str
 
 
+@one_blas_thread()
 def fit_risk_model(df: pd.DataFrame, settings: ReadmissionSettings) -> RiskModel:
     """Each discharge's expected readmission risk from the case-mix model."""
     y = df["readmitted"].astype(float).to_numpy()

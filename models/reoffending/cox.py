@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from models.blas import one_blas_thread
 from models.comparison import ComparisonError, build_design
 from models.comparison.effects import critical_value, two_sided_p
 
@@ -61,6 +62,7 @@ class CoxFit:
     df: float = float("inf")
 
 
+@one_blas_thread()
 def fit_cox(time, event, X: pd.DataFrame | SpreadRows, ties: str = "efron", groups=None, alike=None) -> CoxFit:
     """The partial-likelihood fit (:func:`.partial_likelihood.fit_partial_likelihood`, statsmodels
     ``PHReg(...).fit(maxiter=50)``'s estimate); raises ValueError when it cannot be fitted.

@@ -80,7 +80,8 @@ import numpy as np
 import pandas as pd
 import patsy
 from scipy import linalg, optimize, sparse
-from threadpoolctl import threadpool_limits
+
+from models.blas import one_blas_thread
 
 GRID = np.arange(-15.0, 15.0 + 1e-9, 0.5)  # log lam
 #: rows per block of the in-place centring and columns per block of the clustered sums: no N x p temporary (a pooled
@@ -307,7 +308,7 @@ def fit_main_effects(data: pd.DataFrame | dict[str, pd.Series], y: str, terms: l
         _design_matrix(data, y, terms, M, None)
         return M[:, -1], M[:, :-1]
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _fit(M, names, groups, design)
 
 
@@ -320,7 +321,7 @@ def fit_random_intercept(formula: str, data: pd.DataFrame, groups) -> RandomInte
     """
     y, X = patsy.dmatrices(formula, data, NA_action="raise", return_type="dataframe")
     yv, Xv = y.to_numpy()[:, 0], X.to_numpy()
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _fit(np.column_stack([Xv, yv]).astype(float, copy=False), list(X.columns), groups, lambda: (yv, Xv))
 
 
