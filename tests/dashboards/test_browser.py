@@ -58,7 +58,8 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, path: Path, width: int = 1280):
+def open_page(browser, path: Path, width: int = 1280, *, sections_open: bool = False):
+    """The page loaded, every chart drawn, and the console's errors; with ``sections_open``, every section opened."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -69,6 +70,8 @@ def open_page(browser, path: Path, width: int = 1280):
     charts = page.locator("div.chart")
     for i in range(charts.count()):
         charts.nth(i).locator(".main-svg").first.wait_for(state="attached", timeout=20_000)
+    if sections_open:
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     return page, errors
 
 
@@ -224,8 +227,7 @@ def test_every_tile_summary_table_and_csv_agree_for_every_filter_state(demo_run,
 @pytest.mark.parametrize("name", [f for f, _ in PAGES])
 def test_every_page_and_chart_title_fits_a_390_px_phone_without_sideways_scroll(demo_run, browser, name):
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / name, width=390)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page, errors = open_page(browser, site / name, width=390, sections_open=True)
     page.wait_for_timeout(300)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # legends sit under the plot, not over it
@@ -292,8 +294,7 @@ def test_axe_finds_no_serious_or_critical_violation(demo_run, browser, name, wid
     from axe_playwright_python.sync_playwright import Axe
 
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / name, width)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page, errors = open_page(browser, site / name, width, sections_open=True)
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
                                                                              "wcag22aa"]}})
     bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]
@@ -474,8 +475,7 @@ def test_category_labels_fit_a_320_px_screen(demo_run, browser, name):
     """WCAG 2.2 1.4.10 Reflow at 320 px: six charts' category labels ("National Lottery Community Fund: G001") ran off
     the left edge. They are broken into lines of at most 26 characters, and each row is tall enough for its lines."""
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / name, width=320)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page, errors = open_page(browser, site / name, width=320, sections_open=True)
     page.wait_for_timeout(1000)
     cut = page.evaluate("""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
         const box = gd.getBoundingClientRect();
@@ -504,8 +504,7 @@ def test_every_category_of_every_chart_is_labelled_on_a_phone(demo_run, browser,
     """At 390 px the funder's cost per active member and allocation charts printed every other grant's name (14 of
     28) under their bars: plotly drops labels that do not fit across. Those charts run their grants down the side."""
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / name, width=width)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page, errors = open_page(browser, site / name, width=width, sections_open=True)
     page.evaluate("window.dispatchEvent(new Event('resize'))")
     page.wait_for_timeout(1500)
     thinned = page.evaluate(THINNED)
@@ -1018,8 +1017,7 @@ def test_every_target_is_24_px_or_spaced(demo_run, browser, name, width):
     """Every control, link and chart button of every page, sections open and the charts' toolbars shown, is at least 24
     px square, spaced as 2.5.8 allows (a table's note links "[1]", 18 x 15, sit a row apart) or in a sentence."""
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / name, width)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page, errors = open_page(browser, site / name, width, sections_open=True)
     page.evaluate("document.querySelectorAll('.modebar-container, .modebar').forEach(m => { m.style.opacity = 1; })")
     page.wait_for_timeout(500)
     crowded = page.evaluate(CROWDED_TARGETS)
@@ -1102,8 +1100,7 @@ def test_the_impact_map_fits_a_desktop(demo_run, browser):
     """The SROI impact map's 18 columns scrolled sideways at 1440 px (1,801 px of table in a 1,134 px box); the page
     shows them in 9 (tests/dashboards/test_impact_map_page.py: every value still there), and its box does not scroll."""
     site, _, _ = demo_run
-    page, errors = open_page(browser, site / "evaluator.html", width=1440)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page, errors = open_page(browser, site / "evaluator.html", width=1440, sections_open=True)
     wrap = page.evaluate("""() => { const w = document.getElementById('table-sroi-impact-map').closest('.table-wrap');
         return [w.scrollWidth, w.clientWidth]; }""")
     page.close()
