@@ -160,7 +160,8 @@ def summarise(rec: pd.DataFrame, truth: dict) -> pd.DataFrame:
         if version == "in":
             rules = [row["far-out %"] >= 90, row["kept %"] >= 95, abs(bias) <= max(2 * mcse, 0.1 * mean_se),
                      93 <= row["coverage %"] <= 97, row["gap <= 0.1 SE %"] >= 95]
-            row["verdict"] = "pass" if all(rules) else "fail (rule " + ", ".join(str(i + 1) for i, ok_ in enumerate(rules) if not ok_) + ")"
+            failed = [str(i + 1) for i, held in enumerate(rules) if not held]
+            row["verdict"] = f"fail (rule {', '.join(failed)})" if failed else "pass"
         else:
             row["verdict"] = "(reference)"
         rows.append(row)
@@ -193,7 +194,7 @@ def to_markdown(tab: pd.DataFrame, neg: pd.DataFrame, truth: dict, args, seconds
         "kept replications with at least one comparison person scored below 1e-9 (logit < -20.7), mean far-out = "
         "how many (mean); bias, MC SE (empirical SE / sqrt(reps)), SEs and truth on the log scale for the hazard "
         "ratio; coverage % of the engine's 95% interval; gap = |estimate in - estimate removed| / SE(in), paired "
-        f"by replication. Monte Carlo SE of a coverage near 95%: {100 * np.sqrt(0.95 * 0.05 / args.reps):.2f} points.",
+        f"by replication. Monte Carlo SE of a coverage near 95%: {100 * np.sqrt(0.95 * 0.05 / len(neg)):.2f} points.",
         "", *table, "",
         f"Negative control (`stage` quasi-complete separation): refused in {int(neg['refused'].sum())} of {len(neg)} "
         f"replications" + (f"; the reasons given: {reasons}." if reasons else "."),
