@@ -189,13 +189,25 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                         "matching withheld' when only one side is).")
 
 
+def _bars(low: pd.Series, high: pd.Series) -> tuple[list[float], float, list[str]]:
+    """Where the bins' bars go: (centres, the bins' common width, each bin's edges as hover text). An end bin
+    stretched to hold scores within 1e-9 of 0 or 1 (:func:`models.comparison.diagnostics.logit_edges`), wider than
+    the others, is drawn at their width beside them, so the axis spans the scores that can be compared; its hover
+    gives its true edges."""
+    width = float((high - low).min())
+    wide = (high - low) > width + 0.03  # beyond the edges' rounding to 2 decimals (published_overlap)
+    at_low = wide & (low == low.min())
+    mid = ((low + high) / 2).where(~wide, (high - width / 2).where(at_low, low + width / 2))
+    edges = [f"{a:.2f} to {b:.2f}" for a, b in zip(low, high)]
+    return mid.tolist(), width, edges
+
+
 def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
     figure = go.Figure()
     titles = [html.escape(f"{OVERLAP_TITLE}: {r}") for r in results]
     for i, result in enumerate(results):
         rows = table[table["result"] == result]
-        mid = ((rows["logit_low"] + rows["logit_high"]) / 2).tolist()
-        width = float((rows["logit_high"] - rows["logit_low"]).iloc[0])
+        mid, width, edges = _bars(rows["logit_low"].astype(float), rows["logit_high"].astype(float))
         for group, sign, colors in (("participants", 1, _BLUE), ("comparison", -1, _ORANGE)):
             for (when, share), color in zip((("before", 0.95), ("after", 0.55)), colors):
                 column = f"{group}_{'weighted_after' if when == 'after' else 'before'}"
@@ -204,8 +216,8 @@ def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
                 figure.add_trace(go.Bar(
                     x=mid, y=[None if v is None or not total else sign * v / total for v in values], width=share * width,
                     name=f"{group} {when} matching", visible=i == 0,
-                    marker={"color": color, "line": {"color": colors[1], "width": 1}},
-                    customdata=values, hovertemplate="logit %{x:.2f}: %{customdata} people<extra>"
+                    marker={"color": color, "line": {"color": colors[1], "width": 1}}, hovertext=edges,
+                    customdata=values, hovertemplate="logit %{hovertext}: %{customdata} people<extra>"
                     + f"{group} {when}</extra>"))
     figure.add_hline(y=0, line_color="#000", line_width=1)
     # shares on both sides of the line read as shares: 20% below the line, not -20%
@@ -214,7 +226,7 @@ def _mirror(table: pd.DataFrame, results: list[str]) -> go.Figure:
     ticks = [k * step for k in range(-math.ceil(top / step), math.ceil(top / step) + 1)]
     return figure.update_layout(
         title={"text": titles[0]}, updatemenus=_selector(results, 4, titles), barmode="overlay", height=460,
-        xaxis_title="logit of the propensity score (20 equal-width bins)",
+        xaxis_title="logit of the propensity score (20 bins)",
         yaxis_title="share of the group: participants above, comparison below",
         yaxis={"tickvals": ticks, "ticktext": [f"{abs(t):.0%}" for t in ticks]})
 
@@ -242,7 +254,9 @@ def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
     return Section(OVERLAP_TITLE, summary, figure=figure, table=table, csv_name="evaluator-propensity-overlap.csv", collapsed=True,
                    shown_columns=columns,
                    note="Bins: 20 equal-width bins of the logit score from the floor of the lowest to the ceiling of the "
-                        f"highest score in each comparison ({heading('score_low')} and {heading('score_high')} give the "
+                        "highest score in each comparison, of the scores within 1e-9 of neither 0 nor 1; the first (or last) "
+                        "bin is stretched to hold anyone scored beyond, comparison people no participant is like, and is "
+                        f"drawn at the others' width ({heading('score_low')} and {heading('score_high')} give the "
                         "edges as probabilities). Before: everyone in the propensity model; after: people in the matched "
                         "or weighted sample; weighted after: their weights summed, the comparison group scaled to the "
                         "participants kept.")

@@ -1119,7 +1119,8 @@ PROPENSITY_OVERLAP = Mart(
     columns=(
         *_LABEL_COLUMNS,
         Column('group', 'VARCHAR', '`participants` or `comparison`'),
-        Column('bin', 'INTEGER', 'bin number, 1 to 20, lowest logit first'),
+        Column('bin', 'INTEGER', 'bin number, 1 to 20, lowest logit first: equal width over the scores within 1e-9 of '
+               'neither 0 nor 1, bin 1 (or 20) stretched to hold any scored beyond'),
         Column('logit_low', 'DOUBLE', 'lower edge of the bin, logit of the propensity score'),
         Column('logit_high', 'DOUBLE', 'upper edge of the bin, logit'),
         Column('score_low', 'DOUBLE', 'lower edge as a propensity score (probability)'),

@@ -22,13 +22,19 @@ Balance (``marts.comparison_balance``), one row per design column of the propens
 
 Overlap (``marts.propensity_overlap``), one row per result x group x bin:
 
-* Bins: :data:`N_BINS` (20) equal-width bins of the **logit** of the propensity score
-  (the scale the engine matches on, and on which the caliper is set; Rosenbaum & Rubin
-  1985, Austin 2011), from the floor of the lowest to the ceiling of the highest logit
-  score of anyone in the propensity model of that result. Bins are half-open
-  [low, high) except the last, which is closed. On the probability scale the scores of a
-  rare treatment crowd into the first bin or two; on the logit they spread out. Each row
-  also gives the bin's edges as probabilities (``score_low``, ``score_high``).
+* Bins: :data:`N_BINS` (20) bins of the **logit** of the propensity score (the scale the
+  engine matches on, and on which the caliper is set; Rosenbaum & Rubin 1985, Austin
+  2011), equal-width from the floor of the lowest to the ceiling of the highest logit of
+  the people in that result's propensity model scored within 1e-9 of neither 0 nor 1
+  (|logit| <= :data:`~.propensity.EXTREME_LOGIT`, 20.7). A fit at its maximum can score
+  comparison people no participant is like at logits of -20 to -28 or beyond
+  (:mod:`.propensity`); equal bins out to them left the participants in one or two bins.
+  The end bin on their side is stretched to hold them (bin 1 then runs from the floor of
+  the lowest logit, bin 20 to the ceiling of the highest), so every person is counted
+  and each bin's edges stay true. Bins are half-open [low, high) except the last, which
+  is closed. On the probability scale the scores of a rare treatment crowd into the first
+  bin or two; on the logit they spread out. Each row also gives the bin's edges as
+  probabilities (``score_low``, ``score_high``).
 * ``n_before``: people in the propensity model with a score in the bin (before the
   score-support rule and before matching or weighting).
 * ``n_after``: distinct people in the matched or weighted sample (weight > 0) in the bin.
@@ -51,6 +57,7 @@ import pandas as pd
 
 from schemas.marts import mart
 
+from .propensity import EXTREME_LOGIT
 from .results import ComparisonResults
 
 N_BINS = 20
@@ -104,12 +111,18 @@ def _balance(res: ComparisonResults) -> pd.DataFrame:
 
 
 def logit_edges(logit, n_bins: int = N_BINS) -> np.ndarray:
-    """``n_bins`` + 1 equal-width edges from floor(min) to ceil(max) of ``logit`` (a width of 1 if they are equal)."""
+    """``n_bins`` + 1 edges, equal-width from floor(min) to ceil(max) of the values of ``logit`` within
+    :data:`~.propensity.EXTREME_LOGIT` of 0 (a width of 1 if they are equal; all values if none is), the first and
+    last edges then moved out to floor(min) and ceil(max) of all of ``logit``: the end bins hold the scores beyond."""
     lg = np.asarray(logit, dtype=float)
-    low, high = math.floor(lg.min()), math.ceil(lg.max())
+    near = lg[np.abs(lg) <= EXTREME_LOGIT]
+    near = near if len(near) else lg
+    low, high = math.floor(near.min()), math.ceil(near.max())
     if high <= low:
         high = low + 1
-    return np.linspace(low, high, n_bins + 1)
+    edges = np.linspace(low, high, n_bins + 1)
+    edges[0], edges[-1] = min(low, math.floor(lg.min())), max(high, math.ceil(lg.max()))
+    return edges
 
 
 def bin_index(logit, edges: np.ndarray) -> np.ndarray:

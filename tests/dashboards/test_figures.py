@@ -280,3 +280,20 @@ def test_the_overlap_chart_draws_each_groups_share_so_a_small_group_shows():
     axis = _mirror(table, ["readmission: any"]).layout.yaxis
     assert list(axis.ticktext) == ["100%", "90%", "80%", "70%", "60%", "50%", "40%", "30%", "20%", "10%", "0%", "10%", "20%",
                                    "30%", "40%", "50%", "60%", "70%", "80%", "90%", "100%"]  # no "-20%" below the line
+
+
+def test_the_overlap_charts_stretched_end_bin_is_drawn_at_the_others_width():
+    """The referee's F4: a fit scoring comparison people no participant is like at logits of -20 to -28 has its first
+    bin stretched out to them (models.comparison.diagnostics.logit_edges). Drawn at its edges (and every bar at the
+    first bin's width) it spread the axis over the far-out scores and drew every bar 29 units wide; it is drawn beside
+    the others at their width, its true edges on hover."""
+    from dashboards.diagnostics_sections import _mirror
+
+    table = pd.DataFrame({"result": ["reoffending: youth_court_jury"] * 3, "logit_low": [-31.0, -1.75, -0.5],
+                          "logit_high": [-1.75, -0.5, 0.75], "participants_before": [2, 40, 60],
+                          "participants_weighted_after": [2, 35, 55], "comparison_before": [90, 300, 200],
+                          "comparison_weighted_after": [2, 35, 55]})
+    bars = {t.name: t for t in _mirror(table, ["reoffending: youth_court_jury"]).data if t.type == "bar"}
+    before = bars["comparison before matching"]
+    assert list(before.x) == [-2.375, -1.125, 0.125] and before.width == pytest.approx(0.95 * 1.25)
+    assert list(before.hovertext) == ["-31.00 to -1.75", "-1.75 to -0.50", "-0.50 to 0.75"]

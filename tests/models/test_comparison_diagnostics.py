@@ -48,6 +48,40 @@ def test_logit_edges_and_bins_by_hand():
     assert logit_edges([0.3, 0.3], n_bins=2).tolist() == [0.0, 0.5, 1.0]  # all equal: one unit wide
 
 
+def test_scores_beyond_1e9_are_held_by_a_stretched_end_bin():
+    """Logits beyond EXTREME_LOGIT (20.7) take no part in the equal-width range; the end bin on their side holds them."""
+    edges = logit_edges([-30.2, -2.5, -0.1, 0.0, 1.9], n_bins=4)
+    assert edges.tolist() == [-31.0, -1.75, -0.5, 0.75, 2.0]  # -3 .. 2 in 1.25 steps, the first edge moved to -31
+    assert bin_index([-30.2, -2.5, 1.9], edges).tolist() == [0, 0, 3]
+    assert logit_edges([-2.5, 1.9, 23.0], n_bins=2).tolist() == [-3.0, -0.5, 23.0]
+    assert logit_edges([-25.0, -22.0], n_bins=2).tolist() == [-25.0, -23.5, -22.0]  # nobody near: all of them
+
+
+def test_far_out_comparison_people_leave_the_participants_spread_over_the_bins():
+    """The referee's F4: a kept fit scoring comparison people with many offences at logits of -22 and beyond (far from
+    every participant) had its 20 bins run out to them, and every participant fell into one bin. The bins now
+    span the scores within 1e-9 of 0 and 1, and the first holds the far-out people."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    x = rng.normal(0, 1, n)
+    far = rng.random(n) < 0.03
+    offences = np.where(far, 50 + np.floor(20 * rng.pareto(2.0, n)), rng.poisson(1.5, n))
+    t = (rng.random(n) < 1 / (1 + np.exp(-(-1.2 + 0.8 * x - 0.5 * offences)))).astype(int)
+    data = pd.DataFrame({"took_part": t, "x": x, "offences": offences, "y": rng.integers(0, 2, n)})
+    res = estimate_effect(data, "took_part", "y", ["x", "offences"], "binary", replace=True)
+    logit = res.propensity_scores["_logit"].to_numpy()
+    beyond = logit < -20.7
+    assert beyond.sum() > 20 and (res.propensity_scores["_treated"].to_numpy()[beyond] == 0).all()
+    rows = overlap_rows(res, LABEL)
+    parts, comps = rows[rows["group"] == "participants"], rows[rows["group"] == "comparison"]
+    near = logit[~beyond]
+    assert parts["logit_low"].iloc[0] == np.floor(logit.min())
+    width = (np.ceil(near.max()) - np.floor(near.min())) / N_BINS
+    np.testing.assert_allclose(parts["logit_low"].iloc[1:], np.floor(near.min()) + width * np.arange(1, N_BINS))
+    assert comps["n_before"].iloc[0] >= beyond.sum() and comps["n_before"].sum() == (res.propensity_scores["_treated"] == 0).sum()
+    assert (parts["n_before"] > 0).sum() >= 8  # before: one, the last (-22.5 to 2)
+
+
 def test_balance_rows_are_the_engine_table_with_label_and_counts(res, df):
     rows = balance_rows(res, LABEL)
     assert list(rows.columns) == list(BALANCE_COLUMNS)
