@@ -400,7 +400,9 @@ def reading_counts(con: duckdb.DuckDBPyConnection) -> dict:
 
 def unaccounted_readings(con: duckdb.DuckDBPyConnection) -> int:
     """Staged readings that are neither in core.wellbeing_readings nor a SWEMWBS-style raw score
-    without a conversion (not a whole number). Zero when nothing was lost."""
+    without a conversion (not a whole number). Zero when nothing was lost. An anti join: the
+    correlated ``NOT EXISTS`` it replaces was planned as a distinct, a semi and a mark join, 3-4 s
+    at 1M persons against under 1 s (issue 18)."""
     if not table_exists(con, "staging.star_readings"):
         return 0
     if not table_exists(con, READINGS):
@@ -408,7 +410,7 @@ def unaccounted_readings(con: duckdb.DuckDBPyConnection) -> int:
     converted = _in(sorted(scales.conversion_frame()["star_version"].unique()))
     return int(scalar(con, f"""
         SELECT count(*) FROM staging.star_readings s
-        WHERE NOT EXISTS (SELECT 1 FROM {READINGS} r WHERE r.person_id = s.person_id AND r.star_version = s.star_version
-                          AND r.area = s.area AND r.assessed_on = s.assessed_on)
-          AND NOT (s.star_version IN {converted} AND s.score <> round(s.score))
+        ANTI JOIN {READINGS} r ON r.person_id = s.person_id AND r.star_version = s.star_version
+             AND r.area = s.area AND r.assessed_on = s.assessed_on
+        WHERE NOT (s.star_version IN {converted} AND s.score <> round(s.score))
     """))
