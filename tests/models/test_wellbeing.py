@@ -107,6 +107,17 @@ def test_swemwbs_is_converted_before_change(tmp_path, warehouse):
     assert unaccounted_readings(warehouse) == 0
 
 
+def test_unaccounted_readings_counts_a_lost_reading_not_a_raw_score_without_conversion(tmp_path, warehouse):
+    star = (readings("P1", "swemwbs", "total", ("2023-01-10", 20.5), ("2023-07-10", 24))
+            + readings("P2", "recovery_star", "work", ("2023-01-10", 4), ("2023-07-10", 6)))
+    build(tmp_path, warehouse, star)
+    counts = wb.write_core(warehouse, wb.WellbeingSettings(), "r")
+    assert counts["readings_left_out"] == 1 and unaccounted_readings(warehouse) == 0
+    warehouse.execute("DELETE FROM core.wellbeing_readings WHERE person_id = ? AND assessed_on = '2023-07-10'",
+                      [pid("P2")])
+    assert unaccounted_readings(warehouse) == 1
+
+
 # ------------------------------------------------------------------------------ baseline rules
 
 
