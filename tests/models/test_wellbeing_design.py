@@ -245,3 +245,45 @@ def test_the_own_person_rule_is_the_whole_matching_run_again():
     stratum_2022 = first.df.iloc[first.rows]["trial_year"].to_numpy() == "2022"
     assert not np.array_equal(first.propensity.logit[stratum_2022],
                               got.propensity.logit[got.df.iloc[got.rows]["trial_year"].to_numpy() == "2022"])
+
+
+def _engine_outputs(m) -> dict:
+    """What a match hands on (design, scores, sample, balance, notes), with no column of the input."""
+    return {"X": m.X, "pattern": pd.Series(m.pattern), "scores": m.propensity_scores, "balance": m.balance,
+            "sample": m.matched_columns(["_row", "_treated", "_pscore", "_logit", "_weight", "_pair", "_stratum"]),
+            "notes": pd.Series(m.warnings, dtype=object), "overlap": pd.Series(m.overlap, dtype=object),
+            "counts": pd.Series(m.missing_imputed)}
+
+
+def test_text_covariates_as_categories_change_no_match():
+    """The own-person rule matches its text covariates as ``category`` columns (``text_as_category``): after rows are
+    left out between passes (every row of one level, the first row of another, several patterns), each pass equals a
+    fresh match of the text itself: the same design matrix (levels sorted, the reference first, absent levels
+    dropped, missing values their own level), patterns in order of first appearance, scores, sample and balance."""
+    rng = np.random.default_rng(3)
+    n = 240
+    sex = rng.choice(np.array(["m", "f", "x", None], dtype=object), n, p=[0.4, 0.35, 0.1, 0.15])
+    sex[:3] = ["m", "x", "f"]  # first appearances not in sorted order
+    df = pd.DataFrame({"person_id": np.arange(n), "participant": (np.arange(n) % 4 == 0).astype(int),
+                       "baseline": rng.normal(5, 1.5, n).round(1), "sex": sex,
+                       "trial_year": np.where(np.arange(n) < 120, "2022", "2023"), eff.OUTCOME: rng.normal(0.5, 1, n)})
+    as_category = eff.text_as_category(df, ["baseline", "sex"])
+    assert isinstance(as_category["sex"].dtype, pd.CategoricalDtype) and as_category["baseline"].dtype == float
+
+    def run(data):
+        return eff.match(data, "participant", ["baseline", "sex"], method="match", caliper=0.2, exact=["trial_year"],
+                         seed=0, cluster="person_id", outcomes=[eff.OUTCOME])
+
+    left_out = [np.array([], dtype=int), np.flatnonzero(sex == "x"), np.r_[0, np.flatnonzero(sex == "x"), 7, 9, 11]]
+    for rows in left_out:
+        text = run(df.drop(index=rows).reset_index(drop=True))
+        coded = run(as_category.drop(index=rows).reset_index(drop=True))
+        if len(rows) > 1:
+            assert not any("[x]" in c for c in coded.X.columns)  # the case: a level left with no row
+        assert any("[(missing)]" in c for c in coded.X.columns)
+        for name, got in _engine_outputs(coded).items():
+            expected = _engine_outputs(text)[name]
+            if isinstance(got, pd.DataFrame):
+                pd.testing.assert_frame_equal(got, expected, check_exact=True)
+            else:
+                pd.testing.assert_series_equal(got, expected, check_exact=True)
