@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.report import write_section
 from bench.validate_engine_defaults import COVARIATES, SCENARIOS, simulate
 from models.comparison import estimate_effect
 
-MARK_START = "<!-- comparison-engine-seeds:start -->"
-MARK_END = "<!-- comparison-engine-seeds:end -->"
+SECTION = "comparison-engine-seeds"
 DESIGNS = {"1:1 without replacement (default)": {}, "1:1 with replacement": {"replace": True}}
 
 
@@ -69,24 +69,15 @@ def main(argv=None) -> int:
     fmt = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in table.itertuples(index=False)]
-    text = f"""{MARK_START}
-### Does the seed change the result? (issue 15)
+    text = f"""### Does the seed change the result? (issue 15)
 
 `bench/seed_dependence.py --n {args.n} --seed {args.seed}`: one limited-overlap cohort
 ({int(df['participant'].sum())} participants of {len(df)}; age in 10-year bands, so many ties), count outcome with
 an effect, estimated with seeds 0-49.
 
 {chr(10).join(lines)}
-{MARK_END}
 """
-    path = Path(args.out)
-    old_text = path.read_text() if path.exists() else ""
-    start, end = old_text.find(MARK_START), old_text.find(MARK_END)
-    if start >= 0 and end >= 0:
-        new = old_text[:start] + text + old_text[end + len(MARK_END) + 1:]
-    else:
-        new = old_text.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
+    write_section(Path(args.out), SECTION, text)
     return 0
 
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
-import re
 import sys
 import time
 import warnings
@@ -45,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from bench.report import write_section
 from models.comparison import estimate_effect
 from models.comparison.effects import cox_binary
 
@@ -269,24 +269,8 @@ def _reading(results: dict) -> str:
     return "\n".join(out)
 
 
-MARK_START = "<!-- comparison-engine-all-outcomes:start -->"
-MARK_END = "<!-- comparison-engine-all-outcomes:end -->"
+SECTION = "comparison-engine-all-outcomes"
 TITLE = "# Validation of the comparison engine (simulation)"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace this bench's marked section of ``path`` (or put it after the title), leaving other sections alone."""
-    text = f"{MARK_START}\n{text.rstrip()}\n{MARK_END}\n"
-    old = path.read_text() if path.exists() else ""
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END) + "\n?", re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text, old)
-    elif old.startswith(TITLE):  # the pre-marker layout: this bench's text was the whole file up to other sections
-        rest = old.split("<!-- ", 1)[1] if "<!-- " in old else ""
-        new = f"{TITLE}\n\n{text}" + (f"\n<!-- {rest}" if rest else "")
-    else:
-        new = f"{TITLE}\n\n{text}\n{old}"
-    path.write_text(new)
 
 
 def to_markdown(results: dict, args, seconds: float) -> str:
@@ -387,7 +371,7 @@ def main(argv=None) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_section(out, to_markdown(results, args, seconds))
+        write_section(out, SECTION, to_markdown(results, args, seconds), after_title=TITLE)
         print(f"wrote {out}", file=sys.stderr)
     return 0
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
-import re
 import time
 import warnings
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from bench.report import write_section
 from bench.synthetic import replications
 from bench.validate_comparison import HR, LOG_OR, _h_tte, _lp_bin, covariates
 from models.comparison import ComparisonError, estimate, match
@@ -49,7 +49,7 @@ COVARIATES = ["age", "imd_decile", "prior", "sex", "offences"]
 METHODS = {"match 1:1 repl.": dict(replace=True), "match 1:1": {}, "ipw": dict(method="ipw")}
 OUTCOMES = {"binary": ("risk_difference", "y_bin", {}),
             "time_to_event": ("hazard_ratio", "tte_time", {"event": "tte_event"})}
-MARK_START, MARK_END = "<!-- comparison-farout:start -->", "<!-- comparison-farout:end -->"
+SECTION = "comparison-farout"
 
 
 def draw(n: int, rng: np.random.Generator) -> dict:
@@ -201,14 +201,6 @@ def to_markdown(tab: pd.DataFrame, neg: pd.DataFrame, truth: dict, args, seconds
     ])
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this bench's marked section of ``path``, or append it."""
-    text = f"{MARK_START}\n{text.rstrip()}\n{MARK_END}\n"
-    old = path.read_text()
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END) + "\n?", re.S)
-    path.write_text(pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip() + "\n\n" + text)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=1000)
@@ -225,7 +217,7 @@ def main(argv=None) -> int:
     text = to_markdown(tab, neg, truth, args, time.perf_counter() - t0)
     print(text)
     if args.out:
-        write_section(Path(args.out), text)
+        write_section(Path(args.out), SECTION, text)
     return 0
 
 

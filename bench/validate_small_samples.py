@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import time
 import warnings
 from pathlib import Path
@@ -36,6 +35,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from bench.report import write_section
 from bench.validate_comparison import COUNT_RR, HR, LOG_OR, SCENARIOS, _h_tte, _lp_bin, _mu_cnt, covariates, true_values
 from models.comparison import ComparisonError, estimate, match
 
@@ -47,8 +47,7 @@ OUTCOMES = {  # outcome type -> (headline measure, column, extra arguments)
 }
 DESIGNS = {"match 1:1": dict(method="match"), "ipw": dict(method="ipw")}
 POOL = 5
-MARK_START = "<!-- small-samples:start -->"
-MARK_END = "<!-- small-samples:end -->"
+SECTION = "small-samples"
 
 
 def cohort(n1: int, rng: np.random.Generator, a0: float = SCENARIOS["main"]) -> pd.DataFrame:
@@ -167,13 +166,6 @@ def to_markdown(tab: pd.DataFrame, args, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    text = f"{MARK_START}\n{text.rstrip()}\n{MARK_END}\n"
-    old = path.read_text()
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END) + "\n?", re.S)
-    path.write_text(pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip() + "\n\n" + text)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=400)
@@ -199,7 +191,7 @@ def main(argv=None) -> int:
     text = to_markdown(summarise(rec), args, seconds)
     print(text)
     if args.out:
-        write_section(Path(args.out), text)
+        write_section(Path(args.out), SECTION, text)
     return 0
 
 
