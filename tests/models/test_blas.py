@@ -44,6 +44,28 @@ def test_overlapping_blocks_in_two_threads_keep_one_thread_until_the_last_leaves
         assert blas_threads() == {2}
 
 
+def test_a_plain_limit_in_the_main_thread_still_restores_after_a_worker_thread_used_one():
+    """A pool worker that stays alive after its block must not keep threadpoolctl's control: the main thread's own
+    ``threadpool_limits`` block, around it, puts back two threads when it ends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    @one_blas_thread()
+    def fit():
+        return blas_threads()
+
+    with threadpool_limits(limits=2, user_api="blas"), ThreadPoolExecutor(1) as pool:
+        with threadpool_limits(limits=1, user_api="blas"):
+            assert pool.submit(fit).result() == {1}
+        assert blas_threads() == {2}
+
+
+def test_the_installed_openblas_runs_one_pool_for_the_process():
+    """models.blas counts blocks across threads because the limit of a pthreads OpenBLAS is process-wide; an OpenMP
+    build limits each thread on its own, and the count would then be wrong."""
+    layers = {lib["threading_layer"] for lib in threadpool_info() if lib["internal_api"] == "openblas"}
+    assert layers == {"pthreads"}
+
+
 def test_the_engine_matches_on_one_thread_and_puts_the_limit_back(monkeypatch):
     """Seen from inside ``match`` (its design step), BLAS is on one thread; after it, on two as before."""
     import models.comparison.sample as sample
