@@ -24,6 +24,8 @@ def write_section(path: Path, name: str, text: str, *, after_title: str | None =
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end) + "\n?", re.S)
     if pattern.search(old):
         new = pattern.sub(lambda _: section, old)
+    elif start in old or end in old:
+        raise ValueError(f"{path} holds only one of section {name}'s markers; mend the file by hand")
     elif after_title is not None:
         body = old[len(after_title):].lstrip("\n") if old.startswith(after_title) else old
         new = f"{after_title}\n\n{section}" + (f"\n{body}" if body else "")

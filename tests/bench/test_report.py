@@ -1,5 +1,7 @@
 """A bench rewrites only its own marked section of a shared report."""
 
+import pytest
+
 from bench.report import write_section
 
 
@@ -21,3 +23,10 @@ def test_a_section_can_go_right_after_the_title(tmp_path):
     assert report.read_text() == "# Title\n\n<!-- a:start -->\n## A\n<!-- a:end -->\n\nprose\n"
     write_section(tmp_path / "new.md", "a", "## A", after_title="# Title")
     assert (tmp_path / "new.md").read_text() == "# Title\n\n<!-- a:start -->\n## A\n<!-- a:end -->\n"
+
+
+def test_a_file_holding_one_marker_of_a_section_is_refused(tmp_path):
+    report = tmp_path / "validation.md"
+    report.write_text("<!-- a:start -->\n## A, its end marker deleted by hand\n")
+    with pytest.raises(ValueError, match="only one of section a's markers"):
+        write_section(report, "a", "## A")
