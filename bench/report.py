@@ -17,7 +17,8 @@ def markers(name: str) -> tuple[str, str]:
 
 def write_section(path: Path, name: str, text: str, *, after_title: str | None = None) -> None:
     """Put ``text`` between section ``name``'s markers in ``path``: in place of the section when the file has it,
-    else at the end (or right after the file's first line when it is ``after_title``); the rest is left as it is."""
+    else at the end (or right after the file's first line when it is ``after_title``); the rest is left as it is.
+    A file holding only one of the two markers raises ValueError."""
     start, end = markers(name)
     section = f"{start}\n{text.strip(chr(10))}\n{end}\n"
     old = path.read_text() if path.exists() else ""
