@@ -113,6 +113,27 @@ def _levels(s: pd.Series) -> list:
         return sorted(uniq, key=str)
 
 
+def is_text(s: pd.Series) -> bool:
+    """An object column holding only text (and missing values)."""
+    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string"
+
+
+def text_as_category(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+    """``df`` with each covariate holding only text (and missing values) as a ``category`` column whose categories
+    are its values sorted; the others unchanged.
+
+    :func:`build_design` codes such a column as it codes the text: its levels are the categories present, in category
+    order (the text's: the distinct values, sorted), the reference first; a missing value (code -1) is the level
+    ``(missing)``, as a missing text is; patterns compare the codes, equal exactly when the texts are. So the design matrix, its patterns in order of first appearance and every figure after them are
+    the same, but each pass of the own-person rule reads integer codes where it read Python strings several times
+    (missing values, levels, indicator columns, patterns): about 5 of the matchings' 12 CPU seconds at 1M persons
+    in the well-being comparison's own-person passes (docs/benchmarks.md, "twelfth session"). Text columns only: a
+    column of True/False is a boolean covariate."""
+    text = [c for c in covariates if is_text(df[c])]
+    return df.assign(**{c: pd.Categorical(df[c], categories=sorted(df[c].dropna().unique())) for c in text}) \
+        if text else df
+
+
 def _constant(x: np.ndarray) -> bool:
     """Fewer than two distinct values in ``x`` (no missing values)."""
     return not len(x) or bool(np.all(x == x[0]))

@@ -36,7 +36,7 @@ from models.blas import one_blas_thread
 
 from .balance import SMD_THRESHOLD, balance_table, smd_after_by_pattern
 from .counts import SampleCounts
-from .design import MISSING_LEVEL, build_design, covariate_patterns
+from .design import MISSING_LEVEL, build_design, covariate_patterns, is_text
 from .errors import ComparisonError
 from .matching import ORDERS, match_nearest, pooled_sd
 from .propensity import EXTREME_LOGIT, EXTREME_P, PropensityFit, fit_patterns
@@ -216,7 +216,7 @@ def exact_strata(data: pd.DataFrame, exact: list[str]) -> np.ndarray:
     column) without the object frame and its ``groupby``."""
     cols = [data[c] for c in exact]
     if all((pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
-            and not s.isna().any()) or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=False) == "string")
+            and not s.isna().any()) or (is_text(s) and not s.isna().any())
            for s in cols):
         key, levels = np.zeros(len(data), dtype=np.int64), 1
         for s in cols:

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimate, estimate_effect, match
+from models.comparison.design import text_as_category
 from models.comparison.counts import comparison_people as counted_people
 from models.time_zero import covariate_words
 from models.wellbeing.change import AT_LEAST_ONE_AREA
@@ -226,23 +227,6 @@ def _match_trials(df: pd.DataFrame, covariates: list[str], settings: WellbeingSe
     except (ComparisonError, ValueError, np.linalg.LinAlgError) as err:
         return _not_estimated(base, str(err)), None, notes
     return base, m, notes
-
-
-def text_as_category(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
-    """``df`` with each covariate holding only text (and missing values) as a ``category`` column whose categories
-    are its values sorted; the others unchanged.
-
-    The engine codes such a column as it codes the text (:mod:`models.comparison.design`): its levels are the
-    categories present, in category order (the text's: the distinct values, sorted), the reference first; a missing
-    value (code -1) is the level ``(missing)``, as a missing text is; patterns compare the codes, equal exactly when
-    the texts are. So the design matrix, its patterns in order of first appearance and every figure after them are
-    the same, but each pass of the own-person rule reads integer codes where it read Python strings several times
-    (missing values, levels, indicator columns, patterns): about 5 of the matchings' 12 CPU seconds at 1M persons
-    (docs/benchmarks.md, "twelfth session"). Text columns only: a column of True/False is a boolean covariate."""
-    text = [c for c in covariates
-            if df[c].dtype == object and pd.api.types.infer_dtype(df[c], skipna=True) == "string"]
-    return df.assign(**{c: pd.Categorical(df[c], categories=sorted(df[c].dropna().unique())) for c in text}) \
-        if text else df
 
 
 def own_comparison_rows(m) -> np.ndarray:
