@@ -127,8 +127,9 @@ def text_as_category(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
     ``(missing)``, as a missing text is; patterns compare the codes, equal exactly when the texts are. So the design matrix, its patterns in order of first appearance and every figure after them are
     the same, but each pass of the own-person rule reads integer codes where it read Python strings several times
     (missing values, levels, indicator columns, patterns): about 5 of the matchings' 12 CPU seconds at 1M persons
-    in the well-being comparison's own-person passes (docs/benchmarks.md, "twelfth session"). Text columns only: a
-    column of True/False is a boolean covariate."""
+    in the well-being comparison's own-person passes (docs/benchmarks.md, "twelfth session"). The readmission and
+    reoffending comparisons type their text covariates (and reoffending its ``person_id``) through it too. Text
+    columns only: a column of True/False is a boolean covariate."""
     text = [c for c in covariates if is_text(df[c])]
     return df.assign(**{c: pd.Categorical(df[c], categories=sorted(df[c].dropna().unique())) for c in text}) \
         if text else df

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from models.comparison import ComparisonError, estimand_label, estimate_effect, jdl_statement, matched_share_note
+from models.comparison.design import is_text, text_as_category
 from models.comparison.diagnostics import MATCHED_READ, SCORES_READ, release_rows
 from models.time_zero import ROUTE, DesignWords, covariate_words, routes, trial_frame
 from models.time_zero import design_sentence as sentence
@@ -87,17 +88,12 @@ def comparison_columns(discharges: pd.DataFrame, settings: ReadmissionSettings) 
     are its sorted values, the reference-first order the engine gives text
     (:func:`models.comparison.design.build_design`)."""
     frame = discharges[[c for c in read_columns(settings) if c in discharges.columns]]
-    text = [c for c in settings.compared_columns if c in frame.columns and _all_text(frame[c])]
-    frame = frame.astype({c: "category" for c in ("discharge_id", "person_id", *text) if c in frame.columns})
+    frame = text_as_category(frame, [c for c in settings.compared_columns if c in frame.columns])
+    frame = frame.astype({c: "category" for c in ("discharge_id", "person_id") if c in frame.columns})
     for c in settings.compared_columns:
         if c in frame.columns and frame[c].dtype.kind in "iu":
             frame[c] = pd.to_numeric(frame[c], downcast="integer")  # the same values, in the fewest bytes
     return frame
-
-
-def _all_text(column: pd.Series) -> bool:
-    """An object column whose values are all strings (missing values aside)."""
-    return column.dtype == object and bool(column.dropna().map(type).eq(str).all())
 
 
 #: the route column of the risk-set ``any`` comparison's rows (:func:`design_rows`): trial day 0 (time-bank activity
@@ -149,7 +145,7 @@ def pool_rare_levels(frame: pd.DataFrame, covariates: list[str], treated: np.nda
         col = frame[cov]
         if isinstance(col.dtype, pd.CategoricalDtype):
             codes, cats = col.cat.codes.to_numpy(), list(col.cat.categories)
-        elif _all_text(col):
+        elif is_text(col):
             codes, cats = pd.factorize(col, sort=True)
             cats = list(cats)
         else:

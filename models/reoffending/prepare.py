@@ -37,6 +37,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
+from models.comparison.design import text_as_category
 from models.time_zero import ROUTE, DesignWords, covariate_words, routes, trial_frame
 from models.time_zero import design_sentence as sentence
 
@@ -176,12 +177,7 @@ def engine_columns(people: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
     (:func:`model_frame`); the text columns (and ``person_id``) as categoricals whose levels are
     the sorted values, so that a row costs a small code, not a string, and the engine reads
     the same levels in the same order (reference first)."""
-    out = model_frame(people[["person_id", *covariates]], covariates)
-    for c in ["person_id", *covariates]:
-        values = out[c].dropna()
-        if out[c].dtype == object and len(values) and all(isinstance(v, str) for v in values):
-            out[c] = pd.Categorical(out[c], categories=sorted(set(values)))
-    return out
+    return text_as_category(model_frame(people[["person_id", *covariates]], covariates), ["person_id", *covariates])
 
 
 def reoffences_from(reoffence_days: pd.Series, unit: np.ndarray, day: np.ndarray) -> np.ndarray:
