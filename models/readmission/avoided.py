@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from models.social_value.model_outputs import adverse_events_avoided
+
 from .tables import READMISSION_AVOIDED, empty_frame
 from schemas.marts import mart
 
@@ -73,12 +75,5 @@ def social_value_outputs(frame: pd.DataFrame) -> dict[str, dict]:
     risks (proportions); for admissions and contacts they are events per person-year, which
     the interface's ``comparison_rate`` (a proportion, for deadweight) cannot hold.
     """
-    out = {}
-    for r in frame.itertuples(index=False):
-        record = {"estimate": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
-                  "n": int(r.n), "estimand": "net", "direction": "lower_is_better", "unit": r.unit}
-        if r.measure == "readmissions":
-            record.update(comparison_rate=float(r.comparison_rate), participant_rate=float(r.participant_rate),
-                          comparison="matched")
-        out[f"avoided_{r.measure}"] = record
-    return out
+    return {f"avoided_{r.measure}": adverse_events_avoided(r, rates=r.measure == "readmissions")
+            for r in frame.itertuples(index=False)}

@@ -63,6 +63,7 @@ from models.comparison import (
 )
 from models.comparison.counts import comparison_people
 from models.comparison.diagnostics import release_rows
+from models.social_value.model_outputs import adverse_events_avoided
 from models.time_zero import ROUTE
 
 from .cox import cox_programme
@@ -320,15 +321,8 @@ def social_value_outputs(avoided: pd.DataFrame) -> dict[str, dict]:
     proportions; for reoffences they are reoffences per person, which the interface's
     ``comparison_rate`` (a proportion, for deadweight) cannot hold.
     """
-    out = {}
-    for r in avoided.itertuples(index=False):
-        record = {"estimate": float(r.estimate), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
-                  "n": int(r.n), "estimand": "net", "direction": "lower_is_better", "unit": r.unit}
-        if r.measure == "reoffenders_avoided":
-            record.update(comparison_rate=float(r.comparison_rate), participant_rate=float(r.participant_rate),
-                          comparison="matched")
-        out[r.output_key] = record
-    return out
+    return {r.output_key: adverse_events_avoided(r, rates=r.measure == "reoffenders_avoided")
+            for r in avoided.itertuples(index=False)}
 
 
 def compare_programme(df: pd.DataFrame, programme: str, settings: ReoffendingSettings, periods: str | None,

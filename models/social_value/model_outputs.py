@@ -78,6 +78,20 @@ def model_output_key(output_id: str, time_bank: str | None = None) -> str:
     return output_id if not time_bank or time_bank == "overall" else f"{output_id}@{time_bank}"
 
 
+def adverse_events_avoided(row: Any, *, rates: bool) -> dict[str, Any]:
+    """One row of an "avoided" mart (``marts.readmission_avoided``, ``marts.reoffending_avoided``) as a record:
+    a net estimate (already the difference from the matched comparison group) of adverse events avoided
+    (``lower_is_better``), with its interval, ``n`` and ``unit``. ``rates``: the row's rates are proportions
+    (readmission, reoffending) and travel, from the matched comparison group, for ``deadweight: from_comparison``;
+    events per person-year or per person cannot, so other rows leave them out."""
+    record = {"estimate": float(row.estimate), "ci_low": float(row.ci_low), "ci_high": float(row.ci_high),
+              "n": int(row.n), "estimand": "net", "direction": "lower_is_better", "unit": row.unit}
+    if rates:
+        record.update(comparison_rate=float(row.comparison_rate), participant_rate=float(row.participant_rate),
+                      comparison="matched")
+    return record
+
+
 @dataclass(frozen=True)
 class ModelOutput:
     """One model result as the SROI calculator reads it (see the module docstring)."""
