@@ -503,3 +503,26 @@ def test_a_negative_ratio_puts_its_sign_before_the_pound_sign():
 
     said = sroi_row(pd.DataFrame([{**row, "n_draws": 2000}]), None)["sentence"]
     assert "95% interval −£0.21 to £0.32" in said and "£-" not in said
+
+
+def test_each_verdict_says_whether_its_matched_groups_were_balanced_as_the_evaluator_page_does():
+    """The commissioner's first section called every comparison "a matched group of similar people"; on the demo none
+    of its three had reached balance (largest |SMD| after matching 0.13, 0.23 and 0.29), which only the evaluator page
+    said. Each published verdict now says whether its groups were alike after matching, in the evaluator's words."""
+    readmission = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [0.010],
+                                "rd_ci_low": [-0.030], "rd_ci_high": [0.050], "participant_rate": [0.074],
+                                "comparison_rate": [0.065], "n_matched": [310], "verdict": ["inconclusive"],
+                                "jdl_statement": ["For every 100 comparison discharges, 6 were readmitted."],
+                                "max_abs_smd_after": [0.135]})
+    rows = [verdicts.readmission_row(readmission, RULE),
+            verdicts.readmission_row(readmission.assign(max_abs_smd_after=0.04), RULE),
+            verdicts.readmission_row(readmission.drop(columns="max_abs_smd_after"), RULE),  # a model recording none
+            verdicts.readmission_row(readmission.assign(n_matched=5), RULE)]  # not published: nothing said of it
+    assert [r["balanced"] for r in rows] == ["no (> 0.1)", "yes (≤ 0.1)", None, None]
+    listed = verdicts._list(pd.DataFrame(rows, columns=verdicts.COLUMNS))
+    assert listed.count(verdicts.BALANCE["no (> 0.1)"].split(",")[0]) == 2  # "Balance: after matching"
+    assert verdicts.BALANCE["no (> 0.1)"] in listed.replace("&#x27;", "'")
+    assert verdicts.BALANCE["yes (≤ 0.1)"] in listed
+    # the evaluator's balance table judges the same mart column the same way
+    assert verdicts.balanced(pd.Series({"max_abs_smd": 0.1}), "max_abs_smd") == "yes (≤ 0.1)"
+
