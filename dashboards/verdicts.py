@@ -271,7 +271,10 @@ def answer(r: dict) -> str:
                     if r["ci_low"] is not None and not pd.isna(r["ci_low"]) else "")
         return f"{r['participants_value']} of social value per £1 invested{interval}"
     if r["unit"] == "percentage points":
-        return f"{r['participants_value']} of participants, {r['comparison_value']} of the matched comparison"
+        # readmission's rate is of hospital stays (index discharges, as its n counts them: :func:`n_counts`), not of people;
+        # "stays", the data-quality page's word for the source, keeps each outcome's line on a 360 px first screen
+        of = "participant stays" if n_counts(r["source"]).endswith("discharges") else "participants"
+        return f"{r['participants_value']} of {of}, {r['comparison_value']} of the matched comparison"
     return (f"{r['participants_value']} {r['unit']} for participants, {r['comparison_value']} for the matched "
             "comparison")
 

@@ -526,3 +526,13 @@ def test_each_verdict_says_whether_its_matched_groups_were_balanced_as_the_evalu
     # the evaluator's balance table judges the same mart column the same way
     assert verdicts.balanced(pd.Series({"max_abs_smd": 0.1}), "max_abs_smd") == "yes (≤ 0.1)"
 
+
+def test_the_first_screen_gives_readmission_as_a_share_of_stays_not_of_people():
+    """Readmission is compared stay by stay (its n: "matched participant discharges"; a participant can have several),
+    but the first screen's line read "7.4% of participants, 6.5% of the matched comparison"."""
+    row = {c: None for c in verdicts.COLUMNS} | {"participants_value": "7.4%", "comparison_value": "6.5%",
+                                                  "unit": "percentage points",
+                                                  "source": "marts.readmission_effects (comparison any)"}
+    assert verdicts.answer(row) == "7.4% of participant stays, 6.5% of the matched comparison"
+    reoffending = row | {"source": "marts.reoffending_effects (any participation, binary rate)"}
+    assert verdicts.answer(reoffending) == "7.4% of participants, 6.5% of the matched comparison"
