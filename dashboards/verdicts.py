@@ -22,12 +22,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards import charts, labels, multiplicity, subtraction
+from dashboards import charts, evaluator_glance, labels, multiplicity, subtraction
 from dashboards.headlines import illustrative, other_case, outcomes_valued, wellbeing_headline_row
 from dashboards.labels import pct, plural, pounds
 from dashboards.diagnostics_sections import SMD_THRESHOLD
 from dashboards.marts import column
-from dashboards.page import PALETTE, Section
+from dashboards.page import PALETTE, Section, slug
 from dashboards.tiles import RAG, judge
 from dashboards.windows import NHS_MOJ, Windows
 from dashboards.wording import difference_sentence, direction, rate_difference_sentence
@@ -46,6 +46,8 @@ BALANCE = {"yes (≤ 0.1)": "Balance: after matching, the two groups were alike 
            "no (> 0.1)": "Balance: after matching, the two groups still differed on at least one characteristic they "
                          "were matched on (a standardised difference above 0.1), so part of this difference may reflect "
                          "who took part rather than taking part. The evaluator page's balance table gives each."}
+#: The words of a balance line that link to the evaluator's balance table (its section opens when the link is followed).
+BALANCE_TABLE, BALANCE_LINK = "The evaluator page's balance table", f"evaluator.html#{slug(evaluator_glance.BALANCE)}"
 
 
 def balanced(e: pd.Series, smd: str) -> str | None:
@@ -252,7 +254,9 @@ def _list(frame: pd.DataFrame) -> str:
                 else "")
         lines = [f"<p class='head'>{head}{html.escape(r['outcome'] + size)}</p>", f"<p>{html.escape(r['sentence'])}</p>"]
         if r["balanced"] in BALANCE:
-            lines.append(f"<p>{html.escape(BALANCE[r['balanced']])}</p>")
+            said = html.escape(BALANCE[r["balanced"]])  # the evaluator's table named in it is a link to it
+            lines.append("<p>" + said.replace(html.escape(BALANCE_TABLE), f"<a href='{BALANCE_LINK}'>{html.escape(BALANCE_TABLE)}</a>")
+                         + "</p>")
         if r["design"]:
             lines.append(f"<p class='note'>{html.escape(r['design'])}</p>")
         if r["analysis_role"] is not None:

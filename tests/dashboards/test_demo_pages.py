@@ -280,3 +280,5 @@ def test_the_commissioners_verdicts_say_the_balance_the_evaluators_table_gives(d
             assert row["balanced"] == table.loc[result, "balanced"] and row["balanced"] in ("yes (≤ 0.1)", "no (> 0.1)")
             checked += 1
     assert checked and page.count("<p>Balance: after matching, the two groups ") == checked
+    if "href='evaluator.html#balance-after-matching'" in page:  # the table it names, linked
+        assert "<section id='balance-after-matching'" in (site / "evaluator.html").read_text(encoding="utf-8")

@@ -521,7 +521,7 @@ def test_each_verdict_says_whether_its_matched_groups_were_balanced_as_the_evalu
     assert [r["balanced"] for r in rows] == ["no (> 0.1)", "yes (≤ 0.1)", None, None]
     listed = verdicts._list(pd.DataFrame(rows, columns=verdicts.COLUMNS))
     assert listed.count(verdicts.BALANCE["no (> 0.1)"].split(",")[0]) == 2  # "Balance: after matching"
-    assert verdicts.BALANCE["no (> 0.1)"] in listed.replace("&#x27;", "'")
+    assert "<a href='evaluator.html#balance-after-matching'>The evaluator page&#x27;s balance table</a> gives each" in listed
     assert verdicts.BALANCE["yes (≤ 0.1)"] in listed
     # the evaluator's balance table judges the same mart column the same way
     assert verdicts.balanced(pd.Series({"max_abs_smd": 0.1}), "max_abs_smd") == "yes (≤ 0.1)"
