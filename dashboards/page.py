@@ -640,6 +640,18 @@ def _picker(figure: go.Figure, sid: str) -> str:
             f"<select id='pick-{sid}' data-chart='chart-{sid}'>{options}</select></p>")
 
 
+#: The site's name, after each page's own in its window title.
+SITE = "Co-production Outcomes"
+
+
+def tab_title(page: Page) -> str:
+    """The window title: the page's own title, then the site's ("For funders · Co-production Outcomes"); the overview,
+    titled with the site's name, by its name in the navigation (it read "Co-production Outcomes · Co-production
+    Outcomes", twice the same to a screen reader and in a list of tabs, WCAG 2.2 2.4.2)."""
+    own = page.title if page.title != SITE else dict(PAGES).get(page.filename, page.title)
+    return f"{own} · {SITE}"
+
+
 def render(page: Page, out_dir: Path) -> Path:
     """Write ``page`` (its tables' CSVs, its disclosure checking report, and plotly.js once) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -702,7 +714,7 @@ def render(page: Page, out_dir: Path) -> Path:
             if page.more else "")
     document = (
         "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(page.title)} · Co-production Outcomes</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(tab_title(page))}</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<style>{STYLE}</style><script src='{PLOTLY_JS.name}'></script></head><body>"
         f"<a class='skip' href='#main'>Skip to the page's content</a>"
         f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"
