@@ -280,7 +280,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                               windows)
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
-        Section("What you can and cannot say", f"{plural(len(says), 'result')}, each with what it supports and what it does not."
+        Section("What you can and cannot say", evaluator_glance.results_summary(says)
                 + evaluator_glance.unlisted_sentence(multiplicity.register(m)),
                 table=rule.no_counts(says, "n_matched published through the rule; no verdict on a suppressed group",
                                      "what you can say"),

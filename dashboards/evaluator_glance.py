@@ -66,22 +66,38 @@ def unlisted_sentence(register: pd.DataFrame | None) -> str:
             f"marts.effect_register holds {'it' if count == 1 else 'them'}." if count else "")
 
 
+def compared(says: pd.DataFrame) -> pd.DataFrame:
+    """The rows of "What you can and cannot say" that are matched or modelled results: all but the SROI ratio's."""
+    return says[~says["verdict"].astype(str).str.endswith("per £1")]
+
+
+def results_summary(says: pd.DataFrame) -> str:
+    """The results section's opening words, counting its rows as this page's first line does: "44 results, each with
+    what it supports and what it does not: 43 matched or modelled and the social return on investment." (it said "44
+    results" under a first line of "43 matched or modelled results" that links to it)."""
+    results = len(compared(says))
+    others = len(says) - results
+    split = (f": {results} matched or modelled and the social return on investment" if others == 1 else
+             f": {results} matched or modelled and {others} social return ratios" if others else "")
+    return f"{plural(len(says), 'result')}, each with what it supports and what it does not{split}."
+
+
 def results_line(says: pd.DataFrame, comparisons: int | None, register: pd.DataFrame | None = None) -> str:
     """"43 matched or modelled results: 0 significant, 29 inconclusive, 10 not published, 4 not estimable. 3 primary
     outcomes and 31 exploratory results, judged over the run's 45 comparisons (Holm)." (the Cox
     models have no role; ``register`` gives the comparisons no page shows, :func:`unlisted`)."""
     verdict = says["verdict"].astype(str)
-    compared = says[~verdict.str.endswith("per £1")]
-    kind = verdict[compared.index].where(verdict[compared.index].isin(NOT_SIGNIFICANT), "significant")
+    results = compared(says)
+    kind = verdict[results.index].where(verdict[results.index].isin(NOT_SIGNIFICANT), "significant")
     counts = {v: int((kind == v).sum()) for v in ("significant", *NOT_SIGNIFICANT)}
-    role = says.loc[compared.index, "analysis role"].astype(str)
+    role = says.loc[results.index, "analysis role"].astype(str)
     primary, exploratory = int(role.str.startswith("Primary").sum()), int(role.str.startswith("Exploratory").sum())
     hidden = unlisted(register)[0]  # said in a few words: the four lines fit a phone's first screen
     run = (f", judged over the run's {plural(comparisons, 'comparison')} (Holm"
            + (f"; {hidden} of them on no page" if hidden else "") + ")") if comparisons else ""
     roles = (f" {plural(primary, 'primary outcome')} and {plural(exploratory, 'exploratory result')}{run}."
              if primary or exploratory else " Analysis roles not available (marts.effect_register was not built).")
-    return (f"{_link(RESULTS, plural(len(compared), 'matched or modelled result'))}: "
+    return (f"{_link(RESULTS, plural(len(results), 'matched or modelled result'))}: "
             + ", ".join(f"{n} {v}" for v, n in counts.items()) + "." + html.escape(roles))
 
 

@@ -64,3 +64,14 @@ def test_the_results_line_says_how_many_of_the_runs_comparisons_no_page_shows():
     assert glance.unlisted_sentence(None) == ""
     # a run whose register holds no comparison with a p-value (one source alone): none unlisted, no error
     assert glance.unlisted(register.assign(p_value=None)) == (0, "")
+
+
+def test_the_results_section_counts_its_rows_as_the_first_line_does():
+    """The first line said "43 matched or modelled results" and linked to a section opening "44 results": the 44th row
+    is the social return's ratio, which the line does not count as a comparison."""
+    says = _sections()[0].table
+    assert glance.results_summary(says) == ("5 results, each with what it supports and what it does not: 4 matched or "
+                                            "modelled and the social return on investment.")
+    html = glance.section(_sections(), 12).html
+    assert ">4 matched or modelled results</a>" in html
+    assert glance.results_summary(says.iloc[:2]) == "2 results, each with what it supports and what it does not."
