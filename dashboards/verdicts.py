@@ -30,7 +30,7 @@ from dashboards.marts import column
 from dashboards.page import PALETTE, Section, slug
 from dashboards.tiles import RAG, judge
 from dashboards.windows import NHS_MOJ, Windows
-from dashboards.wording import difference_sentence, direction, rate_difference_sentence
+from dashboards.wording import JDL_MINIMUM, difference_sentence, direction, rate_difference_sentence
 from models.disclosure import SUPPRESSED, DisclosureRule
 
 NO_DESIGN = "Design not recorded for this run (the model did not write a design sentence)."
@@ -244,6 +244,20 @@ def n_counts(source: str) -> str:
     return next((words for mart, words in N_COUNTS.items() if str(source).startswith(mart)), "matched participants")
 
 
+#: A published result on a small matched sample, said where a commissioner reads it, as the evaluator's "What you cannot
+#: say" does (:data:`dashboards.wording.JDL_MINIMUM`, judged on the published count): the demo's well-being verdict rested
+#: on about 20 matched participants, which only the evaluator page called a reason for caution.
+SMALL = (f"Small sample: about {{n}} {{counts}}, where the Justice Data Lab asks for at least {JDL_MINIMUM}: treat it with "
+         "caution.")
+
+
+def small(r: dict) -> bool:
+    """Whether a verdict row is a published result whose published n matched is at most the JDL minimum."""
+    n, shown = r["n_matched"], r["participants_value"]
+    return (isinstance(n, (int, float)) and not pd.isna(n) and 0 < n <= JDL_MINIMUM and shown is not None
+            and not (isinstance(shown, float) and pd.isna(shown)))
+
+
 def _list(frame: pd.DataFrame) -> str:
     items = []
     for r in frame.to_dict("records"):
@@ -257,6 +271,8 @@ def _list(frame: pd.DataFrame) -> str:
             said = html.escape(BALANCE[r["balanced"]])  # the evaluator's table named in it is a link to it
             lines.append("<p>" + said.replace(html.escape(BALANCE_TABLE), f"<a href='{BALANCE_LINK}'>{html.escape(BALANCE_TABLE)}</a>")
                          + "</p>")
+        if small(r):
+            lines.append(f"<p>{html.escape(SMALL.format(n=int(n), counts=n_counts(r['source'])))}</p>")
         if r["design"]:
             lines.append(f"<p class='note'>{html.escape(r['design'])}</p>")
         if r["analysis_role"] is not None:

@@ -536,3 +536,21 @@ def test_the_first_screen_gives_readmission_as_a_share_of_stays_not_of_people():
     assert verdicts.answer(row) == "7.4% of participant stays, 6.5% of the matched comparison"
     reoffending = row | {"source": "marts.reoffending_effects (any participation, binary rate)"}
     assert verdicts.answer(reoffending) == "7.4% of participants, 6.5% of the matched comparison"
+
+
+def test_a_verdict_on_a_small_matched_sample_says_to_read_it_with_caution_as_the_evaluator_page_does():
+    """The demo's well-being verdict rested on about 20 matched participants; the evaluator page said "treat it with
+    caution" (the Justice Data Lab asks for at least 60), the commissioner page only "(n ≈ 20 matched participants)"."""
+    base = {c: None for c in verdicts.COLUMNS} | {"rag": "inconclusive", "sentence": "s", "design": "",
+                                                  "participants_value": "-0.30", "comparison_value": "-0.22"}
+    rows = [base | {"outcome": "Well-being", "n_matched": 20, "source": "marts.wellbeing_effects (all, mean of areas)"},
+            base | {"outcome": "Readmission", "n_matched": 310, "source": "marts.readmission_effects (comparison any)"},
+            base | {"outcome": "Reoffending", "n_matched": 60, "source": "marts.reoffending_effects (any participation, "
+                                                                         "binary rate)"},
+            base | {"outcome": "Held", "n_matched": 20, "participants_value": None, "verdict": "not published",
+                    "rag": "none", "source": "marts.wellbeing_effects (all, mean of areas)"}]
+    listed = verdicts._list(pd.DataFrame(rows, columns=verdicts.COLUMNS))
+    assert [verdicts.small(r) for r in rows] == [True, False, True, False]
+    assert ("Small sample: about 20 matched participants, where the Justice Data Lab asks for at least 60: treat it "
+            "with caution.") in listed
+    assert listed.count("Small sample: about") == 2 and "about 60 matched participants" in listed
