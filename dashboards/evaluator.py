@@ -305,7 +305,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         *sroi_sections.sections(m, rule),
         glossary.terms_section(glossary.EVALUATOR, rule, windows),
     ]
-    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m), multiplicity.register(m)))
+    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m), multiplicity.register(m), rule))
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: provenance, matching and the "
                 "models' own tables.", sections, demo=demo_run(con),
                 more="Sections open when you select their title; long tables are paged and searchable, and every table "

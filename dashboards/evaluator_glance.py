@@ -14,11 +14,11 @@ import html
 
 import pandas as pd
 
-from dashboards.diagnostics_sections import SUPPORT_TITLE
+from dashboards.diagnostics_sections import SUPPORT_TITLE, support_words
 from dashboards.labels import plural
 from dashboards.page import Section, slug
 from dashboards.reoffending_sections import MEASURES
-from models.disclosure import SUPPRESSED
+from models.disclosure import SUPPRESSED, DisclosureRule
 
 TITLE = "At a glance"
 RESULTS, BALANCE, PRETREND = ("What you can and cannot say", "Balance after matching",
@@ -38,8 +38,8 @@ def _link(title: str, words: str) -> str:
     return f"<a href='#{slug(title)}'>{html.escape(words)}</a>"
 
 
-def _withheld(n: int) -> str:
-    return f" ({n} withheld: 1 to 7 people)" if n else ""
+def _withheld(n: int, rule: DisclosureRule) -> str:
+    return f" ({n} withheld: 1 to {rule.suppress_max} people)" if n else ""
 
 
 def unlisted(register: pd.DataFrame | None) -> tuple[int, str]:
@@ -101,43 +101,41 @@ def results_line(says: pd.DataFrame, comparisons: int | None, register: pd.DataF
             + ", ".join(f"{n} {v}" for v, n in counts.items()) + "." + html.escape(roles))
 
 
-def balance_line(table: pd.DataFrame) -> str:
+def balance_line(table: pd.DataFrame, rule: DisclosureRule) -> str:
     """"Balance after matching: 0 of 11 comparisons reached |SMD| ≤ 0.1 on every covariate (1 withheld)"."""
     balanced = table["balanced"].astype(str)
     withheld = int((balanced == SUPPRESSED).sum())
     shown = len(table) - withheld
     yes = int(balanced.str.startswith("yes").sum())
     return (f"{_link(BALANCE, 'Balance after matching')}: {yes} of {plural(shown, 'published comparison')} reached a "
-            f"largest |SMD| of 0.1 or less on every covariate{html.escape(_withheld(withheld))}"
+            f"largest |SMD| of 0.1 or less on every covariate{html.escape(_withheld(withheld, rule))}"
             + ("; where it did not, a difference may partly reflect who took part." if yes < shown else "."))
 
 
-def support_line(table: pd.DataFrame) -> str:
-    """"Common support: 6 of 7 published comparisons keep every participant (5 withheld)"."""
-    share = table["share_treated_in_support"]
-    withheld = int((share.astype(str) == SUPPRESSED).sum())
-    published = pd.to_numeric(share[share.astype(str) != SUPPRESSED], errors="coerce")
-    return (f"{_link(SUPPORT_TITLE, 'Common support')}: {int((published >= 1).sum())} of "
-            f"{plural(int(published.notna().sum()), 'published comparison')} keep every participant"
-            f"{html.escape(_withheld(withheld))}.")
+def support_line(table: pd.DataFrame, rule: DisclosureRule) -> str:
+    """"Common support: 7 of 12 published comparisons keep every participant; 5 leave 1 to 7 participants outside it (2
+    withheld: 1 to 7 people)" (:func:`dashboards.diagnostics_sections.support_words`, as its section says it)."""
+    return f"{_link(SUPPORT_TITLE, 'Common support')}: {html.escape(support_words(table, rule))}."
 
 
-def pretrend_line(table: pd.DataFrame) -> str:
+def pretrend_line(table: pd.DataFrame, rule: DisclosureRule) -> str:
     """"Pre-trend check: 1 of 1 before/after result passed"."""
     check = table["check"].astype(str)
     run = check.isin(("passed", "failed"))
     return (f"{_link(PRETREND, 'Pre-trend check')}: {int((check == 'passed').sum())} of "
-            f"{plural(int(run.sum()), 'before/after result')} passed{html.escape(_withheld(int((check == SUPPRESSED).sum())))}.")
+            f"{plural(int(run.sum()), 'before/after result')} passed{html.escape(_withheld(int((check == SUPPRESSED).sum()), rule))}.")
 
 
 LINES = ((RESULTS, None), (BALANCE, balance_line), (SUPPORT_TITLE, support_line), (PRETREND, pretrend_line))
 
 
-def section(sections: list[Section], comparisons: int | None, register: pd.DataFrame | None = None) -> Section:
+def section(sections: list[Section], comparisons: int | None, register: pd.DataFrame | None,
+            rule: DisclosureRule) -> Section:
     """The first section: one line per table below that the run published (``comparisons``: the run's, from the effect
-    rows' marks, :func:`dashboards.multiplicity.role`; ``register``: ``marts.effect_register``, None when not built)."""
+    rows' marks, :func:`dashboards.multiplicity.role`; ``register``: ``marts.effect_register``, None when not built;
+    ``rule``: the run's disclosure rule, whose withheld counts the lines name)."""
     tables = {s.title: s.table for s in sections if s.table is not None and not s.table.empty}
-    lines = [results_line(tables[title], comparisons, register) if make is None else make(tables[title])
+    lines = [results_line(tables[title], comparisons, register) if make is None else make(tables[title], rule)
              for title, make in LINES if title in tables]
     body = ("<ol class='verdicts' id='glance'>" + "".join(f"<li>{line}</li>" for line in lines) + "</ol>") if lines else \
         "<p class='empty'>No result, balance or support table in this run.</p>"

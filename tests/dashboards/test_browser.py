@@ -992,9 +992,13 @@ def test_the_evaluators_first_screen_says_how_far_the_results_can_be_trusted(dem
     balance = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False)["balanced"]
     shown = balance[balance != "*"]
     assert f": {shown.str.startswith('yes').sum()} of {len(shown)} published comparison" in lines[1][0]
-    support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)["share_treated_in_support"]
-    published = support[support != "*"].astype(float)
-    assert f": {(published >= 1).sum()} of {len(published)} published comparison" in lines[2][0]
+    # a comparison whose participants are published counts, and keeps every participant only with none outside: one
+    # with 1 to 7 outside (* beside its participants) does not (the line said "7 of 7 keep every participant" of 12)
+    support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)
+    published = support[support["participants"] != "*"]
+    few = int((published["n_treated_outside_support"] == "*").sum())
+    assert f": {(published['n_treated_outside_support'] == '0').sum()} of {len(published)} published comparison" in lines[2][0]
+    assert (f"; {few} leave{'s' if few == 1 else ''} 1 to 7 participants outside it" in lines[2][0]) == bool(few)
     check = pd.read_csv(site / "evaluator-pretrend.csv", dtype=str, keep_default_na=False)["check"]
     assert f": {(check == 'passed').sum()} of {check.isin(['passed', 'failed']).sum()} before/after result" in lines[3][0]
 
