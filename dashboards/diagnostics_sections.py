@@ -262,6 +262,33 @@ def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                         "participants kept.")
 
 
+def support_words(table: pd.DataFrame, rule: DisclosureRule) -> str:
+    """What the published common-support table says, counted row by row as it shows them: "7 of 12 published comparisons
+    keep every participant; 5 leave 1 to 7 participants outside it (2 withheld: 1 to 7 people)". A row whose
+    participants outside support are 1 to 7 shows ``*`` for them and for its share, and is one that does not keep every
+    participant (the evaluator's first line counted only the shares shown, and said "7 of 7 published comparisons keep
+    every participant (7 withheld)" while five of the seven, among them reoffending's 100 participants, had left some
+    out); a row on 1 to 7 participants is withheld whatever it shows."""
+    small = table["participants"].astype(str) == SUPPRESSED
+    outside = table["n_treated_outside_support"].astype(str)
+    few = ~small & (outside == SUPPRESSED)
+    number = pd.to_numeric(outside.where(~small & ~few), errors="coerce")
+    share = pd.to_numeric(table["share_treated_in_support"].astype(str).where(~small), errors="coerce")
+    kept = int(((number == 0) | (number.isna() & (share >= 1))).sum())
+    more = int((number > 0).sum())
+    words = [f"{kept} of {plural(int((~small).sum()), 'published comparison')} keep every participant"]
+
+    def leave(n: int) -> str:
+        return f"{n} {'leaves' if n == 1 else 'leave'}"
+
+    if few.any():
+        words.append(f"{leave(int(few.sum()))} 1 to {rule.suppress_max} participants outside it")
+    if more:
+        words.append(f"{leave(more)} more outside it")
+    held = f" ({int(small.sum())} withheld: 1 to {rule.suppress_max} people)" if small.any() else ""
+    return "; ".join(words) + held
+
+
 def support_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     """Per result: share of participants in common support, people dropped or removed, caliper."""
     if overlap is None or overlap.empty:
@@ -275,12 +302,11 @@ def support_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
         "n_comparison_removed": first["n_comparison_removed"].to_numpy(),
         "pooled_sd_logit": first["pooled_sd_logit"].to_numpy(), "caliper_width": first["caliper_width"].to_numpy(),
     }).round(3)
-    full = int((table["share_treated_in_support"] >= 1).sum())
     table = rule.table(table, ["participants", "n_treated_outside_support", "n_comparison_removed"],
                        {"share_treated_in_support": ("participants", "n_treated_outside_support")}, name="common support")
-    return Section(SUPPORT_TITLE, f"{full} of {len(table)} comparisons keep every participant inside common support (a "
-                   "participant outside it has a score beyond the comparison group's range, or a covariate level no "
-                   "comparison person has, and is left out of the estimate).", table=table,
+    return Section(SUPPORT_TITLE, f"Common support: {support_words(table, rule)}. A participant outside it has a score "
+                   "beyond the comparison group's range, or a covariate level no comparison person has, and is left out "
+                   "of the estimate.", table=table,
                    csv_name="evaluator-common-support.csv",
                    note=f"{heading('caliper_width')} and {heading('pooled_sd_logit')} are on the logit scale; "
                         f"{heading('caliper_width')} is empty under weighting. {heading('participants')}: those in the "

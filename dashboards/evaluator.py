@@ -28,6 +28,7 @@ from models.wellbeing.settings import SHARED_MATCH_DESIGNS
 from dashboards.labels import heading, plural
 from dashboards.marts import demo_run, read_marts, unavailable
 from dashboards.page import PALETTE, Page, Section
+from dashboards.verdicts import balanced
 from dashboards.windows import read_windows
 
 MARTS = ("readmission_effects", "reoffending_effects", "reoffending_survival", "reoffending_cox", "wellbeing_effects",
@@ -59,7 +60,7 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                                    "marts.reoffending_effects": m["reoffending_effects"],
                                    "marts.wellbeing_effects": m["wellbeing_effects"]})
     rows = rows[rows["max_abs_smd_after"].notna()].reset_index(drop=True)
-    rows["balanced"] = (rows["max_abs_smd_after"] <= 0.1).map({True: "yes (≤ 0.1)", False: "no (> 0.1)"})
+    rows["balanced"] = [balanced(r, "max_abs_smd_after") for _, r in rows.iterrows()]  # as the commissioner's verdicts
     # the figure is the largest over the covariate rows the next section publishes; none without them
     largest = diagnostics_sections.largest_published_smd(m.get("comparison_balance"), rule)  # keyed "wellbeing: ..."
     rows["max_abs_smd_after"] = rows["result"].str.replace("well-being: ", "wellbeing: ", regex=False).map(largest)
@@ -279,7 +280,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
                               windows)
     sections = [
         *provenance.sections(con, provenance.run_ids(m, run_id), rule),
-        Section("What you can and cannot say", f"{plural(len(says), 'result')}, each with what it supports and what it does not."
+        Section("What you can and cannot say", evaluator_glance.results_summary(says)
                 + evaluator_glance.unlisted_sentence(multiplicity.register(m)),
                 table=rule.no_counts(says, "n_matched published through the rule; no verdict on a suppressed group",
                                      "what you can say"),
@@ -304,7 +305,7 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
         *sroi_sections.sections(m, rule),
         glossary.terms_section(glossary.EVALUATOR, rule, windows),
     ]
-    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m), multiplicity.register(m)))
+    sections.insert(0, evaluator_glance.section(sections, multiplicity.run_comparisons(m), multiplicity.register(m), rule))
     return Page("evaluator.html", "For evaluators", "The diagnostics behind every headline: provenance, matching and the "
                 "models' own tables.", sections, demo=demo_run(con),
                 more="Sections open when you select their title; long tables are paged and searchable, and every table "

@@ -89,6 +89,10 @@ def controls_html(filters: list[Filter]) -> str:
             f"{html.escape(showing)}</span> <span class='change'>Change</span></summary>"
             f"<form aria-label='Filters' onsubmit='return false'>{boxes}"
             "<span class='note'>Sections marked 'responds to' change with these choices.</span></form></details>"
+            # the one message a screen reader hears after a choice (SCRIPT): every summary was a live region, and one
+            # choice had it read eight of them, about 2,000 characters, one after another. Outside the bar, which is
+            # closed on a phone (a closed <details> is not rendered, and its live region would say nothing).
+            "<p id='filter-status' class='visually-hidden' role='status'></p>"
             f"<script>{BAR_SCRIPT}</script>")
 
 
@@ -120,24 +124,33 @@ SCRIPT = """
   var state = {};
   var selects = document.querySelectorAll('select[data-filter]');
   selects.forEach(function(s){ state[s.dataset.filter] = s.value; });
-  function apply(){
+  function apply(){  // the number of summaries, tables and tiles whose content changed
+    var changed = 0;
     blocks.forEach(function(b){
       var item = b.items[b.dims.map(function(d){ return state[d]; }).join('|')];
       if (!item) return;
+      var moved = false;
       if (b.chart && item.figure){
         var gd = document.getElementById(b.chart);
         var layout = Object.assign({}, item.figure.layout, {template: gd.layout.template});
         Plotly.react(gd, item.figure.data, layout);
         gd.parentNode.setAttribute('aria-label', item.summary);
       }
-      if (b.summary) document.getElementById(b.summary).textContent = item.summary;
+      if (b.summary){
+        var said = document.getElementById(b.summary);
+        moved = said.textContent !== item.summary;
+        said.textContent = item.summary;
+      }
       if (b.html && item.html !== null){
-        var el = document.getElementById(b.html);
+        var el = document.getElementById(b.html), before = el.innerHTML;
         el.innerHTML = item.html;
+        moved = moved || el.innerHTML !== before;
         var table = el.closest('table');
         if (table) table.dispatchEvent(new Event('rows'));
       }
+      if (moved) changed += 1;
     });
+    return changed;
   }
   function showing(){  // the bar's one-line summary on a phone: "Showing: all time banks, 2023, all areas"
     var out = document.getElementById('filter-showing');
@@ -148,8 +161,15 @@ SCRIPT = """
       var t = s.options[s.selectedIndex].text;
       return s.selectedIndex === 0 ? t.charAt(0).toLowerCase() + t.slice(1) : t; }).join(', ');
   }
+  function status(changed){  // one message for a screen reader, in place of every summary read out
+    var out = document.getElementById('filter-status');
+    if (!out) return;
+    var chosen = Array.from(selects).map(function(s){ return s.options[s.selectedIndex].text; }).join(', ');
+    out.textContent = 'Showing ' + chosen + ': ' + changed + (changed === 1 ? ' summary, table or tile' :
+      ' summaries, tables and tiles') + ' changed.';
+  }
   selects.forEach(function(s){
-    s.addEventListener('change', function(){ state[s.dataset.filter] = s.value; apply(); showing(); });
+    s.addEventListener('change', function(){ state[s.dataset.filter] = s.value; var n = apply(); showing(); status(n); });
   });
 })();
 """

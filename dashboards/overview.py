@@ -17,7 +17,7 @@ from dashboards import commissioner, headlines, verdicts
 from dashboards.filters import ALL
 from dashboards.labels import money, plural
 from dashboards.marts import demo_run, read_marts
-from dashboards.page import Page, Section
+from dashboards.page import SITE, Page, Section
 from dashboards.windows import read_windows
 from models.disclosure import DisclosureRule
 
@@ -70,11 +70,11 @@ def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule
     demo = demo_run(con)
     exists = con.execute("SELECT count(*) FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()[0]
     if not exists:
-        return Page("index.html", "Co-production Outcomes", "No run has been recorded in this warehouse yet.", demo=demo)
+        return Page("index.html", SITE, "No run has been recorded in this warehouse yet.", demo=demo)
     lines = found(con, run_id, rule)
     where = "".join(f"<li><a href='{f}'>{html.escape(t)}</a>: {html.escape(d)}</li>" for f, t, d in WHERE)
     return Page(
-        "index.html", "Co-production Outcomes", "What time banks and co-produced services achieved in this run.",
+        "index.html", SITE, "What time banks and co-produced services achieved in this run.",
         [Section("What this run found", "Three lines: what the outcomes show, what the time banks did, what data arrived.",
                  html="<ol class='verdicts' id='found'>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines if x) + "</ol>"),
          Section("Where to look", "Four pages, one for each reader.", html=f"<ul>{where}</ul>")],

@@ -54,6 +54,7 @@ header a[aria-current]{font-weight:700;text-decoration:underline 3px}
 main{padding:.8rem 1rem;max-width:1200px;margin:0 auto}
 .skip{position:absolute;left:-10000px;top:0;background:#fd0;color:#0b0c0c;padding:.5rem 1rem;font-weight:700;z-index:10}
 .skip:focus{left:0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .terms dt{font-weight:700;margin-top:.5rem}.terms dd{margin:0 0 .3rem 0}
 section{background:#fff;border:1px solid #b1b4b6;margin:1rem 0;padding:.8rem 1rem;min-width:0}
 section h2{margin:.2rem 0 .5rem;font-size:1.3rem}details>summary{cursor:pointer;font-weight:700;font-size:1.2rem;padding:.2rem 0}details>summary h2{display:inline;font-size:1.2rem;margin:0}
@@ -640,6 +641,18 @@ def _picker(figure: go.Figure, sid: str) -> str:
             f"<select id='pick-{sid}' data-chart='chart-{sid}'>{options}</select></p>")
 
 
+#: The site's name, after each page's own in its window title.
+SITE = "Co-production Outcomes"
+
+
+def tab_title(page: Page) -> str:
+    """The window title: the page's own title, then the site's ("For funders · Co-production Outcomes"); the overview,
+    titled with the site's name, by its name in the navigation (it read "Co-production Outcomes · Co-production
+    Outcomes", twice the same to a screen reader and in a list of tabs, WCAG 2.2 2.4.2)."""
+    own = page.title if page.title != SITE else dict(PAGES).get(page.filename, page.title)
+    return f"{own} · {SITE}"
+
+
 def render(page: Page, out_dir: Path) -> Path:
     """Write ``page`` (its tables' CSVs, its disclosure checking report, and plotly.js once) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -650,7 +663,7 @@ def render(page: Page, out_dir: Path) -> Path:
     body, checks = [], []
     for section in page.sections:
         sid = slug(section.title)
-        parts = [f"<p class='summary' id='summary-{sid}' aria-live='polite'>{html.escape(words(section.summary))}</p>"]
+        parts = [f"<p class='summary' id='summary-{sid}'>{html.escape(words(section.summary))}</p>"]
         if section.responds:
             parts.append(f"<p class='note'>{html.escape(section.responds)}</p>")
         if section.html is not None:
@@ -702,7 +715,7 @@ def render(page: Page, out_dir: Path) -> Path:
             if page.more else "")
     document = (
         "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(page.title)} · Co-production Outcomes</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(tab_title(page))}</title><meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<style>{STYLE}</style><script src='{PLOTLY_JS.name}'></script></head><body>"
         f"<a class='skip' href='#main'>Skip to the page's content</a>"
         f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"

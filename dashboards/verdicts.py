@@ -22,20 +22,41 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards import charts, labels, multiplicity, subtraction
+from dashboards import charts, evaluator_glance, labels, multiplicity, subtraction
 from dashboards.headlines import illustrative, other_case, outcomes_valued, wellbeing_headline_row
 from dashboards.labels import pct, plural, pounds
+from dashboards.diagnostics_sections import SMD_THRESHOLD
 from dashboards.marts import column
-from dashboards.page import PALETTE, Section
+from dashboards.page import PALETTE, Section, slug
 from dashboards.tiles import RAG, judge
 from dashboards.windows import NHS_MOJ, Windows
-from dashboards.wording import difference_sentence, direction, rate_difference_sentence
+from dashboards.wording import JDL_MINIMUM, difference_sentence, direction, rate_difference_sentence
 from models.disclosure import SUPPRESSED, DisclosureRule
 
 NO_DESIGN = "Design not recorded for this run (the model did not write a design sentence)."
 NO_ROLE = "Analysis role not available: marts.effect_register was not built in this run."
 COLUMNS = ["outcome", "participants_value", "comparison_value", "difference", "ci_low", "ci_high", "unit", "n_matched", "verdict",
-           "rag", "sentence", "design", "estimand", "analysis_role", "n_comparisons", "source"]
+           "rag", "sentence", "balanced", "design", "estimand", "analysis_role", "n_comparisons", "source"]
+#: Whether the matched groups were alike after matching, as the evaluator's balance table says it (its ``balanced``
+#: column, from the same mart column: the largest |SMD| after matching over every covariate, 0.1 or less is balanced,
+#: Austin 2009), and the line the verdict list gives a commissioner for each. The first screen called every comparison
+#: "a matched group of similar people" while the evaluator page said none of the demo's had reached balance.
+BALANCE = {"yes (≤ 0.1)": "Balance: after matching, the two groups were alike on every characteristic they were matched "
+                          "on (each standardised difference 0.1 or less).",
+           "no (> 0.1)": "Balance: after matching, the two groups still differed on at least one characteristic they "
+                         "were matched on (a standardised difference above 0.1), so part of this difference may reflect "
+                         "who took part rather than taking part. The evaluator page's balance table gives each."}
+#: The words of a balance line that link to the evaluator's balance table (its section opens when the link is followed).
+BALANCE_TABLE, BALANCE_LINK = "The evaluator page's balance table", f"evaluator.html#{slug(evaluator_glance.BALANCE)}"
+
+
+def balanced(e: pd.Series, smd: str) -> str | None:
+    """The evaluator's ``balanced`` words for a mart row (``smd``: its column of the largest |SMD| after matching); None
+    when the row has no such figure (a model that records none)."""
+    value = e.get(smd) if smd else None
+    if value is None or pd.isna(value):
+        return None
+    return "yes (≤ 0.1)" if float(value) <= SMD_THRESHOLD else "no (> 0.1)"
 
 
 def role_words(analysis_role: str, comparisons) -> str:
@@ -59,14 +80,16 @@ WITHHELD_BECAUSE = {"group": ", so no estimate or verdict is shown",
 
 def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: DisclosureRule,
                 not_estimable: Callable[[pd.Series], str | None],
-                published: Callable[[pd.Series], dict], share: tuple[tuple[str, ...], str] | None = None) -> dict:
+                published: Callable[[pd.Series], dict], share: tuple[tuple[str, ...], str] | None = None,
+                smd: str = "") -> dict:
     """One outcome's row from the first of ``rows`` (one mart row): not available, not estimable (the sentence
     ``not_estimable`` gives), not published (a matched group of 1-7, a ``share`` of it resting on 1-7 people with the
     outcome or without it, or a whole less its parts giving someone away: :func:`dashboards.subtraction.withheld_reason`),
     or the figures ``published`` gives. ``published(e, held)``: ``held`` for an exploratory result that the run's comparisons leave inconclusive
     (the row's mark, :mod:`dashboards.multiplicity`), whose sentence then says why; ``share``:
     (the mart's columns of the participants' and the comparison's rates, what having the outcome is in words), for a
-    binary outcome."""
+    binary outcome; ``smd``: the mart's column of the largest |SMD| after matching, whose balance a published row says
+    (:func:`balanced`)."""
     if rows is None or rows.empty:
         return _row(outcome, source, verdict="not available", rag="none", sentence=f"{outcome}: no comparison in this run.")
     e = rows.iloc[0]
@@ -84,7 +107,7 @@ def _effect_row(outcome: str, source: str, rows: pd.DataFrame | None, rule: Disc
     if multiplicity.held_back(e) is not None and figures["rag"] in ("better", "worse"):
         figures = published(e, True)
         figures["sentence"] = f"{figures['sentence']} {multiplicity.why(e)}"
-    return _row(outcome, source, n_matched=rule.count(e["n_matched"]), **figures, **base)
+    return _row(outcome, source, n_matched=rule.count(e["n_matched"]), balanced=balanced(e, smd), **figures, **base)
 
 
 def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> dict:
@@ -108,7 +131,7 @@ def readmission_row(effects: pd.DataFrame | None, rule: DisclosureRule, windows:
 
     rows = None if effects is None else effects[effects["comparison"] == "any"]
     return _effect_row(outcome, "marts.readmission_effects (comparison any)", rows, rule, not_estimable, published,
-                       (("participant_rate", "comparison_rate"), "were readmitted"))
+                       (("participant_rate", "comparison_rate"), "were readmitted"), smd="max_abs_smd_after")
 
 
 def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> dict:
@@ -133,7 +156,7 @@ def reoffending_row(effects: pd.DataFrame | None, rule: DisclosureRule, windows:
                                                 & (effects["measure"] == "binary_rate")]
     return _effect_row(outcome, "marts.reoffending_effects (any participation, binary rate)", rows, rule, not_estimable,
                        published,
-                       (("participant_value", "comparison_value"), "reoffended"))
+                       (("participant_value", "comparison_value"), "reoffended"), smd="max_abs_smd")
 
 
 def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule) -> dict:
@@ -164,7 +187,7 @@ def wellbeing_row(effects: pd.DataFrame | None, rule: DisclosureRule) -> dict:
                                                    direction(rag, "an improvement", "a deterioration"), decimals=2,
                                                    of="means"))
 
-    return _effect_row(outcome, source, effects.loc[[e.name]], rule, not_estimable, published)
+    return _effect_row(outcome, source, effects.loc[[e.name]], rule, not_estimable, published, smd="max_abs_smd_after")
 
 
 #: The SROI verdict's design note: how the ratio is made (its sentence says how many outcomes were valued; the note
@@ -221,6 +244,20 @@ def n_counts(source: str) -> str:
     return next((words for mart, words in N_COUNTS.items() if str(source).startswith(mart)), "matched participants")
 
 
+#: A published result on a small matched sample, said where a commissioner reads it, as the evaluator's "What you cannot
+#: say" does (:data:`dashboards.wording.JDL_MINIMUM`, judged on the published count): the demo's well-being verdict rested
+#: on about 20 matched participants, which only the evaluator page called a reason for caution.
+SMALL = (f"Small sample: about {{n}} {{counts}}, where the Justice Data Lab asks for at least {JDL_MINIMUM}: treat it with "
+         "caution.")
+
+
+def small(r: dict) -> bool:
+    """Whether a verdict row is a published result whose published n matched is at most the JDL minimum."""
+    n, shown = r["n_matched"], r["participants_value"]
+    return (isinstance(n, (int, float)) and not pd.isna(n) and 0 < n <= JDL_MINIMUM and shown is not None
+            and not (isinstance(shown, float) and pd.isna(shown)))
+
+
 def _list(frame: pd.DataFrame) -> str:
     items = []
     for r in frame.to_dict("records"):
@@ -230,6 +267,12 @@ def _list(frame: pd.DataFrame) -> str:
         size = (f" (n ≈ {int(n):,} {n_counts(r['source'])})" if isinstance(n, (int, float)) and not pd.isna(n) and n > 0
                 else "")
         lines = [f"<p class='head'>{head}{html.escape(r['outcome'] + size)}</p>", f"<p>{html.escape(r['sentence'])}</p>"]
+        if r["balanced"] in BALANCE:
+            said = html.escape(BALANCE[r["balanced"]])  # the evaluator's table named in it is a link to it
+            lines.append("<p>" + said.replace(html.escape(BALANCE_TABLE), f"<a href='{BALANCE_LINK}'>{html.escape(BALANCE_TABLE)}</a>")
+                         + "</p>")
+        if small(r):
+            lines.append(f"<p>{html.escape(SMALL.format(n=int(n), counts=n_counts(r['source'])))}</p>")
         if r["design"]:
             lines.append(f"<p class='note'>{html.escape(r['design'])}</p>")
         if r["analysis_role"] is not None:
@@ -248,7 +291,10 @@ def answer(r: dict) -> str:
                     if r["ci_low"] is not None and not pd.isna(r["ci_low"]) else "")
         return f"{r['participants_value']} of social value per £1 invested{interval}"
     if r["unit"] == "percentage points":
-        return f"{r['participants_value']} of participants, {r['comparison_value']} of the matched comparison"
+        # readmission's rate is of hospital stays (index discharges, as its n counts them: :func:`n_counts`), not of people;
+        # "stays", the data-quality page's word for the source, keeps each outcome's line on a 360 px first screen
+        of = "participant stays" if n_counts(r["source"]).endswith("discharges") else "participants"
+        return f"{r['participants_value']} of {of}, {r['comparison_value']} of the matched comparison"
     return (f"{r['participants_value']} {r['unit']} for participants, {r['comparison_value']} for the matched "
             "comparison")
 

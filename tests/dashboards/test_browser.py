@@ -319,6 +319,29 @@ def test_filters_work_from_the_keyboard(demo_run, browser):
     assert errors == []
 
 
+@pytest.mark.browser
+def test_a_filter_choice_is_announced_once_not_summary_by_summary(demo_run, browser):
+    """Every section summary was a live region: one choice of time bank had a screen reader read eight of them, about
+    2,000 characters, one after another. The summaries are plain text now; one status message says what is shown and
+    how much changed, and it sits outside the filter bar, which is closed on a phone."""
+    site, _, _ = demo_run
+    page, errors = open_page(browser, site / "commissioner.html")
+    assert page.evaluate("document.querySelectorAll('p.summary[aria-live], p.summary[role=status]').length") == 0
+    assert page.evaluate("document.getElementById('filter-status').closest('details')") is None
+    assert page.get_attribute("#filter-status", "role") == "status" and page.inner_text("#filter-status") == ""
+    bank = page.eval_on_selector("#filter-timebank", "s => s.options[1].text")
+    page.select_option("#filter-timebank", index=1)
+    said = page.text_content("#filter-status")
+    assert re.fullmatch(rf"Showing {re.escape(bank)}, All areas, All years: ([0-9]+) summaries, tables and tiles changed\.",
+                        said), said
+    assert int(re.search(r"([0-9]+) summaries", said).group(1)) >= 2
+    box = page.evaluate("(() => { const r = document.getElementById('filter-status').getBoundingClientRect(); "
+                        "return [r.width, r.height]; })()")
+    assert box[0] <= 1 and box[1] <= 1  # for a screen reader only
+    page.close()
+    assert errors == []
+
+
 # For every block of pre-computed variants: what the page shows now, and whether it is the item of the current state.
 SHOWN = """() => {
   const blocks = JSON.parse(document.getElementById('variants').textContent), state = {}, out = [];
@@ -969,9 +992,13 @@ def test_the_evaluators_first_screen_says_how_far_the_results_can_be_trusted(dem
     balance = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False)["balanced"]
     shown = balance[balance != "*"]
     assert f": {shown.str.startswith('yes').sum()} of {len(shown)} published comparison" in lines[1][0]
-    support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)["share_treated_in_support"]
-    published = support[support != "*"].astype(float)
-    assert f": {(published >= 1).sum()} of {len(published)} published comparison" in lines[2][0]
+    # a comparison whose participants are published counts, and keeps every participant only with none outside: one
+    # with 1 to 7 outside (* beside its participants) does not (the line said "7 of 7 keep every participant" of 12)
+    support = pd.read_csv(site / "evaluator-common-support.csv", dtype=str, keep_default_na=False)
+    published = support[support["participants"] != "*"]
+    few = int((published["n_treated_outside_support"] == "*").sum())
+    assert f": {(published['n_treated_outside_support'] == '0').sum()} of {len(published)} published comparison" in lines[2][0]
+    assert (f"; {few} leave{'s' if few == 1 else ''} 1 to 7 participants outside it" in lines[2][0]) == bool(few)
     check = pd.read_csv(site / "evaluator-pretrend.csv", dtype=str, keep_default_na=False)["check"]
     assert f": {(check == 'passed').sum()} of {check.isin(['passed', 'failed']).sum()} before/after result" in lines[3][0]
 

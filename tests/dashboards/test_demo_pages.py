@@ -260,3 +260,25 @@ def test_a_balance_result_that_is_not_drawn_is_named(demo_run):
     site, _, _ = demo_run
     said = re.findall(r"(\d+) results? (?:is|are) not drawn \(([^)]+)\): every group", (site / "evaluator.html").read_text())
     assert said and all(int(n) == len(names.split(", ")) for n, names in said), said
+
+
+def test_the_commissioners_verdicts_say_the_balance_the_evaluators_table_gives(demo_run):
+    """A verdict's "balanced" (commissioner-verdicts.csv, and its line on the page) is the evaluator's balance table's
+    for the same matched result: the commissioner page said nothing of balance while the evaluator's said none of the
+    three had reached it."""
+    site, _, _ = demo_run
+    said = pd.read_csv(site / "commissioner-verdicts.csv", dtype=str, keep_default_na=False).set_index("source")
+    table = pd.read_csv(site / "evaluator-balance.csv", dtype=str, keep_default_na=False).set_index("result")
+    page = (site / "commissioner.html").read_text(encoding="utf-8")
+    results = {"marts.readmission_effects (comparison any)": "readmission: any",
+               "marts.reoffending_effects (any participation, binary rate)": "reoffending: any_participation"}
+    checked = 0
+    for source, row in said.iterrows():
+        star = re.fullmatch(r"marts\.wellbeing_effects \((\w+), mean of areas\)", source)
+        result = results.get(source) or (star and f"well-being: {star.group(1)} / mean_of_areas")
+        if result and row["participants_value"]:  # a published verdict
+            assert row["balanced"] == table.loc[result, "balanced"] and row["balanced"] in ("yes (≤ 0.1)", "no (> 0.1)")
+            checked += 1
+    assert checked and page.count("<p>Balance: after matching, the two groups ") == checked
+    if "href='evaluator.html#balance-after-matching'" in page:  # the table it names, linked
+        assert "<section id='balance-after-matching'" in (site / "evaluator.html").read_text(encoding="utf-8")

@@ -503,3 +503,54 @@ def test_a_negative_ratio_puts_its_sign_before_the_pound_sign():
 
     said = sroi_row(pd.DataFrame([{**row, "n_draws": 2000}]), None)["sentence"]
     assert "95% interval −£0.21 to £0.32" in said and "£-" not in said
+
+
+def test_each_verdict_says_whether_its_matched_groups_were_balanced_as_the_evaluator_page_does():
+    """The commissioner's first section called every comparison "a matched group of similar people"; on the demo none
+    of its three had reached balance (largest |SMD| after matching 0.13, 0.23 and 0.29), which only the evaluator page
+    said. Each published verdict now says whether its groups were alike after matching, in the evaluator's words."""
+    readmission = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [0.010],
+                                "rd_ci_low": [-0.030], "rd_ci_high": [0.050], "participant_rate": [0.074],
+                                "comparison_rate": [0.065], "n_matched": [310], "verdict": ["inconclusive"],
+                                "jdl_statement": ["For every 100 comparison discharges, 6 were readmitted."],
+                                "max_abs_smd_after": [0.135]})
+    rows = [verdicts.readmission_row(readmission, RULE),
+            verdicts.readmission_row(readmission.assign(max_abs_smd_after=0.04), RULE),
+            verdicts.readmission_row(readmission.drop(columns="max_abs_smd_after"), RULE),  # a model recording none
+            verdicts.readmission_row(readmission.assign(n_matched=5), RULE)]  # not published: nothing said of it
+    assert [r["balanced"] for r in rows] == ["no (> 0.1)", "yes (≤ 0.1)", None, None]
+    listed = verdicts._list(pd.DataFrame(rows, columns=verdicts.COLUMNS))
+    assert listed.count(verdicts.BALANCE["no (> 0.1)"].split(",")[0]) == 2  # "Balance: after matching"
+    assert "<a href='evaluator.html#balance-after-matching'>The evaluator page&#x27;s balance table</a> gives each" in listed
+    assert verdicts.BALANCE["yes (≤ 0.1)"] in listed
+    # the evaluator's balance table judges the same mart column the same way
+    assert verdicts.balanced(pd.Series({"max_abs_smd": 0.1}), "max_abs_smd") == "yes (≤ 0.1)"
+
+
+def test_the_first_screen_gives_readmission_as_a_share_of_stays_not_of_people():
+    """Readmission is compared stay by stay (its n: "matched participant discharges"; a participant can have several),
+    but the first screen's line read "7.4% of participants, 6.5% of the matched comparison"."""
+    row = {c: None for c in verdicts.COLUMNS} | {"participants_value": "7.4%", "comparison_value": "6.5%",
+                                                  "unit": "percentage points",
+                                                  "source": "marts.readmission_effects (comparison any)"}
+    assert verdicts.answer(row) == "7.4% of participant stays, 6.5% of the matched comparison"
+    reoffending = row | {"source": "marts.reoffending_effects (any participation, binary rate)"}
+    assert verdicts.answer(reoffending) == "7.4% of participants, 6.5% of the matched comparison"
+
+
+def test_a_verdict_on_a_small_matched_sample_says_to_read_it_with_caution_as_the_evaluator_page_does():
+    """The demo's well-being verdict rested on about 20 matched participants; the evaluator page said "treat it with
+    caution" (the Justice Data Lab asks for at least 60), the commissioner page only "(n ≈ 20 matched participants)"."""
+    base = {c: None for c in verdicts.COLUMNS} | {"rag": "inconclusive", "sentence": "s", "design": "",
+                                                  "participants_value": "-0.30", "comparison_value": "-0.22"}
+    rows = [base | {"outcome": "Well-being", "n_matched": 20, "source": "marts.wellbeing_effects (all, mean of areas)"},
+            base | {"outcome": "Readmission", "n_matched": 310, "source": "marts.readmission_effects (comparison any)"},
+            base | {"outcome": "Reoffending", "n_matched": 60, "source": "marts.reoffending_effects (any participation, "
+                                                                         "binary rate)"},
+            base | {"outcome": "Held", "n_matched": 20, "participants_value": None, "verdict": "not published",
+                    "rag": "none", "source": "marts.wellbeing_effects (all, mean of areas)"}]
+    listed = verdicts._list(pd.DataFrame(rows, columns=verdicts.COLUMNS))
+    assert [verdicts.small(r) for r in rows] == [True, False, True, False]
+    assert ("Small sample: about 20 matched participants, where the Justice Data Lab asks for at least 60: treat it "
+            "with caution.") in listed
+    assert listed.count("Small sample: about") == 2 and "about 60 matched participants" in listed

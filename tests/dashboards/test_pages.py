@@ -113,3 +113,14 @@ def test_pages_render_in_chromium_without_console_errors(site):
         assert drawn["data-quality.html"] >= 1  # the data-quality bar chart drew
         browser.close()
     assert errors == []
+
+
+def test_each_window_title_names_its_page_then_the_site_once(tmp_path):
+    """The overview's window title read "Co-production Outcomes · Co-production Outcomes" (WCAG 2.2 2.4.2: a tab list or a
+    screen reader gave the site's name twice, and not which page)."""
+    from dashboards.page import Page, render
+
+    for filename, title, want in (("index.html", "Co-production Outcomes", "Overview · Co-production Outcomes"),
+                                  ("funder.html", "For funders", "For funders · Co-production Outcomes")):
+        text = render(Page(filename, title, "intro"), tmp_path).read_text(encoding="utf-8")
+        assert re.search(r"<title>(.*?)</title>", text).group(1) == want
