@@ -492,6 +492,35 @@ def test_failing_step_is_told_once(tmp_path):
     assert out[-1] == f"Open:      {site / 'index.html'}" + (" (an earlier run's page)" if "index.html" in earlier else "")
 
 
+def test_a_run_failing_before_its_first_step_is_told_why():
+    """A run a resource refuses or cannot start runs no step: before, `make run` printed 'Run ...: FAILED' and no
+    reason (seen with the warehouse named after a source inside the input folder, whose log folder the run's own
+    refusal then named); the reason was only in the full log."""
+    import dagster as dg
+
+    from pipelines import summary
+    from pipelines.resources import refusal
+
+    class Refusing(dg.ConfigurableResource):
+        def setup_for_execution(self, context) -> None:
+            raise refusal("The run did not start: no step ran.\n  - input folder /x is not read")
+
+    class Broken(dg.ConfigurableResource):
+        def setup_for_execution(self, context) -> None:
+            raise OSError("cannot open /w.duckdb")
+
+    for resource, told in ((Refusing(), ["The run did not start: no step ran.", "  - input folder /x is not read"]),
+                           (Broken(), ["OSError: cannot open /w.duckdb"])):  # as a step's error is told
+        @dg.asset(required_resource_keys={"r"})
+        def a() -> None:  # never runs
+            raise AssertionError
+
+        job = dg.Definitions(assets=[a], resources={"r": resource}).resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(raise_on_error=False)
+        assert not result.success
+        assert summary.step_failures(result, job) == told
+
+
 def test_us_dates_fail_their_source_saying_so(tmp_path):
     """Before: 'Check failed on staging/hospital_spells (quarantine_within_ceiling): ... Found: quarantined share: 0.25;
     ceiling: 0.05.', after a step line broken in two by Dagster's own message, and no page to read the rules on (the
