@@ -189,6 +189,15 @@ def test_make_writes_the_dagster_home_settings_pipelines_run_writes():
     assert "printf '" + DAGSTER_YAML.replace("\n", "\\n") + "' > $(DAGSTER_HOME)/dagster.yaml" in makefile
 
 
+def test_the_ui_runs_one_run_at_a_time(tmp_path):
+    """`make ui`'s instance takes one run at a time from its queue: a second "Materialize all" (or the sensor's run)
+    waits for the first. Before, two ran together on the one DuckDB file, their steps in turn (seen: a second click
+    3 s after the first gave two runs overlapping for 20 s)."""
+    (tmp_path / "dagster.yaml").write_text(DAGSTER_YAML)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+
+
 def test_every_asset_and_check_says_what_it_is():
     """The asset graph's and the run page's descriptions: every asset and every check has one a newcomer can read."""
     from pipelines.definitions import defs
