@@ -527,13 +527,13 @@ def _writable_folder(folder: Path, what: str) -> list[str]:
 DUCKDB_MAGIC = b"DUCK"
 
 
-def warehouse_problems(warehouse_path: str) -> list[str]:
+def warehouse_problems(warehouse_path: str, given_as: str = "OUTCOMES_WAREHOUSE") -> list[str]:
     """The warehouse is a DuckDB database file, or a name the run can create one at: not a folder, not an empty file,
     not another kind of file (a CSV of the extract, the variables swapped). Before, each started the run, whose first
     steps failed with DuckDB's 'Is a directory' or 'not a valid DuckDB database file', or (a file in the input folder)
-    with no reason said at all."""
+    with no reason said at all. ``given_as``: where the path was set, for the message."""
     path = Path(warehouse_path)
-    what = f"warehouse {path} (OUTCOMES_WAREHOUSE)"
+    what = f"warehouse {path} ({given_as})"
     if path.is_dir():
         return [f"{what} is a folder, not a file: name the DuckDB file the run writes, such as "
                 f"{path / 'warehouse.duckdb'}"]

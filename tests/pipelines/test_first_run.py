@@ -607,6 +607,20 @@ def test_ui_run_with_a_misnamed_file_runs_no_step(tmp_path):
     assert f"input file {inputs / 'persons (1).csv'} is not read: " in message and "rename it persons.csv" in message
 
 
+def test_ui_run_with_a_warehouse_folder_runs_no_step(tmp_path):
+    """Before: the run started and its first three steps failed with DuckDB's 'IO Error: Could not read from file
+    ".../w.duckdb": Is a directory', 40 more not run."""
+    (tmp_path / "w.duckdb").mkdir()
+    result = ui_run(tmp_path)
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_START"], "no step may start"
+    [failure] = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    assert failure.event_specific_data.error.message.endswith(
+        f"The run did not start: no step ran.\n  - warehouse {tmp_path / 'w.duckdb'} (the launchpad's path) is a folder, "
+        f"not a file: name the DuckDB file the run writes, such as {tmp_path / 'w.duckdb' / 'warehouse.duckdb'}\n")
+    assert list((tmp_path / "w.duckdb").iterdir()) == []
+
+
 def test_a_run_that_ingests_nothing_needs_no_input_folder(tmp_path):
     """Raw extracts are often deleted once ingested: a selection without an ingest asset (here the run record) runs
     with the input folder gone, as does the quarterly location, which reads only the warehouse."""
