@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := data/sample
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
+QUARTERLY_HOME := $(DAGSTER_HOME)/quarterly
 
 .PHONY: setup browser postgres demo run check test ui ui-quarterly bench clean
 
@@ -15,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 setup: $(BIN)/.installed
-	@mkdir -p $(DAGSTER_HOME) && { test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n' > $(DAGSTER_HOME)/dagster.yaml; }
+	@mkdir -p $(DAGSTER_HOME) && { test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\npython_logs:\n  python_log_level: INFO\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n' > $(DAGSTER_HOME)/dagster.yaml; }
 
 # One line for the sample, not the generator's table of rows per source (the data-quality page has the counts).
 $(SAMPLE)/.generated: | $(BIN)/.installed
@@ -52,6 +53,10 @@ test: setup browser postgres
 
 # The Dagster UI (dg dev: `dagster dev` is superseded in 1.13): the main location, where
 # "Materialize all" runs everything; ui-quarterly: the quarterly partitions' location, for backfills.
+# Each is a Dagster instance of its own (ui-quarterly's DAGSTER_HOME is $(QUARTERLY_HOME), on port 3001), so both can be
+# open at once: before, they shared one, its two daemons logged "Another ... daemon is still sending heartbeats" every
+# few seconds and the main one, which does not load the quarterly location, could take a backfill's queued run and
+# fail it ("Location quarterly does not exist in workspace").
 # Started through pipelines.memory, so the runs it launches get the numpy and malloc settings.
 # Without OUTCOMES_INPUT_DIR it shows the demo (the sample, demo mode); with it, your extract, never in demo mode
 # unless OUTCOMES_DEMO says so (before, demo mode was on for your extract too: the public key if yours was unset).
@@ -60,7 +65,8 @@ ui: setup $(SAMPLE)/.generated
 	@$(UI_ENV) exec $(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace.yaml
 
 ui-quarterly: setup $(SAMPLE)/.generated
-	@$(UI_ENV) exec $(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace-quarterly.yaml
+	@mkdir -p $(QUARTERLY_HOME) && { test -f $(QUARTERLY_HOME)/dagster.yaml || cp $(DAGSTER_HOME)/dagster.yaml $(QUARTERLY_HOME)/; }
+	@$(UI_ENV) DAGSTER_HOME=$(QUARTERLY_HOME) exec $(BIN)/python -m pipelines.memory $(BIN)/dg dev -w workspace-quarterly.yaml -p 3001
 
 bench: setup
 	$(BIN)/python -m bench.ingest_exchanges

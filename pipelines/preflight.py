@@ -27,7 +27,8 @@ ingest step in turn:
   (``pipelines.ingest.stage.header_problems``, the ingest step's own rules and messages);
 * every readmission covariate the settings name must be a column its comparison can read, when the persons
   files' headers say which further columns there will be (``covariate_problems``);
-* the output and warehouse folders must be creatable and writable.
+* the warehouse must be a DuckDB database file or a name to create one at, not a folder, an empty file or another
+  kind of file (``warehouse_problems``); the output and warehouse folders must be creatable and writable.
 """
 
 from __future__ import annotations
@@ -522,6 +523,32 @@ def _writable_folder(folder: Path, what: str) -> list[str]:
     return []
 
 
+#: Bytes 8-11 of every DuckDB database file (its main header's magic), read to tell one from any other file.
+DUCKDB_MAGIC = b"DUCK"
+
+
+def warehouse_problems(warehouse_path: str, given_as: str = "OUTCOMES_WAREHOUSE") -> list[str]:
+    """The warehouse is a DuckDB database file, or a name the run can create one at: not a folder, not an empty file,
+    not another kind of file (a CSV of the extract, the variables swapped). Before, each started the run, whose first
+    steps failed with DuckDB's 'Is a directory' or 'not a valid DuckDB database file', or (a file in the input folder)
+    with no reason said at all. ``given_as``: where the path was set, for the message."""
+    path = Path(warehouse_path)
+    what = f"warehouse {path} ({given_as})"
+    if path.is_dir():
+        return [f"{what} is a folder, not a file: name the DuckDB file the run writes, such as "
+                f"{path / 'warehouse.duckdb'}"]
+    if not path.is_file():
+        return []
+    with path.open("rb") as f:
+        head = f.read(12)
+    if not head:
+        return [f"{what} is an empty file, not a DuckDB database: delete it (the run creates the file) or name another"]
+    if head[8:12] != DUCKDB_MAGIC:
+        return [f"{what} is not a DuckDB database file: name a new file for the run to create, or an earlier "
+                "run's warehouse"]
+    return []
+
+
 def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> list[str]:
     """Every reason the run cannot start; [] when it can. The settings are read once; the impact map and the files'
     headers are checked only with valid settings, the headers only in an input folder holding files."""
@@ -537,7 +564,8 @@ def problems(input_dir: str, output_dir: str, config_path: str, demo: bool, ware
             *(file_problems(input_dir, config, config_path) if files else []),
             *(covariate_problems(input_dir, config, config_path) if files else []),
             *_writable_folder(Path(output_dir), "output folder (OUTCOMES_OUTPUT_DIR)"),
-            *_writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)")]
+            *(warehouse_problems(warehouse_path)
+              or _writable_folder(Path(warehouse_path).parent, "warehouse folder (OUTCOMES_WAREHOUSE)"))]
 
 
 def check(input_dir: str, output_dir: str, config_path: str, demo: bool, warehouse_path: str) -> None:

@@ -23,7 +23,7 @@ from pydantic import Field
 from models.config import OutcomesConfig, load_config
 from pipelines.ingest.pseudonymise import DEMO_WARNING, MissingKeyError, resolve_key
 from pipelines.preflight import (MIN_KEY_LENGTH, PreflightError, config_problems, input_folder_problems, key_problems,
-                                 unread_file_problems)
+                                 unread_file_problems, warehouse_problems)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -197,6 +197,17 @@ class Warehouse(dg.ConfigurableResource):
     # A reader holds the file for the length of its query; a step waits that long rather than fail.
     wait_seconds: float = 60.0
     settings: dg.ResourceDependency[Settings] = None
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Refuse a run, before any step, whose warehouse is a folder, an empty file or not a DuckDB database (as
+        ``make run`` does first). Before, a run launched from the UI started and each step that opened the warehouse
+        failed in turn with DuckDB's 'Is a directory' or 'not a valid DuckDB database file'."""
+        if context.run is None:
+            return
+        given_as = "OUTCOMES_WAREHOUSE" if self.path == type(self).model_fields["path"].default else "the launchpad's path"
+        found = warehouse_problems(self.path, given_as)
+        if found:
+            raise refusal("The run did not start: no step ran.\n" + "\n".join(f"  - {p}" for p in found)) from None
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

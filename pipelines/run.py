@@ -29,7 +29,13 @@ from pipelines.memory import execute_with_settings
 #: banner on the first run; a run launched from the UI logs to `make ui`'s terminal at INFO (its steps' own messages and
 #: warnings), not at Dagster's default DEBUG, which wrote every event of every step there (about 400 lines for
 #: "Materialize all"; the run's page shows them). The run's event log, and this module's own loggers, are unchanged.
-DAGSTER_YAML = "telemetry:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n"
+#: One run at a time from the queue (the UI's, the sensor's, the schedule's): a second "Materialize all" waits, queued,
+#: for the first to finish. Before, the two ran together on the one DuckDB file, their steps in turn (the pool
+#: ``warehouse`` has no limit on this instance), each step waiting up to ``wait_seconds`` for the other's to let go.
+#: No first-visit dialog (``nux``): before, the UI opened with Dagster's "Join the Dagster community" over the asset graph
+#: and its "Materialize all", asking for an e-mail address for its newsletter.
+DAGSTER_YAML = ("telemetry:\n  enabled: false\nnux:\n  enabled: false\npython_logs:\n  python_log_level: INFO\n"
+                "concurrency:\n  runs:\n    max_concurrent_runs: 1\n")
 
 
 def log_path(warehouse_path: str, run_id: str) -> Path:

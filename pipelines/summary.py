@@ -5,7 +5,8 @@ publishes (``commissioner-verdicts.csv``), so the terminal says exactly what the
 after disclosure control (DESIGN.md principle 9).
 
 A failed check is told by its description and its evaluation's metadata; a failed step by its
-own error, once, with the number of later steps that therefore did not run.
+own error, once, with the number of later steps that therefore did not run; a run that failed before its first step by
+the run's own error.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def file_notes(result: dg.ExecuteInProcessResult) -> list[str]:
 
 def _own_message(error) -> str:
     """The error's own words: the user code's exception inside Dagster's wrapper, without the class path."""
-    if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
+    if error.cls_name in ("DagsterExecutionStepExecutionError", "DagsterResourceFunctionError") and error.cause:
         error = error.cause
     message = re.sub(r"^[\w.]*\.\w+: ", "", error.message.strip())
     if error.cls_name == "DagsterAssetCheckFailedError":
@@ -84,8 +85,13 @@ def _own_message(error) -> str:
 
 
 def step_failures(result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> list[str]:
-    """The failing steps' own errors, once each, and how many later steps therefore did not run."""
+    """The failing steps' own errors, once each, and how many later steps therefore did not run; for a run that failed
+    before any step (a resource refused it or could not start), the run's own error. Before, such a run printed only
+    'Run ...: FAILED', with no reason."""
     failed = [e for e in result.all_events if e.is_step_failure]
+    if not failed and not result.success:
+        run = next((e for e in result.all_events if e.is_run_failure and e.event_specific_data.error), None)
+        return _own_message(run.event_specific_data.error).splitlines() if run else []
     lines = [f"Step {e.step_key.replace('__', '/')} failed: {_own_message(e.event_specific_data.error)}"
              for e in failed]
     started = {e.step_key for e in result.all_events if e.is_step_start}

@@ -492,6 +492,35 @@ def test_failing_step_is_told_once(tmp_path):
     assert out[-1] == f"Open:      {site / 'index.html'}" + (" (an earlier run's page)" if "index.html" in earlier else "")
 
 
+def test_a_run_failing_before_its_first_step_is_told_why():
+    """A run a resource refuses or cannot start runs no step: before, `make run` printed 'Run ...: FAILED' and no
+    reason (seen with the warehouse named after a source inside the input folder, whose log folder the run's own
+    refusal then named); the reason was only in the full log."""
+    import dagster as dg
+
+    from pipelines import summary
+    from pipelines.resources import refusal
+
+    class Refusing(dg.ConfigurableResource):
+        def setup_for_execution(self, context) -> None:
+            raise refusal("The run did not start: no step ran.\n  - input folder /x is not read")
+
+    class Broken(dg.ConfigurableResource):
+        def setup_for_execution(self, context) -> None:
+            raise OSError("cannot open /w.duckdb")
+
+    for resource, told in ((Refusing(), ["The run did not start: no step ran.", "  - input folder /x is not read"]),
+                           (Broken(), ["OSError: cannot open /w.duckdb"])):  # as a step's error is told
+        @dg.asset(required_resource_keys={"r"})
+        def a() -> None:  # never runs
+            raise AssertionError
+
+        job = dg.Definitions(assets=[a], resources={"r": resource}).resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(raise_on_error=False)
+        assert not result.success
+        assert summary.step_failures(result, job) == told
+
+
 def test_us_dates_fail_their_source_saying_so(tmp_path):
     """Before: 'Check failed on staging/hospital_spells (quarantine_within_ceiling): ... Found: quarantined share: 0.25;
     ceiling: 0.05.', after a step line broken in two by Dagster's own message, and no page to read the rules on (the
@@ -576,6 +605,20 @@ def test_ui_run_with_a_misnamed_file_runs_no_step(tmp_path):
     (inputs / "persons.csv").rename(inputs / "persons (1).csv")
     message = refused_in_ui(ui_run(tmp_path, input_dir=str(inputs)), tmp_path)
     assert f"input file {inputs / 'persons (1).csv'} is not read: " in message and "rename it persons.csv" in message
+
+
+def test_ui_run_with_a_warehouse_folder_runs_no_step(tmp_path):
+    """Before: the run started and its first three steps failed with DuckDB's 'IO Error: Could not read from file
+    ".../w.duckdb": Is a directory', 40 more not run."""
+    (tmp_path / "w.duckdb").mkdir()
+    result = ui_run(tmp_path)
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_START"], "no step may start"
+    [failure] = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    assert failure.event_specific_data.error.message.endswith(
+        f"The run did not start: no step ran.\n  - warehouse {tmp_path / 'w.duckdb'} (the launchpad's path) is a folder, "
+        f"not a file: name the DuckDB file the run writes, such as {tmp_path / 'w.duckdb' / 'warehouse.duckdb'}\n")
+    assert list((tmp_path / "w.duckdb").iterdir()) == []
 
 
 def test_a_run_that_ingests_nothing_needs_no_input_folder(tmp_path):

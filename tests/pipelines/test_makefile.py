@@ -84,3 +84,19 @@ def test_the_ui_is_the_demo_without_an_extract_and_your_extract_without_demo_mod
     assert own.stdout.splitlines()[-1] == f"demo= input=/data/extract -m pipelines.memory {project}/bin/dg dev -w workspace.yaml"
     asked = make(project, "ui-quarterly", OUTCOMES_INPUT_DIR="/data/extract", OUTCOMES_DEMO="1")
     assert asked.stdout.splitlines()[-1].startswith("demo=1 input=/data/extract ")
+
+
+def test_the_quarterly_ui_is_an_instance_of_its_own_so_both_can_be_open(project):
+    """Before, `make ui` and `make ui-quarterly` shared .dagster_home: with both open, their two daemons logged "Another
+    BACKFILL daemon is still sending heartbeats" (and four more) every few seconds in both terminals, and the main
+    location's daemon, which does not load the quarterly location, took a backfill's queued run and failed it with
+    "Location quarterly does not exist in workspace". Both also asked for port 3000."""
+    python_shim(project, 'mkdir -p data/sample; echo "home=$DAGSTER_HOME $*"')
+    main, quarterly = make(project, "ui"), make(project, "ui-quarterly")
+    assert main.returncode == 0 and quarterly.returncode == 0, main.stderr + quarterly.stderr
+    assert main.stdout.splitlines()[-1] == f"home={project}/.dagster_home -m pipelines.memory {project}/bin/dg dev -w workspace.yaml"
+    assert quarterly.stdout.splitlines()[-1] == (f"home={project}/.dagster_home/quarterly -m pipelines.memory "
+                                                 f"{project}/bin/dg dev -w workspace-quarterly.yaml -p 3001")
+    # each with the settings the Makefile's setup writes
+    assert (project / ".dagster_home" / "quarterly" / "dagster.yaml").read_text() == \
+        (project / ".dagster_home" / "dagster.yaml").read_text()

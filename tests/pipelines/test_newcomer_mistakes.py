@@ -1,8 +1,9 @@
 """The mistakes a newcomer most likely makes on their own extract, each refused before the run with what to do.
 
 A wrong input folder, a misspelt setting (in the settings file, or the name of a variable), a file that is not the
-delimited text its name says, and a mapping set for the wrong source. (A missing key: tests/pipelines/test_first_run.py.)
-Each is checked as ``make run``'s preflight says it; the misspelt variable also through ``python -m pipelines.run``.
+delimited text its name says, a mapping set for the wrong source, and a warehouse that is not a DuckDB file. (A
+missing key: tests/pipelines/test_first_run.py.) Each is checked as ``make run``'s preflight says it; the misspelt
+variable and the swapped warehouse also through ``python -m pipelines.run``.
 """
 
 from __future__ import annotations
@@ -149,6 +150,57 @@ def test_a_mapping_file_set_for_another_source_is_said_at_its_settings_line(extr
         f"settings file {settings}, line 3: `mappings.service_contacts[0].use`: {extract.parent / 'my_apc.yaml'} reads "
         "into hospital_spells (its `source:`), not service_contacts: put it under `mappings.hospital_spells`, or name a "
         "mapping written for service_contacts"]
+
+
+# ------------------------------------------------------------------ a warehouse that is not a DuckDB file
+
+def warehouse_problems(extract: Path, warehouse: Path) -> list[str]:
+    return preflight.problems(str(extract), str(extract.parent / "site"), "", False, str(warehouse))
+
+
+def test_a_warehouse_folder_is_refused_with_a_file_to_name_in_it(extract):
+    """OUTCOMES_WAREHOUSE named like the two folders beside it. Before, the run started and its first three steps failed
+    with DuckDB's 'IO Error: Could not read from file ".../warehouse": Is a directory' (exit 1, 40 steps not run)."""
+    folder = extract.parent / "warehouse"
+    folder.mkdir()
+    assert warehouse_problems(extract, folder) == [
+        f"warehouse {folder} (OUTCOMES_WAREHOUSE) is a folder, not a file: name the DuckDB file the run writes, such as "
+        f"{folder / 'warehouse.duckdb'}"]
+
+
+def test_an_empty_warehouse_file_is_refused(extract):
+    """A warehouse made with `touch` first: DuckDB refuses an empty file ('not a valid DuckDB database file')."""
+    empty = extract.parent / "w.duckdb"
+    empty.touch()
+    assert warehouse_problems(extract, empty) == [
+        f"warehouse {empty} (OUTCOMES_WAREHOUSE) is an empty file, not a DuckDB database: delete it (the run creates "
+        "the file) or name another"]
+
+
+def test_an_earlier_runs_warehouse_and_a_new_name_are_accepted(extract):
+    import duckdb
+
+    earlier = extract.parent / "earlier.duckdb"
+    duckdb.connect(str(earlier)).close()
+    assert warehouse_problems(extract, earlier) == []
+    assert warehouse_problems(extract, extract.parent / "new" / "w.duckdb") == []
+
+
+def test_a_warehouse_swapped_with_an_extract_file_is_refused_before_the_run(extract, tmp_path):
+    """OUTCOMES_WAREHOUSE set to the extract's persons.csv. Before, the run wrote its log folder persons.csv.logs into
+    the input folder, refused to read that folder as a misnamed source, and `make run` printed only 'Run ...: FAILED'
+    with no reason (exit 1)."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OUTCOM")}
+    env.update(OUTCOMES_INPUT_DIR=str(extract), OUTCOMES_WAREHOUSE=str(extract / "persons.csv"),
+               OUTCOMES_OUTPUT_DIR=str(tmp_path / "site"), DAGSTER_HOME=str(tmp_path / "home"),
+               OUTCOMES_PSEUDONYM_KEY=LONG_KEY)
+    proc = subprocess.run([sys.executable, "-m", "pipelines.run"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr == (f"The run did not start:\n  - warehouse {extract / 'persons.csv'} (OUTCOMES_WAREHOUSE) is not a "
+                           "DuckDB database file: name a new file for the run to create, or an earlier run's warehouse\n")
+    assert sorted(p.name for p in extract.iterdir()) == sorted(p.name for p in (FIXTURES / "valid").iterdir())
+    assert (extract / "persons.csv").read_bytes() == (FIXTURES / "valid" / "persons.csv").read_bytes()
 
 
 # ------------------------------------------------------------------ a missing key, in a run launched from the UI
