@@ -554,3 +554,30 @@ def test_a_verdict_on_a_small_matched_sample_says_to_read_it_with_caution_as_the
     assert ("Small sample: about 20 matched participants, where the Justice Data Lab asks for at least 60: treat it "
             "with caution.") in listed
     assert listed.count("Small sample: about") == 2 and "about 60 matched participants" in listed
+
+
+def test_the_benchmark_of_all_discharges_is_explained_where_it_meets_the_matched_comparison():
+    """The readmission tile gave the matched comparison's 6.5% and the area chart just below it a benchmark of 10.1%,
+    with nothing to say which a commissioner should believe. The tile and the chart's summary now say that all discharges
+    are everyone discharged and the matched comparison people like the participants, the one to judge them by; the chart
+    names its benchmark in its legend (its label on the line sat over the last bar's error bar)."""
+    from dashboards import charts
+    from dashboards.filters import Filter
+    from dashboards.readmission_sections import area_section
+
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "n_matched": [310], "participant_rate": [0.074],
+                            "risk_difference": [0.01], "rd_ci_low": [-0.03], "rd_ci_high": [0.05], "comparison_rate": [0.065]})
+    tile = headlines.readmission(RATES, effects, RULE, "all", "all", "all")
+    assert tile.against == "matched comparison 6.5%"
+    assert "All discharges, 10.0% (the dashed line in the area chart), include everyone discharged" in tile.note
+    assert "not the comparison to judge them by" in tile.note
+    assert headlines.matched_comparison(effects, RULE) == 0.065
+    assert headlines.matched_comparison(effects.assign(n_matched=[5]), RULE) is None  # the tile shows none: nor does the chart
+    areas = Filter("area", "Area of residence", (("all", "All areas"), ("E1", "E1")))
+    said = area_section(RATES, RULE, [areas], matched=0.065).summary
+    assert said.startswith("Crude 30-day emergency readmission rate in 1 area against all discharges (10.0%, the dashed line).")
+    assert "people like them (matched comparison 6.5%), the comparison to judge them by" in said
+    assert "matched comparison" not in area_section(RATES, RULE, [areas]).summary
+    figure = charts.rate_bars(RATES.iloc[[3]].assign(ci_low=0.06, ci_high=0.15), "value", "Rates", "readmitted (%)", 0.101)
+    assert not figure.layout.annotations and figure.layout.showlegend
+    assert [t.name for t in figure.data if t.showlegend is not False] == ["benchmark: all discharges, 10.1%"]
