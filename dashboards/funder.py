@@ -358,8 +358,9 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
                    note="Two-way share of trading members: a time bank's members who both gave and received, over its "
                         "members who traded at all in the whole data window, each counted once (the grants at a glance "
                         "give a share of active members, counted grant by grant in each grant's observed period, so their "
-                        "shares differ). Two-way share, mean balance index, weighted reciprocity (Squartini et al. 2013), generalised "
-                        "reciprocity (hours on cycles of three or more) and beneficiaries' contribution; docs/reciprocity.md. "
+                        "shares differ). The other components: mean balance index, weighted reciprocity (Squartini et al. "
+                        "2013), generalised reciprocity (hours on cycles of three or more) and beneficiaries' contribution; "
+                        "docs/reciprocity.md. "
                         "The two shares of members are the published (rounded) counts' shares; the index is computed "
                         "from the exact ones.")
 
