@@ -581,3 +581,31 @@ def test_the_benchmark_of_all_discharges_is_explained_where_it_meets_the_matched
     figure = charts.rate_bars(RATES.iloc[[3]].assign(ci_low=0.06, ci_high=0.15), "value", "Rates", "readmitted (%)", 0.101)
     assert not figure.layout.annotations and figure.layout.showlegend
     assert [t.name for t in figure.data if t.showlegend is not False] == ["benchmark: all discharges, 10.1%"]
+
+
+def test_the_commissioners_verdicts_say_what_the_runs_comparisons_are_in_plain_words():
+    """The verdict list said "Primary outcome (49 comparisons in this run).": a commissioner asked what the 49 were and
+    why it mattered. It now says what they are and why their number matters (chance findings among many); the evaluator's
+    "What you can say" keeps the short form, with Holm's method in its glossary."""
+    from dashboards import multiplicity
+
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [0.010],
+                            "rd_ci_low": [-0.030], "rd_ci_high": [0.050], "participant_rate": [0.074],
+                            "comparison_rate": [0.065], "n_matched": [310], "verdict": ["inconclusive"],
+                            "jdl_statement": ["For every 100 comparison discharges, 6 were readmitted."],
+                            "outcome": ["readmitted_within_30_days"]})
+    listed = []
+    for role in ("primary", "exploratory"):
+        register = pd.DataFrame({"outcome_family": ["readmission"], "programme": ["any"],
+                                 "outcome": ["readmitted_within_30_days"], "analysis_role": [role], "n_comparisons": [49]})
+        row = verdicts.readmission_row(multiplicity.mark(effects, multiplicity.FAMILIES[0], register), RULE)
+        listed.append(verdicts._list(pd.DataFrame([row], columns=verdicts.COLUMNS)))
+    primary, exploratory = listed
+    assert "comparisons in this run" not in primary + exploratory
+    assert ("Primary outcome: named before the analysis as the main test, so it is judged on its own 95% interval. This "
+            "run made 49 comparisons in all (each outcome for each group of participants); about 1 in 20 of them would "
+            "show a difference by chance alone") in primary
+    assert "Exploratory result: one of 49 comparisons this run made" in exploratory
+    assert "only if it holds after allowing for all 49: read it as a lead to follow up, not as a finding." in exploratory
+    assert verdicts.role_words("primary", 49) == "Primary outcome (49 comparisons in this run)."  # the evaluator's
+    assert verdicts.role_plain("not available", None) == verdicts.NO_ROLE
