@@ -327,7 +327,7 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                         f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']})."
                         + not_drawn(table, rule))
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
-                figure=figure if cheapest is not None else charts.no_data(title)),
+                figure=figure if cheapest is not None else charts.no_data(title), values_in_text=True),  # the grant metrics' CSV
     ]
 
 
@@ -354,7 +354,7 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     return Section(title, summary, figure=figure if not shown.empty else charts.no_data(title),
                    table=table[["timebank_id", "trading_members", "beneficiary_members", *INDEX_COMPONENTS,
                                 "reciprocity_index", "index_coverage"]],
-                   csv_name="funder-index-components.csv",
+                   csv_name="funder-index-components.csv", values_in_text=True,
                    note="Two-way share of trading members: a time bank's members who both gave and received, over its "
                         "members who traded at all in the whole data window, each counted once (the grants at a glance "
                         "give a share of active members, counted grant by grant in each grant's observed period, so their "
@@ -397,7 +397,7 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                    f"to the penny. {plural(hidden, 'allocation')} withheld (a grant with 1 to {rule.suppress_max} active "
                    "members, and one more of the same funder so the pot cannot give it back)."
                    + (f" {allocation_settings(table.iloc[0], same)}" if same else ""),
-                   figure=figure, table=table, csv_name="funder-allocation.csv",
+                   figure=figure, table=table, csv_name="funder-allocation.csv", values_in_text=True,
                    shown_columns=tuple(c for c in table.columns if c not in same))
 
 
@@ -487,7 +487,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
                                                        .rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),
-                   csv_name="funder-allocation-sensitivity.csv",
+                   csv_name="funder-allocation-sensitivity.csv", values_in_text=True,
                    note="Weight sets: the settings' weights (base), equal weights, each component left out in turn, and any "
                         "named in the settings.")
 

@@ -93,7 +93,7 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         columns = ["unit", "discharges", "observed", "expected", "ratio", "lower_95", "upper_95", "lower_998", "upper_998",
                    "outlier_95", "outlier_998", "overdispersion"]
         sections.append(Section(title, summary, figure=figure, table=table[columns],
-                                csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.",
+                                csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.", values_in_text=True,
                                 note=("Filled triangles: beyond the 99.8% limits (up: above, down: below); open "
                                       "triangles: beyond the 95% limits only; circles: within the 95% limits. "
                                       if figure is not None else "")
@@ -140,7 +140,7 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
                     f"({pct(bench)}{line}).{focus}{gap}", figure)
 
     return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (its bar orange and hatched).",
-                            table=_in_percent(table, "area"), csv_name="commissioner-readmission-by-area.csv",
+                            table=_in_percent(table, "area"), csv_name="commissioner-readmission-by-area.csv", values_in_text=True,
                             note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts.")
 
 
@@ -181,6 +181,6 @@ def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: l
                     table=listed)
 
     return Section.filtered(title, variants(filters, ("year",), build), "Responds to: year (chart, summary and table).",
-                            table=published, csv_name="commissioner-readmission-by-quarter.csv",
+                            table=published, csv_name="commissioner-readmission-by-quarter.csv", values_in_text=True,
                             note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts; "
                                  "the CSV holds every quarter, the table on the page follows the year.")

@@ -401,5 +401,5 @@ def sections(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> list[
         Section(title, "Each outcome's difference from its comparison with its 95% interval, on its own scale and turned so "
                 "that better is to the right (Fingertips spine style; where fewer is better the axis runs from + to −): ✓ better, ✗ worse, ? inconclusive (the "
                 "interval crosses the comparison line).",
-                figure=spine(frame, title), responds="Not filtered."),
+                figure=spine(frame, title), responds="Not filtered.", values_in_text=True),
     ]
