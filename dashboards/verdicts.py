@@ -76,13 +76,13 @@ def role_plain(analysis_role: str, comparisons) -> str:
     if analysis_role == "not available":
         return NO_ROLE
     known = comparisons is not None and not pd.isna(comparisons)
-    many = f"{int(comparisons):,} comparisons" if known else "many comparisons"
+    many = plural(int(comparisons), "comparison") if known else "many comparisons"
     what = "each outcome for each group of participants"
     chance = "about 1 in 20 of them would show a difference by chance alone, where there is none"
     if analysis_role == "exploratory":
         return (f"Exploratory result: one of {many} this run made ({what}). Since {chance}, this one counts as a reduction "
-                f"or an increase only if it holds after allowing for {'all ' + str(int(comparisons)) if known else 'them all'}: "
-                "read it as a lead to follow up, not as a finding.")
+                "or an increase only if it holds after allowing for all of them: read it as a lead to follow up, not as "
+                "a finding.")
     return (f"Primary outcome: named before the analysis as the main test, so it is judged on its own 95% interval. This "
             f"run made {many} in all ({what}); {chance}, which is why the other results are read only as leads.")
 

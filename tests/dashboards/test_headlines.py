@@ -606,6 +606,7 @@ def test_the_commissioners_verdicts_say_what_the_runs_comparisons_are_in_plain_w
             "run made 49 comparisons in all (each outcome for each group of participants); about 1 in 20 of them would "
             "show a difference by chance alone") in primary
     assert "Exploratory result: one of 49 comparisons this run made" in exploratory
-    assert "only if it holds after allowing for all 49: read it as a lead to follow up, not as a finding." in exploratory
+    assert "only if it holds after allowing for all of them: read it as a lead to follow up, not as a finding." in exploratory
+    assert "This run made 1 comparison in all" in verdicts.role_plain("primary", 1)
     assert verdicts.role_words("primary", 49) == "Primary outcome (49 comparisons in this run)."  # the evaluator's
     assert verdicts.role_plain("not available", None) == verdicts.NO_ROLE
