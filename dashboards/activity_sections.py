@@ -67,7 +67,7 @@ def activity_section(ta: pd.DataFrame | None, rule: DisclosureRule, filters: lis
 
     return Section.filtered(title, variants(filters, ("timebank", "year"), build),
                             "Responds to: time bank, year (chart, summary and table).",
-                            table=table, csv_name="commissioner-activity-by-quarter.csv",
+                            table=table, csv_name="commissioner-activity-by-quarter.csv", values_in_text=True,
                             note="Members: accounts whose membership overlaps the quarter. Active members: accounts with an "
                                  "exchange in the 12 months to the quarter's end (the time-banking convention), so a "
                                  "quarter can have more active members than members, when some left during the year. The "

@@ -150,14 +150,24 @@ def funnel(units: pd.DataFrame, title: str) -> go.Figure:
                                 xaxis_range=[0.0, top])
 
 
+#: The dashed line of a benchmark, and its legend entry: dark grey (7:1 on white), apart from the series' colours.
+BENCHMARK_COLOUR = "#505a5f"
+
+
 def rate_bars(frame: pd.DataFrame, x: str, title: str, y_title: str, benchmark: float | str | None = None) -> go.Figure:
     """Bars (or points over periods) of ``rate`` with Wilson ``ci_low``/``ci_high``, in per cent."""
+    drawn = isinstance(benchmark, (int, float))  # a suppressed benchmark ("*") is not drawn
     figure = go.Figure(go.Bar(
         x=esc(frame[x]), y=100 * frame["rate"], name=y_title, marker_color=PALETTE[0],
+        showlegend=False if drawn else None,  # the legend names the benchmark: the bars are named by the axes
         error_y={"type": "data", "symmetric": False, "array": 100 * (frame["ci_high"] - frame["rate"]),
                  "arrayminus": 100 * (frame["rate"] - frame["ci_low"])}))
-    if isinstance(benchmark, (int, float)):  # a suppressed benchmark ("*") is not drawn
-        figure.add_hline(y=100 * benchmark, line_dash="dash", annotation_text=f"benchmark {100 * benchmark:.1f}%")
+    if drawn:
+        # named in the legend under the chart: its label on the line sat over the last bar's error bar
+        figure.add_hline(y=100 * benchmark, line_dash="dash", line_color=BENCHMARK_COLOUR)
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"benchmark: all discharges, {100 * benchmark:.1f}%",
+                                    line={"dash": "dash", "color": BENCHMARK_COLOUR}, hoverinfo="skip"))
+        figure.update_layout(showlegend=True)
     # every category named: at 320 px plotly printed every other quarter (8 of 16)
     return figure.update_layout(title=title, yaxis_title=y_title, height=380, xaxis_dtick=1)
 

@@ -171,7 +171,8 @@ def rules_section(broken: pd.DataFrame, rule: DisclosureRule) -> Section:
                    f"The rule broken most often was '{top['meaning']}' (rule {top['rule']}), in "
                    f"{SOURCE_WORDS.get(top['source'], top['source'])} ({top['column'].replace('_', ' ')}). "
                    f"{len(broken)} source, rule and column combinations were broken in all.",
-                   figure=figure, table=protected, csv_name="data-quality-rules.csv", code_columns=("source", "rule", "column"))
+                   figure=figure, table=protected, csv_name="data-quality-rules.csv", code_columns=("source", "rule", "column"),
+                   values_in_text=True)
 
 
 def cleared_sections(con: duckdb.DuckDBPyConnection, rule: DisclosureRule) -> list[Section]:

@@ -179,7 +179,7 @@ def balance_section(balance: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                + said + PICK)
     figure = _love_plot(table, results, rule) if results else charts.no_data(BALANCE_TITLE, "Every group is too small to publish.")
     return Section(BALANCE_TITLE, summary, figure=figure, table=table, csv_name="evaluator-balance-covariates.csv",
-                   collapsed=True, shown_columns=columns,
+                   collapsed=True, shown_columns=columns, values_in_text=True,
                    note="The CSV adds each design column's variable (source). SMD: difference in means over the pooled SD "
                         "before matching, the same SD before and after; variance ratio: participants over comparison (0.5 to 2 acceptable, Rubin 2001). flag: |SMD| "
                         "after > 0.1. Statistics on a group of 1 to the suppression threshold are shown as *, as are those of a "
@@ -252,7 +252,7 @@ def overlap_section(overlap: pd.DataFrame | None, rule: DisclosureRule) -> Secti
                + "." + said + PICK)
     figure = _mirror(table, results) if results else charts.no_data(OVERLAP_TITLE, "Every bin is too small to publish.")
     return Section(OVERLAP_TITLE, summary, figure=figure, table=table, csv_name="evaluator-propensity-overlap.csv", collapsed=True,
-                   shown_columns=columns,
+                   shown_columns=columns, values_in_text=True,
                    note="Bins: 20 equal-width bins of the logit score from the floor of the lowest to the ceiling of the "
                         "highest score in each comparison, of the scores within 1e-9 of neither 0 nor 1; the first (or last) "
                         "bin is stretched to hold anyone scored beyond, comparison people no participant is like, and is "

@@ -92,7 +92,7 @@ def balance_section(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> 
                    f"leave at least one covariate with |SMD| above 0.1 (circles balanced, crosses not). Each point is the "
                    f"largest |SMD| among the covariate rows published in the next section."
                    + "".join(f" {part[0].upper()}{part[1:]}." for part in left_out if part),
-                   figure=figure, table=table, csv_name="evaluator-balance.csv", collapsed=True,
+                   figure=figure, table=table, csv_name="evaluator-balance.csv", collapsed=True, values_in_text=True,
                    note="Every covariate, before and after matching: the next section.")
 
 
@@ -268,7 +268,7 @@ def mixed_sections(model: pd.DataFrame | None, rule: DisclosureRule) -> list[Sec
                     "a known effect their 95% intervals held it in 65-81% of runs, not 95% (docs/validation.md), so "
                     "read them as a description of who improved alongside their hours, not as an effect. Pooled rows "
                     "also put different scales on one ruler.", figure=figure, table=table, csv_name="evaluator-mixed-model.csv",
-                    collapsed=True)]
+                    collapsed=True, values_in_text=True)]
 
 
 def build_page(con: duckdb.DuckDBPyConnection, run_id: str, rule: DisclosureRule) -> Page:

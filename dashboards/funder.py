@@ -193,19 +193,21 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
         rows.append({"funder": funder, "grants": len(g), "amount": float(g["amount"].sum()),
                      "observed_amount": round(float(g["observed_amount"].sum()), 2),
                      "grants_published": len(shown), "active_members": int(active), "hours_exchanged": round(hours, 1),
-                     "two_way_members": int(two_way), "two_way_share": None if share is None else round(share, 3),
+                     "two_way_members": int(two_way),
+                     "two_way_share_of_active_members": None if share is None else round(share, 3),
                      "reserved_pot": pot_total, "pot_split": split})
         left_out = "; ".join(part for part in (
             f"{plural(len(g) - len(counted), 'grant')} with 1 to {rule.suppress_max} active members left out"
             if len(counted) < len(g) else "",
             f"{plural(len(counted) - len(shown), 'grant')} with 1 to {rule.suppress_max} members who both gave and "
-            "received left out of the participation" if len(shown) < len(counted) else "") if part)
+            "received left out of the share" if len(shown) < len(counted) else "") if part)
         items.append(f"<li><p class='head'>{html.escape(str(funder))}</p><p>{html.escape(plural(len(g), 'grant'))} worth "
                      f"{money(g['amount'].sum())} ({money(g['observed_amount'].sum())} of it within the data window, "
                      f"if each is spent evenly over its period); in the window, their time banks logged {hours:,.0f} hours "
                      "of exchange while they ran. "
-                     f"Of about {active:,.0f} active members (counted grant by grant), {pct(share)} both gave and "
-                     f"received{html.escape(f' ({left_out})' if left_out else '')}."
+                     f"Of about {active:,.0f} active members (those who traded while a grant ran, counted grant by "
+                     f"grant), {pct(share)} both gave and received: the two-way share of active members"
+                     f"{html.escape(f' ({left_out})' if left_out else '')}."
                      + (f" Reserved reciprocity pot {money(pot_total)}, split (to the pound): {html.escape(split)}."
                         + html.escape(_withheld_split(pot, g, withheld, rule)) if pot_total else "")
                      + "</p></li>")
@@ -214,10 +216,13 @@ def summary_section(grants: pd.DataFrame | None, allocation: pd.DataFrame | None
                                                "participation those with a suppressed two-way count too)", "funder summary")
     return Section(title, f"{plural(len(rows), 'funder')}, {plural(len(grants), 'grant')}, "
                    f"{money(grants['amount'].sum())} in all. Each funder's hours of exchange while its grants ran, two-way "
-                   "participation and reserved pot, from the grant rows below.", html=f"<ul class='verdicts'>{''.join(items)}</ul>", table=frame,
+                   "share of active members and reserved pot, from the grant rows below.", html=f"<ul class='verdicts'>{''.join(items)}</ul>", table=frame,
                    csv_name="funder-summary.csv", show_table=False,
-                   note="Two-way participation: members who both gave and received, over active members, from the published "
-                        "(rounded) counts. The hours and members are what happened in a time bank while each grant ran, "
+                   note="Two-way share of active members: members who both gave and received, over the members who "
+                        "traded in each grant's observed period (its active members), counted grant by grant, from the "
+                        "published (rounded) counts. The components table below gives each time bank's two-way share of "
+                        "trading members instead: over its members who traded at all in the whole data window, each "
+                        "counted once, so the two shares differ. The hours and members are what happened in a time bank while each grant ran, "
                         "not what that grant alone paid for: a member active under two grants is counted under each, and "
                         "another funder's grant to the same time bank may cover the same hours.")
 
@@ -322,7 +327,7 @@ def grant_sections(grants: pd.DataFrame | None, rule: DisclosureRule, withheld: 
                         f"{money(cheapest['cost_per_active_member'])} ({cheapest['grant_id']})."
                         + not_drawn(table, rule))
                 if cheapest is not None else "No grant has enough active members to publish a cost.",
-                figure=figure if cheapest is not None else charts.no_data(title)),
+                figure=figure if cheapest is not None else charts.no_data(title), values_in_text=True),  # the grant metrics' CSV
     ]
 
 
@@ -349,9 +354,13 @@ def component_section(ta: pd.DataFrame | None, rule: DisclosureRule) -> Section:
     return Section(title, summary, figure=figure if not shown.empty else charts.no_data(title),
                    table=table[["timebank_id", "trading_members", "beneficiary_members", *INDEX_COMPONENTS,
                                 "reciprocity_index", "index_coverage"]],
-                   csv_name="funder-index-components.csv",
-                   note="Two-way share, mean balance index, weighted reciprocity (Squartini et al. 2013), generalised "
-                        "reciprocity (hours on cycles of three or more) and beneficiaries' contribution; docs/reciprocity.md. "
+                   csv_name="funder-index-components.csv", values_in_text=True,
+                   note="Two-way share of trading members: a time bank's members who both gave and received, over its "
+                        "members who traded at all in the whole data window, each counted once (the grants at a glance "
+                        "give a share of active members, counted grant by grant in each grant's observed period, so their "
+                        "shares differ). The other components: mean balance index, weighted reciprocity (Squartini et al. "
+                        "2013), generalised reciprocity (hours on cycles of three or more) and beneficiaries' contribution; "
+                        "docs/reciprocity.md. "
                         "The two shares of members are the published (rounded) counts' shares; the index is computed "
                         "from the exact ones.")
 
@@ -388,7 +397,7 @@ def allocation_section(allocation: pd.DataFrame | None, rule: DisclosureRule, wi
                    f"to the penny. {plural(hidden, 'allocation')} withheld (a grant with 1 to {rule.suppress_max} active "
                    "members, and one more of the same funder so the pot cannot give it back)."
                    + (f" {allocation_settings(table.iloc[0], same)}" if same else ""),
-                   figure=figure, table=table, csv_name="funder-allocation.csv",
+                   figure=figure, table=table, csv_name="funder-allocation.csv", values_in_text=True,
                    shown_columns=tuple(c for c in table.columns if c not in same))
 
 
@@ -478,7 +487,7 @@ def sensitivity_section(sensitivity: pd.DataFrame | None, rule: DisclosureRule, 
                                                        .rename(columns=SENSITIVITY_COLUMNS),
                                                        f"money; {int(hidden.sum())} grants withheld (index suppressed "
                                                        "elsewhere)", "allocation sensitivity"),
-                   csv_name="funder-allocation-sensitivity.csv",
+                   csv_name="funder-allocation-sensitivity.csv", values_in_text=True,
                    note="Weight sets: the settings' weights (base), equal weights, each component left out in turn, and any "
                         "named in the settings.")
 

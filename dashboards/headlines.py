@@ -171,6 +171,36 @@ def _crude(k: float, n: float, bench: float | None, rule: DisclosureRule, agains
     return Headline(pct(kp / n_p), f"95% CI {pct(low)} to {pct(high)} (Wilson)", n_text, "none", compared, note, CRUDE)
 
 
+def all_discharges(rates: pd.DataFrame | None, rule: DisclosureRule) -> float | None:
+    """The crude readmission rate of all discharges (``marts.readmission_rates``, ``overall``) from the published counts:
+    the benchmark of the crude tiles and the readmission charts; None when not published."""
+    overall = EMPTY if rates is None or rates.empty else rates[rates["dimension"] == "overall"]
+    if overall.empty:
+        return None
+    bench = rule.ratio(overall["readmissions"].sum(), overall["discharges"].sum())
+    return None if bench == SUPPRESSED else bench
+
+
+def matched_comparison(effects: pd.DataFrame | None, rule: DisclosureRule) -> float | None:
+    """The matched comparison's readmission rate (comparison ``any``), as the tile publishes it; None when the tile shows
+    none (no estimate, or not published)."""
+    matched = EMPTY if effects is None else effects[(effects["comparison"] == "any") & (effects["status"] == "estimated")]
+    if matched.empty:
+        return None
+    e = matched.iloc[0]
+    return None if subtraction.withheld_reason(e, rule, ("participant_rate", "comparison_rate")) else float(e["comparison_rate"])
+
+
+def benchmark_words(bench: float | None, where: str) -> str:
+    """Why the rate of all discharges (``where`` it is drawn) is not the matched comparison's, in plain words: a
+    commissioner saw 10.1% on the chart's line and 6.5% for the matched comparison on the tile, and asked which was
+    right."""
+    if bench is None:
+        return ""
+    return (f"All discharges, {pct(bench)} ({where}), include everyone discharged, not only people like the "
+            "participants: not the comparison to judge them by.")
+
+
 def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: DisclosureRule,
                 tb: str, area: str, year: str, windows: Windows = NHS_MOJ) -> Headline:
     """The readmission tile; an exploratory comparison is judged allowing for the run's comparisons (the row's mark,
@@ -194,7 +224,8 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                         f"(95% CI {100 * e['rd_ci_low']:+.1f} to {100 * e['rd_ci_high']:+.1f})", n_text,
                         multiplicity.judged(e, e["rd_ci_low"], e["rd_ci_high"], True), f"matched comparison {pct(e['comparison_rate'])}",
                         f"Emergency readmission {windows.readmitted_within}{' (NHS)' if windows.nhs else ''}, "
-                        "participants against a matched comparison group.",
+                        "participants against a matched comparison group (discharges of people like them). "
+                        + benchmark_words(all_discharges(rates, rule), "the dashed line in the area chart"),
                         "Matched comparison")
     if chosen:
         dim, value = chosen[0]
@@ -202,10 +233,7 @@ def readmission(rates: pd.DataFrame | None, effects: pd.DataFrame | None, rule: 
                                                     else rates["value"] == value)]
     else:
         rows = rates[(rates["dimension"] == "exposure") & (rates["value"] == "participant")]
-    overall = rates[rates["dimension"] == "overall"]
-    bench = rule.ratio(overall["readmissions"].sum(), overall["discharges"].sum()) if not overall.empty else None
-    bench = None if bench == SUPPRESSED else bench
-    return _crude(rows["readmissions"].sum(), rows["discharges"].sum(), bench, rule, "all discharges",
+    return _crude(rows["readmissions"].sum(), rows["discharges"].sum(), all_discharges(rates, rule), rule, "all discharges",
                   "discharges", "No matched comparison exists for one time bank, area or year: this is the crude "
                                 f"{windows.readmission_lower} rate, not risk-adjusted or "
                                 "matched.")

@@ -97,7 +97,10 @@ HEADINGS = {"timebank_id": "Time bank", "grant_id": "Grant", "period_label": "Pe
             # a Cox model's people: everyone analysed, participants and others ("N" beside "n participants")
             "n": "People analysed",
             # the evaluator's reoffending measures: the estimate with its interval, the role with its Holm-adjusted p
-            "estimate_95_interval": "Estimate (95% interval)", "role_holm_p": "Role, Holm p"}
+            "estimate_95_interval": "Estimate (95% interval)", "role_holm_p": "Role, Holm p",
+            # a time bank's share over its trading members: the funder's "at a glance" gives a share over its grants'
+            # active members, and "two-way share" named both (47-60% there, 50-64% here on the demo)
+            "two_way_share": "Two-way share of trading members"}
 #: The one word the pages use for the people who took part (the statistical literature's and the CSVs' "treated":
 #: ``n_treated_before``, ``share_treated_in_support``, a model's ``treated`` term). A test holds every heading to it.
 PARTICIPANTS = "participants"

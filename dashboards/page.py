@@ -202,6 +202,17 @@ TITLE_SCRIPT = """
   });
 })();
 """
+#: The SVG of a chart whose values the page gives as text (:attr:`Section.values_in_text`) is hidden from assistive
+#: technology after every draw (a filter's ``Plotly.react`` too); the toolbar, a div beside it, stays reachable.
+CHART_SCRIPT = """
+(function(){
+  function hide(gd){ gd.querySelectorAll('svg.main-svg').forEach(function(s){ s.setAttribute('aria-hidden', 'true'); }); }
+  document.querySelectorAll('div.chart[data-values-in-text] .js-plotly-plot').forEach(function(gd){
+    gd.on('plotly_afterplot', function(){ hide(gd); });
+    hide(gd);
+  });
+})();
+"""
 #: A point's name (a funnel's units) that covers a name drawn before it, a point or a note on the chart, at the width
 #: the chart has now, is hidden until a redraw gives it room (at 390 px the providers' names ran into each other):
 #: the chart's hover and its table still name every point. Names come in the order of importance
@@ -290,6 +301,12 @@ class Section:
     #: The table as the page shows it, when it merges the CSV's columns (the same rows, built from the published table):
     #: the impact map's 18 columns scrolled sideways at 1440 px, and read as 11 ("-3.00 (-15.42 to 9.42)").
     shown_table: pd.DataFrame | None = None
+    #: Every value the chart draws is on the page as text for each filter choice (its summary, a table that follows the
+    #: filters, or a CSV it links): its SVG is hidden from assistive technology (:data:`CHART_SCRIPT`), which announced
+    #: it as an image named by every tick label, and the chart is its container, named by the summary. A chart some of
+    #: whose values are nowhere else in words (a Kaplan-Meier curve's steps, a filter state's distance travelled) keeps
+    #: its SVG: hidden, they would be lost (WCAG 2.2 1.1.1).
+    values_in_text: bool = False
 
     @classmethod
     def filtered(cls, title: str, block: Variants, responds: str, **kwargs) -> Section:
@@ -671,7 +688,8 @@ def render(page: Page, out_dir: Path) -> Path:
         if section.figure is not None:
             style(section.figure, section.title)
             parts.append(_picker(section.figure, sid))
-            parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(words(section.summary), quote=True)}'>"
+            parts.append(f"<div class='chart' role='figure' aria-label='{html.escape(words(section.summary), quote=True)}'"
+                         + (" data-values-in-text" if section.values_in_text else "") + ">"
                          + section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{sid}",
                                                   config=CHART_CONFIG)
                          + "</div>")
@@ -721,7 +739,7 @@ def render(page: Page, out_dir: Path) -> Path:
         f"<header><h1>{html.escape(page.title)}</h1><nav aria-label='pages'>{nav}</nav></header>{banner}"
         f"<main id='main' tabindex='-1'><p>{html.escape(page.intro)}</p>{more}{controls_html(page.filters)}{''.join(body)}"
         f"<p class='note'>Output-checking report for this page: <a href='{report.name}'>{report.name}</a>.</p></main>"
-        f"{script}<script>{TABLE_SCRIPT}{TITLE_SCRIPT}{LABEL_SCRIPT}</script></body></html>"
+        f"{script}<script>{TABLE_SCRIPT}{TITLE_SCRIPT}{LABEL_SCRIPT}{CHART_SCRIPT}</script></body></html>"
     )
     target = out_dir / page.filename
     target.write_text(document, encoding="utf-8")

@@ -93,7 +93,7 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
         columns = ["unit", "discharges", "observed", "expected", "ratio", "lower_95", "upper_95", "lower_998", "upper_998",
                    "outlier_95", "outlier_998", "overdispersion"]
         sections.append(Section(title, summary, figure=figure, table=table[columns],
-                                csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.",
+                                csv_name=f"commissioner-funnel-{unit_type}.csv", responds="Not filtered.", values_in_text=True,
                                 note=("Filled triangles: beyond the 99.8% limits (up: above, down: below); open "
                                       "triangles: beyond the 95% limits only; circles: within the 95% limits. "
                                       if figure is not None else "")
@@ -106,7 +106,9 @@ def funnel_sections(funnel: pd.DataFrame | None, rule: DisclosureRule) -> list[S
 
 
 def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list[Filter],
-                 windows: Windows = NHS_MOJ) -> Section:
+                 windows: Windows = NHS_MOJ, matched: float | None = None) -> Section:
+    """Crude rates by area against all discharges; ``matched``: the matched comparison's rate the headline tile
+    publishes (:func:`dashboards.headlines.matched_comparison`), which the summary sets beside the benchmark."""
     title = "Readmission rate by area of residence"
     rows = None if rates is None else rates[rates["dimension"] == "area"].sort_values("value")
     if rows is None or rows.empty:
@@ -115,6 +117,12 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
     shown, table = _published(rows, rule, "readmissions", "discharges", "readmission by area")
     overall = rates[rates["dimension"] == "overall"]
     bench = rule.ratio(overall["readmissions"].sum(), overall["discharges"].sum()) if not overall.empty else None
+    # the tile above gives the matched comparison's rate and this chart all discharges': which is right, a commissioner
+    # asked, seeing 6.5% and 10.1% with nothing between them
+    gap = (f" All discharges are everyone discharged; the headline figures compare participants with discharges of "
+           f"people like them (matched comparison {pct(matched)}), the comparison to judge them by."
+           if matched is not None and isinstance(bench, (int, float)) else "")
+    line = ", the dashed line" if isinstance(bench, (int, float)) else ""  # a suppressed benchmark is not drawn
 
     def build(choice: dict[str, str]) -> Item:
         area = labels.area(choice["area"])
@@ -122,17 +130,17 @@ def area_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: list
         # names in lines of up to 16 characters: in one line ("Redcar and Cleveland (E06000003)") plotly turned them on
         # end at 320 px, they took most of the chart's height and its y-axis title ran into the chart's title
         # the selected area's bar is hatched as well as orange: told apart by colour alone, it failed WCAG 2.2 1.4.1
-        figure.update_traces(x=charts.wrapped(shown["value"], 16),
+        figure.update_traces(selector={"type": "bar"}, x=charts.wrapped(shown["value"], 16),
                              marker_color=[PALETTE[1] if v == area else PALETTE[0] for v in shown["value"]],
                              marker_pattern_shape=[charts.pattern(1)["shape"] if v == area else "" for v in shown["value"]])
         picked = shown[shown["value"] == area]
         focus = (f" Selected area {area}: {pct(picked['rate'].iloc[0])}." if not picked.empty else
                  f" Selected area {area}: not published (small numbers)." if area != ALL else "")
         return Item(f"Crude {windows.readmission_lower} rate in {plural(len(shown), 'area')} against all discharges "
-                    f"({pct(bench)}).{focus}", figure)
+                    f"({pct(bench)}{line}).{focus}{gap}", figure)
 
     return Section.filtered(title, variants(filters, ("area",), build), "Responds to: area (its bar orange and hatched).",
-                            table=_in_percent(table, "area"), csv_name="commissioner-readmission-by-area.csv",
+                            table=_in_percent(table, "area"), csv_name="commissioner-readmission-by-area.csv", values_in_text=True,
                             note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts.")
 
 
@@ -173,6 +181,6 @@ def quarter_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: l
                     table=listed)
 
     return Section.filtered(title, variants(filters, ("year",), build), "Responds to: year (chart, summary and table).",
-                            table=published, csv_name="commissioner-readmission-by-quarter.csv",
+                            table=published, csv_name="commissioner-readmission-by-quarter.csv", values_in_text=True,
                             note="Rates and their 95% Wilson intervals in per cent, from the published (rounded) counts; "
                                  "the CSV holds every quarter, the table on the page follows the year.")

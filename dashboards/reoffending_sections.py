@@ -93,7 +93,7 @@ def cohort_section(rates: pd.DataFrame | None, rule: DisclosureRule, filters: li
 
     return Section.filtered(title, variants(filters, ("timebank", "year"), build),
                             "Responds to: time bank, year (chart, summary and table).", table=published,
-                            csv_name="commissioner-reoffending-by-cohort-quarter.csv",
+                            csv_name="commissioner-reoffending-by-cohort-quarter.csv", values_in_text=True,
                             note="Each final cohort's people and proven reoffenders (rounded; 1 to "
                                  f"{rule.suppress_max} shown as *), the share who reoffended and its 95% Wilson interval "
                                  "in per cent, from the published counts; the CSV holds every programme and cohort, the "

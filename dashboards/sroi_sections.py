@@ -236,6 +236,6 @@ def sections(m: dict[str, pd.DataFrame | None], rule: DisclosureRule) -> list[Se
                        table=rule.no_counts(table, "assumptions and ratios, no counts; the rows of an outcome withheld in "
                                                    "the impact map withheld with it (their swings give its value)",
                                             "sroi sensitivity"),
-                       collapsed=True, csv_name="evaluator-sroi-sensitivity.csv",
+                       collapsed=True, csv_name="evaluator-sroi-sensitivity.csv", values_in_text=True,
                        note="Switching value: the value of the assumption at which the ratio falls to 1:1."))
     return out

@@ -69,6 +69,24 @@ def role_words(analysis_role: str, comparisons) -> str:
     return f"Primary outcome{count}."
 
 
+def role_plain(analysis_role: str, comparisons) -> str:
+    """The analysis role as the commissioner's verdict list says it: what the run's comparisons are and why their number
+    matters, in plain words. "Primary outcome (49 comparisons in this run)." left a commissioner asking what the 49 were;
+    the evaluator's "What you can say" keeps :func:`role_words`, and its glossary Holm's method."""
+    if analysis_role == "not available":
+        return NO_ROLE
+    known = comparisons is not None and not pd.isna(comparisons)
+    many = plural(int(comparisons), "comparison") if known else "many comparisons"
+    what = "each outcome for each group of participants"
+    chance = "about 1 in 20 of them would show a difference by chance alone, where there is none"
+    if analysis_role == "exploratory":
+        return (f"Exploratory result: one of {many} this run made ({what}). Since {chance}, this one counts as a reduction "
+                "or an increase only if it holds after allowing for all of them: read it as a lead to follow up, not as "
+                "a finding.")
+    return (f"Primary outcome: named before the analysis as the main test, so it is judged on its own 95% interval. This "
+            f"run made {many} in all ({what}); {chance}, which is why the other results are read only as leads.")
+
+
 def _row(outcome: str, source: str, **values) -> dict:
     return {**dict.fromkeys(COLUMNS), "outcome": outcome, "source": source, **values}
 
@@ -276,7 +294,7 @@ def _list(frame: pd.DataFrame) -> str:
         if r["design"]:
             lines.append(f"<p class='note'>{html.escape(r['design'])}</p>")
         if r["analysis_role"] is not None:
-            lines.append(f"<p class='note'>{html.escape(role_words(r['analysis_role'], r['n_comparisons']))}</p>")
+            lines.append(f"<p class='note'>{html.escape(role_plain(r['analysis_role'], r['n_comparisons']))}</p>")
         items.append("<li>" + "".join(lines) + "</li>")
     return f"<ul class='verdicts' id='verdict-list'>{''.join(items)}</ul>"
 
@@ -383,5 +401,5 @@ def sections(m: dict, rule: DisclosureRule, windows: Windows = NHS_MOJ) -> list[
         Section(title, "Each outcome's difference from its comparison with its 95% interval, on its own scale and turned so "
                 "that better is to the right (Fingertips spine style; where fewer is better the axis runs from + to −): ✓ better, ✗ worse, ? inconclusive (the "
                 "interval crosses the comparison line).",
-                figure=spine(frame, title), responds="Not filtered."),
+                figure=spine(frame, title), responds="Not filtered.", values_in_text=True),
     ]

@@ -102,7 +102,7 @@ def test_shares_sit_on_the_published_counts(run):
     site, _, _ = run
     checked = 0
     for row in _csv(site, "funder-summary.csv").to_dict("records"):
-        k, n, share = _num(row["two_way_members"]), _num(row["active_members"]), _num(row["two_way_share"])
+        k, n, share = _num(row["two_way_members"]), _num(row["active_members"]), _num(row["two_way_share_of_active_members"])
         if share is not None and n:
             assert abs(share - round(k / n, 3)) < 1e-9, row["funder"]
             checked += 1

@@ -45,6 +45,11 @@ FAINT_SERIES = r"""() => {
     if (gd.id !== 'chart-propensity-overlap' && new Set(shapes).size < shapes.length) out.push(`${gd.id}: bars share a pattern`);
   }
   return out; }"""
+# Charts marked as giving every value in text whose plotly SVG a screen reader still reaches; the charts not so marked.
+EXPOSED_SVG = """() => Array.from(document.querySelectorAll('div.chart[data-values-in-text] svg.main-svg'))
+    .filter(s => s.getAttribute('aria-hidden') !== 'true').map(s => s.closest('.js-plotly-plot').id)"""
+KEPT_SVG = "() => Array.from(document.querySelectorAll('div.chart:not([data-values-in-text]) .js-plotly-plot')).map(gd => gd.id)"
+KEEP_SVG = {"chart-kaplan-meier-curves-time-to-first-proven-reoffence", "chart-reoffending-for-every-100-people"}
 CHART_DATA = "id => JSON.stringify(document.getElementById(id).data.map(t => [t.x, t.y, t.r, t.marker && t.marker.color]))"
 
 
@@ -92,6 +97,10 @@ def test_page_renders_every_chart_without_console_errors(demo_run, browser, name
     minimum = {"index.html": 0, "data-quality.html": 0, "commissioner.html": 8, "funder.html": 4, "evaluator.html": 4}[name]
     assert page.evaluate(DRAWN) >= minimum
     assert page.evaluate(FAINT_SERIES) == []
+    # WCAG 2.2 1.1.1: a chart whose values the page gives as text hides its SVG (an image named by every tick label);
+    # those it does not keep it: the Kaplan-Meier steps, "for every 100" by time bank, distance travelled by filter
+    assert page.evaluate(EXPOSED_SVG) == []
+    assert all(c in KEEP_SVG or c.startswith("chart-distance-travelled-") for c in page.evaluate(KEPT_SVG)), page.evaluate(KEPT_SVG)
     # a chart's toolbar offers the PNG download and nothing else: no "Share chart..." to Plotly Cloud, and no ten tab
     # stops per chart
     buttons = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'))")
@@ -637,11 +646,23 @@ INTO_TITLE = r"""() => Array.from(document.querySelectorAll('div.chart .js-plotl
 })"""
 
 
+# Labels drawn in a chart's plot (annotations) that lie over an error bar.
+OVER_ERROR_BARS = r"""() => Array.from(document.querySelectorAll('div.chart .js-plotly-plot')).flatMap(gd => {
+  const bars = Array.from(gd.querySelectorAll('g.errorbar path')).map(p => p.getBoundingClientRect());
+  return Array.from(gd.querySelectorAll('g.annotation')).filter(a => { const b = a.getBoundingClientRect();
+    return bars.some(e => e.top < b.bottom && e.bottom > b.top && e.left < b.right && e.right > b.left); })
+    .map(a => `${gd.id}: ${a.textContent}`);
+})"""
+LEGEND_TEXT = "id => Array.from(document.querySelectorAll(`#${id} g.legend text.legendtext`)).map(t => t.textContent)"
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [320, 390, 1440])
 def test_the_readmission_by_area_chart_keeps_its_axis_title_clear_of_its_title(browser, tmp_path, width):
     """WCAG 2.2 1.4.10 Reflow: at 320 px the area names, one line each, stood on end under the bars and took most of the
-    chart's 380 px, and "readmitted within 30 days (%)" ran up into "Readmission rate by area of residence"."""
+    chart's 380 px, and "readmitted within 30 days (%)" ran up into "Readmission rate by area of residence". Its
+    benchmark's label, on the dashed line at the right, sat over the last bar's error bar (County Durham's, 6.7% to
+    10.6% against 10.1% on the demo): the legend names it now."""
     from dashboards.filters import Filter
     from dashboards.labels import area
     from dashboards.page import Page, render
@@ -658,8 +679,51 @@ def test_the_readmission_by_area_chart_keeps_its_axis_title_clear_of_its_title(b
     page, errors = open_page(browser, path, width=width)
     page.wait_for_timeout(1000)
     into = page.evaluate(INTO_TITLE)
+    over = page.evaluate(OVER_ERROR_BARS)
+    legend = page.evaluate(LEGEND_TEXT, "chart-readmission-rate-by-area-of-residence")
     page.close()
     assert into == [] and errors == []
+    assert over == [] and legend == ["benchmark: all discharges, 10.3%"]
+
+
+@pytest.mark.browser
+def test_a_chart_whose_values_are_in_text_is_named_by_its_summary_not_its_tick_labels(browser, tmp_path):
+    """WCAG 2.2 1.1.1: a screen reader met each chart as an image named by all its tick labels ("0 5 10 15 Hartlepool
+    (E06000001) ..."). A chart whose every value the page gives as text (here its table, which the filter leaves whole)
+    is the figure its summary names, its SVG hidden, after a filter's redraw too; its PNG button stays in the tree and
+    takes the keyboard's focus. A chart without that (a filter state's distance travelled) keeps its SVG."""
+    import plotly.graph_objects as go
+
+    from dashboards.filters import Filter
+    from dashboards.labels import area
+    from dashboards.page import Page, Section, render
+    from dashboards.readmission_sections import area_section
+    from models.disclosure import DisclosureRule
+
+    codes = ["E06000001", "E06000002", "E06000047"]
+    rates = pd.DataFrame({"dimension": ["overall"] + ["area"] * 3, "value": ["all"] + codes,
+                          "discharges": [1650, 470, 680, 500], "readmissions": [170, 55, 80, 35]})
+    rates["rate"] = rates["readmissions"] / rates["discharges"]
+    areas = Filter("area", "Area of residence", (("all", "All areas"), *((c, area(c)) for c in codes)))
+    described = area_section(rates, DisclosureRule(), [areas])
+    kept = Section("Distance travelled", "Mean change per area.", figure=go.Figure(go.Scatter(x=[4.1, 4.6], y=["Work", "Trust"])))
+    path = render(Page("commissioner.html", "For commissioners", "Intro.", [described, kept], filters=[areas]), tmp_path)
+    page, errors = open_page(browser, path)
+    figure = page.locator("section#readmission-rate-by-area-of-residence div.chart")
+    before = figure.aria_snapshot()
+    page.select_option("#filter-area", "E06000002")
+    page.wait_for_timeout(500)
+    after = figure.aria_snapshot()
+    other = page.locator("section#distance-travelled div.chart").aria_snapshot()
+    named = figure.get_attribute("aria-label")
+    figure.locator(".modebar-btn").focus()
+    focused = page.evaluate("document.activeElement.getAttribute('data-title')")
+    page.close()
+    assert errors == [] and named.startswith("Crude 30-day emergency readmission rate in 3 areas")
+    for snapshot in (before, after):
+        assert 'button "Download plot as a PNG"' in snapshot and "Hartlepool" not in snapshot and "15" not in snapshot, snapshot
+    assert "Work" in other and "Trust" in other  # kept: its values are nowhere else
+    assert focused == "Download plot as a PNG"
 
 
 @pytest.mark.browser

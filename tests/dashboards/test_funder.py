@@ -397,3 +397,29 @@ def test_the_sensitivity_ranks_a_funders_grants_among_those_it_shows():
     assert table[["best_rank", "worst_rank", "ranked_among"]].to_dict("index") == {
         "G3": {"best_rank": 1, "worst_rank": 1, "ranked_among": 2}, "G4": {"best_rank": 2, "worst_rank": 2, "ranked_among": 2}}
     assert "ranks within a funder (among its grants listed here) move by up to 0 places" in section.summary
+
+
+def test_each_two_way_share_names_the_members_it_is_a_share_of(tmp_path):
+    """"At a glance" gave each funder's share of active members who both gave and received (47-60% on the demo), the
+    components table a "Two-way share" of each time bank's trading members (50-64%): two figures under one name. Each
+    now says its denominator, and each note says how the other differs; the summary's CSV names its column so too."""
+    from dashboards.funder import component_section, summary_section
+    from dashboards.page import Page, render
+    from models.reciprocity.settings import INDEX_COMPONENTS
+
+    rule = DisclosureRule()
+    grants, allocation = _three_grants(), _three_allocations()
+    glance = summary_section(grants, allocation, rule, withheld_grants(grants, allocation, rule))
+    assert "Of about 60 active members (those who traded while a grant ran, counted grant by grant), 50.0% both gave " \
+           "and received: the two-way share of active members" in glance.html
+    assert glance.note.startswith("Two-way share of active members:") and "two-way share of trading members" in glance.note
+    assert "two_way_share_of_active_members" in glance.table.columns and "two_way_share" not in glance.table.columns
+    activity = pd.DataFrame({"timebank_id": ["T1", "T2"], "period_type": "overall", "trading_members": [40, 60],
+                             "beneficiary_members": [20, 30], "two_way_members": [20, 30], "beneficiary_givers": [10, 15],
+                             **{c: 0.5 for c in INDEX_COMPONENTS}, "reciprocity_index": 0.5, "index_coverage": 1.0})
+    components = component_section(activity, rule)
+    assert components.note.startswith("Two-way share of trading members:") and "share of active members" in components.note
+    assert "Two-way share of trading members" in [t.name for t in components.figure.data]
+    written = render(Page("funder.html", "For funders", "Intro.", [glance, components]), tmp_path).read_text()
+    assert "<th scope='col'>Two-way share of trading members</th>" in written
+    assert "<th scope='col'>Two-way share</th>" not in written

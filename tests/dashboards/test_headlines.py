@@ -554,3 +554,59 @@ def test_a_verdict_on_a_small_matched_sample_says_to_read_it_with_caution_as_the
     assert ("Small sample: about 20 matched participants, where the Justice Data Lab asks for at least 60: treat it "
             "with caution.") in listed
     assert listed.count("Small sample: about") == 2 and "about 60 matched participants" in listed
+
+
+def test_the_benchmark_of_all_discharges_is_explained_where_it_meets_the_matched_comparison():
+    """The readmission tile gave the matched comparison's 6.5% and the area chart just below it a benchmark of 10.1%,
+    with nothing to say which a commissioner should believe. The tile and the chart's summary now say that all discharges
+    are everyone discharged and the matched comparison people like the participants, the one to judge them by; the chart
+    names its benchmark in its legend (its label on the line sat over the last bar's error bar)."""
+    from dashboards import charts
+    from dashboards.filters import Filter
+    from dashboards.readmission_sections import area_section
+
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "n_matched": [310], "participant_rate": [0.074],
+                            "risk_difference": [0.01], "rd_ci_low": [-0.03], "rd_ci_high": [0.05], "comparison_rate": [0.065]})
+    tile = headlines.readmission(RATES, effects, RULE, "all", "all", "all")
+    assert tile.against == "matched comparison 6.5%"
+    assert "All discharges, 10.0% (the dashed line in the area chart), include everyone discharged" in tile.note
+    assert "not the comparison to judge them by" in tile.note
+    assert headlines.matched_comparison(effects, RULE) == 0.065
+    assert headlines.matched_comparison(effects.assign(n_matched=[5]), RULE) is None  # the tile shows none: nor does the chart
+    areas = Filter("area", "Area of residence", (("all", "All areas"), ("E1", "E1")))
+    said = area_section(RATES, RULE, [areas], matched=0.065).summary
+    assert said.startswith("Crude 30-day emergency readmission rate in 1 area against all discharges (10.0%, the dashed line).")
+    assert "people like them (matched comparison 6.5%), the comparison to judge them by" in said
+    assert "matched comparison" not in area_section(RATES, RULE, [areas]).summary
+    figure = charts.rate_bars(RATES.iloc[[3]].assign(ci_low=0.06, ci_high=0.15), "value", "Rates", "readmitted (%)", 0.101)
+    assert not figure.layout.annotations and figure.layout.showlegend
+    assert [t.name for t in figure.data if t.showlegend is not False] == ["benchmark: all discharges, 10.1%"]
+
+
+def test_the_commissioners_verdicts_say_what_the_runs_comparisons_are_in_plain_words():
+    """The verdict list said "Primary outcome (49 comparisons in this run).": a commissioner asked what the 49 were and
+    why it mattered. It now says what they are and why their number matters (chance findings among many); the evaluator's
+    "What you can say" keeps the short form, with Holm's method in its glossary."""
+    from dashboards import multiplicity
+
+    effects = pd.DataFrame({"comparison": ["any"], "status": ["estimated"], "risk_difference": [0.010],
+                            "rd_ci_low": [-0.030], "rd_ci_high": [0.050], "participant_rate": [0.074],
+                            "comparison_rate": [0.065], "n_matched": [310], "verdict": ["inconclusive"],
+                            "jdl_statement": ["For every 100 comparison discharges, 6 were readmitted."],
+                            "outcome": ["readmitted_within_30_days"]})
+    listed = []
+    for role in ("primary", "exploratory"):
+        register = pd.DataFrame({"outcome_family": ["readmission"], "programme": ["any"],
+                                 "outcome": ["readmitted_within_30_days"], "analysis_role": [role], "n_comparisons": [49]})
+        row = verdicts.readmission_row(multiplicity.mark(effects, multiplicity.FAMILIES[0], register), RULE)
+        listed.append(verdicts._list(pd.DataFrame([row], columns=verdicts.COLUMNS)))
+    primary, exploratory = listed
+    assert "comparisons in this run" not in primary + exploratory
+    assert ("Primary outcome: named before the analysis as the main test, so it is judged on its own 95% interval. This "
+            "run made 49 comparisons in all (each outcome for each group of participants); about 1 in 20 of them would "
+            "show a difference by chance alone") in primary
+    assert "Exploratory result: one of 49 comparisons this run made" in exploratory
+    assert "only if it holds after allowing for all of them: read it as a lead to follow up, not as a finding." in exploratory
+    assert "This run made 1 comparison in all" in verdicts.role_plain("primary", 1)
+    assert verdicts.role_words("primary", 49) == "Primary outcome (49 comparisons in this run)."  # the evaluator's
+    assert verdicts.role_plain("not available", None) == verdicts.NO_ROLE

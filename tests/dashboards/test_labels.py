@@ -80,7 +80,7 @@ def test_a_column_heading_is_the_words_a_commissioner_uses():
 
     assert [heading(c) for c in ("timebank_id", "grant_id", "period_label", "persons", "two_way_share",
                                  "cost_per_two_way_member", "coproduction_band", "ci_low_pct", "n_matched")] == [
-        "Time bank", "Grant", "Period", "People", "Two-way share", "Cost per two-way member", "Co-production band",
+        "Time bank", "Grant", "Period", "People", "Two-way share of trading members", "Cost per two-way member", "Co-production band",
         "95% CI low (%)", "n matched"]
 
 
